@@ -1,0 +1,79 @@
+"""automl_fin: plugin-based AutoML for finance.
+
+The public API is small. Plugin authors need :data:`hookimpl`, the spec classes and
+the space types; users run :func:`search` and query a :class:`Leaderboard`. Importing
+this package loads neither Optuna, scikit-learn, XGBoost nor torch: the heavy parts
+are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from automl_fin.errors import AutomlFinError, DataError, PluginError, RecipeError
+from automl_fin.hookspecs import hookimpl
+from automl_fin.space import Categorical, Float, Int
+from automl_fin.specs import (
+    BuildContext,
+    ColumnKind,
+    InputKind,
+    ModelSpec,
+    PreprocessorSpec,
+    Provider,
+    Slot,
+    Task,
+)
+
+if TYPE_CHECKING:
+    from automl_fin.leaderboard import Leaderboard
+    from automl_fin.recipes import Recipe, load_recipe
+    from automl_fin.registry import Registry, get_registry
+    from automl_fin.search import SearchResult, search
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutomlFinError",
+    "BuildContext",
+    "Categorical",
+    "ColumnKind",
+    "DataError",
+    "Float",
+    "InputKind",
+    "Int",
+    "Leaderboard",
+    "ModelSpec",
+    "PluginError",
+    "PreprocessorSpec",
+    "Provider",
+    "Recipe",
+    "RecipeError",
+    "Registry",
+    "SearchResult",
+    "Slot",
+    "Task",
+    "get_registry",
+    "hookimpl",
+    "load_recipe",
+    "search",
+]
+
+_LAZY = {
+    "Leaderboard": "automl_fin.leaderboard",
+    "Recipe": "automl_fin.recipes",
+    "load_recipe": "automl_fin.recipes",
+    "Registry": "automl_fin.registry",
+    "get_registry": "automl_fin.registry",
+    "SearchResult": "automl_fin.search",
+    "search": "automl_fin.search",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'automl_fin' has no attribute {name!r}")

@@ -1,0 +1,280 @@
+"""The ``automl-fin`` command. Heavy libraries are imported inside the subcommands.
+
+    automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECONDS]
+                          [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
+    automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
+                           [--format table|csv|json]
+    automl-fin plugins
+    automl-fin recipes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PROG = "automl-fin"
+TABLE_COLUMNS = [
+    "rank", "trial", "model", "score", "score_std", "fit_s", "state", "preprocessors", "plugin",
+]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-plugin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not load this plugin (entry-point or distribution name); repeatable",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _storage_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage", metavar="URL", help="Optuna storage URL (default: SQLite in --runs-dir)"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default=None,
+        metavar="DIR",
+        help="folder of the default storage and run files (default: ./automl_fin_runs)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``automl-fin`` (cheap: imports nothing heavy)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Plugin-based AutoML for finance: Optuna searches driven by recipes.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a recipe's search and print its leaderboard")
+    run.add_argument("recipe", help="recipe name (see `automl-fin recipes`) or a .yaml path")
+    run.add_argument("--data", metavar="PATH", help="CSV or Parquet file (default: the recipe's)")
+    run.add_argument("--target", metavar="COL", help="target column (data.target)")
+    run.add_argument("--trials", type=int, metavar="N", help="number of trials (budget.trials)")
+    run.add_argument(
+        "--budget", type=float, metavar="SECONDS", help="wall-clock budget (budget.seconds)"
+    )
+    run.add_argument("--study", metavar="NAME", help="study name; an existing one is resumed")
+    run.add_argument("--seed", type=int, metavar="N", help="random seed (seed)")
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override a recipe field, e.g. --set validation.n_splits=3; repeatable",
+    )
+    run.add_argument("--top", type=int, default=10, metavar="K", help="leaderboard rows shown")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _storage_args(run)
+    _common(run)
+
+    board = sub.add_parser("leaderboard", help="query trials across all studies of a storage")
+    _storage_args(board)
+    board.add_argument("--recipe", action="append", help="only this recipe; repeatable")
+    board.add_argument("--dataset", action="append", help="only this dataset fingerprint")
+    board.add_argument("--study", action="append", help="only this study; repeatable")
+    board.add_argument("--model", action="append", help="only this model; repeatable")
+    board.add_argument("--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING")
+    board.add_argument("--top", type=int, metavar="K", help="best K rows per study")
+    board.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _common(board)
+
+    plugins = sub.add_parser("plugins", help="list plugins and the specs they register")
+    plugins.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _common(plugins)
+
+    recipes = sub.add_parser("recipes", help="list the available recipes")
+    _common(recipes)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``automl-fin`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from automl_fin import __version__
+
+        print(f"{PROG} {__version__}")
+        return 0
+    if not args.command:
+        parser.print_help()
+        return 2
+    warnings.showwarning = _show_warning
+    from automl_fin.errors import AutomlFinError
+
+    try:
+        return int(COMMANDS[args.command](args) or 0)
+    except AutomlFinError as exc:
+        if args.debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _registry(args: argparse.Namespace) -> Any:
+    from automl_fin.registry import get_registry
+
+    return get_registry(disable=args.no_plugin)
+
+
+def _storage_url(args: argparse.Namespace) -> str:
+    from automl_fin.storage import DEFAULT_RUNS_DIR, default_url
+
+    return args.storage or default_url(args.runs_dir or DEFAULT_RUNS_DIR)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from automl_fin.recipes import parse_overrides
+    from automl_fin.search import search
+    from automl_fin.storage import DEFAULT_RUNS_DIR
+
+    overrides = parse_overrides(args.overrides)
+    progress = not args.no_progress and sys.stderr.isatty()
+
+    def on_trial(study: Any, trial: Any) -> None:
+        if not progress:
+            value = f"{trial.value:.4f}" if trial.value is not None else "-"
+            note = trial.user_attrs.get("error") or trial.user_attrs.get("stopped") or ""
+            model = trial.user_attrs.get("model", "?")
+            print(
+                f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"[:160],
+                file=sys.stderr,
+                flush=True,
+            )
+        elif trial.state.name == "FAIL":
+            print(f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
+                  file=sys.stderr)
+
+    result = search(
+        args.recipe,
+        data=args.data,
+        target=args.target,
+        trials=args.trials,
+        seconds=args.budget,
+        seed=args.seed,
+        overrides=overrides,
+        storage=args.storage,
+        study=args.study,
+        runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        registry=_registry(args),
+        progress=progress,
+        on_trial=on_trial,
+        announce=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    board = result.leaderboard()
+    print(_table(board.head(args.top), metric=str(board["metric"].iloc[0]) if len(board) else ""))
+    done = board[board["state"] == "COMPLETE"]
+    counts = board["state"].value_counts().to_dict()
+    states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    print(
+        f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s; "
+        f"storage {result.storage}",
+    )
+    if len(done):
+        best = done.iloc[0]
+        print(
+            f"best: trial {best['trial']} {best['model']} {best['metric']} = "
+            f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
+        )
+        return 0
+    print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
+    return 1
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from automl_fin.leaderboard import Leaderboard
+
+    board = Leaderboard(_storage_url(args)).query(
+        recipe=args.recipe,
+        dataset=args.dataset,
+        study=args.study,
+        model=args.model,
+        state=args.state,
+        top=args.top,
+    )
+    _emit(board, args.format, table=lambda b: _table(b, with_study=True))
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    _emit(registry.to_frame(), args.format, table=lambda f: f.to_string(index=False))
+    print()
+    for p in registry.plugins:
+        extra = f": {p.error}" if p.error else ""
+        print(f"plugin {p.name:<12} {p.distribution} {p.version}  [{p.status}]{extra}")
+    return 0
+
+
+def _cmd_recipes(args: argparse.Namespace) -> int:
+    from automl_fin.recipes import load_recipe
+
+    registry = _registry(args)
+    for name, source in sorted(registry.recipes.items()):
+        recipe = load_recipe(name, registry=registry)
+        origin = "" if source.provider.plugin == "core" else f"  [{source.provider}]"
+        print(f"{name:<12} {recipe.task!s:<11} {recipe.metric:<9} {recipe.description}{origin}")
+    return 0
+
+
+def _emit(frame: pd.DataFrame, fmt: str, *, table: Any) -> None:
+    import json
+
+    if fmt == "json":
+        print(frame.to_json(orient="records", indent=1, default_handler=str))
+    elif fmt == "csv":
+        out = frame.copy()
+        for col in out.columns:
+            if out[col].map(lambda v: isinstance(v, dict | list)).any():
+                out[col] = out[col].map(lambda v: json.dumps(v, default=str))
+        print(out.to_csv(index=False), end="")
+    else:
+        print(table(frame))
+
+
+def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -> str:
+    if board.empty:
+        return "(no trials)"
+    cols = (["study", "recipe", "metric"] if with_study else []) + TABLE_COLUMNS
+    extra = [c for c in board.columns if c.startswith("metric:")]
+    view = board[cols[:-2] + extra + ["preprocessors", "plugin", "error"]].copy()
+    view = view.rename(columns={c: c.split(":", 1)[1] for c in extra})
+    if metric:
+        view = view.rename(columns={"score": metric})
+    view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
+    view["plugin"] = view["plugin"].fillna("").astype(str).str.replace(r" \(plugin .*", "",
+                                                                         regex=True)
+    return view.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "leaderboard": _cmd_leaderboard,
+    "plugins": _cmd_plugins,
+    "recipes": _cmd_recipes,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

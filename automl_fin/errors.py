@@ -1,0 +1,35 @@
+"""User-facing errors. Each one renders as a single line that says what to do.
+
+The CLI prints ``automl-fin: error: <message>`` for these (no traceback unless
+``--debug``); any other exception is a bug in automl_fin or in a plugin.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AutomlFinError", "DataError", "PluginError", "RecipeError", "StorageError"]
+
+
+class AutomlFinError(Exception):
+    """Base class of the errors a user can act on."""
+
+
+class RecipeError(AutomlFinError, ValueError):
+    """A recipe is missing, unreadable or invalid; the message names file and field."""
+
+    def __init__(self, source: str, field: str | None, message: str) -> None:
+        self.source = source
+        self.field = field
+        where = f"{source}: field '{field}'" if field else source
+        super().__init__(f"{where}: {message}")
+
+
+class DataError(AutomlFinError, ValueError):
+    """The data cannot be used as the recipe asks; the message names file and column."""
+
+
+class PluginError(AutomlFinError):
+    """Plugins conflict or a spec is invalid; the message names the providers."""
+
+
+class StorageError(AutomlFinError):
+    """The Optuna storage URL is malformed or unreachable, or a study does not fit."""

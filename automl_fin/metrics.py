@@ -1,0 +1,159 @@
+"""Metrics with their direction, computed from out-of-fold predictions.
+
+For classification a metric receives class probabilities of shape ``(n, k)``; label
+metrics take the arg-max. For regression it receives the predicted values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn import metrics as skm
+
+from automl_fin.errors import RecipeError
+from automl_fin.specs import Task
+
+__all__ = ["METRICS", "Metric", "default_metric", "get_metric"]
+
+CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named score with the direction that is better."""
+
+    name: str
+    direction: Literal["maximize", "minimize"]
+    tasks: frozenset[Task]
+    fn: Callable[[np.ndarray, np.ndarray], float]
+    description: str = ""
+
+    def __call__(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+        return float(self.fn(y_true, pred))
+
+    @property
+    def sign(self) -> int:
+        """+1 when larger is better, -1 otherwise (for sorting)."""
+        return 1 if self.direction == "maximize" else -1
+
+
+def _labels(p: np.ndarray) -> np.ndarray:
+    return np.asarray(p).argmax(axis=1)
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    if p.shape[1] == 2:
+        return skm.roc_auc_score(y, p[:, 1])
+    return skm.roc_auc_score(y, p, multi_class="ovr", average="macro", labels=range(p.shape[1]))
+
+
+def _ks(y: np.ndarray, p: np.ndarray) -> float:
+    fpr, tpr, _ = skm.roc_curve(y, p[:, 1])
+    return float(np.max(tpr - fpr))
+
+
+def _brier(y: np.ndarray, p: np.ndarray) -> float:
+    onehot = np.eye(p.shape[1])[y]
+    return float(np.mean(np.sum((p - onehot) ** 2, axis=1)) / (2 if p.shape[1] == 2 else 1))
+
+
+def _rmse(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(y) - np.asarray(p)) ** 2)))
+
+
+_M = Metric
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        _M("roc_auc", "maximize", CLASSIFICATION, _auc, "area under the ROC curve (OvR macro)"),
+        _M(
+            "gini",
+            "maximize",
+            frozenset({Task.BINARY}),
+            lambda y, p: 2 * _auc(y, p) - 1,
+            "Gini coefficient = 2 AUC - 1",
+        ),
+        _M("ks", "maximize", frozenset({Task.BINARY}), _ks, "Kolmogorov-Smirnov statistic"),
+        _M("brier", "minimize", CLASSIFICATION, _brier, "Brier score"),
+        _M(
+            "log_loss",
+            "minimize",
+            CLASSIFICATION,
+            lambda y, p: skm.log_loss(y, p, labels=range(p.shape[1])),
+            "cross-entropy",
+        ),
+        _M(
+            "accuracy",
+            "maximize",
+            CLASSIFICATION,
+            lambda y, p: skm.accuracy_score(y, _labels(p)),
+            "share of correct labels",
+        ),
+        _M(
+            "balanced_accuracy",
+            "maximize",
+            CLASSIFICATION,
+            lambda y, p: skm.balanced_accuracy_score(y, _labels(p)),
+            "mean per-class recall",
+        ),
+        _M(
+            "macro_f1",
+            "maximize",
+            CLASSIFICATION,
+            lambda y, p: skm.f1_score(
+                y, _labels(p), average="macro", labels=range(p.shape[1]), zero_division=0
+            ),
+            "unweighted mean of per-class F1",
+        ),
+        _M(
+            "qwk",
+            "maximize",
+            CLASSIFICATION,
+            lambda y, p: skm.cohen_kappa_score(y, _labels(p), weights="quadratic"),
+            "quadratic weighted kappa (ordered classes)",
+        ),
+        _M("rmse", "minimize", frozenset({Task.REGRESSION}), _rmse, "root mean squared error"),
+        _M(
+            "mae",
+            "minimize",
+            frozenset({Task.REGRESSION}),
+            lambda y, p: skm.mean_absolute_error(y, p),
+            "mean absolute error",
+        ),
+        _M(
+            "r2",
+            "maximize",
+            frozenset({Task.REGRESSION}),
+            lambda y, p: skm.r2_score(y, p),
+            "coefficient of determination",
+        ),
+    ]
+}
+
+_DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSION: "rmse"}
+
+
+def get_metric(
+    name: str, task: Task | None = None, *, source: str = "recipe", field: str = "metric"
+) -> Metric:
+    """Look a metric up by name and check it fits ``task``."""
+    try:
+        metric = METRICS[name]
+    except KeyError:
+        raise RecipeError(
+            source, field, f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
+        ) from None
+    if task is not None and task not in metric.tasks:
+        fits = sorted(m.name for m in METRICS.values() if task in m.tasks)
+        raise RecipeError(
+            source, field, f"metric '{name}' does not apply to task '{task}'; use one of {fits}"
+        )
+    return metric
+
+
+def default_metric(task: Task) -> str:
+    """The search metric used when a recipe leaves it to the task."""
+    return _DEFAULTS[task]

@@ -1,0 +1,171 @@
+"""From a trial's choices to a scikit-learn pipeline.
+
+For every column kind present in the data the engine fills a short chain of slots
+(numeric: impute -> scale; categorical: impute -> encode; datetime: encode; text:
+vectorize) with one registered preprocessor each, then appends the model. A slot that
+is optional may be skipped ("none") unless the model lists it in ``requires``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from automl_fin.errors import RecipeError
+from automl_fin.space import Categorical, suggest
+from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Slot
+
+if TYPE_CHECKING:
+    import optuna
+    from sklearn.pipeline import Pipeline
+
+__all__ = ["CHAINS", "Plan", "build_pipeline", "sample_plan"]
+
+NONE = "none"
+
+# slot chain per column kind, and whether each slot may be skipped
+CHAINS: dict[ColumnKind, tuple[tuple[Slot, bool], ...]] = {
+    ColumnKind.NUMERIC: ((Slot.IMPUTE, False), (Slot.SCALE, True)),
+    ColumnKind.CATEGORICAL: ((Slot.IMPUTE, True), (Slot.ENCODE, False)),
+    ColumnKind.DATETIME: ((Slot.ENCODE, False),),
+    ColumnKind.TEXT: ((Slot.VECTORIZE, False),),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chosen preprocessor with its parameters."""
+
+    name: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a trial chose: the model, its parameters, and the preprocessing."""
+
+    model: str
+    params: Mapping[str, Any]
+    steps: Mapping[ColumnKind, tuple[Step, ...]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """Preprocessing as ``kind:step+step`` items, e.g. ``numeric:median_impute``."""
+        return "; ".join(
+            f"{kind}:{'+'.join(s.name for s in steps) or NONE}"
+            for kind, steps in self.steps.items()
+        )
+
+    def spec_names(self) -> list[str]:
+        """The model and every preprocessor used."""
+        names = [self.model]
+        for steps in self.steps.values():
+            names += [s.name for s in steps if s.name not in names]
+        return names
+
+
+def slot_options(
+    kind: ColumnKind,
+    slot: Slot,
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+) -> list[str]:
+    """The registered preprocessors that can fill ``slot`` for columns of ``kind``."""
+    return sorted(
+        name
+        for name, p in preprocessors.items()
+        if p.slot is slot and kind in p.kinds and ctx.task in p.tasks
+    )
+
+
+def check_coverage(
+    kinds: set[ColumnKind],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+    source: str,
+) -> None:
+    """Fail early when a required slot of a present column kind has no candidate."""
+    for kind in kinds:
+        for slot, optional in CHAINS.get(kind, ()):
+            if not optional and not slot_options(kind, slot, preprocessors, ctx):
+                raise RecipeError(
+                    source,
+                    "preprocessors",
+                    f"the data has {kind} columns but no preprocessor fills their '{slot}' "
+                    "step; add one to the list (see `automl-fin plugins`)",
+                )
+
+
+def sample_plan(
+    trial: optuna.Trial,
+    models: Mapping[str, ModelSpec],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    kinds: set[ColumnKind],
+    ctx: BuildContext,
+) -> Plan:
+    """Ask ``trial`` for a model, its parameters and one preprocessor per slot."""
+    names = sorted(models)
+    model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
+    spec = models[model_name]
+    params = suggest(trial, model_name, spec.space_for(ctx))
+    steps: dict[ColumnKind, tuple[Step, ...]] = {}
+    chosen_params: dict[str, Mapping[str, Any]] = {}
+    for kind in sorted(kinds):
+        chain: list[Step] = []
+        for slot, optional in CHAINS.get(kind, ()):
+            options = slot_options(kind, slot, preprocessors, ctx)
+            required = not optional or slot in spec.requires
+            choices = options if required else [*options, NONE]
+            if not options:
+                continue
+            key = f"{kind}.{slot}" + (".required" if required and optional else "")
+            pick = choices[0] if len(choices) == 1 else _choose(trial, "prep", key, choices)
+            if pick == NONE:
+                continue
+            if pick not in chosen_params:
+                chosen_params[pick] = suggest(trial, pick, preprocessors[pick].space_for(ctx))
+            chain.append(Step(pick, chosen_params[pick]))
+        steps[kind] = tuple(chain)
+    return Plan(model_name, params, steps)
+
+
+def _choose(trial: optuna.Trial, namespace: str, key: str, choices: list[str]) -> str:
+    return str(suggest(trial, namespace, {key: Categorical(choices)})[key])
+
+
+def build_pipeline(
+    plan: Plan,
+    models: Mapping[str, ModelSpec],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    kinds: Mapping[str, ColumnKind],
+    ctx: BuildContext,
+) -> Pipeline:
+    """A fresh, unfitted pipeline for ``plan`` over columns of the given ``kinds``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    transformers: list[tuple[str, Any, Any]] = []
+    for kind, steps in plan.steps.items():
+        columns = [c for c, k in kinds.items() if k is kind]
+        if not columns:
+            continue
+
+        def chain(steps: tuple[Step, ...] = steps) -> Any:
+            built = [(s.name, _build(preprocessors[s.name], s.params, ctx)) for s in steps]
+            return Pipeline(built) if built else "passthrough"
+
+        if kind is ColumnKind.TEXT:  # vectorisers take one column of strings
+            transformers += [(f"text:{c}", chain(), c) for c in columns]
+        else:
+            transformers.append((str(kind), chain(), columns))
+    prep = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    model = _build(models[plan.model], plan.params, ctx)
+    return Pipeline([("preprocess", prep), ("model", model)])
+
+
+def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    try:
+        return spec.build(params, ctx)
+    except Exception as exc:
+        exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
+        raise

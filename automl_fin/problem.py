@@ -1,0 +1,190 @@
+"""A recipe resolved against data and plugins: everything a search needs, checked.
+
+Resolution fills in what a recipe leaves to ``auto`` (task from the target, metric from
+the task, validation from the task and the time column), loads the data, and picks the
+candidate models and preprocessors. It fails before any trial runs when something
+does not fit, with an error naming the recipe field or the data column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from automl_fin import datasets
+from automl_fin.data import Dataset, read_table
+from automl_fin.errors import DataError, RecipeError
+from automl_fin.metrics import Metric, default_metric, get_metric
+from automl_fin.pipeline import check_coverage
+from automl_fin.specs import BuildContext, InputKind, ModelSpec, PreprocessorSpec, Task
+from automl_fin.validation import make_splits
+
+if TYPE_CHECKING:
+    from automl_fin.recipes import Recipe
+    from automl_fin.registry import Registry
+
+__all__ = ["Problem", "resolve"]
+
+
+@dataclass
+class Problem:
+    """A recipe bound to data, metric, splits and candidate specs."""
+
+    recipe: Recipe
+    dataset: Dataset
+    task: Task
+    metric: Metric
+    extra_metrics: list[Metric]
+    scheme: str
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    models: dict[str, ModelSpec]
+    preprocessors: dict[str, PreprocessorSpec]
+    registry: Registry
+
+    def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:
+        """The build context for one estimator (``model`` selects its recipe options)."""
+        return BuildContext(
+            task=self.task,
+            seed=seed,
+            n_classes=self.dataset.n_classes,
+            n_rows=n_rows or len(self.dataset.y),
+            n_jobs=self.recipe.n_jobs,
+            options=self.recipe.model_options.get(model, {}),
+        )
+
+    def summary(self) -> str:
+        """One line saying what will be searched (and what ``auto`` resolved to)."""
+        ds = self.dataset
+        counts: dict[str, int] = {}
+        for kind in ds.kinds.values():
+            counts[str(kind)] = counts.get(str(kind), 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        v = self.recipe.validation
+        folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
+        repeats = f" x{v.repeats}" if v.repeats > 1 and self.scheme != "holdout" else ""
+        return (
+            f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
+            f"({self.metric.direction}), validation {self.scheme} ({folds}{repeats}); "
+            f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
+            f"models: {', '.join(sorted(self.models))}"
+        )
+
+
+def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset:
+    """Read the recipe's data (or ``data``) and split it into features and target."""
+    cfg = recipe.data
+    if isinstance(data, pd.DataFrame):
+        frame, source = data, "<DataFrame>"
+    elif data is not None or cfg.path:
+        source = str(data or cfg.path)
+        frame = read_table(source)
+    elif cfg.dataset:
+        frame, source = datasets.load(cfg.dataset), f"bundled:{cfg.dataset}"
+    else:
+        raise RecipeError(
+            recipe.source, "data.path", "the recipe names no data; pass --data FILE --target COL"
+        )
+    if not cfg.target:
+        raise RecipeError(
+            recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
+        )
+    drop = list(cfg.drop)
+    if cfg.time:
+        if cfg.time not in frame.columns:
+            raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
+        stamps = pd.to_datetime(frame[cfg.time], errors="coerce", format="mixed")
+        if stamps.isna().any():
+            bad = frame.loc[stamps.isna(), cfg.time].iloc[0]
+            raise DataError(
+                f"{source}: time column '{cfg.time}' has values that are not dates "
+                f"(e.g. {bad!r}); fix or drop those rows"
+            )
+        frame = frame.iloc[np.argsort(stamps.to_numpy(), kind="stable")]
+        drop.append(cfg.time)
+    return Dataset.from_frame(
+        frame,
+        target=cfg.target,
+        task=None if recipe.task == "auto" else Task(recipe.task),
+        source=source,
+        kinds=cfg.columns,
+        drop=drop,
+        positive_class=cfg.positive_class,
+        classes=cfg.classes,
+    )
+
+
+def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Registry) -> Problem:
+    """Bind ``recipe`` to its data and the registered plugins."""
+    recipe.check_names(registry)
+    dataset = load_data(recipe, data)
+    task = dataset.task
+    metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
+    metric = get_metric(metric_name, task, source=recipe.source, field="metric")
+    extra = [
+        get_metric(m, task, source=recipe.source, field=f"metrics[{i}]")
+        for i, m in enumerate(recipe.metrics)
+        if m != metric.name
+    ]
+    v = recipe.validation
+    scheme = v.scheme
+    if scheme == "auto":
+        if recipe.data.time:
+            scheme = "walk_forward"
+        else:
+            scheme = "stratified_kfold" if task.is_classification else "kfold"
+    if scheme == "stratified_kfold" and not task.is_classification:
+        raise RecipeError(
+            recipe.source,
+            "validation.scheme",
+            "stratified_kfold needs a classification task; use kfold or walk_forward",
+        )
+    splits = make_splits(
+        scheme,  # type: ignore[arg-type]
+        dataset.y,
+        n_splits=v.n_splits,
+        repeats=v.repeats,
+        test_size=v.test_size,
+        gap=v.gap,
+        seed=recipe.seed,
+        stratify=task.is_classification,
+    )
+    wanted = None if recipe.models == "all" else set(recipe.models)
+    models = {
+        name: spec
+        for name, spec in registry.models.items()
+        if (wanted is None or name in wanted)
+        and task in spec.tasks
+        and InputKind.TABULAR in spec.inputs
+    }
+    if not models:
+        raise RecipeError(
+            recipe.source,
+            "models",
+            f"no registered model handles task '{task}' on tabular input"
+            + (f" among {sorted(wanted)}" if wanted else "")
+            + "; see `automl-fin plugins`",
+        )
+    wanted_p = None if recipe.preprocessors == "all" else set(recipe.preprocessors)
+    preprocessors = {
+        name: spec
+        for name, spec in registry.preprocessors.items()
+        if (wanted_p is None or name in wanted_p) and task in spec.tasks
+    }
+    ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
+    check_coverage(set(dataset.kinds.values()), preprocessors, ctx, recipe.source)
+    return Problem(
+        recipe=recipe,
+        dataset=dataset,
+        task=task,
+        metric=metric,
+        extra_metrics=extra,
+        scheme=scheme,
+        splits=splits,
+        models=models,
+        preprocessors=preprocessors,
+        registry=registry,
+    )

@@ -1,0 +1,223 @@
+"""Recipes: the schema, loading from YAML, overrides, and lookup by name.
+
+A recipe fixes the task, the data's roles, the metric, the validation scheme, the
+candidate models and preprocessors, the budget and the seed. Built-in recipes live in
+the top-level ``recipes/`` folder; plugins ship more through ``register_recipes``.
+Every error names the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from automl_fin.errors import RecipeError
+from automl_fin.specs import ColumnKind, Task
+
+if TYPE_CHECKING:
+    from automl_fin.registry import Registry
+
+__all__ = ["Recipe", "load_recipe", "parse_overrides", "with_overrides"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the data comes from and what its columns mean."""
+
+    path: str | None = None
+    dataset: str | None = None
+    target: str | None = None
+    positive_class: str | int | bool | None = None
+    classes: list[str | int] | None = None
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
+    time: str | None = None
+
+
+class ValidationConfig(_Strict):
+    """How each trial is validated; ``auto`` picks from the task and the time column."""
+
+    scheme: Literal["auto", "stratified_kfold", "kfold", "holdout", "walk_forward"] = "auto"
+    n_splits: int = Field(5, ge=2, le=50)
+    repeats: int = Field(1, ge=1, le=20)
+    test_size: float = Field(0.2, gt=0, lt=1)
+    gap: int = Field(0, ge=0)
+
+
+class BudgetConfig(_Strict):
+    """When the search stops: after ``trials`` trials or ``seconds`` of wall time."""
+
+    trials: int | None = Field(None, ge=1)
+    seconds: float | None = Field(None, gt=0)
+
+
+class Recipe(_Strict):
+    """A validated recipe."""
+
+    name: str
+    description: str = ""
+    task: Task | Literal["auto"] = "auto"
+    metric: str = "auto"
+    metrics: list[str] = Field(default_factory=list)
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    models: Literal["all"] | list[str] = "all"
+    preprocessors: Literal["all"] | list[str] = "all"
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
+    seed: int = 0
+    pruner: Literal["median", "none"] = "median"
+    n_jobs: int = Field(1, description="cores a model may use (-1: all)")
+
+    _source: str = PrivateAttr(default="<recipe>")
+
+    @property
+    def source(self) -> str:
+        """The file (and overrides) this recipe was read from."""
+        return self._source
+
+    def check_names(self, registry: Registry) -> None:
+        """Fail when the recipe names a model or preprocessor no plugin provides."""
+        for field, names, table in (
+            ("models", self.models, registry.models),
+            ("preprocessors", self.preprocessors, registry.preprocessors),
+        ):
+            if names == "all":
+                continue
+            for i, name in enumerate(names):
+                if name not in table:
+                    raise RecipeError(
+                        self.source,
+                        f"{field}[{i}]",
+                        f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
+                        " (see `automl-fin plugins`)",
+                    )
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Turn ``["budget.seconds=60", ...]`` into ``{"budget.seconds": 60}`` (YAML values)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError("--set", None, f"'{item}' is not KEY=VALUE (e.g. budget.seconds=60)")
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _apply(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:
+    for dotted, value in overrides.items():
+        node = raw
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RecipeError(source, dotted, f"'{part}' is not a section, cannot set {dotted}")
+            node = child
+        node[parts[-1]] = value
+
+
+def _read_yaml(path: Any, source: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(source, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(source, None, f"cannot be read ({exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(source, None, f"YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(source, None, f"must be a mapping of fields, not {type(raw).__name__}")
+    return raw
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_recipe(
+    recipe: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+) -> Recipe:
+    """Read and validate a recipe by name (built-in or plugin) or by YAML path.
+
+    ``overrides`` maps dotted field names to values (``{"budget.seconds": 60}``) and wins
+    over the file. Model and preprocessor names are checked against ``registry`` when
+    one is given.
+    """
+    overrides = dict(overrides or {})
+    path = Path(recipe)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        source_path: Any = path
+        source = str(path)
+        name = path.stem
+    else:
+        from automl_fin.registry import get_registry
+
+        reg = registry or get_registry()
+        if str(recipe) not in reg.recipes:
+            raise RecipeError(
+                str(recipe),
+                None,
+                f"no recipe named '{recipe}'; known: {', '.join(sorted(reg.recipes))} "
+                "(or pass a path to a .yaml file)",
+            )
+        entry = reg.recipes[str(recipe)]
+        source_path, source, name = entry.path, f"recipes/{entry.path.name}", entry.name
+        if entry.provider.plugin != "core":
+            source = f"{entry.path.name} (plugin '{entry.provider.plugin}')"
+    raw = _read_yaml(source_path, source)
+    raw.setdefault("name", name)
+    result = _validate(raw, source, overrides)
+    if registry is not None:
+        result.check_names(registry)
+    return result
+
+
+def with_overrides(recipe: Recipe, overrides: Mapping[str, Any]) -> Recipe:
+    """A copy of ``recipe`` with dotted-field ``overrides`` applied and re-validated."""
+    if not overrides:
+        return recipe
+    return _validate(recipe.model_dump(mode="json"), recipe.source, overrides)
+
+
+def _validate(raw: dict[str, Any], source: str, overrides: Mapping[str, Any]) -> Recipe:
+    if overrides:
+        _apply(raw, overrides, source)
+        source = f"{source} with overrides {', '.join(overrides)}"
+    try:
+        result = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = _field_of(err["loc"])
+        got = err.get("input")
+        detail = err["msg"]
+        if err["type"] == "extra_forbidden":
+            detail = "unknown field; check the spelling against docs/recipes.md"
+        elif not isinstance(got, dict):
+            detail += f" (got {got!r})"
+        raise RecipeError(source, field, detail) from None
+    result._source = source
+    return result

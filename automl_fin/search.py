@@ -1,0 +1,395 @@
+"""The search engine: one Optuna study per run over the recipe's candidate specs.
+
+Each trial samples a model, its parameters and one preprocessor per slot, then
+cross-validates the pipeline on the recipe's splits, reporting the running mean score
+to the pruner after every fold. The trial records on itself what a leaderboard needs
+(model, preprocessors, provider, per-fold scores, extra metrics, timings); a trial
+whose plugin raises is marked FAIL with the error text and the search goes on.
+Out-of-fold predictions of completed trials are saved beside the storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import platform
+import time
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automl_fin.errors import StorageError
+from automl_fin.pipeline import Plan, build_pipeline, sample_plan
+from automl_fin.problem import Problem, resolve
+from automl_fin.recipes import Recipe, load_recipe, with_overrides
+from automl_fin.registry import Registry, get_registry
+from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
+
+if TYPE_CHECKING:
+    from automl_fin.data import Dataset
+
+__all__ = ["SearchResult", "search"]
+
+STUDY_SCHEMA = 1
+_VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
+
+
+class TrialFailed(Exception):
+    """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
+
+
+@dataclass
+class SearchResult:
+    """What a finished :func:`search` returns."""
+
+    study_name: str
+    storage: Any  # URL string, or the in-memory storage object
+    recipe: Recipe
+    problem: Problem
+    run_dir: Path
+    seconds: float
+    n_trials: int
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.problem.dataset
+
+    def leaderboard(self, **query: Any) -> pd.DataFrame:
+        """This study's leaderboard (see :meth:`Leaderboard.query`)."""
+        from automl_fin.leaderboard import Leaderboard
+
+        return Leaderboard(self.storage).query(study=self.study_name, **query)
+
+    @property
+    def best(self) -> pd.Series:
+        """The best completed row of the leaderboard."""
+        board = self.leaderboard(state="COMPLETE", top=1)
+        if board.empty:
+            raise RuntimeError(f"study '{self.study_name}' has no completed trial")
+        return board.iloc[0]
+
+
+def search(
+    recipe: str | Path | Recipe = "default",
+    data: str | Path | pd.DataFrame | None = None,
+    *,
+    target: str | None = None,
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    registry: Registry | None = None,
+    progress: bool = False,
+    on_trial: Any = None,
+    announce: Any = None,
+) -> SearchResult:
+    """Run a recipe's search and return where its trials were stored.
+
+    Args:
+        recipe: a recipe name (``automl-fin recipes``), a YAML path, or a :class:`Recipe`.
+        data: a CSV/Parquet path or a DataFrame; default: the recipe's own data.
+        target, trials, seconds, seed: shortcuts for the overrides ``data.target``,
+            ``budget.trials``, ``budget.seconds`` and ``seed``.
+        overrides: dotted recipe fields to override, e.g. ``{"validation.n_splits": 3}``.
+        storage: Optuna storage URL; default: a SQLite file in ``runs_dir``;
+            ``":memory:"`` keeps the study in memory.
+        study: study name; an existing study of the same recipe and data is resumed.
+        runs_dir: folder for the default storage and the per-study files.
+        registry: the plugins to use; default: every installed plugin.
+        progress: show a progress bar on the terminal.
+        on_trial: optional ``callback(study, frozen_trial)`` after every trial.
+        announce: optional ``callback(line)`` told what was resolved before the search.
+    """
+    started = time.monotonic()
+    registry = registry or get_registry()
+    merged = dict(overrides or {})
+    for key, value in (
+        ("data.target", target),
+        ("budget.trials", trials),
+        ("budget.seconds", seconds),
+        ("seed", seed),
+    ):
+        if value is not None:
+            merged[key] = value
+    if isinstance(recipe, Recipe):
+        recipe = with_overrides(recipe, merged)
+    else:
+        recipe = load_recipe(recipe, merged, registry=registry)
+    problem = resolve(recipe, data, registry)
+
+    url = storage or default_url(runs_dir)
+    store = open_storage(url)
+    name = study or _fresh_name(store, recipe.name)
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        opt_study = _open_study(store, name, problem, url)
+        if announce:
+            announce(problem.summary())
+            announce(f"study {name} in {url}")
+        run_dir = Path(runs_dir) / name
+        objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        opt_study.optimize(
+            objective,
+            n_trials=recipe.budget.trials,
+            timeout=_remaining(started, recipe.budget.seconds),
+            catch=(TrialFailed,),
+            callbacks=[on_trial] if on_trial else [],
+            show_progress_bar=progress,
+        )
+    finally:
+        optuna.logging.set_verbosity(previous)
+    return SearchResult(
+        study_name=name,
+        storage=store if url == MEMORY else url,
+        recipe=recipe,
+        problem=problem,
+        run_dir=run_dir,
+        seconds=time.monotonic() - started,
+        n_trials=objective.count,
+    )
+
+
+def _remaining(started: float, budget: float | None) -> float | None:
+    if budget is None:
+        return None
+    return max(budget - (time.monotonic() - started), 0.001)
+
+
+def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    existing = {s.study_name for s in store.get_all_studies()}
+    name, n = f"{recipe}-{stamp}", 2
+    while name in existing:
+        name, n = f"{recipe}-{stamp}-{n}", n + 1
+    return name
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in _VERSIONED:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _open_study(
+    store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str
+) -> optuna.Study:
+    recipe = problem.recipe
+    if recipe.pruner == "median":
+        pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
+            n_startup_trials=5, n_warmup_steps=1
+        )
+    else:
+        pruner = optuna.pruners.NopPruner()
+    sampler = optuna.samplers.TPESampler(seed=recipe.seed)
+    try:
+        study = optuna.create_study(
+            storage=store,
+            sampler=sampler,
+            pruner=pruner,
+            study_name=name,
+            direction=problem.metric.direction,
+            load_if_exists=True,
+        )
+    except ValueError as exc:  # direction of an existing study differs
+        raise StorageError(f"study '{name}' in {url} does not fit this run: {exc}") from None
+    attrs = study.user_attrs
+    ds = problem.dataset
+    if attrs.get("dataset") not in (None, ds.fingerprint) or attrs.get("recipe") not in (
+        None,
+        recipe.name,
+    ):
+        raise StorageError(
+            f"study '{name}' in {url} belongs to recipe '{attrs.get('recipe')}' on dataset "
+            f"{attrs.get('dataset')}, not recipe '{recipe.name}' on {ds.fingerprint}; "
+            "choose another --study name"
+        )
+    if not attrs:
+        info = {
+            "schema": STUDY_SCHEMA,
+            "recipe": recipe.name,
+            "recipe_config": recipe.model_dump(mode="json"),
+            "dataset": ds.fingerprint,
+            "data_source": ds.source,
+            "task": str(problem.task),
+            "metric": problem.metric.name,
+            "direction": problem.metric.direction,
+            "validation": problem.scheme,
+            "n_splits": len(problem.splits),
+            "classes": json.loads(json.dumps(ds.classes, default=str)),
+            "n_rows": len(ds.y),
+            "seed": recipe.seed,
+            "versions": _versions(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        for key, value in info.items():
+            study.set_user_attr(key, value)
+    return study
+
+
+class _Objective:
+    """Cross-validates one sampled pipeline per call."""
+
+    def __init__(self, problem: Problem, run_dir: Path, deadline: float) -> None:
+        self.problem = problem
+        self.run_dir = run_dir
+        self.deadline = deadline
+        self.count = 0
+        kinds = set(problem.dataset.kinds.values())
+        self.kinds = kinds
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        self.count += 1
+        p = self.problem
+        seed = (p.recipe.seed * 1_000_003 + trial.number) % (2**31 - 1)
+        stage, culprit = "suggest", "model"
+        try:
+            plan = sample_plan(trial, p.models, p.preprocessors, self.kinds, p.context(seed))
+            culprit = plan.model
+            self._describe(trial, plan)
+            return self._cross_validate(trial, plan, seed)
+        except (optuna.TrialPruned, TrialFailed):
+            raise
+        except Exception as exc:
+            stage = getattr(exc, "_automl_fin_stage", stage)
+            culprit = getattr(exc, "_automl_fin_spec", culprit)
+            provider = p.registry.providers.get(culprit)
+            text = " ".join(str(exc).split())[:2000]
+            message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
+            trial.set_user_attr("error", message)
+            trial.set_user_attr("traceback", "".join(traceback.format_exc(limit=-6))[-4000:])
+            raise TrialFailed(message) from exc
+
+    def _describe(self, trial: optuna.Trial, plan: Plan) -> None:
+        providers = self.problem.registry.providers
+        trial.set_user_attr("model", plan.model)
+        trial.set_user_attr("preprocessors", plan.describe())
+        trial.set_user_attr("plugin", str(providers[plan.model]))
+        trial.set_user_attr(
+            "plugins",
+            {n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()},
+        )
+
+    def _cross_validate(self, trial: optuna.Trial, plan: Plan, seed: int) -> float:
+        p = self.problem
+        ds = p.dataset
+        X, y = ds.X, ds.y
+        classification = p.task.is_classification
+        width = ds.n_classes if classification else 1
+        oof_sum = np.zeros((len(y), width))
+        oof_n = np.zeros(len(y))
+        scores: list[float] = []
+        extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
+        fit_s = predict_s = 0.0
+        for fold, (tr, va) in enumerate(p.splits):
+            elapsed_per_fold = (fit_s + predict_s) / fold if fold else 0.0
+            if time.monotonic() + elapsed_per_fold > self.deadline:
+                self._record(trial, scores, {}, fit_s, predict_s)
+                trial.set_user_attr("stopped", f"budget reached after {fold} folds")
+                raise optuna.TrialPruned(f"budget reached after {fold} folds")
+            pipe = _staged(
+                "build",
+                plan.model,
+                build_pipeline,
+                plan,
+                p.models,
+                p.preprocessors,
+                ds.kinds,
+                p.context(seed, model=plan.model, n_rows=len(tr)),
+            )
+            t0 = time.perf_counter()
+            _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+            t1 = time.perf_counter()
+            pred = _staged("predict", plan.model, _predict, pipe, X.iloc[va], width)
+            t2 = time.perf_counter()
+            fit_s += t1 - t0
+            predict_s += t2 - t1
+            pred = _check_prediction(pred, len(va), width, plan.model)
+            score = p.metric(y[va], pred)
+            if not np.isfinite(score):
+                raise _tag(
+                    ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
+                )
+            scores.append(score)
+            for m in p.extra_metrics:
+                extras[m.name].append(m(y[va], pred))
+            oof_sum[va] += pred.reshape(len(va), width)
+            oof_n[va] += 1
+            trial.report(float(np.mean(scores)), step=fold)
+            if trial.should_prune():
+                self._record(trial, scores, {}, fit_s, predict_s)
+                trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(p.splits)} folds")
+                raise optuna.TrialPruned(f"pruned after fold {fold}")
+        with np.errstate(invalid="ignore"):
+            oof = oof_sum / oof_n[:, None]
+        oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
+        atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
+        self._record(trial, scores, extras, fit_s, predict_s)
+        trial.set_user_attr("oof", str(oof_file))
+        return float(np.mean(scores))
+
+    @staticmethod
+    def _record(
+        trial: optuna.Trial,
+        scores: list[float],
+        extras: dict[str, list[float]],
+        fit_s: float,
+        predict_s: float,
+    ) -> None:
+        trial.set_user_attr("fold_scores", scores)
+        trial.set_user_attr("score_std", float(np.std(scores)) if scores else None)
+        trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
+        trial.set_user_attr("fit_s", round(fit_s, 4))
+        trial.set_user_attr("predict_s", round(predict_s, 4))
+
+
+def _tag(exc: BaseException, stage: str, spec: str) -> BaseException:
+    exc._automl_fin_stage = stage  # type: ignore[attr-defined]
+    exc._automl_fin_spec = getattr(exc, "_automl_fin_spec", spec)  # type: ignore[attr-defined]
+    return exc
+
+
+def _staged(stage: str, spec: str, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:
+        _tag(exc, stage, spec)
+        raise
+
+
+def _predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
+    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise."""
+    if width == 1:
+        return np.asarray(pipe.predict(X), dtype=float)
+    if hasattr(pipe[-1], "predict_proba"):
+        return np.asarray(pipe.predict_proba(X), dtype=float)
+    labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
+    return np.eye(width)[labels]
+
+
+def _check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.ndarray:
+    expected = (n, width) if width > 1 else (n,)
+    if pred.ndim == 2 and width == 1 and pred.shape[1] == 1:
+        pred = pred[:, 0]
+    if pred.shape != expected:
+        raise _tag(
+            ValueError(f"predictions have shape {pred.shape}, expected {expected}"),
+            "predict",
+            model,
+        )
+    if not np.all(np.isfinite(pred)):
+        raise _tag(ValueError("predictions contain NaN or infinite values"), "predict", model)
+    return pred

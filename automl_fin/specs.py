@@ -1,0 +1,207 @@
+"""The plain data types of the plugin contract: tasks, column kinds and specs.
+
+A plugin describes what it offers with these dataclasses and hands them to the
+``register`` callback of a registration hook (see :mod:`automl_fin.hookspecs`).
+Nothing here imports Optuna, scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from automl_fin.space import Dimension
+
+__all__ = [
+    "BuildContext",
+    "ColumnKind",
+    "InputKind",
+    "ModelSpec",
+    "PreprocessorSpec",
+    "Provider",
+    "Slot",
+    "Task",
+]
+
+
+class Task(StrEnum):
+    """What a model predicts."""
+
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class InputKind(StrEnum):
+    """The shape of the input a model consumes after preprocessing.
+
+    ``tabular``: one row per sample, numeric columns produced by the preprocessors.
+    ``text``: raw text of the recipe's text column (the model tokenises it itself).
+    ``sequence``: windows of a time series (the model builds them itself).
+    """
+
+    TABULAR = "tabular"
+    TEXT = "text"
+    SEQUENCE = "sequence"
+
+
+class ColumnKind(StrEnum):
+    """The role a data column plays; inferred by :mod:`automl_fin.data`, overridable."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    TEXT = "text"
+    ID = "id"
+
+
+class Slot(StrEnum):
+    """A step of the per-column-kind preprocessing chain a preprocessor can fill.
+
+    The engine builds, for every column kind present in the data, the chain
+    ``impute -> encode -> scale`` (categorical), ``impute -> scale`` (numeric) or
+    ``vectorize`` (text), choosing one registered preprocessor per slot.
+    """
+
+    IMPUTE = "impute"
+    ENCODE = "encode"
+    SCALE = "scale"
+    VECTORIZE = "vectorize"
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder knows about the problem when it builds an estimator.
+
+    Attributes:
+        task: the task being solved.
+        seed: the seed this estimator must use for all its randomness.
+        n_classes: number of classes (0 for regression).
+        n_rows: rows in the training data of the fold.
+        n_jobs: cores the estimator may use.
+        options: free-form per-model options from the recipe (``model_options.<name>``).
+    """
+
+    task: Task
+    seed: int
+    n_classes: int = 0
+    n_rows: int = 0
+    n_jobs: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Estimator(Protocol):
+    """The scikit-learn estimator protocol a builder must return."""
+
+    def fit(self, X: Any, y: Any) -> Any: ...
+
+    def predict(self, X: Any) -> Any: ...
+
+
+SpaceLike = Mapping[str, Dimension] | Callable[[BuildContext], Mapping[str, Dimension]]
+Builder = Callable[[Mapping[str, Any], BuildContext], Any]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who provided a spec: the plugin (entry-point name) and its distribution."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version} (plugin '{self.plugin}')"
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
+        raise ValueError(
+            f"{kind} name {name!r} must start with a letter and contain only letters, "
+            "digits and underscores (it namespaces the spec's parameters)"
+        )
+
+
+def _resolve_space(space: SpaceLike, ctx: BuildContext) -> Mapping[str, Dimension]:
+    return space(ctx) if callable(space) else space
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model a plugin offers to the search.
+
+    Attributes:
+        name: unique name; prefixes its parameters in the trial (``rf.max_depth``).
+        tasks: the tasks it can solve.
+        build: ``build(params, ctx)`` returns an unfitted scikit-learn style estimator
+            (``fit(X, y)``, ``predict(X)``, and ``predict_proba(X)`` for classification).
+            ``params`` holds the sampled values under their short names (``max_depth``).
+        space: parameter space, ``{short_name: Float | Int | Categorical}``, or a
+            callable ``space(ctx)`` returning one when the space depends on the task.
+        inputs: what the estimator consumes (default: preprocessed tabular data).
+        requires: preprocessing slots that must not be skipped for this model
+            (e.g. ``{Slot.SCALE}`` for linear models).
+        description: one line shown by ``automl-fin plugins``.
+    """
+
+    name: str
+    tasks: frozenset[Task]
+    build: Builder
+    space: SpaceLike = field(default_factory=dict)
+    inputs: frozenset[InputKind] = frozenset({InputKind.TABULAR})
+    requires: frozenset[Slot] = frozenset()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("model", self.name)
+        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
+        object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
+        object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
+        if not self.tasks:
+            raise ValueError(f"model {self.name!r} declares no task")
+
+    def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
+        """The parameter space for the given context."""
+        return _resolve_space(self.space, ctx)
+
+
+@dataclass(frozen=True)
+class PreprocessorSpec:
+    """A preprocessing step a plugin offers to the search.
+
+    Attributes:
+        name: unique name; prefixes its parameters in the trial (``onehot.min_frequency``).
+        kinds: the column kinds it transforms (e.g. ``{ColumnKind.CATEGORICAL}``).
+        slot: the step of the chain it fills (see :class:`Slot`).
+        build: ``build(params, ctx)`` returns an unfitted scikit-learn transformer
+            (``fit(X, y)`` and ``transform(X)``), applied to the columns of one kind.
+        space: parameter space, as for :class:`ModelSpec`.
+        tasks: the tasks it is valid for (default: all).
+        description: one line shown by ``automl-fin plugins``.
+    """
+
+    name: str
+    kinds: frozenset[ColumnKind]
+    slot: Slot
+    build: Builder
+    space: SpaceLike = field(default_factory=dict)
+    tasks: frozenset[Task] = frozenset(Task)
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("preprocessor", self.name)
+        object.__setattr__(self, "kinds", frozenset(ColumnKind(k) for k in self.kinds))
+        object.__setattr__(self, "slot", Slot(self.slot))
+        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
+        if not self.kinds:
+            raise ValueError(f"preprocessor {self.name!r} declares no column kind")
+
+    def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
+        """The parameter space for the given context."""
+        return _resolve_space(self.space, ctx)

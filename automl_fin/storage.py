@@ -1,0 +1,89 @@
+"""Where studies live: Optuna RDB storage URLs and the run folder beside them.
+
+Default: ``sqlite:///automl_fin_runs/automl_fin.db``; out-of-fold predictions and other
+files of a study go to ``<runs_dir>/<study name>/``. A PostgreSQL URL
+(``postgresql://user@host/db``) lets several machines share one search.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from automl_fin.errors import StorageError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import optuna
+
+__all__ = ["DEFAULT_RUNS_DIR", "atomic_save_npy", "default_url", "open_storage"]
+
+DEFAULT_RUNS_DIR = "automl_fin_runs"
+MEMORY = ":memory:"
+
+
+def default_url(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> str:
+    """The SQLite URL of the default storage inside ``runs_dir``."""
+    return f"sqlite:///{Path(runs_dir) / 'automl_fin.db'}"
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """Open (creating if needed) the storage at ``url``; ``:memory:`` keeps it in memory."""
+    import optuna
+    import sqlalchemy.exc
+
+    if url == MEMORY:
+        return optuna.storages.InMemoryStorage()
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not scheme:
+        raise StorageError(
+            f"storage '{url}' is not a database URL; use e.g. sqlite:///runs.db or "
+            "postgresql://user@host/db"
+        )
+    if scheme.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(scheme))
+    except (sqlalchemy.exc.ArgumentError, ModuleNotFoundError, ValueError) as exc:
+        raise StorageError(f"storage '{_redact(url)}' is malformed: {_short(exc)}") from None
+    except sqlalchemy.exc.OperationalError as exc:
+        raise StorageError(f"storage '{_redact(url)}' is unreachable: {_short(exc)}") from None
+
+
+def _engine_kwargs(scheme: str) -> dict[str, object]:
+    if scheme.startswith("sqlite"):
+        return {"connect_args": {"timeout": 60}}
+    return {"pool_pre_ping": True}
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def atomic_save_npy(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` atomically: temp file, fsync, rename."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,162 @@
+"""scikit-learn models: linear, random forest, extra trees, histogram gradient boosting.
+
+Spaces are those a practitioner tunes by hand: regularisation and learning rates on a
+log scale, tree sizes on a log scale, class weights for imbalanced classification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from automl_fin import BuildContext, Categorical, Float, Int, ModelSpec, Slot, Task
+
+CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
+ALL_TASKS = frozenset(Task)
+
+
+def _class_weight(ctx: BuildContext, *choices: str | None) -> dict[str, Categorical]:
+    return {"class_weight": Categorical(choices)} if ctx.task.is_classification else {}
+
+
+# -- linear ---------------------------------------------------------------------------
+
+
+def _build_logreg(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(
+        C=p["C"], class_weight=p["class_weight"], max_iter=2000, random_state=ctx.seed
+    )
+
+
+def _build_ridge(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.linear_model import Ridge
+
+    return Ridge(alpha=p["alpha"])
+
+
+def _build_elastic_net(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.linear_model import ElasticNet
+
+    return ElasticNet(
+        alpha=p["alpha"], l1_ratio=p["l1_ratio"], max_iter=5000, random_state=ctx.seed
+    )
+
+
+# -- trees ----------------------------------------------------------------------------
+
+
+def _forest_space(ctx: BuildContext) -> dict[str, Any]:
+    return {
+        "n_estimators": Int(100, 600, log=True),
+        "max_depth": Int(3, 32, log=True),
+        "min_samples_leaf": Int(1, 32, log=True),
+        "max_features": Float(0.1, 1.0),
+        **_class_weight(ctx, None, "balanced", "balanced_subsample"),
+    }
+
+
+def _forest(kind: str) -> Any:
+    def build(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+        from sklearn import ensemble
+
+        classification = ctx.task.is_classification
+        cls = getattr(ensemble, kind + ("Classifier" if classification else "Regressor"))
+        extra = {"class_weight": p["class_weight"]} if classification else {}
+        return cls(
+            n_estimators=p["n_estimators"],
+            max_depth=p["max_depth"],
+            min_samples_leaf=p["min_samples_leaf"],
+            max_features=p["max_features"],
+            n_jobs=ctx.n_jobs,
+            random_state=ctx.seed,
+            **extra,
+        )
+
+    return build
+
+
+def _hgb_space(ctx: BuildContext) -> dict[str, Any]:
+    return {
+        "learning_rate": Float(0.01, 0.3, log=True),
+        "max_iter": Int(50, 500, log=True),
+        "max_leaf_nodes": Int(4, 64, log=True),
+        "min_samples_leaf": Int(2, 128, log=True),
+        "l2_regularization": Float(1e-8, 10.0, log=True),
+        "max_features": Float(0.3, 1.0),
+        **_class_weight(ctx, None, "balanced"),
+    }
+
+
+def _build_hgb(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    common = {
+        k: p[k]
+        for k in (
+            "learning_rate",
+            "max_iter",
+            "max_leaf_nodes",
+            "min_samples_leaf",
+            "l2_regularization",
+            "max_features",
+        )
+    }
+    if ctx.task.is_classification:
+        return HistGradientBoostingClassifier(
+            **common, class_weight=p["class_weight"], random_state=ctx.seed
+        )
+    return HistGradientBoostingRegressor(**common, random_state=ctx.seed)
+
+
+MODELS = [
+    ModelSpec(
+        name="logreg",
+        tasks=CLASSIFICATION,
+        build=_build_logreg,
+        space=lambda ctx: {
+            "C": Float(1e-4, 1e2, log=True),
+            **_class_weight(ctx, None, "balanced"),
+        },
+        requires=frozenset({Slot.SCALE}),
+        description="L2-regularised logistic regression",
+    ),
+    ModelSpec(
+        name="ridge",
+        tasks=frozenset({Task.REGRESSION}),
+        build=_build_ridge,
+        space={"alpha": Float(1e-3, 1e3, log=True)},
+        requires=frozenset({Slot.SCALE}),
+        description="ridge regression",
+    ),
+    ModelSpec(
+        name="elastic_net",
+        tasks=frozenset({Task.REGRESSION}),
+        build=_build_elastic_net,
+        space={"alpha": Float(1e-5, 10.0, log=True), "l1_ratio": Float(0.05, 1.0)},
+        requires=frozenset({Slot.SCALE}),
+        description="elastic-net regression (L1 + L2)",
+    ),
+    ModelSpec(
+        name="rf",
+        tasks=ALL_TASKS,
+        build=_forest("RandomForest"),
+        space=_forest_space,
+        description="random forest",
+    ),
+    ModelSpec(
+        name="extra_trees",
+        tasks=ALL_TASKS,
+        build=_forest("ExtraTrees"),
+        space=_forest_space,
+        description="extremely randomised trees",
+    ),
+    ModelSpec(
+        name="hgb",
+        tasks=ALL_TASKS,
+        build=_build_hgb,
+        space=_hgb_space,
+        description="histogram gradient boosting",
+    ),
+]

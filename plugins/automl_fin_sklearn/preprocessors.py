@@ -1,0 +1,165 @@
+"""scikit-learn preprocessors: imputation, scaling, categorical encoding, text, dates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from automl_fin import (
+    BuildContext,
+    Categorical,
+    ColumnKind,
+    Int,
+    PreprocessorSpec,
+    Slot,
+    Task,
+)
+
+
+def _median_impute(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.impute import SimpleImputer
+
+    return SimpleImputer(
+        strategy="median", add_indicator=p["add_indicator"], keep_empty_features=True
+    )
+
+
+def _most_frequent_impute(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.impute import SimpleImputer
+
+    return SimpleImputer(strategy="most_frequent", keep_empty_features=True)
+
+
+def _standard_scale(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.preprocessing import StandardScaler
+
+    return StandardScaler()
+
+
+def _onehot(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.preprocessing import OneHotEncoder
+
+    return OneHotEncoder(
+        handle_unknown="infrequent_if_exist",
+        min_frequency=p["min_frequency"],
+        sparse_output=False,
+    )
+
+
+def _ordinal(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.preprocessing import OrdinalEncoder
+
+    return OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
+    )
+
+
+def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
+
+    target_type = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass"}.get(
+        ctx.task, "continuous"
+    )
+    splitter = StratifiedKFold if ctx.task.is_classification else KFold
+    cv = splitter(n_splits=5, shuffle=True, random_state=ctx.seed)  # seeded cross-fitting
+    return TargetEncoder(target_type=target_type, smooth=p["smooth"], cv=cv)
+
+
+def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        ngram_range=(1, p["max_ngram"]),
+        min_df=p["min_df"],
+        sublinear_tf=p["sublinear_tf"],
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
+
+
+def _date_parts(values: Any) -> np.ndarray:
+    import pandas as pd
+
+    frame = pd.DataFrame(values)
+    out = []
+    for col in frame.columns:
+        d = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+        out += [d.dt.year, d.dt.month, d.dt.dayofweek, d.dt.dayofyear]
+    return np.column_stack([s.to_numpy(dtype=float, na_value=-1.0) for s in out])
+
+
+def _datetime_parts(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from sklearn.preprocessing import FunctionTransformer
+
+    return FunctionTransformer(_date_parts, validate=False)
+
+
+PREPROCESSORS = [
+    PreprocessorSpec(
+        name="median_impute",
+        kinds=frozenset({ColumnKind.NUMERIC}),
+        slot=Slot.IMPUTE,
+        build=_median_impute,
+        space={"add_indicator": Categorical([False, True])},
+        description="fill missing numbers with the median (optional missing-indicator)",
+    ),
+    PreprocessorSpec(
+        name="most_frequent_impute",
+        kinds=frozenset({ColumnKind.CATEGORICAL}),
+        slot=Slot.IMPUTE,
+        build=_most_frequent_impute,
+        description="fill missing categories with the most frequent one",
+    ),
+    PreprocessorSpec(
+        name="standard_scale",
+        kinds=frozenset({ColumnKind.NUMERIC}),
+        slot=Slot.SCALE,
+        build=_standard_scale,
+        description="zero mean, unit variance",
+    ),
+    PreprocessorSpec(
+        name="onehot",
+        kinds=frozenset({ColumnKind.CATEGORICAL}),
+        slot=Slot.ENCODE,
+        build=_onehot,
+        space={"min_frequency": Int(1, 20, log=True)},
+        description="one-hot encoding; rare levels pooled",
+    ),
+    PreprocessorSpec(
+        name="ordinal",
+        kinds=frozenset({ColumnKind.CATEGORICAL}),
+        slot=Slot.ENCODE,
+        build=_ordinal,
+        description="integer codes (for trees)",
+    ),
+    PreprocessorSpec(
+        name="target_encode",
+        kinds=frozenset({ColumnKind.CATEGORICAL}),
+        slot=Slot.ENCODE,
+        build=_target_encode,
+        space={"smooth": Categorical(["auto", 1.0, 10.0, 100.0])},
+        description="cross-fitted target encoding",
+    ),
+    PreprocessorSpec(
+        name="datetime_parts",
+        kinds=frozenset({ColumnKind.DATETIME}),
+        slot=Slot.ENCODE,
+        build=_datetime_parts,
+        description="year, month, day of week and day of year",
+    ),
+    PreprocessorSpec(
+        name="tfidf",
+        kinds=frozenset({ColumnKind.TEXT}),
+        slot=Slot.VECTORIZE,
+        build=_tfidf,
+        space={
+            "max_ngram": Int(1, 2),
+            "min_df": Int(1, 5),
+            "sublinear_tf": Categorical([True, False]),
+        },
+        description="TF-IDF of word n-grams",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Built-in recipes, installed as the package-data folder ``automl_fin._recipes``."""

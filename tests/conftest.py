@@ -1,0 +1,80 @@
+"""Shared fixtures: a clean plugin environment, real plugin wheels, run folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+PLUGIN_PACKAGES = HERE / "plugin_packages"
+ENV_VARS = (
+    "AUTOML_FIN_DISABLE_PLUGINS",
+    "AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD",
+    "AUTOML_FIN_PLUGINS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees plugin switches set by the caller's shell or by another test."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    from automl_fin import registry
+
+    registry._DEFAULT.clear()
+    yield
+    registry._DEFAULT.clear()
+
+
+@pytest.fixture(scope="session")
+def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each test plugin package pip-installed (a real wheel build) into its own folder.
+
+    A folder on PYTHONPATH makes its distribution, and so its ``automl_fin`` entry
+    point, visible to ``importlib.metadata`` exactly as a site-packages install would.
+    """
+    base = tmp_path_factory.mktemp("plugin-sites")
+    sites = {}
+    for name in ("good", "broken", "dup"):
+        target = base / name
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+             "--no-build-isolation", "--target", str(target), str(PLUGIN_PACKAGES / name)],
+            check=True,
+            capture_output=True,
+        )
+        sites[name] = target
+    return sites
+
+
+def cli(
+    *args: str,
+    sites: list[Path] = (),  # type: ignore[assignment]
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``automl-fin ARGS`` in a fresh interpreter with extra plugin sites."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    full_env.update(env or {})
+    if sites:
+        full_env["PYTHONPATH"] = os.pathsep.join(map(str, sites))
+    return subprocess.run(
+        [sys.executable, "-m", "automl_fin.cli", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    return tmp_path / "runs"

@@ -1,0 +1,136 @@
+"""Plugin discovery through real entry points, deny lists, failures and duplicates."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from conftest import cli
+
+from automl_fin import ModelSpec, PluginError, Task, hookimpl
+from automl_fin.registry import PluginWarning, Registry
+
+BUILTIN_MODELS = {"logreg", "rf", "extra_trees", "hgb", "ridge", "elastic_net"}
+
+
+def test_builtin_plugin_loads_through_its_entry_point() -> None:
+    reg = Registry()
+    assert BUILTIN_MODELS <= set(reg.models)
+    assert {"median_impute", "onehot", "ordinal", "target_encode", "standard_scale"} <= set(
+        reg.preprocessors
+    )
+    assert {"default", "risk_tier", "price", "sentiment", "auto"} <= set(reg.recipes)
+    provider = reg.provider("rf")
+    assert (provider.plugin, provider.distribution) == ("sklearn", "automl-fin")
+    assert provider.version == "0.1.0"
+    frame = reg.to_frame()
+    assert set(frame.columns) >= {"kind", "name", "tasks", "plugin", "distribution", "version"}
+    assert frame.loc[frame["name"] == "rf", "distribution"].item() == "automl-fin"
+
+
+def test_third_party_plugin_appears_with_its_provider(plugin_sites) -> None:
+    out = cli("plugins", sites=[plugin_sites["good"]])
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.split()[:2] == ["model", "knn"])
+    assert "testplugin" in line and "automl-fin-testplugin" in line and "0.3.1" in line
+    assert any(ln.split()[:2] == ["preprocessor:scale", "robust_scale"]
+               for ln in out.stdout.splitlines())
+    recipes = cli("recipes", sites=[plugin_sites["good"]])
+    assert "knn_credit" in recipes.stdout and "automl-fin-testplugin" in recipes.stdout
+
+
+def test_plugin_failing_on_import_is_skipped_with_a_warning(plugin_sites) -> None:
+    out = cli("plugins", sites=[plugin_sites["broken"], plugin_sites["good"]])
+    assert out.returncode == 0, out.stderr
+    warning = [ln for ln in out.stderr.splitlines() if "warning" in ln]
+    assert len(warning) == 1
+    assert "plugin 'broken'" in warning[0] and "automl-fin-brokenplugin" in warning[0]
+    assert "a_module_that_is_not_installed" in warning[0]
+    assert "knn" in out.stdout and "logreg" in out.stdout  # the others still load
+    assert "[failed]" in out.stdout
+
+
+def test_duplicate_name_fails_naming_both_providers(plugin_sites) -> None:
+    out = cli("plugins", sites=[plugin_sites["dup"]])
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr
+    assert "duplicate model name 'rf'" in lines[0]
+    assert "automl-fin 0.1.0 (plugin 'sklearn')" in lines[0]
+    assert "automl-fin-dupplugin 2.0.0 (plugin 'dup')" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["--no-plugin", "dup"], {}),
+        ([], {"AUTOML_FIN_DISABLE_PLUGINS": "dup"}),
+        ([], {"AUTOML_FIN_DISABLE_PLUGINS": "automl-fin-dupplugin"}),  # by distribution
+    ],
+)
+def test_deny_list_turns_a_plugin_off(plugin_sites, args, env) -> None:
+    out = cli("plugins", *args, sites=[plugin_sites["dup"]], env=env)
+    assert out.returncode == 0, out.stderr
+    assert "plugin dup" in out.stdout and "[disabled]" in out.stdout
+
+
+def test_deny_list_removes_the_specs_of_a_plugin(monkeypatch) -> None:
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn")
+    reg = Registry()
+    assert not reg.models
+    assert "default" in reg.recipes  # the core's recipes are not a plugin that can be denied
+    assert Registry(disable=["other"]).models == {}
+
+
+def test_autoload_switch_and_allow_list(plugin_sites) -> None:
+    off = cli("plugins", sites=[plugin_sites["good"]],
+              env={"AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    assert off.returncode == 0
+    assert "knn" not in off.stdout and "logreg" not in off.stdout
+    allowed = cli("plugins", sites=[plugin_sites["good"]],
+                  env={"AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD": "1",
+                       "AUTOML_FIN_PLUGINS": "testplugin"})
+    assert "knn" in allowed.stdout and "logreg" not in allowed.stdout
+
+
+def test_plugin_raising_in_a_hook_is_skipped_and_named() -> None:
+    class Faulty:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="half", tasks={Task.BINARY}, build=lambda p, c: None))
+            raise RuntimeError("model zoo offline")
+
+    with pytest.warns(PluginWarning, match=r"plugin 'faulty'.*raised in register_models.*"
+                                           r"model zoo offline"):
+        reg = Registry(plugins={"faulty": Faulty()})
+    assert "half" not in reg.models  # nothing of a failing plugin is kept
+    assert "rf" in reg.models
+
+
+def test_registering_a_wrong_object_is_an_error_naming_the_plugin() -> None:
+    class Wrong:
+        @hookimpl
+        def register_models(self, register):
+            register({"name": "dict-spec"})
+
+    with pytest.raises(PluginError, match=r"plugin 'wrong'.*expected an automl_fin.ModelSpec"):
+        Registry(plugins={"wrong": Wrong()})
+
+
+def test_hook_implementation_with_unknown_name_is_rejected() -> None:
+    module = types.ModuleType("typo_plugin")
+
+    @hookimpl
+    def register_model(register):  # missing "s": matches no hook spec
+        pass
+
+    module.register_model = register_model  # type: ignore[attr-defined]
+    with pytest.raises(PluginError, match=r"plugin 'typo' implements a hook.*register_model"):
+        Registry(plugins={"typo": module})
+
+
+def test_spec_names_are_validated() -> None:
+    with pytest.raises(ValueError, match="must start with a letter"):
+        ModelSpec(name="bad.name", tasks={Task.BINARY}, build=lambda p, c: None)
+    with pytest.raises(ValueError, match="declares no task"):
+        ModelSpec(name="none", tasks=set(), build=lambda p, c: None)
