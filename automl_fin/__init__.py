@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl_fin.errors import AutomlFinError, DataError, PluginError, RecipeError
+from automl_fin.errors import AutomlFinError, DataError, PluginError, RecipeError, StorageError
 from automl_fin.hookspecs import hookimpl
 from automl_fin.space import Categorical, Float, Int
 from automl_fin.specs import (
@@ -51,6 +51,7 @@ __all__ = [
     "Registry",
     "SearchResult",
     "Slot",
+    "StorageError",
     "Task",
     "get_registry",
     "hookimpl",

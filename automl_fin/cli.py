@@ -1,17 +1,16 @@
 """The ``automl-fin`` command. Heavy libraries are imported inside the subcommands.
 
-    automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECONDS]
-                          [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
-    automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
-                           [--format table|csv|json]
-    automl-fin plugins
-    automl-fin recipes
+automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECONDS]
+                      [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
+automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
+                       [--format table|csv|json]
+automl-fin plugins
+automl-fin recipes
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -22,7 +21,15 @@ if TYPE_CHECKING:
 
 PROG = "automl-fin"
 TABLE_COLUMNS = [
-    "rank", "trial", "model", "score", "score_std", "fit_s", "state", "preprocessors", "plugin",
+    "rank",
+    "trial",
+    "model",
+    "score",
+    "score_std",
+    "fit_s",
+    "state",
+    "preprocessors",
+    "plugin",
 ]
 
 
@@ -163,8 +170,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 flush=True,
             )
         elif trial.state.name == "FAIL":
-            print(f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
-                  file=sys.stderr)
+            print(
+                f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
+                file=sys.stderr,
+            )
 
     result = search(
         args.recipe,
@@ -263,8 +272,9 @@ def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -
     if metric:
         view = view.rename(columns={"score": metric})
     view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
-    view["plugin"] = view["plugin"].fillna("").astype(str).str.replace(r" \(plugin .*", "",
-                                                                         regex=True)
+    view["plugin"] = (
+        view["plugin"].fillna("").astype(str).str.replace(r" \(plugin .*", "", regex=True)
+    )
     return view.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")
 
 

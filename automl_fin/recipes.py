@@ -151,7 +151,10 @@ def _read_yaml(path: Any, source: str) -> dict[str, Any]:
 def _field_of(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).isidentifier():  # skips pydantic's union-member tags
+            out += f".{part}" if out else str(part)
     return out
 
 
@@ -210,10 +213,15 @@ def _validate(raw: dict[str, Any], source: str, overrides: Mapping[str, Any]) ->
     try:
         result = Recipe.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = errors[0]
         field = _field_of(err["loc"])
         got = err.get("input")
         detail = err["msg"]
+        same = [e["msg"] for e in errors if _field_of(e["loc"]) == field]
+        if len(same) > 1:  # a union: say every accepted form
+            forms = dict.fromkeys(m.removeprefix("Input should be ") for m in same)
+            detail = "Input should be " + " or ".join(forms)
         if err["type"] == "extra_forbidden":
             detail = "unknown field; check the spelling against docs/recipes.md"
         elif not isinstance(got, dict):

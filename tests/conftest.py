@@ -44,8 +44,18 @@ def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for name in ("good", "broken", "dup"):
         target = base / name
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-             "--no-build-isolation", "--target", str(target), str(PLUGIN_PACKAGES / name)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--no-build-isolation",
+                "--target",
+                str(target),
+                str(PLUGIN_PACKAGES / name),
+            ],
             check=True,
             capture_output=True,
         )

@@ -60,9 +60,7 @@ def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.preprocessing import TargetEncoder
 
-    target_type = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass"}.get(
-        ctx.task, "continuous"
-    )
+    target_type = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass"}.get(ctx.task, "continuous")
     splitter = StratifiedKFold if ctx.task.is_classification else KFold
     cv = splitter(n_splits=5, shuffle=True, random_state=ctx.seed)  # seeded cross-fitting
     return TargetEncoder(target_type=target_type, smooth=p["smooth"], cv=cv)

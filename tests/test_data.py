@@ -1,0 +1,149 @@
+"""Reading files, inferring column kinds, encoding the target, fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_fin import ColumnKind, DataError, Task, datasets
+from automl_fin.data import Dataset, fingerprint, infer_kinds, infer_task, read_table
+
+
+@pytest.fixture(scope="module")
+def credit() -> pd.DataFrame:
+    return datasets.load("german_credit")
+
+
+def test_bundled_german_credit_is_the_documented_file(credit: pd.DataFrame) -> None:
+    entry = datasets.BUNDLED["german_credit"]
+    digest = hashlib.sha256(Path(datasets.path("german_credit")).read_bytes()).hexdigest()
+    assert digest == entry.sha256
+    assert credit.shape == (1000, 21)
+    assert credit["creditability"].value_counts().to_dict() == {"good": 700, "bad": 300}
+
+
+def test_kinds_of_the_credit_data(credit: pd.DataFrame) -> None:
+    kinds = infer_kinds(credit, exclude=["creditability"])
+    counts = pd.Series(kinds).value_counts().to_dict()
+    assert counts == {ColumnKind.CATEGORICAL: 13, ColumnKind.NUMERIC: 7}
+    assert kinds["credit_amount"] is ColumnKind.NUMERIC
+    assert kinds["purpose"] is ColumnKind.CATEGORICAL
+
+
+def test_kinds_of_ids_dates_and_text() -> None:
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "loan_id": [f"L{i:04d}" for i in range(n)],
+            "customer_id": np.arange(n),
+            "opened": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+            "note": [
+                f"customer {i} asked for a longer repayment period on loan {i}" for i in range(n)
+            ],
+            "grade": list("ABC") * (n // 3),
+            "income": np.linspace(1, 2, n),
+        }
+    )
+    kinds = infer_kinds(frame, overrides={"grade": ColumnKind.TEXT})
+    assert kinds == {
+        "loan_id": ColumnKind.ID,
+        "customer_id": ColumnKind.ID,
+        "opened": ColumnKind.DATETIME,
+        "note": ColumnKind.TEXT,
+        "grade": ColumnKind.TEXT,  # the override wins
+        "income": ColumnKind.NUMERIC,
+    }
+
+
+def test_infer_task() -> None:
+    assert infer_task(pd.Series(["a", "b", "a"])) is Task.BINARY
+    assert infer_task(pd.Series([1, 2, 3, 1])) is Task.MULTICLASS
+    assert infer_task(pd.Series(["lo", "mid", "hi"])) is Task.MULTICLASS
+    assert infer_task(pd.Series(np.linspace(0, 1, 50))) is Task.REGRESSION
+
+
+def test_positive_class_is_index_one(credit: pd.DataFrame) -> None:
+    ds = Dataset.from_frame(credit, target="creditability", positive_class="bad")
+    assert ds.classes == ["good", "bad"]
+    assert ds.y.sum() == 300 and ds.task is Task.BINARY
+    assert "creditability" not in ds.X.columns
+
+
+def test_fingerprint_follows_content(credit: pd.DataFrame) -> None:
+    assert fingerprint(credit) == fingerprint(credit.copy())
+    changed = credit.copy()
+    changed.loc[0, "credit_amount"] += 1
+    assert fingerprint(changed) != fingerprint(credit)
+    assert fingerprint(credit.iloc[::-1]) != fingerprint(credit)
+
+
+def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> None:
+    credit.to_parquet(tmp_path / "c.parquet")
+    back = read_table(tmp_path / "c.parquet")
+    pd.testing.assert_frame_equal(back, credit)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.csv", None, r"data file '.*missing.csv' does not exist"),
+        ("empty.csv", "", r"data file '.*empty.csv' is empty"),
+        ("header.csv", "a,b\n", r"has no data rows"),
+        ("data.xlsx", "a,b\n1,2\n", r"unknown format '.xlsx'; use .csv, .tsv or .parquet"),
+        ("latin.csv", b"name,y\n\xe9t\xe9,1\n", r"is not UTF-8 text"),
+        ("dupes.csv", "a,a,y\n1,2,3\n", r"duplicate column names \(a.1"),
+    ],
+)
+def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -> None:
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=message) as err:
+        read_table(path)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("frame", "kwargs", "message"),
+    [
+        (
+            pd.DataFrame({"x": [1, 2], "y": [0, 1]}),
+            {"target": "z"},
+            r"target column 'z' not found; columns are: x, y",
+        ),
+        (
+            pd.DataFrame({"x": [1, 2], "y": [1, 1]}),
+            {"target": "y", "task": Task.BINARY},
+            r"target 'y' has a single class \(1\)",
+        ),
+        (
+            pd.DataFrame({"x": [1, 2], "y": [None, None]}),
+            {"target": "y"},
+            r"target column 'y' has no values",
+        ),
+        (
+            pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}),
+            {"target": "y", "task": Task.REGRESSION},
+            r"target 'y' must be numeric for regression",
+        ),
+        (
+            pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}),
+            {"target": "y", "task": Task.BINARY, "positive_class": "c"},
+            r"data.positive_class 'c' is not a value of 'y'",
+        ),
+        (
+            pd.DataFrame({"id": [1, 2], "y": [0, 1]}),
+            {"target": "y"},
+            r"no feature columns left besides target 'y'",
+        ),
+    ],
+)
+def test_bad_targets_get_one_line_errors(frame, kwargs, message) -> None:
+    with pytest.raises(DataError, match=message):
+        Dataset.from_frame(frame, source="t.csv", **kwargs)

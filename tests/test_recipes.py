@@ -1,0 +1,112 @@
+"""Recipe files validate; every recipe error names its file and field in one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, cli
+
+from automl_fin import RecipeError, Task
+from automl_fin.recipes import load_recipe, parse_overrides, with_overrides
+from automl_fin.registry import Registry
+
+RECIPE_FILES = sorted((ROOT / "recipes").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry()
+
+
+def write(tmp_path: Path, text: str, name: str = "mine.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("path", RECIPE_FILES, ids=lambda p: p.stem)
+def test_every_builtin_recipe_validates(path: Path, registry: Registry) -> None:
+    recipe = load_recipe(path.stem, registry=registry)
+    assert recipe.name == path.stem
+    assert recipe.description
+    assert recipe.budget.trials or recipe.budget.seconds
+
+
+def test_all_five_recipes_are_shipped() -> None:
+    assert {p.stem for p in RECIPE_FILES} == {"default", "risk_tier", "price", "sentiment", "auto"}
+
+
+def test_default_recipe_content(registry: Registry) -> None:
+    r = load_recipe("default", registry=registry)
+    assert r.task is Task.BINARY and r.metric == "roc_auc"
+    assert r.validation.scheme == "stratified_kfold" and r.validation.n_splits == 5
+    assert r.data.dataset == "german_credit" and r.data.positive_class == "bad"
+
+
+def test_wrong_field_type_names_file_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "task: binary\nbudget:\n  seconds: soon\n")
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: field 'budget.seconds': ")
+    assert "'soon'" in msg and "\n" not in msg
+
+
+def test_unknown_field_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "task: binary\nvalidaton:\n  n_splits: 3\n")
+    with pytest.raises(RecipeError, match=r"field 'validaton': unknown field"):
+        load_recipe(path)
+
+
+def test_unknown_model_names_the_list_position(tmp_path: Path, registry: Registry) -> None:
+    path = write(tmp_path, "task: binary\nmodels: [rf, catboost]\n")
+    with pytest.raises(RecipeError, match=r"field 'models\[1\]': unknown model 'catboost'"):
+        load_recipe(path, registry=registry)
+
+
+def test_missing_target_is_reported_when_run(tmp_path: Path, registry: Registry) -> None:
+    from automl_fin.search import search
+
+    path = write(tmp_path, "task: binary\ndata:\n  dataset: german_credit\n")
+    with pytest.raises(RecipeError, match=rf"^{path}: field 'data.target': no target column"):
+        search(path, registry=registry, storage=":memory:", runs_dir=tmp_path)
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "task: binary\nbudget:\n  trials: [1, 2\nseed: 3\n")
+    with pytest.raises(RecipeError, match=r"YAML syntax error at line \d+, column \d+"):
+        load_recipe(path)
+
+
+def test_yaml_cannot_build_python_objects(tmp_path: Path) -> None:
+    path = write(tmp_path, "task: !!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(RecipeError, match="YAML syntax error"):
+        load_recipe(path)
+
+
+def test_unknown_recipe_name_lists_the_known_ones(registry: Registry) -> None:
+    with pytest.raises(RecipeError, match=r"no recipe named 'defualt'; known: auto, default"):
+        load_recipe("defualt", registry=registry)
+
+
+def test_overrides_win_and_are_validated(registry: Registry) -> None:
+    over = parse_overrides(["budget.seconds=60", "validation.n_splits=3", "models=[rf, hgb]"])
+    assert over == {"budget.seconds": 60, "validation.n_splits": 3, "models": ["rf", "hgb"]}
+    r = load_recipe("default", over, registry=registry)
+    assert r.budget.seconds == 60 and r.validation.n_splits == 3 and r.models == ["rf", "hgb"]
+    assert r.budget.trials == 40  # untouched fields keep the file's value
+    with pytest.raises(RecipeError, match=r"with overrides seed: field 'seed'"):
+        with_overrides(r, {"seed": "abc"})
+    with pytest.raises(RecipeError, match="not KEY=VALUE"):
+        parse_overrides(["budget.seconds"])
+
+
+def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, "task: trinary\n")
+    out = cli("run", str(path), "--runs-dir", str(tmp_path))
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith(f"automl-fin: error: {path}: field 'task': ")
+    bad_set = cli("run", "default", "--set", "budget.seconds=-5", "--runs-dir", str(tmp_path))
+    assert "field 'budget.seconds': Input should be greater than 0" in bad_set.stderr

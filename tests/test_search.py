@@ -1,0 +1,190 @@
+"""End-to-end searches on the real German credit data, in a real Optuna storage."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from automl_fin import ModelSpec, StorageError, Task, hookimpl
+from automl_fin.errors import RecipeError
+from automl_fin.leaderboard import Leaderboard
+from automl_fin.registry import Registry
+from automl_fin.search import search
+
+# Floor for the best cross-validated AUC after 8 trials. On this data a plain logistic
+# regression reaches about 0.78 and published AutoML systems 0.78-0.80 (see issue 4);
+# every model family here lands at 0.74-0.79 after a few trials, while a pipeline that
+# scrambles rows, the target or its positive class lands near 0.5 (or below).
+AUC_FLOOR = 0.75
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory):
+    runs = tmp_path_factory.mktemp("runs")
+    return search("default", trials=8, seed=42, runs_dir=runs)
+
+
+def test_default_recipe_end_to_end(default_run) -> None:
+    board = default_run.leaderboard()
+    assert len(board) == 8
+    assert set(board["state"]) <= {"COMPLETE", "PRUNED"}
+    done = board[board["state"] == "COMPLETE"]
+    assert len(done) >= 5
+    assert list(done["score"]) == sorted(done["score"], reverse=True)  # best AUC first
+    assert list(board["rank"]) == list(range(1, 9))
+    best = done.iloc[0]
+    assert best["score"] > AUC_FLOOR
+    assert 0 < best["score_std"] < 0.1
+    assert best["metric"] == "roc_auc" and best["recipe"] == "default"
+    for col in ("metric:ks", "metric:gini", "metric:brier", "metric:log_loss"):
+        assert done[col].notna().all()
+    assert best["metric:gini"] == pytest.approx(2 * best["score"] - 1, abs=1e-9)
+    assert best["plugin"] == "automl-fin 0.1.0 (plugin 'sklearn')"
+    assert best["fit_s"] > 0 and best["duration_s"] >= best["fit_s"]
+    assert any(k.startswith(f"{best['model']}.") for k in best["params"])
+
+
+def test_trials_record_folds_and_out_of_fold_predictions(default_run) -> None:
+    study = optuna.load_study(study_name=default_run.study_name, storage=default_run.storage)
+    assert study.user_attrs["dataset"] == default_run.dataset.fingerprint
+    assert study.user_attrs["metric"] == "roc_auc" and study.user_attrs["seed"] == 42
+    assert {"optuna", "scikit-learn", "pandas"} <= set(study.user_attrs["versions"])
+    y = default_run.dataset.y
+    for t in study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
+        assert len(t.user_attrs["fold_scores"]) == 5
+        assert np.mean(t.user_attrs["fold_scores"]) == pytest.approx(t.value)
+        oof = np.load(t.user_attrs["oof"])
+        assert oof.shape == (1000, 2)
+        np.testing.assert_allclose(oof.sum(axis=1), 1.0, rtol=1e-6)
+        from sklearn.metrics import roc_auc_score
+
+        assert roc_auc_score(y, oof[:, 1]) == pytest.approx(t.value, abs=0.03)
+
+
+class _Exploding:
+    """A real plugin whose model raises in fit."""
+
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="explode", tasks={Task.BINARY}, build=lambda p, c: _Boom()))
+
+
+class _Boom:
+    def fit(self, X, y):
+        raise RuntimeError("covariance matrix is singular")
+
+    def predict(self, X):  # pragma: no cover
+        return np.zeros(len(X))
+
+
+def test_failing_plugin_fails_only_its_trials(tmp_path: Path) -> None:
+    reg = Registry(plugins={"exploding": _Exploding()})
+    result = search(
+        "default",
+        trials=10,
+        seed=3,
+        registry=reg,
+        runs_dir=tmp_path,
+        overrides={"models": ["explode", "logreg"], "validation.n_splits": 3, "pruner": "none"},
+    )
+    board = result.leaderboard()
+    failed = board[board["state"] == "FAIL"]
+    done = board[board["state"] == "COMPLETE"]
+    assert len(failed) >= 1 and len(done) >= 1 and len(board) == 10
+    assert set(failed["model"]) == {"explode"} and set(done["model"]) == {"logreg"}
+    error = failed["error"].iloc[0]
+    assert error.startswith("explode (")
+    assert "plugin 'exploding'" in error
+    assert "raised in fit: RuntimeError: covariance matrix is singular" in error
+    assert list(board["state"].iloc[: len(done)]) == ["COMPLETE"] * len(done)  # failures last
+
+
+def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = search("default", seconds=20, overrides={"budget.trials": None}, runs_dir=tmp_path)
+    elapsed = time.monotonic() - started
+    assert 19 <= elapsed <= 22, elapsed
+    assert result.n_trials >= 5
+
+
+def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
+    def run(seed: int):
+        r = search(
+            "default",
+            trials=5,
+            seed=seed,
+            storage=":memory:",
+            runs_dir=tmp_path,
+            overrides={"validation.n_splits": 3},
+        )
+        board = r.leaderboard().sort_values("trial")
+        return board["params"].tolist(), board["score"].tolist()
+
+    first, again, other = run(7), run(7), run(8)
+    assert first[0] == again[0]
+    np.testing.assert_array_equal(first[1], again[1])
+    assert first[0] != other[0]
+
+
+def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    opts = {"validation.n_splits": 3}
+    search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
+    search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
+    board = Leaderboard(url).query(study="credit")
+    assert sorted(board["trial"]) == [0, 1, 2, 3]
+    # same recipe, different columns: a different dataset fingerprint
+    with pytest.raises(StorageError, match=r"study 'credit' .* belongs to recipe 'default' on"):
+        search(
+            "default",
+            trials=1,
+            storage=url,
+            study="credit",
+            runs_dir=tmp_path,
+            overrides=opts,
+            data=_credit_without_purpose(),
+        )
+    assert sorted(Leaderboard(url).query(study="credit")["trial"]) == [0, 1, 2, 3]
+
+
+def _credit_without_purpose():
+    from automl_fin import datasets
+
+    return datasets.load("german_credit").drop(columns=["purpose"])
+
+
+def test_recipe_asking_for_an_impossible_search_fails_before_any_trial(tmp_path: Path) -> None:
+    with pytest.raises(
+        RecipeError,
+        match=r"field 'models': no registered model handles task "
+        r"'binary' on tabular input among \['ridge'\]",
+    ):
+        search("default", overrides={"models": ["ridge"]}, runs_dir=tmp_path)
+    with pytest.raises(RecipeError, match=r"field 'metric': metric 'rmse' does not apply"):
+        search("default", overrides={"metric": "rmse"}, runs_dir=tmp_path)
+
+
+def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
+    from automl_fin import datasets
+
+    frame = datasets.load("german_credit")
+    data = tmp_path / "credit.csv"
+    frame.to_csv(data, index=False)
+    result = search(
+        "auto",
+        data=data,
+        target="duration_in_month",
+        trials=3,
+        runs_dir=tmp_path,
+        overrides={"validation.n_splits": 3},
+    )
+    assert result.problem.task is Task.REGRESSION
+    assert result.problem.metric.name == "rmse" and result.problem.scheme == "kfold"
+    assert "task regression" in result.problem.summary()
+    board = result.leaderboard()
+    assert (board["state"] == "COMPLETE").sum() >= 1
+    assert set(board["model"]) <= {"ridge", "elastic_net", "rf", "extra_trees", "hgb"}

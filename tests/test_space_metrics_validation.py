@@ -1,0 +1,87 @@
+"""Space value types through a real Optuna trial, metrics, and splitters."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from automl_fin import Categorical, DataError, Float, Int, Task
+from automl_fin.metrics import METRICS, get_metric
+from automl_fin.space import split_params, suggest
+from automl_fin.validation import make_splits
+
+
+def test_suggest_namespaces_parameters_and_returns_short_names() -> None:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    space = {"C": Float(1e-3, 1e2, log=True), "depth": Int(2, 8), "w": Categorical([None, "b"])}
+    values = suggest(trial, "logreg", space)
+    assert set(values) == {"C", "depth", "w"}
+    assert set(trial.params) == {"logreg.C", "logreg.depth", "logreg.w"}
+    dist = trial.distributions["logreg.C"]
+    assert isinstance(dist, optuna.distributions.FloatDistribution) and dist.log
+    assert 1e-3 <= values["C"] <= 1e2 and 2 <= values["depth"] <= 8
+    assert split_params("logreg", trial.params) == values
+
+
+def test_space_types_reject_nonsense() -> None:
+    with pytest.raises(ValueError, match="log scale needs low > 0"):
+        Float(0.0, 1.0, log=True)
+    with pytest.raises(ValueError, match="above high"):
+        Int(5, 1)
+    with pytest.raises(ValueError, match="at least one choice"):
+        Categorical([])
+    study = optuna.create_study()
+    with pytest.raises(TypeError, match=r"'m\.x'.*is not a Float, Int or Categorical"):
+        suggest(study.ask(), "m", {"x": (1, 2)})  # type: ignore[dict-item]
+
+
+def test_binary_metrics_agree_with_their_definitions() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    p1 = np.clip(y * 0.3 + rng.random(500) * 0.7, 0, 1)
+    p = np.column_stack([1 - p1, p1])
+    auc = roc_auc_score(y, p1)
+    assert METRICS["roc_auc"](y, p) == pytest.approx(auc)
+    assert METRICS["gini"](y, p) == pytest.approx(2 * auc - 1)
+    order = np.argsort(-p1)
+    cum_bad = np.cumsum(y[order]) / y.sum()
+    cum_good = np.cumsum(1 - y[order]) / (1 - y).sum()
+    assert METRICS["ks"](y, p) == pytest.approx(np.max(np.abs(cum_bad - cum_good)))
+    assert METRICS["brier"](y, p) == pytest.approx(np.mean((p1 - y) ** 2))
+    assert METRICS["log_loss"].direction == "minimize"
+
+
+def test_metric_must_fit_the_task() -> None:
+    with pytest.raises(Exception, match="metric 'rmse' does not apply to task 'binary'"):
+        get_metric("rmse", Task.BINARY, source="r.yaml")
+    with pytest.raises(Exception, match="unknown metric 'auc'"):
+        get_metric("auc", Task.BINARY, source="r.yaml")
+
+
+def test_stratified_splits_partition_and_keep_class_shares() -> None:
+    y = np.array([0] * 70 + [1] * 30)
+    splits = make_splits("stratified_kfold", y, n_splits=5, seed=1)
+    seen = np.concatenate([va for _, va in splits])
+    assert sorted(seen) == list(range(100))
+    assert all(y[va].sum() == 6 for _, va in splits)
+    assert [list(va) for _, va in splits] == [
+        list(va) for _, va in make_splits("stratified_kfold", y, n_splits=5, seed=1)
+    ]
+    repeated = make_splits("stratified_kfold", y, n_splits=5, repeats=2, seed=1)
+    assert len(repeated) == 10
+
+
+def test_walk_forward_trains_only_on_the_past_with_a_gap() -> None:
+    y = np.arange(120, dtype=float)
+    for tr, va in make_splits("walk_forward", y, n_splits=4, gap=3):
+        assert tr.max() + 3 < va.min()
+
+
+def test_too_few_rows_or_a_tiny_class_is_refused() -> None:
+    with pytest.raises(DataError, match="too few for 5-fold"):
+        make_splits("kfold", np.arange(6), n_splits=5)
+    with pytest.raises(DataError, match="smallest class has 2 rows, fewer than the 5 folds"):
+        make_splits("stratified_kfold", np.array([0] * 20 + [1] * 2), n_splits=5)
