@@ -50,7 +50,7 @@ class Leaderboard:
     def __init__(self, storage: Any) -> None:
         from automl_fin.storage import open_storage
 
-        self._storage = open_storage(storage) if isinstance(storage, str) else storage
+        self._storage = open_storage(storage, create=False) if isinstance(storage, str) else storage
 
     def studies(self) -> list[str]:
         """Names of all studies in the storage."""

@@ -206,29 +206,32 @@ def _open_study(
         )
     except ValueError as exc:  # direction of an existing study differs
         raise StorageError(f"study '{name}' in {url} does not fit this run: {exc}") from None
-    attrs = study.user_attrs
     ds = problem.dataset
-    if attrs.get("dataset") not in (None, ds.fingerprint) or attrs.get("recipe") not in (
-        None,
-        recipe.name,
-    ):
+    identity = {
+        "recipe": recipe.name,
+        "dataset": ds.fingerprint,
+        "target": ds.target,
+        "features": list(map(str, ds.X.columns)),
+        "task": str(problem.task),
+        "metric": problem.metric.name,
+        "validation": problem.scheme,
+        "n_splits": len(problem.splits),
+    }
+    attrs = study.user_attrs
+    differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs.get(k, v) != v]
+    if differ:
         raise StorageError(
-            f"study '{name}' in {url} belongs to recipe '{attrs.get('recipe')}' on dataset "
-            f"{attrs.get('dataset')}, not recipe '{recipe.name}' on {ds.fingerprint}; "
-            "choose another --study name"
+            f"study '{name}' in {url} belongs to another search (recipe "
+            f"'{attrs.get('recipe')}'): {'; '.join(differ)}; resume it with the same recipe "
+            "and data, or choose another --study name"
         )
     if not attrs:
         info = {
             "schema": STUDY_SCHEMA,
-            "recipe": recipe.name,
+            **identity,
             "recipe_config": recipe.model_dump(mode="json"),
-            "dataset": ds.fingerprint,
             "data_source": ds.source,
-            "task": str(problem.task),
-            "metric": problem.metric.name,
             "direction": problem.metric.direction,
-            "validation": problem.scheme,
-            "n_splits": len(problem.splits),
             "classes": json.loads(json.dumps(ds.classes, default=str)),
             "n_rows": len(ds.y),
             "seed": recipe.seed,
@@ -238,6 +241,13 @@ def _open_study(
         for key, value in info.items():
             study.set_user_attr(key, value)
     return study
+
+
+def _difference(key: str, stored: Any, now: Any) -> str:
+    if isinstance(stored, list) and isinstance(now, list):
+        gone, new = sorted(set(stored) - set(now)), sorted(set(now) - set(stored))
+        return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
+    return f"{key} was {stored!r}, is {now!r}"
 
 
 class _Objective:

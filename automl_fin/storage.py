@@ -29,8 +29,12 @@ def default_url(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> str:
     return f"sqlite:///{Path(runs_dir) / 'automl_fin.db'}"
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """Open (creating if needed) the storage at ``url``; ``:memory:`` keeps it in memory."""
+def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
+    """Open the storage at ``url``; ``:memory:`` keeps it in memory.
+
+    With ``create=False`` a SQLite file that does not exist is an error instead of being
+    created empty (readers such as the leaderboard must not leave files behind).
+    """
     import optuna
     import sqlalchemy.exc
 
@@ -45,6 +49,11 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if scheme.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
+            if not create and not Path(path).is_file():
+                raise StorageError(
+                    f"no storage at {path}: run `automl-fin run` first, or pass --storage URL "
+                    "(or --runs-dir DIR) of an existing one"
+                )
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
         return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(scheme))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 PLUGIN_PACKAGES = HERE / "plugin_packages"
+_BUILD_LEFTOVERS = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
 ENV_VARS = (
     "AUTOML_FIN_DISABLE_PLUGINS",
     "AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD",
@@ -42,6 +44,8 @@ def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("plugin-sites")
     sites = {}
     for name in ("good", "broken", "dup"):
+        source = base / "src" / name  # build from a copy: no build/ left in the repo
+        shutil.copytree(PLUGIN_PACKAGES / name, source, ignore=_BUILD_LEFTOVERS)
         target = base / name
         subprocess.run(
             [
@@ -54,7 +58,7 @@ def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 "--no-build-isolation",
                 "--target",
                 str(target),
-                str(PLUGIN_PACKAGES / name),
+                str(source),
             ],
             check=True,
             capture_output=True,

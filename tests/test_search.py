@@ -138,7 +138,11 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     board = Leaderboard(url).query(study="credit")
     assert sorted(board["trial"]) == [0, 1, 2, 3]
     # same recipe, different columns: a different dataset fingerprint
-    with pytest.raises(StorageError, match=r"study 'credit' .* belongs to recipe 'default' on"):
+    with pytest.raises(
+        StorageError,
+        match=r"study 'credit' .* belongs to another search \(recipe 'default'\): dataset was "
+        r"'\w+', is '\w+'; features differ \(missing now: \['purpose'\]; new: none\)",
+    ):
         search(
             "default",
             trials=1,

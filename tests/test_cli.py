@@ -1,0 +1,108 @@
+"""The ``automl-fin`` command in a fresh interpreter: start-up cost, run, leaderboard."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import cli
+
+HEAVY = ("torch", "lightning", "pytorch_lightning", "xgboost")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["leaderboard", "--help"]])
+def test_help_imports_no_heavy_library(argv: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from automl_fin.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "usage: automl-fin" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_import_automl_fin_imports_no_heavy_library() -> None:
+    code = (
+        "import sys, automl_fin\n"
+        f"print(sorted(m for m in {(*HEAVY, 'optuna', 'sklearn')!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.fixture(scope="module")
+def knn_run(plugin_sites, tmp_path_factory: pytest.TempPathFactory):
+    """A third-party plugin's recipe run through the CLI into a fresh runs folder."""
+    runs = tmp_path_factory.mktemp("cli-runs")
+    out = cli(
+        "run", "knn_credit", "--trials", "4", "--seed", "5", "--runs-dir", str(runs),
+        "--study", "knn-cli", "--set", "validation.n_splits=4", "--no-progress",
+        sites=[plugin_sites["good"]],
+    )  # fmt: skip
+    return out, runs
+
+
+def test_run_prints_a_ranked_leaderboard_and_the_best_trial(knn_run) -> None:
+    out, runs = knn_run
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = lines[0].split()
+    assert header[:4] == ["rank", "trial", "model", "roc_auc"]
+    rows = [ln.split() for ln in lines[1:5]]
+    assert [r[0] for r in rows] == ["1", "2", "3", "4"]
+    assert {r[2] for r in rows} == {"knn"}
+    scores = [float(r[3]) for r in rows if r[3] != "-"]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0.6
+    assert "study knn-cli: 4 trials" in out.stdout
+    assert "best: trial" in out.stdout and "across folds" in out.stdout
+    # one progress line per trial on stderr when there is no terminal
+    assert sum(ln.startswith("trial ") for ln in out.stderr.splitlines()) == 4
+    assert (runs / "automl_fin.db").is_file()
+    assert list((runs / "knn-cli").glob("oof/*.npy"))
+
+
+def test_leaderboard_formats_carry_the_same_rows(knn_run) -> None:
+    _, runs = knn_run
+    as_csv = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv")
+    as_json = cli("leaderboard", "--runs-dir", str(runs), "--format", "json")
+    table = cli("leaderboard", "--runs-dir", str(runs), "--top", "2")
+    assert as_csv.returncode == as_json.returncode == table.returncode == 0, as_csv.stderr
+    frame = pd.read_csv(io.StringIO(as_csv.stdout))
+    records = json.loads(as_json.stdout)
+    assert len(frame) == len(records) == 4
+    assert list(frame["trial"]) == [r["trial"] for r in records]
+    assert frame["score"].tolist() == pytest.approx([r["score"] for r in records], nan_ok=True)
+    assert set(frame["recipe"]) == {"knn_credit"} and set(frame["study"]) == {"knn-cli"}
+    assert {"dataset", "preprocessors", "score_std", "fit_s", "params", "plugin"} <= set(frame)
+    assert "knn.n_neighbors" in json.loads(frame["params"].iloc[0])
+    assert records[0]["params"] == json.loads(frame["params"].iloc[0])
+    assert len(table.stdout.strip().splitlines()) == 3  # header + top 2
+
+
+def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
+    _, runs = knn_run
+    out = cli("leaderboard", "--runs-dir", str(runs), "--study", "nope")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "automl-fin: error: no study named 'nope' in this storage; studies: knn-cli"
+    ]
+    bad = cli("leaderboard", "--storage", "mysql+nodriver://x/y")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in bad.stderr
+
+
+def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:
+    out = cli(
+        "run", "default", "--data", str(tmp_path / "missing.csv"), "--runs-dir", str(tmp_path)
+    )
+    assert out.returncode == 2
+    (line,) = out.stderr.strip().splitlines()
+    assert "missing.csv" in line and "Traceback" not in out.stderr
