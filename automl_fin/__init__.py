@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from automl_fin.errors import AutomlFinError, DataError, PluginError, RecipeError, StorageError
+from automl_fin.errors import (
+    AutomlFinError,
+    DataError,
+    PluginError,
+    Pruned,
+    RecipeError,
+    StorageError,
+)
 from automl_fin.hookspecs import hookimpl
 from automl_fin.space import Categorical, Float, Int
 from automl_fin.specs import (
@@ -18,6 +25,7 @@ from automl_fin.specs import (
     ColumnKind,
     InputKind,
     ModelSpec,
+    Monitor,
     PreprocessorSpec,
     Provider,
     Slot,
@@ -43,9 +51,11 @@ __all__ = [
     "Int",
     "Leaderboard",
     "ModelSpec",
+    "Monitor",
     "PluginError",
     "PreprocessorSpec",
     "Provider",
+    "Pruned",
     "Recipe",
     "RecipeError",
     "Registry",

@@ -6,7 +6,14 @@ The CLI prints ``automl-fin: error: <message>`` for these (no traceback unless
 
 from __future__ import annotations
 
-__all__ = ["AutomlFinError", "DataError", "PluginError", "RecipeError", "StorageError"]
+__all__ = [
+    "AutomlFinError",
+    "DataError",
+    "PluginError",
+    "Pruned",
+    "RecipeError",
+    "StorageError",
+]
 
 
 class AutomlFinError(Exception):
@@ -33,3 +40,7 @@ class PluginError(AutomlFinError):
 
 class StorageError(AutomlFinError):
     """The Optuna storage URL is malformed or unreachable, or a study does not fit."""
+
+
+class Pruned(Exception):
+    """Raised by :meth:`Monitor.report` when the pruner stops a trial; let it propagate."""

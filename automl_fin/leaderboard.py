@@ -35,6 +35,7 @@ COLUMNS = [
     "error",
 ]
 
+_NUMBERS = ["score", "score_std", "fit_s", "predict_s", "duration_s"]
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "WAITING": 3, "FAIL": 4}
 
 
@@ -117,6 +118,8 @@ class Leaderboard:
             return frame.reindex(columns=[*COLUMNS, "rank"])
         extra = sorted(c for c in frame.columns if c.startswith("metric:"))
         frame = frame.reindex(columns=[*COLUMNS, *extra, "_sign"])
+        for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
         frame["_state"] = frame["state"].map(_STATE_ORDER).fillna(9)
         frame["_key"] = -frame["score"] * frame["_sign"]
         frame = frame.sort_values(["study", "_state", "_key", "trial"], na_position="last")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import optuna
     from sklearn.pipeline import Pipeline
 
-__all__ = ["CHAINS", "Plan", "build_pipeline", "sample_plan"]
+__all__ = ["CHAINS", "Plan", "build_pipeline", "can_preprocess_for", "sample_plan"]
 
 NONE = "none"
 
@@ -96,6 +96,23 @@ def check_coverage(
                 )
 
 
+def can_preprocess_for(
+    spec: ModelSpec,
+    kinds: set[ColumnKind],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+) -> bool:
+    """Whether every required slot stays fillable under the model's ``slot_choices``."""
+    for kind in kinds:
+        for slot, optional in CHAINS.get(kind, ()):
+            only = spec.slot_choices.get(slot)
+            if only is None or (optional and slot not in spec.requires):
+                continue
+            if not set(slot_options(kind, slot, preprocessors, ctx)) & only:
+                return False
+    return True
+
+
 def sample_plan(
     trial: optuna.Trial,
     models: Mapping[str, ModelSpec],
@@ -114,11 +131,17 @@ def sample_plan(
         chain: list[Step] = []
         for slot, optional in CHAINS.get(kind, ()):
             options = slot_options(kind, slot, preprocessors, ctx)
+            only = spec.slot_choices.get(slot)
+            if only is not None:
+                options = [o for o in options if o in only]
             required = not optional or slot in spec.requires
             choices = options if required else [*options, NONE]
             if not options:
                 continue
+            # a parameter name must keep one set of choices across trials
             key = f"{kind}.{slot}" + (".required" if required and optional else "")
+            if only is not None:
+                key += f".{model_name}"
             pick = choices[0] if len(choices) == 1 else _choose(trial, "prep", key, choices)
             if pick == NONE:
                 continue

@@ -19,7 +19,7 @@ from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.metrics import Metric, default_metric, get_metric
-from automl_fin.pipeline import check_coverage
+from automl_fin.pipeline import can_preprocess_for, check_coverage
 from automl_fin.specs import BuildContext, InputKind, ModelSpec, PreprocessorSpec, Task
 from automl_fin.validation import make_splits
 
@@ -175,7 +175,17 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         if (wanted_p is None or name in wanted_p) and task in spec.tasks
     }
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
-    check_coverage(set(dataset.kinds.values()), preprocessors, ctx, recipe.source)
+    kinds = set(dataset.kinds.values())
+    check_coverage(kinds, preprocessors, ctx, recipe.source)
+    usable = {n: m for n, m in models.items() if can_preprocess_for(m, kinds, preprocessors, ctx)}
+    if not usable:
+        raise RecipeError(
+            recipe.source,
+            "preprocessors",
+            f"models {sorted(models)} need preprocessors the recipe leaves out "
+            "(see `automl-fin plugins`)",
+        )
+    models = usable
     return Problem(
         recipe=recipe,
         dataset=dataset,

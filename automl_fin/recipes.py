@@ -73,7 +73,7 @@ class Recipe(_Strict):
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
     seed: int = 0
-    pruner: Literal["median", "none"] = "median"
+    pruner: Literal["quartile", "median", "none"] = "quartile"
     n_jobs: int = Field(1, description="cores a model may use (-1: all)")
 
     _source: str = PrivateAttr(default="<recipe>")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import platform
 import time
@@ -26,11 +27,12 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from automl_fin.errors import StorageError
+from automl_fin.errors import Pruned, StorageError
 from automl_fin.pipeline import Plan, build_pipeline, sample_plan
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
+from automl_fin.specs import ColumnKind, Monitor
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
 
 if TYPE_CHECKING:
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["SearchResult", "search"]
 
 STUDY_SCHEMA = 1
+# Pruner steps per fold: a monitored model's learning-curve steps first, then the
+# fold's running mean at the last step, so ``last_step`` only grows within a trial.
+STRIDE = 1000
+CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 _VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
 
 
@@ -188,12 +194,12 @@ def _open_study(
     store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str
 ) -> optuna.Study:
     recipe = problem.recipe
-    if recipe.pruner == "median":
-        pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
-            n_startup_trials=5, n_warmup_steps=1
+    if recipe.pruner == "none":
+        pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    else:  # keep the top 75 % (or 50 %) of the trials that reached a step; prune the rest
+        pruner = optuna.pruners.PercentilePruner(
+            75.0 if recipe.pruner == "quartile" else 50.0, n_startup_trials=5, n_min_trials=3
         )
-    else:
-        pruner = optuna.pruners.NopPruner()
     sampler = optuna.samplers.TPESampler(seed=recipe.seed)
     try:
         study = optuna.create_study(
@@ -321,7 +327,14 @@ class _Objective:
                 p.context(seed, model=plan.model, n_rows=len(tr)),
             )
             t0 = time.perf_counter()
-            _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+            try:
+                if p.models[plan.model].monitored:
+                    self._fit_monitored(trial, plan, pipe, fold, tr, va)
+                else:
+                    _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+            except Pruned as exc:
+                self._record(trial, scores, {}, fit_s + time.perf_counter() - t0, predict_s)
+                raise optuna.TrialPruned(str(exc)) from None
             t1 = time.perf_counter()
             pred = _staged("predict", plan.model, _predict, pipe, X.iloc[va], width)
             t2 = time.perf_counter()
@@ -338,8 +351,8 @@ class _Objective:
                 extras[m.name].append(m(y[va], pred))
             oof_sum[va] += pred.reshape(len(va), width)
             oof_n[va] += 1
-            trial.report(float(np.mean(scores)), step=fold)
-            if trial.should_prune():
+            trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
+            if fold > 0 and trial.should_prune():  # one fold's score alone is too noisy
                 self._record(trial, scores, {}, fit_s, predict_s)
                 trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(p.splits)} folds")
                 raise optuna.TrialPruned(f"pruned after fold {fold}")
@@ -350,6 +363,41 @@ class _Objective:
         self._record(trial, scores, extras, fit_s, predict_s)
         trial.set_user_attr("oof", str(oof_file))
         return float(np.mean(scores))
+
+    def _fit_monitored(
+        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any
+    ) -> None:
+        """Fit the preprocessing, then the model with the fold's validation split."""
+        p = self.problem
+        ds = p.dataset
+        width = ds.n_classes if p.task.is_classification else 1
+        prep, model = pipe[0], pipe[-1]
+        Xt = _staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
+        Xv = _staged("fit", plan.model, prep.transform, ds.X.iloc[va])
+        names, kinds = _feature_info(prep)
+
+        def score(pred: Any) -> float:
+            pred = _check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
+            return float(p.metric(ds.y[va], pred))
+
+        def report(step: int, value: float) -> None:
+            at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
+            trial.report(float(value), step=at)
+            if step >= CURVE_WARMUP and trial.should_prune():
+                where = f"step {step} of fold {fold + 1}"
+                trial.set_user_attr("stopped", f"pruned at {where} ({p.metric.name} {value:.4g})")
+                raise Pruned(f"pruned at {where}")
+
+        monitor = Monitor(
+            feature_names=names,
+            feature_kinds=kinds,
+            X_valid=Xv,
+            y_valid=ds.y[va],
+            score=score,
+            direction=p.metric.direction,
+            report=report,
+        )
+        _staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 
     @staticmethod
     def _record(
@@ -364,6 +412,21 @@ class _Objective:
         trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
         trial.set_user_attr("fit_s", round(fit_s, 4))
         trial.set_user_attr("predict_s", round(predict_s, 4))
+
+
+def _feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
+    """Output column names and source kinds of a fitted ColumnTransformer."""
+    try:
+        names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
+        names = None
+    spans = {k: v for k, v in prep.output_indices_.items() if v.stop > v.start}
+    width = max((v.stop for v in spans.values()), default=0)
+    kinds: list[ColumnKind] = [ColumnKind.NUMERIC] * width
+    for name, span in spans.items():
+        kind = ColumnKind.TEXT if name.startswith("text:") else ColumnKind(name)
+        kinds[span] = [kind] * (span.stop - span.start)
+    return names, kinds
 
 
 def _tag(exc: BaseException, stage: str, spec: str) -> BaseException:

@@ -19,6 +19,7 @@ __all__ = [
     "ColumnKind",
     "InputKind",
     "ModelSpec",
+    "Monitor",
     "PreprocessorSpec",
     "Provider",
     "Slot",
@@ -96,6 +97,50 @@ class BuildContext:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass
+class Monitor:
+    """What the engine hands a monitored model's ``fit(X, y, monitor=...)``.
+
+    A :class:`ModelSpec` with ``monitored=True`` gets one on every fit. In a search it
+    carries the fold's validation split (already preprocessed like ``X``), so the model
+    can stop early on it and report its learning curve; on a refit on all data
+    (``has_validation`` is false) the model must hold out its own split or use a fixed
+    size. Plugins never see Optuna: :meth:`report` raises :class:`~automl_fin.errors.
+    Pruned` when the study's pruner judges the trial hopeless; let it propagate.
+
+    Attributes:
+        feature_names: names of the columns of ``X`` after preprocessing (raw column
+            names where a step keeps them), or None when a step cannot name its output.
+        feature_kinds: the :class:`ColumnKind` each column of ``X`` came from.
+        X_valid, y_valid: the fold's validation split (None on a refit).
+        score: ``score(pred)`` is the recipe's metric of predictions on ``X_valid``
+            (class probabilities ``(n, k)`` for classification, values for regression).
+        direction: ``"maximize"`` or ``"minimize"``: which way ``score`` is better.
+        report: ``report(step, value)`` records the learning curve (``value`` from
+            ``score``; ``step`` counts up from 0, e.g. epochs or every 10th round).
+        progress: ``progress(text)`` shows a short status (``"epoch 3/50"``) in the
+            search's progress display.
+    """
+
+    feature_names: list[str] | None = None
+    feature_kinds: list[ColumnKind] | None = None
+    X_valid: Any = None
+    y_valid: Any = None
+    score: Callable[[Any], float] | None = None
+    direction: str = "maximize"
+    report: Callable[[int, float], None] = _ignore
+    progress: Callable[[str], None] = _ignore
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether a validation split came with this fit."""
+        return self.X_valid is not None and self.score is not None
+
+
 class Estimator(Protocol):
     """The scikit-learn estimator protocol a builder must return."""
 
@@ -147,6 +192,11 @@ class ModelSpec:
         inputs: what the estimator consumes (default: preprocessed tabular data).
         requires: preprocessing slots that must not be skipped for this model
             (e.g. ``{Slot.SCALE}`` for linear models).
+        slot_choices: restricts a slot to some preprocessors for this model, e.g.
+            ``{Slot.ENCODE: {"ordinal"}}`` for a model that embeds category codes.
+        monitored: the estimator's ``fit`` takes ``monitor=`` (a :class:`Monitor`): it
+            gets the fold's validation split for early stopping and reports its
+            learning curve to the pruner.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -156,6 +206,8 @@ class ModelSpec:
     space: SpaceLike = field(default_factory=dict)
     inputs: frozenset[InputKind] = frozenset({InputKind.TABULAR})
     requires: frozenset[Slot] = frozenset()
+    slot_choices: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
+    monitored: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -163,6 +215,11 @@ class ModelSpec:
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
         object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
         object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
+        choices = {
+            Slot(k): frozenset([v] if isinstance(v, str) else v)
+            for k, v in self.slot_choices.items()
+        }
+        object.__setattr__(self, "slot_choices", choices)
         if not self.tasks:
             raise ValueError(f"model {self.name!r} declares no task")
 

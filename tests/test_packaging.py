@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -40,12 +41,18 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     assert {f"automl_fin/_recipes/{r}" for r in RECIPES} <= names
     assert {"default.yaml", "risk_tier.yaml", "price.yaml", "sentiment.yaml"} <= set(RECIPES)
     assert "automl_fin/datasets/german_credit.csv" in names
-    assert {"automl_fin/py.typed", "automl_fin_sklearn/py.typed"} <= names
-    assert "automl_fin_sklearn/__init__.py" in names
+    plugins = ("automl_fin_sklearn", "automl_fin_xgboost", "automl_fin_lightning")
+    assert {f"{p}/py.typed" for p in ("automl_fin", *plugins)} <= names
+    assert {f"{p}/__init__.py" for p in plugins} <= names
     assert not any(n.startswith(("tests/", "plugins/", "recipes/")) for n in names)
     (ep_file,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     entry_points = zipfile.ZipFile(wheel).read(ep_file).decode()
-    assert "[automl_fin]\nsklearn = automl_fin_sklearn" in entry_points
+    group = entry_points.split("[automl_fin]\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert sorted(group) == [
+        "lightning = automl_fin_lightning",
+        "sklearn = automl_fin_sklearn",
+        "xgboost = automl_fin_xgboost",
+    ]
     assert "[console_scripts]\nautoml-fin = automl_fin.cli:main" in entry_points
 
 
@@ -79,4 +86,4 @@ def test_installed_wheel_finds_its_recipes_and_plugin(wheel: Path, tmp_path: Pat
         assert path.startswith(str(site)), path
     assert recipe.endswith("automl_fin/_recipes/default.yaml")
     assert metric == "roc_auc"
-    assert "logreg" in models and "hgb" in models
+    assert {"logreg", "hgb", "xgboost", "mlp"} <= set(ast.literal_eval(models))

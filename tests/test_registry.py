@@ -78,9 +78,11 @@ def test_deny_list_turns_a_plugin_off(plugin_sites, args, env) -> None:
 def test_deny_list_removes_the_specs_of_a_plugin(monkeypatch) -> None:
     monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn")
     reg = Registry()
-    assert not reg.models
-    assert "default" in reg.recipes  # the core's recipes are not a plugin that can be denied
-    assert Registry(disable=["other"]).models == {}
+    assert not set(reg.models) & BUILTIN_MODELS and "xgboost" in reg.models
+    assert not reg.preprocessors  # all built-in preprocessors come from sklearn
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn,xgboost")
+    assert "default" in Registry().recipes  # the core's recipes cannot be denied
+    assert set(Registry(disable=["lightning"]).models) == set()  # env and argument add up
 
 
 def test_autoload_switch_and_allow_list(plugin_sites) -> None:

@@ -43,7 +43,8 @@ def test_default_recipe_end_to_end(default_run) -> None:
     for col in ("metric:ks", "metric:gini", "metric:brier", "metric:log_loss"):
         assert done[col].notna().all()
     assert best["metric:gini"] == pytest.approx(2 * best["score"] - 1, abs=1e-9)
-    assert best["plugin"] == "automl-fin 0.1.0 (plugin 'sklearn')"
+    family = {"xgboost": "xgboost", "mlp": "lightning"}.get(best["model"], "sklearn")
+    assert best["plugin"] == f"automl-fin 0.1.0 (plugin '{family}')"
     assert best["fit_s"] > 0 and best["duration_s"] >= best["fit_s"]
     assert any(k.startswith(f"{best['model']}.") for k in best["params"])
 
@@ -191,4 +192,12 @@ def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
     assert "task regression" in result.problem.summary()
     board = result.leaderboard()
     assert (board["state"] == "COMPLETE").sum() >= 1
-    assert set(board["model"]) <= {"ridge", "elastic_net", "rf", "extra_trees", "hgb"}
+    assert set(board["model"]) <= {
+        "ridge",
+        "elastic_net",
+        "rf",
+        "extra_trees",
+        "hgb",
+        "xgboost",
+        "mlp",
+    }

@@ -85,7 +85,7 @@ def _date_parts(values: Any) -> np.ndarray:
     out = []
     for col in frame.columns:
         d = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-        out += [d.dt.year, d.dt.month, d.dt.dayofweek, d.dt.dayofyear]
+        out += [d.dt.year, d.dt.month, d.dt.day_of_week, d.dt.day_of_year]
     return np.column_stack([s.to_numpy(dtype=float, na_value=-1.0) for s in out])
 
 

@@ -1,0 +1,292 @@
+"""The plugin contract test: ``check_plugin(spec)``, in the spirit of ``check_estimator``.
+
+It runs a spec through suggest -> build -> fit -> predict on a small sample of the
+bundled German credit data (a real table with numeric and categorical columns; the
+text checks turn its categorical fields into short sentences) for every task the spec
+declares, and checks what the engine relies on:
+
+* predictions have the right shape and are finite; class probabilities sum to one;
+* the same seed gives the same predictions (determinism);
+* a fitted estimator survives ``pickle`` with the same predictions;
+* a monitored model fits with and without a validation split, reports a learning
+  curve with increasing steps, and lets :class:`~automl_fin.errors.Pruned` through;
+* a preprocessor keeps the number of rows and transforms unseen rows to the same width.
+
+Use it in a plugin's own tests::
+
+    from automl_fin.testing import check_plugin
+    from my_plugin import MY_SPEC
+
+    def test_my_spec_honours_the_contract():
+        check_plugin(MY_SPEC)
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.errors import Pruned
+from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, Monitor, PreprocessorSpec, Task
+
+__all__ = ["PluginCheckError", "check_plugin", "sample_data"]
+
+N_ROWS = 240
+TARGETS = {
+    Task.BINARY: "creditability",
+    Task.MULTICLASS: "housing",
+    Task.REGRESSION: "age_in_years",
+}
+
+
+class PluginCheckError(AssertionError):
+    """A spec broke the plugin contract; the message names the spec, task and check."""
+
+
+def sample_data(
+    task: Task, *, seed: int = 0, text: bool = False
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """A small real sample for ``task``: features and an encoded target.
+
+    Binary: credit default (bad = 1); multiclass: housing (3 classes); regression: age.
+    With ``text=True`` the features are one ``text`` column of sentences.
+    """
+    from automl_fin import datasets
+    from automl_fin.data import Dataset
+
+    frame = datasets.load("german_credit")
+    rng = np.random.default_rng(seed)
+    frame = frame.iloc[np.sort(rng.choice(len(frame), N_ROWS, replace=False))]
+    frame = frame.reset_index(drop=True)
+    target = TARGETS[task]
+    positive = "bad" if task is Task.BINARY else None
+    if text:
+        cats = [c for c in frame.columns if c != target and pd.api.types.is_string_dtype(frame[c])]
+        sentences = frame[cats].astype(str).agg(". ".join, axis=1)
+        frame = pd.DataFrame({"text": sentences, target: frame[target]})
+        kinds = {"text": ColumnKind.TEXT}
+    else:
+        kinds = {}
+    ds = Dataset.from_frame(frame, target=target, task=task, kinds=kinds, positive_class=positive)
+    return ds.X, ds.y
+
+
+def check_plugin(
+    spec: ModelSpec | PreprocessorSpec,
+    *,
+    tasks: Iterable[Task] | None = None,
+    preprocessors: Mapping[str, PreprocessorSpec] | None = None,
+    seed: int = 0,
+) -> None:
+    """Run every contract check on ``spec``; raise :class:`PluginCheckError` on a failure.
+
+    Args:
+        spec: the model or preprocessor spec to check.
+        tasks: the tasks to check (default: every task the spec declares).
+        preprocessors: the preprocessors a model's data goes through (default: every
+            installed one); one is drawn per slot as in a search.
+        seed: drives parameter sampling, the data sample and the estimator.
+    """
+    declared = spec.tasks
+    for task in sorted(declared if tasks is None else set(tasks) & declared):
+        try:
+            if isinstance(spec, ModelSpec):
+                _check_model(spec, task, preprocessors, seed)
+            else:
+                _check_preprocessor(spec, task, seed)
+        except PluginCheckError:
+            raise
+        except Exception as exc:
+            raise PluginCheckError(
+                f"{spec.name} ({task}): raised {type(exc).__name__}: {exc}"
+            ) from exc
+
+
+def _fail(spec: str, task: Task, message: str) -> PluginCheckError:
+    return PluginCheckError(f"{spec} ({task}): {message}")
+
+
+def _trial(seed: int) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
+
+
+def _params(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext, seed: int) -> dict[str, Any]:
+    from automl_fin.space import suggest
+
+    return dict(suggest(_trial(seed), spec.name, spec.space_for(ctx)))
+
+
+def _check_model(
+    spec: ModelSpec,
+    task: Task,
+    preprocessors: Mapping[str, PreprocessorSpec] | None,
+    seed: int,
+) -> None:
+    from automl_fin.pipeline import build_pipeline, sample_plan
+    from automl_fin.registry import get_registry
+
+    X, y = sample_data(task, seed=seed)
+    n_classes = int(y.max()) + 1 if task.is_classification else 0
+    cut = int(len(y) * 0.75)
+    ctx = BuildContext(task=task, seed=seed, n_classes=n_classes, n_rows=cut)
+    preps = dict(preprocessors if preprocessors is not None else get_registry().preprocessors)
+    kinds = {
+        c: (ColumnKind.NUMERIC if pd.api.types.is_numeric_dtype(X[c]) else ColumnKind.CATEGORICAL)
+        for c in X
+    }
+    plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
+
+    def fit_predict(monitor: Monitor | None = None) -> tuple[Any, np.ndarray]:
+        pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
+        if spec.monitored:
+            Xt = pipe[0].fit_transform(X.iloc[:cut], y[:cut])
+            pipe[-1].fit(Xt, y[:cut], monitor=monitor or Monitor())
+        else:
+            pipe.fit(X.iloc[:cut], y[:cut])
+        return pipe, _predictions(pipe, X.iloc[cut:], task)
+
+    name = spec.name
+    pipe, pred = fit_predict()
+    _check_shape(name, task, pred, len(y) - cut, n_classes)
+    if task.is_classification:
+        labels = np.asarray(pipe.predict(X.iloc[cut:]))
+        if labels.shape != (len(y) - cut,) or not set(labels.astype(int)) <= set(range(n_classes)):
+            raise _fail(name, task, f"predict must return class indices 0..{n_classes - 1}")
+    _, again = fit_predict()
+    if not np.allclose(pred, again, rtol=1e-6, atol=1e-9):
+        raise _fail(
+            name, task, "two fits with the same seed predict differently (not deterministic)"
+        )
+    restored = pickle.loads(pickle.dumps(pipe))
+    if not np.allclose(pred, _predictions(restored, X.iloc[cut:], task), rtol=1e-9, atol=1e-12):
+        raise _fail(name, task, "predictions change after a pickle round trip")
+    if spec.monitored:
+        _check_monitoring(spec, task, plan, preps, kinds, ctx, X, y, cut)
+
+
+def _check_monitoring(
+    spec: ModelSpec,
+    task: Task,
+    plan: Any,
+    preps: Mapping[str, PreprocessorSpec],
+    kinds: Mapping[str, ColumnKind],
+    ctx: BuildContext,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    cut: int,
+) -> None:
+    from automl_fin.metrics import default_metric, get_metric
+    from automl_fin.pipeline import build_pipeline
+
+    metric = get_metric(default_metric(task), task)
+    steps: list[int] = []
+
+    def report(step: int, value: float) -> None:
+        if not np.isfinite(value):
+            raise _fail(spec.name, task, f"reported a non-finite value {value} at step {step}")
+        steps.append(step)
+        if len(steps) >= 3:
+            raise Pruned("stop: contract check")
+
+    pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
+    Xt = pipe[0].fit_transform(X.iloc[:cut], y[:cut])
+    monitor = Monitor(
+        X_valid=pipe[0].transform(X.iloc[cut:]),
+        y_valid=y[cut:],
+        score=lambda pred: float(metric(y[cut:], np.asarray(pred, dtype=float))),
+        direction=metric.direction,
+        report=report,
+    )
+    try:
+        pipe[-1].fit(Xt, y[:cut], monitor=monitor)
+    except Pruned:
+        pass
+    else:
+        if len(steps) >= 3:
+            raise _fail(spec.name, task, "swallowed the Pruned raised by monitor.report")
+    if not steps:
+        raise _fail(spec.name, task, "monitored, but reported no learning curve to monitor.report")
+    if steps != sorted(set(steps)):
+        raise _fail(spec.name, task, f"learning-curve steps must increase, got {steps}")
+
+
+def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int) -> None:
+    text = ColumnKind.TEXT in spec.kinds
+    X, y = sample_data(task, seed=seed, text=text)
+    ctx = BuildContext(
+        task=task, seed=seed, n_classes=int(y.max()) + 1 if task.is_classification else 0
+    )
+    if text:
+        columns: Any = "text"
+    elif ColumnKind.DATETIME in spec.kinds:  # the credit data has no dates: one per row
+        X = X.assign(date=pd.bdate_range("2015-01-02", periods=len(X)))
+        columns = ["date"]
+    else:
+        numeric = ColumnKind.NUMERIC in spec.kinds
+        columns = [c for c in X if pd.api.types.is_numeric_dtype(X[c]) == numeric]
+    cut = int(len(y) * 0.75)
+    params = _params(spec, ctx, seed)
+
+    def fit_transform() -> tuple[Any, np.ndarray, np.ndarray]:
+        step = spec.build(params, ctx)
+        return (
+            step,
+            _dense(step.fit_transform(X[columns].iloc[:cut], y[:cut])),
+            _dense(step.transform(X[columns].iloc[cut:])),
+        )
+
+    name = spec.name
+    step, train, test = fit_transform()
+    if train.shape[0] != cut or test.shape[0] != len(y) - cut:
+        raise _fail(name, task, f"changed the number of rows ({train.shape[0]} from {cut})")
+    if train.shape[1:] != test.shape[1:]:
+        raise _fail(
+            name, task, f"transforms unseen rows to width {test.shape[1:]}, not {train.shape[1:]}"
+        )
+    if spec.slot.value != "impute" and not (
+        np.all(np.isfinite(train)) and np.all(np.isfinite(test))
+    ):
+        raise _fail(name, task, "output has NaN or infinite values")
+    _, _, again = fit_transform()
+    if not _same(test, again):
+        raise _fail(name, task, "two fits with the same seed transform differently")
+    restored = pickle.loads(pickle.dumps(step))
+    if not _same(test, _dense(restored.transform(X[columns].iloc[cut:]))):
+        raise _fail(name, task, "transform changes after a pickle round trip")
+
+
+def _dense(out: Any) -> np.ndarray:
+    out = out.toarray() if hasattr(out, "toarray") else np.asarray(out)
+    try:
+        return np.asarray(out, dtype=float)
+    except ValueError:  # e.g. imputed categories: compared as text
+        return np.asarray(out, dtype=str)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return a.shape == b.shape and np.allclose(a, b, equal_nan=True)
+    return np.array_equal(a, b)
+
+
+def _predictions(pipe: Any, X: pd.DataFrame, task: Task) -> np.ndarray:
+    method: Callable[[Any], Any] = pipe.predict_proba if task.is_classification else pipe.predict
+    return np.asarray(method(X), dtype=float)
+
+
+def _check_shape(name: str, task: Task, pred: np.ndarray, n: int, n_classes: int) -> None:
+    expected = (n, n_classes) if task.is_classification else (n,)
+    if pred.shape != expected:
+        raise _fail(name, task, f"predictions have shape {pred.shape}, expected {expected}")
+    if not np.all(np.isfinite(pred)):
+        raise _fail(name, task, "predictions contain NaN or infinite values")
+    sums_to_one = np.allclose(pred.sum(axis=-1), 1.0, atol=1e-6)
+    if task.is_classification and (pred.min() < 0 or pred.max() > 1 or not sums_to_one):
+        raise _fail(name, task, "class probabilities must lie in [0, 1] and sum to 1 per row")

@@ -1,0 +1,70 @@
+"""automl_fin's built-in deep-learning plugin, trained with PyTorch Lightning.
+
+Registering it imports neither torch nor Lightning: the builders import them when one
+of these models is actually built. Training runs on the hardware that is there
+(``accelerator="auto"``: a GPU when visible, else the CPU) and leaves no logs or
+checkpoints behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from automl_fin import (
+    BuildContext,
+    Categorical,
+    Float,
+    Int,
+    ModelSpec,
+    Slot,
+    Task,
+    hookimpl,
+)
+
+__all__ = ["MLP_SPEC"]
+
+
+def _mlp_space(ctx: BuildContext) -> dict[str, Any]:
+    return {
+        "lr": Float(1e-4, 3e-2, log=True),
+        "width": Int(32, 512, log=True),
+        "depth": Int(1, 4),
+        "dropout": Float(0.0, 0.5),
+        "weight_decay": Float(1e-6, 1e-1, log=True),
+        "batch_size": Categorical([64, 128, 256, 512]),
+        "embedding_dim": Int(2, 16, log=True),
+    }
+
+
+def _build_mlp(params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from automl_fin_lightning.tabular import TabularMLP
+
+    options = dict(ctx.options)
+    return TabularMLP(
+        task=str(ctx.task),
+        n_classes=ctx.n_classes,
+        **params,
+        max_epochs=int(options.pop("max_epochs", 60)),
+        patience=int(options.pop("patience", 6)),
+        accelerator=str(options.pop("accelerator", "auto")),
+        seed=ctx.seed,
+        n_jobs=ctx.n_jobs,
+    )
+
+
+MLP_SPEC = ModelSpec(
+    name="mlp",
+    tasks=frozenset(Task),
+    build=_build_mlp,
+    space=_mlp_space,
+    requires=frozenset({Slot.SCALE}),
+    slot_choices={Slot.ENCODE: frozenset({"ordinal"})},  # category codes feed embeddings
+    monitored=True,
+    description="tabular MLP (Lightning): category embeddings, batch norm, AdamW, early stop",
+)
+
+
+@hookimpl
+def register_models(register: Callable[[ModelSpec], None]) -> None:
+    register(MLP_SPEC)

@@ -1,0 +1,211 @@
+"""Shared Lightning training loop of the plugin's models.
+
+``fit_module`` builds and trains a plain ``torch.nn.Module`` with AdamW on the given arrays, early
+stops on the validation loss (keeping the best epoch's weights), reports the recipe
+metric to the monitor after every epoch, and returns the network on the CPU. Nothing is
+written to disk: no logger, no checkpoints, a throw-away root folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["TrainedNet", "choose_precision", "fit_module", "predict_module"]
+
+TrainedNet = nn.Module
+_QUIET = ("lightning.pytorch", "lightning.fabric", "lightning")
+
+
+def choose_precision(accelerator: str) -> str:
+    """``bf16-mixed`` on a GPU that supports it, else full 32-bit precision."""
+    on_gpu = accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+
+
+class _Module(L.LightningModule):
+    def __init__(self, net: nn.Module, regression: bool, lr: float, weight_decay: float):
+        super().__init__()
+        self.net = net
+        self.regression = regression
+        self.lr = lr
+        self.weight_decay = weight_decay
+
+    def _loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+        *inputs, target = batch
+        out = self.net(*inputs).float()
+        if self.regression:
+            return nn.functional.mse_loss(out[:, 0], target)
+        return nn.functional.cross_entropy(out, target)
+
+    def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train_loss", loss, on_epoch=True, on_step=False, batch_size=len(batch[-1]))
+        return loss
+
+    def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
+        loss = self._loss(batch)
+        self.log("val_loss", loss, on_epoch=True, on_step=False, batch_size=len(batch[-1]))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+
+class _Watch(L.Callback):
+    """Keeps the best weights by validation loss; reports the metric every epoch."""
+
+    def __init__(self, monitor: Any, valid_inputs: Any, as_prediction: Any, epochs: int):
+        self.monitor = monitor
+        self.valid_inputs = valid_inputs
+        self.as_prediction = as_prediction
+        self.epochs = epochs
+        self.best_loss = float("inf")
+        self.best_state: dict[str, torch.Tensor] | None = None
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        loss = float(trainer.callback_metrics["val_loss"])
+        if loss < self.best_loss:
+            self.best_loss = loss
+            self.best_state = {
+                k: v.detach().cpu().clone() for k, v in module.net.state_dict().items()
+            }
+        epoch = trainer.current_epoch
+        if self.monitor is not None:
+            self.monitor.progress(f"epoch {epoch + 1}/{self.epochs}")
+            pred = self.as_prediction(predict_module(module.net, self.valid_inputs))
+            self.monitor.report(epoch, self.monitor.score(pred))
+
+
+def _loader(arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool, seed: int) -> Any:
+    tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+    data = torch.utils.data.TensorDataset(*tensors)
+    n = len(data)
+    size = min(batch_size, n)
+    return torch.utils.data.DataLoader(
+        data,
+        batch_size=size,
+        shuffle=shuffle,
+        drop_last=shuffle and n > size and n % size == 1,  # BatchNorm needs 2+ rows
+        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+    )
+
+
+@contextlib.contextmanager
+def _quiet_threads(n_jobs: int) -> Iterator[None]:
+    levels = {name: logging.getLogger(name).level for name in _QUIET}
+    threads = torch.get_num_threads()
+    try:
+        for name in _QUIET:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        if n_jobs > 0:
+            torch.set_num_threads(n_jobs)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"lightning\..*")
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            yield
+    finally:
+        torch.set_num_threads(threads)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _holdout(n: int, seed: int, y: np.ndarray, classify: bool) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(n)
+    stratify = y if classify and np.bincount(y).min() >= 2 else None
+    tr, va = train_test_split(idx, test_size=0.15, random_state=seed, stratify=stratify)
+    return np.sort(tr), np.sort(va)
+
+
+def fit_module(
+    make_net: Callable[[], nn.Module],
+    inputs: Sequence[np.ndarray],
+    target: np.ndarray,
+    *,
+    regression: bool,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    max_epochs: int,
+    patience: int,
+    seed: int,
+    accelerator: str = "auto",
+    n_jobs: int = 1,
+    monitor: Any = None,
+    valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
+    as_prediction: Callable[[np.ndarray], np.ndarray] = lambda out: out,
+) -> nn.Module:
+    """Train the network ``make_net()`` builds (after seeding, so its initial weights are
+    repeatable); see the module docstring. ``valid`` targets are in model units."""
+    L.seed_everything(seed, workers=True, verbose=False)
+    net = make_net()
+    if valid is None:  # a refit on all data: hold out 15 % to know when to stop
+        tr, va = _holdout(len(target), seed, target, classify=not regression)
+        valid = ([a[va] for a in inputs], target[va])
+        inputs, target = [a[tr] for a in inputs], target[tr]
+        monitor = None
+    valid_inputs, valid_target = valid
+    module = _Module(net, regression, lr, weight_decay)
+    watch = _Watch(monitor, valid_inputs, as_prediction, max_epochs)
+    root = tempfile.mkdtemp(prefix="automl_fin_lightning_")
+    try:
+        with _quiet_threads(n_jobs):
+            trainer = L.Trainer(
+                accelerator=accelerator,
+                devices=1,
+                precision=choose_precision(accelerator),  # type: ignore[arg-type]
+                max_epochs=max_epochs,
+                logger=False,
+                enable_checkpointing=False,
+                enable_progress_bar=False,
+                enable_model_summary=False,
+                num_sanity_val_steps=0,
+                deterministic=True,
+                default_root_dir=root,
+                callbacks=[
+                    L.pytorch.callbacks.EarlyStopping("val_loss", patience=patience, mode="min"),
+                    watch,
+                ],
+            )
+            trainer.fit(
+                module,
+                _loader([*inputs, target], batch_size, shuffle=True, seed=seed),
+                _loader([*valid_inputs, valid_target], 4096, shuffle=False, seed=seed),
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    net = module.net.cpu()
+    if watch.best_state is not None:
+        net.load_state_dict(watch.best_state)
+    return net.eval()
+
+
+def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """Network outputs for ``inputs`` as float64, in batches, without gradients."""
+    was_training = net.training
+    net.eval()
+    device = next(net.parameters()).device
+    outs = []
+    n = len(inputs[0])
+    with torch.no_grad():
+        for start in range(0, n, 4096):
+            batch = [
+                torch.from_numpy(np.ascontiguousarray(a[start : start + 4096])).to(device)
+                for a in inputs
+            ]
+            outs.append(net(*batch).float().cpu().numpy())
+    net.train(was_training)
+    return np.concatenate(outs).astype(np.float64) if outs else np.zeros((0, 1))

@@ -1,0 +1,63 @@
+"""automl_fin's built-in XGBoost plugin: gradient-boosted trees with early stopping.
+
+Registered through the ``automl_fin`` entry-point group like any third-party plugin,
+using only the public API. XGBoost itself is imported when a model is fitted, not when
+the plugin is registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from automl_fin import BuildContext, Float, Int, ModelSpec, Task, hookimpl
+from automl_fin_xgboost.estimator import XGBoostModel
+
+__all__ = ["SPEC", "XGBoostModel"]
+
+
+def _space(ctx: BuildContext) -> dict[str, Any]:
+    space: dict[str, Any] = {
+        "eta": Float(0.005, 0.3, log=True),
+        "max_depth": Int(2, 10),
+        "min_child_weight": Float(0.1, 30.0, log=True),
+        "subsample": Float(0.5, 1.0),
+        "colsample_bytree": Float(0.3, 1.0),
+        "lambda": Float(1e-3, 30.0, log=True),
+        "alpha": Float(1e-4, 10.0, log=True),
+        "n_estimators": Int(50, 2000, log=True),
+    }
+    if ctx.task is Task.BINARY:
+        space["scale_pos_weight"] = Float(1.0, 8.0, log=True)
+    return space
+
+
+def _build(params: Mapping[str, Any], ctx: BuildContext) -> XGBoostModel:
+    options = dict(ctx.options)
+    return XGBoostModel(
+        task=str(ctx.task),
+        n_classes=ctx.n_classes,
+        params={k: v for k, v in params.items() if k != "n_estimators"},
+        n_estimators=int(params.get("n_estimators", 500)),
+        early_stopping_rounds=int(options.pop("early_stopping_rounds", 50)),
+        monotone_constraints=options.pop("monotone_constraints", None),
+        device=options.pop("device", "auto"),
+        seed=ctx.seed,
+        n_jobs=ctx.n_jobs,
+        extra=options,
+    )
+
+
+SPEC = ModelSpec(
+    name="xgboost",
+    tasks=frozenset(Task),
+    build=_build,
+    space=_space,
+    monitored=True,
+    description="XGBoost (hist), early stopping on the fold's validation split, pruned",
+)
+
+
+@hookimpl
+def register_models(register: Callable[[ModelSpec], None]) -> None:
+    register(SPEC)

@@ -1,0 +1,119 @@
+"""The Lightning plugin: lazy torch import, searched like any model, nothing left on disk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl_fin import Monitor, Task
+from automl_fin.search import search
+from automl_fin.testing import sample_data
+
+HEAVY = ("torch", "lightning")
+
+
+def test_registering_the_plugin_imports_no_torch() -> None:
+    code = (
+        "import sys\n"
+        "from automl_fin.registry import Registry\n"
+        "reg = Registry()\n"
+        "assert 'mlp' in reg.models, sorted(reg.models)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def _scaled(task: Task):
+    X, y = sample_data(task, seed=2)
+    X = X.select_dtypes("number").to_numpy(float)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
+
+
+def test_epochs_are_reported_and_training_stops_early(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from automl_fin_lightning.tabular import TabularMLP
+
+    X, y = _scaled(Task.BINARY)
+    curve: list[tuple[int, float]] = []
+    status: list[str] = []
+    monitor = Monitor(
+        X_valid=X[180:],
+        y_valid=y[180:],
+        score=lambda p: roc_auc_score(y[180:], p[:, 1]),
+        report=lambda step, value: curve.append((step, value)),
+        progress=status.append,
+    )
+    monkeypatch.chdir(tmp_path)  # Lightning would write lightning_logs/ or checkpoints here
+    model = TabularMLP(lr=0.03, max_epochs=200, patience=3, width=64).fit(
+        X[:180], y[:180], monitor=monitor
+    )
+    epochs = [s for s, _ in curve]
+    assert epochs == list(range(len(epochs))) and 3 < len(epochs) < 200  # stopped early
+    assert status[0] == "epoch 1/200" and len(status) == len(epochs)
+    assert list(tmp_path.iterdir()) == []
+    proba = model.predict_proba(X[180:])
+    assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)
+    # the weights kept are those of the best validation-loss epoch, not the last one
+    assert roc_auc_score(y[180:], proba[:, 1]) == pytest.approx(max(v for _, v in curve), abs=0.08)
+
+
+def test_regression_target_is_predicted_in_its_own_units() -> None:
+    from automl_fin_lightning.tabular import TabularMLP
+
+    X, y = _scaled(Task.REGRESSION)
+    model = TabularMLP(task="regression", n_classes=0, max_epochs=30).fit(X, y)
+    pred = model.predict(X)
+    assert pred.shape == (len(y),)
+    assert abs(pred.mean() - y.mean()) < 0.25 * y.std()  # ages, not standardised values
+
+
+def test_precision_is_32_bit_on_the_cpu() -> None:
+    import torch
+
+    from automl_fin_lightning.training import choose_precision
+
+    expected = (
+        "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+    )
+    assert choose_precision("auto") == expected
+    assert choose_precision("cpu") == "32-true"
+
+
+def test_mlp_in_a_search_embeds_ordinal_codes(tmp_path: Path) -> None:
+    result = search(
+        "default",
+        trials=3,
+        seed=1,
+        runs_dir=tmp_path,
+        overrides={
+            "models": ["mlp"],
+            "validation.n_splits": 3,
+            "model_options": {"mlp": {"max_epochs": 15}},
+        },
+    )
+    board = result.leaderboard()
+    done = board[board["state"] == "COMPLETE"]
+    assert len(done) >= 2
+    assert done["preprocessors"].str.contains("ordinal").all()  # the model's slot choice
+    assert not done["preprocessors"].str.contains("onehot|target_encode").any()
+    assert set(done["plugin"]) == {"automl-fin 0.1.0 (plugin 'lightning')"}
+    assert done["score"].max() > 0.7
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not Path("/proc/driver/nvidia/gpus").is_dir(), reason="no CUDA device")
+def test_trains_on_the_gpu_when_there_is_one() -> None:
+    from automl_fin_lightning.tabular import TabularMLP
+
+    X, y = _scaled(Task.BINARY)
+    model = TabularMLP(max_epochs=3, accelerator="gpu").fit(X, y)
+    assert model.predict_proba(X).shape == (len(y), 2)

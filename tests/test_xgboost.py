@@ -1,0 +1,135 @@
+"""The XGBoost plugin: early stopping, pruning in a search, monotone constraints, device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl_fin import Monitor, Task
+from automl_fin.search import search
+from automl_fin.testing import sample_data
+from automl_fin_xgboost import XGBoostModel
+from automl_fin_xgboost.estimator import choose_device
+
+FAST = {"eta": 0.1, "max_depth": 3}
+
+
+def _numeric(task: Task):
+    X, y = sample_data(task, seed=1)
+    X = X.select_dtypes("number").astype(float)
+    return X, y
+
+
+def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
+    X, y = _numeric(Task.BINARY)
+    curve: list[tuple[int, float]] = []
+    from sklearn.metrics import roc_auc_score
+
+    monitor = Monitor(
+        feature_names=list(X.columns),
+        X_valid=X.iloc[180:],
+        y_valid=y[180:],
+        score=lambda p: roc_auc_score(y[180:], p[:, 1]),
+        report=lambda step, value: curve.append((step, value)),
+    )
+    model = XGBoostModel(params={"eta": 0.3, "max_depth": 4}, n_estimators=2000, seed=0)
+    model.fit(X.iloc[:180], y[:180], monitor=monitor)
+    assert model.best_iteration_ < 300  # stopped long before 2,000 rounds
+    rounds = model.booster_.num_boosted_rounds()
+    assert rounds == pytest.approx(model.best_iteration_ + 1 + 50, abs=1)  # 50 patience rounds
+    assert [s for s, _ in curve] == list(range(rounds // 10))
+    assert all(0.5 < v <= 1 for _, v in curve)
+    proba = model.predict_proba(X.iloc[180:])
+    assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_without_validation_a_refit_holds_out_its_own_split() -> None:
+    X, y = _numeric(Task.REGRESSION)
+    model = XGBoostModel(task="regression", params=FAST, n_estimators=3000, seed=0).fit(X, y)
+    assert model.best_iteration_ < 2999
+    assert model.predict(X).shape == (len(y),)
+
+
+def test_monotone_constraint_from_the_recipe_is_honoured() -> None:
+    from automl_fin import datasets
+
+    frame = datasets.load("german_credit")
+    X = frame.select_dtypes("number").astype(float)
+    y = (frame["creditability"] == "bad").to_numpy(int)
+    column = "duration_in_month"
+    free = XGBoostModel(params={"eta": 0.1, "max_depth": 6}, n_estimators=300, seed=0)
+    tied = XGBoostModel(
+        params={"eta": 0.1, "max_depth": 6},
+        n_estimators=300,
+        seed=0,
+        monotone_constraints={column: 1},
+    )
+    grid = np.linspace(X[column].min(), X[column].max(), 40)
+
+    def curves(model: XGBoostModel) -> np.ndarray:
+        model.fit(X, y)
+        rows = X.iloc[:25]
+        out = []
+        for value in grid:  # partial dependence of P(bad) on duration, row by row
+            out.append(model.predict_proba(rows.assign(**{column: value}))[:, 1])
+        return np.array(out)
+
+    assert (np.diff(curves(tied), axis=0) >= -1e-7).all()  # never decreases
+    assert (np.diff(curves(free), axis=0) < -1e-3).any()  # unconstrained: it does
+
+
+def test_search_prunes_along_the_boosting_curve(tmp_path: Path) -> None:
+    result = search(
+        "default",
+        trials=16,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={"models": ["xgboost"], "validation.n_splits": 3},
+    )
+    board = result.leaderboard()
+    assert set(board["state"]) == {"COMPLETE", "PRUNED"}
+    pruned = board[board["state"] == "PRUNED"]
+    assert pruned["error"].str.match(r"pruned at step \d+ of fold \d \(roc_auc").all()
+    best = board.iloc[0]
+    assert best["plugin"] == "automl-fin 0.1.0 (plugin 'xgboost')"
+    assert best["score"] > 0.75
+    assert {"xgboost.eta", "xgboost.max_depth", "xgboost.scale_pos_weight"} <= set(best["params"])
+
+
+def test_a_wrong_constraint_column_fails_the_trial_and_names_it(tmp_path: Path) -> None:
+    result = search(
+        "default",
+        trials=1,
+        runs_dir=tmp_path,
+        overrides={
+            "models": ["xgboost"],
+            "validation.n_splits": 2,
+            "model_options": {"xgboost": {"monotone_constraints": {"salary": 1}}},
+        },
+    )
+    (error,) = result.leaderboard()["error"]
+    assert error.startswith("xgboost (automl-fin 0.1.0 (plugin 'xgboost')) raised in fit")
+    assert "monotone_constraints names column 'salary'" in error
+
+
+def test_device_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xgboost
+
+    expected = (
+        "cuda"
+        if xgboost.build_info().get("USE_CUDA") and Path("/proc/driver/nvidia/gpus").is_dir()
+        else "cpu"
+    )
+    assert choose_device() == expected
+    monkeypatch.setenv("AUTOML_FIN_XGBOOST_DEVICE", "cpu")
+    assert choose_device() == "cpu"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not Path("/proc/driver/nvidia/gpus").is_dir(), reason="no CUDA device visible")
+def test_trains_on_the_gpu_when_there_is_one() -> None:
+    X, y = _numeric(Task.BINARY)
+    model = XGBoostModel(params=FAST, n_estimators=50, device="cuda").fit(X, y)
+    assert model.booster_.save_config().count('"device":"cuda') >= 1
