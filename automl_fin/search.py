@@ -145,17 +145,21 @@ def search(
             announce(problem.summary())
             announce(f"study {name} in {url}")
         run_dir = Path(runs_dir) / name
+        bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
         objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        objective.status = bar.status if bar else _silent
+        callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         opt_study.optimize(
             objective,
             n_trials=recipe.budget.trials,
             timeout=_remaining(started, recipe.budget.seconds),
             catch=(TrialFailed,),
-            callbacks=[on_trial] if on_trial else [],
-            show_progress_bar=progress,
+            callbacks=callbacks,
         )
     finally:
         optuna.logging.set_verbosity(previous)
+        if progress and bar:
+            bar.close()
     return SearchResult(
         study_name=name,
         storage=store if url == MEMORY else url,
@@ -165,6 +169,38 @@ def search(
         seconds=time.monotonic() - started,
         n_trials=objective.count,
     )
+
+
+def _silent(text: str) -> None:
+    return None
+
+
+class _ProgressBar:
+    """One bar for the whole search: trials done, best score, and what runs now
+    (model, fold, and the epoch or round a monitored model reports)."""
+
+    def __init__(self, trials: int | None, seconds: float | None) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=trials, unit="trial", dynamic_ncols=True, leave=True)
+        self.best = ""
+        self.shown = 0.0
+
+    def status(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.shown >= 0.1:  # a terminal redraw per epoch at most ten times a second
+            self.shown = now
+            self.bar.set_postfix_str(f"{self.best}{text}", refresh=True)
+
+    def trial_done(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        with contextlib.suppress(ValueError):  # no completed trial yet
+            self.best = f"best {study.best_value:.4f} | "
+        self.bar.update(1)
+        self.shown = 0.0
+        self.status(f"trial {trial.number} {trial.state.name.lower()}")
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def _remaining(started: float, budget: float | None) -> float | None:
@@ -264,6 +300,7 @@ class _Objective:
         self.run_dir = run_dir
         self.deadline = deadline
         self.count = 0
+        self.status: Any = _silent
         kinds = set(problem.dataset.kinds.values())
         self.kinds = kinds
 
@@ -311,6 +348,8 @@ class _Objective:
         extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
         fit_s = predict_s = 0.0
         for fold, (tr, va) in enumerate(p.splits):
+            where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(p.splits)}"
+            self.status(where)
             elapsed_per_fold = (fit_s + predict_s) / fold if fold else 0.0
             if time.monotonic() + elapsed_per_fold > self.deadline:
                 self._record(trial, scores, {}, fit_s, predict_s)
@@ -329,7 +368,7 @@ class _Objective:
             t0 = time.perf_counter()
             try:
                 if p.models[plan.model].monitored:
-                    self._fit_monitored(trial, plan, pipe, fold, tr, va)
+                    self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
                 else:
                     _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
             except Pruned as exc:
@@ -365,7 +404,7 @@ class _Objective:
         return float(np.mean(scores))
 
     def _fit_monitored(
-        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any
+        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any, where: str
     ) -> None:
         """Fit the preprocessing, then the model with the fold's validation split."""
         p = self.problem
@@ -396,6 +435,7 @@ class _Objective:
             score=score,
             direction=p.metric.direction,
             report=report,
+            progress=lambda text: self.status(f"{where} {text}"),
         )
         _staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 

@@ -88,12 +88,15 @@ def test_precision_is_32_bit_on_the_cpu() -> None:
     assert choose_precision("cpu") == "32-true"
 
 
-def test_mlp_in_a_search_embeds_ordinal_codes(tmp_path: Path) -> None:
+def test_mlp_in_a_search_embeds_ordinal_codes(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     result = search(
         "default",
         trials=3,
         seed=1,
         runs_dir=tmp_path,
+        progress=True,
         overrides={
             "models": ["mlp"],
             "validation.n_splits": 3,
@@ -107,6 +110,9 @@ def test_mlp_in_a_search_embeds_ordinal_codes(tmp_path: Path) -> None:
     assert not done["preprocessors"].str.contains("onehot|target_encode").any()
     assert set(done["plugin"]) == {"automl-fin 0.1.0 (plugin 'lightning')"}
     assert done["score"].max() > 0.7
+    bar = capfd.readouterr().err.replace("\r", "\n").splitlines()
+    assert any("trial 0 mlp fold 1/3 epoch" in line for line in bar)  # epochs in the one bar
+    assert bar[-1].lstrip().startswith("100%|") and "3/3" in bar[-1]
 
 
 @pytest.mark.gpu
