@@ -14,6 +14,7 @@ import pytest
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 PLUGIN_PACKAGES = HERE / "plugin_packages"
+EXAMPLE_PLUGIN = ROOT / "docs" / "examples" / "automl-fin-scorecard"
 _BUILD_LEFTOVERS = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
 ENV_VARS = (
     "AUTOML_FIN_DISABLE_PLUGINS",
@@ -43,9 +44,11 @@ def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """
     base = tmp_path_factory.mktemp("plugin-sites")
     sites = {}
-    for name in ("good", "broken", "dup"):
+    packages = {name: PLUGIN_PACKAGES / name for name in ("good", "broken", "dup")}
+    packages["example"] = EXAMPLE_PLUGIN
+    for name, origin in packages.items():
         source = base / "src" / name  # build from a copy: no build/ left in the repo
-        shutil.copytree(PLUGIN_PACKAGES / name, source, ignore=_BUILD_LEFTOVERS)
+        shutil.copytree(origin, source, ignore=_BUILD_LEFTOVERS)
         target = base / name
         subprocess.run(
             [
