@@ -14,13 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 from automl_fin.errors import RecipeError
 from automl_fin.space import Categorical, suggest
-from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Slot
+from automl_fin.specs import BuildContext, ColumnKind, InputKind, ModelSpec, PreprocessorSpec, Slot
 
 if TYPE_CHECKING:
     import optuna
     from sklearn.pipeline import Pipeline
 
-__all__ = ["CHAINS", "Plan", "build_pipeline", "can_preprocess_for", "sample_plan"]
+__all__ = [
+    "CHAINS",
+    "Plan",
+    "accepts_input",
+    "build_pipeline",
+    "can_preprocess_for",
+    "join_text",
+    "sample_plan",
+    "takes_raw_text",
+]
 
 NONE = "none"
 
@@ -48,9 +57,12 @@ class Plan:
     model: str
     params: Mapping[str, Any]
     steps: Mapping[ColumnKind, tuple[Step, ...]] = field(default_factory=dict)
+    raw_text: bool = False
 
     def describe(self) -> str:
         """Preprocessing as ``kind:step+step`` items, e.g. ``numeric:median_impute``."""
+        if self.raw_text:
+            return "text:raw"
         return "; ".join(
             f"{kind}:{'+'.join(s.name for s in steps) or NONE}"
             for kind, steps in self.steps.items()
@@ -96,6 +108,27 @@ def check_coverage(
                 )
 
 
+def takes_raw_text(spec: ModelSpec) -> bool:
+    """Whether the model reads the text itself rather than the preprocessed table."""
+    return InputKind.TABULAR not in spec.inputs and InputKind.TEXT in spec.inputs
+
+
+def accepts_input(spec: ModelSpec, kinds: set[ColumnKind]) -> bool:
+    """Whether the model can consume data whose columns have these kinds."""
+    return InputKind.TABULAR in spec.inputs or (
+        InputKind.TEXT in spec.inputs and ColumnKind.TEXT in kinds
+    )
+
+
+def join_text(X: Any, columns: list[str]) -> Any:
+    """The text columns of ``X`` as one array of strings (several joined by newlines)."""
+    import numpy as np
+
+    parts = X[columns].fillna("").astype(str)
+    joined = parts.iloc[:, 0] if len(columns) == 1 else parts.agg("\n".join, axis=1)
+    return np.asarray(joined, dtype=object)
+
+
 def can_preprocess_for(
     spec: ModelSpec,
     kinds: set[ColumnKind],
@@ -125,6 +158,8 @@ def sample_plan(
     model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
     spec = models[model_name]
     params = suggest(trial, model_name, spec.space_for(ctx))
+    if takes_raw_text(spec):
+        return Plan(model_name, params, raw_text=True)
     steps: dict[ColumnKind, tuple[Step, ...]] = {}
     chosen_params: dict[str, Mapping[str, Any]] = {}
     for kind in sorted(kinds):
@@ -167,6 +202,14 @@ def build_pipeline(
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
+    if plan.raw_text:
+        from sklearn.preprocessing import FunctionTransformer
+
+        text = [c for c, k in kinds.items() if k is ColumnKind.TEXT]
+        select = FunctionTransformer(join_text, kw_args={"columns": text}, validate=False)
+        return Pipeline(
+            [("preprocess", select), ("model", _build(models[plan.model], plan.params, ctx))]
+        )
     transformers: list[tuple[str, Any, Any]] = []
     for kind, steps in plan.steps.items():
         columns = [c for c, k in kinds.items() if k is kind]

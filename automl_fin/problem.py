@@ -19,8 +19,8 @@ from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.metrics import Metric, default_metric, get_metric
-from automl_fin.pipeline import can_preprocess_for, check_coverage
-from automl_fin.specs import BuildContext, InputKind, ModelSpec, PreprocessorSpec, Task
+from automl_fin.pipeline import accepts_input, can_preprocess_for, check_coverage
+from automl_fin.specs import BuildContext, ModelSpec, PreprocessorSpec, Task
 from automl_fin.validation import make_splits
 
 if TYPE_CHECKING:
@@ -158,13 +158,13 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
         and task in spec.tasks
-        and InputKind.TABULAR in spec.inputs
+        and accepts_input(spec, set(dataset.kinds.values()))
     }
     if not models:
         raise RecipeError(
             recipe.source,
             "models",
-            f"no registered model handles task '{task}' on tabular input"
+            f"no registered model handles task '{task}' on this data's input"
             + (f" among {sorted(wanted)}" if wanted else "")
             + "; see `automl-fin plugins`",
         )

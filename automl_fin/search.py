@@ -456,6 +456,8 @@ class _Objective:
 
 def _feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
     """Output column names and source kinds of a fitted ColumnTransformer."""
+    if not hasattr(prep, "output_indices_"):  # raw text for a text model
+        return None, [ColumnKind.TEXT]
     try:
         names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
     except (AttributeError, ValueError, TypeError):  # a step that cannot name its output

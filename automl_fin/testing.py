@@ -129,16 +129,21 @@ def _check_model(
     preprocessors: Mapping[str, PreprocessorSpec] | None,
     seed: int,
 ) -> None:
-    from automl_fin.pipeline import build_pipeline, sample_plan
+    from automl_fin.pipeline import build_pipeline, sample_plan, takes_raw_text
     from automl_fin.registry import get_registry
 
-    X, y = sample_data(task, seed=seed)
+    text = takes_raw_text(spec)
+    X, y = sample_data(task, seed=seed, text=text)
     n_classes = int(y.max()) + 1 if task.is_classification else 0
     cut = int(len(y) * 0.75)
     ctx = BuildContext(task=task, seed=seed, n_classes=n_classes, n_rows=cut)
     preps = dict(preprocessors if preprocessors is not None else get_registry().preprocessors)
     kinds = {
-        c: (ColumnKind.NUMERIC if pd.api.types.is_numeric_dtype(X[c]) else ColumnKind.CATEGORICAL)
+        c: ColumnKind.TEXT
+        if text
+        else ColumnKind.NUMERIC
+        if pd.api.types.is_numeric_dtype(X[c])
+        else ColumnKind.CATEGORICAL
         for c in X
     }
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)

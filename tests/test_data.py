@@ -26,6 +26,18 @@ def test_bundled_german_credit_is_the_documented_file(credit: pd.DataFrame) -> N
     assert credit["creditability"].value_counts().to_dict() == {"good": 700, "bad": 300}
 
 
+def test_bundled_phrasebank_is_the_documented_file() -> None:
+    entry = datasets.BUNDLED["financial_phrasebank"]
+    digest = hashlib.sha256(Path(datasets.path(entry.name)).read_bytes()).hexdigest()
+    assert digest == entry.sha256
+    frame = datasets.load(entry.name)
+    assert frame.shape == (4846, 2)
+    counts = frame["label"].value_counts().to_dict()
+    assert counts == {"neutral": 2879, "positive": 1363, "negative": 604}
+    assert pd.api.types.is_string_dtype(frame["text"])
+    assert infer_kinds(frame, exclude=["label"]) == {"text": ColumnKind.TEXT}
+
+
 def test_kinds_of_the_credit_data(credit: pd.DataFrame) -> None:
     kinds = infer_kinds(credit, exclude=["creditability"])
     counts = pd.Series(kinds).value_counts().to_dict()

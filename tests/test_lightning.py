@@ -123,3 +123,37 @@ def test_trains_on_the_gpu_when_there_is_one() -> None:
     X, y = _scaled(Task.BINARY)
     model = TabularMLP(max_epochs=3, accelerator="gpu").fit(X, y)
     assert model.predict_proba(X).shape == (len(y), 2)
+
+
+def test_text_model_learns_sentiment_with_a_vocabulary_from_the_fold(tmp_path: Path) -> None:
+    result = search(
+        "sentiment",
+        trials=2,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={
+            "models": ["text_nn"],
+            "validation.n_splits": 3,
+            "model_options": {"text_nn": {"max_epochs": 6}},
+        },
+    )
+    board = result.leaderboard()
+    assert set(board["state"]) == {"COMPLETE"}
+    assert set(board["preprocessors"]) == {"text:raw"}
+    # always predicting "neutral" (59 % of sentences) scores macro-F1 0.25
+    assert board["score"].max() > 0.5
+    assert board["metric:accuracy"].max() > 0.65
+
+
+def test_text_vocabulary_comes_from_the_training_texts_only() -> None:
+    from automl_fin_lightning.text import UNKNOWN, TextClassifier, tokenize
+
+    assert tokenize("Sales rose 2.5 % to EUR 1,000 mn.") == [
+        "sales", "rose", "2.5", "%", "to", "eur", "1,000", "mn",
+    ]  # fmt: skip
+    train = ["profit rose", "profit fell", "sales rose", "sales fell"] * 3
+    model = TextClassifier(n_classes=2, max_epochs=2, min_count=2)
+    model.fit(np.array(train, dtype=object), np.array([1, 0, 1, 0] * 3))
+    assert "profit rose" in model.vocabulary_ and "bankruptcy" not in model.vocabulary_
+    ids = model._encode(["bankruptcy looms"])
+    assert set(ids[0]) <= {UNKNOWN, 0}

@@ -2,6 +2,8 @@
 
 ``load("german_credit")`` returns the Statlog German Credit data: 1,000 applicants,
 20 attributes, target ``creditability`` (700 ``good``, 300 ``bad``).
+``load("financial_phrasebank")`` returns the Financial PhraseBank: 4,846 sentences of
+financial news, columns ``text`` and ``label`` (negative / neutral / positive).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ BUNDLED: dict[str, BundledDataset] = {
         "Statlog German Credit (UCI), 1,000 applicants, target creditability good/bad",
         "2c0bae00275c028fc853a1ea72cc7a68002c3f6876c41300c5c948711540c8c6",
     ),
+    "financial_phrasebank": BundledDataset(
+        "financial_phrasebank",
+        "financial_phrasebank.txt",
+        "Financial PhraseBank v1.0 (50% agreement), 4,846 sentences, label neg/neu/pos",
+        "bb1b4df6de05d50b146f87a9d4d024b69f947066445f2384f014c3564c1612c8",
+    ),
 }
 
 
@@ -53,4 +61,16 @@ def load(name: str) -> pd.DataFrame:
     """Read the bundled data set ``name`` into a DataFrame."""
     from automl_fin.data import read_table
 
+    if name == "financial_phrasebank":
+        return _phrasebank(path(name))
     return read_table(path(name))
+
+
+def _phrasebank(file: str) -> pd.DataFrame:
+    """``SENTENCE@label`` lines, ISO-8859-1, as distributed -> columns text, label."""
+    import pandas as pd
+
+    with open(file, encoding="latin-1", newline="") as fh:
+        lines = [ln.rstrip("\r\n") for ln in fh if ln.strip()]
+    text, label = zip(*(ln.rsplit("@", 1) for ln in lines), strict=True)
+    return pd.DataFrame({"text": list(text), "label": list(label)}, dtype="str")

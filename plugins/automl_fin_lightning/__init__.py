@@ -15,6 +15,7 @@ from automl_fin import (
     BuildContext,
     Categorical,
     Float,
+    InputKind,
     Int,
     ModelSpec,
     Slot,
@@ -22,7 +23,7 @@ from automl_fin import (
     hookimpl,
 )
 
-__all__ = ["MLP_SPEC"]
+__all__ = ["MLP_SPEC", "TEXT_SPEC"]
 
 
 def _mlp_space(ctx: BuildContext) -> dict[str, Any]:
@@ -65,6 +66,46 @@ MLP_SPEC = ModelSpec(
 )
 
 
+def _text_space(ctx: BuildContext) -> dict[str, Any]:
+    return {
+        "encoder": Categorical(["bag", "cnn"]),
+        "embedding_dim": Int(16, 128, log=True),
+        "min_count": Int(1, 5),
+        "dropout": Float(0.0, 0.5),
+        "lr": Float(3e-4, 3e-2, log=True),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "batch_size": Categorical([32, 64, 128]),
+    }
+
+
+def _build_text(params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from automl_fin_lightning.text import TextClassifier
+
+    options = dict(ctx.options)
+    return TextClassifier(
+        task=str(ctx.task),
+        n_classes=ctx.n_classes,
+        **params,
+        max_epochs=int(options.pop("max_epochs", 30)),
+        patience=int(options.pop("patience", 4)),
+        accelerator=str(options.pop("accelerator", "auto")),
+        seed=ctx.seed,
+        n_jobs=ctx.n_jobs,
+    )
+
+
+TEXT_SPEC = ModelSpec(
+    name="text_nn",
+    tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
+    build=_build_text,
+    space=_text_space,
+    inputs=frozenset({InputKind.TEXT}),  # reads the raw text; vocabulary from the fold
+    monitored=True,
+    description="text classifier (Lightning): word-pair embedding bag or CNN encoder",
+)
+
+
 @hookimpl
 def register_models(register: Callable[[ModelSpec], None]) -> None:
     register(MLP_SPEC)
+    register(TEXT_SPEC)

@@ -89,7 +89,7 @@ class _Watch(L.Callback):
 
 
 def _loader(arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool, seed: int) -> Any:
-    tensors = [torch.from_numpy(np.ascontiguousarray(a)) for a in arrays]
+    tensors = [torch.from_numpy(np.array(a)) for a in arrays]  # a writable copy
     data = torch.utils.data.TensorDataset(*tensors)
     n = len(data)
     size = min(batch_size, n)
@@ -203,7 +203,7 @@ def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
     with torch.no_grad():
         for start in range(0, n, 4096):
             batch = [
-                torch.from_numpy(np.ascontiguousarray(a[start : start + 4096])).to(device)
+                torch.from_numpy(np.array(a[start : start + 4096])).to(device)
                 for a in inputs
             ]
             outs.append(net(*batch).float().cpu().numpy())
