@@ -8,7 +8,8 @@ is optional may be skipped ("none") unless the model lists it in ``requires``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,8 @@ __all__ = [
     "accepts_input",
     "build_pipeline",
     "can_preprocess_for",
+    "feature_info",
+    "has_lag_window",
     "join_text",
     "sample_plan",
     "takes_raw_text",
@@ -113,10 +116,25 @@ def takes_raw_text(spec: ModelSpec) -> bool:
     return InputKind.TABULAR not in spec.inputs and InputKind.TEXT in spec.inputs
 
 
-def accepts_input(spec: ModelSpec, kinds: set[ColumnKind]) -> bool:
-    """Whether the model can consume data whose columns have these kinds."""
-    return InputKind.TABULAR in spec.inputs or (
-        InputKind.TEXT in spec.inputs and ColumnKind.TEXT in kinds
+LAG_COLUMN = re.compile(r"^(?P<series>.+)_lag(?P<k>\d+)$")
+
+
+def has_lag_window(columns: Iterable[str]) -> bool:
+    """Whether some series has the columns ``<series>_lag1`` and ``<series>_lag2``."""
+    found: dict[str, set[int]] = {}
+    for column in columns:
+        m = LAG_COLUMN.match(str(column))
+        if m:
+            found.setdefault(m["series"], set()).add(int(m["k"]))
+    return any({1, 2} <= ks for ks in found.values())
+
+
+def accepts_input(spec: ModelSpec, kinds: set[ColumnKind], columns: Iterable[str] = ()) -> bool:
+    """Whether the model can consume data with these column kinds and names."""
+    return (
+        InputKind.TABULAR in spec.inputs
+        or (InputKind.TEXT in spec.inputs and ColumnKind.TEXT in kinds)
+        or (InputKind.SEQUENCE in spec.inputs and has_lag_window(columns))
     )
 
 
@@ -235,3 +253,20 @@ def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: B
     except Exception as exc:
         exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
         raise
+
+
+def feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
+    """Output column names and source kinds of a fitted ColumnTransformer."""
+    if not hasattr(prep, "output_indices_"):  # raw text for a text model
+        return None, [ColumnKind.TEXT]
+    try:
+        names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
+        names = None
+    spans = {k: v for k, v in prep.output_indices_.items() if v.stop > v.start}
+    width = max((v.stop for v in spans.values()), default=0)
+    kinds: list[ColumnKind] = [ColumnKind.NUMERIC] * width
+    for name, span in spans.items():
+        kind = ColumnKind.TEXT if name.startswith("text:") else ColumnKind(name)
+        kinds[span] = [kind] * (span.stop - span.start)
+    return names, kinds

@@ -158,7 +158,7 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
         and task in spec.tasks
-        and accepts_input(spec, set(dataset.kinds.values()))
+        and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
     }
     if not models:
         raise RecipeError(

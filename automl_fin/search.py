@@ -28,11 +28,11 @@ import optuna
 import pandas as pd
 
 from automl_fin.errors import Pruned, StorageError
-from automl_fin.pipeline import Plan, build_pipeline, sample_plan
+from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
-from automl_fin.specs import ColumnKind, Monitor
+from automl_fin.specs import Monitor
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ class _Objective:
         prep, model = pipe[0], pipe[-1]
         Xt = _staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
         Xv = _staged("fit", plan.model, prep.transform, ds.X.iloc[va])
-        names, kinds = _feature_info(prep)
+        names, kinds = feature_info(prep)
 
         def score(pred: Any) -> float:
             pred = _check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
@@ -452,23 +452,6 @@ class _Objective:
         trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
         trial.set_user_attr("fit_s", round(fit_s, 4))
         trial.set_user_attr("predict_s", round(predict_s, 4))
-
-
-def _feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
-    """Output column names and source kinds of a fitted ColumnTransformer."""
-    if not hasattr(prep, "output_indices_"):  # raw text for a text model
-        return None, [ColumnKind.TEXT]
-    try:
-        names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
-    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
-        names = None
-    spans = {k: v for k, v in prep.output_indices_.items() if v.stop > v.start}
-    width = max((v.stop for v in spans.values()), default=0)
-    kinds: list[ColumnKind] = [ColumnKind.NUMERIC] * width
-    for name, span in spans.items():
-        kind = ColumnKind.TEXT if name.startswith("text:") else ColumnKind(name)
-        kinds[span] = [kind] * (span.stop - span.start)
-    return names, kinds
 
 
 def _tag(exc: BaseException, stage: str, spec: str) -> BaseException:

@@ -81,6 +81,7 @@ def check_plugin(
     tasks: Iterable[Task] | None = None,
     preprocessors: Mapping[str, PreprocessorSpec] | None = None,
     seed: int = 0,
+    data: Mapping[Task, tuple[pd.DataFrame, np.ndarray]] | None = None,
 ) -> None:
     """Run every contract check on ``spec``; raise :class:`PluginCheckError` on a failure.
 
@@ -90,12 +91,15 @@ def check_plugin(
         preprocessors: the preprocessors a model's data goes through (default: every
             installed one); one is drawn per slot as in a search.
         seed: drives parameter sampling, the data sample and the estimator.
+        data: ``{task: (X, y)}`` to use instead of the bundled sample (``y`` encoded:
+            class indices or floats). Sequence models need it: rows with
+            ``<series>_lag<k>`` columns, which the bundled tables do not have.
     """
     declared = spec.tasks
     for task in sorted(declared if tasks is None else set(tasks) & declared):
         try:
             if isinstance(spec, ModelSpec):
-                _check_model(spec, task, preprocessors, seed)
+                _check_model(spec, task, preprocessors, seed, (data or {}).get(task))
             else:
                 _check_preprocessor(spec, task, seed)
         except PluginCheckError:
@@ -128,12 +132,19 @@ def _check_model(
     task: Task,
     preprocessors: Mapping[str, PreprocessorSpec] | None,
     seed: int,
+    data: tuple[pd.DataFrame, np.ndarray] | None,
 ) -> None:
-    from automl_fin.pipeline import build_pipeline, sample_plan, takes_raw_text
+    from automl_fin.pipeline import build_pipeline, feature_info, sample_plan, takes_raw_text
     from automl_fin.registry import get_registry
+    from automl_fin.specs import InputKind
 
     text = takes_raw_text(spec)
-    X, y = sample_data(task, seed=seed, text=text)
+    if data is not None:
+        X, y = data
+    elif InputKind.TABULAR in spec.inputs or text:
+        X, y = sample_data(task, seed=seed, text=text)
+    else:
+        raise _fail(spec.name, task, "pass data={task: (X, y)} with the input it consumes")
     n_classes = int(y.max()) + 1 if task.is_classification else 0
     cut = int(len(y) * 0.75)
     ctx = BuildContext(task=task, seed=seed, n_classes=n_classes, n_rows=cut)
@@ -152,7 +163,9 @@ def _check_model(
         pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
         if spec.monitored:
             Xt = pipe[0].fit_transform(X.iloc[:cut], y[:cut])
-            pipe[-1].fit(Xt, y[:cut], monitor=monitor or Monitor())
+            names, feature_kinds = feature_info(pipe[0])
+            blank = Monitor(feature_names=names, feature_kinds=feature_kinds)
+            pipe[-1].fit(Xt, y[:cut], monitor=monitor or blank)
         else:
             pipe.fit(X.iloc[:cut], y[:cut])
         return pipe, _predictions(pipe, X.iloc[cut:], task)
@@ -188,7 +201,7 @@ def _check_monitoring(
     cut: int,
 ) -> None:
     from automl_fin.metrics import default_metric, get_metric
-    from automl_fin.pipeline import build_pipeline
+    from automl_fin.pipeline import build_pipeline, feature_info
 
     metric = get_metric(default_metric(task), task)
     steps: list[int] = []
@@ -202,7 +215,10 @@ def _check_monitoring(
 
     pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
     Xt = pipe[0].fit_transform(X.iloc[:cut], y[:cut])
+    names, feature_kinds = feature_info(pipe[0])
     monitor = Monitor(
+        feature_names=names,
+        feature_kinds=feature_kinds,
         X_valid=pipe[0].transform(X.iloc[cut:]),
         y_valid=y[cut:],
         score=lambda pred: float(metric(y[cut:], np.asarray(pred, dtype=float))),

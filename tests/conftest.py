@@ -95,3 +95,19 @@ def cli(
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
+
+
+def sp500_lags(rows: int = 1500, lags: int = 30):
+    """Real daily S&P 500 log returns (%) from the ``arch`` package, each row with its own
+    past as ``ret_lag1..ret_lagK`` (computed from earlier rows only), target ``ret``."""
+    import numpy as np
+    import pandas as pd
+
+    from automl_fin import datasets
+
+    prices = datasets.load("sp500")
+    ret = 100 * np.log(prices["adj_close"]).diff()
+    frame = pd.DataFrame({"date": prices["date"], "ret": ret})
+    for k in range(1, lags + 1):
+        frame[f"ret_lag{k}"] = ret.shift(k)
+    return frame.dropna().tail(rows).reset_index(drop=True)

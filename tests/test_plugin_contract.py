@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import sp500_lags
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import Float, ModelSpec, Task
+from automl_fin import Float, InputKind, ModelSpec, Task
 from automl_fin.registry import Registry
 from automl_fin.testing import PluginCheckError, check_plugin
 
@@ -15,9 +16,24 @@ REGISTRY = Registry()
 SPECS = {**REGISTRY.models, **REGISTRY.preprocessors}
 
 
+def _lag_data() -> dict[Task, tuple]:
+    """S&P 500 rows with their lags, for models reading windows: the next return, its
+    direction (up = 1), and its tercile (down / flat / up)."""
+    frame = sp500_lags(rows=400, lags=12)
+    X, ret = frame.drop(columns=["date", "ret"]), frame["ret"].to_numpy()
+    terciles = np.searchsorted(np.quantile(ret, [1 / 3, 2 / 3]), ret)
+    return {
+        Task.REGRESSION: (X, ret),
+        Task.BINARY: (X, (ret > 0).astype(int)),
+        Task.MULTICLASS: (X, terciles),
+    }
+
+
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_builtin_spec_honours_the_contract(name: str) -> None:
-    check_plugin(SPECS[name])
+def test_installed_spec_honours_the_contract(name: str) -> None:
+    spec = SPECS[name]
+    reads_windows = isinstance(spec, ModelSpec) and InputKind.SEQUENCE in spec.inputs
+    check_plugin(spec, data=_lag_data() if reads_windows else None)
 
 
 class _Model(BaseEstimator):

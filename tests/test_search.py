@@ -166,7 +166,7 @@ def test_recipe_asking_for_an_impossible_search_fails_before_any_trial(tmp_path:
     with pytest.raises(
         RecipeError,
         match=r"field 'models': no registered model handles task "
-        r"'binary' on tabular input among \['ridge'\]",
+        r"'binary' on this data's input among \['ridge'\]",
     ):
         search("default", overrides={"models": ["ridge"]}, runs_dir=tmp_path)
     with pytest.raises(RecipeError, match=r"field 'metric': metric 'rmse' does not apply"):

@@ -4,6 +4,9 @@
 20 attributes, target ``creditability`` (700 ``good``, 300 ``bad``).
 ``load("financial_phrasebank")`` returns the Financial PhraseBank: 4,846 sentences of
 financial news, columns ``text`` and ``label`` (negative / neutral / positive).
+
+Larger public data comes from optional packages (``pip install 'automl-fin[datasets]'``):
+``load("sp500")`` is the S&P 500 index, daily 1999-2018, from the ``arch`` package.
 """
 
 from __future__ import annotations
@@ -46,14 +49,17 @@ BUNDLED: dict[str, BundledDataset] = {
 }
 
 
+# name -> (PyPI package, loader) for data that an optional package ships
+EXTERNAL = {"sp500": "arch"}
+
+
 def path(name: str) -> str:
     """The file path of the bundled data set ``name``."""
     try:
         entry = BUNDLED[name]
     except KeyError:
-        raise DataError(
-            f"no bundled data set named '{name}'; bundled: {', '.join(sorted(BUNDLED))}"
-        ) from None
+        known = ", ".join(sorted([*BUNDLED, *EXTERNAL]))
+        raise DataError(f"no data set named '{name}'; known: {known}") from None
     return str(files(__name__) / entry.filename)
 
 
@@ -61,9 +67,25 @@ def load(name: str) -> pd.DataFrame:
     """Read the bundled data set ``name`` into a DataFrame."""
     from automl_fin.data import read_table
 
+    if name in EXTERNAL:
+        return _external(name)
     if name == "financial_phrasebank":
         return _phrasebank(path(name))
     return read_table(path(name))
+
+
+def _external(name: str) -> pd.DataFrame:
+    package = EXTERNAL[name]
+    try:
+        from arch.data import sp500
+    except ModuleNotFoundError:
+        raise DataError(
+            f"the '{name}' data comes from the PyPI package '{package}', which is not "
+            "installed; run: pip install 'automl-fin[datasets]'"
+        ) from None
+    frame = sp500.load()
+    frame = frame.rename(columns=lambda c: str(c).lower().replace(" ", "_"))
+    return frame.rename_axis("date").reset_index()
 
 
 def _phrasebank(file: str) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from automl_fin import (
     hookimpl,
 )
 
-__all__ = ["MLP_SPEC", "TEXT_SPEC"]
+__all__ = ["MLP_SPEC", "SEQUENCE_SPEC", "TEXT_SPEC"]
 
 
 def _mlp_space(ctx: BuildContext) -> dict[str, Any]:
@@ -105,7 +105,49 @@ TEXT_SPEC = ModelSpec(
 )
 
 
+def _sequence_space(ctx: BuildContext) -> dict[str, Any]:
+    return {
+        "cell": Categorical(["gru", "lstm"]),
+        "window": Int(5, 60, log=True),
+        "hidden": Int(8, 128, log=True),
+        "layers": Int(1, 2),
+        "dropout": Float(0.0, 0.5),
+        "lr": Float(1e-4, 1e-2, log=True),
+        "weight_decay": Float(1e-6, 1e-2, log=True),
+        "batch_size": Categorical([64, 128, 256]),
+    }
+
+
+def _build_sequence(params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from automl_fin_lightning.sequence import SequenceModel
+
+    options = dict(ctx.options)
+    return SequenceModel(
+        task=str(ctx.task),
+        n_classes=ctx.n_classes,
+        **params,
+        max_epochs=int(options.pop("max_epochs", 40)),
+        patience=int(options.pop("patience", 5)),
+        accelerator=str(options.pop("accelerator", "auto")),
+        seed=ctx.seed,
+        n_jobs=ctx.n_jobs,
+    )
+
+
+SEQUENCE_SPEC = ModelSpec(
+    name="seq_rnn",
+    tasks=frozenset(Task),
+    build=_build_sequence,
+    space=_sequence_space,
+    inputs=frozenset({InputKind.SEQUENCE}),  # rows whose <series>_lag<k> columns form windows
+    requires=frozenset({Slot.SCALE}),
+    monitored=True,
+    description="sequence model (Lightning): GRU/LSTM over a window of past values",
+)
+
+
 @hookimpl
 def register_models(register: Callable[[ModelSpec], None]) -> None:
     register(MLP_SPEC)
     register(TEXT_SPEC)
+    register(SEQUENCE_SPEC)

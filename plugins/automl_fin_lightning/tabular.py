@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from torch import nn
 
 from automl_fin import ColumnKind
-from automl_fin_lightning.training import fit_module, predict_module
+from automl_fin_lightning.training import NetEstimator
 
 __all__ = ["TabularMLP"]
 
@@ -53,7 +52,7 @@ class _MLPNet(nn.Module):
         return self.head(self.body(torch.cat(parts, dim=1)))
 
 
-class TabularMLP(BaseEstimator):
+class TabularMLP(NetEstimator):
     """A multilayer perceptron for classification or regression (scikit-learn protocol).
 
     ``fit(X, y, monitor=...)`` embeds the columns the monitor marks as categorical
@@ -95,11 +94,11 @@ class TabularMLP(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
 
-    def _split(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _inputs(self, X: Any) -> list[np.ndarray]:
         X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
         cats = np.rint(X[:, self.categorical_]).astype(np.int64) + 1  # -1 (unknown) -> 0
         cats = np.clip(cats, 0, self.cardinalities_ - 1) if cats.size else cats
-        return np.ascontiguousarray(X[:, self.numeric_]), cats
+        return [np.ascontiguousarray(X[:, self.numeric_]), cats]
 
     def fit(self, X: Any, y: Any, monitor: Any = None) -> TabularMLP:
         """Train; with a monitor that has validation data, stop early and report on it."""
@@ -113,20 +112,6 @@ class TabularMLP(BaseEstimator):
             if self.categorical_.size
             else np.zeros(0, dtype=np.int64)
         )
-        y = np.asarray(y)
-        regression = self.task == "regression"
-        if regression:
-            self.y_mean_, self.y_std_ = float(y.mean()), float(y.std() or 1.0)
-
-        def units(v: Any) -> np.ndarray:  # the target as the network learns it
-            v = np.asarray(v)
-            if regression:
-                return ((v - self.y_mean_) / self.y_std_).astype(np.float32)
-            return v.astype(np.int64)
-
-        valid = None
-        if monitor is not None and monitor.has_validation:
-            valid = (self._split(monitor.X_valid), units(monitor.y_valid))
         net = functools.partial(
             _MLPNet,
             n_numeric=len(self.numeric_),
@@ -135,42 +120,7 @@ class TabularMLP(BaseEstimator):
             width=self.width,
             depth=self.depth,
             dropout=self.dropout,
-            n_out=1 if regression else self.n_classes,
+            n_out=self._n_out,
         )
-        self.net_ = fit_module(
-            net,
-            self._split(dense),
-            units(y),
-            regression=regression,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            seed=self.seed,
-            accelerator=self.accelerator,
-            n_jobs=self.n_jobs,
-            monitor=monitor,
-            valid=valid,
-            as_prediction=self._as_prediction,
-        )
-        if self.task != "regression":
-            self.classes_ = np.arange(self.n_classes)
+        self._train(net, dense, y, monitor)
         return self
-
-    def _as_prediction(self, out: np.ndarray) -> np.ndarray:
-        """Network outputs -> probabilities (classification) or target units."""
-        if self.task == "regression":
-            return out[:, 0] * self.y_std_ + self.y_mean_
-        z = out - out.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)``."""
-        return self._as_prediction(predict_module(self.net_, self._split(X)))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Class indices for classification, values for regression."""
-        out = self._as_prediction(predict_module(self.net_, self._split(X)))
-        return out if self.task == "regression" else out.argmax(axis=1)

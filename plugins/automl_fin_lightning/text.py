@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 from torch import nn
 
-from automl_fin_lightning.training import fit_module, predict_module
+from automl_fin_lightning.training import NetEstimator
 
 __all__ = ["TextClassifier", "tokenize"]
 
@@ -67,7 +66,7 @@ class _ConvNet(nn.Module):
         return self.head(self.drop(pooled))
 
 
-class TextClassifier(BaseEstimator):
+class TextClassifier(NetEstimator):
     """Classifies short texts (scikit-learn protocol; ``X`` is a sequence of strings).
 
     The vocabulary (tokens seen at least ``min_count`` times, at most ``max_vocab``)
@@ -141,40 +140,10 @@ class TextClassifier(BaseEstimator):
         self._build_vocab(np.asarray(X, dtype=object).ravel())
         net_class = _BagNet if self.encoder == "bag" else _ConvNet
         make_net = functools.partial(
-            net_class, len(self.vocabulary_) + 2, self.embedding_dim, self.dropout, self.n_classes
+            net_class, len(self.vocabulary_) + 2, self.embedding_dim, self.dropout, self._n_out
         )
-        valid = None
-        if monitor is not None and monitor.has_validation:
-            valid = ([self._encode(monitor.X_valid)], np.asarray(monitor.y_valid, dtype=np.int64))
-        self.net_ = fit_module(
-            make_net,
-            [self._encode(X)],
-            np.asarray(y, dtype=np.int64),
-            regression=False,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            batch_size=self.batch_size,
-            max_epochs=self.max_epochs,
-            patience=self.patience,
-            seed=self.seed,
-            accelerator=self.accelerator,
-            n_jobs=self.n_jobs,
-            monitor=monitor,
-            valid=valid,
-            as_prediction=_softmax,
-        )
-        self.classes_ = np.arange(self.n_classes)
+        self._train(make_net, X, y, monitor)
         return self
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)``."""
-        return _softmax(predict_module(self.net_, [self._encode(X)]))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Class indices."""
-        return self.predict_proba(X).argmax(axis=1)
-
-
-def _softmax(out: np.ndarray) -> np.ndarray:
-    z = np.exp(out - out.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
+    def _inputs(self, X: Any) -> list[np.ndarray]:
+        return [self._encode(X)]

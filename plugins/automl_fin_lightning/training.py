@@ -19,9 +19,10 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from sklearn.base import BaseEstimator
 from torch import nn
 
-__all__ = ["TrainedNet", "choose_precision", "fit_module", "predict_module"]
+__all__ = ["NetEstimator", "TrainedNet", "choose_precision", "fit_module", "predict_module"]
 
 TrainedNet = nn.Module
 _QUIET = ("lightning.pytorch", "lightning.fabric", "lightning")
@@ -202,10 +203,89 @@ def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
     n = len(inputs[0])
     with torch.no_grad():
         for start in range(0, n, 4096):
-            batch = [
-                torch.from_numpy(np.array(a[start : start + 4096])).to(device)
-                for a in inputs
-            ]
+            batch = [torch.from_numpy(np.array(a[start : start + 4096])).to(device) for a in inputs]
             outs.append(net(*batch).float().cpu().numpy())
     net.train(was_training)
     return np.concatenate(outs).astype(np.float64) if outs else np.zeros((0, 1))
+
+
+class NetEstimator(BaseEstimator):
+    """What the plugin's estimators share: target coding, training, prediction.
+
+    A subclass sets the common hyper-parameters in ``__init__`` (``task``, ``n_classes``,
+    ``lr``, ``weight_decay``, ``batch_size``, ``max_epochs``, ``patience``,
+    ``accelerator``, ``seed``, ``n_jobs``) and implements ``_inputs(X)``: the list of
+    arrays its network's ``forward`` takes.
+    """
+
+    task: str
+    n_classes: int
+    lr: float
+    weight_decay: float
+    batch_size: int
+    max_epochs: int
+    patience: int
+    accelerator: str
+    seed: int
+    n_jobs: int
+
+    def _inputs(self, X: Any) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def _regression(self) -> bool:
+        return self.task == "regression"
+
+    @property
+    def _n_out(self) -> int:
+        return 1 if self._regression else self.n_classes
+
+    def _units(self, y: Any) -> np.ndarray:
+        """The target as the network learns it: standardised values, or class indices."""
+        y = np.asarray(y)
+        if self._regression:
+            return ((y - self.y_mean_) / self.y_std_).astype(np.float32)
+        return y.astype(np.int64)
+
+    def _train(self, make_net: Callable[[], nn.Module], X: Any, y: Any, monitor: Any) -> None:
+        y = np.asarray(y)
+        if self._regression:
+            self.y_mean_, self.y_std_ = float(y.mean()), float(y.std() or 1.0)
+        valid = None
+        if monitor is not None and monitor.has_validation:
+            valid = (self._inputs(monitor.X_valid), self._units(monitor.y_valid))
+        self.net_ = fit_module(
+            make_net,
+            self._inputs(X),
+            self._units(y),
+            regression=self._regression,
+            lr=self.lr,
+            weight_decay=self.weight_decay,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            seed=self.seed,
+            accelerator=self.accelerator,
+            n_jobs=self.n_jobs,
+            monitor=monitor,
+            valid=valid,
+            as_prediction=self._as_prediction,
+        )
+        if not self._regression:
+            self.classes_ = np.arange(self.n_classes)
+
+    def _as_prediction(self, out: np.ndarray) -> np.ndarray:
+        """Network outputs -> probabilities (classification) or target units."""
+        if self._regression:
+            return out[:, 0] * self.y_std_ + self.y_mean_
+        z = np.exp(out - out.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)``."""
+        return self._as_prediction(predict_module(self.net_, self._inputs(X)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class indices for classification, values for regression."""
+        out = self._as_prediction(predict_module(self.net_, self._inputs(X)))
+        return out if self._regression else out.argmax(axis=1)
