@@ -273,7 +273,10 @@ def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -
         view = view.rename(columns={"score": metric})
     view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
     view["plugin"] = (
-        view["plugin"].fillna("").astype(str).str.replace(r" \(plugin .*", "", regex=True)
+        view["plugin"]
+        .fillna("")
+        .astype(str)  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
+        .str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
     )
     return view.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")
 

@@ -62,6 +62,7 @@ def test_run_prints_a_ranked_leaderboard_and_the_best_trial(knn_run) -> None:
     scores = [float(r[3]) for r in rows if r[3] != "-"]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.6
     assert "study knn-cli: 4 trials" in out.stdout
+    assert "automl-fin-testplugin 0.3.1/testplugin" in lines[1]  # provider and plugin
     assert "best: trial" in out.stdout and "across folds" in out.stdout
     # one progress line per trial on stderr when there is no terminal
     assert sum(ln.startswith("trial ") for ln in out.stderr.splitlines()) == 4
