@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from automl_fin.errors import Pruned, StorageError
 from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
@@ -313,7 +314,11 @@ class _Objective:
             plan = sample_plan(trial, p.models, p.preprocessors, self.kinds, p.context(seed))
             culprit = plan.model
             self._describe(trial, plan)
-            return self._cross_validate(trial, plan, seed)
+            # native thread pools (OpenMP, BLAS) follow the recipe's n_jobs: no
+            # oversubscription when several searches or workers share the machine
+            jobs = p.recipe.n_jobs if p.recipe.n_jobs > 0 else None
+            with threadpool_limits(limits=jobs):
+                return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed):
             raise
         except Exception as exc:
@@ -420,6 +425,9 @@ class _Objective:
             return float(p.metric(ds.y[va], pred))
 
         def report(step: int, value: float) -> None:
+            if time.monotonic() > self.deadline:  # a long fit stops at the budget too
+                trial.set_user_attr("stopped", f"budget reached in fold {fold + 1}")
+                raise Pruned(f"budget reached in fold {fold + 1}")
             at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
             trial.report(float(value), step=at)
             if step >= CURVE_WARMUP and trial.should_prune():

@@ -9,6 +9,8 @@ checkpoints behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from automl_fin import (
@@ -26,39 +28,49 @@ from automl_fin import (
 __all__ = ["MLP_SPEC", "SEQUENCE_SPEC", "TEXT_SPEC"]
 
 
-def _mlp_space(ctx: BuildContext) -> dict[str, Any]:
-    return {
-        "lr": Float(1e-4, 3e-2, log=True),
-        "width": Int(32, 512, log=True),
-        "depth": Int(1, 4),
-        "dropout": Float(0.0, 0.5),
-        "weight_decay": Float(1e-6, 1e-1, log=True),
-        "batch_size": Categorical([64, 128, 256, 512]),
-        "embedding_dim": Int(2, 16, log=True),
-    }
+@dataclass(frozen=True)
+class _Builder:
+    """Builds ``automl_fin_lightning.<module>.<cls>``, importing torch only then.
+
+    ``model_options.<spec>`` may set ``max_epochs``, ``patience`` and ``accelerator``.
+    """
+
+    module: str
+    cls: str
+    max_epochs: int
+    patience: int
+
+    def __call__(self, params: Mapping[str, Any], ctx: BuildContext) -> Any:
+        estimator = getattr(import_module(f"automl_fin_lightning.{self.module}"), self.cls)
+        options = ctx.options
+        return estimator(
+            task=str(ctx.task),
+            n_classes=ctx.n_classes,
+            **params,
+            max_epochs=int(options.get("max_epochs", self.max_epochs)),
+            patience=int(options.get("patience", self.patience)),
+            accelerator=str(options.get("accelerator", "auto")),
+            seed=ctx.seed,
+            n_jobs=ctx.n_jobs,
+        )
 
 
-def _build_mlp(params: Mapping[str, Any], ctx: BuildContext) -> Any:
-    from automl_fin_lightning.tabular import TabularMLP
-
-    options = dict(ctx.options)
-    return TabularMLP(
-        task=str(ctx.task),
-        n_classes=ctx.n_classes,
-        **params,
-        max_epochs=int(options.pop("max_epochs", 60)),
-        patience=int(options.pop("patience", 6)),
-        accelerator=str(options.pop("accelerator", "auto")),
-        seed=ctx.seed,
-        n_jobs=ctx.n_jobs,
-    )
+MLP_SPACE = {
+    "lr": Float(1e-4, 3e-2, log=True),
+    "width": Int(32, 512, log=True),
+    "depth": Int(1, 4),
+    "dropout": Float(0.0, 0.5),
+    "weight_decay": Float(1e-6, 1e-1, log=True),
+    "batch_size": Categorical([64, 128, 256, 512]),
+    "embedding_dim": Int(2, 16, log=True),
+}
 
 
 MLP_SPEC = ModelSpec(
     name="mlp",
     tasks=frozenset(Task),
-    build=_build_mlp,
-    space=_mlp_space,
+    build=_Builder("tabular", "TabularMLP", max_epochs=60, patience=6),
+    space=MLP_SPACE,
     requires=frozenset({Slot.SCALE}),
     slot_choices={Slot.ENCODE: frozenset({"ordinal"})},  # category codes feed embeddings
     monitored=True,
@@ -66,79 +78,45 @@ MLP_SPEC = ModelSpec(
 )
 
 
-def _text_space(ctx: BuildContext) -> dict[str, Any]:
-    return {
-        "encoder": Categorical(["bag", "cnn"]),
-        "embedding_dim": Int(16, 128, log=True),
-        "min_count": Int(1, 5),
-        "dropout": Float(0.0, 0.5),
-        "lr": Float(3e-4, 3e-2, log=True),
-        "weight_decay": Float(1e-6, 1e-2, log=True),
-        "batch_size": Categorical([32, 64, 128]),
-    }
-
-
-def _build_text(params: Mapping[str, Any], ctx: BuildContext) -> Any:
-    from automl_fin_lightning.text import TextClassifier
-
-    options = dict(ctx.options)
-    return TextClassifier(
-        task=str(ctx.task),
-        n_classes=ctx.n_classes,
-        **params,
-        max_epochs=int(options.pop("max_epochs", 30)),
-        patience=int(options.pop("patience", 4)),
-        accelerator=str(options.pop("accelerator", "auto")),
-        seed=ctx.seed,
-        n_jobs=ctx.n_jobs,
-    )
+TEXT_SPACE = {
+    "encoder": Categorical(["bag", "cnn"]),
+    "embedding_dim": Int(16, 128, log=True),
+    "min_count": Int(1, 5),
+    "dropout": Float(0.0, 0.5),
+    "lr": Float(3e-4, 3e-2, log=True),
+    "weight_decay": Float(1e-6, 1e-2, log=True),
+    "batch_size": Categorical([32, 64, 128]),
+}
 
 
 TEXT_SPEC = ModelSpec(
     name="text_nn",
     tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
-    build=_build_text,
-    space=_text_space,
+    build=_Builder("text", "TextClassifier", max_epochs=30, patience=4),
+    space=TEXT_SPACE,
     inputs=frozenset({InputKind.TEXT}),  # reads the raw text; vocabulary from the fold
     monitored=True,
     description="text classifier (Lightning): word-pair embedding bag or CNN encoder",
 )
 
 
-def _sequence_space(ctx: BuildContext) -> dict[str, Any]:
-    return {
-        "cell": Categorical(["gru", "lstm"]),
-        "window": Int(5, 60, log=True),
-        "hidden": Int(8, 128, log=True),
-        "layers": Int(1, 2),
-        "dropout": Float(0.0, 0.5),
-        "lr": Float(1e-4, 1e-2, log=True),
-        "weight_decay": Float(1e-6, 1e-2, log=True),
-        "batch_size": Categorical([64, 128, 256]),
-    }
-
-
-def _build_sequence(params: Mapping[str, Any], ctx: BuildContext) -> Any:
-    from automl_fin_lightning.sequence import SequenceModel
-
-    options = dict(ctx.options)
-    return SequenceModel(
-        task=str(ctx.task),
-        n_classes=ctx.n_classes,
-        **params,
-        max_epochs=int(options.pop("max_epochs", 40)),
-        patience=int(options.pop("patience", 5)),
-        accelerator=str(options.pop("accelerator", "auto")),
-        seed=ctx.seed,
-        n_jobs=ctx.n_jobs,
-    )
+SEQUENCE_SPACE = {
+    "cell": Categorical(["gru", "lstm"]),
+    "window": Int(5, 60, log=True),
+    "hidden": Int(8, 128, log=True),
+    "layers": Int(1, 2),
+    "dropout": Float(0.0, 0.5),
+    "lr": Float(1e-4, 1e-2, log=True),
+    "weight_decay": Float(1e-6, 1e-2, log=True),
+    "batch_size": Categorical([64, 128, 256]),
+}
 
 
 SEQUENCE_SPEC = ModelSpec(
     name="seq_rnn",
     tasks=frozenset(Task),
-    build=_build_sequence,
-    space=_sequence_space,
+    build=_Builder("sequence", "SequenceModel", max_epochs=40, patience=5),
+    space=SEQUENCE_SPACE,
     inputs=frozenset({InputKind.SEQUENCE}),  # rows whose <series>_lag<k> columns form windows
     requires=frozenset({Slot.SCALE}),
     monitored=True,
