@@ -431,9 +431,9 @@ class _Objective:
             at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
             trial.report(float(value), step=at)
             if step >= CURVE_WARMUP and trial.should_prune():
-                where = f"step {step} of fold {fold + 1}"
-                trial.set_user_attr("stopped", f"pruned at {where} ({p.metric.name} {value:.4g})")
-                raise Pruned(f"pruned at {where}")
+                point = f"step {step} of fold {fold + 1}"
+                trial.set_user_attr("stopped", f"pruned at {point} ({p.metric.name} {value:.4g})")
+                raise Pruned(f"pruned at {point}")
 
         monitor = Monitor(
             feature_names=names,
