@@ -92,6 +92,7 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
+    frame = _derive(frame, recipe, source)
     drop = list(cfg.drop)
     if cfg.time:
         if cfg.time not in frame.columns:
@@ -115,6 +116,25 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
         positive_class=cfg.positive_class,
         classes=cfg.classes,
     )
+
+
+def _derive(frame: pd.DataFrame, recipe: Recipe, source: str) -> pd.DataFrame:
+    """Add the recipe's ``data.derive`` columns (a mapping of another column's values)."""
+    for name, rule in recipe.data.derive.items():
+        field = f"data.derive.{name}.source"
+        if rule.source not in frame.columns:
+            raise RecipeError(recipe.source, field, f"column '{rule.source}' is not in {source}")
+        values = frame[rule.source].astype("str")
+        unmapped = sorted(set(values.dropna()) - set(rule.map))
+        if unmapped:
+            raise RecipeError(
+                recipe.source,
+                f"data.derive.{name}.map",
+                f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
+                "map every value",
+            )
+        frame = frame.assign(**{name: values.map(rule.map)})
+    return frame
 
 
 def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Registry) -> Problem:

