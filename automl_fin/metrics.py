@@ -6,7 +6,7 @@ metrics take the arg-max. For regression it receives the predicted values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,16 +136,54 @@ METRICS: dict[str, Metric] = {
 _DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSION: "rmse"}
 
 
-def get_metric(
-    name: str, task: Task | None = None, *, source: str = "recipe", field: str = "metric"
-) -> Metric:
-    """Look a metric up by name and check it fits ``task``."""
-    try:
-        metric = METRICS[name]
-    except KeyError:
+_PER_CLASS = {"recall": skm.recall_score, "precision": skm.precision_score, "f1": skm.f1_score}
+
+
+def _per_class(name: str, classes: Sequence[object], source: str, field: str) -> Metric:
+    """``recall:high``: the recall (or precision, f1) of one class, named by its label."""
+    kind, _, label = name.partition(":")
+    labels = [str(c) for c in classes]
+    if kind not in _PER_CLASS or label not in labels:
         raise RecipeError(
-            source, field, f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}"
-        ) from None
+            source,
+            field,
+            f"'{name}' is not a per-class metric: use recall:<class>, precision:<class> or "
+            f"f1:<class> with a class among {labels}",
+        )
+    index, score = labels.index(label), _PER_CLASS[kind]
+    return Metric(
+        name,
+        "maximize",
+        CLASSIFICATION,
+        lambda y, p: score(y, _labels(p), labels=[index], average="macro", zero_division=0.0),
+        f"{kind} of class {label}",
+    )
+
+
+def get_metric(
+    name: str,
+    task: Task | None = None,
+    *,
+    source: str = "recipe",
+    field: str = "metric",
+    classes: Sequence[object] = (),
+) -> Metric:
+    """Look a metric up by name and check it fits ``task``.
+
+    Besides the names in :data:`METRICS`, ``recall:<class>``, ``precision:<class>`` and
+    ``f1:<class>`` score one class of a classification task (``classes`` gives the labels).
+    """
+    if ":" in name:
+        metric = _per_class(name, classes, source, field)
+    elif name in METRICS:
+        metric = METRICS[name]
+    else:
+        raise RecipeError(
+            source,
+            field,
+            f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}, "
+            "and recall:/precision:/f1:<class>",
+        )
     if task is not None and task not in metric.tasks:
         fits = sorted(m.name for m in METRICS.values() if task in m.tasks)
         raise RecipeError(

@@ -143,9 +143,10 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
     dataset = load_data(recipe, data)
     task = dataset.task
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
-    metric = get_metric(metric_name, task, source=recipe.source, field="metric")
+    classes = dataset.classes
+    metric = get_metric(metric_name, task, source=recipe.source, field="metric", classes=classes)
     extra = [
-        get_metric(m, task, source=recipe.source, field=f"metrics[{i}]")
+        get_metric(m, task, source=recipe.source, field=f"metrics[{i}]", classes=classes)
         for i, m in enumerate(recipe.metrics)
         if m != metric.name
     ]

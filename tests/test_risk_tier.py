@@ -105,3 +105,5 @@ def test_risk_tier_search_beats_the_majority_class(tmp_path: Path) -> None:
     # always "low" (55 % of loans) scores macro-F1 0.24; logistic regression about 0.46
     assert best["score"] > 0.42
     assert 0.6 < best["metric:accuracy"] < 0.8 and best["metric:qwk"] > 0.3
+    recalls = [best[f"metric:recall:{tier}"] for tier in ("low", "medium", "high")]
+    assert all(0 <= r <= 1 for r in recalls) and recalls[0] > recalls[2]  # the rare tier is hard

@@ -7,7 +7,7 @@ import optuna
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from automl_fin import Categorical, DataError, Float, Int, Task
+from automl_fin import Categorical, DataError, Float, Int, RecipeError, Task
 from automl_fin.metrics import METRICS, get_metric
 from automl_fin.space import split_params, suggest
 from automl_fin.validation import make_splits
@@ -85,3 +85,20 @@ def test_too_few_rows_or_a_tiny_class_is_refused() -> None:
         make_splits("kfold", np.arange(6), n_splits=5)
     with pytest.raises(DataError, match="smallest class has 2 rows, fewer than the 5 folds"):
         make_splits("stratified_kfold", np.array([0] * 20 + [1] * 2), n_splits=5)
+
+
+def test_per_class_metrics_score_one_named_class() -> None:
+    from sklearn.metrics import f1_score, recall_score
+
+    y = np.array([0, 0, 1, 2, 2, 2, 1, 0])
+    proba = np.eye(3)[[0, 1, 1, 2, 0, 2, 1, 0]]
+    classes = ["low", "medium", "high"]
+    high = get_metric("recall:high", Task.MULTICLASS, classes=classes)
+    assert high(y, proba) == pytest.approx(recall_score(y, proba.argmax(1), average=None)[2])
+    assert high.direction == "maximize"
+    f1_low = get_metric("f1:low", Task.MULTICLASS, classes=classes)
+    assert f1_low(y, proba) == pytest.approx(f1_score(y, proba.argmax(1), average=None)[0])
+    with pytest.raises(RecipeError, match=r"with a class among \['low', 'medium', 'high'\]"):
+        get_metric("recall:severe", Task.MULTICLASS, classes=classes)
+    with pytest.raises(RecipeError, match="does not apply to task 'regression'"):
+        get_metric("recall:high", Task.REGRESSION, classes=classes)

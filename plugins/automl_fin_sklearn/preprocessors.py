@@ -69,13 +69,26 @@ def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
 def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    return TfidfVectorizer(
+    words = TfidfVectorizer(
         ngram_range=(1, p["max_ngram"]),
         min_df=p["min_df"],
         sublinear_tf=p["sublinear_tf"],
         strip_accents="unicode",
         dtype=np.float32,
     )
+    if p.get("analyzer", "word") == "word":
+        return words
+    from sklearn.pipeline import FeatureUnion
+
+    chars = TfidfVectorizer(  # character n-grams within words: robust to inflection, typos
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        min_df=2,
+        sublinear_tf=p["sublinear_tf"],
+        strip_accents="unicode",
+        dtype=np.float32,
+    )
+    return FeatureUnion([("words", words), ("chars", chars)])
 
 
 def _date_parts(values: Any) -> np.ndarray:
@@ -154,10 +167,11 @@ PREPROCESSORS = [
         slot=Slot.VECTORIZE,
         build=_tfidf,
         space={
+            "analyzer": Categorical(["word", "word+char"]),
             "max_ngram": Int(1, 2),
             "min_df": Int(1, 5),
             "sublinear_tf": Categorical([True, False]),
         },
-        description="TF-IDF of word n-grams",
+        description="TF-IDF of word n-grams, optionally with character 2-5-grams",
     ),
 ]
