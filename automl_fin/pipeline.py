@@ -132,7 +132,7 @@ def has_lag_window(columns: Iterable[str]) -> bool:
 def accepts_input(spec: ModelSpec, kinds: set[ColumnKind], columns: Iterable[str] = ()) -> bool:
     """Whether the model can consume data with these column kinds and names."""
     return (
-        InputKind.TABULAR in spec.inputs
+        (InputKind.TABULAR in spec.inputs and (spec.accepts_sparse or ColumnKind.TEXT not in kinds))
         or (InputKind.TEXT in spec.inputs and ColumnKind.TEXT in kinds)
         or (InputKind.SEQUENCE in spec.inputs and has_lag_window(columns))
     )

@@ -197,6 +197,8 @@ class ModelSpec:
         monitored: the estimator's ``fit`` takes ``monitor=`` (a :class:`Monitor`): it
             gets the fold's validation split for early stopping and reports its
             learning curve to the pruner.
+        accepts_sparse: the estimator takes scipy sparse matrices; a model that does not
+            is left out of searches whose data has text (vectorisers give sparse output).
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -208,6 +210,7 @@ class ModelSpec:
     requires: frozenset[Slot] = frozenset()
     slot_choices: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
     monitored: bool = False
+    accepts_sparse: bool = True
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -110,3 +110,14 @@ def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert out.stderr.startswith(f"automl-fin: error: {path}: field 'task': ")
     bad_set = cli("run", "default", "--set", "budget.seconds=-5", "--runs-dir", str(tmp_path))
     assert "field 'budget.seconds': Input should be greater than 0" in bad_set.stderr
+
+
+def test_models_that_need_dense_input_are_left_out_on_text() -> None:
+    from automl_fin.problem import resolve
+
+    reg = Registry()
+    sentiment = resolve(load_recipe("sentiment", registry=reg), None, reg)
+    assert {"logreg", "xgboost", "text_nn"} <= set(sentiment.models)
+    assert not {"hgb", "mlp"} & set(sentiment.models)  # TF-IDF output is sparse
+    credit = resolve(load_recipe("default", registry=reg), None, reg)
+    assert {"hgb", "mlp"} <= set(credit.models)

@@ -74,6 +74,7 @@ MLP_SPEC = ModelSpec(
     requires=frozenset({Slot.SCALE}),
     slot_choices={Slot.ENCODE: frozenset({"ordinal"})},  # category codes feed embeddings
     monitored=True,
+    accepts_sparse=False,  # a dense float tensor: no TF-IDF matrices
     description="tabular MLP (Lightning): category embeddings, batch norm, AdamW, early stop",
 )
 

@@ -157,6 +157,7 @@ MODELS = [
         tasks=ALL_TASKS,
         build=_build_hgb,
         space=_hgb_space,
+        accepts_sparse=False,  # TF-IDF output would have to be densified
         description="histogram gradient boosting",
     ),
 ]

@@ -163,7 +163,7 @@ class XGBoostModel(BaseEstimator):
     def _as_proba(self, raw: np.ndarray) -> np.ndarray:
         if self.task == "binary":
             return np.column_stack([1.0 - raw, raw])
-        return raw
+        return raw / raw.sum(axis=1, keepdims=True)  # float32 softmax: sums off by ~1e-7
 
     def predict(self, X: Any) -> np.ndarray:
         """Class indices for classification, values for regression."""
