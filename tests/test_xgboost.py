@@ -133,3 +133,24 @@ def test_trains_on_the_gpu_when_there_is_one() -> None:
     X, y = _numeric(Task.BINARY)
     model = XGBoostModel(params=FAST, n_estimators=50, device="cuda").fit(X, y)
     assert model.booster_.save_config().count('"device":"cuda') >= 1
+
+
+def test_balanced_class_weight_finds_more_of_the_rare_class() -> None:
+    from sklearn.metrics import recall_score
+
+    from automl_fin import datasets
+
+    frame = datasets.load("german_credit")
+    X = frame.select_dtypes("number").astype(float)
+    # housing: own 713, rent 179, for free 108 -> the rarest class is "for free"
+    codes = {"own": 0, "rent": 1, "for free": 2}
+    y = frame["housing"].map(codes).to_numpy(int)
+    args = {"task": "multiclass", "n_classes": 3, "params": FAST, "n_estimators": 200}
+    plain = XGBoostModel(**args).fit(X.iloc[:800], y[:800])
+    weighted = XGBoostModel(**args, class_weight="balanced").fit(X.iloc[:800], y[:800])
+
+    def rare(m: XGBoostModel) -> float:
+        return recall_score(y[800:], m.predict(X.iloc[800:]), labels=[2], average="macro")
+
+    assert rare(weighted) > rare(plain) + 0.1
+    assert np.allclose(weighted.predict_proba(X.iloc[800:]).sum(axis=1), 1.0, atol=1e-12)

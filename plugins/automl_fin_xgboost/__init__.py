@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from automl_fin import BuildContext, Float, Int, ModelSpec, Task, hookimpl
+from automl_fin import BuildContext, Categorical, Float, Int, ModelSpec, Task, hookimpl
 from automl_fin_xgboost.estimator import XGBoostModel
 
 __all__ = ["SPEC", "XGBoostModel"]
@@ -29,6 +29,8 @@ def _space(ctx: BuildContext) -> dict[str, Any]:
     }
     if ctx.task is Task.BINARY:
         space["scale_pos_weight"] = Float(1.0, 8.0, log=True)
+    elif ctx.task is Task.MULTICLASS:  # rare classes (the "high" risk tier) weigh more
+        space["class_weight"] = Categorical(["none", "balanced"])
     return space
 
 
@@ -37,7 +39,8 @@ def _build(params: Mapping[str, Any], ctx: BuildContext) -> XGBoostModel:
     return XGBoostModel(
         task=str(ctx.task),
         n_classes=ctx.n_classes,
-        params={k: v for k, v in params.items() if k != "n_estimators"},
+        params={k: v for k, v in params.items() if k not in ("n_estimators", "class_weight")},
+        class_weight=params.get("class_weight", "none"),
         n_estimators=int(params.get("n_estimators", 500)),
         early_stopping_rounds=int(options.pop("early_stopping_rounds", 50)),
         monotone_constraints=options.pop("monotone_constraints", None),

@@ -57,6 +57,8 @@ class XGBoostModel(BaseEstimator):
         device: ``auto`` (see :func:`choose_device`), ``cpu`` or ``cuda``.
         seed, n_jobs: randomness and threads.
         report_every: rounds between two learning-curve reports to the pruner.
+        class_weight: ``"balanced"`` weighs rows by inverse class frequency
+            (multiclass); ``"none"`` does not.
         extra: more booster parameters, passed through unchanged.
     """
 
@@ -72,6 +74,7 @@ class XGBoostModel(BaseEstimator):
         seed: int = 0,
         n_jobs: int = 1,
         report_every: int = 10,
+        class_weight: str = "none",
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.task = task
@@ -84,6 +87,7 @@ class XGBoostModel(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.report_every = report_every
+        self.class_weight = class_weight
         self.extra = dict(extra or {})
 
     # -- fitting -------------------------------------------------------------------
@@ -126,7 +130,12 @@ class XGBoostModel(BaseEstimator):
         else:
             X_tr, X_va, y_tr, y_va = _holdout(X, y, self.task, self.seed)
             monitor = None
-        dtrain = xgb.DMatrix(X_tr, label=y_tr, nthread=max(self.n_jobs, 0))
+        weight = None
+        if self.class_weight == "balanced" and self.task != "regression":
+            from sklearn.utils.class_weight import compute_sample_weight
+
+            weight = compute_sample_weight("balanced", y_tr)
+        dtrain = xgb.DMatrix(X_tr, label=y_tr, weight=weight, nthread=max(self.n_jobs, 0))
         dvalid = xgb.DMatrix(X_va, label=y_va, nthread=max(self.n_jobs, 0))
         callbacks: list[Any] = [
             xgb.callback.EarlyStopping(rounds=self.early_stopping_rounds, save_best=False)
