@@ -192,7 +192,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         announce=lambda line: print(line, file=sys.stderr, flush=True),
     )
     board = result.leaderboard()
-    print(_table(board.head(args.top), metric=str(board["metric"].iloc[0]) if len(board) else ""))
+    shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown
+    metric = str(board["metric"].iloc[0]) if len(board) else ""
+    print(_table(shown.drop(columns=[c for c in board if c.startswith("test:")]), metric=metric))
     done = board[board["state"] == "COMPLETE"]
     counts = board["state"].value_counts().to_dict()
     states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
@@ -206,9 +208,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"best: trial {best['trial']} {best['model']} {best['metric']} = "
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
         )
+        _print_final_test(result, board)
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
+
+
+def _print_final_test(result: Any, board: pd.DataFrame) -> None:
+    """The rows scored once on the final test rows that the search never saw."""
+    tested = [c for c in board.columns if c.startswith("test:")]
+    if not tested:
+        return
+    rows = board[board[tested].notna().any(axis=1)]
+    view = rows[["trial", "model", *tested]].rename(columns={c: c[5:] for c in tested})
+    info = result.final_test or {}
+    note = f", always-up share {info['up_share']:.4f}" if "up_share" in info else ""
+    print(f"\nfinal test: {info.get('rows')} held-out rows; refitted on all search rows{note}")
+    print(view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-"))
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -278,7 +294,7 @@ def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -
         .astype(str)  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
         .str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
     )
-    return view.to_string(index=False, float_format=lambda v: f"{v:.4f}", na_rep="-")
+    return view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-")
 
 
 COMMANDS = {

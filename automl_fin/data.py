@@ -20,6 +20,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.errors import DataError
 from automl_fin.specs import ColumnKind, Task
+from automl_fin.timeseries import TargetScale
 
 __all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
 
@@ -159,6 +160,8 @@ class Dataset:
         source: where the data came from (path or description).
         fingerprint: content hash of the full input table.
         dropped: columns removed before training, with the reason.
+        times: each row's time stamp when the data is a time series (rows in time order).
+        scale: for price series, how the target (a log return) maps to reported units.
     """
 
     X: pd.DataFrame
@@ -170,6 +173,8 @@ class Dataset:
     fingerprint: str
     target: str
     dropped: dict[str, str] = field(default_factory=dict)
+    times: np.ndarray | None = None
+    scale: TargetScale | None = None
 
     @property
     def n_classes(self) -> int:

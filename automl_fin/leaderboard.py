@@ -22,6 +22,7 @@ COLUMNS = [
     "dataset",
     "trial",
     "model",
+    "baseline",
     "preprocessors",
     "metric",
     "score",
@@ -77,10 +78,12 @@ class Leaderboard:
             state: trial state(s): COMPLETE, PRUNED, FAIL, RUNNING, WAITING.
             top: keep the best ``top`` rows per study.
 
-        Columns: study, recipe, dataset, trial, model, preprocessors, metric, score,
-        score_std, fit_s, predict_s, duration_s, state, params, plugin, error, then one
-        column per extra metric the recipe reports (``metric:<name>``) and ``rank``
-        (1 = best within its study).
+        Columns: study, recipe, dataset, trial, model, baseline (a reference model the
+        recipe lists, not searched), preprocessors, metric, score, score_std, fit_s,
+        predict_s, duration_s, state, params, plugin, error, then one column per extra
+        metric the recipe reports (``metric:<name>``), the scores on the final test
+        rows held out of the search (``test:<name>``, for the trials scored there) and
+        ``rank`` (1 = best within its study).
         """
 
         recipes, datasets = _as_list(recipe), _as_list(dataset)
@@ -117,6 +120,7 @@ class Leaderboard:
         if frame.empty:
             return frame.reindex(columns=[*COLUMNS, "rank"])
         extra = sorted(c for c in frame.columns if c.startswith("metric:"))
+        extra += sorted(c for c in frame.columns if c.startswith("test:"))
         frame = frame.reindex(columns=[*COLUMNS, *extra, "_sign"])
         for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
@@ -147,6 +151,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "dataset": attrs.get("dataset"),
         "trial": t.number,
         "model": model,
+        "baseline": bool(ua.get("baseline")),
         "preprocessors": ua.get("preprocessors"),
         "metric": attrs.get("metric"),
         "score": t.value if t.state.name == "COMPLETE" else None,
@@ -162,4 +167,8 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
     }
     for name, value in (ua.get("metrics") or {}).items():
         row[f"metric:{name}"] = value
+    tested = (attrs.get("final_test") or {}).get("trials", {}).get(str(t.number), {})
+    for name, value in tested.items():
+        if name not in ("model", "error"):
+            row[f"test:{name}"] = value
     return row

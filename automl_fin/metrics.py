@@ -1,7 +1,9 @@
 """Metrics with their direction, computed from out-of-fold predictions.
 
 For classification a metric receives class probabilities of shape ``(n, k)``; label
-metrics take the arg-max. For regression it receives the predicted values.
+metrics take the arg-max. For regression it receives the predicted values. Forecast
+metrics (``oos_r2``, ``mase``, ``direction``) also receive the :class:`Reference`
+forecasts of the same points: the random walk and the historical mean.
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ from sklearn import metrics as skm
 from automl_fin.errors import RecipeError
 from automl_fin.specs import Task
 
-__all__ = ["METRICS", "Metric", "default_metric", "get_metric"]
+__all__ = ["METRICS", "Metric", "Reference", "default_metric", "get_metric"]
 
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference forecasts of the scored points, in the target's reported units.
+
+    ``naive`` is the random walk (no change from the forecast origin: a zero return, or
+    the last price); ``mean`` is the historical mean return of the training rows.
+    """
+
+    naive: np.ndarray
+    mean: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -28,10 +42,15 @@ class Metric:
     name: str
     direction: Literal["maximize", "minimize"]
     tasks: frozenset[Task]
-    fn: Callable[[np.ndarray, np.ndarray], float]
+    fn: Callable[..., float]
     description: str = ""
+    reference: bool = False  # fn(y, pred, Reference): needs the reference forecasts
 
-    def __call__(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+    def __call__(self, y_true: np.ndarray, pred: np.ndarray, ref: Reference | None = None) -> float:
+        if self.reference:
+            if ref is None:
+                raise ValueError(f"metric '{self.name}' needs reference forecasts")
+            return float(self.fn(y_true, pred, ref))
         return float(self.fn(y_true, pred))
 
     @property
@@ -62,6 +81,21 @@ def _brier(y: np.ndarray, p: np.ndarray) -> float:
 
 def _rmse(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(y) - np.asarray(p)) ** 2)))
+
+
+def _oos_r2(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
+    """Out-of-sample R² against the historical mean (Campbell & Thompson 2008)."""
+    return 1.0 - float(np.sum((y - p) ** 2) / np.sum((y - ref.mean) ** 2))
+
+
+def _mase(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
+    """Mean absolute error relative to the random walk's on the same points (< 1 beats it)."""
+    return float(np.mean(np.abs(y - p)) / np.mean(np.abs(y - ref.naive)))
+
+
+def _direction(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
+    """Share of points whose move from the forecast origin (up or not) is called right."""
+    return float(np.mean((p > ref.naive) == (y > ref.naive)))
 
 
 _M = Metric
@@ -129,6 +163,30 @@ METRICS: dict[str, Metric] = {
             frozenset({Task.REGRESSION}),
             lambda y, p: skm.r2_score(y, p),
             "coefficient of determination",
+        ),
+        _M(
+            "oos_r2",
+            "maximize",
+            frozenset({Task.REGRESSION}),
+            _oos_r2,
+            "out-of-sample R² against the historical mean (> 0 beats it); forecasts only",
+            reference=True,
+        ),
+        _M(
+            "mase",
+            "minimize",
+            frozenset({Task.REGRESSION}),
+            _mase,
+            "MAE relative to the random walk's (< 1 beats it); forecasts only",
+            reference=True,
+        ),
+        _M(
+            "direction",
+            "maximize",
+            frozenset({Task.REGRESSION}),
+            _direction,
+            "directional accuracy: up/not-up called right; forecasts only",
+            reference=True,
         ),
     ]
 }

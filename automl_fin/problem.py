@@ -8,7 +8,7 @@ does not fit, with an error naming the recipe field or the data column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,10 +18,11 @@ import pandas as pd
 from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
 from automl_fin.errors import DataError, RecipeError
-from automl_fin.metrics import Metric, default_metric, get_metric
+from automl_fin.metrics import Metric, Reference, default_metric, get_metric
 from automl_fin.pipeline import accepts_input, can_preprocess_for, check_coverage
-from automl_fin.specs import BuildContext, ModelSpec, PreprocessorSpec, Task
-from automl_fin.validation import make_splits
+from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
+from automl_fin.timeseries import supervise
+from automl_fin.validation import make_splits, split_rows
 
 if TYPE_CHECKING:
     from automl_fin.recipes import Recipe
@@ -44,6 +45,45 @@ class Problem:
     models: dict[str, ModelSpec]
     preprocessors: dict[str, PreprocessorSpec]
     registry: Registry
+    baselines: dict[str, ModelSpec] = field(default_factory=dict)
+    test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def all_models(self) -> dict[str, ModelSpec]:
+        """The searched models and the baselines."""
+        return {**self.models, **self.baselines}
+
+    @property
+    def search_rows(self) -> np.ndarray:
+        """Rows the search may see: all but the final test rows (and their purge)."""
+        used = np.zeros(len(self.dataset.y), dtype=bool)
+        for train, valid in self.splits:
+            used[train] = used[valid] = True
+        return np.flatnonzero(used)
+
+    def score(self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray) -> float:
+        """The search metric alone (see :meth:`scores`)."""
+        return self.scores(train, valid, pred, extras=False)[self.metric.name]
+
+    def scores(
+        self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray, *, extras: bool = True
+    ) -> dict[str, float]:
+        """Every metric of the recipe for predictions ``pred`` of rows ``valid`` by a model
+        fitted on rows ``train``; forecasts are scored in their reported units against
+        the random walk and the training rows' mean."""
+        y = self.dataset.y
+        scale = self.dataset.scale
+        ref = None
+        truth = y[valid]
+        if scale is not None:
+            truth, pred = scale.to_report(truth, valid), scale.to_report(pred, valid)
+            zero = np.zeros(len(valid))
+            ref = Reference(
+                naive=scale.to_report(zero, valid),
+                mean=scale.to_report(zero + float(np.mean(y[train])), valid),
+            )
+        metrics = (self.metric, *self.extra_metrics) if extras else (self.metric,)
+        return {m.name: m(truth, pred, ref) for m in metrics}
 
     def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:
         """The build context for one estimator (``model`` selects its recipe options)."""
@@ -66,12 +106,24 @@ class Problem:
         v = self.recipe.validation
         folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
         repeats = f" x{v.repeats}" if v.repeats > 1 and self.scheme != "holdout" else ""
+        if self.scheme == "walk_forward":
+            purge = self.recipe.data.series.horizon - 1 if self.recipe.data.series else 0
+            folds += f", {v.window} window, purge {purge} + embargo {v.embargo} steps"
+        if len(self.test_rows):
+            folds += f"; {len(self.test_rows)} final test rows held out"
+            if ds.times is not None:
+                span = ds.times[self.test_rows]
+                folds += f" ({_day(span.min())} to {_day(span.max())})"
         return (
             f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
             f"({self.metric.direction}), validation {self.scheme} ({folds}{repeats}); "
             f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
             f"models: {', '.join(sorted(self.models))}"
         )
+
+
+def _day(stamp: object) -> str:
+    return str(pd.Timestamp(stamp).date()) if isinstance(stamp, np.datetime64) else str(stamp)
 
 
 def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset:
@@ -88,12 +140,15 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
         raise RecipeError(
             recipe.source, "data.path", "the recipe names no data; pass --data FILE --target COL"
         )
+    if cfg.series:
+        return _load_series(recipe, frame, source)
     if not cfg.target:
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
     frame = _derive(frame, recipe, source)
     drop = list(cfg.drop)
+    times = None
     if cfg.time:
         if cfg.time not in frame.columns:
             raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
@@ -104,9 +159,10 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
                 f"{source}: time column '{cfg.time}' has values that are not dates "
                 f"(e.g. {bad!r}); fix or drop those rows"
             )
-        frame = frame.iloc[np.argsort(stamps.to_numpy(), kind="stable")]
+        order = np.argsort(stamps.to_numpy(), kind="stable")
+        frame, times = frame.iloc[order], stamps.to_numpy()[order]
         drop.append(cfg.time)
-    return Dataset.from_frame(
+    dataset = Dataset.from_frame(
         frame,
         target=cfg.target,
         task=None if recipe.task == "auto" else Task(recipe.task),
@@ -116,6 +172,34 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
         positive_class=cfg.positive_class,
         classes=cfg.classes,
     )
+    if times is not None:
+        dataset.times = times[frame[cfg.target].notna().to_numpy()]
+    return dataset
+
+
+def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
+    """A price table to supervised forecast rows (:func:`automl_fin.timeseries.supervise`)."""
+    cfg = recipe.data
+    assert cfg.series is not None
+    if not cfg.time:
+        raise RecipeError(recipe.source, "data.time", "data.series needs the time column")
+    if recipe.task not in ("auto", Task.REGRESSION):
+        raise RecipeError(recipe.source, "task", "data.series forecasts need task 'regression'")
+    sup = supervise(frame, time=cfg.time, entity=cfg.entity, cfg=cfg.series, source=source)
+    if cfg.target not in (None, sup.target):
+        raise RecipeError(
+            recipe.source,
+            "data.target",
+            f"with data.series the target is the computed '{sup.target}'; remove data.target",
+        )
+    kinds = dict(cfg.columns)
+    if cfg.entity:
+        kinds.setdefault(cfg.entity, ColumnKind.CATEGORICAL)
+    dataset = Dataset.from_frame(
+        sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
+    )
+    dataset.times, dataset.scale = sup.times, sup.scale
+    return dataset
 
 
 def _derive(frame: pd.DataFrame, recipe: Recipe, source: str) -> pd.DataFrame:
@@ -150,6 +234,15 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         for i, m in enumerate(recipe.metrics)
         if m != metric.name
     ]
+    if dataset.scale is None:
+        for i, m in enumerate([metric, *extra]):
+            if m.reference:
+                field_name = "metric" if i == 0 else f"metrics[{extra.index(m)}]"
+                raise RecipeError(
+                    recipe.source,
+                    field_name,
+                    f"'{m.name}' scores forecasts against the random walk; it needs data.series",
+                )
     v = recipe.validation
     scheme = v.scheme
     if scheme == "auto":
@@ -163,21 +256,48 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
             "validation.scheme",
             "stratified_kfold needs a classification task; use kfold or walk_forward",
         )
-    splits = make_splits(
-        scheme,  # type: ignore[arg-type]
+    horizon = recipe.data.series.horizon if recipe.data.series else 1
+    search_rows, test_rows = split_rows(
         dataset.y,
-        n_splits=v.n_splits,
-        repeats=v.repeats,
-        test_size=v.test_size,
-        gap=v.gap,
+        v.final_test,
+        times=dataset.times,
+        purge=horizon - 1 + v.embargo,
         seed=recipe.seed,
         stratify=task.is_classification,
     )
+    splits = make_splits(
+        scheme,  # type: ignore[arg-type]
+        dataset.y[search_rows],
+        n_splits=v.n_splits,
+        repeats=v.repeats,
+        test_size=v.test_size,
+        seed=recipe.seed,
+        stratify=task.is_classification,
+        times=None if dataset.times is None else dataset.times[search_rows],
+        horizon=horizon,
+        embargo=v.embargo,
+        window=v.window,
+        train_size=v.train_size,
+    )
+    splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     wanted = None if recipe.models == "all" else set(recipe.models)
+    baselines = {}
+    for i, name in enumerate(recipe.baselines):
+        spec = registry.models.get(name)
+        if spec is None or task not in spec.tasks:
+            known = sorted(n for n, m in registry.models.items() if m.baseline and task in m.tasks)
+            raise RecipeError(
+                recipe.source,
+                f"baselines[{i}]",
+                f"no model '{name}' for task '{task}'; "
+                f"baselines here: {', '.join(known) or 'none'}",
+            )
+        baselines[name] = spec
     models = {
         name: spec
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
+        and not spec.baseline
         and task in spec.tasks
         and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
     }
@@ -218,4 +338,6 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         models=models,
         preprocessors=preprocessors,
         registry=registry,
+        baselines=baselines,
+        test_rows=test_rows,
     )

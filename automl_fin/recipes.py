@@ -35,6 +35,19 @@ class DeriveConfig(_Strict):
     map: dict[str, str | int | float | bool]
 
 
+class SeriesConfig(_Strict):
+    """A price series turned into supervised rows (see :mod:`automl_fin.timeseries`)."""
+
+    price: str = Field("close", description="price column")
+    target: Literal["return", "price"] = "return"
+    horizon: int = Field(1, ge=1, le=250, description="steps ahead")
+    lags: int = Field(10, ge=2, le=250, description="past one-step returns as features")
+    windows: list[int] = Field(default_factory=lambda: [5, 20, 60])
+    exogenous: list[str] = Field(default_factory=list, description="other columns, lagged")
+    exogenous_lags: int = Field(1, ge=1, le=250)
+    calendar: bool = True
+
+
 class DataConfig(_Strict):
     """Where the data comes from and what its columns mean."""
 
@@ -46,6 +59,8 @@ class DataConfig(_Strict):
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
     drop: list[str] = Field(default_factory=list)
     time: str | None = None
+    entity: str | None = None
+    series: SeriesConfig | None = None
     derive: dict[str, DeriveConfig] = Field(default_factory=dict)
 
 
@@ -56,7 +71,14 @@ class ValidationConfig(_Strict):
     n_splits: int = Field(5, ge=2, le=50)
     repeats: int = Field(1, ge=1, le=20)
     test_size: float = Field(0.2, gt=0, lt=1)
-    gap: int = Field(0, ge=0)
+    window: Literal["expanding", "sliding"] = "expanding"
+    train_size: int | None = Field(
+        None, ge=2, description="sliding: time steps per training window"
+    )
+    embargo: int = Field(0, ge=0, description="time steps dropped after the horizon's purge")
+    final_test: float = Field(
+        0.0, ge=0, lt=0.9, description="share held out of the search, scored once at the end"
+    )
 
 
 class BudgetConfig(_Strict):
@@ -79,6 +101,9 @@ class Recipe(_Strict):
     models: Literal["all"] | list[str] = "all"
     preprocessors: Literal["all"] | list[str] = "all"
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    baselines: list[str] = Field(
+        default_factory=list, description="models scored once each, first, as reference rows"
+    )
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
     seed: int = 0
     pruner: Literal["quartile", "median", "none"] = "quartile"

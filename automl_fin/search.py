@@ -39,7 +39,7 @@ from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, defaul
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
 
-__all__ = ["SearchResult", "search"]
+__all__ = ["SearchResult", "final_test", "search"]
 
 STUDY_SCHEMA = 1
 # Pruner steps per fold: a monitored model's learning-curve steps first, then the
@@ -76,9 +76,23 @@ class SearchResult:
         return Leaderboard(self.storage).query(study=self.study_name, **query)
 
     @property
+    def final_test(self) -> dict[str, Any] | None:
+        """Scores on the held-out final test rows (``validation.final_test``), if any."""
+        from automl_fin.storage import open_storage
+
+        store = (
+            open_storage(self.storage, create=False)
+            if isinstance(self.storage, str)
+            else self.storage
+        )
+        study = optuna.load_study(study_name=self.study_name, storage=store)
+        return study.user_attrs.get("final_test")
+
+    @property
     def best(self) -> pd.Series:
         """The best completed row of the leaderboard."""
-        board = self.leaderboard(state="COMPLETE", top=1)
+        board = self.leaderboard(state="COMPLETE")
+        board = board[~board["baseline"]].head(1)
         if board.empty:
             raise RuntimeError(f"study '{self.study_name}' has no completed trial")
         return board.iloc[0]
@@ -150,6 +164,7 @@ def search(
         objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
+        _enqueue_baselines(opt_study, problem)
         opt_study.optimize(
             objective,
             n_trials=recipe.budget.trials,
@@ -157,6 +172,9 @@ def search(
             catch=(TrialFailed,),
             callbacks=callbacks,
         )
+        if len(problem.test_rows):
+            objective.status("scoring the final test rows")
+            final_test(opt_study, problem)
     finally:
         optuna.logging.set_verbosity(previous)
         if progress and bar:
@@ -174,6 +192,95 @@ def search(
 
 def _silent(text: str) -> None:
     return None
+
+
+def _enqueue_baselines(study: optuna.Study, problem: Problem) -> None:
+    """Queue one trial per baseline the study has not scored yet (they run first)."""
+    done = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
+    for name in problem.baselines:
+        if name not in done:
+            study.enqueue_trial({}, user_attrs={"baseline": name})
+
+
+class _FirstChoice:
+    """Stands in for a trial where nothing is searched: the first option of each choice."""
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return choices[0]
+
+    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
+        return low
+
+    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
+        return low
+
+
+def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, seed: int) -> Plan:
+    """The pipeline plan of ``trial``: sampled for a live trial, rebuilt for a finished
+    one, fixed (first choices) for a baseline."""
+    p = problem
+    kinds = set(p.dataset.kinds.values())
+    baseline = trial.user_attrs.get("baseline")
+    if baseline:
+        only = {baseline: p.baselines[baseline]}
+        return sample_plan(_FirstChoice(), only, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
+    if isinstance(trial, optuna.trial.FrozenTrial):
+        trial = optuna.trial.FixedTrial(trial.params)  # type: ignore[assignment]
+    return sample_plan(trial, p.models, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
+
+
+def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
+    """Fit ``pipe`` on all of ``X`` (no validation split); a monitored model still gets
+    the names and kinds of its input columns."""
+    if not spec.monitored:
+        return pipe.fit(X, y)
+    prep, model = pipe[0], pipe[-1]
+    Xt = prep.fit_transform(X, y)
+    names, kinds = feature_info(prep)
+    model.fit(Xt, y, monitor=Monitor(feature_names=names, feature_kinds=kinds))
+    return pipe
+
+
+def trial_seed(recipe: Recipe, number: int) -> int:
+    """The seed of trial ``number`` (models and their splits of one trial share it)."""
+    return (recipe.seed * 1_000_003 + number) % (2**31 - 1)
+
+
+def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
+    """Refit the best trial, the best of each model and every baseline on all search
+    rows, score them once on the held-out final test rows, and store the scores on the
+    study (``final_test``: trial number -> metrics)."""
+    p = problem
+    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    picked: dict[str, optuna.trial.FrozenTrial] = {}
+    for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
+        picked.setdefault(str(t.user_attrs.get("model")), t)
+    train, test = p.search_rows, p.test_rows
+    X, y = p.dataset.X, p.dataset.y
+    width = p.dataset.n_classes if p.task.is_classification else 1
+    scores: dict[str, Any] = {}
+    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        for t in picked.values():
+            seed = trial_seed(p.recipe, t.number)
+            try:
+                plan = plan_of(t, p, seed)
+                ctx = p.context(seed, model=plan.model, n_rows=len(train))
+                pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
+                refit(pipe, p.all_models[plan.model], X.iloc[train], y[train])
+                pred = _check_prediction(
+                    _predict(pipe, X.iloc[test], width), len(test), width, plan.model
+                )
+                scores[str(t.number)] = {"model": plan.model, **p.scores(train, test, pred)}
+            except Exception as exc:  # a refit that fails is reported, not fatal
+                scores[str(t.number)] = {
+                    "model": str(t.user_attrs.get("model")),
+                    "error": str(exc)[:500],
+                }
+    info: dict[str, Any] = {"rows": len(test), "trials": scores}
+    if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
+        info["up_share"] = float(np.mean(y[test] > 0))
+    study.set_user_attr("final_test", info)
+    return info
 
 
 class _ProgressBar:
@@ -308,10 +415,10 @@ class _Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
         p = self.problem
-        seed = (p.recipe.seed * 1_000_003 + trial.number) % (2**31 - 1)
+        seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         try:
-            plan = sample_plan(trial, p.models, p.preprocessors, self.kinds, p.context(seed))
+            plan = plan_of(trial, p, seed)
             culprit = plan.model
             self._describe(trial, plan)
             # native thread pools (OpenMP, BLAS) follow the recipe's n_jobs: no
@@ -330,6 +437,10 @@ class _Objective:
             trial.set_user_attr("error", message)
             trial.set_user_attr("traceback", "".join(traceback.format_exc(limit=-6))[-4000:])
             raise TrialFailed(message) from exc
+
+    @staticmethod
+    def baseline(trial: optuna.Trial) -> bool:
+        return bool(trial.user_attrs.get("baseline"))
 
     def _describe(self, trial: optuna.Trial, plan: Plan) -> None:
         providers = self.problem.registry.providers
@@ -365,14 +476,14 @@ class _Objective:
                 plan.model,
                 build_pipeline,
                 plan,
-                p.models,
+                p.all_models,
                 p.preprocessors,
                 ds.kinds,
                 p.context(seed, model=plan.model, n_rows=len(tr)),
             )
             t0 = time.perf_counter()
             try:
-                if p.models[plan.model].monitored:
+                if p.all_models[plan.model].monitored:
                     self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
                 else:
                     _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
@@ -385,18 +496,21 @@ class _Objective:
             fit_s += t1 - t0
             predict_s += t2 - t1
             pred = _check_prediction(pred, len(va), width, plan.model)
-            score = p.metric(y[va], pred)
+            values = p.scores(tr, va, pred)
+            score = values.pop(p.metric.name)
             if not np.isfinite(score):
                 raise _tag(
                     ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
                 )
             scores.append(score)
-            for m in p.extra_metrics:
-                extras[m.name].append(m(y[va], pred))
+            for name, value in values.items():
+                extras[name].append(value)
             oof_sum[va] += pred.reshape(len(va), width)
             oof_n[va] += 1
             trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
-            if fold > 0 and trial.should_prune():  # one fold's score alone is too noisy
+            if (
+                fold > 0 and not self.baseline(trial) and trial.should_prune()
+            ):  # one fold's score alone is too noisy
                 self._record(trial, scores, {}, fit_s, predict_s)
                 trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(p.splits)} folds")
                 raise optuna.TrialPruned(f"pruned after fold {fold}")
@@ -422,7 +536,7 @@ class _Objective:
 
         def score(pred: Any) -> float:
             pred = _check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
-            return float(p.metric(ds.y[va], pred))
+            return p.score(tr, va, pred)
 
         def report(step: int, value: float) -> None:
             if time.monotonic() > self.deadline:  # a long fit stops at the budget too

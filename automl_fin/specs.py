@@ -199,6 +199,8 @@ class ModelSpec:
             learning curve to the pruner.
         accepts_sparse: the estimator takes scipy sparse matrices; a model that does not
             is left out of searches whose data has text (vectorisers give sparse output).
+        baseline: a reference model (e.g. the random walk), never sampled by the search;
+            a recipe lists it under ``baselines`` to score it once, as its own row.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -211,6 +213,7 @@ class ModelSpec:
     slot_choices: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
     monitored: bool = False
     accepts_sparse: bool = True
+    baseline: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -4,8 +4,10 @@ Schemes:
     ``stratified_kfold``: stratified k-fold, optionally repeated (classification).
     ``kfold``: shuffled k-fold, optionally repeated.
     ``holdout``: one train/validation split (stratified for classification).
-    ``walk_forward``: expanding-window splits in row (time) order, with a gap of
-        ``gap`` rows between the end of training and the start of validation.
+    ``walk_forward``: splits in time order: validation blocks of equal length, each
+        trained on the time steps before it (all of them, or a sliding window), less a
+        purge of ``horizon - 1`` steps (so no training target overlaps the first
+        validated forecast) and an ``embargo`` of further steps.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sklearn.model_selection import (
 
 from automl_fin.errors import DataError
 
-__all__ = ["Scheme", "make_splits"]
+__all__ = ["Scheme", "make_splits", "split_rows", "walk_forward"]
 
 Scheme = Literal["stratified_kfold", "kfold", "holdout", "walk_forward"]
 Split = tuple[np.ndarray, np.ndarray]
@@ -37,11 +39,19 @@ def make_splits(
     n_splits: int = 5,
     repeats: int = 1,
     test_size: float = 0.2,
-    gap: int = 0,
     seed: int = 0,
     stratify: bool = True,
+    times: np.ndarray | None = None,
+    horizon: int = 1,
+    embargo: int = 0,
+    window: str = "expanding",
+    train_size: int | None = None,
 ) -> list[Split]:
-    """The list of ``(train_index, validation_index)`` pairs for ``y``."""
+    """The list of ``(train_index, validation_index)`` pairs for ``y``.
+
+    ``times`` (walk-forward only) gives each row's time stamp, rows being in time order;
+    rows that share a stamp (several entities on one date) always fall on the same side.
+    """
     n = len(y)
     X = np.zeros((n, 1))
     if scheme in ("stratified_kfold", "kfold"):
@@ -75,18 +85,82 @@ def make_splits(
         splitter = cls(n_splits=repeats, test_size=test_size, random_state=seed)
         return [(tr, va) for tr, va in splitter.split(X, y)]
     if scheme == "walk_forward":
-        fold = n // (n_splits + 1)
-        if fold < 1 or fold - gap < 1:
-            raise DataError(
-                f"{n} rows are too few for {n_splits} walk-forward folds with gap {gap}"
-            )
-        splits = []
-        for k in range(1, n_splits + 1):
-            end_train = k * fold
-            start_val = end_train + gap
-            end_val = min(start_val + fold, n) if k < n_splits else n
-            if start_val >= end_val:
-                continue
-            splits.append((np.arange(0, end_train), np.arange(start_val, end_val)))
-        return splits
+        return walk_forward(
+            np.arange(n) if times is None else times,
+            n_splits=n_splits,
+            horizon=horizon,
+            embargo=embargo,
+            window=window,
+            train_size=train_size,
+        )
     raise ValueError(f"unknown validation scheme {scheme!r}")
+
+
+def walk_forward(
+    times: np.ndarray,
+    *,
+    n_splits: int = 5,
+    horizon: int = 1,
+    embargo: int = 0,
+    window: str = "expanding",
+    train_size: int | None = None,
+) -> list[Split]:
+    """Walk-forward splits over the distinct values of ``times`` (see the module).
+
+    The time axis is cut into ``n_splits + 1`` blocks; block ``k`` validates a model
+    trained on the blocks before it, ending ``horizon - 1 + embargo`` steps before the
+    block starts. ``window="sliding"`` keeps only the last ``train_size`` steps (default:
+    two blocks).
+    """
+    codes = np.unique(np.asarray(times), return_inverse=True)[1].ravel()
+    steps = int(codes.max()) + 1 if len(codes) else 0
+    purge = horizon - 1 + embargo
+    block = steps // (n_splits + 1)
+    if block < 1 or block - purge < 2:
+        raise DataError(
+            f"{steps} time steps are too few for {n_splits} walk-forward folds with a purge "
+            f"of {purge} steps (horizon {horizon}, embargo {embargo}); lower "
+            "validation.n_splits or validation.embargo, or add data"
+        )
+    size = train_size or 2 * block
+    splits = []
+    for k in range(1, n_splits + 1):
+        start, end = k * block, ((k + 1) * block if k < n_splits else steps)
+        train_end = start - purge
+        train_start = max(0, train_end - size) if window == "sliding" else 0
+        train = np.flatnonzero((codes >= train_start) & (codes < train_end))
+        valid = np.flatnonzero((codes >= start) & (codes < end))
+        splits.append((train, valid))
+    return splits
+
+
+def split_rows(
+    y: np.ndarray,
+    share: float,
+    *,
+    times: np.ndarray | None = None,
+    purge: int = 0,
+    seed: int = 0,
+    stratify: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(search_rows, test_rows)``: a final test set of about ``share`` of the data,
+    held out of the search entirely.
+
+    With ``times`` it is the last time steps, and the ``purge`` steps before it are in
+    neither part; otherwise a random (stratified) share of the rows.
+    """
+    n = len(y)
+    everything = np.arange(n)
+    if share <= 0:
+        return everything, np.zeros(0, dtype=np.int64)
+    if times is not None:
+        codes = np.unique(np.asarray(times), return_inverse=True)[1].ravel()
+        steps = int(codes.max()) + 1
+        cut = steps - max(1, int(np.ceil(share * steps)))
+        return np.flatnonzero(codes < cut - purge), np.flatnonzero(codes >= cut)
+    from sklearn.model_selection import train_test_split
+
+    search, test = train_test_split(
+        everything, test_size=share, random_state=seed, stratify=y if stratify else None
+    )
+    return np.sort(search), np.sort(test)

@@ -188,18 +188,19 @@ def test_sequence_model_honours_the_contract() -> None:
 
 
 def test_sequence_model_forecasts_returns_in_a_walk_forward_search(tmp_path: Path) -> None:
-    from conftest import sp500_lags
+    from automl_fin import datasets
 
     result = search(
         "price",
-        data=sp500_lags(rows=1500, lags=30),
-        target="ret",
-        trials=3,
+        data=datasets.load("sp500").tail(1600),
+        trials=5,
         seed=0,
         runs_dir=tmp_path,
         overrides={
             "models": ["seq_rnn", "ridge"],
+            "data.series.lags": 30,
             "validation.n_splits": 3,
+            "validation.final_test": 0,
             "model_options": {"seq_rnn": {"max_epochs": 8}},
         },
     )
@@ -209,5 +210,5 @@ def test_sequence_model_forecasts_returns_in_a_walk_forward_search(tmp_path: Pat
     assert len(rnn) >= 1 and set(rnn["state"]) <= {"COMPLETE", "PRUNED"}
     done = board[board["state"] == "COMPLETE"]
     # daily returns are close to unpredictable: every model lands near their spread (~1 %)
-    assert ((done["score"] > 0.3) & (done["score"] < 3)).all()
+    assert ((done["score"] > 0.003) & (done["score"] < 0.03)).all()
     assert set(rnn["params"].iloc[0]) >= {"seq_rnn.cell", "seq_rnn.window", "model"}

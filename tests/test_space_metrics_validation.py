@@ -74,10 +74,10 @@ def test_stratified_splits_partition_and_keep_class_shares() -> None:
     assert len(repeated) == 10
 
 
-def test_walk_forward_trains_only_on_the_past_with_a_gap() -> None:
+def test_walk_forward_trains_only_on_the_past_with_a_purge_and_embargo() -> None:
     y = np.arange(120, dtype=float)
-    for tr, va in make_splits("walk_forward", y, n_splits=4, gap=3):
-        assert tr.max() + 3 < va.min()
+    for tr, va in make_splits("walk_forward", y, n_splits=4, horizon=2, embargo=3):
+        assert tr.max() + 1 + 3 < va.min()
 
 
 def test_too_few_rows_or_a_tiny_class_is_refused() -> None:

