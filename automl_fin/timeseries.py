@@ -122,7 +122,7 @@ def series_features(
             out[f"{name}_lag{k}"] = col.shift(k - 1)
     if cfg.calendar:
         stamps = pd.to_datetime(frame[time])
-        out["day_of_week"] = stamps.dt.dayofweek.astype(float)
+        out["day_of_week"] = stamps.dt.day_of_week.astype(float)
         out["month"] = stamps.dt.month.astype(float)
     return pd.DataFrame(out, index=frame.index)
 

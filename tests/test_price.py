@@ -1,0 +1,238 @@
+"""The price recipe: features from the past only, purged walk-forward, forecast metrics,
+baselines, the held-out final test, and the leakage checks on a pure random walk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_fin import datasets, search
+from automl_fin.errors import DataError, RecipeError
+from automl_fin.recipes import SeriesConfig, load_recipe
+from automl_fin.registry import get_registry
+from automl_fin.timeseries import LookaheadError, check_no_lookahead, series_features, supervise
+from automl_fin.validation import split_rows, walk_forward
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+CFG = SeriesConfig(price="close", lags=5, windows=[3, 10], exogenous=["volume"], exogenous_lags=2)
+
+
+def _walk(steps: int = 1500, entities: tuple[str, ...] = ("A",), seed: int = 0) -> pd.DataFrame:
+    """A pure random walk of log prices (unpredictable by construction), per entity."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2001-01-01", periods=steps)
+    parts = []
+    for name in entities:
+        ret = rng.normal(0.0, 0.01, steps)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "ticker": name,
+                    "close": 100 * np.exp(np.cumsum(ret)),
+                    "volume": rng.lognormal(10, 1, steps),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+# -- features -----------------------------------------------------------------------
+
+
+def test_features_of_a_row_use_only_its_own_entitys_past() -> None:
+    frame = datasets.load("equities")
+    frame = frame[frame["date"] >= "2010-01-01"]
+    check_no_lookahead(frame, time="date", entity="ticker", cfg=CFG)
+
+
+def test_a_feature_shifted_one_step_into_the_future_is_caught() -> None:
+    def leaky(frame: pd.DataFrame, **kw: object) -> pd.DataFrame:
+        out = series_features(frame, **kw)  # type: ignore[arg-type]
+        out["ret_lag1"] = out.groupby(frame["ticker"])["ret_lag1"].shift(-1)
+        return out
+
+    frame = _walk(300, ("A", "B"))
+    with pytest.raises(LookaheadError, match="feature 'ret_lag1' .* looks into the future"):
+        check_no_lookahead(frame, time="date", entity="ticker", cfg=CFG, features=leaky)
+
+
+def test_target_is_the_log_return_over_the_horizon_and_lags_are_past_returns() -> None:
+    frame = _walk(200)
+    cfg = SeriesConfig(price="close", lags=3, windows=[5], horizon=3, calendar=False)
+    sup = supervise(frame, time="date", entity=None, cfg=cfg)
+    log_p = np.log(frame["close"].to_numpy())
+    origin = np.searchsorted(frame["date"].to_numpy(), sup.times)
+    assert np.allclose(sup.frame["next_return"], log_p[origin + 3] - log_p[origin])
+    assert np.allclose(sup.frame["ret_lag1"], log_p[origin] - log_p[origin - 1])
+    assert np.allclose(sup.frame["ret_lag3"], log_p[origin - 2] - log_p[origin - 3])
+    assert len(sup.frame) == 200 - 5 - 3  # no row without a full window or a known target
+
+
+def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
+    frame = _walk(120, ("A", "B"))
+    frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return
+    sup = supervise(frame, time="date", entity="ticker", cfg=CFG)
+    assert (np.diff(sup.times.astype("int64")) >= 0).all()
+    assert sup.frame["ret_lag1"].abs().max() < 0.1
+    assert set(sup.frame["ticker"]) == {"A", "B"}
+
+
+# -- validation ---------------------------------------------------------------------
+
+
+def test_walk_forward_keeps_dates_together_and_purges_the_horizon() -> None:
+    times = np.repeat(np.arange(300), 3)  # three entities per date
+    for tr, va in walk_forward(times, n_splits=4, horizon=5, embargo=2):
+        assert times[tr].max() + 5 - 1 + 2 < times[va].min()  # labels of train end before
+        assert not set(times[tr]) & set(times[va])
+        assert len(va) % 3 == 0
+    sliding = walk_forward(times, n_splits=4, window="sliding", train_size=50)
+    assert all(len(np.unique(times[tr])) == 50 for tr, _ in sliding)
+
+
+def test_final_test_span_is_the_latest_and_never_reaches_the_search() -> None:
+    times = np.repeat(np.arange(100), 2)
+    search_rows, test_rows = split_rows(np.zeros(200), 0.2, times=times, purge=3)
+    assert times[test_rows].min() == 80 and times[search_rows].max() == 76
+
+
+def test_too_short_a_series_for_the_folds_says_what_to_change() -> None:
+    with pytest.raises(DataError, match="too few for 5 walk-forward folds.*validation.n_splits"):
+        walk_forward(np.arange(20), n_splits=5, horizon=3)
+
+
+# -- recipe errors ------------------------------------------------------------------
+
+
+def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) -> None:
+    frame = _walk(200, ("A", "B"))
+    dup = pd.concat([frame, frame.iloc[[5]]])
+    overrides = {"data.entity": "ticker", "data.series.price": "close", "data.dataset": None}
+    with pytest.raises(DataError, match=r"time column 'date' has 2 rows sharing a time for entity 'A'"):
+        search("price", data=dup, overrides=overrides, trials=1, runs_dir=tmp_path)
+    neg = frame.assign(close=frame["close"].where(frame.index != 7, -1.0))
+    with pytest.raises(DataError, match="price column 'close' has 1 missing, non-numeric or non-pos"):
+        search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
+    with pytest.raises(RecipeError, match=r"data.target.*remove data.target"):
+        search("price", data=frame, target="close", overrides=overrides, runs_dir=tmp_path)
+
+
+def test_forecast_metrics_need_a_series(tmp_path: Path) -> None:
+    recipe = load_recipe("default", {"metrics": ["mase"]})
+    with pytest.raises(RecipeError, match=r"metric 'mase' does not apply to task 'binary'"):
+        search(recipe, runs_dir=tmp_path)
+    frame = _walk(200).assign(y=lambda d: d["volume"] * 2).drop(columns=["date", "ticker"])
+    with pytest.raises(RecipeError, match=r"'direction' scores forecasts .* needs data.series"):
+        search(
+            "auto", data=frame, target="y", overrides={"metrics": ["direction"]}, runs_dir=tmp_path
+        )
+
+
+# -- searches -----------------------------------------------------------------------
+
+
+def _rw_search(frame: pd.DataFrame, tmp_path: Path, **overrides: object) -> pd.DataFrame:
+    result = search(
+        "price",
+        data=frame,
+        trials=10,
+        seed=3,
+        runs_dir=tmp_path,
+        storage=":memory:",
+        overrides={
+            "data.entity": "ticker",
+            "data.series.price": "close",
+            "data.series.windows": [5, 20],
+            "models": ["ridge", "hgb", "extra_trees"],
+            "validation.n_splits": 3,
+            **overrides,
+        },
+    )
+    board = result.leaderboard()
+    assert result.final_test and result.final_test["rows"] > 0
+    return board
+
+
+def _test_rmse_ratio(board: pd.DataFrame) -> float:
+    """Final-test RMSE of the best searched model over the random walk's."""
+    best = board[(board["state"] == "COMPLETE") & ~board["baseline"]].iloc[0]
+    walk = board[board["model"] == "random_walk"].iloc[0]
+    return float(best["test:rmse"] / walk["test:rmse"])
+
+
+def test_on_a_pure_random_walk_the_search_does_not_beat_the_zero_forecast(
+    tmp_path: Path,
+) -> None:
+    board = _rw_search(_walk(1500, ("A", "B")), tmp_path)
+    assert set(board.loc[board["baseline"], "model"]) == {"random_walk", "historical_mean"}
+    assert _test_rmse_ratio(board) > 0.97  # no edge beyond noise where none exists
+
+
+def test_a_leaked_future_feature_makes_the_random_walk_check_fail(tmp_path: Path) -> None:
+    frame = _walk(1500, ("A", "B"))
+    log_p = np.log(frame["close"])
+    frame["tip"] = log_p.groupby(frame["ticker"]).shift(-1) - log_p  # tomorrow's return, leaked
+    frame = frame.dropna()
+    board = _rw_search(frame, tmp_path, **{"data.series.exogenous": ["tip"]})
+    assert _test_rmse_ratio(board) < 0.5  # the guard above would fail on this data
+
+
+@pytest.mark.slow
+def test_price_recipe_on_sp500_scores_models_and_baselines_on_the_final_span(
+    tmp_path: Path,
+) -> None:
+    result = search(
+        "price",
+        trials=6,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={"models": ["ridge", "xgboost"], "validation.n_splits": 3},
+    )
+    board = result.leaderboard()
+    metrics = {f"metric:{m}" for m in ("mae", "oos_r2", "mase", "direction")}
+    assert metrics <= set(board.columns)
+    walk = board[board["model"] == "random_walk"].iloc[0]
+    assert walk["metric:mase"] == pytest.approx(1.0) and walk["test:mase"] == pytest.approx(1.0)
+    mean = board[board["model"] == "historical_mean"].iloc[0]
+    assert mean["metric:oos_r2"] == pytest.approx(0.0)
+    # daily S&P 500 returns: about 1 % a day, and no model far from the random walk
+    done = board[board["state"] == "COMPLETE"]
+    assert done["score"].between(0.005, 0.02).all()
+    assert done["metric:mase"].between(0.9, 1.2).all()
+    info = result.final_test
+    assert info and 0.45 < info["up_share"] < 0.6
+    assert result.problem.dataset.times[result.problem.test_rows].min() > np.datetime64("2014-06-01")
+
+
+@pytest.mark.slow
+def test_price_level_forecasts_are_scored_in_price_units_on_several_tickers(
+    tmp_path: Path,
+) -> None:
+    frame = datasets.load("equities")
+    frame = frame[frame["date"] >= "2012-01-01"]
+    result = search(
+        "price",
+        data=frame,
+        trials=4,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={
+            "data.entity": "ticker",
+            "data.series.price": "close",
+            "data.series.target": "price",
+            "models": ["ridge"],
+            "validation.n_splits": 3,
+        },
+    )
+    board = result.leaderboard()
+    walk = board[board["model"] == "random_walk"].iloc[0]
+    ridge = board[board["model"] == "ridge"].iloc[0]
+    # price errors are in index points / dollars, a far larger scale than returns
+    assert walk["score"] > 1 and walk["metric:mase"] == pytest.approx(1.0)
+    assert 0.8 < ridge["metric:mase"] < 1.3
+    assert set(result.problem.dataset.X["ticker"]) == {"SPX", "MSFT"}
