@@ -9,7 +9,7 @@ is optional may be skipped ("none") unless the model lists it in ``requires``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,15 +61,20 @@ class Plan:
     params: Mapping[str, Any]
     steps: Mapping[ColumnKind, tuple[Step, ...]] = field(default_factory=dict)
     raw_text: bool = False
+    calibration: str = NONE  # "sigmoid" (Platt) or "isotonic": calibrated inside the training rows
 
     def describe(self) -> str:
-        """Preprocessing as ``kind:step+step`` items, e.g. ``numeric:median_impute``."""
-        if self.raw_text:
-            return "text:raw"
-        return "; ".join(
-            f"{kind}:{'+'.join(s.name for s in steps) or NONE}"
-            for kind, steps in self.steps.items()
+        """Preprocessing as ``kind:step+step`` items, e.g. ``numeric:median_impute``,
+        and the calibration when there is one."""
+        text = (
+            "text:raw"
+            if self.raw_text
+            else "; ".join(
+                f"{kind}:{'+'.join(s.name for s in steps) or NONE}"
+                for kind, steps in self.steps.items()
+            )
         )
+        return text + (f"; calibrated:{self.calibration}" if self.calibration != NONE else "")
 
     def spec_names(self) -> list[str]:
         """The model and every preprocessor used."""
@@ -170,14 +175,22 @@ def sample_plan(
     preprocessors: Mapping[str, PreprocessorSpec],
     kinds: set[ColumnKind],
     ctx: BuildContext,
+    calibration: Sequence[str] = (NONE,),
 ) -> Plan:
-    """Ask ``trial`` for a model, its parameters and one preprocessor per slot."""
+    """Ask ``trial`` for a model, its parameters and one preprocessor per slot, and
+    (classification, among ``calibration``) how its probabilities are calibrated."""
     names = sorted(models)
     model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
     spec = models[model_name]
     params = suggest(trial, model_name, spec.space_for(ctx))
+    calibrate = NONE
+    # monitored models fit with their validation split; a calibration wrapper would hide it
+    if len(calibration) > 1 and ctx.task.is_classification and not spec.monitored:
+        calibrate = _choose(trial, "", "calibration", list(calibration))
+    elif len(calibration) == 1 and not spec.monitored:
+        calibrate = calibration[0]
     if takes_raw_text(spec):
-        return Plan(model_name, params, raw_text=True)
+        return Plan(model_name, params, raw_text=True, calibration=calibrate)
     steps: dict[ColumnKind, tuple[Step, ...]] = {}
     chosen_params: dict[str, Mapping[str, Any]] = {}
     for kind in sorted(kinds):
@@ -202,7 +215,7 @@ def sample_plan(
                 chosen_params[pick] = suggest(trial, pick, preprocessors[pick].space_for(ctx))
             chain.append(Step(pick, chosen_params[pick]))
         steps[kind] = tuple(chain)
-    return Plan(model_name, params, steps)
+    return Plan(model_name, params, steps, calibration=calibrate)
 
 
 def _choose(trial: optuna.Trial, namespace: str, key: str, choices: list[str]) -> str:
@@ -225,9 +238,7 @@ def build_pipeline(
 
         text = [c for c, k in kinds.items() if k is ColumnKind.TEXT]
         select = FunctionTransformer(join_text, kw_args={"columns": text}, validate=False)
-        return Pipeline(
-            [("preprocess", select), ("model", _build(models[plan.model], plan.params, ctx))]
-        )
+        return Pipeline([("preprocess", select), ("model", _model(plan, models, ctx))])
     transformers: list[tuple[str, Any, Any]] = []
     for kind, steps in plan.steps.items():
         columns = [c for c, k in kinds.items() if k is kind]
@@ -243,8 +254,19 @@ def build_pipeline(
         else:
             transformers.append((str(kind), chain(), columns))
     prep = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return Pipeline([("preprocess", prep), ("model", _model(plan, models, ctx))])
+
+
+def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> Any:
+    """The plan's estimator, wrapped for calibration when the plan asks for it: three
+    internal folds of the training rows fit and calibrate it (Platt's sigmoid or
+    isotonic), so the validation rows are never used to calibrate."""
     model = _build(models[plan.model], plan.params, ctx)
-    return Pipeline([("preprocess", prep), ("model", model)])
+    if plan.calibration == NONE or not ctx.task.is_classification:
+        return model
+    from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(model, method=plan.calibration, cv=3, ensemble=True)
 
 
 def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: BuildContext) -> Any:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Problem", "resolve"]
 
+SMALL_DATA = 2000  # rows: below this, ``validation.repeats: auto`` repeats k-fold
+
 
 @dataclass
 class Problem:
@@ -46,6 +48,8 @@ class Problem:
     preprocessors: dict[str, PreprocessorSpec]
     registry: Registry
     baselines: dict[str, ModelSpec] = field(default_factory=dict)
+    repeats: int = 1
+    routed: str = ""  # what ``validation.scheme: auto`` chose, and why
     test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
@@ -105,7 +109,9 @@ class Problem:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         v = self.recipe.validation
         folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
-        repeats = f" x{v.repeats}" if v.repeats > 1 and self.scheme != "holdout" else ""
+        repeats = f" x{self.repeats}" if self.repeats > 1 and self.scheme != "holdout" else ""
+        if self.routed:
+            folds += f", {self.routed}"
         if self.scheme == "walk_forward":
             purge = self.recipe.data.series.horizon - 1 if self.recipe.data.series else 0
             folds += f", {v.window} window, purge {purge} + embargo {v.embargo} steps"
@@ -177,6 +183,15 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
     return dataset
 
 
+def _check_order(recipe: Recipe) -> None:
+    if recipe.data.ordered and not recipe.data.classes:
+        raise RecipeError(
+            recipe.source,
+            "data.ordered",
+            "ordered classes need their order: list them in data.classes, lowest first",
+        )
+
+
 def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     """A price table to supervised forecast rows (:func:`automl_fin.timeseries.supervise`)."""
     cfg = recipe.data
@@ -224,6 +239,7 @@ def _derive(frame: pd.DataFrame, recipe: Recipe, source: str) -> pd.DataFrame:
 def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Registry) -> Problem:
     """Bind ``recipe`` to its data and the registered plugins."""
     recipe.check_names(registry)
+    _check_order(recipe)
     dataset = load_data(recipe, data)
     task = dataset.task
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
@@ -244,12 +260,9 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
                     f"'{m.name}' scores forecasts against the random walk; it needs data.series",
                 )
     v = recipe.validation
-    scheme = v.scheme
+    scheme, routed = v.scheme, ""
     if scheme == "auto":
-        if recipe.data.time:
-            scheme = "walk_forward"
-        else:
-            scheme = "stratified_kfold" if task.is_classification else "kfold"
+        scheme, routed = _route(recipe, dataset)
     if scheme == "stratified_kfold" and not task.is_classification:
         raise RecipeError(
             recipe.source,
@@ -265,11 +278,16 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         seed=recipe.seed,
         stratify=task.is_classification,
     )
+    repeats = v.repeats
+    if repeats == "auto" or (
+        routed and scheme == "stratified_kfold"
+    ):  # small data: repeat k-fold until about 2,000 rows are validated
+        repeats = min(3, max(1, -(-SMALL_DATA // len(search_rows))))
     splits = make_splits(
         scheme,  # type: ignore[arg-type]
         dataset.y[search_rows],
         n_splits=v.n_splits,
-        repeats=v.repeats,
+        repeats=repeats,
         test_size=v.test_size,
         seed=recipe.seed,
         stratify=task.is_classification,
@@ -298,6 +316,7 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
         and not spec.baseline
+        and (not spec.ordinal or recipe.data.ordered)
         and task in spec.tasks
         and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
     }
@@ -339,5 +358,24 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         preprocessors=preprocessors,
         registry=registry,
         baselines=baselines,
+        repeats=repeats,
         test_rows=test_rows,
+        routed=routed,
     )
+
+
+def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
+    """``validation.scheme: auto``: the scheme of the built-in recipe this data resembles,
+    and why (said in the run summary)."""
+    task = dataset.task
+    text = [c for c, k in dataset.kinds.items() if k is ColumnKind.TEXT]
+    if recipe.data.time:
+        how = "a price series" if recipe.data.series else f"time column '{recipe.data.time}'"
+        return "walk_forward", f"as recipe 'price' ({how})"
+    if text and task.is_classification:
+        return "stratified_kfold", f"as recipe 'sentiment' (text column '{text[0]}')"
+    if task is Task.BINARY:
+        return "stratified_kfold", "as recipe 'default' (binary target)"
+    if task is Task.MULTICLASS:
+        return "stratified_kfold", f"as recipe 'risk_tier' ({dataset.n_classes} classes)"
+    return "kfold", "shuffled k-fold (numeric target, no time column)"

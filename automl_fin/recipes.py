@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -56,6 +56,7 @@ class DataConfig(_Strict):
     target: str | None = None
     positive_class: str | int | bool | None = None
     classes: list[str | int] | None = None
+    ordered: bool = Field(False, description="data.classes are listed in their order")
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
     drop: list[str] = Field(default_factory=list)
     time: str | None = None
@@ -69,7 +70,9 @@ class ValidationConfig(_Strict):
 
     scheme: Literal["auto", "stratified_kfold", "kfold", "holdout", "walk_forward"] = "auto"
     n_splits: int = Field(5, ge=2, le=50)
-    repeats: int = Field(1, ge=1, le=20)
+    repeats: Annotated[int, Field(ge=1, le=20)] | Literal["auto"] = Field(
+        1, description="repetitions of k-fold; auto: more when the data is small"
+    )
     test_size: float = Field(0.2, gt=0, lt=1)
     window: Literal["expanding", "sliding"] = "expanding"
     train_size: int | None = Field(
@@ -101,6 +104,11 @@ class Recipe(_Strict):
     models: Literal["all"] | list[str] = "all"
     preprocessors: Literal["all"] | list[str] = "all"
     model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    calibration: list[Literal["none", "sigmoid", "isotonic"]] = Field(
+        default_factory=lambda: ["none"],
+        min_length=1,
+        description="classification: probability calibration choices the search tries",
+    )
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )

@@ -202,17 +202,21 @@ def _enqueue_baselines(study: optuna.Study, problem: Problem) -> None:
             study.enqueue_trial({}, user_attrs={"baseline": name})
 
 
-class _FirstChoice:
-    """Stands in for a trial where nothing is searched: the first option of each choice."""
+class FirstChoice:
+    """Stands in for a trial where nothing is searched: the ``fixed`` value of a
+    parameter when given, else the first option (the lower bound of a range)."""
+
+    def __init__(self, fixed: Mapping[str, Any] | None = None) -> None:
+        self.fixed = dict(fixed or {})
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return choices[0]
+        return self.fixed.get(name, choices[0])
 
     def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
-        return low
+        return self.fixed.get(name, low)
 
     def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
-        return low
+        return self.fixed.get(name, low)
 
 
 def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, seed: int) -> Plan:
@@ -223,10 +227,38 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
     baseline = trial.user_attrs.get("baseline")
     if baseline:
         only = {baseline: p.baselines[baseline]}
-        return sample_plan(_FirstChoice(), only, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
+        return sample_plan(FirstChoice(), only, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
     if isinstance(trial, optuna.trial.FrozenTrial):
         trial = optuna.trial.FixedTrial(trial.params)  # type: ignore[assignment]
-    return sample_plan(trial, p.models, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
+    return sample_plan(
+        trial,  # type: ignore[arg-type]
+        p.models,
+        p.preprocessors,
+        kinds,
+        p.context(seed),
+        calibration=p.recipe.calibration,
+    )
+
+
+def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
+    """One-sided Diebold-Mariano p-value (squared error) that the forecast beats the
+    random walk on ``rows``; large values mean no edge beyond noise."""
+    from scipy.stats import norm
+
+    scale = p.dataset.scale
+    assert scale is not None
+    truth = scale.to_report(p.dataset.y[rows], rows)
+    walk = scale.to_report(np.zeros(len(rows)), rows)
+    d = (truth - walk) ** 2 - (truth - scale.to_report(pred, rows)) ** 2
+    # long-run variance with the autocovariances an h-step horizon brings (Newey-West)
+    horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
+    centred = d - d.mean()
+    var = float(centred @ centred) / len(d)
+    for lag in range(1, horizon):
+        var += 2 * (1 - lag / horizon) * float(centred[lag:] @ centred[:-lag]) / len(d)
+    if var <= 0:
+        return 0.5
+    return float(norm.sf(np.mean(d) / np.sqrt(var / len(d))))
 
 
 def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
@@ -271,6 +303,8 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
                     _predict(pipe, X.iloc[test], width), len(test), width, plan.model
                 )
                 scores[str(t.number)] = {"model": plan.model, **p.scores(train, test, pred)}
+                if p.dataset.scale is not None:
+                    scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
             except Exception as exc:  # a refit that fails is reported, not fatal
                 scores[str(t.number)] = {
                     "model": str(t.user_attrs.get("model")),

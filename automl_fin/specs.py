@@ -201,6 +201,8 @@ class ModelSpec:
             is left out of searches whose data has text (vectorisers give sparse output).
         baseline: a reference model (e.g. the random walk), never sampled by the search;
             a recipe lists it under ``baselines`` to score it once, as its own row.
+        ordinal: the model treats class indices as ordered (``0 < 1 < ...``); it is
+            offered only when the recipe says ``data.ordered: true``.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -214,6 +216,7 @@ class ModelSpec:
     monitored: bool = False
     accepts_sparse: bool = True
     baseline: bool = False
+    ordinal: bool = False
     description: str = ""
 
     def __post_init__(self) -> None:

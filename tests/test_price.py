@@ -12,7 +12,6 @@ import pytest
 from automl_fin import datasets, search
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.recipes import SeriesConfig, load_recipe
-from automl_fin.registry import get_registry
 from automl_fin.timeseries import LookaheadError, check_no_lookahead, series_features, supervise
 from automl_fin.validation import split_rows, walk_forward
 
@@ -57,7 +56,7 @@ def test_a_feature_shifted_one_step_into_the_future_is_caught() -> None:
         return out
 
     frame = _walk(300, ("A", "B"))
-    with pytest.raises(LookaheadError, match="feature 'ret_lag1' .* looks into the future"):
+    with pytest.raises(LookaheadError, match=r"feature 'ret_lag1' .* looks into the future"):
         check_no_lookahead(frame, time="date", entity="ticker", cfg=CFG, features=leaky)
 
 
@@ -102,7 +101,7 @@ def test_final_test_span_is_the_latest_and_never_reaches_the_search() -> None:
 
 
 def test_too_short_a_series_for_the_folds_says_what_to_change() -> None:
-    with pytest.raises(DataError, match="too few for 5 walk-forward folds.*validation.n_splits"):
+    with pytest.raises(DataError, match=r"too few for 5 walk-forward folds.*validation.n_splits"):
         walk_forward(np.arange(20), n_splits=5, horizon=3)
 
 
@@ -113,10 +112,14 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     frame = _walk(200, ("A", "B"))
     dup = pd.concat([frame, frame.iloc[[5]]])
     overrides = {"data.entity": "ticker", "data.series.price": "close", "data.dataset": None}
-    with pytest.raises(DataError, match=r"time column 'date' has 2 rows sharing a time for entity 'A'"):
+    with pytest.raises(
+        DataError, match=r"time column 'date' has 2 rows sharing a time for entity 'A'"
+    ):
         search("price", data=dup, overrides=overrides, trials=1, runs_dir=tmp_path)
     neg = frame.assign(close=frame["close"].where(frame.index != 7, -1.0))
-    with pytest.raises(DataError, match="price column 'close' has 1 missing, non-numeric or non-pos"):
+    with pytest.raises(
+        DataError, match="price column 'close' has 1 missing, non-numeric or non-pos"
+    ):
         search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
     with pytest.raises(RecipeError, match=r"data.target.*remove data.target"):
         search("price", data=frame, target="close", overrides=overrides, runs_dir=tmp_path)
@@ -206,7 +209,9 @@ def test_price_recipe_on_sp500_scores_models_and_baselines_on_the_final_span(
     assert done["metric:mase"].between(0.9, 1.2).all()
     info = result.final_test
     assert info and 0.45 < info["up_share"] < 0.6
-    assert result.problem.dataset.times[result.problem.test_rows].min() > np.datetime64("2014-06-01")
+    assert result.problem.dataset.times[result.problem.test_rows].min() > np.datetime64(
+        "2014-06-01"
+    )
 
 
 @pytest.mark.slow

@@ -201,3 +201,62 @@ def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
         "xgboost",
         "mlp",
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "overrides", "task", "scheme", "routed"),
+    [
+        ("german_credit", "creditability", {}, "binary", "stratified_kfold", "recipe 'default'"),
+        ("financial_phrasebank", "label", {}, "multiclass", "stratified_kfold", "'sentiment'"),
+        ("german_credit", "purpose", {}, "multiclass", "stratified_kfold", "'risk_tier'"),
+        ("sp500", "volume", {"data.time": "date"}, "regression", "walk_forward", "'price'"),
+    ],
+)
+def test_auto_recipe_routes_data_to_a_recipes_validation(
+    name: str, target: str, overrides: dict, task: str, scheme: str, routed: str
+) -> None:
+    from automl_fin import datasets
+    from automl_fin.problem import resolve
+    from automl_fin.recipes import load_recipe
+    from automl_fin.registry import get_registry
+
+    recipe = load_recipe("auto", {"data.target": target, **overrides})
+    problem = resolve(recipe, datasets.load(name), get_registry())
+    assert (str(problem.task), problem.scheme) == (task, scheme)
+    assert routed in problem.summary()
+    if name == "german_credit":  # 1,000 rows: k-fold repeated
+        assert problem.repeats == 2 and len(problem.splits) == 10
+
+
+def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: Path) -> None:
+    import numpy as np
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from automl_fin.metrics import METRICS
+    from automl_fin.pipeline import build_pipeline, sample_plan
+    from automl_fin.search import FirstChoice
+
+    result = search("default", trials=6, seed=1, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["logreg", "extra_trees"]})  # fmt: skip
+    board = result.leaderboard()
+    trials = board[~board["baseline"]]
+    assert trials["params"].map(lambda p: p.get("calibration")).notna().all()
+    assert board.loc[board["baseline"], "model"].tolist() == ["prior"]
+    p = result.problem
+    # a class-weighted forest overstates the bad rate; Platt scaling fitted on the
+    # training rows (3 internal folds) brings its Brier score down on the validation rows
+    fixed = {"model": "extra_trees", "extra_trees.n_estimators": 200, "extra_trees.max_depth": 8,
+             "extra_trees.min_samples_leaf": 4, "extra_trees.max_features": 0.5,
+             "extra_trees.class_weight": "balanced"}  # fmt: skip
+    brier = {}
+    tr, va = p.splits[0]
+    for how in ("none", "sigmoid"):
+        trial = FirstChoice({**fixed, "calibration": how})
+        plan = sample_plan(trial, p.models, p.preprocessors, set(p.dataset.kinds.values()),
+                           p.context(0), calibration=["none", "sigmoid", "isotonic"])  # fmt: skip
+        pipe = build_pipeline(plan, p.models, p.preprocessors, p.dataset.kinds, p.context(0))
+        pipe.fit(p.dataset.X.iloc[tr], p.dataset.y[tr])
+        assert isinstance(pipe[-1], CalibratedClassifierCV) == (how == "sigmoid")
+        brier[how] = METRICS["brier"](p.dataset.y[va], pipe.predict_proba(p.dataset.X.iloc[va]))
+    assert brier["sigmoid"] < brier["none"] - 0.005
+    assert np.isfinite(trials["metric:brier"]).any()

@@ -111,6 +111,24 @@ def _build_hgb(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     return HistGradientBoostingRegressor(**common, random_state=ctx.seed)
 
 
+# -- ordinal ------------------------------------------------------------------------
+
+
+def _ordinal(build_base: Any) -> Any:
+    def build(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+        from automl_fin_sklearn.ordinal import OrdinalClassifier
+
+        return OrdinalClassifier(build_base(p, ctx))
+
+    return build
+
+
+def _binary(ctx: BuildContext) -> BuildContext:
+    from dataclasses import replace
+
+    return replace(ctx, task=Task.BINARY, n_classes=2)
+
+
 # -- baselines ------------------------------------------------------------------------
 
 
@@ -149,8 +167,33 @@ BASELINES = [
     ),
 ]
 
+ORDINAL = [
+    ModelSpec(
+        name="ordinal_hgb",
+        tasks=frozenset({Task.MULTICLASS}),
+        build=_ordinal(lambda p, ctx: _build_hgb(p, _binary(ctx))),
+        space=lambda ctx: _hgb_space(_binary(ctx)),
+        accepts_sparse=False,
+        ordinal=True,
+        description="ordered classes: cumulative binary histogram gradient boosting",
+    ),
+    ModelSpec(
+        name="ordinal_logreg",
+        tasks=frozenset({Task.MULTICLASS}),
+        build=_ordinal(lambda p, ctx: _build_logreg(p, _binary(ctx))),
+        space=lambda ctx: {
+            "C": Float(1e-4, 1e2, log=True),
+            **_class_weight(ctx, None, "balanced"),
+        },
+        requires=frozenset({Slot.SCALE}),
+        ordinal=True,
+        description="ordered classes: cumulative binary logistic regressions",
+    ),
+]
+
 MODELS = [
     *BASELINES,
+    *ORDINAL,
     ModelSpec(
         name="logreg",
         tasks=CLASSIFICATION,
