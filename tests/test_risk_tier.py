@@ -107,3 +107,33 @@ def test_risk_tier_search_beats_the_majority_class(tmp_path: Path) -> None:
     assert 0.6 < best["metric:accuracy"] < 0.8 and best["metric:qwk"] > 0.3
     recalls = [best[f"metric:recall:{tier}"] for tier in ("low", "medium", "high")]
     assert all(0 <= r <= 1 for r in recalls) and recalls[0] > recalls[2]  # the rare tier is hard
+
+
+def test_ordinal_models_are_offered_for_ordered_tiers_only(tmp_path: Path) -> None:
+    from automl_fin.problem import resolve
+    from automl_fin.registry import get_registry
+
+    ordered = resolve(load_recipe("risk_tier"), None, get_registry())
+    assert {"ordinal_hgb", "ordinal_logreg"} <= set(ordered.models)
+    plain = resolve(load_recipe("risk_tier", {"data.ordered": False}), None, get_registry())
+    assert not {"ordinal_hgb", "ordinal_logreg"} & set(plain.models)
+    with pytest.raises(RecipeError, match=r"data.ordered.*list them in data.classes"):
+        search("risk_tier", overrides={"data.ordered": True, "data.classes": None})
+
+
+def test_cumulative_binary_model_gives_ordered_probabilities(tmp_path: Path) -> None:
+    result = search(
+        "risk_tier",
+        trials=3,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={"models": ["ordinal_logreg"], "validation.n_splits": 3},
+    )
+    board = result.leaderboard()
+    prior = board[board["model"] == "prior"].iloc[0]
+    assert prior["metric:accuracy"] == pytest.approx(0.55, abs=0.01)  # always "low"
+    best = result.best
+    assert best["model"] == "ordinal_logreg" and best["score"] > prior["score"] + 0.15
+    oof = np.load(result.run_dir / "oof" / f"trial_{int(best['trial']):05d}.npy")
+    seen = ~np.isnan(oof).any(axis=1)
+    assert np.allclose(oof[seen].sum(axis=1), 1.0) and (oof[seen] > 0).all()
