@@ -33,10 +33,10 @@ from automl_fin.specs import (
 )
 
 if TYPE_CHECKING:
+    from automl_fin.engine import SearchResult, search
     from automl_fin.leaderboard import Leaderboard
     from automl_fin.recipes import Recipe, load_recipe
     from automl_fin.registry import Registry, get_registry
-    from automl_fin.search import SearchResult, search
 
 __version__ = "0.1.0"
 
@@ -75,8 +75,8 @@ _LAZY = {
     "load_recipe": "automl_fin.recipes",
     "Registry": "automl_fin.registry",
     "get_registry": "automl_fin.registry",
-    "SearchResult": "automl_fin.search",
-    "search": "automl_fin.search",
+    "SearchResult": "automl_fin.engine",
+    "search": "automl_fin.engine",
 }
 
 

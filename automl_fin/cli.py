@@ -152,8 +152,8 @@ def _storage_url(args: argparse.Namespace) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from automl_fin.engine import search
     from automl_fin.recipes import parse_overrides
-    from automl_fin.search import search
     from automl_fin.storage import DEFAULT_RUNS_DIR
 
     overrides = parse_overrides(args.overrides)

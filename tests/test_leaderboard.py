@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from automl_fin import StorageError, datasets
+from automl_fin.engine import search
 from automl_fin.leaderboard import COLUMNS, Leaderboard
-from automl_fin.search import search
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from automl_fin import Monitor, Task
-from automl_fin.search import search
+from automl_fin.engine import search
 from automl_fin.testing import sample_data
 
 HEAVY = ("torch", "lightning")
@@ -99,12 +99,14 @@ def test_mlp_in_a_search_embeds_ordinal_codes(
         progress=True,
         overrides={
             "models": ["mlp"],
+            "baselines": [],
             "validation.n_splits": 3,
+            "validation.repeats": 1,
             "model_options": {"mlp": {"max_epochs": 15}},
         },
     )
     board = result.leaderboard()
-    done = board[board["state"] == "COMPLETE"]
+    done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
     assert len(done) >= 2
     assert done["preprocessors"].str.contains("ordinal").all()  # the model's slot choice
     assert not done["preprocessors"].str.contains("onehot|target_encode").any()
@@ -139,6 +141,7 @@ def test_text_model_learns_sentiment_with_a_vocabulary_from_the_fold(tmp_path: P
     )
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"}
+    board = board[~board["baseline"]]
     assert set(board["preprocessors"]) == {"text:raw"}
     # always predicting "neutral" (59 % of sentences) scores macro-F1 0.25
     assert board["score"].max() > 0.5

@@ -87,3 +87,10 @@ def test_installed_wheel_finds_its_recipes_and_plugin(wheel: Path, tmp_path: Pat
     assert recipe.endswith("automl_fin/_recipes/default.yaml")
     assert metric == "roc_auc"
     assert {"logreg", "hgb", "xgboost", "mlp"} <= set(ast.literal_eval(models))
+
+
+def test_the_search_function_is_not_shadowed_by_a_submodule() -> None:
+    import automl_fin
+    import automl_fin.engine  # importing every submodule keeps the API
+
+    assert callable(automl_fin.search) and automl_fin.search is automl_fin.engine.search

@@ -66,7 +66,7 @@ def test_unknown_model_names_the_list_position(tmp_path: Path, registry: Registr
 
 
 def test_missing_target_is_reported_when_run(tmp_path: Path, registry: Registry) -> None:
-    from automl_fin.search import search
+    from automl_fin.engine import search
 
     path = write(tmp_path, "task: binary\ndata:\n  dataset: german_credit\n")
     with pytest.raises(RecipeError, match=rf"^{path}: field 'data.target': no target column"):

@@ -10,11 +10,11 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import ModelSpec, Task, hookimpl
+from automl_fin.engine import search
 from automl_fin.errors import RecipeError
 from automl_fin.problem import load_data
 from automl_fin.recipes import load_recipe
 from automl_fin.registry import Registry
-from automl_fin.search import search
 
 # what the lender decided, or what happened to the loan after the decision
 LEAKS = [
@@ -69,6 +69,7 @@ def _features_seen(tmp_path: Path, **overrides) -> set[str]:
             "models": ["spy"],
             "preprocessors": ["median_impute", "standard_scale", "ordinal"],  # names kept
             "validation.n_splits": 2,
+            "baselines": [],
             **overrides,
         },
     )

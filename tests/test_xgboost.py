@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from automl_fin import Monitor, Task
-from automl_fin.search import search
+from automl_fin.engine import search
 from automl_fin.testing import sample_data
 from automl_fin_xgboost import XGBoostModel
 from automl_fin_xgboost.estimator import choose_device
@@ -105,6 +105,7 @@ def test_a_wrong_constraint_column_fails_the_trial_and_names_it(tmp_path: Path) 
         runs_dir=tmp_path,
         overrides={
             "models": ["xgboost"],
+            "baselines": [],
             "validation.n_splits": 2,
             "model_options": {"xgboost": {"monotone_constraints": {"salary": 1}}},
         },
