@@ -26,6 +26,7 @@ TABLE_COLUMNS = [
     "model",
     "score",
     "score_std",
+    "folds",
     "fit_s",
     "state",
     "preprocessors",

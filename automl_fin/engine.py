@@ -497,8 +497,10 @@ class _Objective:
         scores: list[float] = []
         extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
         fit_s = predict_s = 0.0
-        for fold, (tr, va) in enumerate(p.splits):
-            where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(p.splits)}"
+        splits = p.splits[: p.max_folds(plan.model)]
+        trial.set_user_attr("folds", len(splits))
+        for fold, (tr, va) in enumerate(splits):
+            where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
             elapsed_per_fold = (fit_s + predict_s) / fold if fold else 0.0
             if time.monotonic() + elapsed_per_fold > self.deadline:
@@ -546,7 +548,7 @@ class _Objective:
                 fold > 0 and not self.baseline(trial) and trial.should_prune()
             ):  # one fold's score alone is too noisy
                 self._record(trial, scores, {}, fit_s, predict_s)
-                trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(p.splits)} folds")
+                trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(splits)} folds")
                 raise optuna.TrialPruned(f"pruned after fold {fold}")
         with np.errstate(invalid="ignore"):
             oof = oof_sum / oof_n[:, None]

@@ -27,6 +27,7 @@ COLUMNS = [
     "metric",
     "score",
     "score_std",
+    "folds",
     "fit_s",
     "predict_s",
     "duration_s",
@@ -36,7 +37,7 @@ COLUMNS = [
     "error",
 ]
 
-_NUMBERS = ["score", "score_std", "fit_s", "predict_s", "duration_s"]
+_NUMBERS = ["score", "score_std", "folds", "fit_s", "predict_s", "duration_s"]
 _STATE_ORDER = {"COMPLETE": 0, "PRUNED": 1, "RUNNING": 2, "WAITING": 3, "FAIL": 4}
 
 
@@ -79,7 +80,8 @@ class Leaderboard:
             top: keep the best ``top`` rows per study.
 
         Columns: study, recipe, dataset, trial, model, baseline (a reference model the
-        recipe lists, not searched), preprocessors, metric, score, score_std, fit_s,
+        recipe lists, not searched), preprocessors, metric, score, score_std, folds (the
+        validation splits the score averages: fewer for an expensive model), fit_s,
         predict_s, duration_s, state, params, plugin, error, then one column per extra
         metric the recipe reports (``metric:<name>``), the scores on the final test
         rows held out of the search (``test:<name>``, for the trials scored there) and
@@ -124,6 +126,7 @@ class Leaderboard:
         frame = frame.reindex(columns=[*COLUMNS, *extra, "_sign"])
         for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+        frame["folds"] = frame["folds"].astype("Int64")
         frame["_state"] = frame["state"].map(_STATE_ORDER).fillna(9)
         frame["_key"] = -frame["score"] * frame["_sign"]
         frame = frame.sort_values(["study", "_state", "_key", "trial"], na_position="last")
@@ -156,6 +159,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "metric": attrs.get("metric"),
         "score": t.value if t.state.name == "COMPLETE" else None,
         "score_std": ua.get("score_std"),
+        "folds": len(ua.get("fold_scores") or []) or None,
         "fit_s": ua.get("fit_s"),
         "predict_s": ua.get("predict_s"),
         "duration_s": duration,

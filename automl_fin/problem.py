@@ -65,6 +65,12 @@ class Problem:
             used[train] = used[valid] = True
         return np.flatnonzero(used)
 
+    def max_folds(self, model: str) -> int:
+        """How many splits a trial of ``model`` is scored on (``ModelSpec.max_folds``)."""
+        spec = self.all_models[model]
+        limit = self.recipe.model_options.get(model, {}).get("max_folds", spec.max_folds)
+        return len(self.splits) if limit is None else max(1, min(int(limit), len(self.splits)))
+
     def score(self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray) -> float:
         """The search metric alone (see :meth:`scores`)."""
         return self.scores(train, valid, pred, extras=False)[self.metric.name]
@@ -109,7 +115,8 @@ class Problem:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         v = self.recipe.validation
         folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
-        repeats = f" x{self.repeats}" if self.repeats > 1 and self.scheme != "holdout" else ""
+        if self.repeats > 1 and self.scheme != "holdout":
+            folds += f": {len(self.splits) // self.repeats} folds x {self.repeats} repeats"
         if self.routed:
             folds += f", {self.routed}"
         if self.scheme == "walk_forward":
@@ -120,11 +127,12 @@ class Problem:
             if ds.times is not None:
                 span = ds.times[self.test_rows]
                 folds += f" ({_day(span.min())} to {_day(span.max())})"
+        baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
         return (
             f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
-            f"({self.metric.direction}), validation {self.scheme} ({folds}{repeats}); "
+            f"({self.metric.direction}), validation {self.scheme} ({folds}); "
             f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
-            f"models: {', '.join(sorted(self.models))}"
+            f"models: {', '.join(sorted(self.models))}{baselines}"
         )
 
 

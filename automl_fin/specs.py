@@ -201,6 +201,10 @@ class ModelSpec:
             is left out of searches whose data has text (vectorisers give sparse output).
         baseline: a reference model (e.g. the random walk), never sampled by the search;
             a recipe lists it under ``baselines`` to score it once, as its own row.
+        max_folds: an expensive model is scored on its first ``max_folds`` validation
+            splits only (1: a holdout) instead of all of them; the leaderboard's
+            ``folds`` column says how many each trial used. A recipe may change it with
+            ``model_options.<name>.max_folds``.
         ordinal: the model treats class indices as ordered (``0 < 1 < ...``); it is
             offered only when the recipe says ``data.ordered: true``.
         description: one line shown by ``automl-fin plugins``.
@@ -217,6 +221,7 @@ class ModelSpec:
     accepts_sparse: bool = True
     baseline: bool = False
     ordinal: bool = False
+    max_folds: int | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

