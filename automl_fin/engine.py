@@ -29,7 +29,9 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from automl_fin.errors import Pruned, StorageError
-from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
+from automl_fin.final_test import final_test
+from automl_fin.fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
+from automl_fin.pipeline import Plan, build_pipeline, feature_info
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
@@ -39,7 +41,7 @@ from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, defaul
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
 
-__all__ = ["SearchResult", "final_test", "search"]
+__all__ = ["SearchResult", "search"]
 
 STUDY_SCHEMA = 1
 # Pruner steps per fold: a monitored model's learning-curve steps first, then the
@@ -164,7 +166,7 @@ def search(
         objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
-        _enqueue_baselines(opt_study, problem)
+        _enqueue_first(opt_study, problem)
         opt_study.optimize(
             objective,
             n_trials=recipe.budget.trials,
@@ -194,127 +196,18 @@ def _silent(text: str) -> None:
     return None
 
 
-def _enqueue_baselines(study: optuna.Study, problem: Problem) -> None:
-    """Queue one trial per baseline the study has not scored yet (they run first)."""
-    done = {t.user_attrs.get("baseline") for t in study.get_trials(deepcopy=False)}
+def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
+    """Queue the trials that run first: one per baseline the study has not scored yet,
+    then the recipe's ``enqueue`` entries (once per study)."""
+    trials = study.get_trials(deepcopy=False)
+    done = {t.user_attrs.get("baseline") for t in trials}
     for name in problem.baselines:
         if name not in done:
             study.enqueue_trial({}, user_attrs={"baseline": name})
-
-
-class FirstChoice:
-    """Stands in for a trial where nothing is searched: the ``fixed`` value of a
-    parameter when given, else the first option (the lower bound of a range)."""
-
-    def __init__(self, fixed: Mapping[str, Any] | None = None) -> None:
-        self.fixed = dict(fixed or {})
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return self.fixed.get(name, choices[0])
-
-    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
-        return self.fixed.get(name, low)
-
-    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
-        return self.fixed.get(name, low)
-
-
-def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, seed: int) -> Plan:
-    """The pipeline plan of ``trial``: sampled for a live trial, rebuilt for a finished
-    one, fixed (first choices) for a baseline."""
-    p = problem
-    kinds = set(p.dataset.kinds.values())
-    baseline = trial.user_attrs.get("baseline")
-    if baseline:
-        only = {baseline: p.baselines[baseline]}
-        return sample_plan(FirstChoice(), only, p.preprocessors, kinds, p.context(seed))  # type: ignore[arg-type]
-    if isinstance(trial, optuna.trial.FrozenTrial):
-        trial = optuna.trial.FixedTrial(trial.params)  # type: ignore[assignment]
-    return sample_plan(
-        trial,  # type: ignore[arg-type]
-        p.models,
-        p.preprocessors,
-        kinds,
-        p.context(seed),
-        calibration=p.recipe.calibration,
-    )
-
-
-def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
-    """One-sided Diebold-Mariano p-value (squared error) that the forecast beats the
-    random walk on ``rows``; large values mean no edge beyond noise."""
-    from scipy.stats import norm
-
-    scale = p.dataset.scale
-    assert scale is not None
-    truth = scale.to_report(p.dataset.y[rows], rows)
-    walk = scale.to_report(np.zeros(len(rows)), rows)
-    d = (truth - walk) ** 2 - (truth - scale.to_report(pred, rows)) ** 2
-    # long-run variance with the autocovariances an h-step horizon brings (Newey-West)
-    horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
-    centred = d - d.mean()
-    var = float(centred @ centred) / len(d)
-    for lag in range(1, horizon):
-        var += 2 * (1 - lag / horizon) * float(centred[lag:] @ centred[:-lag]) / len(d)
-    if var <= 0:
-        return 0.5
-    return float(norm.sf(np.mean(d) / np.sqrt(var / len(d))))
-
-
-def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
-    """Fit ``pipe`` on all of ``X`` (no validation split); a monitored model still gets
-    the names and kinds of its input columns."""
-    if not spec.monitored:
-        return pipe.fit(X, y)
-    prep, model = pipe[0], pipe[-1]
-    Xt = prep.fit_transform(X, y)
-    names, kinds = feature_info(prep)
-    model.fit(Xt, y, monitor=Monitor(feature_names=names, feature_kinds=kinds))
-    return pipe
-
-
-def trial_seed(recipe: Recipe, number: int) -> int:
-    """The seed of trial ``number`` (models and their splits of one trial share it)."""
-    return (recipe.seed * 1_000_003 + number) % (2**31 - 1)
-
-
-def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
-    """Refit the best trial, the best of each model and every baseline on all search
-    rows, score them once on the held-out final test rows, and store the scores on the
-    study (``final_test``: trial number -> metrics)."""
-    p = problem
-    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
-    picked: dict[str, optuna.trial.FrozenTrial] = {}
-    for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
-        picked.setdefault(str(t.user_attrs.get("model")), t)
-    train, test = p.search_rows, p.test_rows
-    X, y = p.dataset.X, p.dataset.y
-    width = p.dataset.n_classes if p.task.is_classification else 1
-    scores: dict[str, Any] = {}
-    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
-        for t in picked.values():
-            seed = trial_seed(p.recipe, t.number)
-            try:
-                plan = plan_of(t, p, seed)
-                ctx = p.context(seed, model=plan.model, n_rows=len(train))
-                pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-                refit(pipe, p.all_models[plan.model], X.iloc[train], y[train])
-                pred = _check_prediction(
-                    _predict(pipe, X.iloc[test], width), len(test), width, plan.model
-                )
-                scores[str(t.number)] = {"model": plan.model, **p.scores(train, test, pred)}
-                if p.dataset.scale is not None:
-                    scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
-            except Exception as exc:  # a refit that fails is reported, not fatal
-                scores[str(t.number)] = {
-                    "model": str(t.user_attrs.get("model")),
-                    "error": str(exc)[:500],
-                }
-    info: dict[str, Any] = {"rows": len(test), "trials": scores}
-    if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
-        info["up_share"] = float(np.mean(y[test] > 0))
-    study.set_user_attr("final_test", info)
-    return info
+    queued = {t.user_attrs.get("enqueued") for t in trials}
+    for i, params in enumerate(problem.recipe.enqueue):
+        if i not in queued and params.get("model", next(iter(problem.models))) in problem.models:
+            study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
 
 
 class _ProgressBar:
@@ -507,7 +400,7 @@ class _Objective:
                 self._record(trial, scores, {}, fit_s, predict_s)
                 trial.set_user_attr("stopped", f"budget reached after {fold} folds")
                 raise optuna.TrialPruned(f"budget reached after {fold} folds")
-            pipe = _staged(
+            pipe = staged(
                 "build",
                 plan.model,
                 build_pipeline,
@@ -522,20 +415,20 @@ class _Objective:
                 if p.all_models[plan.model].monitored:
                     self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
                 else:
-                    _staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
             except Pruned as exc:
                 self._record(trial, scores, {}, fit_s + time.perf_counter() - t0, predict_s)
                 raise optuna.TrialPruned(str(exc)) from None
             t1 = time.perf_counter()
-            pred = _staged("predict", plan.model, _predict, pipe, X.iloc[va], width)
+            pred = staged("predict", plan.model, predict, pipe, X.iloc[va], width)
             t2 = time.perf_counter()
             fit_s += t1 - t0
             predict_s += t2 - t1
-            pred = _check_prediction(pred, len(va), width, plan.model)
+            pred = check_prediction(pred, len(va), width, plan.model)
             values = p.scores(tr, va, pred)
             score = values.pop(p.metric.name)
             if not np.isfinite(score):
-                raise _tag(
+                raise tag(
                     ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
                 )
             scores.append(score)
@@ -566,12 +459,12 @@ class _Objective:
         ds = p.dataset
         width = ds.n_classes if p.task.is_classification else 1
         prep, model = pipe[0], pipe[-1]
-        Xt = _staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
-        Xv = _staged("fit", plan.model, prep.transform, ds.X.iloc[va])
+        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
+        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
         names, kinds = feature_info(prep)
 
         def score(pred: Any) -> float:
-            pred = _check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
+            pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
             return p.score(tr, va, pred)
 
         def report(step: int, value: float) -> None:
@@ -595,7 +488,7 @@ class _Objective:
             report=report,
             progress=lambda text: self.status(f"{where} {text}"),
         )
-        _staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
+        staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 
     @staticmethod
     def _record(
@@ -610,42 +503,3 @@ class _Objective:
         trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
         trial.set_user_attr("fit_s", round(fit_s, 4))
         trial.set_user_attr("predict_s", round(predict_s, 4))
-
-
-def _tag(exc: BaseException, stage: str, spec: str) -> BaseException:
-    exc._automl_fin_stage = stage  # type: ignore[attr-defined]
-    exc._automl_fin_spec = getattr(exc, "_automl_fin_spec", spec)  # type: ignore[attr-defined]
-    return exc
-
-
-def _staged(stage: str, spec: str, fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except Exception as exc:
-        _tag(exc, stage, spec)
-        raise
-
-
-def _predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
-    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise."""
-    if width == 1:
-        return np.asarray(pipe.predict(X), dtype=float)
-    if hasattr(pipe[-1], "predict_proba"):
-        return np.asarray(pipe.predict_proba(X), dtype=float)
-    labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
-    return np.eye(width)[labels]
-
-
-def _check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.ndarray:
-    expected = (n, width) if width > 1 else (n,)
-    if pred.ndim == 2 and width == 1 and pred.shape[1] == 1:
-        pred = pred[:, 0]
-    if pred.shape != expected:
-        raise _tag(
-            ValueError(f"predictions have shape {pred.shape}, expected {expected}"),
-            "predict",
-            model,
-        )
-    if not np.all(np.isfinite(pred)):
-        raise _tag(ValueError("predictions contain NaN or infinite values"), "predict", model)
-    return pred

@@ -74,7 +74,8 @@ class Plan:
                 for kind, steps in self.steps.items()
             )
         )
-        return text + (f"; calibrated:{self.calibration}" if self.calibration != NONE else "")
+        text += f"; calibrated:{self.calibration}" if self.calibration != NONE else ""
+        return text or NONE
 
     def spec_names(self) -> list[str]:
         """The model and every preprocessor used."""

@@ -8,6 +8,7 @@ does not fit, with an error naming the recipe field or the data column.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -307,6 +308,12 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
     )
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     wanted = None if recipe.models == "all" else set(recipe.models)
+    unavailable = {}
+    for name, spec in registry.models.items():
+        reason = spec.available() if spec.available and (wanted is None or name in wanted) else None
+        if reason:
+            unavailable[name] = reason
+            warnings.warn(f"model '{name}' is left out: {reason}", stacklevel=2)
     baselines = {}
     for i, name in enumerate(recipe.baselines):
         spec = registry.models.get(name)
@@ -324,6 +331,7 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
         and not spec.baseline
+        and name not in unavailable
         and (not spec.ordinal or recipe.data.ordered)
         and task in spec.tasks
         and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
@@ -354,6 +362,14 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
             "(see `automl-fin plugins`)",
         )
     models = usable
+    for i, params in enumerate(recipe.enqueue):
+        name = params.get("model")
+        if name is not None and name not in registry.models:  # a typo; an entry for a
+            raise RecipeError(  # model this search leaves out is skipped
+                recipe.source,
+                f"enqueue[{i}].model",
+                f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
+            )
     return Problem(
         recipe=recipe,
         dataset=dataset,

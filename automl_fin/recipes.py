@@ -109,6 +109,11 @@ class Recipe(_Strict):
         min_length=1,
         description="classification: probability calibration choices the search tries",
     )
+    enqueue: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="trials run first with these parameters (e.g. {model: logreg}); "
+        "the rest of each is sampled",
+    )
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )

@@ -201,6 +201,9 @@ class ModelSpec:
             is left out of searches whose data has text (vectorisers give sparse output).
         baseline: a reference model (e.g. the random walk), never sampled by the search;
             a recipe lists it under ``baselines`` to score it once, as its own row.
+        available: optional ``available()`` returning ``None`` when the model can run
+            here, else why not (e.g. an optional package missing, and how to install
+            it); an unavailable model is left out of searches with a warning.
         max_folds: an expensive model is scored on its first ``max_folds`` validation
             splits only (1: a holdout) instead of all of them; the leaderboard's
             ``folds`` column says how many each trial used. A recipe may change it with
@@ -222,6 +225,7 @@ class ModelSpec:
     baseline: bool = False
     ordinal: bool = False
     max_folds: int | None = None
+    available: Callable[[], str | None] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:

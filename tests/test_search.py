@@ -232,7 +232,7 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
     import numpy as np
     from sklearn.calibration import CalibratedClassifierCV
 
-    from automl_fin.engine import FirstChoice
+    from automl_fin.fitting import FirstChoice
     from automl_fin.metrics import METRICS
     from automl_fin.pipeline import build_pipeline, sample_plan
 
@@ -260,3 +260,25 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
         brier[how] = METRICS["brier"](p.dataset.y[va], pipe.predict_proba(p.dataset.X.iloc[va]))
     assert brier["sigmoid"] < brier["none"] - 0.005
     assert np.isfinite(trials["metric:brier"]).any()
+
+
+class _Unavailable:
+    @hookimpl
+    def register_models(self, register):
+        register(
+            ModelSpec(
+                name="needs_extra", tasks={Task.BINARY}, build=lambda p, c: None,
+                available=lambda: "run: pip install 'automl-fin[extra]'",
+            )
+        )  # fmt: skip
+
+
+def test_an_unavailable_model_is_left_out_with_its_install_hint(tmp_path: Path) -> None:
+    reg = Registry(plugins={"unavailable": _Unavailable()})
+    with pytest.warns(UserWarning, match=r"model 'needs_extra' is left out: run: pip install"):
+        result = search(
+            "default", trials=2, registry=reg, runs_dir=tmp_path, storage=":memory:",
+            overrides={"models": ["needs_extra", "logreg"], "enqueue": [{"model": "needs_extra"}]},
+        )  # fmt: skip
+    assert set(result.problem.models) == {"logreg"}
+    assert "needs_extra" not in set(result.leaderboard()["model"])

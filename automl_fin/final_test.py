@@ -1,0 +1,82 @@
+"""The final test: rows held out of the search, scored once after it.
+
+``validation.final_test`` keeps the latest time steps (or a stratified share) out of the
+search. Afterwards the best trial, the best trial of each model and every baseline are
+refitted on all search rows and scored on those rows once; forecasts also get a
+Diebold-Mariano p-value against the random walk. The scores are stored on the study
+(``final_test``), where the leaderboard finds them (``test:<metric>`` columns).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import optuna
+from threadpoolctl import threadpool_limits
+
+from automl_fin.fitting import check_prediction, plan_of, predict, refit, trial_seed
+from automl_fin.pipeline import build_pipeline
+from automl_fin.problem import Problem
+
+__all__ = ["final_test"]
+
+
+def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
+    """Refit the best trial, the best of each model and every baseline on all search
+    rows, score them once on the held-out final test rows, and store the scores on the
+    study (``final_test``: trial number -> metrics)."""
+    p = problem
+    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    picked: dict[str, optuna.trial.FrozenTrial] = {}
+    for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
+        picked.setdefault(str(t.user_attrs.get("model")), t)
+    train, test = p.search_rows, p.test_rows
+    X, y = p.dataset.X, p.dataset.y
+    width = p.dataset.n_classes if p.task.is_classification else 1
+    scores: dict[str, Any] = {}
+    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        for t in picked.values():
+            seed = trial_seed(p.recipe, t.number)
+            try:
+                plan = plan_of(t, p, seed)
+                ctx = p.context(seed, model=plan.model, n_rows=len(train))
+                pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
+                refit(pipe, p.all_models[plan.model], X.iloc[train], y[train])
+                pred = check_prediction(
+                    predict(pipe, X.iloc[test], width), len(test), width, plan.model
+                )
+                scores[str(t.number)] = {"model": plan.model, **p.scores(train, test, pred)}
+                if p.dataset.scale is not None:
+                    scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
+            except Exception as exc:  # a refit that fails is reported, not fatal
+                scores[str(t.number)] = {
+                    "model": str(t.user_attrs.get("model")),
+                    "error": str(exc)[:500],
+                }
+    info: dict[str, Any] = {"rows": len(test), "trials": scores}
+    if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
+        info["up_share"] = float(np.mean(y[test] > 0))
+    study.set_user_attr("final_test", info)
+    return info
+
+
+def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
+    """One-sided Diebold-Mariano p-value (squared error) that the forecast beats the
+    random walk on ``rows``; large values mean no edge beyond noise."""
+    from scipy.stats import norm
+
+    scale = p.dataset.scale
+    assert scale is not None
+    truth = scale.to_report(p.dataset.y[rows], rows)
+    walk = scale.to_report(np.zeros(len(rows)), rows)
+    d = (truth - walk) ** 2 - (truth - scale.to_report(pred, rows)) ** 2
+    # long-run variance with the autocovariances an h-step horizon brings (Newey-West)
+    horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
+    centred = d - d.mean()
+    var = float(centred @ centred) / len(d)
+    for lag in range(1, horizon):
+        var += 2 * (1 - lag / horizon) * float(centred[lag:] @ centred[:-lag]) / len(d)
+    if var <= 0:
+        return 0.5
+    return float(norm.sf(np.mean(d) / np.sqrt(var / len(d))))

@@ -1,0 +1,128 @@
+"""From a trial to fitted pipelines and checked predictions.
+
+The search engine, the final test and (later) saved predictors share these steps: the
+plan of a trial (sampled, rebuilt from a finished trial, or fixed for a baseline), the
+trial's seed, a refit on all rows, and predictions in the engine's shape, checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automl_fin.pipeline import Plan, feature_info, sample_plan
+from automl_fin.space import suggest
+from automl_fin.specs import Monitor
+
+if TYPE_CHECKING:
+    from automl_fin.problem import Problem
+    from automl_fin.recipes import Recipe
+
+__all__ = [
+    "FirstChoice",
+    "check_prediction",
+    "plan_of",
+    "predict",
+    "refit",
+    "staged",
+    "tag",
+    "trial_seed",
+]
+
+
+class FirstChoice:
+    """Stands in for a trial where nothing is searched: the ``fixed`` value of a
+    parameter when given, else the first option (the lower bound of a range)."""
+
+    def __init__(self, fixed: Mapping[str, Any] | None = None) -> None:
+        self.fixed = dict(fixed or {})
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return self.fixed.get(name, choices[0])
+
+    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
+        return self.fixed.get(name, low)
+
+    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
+        return self.fixed.get(name, low)
+
+
+def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, seed: int) -> Plan:
+    """The pipeline plan of ``trial``: sampled for a live trial, rebuilt for a finished
+    one, fixed (first choices, no preprocessing) for a baseline."""
+    p = problem
+    kinds = set(p.dataset.kinds.values())
+    baseline = trial.user_attrs.get("baseline")
+    if baseline:  # a reference model ignores the features: no preprocessing to pay for
+        spec = p.baselines[baseline]
+        return Plan(baseline, suggest(FirstChoice(), baseline, spec.space_for(p.context(seed))))  # type: ignore[arg-type]
+    if isinstance(trial, optuna.trial.FrozenTrial):
+        trial = optuna.trial.FixedTrial(trial.params)  # type: ignore[assignment]
+    return sample_plan(
+        trial,  # type: ignore[arg-type]
+        p.models,
+        p.preprocessors,
+        kinds,
+        p.context(seed),
+        calibration=p.recipe.calibration,
+    )
+
+
+def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
+    """Fit ``pipe`` on all of ``X`` (no validation split); a monitored model still gets
+    the names and kinds of its input columns."""
+    if not spec.monitored:
+        return pipe.fit(X, y)
+    prep, model = pipe[0], pipe[-1]
+    Xt = prep.fit_transform(X, y)
+    names, kinds = feature_info(prep)
+    model.fit(Xt, y, monitor=Monitor(feature_names=names, feature_kinds=kinds))
+    return pipe
+
+
+def trial_seed(recipe: Recipe, number: int) -> int:
+    """The seed of trial ``number`` (models and their splits of one trial share it)."""
+    return (recipe.seed * 1_000_003 + number) % (2**31 - 1)
+
+
+def tag(exc: BaseException, stage: str, spec: str) -> BaseException:
+    exc._automl_fin_stage = stage  # type: ignore[attr-defined]
+    exc._automl_fin_spec = getattr(exc, "_automl_fin_spec", spec)  # type: ignore[attr-defined]
+    return exc
+
+
+def staged(stage: str, spec: str, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except Exception as exc:
+        tag(exc, stage, spec)
+        raise
+
+
+def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
+    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise."""
+    if width == 1:
+        return np.asarray(pipe.predict(X), dtype=float)
+    if hasattr(pipe[-1], "predict_proba"):
+        return np.asarray(pipe.predict_proba(X), dtype=float)
+    labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
+    return np.eye(width)[labels]
+
+
+def check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.ndarray:
+    expected = (n, width) if width > 1 else (n,)
+    if pred.ndim == 2 and width == 1 and pred.shape[1] == 1:
+        pred = pred[:, 0]
+    if pred.shape != expected:
+        raise tag(
+            ValueError(f"predictions have shape {pred.shape}, expected {expected}"),
+            "predict",
+            model,
+        )
+    if not np.all(np.isfinite(pred)):
+        raise tag(ValueError("predictions contain NaN or infinite values"), "predict", model)
+    return pred
