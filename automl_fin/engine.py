@@ -338,6 +338,23 @@ class _Objective:
         self.status: Any = _silent
         kinds = set(problem.dataset.kinds.values())
         self.kinds = kinds
+        self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
+        self.skips = 0
+
+    def _skipped(self, trial: optuna.Trial) -> None:
+        """A trial skipped for want of budget: stop the search when no model's fastest
+        fold fits any more, or the sampler keeps asking for models that do not fit."""
+        self.skips += 1
+        cheapest = min(min(v) for v in self.fold_seconds.values())
+        if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
+            trial.study.stop()
+
+    def _fold_estimate(self, model: str, fold: int, spent: float) -> float:
+        """Seconds the next fold will likely take: this trial's folds so far, else the
+        fastest fold of the model's earlier trials (0 when it has none)."""
+        if fold:
+            return spent / fold
+        return min(self.fold_seconds.get(model, [0.0]))
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
@@ -395,11 +412,15 @@ class _Objective:
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
-            elapsed_per_fold = (fit_s + predict_s) / fold if fold else 0.0
-            if time.monotonic() + elapsed_per_fold > self.deadline:
+            expected = self._fold_estimate(plan.model, fold, fit_s + predict_s)
+            if time.monotonic() + expected > self.deadline:  # the fold would overrun
                 self._record(trial, scores, {}, fit_s, predict_s)
-                trial.set_user_attr("stopped", f"budget reached after {fold} folds")
-                raise optuna.TrialPruned(f"budget reached after {fold} folds")
+                why = f"budget reached after {fold} folds"
+                if not fold and expected:
+                    why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
+                    self._skipped(trial)
+                trial.set_user_attr("stopped", why)
+                raise optuna.TrialPruned(why)
             pipe = staged(
                 "build",
                 plan.model,
@@ -424,6 +445,7 @@ class _Objective:
             t2 = time.perf_counter()
             fit_s += t1 - t0
             predict_s += t2 - t1
+            self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
             pred = check_prediction(pred, len(va), width, plan.model)
             values = p.scores(tr, va, pred)
             score = values.pop(p.metric.name)

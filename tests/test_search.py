@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
 from automl_fin import ModelSpec, StorageError, Task, hookimpl
 from automl_fin.engine import search
@@ -282,3 +284,43 @@ def test_an_unavailable_model_is_left_out_with_its_install_hint(tmp_path: Path) 
         )  # fmt: skip
     assert set(result.problem.models) == {"logreg"}
     assert "needs_extra" not in set(result.leaderboard()["model"])
+
+
+class _Sleepy(ClassifierMixin, BaseEstimator):
+    """A real (if slow) model: a logistic regression that takes 1.5 s to fit."""
+
+    def fit(self, X, y):
+        time.sleep(1.5)
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+class _SleepyPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="sleepy", tasks={Task.BINARY}, build=lambda p, c: _Sleepy(),
+                           requires={"scale"}))  # fmt: skip
+
+
+def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result = search(
+        "default",
+        trials=50,
+        seconds=4.0,
+        registry=Registry(plugins={"sleepy": _SleepyPlugin()}),
+        runs_dir=tmp_path,
+        storage=":memory:",
+        overrides={"models": ["sleepy"], "baselines": [], "calibration": ["none"], "validation.n_splits": 2,
+                   "validation.repeats": 1, "pruner": "none"},
+    )  # fmt: skip
+    took = time.monotonic() - started
+    board = result.leaderboard()
+    assert took < 4.0 + 1.5  # no fold started that the budget could not hold
+    assert len(board) <= 4  # the search stopped instead of spinning on skipped trials
+    notes = " ".join(board["error"].dropna())
+    assert "budget: a sleepy fold takes ~2 s, less is left" in notes

@@ -23,6 +23,10 @@ def _class_weight(ctx: BuildContext, *choices: str | None) -> dict[str, Categori
 # -- linear ---------------------------------------------------------------------------
 
 
+def _logreg_space(ctx: BuildContext) -> dict[str, Any]:
+    return {"C": Float(1e-4, 1e2, log=True), **_class_weight(ctx, None, "balanced")}
+
+
 def _build_logreg(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -181,10 +185,7 @@ ORDINAL = [
         name="ordinal_logreg",
         tasks=frozenset({Task.MULTICLASS}),
         build=_ordinal(lambda p, ctx: _build_logreg(p, _binary(ctx))),
-        space=lambda ctx: {
-            "C": Float(1e-4, 1e2, log=True),
-            **_class_weight(ctx, None, "balanced"),
-        },
+        space=_logreg_space,
         requires=frozenset({Slot.SCALE}),
         ordinal=True,
         description="ordered classes: cumulative binary logistic regressions",
@@ -198,10 +199,7 @@ MODELS = [
         name="logreg",
         tasks=CLASSIFICATION,
         build=_build_logreg,
-        space=lambda ctx: {
-            "C": Float(1e-4, 1e2, log=True),
-            **_class_weight(ctx, None, "balanced"),
-        },
+        space=_logreg_space,
         requires=frozenset({Slot.SCALE}),
         description="L2-regularised logistic regression",
     ),

@@ -170,9 +170,10 @@ class XGBoostModel(BaseEstimator):
         return self._as_proba(self._raw(X))
 
     def _as_proba(self, raw: np.ndarray) -> np.ndarray:
+        raw = np.asarray(raw, dtype=np.float64)  # float32 probabilities miss 1 by ~1e-7
         if self.task == "binary":
             return np.column_stack([1.0 - raw, raw])
-        return raw / raw.sum(axis=1, keepdims=True)  # float32 softmax: sums off by ~1e-7
+        return raw / raw.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
         """Class indices for classification, values for regression."""
