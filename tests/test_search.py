@@ -315,8 +315,8 @@ def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) 
         registry=Registry(plugins={"sleepy": _SleepyPlugin()}),
         runs_dir=tmp_path,
         storage=":memory:",
-        overrides={"models": ["sleepy"], "baselines": [], "calibration": ["none"], "validation.n_splits": 2,
-                   "validation.repeats": 1, "pruner": "none"},
+        overrides={"models": ["sleepy"], "baselines": [], "calibration": ["none"],
+                   "validation.n_splits": 2, "validation.repeats": 1, "pruner": "none"},
     )  # fmt: skip
     took = time.monotonic() - started
     board = result.leaderboard()
