@@ -82,6 +82,7 @@ def check_plugin(
     preprocessors: Mapping[str, PreprocessorSpec] | None = None,
     seed: int = 0,
     data: Mapping[Task, tuple[pd.DataFrame, np.ndarray]] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     """Run every contract check on ``spec``; raise :class:`PluginCheckError` on a failure.
 
@@ -94,12 +95,14 @@ def check_plugin(
         data: ``{task: (X, y)}`` to use instead of the bundled sample (``y`` encoded:
             class indices or floats). Sequence models need it: rows with
             ``<series>_lag<k>`` columns, which the bundled tables do not have.
+        options: the model's ``model_options`` as a recipe would give them (e.g.
+            ``{"max_epochs": 1}`` to check a slow model quickly).
     """
     declared = spec.tasks
     for task in sorted(declared if tasks is None else set(tasks) & declared):
         try:
             if isinstance(spec, ModelSpec):
-                _check_model(spec, task, preprocessors, seed, (data or {}).get(task))
+                _check_model(spec, task, preprocessors, seed, (data or {}).get(task), options)
             else:
                 _check_preprocessor(spec, task, seed)
         except PluginCheckError:
@@ -133,6 +136,7 @@ def _check_model(
     preprocessors: Mapping[str, PreprocessorSpec] | None,
     seed: int,
     data: tuple[pd.DataFrame, np.ndarray] | None,
+    options: Mapping[str, Any] | None = None,
 ) -> None:
     from automl_fin.pipeline import build_pipeline, feature_info, sample_plan, takes_raw_text
     from automl_fin.registry import get_registry
@@ -147,7 +151,9 @@ def _check_model(
         raise _fail(spec.name, task, "pass data={task: (X, y)} with the input it consumes")
     n_classes = int(y.max()) + 1 if task.is_classification else 0
     cut = int(len(y) * 0.75)
-    ctx = BuildContext(task=task, seed=seed, n_classes=n_classes, n_rows=cut)
+    ctx = BuildContext(
+        task=task, seed=seed, n_classes=n_classes, n_rows=cut, options=dict(options or {})
+    )
     preps = dict(preprocessors if preprocessors is not None else get_registry().preprocessors)
     kinds = {
         c: ColumnKind.TEXT

@@ -79,7 +79,8 @@ def test_deny_list_removes_the_specs_of_a_plugin(monkeypatch) -> None:
     monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn")
     reg = Registry()
     assert not set(reg.models) & BUILTIN_MODELS and "xgboost" in reg.models
-    assert not reg.preprocessors  # all built-in preprocessors come from sklearn
+    # the built-in preprocessors come from sklearn, but the encoder's (lightning)
+    assert set(reg.preprocessors) <= {"minilm_embed"}
     monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn,xgboost")
     assert "default" in Registry().recipes  # the core's recipes cannot be denied
     assert set(Registry(disable=["lightning"]).models) == set()  # env and argument add up
