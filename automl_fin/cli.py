@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="overrides",
         help="override a recipe field, e.g. --set validation.n_splits=3; repeatable",
     )
+    run.add_argument(
+        "--no-ensemble", action="store_true", help="skip the ensemble selection after the search"
+    )
     run.add_argument("--top", type=int, default=10, metavar="K", help="leaderboard rows shown")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _storage_args(run)
@@ -158,6 +161,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from automl_fin.storage import DEFAULT_RUNS_DIR
 
     overrides = parse_overrides(args.overrides)
+    if args.no_ensemble:
+        overrides["ensemble"] = False
     progress = not args.no_progress and sys.stderr.isatty()
 
     def on_trial(study: Any, trial: Any) -> None:

@@ -28,6 +28,7 @@ import optuna
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from automl_fin.ensemble import build_ensemble
 from automl_fin.errors import Pruned, StorageError
 from automl_fin.final_test import final_test
 from automl_fin.fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
@@ -174,6 +175,9 @@ def search(
             catch=(TrialFailed,),
             callbacks=callbacks,
         )
+        if recipe.ensemble:
+            objective.status("selecting an ensemble")
+            build_ensemble(opt_study, problem)
         if len(problem.test_rows):
             objective.status("scoring the final test rows")
             final_test(opt_study, problem)

@@ -27,7 +27,11 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
     rows, score them once on the held-out final test rows, and store the scores on the
     study (``final_test``: trial number -> metrics)."""
     p = problem
-    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    done = [  # an ensemble has no pipeline of its own to refit (yet)
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE" and not t.user_attrs.get("members")
+    ]
     picked: dict[str, optuna.trial.FrozenTrial] = {}
     for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
         picked.setdefault(str(t.user_attrs.get("model")), t)

@@ -114,6 +114,11 @@ class Recipe(_Strict):
         description="trials run first with these parameters (e.g. {model: logreg}); "
         "the rest of each is sampled",
     )
+    ensemble: bool = Field(
+        True,
+        description="after the search, select an ensemble of the top trials' "
+        "out-of-fold predictions (a leaderboard row of its own)",
+    )
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )

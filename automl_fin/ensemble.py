@@ -1,0 +1,114 @@
+"""Ensemble selection over the stored out-of-fold predictions (Caruana et al., 2004).
+
+After a search, the top completed trials' out-of-fold predictions are combined by greedy
+forward selection with replacement: start from the best single trial, then repeatedly
+add (again, if it helps) the trial whose inclusion most improves the recipe's metric of
+the averaged predictions; the weights are how often each was picked, at the best round.
+
+Everything is scored the way trials are: each validation split scored on its own rows,
+then averaged. With repeated k-fold the out-of-fold file of a trial holds the mean over
+repeats, so the ensemble and its members are compared on that same basis
+(``metric:best_member`` on the ensemble's row); with single k-fold or walk-forward a
+one-member ensemble reproduces its trial's score exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_fin.problem import Problem
+
+__all__ = ["build_ensemble", "greedy_selection"]
+
+TOP_K = 10
+ROUNDS = 25
+
+
+def greedy_selection(
+    preds: list[np.ndarray], score: Callable[[np.ndarray], float], *, rounds: int = ROUNDS
+) -> tuple[np.ndarray, float]:
+    """Member counts and the best score of forward selection with replacement.
+
+    ``score`` maps averaged predictions to a number where larger is better; the first
+    member picked is the best single one.
+    """
+    counts = np.zeros(len(preds), dtype=np.int64)
+    total = np.zeros_like(preds[0], dtype=np.float64)
+    best_counts, best = counts.copy(), -np.inf
+    for step in range(1, rounds + 1):
+        gains = [score((total + p) / step) for p in preds]
+        pick = int(np.argmax(gains))
+        counts[pick] += 1
+        total += preds[pick]
+        if gains[pick] > best + 1e-12:
+            best, best_counts = gains[pick], counts.copy()
+    return best_counts, float(best)
+
+
+def _fold_scores(p: Problem, pred: np.ndarray) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for train, valid in p.splits:
+        for name, value in p.scores(train, valid, pred[valid]).items():
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def build_ensemble(
+    study: optuna.Study, problem: Problem, *, top_k: int = TOP_K, rounds: int = ROUNDS
+) -> optuna.trial.FrozenTrial | None:
+    """Select an ensemble of the study's top ``top_k`` completed trials and add it to the
+    study as a completed trial (model ``ensemble``, members and weights in its
+    ``user_attrs``); ``None`` when fewer than two trials can take part."""
+    import optuna
+
+    p = problem
+    metric = p.metric
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+        if t.user_attrs.get("oof")
+        and not t.user_attrs.get("baseline")
+        and not t.user_attrs.get("members")
+        and t.user_attrs.get("folds", len(p.splits)) == len(p.splits)  # same rows scored
+    ]
+    done.sort(key=lambda t: -metric.sign * float(t.value))  # type: ignore[arg-type]
+    members = done[:top_k]
+    if len(members) < 2:
+        return None
+    preds = [np.load(t.user_attrs["oof"]) for t in members]
+
+    def score(pred: np.ndarray) -> float:
+        return metric.sign * float(np.mean(_fold_scores(p, pred)[metric.name]))
+
+    counts, _ = greedy_selection(preds, score, rounds=rounds)
+    weights = counts / counts.sum()
+    blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
+    folds = _fold_scores(p, blend)  # type: ignore[arg-type]
+    main = folds.pop(metric.name)
+    member_best = metric.sign * max(score(pr) for pr in preds)
+    chosen = {str(t.number): float(w) for t, w in zip(members, weights, strict=True) if w > 0}
+    attrs: dict[str, Any] = {
+        "model": "ensemble",
+        "members": chosen,
+        "preprocessors": " + ".join(
+            f"{members[i].user_attrs.get('model')}#{members[i].number}x{c}"
+            for i, c in enumerate(counts)
+            if c
+        ),
+        "plugin": "automl-fin (ensemble selection)",
+        "fold_scores": main,
+        "score_std": float(np.std(main)),
+        "folds": len(main),
+        "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
+    }
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE, value=float(np.mean(main)), user_attrs=attrs
+    )
+    study.add_trial(trial)
+    return study.get_trials(deepcopy=False)[-1]

@@ -1,0 +1,72 @@
+"""Ensemble selection (Caruana) over the stored out-of-fold predictions of real searches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl_fin.engine import search
+from automl_fin.ensemble import greedy_selection
+
+
+def test_forward_selection_starts_from_the_best_and_keeps_what_helps() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=500)
+    a = truth + rng.normal(scale=1.0, size=500)  # two equally noisy, independent views
+    b = truth + rng.normal(scale=1.0, size=500)
+    bad = truth + rng.normal(scale=4.0, size=500)  # right on average, far too noisy
+
+    def score(pred: np.ndarray) -> float:
+        return -float(np.mean((pred - truth) ** 2))
+
+    counts, best = greedy_selection([bad, a, b], score, rounds=10)
+    assert counts[0] == 0 and counts[1] > 0 and counts[2] > 0  # the average of a and b wins
+    assert best > max(score(a), score(b)) + 0.2
+    single, only = greedy_selection([a], score, rounds=5)
+    assert single.tolist() == [1] and only == pytest.approx(score(a))
+
+
+def test_ensemble_row_is_scored_on_the_same_folds_as_its_members(tmp_path: Path) -> None:
+    result = search(
+        "default",
+        trials=10,
+        seed=42,
+        runs_dir=tmp_path,
+        storage=":memory:",
+        overrides={"validation.repeats": 1, "calibration": ["none"], "validation.n_splits": 3},
+    )
+    board = result.leaderboard()
+    (ens,) = board[board["model"] == "ensemble"].itertuples()
+    searched = (board["state"] == "COMPLETE") & ~board["baseline"]
+    singles = board[searched & (board["model"] != "ensemble")]
+    # single k-fold: the members' out-of-fold predictions reproduce their trial scores
+    best_member = board.loc[board["model"] == "ensemble", "metric:best_member"].iloc[0]
+    assert best_member == pytest.approx(singles["score"].max(), abs=1e-12)
+    assert ens.score >= best_member - 1e-12 and ens.folds == 3
+    assert "prior" not in ens.preprocessors  # baselines take no part
+    assert np.isfinite(board.loc[board["model"] == "ensemble", "metric:brier"]).all()
+
+
+def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
+    off = search("default", trials=4, seed=1, runs_dir=tmp_path, storage=":memory:",
+                 overrides={"ensemble": False, "validation.n_splits": 3})  # fmt: skip
+    assert "ensemble" not in set(off.leaderboard()["model"])
+    from automl_fin import datasets
+
+    price = search(
+        "price",
+        data=datasets.load("sp500").tail(1200),
+        trials=5,
+        seed=0,
+        runs_dir=tmp_path,
+        storage=":memory:",
+        overrides={"models": ["ridge", "hgb"], "validation.n_splits": 3,
+                   "data.series.price": "adj_close"},
+    )  # fmt: skip
+    board = price.leaderboard()
+    ens = board[board["model"] == "ensemble"]
+    assert (
+        len(ens) == 1 and ens["metric:mase"].between(0.8, 1.2).all()
+    )  # walk-forward: NaN rows skipped
