@@ -28,6 +28,7 @@ __all__ = ["build_ensemble", "greedy_selection"]
 
 TOP_K = 10
 ROUNDS = 25
+PATIENCE = 5  # rounds without improvement before the selection stops
 
 
 def greedy_selection(
@@ -36,25 +37,30 @@ def greedy_selection(
     """Member counts and the best score of forward selection with replacement.
 
     ``score`` maps averaged predictions to a number where larger is better; the first
-    member picked is the best single one.
+    member picked is the best single one; it stops after ``rounds`` additions or
+    ``PATIENCE`` additions without improvement.
     """
     counts = np.zeros(len(preds), dtype=np.int64)
     total = np.zeros_like(preds[0], dtype=np.float64)
-    best_counts, best = counts.copy(), -np.inf
+    best_counts, best, since = counts.copy(), -np.inf, 0
     for step in range(1, rounds + 1):
         gains = [score((total + p) / step) for p in preds]
         pick = int(np.argmax(gains))
         counts[pick] += 1
         total += preds[pick]
         if gains[pick] > best + 1e-12:
-            best, best_counts = gains[pick], counts.copy()
+            best, best_counts, since = gains[pick], counts.copy(), 0
+        else:
+            since += 1
+            if since >= PATIENCE:  # the blend stopped improving
+                break
     return best_counts, float(best)
 
 
-def _fold_scores(p: Problem, pred: np.ndarray) -> dict[str, list[float]]:
+def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
     for train, valid in p.splits:
-        for name, value in p.scores(train, valid, pred[valid]).items():
+        for name, value in p.scores(train, valid, pred[valid], extras=extras).items():
             out.setdefault(name, []).append(value)
     return out
 
@@ -84,7 +90,7 @@ def build_ensemble(
     preds = [np.load(t.user_attrs["oof"]) for t in members]
 
     def score(pred: np.ndarray) -> float:
-        return metric.sign * float(np.mean(_fold_scores(p, pred)[metric.name]))
+        return metric.sign * float(np.mean(_fold_scores(p, pred, extras=False)[metric.name]))
 
     counts, _ = greedy_selection(preds, score, rounds=rounds)
     weights = counts / counts.sum()

@@ -44,7 +44,7 @@ def knn_run(plugin_sites, tmp_path_factory: pytest.TempPathFactory):
     runs = tmp_path_factory.mktemp("cli-runs")
     out = cli(
         "run", "knn_credit", "--trials", "4", "--seed", "5", "--runs-dir", str(runs),
-        "--study", "knn-cli", "--set", "validation.n_splits=4", "--no-progress",
+        "--study", "knn-cli", "--set", "validation.n_splits=4", "--no-progress", "--no-ensemble",
         sites=[plugin_sites["good"]],
     )  # fmt: skip
     return out, runs

@@ -39,13 +39,15 @@ def test_all_studies_each_ranked_in_its_own_direction(storage: str) -> None:
     board = Leaderboard(storage).query()
     assert list(board.columns[: len(COLUMNS)]) == COLUMNS and board.columns[-1] == "rank"
     assert sorted(Leaderboard(storage).studies()) == ["amount", "auc"]
-    assert board.groupby("study").size().to_dict() == {"amount": 3, "auc": 4}
+    # 4 / 3 trials, and an ensemble row each
+    assert board.groupby("study").size().to_dict() == {"amount": 4, "auc": 5}
+    assert (board.groupby("study")["model"].apply(lambda m: (m == "ensemble").sum()) == 1).all()
     auc = board[board["study"] == "auc"]
     amount = board[board["study"] == "amount"]
     assert auc["score"].is_monotonic_decreasing  # roc_auc: higher is better
     assert amount["score"].is_monotonic_increasing  # rmse: lower is better
     assert set(auc["metric"]) == {"roc_auc"} and set(amount["metric"]) == {"rmse"}
-    assert list(auc["rank"]) == [1, 2, 3, 4] and list(amount["rank"]) == [1, 2, 3]
+    assert list(auc["rank"]) == [1, 2, 3, 4, 5] and list(amount["rank"]) == [1, 2, 3, 4]
     assert board["dataset"].nunique() == 1  # one file, two targets: one data fingerprint
     assert pd.api.types.is_float_dtype(board["score"])
     assert pd.api.types.is_integer_dtype(board["trial"])

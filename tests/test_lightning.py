@@ -100,6 +100,7 @@ def test_mlp_in_a_search_embeds_ordinal_codes(
         overrides={
             "models": ["mlp"],
             "baselines": [],
+            "ensemble": False,
             "validation.n_splits": 3,
             "validation.repeats": 1,
             "model_options": {"mlp": {"max_epochs": 15}},

@@ -163,7 +163,8 @@ def _rw_search(frame: pd.DataFrame, tmp_path: Path, **overrides: object) -> pd.D
 
 def _test_rmse_ratio(board: pd.DataFrame) -> float:
     """Final-test RMSE of the best searched model over the random walk's."""
-    best = board[(board["state"] == "COMPLETE") & ~board["baseline"]].iloc[0]
+    single = (board["state"] == "COMPLETE") & ~board["baseline"] & (board["model"] != "ensemble")
+    best = board[single].iloc[0]
     walk = board[board["model"] == "random_walk"].iloc[0]
     return float(best["test:rmse"] / walk["test:rmse"])
 

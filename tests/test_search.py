@@ -27,7 +27,7 @@ AUC_FLOOR = 0.75
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory):
     runs = tmp_path_factory.mktemp("runs")
-    return search("default", trials=8, seed=42, runs_dir=runs)
+    return search("default", trials=8, seed=42, runs_dir=runs, overrides={"ensemble": False})
 
 
 def test_default_recipe_end_to_end(default_run) -> None:
@@ -92,7 +92,12 @@ def test_failing_plugin_fails_only_its_trials(tmp_path: Path) -> None:
         seed=3,
         registry=reg,
         runs_dir=tmp_path,
-        overrides={"models": ["explode", "logreg"], "validation.n_splits": 3, "pruner": "none"},
+        overrides={
+            "models": ["explode", "logreg"],
+            "validation.n_splits": 3,
+            "pruner": "none",
+            "ensemble": False,
+        },
     )
     board = result.leaderboard()
     failed = board[board["state"] == "FAIL"]
@@ -108,7 +113,10 @@ def test_failing_plugin_fails_only_its_trials(tmp_path: Path) -> None:
 
 def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = search("default", seconds=20, overrides={"budget.trials": None}, runs_dir=tmp_path)
+    result = search(  # the budget covers the search; the ensemble selection comes after
+        "default", seconds=20, overrides={"budget.trials": None, "ensemble": False},
+        runs_dir=tmp_path,
+    )  # fmt: skip
     elapsed = time.monotonic() - started
     assert 19 <= elapsed <= 22, elapsed
     assert result.n_trials >= 5
@@ -135,7 +143,7 @@ def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
 
 def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    opts = {"validation.n_splits": 3}
+    opts = {"validation.n_splits": 3, "ensemble": False}
     search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
     search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
     board = Leaderboard(url).query(study="credit")
@@ -187,7 +195,7 @@ def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
         target="duration_in_month",
         trials=3,
         runs_dir=tmp_path,
-        overrides={"validation.n_splits": 3},
+        overrides={"validation.n_splits": 3, "ensemble": False},
     )
     assert result.problem.task is Task.REGRESSION
     assert result.problem.metric.name == "rmse" and result.problem.scheme == "kfold"
@@ -241,7 +249,7 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
     result = search("default", trials=6, seed=1, runs_dir=tmp_path, storage=":memory:",
                     overrides={"models": ["logreg", "extra_trees"]})  # fmt: skip
     board = result.leaderboard()
-    trials = board[~board["baseline"]]
+    trials = board[~board["baseline"] & (board["model"] != "ensemble")]
     assert trials["params"].map(lambda p: p.get("calibration")).notna().all()
     assert board.loc[board["baseline"], "model"].tolist() == ["prior"]
     p = result.problem

@@ -65,6 +65,7 @@ def _search(tmp_path: Path, models: list[str], trials: int) -> object:
             "models": models,
             "preprocessors": ["minilm_embed"],
             "baselines": [],
+            "ensemble": False,
             "validation.n_splits": 3,
             "model_options": {"minilm_finetune": {"max_epochs": 1}},
         },
