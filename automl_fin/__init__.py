@@ -1,9 +1,10 @@
 """automl_fin: plugin-based AutoML for finance.
 
 The public API is small. Plugin authors need :data:`hookimpl`, the spec classes and
-the space types; users run :func:`search` and query a :class:`Leaderboard`. Importing
-this package loads neither Optuna, scikit-learn, XGBoost nor torch: the heavy parts
-are imported on first use.
+the space types; users run :func:`search`, query a :class:`Leaderboard`, :func:`load`
+a saved :class:`Predictor`, or fit :class:`AutoFinClassifier` / :class:`AutoFinRegressor`.
+Importing this package loads neither Optuna, scikit-learn, XGBoost nor torch: the heavy
+parts are imported on first use.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from automl_fin.errors import (
+    ArtifactError,
     AutomlFinError,
     DataError,
     PluginError,
@@ -33,14 +35,20 @@ from automl_fin.specs import (
 )
 
 if TYPE_CHECKING:
+    from automl_fin.artifacts import load
     from automl_fin.engine import SearchResult, search
+    from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
     from automl_fin.leaderboard import Leaderboard
+    from automl_fin.predictor import Predictor
     from automl_fin.recipes import Recipe, load_recipe
     from automl_fin.registry import Registry, get_registry
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArtifactError",
+    "AutoFinClassifier",
+    "AutoFinRegressor",
     "AutomlFinError",
     "BuildContext",
     "Categorical",
@@ -53,6 +61,7 @@ __all__ = [
     "ModelSpec",
     "Monitor",
     "PluginError",
+    "Predictor",
     "PreprocessorSpec",
     "Provider",
     "Pruned",
@@ -65,12 +74,17 @@ __all__ = [
     "Task",
     "get_registry",
     "hookimpl",
+    "load",
     "load_recipe",
     "search",
 ]
 
 _LAZY = {
+    "AutoFinClassifier": "automl_fin.estimators",
+    "AutoFinRegressor": "automl_fin.estimators",
     "Leaderboard": "automl_fin.leaderboard",
+    "Predictor": "automl_fin.predictor",
+    "load": "automl_fin.artifacts",
     "Recipe": "automl_fin.recipes",
     "load_recipe": "automl_fin.recipes",
     "Registry": "automl_fin.registry",

@@ -4,6 +4,8 @@ automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECOND
                       [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
 automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
                        [--format table|csv|json]
+automl-fin predict RUN --data PATH [--out PATH]
+automl-fin report RUN [--data PATH]
 automl-fin plugins
 automl-fin recipes
 """
@@ -87,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--no-ensemble", action="store_true", help="skip the ensemble selection after the search"
     )
+    run.add_argument(
+        "--no-predictor", action="store_true", help="do not refit and save the best row"
+    )
+    run.add_argument("--no-report", action="store_true", help="do not write report.html")
     run.add_argument("--top", type=int, default=10, metavar="K", help="leaderboard rows shown")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _storage_args(run)
@@ -102,6 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--top", type=int, metavar="K", help="best K rows per study")
     board.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _common(board)
+
+    predict = sub.add_parser("predict", help="predict new rows with a run's saved predictor")
+    predict.add_argument("run", metavar="RUN", help="run folder, predictor folder or study name")
+    predict.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet file")
+    predict.add_argument("--out", metavar="PATH", help="CSV file to write (default: stdout)")
+    predict.add_argument(
+        "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
+    )
+    _common(predict)
+
+    report = sub.add_parser("report", help="write a run's report.html")
+    report.add_argument("run", metavar="RUN", help="run folder or study name")
+    report.add_argument("--data", metavar="PATH", help="the run's data (default: where it was)")
+    report.add_argument("--out", metavar="PATH", help="HTML file (default: RUN/report.html)")
+    _storage_args(report)
+    _common(report)
 
     plugins = sub.add_parser("plugins", help="list plugins and the specs they register")
     plugins.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -161,8 +183,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from automl_fin.storage import DEFAULT_RUNS_DIR
 
     overrides = parse_overrides(args.overrides)
-    if args.no_ensemble:
-        overrides["ensemble"] = False
+    for flag, field in (
+        (args.no_ensemble, "ensemble"),
+        (args.no_predictor, "predictor"),
+        (args.no_report, "report"),
+    ):
+        if flag:
+            overrides[field] = False
     progress = not args.no_progress and sys.stderr.isatty()
 
     def on_trial(study: Any, trial: Any) -> None:
@@ -204,9 +231,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     done = board[board["state"] == "COMPLETE"]
     counts = board["state"].value_counts().to_dict()
     states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    steps = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.timings.items())
     print(
-        f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s; "
-        f"storage {result.storage}",
+        f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s "
+        f"({steps}); storage {result.storage}",
     )
     if len(done):
         best = done.iloc[0]
@@ -215,6 +243,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
         )
         _print_final_test(result, board)
+        if result.predictor is not None:
+            print(f"predictor: {result.predictor!r} saved in {result.predictor.path}")
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
@@ -231,6 +261,45 @@ def _print_final_test(result: Any, board: pd.DataFrame) -> None:
     note = f", always-up share {info['up_share']:.4f}" if "up_share" in info else ""
     print(f"\nfinal test: {info.get('rows')} held-out rows; refitted on all search rows{note}")
     print(view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-"))
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from automl_fin.artifacts import load
+    from automl_fin.runs import locate
+
+    predictor = load(locate(args.run, args.runs_dir)[1])
+    table = predictor.predict_frame(args.data)
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)
+    else:
+        print(table.to_csv(index=False), end="")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from automl_fin.artifacts import PREDICTOR_DIR, load
+    from automl_fin.report import REPORT, write_report
+    from automl_fin.runs import reopen
+
+    run = reopen(
+        args.run,
+        storage=args.storage,
+        runs_dir=args.runs_dir,
+        data=args.data,
+        registry=_registry(args),
+    )
+    saved = run.folder / PREDICTOR_DIR
+    predictor = load(saved) if saved.is_dir() else None
+    out = write_report(
+        run.study,
+        run.problem,
+        args.out or run.folder / REPORT,
+        storage=run.storage,
+        predictor=predictor,
+    )
+    print(f"report of {run.study.study_name}: {out}")
+    return 0
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -306,6 +375,8 @@ def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -
 COMMANDS = {
     "run": _cmd_run,
     "leaderboard": _cmd_leaderboard,
+    "predict": _cmd_predict,
+    "report": _cmd_report,
     "plugins": _cmd_plugins,
     "recipes": _cmd_recipes,
 }

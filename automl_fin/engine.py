@@ -18,7 +18,7 @@ import platform
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ import optuna
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, save_predictor
 from automl_fin.ensemble import build_ensemble
 from automl_fin.errors import Pruned, StorageError
 from automl_fin.final_test import final_test
@@ -36,11 +37,13 @@ from automl_fin.pipeline import Plan, build_pipeline, feature_info
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
+from automl_fin.report import REPORT, write_report
 from automl_fin.specs import Monitor
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
+    from automl_fin.predictor import Predictor
 
 __all__ = ["SearchResult", "search"]
 
@@ -67,6 +70,8 @@ class SearchResult:
     run_dir: Path
     seconds: float
     n_trials: int
+    predictor: Predictor | None = None  # the best row refitted on all rows (recipe.predictor)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: search, then each step
 
     @property
     def dataset(self) -> Dataset:
@@ -175,12 +180,8 @@ def search(
             catch=(TrialFailed,),
             callbacks=callbacks,
         )
-        if recipe.ensemble:
-            objective.status("selecting an ensemble")
-            build_ensemble(opt_study, problem)
-        if len(problem.test_rows):
-            objective.status("scoring the final test rows")
-            final_test(opt_study, problem)
+        timings = {"search": round(time.monotonic() - started, 3)}
+        predictor = _after_search(opt_study, problem, run_dir, store, objective.status, timings)
     finally:
         optuna.logging.set_verbosity(previous)
         if progress and bar:
@@ -193,6 +194,52 @@ def search(
         run_dir=run_dir,
         seconds=time.monotonic() - started,
         n_trials=objective.count,
+        predictor=predictor,
+        timings=timings,
+    )
+
+
+def _after_search(
+    study: optuna.Study,
+    problem: Problem,
+    run_dir: Path,
+    store: Any,
+    status: Any,
+    timings: dict[str, float],
+) -> Predictor | None:
+    """What the recipe asks for once the search is over (the budget covers the search
+    only): the ensemble, the final test, the refitted predictor and the report; each
+    step's seconds go to ``timings``."""
+    recipe = problem.recipe
+    predictor = None
+
+    @contextlib.contextmanager
+    def step(name: str, text: str) -> Any:
+        status(text)
+        t0 = time.monotonic()
+        yield
+        timings[name] = round(time.monotonic() - t0, 3)
+
+    if recipe.ensemble:
+        with step("ensemble", "selecting an ensemble"):
+            build_ensemble(study, problem)
+    if len(problem.test_rows):
+        with step("final_test", "scoring the final test rows"):
+            final_test(study, problem)
+    if recipe.predictor and _has_complete(study):
+        with step("predictor", "refitting the best row on all rows"):
+            predictor = fit_predictor(study, problem)
+            save_predictor(predictor, run_dir / PREDICTOR_DIR)
+    if recipe.report:
+        with step("report", "writing the report"):
+            write_report(study, problem, run_dir / REPORT, storage=store, predictor=predictor)
+    return predictor
+
+
+def _has_complete(study: optuna.Study) -> bool:
+    return any(
+        not t.user_attrs.get("baseline")
+        for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     )
 
 

@@ -7,6 +7,7 @@ The CLI prints ``automl-fin: error: <message>`` for these (no traceback unless
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactError",
     "AutomlFinError",
     "DataError",
     "PluginError",
@@ -40,6 +41,10 @@ class PluginError(AutomlFinError):
 
 class StorageError(AutomlFinError):
     """The Optuna storage URL is malformed or unreachable, or a study does not fit."""
+
+
+class ArtifactError(AutomlFinError):
+    """A saved predictor is missing, changed (sha256 mismatch) or unreadable."""
 
 
 class Pruned(Exception):

@@ -15,23 +15,19 @@ import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
-from automl_fin.fitting import check_prediction, plan_of, predict, refit, trial_seed
-from automl_fin.pipeline import build_pipeline
+from automl_fin.fitting import blend, fit_trial, members_of
 from automl_fin.problem import Problem
 
 __all__ = ["final_test"]
 
 
 def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
-    """Refit the best trial, the best of each model and every baseline on all search
-    rows, score them once on the held-out final test rows, and store the scores on the
-    study (``final_test``: trial number -> metrics)."""
+    """Refit the best trial, the best of each model (an ensemble from its members'
+    refits) and every baseline on all search rows, score them once on the held-out
+    final test rows, and store the scores on the study (``final_test``: trial number
+    -> metrics)."""
     p = problem
-    done = [  # an ensemble has no pipeline of its own to refit (yet)
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state.name == "COMPLETE" and not t.user_attrs.get("members")
-    ]
+    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     picked: dict[str, optuna.trial.FrozenTrial] = {}
     for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
         picked.setdefault(str(t.user_attrs.get("model")), t)
@@ -40,17 +36,18 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
     width = p.dataset.n_classes if p.task.is_classification else 1
     scores: dict[str, Any] = {}
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
         for t in picked.values():
-            seed = trial_seed(p.recipe, t.number)
             try:
-                plan = plan_of(t, p, seed)
-                ctx = p.context(seed, model=plan.model, n_rows=len(train))
-                pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-                refit(pipe, p.all_models[plan.model], X.iloc[train], y[train])
-                pred = check_prediction(
-                    predict(pipe, X.iloc[test], width), len(test), width, plan.model
-                )
-                scores[str(t.number)] = {"model": plan.model, **p.scores(train, test, pred)}
+                parts = members_of(study, t)
+                for member, _ in parts:
+                    if member.number not in fitted:
+                        fitted[member.number] = fit_trial(member, p, train)
+                models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
+                weights = [w for _, w in parts]
+                pred = blend(list(pipes), weights, X.iloc[test], width, list(models))
+                model = str(t.user_attrs.get("model"))
+                scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
             except Exception as exc:  # a refit that fails is reported, not fatal

@@ -14,7 +14,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from automl_fin.pipeline import Plan, feature_info, sample_plan
+from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.space import suggest
 from automl_fin.specs import Monitor
 
@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FirstChoice",
+    "blend",
     "check_prediction",
+    "fit_trial",
+    "members_of",
     "plan_of",
     "predict",
     "refit",
@@ -82,6 +85,41 @@ def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
     names, kinds = feature_info(prep)
     model.fit(Xt, y, monitor=Monitor(feature_names=names, feature_kinds=kinds))
     return pipe
+
+
+def fit_trial(
+    trial: optuna.trial.FrozenTrial, problem: Problem, rows: np.ndarray
+) -> tuple[str, Any]:
+    """The model name and the pipeline of a finished ``trial``, refitted on ``rows``."""
+    p = problem
+    seed = trial_seed(p.recipe, trial.number)
+    plan = plan_of(trial, p, seed)
+    ctx = p.context(seed, model=plan.model, n_rows=len(rows))
+    pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
+    X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
+    return plan.model, refit(pipe, p.all_models[plan.model], X, y)
+
+
+def members_of(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial
+) -> list[tuple[optuna.trial.FrozenTrial, float]]:
+    """The trials behind a leaderboard row with their weights: an ensemble's members,
+    or the trial itself with weight 1."""
+    weights = trial.user_attrs.get("members")
+    if not weights:
+        return [(trial, 1.0)]
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    return [(by_number[int(n)], float(w)) for n, w in weights.items()]
+
+
+def blend(
+    pipes: list[Any], weights: list[float], X: pd.DataFrame, width: int, models: list[str]
+) -> np.ndarray:
+    """The weighted mean of the pipelines' checked predictions (probabilities or values)."""
+    total = np.zeros((len(X), width) if width > 1 else len(X))
+    for pipe, weight, model in zip(pipes, weights, models, strict=True):
+        total += weight * check_prediction(predict(pipe, X, width), len(X), width, model)
+    return total / float(np.sum(weights))
 
 
 def trial_seed(recipe: Recipe, number: int) -> int:

@@ -122,6 +122,12 @@ class Recipe(_Strict):
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )
+    predictor: bool = Field(
+        True,
+        description="after the search, refit the best row on all rows and save it as a "
+        "predictor in the run folder",
+    )
+    report: bool = Field(True, description="after the search, write the run's report.html")
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
     seed: int = 0
     pruner: Literal["quartile", "median", "none"] = "quartile"

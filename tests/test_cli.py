@@ -15,7 +15,10 @@ from conftest import cli
 HEAVY = ("torch", "lightning", "pytorch_lightning", "xgboost")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["leaderboard", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["run", "--help"], ["leaderboard", "--help"], ["predict", "--help"]],
+)
 def test_help_imports_no_heavy_library(argv: list[str]) -> None:
     code = (
         "import sys\n"
@@ -32,10 +35,14 @@ def test_help_imports_no_heavy_library(argv: list[str]) -> None:
 def test_import_automl_fin_imports_no_heavy_library() -> None:
     code = (
         "import sys, automl_fin\n"
-        f"print(sorted(m for m in {(*HEAVY, 'optuna', 'sklearn')!r} if m in sys.modules))"
+        f"print(sorted(m for m in {(*HEAVY, 'optuna', 'sklearn', 'matplotlib')!r} "
+        "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]", out.stderr
+    import automl_fin
+
+    assert all(getattr(automl_fin, name) for name in automl_fin.__all__)  # each one resolves
 
 
 @pytest.fixture(scope="module")

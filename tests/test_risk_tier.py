@@ -70,6 +70,7 @@ def _features_seen(tmp_path: Path, **overrides) -> set[str]:
             "preprocessors": ["median_impute", "standard_scale", "ordinal"],  # names kept
             "validation.n_splits": 2,
             "baselines": [],
+            "predictor": False,  # no refit: only the folds' fits are counted
             **overrides,
         },
     )

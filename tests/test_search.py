@@ -113,12 +113,14 @@ def test_failing_plugin_fails_only_its_trials(tmp_path: Path) -> None:
 
 def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = search(  # the budget covers the search; the ensemble selection comes after
-        "default", seconds=20, overrides={"budget.trials": None, "ensemble": False},
-        runs_dir=tmp_path,
+    result = search(  # the budget covers the search; ensemble, refit and report come after
+        "default", seconds=20, runs_dir=tmp_path,
+        overrides={"budget.trials": None, "ensemble": False, "predictor": False, "report": False},
     )  # fmt: skip
     elapsed = time.monotonic() - started
-    assert 19 <= elapsed <= 22, elapsed
+    # a first Lightning trial pays torch's import (2-4 s) before its first budget check
+    assert 19 <= elapsed <= 23, elapsed
+    assert 19 <= result.timings["search"] <= elapsed
     assert result.n_trials >= 5
 
 
@@ -324,7 +326,8 @@ def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) 
         runs_dir=tmp_path,
         storage=":memory:",
         overrides={"models": ["sleepy"], "baselines": [], "calibration": ["none"],
-                   "validation.n_splits": 2, "validation.repeats": 1, "pruner": "none"},
+                   "validation.n_splits": 2, "validation.repeats": 1, "pruner": "none",
+                   "predictor": False, "report": False},
     )  # fmt: skip
     took = time.monotonic() - started
     board = result.leaderboard()

@@ -1,0 +1,244 @@
+"""Saved predictors: the best leaderboard row refitted on all rows, with a manifest.
+
+A predictor folder holds one pickled pipeline per member (one for a single model, one
+per member of an ensemble) and ``manifest.json``: the recipe, the dataset fingerprint,
+the column schema, the metric and score, package and plugin versions, the creation time
+and the sha256 of every file. :func:`load` refuses a folder whose files do not match
+their hashes before it unpickles anything.
+
+Unpickling runs code: load predictors only from sources you trust. The hashes catch
+corrupted or edited files; someone who can rewrite the manifest as well can forge them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import pickle
+import platform
+import shutil
+import tempfile
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from automl_fin.errors import ArtifactError
+from automl_fin.predictor import Member, Predictor, Schema
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_fin.problem import Problem
+
+__all__ = ["FORMAT", "MANIFEST", "VersionWarning", "load", "save_predictor"]
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+PREDICTOR_DIR = "predictor"
+# libraries whose objects end up in the pickles (or run them): a difference is warned about
+_LIBRARIES = (
+    "automl-fin",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "xgboost",
+    "torch",
+    "lightning",
+    "transformers",
+)
+
+
+class VersionWarning(UserWarning):
+    """Installed package versions differ from those a predictor was saved with."""
+
+
+def fit_predictor(study: optuna.Study, problem: Problem) -> Predictor:
+    """Refit the study's best completed row (a single model or an ensemble; baselines
+    never) on every row of the data and return it as a :class:`Predictor`."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from automl_fin.fitting import fit_trial, members_of
+
+    p = problem
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
+    ]
+    if not done:
+        raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
+    best = max(done, key=lambda t: p.metric.sign * float(t.value))  # type: ignore[arg-type]
+    rows = np.arange(len(p.dataset.y))
+    members = []
+    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        for trial, weight in members_of(study, best):
+            model, pipe = fit_trial(trial, p, rows)
+            members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
+    ds = p.dataset
+    manifest = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "study": study.study_name,
+        "recipe": p.recipe.model_dump(mode="json"),
+        "task": str(p.task),
+        "target": ds.target,
+        "dataset": {"fingerprint": ds.fingerprint, "source": ds.source, "rows": len(ds.y)},
+        "metric": {
+            "name": p.metric.name,
+            "direction": p.metric.direction,
+            "score": float(best.value),  # type: ignore[arg-type]
+            "score_std": best.user_attrs.get("score_std"),
+            "folds": best.user_attrs.get("folds"),
+        },
+        "best": {"trial": best.number, "model": best.user_attrs.get("model")},
+        "versions": _versions(),
+        "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
+    }
+    return Predictor(members, Schema.of(p), manifest)
+
+
+def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
+    """Write ``predictor`` to ``folder`` (replaced as a whole, never left half written)
+    and return the folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    try:
+        files: dict[str, str] = {}
+        members = []
+        for i, m in enumerate(predictor.members):
+            name = f"member_{i}_{m.model}.pkl"
+            files[name] = _write(tmp / name, pickle.dumps(m.pipeline, protocol=5))
+            members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
+        manifest = {
+            **predictor.manifest,
+            "schema": predictor.schema.to_json(),
+            "members": members,
+            "files": files,
+        }
+        _write(tmp / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
+        old = folder.with_name(f".{folder.name}-old")
+        if folder.exists():
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+        tmp.chmod(0o755)  # mkdtemp makes it private
+        os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    predictor.manifest = manifest
+    predictor.path = folder
+    return folder
+
+
+def load(path: str | Path) -> Predictor:
+    """Load a saved predictor (its folder, or the run folder holding ``predictor/``).
+
+    Refuses a folder whose files do not match the sha256 in ``manifest.json`` (before
+    unpickling anything) and warns (:class:`VersionWarning`) when the installed package
+    versions differ from the saved ones. Unpickling runs code: load only trusted folders.
+    """
+    folder = Path(path)
+    if (folder / PREDICTOR_DIR / MANIFEST).is_file():
+        folder = folder / PREDICTOR_DIR
+    manifest = _manifest(folder)
+    listed = manifest.get("files", {})
+    for name, digest in listed.items():
+        file = folder / name
+        if not file.is_file():
+            raise ArtifactError(
+                f"predictor {folder}: file '{name}' listed in {MANIFEST} is missing; "
+                "restore the folder or run the search again"
+            )
+        if _sha256(file.read_bytes()) != digest:
+            raise ArtifactError(
+                f"predictor {folder}: file '{name}' does not match its sha256 in {MANIFEST} "
+                "(changed or corrupted); refusing to unpickle it"
+            )
+    extra = sorted(f.name for f in folder.glob("*.pkl") if f.name not in listed)
+    if extra:
+        raise ArtifactError(
+            f"predictor {folder}: files {extra} are not listed in {MANIFEST}; "
+            "refusing a folder that was changed"
+        )
+    _warn_versions(folder, manifest.get("versions", {}))
+    members = []
+    for m in manifest["members"]:
+        try:
+            pipe = pickle.loads((folder / m["file"]).read_bytes())
+        except ModuleNotFoundError as exc:
+            raise ArtifactError(
+                f"predictor {folder}: member '{m['model']}' needs the package '{exc.name}'; "
+                "install it (see the versions in manifest.json)"
+            ) from None
+        members.append(Member(m["trial"], m["model"], float(m["weight"]), pipe))
+    predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest)
+    predictor.path = folder
+    return predictor
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    file = folder / MANIFEST
+    if not file.is_file():
+        raise ArtifactError(
+            f"{folder} is not a predictor: no {MANIFEST}; pass the folder `automl-fin run` "
+            f"wrote (<runs-dir>/<study>/{PREDICTOR_DIR})"
+        )
+    try:
+        manifest = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"predictor {folder}: {MANIFEST} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ArtifactError(
+            f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
+            f"format {FORMAT}"
+        )
+    for key in ("files", "members", "schema"):
+        if key not in manifest:
+            raise ArtifactError(f"predictor {folder}: {MANIFEST} has no '{key}'")
+    return manifest
+
+
+def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
+    now = _versions()
+    differ = [
+        f"{name} {saved[name]} -> {now.get(name, 'not installed')}"
+        for name in sorted(saved)
+        if now.get(name) != saved[name]
+    ]
+    if differ:
+        warnings.warn(
+            f"predictor {folder} was saved with other package versions ({'; '.join(differ)}); "
+            "its predictions may differ",
+            VersionWarning,
+            stacklevel=3,
+        )
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in _LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write(path: Path, data: bytes) -> str:
+    """Write ``data`` and fsync it; returns its sha256."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return _sha256(data)

@@ -1,0 +1,198 @@
+"""scikit-learn estimators that run a whole automl_fin search inside ``fit``.
+
+``AutoFinClassifier`` and ``AutoFinRegressor`` follow scikit-learn's contract
+(``__init__`` only stores its arguments, fitted attributes end in ``_``, ``clone``
+works), so a search can sit inside ``cross_val_score``, ``Pipeline`` or
+``GridSearchCV``. Each ``fit`` runs the recipe on ``X`` and ``y`` with an in-memory
+Optuna study and keeps the refitted best row (single model or ensemble) as
+``predictor_``; its leaderboard is ``leaderboard_``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+__all__ = ["AutoFinClassifier", "AutoFinRegressor"]
+
+TARGET = "__target__"
+DEFAULT_FOLDS = 5
+
+
+class _AutoFin(BaseEstimator):
+    """The shared part of :class:`AutoFinClassifier` and :class:`AutoFinRegressor`."""
+
+    def __init__(
+        self,
+        recipe: str = "auto",
+        *,
+        trials: int | None = 20,
+        seconds: float | None = None,
+        models: Sequence[str] | None = None,
+        metric: str | None = None,
+        n_splits: int | None = None,
+        ensemble: bool = True,
+        seed: int = 0,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.recipe = recipe
+        self.trials = trials
+        self.seconds = seconds
+        self.models = models
+        self.metric = metric
+        self.n_splits = n_splits
+        self.ensemble = ensemble
+        self.seed = seed
+        self.overrides = overrides
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # imputed inside the searched pipelines
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
+        """``X`` as a DataFrame: a DataFrame keeps its columns and dtypes (mixed kinds
+        are fine); an array is checked and its columns named ``x0, x1, ...``."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if len(X) == 0:
+                raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
+            return X.reset_index(drop=True)
+        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+    def _search(self, frame: pd.DataFrame, y: np.ndarray, extra: dict[str, Any]) -> Any:
+        """Run the recipe on ``frame`` with target ``y``; ``extra`` recipe overrides."""
+        from automl_fin.engine import search
+
+        if len(frame) < 2:
+            raise ValueError(f"n_samples = {len(frame)}: a search needs at least 2 rows")
+        overrides: dict[str, Any] = {
+            "ensemble": self.ensemble,
+            "report": False,
+            **extra,
+        }
+        for key, value in (
+            ("models", list(self.models) if self.models else None),
+            ("metric", self.metric),
+            ("validation.n_splits", self.n_splits),
+        ):
+            if value is not None:
+                overrides[key] = value
+        overrides |= dict(self.overrides or {})
+        data = frame.assign(**{TARGET: y})
+        with tempfile.TemporaryDirectory(prefix="automl_fin-") as runs, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # e.g. a model left out
+            result = search(
+                self.recipe,
+                data=data,
+                target=TARGET,
+                trials=self.trials,
+                seconds=self.seconds,
+                seed=self.seed,
+                overrides=overrides,
+                storage=":memory:",
+                runs_dir=runs,
+            )
+        if result.predictor is None:
+            board = result.leaderboard()
+            raise ValueError(
+                "no trial of the search completed; errors: "
+                + "; ".join(board["error"].dropna().astype(str).unique()[:3])
+            )
+        self.predictor_ = result.predictor
+        self.leaderboard_ = result.leaderboard()
+        self.best_score_ = float(result.predictor.manifest["metric"]["score"])
+        return result
+
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "predictor_")
+        frame = self._frame(X, reset=False)
+        return self.predictor_._blend(frame)
+
+
+def _folds(estimator: _AutoFin, most: int) -> dict[str, Any]:
+    """Fewer folds on small data (each fold needs a row of every class) unless the
+    folds were set explicitly."""
+    given = (estimator.overrides or {}).get("validation.n_splits")
+    if estimator.n_splits is not None or given is not None or most >= DEFAULT_FOLDS:
+        return {}
+    return {"validation.n_splits": max(2, most)}
+
+
+class AutoFinClassifier(ClassifierMixin, _AutoFin):
+    """An automl_fin search as a scikit-learn classifier.
+
+    Args:
+        recipe: the recipe to run (``auto`` routes by the data; ``default`` for credit
+            default, ``risk_tier`` for ordered grades, or a YAML path).
+        trials, seconds: the search budget.
+        models: restrict the search to these model specs.
+        metric: the search metric (default: the recipe's).
+        n_splits: cross-validation folds (default: the recipe's).
+        ensemble: select an ensemble of the top trials after the search.
+        seed: makes the search repeatable.
+        overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
+
+    Attributes:
+        classes_, n_features_in_, feature_names_in_: as for any classifier.
+        predictor_: the refitted best row (:class:`automl_fin.Predictor`).
+        leaderboard_: the search's leaderboard.
+        best_score_: the cross-validated score of the best row.
+    """
+
+    def fit(self, X: Any, y: Any) -> AutoFinClassifier:
+        """Run the search on ``X``, ``y`` and keep the refitted best row."""
+        frame = self._frame(X, reset=True)
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if len(y) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"only one class ({classes[0]!r}) in y; a classifier needs two")
+        task = "binary" if len(classes) == 2 else "multiclass"
+        smallest = int(np.min(np.unique(y, return_counts=True)[1]))
+        extra = {"task": task, "data.classes": classes.tolist(), **_folds(self, smallest)}
+        self._search(frame, y, extra)
+        self.classes_ = classes
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        return self._raw(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row."""
+        proba = self._raw(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class AutoFinRegressor(RegressorMixin, _AutoFin):
+    """An automl_fin search as a scikit-learn regressor (same arguments and attributes
+    as :class:`AutoFinClassifier`, without ``classes_``)."""
+
+    def fit(self, X: Any, y: Any) -> AutoFinRegressor:
+        """Run the search on ``X``, ``y`` and keep the refitted best row."""
+        frame = self._frame(X, reset=True)
+        y = column_or_1d(y, warn=True).astype(float)
+        if len(y) != len(frame):
+            raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y contains NaN or infinity")
+        self._search(frame, y, {"task": "regression", **_folds(self, len(y) // 2)})
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The predicted values."""
+        return self._raw(X)

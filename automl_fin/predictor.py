@@ -1,0 +1,312 @@
+"""A fitted predictor: the refitted pipeline(s) of a leaderboard row and its input schema.
+
+:class:`Predictor` checks new data against the :class:`Schema` it was trained with
+(every column present, each of its kind), then blends its members' predictions with
+their ensemble weights. A price predictor takes the price table itself and forecasts
+the next step(s) of each series from its latest window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from automl_fin.errors import DataError
+from automl_fin.specs import ColumnKind, Task
+
+if TYPE_CHECKING:
+    from automl_fin.problem import Problem
+
+__all__ = ["Member", "Predictor", "Schema"]
+
+
+@dataclass
+class Member:
+    """One refitted pipeline and its weight in the blend."""
+
+    trial: int
+    model: str
+    weight: float
+    pipeline: Any
+
+
+@dataclass
+class Schema:
+    """What a predictor needs as input and what it predicts.
+
+    Attributes:
+        columns: input column -> kind (``numeric``, ``categorical``, ``text``,
+            ``datetime``); for a price series the raw table's time, price, entity and
+            exogenous columns.
+        dtypes: the training dtype of each input column.
+        features: the model's feature columns in order (equal to ``columns`` except for
+            price series, whose features are computed from the table).
+        ids: id columns of the training data; echoed in prediction tables when present.
+        target, task, classes: what is predicted (``classes`` in probability order).
+        series: the recipe's ``data.series`` with ``time`` and ``entity`` (price only).
+    """
+
+    columns: dict[str, ColumnKind]
+    dtypes: dict[str, str]
+    features: list[str]
+    target: str
+    task: Task
+    classes: list[Any] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    series: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, problem: Problem) -> Schema:
+        """The schema of ``problem``'s data."""
+        ds = problem.dataset
+        cfg = problem.recipe.data
+        features = [str(c) for c in ds.X.columns]
+        if cfg.series is not None:
+            assert cfg.time is not None
+            s = cfg.series
+            columns = {cfg.time: ColumnKind.DATETIME, s.price: ColumnKind.NUMERIC}
+            if cfg.entity:
+                columns[cfg.entity] = ColumnKind.CATEGORICAL
+            columns |= {name: ColumnKind.NUMERIC for name in s.exogenous}
+            dtypes = {cfg.time: "datetime64"}
+            series = {**s.model_dump(mode="json"), "time": cfg.time, "entity": cfg.entity}
+        else:
+            columns = dict(ds.kinds)
+            dtypes = {str(c): str(ds.X[c].dtype) for c in ds.X.columns}
+            series = None
+        return cls(
+            columns={str(c): ColumnKind(k) for c, k in columns.items()},
+            dtypes=dtypes,
+            features=features,
+            target=ds.target,
+            task=ds.task,
+            classes=list(ds.classes),
+            ids=[c for c, why in ds.dropped.items() if why == "id column"],
+            series=series,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``schema`` of a manifest)."""
+        return {
+            "columns": [
+                {"name": c, "kind": str(k), "dtype": self.dtypes.get(c, "")}
+                for c, k in self.columns.items()
+            ],
+            "features": self.features,
+            "target": self.target,
+            "task": str(self.task),
+            "classes": [_plain(c) for c in self.classes],
+            "ids": self.ids,
+            "series": self.series,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            columns={c["name"]: ColumnKind(c["kind"]) for c in data["columns"]},
+            dtypes={c["name"]: c.get("dtype", "") for c in data["columns"]},
+            features=list(data["features"]),
+            target=data["target"],
+            task=Task(data["task"]),
+            classes=list(data.get("classes", [])),
+            ids=list(data.get("ids", [])),
+            series=data.get("series"),
+        )
+
+    def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
+        """``frame``'s input columns, each converted to its training kind; a
+        :class:`DataError` names a missing column or one that is not of its kind."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{source}: missing column(s) {', '.join(map(repr, missing))} that the "
+                "predictor was trained with; add them (empty values are allowed where "
+                "the training data had them)"
+            )
+        out = {}
+        for name, kind in self.columns.items():
+            out[name] = _convert(frame[name], kind, self.dtypes.get(name, ""), name, source)
+        return pd.DataFrame(out, index=frame.index)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:
+    def refuse(bad: pd.Series, what: str) -> DataError:
+        first = col[bad].iloc[0]
+        return DataError(
+            f"{source}: column '{name}' must be {what} (it was {kind} in training); "
+            f"found {first!r} in {int(bad.sum())} row(s); fix or blank those values"
+        )
+
+    numeric = kind is ColumnKind.NUMERIC or (
+        kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(("str", "object", "cat"))
+    )
+    if numeric:
+        if ptypes.is_bool_dtype(col):
+            return col.astype(float)
+        if ptypes.is_numeric_dtype(col):
+            return col
+        values = pd.to_numeric(col, errors="coerce")
+        bad = values.isna() & col.notna() & (col.astype("str").str.strip() != "")
+        if bad.any():
+            raise refuse(bad, "numeric")
+        return values
+    if kind is ColumnKind.DATETIME:
+        if ptypes.is_datetime64_any_dtype(col):
+            return col
+        stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+        bad = stamps.isna() & col.notna()
+        if bad.any():
+            raise refuse(bad, "dates")
+        return stamps if dtype.startswith("datetime") else col
+    if ptypes.is_string_dtype(col) and not ptypes.is_object_dtype(col):
+        return col
+    return col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+
+
+class Predictor:
+    """Refitted pipeline(s) of a leaderboard row; see :func:`automl_fin.load`.
+
+    ``predict`` returns class labels (classification) or values; ``predict_proba`` the
+    class probabilities as a DataFrame with one column per class; ``predict_frame`` the
+    table ``automl-fin predict`` writes (id columns, prediction, probabilities).
+    """
+
+    def __init__(self, members: list[Member], schema: Schema, manifest: dict[str, Any]) -> None:
+        self.members = members
+        self.schema = schema
+        self.manifest = manifest
+        self.path: Path | None = None
+
+    def __repr__(self) -> str:
+        what = " + ".join(f"{m.model}#{m.trial}" for m in self.members)
+        metric = self.manifest.get("metric", {})
+        return (
+            f"Predictor({self.schema.task} '{self.schema.target}': {what}; "
+            f"{metric.get('name')} {metric.get('score', float('nan')):.4f})"
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.schema.classes) if self.schema.task.is_classification else 1
+
+    def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The model's feature rows and the (checked) input rows they came from."""
+        frame, source = _frame(data)
+        checked = self.schema.check(frame, source)
+        if self.schema.series is None:
+            return checked[self.schema.features], frame
+        return _latest_window(checked, self.schema, source)
+
+    def _blend(self, X: pd.DataFrame) -> np.ndarray:
+        from automl_fin.fitting import blend
+
+        return blend(
+            [m.pipeline for m in self.members],
+            [m.weight for m in self.members],
+            X.reset_index(drop=True),
+            self.width,
+            [m.model for m in self.members],
+        )
+
+    def predict_proba(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """Class probabilities of each row of ``data`` (columns: the classes)."""
+        if not self.schema.task.is_classification:
+            raise TypeError(f"a {self.schema.task} predictor has no predict_proba; use predict")
+        X, frame = self._features(data)
+        proba = self._blend(X)
+        return pd.DataFrame(proba, index=frame.index, columns=pd.Index(self.schema.classes))
+
+    def predict(self, data: pd.DataFrame | str | Path) -> pd.Series:
+        """Predicted class labels, or values; for a price series one forecast per
+        series (its latest window), in the recipe's target units."""
+        if self.schema.series is not None:
+            table = self.predict_frame(data)
+            unit = (
+                "forecast_price"
+                if self.schema.series.get("target") == "price"
+                else ("forecast_return")
+            )
+            return table[unit].rename(self.schema.target)
+        X, frame = self._features(data)
+        raw = self._blend(X)
+        if self.schema.task.is_classification:
+            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
+            return pd.Series(labels, index=frame.index, name=self.schema.target)
+        return pd.Series(raw, index=frame.index, name=self.schema.target)
+
+    def predict_frame(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """The prediction table: the input's id columns (when present), ``prediction``
+        and, for classification, ``proba_<class>`` per class. For a price series:
+        entity, origin time, horizon, ``forecast_return`` and ``forecast_price``."""
+        X, frame = self._features(data)
+        raw = self._blend(X)
+        if self.schema.series is not None:
+            return _forecast_table(frame, raw, self.schema)
+        ids = [c for c in self.schema.ids if c in frame.columns]
+        out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
+        if self.schema.task.is_classification:
+            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
+            out["prediction"] = labels
+            for i, c in enumerate(self.schema.classes):
+                out[f"proba_{c}"] = raw[:, i]
+        else:
+            out["prediction"] = raw
+        return out
+
+
+def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "data"
+    from automl_fin.data import read_table
+
+    return read_table(data), str(data)
+
+
+def _latest_window(
+    checked: pd.DataFrame, schema: Schema, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features of each series' latest time step (its forecast origin)."""
+    from automl_fin.recipes import SeriesConfig
+    from automl_fin.timeseries import series_features
+
+    s = dict(schema.series or {})
+    time, entity = s.pop("time"), s.pop("entity")
+    cfg = SeriesConfig(**s)
+    keys = [entity, time] if entity else [time]
+    frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
+    feats = series_features(frame, time=time, entity=entity, cfg=cfg)
+    last = frame.groupby(entity, sort=True).tail(1).index if entity else pd.Index([len(frame) - 1])
+    X = feats.loc[last]
+    if entity:
+        X.insert(0, entity, frame.loc[last, entity].astype("str"))
+    incomplete = X.isna().any(axis=1)
+    if incomplete.any():
+        who = frame.loc[X.index[incomplete][0], entity] if entity else "the series"
+        need = max([cfg.lags, *cfg.windows]) + 1
+        raise DataError(
+            f"{source}: {who} has too little history at its latest time for the features "
+            f"(lags {cfg.lags}, windows {cfg.windows}); give at least {need} rows per series"
+        )
+    return X[schema.features], frame.loc[last]
+
+
+def _forecast_table(origin: pd.DataFrame, raw: np.ndarray, schema: Schema) -> pd.DataFrame:
+    s = schema.series or {}
+    out = pd.DataFrame(index=range(len(origin)))
+    if s.get("entity"):
+        out[s["entity"]] = origin[s["entity"]].to_numpy()
+    out["origin"] = origin[s["time"]].to_numpy()
+    out["horizon"] = int(s.get("horizon", 1))
+    out["forecast_return"] = raw
+    out["forecast_price"] = origin[s["price"]].to_numpy(dtype=float) * np.exp(raw)
+    return out

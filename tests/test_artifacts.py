@@ -1,0 +1,225 @@
+"""Saved predictors: refit of the best row, manifest and hashes, load, and
+``automl-fin predict`` reproducing the in-process predictions exactly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import automl_fin
+from automl_fin import datasets, search
+from automl_fin.artifacts import MANIFEST, VersionWarning
+from automl_fin.errors import ArtifactError, DataError
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+HELD_OUT = 100
+CLI = [sys.executable, "-m", "automl_fin.cli"]
+
+
+@pytest.fixture(scope="module")
+def credit() -> pd.DataFrame:
+    frame = datasets.load("german_credit")
+    return frame.assign(loan_id=np.arange(10_000, 10_000 + len(frame)))  # an id column
+
+
+@pytest.fixture(scope="module")
+def run(credit: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One small real search on German credit, the last rows held out of it."""
+    return search(
+        "default",
+        data=credit.iloc[:-HELD_OUT],
+        trials=8,
+        seed=5,
+        storage=":memory:",
+        runs_dir=tmp_path_factory.mktemp("runs"),
+        overrides={
+            "models": ["logreg", "hgb", "xgboost"],
+            "validation.n_splits": 3,
+            "validation.repeats": 1,
+            "report": False,
+        },
+    )
+
+
+def _copy(run, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    target = tmp_path / "predictor"
+    shutil.copytree(run.predictor.path, target)
+    return target
+
+
+def test_the_best_row_is_refitted_on_all_rows_and_saved_with_its_manifest(run) -> None:  # type: ignore[no-untyped-def]
+    best = run.leaderboard(state="COMPLETE")
+    best = best[~best["baseline"]].iloc[0]
+    predictor = run.predictor
+    assert predictor.path == run.run_dir / "predictor"
+    manifest = json.loads((predictor.path / MANIFEST).read_text())
+    assert manifest["best"] == {"trial": int(best["trial"]), "model": best["model"]}
+    assert manifest["metric"]["name"] == "roc_auc"
+    assert manifest["metric"]["score"] == pytest.approx(best["score"])
+    assert manifest["dataset"]["fingerprint"] == run.dataset.fingerprint
+    assert manifest["dataset"]["rows"] == len(run.dataset.y)
+    assert manifest["recipe"]["name"] == "default"
+    assert {"python", "automl-fin", "scikit-learn", "pandas", "numpy"} <= set(manifest["versions"])
+    assert manifest["schema"]["ids"] == ["loan_id"]
+    columns = {c["name"]: c["kind"] for c in manifest["schema"]["columns"]}
+    assert columns["credit_amount"] == "numeric" and columns["purpose"] == "categorical"
+    files = sorted(p.name for p in predictor.path.iterdir())
+    assert files == sorted([MANIFEST, *manifest["files"]])
+    weights = [m["weight"] for m in manifest["members"]]
+    assert sum(weights) == pytest.approx(1.0)
+    if best["model"] == "ensemble":  # the members are the ensemble row's own
+        assert len(weights) == len(best["preprocessors"].split(" + "))
+
+
+def test_load_gives_the_same_predictions_as_the_predictor_of_the_run(run, credit) -> None:  # type: ignore[no-untyped-def]
+    held = credit.iloc[-HELD_OUT:]
+    loaded = automl_fin.load(run.run_dir)  # a run folder or its predictor folder
+    proba = loaded.predict_proba(held)
+    assert list(proba.columns) == run.dataset.classes and proba.index.equals(held.index)
+    assert np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(proba.to_numpy(), run.predictor.predict_proba(held).to_numpy())
+    labels = loaded.predict(held)
+    assert set(labels) <= set(run.dataset.classes)
+    assert (labels == proba.idxmax(axis=1)).all()
+    # the refitted predictor separates the unseen rows (not a constant or a coin)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(held["creditability"] == "bad", proba["bad"]) > 0.65
+
+
+def test_cli_predict_on_held_out_rows_reproduces_the_in_process_predictions_exactly(
+    run,  # type: ignore[no-untyped-def]
+    credit: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    held = credit.iloc[-HELD_OUT:].drop(columns=["creditability"])
+    held.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "preds.csv"
+    done = subprocess.run(
+        [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    written = pd.read_csv(out)
+    expected = run.predictor.predict_frame(held)
+    assert list(written.columns) == ["loan_id", "prediction", "proba_good", "proba_bad"]
+    assert written["loan_id"].tolist() == held["loan_id"].tolist()  # keyed by the id column
+    pd.testing.assert_frame_equal(written, expected, check_exact=True, check_dtype=False)
+
+
+def test_a_tampered_missing_or_added_file_is_refused_before_unpickling(
+    run,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    folder = _copy(run, tmp_path)
+    pickled = sorted(folder.glob("*.pkl"))[0]
+    data = bytearray(pickled.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pickled.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match=rf"'{pickled.name}' does not match its sha256"):
+        automl_fin.load(folder)
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_fin.cli", "predict", str(folder), "--data", "x.csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "does not match its sha256" in done.stderr
+    pickled.unlink()
+    with pytest.raises(
+        ArtifactError, match=rf"'{pickled.name}' listed in manifest.json is missing"
+    ):
+        automl_fin.load(folder)
+    folder = _copy(run, tmp_path / "again")
+    (folder / "extra.pkl").write_bytes(b"not ours")
+    with pytest.raises(ArtifactError, match=r"\['extra.pkl'\] are not listed"):
+        automl_fin.load(folder)
+    with pytest.raises(ArtifactError, match=r"is not a predictor: no manifest.json"):
+        automl_fin.load(run.run_dir / "oof")
+
+
+def test_new_data_missing_a_column_or_with_a_wrong_kind_is_refused(run, credit) -> None:  # type: ignore[no-untyped-def]
+    held = credit.iloc[-5:]
+    with pytest.raises(DataError, match=r"missing column\(s\) 'purpose', 'credit_amount'"):
+        run.predictor.predict(held.drop(columns=["credit_amount", "purpose"]))
+    bad = held.assign(credit_amount=["1200", "lots", "800", "5000", "700"])
+    with pytest.raises(DataError, match=r"column 'credit_amount' must be numeric .* 'lots'"):
+        run.predictor.predict_proba(bad)
+    # numbers written as text are still numbers; extra columns are ignored
+    fine = held.assign(credit_amount=held["credit_amount"].astype(str), note="x")
+    assert np.array_equal(
+        run.predictor.predict_proba(fine).to_numpy(), run.predictor.predict_proba(held).to_numpy()
+    )
+
+
+def test_other_package_versions_are_warned_about(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _copy(run, tmp_path)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["versions"]["scikit-learn"] = "0.24.2"
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.warns(VersionWarning, match=r"scikit-learn 0.24.2 -> 1\."):
+        automl_fin.load(folder)
+
+
+def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
+    tmp_path: Path,
+) -> None:
+    frame = datasets.load("equities")
+    frame = frame[frame["date"] >= "2014-01-01"].reset_index(drop=True)
+    result = search(
+        "price",
+        data=frame,
+        trials=3,
+        seed=0,
+        runs_dir=tmp_path,
+        storage=":memory:",
+        overrides={
+            "data.entity": "ticker",
+            "data.series.price": "close",
+            "models": ["ridge"],
+            "validation.n_splits": 3,
+            "validation.final_test": 0.0,
+            "ensemble": False,
+            "report": False,
+        },
+    )
+    predictor = automl_fin.load(result.run_dir)
+    table = predictor.predict_frame(frame)
+    last = frame.groupby("ticker")["date"].max()
+    assert table["ticker"].tolist() == sorted(last.index)
+    assert (table["origin"].to_numpy() == last.sort_index().to_numpy()).all()
+    assert (table["horizon"] == 1).all()
+    close = frame.sort_values("date").groupby("ticker")["close"].last().sort_index()
+    assert np.allclose(table["forecast_price"], close.to_numpy() * np.exp(table["forecast_return"]))
+    # the same forecast as the refitted pipeline on the supervised row of that origin
+    # (a placeholder next step gives the latest row a target so that it is kept)
+    later = frame.groupby("ticker").tail(1).assign(date=lambda d: d["date"] + pd.Timedelta("1D"))
+    from automl_fin.recipes import load_recipe
+    from automl_fin.timeseries import supervise
+
+    cfg = load_recipe("price", {"data.series.price": "close"}).data.series
+    rows = supervise(pd.concat([frame, later]), time="date", entity="ticker", cfg=cfg).frame
+    rows = rows.groupby("ticker").tail(1).sort_values("ticker")
+    pipe = predictor.members[0].pipeline
+    direct = pipe.predict(rows[predictor.schema.features])
+    assert np.array_equal(direct, table["forecast_return"].to_numpy())
+    assert predictor.predict(frame).tolist() == table["forecast_return"].tolist()
+    # the latest window moves the forecast; too short a history is refused
+    moved = frame.copy()
+    moved.loc[moved.groupby("ticker")["date"].idxmax(), "close"] *= 1.05
+    assert not np.allclose(
+        predictor.predict_frame(moved)["forecast_return"], table["forecast_return"]
+    )
+    with pytest.raises(DataError, match=r"too little history .* give at least 61 rows"):
+        predictor.predict(frame.groupby("ticker").tail(30))

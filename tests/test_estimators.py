@@ -1,0 +1,83 @@
+"""AutoFinClassifier / AutoFinRegressor: scikit-learn's estimator checks, and a search
+inside cross_val_score and a Pipeline on real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import sp500_lags
+from sklearn.base import clone
+from sklearn.metrics import r2_score
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from automl_fin import datasets
+from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
+
+# Checks whose data gives a class a single row: a cross-validated search cannot score a
+# class that one fold holds alone (stratified folds need two rows of every class), so
+# the estimator refuses such data with a one-line error instead of fitting.
+ONE_ROW_CLASS = "a class with a single row: stratified cross-validation needs two per class"
+CANNOT_APPLY = {
+    name: ONE_ROW_CLASS
+    for name in (
+        "check_dont_overwrite_parameters",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_dict_unchanged",
+        "check_fit2d_predict1d",
+    )
+}
+
+
+def _cannot_apply(estimator: object) -> dict[str, str]:
+    return CANNOT_APPLY if isinstance(estimator, AutoFinClassifier) else {}
+
+
+@parametrize_with_checks(
+    [
+        AutoFinClassifier(trials=2, models=["logreg"], ensemble=False),
+        AutoFinRegressor(trials=2, models=["ridge"], ensemble=False),
+    ],
+    expected_failed_checks=_cannot_apply,
+)
+def test_sklearn_estimator_checks(estimator, check) -> None:  # type: ignore[no-untyped-def]
+    check(estimator)
+
+
+def test_the_classifier_searches_inside_cross_val_score_on_credit_data() -> None:
+    frame = datasets.load("german_credit")
+    X, y = frame.drop(columns=["creditability"]), frame["creditability"]  # mixed kinds
+    search = AutoFinClassifier(trials=4, models=["logreg", "hgb"], n_splits=3, seed=1)
+    scores = cross_val_score(search, X, y, cv=3, scoring="roc_auc")
+    assert scores.shape == (3,) and (scores > 0.7).all(), scores
+    fitted = clone(search).fit(X.iloc[:600], y.iloc[:600])
+    assert list(fitted.classes_) == ["bad", "good"]
+    assert list(fitted.feature_names_in_) == list(X.columns)
+    proba = fitted.predict_proba(X.iloc[600:])
+    assert proba.shape == (400, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert (fitted.predict(X.iloc[600:]) == fitted.classes_[proba.argmax(axis=1)]).all()
+    assert 0.6 < fitted.best_score_ < 1 and len(fitted.leaderboard_) >= 4
+
+
+def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
+    frame = sp500_lags(rows=800, lags=10)
+    X, y = frame.drop(columns=["date", "ret"]).to_numpy(), frame["ret"].to_numpy()
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("search", AutoFinRegressor(trials=3, models=["ridge"]))]
+    )
+    assert pipe.get_params()["search__trials"] == 3
+    pipe.set_params(search__trials=2, search__seed=4)
+    pipe.fit(X[:600], y[:600])
+    pred = pipe.predict(X[600:])
+    assert pred.shape == (200,) and np.isfinite(pred).all()
+    assert pipe.score(X[600:], y[600:]) == pytest.approx(r2_score(y[600:], pred))
+    # daily returns: nothing much to predict, and nothing absurd either
+    assert abs(pipe.score(X[600:], y[600:])) < 0.1
+    again = clone(pipe).fit(X[:600], y[:600])  # the same seed gives the same search
+    assert np.array_equal(again.predict(X[600:]), pred)
