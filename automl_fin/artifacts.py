@@ -123,13 +123,7 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
             "files": files,
         }
         _write(tmp / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
-        old = folder.with_name(f".{folder.name}-old")
-        if folder.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-        tmp.chmod(0o755)  # mkdtemp makes it private
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
+        _swap(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -149,7 +143,8 @@ def load(path: str | Path) -> Predictor:
     if (folder / PREDICTOR_DIR / MANIFEST).is_file():
         folder = folder / PREDICTOR_DIR
     manifest = _manifest(folder)
-    listed = manifest.get("files", {})
+    listed: dict[str, str] = manifest["files"]
+    verified: dict[str, bytes] = {}  # the bytes hashed are the bytes unpickled
     for name, digest in listed.items():
         file = folder / name
         if not file.is_file():
@@ -157,12 +152,14 @@ def load(path: str | Path) -> Predictor:
                 f"predictor {folder}: file '{name}' listed in {MANIFEST} is missing; "
                 "restore the folder or run the search again"
             )
-        if _sha256(file.read_bytes()) != digest:
+        data = file.read_bytes()
+        if _sha256(data) != digest:
             raise ArtifactError(
                 f"predictor {folder}: file '{name}' does not match its sha256 in {MANIFEST} "
                 "(changed or corrupted); refusing to unpickle it"
             )
-    extra = sorted(f.name for f in folder.glob("*.pkl") if f.name not in listed)
+        verified[name] = data
+    extra = sorted(f.name for f in folder.iterdir() if f.name not in (*listed, MANIFEST))
     if extra:
         raise ArtifactError(
             f"predictor {folder}: files {extra} are not listed in {MANIFEST}; "
@@ -172,7 +169,7 @@ def load(path: str | Path) -> Predictor:
     members = []
     for m in manifest["members"]:
         try:
-            pipe = pickle.loads((folder / m["file"]).read_bytes())
+            pipe = pickle.loads(verified[m["file"]])
         except ModuleNotFoundError as exc:
             raise ArtifactError(
                 f"predictor {folder}: member '{m['model']}' needs the package '{exc.name}'; "
@@ -182,6 +179,30 @@ def load(path: str | Path) -> Predictor:
     predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest)
     predictor.path = folder
     return predictor
+
+
+def _swap(new: Path, folder: Path) -> None:
+    """Put the finished folder ``new`` in place of ``folder``: the old one is moved aside
+    first and moved back if the swap fails, so a reader finds one or the other."""
+    new.chmod(0o755)  # mkdtemp makes it private
+    old = None
+    if folder.exists():
+        old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-old-"))
+        os.replace(folder, old / folder.name)
+    try:
+        os.replace(new, folder)
+    except BaseException:
+        if old is not None:
+            os.replace(old / folder.name, folder)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    fd = os.open(folder.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the rename itself reaches the disk
+    finally:
+        os.close(fd)
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -201,9 +222,27 @@ def _manifest(folder: Path) -> dict[str, Any]:
             f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
             f"format {FORMAT}"
         )
-    for key in ("files", "members", "schema"):
-        if key not in manifest:
-            raise ArtifactError(f"predictor {folder}: {MANIFEST} has no '{key}'")
+    files, members = manifest.get("files"), manifest.get("members")
+    well_formed = (
+        isinstance(files, dict)
+        and all(isinstance(v, str) for v in files.values())
+        and isinstance(members, list)
+        and all(
+            isinstance(m, dict) and {"trial", "model", "weight", "file"} <= set(m) for m in members
+        )
+        and isinstance(manifest.get("schema"), dict)
+    )
+    if not well_formed:
+        raise ArtifactError(
+            f"predictor {folder}: {MANIFEST} lacks well-formed 'files', 'members' or 'schema'"
+        )
+    for m in members:  # only hashed plain file names of this folder are ever unpickled
+        name = m["file"]
+        if name not in files or Path(name).name != name or name in ("", ".", ".."):
+            raise ArtifactError(
+                f"predictor {folder}: member file {name!r} is not a hashed file of the folder; "
+                "refusing it"
+            )
     return manifest
 
 

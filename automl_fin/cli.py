@@ -279,7 +279,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from automl_fin.artifacts import PREDICTOR_DIR, load
-    from automl_fin.report import REPORT, write_report
+    from automl_fin.report import write_report
     from automl_fin.runs import reopen
 
     run = reopen(
@@ -292,11 +292,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     saved = run.folder / PREDICTOR_DIR
     predictor = load(saved) if saved.is_dir() else None
     out = write_report(
-        run.study,
-        run.problem,
-        args.out or run.folder / REPORT,
-        storage=run.storage,
-        predictor=predictor,
+        run.study, run.problem, run.folder, storage=run.storage, predictor=predictor, out=args.out
     )
     print(f"report of {run.study.study_name}: {out}")
     return 0

@@ -282,5 +282,11 @@ def _encode_target(
                 )
             labels = [v for v in observed if v is not match[0]] + [match[0]]
     index = {str(v): i for i, v in enumerate(labels)}
-    encoded = y.astype(str).map(index).to_numpy(dtype=np.int64)
-    return encoded, labels
+    mapped = y.astype(str).map(index)
+    if mapped.isna().any():  # e.g. 0.0 against a class written 0
+        odd = sorted(set(y[mapped.isna()].astype(str)))[:5]
+        raise DataError(
+            f"{source}: target '{target}' values {odd} are not written as the classes "
+            f"{[str(v) for v in labels]}; write them the same way"
+        )
+    return mapped.to_numpy(dtype=np.int64), labels

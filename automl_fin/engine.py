@@ -17,6 +17,7 @@ import json
 import platform
 import time
 import traceback
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -37,7 +38,7 @@ from automl_fin.pipeline import Plan, build_pipeline, feature_info
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
-from automl_fin.report import REPORT, write_report
+from automl_fin.report import write_report
 from automl_fin.specs import Monitor
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
 
@@ -215,9 +216,16 @@ def _after_search(
 
     @contextlib.contextmanager
     def step(name: str, text: str) -> Any:
+        """Time a step; one that fails is warned about and noted on the study, so
+        the finished search (already stored) is never lost to it."""
         status(text)
         t0 = time.monotonic()
-        yield
+        try:
+            yield
+        except Exception as exc:
+            message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
+            study.set_user_attr(f"error:{name}", message[:2000])
+            warnings.warn(message, stacklevel=4)
         timings[name] = round(time.monotonic() - t0, 3)
 
     if recipe.ensemble:
@@ -228,11 +236,12 @@ def _after_search(
             final_test(study, problem)
     if recipe.predictor and _has_complete(study):
         with step("predictor", "refitting the best row on all rows"):
-            predictor = fit_predictor(study, problem)
-            save_predictor(predictor, run_dir / PREDICTOR_DIR)
+            fitted = fit_predictor(study, problem)
+            save_predictor(fitted, run_dir / PREDICTOR_DIR)
+            predictor = fitted
     if recipe.report:
         with step("report", "writing the report"):
-            write_report(study, problem, run_dir / REPORT, storage=store, predictor=predictor)
+            write_report(study, problem, run_dir, storage=store, predictor=predictor)
     return predictor
 
 

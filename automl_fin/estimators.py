@@ -40,7 +40,7 @@ class _AutoFin(BaseEstimator):
         metric: str | None = None,
         n_splits: int | None = None,
         ensemble: bool = True,
-        seed: int = 0,
+        random_state: int = 0,
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.recipe = recipe
@@ -50,7 +50,7 @@ class _AutoFin(BaseEstimator):
         self.metric = metric
         self.n_splits = n_splits
         self.ensemble = ensemble
-        self.seed = seed
+        self.random_state = random_state
         self.overrides = overrides
 
     def __sklearn_tags__(self) -> Any:
@@ -67,7 +67,7 @@ class _AutoFin(BaseEstimator):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
                 raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
-            return X.reset_index(drop=True)
+            return X.reset_index(drop=True).set_axis([str(c) for c in X.columns], axis=1)
         X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
         return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
 
@@ -90,16 +90,16 @@ class _AutoFin(BaseEstimator):
             if value is not None:
                 overrides[key] = value
         overrides |= dict(self.overrides or {})
-        data = frame.assign(**{TARGET: y})
+        overrides["predictor"] = True  # the fitted estimator is the saved predictor
         with tempfile.TemporaryDirectory(prefix="automl_fin-") as runs, warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # e.g. a model left out
             result = search(
                 self.recipe,
-                data=data,
+                data=frame.assign(**{TARGET: y}),
                 target=TARGET,
                 trials=self.trials,
                 seconds=self.seconds,
-                seed=self.seed,
+                seed=self.random_state,
                 overrides=overrides,
                 storage=":memory:",
                 runs_dir=runs,
@@ -111,14 +111,15 @@ class _AutoFin(BaseEstimator):
                 + "; ".join(board["error"].dropna().astype(str).unique()[:3])
             )
         self.predictor_ = result.predictor
-        self.leaderboard_ = result.leaderboard()
+        self.predictor_.path = None  # its folder was temporary; save with the estimator
+        self.leaderboard_ = result.leaderboard().drop(columns=["study", "dataset"])
         self.best_score_ = float(result.predictor.manifest["metric"]["score"])
         return result
 
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "predictor_")
-        frame = self._frame(X, reset=False)
-        return self.predictor_._blend(frame)
+        features, _ = self.predictor_._features(self._frame(X, reset=False))
+        return self.predictor_._blend(features)
 
 
 def _folds(estimator: _AutoFin, most: int) -> dict[str, Any]:
@@ -141,11 +142,12 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         metric: the search metric (default: the recipe's).
         n_splits: cross-validation folds (default: the recipe's).
         ensemble: select an ensemble of the top trials after the search.
-        seed: makes the search repeatable.
+        random_state: the search's seed (an int): the same value repeats the search.
         overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
 
     Attributes:
-        classes_, n_features_in_, feature_names_in_: as for any classifier.
+        classes_, n_features_in_, feature_names_in_: as for any classifier (``classes_``
+            sorted; ``predict_proba`` columns in that order).
         predictor_: the refitted best row (:class:`automl_fin.Predictor`).
         leaderboard_: the search's leaderboard.
         best_score_: the cross-validated score of the best row.
@@ -158,13 +160,18 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         check_classification_targets(y)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
-        classes = np.unique(y)
+        classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(classes) < 2:
             raise ValueError(f"only one class ({classes[0]!r}) in y; a classifier needs two")
-        task = "binary" if len(classes) == 2 else "multiclass"
-        smallest = int(np.min(np.unique(y, return_counts=True)[1]))
-        extra = {"task": task, "data.classes": classes.tolist(), **_folds(self, smallest)}
-        self._search(frame, y, extra)
+        # the search sees class indices 0..k-1 in the order of classes_ (labels of any
+        # type, and the recipe's own positive class or class list do not reorder them)
+        extra = {
+            "task": "binary" if len(classes) == 2 else "multiclass",
+            "data.classes": list(range(len(classes))),
+            "data.positive_class": None,
+            **_folds(self, int(counts.min())),
+        }
+        self._search(frame, codes, extra)
         self.classes_ = classes
         return self
 

@@ -164,7 +164,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         if ptypes.is_datetime64_any_dtype(col):
             return col
         stamps = pd.to_datetime(col, errors="coerce", format="mixed")
-        bad = stamps.isna() & col.notna()
+        bad = stamps.isna() & col.notna() & (col.astype("str").str.strip() != "")
         if bad.any():
             raise refuse(bad, "dates")
         return stamps if dtype.startswith("datetime") else col
@@ -227,8 +227,9 @@ class Predictor:
         return pd.DataFrame(proba, index=frame.index, columns=pd.Index(self.schema.classes))
 
     def predict(self, data: pd.DataFrame | str | Path) -> pd.Series:
-        """Predicted class labels, or values; for a price series one forecast per
-        series (its latest window), in the recipe's target units."""
+        """Predicted class labels, or values (indexed like ``data``); for a price series
+        one forecast per series from its latest window, in the recipe's target units,
+        indexed by entity (or by the origin time for a single series)."""
         if self.schema.series is not None:
             table = self.predict_frame(data)
             unit = (
@@ -236,7 +237,8 @@ class Predictor:
                 if self.schema.series.get("target") == "price"
                 else ("forecast_return")
             )
-            return table[unit].rename(self.schema.target)
+            key = self.schema.series.get("entity") or "origin"  # one forecast per series
+            return table.set_index(key)[unit].rename(self.schema.target)
         X, frame = self._features(data)
         raw = self._blend(X)
         if self.schema.task.is_classification:

@@ -52,14 +52,15 @@ f.dataset.rendered=Math.round(r.width)+'x'+Math.round(r.height);}});
 def write_report(
     study: optuna.Study,
     problem: Problem,
-    path: str | Path,
+    run_dir: str | Path,
     *,
     storage: Any,
     predictor: Predictor | None = None,
+    out: str | Path | None = None,
 ) -> Path:
     """Write the report of ``study`` (searched on ``problem``, kept in ``storage``: a URL
-    or an Optuna storage) to ``path``; with the run's ``predictor``, its feature
-    contributions too."""
+    or an Optuna storage; its files in ``run_dir``) to ``out`` (default:
+    ``run_dir/report.html``); with the run's ``predictor``, its feature contributions too."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -74,12 +75,12 @@ def write_report(
     sections.append(_section("Parameter importances", _importances(study, board, problem)))
     best = _best(study, problem)
     if best is not None:
-        oof, label = _oof(study, best)
-        sections += _task_sections(problem, oof, label, board, study)
+        oof, label = _oof(study, best, Path(run_dir))
+        sections += _task_sections(problem, oof, label, board, study, Path(run_dir))
     if predictor is not None:
         sections.append(_section("Feature contributions", _contributions(predictor, problem)))
     page = _page(study, problem, best, sections)
-    out = Path(path)
+    out = Path(out or Path(run_dir) / REPORT)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".html.tmp")
     tmp.write_text(page, encoding="utf-8")
@@ -150,14 +151,16 @@ def _best(study: Any, problem: Problem) -> Any:
     return max(done, key=lambda t: problem.metric.sign * t.value) if done else None
 
 
-def _oof(study: Any, trial: Any) -> tuple[np.ndarray | None, str]:
-    """The out-of-fold predictions of a row (an ensemble: its weighted members')."""
+def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]:
+    """The out-of-fold predictions of a row (an ensemble: its weighted members'), read
+    from the run folder (the stored path may be relative to another directory)."""
     from automl_fin.fitting import members_of
 
     parts = []
     for member, weight in members_of(study, trial):
-        file = member.user_attrs.get("oof")
-        if not file or not Path(file).is_file():
+        stored = member.user_attrs.get("oof")
+        file = run_dir / "oof" / Path(stored).name if stored else None
+        if file is None or not file.is_file():
             return None, ""
         parts.append(weight * np.load(file))
     label = f"trial {trial.number} {trial.user_attrs.get('model')}"
@@ -235,7 +238,12 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
 
 
 def _task_sections(
-    problem: Problem, oof: np.ndarray | None, label: str, board: pd.DataFrame, study: Any
+    problem: Problem,
+    oof: np.ndarray | None,
+    label: str,
+    board: pd.DataFrame,
+    study: Any,
+    run_dir: Path,
 ) -> list[str]:
     if oof is None:
         return [_section("Predictions", _note("no out-of-fold predictions were stored"))]
@@ -245,7 +253,7 @@ def _task_sections(
         return [_section("Actual vs forecast", _forecast(problem, oof, seen, label))]
     if problem.task.is_classification and problem.dataset.n_classes == 2:
         return [
-            _section("ROC curve", _roc(problem, study, board, seen)),
+            _section("ROC curve", _roc(problem, study, board, seen, run_dir)),
             _section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
         ]
     if problem.task.is_classification:
@@ -253,7 +261,7 @@ def _task_sections(
     return [_section("Predicted vs actual", _scatter(y[seen], oof[seen], label))]
 
 
-def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray) -> str:
+def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, run_dir: Path) -> str:
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -263,7 +271,7 @@ def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray) ->
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     for _, row in picks.iterrows():
-        oof, label = _oof(study, by_number[int(row["trial"])])
+        oof, label = _oof(study, by_number[int(row["trial"])], run_dir)
         if oof is None:
             continue
         rows = seen & ~np.isnan(oof[:, 1])
@@ -379,7 +387,7 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
 
     ds = problem.dataset
     rng = np.random.default_rng(problem.recipe.seed)
-    rows = np.sort(rng.choice(len(ds.y), min(PERMUTATION_ROWS, len(ds.y)), replace=False))
+    rows = _sample(ds.y, problem.task.is_classification, rng)
     X = ds.X.iloc[rows].reset_index(drop=True)
     copies = [X]
     for column in X.columns:
@@ -404,6 +412,20 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
         f"({PERMUTATION_REPEATS} shuffles each): what the model relies on, not its "
         "out-of-sample value.",
     )
+
+
+def _sample(y: np.ndarray, classes: bool, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``PERMUTATION_ROWS`` rows; for classes a stratified sample with at least
+    two rows of each class (so per-class metrics stay defined)."""
+    n = min(PERMUTATION_ROWS, len(y))
+    if not classes:
+        return np.sort(rng.choice(len(y), n, replace=False))
+    picked = []
+    for label in np.unique(y):
+        where = np.flatnonzero(y == label)
+        take = min(len(where), max(2, round(n * len(where) / len(y))))
+        picked.append(rng.choice(where, take, replace=False))
+    return np.sort(np.concatenate(picked))
 
 
 def _shap(member: Any, problem: Problem) -> str:

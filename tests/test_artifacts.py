@@ -10,13 +10,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
 import automl_fin
-from automl_fin import datasets, search
+from automl_fin import ModelSpec, Task, datasets, hookimpl, search
 from automl_fin.artifacts import MANIFEST, VersionWarning
 from automl_fin.errors import ArtifactError, DataError
+from automl_fin.registry import Registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -214,7 +218,9 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     pipe = predictor.members[0].pipeline
     direct = pipe.predict(rows[predictor.schema.features])
     assert np.array_equal(direct, table["forecast_return"].to_numpy())
-    assert predictor.predict(frame).tolist() == table["forecast_return"].tolist()
+    forecast = predictor.predict(frame)  # one per ticker, in the target's unit (returns)
+    assert forecast.index.tolist() == table["ticker"].tolist()
+    assert forecast.tolist() == table["forecast_return"].tolist()
     # the latest window moves the forecast; too short a history is refused
     moved = frame.copy()
     moved.loc[moved.groupby("ticker")["date"].idxmax(), "close"] *= 1.05
@@ -223,3 +229,72 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     )
     with pytest.raises(DataError, match=r"too little history .* give at least 61 rows"):
         predictor.predict(frame.groupby("ticker").tail(30))
+
+
+def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(
+    run,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    for target in ("../outside.pkl", "evil.bin", MANIFEST):
+        folder = _copy(run, tmp_path / target.replace("/", "_"))
+        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest["members"][0]["file"] = target
+        (folder / MANIFEST).write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match=r"is not a hashed file of the folder"):
+            automl_fin.load(folder)
+    folder = _copy(run, tmp_path / "shape")
+    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest["files"] = list(manifest["files"])
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"lacks well-formed 'files'"):
+        automl_fin.load(folder)
+
+
+class _FailsOnAllRows(ClassifierMixin, BaseEstimator):
+    """A real logistic regression that cannot be fitted on more than 900 rows: every
+    5-fold fit of German credit works, the refit on all 1,000 rows fails."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if len(X) > 900:
+            raise MemoryError("too many rows for this model")
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)
+
+
+class _FailsPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(
+            ModelSpec(
+                name="fails_on_all",
+                tasks={Task.BINARY},
+                build=lambda p, c: _FailsOnAllRows(),
+                requires={"scale"},
+            )
+        )
+
+
+def test_a_refit_that_fails_after_the_search_keeps_the_search(tmp_path: Path) -> None:
+    with pytest.warns(UserWarning, match=r"predictor failed after the search: MemoryError"):
+        result = search(
+            "default",
+            trials=3,
+            runs_dir=tmp_path,
+            registry=Registry(plugins={"fails": _FailsPlugin()}),
+            overrides={
+                "models": ["fails_on_all"],
+                "calibration": ["none"],  # calibration would fit on two thirds of the rows
+                "ensemble": False,
+                "validation.repeats": 1,
+            },
+        )
+    assert result.predictor is None
+    board = result.leaderboard(state="COMPLETE")
+    assert (board["model"] == "fails_on_all").sum() == 2  # the trials are all there
+    assert (result.run_dir / "report.html").is_file()  # later steps still ran
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    assert "too many rows" in study.user_attrs["error:predictor"]

@@ -53,7 +53,7 @@ def test_sklearn_estimator_checks(estimator, check) -> None:  # type: ignore[no-
 def test_the_classifier_searches_inside_cross_val_score_on_credit_data() -> None:
     frame = datasets.load("german_credit")
     X, y = frame.drop(columns=["creditability"]), frame["creditability"]  # mixed kinds
-    search = AutoFinClassifier(trials=4, models=["logreg", "hgb"], n_splits=3, seed=1)
+    search = AutoFinClassifier(trials=4, models=["logreg", "hgb"], n_splits=3, random_state=1)
     scores = cross_val_score(search, X, y, cv=3, scoring="roc_auc")
     assert scores.shape == (3,) and (scores > 0.7).all(), scores
     fitted = clone(search).fit(X.iloc[:600], y.iloc[:600])
@@ -65,6 +65,27 @@ def test_the_classifier_searches_inside_cross_val_score_on_credit_data() -> None
     assert 0.6 < fitted.best_score_ < 1 and len(fitted.leaderboard_) >= 4
 
 
+def test_class_order_follows_classes_whatever_the_recipe_or_label_type() -> None:
+    frame = datasets.load("german_credit")
+    X, y = frame.drop(columns=["creditability"]), frame["creditability"]
+    held = slice(700, None)
+    # the default recipe makes 'bad' its positive class; classes_ stays sorted and the
+    # probability columns follow it
+    search = AutoFinClassifier("default", trials=2, models=["logreg"], ensemble=False)
+    fitted = search.fit(X.iloc[:700], y.iloc[:700])
+    assert list(fitted.classes_) == ["bad", "good"]
+    proba = fitted.predict_proba(X.iloc[held])
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(y.iloc[held] == "good", proba[:, 1]) > 0.7
+    assert (fitted.predict(X.iloc[held]) == y.iloc[held]).mean() > 0.7
+    # float and bool labels are labels like any other
+    for labels in ((y == "bad").astype(float), y == "bad"):
+        again = clone(search).fit(X.iloc[:700], labels.iloc[:700])
+        assert again.classes_.dtype == labels.dtype and len(again.classes_) == 2
+        assert roc_auc_score(labels.iloc[held], again.predict_proba(X.iloc[held])[:, 1]) > 0.7
+
+
 def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
     frame = sp500_lags(rows=800, lags=10)
     X, y = frame.drop(columns=["date", "ret"]).to_numpy(), frame["ret"].to_numpy()
@@ -72,7 +93,7 @@ def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
         [("scale", StandardScaler()), ("search", AutoFinRegressor(trials=3, models=["ridge"]))]
     )
     assert pipe.get_params()["search__trials"] == 3
-    pipe.set_params(search__trials=2, search__seed=4)
+    pipe.set_params(search__trials=2, search__random_state=4)
     pipe.fit(X[:600], y[:600])
     pred = pipe.predict(X[600:])
     assert pred.shape == (200,) and np.isfinite(pred).all()

@@ -120,7 +120,7 @@ def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
     elapsed = time.monotonic() - started
     # a first Lightning trial pays torch's import (2-4 s) before its first budget check
     assert 19 <= elapsed <= 23, elapsed
-    assert 19 <= result.timings["search"] <= elapsed
+    assert 19 <= result.timings["search"] <= elapsed + 0.01  # rounded to ms
     assert result.n_trials >= 5
 
 
