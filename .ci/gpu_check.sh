@@ -3,11 +3,7 @@
 # project without network from wheels carried in .whl/, runs the GPU-marked tests and
 # the Lightning tests, and times a text model's fit on the GPU against the CPU.
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . >/dev/null 2>&1 \
-    || { echo "project install failed"; exit 1; }
+source .ci/device_env.sh
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, lightning, pandas, optuna; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'pandas', pandas.__version__, 'optuna', optuna.__version__)"
 python3 -m pytest -q -p no:cacheprovider tests/test_lightning.py -rfs > $OUT/pytest_gpu.txt 2>&1; tail -5 $OUT/pytest_gpu.txt; grep -E "^(FAILED|E )" $OUT/pytest_gpu.txt | head -20

@@ -3,11 +3,7 @@
 # on a CUDA machine is saved under $OUT with its predictions of held-out rows; loaded back
 # on a CPU machine it must predict the same (see docs/using-results.md).
 set -uo pipefail
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-build-isolation -e . >/dev/null 2>&1 \
-    || { echo "project install failed"; exit 1; }
+source .ci/device_env.sh
 python3 - <<'PY'
 import os, time
 import numpy as np, torch

@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from automl_fin.problem import Problem
 
-__all__ = ["FORMAT", "MANIFEST", "VersionWarning", "load", "save_predictor"]
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "VersionWarning",
+    "fit_predictor",
+    "load",
+    "package_versions",
+    "save_predictor",
+]
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -97,7 +105,7 @@ def fit_predictor(study: optuna.Study, problem: Problem) -> Predictor:
             "folds": best.user_attrs.get("folds"),
         },
         "best": {"trial": best.number, "model": best.user_attrs.get("model")},
-        "versions": _versions(),
+        "versions": package_versions(),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
     }
     return Predictor(members, Schema.of(p), manifest)
@@ -247,7 +255,7 @@ def _manifest(folder: Path) -> dict[str, Any]:
 
 
 def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
-    now = _versions()
+    now = package_versions()
     differ = [
         f"{name} {saved[name]} -> {now.get(name, 'not installed')}"
         for name in sorted(saved)
@@ -262,9 +270,10 @@ def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
         )
 
 
-def _versions() -> dict[str, str]:
+def package_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
+    """Python's version and the installed version of each distribution in ``names``."""
     out = {"python": platform.python_version()}
-    for dist in _LIBRARIES:
+    for dist in names:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[dist] = metadata.version(dist)
     return out

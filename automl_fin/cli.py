@@ -245,6 +245,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_final_test(result, board)
         if result.predictor is not None:
             print(f"predictor: {result.predictor!r} saved in {result.predictor.path}")
+        if result.recipe.report and (result.run_dir / "report.html").is_file():
+            print(f"report: {result.run_dir / 'report.html'}")
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1

@@ -14,13 +14,11 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import platform
 import time
 import traceback
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +27,7 @@ import optuna
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, save_predictor
+from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, package_versions, save_predictor
 from automl_fin.ensemble import build_ensemble
 from automl_fin.errors import Pruned, StorageError
 from automl_fin.final_test import final_test
@@ -313,14 +311,6 @@ def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
     return name
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for dist in _VERSIONED:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            out[dist] = metadata.version(dist)
-    return out
-
-
 def _open_study(
     store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str
 ) -> optuna.Study:
@@ -372,7 +362,7 @@ def _open_study(
             "classes": json.loads(json.dumps(ds.classes, default=str)),
             "n_rows": len(ds.y),
             "seed": recipe.seed,
-            "versions": _versions(),
+            "versions": package_versions(_VERSIONED),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         for key, value in info.items():

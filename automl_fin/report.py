@@ -34,6 +34,7 @@ REPORT = "report.html"
 TOP_MODELS = 3  # models whose parameter importances and curves are shown
 PERMUTATION_ROWS = 500
 PERMUTATION_REPEATS = 3
+LATEST = 250  # forecast steps drawn one by one
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
@@ -213,7 +214,12 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
         trials = [by_number[int(n)] for n in done.loc[done["model"] == model, "trial"]]
         if len(trials) < 3:
             continue
-        sub = optuna.create_study(direction=problem.metric.direction)
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line
+        try:
+            sub = optuna.create_study(direction=problem.metric.direction)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
         sub.add_trials(trials)
         try:
             values = optuna.importance.get_param_importances(
@@ -222,7 +228,8 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
         except (ValueError, RuntimeError):  # too few distinct parameter values
             continue
         if values:
-            found[model] = {k.split(".", 1)[-1]: v for k, v in list(values.items())[:8]}
+            values = {k.split(".", 1)[-1]: v for k, v in values.items() if k != "model"}
+            found[model] = dict(list(values.items())[:8])
     if not found:
         return _note("too few completed trials per model (3 needed) to estimate importances")
     fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3), squeeze=False)
@@ -340,7 +347,8 @@ def _forecast(problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str) -
         keep = names == pd.Series(names).mode().iloc[0]
     else:
         keep = np.ones(len(rows), dtype=bool)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.4), sharex=True)
+    keep[np.flatnonzero(keep)[:-LATEST]] = False  # the latest steps, readable day by day
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.4))
     top.plot(x[keep], truth[keep], lw=0.6, color="#999", label="actual")
     top.plot(x[keep], pred[keep], lw=0.9, color="#1f77b4", label=label)
     top.plot(x[keep], walk[keep], lw=0.8, ls="--", color="#d62728", label="random walk")
@@ -353,8 +361,9 @@ def _forecast(problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str) -
     return _figure(
         fig,
         "forecast",
-        "Walk-forward validation rows: forecasts vs actual and the random walk; the lower "
-        "panel rises where the model beats the random walk.",
+        f"Walk-forward validation rows. Top: the latest {LATEST} steps of one series, "
+        "forecast vs actual and the random walk. Bottom: all validated rows; the curve rises "
+        "where the model beats the random walk and falls where it loses to it.",
     )
 
 

@@ -174,6 +174,8 @@ def test_on_a_pure_random_walk_the_search_does_not_beat_the_zero_forecast(
 ) -> None:
     board = _rw_search(_walk(1500, ("A", "B")), tmp_path)
     assert set(board.loc[board["baseline"], "model"]) == {"random_walk", "historical_mean"}
+    ensemble = board[board["model"] == "ensemble"]  # scored on the final span as well
+    assert len(ensemble) == 1 and ensemble["test:rmse"].notna().all()
     assert _test_rmse_ratio(board) > 0.97  # no edge beyond noise where none exists
 
 
