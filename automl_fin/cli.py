@@ -4,6 +4,7 @@ automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECOND
                       [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
 automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
                        [--format table|csv|json]
+automl-fin worker --storage URL --study NAME [--data PATH]
 automl-fin predict RUN --data PATH [--out PATH]
 automl-fin report RUN [--data PATH]
 automl-fin plugins
@@ -109,6 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _common(board)
 
+    worker = sub.add_parser(
+        "worker", help="join a search started on another machine (same storage and study)"
+    )
+    worker.add_argument("--storage", required=True, metavar="URL", help="the search's storage")
+    worker.add_argument("--study", required=True, metavar="NAME", help="the search's study")
+    worker.add_argument("--data", metavar="PATH", help="the data (default: where the run read it)")
+    worker.add_argument(
+        "--runs-dir", default=None, metavar="DIR", help="where this worker writes its files"
+    )
+    worker.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common(worker)
+
     predict = sub.add_parser("predict", help="predict new rows with a run's saved predictor")
     predict.add_argument("run", metavar="RUN", help="run folder, predictor folder or study name")
     predict.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet file")
@@ -191,23 +204,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if flag:
             overrides[field] = False
     progress = not args.no_progress and sys.stderr.isatty()
-
-    def on_trial(study: Any, trial: Any) -> None:
-        if not progress:
-            value = f"{trial.value:.4f}" if trial.value is not None else "-"
-            note = trial.user_attrs.get("error") or trial.user_attrs.get("stopped") or ""
-            model = trial.user_attrs.get("model", "?")
-            print(
-                f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"[:160],
-                file=sys.stderr,
-                flush=True,
-            )
-        elif trial.state.name == "FAIL":
-            print(
-                f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
-                file=sys.stderr,
-            )
-
     result = search(
         args.recipe,
         data=args.data,
@@ -221,8 +217,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
         registry=_registry(args),
         progress=progress,
-        on_trial=on_trial,
-        announce=lambda line: print(line, file=sys.stderr, flush=True),
+        on_trial=_trial_printer(progress),
+        announce=_announce,
     )
     board = result.leaderboard()
     shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown
@@ -250,6 +246,54 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
+
+
+def _announce(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _trial_printer(progress: bool) -> Any:
+    """One line per finished trial (a failure only, when a progress bar shows the rest)."""
+
+    def on_trial(study: Any, trial: Any) -> None:
+        if not progress:
+            value = f"{trial.value:.4f}" if trial.value is not None else "-"
+            note = trial.user_attrs.get("error") or trial.user_attrs.get("stopped") or ""
+            model = trial.user_attrs.get("model", "?")
+            print(
+                f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"[:160],
+                file=sys.stderr,
+                flush=True,
+            )
+        elif trial.state.name == "FAIL":
+            print(
+                f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
+                file=sys.stderr,
+            )
+
+    return on_trial
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from automl_fin.engine import work
+    from automl_fin.storage import DEFAULT_RUNS_DIR
+
+    progress = not args.no_progress and sys.stderr.isatty()
+    result = work(
+        args.storage,
+        args.study,
+        data=args.data,
+        runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        registry=_registry(args),
+        progress=progress,
+        on_trial=_trial_printer(progress),
+        announce=_announce,
+    )
+    print(
+        f"worker: {result.n_trials} trials of study {result.study_name} in "
+        f"{result.seconds:.1f} s; nothing left in its queue"
+    )
+    return 0
 
 
 def _print_final_test(result: Any, board: pd.DataFrame) -> None:
@@ -374,6 +418,7 @@ COMMANDS = {
     "run": _cmd_run,
     "leaderboard": _cmd_leaderboard,
     "predict": _cmd_predict,
+    "worker": _cmd_worker,
     "report": _cmd_report,
     "plugins": _cmd_plugins,
     "recipes": _cmd_recipes,

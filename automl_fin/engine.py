@@ -37,14 +37,16 @@ from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
+from automl_fin.runner import reserve, run_trials, wait_for_running
 from automl_fin.specs import Monitor
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
+from automl_fin.time_limit import TrialTimeout, time_limit
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
     from automl_fin.predictor import Predictor
 
-__all__ = ["SearchResult", "search"]
+__all__ = ["SearchResult", "search", "work"]
 
 STUDY_SCHEMA = 1
 # Pruner steps per fold: a monitored model's learning-curve steps first, then the
@@ -155,35 +157,101 @@ def search(
     else:
         recipe = load_recipe(recipe, merged, registry=registry)
     problem = resolve(recipe, data, registry)
-
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     name = study or _fresh_name(store, recipe.name)
+    return _execute(
+        problem, store, url, name, Path(runs_dir), started, progress, on_trial, announce
+    )
+
+
+def work(
+    storage: str,
+    study: str,
+    *,
+    data: str | Path | pd.DataFrame | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    registry: Registry | None = None,
+    progress: bool = False,
+    on_trial: Any = None,
+    announce: Any = None,
+) -> SearchResult:
+    """Join a search another machine started (``automl-fin run --storage URL --study
+    NAME``): read its recipe and data location from the study, check the data is the
+    same (fingerprint), and run queued trials until none is left (or the recipe's
+    ``budget.seconds`` ran out here). Ensemble, refit and report stay with ``run``."""
+    from automl_fin.runs import reopen
+
+    started = time.monotonic()
+    found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
+    store = open_storage(storage, create=False)
+    return _execute(
+        found.problem,
+        store,
+        storage,
+        study,
+        Path(runs_dir),
+        started,
+        progress,
+        on_trial,
+        announce,
+        worker=True,
+    )
+
+
+def _execute(
+    problem: Problem,
+    store: optuna.storages.BaseStorage,
+    url: str,
+    name: str,
+    runs_dir: Path,
+    started: float,
+    progress: bool,
+    on_trial: Any,
+    announce: Any,
+    *,
+    worker: bool = False,
+) -> SearchResult:
+    """Run the study's queued (or, with a time budget only, new) trials in this
+    process; unless a ``worker``, wait for trials running elsewhere, then finish the
+    search (ensemble, final test, predictor, report)."""
+    recipe = problem.recipe
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    predictor, timings = None, {}
+    bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
     try:
         opt_study = _open_study(store, name, problem, url)
         if announce:
             announce(problem.summary())
-            announce(f"study {name} in {url}")
-        run_dir = Path(runs_dir) / name
-        bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
+            announce(f"{'worker on ' if worker else ''}study {name} in {url}")
+        run_dir = runs_dir / name
         objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
-        _enqueue_first(opt_study, problem)
-        opt_study.optimize(
+        if not worker:
+            _enqueue_first(opt_study, problem)
+        if recipe.budget.trials is not None:  # the study's total, shared by all workers
+            reserve(opt_study, recipe.budget.trials)
+        run_trials(
+            opt_study,
+            store,
             objective,
-            n_trials=recipe.budget.trials,
-            timeout=_remaining(started, recipe.budget.seconds),
+            deadline=objective.deadline,
+            queued_only=recipe.budget.trials is not None,
             catch=(TrialFailed,),
             callbacks=callbacks,
+            should_stop=lambda: objective.stopped,
         )
-        timings = {"search": round(time.monotonic() - started, 3)}
-        predictor = _after_search(opt_study, problem, run_dir, store, objective.status, timings)
+        if not worker:
+            wait_for_running(opt_study, objective.status)
+            timings["search"] = round(time.monotonic() - started, 3)
+            predictor = _after_search(
+                opt_study, problem, run_dir, store, objective.status, timings, objective.count
+            )
     finally:
         optuna.logging.set_verbosity(previous)
-        if progress and bar:
+        if bar:
             bar.close()
     return SearchResult(
         study_name=name,
@@ -205,6 +273,7 @@ def _after_search(
     store: Any,
     status: Any,
     timings: dict[str, float],
+    ran: int,
 ) -> Predictor | None:
     """What the recipe asks for once the search is over (the budget covers the search
     only): the ensemble, the final test, the refitted predictor and the report; each
@@ -226,7 +295,9 @@ def _after_search(
             warnings.warn(message, stacklevel=4)
         timings[name] = round(time.monotonic() - t0, 3)
 
-    if recipe.ensemble:
+    trials = study.get_trials(deepcopy=False)
+    fresh = ran > 0 or not any(t.user_attrs.get("members") for t in trials)
+    if recipe.ensemble and fresh:  # a resumed study that ran nothing new keeps its ensemble
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
     if len(problem.test_rows):
@@ -294,12 +365,6 @@ class _ProgressBar:
 
     def close(self) -> None:
         self.bar.close()
-
-
-def _remaining(started: float, budget: float | None) -> float | None:
-    if budget is None:
-        return None
-    return max(budget - (time.monotonic() - started), 0.001)
 
 
 def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
@@ -390,6 +455,7 @@ class _Objective:
         self.kinds = kinds
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
         self.skips = 0
+        self.stopped = False  # set when no fold fits the remaining budget any more
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -397,7 +463,7 @@ class _Objective:
         self.skips += 1
         cheapest = min(min(v) for v in self.fold_seconds.values())
         if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
-            trial.study.stop()
+            self.stopped = True
 
     def _fold_estimate(self, model: str, fold: int, spent: float) -> float:
         """Seconds the next fold will likely take: this trial's folds so far, else the
@@ -418,11 +484,14 @@ class _Objective:
             # native thread pools (OpenMP, BLAS) follow the recipe's n_jobs: no
             # oversubscription when several searches or workers share the machine
             jobs = p.recipe.n_jobs if p.recipe.n_jobs > 0 else None
-            with threadpool_limits(limits=jobs):
+            with threadpool_limits(limits=jobs), time_limit(p.recipe.trial_timeout):
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed):
             raise
         except Exception as exc:
+            if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
+                trial.set_user_attr("error", f"{culprit}: {exc}")
+                raise TrialFailed(f"{culprit}: {exc}") from exc
             stage = getattr(exc, "_automl_fin_stage", stage)
             culprit = getattr(exc, "_automl_fin_spec", culprit)
             provider = p.registry.providers.get(culprit)
@@ -520,7 +589,7 @@ class _Objective:
         oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
         atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
         self._record(trial, scores, extras, fit_s, predict_s)
-        trial.set_user_attr("oof", str(oof_file))
+        trial.set_user_attr("oof", str(oof_file.resolve()))  # readable from any directory
         return float(np.mean(scores))
 
     def _fit_monitored(

@@ -15,6 +15,7 @@ one-member ensemble reproduces its trial's score exactly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -79,6 +80,7 @@ def build_ensemble(
         t
         for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
         if t.user_attrs.get("oof")
+        and Path(t.user_attrs["oof"]).is_file()  # another machine's file may not be here
         and not t.user_attrs.get("baseline")
         and not t.user_attrs.get("members")
         and t.user_attrs.get("folds", len(p.splits)) == len(p.splits)  # same rows scored

@@ -76,7 +76,8 @@ class Leaderboard:
             dataset: dataset fingerprint(s), or a prefix of one.
             study: study name(s).
             model: model spec name(s).
-            state: trial state(s): COMPLETE, PRUNED, FAIL, RUNNING, WAITING.
+            state: trial state(s): COMPLETE, PRUNED, FAIL, RUNNING, WAITING (queued
+                trials of the budget not yet run; left out unless asked for).
             top: keep the best ``top`` rows per study.
 
         Columns: study, recipe, dataset, trial, model, baseline (a reference model the
@@ -116,6 +117,8 @@ class Leaderboard:
                 if models and row["model"] not in models:
                     continue
                 if states and row["state"] not in states:
+                    continue
+                if not states and row["state"] == "WAITING":  # queued budget, not a trial yet
                     continue
                 rows.append(row)
         frame = pd.DataFrame(rows, columns=None if rows else COLUMNS)

@@ -131,6 +131,12 @@ class Recipe(_Strict):
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
     seed: int = 0
     pruner: Literal["quartile", "median", "none"] = "quartile"
+    trial_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds a trial may run; one that runs longer fails "
+        "('timed out after N s') and the search goes on",
+    )
     n_jobs: int = Field(1, description="cores a model may use (-1: all)")
 
     _source: str = PrivateAttr(default="<recipe>")

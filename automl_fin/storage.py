@@ -2,13 +2,15 @@
 
 Default: ``sqlite:///automl_fin_runs/automl_fin.db``; out-of-fold predictions and other
 files of a study go to ``<runs_dir>/<study name>/``. A PostgreSQL URL
-(``postgresql://user@host/db``) lets several machines share one search.
+(``postgresql://user@host/db``) lets several machines share one search. Running trials
+send heartbeats to the storage, so that a trial whose process died is failed as stale.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +24,19 @@ __all__ = ["DEFAULT_RUNS_DIR", "atomic_save_npy", "default_url", "open_storage"]
 
 DEFAULT_RUNS_DIR = "automl_fin_runs"
 MEMORY = ":memory:"
+HEARTBEAT_ENV = "AUTOML_FIN_HEARTBEAT"  # seconds between a running trial's heartbeats
+HEARTBEAT_S = 10
+GRACE_BEATS = 3  # a RUNNING trial whose heartbeat is older than 3 beats is failed as stale
+
+
+def heartbeat_seconds() -> int:
+    """Seconds between heartbeats of running trials (``AUTOML_FIN_HEARTBEAT``, default
+    10): a trial whose process died is failed after three missed beats."""
+    value = os.environ.get(HEARTBEAT_ENV, "")
+    try:
+        return max(1, int(value)) if value else HEARTBEAT_S
+    except ValueError:
+        raise StorageError(f"{HEARTBEAT_ENV}={value!r} is not a whole number of seconds") from None
 
 
 def default_url(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> str:
@@ -55,8 +70,16 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     "(or --runs-dir DIR) of an existing one"
                 )
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    interval = heartbeat_seconds()
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(scheme))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=_engine_kwargs(scheme),
+                heartbeat_interval=interval,
+                grace_period=GRACE_BEATS * interval,
+            )
     except (sqlalchemy.exc.ArgumentError, ModuleNotFoundError, ValueError) as exc:
         raise StorageError(f"storage '{_redact(url)}' is malformed: {_short(exc)}") from None
     except sqlalchemy.exc.OperationalError as exc:

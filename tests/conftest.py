@@ -111,3 +111,43 @@ def sp500_lags(rows: int = 1500, lags: int = 30):
     for k in range(1, lags + 1):
         frame[f"ret_lag{k}"] = ret.shift(k)
     return frame.dropna().tail(rows).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real PostgreSQL server: ``AUTOML_FIN_TEST_POSTGRES`` (``.ci/run`` starts
+    one), else a throwaway server started here for the session."""
+    given = os.environ.get("AUTOML_FIN_TEST_POSTGRES")
+    if given:
+        yield given
+        return
+    import tempfile
+
+    import postgres_server as pg
+
+    # outside pytest's private temp folder: the server runs as the postgres user
+    folder = Path(tempfile.mkdtemp(prefix="automl_fin_pg_"))
+    url = pg.start(folder)
+    try:
+        yield url
+    finally:
+        pg.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh database on the test server for one test, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    name = f"automl_fin_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base, _, query = postgres_server.partition("?")
+    yield f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -147,7 +147,13 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     opts = {"validation.n_splits": 3, "ensemble": False}
     search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
-    search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
+    # the budget is the study's: resumed with the same budget, nothing is left to run;
+    # with a larger one, the finished trials count toward it
+    again = search(
+        "default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts
+    )
+    assert again.n_trials == 0
+    search("default", trials=4, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
     board = Leaderboard(url).query(study="credit")
     assert sorted(board["trial"]) == [0, 1, 2, 3]
     # same recipe, different columns: a different dataset fingerprint

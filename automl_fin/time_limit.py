@@ -1,0 +1,77 @@
+"""A per-trial time limit, enforced in the search's own process.
+
+In the main thread the limit is a ``SIGALRM`` timer: its handler raises
+:class:`TrialTimeout` in the running code, which also interrupts blocking waits such as
+``time.sleep``. In other threads a watchdog raises it asynchronously in the trial's
+thread at its next Python instruction. Either way the trial fails with "timed out after
+N s" and the search goes on. Code that never returns to Python (a native loop holding
+the GIL) cannot be stopped this way; such a plugin must check time itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import signal
+import threading
+from collections.abc import Iterator
+
+__all__ = ["TrialTimeout", "time_limit"]
+
+
+class TrialTimeout(Exception):
+    """A trial ran past the recipe's ``trial_timeout``."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`TrialTimeout` in the calling thread after ``seconds`` (no limit
+    for ``None``)."""
+    if not seconds:
+        yield
+        return
+    message = f"timed out after {seconds:g} s (the recipe's trial_timeout)"
+    if threading.current_thread() is threading.main_thread():
+        with _alarm(seconds, message):
+            yield
+    else:
+        with _watchdog(seconds, message):
+            yield
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float, message: str) -> Iterator[None]:
+    def expire(signum: int, frame: object) -> None:
+        raise TrialTimeout(message)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _watchdog(seconds: float, message: str) -> Iterator[None]:
+    target = threading.get_ident()
+    done = threading.Event()
+
+    class _Timeout(TrialTimeout):
+        def __init__(self) -> None:
+            super().__init__(message)
+
+    def watch() -> None:
+        if not done.wait(seconds):
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(target), ctypes.py_object(_Timeout)
+            )
+
+    watcher = threading.Thread(target=watch, name="trial-timeout", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()

@@ -1,0 +1,1 @@
+"""Benchmarks: slow checks that report figures (not part of the test suite)."""

@@ -1,0 +1,173 @@
+"""Many processes on one study: two workers on PostgreSQL share an exact trial budget, and
+a search killed with SIGKILL resumes (SQLite and PostgreSQL) without losing anything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from automl_fin import StorageError, search
+from automl_fin.leaderboard import Leaderboard
+from automl_fin.storage import HEARTBEAT_ENV, open_storage
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+# a few seconds per trial on two cores: long enough for both processes to take part
+SETTINGS = [
+    "--set", "models=[rf, extra_trees]",
+    "--set", "validation.n_splits=3",
+    "--set", "validation.repeats=1",
+    "--set", "calibration=[none]",
+    "--set", "pruner=none",
+    "--set", "baselines=[]",
+    "--no-ensemble", "--no-report", "--no-progress",
+]  # fmt: skip
+HEARTBEAT = "1"  # seconds: a dead process's trial is stale after 3 s
+
+
+def _spawn(*args: str, runs: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, HEARTBEAT_ENV: HEARTBEAT}
+    return subprocess.Popen(
+        [sys.executable, "-m", "automl_fin.cli", *args, "--runs-dir", str(runs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    store = open_storage(url, create=False)
+    return optuna.load_study(study_name=study, storage=store).get_trials(deepcopy=False)
+
+
+def _wait(predicate, timeout: float = 180) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if predicate():
+                return
+        except (KeyError, StorageError):  # the storage or the study does not exist yet
+            pass
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting")
+
+
+def test_two_workers_on_postgres_finish_exactly_the_budget(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    total = 14
+    run = _spawn(
+        "run", "default", "--storage", postgres_url, "--study", "shared",
+        "--trials", str(total), "--seed", "3", *SETTINGS, runs=tmp_path / "a",
+    )  # fmt: skip
+    _wait(lambda: len(_trials(postgres_url, "shared")) > 0)
+    worker = _spawn(
+        "worker", "--storage", postgres_url, "--study", "shared", "--no-progress",
+        runs=tmp_path / "b",
+    )  # fmt: skip
+    w_out, w_err = worker.communicate(timeout=600)
+    _, r_err = run.communicate(timeout=600)
+    assert worker.returncode == 0, w_err[-2000:]
+    assert run.returncode == 0, r_err[-2000:]
+    trials = _trials(postgres_url, "shared")
+    numbers = [t.number for t in trials]
+    assert sorted(numbers) == list(range(total))  # exactly the budget, none twice
+    assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}  # none lost or stuck
+    by_worker = int(w_out.split("worker: ")[1].split()[0])
+    by_run = r_err.count("\ntrial ") + r_err.startswith("trial ")
+    assert by_worker >= 1 and by_run >= 1 and by_worker + by_run == total, (by_worker, by_run)
+    board = Leaderboard(postgres_url).query(study="shared")
+    assert sorted(board["trial"]) == list(range(total))  # the leaderboard sees every trial
+
+
+def test_a_worker_refuses_other_data(postgres_url: str, tmp_path: Path) -> None:
+    from automl_fin import datasets
+
+    frame = datasets.load("german_credit")
+    first = tmp_path / "credit.csv"
+    frame.to_csv(first, index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "automl_fin.cli", "run", "default", "--data", str(first),
+         "--storage", postgres_url, "--study", "s", "--trials", "1", *SETTINGS,
+         "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    other = tmp_path / "other.csv"
+    frame.iloc[:-5].to_csv(other, index=False)
+    refused = subprocess.run(
+        [sys.executable, "-m", "automl_fin.cli", "worker", "--storage", postgres_url,
+         "--study", "s", "--data", str(other)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "not the data run 's' was searched on" in refused.stderr
+    assert refused.stderr.count("\n") == 1  # one line, no traceback
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_killed_search_resumes_with_nothing_lost(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = (
+        f"sqlite:///{tmp_path / 'runs.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    total = 8
+    args = ["run", "default", "--storage", url, "--study", "crash", "--seed", "1"]
+    run = _spawn(*args, "--trials", str(total), *SETTINGS, runs=tmp_path)
+
+    def midway() -> bool:
+        trials = _trials(url, "crash")
+        done = [t for t in trials if t.state.name == "COMPLETE"]
+        return len(done) >= 2 and any(t.state.name == "RUNNING" for t in trials)
+
+    _wait(midway)
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    before = {t.number: t for t in _trials(url, "crash")}
+    finished = {n: t.value for n, t in before.items() if t.state.name == "COMPLETE"}
+    stale = [n for n, t in before.items() if t.state.name == "RUNNING"]
+    assert finished and stale
+    oof = {n: Path(before[n].user_attrs["oof"]) for n in finished}
+    assert all(p.is_file() for p in oof.values())
+    time.sleep(3.5)  # three heartbeats missed: the dead process's trial is stale
+    monkeypatch.setenv(HEARTBEAT_ENV, HEARTBEAT)
+    again = search(
+        "default",
+        storage=url,
+        study="crash",
+        trials=total,
+        seed=1,
+        runs_dir=tmp_path,
+        overrides={
+            "models": ["rf", "extra_trees"],
+            "validation.n_splits": 3,
+            "validation.repeats": 1,
+            "calibration": ["none"],
+            "pruner": "none",
+            "baselines": [],
+            "ensemble": False,
+            "report": False,
+        },
+    )
+    after = {t.number: t for t in _trials(url, "crash")}
+    for n, value in finished.items():  # kept as they were, files too
+        assert after[n].state.name == "COMPLETE" and after[n].value == value
+        assert oof[n].is_file()
+    for n in stale:
+        assert after[n].state.name == "FAIL"  # failed by its stale heartbeat, not counted
+    counted = [t for t in after.values() if t.state.name in ("COMPLETE", "PRUNED")]
+    states = {n: (t.state.name, t.user_attrs.get("error")) for n, t in after.items()}
+    assert len(counted) == total, states  # finished trials counted toward the budget
+    assert again.n_trials == total - len(finished)
+    assert again.predictor is not None
