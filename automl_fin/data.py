@@ -61,10 +61,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
             "re-save it as UTF-8"
         ) from None
     except Exception as exc:
+        separator = _separator_hint(p) if suffix in _READERS else None
+        if separator:
+            raise DataError(separator) from None
         msg = " ".join(str(exc).split())
         raise DataError(f"data file '{p}' could not be read: {msg}") from None
     if frame.empty:
         raise DataError(f"data file '{p}' has no data rows")
+    if frame.shape[1] == 1 and suffix in _READERS:
+        separator = _separator_hint(p)
+        if separator:
+            raise DataError(separator)
     dupes = [
         c
         for c in frame.columns
@@ -79,6 +86,26 @@ def read_table(path: str | Path) -> pd.DataFrame:
             "the reader); give every column a unique name"
         )
     return frame
+
+
+def _separator_hint(p: Path) -> str | None:
+    """A message when the first line of ``p`` is split by another separator than the
+    reader's (e.g. a semicolon-separated file read as CSV)."""
+    try:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return None
+    expected = "\t" if p.suffix.lower() == ".tsv" else ","
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)  # type: ignore[arg-type]
+    if best == expected or counts[best] <= counts[expected]:
+        return None
+    shown = "tab" if best == "\t" else f"'{best}'"
+    return (
+        f"data file '{p}' looks {shown}-separated (its header line splits on {shown}); "
+        "save it comma-separated as .csv, or tab-separated as .tsv"
+    )
 
 
 def _id_like(name: str) -> bool:
@@ -217,11 +244,21 @@ class Dataset:
         task = task or infer_task(y_raw)
         y, labels = _encode_target(y_raw, task, source, target, positive_class, classes)
         dropped = {c: "listed in data.drop" for c in drop}
-        inferred = infer_kinds(frame, exclude=[target, *drop], overrides=kinds)
+        empty = [c for c in frame.columns if c not in (target, *drop) and _no_values(frame[c])]
+        if empty:
+            warnings.warn(
+                f"{source}: column(s) {', '.join(map(repr, empty))} have no values; left out",
+                stacklevel=2,
+            )
+            dropped |= {c: "no values" for c in empty}
+        inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         features = [c for c, k in inferred.items() if k is not ColumnKind.ID]
         if not features:
-            raise DataError(f"{source}: no feature columns left besides target '{target}'")
+            why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""
+            raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
+        if task.is_classification:
+            _check_leaks(frame[features], y, source, target)
         X = frame[features].reset_index(drop=True)
         return cls(
             X=X,
@@ -234,6 +271,45 @@ class Dataset:
             target=target,
             dropped=dropped,
         )
+
+
+def _no_values(col: pd.Series) -> bool:
+    """True when every value is missing or blank text."""
+    if col.notna().sum() == 0:
+        return True
+    if ptypes.is_numeric_dtype(col) or ptypes.is_datetime64_any_dtype(col):
+        return False
+    return bool((col.dropna().astype("str").str.strip() == "").all())
+
+
+def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
+    """Refuse a feature that gives the target away: a numeric column that orders the two
+    classes perfectly (e.g. an id assigned after the outcome), or a column whose values
+    each belong to one class only while repeating (e.g. a status text)."""
+    n = len(y)
+    for name in X.columns:
+        col = X[name]
+        known = col.notna().to_numpy()
+        if known.sum() < max(20, n // 2):
+            continue
+        values, labels = col[known], y[known]
+        leak = False
+        if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
+            if len(np.unique(labels)) == 2:
+                ranks = pd.Series(values.to_numpy()).rank().to_numpy()
+                pos = labels == labels.max()
+                n1, n0 = int(pos.sum()), int((~pos).sum())
+                auc = (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+                leak = auc in (0.0, 1.0)
+        else:
+            groups = pd.Series(labels).groupby(values.astype("str").to_numpy())
+            leak = groups.nunique().max() == 1 and groups.ngroups <= len(values) // 2
+        if leak:
+            raise DataError(
+                f"{source}: column '{name}' gives the target '{target}' away (it separates "
+                "the classes perfectly); if it is known only after the outcome, drop it "
+                f"(data.drop: [{name}])"
+            )
 
 
 def _encode_target(

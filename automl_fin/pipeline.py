@@ -183,7 +183,7 @@ def sample_plan(
     names = sorted(models)
     model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
     spec = models[model_name]
-    params = suggest(trial, model_name, spec.space_for(ctx))
+    params = suggest(trial, model_name, _space(spec, ctx))
     calibrate = NONE
     # monitored models fit with their validation split; a calibration wrapper would hide it
     if len(calibration) > 1 and ctx.task.is_classification and not spec.monitored:
@@ -213,7 +213,7 @@ def sample_plan(
             if pick == NONE:
                 continue
             if pick not in chosen_params:
-                chosen_params[pick] = suggest(trial, pick, preprocessors[pick].space_for(ctx))
+                chosen_params[pick] = suggest(trial, pick, _space(preprocessors[pick], ctx))
             chain.append(Step(pick, chosen_params[pick]))
         steps[kind] = tuple(chain)
     return Plan(model_name, params, steps, calibration=calibrate)
@@ -268,6 +268,14 @@ def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> An
     from sklearn.calibration import CalibratedClassifierCV
 
     return CalibratedClassifierCV(model, method=plan.calibration, cv=3, ensemble=True)
+
+
+def _space(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext) -> Any:
+    try:
+        return spec.space_for(ctx)
+    except Exception as exc:
+        exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
+        raise
 
 
 def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: BuildContext) -> Any:

@@ -292,20 +292,10 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         routed and scheme == "stratified_kfold"
     ):  # small data: repeat k-fold until about 2,000 rows are validated
         repeats = min(3, max(1, -(-SMALL_DATA // len(search_rows))))
-    splits = make_splits(
-        scheme,  # type: ignore[arg-type]
-        dataset.y[search_rows],
-        n_splits=v.n_splits,
-        repeats=repeats,
-        test_size=v.test_size,
-        seed=recipe.seed,
-        stratify=task.is_classification,
-        times=None if dataset.times is None else dataset.times[search_rows],
-        horizon=horizon,
-        embargo=v.embargo,
-        window=v.window,
-        train_size=v.train_size,
-    )
+    try:
+        splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)
+    except DataError as exc:  # name the data and the target
+        raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     wanted = None if recipe.models == "all" else set(recipe.models)
     unavailable = {}
@@ -385,6 +375,32 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         repeats=repeats,
         test_rows=test_rows,
         routed=routed,
+    )
+
+
+def _splits(
+    recipe: Recipe,
+    dataset: Dataset,
+    scheme: str,
+    search_rows: np.ndarray,
+    repeats: int,
+    horizon: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The validation splits of the search rows (positions within ``search_rows``)."""
+    v = recipe.validation
+    return make_splits(
+        scheme,  # type: ignore[arg-type]
+        dataset.y[search_rows],
+        n_splits=v.n_splits,
+        repeats=repeats,
+        test_size=v.test_size,
+        seed=recipe.seed,
+        stratify=dataset.task.is_classification,
+        times=None if dataset.times is None else dataset.times[search_rows],
+        horizon=horizon,
+        embargo=v.embargo,
+        window=v.window,
+        train_size=v.train_size,
     )
 
 

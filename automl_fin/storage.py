@@ -101,7 +101,8 @@ def _redact(url: str) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:300]
+    text = " ".join(str(exc).split()).split(" (Background on this error at:")[0]
+    return text[:300]
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:

@@ -76,7 +76,11 @@ class Supervised:
 def _check_frame(
     frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
 ) -> None:
-    for role, name in (("data.series.price", cfg.price), ("data.entity", entity)):
+    for role, name in (
+        ("data.time", time),
+        ("data.series.price", cfg.price),
+        ("data.entity", entity),
+    ):
         if name is not None and name not in frame.columns:
             raise DataError(f"{source}: column '{name}' ({role}) is not in the data")
     for name in cfg.exogenous:
@@ -89,6 +93,13 @@ def _check_frame(
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
             f"or non-positive values (e.g. {example!r}); fix or drop those rows"
+        )
+    stamps = pd.to_datetime(frame[time], errors="coerce", format="mixed")
+    bad = stamps.isna()
+    if bad.any():
+        raise DataError(
+            f"{source}: time column '{time}' has {int(bad.sum())} values that are not dates "
+            f"(e.g. {frame.loc[bad, time].iloc[0]!r}); fix or drop those rows"
         )
     keys = [entity, time] if entity else [time]
     dup = frame.duplicated(keys, keep=False)

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -135,3 +136,85 @@ def test_a_model_that_exhausts_memory_fails_only_its_trial(tmp_path: Path) -> No
     hog = [r for r in rows if r[0] == "hog"]
     assert hog and hog[0][1] == "FAIL" and "MemoryError" in hog[0][2]
     assert [r[1] for r in rows if r[0] == "logreg"] == ["COMPLETE"] * 3  # the rest went on
+
+
+class _Misbehaves(ClassifierMixin, BaseEstimator):
+    """A model that breaks at one stage: fit, predict, or the shape / values it returns."""
+
+    def __init__(self, how: str = "fit") -> None:
+        self.how = how
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if self.how == "fit":
+            raise RuntimeError("solver diverged")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        if self.how == "predict":
+            raise ValueError("input has the wrong layout")
+        if self.how == "shape":
+            return np.full((len(X), 3), 1 / 3)
+        return np.full((len(X), 2), np.nan)
+
+
+def _broken_space(ctx):  # type: ignore[no-untyped-def]
+    raise KeyError("n_estimators")
+
+
+def _broken_build(params, ctx):  # type: ignore[no-untyped-def]
+    raise TypeError("unexpected keyword 'depth'")
+
+
+@pytest.mark.parametrize(
+    ("how", "stage", "says"),
+    [
+        ("suggest", "suggest", "KeyError: 'n_estimators'"),
+        ("build", "build", "TypeError: unexpected keyword 'depth'"),
+        ("fit", "fit", "RuntimeError: solver diverged"),
+        ("predict", "predict", "ValueError: input has the wrong layout"),
+        ("shape", "predict", "predictions have shape (334, 3), expected (334, 2)"),
+        ("nan", "predict", "predictions contain NaN or infinite values"),
+    ],
+)
+def test_a_plugin_that_breaks_fails_only_its_trial_and_is_named(
+    tmp_path: Path, how: str, stage: str, says: str
+) -> None:
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(
+                ModelSpec(
+                    name="flaky",
+                    tasks={Task.BINARY},
+                    build=_broken_build if how == "build" else lambda p, c: _Misbehaves(how),
+                    space=_broken_space if how == "suggest" else {},
+                    requires={"scale"},
+                )
+            )
+
+    result = search(
+        "default",
+        trials=3,
+        runs_dir=tmp_path,
+        storage=":memory:",
+        registry=Registry(plugins={"flaky_plugin": Plugin()}),
+        overrides={
+            "models": ["flaky", "logreg"],
+            "enqueue": [{"model": "flaky"}],
+            "baselines": [],
+            "calibration": ["none"],
+            "validation.n_splits": 3,
+            "validation.repeats": 1,
+            "ensemble": False,
+            "report": False,
+        },
+    )
+    board = result.leaderboard()
+    flaky = board[board["model"] == "flaky"].iloc[0]
+    assert flaky["state"] == "FAIL"
+    assert flaky["error"].startswith("flaky (") and "plugin 'flaky_plugin'" in flaky["error"]
+    assert f"raised in {stage}: " in flaky["error"] and says in flaky["error"]
+    assert (board.loc[board["model"] == "flaky", "state"] == "FAIL").all()
+    others = board.loc[board["model"] == "logreg", "state"]
+    assert len(others) >= 1 and (others == "COMPLETE").all()  # the search went on

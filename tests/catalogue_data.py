@@ -1,0 +1,69 @@
+"""The files and the finished run that the bad-input catalogue (docs/errors.md) uses."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl_fin import datasets
+
+
+def make_files(tmp: Path) -> None:
+    """Write every input a catalogue row names into ``tmp``."""
+    credit = datasets.load("german_credit")
+    target = "creditability"
+    credit.to_csv(tmp / "credit.csv", index=False)
+    credit.to_csv(tmp / "semicolon.csv", index=False, sep=";")
+    (tmp / "empty.csv").write_bytes(b"")
+    (tmp / "latin1.csv").write_bytes("name,y\ncaf\xe9,1\nbar,0\n".encode("latin-1"))
+    (tmp / "sheet.xlsx").write_bytes(b"PK\x03\x04 not a csv")
+    credit.assign(**{target: "good"}).to_csv(tmp / "one_class.csv", index=False)
+    credit.assign(**{target: np.nan}).to_csv(tmp / "no_target.csv", index=False)
+    credit.to_csv(tmp / "text_target.csv", index=False)
+    credit.head(4).to_csv(tmp / "tiny.csv", index=False)
+    rare = pd.concat([credit[credit[target] == "good"], credit[credit[target] == "bad"].head(3)])
+    rare.to_csv(tmp / "rare_class.csv", index=False)
+    (tmp / "dup_columns.csv").write_text("age,age,y\n1,2,0\n3,4,1\n5,6,0\n")
+    order = np.argsort(credit[target].to_numpy() == "bad", kind="stable")
+    leak = credit.iloc[order].assign(application_no=np.arange(len(credit)))
+    leak.to_csv(tmp / "leak.csv", index=False)
+    credit.assign(opened=["2020-01-0x"] + ["2020-01-02"] * (len(credit) - 1)).to_csv(
+        tmp / "bad_dates.csv", index=False
+    )
+    prices = datasets.load("equities").tail(600)
+    prices.to_csv(tmp / "prices.csv", index=False)
+    broken = prices.astype({"date": "str"})
+    broken.iloc[5, broken.columns.get_loc("date")] = "yesterday"
+    broken.to_csv(tmp / "prices_bad_date.csv", index=False)
+    pd.concat([prices, prices.tail(1)]).to_csv(tmp / "prices_dup.csv", index=False)
+    news = datasets.load("financial_phrasebank").head(300)
+    news.assign(text="").to_csv(tmp / "no_text.csv", index=False)
+    (tmp / "syntax.yaml").write_text("name: broken\nmodels: [logreg, hgb\nseed: 1\n")
+    (tmp / "unknown_field.yaml").write_text("name: typo\nbudgett: {trials: 5}\n")
+    (tmp / "wrong_type.yaml").write_text("name: typed\nvalidation: {n_splits: many}\n")
+
+
+def make_run(tmp: Path) -> None:
+    """A finished search (study ``base`` in ``tmp/runs``) with a saved predictor, a copy
+    of it with a changed pickle, and new rows missing a column or with a wrong kind."""
+    from automl_fin import search
+
+    search(
+        "default",
+        data=tmp / "credit.csv",
+        trials=2,
+        seed=0,
+        study="base",
+        runs_dir=tmp / "runs",
+        overrides={"models": ["logreg"], "baselines": [], "ensemble": False, "report": False},
+    )
+    shutil.copytree(tmp / "runs" / "base" / "predictor", tmp / "tampered")
+    pickled = sorted((tmp / "tampered").glob("*.pkl"))[0]
+    pickled.write_bytes(pickled.read_bytes() + b"\0")
+    credit = pd.read_csv(tmp / "credit.csv").drop(columns=["creditability"])
+    credit.head(5).drop(columns=["purpose"]).to_csv(tmp / "new_missing.csv", index=False)
+    credit.head(5).assign(age_in_years="old").to_csv(tmp / "new_wrong_kind.csv", index=False)
+    pd.read_csv(tmp / "credit.csv").iloc[:-10].to_csv(tmp / "credit_other.csv", index=False)
