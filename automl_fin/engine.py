@@ -229,22 +229,30 @@ def _execute(
         objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
-        if not worker:
+        budget = recipe.budget.trials
+        if not worker:  # the run owns the budget: only it queues trials (no double count)
             _enqueue_first(opt_study, problem)
-        if recipe.budget.trials is not None:  # the study's total, shared by all workers
-            reserve(opt_study, recipe.budget.trials)
-        run_trials(
-            opt_study,
-            store,
-            objective,
-            deadline=objective.deadline,
-            queued_only=recipe.budget.trials is not None,
-            catch=(TrialFailed,),
-            callbacks=callbacks,
-            should_stop=lambda: objective.stopped,
-        )
-        if not worker:
+        while True:
+            if budget is not None and not worker:
+                reserve(opt_study, budget)  # the study's total, shared by all workers
+            run_trials(
+                opt_study,
+                store,
+                objective,
+                deadline=objective.deadline,
+                queued_only=budget is not None,
+                catch=(TrialFailed,),
+                callbacks=callbacks,
+                should_stop=lambda: objective.stopped,
+            )
+            if worker:
+                break
             wait_for_running(opt_study, objective.status)
+            # a worker that died left a failed trial: queue its budget again, and go on
+            out_of_time = objective.stopped or time.monotonic() >= objective.deadline
+            if budget is None or out_of_time or not reserve(opt_study, budget):
+                break
+        if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
             predictor = _after_search(
                 opt_study, problem, run_dir, store, objective.status, timings, objective.count
