@@ -1,46 +1,37 @@
 """The search engine: one Optuna study per run over the recipe's candidate specs.
 
-Each trial samples a model, its parameters and one preprocessor per slot, then
-cross-validates the pipeline on the recipe's splits, reporting the running mean score
-to the pruner after every fold. The trial records on itself what a leaderboard needs
-(model, preprocessors, provider, per-fold scores, extra metrics, timings); a trial
-whose plugin raises is marked FAIL with the error text and the search goes on.
-Out-of-fold predictions of completed trials are saved beside the storage.
+:func:`search` resolves a recipe against data and plugins, opens (or resumes) the study,
+runs its trials (:mod:`automl_fin.objective` cross-validates one; :mod:`automl_fin.runner`
+shares the trial budget between processes), then finishes the run: ensemble, final test,
+refitted predictor and report. :func:`work` joins a search another machine started.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import json
 import time
-import traceback
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import optuna
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, package_versions, save_predictor
 from automl_fin.ensemble import build_ensemble
-from automl_fin.errors import Pruned, StorageError
+from automl_fin.errors import StorageError
 from automl_fin.final_test import final_test
-from automl_fin.fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
-from automl_fin.pipeline import Plan, build_pipeline, feature_info
+from automl_fin.objective import Objective, TrialFailed
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
 from automl_fin.runner import reserve, run_trials, wait_for_running
-from automl_fin.specs import Monitor
-from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, atomic_save_npy, default_url, open_storage
-from automl_fin.time_limit import TrialTimeout, time_limit
+from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
@@ -49,15 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["SearchResult", "search", "work"]
 
 STUDY_SCHEMA = 1
-# Pruner steps per fold: a monitored model's learning-curve steps first, then the
-# fold's running mean at the last step, so ``last_step`` only grows within a trial.
-STRIDE = 1000
-CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 _VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
-
-
-class TrialFailed(Exception):
-    """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
 
 
 @dataclass
@@ -226,7 +209,7 @@ def _execute(
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {url}")
         run_dir = runs_dir / name
-        objective = _Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
@@ -448,207 +431,3 @@ def _difference(key: str, stored: Any, now: Any) -> str:
         gone, new = sorted(set(stored) - set(now)), sorted(set(now) - set(stored))
         return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
     return f"{key} was {stored!r}, is {now!r}"
-
-
-class _Objective:
-    """Cross-validates one sampled pipeline per call."""
-
-    def __init__(self, problem: Problem, run_dir: Path, deadline: float) -> None:
-        self.problem = problem
-        self.run_dir = run_dir
-        self.deadline = deadline
-        self.count = 0
-        self.status: Any = _silent
-        kinds = set(problem.dataset.kinds.values())
-        self.kinds = kinds
-        self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
-        self.skips = 0
-        self.stopped = False  # set when no fold fits the remaining budget any more
-
-    def _skipped(self, trial: optuna.Trial) -> None:
-        """A trial skipped for want of budget: stop the search when no model's fastest
-        fold fits any more, or the sampler keeps asking for models that do not fit."""
-        self.skips += 1
-        cheapest = min(min(v) for v in self.fold_seconds.values())
-        if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
-            self.stopped = True
-
-    def _fold_estimate(self, model: str, fold: int, spent: float) -> float:
-        """Seconds the next fold will likely take: this trial's folds so far, else the
-        fastest fold of the model's earlier trials (0 when it has none)."""
-        if fold:
-            return spent / fold
-        return min(self.fold_seconds.get(model, [0.0]))
-
-    def __call__(self, trial: optuna.Trial) -> float:
-        self.count += 1
-        p = self.problem
-        seed = trial_seed(p.recipe, trial.number)
-        stage, culprit = "suggest", "model"
-        try:
-            plan = plan_of(trial, p, seed)
-            culprit = plan.model
-            self._describe(trial, plan)
-            # native thread pools (OpenMP, BLAS) follow the recipe's n_jobs: no
-            # oversubscription when several searches or workers share the machine
-            jobs = p.recipe.n_jobs if p.recipe.n_jobs > 0 else None
-            with threadpool_limits(limits=jobs), time_limit(p.recipe.trial_timeout):
-                return self._cross_validate(trial, plan, seed)
-        except (optuna.TrialPruned, TrialFailed):
-            raise
-        except Exception as exc:
-            if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
-                trial.set_user_attr("error", f"{culprit}: {exc}")
-                raise TrialFailed(f"{culprit}: {exc}") from exc
-            stage = getattr(exc, "_automl_fin_stage", stage)
-            culprit = getattr(exc, "_automl_fin_spec", culprit)
-            provider = p.registry.providers.get(culprit)
-            text = " ".join(str(exc).split())[:2000]
-            message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
-            trial.set_user_attr("error", message)
-            trial.set_user_attr("traceback", "".join(traceback.format_exc(limit=-6))[-4000:])
-            raise TrialFailed(message) from exc
-
-    @staticmethod
-    def baseline(trial: optuna.Trial) -> bool:
-        return bool(trial.user_attrs.get("baseline"))
-
-    def _describe(self, trial: optuna.Trial, plan: Plan) -> None:
-        providers = self.problem.registry.providers
-        trial.set_user_attr("model", plan.model)
-        trial.set_user_attr("preprocessors", plan.describe())
-        trial.set_user_attr("plugin", str(providers[plan.model]))
-        trial.set_user_attr(
-            "plugins",
-            {n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()},
-        )
-
-    def _cross_validate(self, trial: optuna.Trial, plan: Plan, seed: int) -> float:
-        p = self.problem
-        ds = p.dataset
-        X, y = ds.X, ds.y
-        classification = p.task.is_classification
-        width = ds.n_classes if classification else 1
-        oof_sum = np.zeros((len(y), width))
-        oof_n = np.zeros(len(y))
-        scores: list[float] = []
-        extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
-        fit_s = predict_s = 0.0
-        splits = p.splits[: p.max_folds(plan.model)]
-        trial.set_user_attr("folds", len(splits))
-        for fold, (tr, va) in enumerate(splits):
-            where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
-            self.status(where)
-            expected = self._fold_estimate(plan.model, fold, fit_s + predict_s)
-            if time.monotonic() + expected > self.deadline:  # the fold would overrun
-                self._record(trial, scores, {}, fit_s, predict_s)
-                why = f"budget reached after {fold} folds"
-                if not fold and expected:
-                    why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
-                    self._skipped(trial)
-                trial.set_user_attr("stopped", why)
-                raise optuna.TrialPruned(why)
-            pipe = staged(
-                "build",
-                plan.model,
-                build_pipeline,
-                plan,
-                p.all_models,
-                p.preprocessors,
-                ds.kinds,
-                p.context(seed, model=plan.model, n_rows=len(tr)),
-            )
-            t0 = time.perf_counter()
-            try:
-                if p.all_models[plan.model].monitored:
-                    self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
-                else:
-                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
-            except Pruned as exc:
-                self._record(trial, scores, {}, fit_s + time.perf_counter() - t0, predict_s)
-                raise optuna.TrialPruned(str(exc)) from None
-            t1 = time.perf_counter()
-            pred = staged("predict", plan.model, predict, pipe, X.iloc[va], width)
-            t2 = time.perf_counter()
-            fit_s += t1 - t0
-            predict_s += t2 - t1
-            self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
-            pred = check_prediction(pred, len(va), width, plan.model)
-            values = p.scores(tr, va, pred)
-            score = values.pop(p.metric.name)
-            if not np.isfinite(score):
-                raise tag(
-                    ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
-                )
-            scores.append(score)
-            for name, value in values.items():
-                extras[name].append(value)
-            oof_sum[va] += pred.reshape(len(va), width)
-            oof_n[va] += 1
-            trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
-            if (
-                fold > 0 and not self.baseline(trial) and trial.should_prune()
-            ):  # one fold's score alone is too noisy
-                self._record(trial, scores, {}, fit_s, predict_s)
-                trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(splits)} folds")
-                raise optuna.TrialPruned(f"pruned after fold {fold}")
-        with np.errstate(invalid="ignore"):
-            oof = oof_sum / oof_n[:, None]
-        oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
-        atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
-        self._record(trial, scores, extras, fit_s, predict_s)
-        trial.set_user_attr("oof", str(oof_file.resolve()))  # readable from any directory
-        return float(np.mean(scores))
-
-    def _fit_monitored(
-        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any, where: str
-    ) -> None:
-        """Fit the preprocessing, then the model with the fold's validation split."""
-        p = self.problem
-        ds = p.dataset
-        width = ds.n_classes if p.task.is_classification else 1
-        prep, model = pipe[0], pipe[-1]
-        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
-        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
-        names, kinds = feature_info(prep)
-
-        def score(pred: Any) -> float:
-            pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
-            return p.score(tr, va, pred)
-
-        def report(step: int, value: float) -> None:
-            if time.monotonic() > self.deadline:  # a long fit stops at the budget too
-                trial.set_user_attr("stopped", f"budget reached in fold {fold + 1}")
-                raise Pruned(f"budget reached in fold {fold + 1}")
-            at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
-            trial.report(float(value), step=at)
-            if step >= CURVE_WARMUP and trial.should_prune():
-                point = f"step {step} of fold {fold + 1}"
-                trial.set_user_attr("stopped", f"pruned at {point} ({p.metric.name} {value:.4g})")
-                raise Pruned(f"pruned at {point}")
-
-        monitor = Monitor(
-            feature_names=names,
-            feature_kinds=kinds,
-            X_valid=Xv,
-            y_valid=ds.y[va],
-            score=score,
-            direction=p.metric.direction,
-            report=report,
-            progress=lambda text: self.status(f"{where} {text}"),
-        )
-        staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
-
-    @staticmethod
-    def _record(
-        trial: optuna.Trial,
-        scores: list[float],
-        extras: dict[str, list[float]],
-        fit_s: float,
-        predict_s: float,
-    ) -> None:
-        trial.set_user_attr("fold_scores", scores)
-        trial.set_user_attr("score_std", float(np.std(scores)) if scores else None)
-        trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
-        trial.set_user_attr("fit_s", round(fit_s, 4))
-        trial.set_user_attr("predict_s", round(predict_s, 4))
