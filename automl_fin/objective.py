@@ -34,6 +34,7 @@ __all__ = ["Objective", "TrialFailed"]
 # fold's running mean at the last step, so ``last_step`` only grows within a trial.
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
+PRUNE_EVERY = 2  # learning-curve reports between two pruner checks (each reads all trials)
 
 
 class TrialFailed(Exception):
@@ -212,7 +213,8 @@ class Objective:
                 raise Pruned(f"budget reached in fold {fold + 1}")
             at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
             trial.report(float(value), step=at)
-            if step >= CURVE_WARMUP and trial.should_prune():
+            checked = step >= CURVE_WARMUP and (step - CURVE_WARMUP) % PRUNE_EVERY == 0
+            if checked and trial.should_prune():
                 point = f"step {step} of fold {fold + 1}"
                 trial.set_user_attr("stopped", f"pruned at {point} ({p.metric.name} {value:.4g})")
                 raise Pruned(f"pruned at {point}")

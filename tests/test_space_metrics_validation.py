@@ -102,3 +102,21 @@ def test_per_class_metrics_score_one_named_class() -> None:
         get_metric("recall:severe", Task.MULTICLASS, classes=classes)
     with pytest.raises(RecipeError, match="does not apply to task 'regression'"):
         get_metric("recall:high", Task.REGRESSION, classes=classes)
+
+
+def test_fast_roc_auc_equals_scikit_learns_with_ties_and_several_classes() -> None:
+    rng = np.random.default_rng(1)
+    for k in (2, 3, 5):
+        auc = get_metric("roc_auc", Task.BINARY if k == 2 else Task.MULTICLASS)
+        for rounded in (False, True):
+            y = np.concatenate([np.arange(k), rng.integers(0, k, 300)])
+            p = rng.dirichlet(np.ones(k), len(y))
+            if rounded:  # many tied scores
+                p = np.round(p, 1) + 1e-9
+                p /= p.sum(axis=1, keepdims=True)
+            expected = (
+                roc_auc_score(y, p[:, 1])
+                if k == 2
+                else roc_auc_score(y, p, multi_class="ovr", average="macro", labels=range(k))
+            )
+            assert auc(y, p) == pytest.approx(expected, abs=1e-12)
