@@ -129,7 +129,12 @@ def test_cumulative_binary_model_gives_ordered_probabilities(tmp_path: Path) -> 
         trials=3,
         seed=0,
         runs_dir=tmp_path,
-        overrides={"models": ["ordinal_logreg"], "validation.n_splits": 3, "ensemble": False},
+        overrides={
+            "models": ["ordinal_logreg"],
+            "validation.n_splits": 3,
+            "ensemble": False,
+            "report": False,
+        },
     )
     board = result.leaderboard()
     prior = board[board["model"] == "prior"].iloc[0]

@@ -27,7 +27,9 @@ AUC_FLOOR = 0.75
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory: pytest.TempPathFactory):
     runs = tmp_path_factory.mktemp("runs")
-    return search("default", trials=8, seed=42, runs_dir=runs, overrides={"ensemble": False})
+    return search(
+        "default", trials=8, seed=42, runs_dir=runs, overrides={"ensemble": False, "report": False}
+    )
 
 
 def test_default_recipe_end_to_end(default_run) -> None:
@@ -132,7 +134,7 @@ def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
             seed=seed,
             storage=":memory:",
             runs_dir=tmp_path,
-            overrides={"validation.n_splits": 3},
+            overrides={"validation.n_splits": 3, "report": False},
         )
         board = r.leaderboard().sort_values("trial")
         return board["params"].tolist(), board["score"].tolist()
@@ -145,7 +147,7 @@ def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
 
 def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
-    opts = {"validation.n_splits": 3, "ensemble": False}
+    opts = {"validation.n_splits": 3, "ensemble": False, "report": False}
     search("default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
     # the budget is the study's: resumed with the same budget, nothing is left to run;
     # with a larger one, the finished trials count toward it
@@ -203,7 +205,7 @@ def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
         target="duration_in_month",
         trials=3,
         runs_dir=tmp_path,
-        overrides={"validation.n_splits": 3, "ensemble": False},
+        overrides={"validation.n_splits": 3, "ensemble": False, "report": False},
     )
     assert result.problem.task is Task.REGRESSION
     assert result.problem.metric.name == "rmse" and result.problem.scheme == "kfold"

@@ -86,7 +86,12 @@ def test_search_prunes_along_the_boosting_curve(tmp_path: Path) -> None:
         trials=16,
         seed=0,
         runs_dir=tmp_path,
-        overrides={"models": ["xgboost"], "validation.n_splits": 3, "ensemble": False},
+        overrides={
+            "models": ["xgboost"],
+            "validation.n_splits": 3,
+            "ensemble": False,
+            "report": False,
+        },
     )
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE", "PRUNED"}
