@@ -318,7 +318,7 @@ def _silent(text: str) -> None:
 
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     """Queue the trials that run first: one per baseline the study has not scored yet,
-    then the recipe's ``enqueue`` entries (once per study)."""
+    then the recipe's ``enqueue`` entries, then the models' portfolios (once per study)."""
     trials = study.get_trials(deepcopy=False)
     done = {t.user_attrs.get("baseline") for t in trials}
     for name in problem.baselines:
@@ -328,6 +328,10 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     for i, params in enumerate(problem.recipe.enqueue):
         if i not in queued and params.get("model", next(iter(problem.models))) in problem.models:
             study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
+    queued = {t.user_attrs.get("portfolio") for t in trials}
+    for key, params in problem.portfolio():
+        if key not in queued:
+            study.enqueue_trial(params, user_attrs={"portfolio": key})
 
 
 class _ProgressBar:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
-from automl_fin.errors import DataError, RecipeError
+from automl_fin.errors import DataError, PluginError, RecipeError
 from automl_fin.metrics import Metric, Reference, default_metric, get_metric
 from automl_fin.pipeline import accepts_input, can_preprocess_for, check_coverage
+from automl_fin.space import contains
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
 from automl_fin.timeseries import supervise
 from automl_fin.validation import make_splits, split_rows
@@ -106,6 +107,30 @@ class Problem:
             n_jobs=self.recipe.n_jobs,
             options=self.recipe.model_options.get(model, {}),
         )
+
+    def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
+        """The portfolio trials to run first (``recipe.portfolio``), cheapest first:
+        ``(name:index, trial parameters)``; a value outside its space is a PluginError."""
+        wanted = self.recipe.portfolio
+        entries = []
+        for name, spec in self.models.items():
+            if wanted is False or (wanted is not True and name not in wanted):
+                continue
+            space = spec.space_for(self.context(self.recipe.seed, model=name))
+            for i, config in enumerate(spec.portfolio):
+                params: dict[str, Any] = {"model": name}
+                for key, value in config.items():
+                    if key not in space:  # e.g. a class weight on a regression task
+                        continue
+                    if not contains(space[key], value):
+                        raise PluginError(
+                            f"{self.registry.providers[name]}: model '{name}' portfolio[{i}]: "
+                            f"{key}={value!r} is outside its space {space[key]}"
+                        )
+                    params[f"{name}.{key}"] = value
+                entries.append((spec.cost, name, i, params))
+        entries.sort(key=lambda e: e[:3])
+        return [(f"{name}:{i}", params) for _, name, i, params in entries]
 
     def summary(self) -> str:
         """One line saying what will be searched (and what ``auto`` resolved to)."""
@@ -352,15 +377,17 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
             "(see `automl-fin plugins`)",
         )
     models = usable
-    for i, params in enumerate(recipe.enqueue):
-        name = params.get("model")
-        if name is not None and name not in registry.models:  # a typo; an entry for a
-            raise RecipeError(  # model this search leaves out is skipped
+    named = [(f"enqueue[{i}].model", e.get("model")) for i, e in enumerate(recipe.enqueue)]
+    if isinstance(recipe.portfolio, list):
+        named += [(f"portfolio[{i}]", name) for i, name in enumerate(recipe.portfolio)]
+    for where, name in named:  # a typo; a model this search leaves out is skipped
+        if name is not None and name not in registry.models:
+            raise RecipeError(
                 recipe.source,
-                f"enqueue[{i}].model",
+                where,
                 f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
             )
-    return Problem(
+    problem = Problem(
         recipe=recipe,
         dataset=dataset,
         task=task,
@@ -376,6 +403,8 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         test_rows=test_rows,
         routed=routed,
     )
+    problem.portfolio()  # a plugin's portfolio outside its own space fails here, at once
+    return problem
 
 
 def _splits(

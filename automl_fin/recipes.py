@@ -114,6 +114,11 @@ class Recipe(_Strict):
         description="trials run first with these parameters (e.g. {model: logreg}); "
         "the rest of each is sampled",
     )
+    portfolio: bool | list[str] = Field(
+        True,
+        description="run each model's portfolio (its known-good configurations) first, "
+        "cheapest first, after the baselines and `enqueue`; a list: only these models'",
+    )
     ensemble: bool = Field(
         True,
         description="after the search, select an ensemble of the top trials' "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Categorical", "Dimension", "Float", "Int", "split_params", "suggest"]
+__all__ = ["Categorical", "Dimension", "Float", "Int", "contains", "split_params", "suggest"]
 
 Choice = None | bool | int | float | str
 
@@ -87,6 +87,18 @@ def suggest(trial: optuna.Trial, namespace: str, space: Mapping[str, Dimension])
                 "automl_fin.space"
             )
     return values
+
+
+def contains(dim: Dimension, value: Any) -> bool:
+    """Whether ``value`` is one ``dim`` can take (a fixed value outside it would be
+    recorded under a distribution that cannot have produced it)."""
+    if isinstance(dim, Categorical):
+        return any(value is c or (value == c and type(value) is type(c)) for c in dim.choices)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(dim, Int) and int(value) != value:
+        return False
+    return bool(dim.low <= value <= dim.high)
 
 
 def split_params(namespace: str, params: Mapping[str, Any]) -> dict[str, Any]:

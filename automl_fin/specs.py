@@ -210,6 +210,13 @@ class ModelSpec:
             ``model_options.<name>.max_folds``.
         ordinal: the model treats class indices as ordered (``0 < 1 < ...``); it is
             offered only when the recipe says ``data.ordered: true``.
+        portfolio: configurations known to do well on most data (short parameter
+            names, e.g. ``{"C": 1.0}``; a parameter left out, or not in the space for
+            this task, is sampled). Unless the recipe says ``portfolio: false``, every
+            model's portfolio runs before the sampler's own trials, cheapest first (see
+            ``cost``), so even a short budget ends with a sound model of each kind.
+        cost: rough seconds of one fit at the portfolio settings relative to a
+            boosted-tree model on tabular data (1.0); orders the portfolio.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -226,10 +233,13 @@ class ModelSpec:
     ordinal: bool = False
     max_folds: int | None = None
     available: Callable[[], str | None] | None = None
+    portfolio: tuple[Mapping[str, Any], ...] = ()
+    cost: float = 1.0
     description: str = ""
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
+        object.__setattr__(self, "portfolio", tuple(dict(c) for c in self.portfolio))
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
         object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
         object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))

@@ -77,6 +77,18 @@ MLP_SPEC = ModelSpec(
     slot_choices={Slot.ENCODE: frozenset({"ordinal"})},  # category codes feed embeddings
     monitored=True,
     accepts_sparse=False,  # a dense float tensor: no TF-IDF matrices
+    portfolio=(
+        {
+            "lr": 3e-3,
+            "width": 128,
+            "depth": 2,
+            "dropout": 0.1,
+            "weight_decay": 1e-4,
+            "batch_size": 128,
+            "embedding_dim": 8,
+        },
+    ),
+    cost=4.0,
     description="tabular MLP (Lightning): category embeddings, batch norm, AdamW, early stop",
 )
 
@@ -99,6 +111,18 @@ TEXT_SPEC = ModelSpec(
     space=TEXT_SPACE,
     inputs=frozenset({InputKind.TEXT}),  # reads the raw text; vocabulary from the fold
     monitored=True,
+    portfolio=(
+        {
+            "encoder": "bag",
+            "embedding_dim": 64,
+            "min_count": 2,
+            "dropout": 0.2,
+            "lr": 3e-3,
+            "weight_decay": 1e-5,
+            "batch_size": 64,
+        },
+    ),
+    cost=3.0,
     description="text classifier (Lightning): word-pair embedding bag or CNN encoder",
 )
 
@@ -123,6 +147,19 @@ SEQUENCE_SPEC = ModelSpec(
     inputs=frozenset({InputKind.SEQUENCE}),  # rows whose <series>_lag<k> columns form windows
     requires=frozenset({Slot.SCALE}),
     monitored=True,
+    portfolio=(
+        {
+            "cell": "gru",
+            "window": 20,
+            "hidden": 32,
+            "layers": 1,
+            "dropout": 0.1,
+            "lr": 1e-3,
+            "weight_decay": 1e-5,
+            "batch_size": 128,
+        },
+    ),
+    cost=6.0,
     description="sequence model (Lightning): GRU/LSTM over a window of past values",
 )
 
@@ -144,6 +181,7 @@ FINETUNE_SPEC = ModelSpec(
     monitored=True,
     max_folds=1,  # minutes per fit on a CPU: scored on the first fold only (a holdout)
     available=lambda: None if _encoder_installed() else _MISSING,
+    cost=50.0,
     description="all-MiniLM-L6-v2 fine-tuned end to end (Lightning; needs automl-fin[text])",
 )
 

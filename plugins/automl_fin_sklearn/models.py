@@ -147,6 +147,17 @@ def _build_dummy(strategy: str, constant: float | None = None) -> Any:
     return build
 
 
+# Known-good starting points (scikit-learn's own defaults, or close to them), tried first
+LOGREG_START = ({"C": 1.0, "class_weight": None},)
+HGB_START = (
+    {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20,
+     "l2_regularization": 1e-8, "max_features": 1.0, "class_weight": None},
+)  # fmt: skip
+FOREST_START = (
+    {"n_estimators": 300, "max_depth": 32, "min_samples_leaf": 1, "max_features": 0.5,
+     "class_weight": None},
+)  # fmt: skip
+
 BASELINES = [
     ModelSpec(
         name="random_walk",
@@ -179,6 +190,8 @@ ORDINAL = [
         space=lambda ctx: _hgb_space(_binary(ctx)),
         accepts_sparse=False,
         ordinal=True,
+        portfolio=HGB_START,
+        cost=2.0,
         description="ordered classes: cumulative binary histogram gradient boosting",
     ),
     ModelSpec(
@@ -188,6 +201,8 @@ ORDINAL = [
         space=_logreg_space,
         requires=frozenset({Slot.SCALE}),
         ordinal=True,
+        portfolio=LOGREG_START,
+        cost=0.1,
         description="ordered classes: cumulative binary logistic regressions",
     ),
 ]
@@ -201,6 +216,8 @@ MODELS = [
         build=_build_logreg,
         space=_logreg_space,
         requires=frozenset({Slot.SCALE}),
+        portfolio=LOGREG_START,
+        cost=0.05,
         description="L2-regularised logistic regression",
     ),
     ModelSpec(
@@ -209,6 +226,8 @@ MODELS = [
         build=_build_ridge,
         space={"alpha": Float(1e-3, 1e3, log=True)},
         requires=frozenset({Slot.SCALE}),
+        portfolio=({"alpha": 1.0},),
+        cost=0.02,
         description="ridge regression",
     ),
     ModelSpec(
@@ -217,6 +236,8 @@ MODELS = [
         build=_build_elastic_net,
         space={"alpha": Float(1e-5, 10.0, log=True), "l1_ratio": Float(0.05, 1.0)},
         requires=frozenset({Slot.SCALE}),
+        portfolio=({"alpha": 1e-3, "l1_ratio": 0.5},),
+        cost=0.05,
         description="elastic-net regression (L1 + L2)",
     ),
     ModelSpec(
@@ -224,6 +245,8 @@ MODELS = [
         tasks=ALL_TASKS,
         build=_forest("RandomForest"),
         space=_forest_space,
+        portfolio=FOREST_START,
+        cost=2.0,
         description="random forest",
     ),
     ModelSpec(
@@ -231,6 +254,8 @@ MODELS = [
         tasks=ALL_TASKS,
         build=_forest("ExtraTrees"),
         space=_forest_space,
+        portfolio=FOREST_START,
+        cost=1.5,
         description="extremely randomised trees",
     ),
     ModelSpec(
@@ -239,6 +264,8 @@ MODELS = [
         build=_build_hgb,
         space=_hgb_space,
         accepts_sparse=False,  # TF-IDF output would have to be densified
+        portfolio=HGB_START,
+        cost=1.0,
         description="histogram gradient boosting",
     ),
 ]

@@ -57,6 +57,21 @@ SPEC = ModelSpec(
     build=_build,
     space=_space,
     monitored=True,
+    portfolio=(  # XGBoost's defaults, with a smaller step and early stopping on the fold
+        {
+            "eta": 0.05,
+            "max_depth": 6,
+            "min_child_weight": 1.0,
+            "subsample": 0.8,
+            "colsample_bytree": 0.8,
+            "lambda": 1.0,
+            "alpha": 1e-4,
+            "n_estimators": 2000,
+            "scale_pos_weight": 1.0,
+            "class_weight": "none",
+        },
+    ),
+    cost=1.2,
     description="XGBoost (hist), early stopping on the fold's validation split, pruned",
 )
 

@@ -44,6 +44,8 @@ SCORECARD = ModelSpec(
     space={"C": Float(1e-3, 10.0, log=True)},  # sampled as scorecard.C
     requires={Slot.SCALE},  # the numeric chain must not skip its scale step ...
     slot_choices={Slot.SCALE: {"woe_bins"}},  # ... and that step must be woe_bins
+    portfolio=[{"C": 1.0}],  # tried first, before sampled trials ...
+    cost=0.1,  # ... just after plain logistic regression (0.05)
     description="credit scorecard: logistic regression on weight-of-evidence bins",
 )
 

@@ -1,0 +1,316 @@
+"""automl_fin beside FLAML, AutoGluon and plain baselines: same rows, same budget, one run.
+
+    python -m benchmarks.compare --budget 60 --repeats 3 [--datasets german_credit,...]
+                                 [--systems automl_fin,flaml,autogluon,linear] [--out DIR]
+
+For each data set and repeat, the recipe's own held-out final test (20 %: a stratified
+share drawn with the repeat's seed, or the latest fifth of a price series, which later
+repeats cut back by a fifth each time) splits the rows. automl_fin runs the recipe on the
+search rows (a subprocess, ``benchmarks.run_automl_fin``); every other system gets the
+same search rows, the same features (for prices, the recipe's lag / window / calendar
+features) and the held-out rows to predict, in its own virtual environment
+(``benchmarks/peer.py``). All predictions are scored by the recipe's own metric code.
+The order of the systems rotates with the repeat, so that machine drift hits each alike.
+
+Each system's wall seconds (start to exit, imports included) and peak memory (resident
+set summed over its process tree, sampled every 0.2 s) are recorded. The peers' virtual
+environments are made on first use under ``.bench/`` (AutoGluon pins pandas < 3, so no
+peer shares automl_fin's environment). Output: ``results.json`` and ``results.md`` in
+``--out`` (default ``.bench/results/<time>-b<budget>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.run_automl_fin import rows_digest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / ".bench"
+PEER = Path(__file__).resolve().parent / "peer.py"
+FINAL_TEST = 0.2
+
+# data set -> recipe, overrides, secondary metric
+DATASETS: dict[str, dict[str, Any]] = {
+    "german_credit": {"recipe": "default", "overrides": {}, "secondary": "log_loss"},
+    "credit_data": {
+        "recipe": "default",
+        "overrides": {"data.dataset": "credit_data", "data.target": "status"},
+        "secondary": "log_loss",
+    },
+    "loans_tiers": {"recipe": "risk_tier", "overrides": {}, "secondary": "qwk"},
+    "sp500": {"recipe": "price", "overrides": {}, "secondary": "direction"},
+    "phrasebank": {"recipe": "sentiment", "overrides": {}, "secondary": "accuracy"},
+}
+# Below 600 s the sentiment recipe's fine-tuned encoder (about 4 min an epoch on two CPU
+# cores, queued first) cannot finish one epoch: it is left out there.
+SHORT_BUDGET = 600
+SHORT_OVERRIDES = {"phrasebank": {"models": ["logreg", "xgboost", "text_nn"], "enqueue": []}}
+PEERS = ("flaml", "autogluon", "autogluon_medium")
+# venv -> pip command lines, run in order (torch first: never a CUDA build from PyPI)
+ENVIRONMENTS = {
+    "flaml": [["flaml[automl]==2.7.0"]],
+    "autogluon": [["torch==2.13.0"], ["autogluon.tabular[all]==1.6.3"]],
+}
+VENV_OF = {"flaml": "flaml", "autogluon": "autogluon", "autogluon_medium": "autogluon"}
+IMPORT_OF = {"flaml": "flaml.automl", "autogluon": "autogluon.tabular"}
+
+
+def ensure_venv(name: str) -> Path:
+    """The peer's virtual environment under ``.bench/``, made and installed if missing."""
+    folder = BENCH / f"venv-{name}"
+    python = folder / "bin" / "python"
+    if python.exists():
+        check = subprocess.run([python, "-c", f"import {IMPORT_OF[name]}"], capture_output=True)
+        if check.returncode == 0:
+            return python
+    print(f"installing {name} into {folder} (minutes, once)", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    for packages in ENVIRONMENTS[name]:
+        subprocess.run([python, "-m", "pip", "install", "-q", *packages], check=True)
+    return python
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants (from /proc)."""
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        parent[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    tree, total, frontier = {root}, 0, [root]
+    while frontier:
+        pid = frontier.pop()
+        total += rss.get(pid, 0)
+        kids = [p for p, pp in parent.items() if pp == pid and p not in tree]
+        tree.update(kids)
+        frontier += kids
+    return total
+
+
+def run_system(command: list[str], log: Path, limit: float) -> dict[str, float]:
+    """Run ``command`` to its end (killed after ``limit`` s); wall seconds and peak RSS."""
+    started = time.monotonic()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        )
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            if time.monotonic() - started > limit:
+                os.killpg(proc.pid, signal.SIGKILL)
+            time.sleep(0.2)
+    wall = time.monotonic() - started
+    with contextlib.suppress(ProcessLookupError):  # stragglers of a killed or finished run
+        os.killpg(proc.pid, signal.SIGKILL)
+    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "rc": proc.returncode}
+
+
+def _kinds(problem: Any) -> dict[str, str]:
+    out = {}
+    for column, kind in problem.dataset.kinds.items():
+        if column in problem.dataset.X.columns:
+            out[column] = kind.value if kind.value in ("numeric", "text") else "categorical"
+    return out
+
+
+def prepare(name: str, repeat: int, budget: float, work: Path) -> tuple[Any, dict[str, Any]]:
+    """Resolve the recipe as automl_fin will, and write the peers' tables."""
+    from automl_fin.datasets import load
+    from automl_fin.problem import resolve
+    from automl_fin.recipes import load_recipe
+    from automl_fin.registry import get_registry
+
+    spec = DATASETS[name]
+    overrides = {**spec["overrides"], "validation.final_test": FINAL_TEST, "seed": repeat,
+                 "n_jobs": -1}  # fmt: skip
+    if budget < SHORT_BUDGET:
+        overrides.update(SHORT_OVERRIDES.get(name, {}))
+    data: str | None = None
+    if spec["recipe"] == "price":  # repeat r: the series cut back by r fifths
+        frame = load("sp500")
+        keep = len(frame) - int(repeat * FINAL_TEST * len(frame))
+        data = str(work / "prices.csv")
+        frame.iloc[:keep].to_csv(data, index=False)
+    problem = resolve(load_recipe(spec["recipe"], overrides), data, get_registry())
+    ds = problem.dataset
+    train = ds.X.iloc[problem.search_rows].assign(__target__=ds.y[problem.search_rows])
+    train.to_csv(work / "train.csv", index=False)
+    ds.X.iloc[problem.test_rows].to_csv(work / "test.csv", index=False)
+    task = {
+        "recipe": spec["recipe"],
+        "overrides": overrides,
+        "data": data,
+        "budget": budget,
+        "seed": repeat,
+        "task": problem.task.value,
+        "metric": problem.metric.name,
+        "kinds": _kinds(problem),
+        "time_ordered": ds.scale is not None,
+    }
+    (work / "task.json").write_text(json.dumps(task))
+    return problem, task
+
+
+def score(system: str, problem: Any, work: Path) -> dict[str, Any]:
+    """The system's test scores (every metric of the recipe) and what it reported."""
+    info = json.loads((work / "info.json").read_text())
+    if system == "automl_fin":
+        if info["test_rows"] != rows_digest(problem.test_rows):
+            raise RuntimeError("automl_fin held out other rows than the peers got")
+        return info
+    pred = np.load(work / "pred.npy")
+    info["scores"] = problem.scores(problem.search_rows, problem.test_rows, pred)
+    return info
+
+
+def systems_for(name: str, systems: list[str]) -> list[str]:
+    extra = ["zero", "always_up"] if DATASETS[name]["recipe"] == "price" else []
+    return systems + [s for s in extra if s not in systems]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per system and data set")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--systems", default="automl_fin,flaml,autogluon,linear")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
+    out = (args.out or BENCH / "results" / f"{stamp}-b{args.budget:g}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    systems = args.systems.split(",")
+    pythons = {s: str(ensure_venv(VENV_OF[s])) for s in systems if s in PEERS}
+    records: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):
+        for name in args.datasets.split(","):
+            work = out / f"{name}-r{repeat}"
+            work.mkdir(exist_ok=True)
+            problem, task = prepare(name, repeat, args.budget, work)
+            order = systems_for(name, systems)
+            shift = repeat % len(order)
+            for system in order[shift:] + order[:shift]:
+                records.append(_one(system, name, repeat, problem, task, work, pythons, args))
+                (out / "results.json").write_text(json.dumps(_document(records, args), indent=1))
+    (out / "results.md").write_text(table(records, args))
+    print(table(records, args))
+    print(f"\nwritten: {out / 'results.json'}, {out / 'results.md'}")
+
+
+def _one(system: str, name: str, repeat: int, problem: Any, task: dict[str, Any], work: Path,
+         pythons: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:  # fmt: skip
+    folder = work / system
+    folder.mkdir(exist_ok=True)
+    for file in ("task.json", "train.csv", "test.csv"):
+        link = folder / file
+        if not link.exists():
+            link.symlink_to(work / file)
+    if system == "automl_fin":
+        command = [sys.executable, "-m", "benchmarks.run_automl_fin", str(folder)]
+    else:
+        python = pythons.get(system, sys.executable)  # baselines: this environment
+        command = [python, str(PEER), system, str(folder)]
+    print(f"[{dt.datetime.now():%H:%M:%S}] {name} r{repeat} {system}", flush=True)
+    run = run_system(command, folder / "log.txt", limit=3 * args.budget + 600)
+    record: dict[str, Any] = {"dataset": name, "repeat": repeat, "system": system, **run,
+                              "metric": task["metric"]}  # fmt: skip
+    try:
+        record.update(score(system, problem, folder))
+    except Exception as exc:  # a peer that fails is a result too
+        tail = (folder / "log.txt").read_text(errors="replace").strip().splitlines()[-3:]
+        record["error"] = f"{type(exc).__name__}: {exc} | " + " / ".join(tail)
+    scores = record.get("scores") or {}
+    print(f"    {task['metric']} {scores.get(task['metric'])}  wall {run['wall_s']:.1f} s  "
+          f"peak {run['peak_rss_mb']:.0f} MB  {record.get('error') or ''}", flush=True)  # fmt: skip
+    return record
+
+
+def _document(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "command": " ".join(sys.argv),
+        "budget_s": args.budget,
+        "repeats": args.repeats,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "records": records,
+    }
+
+
+def table(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """One markdown table: per data set and system the mean test score over repeats."""
+    from automl_fin.metrics import get_metric
+
+    lines = [
+        f"Budget {args.budget:g} s per system and data set, {args.repeats} repeat(s).",
+        "",
+        "| data | system | metric (test) | secondary | wall s | peak RSS MB | models | best |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for name in dict.fromkeys(r["dataset"] for r in records):
+        rows = [r for r in records if r["dataset"] == name]
+        metric = rows[0]["metric"]
+        second = DATASETS[name]["secondary"]
+        sign = get_metric(metric).sign
+        means: dict[str, float] = {}
+        for system in dict.fromkeys(r["system"] for r in rows):
+            mine = [r for r in rows if r["system"] == system]
+            got = [r["scores"][metric] for r in mine if metric in (r.get("scores") or {})]
+            sec = [r["scores"][second] for r in mine if second in (r.get("scores") or {})]
+            if got:
+                means[system] = statistics.fmean(got)
+            failed = len(mine) - len(got)
+            lines.append(
+                f"| {name} | {system} | {_spread(got)}{f' ({failed} failed)' if failed else ''}"
+                f" | {_spread(sec)} | {statistics.fmean(r['wall_s'] for r in mine):.0f}"
+                f" | {max(r['peak_rss_mb'] for r in mine):.0f}"
+                f" | {statistics.fmean(r.get('models', 0) for r in mine):.0f}"
+                f" | {', '.join(sorted({str(r.get('best', '-')) for r in mine}))} |"
+            )
+        peers = {s: v for s, v in means.items() if s in PEERS}
+        if "automl_fin" in means and peers:
+            best = max(peers, key=lambda s: sign * peers[s])
+            ratio = means["automl_fin"] / peers[best]
+            better = "higher" if sign > 0 else "lower"
+            ratios.append(
+                f"- {name}: automl_fin / {best} = {ratio:.3f} ({metric}, {better} is better)"
+            )
+    return "\n".join([*lines, "", *ratios]) + "\n"
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "—"
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+if __name__ == "__main__":
+    main()
