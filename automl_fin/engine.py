@@ -30,8 +30,8 @@ from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
-from automl_fin.runner import reserve, run_trials, wait_for_running
-from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage
+from automl_fin.runner import counted, fail_stale, held, reserve, run_trials, wait_for_running
+from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage, settle
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
@@ -244,6 +244,7 @@ def _execute(
         optuna.logging.set_verbosity(previous)
         if bar:
             bar.close()
+        settle(getattr(store, "_backend", store))  # a SQLite file: one file again
     return SearchResult(
         study_name=name,
         storage=store if url == MEMORY else url,
@@ -319,6 +320,7 @@ def _silent(text: str) -> None:
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     """Queue the trials that run first: one per baseline the study has not scored yet,
     then the recipe's ``enqueue`` entries, then the models' portfolios (once per study)."""
+    fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     done = {t.user_attrs.get("baseline") for t in trials}
     for name in problem.baselines:
@@ -328,10 +330,15 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     for i, params in enumerate(problem.recipe.enqueue):
         if i not in queued and params.get("model", next(iter(problem.models))) in problem.models:
             study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
-    queued = {t.user_attrs.get("portfolio") for t in trials}
-    for key, params in problem.portfolio():
-        if key not in queued:
-            study.enqueue_trial(params, user_attrs={"portfolio": key})
+    # a portfolio trial whose process died (failed without an error) may run again
+    taken = {
+        t.user_attrs.get("portfolio") for t in trials if counted(t) or not t.state.is_finished()
+    }
+    todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
+    if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
+        todo = todo[: max(problem.recipe.budget.trials - held(study), 0)]
+    for key, params in todo:
+        study.enqueue_trial(params, user_attrs={"portfolio": key})
 
 
 class _ProgressBar:

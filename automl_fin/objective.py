@@ -55,6 +55,7 @@ class Objective:
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
+        self.curve_s = 0.0
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -66,13 +67,19 @@ class Objective:
 
     def _fold_estimate(self, model: str, fold: int, spent: float) -> float:
         """Seconds the next fold will likely take: this trial's folds so far, else the
-        fastest fold of the model's earlier trials (0 when it has none)."""
+        fastest fold of the model's earlier trials; for a model not run yet, the fastest
+        fold seen per unit of declared ``cost``, times its cost (0 before any fold)."""
         if fold:
             return spent / fold
-        return min(self.fold_seconds.get(model, [0.0]))
+        if model in self.fold_seconds:
+            return min(self.fold_seconds[model])
+        specs = self.problem.models
+        rates = [min(s) / specs[m].cost for m, s in self.fold_seconds.items() if m in specs]
+        return min(rates) * specs[model].cost if rates and model in specs else 0.0
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
+        self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
         p = self.problem
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
@@ -211,13 +218,18 @@ class Objective:
             if time.monotonic() > self.deadline:  # a long fit stops at the budget too
                 trial.set_user_attr("stopped", f"budget reached in fold {fold + 1}")
                 raise Pruned(f"budget reached in fold {fold + 1}")
-            at = fold * STRIDE + min(max(int(step), 0), STRIDE - 2)
-            trial.report(float(value), step=at)
-            checked = step >= CURVE_WARMUP and (step - CURVE_WARMUP) % PRUNE_EVERY == 0
-            if checked and trial.should_prune():
-                point = f"step {step} of fold {fold + 1}"
-                trial.set_user_attr("stopped", f"pruned at {point} ({p.metric.name} {value:.4g})")
-                raise Pruned(f"pruned at {point}")
+            if step < CURVE_WARMUP or (step - CURVE_WARMUP) % PRUNE_EVERY:
+                return  # only the steps the pruner judges are stored (each is a write)
+            started = time.perf_counter()
+            try:
+                trial.report(float(value), step=fold * STRIDE + min(int(step), STRIDE - 2))
+                if trial.should_prune():
+                    point = f"step {step} of fold {fold + 1}"
+                    why = f"pruned at {point} ({p.metric.name} {value:.4g})"
+                    trial.set_user_attr("stopped", why)
+                    raise Pruned(f"pruned at {point}")
+            finally:
+                self.curve_s += time.perf_counter() - started
 
         monitor = Monitor(
             feature_names=names,
@@ -231,8 +243,8 @@ class Objective:
         )
         staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 
-    @staticmethod
     def _record(
+        self,
         trial: optuna.Trial,
         scores: list[float],
         extras: dict[str, list[float]],
@@ -244,3 +256,5 @@ class Objective:
         trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
         trial.set_user_attr("fit_s", round(fit_s, 4))
         trial.set_user_attr("predict_s", round(predict_s, 4))
+        if self.curve_s:  # inside fit_s: the learning curve's storage writes and pruner reads
+            trial.set_user_attr("curve_s", round(self.curve_s, 4))

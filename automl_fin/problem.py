@@ -18,10 +18,16 @@ import pandas as pd
 
 from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
-from automl_fin.errors import DataError, PluginError, RecipeError
+from automl_fin.errors import DataError, RecipeError
 from automl_fin.metrics import Metric, Reference, default_metric, get_metric
-from automl_fin.pipeline import accepts_input, can_preprocess_for, check_coverage
-from automl_fin.space import contains
+from automl_fin.pipeline import (
+    NONE,
+    accepts_input,
+    can_preprocess_for,
+    check_coverage,
+    sample_plan,
+)
+from automl_fin.space import fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
 from automl_fin.timeseries import supervise
 from automl_fin.validation import make_splits, split_rows
@@ -110,27 +116,36 @@ class Problem:
 
     def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
         """The portfolio trials to run first (``recipe.portfolio``), cheapest first:
-        ``(name:index, trial parameters)``; a value outside its space is a PluginError."""
+        ``(name:index, trial parameters)``. An entry with a value outside its space is a
+        plugin bug: it is left out with a warning naming plugin, model and parameter."""
+        from automl_fin.registry import PluginWarning
+
         wanted = self.recipe.portfolio
         entries = []
+        ctx = self.context(self.recipe.seed)  # as sampling sees it
         for name, spec in self.models.items():
             if wanted is False or (wanted is not True and name not in wanted):
                 continue
-            space = spec.space_for(self.context(self.recipe.seed, model=name))
             for i, config in enumerate(spec.portfolio):
-                params: dict[str, Any] = {"model": name}
-                for key, value in config.items():
-                    if key not in space:  # e.g. a class weight on a regression task
-                        continue
-                    if not contains(space[key], value):
-                        raise PluginError(
-                            f"{self.registry.providers[name]}: model '{name}' portfolio[{i}]: "
-                            f"{key}={value!r} is outside its space {space[key]}"
-                        )
-                    params[f"{name}.{key}"] = value
+                try:  # a plugin's bug costs its own entry, never the search
+                    params = {"model": name, **fixed_values(name, spec.space_for(ctx), config)}
+                    params.update(self._plain_preprocessing(name, spec, ctx))
+                except Exception as exc:
+                    provider = self.registry.providers[name]
+                    message = f"{provider}: model '{name}' portfolio[{i}]: {exc}; entry left out"
+                    warnings.warn(message, PluginWarning, stacklevel=2)
+                    continue
                 entries.append((spec.cost, name, i, params))
         entries.sort(key=lambda e: e[:3])
         return [(f"{name}:{i}", params) for _, name, i, params in entries]
+
+    def _plain_preprocessing(self, name: str, spec: ModelSpec, ctx: BuildContext) -> dict[str, Any]:
+        """A portfolio trial's preprocessing: the cheapest preprocessor of each slot
+        with its ``defaults`` (an optional slot skipped), no calibration."""
+        recorder = _Cheapest(self.preprocessors, ctx)
+        sample_plan(recorder, {name: spec}, self.preprocessors, set(self.dataset.kinds.values()),  # type: ignore[arg-type]
+                    ctx, calibration=self.recipe.calibration)  # fmt: skip
+        return recorder.chosen
 
     def summary(self) -> str:
         """One line saying what will be searched (and what ``auto`` resolved to)."""
@@ -387,7 +402,7 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
                 where,
                 f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
             )
-    problem = Problem(
+    return Problem(
         recipe=recipe,
         dataset=dataset,
         task=task,
@@ -403,8 +418,6 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         test_rows=test_rows,
         routed=routed,
     )
-    problem.portfolio()  # a plugin's portfolio outside its own space fails here, at once
-    return problem
 
 
 def _splits(
@@ -448,3 +461,40 @@ def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
     if task is Task.MULTICLASS:
         return "stratified_kfold", f"as recipe 'risk_tier' ({dataset.n_classes} classes)"
     return "kfold", "shuffled k-fold (numeric target, no time column)"
+
+
+class _Cheapest:
+    """Stands in for a trial to fix a portfolio trial's plain preprocessing: records the
+    cheapest choice of each slot (skipping an optional one), no calibration, and the
+    chosen preprocessors' ``defaults``; everything else is left to the sampler."""
+
+    def __init__(self, preprocessors: dict[str, PreprocessorSpec], ctx: BuildContext) -> None:
+        self.preprocessors = preprocessors
+        self.ctx = ctx
+        self.chosen: dict[str, Any] = {}
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        if name == "calibration" or name.startswith("prep."):
+            cost = {c: self.preprocessors[c].cost for c in choices if c in self.preprocessors}
+            pick = NONE if NONE in choices else min(choices, key=lambda c: (cost.get(c, 0), c))
+            self.chosen[name] = pick
+            return pick
+        return self._default(name, choices[0])
+
+    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
+        return self._default(name, low)
+
+    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
+        return self._default(name, low)
+
+    def _default(self, name: str, fallback: Any) -> Any:
+        owner, _, short = name.partition(".")
+        spec = self.preprocessors.get(owner)
+        if spec is None or short not in spec.defaults:
+            return fallback
+        try:
+            value = fixed_values(owner, spec.space_for(self.ctx), {short: spec.defaults[short]})
+        except ValueError as exc:
+            raise ValueError(f"preprocessor '{owner}' defaults: {exc}") from None
+        self.chosen.update(value)
+        return value[name]

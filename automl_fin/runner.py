@@ -41,17 +41,19 @@ def counted(trial: optuna.trial.FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and "error" in trial.user_attrs
 
 
+def held(study: optuna.Study) -> int:
+    """The trials that use up budget: counted ones, and those running or queued."""
+    live = (TrialState.WAITING, TrialState.RUNNING)
+    return sum(1 for t in study.get_trials(deepcopy=False) if counted(t) or t.state in live)
+
+
 def reserve(study: optuna.Study, total: int) -> int:
     """Queue empty trials until the study holds ``total`` counted, running or queued
     ones; returns how many were queued. Trials added after the search (the ensemble row)
     do not count. Trials left RUNNING by a dead process are failed first (when their
     heartbeat is stale), so that their budget is queued again."""
     fail_stale(study)
-    trials = study.get_trials(deepcopy=False)
-    held = sum(
-        1 for t in trials if counted(t) or t.state in (TrialState.WAITING, TrialState.RUNNING)
-    )
-    missing = max(total - held, 0)
+    missing = max(total - held(study), 0)
     for _ in range(missing):
         study.enqueue_trial({}, user_attrs={"slot": True})
     return missing

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["Categorical", "Dimension", "Float", "Int", "contains", "split_params", "suggest"]
+__all__ = [
+    "Categorical",
+    "Dimension",
+    "Float",
+    "Int",
+    "contains",
+    "fixed_values",
+    "split_params",
+    "suggest",
+]
 
 Choice = None | bool | int | float | str
 
@@ -96,9 +105,37 @@ def contains(dim: Dimension, value: Any) -> bool:
         return any(value is c or (value == c and type(value) is type(c)) for c in dim.choices)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    if isinstance(dim, Int) and int(value) != value:
+    if not dim.low <= value <= dim.high:
         return False
-    return bool(dim.low <= value <= dim.high)
+    if isinstance(dim, Int):
+        return int(value) == value and (int(value) - dim.low) % dim.step == 0
+    if dim.step is not None:
+        steps = (value - dim.low) / dim.step
+        return abs(steps - round(steps)) < 1e-8
+    return True
+
+
+def fixed_values(
+    namespace: str, space: Mapping[str, Dimension], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``config`` (short names) as trial parameters (``namespace.name``), each value of
+    the type its dimension samples (a Float gets a float, an Int an int); names not in
+    ``space`` are dropped. A value ``space`` cannot take raises ValueError naming it."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        dim = space.get(key)
+        if dim is None:  # e.g. a class weight on a regression task
+            continue
+        if hasattr(value, "item"):  # a NumPy scalar
+            value = value.item()
+        if not contains(dim, value):
+            raise ValueError(f"{key}={value!r} is outside its space {dim}")
+        if isinstance(dim, Float):
+            value = float(value)
+        elif isinstance(dim, Int):
+            value = int(value)
+        out[f"{namespace}.{key}"] = value
+    return out
 
 
 def split_params(namespace: str, params: Mapping[str, Any]) -> dict[str, Any]:

@@ -165,6 +165,11 @@ class Provider:
         return f"{self.distribution} {self.version} (plugin '{self.plugin}')"
 
 
+def _check_cost(what: str, name: str, cost: object) -> None:
+    if not (isinstance(cost, int | float) and 0 < cost < float("inf")):
+        raise ValueError(f"{what} {name!r}: cost must be a positive number, got {cost!r}")
+
+
 def _check_name(kind: str, name: str) -> None:
     if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
         raise ValueError(
@@ -239,7 +244,12 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
+        if isinstance(self.portfolio, Mapping) or not all(
+            isinstance(c, Mapping) for c in self.portfolio
+        ):
+            raise ValueError(f"model {self.name!r}: portfolio must be a list of parameter maps")
         object.__setattr__(self, "portfolio", tuple(dict(c) for c in self.portfolio))
+        _check_cost("model", self.name, self.cost)
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
         object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
         object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
@@ -268,6 +278,11 @@ class PreprocessorSpec:
             (``fit(X, y)`` and ``transform(X)``), applied to the columns of one kind.
         space: parameter space, as for :class:`ModelSpec`.
         tasks: the tasks it is valid for (default: all).
+        defaults: parameter values for the models' portfolio trials (short names; the
+            rest is sampled).
+        cost: rough relative seconds of a fit-transform (1.0: one-hot encoding); a
+            portfolio trial takes the cheapest preprocessor of each slot, and skips an
+            optional slot.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -277,10 +292,14 @@ class PreprocessorSpec:
     build: Builder
     space: SpaceLike = field(default_factory=dict)
     tasks: frozenset[Task] = frozenset(Task)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    cost: float = 1.0
     description: str = ""
 
     def __post_init__(self) -> None:
         _check_name("preprocessor", self.name)
+        _check_cost("preprocessor", self.name, self.cost)
+        object.__setattr__(self, "defaults", dict(self.defaults))
         object.__setattr__(self, "kinds", frozenset(ColumnKind(k) for k in self.kinds))
         object.__setattr__(self, "slot", Slot(self.slot))
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))

@@ -4,10 +4,20 @@ Default: ``sqlite:///automl_fin_runs/automl_fin.db``; out-of-fold predictions an
 files of a study go to ``<runs_dir>/<study name>/``. A PostgreSQL URL
 (``postgresql://user@host/db``) lets several machines share one search. Running trials
 send heartbeats to the storage, so that a trial whose process died is failed as stale.
+
+While a search writes to a SQLite file, the file runs in write-ahead-log mode with
+``synchronous=NORMAL``: a commit appends to the log (``<file>-wal``) without waiting for
+the disk (0.7 ms instead of 3.4 ms here, and a trial makes dozens), every committed trial
+survives a crash of the process, and a power cut can lose the last moments of commits but
+never corrupts the file. When the search ends the log is folded back and the file returns
+to SQLite's default rollback journal: a finished run is one self-contained file, readable
+from a read-only place. On a network filesystem, where the log cannot work, the rollback
+journal is kept throughout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import warnings
@@ -20,13 +30,16 @@ if TYPE_CHECKING:
     import numpy as np
     import optuna
 
-__all__ = ["DEFAULT_RUNS_DIR", "atomic_save_npy", "default_url", "open_storage"]
+__all__ = ["DEFAULT_RUNS_DIR", "atomic_save_npy", "default_url", "open_storage", "settle"]
 
 DEFAULT_RUNS_DIR = "automl_fin_runs"
 MEMORY = ":memory:"
 HEARTBEAT_ENV = "AUTOML_FIN_HEARTBEAT"  # seconds between a running trial's heartbeats
 HEARTBEAT_S = 10
 GRACE_BEATS = 3  # a RUNNING trial whose heartbeat is older than 3 beats is failed as stale
+NETWORK_FILESYSTEMS = ("nfs", "cifs", "smb", "9p", "fuse", "lustre", "gpfs", "ceph", "afs",
+                       "glusterfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "vboxsf", "davfs",
+                       "drvfs")  # fmt: skip
 
 
 def heartbeat_seconds() -> int:
@@ -74,16 +87,78 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=_engine_kwargs(scheme),
                 heartbeat_interval=interval,
                 grace_period=GRACE_BEATS * interval,
             )
+        if create and scheme.startswith("sqlite") and path and path != ":memory:":
+            _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
+        return storage
     except (sqlalchemy.exc.ArgumentError, ModuleNotFoundError, ValueError) as exc:
         raise StorageError(f"storage '{_redact(url)}' is malformed: {_short(exc)}") from None
     except sqlalchemy.exc.OperationalError as exc:
         raise StorageError(f"storage '{_redact(url)}' is unreachable: {_short(exc)}") from None
+
+
+def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:
+    """Write-ahead log and ``synchronous=NORMAL`` for this SQLite file's connections,
+    unless it lies on a network filesystem (see the module's docstring)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    if filesystem(path.parent).startswith(NETWORK_FILESYSTEMS):
+        return
+
+    def pragmas(connection: sqlite3.Connection, _: object) -> None:
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+            with contextlib.suppress(sqlite3.OperationalError):  # busy or read-only: as is
+                connection.execute(f"PRAGMA {pragma}").close()
+
+    event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened before the listener are not reused
+
+
+def settle(storage: object) -> None:
+    """Fold a SQLite file's write-ahead log back into it and return it to the rollback
+    journal (a no-op for other storages, or while another process has the file open)."""
+    import sqlite3
+
+    engine = getattr(storage, "engine", None)
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+    engine.dispose()
+    raw = engine.raw_connection()
+    try:
+        # another process on the file keeps it in WAL: give up at once, not after 60 s
+        for pragma in ("busy_timeout=100", "wal_checkpoint(TRUNCATE)", "journal_mode=DELETE"):
+            with contextlib.suppress(sqlite3.OperationalError):
+                raw.execute(f"PRAGMA {pragma}").close()  # type: ignore[attr-defined]
+    finally:
+        raw.close()
+    engine.dispose()
+
+
+def filesystem(path: Path) -> str:
+    """The type of the filesystem holding ``path`` (``ext4``, ``nfs4``, …) from Linux's
+    /proc/mounts; ``""`` where that cannot be read."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return ""
+    target = str(path.resolve())
+    best, kind = "", ""
+    for line in mounts:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = fields[1].replace("\\040", " ")
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) >= len(best):
+            best, kind = mount, fields[2]
+    return kind
 
 
 def _engine_kwargs(scheme: str) -> dict[str, object]:

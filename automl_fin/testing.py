@@ -140,6 +140,7 @@ def _check_model(
 ) -> None:
     from automl_fin.pipeline import build_pipeline, feature_info, sample_plan, takes_raw_text
     from automl_fin.registry import get_registry
+    from automl_fin.space import fixed_values
     from automl_fin.specs import InputKind
 
     text = takes_raw_text(spec)
@@ -164,6 +165,11 @@ def _check_model(
         for c in X
     }
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
+    for i, config in enumerate(spec.portfolio):  # a search would leave such an entry out
+        try:
+            fixed_values(spec.name, spec.space_for(ctx), config)
+        except ValueError as exc:
+            raise _fail(spec.name, task, f"portfolio[{i}]: {exc}") from None
 
     def fit_predict(monitor: Monitor | None = None) -> tuple[Any, np.ndarray]:
         pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)

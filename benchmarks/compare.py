@@ -12,11 +12,14 @@ features) and the held-out rows to predict, in its own virtual environment
 (``benchmarks/peer.py``). All predictions are scored by the recipe's own metric code.
 The order of the systems rotates with the repeat, so that machine drift hits each alike.
 
-Each system's wall seconds (start to exit, imports included) and peak memory (resident
-set summed over its process tree, sampled every 0.2 s) are recorded. The peers' virtual
-environments are made on first use under ``.bench/`` (AutoGluon pins pandas < 3, so no
-peer shares automl_fin's environment). Output: ``results.json`` and ``results.md`` in
-``--out`` (default ``.bench/results/<time>-b<budget>``).
+Each system's wall seconds (start to exit, imports included), peak memory (proportional
+set size summed over its process tree, sampled every 0.2 s) and what it tried are
+recorded: automl_fin's trials (completed or pruned; baselines not counted), FLAML's
+evaluated configurations, AutoGluon's trained models (a bagged model counts once). The
+peers' virtual environments are made on first use under ``.bench/`` (AutoGluon pins
+pandas < 3, so no peer shares automl_fin's environment). Output: ``results.json`` and
+``results.md`` in ``--out`` (default ``.bench/results/<time>-b<budget>``); ``--table
+results.json`` prints a saved run's table again.
 """
 
 from __future__ import annotations
@@ -85,32 +88,35 @@ def ensure_venv(name: str) -> Path:
     return python
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants (from /proc)."""
-    parent: dict[int, int] = {}
-    rss: dict[int, int] = {}
+def _tree_pss(root: int) -> int:
+    """Proportional set size of ``root`` and all its descendants, in bytes (from /proc):
+    shared pages (libraries, a shared-memory object store) count once, split among the
+    processes that map them."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):  # the process ended meanwhile
             continue
-        parent[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    tree, total, frontier = {root}, 0, [root]
+        children.setdefault(ppid, []).append(int(entry))
+    total, frontier = 0, [root]
     while frontier:
         pid = frontier.pop()
-        total += rss.get(pid, 0)
-        kids = [p for p, pp in parent.items() if pp == pid and p not in tree]
-        tree.update(kids)
-        frontier += kids
-    return total
+        frontier += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) for line in fh if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total * 1024
 
 
 def run_system(command: list[str], log: Path, limit: float) -> dict[str, float]:
-    """Run ``command`` to its end (killed after ``limit`` s); wall seconds and peak RSS."""
+    """Run ``command`` to its end (killed after ``limit`` s); wall seconds and peak memory
+    (proportional set size of its process tree, sampled every 0.2 s)."""
     started = time.monotonic()
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -118,14 +124,14 @@ def run_system(command: list[str], log: Path, limit: float) -> dict[str, float]:
         )
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _tree_pss(proc.pid))
             if time.monotonic() - started > limit:
                 os.killpg(proc.pid, signal.SIGKILL)
             time.sleep(0.2)
     wall = time.monotonic() - started
     with contextlib.suppress(ProcessLookupError):  # stragglers of a killed or finished run
         os.killpg(proc.pid, signal.SIGKILL)
-    return {"wall_s": wall, "peak_rss_mb": peak / 2**20, "rc": proc.returncode}
+    return {"wall_s": wall, "peak_mb": peak / 2**20, "rc": proc.returncode}
 
 
 def _kinds(problem: Any) -> dict[str, str]:
@@ -166,6 +172,7 @@ def prepare(name: str, repeat: int, budget: float, work: Path) -> tuple[Any, dic
         "budget": budget,
         "seed": repeat,
         "task": problem.task.value,
+        "n_classes": ds.n_classes,
         "metric": problem.metric.name,
         "kinds": _kinds(problem),
         "time_ordered": ds.scale is not None,
@@ -181,7 +188,10 @@ def score(system: str, problem: Any, work: Path) -> dict[str, Any]:
         if info["test_rows"] != rows_digest(problem.test_rows):
             raise RuntimeError("automl_fin held out other rows than the peers got")
         return info
-    pred = np.load(work / "pred.npy")
+    from automl_fin.fitting import check_prediction
+
+    width = problem.dataset.n_classes if problem.task.is_classification else 1
+    pred = check_prediction(np.load(work / "pred.npy"), len(problem.test_rows), width, system)
     info["scores"] = problem.scores(problem.search_rows, problem.test_rows, pred)
     return info
 
@@ -198,7 +208,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--systems", default="automl_fin,flaml,autogluon,linear")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--table", type=Path, help="only print the table of a results.json")
     args = ap.parse_args(argv)
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        args.budget, args.repeats = saved["budget_s"], saved["repeats"]
+        print(table(saved["records"], args))
+        return
+    if "sp500" in args.datasets and args.repeats * FINAL_TEST >= 1:
+        ap.error(f"--repeats {args.repeats}: sp500 is cut back by a fifth per repeat; at most 4")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
     out = (args.out or BENCH / "results" / f"{stamp}-b{args.budget:g}").resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -234,17 +252,21 @@ def _one(system: str, name: str, repeat: int, problem: Any, task: dict[str, Any]
         python = pythons.get(system, sys.executable)  # baselines: this environment
         command = [python, str(PEER), system, str(folder)]
     print(f"[{dt.datetime.now():%H:%M:%S}] {name} r{repeat} {system}", flush=True)
+    for stale in ("pred.npy", "info.json"):  # of an earlier run into the same folder
+        (folder / stale).unlink(missing_ok=True)
     run = run_system(command, folder / "log.txt", limit=3 * args.budget + 600)
     record: dict[str, Any] = {"dataset": name, "repeat": repeat, "system": system, **run,
                               "metric": task["metric"]}  # fmt: skip
     try:
+        if run["rc"] != 0:
+            raise RuntimeError(f"exit status {run['rc']}")
         record.update(score(system, problem, folder))
     except Exception as exc:  # a peer that fails is a result too
         tail = (folder / "log.txt").read_text(errors="replace").strip().splitlines()[-3:]
         record["error"] = f"{type(exc).__name__}: {exc} | " + " / ".join(tail)
     scores = record.get("scores") or {}
     print(f"    {task['metric']} {scores.get(task['metric'])}  wall {run['wall_s']:.1f} s  "
-          f"peak {run['peak_rss_mb']:.0f} MB  {record.get('error') or ''}", flush=True)  # fmt: skip
+          f"peak {run['peak_mb']:.0f} MB  {record.get('error') or ''}", flush=True)  # fmt: skip
     return record
 
 
@@ -269,7 +291,7 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Budget {args.budget:g} s per system and data set, {args.repeats} repeat(s).",
         "",
-        "| data | system | metric (test) | secondary | wall s | peak RSS MB | models | best |",
+        "| data | system | metric (test) | secondary | wall s | peak MB | tried | best |",
         "|---|---|---|---|---|---|---|---|",
     ]
     ratios = []
@@ -289,7 +311,7 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
             lines.append(
                 f"| {name} | {system} | {_spread(got)}{f' ({failed} failed)' if failed else ''}"
                 f" | {_spread(sec)} | {statistics.fmean(r['wall_s'] for r in mine):.0f}"
-                f" | {max(r['peak_rss_mb'] for r in mine):.0f}"
+                f" | {max(r.get('peak_mb', r.get('peak_rss_mb', 0)) for r in mine):.0f}"
                 f" | {statistics.fmean(r.get('models', 0) for r in mine):.0f}"
                 f" | {', '.join(sorted({str(r.get('best', '-')) for r in mine}))} |"
             )
@@ -308,8 +330,8 @@ def _spread(values: list[float]) -> str:
     if not values:
         return "—"
     if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.fmean(values):.4f} ± {statistics.stdev(values):.4f}"
+        return f"{values[0]:.5g}"
+    return f"{statistics.fmean(values):.5g} ± {statistics.stdev(values):.2g}"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 Runs inside the peer's own virtual environment (made by ``benchmarks.compare``), so it
 imports nothing of automl_fin: only pandas, NumPy, scikit-learn and the peer. ``WORKDIR``
 holds ``train.csv`` (features + ``__target__``), ``test.csv``, and ``task.json``
-(``task``: binary / multiclass / regression, ``metric``, ``budget`` seconds, ``seed``,
+(``task``: binary / multiclass / regression, ``n_classes``, ``metric``, ``budget`` s, ``seed``,
 ``kinds``: column -> numeric / categorical / text, ``time_ordered``). Writes
 ``pred.npy`` (class probabilities ``(n, k)`` in class-index order, or values ``(n,)``)
 and ``info.json`` (models tried, versions).
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 from importlib.metadata import version
 from pathlib import Path
@@ -99,7 +100,10 @@ def _flaml(task: dict[str, Any], X: pd.DataFrame, y: pd.Series, test: pd.DataFra
     if task["time_ordered"]:
         settings["split_type"] = "time"
     automl.fit(X, y, **settings)
-    pred = automl.predict(test) if task["task"] == "regression" else automl.predict_proba(test)
+    if task["task"] == "regression":
+        pred = automl.predict(test)
+    else:  # columns in the order of the classes FLAML saw
+        pred = pd.DataFrame(automl.predict_proba(test), columns=automl.classes_)
     tried = len(getattr(automl, "config_history", {}) or {})
     info = {"models": tried, "best": automl.best_estimator, "versions": _versions("flaml")}
     return pred, info
@@ -112,7 +116,7 @@ def _autogluon(task: dict[str, Any], X: pd.DataFrame, y: pd.Series, test: pd.Dat
     from autogluon.tabular import TabularPredictor
 
     problem = {"binary": "binary", "multiclass": "multiclass"}.get(task["task"], "regression")
-    folder = tempfile.mkdtemp(prefix="ag-")
+    folder = tempfile.mkdtemp(prefix="autogluon-", dir=task["work"])  # removed by main()
     predictor = TabularPredictor(
         label=TARGET,
         problem_type=problem,
@@ -128,8 +132,7 @@ def _autogluon(task: dict[str, Any], X: pd.DataFrame, y: pd.Series, test: pd.Dat
     if problem == "regression":
         pred = predictor.predict(test).to_numpy()
     else:
-        proba = predictor.predict_proba(test)
-        pred = proba[sorted(proba.columns)].to_numpy()
+        pred = predictor.predict_proba(test)
     info = {
         "models": len(predictor.model_names()),
         "best": predictor.model_best,
@@ -148,7 +151,7 @@ def _linear(task: dict[str, Any], X: pd.DataFrame, y: pd.Series, test: pd.DataFr
         pred = model.fit(Xt, y).predict(Xs)
     else:
         model = LogisticRegression(max_iter=5000)
-        pred = model.fit(Xt, y).predict_proba(Xs)
+        pred = pd.DataFrame(model.fit(Xt, y).predict_proba(Xs), columns=model.classes_)
     return pred, {"models": 1, "best": type(model).__name__, "versions": _versions()}
 
 
@@ -164,8 +167,16 @@ def _versions(*names: str) -> dict[str, str]:
     return out
 
 
+def _probabilities(pred: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """Class-index columns ``0..k-1`` (a class absent from training gets 0), each row
+    summing to 1 (AutoGluon's float32 sums drift)."""
+    proba = pred.reindex(columns=range(n_classes), fill_value=0.0).to_numpy(dtype=float)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def main(system: str, work: Path) -> None:
     task, X, y, test = _read(work)
+    task["work"] = str(work)
     if system == "flaml":
         pred, info = _flaml(task, X, y, test)
     elif system == "autogluon":
@@ -180,7 +191,11 @@ def main(system: str, work: Path) -> None:
         pred, info = _constant(y, test, abs(float(y.mean())) or 1e-9)
     else:
         raise SystemExit(f"peer.py: unknown system '{system}'")
+    if isinstance(pred, pd.DataFrame):
+        pred = _probabilities(pred, task["n_classes"])
     np.save(work / "pred.npy", np.asarray(pred, dtype=float))
+    for folder in work.glob("autogluon-*"):  # GBs of bagged models per run
+        shutil.rmtree(folder, ignore_errors=True)
     (work / "info.json").write_text(json.dumps(info, default=str))
 
 

@@ -134,8 +134,9 @@ def test_a_model_that_exhausts_memory_fails_only_its_trial(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line.split(" ", 2) for line in done.stdout.strip().splitlines()]
     hog = [r for r in rows if r[0] == "hog"]
-    assert hog and hog[0][1] == "FAIL" and "MemoryError" in hog[0][2]
-    assert [r[1] for r in rows if r[0] == "logreg"] == ["COMPLETE"] * 3  # the rest went on
+    assert hog and all(r[1] == "FAIL" and "MemoryError" in r[2] for r in hog)
+    logreg = [r[1] for r in rows if r[0] == "logreg"]
+    assert len(rows) == 4 and len(logreg) >= 2 and set(logreg) == {"COMPLETE"}  # went on
 
 
 class _Misbehaves(ClassifierMixin, BaseEstimator):

@@ -1,16 +1,20 @@
 """Model portfolios: each model's known-good configurations run before sampled trials,
-cheapest first, once per study; a portfolio outside its own space is refused."""
+cheapest first, within the trial budget, once per study; an entry outside its own space
+is left out with a warning (and fails the plugin's contract check)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
+from sklearn.linear_model import LogisticRegression
 
-from automl_fin import Float, ModelSpec, PluginError, RecipeError, Task, hookimpl, search
-from automl_fin.registry import Registry
+from automl_fin import Float, ModelSpec, RecipeError, Task, hookimpl, search
+from automl_fin.registry import PluginWarning, Registry
 from automl_fin.space import Categorical, Int, contains
+from automl_fin.testing import PluginCheckError, check_plugin
 
 FAST = {"calibration": ["none"], "validation.n_splits": 3, "validation.repeats": 1}
 
@@ -68,23 +72,34 @@ def test_an_unknown_model_in_the_recipe_portfolio_is_named(tmp_path: Path) -> No
                overrides={"portfolio": ["logreg", "hbg"]})  # fmt: skip
 
 
-def test_a_portfolio_value_outside_its_space_names_plugin_model_and_parameter(
-    tmp_path: Path,
-) -> None:
+def test_a_portfolio_value_outside_its_space_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    odd = ModelSpec(
+        name="odd", tasks={Task.BINARY}, build=lambda p, c: LogisticRegression(C=p["C"]),
+        space={"C": Float(0.1, 1.0)}, portfolio=[{"C": 2.0}, {"C": np.float32(0.5)}],
+    )  # fmt: skip
+
     class Plugin:
         @hookimpl
         def register_models(self, register):  # type: ignore[no-untyped-def]
-            register(
-                ModelSpec(
-                    name="odd", tasks={Task.BINARY}, build=lambda p, c: None,
-                    space={"alpha": Float(0.0, 1.0)}, portfolio=[{"alpha": 2.0}],
-                )
-            )  # fmt: skip
+            register(odd)
 
     registry = Registry(plugins={"odd_plugin": Plugin()})
-    with pytest.raises(PluginError, match=r"model 'odd' portfolio\[0\]: alpha=2.0 is outside"):
-        search("default", trials=1, storage=":memory:", runs_dir=tmp_path, registry=registry,
-               overrides={"models": ["odd", "logreg"]})  # fmt: skip
+    with pytest.warns(PluginWarning, match=r"model 'odd' portfolio\[0\]: C=2.0 is outside"):
+        result = search("default", trials=2, storage=":memory:", runs_dir=tmp_path,
+                        registry=registry, overrides={**FAST, "models": ["odd"]})  # fmt: skip
+    (entry,) = [t for t in _trials(result) if "portfolio" in t.user_attrs]
+    assert entry.user_attrs["portfolio"] == "odd:1"
+    assert entry.params["odd.C"] == 0.5 and type(entry.params["odd.C"]) is float
+    # the plugin's own contract check refuses it outright
+    with pytest.raises(PluginCheckError, match=r"portfolio\[0\]: C=2.0 is outside"):
+        check_plugin(odd)
+
+
+def test_portfolios_stay_within_the_trial_budget(tmp_path: Path) -> None:
+    result = search("default", trials=3, seed=0, storage=":memory:", runs_dir=tmp_path,
+                    overrides={**FAST, "models": ["logreg", "hgb", "rf", "xgboost"]})  # fmt: skip
+    trials = _trials(result)
+    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "logreg:0", "hgb:0"]
 
 
 def test_contains() -> None:
@@ -94,3 +109,7 @@ def test_contains() -> None:
     assert contains(Categorical([None, "balanced"]), None)
     assert not contains(Categorical([1, 2]), True)  # True == 1, but not a choice
     assert not contains(Categorical(["a"]), "b")
+    assert contains(Int(0, 10, step=2), 4) and not contains(Int(0, 10, step=2), 3)
+    assert contains(Float(0.0, 1.0, step=0.25), 0.75) and not contains(
+        Float(0.0, 1.0, step=0.25), 0.3
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pytest
 
 from automl_fin import Monitor, Task
 from automl_fin.engine import search
+from automl_fin.objective import CURVE_WARMUP, PRUNE_EVERY, STRIDE
 from automl_fin.testing import sample_data
 from automl_fin_xgboost import XGBoostModel
 from automl_fin_xgboost.estimator import choose_device
@@ -96,11 +98,23 @@ def test_search_prunes_along_the_boosting_curve(tmp_path: Path) -> None:
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE", "PRUNED"}
     pruned = board[board["state"] == "PRUNED"]
-    assert pruned["error"].str.match(r"pruned at step \d+ of fold \d \(roc_auc").all()
+    along = pruned["error"].str.match(r"pruned at step \d+ of fold \d \(roc_auc")
+    assert along.any()  # within a fold, on the boosting curve; else between folds
+    assert pruned[~along]["error"].str.match(r"pruned after \d of \d folds").all()
     best = board.iloc[0]
     assert best["plugin"] == "automl-fin 0.1.0 (plugin 'xgboost')"
     assert best["score"] > 0.75
     assert {"xgboost.eta", "xgboost.max_depth", "xgboost.scale_pos_weight"} <= set(best["params"])
+    # only the curve steps the pruner judges are written; their cost is recorded apart
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    curves = 0
+    for trial in study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
+        curve = [s % STRIDE for s in trial.intermediate_values if s % STRIDE != STRIDE - 1]
+        assert all(s >= CURVE_WARMUP and (s - CURVE_WARMUP) % PRUNE_EVERY == 0 for s in curve)
+        if curve:  # (a fit stopped early within the warm-up stores none)
+            curves += 1
+            assert 0 < trial.user_attrs["curve_s"] < trial.user_attrs["fit_s"]
+    assert curves
 
 
 def test_a_wrong_constraint_column_fails_the_trial_and_names_it(tmp_path: Path) -> None:

@@ -198,6 +198,7 @@ EMBED_SPEC = PreprocessorSpec(
     slot=Slot.VECTORIZE,
     build=_build_embedder,
     space={},
+    cost=30.0,  # a sentence encoder on the CPU: tens of seconds for thousands of rows
     description="frozen all-MiniLM-L6-v2 sentence embeddings, 384-d (needs automl-fin[text])",
 )
 

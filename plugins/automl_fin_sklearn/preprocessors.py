@@ -172,6 +172,7 @@ PREPROCESSORS = [
             "min_df": Int(1, 5),
             "sublinear_tf": Categorical([True, False]),
         },
+        defaults={"analyzer": "word", "max_ngram": 2, "min_df": 2, "sublinear_tf": True},
         description="TF-IDF of word n-grams, optionally with character 2-5-grams",
     ),
 ]

@@ -1,0 +1,69 @@
+"""The SQLite storage's commit mode: write-ahead log on local disks, the rollback journal
+on network filesystems, and finished trials that outlive their process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy
+
+from automl_fin import storage as storage_module
+from automl_fin.storage import filesystem, open_storage
+
+
+def _pragma(store: optuna.storages.RDBStorage, name: str) -> object:
+    with store.engine.connect() as connection:
+        return connection.execute(sqlalchemy.text(f"PRAGMA {name}")).scalar()
+
+
+def test_a_local_sqlite_file_commits_through_a_write_ahead_log(tmp_path: Path) -> None:
+    store = open_storage(f"sqlite:///{tmp_path / 'runs.db'}")
+    assert _pragma(store, "journal_mode") == "wal"
+    assert _pragma(store, "synchronous") == 1  # NORMAL: no fsync per commit
+
+
+def test_a_finished_search_leaves_one_self_contained_file(tmp_path: Path) -> None:
+    from automl_fin import search
+
+    search("default", trials=2, runs_dir=tmp_path,
+           overrides={"models": ["logreg"], "validation.n_splits": 3, "report": False})  # fmt: skip
+    db = tmp_path / "automl_fin.db"
+    assert not Path(f"{db}-wal").exists()
+    reader = open_storage(f"sqlite:///{db}", create=False)
+    assert _pragma(reader, "journal_mode") == "delete"  # a reader does not switch it
+    assert len(optuna.get_all_study_names(reader)) == 1
+
+
+def test_a_network_filesystem_keeps_the_rollback_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage_module, "filesystem", lambda path: "nfs4")
+    store = open_storage(f"sqlite:///{tmp_path / 'runs.db'}")
+    assert _pragma(store, "journal_mode") == "delete"
+    assert _pragma(store, "synchronous") == 2  # FULL, SQLite's default
+
+
+def test_filesystem_reads_the_mount_table(tmp_path: Path) -> None:
+    assert filesystem(Path("/proc/self")) == "proc"
+    assert filesystem(tmp_path) not in ("", "proc")
+
+
+def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
+    """Commits no longer wait for the disk, yet a trial told before kill -9 is there."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    code = (
+        "import os, signal, optuna\n"
+        "from automl_fin.storage import open_storage\n"
+        f"s = optuna.create_study(study_name='k', storage=open_storage({url!r}))\n"
+        "t = s.ask(); t.set_user_attr('fit_s', 1.5); s.tell(t, 0.75)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert run.returncode == -9, run.stderr
+    (trial,) = optuna.load_study(study_name="k", storage=open_storage(url)).get_trials()
+    assert trial.state.name == "COMPLETE" and trial.value == 0.75
+    assert trial.user_attrs == {"fit_s": 1.5}
