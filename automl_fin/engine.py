@@ -25,7 +25,7 @@ from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, package_versions,
 from automl_fin.ensemble import build_ensemble
 from automl_fin.errors import StorageError
 from automl_fin.final_test import final_test
-from automl_fin.objective import Objective, TrialFailed
+from automl_fin.objective import PRUNER_STARTUP, Objective, TrialFailed
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
@@ -386,7 +386,9 @@ def _open_study(
         pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     else:  # keep the top 75 % (or 50 %) of the trials that reached a step; prune the rest
         pruner = optuna.pruners.PercentilePruner(
-            75.0 if recipe.pruner == "quartile" else 50.0, n_startup_trials=5, n_min_trials=3
+            75.0 if recipe.pruner == "quartile" else 50.0,
+            n_startup_trials=PRUNER_STARTUP,
+            n_min_trials=3,
         )
     sampler = optuna.samplers.TPESampler(seed=recipe.seed)
     try:

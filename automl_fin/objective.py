@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 from threadpoolctl import threadpool_limits
 
 from automl_fin.errors import Pruned
@@ -35,6 +36,7 @@ __all__ = ["Objective", "TrialFailed"]
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 PRUNE_EVERY = 2  # learning-curve reports between two pruner checks (each reads all trials)
+PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
 
 
 class TrialFailed(Exception):
@@ -56,6 +58,7 @@ class Objective:
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
         self.curve_s = 0.0
+        self.may_prune = False
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -81,6 +84,13 @@ class Objective:
         self.count += 1
         self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
         p = self.problem
+        # the pruner cannot prune before its startup trials completed: don't ask it (each
+        # question reads every trial), judged once per trial
+        if p.recipe.pruner == "none":
+            self.may_prune = False
+        elif not self.may_prune:
+            done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            self.may_prune = len(done) >= PRUNER_STARTUP
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         try:
@@ -185,7 +195,7 @@ class Objective:
             oof_n[va] += 1
             trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
             if (
-                fold > 0 and not self.baseline(trial) and trial.should_prune()
+                fold > 0 and self.may_prune and not self.baseline(trial) and trial.should_prune()
             ):  # one fold's score alone is too noisy
                 self._record(trial, scores, {}, fit_s, predict_s)
                 trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(splits)} folds")
@@ -223,7 +233,7 @@ class Objective:
             started = time.perf_counter()
             try:
                 trial.report(float(value), step=fold * STRIDE + min(int(step), STRIDE - 2))
-                if trial.should_prune():
+                if self.may_prune and trial.should_prune():
                     point = f"step {step} of fold {fold + 1}"
                     why = f"pruned at {point} ({p.metric.name} {value:.4g})"
                     trial.set_user_attr("stopped", why)
