@@ -29,7 +29,7 @@ def _trials(result) -> list[optuna.trial.FrozenTrial]:  # type: ignore[no-untype
 def test_portfolios_run_first_cheapest_first_with_their_values(tmp_path: Path) -> None:
     result = search(
         "default",
-        trials=4,
+        trials=5,
         seed=0,
         runs_dir=tmp_path,
         overrides={**FAST, "models": ["rf", "hgb", "logreg"]},
@@ -37,21 +37,26 @@ def test_portfolios_run_first_cheapest_first_with_their_values(tmp_path: Path) -
     trials = _trials(result)
     assert trials[0].user_attrs["baseline"] == "prior"
     # logreg (cost 0.05) before hgb (1.0) before rf (2.0), whatever the recipe's order
-    assert [t.user_attrs.get("portfolio") for t in trials[1:]] == ["logreg:0", "hgb:0", "rf:0"]
-    assert trials[1].params["logreg.C"] == 1.0
-    assert trials[2].params["hgb.learning_rate"] == 0.1
-    assert trials[3].params["rf.n_estimators"] == 300
+    order = ["logreg:0", "logreg:1", "hgb:0", "rf:0"]
+    assert [t.user_attrs.get("portfolio") for t in trials[1:]] == order
+    assert trials[1].params["logreg.C"] == 1.0 and trials[1].params["logreg.class_weight"] is None
+    assert trials[2].params["logreg.class_weight"] == "balanced"
+    assert trials[3].params["hgb.learning_rate"] == 0.1
+    assert trials[4].params["rf.n_estimators"] == 300
+    # plain preprocessing: one-hot codes, no optional step
+    assert trials[4].params["prep.categorical.encode"] == "onehot"
+    assert trials[4].params["prep.numeric.scale"] == "none"
     assert all(t.state.name == "COMPLETE" for t in trials)
     # a resumed study does not run them again: the next trials are sampled
     again = search(
         "default",
-        trials=6,
+        trials=7,
         seed=0,
         runs_dir=tmp_path,
         study=result.study_name,
         overrides={**FAST, "models": ["rf", "hgb", "logreg"]},
     )
-    later = _trials(again)[4:]
+    later = _trials(again)[5:]
     assert len(later) == 2
     assert not any("portfolio" in t.user_attrs for t in later)
 
@@ -95,11 +100,16 @@ def test_a_portfolio_value_outside_its_space_is_left_out_with_a_warning(tmp_path
         check_plugin(odd)
 
 
-def test_portfolios_stay_within_the_trial_budget(tmp_path: Path) -> None:
+def test_portfolios_stay_within_the_trial_budget_and_are_not_calibrated(
+    tmp_path: Path,
+) -> None:
+    calibrated = {k: v for k, v in FAST.items() if k != "calibration"}  # the recipe's 3
+    models = ["logreg", "hgb", "rf", "xgboost"]
     result = search("default", trials=3, seed=0, storage=":memory:", runs_dir=tmp_path,
-                    overrides={**FAST, "models": ["logreg", "hgb", "rf", "xgboost"]})  # fmt: skip
+                    overrides={**calibrated, "models": models})  # fmt: skip
     trials = _trials(result)
-    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "logreg:0", "hgb:0"]
+    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "logreg:0", "logreg:1"]
+    assert {t.params["calibration"] for t in trials[1:]} == {"none"}
 
 
 def test_contains() -> None:
