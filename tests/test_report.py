@@ -102,6 +102,7 @@ def test_the_default_report_opens_in_chromium_with_all_its_plots(tmp_path: Path)
             "models": ["logreg", "hgb", "xgboost"],
             "validation.n_splits": 3,
             "validation.repeats": 1,
+            "portfolio": False,  # sampled trials: 3 of a model for its importances
         },
     )
     page = result.run_dir / REPORT
