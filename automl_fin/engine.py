@@ -25,12 +25,13 @@ from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, package_versions,
 from automl_fin.ensemble import build_ensemble
 from automl_fin.errors import StorageError
 from automl_fin.final_test import final_test
-from automl_fin.objective import PRUNER_STARTUP, Objective, TrialFailed
+from automl_fin.objective import Objective, TrialFailed
 from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
 from automl_fin.runner import counted, fail_stale, held, reserve, run_trials, wait_for_running
+from automl_fin.sampling import make_pruner, make_sampler
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage, settle
 
 if TYPE_CHECKING:
@@ -204,7 +205,7 @@ def _execute(
     predictor, timings = None, {}
     bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
     try:
-        opt_study = _open_study(store, name, problem, url)
+        opt_study = _open_study(store, name, problem, url, worker=worker)
         if announce:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {url}")
@@ -379,23 +380,15 @@ def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
 
 
 def _open_study(
-    store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str
+    store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str, *, worker: bool
 ) -> optuna.Study:
     recipe = problem.recipe
-    if recipe.pruner == "none":
-        pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
-    else:  # keep the top 75 % (or 50 %) of the trials that reached a step; prune the rest
-        pruner = optuna.pruners.PercentilePruner(
-            75.0 if recipe.pruner == "quartile" else 50.0,
-            n_startup_trials=PRUNER_STARTUP,
-            n_min_trials=3,
-        )
-    sampler = optuna.samplers.TPESampler(seed=recipe.seed)
+    shared = worker or (not url.startswith("sqlite") and url != MEMORY)
     try:
         study = optuna.create_study(
             storage=store,
-            sampler=sampler,
-            pruner=pruner,
+            sampler=make_sampler(recipe, shared=shared),
+            pruner=make_pruner(recipe),
             study_name=name,
             direction=problem.metric.direction,
             load_if_exists=True,

@@ -86,8 +86,68 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:
-    fpr, tpr, _ = skm.roc_curve(y, p[:, 1])
-    return float(np.max(tpr - fpr))
+    """max(TPR - FPR) over the distinct thresholds (as scikit-learn's ``roc_curve``)."""
+    score = np.asarray(p, dtype=float)[:, 1]
+    order = np.argsort(-score, kind="mergesort")
+    positive = np.asarray(y)[order] == 1
+    n1 = int(positive.sum())
+    n0 = len(positive) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")  # one class only: the curve is undefined
+    last = np.r_[np.diff(score[order]) != 0, True]  # the last row of each tied score
+    gap = np.cumsum(positive)[last] / n1 - np.cumsum(~positive)[last] / n0
+    return float(max(gap.max(), 0.0))
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    """Cross-entropy, probabilities clipped to [eps, 1 - eps] (as scikit-learn's)."""
+    p = np.asarray(p, dtype=float)
+    eps = np.finfo(p.dtype).eps
+    picked = np.clip(p[np.arange(len(p)), np.asarray(y, dtype=int)], eps, 1 - eps)
+    return float(-np.mean(np.log(picked)))
+
+
+def _confusion(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Counts of (true class, predicted class): rows true, columns predicted."""
+    k = p.shape[1]
+    codes = np.asarray(y, dtype=int) * k + _labels(p)
+    return np.bincount(codes, minlength=k * k).reshape(k, k).astype(float)
+
+
+def _accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    return float(np.mean(_labels(p) == np.asarray(y)))
+
+
+def _balanced_accuracy(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y`` (as scikit-learn's)."""
+    cm = _confusion(y, p)
+    support = cm.sum(axis=1)
+    present = support > 0
+    return float(np.mean(np.diag(cm)[present] / support[present]))
+
+
+def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
+    """Unweighted mean of each class's F1 (0 for a class never true nor predicted)."""
+    cm = _confusion(y, p)
+    tp = np.diag(cm)
+    denominator = cm.sum(axis=0) + cm.sum(axis=1)  # 2 tp + fp + fn
+    f1 = np.divide(2 * tp, denominator, out=np.zeros_like(tp), where=denominator > 0)
+    return float(np.mean(f1))
+
+
+def _qwk(y: np.ndarray, p: np.ndarray) -> float:
+    """Quadratic weighted kappa over the classes seen in ``y`` or the predictions (as
+    scikit-learn's ``cohen_kappa_score``, whose weights count positions among them)."""
+    cm = _confusion(y, p)
+    seen = (cm.sum(axis=0) + cm.sum(axis=1)) > 0
+    cm = cm[np.ix_(seen, seen)]
+    k = len(cm)
+    expected = np.outer(cm.sum(axis=1), cm.sum(axis=0)) / cm.sum()
+    weights = (np.arange(k)[:, None] - np.arange(k)[None, :]) ** 2
+    denominator = float(np.sum(weights * expected))
+    if denominator == 0:
+        return float("nan")
+    return float(1 - np.sum(weights * cm) / denominator)
 
 
 def _brier(y: np.ndarray, p: np.ndarray) -> float:
@@ -132,37 +192,35 @@ METRICS: dict[str, Metric] = {
             "log_loss",
             "minimize",
             CLASSIFICATION,
-            lambda y, p: skm.log_loss(y, p, labels=range(p.shape[1])),
+            _log_loss,
             "cross-entropy",
         ),
         _M(
             "accuracy",
             "maximize",
             CLASSIFICATION,
-            lambda y, p: skm.accuracy_score(y, _labels(p)),
+            _accuracy,
             "share of correct labels",
         ),
         _M(
             "balanced_accuracy",
             "maximize",
             CLASSIFICATION,
-            lambda y, p: skm.balanced_accuracy_score(y, _labels(p)),
+            _balanced_accuracy,
             "mean per-class recall",
         ),
         _M(
             "macro_f1",
             "maximize",
             CLASSIFICATION,
-            lambda y, p: skm.f1_score(
-                y, _labels(p), average="macro", labels=range(p.shape[1]), zero_division=0
-            ),
+            _macro_f1,
             "unweighted mean of per-class F1",
         ),
         _M(
             "qwk",
             "maximize",
             CLASSIFICATION,
-            lambda y, p: skm.cohen_kappa_score(y, _labels(p), weights="quadratic"),
+            _qwk,
             "quadratic weighted kappa (ordered classes)",
         ),
         _M("rmse", "minimize", frozenset({Task.REGRESSION}), _rmse, "root mean squared error"),

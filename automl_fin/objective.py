@@ -25,6 +25,7 @@ from automl_fin.errors import Pruned
 from automl_fin.fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
 from automl_fin.pipeline import Plan, build_pipeline, feature_info
 from automl_fin.problem import Problem
+from automl_fin.sampling import PRUNER_STARTUP
 from automl_fin.specs import Monitor
 from automl_fin.storage import atomic_save_npy
 from automl_fin.time_limit import TrialTimeout, time_limit
@@ -35,8 +36,7 @@ __all__ = ["Objective", "TrialFailed"]
 # fold's running mean at the last step, so ``last_step`` only grows within a trial.
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
-PRUNE_EVERY = 2  # learning-curve reports between two pruner checks (each reads all trials)
-PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
+PRUNE_EVERY = 2  # learning-curve reports between two pruner checks
 
 
 class TrialFailed(Exception):
@@ -55,34 +55,43 @@ class Objective:
         kinds = set(problem.dataset.kinds.values())
         self.kinds = kinds
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
+        self.fitted_preps: set[str] = set()  # preprocessors this process has fitted
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
-        self.curve_s = 0.0
+        self.curve_s = self.build_s = 0.0
         self.may_prune = False
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
-        fold fits any more, or the sampler keeps asking for models that do not fit."""
+        fold fits any more, or the sampler asked three times in a row for models (or
+        preprocessing) that do not fit."""
         self.skips += 1
         cheapest = min(min(v) for v in self.fold_seconds.values())
         if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
 
-    def _fold_estimate(self, model: str, fold: int, spent: float) -> float:
+    def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> float:
         """Seconds the next fold will likely take: this trial's folds so far, else the
         fastest fold of the model's earlier trials; for a model not run yet, the fastest
-        fold seen per unit of declared ``cost``, times its cost (0 before any fold)."""
+        fold seen per unit of declared ``cost``, times its cost (0 before any fold). A
+        preprocessor not fitted yet adds its declared cost at that rate (a sentence
+        encoder embeds every row on first use: tens of seconds)."""
         if fold:
             return spent / fold
-        if model in self.fold_seconds:
-            return min(self.fold_seconds[model])
-        specs = self.problem.models
-        rates = [min(s) / specs[m].cost for m, s in self.fold_seconds.items() if m in specs]
-        return min(rates) * specs[model].cost if rates and model in specs else 0.0
+        models, preps = self.problem.models, self.problem.preprocessors
+        rates = [min(s) / models[m].cost for m, s in self.fold_seconds.items() if m in models]
+        if not rates:
+            return 0.0
+        new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
+        extra = min(rates) * sum(preps[n].cost for n in new)
+        if plan.model in self.fold_seconds:
+            return min(self.fold_seconds[plan.model]) + extra
+        return min(rates) * models[plan.model].cost + extra if plan.model in models else extra
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
         self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
+        self.build_s = 0.0  # seconds in the plugins' builders (a first one imports torch)
         p = self.problem
         # the pruner cannot prune before its startup trials completed: don't ask it (each
         # question reads every trial), judged once per trial
@@ -147,7 +156,7 @@ class Objective:
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
-            expected = self._fold_estimate(plan.model, fold, fit_s + predict_s)
+            expected = self._fold_estimate(plan, fold, fit_s + predict_s)
             if time.monotonic() + expected > self.deadline:  # the fold would overrun
                 self._record(trial, scores, {}, fit_s, predict_s)
                 why = f"budget reached after {fold} folds"
@@ -156,6 +165,7 @@ class Objective:
                     self._skipped(trial)
                 trial.set_user_attr("stopped", why)
                 raise optuna.TrialPruned(why)
+            built = time.perf_counter()
             pipe = staged(
                 "build",
                 plan.model,
@@ -167,6 +177,7 @@ class Objective:
                 p.context(seed, model=plan.model, n_rows=len(tr)),
             )
             t0 = time.perf_counter()
+            self.build_s += t0 - built
             try:
                 if p.all_models[plan.model].monitored:
                     self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
@@ -181,6 +192,8 @@ class Objective:
             fit_s += t1 - t0
             predict_s += t2 - t1
             self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
+            self.fitted_preps.update(plan.spec_names()[1:])
+            self.skips = 0  # a fold fitted: budget skips count again from here
             pred = check_prediction(pred, len(va), width, plan.model)
             values = p.scores(tr, va, pred)
             score = values.pop(p.metric.name)
@@ -266,5 +279,6 @@ class Objective:
         trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
         trial.set_user_attr("fit_s", round(fit_s, 4))
         trial.set_user_attr("predict_s", round(predict_s, 4))
+        trial.set_user_attr("build_s", round(self.build_s, 4))
         if self.curve_s:  # inside fit_s: the learning curve's storage writes and pruner reads
             trial.set_user_attr("curve_s", round(self.curve_s, 4))

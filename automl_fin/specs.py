@@ -280,9 +280,11 @@ class PreprocessorSpec:
         tasks: the tasks it is valid for (default: all).
         defaults: parameter values for the models' portfolio trials (short names; the
             rest is sampled).
-        cost: rough relative seconds of a fit-transform (1.0: one-hot encoding); a
-            portfolio trial takes the cheapest preprocessor of each slot, and skips an
-            optional slot.
+        cost: rough seconds of a fit-transform relative to a boosted-tree model's fit
+            (1.0, as ``ModelSpec.cost``; default 0.05: a column transform). A portfolio
+            trial takes the cheapest preprocessor of each slot, and skips an optional
+            slot; a search prices the first fit of an expensive one (a sentence
+            encoder) from it before starting a fold near the deadline.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -293,7 +295,7 @@ class PreprocessorSpec:
     space: SpaceLike = field(default_factory=dict)
     tasks: frozenset[Task] = frozenset(Task)
     defaults: Mapping[str, Any] = field(default_factory=dict)
-    cost: float = 1.0
+    cost: float = 0.05
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -8,7 +8,7 @@ from conftest import sp500_lags
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import Float, InputKind, ModelSpec, Task
+from automl_fin import Float, InputKind, ModelSpec, Task, datasets
 from automl_fin.registry import Registry
 from automl_fin.testing import PluginCheckError, check_plugin
 
@@ -29,12 +29,20 @@ def _lag_data() -> dict[Task, tuple]:
     }
 
 
+def _short_text() -> dict[Task, tuple]:
+    """120 PhraseBank sentences (positive = 1): a fine-tuned encoder's contract checked
+    in seconds (the bundled sample's sentences are long lists of attributes)."""
+    frame = datasets.load("financial_phrasebank").sample(120, random_state=0)
+    X = frame[["text"]].reset_index(drop=True)
+    return {Task.BINARY: (X, (frame["label"] == "positive").to_numpy().astype(int))}
+
+
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_installed_spec_honours_the_contract(name: str) -> None:
     spec = SPECS[name]
     reads_windows = isinstance(spec, ModelSpec) and InputKind.SEQUENCE in spec.inputs
     if isinstance(spec, ModelSpec) and spec.max_folds:  # minutes a fit: one task, one epoch
-        check_plugin(spec, tasks=[Task.BINARY], options={"max_epochs": 1})
+        check_plugin(spec, tasks=[Task.BINARY], data=_short_text(), options={"max_epochs": 1})
         return
     check_plugin(spec, data=_lag_data() if reads_windows else None)
 

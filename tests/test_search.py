@@ -127,6 +127,13 @@ def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
     assert result.n_trials >= 5
 
 
+# sampled trials (a portfolio's are the same whatever the seed) of quick models, nothing
+# after the search (each model's own determinism: tests/test_plugin_contract.py)
+QUICK_SAMPLED = {"validation.n_splits": 3, "report": False, "predictor": False,
+                 "ensemble": False, "portfolio": False,
+                 "models": ["logreg", "hgb", "xgboost"]}  # fmt: skip
+
+
 def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
     def run(seed: int):
         r = search(
@@ -135,7 +142,7 @@ def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
             seed=seed,
             storage=":memory:",
             runs_dir=tmp_path,
-            overrides={"validation.n_splits": 3, "report": False},
+            overrides=QUICK_SAMPLED,
         )
         board = r.leaderboard().sort_values("trial")
         return board["params"].tolist(), board["score"].tolist()
@@ -258,7 +265,8 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
     from automl_fin.pipeline import build_pipeline, sample_plan
 
     result = search("default", trials=6, seed=1, runs_dir=tmp_path, storage=":memory:",
-                    overrides={"models": ["logreg", "extra_trees"]})  # fmt: skip
+                    overrides={"models": ["logreg", "extra_trees"], "predictor": False,
+                               "report": False, "ensemble": False})  # fmt: skip
     board = result.leaderboard()
     trials = board[~board["baseline"] & (board["model"] != "ensemble")]
     assert trials["params"].map(lambda p: p.get("calibration")).notna().all()

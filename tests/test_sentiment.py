@@ -66,6 +66,8 @@ def _search(tmp_path: Path, models: list[str], trials: int) -> object:
             "preprocessors": ["minilm_embed"],
             "baselines": [],
             "ensemble": False,
+            "predictor": False,  # the refit and report are tested elsewhere
+            "report": False,
             "validation.n_splits": 3,
             "model_options": {"minilm_finetune": {"max_epochs": 1}},
         },
@@ -86,3 +88,31 @@ def test_frozen_embeddings_feed_tabular_models_on_every_fold(tmp_path: Path) -> 
     assert (board["preprocessors"] == "text:minilm_embed").all()
     # frozen embeddings + logistic regression: well above always-neutral (macro-F1 0.25)
     assert board["score"].max() > 0.45
+
+
+def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(tmp_path: Path) -> None:
+    from automl_fin.objective import Objective
+    from automl_fin.pipeline import Plan, Step
+    from automl_fin.problem import resolve
+    from automl_fin.recipes import load_recipe
+    from automl_fin.registry import get_registry
+    from automl_fin.specs import ColumnKind
+
+    frame = datasets.load("financial_phrasebank").sample(240, random_state=0)
+    problem = resolve(load_recipe("sentiment", {"models": ["logreg", "text_nn"]}), frame,
+                      get_registry())  # fmt: skip
+    objective = Objective(problem, tmp_path, deadline=float("inf"))
+    embedded = Plan("logreg", {}, {ColumnKind.TEXT: (Step("minilm_embed", {}),)})
+    tfidf = Plan("logreg", {}, {ColumnKind.TEXT: (Step("tfidf", {}),)})
+    assert objective._fold_estimate(embedded, 0, 0.0) == 0.0  # nothing measured yet
+    # the text network's folds took 6 s at cost 3: 2 s per unit of declared cost
+    objective.fold_seconds = {"text_nn": [6.0, 7.0]}
+    logreg, encoder = (problem.models["logreg"].cost, problem.preprocessors["minilm_embed"].cost)
+    assert encoder >= 100 * problem.preprocessors["tfidf"].cost
+    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx(2 * (logreg + encoder))
+    objective.fold_seconds["logreg"] = [0.5]
+    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx(0.5 + 2 * encoder)
+    objective.fitted_preps.update({"minilm_embed", "tfidf"})  # embedded once: cached since
+    assert objective._fold_estimate(embedded, 0, 0.0) == 0.5
+    assert objective._fold_estimate(tfidf, 0, 0.0) == 0.5
+    assert objective._fold_estimate(tfidf, 2, 3.0) == 1.5  # this trial's own folds decide

@@ -120,3 +120,43 @@ def test_fast_roc_auc_equals_scikit_learns_with_ties_and_several_classes() -> No
                 else roc_auc_score(y, p, multi_class="ovr", average="macro", labels=range(k))
             )
             assert auc(y, p) == pytest.approx(expected, abs=1e-12)
+
+
+def test_numpy_metrics_equal_scikit_learns_with_ties_and_missing_classes() -> None:
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(2)
+    reference = {
+        "accuracy": lambda y, p: skm.accuracy_score(y, p.argmax(1)),
+        "balanced_accuracy": lambda y, p: skm.balanced_accuracy_score(y, p.argmax(1)),
+        "macro_f1": lambda y, p: skm.f1_score(
+            y, p.argmax(1), average="macro", labels=range(p.shape[1]), zero_division=0
+        ),
+        "qwk": lambda y, p: skm.cohen_kappa_score(y, p.argmax(1), weights="quadratic"),
+        "log_loss": lambda y, p: skm.log_loss(y, p, labels=range(p.shape[1])),
+        "ks": lambda y, p: max(np.subtract(*skm.roc_curve(y, p[:, 1])[1::-1])),
+    }
+    cases = 0
+    for k in (2, 3, 4):
+        for variant in ("plain", "ties", "class never true", "confident"):
+            y = rng.integers(0, k, 200)
+            p = rng.dirichlet(np.ones(k), len(y))
+            if variant == "ties":
+                p = np.round(p, 1) + 1e-9
+            elif variant == "class never true" and k > 2:  # predicted, never the truth
+                y[y == k - 1] = 0
+            elif variant == "confident":  # probabilities of 0 and 1: log loss clips
+                p = np.eye(k)[rng.integers(0, k, len(y))]
+            p = p / p.sum(axis=1, keepdims=True)
+            for name, expected in reference.items():
+                metric = METRICS[name]
+                if name == "ks" and k != 2:
+                    continue
+                with np.errstate(all="ignore"):
+                    assert metric(y, p) == pytest.approx(expected(y, p), abs=1e-9), (
+                        k,
+                        variant,
+                        name,
+                    )
+                cases += 1
+    assert cases == 4 * (5 * 3 + 1)
