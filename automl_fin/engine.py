@@ -30,7 +30,7 @@ from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
-from automl_fin.runner import counted, fail_stale, held, reserve, run_trials, wait_for_running
+from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.sampling import make_pruner, make_sampler
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage, settle
 
@@ -212,19 +212,18 @@ def _execute(
         run_dir = runs_dir / name
         objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         objective.status = bar.status if bar else _silent
+        objective.flush = getattr(store, "flush", objective.flush)  # a batching RDB storage
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
-        if not worker:  # the run owns the budget: only it queues trials (no double count)
+        if not worker:  # the run queues the first trials (baselines, portfolio) once
             _enqueue_first(opt_study, problem)
         while True:
-            if budget is not None and not worker:
-                reserve(opt_study, budget)  # the study's total, shared by all workers
             run_trials(
                 opt_study,
                 store,
                 objective,
                 deadline=objective.deadline,
-                queued_only=budget is not None,
+                budget=budget,  # the study's total, shared by all workers
                 catch=(TrialFailed,),
                 callbacks=callbacks,
                 should_stop=lambda: objective.stopped,
@@ -232,9 +231,9 @@ def _execute(
             if worker:
                 break
             wait_for_running(opt_study, objective.status)
-            # a worker that died left a failed trial: queue its budget again, and go on
+            # a worker that died left a failed trial: its budget is free again, go on
             out_of_time = objective.stopped or time.monotonic() >= objective.deadline
-            if budget is None or out_of_time or not reserve(opt_study, budget):
+            if budget is None or out_of_time or not remaining(opt_study, budget):
                 break
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)

@@ -77,7 +77,9 @@ class Leaderboard:
             study: study name(s).
             model: model spec name(s).
             state: trial state(s): COMPLETE, PRUNED, FAIL, RUNNING, WAITING (queued
-                trials of the budget not yet run; left out unless asked for).
+                trials of the budget not yet run; left out unless asked for, as are
+                FAIL rows of trials queued once too often by two processes at the same
+                moment, which never ran: user attribute ``surplus``).
             top: keep the best ``top`` rows per study.
 
         Columns: study, recipe, dataset, trial, model, baseline (a reference model the
@@ -118,8 +120,8 @@ class Leaderboard:
                     continue
                 if states and row["state"] not in states:
                     continue
-                if not states and row["state"] == "WAITING":  # queued budget, not a trial yet
-                    continue
+                if not states and (row["state"] == "WAITING" or t.user_attrs.get("surplus")):
+                    continue  # queued budget not run yet, or queued once too often
                 rows.append(row)
         frame = pd.DataFrame(rows, columns=None if rows else COLUMNS)
         if frame.empty:

@@ -10,7 +10,9 @@ Out-of-fold predictions of completed trials are saved in the run folder.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -18,14 +20,13 @@ from typing import Any
 
 import numpy as np
 import optuna
-from optuna.trial import TrialState
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from automl_fin.errors import Pruned
 from automl_fin.fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
 from automl_fin.pipeline import Plan, build_pipeline, feature_info
 from automl_fin.problem import Problem
-from automl_fin.sampling import PRUNER_STARTUP
+from automl_fin.sampling import PRUNER_STARTUP, completed
 from automl_fin.specs import Monitor
 from automl_fin.storage import atomic_save_npy
 from automl_fin.time_limit import TrialTimeout, time_limit
@@ -43,6 +44,25 @@ class TrialFailed(Exception):
     """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
 
 
+class _NativeThreads:
+    """Caps native thread pools (OpenMP, BLAS) at the recipe's ``n_jobs`` during a trial.
+    Finding the loaded pools costs ~4 ms (threadpoolctl inspects every shared library),
+    so the scan is kept, and redone only once modules were imported since (a deep
+    model's first build loads torch's OpenMP)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs if jobs > 0 else None
+        self.pools: ThreadpoolController | None = None
+        self.modules = 0
+
+    def limit(self) -> Any:
+        if self.jobs is None:
+            return contextlib.nullcontext()
+        if self.pools is None or len(sys.modules) != self.modules:
+            self.pools, self.modules = ThreadpoolController(), len(sys.modules)
+        return self.pools.limit(limits=self.jobs)
+
+
 class Objective:
     """Cross-validates one sampled pipeline per call."""
 
@@ -52,6 +72,7 @@ class Objective:
         self.deadline = deadline
         self.count = 0
         self.status: Any = lambda text: None  # told what runs now (a progress bar)
+        self.flush: Any = lambda: None  # stores the trial's held writes (a batching storage)
         kinds = set(problem.dataset.kinds.values())
         self.kinds = kinds
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
@@ -60,6 +81,9 @@ class Objective:
         self.stopped = False  # set when no fold fits the remaining budget any more
         self.curve_s = self.build_s = 0.0
         self.may_prune = False
+        # native thread pools follow the recipe's n_jobs: no oversubscription when
+        # several searches or workers share the machine
+        self.threads = _NativeThreads(problem.recipe.n_jobs)
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -98,18 +122,15 @@ class Objective:
         if p.recipe.pruner == "none":
             self.may_prune = False
         elif not self.may_prune:
-            done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            self.may_prune = len(done) >= PRUNER_STARTUP
+            self.may_prune = len(completed(trial.study)) >= PRUNER_STARTUP
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         try:
             plan = plan_of(trial, p, seed)
             culprit = plan.model
             self._describe(trial, plan)
-            # native thread pools (OpenMP, BLAS) follow the recipe's n_jobs: no
-            # oversubscription when several searches or workers share the machine
-            jobs = p.recipe.n_jobs if p.recipe.n_jobs > 0 else None
-            with threadpool_limits(limits=jobs), time_limit(p.recipe.trial_timeout):
+            self.flush()  # a running trial shows its model and parameters before it fits
+            with self.threads.limit(), time_limit(p.recipe.trial_timeout):
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed):
             raise

@@ -3,11 +3,14 @@
 Optuna's percentile pruner reads every completed trial from the storage each time a
 trial asks it (about 6 ms with SQLite, a network round trip with PostgreSQL), and a
 search asks it after every fold and every few learning-curve steps. Completed trials
-never change, so :class:`CompletedOnce` reads them once per trial; trials completed
-elsewhere while one runs are seen from the next. TPE's "constant liar" (treat trials
-running elsewhere as bad, so parallel workers spread out) re-reads all trials for every
-sampled parameter; a search that no other process joins has no such trial, and samples
-identically without it, so it is on only for workers and shared (non-SQLite) storages.
+never change, so :class:`CompletedOnce` takes them from the snapshot of the study that
+Optuna reads once at each trial's start for its sampler (:func:`completed`): no read of
+its own; trials completed elsewhere while one runs are seen from the next.
+
+TPE's "constant liar" (treat trials running elsewhere as bad, so parallel workers spread
+out) re-reads all trials for every sampled parameter; a search that no other process
+joins has no such trial, and samples identically without it, so it is on only for
+workers and shared (non-SQLite) storages.
 """
 
 from __future__ import annotations
@@ -21,14 +24,21 @@ from optuna.trial import FrozenTrial, TrialState
 if TYPE_CHECKING:
     from automl_fin.recipes import Recipe
 
-__all__ = ["PRUNER_STARTUP", "CompletedOnce", "make_pruner", "make_sampler"]
+__all__ = ["PRUNER_STARTUP", "CompletedOnce", "completed", "make_pruner", "make_sampler"]
 
 PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
 
 
+def completed(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's completed trials as read at the running trial's start (Optuna's
+    per-trial snapshot, which its sampler reads; ``tell`` clears it), read now if the
+    sampler has not."""
+    return study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+
+
 class _Completed:
     """The study as the pruner sees it within one trial: the completed trials as read
-    at the trial's first question; everything else is the study's."""
+    at the trial's start; everything else is the study's."""
 
     def __init__(self, study: optuna.Study, completed: list[FrozenTrial]) -> None:
         self._study = study
@@ -46,17 +56,12 @@ class _Completed:
 
 
 class CompletedOnce(optuna.pruners.PercentilePruner):
-    """Optuna's percentile pruner reading the completed trials once per trial."""
-
-    def __init__(self, percentile: float, **kwargs: Any) -> None:
-        super().__init__(percentile, **kwargs)
-        self._seen: tuple[int, list[FrozenTrial]] | None = None
+    """Optuna's percentile pruner judging against the completed trials as read at the
+    trial's start."""
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        if self._seen is None or self._seen[0] != trial.number:
-            done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            self._seen = (trial.number, done)
-        return super().prune(_Completed(study, self._seen[1]), trial)  # type: ignore[arg-type]
+        view = _Completed(study, completed(study))
+        return super().prune(view, trial)  # type: ignore[arg-type]
 
 
 def make_pruner(recipe: Recipe) -> optuna.pruners.BasePruner:

@@ -77,15 +77,19 @@ def test_two_workers_on_postgres_finish_exactly_the_budget(
     _, r_err = run.communicate(timeout=600)
     assert worker.returncode == 0, w_err[-2000:]
     assert run.returncode == 0, r_err[-2000:]
-    trials = _trials(postgres_url, "shared")
+    everything = _trials(postgres_url, "shared")
+    # two processes queueing at the same moment may queue one too many: failed unrun
+    surplus = [t for t in everything if t.user_attrs.get("surplus")]
+    assert all(t.state.name == "FAIL" and not t.params for t in surplus)
+    trials = [t for t in everything if t not in surplus]
     numbers = [t.number for t in trials]
-    assert sorted(numbers) == list(range(total))  # exactly the budget, none twice
+    assert len(numbers) == len(set(numbers)) == total  # exactly the budget, none twice
     assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}  # none lost or stuck
     by_worker = int(w_out.split("worker: ")[1].split()[0])
     by_run = r_err.count("\ntrial ") + r_err.startswith("trial ")
     assert by_worker >= 1 and by_run >= 1 and by_worker + by_run == total, (by_worker, by_run)
     board = Leaderboard(postgres_url).query(study="shared")
-    assert sorted(board["trial"]) == list(range(total))  # the leaderboard sees every trial
+    assert sorted(board["trial"]) == sorted(numbers)  # the leaderboard sees every trial
 
 
 def test_a_worker_refuses_other_data(postgres_url: str, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The study's pruner judges as Optuna's percentile pruner with one storage read per
-trial; the sampler lies about running trials only where other processes may run them."""
+"""The study's pruner judges as Optuna's percentile pruner from the trial's snapshot of
+the study (at most one storage read per trial, none when the sampler read it); the
+sampler lies about running trials only where other processes may run them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from automl_fin.recipes import load_recipe
 from automl_fin.sampling import CompletedOnce, make_pruner, make_sampler
 
 
-def test_the_pruner_judges_as_optunas_and_reads_completed_trials_once_per_trial(
+def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -22,24 +23,39 @@ def test_the_pruner_judges_as_optunas_and_reads_completed_trials_once_per_trial(
         for step in range(3):
             trial.report(step + i / 10, step)
         study.tell(trial, 2 + i / 10)
-    reads = []
-    real = study.get_trials
-    monkeypatch.setattr(study, "get_trials", lambda *a, **k: reads.append(k) or real(*a, **k))
+    reads = {"ours": 0, "optunas": 0, "": 0}
+    storage = study._storage
+    real = storage.get_all_trials
+    who = [""]
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        reads[who[0]] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(storage, "get_all_trials", counting)
     ours = CompletedOnce(75.0, n_startup_trials=5, n_min_trials=3)
     optunas = optuna.pruners.PercentilePruner(75.0, n_startup_trials=5, n_min_trials=3)
-    for value in (0.05, 0.75):  # below, then above the 25th percentile of the curves
+    # TPE reads the study at a trial's first suggestion (its snapshot); random sampling not
+    for sampler, value in [(optuna.samplers.TPESampler(seed=0, n_startup_trials=1), 0.05),
+                           (optuna.samplers.RandomSampler(seed=0), 0.75)]:  # fmt: skip
+        study.sampler = sampler  # the low curve, then one above the 25th percentile
         trial = study.ask()
+        trial.suggest_float("x", 0.0, 1.0)
         verdicts = []
         for step in range(3):
             trial.report(step + value, step)
-            frozen = study.get_trials(deepcopy=False)[-1]
-            verdicts.append((ours.prune(study, frozen), optunas.prune(study, frozen)))
+            frozen = trial._get_latest_trial()
+            who[0] = "ours"
+            mine = ours.prune(study, frozen)
+            who[0] = "optunas"
+            verdicts.append((mine, optunas.prune(study, frozen)))
+            who[0] = ""
         assert all(a == b for a, b in verdicts), verdicts
         assert bool(verdicts[0][0]) == (value < 0.2)  # the low curve is pruned at once
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-    completed_reads = [k for k in reads if k.get("states") == (optuna.trial.TrialState.COMPLETE,)]
-    # Optuna's pruner read them at each of its 6 questions, ours once for each of 2 trials
-    assert len(completed_reads) == 6 + 2
+    # Optuna's pruner read the study at each of its 6 questions; ours took TPE's snapshot,
+    # and read it once in the trial that random sampling started
+    assert (reads["ours"], reads["optunas"]) == (1, 6), reads
 
 
 def test_constant_liar_only_for_shared_searches_and_pruner_none() -> None:
