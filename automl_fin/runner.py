@@ -32,6 +32,7 @@ from optuna.trial import TrialState
 __all__ = ["counted", "fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
 
 POLL_S = 1.0
+STALE_CHECK_S = 5.0  # a search looks for dead processes' trials at most this often
 
 Objective = Callable[[optuna.Trial], float]
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
@@ -79,11 +80,12 @@ def run_trials(
     trials (without one: queued trials first, then new ones asked for), ``deadline``
     (``time.monotonic()``) or ``should_stop()``; returns how many this process ran.
     ``catch``: exceptions that fail a trial without stopping the loop."""
-    study_id = storage.get_study_id_from_name(study.study_name)
-    ran = 0
+    ran, alone, checked = 0, False, -STALE_CHECK_S
     while not should_stop() and time.monotonic() < deadline:
-        fail_stale(study)
-        trial = _pop(study, storage, study_id, budget)
+        if time.monotonic() - checked >= STALE_CHECK_S:  # stale after 3 missed beats
+            fail_stale(study)
+            checked = time.monotonic()
+        trial, alone = _pop(study, storage, budget, queue_first=alone)
         if trial is None:
             if budget is not None:
                 break
@@ -91,8 +93,7 @@ def run_trials(
                 warnings.filterwarnings("ignore", message="Heartbeat of storage")
                 trial = study.ask()
         ran += 1
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-        with _heartbeat(storage, trial_id):
+        with _heartbeat(storage, trial._trial_id):
             state, value = _run(objective, trial, catch)
         frozen = study.tell(trial, value, state=state, skip_if_finished=True)
         for callback in callbacks:
@@ -120,38 +121,53 @@ def wait_for_running(study: optuna.Study, status: Callable[[str], None] = print)
 
 
 def _pop(
-    study: optuna.Study, storage: Any, study_id: int, budget: int | None
-) -> optuna.Trial | None:
+    study: optuna.Study, storage: Any, budget: int | None, *, queue_first: bool
+) -> tuple[optuna.Trial | None, bool]:
     """Take the first queued trial within the budget that no other process has taken;
-    when none is queued and the budget has room, queue one and take it."""
-    trial, holding = _take(study, storage, study_id, budget)
+    when none is queued and the budget has room, queue one and take it. Also returns
+    whether this process looked alone on the study with room left in the budget: then
+    the next call queues first (``queue_first``), one read of the study instead of two."""
+    if queue_first:
+        study.enqueue_trial({}, user_attrs={"slot": True})
+    trial, holding, others = _take(study, storage, budget)
     if trial is None and budget is not None and holding < budget:
         study.enqueue_trial({}, user_attrs={"slot": True})
-        trial, _ = _take(study, storage, study_id, budget)
-    return trial
+        trial, holding, others = _take(study, storage, budget)
+    alone = trial is not None and budget is not None and not others and holding < budget
+    return trial, alone
 
 
 def _take(
-    study: optuna.Study, storage: Any, study_id: int, budget: int | None
-) -> tuple[optuna.Trial | None, int]:
-    """The first queued trial within the budget, taken (or None), and how many of the
-    study's trials hold budget ahead of it (all of them when none was taken)."""
-    before = 0
-    for t in study.get_trials(deepcopy=False):
+    study: optuna.Study, storage: Any, budget: int | None
+) -> tuple[optuna.Trial | None, int, bool]:
+    """The first queued trial within the budget, taken (or None); how many of the
+    study's trials hold budget, the taken one included; whether any other is queued or
+    running."""
+    trials = study.get_trials(deepcopy=False)
+    taken, before, dropped = None, 0, set()
+    for t in trials:
         if t.state == TrialState.WAITING:
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
             surplus = budget is not None and before >= budget and t.user_attrs.get("slot")
             if surplus:  # two processes queued at the same moment: one too many
+                dropped.add(t.number)
                 with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                    storage.set_trial_user_attr(trial_id, "surplus", True)
-                    storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+                    storage.set_trial_user_attr(t._trial_id, "surplus", True)
+                    storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
                 continue
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                if storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
-                    return optuna.Trial(study, trial_id), before
-        if _holds(t):
-            before += 1
-    return None, before
+                if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                    taken = t
+                    break
+        before += _holds(t)
+    rest = [t for t in trials if t.number not in dropped and t is not taken]
+    holding = sum(map(_holds, rest)) + (taken is not None)
+    others = any(t.state in (TrialState.WAITING, TrialState.RUNNING) for t in rest)
+    if taken is None:
+        return None, holding, others
+    # this read is the trial's snapshot of the study for its sampler and pruner (Optuna
+    # reads one at a trial's first suggestion; ``tell`` clears it): no second read
+    study._thread_local.cached_all_trials = trials
+    return optuna.Trial(study, taken._trial_id), holding, others
 
 
 def _run(
