@@ -164,37 +164,28 @@ class BatchedRDBStorage(optuna.storages.RDBStorage):
                 raise optuna.exceptions.UpdateFinishedTrialError(
                     f"trial {trial_id} was finished ({state.name}) by another process"
                 )
-            if writes.attrs:
-                keys = list(writes.attrs)
-                con.execute(
-                    _ATTRS.delete().where(_ATTRS.c.trial_id == trial_id, _ATTRS.c.key.in_(keys))
-                )
-                rows = [{"trial_id": trial_id, "key": k, "value_json": v}
-                        for k, v in writes.attrs.items()]  # fmt: skip
-                con.execute(_ATTRS.insert(), rows)
-            if writes.params:
-                names = list(writes.params)
-                con.execute(
-                    _PARAMS.delete().where(
-                        _PARAMS.c.trial_id == trial_id, _PARAMS.c.param_name.in_(names)
-                    )
-                )
-                rows = [{"trial_id": trial_id, "param_name": name, "param_value": value,
-                         "distribution_json": dist}
-                        for name, (value, dist) in writes.params.items()]  # fmt: skip
-                con.execute(_PARAMS.insert(), rows)
-            if writes.steps:
-                steps = list(writes.steps)
-                con.execute(
-                    _STEPS.delete().where(_STEPS.c.trial_id == trial_id, _STEPS.c.step.in_(steps))
-                )
-                stored = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
-                rows = []
-                for step, value in writes.steps.items():
-                    number, kind = stored(value)
-                    rows.append({"trial_id": trial_id, "step": step, "intermediate_value": number,
-                                 "intermediate_value_type": kind})  # fmt: skip
-                con.execute(_STEPS.insert(), rows)
+            attrs = [{"key": k, "value_json": v} for k, v in writes.attrs.items()]
+            params = [{"param_name": k, "param_value": v, "distribution_json": d}
+                      for k, (v, d) in writes.params.items()]  # fmt: skip
+            stored = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr
+            steps = []
+            for step, value in writes.steps.items():
+                number, kind = stored(value)
+                steps.append({"step": step, "intermediate_value": number,
+                              "intermediate_value_type": kind})  # fmt: skip
+            _replace(con, _ATTRS, "key", trial_id, attrs)
+            _replace(con, _PARAMS, "param_name", trial_id, params)
+            _replace(con, _STEPS, "step", trial_id, steps)
+
+
+def _replace(con: Any, table: sa.Table, key: str, trial_id: int, rows: list[dict]) -> None:
+    """Replace the trial's rows of ``table`` having these ``key`` values: a delete and
+    one bulk insert."""
+    if not rows:
+        return
+    keys = [row[key] for row in rows]
+    con.execute(table.delete().where(table.c.trial_id == trial_id, table.c[key].in_(keys)))
+    con.execute(table.insert(), [{"trial_id": trial_id, **row} for row in rows])
 
 
 def _state(value: Any) -> TrialState:
