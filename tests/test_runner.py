@@ -1,11 +1,12 @@
 """The study's trial budget: queued one trial at a time, never exceeded, even when two
-processes queue at the same moment."""
+processes queue at the same moment or another takes the last of it meanwhile."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from automl_fin.leaderboard import Leaderboard
@@ -52,3 +53,26 @@ def test_two_processes_queueing_at_once_leave_exactly_the_budget(tmp_path: Path)
     assert [(t.number, t.state, t.params) for t in surplus] == [(4, TrialState.FAIL, {})]
     board = Leaderboard(storage.url).query(study=study.study_name)
     assert sorted(board["trial"]) == [0, 1, 2, 3]  # the unrun surplus trial is left out
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage:UserWarning")
+def test_a_trial_created_after_another_process_took_the_last_of_the_budget_never_runs(
+    tmp_path: Path,
+) -> None:
+    study, storage = _study(tmp_path)
+    reader = open_storage(storage.url, create=False)
+    other = optuna.load_study(study_name=study.study_name, storage=reader)
+
+    def objective(trial: optuna.Trial) -> float:
+        if trial.number == 1:  # meanwhile another process runs the budget's last trial
+            theirs = other.ask()
+            other.tell(theirs, theirs.suggest_float("x", 0.0, 1.0))
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    # alone on the study after its first trial, this process creates its next trials
+    # running; the one created after the other process's trial would be a fourth
+    assert run_trials(study, storage, objective, budget=3) == 2
+    trials = study.get_trials()
+    assert sum(counted(t) for t in trials) == 3
+    surplus = [(t.number, t.state, t.params) for t in trials if t.user_attrs.get("surplus")]
+    assert surplus == [(3, TrialState.FAIL, {})]
