@@ -10,7 +10,10 @@ two processes that queue at the same moment near the end may queue one too many,
 the later one is failed unrun (user attribute ``surplus``, left out of the leaderboard),
 so the study ends with exactly the budgeted count. The queue is topped up one trial at a
 time because every read of the study loads all its unfinished trials again (queueing the
-whole budget up front made each read of a 200-trial search cost 20 ms instead of 2).
+whole budget up front made each read of a 200-trial search cost 20 ms instead of 2). A
+process that saw no other trial queued or running creates its next trial running at
+once, without the queue (3-5 ms less a trial); if others used the budget up meanwhile,
+that trial is failed unrun as surplus too.
 A trial that a dead process left RUNNING is failed by its stale heartbeat
 (``fail_stale_trials``) and does not count: the next trial taken replaces it. Without a
 trial budget (``budget.seconds`` only) each process asks for new trials until its own
