@@ -232,8 +232,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s "
         f"({steps}); storage {result.storage}",
     )
+    print(_ended(result))
+    models = done[~done["baseline"]]
+    if len(done) and models.empty:  # the search warned: only the baselines completed
+        return 1
     if len(done):
-        best = done.iloc[0]
+        best = models.iloc[0]
         print(
             f"best: trial {best['trial']} {best['model']} {best['metric']} = "
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
@@ -246,6 +250,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
+
+
+def _ended(result: Any) -> str:
+    """Which budget ended the search, and how to raise it."""
+    budget = result.recipe.budget
+    if result.ended_by == "trials":
+        of = f" of the {budget.seconds:g} s budget" if budget.seconds else ""
+        return (
+            f"ended by the trial budget ({budget.trials} trials) after {result.seconds:.0f} s"
+            f"{of}; for more trials: --trials N"
+        )
+    if result.ended_by == "time":
+        cap = f" (trial budget {budget.trials})" if budget.trials else ""
+        return f"ended by the time budget ({budget.seconds:g} s){cap}; for more: --budget SECONDS"
+    return "ended: no trial left to run"
 
 
 def _announce(line: str) -> None:

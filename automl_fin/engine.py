@@ -33,6 +33,7 @@ from automl_fin.report import write_report
 from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.sampling import make_pruner, make_sampler
 from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage, settle
+from automl_fin.table_facts import loosened
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
@@ -57,6 +58,7 @@ class SearchResult:
     n_trials: int
     predictor: Predictor | None = None  # the best row refitted on all rows (recipe.predictor)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: search, then each step
+    ended_by: str = ""  # "time" or "trials": the budget that ended the search ("" otherwise)
 
     @property
     def dataset(self) -> Dataset:
@@ -114,7 +116,8 @@ def search(
         recipe: a recipe name (``automl-fin recipes``), a YAML path, or a :class:`Recipe`.
         data: a CSV/Parquet path or a DataFrame; default: the recipe's own data.
         target, trials, seconds, seed: shortcuts for the overrides ``data.target``,
-            ``budget.trials``, ``budget.seconds`` and ``seed``.
+            ``budget.trials``, ``budget.seconds`` and ``seed``; ``seconds`` without
+            ``trials`` lifts the recipe's trial cap (the search runs for that time).
         overrides: dotted recipe fields to override, e.g. ``{"validation.n_splits": 3}``.
         storage: Optuna storage URL; default: a SQLite file in ``runs_dir``;
             ``":memory:"`` keeps the study in memory.
@@ -140,7 +143,10 @@ def search(
         recipe = with_overrides(recipe, merged)
     else:
         recipe = load_recipe(recipe, merged, registry=registry)
-    problem = resolve(recipe, data, registry)
+    if seconds is not None and trials is None and "budget.trials" not in merged:
+        recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
+        recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
+    problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     name = study or _fresh_name(store, recipe.name)
@@ -202,7 +208,7 @@ def _execute(
     recipe = problem.recipe
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    predictor, timings = None, {}
+    predictor, timings, ended_by = None, {}, ""
     bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
     try:
         opt_study = _open_study(store, name, problem, url, worker=worker)
@@ -234,6 +240,7 @@ def _execute(
             # a worker that died left a failed trial: its budget is free again, go on
             out_of_time = objective.stopped or time.monotonic() >= objective.deadline
             if budget is None or out_of_time or not remaining(opt_study, budget):
+                ended_by = "time" if out_of_time else "trials" if budget is not None else ""
                 break
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
@@ -255,6 +262,7 @@ def _execute(
         n_trials=objective.count,
         predictor=predictor,
         timings=timings,
+        ended_by=ended_by,
     )
 
 
@@ -295,7 +303,14 @@ def _after_search(
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem)
-    if recipe.predictor and _has_complete(study):
+    if not _has_complete(study):
+        warnings.warn(
+            f"only the baselines completed in study '{study.study_name}': no model finished "
+            "its folds within the budget, so no predictor was saved; give more time "
+            "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])",
+            stacklevel=2,
+        )
+    elif recipe.predictor:
         with step("predictor", "refitting the best row on all rows"):
             fitted = fit_predictor(study, problem)
             save_predictor(fitted, run_dir / PREDICTOR_DIR)
@@ -318,8 +333,11 @@ def _silent(text: str) -> None:
 
 
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
-    """Queue the trials that run first: one per baseline the study has not scored yet,
-    then the recipe's ``enqueue`` entries, then the models' portfolios (once per study)."""
+    """Queue the trials that run first (once per study): one per baseline the study has
+    not scored yet, then the models' portfolios, cheapest first, so that a usable model
+    exists early on any data, then the recipe's ``enqueue`` entries (which may name an
+    expensive model: it starts only after the cheap ones, and a fit whose pace would
+    overrun the budget stops, see :class:`~automl_fin.specs.Monitor`)."""
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     done = {t.user_attrs.get("baseline") for t in trials}
@@ -327,18 +345,22 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
         if name not in done:
             study.enqueue_trial({}, user_attrs={"baseline": name})
     queued = {t.user_attrs.get("enqueued") for t in trials}
-    for i, params in enumerate(problem.recipe.enqueue):
-        if i not in queued and params.get("model", next(iter(problem.models))) in problem.models:
-            study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
+    wanted = [
+        (i, params)
+        for i, params in enumerate(problem.recipe.enqueue)
+        if i not in queued and params.get("model", next(iter(problem.models))) in problem.models
+    ]
     # a portfolio trial whose process died (failed without an error) may run again
     taken = {
         t.user_attrs.get("portfolio") for t in trials if counted(t) or not t.state.is_finished()
     }
     todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
     if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
-        todo = todo[: max(problem.recipe.budget.trials - held(study), 0)]
+        todo = todo[: max(problem.recipe.budget.trials - held(study) - len(wanted), 0)]
     for key, params in todo:
         study.enqueue_trial(params, user_attrs={"portfolio": key})
+    for i, params in wanted:
+        study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
 
 
 class _ProgressBar:

@@ -25,6 +25,7 @@ __all__ = ["AutoFinClassifier", "AutoFinRegressor"]
 
 TARGET = "__target__"
 DEFAULT_FOLDS = 5
+DEFAULT_TRIALS = 20  # the budget when neither trials nor seconds is given
 
 
 class _AutoFin(BaseEstimator):
@@ -34,7 +35,7 @@ class _AutoFin(BaseEstimator):
         self,
         recipe: str = "auto",
         *,
-        trials: int | None = 20,
+        trials: int | None = None,
         seconds: float | None = None,
         models: Sequence[str] | None = None,
         metric: str | None = None,
@@ -97,7 +98,7 @@ class _AutoFin(BaseEstimator):
                 self.recipe,
                 data=frame.assign(**{TARGET: y}),
                 target=TARGET,
-                trials=self.trials,
+                trials=self.trials if self.trials or self.seconds else DEFAULT_TRIALS,
                 seconds=self.seconds,
                 seed=self.random_state,
                 overrides=overrides,
@@ -137,7 +138,8 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
     Args:
         recipe: the recipe to run (``auto`` routes by the data; ``default`` for credit
             default, ``risk_tier`` for ordered grades, or a YAML path).
-        trials, seconds: the search budget.
+        trials, seconds: the search budget (neither: 20 trials; ``seconds`` alone:
+            as many trials as fit in that time).
         models: restrict the search to these model specs.
         metric: the search metric (default: the recipe's).
         n_splits: cross-validation folds (default: the recipe's).

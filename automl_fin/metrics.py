@@ -18,7 +18,7 @@ from sklearn import metrics as skm
 from automl_fin.errors import RecipeError
 from automl_fin.specs import Task
 
-__all__ = ["METRICS", "Metric", "Reference", "default_metric", "get_metric"]
+__all__ = ["METRICS", "Metric", "Reference", "default_metric", "expand_each", "get_metric"]
 
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 
@@ -269,18 +269,59 @@ _DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSIO
 
 
 _PER_CLASS = {"recall": skm.recall_score, "precision": skm.precision_score, "f1": skm.f1_score}
+# per-class metrics that name no label, so a recipe fits any data: ``f1:each`` is one
+# metric per class; the others pick one class by its share of the rows (or, for a
+# binary task, the positive class)
+EACH = "each"
+SELECTORS = ("minority", "majority", "positive")
 
 
-def _per_class(name: str, classes: Sequence[object], source: str, field: str) -> Metric:
-    """``recall:high``: the recall (or precision, f1) of one class, named by its label."""
+def expand_each(names: Sequence[str], classes: Sequence[object]) -> list[tuple[int, str]]:
+    """``(position in names, name)`` with every ``<kind>:each`` replaced by one
+    ``<kind>:<class>`` per class of ``classes`` (in class order)."""
+    out: list[tuple[int, str]] = []
+    for i, name in enumerate(names):
+        kind, sep, label = name.partition(":")
+        if sep and label == EACH and classes and EACH not in map(str, classes):
+            out.extend((i, f"{kind}:{c}") for c in classes)
+        else:
+            out.append((i, name))
+    return out
+
+
+def _per_class(
+    name: str,
+    classes: Sequence[object],
+    source: str,
+    field: str,
+    counts: Sequence[int] | None,
+) -> Metric:
+    """``recall:high``: the recall (or precision, f1) of one class, named by its label or
+    chosen by ``minority``/``majority`` (by ``counts``) or ``positive`` (binary)."""
     kind, _, label = name.partition(":")
     labels = [str(c) for c in classes]
+    why = ""
+    if kind in _PER_CLASS and label not in labels and label in SELECTORS and labels:
+        if label == "positive" and len(labels) == 2:
+            index, why = 1, "the positive class"
+        elif label != "positive" and counts is not None and len(counts) == len(labels):
+            order = sorted(range(len(labels)), key=lambda j: (counts[j], j))
+            index = order[0] if label == "minority" else order[-1]
+            why = f"the {label}: {counts[index]} of {sum(counts)} rows"
+        label = labels[index] if why else label
+    if kind == EACH or label == EACH:
+        raise RecipeError(
+            source,
+            field,
+            f"'{name}' names one metric per class; list it under metrics, and name one class "
+            "(or minority/majority/positive) for the search metric",
+        )
     if kind not in _PER_CLASS or label not in labels:
         raise RecipeError(
             source,
             field,
-            f"'{name}' is not a per-class metric: use recall:<class>, precision:<class> or "
-            f"f1:<class> with a class among {labels}",
+            f"'{name}' is not a per-class metric: use recall:, precision: or f1: followed by "
+            f"a class among {labels}, or by each, minority, majority or positive (binary)",
         )
     index, score = labels.index(label), _PER_CLASS[kind]
     return Metric(
@@ -288,7 +329,7 @@ def _per_class(name: str, classes: Sequence[object], source: str, field: str) ->
         "maximize",
         CLASSIFICATION,
         lambda y, p: score(y, _labels(p), labels=[index], average="macro", zero_division=0.0),
-        f"{kind} of class {label}",
+        f"{kind} of class {label}" + (f" ({why})" if why else ""),
     )
 
 
@@ -299,14 +340,18 @@ def get_metric(
     source: str = "recipe",
     field: str = "metric",
     classes: Sequence[object] = (),
+    counts: Sequence[int] | None = None,
 ) -> Metric:
     """Look a metric up by name and check it fits ``task``.
 
     Besides the names in :data:`METRICS`, ``recall:<class>``, ``precision:<class>`` and
     ``f1:<class>`` score one class of a classification task (``classes`` gives the labels).
+    In place of a label, ``minority`` and ``majority`` pick the class by its row count
+    (``counts``, in class order) and ``positive`` the positive class of a binary task, so
+    a recipe need not name a label of its data (``<kind>:each``: see :func:`expand_each`).
     """
     if ":" in name:
-        metric = _per_class(name, classes, source, field)
+        metric = _per_class(name, classes, source, field, counts)
     elif name in METRICS:
         metric = METRICS[name]
     else:
@@ -314,7 +359,8 @@ def get_metric(
             source,
             field,
             f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}, "
-            "and recall:/precision:/f1:<class>",
+            "and recall:/precision:/f1: followed by a class, each, minority, majority or "
+            "positive",
         )
     if task is not None and task not in metric.tasks:
         fits = sorted(m.name for m in METRICS.values() if task in m.tasks)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import sys
 import time
 import traceback
@@ -38,6 +39,7 @@ __all__ = ["Objective", "TrialFailed"]
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 PRUNE_EVERY = 2  # learning-curve reports between two pruner checks
+PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
 
 
 class TrialFailed(Exception):
@@ -258,10 +260,26 @@ class Objective:
             pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
             return p.score(tr, va, pred)
 
-        def report(step: int, value: float) -> None:
-            if time.monotonic() > self.deadline:  # a long fit stops at the budget too
+        started = time.monotonic()
+
+        def check(passes: float) -> None:
+            """The budget, checked as often as the model calls (every batch): spent,
+            or the pass under way would end after it at this pace."""
+            now = time.monotonic()
+            if now > self.deadline:  # a long fit stops at the budget too
                 trial.set_user_attr("stopped", f"budget reached in fold {fold + 1}")
                 raise Pruned(f"budget reached in fold {fold + 1}")
+            if passes <= 0 or now - started < PACE_AFTER:
+                return
+            per_pass = (now - started) / passes
+            if now + (math.ceil(passes) - passes) * per_pass > self.deadline:
+                left = self.deadline - now
+                why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
+                trial.set_user_attr("stopped", why)
+                raise Pruned(why)
+
+        def report(step: int, value: float) -> None:
+            check(0.0)
             if step < CURVE_WARMUP or (step - CURVE_WARMUP) % PRUNE_EVERY:
                 return  # only the steps the pruner judges are stored (each is a write)
             started = time.perf_counter()
@@ -284,6 +302,7 @@ class Objective:
             direction=p.metric.direction,
             report=report,
             progress=lambda text: self.status(f"{where} {text}"),
+            check=check,
         )
         staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 

@@ -19,7 +19,7 @@ import pandas as pd
 from automl_fin import datasets
 from automl_fin.data import Dataset, read_table
 from automl_fin.errors import DataError, RecipeError
-from automl_fin.metrics import Metric, Reference, default_metric, get_metric
+from automl_fin.metrics import Metric, Reference, default_metric, expand_each, get_metric
 from automl_fin.pipeline import (
     NONE,
     accepts_input,
@@ -29,6 +29,7 @@ from automl_fin.pipeline import (
 )
 from automl_fin.space import fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
+from automl_fin.table_facts import Settled, settle
 from automl_fin.timeseries import supervise
 from automl_fin.validation import make_splits, split_rows
 
@@ -59,6 +60,7 @@ class Problem:
     repeats: int = 1
     routed: str = ""  # what ``validation.scheme: auto`` chose, and why
     test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notes: list[str] = field(default_factory=list)  # facts inferred from the data
 
     @property
     def all_models(self) -> dict[str, ModelSpec]:
@@ -148,7 +150,8 @@ class Problem:
         return recorder.chosen
 
     def summary(self) -> str:
-        """One line saying what will be searched (and what ``auto`` resolved to)."""
+        """One line saying what will be searched (and what ``auto`` resolved to), then a
+        line for each fact inferred from the data (and how to change it)."""
         ds = self.dataset
         counts: dict[str, int] = {}
         for kind in ds.kinds.values():
@@ -174,15 +177,26 @@ class Problem:
             f"({self.metric.direction}), validation {self.scheme} ({folds}); "
             f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
             f"models: {', '.join(sorted(self.models))}{baselines}"
-        )
+        ) + "".join(f"\n  inferred: {note}" for note in self.notes)
 
 
 def _day(stamp: object) -> str:
     return str(pd.Timestamp(stamp).date()) if isinstance(stamp, np.datetime64) else str(stamp)
 
 
-def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset:
+def load_data(
+    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
+) -> Dataset:
     """Read the recipe's data (or ``data``) and split it into features and target."""
+    settled = settle_data(recipe, data, soft)
+    return _dataset(settled.recipe, settled.frame, settled.source)
+
+
+def settle_data(
+    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
+) -> Settled:
+    """Read the recipe's data (or ``data``), settle the recipe's table facts against it
+    (``soft``: those that are only hints, see :mod:`automl_fin.table_facts`)."""
     cfg = recipe.data
     if isinstance(data, pd.DataFrame):
         frame, source = data, "<DataFrame>"
@@ -195,13 +209,19 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
         raise RecipeError(
             recipe.source, "data.path", "the recipe names no data; pass --data FILE --target COL"
         )
-    if cfg.series:
-        return _load_series(recipe, frame, source)
-    if not cfg.target:
+    if not cfg.series and not cfg.target:
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
-    frame = _derive(frame, recipe, source)
+    return settle(recipe, frame, source, soft)
+
+
+def _dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
+    """Split a settled table into features and target (a price table into forecast rows)."""
+    cfg = recipe.data
+    if cfg.series:
+        return _load_series(recipe, frame, source)
+    assert cfg.target is not None
     drop = list(cfg.drop)
     times = None
     if cfg.time:
@@ -232,15 +252,6 @@ def load_data(recipe: Recipe, data: str | Path | pd.DataFrame | None) -> Dataset
     return dataset
 
 
-def _check_order(recipe: Recipe) -> None:
-    if recipe.data.ordered and not recipe.data.classes:
-        raise RecipeError(
-            recipe.source,
-            "data.ordered",
-            "ordered classes need their order: list them in data.classes, lowest first",
-        )
-
-
 def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     """A price table to supervised forecast rows (:func:`automl_fin.timeseries.supervise`)."""
     cfg = recipe.data
@@ -254,7 +265,8 @@ def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
         raise RecipeError(
             recipe.source,
             "data.target",
-            f"with data.series the target is the computed '{sup.target}'; remove data.target",
+            f"'{cfg.target}' is not a column of {source}; with data.series, data.target "
+            f"(--target) names the price column, or is the computed '{sup.target}'",
         )
     kinds = dict(cfg.columns)
     if cfg.entity:
@@ -266,37 +278,29 @@ def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     return dataset
 
 
-def _derive(frame: pd.DataFrame, recipe: Recipe, source: str) -> pd.DataFrame:
-    """Add the recipe's ``data.derive`` columns (a mapping of another column's values)."""
-    for name, rule in recipe.data.derive.items():
-        field = f"data.derive.{name}.source"
-        if rule.source not in frame.columns:
-            raise RecipeError(recipe.source, field, f"column '{rule.source}' is not in {source}")
-        values = frame[rule.source].astype("str")
-        unmapped = sorted(set(values.dropna()) - set(rule.map))
-        if unmapped:
-            raise RecipeError(
-                recipe.source,
-                f"data.derive.{name}.map",
-                f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
-                "map every value",
-            )
-        frame = frame.assign(**{name: values.map(rule.map)})
-    return frame
-
-
-def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Registry) -> Problem:
-    """Bind ``recipe`` to its data and the registered plugins."""
+def resolve(
+    recipe: Recipe,
+    data: str | Path | pd.DataFrame | None,
+    registry: Registry,
+    *,
+    soft: frozenset[str] = frozenset(),
+) -> Problem:
+    """Bind ``recipe`` to its data and the registered plugins. ``soft``: the recipe's
+    table facts that are only hints for ``data`` (:func:`automl_fin.table_facts.loosened`);
+    the problem's recipe is the one settled against the data."""
     recipe.check_names(registry)
-    _check_order(recipe)
-    dataset = load_data(recipe, data)
+    settled = settle_data(recipe, data, soft)
+    recipe = settled.recipe
+    dataset = _dataset(recipe, settled.frame, settled.source)
     task = dataset.task
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
     classes = dataset.classes
-    metric = get_metric(metric_name, task, source=recipe.source, field="metric", classes=classes)
+    counts = np.bincount(dataset.y, minlength=len(classes)).tolist() if classes else None
+    found = {"source": recipe.source, "classes": classes, "counts": counts}
+    metric = get_metric(metric_name, task, field="metric", **found)
     extra = [
-        get_metric(m, task, source=recipe.source, field=f"metrics[{i}]", classes=classes)
-        for i, m in enumerate(recipe.metrics)
+        get_metric(m, task, field=f"metrics[{i}]", **found)
+        for i, m in expand_each(recipe.metrics, classes)
         if m != metric.name
     ]
     if dataset.scale is None:
@@ -417,6 +421,7 @@ def resolve(recipe: Recipe, data: str | Path | pd.DataFrame | None, registry: Re
         repeats=repeats,
         test_rows=test_rows,
         routed=routed,
+        notes=settled.notes,
     )
 
 

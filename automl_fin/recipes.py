@@ -8,6 +8,7 @@ Every error names the file and the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -38,7 +39,9 @@ class DeriveConfig(_Strict):
 class SeriesConfig(_Strict):
     """A price series turned into supervised rows (see :mod:`automl_fin.timeseries`)."""
 
-    price: str = Field("close", description="price column")
+    price: str | None = Field(
+        None, description="price column; inferred when not given (adj_close, close, price)"
+    )
     target: Literal["return", "price"] = "return"
     horizon: int = Field(1, ge=1, le=250, description="steps ahead")
     lags: int = Field(10, ge=2, le=250, description="past one-step returns as features")
@@ -169,15 +172,32 @@ class Recipe(_Strict):
                     )
 
 
+class _TypedLoader(yaml.SafeLoader):
+    """YAML as typed after ``--set``: only true and false are booleans (as in YAML 1.2),
+    so a label such as yes, no, on or off stays the text that was typed (a boolean
+    field still takes it: ``--set ensemble=no``)."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TypedLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_TypedLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Turn ``["budget.seconds=60", ...]`` into ``{"budget.seconds": 60}`` (YAML values)."""
+    """Turn ``["budget.seconds=60", ...]`` into ``{"budget.seconds": 60}`` (YAML values;
+    yes/no/on/off stay text, see :class:`_TypedLoader`)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError("--set", None, f"'{item}' is not KEY=VALUE (e.g. budget.seconds=60)")
         try:
-            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+            out[key.strip()] = yaml.load(raw, Loader=_TypedLoader) if raw.strip() else None
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out

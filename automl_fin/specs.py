@@ -124,6 +124,11 @@ class Monitor:
             ``score``; ``step`` counts up from 0, e.g. epochs or every 10th round).
         progress: ``progress(text)`` shows a short status (``"epoch 3/50"``) in the
             search's progress display.
+        check: ``check(passes)`` keeps a long fit within the search's time budget: call
+            it often (every batch) with the passes over the data done so far (1.25: a
+            quarter into the second epoch). It raises :class:`~automl_fin.errors.Pruned`
+            when the budget is spent, or when at this pace the current pass would end
+            after it; let it propagate.
     """
 
     feature_names: list[str] | None = None
@@ -134,6 +139,7 @@ class Monitor:
     direction: str = "maximize"
     report: Callable[[int, float], None] = _ignore
     progress: Callable[[str], None] = _ignore
+    check: Callable[[float], None] = _ignore
 
     @property
     def has_validation(self) -> bool:

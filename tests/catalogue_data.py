@@ -39,6 +39,8 @@ def make_files(tmp: Path) -> None:
     broken.iloc[5, broken.columns.get_loc("date")] = "yesterday"
     broken.to_csv(tmp / "prices_bad_date.csv", index=False)
     pd.concat([prices, prices.tail(1)]).to_csv(tmp / "prices_dup.csv", index=False)
+    both = datasets.load("equities").groupby("ticker").tail(300)  # two series, same dates
+    both.assign(name=both["ticker"].str.lower()).to_csv(tmp / "prices_two_names.csv", index=False)
     news = datasets.load("financial_phrasebank").head(300)
     news.assign(text="").to_csv(tmp / "no_text.csv", index=False)
     (tmp / "syntax.yaml").write_text("name: broken\nmodels: [logreg, hgb\nseed: 1\n")

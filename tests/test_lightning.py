@@ -45,12 +45,14 @@ def test_epochs_are_reported_and_training_stops_early(
     X, y = _scaled(Task.BINARY)
     curve: list[tuple[int, float]] = []
     status: list[str] = []
+    checks: list[float] = []
     monitor = Monitor(
         X_valid=X[180:],
         y_valid=y[180:],
         score=lambda p: roc_auc_score(y[180:], p[:, 1]),
         report=lambda step, value: curve.append((step, value)),
         progress=status.append,
+        check=checks.append,
     )
     monkeypatch.chdir(tmp_path)  # Lightning would write lightning_logs/ or checkpoints here
     model = TabularMLP(lr=0.03, max_epochs=200, patience=3, width=64).fit(
@@ -59,6 +61,9 @@ def test_epochs_are_reported_and_training_stops_early(
     epochs = [s for s, _ in curve]
     assert epochs == list(range(len(epochs))) and 3 < len(epochs) < 200  # stopped early
     assert status[0] == "epoch 1/200" and len(status) == len(epochs)
+    # the budget is checked after every batch, with the passes done so far
+    assert len(checks) > len(epochs) and checks == sorted(checks)
+    assert checks[-1] == pytest.approx(len(epochs)) and 0 < checks[0] < 1
     assert list(tmp_path.iterdir()) == []
     proba = model.predict_proba(X[180:])
     assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)
@@ -216,3 +221,26 @@ def test_sequence_model_forecasts_returns_in_a_walk_forward_search(tmp_path: Pat
     # daily returns are close to unpredictable: every model lands near their spread (~1 %)
     assert ((done["score"] > 0.003) & (done["score"] < 0.03)).all()
     assert set(rnn["params"].iloc[0]) >= {"seq_rnn.cell", "seq_rnn.window", "model"}
+
+
+def test_a_budget_check_that_prunes_stops_the_fit_mid_epoch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automl_fin import Pruned
+    from automl_fin_lightning.tabular import TabularMLP
+
+    X, y = _scaled(Task.BINARY)
+    seen: list[float] = []
+
+    def check(passes: float) -> None:
+        seen.append(passes)
+        if passes > 1.5:
+            raise Pruned("budget")
+
+    monitor = Monitor(X_valid=X[180:], y_valid=y[180:], score=lambda p: 0.5, check=check)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Pruned, match="budget"):
+        TabularMLP(lr=0.03, max_epochs=50, patience=50, width=16, batch_size=16).fit(
+            X[:180], y[:180], monitor=monitor
+        )
+    assert 1.5 < seen[-1] < 2  # inside the second epoch, not at its end

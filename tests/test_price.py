@@ -121,8 +121,10 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         DataError, match="price column 'close' has 1 missing, non-numeric or non-pos"
     ):
         search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
-    with pytest.raises(RecipeError, match=r"data.target.*remove data.target"):
-        search("price", data=frame, target="close", overrides=overrides, runs_dir=tmp_path)
+    with pytest.raises(RecipeError, match=r"target.*'volume' but data.series.price is 'close'"):
+        search("price", data=frame, target="volume", overrides=overrides, runs_dir=tmp_path)
+    with pytest.raises(RecipeError, match=r"data.target.*'shut' is not a column of <DataFrame>"):
+        search("price", data=frame, target="shut", overrides=overrides, runs_dir=tmp_path)
 
 
 def test_forecast_metrics_need_a_series(tmp_path: Path) -> None:

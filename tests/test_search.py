@@ -370,3 +370,62 @@ def test_default_recipe_on_the_larger_credit_sets(tmp_path: Path, name: str, flo
     assert result.problem.repeats == 1  # thousands of rows: k-fold once
     # credit_data: logistic regression ~0.84 (always-good 0.5); lending_club (5 % bad) ~0.70
     assert result.best["score"] > floor
+
+
+class _Paced(ClassifierMixin, BaseEstimator):
+    """A real model trained in "batches" as a deep model is (10 a pass over the data,
+    0.4 s each), calling the monitor's budget check after every batch."""
+
+    def fit(self, X, y, monitor=None):
+        for batch in range(30):
+            time.sleep(0.4)
+            if monitor is not None:
+                monitor.check((batch + 1) / 10)
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+class _PacedPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="paced", tasks={Task.BINARY}, build=lambda p, c: _Paced(),
+                           requires={"scale"}, monitored=True))  # fmt: skip
+
+
+def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) -> None:
+    """A pass takes 4 s and 3 s are left: the fit stops once its pace is known (2 s),
+    not at the end of the epoch; with only the baseline left, the search says so."""
+    started = time.monotonic()
+    with pytest.warns(UserWarning, match=r"only the baselines completed .* no predictor"):
+        result = search(
+            "default", trials=5, seconds=3.0, runs_dir=tmp_path, storage=":memory:",
+            registry=Registry(plugins={"paced": _PacedPlugin()}),
+            overrides={"models": ["paced"], "baselines": ["prior"], "portfolio": False,
+                       "validation.repeats": 1, "pruner": "none", "report": False},
+        )  # fmt: skip
+    took = time.monotonic() - started
+    assert took < 3.0 + 0.3 * 3  # within 10 % of the budget, not 12 s for the epochs
+    board = result.leaderboard()
+    paced = board[board["model"] == "paced"].iloc[0]
+    assert paced["state"] == "PRUNED"
+    assert paced["error"].startswith("budget: a paced epoch takes ~4 s")
+    assert result.predictor is None  # the prior is never saved as the predictor
+
+
+def test_a_time_budget_alone_is_not_cut_by_the_recipes_trial_cap(tmp_path: Path) -> None:
+    recipe = tmp_path / "capped.yaml"
+    recipe.write_text(
+        "task: binary\ndata: {dataset: german_credit, target: creditability}\n"
+        "models: [logreg]\nbaselines: []\nportfolio: false\nensemble: false\npredictor: false\n"
+        "report: false\nvalidation: {scheme: stratified_kfold, n_splits: 2}\n"
+        "budget: {trials: 2, seconds: 600}\n"
+    )
+    timed = search(recipe, seconds=4.0, runs_dir=tmp_path, storage=":memory:")
+    assert timed.ended_by == "time" and timed.recipe.budget.trials is None
+    assert timed.n_trials > 2  # the cap of 2 would have ended it after a second
+    capped = search(recipe, seconds=60.0, trials=2, runs_dir=tmp_path, storage=":memory:")
+    assert capped.ended_by == "trials" and capped.n_trials == 2

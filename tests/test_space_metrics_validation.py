@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from automl_fin import Categorical, DataError, Float, Int, RecipeError, Task
-from automl_fin.metrics import METRICS, get_metric
+from automl_fin.metrics import METRICS, expand_each, get_metric
 from automl_fin.space import split_params, suggest
 from automl_fin.validation import make_splits
 
@@ -100,10 +100,37 @@ def test_per_class_metrics_score_one_named_class() -> None:
     assert high.direction == "maximize"
     f1_low = get_metric("f1:low", Task.MULTICLASS, classes=classes)
     assert f1_low(y, proba) == pytest.approx(f1_score(y, proba.argmax(1), average=None)[0])
-    with pytest.raises(RecipeError, match=r"with a class among \['low', 'medium', 'high'\]"):
+    with pytest.raises(RecipeError, match=r"a class among \['low', 'medium', 'high'\], or by each"):
         get_metric("recall:severe", Task.MULTICLASS, classes=classes)
     with pytest.raises(RecipeError, match="does not apply to task 'regression'"):
         get_metric("recall:high", Task.REGRESSION, classes=classes)
+
+
+def test_per_class_metrics_without_a_label_pick_the_class_from_the_data() -> None:
+    """A recipe names no label of its data: minority/majority by row counts, positive
+    for a binary task, each for one metric per class; a real label wins over a word."""
+    from sklearn.metrics import f1_score, recall_score
+
+    y = np.array([0, 0, 1, 2, 2, 2, 1, 0, 2])
+    proba = np.eye(3)[[0, 1, 1, 2, 0, 2, 1, 0, 1]]
+    classes, counts = ["low", "medium", "high"], [3, 2, 4]
+    recall = recall_score(y, proba.argmax(1), average=None)
+    minority = get_metric("recall:minority", Task.MULTICLASS, classes=classes, counts=counts)
+    assert minority(y, proba) == pytest.approx(recall[1])
+    assert minority.name == "recall:minority" and "medium" in minority.description
+    majority = get_metric("recall:majority", Task.MULTICLASS, classes=classes, counts=counts)
+    assert majority(y, proba) == pytest.approx(recall[2])
+    assert [name for _, name in expand_each(["accuracy", "f1:each"], classes)] == [
+        "accuracy", "f1:low", "f1:medium", "f1:high"
+    ]  # fmt: skip
+    assert expand_each(["f1:each"], ["each", "other"]) == [(0, "f1:each")]  # a real label
+    binary = get_metric("f1:positive", Task.BINARY, classes=["good", "bad"])
+    yb, pb = np.array([0, 1, 1, 0]), np.eye(2)[[0, 1, 0, 1]]
+    assert binary(yb, pb) == pytest.approx(f1_score(yb, pb.argmax(1)))
+    with pytest.raises(RecipeError, match="field 'metric': 'f1:each' names one metric per class"):
+        get_metric("f1:each", Task.MULTICLASS, classes=classes)
+    with pytest.raises(RecipeError, match="not a per-class metric"):  # 3 classes: no positive
+        get_metric("f1:positive", Task.MULTICLASS, classes=classes, counts=counts)
 
 
 def test_fast_roc_auc_equals_scikit_learns_with_ties_and_several_classes() -> None:

