@@ -3,7 +3,8 @@
 automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECONDS]
                       [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
 automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
-                       [--format table|csv|json]
+                       [--format table|csv|json] [--wide | --columns A,B] [--flat-params]
+automl-fin compare [--by data|model] [--storage URL] [--recipe R] [--format ...]
 automl-fin worker --storage URL --study NAME [--data PATH]
 automl-fin predict RUN --data PATH [--out PATH]
 automl-fin report RUN [--data PATH]
@@ -14,6 +15,7 @@ automl-fin recipes
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import warnings
 from collections.abc import Sequence
@@ -23,18 +25,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROG = "automl-fin"
-TABLE_COLUMNS = [
-    "rank",
-    "trial",
-    "model",
-    "score",
-    "score_std",
-    "folds",
-    "fit_s",
-    "state",
-    "preprocessors",
-    "plugin",
-]
+# the table's columns by default (fits 80 columns; the error is cut to the width left)
+# and with --wide (every metric, the preprocessing chain and the plugin as well)
+ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
+WIDE = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state"]
+OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +41,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="do not load this plugin (entry-point or distribution name); repeatable",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+
+
+def _table_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wide", action="store_true", help="table: every column (metrics, preprocessors, plugin)"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="table: these leaderboard columns (e.g. rank,model,score,metric:ks,params)",
+    )
 
 
 def _storage_args(parser: argparse.ArgumentParser) -> None:
@@ -96,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
     run.add_argument("--top", type=int, default=10, metavar="K", help="leaderboard rows shown")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _table_args(run)
     _storage_args(run)
     _common(run)
 
@@ -108,7 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING")
     board.add_argument("--top", type=int, metavar="K", help="best K rows per study")
     board.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    board.add_argument(
+        "--flat-params", action="store_true", help="one param:<name> column per parameter"
+    )
+    _table_args(board)
     _common(board)
+
+    compare = sub.add_parser(
+        "compare", help="which model wins where: the best row per data set (or model)"
+    )
+    _storage_args(compare)
+    compare.add_argument(
+        "--by", choices=["data", "model"], default="data", help="best row per data set or model"
+    )
+    compare.add_argument("--recipe", action="append", help="only this recipe; repeatable")
+    compare.add_argument("--dataset", action="append", help="only this data (fingerprint/source)")
+    compare.add_argument("--model", action="append", help="only this model; repeatable")
+    compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    _common(compare)
 
     worker = sub.add_parser(
         "worker", help="join a search started on another machine (same storage and study)"
@@ -203,7 +227,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ):
         if flag:
             overrides[field] = False
-    progress = not args.no_progress and sys.stderr.isatty()
+    # a bar needs a terminal that reports its width; else one line per trial
+    progress = not args.no_progress and sys.stderr.isatty() and _width(sys.stderr) > 0
     result = search(
         args.recipe,
         data=args.data,
@@ -223,7 +248,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     board = result.leaderboard()
     shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown
     metric = str(board["metric"].iloc[0]) if len(board) else ""
-    print(_table(shown.drop(columns=[c for c in board if c.startswith("test:")]), metric=metric))
+    shown = shown.drop(columns=[c for c in board if c.startswith("test:")])
+    print(_table(shown, metric=metric, wide=args.wide, columns=args.columns))
     done = board[board["state"] == "COMPLETE"]
     counts = board["state"].value_counts().to_dict()
     states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
@@ -373,8 +399,24 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         model=args.model,
         state=args.state,
         top=args.top,
+        params="flat" if args.flat_params else "dict",
     )
-    _emit(board, args.format, table=lambda b: _table(b, with_study=True))
+    table = functools.partial(_table, with_study=True, wide=args.wide, columns=args.columns)
+    _emit(board, args.format, table=table)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from automl_fin.leaderboard import Leaderboard
+
+    best = Leaderboard(_storage_url(args)).compare(
+        args.by, recipe=args.recipe, dataset=args.dataset, model=args.model
+    )
+    _emit(
+        best,
+        args.format,
+        table=lambda b: _render(b.drop(columns="dataset")) if len(b) else "(no completed trials)",
+    )
     return 0
 
 
@@ -400,42 +442,113 @@ def _cmd_recipes(args: argparse.Namespace) -> int:
 
 
 def _emit(frame: pd.DataFrame, fmt: str, *, table: Any) -> None:
+    """``frame`` as CSV or JSON (floats exact: they read back equal) or a table."""
     import json
 
+    import pandas as pd
+
     if fmt == "json":
-        print(frame.to_json(orient="records", indent=1, default_handler=str))
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        print(json.dumps(records, indent=1, default=_jsonable))
     elif fmt == "csv":
         out = frame.copy()
         for col in out.columns:
             if out[col].map(lambda v: isinstance(v, dict | list)).any():
                 out[col] = out[col].map(lambda v: json.dumps(v, default=str))
+            elif pd.api.types.is_datetime64_any_dtype(out[col]):
+                out[col] = out[col].map(lambda v: v.isoformat() if pd.notna(v) else "")
         print(out.to_csv(index=False), end="")
     else:
         print(table(frame))
 
 
-def _table(board: pd.DataFrame, *, metric: str = "", with_study: bool = False) -> str:
+def _jsonable(value: Any) -> Any:
+    """What ``json`` cannot write itself: time stamps, numpy scalars."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _width(stream: Any = None) -> int:
+    """The terminal's columns (0: it reports none; 100 when not a terminal)."""
+    import os
+    import shutil
+
+    try:
+        return os.get_terminal_size((stream or sys.stdout).fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return shutil.get_terminal_size((100, 24)).columns
+
+
+def _table(
+    board: pd.DataFrame,
+    *,
+    metric: str = "",
+    with_study: bool = False,
+    wide: bool = False,
+    columns: str | None = None,
+) -> str:
+    """The leaderboard as a text table: the essential columns, cut to the terminal's
+    width (the error column is shortened); ``wide``: every column; ``columns``: those."""
+    from automl_fin.errors import StorageError
+
     if board.empty:
         return "(no trials)"
-    cols = (["study", "recipe", "metric"] if with_study else []) + TABLE_COLUMNS
     extra = [c for c in board.columns if c.startswith("metric:")]
-    view = board[cols[:-2] + extra + ["preprocessors", "plugin", "error"]].copy()
+    if metric:
+        extra = [c for c in extra if c != f"metric:{metric}"]  # the score column already
+    lead = ["study", "recipe", "metric"] if with_study else []
+    if columns:
+        cols = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in cols if c not in board.columns]
+        if unknown:
+            raise StorageError(
+                f"--columns: no column {', '.join(map(repr, unknown))}; columns: "
+                f"{', '.join(map(str, board.columns))}"
+            )
+    elif wide:
+        cols = [*lead, *WIDE, *extra, "preprocessors", "plugin", "error"]
+    else:
+        cols = [*lead, *ESSENTIAL]
+    view = board[cols].copy()
+    if "plugin" in view:  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
+        view["plugin"] = view["plugin"].fillna("").astype(str)
+        view["plugin"] = view["plugin"].str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
     view = view.rename(columns={c: c.split(":", 1)[1] for c in extra})
     if metric:
         view = view.rename(columns={"score": metric})
-    view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
-    view["plugin"] = (
-        view["plugin"]
-        .fillna("")
-        .astype(str)  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
-        .str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
-    )
-    return view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-")
+    if "error" in view:
+        view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
+    if wide or columns:
+        return _render(view)
+    # narrow terminals: leave out the optional columns until the rest fits, with room
+    # for at least 12 characters of error where a row has one; the error gets the rest
+    width = _width()
+    errors = view.pop("error") if "error" in view else None
+    need = 14 if errors is not None and errors.str.len().any() else 0
+    for col in OPTIONAL:
+        if _span(_render(view)) + need <= width:
+            break
+        view = view.drop(columns=col, errors="ignore")
+    room = width - _span(_render(view)) - 2
+    if need and room >= 12:
+        view["error"] = errors.str.slice(0, room)
+    return _render(view)
+
+
+def _span(text: str) -> int:
+    return max(map(len, text.splitlines()))
+
+
+def _render(view: pd.DataFrame) -> str:
+    text = view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-")
+    return "\n".join(line.rstrip() for line in text.splitlines())
 
 
 COMMANDS = {
     "run": _cmd_run,
     "leaderboard": _cmd_leaderboard,
+    "compare": _cmd_compare,
     "predict": _cmd_predict,
     "worker": _cmd_worker,
     "report": _cmd_report,

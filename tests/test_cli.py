@@ -69,7 +69,7 @@ def test_run_prints_a_ranked_leaderboard_and_the_best_trial(knn_run) -> None:
     scores = [float(r[3]) for r in rows if r[3] != "-"]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.6
     assert "study knn-cli: 4 trials" in out.stdout
-    assert "automl-fin-testplugin 0.3.1/testplugin" in lines[1]  # provider and plugin
+    assert max(map(len, lines[: lines.index("")])) <= 100  # the default table fits
     assert "best: trial" in out.stdout and "across folds" in out.stdout
     # one progress line per trial on stderr when there is no terminal
     assert sum(ln.startswith("trial ") for ln in out.stderr.splitlines()) == 4
@@ -93,6 +93,32 @@ def test_leaderboard_formats_carry_the_same_rows(knn_run) -> None:
     assert "knn.n_neighbors" in json.loads(frame["params"].iloc[0])
     assert records[0]["params"] == json.loads(frame["params"].iloc[0])
     assert len(table.stdout.strip().splitlines()) == 3  # header + top 2
+    # floats read back exactly from both formats
+    assert frame["score"].tolist() == [r["score"] for r in records]
+    assert frame["duration_s"].tolist() == [r["duration_s"] for r in records]
+    assert pd.to_datetime(frame["started"]).tolist() == [
+        pd.Timestamp(r["started"]) for r in records
+    ]
+
+
+def test_the_leaderboard_table_fits_the_terminal(knn_run) -> None:
+    _, runs = knn_run
+    for width in (80, 120):
+        out = cli("leaderboard", "--runs-dir", str(runs), env={"COLUMNS": str(width)})
+        assert out.returncode == 0, out.stderr
+        assert max(map(len, out.stdout.splitlines())) <= width
+        head = out.stdout.splitlines()[0].split()
+        assert head[0] == "study" and {"rank", "trial", "model", "score", "state"} <= set(head)
+        assert ("recipe" in head) == (width == 120)  # left out first where narrow
+    wide = cli("leaderboard", "--runs-dir", str(runs), "--wide")
+    assert "automl-fin-testplugin 0.3.1/testplugin" in wide.stdout.splitlines()[1]
+    assert "preprocessors" in wide.stdout.splitlines()[0]
+    some = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,model,metric:roc_auc")
+    assert some.stdout.split()[:3] == ["trial", "model", "roc_auc"]
+    bad = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,modle")
+    assert bad.returncode == 2 and "--columns: no column 'modle'; columns: study," in bad.stderr
+    flat = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv", "--flat-params")
+    assert "param:knn.n_neighbors" in flat.stdout.splitlines()[0]
 
 
 def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
@@ -114,3 +140,16 @@ def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     (line,) = out.stderr.strip().splitlines()
     assert "missing.csv" in line and "Traceback" not in out.stderr
+
+
+def test_compare_prints_the_best_row_per_data_set_and_model(knn_run) -> None:
+    _, runs = knn_run
+    out = cli("compare", "--runs-dir", str(runs), "--by", "model", "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(io.StringIO(out.stdout))
+    assert frame["model"].tolist() == ["knn"] and frame["trials"].tolist() == [4]
+    board = pd.read_csv(io.StringIO(cli("leaderboard", "--runs-dir", str(runs),
+                                        "--format", "csv").stdout))  # fmt: skip
+    assert frame["score"].iloc[0] == board["score"].max()
+    table = cli("compare", "--runs-dir", str(runs))
+    assert table.returncode == 0 and "knn_credit" in table.stdout

@@ -59,22 +59,53 @@ def test_filters_combine(storage: str) -> None:
     assert set(lb.query(recipe="default")["study"]) == {"auc"}
     fingerprint = lb.query(study="amount")["dataset"].iloc[0]
     assert set(lb.query(dataset=fingerprint[:12])["study"]) == {"amount", "auc"}
-    assert lb.query(dataset="0" * 16).empty
+    assert set(lb.query(dataset="bundled:german_credit")["study"]) == {"auc"}  # by source
     only_rf = lb.query(model="rf")
     assert set(only_rf["model"]) == {"rf"} and len(only_rf) >= 1
     top = lb.query(top=1)
     assert len(top) == 2 and set(top["rank"]) == {1}
-    assert lb.query(state="fail").empty
-    assert lb.query(recipe="default", model=["logreg", "rf"], state="COMPLETE", top=2)[
-        "rank"
-    ].tolist() == [1, 2]
-    empty = lb.query(recipe="no_such_recipe")
+    empty = lb.query(state="fail")
     assert empty.empty and list(empty.columns) == [*COLUMNS, "rank"]
+    # ranks are the study's, whatever the filters: the ensemble row keeps its place
+    full = lb.query(recipe="default").set_index("trial")["rank"]
+    some = lb.query(recipe="default", model=["logreg", "rf"], state="COMPLETE", top=2)
+    assert len(some) == 2 and (some.set_index("trial")["rank"] == full[some["trial"]]).all()
 
 
-def test_unknown_study_is_named(storage: str) -> None:
-    with pytest.raises(StorageError, match=r"no study named 'nope'.*studies: amount, auc"):
-        Leaderboard(storage).query(study="nope")
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"model": "xgbost"}, r"no model named 'xgbost' in this storage; models: ensemble, "),
+        ({"recipe": "defualt"}, r"no recipe named 'defualt' .*; recipes: auto, default$"),
+        ({"dataset": "0" * 16}, r"no dataset named '0000000000000000' .*bundled:german_credit"),
+        ({"state": "DONE"}, r"no state named 'DONE' .*; states: COMPLETE, FAIL, PRUNED,"),
+        ({"study": "nope"}, r"no study named 'nope' in this storage; studies: amount, auc$"),
+    ],
+)
+def test_a_filter_that_matches_nothing_known_is_an_error(storage: str, query, message) -> None:
+    with pytest.raises(StorageError, match=message):
+        Leaderboard(storage).query(**query)
+
+
+def test_columns_for_analysis_across_studies(storage: str) -> None:
+    board = Leaderboard(storage).query()
+    auc = board[board["study"] == "auc"]
+    assert set(auc["direction"]) == {"maximize"}
+    assert set(board.loc[board["study"] == "amount", "direction"]) == {"minimize"}
+    assert set(auc["data"]) == {"bundled:german_credit"}
+    assert board.loc[board["study"] == "amount", "data"].iloc[0].endswith("credit.csv")
+    # the search metric is a metric column too, equal to the score
+    assert auc["metric:roc_auc"].equals(auc["score"])
+    assert pd.api.types.is_datetime64_any_dtype(board["started"])
+    done = board[board["state"] == "COMPLETE"]
+    assert (done["finished"] >= done["started"]).all()
+    seconds = (done["finished"] - done["started"]).dt.total_seconds()
+    assert ((seconds - done["duration_s"]).abs() < 1e-6).all()
+    flat = Leaderboard(storage).query(study="auc", params="flat")
+    assert "params" not in flat and "param:model" in flat and "param:logreg.C" in flat
+    searched = flat[flat["model"] == "logreg"]
+    assert searched["param:logreg.C"].notna().all()
+    assert flat.loc[flat["model"] == "rf", "param:logreg.C"].isna().all()
 
 
 def test_a_storage_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
@@ -82,3 +113,34 @@ def test_a_storage_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match=r"no storage at .*x\.db: run `automl-fin run` first"):
         Leaderboard(f"sqlite:///{missing}")
     assert not missing.exists()
+
+
+def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) -> None:
+    """Two studies of the same recipe and data compete; another data set is its own row."""
+    runs = tmp_path
+    url = f"sqlite:///{runs / 'shared.db'}"
+    fast = {"validation.n_splits": 3, "models": ["logreg", "rf"], "pruner": "none",
+            "ensemble": False, "predictor": False, "report": False}  # fmt: skip
+    for seed in (1, 2):
+        search("default", trials=3, seed=seed, storage=url, study=f"s{seed}", runs_dir=runs,
+               overrides=fast)  # fmt: skip
+    credit = datasets.load("german_credit")
+    search("default", data=credit.head(600), trials=2, seed=1, storage=url, study="half",
+           runs_dir=runs, overrides=fast)  # fmt: skip
+    lb = Leaderboard(url)
+    board = lb.query(state="COMPLETE")
+    best = lb.compare()  # by data set
+    assert len(best) == 2 and set(best["data"]) == {"bundled:german_credit", "<DataFrame>"}
+    full = best[best["data"] == "bundled:german_credit"].iloc[0]
+    rows = board[board["dataset"] == full["dataset"]]
+    assert full["score"] == rows["score"].max() and full["studies"] == 2
+    assert full["trials"] == len(rows) and full["direction"] == "maximize"
+    assert (full["study"], full["trial"]) in set(zip(rows["study"], rows["trial"], strict=True))
+    per_model = lb.compare("model", dataset=full["dataset"])
+    assert set(per_model["model"]) == set(rows["model"])
+    assert per_model["rank"].tolist() == list(range(1, len(per_model) + 1))
+    assert per_model["score"].is_monotonic_decreasing
+    for _, row in per_model.iterrows():
+        assert row["score"] == rows.loc[rows["model"] == row["model"], "score"].max()
+    with pytest.raises(StorageError, match="no model named 'xgbost'"):
+        lb.compare("model", model="xgbost")

@@ -94,7 +94,7 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
 def test_risk_tier_on_bank_wages_drops_what_does_not_apply(tables: dict[str, Path], tmp_path):
     runs = tmp_path / "runs"
     out = cli("run", "risk_tier", "--data", str(tables["bank_wages"]), "--target", "job",
-              "--trials", "4", "--no-report", "--runs-dir", str(runs))  # fmt: skip
+              "--trials", "4", "--no-report", "--wide", "--runs-dir", str(runs))  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     err = out.stderr
     # facts about the bundled Lending Club table are warnings, not errors
@@ -126,7 +126,7 @@ def test_risk_tier_orders_numbered_classes_by_value(tables: dict[str, Path]) -> 
 def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     out = cli("run", "sentiment", "--data", str(tables["fine_foods"]), "--target", "score",
-              "--trials", "3", "--budget", "40", "--no-report",
+              "--trials", "3", "--budget", "40", "--no-report", "--wide",
               "--runs-dir", str(runs))  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert "classes ['great', 'other'] come from 'score'" in out.stderr
