@@ -151,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet file")
     predict.add_argument("--out", metavar="PATH", help="CSV file to write (default: stdout)")
     predict.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COL",
+        help="carry this input column into the output (e.g. an id); repeatable",
+    )
+    predict.add_argument(
         "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
     )
     _common(predict)
@@ -358,8 +365,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from automl_fin.artifacts import load
     from automl_fin.runs import locate
 
-    predictor = load(locate(args.run, args.runs_dir)[1])
-    table = predictor.predict_frame(args.data)
+    predictor = load(locate(args.run, args.runs_dir, must_exist=True)[1])
+    table = predictor.predict_frame(args.data, keep=args.keep)
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)

@@ -209,7 +209,7 @@ def _execute(
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     predictor, timings, ended_by = None, {}, ""
-    bar = _ProgressBar(recipe.budget.trials, recipe.budget.seconds) if progress else None
+    bar = None
     try:
         opt_study = _open_study(store, name, problem, url, worker=worker)
         if announce:
@@ -217,6 +217,9 @@ def _execute(
             announce(f"{'worker on ' if worker else ''}study {name} in {url}")
         run_dir = runs_dir / name
         objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        if progress:  # after the summary lines, which it would otherwise overwrite
+            timed = recipe.budget.seconds is not None
+            bar = _ProgressBar(recipe.budget.trials, objective.deadline if timed else None)
         objective.status = bar.status if bar else _silent
         objective.flush = getattr(store, "flush", objective.flush)  # a batching RDB storage
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
@@ -367,18 +370,20 @@ class _ProgressBar:
     """One bar for the whole search: trials done, best score, and what runs now
     (model, fold, and the epoch or round a monitored model reports)."""
 
-    def __init__(self, trials: int | None, seconds: float | None) -> None:
+    def __init__(self, trials: int | None, deadline: float | None) -> None:
         from tqdm.auto import tqdm
 
         self.bar = tqdm(total=trials, unit="trial", dynamic_ncols=True, leave=True)
         self.best = ""
         self.shown = 0.0
+        self.deadline = deadline  # a time budget: the bar says the time left
 
     def status(self, text: str) -> None:
         now = time.monotonic()
         if now - self.shown >= 0.1:  # a terminal redraw per epoch at most ten times a second
             self.shown = now
-            self.bar.set_postfix_str(f"{self.best}{text}", refresh=True)
+            left = f" | {max(self.deadline - now, 0):.0f} s left" if self.deadline else ""
+            self.bar.set_postfix_str(f"{self.best}{text}{left}", refresh=True)
 
     def trial_done(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         with contextlib.suppress(ValueError):  # no completed trial yet

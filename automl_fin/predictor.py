@@ -8,6 +8,7 @@ the next step(s) of each series from its latest window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,15 +247,27 @@ class Predictor:
             return pd.Series(labels, index=frame.index, name=self.schema.target)
         return pd.Series(raw, index=frame.index, name=self.schema.target)
 
-    def predict_frame(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
-        """The prediction table: the input's id columns (when present), ``prediction``
-        and, for classification, ``proba_<class>`` per class. For a price series:
-        entity, origin time, horizon, ``forecast_return`` and ``forecast_price``."""
+    def predict_frame(
+        self, data: pd.DataFrame | str | Path, *, keep: Sequence[str] = ()
+    ) -> pd.DataFrame:
+        """The prediction table: the input's id columns (when present) and the ``keep``
+        columns of the input, carried through row for row (e.g. a ``loan_id`` training
+        never saw), then ``prediction`` and, for classification, ``proba_<class>`` per
+        class. For a price series: entity, origin time, horizon, ``forecast_return``
+        and ``forecast_price`` (one row per series: ``keep`` does not apply)."""
         X, frame = self._features(data)
+        missing = [c for c in keep if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"--keep: no column {', '.join(map(repr, missing))} in the data; columns: "
+                f"{', '.join(map(str, frame.columns[:30]))}"
+            )
         raw = self._blend(X)
         if self.schema.series is not None:
+            if keep:
+                raise DataError("--keep: a price forecast has one row per series, not per row")
             return _forecast_table(frame, raw, self.schema)
-        ids = [c for c in self.schema.ids if c in frame.columns]
+        ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
         out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
         if self.schema.task.is_classification:
             labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]

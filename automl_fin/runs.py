@@ -8,11 +8,12 @@ checks that it is the data the study was searched on (same fingerprint).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_fin.errors import DataError, StorageError
+from automl_fin.errors import ArtifactError, DataError, StorageError
 from automl_fin.storage import DEFAULT_RUNS_DIR, default_url, open_storage
 
 if TYPE_CHECKING:
@@ -35,12 +36,24 @@ class Run:
     storage: Any
 
 
-def locate(run: str | Path, runs_dir: str | Path | None = None) -> tuple[str, Path]:
-    """The study name and folder of ``run``: a run folder, or a study name in ``runs_dir``."""
+def locate(
+    run: str | Path, runs_dir: str | Path | None = None, *, must_exist: bool = False
+) -> tuple[str, Path]:
+    """The study name and folder of ``run``: a run folder, or a study name in ``runs_dir``.
+    ``must_exist``: a folder that is not there is an error naming the nearest runs."""
     given = Path(run)
     if given.is_dir():
         return given.resolve().name, given
-    return str(run), Path(runs_dir or DEFAULT_RUNS_DIR) / str(run)
+    folder = Path(runs_dir or DEFAULT_RUNS_DIR) / str(run)
+    if must_exist and not folder.is_dir():
+        parent = folder.parent
+        runs = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+        near = difflib.get_close_matches(str(run), runs, n=3, cutoff=0.5) or runs[-3:]
+        hint = f"; nearest: {', '.join(near)}" if near else f"; {parent} holds no runs"
+        raise ArtifactError(
+            f"no run '{run}' in {parent} (pass a run folder, or a study name and --runs-dir){hint}"
+        )
+    return str(run), folder
 
 
 def reopen(

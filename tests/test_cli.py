@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,45 @@ def test_compare_prints_the_best_row_per_data_set_and_model(knn_run) -> None:
     assert frame["score"].iloc[0] == board["score"].max()
     table = cli("compare", "--runs-dir", str(runs))
     assert table.returncode == 0 and "knn_credit" in table.stdout
+
+
+def _in_a_terminal(columns: int, *args: str) -> str:
+    """``automl-fin ARGS`` on a pseudo-terminal that reports ``columns`` (0: no width)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "automl_fin.cli", *args],
+                            stdin=slave, stdout=slave, stderr=slave)  # fmt: skip
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    return out.decode(errors="replace")
+
+
+def test_progress_shows_the_time_left_after_the_summary_or_lines_without_a_width(
+    tmp_path: Path,
+) -> None:
+    args = ("run", "default", "--budget", "3", "--no-report", "--no-predictor",
+            "--runs-dir", str(tmp_path), "--set", "models=[logreg]")  # fmt: skip
+    text = _in_a_terminal(120, *args)
+    lines = text.split("\n")
+    assert lines[0].startswith("recipe default: task binary")  # not overwritten by a bar
+    assert lines[1].startswith("study default-")
+    assert re.search(r"\| [0-3] s left", text)  # a time budget: the bar says what is left
+    assert not any(line.startswith("trial ") for line in lines)
+    narrow = _in_a_terminal(0, *args).split("\n")  # a terminal with no width: lines
+    assert sum(line.startswith("trial ") for line in narrow) >= 2

@@ -81,14 +81,24 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     best = float(out.stdout.split("best: ")[1].split("= ")[1].split()[0])
     assert best > 0.9  # ROC AUC; balance alone separates most defaulters (prior: 0.5)
     assert "ended by the trial budget (4 trials)" in out.stdout
-    # the saved predictor scores new rows as the probability of 'Yes'
-    new = pd.read_csv(tables["islr_default"]).head(200)
-    pred = cli("predict", study.study_name, "--data", str(tables["islr_default"]),
-               "--runs-dir", str(runs))  # fmt: skip
+    # the saved predictor scores new rows as the probability of 'Yes'; a column training
+    # never saw (the bank's loan reference) is carried through with --keep
+    new = pd.read_csv(tables["islr_default"]).head(300)
+    new.insert(0, "loan_ref", [f"L{i:05d}" for i in range(len(new))])
+    new.sample(frac=1.0, random_state=0).to_csv(tmp_path / "new.csv", index=False)
+    pred = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"),
+               "--keep", "loan_ref", "--keep", "default", "--runs-dir", str(runs))  # fmt: skip
     assert pred.returncode == 0, pred.stderr[-2000:]
-    probs = pd.read_csv(io.StringIO(pred.stdout)).head(200)
-    yes = [c for c in probs.columns if "Yes" in c]
-    assert yes and probs.loc[new["default"] == "Yes", yes[0]].mean() > probs[yes[0]].mean()
+    probs = pd.read_csv(io.StringIO(pred.stdout))
+    assert list(probs.columns) == ["loan_ref", "default", "prediction", "proba_No", "proba_Yes"]
+    by_ref = probs.set_index("loan_ref")
+    assert (by_ref.loc[new["loan_ref"], "default"].to_numpy() == new["default"]).all()
+    assert by_ref.loc[by_ref["default"] == "Yes", "proba_Yes"].mean() > by_ref["proba_Yes"].mean()
+    typo = cli("predict", study.study_name[:-2], "--data", str(tmp_path / "new.csv"),
+               "--runs-dir", str(runs))  # fmt: skip
+    assert typo.returncode == 2
+    assert typo.stderr.strip().endswith(f"nearest: {study.study_name}")
+    assert f"no run '{study.study_name[:-2]}' in {runs}" in typo.stderr
 
 
 def test_risk_tier_on_bank_wages_drops_what_does_not_apply(tables: dict[str, Path], tmp_path):
