@@ -27,7 +27,7 @@ from automl_fin.errors import StorageError
 from automl_fin.final_test import final_test
 from automl_fin.objective import Objective, TrialFailed
 from automl_fin.problem import Problem, resolve
-from automl_fin.recipes import Recipe, load_recipe, with_overrides
+from automl_fin.recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
 from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
@@ -445,6 +445,8 @@ def _open_study(
             "schema": STUDY_SCHEMA,
             **identity,
             "recipe_config": recipe.model_dump(mode="json"),
+            "recipe_hash": content_hash(recipe),
+            "recipe_source": recipe.source,
             "data_source": ds.source,
             "direction": problem.metric.direction,
             "classes": json.loads(json.dumps(ds.classes, default=str)),

@@ -19,6 +19,7 @@ __all__ = ["COLUMNS", "STATES", "Leaderboard"]
 COLUMNS = [
     "study",
     "recipe",
+    "recipe_hash",
     "dataset",
     "data",
     "trial",
@@ -108,13 +109,13 @@ class Leaderboard:
         A filter value that matches nothing in the storage (a misspelt model) raises
         :class:`~automl_fin.errors.StorageError` naming the known values.
 
-        Columns (see docs/using-results.md#leaderboard-columns): study, recipe, dataset
-        (fingerprint), data (source), trial, model, baseline, preprocessors, metric,
-        direction, score, score_std, folds, fit_s, predict_s, duration_s, started,
-        finished, state, params, plugin, error, then ``metric:<name>`` for every metric
-        of the recipe (the search metric too), ``test:<name>`` for the final test rows,
-        and ``rank`` (1 = best within its study, counted before any model, state or
-        top filter).
+        Columns (see docs/using-results.md#leaderboard-columns): study, recipe,
+        recipe_hash, dataset (fingerprint), data (source), trial, model, baseline,
+        preprocessors, metric, direction, score, score_std, folds, fit_s, predict_s,
+        duration_s, started, finished, state, params, plugin, error, then
+        ``metric:<name>`` for every metric of the recipe (the search metric too),
+        ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
+        study, counted before any model, state or top filter).
         """
         recipes, datasets = _as_list(recipe), _as_list(dataset)
         studies, models = _as_list(study), _as_list(model)
@@ -160,18 +161,19 @@ class Leaderboard:
     ) -> pd.DataFrame:
         """Which model wins where, across studies: the best completed row per recipe and
         data set (``by="data"``), or per recipe, data set and model (``by="model"``,
-        best model first within each data set). Rows of different metrics are never
-        compared (the metric is part of the key). Filters as in :meth:`query`.
+        best model first within each data set). Rows of different metrics or recipe
+        contents (``recipe_hash``) are never compared. Filters as in :meth:`query`.
 
-        Columns: recipe, data, dataset, metric, direction, model, score, score_std,
+        Columns: recipe, recipe_hash, data, dataset, metric, direction, model, score, score_std,
         study, trial (where the best row is), studies and trials (how many completed
         rows of how many studies competed), rank (1 = best within the recipe, data set
         and metric)."""
         board = self.query(recipe=recipe, dataset=dataset, study=study, model=model)
         board = board[board["state"] == "COMPLETE"]
-        keys = ["recipe", "dataset", "metric"] + (["model"] if by == "model" else [])
-        columns = ["recipe", "data", "dataset", "metric", "direction", "model", "score",
-                   "score_std", "study", "trial", "studies", "trials", "rank"]  # fmt: skip
+        task = ["recipe", "recipe_hash", "dataset", "metric"]
+        keys = task + (["model"] if by == "model" else [])
+        columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
+                   "score", "score_std", "study", "trial", "studies", "trials", "rank"]  # fmt: skip
         if board.empty:
             return pd.DataFrame(columns=columns)
         sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
@@ -180,8 +182,7 @@ class Leaderboard:
         best = groups.head(1).copy()
         best["studies"] = groups["study"].transform("nunique").loc[best.index]
         best["trials"] = groups["trial"].transform("size").loc[best.index]
-        task = ["recipe", "dataset", "metric"]
-        best["rank"] = best.groupby(task, sort=False).cumcount() + 1
+        best["rank"] = best.groupby(task, sort=False, dropna=False).cumcount() + 1
         best = best.sort_values(["recipe", "data", "rank"], na_position="last")
         return best[columns].reset_index(drop=True)
 
@@ -269,6 +270,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "study": study,
         "recipe": attrs.get("recipe"),
+        "recipe_hash": attrs.get("recipe_hash"),
         "dataset": attrs.get("dataset"),
         "data": attrs.get("data_source"),
         "trial": t.number,

@@ -8,6 +8,8 @@ Every error names the file and the field.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,7 +24,7 @@ from automl_fin.specs import ColumnKind, Task
 if TYPE_CHECKING:
     from automl_fin.registry import Registry
 
-__all__ = ["Recipe", "load_recipe", "parse_overrides", "with_overrides"]
+__all__ = ["Recipe", "content_hash", "load_recipe", "parse_overrides", "with_overrides"]
 
 
 class _Strict(BaseModel):
@@ -188,6 +190,14 @@ _TypedLoader.add_implicit_resolver(
 )
 
 
+def content_hash(recipe: Recipe) -> str:
+    """12 hex digits identifying what ``recipe`` asks for: its content without its name,
+    description, seed and budget (so a file ``sub/default.yaml`` that differs from the
+    built-in ``default`` has another hash, and two seeds of one recipe the same)."""
+    body = recipe.model_dump(mode="json", exclude={"name", "description", "seed", "budget"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     """Turn ``["budget.seconds=60", ...]`` into ``{"budget.seconds": 60}`` (YAML values;
     yes/no/on/off stay text, see :class:`_TypedLoader`)."""
@@ -255,36 +265,96 @@ def load_recipe(
     """Read and validate a recipe by name (built-in or plugin) or by YAML path.
 
     ``overrides`` maps dotted field names to values (``{"budget.seconds": 60}``) and wins
-    over the file. Model and preprocessor names are checked against ``registry`` when
-    one is given.
+    over the file. A file may start from another recipe with ``extends: NAME`` (a recipe
+    name, or a .yaml path relative to the file): its fields are the base's, with the
+    file's merged over them (sections field by field, lists replaced). Model and
+    preprocessor names are checked against ``registry`` when one is given.
     """
     overrides = dict(overrides or {})
-    path = Path(recipe)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        source_path: Any = path
-        source = str(path)
-        name = path.stem
-    else:
-        from automl_fin.registry import get_registry
-
-        reg = registry or get_registry()
-        if str(recipe) not in reg.recipes:
-            raise RecipeError(
-                str(recipe),
-                None,
-                f"no recipe named '{recipe}'; known: {', '.join(sorted(reg.recipes))} "
-                "(or pass a path to a .yaml file)",
-            )
-        entry = reg.recipes[str(recipe)]
-        source_path, source, name = entry.path, f"recipes/{entry.path.name}", entry.name
-        if entry.provider.plugin != "core":
-            source = f"{entry.path.name} (plugin '{entry.provider.plugin}')"
-    raw = _read_yaml(source_path, source)
+    source_path, source, name = _locate(recipe, Path.cwd(), registry)
+    raw = _extended(_read_yaml(source_path, source), source, source_path, registry, [source])
     raw.setdefault("name", name)
     result = _validate(raw, source, overrides)
     if registry is not None:
         result.check_names(registry)
     return result
+
+
+def _locate(recipe: str | Path, here: Path, registry: Registry | None) -> tuple[Any, str, str]:
+    """Where recipe ``recipe`` is read from: (file, source for errors, default name)."""
+    path = Path(recipe)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_absolute() and not path.exists() and (here / path).exists():
+            path = here / path
+        return path, str(path), path.stem
+    from automl_fin.registry import get_registry
+
+    reg = registry or get_registry()
+    if str(recipe) not in reg.recipes:
+        raise RecipeError(
+            str(recipe),
+            None,
+            f"no recipe named '{recipe}'; known: {', '.join(sorted(reg.recipes))} "
+            "(or pass a path to a .yaml file)",
+        )
+    entry = reg.recipes[str(recipe)]
+    source = f"recipes/{entry.path.name}"
+    if entry.provider.plugin != "core":
+        source = f"{entry.path.name} (plugin '{entry.provider.plugin}')"
+    return entry.path, source, entry.name
+
+
+def _extended(
+    raw: dict[str, Any], source: str, path: Any, registry: Registry | None, chain: list[str]
+) -> dict[str, Any]:
+    """``raw`` merged over the recipe its ``extends`` names (recursively)."""
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base.strip():
+        raise RecipeError(
+            source, "extends", f"must be a recipe name or a .yaml path (got {base!r})"
+        )
+    here = Path(path).parent if isinstance(path, Path) else Path.cwd()
+    try:
+        base_path, base_source, _ = _locate(base, here, registry)
+    except RecipeError as exc:
+        raise RecipeError(source, "extends", str(exc).split(": ", 1)[-1]) from None
+    if base_source in chain:
+        raise RecipeError(source, "extends", f"a cycle: {' -> '.join([*chain, base_source])}")
+    parent = _read_yaml(base_path, base_source)
+    parent.pop("name", None)  # the recipe keeps its own name
+    parent = _extended(parent, base_source, base_path, registry, [*chain, base_source])
+    data = raw.get("data")
+    if isinstance(data, dict) and (data.get("path") or data.get("dataset")):
+        parent["data"] = _task_fields(parent.get("data") or {})  # other data: its own facts
+    return _merged(parent, raw)
+
+
+def _task_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's ``data`` section without its data source, target and the facts about
+    its table (:data:`automl_fin.table_facts.FACTS`): what a recipe on other data keeps."""
+    from automl_fin.table_facts import FACTS
+
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"data.{key}"
+        if key in ("path", "dataset", "target") or dotted in FACTS:
+            continue
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if f"{dotted}.{k}" not in FACTS}
+        out[key] = value
+    return out
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def with_overrides(recipe: Recipe, overrides: Mapping[str, Any]) -> Recipe:

@@ -144,3 +144,13 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
         assert row["score"] == rows.loc[rows["model"] == row["model"], "score"].max()
     with pytest.raises(StorageError, match="no model named 'xgbost'"):
         lb.compare("model", model="xgbost")
+    # a file named like a built-in recipe, with other content, is never compared with it
+    (runs / "sub").mkdir()
+    (runs / "sub" / "default.yaml").write_text("extends: default\nvalidation: {n_splits: 4}\n")
+    own = {k: v for k, v in fast.items() if k != "validation.n_splits"}
+    search(runs / "sub" / "default.yaml", trials=2, seed=1, storage=url, study="sub",
+           runs_dir=runs, overrides=own)  # fmt: skip
+    hashes = lb.query(state="COMPLETE").groupby("study")["recipe_hash"].first()
+    assert hashes["s1"] == hashes["s2"] != hashes["sub"]  # seeds do not change the hash
+    again = lb.compare()
+    assert len(again) == 3 and set(again["recipe"]) == {"default"}

@@ -121,3 +121,32 @@ def test_models_that_need_dense_input_are_left_out_on_text() -> None:
     assert not {"hgb", "mlp"} & set(sentiment.models)  # TF-IDF output is sparse
     credit = resolve(load_recipe("default", registry=reg), None, reg)
     assert {"hgb", "mlp"} <= set(credit.models)
+
+
+def test_a_recipe_extends_another_and_overrides_fields(tmp_path: Path, registry: Registry) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    write(sub, "extends: default\nbudget: {seconds: 30}\nvalidation: {n_splits: 3}\n"
+          "metrics: [ks, 'recall:positive']\n", "quick.yaml")  # fmt: skip
+    quick = load_recipe(sub / "quick.yaml", registry=registry)
+    base = load_recipe("default", registry=registry)
+    assert quick.name == "quick" and quick.description == base.description
+    assert quick.budget.seconds == 30 and quick.budget.trials == base.budget.trials
+    assert quick.validation.n_splits == 3  # a section merges field by field
+    assert quick.validation.scheme == base.validation.scheme == "stratified_kfold"
+    assert quick.metrics == ["ks", "recall:positive"]  # a list is replaced
+    assert quick.data == base.data  # the same data: its facts hold
+    # a chain, relative to the file; other data leaves the base's table facts behind
+    mine = write(tmp_path, "extends: sub/quick.yaml\ndata: {path: loans.csv, target: deny}\n")
+    other = load_recipe(mine, registry=registry)
+    assert other.budget.seconds == 30 and other.data.path == "loans.csv"
+    assert other.data.dataset is None and other.data.positive_class is None
+    priced = load_recipe(
+        write(tmp_path, "extends: price\ndata: {path: x.csv}\n"), registry=registry
+    )
+    assert priced.data.series.horizon == 1 and priced.data.series.price is None
+    assert priced.data.time is None  # inferred from x.csv, not the S&P 500's 'date'
+    with pytest.raises(RecipeError, match=r"field 'extends': a cycle: .*loop.yaml -> .*loop"):
+        load_recipe(write(tmp_path, "extends: loop.yaml\n", "loop.yaml"), registry=registry)
+    with pytest.raises(RecipeError, match=r"field 'extends': no recipe named 'defualt'; known:"):
+        load_recipe(write(tmp_path, "extends: defualt\n", "typo.yaml"), registry=registry)
