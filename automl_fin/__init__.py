@@ -36,6 +36,7 @@ from automl_fin.specs import (
 
 if TYPE_CHECKING:
     from automl_fin.artifacts import load
+    from automl_fin.batch import Batch, load_batch, run_batch
     from automl_fin.engine import SearchResult, search
     from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
     from automl_fin.leaderboard import Leaderboard
@@ -50,6 +51,7 @@ __all__ = [
     "AutoFinClassifier",
     "AutoFinRegressor",
     "AutomlFinError",
+    "Batch",
     "BuildContext",
     "Categorical",
     "ColumnKind",
@@ -75,7 +77,9 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "load",
+    "load_batch",
     "load_recipe",
+    "run_batch",
     "search",
 ]
 
@@ -91,6 +95,9 @@ _LAZY = {
     "get_registry": "automl_fin.registry",
     "SearchResult": "automl_fin.engine",
     "search": "automl_fin.engine",
+    "Batch": "automl_fin.batch",
+    "load_batch": "automl_fin.batch",
+    "run_batch": "automl_fin.batch",
 }
 
 

@@ -1,6 +1,7 @@
 """The ``automl-fin`` command. Heavy libraries are imported inside the subcommands.
 
-automl-fin run RECIPE [--data PATH] [--target COL] [--trials N] [--budget SECONDS]
+automl-fin run RECIPE [RECIPE ...] | BATCH.yaml [--data PATH] [--target COL] [--trials N]
+                      [--budget SECONDS]
                       [--storage URL] [--study NAME] [--seed N] [--set KEY=VALUE ...]
 automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
                        [--format table|csv|json] [--wide | --columns A,B] [--flat-params]
@@ -19,6 +20,7 @@ import functools
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -76,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a recipe's search and print its leaderboard")
-    run.add_argument("recipe", help="recipe name (see `automl-fin recipes`) or a .yaml path")
+    run.add_argument(
+        "recipe",
+        nargs="+",
+        help="recipe name (see `automl-fin recipes`) or a .yaml path; several, or a batch "
+        "file (recipes x data x seeds), run one after another",
+    )
     run.add_argument("--data", metavar="PATH", help="CSV or Parquet file (default: the recipe's)")
     run.add_argument("--target", metavar="COL", help="target column (data.target)")
     run.add_argument("--trials", type=int, metavar="N", help="number of trials (budget.trials)")
@@ -236,8 +243,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             overrides[field] = False
     # a bar needs a terminal that reports its width; else one line per trial
     progress = not args.no_progress and sys.stderr.isatty() and _width(sys.stderr) > 0
+    batch = _batch_of(args)
+    if batch is not None:
+        return _run_batch(batch, args, overrides, progress)
     result = search(
-        args.recipe,
+        args.recipe[0],
         data=args.data,
         target=args.target,
         trials=args.trials,
@@ -283,6 +293,65 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
+
+
+def _batch_of(args: argparse.Namespace) -> Any:
+    """The batch ``automl-fin run`` was given: several recipes, or one batch file (a YAML
+    file with a ``recipes:`` list); None for a single recipe."""
+    from automl_fin.batch import Batch, load_batch
+    from automl_fin.errors import RecipeError
+
+    given = args.recipe
+    if len(given) == 1:
+        path = Path(given[0])
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            return None
+        import yaml
+
+        try:
+            head = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            return None  # the recipe loader says what is wrong with it
+        if not (isinstance(head, dict) and "recipes" in head):
+            return None
+        if args.data or args.target or args.study:
+            raise RecipeError(str(path), None, "a batch file names its data and studies; "
+                              "drop --data, --target and --study")  # fmt: skip
+        return load_batch(path)
+    if args.study:
+        raise RecipeError("--study", None, "several recipes make several studies; "
+                          "drop --study (they are named batch-<recipe>-<data>)")  # fmt: skip
+    data = [(args.data, args.target)] if args.data else [None]
+    return Batch("batch", list(given), data, [args.seed] if args.seed is not None else [None])
+
+
+def _run_batch(
+    batch: Any, args: argparse.Namespace, overrides: dict[str, Any], progress: bool
+) -> int:
+    from automl_fin.batch import run_batch
+    from automl_fin.storage import DEFAULT_RUNS_DIR
+
+    if not args.data and args.target:
+        overrides["data.target"] = args.target
+    summary = run_batch(
+        batch,
+        storage=args.storage,
+        runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
+        overrides=overrides,
+        trials=args.trials,
+        seconds=args.budget,
+        registry=_registry(args),
+        progress=progress,
+        on_trial=_trial_printer(progress),
+        announce=_announce,
+    )
+    print(_render(summary.drop(columns=[c for c in ("error",) if c in summary])))
+    for _, row in summary[summary["status"] == "failed"].iterrows():
+        print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
+    done = summary["status"].value_counts().to_dict()
+    states = ", ".join(f"{n} {s}" for s, n in done.items())
+    print(f"\nbatch {batch.name}: {len(summary)} searches ({states})")
+    return 1 if done.get("failed") else 0
 
 
 def _ended(result: Any) -> str:

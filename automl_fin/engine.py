@@ -106,7 +106,7 @@ def search(
     study: str | None = None,
     runs_dir: str | Path = DEFAULT_RUNS_DIR,
     registry: Registry | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     on_trial: Any = None,
     announce: Any = None,
 ) -> SearchResult:
@@ -124,7 +124,9 @@ def search(
         study: study name; an existing study of the same recipe and data is resumed.
         runs_dir: folder for the default storage and the per-study files.
         registry: the plugins to use; default: every installed plugin.
-        progress: show a progress bar on the terminal.
+        progress: show what was resolved and a progress bar on stderr, as
+            ``automl-fin run`` does; ``None`` (default): when stderr is a terminal or a
+            notebook runs the search; ``False``: silent.
         on_trial: optional ``callback(study, frozen_trial)`` after every trial.
         announce: optional ``callback(line)`` told what was resolved before the search.
     """
@@ -147,6 +149,10 @@ def search(
         recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
         recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
+    if progress is None:
+        progress = interactive()
+    if progress and announce is None:
+        announce = _to_stderr
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     name = study or _fresh_name(store, recipe.name)
@@ -250,6 +256,8 @@ def _execute(
             predictor = _after_search(
                 opt_study, problem, run_dir, store, objective.status, timings, objective.count
             )
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            opt_study.set_user_attr("finished", stamp)  # a batch run again skips it
     finally:
         optuna.logging.set_verbosity(previous)
         if bar:
@@ -333,6 +341,26 @@ def _has_complete(study: optuna.Study) -> bool:
 
 def _silent(text: str) -> None:
     return None
+
+
+def interactive() -> bool:
+    """Whether progress can be shown: stderr is a terminal that reports a width, or a
+    notebook kernel runs this process."""
+    import shutil
+    import sys
+
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stderr.isatty() and shutil.get_terminal_size((0, 0)).columns > 0
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _to_stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
 
 
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:

@@ -104,6 +104,7 @@ class _AutoFin(BaseEstimator):
                 overrides=overrides,
                 storage=":memory:",
                 runs_dir=runs,
+                progress=False,  # an estimator is quiet (cross-validation fits it many times)
             )
         if result.predictor is None:
             board = result.leaderboard()

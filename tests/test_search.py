@@ -429,3 +429,15 @@ def test_a_time_budget_alone_is_not_cut_by_the_recipes_trial_cap(tmp_path: Path)
     assert timed.n_trials > 2  # the cap of 2 would have ended it after a second
     capped = search(recipe, seconds=60.0, trials=2, runs_dir=tmp_path, storage=":memory:")
     assert capped.ended_by == "trials" and capped.n_trials == 2
+
+
+def test_the_python_api_reports_progress_as_the_cli_does(tmp_path: Path, capsys) -> None:
+    quiet = {"models": ["logreg"], "report": False, "ensemble": False, "predictor": False}
+    search("default", trials=2, progress=True, storage=":memory:", runs_dir=tmp_path,
+           overrides=quiet)  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith("recipe default: task binary, metric roc_auc")
+    assert "study default-" in err and "2/2" in err  # the summary, then the bar
+    search("default", trials=2, progress=False, storage=":memory:", runs_dir=tmp_path,
+           overrides=quiet)  # fmt: skip
+    assert capsys.readouterr().err == ""
