@@ -230,7 +230,7 @@ def test_the_recipes_own_data_keeps_its_facts_binding() -> None:
 
 
 def test_no_builtin_recipe_names_a_label_of_its_bundled_data() -> None:
-    for name in ("default", "risk_tier", "sentiment", "price", "auto"):
+    for name in ("default", "risk_tier", "sentiment", "price", "pricing", "auto"):
         recipe = load_recipe(name)
         for metric in [recipe.metric, *recipe.metrics]:
             label = metric.partition(":")[2]

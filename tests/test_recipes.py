@@ -33,8 +33,9 @@ def test_every_builtin_recipe_validates(path: Path, registry: Registry) -> None:
     assert recipe.budget.trials or recipe.budget.seconds
 
 
-def test_all_five_recipes_are_shipped() -> None:
-    assert {p.stem for p in RECIPE_FILES} == {"default", "risk_tier", "price", "sentiment", "auto"}
+def test_all_six_recipes_are_shipped() -> None:
+    shipped = {p.stem for p in RECIPE_FILES}
+    assert shipped == {"default", "risk_tier", "price", "sentiment", "pricing", "auto"}
 
 
 def test_default_recipe_content(registry: Registry) -> None:

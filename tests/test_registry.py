@@ -19,7 +19,7 @@ def test_builtin_plugin_loads_through_its_entry_point() -> None:
     assert {"median_impute", "onehot", "ordinal", "target_encode", "standard_scale"} <= set(
         reg.preprocessors
     )
-    assert {"default", "risk_tier", "price", "sentiment", "auto"} <= set(reg.recipes)
+    assert {"default", "risk_tier", "price", "sentiment", "pricing", "auto"} <= set(reg.recipes)
     provider = reg.provider("rf")
     assert (provider.plugin, provider.distribution) == ("sklearn", "automl-fin")
     assert provider.version == "0.1.0"
