@@ -30,7 +30,7 @@ PROG = "automl-fin"
 # the table's columns by default (fits 80 columns; the error is cut to the width left)
 # and with --wide (every metric, the preprocessing chain and the plugin as well)
 ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
-WIDE = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state"]
+WIDE = ESSENTIAL[:-1]  # the error goes last, after the metrics and the plugin
 OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
 
 
@@ -229,7 +229,7 @@ def _storage_url(args: argparse.Namespace) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from automl_fin.engine import search
+    from automl_fin.engine import interactive, search
     from automl_fin.recipes import parse_overrides
     from automl_fin.storage import DEFAULT_RUNS_DIR
 
@@ -242,7 +242,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if flag:
             overrides[field] = False
     # a bar needs a terminal that reports its width; else one line per trial
-    progress = not args.no_progress and sys.stderr.isatty() and _width(sys.stderr) > 0
+    progress = not args.no_progress and interactive()
     batch = _batch_of(args)
     if batch is not None:
         return _run_batch(batch, args, overrides, progress)
@@ -545,13 +545,13 @@ def _jsonable(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def _width(stream: Any = None) -> int:
-    """The terminal's columns (0: it reports none; 100 when not a terminal)."""
+def _width() -> int:
+    """The terminal's columns for the table on stdout (100 when not a terminal)."""
     import os
     import shutil
 
     try:
-        return os.get_terminal_size((stream or sys.stdout).fileno()).columns
+        return os.get_terminal_size(sys.stdout.fileno()).columns
     except (OSError, ValueError, AttributeError):
         return shutil.get_terminal_size((100, 24)).columns
 

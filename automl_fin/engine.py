@@ -346,13 +346,13 @@ def _silent(text: str) -> None:
 def interactive() -> bool:
     """Whether progress can be shown: stderr is a terminal that reports a width, or a
     notebook kernel runs this process."""
-    import shutil
+    import os
     import sys
 
     if "ipykernel" in sys.modules:
         return True
     try:
-        return sys.stderr.isatty() and shutil.get_terminal_size((0, 0)).columns > 0
+        return sys.stderr.isatty() and os.get_terminal_size(sys.stderr.fileno()).columns > 0
     except (AttributeError, ValueError, OSError):
         return False
 

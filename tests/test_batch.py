@@ -99,6 +99,11 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
     assert out.returncode == 0, out.stderr[-2000:]
     assert "batch batch: 2 searches (2 done)" in out.stdout
     assert "batch-default-credit" in out.stdout and "batch-auto-credit" in out.stdout
+    two = cli("run", "default", "auto", "--study", "s", "--runs-dir", str(tmp_path))
+    assert two.returncode == 2 and two.stderr.strip() == (
+        "automl-fin: error: --study: several recipes make several studies; drop --study "
+        "(they are named batch-<recipe>-<data>)"
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text("recipes: [default]\ndata: [{file: x.csv}]\n")
     with pytest.raises(RecipeError, match=r"bad.yaml: field 'data\[0\]': use \{path: FILE"):

@@ -94,6 +94,11 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     by_ref = probs.set_index("loan_ref")
     assert (by_ref.loc[new["loan_ref"], "default"].to_numpy() == new["default"]).all()
     assert by_ref.loc[by_ref["default"] == "Yes", "proba_Yes"].mean() > by_ref["proba_Yes"].mean()
+    missing = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"),
+                  "--keep", "loan_id", "--runs-dir", str(runs))  # fmt: skip
+    assert missing.returncode == 2 and missing.stderr.startswith(
+        "automl-fin: error: --keep: no column 'loan_id' in the data; columns: loan_ref, default"
+    )
     typo = cli("predict", study.study_name[:-2], "--data", str(tmp_path / "new.csv"),
                "--runs-dir", str(runs))  # fmt: skip
     assert typo.returncode == 2
