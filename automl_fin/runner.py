@@ -93,9 +93,9 @@ def run_trials(
         if trial is None:
             if budget is not None:
                 break
-            with warnings.catch_warnings():  # our loop records the heartbeats itself
-                warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                trial = study.ask()
+            trial, _ = _create(study, storage, study_id, None)  # no cap: a new one
+            if trial is None:  # another process took it first
+                continue
         ran += 1
         with _heartbeat(storage, trial._trial_id):
             state, value = _run(objective, trial, catch)
@@ -147,8 +147,13 @@ def _create(
     study: optuna.Study, storage: Any, study_id: int, budget: int | None
 ) -> tuple[optuna.Trial | None, bool]:
     """A new running trial, or None (failed unrun as surplus) when other processes
-    filled the budget meanwhile."""
-    trial_id = storage.create_new_trial(study_id)
+    filled the budget meanwhile (or took it first). It is created waiting and set
+    running only after its first heartbeat (see :func:`_claim`)."""
+    waiting = optuna.trial.create_trial(state=TrialState.WAITING)
+    trial_id = storage.create_new_trial(study_id, template_trial=waiting)
+    with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+        if not _claim(storage, trial_id):
+            return None, False
     trials = study.get_trials(deepcopy=False)
     mine = next(t for t in trials if t._trial_id == trial_id)
     ahead = sum(_holds(t) for t in trials if t.number < mine.number)
@@ -174,11 +179,22 @@ def _take(
                     _surplus(storage, t._trial_id)
                 continue
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                if _claim(storage, t._trial_id):
                     seen = [x for x in trials if x.number not in dropped]
                     return (*_started(study, seen, t, budget), True)
         before += _holds(t)
     return None, False, budget is None or before < budget
+
+
+def _claim(storage: Any, trial_id: int) -> bool:
+    """Set a waiting trial running, its heartbeat recorded first (RDB storages with
+    heartbeats): a process killed at any moment leaves a running trial that can be
+    failed as stale (Optuna ignores running trials with no heartbeat at all: they
+    would wait forever) or a waiting one another process takes. False when another
+    process took it first."""
+    if getattr(storage, "get_heartbeat_interval", lambda: None)():
+        storage.record_heartbeat(trial_id)
+    return bool(storage.set_trial_state_values(trial_id, state=TrialState.RUNNING))
 
 
 def _surplus(storage: Any, trial_id: int) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ DEFAULT_RUNS_DIR = "automl_fin_runs"
 MEMORY = ":memory:"
 HEARTBEAT_ENV = "AUTOML_FIN_HEARTBEAT"  # seconds between a running trial's heartbeats
 HEARTBEAT_S = 10
+CREATE_TRIES = 6  # opening a database another process is creating at the same moment
 GRACE_BEATS = 3  # a RUNNING trial whose heartbeat is older than 3 beats is failed as stale
 NETWORK_FILESYSTEMS = ("nfs", "cifs", "smb", "9p", "fuse", "lustre", "gpfs", "ceph", "afs",
                        "glusterfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "vboxsf", "davfs",
@@ -87,14 +89,30 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
 
     interval = heartbeat_seconds()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = BatchedRDBStorage(
-                url,
-                engine_kwargs=_engine_kwargs(scheme),
-                heartbeat_interval=interval,
-                grace_period=GRACE_BEATS * interval,
-            )
+        for attempt in range(CREATE_TRIES):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    storage = BatchedRDBStorage(
+                        url,
+                        engine_kwargs=_engine_kwargs(scheme),
+                        heartbeat_interval=interval,
+                        grace_period=GRACE_BEATS * interval,
+                    )
+                break
+            except sqlalchemy.exc.DBAPIError as exc:
+                # two processes creating the same new database: one wins the tables and
+                # the schema version, the other finds them taken and tries again
+                racing = isinstance(exc, sqlalchemy.exc.IntegrityError) or (
+                    "already exists" in str(exc)
+                )
+                if not racing:
+                    raise
+                if attempt == CREATE_TRIES - 1:
+                    raise StorageError(
+                        f"storage '{_redact(url)}' could not be created: {_short(exc)}"
+                    ) from None
+                time.sleep(0.05 * 2**attempt)
         if create and scheme.startswith("sqlite") and path and path != ":memory:":
             _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage

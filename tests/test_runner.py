@@ -76,3 +76,59 @@ def test_a_trial_created_after_another_process_took_the_last_of_the_budget_never
     assert sum(counted(t) for t in trials) == 3
     surplus = [(t.number, t.state, t.params) for t in trials if t.user_attrs.get("surplus")]
     assert surplus == [(3, TrialState.FAIL, {})]
+
+
+DIES_THE_MOMENT_A_TRIAL_RUNS = """
+import os, sys
+import optuna
+from automl_fin.runner import run_trials
+from automl_fin.storage import open_storage
+
+storage = open_storage(sys.argv[1])
+study = optuna.load_study(study_name="s", storage=storage)
+create, set_state = storage.create_new_trial, storage.set_trial_state_values
+
+def created(study_id, template_trial=None):  # killed the instant a trial is running
+    trial_id = create(study_id, template_trial)
+    if storage.get_trial(trial_id).state.name == "RUNNING":
+        os._exit(9)
+    return trial_id
+
+def changed(trial_id, state, values=None):
+    done = set_state(trial_id, state, values)
+    if done and state.name == "RUNNING":
+        os._exit(9)
+    return done
+
+storage.create_new_trial, storage.set_trial_state_values = created, changed
+run_trials(study, storage, lambda trial: 1.0, budget=None if sys.argv[2] == "none" else 3)
+"""
+
+
+@pytest.mark.parametrize("budget", ["none", "3"])
+def test_a_process_killed_the_instant_its_trial_runs_leaves_a_trial_failed_as_stale(
+    tmp_path: Path, budget: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial must never be RUNNING without a heartbeat: Optuna leaves such a trial
+    running for good, and a search waiting for the trials running elsewhere (the end of
+    a search) would wait forever."""
+    import subprocess
+    import sys
+    import threading
+
+    from automl_fin.runner import wait_for_running
+    from automl_fin.storage import HEARTBEAT_ENV
+
+    monkeypatch.setenv(HEARTBEAT_ENV, "1")
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    study = optuna.create_study(study_name="s", storage=open_storage(url))
+    killed = subprocess.run([sys.executable, "-c", DIES_THE_MOMENT_A_TRIAL_RUNS, url, budget],
+                            env={**__import__("os").environ, HEARTBEAT_ENV: "1"})  # fmt: skip
+    assert killed.returncode == 9
+    (trial,) = study.get_trials()
+    assert trial.state == TrialState.RUNNING
+    waiter = threading.Thread(target=wait_for_running, args=(study, lambda _: None), daemon=True)
+    waiter.start()
+    waiter.join(30)  # three missed beats, then failed
+    assert not waiter.is_alive()
+    assert study.get_trials()[0].state == TrialState.FAIL

@@ -67,3 +67,29 @@ def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
     (trial,) = optuna.load_study(study_name="k", storage=open_storage(url)).get_trials()
     assert trial.state.name == "COMPLETE" and trial.value == 0.75
     assert trial.user_attrs == {"fit_s": 1.5}
+
+
+def _open_at_once(url: str, barrier: object, errors: object) -> None:
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        open_storage(url)
+    except Exception as exc:  # reported to the parent
+        errors.put(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
+
+
+def test_processes_creating_the_same_new_storage_at_once_all_open_it(tmp_path: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    errors = ctx.Queue()
+    for round_ in range(4):  # the race is short: several fresh files, four openers each
+        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+        barrier = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_at_once, args=(url, barrier, errors)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 4
+        assert optuna.get_all_study_summaries(url) == []  # one sound, empty storage
+    assert errors.empty(), errors.get()
