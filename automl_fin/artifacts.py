@@ -1,7 +1,8 @@
 """Saved predictors: the best leaderboard row refitted on all rows, with a manifest.
 
 A predictor folder holds one pickled pipeline per member (one for a single model, one
-per member of an ensemble) and ``manifest.json``: the recipe, the dataset fingerprint,
+per member of an ensemble), for regression the out-of-fold errors behind its prediction
+intervals (``residuals.npy``), and ``manifest.json``: the recipe, the dataset fingerprint,
 the column schema, the metric and score, package and plugin versions, the creation time
 and the sha256 of every file. :func:`load` refuses a folder whose files do not match
 their hashes before it unpickles anything.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -26,8 +28,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from automl_fin.errors import ArtifactError
+from automl_fin.intervals import FILE as INTERVAL_FILE
 from automl_fin.predictor import Member, Predictor, Schema
+from automl_fin.specs import Task
 
 if TYPE_CHECKING:
     import optuna
@@ -65,19 +71,23 @@ class VersionWarning(UserWarning):
     """Installed package versions differ from those a predictor was saved with."""
 
 
-def fit_predictor(study: optuna.Study, problem: Problem) -> Predictor:
+def fit_predictor(
+    study: optuna.Study, problem: Problem, run_dir: str | Path | None = None
+) -> Predictor:
     """Refit the study's best completed row (a single model or an ensemble; baselines
-    never) on every row of the data and return it as a :class:`Predictor`."""
-    import numpy as np
+    never) on every row of the data and return it as a :class:`Predictor`; a regression
+    predictor (not a price forecast) also keeps the row's out-of-fold errors for
+    prediction intervals (:mod:`automl_fin.intervals`; ``run_dir``: where to look for the
+    out-of-fold files when the run folder was moved)."""
     from threadpoolctl import threadpool_limits
 
-    from automl_fin.fitting import fit_trial, members_of
+    from automl_fin.ensemble import rows_of
+    from automl_fin.fitting import fit_trial, members_of, oof_of
+    from automl_fin.intervals import METHOD, conformity_scores
 
     p = problem
     done = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
+        t for t in rows_of(study) if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
     ]
     if not done:
         raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
@@ -89,6 +99,14 @@ def fit_predictor(study: optuna.Study, problem: Problem) -> Predictor:
             model, pipe = fit_trial(trial, p, rows)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
     ds = p.dataset
+    scores, interval = None, None
+    if p.task == Task.REGRESSION and ds.scale is None:
+        oof = oof_of(study, best, Path(run_dir) if run_dir else None)
+        if oof is None:
+            interval = {"method": None, "why": "out-of-fold predictions not readable here"}
+        else:
+            scores = conformity_scores(ds.y, oof)
+            interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE}
     manifest = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -105,10 +123,11 @@ def fit_predictor(study: optuna.Study, problem: Problem) -> Predictor:
             "folds": best.user_attrs.get("folds"),
         },
         "best": {"trial": best.number, "model": best.user_attrs.get("model")},
+        "interval": interval,
         "versions": package_versions(),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
     }
-    return Predictor(members, Schema.of(p), manifest)
+    return Predictor(members, Schema.of(p), manifest, scores=scores)
 
 
 def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
@@ -124,6 +143,8 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
             name = f"member_{i}_{m.model}.pkl"
             files[name] = _write(tmp / name, pickle.dumps(m.pipeline, protocol=5))
             members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
+        if predictor.scores is not None:
+            files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
         manifest = {
             **predictor.manifest,
             "schema": predictor.schema.to_json(),
@@ -184,7 +205,10 @@ def load(path: str | Path) -> Predictor:
                 "install it (see the versions in manifest.json)"
             ) from None
         members.append(Member(m["trial"], m["model"], float(m["weight"]), pipe))
-    predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest)
+    scores = None
+    if INTERVAL_FILE in verified:
+        scores = np.load(io.BytesIO(verified[INTERVAL_FILE]), allow_pickle=False)
+    predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest, scores=scores)
     predictor.path = folder
     return predictor
 
@@ -281,6 +305,12 @@ def package_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
 def _write(path: Path, data: bytes) -> str:

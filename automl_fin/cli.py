@@ -7,7 +7,7 @@ automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
                        [--format table|csv|json] [--wide | --columns A,B] [--flat-params]
 automl-fin compare [--by data|model] [--storage URL] [--recipe R] [--format ...]
 automl-fin worker --storage URL --study NAME [--data PATH]
-automl-fin predict RUN --data PATH [--out PATH]
+automl-fin predict RUN --data PATH [--out PATH] [--keep COL] [--interval COVERAGE]
 automl-fin report RUN [--data PATH]
 automl-fin plugins
 automl-fin recipes
@@ -165,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="carry this input column into the output (e.g. an id); repeatable",
     )
     predict.add_argument(
+        "--interval",
+        type=_coverage,
+        metavar="COVERAGE",
+        help="regression: add columns lower and upper, a prediction interval of this "
+        "coverage (e.g. 0.9; split-conformal on the out-of-fold errors)",
+    )
+    predict.add_argument(
         "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
     )
     _common(predict)
@@ -281,8 +288,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     if len(done):
         best = models.iloc[0]
+        row = "the ensemble" if best["trial"] < 0 else f"trial {best['trial']} {best['model']}"
         print(
-            f"best: trial {best['trial']} {best['model']} {best['metric']} = "
+            f"best: {row} {best['metric']} = "
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
         )
         _print_final_test(result, board)
@@ -430,12 +438,22 @@ def _print_final_test(result: Any, board: pd.DataFrame) -> None:
     print(view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-"))
 
 
+def _coverage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"a coverage between 0 and 1 (e.g. 0.9), not {text!r}")
+    return value
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from automl_fin.artifacts import load
     from automl_fin.runs import locate
 
     predictor = load(locate(args.run, args.runs_dir, must_exist=True)[1])
-    table = predictor.predict_frame(args.data, keep=args.keep)
+    table = predictor.predict_frame(args.data, keep=args.keep, interval=args.interval)
     if args.out:
         table.to_csv(args.out, index=False)
         print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)

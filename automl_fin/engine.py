@@ -22,7 +22,7 @@ import optuna
 import pandas as pd
 
 from automl_fin.artifacts import PREDICTOR_DIR, fit_predictor, package_versions, save_predictor
-from automl_fin.ensemble import build_ensemble
+from automl_fin.ensemble import build_ensemble, ensemble_of
 from automl_fin.errors import StorageError
 from automl_fin.final_test import final_test
 from automl_fin.objective import Objective, TrialFailed
@@ -306,8 +306,7 @@ def _after_search(
             warnings.warn(message, stacklevel=4)
         timings[name] = round(time.monotonic() - t0, 3)
 
-    trials = study.get_trials(deepcopy=False)
-    fresh = ran > 0 or not any(t.user_attrs.get("members") for t in trials)
+    fresh = ran > 0 or ensemble_of(study.user_attrs) is None
     if recipe.ensemble and fresh:  # a resumed study that ran nothing new keeps its ensemble
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
@@ -323,7 +322,7 @@ def _after_search(
         )
     elif recipe.predictor:
         with step("predictor", "refitting the best row on all rows"):
-            fitted = fit_predictor(study, problem)
+            fitted = fit_predictor(study, problem, run_dir)
             save_predictor(fitted, run_dir / PREDICTOR_DIR)
             predictor = fitted
     if recipe.report:

@@ -10,11 +10,18 @@ then averaged. With repeated k-fold the out-of-fold file of a trial holds the me
 repeats, so the ensemble and its members are compared on that same basis
 (``metric:best_member`` on the ensemble's row); with single k-fold or walk-forward a
 one-member ensemble reproduces its trial's score exactly.
+
+The ensemble is not an Optuna trial: it is stored on the study (user attribute
+``ensemble``), so that plain Optuna (``study.best_trial``, ``best_params``,
+optuna-dashboard) keeps seeing the best real, re-runnable trial. automl-fin shows it as
+a row of trial number -1 (Optuna's number for a trial outside a study) wherever rows
+are listed: :func:`rows_of` adds it to a study's trials.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +32,9 @@ if TYPE_CHECKING:
 
     from automl_fin.problem import Problem
 
-__all__ = ["build_ensemble", "greedy_selection"]
+__all__ = ["ATTR", "build_ensemble", "ensemble_of", "greedy_selection", "rows_of"]
+
+ATTR = "ensemble"  # the study user attribute that holds it
 
 TOP_K = 10
 ROUNDS = 25
@@ -69,11 +78,12 @@ def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[s
 def build_ensemble(
     study: optuna.Study, problem: Problem, *, top_k: int = TOP_K, rounds: int = ROUNDS
 ) -> optuna.trial.FrozenTrial | None:
-    """Select an ensemble of the study's top ``top_k`` completed trials and add it to the
-    study as a completed trial (model ``ensemble``, members and weights in its
-    ``user_attrs``); ``None`` when fewer than two trials can take part."""
+    """Select an ensemble of the study's top ``top_k`` completed trials, store it on the
+    study (user attribute ``ensemble``, replacing an earlier one) and return it as a
+    row (see :func:`ensemble_of`); ``None`` when fewer than two trials can take part."""
     import optuna
 
+    started = dt.datetime.now()  # naive local time, as Optuna stores its trials'
     p = problem
     metric = p.metric
     done = [
@@ -115,8 +125,38 @@ def build_ensemble(
         "folds": len(main),
         "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
     }
+    finished = dt.datetime.now()
+    stored = {
+        "value": float(np.mean(main)),
+        "user_attrs": attrs,
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+    }
+    study.set_user_attr(ATTR, stored)
+    return ensemble_of(study.user_attrs)
+
+
+def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | None:
+    """The study's ensemble (from its user attributes) as a completed row of number -1
+    (model ``ensemble``, members and weights in its ``user_attrs``), or ``None``."""
+    import optuna
+
+    stored = study_attrs.get(ATTR)
+    if not isinstance(stored, dict) or "value" not in stored:
+        return None
     trial = optuna.trial.create_trial(
-        state=optuna.trial.TrialState.COMPLETE, value=float(np.mean(main)), user_attrs=attrs
+        state=optuna.trial.TrialState.COMPLETE,
+        value=float(stored["value"]),
+        user_attrs=dict(stored.get("user_attrs") or {}),
     )
-    study.add_trial(trial)
-    return study.get_trials(deepcopy=False)[-1]
+    trial.datetime_start = dt.datetime.fromisoformat(stored["started"])
+    trial.datetime_complete = dt.datetime.fromisoformat(stored["finished"])
+    return trial
+
+
+def rows_of(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials followed by its ensemble, if it has one: every row the
+    leaderboard lists."""
+    trials = study.get_trials(deepcopy=False)
+    ensemble = ensemble_of(study.user_attrs)
+    return trials if ensemble is None else [*trials, ensemble]

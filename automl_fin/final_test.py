@@ -3,7 +3,9 @@
 ``validation.final_test`` keeps the latest time steps (or a stratified share) out of the
 search. Afterwards the best trial, the best trial of each model and every baseline are
 refitted on all search rows and scored on those rows once; forecasts also get a
-Diebold-Mariano p-value against the random walk. The scores are stored on the study
+Diebold-Mariano p-value against the random walk, other regressions the share of the
+test rows inside the row's 90 % prediction interval (``coverage_90``, see
+:mod:`automl_fin.intervals`) and its width. The scores are stored on the study
 (``final_test``), where the leaderboard finds them (``test:<metric>`` columns).
 """
 
@@ -15,8 +17,11 @@ import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
-from automl_fin.fitting import blend, fit_trial, members_of
+from automl_fin.ensemble import rows_of
+from automl_fin.fitting import blend, fit_trial, members_of, oof_of
+from automl_fin.intervals import conformity_scores, half_width
 from automl_fin.problem import Problem
+from automl_fin.specs import Task
 
 __all__ = ["final_test"]
 
@@ -27,7 +32,7 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
     final test rows, and store the scores on the study (``final_test``: trial number
     -> metrics)."""
     p = problem
-    done = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    done = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
     picked: dict[str, optuna.trial.FrozenTrial] = {}
     for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
         picked.setdefault(str(t.user_attrs.get("model")), t)
@@ -50,6 +55,8 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
                 scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
+                elif p.task == Task.REGRESSION:
+                    scores[str(t.number)] |= _interval_check(p, study, t, test, pred)
             except Exception as exc:  # a refit that fails is reported, not fatal
                 scores[str(t.number)] = {
                     "model": str(t.user_attrs.get("model")),
@@ -60,6 +67,22 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
         info["up_share"] = float(np.mean(y[test] > 0))
     study.set_user_attr("final_test", info)
     return info
+
+
+def _interval_check(
+    p: Problem, study: optuna.Study, trial: optuna.trial.FrozenTrial, rows: Any, pred: Any
+) -> dict[str, float]:
+    """How often the row's 90 % prediction interval (split-conformal on its out-of-fold
+    errors, as its predictor's) holds the final test truth, and the interval's width."""
+    oof = oof_of(study, trial)
+    if oof is None:
+        return {}
+    try:
+        width = half_width(conformity_scores(p.dataset.y, oof), 0.9)
+    except ValueError:  # too few out-of-fold rows for a 90 % interval
+        return {}
+    inside = np.abs(p.dataset.y[rows] - pred) <= width
+    return {"coverage_90": float(np.mean(inside)), "interval_width_90": 2 * width}
 
 
 def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:

@@ -8,6 +8,7 @@ trial's seed, a refit on all rows, and predictions in the engine's shape, checke
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,7 @@ __all__ = [
     "check_prediction",
     "fit_trial",
     "members_of",
+    "oof_of",
     "plan_of",
     "predict",
     "refit",
@@ -110,6 +112,30 @@ def members_of(
         return [(trial, 1.0)]
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     return [(by_number[int(n)], float(w)) for n, w in weights.items()]
+
+
+def oof_of(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, run_dir: Path | None = None
+) -> np.ndarray | None:
+    """The out-of-fold predictions of a leaderboard row (an ensemble: its members',
+    blended with its weights), NaN on rows no fold predicted; ``None`` when a member's
+    file is not readable here. A file is looked for where it was stored, then in
+    ``run_dir/oof`` (a run folder that was moved)."""
+    total: np.ndarray | None = None
+    weights = 0.0
+    for member, weight in members_of(study, trial):
+        stored = member.user_attrs.get("oof")
+        if not stored:
+            return None
+        file = Path(stored)
+        if run_dir is not None and not file.is_file():
+            file = Path(run_dir) / "oof" / file.name
+        if not file.is_file():
+            return None
+        part = weight * np.load(file)
+        total = part if total is None else total + part
+        weights += weight
+    return None if total is None else total / weights
 
 
 def blend(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from automl_fin.ensemble import ensemble_of
 from automl_fin.errors import StorageError
 
 __all__ = ["COLUMNS", "STATES", "Leaderboard"]
@@ -187,8 +188,11 @@ class Leaderboard:
         return best[columns].reset_index(drop=True)
 
     def _trials(self, summary: Any) -> list[Any]:
+        """The study's trials and its ensemble (stored on the study, trial -1)."""
         # FrozenStudy has no public id; the storage reads trials by study id
-        return self._storage.get_all_trials(summary._study_id, deepcopy=False)
+        trials = self._storage.get_all_trials(summary._study_id, deepcopy=False)
+        ensemble = ensemble_of(summary.user_attrs)
+        return trials if ensemble is None else [*trials, ensemble]
 
     def _models(self) -> list[str]:
         """Every model with a trial in the storage."""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.errors import DataError
+from automl_fin.errors import ArtifactError, DataError
 from automl_fin.specs import ColumnKind, Task
 
 if TYPE_CHECKING:
@@ -178,14 +178,24 @@ class Predictor:
     """Refitted pipeline(s) of a leaderboard row; see :func:`automl_fin.load`.
 
     ``predict`` returns class labels (classification) or values; ``predict_proba`` the
-    class probabilities as a DataFrame with one column per class; ``predict_frame`` the
-    table ``automl-fin predict`` writes (id columns, prediction, probabilities).
+    class probabilities as a DataFrame with one column per class; ``predict_interval``
+    (regression) prediction intervals of a given coverage; ``predict_frame`` the table
+    ``automl-fin predict`` writes (id columns, prediction, probabilities or interval).
+    ``scores``: the sorted out-of-fold absolute errors behind the intervals.
     """
 
-    def __init__(self, members: list[Member], schema: Schema, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        members: list[Member],
+        schema: Schema,
+        manifest: dict[str, Any],
+        *,
+        scores: np.ndarray | None = None,
+    ) -> None:
         self.members = members
         self.schema = schema
         self.manifest = manifest
+        self.scores = scores
         self.path: Path | None = None
 
     def __repr__(self) -> str:
@@ -247,14 +257,54 @@ class Predictor:
             return pd.Series(labels, index=frame.index, name=self.schema.target)
         return pd.Series(raw, index=frame.index, name=self.schema.target)
 
+    def interval_half_width(self, coverage: float = 0.9) -> float:
+        """Half the width of the prediction interval of ``coverage`` (split-conformal on
+        the best row's out-of-fold errors, see :mod:`automl_fin.intervals`)."""
+        from automl_fin.intervals import half_width
+
+        if self.schema.task.is_classification:
+            why = (
+                "a classification predictor has none; its probabilities are the "
+                "proba_<class> columns (predict_proba)"
+            )
+        elif self.schema.series is not None:
+            why = "price forecasts have none: walk-forward errors are not exchangeable"
+        elif self.scores is None:
+            why = (self.manifest.get("interval") or {}).get("why") or "saved without them"
+        else:
+            try:
+                return half_width(self.scores, coverage)
+            except ValueError as exc:
+                why = str(exc)
+        raise ArtifactError(f"prediction intervals: {why}")
+
+    def predict_interval(
+        self, data: pd.DataFrame | str | Path, coverage: float = 0.9
+    ) -> pd.DataFrame:
+        """Predictions with intervals that hold the true value with probability
+        ``coverage`` for rows drawn like the training rows: columns ``prediction``,
+        ``lower``, ``upper`` (indexed like ``data``)."""
+        width = self.interval_half_width(coverage)
+        X, frame = self._features(data)
+        raw = self._blend(X)
+        return pd.DataFrame(
+            {"prediction": raw, "lower": raw - width, "upper": raw + width}, index=frame.index
+        )
+
     def predict_frame(
-        self, data: pd.DataFrame | str | Path, *, keep: Sequence[str] = ()
+        self,
+        data: pd.DataFrame | str | Path,
+        *,
+        keep: Sequence[str] = (),
+        interval: float | None = None,
     ) -> pd.DataFrame:
         """The prediction table: the input's id columns (when present) and the ``keep``
         columns of the input, carried through row for row (e.g. a ``loan_id`` training
         never saw), then ``prediction`` and, for classification, ``proba_<class>`` per
-        class. For a price series: entity, origin time, horizon, ``forecast_return``
+        class; for regression with ``interval`` (a coverage, e.g. 0.9) ``lower`` and
+        ``upper``. For a price series: entity, origin time, horizon, ``forecast_return``
         and ``forecast_price`` (one row per series: ``keep`` does not apply)."""
+        width = None if interval is None else self.interval_half_width(interval)
         X, frame = self._features(data)
         missing = [c for c in keep if c not in frame.columns]
         if missing:
@@ -276,6 +326,8 @@ class Predictor:
                 out[f"proba_{c}"] = raw[:, i]
         else:
             out["prediction"] = raw
+            if width is not None:
+                out["lower"], out["upper"] = raw - width, raw + width
         return out
 
 

@@ -29,7 +29,7 @@ from automl_fin.pipeline import (
 )
 from automl_fin.space import fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
-from automl_fin.table_facts import Settled, settle
+from automl_fin.table_facts import Settled, check_column_options, settle
 from automl_fin.timeseries import supervise
 from automl_fin.validation import make_splits, split_rows
 
@@ -292,6 +292,7 @@ def resolve(
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = _dataset(recipe, settled.frame, settled.source)
+    check_column_options(recipe, dataset.X.columns, registry.models, soft, settled.source)
     task = dataset.task
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
     classes = dataset.classes

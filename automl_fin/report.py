@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.ensemble import rows_of
+
 if TYPE_CHECKING:
     import optuna
 
@@ -106,9 +108,8 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
     ]
     if best is not None:
         lines.append(
-            f"best row: trial {best.number} <b>{html.escape(str(best.user_attrs.get('model')))}"
-            f"</b>, {problem.metric.name} {best.value:.4f} ± "
-            f"{best.user_attrs.get('score_std') or 0:.4f}"
+            f"best row: <b>{html.escape(_label(best))}</b>, {problem.metric.name} "
+            f"{best.value:.4f} ± {best.user_attrs.get('score_std') or 0:.4f}"
         )
     info = "".join(f"<li>{line}</li>" for line in lines)
     body = "\n".join(sections)
@@ -145,27 +146,22 @@ def _note(text: str) -> str:
 
 def _best(study: Any, problem: Problem) -> Any:
     done = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
+        t for t in rows_of(study) if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
     ]
     return max(done, key=lambda t: problem.metric.sign * t.value) if done else None
 
 
-def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]:
-    """The out-of-fold predictions of a row (an ensemble: its weighted members'), read
-    from the run folder (the stored path may be relative to another directory)."""
-    from automl_fin.fitting import members_of
+def _label(trial: Any) -> str:
+    model = trial.user_attrs.get("model")
+    return str(model) if trial.number < 0 else f"trial {trial.number} {model}"
 
-    parts = []
-    for member, weight in members_of(study, trial):
-        stored = member.user_attrs.get("oof")
-        file = run_dir / "oof" / Path(stored).name if stored else None
-        if file is None or not file.is_file():
-            return None, ""
-        parts.append(weight * np.load(file))
-    label = f"trial {trial.number} {trial.user_attrs.get('model')}"
-    return sum(parts) / sum(w for _, w in members_of(study, trial)), label  # type: ignore[return-value]
+
+def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]:
+    """The out-of-fold predictions of a row and its label."""
+    from automl_fin.fitting import oof_of
+
+    oof = oof_of(study, trial, run_dir)
+    return oof, _label(trial) if oof is not None else ""
 
 
 def _table(board: pd.DataFrame, problem: Problem) -> str:
@@ -209,7 +205,7 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
     done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
     models = [m for m in done["model"].drop_duplicates() if m != "ensemble"][:TOP_MODELS]
     found: dict[str, dict[str, float]] = {}
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    by_number = {t.number: t for t in rows_of(study)}
     for model in models:
         trials = [by_number[int(n)] for n in done.loc[done["model"] == model, "trial"]]
         if len(trials) < 3:
@@ -275,7 +271,7 @@ def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, ru
     y = problem.dataset.y
     done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
     picks = done.drop_duplicates("model").head(TOP_MODELS + 1)  # best row of each model
-    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    by_number = {t.number: t for t in rows_of(study)}
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     for _, row in picks.iterrows():
         oof, label = _oof(study, by_number[int(row["trial"])], run_dir)

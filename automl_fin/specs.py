@@ -228,6 +228,11 @@ class ModelSpec:
             ``cost``), so even a short budget ends with a sound model of each kind.
         cost: rough seconds of one fit at the portfolio settings relative to a
             boosted-tree model on tabular data (1.0); orders the portfolio.
+        column_options: the recipe options (``model_options.<name>.<option>``) that map
+            input column names to values, e.g. ``("monotone_constraints",)``. They are
+            checked against the data before the search: a column the data lacks is an
+            error naming it, or, when ``--data`` replaced the recipe's own table, left
+            out with a warning (so a model never fails trial after trial on it).
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -246,10 +251,12 @@ class ModelSpec:
     available: Callable[[], str | None] | None = None
     portfolio: tuple[Mapping[str, Any], ...] = ()
     cost: float = 1.0
+    column_options: tuple[str, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
+        object.__setattr__(self, "column_options", tuple(self.column_options))
         if isinstance(self.portfolio, Mapping) or not all(
             isinstance(c, Mapping) for c in self.portfolio
         ):

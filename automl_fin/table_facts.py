@@ -15,8 +15,9 @@ and the notes the run summary shows (what was inferred, and how to change it).
 
 from __future__ import annotations
 
+import difflib
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from automl_fin.specs import Task
 if TYPE_CHECKING:
     from automl_fin.recipes import Recipe
 
-__all__ = ["FACTS", "Settled", "infer_positive", "loosened", "settle"]
+__all__ = ["FACTS", "Settled", "check_column_options", "infer_positive", "loosened", "settle"]
 
 # recipe fields that describe one table rather than the task
 FACTS = (
@@ -44,6 +45,7 @@ FACTS = (
     "data.entity",
     "data.series.price",
     "data.series.exogenous",
+    "model_options",  # the options of a model that name columns (ModelSpec.column_options)
 )
 # labels that conventionally mark the event a credit model predicts (lower case)
 POSITIVE = (
@@ -97,6 +99,40 @@ def settle(recipe: Recipe, frame: pd.DataFrame, source: str, soft: frozenset[str
     if cfg.target and cfg.target in out.frame.columns:
         _target_facts(out, source, soft)
     return out
+
+
+def check_column_options(
+    recipe: Recipe,
+    columns: Iterable[str],
+    models: Mapping[str, Any],
+    soft: frozenset[str],
+    source: str,
+) -> None:
+    """Model options that name columns (``ModelSpec.column_options`` of ``models``) and
+    name one the data lacks: refused in one line, or, when they are hints (``soft``),
+    left out of ``recipe`` (the settled copy) with a warning."""
+    have = set(map(str, columns))
+    for model, options in recipe.model_options.items():
+        spec = models.get(model)
+        for option in getattr(spec, "column_options", ()):
+            named = options.get(option)
+            if not isinstance(named, Mapping):
+                continue
+            missing = [str(c) for c in named if str(c) not in have]
+            if not missing:
+                continue
+            where = f"model_options.{model}.{option}"
+            if "model_options" not in soft:
+                near = difflib.get_close_matches(missing[0], sorted(have), n=3)
+                raise RecipeError(
+                    recipe.source,
+                    where,
+                    f"no column {', '.join(map(repr, missing))} in the data"
+                    + (f" (nearest: {', '.join(near)})" if near else "")
+                    + "; name a column of the data or remove the entry",
+                )
+            options[option] = {c: v for c, v in named.items() if str(c) not in missing}
+            _warn(source, f"has no column {', '.join(missing)}: left out of {where}")
 
 
 def _warn(source: str, text: str) -> None:

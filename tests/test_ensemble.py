@@ -70,3 +70,33 @@ def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
     assert (
         len(ens) == 1 and ens["metric:mase"].between(0.8, 1.2).all()
     )  # walk-forward: NaN rows skipped
+
+
+def test_plain_optuna_sees_the_best_real_trial_and_a_resume_replaces_the_ensemble(
+    tmp_path: Path,
+) -> None:
+    import optuna
+
+    over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
+            "calibration": ["none"]}  # fmt: skip
+    first = search("default", trials=6, seed=3, runs_dir=tmp_path, study="s", overrides=over)
+    board = first.leaderboard()
+    (ens,) = board[board["model"] == "ensemble"].itertuples()
+    assert ens.trial == -1 and ens.finished >= ens.started
+    study = optuna.load_study(study_name="s", storage=first.storage)
+    best = study.best_trial  # the ensemble is no Optuna trial: it cannot hide the best one
+    assert best.params["model"] in {"logreg", "hgb"} and best.number >= 0
+    singles = board[(board["trial"] >= 0) & (board["state"] == "COMPLETE")]
+    assert best.value == singles["score"].max()
+    assert not any("members" in t.user_attrs for t in study.trials)
+    assert set(study.user_attrs["ensemble"]["user_attrs"]["members"]) <= {
+        str(n) for n in singles["trial"]
+    }
+    # the best trial can be re-run as plain Optuna knows it, and a resume re-selects
+    study.enqueue_trial(best.params)
+    again = search("default", trials=8, seed=3, runs_dir=tmp_path, study="s", overrides=over)
+    board = again.leaderboard()
+    assert (board["model"] == "ensemble").sum() == 1
+    trials = optuna.load_study(study_name="s", storage=again.storage).trials
+    (rerun,) = [t for t in trials if t.number > best.number and t.params == best.params]
+    assert rerun.state.name == "COMPLETE" and rerun.number == 6  # queued: it ran first

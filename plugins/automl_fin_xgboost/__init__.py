@@ -57,6 +57,7 @@ SPEC = ModelSpec(
     build=_build,
     space=_space,
     monitored=True,
+    column_options=("monotone_constraints",),
     portfolio=(  # XGBoost's defaults, with a smaller step and early stopping on the fold
         {
             "eta": 0.05,
