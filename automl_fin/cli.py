@@ -238,7 +238,7 @@ def _storage_url(args: argparse.Namespace) -> str:
 def _cmd_run(args: argparse.Namespace) -> int:
     from automl_fin.engine import interactive, search
     from automl_fin.recipes import parse_overrides
-    from automl_fin.storage import DEFAULT_RUNS_DIR
+    from automl_fin.storage import DEFAULT_RUNS_DIR, redact
 
     overrides = parse_overrides(args.overrides)
     for flag, field in (
@@ -280,7 +280,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     steps = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.timings.items())
     print(
         f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s "
-        f"({steps}); storage {result.storage}",
+        f"({steps}); storage {redact(result.storage)}",
     )
     print(_ended(result))
     models = done[~done["baseline"]]
@@ -316,8 +316,10 @@ def _batch_of(args: argparse.Namespace) -> Any:
             return None
         import yaml
 
+        from automl_fin.recipes import load_yaml
+
         try:
-            head = yaml.safe_load(path.read_text(encoding="utf-8"))
+            head = load_yaml(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError):
             return None  # the recipe loader says what is wrong with it
         if not (isinstance(head, dict) and "recipes" in head):

@@ -31,8 +31,16 @@ from automl_fin.recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
 from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
+from automl_fin.runs import run_folder
 from automl_fin.sampling import make_pruner, make_sampler
-from automl_fin.storage import DEFAULT_RUNS_DIR, MEMORY, default_url, open_storage, settle
+from automl_fin.storage import (
+    DEFAULT_RUNS_DIR,
+    MEMORY,
+    default_url,
+    open_storage,
+    redact,
+    settle,
+)
 from automl_fin.table_facts import loosened
 
 if TYPE_CHECKING:
@@ -50,7 +58,7 @@ class SearchResult:
     """What a finished :func:`search` returns."""
 
     study_name: str
-    storage: Any  # URL string, or the in-memory storage object
+    storage: Any = field(repr=False)  # URL string, or the in-memory storage object
     recipe: Recipe
     problem: Problem
     run_dir: Path
@@ -217,11 +225,11 @@ def _execute(
     predictor, timings, ended_by = None, {}, ""
     bar = None
     try:
+        run_dir = run_folder(runs_dir, name)  # before the study: a refused folder writes nothing
         opt_study = _open_study(store, name, problem, url, worker=worker)
         if announce:
             announce(problem.summary())
-            announce(f"{'worker on ' if worker else ''}study {name} in {url}")
-        run_dir = runs_dir / name
+            announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")
         objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         if progress:  # after the summary lines, which it would otherwise overwrite
             timed = recipe.budget.seconds is not None
@@ -447,7 +455,9 @@ def _open_study(
             load_if_exists=True,
         )
     except ValueError as exc:  # direction of an existing study differs
-        raise StorageError(f"study '{name}' in {url} does not fit this run: {exc}") from None
+        raise StorageError(
+            f"study '{name}' in {redact(url)} does not fit this run: {exc}"
+        ) from None
     ds = problem.dataset
     identity = {
         "recipe": recipe.name,
@@ -463,7 +473,7 @@ def _open_study(
     differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs.get(k, v) != v]
     if differ:
         raise StorageError(
-            f"study '{name}' in {url} belongs to another search (recipe "
+            f"study '{name}' in {redact(url)} belongs to another search (recipe "
             f"'{attrs.get('recipe')}'): {'; '.join(differ)}; resume it with the same recipe "
             "and data, or choose another --study name"
         )

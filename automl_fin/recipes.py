@@ -174,7 +174,34 @@ class Recipe(_Strict):
                     )
 
 
-class _TypedLoader(yaml.SafeLoader):
+class AliasRefused(yaml.YAMLError):
+    """A YAML alias in a recipe or batch file."""
+
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(
+            f"line {line}: the alias *{anchor} is refused: recipes and batches take no YAML "
+            "anchors or aliases (a few lines of them expand to gigabytes); write the values out"
+        )
+
+
+class SafeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader without aliases: no Python objects, and no
+    "billion laughs" (nested aliases that expand exponentially when the recipe is
+    serialised); an alias raises :class:`AliasRefused`."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise AliasRefused(str(event.anchor), event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` read as YAML by :class:`SafeLoader`."""
+    return yaml.load(text, Loader=SafeLoader)  # a SafeLoader: no Python objects
+
+
+class _TypedLoader(SafeLoader):
     """YAML as typed after ``--set``: only true and false are booleans (as in YAML 1.2),
     so a label such as yes, no, on or off stays the text that was typed (a boolean
     field still takes it: ``--set ensemble=no``)."""
@@ -233,7 +260,9 @@ def _read_yaml(path: Any, source: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(source, None, f"cannot be read ({exc})") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
+    except AliasRefused as exc:
+        raise RecipeError(source, None, str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

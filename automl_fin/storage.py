@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from automl_fin.errors import StorageError
 
@@ -31,7 +32,14 @@ if TYPE_CHECKING:
     import numpy as np
     import optuna
 
-__all__ = ["DEFAULT_RUNS_DIR", "atomic_save_npy", "default_url", "open_storage", "settle"]
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "atomic_save_npy",
+    "default_url",
+    "open_storage",
+    "redact",
+    "settle",
+]
 
 DEFAULT_RUNS_DIR = "automl_fin_runs"
 MEMORY = ":memory:"
@@ -110,16 +118,16 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     raise
                 if attempt == CREATE_TRIES - 1:
                     raise StorageError(
-                        f"storage '{_redact(url)}' could not be created: {_short(exc)}"
+                        f"storage '{redact(url)}' could not be created: {_short(exc)}"
                     ) from None
                 time.sleep(0.05 * 2**attempt)
         if create and scheme.startswith("sqlite") and path and path != ":memory:":
             _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage
     except (sqlalchemy.exc.ArgumentError, ModuleNotFoundError, ValueError) as exc:
-        raise StorageError(f"storage '{_redact(url)}' is malformed: {_short(exc)}") from None
+        raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
     except sqlalchemy.exc.OperationalError as exc:
-        raise StorageError(f"storage '{_redact(url)}' is unreachable: {_short(exc)}") from None
+        raise StorageError(f"storage '{redact(url)}' is unreachable: {_short(exc)}") from None
 
 
 def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:
@@ -187,12 +195,17 @@ def _engine_kwargs(scheme: str) -> dict[str, object]:
     return {"pool_pre_ping": True}
 
 
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
+def redact(url: Any) -> str:
+    """``url`` as it may be shown: its password (``user:PASSWORD@host``, or a
+    ``password=`` query parameter) masked. Every URL automl-fin prints or stores goes
+    through here."""
+    text = str(url)
+    if "@" in text and "://" in text:
+        scheme, rest = text.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
-    return url
+        if ":" in creds:
+            text = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
 
 
 def _short(exc: BaseException) -> str:

@@ -46,6 +46,10 @@ def make_files(tmp: Path) -> None:
     (tmp / "syntax.yaml").write_text("name: broken\nmodels: [logreg, hgb\nseed: 1\n")
     (tmp / "unknown_field.yaml").write_text("name: typo\nbudgett: {trials: 5}\n")
     (tmp / "wrong_type.yaml").write_text("name: typed\nvalidation: {n_splits: many}\n")
+    laughs = ["extends: default", 'l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol"]']
+    laughs += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
+    laughs += ["model_options: {xgboost: {laughs: *l9}}"]  # 6 * 9**9 strings once expanded
+    (tmp / "alias_bomb.yaml").write_text("\n".join(laughs) + "\n")
 
 
 def make_run(tmp: Path) -> None:
@@ -62,6 +66,8 @@ def make_run(tmp: Path) -> None:
         runs_dir=tmp / "runs",
         overrides={"models": ["logreg"], "baselines": [], "ensemble": False, "report": False},
     )
+    (tmp / "outside").mkdir()
+    (tmp / "runs" / "linked").symlink_to(tmp / "outside")  # a link out of the runs folder
     shutil.copytree(tmp / "runs" / "base" / "predictor", tmp / "tampered")
     pickled = sorted((tmp / "tampered").glob("*.pkl"))[0]
     pickled.write_bytes(pickled.read_bytes() + b"\0")

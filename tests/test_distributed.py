@@ -175,3 +175,36 @@ def test_a_killed_search_resumes_with_nothing_lost(
     assert len(counted) == total, states  # finished trials counted toward the budget
     assert again.n_trials == total - len(finished)
     assert again.predictor is not None
+
+
+def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_path: Path) -> None:
+    # the test server trusts local connections: any password is accepted, none is shown
+    scheme, rest = postgres_url.split("://", 1)
+    user, host = rest.split("@", 1)
+    url = f"{scheme}://{user}:Hunter2-s3cret@{host}&password=Hunter2-s3cret"
+    common = ["--storage", url, "--study", "pw", "--runs-dir", str(tmp_path)]
+    fast = ["--set", "models=[logreg]", "--set", "validation.n_splits=2", "--no-report"]
+    outputs = [
+        _cli("run", "default", "--trials", "2", *fast, *common),
+        _cli("worker", *common),
+        _cli("leaderboard", "--storage", url),
+        _cli(
+            "run",
+            "default",
+            "--trials",
+            "2",
+            *fast,
+            "--storage",
+            f"{scheme}://{user}:Hunter2-s3cret@/x?host=/nonexistent&port=1",
+        ),  # unreachable
+    ]
+    assert [o.returncode for o in outputs] == [0, 0, 0, 2], outputs[-1].stderr
+    for out in outputs:
+        assert "Hunter2" not in out.stdout + out.stderr
+    assert f"study pw in {scheme}://{user}:***@" in outputs[0].stderr + outputs[0].stdout
+    assert "password=***" in outputs[0].stderr + outputs[0].stdout
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "automl_fin.cli", *args], capture_output=True,
+                          text=True, timeout=300)  # fmt: skip

@@ -1,0 +1,84 @@
+"""Every file a run writes stays inside --runs-dir, whatever the study or recipe is named."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import optuna
+import pytest
+from conftest import cli
+
+from automl_fin import ArtifactError, load, search
+from automl_fin.runs import folder_name, reopen
+
+FAST = {"models": ["logreg"], "baselines": [], "validation.n_splits": 2, "ensemble": False}
+
+
+def _run(runs: Path, study: str | None = None, recipe: str | Path = "default", **over: object):
+    return search(recipe, trials=1, seed=0, study=study, runs_dir=runs,
+                  overrides={**FAST, **over})  # fmt: skip
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_study_names_never_lead_out_of_the_runs_folder(tmp_path: Path) -> None:
+    runs = tmp_path / "a" / "runs"
+    victim = tmp_path / "victim"  # what `--study ../../victim` pointed at
+    (victim / "predictor").mkdir(parents=True)
+    (victim / "predictor" / "model.pkl").write_bytes(b"the victim's model")
+    (victim / "report.html").write_text("the victim's report")
+    before = _tree(victim)
+    absolute = tmp_path / "elsewhere"
+    names = ["../../victim", str(absolute), "x" * 300, "..", "ümlaut name/with slash"]
+    for name in names:
+        result = _run(runs, study=name)
+        folder = result.run_dir.resolve()
+        assert folder.parent == runs.resolve(), name
+        assert (folder / "predictor" / "manifest.json").is_file() and len(folder.name) <= 100
+        assert load(folder).manifest["study"] == name  # the study keeps its name
+        board = result.leaderboard()
+        assert (board["state"] == "COMPLETE").all(), board["error"].tolist()
+        # found again by its name (predict, report) and by its folder
+        assert reopen(name, runs_dir=runs).study.study_name == name
+        assert reopen(folder).study.study_name == name
+    assert _tree(victim) == before and not absolute.exists()
+    assert len({folder_name(n) for n in names}) == len(names)  # distinct folders
+
+
+def test_a_recipe_named_with_dots_and_slashes_stays_inside(tmp_path: Path) -> None:
+    recipe = tmp_path / "evil.yaml"
+    recipe.write_text("extends: default\nname: ../../../x\n")
+    runs = tmp_path / "runs"
+    result = _run(runs, recipe=recipe)
+    assert result.run_dir.resolve().parent == runs.resolve()
+    assert not (tmp_path.parent / "x").exists() and not list(tmp_path.glob("x*"))
+    assert result.study_name.startswith("../../../x-")
+
+
+def test_a_link_out_of_the_runs_folder_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    runs, outside = tmp_path / "runs", tmp_path / "outside"
+    runs.mkdir()
+    outside.mkdir()
+    (runs / "linked").symlink_to(outside)
+    out = cli("run", "default", "--study", "linked", "--trials", "1", "--runs-dir", str(runs))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert f"leads to {outside.resolve()}, outside the runs folder" in out.stderr
+    assert list(outside.iterdir()) == []
+    storage = f"sqlite:///{runs / 'automl_fin.db'}"
+    assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == []
+    # a link inside a run folder (its predictor) is refused the same way
+    real = _run(runs, study="real")
+    (real.run_dir / "oof").rename(tmp_path / "oof_moved")
+    (real.run_dir / "oof").symlink_to(outside)
+    with pytest.raises(ArtifactError, match="outside the runs folder"):
+        _run(runs, study="real")
+    assert list(outside.iterdir()) == []
