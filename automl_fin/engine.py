@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["SearchResult", "search", "work"]
 
 STUDY_SCHEMA = 1
+COMPLETE_MARK = "schema"  # the study attribute written last when a study is created
+IDENTITY_WAIT_S = 10.0  # how long a half-created study may still be being written
 _VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
 
 
@@ -469,8 +471,8 @@ def _open_study(
         "validation": problem.scheme,
         "n_splits": len(problem.splits),
     }
-    attrs = study.user_attrs
-    differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs.get(k, v) != v]
+    attrs = _complete_attrs(study, name, url, identity)
+    differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
     if differ:
         raise StorageError(
             f"study '{name}' in {redact(url)} belongs to another search (recipe "
@@ -479,7 +481,6 @@ def _open_study(
         )
     if not attrs:
         info = {
-            "schema": STUDY_SCHEMA,
             **identity,
             "recipe_config": recipe.model_dump(mode="json"),
             "recipe_hash": content_hash(recipe),
@@ -494,7 +495,31 @@ def _open_study(
         }
         for key, value in info.items():
             study.set_user_attr(key, value)
+        study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
     return study
+
+
+def _complete_attrs(
+    study: optuna.Study, name: str, url: str, identity: dict[str, Any]
+) -> dict[str, Any]:
+    """The study's attributes: none (a new study), or a complete identity. A study whose
+    creator stopped while writing it (no ``schema`` mark, written last, or an identity
+    key missing) could not be checked against this run: it is refused, after a grace
+    period for a creator that is writing it right now."""
+    end = time.monotonic() + IDENTITY_WAIT_S
+    while True:
+        attrs = study.user_attrs
+        complete = COMPLETE_MARK in attrs and all(k in attrs for k in identity)
+        if not attrs or complete:
+            return attrs
+        if time.monotonic() >= end:
+            raise StorageError(
+                f"study '{name}' in {redact(url)} was left half-created (its process stopped "
+                "while writing what it was searched on), so this run cannot be checked "
+                f"against it; delete it (optuna delete-study --study-name '{name}' "
+                f"--storage URL) or choose another --study name"
+            )
+        time.sleep(0.2)
 
 
 def _difference(key: str, stored: Any, now: Any) -> str:

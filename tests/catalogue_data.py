@@ -66,6 +66,13 @@ def make_run(tmp: Path) -> None:
         runs_dir=tmp / "runs",
         overrides={"models": ["logreg"], "baselines": [], "ensemble": False, "report": False},
     )
+    import optuna
+
+    half = optuna.create_study(
+        study_name="half", storage=f"sqlite:///{tmp / 'runs' / 'automl_fin.db'}"
+    )
+    for key, value in {"recipe": "default", "dataset": "0fcc961ce0b4c586"}.items():
+        half.set_user_attr(key, value)  # as a process killed while creating it left it
     (tmp / "outside").mkdir()
     (tmp / "runs" / "linked").symlink_to(tmp / "outside")  # a link out of the runs folder
     shutil.copytree(tmp / "runs" / "base" / "predictor", tmp / "tampered")

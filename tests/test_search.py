@@ -184,6 +184,47 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     assert sorted(Leaderboard(url).query(study="credit")["trial"]) == [0, 1, 2, 3]
 
 
+DIES_WHILE_CREATING_A_STUDY = """
+import os, sys
+import optuna
+from automl_fin import search
+
+written = []
+set_attr = optuna.Study.set_user_attr
+
+def set_user_attr(self, key, value):  # the process dies after three identity attributes
+    set_attr(self, key, value)
+    written.append(key)
+    if len(written) == 3:
+        os._exit(9)
+
+optuna.Study.set_user_attr = set_user_attr
+search("default", trials=1, storage=sys.argv[1], study="half", runs_dir=sys.argv[2])
+"""
+
+
+def test_a_study_half_created_by_a_killed_process_is_refused_not_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from automl_fin import engine
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    killed = subprocess.run([sys.executable, "-c", DIES_WHILE_CREATING_A_STUDY, url,
+                             str(tmp_path)], capture_output=True)  # fmt: skip
+    assert killed.returncode == 9
+    attrs = optuna.load_study(study_name="half", storage=url).user_attrs
+    assert len(attrs) == 3 and "features" not in attrs  # its identity was never complete
+    monkeypatch.setattr(engine, "IDENTITY_WAIT_S", 0.5)
+    for data in (_credit_without_purpose(), None):  # other data, and the same: not checkable
+        with pytest.raises(StorageError) as info:
+            search("default", data=data, trials=1, storage=url, study="half", runs_dir=tmp_path)
+        assert "was left half-created" in str(info.value) and "delete it" in str(info.value)
+    assert optuna.load_study(study_name="half", storage=url).trials == []  # nothing ran
+
+
 def _credit_without_purpose():
     from automl_fin import datasets
 
