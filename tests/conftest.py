@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -136,18 +136,32 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh database on the test server for one test, dropped afterwards."""
+def fresh_postgres_database(postgres_server: str) -> Iterator[Callable[[], str]]:
+    """Creates fresh databases on the test server (each call: one, its URL); all are
+    dropped after the test."""
     import uuid
 
     import sqlalchemy as sa
 
-    name = f"automl_fin_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     base, _, query = postgres_server.partition("?")
-    yield f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    names: list[str] = []
+
+    def create() -> str:
+        name = f"automl_fin_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        names.append(name)
+        return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+    yield create
     with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        for name in names:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(fresh_postgres_database: Callable[[], str]) -> str:
+    """A fresh database on the test server for one test, dropped afterwards."""
+    return fresh_postgres_database()

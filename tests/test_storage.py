@@ -77,13 +77,20 @@ def _open_at_once(url: str, barrier: object, errors: object) -> None:
         errors.put(f"{type(exc).__name__}: {exc}")  # type: ignore[attr-defined]
 
 
-def test_processes_creating_the_same_new_storage_at_once_all_open_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_processes_creating_the_same_new_storage_at_once_all_open_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork")
     errors = ctx.Queue()
-    for round_ in range(4):  # the race is short: several fresh files, four openers each
-        url = f"sqlite:///{tmp_path / f'new{round_}.db'}"
+    for round_ in range(4):  # the race is short: several fresh databases, four openers each
+        url = (
+            f"sqlite:///{tmp_path / f'new{round_}.db'}"
+            if backend == "sqlite"
+            else request.getfixturevalue("fresh_postgres_database")()
+        )
         barrier = ctx.Barrier(4)
         procs = [ctx.Process(target=_open_at_once, args=(url, barrier, errors)) for _ in range(4)]
         for p in procs:
