@@ -162,8 +162,9 @@ def tag(exc: BaseException, stage: str, spec: str) -> BaseException:
 def staged(stage: str, spec: str, fn: Any, *args: Any) -> Any:
     try:
         return fn(*args)
-    except Exception as exc:
-        tag(exc, stage, spec)
+    except BaseException as exc:  # a plugin's SystemExit too; Ctrl-C is the user's
+        if not isinstance(exc, KeyboardInterrupt):
+            tag(exc, stage, spec)
         raise
 
 

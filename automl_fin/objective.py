@@ -40,6 +40,7 @@ STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 PRUNE_EVERY = 2  # learning-curve reports between two pruner checks
 PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
+OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
 
 
 class TrialFailed(Exception):
@@ -132,11 +133,12 @@ class Objective:
             culprit = plan.model
             self._describe(trial, plan)
             self.flush()  # a running trial shows its model and parameters before it fits
-            with self.threads.limit(), time_limit(p.recipe.trial_timeout):
+            seconds, why = self._limit()
+            with self.threads.limit(), time_limit(seconds, why):
                 return self._cross_validate(trial, plan, seed)
-        except (optuna.TrialPruned, TrialFailed):
-            raise
-        except Exception as exc:
+        except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
+            raise  # Ctrl-C is the user's: it stops the search
+        except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
             if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
                 trial.set_user_attr("error", f"{culprit}: {exc}")
                 raise TrialFailed(f"{culprit}: {exc}") from exc
@@ -148,6 +150,19 @@ class Objective:
             trial.set_user_attr("error", message)
             trial.set_user_attr("traceback", "".join(traceback.format_exc(limit=-6))[-4000:])
             raise TrialFailed(message) from exc
+
+    def _limit(self) -> tuple[float | None, str]:
+        """The trial's time limit and what it is: the recipe's ``trial_timeout``, and
+        with a time budget the budget's end plus :data:`OVERRUN` of it, whichever comes
+        first (a fit that never returns cannot hold the search past its budget)."""
+        own = self.problem.recipe.trial_timeout
+        total = self.problem.recipe.budget.seconds
+        if not total or not np.isfinite(self.deadline):
+            return own, "the recipe's trial_timeout"
+        left = max(self.deadline - time.monotonic(), 0.0) + OVERRUN * total
+        if own is not None and own <= left:
+            return own, "the recipe's trial_timeout"
+        return max(left, 0.1), f"the search's time budget of {total:g} s"
 
     @staticmethod
     def baseline(trial: optuna.Trial) -> bool:

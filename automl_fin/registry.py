@@ -129,14 +129,18 @@ class Registry:
         items = plugins.items() if isinstance(plugins, Mapping) else _named(plugins)
         for name, obj in items:
             self._add(obj, Provider(name, _dist_of(obj), _version(_dist_of(obj))))
-        try:
-            self._pm.check_pending()
-        except pluggy.PluginValidationError as exc:
-            raise PluginError(
-                f"plugin '{self._pm.get_name(exc.plugin)}' implements a hook that automl_fin "
-                f"does not define ({_one_line(exc)}); check the name against "
-                "automl_fin.hookspecs"
-            ) from None
+        self._drop_unknown_hooks()
+        if allowed:
+            known = {_norm(p.name) for p in self.plugins} | {
+                _norm(p.distribution) for p in self.plugins
+            }
+            for name in sorted(allowed - known):
+                warnings.warn(
+                    f"{ENV_LOAD} names '{name}', but no installed plugin is called that; "
+                    f"installed: {', '.join(sorted(p.name for p in self.plugins)) or 'none'}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
         self._collect()
 
     # -- loading -----------------------------------------------------------------------
@@ -163,10 +167,12 @@ class Registry:
 
     def _add(self, obj: object, provider: Provider) -> None:
         if provider.plugin in self._by_plugin:
-            raise PluginError(
-                f"two plugins are named '{provider.plugin}': {self._by_plugin[provider.plugin]}"
-                f" and {provider}; rename one entry point or disable one with --no-plugin"
+            why = (
+                f"has the name of {self._by_plugin[provider.plugin]}; rename one entry point "
+                "or disable one with --no-plugin"
             )
+            self._skip(provider.plugin, provider.distribution, provider.version, why)
+            return
         try:
             self._pm.register(obj, name=provider.plugin)
         except Exception as exc:  # pluggy validation of hook signatures
@@ -176,6 +182,23 @@ class Registry:
         self.plugins.append(
             PluginRecord(provider.plugin, provider.distribution, provider.version, "loaded")
         )
+
+    def _drop_unknown_hooks(self) -> None:
+        """Unregister (with a warning) every plugin that implements a hook automl_fin
+        does not define: a misspelt hook would otherwise be silently never called."""
+        while True:
+            try:
+                self._pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self._pm.get_name(exc.plugin) or ""
+                self._pm.unregister(exc.plugin)
+                provider = self._by_plugin.pop(name)
+                why = (
+                    f"implements a hook automl_fin does not define ({_one_line(exc)}); check "
+                    "the name against automl_fin.hookspecs"
+                )
+                self._mark_failed(provider, why)
 
     def _skip(self, name: str, dist: str, version: str, why: str) -> None:
         message = f"plugin '{name}' ({dist} {version}) {why}; skipped, the others still load"
@@ -207,9 +230,18 @@ class Registry:
         for plugin, why in failed.items():
             self._mark_failed(self._by_plugin[plugin], why)
         for plugin, entries in staged.items():
-            if plugin not in failed:
+            if plugin in failed:
+                continue
+            tables = (self.models, self.preprocessors, self.recipes, self.providers)
+            before = [dict(t) for t in tables]
+            try:
                 for add, item in entries:
                     add(self._by_plugin[plugin], item)
+            except PluginError as exc:  # a wrong object or a clashing name: all or nothing
+                for table, kept in zip(tables, before, strict=True):
+                    table.clear()
+                    table.update(kept)
+                self._mark_failed(self._by_plugin[plugin], _after_plugin(str(exc)))
 
     def _mark_failed(self, provider: Provider, why: str) -> None:
         self.plugins = [p for p in self.plugins if p.name != provider.plugin]
@@ -313,6 +345,11 @@ def _dist_of(obj: object) -> str:
     module = obj.__name__ if inspect.ismodule(obj) else type(obj).__module__
     dists = metadata.packages_distributions().get(module.split(".")[0], [])
     return dists[0] if dists else "<local>"
+
+
+def _after_plugin(message: str) -> str:
+    """A registration error as the reason a plugin is skipped."""
+    return message[0].lower() + message[1:] if message else message
 
 
 def _one_line(exc: BaseException) -> str:

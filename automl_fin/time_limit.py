@@ -20,17 +20,17 @@ __all__ = ["TrialTimeout", "time_limit"]
 
 
 class TrialTimeout(Exception):
-    """A trial ran past the recipe's ``trial_timeout``."""
+    """A trial ran past the recipe's ``trial_timeout`` or the search's time budget."""
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
+def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") -> Iterator[None]:
     """Raise :class:`TrialTimeout` in the calling thread after ``seconds`` (no limit
-    for ``None``)."""
+    for ``None``); ``what`` names the limit in the message."""
     if not seconds:
         yield
         return
-    message = f"timed out after {seconds:g} s (the recipe's trial_timeout)"
+    message = f"timed out after {seconds:.3g} s ({what})"
     if threading.current_thread() is threading.main_thread():
         with _alarm(seconds, message):
             yield

@@ -26,6 +26,8 @@ class _Hangs(ClassifierMixin, BaseEstimator):
         self.how = how
 
     def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if self.how == "exit":
+            sys.exit(3)  # a plugin that ends the process
         if self.how == "sleep":
             time.sleep(10_000)
         while True:
@@ -49,13 +51,14 @@ def _registry(how: str) -> Registry:
     return Registry(plugins={"hangs": Plugin()})
 
 
-def _search(tmp_path: Path, how: str, limit: float):  # type: ignore[no-untyped-def]
+def _search(tmp_path: Path, how: str, limit: float | None, **budget: float):  # type: ignore[no-untyped-def]
     return search(
         "default",
-        trials=3,
+        trials=None if budget else 3,
         runs_dir=tmp_path,
         storage=":memory:",
         registry=_registry(how),
+        **budget,
         overrides={
             "models": ["hangs", "logreg"],
             "enqueue": [{"model": "hangs"}],  # the hanging model runs first
@@ -77,6 +80,28 @@ def test_a_hanging_model_times_out_and_the_search_goes_on(tmp_path: Path, how: s
     assert hung["state"] == "FAIL"
     assert hung["error"] == f"hangs: timed out after {limit:g} s (the recipe's trial_timeout)"
     assert limit <= hung["duration_s"] < limit + 1.0  # asked 2 s; stopped within a second
+    assert (board.loc[board["model"] == "logreg", "state"] == "COMPLETE").all()
+
+
+@pytest.mark.parametrize("how", ["sleep", "spin"])
+def test_a_time_budget_bounds_a_hanging_model_without_a_trial_timeout(
+    tmp_path: Path, how: str
+) -> None:
+    result = _search(tmp_path, how, None, seconds=6)  # logreg's portfolio trial runs first
+    board = result.leaderboard()
+    hung = board[board["model"] == "hangs"].iloc[0]
+    assert hung["state"] == "FAIL"
+    assert "(the search's time budget of 6 s)" in hung["error"]
+    assert result.timings["search"] <= 6 * 1.10  # stopped 5 % past the budget, not never
+
+
+def test_a_plugin_calling_sys_exit_fails_its_own_trial_only(tmp_path: Path) -> None:
+    board = _search(tmp_path, "exit", None).leaderboard()
+    exited = board[board["model"] == "hangs"].iloc[0]
+    assert exited["state"] == "FAIL"
+    assert (
+        exited["error"].startswith("hangs (") and "raised in fit: SystemExit: 3" in exited["error"]
+    )
     assert (board.loc[board["model"] == "logreg", "state"] == "COMPLETE").all()
 
 

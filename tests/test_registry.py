@@ -7,7 +7,7 @@ import types
 import pytest
 from conftest import cli
 
-from automl_fin import ModelSpec, PluginError, Task, hookimpl
+from automl_fin import ModelSpec, Task, hookimpl
 from automl_fin.registry import PluginWarning, Registry
 
 BUILTIN_MODELS = {"logreg", "rf", "extra_trees", "hgb", "ridge", "elastic_net"}
@@ -51,14 +51,16 @@ def test_plugin_failing_on_import_is_skipped_with_a_warning(plugin_sites) -> Non
     assert "[failed]" in out.stdout
 
 
-def test_duplicate_name_fails_naming_both_providers(plugin_sites) -> None:
+def test_a_plugin_clashing_with_a_name_is_skipped_naming_both_providers(plugin_sites) -> None:
     out = cli("plugins", sites=[plugin_sites["dup"]])
-    assert out.returncode == 2
+    assert out.returncode == 0, out.stderr  # every other command still works
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr
-    assert "duplicate model name 'rf'" in lines[0]
+    assert "plugin 'dup'" in lines[0] and "duplicate model name 'rf'" in lines[0]
     assert "automl-fin 0.1.0 (plugin 'sklearn')" in lines[0]
     assert "automl-fin-dupplugin 2.0.0 (plugin 'dup')" in lines[0]
+    assert "skipped, the others still load" in lines[0]
+    assert "rf " in out.stdout and "[failed]" in out.stdout  # the built-in rf is kept
 
 
 @pytest.mark.parametrize(
@@ -117,14 +119,17 @@ def test_plugin_raising_in_a_hook_is_skipped_and_named() -> None:
     assert "rf" in reg.models
 
 
-def test_registering_a_wrong_object_is_an_error_naming_the_plugin() -> None:
+def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     class Wrong:
         @hookimpl
         def register_models(self, register):
+            register(ModelSpec(name="fine", tasks={Task.BINARY}, build=lambda p, c: None))
             register({"name": "dict-spec"})
 
-    with pytest.raises(PluginError, match=r"plugin 'wrong'.*expected an automl_fin.ModelSpec"):
-        Registry(plugins={"wrong": Wrong()})
+    with pytest.warns(PluginWarning, match=r"plugin 'wrong'.*expected an automl_fin.ModelSpec"):
+        reg = Registry(plugins={"wrong": Wrong()})
+    assert "fine" not in reg.models and "rf" in reg.models  # all of it or nothing
+    assert [p.status for p in reg.plugins if p.name == "wrong"] == ["failed"]
 
 
 def test_hook_implementation_with_unknown_name_is_rejected() -> None:
@@ -135,8 +140,17 @@ def test_hook_implementation_with_unknown_name_is_rejected() -> None:
         pass
 
     module.register_model = register_model  # type: ignore[attr-defined]
-    with pytest.raises(PluginError, match=r"plugin 'typo' implements a hook.*register_model"):
-        Registry(plugins={"typo": module})
+    with pytest.warns(PluginWarning, match=r"plugin 'typo'.* implements a hook.*register_model"):
+        reg = Registry(plugins={"typo": module})
+    assert "rf" in reg.models and [p.status for p in reg.plugins if p.name == "typo"] == ["failed"]
+
+
+def test_an_allow_list_naming_no_installed_plugin_says_so(monkeypatch) -> None:
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("AUTOML_FIN_PLUGINS", "sklearn,nosuch")
+    with pytest.warns(PluginWarning, match=r"AUTOML_FIN_PLUGINS names 'nosuch'.*installed: "):
+        reg = Registry()
+    assert "rf" in reg.models
 
 
 def test_spec_names_are_validated() -> None:
