@@ -11,6 +11,12 @@ TPE's "constant liar" (treat trials running elsewhere as bad, so parallel worker
 out) re-reads all trials for every sampled parameter; a search that no other process
 joins has no such trial, and samples identically without it, so it is on only for
 workers and shared (non-SQLite) storages.
+
+TPE draws from one random stream seeded once: processes started with the same seed
+would draw the same configurations at the same moments. :class:`TrialSeededTPE` seeds
+each trial's draws from the recipe's seed and the trial's number instead: processes
+sampling at once hold different trial numbers, so they draw differently, and a
+single-process run stays repeatable.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ from optuna.trial import FrozenTrial, TrialState
 if TYPE_CHECKING:
     from automl_fin.recipes import Recipe
 
-__all__ = ["PRUNER_STARTUP", "CompletedOnce", "completed", "make_pruner", "make_sampler"]
+__all__ = [
+    "PRUNER_STARTUP",
+    "CompletedOnce",
+    "TrialSeededTPE",
+    "completed",
+    "make_pruner",
+    "make_sampler",
+]
 
 PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
 
@@ -76,7 +89,47 @@ def make_pruner(recipe: Recipe) -> optuna.pruners.BasePruner:
     )
 
 
+class TrialSeededTPE(optuna.samplers.BaseSampler):
+    """Optuna's TPE sampler whose random draws for a trial are seeded by ``seed`` and
+    the trial's number (a fresh TPE per trial; it keeps no state between trials but its
+    random stream)."""
+
+    def __init__(self, seed: int, *, constant_liar: bool = False) -> None:
+        self._seed = seed
+        self._liar = constant_liar
+        self._number: int | None = None
+        self._tpe = self._make(0)
+
+    def _make(self, number: int) -> optuna.samplers.TPESampler:
+        seed = (self._seed * 1_000_003 + 7919 * number) % (2**32 - 1)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=self._liar)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.number != self._number:
+            self._number, self._tpe = trial.number, self._make(trial.number)
+        self._tpe.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> Any:
+        return self._tpe.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, space: Any) -> Any:
+        return self._tpe.sample_relative(study, trial, space)
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, name: str, distribution: Any
+    ) -> Any:
+        return self._tpe.sample_independent(study, trial, name, distribution)
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any
+    ) -> None:
+        self._tpe.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._tpe.reseed_rng()
+
+
 def make_sampler(recipe: Recipe, *, shared: bool) -> optuna.samplers.BaseSampler:
-    """TPE seeded by the recipe; ``shared``: other processes may run trials at the
-    same time (constant liar on)."""
-    return optuna.samplers.TPESampler(seed=recipe.seed, constant_liar=shared)
+    """TPE seeded by the recipe and each trial's number (:class:`TrialSeededTPE`);
+    ``shared``: other processes may run trials at the same time (constant liar on)."""
+    return TrialSeededTPE(recipe.seed, constant_liar=shared)

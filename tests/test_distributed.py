@@ -60,7 +60,7 @@ def _wait(predicate, timeout: float = 180) -> None:  # type: ignore[no-untyped-d
     raise AssertionError("timed out waiting")
 
 
-def test_two_workers_on_postgres_finish_exactly_the_budget(
+def test_a_run_and_two_workers_on_postgres_finish_exactly_the_budget(
     postgres_url: str, tmp_path: Path
 ) -> None:
     total = 14
@@ -69,13 +69,21 @@ def test_two_workers_on_postgres_finish_exactly_the_budget(
         "--trials", str(total), "--seed", "3", *SETTINGS, runs=tmp_path / "a",
     )  # fmt: skip
     _wait(lambda: len(_trials(postgres_url, "shared")) > 0)
-    worker = _spawn(
-        "worker", "--storage", postgres_url, "--study", "shared", "--no-progress",
-        runs=tmp_path / "b",
-    )  # fmt: skip
-    w_out, w_err = worker.communicate(timeout=600)
+    workers = [
+        _spawn(
+            "worker",
+            "--storage",
+            postgres_url,
+            "--study",
+            "shared",
+            "--no-progress",
+            runs=tmp_path / name,
+        )
+        for name in ("b", "c")
+    ]
+    outs = [w.communicate(timeout=600) for w in workers]
     _, r_err = run.communicate(timeout=600)
-    assert worker.returncode == 0, w_err[-2000:]
+    assert [w.returncode for w in workers] == [0, 0], outs[0][1][-2000:] + outs[1][1][-2000:]
     assert run.returncode == 0, r_err[-2000:]
     everything = _trials(postgres_url, "shared")
     # two processes queueing at the same moment may queue one too many: failed unrun
@@ -85,11 +93,14 @@ def test_two_workers_on_postgres_finish_exactly_the_budget(
     numbers = [t.number for t in trials]
     assert len(numbers) == len(set(numbers)) == total  # exactly the budget, none twice
     assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}  # none lost or stuck
-    by_worker = int(w_out.split("worker: ")[1].split()[0])
+    by_worker = [int(out.split("worker: ")[1].split()[0]) for out, _ in outs]
     by_run = r_err.count("\ntrial ") + r_err.startswith("trial ")
-    assert by_worker >= 1 and by_run >= 1 and by_worker + by_run == total, (by_worker, by_run)
+    assert by_run >= 1 and sum(by_worker) + by_run == total, (by_worker, by_run)
     board = Leaderboard(postgres_url).query(study="shared")
     assert sorted(board["trial"]) == sorted(numbers)  # the leaderboard sees every trial
+    # three processes with the same seed sample at the same moments: never the same draw
+    drawn = [tuple(sorted(t.params.items())) for t in trials if "enqueued" not in t.user_attrs]
+    assert len(drawn) >= total - 2 and len(set(drawn)) == len(drawn)
 
 
 def test_a_worker_refuses_other_data(postgres_url: str, tmp_path: Path) -> None:

@@ -132,3 +132,23 @@ def test_a_process_killed_the_instant_its_trial_runs_leaves_a_trial_failed_as_st
     waiter.join(30)  # three missed beats, then failed
     assert not waiter.is_alive()
     assert study.get_trials()[0].state == TrialState.FAIL
+
+
+def test_processes_with_the_same_seed_draw_differently_and_each_draw_repeats() -> None:
+    from automl_fin.sampling import TrialSeededTPE
+
+    def draw(number_of_trials_before: int) -> dict[str, float]:
+        study = optuna.create_study(sampler=TrialSeededTPE(7))
+        for _ in range(number_of_trials_before):  # other processes' trials, still running
+            study.enqueue_trial({"x": 0.5, "y": 1})
+            study.ask()
+        trial = study.ask()
+        return {"x": trial.suggest_float("x", 0, 1), "y": trial.suggest_int("y", 0, 100)}
+
+    # three processes, one seed, sampling at once: trials 0, 1 and 2 draw three configs
+    draws = [draw(n) for n in range(3)]
+    assert len({tuple(d.items()) for d in draws}) == 3
+    assert draws == [draw(n) for n in range(3)]  # and each is repeatable
+    plain = [optuna.create_study(sampler=optuna.samplers.TPESampler(seed=7)) for _ in range(3)]
+    same = {plain[i].ask().suggest_float("x", 0, 1) for i in range(3)}
+    assert len(same) == 1  # what one TPE stream per process did: the same draw three times
