@@ -32,6 +32,8 @@ import numpy as np
 
 from automl_fin.errors import ArtifactError
 from automl_fin.intervals import FILE as INTERVAL_FILE
+from automl_fin.manifest import check as check_manifest
+from automl_fin.manifest import sign, signing_key, verify
 from automl_fin.predictor import Member, Predictor, Schema
 from automl_fin.specs import Task
 
@@ -135,6 +137,8 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
     and return the folder."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    for left in folder.parent.glob(f".{folder.name}-*"):  # a save killed half way
+        shutil.rmtree(left, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
     try:
         files: dict[str, str] = {}
@@ -146,12 +150,16 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
         if predictor.scores is not None:
             files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
         manifest = {
-            **predictor.manifest,
+            **{k: v for k, v in predictor.manifest.items() if k != "signature"},
             "schema": predictor.schema.to_json(),
             "members": members,
             "files": files,
         }
-        _write(tmp / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
+        manifest = json.loads(json.dumps(manifest, default=str))  # what a reader will see
+        key = signing_key()
+        if key is not None:
+            manifest["signature"] = sign(manifest, key)
+        _write(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
         _swap(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -161,17 +169,22 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
     return folder
 
 
-def load(path: str | Path) -> Predictor:
+def load(path: str | Path, *, require_signature: bool | None = None) -> Predictor:
     """Load a saved predictor (its folder, or the run folder holding ``predictor/``).
 
-    Refuses a folder whose files do not match the sha256 in ``manifest.json`` (before
-    unpickling anything) and warns (:class:`VersionWarning`) when the installed package
-    versions differ from the saved ones. Unpickling runs code: load only trusted folders.
+    Refuses a malformed ``manifest.json`` (one line naming the field), a signed one whose
+    signature does not verify under ``AUTOML_FIN_SIGNING_KEY``, an unsigned one when a
+    signature is required (``require_signature``; default: the
+    ``AUTOML_FIN_REQUIRE_SIGNATURE`` environment variable), and a folder whose files do
+    not match the sha256 in the manifest, all before unpickling anything; warns
+    (:class:`VersionWarning`) when the installed package versions differ from the saved
+    ones. Unpickling runs code: load only trusted folders (see :mod:`automl_fin.manifest`).
     """
     folder = Path(path)
     if (folder / PREDICTOR_DIR / MANIFEST).is_file():
         folder = folder / PREDICTOR_DIR
     manifest = _manifest(folder)
+    verify(manifest, folder, require=require_signature)
     listed: dict[str, str] = manifest["files"]
     verified: dict[str, bytes] = {}  # the bytes hashed are the bytes unpickled
     for name, digest in listed.items():
@@ -254,28 +267,8 @@ def _manifest(folder: Path) -> dict[str, Any]:
             f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
             f"format {FORMAT}"
         )
-    files, members = manifest.get("files"), manifest.get("members")
-    well_formed = (
-        isinstance(files, dict)
-        and all(isinstance(v, str) for v in files.values())
-        and isinstance(members, list)
-        and all(
-            isinstance(m, dict) and {"trial", "model", "weight", "file"} <= set(m) for m in members
-        )
-        and isinstance(manifest.get("schema"), dict)
-    )
-    if not well_formed:
-        raise ArtifactError(
-            f"predictor {folder}: {MANIFEST} lacks well-formed 'files', 'members' or 'schema'"
-        )
-    for m in members:  # only hashed plain file names of this folder are ever unpickled
-        name = m["file"]
-        if name not in files or Path(name).name != name or name in ("", ".", ".."):
-            raise ArtifactError(
-                f"predictor {folder}: member file {name!r} is not a hashed file of the folder; "
-                "refusing it"
-            )
-    return manifest
+    # only hashed plain file names of this folder are ever unpickled (manifest.check)
+    return check_manifest(manifest, folder, MANIFEST)
 
 
 def _warn_versions(folder: Path, saved: dict[str, str]) -> None:

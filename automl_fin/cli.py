@@ -165,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="carry this input column into the output (e.g. an id); repeatable",
     )
     predict.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="refuse a predictor that is not signed under AUTOML_FIN_SIGNING_KEY",
+    )
+    predict.add_argument(
         "--interval",
         type=_coverage,
         metavar="COVERAGE",
@@ -454,7 +459,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from automl_fin.artifacts import load
     from automl_fin.runs import locate
 
-    predictor = load(locate(args.run, args.runs_dir, must_exist=True)[1])
+    folder = locate(args.run, args.runs_dir, must_exist=True)[1]
+    predictor = load(folder, require_signature=args.require_signature or None)
     table = predictor.predict_frame(args.data, keep=args.keep, interval=args.interval)
     if args.out:
         table.to_csv(args.out, index=False)

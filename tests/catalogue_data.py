@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def make_run(tmp: Path) -> None:
     (tmp / "outside").mkdir()
     (tmp / "runs" / "linked").symlink_to(tmp / "outside")  # a link out of the runs folder
     shutil.copytree(tmp / "runs" / "base" / "predictor", tmp / "tampered")
+    shutil.copytree(tmp / "runs" / "base" / "predictor", tmp / "zero_weight")
+    manifest = json.loads((tmp / "zero_weight" / "manifest.json").read_text())
+    manifest["members"][0]["weight"] = 0  # an edited manifest
+    (tmp / "zero_weight" / "manifest.json").write_text(json.dumps(manifest))
     pickled = sorted((tmp / "tampered").glob("*.pkl"))[0]
     pickled.write_bytes(pickled.read_bytes() + b"\0")
     credit = pd.read_csv(tmp / "credit.csv").drop(columns=["creditability"])

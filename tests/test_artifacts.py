@@ -240,13 +240,13 @@ def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(
         manifest = json.loads((folder / MANIFEST).read_text())
         manifest["members"][0]["file"] = target
         (folder / MANIFEST).write_text(json.dumps(manifest))
-        with pytest.raises(ArtifactError, match=r"is not a hashed file of the folder"):
+        with pytest.raises(ArtifactError, match=r"names '.*', not its own pickle"):
             automl_fin.load(folder)
     folder = _copy(run, tmp_path / "shape")
     manifest = json.loads((folder / MANIFEST).read_text())
     manifest["files"] = list(manifest["files"])
     (folder / MANIFEST).write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match=r"lacks well-formed 'files'"):
+    with pytest.raises(ArtifactError, match=r"manifest.json field 'files': Input should be a"):
         automl_fin.load(folder)
 
 
@@ -298,3 +298,83 @@ def test_a_refit_that_fails_after_the_search_keeps_the_search(tmp_path: Path) ->
     assert (result.run_dir / "report.html").is_file()  # later steps still ran
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     assert "too many rows" in study.user_attrs["error:predictor"]
+
+
+def _edit(run, tmp_path: Path, name: str, change) -> Path:  # type: ignore[no-untyped-def]
+    folder = _copy(run, tmp_path / name)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    change(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    return folder
+
+
+def test_an_edited_manifest_is_refused_in_one_line_naming_the_field(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def swap_files(m: dict) -> None:
+        m["members"].append({**m["members"][0], "file": "member_1_x.pkl", "model": "x"})
+        m["members"][0]["file"], m["members"][1]["file"] = "member_1_x.pkl", m["members"][0]["file"]
+
+    edits = {
+        "zero weight": (lambda m: m["members"][0].update(weight=0), "members.0.weight"),
+        "no members": (lambda m: m.update(members=[]), "members"),
+        "swapped files": (swap_files, "not its own pickle"),
+        "one class": (lambda m: m["schema"].update(classes=["good"]), "two or more distinct"),
+        "bad kind": (lambda m: m["schema"]["columns"][0].update(kind="image"), "columns.0.kind"),
+        "no digest": (lambda m: m["files"].update({next(iter(m["files"])): "x"}), "no sha256"),
+        "format": (lambda m: m.update(format=2), "has format 2"),
+    }
+    for name, (change, expected) in edits.items():
+        folder = _edit(run, tmp_path, name.replace(" ", "_"), change)
+        with pytest.raises(ArtifactError) as info:
+            automl_fin.load(folder)
+        assert expected in str(info.value) and "\n" not in str(info.value), name
+
+
+def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
+    run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from automl_fin.artifacts import save_predictor
+
+    monkeypatch.setenv("AUTOML_FIN_SIGNING_KEY", "a long random secret of the bank")
+    signed = save_predictor(run.predictor, tmp_path / "signed")
+    manifest = json.loads((signed / MANIFEST).read_text())
+    assert len(manifest["signature"]) == 64
+    rows = datasets.load("german_credit").tail(5)
+    expected = automl_fin.load(signed, require_signature=True).predict_proba(rows)
+    # edits that leave a well-formed manifest: only the signature catches them
+    for name, change in {
+        "reversed classes": lambda m: m["schema"].update(classes=m["schema"]["classes"][::-1]),
+        "other weight": lambda m: m["members"][0].update(weight=0.5),
+        "other score": lambda m: m["metric"].update(score=0.99),
+    }.items():
+        folder = tmp_path / name.replace(" ", "_")
+        shutil.copytree(signed, folder)
+        edited = json.loads((folder / MANIFEST).read_text())
+        change(edited)
+        (folder / MANIFEST).write_text(json.dumps(edited))
+        with pytest.raises(ArtifactError, match="signature does not verify"):
+            automl_fin.load(folder)
+    monkeypatch.setenv("AUTOML_FIN_SIGNING_KEY", "another key")
+    with pytest.raises(ArtifactError, match="signature does not verify"):
+        automl_fin.load(signed)
+    monkeypatch.delenv("AUTOML_FIN_SIGNING_KEY")
+    unsigned = save_predictor(run.predictor, tmp_path / "unsigned")
+    assert "signature" not in json.loads((unsigned / MANIFEST).read_text())
+    pd.testing.assert_frame_equal(automl_fin.load(unsigned).predict_proba(rows), expected)
+    with pytest.raises(ArtifactError, match="not signed and a signature is required"):
+        automl_fin.load(unsigned, require_signature=True)
+    monkeypatch.setenv("AUTOML_FIN_REQUIRE_SIGNATURE", "1")
+    with pytest.raises(ArtifactError, match="is signed, but AUTOML_FIN_SIGNING_KEY is not set"):
+        automl_fin.load(signed)
+
+
+def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from automl_fin.artifacts import save_predictor
+
+    folder = tmp_path / "predictor"
+    (tmp_path / ".predictor-abc123").mkdir()  # what a killed save leaves
+    (tmp_path / ".predictor-abc123" / "member_0_logreg.pkl").write_bytes(b"half")
+    (tmp_path / ".predictor-old-xyz").mkdir()
+    save_predictor(run.predictor, folder)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["predictor"]
