@@ -195,3 +195,40 @@ def test_class_and_price_reports_show_the_confusion_matrix_and_the_forecast(
     assert w > 500 and h > 300
     assert "random walk" in (prices.run_dir / REPORT).read_text()
     assert isinstance(prices.leaderboard(), pd.DataFrame)
+
+
+WIDE_REPORT = r"""
+import resource, sys, time
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import CountVectorizer
+from automl_fin import datasets, search
+
+# 10,000 columns of real data: character n-gram counts of 300 financial news sentences
+news = datasets.load("financial_phrasebank").sample(300, random_state=0)
+vec = CountVectorizer(analyzer="char_wb", ngram_range=(2, 5), max_features=10_000)
+counts = vec.fit_transform(news["text"]).toarray()
+frame = pd.DataFrame(counts, columns=[f"g_{i}" for i in range(counts.shape[1])])
+frame["label"] = news["label"].to_numpy()
+limit = 3 * 1024**3  # the whole process gets 3 GiB of address space
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+t0 = time.monotonic()
+result = search("auto", data=frame, target="label", trials=2, seed=0, storage=":memory:",
+                runs_dir=sys.argv[1], progress=False,
+                overrides={"models": ["logreg"], "validation.n_splits": 2, "ensemble": False})
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(result.run_dir, counts.shape[1], f"{result.timings['report']:.1f}", f"{peak:.0f}")
+"""
+
+
+def test_the_report_on_10000_columns_stays_within_3_gib(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-c", WIDE_REPORT, str(tmp_path)],
+                         capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    run_dir, width, report_s, peak_mib = out.stdout.split()
+    assert int(width) == 10_000
+    assert "report failed" not in out.stderr  # all the shuffled copies at once: MemoryError
+    page = (Path(run_dir) / REPORT).read_text()
+    assert "Permutation importance" in page
+    assert "Of the 10,000 columns, the 100 most correlated with the target" in page
+    assert float(report_s) < 120 and float(peak_mib) < 3 * 1024
