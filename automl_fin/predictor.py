@@ -8,6 +8,7 @@ the next step(s) of each series from its latest window.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.specs import ColumnKind, Task
+from automl_fin.tidy import MISSING_TOKENS, numbers_in_text
 
 if TYPE_CHECKING:
     from automl_fin.problem import Problem
@@ -154,12 +156,19 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if numeric:
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
-        if ptypes.is_numeric_dtype(col):
-            return col
-        values = pd.to_numeric(col, errors="coerce")
-        bad = values.isna() & col.notna() & (col.astype("str").str.strip() != "")
+        values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
+        marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
+        bad = values.isna() & col.notna() & ~marker
         if bad.any():
             raise refuse(bad, "numeric")
+        infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            warnings.warn(
+                f"{source}: infinite values in '{name}' ({int(infinite.sum())} rows) are "
+                "read as missing",
+                stacklevel=4,
+            )
+            values = values.where(~infinite)
         return values
     if kind is ColumnKind.DATETIME:
         if ptypes.is_datetime64_any_dtype(col):

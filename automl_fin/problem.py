@@ -30,6 +30,7 @@ from automl_fin.pipeline import (
 from automl_fin.space import fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
 from automl_fin.table_facts import Settled, check_column_options, settle
+from automl_fin.tidy import tidy
 from automl_fin.timeseries import supervise
 from automl_fin.validation import make_splits, split_rows
 
@@ -213,7 +214,7 @@ def settle_data(
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
-    return settle(recipe, frame, source, soft)
+    return settle(recipe, tidy(frame, source, cfg.target), source, soft)
 
 
 def _dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:

@@ -1,0 +1,128 @@
+"""Making a user's table sound before anything else reads it, and saying what changed.
+
+- Infinite values in numeric columns are read as missing (no model takes them; every
+  trial failed on "Input X contains infinity").
+- A column of numbers with a few other values (``n/a``, ``-``, ``True``, a stray
+  word: at least 95 % of its values are numbers) is numeric, those values missing; it
+  was read as categorical, and models lost what it said.
+- Values so large that models which square or sum them overflow (above 1e100) are
+  flagged, naming the column.
+- Class labels of the target that differ only in surrounding spaces or letter case
+  (``" Yes"``, ``"yes"``) are one class, spelt as most of its rows spell it.
+
+Each change is one warning naming the source, the column and what was done.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+__all__ = ["MISSING_TOKENS", "numbers_in_text", "tidy"]
+
+NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
+HUGE = 1e100  # values above this overflow squares and sums of squares
+MISSING_TOKENS = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "-", "--", "?", ".", "missing", "#n/a", "nil"}
+)
+
+
+def _say(source: str, text: str) -> None:
+    warnings.warn(f"{source}: {text}", stacklevel=4)
+
+
+def _shown(values: list[Any]) -> str:
+    return ", ".join(map(repr, values[:3])) + (", ..." if len(values) > 3 else "")
+
+
+def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
+    """``col`` read as numbers, and the distinct values that are not numbers (nor
+    missing markers) and were read as missing."""
+    text = col.astype("str").str.strip()
+    values = pd.to_numeric(text.where(col.notna()), errors="coerce")
+    odd = col.notna() & values.isna()
+    strays = [v for v in pd.unique(col[odd]) if str(v).strip().lower() not in MISSING_TOKENS]
+    return values, strays
+
+
+def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
+    """``frame`` with the changes above (a copy when anything changes)."""
+    out = frame
+    inf, coerced, huge = [], [], []
+    for name in frame.columns:
+        col = frame[name]
+        if ptypes.is_bool_dtype(col):
+            continue
+        if ptypes.is_numeric_dtype(col):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            bad = np.isinf(values)
+            if bad.any():
+                inf.append(f"{name!r} ({int(bad.sum())} rows)")
+                out = out if out is not frame else frame.copy()
+                out[name] = col.where(~bad)
+                values = np.where(bad, np.nan, values)
+            if name != target and np.nanmax(np.abs(values), initial=0.0) > HUGE:
+                huge.append(f"{name!r} (up to {np.nanmax(np.abs(values)):.3g})")
+            continue
+        if name == target or not (ptypes.is_string_dtype(col) or ptypes.is_object_dtype(col)):
+            continue
+        present = col.notna()
+        if not present.any():
+            continue
+        values, strays = numbers_in_text(col)
+        share = values[present].notna().mean()
+        if share < NUMERIC_SHARE:
+            continue
+        out = out if out is not frame else frame.copy()
+        out[name] = values
+        odd = int((present & values.isna()).sum())
+        coerced.append(f"{name!r}" + (f" ({odd} rows: {_shown(strays)})" if strays else ""))
+    if inf:
+        _say(source, f"infinite values in {', '.join(inf)} are read as missing")
+    if coerced:
+        _say(
+            source,
+            f"column(s) {', '.join(coerced)} hold numbers with a few other values: read as "
+            "numeric, those values as missing",
+        )
+    if huge:
+        _say(
+            source,
+            f"column(s) {', '.join(huge)} hold values so large that models which square or "
+            "sum them overflow; rescale them (e.g. a log) if such trials fail",
+        )
+    if target is not None and target in out.columns:
+        labels = _one_spelling(out[target], source, target)
+        if labels is not None:
+            out = out if out is not frame else frame.copy()
+            out[target] = labels
+    return out
+
+
+def _one_spelling(y: pd.Series, source: str, target: str) -> pd.Series | None:
+    """The target with labels that differ only in spaces or case made one, or None."""
+    if not (ptypes.is_string_dtype(y) or ptypes.is_object_dtype(y)):
+        return None
+    text = y.dropna().astype("str")
+    stripped = text.str.strip()
+    keys = stripped.str.casefold()
+    if keys.nunique() == text.nunique():
+        return None
+    spelling = stripped.groupby(keys).agg(lambda s: s.value_counts().index[0])
+    merged = sorted(
+        {
+            f"{', '.join(map(repr, sorted(g.unique())))} -> {spelling[k]!r}"
+            for k, g in text.groupby(keys)
+            if g.nunique() > 1
+        }
+    )
+    _say(
+        source,
+        f"target '{target}': labels that differ only in spaces or case are one class: "
+        + "; ".join(merged),
+    )
+    return y.map(lambda v: v if pd.isna(v) else spelling[str(v).strip().casefold()])

@@ -1,0 +1,87 @@
+"""A user's table with infinities, numbers among stray words, huge values and labels
+spelt several ways: made sound before the search, each change said in one warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_fin import DataError, datasets, search
+from automl_fin.problem import resolve
+from automl_fin.recipes import load_recipe
+from automl_fin.registry import Registry
+from automl_fin.specs import ColumnKind
+
+FAST = {"models": ["logreg", "hgb"], "validation.n_splits": 3, "ensemble": False,
+        "report": False}  # fmt: skip
+
+
+@pytest.fixture
+def credit() -> pd.DataFrame:
+    return datasets.load("german_credit")
+
+
+def _problem(frame: pd.DataFrame, **over: object):  # type: ignore[no-untyped-def]
+    return resolve(load_recipe("default", over), frame, Registry(), soft=frozenset())
+
+
+def test_infinite_values_are_missing_and_every_trial_completes(credit, tmp_path: Path) -> None:
+    rows = credit.index[:7]
+    credit["credit_amount"] = credit["credit_amount"].astype(float)
+    credit.loc[rows, "credit_amount"] = [np.inf, -np.inf] * 3 + [np.inf]
+    with pytest.warns(UserWarning, match=r"infinite values in 'credit_amount' \(7 rows\)"):
+        result = search("default", data=credit, trials=4, runs_dir=tmp_path, storage=":memory:",
+                        overrides=FAST)  # fmt: skip
+    board = result.leaderboard()
+    assert (board["state"] == "COMPLETE").all(), board["error"].dropna().tolist()[:1]
+    new = credit.drop(columns="creditability").head(3)  # infinities at predict time too
+    with pytest.warns(UserWarning, match=r"infinite values in 'credit_amount' \(3 rows\)"):
+        proba = result.predictor.predict_proba(new)
+    assert np.isfinite(proba.to_numpy()).all()
+
+
+def test_a_numeric_column_with_stray_words_stays_numeric(credit) -> None:
+    ages = credit["age_in_years"].astype("object")
+    ages.iloc[[3, 50, 400]] = ["n/a", "True", "unknown"]
+    credit["age_in_years"] = ages
+    with pytest.warns(UserWarning, match=r"'age_in_years' \(3 rows: 'True', 'unknown'\)"):
+        problem = _problem(credit)
+    assert problem.dataset.kinds["age_in_years"] is ColumnKind.NUMERIC
+    assert problem.dataset.X["age_in_years"].isna().sum() == 3
+    # a column of words with a few numbers stays categorical
+    purpose = credit["purpose"].astype("object")
+    purpose.iloc[:10] = "42"
+    credit["purpose"] = purpose
+    assert _problem(credit).dataset.kinds["purpose"] is ColumnKind.CATEGORICAL
+
+
+def test_labels_differing_in_spaces_or_case_are_one_class(credit) -> None:
+    y = credit["creditability"].astype("object")
+    y.iloc[:5], y.iloc[5:8] = " good", "BAD "
+    credit["creditability"] = y
+    with pytest.warns(UserWarning, match=r"' good', 'good' -> 'good'.*'BAD ', 'bad' -> 'bad'"):
+        problem = _problem(credit)
+    assert problem.dataset.classes == ["good", "bad"] and problem.task == "binary"
+
+
+def test_huge_values_are_flagged_by_column(credit) -> None:
+    credit["credit_amount"] = credit["credit_amount"].astype(float)
+    credit.loc[credit.index[0], "credit_amount"] = 1e308
+    with pytest.warns(UserWarning, match=r"'credit_amount' \(up to 1e\+308\) hold values so"):
+        _problem(credit)
+
+
+def test_a_stray_word_at_predict_time_is_refused_a_missing_marker_is_not(
+    credit, tmp_path: Path
+) -> None:
+    result = search("default", data=credit, trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides=FAST)  # fmt: skip
+    new = credit.drop(columns="creditability").head(4).astype({"age_in_years": "object"})
+    new.loc[new.index[0], "age_in_years"] = "n/a"
+    assert np.isfinite(result.predictor.predict_proba(new).to_numpy()).all()
+    new.loc[new.index[1], "age_in_years"] = "old"
+    with pytest.raises(DataError, match="column 'age_in_years' must be numeric"):
+        result.predictor.predict_proba(new)
