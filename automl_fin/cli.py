@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-predictor", action="store_true", help="do not refit and save the best row"
     )
     run.add_argument("--no-report", action="store_true", help="do not write report.html")
-    run.add_argument("--top", type=int, default=10, metavar="K", help="leaderboard rows shown")
+    run.add_argument(
+        "--top", type=_positive, default=10, metavar="K", help="leaderboard rows shown"
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     _table_args(run)
     _storage_args(run)
@@ -120,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--study", action="append", help="only this study; repeatable")
     board.add_argument("--model", action="append", help="only this model; repeatable")
     board.add_argument("--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING")
-    board.add_argument("--top", type=int, metavar="K", help="best K rows per study")
+    board.add_argument("--top", type=_positive, metavar="K", help="best K rows per study")
     board.add_argument("--format", choices=["table", "csv", "json"], default="table")
     board.add_argument(
         "--flat-params", action="store_true", help="one param:<name> column per parameter"
@@ -445,6 +447,16 @@ def _print_final_test(result: Any, board: pd.DataFrame) -> None:
     print(view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-"))
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return value
+
+
 def _coverage(text: str) -> float:
     try:
         value = float(text)
@@ -457,13 +469,21 @@ def _coverage(text: str) -> float:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from automl_fin.artifacts import load
+    from automl_fin.errors import ArtifactError
     from automl_fin.runs import locate
 
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     predictor = load(folder, require_signature=args.require_signature or None)
     table = predictor.predict_frame(args.data, keep=args.keep, interval=args.interval)
-    if args.out:
-        table.to_csv(args.out, index=False)
+    if out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
+            table.to_csv(out, index=False)
+        except OSError as exc:
+            raise ArtifactError(f"--out {out}: cannot write it ({exc.strerror})") from None
         print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)
     else:
         print(table.to_csv(index=False), end="")

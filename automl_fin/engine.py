@@ -31,7 +31,7 @@ from automl_fin.recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
 from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
-from automl_fin.runs import run_folder
+from automl_fin.runs import run_folder, writable
 from automl_fin.sampling import make_pruner, make_sampler
 from automl_fin.storage import (
     DEFAULT_RUNS_DIR,
@@ -163,6 +163,7 @@ def search(
         progress = interactive()
     if progress and announce is None:
         announce = _to_stderr
+    runs_dir = writable(runs_dir)
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     name = study or _fresh_name(store, recipe.name)
@@ -189,6 +190,7 @@ def work(
     from automl_fin.runs import reopen
 
     started = time.monotonic()
+    runs_dir = writable(runs_dir)
     found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
     store = open_storage(storage, create=False)
     return _execute(

@@ -139,7 +139,7 @@ class Recipe(_Strict):
     )
     report: bool = Field(True, description="after the search, write the run's report.html")
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**31)
     pruner: Literal["quartile", "median", "none"] = "quartile"
     trial_timeout: float | None = Field(
         None,

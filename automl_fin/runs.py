@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from automl_fin.problem import Problem
     from automl_fin.registry import Registry
 
-__all__ = ["Run", "folder_name", "locate", "reopen", "run_folder"]
+__all__ = ["Run", "folder_name", "locate", "reopen", "run_folder", "writable"]
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 RUN_FILES = ("oof", "predictor", "report.html")  # what a run writes inside its folder
@@ -44,6 +44,25 @@ def folder_name(study: str) -> str:
         return study
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", study).strip("._-")[:80] or "study"
     return f"{slug}-{hashlib.sha256(study.encode()).hexdigest()[:10]}"
+
+
+def writable(runs_dir: str | Path) -> Path:
+    """``runs_dir``, created if missing; a file, or a folder this process cannot write
+    to, is refused in one line before anything is searched."""
+    import tempfile
+
+    folder = Path(runs_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ArtifactError(f"--runs-dir {folder} is a file; pass a folder (made if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ArtifactError(
+            f"--runs-dir {folder} is not writable ({exc.strerror}); pass a folder you can write to"
+        ) from None
+    return folder
 
 
 def run_folder(runs_dir: str | Path, study: str) -> Path:

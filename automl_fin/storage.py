@@ -85,8 +85,13 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             "postgresql://user@host/db"
         )
     if scheme.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split(":///", 1)[-1] if ":///" in url else ""
+        if not path:
+            raise StorageError(
+                f"storage '{url}' names no file; use sqlite:///PATH.db (three slashes, then "
+                "the path) or :memory:"
+            )
+        if path != ":memory:":
             if not create and not Path(path).is_file():
                 raise StorageError(
                     f"no storage at {path}: run `automl-fin run` first, or pass --storage URL "
@@ -128,6 +133,11 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
     except sqlalchemy.exc.OperationalError as exc:
         raise StorageError(f"storage '{redact(url)}' is unreachable: {_short(exc)}") from None
+    except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
+        raise StorageError(
+            f"storage '{redact(url)}' is not a readable Optuna database ({_short(exc)}); "
+            "restore it from a copy, or pass another --storage"
+        ) from None
 
 
 def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:

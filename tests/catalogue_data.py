@@ -51,6 +51,8 @@ def make_files(tmp: Path) -> None:
     laughs += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
     laughs += ["model_options: {xgboost: {laughs: *l9}}"]  # 6 * 9**9 strings once expanded
     (tmp / "alias_bomb.yaml").write_text("\n".join(laughs) + "\n")
+    (tmp / "a_file").write_text("not a folder\n")
+    (tmp / "corrupt.db").write_bytes(bytes(range(256)) * 20)  # a damaged SQLite file
 
 
 def make_run(tmp: Path) -> None:

@@ -106,7 +106,7 @@ def test_cli_predict_on_held_out_rows_reproduces_the_in_process_predictions_exac
 ) -> None:
     held = credit.iloc[-HELD_OUT:].drop(columns=["creditability"])
     held.to_csv(tmp_path / "new.csv", index=False)
-    out = tmp_path / "preds.csv"
+    out = tmp_path / "not" / "there" / "yet" / "preds.csv"  # missing folders are made
     done = subprocess.run(
         [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--out", str(out)],
         capture_output=True,

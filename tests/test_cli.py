@@ -196,3 +196,12 @@ def test_progress_shows_the_time_left_after_the_summary_or_lines_without_a_width
     assert not any(line.startswith("trial ") for line in lines)
     narrow = _in_a_terminal(0, *args).split("\n")  # a terminal with no width: lines
     assert sum(line.startswith("trial ") for line in narrow) >= 2
+
+
+def test_a_row_count_below_one_is_refused(knn_run) -> None:
+    _, runs = knn_run
+    for command in ("leaderboard", "run"):
+        args = ["--runs-dir", str(runs), "--top", "-1"]
+        out = cli(command, *(["default"] if command == "run" else []), *args)
+        assert out.returncode == 2
+        assert "argument --top: a whole number of 1 or more, not '-1'" in out.stderr
