@@ -73,20 +73,53 @@ def read_table(path: str | Path) -> pd.DataFrame:
         separator = _separator_hint(p)
         if separator:
             raise DataError(separator)
-    dupes = [
-        c
-        for c in frame.columns
-        if isinstance(c, str)
-        and "." in c
-        and c.rsplit(".", 1)[0] in frame.columns
-        and c.rsplit(".", 1)[1].isdigit()
-    ]
-    if dupes:
+    if suffix in _READERS:
+        _check_header(p, _READERS[suffix])
+    nested = [str(c) for c in frame.columns if _nested(frame[c])]
+    if nested:
         raise DataError(
-            f"data file '{p}' has duplicate column names ({', '.join(dupes)} were renamed by "
-            "the reader); give every column a unique name"
+            f"data file '{p}': column(s) {', '.join(map(repr, nested[:5]))} hold lists or "
+            "records, not values; flatten them into one column per field"
         )
     return frame
+
+
+def _check_header(p: Path, sep: str | None) -> None:
+    """Refuse a header that repeats a name (the reader renamed the copies ``a.1``), and
+    a first line that is data, not names (every field a number)."""
+    head = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype="str", keep_default_na=False,
+                       engine="python" if not sep else "c")  # fmt: skip
+    names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name.strip()] = seen.get(name.strip(), 0) + 1
+    dupes = [n for n, k in seen.items() if k > 1]
+    if dupes:
+        raise DataError(
+            f"data file '{p}' has duplicate column names ({', '.join(map(repr, dupes))}); "
+            "give every column a unique name"
+        )
+    if len(names) > 1 and all(_is_number(n) for n in names):
+        raise DataError(
+            f"data file '{p}' has no header: its first line ({','.join(names)[:60]}) is numbers, "
+            "not column names; add a first line naming the columns"
+        )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _nested(col: pd.Series) -> bool:
+    """True when the column holds lists, arrays or records (nested Parquet)."""
+    if not ptypes.is_object_dtype(col):
+        return False
+    sample = col.dropna().head(50)
+    return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
 
 
 def _separator_hint(p: Path) -> str | None:

@@ -190,4 +190,17 @@ def check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.nda
         )
     if not np.all(np.isfinite(pred)):
         raise tag(ValueError("predictions contain NaN or infinite values"), "predict", model)
+    if width > 1:  # class probabilities: in [0, 1], each row summing to 1
+        low, high = float(pred.min()), float(pred.max())
+        sums = pred.sum(axis=1)
+        if low < -1e-6 or high > 1 + 1e-6 or not np.allclose(sums, 1.0, atol=1e-4):
+            worst = float(sums[np.argmax(np.abs(sums - 1))])
+            raise tag(
+                ValueError(
+                    f"class probabilities must lie in [0, 1] and sum to 1 per row; found "
+                    f"values in [{low:.4g}, {high:.4g}], a row summing to {worst:.4g}"
+                ),
+                "predict",
+                model,
+            )
     return pred

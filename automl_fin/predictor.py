@@ -224,7 +224,17 @@ class Predictor:
         frame, source = _frame(data)
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
-            return checked[self.schema.features], frame
+            X = checked[self.schema.features]
+            empty = X.isna().all(axis=1).to_numpy()
+            if empty.any():
+                first = frame.index[np.argmax(empty)]
+                warnings.warn(
+                    f"{source}: {int(empty.sum())} row(s) (the first: index {first}) have no "
+                    "value in any feature column; each gets the same prediction, the "
+                    "model's answer for an empty row",
+                    stacklevel=3,
+                )
+            return X, frame
         return _latest_window(checked, self.schema, source)
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:

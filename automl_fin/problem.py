@@ -9,6 +9,7 @@ does not fit, with an error naming the recipe field or the data column.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from automl_fin.pipeline import (
     check_coverage,
     sample_plan,
 )
-from automl_fin.space import fixed_values
+from automl_fin.space import contains, fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
 from automl_fin.table_facts import Settled, check_column_options, settle
 from automl_fin.tidy import tidy
@@ -408,6 +409,11 @@ def resolve(
                 where,
                 f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
             )
+    ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
+    for i, entry in enumerate(recipe.enqueue):
+        why = _bad_parameter(entry, registry, ctx)
+        if why:
+            raise RecipeError(recipe.source, f"enqueue[{i}]", why)
     return Problem(
         recipe=recipe,
         dataset=dataset,
@@ -451,6 +457,28 @@ def _splits(
         window=v.window,
         train_size=v.train_size,
     )
+
+
+def _bad_parameter(entry: Mapping[str, Any], registry: Registry, ctx: BuildContext) -> str:
+    """Why an ``enqueue`` entry names a parameter no trial has, or a value outside its
+    space ("" when it is sound): Optuna would drop such a value without a word."""
+    for key, value in entry.items():
+        if key in ("model", "calibration") or key.startswith("prep."):
+            continue
+        spec_name, _, param = key.partition(".")
+        spec = registry.models.get(spec_name) or registry.preprocessors.get(spec_name)
+        if spec is None or not param:
+            return (
+                f"'{key}' is not a parameter of this search: use model, calibration, "
+                "prep.<kind>.<slot>, or <model or preprocessor>.<parameter>"
+            )
+        space = spec.space_for(ctx)
+        if param not in space:
+            known = ", ".join(f"{spec_name}.{p}" for p in space) or "none"
+            return f"'{key}': {spec_name} has no parameter '{param}' here (its: {known})"
+        if not contains(space[param], value):
+            return f"'{key}': {value!r} is outside its space {space[param]}"
+    return ""
 
 
 def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:

@@ -71,7 +71,10 @@ def write_report(
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"svg.fonttype": "none", "figure.dpi": 100, "font.size": 9})
+    # text.parse_math off: a "$" in a column name or label is a dollar, not mathtext
+    plt.rcParams.update(
+        {"svg.fonttype": "none", "figure.dpi": 100, "font.size": 9, "text.parse_math": False}
+    )
     from automl_fin.leaderboard import Leaderboard
 
     board = Leaderboard(storage).query(study=study.study_name)

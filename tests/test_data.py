@@ -107,7 +107,8 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
         ("header.csv", "a,b\n", r"has no data rows"),
         ("data.xlsx", "a,b\n1,2\n", r"unknown format '.xlsx'; use .csv, .tsv or .parquet"),
         ("latin.csv", b"name,y\n\xe9t\xe9,1\n", r"is not UTF-8 text"),
-        ("dupes.csv", "a,a,y\n1,2,3\n", r"duplicate column names \(a.1"),
+        ("dupes.csv", "a,a,y\n1,2,3\n", r"duplicate column names \('a'\)"),
+        ("noheader.csv", "1,2,3\n4,5,6\n", r"has no header: its first line \(1,2,3\) is numbers"),
     ],
 )
 def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -> None:
@@ -159,3 +160,17 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
 def test_bad_targets_get_one_line_errors(frame, kwargs, message) -> None:
     with pytest.raises(DataError, match=message):
         Dataset.from_frame(frame, source="t.csv", **kwargs)
+
+
+def test_numbers_as_column_names_are_names(tmp_path: Path) -> None:
+    path = tmp_path / "tenors.csv"  # yield-curve tenors in years as the header
+    path.write_text("0.5,1,1.5,2,5,10,y\n1,2,3,4,5,6,0\n2,3,4,5,6,7,1\n")
+    assert list(read_table(path).columns) == ["0.5", "1", "1.5", "2", "5", "10", "y"]
+
+
+def test_nested_parquet_columns_are_refused_by_name(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0], "tags": [["a", "b"], ["c"]], "y": [0, 1]})
+    frame.to_parquet(tmp_path / "nested.parquet")
+    with pytest.raises(DataError, match=r"column\(s\) 'tags' hold lists or records") as err:
+        read_table(tmp_path / "nested.parquet")
+    assert "\n" not in str(err.value)

@@ -244,3 +244,38 @@ def test_a_plugin_that_breaks_fails_only_its_trial_and_is_named(
     assert (board.loc[board["model"] == "flaky", "state"] == "FAIL").all()
     others = board.loc[board["model"] == "logreg", "state"]
     assert len(others) >= 1 and (others == "COMPLETE").all()  # the search went on
+
+
+class _Overconfident(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose "probabilities" are its raw margins: outside [0, 1]."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        from sklearn.linear_model import LogisticRegression
+
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        margin = self.model_.decision_function(X)
+        return np.column_stack([-margin, margin])
+
+
+def test_probabilities_outside_0_1_fail_the_trial_naming_the_plugin(tmp_path: Path) -> None:
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            spec = ModelSpec(name="margins", tasks={Task.BINARY},
+                             build=lambda p, c: _Overconfident(), requires={"scale"})  # fmt: skip
+            register(spec)
+
+    result = search("default", trials=3, runs_dir=tmp_path, storage=":memory:",
+                    registry=Registry(plugins={"margins": Plugin()}),
+                    overrides={"models": ["margins", "logreg"], "enqueue": [{"model": "margins"}],
+                               "calibration": ["none"], "ensemble": False,
+                               "report": False})  # fmt: skip
+    board = result.leaderboard()
+    bad = board[board["model"] == "margins"].iloc[0]
+    assert bad["state"] == "FAIL" and bad["error"].startswith("margins (")
+    assert "class probabilities must lie in [0, 1] and sum to 1 per row" in bad["error"]
+    assert (board.loc[board["model"] == "logreg", "state"] == "COMPLETE").all()

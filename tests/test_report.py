@@ -232,3 +232,14 @@ def test_the_report_on_10000_columns_stays_within_3_gib(tmp_path: Path) -> None:
     assert "Permutation importance" in page
     assert "Of the 10,000 columns, the 100 most correlated with the target" in page
     assert float(report_s) < 120 and float(peak_mib) < 3 * 1024
+
+
+def test_dollar_signs_in_column_names_are_text_not_mathtext(tmp_path: Path) -> None:
+    credit = datasets.load("german_credit").rename(
+        columns={"credit_amount": "$gross^^net$ amount", "duration_in_month": r"$\months$"}
+    )
+    result = search("default", data=credit, trials=2, runs_dir=tmp_path,
+                    overrides={"models": ["xgboost"], "validation.n_splits": 3})  # fmt: skip
+    page = (result.run_dir / REPORT).read_text()
+    assert "Permutation importance" in page and "$gross^^net$ amount" in page
+    assert "Feature contributions" in page

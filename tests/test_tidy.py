@@ -85,3 +85,13 @@ def test_a_stray_word_at_predict_time_is_refused_a_missing_marker_is_not(
     new.loc[new.index[1], "age_in_years"] = "old"
     with pytest.raises(DataError, match="column 'age_in_years' must be numeric"):
         result.predictor.predict_proba(new)
+
+
+def test_rows_without_any_value_are_predicted_with_a_warning(credit, tmp_path: Path) -> None:
+    result = search("default", data=credit, trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides=FAST)  # fmt: skip
+    new = credit.drop(columns="creditability").head(5).astype("object")
+    new.iloc[[1, 3]] = None
+    with pytest.warns(UserWarning, match=r"2 row\(s\) \(the first: index 1\) have no value"):
+        labels = result.predictor.predict(new)
+    assert labels.notna().all()
