@@ -326,10 +326,21 @@ def _after_search(
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem)
     if not _has_complete(study):
+        errors = [
+            str(t.user_attrs["error"])
+            for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
+            if t.user_attrs.get("error")
+        ]
+        why = (
+            f"every model trial that ran failed ({len(errors)}; the first: {errors[0][:300]}); "
+            "see the leaderboard's error column"
+            if errors
+            else "no model finished its folds within the budget; give more time "
+            "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
+        )
         warnings.warn(
-            f"only the baselines completed in study '{study.study_name}': no model finished "
-            "its folds within the budget, so no predictor was saved; give more time "
-            "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])",
+            f"only the baselines completed in study '{study.study_name}', so no predictor "
+            f"was saved: {why}",
             stacklevel=2,
         )
     elif recipe.predictor:

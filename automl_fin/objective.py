@@ -134,7 +134,9 @@ class Objective:
             self._describe(trial, plan)
             self.flush()  # a running trial shows its model and parameters before it fits
             seconds, why = self._limit()
-            with self.threads.limit(), time_limit(seconds, why):
+            # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
+            # every fold; a fit they break fails on its NaN predictions, named
+            with self.threads.limit(), time_limit(seconds, why), np.errstate(all="ignore"):
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
             raise  # Ctrl-C is the user's: it stops the search
