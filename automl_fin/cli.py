@@ -111,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--top", type=_positive, default=10, metavar="K", help="leaderboard rows shown"
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="Dask scheduler (tcp://host:8786): one worker search per Dask worker joins "
+        "the study (pip install 'automl-fin[cluster]'; a storage they reach)",
+    )
+    run.add_argument(
+        "--cluster-workers", type=_positive, metavar="N", help="use N of the cluster's workers"
+    )
     _table_args(run)
     _storage_args(run)
     _common(run)
@@ -259,6 +268,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     progress = not args.no_progress and interactive()
     batch = _batch_of(args)
     if batch is not None:
+        if args.cluster:
+            from automl_fin.errors import RecipeError
+
+            raise RecipeError("--cluster", None, "runs one recipe's search; drop it for batches")
         return _run_batch(batch, args, overrides, progress)
     result = search(
         args.recipe[0],
@@ -275,6 +288,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=progress,
         on_trial=_trial_printer(progress),
         announce=_announce,
+        cluster=args.cluster,
+        cluster_workers=args.cluster_workers,
     )
     board = result.leaderboard()
     shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown

@@ -119,6 +119,8 @@ def search(
     progress: bool | None = None,
     on_trial: Any = None,
     announce: Any = None,
+    cluster: str | None = None,
+    cluster_workers: int | None = None,
 ) -> SearchResult:
     """Run a recipe's search and return where its trials were stored.
 
@@ -134,6 +136,9 @@ def search(
         study: study name; an existing study of the same recipe and data is resumed.
         runs_dir: folder for the default storage and the per-study files.
         registry: the plugins to use; default: every installed plugin.
+        cluster: a Dask scheduler address: one worker search per Dask worker (or
+            ``cluster_workers`` of them) joins this study (:mod:`automl_fin.cluster`);
+            the storage must be one they reach (PostgreSQL, or SQLite on this machine).
         progress: show what was resolved and a progress bar on stderr, as
             ``automl-fin run`` does; ``None`` (default): when stderr is a terminal or a
             notebook runs the search; ``False``: silent.
@@ -165,11 +170,24 @@ def search(
         announce = _to_stderr
     runs_dir = writable(runs_dir)
     url = storage or default_url(runs_dir)
+    if cluster and url == MEMORY:
+        raise StorageError("--cluster: workers cannot reach a ':memory:' storage; pass --storage")
     store = open_storage(url)
     name = study or _fresh_name(store, recipe.name)
+    launch = None
+    if cluster:
+        from automl_fin.cluster import Workers
+
+        shipped = data if isinstance(data, pd.DataFrame) or data is None else str(data)
+
+        def launch() -> Workers:
+            return Workers(cluster, storage=url, study=name, data=shipped,
+                           runs_dir=runs_dir, n=cluster_workers)  # fmt: skip
+
     return _execute(
-        problem, store, url, name, Path(runs_dir), started, progress, on_trial, announce
-    )
+        problem, store, url, name, Path(runs_dir), started, progress, on_trial, announce,
+        launch=launch,
+    )  # fmt: skip
 
 
 def work(
@@ -219,15 +237,17 @@ def _execute(
     announce: Any,
     *,
     worker: bool = False,
+    launch: Any = None,
 ) -> SearchResult:
     """Run the study's queued (or, with a time budget only, new) trials in this
     process; unless a ``worker``, wait for trials running elsewhere, then finish the
-    search (ensemble, final test, predictor, report)."""
+    search (ensemble, final test, predictor, report). ``launch()``: starts workers on a
+    cluster once the first trials are queued (:class:`~automl_fin.cluster.Workers`)."""
     recipe = problem.recipe
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     predictor, timings, ended_by = None, {}, ""
-    bar = None
+    bar = workers = None
     try:
         run_dir = run_folder(runs_dir, name)  # before the study: a refused folder writes nothing
         opt_study = _open_study(store, name, problem, url, worker=worker)
@@ -244,6 +264,8 @@ def _execute(
         budget = recipe.budget.trials
         if not worker:  # the run queues the first trials (baselines, portfolio) once
             _enqueue_first(opt_study, problem)
+        if launch is not None:
+            workers = launch()
         while True:
             run_trials(
                 opt_study,
@@ -263,6 +285,9 @@ def _execute(
             if budget is None or out_of_time or not remaining(opt_study, budget):
                 ended_by = "time" if out_of_time else "trials" if budget is not None else ""
                 break
+        if workers is not None:
+            for line in workers.finish():
+                objective.status(f"cluster worker {line}")
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
             predictor = _after_search(
@@ -272,6 +297,8 @@ def _execute(
             opt_study.set_user_attr("finished", stamp)  # a batch run again skips it
     finally:
         optuna.logging.set_verbosity(previous)
+        if workers is not None:
+            workers.close()
         if bar:
             bar.close()
         settle(getattr(store, "_backend", store))  # a SQLite file: one file again

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import os
+import socket
 import sys
 import time
 import traceback
@@ -87,6 +89,7 @@ class Objective:
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
         self.threads = _NativeThreads(problem.recipe.n_jobs)
+        self.process = f"{socket.gethostname()}:{os.getpid()}"  # which machine ran a trial
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -175,6 +178,7 @@ class Objective:
         trial.set_user_attr("model", plan.model)
         trial.set_user_attr("preprocessors", plan.describe())
         trial.set_user_attr("plugin", str(providers[plan.model]))
+        trial.set_user_attr("process", self.process)
         trial.set_user_attr(
             "plugins",
             {n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()},

@@ -1,0 +1,85 @@
+"""Workers on a Dask cluster (a local one: two worker processes) sharing one PostgreSQL
+study with the run that created it: the exact budget, distinct configurations, and a
+worker killed mid-trial whose trial is failed as stale and its budget run again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from automl_fin import search
+from automl_fin.storage import HEARTBEAT_ENV, open_storage
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+distributed = pytest.importorskip("distributed")  # the [cluster] extra, installed by CI
+
+SLOW = {"models": ["rf", "extra_trees"], "validation.n_splits": 3, "validation.repeats": 1,
+        "calibration": ["none"], "pruner": "none", "baselines": [], "ensemble": False,
+        "report": False}  # fmt: skip
+
+
+def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HEARTBEAT_ENV, "1")  # the workers inherit it: stale after 3 s
+    total = 14
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = set(client.run(os.getpid).values())
+        killed: list[int] = []
+
+        def kill_one_mid_trial() -> None:  # the worst moment: a worker's trial is running
+            end = time.monotonic() + 120
+            store = None
+            while time.monotonic() < end and not killed:
+                try:
+                    store = store or open_storage(postgres_url, create=False)
+                    study = optuna.load_study(study_name="c", storage=store)
+                    for t in study.get_trials(deepcopy=False):
+                        pid = int(str(t.user_attrs.get("process", ":0")).rsplit(":", 1)[1])
+                        if t.state.name == "RUNNING" and pid in pids:
+                            os.kill(pid, signal.SIGKILL)
+                            killed.append(t.number)
+                            return
+                except Exception:  # the study is not there yet
+                    pass
+                time.sleep(0.2)
+
+        killer = threading.Thread(target=kill_one_mid_trial, daemon=True)
+        killer.start()
+        result = search("default", trials=total, seed=4, storage=postgres_url, study="c",
+                        runs_dir=tmp_path, overrides=SLOW,
+                        cluster=cluster.scheduler_address)  # fmt: skip
+        killer.join(5)
+    trials = optuna.load_study(study_name="c", storage=postgres_url).trials
+    assert killed, "no worker trial was running to kill"
+    dead = trials[killed[0]]
+    assert dead.state.name == "FAIL" and "error" not in dead.user_attrs  # stale, not counted
+    counted = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(counted) == total  # the dead trial's budget ran again: exactly the budget
+    by = {str(t.user_attrs.get("process")).rsplit(":", 1)[1] for t in counted}
+    assert len(by & {str(p) for p in pids}) >= 1 and str(os.getpid()) in by  # all took part
+    drawn = [tuple(sorted(t.params.items())) for t in counted if "portfolio" not in t.user_attrs]
+    assert len(set(drawn)) == len(drawn)  # no configuration twice
+    assert result.predictor is not None
+
+
+def test_a_cluster_needs_a_storage_its_workers_reach(tmp_path: Path) -> None:
+    from automl_fin import StorageError
+
+    with pytest.raises(StorageError, match="workers cannot reach a ':memory:' storage"):
+        search("default", trials=1, storage=":memory:", runs_dir=tmp_path,
+               cluster="tcp://127.0.0.1:1")  # fmt: skip
+    with pytest.raises(StorageError, match=r"--cluster tcp://127.0.0.1:1: no Dask scheduler"):
+        search("default", trials=1, runs_dir=tmp_path, cluster="tcp://127.0.0.1:1",
+               overrides={"models": ["logreg"]})  # fmt: skip
