@@ -162,6 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs-dir", default=None, metavar="DIR", help="where this worker writes its files"
     )
     worker.add_argument("--no-progress", action="store_true", help="no progress bar")
+    worker.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for a study the run has not created yet (started together)",
+    )
     _common(worker)
 
     predict = sub.add_parser("predict", help="predict new rows with a run's saved predictor")
@@ -441,6 +448,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         progress=progress,
         on_trial=_trial_printer(progress),
         announce=_announce,
+        wait=args.wait,
     )
     print(
         f"worker: {result.n_trials} trials of study {result.study_name} in "

@@ -60,7 +60,7 @@ class Workers:
         except ModuleNotFoundError:
             raise StorageError("--cluster needs Dask: pip install 'automl-fin[cluster]'") from None
         try:
-            self.client = Client(address, timeout="20s", set_as_default=False)
+            self.client = Client(address, timeout="10s", set_as_default=False)
         except OSError as exc:
             raise StorageError(f"--cluster {address}: no Dask scheduler there ({exc})") from None
         targets = list(self.client.scheduler_info()["workers"])

@@ -200,15 +200,19 @@ def work(
     progress: bool = False,
     on_trial: Any = None,
     announce: Any = None,
+    wait: float = 0.0,
 ) -> SearchResult:
     """Join a search another machine started (``automl-fin run --storage URL --study
     NAME``): read its recipe and data location from the study, check the data is the
     same (fingerprint), and run queued trials until none is left (or the recipe's
-    ``budget.seconds`` ran out here). Ensemble, refit and report stay with ``run``."""
+    ``budget.seconds`` ran out here). Ensemble, refit and report stay with ``run``.
+    ``wait``: seconds to wait for a study that ``run`` has not created yet (workers
+    started at the same moment as the run)."""
     from automl_fin.runs import reopen
 
     started = time.monotonic()
     runs_dir = writable(runs_dir)
+    _await_study(storage, study, wait)
     found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
     store = open_storage(storage, create=False)
     return _execute(
@@ -537,6 +541,21 @@ def _open_study(
             study.set_user_attr(key, value)
         study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
     return study
+
+
+def _await_study(url: str, name: str, seconds: float) -> None:
+    """Return once study ``name`` exists with its identity written, or after
+    ``seconds`` (what then follows says what is missing)."""
+    end = time.monotonic() + seconds
+    store = None
+    while time.monotonic() < end:
+        with contextlib.suppress(StorageError):
+            store = store or open_storage(url, create=False)
+        if store is not None:
+            found = [s for s in store.get_all_studies() if s.study_name == name]
+            if found and COMPLETE_MARK in found[0].user_attrs:
+                return
+        time.sleep(0.2)
 
 
 def _complete_attrs(

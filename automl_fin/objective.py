@@ -42,6 +42,7 @@ STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 PRUNE_EVERY = 2  # learning-curve reports between two pruner checks
 PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
+TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
 
 
@@ -131,12 +132,12 @@ class Objective:
             self.may_prune = len(completed(trial.study)) >= PRUNER_STARTUP
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
+        seconds, why = self._limit()
         try:
             plan = plan_of(trial, p, seed)
             culprit = plan.model
             self._describe(trial, plan)
             self.flush()  # a running trial shows its model and parameters before it fits
-            seconds, why = self._limit()
             # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
             # every fold; a fit they break fails on its NaN predictions, named
             with self.threads.limit(), time_limit(seconds, why), np.errstate(all="ignore"):
@@ -144,6 +145,9 @@ class Objective:
         except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
             raise  # Ctrl-C is the user's: it stops the search
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
+            if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended
+                trial.set_user_attr("stopped", f"{culprit}: stopped, {exc}")  # as a cut fold
+                raise optuna.TrialPruned(f"{culprit}: {exc}") from None
             if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
                 trial.set_user_attr("error", f"{culprit}: {exc}")
                 raise TrialFailed(f"{culprit}: {exc}") from exc
@@ -163,10 +167,10 @@ class Objective:
         own = self.problem.recipe.trial_timeout
         total = self.problem.recipe.budget.seconds
         if not total or not np.isfinite(self.deadline):
-            return own, "the recipe's trial_timeout"
+            return own, TIMEOUT
         left = max(self.deadline - time.monotonic(), 0.0) + OVERRUN * total
         if own is not None and own <= left:
-            return own, "the recipe's trial_timeout"
+            return own, TIMEOUT
         return max(left, 0.1), f"the search's time budget of {total:g} s"
 
     @staticmethod

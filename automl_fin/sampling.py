@@ -95,14 +95,14 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
     random stream)."""
 
     def __init__(self, seed: int, *, constant_liar: bool = False) -> None:
-        self._seed = seed
-        self._liar = constant_liar
+        self.seed = seed
+        self.constant_liar = constant_liar  # trials running elsewhere count as bad
         self._number: int | None = None
         self._tpe = self._make(0)
 
     def _make(self, number: int) -> optuna.samplers.TPESampler:
-        seed = (self._seed * 1_000_003 + 7919 * number) % (2**32 - 1)
-        return optuna.samplers.TPESampler(seed=seed, constant_liar=self._liar)
+        seed = (self.seed * 1_000_003 + 7919 * number) % (2**32 - 1)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=self.constant_liar)
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if trial.number != self._number:

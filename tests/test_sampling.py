@@ -60,8 +60,8 @@ def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(
 
 def test_constant_liar_only_for_shared_searches_and_pruner_none() -> None:
     recipe = load_recipe("default")
-    assert make_sampler(recipe, shared=True)._constant_liar
-    assert not make_sampler(recipe, shared=False)._constant_liar
+    assert make_sampler(recipe, shared=True).constant_liar  # type: ignore[attr-defined]
+    assert not make_sampler(recipe, shared=False).constant_liar  # type: ignore[attr-defined]
     assert isinstance(make_pruner(recipe), CompletedOnce)
     off = load_recipe("default", {"pruner": "none"})
     assert isinstance(make_pruner(off), optuna.pruners.NopPruner)

@@ -449,7 +449,8 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
                        "validation.repeats": 1, "pruner": "none", "report": False},
         )  # fmt: skip
     took = time.monotonic() - started
-    assert took < 3.0 + 0.3 * 3  # within 10 % of the budget, not 12 s for the epochs
+    assert result.timings["search"] < 3.0 * 1.1  # within 10 % of the budget (the promise)
+    assert took < 3.0 + 3.0  # set-up and the end included; not 12 s for the epochs
     board = result.leaderboard()
     paced = board[board["model"] == "paced"].iloc[0]
     assert paced["state"] == "PRUNED"
