@@ -76,7 +76,7 @@ class Workers:
                 storage,
                 study,
                 shipped,
-                str(runs_dir),
+                str(Path(runs_dir).resolve()),
                 key=f"automl-fin-{study}-{i}",
                 workers=[target],
                 allow_other_workers=True,

@@ -178,7 +178,8 @@ def search(
     if cluster:
         from automl_fin.cluster import Workers
 
-        shipped = data if isinstance(data, pd.DataFrame) or data is None else str(data)
+        # a frame travels to the workers; a path is read there (absolute: their cwd differs)
+        shipped = data if isinstance(data, pd.DataFrame) or data is None else Path(data).resolve()
 
         def launch() -> Workers:
             return Workers(cluster, storage=url, study=name, data=shipped,

@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import distributed  # the [cluster] extra, installed by .ci/install
 import optuna
 import pytest
 
@@ -17,7 +18,6 @@ from automl_fin import search
 from automl_fin.storage import HEARTBEAT_ENV, open_storage
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-distributed = pytest.importorskip("distributed")  # the [cluster] extra, installed by CI
 
 SLOW = {"models": ["rf", "extra_trees"], "validation.n_splits": 3, "validation.repeats": 1,
         "calibration": ["none"], "pruner": "none", "baselines": [], "ensemble": False,
