@@ -219,3 +219,23 @@ def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_p
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "automl_fin.cli", *args], capture_output=True,
                           text=True, timeout=300)  # fmt: skip
+
+
+def test_a_worker_started_before_the_run_waits_for_its_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    worker = _spawn("worker", "--storage", url, "--study", "early", "--wait", "60",
+                    "--no-progress", runs=tmp_path / "w")  # fmt: skip
+    time.sleep(1.0)  # the worker is up first, the study does not exist yet
+    run = _spawn("run", "default", "--storage", url, "--study", "early", "--trials", "8",
+                 "--seed", "2", *SETTINGS, runs=tmp_path / "r")  # fmt: skip
+    w_out, w_err = worker.communicate(timeout=300)
+    _, r_err = run.communicate(timeout=300)
+    assert worker.returncode == 0, w_err[-2000:]
+    assert run.returncode == 0, r_err[-2000:]
+    assert int(w_out.split("worker: ")[1].split()[0]) >= 1  # it joined and ran trials
+    counted = [t for t in _trials(url, "early") if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(counted) == 8
+    refused = _spawn("worker", "--storage", url, "--study", "never", "--wait", "1",
+                     runs=tmp_path / "w")  # fmt: skip
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "no study 'never'" in err
