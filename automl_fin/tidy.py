@@ -53,23 +53,30 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     """``frame`` with the changes above (a copy when anything changes)."""
     out = frame
     inf, coerced, huge = [], [], []
-    for name in frame.columns:
-        col = frame[name]
-        if ptypes.is_bool_dtype(col):
-            continue
-        if ptypes.is_numeric_dtype(col):
-            values = col.to_numpy(dtype=float, na_value=np.nan)
-            bad = np.isinf(values)
-            if bad.any():
-                inf.append(f"{name!r} ({int(bad.sum())} rows)")
+    dtypes = frame.dtypes  # read once: a Series per column costs more than its check
+    numeric = [
+        c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
+    ]
+    done = set(numeric)
+    if numeric:  # one array for all numeric columns: a 10,000-column table in one pass
+        values = frame[numeric].to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(values)
+        counts = bad.sum(axis=0)
+        values[bad] = np.nan
+        largest = np.nanmax(np.abs(values), axis=0, initial=0.0)
+        for i, name in enumerate(numeric):
+            if counts[i]:
+                inf.append(f"{name!r} ({int(counts[i])} rows)")
                 out = out if out is not frame else frame.copy()
-                out[name] = col.where(~bad)
-                values = np.where(bad, np.nan, values)
-            if name != target and np.nanmax(np.abs(values), initial=0.0) > HUGE:
-                huge.append(f"{name!r} (up to {np.nanmax(np.abs(values)):.3g})")
+                out[name] = frame[name].where(~bad[:, i])
+            if name != target and largest[i] > HUGE:
+                huge.append(f"{name!r} (up to {largest[i]:.3g})")
+    for name, dtype in dtypes.items():
+        if name in done or name == target:
             continue
-        if name == target or not (ptypes.is_string_dtype(col) or ptypes.is_object_dtype(col)):
+        if not (ptypes.is_string_dtype(dtype) or ptypes.is_object_dtype(dtype)):
             continue
+        col = frame[name]
         present = col.notna()
         if not present.any():
             continue
