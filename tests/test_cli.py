@@ -205,3 +205,11 @@ def test_a_row_count_below_one_is_refused(knn_run) -> None:
         out = cli(command, *(["default"] if command == "run" else []), *args)
         assert out.returncode == 2
         assert "argument --top: a whole number of 1 or more, not '-1'" in out.stderr
+
+
+def test_a_batch_with_a_cluster_is_refused(tmp_path: Path) -> None:
+    batch = tmp_path / "nightly.yaml"
+    batch.write_text("recipes: [default]\n")
+    out = cli("run", str(batch), "--cluster", "tcp://127.0.0.1:1", "--runs-dir", str(tmp_path))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "--cluster: runs one recipe's search; drop it for batches" in out.stderr

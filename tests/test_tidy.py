@@ -95,3 +95,25 @@ def test_rows_without_any_value_are_predicted_with_a_warning(credit, tmp_path: P
     with pytest.warns(UserWarning, match=r"2 row\(s\) \(the first: index 1\) have no value"):
         labels = result.predictor.predict(new)
     assert labels.notna().all()
+
+
+def test_a_search_whose_every_model_trial_failed_says_why(credit, tmp_path: Path) -> None:
+    credit["credit_amount"] = credit["credit_amount"].astype(float)
+    credit.loc[credit.index[:20], "credit_amount"] = 1e308  # overflows the scaler
+    with pytest.warns(UserWarning) as seen:
+        search("default", data=credit, trials=3, runs_dir=tmp_path, storage=":memory:",
+               overrides={**FAST, "models": ["logreg"], "calibration": ["none"]})  # fmt: skip
+    text = " ".join(str(w.message) for w in seen)
+    assert "every model trial that ran failed (" in text and "logreg (" in text
+    assert "see the leaderboard's error column" in text and "give more time" not in text
+
+
+def test_an_enqueue_entry_naming_no_parameter_is_refused(credit) -> None:
+    from automl_fin import RecipeError
+
+    for entry, expected in [
+        ({"model": "logreg", "lgreg.C": 1.0}, "'lgreg.C' is not a parameter of this search"),
+        ({"model": "logreg", "logreg.c": 1.0}, "logreg has no parameter 'c' here (its: logreg.C"),
+    ]:
+        with pytest.raises(RecipeError, match=expected.replace("(", r"\(")):
+            _problem(credit, enqueue=[entry])
