@@ -32,7 +32,14 @@ if TYPE_CHECKING:
 
     from automl_fin.problem import Problem
 
-__all__ = ["ATTR", "build_ensemble", "ensemble_of", "greedy_selection", "rows_of"]
+__all__ = [
+    "ATTR",
+    "build_ensemble",
+    "ensemble_of",
+    "greedy_selection",
+    "rows_of",
+    "with_ensemble",
+]
 
 ATTR = "ensemble"  # the study user attribute that holds it
 
@@ -157,6 +164,12 @@ def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | No
 def rows_of(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     """The study's trials followed by its ensemble, if it has one: every row the
     leaderboard lists."""
-    trials = study.get_trials(deepcopy=False)
-    ensemble = ensemble_of(study.user_attrs)
+    return with_ensemble(study.get_trials(deepcopy=False), study.user_attrs)
+
+
+def with_ensemble(
+    trials: list[optuna.trial.FrozenTrial], study_attrs: Mapping[str, Any]
+) -> list[optuna.trial.FrozenTrial]:
+    """``trials`` followed by the ensemble stored in ``study_attrs``, if any."""
+    ensemble = ensemble_of(study_attrs)
     return trials if ensemble is None else [*trials, ensemble]

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from automl_fin.ensemble import ensemble_of
+from automl_fin.ensemble import with_ensemble
 from automl_fin.errors import StorageError
 
 __all__ = ["COLUMNS", "STATES", "Leaderboard"]
@@ -191,8 +191,7 @@ class Leaderboard:
         """The study's trials and its ensemble (stored on the study, trial -1)."""
         # FrozenStudy has no public id; the storage reads trials by study id
         trials = self._storage.get_all_trials(summary._study_id, deepcopy=False)
-        ensemble = ensemble_of(summary.user_attrs)
-        return trials if ensemble is None else [*trials, ensemble]
+        return with_ensemble(trials, summary.user_attrs)
 
     def _models(self) -> list[str]:
         """Every model with a trial in the storage."""

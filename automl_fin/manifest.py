@@ -25,6 +25,7 @@ import hmac
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -106,8 +107,6 @@ class _Manifest(BaseModel):
 
     @model_validator(mode="after")
     def _files(self) -> _Manifest:
-        import re
-
         for name, digest in self.files.items():
             if Path(name).name != name or name in ("", ".", "..") or name == "manifest.json":
                 raise ValueError(f"file name {name!r} is not a plain file of the folder")

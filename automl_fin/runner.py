@@ -45,7 +45,7 @@ def counted(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether a finished trial uses up budget: completed, pruned, or failed by its own
     error (a trial failed because its process died, or failed unrun as surplus, does
     not)."""
-    if trial.user_attrs.get("members"):  # the ensemble row, added after a search
+    if trial.user_attrs.get("members"):  # an ensemble stored as a trial by earlier versions
         return False
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True

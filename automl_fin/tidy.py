@@ -59,7 +59,7 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     ]
     done = set(numeric)
     if numeric:  # one array for all numeric columns: a 10,000-column table in one pass
-        values = frame[numeric].to_numpy(dtype=float, na_value=np.nan)
+        values = frame[numeric].to_numpy(dtype=float, na_value=np.nan, copy=True)
         bad = np.isinf(values)
         counts = bad.sum(axis=0)
         values[bad] = np.nan
