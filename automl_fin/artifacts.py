@@ -86,14 +86,14 @@ def fit_predictor(
     from automl_fin.ensemble import rows_of
     from automl_fin.fitting import fit_trial, members_of, oof_of
     from automl_fin.intervals import METHOD, conformity_scores
+    from automl_fin.trial_record import TrialRecord, is_candidate
 
     p = problem
-    done = [
-        t for t in rows_of(study) if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
-    ]
+    done = [t for t in rows_of(study) if is_candidate(t)]
     if not done:
         raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
     best = max(done, key=lambda t: p.metric.sign * float(t.value))  # type: ignore[arg-type]
+    record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
     members = []
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
@@ -121,10 +121,10 @@ def fit_predictor(
             "name": p.metric.name,
             "direction": p.metric.direction,
             "score": float(best.value),  # type: ignore[arg-type]
-            "score_std": best.user_attrs.get("score_std"),
-            "folds": best.user_attrs.get("folds"),
+            "score_std": record.score_std,
+            "folds": record.folds,
         },
-        "best": {"trial": best.number, "model": best.user_attrs.get("model")},
+        "best": {"trial": best.number, "model": record.model},
         "interval": interval,
         "versions": package_versions(),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},

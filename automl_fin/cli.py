@@ -414,12 +414,14 @@ def _announce(line: str) -> None:
 
 def _trial_printer(progress: bool) -> Any:
     """One line per finished trial (a failure only, when a progress bar shows the rest)."""
+    from automl_fin.trial_record import TrialRecord
 
     def on_trial(study: Any, trial: Any) -> None:
         if not progress:
             value = f"{trial.value:.4f}" if trial.value is not None else "-"
-            note = trial.user_attrs.get("error") or trial.user_attrs.get("stopped") or ""
-            model = trial.user_attrs.get("model", "?")
+            rec = TrialRecord.of(trial)
+            note = rec.error or rec.stopped or ""
+            model = rec.model or "?"
             print(
                 f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"[:160],
                 file=sys.stderr,
@@ -427,7 +429,7 @@ def _trial_printer(progress: bool) -> Any:
             )
         elif trial.state.name == "FAIL":
             print(
-                f"{PROG}: trial {trial.number} failed: {trial.user_attrs.get('error')}",
+                f"{PROG}: trial {trial.number} failed: {TrialRecord.of(trial).error}",
                 file=sys.stderr,
             )
 

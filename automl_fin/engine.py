@@ -30,7 +30,7 @@ from automl_fin.problem import Problem, resolve
 from automl_fin.recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.registry import Registry, get_registry
 from automl_fin.report import write_report
-from automl_fin.runner import counted, fail_stale, held, remaining, run_trials, wait_for_running
+from automl_fin.runner import fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.runs import run_folder, writable
 from automl_fin.sampling import make_pruner, make_sampler
 from automl_fin.storage import (
@@ -42,6 +42,7 @@ from automl_fin.storage import (
     settle,
 )
 from automl_fin.table_facts import loosened
+from automl_fin.trial_record import TrialRecord, counts_toward_budget, is_candidate
 
 if TYPE_CHECKING:
     from automl_fin.data import Dataset
@@ -264,7 +265,6 @@ def _execute(
             timed = recipe.budget.seconds is not None
             bar = _ProgressBar(recipe.budget.trials, objective.deadline if timed else None)
         objective.status = bar.status if bar else _silent
-        objective.flush = getattr(store, "flush", objective.flush)  # a batching RDB storage
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
         if not worker:  # the run queues the first trials (baselines, portfolio) once
@@ -358,11 +358,8 @@ def _after_search(
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem)
     if not _has_complete(study):
-        errors = [
-            str(t.user_attrs["error"])
-            for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
-            if t.user_attrs.get("error")
-        ]
+        failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
+        errors = [e for t in failed if (e := TrialRecord.of(t).error)]
         why = (
             f"every model trial that ran failed ({len(errors)}; the first: {errors[0][:300]}); "
             "see the leaderboard's error column"
@@ -387,10 +384,7 @@ def _after_search(
 
 
 def _has_complete(study: optuna.Study) -> bool:
-    return any(
-        not t.user_attrs.get("baseline")
-        for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    )
+    return any(is_candidate(t) for t in study.get_trials(deepcopy=False))
 
 
 def _silent(text: str) -> None:
@@ -425,11 +419,12 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     overrun the budget stops, see :class:`~automl_fin.specs.Monitor`)."""
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
-    done = {t.user_attrs.get("baseline") for t in trials}
+    records = [TrialRecord.of(t) for t in trials]
+    done = {r.baseline for r in records}
     for name in problem.baselines:
         if name not in done:
             study.enqueue_trial({}, user_attrs={"baseline": name})
-    queued = {t.user_attrs.get("enqueued") for t in trials}
+    queued = {r.enqueued for r in records}
     wanted = [
         (i, params)
         for i, params in enumerate(problem.recipe.enqueue)
@@ -437,7 +432,9 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     ]
     # a portfolio trial whose process died (failed without an error) may run again
     taken = {
-        t.user_attrs.get("portfolio") for t in trials if counted(t) or not t.state.is_finished()
+        r.portfolio
+        for t, r in zip(trials, records, strict=True)
+        if counts_toward_budget(t) or not t.state.is_finished()
     }
     todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
     if problem.recipe.budget.trials is not None:  # within the budget, cheapest first

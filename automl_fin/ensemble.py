@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from automl_fin.trial_record import TrialRecord, is_candidate
+
 if TYPE_CHECKING:
     import optuna
 
@@ -88,25 +90,23 @@ def build_ensemble(
     """Select an ensemble of the study's top ``top_k`` completed trials, store it on the
     study (user attribute ``ensemble``, replacing an earlier one) and return it as a
     row (see :func:`ensemble_of`); ``None`` when fewer than two trials can take part."""
-    import optuna
 
     started = dt.datetime.now()  # naive local time, as Optuna stores its trials'
     p = problem
     metric = p.metric
     done = [
         t
-        for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-        if t.user_attrs.get("oof")
-        and Path(t.user_attrs["oof"]).is_file()  # another machine's file may not be here
-        and not t.user_attrs.get("baseline")
-        and not t.user_attrs.get("members")
-        and t.user_attrs.get("folds", len(p.splits)) == len(p.splits)  # same rows scored
+        for t in study.get_trials(deepcopy=False)
+        if is_candidate(t, ensemble=False)
+        and (r := TrialRecord.of(t)).oof
+        and Path(r.oof).is_file()  # another machine's file may not be here
+        and (r.folds or len(p.splits)) == len(p.splits)  # same rows scored
     ]
     done.sort(key=lambda t: -metric.sign * float(t.value))  # type: ignore[arg-type]
     members = done[:top_k]
     if len(members) < 2:
         return None
-    preds = [np.load(t.user_attrs["oof"]) for t in members]
+    preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
 
     def score(pred: np.ndarray) -> float:
         return metric.sign * float(np.mean(_fold_scores(p, pred, extras=False)[metric.name]))
@@ -122,7 +122,7 @@ def build_ensemble(
         "model": "ensemble",
         "members": chosen,
         "preprocessors": " + ".join(
-            f"{members[i].user_attrs.get('model')}#{members[i].number}x{c}"
+            f"{TrialRecord.of(members[i]).model}#{members[i].number}x{c}"
             for i, c in enumerate(counts)
             if c
         ),

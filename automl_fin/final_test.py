@@ -22,6 +22,7 @@ from automl_fin.fitting import blend, fit_trial, members_of, oof_of
 from automl_fin.intervals import conformity_scores, half_width
 from automl_fin.problem import Problem
 from automl_fin.specs import Task
+from automl_fin.trial_record import TrialRecord
 
 __all__ = ["final_test"]
 
@@ -35,7 +36,7 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
     done = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
     picked: dict[str, optuna.trial.FrozenTrial] = {}
     for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
-        picked.setdefault(str(t.user_attrs.get("model")), t)
+        picked.setdefault(str(TrialRecord.of(t).model), t)
     train, test = p.search_rows, p.test_rows
     X, y = p.dataset.X, p.dataset.y
     width = p.dataset.n_classes if p.task.is_classification else 1
@@ -51,7 +52,7 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models))
-                model = str(t.user_attrs.get("model"))
+                model = str(TrialRecord.of(t).model)
                 scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
@@ -59,7 +60,7 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
                     scores[str(t.number)] |= _interval_check(p, study, t, test, pred)
             except Exception as exc:  # a refit that fails is reported, not fatal
                 scores[str(t.number)] = {
-                    "model": str(t.user_attrs.get("model")),
+                    "model": str(TrialRecord.of(t).model),
                     "error": str(exc)[:500],
                 }
     info: dict[str, Any] = {"rows": len(test), "trials": scores}

@@ -18,6 +18,7 @@ import pandas as pd
 from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.space import suggest
 from automl_fin.specs import Monitor
+from automl_fin.trial_record import TrialRecord
 
 if TYPE_CHECKING:
     from automl_fin.problem import Problem
@@ -61,7 +62,7 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
     one, fixed (first choices, no preprocessing) for a baseline."""
     p = problem
     kinds = set(p.dataset.kinds.values())
-    baseline = trial.user_attrs.get("baseline")
+    baseline = TrialRecord.of(trial).baseline
     if baseline:  # a reference model ignores the features: no preprocessing to pay for
         spec = p.baselines[baseline]
         return Plan(baseline, suggest(FirstChoice(), baseline, spec.space_for(p.context(seed))))  # type: ignore[arg-type]
@@ -107,7 +108,7 @@ def members_of(
 ) -> list[tuple[optuna.trial.FrozenTrial, float]]:
     """The trials behind a leaderboard row with their weights: an ensemble's members,
     or the trial itself with weight 1."""
-    weights = trial.user_attrs.get("members")
+    weights = TrialRecord.of(trial).members
     if not weights:
         return [(trial, 1.0)]
     by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
@@ -124,7 +125,7 @@ def oof_of(
     total: np.ndarray | None = None
     weights = 0.0
     for member, weight in members_of(study, trial):
-        stored = member.user_attrs.get("oof")
+        stored = TrialRecord.of(member).oof
         if not stored:
             return None
         file = Path(stored)

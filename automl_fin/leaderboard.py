@@ -14,6 +14,7 @@ import pandas as pd
 
 from automl_fin.ensemble import with_ensemble
 from automl_fin.errors import StorageError
+from automl_fin.trial_record import TrialRecord
 
 __all__ = ["COLUMNS", "STATES", "Leaderboard"]
 
@@ -189,8 +190,8 @@ class Leaderboard:
 
     def _trials(self, summary: Any) -> list[Any]:
         """The study's trials and its ensemble (stored on the study, trial -1)."""
-        # FrozenStudy has no public id; the storage reads trials by study id
-        trials = self._storage.get_all_trials(summary._study_id, deepcopy=False)
+        study_id = self._storage.get_study_id_from_name(summary.study_name)
+        trials = self._storage.get_all_trials(study_id, deepcopy=False)
         return with_ensemble(trials, summary.user_attrs)
 
     def _models(self) -> list[str]:
@@ -260,14 +261,14 @@ def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.Dat
 
 
 def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
-    ua = t.user_attrs
+    rec = TrialRecord.of(t)
     duration = (
         (t.datetime_complete - t.datetime_start).total_seconds()
         if t.datetime_complete and t.datetime_start
         else None
     )
     params = dict(t.params)
-    model = ua.get("model") or params.get("model")
+    model = rec.model or params.get("model")
     score = t.value if t.state.name == "COMPLETE" else None
     direction = attrs.get("direction", "maximize")
     row: dict[str, Any] = {
@@ -278,28 +279,28 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "data": attrs.get("data_source"),
         "trial": t.number,
         "model": model,
-        "baseline": bool(ua.get("baseline")),
-        "preprocessors": ua.get("preprocessors"),
+        "baseline": bool(rec.baseline),
+        "preprocessors": rec.preprocessors,
         "metric": attrs.get("metric"),
         "direction": direction,
         "score": score,
-        "score_std": ua.get("score_std"),
-        "folds": len(ua.get("fold_scores") or []) or None,
-        "fit_s": ua.get("fit_s"),
-        "predict_s": ua.get("predict_s"),
+        "score_std": rec.score_std,
+        "folds": len(rec.fold_scores) or None,
+        "fit_s": rec.fit_s,
+        "predict_s": rec.predict_s,
         "duration_s": duration,
         "started": t.datetime_start,
         "finished": t.datetime_complete,
         "state": t.state.name,
         "params": params,
-        "plugin": ua.get("plugin"),
-        "error": ua.get("error") or ua.get("stopped"),
+        "plugin": rec.plugin,
+        "error": rec.error or rec.stopped,
         "_sign": 1 if direction == "maximize" else -1,
-        "_surplus": bool(ua.get("surplus")),
+        "_surplus": rec.surplus,
     }
     if attrs.get("metric"):
         row[f"metric:{attrs['metric']}"] = score
-    for name, value in (ua.get("metrics") or {}).items():
+    for name, value in rec.metrics.items():
         row[f"metric:{name}"] = value
     tested = (attrs.get("final_test") or {}).get("trials", {}).get(str(t.number), {})
     for name, value in tested.items():

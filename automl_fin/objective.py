@@ -33,6 +33,7 @@ from automl_fin.sampling import PRUNER_STARTUP, completed
 from automl_fin.specs import Monitor
 from automl_fin.storage import atomic_save_npy
 from automl_fin.time_limit import TrialTimeout, time_limit
+from automl_fin.trial_record import TrialRecord, is_baseline
 
 __all__ = ["Objective", "TrialFailed"]
 
@@ -78,7 +79,6 @@ class Objective:
         self.deadline = deadline
         self.count = 0
         self.status: Any = lambda text: None  # told what runs now (a progress bar)
-        self.flush: Any = lambda: None  # stores the trial's held writes (a batching storage)
         kinds = set(problem.dataset.kinds.values())
         self.kinds = kinds
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
@@ -91,6 +91,7 @@ class Objective:
         # several searches or workers share the machine
         self.threads = _NativeThreads(problem.recipe.n_jobs)
         self.process = f"{socket.gethostname()}:{os.getpid()}"  # which machine ran a trial
+        self.record = TrialRecord()  # the running trial's, stored when it ends
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -133,11 +134,12 @@ class Objective:
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         seconds, why = self._limit()
+        rec = self.record = TrialRecord(process=self.process)
         try:
             plan = plan_of(trial, p, seed)
             culprit = plan.model
-            self._describe(trial, plan)
-            self.flush()  # a running trial shows its model and parameters before it fits
+            self._describe(rec, plan)
+            rec.write(trial)  # a running trial shows its model before it fits
             # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
             # every fold; a fit they break fails on its NaN predictions, named
             with self.threads.limit(), time_limit(seconds, why), np.errstate(all="ignore"):
@@ -146,19 +148,22 @@ class Objective:
             raise  # Ctrl-C is the user's: it stops the search
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
             if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended
-                trial.set_user_attr("stopped", f"{culprit}: stopped, {exc}")  # as a cut fold
+                rec.stopped = f"{culprit}: stopped, {exc}"  # as a cut fold
                 raise optuna.TrialPruned(f"{culprit}: {exc}") from None
             if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
-                trial.set_user_attr("error", f"{culprit}: {exc}")
+                rec.error = f"{culprit}: {exc}"
                 raise TrialFailed(f"{culprit}: {exc}") from exc
             stage = getattr(exc, "_automl_fin_stage", stage)
             culprit = getattr(exc, "_automl_fin_spec", culprit)
             provider = p.registry.providers.get(culprit)
             text = " ".join(str(exc).split())[:2000]
             message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
-            trial.set_user_attr("error", message)
-            trial.set_user_attr("traceback", "".join(traceback.format_exc(limit=-6))[-4000:])
+            rec.error = message
+            rec.traceback = "".join(traceback.format_exc(limit=-6))[-4000:]
             raise TrialFailed(message) from exc
+        finally:  # the record's second and last write; a trial failed meanwhile as stale
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                rec.write(trial)  # by another process keeps what that process saw
 
     def _limit(self) -> tuple[float | None, str]:
         """The trial's time limit and what it is: the recipe's ``trial_timeout``, and
@@ -173,20 +178,14 @@ class Objective:
             return own, TIMEOUT
         return max(left, 0.1), f"the search's time budget of {total:g} s"
 
-    @staticmethod
-    def baseline(trial: optuna.Trial) -> bool:
-        return bool(trial.user_attrs.get("baseline"))
-
-    def _describe(self, trial: optuna.Trial, plan: Plan) -> None:
+    def _describe(self, rec: TrialRecord, plan: Plan) -> None:
         providers = self.problem.registry.providers
-        trial.set_user_attr("model", plan.model)
-        trial.set_user_attr("preprocessors", plan.describe())
-        trial.set_user_attr("plugin", str(providers[plan.model]))
-        trial.set_user_attr("process", self.process)
-        trial.set_user_attr(
-            "plugins",
-            {n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()},
-        )
+        rec.model = plan.model
+        rec.preprocessors = plan.describe()
+        rec.plugin = str(providers[plan.model])
+        rec.plugins = {
+            n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()
+        }
 
     def _cross_validate(self, trial: optuna.Trial, plan: Plan, seed: int) -> float:
         p = self.problem
@@ -200,18 +199,18 @@ class Objective:
         extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
         fit_s = predict_s = 0.0
         splits = p.splits[: p.max_folds(plan.model)]
-        trial.set_user_attr("folds", len(splits))
+        self.record.folds = len(splits)
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
             expected = self._fold_estimate(plan, fold, fit_s + predict_s)
             if time.monotonic() + expected > self.deadline:  # the fold would overrun
-                self._record(trial, scores, {}, fit_s, predict_s)
+                self._record(scores, {}, fit_s, predict_s)
                 why = f"budget reached after {fold} folds"
                 if not fold and expected:
                     why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
                     self._skipped(trial)
-                trial.set_user_attr("stopped", why)
+                self.record.stopped = why
                 raise optuna.TrialPruned(why)
             built = time.perf_counter()
             pipe = staged(
@@ -232,7 +231,7 @@ class Objective:
                 else:
                     staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
             except Pruned as exc:
-                self._record(trial, scores, {}, fit_s + time.perf_counter() - t0, predict_s)
+                self._record(scores, {}, fit_s + time.perf_counter() - t0, predict_s)
                 raise optuna.TrialPruned(str(exc)) from None
             t1 = time.perf_counter()
             pred = staged("predict", plan.model, predict, pipe, X.iloc[va], width)
@@ -256,17 +255,17 @@ class Objective:
             oof_n[va] += 1
             trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
             if (
-                fold > 0 and self.may_prune and not self.baseline(trial) and trial.should_prune()
+                fold > 0 and self.may_prune and not is_baseline(trial) and trial.should_prune()
             ):  # one fold's score alone is too noisy
-                self._record(trial, scores, {}, fit_s, predict_s)
-                trial.set_user_attr("stopped", f"pruned after {fold + 1} of {len(splits)} folds")
+                self._record(scores, {}, fit_s, predict_s)
+                self.record.stopped = f"pruned after {fold + 1} of {len(splits)} folds"
                 raise optuna.TrialPruned(f"pruned after fold {fold}")
         with np.errstate(invalid="ignore"):
             oof = oof_sum / oof_n[:, None]
         oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
         atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
-        self._record(trial, scores, extras, fit_s, predict_s)
-        trial.set_user_attr("oof", str(oof_file.resolve()))  # readable from any directory
+        self._record(scores, extras, fit_s, predict_s)
+        self.record.oof = str(oof_file.resolve())  # readable from any directory
         return float(np.mean(scores))
 
     def _fit_monitored(
@@ -292,7 +291,7 @@ class Objective:
             or the pass under way would end after it at this pace."""
             now = time.monotonic()
             if now > self.deadline:  # a long fit stops at the budget too
-                trial.set_user_attr("stopped", f"budget reached in fold {fold + 1}")
+                self.record.stopped = f"budget reached in fold {fold + 1}"
                 raise Pruned(f"budget reached in fold {fold + 1}")
             if passes <= 0 or now - started < PACE_AFTER:
                 return
@@ -300,7 +299,7 @@ class Objective:
             if now + (math.ceil(passes) - passes) * per_pass > self.deadline:
                 left = self.deadline - now
                 why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
-                trial.set_user_attr("stopped", why)
+                self.record.stopped = why
                 raise Pruned(why)
 
         def report(step: int, value: float) -> None:
@@ -313,7 +312,7 @@ class Objective:
                 if self.may_prune and trial.should_prune():
                     point = f"step {step} of fold {fold + 1}"
                     why = f"pruned at {point} ({p.metric.name} {value:.4g})"
-                    trial.set_user_attr("stopped", why)
+                    self.record.stopped = why
                     raise Pruned(f"pruned at {point}")
             finally:
                 self.curve_s += time.perf_counter() - started
@@ -333,17 +332,17 @@ class Objective:
 
     def _record(
         self,
-        trial: optuna.Trial,
         scores: list[float],
         extras: dict[str, list[float]],
         fit_s: float,
         predict_s: float,
     ) -> None:
-        trial.set_user_attr("fold_scores", scores)
-        trial.set_user_attr("score_std", float(np.std(scores)) if scores else None)
-        trial.set_user_attr("metrics", {k: float(np.mean(v)) for k, v in extras.items()})
-        trial.set_user_attr("fit_s", round(fit_s, 4))
-        trial.set_user_attr("predict_s", round(predict_s, 4))
-        trial.set_user_attr("build_s", round(self.build_s, 4))
+        rec = self.record
+        rec.fold_scores = scores
+        rec.score_std = float(np.std(scores)) if scores else None
+        rec.metrics = {k: float(np.mean(v)) for k, v in extras.items()}
+        rec.fit_s = round(fit_s, 4)
+        rec.predict_s = round(predict_s, 4)
+        rec.build_s = round(self.build_s, 4)
         if self.curve_s:  # inside fit_s: the learning curve's storage writes and pruner reads
-            trial.set_user_attr("curve_s", round(self.curve_s, 4))
+            rec.curve_s = round(self.curve_s, 4)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.ensemble import rows_of
+from automl_fin.trial_record import TrialRecord, is_candidate
 
 if TYPE_CHECKING:
     import optuna
@@ -114,7 +115,7 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
     if best is not None:
         lines.append(
             f"best row: <b>{html.escape(_label(best))}</b>, {problem.metric.name} "
-            f"{best.value:.4f} ± {best.user_attrs.get('score_std') or 0:.4f}"
+            f"{best.value:.4f} ± {TrialRecord.of(best).score_std or 0:.4f}"
         )
     info = "".join(f"<li>{line}</li>" for line in lines)
     body = "\n".join(sections)
@@ -150,14 +151,12 @@ def _note(text: str) -> str:
 
 
 def _best(study: Any, problem: Problem) -> Any:
-    done = [
-        t for t in rows_of(study) if t.state.name == "COMPLETE" and not t.user_attrs.get("baseline")
-    ]
+    done = [t for t in rows_of(study) if is_candidate(t)]
     return max(done, key=lambda t: problem.metric.sign * t.value) if done else None
 
 
 def _label(trial: Any) -> str:
-    model = trial.user_attrs.get("model")
+    model = TrialRecord.of(trial).model
     return str(model) if trial.number < 0 else f"trial {trial.number} {model}"
 
 

@@ -32,7 +32,9 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-__all__ = ["counted", "fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
+from automl_fin.trial_record import holds_budget
+
+__all__ = ["fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
 
 POLL_S = 1.0
 STALE_CHECK_S = 5.0  # a search looks for dead processes' trials at most this often
@@ -41,24 +43,9 @@ Objective = Callable[[optuna.Trial], float]
 Callback = Callable[[optuna.Study, optuna.trial.FrozenTrial], None]
 
 
-def counted(trial: optuna.trial.FrozenTrial) -> bool:
-    """Whether a finished trial uses up budget: completed, pruned, or failed by its own
-    error (a trial failed because its process died, or failed unrun as surplus, does
-    not)."""
-    if trial.user_attrs.get("members"):  # an ensemble stored as a trial by earlier versions
-        return False
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
-        return True
-    return trial.state == TrialState.FAIL and "error" in trial.user_attrs
-
-
-def _holds(trial: optuna.trial.FrozenTrial) -> bool:
-    return counted(trial) or trial.state in (TrialState.WAITING, TrialState.RUNNING)
-
-
 def held(study: optuna.Study) -> int:
     """The trials that use up budget: counted ones, and those running or queued."""
-    return sum(1 for t in study.get_trials(deepcopy=False) if _holds(t))
+    return sum(1 for t in study.get_trials(deepcopy=False) if holds_budget(t))
 
 
 def remaining(study: optuna.Study, total: int) -> int:
@@ -89,15 +76,15 @@ def run_trials(
         if time.monotonic() - checked >= STALE_CHECK_S:  # stale after 3 missed beats
             fail_stale(study)
             checked = time.monotonic()
-        trial, alone = _pop(study, storage, study_id, budget, alone=alone)
+        trial, trial_id, alone = _pop(study, storage, study_id, budget, alone=alone)
         if trial is None:
             if budget is not None:
                 break
-            trial, _ = _create(study, storage, study_id, None)  # no cap: a new one
+            trial, trial_id, _ = _create(study, storage, study_id, None)  # no cap: a new one
             if trial is None:  # another process took it first
                 continue
         ran += 1
-        with _heartbeat(storage, trial._trial_id):
+        with _heartbeat(storage, trial_id):
             state, value = _run(objective, trial, catch)
         frozen = study.tell(trial, value, state=state, skip_if_finished=True)
         for callback in callbacks:
@@ -124,28 +111,29 @@ def wait_for_running(study: optuna.Study, status: Callable[[str], None] = print)
         time.sleep(POLL_S)
 
 
+Taken = tuple[optuna.Trial | None, int, bool]  # the trial, its storage id, alone
+
+
 def _pop(
     study: optuna.Study, storage: Any, study_id: int, budget: int | None, *, alone: bool
-) -> tuple[optuna.Trial | None, bool]:
+) -> Taken:
     """Take the first queued trial within the budget that no other process has taken;
     when none is queued and the budget has room, queue one and take it. Also returns
     whether this process looked alone on the study with room left in the budget: then
     the next call (``alone``) creates its trial running at once, without the queue's
     round trips (3-5 ms), its place within the budget checked all the same."""
     if alone:
-        trial, alone = _create(study, storage, study_id, budget)
-        if trial is not None:
-            return trial, alone
-    trial, alone, room = _take(study, storage, budget)
+        taken = _create(study, storage, study_id, budget)
+        if taken[0] is not None:
+            return taken
+    trial, trial_id, alone, room = _take(study, storage, study_id, budget)
     if trial is None and budget is not None and room:
         study.enqueue_trial({}, user_attrs={"slot": True})
-        trial, alone, room = _take(study, storage, budget)
-    return trial, alone
+        trial, trial_id, alone, room = _take(study, storage, study_id, budget)
+    return trial, trial_id, alone
 
 
-def _create(
-    study: optuna.Study, storage: Any, study_id: int, budget: int | None
-) -> tuple[optuna.Trial | None, bool]:
+def _create(study: optuna.Study, storage: Any, study_id: int, budget: int | None) -> Taken:
     """A new running trial, or None (failed unrun as surplus) when other processes
     filled the budget meanwhile (or took it first). It is created waiting and set
     running only after its first heartbeat (see :func:`_claim`)."""
@@ -153,37 +141,38 @@ def _create(
     trial_id = storage.create_new_trial(study_id, template_trial=waiting)
     with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
         if not _claim(storage, trial_id):
-            return None, False
+            return None, trial_id, False
     trials = study.get_trials(deepcopy=False)
-    mine = next(t for t in trials if t._trial_id == trial_id)
-    ahead = sum(_holds(t) for t in trials if t.number < mine.number)
+    number = storage.get_trial_number_from_id(trial_id)
+    ahead = sum(holds_budget(t) for t in trials if t.number < number)
     if budget is not None and ahead >= budget:
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
             _surplus(storage, trial_id)
-        return None, False
-    return _started(study, trials, mine, budget)
+        return None, trial_id, False
+    return _started(study, trials, number, trial_id, budget)
 
 
 def _take(
-    study: optuna.Study, storage: Any, budget: int | None
-) -> tuple[optuna.Trial | None, bool, bool]:
+    study: optuna.Study, storage: Any, study_id: int, budget: int | None
+) -> tuple[optuna.Trial | None, int, bool, bool]:
     """The first queued trial within the budget, taken (or None); whether this process
     looks alone on the study; whether the budget has room (when none was taken)."""
     trials = study.get_trials(deepcopy=False)
     before, dropped = 0, set()  # trials holding budget ahead; queued ones failed here
     for t in trials:
         if t.state == TrialState.WAITING:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
             if budget is not None and before >= budget and t.user_attrs.get("slot"):
                 dropped.add(t.number)  # two processes queued at the same moment
                 with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                    _surplus(storage, t._trial_id)
+                    _surplus(storage, trial_id)
                 continue
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
-                if _claim(storage, t._trial_id):
+                if _claim(storage, trial_id):
                     seen = [x for x in trials if x.number not in dropped]
-                    return (*_started(study, seen, t, budget), True)
-        before += _holds(t)
-    return None, False, budget is None or before < budget
+                    return (*_started(study, seen, t.number, trial_id, budget), True)
+        before += holds_budget(t)
+    return None, -1, False, budget is None or before < budget
 
 
 def _claim(storage: Any, trial_id: int) -> bool:
@@ -191,7 +180,8 @@ def _claim(storage: Any, trial_id: int) -> bool:
     heartbeats): a process killed at any moment leaves a running trial that can be
     failed as stale (Optuna ignores running trials with no heartbeat at all: they
     would wait forever) or a waiting one another process takes. False when another
-    process took it first."""
+    process took it first. (``study.ask()`` sets a trial running before its first
+    heartbeat: a process killed in between leaves a trial no one can fail.)"""
     if getattr(storage, "get_heartbeat_interval", lambda: None)():
         storage.record_heartbeat(trial_id)
     return bool(storage.set_trial_state_values(trial_id, state=TrialState.RUNNING))
@@ -206,18 +196,18 @@ def _surplus(storage: Any, trial_id: int) -> None:
 def _started(
     study: optuna.Study,
     trials: list[optuna.trial.FrozenTrial],
-    mine: optuna.trial.FrozenTrial,
+    number: int,
+    trial_id: int,
     budget: int | None,
-) -> tuple[optuna.Trial, bool]:
-    """This process's trial, and whether the budget has room beyond it with no other
-    trial queued or running (this process looks alone on the study). The read of the
-    study is the trial's snapshot for its sampler and pruner (Optuna would read one at
-    the first suggestion; ``tell`` clears it)."""
-    rest = [t for t in trials if t is not mine]
+) -> Taken:
+    """This process's trial (trial ``number``, storage id ``trial_id``), and whether the
+    budget has room beyond it with no other trial queued or running (this process looks
+    alone on the study)."""
+    rest = [t for t in trials if t.number != number]
     live = (TrialState.WAITING, TrialState.RUNNING)
-    room = budget is not None and sum(map(_holds, rest)) + 1 < budget
-    study._thread_local.cached_all_trials = trials
-    return optuna.Trial(study, mine._trial_id), room and not any(t.state in live for t in rest)
+    room = budget is not None and sum(map(holds_budget, rest)) + 1 < budget
+    alone = room and not any(t.state in live for t in rest)
+    return optuna.Trial(study, trial_id), trial_id, alone
 
 
 def _run(

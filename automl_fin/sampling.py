@@ -3,9 +3,9 @@
 Optuna's percentile pruner reads every completed trial from the storage each time a
 trial asks it (about 6 ms with SQLite, a network round trip with PostgreSQL), and a
 search asks it after every fold and every few learning-curve steps. Completed trials
-never change, so :class:`CompletedOnce` takes them from the snapshot of the study that
-Optuna reads once at each trial's start for its sampler (:func:`completed`): no read of
-its own; trials completed elsewhere while one runs are seen from the next.
+never change, so :class:`CompletedOnce` reads them once per trial, at its first
+question (``Study.get_trials``), and judges the trial's later steps against that read;
+trials completed elsewhere while one runs are seen from the next.
 
 TPE's "constant liar" (treat trials running elsewhere as bad, so parallel workers spread
 out) re-reads all trials for every sampled parameter; a search that no other process
@@ -43,10 +43,8 @@ PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startu
 
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
-    """The study's completed trials as read at the running trial's start (Optuna's
-    per-trial snapshot, which its sampler reads; ``tell`` clears it), read now if the
-    sampler has not."""
-    return study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
+    """The study's completed trials, read now."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
 class _Completed:
@@ -69,12 +67,17 @@ class _Completed:
 
 
 class CompletedOnce(optuna.pruners.PercentilePruner):
-    """Optuna's percentile pruner judging against the completed trials as read at the
-    trial's start."""
+    """Optuna's percentile pruner judging a trial against the completed trials as read
+    at the trial's first question."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read: tuple[int, list[FrozenTrial]] | None = None  # trial number, its read
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        view = _Completed(study, completed(study))
-        return super().prune(view, trial)  # type: ignore[arg-type]
+        if self._read is None or self._read[0] != trial.number:
+            self._read = (trial.number, completed(study))
+        return super().prune(_Completed(study, self._read[1]), trial)  # type: ignore[arg-type]
 
 
 def make_pruner(recipe: Recipe) -> optuna.pruners.BasePruner:

@@ -98,15 +98,13 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     "(or --runs-dir DIR) of an existing one"
                 )
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    from automl_fin.trial_writes import BatchedRDBStorage
-
     interval = heartbeat_seconds()
     try:
         for attempt in range(CREATE_TRIES):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                    storage = BatchedRDBStorage(
+                    storage = optuna.storages.RDBStorage(
                         url,
                         engine_kwargs=_engine_kwargs(scheme),
                         heartbeat_interval=interval,

@@ -28,6 +28,7 @@ from pathlib import Path
 import optuna
 
 from automl_fin import search
+from automl_fin.trial_record import TrialRecord
 
 
 def overhead(trials: int, storage: str) -> dict[str, float]:
@@ -44,7 +45,7 @@ def overhead(trials: int, storage: str) -> dict[str, float]:
         )
         study = optuna.load_study(study_name=result.study_name, storage=result.storage)
         trials = study.get_trials(deepcopy=False)
-        attrs = [t.user_attrs for t in trials]
+        attrs = [TrialRecord.of(t).stored() for t in trials]
         # inside fit_s, a monitored model's learning-curve reports are the framework's
         curve = sum(a.get("curve_s", 0.0) for a in attrs)
         inside = sum(a.get("fit_s", 0.0) + a.get("predict_s", 0.0) for a in attrs) - curve

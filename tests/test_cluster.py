@@ -16,6 +16,7 @@ import pytest
 
 from automl_fin import search
 from automl_fin.storage import HEARTBEAT_ENV, open_storage
+from automl_fin.trial_record import TrialRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -46,7 +47,7 @@ def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
                     store = store or open_storage(postgres_url, create=False)
                     study = optuna.load_study(study_name="c", storage=store)
                     for t in study.get_trials(deepcopy=False):
-                        pid = int(str(t.user_attrs.get("process", ":0")).rsplit(":", 1)[1])
+                        pid = int(str(TrialRecord.of(t).process or ":0").rsplit(":", 1)[1])
                         if t.state.name == "RUNNING" and pid in pids:
                             os.kill(pid, signal.SIGKILL)
                             killed.append(t.number)
@@ -64,10 +65,10 @@ def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
     trials = optuna.load_study(study_name="c", storage=postgres_url).trials
     assert killed, "no worker trial was running to kill"
     dead = trials[killed[0]]
-    assert dead.state.name == "FAIL" and "error" not in dead.user_attrs  # stale, not counted
+    assert dead.state.name == "FAIL" and TrialRecord.of(dead).error is None  # stale, not counted
     counted = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED")]
     assert len(counted) == total  # the dead trial's budget ran again: exactly the budget
-    by = {str(t.user_attrs.get("process")).rsplit(":", 1)[1] for t in counted}
+    by = {str(TrialRecord.of(t).process).rsplit(":", 1)[1] for t in counted}
     assert len(by & {str(p) for p in pids}) >= 1 and str(os.getpid()) in by  # all took part
     drawn = [tuple(sorted(t.params.items())) for t in counted if "portfolio" not in t.user_attrs]
     assert len(set(drawn)) == len(drawn)  # no configuration twice

@@ -16,6 +16,7 @@ import pytest
 from automl_fin import StorageError, search
 from automl_fin.leaderboard import Leaderboard
 from automl_fin.storage import HEARTBEAT_ENV, open_storage
+from automl_fin.trial_record import TrialRecord
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -153,7 +154,7 @@ def test_a_killed_search_resumes_with_nothing_lost(
     finished = {n: t.value for n, t in before.items() if t.state.name == "COMPLETE"}
     stale = [n for n, t in before.items() if t.state.name == "RUNNING"]
     assert finished and stale
-    oof = {n: Path(before[n].user_attrs["oof"]) for n in finished}
+    oof = {n: Path(str(TrialRecord.of(before[n]).oof)) for n in finished}
     assert all(p.is_file() for p in oof.values())
     time.sleep(3.5)  # three heartbeats missed: the dead process's trial is stale
     monkeypatch.setenv(HEARTBEAT_ENV, HEARTBEAT)
@@ -182,7 +183,7 @@ def test_a_killed_search_resumes_with_nothing_lost(
     for n in stale:
         assert after[n].state.name == "FAIL"  # failed by its stale heartbeat, not counted
     counted = [t for t in after.values() if t.state.name in ("COMPLETE", "PRUNED")]
-    states = {n: (t.state.name, t.user_attrs.get("error")) for n, t in after.items()}
+    states = {n: (t.state.name, TrialRecord.of(t).error) for n, t in after.items()}
     assert len(counted) == total, states  # finished trials counted toward the budget
     assert again.n_trials == total - len(finished)
     assert again.predictor is not None

@@ -25,6 +25,7 @@ from conftest import cli
 from automl_fin import DataError, search
 from automl_fin.recipes import load_recipe, parse_overrides
 from automl_fin.table_facts import infer_positive, loosened, settle
+from automl_fin.trial_record import TrialRecord
 
 pytestmark = pytest.mark.slow
 
@@ -151,12 +152,12 @@ def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> N
     # the cheap portfolio runs before the queued fine-tuned encoder, which stops as soon
     # as its pace shows that an epoch of 4,000 reviews cannot end within the budget
     trials = _study(runs).trials
-    models = [t.user_attrs.get("model") for t in trials]
+    models = [TrialRecord.of(t).model for t in trials]
     assert models == ["prior", "logreg", "minilm_finetune"]
     assert trials[1].state.name == "COMPLETE"
     tuned = trials[2]
     assert tuned.state.name == "PRUNED"
-    assert tuned.user_attrs["stopped"].startswith("budget: a minilm_finetune ")
+    assert str(TrialRecord.of(tuned).stopped).startswith("budget: a minilm_finetune ")
     assert tuned.datetime_complete - tuned.datetime_start < dt.timedelta(seconds=40)
 
 

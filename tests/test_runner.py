@@ -10,8 +10,9 @@ import pytest
 from optuna.trial import TrialState
 
 from automl_fin.leaderboard import Leaderboard
-from automl_fin.runner import counted, remaining, run_trials
+from automl_fin.runner import remaining, run_trials
 from automl_fin.storage import open_storage
+from automl_fin.trial_record import counts_toward_budget as counted
 
 
 def _study(tmp_path: Path) -> tuple[optuna.Study, optuna.storages.BaseStorage]:

@@ -16,6 +16,7 @@ from automl_fin.engine import search
 from automl_fin.errors import RecipeError
 from automl_fin.leaderboard import Leaderboard
 from automl_fin.registry import Registry
+from automl_fin.trial_record import TrialRecord
 
 # Floor for the best cross-validated AUC after 8 trials. On this data a plain logistic
 # regression reaches about 0.78 and published AutoML systems 0.78-0.80 (see issue 4);
@@ -60,9 +61,10 @@ def test_trials_record_folds_and_out_of_fold_predictions(default_run) -> None:
     assert {"optuna", "scikit-learn", "pandas"} <= set(study.user_attrs["versions"])
     y = default_run.dataset.y
     for t in study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
-        assert len(t.user_attrs["fold_scores"]) == len(default_run.problem.splits) == 10
-        assert np.mean(t.user_attrs["fold_scores"]) == pytest.approx(t.value)
-        oof = np.load(t.user_attrs["oof"])
+        rec = TrialRecord.of(t)
+        assert len(rec.fold_scores) == len(default_run.problem.splits) == 10
+        assert np.mean(rec.fold_scores) == pytest.approx(t.value)
+        oof = np.load(str(rec.oof))
         assert oof.shape == (1000, 2)
         np.testing.assert_allclose(oof.sum(axis=1), 1.0, rtol=1e-6)
         from sklearn.metrics import roc_auc_score

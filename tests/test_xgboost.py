@@ -13,6 +13,7 @@ from automl_fin import Monitor, RecipeError, Task
 from automl_fin.engine import search
 from automl_fin.objective import CURVE_WARMUP, PRUNE_EVERY, STRIDE
 from automl_fin.testing import sample_data
+from automl_fin.trial_record import TrialRecord
 from automl_fin_xgboost import XGBoostModel
 from automl_fin_xgboost.estimator import choose_device
 
@@ -118,7 +119,8 @@ def test_search_prunes_along_the_boosting_curve(tmp_path: Path) -> None:
         assert all(s >= CURVE_WARMUP and (s - CURVE_WARMUP) % PRUNE_EVERY == 0 for s in curve)
         if curve:  # (a fit stopped early within the warm-up stores none)
             curves += 1
-            assert 0 < trial.user_attrs["curve_s"] < trial.user_attrs["fit_s"]
+            rec = TrialRecord.of(trial)
+            assert 0 < rec.curve_s < rec.fit_s  # type: ignore[operator]
     assert curves
 
 

@@ -1,0 +1,129 @@
+"""One trial's record: what automl-fin stores about a trial, and what is asked of it.
+
+The record is one Optuna user attribute, ``automl_fin`` (a JSON object), written when a
+trial's model is known (a running trial shows it) and once more when the trial ends:
+two storage writes a trial, through Optuna's public ``Trial.set_user_attr``, instead of
+one a field. Tags given when a trial is queued (``baseline``, ``enqueued``,
+``portfolio``, ``slot``) and ``surplus`` are user attributes of their own, set with
+``enqueue_trial(user_attrs=...)`` or by the runner. Trials stored by earlier versions
+(one user attribute a field) and the ensemble's row read the same: :meth:`TrialRecord.of`
+takes the flat attributes, then the record over them.
+
+Every "is this trial a candidate / a baseline / the ensemble / counted in the budget"
+question is answered here, once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # no optuna import at run time: the predictor reads records too
+    import optuna
+    from optuna.trial import FrozenTrial
+
+__all__ = [
+    "RECORD",
+    "TrialRecord",
+    "counts_toward_budget",
+    "holds_budget",
+    "is_baseline",
+    "is_candidate",
+    "is_ensemble",
+]
+
+RECORD = "automl_fin"  # the user attribute holding a trial's record
+_TAGS = ("baseline", "enqueued", "portfolio", "slot", "surplus", "members")
+
+
+@dataclass
+class TrialRecord:
+    """What a trial did. Written by the objective; read by leaderboard, ensemble,
+    predictor, report and final test. Queue tags (``baseline`` … ``surplus``) and an
+    ensemble's ``members`` are read, never written into the record."""
+
+    model: str | None = None
+    preprocessors: str | None = None
+    plugin: str | None = None  # the model's provider: "distribution version (entry point)"
+    plugins: dict[str, str] = field(default_factory=dict)  # every spec used: "dist version"
+    process: str | None = None  # host:pid that ran it
+    folds: int | None = None  # folds planned
+    fold_scores: list[float] = field(default_factory=list)
+    score_std: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)  # extra metrics, fold means
+    fit_s: float | None = None
+    predict_s: float | None = None
+    build_s: float | None = None
+    curve_s: float | None = None  # inside fit_s: learning-curve reports and pruner reads
+    oof: str | None = None  # out-of-fold predictions (.npy), an absolute path
+    stopped: str | None = None  # why a trial was cut (pruned, budget)
+    error: str | None = None  # one line: the plugin, the stage, the exception
+    traceback: str | None = None
+    # queue tags and ensemble members: read only
+    baseline: str | None = None
+    enqueued: int | None = None
+    portfolio: str | None = None
+    slot: bool = False
+    surplus: bool = False
+    members: dict[str, float] | None = None  # an ensemble's trial numbers -> weights
+
+    @classmethod
+    def of(cls, trial: FrozenTrial | optuna.Trial) -> TrialRecord:
+        """The record of a stored trial (its flat user attributes, then its record)."""
+        attrs = trial.user_attrs
+        data = {k: v for k, v in attrs.items() if k in _FIELDS}
+        stored = attrs.get(RECORD)
+        if isinstance(stored, dict):
+            data.update({k: v for k, v in stored.items() if k in _FIELDS and k not in _TAGS})
+        return cls(**data)
+
+    def stored(self) -> dict[str, Any]:
+        """The record as stored: fields set, queue tags left out."""
+        return {
+            f.name: value
+            for f in dataclasses.fields(self)
+            if f.name not in _TAGS and (value := getattr(self, f.name)) not in (None, [], {})
+        }
+
+    def write(self, trial: optuna.Trial) -> None:
+        """Store the record on the running ``trial`` (one write)."""
+        trial.set_user_attr(RECORD, self.stored())
+
+
+_FIELDS = {f.name for f in dataclasses.fields(TrialRecord)}
+
+
+def is_ensemble(trial: FrozenTrial) -> bool:
+    """The ensemble's row (or an ensemble stored as a trial by earlier versions)."""
+    return bool(trial.user_attrs.get("members"))
+
+
+def is_baseline(trial: FrozenTrial) -> bool:
+    """A reference model's trial (prior, random walk …), queued by the search."""
+    return bool(trial.user_attrs.get("baseline"))
+
+
+def is_candidate(trial: FrozenTrial, *, ensemble: bool = True) -> bool:
+    """A completed row that may be chosen as the predictor: not a baseline; the
+    ensemble's row too unless ``ensemble`` is false (members of an ensemble, one best
+    row per model)."""
+    if trial.state.name != "COMPLETE" or is_baseline(trial):
+        return False
+    return ensemble or not is_ensemble(trial)
+
+
+def counts_toward_budget(trial: FrozenTrial) -> bool:
+    """Whether a finished trial uses up budget: completed, pruned, or failed by its own
+    error (a trial failed because its process died, or failed unrun as surplus, does
+    not)."""
+    if is_ensemble(trial):
+        return False
+    if trial.state.name in ("COMPLETE", "PRUNED"):
+        return True
+    return trial.state.name == "FAIL" and TrialRecord.of(trial).error is not None
+
+
+def holds_budget(trial: FrozenTrial) -> bool:
+    """Counted, or running or queued: its place in the budget is taken."""
+    return counts_toward_budget(trial) or trial.state.name in ("WAITING", "RUNNING")
