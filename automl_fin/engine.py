@@ -306,7 +306,7 @@ def _execute(
             workers.close()
         if bar:
             bar.close()
-        settle(getattr(store, "_backend", store))  # a SQLite file: one file again
+        settle(store)  # a SQLite file: one file again
     return SearchResult(
         study_name=name,
         storage=store if url == MEMORY else url,

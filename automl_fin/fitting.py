@@ -17,7 +17,7 @@ import pandas as pd
 
 from automl_fin.pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.space import suggest
-from automl_fin.specs import Monitor
+from automl_fin.specs import Monitor, holdout
 from automl_fin.trial_record import TrialRecord
 
 if TYPE_CHECKING:
@@ -78,16 +78,37 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
     )
 
 
-def refit(pipe: Any, spec: Any, X: pd.DataFrame, y: np.ndarray) -> Any:
-    """Fit ``pipe`` on all of ``X`` (no validation split); a monitored model still gets
-    the names and kinds of its input columns."""
+def refit(pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int) -> Any:
+    """Fit ``pipe`` on ``rows`` of ``p``'s data. A monitored model stops
+    early on a holdout of them (:func:`~automl_fin.specs.holdout`, scored by the
+    recipe's metric) after the preprocessing is fitted on all of them."""
+    X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
     if not spec.monitored:
         return pipe.fit(X, y)
     prep, model = pipe[0], pipe[-1]
     Xt = prep.fit_transform(X, y)
     names, kinds = feature_info(prep)
-    model.fit(Xt, y, monitor=Monitor(feature_names=names, feature_kinds=kinds))
+    tr, va = holdout(y, seed=seed, classify=p.task.is_classification)
+
+    def score(pred: Any) -> float:
+        return p.score(rows[tr], rows[va], np.asarray(pred, dtype=float))
+
+    monitor = Monitor(
+        feature_names=names,
+        feature_kinds=kinds,
+        X_valid=_rows(Xt, va),
+        y_valid=y[va],
+        score=score,
+        direction=p.metric.direction,
+        refit=True,
+    )
+    model.fit(_rows(Xt, tr), y[tr], monitor=monitor)
     return pipe
+
+
+def _rows(X: Any, idx: np.ndarray) -> Any:
+    """Rows ``idx`` of an array, sparse matrix or frame."""
+    return X.iloc[idx] if hasattr(X, "iloc") else X[idx]
 
 
 def fit_trial(
@@ -99,8 +120,7 @@ def fit_trial(
     plan = plan_of(trial, p, seed)
     ctx = p.context(seed, model=plan.model, n_rows=len(rows))
     pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-    X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
-    return plan.model, refit(pipe, p.all_models[plan.model], X, y)
+    return plan.model, refit(pipe, p.all_models[plan.model], p, rows, seed=seed)
 
 
 def members_of(

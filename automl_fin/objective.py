@@ -79,8 +79,6 @@ class Objective:
         self.deadline = deadline
         self.count = 0
         self.status: Any = lambda text: None  # told what runs now (a progress bar)
-        kinds = set(problem.dataset.kinds.values())
-        self.kinds = kinds
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
         self.fitted_preps: set[str] = set()  # preprocessors this process has fitted
         self.skips = 0

@@ -165,13 +165,19 @@ class Recipe(_Strict):
             if names == "all":
                 continue
             for i, name in enumerate(names):
-                if name not in table:
-                    raise RecipeError(
-                        self.source,
-                        f"{field}[{i}]",
-                        f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
-                        " (see `automl-fin plugins`)",
-                    )
+                if name in table:
+                    continue
+                plugin = registry.skipped_specs.get(name)
+                if plugin is not None:  # its plugin is broken: say so, not "unknown"
+                    why = registry.skipped[plugin]
+                    raise RecipeError(self.source, f"{field}[{i}]", f"'{name}' is missing: {why}")
+                skipped = "; ".join(registry.skipped.values())
+                raise RecipeError(
+                    self.source,
+                    f"{field}[{i}]",
+                    f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
+                    " (see `automl-fin plugins`)" + (f"; {skipped}" if skipped else ""),
+                )
 
 
 class AliasRefused(yaml.YAMLError):

@@ -115,6 +115,8 @@ class Registry:
         self.recipes: dict[str, RecipeSource] = {}
         self.plugins: list[PluginRecord] = []
         self.providers: dict[str, Provider] = {}  # spec name -> provider
+        self.skipped: dict[str, str] = {}  # skipped plugin -> its warning line
+        self.skipped_specs: dict[str, str] = {}  # spec a skipped plugin offered -> plugin
         self._by_plugin: dict[str, Provider] = {}
 
         denied = _names(os.environ.get(ENV_DISABLE)) | {_norm(n) for n in disable}
@@ -176,7 +178,21 @@ class Registry:
         try:
             self._pm.register(obj, name=provider.plugin)
         except Exception as exc:  # pluggy validation of hook signatures
-            self._skip(provider.plugin, provider.distribution, provider.version, str(exc))
+            self._skip(provider.plugin, provider.distribution, provider.version, _one_line(exc))
+            return
+        wrappers = sorted(
+            impl.function.__name__
+            for caller in self._pm.get_hookcallers(obj) or []
+            for impl in caller.get_hookimpls()
+            if impl.plugin is obj and (impl.hookwrapper or impl.wrapper)
+        )
+        if wrappers:
+            self._pm.unregister(obj)
+            why = (
+                f"declares {', '.join(wrappers)} as a hook wrapper; automl_fin's hooks take "
+                "plain implementations (drop wrapper=True / hookwrapper=True)"
+            )
+            self._skip(provider.plugin, provider.distribution, provider.version, why)
             return
         self._by_plugin[provider.plugin] = provider
         self.plugins.append(
@@ -201,8 +217,12 @@ class Registry:
                 self._mark_failed(provider, why)
 
     def _skip(self, name: str, dist: str, version: str, why: str) -> None:
-        message = f"plugin '{name}' ({dist} {version}) {why}; skipped, the others still load"
+        message = (
+            f"plugin '{name}' ({dist} {version}) {why}; skipped, the others still load "
+            f"(--no-plugin {name} turns it off)"
+        )
         warnings.warn(message, PluginWarning, stacklevel=4)
+        self.skipped[name] = message
         self.plugins.append(PluginRecord(name, dist, version, "failed", why))
 
     # -- collecting specs ----------------------------------------------------------------
@@ -225,10 +245,11 @@ class Registry:
                     impl.function(**{arg: items.append for arg in impl.argnames})
                 except Exception as exc:
                     failed[plugin] = f"raised in {hook_name}: {_one_line(exc)}"
+                    staged.setdefault(plugin, []).extend((add, item) for item in items)
                     continue
                 staged.setdefault(plugin, []).extend((add, item) for item in items)
         for plugin, why in failed.items():
-            self._mark_failed(self._by_plugin[plugin], why)
+            self._mark_failed(self._by_plugin[plugin], why, staged.get(plugin, []))
         for plugin, entries in staged.items():
             if plugin in failed:
                 continue
@@ -241,16 +262,32 @@ class Registry:
                 for table, kept in zip(tables, before, strict=True):
                     table.clear()
                     table.update(kept)
-                self._mark_failed(self._by_plugin[plugin], _after_plugin(str(exc)))
+                self._mark_failed(self._by_plugin[plugin], _after_plugin(str(exc)), entries)
 
-    def _mark_failed(self, provider: Provider, why: str) -> None:
+    def _mark_failed(
+        self, provider: Provider, why: str, entries: Iterable[tuple[Any, Any]] = ()
+    ) -> None:
         self.plugins = [p for p in self.plugins if p.name != provider.plugin]
         self._skip(provider.plugin, provider.distribution, provider.version, why)
+        for _, item in entries:  # a recipe that names one of them is told why it is missing
+            name = getattr(item, "name", None)
+            if isinstance(name, str) and name not in self.providers:
+                self.skipped_specs[name] = provider.plugin
 
-    def _check_unique(self, kind: str, table: Mapping[str, Any], name: str, new: Provider) -> None:
+    def _check_unique(
+        self, kind: str, table: Mapping[str, Any], name: str, new: Provider, new_kind: str
+    ) -> None:
+        """Models and preprocessors share one namespace: a trial's parameters are
+        prefixed by the spec's name."""
         if name in table:
+            what = (
+                f"duplicate {kind} name '{name}'"
+                if kind == new_kind
+                else f"{new_kind} name '{name}' is already a {kind}'s (parameters are "
+                "prefixed by the name)"
+            )
             raise PluginError(
-                f"duplicate {kind} name '{name}': provided by {self.providers[name]} and by "
+                f"{what}: provided by {self.providers[name]} and by "
                 f"{new}; uninstall one or disable it with --no-plugin NAME "
                 f"(or {ENV_DISABLE}=NAME)"
             )
@@ -261,7 +298,8 @@ class Registry:
                 f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
                 "register_models; expected an automl_fin.ModelSpec"
             )
-        self._check_unique("model", self.models, spec.name, provider)
+        self._check_unique("model", self.models, spec.name, provider, "model")
+        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "model")
         self.models[spec.name] = spec
         self.providers[spec.name] = provider
 
@@ -271,9 +309,8 @@ class Registry:
                 f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
                 "register_preprocessors; expected an automl_fin.PreprocessorSpec"
             )
-        if spec.name in self.models:
-            self._check_unique("spec", self.models, spec.name, provider)
-        self._check_unique("preprocessor", self.preprocessors, spec.name, provider)
+        self._check_unique("model", self.models, spec.name, provider, "preprocessor")
+        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "preprocessor")
         self.preprocessors[spec.name] = spec
         self.providers[spec.name] = provider
 

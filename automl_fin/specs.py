@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from automl_fin.space import Dimension
 
@@ -107,16 +107,19 @@ class Monitor:
 
     A :class:`ModelSpec` with ``monitored=True`` gets one on every fit. In a search it
     carries the fold's validation split (already preprocessed like ``X``), so the model
-    can stop early on it and report its learning curve; on a refit on all data
-    (``has_validation`` is false) the model must hold out its own split or use a fixed
-    size. Plugins never see Optuna: :meth:`report` raises :class:`~automl_fin.errors.
+    can stop early on it and report its learning curve. On a refit on all rows the
+    engine holds out :data:`HOLDOUT` of them (:func:`holdout`, stratified) as the
+    validation split (``refit`` is true): the model stops early on it exactly as in a
+    fold, and its reports go nowhere. A model fitted outside automl-fin (no monitor, or
+    ``has_validation`` false) should split with :func:`holdout` itself. Plugins never
+    see Optuna: :meth:`report` raises :class:`~automl_fin.errors.
     Pruned` when the study's pruner judges the trial hopeless; let it propagate.
 
     Attributes:
         feature_names: names of the columns of ``X`` after preprocessing (raw column
             names where a step keeps them), or None when a step cannot name its output.
         feature_kinds: the :class:`ColumnKind` each column of ``X`` came from.
-        X_valid, y_valid: the fold's validation split (None on a refit).
+        X_valid, y_valid: the fold's validation split (on a refit: the held-out rows).
         score: ``score(pred)`` is the recipe's metric of predictions on ``X_valid``
             (class probabilities ``(n, k)`` for classification, values for regression).
         direction: ``"maximize"`` or ``"minimize"``: which way ``score`` is better.
@@ -140,6 +143,7 @@ class Monitor:
     report: Callable[[int, float], None] = _ignore
     progress: Callable[[str], None] = _ignore
     check: Callable[[float], None] = _ignore
+    refit: bool = False  # a refit on all rows: the validation split is a holdout of them
 
     @property
     def has_validation(self) -> bool:
@@ -147,12 +151,20 @@ class Monitor:
         return self.X_valid is not None and self.score is not None
 
 
-class Estimator(Protocol):
-    """The scikit-learn estimator protocol a builder must return."""
+HOLDOUT = 0.15  # share of a refit's rows held out to stop a monitored model early
 
-    def fit(self, X: Any, y: Any) -> Any: ...
 
-    def predict(self, X: Any) -> Any: ...
+def holdout(y: Any, *, seed: int, classify: bool) -> tuple[Any, Any]:
+    """Row indices (sorted) of a refit's training part and of its :data:`HOLDOUT`,
+    stratified by class when every class has two rows or more."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y)
+    idx = np.arange(len(y))
+    stratify = y if classify and np.unique(y, return_counts=True)[1].min() >= 2 else None
+    tr, va = train_test_split(idx, test_size=HOLDOUT, random_state=seed, stratify=stratify)
+    return np.sort(tr), np.sort(va)
 
 
 SpaceLike = Mapping[str, Dimension] | Callable[[BuildContext], Mapping[str, Dimension]]

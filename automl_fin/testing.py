@@ -6,7 +6,11 @@ text checks turn its categorical fields into short sentences) for every task the
 declares, and checks what the engine relies on:
 
 * predictions have the right shape and are finite; class probabilities sum to one;
-* the same seed gives the same predictions (determinism);
+* the same seed gives the same predictions (determinism), and the estimator's own seed
+  (``random_state``, ``seed``, ``random_seed``) follows ``ctx.seed``;
+* the estimator clones (``sklearn.base.clone``: ``get_params`` returns what ``__init__``
+  was given), as calibration and scikit-learn's model selection clone it;
+* every key of a portfolio entry names a parameter of the model's space;
 * a fitted estimator survives ``pickle`` with the same predictions;
 * a monitored model fits with and without a validation split, reports a learning
   curve with increasing steps, and lets :class:`~automl_fin.errors.Pruned` through;
@@ -23,6 +27,7 @@ Use it in a plugin's own tests::
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -165,11 +170,17 @@ def _check_model(
         for c in X
     }
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
+    known = {k for t in spec.tasks for k in spec.space_for(dataclasses.replace(ctx, task=t))}
     for i, config in enumerate(spec.portfolio):  # a search would leave such an entry out
+        unknown = sorted(set(config) - known)
+        if unknown:  # a typo: silently sampled instead of fixed
+            raise _fail(spec.name, task, f"portfolio[{i}]: {unknown} not in the space "
+                        f"(parameters: {', '.join(sorted(known)) or 'none'})")  # fmt: skip
         try:
             fixed_values(spec.name, spec.space_for(ctx), config)
         except ValueError as exc:
             raise _fail(spec.name, task, f"portfolio[{i}]: {exc}") from None
+    _check_clone_and_seed(spec, task, plan, ctx)
 
     def fit_predict(monitor: Monitor | None = None) -> tuple[Any, np.ndarray]:
         pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
@@ -199,6 +210,38 @@ def _check_model(
         raise _fail(name, task, "predictions change after a pickle round trip")
     if spec.monitored:
         _check_monitoring(spec, task, plan, preps, kinds, ctx, X, y, cut)
+
+
+SEED_PARAMS = ("random_state", "seed", "random_seed")
+
+
+def _check_clone_and_seed(spec: ModelSpec, task: Task, plan: Any, ctx: BuildContext) -> None:
+    """The unfitted estimator clones with equal parameters, and its seed parameter (if
+    it has one) changes with ``ctx.seed``."""
+    from sklearn.base import clone
+
+    def build(seed: int) -> Any:
+        return spec.build(plan.params, dataclasses.replace(ctx, seed=seed))
+
+    model = build(ctx.seed)
+    if not hasattr(model, "get_params"):
+        raise _fail(spec.name, task, "the estimator has no get_params: derive it from "
+                    "sklearn.base.BaseEstimator so that it can be cloned")  # fmt: skip
+    try:
+        copy = clone(model)
+    except Exception as exc:
+        why = " ".join(str(exc).split())
+        raise _fail(spec.name, task, f"sklearn.base.clone fails: {why} (store each "
+                    "__init__ argument unchanged under its own name)") from None  # fmt: skip
+    mine, theirs = model.get_params(deep=False), copy.get_params(deep=False)
+    differ = sorted(k for k in mine if repr(mine[k]) != repr(theirs.get(k)))
+    if differ or set(mine) != set(theirs):
+        raise _fail(spec.name, task, f"a clone has other parameters: {differ or 'names'}")
+    other = build(ctx.seed + 1).get_params(deep=False)
+    for key in SEED_PARAMS:
+        if mine.get(key) is not None and repr(mine[key]) == repr(other.get(key)):
+            raise _fail(spec.name, task, f"{key}={mine[key]!r} for seeds {ctx.seed} and "
+                        f"{ctx.seed + 1}: build must pass ctx.seed on")  # fmt: skip
 
 
 def _check_monitoring(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pytest
 from conftest import sp500_lags
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import Float, InputKind, ModelSpec, Task, datasets
+from automl_fin import Float, InputKind, ModelSpec, Monitor, Task, datasets, hookimpl
 from automl_fin.registry import Registry
 from automl_fin.testing import PluginCheckError, check_plugin
 
@@ -50,8 +52,9 @@ def test_installed_spec_honours_the_contract(name: str) -> None:
 class _Model(BaseEstimator):
     """A logistic regression that can be made to break one rule at a time."""
 
-    def __init__(self, flaw: str = "none", seed: int = 0) -> None:
+    def __init__(self, flaw: str = "none", seed: int = 0, options: dict | None = None) -> None:
         self.flaw, self.seed = flaw, seed
+        self.options = dict(options or {}) if flaw == "unclonable" else options
 
     def fit(self, X, y, monitor=None):
         self.inner_ = LogisticRegression(max_iter=500).fit(X, y)
@@ -85,10 +88,11 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
     return ModelSpec(
         name="flawed",
         tasks={Task.BINARY},
-        build=lambda p, ctx: _Model(flaw, ctx.seed),
+        build=lambda p, ctx: _Model(flaw, 7 if flaw == "fixed_seed" else ctx.seed),
         space={"unused": Float(0.1, 1.0)},
         requires={"scale"},
         monitored=monitored,
+        portfolio=({"unsued": 0.5},) if flaw == "portfolio_typo" else (),
     )
 
 
@@ -102,6 +106,9 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         ("wide", False, r"shape \(60, 4\), expected \(60, 2\)"),
         ("silent", True, "reported no learning curve"),
         ("swallow", True, "swallowed the Pruned"),
+        ("unclonable", False, "sklearn.base.clone fails: .*parameter options"),
+        ("fixed_seed", False, "seed=7 for seeds 0 and 1: build must pass ctx.seed on"),
+        ("portfolio_typo", False, r"portfolio\[0\]: \['unsued'\] not in the space"),
     ],
 )
 def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, message) -> None:
@@ -111,3 +118,38 @@ def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, messa
         return
     with pytest.raises(PluginCheckError, match=rf"^flawed \(binary\): .*{message}"):
         check_plugin(spec, preprocessors=REGISTRY.preprocessors)
+
+
+class _Recording(_Model):
+    """Records the monitor of every fit."""
+
+    monitors: ClassVar[list[tuple[int, Monitor]]] = []
+
+    def fit(self, X, y, monitor=None):
+        self.monitors.append((len(y), monitor))
+        return super().fit(X, y, monitor)
+
+
+def test_a_monitored_refit_stops_early_on_the_engines_holdout(tmp_path) -> None:
+    from automl_fin import search
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="recording", tasks={Task.BINARY}, monitored=True,
+                               build=lambda p, ctx: _Recording("none", ctx.seed),
+                               requires={"scale"}))  # fmt: skip
+
+    _Recording.monitors = []
+    search("default", trials=1, runs_dir=tmp_path, storage=":memory:",
+           registry=Registry(plugins={"recording": Plugin()}),
+           overrides={"models": ["recording"], "baselines": [], "ensemble": False,
+                      "report": False, "validation.n_splits": 2, "validation.repeats": 1,
+                      "portfolio": False})  # fmt: skip
+    folds, (rows, refit) = _Recording.monitors[:2], _Recording.monitors[-1]
+    assert len(_Recording.monitors) == 3 and not any(m.refit for _, m in folds)
+    assert refit.refit and refit.has_validation  # the core's holdout, not the plugin's
+    held = len(refit.y_valid)
+    assert rows + held == 1000 and held == pytest.approx(150, abs=1)
+    perfect = np.eye(2)[np.asarray(refit.y_valid, dtype=int)]
+    assert refit.score(perfect) == 1.0  # the recipe's metric (ROC AUC) on the held-out rows

@@ -158,3 +158,60 @@ def test_spec_names_are_validated() -> None:
         ModelSpec(name="bad.name", tasks={Task.BINARY}, build=lambda p, c: None)
     with pytest.raises(ValueError, match="declares no task"):
         ModelSpec(name="none", tasks=set(), build=lambda p, c: None)
+
+
+def test_a_model_named_like_a_preprocessor_is_refused() -> None:
+    """Both would write trial parameters under the same prefix."""
+
+    class Clash:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="onehot", tasks={Task.BINARY}, build=lambda p, c: None))
+
+    with pytest.warns(PluginWarning, match=r"plugin 'clash'.*model name 'onehot' is already a "
+                      r"preprocessor's.*--no-plugin clash"):  # fmt: skip
+        reg = Registry(plugins={"clash": Clash()})
+    assert "onehot" not in reg.models and "onehot" in reg.preprocessors
+
+
+def test_hook_wrappers_and_wrong_hook_arguments_skip_the_plugin_in_one_line() -> None:
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def register_models(self, register):
+            return (yield)
+
+    class WrongArgs:
+        @hookimpl
+        def register_models(self, register, extra):  # pluggy's text spans lines
+            pass
+
+    with pytest.warns(PluginWarning) as caught:
+        reg = Registry(plugins={"wrapping": Wrapping(), "wrongargs": WrongArgs()})
+    lines = {str(w.message).split(" ", 2)[1]: str(w.message) for w in caught}
+    assert "register_models as a hook wrapper" in lines["'wrapping'"]
+    assert "extra" in lines["'wrongargs'"] and "\n" not in lines["'wrongargs'"]
+    assert "rf" in reg.models  # the others still load
+    assert {p.name: p.status for p in reg.plugins}["wrapping"] == "failed"
+
+
+def test_a_run_naming_a_skipped_plugins_model_fails_with_that_plugins_line(tmp_path) -> None:
+    from automl_fin import search
+    from automl_fin.errors import RecipeError
+
+    class Faulty:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="half", tasks={Task.BINARY}, build=lambda p, c: None))
+            raise RuntimeError("model zoo offline")
+
+    with pytest.warns(PluginWarning):
+        reg = Registry(plugins={"faulty": Faulty()})
+    with pytest.raises(RecipeError) as caught:
+        search("default", trials=1, registry=reg, runs_dir=tmp_path, storage=":memory:",
+               overrides={"models": ["logreg", "half"]})  # fmt: skip
+    text = str(caught.value)
+    assert "models[1]" in text and "'half' is missing: plugin 'faulty'" in text
+    assert "model zoo offline" in text and "\n" not in text
+    with pytest.raises(RecipeError, match=r"unknown model 'nosuch'.*plugin 'faulty'"):
+        search("default", trials=1, registry=reg, runs_dir=tmp_path, storage=":memory:",
+               overrides={"models": ["nosuch"]})  # fmt: skip

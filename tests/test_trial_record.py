@@ -160,6 +160,15 @@ def test_no_private_optuna_name_is_used() -> None:
                 owner = node.value
                 if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
                     found.append(f"{where} .{node.attr}")
+            elif (  # getattr(x, "_name") / hasattr(x, "_name")
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr")
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in private
+            ):
+                found.append(f"{where} {node.func.id}(..., {node.args[1].value!r})")
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("optuna"):
                 parts = (node.module or "").split(".")
                 bad = [p for p in parts if p.startswith("_")]

@@ -22,6 +22,8 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from automl_fin.specs import holdout
+
 __all__ = ["NetEstimator", "TrainedNet", "choose_precision", "fit_module", "predict_module"]
 
 TrainedNet = nn.Module
@@ -129,15 +131,6 @@ def _quiet_threads(n_jobs: int) -> Iterator[None]:
             logging.getLogger(name).setLevel(level)
 
 
-def _holdout(n: int, seed: int, y: np.ndarray, classify: bool) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.model_selection import train_test_split
-
-    idx = np.arange(n)
-    stratify = y if classify and np.bincount(y).min() >= 2 else None
-    tr, va = train_test_split(idx, test_size=0.15, random_state=seed, stratify=stratify)
-    return np.sort(tr), np.sort(va)
-
-
 def fit_module(
     make_net: Callable[[], nn.Module],
     inputs: Sequence[np.ndarray],
@@ -160,10 +153,12 @@ def fit_module(
     repeatable); see the module docstring. ``valid`` targets are in model units."""
     L.seed_everything(seed, workers=True, verbose=False)
     net = make_net()
-    if valid is None:  # a refit on all data: hold out 15 % to know when to stop
-        tr, va = _holdout(len(target), seed, target, classify=not regression)
+    if valid is None:  # fitted outside a search: the core's holdout tells when to stop
+        tr, va = holdout(target, seed=seed, classify=not regression)
         valid = ([a[va] for a in inputs], target[va])
         inputs, target = [a[tr] for a in inputs], target[tr]
+        monitor = None
+    elif monitor is not None and monitor.refit:  # the engine's holdout: nothing to report
         monitor = None
     valid_inputs, valid_target = valid
     module = _Module(net, regression, lr, weight_decay)

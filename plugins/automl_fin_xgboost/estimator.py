@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from automl_fin.specs import holdout
+
 __all__ = ["XGBoostModel", "choose_device"]
 
 _OBJECTIVE = {
@@ -79,16 +81,16 @@ class XGBoostModel(BaseEstimator):
     ) -> None:
         self.task = task
         self.n_classes = n_classes
-        self.params = dict(params or {})
+        self.params = params  # stored as given: sklearn.base.clone checks identity
         self.n_estimators = n_estimators
         self.early_stopping_rounds = early_stopping_rounds
-        self.monotone_constraints = dict(monotone_constraints or {})
+        self.monotone_constraints = monotone_constraints
         self.device = device
         self.seed = seed
         self.n_jobs = n_jobs
         self.report_every = report_every
         self.class_weight = class_weight
-        self.extra = dict(extra or {})
+        self.extra = extra
 
     # -- fitting -------------------------------------------------------------------
 
@@ -102,8 +104,8 @@ class XGBoostModel(BaseEstimator):
             "seed": self.seed,
             "nthread": self.n_jobs if self.n_jobs > 0 else 0,
             "verbosity": 0,
-            **self.params,
-            **self.extra,
+            **(self.params or {}),
+            **(self.extra or {}),
         }
         if self.task == "multiclass":
             params["num_class"] = self.n_classes
@@ -127,8 +129,12 @@ class XGBoostModel(BaseEstimator):
             names = [str(c) for c in X.columns]
         if monitor is not None and monitor.has_validation:
             X_tr, y_tr, X_va, y_va = X, y, monitor.X_valid, np.asarray(monitor.y_valid)
-        else:
-            X_tr, X_va, y_tr, y_va = _holdout(X, y, self.task, self.seed)
+            if monitor.refit:  # the engine's holdout of a refit: nothing to report
+                monitor = None
+        else:  # fitted outside a search: the core's holdout
+            tr, va = holdout(y, seed=self.seed, classify=self.task != "regression")
+            rows = (lambda i: X.iloc[i]) if hasattr(X, "iloc") else (lambda i: X[i])
+            X_tr, y_tr, X_va, y_va = rows(tr), y[tr], rows(va), y[va]
             monitor = None
         weight = None
         if self.class_weight == "balanced" and self.task != "regression":
@@ -220,13 +226,3 @@ def _constraint_vector(
             )
         vector[list(names).index(column)] = int(sign)
     return vector
-
-
-def _holdout(X: Any, y: np.ndarray, task: str, seed: int) -> tuple[Any, Any, Any, Any]:
-    from sklearn.model_selection import train_test_split
-
-    stratify = y if task != "regression" and np.bincount(y.astype(int)).min() >= 2 else None
-    X_tr, X_va, y_tr, y_va = train_test_split(
-        X, y, test_size=0.15, random_state=seed, stratify=stratify
-    )
-    return X_tr, X_va, y_tr, y_va
