@@ -56,17 +56,8 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 PREDICTOR_DIR = "predictor"
 # libraries whose objects end up in the pickles (or run them): a difference is warned about
-_LIBRARIES = (
-    "automl-fin",
-    "numpy",
-    "pandas",
-    "scipy",
-    "scikit-learn",
-    "xgboost",
-    "torch",
-    "lightning",
-    "transformers",
-)
+# the core's libraries; each model adds its ModelSpec.libraries and its plugin's distribution
+CORE_LIBRARIES = ("automl-fin", "numpy", "pandas", "scipy", "scikit-learn")
 
 
 class VersionWarning(UserWarning):
@@ -126,7 +117,7 @@ def fit_predictor(
         },
         "best": {"trial": best.number, "model": record.model},
         "interval": interval,
-        "versions": package_versions(),
+        "versions": package_versions(_libraries(p, members)),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
     }
     return Predictor(members, Schema.of(p), manifest, scores=scores)
@@ -272,7 +263,7 @@ def _manifest(folder: Path) -> dict[str, Any]:
 
 
 def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
-    now = package_versions()
+    now = package_versions(tuple(n for n in saved if n != "python"))
     differ = [
         f"{name} {saved[name]} -> {now.get(name, 'not installed')}"
         for name in sorted(saved)
@@ -287,7 +278,19 @@ def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
         )
 
 
-def package_versions(names: tuple[str, ...] = _LIBRARIES) -> dict[str, str]:
+def _libraries(p: Problem, members: list[Member]) -> tuple[str, ...]:
+    """The core's libraries, then each member model's (``ModelSpec.libraries``) and its
+    plugin's distribution: a third-party model is recorded as a built-in is."""
+    extra: list[str] = []
+    for m in members:
+        spec = p.all_models[m.model]
+        for name in (*spec.libraries, p.registry.providers[m.model].distribution):
+            if name not in CORE_LIBRARIES and name not in extra and not name.startswith("<"):
+                extra.append(name)
+    return (*CORE_LIBRARIES, *extra)
+
+
+def package_versions(names: tuple[str, ...] = CORE_LIBRARIES) -> dict[str, str]:
     """Python's version and the installed version of each distribution in ``names``."""
     out = {"python": platform.python_version()}
     for dist in names:

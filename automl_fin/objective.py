@@ -2,9 +2,11 @@
 
 Each call samples a model, its parameters and one preprocessor per slot, then fits and
 scores the pipeline fold by fold, reporting the running mean score to the pruner after
-every fold (and a monitored model's learning curve within a fold). The trial records on
-itself what a leaderboard needs (model, preprocessors, provider, per-fold scores, extra
-metrics, timings); a plugin that raises fails the trial with its name in the error.
+folds 2, 3, 5, 8 … (never after the last) and a monitored model's learning curve on the
+first fold (each report is a storage write). The trial's record (model, preprocessors,
+provider, per-fold scores, extra metrics, timings: :mod:`automl_fin.trial_record`) is
+written when its model is known and when it ends; a plugin that raises fails the trial
+with its name in the error.
 Out-of-fold predictions of completed trials are saved in the run folder.
 """
 
@@ -41,7 +43,26 @@ __all__ = ["Objective", "TrialFailed"]
 # fold's running mean at the last step, so ``last_step`` only grows within a trial.
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
-PRUNE_EVERY = 2  # learning-curve reports between two pruner checks
+CURVE_GROWTH = 1.4  # a judged learning-curve step is ~40 % past the previous one
+
+
+def _judged_steps() -> frozenset[int]:
+    """The learning-curve steps the pruner judges (and so the only ones stored, each a
+    storage write), on a trial's first fold; later folds are judged by their running
+    mean (:data:`JUDGED_FOLDS`). From :data:`CURVE_WARMUP` on, each ~:data:`CURVE_GROWTH`
+    times the last (5, 7, 10, 14, 19, 27 …): dense early, where most hopeless fits show,
+    and 16 writes for 1,000 steps instead of one every other step."""
+    steps, at = set(), float(CURVE_WARMUP)
+    while at < STRIDE - 1:
+        steps.add(round(at))
+        at = max(at * CURVE_GROWTH, round(at) + 1)
+    return frozenset(steps)
+
+
+JUDGED_STEPS = _judged_steps()
+# Folds done after which the running mean is judged (one fold alone is too noisy; a
+# trial is never pruned after its last fold): 2, 3, 5, 8, 13 … — 4 writes for 10 folds.
+JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
 PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
@@ -251,13 +272,13 @@ class Objective:
                 extras[name].append(value)
             oof_sum[va] += pred.reshape(len(va), width)
             oof_n[va] += 1
-            trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
-            if (
-                fold > 0 and self.may_prune and not is_baseline(trial) and trial.should_prune()
-            ):  # one fold's score alone is too noisy
-                self._record(scores, {}, fit_s, predict_s)
-                self.record.stopped = f"pruned after {fold + 1} of {len(splits)} folds"
-                raise optuna.TrialPruned(f"pruned after fold {fold}")
+            judged = fold + 1 in JUDGED_FOLDS and fold + 1 < len(splits)
+            if judged and p.recipe.pruner != "none":  # for the pruner: each report a write
+                trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
+                if self.may_prune and not is_baseline(trial) and trial.should_prune():
+                    self._record(scores, {}, fit_s, predict_s)
+                    self.record.stopped = f"pruned after {fold + 1} of {len(splits)} folds"
+                    raise optuna.TrialPruned(f"pruned after fold {fold}")
         with np.errstate(invalid="ignore"):
             oof = oof_sum / oof_n[:, None]
         oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
@@ -302,8 +323,8 @@ class Objective:
 
         def report(step: int, value: float) -> None:
             check(0.0)
-            if step < CURVE_WARMUP or (step - CURVE_WARMUP) % PRUNE_EVERY:
-                return  # only the steps the pruner judges are stored (each is a write)
+            if fold or step not in JUDGED_STEPS or p.recipe.pruner == "none":
+                return  # judged (and stored: a write each) on the first fold's curve only
             started = time.perf_counter()
             try:
                 trial.report(float(value), step=fold * STRIDE + min(int(step), STRIDE - 2))

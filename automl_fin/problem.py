@@ -280,6 +280,17 @@ def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     return dataset
 
 
+def _unavailable(specs: Mapping[str, Any], wanted: set[str] | None) -> dict[str, str]:
+    """The specs a search would use that cannot run here, with why (``available()``)."""
+    out = {}
+    for name, spec in specs.items():
+        if spec.available is not None and (wanted is None or name in wanted):
+            reason = spec.available()
+            if reason:
+                out[name] = reason
+    return out
+
+
 def resolve(
     recipe: Recipe,
     data: str | Path | pd.DataFrame | None,
@@ -345,12 +356,16 @@ def resolve(
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     wanted = None if recipe.models == "all" else set(recipe.models)
-    unavailable = {}
-    for name, spec in registry.models.items():
-        reason = spec.available() if spec.available and (wanted is None or name in wanted) else None
-        if reason:
-            unavailable[name] = reason
-            warnings.warn(f"model '{name}' is left out: {reason}", stacklevel=2)
+    wanted_p = None if recipe.preprocessors == "all" else set(recipe.preprocessors)
+    unavailable = _unavailable(registry.models, wanted) | _unavailable(
+        registry.preprocessors, wanted_p
+    )
+    if unavailable:  # one line: a bare install leaves out whole model families
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in unavailable.items():
+            by_reason.setdefault(reason, []).append(name)
+        left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
+        warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=2)
     baselines = {}
     for i, name in enumerate(recipe.baselines):
         spec = registry.models.get(name)
@@ -381,11 +396,12 @@ def resolve(
             + (f" among {sorted(wanted)}" if wanted else "")
             + "; see `automl-fin plugins`",
         )
-    wanted_p = None if recipe.preprocessors == "all" else set(recipe.preprocessors)
     preprocessors = {
         name: spec
         for name, spec in registry.preprocessors.items()
-        if (wanted_p is None or name in wanted_p) and task in spec.tasks
+        if (wanted_p is None or name in wanted_p)
+        and task in spec.tasks
+        and name not in unavailable
     }
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
     kinds = set(dataset.kinds.values())

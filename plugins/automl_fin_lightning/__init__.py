@@ -68,6 +68,18 @@ MLP_SPACE = {
 }
 
 
+LIBRARIES = ("torch", "lightning")  # their versions are recorded with a predictor
+
+
+def _lightning_missing() -> str | None:
+    """Why the Lightning models cannot run here (torch or Lightning not installed)."""
+    from importlib.util import find_spec
+
+    if find_spec("torch") is None or find_spec("lightning") is None:
+        return "torch and Lightning are not installed; run: pip install 'automl-fin[lightning]'"
+    return None
+
+
 MLP_SPEC = ModelSpec(
     name="mlp",
     tasks=frozenset(Task),
@@ -89,6 +101,8 @@ MLP_SPEC = ModelSpec(
         },
     ),
     cost=4.0,
+    available=_lightning_missing,
+    libraries=LIBRARIES,
     description="tabular MLP (Lightning): category embeddings, batch norm, AdamW, early stop",
 )
 
@@ -123,6 +137,8 @@ TEXT_SPEC = ModelSpec(
         },
     ),
     cost=3.0,
+    available=_lightning_missing,
+    libraries=LIBRARIES,
     description="text classifier (Lightning): word-pair embedding bag or CNN encoder",
 )
 
@@ -160,6 +176,8 @@ SEQUENCE_SPEC = ModelSpec(
         },
     ),
     cost=6.0,
+    available=_lightning_missing,
+    libraries=LIBRARIES,
     description="sequence model (Lightning): GRU/LSTM over a window of past values",
 )
 
@@ -180,7 +198,8 @@ FINETUNE_SPEC = ModelSpec(
     inputs=frozenset({InputKind.TEXT}),
     monitored=True,
     max_folds=1,  # minutes per fit on a CPU: scored on the first fold only (a holdout)
-    available=lambda: None if _encoder_installed() else _MISSING,
+    available=lambda: _lightning_missing() or (None if _encoder_installed() else _MISSING),
+    libraries=(*LIBRARIES, "transformers"),
     cost=50.0,
     description="all-MiniLM-L6-v2 fine-tuned end to end (Lightning; needs automl-fin[text])",
 )
@@ -199,6 +218,8 @@ EMBED_SPEC = PreprocessorSpec(
     build=_build_embedder,
     space={},
     cost=20.0,  # on first use, embeds every row on the CPU: ~25 s for 4k sentences, 2 cores
+    available=lambda: _lightning_missing() or (None if _encoder_installed() else _MISSING),
+    libraries=(*LIBRARIES, "transformers"),
     description="frozen all-MiniLM-L6-v2 sentence embeddings, 384-d (needs automl-fin[text])",
 )
 

@@ -51,6 +51,20 @@ def _build(params: Mapping[str, Any], ctx: BuildContext) -> XGBoostModel:
     )
 
 
+def _missing() -> str | None:
+    """Why XGBoost cannot run here: the library is an optional extra."""
+    from importlib.util import find_spec
+
+    if find_spec("xgboost") is None:
+        return "xgboost is not installed; run: pip install 'automl-fin[xgboost]'"
+    return None
+
+
+def _contributions(model: XGBoostModel, X: Any) -> Any:
+    """TreeSHAP contributions (XGBoost's ``pred_contribs``) on the margin."""
+    return model.contributions(X)
+
+
 SPEC = ModelSpec(
     name="xgboost",
     tasks=frozenset(Task),
@@ -73,6 +87,9 @@ SPEC = ModelSpec(
         },
     ),
     cost=1.2,
+    available=_missing,
+    libraries=("xgboost",),
+    explain=_contributions,
     description="XGBoost (hist), early stopping on the fold's validation split, pruned",
 )
 

@@ -188,6 +188,17 @@ class XGBoostModel(BaseEstimator):
             return raw
         return self._as_proba(raw).argmax(axis=1)
 
+    def contributions(self, X: Any) -> np.ndarray:
+        """TreeSHAP values on the margin (XGBoost's ``pred_contribs``): ``(n, f + 1)``,
+        or ``(n, k, f + 1)`` for ``k`` classes; the last column is the bias, and a row
+        sums to the row's margin."""
+        import xgboost as xgb
+
+        data = X if isinstance(X, xgb.DMatrix) else xgb.DMatrix(X, nthread=max(self.n_jobs, 0))
+        end = self.best_iteration_ + 1
+        out = self.booster_.predict(data, pred_contribs=True, iteration_range=(0, end))
+        return np.asarray(out, dtype=np.float64)
+
 
 def _curve_reporter(xgb: Any, monitor: Any, dvalid: Any, model: XGBoostModel) -> Any:
     """An XGBoost callback reporting the recipe metric every ``report_every`` rounds
