@@ -399,9 +399,7 @@ def resolve(
     preprocessors = {
         name: spec
         for name, spec in registry.preprocessors.items()
-        if (wanted_p is None or name in wanted_p)
-        and task in spec.tasks
-        and name not in unavailable
+        if (wanted_p is None or name in wanted_p) and task in spec.tasks and name not in unavailable
     }
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
     kinds = set(dataset.kinds.values())
