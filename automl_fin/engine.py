@@ -186,10 +186,9 @@ def search(
             return Workers(cluster, storage=url, study=name, data=shipped,
                            runs_dir=runs_dir, n=cluster_workers)  # fmt: skip
 
-    return _execute(
-        problem, store, url, name, Path(runs_dir), started, progress, on_trial, announce,
-        launch=launch,
-    )  # fmt: skip
+    run = _Run(store, url, name, Path(runs_dir), started, progress, on_trial, announce,
+               launch=launch)  # fmt: skip
+    return _execute(problem, run)
 
 
 def work(
@@ -217,45 +216,41 @@ def work(
     _await_study(storage, study, wait)
     found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
     store = open_storage(storage, create=False)
-    return _execute(
-        found.problem,
-        store,
-        storage,
-        study,
-        Path(runs_dir),
-        started,
-        progress,
-        on_trial,
-        announce,
-        worker=True,
-    )
+    run = _Run(store, storage, study, Path(runs_dir), started, progress, on_trial, announce,
+               worker=True)  # fmt: skip
+    return _execute(found.problem, run)
 
 
-def _execute(
-    problem: Problem,
-    store: optuna.storages.BaseStorage,
-    url: str,
-    name: str,
-    runs_dir: Path,
-    started: float,
-    progress: bool,
-    on_trial: Any,
-    announce: Any,
-    *,
-    worker: bool = False,
-    launch: Any = None,
-) -> SearchResult:
+@dataclass(frozen=True)
+class _Run:
+    """Where and how one process runs a study's trials."""
+
+    store: optuna.storages.BaseStorage
+    url: str
+    name: str  # the study's
+    runs_dir: Path
+    started: float  # time.monotonic() at the call
+    progress: bool = False
+    on_trial: Any = None  # called with (study, frozen trial) after each trial
+    announce: Any = None  # called with each summary line
+    worker: bool = False  # joins a study another process runs: no queueing, no finish
+    launch: Any = None  # starts workers on a cluster (:class:`~automl_fin.cluster.Workers`)
+
+
+def _execute(problem: Problem, run: _Run) -> SearchResult:
     """Run the study's queued (or, with a time budget only, new) trials in this
     process; unless a ``worker``, wait for trials running elsewhere, then finish the
     search (ensemble, final test, predictor, report). ``launch()``: starts workers on a
-    cluster once the first trials are queued (:class:`~automl_fin.cluster.Workers`)."""
+    cluster once the first trials are queued."""
+    store, url, name, started = run.store, run.url, run.name, run.started
+    progress, on_trial, announce, worker = run.progress, run.on_trial, run.announce, run.worker
     recipe = problem.recipe
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     predictor, timings, ended_by = None, {}, ""
     bar = workers = None
     try:
-        run_dir = run_folder(runs_dir, name)  # before the study: a refused folder writes nothing
+        run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
         opt_study = _open_study(store, name, problem, url, worker=worker)
         if announce:
             announce(problem.summary())
@@ -269,8 +264,8 @@ def _execute(
         budget = recipe.budget.trials
         if not worker:  # the run queues the first trials (baselines, portfolio) once
             _enqueue_first(opt_study, problem)
-        if launch is not None:
-            workers = launch()
+        if run.launch is not None:
+            workers = run.launch()
         while True:
             run_trials(
                 opt_study,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from automl_fin import datasets
-from automl_fin.data import Dataset, read_table
+from automl_fin.data import Dataset
 from automl_fin.errors import DataError, RecipeError
+from automl_fin.loading import dataset_of, settle_data
 from automl_fin.metrics import Metric, Reference, default_metric, expand_each, get_metric
 from automl_fin.pipeline import (
     NONE,
@@ -30,9 +30,7 @@ from automl_fin.pipeline import (
 )
 from automl_fin.space import contains, fixed_values
 from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
-from automl_fin.table_facts import Settled, check_column_options, settle
-from automl_fin.tidy import tidy
-from automl_fin.timeseries import supervise
+from automl_fin.table_facts import check_column_options
 from automl_fin.validation import make_splits, split_rows
 
 if TYPE_CHECKING:
@@ -186,100 +184,6 @@ def _day(stamp: object) -> str:
     return str(pd.Timestamp(stamp).date()) if isinstance(stamp, np.datetime64) else str(stamp)
 
 
-def load_data(
-    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
-) -> Dataset:
-    """Read the recipe's data (or ``data``) and split it into features and target."""
-    settled = settle_data(recipe, data, soft)
-    return _dataset(settled.recipe, settled.frame, settled.source)
-
-
-def settle_data(
-    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
-) -> Settled:
-    """Read the recipe's data (or ``data``), settle the recipe's table facts against it
-    (``soft``: those that are only hints, see :mod:`automl_fin.table_facts`)."""
-    cfg = recipe.data
-    if isinstance(data, pd.DataFrame):
-        frame, source = data, "<DataFrame>"
-    elif data is not None or cfg.path:
-        source = str(data or cfg.path)
-        frame = read_table(source)
-    elif cfg.dataset:
-        frame, source = datasets.load(cfg.dataset), f"bundled:{cfg.dataset}"
-    else:
-        raise RecipeError(
-            recipe.source, "data.path", "the recipe names no data; pass --data FILE --target COL"
-        )
-    if not cfg.series and not cfg.target:
-        raise RecipeError(
-            recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
-        )
-    return settle(recipe, tidy(frame, source, cfg.target), source, soft)
-
-
-def _dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
-    """Split a settled table into features and target (a price table into forecast rows)."""
-    cfg = recipe.data
-    if cfg.series:
-        return _load_series(recipe, frame, source)
-    assert cfg.target is not None
-    drop = list(cfg.drop)
-    times = None
-    if cfg.time:
-        if cfg.time not in frame.columns:
-            raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
-        stamps = pd.to_datetime(frame[cfg.time], errors="coerce", format="mixed")
-        if stamps.isna().any():
-            bad = frame.loc[stamps.isna(), cfg.time].iloc[0]
-            raise DataError(
-                f"{source}: time column '{cfg.time}' has values that are not dates "
-                f"(e.g. {bad!r}); fix or drop those rows"
-            )
-        order = np.argsort(stamps.to_numpy(), kind="stable")
-        frame, times = frame.iloc[order], stamps.to_numpy()[order]
-        drop.append(cfg.time)
-    dataset = Dataset.from_frame(
-        frame,
-        target=cfg.target,
-        task=None if recipe.task == "auto" else Task(recipe.task),
-        source=source,
-        kinds=cfg.columns,
-        drop=drop,
-        positive_class=cfg.positive_class,
-        classes=cfg.classes,
-    )
-    if times is not None:
-        dataset.times = times[frame[cfg.target].notna().to_numpy()]
-    return dataset
-
-
-def _load_series(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
-    """A price table to supervised forecast rows (:func:`automl_fin.timeseries.supervise`)."""
-    cfg = recipe.data
-    assert cfg.series is not None
-    if not cfg.time:
-        raise RecipeError(recipe.source, "data.time", "data.series needs the time column")
-    if recipe.task not in ("auto", Task.REGRESSION):
-        raise RecipeError(recipe.source, "task", "data.series forecasts need task 'regression'")
-    sup = supervise(frame, time=cfg.time, entity=cfg.entity, cfg=cfg.series, source=source)
-    if cfg.target not in (None, sup.target):
-        raise RecipeError(
-            recipe.source,
-            "data.target",
-            f"'{cfg.target}' is not a column of {source}; with data.series, data.target "
-            f"(--target) names the price column, or is the computed '{sup.target}'",
-        )
-    kinds = dict(cfg.columns)
-    if cfg.entity:
-        kinds.setdefault(cfg.entity, ColumnKind.CATEGORICAL)
-    dataset = Dataset.from_frame(
-        sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
-    )
-    dataset.times, dataset.scale = sup.times, sup.scale
-    return dataset
-
-
 def _unavailable(specs: Mapping[str, Any], wanted: set[str] | None) -> dict[str, str]:
     """The specs a search would use that cannot run here, with why (``available()``)."""
     out = {}
@@ -300,12 +204,38 @@ def resolve(
 ) -> Problem:
     """Bind ``recipe`` to its data and the registered plugins. ``soft``: the recipe's
     table facts that are only hints for ``data`` (:func:`automl_fin.table_facts.loosened`);
-    the problem's recipe is the one settled against the data."""
+    the problem's recipe is the one settled against the data. Composes: the data
+    (:mod:`automl_fin.loading`), the metrics, the validation splits, the specs."""
     recipe.check_names(registry)
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
-    dataset = _dataset(recipe, settled.frame, settled.source)
+    dataset = dataset_of(recipe, settled.frame, settled.source)
     check_column_options(recipe, dataset.X.columns, registry.models, soft, settled.source)
+    metric, extra = _metrics(recipe, dataset)
+    checked = _validation(recipe, dataset)
+    models, preprocessors, baselines = _specs(recipe, dataset, registry)
+    _check_named(recipe, dataset, registry)
+    return Problem(
+        recipe=recipe,
+        dataset=dataset,
+        task=dataset.task,
+        metric=metric,
+        extra_metrics=extra,
+        scheme=checked.scheme,
+        splits=checked.splits,
+        models=models,
+        preprocessors=preprocessors,
+        registry=registry,
+        baselines=baselines,
+        repeats=checked.repeats,
+        test_rows=checked.test_rows,
+        routed=checked.routed,
+        notes=settled.notes,
+    )
+
+
+def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
+    """The search metric and the recipe's extra metrics for this data's task."""
     task = dataset.task
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
     classes = dataset.classes
@@ -326,6 +256,22 @@ def resolve(
                     field_name,
                     f"'{m.name}' scores forecasts against the random walk; it needs data.series",
                 )
+    return metric, extra
+
+
+@dataclass(frozen=True)
+class _Validation:
+    scheme: str
+    routed: str
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    repeats: int
+    test_rows: np.ndarray
+
+
+def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
+    """The validation scheme (``auto`` routed by the data), the final test rows held
+    out, and the folds of the search rows."""
+    task = dataset.task
     v = recipe.validation
     scheme, routed = v.scheme, ""
     if scheme == "auto":
@@ -355,6 +301,15 @@ def resolve(
     except DataError as exc:  # name the data and the target
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
+    return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+def _specs(
+    recipe: Recipe, dataset: Dataset, registry: Registry
+) -> tuple[dict[str, ModelSpec], dict[str, PreprocessorSpec], dict[str, ModelSpec]]:
+    """The models, preprocessors and baselines this search may use: the recipe's, for
+    this task and input, installed here, and each model with the preprocessing it needs."""
+    task = dataset.task
     wanted = None if recipe.models == "all" else set(recipe.models)
     wanted_p = None if recipe.preprocessors == "all" else set(recipe.preprocessors)
     unavailable = _unavailable(registry.models, wanted) | _unavailable(
@@ -365,7 +320,7 @@ def resolve(
         for name, reason in unavailable.items():
             by_reason.setdefault(reason, []).append(name)
         left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
-        warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=2)
+        warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=3)
     baselines = {}
     for i, name in enumerate(recipe.baselines):
         spec = registry.models.get(name)
@@ -412,7 +367,12 @@ def resolve(
             f"models {sorted(models)} need preprocessors the recipe leaves out "
             "(see `automl-fin plugins`)",
         )
-    models = usable
+    return usable, preprocessors, baselines
+
+
+def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:
+    """The models named by ``enqueue`` and ``portfolio`` exist, and each ``enqueue``
+    entry's parameters lie in their spaces."""
     named = [(f"enqueue[{i}].model", e.get("model")) for i, e in enumerate(recipe.enqueue)]
     if isinstance(recipe.portfolio, list):
         named += [(f"portfolio[{i}]", name) for i, name in enumerate(recipe.portfolio)]
@@ -423,28 +383,11 @@ def resolve(
                 where,
                 f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
             )
-    ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
+    ctx = BuildContext(task=dataset.task, seed=recipe.seed, n_classes=dataset.n_classes)
     for i, entry in enumerate(recipe.enqueue):
         why = _bad_parameter(entry, registry, ctx)
         if why:
             raise RecipeError(recipe.source, f"enqueue[{i}]", why)
-    return Problem(
-        recipe=recipe,
-        dataset=dataset,
-        task=task,
-        metric=metric,
-        extra_metrics=extra,
-        scheme=scheme,
-        splits=splits,
-        models=models,
-        preprocessors=preprocessors,
-        registry=registry,
-        baselines=baselines,
-        repeats=repeats,
-        test_rows=test_rows,
-        routed=routed,
-        notes=settled.notes,
-    )
 
 
 def _splits(

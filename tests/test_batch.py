@@ -40,7 +40,7 @@ def test_a_batch_of_three_recipes_on_two_data_sets_resumes_after_kill(tmp_path: 
         "data:\n  - {path: credit.csv, target: creditability}\n"
         "  - {path: islr.csv, target: default}\n"
         "set: {models: [logreg], budget.trials: null, budget.seconds: 2, report: false,"
-        " ensemble: false}\n"
+        " ensemble: false, predictor: false}\n"
     )
     runs = tmp_path / "runs"
     url = f"sqlite:///{runs / 'automl_fin.db'}"

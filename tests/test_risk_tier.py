@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from automl_fin import ModelSpec, Task, hookimpl
 from automl_fin.engine import search
 from automl_fin.errors import RecipeError
-from automl_fin.problem import load_data
+from automl_fin.loading import load_data
 from automl_fin.recipes import load_recipe
 from automl_fin.registry import Registry
 

@@ -119,14 +119,14 @@ def test_failing_plugin_fails_only_its_trials(tmp_path: Path) -> None:
 def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
     started = time.monotonic()
     result = search(  # the budget covers the search; ensemble, refit and report come after
-        "default", seconds=20, runs_dir=tmp_path,
+        "default", seconds=10, runs_dir=tmp_path,
         overrides={"budget.trials": None, "ensemble": False, "predictor": False, "report": False},
     )  # fmt: skip
     elapsed = time.monotonic() - started
     # a first Lightning trial pays torch's import (2-4 s) before its first budget check
-    assert 19 <= elapsed <= 23, elapsed
-    assert 19 <= result.timings["search"] <= elapsed + 0.01  # rounded to ms
-    assert result.n_trials >= 5
+    assert 9.5 <= elapsed <= 13, elapsed
+    assert 9.5 <= result.timings["search"] <= elapsed + 0.01  # rounded to ms
+    assert result.n_trials >= 4
 
 
 # sampled trials (a portfolio's are the same whatever the seed) of quick models, nothing
