@@ -1,19 +1,17 @@
 """Running a study's trials from one or many processes, with a budget they share.
 
 A trial budget (``budget.trials``) is the number of trials the *study* gets, whoever
-runs them. A process takes the study's first queued (WAITING) trial, with Optuna's atomic
-WAITING -> RUNNING change in the storage, so two machines on one PostgreSQL study never
-run a trial twice; when none is queued and the study holds fewer than the budget, it
-queues one (``enqueue_trial``) and takes it. A queued trial is within the budget when
-fewer than the budget of the study's counted, running or queued trials come before it:
-two processes that queue at the same moment near the end may queue one too many, and
-the later one is failed unrun (user attribute ``surplus``, left out of the leaderboard),
-so the study ends with exactly the budgeted count. The queue is topped up one trial at a
-time because every read of the study loads all its unfinished trials again (queueing the
-whole budget up front made each read of a 200-trial search cost 20 ms instead of 2). A
-process that saw no other trial queued or running creates its next trial running at
-once, without the queue (3-5 ms less a trial); if others used the budget up meanwhile,
-that trial is failed unrun as surplus too.
+runs them. A process takes the study's first queued (WAITING) trial (baselines,
+portfolio and ``enqueue`` entries), with Optuna's atomic WAITING -> RUNNING change in
+the storage, so two machines on one PostgreSQL study never run a trial twice; when none
+is queued and the study holds fewer than the budget, it creates a new trial and claims
+it. A trial is within the budget when fewer than the budget of the study's counted,
+running or queued trials come before it (by number, which the storage hands out
+atomically): two processes that create trials at the same moment near the end may make
+one too many, and the later one is failed unrun (user attribute ``surplus``, left out
+of the leaderboard), so the study ends with exactly the budgeted count. Nothing is
+queued ahead (every read of the study loads all its unfinished trials again: queueing
+the whole budget up front made each read of a 200-trial search cost 20 ms instead of 2).
 A trial that a dead process left RUNNING is failed by its stale heartbeat
 (``fail_stale_trials``) and does not count: the next trial taken replaces it. Without a
 trial budget (``budget.seconds`` only) each process asks for new trials until its own
@@ -36,7 +34,8 @@ from automl_fin.trial_record import holds_budget
 
 __all__ = ["fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
 
-POLL_S = 1.0
+POLL_S = 0.1  # first pause while waiting for trials running elsewhere
+MAX_POLL_S = 2.0
 STALE_CHECK_S = 5.0  # a search looks for dead processes' trials at most this often
 
 Objective = Callable[[optuna.Trial], float]
@@ -101,14 +100,17 @@ def fail_stale(study: optuna.Study) -> None:
 
 def wait_for_running(study: optuna.Study, status: Callable[[str], None] = print) -> None:
     """Wait until no trial of the study is RUNNING (other machines' trials finish; a dead
-    one's are failed once their heartbeat is stale)."""
+    one's are failed once their heartbeat is stale). Polled every :data:`POLL_S` at
+    first (the last trials of a shared budget end together), less often as it lasts."""
+    pause = POLL_S
     while True:
         fail_stale(study)
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running:
             return
         status(f"waiting for {len(running)} trial(s) running elsewhere")
-        time.sleep(POLL_S)
+        time.sleep(pause)
+        pause = min(pause * 1.5, MAX_POLL_S)
 
 
 Taken = tuple[optuna.Trial | None, int, bool]  # the trial, its storage id, alone
@@ -118,18 +120,17 @@ def _pop(
     study: optuna.Study, storage: Any, study_id: int, budget: int | None, *, alone: bool
 ) -> Taken:
     """Take the first queued trial within the budget that no other process has taken;
-    when none is queued and the budget has room, queue one and take it. Also returns
+    when none is queued and the budget has room, create one (:func:`_create`: failed
+    unrun as surplus if other processes filled the budget meanwhile). Also returns
     whether this process looked alone on the study with room left in the budget: then
-    the next call (``alone``) creates its trial running at once, without the queue's
-    round trips (3-5 ms), its place within the budget checked all the same."""
+    the next call (``alone``) creates its trial at once, without reading the queue."""
     if alone:
         taken = _create(study, storage, study_id, budget)
         if taken[0] is not None:
             return taken
     trial, trial_id, alone, room = _take(study, storage, study_id, budget)
-    if trial is None and budget is not None and room:
-        study.enqueue_trial({}, user_attrs={"slot": True})
-        trial, trial_id, alone, room = _take(study, storage, study_id, budget)
+    if trial is None and budget is not None and room:  # nothing queued: a new one, its
+        return _create(study, storage, study_id, budget)  # place in the budget checked
     return trial, trial_id, alone
 
 
