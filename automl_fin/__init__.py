@@ -5,6 +5,14 @@ the space types; users run :func:`search`, query a :class:`Leaderboard`, :func:`
 a saved :class:`Predictor`, or fit :class:`AutoFinClassifier` / :class:`AutoFinRegressor`.
 Importing this package loads neither Optuna, scikit-learn, XGBoost nor torch: the heavy
 parts are imported on first use.
+
+The code is grouped by concern (see docs/architecture.md): ``plugin`` (the contract:
+hook specs, specs, spaces, discovery), ``data`` (tables to datasets, folds, metrics),
+``engine`` (recipes, problems, trials, sampling, the shared budget, the search),
+``storage`` (Optuna's storage, run folders) and ``results`` (leaderboard, ensemble,
+final test, predictors, report). Their modules are internal (``_name``); what is public
+is re-exported here, plus :mod:`automl_fin.testing` (the plugin contract test),
+:mod:`automl_fin.datasets`, :mod:`automl_fin.estimators` and :mod:`automl_fin.errors`.
 """
 
 from __future__ import annotations
@@ -20,9 +28,10 @@ from automl_fin.errors import (
     RecipeError,
     StorageError,
 )
-from automl_fin.hookspecs import hookimpl
-from automl_fin.space import Categorical, Float, Int
-from automl_fin.specs import (
+from automl_fin.plugin._hookspecs import hookimpl
+from automl_fin.plugin._space import Categorical, Float, Int
+from automl_fin.plugin._specs import (
+    HOLDOUT,
     BuildContext,
     ColumnKind,
     InputKind,
@@ -32,21 +41,24 @@ from automl_fin.specs import (
     Provider,
     Slot,
     Task,
+    holdout,
 )
 
 if TYPE_CHECKING:
-    from automl_fin.artifacts import load
-    from automl_fin.batch import Batch, load_batch, run_batch
-    from automl_fin.engine import SearchResult, search
+    from automl_fin.engine._batch import Batch, load_batch, run_batch
+    from automl_fin.engine._recipes import Recipe, load_recipe
+    from automl_fin.engine._search import SearchResult, search
+    from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
-    from automl_fin.leaderboard import Leaderboard
-    from automl_fin.predictor import Predictor
-    from automl_fin.recipes import Recipe, load_recipe
-    from automl_fin.registry import Registry, get_registry
+    from automl_fin.plugin._registry import Registry, get_registry
+    from automl_fin.results._artifacts import load
+    from automl_fin.results._leaderboard import Leaderboard
+    from automl_fin.results._predictor import Predictor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "HOLDOUT",
     "ArtifactError",
     "AutoFinClassifier",
     "AutoFinRegressor",
@@ -74,7 +86,9 @@ __all__ = [
     "Slot",
     "StorageError",
     "Task",
+    "TrialRecord",
     "get_registry",
+    "holdout",
     "hookimpl",
     "load",
     "load_batch",
@@ -86,18 +100,19 @@ __all__ = [
 _LAZY = {
     "AutoFinClassifier": "automl_fin.estimators",
     "AutoFinRegressor": "automl_fin.estimators",
-    "Leaderboard": "automl_fin.leaderboard",
-    "Predictor": "automl_fin.predictor",
-    "load": "automl_fin.artifacts",
-    "Recipe": "automl_fin.recipes",
-    "load_recipe": "automl_fin.recipes",
-    "Registry": "automl_fin.registry",
-    "get_registry": "automl_fin.registry",
-    "SearchResult": "automl_fin.engine",
-    "search": "automl_fin.engine",
-    "Batch": "automl_fin.batch",
-    "load_batch": "automl_fin.batch",
-    "run_batch": "automl_fin.batch",
+    "Leaderboard": "automl_fin.results._leaderboard",
+    "Predictor": "automl_fin.results._predictor",
+    "load": "automl_fin.results._artifacts",
+    "Recipe": "automl_fin.engine._recipes",
+    "load_recipe": "automl_fin.engine._recipes",
+    "Registry": "automl_fin.plugin._registry",
+    "get_registry": "automl_fin.plugin._registry",
+    "SearchResult": "automl_fin.engine._search",
+    "search": "automl_fin.engine._search",
+    "Batch": "automl_fin.engine._batch",
+    "load_batch": "automl_fin.engine._batch",
+    "run_batch": "automl_fin.engine._batch",
+    "TrialRecord": "automl_fin.engine._trial_record",
 }
 
 

@@ -247,21 +247,21 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: A
 
 
 def _registry(args: argparse.Namespace) -> Any:
-    from automl_fin.registry import get_registry
+    from automl_fin.plugin._registry import get_registry
 
     return get_registry(disable=args.no_plugin)
 
 
 def _storage_url(args: argparse.Namespace) -> str:
-    from automl_fin.storage import DEFAULT_RUNS_DIR, default_url
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR, default_url
 
     return args.storage or default_url(args.runs_dir or DEFAULT_RUNS_DIR)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from automl_fin.engine import interactive, search
-    from automl_fin.recipes import parse_overrides
-    from automl_fin.storage import DEFAULT_RUNS_DIR, redact
+    from automl_fin.engine._recipes import parse_overrides
+    from automl_fin.engine._search import interactive, search
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR, redact
 
     overrides = parse_overrides(args.overrides)
     for flag, field in (
@@ -335,7 +335,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _batch_of(args: argparse.Namespace) -> Any:
     """The batch ``automl-fin run`` was given: several recipes, or one batch file (a YAML
     file with a ``recipes:`` list); None for a single recipe."""
-    from automl_fin.batch import Batch, load_batch
+    from automl_fin.engine._batch import Batch, load_batch
     from automl_fin.errors import RecipeError
 
     given = args.recipe
@@ -345,7 +345,7 @@ def _batch_of(args: argparse.Namespace) -> Any:
             return None
         import yaml
 
-        from automl_fin.recipes import load_yaml
+        from automl_fin.engine._recipes import load_yaml
 
         try:
             head = load_yaml(path.read_text(encoding="utf-8"))
@@ -367,8 +367,8 @@ def _batch_of(args: argparse.Namespace) -> Any:
 def _run_batch(
     batch: Any, args: argparse.Namespace, overrides: dict[str, Any], progress: bool
 ) -> int:
-    from automl_fin.batch import run_batch
-    from automl_fin.storage import DEFAULT_RUNS_DIR
+    from automl_fin.engine._batch import run_batch
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 
     if not args.data and args.target:
         overrides["data.target"] = args.target
@@ -414,7 +414,7 @@ def _announce(line: str) -> None:
 
 def _trial_printer(progress: bool) -> Any:
     """One line per finished trial (a failure only, when a progress bar shows the rest)."""
-    from automl_fin.trial_record import TrialRecord
+    from automl_fin.engine._trial_record import TrialRecord
 
     def on_trial(study: Any, trial: Any) -> None:
         if not progress:
@@ -437,8 +437,8 @@ def _trial_printer(progress: bool) -> Any:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from automl_fin.engine import work
-    from automl_fin.storage import DEFAULT_RUNS_DIR
+    from automl_fin.engine._search import work
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 
     progress = not args.no_progress and sys.stderr.isatty()
     result = work(
@@ -493,9 +493,9 @@ def _coverage(text: str) -> float:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from automl_fin.artifacts import load
     from automl_fin.errors import ArtifactError
-    from automl_fin.runs import locate
+    from automl_fin.results._artifacts import load
+    from automl_fin.storage._runs import locate
 
     out = Path(args.out) if args.out else None
     if out is not None and out.is_dir():
@@ -516,9 +516,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from automl_fin.artifacts import PREDICTOR_DIR, load
-    from automl_fin.report import write_report
-    from automl_fin.runs import reopen
+    from automl_fin.engine._reopen import reopen
+    from automl_fin.results._artifacts import PREDICTOR_DIR, load
+    from automl_fin.results._report import write_report
 
     run = reopen(
         args.run,
@@ -537,7 +537,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
-    from automl_fin.leaderboard import Leaderboard
+    from automl_fin.results._leaderboard import Leaderboard
 
     board = Leaderboard(_storage_url(args)).query(
         recipe=args.recipe,
@@ -554,7 +554,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from automl_fin.leaderboard import Leaderboard
+    from automl_fin.results._leaderboard import Leaderboard
 
     best = Leaderboard(_storage_url(args)).compare(
         args.by, recipe=args.recipe, dataset=args.dataset, model=args.model
@@ -578,7 +578,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _cmd_recipes(args: argparse.Namespace) -> int:
-    from automl_fin.recipes import load_recipe
+    from automl_fin.engine._recipes import load_recipe
 
     registry = _registry(args)
     for name, source in sorted(registry.recipes.items()):

@@ -74,7 +74,7 @@ class _AutoFin(BaseEstimator):
 
     def _search(self, frame: pd.DataFrame, y: np.ndarray, extra: dict[str, Any]) -> Any:
         """Run the recipe on ``frame`` with target ``y``; ``extra`` recipe overrides."""
-        from automl_fin.engine import search
+        from automl_fin.engine._search import search
 
         if len(frame) < 2:
             raise ValueError(f"n_samples = {len(frame)}: a search needs at least 2 rows")

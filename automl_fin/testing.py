@@ -36,7 +36,14 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.errors import Pruned
-from automl_fin.specs import BuildContext, ColumnKind, ModelSpec, Monitor, PreprocessorSpec, Task
+from automl_fin.plugin._specs import (
+    BuildContext,
+    ColumnKind,
+    ModelSpec,
+    Monitor,
+    PreprocessorSpec,
+    Task,
+)
 
 __all__ = ["PluginCheckError", "check_plugin", "sample_data"]
 
@@ -61,7 +68,7 @@ def sample_data(
     With ``text=True`` the features are one ``text`` column of sentences.
     """
     from automl_fin import datasets
-    from automl_fin.data import Dataset
+    from automl_fin.data._dataset import Dataset
 
     frame = datasets.load("german_credit")
     rng = np.random.default_rng(seed)
@@ -130,7 +137,7 @@ def _trial(seed: int) -> Any:
 
 
 def _params(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext, seed: int) -> dict[str, Any]:
-    from automl_fin.space import suggest
+    from automl_fin.plugin._space import suggest
 
     return dict(suggest(_trial(seed), spec.name, spec.space_for(ctx)))
 
@@ -143,10 +150,15 @@ def _check_model(
     data: tuple[pd.DataFrame, np.ndarray] | None,
     options: Mapping[str, Any] | None = None,
 ) -> None:
-    from automl_fin.pipeline import build_pipeline, feature_info, sample_plan, takes_raw_text
-    from automl_fin.registry import get_registry
-    from automl_fin.space import fixed_values
-    from automl_fin.specs import InputKind
+    from automl_fin.engine._pipeline import (
+        build_pipeline,
+        feature_info,
+        sample_plan,
+        takes_raw_text,
+    )
+    from automl_fin.plugin._registry import get_registry
+    from automl_fin.plugin._space import fixed_values
+    from automl_fin.plugin._specs import InputKind
 
     text = takes_raw_text(spec)
     if data is not None:
@@ -255,8 +267,8 @@ def _check_monitoring(
     y: np.ndarray,
     cut: int,
 ) -> None:
-    from automl_fin.metrics import default_metric, get_metric
-    from automl_fin.pipeline import build_pipeline, feature_info
+    from automl_fin.data._metrics import default_metric, get_metric
+    from automl_fin.engine._pipeline import build_pipeline, feature_info
 
     metric = get_metric(default_metric(task), task)
     steps: list[int] = []

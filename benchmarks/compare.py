@@ -145,9 +145,9 @@ def _kinds(problem: Any) -> dict[str, str]:
 def prepare(name: str, repeat: int, budget: float, work: Path) -> tuple[Any, dict[str, Any]]:
     """Resolve the recipe as automl_fin will, and write the peers' tables."""
     from automl_fin.datasets import load
-    from automl_fin.problem import resolve
-    from automl_fin.recipes import load_recipe
-    from automl_fin.registry import get_registry
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
 
     spec = DATASETS[name]
     overrides = {**spec["overrides"], "validation.final_test": FINAL_TEST, "seed": repeat,
@@ -188,7 +188,7 @@ def score(system: str, problem: Any, work: Path) -> dict[str, Any]:
         if info["test_rows"] != rows_digest(problem.test_rows):
             raise RuntimeError("automl_fin held out other rows than the peers got")
         return info
-    from automl_fin.fitting import check_prediction
+    from automl_fin.engine._fitting import check_prediction
 
     width = problem.dataset.n_classes if problem.task.is_classification else 1
     pred = check_prediction(np.load(work / "pred.npy"), len(problem.test_rows), width, system)
@@ -286,7 +286,7 @@ def _document(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
 
 def table(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
     """One markdown table: per data set and system the mean test score over repeats."""
-    from automl_fin.metrics import get_metric
+    from automl_fin.data._metrics import get_metric
 
     lines = [
         f"Budget {args.budget:g} s per system and data set, {args.repeats} repeat(s).",

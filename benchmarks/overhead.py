@@ -28,7 +28,7 @@ from pathlib import Path
 import optuna
 
 from automl_fin import search
-from automl_fin.trial_record import TrialRecord
+from automl_fin.engine._trial_record import TrialRecord
 
 
 def overhead(trials: int, storage: str) -> dict[str, float]:

@@ -62,7 +62,7 @@ def main(work: Path) -> None:
 
 
 def _versions() -> dict[str, str]:
-    from automl_fin.artifacts import package_versions
+    from automl_fin.results._artifacts import package_versions
 
     return package_versions()
 

@@ -44,7 +44,7 @@ def _cli(*args: str, runs: Path) -> subprocess.Popen[bytes]:
 def _wait_for_study(url: str, name: str) -> None:
     import optuna
 
-    from automl_fin.storage import open_storage
+    from automl_fin.storage._storage import open_storage
 
     while True:
         try:

@@ -28,7 +28,7 @@ def _clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test sees plugin switches set by the caller's shell or by another test."""
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
-    from automl_fin import registry
+    from automl_fin.plugin import _registry as registry
 
     registry._DEFAULT.clear()
     yield

@@ -18,9 +18,9 @@ from sklearn.linear_model import LogisticRegression
 
 import automl_fin
 from automl_fin import ModelSpec, Task, datasets, hookimpl, search
-from automl_fin.artifacts import MANIFEST, VersionWarning
 from automl_fin.errors import ArtifactError, DataError
-from automl_fin.registry import Registry
+from automl_fin.plugin._registry import Registry
+from automl_fin.results._artifacts import MANIFEST, VersionWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -209,8 +209,8 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     # the same forecast as the refitted pipeline on the supervised row of that origin
     # (a placeholder next step gives the latest row a target so that it is kept)
     later = frame.groupby("ticker").tail(1).assign(date=lambda d: d["date"] + pd.Timedelta("1D"))
-    from automl_fin.recipes import load_recipe
-    from automl_fin.timeseries import supervise
+    from automl_fin.data._timeseries import supervise
+    from automl_fin.engine._recipes import load_recipe
 
     cfg = load_recipe("price", {"data.series.price": "close"}).data.series
     rows = supervise(pd.concat([frame, later]), time="date", entity="ticker", cfg=cfg).frame
@@ -334,7 +334,7 @@ def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    from automl_fin.artifacts import save_predictor
+    from automl_fin.results._artifacts import save_predictor
 
     monkeypatch.setenv("AUTOML_FIN_SIGNING_KEY", "a long random secret of the bank")
     signed = save_predictor(run.predictor, tmp_path / "signed")
@@ -370,7 +370,7 @@ def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
 
 
 def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from automl_fin.artifacts import save_predictor
+    from automl_fin.results._artifacts import save_predictor
 
     folder = tmp_path / "predictor"
     (tmp_path / ".predictor-abc123").mkdir()  # what a killed save leaves
@@ -378,3 +378,34 @@ def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_pa
     (tmp_path / ".predictor-old-xyz").mkdir()
     save_predictor(run.predictor, folder)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["predictor"]
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_a_predictor_saved_before_the_package_layout_loads_and_predicts_the_same() -> None:
+    """Saved by commit b0f18ce (flat modules: automl_fin.pipeline …), before the code
+    moved into packages; its predictions then are stored beside it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VersionWarning)  # saved with today's versions
+        predictor = automl_fin.load(FIXTURES / "predictor_before_layout")
+    rows = datasets.load("financial_phrasebank").iloc[:20].drop(columns="label")
+    then = pd.read_csv(FIXTURES / "predictor_before_layout_predictions.csv")["prediction"]
+    assert list(predictor.predict(rows)) == then.tolist()
+
+
+def test_a_pickle_naming_a_core_module_by_its_old_path_is_read_at_the_new_one() -> None:
+    """A text pipeline pickles automl_fin.pipeline.join_text by its pre-layout path."""
+    import io
+
+    from automl_fin.engine._pipeline import join_text
+    from automl_fin.results._artifacts import _Unpickler
+
+    data = (FIXTURES / "join_text_before_layout.pkl").read_bytes()
+    assert b"automl_fin.pipeline" in data
+    step = _Unpickler(io.BytesIO(data)).load()
+    assert step.func is join_text
+    frame = pd.DataFrame({"a": ["rates rise"], "b": ["stocks fall"]})
+    assert list(step.transform(frame)) == list(join_text(frame, columns=["a", "b"]))

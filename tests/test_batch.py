@@ -16,13 +16,13 @@ import pytest
 from conftest import cli
 
 from automl_fin import RecipeError, datasets
-from automl_fin.batch import load_batch
+from automl_fin.engine._batch import load_batch
 
 pytestmark = pytest.mark.slow
 
 
 def _finished(url: str) -> dict[str, bool]:
-    from automl_fin.storage import open_storage
+    from automl_fin.storage._storage import open_storage
 
     store = open_storage(url, create=False)
     return {s.study_name: bool(s.user_attrs.get("finished")) for s in store.get_all_studies()}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from automl_fin import ColumnKind, DataError, Task, datasets
-from automl_fin.data import Dataset, fingerprint, infer_kinds, infer_task, read_table
+from automl_fin.data._dataset import Dataset, fingerprint, infer_kinds, infer_task, read_table
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import optuna
 import pytest
 
 from automl_fin import StorageError, search
-from automl_fin.leaderboard import Leaderboard
-from automl_fin.storage import HEARTBEAT_ENV, open_storage
-from automl_fin.trial_record import TrialRecord
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.results._leaderboard import Leaderboard
+from automl_fin.storage._storage import HEARTBEAT_ENV, open_storage
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

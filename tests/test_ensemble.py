@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl_fin.engine import search
-from automl_fin.ensemble import greedy_selection
+from automl_fin.engine._search import search
+from automl_fin.results._ensemble import greedy_selection
 
 
 def test_forward_selection_starts_from_the_best_and_keeps_what_helps() -> None:

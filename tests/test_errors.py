@@ -15,7 +15,7 @@ from catalogue_data import make_files, make_run
 from conftest import ROOT
 
 from automl_fin.cli import main
-from automl_fin.storage import open_storage
+from automl_fin.storage._storage import open_storage
 
 ROW = re.compile(r"^\| (\d+) \| (.+?) \| `automl-fin (.+?)` \| `` (.+?) `` \| (.+?) \|$")
 ROWS = [m.groups() for line in (ROOT / "docs" / "errors.md").read_text().splitlines()

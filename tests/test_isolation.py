@@ -14,7 +14,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from automl_fin import ModelSpec, Task, hookimpl, search
-from automl_fin.registry import Registry
+from automl_fin.plugin._registry import Registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -123,7 +123,7 @@ import resource, sys
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from automl_fin import ModelSpec, Task, hookimpl, search
-from automl_fin.registry import Registry
+from automl_fin.plugin._registry import Registry
 
 class Hog(ClassifierMixin, BaseEstimator):
     def fit(self, X, y):

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from automl_fin import StorageError, datasets
-from automl_fin.engine import search
-from automl_fin.leaderboard import COLUMNS, Leaderboard
+from automl_fin.engine._search import search
+from automl_fin.results._leaderboard import COLUMNS, Leaderboard
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from automl_fin import Monitor, Task
-from automl_fin.engine import search
+from automl_fin.engine._search import search
 from automl_fin.testing import sample_data
 
 HEAVY = ("torch", "lightning")
@@ -19,7 +19,7 @@ HEAVY = ("torch", "lightning")
 def test_registering_the_plugin_imports_no_torch() -> None:
     code = (
         "import sys\n"
-        "from automl_fin.registry import Registry\n"
+        "from automl_fin.plugin._registry import Registry\n"
         "reg = Registry()\n"
         "assert 'mlp' in reg.models, sorted(reg.models)\n"
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"

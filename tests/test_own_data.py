@@ -23,9 +23,9 @@ import pytest
 from conftest import cli
 
 from automl_fin import DataError, search
-from automl_fin.recipes import load_recipe, parse_overrides
-from automl_fin.table_facts import infer_positive, loosened, settle
-from automl_fin.trial_record import TrialRecord
+from automl_fin.data._table_facts import infer_positive, loosened, settle
+from automl_fin.engine._recipes import load_recipe, parse_overrides
+from automl_fin.engine._trial_record import TrialRecord
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ import pytest
 from conftest import cli
 
 from automl_fin import ArtifactError, load, search
-from automl_fin.runs import folder_name, reopen
+from automl_fin.engine._reopen import reopen
+from automl_fin.storage._runs import folder_name
 
 FAST = {"models": ["logreg"], "baselines": [], "validation.n_splits": 2, "ensemble": False}
 

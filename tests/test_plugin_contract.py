@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import Float, InputKind, ModelSpec, Monitor, Task, datasets, hookimpl
-from automl_fin.registry import Registry
+from automl_fin.plugin._registry import Registry
 from automl_fin.testing import PluginCheckError, check_plugin
 
 REGISTRY = Registry()

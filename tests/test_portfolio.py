@@ -12,8 +12,8 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import Float, ModelSpec, RecipeError, Task, hookimpl, search
-from automl_fin.registry import PluginWarning, Registry
-from automl_fin.space import Categorical, Int, contains
+from automl_fin.plugin._registry import PluginWarning, Registry
+from automl_fin.plugin._space import Categorical, Int, contains
 from automl_fin.testing import PluginCheckError, check_plugin
 
 FAST = {"calibration": ["none"], "validation.n_splits": 3, "validation.repeats": 1}

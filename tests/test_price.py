@@ -10,10 +10,15 @@ import pandas as pd
 import pytest
 
 from automl_fin import datasets, search
+from automl_fin.data._timeseries import (
+    LookaheadError,
+    check_no_lookahead,
+    series_features,
+    supervise,
+)
+from automl_fin.data._validation import split_rows, walk_forward
+from automl_fin.engine._recipes import SeriesConfig, load_recipe
 from automl_fin.errors import DataError, RecipeError
-from automl_fin.recipes import SeriesConfig, load_recipe
-from automl_fin.timeseries import LookaheadError, check_no_lookahead, series_features, supervise
-from automl_fin.validation import split_rows, walk_forward
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -12,10 +12,10 @@ import pytest
 from conftest import cli
 
 from automl_fin import ArtifactError, RecipeError, datasets, load, search
-from automl_fin.intervals import half_width
-from automl_fin.problem import resolve
-from automl_fin.recipes import load_recipe
-from automl_fin.registry import Registry
+from automl_fin.engine._problem import resolve
+from automl_fin.engine._recipes import load_recipe
+from automl_fin.plugin._registry import Registry
+from automl_fin.results._intervals import half_width
 
 pytestmark = pytest.mark.slow
 

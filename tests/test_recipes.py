@@ -8,8 +8,8 @@ import pytest
 from conftest import ROOT, cli
 
 from automl_fin import RecipeError, Task
-from automl_fin.recipes import load_recipe, parse_overrides, with_overrides
-from automl_fin.registry import Registry
+from automl_fin.engine._recipes import load_recipe, parse_overrides, with_overrides
+from automl_fin.plugin._registry import Registry
 
 RECIPE_FILES = sorted((ROOT / "recipes").glob("*.yaml"))
 
@@ -67,7 +67,7 @@ def test_unknown_model_names_the_list_position(tmp_path: Path, registry: Registr
 
 
 def test_missing_target_is_reported_when_run(tmp_path: Path, registry: Registry) -> None:
-    from automl_fin.engine import search
+    from automl_fin.engine._search import search
 
     path = write(tmp_path, "task: binary\ndata:\n  dataset: german_credit\n")
     with pytest.raises(RecipeError, match=rf"^{path}: field 'data.target': no target column"):
@@ -114,7 +114,7 @@ def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
 
 
 def test_models_that_need_dense_input_are_left_out_on_text() -> None:
-    from automl_fin.problem import resolve
+    from automl_fin.engine._problem import resolve
 
     reg = Registry()
     sentiment = resolve(load_recipe("sentiment", registry=reg), None, reg)

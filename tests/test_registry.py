@@ -8,7 +8,7 @@ import pytest
 from conftest import cli
 
 from automl_fin import ModelSpec, Task, hookimpl
-from automl_fin.registry import PluginWarning, Registry
+from automl_fin.plugin._registry import PluginWarning, Registry
 
 BUILTIN_MODELS = {"logreg", "rf", "extra_trees", "hgb", "ridge", "elastic_net"}
 

@@ -16,8 +16,8 @@ import pytest
 
 from automl_fin import datasets, search
 from automl_fin.errors import DataError
-from automl_fin.report import REPORT
-from automl_fin.runs import reopen
+from automl_fin.results._report import REPORT
+from automl_fin.storage._runs import reopen
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

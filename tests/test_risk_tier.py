@@ -10,11 +10,11 @@ from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import ModelSpec, Task, hookimpl
-from automl_fin.engine import search
+from automl_fin.data._loading import load_data
+from automl_fin.engine._recipes import load_recipe
+from automl_fin.engine._search import search
 from automl_fin.errors import RecipeError
-from automl_fin.loading import load_data
-from automl_fin.recipes import load_recipe
-from automl_fin.registry import Registry
+from automl_fin.plugin._registry import Registry
 
 # what the lender decided, or what happened to the loan after the decision
 LEAKS = [
@@ -112,8 +112,8 @@ def test_risk_tier_search_beats_the_majority_class(tmp_path: Path) -> None:
 
 
 def test_ordinal_models_are_offered_for_ordered_tiers_only(tmp_path: Path) -> None:
-    from automl_fin.problem import resolve
-    from automl_fin.registry import get_registry
+    from automl_fin.engine._problem import resolve
+    from automl_fin.plugin._registry import get_registry
 
     ordered = resolve(load_recipe("risk_tier"), None, get_registry())
     assert {"ordinal_hgb", "ordinal_logreg"} <= set(ordered.models)

@@ -9,10 +9,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from automl_fin.leaderboard import Leaderboard
-from automl_fin.runner import remaining, run_trials
-from automl_fin.storage import open_storage
-from automl_fin.trial_record import counts_toward_budget as counted
+from automl_fin.engine._runner import remaining, run_trials
+from automl_fin.engine._trial_record import counts_toward_budget as counted
+from automl_fin.results._leaderboard import Leaderboard
+from automl_fin.storage._storage import open_storage
 
 
 def _study(tmp_path: Path) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
@@ -82,8 +82,8 @@ def test_a_trial_created_after_another_process_took_the_last_of_the_budget_never
 DIES_THE_MOMENT_A_TRIAL_RUNS = """
 import os, sys
 import optuna
-from automl_fin.runner import run_trials
-from automl_fin.storage import open_storage
+from automl_fin.engine._runner import run_trials
+from automl_fin.storage._storage import open_storage
 
 storage = open_storage(sys.argv[1])
 study = optuna.load_study(study_name="s", storage=storage)
@@ -117,8 +117,8 @@ def test_a_process_killed_the_instant_its_trial_runs_leaves_a_trial_failed_as_st
     import sys
     import threading
 
-    from automl_fin.runner import wait_for_running
-    from automl_fin.storage import HEARTBEAT_ENV
+    from automl_fin.engine._runner import wait_for_running
+    from automl_fin.storage._storage import HEARTBEAT_ENV
 
     monkeypatch.setenv(HEARTBEAT_ENV, "1")
     url = f"sqlite:///{tmp_path / 'runs.db'}"
@@ -136,7 +136,7 @@ def test_a_process_killed_the_instant_its_trial_runs_leaves_a_trial_failed_as_st
 
 
 def test_processes_with_the_same_seed_draw_differently_and_each_draw_repeats() -> None:
-    from automl_fin.sampling import TrialSeededTPE
+    from automl_fin.engine._sampling import TrialSeededTPE
 
     def draw(number_of_trials_before: int) -> dict[str, float]:
         study = optuna.create_study(sampler=TrialSeededTPE(7))

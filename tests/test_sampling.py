@@ -8,8 +8,8 @@ from pathlib import Path
 import optuna
 import sqlalchemy
 
-from automl_fin.recipes import load_recipe
-from automl_fin.sampling import CompletedOnce, make_pruner, make_sampler
+from automl_fin.engine._recipes import load_recipe
+from automl_fin.engine._sampling import CompletedOnce, make_pruner, make_sampler
 
 
 def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(

@@ -12,11 +12,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import ModelSpec, StorageError, Task, hookimpl
-from automl_fin.engine import search
+from automl_fin.engine._search import search
+from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
-from automl_fin.leaderboard import Leaderboard
-from automl_fin.registry import Registry
-from automl_fin.trial_record import TrialRecord
+from automl_fin.plugin._registry import Registry
+from automl_fin.results._leaderboard import Leaderboard
 
 # Floor for the best cross-validated AUC after 8 trials. On this data a plain logistic
 # regression reaches about 0.78 and published AutoML systems 0.78-0.80 (see issue 4);
@@ -211,7 +211,7 @@ def test_a_study_half_created_by_a_killed_process_is_refused_not_trusted(
     import subprocess
     import sys
 
-    from automl_fin import engine
+    from automl_fin.engine import _search as engine
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     killed = subprocess.run([sys.executable, "-c", DIES_WHILE_CREATING_A_STUDY, url,
@@ -287,9 +287,9 @@ def test_auto_recipe_routes_data_to_a_recipes_validation(
     name: str, target: str, overrides: dict, task: str, scheme: str, routed: str
 ) -> None:
     from automl_fin import datasets
-    from automl_fin.problem import resolve
-    from automl_fin.recipes import load_recipe
-    from automl_fin.registry import get_registry
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
 
     recipe = load_recipe("auto", {"data.target": target, **overrides})
     problem = resolve(recipe, datasets.load(name), get_registry())
@@ -303,9 +303,9 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
     import numpy as np
     from sklearn.calibration import CalibratedClassifierCV
 
-    from automl_fin.fitting import FirstChoice
-    from automl_fin.metrics import METRICS
-    from automl_fin.pipeline import build_pipeline, sample_plan
+    from automl_fin.data._metrics import METRICS
+    from automl_fin.engine._fitting import FirstChoice
+    from automl_fin.engine._pipeline import build_pipeline, sample_plan
 
     result = search("default", trials=6, seed=1, runs_dir=tmp_path, storage=":memory:",
                     overrides={"models": ["logreg", "extra_trees"], "predictor": False,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from automl_fin import datasets
-from automl_fin.engine import search
+from automl_fin.engine._search import search
 
 encoder = pytest.importorskip("automl_fin_lightning.encoder")
 
@@ -91,12 +91,12 @@ def test_frozen_embeddings_feed_tabular_models_on_every_fold(tmp_path: Path) -> 
 
 
 def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(tmp_path: Path) -> None:
-    from automl_fin.objective import Objective
-    from automl_fin.pipeline import Plan, Step
-    from automl_fin.problem import resolve
-    from automl_fin.recipes import load_recipe
-    from automl_fin.registry import get_registry
-    from automl_fin.specs import ColumnKind
+    from automl_fin.engine._objective import Objective
+    from automl_fin.engine._pipeline import Plan, Step
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+    from automl_fin.plugin._specs import ColumnKind
 
     frame = datasets.load("financial_phrasebank").sample(240, random_state=0)
     problem = resolve(load_recipe("sentiment", {"models": ["logreg", "text_nn"]}), frame,

@@ -10,9 +10,9 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from automl_fin import Categorical, DataError, Float, Int, RecipeError, Task
-from automl_fin.metrics import METRICS, expand_each, get_metric
-from automl_fin.space import split_params, suggest
-from automl_fin.validation import make_splits
+from automl_fin.data._metrics import METRICS, expand_each, get_metric
+from automl_fin.data._validation import make_splits
+from automl_fin.plugin._space import split_params, suggest
 
 
 def test_suggest_namespaces_parameters_and_returns_short_names() -> None:

@@ -11,8 +11,8 @@ import optuna
 import pytest
 import sqlalchemy
 
-from automl_fin import storage as storage_module
-from automl_fin.storage import filesystem, open_storage
+from automl_fin.storage import _storage as storage_module
+from automl_fin.storage._storage import filesystem, open_storage
 
 
 def _pragma(store: optuna.storages.RDBStorage, name: str) -> object:
@@ -57,7 +57,7 @@ def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     code = (
         "import os, signal, optuna\n"
-        "from automl_fin.storage import open_storage\n"
+        "from automl_fin.storage._storage import open_storage\n"
         f"s = optuna.create_study(study_name='k', storage=open_storage({url!r}))\n"
         "t = s.ask(); t.set_user_attr('fit_s', 1.5); s.tell(t, 0.75)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

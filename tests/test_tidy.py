@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from automl_fin import DataError, datasets, search
-from automl_fin.problem import resolve
-from automl_fin.recipes import load_recipe
-from automl_fin.registry import Registry
-from automl_fin.specs import ColumnKind
+from automl_fin.engine._problem import resolve
+from automl_fin.engine._recipes import load_recipe
+from automl_fin.plugin._registry import Registry
+from automl_fin.plugin._specs import ColumnKind
 
 FAST = {"models": ["logreg", "hgb"], "validation.n_splits": 3, "ensemble": False,
         "report": False}  # fmt: skip

@@ -16,10 +16,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import ModelSpec, Task, hookimpl, search
-from automl_fin.leaderboard import Leaderboard
-from automl_fin.registry import Registry
-from automl_fin.storage import default_url, open_storage
-from automl_fin.trial_record import RECORD, TrialRecord, counts_toward_budget, is_candidate
+from automl_fin.engine._trial_record import RECORD, TrialRecord, counts_toward_budget, is_candidate
+from automl_fin.plugin._registry import Registry
+from automl_fin.results._leaderboard import Leaderboard
+from automl_fin.storage._storage import default_url, open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = {"baselines": [], "calibration": ["none"], "validation.n_splits": 2,

@@ -10,10 +10,10 @@ import optuna
 import pytest
 
 from automl_fin import Monitor, RecipeError, Task
-from automl_fin.engine import search
-from automl_fin.objective import JUDGED_STEPS, STRIDE
+from automl_fin.engine._objective import JUDGED_STEPS, STRIDE
+from automl_fin.engine._search import search
+from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.testing import sample_data
-from automl_fin.trial_record import TrialRecord
 from automl_fin_xgboost import XGBoostModel
 from automl_fin_xgboost.estimator import choose_device
 

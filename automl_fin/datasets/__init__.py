@@ -76,7 +76,7 @@ def path(name: str) -> str:
 
 def load(name: str) -> pd.DataFrame:
     """Read the bundled data set ``name`` into a DataFrame."""
-    from automl_fin.data import read_table
+    from automl_fin.data._dataset import read_table
 
     if name in EXTERNAL:
         return _external(name)

@@ -22,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
-from automl_fin.specs import holdout
+from automl_fin import holdout
 
 __all__ = ["NetEstimator", "TrainedNet", "choose_precision", "fit_module", "predict_module"]
 

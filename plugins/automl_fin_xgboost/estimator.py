@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from automl_fin.specs import holdout
+from automl_fin import holdout
 
 __all__ = ["XGBoostModel", "choose_device"]
 

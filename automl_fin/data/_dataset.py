@@ -1,0 +1,406 @@
+"""Reading data, inferring column roles, preparing the target, and fingerprinting.
+
+Column kinds are inferred from dtypes and content (numeric, categorical, datetime, text,
+id) and may be overridden per column by the recipe (``data.columns``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from automl_fin.data._timeseries import TargetScale
+from automl_fin.errors import DataError
+from automl_fin.plugin._specs import ColumnKind, Task
+
+__all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
+
+_READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_PARQUET = {".parquet", ".pq"}
+TEXT_MIN_WORDS = 5.0
+LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame."""
+    p = Path(path)
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    if not p.exists():
+        raise DataError(f"data file '{p}' does not exist; pass an existing CSV or Parquet file")
+    if p.is_dir():
+        raise DataError(f"data path '{p}' is a folder; pass a CSV or Parquet file")
+    if p.stat().st_size == 0:
+        raise DataError(f"data file '{p}' is empty")
+    try:
+        if suffix in _PARQUET:
+            frame = pd.read_parquet(p)
+        elif suffix in _READERS:
+            frame = pd.read_csv(
+                p, sep=_READERS[suffix], engine="python" if not _READERS[suffix] else "c"
+            )
+        else:
+            raise DataError(
+                f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
+            )
+    except DataError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"data file '{p}' is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "re-save it as UTF-8"
+        ) from None
+    except Exception as exc:
+        separator = _separator_hint(p) if suffix in _READERS else None
+        if separator:
+            raise DataError(separator) from None
+        msg = " ".join(str(exc).split())
+        raise DataError(f"data file '{p}' could not be read: {msg}") from None
+    if frame.empty:
+        raise DataError(f"data file '{p}' has no data rows")
+    if frame.shape[1] == 1 and suffix in _READERS:
+        separator = _separator_hint(p)
+        if separator:
+            raise DataError(separator)
+    if suffix in _READERS:
+        _check_header(p, _READERS[suffix])
+    nested = [str(c) for c in frame.columns if _nested(frame[c])]
+    if nested:
+        raise DataError(
+            f"data file '{p}': column(s) {', '.join(map(repr, nested[:5]))} hold lists or "
+            "records, not values; flatten them into one column per field"
+        )
+    return frame
+
+
+def _check_header(p: Path, sep: str | None) -> None:
+    """Refuse a header that repeats a name (the reader renamed the copies ``a.1``), and
+    a first line that is data, not names (every field a number)."""
+    head = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype="str", keep_default_na=False,
+                       engine="python" if not sep else "c")  # fmt: skip
+    names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
+    seen: dict[str, int] = {}
+    for name in names:
+        seen[name.strip()] = seen.get(name.strip(), 0) + 1
+    dupes = [n for n, k in seen.items() if k > 1]
+    if dupes:
+        raise DataError(
+            f"data file '{p}' has duplicate column names ({', '.join(map(repr, dupes))}); "
+            "give every column a unique name"
+        )
+    if len(names) > 1 and all(_is_number(n) for n in names):
+        raise DataError(
+            f"data file '{p}' has no header: its first line ({','.join(names)[:60]}) is numbers, "
+            "not column names; add a first line naming the columns"
+        )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _nested(col: pd.Series) -> bool:
+    """True when the column holds lists, arrays or records (nested Parquet)."""
+    if not ptypes.is_object_dtype(col):
+        return False
+    sample = col.dropna().head(50)
+    return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
+
+
+def _separator_hint(p: Path) -> str | None:
+    """A message when the first line of ``p`` is split by another separator than the
+    reader's (e.g. a semicolon-separated file read as CSV)."""
+    try:
+        with open(p, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return None
+    expected = "\t" if p.suffix.lower() == ".tsv" else ","
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)  # type: ignore[arg-type]
+    if best == expected or counts[best] <= counts[expected]:
+        return None
+    shown = "tab" if best == "\t" else f"'{best}'"
+    return (
+        f"data file '{p}' looks {shown}-separated (its header line splits on {shown}); "
+        "save it comma-separated as .csv, or tab-separated as .tsv"
+    )
+
+
+def _id_like(name: str) -> bool:
+    low = str(name).lower()
+    return low in ("id", "key", "uuid") or low.endswith(("_id", "_key", "_uuid"))
+
+
+def looks_like_datetime(values: pd.Series) -> bool:
+    """True when 95 % of a sample of ``values`` parse as dates."""
+    sample = values.dropna().astype(str).head(200)
+    if sample.empty or not sample.str.contains(r"\d{2}", regex=True).all():
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.95)
+
+
+def infer_kinds(
+    frame: pd.DataFrame, *, exclude: Sequence[str] = (), overrides: Mapping[str, ColumnKind] = {}
+) -> dict[str, ColumnKind]:
+    """Infer the kind of every column of ``frame`` but ``exclude``; ``overrides`` win."""
+    kinds: dict[str, ColumnKind] = {}
+    n = len(frame)
+    for name in frame.columns:
+        if name in exclude:
+            continue
+        col = frame[name]
+        if name in overrides:
+            kinds[name] = ColumnKind(overrides[name])
+        elif ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
+            unique_ints = ptypes.is_integer_dtype(col) and col.nunique() == n
+            kinds[name] = ColumnKind.ID if _id_like(name) and unique_ints else ColumnKind.NUMERIC
+        elif ptypes.is_datetime64_any_dtype(col):
+            kinds[name] = ColumnKind.DATETIME
+        elif _id_like(name) and col.nunique() == n:
+            kinds[name] = ColumnKind.ID
+        elif looks_like_datetime(col):
+            kinds[name] = ColumnKind.DATETIME
+        else:
+            text = col.dropna().astype(str)
+            words = text.str.split().str.len().mean() if len(text) else 0.0
+            unique_share = text.nunique() / max(len(text), 1)
+            is_text = words >= TEXT_MIN_WORDS and unique_share > 0.5
+            kinds[name] = ColumnKind.TEXT if is_text else ColumnKind.CATEGORICAL
+    return kinds
+
+
+def infer_task(y: pd.Series) -> Task:
+    """Binary for two values, multiclass for few discrete values, else regression."""
+    values = y.dropna()
+    n_unique = values.nunique()
+    if n_unique == 2:
+        return Task.BINARY
+    if not ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
+        return Task.MULTICLASS
+    is_integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
+    if is_integral and n_unique <= 20:
+        return Task.MULTICLASS
+    return Task.REGRESSION
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A content hash of ``frame`` (column names, dtypes and values; not the row index)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Dataset:
+    """A table ready for the search: features with their kinds, and an encoded target.
+
+    Attributes:
+        X: the feature columns (id columns and the target removed).
+        y: the target; class indices ``0..k-1`` for classification, floats for regression.
+        kinds: the kind of every column of ``X``.
+        classes: the class labels in index order (empty for regression).
+        source: where the data came from (path or description).
+        fingerprint: content hash of the full input table.
+        dropped: columns removed before training, with the reason.
+        times: each row's time stamp when the data is a time series (rows in time order).
+        scale: for price series, how the target (a log return) maps to reported units.
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    task: Task
+    kinds: dict[str, ColumnKind]
+    classes: list[Any]
+    source: str
+    fingerprint: str
+    target: str
+    dropped: dict[str, str] = field(default_factory=dict)
+    times: np.ndarray | None = None
+    scale: TargetScale | None = None
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: pd.DataFrame,
+        *,
+        target: str,
+        task: Task | None = None,
+        source: str = "<DataFrame>",
+        kinds: Mapping[str, ColumnKind] = {},
+        drop: Sequence[str] = (),
+        positive_class: Any = None,
+        classes: Sequence[Any] | None = None,
+    ) -> Dataset:
+        """Validate ``frame`` and split it into features and an encoded target."""
+        if target not in frame.columns:
+            raise DataError(
+                f"{source}: target column '{target}' not found; columns are: "
+                f"{', '.join(map(str, frame.columns[:30]))}"
+            )
+        for name in [*kinds, *drop]:
+            if name not in frame.columns:
+                raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")
+        digest = fingerprint(frame)
+        y_raw = frame[target]
+        keep = y_raw.notna().to_numpy()
+        if not keep.any():
+            raise DataError(f"{source}: target column '{target}' has no values (all missing)")
+        if not keep.all():
+            warnings.warn(
+                f"{source}: {int((~keep).sum())} rows with a missing '{target}' are left out",
+                stacklevel=2,
+            )
+            frame = frame.loc[keep]
+            y_raw = y_raw.loc[keep]
+        task = task or infer_task(y_raw)
+        y, labels = _encode_target(y_raw, task, source, target, positive_class, classes)
+        dropped = {c: "listed in data.drop" for c in drop}
+        empty = [c for c in frame.columns if c not in (target, *drop) and _no_values(frame[c])]
+        if empty:
+            warnings.warn(
+                f"{source}: column(s) {', '.join(map(repr, empty))} have no values; left out",
+                stacklevel=2,
+            )
+            dropped |= {c: "no values" for c in empty}
+        inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
+        dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
+        features = [c for c, k in inferred.items() if k is not ColumnKind.ID]
+        if not features:
+            why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""
+            raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
+        if task.is_classification:
+            _check_leaks(frame[features], y, source, target)
+        X = frame[features].reset_index(drop=True)
+        return cls(
+            X=X,
+            y=y,
+            task=task,
+            kinds={c: inferred[c] for c in features},
+            classes=labels,
+            source=source,
+            fingerprint=digest,
+            target=target,
+            dropped=dropped,
+        )
+
+
+def _no_values(col: pd.Series) -> bool:
+    """True when every value is missing or blank text."""
+    if col.notna().sum() == 0:
+        return True
+    if ptypes.is_numeric_dtype(col) or ptypes.is_datetime64_any_dtype(col):
+        return False
+    return bool((col.dropna().astype("str").str.strip() == "").all())
+
+
+def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
+    """Refuse a feature that gives the target away: a numeric column that orders the two
+    classes perfectly (e.g. an id assigned after the outcome), or a column whose values
+    each belong to one class only while repeating (e.g. a status text). Checked from
+    ``LEAK_MIN_ROWS`` rows on: below that, perfect separation can be real."""
+    n = len(y)
+    if n < LEAK_MIN_ROWS:  # on a few rows one column may separate classes by chance
+        return
+    for name in X.columns:
+        col = X[name]
+        known = col.notna().to_numpy()
+        if known.sum() < n // 2:
+            continue
+        values, labels = col[known], y[known]
+        leak = False
+        if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
+            if len(np.unique(labels)) == 2:
+                ranks = pd.Series(values.to_numpy()).rank().to_numpy()
+                pos = labels == labels.max()
+                n1, n0 = int(pos.sum()), int((~pos).sum())
+                auc = (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+                leak = auc in (0.0, 1.0)
+        else:
+            groups = pd.Series(labels).groupby(values.astype("str").to_numpy())
+            leak = groups.nunique().max() == 1 and groups.ngroups <= len(values) // 2
+        if leak:
+            raise DataError(
+                f"{source}: column '{name}' gives the target '{target}' away (it separates "
+                "the classes perfectly); if it is known only after the outcome, drop it "
+                f"(data.drop: [{name}])"
+            )
+
+
+def _encode_target(
+    y: pd.Series,
+    task: Task,
+    source: str,
+    target: str,
+    positive_class: Any,
+    classes: Sequence[Any] | None,
+) -> tuple[np.ndarray, list[Any]]:
+    if task is Task.REGRESSION:
+        if not ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y):
+            raise DataError(
+                f"{source}: target '{target}' must be numeric for regression "
+                f"(found values like {y.iloc[0]!r}); pick a classification task"
+            )
+        return y.to_numpy(dtype=float), []
+    observed = sorted(y.unique().tolist(), key=str)
+    if len(observed) < 2:
+        raise DataError(
+            f"{source}: target '{target}' has a single class ({observed[0]!r}); "
+            "classification needs at least two"
+        )
+    if classes is not None:
+        labels = list(classes)
+        unknown = [v for v in observed if v not in labels and str(v) not in map(str, labels)]
+        if unknown:
+            raise DataError(
+                f"{source}: target '{target}' has values {unknown} not in the recipe's "
+                f"data.classes {labels}"
+            )
+    else:
+        labels = observed
+    if task is Task.BINARY:
+        if len(observed) != 2:
+            raise DataError(
+                f"{source}: task 'binary' needs two classes in '{target}', found "
+                f"{len(observed)}; use task 'multiclass'"
+            )
+        if positive_class is not None:
+            match = [v for v in observed if v == positive_class or str(v) == str(positive_class)]
+            if not match:
+                raise DataError(
+                    f"{source}: data.positive_class {positive_class!r} is not a value of "
+                    f"'{target}' (values: {observed})"
+                )
+            labels = [v for v in observed if v is not match[0]] + [match[0]]
+    index = {str(v): i for i, v in enumerate(labels)}
+    mapped = y.astype(str).map(index)
+    if mapped.isna().any():  # e.g. 0.0 against a class written 0
+        odd = sorted(set(y[mapped.isna()].astype(str)))[:5]
+        raise DataError(
+            f"{source}: target '{target}' values {odd} are not written as the classes "
+            f"{[str(v) for v in labels]}; write them the same way"
+        )
+    return mapped.to_numpy(dtype=np.int64), labels

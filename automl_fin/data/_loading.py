@@ -1,0 +1,123 @@
+"""A recipe's table, read and settled: the ``Dataset`` a search runs on.
+
+The data comes from ``--data`` (a path or a DataFrame), the recipe's ``data.path`` or a
+bundled data set; it is tidied (:mod:`automl_fin.data._tidy`), the recipe's table facts are
+settled against it (:mod:`automl_fin.data._table_facts`), and it is split into features and
+target, or turned into supervised forecast rows for a price series
+(:mod:`automl_fin.data._timeseries`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from automl_fin import datasets
+from automl_fin.data._dataset import Dataset, read_table
+from automl_fin.data._table_facts import Settled, settle
+from automl_fin.data._tidy import tidy
+from automl_fin.data._timeseries import supervise
+from automl_fin.errors import DataError, RecipeError
+from automl_fin.plugin._specs import ColumnKind, Task
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import Recipe
+
+__all__ = ["dataset_of", "load_data", "settle_data"]
+
+
+def load_data(
+    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
+) -> Dataset:
+    """Read the recipe's data (or ``data``) and split it into features and target."""
+    settled = settle_data(recipe, data, soft)
+    return dataset_of(settled.recipe, settled.frame, settled.source)
+
+
+def settle_data(
+    recipe: Recipe, data: str | Path | pd.DataFrame | None, soft: frozenset[str] = frozenset()
+) -> Settled:
+    """Read the recipe's data (or ``data``), settle the recipe's table facts against it
+    (``soft``: those that are only hints, see :mod:`automl_fin.data._table_facts`)."""
+    cfg = recipe.data
+    if isinstance(data, pd.DataFrame):
+        frame, source = data, "<DataFrame>"
+    elif data is not None or cfg.path:
+        source = str(data or cfg.path)
+        frame = read_table(source)
+    elif cfg.dataset:
+        frame, source = datasets.load(cfg.dataset), f"bundled:{cfg.dataset}"
+    else:
+        raise RecipeError(
+            recipe.source, "data.path", "the recipe names no data; pass --data FILE --target COL"
+        )
+    if not cfg.series and not cfg.target:
+        raise RecipeError(
+            recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
+        )
+    return settle(recipe, tidy(frame, source, cfg.target), source, soft)
+
+
+def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
+    """Split a settled table into features and target (a price table into forecast rows)."""
+    cfg = recipe.data
+    if cfg.series:
+        return _series_dataset(recipe, frame, source)
+    assert cfg.target is not None
+    drop = list(cfg.drop)
+    times = None
+    if cfg.time:
+        if cfg.time not in frame.columns:
+            raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
+        stamps = pd.to_datetime(frame[cfg.time], errors="coerce", format="mixed")
+        if stamps.isna().any():
+            bad = frame.loc[stamps.isna(), cfg.time].iloc[0]
+            raise DataError(
+                f"{source}: time column '{cfg.time}' has values that are not dates "
+                f"(e.g. {bad!r}); fix or drop those rows"
+            )
+        order = np.argsort(stamps.to_numpy(), kind="stable")
+        frame, times = frame.iloc[order], stamps.to_numpy()[order]
+        drop.append(cfg.time)
+    dataset = Dataset.from_frame(
+        frame,
+        target=cfg.target,
+        task=None if recipe.task == "auto" else Task(recipe.task),
+        source=source,
+        kinds=cfg.columns,
+        drop=drop,
+        positive_class=cfg.positive_class,
+        classes=cfg.classes,
+    )
+    if times is not None:
+        dataset.times = times[frame[cfg.target].notna().to_numpy()]
+    return dataset
+
+
+def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
+    """A price table to supervised forecast rows (:func:`automl_fin.data._timeseries.supervise`)."""
+    cfg = recipe.data
+    assert cfg.series is not None
+    if not cfg.time:
+        raise RecipeError(recipe.source, "data.time", "data.series needs the time column")
+    if recipe.task not in ("auto", Task.REGRESSION):
+        raise RecipeError(recipe.source, "task", "data.series forecasts need task 'regression'")
+    sup = supervise(frame, time=cfg.time, entity=cfg.entity, cfg=cfg.series, source=source)
+    if cfg.target not in (None, sup.target):
+        raise RecipeError(
+            recipe.source,
+            "data.target",
+            f"'{cfg.target}' is not a column of {source}; with data.series, data.target "
+            f"(--target) names the price column, or is the computed '{sup.target}'",
+        )
+    kinds = dict(cfg.columns)
+    if cfg.entity:
+        kinds.setdefault(cfg.entity, ColumnKind.CATEGORICAL)
+    dataset = Dataset.from_frame(
+        sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
+    )
+    dataset.times, dataset.scale = sup.times, sup.scale
+    return dataset

@@ -1,0 +1,402 @@
+"""Facts a recipe states about one table, settled against the table at hand.
+
+A recipe describes a task (metric, validation, space, budget) and, for its bundled data,
+facts about one table: its positive class, its class names, derived, dropped and typed
+columns, its time, price and entity columns. When ``--data`` replaces the recipe's own
+data those facts are *hints* (:func:`loosened`): each applies where the new table has it
+and is otherwise inferred, or left out with a warning. A fact the user restates
+(``--target``, ``--set data.positive_class=...``) stays binding, and so does every fact
+when the data is the recipe's own.
+
+:func:`settle` returns the recipe as it applies to the table, every inferred fact written
+in, so a run reopened on the same data resolves the same way without inferring again,
+and the notes the run summary shows (what was inferred, and how to change it).
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pandas.api import types as ptypes
+
+from automl_fin.data._dataset import looks_like_datetime
+from automl_fin.errors import DataError, RecipeError
+from automl_fin.plugin._specs import Task
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import Recipe
+
+__all__ = ["FACTS", "Settled", "check_column_options", "infer_positive", "loosened", "settle"]
+
+# recipe fields that describe one table rather than the task
+FACTS = (
+    "data.positive_class",
+    "data.classes",
+    "data.derive",
+    "data.drop",
+    "data.columns",
+    "data.time",
+    "data.entity",
+    "data.series.price",
+    "data.series.exogenous",
+    "model_options",  # the options of a model that name columns (ModelSpec.column_options)
+)
+# labels that conventionally mark the event a credit model predicts (lower case)
+POSITIVE = (
+    "1", "true", "yes", "y", "t", "bad", "default", "defaulted", "denied", "deny",
+    "delinquent", "charged off", "charged_off", "fraud", "churn", "positive", "event",
+)  # fmt: skip
+PRICE_NAMES = ("adj_close", "adjusted_close", "adj_price", "close", "price")
+TIME_NAMES = ("date", "datetime", "timestamp", "time", "day")
+
+
+@dataclass
+class Settled:
+    """A recipe settled against one table: the recipe as applied, the table with its
+    derived columns, and what was inferred (one note each)."""
+
+    recipe: Recipe
+    frame: pd.DataFrame
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def loosened(
+    recipe: Recipe, data: str | Path | pd.DataFrame | None, explicit: Iterable[str]
+) -> frozenset[str]:
+    """The facts of ``recipe`` that are only hints for ``data``: all of :data:`FACTS`
+    when ``data`` replaces the recipe's own data, but those the user set (``explicit``
+    dotted keys, a section naming all its fields); none when ``data`` is the recipe's."""
+    own = recipe.data.dataset or recipe.data.path
+    if data is None or not own:
+        return frozenset()
+    same_file = not isinstance(data, pd.DataFrame) and recipe.data.path and not recipe.data.dataset
+    if same_file and Path(data).resolve() == Path(str(recipe.data.path)).resolve():
+        return frozenset()
+    said = list(explicit)
+    return frozenset(f for f in FACTS if not any(f == k or f.startswith(k + ".") for k in said))
+
+
+def settle(recipe: Recipe, frame: pd.DataFrame, source: str, soft: frozenset[str]) -> Settled:
+    """Apply ``recipe``'s table facts to ``frame``: hints (``soft``) that do not fit
+    are replaced by inference, binding facts that do not fit are refused (one line)."""
+    out = Settled(recipe.model_copy(deep=True), frame, source)
+    cfg = out.recipe.data
+    _derive(out, source, soft)
+    _columns(out, source, soft)
+    if cfg.series is not None:
+        _series(out, source, soft)
+        return out
+    if cfg.time and cfg.time not in out.frame.columns and "data.time" in soft:
+        _warn(source, f"has no time column '{cfg.time}' (data.time): rows are not in time order")
+        cfg.time = None
+    if cfg.target and cfg.target in out.frame.columns:
+        _target_facts(out, source, soft)
+    return out
+
+
+def check_column_options(
+    recipe: Recipe,
+    columns: Iterable[str],
+    models: Mapping[str, Any],
+    soft: frozenset[str],
+    source: str,
+) -> None:
+    """Model options that name columns (``ModelSpec.column_options`` of ``models``) and
+    name one the data lacks: refused in one line, or, when they are hints (``soft``),
+    left out of ``recipe`` (the settled copy) with a warning."""
+    have = set(map(str, columns))
+    for model, options in recipe.model_options.items():
+        spec = models.get(model)
+        for option in getattr(spec, "column_options", ()):
+            named = options.get(option)
+            if not isinstance(named, Mapping):
+                continue
+            missing = [str(c) for c in named if str(c) not in have]
+            if not missing:
+                continue
+            where = f"model_options.{model}.{option}"
+            if "model_options" not in soft:
+                near = difflib.get_close_matches(missing[0], sorted(have), n=3)
+                raise RecipeError(
+                    recipe.source,
+                    where,
+                    f"no column {', '.join(map(repr, missing))} in the data"
+                    + (f" (nearest: {', '.join(near)})" if near else "")
+                    + "; name a column of the data or remove the entry",
+                )
+            options[option] = {c: v for c, v in named.items() if str(c) not in missing}
+            _warn(source, f"has no column {', '.join(missing)}: left out of {where}")
+
+
+def _warn(source: str, text: str) -> None:
+    warnings.warn(f"{source} {text}", stacklevel=4)
+
+
+def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:
+    """``data.derive``: a rule whose source column is missing is left out (a hint) or
+    refused; the others add their column (every value of the source must be mapped)."""
+    cfg = out.recipe.data
+    kept = {}
+    for name, rule in cfg.derive.items():
+        where = f"data.derive.{name}.source"
+        if rule.source not in out.frame.columns:
+            if "data.derive" not in soft:
+                raise RecipeError(
+                    out.recipe.source, where, f"column '{rule.source}' is not in {source}"
+                )
+            _warn(source, f"has no column '{rule.source}': data.derive.{name} is left out")
+            continue
+        values = out.frame[rule.source].astype("str")
+        unmapped = sorted(set(values.dropna()) - set(rule.map))
+        if unmapped:
+            raise RecipeError(
+                out.recipe.source,
+                f"data.derive.{name}.map",
+                f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
+                "map every value",
+            )
+        out.frame = out.frame.assign(**{name: values.map(rule.map)})
+        kept[name] = rule
+    cfg.derive = kept
+
+
+def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
+    """``data.drop`` and ``data.columns`` name columns; on another table a missing one
+    is a warning (the checks of a binding list stay with :class:`Dataset`)."""
+    cfg = out.recipe.data
+    present = set(map(str, out.frame.columns))
+    for key in ("drop", "columns"):
+        names = list(getattr(cfg, key))
+        missing = [n for n in names if n not in present]
+        if missing and f"data.{key}" in soft:
+            _warn(source, f"has no column {_short(missing)} named by data.{key}: left out")
+            value = getattr(cfg, key)
+            kept = (
+                [n for n in value if n in present]
+                if key == "drop"
+                else {n: k for n, k in value.items() if n in present}
+            )
+            setattr(cfg, key, kept)
+
+
+def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
+    """Classes, their order and the positive class, from the target's values."""
+    recipe, cfg = out.recipe, out.recipe.data
+    y = out.frame[cfg.target].dropna()
+    observed = sorted(y.unique().tolist(), key=str)
+    if recipe.task == Task.REGRESSION or len(observed) < 2:
+        return
+    listed = {str(c) for c in cfg.classes or ()}
+    if cfg.classes is not None and "data.classes" in soft and listed != set(map(str, observed)):
+        out.notes.append(
+            f"classes {_short(observed)} come from '{cfg.target}' (not the recipe's "
+            f"{_short(cfg.classes)})"
+        )
+        cfg.classes = None
+    if cfg.ordered and cfg.classes is None:
+        _order(out, observed, source, soft)
+    binary = recipe.task == Task.BINARY or (recipe.task == "auto" and len(observed) == 2)
+    if not binary or len(observed) != 2:
+        return
+    if cfg.positive_class is not None:
+        if "data.positive_class" not in soft or any(_same(v, cfg.positive_class) for v in observed):
+            cfg.positive_class = next(
+                (_plain(v) for v in observed if _same(v, cfg.positive_class)), cfg.positive_class
+            )
+            return  # binding: Dataset names the values when it is not one of them
+        hint = cfg.positive_class
+    else:
+        hint = None
+        if cfg.classes is not None:
+            return  # listed classes: the last one is the positive class
+    label, why = infer_positive(y)
+    cfg.positive_class = _plain(label)
+    other = next(v for v in observed if not _same(v, label))
+    instead = "" if hint is None else f"the recipe's {hint!r} is not a value of '{cfg.target}'; "
+    out.notes.append(
+        f"positive class {label!r} of '{cfg.target}' ({instead}{why}); to predict "
+        f"{other!r} instead: --set data.positive_class={_typed(other)}"
+    )
+
+
+def infer_positive(y: pd.Series) -> tuple[Any, str]:
+    """The positive class of a two-valued target, and why: the one conventional
+    positive label (1, true, yes, bad, default, denied, ...) if exactly one value is
+    one, else the minority class (on a tie, the value sorting last)."""
+    values = sorted(y.dropna().unique().tolist(), key=str)
+    usual = [v for v in values if str(v).strip().lower() in POSITIVE]
+    if len(usual) == 1:
+        return usual[0], "a conventional positive label"
+    counts = y.astype("str").value_counts()
+    label = min(reversed(values), key=lambda v: counts[str(v)])
+    share = counts[str(label)] / counts.sum()
+    return label, f"the minority class, {share:.0%} of rows"
+
+
+def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str]) -> None:
+    """``data.ordered`` without listed classes: numbers order themselves; labels of
+    unknown order make the classes plain (a hint) or are refused."""
+    cfg = out.recipe.data
+    numeric = pd.to_numeric(pd.Series([str(v) for v in observed]), errors="coerce")
+    if numeric.notna().all():
+        ordered = [observed[i] for i in numeric.sort_values(kind="stable").index]
+        cfg.classes = [_plain(v) for v in ordered]
+        out.notes.append(f"classes ordered by value: {' < '.join(map(str, ordered))}")
+        return
+    if "data.classes" not in soft:
+        raise RecipeError(
+            out.recipe.source,
+            "data.ordered",
+            "ordered classes need their order: list them in data.classes, lowest first",
+        )
+    cfg.ordered = False
+    out.recipe.metrics = [m for m in out.recipe.metrics if m != "qwk"]
+    _warn(
+        source,
+        f"the order of the classes {_short(observed)} of '{cfg.target}' is unknown: ordinal "
+        "models and qwk are left out; to offer them, list the classes lowest first "
+        f"(--set 'data.classes=[{', '.join(map(str, observed))}]')",
+    )
+
+
+def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
+    """A price table: its time, price and entity columns, each inferred when not given
+    (or, as a hint, not in the table) and unambiguous; ``data.target`` names the price."""
+    cfg = out.recipe.data
+    assert cfg.series is not None
+    frame, names = out.frame, [str(c) for c in out.frame.columns]
+    inferred = []
+    if cfg.target is not None and cfg.target in names:  # --target COL: the price to forecast
+        if cfg.series.price not in (None, cfg.target) and "data.series.price" not in soft:
+            raise RecipeError(
+                out.recipe.source,
+                "data.target",
+                f"names '{cfg.target}' but data.series.price is '{cfg.series.price}'; with "
+                "data.series the target is the price's return: give one of them",
+            )
+        cfg.series.price, cfg.target = cfg.target, None
+    if cfg.time is None or (cfg.time not in names and "data.time" in soft):
+        cfg.time = _infer_time(frame, source)
+        inferred.append(f"time '{cfg.time}'")
+    if cfg.series.price is None or (cfg.series.price not in names and "data.series.price" in soft):
+        cfg.series.price = _infer_price(frame, source, exclude={cfg.time, cfg.entity})
+        inferred.append(f"price '{cfg.series.price}'")
+    if cfg.entity is not None and cfg.entity not in names and "data.entity" in soft:
+        cfg.entity = None
+    if cfg.entity is None and frame[cfg.time].duplicated().any():
+        cfg.entity = _infer_entity(frame, source, cfg.time)
+        inferred.append(f"entity '{cfg.entity}'")
+    if "data.series.exogenous" in soft:
+        missing = [c for c in cfg.series.exogenous if c not in names]
+        if missing:
+            _warn(source, f"has no column {_short(missing)} (data.series.exogenous); left out")
+            cfg.series.exogenous = [c for c in cfg.series.exogenous if c in names]
+    if inferred:
+        out.notes.append(
+            f"columns inferred: {', '.join(inferred)}; to change: --set data.time=COL, "
+            "data.series.price=COL (or --target COL), data.entity=COL"
+        )
+
+
+def _infer_time(frame: pd.DataFrame, source: str) -> str:
+    dated = [
+        str(c)
+        for c in frame.columns
+        if ptypes.is_datetime64_any_dtype(frame[c])
+        or (not ptypes.is_numeric_dtype(frame[c]) and looks_like_datetime(frame[c]))
+    ]
+    named = [c for c in dated if c.strip().lower() in TIME_NAMES]
+    if len(dated) == 1 or len(named) == 1:
+        return dated[0] if len(dated) == 1 else named[0]
+    raise DataError(
+        f"{source}: which column is the time? "
+        + (f"several look like dates: {_short(dated)}" if dated else "no column holds dates")
+        + "; pass --set data.time=COLUMN"
+    )
+
+
+def _norm(name: str) -> str:
+    return "_".join(str(name).strip().lower().replace("-", " ").split())
+
+
+def _infer_price(frame: pd.DataFrame, source: str, exclude: set[str | None]) -> str:
+    numeric = [
+        str(c)
+        for c in frame.columns
+        if c not in exclude
+        and ptypes.is_numeric_dtype(frame[c])
+        and not ptypes.is_bool_dtype(frame[c])
+    ]
+    by_name = {_norm(c): c for c in numeric}
+    for wanted in PRICE_NAMES:
+        if wanted in by_name:
+            return by_name[wanted]
+    if len(numeric) == 1:
+        return numeric[0]
+    raise DataError(
+        f"{source}: which column is the price? none is named {', '.join(PRICE_NAMES)}; "
+        f"numeric columns: {_short(numeric)}; pass --target COLUMN"
+    )
+
+
+def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
+    """Rows share a time: the one text column whose values repeat (an id per series)
+    and never repeat within a time."""
+    candidates = []
+    for name in frame.columns:
+        col = frame[name]
+        if name == time or ptypes.is_numeric_dtype(col) or ptypes.is_datetime64_any_dtype(col):
+            continue
+        n = col.nunique()
+        if 2 <= n <= max(2, len(frame) // 2) and not frame.duplicated([name, time]).any():
+            candidates.append(str(name))
+    if len(candidates) == 1:
+        return candidates[0]
+    raise DataError(
+        f"{source}: several rows share a time in '{time}', so the table holds several "
+        "series; "
+        + (f"which column names them? one of {_short(candidates)}" if candidates else
+           "no text column tells them apart")
+        + "; pass --set data.entity=COLUMN"
+    )  # fmt: skip
+
+
+def _same(value: Any, label: Any) -> bool:
+    """``value`` of the data is the label the user wrote: ``1`` and ``"1"``; ``True``
+    and ``"true"``, ``"yes"`` or ``"on"`` (YAML and CSV spell booleans their own ways)."""
+    if str(value) == str(label):
+        return True
+    if isinstance(label, bool) or isinstance(value, bool):
+        flag, other = (label, value) if isinstance(label, bool) else (value, label)
+        return str(other).strip().lower() in _BOOL_WORDS[bool(flag)]
+    return False
+
+
+_BOOL_WORDS = {
+    True: ("true", "yes", "y", "on", "t", "1"),
+    False: ("false", "no", "n", "off", "f", "0"),
+}
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value a recipe can hold."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _typed(value: Any) -> str:
+    """``value`` as typed after ``--set KEY=`` (quoted where YAML reads another type)."""
+    text = str(value)
+    return f"'{text}'" if text.strip().lower() in ("true", "false", "null", "~", "") else text
+
+
+def _short(values: Iterable[Any], most: int = 8) -> str:
+    items = list(values)
+    shown = ", ".join(map(repr, items[:most]))
+    return f"[{shown}{', ...' if len(items) > most else ''}]"

@@ -1,0 +1,234 @@
+"""Price series to supervised rows: features from the past only, per entity.
+
+A price table (a time column, a price column, optionally an entity column such as a
+ticker) becomes one row per entity and forecast origin ``t``:
+
+* target ``next_return``: the log return ``log(P[t+h] / P[t])`` over the horizon ``h``;
+  with ``target: price`` the models still learn that return and their forecasts are
+  converted back to the price level ``P[t] * exp(r)`` before scoring;
+* ``ret_lag1 .. ret_lagK``: the last ``K`` one-step log returns, ``ret_lag1`` being the
+  return into ``t`` (the ``<series>_lag<k>`` names the sequence model reads as a window);
+* ``ret_mean<w>``, ``ret_vol<w>``, ``ret_mom<w>``: rolling mean and volatility of the
+  returns and the log distance of the price from its ``w``-step average, all ending at ``t``;
+* ``<column>_lag1 ..`` for exogenous columns, and the calendar (day of week, month) of ``t``.
+
+Every feature of a row is a function of that entity's rows at or before ``t`` only, so
+the features are the same whether they are computed on the whole history or inside a
+fold; what is fitted (imputation, scaling, encoders, models) is fitted inside the fold
+by the pipeline. :func:`check_no_lookahead` verifies the property for any feature
+function by perturbing the future and comparing the past.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.errors import DataError
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import SeriesConfig
+
+__all__ = ["LookaheadError", "Supervised", "TargetScale", "check_no_lookahead", "supervise"]
+
+RETURN_TARGET = "next_return"
+
+
+class LookaheadError(AssertionError):
+    """A feature changed when only later values of the series changed."""
+
+
+@dataclass(frozen=True)
+class TargetScale:
+    """How the models' target (a log return) maps to what is scored and reported.
+
+    ``base`` is the price at each row's forecast origin; with ``level`` the reported
+    value is ``base * exp(return)`` (a price), otherwise the return itself.
+    """
+
+    base: np.ndarray
+    level: bool
+
+    def to_report(self, values: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """``values`` (log returns of ``rows``) in reported units."""
+        values = np.asarray(values, dtype=float)
+        return self.base[rows] * np.exp(values) if self.level else values
+
+    def subset(self, rows: np.ndarray) -> TargetScale:
+        """The scale of a subset of the rows."""
+        return TargetScale(self.base[rows], self.level)
+
+
+@dataclass
+class Supervised:
+    """A price table turned into training rows (see the module)."""
+
+    frame: pd.DataFrame  # features, the entity (when given) and the target
+    times: np.ndarray  # forecast origin of each row
+    scale: TargetScale
+    target: str = RETURN_TARGET
+
+
+def _check_frame(
+    frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
+) -> None:
+    for role, name in (
+        ("data.time", time),
+        ("data.series.price", cfg.price),
+        ("data.entity", entity),
+    ):
+        if name is not None and name not in frame.columns:
+            raise DataError(f"{source}: column '{name}' ({role}) is not in the data")
+    for name in cfg.exogenous:
+        if name not in frame.columns:
+            raise DataError(f"{source}: column '{name}' (data.series.exogenous) is not in the data")
+    price = pd.to_numeric(frame[cfg.price], errors="coerce")
+    bad = price.isna() | (price <= 0)
+    if bad.any():
+        example = frame.loc[bad, cfg.price].iloc[0]
+        raise DataError(
+            f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
+            f"or non-positive values (e.g. {example!r}); fix or drop those rows"
+        )
+    stamps = pd.to_datetime(frame[time], errors="coerce", format="mixed")
+    bad = stamps.isna()
+    if bad.any():
+        raise DataError(
+            f"{source}: time column '{time}' has {int(bad.sum())} values that are not dates "
+            f"(e.g. {frame.loc[bad, time].iloc[0]!r}); fix or drop those rows"
+        )
+    keys = [entity, time] if entity else [time]
+    dup = frame.duplicated(keys, keep=False)
+    if dup.any():
+        row = frame.loc[dup].iloc[0]
+        who = f" for entity {row[entity]!r}" if entity else ""
+        raise DataError(
+            f"{source}: time column '{time}' has {int(dup.sum())} rows sharing a time{who} "
+            f"(e.g. {row[time]}); keep one row per {'entity and ' if entity else ''}time"
+        )
+
+
+def series_features(
+    frame: pd.DataFrame, *, time: str, entity: str | None, cfg: SeriesConfig
+) -> pd.DataFrame:
+    """The feature columns of ``frame`` (sorted by entity then time), same row index."""
+    groups = frame[entity] if entity else pd.Series(0, index=frame.index)
+    price = frame[cfg.price].astype(float)
+    log_p = pd.Series(np.log(price.to_numpy()), index=frame.index)
+    by = log_p.groupby(groups, sort=False)
+    ret = log_p - by.shift(1)
+    r_by = ret.groupby(groups, sort=False)
+    out: dict[str, pd.Series] = {f"ret_lag{k}": r_by.shift(k - 1) for k in range(1, cfg.lags + 1)}
+    for w in cfg.windows:
+        out[f"ret_mean{w}"] = _rolling(ret, groups, w, "mean")
+        out[f"ret_vol{w}"] = _rolling(ret, groups, w, "std")
+        out[f"ret_mom{w}"] = log_p - _rolling(log_p, groups, w, "mean")
+    for name in cfg.exogenous:
+        col = pd.to_numeric(frame[name], errors="coerce").groupby(groups, sort=False)
+        for k in range(1, cfg.exogenous_lags + 1):
+            out[f"{name}_lag{k}"] = col.shift(k - 1)
+    if cfg.calendar:
+        stamps = pd.to_datetime(frame[time])
+        out["day_of_week"] = stamps.dt.day_of_week.astype(float)
+        out["month"] = stamps.dt.month.astype(float)
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _rolling(values: pd.Series, groups: pd.Series, window: int, how: str) -> pd.Series:
+    rolled = values.groupby(groups, sort=False).rolling(window, min_periods=window)
+    result = rolled.mean() if how == "mean" else rolled.std()
+    return result.reset_index(level=0, drop=True).reindex(values.index)
+
+
+def supervise(
+    frame: pd.DataFrame,
+    *,
+    time: str,
+    entity: str | None,
+    cfg: SeriesConfig,
+    source: str = "<DataFrame>",
+    features: Callable[..., pd.DataFrame] = series_features,
+) -> Supervised:
+    """Turn a price table into supervised rows in time order (see the module).
+
+    Rows without a full feature history (the first ``max(lags, windows)`` steps of each
+    entity) or without a known target (the last ``horizon`` steps) are left out.
+    """
+    _check_frame(frame, time, entity, cfg, source)
+    stamps = pd.to_datetime(frame[time], errors="coerce", format="mixed")
+    frame = frame.assign(**{time: stamps})
+    keys = [entity, time] if entity else [time]
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    feats = features(frame, time=time, entity=entity, cfg=cfg)
+    groups = frame[entity] if entity else pd.Series(0, index=frame.index)
+    log_p = np.log(frame[cfg.price].astype(float))
+    future = log_p.groupby(groups, sort=False).shift(-cfg.horizon)
+    target = future - log_p
+    table = feats.copy()
+    if entity:
+        table.insert(0, entity, frame[entity].astype("str"))
+    table[RETURN_TARGET] = target
+    usable = feats.notna().all(axis=1) & target.notna()
+    if not usable.any():
+        raise DataError(
+            f"{source}: no row has {cfg.lags} lags, the rolling windows {cfg.windows} and a "
+            f"target {cfg.horizon} steps ahead; the series is too short for data.series"
+        )
+    kept = usable.to_numpy()
+    order = np.argsort(frame[time].to_numpy()[kept], kind="stable")
+    rows = np.flatnonzero(kept)[order]
+    price = frame[cfg.price].to_numpy(dtype=float)
+    return Supervised(
+        frame=table.iloc[rows].reset_index(drop=True),
+        times=frame[time].to_numpy()[rows],
+        scale=TargetScale(price[rows], level=cfg.target == "price"),
+    )
+
+
+def check_no_lookahead(
+    frame: pd.DataFrame,
+    *,
+    time: str,
+    entity: str | None,
+    cfg: SeriesConfig,
+    features: Callable[..., pd.DataFrame] = series_features,
+    cuts: int = 5,
+    seed: int = 0,
+) -> None:
+    """Raise :class:`LookaheadError` when a feature at time ``t`` depends on data after ``t``.
+
+    For several cut points, every value of the frame after the cut is scrambled (prices
+    multiplied by random factors, exogenous columns shuffled); the features of the rows
+    at or before the cut must not change.
+    """
+    rng = np.random.default_rng(seed)
+    keys = [entity, time] if entity else [time]
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    base = features(frame, time=time, entity=entity, cfg=cfg)
+    stamps = pd.to_datetime(frame[time]).to_numpy()
+    unique = np.unique(stamps)
+    for q in np.linspace(0.2, 0.8, cuts):
+        cut = unique[int(q * (len(unique) - 1))]
+        later = stamps > cut
+        moved = frame.copy()
+        moved.loc[later, cfg.price] = moved.loc[later, cfg.price] * rng.uniform(
+            0.5, 2.0, later.sum()
+        )
+        for name in cfg.exogenous:
+            moved.loc[later, name] = rng.permutation(moved.loc[later, name].to_numpy())
+        again = features(moved, time=time, entity=entity, cfg=cfg)
+        past = ~later
+        for name in base.columns:
+            a, b = base.loc[past, name].to_numpy(float), again.loc[past, name].to_numpy(float)
+            if not np.allclose(a, b, equal_nan=True, rtol=1e-9, atol=1e-12):
+                first = frame.loc[past, time].iloc[
+                    int(np.argmax(~np.isclose(a, b, equal_nan=True)))
+                ]
+                raise LookaheadError(
+                    f"feature '{name}' at {first} changed when only data after {cut} changed: "
+                    "it looks into the future"
+                )

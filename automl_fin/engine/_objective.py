@@ -1,0 +1,367 @@
+"""One trial: a sampled pipeline cross-validated on the recipe's splits.
+
+Each call samples a model, its parameters and one preprocessor per slot, then fits and
+scores the pipeline fold by fold, reporting the running mean score to the pruner after
+folds 2, 3, 5, 8 … (never after the last) and a monitored model's learning curve on the
+first fold (each report is a storage write). The trial's record (model, preprocessors,
+provider, per-fold scores, extra metrics, timings: :mod:`automl_fin.engine._trial_record`) is
+written when its model is known and when it ends; a plugin that raises fails the trial
+with its name in the error.
+Out-of-fold predictions of completed trials are saved in the run folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import math
+import os
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from threadpoolctl import ThreadpoolController
+
+from automl_fin.engine._fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
+from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
+from automl_fin.engine._problem import Problem
+from automl_fin.engine._sampling import PRUNER_STARTUP, completed
+from automl_fin.engine._time_limit import TrialTimeout, time_limit
+from automl_fin.engine._trial_record import TrialRecord, is_baseline
+from automl_fin.errors import Pruned
+from automl_fin.plugin._specs import Monitor
+from automl_fin.storage._storage import atomic_save_npy
+
+__all__ = ["Objective", "TrialFailed"]
+
+# Pruner steps per fold: a monitored model's learning-curve steps first, then the
+# fold's running mean at the last step, so ``last_step`` only grows within a trial.
+STRIDE = 1000
+CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
+CURVE_GROWTH = 1.4  # a judged learning-curve step is ~40 % past the previous one
+
+
+def _judged_steps() -> frozenset[int]:
+    """The learning-curve steps the pruner judges (and so the only ones stored, each a
+    storage write), on a trial's first fold; later folds are judged by their running
+    mean (:data:`JUDGED_FOLDS`). From :data:`CURVE_WARMUP` on, each ~:data:`CURVE_GROWTH`
+    times the last (5, 7, 10, 14, 19, 27 …): dense early, where most hopeless fits show,
+    and 16 writes for 1,000 steps instead of one every other step."""
+    steps, at = set(), float(CURVE_WARMUP)
+    while at < STRIDE - 1:
+        steps.add(round(at))
+        at = max(at * CURVE_GROWTH, round(at) + 1)
+    return frozenset(steps)
+
+
+JUDGED_STEPS = _judged_steps()
+# Folds done after which the running mean is judged (one fold alone is too noisy; a
+# trial is never pruned after its last fold): 2, 3, 5, 8, 13 … — 4 writes for 10 folds.
+JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
+PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
+TIMEOUT = "the recipe's trial_timeout"
+OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
+
+
+class TrialFailed(Exception):
+    """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
+
+
+class _NativeThreads:
+    """Caps native thread pools (OpenMP, BLAS) at the recipe's ``n_jobs`` during a trial.
+    Finding the loaded pools costs ~4 ms (threadpoolctl inspects every shared library),
+    so the scan is kept, and redone only once modules were imported since (a deep
+    model's first build loads torch's OpenMP)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs if jobs > 0 else None
+        self.pools: ThreadpoolController | None = None
+        self.modules = 0
+
+    def limit(self) -> Any:
+        if self.jobs is None:
+            return contextlib.nullcontext()
+        if self.pools is None or len(sys.modules) != self.modules:
+            self.pools, self.modules = ThreadpoolController(), len(sys.modules)
+        return self.pools.limit(limits=self.jobs)
+
+
+class Objective:
+    """Cross-validates one sampled pipeline per call."""
+
+    def __init__(self, problem: Problem, run_dir: Path, deadline: float) -> None:
+        self.problem = problem
+        self.run_dir = run_dir
+        self.deadline = deadline
+        self.count = 0
+        self.status: Any = lambda text: None  # told what runs now (a progress bar)
+        self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
+        self.fitted_preps: set[str] = set()  # preprocessors this process has fitted
+        self.skips = 0
+        self.stopped = False  # set when no fold fits the remaining budget any more
+        self.curve_s = self.build_s = 0.0
+        self.may_prune = False
+        # native thread pools follow the recipe's n_jobs: no oversubscription when
+        # several searches or workers share the machine
+        self.threads = _NativeThreads(problem.recipe.n_jobs)
+        self.process = f"{socket.gethostname()}:{os.getpid()}"  # which machine ran a trial
+        self.record = TrialRecord()  # the running trial's, stored when it ends
+
+    def _skipped(self, trial: optuna.Trial) -> None:
+        """A trial skipped for want of budget: stop the search when no model's fastest
+        fold fits any more, or the sampler asked three times in a row for models (or
+        preprocessing) that do not fit."""
+        self.skips += 1
+        cheapest = min(min(v) for v in self.fold_seconds.values())
+        if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
+            self.stopped = True
+
+    def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> float:
+        """Seconds the next fold will likely take: this trial's folds so far, else the
+        fastest fold of the model's earlier trials; for a model not run yet, the fastest
+        fold seen per unit of declared ``cost``, times its cost (0 before any fold). A
+        preprocessor not fitted yet adds its declared cost at that rate (a sentence
+        encoder embeds every row on first use: tens of seconds)."""
+        if fold:
+            return spent / fold
+        models, preps = self.problem.models, self.problem.preprocessors
+        rates = [min(s) / models[m].cost for m, s in self.fold_seconds.items() if m in models]
+        if not rates:
+            return 0.0
+        new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
+        extra = min(rates) * sum(preps[n].cost for n in new)
+        if plan.model in self.fold_seconds:
+            return min(self.fold_seconds[plan.model]) + extra
+        return min(rates) * models[plan.model].cost + extra if plan.model in models else extra
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        self.count += 1
+        self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
+        self.build_s = 0.0  # seconds in the plugins' builders (a first one imports torch)
+        p = self.problem
+        # the pruner cannot prune before its startup trials completed: don't ask it (each
+        # question reads every trial), judged once per trial
+        if p.recipe.pruner == "none":
+            self.may_prune = False
+        elif not self.may_prune:
+            self.may_prune = len(completed(trial.study)) >= PRUNER_STARTUP
+        seed = trial_seed(p.recipe, trial.number)
+        stage, culprit = "suggest", "model"
+        seconds, why = self._limit()
+        rec = self.record = TrialRecord(process=self.process)
+        try:
+            plan = plan_of(trial, p, seed)
+            culprit = plan.model
+            self._describe(rec, plan)
+            rec.write(trial)  # a running trial shows its model before it fits
+            # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
+            # every fold; a fit they break fails on its NaN predictions, named
+            with self.threads.limit(), time_limit(seconds, why), np.errstate(all="ignore"):
+                return self._cross_validate(trial, plan, seed)
+        except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
+            raise  # Ctrl-C is the user's: it stops the search
+        except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
+            if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended
+                rec.stopped = f"{culprit}: stopped, {exc}"  # as a cut fold
+                raise optuna.TrialPruned(f"{culprit}: {exc}") from None
+            if isinstance(exc, TrialTimeout):  # said plainly: no stage, the trial as a whole
+                rec.error = f"{culprit}: {exc}"
+                raise TrialFailed(f"{culprit}: {exc}") from exc
+            stage = getattr(exc, "_automl_fin_stage", stage)
+            culprit = getattr(exc, "_automl_fin_spec", culprit)
+            provider = p.registry.providers.get(culprit)
+            text = " ".join(str(exc).split())[:2000]
+            message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
+            rec.error = message
+            rec.traceback = "".join(traceback.format_exc(limit=-6))[-4000:]
+            raise TrialFailed(message) from exc
+        finally:  # the record's second and last write; a trial failed meanwhile as stale
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
+                rec.write(trial)  # by another process keeps what that process saw
+
+    def _limit(self) -> tuple[float | None, str]:
+        """The trial's time limit and what it is: the recipe's ``trial_timeout``, and
+        with a time budget the budget's end plus :data:`OVERRUN` of it, whichever comes
+        first (a fit that never returns cannot hold the search past its budget)."""
+        own = self.problem.recipe.trial_timeout
+        total = self.problem.recipe.budget.seconds
+        if not total or not np.isfinite(self.deadline):
+            return own, TIMEOUT
+        left = max(self.deadline - time.monotonic(), 0.0) + OVERRUN * total
+        if own is not None and own <= left:
+            return own, TIMEOUT
+        return max(left, 0.1), f"the search's time budget of {total:g} s"
+
+    def _describe(self, rec: TrialRecord, plan: Plan) -> None:
+        providers = self.problem.registry.providers
+        rec.model = plan.model
+        rec.preprocessors = plan.describe()
+        rec.plugin = str(providers[plan.model])
+        rec.plugins = {
+            n: f"{providers[n].distribution} {providers[n].version}" for n in plan.spec_names()
+        }
+
+    def _cross_validate(self, trial: optuna.Trial, plan: Plan, seed: int) -> float:
+        p = self.problem
+        ds = p.dataset
+        X, y = ds.X, ds.y
+        classification = p.task.is_classification
+        width = ds.n_classes if classification else 1
+        oof_sum = np.zeros((len(y), width))
+        oof_n = np.zeros(len(y))
+        scores: list[float] = []
+        extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
+        fit_s = predict_s = 0.0
+        splits = p.splits[: p.max_folds(plan.model)]
+        self.record.folds = len(splits)
+        for fold, (tr, va) in enumerate(splits):
+            where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
+            self.status(where)
+            expected = self._fold_estimate(plan, fold, fit_s + predict_s)
+            if time.monotonic() + expected > self.deadline:  # the fold would overrun
+                self._record(scores, {}, fit_s, predict_s)
+                why = f"budget reached after {fold} folds"
+                if not fold and expected:
+                    why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
+                    self._skipped(trial)
+                self.record.stopped = why
+                raise optuna.TrialPruned(why)
+            built = time.perf_counter()
+            pipe = staged(
+                "build",
+                plan.model,
+                build_pipeline,
+                plan,
+                p.all_models,
+                p.preprocessors,
+                ds.kinds,
+                p.context(seed, model=plan.model, n_rows=len(tr)),
+            )
+            t0 = time.perf_counter()
+            self.build_s += t0 - built
+            try:
+                if p.all_models[plan.model].monitored:
+                    self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
+                else:
+                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+            except Pruned as exc:
+                self._record(scores, {}, fit_s + time.perf_counter() - t0, predict_s)
+                raise optuna.TrialPruned(str(exc)) from None
+            t1 = time.perf_counter()
+            pred = staged("predict", plan.model, predict, pipe, X.iloc[va], width)
+            t2 = time.perf_counter()
+            fit_s += t1 - t0
+            predict_s += t2 - t1
+            self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
+            self.fitted_preps.update(plan.spec_names()[1:])
+            self.skips = 0  # a fold fitted: budget skips count again from here
+            pred = check_prediction(pred, len(va), width, plan.model)
+            values = p.scores(tr, va, pred)
+            score = values.pop(p.metric.name)
+            if not np.isfinite(score):
+                raise tag(
+                    ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
+                )
+            scores.append(score)
+            for name, value in values.items():
+                extras[name].append(value)
+            oof_sum[va] += pred.reshape(len(va), width)
+            oof_n[va] += 1
+            judged = fold + 1 in JUDGED_FOLDS and fold + 1 < len(splits)
+            if judged and p.recipe.pruner != "none":  # for the pruner: each report a write
+                trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
+                if self.may_prune and not is_baseline(trial) and trial.should_prune():
+                    self._record(scores, {}, fit_s, predict_s)
+                    self.record.stopped = f"pruned after {fold + 1} of {len(splits)} folds"
+                    raise optuna.TrialPruned(f"pruned after fold {fold}")
+        with np.errstate(invalid="ignore"):
+            oof = oof_sum / oof_n[:, None]
+        oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
+        atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
+        self._record(scores, extras, fit_s, predict_s)
+        self.record.oof = str(oof_file.resolve())  # readable from any directory
+        return float(np.mean(scores))
+
+    def _fit_monitored(
+        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any, where: str
+    ) -> None:
+        """Fit the preprocessing, then the model with the fold's validation split."""
+        p = self.problem
+        ds = p.dataset
+        width = ds.n_classes if p.task.is_classification else 1
+        prep, model = pipe[0], pipe[-1]
+        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
+        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
+        names, kinds = feature_info(prep)
+
+        def score(pred: Any) -> float:
+            pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
+            return p.score(tr, va, pred)
+
+        started = time.monotonic()
+
+        def check(passes: float) -> None:
+            """The budget, checked as often as the model calls (every batch): spent,
+            or the pass under way would end after it at this pace."""
+            now = time.monotonic()
+            if now > self.deadline:  # a long fit stops at the budget too
+                self.record.stopped = f"budget reached in fold {fold + 1}"
+                raise Pruned(f"budget reached in fold {fold + 1}")
+            if passes <= 0 or now - started < PACE_AFTER:
+                return
+            per_pass = (now - started) / passes
+            if now + (math.ceil(passes) - passes) * per_pass > self.deadline:
+                left = self.deadline - now
+                why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
+                self.record.stopped = why
+                raise Pruned(why)
+
+        def report(step: int, value: float) -> None:
+            check(0.0)
+            if fold or step not in JUDGED_STEPS or p.recipe.pruner == "none":
+                return  # judged (and stored: a write each) on the first fold's curve only
+            started = time.perf_counter()
+            try:
+                trial.report(float(value), step=fold * STRIDE + min(int(step), STRIDE - 2))
+                if self.may_prune and trial.should_prune():
+                    point = f"step {step} of fold {fold + 1}"
+                    why = f"pruned at {point} ({p.metric.name} {value:.4g})"
+                    self.record.stopped = why
+                    raise Pruned(f"pruned at {point}")
+            finally:
+                self.curve_s += time.perf_counter() - started
+
+        monitor = Monitor(
+            feature_names=names,
+            feature_kinds=kinds,
+            X_valid=Xv,
+            y_valid=ds.y[va],
+            score=score,
+            direction=p.metric.direction,
+            report=report,
+            progress=lambda text: self.status(f"{where} {text}"),
+            check=check,
+        )
+        staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
+
+    def _record(
+        self,
+        scores: list[float],
+        extras: dict[str, list[float]],
+        fit_s: float,
+        predict_s: float,
+    ) -> None:
+        rec = self.record
+        rec.fold_scores = scores
+        rec.score_std = float(np.std(scores)) if scores else None
+        rec.metrics = {k: float(np.mean(v)) for k, v in extras.items()}
+        rec.fit_s = round(fit_s, 4)
+        rec.predict_s = round(predict_s, 4)
+        rec.build_s = round(self.build_s, 4)
+        if self.curve_s:  # inside fit_s: the learning curve's storage writes and pruner reads
+            rec.curve_s = round(self.curve_s, 4)

@@ -1,0 +1,310 @@
+"""From a trial's choices to a scikit-learn pipeline.
+
+For every column kind present in the data the engine fills a short chain of slots
+(numeric: impute -> scale; categorical: impute -> encode; datetime: encode; text:
+vectorize) with one registered preprocessor each, then appends the model. A slot that
+is optional may be skipped ("none") unless the model lists it in ``requires``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from automl_fin.errors import RecipeError
+from automl_fin.plugin._space import Categorical, suggest
+from automl_fin.plugin._specs import (
+    BuildContext,
+    ColumnKind,
+    InputKind,
+    ModelSpec,
+    PreprocessorSpec,
+    Slot,
+)
+
+if TYPE_CHECKING:
+    import optuna
+    from sklearn.pipeline import Pipeline
+
+__all__ = [
+    "CHAINS",
+    "Plan",
+    "accepts_input",
+    "build_pipeline",
+    "can_preprocess_for",
+    "feature_info",
+    "has_lag_window",
+    "join_text",
+    "sample_plan",
+    "takes_raw_text",
+]
+
+NONE = "none"
+
+# slot chain per column kind, and whether each slot may be skipped
+CHAINS: dict[ColumnKind, tuple[tuple[Slot, bool], ...]] = {
+    ColumnKind.NUMERIC: ((Slot.IMPUTE, False), (Slot.SCALE, True)),
+    ColumnKind.CATEGORICAL: ((Slot.IMPUTE, True), (Slot.ENCODE, False)),
+    ColumnKind.DATETIME: ((Slot.ENCODE, False),),
+    ColumnKind.TEXT: ((Slot.VECTORIZE, False),),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One chosen preprocessor with its parameters."""
+
+    name: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a trial chose: the model, its parameters, and the preprocessing."""
+
+    model: str
+    params: Mapping[str, Any]
+    steps: Mapping[ColumnKind, tuple[Step, ...]] = field(default_factory=dict)
+    raw_text: bool = False
+    calibration: str = NONE  # "sigmoid" (Platt) or "isotonic": calibrated inside the training rows
+
+    def describe(self) -> str:
+        """Preprocessing as ``kind:step+step`` items, e.g. ``numeric:median_impute``,
+        and the calibration when there is one."""
+        text = (
+            "text:raw"
+            if self.raw_text
+            else "; ".join(
+                f"{kind}:{'+'.join(s.name for s in steps) or NONE}"
+                for kind, steps in self.steps.items()
+            )
+        )
+        text += f"; calibrated:{self.calibration}" if self.calibration != NONE else ""
+        return text or NONE
+
+    def spec_names(self) -> list[str]:
+        """The model and every preprocessor used."""
+        names = [self.model]
+        for steps in self.steps.values():
+            names += [s.name for s in steps if s.name not in names]
+        return names
+
+
+def slot_options(
+    kind: ColumnKind,
+    slot: Slot,
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+) -> list[str]:
+    """The registered preprocessors that can fill ``slot`` for columns of ``kind``."""
+    return sorted(
+        name
+        for name, p in preprocessors.items()
+        if p.slot is slot and kind in p.kinds and ctx.task in p.tasks
+    )
+
+
+def check_coverage(
+    kinds: set[ColumnKind],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+    source: str,
+) -> None:
+    """Fail early when a required slot of a present column kind has no candidate."""
+    for kind in kinds:
+        for slot, optional in CHAINS.get(kind, ()):
+            if not optional and not slot_options(kind, slot, preprocessors, ctx):
+                raise RecipeError(
+                    source,
+                    "preprocessors",
+                    f"the data has {kind} columns but no preprocessor fills their '{slot}' "
+                    "step; add one to the list (see `automl-fin plugins`)",
+                )
+
+
+def takes_raw_text(spec: ModelSpec) -> bool:
+    """Whether the model reads the text itself rather than the preprocessed table."""
+    return InputKind.TABULAR not in spec.inputs and InputKind.TEXT in spec.inputs
+
+
+LAG_COLUMN = re.compile(r"^(?P<series>.+)_lag(?P<k>\d+)$")
+
+
+def has_lag_window(columns: Iterable[str]) -> bool:
+    """Whether some series has the columns ``<series>_lag1`` and ``<series>_lag2``."""
+    found: dict[str, set[int]] = {}
+    for column in columns:
+        m = LAG_COLUMN.match(str(column))
+        if m:
+            found.setdefault(m["series"], set()).add(int(m["k"]))
+    return any({1, 2} <= ks for ks in found.values())
+
+
+def accepts_input(spec: ModelSpec, kinds: set[ColumnKind], columns: Iterable[str] = ()) -> bool:
+    """Whether the model can consume data with these column kinds and names."""
+    return (
+        (InputKind.TABULAR in spec.inputs and (spec.accepts_sparse or ColumnKind.TEXT not in kinds))
+        or (InputKind.TEXT in spec.inputs and ColumnKind.TEXT in kinds)
+        or (InputKind.SEQUENCE in spec.inputs and has_lag_window(columns))
+    )
+
+
+def join_text(X: Any, columns: list[str]) -> Any:
+    """The text columns of ``X`` as one array of strings (several joined by newlines)."""
+    import numpy as np
+
+    parts = X[columns].fillna("").astype(str)
+    joined = parts.iloc[:, 0] if len(columns) == 1 else parts.agg("\n".join, axis=1)
+    return np.asarray(joined, dtype=object)
+
+
+def can_preprocess_for(
+    spec: ModelSpec,
+    kinds: set[ColumnKind],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+) -> bool:
+    """Whether every required slot stays fillable under the model's ``slot_choices``."""
+    for kind in kinds:
+        for slot, optional in CHAINS.get(kind, ()):
+            only = spec.slot_choices.get(slot)
+            if only is None or (optional and slot not in spec.requires):
+                continue
+            if not set(slot_options(kind, slot, preprocessors, ctx)) & only:
+                return False
+    return True
+
+
+def sample_plan(
+    trial: optuna.Trial,
+    models: Mapping[str, ModelSpec],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    kinds: set[ColumnKind],
+    ctx: BuildContext,
+    calibration: Sequence[str] = (NONE,),
+) -> Plan:
+    """Ask ``trial`` for a model, its parameters and one preprocessor per slot, and
+    (classification, among ``calibration``) how its probabilities are calibrated."""
+    names = sorted(models)
+    model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
+    spec = models[model_name]
+    params = suggest(trial, model_name, _space(spec, ctx))
+    calibrate = NONE
+    # monitored models fit with their validation split; a calibration wrapper would hide it
+    if len(calibration) > 1 and ctx.task.is_classification and not spec.monitored:
+        calibrate = _choose(trial, "", "calibration", list(calibration))
+    elif len(calibration) == 1 and not spec.monitored:
+        calibrate = calibration[0]
+    if takes_raw_text(spec):
+        return Plan(model_name, params, raw_text=True, calibration=calibrate)
+    steps: dict[ColumnKind, tuple[Step, ...]] = {}
+    chosen_params: dict[str, Mapping[str, Any]] = {}
+    for kind in sorted(kinds):
+        chain: list[Step] = []
+        for slot, optional in CHAINS.get(kind, ()):
+            options = slot_options(kind, slot, preprocessors, ctx)
+            only = spec.slot_choices.get(slot)
+            if only is not None:
+                options = [o for o in options if o in only]
+            required = not optional or slot in spec.requires
+            choices = options if required else [*options, NONE]
+            if not options:
+                continue
+            # a parameter name must keep one set of choices across trials
+            key = f"{kind}.{slot}" + (".required" if required and optional else "")
+            if only is not None:
+                key += f".{model_name}"
+            pick = choices[0] if len(choices) == 1 else _choose(trial, "prep", key, choices)
+            if pick == NONE:
+                continue
+            if pick not in chosen_params:
+                chosen_params[pick] = suggest(trial, pick, _space(preprocessors[pick], ctx))
+            chain.append(Step(pick, chosen_params[pick]))
+        steps[kind] = tuple(chain)
+    return Plan(model_name, params, steps, calibration=calibrate)
+
+
+def _choose(trial: optuna.Trial, namespace: str, key: str, choices: list[str]) -> str:
+    return str(suggest(trial, namespace, {key: Categorical(choices)})[key])
+
+
+def build_pipeline(
+    plan: Plan,
+    models: Mapping[str, ModelSpec],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    kinds: Mapping[str, ColumnKind],
+    ctx: BuildContext,
+) -> Pipeline:
+    """A fresh, unfitted pipeline for ``plan`` over columns of the given ``kinds``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if plan.raw_text:
+        from sklearn.preprocessing import FunctionTransformer
+
+        text = [c for c, k in kinds.items() if k is ColumnKind.TEXT]
+        select = FunctionTransformer(join_text, kw_args={"columns": text}, validate=False)
+        return Pipeline([("preprocess", select), ("model", _model(plan, models, ctx))])
+    transformers: list[tuple[str, Any, Any]] = []
+    for kind, steps in plan.steps.items():
+        columns = [c for c, k in kinds.items() if k is kind]
+        if not columns:
+            continue
+
+        def chain(steps: tuple[Step, ...] = steps) -> Any:
+            built = [(s.name, _build(preprocessors[s.name], s.params, ctx)) for s in steps]
+            return Pipeline(built) if built else "passthrough"
+
+        if kind is ColumnKind.TEXT:  # vectorisers take one column of strings
+            transformers += [(f"text:{c}", chain(), c) for c in columns]
+        else:
+            transformers.append((str(kind), chain(), columns))
+    prep = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
+    return Pipeline([("preprocess", prep), ("model", _model(plan, models, ctx))])
+
+
+def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> Any:
+    """The plan's estimator, wrapped for calibration when the plan asks for it: three
+    internal folds of the training rows fit and calibrate it (Platt's sigmoid or
+    isotonic), so the validation rows are never used to calibrate."""
+    model = _build(models[plan.model], plan.params, ctx)
+    if plan.calibration == NONE or not ctx.task.is_classification:
+        return model
+    from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(model, method=plan.calibration, cv=3, ensemble=True)
+
+
+def _space(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext) -> Any:
+    try:
+        return spec.space_for(ctx)
+    except Exception as exc:
+        exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
+        raise
+
+
+def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: BuildContext) -> Any:
+    try:
+        return spec.build(params, ctx)
+    except Exception as exc:
+        exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
+        raise
+
+
+def feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
+    """Output column names and source kinds of a fitted ColumnTransformer."""
+    if not hasattr(prep, "output_indices_"):  # raw text for a text model
+        return None, [ColumnKind.TEXT]
+    try:
+        names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
+        names = None
+    spans = {k: v for k, v in prep.output_indices_.items() if v.stop > v.start}
+    width = max((v.stop for v in spans.values()), default=0)
+    kinds: list[ColumnKind] = [ColumnKind.NUMERIC] * width
+    for name, span in spans.items():
+        kind = ColumnKind.TEXT if name.startswith("text:") else ColumnKind(name)
+        kinds[span] = [kind] * (span.stop - span.start)
+    return names, kinds

@@ -1,0 +1,492 @@
+"""A recipe resolved against data and plugins: everything a search needs, checked.
+
+Resolution fills in what a recipe leaves to ``auto`` (task from the target, metric from
+the task, validation from the task and the time column), loads the data, and picks the
+candidate models and preprocessors. It fails before any trial runs when something
+does not fit, with an error naming the recipe field or the data column.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.data._dataset import Dataset
+from automl_fin.data._loading import dataset_of, settle_data
+from automl_fin.data._metrics import Metric, Reference, default_metric, expand_each, get_metric
+from automl_fin.data._table_facts import check_column_options
+from automl_fin.data._validation import make_splits, split_rows
+from automl_fin.engine._pipeline import (
+    NONE,
+    accepts_input,
+    can_preprocess_for,
+    check_coverage,
+    sample_plan,
+)
+from automl_fin.errors import DataError, RecipeError
+from automl_fin.plugin._space import contains, fixed_values
+from automl_fin.plugin._specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import Recipe
+    from automl_fin.plugin._registry import Registry
+
+__all__ = ["Problem", "resolve"]
+
+SMALL_DATA = 2000  # rows: below this, ``validation.repeats: auto`` repeats k-fold
+
+
+@dataclass
+class Problem:
+    """A recipe bound to data, metric, splits and candidate specs."""
+
+    recipe: Recipe
+    dataset: Dataset
+    task: Task
+    metric: Metric
+    extra_metrics: list[Metric]
+    scheme: str
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    models: dict[str, ModelSpec]
+    preprocessors: dict[str, PreprocessorSpec]
+    registry: Registry
+    baselines: dict[str, ModelSpec] = field(default_factory=dict)
+    repeats: int = 1
+    routed: str = ""  # what ``validation.scheme: auto`` chose, and why
+    test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    notes: list[str] = field(default_factory=list)  # facts inferred from the data
+
+    @property
+    def all_models(self) -> dict[str, ModelSpec]:
+        """The searched models and the baselines."""
+        return {**self.models, **self.baselines}
+
+    @property
+    def search_rows(self) -> np.ndarray:
+        """Rows the search may see: all but the final test rows (and their purge)."""
+        used = np.zeros(len(self.dataset.y), dtype=bool)
+        for train, valid in self.splits:
+            used[train] = used[valid] = True
+        return np.flatnonzero(used)
+
+    def max_folds(self, model: str) -> int:
+        """How many splits a trial of ``model`` is scored on (``ModelSpec.max_folds``)."""
+        spec = self.all_models[model]
+        limit = self.recipe.model_options.get(model, {}).get("max_folds", spec.max_folds)
+        return len(self.splits) if limit is None else max(1, min(int(limit), len(self.splits)))
+
+    def score(self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray) -> float:
+        """The search metric alone (see :meth:`scores`)."""
+        return self.scores(train, valid, pred, extras=False)[self.metric.name]
+
+    def scores(
+        self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray, *, extras: bool = True
+    ) -> dict[str, float]:
+        """Every metric of the recipe for predictions ``pred`` of rows ``valid`` by a model
+        fitted on rows ``train``; forecasts are scored in their reported units against
+        the random walk and the training rows' mean."""
+        y = self.dataset.y
+        scale = self.dataset.scale
+        ref = None
+        truth = y[valid]
+        if scale is not None:
+            truth, pred = scale.to_report(truth, valid), scale.to_report(pred, valid)
+            zero = np.zeros(len(valid))
+            ref = Reference(
+                naive=scale.to_report(zero, valid),
+                mean=scale.to_report(zero + float(np.mean(y[train])), valid),
+            )
+        metrics = (self.metric, *self.extra_metrics) if extras else (self.metric,)
+        return {m.name: m(truth, pred, ref) for m in metrics}
+
+    def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:
+        """The build context for one estimator (``model`` selects its recipe options)."""
+        return BuildContext(
+            task=self.task,
+            seed=seed,
+            n_classes=self.dataset.n_classes,
+            n_rows=n_rows or len(self.dataset.y),
+            n_jobs=self.recipe.n_jobs,
+            options=self.recipe.model_options.get(model, {}),
+        )
+
+    def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
+        """The portfolio trials to run first (``recipe.portfolio``), cheapest first:
+        ``(name:index, trial parameters)``. An entry with a value outside its space is a
+        plugin bug: it is left out with a warning naming plugin, model and parameter."""
+        from automl_fin.plugin._registry import PluginWarning
+
+        wanted = self.recipe.portfolio
+        entries = []
+        ctx = self.context(self.recipe.seed)  # as sampling sees it
+        for name, spec in self.models.items():
+            if wanted is False or (wanted is not True and name not in wanted):
+                continue
+            for i, config in enumerate(spec.portfolio):
+                try:  # a plugin's bug costs its own entry, never the search
+                    params = {"model": name, **fixed_values(name, spec.space_for(ctx), config)}
+                    params.update(self._plain_preprocessing(name, spec, ctx))
+                except Exception as exc:
+                    provider = self.registry.providers[name]
+                    message = f"{provider}: model '{name}' portfolio[{i}]: {exc}; entry left out"
+                    warnings.warn(message, PluginWarning, stacklevel=2)
+                    continue
+                entries.append((spec.cost, name, i, params))
+        entries.sort(key=lambda e: e[:3])
+        return [(f"{name}:{i}", params) for _, name, i, params in entries]
+
+    def _plain_preprocessing(self, name: str, spec: ModelSpec, ctx: BuildContext) -> dict[str, Any]:
+        """A portfolio trial's preprocessing: the cheapest preprocessor of each slot
+        with its ``defaults`` (an optional slot skipped), no calibration."""
+        recorder = _Cheapest(self.preprocessors, ctx)
+        sample_plan(recorder, {name: spec}, self.preprocessors, set(self.dataset.kinds.values()),  # type: ignore[arg-type]
+                    ctx, calibration=self.recipe.calibration)  # fmt: skip
+        return recorder.chosen
+
+    def summary(self) -> str:
+        """One line saying what will be searched (and what ``auto`` resolved to), then a
+        line for each fact inferred from the data (and how to change it)."""
+        ds = self.dataset
+        counts: dict[str, int] = {}
+        for kind in ds.kinds.values():
+            counts[str(kind)] = counts.get(str(kind), 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        v = self.recipe.validation
+        folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
+        if self.repeats > 1 and self.scheme != "holdout":
+            folds += f": {len(self.splits) // self.repeats} folds x {self.repeats} repeats"
+        if self.routed:
+            folds += f", {self.routed}"
+        if self.scheme == "walk_forward":
+            purge = self.recipe.data.series.horizon - 1 if self.recipe.data.series else 0
+            folds += f", {v.window} window, purge {purge} + embargo {v.embargo} steps"
+        if len(self.test_rows):
+            folds += f"; {len(self.test_rows)} final test rows held out"
+            if ds.times is not None:
+                span = ds.times[self.test_rows]
+                folds += f" ({_day(span.min())} to {_day(span.max())})"
+        baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
+        return (
+            f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
+            f"({self.metric.direction}), validation {self.scheme} ({folds}); "
+            f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
+            f"models: {', '.join(sorted(self.models))}{baselines}"
+        ) + "".join(f"\n  inferred: {note}" for note in self.notes)
+
+
+def _day(stamp: object) -> str:
+    return str(pd.Timestamp(stamp).date()) if isinstance(stamp, np.datetime64) else str(stamp)
+
+
+def _unavailable(specs: Mapping[str, Any], wanted: set[str] | None) -> dict[str, str]:
+    """The specs a search would use that cannot run here, with why (``available()``)."""
+    out = {}
+    for name, spec in specs.items():
+        if spec.available is not None and (wanted is None or name in wanted):
+            reason = spec.available()
+            if reason:
+                out[name] = reason
+    return out
+
+
+def resolve(
+    recipe: Recipe,
+    data: str | Path | pd.DataFrame | None,
+    registry: Registry,
+    *,
+    soft: frozenset[str] = frozenset(),
+) -> Problem:
+    """Bind ``recipe`` to its data and the registered plugins. ``soft``: the recipe's
+    table facts that are only hints for ``data`` (:func:`automl_fin.data._table_facts.loosened`);
+    the problem's recipe is the one settled against the data. Composes: the data
+    (:mod:`automl_fin.data._loading`), the metrics, the validation splits, the specs."""
+    recipe.check_names(registry)
+    settled = settle_data(recipe, data, soft)
+    recipe = settled.recipe
+    dataset = dataset_of(recipe, settled.frame, settled.source)
+    check_column_options(recipe, dataset.X.columns, registry.models, soft, settled.source)
+    metric, extra = _metrics(recipe, dataset)
+    checked = _validation(recipe, dataset)
+    models, preprocessors, baselines = _specs(recipe, dataset, registry)
+    _check_named(recipe, dataset, registry)
+    return Problem(
+        recipe=recipe,
+        dataset=dataset,
+        task=dataset.task,
+        metric=metric,
+        extra_metrics=extra,
+        scheme=checked.scheme,
+        splits=checked.splits,
+        models=models,
+        preprocessors=preprocessors,
+        registry=registry,
+        baselines=baselines,
+        repeats=checked.repeats,
+        test_rows=checked.test_rows,
+        routed=checked.routed,
+        notes=settled.notes,
+    )
+
+
+def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
+    """The search metric and the recipe's extra metrics for this data's task."""
+    task = dataset.task
+    metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
+    classes = dataset.classes
+    counts = np.bincount(dataset.y, minlength=len(classes)).tolist() if classes else None
+    found = {"source": recipe.source, "classes": classes, "counts": counts}
+    metric = get_metric(metric_name, task, field="metric", **found)
+    extra = [
+        get_metric(m, task, field=f"metrics[{i}]", **found)
+        for i, m in expand_each(recipe.metrics, classes)
+        if m != metric.name
+    ]
+    if dataset.scale is None:
+        for i, m in enumerate([metric, *extra]):
+            if m.reference:
+                field_name = "metric" if i == 0 else f"metrics[{extra.index(m)}]"
+                raise RecipeError(
+                    recipe.source,
+                    field_name,
+                    f"'{m.name}' scores forecasts against the random walk; it needs data.series",
+                )
+    return metric, extra
+
+
+@dataclass(frozen=True)
+class _Validation:
+    scheme: str
+    routed: str
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    repeats: int
+    test_rows: np.ndarray
+
+
+def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
+    """The validation scheme (``auto`` routed by the data), the final test rows held
+    out, and the folds of the search rows."""
+    task = dataset.task
+    v = recipe.validation
+    scheme, routed = v.scheme, ""
+    if scheme == "auto":
+        scheme, routed = _route(recipe, dataset)
+    if scheme == "stratified_kfold" and not task.is_classification:
+        raise RecipeError(
+            recipe.source,
+            "validation.scheme",
+            "stratified_kfold needs a classification task; use kfold or walk_forward",
+        )
+    horizon = recipe.data.series.horizon if recipe.data.series else 1
+    search_rows, test_rows = split_rows(
+        dataset.y,
+        v.final_test,
+        times=dataset.times,
+        purge=horizon - 1 + v.embargo,
+        seed=recipe.seed,
+        stratify=task.is_classification,
+    )
+    repeats = v.repeats
+    if repeats == "auto" or (
+        routed and scheme == "stratified_kfold"
+    ):  # small data: repeat k-fold until about 2,000 rows are validated
+        repeats = min(3, max(1, -(-SMALL_DATA // len(search_rows))))
+    try:
+        splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)
+    except DataError as exc:  # name the data and the target
+        raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
+    splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
+    return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+def _specs(
+    recipe: Recipe, dataset: Dataset, registry: Registry
+) -> tuple[dict[str, ModelSpec], dict[str, PreprocessorSpec], dict[str, ModelSpec]]:
+    """The models, preprocessors and baselines this search may use: the recipe's, for
+    this task and input, installed here, and each model with the preprocessing it needs."""
+    task = dataset.task
+    wanted = None if recipe.models == "all" else set(recipe.models)
+    wanted_p = None if recipe.preprocessors == "all" else set(recipe.preprocessors)
+    unavailable = _unavailable(registry.models, wanted) | _unavailable(
+        registry.preprocessors, wanted_p
+    )
+    if unavailable:  # one line: a bare install leaves out whole model families
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in unavailable.items():
+            by_reason.setdefault(reason, []).append(name)
+        left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
+        warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=3)
+    baselines = {}
+    for i, name in enumerate(recipe.baselines):
+        spec = registry.models.get(name)
+        if spec is None or task not in spec.tasks:
+            known = sorted(n for n, m in registry.models.items() if m.baseline and task in m.tasks)
+            raise RecipeError(
+                recipe.source,
+                f"baselines[{i}]",
+                f"no model '{name}' for task '{task}'; "
+                f"baselines here: {', '.join(known) or 'none'}",
+            )
+        baselines[name] = spec
+    models = {
+        name: spec
+        for name, spec in registry.models.items()
+        if (wanted is None or name in wanted)
+        and not spec.baseline
+        and name not in unavailable
+        and (not spec.ordinal or recipe.data.ordered)
+        and task in spec.tasks
+        and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
+    }
+    if not models:
+        raise RecipeError(
+            recipe.source,
+            "models",
+            f"no registered model handles task '{task}' on this data's input"
+            + (f" among {sorted(wanted)}" if wanted else "")
+            + "; see `automl-fin plugins`",
+        )
+    preprocessors = {
+        name: spec
+        for name, spec in registry.preprocessors.items()
+        if (wanted_p is None or name in wanted_p) and task in spec.tasks and name not in unavailable
+    }
+    ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
+    kinds = set(dataset.kinds.values())
+    check_coverage(kinds, preprocessors, ctx, recipe.source)
+    usable = {n: m for n, m in models.items() if can_preprocess_for(m, kinds, preprocessors, ctx)}
+    if not usable:
+        raise RecipeError(
+            recipe.source,
+            "preprocessors",
+            f"models {sorted(models)} need preprocessors the recipe leaves out "
+            "(see `automl-fin plugins`)",
+        )
+    return usable, preprocessors, baselines
+
+
+def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:
+    """The models named by ``enqueue`` and ``portfolio`` exist, and each ``enqueue``
+    entry's parameters lie in their spaces."""
+    named = [(f"enqueue[{i}].model", e.get("model")) for i, e in enumerate(recipe.enqueue)]
+    if isinstance(recipe.portfolio, list):
+        named += [(f"portfolio[{i}]", name) for i, name in enumerate(recipe.portfolio)]
+    for where, name in named:  # a typo; a model this search leaves out is skipped
+        if name is not None and name not in registry.models:
+            raise RecipeError(
+                recipe.source,
+                where,
+                f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
+            )
+    ctx = BuildContext(task=dataset.task, seed=recipe.seed, n_classes=dataset.n_classes)
+    for i, entry in enumerate(recipe.enqueue):
+        why = _bad_parameter(entry, registry, ctx)
+        if why:
+            raise RecipeError(recipe.source, f"enqueue[{i}]", why)
+
+
+def _splits(
+    recipe: Recipe,
+    dataset: Dataset,
+    scheme: str,
+    search_rows: np.ndarray,
+    repeats: int,
+    horizon: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The validation splits of the search rows (positions within ``search_rows``)."""
+    v = recipe.validation
+    return make_splits(
+        scheme,  # type: ignore[arg-type]
+        dataset.y[search_rows],
+        n_splits=v.n_splits,
+        repeats=repeats,
+        test_size=v.test_size,
+        seed=recipe.seed,
+        stratify=dataset.task.is_classification,
+        times=None if dataset.times is None else dataset.times[search_rows],
+        horizon=horizon,
+        embargo=v.embargo,
+        window=v.window,
+        train_size=v.train_size,
+    )
+
+
+def _bad_parameter(entry: Mapping[str, Any], registry: Registry, ctx: BuildContext) -> str:
+    """Why an ``enqueue`` entry names a parameter no trial has, or a value outside its
+    space ("" when it is sound): Optuna would drop such a value without a word."""
+    for key, value in entry.items():
+        if key in ("model", "calibration") or key.startswith("prep."):
+            continue
+        spec_name, _, param = key.partition(".")
+        spec = registry.models.get(spec_name) or registry.preprocessors.get(spec_name)
+        if spec is None or not param:
+            return (
+                f"'{key}' is not a parameter of this search: use model, calibration, "
+                "prep.<kind>.<slot>, or <model or preprocessor>.<parameter>"
+            )
+        space = spec.space_for(ctx)
+        if param not in space:
+            known = ", ".join(f"{spec_name}.{p}" for p in space) or "none"
+            return f"'{key}': {spec_name} has no parameter '{param}' here (its: {known})"
+        if not contains(space[param], value):
+            return f"'{key}': {value!r} is outside its space {space[param]}"
+    return ""
+
+
+def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
+    """``validation.scheme: auto``: the scheme of the built-in recipe this data resembles,
+    and why (said in the run summary)."""
+    task = dataset.task
+    text = [c for c, k in dataset.kinds.items() if k is ColumnKind.TEXT]
+    if recipe.data.time:
+        how = "a price series" if recipe.data.series else f"time column '{recipe.data.time}'"
+        return "walk_forward", f"as recipe 'price' ({how})"
+    if text and task.is_classification:
+        return "stratified_kfold", f"as recipe 'sentiment' (text column '{text[0]}')"
+    if task is Task.BINARY:
+        return "stratified_kfold", "as recipe 'default' (binary target)"
+    if task is Task.MULTICLASS:
+        return "stratified_kfold", f"as recipe 'risk_tier' ({dataset.n_classes} classes)"
+    return "kfold", "shuffled k-fold (numeric target, no time column)"
+
+
+class _Cheapest:
+    """Stands in for a trial to fix a portfolio trial's plain preprocessing: records the
+    cheapest choice of each slot (skipping an optional one), no calibration, and the
+    chosen preprocessors' ``defaults``; everything else is left to the sampler."""
+
+    def __init__(self, preprocessors: dict[str, PreprocessorSpec], ctx: BuildContext) -> None:
+        self.preprocessors = preprocessors
+        self.ctx = ctx
+        self.chosen: dict[str, Any] = {}
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        if name == "calibration" or name.startswith("prep."):
+            cost = {c: self.preprocessors[c].cost for c in choices if c in self.preprocessors}
+            pick = NONE if NONE in choices else min(choices, key=lambda c: (cost.get(c, 0), c))
+            self.chosen[name] = pick
+            return pick
+        return self._default(name, choices[0])
+
+    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
+        return self._default(name, low)
+
+    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
+        return self._default(name, low)
+
+    def _default(self, name: str, fallback: Any) -> Any:
+        owner, _, short = name.partition(".")
+        spec = self.preprocessors.get(owner)
+        if spec is None or short not in spec.defaults:
+            return fallback
+        try:
+            value = fixed_values(owner, spec.space_for(self.ctx), {short: spec.defaults[short]})
+        except ValueError as exc:
+            raise ValueError(f"preprocessor '{owner}' defaults: {exc}") from None
+        self.chosen.update(value)
+        return value[name]

@@ -1,0 +1,424 @@
+"""Recipes: the schema, loading from YAML, overrides, and lookup by name.
+
+A recipe fixes the task, the data's roles, the metric, the validation scheme, the
+candidate models and preprocessors, the budget and the seed. Built-in recipes live in
+the top-level ``recipes/`` folder; plugins ship more through ``register_recipes``.
+Every error names the file and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from automl_fin.errors import RecipeError
+from automl_fin.plugin._specs import ColumnKind, Task
+
+if TYPE_CHECKING:
+    from automl_fin.plugin._registry import Registry
+
+__all__ = ["Recipe", "content_hash", "load_recipe", "parse_overrides", "with_overrides"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DeriveConfig(_Strict):
+    """A column made from another by a value mapping (e.g. a risk tier from a grade)."""
+
+    source: str
+    map: dict[str, str | int | float | bool]
+
+
+class SeriesConfig(_Strict):
+    """A price series turned into supervised rows (see :mod:`automl_fin.data._timeseries`)."""
+
+    price: str | None = Field(
+        None, description="price column; inferred when not given (adj_close, close, price)"
+    )
+    target: Literal["return", "price"] = "return"
+    horizon: int = Field(1, ge=1, le=250, description="steps ahead")
+    lags: int = Field(10, ge=2, le=250, description="past one-step returns as features")
+    windows: list[int] = Field(default_factory=lambda: [5, 20, 60])
+    exogenous: list[str] = Field(default_factory=list, description="other columns, lagged")
+    exogenous_lags: int = Field(1, ge=1, le=250)
+    calendar: bool = True
+
+
+class DataConfig(_Strict):
+    """Where the data comes from and what its columns mean."""
+
+    path: str | None = None
+    dataset: str | None = None
+    target: str | None = None
+    positive_class: str | int | bool | None = None
+    classes: list[str | int] | None = None
+    ordered: bool = Field(False, description="data.classes are listed in their order")
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
+    time: str | None = None
+    entity: str | None = None
+    series: SeriesConfig | None = None
+    derive: dict[str, DeriveConfig] = Field(default_factory=dict)
+
+
+class ValidationConfig(_Strict):
+    """How each trial is validated; ``auto`` picks from the task and the time column."""
+
+    scheme: Literal["auto", "stratified_kfold", "kfold", "holdout", "walk_forward"] = "auto"
+    n_splits: int = Field(5, ge=2, le=50)
+    repeats: Annotated[int, Field(ge=1, le=20)] | Literal["auto"] = Field(
+        1, description="repetitions of k-fold; auto: more when the data is small"
+    )
+    test_size: float = Field(0.2, gt=0, lt=1)
+    window: Literal["expanding", "sliding"] = "expanding"
+    train_size: int | None = Field(
+        None, ge=2, description="sliding: time steps per training window"
+    )
+    embargo: int = Field(0, ge=0, description="time steps dropped after the horizon's purge")
+    final_test: float = Field(
+        0.0, ge=0, lt=0.9, description="share held out of the search, scored once at the end"
+    )
+
+
+class BudgetConfig(_Strict):
+    """When the search stops: after ``trials`` trials or ``seconds`` of wall time."""
+
+    trials: int | None = Field(None, ge=1)
+    seconds: float | None = Field(None, gt=0)
+
+
+class Recipe(_Strict):
+    """A validated recipe."""
+
+    name: str
+    description: str = ""
+    task: Task | Literal["auto"] = "auto"
+    metric: str = "auto"
+    metrics: list[str] = Field(default_factory=list)
+    data: DataConfig = Field(default_factory=DataConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    models: Literal["all"] | list[str] = "all"
+    preprocessors: Literal["all"] | list[str] = "all"
+    model_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    calibration: list[Literal["none", "sigmoid", "isotonic"]] = Field(
+        default_factory=lambda: ["none"],
+        min_length=1,
+        description="classification: probability calibration choices the search tries",
+    )
+    enqueue: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="trials run first with these parameters (e.g. {model: logreg}); "
+        "the rest of each is sampled",
+    )
+    portfolio: bool | list[str] = Field(
+        True,
+        description="run each model's portfolio (its known-good configurations) first, "
+        "cheapest first, after the baselines and `enqueue`; a list: only these models'",
+    )
+    ensemble: bool = Field(
+        True,
+        description="after the search, select an ensemble of the top trials' "
+        "out-of-fold predictions (a leaderboard row of its own)",
+    )
+    baselines: list[str] = Field(
+        default_factory=list, description="models scored once each, first, as reference rows"
+    )
+    predictor: bool = Field(
+        True,
+        description="after the search, refit the best row on all rows and save it as a "
+        "predictor in the run folder",
+    )
+    report: bool = Field(True, description="after the search, write the run's report.html")
+    budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
+    seed: int = Field(default=0, ge=0, lt=2**31)
+    pruner: Literal["quartile", "median", "none"] = "quartile"
+    trial_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds a trial may run; one that runs longer fails "
+        "('timed out after N s') and the search goes on",
+    )
+    n_jobs: int = Field(1, description="cores a model may use (-1: all)")
+
+    _source: str = PrivateAttr(default="<recipe>")
+
+    @property
+    def source(self) -> str:
+        """The file (and overrides) this recipe was read from."""
+        return self._source
+
+    def check_names(self, registry: Registry) -> None:
+        """Fail when the recipe names a model or preprocessor no plugin provides."""
+        for field, names, table in (
+            ("models", self.models, registry.models),
+            ("preprocessors", self.preprocessors, registry.preprocessors),
+        ):
+            if names == "all":
+                continue
+            for i, name in enumerate(names):
+                if name in table:
+                    continue
+                plugin = registry.skipped_specs.get(name)
+                if plugin is not None:  # its plugin is broken: say so, not "unknown"
+                    why = registry.skipped[plugin]
+                    raise RecipeError(self.source, f"{field}[{i}]", f"'{name}' is missing: {why}")
+                skipped = "; ".join(registry.skipped.values())
+                raise RecipeError(
+                    self.source,
+                    f"{field}[{i}]",
+                    f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
+                    " (see `automl-fin plugins`)" + (f"; {skipped}" if skipped else ""),
+                )
+
+
+class AliasRefused(yaml.YAMLError):
+    """A YAML alias in a recipe or batch file."""
+
+    def __init__(self, anchor: str, line: int) -> None:
+        super().__init__(
+            f"line {line}: the alias *{anchor} is refused: recipes and batches take no YAML "
+            "anchors or aliases (a few lines of them expand to gigabytes); write the values out"
+        )
+
+
+class SafeLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader without aliases: no Python objects, and no
+    "billion laughs" (nested aliases that expand exponentially when the recipe is
+    serialised); an alias raises :class:`AliasRefused`."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise AliasRefused(str(event.anchor), event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+def load_yaml(text: str) -> Any:
+    """``text`` read as YAML by :class:`SafeLoader`."""
+    return yaml.load(text, Loader=SafeLoader)  # a SafeLoader: no Python objects
+
+
+class _TypedLoader(SafeLoader):
+    """YAML as typed after ``--set``: only true and false are booleans (as in YAML 1.2),
+    so a label such as yes, no, on or off stays the text that was typed (a boolean
+    field still takes it: ``--set ensemble=no``)."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TypedLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_TypedLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def content_hash(recipe: Recipe) -> str:
+    """12 hex digits identifying what ``recipe`` asks for: its content without its name,
+    description, seed and budget (so a file ``sub/default.yaml`` that differs from the
+    built-in ``default`` has another hash, and two seeds of one recipe the same)."""
+    body = recipe.model_dump(mode="json", exclude={"name", "description", "seed", "budget"})
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Turn ``["budget.seconds=60", ...]`` into ``{"budget.seconds": 60}`` (YAML values;
+    yes/no/on/off stay text, see :class:`_TypedLoader`)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise RecipeError("--set", None, f"'{item}' is not KEY=VALUE (e.g. budget.seconds=60)")
+        try:
+            out[key.strip()] = yaml.load(raw, Loader=_TypedLoader) if raw.strip() else None
+        except yaml.YAMLError:
+            out[key.strip()] = raw
+    return out
+
+
+def _apply(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:
+    for dotted, value in overrides.items():
+        node = raw
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise RecipeError(source, dotted, f"'{part}' is not a section, cannot set {dotted}")
+            node = child
+        node[parts[-1]] = value
+
+
+def _read_yaml(path: Any, source: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(source, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(source, None, f"cannot be read ({exc})") from None
+    try:
+        raw = load_yaml(text)
+    except AliasRefused as exc:
+        raise RecipeError(source, None, str(exc)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise RecipeError(source, None, f"YAML syntax error{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(source, None, f"must be a mapping of fields, not {type(raw).__name__}")
+    return raw
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).isidentifier():  # skips pydantic's union-member tags
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def load_recipe(
+    recipe: str | Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    registry: Registry | None = None,
+) -> Recipe:
+    """Read and validate a recipe by name (built-in or plugin) or by YAML path.
+
+    ``overrides`` maps dotted field names to values (``{"budget.seconds": 60}``) and wins
+    over the file. A file may start from another recipe with ``extends: NAME`` (a recipe
+    name, or a .yaml path relative to the file): its fields are the base's, with the
+    file's merged over them (sections field by field, lists replaced). Model and
+    preprocessor names are checked against ``registry`` when one is given.
+    """
+    overrides = dict(overrides or {})
+    source_path, source, name = _locate(recipe, Path.cwd(), registry)
+    raw = _extended(_read_yaml(source_path, source), source, source_path, registry, [source])
+    raw.setdefault("name", name)
+    result = _validate(raw, source, overrides)
+    if registry is not None:
+        result.check_names(registry)
+    return result
+
+
+def _locate(recipe: str | Path, here: Path, registry: Registry | None) -> tuple[Any, str, str]:
+    """Where recipe ``recipe`` is read from: (file, source for errors, default name)."""
+    path = Path(recipe)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_absolute() and not path.exists() and (here / path).exists():
+            path = here / path
+        return path, str(path), path.stem
+    from automl_fin.plugin._registry import get_registry
+
+    reg = registry or get_registry()
+    if str(recipe) not in reg.recipes:
+        raise RecipeError(
+            str(recipe),
+            None,
+            f"no recipe named '{recipe}'; known: {', '.join(sorted(reg.recipes))} "
+            "(or pass a path to a .yaml file)",
+        )
+    entry = reg.recipes[str(recipe)]
+    source = f"recipes/{entry.path.name}"
+    if entry.provider.plugin != "core":
+        source = f"{entry.path.name} (plugin '{entry.provider.plugin}')"
+    return entry.path, source, entry.name
+
+
+def _extended(
+    raw: dict[str, Any], source: str, path: Any, registry: Registry | None, chain: list[str]
+) -> dict[str, Any]:
+    """``raw`` merged over the recipe its ``extends`` names (recursively)."""
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base.strip():
+        raise RecipeError(
+            source, "extends", f"must be a recipe name or a .yaml path (got {base!r})"
+        )
+    here = Path(path).parent if isinstance(path, Path) else Path.cwd()
+    try:
+        base_path, base_source, _ = _locate(base, here, registry)
+    except RecipeError as exc:
+        raise RecipeError(source, "extends", str(exc).split(": ", 1)[-1]) from None
+    if base_source in chain:
+        raise RecipeError(source, "extends", f"a cycle: {' -> '.join([*chain, base_source])}")
+    parent = _read_yaml(base_path, base_source)
+    parent.pop("name", None)  # the recipe keeps its own name
+    parent = _extended(parent, base_source, base_path, registry, [*chain, base_source])
+    data = raw.get("data")
+    if isinstance(data, dict) and (data.get("path") or data.get("dataset")):
+        parent["data"] = _task_fields(parent.get("data") or {})  # other data: its own facts
+    return _merged(parent, raw)
+
+
+def _task_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A recipe's ``data`` section without its data source, target and the facts about
+    its table (:data:`automl_fin.data._table_facts.FACTS`): what a recipe on other data keeps."""
+    from automl_fin.data._table_facts import FACTS
+
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"data.{key}"
+        if key in ("path", "dataset", "target") or dotted in FACTS:
+            continue
+        if isinstance(value, dict):
+            value = {k: v for k, v in value.items() if f"{dotted}.{k}" not in FACTS}
+        out[key] = value
+    return out
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def with_overrides(recipe: Recipe, overrides: Mapping[str, Any]) -> Recipe:
+    """A copy of ``recipe`` with dotted-field ``overrides`` applied and re-validated."""
+    if not overrides:
+        return recipe
+    return _validate(recipe.model_dump(mode="json"), recipe.source, overrides)
+
+
+def _validate(raw: dict[str, Any], source: str, overrides: Mapping[str, Any]) -> Recipe:
+    if overrides:
+        _apply(raw, overrides, source)
+        source = f"{source} with overrides {', '.join(overrides)}"
+    try:
+        result = Recipe.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        err = errors[0]
+        field = _field_of(err["loc"])
+        got = err.get("input")
+        detail = err["msg"]
+        same = [e["msg"] for e in errors if _field_of(e["loc"]) == field]
+        if len(same) > 1:  # a union: say every accepted form
+            forms = dict.fromkeys(m.removeprefix("Input should be ") for m in same)
+            detail = "Input should be " + " or ".join(forms)
+        if err["type"] == "extra_forbidden":
+            detail = "unknown field; check the spelling against docs/recipes.md"
+        elif not isinstance(got, dict):
+            detail += f" (got {got!r})"
+        raise RecipeError(source, field, detail) from None
+    result._source = source
+    return result

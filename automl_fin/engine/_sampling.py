@@ -1,0 +1,138 @@
+"""The study's sampler and pruner, with the fewest storage reads per trial.
+
+Optuna's percentile pruner reads every completed trial from the storage each time a
+trial asks it (about 6 ms with SQLite, a network round trip with PostgreSQL), and a
+search asks it after every fold and every few learning-curve steps. Completed trials
+never change, so :class:`CompletedOnce` reads them once per trial, at its first
+question (``Study.get_trials``), and judges the trial's later steps against that read;
+trials completed elsewhere while one runs are seen from the next.
+
+TPE's "constant liar" (treat trials running elsewhere as bad, so parallel workers spread
+out) re-reads all trials for every sampled parameter; a search that no other process
+joins has no such trial, and samples identically without it, so it is on only for
+workers and shared (non-SQLite) storages.
+
+TPE draws from one random stream seeded once: processes started with the same seed
+would draw the same configurations at the same moments. :class:`TrialSeededTPE` seeds
+each trial's draws from the recipe's seed and the trial's number instead: processes
+sampling at once hold different trial numbers, so they draw differently, and a
+single-process run stays repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from typing import TYPE_CHECKING, Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import Recipe
+
+__all__ = [
+    "PRUNER_STARTUP",
+    "CompletedOnce",
+    "TrialSeededTPE",
+    "completed",
+    "make_pruner",
+    "make_sampler",
+]
+
+PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
+
+
+def completed(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's completed trials, read now."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+class _Completed:
+    """The study as the pruner sees it within one trial: the completed trials as read
+    at the trial's start; everything else is the study's."""
+
+    def __init__(self, study: optuna.Study, completed: list[FrozenTrial]) -> None:
+        self._study = study
+        self._completed = completed
+
+    def get_trials(
+        self, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
+        if states is not None and list(states) == [TrialState.COMPLETE]:
+            return self._completed
+        return self._study.get_trials(deepcopy=deepcopy, states=states)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._study, name)
+
+
+class CompletedOnce(optuna.pruners.PercentilePruner):
+    """Optuna's percentile pruner judging a trial against the completed trials as read
+    at the trial's first question."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._read: tuple[int, list[FrozenTrial]] | None = None  # trial number, its read
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        if self._read is None or self._read[0] != trial.number:
+            self._read = (trial.number, completed(study))
+        return super().prune(_Completed(study, self._read[1]), trial)  # type: ignore[arg-type]
+
+
+def make_pruner(recipe: Recipe) -> optuna.pruners.BasePruner:
+    """The recipe's pruner: keep the top 75 % (``quartile``) or 50 % (``median``) of the
+    trials that reached a step and prune the rest, or none."""
+    if recipe.pruner == "none":
+        return optuna.pruners.NopPruner()
+    return CompletedOnce(
+        75.0 if recipe.pruner == "quartile" else 50.0,
+        n_startup_trials=PRUNER_STARTUP,
+        n_min_trials=3,
+    )
+
+
+class TrialSeededTPE(optuna.samplers.BaseSampler):
+    """Optuna's TPE sampler whose random draws for a trial are seeded by ``seed`` and
+    the trial's number (a fresh TPE per trial; it keeps no state between trials but its
+    random stream)."""
+
+    def __init__(self, seed: int, *, constant_liar: bool = False) -> None:
+        self.seed = seed
+        self.constant_liar = constant_liar  # trials running elsewhere count as bad
+        self._number: int | None = None
+        self._tpe = self._make(0)
+
+    def _make(self, number: int) -> optuna.samplers.TPESampler:
+        seed = (self.seed * 1_000_003 + 7919 * number) % (2**32 - 1)
+        return optuna.samplers.TPESampler(seed=seed, constant_liar=self.constant_liar)
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.number != self._number:
+            self._number, self._tpe = trial.number, self._make(trial.number)
+        self._tpe.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> Any:
+        return self._tpe.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study: optuna.Study, trial: FrozenTrial, space: Any) -> Any:
+        return self._tpe.sample_relative(study, trial, space)
+
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, name: str, distribution: Any
+    ) -> Any:
+        return self._tpe.sample_independent(study, trial, name, distribution)
+
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any
+    ) -> None:
+        self._tpe.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._tpe.reseed_rng()
+
+
+def make_sampler(recipe: Recipe, *, shared: bool) -> optuna.samplers.BaseSampler:
+    """TPE seeded by the recipe and each trial's number (:class:`TrialSeededTPE`);
+    ``shared``: other processes may run trials at the same time (constant liar on)."""
+    return TrialSeededTPE(recipe.seed, constant_liar=shared)

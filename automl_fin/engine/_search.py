@@ -1,0 +1,586 @@
+"""The search engine: one Optuna study per run over the recipe's candidate specs.
+
+:func:`search` resolves a recipe against data and plugins, opens (or resumes) the study,
+runs its trials (:mod:`._objective` cross-validates one; :mod:`._runner` shares the
+trial budget between processes), then finishes the run: ensemble, final test,
+refitted predictor and report. :func:`work` joins a search another machine started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import optuna
+import pandas as pd
+
+from automl_fin.data._table_facts import loosened
+from automl_fin.engine._objective import Objective, TrialFailed
+from automl_fin.engine._problem import Problem, resolve
+from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
+from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
+from automl_fin.engine._sampling import make_pruner, make_sampler
+from automl_fin.engine._trial_record import TrialRecord, counts_toward_budget, is_candidate
+from automl_fin.errors import StorageError
+from automl_fin.plugin._registry import Registry, get_registry
+from automl_fin.results._artifacts import (
+    PREDICTOR_DIR,
+    fit_predictor,
+    package_versions,
+    save_predictor,
+)
+from automl_fin.results._ensemble import build_ensemble, ensemble_of
+from automl_fin.results._final_test import final_test
+from automl_fin.results._report import write_report
+from automl_fin.storage._runs import run_folder, writable
+from automl_fin.storage._storage import (
+    DEFAULT_RUNS_DIR,
+    MEMORY,
+    default_url,
+    open_storage,
+    redact,
+    settle,
+)
+
+if TYPE_CHECKING:
+    from automl_fin.data._dataset import Dataset
+    from automl_fin.results._predictor import Predictor
+
+__all__ = ["SearchResult", "search", "work"]
+
+STUDY_SCHEMA = 1
+COMPLETE_MARK = "schema"  # the study attribute written last when a study is created
+IDENTITY_WAIT_S = 10.0  # how long a half-created study may still be being written
+_VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
+
+
+@dataclass
+class SearchResult:
+    """What a finished :func:`search` returns."""
+
+    study_name: str
+    storage: Any = field(repr=False)  # URL string, or the in-memory storage object
+    recipe: Recipe
+    problem: Problem
+    run_dir: Path
+    seconds: float
+    n_trials: int
+    predictor: Predictor | None = None  # the best row refitted on all rows (recipe.predictor)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: search, then each step
+    ended_by: str = ""  # "time" or "trials": the budget that ended the search ("" otherwise)
+
+    @property
+    def dataset(self) -> Dataset:
+        return self.problem.dataset
+
+    def leaderboard(self, **query: Any) -> pd.DataFrame:
+        """This study's leaderboard (see :meth:`Leaderboard.query`)."""
+        from automl_fin.results._leaderboard import Leaderboard
+
+        return Leaderboard(self.storage).query(study=self.study_name, **query)
+
+    @property
+    def final_test(self) -> dict[str, Any] | None:
+        """Scores on the held-out final test rows (``validation.final_test``), if any."""
+        from automl_fin.storage._storage import open_storage
+
+        store = (
+            open_storage(self.storage, create=False)
+            if isinstance(self.storage, str)
+            else self.storage
+        )
+        study = optuna.load_study(study_name=self.study_name, storage=store)
+        return study.user_attrs.get("final_test")
+
+    @property
+    def best(self) -> pd.Series:
+        """The best completed row of the leaderboard."""
+        board = self.leaderboard(state="COMPLETE")
+        board = board[~board["baseline"]].head(1)
+        if board.empty:
+            raise RuntimeError(f"study '{self.study_name}' has no completed trial")
+        return board.iloc[0]
+
+
+def search(
+    recipe: str | Path | Recipe = "default",
+    data: str | Path | pd.DataFrame | None = None,
+    *,
+    target: str | None = None,
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    storage: str | None = None,
+    study: str | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    registry: Registry | None = None,
+    progress: bool | None = None,
+    on_trial: Any = None,
+    announce: Any = None,
+    cluster: str | None = None,
+    cluster_workers: int | None = None,
+) -> SearchResult:
+    """Run a recipe's search and return where its trials were stored.
+
+    Args:
+        recipe: a recipe name (``automl-fin recipes``), a YAML path, or a :class:`Recipe`.
+        data: a CSV/Parquet path or a DataFrame; default: the recipe's own data.
+        target, trials, seconds, seed: shortcuts for the overrides ``data.target``,
+            ``budget.trials``, ``budget.seconds`` and ``seed``; ``seconds`` without
+            ``trials`` lifts the recipe's trial cap (the search runs for that time).
+        overrides: dotted recipe fields to override, e.g. ``{"validation.n_splits": 3}``.
+        storage: Optuna storage URL; default: a SQLite file in ``runs_dir``;
+            ``":memory:"`` keeps the study in memory.
+        study: study name; an existing study of the same recipe and data is resumed.
+        runs_dir: folder for the default storage and the per-study files.
+        registry: the plugins to use; default: every installed plugin.
+        cluster: a Dask scheduler address: one worker search per Dask worker (or
+            ``cluster_workers`` of them) joins this study (:mod:`automl_fin.engine._cluster`);
+            the storage must be one they reach (PostgreSQL, or SQLite on this machine).
+        progress: show what was resolved and a progress bar on stderr, as
+            ``automl-fin run`` does; ``None`` (default): when stderr is a terminal or a
+            notebook runs the search; ``False``: silent.
+        on_trial: optional ``callback(study, frozen_trial)`` after every trial.
+        announce: optional ``callback(line)`` told what was resolved before the search.
+    """
+    started = time.monotonic()
+    registry = registry or get_registry()
+    merged = dict(overrides or {})
+    for key, value in (
+        ("data.target", target),
+        ("budget.trials", trials),
+        ("budget.seconds", seconds),
+        ("seed", seed),
+    ):
+        if value is not None:
+            merged[key] = value
+    if isinstance(recipe, Recipe):
+        recipe = with_overrides(recipe, merged)
+    else:
+        recipe = load_recipe(recipe, merged, registry=registry)
+    if seconds is not None and trials is None and "budget.trials" not in merged:
+        recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
+        recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
+    problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
+    if progress is None:
+        progress = interactive()
+    if progress and announce is None:
+        announce = _to_stderr
+    runs_dir = writable(runs_dir)
+    url = storage or default_url(runs_dir)
+    if cluster and url == MEMORY:
+        raise StorageError("--cluster: workers cannot reach a ':memory:' storage; pass --storage")
+    store = open_storage(url)
+    name = study or _fresh_name(store, recipe.name)
+    launch = None
+    if cluster:
+        from automl_fin.engine._cluster import Workers
+
+        # a frame travels to the workers; a path is read there (absolute: their cwd differs)
+        shipped = data if isinstance(data, pd.DataFrame) or data is None else Path(data).resolve()
+
+        def launch() -> Workers:
+            return Workers(cluster, storage=url, study=name, data=shipped,
+                           runs_dir=runs_dir, n=cluster_workers)  # fmt: skip
+
+    run = _Run(store, url, name, Path(runs_dir), started, progress, on_trial, announce,
+               launch=launch)  # fmt: skip
+    return _execute(problem, run)
+
+
+def work(
+    storage: str,
+    study: str,
+    *,
+    data: str | Path | pd.DataFrame | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    registry: Registry | None = None,
+    progress: bool = False,
+    on_trial: Any = None,
+    announce: Any = None,
+    wait: float = 0.0,
+) -> SearchResult:
+    """Join a search another machine started (``automl-fin run --storage URL --study
+    NAME``): read its recipe and data location from the study, check the data is the
+    same (fingerprint), and run queued trials until none is left (or the recipe's
+    ``budget.seconds`` ran out here). Ensemble, refit and report stay with ``run``.
+    ``wait``: seconds to wait for a study that ``run`` has not created yet (workers
+    started at the same moment as the run)."""
+    from automl_fin.engine._reopen import reopen
+
+    started = time.monotonic()
+    runs_dir = writable(runs_dir)
+    _await_study(storage, study, wait)
+    found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
+    store = open_storage(storage, create=False)
+    run = _Run(store, storage, study, Path(runs_dir), started, progress, on_trial, announce,
+               worker=True)  # fmt: skip
+    return _execute(found.problem, run)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Where and how one process runs a study's trials."""
+
+    store: optuna.storages.BaseStorage
+    url: str
+    name: str  # the study's
+    runs_dir: Path
+    started: float  # time.monotonic() at the call
+    progress: bool = False
+    on_trial: Any = None  # called with (study, frozen trial) after each trial
+    announce: Any = None  # called with each summary line
+    worker: bool = False  # joins a study another process runs: no queueing, no finish
+    launch: Any = None  # starts workers on a cluster (:class:`~automl_fin.engine._cluster.Workers`)
+
+
+def _execute(problem: Problem, run: _Run) -> SearchResult:
+    """Run the study's queued (or, with a time budget only, new) trials in this
+    process; unless a ``worker``, wait for trials running elsewhere, then finish the
+    search (ensemble, final test, predictor, report). ``launch()``: starts workers on a
+    cluster once the first trials are queued."""
+    store, url, name, started = run.store, run.url, run.name, run.started
+    progress, on_trial, announce, worker = run.progress, run.on_trial, run.announce, run.worker
+    recipe = problem.recipe
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    predictor, timings, ended_by = None, {}, ""
+    bar = workers = None
+    try:
+        run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
+        opt_study = _open_study(store, name, problem, url, worker=worker)
+        if announce:
+            announce(problem.summary())
+            announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")
+        objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        if progress:  # after the summary lines, which it would otherwise overwrite
+            timed = recipe.budget.seconds is not None
+            bar = _ProgressBar(recipe.budget.trials, objective.deadline if timed else None)
+        objective.status = bar.status if bar else _silent
+        callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
+        budget = recipe.budget.trials
+        if not worker:  # the run queues the first trials (baselines, portfolio) once
+            _enqueue_first(opt_study, problem)
+        if run.launch is not None:
+            workers = run.launch()
+        while True:
+            run_trials(
+                opt_study,
+                store,
+                objective,
+                deadline=objective.deadline,
+                budget=budget,  # the study's total, shared by all workers
+                catch=(TrialFailed,),
+                callbacks=callbacks,
+                should_stop=lambda: objective.stopped,
+            )
+            if worker:
+                break
+            wait_for_running(opt_study, objective.status)
+            # a worker that died left a failed trial: its budget is free again, go on
+            out_of_time = objective.stopped or time.monotonic() >= objective.deadline
+            if budget is None or out_of_time or not remaining(opt_study, budget):
+                ended_by = "time" if out_of_time else "trials" if budget is not None else ""
+                break
+        if workers is not None:
+            for line in workers.finish():
+                objective.status(f"cluster worker {line}")
+        if not worker:
+            timings["search"] = round(time.monotonic() - started, 3)
+            predictor = _after_search(
+                opt_study, problem, run_dir, store, objective.status, timings, objective.count
+            )
+            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            opt_study.set_user_attr("finished", stamp)  # a batch run again skips it
+    finally:
+        optuna.logging.set_verbosity(previous)
+        if workers is not None:
+            workers.close()
+        if bar:
+            bar.close()
+        settle(store)  # a SQLite file: one file again
+    return SearchResult(
+        study_name=name,
+        storage=store if url == MEMORY else url,
+        recipe=recipe,
+        problem=problem,
+        run_dir=run_dir,
+        seconds=time.monotonic() - started,
+        n_trials=objective.count,
+        predictor=predictor,
+        timings=timings,
+        ended_by=ended_by,
+    )
+
+
+def _after_search(
+    study: optuna.Study,
+    problem: Problem,
+    run_dir: Path,
+    store: Any,
+    status: Any,
+    timings: dict[str, float],
+    ran: int,
+) -> Predictor | None:
+    """What the recipe asks for once the search is over (the budget covers the search
+    only): the ensemble, the final test, the refitted predictor and the report; each
+    step's seconds go to ``timings``."""
+    recipe = problem.recipe
+    predictor = None
+
+    @contextlib.contextmanager
+    def step(name: str, text: str) -> Any:
+        """Time a step; one that fails is warned about and noted on the study, so
+        the finished search (already stored) is never lost to it."""
+        status(text)
+        t0 = time.monotonic()
+        try:
+            yield
+        except Exception as exc:
+            message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
+            study.set_user_attr(f"error:{name}", message[:2000])
+            warnings.warn(message, stacklevel=4)
+        timings[name] = round(time.monotonic() - t0, 3)
+
+    fresh = ran > 0 or ensemble_of(study.user_attrs) is None
+    if recipe.ensemble and fresh:  # a resumed study that ran nothing new keeps its ensemble
+        with step("ensemble", "selecting an ensemble"):
+            build_ensemble(study, problem)
+    if len(problem.test_rows):
+        with step("final_test", "scoring the final test rows"):
+            final_test(study, problem)
+    if not _has_complete(study):
+        failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
+        errors = [e for t in failed if (e := TrialRecord.of(t).error)]
+        why = (
+            f"every model trial that ran failed ({len(errors)}; the first: {errors[0][:300]}); "
+            "see the leaderboard's error column"
+            if errors
+            else "no model finished its folds within the budget; give more time "
+            "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
+        )
+        warnings.warn(
+            f"only the baselines completed in study '{study.study_name}', so no predictor "
+            f"was saved: {why}",
+            stacklevel=2,
+        )
+    elif recipe.predictor:
+        with step("predictor", "refitting the best row on all rows"):
+            fitted = fit_predictor(study, problem, run_dir)
+            save_predictor(fitted, run_dir / PREDICTOR_DIR)
+            predictor = fitted
+    if recipe.report:
+        with step("report", "writing the report"):
+            write_report(study, problem, run_dir, storage=store, predictor=predictor)
+    return predictor
+
+
+def _has_complete(study: optuna.Study) -> bool:
+    return any(is_candidate(t) for t in study.get_trials(deepcopy=False))
+
+
+def _silent(text: str) -> None:
+    return None
+
+
+def interactive() -> bool:
+    """Whether progress can be shown: stderr is a terminal that reports a width, or a
+    notebook kernel runs this process."""
+    import os
+    import sys
+
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stderr.isatty() and os.get_terminal_size(sys.stderr.fileno()).columns > 0
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _to_stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr, flush=True)
+
+
+def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
+    """Queue the trials that run first (once per study): one per baseline the study has
+    not scored yet, then the models' portfolios, cheapest first, so that a usable model
+    exists early on any data, then the recipe's ``enqueue`` entries (which may name an
+    expensive model: it starts only after the cheap ones, and a fit whose pace would
+    overrun the budget stops, see :class:`~automl_fin.plugin._specs.Monitor`)."""
+    fail_stale(study)  # a trial left RUNNING by a dead process is failed first
+    trials = study.get_trials(deepcopy=False)
+    records = [TrialRecord.of(t) for t in trials]
+    done = {r.baseline for r in records}
+    for name in problem.baselines:
+        if name not in done:
+            study.enqueue_trial({}, user_attrs={"baseline": name})
+    queued = {r.enqueued for r in records}
+    wanted = [
+        (i, params)
+        for i, params in enumerate(problem.recipe.enqueue)
+        if i not in queued and params.get("model", next(iter(problem.models))) in problem.models
+    ]
+    # a portfolio trial whose process died (failed without an error) may run again
+    taken = {
+        r.portfolio
+        for t, r in zip(trials, records, strict=True)
+        if counts_toward_budget(t) or not t.state.is_finished()
+    }
+    todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
+    if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
+        todo = todo[: max(problem.recipe.budget.trials - held(study) - len(wanted), 0)]
+    for key, params in todo:
+        study.enqueue_trial(params, user_attrs={"portfolio": key})
+    for i, params in wanted:
+        study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
+
+
+class _ProgressBar:
+    """One bar for the whole search: trials done, best score, and what runs now
+    (model, fold, and the epoch or round a monitored model reports)."""
+
+    def __init__(self, trials: int | None, deadline: float | None) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=trials, unit="trial", dynamic_ncols=True, leave=True)
+        self.best = ""
+        self.shown = 0.0
+        self.deadline = deadline  # a time budget: the bar says the time left
+
+    def status(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.shown >= 0.1:  # a terminal redraw per epoch at most ten times a second
+            self.shown = now
+            left = f" | {max(self.deadline - now, 0):.0f} s left" if self.deadline else ""
+            self.bar.set_postfix_str(f"{self.best}{text}{left}", refresh=True)
+
+    def trial_done(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        with contextlib.suppress(ValueError):  # no completed trial yet
+            self.best = f"best {study.best_value:.4f} | "
+        self.bar.update(1)
+        self.shown = 0.0
+        self.status(f"trial {trial.number} {trial.state.name.lower()}")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    existing = {s.study_name for s in store.get_all_studies()}
+    name, n = f"{recipe}-{stamp}", 2
+    while name in existing:
+        name, n = f"{recipe}-{stamp}-{n}", n + 1
+    return name
+
+
+def _open_study(
+    store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str, *, worker: bool
+) -> optuna.Study:
+    recipe = problem.recipe
+    shared = worker or (not url.startswith("sqlite") and url != MEMORY)
+    try:
+        study = optuna.create_study(
+            storage=store,
+            sampler=make_sampler(recipe, shared=shared),
+            pruner=make_pruner(recipe),
+            study_name=name,
+            direction=problem.metric.direction,
+            load_if_exists=True,
+        )
+    except ValueError as exc:  # direction of an existing study differs
+        raise StorageError(
+            f"study '{name}' in {redact(url)} does not fit this run: {exc}"
+        ) from None
+    ds = problem.dataset
+    identity = {
+        "recipe": recipe.name,
+        "dataset": ds.fingerprint,
+        "target": ds.target,
+        "features": list(map(str, ds.X.columns)),
+        "task": str(problem.task),
+        "metric": problem.metric.name,
+        "validation": problem.scheme,
+        "n_splits": len(problem.splits),
+    }
+    attrs = _complete_attrs(study, name, url, identity)
+    differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
+    if differ:
+        raise StorageError(
+            f"study '{name}' in {redact(url)} belongs to another search (recipe "
+            f"'{attrs.get('recipe')}'): {'; '.join(differ)}; resume it with the same recipe "
+            "and data, or choose another --study name"
+        )
+    if not attrs:
+        info = {
+            **identity,
+            "recipe_config": recipe.model_dump(mode="json"),
+            "recipe_hash": content_hash(recipe),
+            "recipe_source": recipe.source,
+            "data_source": ds.source,
+            "direction": problem.metric.direction,
+            "classes": json.loads(json.dumps(ds.classes, default=str)),
+            "n_rows": len(ds.y),
+            "seed": recipe.seed,
+            "versions": package_versions(_VERSIONED),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        for key, value in info.items():
+            study.set_user_attr(key, value)
+        study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
+    return study
+
+
+def _await_study(url: str, name: str, seconds: float) -> None:
+    """Return once study ``name`` exists with its identity written, or after
+    ``seconds`` (what then follows says what is missing)."""
+    end = time.monotonic() + seconds
+    store = None
+    while time.monotonic() < end:
+        with contextlib.suppress(StorageError):
+            store = store or open_storage(url, create=False)
+        if store is not None:
+            found = [s for s in store.get_all_studies() if s.study_name == name]
+            if found and COMPLETE_MARK in found[0].user_attrs:
+                return
+        time.sleep(0.2)
+
+
+def _complete_attrs(
+    study: optuna.Study, name: str, url: str, identity: dict[str, Any]
+) -> dict[str, Any]:
+    """The study's attributes: none (a new study), or a complete identity. A study whose
+    creator stopped while writing it (no ``schema`` mark, written last, or an identity
+    key missing) could not be checked against this run: it is refused, after a grace
+    period for a creator that is writing it right now."""
+    end = time.monotonic() + IDENTITY_WAIT_S
+    while True:
+        attrs = study.user_attrs
+        complete = COMPLETE_MARK in attrs and all(k in attrs for k in identity)
+        if not attrs or complete:
+            return attrs
+        if time.monotonic() >= end:
+            raise StorageError(
+                f"study '{name}' in {redact(url)} was left half-created (its process stopped "
+                "while writing what it was searched on), so this run cannot be checked "
+                f"against it; delete it (optuna delete-study --study-name '{name}' "
+                f"--storage URL) or choose another --study name"
+            )
+        time.sleep(0.2)
+
+
+def _difference(key: str, stored: Any, now: Any) -> str:
+    if isinstance(stored, list) and isinstance(now, list):
+        gone, new = sorted(set(stored) - set(now)), sorted(set(now) - set(stored))
+        return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
+    return f"{key} was {stored!r}, is {now!r}"

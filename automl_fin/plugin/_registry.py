@@ -1,0 +1,418 @@
+"""Plugin discovery: a pluggy manager over the ``automl_fin`` entry-point group.
+
+The registry loads every installed plugin (unless denied or autoload is off), calls
+its registration hooks, validates what they register, and remembers which plugin and
+distribution provided each spec. A plugin that fails to import or to register is
+skipped with a warning that names it; the others still load.
+
+Environment:
+    ``AUTOML_FIN_DISABLE_PLUGINS=a,b``: never load these plugins (entry-point or
+        distribution names); the CLI's ``--no-plugin NAME`` adds to it.
+    ``AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD=1``: load no entry point except those listed in
+        ``AUTOML_FIN_PLUGINS=a,b``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from automl_fin.errors import PluginError
+from automl_fin.plugin import _hookspecs as hookspecs
+from automl_fin.plugin._specs import ModelSpec, PreprocessorSpec, Provider
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginRecord",
+    "PluginWarning",
+    "Registry",
+    "get_registry",
+]
+
+ENTRY_POINT_GROUP = "automl_fin"
+ENV_DISABLE = "AUTOML_FIN_DISABLE_PLUGINS"
+ENV_NO_AUTOLOAD = "AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD"
+ENV_LOAD = "AUTOML_FIN_PLUGINS"
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    """One plugin the registry saw, and what became of it."""
+
+    name: str
+    distribution: str
+    version: str
+    status: str  # "loaded", "disabled" or "failed"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RecipeSource:
+    """Where a registered recipe lives and who shipped it."""
+
+    name: str
+    path: Any  # pathlib.Path or importlib.resources Traversable
+    provider: Provider
+
+
+def _names(value: str | None) -> set[str]:
+    return {_norm(n) for n in (value or "").split(",") if n.strip()}
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def _core_provider() -> Provider:
+    return Provider("core", "automl-fin", _version("automl-fin"))
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+class Registry:
+    """Models, preprocessors and recipes offered by the installed plugins.
+
+    Args:
+        disable: plugin names (entry-point or distribution) to skip, on top of
+            ``AUTOML_FIN_DISABLE_PLUGINS``.
+        autoload: load the ``automl_fin`` entry points; default: on, unless
+            ``AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD`` is set.
+        plugins: extra plugin objects (modules or instances with hook
+            implementations) to register directly, as ``name -> object`` or objects.
+    """
+
+    def __init__(
+        self,
+        *,
+        disable: Iterable[str] = (),
+        autoload: bool | None = None,
+        plugins: Mapping[str, object] | Iterable[object] = (),
+    ) -> None:
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self._pm.add_hookspecs(hookspecs)
+        self.models: dict[str, ModelSpec] = {}
+        self.preprocessors: dict[str, PreprocessorSpec] = {}
+        self.recipes: dict[str, RecipeSource] = {}
+        self.plugins: list[PluginRecord] = []
+        self.providers: dict[str, Provider] = {}  # spec name -> provider
+        self.skipped: dict[str, str] = {}  # skipped plugin -> its warning line
+        self.skipped_specs: dict[str, str] = {}  # spec a skipped plugin offered -> plugin
+        self._by_plugin: dict[str, Provider] = {}
+
+        denied = _names(os.environ.get(ENV_DISABLE)) | {_norm(n) for n in disable}
+        if autoload is None:
+            autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
+        allowed = _names(os.environ.get(ENV_LOAD))
+
+        from automl_fin.plugin import _builtin
+
+        self._add(_builtin, _core_provider())
+        self._load_entry_points(denied, None if autoload else allowed)
+        items = plugins.items() if isinstance(plugins, Mapping) else _named(plugins)
+        for name, obj in items:
+            self._add(obj, Provider(name, _dist_of(obj), _version(_dist_of(obj))))
+        self._drop_unknown_hooks()
+        if allowed:
+            known = {_norm(p.name) for p in self.plugins} | {
+                _norm(p.distribution) for p in self.plugins
+            }
+            for name in sorted(allowed - known):
+                warnings.warn(
+                    f"{ENV_LOAD} names '{name}', but no installed plugin is called that; "
+                    f"installed: {', '.join(sorted(p.name for p in self.plugins)) or 'none'}",
+                    PluginWarning,
+                    stacklevel=2,
+                )
+        self._collect()
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _load_entry_points(self, denied: set[str], only: set[str] | None) -> None:
+        seen: set[str] = set()
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else "<unknown>"
+            version = ep.dist.version if ep.dist is not None else "0+unknown"
+            if ep.name in seen:
+                continue
+            seen.add(ep.name)
+            if {_norm(ep.name), _norm(dist)} & denied or (
+                only is not None and not {_norm(ep.name), _norm(dist)} & only
+            ):
+                self.plugins.append(PluginRecord(ep.name, dist, version, "disabled"))
+                continue
+            try:
+                obj = ep.load()
+            except Exception as exc:
+                self._skip(ep.name, dist, version, f"failed to import: {_one_line(exc)}")
+                continue
+            self._add(obj, Provider(ep.name, dist, version))
+
+    def _add(self, obj: object, provider: Provider) -> None:
+        if provider.plugin in self._by_plugin:
+            why = (
+                f"has the name of {self._by_plugin[provider.plugin]}; rename one entry point "
+                "or disable one with --no-plugin"
+            )
+            self._skip(provider.plugin, provider.distribution, provider.version, why)
+            return
+        try:
+            self._pm.register(obj, name=provider.plugin)
+        except Exception as exc:  # pluggy validation of hook signatures
+            self._skip(provider.plugin, provider.distribution, provider.version, _one_line(exc))
+            return
+        wrappers = sorted(
+            impl.function.__name__
+            for caller in self._pm.get_hookcallers(obj) or []
+            for impl in caller.get_hookimpls()
+            if impl.plugin is obj and (impl.hookwrapper or impl.wrapper)
+        )
+        if wrappers:
+            self._pm.unregister(obj)
+            why = (
+                f"declares {', '.join(wrappers)} as a hook wrapper; automl_fin's hooks take "
+                "plain implementations (drop wrapper=True / hookwrapper=True)"
+            )
+            self._skip(provider.plugin, provider.distribution, provider.version, why)
+            return
+        self._by_plugin[provider.plugin] = provider
+        self.plugins.append(
+            PluginRecord(provider.plugin, provider.distribution, provider.version, "loaded")
+        )
+
+    def _drop_unknown_hooks(self) -> None:
+        """Unregister (with a warning) every plugin that implements a hook automl_fin
+        does not define: a misspelt hook would otherwise be silently never called."""
+        while True:
+            try:
+                self._pm.check_pending()
+                return
+            except pluggy.PluginValidationError as exc:
+                name = self._pm.get_name(exc.plugin) or ""
+                self._pm.unregister(exc.plugin)
+                provider = self._by_plugin.pop(name)
+                why = (
+                    f"implements a hook automl_fin does not define ({_one_line(exc)}); check "
+                    "the name against automl_fin.plugin._hookspecs"
+                )
+                self._mark_failed(provider, why)
+
+    def _skip(self, name: str, dist: str, version: str, why: str) -> None:
+        message = (
+            f"plugin '{name}' ({dist} {version}) {why}; skipped, the others still load "
+            f"(--no-plugin {name} turns it off)"
+        )
+        warnings.warn(message, PluginWarning, stacklevel=4)
+        self.skipped[name] = message
+        self.plugins.append(PluginRecord(name, dist, version, "failed", why))
+
+    # -- collecting specs ----------------------------------------------------------------
+
+    def _collect(self) -> None:
+        adders: dict[str, Callable[[Provider, Any], None]] = {
+            "register_preprocessors": self._add_preprocessor,
+            "register_models": self._add_model,
+            "register_recipes": self._add_recipes,
+        }
+        staged: dict[str, list[tuple[Callable[[Provider, Any], None], Any]]] = {}
+        failed: dict[str, str] = {}
+        for hook_name, add in adders.items():
+            for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
+                plugin = self._pm.get_name(impl.plugin) or ""
+                if plugin in failed:
+                    continue
+                items: list[Any] = []
+                try:
+                    impl.function(**{arg: items.append for arg in impl.argnames})
+                except Exception as exc:
+                    failed[plugin] = f"raised in {hook_name}: {_one_line(exc)}"
+                    staged.setdefault(plugin, []).extend((add, item) for item in items)
+                    continue
+                staged.setdefault(plugin, []).extend((add, item) for item in items)
+        for plugin, why in failed.items():
+            self._mark_failed(self._by_plugin[plugin], why, staged.get(plugin, []))
+        for plugin, entries in staged.items():
+            if plugin in failed:
+                continue
+            tables = (self.models, self.preprocessors, self.recipes, self.providers)
+            before = [dict(t) for t in tables]
+            try:
+                for add, item in entries:
+                    add(self._by_plugin[plugin], item)
+            except PluginError as exc:  # a wrong object or a clashing name: all or nothing
+                for table, kept in zip(tables, before, strict=True):
+                    table.clear()
+                    table.update(kept)
+                self._mark_failed(self._by_plugin[plugin], _after_plugin(str(exc)), entries)
+
+    def _mark_failed(
+        self, provider: Provider, why: str, entries: Iterable[tuple[Any, Any]] = ()
+    ) -> None:
+        self.plugins = [p for p in self.plugins if p.name != provider.plugin]
+        self._skip(provider.plugin, provider.distribution, provider.version, why)
+        for _, item in entries:  # a recipe that names one of them is told why it is missing
+            name = getattr(item, "name", None)
+            if isinstance(name, str) and name not in self.providers:
+                self.skipped_specs[name] = provider.plugin
+
+    def _check_unique(
+        self, kind: str, table: Mapping[str, Any], name: str, new: Provider, new_kind: str
+    ) -> None:
+        """Models and preprocessors share one namespace: a trial's parameters are
+        prefixed by the spec's name."""
+        if name in table:
+            what = (
+                f"duplicate {kind} name '{name}'"
+                if kind == new_kind
+                else f"{new_kind} name '{name}' is already a {kind}'s (parameters are "
+                "prefixed by the name)"
+            )
+            raise PluginError(
+                f"{what}: provided by {self.providers[name]} and by "
+                f"{new}; uninstall one or disable it with --no-plugin NAME "
+                f"(or {ENV_DISABLE}=NAME)"
+            )
+
+    def _add_model(self, provider: Provider, spec: Any) -> None:
+        if not isinstance(spec, ModelSpec):
+            raise PluginError(
+                f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
+                "register_models; expected an automl_fin.ModelSpec"
+            )
+        self._check_unique("model", self.models, spec.name, provider, "model")
+        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "model")
+        self.models[spec.name] = spec
+        self.providers[spec.name] = provider
+
+    def _add_preprocessor(self, provider: Provider, spec: Any) -> None:
+        if not isinstance(spec, PreprocessorSpec):
+            raise PluginError(
+                f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
+                "register_preprocessors; expected an automl_fin.PreprocessorSpec"
+            )
+        self._check_unique("model", self.models, spec.name, provider, "preprocessor")
+        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "preprocessor")
+        self.preprocessors[spec.name] = spec
+        self.providers[spec.name] = provider
+
+    def _add_recipes(self, provider: Provider, path: Any) -> None:
+        path = Path(path) if isinstance(path, str) else path
+        if not path.is_file() and not path.is_dir():
+            raise PluginError(
+                f"plugin '{provider.plugin}' ({provider.distribution}) registered recipe "
+                f"path {path} which does not exist"
+            )
+        entries = [path] if path.is_file() else sorted(path.iterdir(), key=lambda p: p.name)
+        for entry in entries:
+            if not entry.name.endswith((".yaml", ".yml")):
+                continue
+            name = entry.name.rsplit(".", 1)[0]
+            if name in self.recipes:
+                raise PluginError(
+                    f"duplicate recipe name '{name}': provided by "
+                    f"{self.recipes[name].provider} and by {provider}"
+                )
+            self.recipes[name] = RecipeSource(name, entry, provider)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def provider(self, name: str) -> Provider:
+        """The provider of the model or preprocessor ``name``."""
+        return self.providers[name]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every registered spec as a table: kind, name, tasks, inputs, provider, and
+        whether it can run here (``installed``: ``yes`` or what to install)."""
+        import pandas as pd
+
+        rows: list[dict[str, Any]] = []
+        for spec in self.models.values():
+            rows.append(
+                {
+                    "kind": "model",
+                    "name": spec.name,
+                    "tasks": ",".join(sorted(spec.tasks)),
+                    "inputs": ",".join(sorted(spec.inputs)),
+                    **self._provider_cols(spec.name),
+                    "installed": _installed(spec),
+                    "description": spec.description,
+                }
+            )
+        for pspec in self.preprocessors.values():
+            rows.append(
+                {
+                    "kind": f"preprocessor:{pspec.slot}",
+                    "name": pspec.name,
+                    "tasks": ",".join(sorted(pspec.tasks)),
+                    "inputs": ",".join(sorted(pspec.kinds)),
+                    **self._provider_cols(pspec.name),
+                    "installed": _installed(pspec),
+                    "description": pspec.description,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def _provider_cols(self, name: str) -> dict[str, str]:
+        p = self.providers[name]
+        return {"plugin": p.plugin, "distribution": p.distribution, "version": p.version}
+
+
+def _installed(spec: ModelSpec | PreprocessorSpec) -> str:
+    """``yes``, or why the spec cannot run here (its ``available()``)."""
+    return (spec.available() if spec.available is not None else None) or "yes"
+
+
+def _named(objs: Iterable[object]) -> Iterable[tuple[str, object]]:
+    for obj in objs:
+        yield getattr(obj, "__name__", type(obj).__name__), obj
+
+
+def _dist_of(obj: object) -> str:
+    module = obj.__name__ if inspect.ismodule(obj) else type(obj).__module__
+    dists = metadata.packages_distributions().get(module.split(".")[0], [])
+    return dists[0] if dists else "<local>"
+
+
+def _after_plugin(message: str) -> str:
+    """A registration error as the reason a plugin is skipped."""
+    return message[0].lower() + message[1:] if message else message
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+_DEFAULT: dict[tuple[str, ...], Registry] = {}
+
+
+def get_registry(disable: Iterable[str] = ()) -> Registry:
+    """The registry of installed plugins, built once per deny list and environment."""
+    key = (
+        os.environ.get(ENV_DISABLE, ""),
+        os.environ.get(ENV_NO_AUTOLOAD, ""),
+        os.environ.get(ENV_LOAD, ""),
+        *sorted(_norm(d) for d in disable),
+    )
+    if key not in _DEFAULT:
+        _DEFAULT[key] = Registry(disable=disable)
+    return _DEFAULT[key]

@@ -1,0 +1,353 @@
+"""The plain data types of the plugin contract: tasks, column kinds and specs.
+
+A plugin describes what it offers with these dataclasses and hands them to the
+``register`` callback of a registration hook (see :mod:`automl_fin.plugin._hookspecs`).
+Nothing here imports Optuna, scikit-learn or torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from automl_fin.plugin._space import Dimension
+
+__all__ = [
+    "BuildContext",
+    "ColumnKind",
+    "InputKind",
+    "ModelSpec",
+    "Monitor",
+    "PreprocessorSpec",
+    "Provider",
+    "Slot",
+    "Task",
+]
+
+
+class Task(StrEnum):
+    """What a model predicts."""
+
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class InputKind(StrEnum):
+    """The shape of the input a model consumes after preprocessing.
+
+    ``tabular``: one row per sample, numeric columns produced by the preprocessors.
+    ``text``: raw text of the recipe's text column (the model tokenises it itself).
+    ``sequence``: windows of a time series (the model builds them itself).
+    """
+
+    TABULAR = "tabular"
+    TEXT = "text"
+    SEQUENCE = "sequence"
+
+
+class ColumnKind(StrEnum):
+    """The role a data column plays; inferred by :mod:`automl_fin.data._dataset`, overridable."""
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    DATETIME = "datetime"
+    TEXT = "text"
+    ID = "id"
+
+
+class Slot(StrEnum):
+    """A step of the per-column-kind preprocessing chain a preprocessor can fill.
+
+    The engine builds, for every column kind present in the data, the chain
+    ``impute -> encode -> scale`` (categorical), ``impute -> scale`` (numeric) or
+    ``vectorize`` (text), choosing one registered preprocessor per slot.
+    """
+
+    IMPUTE = "impute"
+    ENCODE = "encode"
+    SCALE = "scale"
+    VECTORIZE = "vectorize"
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder knows about the problem when it builds an estimator.
+
+    Attributes:
+        task: the task being solved.
+        seed: the seed this estimator must use for all its randomness.
+        n_classes: number of classes (0 for regression).
+        n_rows: rows in the training data of the fold.
+        n_jobs: cores the estimator may use.
+        options: free-form per-model options from the recipe (``model_options.<name>``).
+    """
+
+    task: Task
+    seed: int
+    n_classes: int = 0
+    n_rows: int = 0
+    n_jobs: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _ignore(*_: Any) -> None:
+    return None
+
+
+@dataclass
+class Monitor:
+    """What the engine hands a monitored model's ``fit(X, y, monitor=...)``.
+
+    A :class:`ModelSpec` with ``monitored=True`` gets one on every fit. In a search it
+    carries the fold's validation split (already preprocessed like ``X``), so the model
+    can stop early on it and report its learning curve. On a refit on all rows the
+    engine holds out :data:`HOLDOUT` of them (:func:`holdout`, stratified) as the
+    validation split (``refit`` is true): the model stops early on it exactly as in a
+    fold, and its reports go nowhere. A model fitted outside automl-fin (no monitor, or
+    ``has_validation`` false) should split with :func:`holdout` itself. Plugins never
+    see Optuna: :meth:`report` raises :class:`~automl_fin.errors.
+    Pruned` when the study's pruner judges the trial hopeless; let it propagate.
+
+    Attributes:
+        feature_names: names of the columns of ``X`` after preprocessing (raw column
+            names where a step keeps them), or None when a step cannot name its output.
+        feature_kinds: the :class:`ColumnKind` each column of ``X`` came from.
+        X_valid, y_valid: the fold's validation split (on a refit: the held-out rows).
+        score: ``score(pred)`` is the recipe's metric of predictions on ``X_valid``
+            (class probabilities ``(n, k)`` for classification, values for regression).
+        direction: ``"maximize"`` or ``"minimize"``: which way ``score`` is better.
+        report: ``report(step, value)`` records the learning curve (``value`` from
+            ``score``; ``step`` counts up from 0, e.g. epochs or every 10th round).
+        progress: ``progress(text)`` shows a short status (``"epoch 3/50"``) in the
+            search's progress display.
+        check: ``check(passes)`` keeps a long fit within the search's time budget: call
+            it often (every batch) with the passes over the data done so far (1.25: a
+            quarter into the second epoch). It raises :class:`~automl_fin.errors.Pruned`
+            when the budget is spent, or when at this pace the current pass would end
+            after it; let it propagate.
+    """
+
+    feature_names: list[str] | None = None
+    feature_kinds: list[ColumnKind] | None = None
+    X_valid: Any = None
+    y_valid: Any = None
+    score: Callable[[Any], float] | None = None
+    direction: str = "maximize"
+    report: Callable[[int, float], None] = _ignore
+    progress: Callable[[str], None] = _ignore
+    check: Callable[[float], None] = _ignore
+    refit: bool = False  # a refit on all rows: the validation split is a holdout of them
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether a validation split came with this fit."""
+        return self.X_valid is not None and self.score is not None
+
+
+HOLDOUT = 0.15  # share of a refit's rows held out to stop a monitored model early
+
+
+def holdout(y: Any, *, seed: int, classify: bool) -> tuple[Any, Any]:
+    """Row indices (sorted) of a refit's training part and of its :data:`HOLDOUT`,
+    stratified by class when every class has two rows or more."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    y = np.asarray(y)
+    idx = np.arange(len(y))
+    stratify = y if classify and np.unique(y, return_counts=True)[1].min() >= 2 else None
+    tr, va = train_test_split(idx, test_size=HOLDOUT, random_state=seed, stratify=stratify)
+    return np.sort(tr), np.sort(va)
+
+
+SpaceLike = Mapping[str, Dimension] | Callable[[BuildContext], Mapping[str, Dimension]]
+Builder = Callable[[Mapping[str, Any], BuildContext], Any]
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who provided a spec: the plugin (entry-point name) and its distribution."""
+
+    plugin: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.distribution} {self.version} (plugin '{self.plugin}')"
+
+
+def _check_cost(what: str, name: str, cost: object) -> None:
+    if not (isinstance(cost, int | float) and 0 < cost < float("inf")):
+        raise ValueError(f"{what} {name!r}: cost must be a positive number, got {cost!r}")
+
+
+def _check_name(kind: str, name: str) -> None:
+    if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
+        raise ValueError(
+            f"{kind} name {name!r} must start with a letter and contain only letters, "
+            "digits and underscores (it namespaces the spec's parameters)"
+        )
+
+
+def _resolve_space(space: SpaceLike, ctx: BuildContext) -> Mapping[str, Dimension]:
+    return space(ctx) if callable(space) else space
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model a plugin offers to the search.
+
+    Attributes:
+        name: unique name; prefixes its parameters in the trial (``rf.max_depth``).
+        tasks: the tasks it can solve.
+        build: ``build(params, ctx)`` returns an unfitted scikit-learn style estimator
+            (``fit(X, y)``, ``predict(X)``, and ``predict_proba(X)`` for classification).
+            ``params`` holds the sampled values under their short names (``max_depth``).
+        space: parameter space, ``{short_name: Float | Int | Categorical}``, or a
+            callable ``space(ctx)`` returning one when the space depends on the task.
+        inputs: what the estimator consumes (default: preprocessed tabular data).
+        requires: preprocessing slots that must not be skipped for this model
+            (e.g. ``{Slot.SCALE}`` for linear models).
+        slot_choices: restricts a slot to some preprocessors for this model, e.g.
+            ``{Slot.ENCODE: {"ordinal"}}`` for a model that embeds category codes.
+        monitored: the estimator's ``fit`` takes ``monitor=`` (a :class:`Monitor`): it
+            gets the fold's validation split for early stopping and reports its
+            learning curve to the pruner.
+        accepts_sparse: the estimator takes scipy sparse matrices; a model that does not
+            is left out of searches whose data has text (vectorisers give sparse output).
+        baseline: a reference model (e.g. the random walk), never sampled by the search;
+            a recipe lists it under ``baselines`` to score it once, as its own row.
+        available: optional ``available()`` returning ``None`` when the model can run
+            here, else why not (e.g. an optional package missing, and how to install
+            it); an unavailable model is left out of searches with a warning.
+        max_folds: an expensive model is scored on its first ``max_folds`` validation
+            splits only (1: a holdout) instead of all of them; the leaderboard's
+            ``folds`` column says how many each trial used. A recipe may change it with
+            ``model_options.<name>.max_folds``.
+        ordinal: the model treats class indices as ordered (``0 < 1 < ...``); it is
+            offered only when the recipe says ``data.ordered: true``.
+        portfolio: configurations known to do well on most data (short parameter
+            names, e.g. ``{"C": 1.0}``; a parameter left out, or not in the space for
+            this task, is sampled). Unless the recipe says ``portfolio: false``, every
+            model's portfolio runs before the sampler's own trials, cheapest first (see
+            ``cost``), so even a short budget ends with a sound model of each kind.
+        cost: rough seconds of one fit at the portfolio settings relative to a
+            boosted-tree model on tabular data (1.0); orders the portfolio.
+        column_options: the recipe options (``model_options.<name>.<option>``) that map
+            input column names to values, e.g. ``("monotone_constraints",)``. They are
+            checked against the data before the search: a column the data lacks is an
+            error naming it, or, when ``--data`` replaced the recipe's own table, left
+            out with a warning (so a model never fails trial after trial on it).
+        libraries: the distributions whose versions matter for this model's results
+            (e.g. ``("xgboost",)``): recorded in every saved predictor that uses it,
+            and warned about when a predictor is loaded with other versions.
+        explain: optional ``explain(estimator, X)`` returning per-row feature
+            contributions on the model's margin (log-odds, or values), ``(n, f + 1)``
+            or ``(n, k, f + 1)`` for ``k`` classes, the last column the bias, for the
+            preprocessed ``X`` the fitted estimator takes (e.g. TreeSHAP values). The
+            report plots them for the saved predictor's heaviest member that has one.
+        description: one line shown by ``automl-fin plugins``.
+    """
+
+    name: str
+    tasks: frozenset[Task]
+    build: Builder
+    space: SpaceLike = field(default_factory=dict)
+    inputs: frozenset[InputKind] = frozenset({InputKind.TABULAR})
+    requires: frozenset[Slot] = frozenset()
+    slot_choices: Mapping[Slot, frozenset[str]] = field(default_factory=dict)
+    monitored: bool = False
+    accepts_sparse: bool = True
+    baseline: bool = False
+    ordinal: bool = False
+    max_folds: int | None = None
+    available: Callable[[], str | None] | None = None
+    portfolio: tuple[Mapping[str, Any], ...] = ()
+    cost: float = 1.0
+    column_options: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+    explain: Callable[[Any, Any], Any] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("model", self.name)
+        object.__setattr__(self, "column_options", tuple(self.column_options))
+        if isinstance(self.portfolio, Mapping) or not all(
+            isinstance(c, Mapping) for c in self.portfolio
+        ):
+            raise ValueError(f"model {self.name!r}: portfolio must be a list of parameter maps")
+        object.__setattr__(self, "portfolio", tuple(dict(c) for c in self.portfolio))
+        _check_cost("model", self.name, self.cost)
+        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
+        object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
+        object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
+        choices = {
+            Slot(k): frozenset([v] if isinstance(v, str) else v)
+            for k, v in self.slot_choices.items()
+        }
+        object.__setattr__(self, "slot_choices", choices)
+        if not self.tasks:
+            raise ValueError(f"model {self.name!r} declares no task")
+
+    def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
+        """The parameter space for the given context."""
+        return _resolve_space(self.space, ctx)
+
+
+@dataclass(frozen=True)
+class PreprocessorSpec:
+    """A preprocessing step a plugin offers to the search.
+
+    Attributes:
+        name: unique name; prefixes its parameters in the trial (``onehot.min_frequency``).
+        kinds: the column kinds it transforms (e.g. ``{ColumnKind.CATEGORICAL}``).
+        slot: the step of the chain it fills (see :class:`Slot`).
+        build: ``build(params, ctx)`` returns an unfitted scikit-learn transformer
+            (``fit(X, y)`` and ``transform(X)``), applied to the columns of one kind.
+        space: parameter space, as for :class:`ModelSpec`.
+        tasks: the tasks it is valid for (default: all).
+        defaults: parameter values for the models' portfolio trials (short names; the
+            rest is sampled).
+        cost: rough seconds of a fit-transform relative to a boosted-tree model's fit
+            (1.0, as ``ModelSpec.cost``; default 0.05: a column transform). A portfolio
+            trial takes the cheapest preprocessor of each slot, and skips an optional
+            slot; a search prices the first fit of an expensive one (a sentence
+            encoder) from it before starting a fold near the deadline.
+        available: as for :class:`ModelSpec`: ``None`` when it can run here, else
+            why not (and what to install); an unavailable one is left out of searches.
+        libraries: as for :class:`ModelSpec`.
+        description: one line shown by ``automl-fin plugins``.
+    """
+
+    name: str
+    kinds: frozenset[ColumnKind]
+    slot: Slot
+    build: Builder
+    space: SpaceLike = field(default_factory=dict)
+    tasks: frozenset[Task] = frozenset(Task)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    cost: float = 0.05
+    available: Callable[[], str | None] | None = None
+    libraries: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        _check_name("preprocessor", self.name)
+        _check_cost("preprocessor", self.name, self.cost)
+        object.__setattr__(self, "defaults", dict(self.defaults))
+        object.__setattr__(self, "kinds", frozenset(ColumnKind(k) for k in self.kinds))
+        object.__setattr__(self, "slot", Slot(self.slot))
+        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
+        if not self.kinds:
+            raise ValueError(f"preprocessor {self.name!r} declares no column kind")
+
+    def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
+        """The parameter space for the given context."""
+        return _resolve_space(self.space, ctx)

@@ -1,0 +1,366 @@
+"""Saved predictors: the best leaderboard row refitted on all rows, with a manifest.
+
+A predictor folder holds one pickled pipeline per member (one for a single model, one
+per member of an ensemble), for regression the out-of-fold errors behind its prediction
+intervals (``residuals.npy``), and ``manifest.json``: the recipe, the dataset fingerprint,
+the column schema, the metric and score, package and plugin versions, the creation time
+and the sha256 of every file. :func:`load` refuses a folder whose files do not match
+their hashes before it unpickles anything.
+
+Unpickling runs code: load predictors only from sources you trust. The hashes catch
+corrupted or edited files; someone who can rewrite the manifest as well can forge them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import pickle
+import platform
+import shutil
+import tempfile
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from automl_fin.errors import ArtifactError
+from automl_fin.plugin._specs import Task
+from automl_fin.results._intervals import FILE as INTERVAL_FILE
+from automl_fin.results._manifest import check as check_manifest
+from automl_fin.results._manifest import sign, signing_key, verify
+from automl_fin.results._predictor import Member, Predictor, Schema
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_fin.engine._problem import Problem
+
+__all__ = [
+    "FORMAT",
+    "MANIFEST",
+    "VersionWarning",
+    "fit_predictor",
+    "load",
+    "package_versions",
+    "save_predictor",
+]
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+PREDICTOR_DIR = "predictor"
+# libraries whose objects end up in the pickles (or run them): a difference is warned about
+# the core's libraries; each model adds its ModelSpec.libraries and its plugin's distribution
+CORE_LIBRARIES = ("automl-fin", "numpy", "pandas", "scipy", "scikit-learn")
+
+
+class VersionWarning(UserWarning):
+    """Installed package versions differ from those a predictor was saved with."""
+
+
+def fit_predictor(
+    study: optuna.Study, problem: Problem, run_dir: str | Path | None = None
+) -> Predictor:
+    """Refit the study's best completed row (a single model or an ensemble; baselines
+    never) on every row of the data and return it as a :class:`Predictor`; a regression
+    predictor (not a price forecast) also keeps the row's out-of-fold errors for
+    prediction intervals (:mod:`automl_fin.results._intervals`; ``run_dir``: where to look for the
+    out-of-fold files when the run folder was moved)."""
+    from threadpoolctl import threadpool_limits
+
+    from automl_fin.engine._fitting import fit_trial, members_of, oof_of
+    from automl_fin.engine._trial_record import TrialRecord, is_candidate
+    from automl_fin.results._ensemble import rows_of
+    from automl_fin.results._intervals import METHOD, conformity_scores
+
+    p = problem
+    done = [t for t in rows_of(study) if is_candidate(t)]
+    if not done:
+        raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
+    best = max(done, key=lambda t: p.metric.sign * float(t.value))  # type: ignore[arg-type]
+    record = TrialRecord.of(best)
+    rows = np.arange(len(p.dataset.y))
+    members = []
+    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        for trial, weight in members_of(study, best):
+            model, pipe = fit_trial(trial, p, rows)
+            members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
+    ds = p.dataset
+    scores, interval = None, None
+    if p.task == Task.REGRESSION and ds.scale is None:
+        oof = oof_of(study, best, Path(run_dir) if run_dir else None)
+        if oof is None:
+            interval = {"method": None, "why": "out-of-fold predictions not readable here"}
+        else:
+            scores = conformity_scores(ds.y, oof)
+            interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE}
+    manifest = {
+        "format": FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "study": study.study_name,
+        "recipe": p.recipe.model_dump(mode="json"),
+        "task": str(p.task),
+        "target": ds.target,
+        "dataset": {"fingerprint": ds.fingerprint, "source": ds.source, "rows": len(ds.y)},
+        "metric": {
+            "name": p.metric.name,
+            "direction": p.metric.direction,
+            "score": float(best.value),  # type: ignore[arg-type]
+            "score_std": record.score_std,
+            "folds": record.folds,
+        },
+        "best": {"trial": best.number, "model": record.model},
+        "interval": interval,
+        "versions": package_versions(_libraries(p, members)),
+        "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
+    }
+    return Predictor(members, Schema.of(p), manifest, scores=scores)
+
+
+def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
+    """Write ``predictor`` to ``folder`` (replaced as a whole, never left half written)
+    and return the folder."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for left in folder.parent.glob(f".{folder.name}-*"):  # a save killed half way
+        shutil.rmtree(left, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    try:
+        files: dict[str, str] = {}
+        members = []
+        for i, m in enumerate(predictor.members):
+            name = f"member_{i}_{m.model}.pkl"
+            files[name] = _write(tmp / name, pickle.dumps(m.pipeline, protocol=5))
+            members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
+        if predictor.scores is not None:
+            files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
+        manifest = {
+            **{k: v for k, v in predictor.manifest.items() if k != "signature"},
+            "schema": predictor.schema.to_json(),
+            "members": members,
+            "files": files,
+        }
+        manifest = json.loads(json.dumps(manifest, default=str))  # what a reader will see
+        key = signing_key()
+        if key is not None:
+            manifest["signature"] = sign(manifest, key)
+        _write(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
+        _swap(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    predictor.manifest = manifest
+    predictor.path = folder
+    return folder
+
+
+def load(path: str | Path, *, require_signature: bool | None = None) -> Predictor:
+    """Load a saved predictor (its folder, or the run folder holding ``predictor/``).
+
+    Refuses a malformed ``manifest.json`` (one line naming the field), a signed one whose
+    signature does not verify under ``AUTOML_FIN_SIGNING_KEY``, an unsigned one when a
+    signature is required (``require_signature``; default: the
+    ``AUTOML_FIN_REQUIRE_SIGNATURE`` environment variable), and a folder whose files do
+    not match the sha256 in the manifest, all before unpickling anything; warns
+    (:class:`VersionWarning`) when the installed package versions differ from the saved
+    ones. Unpickling runs code: load only trusted folders (see :mod:`automl_fin.results._manifest`).
+    """
+    folder = Path(path)
+    if (folder / PREDICTOR_DIR / MANIFEST).is_file():
+        folder = folder / PREDICTOR_DIR
+    manifest = _manifest(folder)
+    verify(manifest, folder, require=require_signature)
+    listed: dict[str, str] = manifest["files"]
+    verified: dict[str, bytes] = {}  # the bytes hashed are the bytes unpickled
+    for name, digest in listed.items():
+        file = folder / name
+        if not file.is_file():
+            raise ArtifactError(
+                f"predictor {folder}: file '{name}' listed in {MANIFEST} is missing; "
+                "restore the folder or run the search again"
+            )
+        data = file.read_bytes()
+        if _sha256(data) != digest:
+            raise ArtifactError(
+                f"predictor {folder}: file '{name}' does not match its sha256 in {MANIFEST} "
+                "(changed or corrupted); refusing to unpickle it"
+            )
+        verified[name] = data
+    extra = sorted(f.name for f in folder.iterdir() if f.name not in (*listed, MANIFEST))
+    if extra:
+        raise ArtifactError(
+            f"predictor {folder}: files {extra} are not listed in {MANIFEST}; "
+            "refusing a folder that was changed"
+        )
+    _warn_versions(folder, manifest.get("versions", {}))
+    members = []
+    for m in manifest["members"]:
+        try:
+            pipe = _Unpickler(io.BytesIO(verified[m["file"]])).load()
+        except ModuleNotFoundError as exc:
+            raise ArtifactError(
+                f"predictor {folder}: member '{m['model']}' needs the package '{exc.name}'; "
+                "install it (see the versions in manifest.json)"
+            ) from None
+        members.append(Member(m["trial"], m["model"], float(m["weight"]), pipe))
+    scores = None
+    if INTERVAL_FILE in verified:
+        scores = np.load(io.BytesIO(verified[INTERVAL_FILE]), allow_pickle=False)
+    predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest, scores=scores)
+    predictor.path = folder
+    return predictor
+
+
+def _swap(new: Path, folder: Path) -> None:
+    """Put the finished folder ``new`` in place of ``folder``: the old one is moved aside
+    first and moved back if the swap fails, so a reader finds one or the other."""
+    new.chmod(0o755)  # mkdtemp makes it private
+    old = None
+    if folder.exists():
+        old = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-old-"))
+        os.replace(folder, old / folder.name)
+    try:
+        os.replace(new, folder)
+    except BaseException:
+        if old is not None:
+            os.replace(old / folder.name, folder)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    fd = os.open(folder.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the rename itself reaches the disk
+    finally:
+        os.close(fd)
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    file = folder / MANIFEST
+    if not file.is_file():
+        raise ArtifactError(
+            f"{folder} is not a predictor: no {MANIFEST}; pass the folder `automl-fin run` "
+            f"wrote (<runs-dir>/<study>/{PREDICTOR_DIR})"
+        )
+    try:
+        manifest = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"predictor {folder}: {MANIFEST} is not valid JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ArtifactError(
+            f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
+            f"format {FORMAT}"
+        )
+    # only hashed plain file names of this folder are ever unpickled (manifest.check)
+    return check_manifest(manifest, folder, MANIFEST)
+
+
+def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
+    now = package_versions(tuple(n for n in saved if n != "python"))
+    differ = [
+        f"{name} {saved[name]} -> {now.get(name, 'not installed')}"
+        for name in sorted(saved)
+        if now.get(name) != saved[name]
+    ]
+    if differ:
+        warnings.warn(
+            f"predictor {folder} was saved with other package versions ({'; '.join(differ)}); "
+            "its predictions may differ",
+            VersionWarning,
+            stacklevel=3,
+        )
+
+
+def _libraries(p: Problem, members: list[Member]) -> tuple[str, ...]:
+    """The core's libraries, then each member model's (``ModelSpec.libraries``) and its
+    plugin's distribution: a third-party model is recorded as a built-in is."""
+    extra: list[str] = []
+    for m in members:
+        spec = p.all_models[m.model]
+        for name in (*spec.libraries, p.registry.providers[m.model].distribution):
+            if name not in CORE_LIBRARIES and name not in extra and not name.startswith("<"):
+                extra.append(name)
+    return (*CORE_LIBRARIES, *extra)
+
+
+# core modules before the package layout (2026-11-30) -> where they live now: pickles
+# of predictors saved before then name the old paths
+MOVED = {
+    "automl_fin.hookspecs": "automl_fin.plugin._hookspecs",
+    "automl_fin.specs": "automl_fin.plugin._specs",
+    "automl_fin.space": "automl_fin.plugin._space",
+    "automl_fin.registry": "automl_fin.plugin._registry",
+    "automl_fin._builtin": "automl_fin.plugin._builtin",
+    "automl_fin.data": "automl_fin.data._dataset",
+    "automl_fin.tidy": "automl_fin.data._tidy",
+    "automl_fin.table_facts": "automl_fin.data._table_facts",
+    "automl_fin.loading": "automl_fin.data._loading",
+    "automl_fin.timeseries": "automl_fin.data._timeseries",
+    "automl_fin.validation": "automl_fin.data._validation",
+    "automl_fin.metrics": "automl_fin.data._metrics",
+    "automl_fin.recipes": "automl_fin.engine._recipes",
+    "automl_fin.problem": "automl_fin.engine._problem",
+    "automl_fin.pipeline": "automl_fin.engine._pipeline",
+    "automl_fin.objective": "automl_fin.engine._objective",
+    "automl_fin.trial_record": "automl_fin.engine._trial_record",
+    "automl_fin.sampling": "automl_fin.engine._sampling",
+    "automl_fin.runner": "automl_fin.engine._runner",
+    "automl_fin.time_limit": "automl_fin.engine._time_limit",
+    "automl_fin.engine": "automl_fin.engine._search",
+    "automl_fin.batch": "automl_fin.engine._batch",
+    "automl_fin.cluster": "automl_fin.engine._cluster",
+    "automl_fin.fitting": "automl_fin.engine._fitting",
+    "automl_fin.storage": "automl_fin.storage._storage",
+    "automl_fin.runs": "automl_fin.storage._runs",
+    "automl_fin.leaderboard": "automl_fin.results._leaderboard",
+    "automl_fin.ensemble": "automl_fin.results._ensemble",
+    "automl_fin.final_test": "automl_fin.results._final_test",
+    "automl_fin.artifacts": "automl_fin.results._artifacts",
+    "automl_fin.manifest": "automl_fin.results._manifest",
+    "automl_fin.predictor": "automl_fin.results._predictor",
+    "automl_fin.intervals": "automl_fin.results._intervals",
+    "automl_fin.report": "automl_fin.results._report",
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads a member's pickle; a reference to a core module's old path (:data:`MOVED`)
+    is looked up at its new one, so predictors saved before the layout still load."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return super().find_class(MOVED.get(module, module), name)
+
+
+def package_versions(names: tuple[str, ...] = CORE_LIBRARIES) -> dict[str, str]:
+    """Python's version and the installed version of each distribution in ``names``."""
+    out = {"python": platform.python_version()}
+    for dist in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[dist] = metadata.version(dist)
+    return out
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write(path: Path, data: bytes) -> str:
+    """Write ``data`` and fsync it; returns its sha256."""
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return _sha256(data)

@@ -1,0 +1,175 @@
+"""Ensemble selection over the stored out-of-fold predictions (Caruana et al., 2004).
+
+After a search, the top completed trials' out-of-fold predictions are combined by greedy
+forward selection with replacement: start from the best single trial, then repeatedly
+add (again, if it helps) the trial whose inclusion most improves the recipe's metric of
+the averaged predictions; the weights are how often each was picked, at the best round.
+
+Everything is scored the way trials are: each validation split scored on its own rows,
+then averaged. With repeated k-fold the out-of-fold file of a trial holds the mean over
+repeats, so the ensemble and its members are compared on that same basis
+(``metric:best_member`` on the ensemble's row); with single k-fold or walk-forward a
+one-member ensemble reproduces its trial's score exactly.
+
+The ensemble is not an Optuna trial: it is stored on the study (user attribute
+``ensemble``), so that plain Optuna (``study.best_trial``, ``best_params``,
+optuna-dashboard) keeps seeing the best real, re-runnable trial. automl-fin shows it as
+a row of trial number -1 (Optuna's number for a trial outside a study) wherever rows
+are listed: :func:`rows_of` adds it to a study's trials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from automl_fin.engine._trial_record import TrialRecord, is_candidate
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_fin.engine._problem import Problem
+
+__all__ = [
+    "ATTR",
+    "build_ensemble",
+    "ensemble_of",
+    "greedy_selection",
+    "rows_of",
+    "with_ensemble",
+]
+
+ATTR = "ensemble"  # the study user attribute that holds it
+
+TOP_K = 10
+ROUNDS = 25
+PATIENCE = 5  # rounds without improvement before the selection stops
+
+
+def greedy_selection(
+    preds: list[np.ndarray], score: Callable[[np.ndarray], float], *, rounds: int = ROUNDS
+) -> tuple[np.ndarray, float]:
+    """Member counts and the best score of forward selection with replacement.
+
+    ``score`` maps averaged predictions to a number where larger is better; the first
+    member picked is the best single one; it stops after ``rounds`` additions or
+    ``PATIENCE`` additions without improvement.
+    """
+    counts = np.zeros(len(preds), dtype=np.int64)
+    total = np.zeros_like(preds[0], dtype=np.float64)
+    best_counts, best, since = counts.copy(), -np.inf, 0
+    for step in range(1, rounds + 1):
+        gains = [score((total + p) / step) for p in preds]
+        pick = int(np.argmax(gains))
+        counts[pick] += 1
+        total += preds[pick]
+        if gains[pick] > best + 1e-12:
+            best, best_counts, since = gains[pick], counts.copy(), 0
+        else:
+            since += 1
+            if since >= PATIENCE:  # the blend stopped improving
+                break
+    return best_counts, float(best)
+
+
+def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for train, valid in p.splits:
+        for name, value in p.scores(train, valid, pred[valid], extras=extras).items():
+            out.setdefault(name, []).append(value)
+    return out
+
+
+def build_ensemble(
+    study: optuna.Study, problem: Problem, *, top_k: int = TOP_K, rounds: int = ROUNDS
+) -> optuna.trial.FrozenTrial | None:
+    """Select an ensemble of the study's top ``top_k`` completed trials, store it on the
+    study (user attribute ``ensemble``, replacing an earlier one) and return it as a
+    row (see :func:`ensemble_of`); ``None`` when fewer than two trials can take part."""
+
+    started = dt.datetime.now()  # naive local time, as Optuna stores its trials'
+    p = problem
+    metric = p.metric
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if is_candidate(t, ensemble=False)
+        and (r := TrialRecord.of(t)).oof
+        and Path(r.oof).is_file()  # another machine's file may not be here
+        and (r.folds or len(p.splits)) == len(p.splits)  # same rows scored
+    ]
+    done.sort(key=lambda t: -metric.sign * float(t.value))  # type: ignore[arg-type]
+    members = done[:top_k]
+    if len(members) < 2:
+        return None
+    preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
+
+    def score(pred: np.ndarray) -> float:
+        return metric.sign * float(np.mean(_fold_scores(p, pred, extras=False)[metric.name]))
+
+    counts, _ = greedy_selection(preds, score, rounds=rounds)
+    weights = counts / counts.sum()
+    blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
+    folds = _fold_scores(p, blend)  # type: ignore[arg-type]
+    main = folds.pop(metric.name)
+    member_best = metric.sign * max(score(pr) for pr in preds)
+    chosen = {str(t.number): float(w) for t, w in zip(members, weights, strict=True) if w > 0}
+    attrs: dict[str, Any] = {
+        "model": "ensemble",
+        "members": chosen,
+        "preprocessors": " + ".join(
+            f"{TrialRecord.of(members[i]).model}#{members[i].number}x{c}"
+            for i, c in enumerate(counts)
+            if c
+        ),
+        "plugin": "automl-fin (ensemble selection)",
+        "fold_scores": main,
+        "score_std": float(np.std(main)),
+        "folds": len(main),
+        "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
+    }
+    finished = dt.datetime.now()
+    stored = {
+        "value": float(np.mean(main)),
+        "user_attrs": attrs,
+        "started": started.isoformat(),
+        "finished": finished.isoformat(),
+    }
+    study.set_user_attr(ATTR, stored)
+    return ensemble_of(study.user_attrs)
+
+
+def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | None:
+    """The study's ensemble (from its user attributes) as a completed row of number -1
+    (model ``ensemble``, members and weights in its ``user_attrs``), or ``None``."""
+    import optuna
+
+    stored = study_attrs.get(ATTR)
+    if not isinstance(stored, dict) or "value" not in stored:
+        return None
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE,
+        value=float(stored["value"]),
+        user_attrs=dict(stored.get("user_attrs") or {}),
+    )
+    trial.datetime_start = dt.datetime.fromisoformat(stored["started"])
+    trial.datetime_complete = dt.datetime.fromisoformat(stored["finished"])
+    return trial
+
+
+def rows_of(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The study's trials followed by its ensemble, if it has one: every row the
+    leaderboard lists."""
+    return with_ensemble(study.get_trials(deepcopy=False), study.user_attrs)
+
+
+def with_ensemble(
+    trials: list[optuna.trial.FrozenTrial], study_attrs: Mapping[str, Any]
+) -> list[optuna.trial.FrozenTrial]:
+    """``trials`` followed by the ensemble stored in ``study_attrs``, if any."""
+    ensemble = ensemble_of(study_attrs)
+    return trials if ensemble is None else [*trials, ensemble]

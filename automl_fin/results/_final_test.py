@@ -1,0 +1,107 @@
+"""The final test: rows held out of the search, scored once after it.
+
+``validation.final_test`` keeps the latest time steps (or a stratified share) out of the
+search. Afterwards the best trial, the best trial of each model and every baseline are
+refitted on all search rows and scored on those rows once; forecasts also get a
+Diebold-Mariano p-value against the random walk, other regressions the share of the
+test rows inside the row's 90 % prediction interval (``coverage_90``, see
+:mod:`automl_fin.results._intervals`) and its width. The scores are stored on the study
+(``final_test``), where the leaderboard finds them (``test:<metric>`` columns).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import optuna
+from threadpoolctl import threadpool_limits
+
+from automl_fin.engine._fitting import blend, fit_trial, members_of, oof_of
+from automl_fin.engine._problem import Problem
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.plugin._specs import Task
+from automl_fin.results._ensemble import rows_of
+from automl_fin.results._intervals import conformity_scores, half_width
+
+__all__ = ["final_test"]
+
+
+def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
+    """Refit the best trial, the best of each model (an ensemble from its members'
+    refits) and every baseline on all search rows, score them once on the held-out
+    final test rows, and store the scores on the study (``final_test``: trial number
+    -> metrics)."""
+    p = problem
+    done = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
+    picked: dict[str, optuna.trial.FrozenTrial] = {}
+    for t in sorted(done, key=lambda t: -p.metric.sign * float(t.value)):  # type: ignore[arg-type]
+        picked.setdefault(str(TrialRecord.of(t).model), t)
+    train, test = p.search_rows, p.test_rows
+    X, y = p.dataset.X, p.dataset.y
+    width = p.dataset.n_classes if p.task.is_classification else 1
+    scores: dict[str, Any] = {}
+    with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+        fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
+        for t in picked.values():
+            try:
+                parts = members_of(study, t)
+                for member, _ in parts:
+                    if member.number not in fitted:
+                        fitted[member.number] = fit_trial(member, p, train)
+                models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
+                weights = [w for _, w in parts]
+                pred = blend(list(pipes), weights, X.iloc[test], width, list(models))
+                model = str(TrialRecord.of(t).model)
+                scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
+                if p.dataset.scale is not None:
+                    scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
+                elif p.task == Task.REGRESSION:
+                    scores[str(t.number)] |= _interval_check(p, study, t, test, pred)
+            except Exception as exc:  # a refit that fails is reported, not fatal
+                scores[str(t.number)] = {
+                    "model": str(TrialRecord.of(t).model),
+                    "error": str(exc)[:500],
+                }
+    info: dict[str, Any] = {"rows": len(test), "trials": scores}
+    if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
+        info["up_share"] = float(np.mean(y[test] > 0))
+    study.set_user_attr("final_test", info)
+    return info
+
+
+def _interval_check(
+    p: Problem, study: optuna.Study, trial: optuna.trial.FrozenTrial, rows: Any, pred: Any
+) -> dict[str, float]:
+    """How often the row's 90 % prediction interval (split-conformal on its out-of-fold
+    errors, as its predictor's) holds the final test truth, and the interval's width."""
+    oof = oof_of(study, trial)
+    if oof is None:
+        return {}
+    try:
+        width = half_width(conformity_scores(p.dataset.y, oof), 0.9)
+    except ValueError:  # too few out-of-fold rows for a 90 % interval
+        return {}
+    inside = np.abs(p.dataset.y[rows] - pred) <= width
+    return {"coverage_90": float(np.mean(inside)), "interval_width_90": 2 * width}
+
+
+def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
+    """One-sided Diebold-Mariano p-value (squared error) that the forecast beats the
+    random walk on ``rows``; large values mean no edge beyond noise."""
+    from scipy.stats import norm
+
+    scale = p.dataset.scale
+    assert scale is not None
+    truth = scale.to_report(p.dataset.y[rows], rows)
+    walk = scale.to_report(np.zeros(len(rows)), rows)
+    d = (truth - walk) ** 2 - (truth - scale.to_report(pred, rows)) ** 2
+    # long-run variance with the autocovariances an h-step horizon brings (Newey-West)
+    horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
+    centred = d - d.mean()
+    var = float(centred @ centred) / len(d)
+    for lag in range(1, horizon):
+        var += 2 * (1 - lag / horizon) * float(centred[lag:] @ centred[:-lag]) / len(d)
+    if var <= 0:
+        return 0.5
+    return float(norm.sf(np.mean(d) / np.sqrt(var / len(d))))

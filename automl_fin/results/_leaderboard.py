@@ -1,0 +1,309 @@
+"""The leaderboard: a query over every study in an Optuna storage.
+
+``Leaderboard(storage).query(...)`` returns a pandas DataFrame with one row per trial,
+ranked by each study's metric in its own direction (best first; unfinished, pruned and
+failed trials after the completed ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import pandas as pd
+
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.errors import StorageError
+from automl_fin.results._ensemble import with_ensemble
+
+__all__ = ["COLUMNS", "STATES", "Leaderboard"]
+
+COLUMNS = [
+    "study",
+    "recipe",
+    "recipe_hash",
+    "dataset",
+    "data",
+    "trial",
+    "model",
+    "baseline",
+    "preprocessors",
+    "metric",
+    "direction",
+    "score",
+    "score_std",
+    "folds",
+    "fit_s",
+    "predict_s",
+    "duration_s",
+    "started",
+    "finished",
+    "state",
+    "params",
+    "plugin",
+    "error",
+]
+STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
+
+_NUMBERS = ["score", "score_std", "folds", "fit_s", "predict_s", "duration_s"]
+_STATE_ORDER = {state: i for i, state in enumerate(STATES)}
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = None) -> None:
+    """Refuse filter values that match nothing in the storage, naming the known ones."""
+    values = sorted({str(k) for k in known if k is not None})
+    hits = match or (lambda a, k: a == k)
+    missing = [a for a in asked if not any(hits(a, k) for k in values)]
+    if missing:
+        shown = ", ".join(values[:30]) + (", ..." if len(values) > 30 else "")
+        plural = {"study": "studies"}.get(what, f"{what}s")
+        raise StorageError(
+            f"no {what} named {', '.join(map(repr, missing))} in this storage; "
+            f"{plural}: {shown or '(none)'}"
+        )
+
+
+class Leaderboard:
+    """Trials of all studies in ``storage`` (a URL or an Optuna storage object)."""
+
+    def __init__(self, storage: Any) -> None:
+        from automl_fin.storage._storage import open_storage
+
+        self._storage = open_storage(storage, create=False) if isinstance(storage, str) else storage
+
+    def studies(self) -> list[str]:
+        """Names of all studies in the storage."""
+        return [s.study_name for s in self._storage.get_all_studies()]
+
+    def query(
+        self,
+        *,
+        recipe: str | Iterable[str] | None = None,
+        dataset: str | Iterable[str] | None = None,
+        study: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+        state: str | Iterable[str] | None = None,
+        top: int | None = None,
+        params: Literal["dict", "flat"] = "dict",
+    ) -> pd.DataFrame:
+        """Trials matching every given filter, best first.
+
+        Args:
+            recipe: recipe name(s).
+            dataset: dataset fingerprint(s) or a prefix of one, or data source(s) (the
+                path the data was read from, or ``bundled:<name>``).
+            study: study name(s).
+            model: model spec name(s).
+            state: trial state(s): COMPLETE, PRUNED, FAIL, RUNNING, WAITING (queued
+                trials of the budget not yet run; left out unless asked for, as are
+                FAIL rows of trials queued once too often by two processes at the same
+                moment, which never ran: user attribute ``surplus``).
+            top: keep the best ``top`` rows per study (after the other filters).
+            params: ``dict``: one ``params`` column of dicts; ``flat``: one
+                ``param:<name>`` column per parameter instead.
+
+        A filter value that matches nothing in the storage (a misspelt model) raises
+        :class:`~automl_fin.errors.StorageError` naming the known values.
+
+        Columns (see docs/using-results.md#leaderboard-columns): study, recipe,
+        recipe_hash, dataset (fingerprint), data (source), trial, model, baseline,
+        preprocessors, metric, direction, score, score_std, folds, fit_s, predict_s,
+        duration_s, started, finished, state, params, plugin, error, then
+        ``metric:<name>`` for every metric of the recipe (the search metric too),
+        ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
+        study, counted before any model, state or top filter).
+        """
+        recipes, datasets = _as_list(recipe), _as_list(dataset)
+        studies, models = _as_list(study), _as_list(model)
+        states = [s.upper() for s in _as_list(state) or []] or None
+        summaries = self._storage.get_all_studies()
+        if studies:
+            _unknown("study", studies, [s.study_name for s in summaries])
+        if recipes:
+            _unknown("recipe", recipes, [s.user_attrs.get("recipe") for s in summaries])
+        if datasets:
+            sources = [s.user_attrs.get(k) for s in summaries for k in ("dataset", "data_source")]
+            _unknown("dataset", datasets, sources, lambda a, k: k == a or k.startswith(a))
+        if states:
+            _unknown("state", states, STATES)
+        rows: list[dict[str, Any]] = []
+        for summary in summaries:
+            name, attrs = summary.study_name, summary.user_attrs
+            if studies and name not in studies:
+                continue
+            if recipes and attrs.get("recipe") not in recipes:
+                continue
+            fingerprint = str(attrs.get("dataset", ""))
+            source = str(attrs.get("data_source", ""))
+            if datasets and not any(fingerprint.startswith(d) or d == source for d in datasets):
+                continue
+            study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
+            rows.extend(_ranked(study_rows, wanted=states))
+        if models:
+            _unknown("model", models, [r["model"] for r in rows] or self._models())
+            rows = [r for r in rows if r["model"] in models]
+        if states:
+            rows = [r for r in rows if r["state"] in states]
+        return _frame(rows, top=top, flat=params == "flat")
+
+    def compare(
+        self,
+        by: Literal["data", "model"] = "data",
+        *,
+        recipe: str | Iterable[str] | None = None,
+        dataset: str | Iterable[str] | None = None,
+        study: str | Iterable[str] | None = None,
+        model: str | Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Which model wins where, across studies: the best completed row per recipe and
+        data set (``by="data"``), or per recipe, data set and model (``by="model"``,
+        best model first within each data set). Rows of different metrics or recipe
+        contents (``recipe_hash``) are never compared. Filters as in :meth:`query`.
+
+        Columns: recipe, recipe_hash, data, dataset, metric, direction, model, score, score_std,
+        study, trial (where the best row is), studies and trials (how many completed
+        rows of how many studies competed), rank (1 = best within the recipe, data set
+        and metric)."""
+        board = self.query(recipe=recipe, dataset=dataset, study=study, model=model)
+        board = board[board["state"] == "COMPLETE"]
+        task = ["recipe", "recipe_hash", "dataset", "metric"]
+        keys = task + (["model"] if by == "model" else [])
+        columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
+                   "score", "score_std", "study", "trial", "studies", "trials", "rank"]  # fmt: skip
+        if board.empty:
+            return pd.DataFrame(columns=columns)
+        sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
+        board = board.assign(_key=board["score"] * sign).sort_values(["_key", "study", "trial"])
+        groups = board.groupby(keys, sort=False, dropna=False)
+        best = groups.head(1).copy()
+        best["studies"] = groups["study"].transform("nunique").loc[best.index]
+        best["trials"] = groups["trial"].transform("size").loc[best.index]
+        best["rank"] = best.groupby(task, sort=False, dropna=False).cumcount() + 1
+        best = best.sort_values(["recipe", "data", "rank"], na_position="last")
+        return best[columns].reset_index(drop=True)
+
+    def _trials(self, summary: Any) -> list[Any]:
+        """The study's trials and its ensemble (stored on the study, trial -1)."""
+        study_id = self._storage.get_study_id_from_name(summary.study_name)
+        trials = self._storage.get_all_trials(study_id, deepcopy=False)
+        return with_ensemble(trials, summary.user_attrs)
+
+    def _models(self) -> list[str]:
+        """Every model with a trial in the storage."""
+        return [
+            _row(s.study_name, s.user_attrs, t)["model"]
+            for s in self._storage.get_all_studies()
+            for t in self._trials(s)
+        ]
+
+
+def _ranked(rows: list[dict[str, Any]], *, wanted: list[str] | None) -> list[dict[str, Any]]:
+    """One study's rows with ``rank`` (1 = best), counted before any model, state or
+    top filter, so that filtering never renumbers them. Queued trials not run yet
+    (WAITING) and trials queued once too often (``surplus``, never run) are left out
+    unless their state is ``wanted``."""
+
+    def shown(row: dict[str, Any]) -> bool:
+        hidden = row["state"] == "WAITING" or row.pop("_surplus")
+        return not hidden or bool(wanted and row["state"] in wanted)
+
+    kept = [r for r in rows if shown(r)]
+    sign = kept[0]["_sign"] if kept else 1
+    kept.sort(
+        key=lambda r: (
+            _STATE_ORDER.get(r["state"], 9),
+            r["score"] is None,
+            -sign * (r["score"] if r["score"] is not None else 0.0),
+            r["trial"],
+        )
+    )
+    for i, r in enumerate(kept, 1):
+        r["rank"] = i
+        r.pop("_surplus", None)
+    return kept
+
+
+def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "rank"])
+    if frame.empty:
+        return frame.reindex(columns=[*COLUMNS, "rank"])
+    extra = sorted(c for c in frame.columns if c.startswith("metric:"))
+    extra += sorted(c for c in frame.columns if c.startswith("test:"))
+    frame = frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"])
+    for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    frame["folds"] = frame["folds"].astype("Int64")
+    frame["rank"] = frame["rank"].astype("int64")
+    for col in ("started", "finished"):
+        frame[col] = pd.to_datetime(frame[col])
+    frame = frame.sort_values(["study", "rank"])
+    if top is not None:
+        frame = frame.groupby("study", sort=False).head(top)
+    # the best studies' rows first when several studies share a metric
+    key = -frame["score"] * frame["_sign"]
+    frame["_best"] = key.groupby(frame["study"]).transform("min")
+    frame = frame.sort_values(["_best", "study", "rank"], na_position="last")
+    frame = frame.drop(columns=["_sign", "_best"]).reset_index(drop=True)
+    if flat:
+        names = sorted({k for p in frame["params"] for k in p})
+        flat_params = pd.DataFrame(
+            [{f"param:{k}": p.get(k) for k in names} for p in frame["params"]], index=frame.index
+        )
+        at = frame.columns.get_loc("params")
+        frame = pd.concat([frame.iloc[:, :at], flat_params, frame.iloc[:, at + 1 :]], axis=1)
+    return frame
+
+
+def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
+    rec = TrialRecord.of(t)
+    duration = (
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        if t.datetime_complete and t.datetime_start
+        else None
+    )
+    params = dict(t.params)
+    model = rec.model or params.get("model")
+    score = t.value if t.state.name == "COMPLETE" else None
+    direction = attrs.get("direction", "maximize")
+    row: dict[str, Any] = {
+        "study": study,
+        "recipe": attrs.get("recipe"),
+        "recipe_hash": attrs.get("recipe_hash"),
+        "dataset": attrs.get("dataset"),
+        "data": attrs.get("data_source"),
+        "trial": t.number,
+        "model": model,
+        "baseline": bool(rec.baseline),
+        "preprocessors": rec.preprocessors,
+        "metric": attrs.get("metric"),
+        "direction": direction,
+        "score": score,
+        "score_std": rec.score_std,
+        "folds": len(rec.fold_scores) or None,
+        "fit_s": rec.fit_s,
+        "predict_s": rec.predict_s,
+        "duration_s": duration,
+        "started": t.datetime_start,
+        "finished": t.datetime_complete,
+        "state": t.state.name,
+        "params": params,
+        "plugin": rec.plugin,
+        "error": rec.error or rec.stopped,
+        "_sign": 1 if direction == "maximize" else -1,
+        "_surplus": rec.surplus,
+    }
+    if attrs.get("metric"):
+        row[f"metric:{attrs['metric']}"] = score
+    for name, value in rec.metrics.items():
+        row[f"metric:{name}"] = value
+    tested = (attrs.get("final_test") or {}).get("trials", {}).get(str(t.number), {})
+    for name, value in tested.items():
+        if name not in ("model", "error"):
+            row[f"test:{name}"] = value
+    return row

@@ -1,0 +1,179 @@
+"""A saved predictor's ``manifest.json``: its checked shape, and its signature.
+
+:func:`check` validates a manifest before anything it names is read: the format, a
+sha256 for every file, at least one member with a positive finite weight and the file
+``save`` wrote for it (``member_<i>_<model>.pkl``, so members cannot swap pickles), a
+schema whose classes fit its task (two or more distinct classes for classification, none
+for regression) and whose features are its columns. Any other shape is refused in one
+line naming the field.
+
+With a key in ``AUTOML_FIN_SIGNING_KEY``, ``save`` adds ``signature``: an HMAC-SHA256 of
+the whole manifest (which holds every file's sha256) under that key. ``load`` refuses a
+signed folder whose signature does not verify under the key it is given, and, when told
+to require one (``AUTOML_FIN_REQUIRE_SIGNATURE=1``, ``load(require_signature=True)``,
+``predict --require-signature``), an unsigned folder or one it has no key for.
+
+What an unsigned folder promises: its files are those its manifest lists (checked
+before unpickling) and the manifest is well formed. It does not promise that nobody
+edited the manifest itself (reversed classes, other weights): only a signature does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from automl_fin.errors import ArtifactError
+from automl_fin.plugin._specs import ColumnKind, Task
+
+__all__ = ["KEY_ENV", "REQUIRE_ENV", "check", "sign", "signing_key", "verify"]
+
+KEY_ENV = "AUTOML_FIN_SIGNING_KEY"
+REQUIRE_ENV = "AUTOML_FIN_REQUIRE_SIGNATURE"
+_SHA256 = r"^[0-9a-f]{64}$"
+
+
+class _Column(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    kind: ColumnKind
+    dtype: str = ""
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    columns: list[_Column] = Field(min_length=1)
+    features: list[str] = Field(min_length=1)
+    target: str
+    task: Task
+    classes: list[Any] = Field(default_factory=list)
+    ids: list[str] = Field(default_factory=list)
+    series: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _Schema:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("column names repeat")
+        if self.task.is_classification:
+            if len(self.classes) < 2 or len({json.dumps(c) for c in self.classes}) != len(
+                self.classes
+            ):
+                raise ValueError("a classification schema needs two or more distinct classes")
+        elif self.classes:
+            raise ValueError(f"a {self.task} schema has no classes")
+        if self.series is None and not set(self.features) <= set(names):
+            raise ValueError("features must be columns of the schema")
+        return self
+
+
+class _Member(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trial: int
+    model: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    weight: float = Field(gt=0)
+    file: str
+
+    @model_validator(mode="after")
+    def _finite(self) -> _Member:
+        if not math.isfinite(self.weight):
+            raise ValueError("weight must be finite")
+        return self
+
+
+class _Interval(BaseModel):
+    method: str | None = None
+    rows: int | None = None
+    file: str | None = None
+    why: str | None = None
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    format: Literal[1]
+    files: dict[str, str]
+    members: list[_Member] = Field(min_length=1)
+    schema_: _Schema = Field(alias="schema")
+    interval: _Interval | None = None
+    signature: str | None = Field(default=None, pattern=_SHA256)
+
+    @model_validator(mode="after")
+    def _files(self) -> _Manifest:
+        for name, digest in self.files.items():
+            if Path(name).name != name or name in ("", ".", "..") or name == "manifest.json":
+                raise ValueError(f"file name {name!r} is not a plain file of the folder")
+            if not re.fullmatch(_SHA256, digest):
+                raise ValueError(f"file {name!r} has no sha256")
+        for i, m in enumerate(self.members):
+            if m.file != f"member_{i}_{m.model}.pkl" or m.file not in self.files:
+                raise ValueError(f"member {i} ({m.model}) names {m.file!r}, not its own pickle")
+        if self.interval and self.interval.file and self.interval.file not in self.files:
+            raise ValueError(f"interval file {self.interval.file!r} is not a listed file")
+        return self
+
+
+def check(manifest: Any, folder: Path, name: str = "manifest.json") -> dict[str, Any]:
+    """``manifest`` if it has the shape :func:`save_predictor` writes, else a one-line
+    :class:`~automl_fin.errors.ArtifactError` naming the field."""
+    try:
+        _Manifest.model_validate(manifest)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        what = str(first["msg"]).removeprefix("Value error, ")
+        raise ArtifactError(
+            f"predictor {folder}: {name}{f' field {where!r}' if where else ''}: {what}; it was "
+            "edited or damaged: save the predictor again"
+        ) from None
+    return manifest  # type: ignore[no-any-return]
+
+
+def signing_key() -> bytes | None:
+    """The signing key from ``AUTOML_FIN_SIGNING_KEY`` (``None`` when unset)."""
+    value = os.environ.get(KEY_ENV, "")
+    return value.encode() if value else None
+
+
+def _canonical(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sign(manifest: dict[str, Any], key: bytes) -> str:
+    """The HMAC-SHA256 of ``manifest`` (all but its ``signature``) under ``key``."""
+    return hmac.new(key, _canonical(manifest), hashlib.sha256).hexdigest()
+
+
+def verify(manifest: dict[str, Any], folder: Path, *, require: bool | None = None) -> None:
+    """Refuse a signed manifest whose signature does not verify under the configured
+    key, and, when a signature is required (``require``, default from
+    ``AUTOML_FIN_REQUIRE_SIGNATURE``), an unsigned one or one without a key to verify."""
+    if require is None:
+        require = os.environ.get(REQUIRE_ENV, "").strip() not in ("", "0", "false")
+    key, signature = signing_key(), manifest.get("signature")
+    if signature is None:
+        if require:
+            raise ArtifactError(
+                f"predictor {folder} is not signed and a signature is required; save it "
+                f"again with {KEY_ENV} set"
+            )
+        return
+    if key is None:
+        if require:
+            raise ArtifactError(
+                f"predictor {folder} is signed, but {KEY_ENV} is not set to verify it"
+            )
+        return
+    if not hmac.compare_digest(sign(manifest, key), str(signature)):
+        raise ArtifactError(
+            f"predictor {folder}: its signature does not verify under {KEY_ENV} (the "
+            "manifest was changed, or signed with another key); refusing it"
+        )

@@ -1,0 +1,398 @@
+"""A fitted predictor: the refitted pipeline(s) of a leaderboard row and its input schema.
+
+:class:`Predictor` checks new data against the :class:`Schema` it was trained with
+(every column present, each of its kind), then blends its members' predictions with
+their ensemble weights. A price predictor takes the price table itself and forecasts
+the next step(s) of each series from its latest window.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from automl_fin.data._tidy import MISSING_TOKENS, numbers_in_text
+from automl_fin.errors import ArtifactError, DataError
+from automl_fin.plugin._specs import ColumnKind, Task
+
+if TYPE_CHECKING:
+    from automl_fin.engine._problem import Problem
+
+__all__ = ["Member", "Predictor", "Schema"]
+
+
+@dataclass
+class Member:
+    """One refitted pipeline and its weight in the blend."""
+
+    trial: int
+    model: str
+    weight: float
+    pipeline: Any
+
+
+@dataclass
+class Schema:
+    """What a predictor needs as input and what it predicts.
+
+    Attributes:
+        columns: input column -> kind (``numeric``, ``categorical``, ``text``,
+            ``datetime``); for a price series the raw table's time, price, entity and
+            exogenous columns.
+        dtypes: the training dtype of each input column.
+        features: the model's feature columns in order (equal to ``columns`` except for
+            price series, whose features are computed from the table).
+        ids: id columns of the training data; echoed in prediction tables when present.
+        target, task, classes: what is predicted (``classes`` in probability order).
+        series: the recipe's ``data.series`` with ``time`` and ``entity`` (price only).
+    """
+
+    columns: dict[str, ColumnKind]
+    dtypes: dict[str, str]
+    features: list[str]
+    target: str
+    task: Task
+    classes: list[Any] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    series: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, problem: Problem) -> Schema:
+        """The schema of ``problem``'s data."""
+        ds = problem.dataset
+        cfg = problem.recipe.data
+        features = [str(c) for c in ds.X.columns]
+        if cfg.series is not None:
+            assert cfg.time is not None
+            s = cfg.series
+            columns = {cfg.time: ColumnKind.DATETIME, s.price: ColumnKind.NUMERIC}
+            if cfg.entity:
+                columns[cfg.entity] = ColumnKind.CATEGORICAL
+            columns |= {name: ColumnKind.NUMERIC for name in s.exogenous}
+            dtypes = {cfg.time: "datetime64"}
+            series = {**s.model_dump(mode="json"), "time": cfg.time, "entity": cfg.entity}
+        else:
+            columns = dict(ds.kinds)
+            dtypes = {str(c): str(ds.X[c].dtype) for c in ds.X.columns}
+            series = None
+        return cls(
+            columns={str(c): ColumnKind(k) for c, k in columns.items()},
+            dtypes=dtypes,
+            features=features,
+            target=ds.target,
+            task=ds.task,
+            classes=list(ds.classes),
+            ids=[c for c, why in ds.dropped.items() if why == "id column"],
+            series=series,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``schema`` of a manifest)."""
+        return {
+            "columns": [
+                {"name": c, "kind": str(k), "dtype": self.dtypes.get(c, "")}
+                for c, k in self.columns.items()
+            ],
+            "features": self.features,
+            "target": self.target,
+            "task": str(self.task),
+            "classes": [_plain(c) for c in self.classes],
+            "ids": self.ids,
+            "series": self.series,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            columns={c["name"]: ColumnKind(c["kind"]) for c in data["columns"]},
+            dtypes={c["name"]: c.get("dtype", "") for c in data["columns"]},
+            features=list(data["features"]),
+            target=data["target"],
+            task=Task(data["task"]),
+            classes=list(data.get("classes", [])),
+            ids=list(data.get("ids", [])),
+            series=data.get("series"),
+        )
+
+    def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
+        """``frame``'s input columns, each converted to its training kind; a
+        :class:`DataError` names a missing column or one that is not of its kind."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{source}: missing column(s) {', '.join(map(repr, missing))} that the "
+                "predictor was trained with; add them (empty values are allowed where "
+                "the training data had them)"
+            )
+        out = {}
+        for name, kind in self.columns.items():
+            out[name] = _convert(frame[name], kind, self.dtypes.get(name, ""), name, source)
+        return pd.DataFrame(out, index=frame.index)
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:
+    def refuse(bad: pd.Series, what: str) -> DataError:
+        first = col[bad].iloc[0]
+        return DataError(
+            f"{source}: column '{name}' must be {what} (it was {kind} in training); "
+            f"found {first!r} in {int(bad.sum())} row(s); fix or blank those values"
+        )
+
+    numeric = kind is ColumnKind.NUMERIC or (
+        kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(("str", "object", "cat"))
+    )
+    if numeric:
+        if ptypes.is_bool_dtype(col):
+            return col.astype(float)
+        values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
+        marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
+        bad = values.isna() & col.notna() & ~marker
+        if bad.any():
+            raise refuse(bad, "numeric")
+        infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+        if infinite.any():
+            warnings.warn(
+                f"{source}: infinite values in '{name}' ({int(infinite.sum())} rows) are "
+                "read as missing",
+                stacklevel=4,
+            )
+            values = values.where(~infinite)
+        return values
+    if kind is ColumnKind.DATETIME:
+        if ptypes.is_datetime64_any_dtype(col):
+            return col
+        stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+        bad = stamps.isna() & col.notna() & (col.astype("str").str.strip() != "")
+        if bad.any():
+            raise refuse(bad, "dates")
+        return stamps if dtype.startswith("datetime") else col
+    if ptypes.is_string_dtype(col) and not ptypes.is_object_dtype(col):
+        return col
+    return col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+
+
+class Predictor:
+    """Refitted pipeline(s) of a leaderboard row; see :func:`automl_fin.load`.
+
+    ``predict`` returns class labels (classification) or values; ``predict_proba`` the
+    class probabilities as a DataFrame with one column per class; ``predict_interval``
+    (regression) prediction intervals of a given coverage; ``predict_frame`` the table
+    ``automl-fin predict`` writes (id columns, prediction, probabilities or interval).
+    ``scores``: the sorted out-of-fold absolute errors behind the intervals.
+    """
+
+    def __init__(
+        self,
+        members: list[Member],
+        schema: Schema,
+        manifest: dict[str, Any],
+        *,
+        scores: np.ndarray | None = None,
+    ) -> None:
+        self.members = members
+        self.schema = schema
+        self.manifest = manifest
+        self.scores = scores
+        self.path: Path | None = None
+
+    def __repr__(self) -> str:
+        what = " + ".join(f"{m.model}#{m.trial}" for m in self.members)
+        metric = self.manifest.get("metric", {})
+        return (
+            f"Predictor({self.schema.task} '{self.schema.target}': {what}; "
+            f"{metric.get('name')} {metric.get('score', float('nan')):.4f})"
+        )
+
+    @property
+    def width(self) -> int:
+        return len(self.schema.classes) if self.schema.task.is_classification else 1
+
+    def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The model's feature rows and the (checked) input rows they came from."""
+        frame, source = _frame(data)
+        checked = self.schema.check(frame, source)
+        if self.schema.series is None:
+            X = checked[self.schema.features]
+            empty = X.isna().all(axis=1).to_numpy()
+            if empty.any():
+                first = frame.index[np.argmax(empty)]
+                warnings.warn(
+                    f"{source}: {int(empty.sum())} row(s) (the first: index {first}) have no "
+                    "value in any feature column; each gets the same prediction, the "
+                    "model's answer for an empty row",
+                    stacklevel=3,
+                )
+            return X, frame
+        return _latest_window(checked, self.schema, source)
+
+    def _blend(self, X: pd.DataFrame) -> np.ndarray:
+        from automl_fin.engine._fitting import blend
+
+        return blend(
+            [m.pipeline for m in self.members],
+            [m.weight for m in self.members],
+            X.reset_index(drop=True),
+            self.width,
+            [m.model for m in self.members],
+        )
+
+    def predict_proba(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """Class probabilities of each row of ``data`` (columns: the classes)."""
+        if not self.schema.task.is_classification:
+            raise TypeError(f"a {self.schema.task} predictor has no predict_proba; use predict")
+        X, frame = self._features(data)
+        proba = self._blend(X)
+        return pd.DataFrame(proba, index=frame.index, columns=pd.Index(self.schema.classes))
+
+    def predict(self, data: pd.DataFrame | str | Path) -> pd.Series:
+        """Predicted class labels, or values (indexed like ``data``); for a price series
+        one forecast per series from its latest window, in the recipe's target units,
+        indexed by entity (or by the origin time for a single series)."""
+        if self.schema.series is not None:
+            table = self.predict_frame(data)
+            unit = (
+                "forecast_price"
+                if self.schema.series.get("target") == "price"
+                else ("forecast_return")
+            )
+            key = self.schema.series.get("entity") or "origin"  # one forecast per series
+            return table.set_index(key)[unit].rename(self.schema.target)
+        X, frame = self._features(data)
+        raw = self._blend(X)
+        if self.schema.task.is_classification:
+            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
+            return pd.Series(labels, index=frame.index, name=self.schema.target)
+        return pd.Series(raw, index=frame.index, name=self.schema.target)
+
+    def interval_half_width(self, coverage: float = 0.9) -> float:
+        """Half the width of the prediction interval of ``coverage`` (split-conformal on
+        the best row's out-of-fold errors, see :mod:`automl_fin.results._intervals`)."""
+        from automl_fin.results._intervals import half_width
+
+        if self.schema.task.is_classification:
+            why = (
+                "a classification predictor has none; its probabilities are the "
+                "proba_<class> columns (predict_proba)"
+            )
+        elif self.schema.series is not None:
+            why = "price forecasts have none: walk-forward errors are not exchangeable"
+        elif self.scores is None:
+            why = (self.manifest.get("interval") or {}).get("why") or "saved without them"
+        else:
+            try:
+                return half_width(self.scores, coverage)
+            except ValueError as exc:
+                why = str(exc)
+        raise ArtifactError(f"prediction intervals: {why}")
+
+    def predict_interval(
+        self, data: pd.DataFrame | str | Path, coverage: float = 0.9
+    ) -> pd.DataFrame:
+        """Predictions with intervals that hold the true value with probability
+        ``coverage`` for rows drawn like the training rows: columns ``prediction``,
+        ``lower``, ``upper`` (indexed like ``data``)."""
+        width = self.interval_half_width(coverage)
+        X, frame = self._features(data)
+        raw = self._blend(X)
+        return pd.DataFrame(
+            {"prediction": raw, "lower": raw - width, "upper": raw + width}, index=frame.index
+        )
+
+    def predict_frame(
+        self,
+        data: pd.DataFrame | str | Path,
+        *,
+        keep: Sequence[str] = (),
+        interval: float | None = None,
+    ) -> pd.DataFrame:
+        """The prediction table: the input's id columns (when present) and the ``keep``
+        columns of the input, carried through row for row (e.g. a ``loan_id`` training
+        never saw), then ``prediction`` and, for classification, ``proba_<class>`` per
+        class; for regression with ``interval`` (a coverage, e.g. 0.9) ``lower`` and
+        ``upper``. For a price series: entity, origin time, horizon, ``forecast_return``
+        and ``forecast_price`` (one row per series: ``keep`` does not apply)."""
+        width = None if interval is None else self.interval_half_width(interval)
+        X, frame = self._features(data)
+        missing = [c for c in keep if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"--keep: no column {', '.join(map(repr, missing))} in the data; columns: "
+                f"{', '.join(map(str, frame.columns[:30]))}"
+            )
+        raw = self._blend(X)
+        if self.schema.series is not None:
+            if keep:
+                raise DataError("--keep: a price forecast has one row per series, not per row")
+            return _forecast_table(frame, raw, self.schema)
+        ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
+        out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
+        if self.schema.task.is_classification:
+            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
+            out["prediction"] = labels
+            for i, c in enumerate(self.schema.classes):
+                out[f"proba_{c}"] = raw[:, i]
+        else:
+            out["prediction"] = raw
+            if width is not None:
+                out["lower"], out["upper"] = raw - width, raw + width
+        return out
+
+
+def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "data"
+    from automl_fin.data._dataset import read_table
+
+    return read_table(data), str(data)
+
+
+def _latest_window(
+    checked: pd.DataFrame, schema: Schema, source: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Features of each series' latest time step (its forecast origin)."""
+    from automl_fin.data._timeseries import series_features
+    from automl_fin.engine._recipes import SeriesConfig
+
+    s = dict(schema.series or {})
+    time, entity = s.pop("time"), s.pop("entity")
+    cfg = SeriesConfig(**s)
+    keys = [entity, time] if entity else [time]
+    frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
+    feats = series_features(frame, time=time, entity=entity, cfg=cfg)
+    last = frame.groupby(entity, sort=True).tail(1).index if entity else pd.Index([len(frame) - 1])
+    X = feats.loc[last]
+    if entity:
+        X.insert(0, entity, frame.loc[last, entity].astype("str"))
+    incomplete = X.isna().any(axis=1)
+    if incomplete.any():
+        who = frame.loc[X.index[incomplete][0], entity] if entity else "the series"
+        need = max([cfg.lags, *cfg.windows]) + 1
+        raise DataError(
+            f"{source}: {who} has too little history at its latest time for the features "
+            f"(lags {cfg.lags}, windows {cfg.windows}); give at least {need} rows per series"
+        )
+    return X[schema.features], frame.loc[last]
+
+
+def _forecast_table(origin: pd.DataFrame, raw: np.ndarray, schema: Schema) -> pd.DataFrame:
+    s = schema.series or {}
+    out = pd.DataFrame(index=range(len(origin)))
+    if s.get("entity"):
+        out[s["entity"]] = origin[s["entity"]].to_numpy()
+    out["origin"] = origin[s["time"]].to_numpy()
+    out["horizon"] = int(s.get("horizon", 1))
+    out["forecast_return"] = raw
+    out["forecast_price"] = origin[s["price"]].to_numpy(dtype=float) * np.exp(raw)
+    return out

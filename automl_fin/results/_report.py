@@ -1,0 +1,504 @@
+"""The run report: one self-contained HTML file (inline SVG plots, no external files).
+
+Sections: the run's summary, the leaderboard, the optimisation history, parameter
+importances per model, the plot a practitioner looks at first for the task (ROC and
+calibration curves for binary targets, the confusion matrix for classes, actual vs
+forecast against the random walk for prices, predicted vs actual otherwise), and
+feature contributions (XGBoost's ``pred_contribs`` when the predictor has an XGBoost
+member, and permutation importance of the predictor).
+
+Plots come from the out-of-fold predictions stored with the trials, so they show the
+validation rows the leaderboard scores were computed on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.results._ensemble import rows_of
+
+if TYPE_CHECKING:
+    import optuna
+
+    from automl_fin.engine._problem import Problem
+    from automl_fin.results._predictor import Predictor
+
+__all__ = ["REPORT", "write_report"]
+
+REPORT = "report.html"
+TOP_MODELS = 3  # models whose parameter importances and curves are shown
+PERMUTATION_ROWS = 500
+PERMUTATION_REPEATS = 3
+PERMUTED_COLUMNS = 50  # at most this many columns are shuffled (wide data: screened)
+BATCH_CELLS = 20_000_000  # table cells predicted at once: memory bounded on wide data
+LATEST = 250  # forecast steps drawn one by one
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;font-size:.85em}td,th{padding:2px 8px;text-align:right}
+th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
+figure{margin:8px 0}figcaption{font-size:.85em;color:#555}p.note{color:#555}
+"""
+# Records the rendered size of every figure on the element (read by tests and tools).
+_SCRIPT = """
+window.addEventListener('load',()=>{for(const f of document.querySelectorAll('figure')){
+const s=f.querySelector('svg');const r=s?s.getBoundingClientRect():{width:0,height:0};
+f.dataset.rendered=Math.round(r.width)+'x'+Math.round(r.height);}});
+"""
+
+
+def write_report(
+    study: optuna.Study,
+    problem: Problem,
+    run_dir: str | Path,
+    *,
+    storage: Any,
+    predictor: Predictor | None = None,
+    out: str | Path | None = None,
+) -> Path:
+    """Write the report of ``study`` (searched on ``problem``, kept in ``storage``: a URL
+    or an Optuna storage; its files in ``run_dir``) to ``out`` (default:
+    ``run_dir/report.html``); with the run's ``predictor``, its feature contributions too."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    # text.parse_math off: a "$" in a column name or label is a dollar, not mathtext
+    plt.rcParams.update(
+        {"svg.fonttype": "none", "figure.dpi": 100, "font.size": 9, "text.parse_math": False}
+    )
+    from automl_fin.results._leaderboard import Leaderboard
+
+    board = Leaderboard(storage).query(study=study.study_name)
+    sections = [_section("Leaderboard", _table(board, problem))]
+    sections.append(_section("Optimisation history", _history(board, problem)))
+    sections.append(_section("Parameter importances", _importances(study, board, problem)))
+    best = _best(study, problem)
+    if best is not None:
+        oof, label = _oof(study, best, Path(run_dir))
+        sections += _task_sections(problem, oof, label, board, study, Path(run_dir))
+    if predictor is not None:
+        sections.append(_section("Feature contributions", _contributions(predictor, problem)))
+    page = _page(study, problem, best, sections)
+    out = Path(out or Path(run_dir) / REPORT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+# -- page ------------------------------------------------------------------------------
+
+
+def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
+    ds = problem.dataset
+    attrs = study.user_attrs
+    lines = [
+        f"recipe <b>{html.escape(problem.recipe.name)}</b>, task {problem.task}, metric "
+        f"{problem.metric.name} ({problem.metric.direction}), validation {problem.scheme} "
+        f"({len(problem.splits)} splits)",
+        f"data {html.escape(ds.source)}: {len(ds.y)} rows, {len(ds.kinds)} features; "
+        f"fingerprint {ds.fingerprint}",
+        f"study {html.escape(study.study_name)}, created {attrs.get('created', '?')}; "
+        f"report written {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
+    ]
+    if best is not None:
+        lines.append(
+            f"best row: <b>{html.escape(_label(best))}</b>, {problem.metric.name} "
+            f"{best.value:.4f} ± {TrialRecord.of(best).score_std or 0:.4f}"
+        )
+    info = "".join(f"<li>{line}</li>" for line in lines)
+    body = "\n".join(sections)
+    title = f"automl-fin report: {html.escape(study.study_name)}"
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{title}</h1><ul>{info}</ul>{body}"
+        f"<script>{_SCRIPT}</script></body></html>"
+    )
+
+
+def _section(title: str, content: str) -> str:
+    anchor = title.lower().replace(" ", "-")
+    return f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{content}</section>"
+
+
+def _figure(fig: Any, name: str, caption: str) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]  # drop the XML prologue: the SVG is inline
+    return f"<figure id='{name}'>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def _note(text: str) -> str:
+    return f"<p class='note'>{html.escape(text)}</p>"
+
+
+# -- study -----------------------------------------------------------------------------
+
+
+def _best(study: Any, problem: Problem) -> Any:
+    done = [t for t in rows_of(study) if is_candidate(t)]
+    return max(done, key=lambda t: problem.metric.sign * t.value) if done else None
+
+
+def _label(trial: Any) -> str:
+    model = TrialRecord.of(trial).model
+    return str(model) if trial.number < 0 else f"trial {trial.number} {model}"
+
+
+def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]:
+    """The out-of-fold predictions of a row and its label."""
+    from automl_fin.engine._fitting import oof_of
+
+    oof = oof_of(study, trial, run_dir)
+    return oof, _label(trial) if oof is not None else ""
+
+
+def _table(board: pd.DataFrame, problem: Problem) -> str:
+    if board.empty:
+        return _note("no trials")
+    cols = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state"]
+    cols += [c for c in board.columns if c.startswith(("metric:", "test:"))]
+    cols += ["preprocessors", "error"]
+    view = board[(board["rank"] <= 15) | board["baseline"]][cols]
+    view = view.rename(columns={"score": problem.metric.name})
+    view["error"] = view["error"].fillna("").astype(str).str.slice(0, 80)
+    view = view.rename(columns=lambda c: c.split(":", 1)[-1] if c.startswith("metric:") else c)
+    table = view.to_html(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-", border=0)
+    return f"<div style='overflow-x:auto'>{table}</div>"
+
+
+def _history(board: pd.DataFrame, problem: Problem) -> str:
+    import matplotlib.pyplot as plt
+
+    done = board[(board["state"] == "COMPLETE") & (board["model"] != "ensemble")]
+    done = done[~done["baseline"]].sort_values("trial")
+    if done.empty:
+        return _note("no completed trial")
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for model, rows in done.groupby("model"):
+        ax.scatter(rows["trial"], rows["score"], s=16, label=str(model))
+    best = done["score"].cummax() if problem.metric.sign > 0 else done["score"].cummin()
+    ax.step(done["trial"], best, where="post", color="black", lw=1.2, label="best so far")
+    for _, row in board[board["baseline"] & (board["state"] == "COMPLETE")].iterrows():
+        ax.axhline(row["score"], ls=":", color="grey", lw=1)
+        ax.annotate(str(row["model"]), (done["trial"].max(), row["score"]), fontsize=7)
+    ax.set(xlabel="trial", ylabel=problem.metric.name)
+    ax.legend(fontsize=7, ncol=4, loc="best")
+    return _figure(fig, "history", "Completed trials by model; baselines dotted.")
+
+
+def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
+    import matplotlib.pyplot as plt
+    import optuna
+
+    done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
+    models = [m for m in done["model"].drop_duplicates() if m != "ensemble"][:TOP_MODELS]
+    found: dict[str, dict[str, float]] = {}
+    by_number = {t.number: t for t in rows_of(study)}
+    for model in models:
+        trials = [by_number[int(n)] for n in done.loc[done["model"] == model, "trial"]]
+        if len(trials) < 3:
+            continue
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line
+        try:
+            sub = optuna.create_study(direction=problem.metric.direction)
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        sub.add_trials(trials)
+        try:
+            values = optuna.importance.get_param_importances(
+                sub, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=problem.recipe.seed)
+            )
+        except (ValueError, RuntimeError):  # too few distinct parameter values
+            continue
+        if values:
+            values = {k.split(".", 1)[-1]: v for k, v in values.items() if k != "model"}
+            found[model] = dict(list(values.items())[:8])
+    if not found:
+        return _note("too few completed trials per model (3 needed) to estimate importances")
+    fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3), squeeze=False)
+    for ax, (model, values) in zip(axes[0], found.items(), strict=True):
+        names = list(values)[::-1]
+        ax.barh(names, [values[n] for n in names], color="#4878a8")
+        ax.set_title(model)
+        ax.set_xlabel("importance (fANOVA)")
+    return _figure(fig, "importances", "Share of the score's variance each parameter explains.")
+
+
+# -- task plots ------------------------------------------------------------------------
+
+
+def _task_sections(
+    problem: Problem,
+    oof: np.ndarray | None,
+    label: str,
+    board: pd.DataFrame,
+    study: Any,
+    run_dir: Path,
+) -> list[str]:
+    if oof is None:
+        return [_section("Predictions", _note("no out-of-fold predictions were stored"))]
+    y = problem.dataset.y
+    seen = ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
+    if problem.dataset.scale is not None:
+        return [_section("Actual vs forecast", _forecast(problem, oof, seen, label))]
+    if problem.task.is_classification and problem.dataset.n_classes == 2:
+        return [
+            _section("ROC curve", _roc(problem, study, board, seen, run_dir)),
+            _section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
+        ]
+    if problem.task.is_classification:
+        return [_section("Confusion matrix", _confusion(problem, y[seen], oof[seen], label))]
+    return [_section("Predicted vs actual", _scatter(y[seen], oof[seen], label))]
+
+
+def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, run_dir: Path) -> str:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = problem.dataset.y
+    done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
+    picks = done.drop_duplicates("model").head(TOP_MODELS + 1)  # best row of each model
+    by_number = {t.number: t for t in rows_of(study)}
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for _, row in picks.iterrows():
+        oof, label = _oof(study, by_number[int(row["trial"])], run_dir)
+        if oof is None:
+            continue
+        rows = seen & ~np.isnan(oof[:, 1])
+        fpr, tpr, _ = roc_curve(y[rows], oof[rows, 1])
+        ax.plot(fpr, tpr, lw=1.4, label=f"{label} (AUC {roc_auc_score(y[rows], oof[rows, 1]):.3f})")
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="chance")
+    positive = problem.dataset.classes[1]
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"'{positive}'")
+    ax.legend(fontsize=7, loc="lower right")
+    return _figure(
+        fig,
+        "roc",
+        "Out-of-fold ROC curves of the best row of each model; the AUC in the legend pools "
+        "all out-of-fold rows (the leaderboard averages the folds' AUCs).",
+    )
+
+
+def _calibration(y: np.ndarray, proba: np.ndarray, label: str) -> str:
+    import matplotlib.pyplot as plt
+    from sklearn.calibration import calibration_curve
+
+    true, pred = calibration_curve(y, proba, n_bins=10, strategy="quantile")
+    brier = float(np.mean((proba - y) ** 2))
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", label="perfect")
+    ax.plot(pred, true, marker="o", lw=1.4, label=f"{label} (Brier {brier:.4f})")
+    ax.set(xlabel="mean predicted probability", ylabel="observed frequency")
+    ax.legend(fontsize=7, loc="upper left")
+    return _figure(fig, "calibration", "Reliability of the best row's out-of-fold probabilities.")
+
+
+def _confusion(problem: Problem, y: np.ndarray, proba: np.ndarray, label: str) -> str:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix
+
+    classes = [str(c) for c in problem.dataset.classes]
+    counts = confusion_matrix(y, proba.argmax(axis=1), labels=range(len(classes)))
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2.4, 1.1 * len(classes) + 1.6))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            color = "white" if share[i, j] > 0.6 else "black"
+            ax.text(
+                j, i, f"{counts[i, j]}\n{share[i, j]:.0%}", ha="center", va="center", color=color
+            )
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set(xlabel="predicted", ylabel="actual", title=label)
+    return _figure(fig, "confusion", "Out-of-fold counts; colour: share of each actual class.")
+
+
+def _forecast(problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str) -> str:
+    import matplotlib.pyplot as plt
+
+    ds = problem.dataset
+    scale = ds.scale
+    assert scale is not None
+    rows = np.flatnonzero(seen)
+    truth = scale.to_report(ds.y[rows], rows)
+    pred = scale.to_report(oof[rows], rows)
+    walk = scale.to_report(np.zeros(len(rows)), rows)
+    x = ds.times[rows] if ds.times is not None else rows
+    if problem.recipe.data.entity:  # one series: the entity with the most rows
+        names = ds.X[problem.recipe.data.entity].to_numpy()[rows]
+        keep = names == pd.Series(names).mode().iloc[0]
+    else:
+        keep = np.ones(len(rows), dtype=bool)
+    keep[np.flatnonzero(keep)[:-LATEST]] = False  # the latest steps, readable day by day
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.4))
+    top.plot(x[keep], truth[keep], lw=0.6, color="#999", label="actual")
+    top.plot(x[keep], pred[keep], lw=0.9, color="#1f77b4", label=label)
+    top.plot(x[keep], walk[keep], lw=0.8, ls="--", color="#d62728", label="random walk")
+    top.set_ylabel("price" if scale.level else "return")
+    top.legend(fontsize=7, loc="upper left")
+    gain = np.cumsum((truth - walk) ** 2 - (truth - pred) ** 2)
+    bottom.plot(x, gain, color="#2ca02c", lw=1.2)
+    bottom.axhline(0, color="grey", lw=0.8)
+    bottom.set_ylabel("cum. squared-error gain\nover the random walk")
+    return _figure(
+        fig,
+        "forecast",
+        f"Walk-forward validation rows. Top: the latest {LATEST} steps of one series, "
+        "forecast vs actual and the random walk. Bottom: all validated rows; the curve rises "
+        "where the model beats the random walk and falls where it loses to it.",
+    )
+
+
+def _scatter(y: np.ndarray, pred: np.ndarray, label: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.scatter(y, pred, s=6, alpha=0.5)
+    low, high = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+    ax.plot([low, high], [low, high], ls=":", color="grey")
+    ax.set(xlabel="actual", ylabel="predicted", title=label)
+    return _figure(fig, "scatter", "Out-of-fold predictions against the actual values.")
+
+
+# -- feature contributions -------------------------------------------------------------
+
+
+def _contributions(predictor: Predictor, problem: Problem) -> str:
+    parts = [_permutation(predictor, problem)]
+    models = problem.all_models
+    explained = [m for m in predictor.members if getattr(models.get(m.model), "explain", None)]
+    if explained:  # any plugin's model that offers ModelSpec.explain, the heaviest first
+        parts.append(_shap(max(explained, key=lambda m: m.weight), problem))
+    return "".join(parts)
+
+
+def _permutation(predictor: Predictor, problem: Problem) -> str:
+    """Drop of the metric when one input column is shuffled (in-sample rows). The
+    shuffled copies are predicted in batches of at most :data:`BATCH_CELLS` cells, and
+    at most :data:`PERMUTED_COLUMNS` columns are shuffled: memory and time stay bounded
+    on a table of 10,000 columns (all the copies at once grew with the square of the
+    column count)."""
+    import matplotlib.pyplot as plt
+
+    ds = problem.dataset
+    rng = np.random.default_rng(problem.recipe.seed)
+    rows = _sample(ds.y, problem.task.is_classification, rng)
+    X = ds.X.iloc[rows].reset_index(drop=True)
+    columns, screened = _screen(X, ds.y[rows])
+    everything = np.arange(len(ds.y))
+
+    def score(pred: np.ndarray) -> float:
+        return problem.metric.sign * problem.score(everything, rows, pred)
+
+    base = score(predictor._blend(X))
+    per_batch = max(1, BATCH_CELLS // max(1, X.size))
+    jobs = [(c, k) for c in columns for k in range(PERMUTATION_REPEATS)]
+    shuffled: dict[str, list[float]] = {}
+    for start in range(0, len(jobs), per_batch):
+        batch = jobs[start : start + per_batch]
+        copies = [X.assign(**{c: X[c].to_numpy()[rng.permutation(len(X))]}) for c, _ in batch]
+        pred = predictor._blend(pd.concat(copies, ignore_index=True))
+        for i, (c, _) in enumerate(batch):
+            shuffled.setdefault(str(c), []).append(score(pred[i * len(X) : (i + 1) * len(X)]))
+    drops = {c: base - float(np.mean(v)) for c, v in shuffled.items()}
+    top = sorted(drops, key=drops.get, reverse=True)[:15][::-1]  # type: ignore[arg-type]
+    fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(top) + 1.2))
+    ax.barh(top, [drops[c] for c in top], color="#4878a8")
+    ax.set_xlabel(f"drop of {problem.metric.name} when shuffled")
+    return _figure(
+        fig,
+        "permutation",
+        f"Permutation importance of the predictor on {len(rows)} rows it was fitted on "
+        f"({PERMUTATION_REPEATS} shuffles each): what the model relies on, not its "
+        "out-of-sample value." + screened,
+    )
+
+
+def _screen(X: pd.DataFrame, y: np.ndarray) -> tuple[list[Any], str]:
+    """The columns to shuffle: all, or on wide data the :data:`PERMUTED_COLUMNS` most
+    correlated with the target (every non-numeric column first), and the caption's
+    note saying so."""
+    if X.shape[1] <= PERMUTED_COLUMNS:
+        return list(X.columns), ""
+    numeric = X.select_dtypes("number")
+    values = numeric.to_numpy(dtype=float, na_value=np.nan)
+    centred = np.nan_to_num(values - np.nanmean(values, axis=0))
+    target = (y - y.mean()).astype(float)
+    spread = np.linalg.norm(centred, axis=0) * np.linalg.norm(target)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        strength = np.nan_to_num(np.abs(centred.T @ target) / spread)
+    others = [c for c in X.columns if c not in numeric.columns]
+    ranked = [numeric.columns[i] for i in np.argsort(-strength, kind="stable")]
+    picked = (others + ranked)[:PERMUTED_COLUMNS]
+    note = (
+        f" Of the {X.shape[1]:,} columns, the {len(picked)} most correlated with the target "
+        "were shuffled (the rest: not computed)."
+    )
+    return picked, note
+
+
+def _sample(y: np.ndarray, classes: bool, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``PERMUTATION_ROWS`` rows; for classes a stratified sample with at least
+    two rows of each class (so per-class metrics stay defined)."""
+    n = min(PERMUTATION_ROWS, len(y))
+    if not classes:
+        return np.sort(rng.choice(len(y), n, replace=False))
+    picked = []
+    for label in np.unique(y):
+        where = np.flatnonzero(y == label)
+        take = min(len(where), max(2, round(n * len(where) / len(y))))
+        picked.append(rng.choice(where, take, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def _shap(member: Any, problem: Problem) -> str:
+    """Mean |contribution| per feature from the member's ``ModelSpec.explain``."""
+    import matplotlib.pyplot as plt
+
+    from automl_fin.engine._pipeline import feature_info
+
+    spec = problem.all_models[member.model]
+    prep, model = member.pipeline[0], member.pipeline[-1]
+    if hasattr(model, "calibrated_classifiers_"):  # calibrated: explain the first fold's model
+        model = model.calibrated_classifiers_[0].estimator
+    rows = problem.dataset.X.iloc[: 2 * PERMUTATION_ROWS]
+    Xt = prep.transform(rows)
+    names, _ = feature_info(prep)
+    try:
+        contribs = np.asarray(spec.explain(model, Xt), dtype=float)
+    except Exception as exc:  # a plugin's explanation that fails costs its figure only
+        why = html.escape(f"{member.model} could not explain its predictions: {exc}")
+        return f"<p>{why}</p>"
+    mean = np.abs(contribs).mean(axis=0)
+    if mean.ndim == 2:  # multiclass: (classes, features + 1)
+        mean = mean.sum(axis=0)
+    mean = mean[:-1]  # the last column is the bias
+    names = names or [f"f{i}" for i in range(len(mean))]
+    order = np.argsort(mean)[::-1][:15][::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(order) + 1.2))
+    ax.barh([names[i] for i in order], mean[order], color="#c44e52")
+    ax.set_xlabel("mean |contribution| (margin)")
+    return _figure(
+        fig,
+        "shap",
+        f"{member.model} (trial {member.trial}) feature contributions from its plugin's "
+        "explain (TreeSHAP for tree models), on the preprocessed features.",
+    )

@@ -1,0 +1,101 @@
+"""Run folders: where a study's files go, provably inside the runs folder.
+
+A run is named by its study; its files (out-of-fold predictions, predictor, report) sit
+in ``<runs_dir>/<folder>/``, where the folder is the study name when that is a safe file
+name (letters, digits, ``.``, ``_``, ``-``; at most 100 characters; not starting with a
+dot), else a slug of it plus a hash (:func:`folder_name`): a name such as
+``../../victim``, ``/abs/path`` or 300 characters long never writes outside the runs
+folder, and :func:`run_folder` refuses a folder that a link leads out of it.
+
+:func:`locate` finds a run's study name and folder again (``automl_fin.engine._reopen``
+reopens its study, recipe and data).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from automl_fin.errors import ArtifactError
+from automl_fin.storage._storage import DEFAULT_RUNS_DIR
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["folder_name", "locate", "run_folder", "writable"]
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+RUN_FILES = ("oof", "predictor", "report.html")  # what a run writes inside its folder
+
+
+def folder_name(study: str) -> str:
+    """The run folder's name for ``study``: the name itself when it is a safe file name,
+    else its safe characters (at most 80) and 10 hex digits of its sha256."""
+    if SAFE_NAME.fullmatch(study):
+        return study
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", study).strip("._-")[:80] or "study"
+    return f"{slug}-{hashlib.sha256(study.encode()).hexdigest()[:10]}"
+
+
+def writable(runs_dir: str | Path) -> Path:
+    """``runs_dir``, created if missing; a file, or a folder this process cannot write
+    to, is refused in one line before anything is searched."""
+    import tempfile
+
+    folder = Path(runs_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ArtifactError(f"--runs-dir {folder} is a file; pass a folder (made if missing)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ArtifactError(
+            f"--runs-dir {folder} is not writable ({exc.strerror}); pass a folder you can write to"
+        ) from None
+    return folder
+
+
+def run_folder(runs_dir: str | Path, study: str) -> Path:
+    """The folder of ``study``'s files inside ``runs_dir``, proven to stay there: the
+    folder and the files a run writes in it must not be links that lead out of it."""
+    root = Path(runs_dir).resolve()
+    folder = root / folder_name(study)
+    for path in (folder, *(folder / f for f in RUN_FILES)):
+        if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(root):
+            raise ArtifactError(
+                f"{path} leads to {path.resolve()}, outside the runs folder {root}; "
+                "remove the link (a run writes only inside --runs-dir)"
+            )
+    return folder
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a study name too long for a file name
+        return False
+
+
+def locate(
+    run: str | Path, runs_dir: str | Path | None = None, *, must_exist: bool = False
+) -> tuple[str, Path]:
+    """The study name and folder of ``run``: a study name with a run in ``runs_dir``, else
+    a run folder (``..`` is the study of that name when it has a run, else a folder).
+    ``must_exist``: a folder that is not there is an error naming the nearest runs."""
+    folder = run_folder(runs_dir or DEFAULT_RUNS_DIR, str(run))
+    given = Path(run)
+    if not _is_dir(folder) and _is_dir(given):
+        return given.resolve().name, given
+    if must_exist and not folder.is_dir():
+        parent = folder.parent
+        runs = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+        near = difflib.get_close_matches(str(run), runs, n=3, cutoff=0.5) or runs[-3:]
+        hint = f"; nearest: {', '.join(near)}" if near else f"; {parent} holds no runs"
+        raise ArtifactError(
+            f"no run '{run}' in {parent} (pass a run folder, or a study name and --runs-dir){hint}"
+        )
+    return str(run), folder
