@@ -36,6 +36,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def _install(wheel: Path, site: Path) -> Path:
+    """The wheel installed alone (no dependencies) into the folder ``site``."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(wheel)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return site
+
+
 def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"automl_fin/_recipes/{r}" for r in RECIPES} <= names
@@ -57,12 +67,7 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
 
 
 def test_installed_wheel_finds_its_recipes_and_plugin(wheel: Path, tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    site = _install(wheel, tmp_path / "site")
     # -S: no .pth files, so the checkout's editable install is invisible; the wheel's
     # copy comes first on the path and its dist-info wins the entry-point lookup.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), sysconfig.get_path("purelib")])}
@@ -136,12 +141,7 @@ def test_the_bare_core_installs_without_model_families_and_runs_a_search(
         if name.startswith((*FAMILIES, "__editable__", "automl_fin")) or name.endswith(".pth"):
             continue
         (bare / entry.name).symlink_to(entry)
-    site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
-         str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    site = _install(wheel, tmp_path / "site")
     # every requirement of the wheel without an extra is met by the bare folder
     (dist,) = metadata.distributions(path=[str(site)])
     core = [Requirement(r) for r in dist.requires or [] if "extra ==" not in r]

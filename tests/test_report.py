@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from automl_fin import datasets, search
+from automl_fin.engine._reopen import reopen
 from automl_fin.errors import DataError
 from automl_fin.results._report import REPORT
-from automl_fin.storage._runs import reopen
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
