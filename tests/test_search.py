@@ -309,7 +309,8 @@ def test_calibration_is_searched_and_fitted_inside_the_training_rows(tmp_path: P
 
     result = search("default", trials=6, seed=1, runs_dir=tmp_path, storage=":memory:",
                     overrides={"models": ["logreg", "extra_trees"], "predictor": False,
-                               "report": False, "ensemble": False})  # fmt: skip
+                               "report": False, "ensemble": False, "validation.n_splits": 3,
+                               "validation.repeats": 1})  # fmt: skip
     board = result.leaderboard()
     trials = board[~board["baseline"] & (board["model"] != "ensemble")]
     assert trials["params"].map(lambda p: p.get("calibration")).notna().all()
