@@ -274,12 +274,12 @@ class Registry:
             if isinstance(name, str) and name not in self.providers:
                 self.skipped_specs[name] = provider.plugin
 
-    def _check_unique(
-        self, kind: str, table: Mapping[str, Any], name: str, new: Provider, new_kind: str
-    ) -> None:
+    def _check_unique(self, name: str, new: Provider, new_kind: str) -> None:
         """Models and preprocessors share one namespace: a trial's parameters are
         prefixed by the spec's name."""
-        if name in table:
+        for kind, table in (("model", self.models), ("preprocessor", self.preprocessors)):
+            if name not in table:
+                continue
             what = (
                 f"duplicate {kind} name '{name}'"
                 if kind == new_kind
@@ -298,8 +298,7 @@ class Registry:
                 f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
                 "register_models; expected an automl_fin.ModelSpec"
             )
-        self._check_unique("model", self.models, spec.name, provider, "model")
-        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "model")
+        self._check_unique(spec.name, provider, "model")
         self.models[spec.name] = spec
         self.providers[spec.name] = provider
 
@@ -309,8 +308,7 @@ class Registry:
                 f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
                 "register_preprocessors; expected an automl_fin.PreprocessorSpec"
             )
-        self._check_unique("model", self.models, spec.name, provider, "preprocessor")
-        self._check_unique("preprocessor", self.preprocessors, spec.name, provider, "preprocessor")
+        self._check_unique(spec.name, provider, "preprocessor")
         self.preprocessors[spec.name] = spec
         self.providers[spec.name] = provider
 
