@@ -188,7 +188,7 @@ def score(system: str, problem: Any, work: Path) -> dict[str, Any]:
         if info["test_rows"] != rows_digest(problem.test_rows):
             raise RuntimeError("automl_fin held out other rows than the peers got")
         return info
-    from automl_fin.engine._fitting import check_prediction
+    from automl_fin.engine._predictions import check_prediction
 
     width = problem.dataset.n_classes if problem.task.is_classification else 1
     pred = check_prediction(np.load(work / "pred.npy"), len(problem.test_rows), width, system)

@@ -27,10 +27,12 @@ import numpy as np
 import optuna
 from threadpoolctl import ThreadpoolController
 
-from automl_fin.engine._fitting import check_prediction, plan_of, predict, staged, tag, trial_seed
+from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
+from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._sampling import PRUNER_STARTUP, completed
+from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline
 from automl_fin.errors import Pruned
@@ -207,85 +209,98 @@ class Objective:
         }
 
     def _cross_validate(self, trial: optuna.Trial, plan: Plan, seed: int) -> float:
+        """The trial's mean score over the recipe's folds (as many as the model may
+        take); its out-of-fold predictions saved, its record filled."""
         p = self.problem
-        ds = p.dataset
-        X, y = ds.X, ds.y
-        classification = p.task.is_classification
-        width = ds.n_classes if classification else 1
-        oof_sum = np.zeros((len(y), width))
-        oof_n = np.zeros(len(y))
-        scores: list[float] = []
-        extras: dict[str, list[float]] = {m.name: [] for m in p.extra_metrics}
-        fit_s = predict_s = 0.0
         splits = p.splits[: p.max_folds(plan.model)]
+        width = p.dataset.n_classes if p.task.is_classification else 1
+        folds = _Folds(len(p.dataset.y), width, [m.name for m in p.extra_metrics])
         self.record.folds = len(splits)
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
-            expected = self._fold_estimate(plan, fold, fit_s + predict_s)
-            if time.monotonic() + expected > self.deadline:  # the fold would overrun
-                self._record(scores, {}, fit_s, predict_s)
-                why = f"budget reached after {fold} folds"
-                if not fold and expected:
-                    why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
-                    self._skipped(trial)
-                self.record.stopped = why
-                raise optuna.TrialPruned(why)
-            built = time.perf_counter()
-            pipe = staged(
-                "build",
-                plan.model,
-                build_pipeline,
-                plan,
-                p.all_models,
-                p.preprocessors,
-                ds.kinds,
-                p.context(seed, model=plan.model, n_rows=len(tr)),
-            )
-            t0 = time.perf_counter()
-            self.build_s += t0 - built
-            try:
-                if p.all_models[plan.model].monitored:
-                    self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
-                else:
-                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
-            except Pruned as exc:
-                self._record(scores, {}, fit_s + time.perf_counter() - t0, predict_s)
-                raise optuna.TrialPruned(str(exc)) from None
-            t1 = time.perf_counter()
-            pred = staged("predict", plan.model, predict, pipe, X.iloc[va], width)
-            t2 = time.perf_counter()
-            fit_s += t1 - t0
-            predict_s += t2 - t1
-            self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
-            self.fitted_preps.update(plan.spec_names()[1:])
-            self.skips = 0  # a fold fitted: budget skips count again from here
-            pred = check_prediction(pred, len(va), width, plan.model)
+            self._check_budget(trial, plan, fold, folds)
+            pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
             values = p.scores(tr, va, pred)
             score = values.pop(p.metric.name)
             if not np.isfinite(score):
                 raise tag(
                     ValueError(f"{p.metric.name} is {score} on fold {fold}"), "score", plan.model
                 )
-            scores.append(score)
-            for name, value in values.items():
-                extras[name].append(value)
-            oof_sum[va] += pred.reshape(len(va), width)
-            oof_n[va] += 1
-            judged = fold + 1 in JUDGED_FOLDS and fold + 1 < len(splits)
-            if judged and p.recipe.pruner != "none":  # for the pruner: each report a write
-                trial.report(float(np.mean(scores)), step=fold * STRIDE + STRIDE - 1)
-                if self.may_prune and not is_baseline(trial) and trial.should_prune():
-                    self._record(scores, {}, fit_s, predict_s)
-                    self.record.stopped = f"pruned after {fold + 1} of {len(splits)} folds"
-                    raise optuna.TrialPruned(f"pruned after fold {fold}")
-        with np.errstate(invalid="ignore"):
-            oof = oof_sum / oof_n[:, None]
+            folds.add(va, pred, score, values)
+            self._judge(trial, fold + 1, len(splits), folds)
         oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
-        atomic_save_npy(oof_file, oof if width > 1 else oof[:, 0])
-        self._record(scores, extras, fit_s, predict_s)
+        atomic_save_npy(oof_file, folds.oof())
+        self._record(folds, extras=True)
         self.record.oof = str(oof_file.resolve())  # readable from any directory
-        return float(np.mean(scores))
+        return float(np.mean(folds.scores))
+
+    def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
+        """Stop the trial (pruned, its folds so far recorded) when its next fold would
+        run past the search's deadline."""
+        expected = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
+        if time.monotonic() + expected <= self.deadline:
+            return
+        self._record(folds)
+        why = f"budget reached after {fold} folds"
+        if not fold and expected:
+            why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
+            self._skipped(trial)
+        self.record.stopped = why
+        raise optuna.TrialPruned(why)
+
+    def _fit_fold(
+        self,
+        trial: optuna.Trial,
+        plan: Plan,
+        seed: int,
+        fold: int,
+        tr: np.ndarray,
+        va: np.ndarray,
+        where: str,
+        folds: _Folds,
+    ) -> np.ndarray:
+        """Build and fit the plan's pipeline on the fold's training rows; its checked
+        predictions for the validation rows (seconds added to ``folds``)."""
+        p = self.problem
+        X, y = p.dataset.X, p.dataset.y
+        built = time.perf_counter()
+        ctx = p.context(seed, model=plan.model, n_rows=len(tr))
+        pipe = staged(
+            "build", plan.model, build_pipeline, plan, p.all_models, p.preprocessors,
+            p.dataset.kinds, ctx,
+        )  # fmt: skip
+        t0 = time.perf_counter()
+        self.build_s += t0 - built
+        try:
+            if p.all_models[plan.model].monitored:
+                self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
+            else:
+                staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+        except Pruned as exc:
+            folds.fit_s += time.perf_counter() - t0
+            self._record(folds)
+            raise optuna.TrialPruned(str(exc)) from None
+        t1 = time.perf_counter()
+        pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width)
+        t2 = time.perf_counter()
+        folds.fit_s += t1 - t0
+        folds.predict_s += t2 - t1
+        self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
+        self.fitted_preps.update(plan.spec_names()[1:])
+        self.skips = 0  # a fold fitted: budget skips count again from here
+        return check_prediction(pred, len(va), folds.width, plan.model)
+
+    def _judge(self, trial: optuna.Trial, done: int, planned: int, folds: _Folds) -> None:
+        """After :data:`JUDGED_FOLDS` (never the last), report the running mean to the
+        pruner (a storage write) and stop the trial when it says so."""
+        if done not in JUDGED_FOLDS or done >= planned or self.problem.recipe.pruner == "none":
+            return
+        trial.report(float(np.mean(folds.scores)), step=(done - 1) * STRIDE + STRIDE - 1)
+        if self.may_prune and not is_baseline(trial) and trial.should_prune():
+            self._record(folds)
+            self.record.stopped = f"pruned after {done} of {planned} folds"
+            raise optuna.TrialPruned(f"pruned after fold {done - 1}")
 
     def _fit_monitored(
         self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any, where: str
@@ -349,19 +364,41 @@ class Objective:
         )
         staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
 
-    def _record(
-        self,
-        scores: list[float],
-        extras: dict[str, list[float]],
-        fit_s: float,
-        predict_s: float,
-    ) -> None:
+    def _record(self, folds: _Folds, *, extras: bool = False) -> None:
+        """The folds' scores and seconds into the trial's record (and the extra metrics'
+        means, for a trial that ran all its folds)."""
         rec = self.record
-        rec.fold_scores = scores
-        rec.score_std = float(np.std(scores)) if scores else None
-        rec.metrics = {k: float(np.mean(v)) for k, v in extras.items()}
-        rec.fit_s = round(fit_s, 4)
-        rec.predict_s = round(predict_s, 4)
+        rec.fold_scores = folds.scores
+        rec.score_std = float(np.std(folds.scores)) if folds.scores else None
+        rec.metrics = {k: float(np.mean(v)) for k, v in folds.extras.items()} if extras else {}
+        rec.fit_s = round(folds.fit_s, 4)
+        rec.predict_s = round(folds.predict_s, 4)
         rec.build_s = round(self.build_s, 4)
         if self.curve_s:  # inside fit_s: the learning curve's storage writes and pruner reads
             rec.curve_s = round(self.curve_s, 4)
+
+
+class _Folds:
+    """What a trial's folds add up to: their scores and extra metrics, out-of-fold
+    predictions (the mean where a row is predicted by several folds), seconds spent."""
+
+    def __init__(self, n_rows: int, width: int, extra_names: list[str]) -> None:
+        self.width = width
+        self.oof_sum = np.zeros((n_rows, width))
+        self.oof_n = np.zeros(n_rows)
+        self.scores: list[float] = []
+        self.extras: dict[str, list[float]] = {name: [] for name in extra_names}
+        self.fit_s = self.predict_s = 0.0
+
+    def add(self, va: np.ndarray, pred: np.ndarray, score: float, values: dict[str, float]) -> None:
+        self.scores.append(score)
+        for name, value in values.items():
+            self.extras[name].append(value)
+        self.oof_sum[va] += pred.reshape(len(va), self.width)
+        self.oof_n[va] += 1
+
+    def oof(self) -> np.ndarray:
+        """``(n,)`` values or ``(n, k)`` probabilities; NaN on rows no fold predicted."""
+        with np.errstate(invalid="ignore"):
+            oof = self.oof_sum / self.oof_n[:, None]
+        return oof if self.width > 1 else oof[:, 0]

@@ -74,10 +74,11 @@ def fit_predictor(
     out-of-fold files when the run folder was moved)."""
     from threadpoolctl import threadpool_limits
 
-    from automl_fin.engine._fitting import fit_trial, members_of, oof_of
+    from automl_fin.engine._fitting import fit_trial
     from automl_fin.engine._trial_record import TrialRecord, is_candidate
     from automl_fin.results._ensemble import rows_of
     from automl_fin.results._intervals import METHOD, conformity_scores
+    from automl_fin.results._members import members_of, oof_of
 
     p = problem
     done = [t for t in rows_of(study) if is_candidate(t)]

@@ -17,12 +17,14 @@ import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
-from automl_fin.engine._fitting import blend, fit_trial, members_of, oof_of
+from automl_fin.engine._fitting import fit_trial
+from automl_fin.engine._predictions import blend
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.plugin._specs import Task
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import conformity_scores, half_width
+from automl_fin.results._members import members_of, oof_of
 
 __all__ = ["final_test"]
 

@@ -238,7 +238,7 @@ class Predictor:
         return _latest_window(checked, self.schema, source)
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
-        from automl_fin.engine._fitting import blend
+        from automl_fin.engine._predictions import blend
 
         return blend(
             [m.pipeline for m in self.members],

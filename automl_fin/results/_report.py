@@ -162,7 +162,7 @@ def _label(trial: Any) -> str:
 
 def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]:
     """The out-of-fold predictions of a row and its label."""
-    from automl_fin.engine._fitting import oof_of
+    from automl_fin.results._members import oof_of
 
     oof = oof_of(study, trial, run_dir)
     return oof, _label(trial) if oof is not None else ""

@@ -12,7 +12,9 @@ survives a crash of the process, and a power cut can lose the last moments of co
 never corrupts the file. When the search ends the log is folded back and the file returns
 to SQLite's default rollback journal: a finished run is one self-contained file, readable
 from a read-only place. On a network filesystem, where the log cannot work, the rollback
-journal is kept throughout.
+journal is kept throughout. (Optuna's JournalStorage was measured as the default and
+not chosen: a torn append or a killed writer's lock breaks or stalls it, and it has no
+heartbeats; see docs/benchmarks.md.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,63 @@
+"""Predictions in the engine's shape: class probabilities ``(n, k)`` or values ``(n,)``,
+checked (shape, finite, probabilities summing to 1), and blended with weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.engine._staged import tag
+
+__all__ = ["blend", "check_prediction", "predict"]
+
+
+def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
+    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise."""
+    if width == 1:
+        return np.asarray(pipe.predict(X), dtype=float)
+    if hasattr(pipe[-1], "predict_proba"):
+        return np.asarray(pipe.predict_proba(X), dtype=float)
+    labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
+    return np.eye(width)[labels]
+
+
+def check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.ndarray:
+    """``pred`` in the expected shape; a wrong shape, a non-finite value or probabilities
+    that do not sum to 1 raise, tagged as ``model``'s predict."""
+    expected = (n, width) if width > 1 else (n,)
+    if pred.ndim == 2 and width == 1 and pred.shape[1] == 1:
+        pred = pred[:, 0]
+    if pred.shape != expected:
+        raise tag(
+            ValueError(f"predictions have shape {pred.shape}, expected {expected}"),
+            "predict",
+            model,
+        )
+    if not np.all(np.isfinite(pred)):
+        raise tag(ValueError("predictions contain NaN or infinite values"), "predict", model)
+    if width > 1:  # class probabilities: in [0, 1], each row summing to 1
+        low, high = float(pred.min()), float(pred.max())
+        sums = pred.sum(axis=1)
+        if low < -1e-6 or high > 1 + 1e-6 or not np.allclose(sums, 1.0, atol=1e-4):
+            worst = float(sums[np.argmax(np.abs(sums - 1))])
+            raise tag(
+                ValueError(
+                    f"class probabilities must lie in [0, 1] and sum to 1 per row; found "
+                    f"values in [{low:.4g}, {high:.4g}], a row summing to {worst:.4g}"
+                ),
+                "predict",
+                model,
+            )
+    return pred
+
+
+def blend(
+    pipes: list[Any], weights: list[float], X: pd.DataFrame, width: int, models: list[str]
+) -> np.ndarray:
+    """The weighted mean of the pipelines' checked predictions (probabilities or values)."""
+    total = np.zeros((len(X), width) if width > 1 else len(X))
+    for pipe, weight, model in zip(pipes, weights, models, strict=True):
+        total += weight * check_prediction(predict(pipe, X, width), len(X), width, model)
+    return total / float(np.sum(weights))

@@ -1,0 +1,49 @@
+"""What stands behind a leaderboard row: its member trials with their weights, and
+their out-of-fold predictions blended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from automl_fin.engine._trial_record import TrialRecord
+
+__all__ = ["members_of", "oof_of"]
+
+
+def members_of(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial
+) -> list[tuple[optuna.trial.FrozenTrial, float]]:
+    """The trials behind a leaderboard row with their weights: an ensemble's members,
+    or the trial itself with weight 1."""
+    weights = TrialRecord.of(trial).members
+    if not weights:
+        return [(trial, 1.0)]
+    by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    return [(by_number[int(n)], float(w)) for n, w in weights.items()]
+
+
+def oof_of(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial, run_dir: Path | None = None
+) -> np.ndarray | None:
+    """The out-of-fold predictions of a leaderboard row (an ensemble: its members',
+    blended with its weights), NaN on rows no fold predicted; ``None`` when a member's
+    file is not readable here. A file is looked for where it was stored, then in
+    ``run_dir/oof`` (a run folder that was moved)."""
+    total: np.ndarray | None = None
+    weights = 0.0
+    for member, weight in members_of(study, trial):
+        stored = TrialRecord.of(member).oof
+        if not stored:
+            return None
+        file = Path(stored)
+        if run_dir is not None and not file.is_file():
+            file = Path(run_dir) / "oof" / file.name
+        if not file.is_file():
+            return None
+        part = weight * np.load(file)
+        total = part if total is None else total + part
+        weights += weight
+    return None if total is None else total / weights
