@@ -2,6 +2,7 @@
 
     python -m benchmarks.compare --budget 60 --repeats 3 [--datasets german_credit,...]
                                  [--systems automl_fin,flaml,autogluon,linear] [--out DIR]
+                                 [--set KEY=VALUE ...]
 
 For each data set and repeat, the recipe's own held-out final test (20 %: a stratified
 share drawn with the repeat's seed, or the latest fifth of a price series, which later
@@ -19,7 +20,9 @@ evaluated configurations, AutoGluon's trained models (a bagged model counts once
 peers' virtual environments are made on first use under ``.bench/`` (AutoGluon pins
 pandas < 3, so no peer shares automl_fin's environment). Output: ``results.json`` and
 ``results.md`` in ``--out`` (default ``.bench/results/<time>-b<budget>``); ``--table
-results.json`` prints a saved run's table again.
+results.json`` prints a saved run's table again. ``--set`` overrides automl_fin's recipe as
+``automl-fin run --set`` does (e.g. ``--set bagging=false``): one change measured on and
+off on the same rows.
 """
 
 from __future__ import annotations
@@ -142,8 +145,11 @@ def _kinds(problem: Any) -> dict[str, str]:
     return out
 
 
-def prepare(name: str, repeat: int, budget: float, work: Path) -> tuple[Any, dict[str, Any]]:
-    """Resolve the recipe as automl_fin will, and write the peers' tables."""
+def prepare(
+    name: str, repeat: int, budget: float, work: Path, extra: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """Resolve the recipe as automl_fin will (``extra``: the ``--set`` overrides), and
+    write the peers' tables."""
     from automl_fin.datasets import load
     from automl_fin.engine._problem import resolve
     from automl_fin.engine._recipes import load_recipe
@@ -154,6 +160,7 @@ def prepare(name: str, repeat: int, budget: float, work: Path) -> tuple[Any, dic
                  "n_jobs": -1}  # fmt: skip
     if budget < SHORT_BUDGET:
         overrides.update(SHORT_OVERRIDES.get(name, {}))
+    overrides.update(extra or {})
     data: str | None = None
     if spec["recipe"] == "price":  # repeat r: the series cut back by r fifths
         frame = load("sp500")
@@ -209,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--systems", default="automl_fin,flaml,autogluon,linear")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--table", type=Path, help="only print the table of a results.json")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override automl_fin's recipe field (repeatable)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.table:
         saved = json.loads(args.table.read_text())
@@ -221,13 +230,16 @@ def main(argv: list[str] | None = None) -> None:
     out = (args.out or BENCH / "results" / f"{stamp}-b{args.budget:g}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     systems = args.systems.split(",")
+    from automl_fin.engine._recipes import parse_overrides
+
+    extra = parse_overrides(args.set)
     pythons = {s: str(ensure_venv(VENV_OF[s])) for s in systems if s in PEERS}
     records: list[dict[str, Any]] = []
     for repeat in range(args.repeats):
         for name in args.datasets.split(","):
             work = out / f"{name}-r{repeat}"
             work.mkdir(exist_ok=True)
-            problem, task = prepare(name, repeat, args.budget, work)
+            problem, task = prepare(name, repeat, args.budget, work, extra)
             order = systems_for(name, systems)
             shift = repeat % len(order)
             for system in order[shift:] + order[:shift]:
@@ -275,6 +287,7 @@ def _document(records: list[dict[str, Any]], args: argparse.Namespace) -> dict[s
         "command": " ".join(sys.argv),
         "budget_s": args.budget,
         "repeats": args.repeats,
+        "set": args.set,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),

@@ -5,7 +5,7 @@
 ``WORKDIR/task.json`` names the recipe, its overrides, the data (a path or null for the
 recipe's own), the budget in seconds and the seed. The search runs as a user runs it
 (SQLite storage in ``WORKDIR/runs``, ensemble on) with only the time budget binding, then
-the final test refits the best row on the search rows and scores the held-out rows.
+the final test scores the best row (bagged, or refitted on the search rows) on the held-out rows.
 Writes ``WORKDIR/info.json``: those scores, a digest of the held-out row numbers (the
 harness checks that the peers got the same rows), trials run and the best model.
 """

@@ -145,7 +145,7 @@ def test_a_monitored_refit_stops_early_on_the_engines_holdout(tmp_path) -> None:
            registry=Registry(plugins={"recording": Plugin()}),
            overrides={"models": ["recording"], "baselines": [], "ensemble": False,
                       "report": False, "validation.n_splits": 2, "validation.repeats": 1,
-                      "portfolio": False})  # fmt: skip
+                      "portfolio": False, "bagging": False})  # fmt: skip
     folds, (rows, refit) = _Recording.monitors[:2], _Recording.monitors[-1]
     assert len(_Recording.monitors) == 3 and not any(m.refit for _, m in folds)
     assert refit.refit and refit.has_validation  # the core's holdout, not the plugin's

@@ -230,7 +230,7 @@ def test_the_report_on_10000_columns_stays_within_3_gib(tmp_path: Path) -> None:
     assert "report failed" not in out.stderr  # all the shuffled copies at once: MemoryError
     page = (Path(run_dir) / REPORT).read_text()
     assert "Permutation importance" in page
-    assert "Of the 10,000 columns, the 50 most correlated with the target" in page
+    assert re.search(r"Of the 10,000 columns, the \d+ most correlated with the target", page)
     assert float(report_s) < 120 and float(peak_mib) < 3 * 1024
 
 

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import math
 import os
+import pickle
 import socket
 import sys
 import time
@@ -25,8 +26,10 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 from threadpoolctl import ThreadpoolController
 
+from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
@@ -34,7 +37,7 @@ from automl_fin.engine._problem import Problem
 from automl_fin.engine._sampling import PRUNER_STARTUP, completed
 from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import TrialTimeout, time_limit
-from automl_fin.engine._trial_record import TrialRecord, is_baseline
+from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
 from automl_fin.errors import Pruned
 from automl_fin.plugin._specs import Monitor
 from automl_fin.storage._storage import atomic_save_npy
@@ -215,12 +218,15 @@ class Objective:
         splits = p.splits[: p.max_folds(plan.model)]
         width = p.dataset.n_classes if p.task.is_classification else 1
         folds = _Folds(len(p.dataset.y), width, [m.name for m in p.extra_metrics])
+        bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
             self._check_budget(trial, plan, fold, folds)
-            pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
+            pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
+            if bagged:
+                folds.pipes.append(pipe)
             values = p.scores(tr, va, pred)
             score = values.pop(p.metric.name)
             if not np.isfinite(score):
@@ -233,7 +239,26 @@ class Objective:
         atomic_save_npy(oof_file, folds.oof())
         self._record(folds, extras=True)
         self.record.oof = str(oof_file.resolve())  # readable from any directory
-        return float(np.mean(folds.scores))
+        score = float(np.mean(folds.scores))
+        if bagged:
+            self._keep_bag(trial, plan.model, score, folds.pipes)
+        return score
+
+    def _keep_bag(self, trial: optuna.Trial, model: str, score: float, pipes: list[Any]) -> None:
+        """Write the trial's fold models when it is among the trials whose bags may be
+        used (:func:`~automl_fin.engine._bag.kept`), and delete those of trials that it
+        pushed out (as this process sees the study: another's newer trials are left)."""
+        done = [
+            (t.number, float(t.value), str(TrialRecord.of(t).model))  # type: ignore[arg-type]
+            for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if is_candidate(t)
+        ]
+        keep = kept([*done, (trial.number, score, model)], self.problem.metric.sign)
+        if trial.number in keep:
+            # not kept (unpicklable, disk full): the predictor refits this one
+            with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+                save_bag(self.run_dir, trial.number, pipes)
+        forget(self.run_dir, {number for number, _, _ in done} - keep)
 
     def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
         """Stop the trial (pruned, its folds so far recorded) when its next fold would
@@ -259,9 +284,9 @@ class Objective:
         va: np.ndarray,
         where: str,
         folds: _Folds,
-    ) -> np.ndarray:
-        """Build and fit the plan's pipeline on the fold's training rows; its checked
-        predictions for the validation rows (seconds added to ``folds``)."""
+    ) -> tuple[Any, np.ndarray]:
+        """Build and fit the plan's pipeline on the fold's training rows: it, and its
+        checked predictions for the validation rows (seconds added to ``folds``)."""
         p = self.problem
         X, y = p.dataset.X, p.dataset.y
         built = time.perf_counter()
@@ -289,7 +314,7 @@ class Objective:
         self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
         self.fitted_preps.update(plan.spec_names()[1:])
         self.skips = 0  # a fold fitted: budget skips count again from here
-        return check_prediction(pred, len(va), folds.width, plan.model)
+        return pipe, check_prediction(pred, len(va), folds.width, plan.model)
 
     def _judge(self, trial: optuna.Trial, done: int, planned: int, folds: _Folds) -> None:
         """After :data:`JUDGED_FOLDS` (never the last), report the running mean to the
@@ -387,6 +412,7 @@ class _Folds:
         self.oof_sum = np.zeros((n_rows, width))
         self.oof_n = np.zeros(n_rows)
         self.scores: list[float] = []
+        self.pipes: list[Any] = []  # the fitted fold pipelines, when they may be bagged
         self.extras: dict[str, list[float]] = {name: [] for name in extra_names}
         self.fit_s = self.predict_s = 0.0
 

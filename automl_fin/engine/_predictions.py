@@ -8,13 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.engine._bag import Bag
 from automl_fin.engine._staged import tag
 
 __all__ = ["blend", "check_prediction", "predict"]
 
 
 def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
-    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise."""
+    """Class probabilities ``(n, k)`` for classification, values ``(n,)`` otherwise (a
+    :class:`~automl_fin.engine._bag.Bag`: the mean of its fold models')."""
+    if isinstance(pipe, Bag):
+        return np.mean([predict(p, X, width) for p in pipe.pipes], axis=0)
     if width == 1:
         return np.asarray(pipe.predict(X), dtype=float)
     if hasattr(pipe[-1], "predict_proba"):

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Problem", "resolve"]
 
 SMALL_DATA = 2000  # rows: below this, ``validation.repeats: auto`` repeats k-fold
+BAG_ROWS = 20_000  # rows: up to this, ``bagging: auto`` bags k-fold models
 
 
 @dataclass
@@ -74,6 +75,17 @@ class Problem:
         for train, valid in self.splits:
             used[train] = used[valid] = True
         return np.flatnonzero(used)
+
+    @property
+    def bagging(self) -> bool:
+        """Whether the predictor and the final test use bags of fold models
+        (:mod:`automl_fin.engine._bag`): ``recipe.bagging``; ``auto`` bags k-fold
+        models up to :data:`BAG_ROWS` rows (a holdout's single model or walk-forward's
+        early windows would be worse than a refit on all rows)."""
+        wanted = self.recipe.bagging
+        if wanted != "auto":
+            return bool(wanted)
+        return self.scheme in ("kfold", "stratified_kfold") and len(self.dataset.y) <= BAG_ROWS
 
     def max_folds(self, model: str) -> int:
         """How many splits a trial of ``model`` is scored on (``ModelSpec.max_folds``)."""

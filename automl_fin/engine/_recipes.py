@@ -129,6 +129,12 @@ class Recipe(_Strict):
         description="after the search, select an ensemble of the top trials' "
         "out-of-fold predictions (a leaderboard row of its own)",
     )
+    bagging: bool | Literal["auto"] = Field(
+        "auto",
+        description="the predictor and the final test average each trial's fold models "
+        "(true; its out-of-fold score then estimates exactly that predictor) or refit it "
+        "on all rows (false); auto: bagged with k-fold validation up to 20,000 rows",
+    )
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )

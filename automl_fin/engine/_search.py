@@ -356,7 +356,7 @@ def _after_search(
             build_ensemble(study, problem)
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
-            final_test(study, problem)
+            final_test(study, problem, run_dir)
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
         errors = [e for t in failed if (e := TrialRecord.of(t).error)]

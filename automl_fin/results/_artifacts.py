@@ -74,7 +74,6 @@ def fit_predictor(
     out-of-fold files when the run folder was moved)."""
     from threadpoolctl import threadpool_limits
 
-    from automl_fin.engine._fitting import fit_trial
     from automl_fin.engine._trial_record import TrialRecord, is_candidate
     from automl_fin.results._ensemble import rows_of
     from automl_fin.results._intervals import METHOD, conformity_scores
@@ -87,10 +86,11 @@ def fit_predictor(
     best = max(done, key=lambda t: p.metric.sign * float(t.value))  # type: ignore[arg-type]
     record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
-    members = []
+    members, fits = [], {}
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         for trial, weight in members_of(study, best):
-            model, pipe = fit_trial(trial, p, rows)
+            model, pipe = fitted_member(trial, p, rows, run_dir)
+            fits[str(trial.number)] = describe_fit(pipe)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
     ds = p.dataset
     scores, interval = None, None
@@ -117,11 +117,37 @@ def fit_predictor(
             "folds": record.folds,
         },
         "best": {"trial": best.number, "model": record.model},
+        "fit": fits,
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
     }
     return Predictor(members, Schema.of(p), manifest, scores=scores)
+
+
+def fitted_member(
+    trial: optuna.trial.FrozenTrial, problem: Problem, rows: np.ndarray, run_dir: Any
+) -> tuple[str, Any]:
+    """The model name and fitted pipeline of a member trial: its kept fold models as a
+    bag when the recipe bags (:mod:`automl_fin.engine._bag`), else (or when they were
+    not kept here) refitted on ``rows``."""
+    from automl_fin.engine._bag import load_bag
+    from automl_fin.engine._fitting import fit_trial
+    from automl_fin.engine._trial_record import TrialRecord
+
+    bag = load_bag(Path(run_dir) if run_dir else None, trial.number) if problem.bagging else None
+    if bag is not None:
+        return str(TrialRecord.of(trial).model), bag
+    return fit_trial(trial, problem, rows)
+
+
+def describe_fit(pipe: Any) -> str:
+    """How a member was fitted, in words (the manifest's ``fit``)."""
+    from automl_fin.engine._bag import Bag
+
+    if isinstance(pipe, Bag):
+        return f"bag of {len(pipe)} fold models"
+    return "refit on all rows"
 
 
 def save_predictor(predictor: Predictor, folder: str | Path) -> Path:

@@ -11,17 +11,18 @@ test rows inside the row's 90 % prediction interval (``coverage_90``, see
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
-from automl_fin.engine._fitting import fit_trial
 from automl_fin.engine._predictions import blend
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.plugin._specs import Task
+from automl_fin.results._artifacts import fitted_member
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import conformity_scores, half_width
 from automl_fin.results._members import members_of, oof_of
@@ -29,11 +30,14 @@ from automl_fin.results._members import members_of, oof_of
 __all__ = ["final_test"]
 
 
-def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
+def final_test(
+    study: optuna.Study, problem: Problem, run_dir: Path | None = None
+) -> dict[str, Any]:
     """Refit the best trial, the best of each model (an ensemble from its members'
-    refits) and every baseline on all search rows, score them once on the held-out
-    final test rows, and store the scores on the study (``final_test``: trial number
-    -> metrics)."""
+    refits) and every baseline on all search rows (a bagging recipe: the trials' kept
+    fold models, fitted on search rows only), score them once on the held-out final
+    test rows, and store the scores on the study (``final_test``: trial number ->
+    metrics)."""
     p = problem
     done = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
     picked: dict[str, optuna.trial.FrozenTrial] = {}
@@ -50,7 +54,7 @@ def final_test(study: optuna.Study, problem: Problem) -> dict[str, Any]:
                 parts = members_of(study, t)
                 for member, _ in parts:
                     if member.number not in fitted:
-                        fitted[member.number] = fit_trial(member, p, train)
+                        fitted[member.number] = fitted_member(member, p, train, run_dir)
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models))

