@@ -42,6 +42,8 @@ from automl_fin.plugin._specs import (
     Slot,
     Task,
     holdout,
+    monotone_vector,
+    validation_split,
 )
 
 if TYPE_CHECKING:
@@ -93,8 +95,10 @@ __all__ = [
     "load",
     "load_batch",
     "load_recipe",
+    "monotone_vector",
     "run_batch",
     "search",
+    "validation_split",
 ]
 
 _LAZY = {

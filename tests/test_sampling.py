@@ -66,3 +66,64 @@ def test_constant_liar_only_for_shared_searches_and_pruner_none() -> None:
     assert isinstance(make_pruner(recipe), CompletedOnce)
     off = load_recipe("default", {"pruner": "none"})
     assert isinstance(make_pruner(off), optuna.pruners.NopPruner)
+
+
+def _finished(model: str, seconds: float, state: str = "COMPLETE", *, baseline: str = "",
+              stopped: str = ""):  # type: ignore[no-untyped-def]  # fmt: skip
+    import datetime as dt
+
+    start = dt.datetime(2026, 1, 1)
+    attrs: dict[str, object] = {"automl_fin": {"model": model, "stopped": stopped or None}}
+    if baseline:
+        attrs["baseline"] = baseline
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState[state],
+        value=0.7 if state == "COMPLETE" else None,
+        params={"model": model},
+        distributions={"model": optuna.distributions.CategoricalDistribution(MODELS)},
+        user_attrs=attrs,
+    )
+    trial.datetime_start, trial.datetime_complete = start, start + dt.timedelta(seconds=seconds)
+    return trial
+
+
+MODELS = ["hgb", "logreg", "mlp", "rf"]
+
+
+def test_families_below_half_their_share_of_trials_and_seconds_are_tried_next() -> None:
+    from automl_fin.engine._sampling import least_tried
+
+    hgb = [_finished("hgb", 1.0) for _ in range(20)]
+    # 20 hgb trials (20 s): logreg (1 trial) and rf (none) are below half of both shares
+    trials = [*hgb, _finished("logreg", 0.1), _finished("mlp", 30.0)]
+    assert least_tried(trials, MODELS) == "rf"  # the fewest trials first
+    trials += [_finished("rf", 1.0) for _ in range(4)]
+    assert least_tried(trials, MODELS) == "logreg"
+    # a cheap model is not pushed once it had half its share of trials, although far
+    # below its share of seconds; an expensive one once it had half its share of seconds
+    trials += [_finished("logreg", 0.1) for _ in range(3)]
+    assert least_tried(trials, MODELS) is None  # mlp: 1 trial but 30 of 54 s
+    # failed, or stopped by the budget before any fold: not pushed again
+    stuck = [*hgb, _finished("logreg", 0.1), _finished("mlp", 1, "FAIL")]
+    stuck += [_finished("rf", 0.1, "PRUNED", stopped="budget: a rf fold takes ~9 s")]
+    assert least_tried(stuck, MODELS) == "logreg"
+    # baselines take no part
+    assert least_tried([_finished("hgb", 1.0, baseline="prior")] * 8, MODELS) is None
+
+
+def test_a_search_tries_the_families_left_behind_next(tmp_path: Path) -> None:
+    """Ten histogram-boosting trials first (``enqueue``): the next trials go to the two
+    families below half their share, fewest first, before TPE chooses again."""
+    from automl_fin.engine._search import search
+
+    over = {"validation.n_splits": 3, "validation.repeats": 1, "calibration": ["none"],
+            "models": ["logreg", "hgb", "extra_trees"], "report": False, "predictor": False,
+            "pruner": "none", "portfolio": False, "ensemble": False, "baselines": [],
+            "enqueue": [{"model": "hgb"}] * 10}  # fmt: skip
+    result = search("default", trials=13, seed=0, runs_dir=tmp_path, overrides=over)
+    board = result.leaderboard().sort_values("trial")
+    assert board["model"].tolist()[10:] == ["extra_trees", "logreg", "extra_trees"]
+    off = search("default", trials=13, seed=0, runs_dir=tmp_path,
+                 overrides={**over, "spread": False})  # fmt: skip
+    assert off.leaderboard().sort_values("trial")["model"].tolist()[10:] != [
+        "extra_trees", "logreg", "extra_trees"]  # fmt: skip

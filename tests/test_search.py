@@ -270,6 +270,7 @@ def test_auto_recipe_infers_the_task(tmp_path: Path) -> None:
         "extra_trees",
         "hgb",
         "xgboost",
+        "lightgbm",
         "mlp",
     }
 

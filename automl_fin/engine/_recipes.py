@@ -129,6 +129,11 @@ class Recipe(_Strict):
         description="after the search, select an ensemble of the top trials' "
         "out-of-fold predictions (a leaderboard row of its own)",
     )
+    spread: bool = Field(
+        True,
+        description="model families share the budget: a model with fewer than half its "
+        "even share of the finished trials is tried next, before TPE's choice",
+    )
     bagging: bool | Literal["auto"] = Field(
         "auto",
         description="the predictor and the final test average each trial's fold models "

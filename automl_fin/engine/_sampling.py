@@ -17,6 +17,16 @@ would draw the same configurations at the same moments. :class:`TrialSeededTPE` 
 each trial's draws from the recipe's seed and the trial's number instead: processes
 sampling at once hold different trial numbers, so they draw differently, and a
 single-process run stays repeatable.
+
+Model families share the budget before TPE concentrates it (``recipe.spread``): when a
+model has had fewer than half its even share of the study's finished trials *and* of
+their seconds, the next trial tries the model furthest below its share instead of TPE's
+choice (both: a cheap model is not tried hundreds of times to catch up in seconds, nor an
+expensive one a dozen times to catch up in trials). TPE alone puts
+nearly every trial of a long search on the family that led early (106 of 150 on German
+credit at 300 s, each a near copy of the last), so a family that needs a few tries to
+shine never gets them. A model whose trial was stopped before its first fold for want
+of budget, or failed, is left to TPE (forcing it again would only be stopped again).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRUNER_STARTUP",
+    "SPREAD",
     "CompletedOnce",
     "TrialSeededTPE",
     "completed",
@@ -40,6 +51,8 @@ __all__ = [
 ]
 
 PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
+SPREAD = 0.5  # share of its even share of finished trials below which a model is tried next
+MODEL = "model"  # the trial parameter that names the model
 
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
@@ -97,9 +110,10 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
     the trial's number (a fresh TPE per trial; it keeps no state between trials but its
     random stream)."""
 
-    def __init__(self, seed: int, *, constant_liar: bool = False) -> None:
+    def __init__(self, seed: int, *, constant_liar: bool = False, spread: bool = False) -> None:
         self.seed = seed
         self.constant_liar = constant_liar  # trials running elsewhere count as bad
+        self.spread = spread  # model families share the budget (see the module's docstring)
         self._number: int | None = None
         self._tpe = self._make(0)
 
@@ -116,11 +130,20 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         return self._tpe.infer_relative_search_space(study, trial)
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial, space: Any) -> Any:
-        return self._tpe.sample_relative(study, trial, space)
+        params = self._tpe.sample_relative(study, trial, space)
+        if self.spread and MODEL in space:  # (Optuna 5's TPE is multivariate by default)
+            behind = least_tried(study.get_trials(deepcopy=False), list(space[MODEL].choices))
+            if behind is not None:
+                params = {**params, MODEL: behind}
+        return params
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, name: str, distribution: Any
     ) -> Any:
+        if name == MODEL and self.spread:
+            behind = least_tried(study.get_trials(deepcopy=False), list(distribution.choices))
+            if behind is not None:
+                return behind
         return self._tpe.sample_independent(study, trial, name, distribution)
 
     def after_trial(
@@ -132,7 +155,39 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         self._tpe.reseed_rng()
 
 
+def least_tried(trials: list[FrozenTrial], models: list[str]) -> str | None:
+    """The model furthest below :data:`SPREAD` of its even share of the finished
+    (completed, pruned, failed) searched trials and of their seconds, or ``None`` when
+    none is below both. Models with a failed trial, or one stopped for want of budget
+    before its first fold, are not pushed."""
+    from automl_fin.engine._trial_record import TrialRecord, is_baseline
+
+    done = [
+        t
+        for t in trials
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        and not is_baseline(t)
+        and t.params.get(MODEL) in models
+    ]
+    counts = dict.fromkeys(models, 0)
+    seconds = dict.fromkeys(models, 0.0)
+    blocked = set()
+    for t in done:
+        counts[t.params[MODEL]] += 1
+        if t.datetime_start and t.datetime_complete:
+            seconds[t.params[MODEL]] += (t.datetime_complete - t.datetime_start).total_seconds()
+        record = TrialRecord.of(t)
+        unrun = (record.stopped or "").startswith("budget") and not record.fold_scores
+        if t.state == TrialState.FAIL or unrun:
+            blocked.add(t.params[MODEL])
+    floor = SPREAD * len(done) / len(models)
+    floor_s = SPREAD * sum(seconds.values()) / len(models)
+    behind = [m for m in models if m not in blocked and counts[m] < floor and seconds[m] < floor_s]
+    return min(behind, key=lambda m: (counts[m], models.index(m))) if behind else None
+
+
 def make_sampler(recipe: Recipe, *, shared: bool) -> optuna.samplers.BaseSampler:
     """TPE seeded by the recipe and each trial's number (:class:`TrialSeededTPE`);
-    ``shared``: other processes may run trials at the same time (constant liar on)."""
-    return TrialSeededTPE(recipe.seed, constant_liar=shared)
+    ``shared``: other processes may run trials at the same time (constant liar on);
+    model families share the budget when the recipe's ``spread`` is on."""
+    return TrialSeededTPE(recipe.seed, constant_liar=shared, spread=recipe.spread)

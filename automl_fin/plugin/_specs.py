@@ -7,7 +7,7 @@ Nothing here imports Optuna, scikit-learn or torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -165,6 +165,49 @@ def holdout(y: Any, *, seed: int, classify: bool) -> tuple[Any, Any]:
     stratify = y if classify and np.unique(y, return_counts=True)[1].min() >= 2 else None
     tr, va = train_test_split(idx, test_size=HOLDOUT, random_state=seed, stratify=stratify)
     return np.sort(tr), np.sort(va)
+
+
+def validation_split(
+    X: Any, y: Any, monitor: Monitor | None, *, seed: int, classify: bool
+) -> tuple[Any, Any, Any, Any, Monitor | None]:
+    """What a monitored model trains on and stops early on: ``(X_train, y_train,
+    X_valid, y_valid, monitor)``. In a search, ``X``/``y`` and the monitor's validation
+    split, and the monitor to report to (``None`` on a refit: its reports go nowhere);
+    outside automl-fin (no monitor), a :func:`holdout` of ``X``'s rows and no monitor."""
+    import numpy as np
+
+    y = np.asarray(y)
+    if monitor is not None and monitor.has_validation:
+        report_to = None if monitor.refit else monitor
+        return X, y, monitor.X_valid, np.asarray(monitor.y_valid), report_to
+    tr, va = holdout(y, seed=seed, classify=classify)
+    rows = (lambda i: X.iloc[i]) if hasattr(X, "iloc") else (lambda i: X[i])
+    return rows(tr), y[tr], rows(va), y[va], None
+
+
+def monotone_vector(
+    wanted: Mapping[str, int], names: Sequence[str] | None, n_features: int
+) -> list[int]:
+    """``wanted`` (``{column: +1 | -1}``, a recipe's ``monotone_constraints``) as one
+    entry per feature after preprocessing (0 for the others), for a tree library's
+    monotone constraints; a column that is not a named feature, or a sign other than
+    -1, 0 or 1, raises naming it."""
+    if names is None:
+        raise ValueError(
+            "monotone_constraints need named features, but a preprocessing step does not "
+            "name its output; use preprocessors that keep column names"
+        )
+    vector = [0] * n_features
+    for column, sign in wanted.items():
+        if int(sign) not in (-1, 0, 1):
+            raise ValueError(f"monotone_constraints[{column!r}] is {sign!r}; use -1, 0 or 1")
+        if column not in names:
+            raise ValueError(
+                f"monotone_constraints names column {column!r}, which is not a numeric "
+                f"feature after preprocessing; features: {', '.join(names[:20])}"
+            )
+        vector[list(names).index(column)] = int(sign)
+    return vector
 
 
 SpaceLike = Mapping[str, Dimension] | Callable[[BuildContext], Mapping[str, Dimension]]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from automl_fin import holdout
+from automl_fin import monotone_vector, validation_split
 
 __all__ = ["XGBoostModel", "choose_device"]
 
@@ -112,9 +112,7 @@ class XGBoostModel(BaseEstimator):
         if self.monotone_constraints:
             params["monotone_constraints"] = (
                 "("
-                + ",".join(
-                    map(str, _constraint_vector(self.monotone_constraints, names, n_features))
-                )
+                + ",".join(map(str, monotone_vector(self.monotone_constraints, names, n_features)))
                 + ")"
             )
         return params
@@ -123,19 +121,12 @@ class XGBoostModel(BaseEstimator):
         """Train; with a monitor that has validation data, stop early and report on it."""
         import xgboost as xgb
 
-        y = np.asarray(y)
         names = getattr(monitor, "feature_names", None)
         if names is None and hasattr(X, "columns"):
             names = [str(c) for c in X.columns]
-        if monitor is not None and monitor.has_validation:
-            X_tr, y_tr, X_va, y_va = X, y, monitor.X_valid, np.asarray(monitor.y_valid)
-            if monitor.refit:  # the engine's holdout of a refit: nothing to report
-                monitor = None
-        else:  # fitted outside a search: the core's holdout
-            tr, va = holdout(y, seed=self.seed, classify=self.task != "regression")
-            rows = (lambda i: X.iloc[i]) if hasattr(X, "iloc") else (lambda i: X[i])
-            X_tr, y_tr, X_va, y_va = rows(tr), y[tr], rows(va), y[va]
-            monitor = None
+        X_tr, y_tr, X_va, y_va, monitor = validation_split(
+            X, y, monitor, seed=self.seed, classify=self.task != "regression"
+        )
         weight = None
         if self.class_weight == "balanced" and self.task != "regression":
             from sklearn.utils.class_weight import compute_sample_weight
@@ -216,24 +207,3 @@ def _curve_reporter(xgb: Any, monitor: Any, dvalid: Any, model: XGBoostModel) ->
             return False
 
     return CurveReporter()
-
-
-def _constraint_vector(
-    wanted: Mapping[str, int], names: Sequence[str] | None, n_features: int
-) -> list[int]:
-    if names is None:
-        raise ValueError(
-            "monotone_constraints need named features, but a preprocessing step does not "
-            "name its output; use preprocessors that keep column names"
-        )
-    vector = [0] * n_features
-    for column, sign in wanted.items():
-        if int(sign) not in (-1, 0, 1):
-            raise ValueError(f"monotone_constraints[{column!r}] is {sign!r}; use -1, 0 or 1")
-        if column not in names:
-            raise ValueError(
-                f"monotone_constraints names column {column!r}, which is not a numeric "
-                f"feature after preprocessing; features: {', '.join(names[:20])}"
-            )
-        vector[list(names).index(column)] = int(sign)
-    return vector
