@@ -20,15 +20,15 @@ predictor says so.
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
-import tempfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from automl_fin.storage._storage import atomic_write
 
 __all__ = ["KEEP", "Bag", "bag_file", "forget", "kept", "load_bag", "save_bag"]
 
@@ -76,17 +76,8 @@ def save_bag(run_dir: Path, number: int, pipes: Sequence[Any]) -> Path | None:
     if len(data) > MAX_BAG_MB * 2**20:
         return None
     path = bag_file(run_dir, number)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(zlib.compress(data, 1))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    packed = zlib.compress(data, 1)
+    atomic_write(path, lambda fh: fh.write(packed))
     return path
 
 

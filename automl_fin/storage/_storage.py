@@ -25,8 +25,9 @@ import re
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from automl_fin.errors import StorageError
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_RUNS_DIR",
     "atomic_save_npy",
+    "atomic_write",
     "default_url",
     "open_storage",
     "redact",
@@ -224,14 +226,20 @@ def _short(exc: BaseException) -> str:
 
 
 def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` to ``path`` atomically: temp file, fsync, rename."""
+    """Write ``array`` to ``path`` atomically (see :func:`atomic_write`)."""
     import numpy as np
 
+    atomic_write(path, lambda fh: np.save(fh, array))
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``path`` atomically: ``write(file)`` into a temp file beside it, fsync,
+    rename (a reader sees the old file or the whole new one, never half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
