@@ -116,7 +116,7 @@ def test_a_search_tries_the_families_left_behind_next(tmp_path: Path) -> None:
     families below half their share, fewest first, before TPE chooses again."""
     from automl_fin.engine._search import search
 
-    over = {"validation.n_splits": 3, "validation.repeats": 1, "calibration": ["none"],
+    over = {"validation.n_splits": 2, "validation.repeats": 1, "calibration": ["none"],
             "models": ["logreg", "hgb", "extra_trees"], "report": False, "predictor": False,
             "pruner": "none", "portfolio": False, "ensemble": False, "baselines": [],
             "enqueue": [{"model": "hgb"}] * 10}  # fmt: skip
