@@ -22,6 +22,7 @@ import optuna
 import pandas as pd
 
 from automl_fin.data._table_facts import loosened
+from automl_fin.engine._bag import flush as flush_bags
 from automl_fin.engine._objective import Objective, TrialFailed
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
@@ -293,6 +294,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if workers is not None:
             for line in workers.finish():
                 objective.status(f"cluster worker {line}")
+        flush_bags()  # this process's fold models on disk before anyone reads them
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
             predictor = _after_search(
