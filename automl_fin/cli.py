@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a recipe field, e.g. --set validation.n_splits=3; repeatable",
     )
     run.add_argument(
-        "--no-ensemble", action="store_true", help="skip the ensemble selection after the search"
+        "--no-ensemble",
+        action="store_true",
+        help="skip the ensemble selection and the stack after the search",
     )
     run.add_argument(
         "--no-predictor", action="store_true", help="do not refit and save the best row"
@@ -317,7 +319,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 1
     if len(done):
         best = models.iloc[0]
-        row = "the ensemble" if best["trial"] < 0 else f"trial {best['trial']} {best['model']}"
+        row = (
+            f"the {best['model']}"
+            if best["trial"] < 0
+            else f"trial {best['trial']} {best['model']}"
+        )
         print(
             f"best: {row} {best['metric']} = "
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"

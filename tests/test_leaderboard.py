@@ -39,8 +39,8 @@ def test_all_studies_each_ranked_in_its_own_direction(storage: str) -> None:
     board = Leaderboard(storage).query()
     assert list(board.columns[: len(COLUMNS)]) == COLUMNS and board.columns[-1] == "rank"
     assert sorted(Leaderboard(storage).studies()) == ["amount", "auc"]
-    # 4 / 3 trials, and an ensemble row each
-    assert board.groupby("study").size().to_dict() == {"amount": 4, "auc": 5}
+    # 4 / 3 trials, and an ensemble and a stack row each
+    assert board.groupby("study").size().to_dict() == {"amount": 5, "auc": 6}
     assert (board.groupby("study")["model"].apply(lambda m: (m == "ensemble").sum()) == 1).all()
     auc = board[board["study"] == "auc"]
     amount = board[board["study"] == "amount"]

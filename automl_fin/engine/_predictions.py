@@ -3,6 +3,7 @@ checked (shape, finite, probabilities summing to 1), and blended with weights.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -58,10 +59,22 @@ def check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.nda
 
 
 def blend(
-    pipes: list[Any], weights: list[float], X: pd.DataFrame, width: int, models: list[str]
+    pipes: list[Any],
+    weights: list[float],
+    X: pd.DataFrame,
+    width: int,
+    models: list[str],
+    combine: Callable[[list[np.ndarray]], np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The weighted mean of the pipelines' checked predictions (probabilities or values)."""
+    """The weighted mean of the pipelines' checked predictions (probabilities or values),
+    or, given ``combine`` (a stack's layer 2), what it makes of them in member order."""
+    preds = [
+        check_prediction(predict(pipe, X, width), len(X), width, model)
+        for pipe, model in zip(pipes, models, strict=True)
+    ]
+    if combine is not None:
+        return combine(preds)
     total = np.zeros((len(X), width) if width > 1 else len(X))
-    for pipe, weight, model in zip(pipes, weights, models, strict=True):
-        total += weight * check_prediction(predict(pipe, X, width), len(X), width, model)
+    for pred, weight in zip(preds, weights, strict=True):
+        total += weight * pred
     return total / float(np.sum(weights))

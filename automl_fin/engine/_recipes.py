@@ -129,6 +129,13 @@ class Recipe(_Strict):
         description="after the search, select an ensemble of the top trials' "
         "out-of-fold predictions (a leaderboard row of its own)",
     )
+    stacking: bool = Field(
+        True,
+        description="after the search, beside the ensemble (so not with `ensemble: false`), "
+        "fit a stack: a logistic (or ridge) layer 2 on the best trials' out-of-fold "
+        "predictions, scored on folds it did not see (k-fold schemes; a leaderboard row of "
+        "its own)",
+    )
     spread: bool = Field(
         True,
         description="model families share the budget: a model with fewer than half its "

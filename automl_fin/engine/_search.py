@@ -40,6 +40,7 @@ from automl_fin.results._artifacts import (
 from automl_fin.results._ensemble import build_ensemble, ensemble_of
 from automl_fin.results._final_test import final_test
 from automl_fin.results._report import write_report
+from automl_fin.results._stacking import build_stack
 from automl_fin.storage._runs import run_folder, writable
 from automl_fin.storage._storage import (
     DEFAULT_RUNS_DIR,
@@ -333,7 +334,7 @@ def _after_search(
     ran: int,
 ) -> Predictor | None:
     """What the recipe asks for once the search is over (the budget covers the search
-    only): the ensemble, the final test, the refitted predictor and the report; each
+    only): the ensemble, the stack, the final test, the refitted predictor and the report; each
     step's seconds go to ``timings``."""
     recipe = problem.recipe
     predictor = None
@@ -356,6 +357,9 @@ def _after_search(
     if recipe.ensemble and fresh:  # a resumed study that ran nothing new keeps its ensemble
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
+    if recipe.ensemble and recipe.stacking and fresh:  # no ensemble: a single model
+        with step("stack", "fitting a stack"):
+            build_stack(study, problem, run_dir)
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem, run_dir)

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 RECORD = "automl_fin"  # the user attribute holding a trial's record
-_TAGS = ("baseline", "enqueued", "portfolio", "slot", "surplus", "members")
+_TAGS = ("baseline", "enqueued", "portfolio", "slot", "surplus", "members", "stacker")
 
 
 @dataclass
@@ -67,6 +67,7 @@ class TrialRecord:
     slot: bool = False
     surplus: bool = False
     members: dict[str, float] | None = None  # an ensemble's trial numbers -> weights
+    stacker: dict[str, Any] | None = None  # a stack's layer 2 (results._stacking.Stacker)
 
     @classmethod
     def of(cls, trial: FrozenTrial | optuna.Trial) -> TrialRecord:

@@ -117,6 +117,7 @@ def fit_predictor(
             "folds": record.folds,
         },
         "best": {"trial": best.number, "model": record.model},
+        "stacker": record.stacker,
         "fit": fits,
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),

@@ -39,11 +39,15 @@ __all__ = [
     "build_ensemble",
     "ensemble_of",
     "greedy_selection",
+    "row_of",
     "rows_of",
+    "stored_row",
     "with_ensemble",
 ]
 
 ATTR = "ensemble"  # the study user attribute that holds it
+# rows stored on the study after the search: (user attribute, row number)
+STORED_ROWS = ((ATTR, -1), ("stack", -2))
 
 TOP_K = 10
 ROUNDS = 25
@@ -132,23 +136,28 @@ def build_ensemble(
         "folds": len(main),
         "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
     }
-    finished = dt.datetime.now()
-    stored = {
-        "value": float(np.mean(main)),
-        "user_attrs": attrs,
-        "started": started.isoformat(),
-        "finished": finished.isoformat(),
-    }
-    study.set_user_attr(ATTR, stored)
+    study.set_user_attr(ATTR, stored_row(float(np.mean(main)), attrs, started))
     return ensemble_of(study.user_attrs)
 
 
-def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | None:
-    """The study's ensemble (from its user attributes) as a completed row of number -1
-    (model ``ensemble``, members and weights in its ``user_attrs``), or ``None``."""
+def stored_row(value: float, attrs: dict[str, Any], started: dt.datetime) -> dict[str, Any]:
+    """A row computed after the search (ensemble, stack) as a study stores it."""
+    return {
+        "value": value,
+        "user_attrs": attrs,
+        "started": started.isoformat(),
+        "finished": dt.datetime.now().isoformat(),  # naive local time, as Optuna's
+    }
+
+
+def row_of(
+    study_attrs: Mapping[str, Any], key: str, number: int
+) -> optuna.trial.FrozenTrial | None:
+    """The row stored on the study under ``key`` as a completed trial numbered
+    ``number`` (its attributes in ``user_attrs``), or ``None``."""
     import optuna
 
-    stored = study_attrs.get(ATTR)
+    stored = study_attrs.get(key)
     if not isinstance(stored, dict) or "value" not in stored:
         return None
     trial = optuna.trial.create_trial(
@@ -156,20 +165,28 @@ def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | No
         value=float(stored["value"]),
         user_attrs=dict(stored.get("user_attrs") or {}),
     )
+    trial.number = number
     trial.datetime_start = dt.datetime.fromisoformat(stored["started"])
     trial.datetime_complete = dt.datetime.fromisoformat(stored["finished"])
     return trial
 
 
+def ensemble_of(study_attrs: Mapping[str, Any]) -> optuna.trial.FrozenTrial | None:
+    """The study's ensemble (from its user attributes) as a completed row of number -1
+    (model ``ensemble``, members and weights in its ``user_attrs``), or ``None``."""
+    return row_of(study_attrs, ATTR, -1)
+
+
 def rows_of(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """The study's trials followed by its ensemble, if it has one: every row the
-    leaderboard lists."""
+    """The study's trials followed by its ensemble and its stack, if it has them:
+    every row the leaderboard lists."""
     return with_ensemble(study.get_trials(deepcopy=False), study.user_attrs)
 
 
 def with_ensemble(
     trials: list[optuna.trial.FrozenTrial], study_attrs: Mapping[str, Any]
 ) -> list[optuna.trial.FrozenTrial]:
-    """``trials`` followed by the ensemble stored in ``study_attrs``, if any."""
-    ensemble = ensemble_of(study_attrs)
-    return trials if ensemble is None else [*trials, ensemble]
+    """``trials`` followed by the rows stored in ``study_attrs`` after the search: the
+    ensemble (number -1) and the stack (-2, :mod:`automl_fin.results._stacking`)."""
+    extra = [row_of(study_attrs, key, number) for key, number in STORED_ROWS]
+    return [*trials, *(row for row in extra if row is not None)]

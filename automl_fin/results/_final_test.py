@@ -26,6 +26,7 @@ from automl_fin.results._artifacts import fitted_member
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import conformity_scores, half_width
 from automl_fin.results._members import members_of, oof_of
+from automl_fin.results._stacking import Stacker
 
 __all__ = ["final_test"]
 
@@ -57,7 +58,9 @@ def final_test(
                         fitted[member.number] = fitted_member(member, p, train, run_dir)
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
-                pred = blend(list(pipes), weights, X.iloc[test], width, list(models))
+                stacker = TrialRecord.of(t).stacker
+                combine = Stacker.from_json(stacker).combine if stacker else None
+                pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
                 scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
                 if p.dataset.scale is not None:

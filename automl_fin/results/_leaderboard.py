@@ -189,7 +189,7 @@ class Leaderboard:
         return best[columns].reset_index(drop=True)
 
     def _trials(self, summary: Any) -> list[Any]:
-        """The study's trials and its ensemble (stored on the study, trial -1)."""
+        """The study's trials, its ensemble and its stack (stored on the study, -1 and -2)."""
         study_id = self._storage.get_study_id_from_name(summary.study_name)
         trials = self._storage.get_all_trials(study_id, deepcopy=False)
         return with_ensemble(trials, summary.user_attrs)

@@ -2,7 +2,8 @@
 
 :func:`check` validates a manifest before anything it names is read: the format, a
 sha256 for every file, at least one member with a positive finite weight and the file
-``save`` wrote for it (``member_<i>_<model>.pkl``, so members cannot swap pickles), a
+``save`` wrote for it (``member_<i>_<model>.pkl``, so members cannot swap pickles),
+a stack's layer 2 whose coefficients fit its members (in their order) and classes, a
 schema whose classes fit its task (two or more distinct classes for classification, none
 for regression) and whose features are its columns. Any other shape is refused in one
 line naming the field.
@@ -96,6 +97,23 @@ class _Interval(BaseModel):
     why: str | None = None
 
 
+class _Stacker(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["binary", "multiclass", "regression"]
+    coef: list[list[float]] = Field(min_length=1)
+    intercept: list[float] = Field(min_length=1)
+    trials: list[int] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _shape(self) -> _Stacker:
+        numbers = [v for row in self.coef for v in row] + list(self.intercept)
+        if not all(math.isfinite(v) for v in numbers):
+            raise ValueError("coefficients must be finite")
+        if len(self.intercept) != len(self.coef) or len({len(r) for r in self.coef}) != 1:
+            raise ValueError("one intercept and one equal-length row of coefficients an output")
+        return self
+
+
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     format: Literal[1]
@@ -103,6 +121,7 @@ class _Manifest(BaseModel):
     members: list[_Member] = Field(min_length=1)
     schema_: _Schema = Field(alias="schema")
     interval: _Interval | None = None
+    stacker: _Stacker | None = None
     signature: str | None = Field(default=None, pattern=_SHA256)
 
     @model_validator(mode="after")
@@ -115,6 +134,18 @@ class _Manifest(BaseModel):
         for i, m in enumerate(self.members):
             if m.file != f"member_{i}_{m.model}.pkl" or m.file not in self.files:
                 raise ValueError(f"member {i} ({m.model}) names {m.file!r}, not its own pickle")
+        if self.stacker is not None:
+            if self.stacker.trials != [m.trial for m in self.members]:
+                raise ValueError("stacker's trials are not its members, in their order")
+            inputs = len(self.members) * (
+                len(self.schema_.classes) if self.stacker.kind == "multiclass" else 1
+            )
+            outputs = len(self.schema_.classes) if self.stacker.kind == "multiclass" else 1
+            if len(self.stacker.coef) != outputs or len(self.stacker.coef[0]) != inputs:
+                raise ValueError(
+                    f"stacker has {len(self.stacker.coef)}x{len(self.stacker.coef[0])} "
+                    f"coefficients; its {len(self.members)} members need {outputs}x{inputs}"
+                )
         if self.interval and self.interval.file and self.interval.file not in self.files:
             raise ValueError(f"interval file {self.interval.file!r} is not a listed file")
         return self

@@ -240,12 +240,19 @@ class Predictor:
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
         from automl_fin.engine._predictions import blend
 
+        stacker = self.manifest.get("stacker")
+        combine = None
+        if stacker is not None:  # a stack: its layer 2 combines the members
+            from automl_fin.results._stacking import Stacker
+
+            combine = Stacker.from_json(stacker).combine
         return blend(
             [m.pipeline for m in self.members],
             [m.weight for m in self.members],
             X.reset_index(drop=True),
             self.width,
             [m.model for m in self.members],
+            combine,
         )
 
     def predict_proba(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:

@@ -187,7 +187,7 @@ def _table(board: pd.DataFrame, problem: Problem) -> str:
 def _history(board: pd.DataFrame, problem: Problem) -> str:
     import matplotlib.pyplot as plt
 
-    done = board[(board["state"] == "COMPLETE") & (board["model"] != "ensemble")]
+    done = board[(board["state"] == "COMPLETE") & (board["trial"] >= 0)]  # trials only
     done = done[~done["baseline"]].sort_values("trial")
     if done.empty:
         return _note("no completed trial")
@@ -208,8 +208,8 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
     import matplotlib.pyplot as plt
     import optuna
 
-    done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
-    models = [m for m in done["model"].drop_duplicates() if m != "ensemble"][:TOP_MODELS]
+    done = board[(board["state"] == "COMPLETE") & ~board["baseline"] & (board["trial"] >= 0)]
+    models = list(done["model"].drop_duplicates())[:TOP_MODELS]
     found: dict[str, dict[str, float]] = {}
     by_number = {t.number: t for t in rows_of(study)}
     for model in models:
