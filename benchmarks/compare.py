@@ -163,6 +163,7 @@ def prepare(
 ) -> tuple[Any, dict[str, Any]]:
     """Resolve the recipe as automl_fin will (``extra``: the ``--set`` overrides), and
     write the peers' tables."""
+    from automl_fin.data._table_facts import loosened
     from automl_fin.datasets import load
     from automl_fin.engine._problem import resolve
     from automl_fin.engine._recipes import load_recipe
@@ -186,7 +187,9 @@ def prepare(
         keep = len(frame) - int(repeat * FINAL_TEST * len(frame))
         data = str(work / "prices.csv")
         frame.iloc[:keep].to_csv(data, index=False)
-    problem = resolve(load_recipe(spec["recipe"], overrides), data, get_registry())
+    recipe = load_recipe(spec["recipe"], overrides)
+    # as `search` resolves it: facts the overrides leave unsaid are hints for a user's table
+    problem = resolve(recipe, data, get_registry(), soft=loosened(recipe, data, overrides))
     ds = problem.dataset
     train = ds.X.iloc[problem.search_rows].assign(__target__=ds.y[problem.search_rows])
     train.to_csv(work / "train.csv", index=False)

@@ -9,7 +9,7 @@ import optuna
 import sqlalchemy
 
 from automl_fin.engine._recipes import load_recipe
-from automl_fin.engine._sampling import CompletedOnce, make_pruner, make_sampler
+from automl_fin.engine._sampling import CompletedOnce, lost_race, make_pruner, make_sampler
 
 
 def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(
@@ -127,3 +127,80 @@ def test_a_search_tries_the_families_left_behind_next(tmp_path: Path) -> None:
                  overrides={**over, "spread": False})  # fmt: skip
     assert off.leaderboard().sort_values("trial")["model"].tolist()[10:] != [
         "extra_trees", "logreg", "extra_trees"]  # fmt: skip
+
+
+def _scored(number: int, folds: list[float], *, baseline: str = "") -> optuna.trial.FrozenTrial:
+    attrs: dict[str, object] = {"automl_fin": {"model": "hgb", "fold_scores": folds}}
+    if baseline:
+        attrs["baseline"] = baseline
+    trial = optuna.trial.create_trial(
+        state=optuna.trial.TrialState.COMPLETE, value=sum(folds) / len(folds), user_attrs=attrs
+    )
+    trial.number = number
+    return trial
+
+
+def test_a_trial_loses_the_race_only_when_it_cannot_be_expected_to_win() -> None:
+    """Paired split by split against the best completed trial on all the splits: clearly
+    behind after a few folds -> lost to that trial; behind by less than the splits'
+    noise -> goes on; never on one fold, never after the last; baselines and trials
+    scored on fewer splits are no rivals; minimised metrics the other way round."""
+    best = _scored(3, [0.80, 0.74, 0.78, 0.82, 0.76])
+    rivals = [_scored(1, [0.70] * 5), best, _scored(4, [0.99, 0.99]),
+              _scored(5, [0.95] * 5, baseline="leak")]  # fmt: skip
+    behind = [0.70, 0.65, 0.69]  # 0.09 below the best on each of these splits
+    assert lost_race(behind, rivals, 1.0, 5) == 3
+    assert lost_race([0.79, 0.75, 0.76], rivals, 1.0, 5) is None  # noise: -0.01, +0.01, -0.02
+    assert lost_race(behind[:1], rivals, 1.0, 5) is None  # one fold: no spread to judge
+    assert lost_race([*behind, 0.70, 0.66], rivals, 1.0, 5) is None  # its last fold: never
+    assert lost_race(behind, [rivals[2], rivals[3]], 1.0, 5) is None
+    losses = [_scored(7, [0.2, 0.26, 0.22, 0.18, 0.24])]
+    assert lost_race([0.30, 0.35, 0.31], losses, -1.0, 5) == 7  # log loss: lower is better
+    assert lost_race([0.30, 0.35, 0.31], losses, 1.0, 5) is None
+
+
+def _guessing() -> object:
+    """A registry with one more model: scikit-learn's DummyClassifier guessing at random
+    (class shares kept), a real estimator no better than chance."""
+    from sklearn.dummy import DummyClassifier
+
+    from automl_fin import ModelSpec, Task, hookimpl
+    from automl_fin.plugin._registry import Registry
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            def build(p, c):  # type: ignore[no-untyped-def]
+                return DummyClassifier(strategy="stratified", random_state=c.seed)
+
+            register(ModelSpec(name="guess", tasks={Task.BINARY}, build=build))
+
+    return Registry(plugins={"guess": Plugin()})
+
+
+def test_a_search_races_over_folds_and_never_prunes_after_the_last(tmp_path: Path) -> None:
+    """A model guessing at random, queued after five good trials, loses the race after
+    two folds; no pruned trial ran all its folds; with ``racing: false`` the percentile
+    pruner alone judges it."""
+    from automl_fin.engine._search import search
+    from automl_fin.engine._trial_record import TrialRecord
+
+    over = {"validation.n_splits": 5, "validation.repeats": 1, "calibration": ["none"],
+            "models": ["logreg", "guess"], "report": False, "predictor": False,
+            "ensemble": False, "portfolio": False, "baselines": [],
+            "enqueue": [{"model": "logreg"}] * 5 + [{"model": "guess"}]}  # fmt: skip
+    runs = {}
+    for racing in (True, False):
+        result = search("default", trials=6, seed=0, runs_dir=tmp_path / str(racing),
+                        registry=_guessing(), overrides={**over, "racing": racing})  # fmt: skip
+        study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+        for t in study.trials:
+            if t.state.name == "PRUNED":
+                assert len(TrialRecord.of(t).fold_scores) < 5  # never after its last fold
+        (guess,) = [t for t in study.trials if t.params.get("model") == "guess"]
+        runs[racing] = (guess.state.name, TrialRecord.of(guess))
+    state, record = runs[True]
+    assert state == "PRUNED" and len(record.fold_scores) == 2
+    assert record.stopped and record.stopped.startswith("lost the race to trial ")
+    state, record = runs[False]
+    assert not (record.stopped or "").startswith("lost")

@@ -30,6 +30,7 @@ def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
     X, y = _numeric(Task.BINARY)
     curve: list[tuple[int, float]] = []
     checks: list[float] = []
+    planned: list[int] = []
     from sklearn.metrics import roc_auc_score
 
     monitor = Monitor(
@@ -38,10 +39,12 @@ def test_early_stopping_on_the_validation_split_ends_before_the_cap() -> None:
         y_valid=y[180:],
         score=lambda p: roc_auc_score(y[180:], p[:, 1]),
         report=lambda step, value: curve.append((step, value)),
+        plan=planned.append,
         check=checks.append,
     )
     model = XGBoostModel(params={"eta": 0.3, "max_depth": 4}, n_estimators=2000, seed=0)
     model.fit(X.iloc[:180], y[:180], monitor=monitor)
+    assert planned == [200]  # 2,000 rounds, a report every 10: the pruner waits 40 steps
     assert model.best_iteration_ < 300  # stopped long before 2,000 rounds
     rounds = model.booster_.num_boosted_rounds()
     assert rounds == pytest.approx(model.best_iteration_ + 1 + 50, abs=1)  # 50 patience rounds

@@ -34,7 +34,7 @@ from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._problem import Problem
-from automl_fin.engine._sampling import PRUNER_STARTUP, completed
+from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed, lost_race
 from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
@@ -49,6 +49,7 @@ __all__ = ["Objective", "TrialFailed"]
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 CURVE_GROWTH = 1.4  # a judged learning-curve step is ~40 % past the previous one
+CURVE_SHARE = 0.2  # of a fit's planned steps (``report(..., of=)``) before it is judged
 
 
 def _judged_steps() -> frozenset[int]:
@@ -322,7 +323,19 @@ class Objective:
         if done not in JUDGED_FOLDS or done >= planned or self.problem.recipe.pruner == "none":
             return
         trial.report(float(np.mean(folds.scores)), step=(done - 1) * STRIDE + STRIDE - 1)
-        if self.may_prune and not is_baseline(trial) and trial.should_prune():
+        if not self.may_prune or is_baseline(trial):
+            return
+        pruner = trial.study.pruner
+        if self.problem.recipe.racing and isinstance(pruner, CompletedOnce):
+            rivals = pruner.completed(trial.study, trial)  # the pruner's one read a trial
+            winner = lost_race(folds.scores, rivals, self.problem.metric.sign, planned)
+            if winner is not None:
+                self._record(folds)
+                self.record.stopped = (
+                    f"lost the race to trial {winner} after {done} of {planned} folds"
+                )
+                raise optuna.TrialPruned(f"lost the race after fold {done - 1}")
+        if trial.should_prune():
             self._record(folds)
             self.record.stopped = f"pruned after {done} of {planned} folds"
             raise optuna.TrialPruned(f"pruned after fold {done - 1}")
@@ -361,10 +374,14 @@ class Objective:
                 self.record.stopped = why
                 raise Pruned(why)
 
+        planned = [0]  # the fit's planned steps (Monitor.plan), when it says
+
         def report(step: int, value: float) -> None:
             check(0.0)
             if fold or step not in JUDGED_STEPS or p.recipe.pruner == "none":
                 return  # judged (and stored: a write each) on the first fold's curve only
+            if step < CURVE_SHARE * planned[0]:
+                return  # too early in the planned steps to tell a slow starter
             started = time.perf_counter()
             try:
                 trial.report(float(value), step=fold * STRIDE + min(int(step), STRIDE - 2))
@@ -384,6 +401,7 @@ class Objective:
             score=score,
             direction=p.metric.direction,
             report=report,
+            plan=lambda steps: planned.__setitem__(0, int(steps)),
             progress=lambda text: self.status(f"{where} {text}"),
             check=check,
         )

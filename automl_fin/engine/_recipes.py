@@ -159,6 +159,12 @@ class Recipe(_Strict):
     budget: BudgetConfig = Field(default_factory=lambda: BudgetConfig(trials=50))
     seed: int = Field(default=0, ge=0, lt=2**31)
     pruner: Literal["quartile", "median", "none"] = "quartile"
+    racing: bool = Field(
+        True,
+        description="after folds 2, 3, 5, 8 … (never the last) a trial stops when it is "
+        "95 % sure to end below the best completed trial, split by split (not with "
+        "`pruner: none`)",
+    )
     trial_timeout: float | None = Field(
         None,
         gt=0,

@@ -27,6 +27,12 @@ nearly every trial of a long search on the family that led early (106 of 150 on 
 credit at 300 s, each a near copy of the last), so a family that needs a few tries to
 shine never gets them. A model whose trial was stopped before its first fold for want
 of budget, or failed, is left to TPE (forcing it again would only be stopped again).
+
+Racing over folds (``recipe.racing``): after folds 2, 3, 5, 8 … (never the last) a trial
+is compared split by split with the best completed trial on the same splits, and stops
+when it is 95 % sure to end below it (:func:`lost_race`: a paired one-sided t bound, so
+a trial that trails by less than the splits' noise goes on). The percentile pruner keeps
+judging as well: it stops the worst quarter early, the race the hopeless rest.
 """
 
 from __future__ import annotations
@@ -34,8 +40,11 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from automl_fin.engine._trial_record import TrialRecord, is_candidate
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -46,11 +55,13 @@ __all__ = [
     "CompletedOnce",
     "TrialSeededTPE",
     "completed",
+    "lost_race",
     "make_pruner",
     "make_sampler",
 ]
 
 PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
+RACE_CONFIDENCE = 0.95  # a trial stops when it is this sure to lose to the best one
 SPREAD = 0.5  # share of its even share of finished trials below which a model is tried next
 MODEL = "model"  # the trial parameter that names the model
 
@@ -88,9 +99,43 @@ class CompletedOnce(optuna.pruners.PercentilePruner):
         self._read: tuple[int, list[FrozenTrial]] | None = None  # trial number, its read
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        return super().prune(_Completed(study, self.completed(study, trial)), trial)  # type: ignore[arg-type]
+
+    def completed(
+        self, study: optuna.Study, trial: FrozenTrial | optuna.Trial
+    ) -> list[FrozenTrial]:
+        """The completed trials as read at ``trial``'s first question (read once)."""
         if self._read is None or self._read[0] != trial.number:
             self._read = (trial.number, completed(study))
-        return super().prune(_Completed(study, self._read[1]), trial)  # type: ignore[arg-type]
+        return self._read[1]
+
+
+def lost_race(
+    scores: list[float], rivals: list[FrozenTrial], sign: float, folds: int
+) -> int | None:
+    """The number of the trial a trial has lost the race to after its first folds, or
+    ``None``: the best completed candidate scored on all ``folds`` splits is compared
+    split by split with ``scores`` (the trial's first folds, same splits), and the trial
+    has lost when even the upper end of a one-sided :data:`RACE_CONFIDENCE` Student-t
+    interval of the mean difference is worse (it cannot be expected to win on the
+    splits still to come). Never on fewer than two folds, nor on all of them."""
+    from scipy.stats import t as student
+
+    done = len(scores)
+    if done < 2 or done >= folds:
+        return None
+    able = [
+        r
+        for r in rivals
+        if is_candidate(r, ensemble=False) and len(TrialRecord.of(r).fold_scores) == folds
+    ]
+    if not able:
+        return None
+    best = max(able, key=lambda r: sign * float(r.value))  # type: ignore[arg-type]
+    diff = sign * (np.asarray(scores) - np.asarray(TrialRecord.of(best).fold_scores[:done]))
+    spread = float(np.std(diff, ddof=1)) / np.sqrt(done)
+    upper = float(np.mean(diff)) + float(student.ppf(RACE_CONFIDENCE, done - 1)) * spread
+    return best.number if upper < 0 else None
 
 
 def make_pruner(recipe: Recipe) -> optuna.pruners.BasePruner:
@@ -160,7 +205,7 @@ def least_tried(trials: list[FrozenTrial], models: list[str]) -> str | None:
     (completed, pruned, failed) searched trials and of their seconds, or ``None`` when
     none is below both. Models with a failed trial, or one stopped for want of budget
     before its first fold, are not pushed."""
-    from automl_fin.engine._trial_record import TrialRecord, is_baseline
+    from automl_fin.engine._trial_record import is_baseline
 
     done = [
         t

@@ -125,6 +125,10 @@ class Monitor:
         direction: ``"maximize"`` or ``"minimize"``: which way ``score`` is better.
         report: ``report(step, value)`` records the learning curve (``value`` from
             ``score``; ``step`` counts up from 0, e.g. epochs or every 10th round).
+        plan: ``plan(steps)``: how many learning-curve steps the fit plans (e.g.
+            rounds // report interval, or epochs), called before the first report when
+            known: the pruner leaves the first fifth of them unjudged, where a slow
+            starter (a small learning rate) still looks hopeless.
         progress: ``progress(text)`` shows a short status (``"epoch 3/50"``) in the
             search's progress display.
         check: ``check(passes)`` keeps a long fit within the search's time budget: call
@@ -141,6 +145,7 @@ class Monitor:
     score: Callable[[Any], float] | None = None
     direction: str = "maximize"
     report: Callable[[int, float], None] = _ignore
+    plan: Callable[[int], None] = _ignore
     progress: Callable[[str], None] = _ignore
     check: Callable[[float], None] = _ignore
     refit: bool = False  # a refit on all rows: the validation split is a holdout of them

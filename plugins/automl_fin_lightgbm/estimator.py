@@ -187,6 +187,8 @@ def _curve(monitor: Any, model: LightGBMModel) -> tuple[Any, Any]:
 
     def feval(preds: np.ndarray, data: Any) -> tuple[str, float, bool]:
         done[0] += 1
+        if done[0] == 1:
+            monitor.plan(model.n_estimators // model.report_every)
         if done[0] % model.report_every == 0:
             pred = preds if model.task == "regression" else model._as_proba(preds)
             last[0] = monitor.score(pred)

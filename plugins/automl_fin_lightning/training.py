@@ -93,6 +93,8 @@ class _Watch(L.Callback):
             }
         epoch = trainer.current_epoch
         if self.monitor is not None:
+            if epoch == 0:
+                self.monitor.plan(self.epochs)
             self.monitor.progress(f"epoch {epoch + 1}/{self.epochs}")
             pred = self.as_prediction(predict_module(module.net, self.valid_inputs))
             self.monitor.report(epoch, self.monitor.score(pred))

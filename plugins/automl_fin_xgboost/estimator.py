@@ -199,6 +199,8 @@ def _curve_reporter(xgb: Any, monitor: Any, dvalid: Any, model: XGBoostModel) ->
         def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
             done = epoch + 1
             monitor.check(float(done))  # a round is a pass over the data
+            if done == 1:
+                monitor.plan(model.n_estimators // model.report_every)
             if done % model.report_every == 0:
                 raw = np.asarray(booster.predict(dvalid, iteration_range=(0, done)), np.float64)
                 pred = raw if model.task == "regression" else model._as_proba(raw)
