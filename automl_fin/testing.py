@@ -290,6 +290,7 @@ def _check_monitoring(
         y_valid=y[cut:],
         score=lambda pred: float(metric(y[cut:], np.asarray(pred, dtype=float))),
         direction=metric.direction,
+        metric=metric.name,
         report=report,
     )
     try:

@@ -78,7 +78,9 @@ DATASETS: dict[str, dict[str, Any]] = {
 # Below 600 s the sentiment recipe's fine-tuned encoder (about 4 min an epoch on two CPU
 # cores, queued first) cannot finish one epoch: it is left out there.
 SHORT_BUDGET = 600
-SHORT_OVERRIDES = {"phrasebank": {"models": ["logreg", "xgboost", "text_nn"], "enqueue": []}}
+SHORT_OVERRIDES = {
+    "phrasebank": {"models": ["logreg", "sgd", "linear_svm", "xgboost", "text_nn"], "enqueue": []}
+}
 PEERS = ("flaml", "autogluon", "autogluon_medium")
 # venv -> pip command lines, run in order (torch first: never a CUDA build from PyPI)
 ENVIRONMENTS = {

@@ -153,7 +153,7 @@ def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> N
     # as its pace shows that an epoch of 4,000 reviews cannot end within the budget
     trials = _study(runs).trials
     models = [TrialRecord.of(t).model for t in trials]
-    assert models == ["prior", "logreg", "minilm_finetune"]
+    assert models == ["prior", "sgd", "minilm_finetune"]  # the cheapest portfolio first
     assert trials[1].state.name == "COMPLETE"
     tuned = trials[2]
     assert tuned.state.name == "PRUNED"
@@ -243,3 +243,32 @@ def test_no_builtin_recipe_names_a_label_of_its_bundled_data() -> None:
             assert not label or label in ("each", "minority", "majority", "positive"), metric
     stored = json.dumps(load_recipe("sentiment").model_dump(mode="json"))
     assert "f1:negative" not in stored
+
+
+def test_linear_text_models_are_offered_where_there_is_text(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    """SGD and the linear SVM join `models: all` only on data with a text column (on a
+    plain table they would be near copies of logistic regression); named, they run on
+    any data. On the food reviews (not bundled) both beat the class prior."""
+    from automl_fin.engine._problem import resolve
+    from automl_fin.plugin._registry import get_registry
+
+    registry = get_registry()
+    credit = resolve(load_recipe("default"), None, registry)
+    assert not {"sgd", "linear_svm"} & set(credit.models)
+    named = resolve(load_recipe("default", {"models": ["sgd", "logreg"]}), None, registry)
+    assert set(named.models) == {"sgd", "logreg"}
+    auto = load_recipe("auto", {"data.target": "score"})
+    reviews = resolve(auto, str(tables["fine_foods"]), registry,
+                      soft=loosened(auto, str(tables["fine_foods"]), ["data.target"]))  # fmt: skip
+    assert {"sgd", "linear_svm"} <= set(reviews.models)
+    result = search("sentiment", data=str(tables["fine_foods"]), target="score", trials=4,
+                    runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["sgd", "linear_svm"], "report": False,
+                               "ensemble": False, "validation.n_splits": 3})  # fmt: skip
+    board = result.leaderboard()
+    prior = board.loc[board["baseline"], "score"].max()
+    done = board[~board["baseline"] & (board["state"] == "COMPLETE")]
+    assert set(done["model"]) == {"sgd", "linear_svm"}
+    assert (done.groupby("model")["score"].max() > prior + 0.2).all()

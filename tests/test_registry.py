@@ -83,7 +83,7 @@ def test_deny_list_removes_the_specs_of_a_plugin(monkeypatch) -> None:
     assert not set(reg.models) & BUILTIN_MODELS and "xgboost" in reg.models
     # the built-in preprocessors come from sklearn, but the encoder's (lightning)
     assert set(reg.preprocessors) <= {"minilm_embed"}
-    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn,xgboost,lightgbm")
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn,xgboost,lightgbm,catboost")
     assert "default" in Registry().recipes  # the core's recipes cannot be denied
     assert set(Registry(disable=["lightning"]).models) == set()  # env and argument add up
 

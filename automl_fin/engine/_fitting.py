@@ -85,6 +85,7 @@ def refit(pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int) -> A
         y_valid=y[va],
         score=score,
         direction=p.metric.direction,
+        metric=p.metric.name,
         refit=True,
     )
     model.fit(_rows(Xt, tr), y[tr], monitor=monitor)

@@ -400,6 +400,7 @@ class Objective:
             y_valid=ds.y[va],
             score=score,
             direction=p.metric.direction,
+            metric=p.metric.name,
             report=report,
             plan=lambda steps: planned.__setitem__(0, int(steps)),
             progress=lambda text: self.status(f"{where} {text}"),

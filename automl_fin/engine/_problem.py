@@ -345,6 +345,7 @@ def _specs(
                 f"baselines here: {', '.join(known) or 'none'}",
             )
         baselines[name] = spec
+    kinds = set(dataset.kinds.values())
     models = {
         name: spec
         for name, spec in registry.models.items()
@@ -352,6 +353,9 @@ def _specs(
         and not spec.baseline
         and name not in unavailable
         and (not spec.ordinal or recipe.data.ordered)
+        and (
+            wanted is not None or not spec.only_with or spec.only_with & set(dataset.kinds.values())
+        )
         and task in spec.tasks
         and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
     }

