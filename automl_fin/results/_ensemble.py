@@ -43,6 +43,7 @@ __all__ = [
     "rows_of",
     "stored_row",
     "with_ensemble",
+    "with_oof",
 ]
 
 ATTR = "ensemble"  # the study user attribute that holds it
@@ -88,6 +89,21 @@ def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[s
     return out
 
 
+def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenTrial]:
+    """The completed trials (no baseline, no ensemble) whose out-of-fold predictions of
+    every split are readable here, best first: the candidates of an ensemble or stack."""
+    p = problem
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if is_candidate(t, ensemble=False)
+        and (r := TrialRecord.of(t)).oof
+        and Path(r.oof).is_file()  # another machine's file may not be here
+        and (r.folds or len(p.splits)) == len(p.splits)  # same rows scored
+    ]
+    return sorted(done, key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
+
+
 def build_ensemble(
     study: optuna.Study, problem: Problem, *, top_k: int = TOP_K, rounds: int = ROUNDS
 ) -> optuna.trial.FrozenTrial | None:
@@ -98,16 +114,7 @@ def build_ensemble(
     started = dt.datetime.now()  # naive local time, as Optuna stores its trials'
     p = problem
     metric = p.metric
-    done = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if is_candidate(t, ensemble=False)
-        and (r := TrialRecord.of(t)).oof
-        and Path(r.oof).is_file()  # another machine's file may not be here
-        and (r.folds or len(p.splits)) == len(p.splits)  # same rows scored
-    ]
-    done.sort(key=lambda t: -metric.sign * float(t.value))  # type: ignore[arg-type]
-    members = done[:top_k]
+    members = with_oof(study, p)[:top_k]
     if len(members) < 2:
         return None
     preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from automl_fin.engine._trial_record import TrialRecord, is_candidate
-from automl_fin.results._ensemble import STORED_ROWS, row_of, stored_row
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.results._ensemble import STORED_ROWS, row_of, stored_row, with_oof
 
 if TYPE_CHECKING:
     import optuna
@@ -205,15 +205,7 @@ def stack_members(
     """The stack's members: the best completed trial of each model with out-of-fold
     predictions on every split, then the best others, ``top_k`` in all, best first."""
     p = problem
-    done = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if is_candidate(t, ensemble=False)
-        and (r := TrialRecord.of(t)).oof
-        and Path(r.oof).is_file()  # another machine's file may not be here
-        and (r.folds or len(p.splits)) == len(p.splits)  # every row predicted
-    ]
-    done.sort(key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
+    done = with_oof(study, p)
     firsts: dict[str, optuna.trial.FrozenTrial] = {}
     for t in done:
         firsts.setdefault(str(TrialRecord.of(t).model), t)
