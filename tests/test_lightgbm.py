@@ -109,4 +109,5 @@ def test_a_search_prunes_along_the_curve_on_a_table_it_was_not_tuned_on(tmp_path
     assert len(searched) >= 3 and searched.iloc[0]["plugin"].endswith("(plugin 'lightgbm')")
     assert {"lightgbm.learning_rate", "lightgbm.num_leaves"} <= set(searched.iloc[0]["params"])
     pruned = board[board["state"] == "PRUNED"]["error"]
-    assert pruned.str.match(r"pruned (at step \d+ of fold|after \d of \d folds)").all()
+    stopped = r"pruned (at step \d+ of fold|after \d of \d folds)|lost the race to trial \d+ after"
+    assert pruned.str.match(stopped).all()

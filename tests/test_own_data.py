@@ -266,7 +266,8 @@ def test_linear_text_models_are_offered_where_there_is_text(
     result = search("sentiment", data=str(tables["fine_foods"]), target="score", trials=4,
                     runs_dir=tmp_path, storage=":memory:",
                     overrides={"models": ["sgd", "linear_svm"], "report": False,
-                               "ensemble": False, "validation.n_splits": 3})  # fmt: skip
+                               "ensemble": False, "validation.n_splits": 3,
+                               "preprocessors": ["tfidf", "onehot", "most_frequent_impute"]})  # fmt: skip
     board = result.leaderboard()
     prior = board.loc[board["baseline"], "score"].max()
     done = board[~board["baseline"] & (board["state"] == "COMPLETE")]

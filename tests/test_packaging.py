@@ -52,7 +52,7 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     assert {"default.yaml", "risk_tier.yaml", "price.yaml", "sentiment.yaml"} <= set(RECIPES)
     assert "automl_fin/datasets/german_credit.csv" in names
     plugins = ("automl_fin_sklearn", "automl_fin_xgboost", "automl_fin_lightgbm",
-               "automl_fin_lightning")  # fmt: skip
+               "automl_fin_catboost", "automl_fin_lightning")  # fmt: skip
     assert {f"{p}/py.typed" for p in ("automl_fin", *plugins)} <= names
     assert {f"{p}/__init__.py" for p in plugins} <= names
     assert not any(n.startswith(("tests/", "plugins/", "recipes/")) for n in names)
@@ -60,6 +60,7 @@ def test_wheel_holds_recipes_data_typing_and_entry_points(wheel: Path) -> None:
     entry_points = zipfile.ZipFile(wheel).read(ep_file).decode()
     group = entry_points.split("[automl_fin]\n", 1)[1].split("\n\n", 1)[0].splitlines()
     assert sorted(group) == [
+        "catboost = automl_fin_catboost",
         "lightgbm = automl_fin_lightgbm",
         "lightning = automl_fin_lightning",
         "sklearn = automl_fin_sklearn",

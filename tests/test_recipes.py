@@ -61,8 +61,8 @@ def test_unknown_field_is_refused(tmp_path: Path) -> None:
 
 
 def test_unknown_model_names_the_list_position(tmp_path: Path, registry: Registry) -> None:
-    path = write(tmp_path, "task: binary\nmodels: [rf, catboost]\n")
-    with pytest.raises(RecipeError, match=r"field 'models\[1\]': unknown model 'catboost'"):
+    path = write(tmp_path, "task: binary\nmodels: [rf, tabpfn]\n")
+    with pytest.raises(RecipeError, match=r"field 'models\[1\]': unknown model 'tabpfn'"):
         load_recipe(path, registry=registry)
 
 

@@ -103,6 +103,7 @@ def test_the_default_report_opens_in_chromium_with_all_its_plots(tmp_path: Path)
             "validation.n_splits": 3,
             "validation.repeats": 1,
             "portfolio": False,  # sampled trials: 3 of a model for its importances
+            "racing": False,  # (not stopped early: the importances rest on completed ones)
         },
     )
     page = result.run_dir / REPORT
