@@ -402,6 +402,7 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
     import matplotlib.pyplot as plt
 
     ds = problem.dataset
+    predictor, stand_in = _first_folds(predictor)
     rng = np.random.default_rng(problem.recipe.seed)
     rows = _sample(ds.y, problem.task.is_classification, rng)
     X = ds.X.iloc[rows].reset_index(drop=True)
@@ -433,9 +434,28 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
         fig,
         "permutation",
         f"Permutation importance of the predictor on {len(rows)} rows it was fitted on "
-        f"({PERMUTATION_REPEATS} shuffles each): what the model relies on, not its "
-        "out-of-sample value." + screened,
+        f"({PERMUTATION_REPEATS} shuffles each{stand_in}): what the model relies on, not "
+        "its out-of-sample value." + screened,
     )
+
+
+def _first_folds(predictor: Predictor) -> tuple[Predictor, str]:
+    """The predictor with each bagged member's first fold model standing in for its bag
+    (a bag of 15 fold models costs 15 predictions of every shuffled copy; its fold models
+    are fits of one configuration on 80 % of the rows), and the caption's note."""
+    import dataclasses
+
+    from automl_fin.engine._bag import Bag
+    from automl_fin.results._predictor import Predictor
+
+    if not any(isinstance(m.pipeline, Bag) for m in predictor.members):
+        return predictor, ""
+    members = [
+        dataclasses.replace(m, pipeline=m.pipeline.pipes[0]) if isinstance(m.pipeline, Bag) else m
+        for m in predictor.members
+    ]
+    light = Predictor(members, predictor.schema, predictor.manifest, scores=predictor.scores)
+    return light, "; each bagged member's first fold model standing in for its bag"
 
 
 def _screen(X: pd.DataFrame, y: np.ndarray, limit: int) -> tuple[list[Any], str]:
