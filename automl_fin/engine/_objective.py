@@ -49,7 +49,7 @@ __all__ = ["Objective", "TrialFailed"]
 STRIDE = 1000
 CURVE_WARMUP = 5  # learning-curve reports of a fold before it may be pruned
 CURVE_GROWTH = 1.4  # a judged learning-curve step is ~40 % past the previous one
-CURVE_SHARE = 0.2  # of a fit's planned steps (``report(..., of=)``) before it is judged
+CURVE_SHARE = 0.2  # of a fit's planned steps (``Monitor.plan``) before it is judged
 
 
 def _judged_steps() -> frozenset[int]:

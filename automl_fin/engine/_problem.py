@@ -353,11 +353,9 @@ def _specs(
         and not spec.baseline
         and name not in unavailable
         and (not spec.ordinal or recipe.data.ordered)
-        and (
-            wanted is not None or not spec.only_with or spec.only_with & set(dataset.kinds.values())
-        )
+        and (wanted is not None or not spec.only_with or spec.only_with & kinds)
         and task in spec.tasks
-        and accepts_input(spec, set(dataset.kinds.values()), dataset.X.columns)
+        and accepts_input(spec, kinds, dataset.X.columns)
     }
     if not models:
         raise RecipeError(
@@ -373,7 +371,6 @@ def _specs(
         if (wanted_p is None or name in wanted_p) and task in spec.tasks and name not in unavailable
     }
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
-    kinds = set(dataset.kinds.values())
     check_coverage(kinds, preprocessors, ctx, recipe.source)
     usable = {n: m for n, m in models.items() if can_preprocess_for(m, kinds, preprocessors, ctx)}
     if not usable:

@@ -58,8 +58,7 @@ def final_test(
                         fitted[member.number] = fitted_member(member, p, train, run_dir)
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
-                stacker = TrialRecord.of(t).stacker
-                combine = Stacker.from_json(stacker).combine if stacker else None
+                combine = Stacker.combine_of(TrialRecord.of(t).stacker)
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
                 scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}

@@ -239,13 +239,9 @@ class Predictor:
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
         from automl_fin.engine._predictions import blend
+        from automl_fin.results._stacking import Stacker
 
-        stacker = self.manifest.get("stacker")
-        combine = None
-        if stacker is not None:  # a stack: its layer 2 combines the members
-            from automl_fin.results._stacking import Stacker
-
-            combine = Stacker.from_json(stacker).combine
+        combine = Stacker.combine_of(self.manifest.get("stacker"))  # a stack's layer 2
         return blend(
             [m.pipeline for m in self.members],
             [m.weight for m in self.members],

@@ -86,6 +86,14 @@ class Stacker:
         return dataclasses.asdict(self)
 
     @classmethod
+    def combine_of(
+        cls, data: dict[str, Any] | None
+    ) -> Callable[[list[np.ndarray]], np.ndarray] | None:
+        """The ``combine`` of a stored layer 2 (a record's or manifest's ``stacker``),
+        or ``None`` for a row that is not a stack (its members are averaged)."""
+        return cls.from_json(data).combine if data else None
+
+    @classmethod
     def from_json(cls, data: dict[str, Any]) -> Stacker:
         """The stacker :meth:`to_json` wrote."""
         return cls(
