@@ -35,6 +35,19 @@ def _clean_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     registry._DEFAULT.clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The machine-wide cache (sentence embeddings) of this session, not the user's
+    ``~/.cache``; processes the tests start inherit it."""
+    before = os.environ.get("AUTOML_FIN_CACHE")
+    os.environ["AUTOML_FIN_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("AUTOML_FIN_CACHE", None)
+    else:
+        os.environ["AUTOML_FIN_CACHE"] = before
+
+
 @pytest.fixture(scope="session")
 def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Each test plugin package pip-installed (a real wheel build) into its own folder.

@@ -7,8 +7,9 @@ is compared with the published file of ``sentence-transformers/all-MiniLM-L6-v2`
 (revision ``1110a243``); a mismatch refuses to load.
 
 ``SentenceEmbedder`` is a transformer: mean-pooled, L2-normalised 384-d embeddings of
-each text, the encoder frozen (vectors are cached per text, so every fold after the
-first is free). ``FineTunedEncoder`` is a classifier: the encoder with a linear head,
+each text, the encoder frozen (vectors are cached per text in memory and on disk, so
+every fold after the first, and every later process and run on the machine, is free:
+see ``embedding_cache``). ``FineTunedEncoder`` is a classifier: the encoder with a linear head,
 all weights trained with AdamW under Lightning.
 """
 
@@ -24,6 +25,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from torch import nn
 
+from automl_fin_lightning.embedding_cache import EmbeddingCache, cache_folder
 from automl_fin_lightning.training import NetEstimator
 
 __all__ = ["WEIGHTS_SHA256", "FineTunedEncoder", "SentenceEmbedder", "model_dir"]
@@ -32,6 +34,9 @@ __all__ = ["WEIGHTS_SHA256", "FineTunedEncoder", "SentenceEmbedder", "model_dir"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 128  # Financial PhraseBank: 99 % of sentences under 70 word pieces
 PAD = 0  # the BERT tokenizer's [PAD] id
+DIM = 384  # the encoder's hidden size: the length of a sentence vector
+# what the vectors depend on: the weights, the token limit, the pooling
+CACHE_VERSION = f"minilm-{WEIGHTS_SHA256[:16]}-t{MAX_TOKENS}-meanpool"
 
 
 class EncoderMissing(RuntimeError):
@@ -150,6 +155,11 @@ class FineTunedEncoder(NetEstimator):
 _CACHE: dict[bytes, np.ndarray] = {}  # text digest -> embedding, shared by every fold
 
 
+@functools.cache
+def _disk(folder: Path | None) -> EmbeddingCache:
+    return EmbeddingCache(CACHE_VERSION, DIM, folder)
+
+
 class SentenceEmbedder(TransformerMixin, BaseEstimator):
     """Frozen all-MiniLM-L6-v2 sentence embeddings (scikit-learn transformer protocol)."""
 
@@ -163,19 +173,26 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         return self
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.array([f"minilm{i}" for i in range(384)], dtype=object)
+        return np.array([f"minilm{i}" for i in range(DIM)], dtype=object)
 
     def transform(self, X: Any) -> np.ndarray:
         texts = [str(t) for t in np.asarray(X, dtype=object).ravel()]
         keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
         new = {k: t for k, t in zip(keys, texts, strict=True) if k not in _CACHE}
-        missing = sorted(new.items(), key=lambda kv: len(kv[1]))
-        if missing:
-            vectors = self._encode([t for _, t in missing])
-            _CACHE.update(zip([k for k, _ in missing], vectors, strict=True))
+        if new:
+            disk = _disk(cache_folder())
+            _CACHE.update(disk.get(list(new)))
+            missing = sorted(
+                ((k, t) for k, t in new.items() if k not in _CACHE), key=lambda kv: len(kv[1])
+            )
+            if missing:
+                encoded = self._encode([t for _, t in missing])
+                vectors = dict(zip([k for k, _ in missing], encoded, strict=True))
+                disk.put(vectors)
+                _CACHE.update(vectors)
         # float64 out: models fitted on float32 give probabilities that miss 1 by ~1e-7
         return (
-            np.stack([_CACHE[k] for k in keys]).astype(np.float64) if keys else np.zeros((0, 384))
+            np.stack([_CACHE[k] for k in keys]).astype(np.float64) if keys else np.zeros((0, DIM))
         )
 
     def _encode(self, texts: list[str]) -> np.ndarray:
