@@ -16,7 +16,7 @@ from automl_fin.engine._predictions import predict
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import ArtifactError
-from automl_fin.results._ensemble import rows_of
+from automl_fin.results._ensemble import candidates, rows_of, with_oof
 from automl_fin.results._members import oof_of
 from automl_fin.results._stacking import (
     Stacker,
@@ -24,7 +24,6 @@ from automl_fin.results._stacking import (
     _nonnegative_logistic,
     cross_fit,
     fit_stacker,
-    stack_members,
 )
 
 CHEAP = {"models": ["logreg", "hgb", "extra_trees"], "calibration": ["none"],
@@ -57,8 +56,17 @@ def test_the_stack_is_a_leaderboard_row_of_the_best_trial_of_each_model(stacked)
     row = board[board["model"] == "stack"]
     assert len(row) == 1 and int(row["trial"].iloc[0]) == -2
     assert int(row["folds"].iloc[0]) == 3 and np.isfinite(row["score"].iloc[0])
-    members = stack_members(study, result.problem)
+    members = candidates(study, result.problem)
     assert {TrialRecord.of(t).model for t in members} == {"logreg", "hgb", "extra_trees"}
+    # a pool of three holds each family's best, however far down the ranking it is
+    ranked = with_oof(study, result.problem)
+    three = candidates(study, result.problem, top_k=3)
+    assert {t.number for t in three} == {
+        next(t.number for t in ranked if TrialRecord.of(t).model == m)
+        for m in ("logreg", "hgb", "extra_trees")
+    }
+    ensemble = TrialRecord.of(next(t for t in rows_of(study) if t.number == -1))
+    assert set(ensemble.members) <= {str(t.number) for t in members}  # type: ignore[arg-type]
     stacker = TrialRecord.of(_stack_row(study)).stacker
     assert stacker["trials"] == [t.number for t in members]  # type: ignore[index]
     assert min(stacker["coef"][0]) >= 0  # type: ignore[index]  # one weight >= 0 a member

@@ -3,9 +3,9 @@
 Where ensemble selection (:mod:`automl_fin.results._ensemble`) averages members with
 counted weights, a stack learns how to combine them: a penalised logistic regression on
 the members' log-odds (binary), their log-probabilities (multi-class), or a non-negative
-ridge regression on their values (regression). Its members are the best trial of each
-model family, then the best others up to :data:`TOP_K`: the trials whose fold models a
-bagging search keeps.
+ridge regression on their values (regression). Its members are the ensemble's pool
+(:func:`~automl_fin.results._ensemble.candidates`): the best trial of each model
+family, then the best others, 10 in all: trials whose fold models a bagging search keeps.
 
 **Scored on folds its layer-2 model never saw.** For every validation split of the
 search, a layer-2 model is fitted on the out-of-fold predictions of that split's
@@ -36,17 +36,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord
-from automl_fin.results._ensemble import STORED_ROWS, row_of, stored_row, with_oof
+from automl_fin.results._ensemble import STORED_ROWS, candidates, row_of, stored_row
 
 if TYPE_CHECKING:
     import optuna
 
     from automl_fin.engine._problem import Problem
 
-__all__ = ["ATTR", "NUMBER", "Stacker", "build_stack", "fit_stacker", "stack_members"]
+__all__ = ["ATTR", "NUMBER", "Stacker", "build_stack", "fit_stacker"]
 
 ATTR, NUMBER = STORED_ROWS[1]  # the study attribute that holds it, its row's number
-TOP_K = 10
 PENALTY = 1.0  # layer 2's L2 penalty on member weights (a ridge's alpha)
 EPS = 1e-6  # probabilities clipped to [EPS, 1 - EPS] before their logarithm
 
@@ -207,22 +206,6 @@ def cross_fit(
         return (total.T / seen).T  # 0 / 0: NaN
 
 
-def stack_members(
-    study: optuna.Study, problem: Problem, top_k: int = TOP_K
-) -> list[optuna.trial.FrozenTrial]:
-    """The stack's members: the best completed trial of each model with out-of-fold
-    predictions on every split, then the best others, ``top_k`` in all, best first."""
-    p = problem
-    done = with_oof(study, p)
-    firsts: dict[str, optuna.trial.FrozenTrial] = {}
-    for t in done:
-        firsts.setdefault(str(TrialRecord.of(t).model), t)
-    picked = list(firsts.values())[:top_k]
-    picked += [t for t in done if t not in picked][: top_k - len(picked)]
-    picked.sort(key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
-    return picked
-
-
 def build_stack(
     study: optuna.Study, problem: Problem, run_dir: Path | None = None
 ) -> optuna.trial.FrozenTrial | None:
@@ -234,7 +217,7 @@ def build_stack(
     if p.scheme not in ("kfold", "stratified_kfold"):
         return None
     started = dt.datetime.now()
-    members = stack_members(study, p)
+    members = candidates(study, p)
     if len(members) < 2:
         return None
     preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
