@@ -90,15 +90,24 @@ def test_frozen_embeddings_feed_tabular_models_on_every_fold(tmp_path: Path) -> 
     assert board["score"].max() > 0.45
 
 
-def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(tmp_path: Path) -> None:
-    from automl_fin.engine._objective import Objective
+def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Priced at its declared cost until every sentence's vector is on disk; then its
+    first use is a lookup, priced as a column transform (the ``warm`` hook)."""
+    from dataclasses import replace
+
+    from automl_fin.engine._objective import Objective, warm_preprocessors
     from automl_fin.engine._pipeline import Plan, Step
     from automl_fin.engine._problem import resolve
     from automl_fin.engine._recipes import load_recipe
     from automl_fin.plugin._registry import get_registry
     from automl_fin.plugin._specs import ColumnKind
+    from automl_fin_lightning.encoder import SentenceEmbedder
 
+    monkeypatch.setenv("AUTOML_FIN_CACHE", str(tmp_path / "cache"))
     frame = datasets.load("financial_phrasebank").sample(240, random_state=0)
+    frame["text"] = frame["text"] + f" [{tmp_path.name}]"  # unseen by this process's memory
     problem = resolve(load_recipe("sentiment", {"models": ["logreg", "text_nn"]}), frame,
                       get_registry())  # fmt: skip
     objective = Objective(problem, tmp_path, deadline=float("inf"))
@@ -116,3 +125,14 @@ def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(tmp_path: P
     assert objective._fold_estimate(embedded, 0, 0.0) == 0.5
     assert objective._fold_estimate(tfidf, 0, 0.0) == 0.5
     assert objective._fold_estimate(tfidf, 2, 3.0) == 1.5  # this trial's own folds decide
+    SentenceEmbedder().fit(frame[["text"]]).transform(frame[["text"]].iloc[:200])
+    assert warm_preprocessors(problem) == set()  # 40 sentences still to embed
+    SentenceEmbedder().fit(frame[["text"]]).transform(frame[["text"]])  # all on disk now
+    warm = Objective(problem, tmp_path, deadline=float("inf"))
+    assert warm.fitted_preps == {"minilm_embed"}
+    warm.fold_seconds = {"text_nn": [6.0, 7.0], "logreg": [0.5]}
+    assert warm._fold_estimate(embedded, 0, 0.0) == 0.5
+    # a plugin's warm hook that raises costs the discount, never the search
+    spec = problem.preprocessors["minilm_embed"]
+    problem.preprocessors["minilm_embed"] = replace(spec, warm=lambda columns: 1 / 0)
+    assert warm_preprocessors(problem) == set()

@@ -97,6 +97,22 @@ class _NativeThreads:
         return self.pools.limit(limits=self.jobs)
 
 
+def warm_preprocessors(problem: Problem) -> set[str]:
+    """The expensive preprocessors whose ``warm`` hook says their work on this data is
+    already done (cached): priced as a column transform, not at their declared cost."""
+    ds, warm = problem.dataset, set()
+    for name, spec in problem.preprocessors.items():
+        columns = [c for c, kind in ds.kinds.items() if kind in spec.kinds]
+        if spec.warm is None or not columns:
+            continue
+        try:  # a plugin's bug costs the discount, never the search
+            if spec.warm(ds.X[columns]) is True:
+                warm.add(name)
+        except Exception:
+            continue
+    return warm
+
+
 class Objective:
     """Cross-validates one sampled pipeline per call."""
 
@@ -107,7 +123,7 @@ class Objective:
         self.count = 0
         self.status: Any = lambda text: None  # told what runs now (a progress bar)
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
-        self.fitted_preps: set[str] = set()  # preprocessors this process has fitted
+        self.fitted_preps = warm_preprocessors(problem)  # fitted here, or said warm
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
         self.curve_s = self.build_s = 0.0

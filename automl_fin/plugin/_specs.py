@@ -376,6 +376,11 @@ class PreprocessorSpec:
             trial takes the cheapest preprocessor of each slot, and skips an optional
             slot; a search prices the first fit of an expensive one (a sentence
             encoder) from it before starting a fold near the deadline.
+        warm: optional ``warm(columns)``, given the data's columns this preprocessor
+            would transform (a DataFrame); ``True`` when its work on them is already
+            done (e.g. every sentence's embedding is in a disk cache), so the search
+            prices its first fit as a column transform, not at ``cost``. An exception
+            counts as ``False``.
         available: as for :class:`ModelSpec`: ``None`` when it can run here, else
             why not (and what to install); an unavailable one is left out of searches.
         libraries: as for :class:`ModelSpec`.
@@ -390,6 +395,7 @@ class PreprocessorSpec:
     tasks: frozenset[Task] = frozenset(Task)
     defaults: Mapping[str, Any] = field(default_factory=dict)
     cost: float = 0.05
+    warm: Callable[[Any], bool] | None = None
     available: Callable[[], str | None] | None = None
     libraries: tuple[str, ...] = ()
     description: str = ""

@@ -14,19 +14,40 @@ costs time, never the run: one warning, and the vectors are computed again.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-__all__ = ["CACHE_ENV", "EmbeddingCache", "cache_folder"]
+__all__ = ["CACHE_ENV", "CACHE_VERSION", "DIM", "EmbeddingCache", "cache_folder", "text_key"]
 
 CACHE_ENV = "AUTOML_FIN_CACHE"
 _CHUNK = 500  # keys per SELECT: well under SQLite's limit on bound parameters
+
+# model.safetensors of sentence-transformers/all-MiniLM-L6-v2, revision 1110a243
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MAX_TOKENS = 128  # Financial PhraseBank: 99 % of sentences under 70 word pieces
+DIM = 384  # the encoder's hidden size: the length of a sentence vector
+# what the vectors depend on: the weights, the token limit, the pooling
+CACHE_VERSION = f"minilm-{WEIGHTS_SHA256[:16]}-t{MAX_TOKENS}-meanpool"
+
+
+def text_key(text: str) -> bytes:
+    """A text's key in the cache: the 16-byte BLAKE2b digest of its UTF-8 bytes."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def all_cached(columns: Any) -> bool:
+    """Whether every text of ``columns`` (a DataFrame of text columns) has its MiniLM
+    vector on disk: the ``warm`` hook of ``minilm_embed`` (no torch import)."""
+    texts = {str(t) for t in np.asarray(columns, dtype=object).ravel()}
+    return EmbeddingCache(CACHE_VERSION, DIM).count([text_key(t) for t in texts]) == len(texts)
 
 
 def cache_folder() -> Path | None:
@@ -62,6 +83,25 @@ class EmbeddingCache:
                     for key, blob in rows:
                         if len(blob) == 4 * self.dim:
                             found[bytes(key)] = np.frombuffer(blob, dtype=np.float32)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+        finally:
+            db.close()
+        return found
+
+    def count(self, keys: Sequence[bytes]) -> int:
+        """How many of ``keys`` (distinct) have a vector of the right length stored."""
+        if not keys or (db := self._open()) is None:
+            return 0
+        found = 0
+        try:
+            with db:
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = list(keys[start : start + _CHUNK])
+                    marks = ",".join("?" * len(chunk))
+                    where = f"length(vec) = ? AND key IN ({marks})"
+                    query = f"SELECT COUNT(*) FROM vectors WHERE {where}"
+                    found += db.execute(query, [4 * self.dim, *chunk]).fetchone()[0]
         except sqlite3.Error as exc:
             self._give_up(exc)
         finally:

@@ -25,18 +25,20 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from torch import nn
 
-from automl_fin_lightning.embedding_cache import EmbeddingCache, cache_folder
+from automl_fin_lightning.embedding_cache import (
+    CACHE_VERSION,
+    DIM,
+    MAX_TOKENS,
+    WEIGHTS_SHA256,
+    EmbeddingCache,
+    cache_folder,
+    text_key,
+)
 from automl_fin_lightning.training import NetEstimator
 
 __all__ = ["WEIGHTS_SHA256", "FineTunedEncoder", "SentenceEmbedder", "model_dir"]
 
-# model.safetensors of sentence-transformers/all-MiniLM-L6-v2, revision 1110a243
-WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MAX_TOKENS = 128  # Financial PhraseBank: 99 % of sentences under 70 word pieces
 PAD = 0  # the BERT tokenizer's [PAD] id
-DIM = 384  # the encoder's hidden size: the length of a sentence vector
-# what the vectors depend on: the weights, the token limit, the pooling
-CACHE_VERSION = f"minilm-{WEIGHTS_SHA256[:16]}-t{MAX_TOKENS}-meanpool"
 
 
 class EncoderMissing(RuntimeError):
@@ -177,7 +179,7 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
 
     def transform(self, X: Any) -> np.ndarray:
         texts = [str(t) for t in np.asarray(X, dtype=object).ravel()]
-        keys = [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+        keys = [text_key(t) for t in texts]
         new = {k: t for k, t in zip(keys, texts, strict=True) if k not in _CACHE}
         if new:
             disk = _disk(cache_folder())
