@@ -197,9 +197,43 @@ def build_parser() -> argparse.ArgumentParser:
         "coverage (e.g. 0.9; split-conformal on the out-of-fold errors)",
     )
     predict.add_argument(
+        "--explain",
+        type=_positive,
+        default=0,
+        metavar="K",
+        help="add columns reason_1..K: the input columns that pushed each row's score "
+        "toward the positive (or last) class most",
+    )
+    predict.add_argument(
         "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
     )
     _common(predict)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="score a run's saved predictor on labelled rows (every recipe metric)"
+    )
+    evaluate.add_argument("run", metavar="RUN", help="run folder, predictor folder or study name")
+    evaluate.add_argument(
+        "--data", required=True, metavar="PATH", help="CSV or Parquet file with the target column"
+    )
+    evaluate.add_argument(
+        "--importance",
+        action="store_true",
+        help="also permutation importance of each input column on these rows",
+    )
+    evaluate.add_argument(
+        "--repeats", type=_repeats, default=5, metavar="N", help="shuffles a column (2+; default 5)"
+    )
+    evaluate.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    evaluate.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="refuse a predictor that is not signed under AUTOML_FIN_SIGNING_KEY",
+    )
+    evaluate.add_argument(
+        "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
+    )
+    _common(evaluate)
 
     report = sub.add_parser("report", help="write a run's report.html")
     report.add_argument("run", metavar="RUN", help="run folder or study name")
@@ -488,6 +522,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _repeats(text: str) -> int:
+    value = _positive(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError("2 or more: one shuffle gives no interval")
+    return value
+
+
 def _coverage(text: str) -> float:
     try:
         value = float(text)
@@ -508,16 +549,60 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     predictor = load(folder, require_signature=args.require_signature or None)
-    table = predictor.predict_frame(args.data, keep=args.keep, interval=args.interval)
+    table = predictor.predict_frame(
+        args.data, keep=args.keep, interval=args.interval, explain=args.explain
+    )
     if out is not None:
+        stability = table.attrs.get("stability")
+        beside = out.with_name(f"{out.stem}.stability.csv")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
             table.to_csv(out, index=False)
+            beside.unlink(missing_ok=True)  # never a stale table beside new predictions
+            if stability is not None:
+                import pandas as pd
+
+                pd.DataFrame(stability).to_csv(beside, index=False)
         except OSError as exc:
             raise ArtifactError(f"--out {out}: cannot write it ({exc.strerror})") from None
         print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)
+        if stability is not None:
+            print(f"population stability (PSI) of inputs and score -> {beside}", file=sys.stderr)
     else:
         print(table.to_csv(index=False), end="")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from automl_fin.results._artifacts import load
+    from automl_fin.storage._runs import locate
+
+    folder = locate(args.run, args.runs_dir, must_exist=True)[1]
+    predictor = load(folder, require_signature=args.require_signature or None)
+    if args.importance and args.format == "csv":
+        from automl_fin.errors import AutomlFinError
+
+        raise AutomlFinError("--format csv holds one table; use --format json with --importance")
+    scores = predictor.evaluate(args.data)
+    if args.format == "json" and args.importance:
+        import json
+
+        importance = predictor.feature_importance(args.data, repeats=args.repeats)
+        both = {
+            "metrics": scores.reset_index().to_dict(orient="records"),
+            "importance": importance.reset_index().to_dict(orient="records"),
+        }
+        print(json.dumps(both, indent=1, default=_jsonable))
+        return 0
+    if args.format == "table":
+        print(f"{predictor!r} on {scores.attrs['rows']} rows of {args.data}")
+    _emit(scores.reset_index(), args.format, table=_render)
+    if args.importance:
+        importance = predictor.feature_importance(args.data, repeats=args.repeats)
+        if args.format == "table":
+            print(f"\npermutation importance ({importance.attrs['metric']} lost when a column "
+                  f"is shuffled; {args.repeats} shuffles, 95 % interval)")  # fmt: skip
+        _emit(importance.reset_index(), args.format, table=_render)
     return 0
 
 
@@ -701,6 +786,7 @@ def _render(view: pd.DataFrame) -> str:
 COMMANDS = {
     "run": _cmd_run,
     "leaderboard": _cmd_leaderboard,
+    "evaluate": _cmd_evaluate,
     "compare": _cmd_compare,
     "predict": _cmd_predict,
     "worker": _cmd_worker,

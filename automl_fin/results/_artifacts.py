@@ -32,10 +32,12 @@ import numpy as np
 
 from automl_fin.errors import ArtifactError
 from automl_fin.plugin._specs import Task
+from automl_fin.results._explain import BACKGROUND_FILE
 from automl_fin.results._intervals import FILE as INTERVAL_FILE
 from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
+from automl_fin.results._stability import FILE as STABILITY_FILE
 
 if TYPE_CHECKING:
     import optuna
@@ -122,8 +124,35 @@ def fit_predictor(
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),
         "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
+        "training": _training_facts(p),
     }
-    return Predictor(members, Schema.of(p), manifest, scores=scores)
+    predictor = Predictor(members, Schema.of(p), manifest, scores=scores)
+    if ds.scale is None:  # price series drift by design: no stability reference
+        from automl_fin.results._explain import background_of
+        from automl_fin.results._stability import reference, score_of
+
+        # the score's reference: out-of-fold predictions, as new rows will be scored (a
+        # refit or a bag is more extreme on rows it learnt); in-sample when unreadable
+        raw = oof_of(study, best, Path(run_dir) if run_dir else None)
+        if raw is not None:
+            raw = raw[~np.isnan(raw).reshape(len(raw), -1).any(axis=1)]
+        if raw is None or not len(raw):
+            with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
+                raw = predictor._blend(ds.X)
+        score = score_of(raw, p.task, list(ds.classes))
+        predictor.reference = reference(ds.X, ds.kinds, score)
+        predictor.background = background_of(ds.X, p.recipe.seed)
+    return predictor
+
+
+def _training_facts(p: Problem) -> dict[str, Any]:
+    """What the prior baseline of :meth:`Predictor.evaluate` needs: the training rows'
+    class counts (in class order), or their mean."""
+    y = p.dataset.y
+    if p.task.is_classification:
+        counts = np.bincount(y, minlength=p.dataset.n_classes)
+        return {"rows": len(y), "class_counts": counts.tolist()}
+    return {"rows": len(y), "mean": float(np.mean(y))}
 
 
 def fitted_member(
@@ -168,6 +197,12 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
             members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
         if predictor.scores is not None:
             files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
+        if predictor.reference is not None:
+            bins = json.dumps(predictor.reference, separators=(",", ":")).encode()
+            files[STABILITY_FILE] = _write(tmp / STABILITY_FILE, bins)
+        if predictor.background is not None:
+            rows = pickle.dumps(predictor.background, protocol=5)
+            files[BACKGROUND_FILE] = _write(tmp / BACKGROUND_FILE, rows)
         manifest = {
             **{k: v for k, v in predictor.manifest.items() if k != "signature"},
             "schema": predictor.schema.to_json(),
@@ -240,7 +275,20 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
     scores = None
     if INTERVAL_FILE in verified:
         scores = np.load(io.BytesIO(verified[INTERVAL_FILE]), allow_pickle=False)
-    predictor = Predictor(members, Schema.from_json(manifest["schema"]), manifest, scores=scores)
+    reference = None
+    if STABILITY_FILE in verified:
+        try:
+            reference = json.loads(verified[STABILITY_FILE])
+        except ValueError as exc:
+            why = f"predictor {folder}: {STABILITY_FILE} is not JSON ({exc})"
+            raise ArtifactError(why) from None
+    background = None
+    if BACKGROUND_FILE in verified:
+        background = _Unpickler(io.BytesIO(verified[BACKGROUND_FILE])).load()
+    schema = Schema.from_json(manifest["schema"])
+    predictor = Predictor(
+        members, schema, manifest, scores=scores, reference=reference, background=background
+    )
     predictor.path = folder
     return predictor
 

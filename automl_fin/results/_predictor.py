@@ -24,6 +24,7 @@ from automl_fin.plugin._specs import ColumnKind, Task
 
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
+    from automl_fin.results._explain import Explanation
 
 __all__ = ["Member", "Predictor", "Schema"]
 
@@ -190,7 +191,11 @@ class Predictor:
     class probabilities as a DataFrame with one column per class; ``predict_interval``
     (regression) prediction intervals of a given coverage; ``predict_frame`` the table
     ``automl-fin predict`` writes (id columns, prediction, probabilities or interval).
-    ``scores``: the sorted out-of-fold absolute errors behind the intervals.
+    ``evaluate``, ``feature_importance`` and ``stability`` judge it on new rows.
+    ``scores``: the sorted out-of-fold absolute errors behind the intervals;
+    ``reference``: the training rows' bins behind the stability check
+    (:mod:`automl_fin.results._stability`); ``background``: training rows that
+    ``explain`` measures contributions against (:mod:`automl_fin.results._explain`).
     """
 
     def __init__(
@@ -200,11 +205,15 @@ class Predictor:
         manifest: dict[str, Any],
         *,
         scores: np.ndarray | None = None,
+        reference: dict[str, Any] | None = None,
+        background: pd.DataFrame | None = None,
     ) -> None:
         self.members = members
         self.schema = schema
         self.manifest = manifest
         self.scores = scores
+        self.reference = reference
+        self.background = background
         self.path: Path | None = None
 
     def __repr__(self) -> str:
@@ -251,12 +260,85 @@ class Predictor:
             combine,
         )
 
+    def _watch(self, X: pd.DataFrame, raw: np.ndarray, source: str) -> pd.DataFrame | None:
+        """The stability table of these rows (``MIN_ROWS`` or more, a saved reference,
+        not a price series), with a :class:`ShiftWarning` above the shift line."""
+        from automl_fin.results import _stability as st
+
+        if self.reference is None or self.schema.series is not None or len(X) < st.MIN_ROWS:
+            return None
+        score = st.score_of(raw, self.schema.task, self.schema.classes)
+        table = st.stability_table(self.reference, X, score)
+        st.warn_shift(table, source, len(X))
+        return table
+
+    def stability(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """Population stability index (PSI) of the score and of each numeric and
+        categorical column between the training rows and ``data``: columns ``column``
+        (``(score)`` first), ``kind``, ``psi``, ``shift`` (stable below 0.1, moderate,
+        significant above 0.25). See :mod:`automl_fin.results._stability`."""
+        from automl_fin.results import _stability as st
+
+        if self.schema.series is not None:
+            raise ArtifactError("stability: price series drift by design; there is no check")
+        if self.reference is None:
+            raise ArtifactError(
+                "stability: this predictor was saved without training bins (before the "
+                "check existed); run the search again to save them"
+            )
+        X, _ = self._features(data)
+        score = st.score_of(self._blend(X), self.schema.task, self.schema.classes)
+        return st.stability_table(self.reference, X, score)
+
+    def evaluate(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
+        """Every metric of the recipe (the search metric first) on labelled rows
+        ``data`` (the target column included): one row a metric, columns ``direction``,
+        ``predictor`` and ``prior`` (the training class shares or mean, the baseline any
+        model must beat). ``attrs["rows"]``: how many rows were scored."""
+        from automl_fin.results._evaluation import evaluate
+
+        return evaluate(self, data)
+
+    def feature_importance(
+        self, data: pd.DataFrame | str | Path, *, repeats: int = 5, seed: int = 0
+    ) -> pd.DataFrame:
+        """Permutation importance of each original input column on labelled rows
+        ``data`` (give held-out rows: on training rows it measures memory, not skill):
+        how much the search metric worsens when the column's values are shuffled, over
+        ``repeats`` shuffles. Columns ``importance`` (mean loss; near 0 or below: the
+        column does not help), ``stddev``, ``ci_low`` / ``ci_high`` (95 % t interval),
+        ``p_value`` (one-sided, importance > 0) and ``n``; the most important first."""
+        from automl_fin.results._evaluation import feature_importance
+
+        return feature_importance(self, data, repeats=repeats, seed=seed)
+
+    def explain(
+        self,
+        data: pd.DataFrame | str | Path,
+        *,
+        top: int = 3,
+        outcome: Any = None,
+        samples: int = 32,
+        seed: int = 0,
+    ) -> Explanation:
+        """Contributions of each input column to each row's margin, for the whole
+        predictor (ensemble, bags and stack included), and the row's ``top`` reason
+        codes. The margin is the log-odds of ``outcome`` (default: the positive class of
+        a binary task, the last class of a multiclass one) or the predicted value;
+        ``samples`` column orders (each paired with a background row) estimate the
+        Shapley values, which sum to ``margin - base`` exactly for every row. See
+        :mod:`automl_fin.results._explain`."""
+        from automl_fin.results._explain import explain
+
+        return explain(self, data, top=top, outcome=outcome, samples=samples, seed=seed)
+
     def predict_proba(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
         """Class probabilities of each row of ``data`` (columns: the classes)."""
         if not self.schema.task.is_classification:
             raise TypeError(f"a {self.schema.task} predictor has no predict_proba; use predict")
         X, frame = self._features(data)
         proba = self._blend(X)
+        self._watch(X, proba, _frame_source(data))
         return pd.DataFrame(proba, index=frame.index, columns=pd.Index(self.schema.classes))
 
     def predict(self, data: pd.DataFrame | str | Path) -> pd.Series:
@@ -274,6 +356,7 @@ class Predictor:
             return table.set_index(key)[unit].rename(self.schema.target)
         X, frame = self._features(data)
         raw = self._blend(X)
+        self._watch(X, raw, _frame_source(data))
         if self.schema.task.is_classification:
             labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
             return pd.Series(labels, index=frame.index, name=self.schema.target)
@@ -319,13 +402,17 @@ class Predictor:
         *,
         keep: Sequence[str] = (),
         interval: float | None = None,
+        explain: int = 0,
     ) -> pd.DataFrame:
         """The prediction table: the input's id columns (when present) and the ``keep``
         columns of the input, carried through row for row (e.g. a ``loan_id`` training
         never saw), then ``prediction`` and, for classification, ``proba_<class>`` per
         class; for regression with ``interval`` (a coverage, e.g. 0.9) ``lower`` and
         ``upper``. For a price series: entity, origin time, horizon, ``forecast_return``
-        and ``forecast_price`` (one row per series: ``keep`` does not apply)."""
+        and ``forecast_price`` (one row per series: ``keep`` does not apply).
+        ``explain=k`` adds ``reason_1`` … ``reason_k``, each row's reason codes (see
+        :meth:`explain`). ``attrs["stability"]``: the rows' stability table (see
+        :meth:`stability`), when there are ``MIN_ROWS`` (100) rows or more."""
         width = None if interval is None else self.interval_half_width(interval)
         X, frame = self._features(data)
         missing = [c for c in keep if c not in frame.columns]
@@ -336,9 +423,12 @@ class Predictor:
             )
         raw = self._blend(X)
         if self.schema.series is not None:
+            if explain:
+                raise ArtifactError("--explain: a price forecast has no per-column inputs")
             if keep:
                 raise DataError("--keep: a price forecast has one row per series, not per row")
             return _forecast_table(frame, raw, self.schema)
+        stability = self._watch(X, raw, _frame_source(data))
         ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
         out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
         if self.schema.task.is_classification:
@@ -350,7 +440,17 @@ class Predictor:
             out["prediction"] = raw
             if width is not None:
                 out["lower"], out["upper"] = raw - width, raw + width
+        if explain:
+            reasons = self.explain(X, top=explain).reasons
+            for name in reasons.columns:
+                out[name] = reasons[name].to_numpy()
+        if stability is not None:  # plain records: pd.concat compares attrs with ==
+            out.attrs["stability"] = stability.to_dict(orient="records")
         return out
+
+
+def _frame_source(data: pd.DataFrame | str | Path) -> str:
+    return "data" if isinstance(data, pd.DataFrame) else str(data)
 
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:

@@ -40,7 +40,6 @@ PERMUTATION_ROWS = 500
 PERMUTATION_REPEATS = 3
 PERMUTED_COLUMNS = 50  # at most this many columns are shuffled (wide data: screened)
 PERMUTATION_S = 20.0  # seconds the shuffled predictions may take (a bag predicts k times)
-BATCH_CELLS = 20_000_000  # table cells predicted at once: memory bounded on wide data
 LATEST = 250  # forecast steps drawn one by one
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
@@ -394,12 +393,14 @@ def _contributions(predictor: Predictor, problem: Problem) -> str:
 
 def _permutation(predictor: Predictor, problem: Problem) -> str:
     """Drop of the metric when one input column is shuffled (in-sample rows). The
-    shuffled copies are predicted in batches of at most :data:`BATCH_CELLS` cells, and
+    shuffled copies are predicted in batches (``_evaluation.shuffled_scores``), and
     at most :data:`PERMUTED_COLUMNS` columns are shuffled, fewer when predicting the
     rows once says that they would take over :data:`PERMUTATION_S` (a bag of fold
     models predicts once per model): memory and time stay bounded on a table of 10,000
     columns (all the copies at once grew with the square of the column count)."""
     import matplotlib.pyplot as plt
+
+    from automl_fin.results._evaluation import shuffled_scores
 
     ds = problem.dataset
     predictor, stand_in = _first_folds(predictor)
@@ -416,16 +417,8 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
     once = time.perf_counter() - started
     affordable = max(5, int(PERMUTATION_S / max(once, 1e-6) / PERMUTATION_REPEATS))
     columns, screened = _screen(X, ds.y[rows], min(PERMUTED_COLUMNS, affordable))
-    per_batch = max(1, BATCH_CELLS // max(1, X.size))
-    jobs = [(c, k) for c in columns for k in range(PERMUTATION_REPEATS)]
-    shuffled: dict[str, list[float]] = {}
-    for start in range(0, len(jobs), per_batch):
-        batch = jobs[start : start + per_batch]
-        copies = [X.assign(**{c: X[c].to_numpy()[rng.permutation(len(X))]}) for c, _ in batch]
-        pred = predictor._blend(pd.concat(copies, ignore_index=True))
-        for i, (c, _) in enumerate(batch):
-            shuffled.setdefault(str(c), []).append(score(pred[i * len(X) : (i + 1) * len(X)]))
-    drops = {c: base - float(np.mean(v)) for c, v in shuffled.items()}
+    shuffled = shuffled_scores(predictor._blend, X, columns, PERMUTATION_REPEATS, rng, score)
+    drops = {str(c): base - float(np.mean(v)) for c, v in zip(columns, shuffled, strict=True)}
     top = sorted(drops, key=drops.get, reverse=True)[:15][::-1]  # type: ignore[arg-type]
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(top) + 1.2))
     ax.barh(top, [drops[c] for c in top], color="#4878a8")

@@ -1,0 +1,213 @@
+"""A saved predictor judged on labelled rows: its metrics, and what each column is worth.
+
+:func:`evaluate` scores the predictor on rows whose outcome is known with every metric
+of its recipe (the search metric first), beside the ``prior`` baseline: the training
+rows' class shares (or mean), which any model must beat. :func:`feature_importance` is
+permutation importance on the rows given (held-out rows, not the training rows, which a
+model has memorised): the search metric's loss when one original column's values are
+shuffled across the rows, repeated with fresh shuffles for a confidence interval.
+All permuted copies of a batch of columns are predicted in one call, so an ensemble of
+bagged members pays its per-call cost once per batch, not once per column and repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.errors import ArtifactError, DataError
+
+if TYPE_CHECKING:
+    from automl_fin.data._metrics import Metric
+    from automl_fin.results._predictor import Predictor
+
+__all__ = ["evaluate", "feature_importance", "labels_of", "metrics_of", "shuffled_scores"]
+
+BATCH_CELLS = 20_000_000  # table cells of shuffled copies predicted in one call
+
+
+def metrics_of(predictor: Predictor) -> list[Metric]:
+    """The recipe's metrics for this predictor (the search metric first), rebuilt from
+    its manifest; metrics scored against a random walk (forecasts) are left out."""
+    from automl_fin.data._metrics import expand_each, get_metric
+
+    m = predictor.manifest
+    schema = predictor.schema
+    name = m["metric"]["name"]
+    extra = (m.get("recipe") or {}).get("metrics", [])
+    names = [name, *(e for _, e in expand_each(extra, schema.classes) if e != name)]
+    counts = (m.get("training") or {}).get("class_counts")
+    found = [get_metric(n, schema.task, classes=schema.classes, counts=counts) for n in names]
+    return [metric for metric in found if not metric.reference]
+
+
+def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndarray:
+    """The target column of ``frame`` as the engine codes it (class indices in the
+    predictor's class order, or floats); a missing column, a missing label or a class
+    the predictor does not know is a :class:`DataError` naming it."""
+    schema = predictor.schema
+    target = schema.target
+    if target not in frame.columns:
+        raise DataError(
+            f"{source}: no column '{target}' (the target): evaluating needs rows whose "
+            "outcome is known"
+        )
+    y = frame[target]
+    if y.isna().any():
+        first = frame.index[np.argmax(y.isna().to_numpy())]
+        raise DataError(
+            f"{source}: {int(y.isna().sum())} row(s) have no '{target}' (the first: index "
+            f"{first}); drop them, or predict them instead"
+        )
+    if not schema.task.is_classification:
+        values = pd.to_numeric(y, errors="coerce")
+        if values.isna().any():
+            odd = y[values.isna()].iloc[0]
+            raise DataError(f"{source}: target '{target}' has a non-numeric value {odd!r}")
+        return values.to_numpy(dtype=float)
+    index = {_label(c): i for i, c in enumerate(schema.classes)}
+    mapped = y.map(lambda v: index.get(_label(v), -1)).to_numpy(dtype=np.int64)
+    if (mapped < 0).any():
+        odd = sorted({str(v) for v in y[mapped < 0]})[:5]
+        raise DataError(
+            f"{source}: target '{target}' has values {odd} that are not among the "
+            f"predictor's classes {[str(c) for c in schema.classes]}"
+        )
+    return mapped
+
+
+def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
+    """Every metric of the recipe on the labelled rows ``data`` (see
+    :meth:`Predictor.evaluate`)."""
+    from automl_fin.results._predictor import _frame
+
+    _refuse_series(predictor, "evaluate")
+    frame, source = _frame(data)
+    y = labels_of(predictor, frame, source)
+    X, _ = predictor._features(frame)
+    pred = predictor._blend(X)
+    prior = _prior(predictor, len(y))
+    rows = []
+    for metric in metrics_of(predictor):
+        row = {"metric": metric.name, "direction": metric.direction}
+        row["predictor"] = _score(metric, y, pred)
+        if prior is not None:
+            row["prior"] = _score(metric, y, prior)
+        rows.append(row)
+    table = pd.DataFrame(rows).set_index("metric")
+    table.attrs["rows"] = len(y)
+    return table
+
+
+def feature_importance(
+    predictor: Predictor, data: Any, *, repeats: int = 5, seed: int = 0
+) -> pd.DataFrame:
+    """Permutation importance of each original column on the labelled rows ``data``
+    (see :meth:`Predictor.feature_importance`)."""
+    from scipy import stats
+
+    from automl_fin.results._predictor import _frame
+
+    _refuse_series(predictor, "feature_importance")
+    if int(repeats) < 2:
+        raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
+    frame, source = _frame(data)
+    y = labels_of(predictor, frame, source)
+    if len(y) < 2:
+        raise DataError(f"{source}: {len(y)} labelled row(s); permuting needs at least 2")
+    X, _ = predictor._features(frame)
+    X = X.reset_index(drop=True)
+    metric = metrics_of(predictor)[0]
+    base = _score(metric, y, predictor._blend(X))
+    columns = list(X.columns)
+    shuffled = shuffled_scores(
+        predictor._blend, X, columns, repeats, np.random.default_rng(seed),
+        lambda pred: _score(metric, y, pred),
+    )  # fmt: skip
+    drops = metric.sign * (base - shuffled)
+    mean = drops.mean(axis=1)
+    std = drops.std(axis=1, ddof=1)
+    half = stats.t.ppf(0.975, repeats - 1) * std / np.sqrt(repeats)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(std > 0, mean / (std / np.sqrt(repeats)), np.sign(mean) * np.inf)
+    table = pd.DataFrame(
+        {
+            "importance": mean,
+            "stddev": std,
+            "ci_low": mean - half,
+            "ci_high": mean + half,
+            "p_value": stats.t.sf(t, repeats - 1),
+            "n": repeats,
+        },
+        index=pd.Index(columns, name="feature"),
+    ).sort_values("importance", ascending=False, kind="stable")
+    table.attrs.update({"metric": metric.name, "score": base, "rows": len(X)})
+    return table
+
+
+def shuffled_scores(
+    blend: Callable[[pd.DataFrame], np.ndarray],
+    X: pd.DataFrame,
+    columns: list[Any],
+    repeats: int,
+    rng: np.random.Generator,
+    score: Callable[[np.ndarray], float],
+    batch_cells: int = BATCH_CELLS,
+) -> np.ndarray:
+    """Scores ``(len(columns), repeats)`` of ``blend``'s predictions on copies of ``X``
+    (a RangeIndex) with one column's values shuffled across the rows (dtype kept). The
+    copies are predicted together, at most ``batch_cells`` table cells a call: a bag of
+    fold models pays its per-call cost once a batch, and memory stays bounded on a table
+    of 10,000 columns."""
+    n = len(X)
+    jobs = [(i, k) for i in range(len(columns)) for k in range(repeats)]
+    per_batch = max(1, batch_cells // max(1, X.size))
+    out = np.empty((len(columns), repeats))
+    for start in range(0, len(jobs), per_batch):
+        batch = jobs[start : start + per_batch]
+        copies = []
+        for i, _ in batch:
+            c = columns[i]
+            copies.append(X.assign(**{c: X[c].iloc[rng.permutation(n)].set_axis(X.index)}))
+        pred = blend(pd.concat(copies, ignore_index=True))
+        for j, (i, k) in enumerate(batch):
+            out[i, k] = score(pred[j * n : (j + 1) * n])
+    return out
+
+
+def _label(value: Any) -> str:
+    """A class label as text, ``1.0`` written as ``1`` (a CSV column with a gap reads
+    integer labels as floats)."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+    try:
+        return metric(y, pred)
+    except ValueError:  # e.g. ROC AUC on rows of one class
+        return float("nan")
+
+
+def _prior(predictor: Predictor, n: int) -> np.ndarray | None:
+    """The prior baseline's predictions: training class shares, or the training mean."""
+    training = predictor.manifest.get("training") or {}
+    if predictor.schema.task.is_classification and training.get("class_counts"):
+        counts = np.asarray(training["class_counts"], dtype=float)
+        return np.tile(counts / counts.sum(), (n, 1))
+    if "mean" in training:
+        return np.full(n, float(training["mean"]))
+    return None
+
+
+def _refuse_series(predictor: Predictor, what: str) -> None:
+    if predictor.schema.series is not None:
+        raise ArtifactError(
+            f"{what}: a price predictor forecasts from each series' latest window, so it has "
+            "no per-row score here; its held-out score is the run's final test (the "
+            "leaderboard's test: columns)"
+        )

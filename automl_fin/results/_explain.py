@@ -1,0 +1,205 @@
+"""Why the predictor scored a row as it did: Shapley contributions of the original columns.
+
+The whole predictor is explained as one function (every member of an ensemble, every
+fold model of a bag, a stack's layer 2, the preprocessing), on the columns the user gave
+it: a categorical column is one player, not its one-hot columns; a text column is one.
+The explained quantity is the predictor's *margin*: the log-odds of one class (binary:
+the positive class, e.g. ``bad``; multiclass: the last class, the worst tier of an
+ordered task, unless another is named) or the predicted value (regression).
+
+Contributions are interventional Shapley values estimated by permutation sampling
+(Strumbelj and Kononenko, 2014): ``samples`` pairs of a random column order and a
+background row ``z`` (rows of the training data kept with the predictor), the same pairs
+for every explained row, each order used forwards and reversed (antithetic: less
+variance for the same cost). Walking an order from ``z`` to the row ``x``, one column at
+a time, each column is credited with the change of the margin when it switches from
+``z``'s value to ``x``'s. The changes telescope, so for every row the contributions sum
+to the row's margin minus ``base`` (the mean margin of the sampled background rows)
+exactly; for a model additive in its margin (a logistic regression on numeric columns)
+each contribution is exact: ``coef * (x - mean z)``. Cost: ``samples * (columns + 1)``
+predictions a row, batched across rows.
+
+The reason codes of a row (adverse-action reasons) are the columns with the largest
+positive contributions: those that pushed its margin toward the explained class most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.errors import ArtifactError, DataError
+
+if TYPE_CHECKING:
+    from automl_fin.results._predictor import Predictor
+
+__all__ = ["BACKGROUND_FILE", "BACKGROUND_ROWS", "Explanation", "background_of", "explain"]
+
+BACKGROUND_FILE = "background.pkl"
+BACKGROUND_ROWS = 100  # training rows kept with a predictor as the explanations' background
+BATCH_CELLS = 20_000_000  # table cells of hybrid rows predicted in one call
+CLIP = 1e-6  # probabilities clipped before the log-odds
+
+
+@dataclass
+class Explanation:
+    """Per-row contributions of the original columns to the predictor's margin.
+
+    Attributes:
+        contributions: one row per explained row (the input's index), one column per
+            input column; in ``units``.
+        base: the mean margin of the background rows: every row's contributions sum to
+            its ``margin`` minus ``base``.
+        margin: the predictor's margin of each row.
+        reasons: ``reason_1`` … ``reason_k``: the columns that pushed each row's margin
+            up (toward ``outcome``) most, largest first (empty where fewer did).
+        outcome: the class whose log-odds is explained (``None`` for regression).
+        units: what the margin is, in words.
+    """
+
+    contributions: pd.DataFrame
+    base: float
+    margin: pd.Series
+    reasons: pd.DataFrame
+    outcome: Any
+    units: str
+
+
+def background_of(X: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Up to ``BACKGROUND_ROWS`` training rows, drawn at random (kept with a predictor)."""
+    if len(X) <= BACKGROUND_ROWS:
+        return X.reset_index(drop=True)
+    rows = np.sort(np.random.default_rng(seed).choice(len(X), BACKGROUND_ROWS, replace=False))
+    return X.iloc[rows].reset_index(drop=True)
+
+
+def explain(
+    predictor: Predictor,
+    data: Any,
+    *,
+    top: int = 3,
+    outcome: Any = None,
+    samples: int = 32,
+    seed: int = 0,
+) -> Explanation:
+    """See :meth:`Predictor.explain`."""
+    schema = predictor.schema
+    if schema.series is not None:
+        raise ArtifactError(
+            "explain: a price forecast's inputs are computed from each series' window, "
+            "not given as columns; there is nothing per column to explain"
+        )
+    if int(top) < 0 or int(samples) < 2:
+        raise ValueError(f"top={top}, samples={samples}: need top >= 0 and samples >= 2")
+    column, units = _outcome(predictor, outcome)
+    X, _ = predictor._features(data)
+    index = X.index
+    X = X.reset_index(drop=True)
+    background = predictor.background
+    if background is None:
+        raise ArtifactError(
+            "explain: this predictor was saved without background rows (before "
+            "explanations existed); run the search again to save them"
+        )
+    background = background[X.columns]
+    rng = np.random.default_rng(seed)
+    d, pairs = X.shape[1], int(samples) + int(samples) % 2
+    orders = []
+    for _ in range(pairs // 2):
+        order = rng.permutation(d)
+        orders += [order, order[::-1]]
+    rank = np.argsort(np.asarray(orders), axis=1)  # rank[s, j]: column j's step in order s
+    picks = rng.choice(len(background), pairs // 2, replace=len(background) < pairs // 2)
+    Z = background.iloc[np.repeat(picks, 2)].reset_index(drop=True)  # one z per pair
+
+    def margin(raw: np.ndarray) -> np.ndarray:
+        if column is None:
+            return np.asarray(raw, dtype=float)
+        p = np.clip(np.asarray(raw, dtype=float)[:, column], CLIP, 1 - CLIP)
+        return np.log(p) - np.log1p(-p)
+
+    per_row = pairs * (d + 1) * max(d, 1)
+    if per_row > BATCH_CELLS:
+        fits = max(2, BATCH_CELLS // ((d + 1) * max(d, 1)))
+        raise DataError(
+            f"explain: {d} columns x {pairs} samples need {per_row:,} cells a row, over the "
+            f"{BATCH_CELLS:,} predicted at once; pass samples={fits} or fewer"
+        )
+    chunk = max(1, BATCH_CELLS // per_row)
+    phi = np.empty((len(X), d))
+    margins = np.empty(len(X))
+    base = 0.0
+    for start in range(0, len(X), chunk):
+        part = X.iloc[start : start + chunk]
+        hybrids = _hybrids(part, Z, rank)
+        f = margin(predictor._blend(hybrids)).reshape(len(part), pairs, d + 1)
+        steps = np.diff(f, axis=2)  # steps[r, s, p]: the change when step p's column joins
+        gathered = np.take_along_axis(steps, np.broadcast_to(rank, (len(part), pairs, d)), axis=2)
+        phi[start : start + len(part)] = gathered.mean(axis=1)
+        margins[start : start + len(part)] = f[:, 0, d]
+        base = float(f[0, :, 0].mean())
+    contributions = pd.DataFrame(phi, index=index, columns=X.columns)
+    return Explanation(
+        contributions=contributions,
+        base=base,
+        margin=pd.Series(margins, index=index, name="margin"),
+        reasons=reasons_of(contributions, int(top)),
+        outcome=None if column is None else schema.classes[column],
+        units=units,
+    )
+
+
+def reasons_of(contributions: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` columns with the largest positive contribution of each row."""
+    values = contributions.to_numpy()
+    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+    names = np.asarray(contributions.columns, dtype=object)[order]
+    positive = np.take_along_axis(values, order, axis=1) > 0
+    reasons = np.where(positive, names, "")
+    if reasons.shape[1] < top:  # more reasons asked for than there are columns
+        pad = np.full((len(values), top - reasons.shape[1]), "", dtype=object)
+        reasons = np.hstack([reasons.astype(object), pad])
+    columns = [f"reason_{i + 1}" for i in range(top)]
+    return pd.DataFrame(reasons, index=contributions.index, columns=columns)
+
+
+def _outcome(predictor: Predictor, outcome: Any) -> tuple[int | None, str]:
+    """The probability column explained, and the margin's units in words."""
+    schema = predictor.schema
+    if not schema.task.is_classification:
+        if outcome is not None:
+            why = f"explain: outcome={outcome!r} names a class; this predictor is a {schema.task}"
+            raise DataError(why)
+        return None, f"predicted {schema.target}"
+    labels = [str(c) for c in schema.classes]
+    if outcome is None:
+        column = len(labels) - 1  # binary: the positive class; ordered tiers: the worst
+    elif str(outcome) in labels:
+        column = labels.index(str(outcome))
+    else:
+        raise DataError(f"explain: outcome={outcome!r} is not a class; classes: {labels}")
+    return column, f"log-odds of {schema.target} = {labels[column]}"
+
+
+def _hybrids(part: pd.DataFrame, Z: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
+    """Rows ``(row, pair, step)``: at step ``p`` of pair ``s``, the columns whose rank in
+    order ``s`` is below ``p`` come from the row, the others from ``z_s`` (dtypes kept)."""
+    r, (pairs, d) = len(part), rank.shape
+    take_x = rank[:, None, :] < np.arange(d + 1)[None, :, None]  # (pairs, steps, columns)
+    out = {}
+    for j, c in enumerate(part.columns):
+        native = pd.api.types.is_numeric_dtype(part[c]) and not isinstance(
+            part[c].dtype, pd.CategoricalDtype
+        )  # numbers stay numpy numbers; other kinds go through objects
+        kind = None if native else object
+        x = part[c].to_numpy(dtype=kind)[:, None, None]
+        z = Z[c].to_numpy(dtype=kind)[None, :, None]
+        values = np.where(take_x[None, :, :, j], x, z).reshape(-1)
+        # numbers keep numpy's common type (int rows beside a float background: float)
+        out[c] = values if native else pd.Series(values, dtype=part[c].dtype)
+    if not out:
+        return pd.DataFrame(index=range(r * pairs * (d + 1)))
+    return pd.DataFrame(out)

@@ -1,0 +1,187 @@
+"""Population stability: how far new rows have drifted from the rows a predictor learnt.
+
+When a predictor is saved, each feature column and the predictor's score are summarised
+on the training rows as shares of bins (``stability.json`` in the predictor folder):
+
+- numeric: ten bins cut at the training deciles (fewer when values repeat), plus one
+  bin for missing values;
+- categorical: the 20 most frequent training values, one bin for every other value
+  (including values training never saw) and one for missing values;
+- the score: the positive class's probability (binary), the predicted class
+  (multiclass) or the predicted value (regression), on the training rows.
+
+Text and datetime columns are not measured (a date drifts forward by design; text
+drift needs a model of its own); price forecasts have no check (prices drift by design).
+
+The population stability index of a column, over the bins ``i``, is
+``PSI = sum((new_i - ref_i) * ln(new_i / ref_i))`` with every share floored at
+``1e-4`` (an empty bin would make it infinite). The industry reads it as: below 0.1
+stable, 0.1 to 0.25 a moderate shift, above 0.25 a significant shift (the model's
+inputs no longer look like its training data: re-validate before trusting it).
+With fewer than ``MIN_ROWS`` new rows, sampling noise alone exceeds these lines, so
+the check is not made.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.plugin._specs import ColumnKind, Task
+
+__all__ = [
+    "FILE",
+    "MIN_ROWS",
+    "SHIFT",
+    "ShiftWarning",
+    "psi",
+    "reference",
+    "score_of",
+    "stability_table",
+    "warn_shift",
+]
+
+FILE = "stability.json"
+SHIFT = 0.25  # "significant shift"
+MODERATE = 0.1
+MIN_ROWS = 100
+TOP = 20  # categorical values kept by name
+FLOOR = 1e-4
+SCORE = "(score)"  # the score's row in a stability table
+
+
+class ShiftWarning(UserWarning):
+    """New rows differ from the training rows beyond the significant-shift line (PSI)."""
+
+
+def reference(
+    X: pd.DataFrame, kinds: Mapping[str, ColumnKind], score: np.ndarray | None
+) -> dict[str, Any]:
+    """The training rows' bins and shares of each measured column and of the score
+    (JSON-ready)."""
+    columns: dict[str, Any] = {}
+    for name in X.columns:
+        kind = ColumnKind(kinds[str(name)])
+        if kind == ColumnKind.NUMERIC:
+            columns[str(name)] = _numeric_reference(X[name])
+        elif kind == ColumnKind.CATEGORICAL:
+            columns[str(name)] = _categorical_reference(X[name])
+    out: dict[str, Any] = {"rows": len(X), "columns": columns}
+    if score is not None:
+        out["score"] = (
+            _categorical_reference(pd.Series(score))
+            if score.dtype.kind in "OUSb" or pd.api.types.is_string_dtype(score)
+            else _numeric_reference(pd.Series(score))
+        )
+    return out
+
+
+def score_of(raw: np.ndarray, task: Task, classes: list[Any]) -> np.ndarray:
+    """The score whose stability is tracked: P(positive) for a binary task, the predicted
+    class for a multiclass one (as text), the value for regression."""
+    if task == Task.BINARY:
+        return np.asarray(raw[:, 1], dtype=float)
+    if task.is_classification:
+        return np.asarray([str(c) for c in classes], dtype=object)[np.argmax(raw, axis=1)]
+    return np.asarray(raw, dtype=float)
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """The population stability index of two vectors of bin shares."""
+    e = np.maximum(np.asarray(expected, dtype=float), FLOOR)
+    a = np.maximum(np.asarray(actual, dtype=float), FLOOR)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def stability_table(
+    ref: Mapping[str, Any], X: pd.DataFrame, score: np.ndarray | None
+) -> pd.DataFrame:
+    """PSI of the score and of each measured column of ``X`` against ``ref``: columns
+    ``column`` (``(score)`` for the score), ``kind``, ``psi``, ``shift`` (stable /
+    moderate / significant), the score first, then the columns from the most shifted."""
+    rows = []
+    if score is not None and "score" in ref:
+        rows.append((SCORE, "score", _psi_of(ref["score"], pd.Series(score))))
+    for name, bins in ref.get("columns", {}).items():
+        if name in X.columns:
+            rows.append((name, bins["kind"], _psi_of(bins, X[name])))
+    table = pd.DataFrame(rows, columns=["column", "kind", "psi"])
+    table["shift"] = np.select(
+        [table["psi"] > SHIFT, table["psi"] > MODERATE], ["significant", "moderate"], "stable"
+    )
+    first = table["column"] == SCORE
+    rest = table[~first].sort_values("psi", ascending=False, kind="stable")
+    return pd.concat([table[first], rest], ignore_index=True)
+
+
+def warn_shift(table: pd.DataFrame, source: str, rows: int) -> None:
+    """One :class:`ShiftWarning` naming the columns (and the score) beyond ``SHIFT``."""
+    shifted = table[table["psi"] > SHIFT]
+    if shifted.empty:
+        return
+    pairs = zip(shifted["column"], shifted["psi"], strict=True)
+    worst = ", ".join(f"{c} {v:.2f}" for c, v in pairs)
+    warnings.warn(
+        f"{source}: the {rows} rows differ from the training rows beyond PSI {SHIFT} (a "
+        f"significant shift) in {len(shifted)} of {len(table)} measured: {worst[:300]}; "
+        "re-validate the predictor on labelled recent rows before relying on it",
+        ShiftWarning,
+        stacklevel=4,
+    )
+
+
+def _numeric_reference(col: pd.Series) -> dict[str, Any]:
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    seen = values[np.isfinite(values)]
+    edges = np.unique(np.quantile(seen, np.linspace(0.1, 0.9, 9))) if len(seen) else np.array([])
+    return {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(values, edges)}
+
+
+def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
+    """Shares of the bins ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` and missing."""
+    missing = ~np.isfinite(values)
+    bins = np.searchsorted(edges, values[~missing], side="left")
+    counts = np.bincount(bins, minlength=len(edges) + 1).astype(float)
+    counts = np.append(counts, missing.sum())
+    return (counts / max(len(values), 1)).tolist()
+
+
+def _as_labels(col: pd.Series) -> pd.Series:
+    """Values as text, a whole float written as an integer (``1.0`` -> ``1``): a column
+    read with gaps (floats) and without (integers) gives the same labels."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        values = col.astype(float)
+        text = values.astype("string")
+        whole = values.notna() & (values % 1 == 0)
+        text[whole] = values[whole].astype("int64").astype("string")
+        return text
+    return col.astype("string")
+
+
+def _categorical_reference(col: pd.Series) -> dict[str, Any]:
+    text = _as_labels(col)
+    top = text.value_counts(dropna=True).index[:TOP]
+    values = [str(v) for v in top]
+    return {"kind": "categorical", "values": values, "shares": _categorical_shares(text, values)}
+
+
+def _categorical_shares(text: pd.Series, values: list[str]) -> list[float]:
+    """Shares of each named value, every other value, and missing."""
+    codes = pd.Categorical(text, categories=values).codes
+    missing = text.isna().to_numpy()
+    codes = np.where(missing, len(values) + 1, np.where(codes < 0, len(values), codes))
+    counts = np.bincount(codes, minlength=len(values) + 2).astype(float)
+    return (counts / max(len(text), 1)).tolist()
+
+
+def _psi_of(bins: Mapping[str, Any], col: pd.Series) -> float:
+    if bins["kind"] == "numeric":
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        shares = _numeric_shares(values, np.asarray(bins["edges"], dtype=float))
+    else:
+        shares = _categorical_shares(_as_labels(col), list(bins["values"]))
+    return psi(bins["shares"], shares)

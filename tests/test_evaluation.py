@@ -1,0 +1,287 @@
+"""A saved predictor judged on new rows: evaluate, feature_importance, stability (PSI)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import log_loss, roc_auc_score
+
+import automl_fin
+from automl_fin import datasets, search
+from automl_fin.errors import ArtifactError, DataError
+from automl_fin.results._evaluation import _label
+from automl_fin.results._stability import ShiftWarning, psi
+
+HELD_OUT = 300
+TARGET = "creditability"
+CLI = [sys.executable, "-m", "automl_fin.cli"]
+
+
+@pytest.fixture(scope="module")
+def credit() -> pd.DataFrame:
+    frame = datasets.load("german_credit")
+    noise = np.random.default_rng(0).normal(size=len(frame))
+    return frame.assign(noise=noise)  # a column with no bearing on the outcome
+
+
+@pytest.fixture(scope="module")
+def run(credit: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A small real search on German credit, the last 300 rows held out of it."""
+    return search(
+        "default",
+        data=credit.iloc[:-HELD_OUT],
+        trials=6,
+        seed=3,
+        storage=":memory:",
+        runs_dir=tmp_path_factory.mktemp("runs"),
+        overrides={
+            "models": ["logreg", "xgboost"],
+            "validation.n_splits": 3,
+            "validation.repeats": 1,
+            "report": False,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def held_out(credit: pd.DataFrame) -> pd.DataFrame:
+    return credit.iloc[-HELD_OUT:]
+
+
+def test_evaluate_equals_the_metric_code_on_the_same_rows(run, held_out: pd.DataFrame) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    scores = predictor.evaluate(held_out)
+    assert scores.index[0] == "roc_auc" and scores.attrs["rows"] == HELD_OUT
+    assert {"log_loss", "ks", "brier"} <= set(scores.index)  # the recipe's other metrics
+    y = held_out[TARGET].to_numpy()
+    proba = predictor.predict_proba(held_out.drop(columns=TARGET))
+    positive = proba.columns[1]
+    truth = (y == positive).astype(int)
+    p1 = proba[positive]
+    assert scores.loc["roc_auc", "predictor"] == pytest.approx(roc_auc_score(truth, p1))
+    assert scores.loc["log_loss", "predictor"] == pytest.approx(log_loss(truth, p1))
+    # the prior: training class shares for every row, so ROC AUC 0.5 and its log loss
+    trained = run.problem.dataset.y
+    shares = np.bincount(trained) / len(trained)
+    assert scores.loc["roc_auc", "prior"] == pytest.approx(0.5)
+    assert scores.loc["log_loss", "prior"] == pytest.approx(
+        log_loss(truth, np.tile(shares, (HELD_OUT, 1)))
+    )
+    assert scores.loc["roc_auc", "predictor"] > 0.7  # a model, not the prior
+    # integer labels read back from a CSV with a gap come as floats: 1.0 is class 1
+    assert [_label(v) for v in (1.0, np.float64(0.0), 2, "bad", 0.5)] == [
+        "1", "0", "2", "bad", "0.5"
+    ]  # fmt: skip
+
+
+def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFrame) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    with pytest.raises(DataError, match="no column 'creditability' \\(the target\\)"):
+        predictor.evaluate(held_out.drop(columns=TARGET))
+    gap = held_out.copy()
+    gap.loc[gap.index[7], TARGET] = None
+    with pytest.raises(DataError, match=r"1 row\(s\) have no 'creditability' \(the first"):
+        predictor.evaluate(gap)
+    odd = held_out.astype({TARGET: "str"})
+    odd.iloc[3, odd.columns.get_loc(TARGET)] = "maybe"
+    with pytest.raises(DataError, match=r"values \['maybe'\] that are not among"):
+        predictor.evaluate(odd)
+
+
+def test_feature_importance_ranks_original_columns_and_finds_the_noise(
+    run, held_out: pd.DataFrame
+) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    imp = predictor.feature_importance(held_out, repeats=4, seed=1)
+    # one row per original input column (no one-hot columns), the most important first
+    assert sorted(imp.index) == sorted(predictor.schema.features)
+    assert imp["importance"].is_monotonic_decreasing
+    assert (imp["ci_low"] <= imp["importance"]).all()
+    assert (imp["importance"] <= imp["ci_high"]).all()
+    assert (imp["n"] == 4).all() and imp.attrs["metric"] == "roc_auc"
+    # German credit's strongest predictor is the checking account's status
+    assert "status_of_existing_checking_account" in imp.index[:3]
+    top = imp.iloc[0]
+    assert top["ci_low"] > 0 and top["p_value"] < 0.05
+    # random noise: its interval holds 0, or it is negligible beside the top column
+    noise = imp.loc["noise"]
+    assert noise["ci_low"] <= 0.0 or noise["importance"] < 0.1 * top["importance"]
+    # the same seed, the same shuffles
+    again = predictor.feature_importance(held_out, repeats=4, seed=1)
+    pd.testing.assert_frame_equal(imp, again)
+    with pytest.raises(ValueError, match="repeats=1"):
+        predictor.feature_importance(held_out, repeats=1)
+
+
+def test_psi_is_zero_on_the_training_rows_and_flags_a_shifted_column(
+    run, credit: pd.DataFrame
+) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    trained = credit.iloc[:-HELD_OUT].drop(columns=TARGET)
+    same = predictor.stability(trained)
+    assert same["column"].iloc[0] == "(score)"
+    assert set(same["column"]) > {"credit_amount", "purpose", "noise"}  # numeric, categorical
+    columns = same[same["column"] != "(score)"]
+    assert (columns["psi"].abs() < 1e-12).all()  # identical rows: exactly 0
+    # the score's reference is out-of-fold: the refit's in-sample scores are close to it
+    assert (same["shift"] != "significant").all()
+    fresh = predictor.stability(credit.iloc[-HELD_OUT:].drop(columns=TARGET))
+    assert fresh["psi"].iloc[0] < 0.25  # rows of the same population: no alarm
+    shifted = trained.assign(
+        credit_amount=trained["credit_amount"] * 3,  # inflation, a new product
+        purpose="crypto",  # a value training never saw
+    )
+    with pytest.warns(ShiftWarning, match="significant shift.*credit_amount") as seen:
+        table = pd.DataFrame(predictor.predict_frame(shifted).attrs["stability"])
+    shifts = [w for w in seen if issubclass(w.category, ShiftWarning)]
+    assert len(shifts) == 1 and "purpose" in str(shifts[0].message)
+    assert shifts[0].filename == __file__  # the warning points at the caller's line
+    by = table.set_index("column")
+    assert by.loc["credit_amount", "psi"] > 0.25 and by.loc["purpose", "psi"] > 0.25
+    assert by.loc["credit_amount", "shift"] == "significant"
+    assert by.loc["noise", "psi"] < 1e-12  # untouched columns stay stable
+    # fewer than 100 rows: sampling noise alone crosses the lines, so no check is made
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ShiftWarning)
+        assert "stability" not in predictor.predict_frame(shifted.iloc[:99]).attrs
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0.0
+    assert psi([0.5, 0.5, 0.0], [0.4, 0.4, 0.2]) > 0.25  # an empty bin is floored, not inf
+
+
+def test_a_predictor_saved_before_the_stability_check_says_so(run, credit: pd.DataFrame) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    predictor.reference = None
+    rows = credit.iloc[:200].drop(columns=TARGET)
+    assert "stability" not in predictor.predict_frame(rows).attrs  # predicting still works
+    with pytest.raises(ArtifactError, match="saved without training bins"):
+        predictor.stability(rows)
+
+
+def test_the_cli_evaluates_and_writes_the_stability_beside_the_predictions(
+    run, held_out: pd.DataFrame, tmp_path: Path
+) -> None:
+    held_out.to_csv(tmp_path / "labelled.csv", index=False)
+    done = subprocess.run(
+        [*CLI, "evaluate", str(run.run_dir), "--data", str(tmp_path / "labelled.csv"),
+         "--importance", "--repeats", "2", "--format", "json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    both = json.loads(done.stdout)  # one document: both tables
+    assert both["metrics"][0]["metric"] == "roc_auc" and "prior" in both["metrics"][0]
+    assert {"feature", "importance", "ci_low", "ci_high", "p_value"} <= set(both["importance"][0])
+    csv = subprocess.run(
+        [*CLI, "evaluate", str(run.run_dir), "--data", str(tmp_path / "labelled.csv"),
+         "--format", "csv"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    table = pd.read_csv(io.StringIO(csv.stdout))
+    assert table["metric"].iloc[0] == "roc_auc" and {"predictor", "prior"} <= set(table.columns)
+    refused = subprocess.run(
+        [*CLI, "evaluate", str(run.run_dir), "--data", str(tmp_path / "labelled.csv"),
+         "--importance", "--repeats", "1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "2 or more" in refused.stderr
+    shifted = held_out.drop(columns=TARGET).assign(credit_amount=held_out["credit_amount"] * 3)
+    shifted.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "scored" / "preds.csv"
+    done = subprocess.run(
+        [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "warning:" in done.stderr and "credit_amount" in done.stderr
+    beside = pd.read_csv(out.with_name("preds.stability.csv"))
+    assert beside.set_index("column").loc["credit_amount", "shift"] == "significant"
+    assert len(pd.read_csv(out)) == HELD_OUT
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p) - np.log1p(-p)
+
+
+def test_contributions_of_the_whole_predictor_sum_to_its_margin(
+    run, held_out: pd.DataFrame
+) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    rows = held_out.drop(columns=TARGET).iloc[:40]
+    e = predictor.explain(rows, top=3, samples=16)
+    # the original columns (a categorical column is one player, not its one-hot columns)
+    assert list(e.contributions.columns) == predictor.schema.features
+    assert e.contributions.index.equals(rows.index) and e.outcome == "bad"
+    assert e.units == "log-odds of creditability = bad"
+    # the margin is the whole predictor's: the log-odds of its blended probability
+    proba = predictor.predict_proba(rows)["bad"].to_numpy()
+    np.testing.assert_allclose(e.margin.to_numpy(), _logit(proba), atol=1e-9)
+    gap = e.contributions.sum(axis=1) + e.base - e.margin
+    assert gap.abs().max() < 1e-9  # efficiency: every row's contributions add up
+    assert e.contributions.abs().to_numpy().max() > 0.05  # and they are not all zero
+    # reason codes: original column names, the most positive contribution first
+    reasons = e.reasons
+    assert list(reasons.columns) == ["reason_1", "reason_2", "reason_3"]
+    assert set(reasons.to_numpy().ravel()) <= {*predictor.schema.features, ""}
+    for i, row in e.contributions.iterrows():
+        first = reasons.loc[i, "reason_1"]
+        if first:
+            assert row[first] == row.max() > 0
+        else:
+            assert row.max() <= 0
+    # the same seed, the same estimate; another class is explained on request
+    again = predictor.explain(rows, top=3, samples=16)
+    pd.testing.assert_frame_equal(e.contributions, again.contributions)
+    good = predictor.explain(rows.iloc[:5], outcome="good", samples=4)
+    assert good.outcome == "good"
+    np.testing.assert_allclose(good.margin, -e.margin.iloc[:5], atol=1e-9)  # two classes
+    with pytest.raises(DataError, match="outcome='maybe' is not a class"):
+        predictor.explain(rows, outcome="maybe")
+
+
+def test_a_model_additive_in_its_margin_gets_exact_contributions(
+    credit: pd.DataFrame, tmp_path: Path
+) -> None:
+    """For a logistic regression on numeric columns, a column's contribution depends on
+    its own value only: changing one column of a row changes that column's contribution
+    by exactly the change of the margin, and no other column's."""
+    numeric = credit.select_dtypes("number").assign(**{TARGET: credit[TARGET]})
+    result = search(
+        "default", data=numeric.iloc[:-HELD_OUT], trials=2, seed=0, storage=":memory:",
+        runs_dir=tmp_path,
+        overrides={"models": ["logreg"], "bagging": False, "ensemble": False,
+                   "calibration": ["none"], "report": False, "validation.repeats": 1},
+    )  # fmt: skip
+    predictor = result.predictor
+    x = numeric.drop(columns=TARGET).iloc[-HELD_OUT:].iloc[:20]
+    moved = x.assign(credit_amount=x["credit_amount"] * 2 + 500)
+    a, b = predictor.explain(x, samples=8), predictor.explain(moved, samples=8)
+    change = b.margin - a.margin
+    assert change.abs().min() > 1e-4  # the amount matters to this model
+    diff = b.contributions - a.contributions
+    np.testing.assert_allclose(diff["credit_amount"], change, atol=1e-9)
+    assert diff.drop(columns="credit_amount").abs().to_numpy().max() < 1e-9
+
+
+def test_the_cli_adds_reason_codes_to_the_predictions(
+    run, held_out: pd.DataFrame, tmp_path: Path
+) -> None:
+    rows = held_out.drop(columns=TARGET).iloc[:30]
+    rows.to_csv(tmp_path / "new.csv", index=False)
+    done = subprocess.run(
+        [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--explain", "2"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(io.StringIO(done.stdout), keep_default_na=False)
+    assert list(table.columns[-2:]) == ["reason_1", "reason_2"] and len(table) == 30
+    predictor = automl_fin.load(run.run_dir)
+    expected = predictor.explain(rows, top=2).reasons
+    assert table["reason_1"].tolist() == expected["reason_1"].tolist()
