@@ -84,7 +84,7 @@ def make_run(tmp: Path) -> None:
     manifest = json.loads((tmp / "zero_weight" / "manifest.json").read_text())
     manifest["members"][0]["weight"] = 0  # an edited manifest
     (tmp / "zero_weight" / "manifest.json").write_text(json.dumps(manifest))
-    pickled = sorted((tmp / "tampered").glob("*.pkl"))[0]
+    pickled = sorted((tmp / "tampered").glob("member_*.pkl"))[0]
     pickled.write_bytes(pickled.read_bytes() + b"\0")
     credit = pd.read_csv(tmp / "credit.csv").drop(columns=["creditability"])
     credit.head(5).drop(columns=["purpose"]).to_csv(tmp / "new_missing.csv", index=False)
