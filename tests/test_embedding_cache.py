@@ -112,3 +112,28 @@ def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     found = EmbeddingCache("v", 8, tmp_path).get(keys)
     assert len(found) == 400
     assert all(v[0] == int.from_bytes(k[:4], "big") + k[4] for k, v in found.items())
+
+
+def test_an_embedding_cut_by_the_budget_keeps_the_chunks_it_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trial stopped by the search's deadline mid-embedding (the engine's own alarm)
+    leaves every finished chunk on disk: the next run starts where it stopped."""
+    from automl_fin.engine._time_limit import TrialTimeout, time_limit
+    from automl_fin_lightning.embedding_cache import CACHE_VERSION, DIM, text_key
+
+    monkeypatch.setenv("AUTOML_FIN_CACHE", str(tmp_path))
+    texts = _sentences(1500, tmp_path.name)
+    encoder.SentenceEmbedder().fit(texts[:0]).transform(["warm-up: the encoder loads once"])
+    chunk = encoder.SAVE_EVERY * 16
+    with pytest.raises(TrialTimeout), time_limit(4.0, "the search's time budget"):
+        encoder.SentenceEmbedder(batch_size=16).fit(texts).transform(texts)
+    keys = [text_key(t) for t in texts]
+    stored = EmbeddingCache(CACHE_VERSION, DIM, tmp_path).get(keys)
+    assert 0 < len(stored) < len(texts) and len(stored) % chunk == 0
+    # what was stored is what an uncached encoder computes for those sentences
+    some = [t for t, k in zip(texts, keys, strict=True) if k in stored][:8]
+    encoder._CACHE.clear()
+    monkeypatch.setenv("AUTOML_FIN_CACHE", "off")
+    fresh = encoder.SentenceEmbedder().fit(some).transform(some)
+    assert np.allclose(np.stack([stored[text_key(t)] for t in some]), fresh, atol=1e-5)

@@ -112,6 +112,27 @@ def test_portfolios_stay_within_the_trial_budget_and_are_not_calibrated(
     assert {t.params["calibration"] for t in trials[1:]} == {"none"}
 
 
+def test_enqueue_filling_the_trial_budget_leaves_the_cheapest_portfolio_entry_first(
+    tmp_path: Path,
+) -> None:
+    """Queued entries (an expensive model) never leave a run without a cheap model: the
+    cheapest portfolio entry runs first, the queued ones after it as the budget allows."""
+    queued = [{"model": "rf", "rf.n_estimators": 100}, {"model": "hgb"}]
+    recipe = {**FAST, "models": ["rf", "hgb", "logreg"], "enqueue": queued}
+    result = search("default", trials=3, seed=0, runs_dir=tmp_path, overrides=recipe)
+    trials = _trials(result)
+    assert [(t.user_attrs.get("portfolio"), t.user_attrs.get("enqueued")) for t in trials] == [
+        (None, None),
+        ("logreg:0", None),
+        (None, 0),
+    ]
+    assert trials[2].params["rf.n_estimators"] == 100
+    # the entry the budget left out runs when the study resumes with more
+    again = search("default", trials=4, seed=0, runs_dir=tmp_path, study=result.study_name,
+                   overrides=recipe)  # fmt: skip
+    assert _trials(again)[3].user_attrs.get("enqueued") == 1
+
+
 def test_contains() -> None:
     assert contains(Float(0.0, 1.0), 1.0) and not contains(Float(0.0, 1.0), 1.5)
     assert contains(Int(1, 5), 3) and not contains(Int(1, 5), 2.5)

@@ -444,7 +444,12 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     }
     todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
     if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
-        todo = todo[: max(problem.recipe.budget.trials - held(study) - len(wanted), 0)]
+        room = problem.recipe.budget.trials - held(study)
+        # the cheapest entry runs first even when `enqueue` alone fills a new study's
+        # trial budget: an expensive queued trial (a cold encoder) never leaves it bare
+        first = 0 if taken - {None} else min(room, 1)
+        todo = todo[: max(room - len(wanted), first)]
+        wanted = wanted[: max(room - len(todo), 0)]  # the rest: queued when a run resumes
     for key, params in todo:
         study.enqueue_trial(params, user_attrs={"portfolio": key})
     for i, params in wanted:

@@ -15,8 +15,10 @@ all weights trained with AdamW under Lightning.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,7 @@ from automl_fin_lightning.training import NetEstimator
 __all__ = ["WEIGHTS_SHA256", "FineTunedEncoder", "SentenceEmbedder", "model_dir"]
 
 PAD = 0  # the BERT tokenizer's [PAD] id
+SAVE_EVERY = 8  # batches encoded between writes to the disk cache
 
 
 class EncoderMissing(RuntimeError):
@@ -187,31 +190,40 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
             missing = sorted(
                 ((k, t) for k, t in new.items() if k not in _CACHE), key=lambda kv: len(kv[1])
             )
-            if missing:
-                encoded = self._encode([t for _, t in missing])
-                vectors = dict(zip([k for k, _ in missing], encoded, strict=True))
-                disk.put(vectors)
-                _CACHE.update(vectors)
+            # stored a chunk at a time: a fit cut by the budget leaves its work for the next
+            done = 0
+            with contextlib.closing(self._encode([t for _, t in missing])) as chunks:
+                for encoded in chunks:
+                    chunk = [k for k, _ in missing[done : done + len(encoded)]]
+                    vectors = dict(zip(chunk, encoded, strict=True))
+                    disk.put(vectors)
+                    _CACHE.update(vectors)
+                    done += len(encoded)
         # float64 out: models fitted on float32 give probabilities that miss 1 by ~1e-7
         return (
             np.stack([_CACHE[k] for k in keys]).astype(np.float64) if keys else np.zeros((0, DIM))
         )
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Texts sorted by length, so each batch pads little."""
+    def _encode(self, texts: list[str]) -> Iterator[np.ndarray]:
+        """Vectors of ``texts`` (sorted by length, so each batch pads little), yielded
+        ``SAVE_EVERY`` batches at a time (none: the encoder is not even loaded)."""
+        if not texts:
+            return
         encoder = _load_encoder().eval()
         threads = torch.get_num_threads()
         if self.n_jobs > 0:
             torch.set_num_threads(self.n_jobs)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         encoder = encoder.to(device)
-        out = []
+        step = SAVE_EVERY * self.batch_size
         try:
-            with torch.inference_mode():
-                for start in range(0, len(texts), self.batch_size):
-                    ids = torch.from_numpy(token_ids(texts[start : start + self.batch_size]))
-                    pooled = _mean_pool(encoder, ids.to(device))
-                    out.append(nn.functional.normalize(pooled, dim=1).cpu().numpy())
+            for first in range(0, len(texts), step):
+                out = []
+                with torch.inference_mode():  # not held across a yield
+                    for start in range(first, min(first + step, len(texts)), self.batch_size):
+                        ids = torch.from_numpy(token_ids(texts[start : start + self.batch_size]))
+                        pooled = _mean_pool(encoder, ids.to(device))
+                        out.append(nn.functional.normalize(pooled, dim=1).cpu().numpy())
+                yield np.concatenate(out).astype(np.float32)
         finally:
             torch.set_num_threads(threads)
-        return np.concatenate(out).astype(np.float32)

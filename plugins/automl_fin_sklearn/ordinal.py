@@ -27,8 +27,8 @@ class OrdinalClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> OrdinalClassifier:
         y = np.asarray(y).astype(np.int64)
         self.classes_ = np.unique(y)
-        if len(self.classes_) < 3:
-            raise ValueError("ordinal classification needs at least three ordered classes")
+        if len(self.classes_) < 2:  # two: one binary model, P(y > 0)
+            raise ValueError("ordinal classification needs at least two ordered classes")
         self.models_ = [
             clone(self.estimator).fit(X, (y > k).astype(int)) for k in self.classes_[:-1]
         ]

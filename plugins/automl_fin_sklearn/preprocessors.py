@@ -60,7 +60,9 @@ def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     from sklearn.model_selection import KFold, StratifiedKFold
     from sklearn.preprocessing import TargetEncoder
 
-    target_type = {Task.BINARY: "binary", Task.MULTICLASS: "multiclass"}.get(ctx.task, "continuous")
+    # a multiclass recipe on a two-class table is binary to the encoder (one column)
+    two = ctx.task is Task.BINARY or (ctx.task is Task.MULTICLASS and ctx.n_classes == 2)
+    target_type = "binary" if two else "multiclass" if ctx.task.is_classification else "continuous"
     splitter = StratifiedKFold if ctx.task.is_classification else KFold
     cv = splitter(n_splits=5, shuffle=True, random_state=ctx.seed)  # seeded cross-fitting
     return TargetEncoder(target_type=target_type, smooth=p["smooth"], cv=cv)
