@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run", metavar="RUN", help="run folder or study name")
     report.add_argument("--data", metavar="PATH", help="the run's data (default: where it was)")
     report.add_argument("--out", metavar="PATH", help="HTML file (default: RUN/report.html)")
+    report.add_argument(
+        "--pdf", metavar="PATH", help="also print it to this PDF file (headless Chromium)"
+    )
     _storage_args(report)
     _common(report)
 
@@ -624,6 +627,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         run.study, run.problem, run.folder, storage=run.storage, predictor=predictor, out=args.out
     )
     print(f"report of {run.study.study_name}: {out}")
+    if args.pdf:
+        from automl_fin.results._report_html import print_pdf
+
+        print(f"PDF: {print_pdf(out, Path(args.pdf))}")
     return 0
 
 

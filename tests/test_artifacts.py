@@ -229,6 +229,17 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     )
     with pytest.raises(DataError, match=r"too little history .* give at least 61 rows"):
         predictor.predict(frame.groupby("ticker").tail(30))
+    # what a forecast has no per-row answer to is refused by name
+    with pytest.raises(ArtifactError, match="--explain: a price forecast has no per-column"):
+        predictor.predict_frame(frame, explain=2)
+    with pytest.raises(ArtifactError, match="explain: a price forecast's inputs are computed"):
+        predictor.explain(frame)
+    with pytest.raises(DataError, match="--keep: a price forecast has one row per series"):
+        predictor.predict_frame(frame, keep=["volume"])
+    with pytest.raises(ArtifactError, match="stability: price series drift by design"):
+        predictor.stability(frame)
+    with pytest.raises(ArtifactError, match="evaluate: a price predictor forecasts from each"):
+        predictor.evaluate(frame)
 
 
 def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(

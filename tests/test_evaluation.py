@@ -17,7 +17,6 @@ from sklearn.metrics import log_loss, roc_auc_score
 import automl_fin
 from automl_fin import datasets, search
 from automl_fin.errors import ArtifactError, DataError
-from automl_fin.results._evaluation import _label
 from automl_fin.results._stability import ShiftWarning, psi
 
 HELD_OUT = 300
@@ -76,10 +75,9 @@ def test_evaluate_equals_the_metric_code_on_the_same_rows(run, held_out: pd.Data
         log_loss(truth, np.tile(shares, (HELD_OUT, 1)))
     )
     assert scores.loc["roc_auc", "predictor"] > 0.7  # a model, not the prior
-    # integer labels read back from a CSV with a gap come as floats: 1.0 is class 1
-    assert [_label(v) for v in (1.0, np.float64(0.0), 2, "bad", 0.5)] == [
-        "1", "0", "2", "bad", "0.5"
-    ]  # fmt: skip
+    # labels as training read them: spaces and case do not make another class
+    messy = held_out.assign(**{TARGET: held_out[TARGET].map({"bad": " Bad", "good": "GOOD "})})
+    pd.testing.assert_frame_equal(predictor.evaluate(messy), scores)
 
 
 def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFrame) -> None:
@@ -285,3 +283,68 @@ def test_the_cli_adds_reason_codes_to_the_predictions(
     predictor = automl_fin.load(run.run_dir)
     expected = predictor.explain(rows, top=2).reasons
     assert table["reason_1"].tolist() == expected["reason_1"].tolist()
+
+
+def test_integer_labels_read_as_floats_are_the_same_classes(tmp_path: Path) -> None:
+    """A CSV column of 0/1/2 with a gap reads as floats: 1.0 is class 1 in evaluate."""
+    frame = datasets.load("german_credit")
+    tiers = frame.assign(tier=pd.qcut(frame["credit_amount"], 3, labels=False))
+    tiers = tiers.drop(columns=[TARGET, "credit_amount"])
+    result = search(
+        "risk_tier", data=tiers.iloc[:-HELD_OUT], target="tier", trials=2, seed=0,
+        storage=":memory:", runs_dir=tmp_path,
+        overrides={"models": ["logreg"], "report": False, "validation.repeats": 1},
+    )  # fmt: skip
+    held = tiers.iloc[-HELD_OUT:]
+    as_ints = result.predictor.evaluate(held)
+    as_floats = result.predictor.evaluate(held.astype({"tier": float}))
+    pd.testing.assert_frame_equal(as_floats, as_ints)
+
+
+def test_refusals_say_what_to_do(run, held_out: pd.DataFrame, tmp_path: Path) -> None:
+    predictor = automl_fin.load(run.run_dir)
+    rows = held_out.drop(columns=TARGET)
+    d = len(predictor.schema.features)
+    # explain: more hybrid cells a row than are predicted at once names the samples that fit
+    fits = 20_000_000 // ((d + 1) * d)
+    with pytest.raises(DataError, match=rf"{d} columns x 50000 samples .* samples={fits} or"):
+        predictor.explain(rows.iloc[:2], samples=50_000)
+    # more reasons asked for than there are columns: the extra ones are empty
+    e = predictor.explain(rows.iloc[:3], top=d + 2, samples=4)
+    assert list(e.reasons.columns)[-1] == f"reason_{d + 2}"
+    assert (e.reasons[[f"reason_{d + 1}", f"reason_{d + 2}"]] == "").all().all()
+    held_out.to_csv(tmp_path / "labelled.csv", index=False)
+    refused = subprocess.run(
+        [*CLI, "evaluate", str(run.run_dir), "--data", str(tmp_path / "labelled.csv"),
+         "--importance", "--format", "csv"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "automl-fin: error: --format csv holds one table; use --format json with --importance"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"{not json", "stability.json is not JSON"),
+        (b'{"rows": 10, "columns": {"duration": {"kind": "numeric"}}}', "stability.json has"),
+        (b"[1, 2]", "stability.json has"),
+    ],
+)
+def test_a_stability_file_that_is_not_the_bins_is_refused_by_name(
+    run, tmp_path: Path, content: bytes, message: str
+) -> None:
+    """Even with its sha256 updated in the manifest (an edit, not corruption)."""
+    import hashlib
+    import shutil
+
+    folder = tmp_path / "predictor"
+    shutil.copytree(Path(run.run_dir) / "predictor", folder)
+    (folder / "stability.json").write_bytes(content)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["stability.json"] = hashlib.sha256(content).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        automl_fin.load(folder)

@@ -21,7 +21,7 @@ from automl_fin.results._report import REPORT
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
-COMMON = ["Leaderboard", "Optimisation history", "Parameter importances"]
+COMMON = ["Model card", "Leaderboard", "Optimisation history", "Parameter importances"]
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -56,19 +56,33 @@ class _Outline(HTMLParser):
         self.figures: dict[str, str] = {}
         self.external: list[str] = []
         self.shapes = 0
+        self.overflow = ""
+        self.tables: dict[str, int] = {}  # table box id -> body rows
         self._in_h2 = False
+        self._box = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         self._in_h2 = tag == "h2"
         if tag == "figure":
             self.figures[str(a.get("id"))] = str(a.get("data-rendered", ""))
+        if tag == "body":
+            self.overflow = str(a.get("data-overflow", ""))
+        if tag == "div" and "wide" in (a.get("class") or ""):
+            self._box = str(a.get("id"))
+            self.tables[self._box] = 0
+        if tag == "tr" and self._box:
+            self.tables[self._box] += 1
         if tag in ("path", "rect", "line", "polyline", "use"):
             self.shapes += 1
         for key in ("src", "href"):
             value = a.get(key) or ""
             if value and not value.startswith(("#", "data:")):
                 self.external.append(value)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._box = ""
 
     def handle_data(self, data: str) -> None:
         if self._in_h2:
@@ -79,7 +93,8 @@ class _Outline(HTMLParser):
 def _rendered(page: Path, tmp_path: Path) -> _Outline:
     """The page as headless Chromium laid it out (figure sizes measured by its script)."""
     outline = _Outline()
-    outline.feed(_chromium(page, tmp_path, "--dump-dom"))
+    outline.feed(_chromium(page, tmp_path, "--dump-dom", "--window-size=1200,900"))
+    assert outline.overflow == "0", f"the page is {outline.overflow} px wider than 1,200 px"
     return outline
 
 
@@ -109,10 +124,17 @@ def test_the_default_report_opens_in_chromium_with_all_its_plots(tmp_path: Path)
     page = result.run_dir / REPORT
     text = page.read_text()
     outline = _rendered(page, tmp_path)
-    assert outline.headings == [*COMMON, "ROC curve", "Calibration", "Feature contributions"]
+    credit = ["ROC curve", "Discrimination", "Score bands", "Cutoffs", "Calibration"]
+    assert outline.headings == [*COMMON, *credit, "Feature contributions"]
     assert outline.external == []  # self-contained: nothing fetched
     sizes = _sizes(outline)
-    assert set(sizes) >= {"history", "importances", "roc", "calibration", "permutation"}
+    figures = {"history", "roc", "discrimination", "calibration", "permutation"}
+    assert set(sizes) >= figures | {"explanation", "dependence"}
+    # ten score bands and eight approval rates (a header row each), the 2 x 2 at the cutoff
+    assert outline.tables["bands"] == 11 and outline.tables["cutoffs"] == 9
+    assert outline.tables["confusion-at-cutoff"] == 3
+    # too few trials of any model for parameter importances: said, with the counts
+    assert "Left out, with fewer than 10 completed trials" in text
     if "xgboost" in {m.model for m in result.predictor.members}:
         assert "shap" in sizes
     assert all(w > 200 and h > 150 for w, h in sizes.values()), sizes
@@ -129,14 +151,17 @@ def test_the_default_report_opens_in_chromium_with_all_its_plots(tmp_path: Path)
     assert ink > 0.03 and colours > 50, (ink, colours)
     # written again later from the storage, the run's data and its predictor
     page.unlink()
+    pdf = tmp_path / "printed" / "report.pdf"
     done = subprocess.run(
-        [sys.executable, "-m", "automl_fin.cli", "report", str(result.run_dir)],
+        [sys.executable, "-m", "automl_fin.cli", "report", str(result.run_dir), "--pdf", str(pdf)],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert page.is_file() and 'id="roc"' in page.read_text().replace("'", '"')
+    printed = pdf.read_bytes()  # printed by headless Chromium
+    assert printed.startswith(b"%PDF-") and b"/Type /Page" in printed and len(printed) > 50_000
 
 
 def test_a_report_for_other_data_is_refused(tmp_path: Path) -> None:
@@ -173,8 +198,10 @@ def test_class_and_price_reports_show_the_confusion_matrix_and_the_forecast(
         overrides={"models": ["logreg", "hgb"], "validation.n_splits": 3},
     )
     outline = _rendered(tiers.run_dir / REPORT, tmp_path)
-    assert outline.headings == [*COMMON, "Confusion matrix", "Feature contributions"]
-    assert {"confusion", "permutation"} <= set(_sizes(outline))
+    assert outline.headings == [*COMMON, "Classes", "Confusion matrix", "Feature contributions"]
+    assert {"confusion", "permutation", "explanation", "dependence"} <= set(_sizes(outline))
+    assert outline.tables["per-class"] == 4  # low, medium, high
+    assert "Quadratic weighted kappa" in (tiers.run_dir / REPORT).read_text()
     frame = datasets.load("equities")
     prices = search(
         "price",
@@ -191,11 +218,76 @@ def test_class_and_price_reports_show_the_confusion_matrix_and_the_forecast(
         },
     )
     outline = _rendered(prices.run_dir / REPORT, tmp_path)
-    assert outline.headings == [*COMMON, "Actual vs forecast", "Feature contributions"]
-    w, h = _sizes(outline)["forecast"]
-    assert w > 500 and h > 300
-    assert "random walk" in (prices.run_dir / REPORT).read_text()
+    assert outline.headings == [
+        *COMMON, "Actual vs forecast", "Final test", "Feature contributions"
+    ]  # fmt: skip
+    sizes = _sizes(outline)
+    assert min(sizes["forecast"]) > 300 and min(sizes["final-test"]) > 300
+    text = (prices.run_dir / REPORT).read_text()
+    # the final test span is the held-out rows, and the verdict against the random walk
+    # is in words, in the figure's caption and in the model card's limitations
+    test_days = prices.problem.dataset.times[prices.problem.test_rows]
+    assert (
+        f"({pd.Timestamp(test_days.min()).date()} to {pd.Timestamp(test_days.max()).date()})"
+        in text
+    )
+    assert text.count("random walk") and text.count("(Diebold-Mariano p = ") >= 2
     assert isinstance(prices.leaderboard(), pd.DataFrame)
+
+
+def test_parameter_importances_say_how_many_trials_they_rest_on(tmp_path: Path) -> None:
+    result = search("default", trials=13, seed=0, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "validation.n_splits": 3, "racing": False,
+                               "validation.repeats": 1, "portfolio": False, "ensemble": False,
+                               "stacking": False})  # fmt: skip
+    outline = _rendered(result.run_dir / REPORT, tmp_path)
+    assert "importances" in _sizes(outline)
+    done = result.leaderboard()
+    n = int(((done["model"] == "logreg") & (done["state"] == "COMPLETE")).sum())
+    assert n >= 10 and f"logreg ({n} trials)" in (result.run_dir / REPORT).read_text()
+
+
+def test_the_sentiment_report_shows_the_most_confidently_wrong_sentences(tmp_path: Path) -> None:
+    result = search("sentiment", trials=2, seed=0, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "validation.n_splits": 3,
+                               "enqueue": [], "ensemble": False, "stacking": False})  # fmt: skip
+    page = result.run_dir / REPORT
+    outline = _rendered(page, tmp_path)
+    assert outline.headings == [*COMMON, "Classes", "Confusion matrix", "Feature contributions"]
+    assert outline.tables["per-class"] == 4 and outline.tables["confidently-wrong"] == 11
+    text = page.read_text()
+    box = text[text.index("id='confidently-wrong'") :]
+    box = box[: box.index("</table>")]
+    cells = [
+        re.findall(r"<td>(.*?)</td>", row, re.S) for row in re.findall(r"<tr>(.*?)</tr>", box, re.S)
+    ]
+    rows = [c for c in cells if c]  # the header row has <th> cells only
+    assert len(rows) == 10 and all(actual != predicted for _, actual, predicted, _ in rows)
+    assert [float(r[3]) for r in rows] == sorted((float(r[3]) for r in rows), reverse=True)
+
+
+def test_a_regression_report_shows_residuals_by_band_and_interval_coverage(
+    tmp_path: Path,
+) -> None:
+    from automl_fin.results._report_regression import residual_bands
+
+    credit = datasets.load("german_credit")
+    result = search("auto", data=credit, target="credit_amount", trials=3, seed=0,
+                    storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["ridge", "hgb"], "validation.n_splits": 3,
+                               "validation.final_test": 0.2})  # fmt: skip
+    page = result.run_dir / REPORT
+    outline = _rendered(page, tmp_path)
+    assert outline.headings[-3:] == ["Predicted vs actual", "Residuals", "Feature contributions"]
+    assert outline.tables["residual-bands"] == 11
+    text = page.read_text()
+    assert re.search(r"final test rows the 90 % interval \(width [\d.e+]+\) held the actual "
+                     r"credit_amount for \d+\.\d%", text)  # fmt: skip
+    y = credit["credit_amount"].to_numpy(dtype=float)
+    pred = y * 0.9 + 100.0
+    bands = residual_bands(y, pred)
+    assert bands["rows"].sum() == len(y) and bands["predicted"].is_monotonic_increasing
+    assert np.allclose(bands["residual"], bands["actual"] - bands["predicted"])
 
 
 WIDE_REPORT = r"""

@@ -87,16 +87,12 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:
     """max(TPR - FPR) over the distinct thresholds (as scikit-learn's ``roc_curve``)."""
-    score = np.asarray(p, dtype=float)[:, 1]
-    order = np.argsort(-score, kind="mergesort")
-    positive = np.asarray(y)[order] == 1
-    n1 = int(positive.sum())
-    n0 = len(positive) - n1
-    if n1 == 0 or n0 == 0:
+    from automl_fin.data._discrimination import ks
+
+    positive = np.asarray(y) == 1
+    if positive.all() or not positive.any():
         return float("nan")  # one class only: the curve is undefined
-    last = np.r_[np.diff(score[order]) != 0, True]  # the last row of each tied score
-    gap = np.cumsum(positive)[last] / n1 - np.cumsum(~positive)[last] / n0
-    return float(max(gap.max(), 0.0))
+    return max(ks(positive, np.asarray(p, dtype=float)[:, 1])[0], 0.0)
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:

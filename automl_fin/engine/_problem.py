@@ -169,6 +169,18 @@ class Problem:
         for kind in ds.kinds.values():
             counts[str(kind)] = counts.get(str(kind), 0) + 1
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
+        return (
+            f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
+            f"({self.metric.direction}), validation {self.validation_words()}; "
+            f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
+            f"models: {', '.join(sorted(self.models))}{baselines}"
+        ) + "".join(f"\n  inferred: {note}" for note in self.notes)
+
+    def validation_words(self) -> str:
+        """The validation scheme in words: ``stratified_kfold (5 splits; 200 final test
+        rows held out)``."""
+        ds = self.dataset
         v = self.recipe.validation
         folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
         if self.repeats > 1 and self.scheme != "holdout":
@@ -183,13 +195,7 @@ class Problem:
             if ds.times is not None:
                 span = ds.times[self.test_rows]
                 folds += f" ({_day(span.min())} to {_day(span.max())})"
-        baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
-        return (
-            f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
-            f"({self.metric.direction}), validation {self.scheme} ({folds}); "
-            f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
-            f"models: {', '.join(sorted(self.models))}{baselines}"
-        ) + "".join(f"\n  inferred: {note}" for note in self.notes)
+        return f"{self.scheme} ({folds})"
 
 
 def _day(stamp: object) -> str:

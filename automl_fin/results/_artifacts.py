@@ -38,6 +38,7 @@ from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
 from automl_fin.results._stability import FILE as STABILITY_FILE
+from automl_fin.results._stability import malformed
 
 if TYPE_CHECKING:
     import optuna
@@ -282,6 +283,11 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
         except ValueError as exc:
             why = f"predictor {folder}: {STABILITY_FILE} is not JSON ({exc})"
             raise ArtifactError(why) from None
+        if (wrong := malformed(reference)) is not None:
+            raise ArtifactError(
+                f"predictor {folder}: {STABILITY_FILE} has {wrong}; it is written by the "
+                "search: restore the folder or run the search again"
+            )
     background = None
     if BACKGROUND_FILE in verified:
         background = _Unpickler(io.BytesIO(verified[BACKGROUND_FILE])).load()
@@ -320,10 +326,18 @@ def _swap(new: Path, folder: Path) -> None:
 def _manifest(folder: Path) -> dict[str, Any]:
     file = folder / MANIFEST
     if not file.is_file():
-        raise ArtifactError(
-            f"{folder} is not a predictor: no {MANIFEST}; pass the folder `automl-fin run` "
-            f"wrote (<runs-dir>/<study>/{PREDICTOR_DIR})"
+        # a runs folder or a run folder: name the predictors in it
+        found = sorted(
+            (p.parent for p in folder.glob(f"*/{PREDICTOR_DIR}/{MANIFEST}")),
+            key=lambda p: p.stat().st_mtime,
+        ) if folder.is_dir() else []  # fmt: skip
+        hint = (
+            f"; it holds {len(found)} run(s) with a predictor: pass one, e.g. the latest, "
+            f"{found[-1].parent}"
+            if found
+            else f"; pass the folder `automl-fin run` wrote (<runs-dir>/<study>/{PREDICTOR_DIR})"
         )
+        raise ArtifactError(f"{folder} is not a predictor: no {MANIFEST}{hint}")
     try:
         manifest = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -68,8 +68,16 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
             odd = y[values.isna()].iloc[0]
             raise DataError(f"{source}: target '{target}' has a non-numeric value {odd!r}")
         return values.to_numpy(dtype=float)
-    index = {_label(c): i for i, c in enumerate(schema.classes)}
-    mapped = y.map(lambda v: index.get(_label(v), -1)).to_numpy(dtype=np.int64)
+    from automl_fin.results._stability import as_labels
+
+    # as training read them: 1.0 is class 1, " Bad" is "bad" (labels differing only in
+    # spaces or case were one class there)
+    names = as_labels(pd.Series(list(schema.classes), dtype=object))
+    text = as_labels(y)
+    exact = text.map(dict(zip(names, range(len(names)), strict=True)))
+    loose = dict(zip(names.str.strip().str.casefold(), range(len(names)), strict=True))
+    found = exact.fillna(text.str.strip().str.casefold().map(loose))
+    mapped = found.fillna(-1).to_numpy(dtype=np.int64)
     if (mapped < 0).any():
         odd = sorted({str(v) for v in y[mapped < 0]})[:5]
         raise DataError(
@@ -176,14 +184,6 @@ def shuffled_scores(
         for j, (i, k) in enumerate(batch):
             out[i, k] = score(pred[j * n : (j + 1) * n])
     return out
-
-
-def _label(value: Any) -> str:
-    """A class label as text, ``1.0`` written as ``1`` (a CSV column with a gap reads
-    integer labels as floats)."""
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:

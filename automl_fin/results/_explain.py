@@ -36,7 +36,14 @@ from automl_fin.errors import ArtifactError, DataError
 if TYPE_CHECKING:
     from automl_fin.results._predictor import Predictor
 
-__all__ = ["BACKGROUND_FILE", "BACKGROUND_ROWS", "Explanation", "background_of", "explain"]
+__all__ = [
+    "BACKGROUND_FILE",
+    "BACKGROUND_ROWS",
+    "Explanation",
+    "background_of",
+    "explain",
+    "explain_features",
+]
 
 BACKGROUND_FILE = "background.pkl"
 BACKGROUND_ROWS = 100  # training rows kept with a predictor as the explanations' background
@@ -86,16 +93,29 @@ def explain(
     seed: int = 0,
 ) -> Explanation:
     """See :meth:`Predictor.explain`."""
-    schema = predictor.schema
-    if schema.series is not None:
+    if predictor.schema.series is not None:
         raise ArtifactError(
             "explain: a price forecast's inputs are computed from each series' window, "
             "not given as columns; there is nothing per column to explain"
         )
+    X, _ = predictor._features(data)
+    return explain_features(predictor, X, top=top, outcome=outcome, samples=samples, seed=seed)
+
+
+def explain_features(
+    predictor: Predictor,
+    X: pd.DataFrame,
+    *,
+    top: int = 3,
+    outcome: Any = None,
+    samples: int = 32,
+    seed: int = 0,
+) -> Explanation:
+    """:func:`explain` of feature rows already checked (``Predictor._features``)."""
+    schema = predictor.schema
     if int(top) < 0 or int(samples) < 2:
         raise ValueError(f"top={top}, samples={samples}: need top >= 0 and samples >= 2")
     column, units = _outcome(predictor, outcome)
-    X, _ = predictor._features(data)
     index = X.index
     X = X.reset_index(drop=True)
     background = predictor.background

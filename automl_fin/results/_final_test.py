@@ -28,7 +28,9 @@ from automl_fin.results._intervals import conformity_scores, half_width
 from automl_fin.results._members import members_of, oof_of
 from automl_fin.results._stacking import Stacker
 
-__all__ = ["final_test"]
+__all__ = ["PREDICTIONS", "final_predictions", "final_test"]
+
+PREDICTIONS = "final_test.npz"  # each scored row's predictions of the final test rows
 
 
 def final_test(
@@ -48,6 +50,7 @@ def final_test(
     X, y = p.dataset.X, p.dataset.y
     width = p.dataset.n_classes if p.task.is_classification else 1
     scores: dict[str, Any] = {}
+    predictions: dict[str, np.ndarray] = {}
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
         for t in picked.values():
@@ -62,6 +65,7 @@ def final_test(
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
                 scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
+                predictions[f"trial_{t.number}"] = pred
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
                 elif p.task == Task.REGRESSION:
@@ -71,6 +75,8 @@ def final_test(
                     "model": str(TrialRecord.of(t).model),
                     "error": str(exc)[:500],
                 }
+    if run_dir is not None and predictions:  # the report draws them
+        np.savez(run_dir / PREDICTIONS, rows=test, **predictions)
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
     if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
         info["up_share"] = float(np.mean(y[test] > 0))
@@ -113,3 +119,12 @@ def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
     if var <= 0:
         return 0.5
     return float(norm.sf(np.mean(d) / np.sqrt(var / len(d))))
+
+
+def final_predictions(run_dir: Path, trial: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The final test rows and ``trial``'s predictions of them, when the run saved them."""
+    try:
+        with np.load(run_dir / PREDICTIONS, allow_pickle=False) as saved:
+            return saved["rows"], saved[f"trial_{trial}"]
+    except (OSError, KeyError, ValueError):
+        return None

@@ -414,6 +414,11 @@ class Predictor:
         :meth:`explain`). ``attrs["stability"]``: the rows' stability table (see
         :meth:`stability`), when there are ``MIN_ROWS`` (100) rows or more."""
         width = None if interval is None else self.interval_half_width(interval)
+        if self.schema.series is not None and (explain or keep):
+            why = "has no per-column inputs" if explain else "has one row per series, not per row"
+            raise (ArtifactError if explain else DataError)(
+                f"{'--explain' if explain else '--keep'}: a price forecast {why}"
+            )
         X, frame = self._features(data)
         missing = [c for c in keep if c not in frame.columns]
         if missing:
@@ -423,10 +428,6 @@ class Predictor:
             )
         raw = self._blend(X)
         if self.schema.series is not None:
-            if explain:
-                raise ArtifactError("--explain: a price forecast has no per-column inputs")
-            if keep:
-                raise DataError("--keep: a price forecast has one row per series, not per row")
             return _forecast_table(frame, raw, self.schema)
         stability = self._watch(X, raw, _frame_source(data))
         ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
@@ -441,7 +442,9 @@ class Predictor:
             if width is not None:
                 out["lower"], out["upper"] = raw - width, raw + width
         if explain:
-            reasons = self.explain(X, top=explain).reasons
+            from automl_fin.results._explain import explain_features
+
+            reasons = explain_features(self, X, top=explain).reasons
             for name in reasons.columns:
                 out[name] = reasons[name].to_numpy()
         if stability is not None:  # plain records: pd.concat compares attrs with ==
@@ -455,10 +458,10 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
-        return data, "data"
+        return data, _frame_source(data)
     from automl_fin.data._dataset import read_table
 
-    return read_table(data), str(data)
+    return read_table(data), _frame_source(data)
 
 
 def _latest_window(

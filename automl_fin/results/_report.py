@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ import pandas as pd
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
 from automl_fin.results._ensemble import rows_of
+from automl_fin.results._report_html import figure, note, section, table
 
 if TYPE_CHECKING:
     import optuna
@@ -36,23 +36,29 @@ __all__ = ["REPORT", "write_report"]
 
 REPORT = "report.html"
 TOP_MODELS = 3  # models whose parameter importances and curves are shown
+MIN_TRIALS = 10  # completed trials a model needs for its parameter importances
 PERMUTATION_ROWS = 500
 PERMUTATION_REPEATS = 3
 PERMUTED_COLUMNS = 50  # at most this many columns are shuffled (wide data: screened)
 PERMUTATION_S = 20.0  # seconds the shuffled predictions may take (a bag predicts k times)
 LATEST = 250  # forecast steps drawn one by one
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
+_CSS = """body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+h3{font-size:1em;margin:.6em 0 .3em}
 table{border-collapse:collapse;font-size:.85em}td,th{padding:2px 8px;text-align:right}
 th{background:#f0f0f0}tr:nth-child(even){background:#fafafa}
-figure{margin:8px 0}figcaption{font-size:.85em;color:#555}p.note{color:#555}
+figure{margin:8px 0}figcaption,p.note{font-size:.85em;color:#555}
+figure svg{max-width:100%;height:auto}div.wide{overflow-x:auto;max-width:100%}
+.cards{display:flex;flex-wrap:wrap;gap:8px 32px}.cards>div{flex:1 1 300px;min-width:0}
+dl{margin:0}dt{font-weight:600}dd{margin:0 0 6px 0;overflow-wrap:anywhere}
 """
-# Records the rendered size of every figure on the element (read by tests and tools).
+# Records the rendered size of every figure on the element, and how far the page is wider
+# than the window (0: nothing overflows), on <body> (read by tests and tools).
 _SCRIPT = """
 window.addEventListener('load',()=>{for(const f of document.querySelectorAll('figure')){
 const s=f.querySelector('svg');const r=s?s.getBoundingClientRect():{width:0,height:0};
-f.dataset.rendered=Math.round(r.width)+'x'+Math.round(r.height);}});
+f.dataset.rendered=Math.round(r.width)+'x'+Math.round(r.height);}
+const d=document.documentElement;document.body.dataset.overflow=d.scrollWidth-d.clientWidth;});
 """
 
 
@@ -78,17 +84,19 @@ def write_report(
         {"svg.fonttype": "none", "figure.dpi": 100, "font.size": 9, "text.parse_math": False}
     )
     from automl_fin.results._leaderboard import Leaderboard
+    from automl_fin.results._report_card import model_card
 
     board = Leaderboard(storage).query(study=study.study_name)
-    sections = [_section("Leaderboard", _table(board, problem))]
-    sections.append(_section("Optimisation history", _history(board, problem)))
-    sections.append(_section("Parameter importances", _importances(study, board, problem)))
     best = _best(study, problem)
+    sections = [section("Model card", model_card(study, problem, board, best, predictor))]
+    sections.append(section("Leaderboard", _table(board, problem)))
+    sections.append(section("Optimisation history", _history(board, problem)))
+    sections.append(section("Parameter importances", _importances(study, board, problem)))
     if best is not None:
         oof, label = _oof(study, best, Path(run_dir))
         sections += _task_sections(problem, oof, label, board, study, Path(run_dir))
     if predictor is not None:
-        sections.append(_section("Feature contributions", _contributions(predictor, problem)))
+        sections.append(section("Feature contributions", _contributions(predictor, problem)))
     page = _page(study, problem, best, sections)
     out = Path(out or Path(run_dir) / REPORT)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -128,26 +136,6 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
     )
 
 
-def _section(title: str, content: str) -> str:
-    anchor = title.lower().replace(" ", "-")
-    return f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{content}</section>"
-
-
-def _figure(fig: Any, name: str, caption: str) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    svg = buffer.getvalue()
-    svg = svg[svg.index("<svg") :]  # drop the XML prologue: the SVG is inline
-    return f"<figure id='{name}'>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
-
-
-def _note(text: str) -> str:
-    return f"<p class='note'>{html.escape(text)}</p>"
-
-
 # -- study -----------------------------------------------------------------------------
 
 
@@ -171,7 +159,7 @@ def _oof(study: Any, trial: Any, run_dir: Path) -> tuple[np.ndarray | None, str]
 
 def _table(board: pd.DataFrame, problem: Problem) -> str:
     if board.empty:
-        return _note("no trials")
+        return note("no trials")
     cols = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state"]
     cols += [c for c in board.columns if c.startswith(("metric:", "test:"))]
     cols += ["preprocessors", "error"]
@@ -179,8 +167,7 @@ def _table(board: pd.DataFrame, problem: Problem) -> str:
     view = view.rename(columns={"score": problem.metric.name})
     view["error"] = view["error"].fillna("").astype(str).str.slice(0, 80)
     view = view.rename(columns=lambda c: c.split(":", 1)[-1] if c.startswith("metric:") else c)
-    table = view.to_html(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-", border=0)
-    return f"<div style='overflow-x:auto'>{table}</div>"
+    return table(view, "leaderboard")
 
 
 def _history(board: pd.DataFrame, problem: Problem) -> str:
@@ -189,7 +176,7 @@ def _history(board: pd.DataFrame, problem: Problem) -> str:
     done = board[(board["state"] == "COMPLETE") & (board["trial"] >= 0)]  # trials only
     done = done[~done["baseline"]].sort_values("trial")
     if done.empty:
-        return _note("no completed trial")
+        return note("no completed trial")
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for model, rows in done.groupby("model"):
         ax.scatter(rows["trial"], rows["score"], s=16, label=str(model))
@@ -200,7 +187,7 @@ def _history(board: pd.DataFrame, problem: Problem) -> str:
         ax.annotate(str(row["model"]), (done["trial"].max(), row["score"]), fontsize=7)
     ax.set(xlabel="trial", ylabel=problem.metric.name)
     ax.legend(fontsize=7, ncol=4, loc="best")
-    return _figure(fig, "history", "Completed trials by model; baselines dotted.")
+    return figure(fig, "history", "Completed trials by model; baselines dotted.")
 
 
 def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
@@ -210,11 +197,15 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
     done = board[(board["state"] == "COMPLETE") & ~board["baseline"] & (board["trial"] >= 0)]
     models = list(done["model"].drop_duplicates())[:TOP_MODELS]
     found: dict[str, dict[str, float]] = {}
+    counts: dict[str, int] = {}
+    few: list[str] = []
     by_number = {t.number: t for t in rows_of(study)}
     for model in models:
         trials = [by_number[int(n)] for n in done.loc[done["model"] == model, "trial"]]
-        if len(trials) < 3:
+        if len(trials) < MIN_TRIALS:
+            few.append(f"{model} ({len(trials)})")
             continue
+        counts[model] = len(trials)
         verbosity = optuna.logging.get_verbosity()
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line
         try:
@@ -231,15 +222,27 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
         if values:
             values = {k.split(".", 1)[-1]: v for k, v in values.items() if k != "model"}
             found[model] = dict(list(values.items())[:8])
+    left_out = (
+        f"Left out, with fewer than {MIN_TRIALS} completed trials (too few to tell a "
+        f"parameter's effect from noise): {', '.join(few)}."
+        if few
+        else ""
+    )
     if not found:
-        return _note("too few completed trials per model (3 needed) to estimate importances")
+        return note(left_out or "No completed model trials.")
     fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3), squeeze=False)
     for ax, (model, values) in zip(axes[0], found.items(), strict=True):
         names = list(values)[::-1]
         ax.barh(names, [values[n] for n in names], color="#4878a8")
-        ax.set_title(model)
+        ax.set_title(f"{model} ({counts[model]} trials)")
         ax.set_xlabel("importance (fANOVA)")
-    return _figure(fig, "importances", "Share of the score's variance each parameter explains.")
+    return figure(
+        fig,
+        "importances",
+        "The share of the score's variance across a model's completed trials that each of "
+        "its parameters explains (fANOVA): where tuning mattered. The count of trials it "
+        "rests on is in each title. " + left_out,
+    )
 
 
 # -- task plots ------------------------------------------------------------------------
@@ -254,19 +257,36 @@ def _task_sections(
     run_dir: Path,
 ) -> list[str]:
     if oof is None:
-        return [_section("Predictions", _note("no out-of-fold predictions were stored"))]
+        return [section("Predictions", note("no out-of-fold predictions were stored"))]
     y = problem.dataset.y
     seen = ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
     if problem.dataset.scale is not None:
-        return [_section("Actual vs forecast", _forecast(problem, oof, seen, label))]
+        return _price_sections(problem, oof, seen, label, study, run_dir)
     if problem.task.is_classification and problem.dataset.n_classes == 2:
+        from automl_fin.results._report_credit import credit_sections
+
+        positive = str(problem.dataset.classes[1])
         return [
-            _section("ROC curve", _roc(problem, study, board, seen, run_dir)),
-            _section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
+            section("ROC curve", _roc(problem, study, board, seen, run_dir)),
+            *credit_sections(y[seen], oof[seen, 1], label, positive),
+            section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
         ]
     if problem.task.is_classification:
-        return [_section("Confusion matrix", _confusion(problem, y[seen], oof[seen], label))]
-    return [_section("Predicted vs actual", _scatter(y[seen], oof[seen], label))]
+        from automl_fin.results._report_classes import class_parts
+
+        rows = np.flatnonzero(seen)
+        return [
+            section("Classes", class_parts(problem, y[seen], oof[seen], rows)),
+            section("Confusion matrix", _confusion(problem, y[seen], oof[seen], label)),
+        ]
+    from automl_fin.results._report_regression import regression_parts
+
+    return [
+        section("Predicted vs actual", _scatter(y[seen], oof[seen], label)),
+        section(
+            "Residuals", regression_parts(problem, y[seen], oof[seen], study, _best(study, problem))
+        ),
+    ]
 
 
 def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, run_dir: Path) -> str:
@@ -289,7 +309,7 @@ def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, ru
     positive = problem.dataset.classes[1]
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"'{positive}'")
     ax.legend(fontsize=7, loc="lower right")
-    return _figure(
+    return figure(
         fig,
         "roc",
         "Out-of-fold ROC curves of the best row of each model; the AUC in the legend pools "
@@ -308,7 +328,7 @@ def _calibration(y: np.ndarray, proba: np.ndarray, label: str) -> str:
     ax.plot(pred, true, marker="o", lw=1.4, label=f"{label} (Brier {brier:.4f})")
     ax.set(xlabel="mean predicted probability", ylabel="observed frequency")
     ax.legend(fontsize=7, loc="upper left")
-    return _figure(fig, "calibration", "Reliability of the best row's out-of-fold probabilities.")
+    return figure(fig, "calibration", "Reliability of the best row's out-of-fold probabilities.")
 
 
 def _confusion(problem: Problem, y: np.ndarray, proba: np.ndarray, label: str) -> str:
@@ -329,18 +349,71 @@ def _confusion(problem: Problem, y: np.ndarray, proba: np.ndarray, label: str) -
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
     ax.set(xlabel="predicted", ylabel="actual", title=label)
-    return _figure(fig, "confusion", "Out-of-fold counts; colour: share of each actual class.")
+    return figure(fig, "confusion", "Out-of-fold counts; colour: share of each actual class.")
 
 
-def _forecast(problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str) -> str:
+def _price_sections(
+    problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str, study: Any, run_dir: Path
+) -> list[str]:
+    """Walk-forward validation rows, then the final test span with the Diebold-Mariano
+    verdict in words (when the run held rows out and saved their predictions)."""
+    from automl_fin.results._final_test import final_predictions
+    from automl_fin.results._report_card import random_walk_words
+
+    rows = np.flatnonzero(seen)
+    out = [
+        section(
+            "Actual vs forecast",
+            _forecast(problem, rows, oof[rows], label, "forecast", "Walk-forward validation rows."),
+        )
+    ]
+    best = _best(study, problem)
+    saved = final_predictions(run_dir, best.number) if best is not None else None
+    if saved is None:
+        why = (
+            "the chosen row's predictions of them were not saved (a run of an older version)"
+            if len(problem.test_rows)
+            else "no final test rows were held out (validation.final_test)"
+        )
+        return [*out, section("Final test", note(f"Not shown: {why}."))]
+    test, pred = saved
+    verdict = random_walk_words(study, best)
+    first, last = _span(problem, test)
+    return [
+        *out,
+        section(
+            "Final test",
+            _forecast(
+                problem,
+                test,
+                pred,
+                label,
+                "final-test",
+                f"The {len(test)} final test rows ({first} to {last}), held out of the "
+                f"search and predicted once by the chosen row refitted on the rest: "
+                f"{verdict}.",
+            ),
+        ),
+    ]
+
+
+def _span(problem: Problem, rows: np.ndarray) -> tuple[str, str]:
+    times = problem.dataset.times
+    if times is None:
+        return f"row {rows.min()}", f"row {rows.max()}"
+    return str(pd.Timestamp(times[rows].min()).date()), str(pd.Timestamp(times[rows].max()).date())
+
+
+def _forecast(
+    problem: Problem, rows: np.ndarray, predicted: np.ndarray, label: str, name: str, intro: str
+) -> str:
     import matplotlib.pyplot as plt
 
     ds = problem.dataset
     scale = ds.scale
     assert scale is not None
-    rows = np.flatnonzero(seen)
     truth = scale.to_report(ds.y[rows], rows)
-    pred = scale.to_report(oof[rows], rows)
+    pred = scale.to_report(predicted, rows)
     walk = scale.to_report(np.zeros(len(rows)), rows)
     x = ds.times[rows] if ds.times is not None else rows
     if problem.recipe.data.entity:  # one series: the entity with the most rows
@@ -359,12 +432,12 @@ def _forecast(problem: Problem, oof: np.ndarray, seen: np.ndarray, label: str) -
     bottom.plot(x, gain, color="#2ca02c", lw=1.2)
     bottom.axhline(0, color="grey", lw=0.8)
     bottom.set_ylabel("cum. squared-error gain\nover the random walk")
-    return _figure(
+    return figure(
         fig,
-        "forecast",
-        f"Walk-forward validation rows. Top: the latest {LATEST} steps of one series, "
-        "forecast vs actual and the random walk. Bottom: all validated rows; the curve rises "
-        "where the model beats the random walk and falls where it loses to it.",
+        name,
+        f"{intro} Top: the latest {LATEST} steps of one series, forecast vs actual and the "
+        "random walk. Bottom: all these rows; the curve rises where the model beats the "
+        "random walk and falls where it loses to it.",
     )
 
 
@@ -376,14 +449,19 @@ def _scatter(y: np.ndarray, pred: np.ndarray, label: str) -> str:
     low, high = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
     ax.plot([low, high], [low, high], ls=":", color="grey")
     ax.set(xlabel="actual", ylabel="predicted", title=label)
-    return _figure(fig, "scatter", "Out-of-fold predictions against the actual values.")
+    return figure(fig, "scatter", "Out-of-fold predictions against the actual values.")
 
 
 # -- feature contributions -------------------------------------------------------------
 
 
 def _contributions(predictor: Predictor, problem: Problem) -> str:
-    parts = [_permutation(predictor, problem)]
+    from automl_fin.results._report_explain import explanation_parts
+
+    light, stand_in = _first_folds(predictor)
+    parts = [_permutation(light, stand_in, problem)]
+    if problem.dataset.scale is None:  # a price forecast's inputs are its own windows
+        parts += explanation_parts(predictor, light, stand_in, problem)
     models = problem.all_models
     explained = [m for m in predictor.members if getattr(models.get(m.model), "explain", None)]
     if explained:  # any plugin's model that offers ModelSpec.explain, the heaviest first
@@ -391,7 +469,7 @@ def _contributions(predictor: Predictor, problem: Problem) -> str:
     return "".join(parts)
 
 
-def _permutation(predictor: Predictor, problem: Problem) -> str:
+def _permutation(predictor: Predictor, stand_in: str, problem: Problem) -> str:
     """Drop of the metric when one input column is shuffled (in-sample rows). The
     shuffled copies are predicted in batches (``_evaluation.shuffled_scores``), and
     at most :data:`PERMUTED_COLUMNS` columns are shuffled, fewer when predicting the
@@ -403,7 +481,6 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
     from automl_fin.results._evaluation import shuffled_scores
 
     ds = problem.dataset
-    predictor, stand_in = _first_folds(predictor)
     rng = np.random.default_rng(problem.recipe.seed)
     rows = _sample(ds.y, problem.task.is_classification, rng)
     X = ds.X.iloc[rows].reset_index(drop=True)
@@ -423,7 +500,7 @@ def _permutation(predictor: Predictor, problem: Problem) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(top) + 1.2))
     ax.barh(top, [drops[c] for c in top], color="#4878a8")
     ax.set_xlabel(f"drop of {problem.metric.name} when shuffled")
-    return _figure(
+    return figure(
         fig,
         "permutation",
         f"Permutation importance of the predictor on {len(rows)} rows it was fitted on "
@@ -447,7 +524,14 @@ def _first_folds(predictor: Predictor) -> tuple[Predictor, str]:
         dataclasses.replace(m, pipeline=m.pipeline.pipes[0]) if isinstance(m.pipeline, Bag) else m
         for m in predictor.members
     ]
-    light = Predictor(members, predictor.schema, predictor.manifest, scores=predictor.scores)
+    light = Predictor(
+        members,
+        predictor.schema,
+        predictor.manifest,
+        scores=predictor.scores,
+        reference=predictor.reference,
+        background=predictor.background,
+    )
     return light, "; each bagged member's first fold model standing in for its bag"
 
 
@@ -520,7 +604,7 @@ def _shap(member: Any, problem: Problem) -> str:
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(order) + 1.2))
     ax.barh([names[i] for i in order], mean[order], color="#c44e52")
     ax.set_xlabel("mean |contribution| (margin)")
-    return _figure(
+    return figure(
         fig,
         "shap",
         f"{member.model} (trial {member.trial}{which}) feature contributions from its plugin's "

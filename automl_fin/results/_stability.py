@@ -38,6 +38,8 @@ __all__ = [
     "MIN_ROWS",
     "SHIFT",
     "ShiftWarning",
+    "as_labels",
+    "malformed",
     "psi",
     "reference",
     "score_of",
@@ -78,6 +80,19 @@ def reference(
             else _numeric_reference(pd.Series(score))
         )
     return out
+
+
+def malformed(ref: Any) -> str | None:
+    """Why ``ref`` is not what :func:`reference` writes (``None``: it is)."""
+    if not isinstance(ref, dict) or not isinstance(ref.get("columns"), dict):
+        return "no 'columns' mapping"
+    named = {**ref["columns"], **({SCORE: ref["score"]} if "score" in ref else {})}
+    keys = {"numeric": ("edges", "shares"), "categorical": ("values", "shares")}
+    for name, bins in named.items():
+        wanted = keys.get(bins.get("kind")) if isinstance(bins, dict) else None
+        if wanted is None or not all(isinstance(bins.get(k), list) for k in wanted):
+            return f"column '{name}': not numeric or categorical bins"
+    return None
 
 
 def score_of(raw: np.ndarray, task: Task, classes: list[Any]) -> np.ndarray:
@@ -150,7 +165,7 @@ def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
     return (counts / max(len(values), 1)).tolist()
 
 
-def _as_labels(col: pd.Series) -> pd.Series:
+def as_labels(col: pd.Series) -> pd.Series:
     """Values as text, a whole float written as an integer (``1.0`` -> ``1``): a column
     read with gaps (floats) and without (integers) gives the same labels."""
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
@@ -163,7 +178,7 @@ def _as_labels(col: pd.Series) -> pd.Series:
 
 
 def _categorical_reference(col: pd.Series) -> dict[str, Any]:
-    text = _as_labels(col)
+    text = as_labels(col)
     top = text.value_counts(dropna=True).index[:TOP]
     values = [str(v) for v in top]
     return {"kind": "categorical", "values": values, "shares": _categorical_shares(text, values)}
@@ -183,5 +198,5 @@ def _psi_of(bins: Mapping[str, Any], col: pd.Series) -> float:
         values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         shares = _numeric_shares(values, np.asarray(bins["edges"], dtype=float))
     else:
-        shares = _categorical_shares(_as_labels(col), list(bins["values"]))
+        shares = _categorical_shares(as_labels(col), list(bins["values"]))
     return psi(bins["shares"], shares)

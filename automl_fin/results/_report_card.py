@@ -1,0 +1,214 @@
+"""The report's model card: what a validator needs on one screen before reading further.
+
+Data (source, fingerprint, rows, columns, period, outcome), validation, the search
+(budget, trials, models, time), the chosen predictor (members, score, final test),
+limitations stated from the run's own numbers, and the versions the predictor was
+fitted with.
+"""
+
+from __future__ import annotations
+
+import html
+import platform
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.engine._trial_record import TrialRecord
+
+if TYPE_CHECKING:
+    from automl_fin.engine._problem import Problem
+    from automl_fin.results._predictor import Predictor
+
+__all__ = ["model_card", "random_walk_words"]
+
+SMALL = 2_000  # rows below which the card says the score is noisy
+RARE = 0.05  # a class share below which the card says it is rare
+SIGNIFICANT = 0.05  # the Diebold-Mariano level
+
+
+def model_card(
+    study: Any, problem: Problem, board: pd.DataFrame, best: Any, predictor: Predictor | None
+) -> str:
+    """The model card as HTML (definition lists side by side)."""
+    blocks = {
+        "Data": _data(problem),
+        "Validation and search": _search(study, problem, board),
+        "Chosen predictor": _chosen(study, problem, best, predictor),
+        "Limitations": _limitations(study, problem, board, best),
+        "Versions": _versions(predictor),
+    }
+    cards = []
+    for title, items in blocks.items():
+        rows = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items)
+        cards.append(f"<div><h3>{html.escape(title)}</h3><dl>{rows}</dl></div>")
+    return f"<div class='cards' id='model-card'>{''.join(cards)}</div>"
+
+
+def _data(problem: Problem) -> list[tuple[str, str]]:
+    ds = problem.dataset
+    kinds: dict[str, int] = {}
+    for kind in ds.kinds.values():
+        kinds[str(kind)] = kinds.get(str(kind), 0) + 1
+    items = [
+        ("source", ds.source),
+        ("fingerprint", str(ds.fingerprint)),
+        ("rows", f"{len(ds.y):,}"),
+        ("columns", ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"),
+    ]
+    if ds.times is not None and len(ds.times):
+        items.append(("period", f"{_day(ds.times.min())} to {_day(ds.times.max())}"))
+    if problem.task.is_classification:
+        shares = np.bincount(ds.y, minlength=len(ds.classes)) / len(ds.y)
+        pairs = zip(ds.classes, shares, strict=True)
+        outcome = ", ".join(f"{c} {s:.1%}" for c, s in pairs)
+    else:
+        outcome = f"mean {np.mean(ds.y):.4g}, standard deviation {np.std(ds.y):.4g}"
+    items.append((f"outcome '{ds.target}'", outcome))
+    return items
+
+
+def _search(study: Any, problem: Problem, board: pd.DataFrame) -> list[tuple[str, str]]:
+    budget = problem.recipe.budget
+    trials = board[(board["trial"] >= 0) & ~board["baseline"]]
+    states = trials["state"].value_counts()
+    counted = ", ".join(f"{n} {s.lower()}" for s, n in states.items())
+    starts = [t.datetime_start for t in study.trials if t.datetime_start is not None]
+    ends = [t.datetime_complete for t in study.trials if t.datetime_complete is not None]
+    took = f", {(max(ends) - min(starts)).total_seconds():.0f} s" if starts and ends else ""
+    limit = " and ".join(
+        part
+        for part in (
+            f"{budget.trials} trials" if budget.trials else "",
+            f"{budget.seconds:g} s" if budget.seconds else "",
+        )
+        if part
+    )
+    return [
+        ("recipe", f"{problem.recipe.name}: {problem.recipe.description}"),
+        ("metric", f"{problem.metric.name} ({problem.metric.direction})"),
+        ("validation", problem.validation_words()),
+        ("budget", limit or "none"),
+        ("trials", f"{len(trials)} ({counted or 'none'}){took}"),
+        ("models tried", ", ".join(sorted(map(str, trials["model"].unique()))) or "none"),
+        ("seed", str(problem.recipe.seed)),
+    ]
+
+
+def _chosen(
+    study: Any, problem: Problem, best: Any, predictor: Predictor | None
+) -> list[tuple[str, str]]:
+    if best is None:
+        return [("row", "none: no model completed")]
+    record = TrialRecord.of(best)
+    items = [
+        ("row", f"{record.model} (trial {best.number})" if best.number >= 0 else str(record.model)),
+        (
+            f"{problem.metric.name}",
+            f"{best.value:.4f} ± {record.score_std or 0:.4f} across validation folds",
+        ),
+    ]
+    if predictor is not None:
+        members = ", ".join(
+            f"{m.model} #{m.trial} (weight {m.weight:.2f})" for m in predictor.members
+        )
+        items.append(("members", members))
+    test = _final_test(study, best)
+    if test:
+        items.append(("final test", test))
+    return items
+
+
+def _final_test(study: Any, best: Any) -> str:
+    info = study.user_attrs.get("final_test") or {}
+    scores = (info.get("trials") or {}).get(str(best.number))
+    if not scores or "error" in scores:
+        return ""
+    shown = [f"{k} {v:.4f}" for k, v in scores.items() if isinstance(v, float)][:4]
+    return f"{', '.join(shown)} on {info.get('rows', '?')} held-out rows"
+
+
+def _limitations(
+    study: Any, problem: Problem, board: pd.DataFrame, best: Any
+) -> list[tuple[str, str]]:
+    ds = problem.dataset
+    found: list[tuple[str, str]] = []
+    if len(ds.y) < SMALL and best is not None:
+        spread = TrialRecord.of(best).score_std or 0.0
+        found.append(
+            (
+                "small data",
+                f"{len(ds.y):,} rows: the score moves by ±{spread:.3f} "
+                "from fold to fold; rows closer than that on the leaderboard are a tie",
+            )
+        )
+    if problem.task.is_classification:
+        shares = np.bincount(ds.y, minlength=len(ds.classes)) / len(ds.y)
+        rare = [str(c) for c, s in zip(ds.classes, shares, strict=True) if s < RARE]
+        if rare:
+            found.append(
+                (
+                    "rare classes",
+                    f"{', '.join(rare)} below {RARE:.0%} of the rows: "
+                    "their scores rest on few examples",
+                )
+            )
+    baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
+    if best is not None and len(baseline):
+        sign = problem.metric.sign
+        prior = float((baseline["score"] * sign).max() * sign)
+        if sign * (best.value - prior) <= (TrialRecord.of(best).score_std or 0.0):
+            found.append(
+                (
+                    "no clear edge",
+                    f"the best row ({best.value:.4f}) is within one "
+                    f"fold-to-fold spread of the best baseline ({prior:.4f})",
+                )
+            )
+    if ds.scale is not None:
+        found.append(("random walk", random_walk_words(study, best)))
+    if not len(problem.test_rows):
+        found.append(
+            (
+                "no final test",
+                "every score here comes from the folds that also "
+                "chose the model: expect a little less on new rows",
+            )
+        )
+    found.append(
+        (
+            "drift",
+            "trained on the rows above only; predict measures each column's "
+            "shift (PSI) and warns above 0.25: re-validate then",
+        )
+    )
+    return found
+
+
+def random_walk_words(study: Any, best: Any) -> str:
+    """The Diebold-Mariano verdict of the best row against the random walk, in words."""
+    info = study.user_attrs.get("final_test") or {}
+    scores = (info.get("trials") or {}).get(str(best.number) if best is not None else "", {})
+    p = scores.get("p_vs_random_walk")
+    if p is None:
+        return "not tested against the random walk on held-out rows (no final test)"
+    if p < SIGNIFICANT:
+        return f"the forecast beats the random walk on the final test (Diebold-Mariano p = {p:.3f})"
+    return (
+        f"no evidence that the forecast beats the random walk beyond noise on the final "
+        f"test (Diebold-Mariano p = {p:.2f})"
+    )
+
+
+def _versions(predictor: Predictor | None) -> list[tuple[str, str]]:
+    from automl_fin import __version__
+
+    found = dict((predictor.manifest.get("versions") or {}) if predictor is not None else {})
+    found.setdefault("automl-fin", __version__)
+    found.setdefault("python", platform.python_version())
+    return [("fitted with", ", ".join(f"{k} {v}" for k, v in sorted(found.items())))]
+
+
+def _day(stamp: object) -> str:
+    return str(pd.Timestamp(stamp).date())

@@ -1,0 +1,72 @@
+"""The report's tables for a regression (loan pricing): where the errors are.
+
+Residuals by band of the predicted value (is the model biased for the cheapest or the
+dearest loans?), and the coverage of the 90 % prediction interval on the final test rows
+(the interval is split-conformal on the out-of-fold errors; held-out rows check it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from automl_fin.results._report_html import note, table
+
+if TYPE_CHECKING:
+    from automl_fin.engine._problem import Problem
+
+__all__ = ["regression_parts", "residual_bands"]
+
+BANDS = 10
+
+
+def residual_bands(y: np.ndarray, pred: np.ndarray, bands: int = BANDS) -> pd.DataFrame:
+    """Rows cut at the predicted value's quantiles (band 1 the lowest): ``rows``,
+    ``predicted`` and ``actual`` (means), ``residual`` (mean of actual minus predicted:
+    above 0, the band is priced too low) and ``rmse`` within the band."""
+    cut = pd.qcut(pred, bands, labels=False, duplicates="drop")
+    frame = pd.DataFrame({"band": np.asarray(cut) + 1, "y": y, "pred": pred})
+    frame["residual"] = frame["y"] - frame["pred"]
+    frame["squared"] = frame["residual"] ** 2
+    out = frame.groupby("band").agg(
+        rows=("y", "size"),
+        predicted=("pred", "mean"),
+        actual=("y", "mean"),
+        residual=("residual", "mean"),
+        rmse=("squared", "mean"),
+    )
+    out["rmse"] = np.sqrt(out["rmse"])
+    return out
+
+
+def regression_parts(
+    problem: Problem, y: np.ndarray, pred: np.ndarray, study: Any, best: Any
+) -> str:
+    """The residual-band table, and the final test's interval coverage in words."""
+    bands = residual_bands(y, pred)
+    worst = bands["residual"].abs().idxmax()
+    target = problem.dataset.target
+    parts = [
+        table(
+            bands.reset_index(),
+            "residual-bands",
+            f"Out-of-fold rows in bands of the predicted {target} (band 1 the lowest): the "
+            "mean predicted and actual value, their mean difference (residual: above 0 the "
+            "band is predicted too low) and the error within the band. The largest bias is "
+            f"in band {worst} ({bands.loc[worst, 'residual']:+.4g}).",
+        )
+    ]
+    info = study.user_attrs.get("final_test") or {}
+    scores = (info.get("trials") or {}).get(str(best.number), {}) if best is not None else {}
+    if "coverage_90" in scores:
+        parts.append(
+            note(
+                f"Prediction intervals: on the {info.get('rows', '?')} final test rows the 90 % "
+                f"interval (width {scores['interval_width_90']:.4g}) held the actual "
+                f"{target} for {scores['coverage_90']:.1%} of them (split-conformal on the "
+                "out-of-fold errors; predictor.predict_interval gives it for new rows)."
+            )
+        )
+    return "".join(parts)
