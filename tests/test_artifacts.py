@@ -238,8 +238,18 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
         predictor.predict_frame(frame, keep=["volume"])
     with pytest.raises(ArtifactError, match="stability: price series drift by design"):
         predictor.stability(frame)
-    with pytest.raises(ArtifactError, match="evaluate: a price predictor forecasts from each"):
-        predictor.evaluate(frame)
+    # evaluate: a forecast from every origin with a full window and a known next step,
+    # scored as the independent computation below does, beside the random walk
+    scores = predictor.evaluate(frame)
+    every = supervise(frame, time="date", entity="ticker", cfg=cfg).frame
+    truth = every["next_return"].to_numpy()
+    error = truth - pipe.predict(every[predictor.schema.features])
+    assert scores.attrs["rows"] == len(every) and scores.index[0] == "rmse"
+    assert scores.loc["rmse", "predictor"] == pytest.approx(np.sqrt(np.mean(error**2)))
+    assert scores.loc["rmse", "random_walk"] == pytest.approx(np.sqrt(np.mean(truth**2)))
+    assert scores.loc["mase", "random_walk"] == pytest.approx(1.0)
+    with pytest.raises(ArtifactError, match="feature_importance: a price predictor's inputs"):
+        predictor.feature_importance(frame)
 
 
 def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(

@@ -92,8 +92,9 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     :meth:`Predictor.evaluate`)."""
     from automl_fin.results._predictor import _frame
 
-    _refuse_series(predictor, "evaluate")
     frame, source = _frame(data)
+    if predictor.schema.series is not None:
+        return _evaluate_series(predictor, frame, source)
     y = labels_of(predictor, frame, source)
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
@@ -186,9 +187,9 @@ def shuffled_scores(
     return out
 
 
-def _score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+def _score(metric: Metric, y: np.ndarray, pred: np.ndarray, ref: Any = None) -> float:
     try:
-        return metric(y, pred)
+        return metric(y, pred, ref)
     except ValueError:  # e.g. ROC AUC on rows of one class
         return float("nan")
 
@@ -204,10 +205,53 @@ def _prior(predictor: Predictor, n: int) -> np.ndarray | None:
     return None
 
 
+def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """A price predictor on a price table: a forecast from every origin that has a full
+    window and a known outcome ``horizon`` steps later, scored by every metric of the
+    recipe (those against the random walk included) beside the random walk itself."""
+    from automl_fin.data._metrics import Reference, expand_each, get_metric
+    from automl_fin.data._timeseries import RETURN_TARGET, supervise
+    from automl_fin.engine._recipes import SeriesConfig
+
+    schema = predictor.schema
+    series = dict(schema.series or {})
+    time, entity = series.pop("time"), series.pop("entity")
+    checked = schema.check(frame, source)
+    rows = supervise(checked, time=time, entity=entity, cfg=SeriesConfig(**series), source=source)
+    y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)
+    pred = predictor._blend(rows.frame[schema.features])
+    scale = rows.scale
+    mean = float((predictor.manifest.get("training") or {}).get("mean", 0.0))
+    walk = scale.to_report(np.zeros(len(y)))
+    ref = Reference(naive=walk, mean=scale.to_report(np.full(len(y), mean)))
+    truth = scale.to_report(y)
+    m = predictor.manifest
+    extra = (m.get("recipe") or {}).get("metrics", [])
+    names = [
+        m["metric"]["name"],
+        *(e for _, e in expand_each(extra, []) if e != m["metric"]["name"]),
+    ]
+    out = []
+    for name in names:
+        metric = get_metric(name, schema.task)
+        out.append({
+            "metric": name,
+            "direction": metric.direction,
+            "predictor": _score(metric, truth, scale.to_report(pred), ref),
+            "random_walk": _score(metric, truth, walk, ref),
+        })  # fmt: skip
+    table = pd.DataFrame(out).set_index("metric")
+    table.attrs["rows"] = len(y)
+    table.attrs["origins"] = (
+        str(pd.Timestamp(rows.times.min())),
+        str(pd.Timestamp(rows.times.max())),
+    )
+    return table
+
+
 def _refuse_series(predictor: Predictor, what: str) -> None:
     if predictor.schema.series is not None:
         raise ArtifactError(
-            f"{what}: a price predictor forecasts from each series' latest window, so it has "
-            "no per-row score here; its held-out score is the run's final test (the "
-            "leaderboard's test: columns)"
+            f"{what}: a price predictor's inputs are computed from each series' window, "
+            "not given as columns; evaluate scores its forecasts from every origin"
         )

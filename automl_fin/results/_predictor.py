@@ -294,7 +294,9 @@ class Predictor:
         """Every metric of the recipe (the search metric first) on labelled rows
         ``data`` (the target column included): one row a metric, columns ``direction``,
         ``predictor`` and ``prior`` (the training class shares or mean, the baseline any
-        model must beat). ``attrs["rows"]``: how many rows were scored."""
+        model must beat). ``attrs["rows"]``: how many rows were scored. A price
+        predictor takes a price table: a forecast from every origin with a known
+        outcome, scored beside the ``random_walk`` (``attrs["origins"]``: first, last)."""
         from automl_fin.results._evaluation import evaluate
 
         return evaluate(self, data)

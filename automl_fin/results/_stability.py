@@ -186,9 +186,10 @@ def _categorical_reference(col: pd.Series) -> dict[str, Any]:
 
 def _categorical_shares(text: pd.Series, values: list[str]) -> list[float]:
     """Shares of each named value, every other value, and missing."""
-    codes = pd.Categorical(text, categories=values).codes
+    # a value not named is "other" (pandas 4 refuses it in Categorical(..., categories))
+    named = pd.Index(values).get_indexer(text.astype(object))
     missing = text.isna().to_numpy()
-    codes = np.where(missing, len(values) + 1, np.where(codes < 0, len(values), codes))
+    codes = np.where(missing, len(values) + 1, np.where(named < 0, len(values), named))
     counts = np.bincount(codes, minlength=len(values) + 2).astype(float)
     return (counts / max(len(text), 1)).tolist()
 
