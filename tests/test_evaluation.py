@@ -286,19 +286,25 @@ def test_the_cli_adds_reason_codes_to_the_predictions(
 
 
 def test_integer_labels_read_as_floats_are_the_same_classes(tmp_path: Path) -> None:
-    """A CSV column of 0/1/2 with a gap reads as floats: 1.0 is class 1 in evaluate."""
+    """A CSV column of 0/1/2 with a gap reads as floats. Trained on those (classes 0.0,
+    1.0, 2.0 with `auto`; 0, 1, 2 with `risk_tier`, which orders numbered classes), labels
+    1 and 1.0 are the same class, in training and in evaluate."""
     frame = datasets.load("german_credit")
-    tiers = frame.assign(tier=pd.qcut(frame["credit_amount"], 3, labels=False))
+    tiers = frame.assign(tier=pd.qcut(frame["credit_amount"], 3, labels=False).astype(float))
     tiers = tiers.drop(columns=[TARGET, "credit_amount"])
-    result = search(
-        "risk_tier", data=tiers.iloc[:-HELD_OUT], target="tier", trials=2, seed=0,
-        storage=":memory:", runs_dir=tmp_path,
-        overrides={"models": ["logreg"], "report": False, "validation.repeats": 1},
-    )  # fmt: skip
     held = tiers.iloc[-HELD_OUT:]
-    as_ints = result.predictor.evaluate(held)
-    as_floats = result.predictor.evaluate(held.astype({"tier": float}))
-    pd.testing.assert_frame_equal(as_floats, as_ints)
+    for recipe, classes in (("auto", [0.0, 1.0, 2.0]), ("risk_tier", [0, 1, 2])):
+        result = search(
+            recipe, data=tiers.iloc[:-HELD_OUT], target="tier", trials=2, seed=0,
+            storage=":memory:", runs_dir=tmp_path,
+            overrides={"models": ["logreg"], "report": False, "validation.repeats": 1},
+        )  # fmt: skip
+        assert result.predictor.schema.classes == classes
+        assert [type(c) for c in result.predictor.schema.classes] == [type(classes[0])] * 3
+        as_floats = result.predictor.evaluate(held)
+        as_ints = result.predictor.evaluate(held.astype({"tier": int}))
+        pd.testing.assert_frame_equal(as_floats, as_ints)
+        assert as_ints.loc["macro_f1", "predictor"] > as_ints.loc["macro_f1", "prior"]
 
 
 def test_refusals_say_what_to_do(run, held_out: pd.DataFrame, tmp_path: Path) -> None:

@@ -133,6 +133,31 @@ def test_enqueue_filling_the_trial_budget_leaves_the_cheapest_portfolio_entry_fi
     assert _trials(again)[3].user_attrs.get("enqueued") == 1
 
 
+def test_a_trial_budget_the_baselines_fill_queues_no_model(tmp_path: Path) -> None:
+    from automl_fin import datasets
+
+    prices = datasets.load("equities")
+    prices = prices[(prices["ticker"] == prices["ticker"].iloc[0])].tail(400)
+    result = search("price", data=prices, trials=1, seed=0, runs_dir=tmp_path,
+                    overrides={"data.series.price": "close", "report": False,
+                               "models": ["ridge", "hgb", "xgboost"]})  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    kinds = [t.user_attrs.get("baseline") or t.user_attrs.get("portfolio") for t in study.trials]
+    assert kinds == list(result.problem.baselines) == ["random_walk", "historical_mean"]
+    assert not study.get_trials(states=(optuna.trial.TrialState.WAITING,))  # nothing queued
+
+
+def test_an_enqueue_entry_naming_a_preprocessor_not_here_is_skipped(tmp_path: Path) -> None:
+    """The sentiment recipe queues logistic regression on MiniLM vectors; where that
+    encoder is not installed (here: left out), the entry is skipped, not sampled anew."""
+    result = search("sentiment", trials=3, seed=0, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["logreg", "sgd"], "preprocessors": ["tfidf"],
+                               "validation.n_splits": 3, "report": False})  # fmt: skip
+    trials = _trials(result)
+    assert not any("enqueued" in t.user_attrs for t in trials)
+    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "sgd:0", "logreg:0"]
+
+
 def test_contains() -> None:
     assert contains(Float(0.0, 1.0), 1.0) and not contains(Float(0.0, 1.0), 1.5)
     assert contains(Int(1, 5), 3) and not contains(Int(1, 5), 2.5)

@@ -395,9 +395,12 @@ def _encode_target(
                     f"'{target}' (values: {observed})"
                 )
             labels = [v for v in observed if v is not match[0]] + [match[0]]
-    index = {str(v): i for i, v in enumerate(labels)}
-    mapped = y.astype(str).map(index)
-    if mapped.isna().any():  # e.g. 0.0 against a class written 0
+    from automl_fin.data._tidy import as_labels
+
+    # 0.0 (a column with a gap reads as floats) is the class written 0
+    index = {text: i for i, text in enumerate(as_labels(pd.Series(labels)))}
+    mapped = as_labels(y).map(index)
+    if mapped.isna().any():  # e.g. "0.5" against classes written 0 and 1
         odd = sorted(set(y[mapped.isna()].astype(str)))[:5]
         raise DataError(
             f"{source}: target '{target}' values {odd} are not written as the classes "

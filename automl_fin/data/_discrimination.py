@@ -24,9 +24,17 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["confusion_at", "cumulative", "cutoffs", "gini", "ks", "score_bands"]
+__all__ = ["band_of", "confusion_at", "cumulative", "cutoffs", "gini", "ks", "score_bands"]
 
 APPROVAL_RATES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def band_of(values: np.ndarray, bands: int) -> np.ndarray:
+    """Each value's band, 1 to at most ``bands``, cut at the quantiles of ``values`` (band
+    1 the lowest; fewer bands where values tie, one when they are all equal)."""
+    cut = pd.qcut(np.asarray(values, dtype=float), bands, labels=False, duplicates="drop")
+    codes = np.asarray(cut, dtype=float)
+    return np.where(np.isnan(codes), 0, codes).astype(int) + 1
 
 
 def _checked(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,8 +89,7 @@ def score_bands(y: np.ndarray, score: np.ndarray, bands: int = 10) -> pd.DataFra
     ``bad_rate``, ``predicted`` (mean score: calibration by band), ``captured`` (share of
     all bads in this band and the riskier ones) and ``odds`` (goods per bad)."""
     y, score = _checked(y, score)
-    cut = pd.qcut(-score, bands, labels=False, duplicates="drop")  # 0: the riskiest
-    frame = pd.DataFrame({"band": np.asarray(cut) + 1, "y": y, "score": score})
+    frame = pd.DataFrame({"band": band_of(-score, bands), "y": y, "score": score})
     table = frame.groupby("band").agg(
         score_min=("score", "min"),
         score_max=("score", "max"),
@@ -102,23 +109,25 @@ def score_bands(y: np.ndarray, score: np.ndarray, bands: int = 10) -> pd.DataFra
 def cutoffs(
     y: np.ndarray, score: np.ndarray, approval_rates: Sequence[float] = APPROVAL_RATES
 ) -> pd.DataFrame:
-    """For each approval rate, the cutoff that approves that share of the rows (the
-    lowest scores), and ``approved`` (the share approved: ties can add some),
-    ``bad_rate`` (among the approved), ``bads_declined`` and ``goods_declined`` (shares
-    of all bads and of all goods declined)."""
+    """For each approval rate (below 1), the cutoff: the score of the first row
+    declined when the ``rate * n`` lowest scores are approved; rows below it are
+    approved (ties at the cutoff are declined, so ``approved``, the share approved, can
+    fall short of the rate), ``bad_rate`` among them (NaN when none is),
+    ``bads_declined`` and ``goods_declined`` (shares of all bads and of all goods)."""
     y, score = _checked(y, score)
+    ranked = np.sort(score)
     rows = []
     for rate in approval_rates:
-        cutoff = float(np.quantile(score, rate, method="higher"))
-        approved = score < cutoff if rate < 1 else np.ones(len(score), dtype=bool)
-        if not approved.any():  # every row ties at the cutoff
-            approved = score <= cutoff
+        if not 0 < rate < 1:
+            raise ValueError(f"approval rate {rate}: give rates between 0 and 1")
+        cutoff = float(ranked[min(round(rate * len(ranked)), len(ranked) - 1)])
+        approved = score < cutoff
         rows.append(
             {
                 "approval_rate": rate,
                 "cutoff": cutoff,
                 "approved": float(approved.mean()),
-                "bad_rate": float(y[approved].mean()),
+                "bad_rate": float(y[approved].mean()) if approved.any() else float("nan"),
                 "bads_declined": float(y[~approved].sum() / y.sum()),
                 "goods_declined": float((1 - y[~approved]).sum() / (1 - y).sum()),
             }

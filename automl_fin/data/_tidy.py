@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["MISSING_TOKENS", "numbers_in_text", "tidy"]
+__all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "tidy"]
 
 NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 HUGE = 1e100  # values above this overflow squares and sums of squares
@@ -133,3 +133,15 @@ def _one_spelling(y: pd.Series, source: str, target: str) -> pd.Series | None:
         + "; ".join(merged),
     )
     return y.map(lambda v: v if pd.isna(v) else spelling[str(v).strip().casefold()])
+
+
+def as_labels(col: pd.Series) -> pd.Series:
+    """Values as text, a whole float written as an integer (``1.0`` -> ``1``): a column
+    read with gaps (floats) and without (integers) gives the same labels."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        values = col.astype(float)
+        text = values.astype("string")
+        whole = values.notna() & (values % 1 == 0)
+        text[whole] = values[whole].astype("int64").astype("string")
+        return text
+    return col.astype("string")

@@ -417,6 +417,18 @@ def _to_stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _runnable(entry: dict[str, Any], problem: Problem) -> bool:
+    """Whether this search has the model and the preprocessors an ``enqueue`` entry
+    names (one it leaves out, or a plugin not installed here, skips the entry: Optuna
+    would sample another value in its place without a word)."""
+    from automl_fin.engine._pipeline import NONE
+
+    if entry.get("model", next(iter(problem.models))) not in problem.models:
+        return False
+    steps = [v for k, v in entry.items() if k.startswith("prep.") and isinstance(v, str)]
+    return all(v == NONE or v in problem.preprocessors for v in steps)
+
+
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     """Queue the trials that run first (once per study): one per baseline the study has
     not scored yet, then the models' portfolios, cheapest first, so that a usable model
@@ -434,7 +446,7 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     wanted = [
         (i, params)
         for i, params in enumerate(problem.recipe.enqueue)
-        if i not in queued and params.get("model", next(iter(problem.models))) in problem.models
+        if i not in queued and _runnable(params, problem)
     ]
     # a portfolio trial whose process died (failed without an error) may run again
     taken = {
@@ -447,8 +459,8 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
         room = problem.recipe.budget.trials - held(study)
         # the cheapest entry runs first even when `enqueue` alone fills a new study's
         # trial budget: an expensive queued trial (a cold encoder) never leaves it bare
-        first = 0 if taken - {None} else min(room, 1)
-        todo = todo[: max(room - len(wanted), first)]
+        first = 1 if room > 0 and not taken - {None} else 0
+        todo = todo[: max(room - len(wanted), first, 0)]
         wanted = wanted[: max(room - len(todo), 0)]  # the rest: queued when a run resumes
     for key, params in todo:
         study.enqueue_trial(params, user_attrs={"portfolio": key})

@@ -68,11 +68,11 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
             odd = y[values.isna()].iloc[0]
             raise DataError(f"{source}: target '{target}' has a non-numeric value {odd!r}")
         return values.to_numpy(dtype=float)
-    from automl_fin.results._stability import as_labels
+    from automl_fin.data._tidy import as_labels
 
     # as training read them: 1.0 is class 1, " Bad" is "bad" (labels differing only in
     # spaces or case were one class there)
-    names = as_labels(pd.Series(list(schema.classes), dtype=object))
+    names = as_labels(pd.Series(list(schema.classes)))  # 0.0 (a target with a gap) is "0"
     text = as_labels(y)
     exact = text.map(dict(zip(names, range(len(names)), strict=True)))
     loose = dict(zip(names.str.strip().str.casefold(), range(len(names)), strict=True))

@@ -11,6 +11,7 @@ test rows inside the row's 90 % prediction interval (``coverage_90``, see
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from automl_fin.results._intervals import conformity_scores, half_width
 from automl_fin.results._members import members_of, oof_of
 from automl_fin.results._stacking import Stacker
 
-__all__ = ["PREDICTIONS", "final_predictions", "final_test"]
+__all__ = ["PREDICTIONS", "final_predictions", "final_scores", "final_test"]
 
 PREDICTIONS = "final_test.npz"  # each scored row's predictions of the final test rows
 
@@ -75,8 +76,12 @@ def final_test(
                     "model": str(TrialRecord.of(t).model),
                     "error": str(exc)[:500],
                 }
-    if run_dir is not None and predictions:  # the report draws them
-        np.savez(run_dir / PREDICTIONS, rows=test, **predictions)
+    if run_dir is not None:  # the report draws them; an old file never stands in
+        (run_dir / PREDICTIONS).unlink(missing_ok=True)
+        if predictions:
+            tmp = run_dir / f"{PREDICTIONS}.tmp.npz"
+            np.savez(tmp, rows=test, **predictions)
+            tmp.replace(run_dir / PREDICTIONS)
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
     if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
         info["up_share"] = float(np.mean(y[test] > 0))
@@ -126,5 +131,13 @@ def final_predictions(run_dir: Path, trial: int) -> tuple[np.ndarray, np.ndarray
     try:
         with np.load(run_dir / PREDICTIONS, allow_pickle=False) as saved:
             return saved["rows"], saved[f"trial_{trial}"]
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
+
+
+def final_scores(study: optuna.Study, trial: Any) -> tuple[dict[str, Any], Any]:
+    """``trial``'s final test scores (empty when there are none, or its refit failed)
+    and how many rows they rest on."""
+    info = study.user_attrs.get("final_test") or {}
+    scores = (info.get("trials") or {}).get(str(trial.number), {}) if trial is not None else {}
+    return ({} if "error" in scores else scores), info.get("rows")

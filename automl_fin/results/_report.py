@@ -398,10 +398,12 @@ def _price_sections(
 
 
 def _span(problem: Problem, rows: np.ndarray) -> tuple[str, str]:
+    from automl_fin.engine._problem import _day
+
     times = problem.dataset.times
     if times is None:
         return f"row {rows.min()}", f"row {rows.max()}"
-    return str(pd.Timestamp(times[rows].min()).date()), str(pd.Timestamp(times[rows].max()).date())
+    return _day(times[rows].min()), _day(times[rows].max())
 
 
 def _forecast(

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.engine._problem import _day
 from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.results._final_test import final_scores
+from automl_fin.results._stability import SHIFT
 
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
@@ -121,12 +124,9 @@ def _chosen(
 
 
 def _final_test(study: Any, best: Any) -> str:
-    info = study.user_attrs.get("final_test") or {}
-    scores = (info.get("trials") or {}).get(str(best.number))
-    if not scores or "error" in scores:
-        return ""
+    scores, rows = final_scores(study, best)
     shown = [f"{k} {v:.4f}" for k, v in scores.items() if isinstance(v, float)][:4]
-    return f"{', '.join(shown)} on {info.get('rows', '?')} held-out rows"
+    return f"{', '.join(shown)} on {rows} held-out rows" if shown else ""
 
 
 def _limitations(
@@ -180,7 +180,7 @@ def _limitations(
         (
             "drift",
             "trained on the rows above only; predict measures each column's "
-            "shift (PSI) and warns above 0.25: re-validate then",
+            f"shift (PSI) and warns above {SHIFT}: re-validate then",
         )
     )
     return found
@@ -188,9 +188,7 @@ def _limitations(
 
 def random_walk_words(study: Any, best: Any) -> str:
     """The Diebold-Mariano verdict of the best row against the random walk, in words."""
-    info = study.user_attrs.get("final_test") or {}
-    scores = (info.get("trials") or {}).get(str(best.number) if best is not None else "", {})
-    p = scores.get("p_vs_random_walk")
+    p = final_scores(study, best)[0].get("p_vs_random_walk")
     if p is None:
         return "not tested against the random walk on held-out rows (no final test)"
     if p < SIGNIFICANT:
@@ -208,7 +206,3 @@ def _versions(predictor: Predictor | None) -> list[tuple[str, str]]:
     found.setdefault("automl-fin", __version__)
     found.setdefault("python", platform.python_version())
     return [("fitted with", ", ".join(f"{k} {v}" for k, v in sorted(found.items())))]
-
-
-def _day(stamp: object) -> str:
-    return str(pd.Timestamp(stamp).date())

@@ -106,5 +106,7 @@ def confidently_wrong(
 
 
 def _cut(text: object) -> str:
+    if pd.isna(text):  # type: ignore[arg-type]
+        return ""
     value = " ".join(str(text).split())
     return value if len(value) <= TEXT_CHARS else value[: TEXT_CHARS - 1] + "…"

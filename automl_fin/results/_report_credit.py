@@ -31,17 +31,18 @@ def credit_sections(y: np.ndarray, score: np.ndarray, label: str, positive: str)
         return [section("Discrimination", note("the scored rows hold one class only"))]
     statistic, cutoff = ks(y, score)
     return [
-        section("Discrimination", _discrimination(y, score, label, positive)),
+        section("Discrimination", _discrimination(y, score, label, positive, statistic, cutoff)),
         section("Score bands", _bands(y, score, positive)),
         section("Cutoffs", _cutoffs(y, score, cutoff, statistic, positive)),
     ]
 
 
-def _discrimination(y: np.ndarray, score: np.ndarray, label: str, positive: str) -> str:
+def _discrimination(
+    y: np.ndarray, score: np.ndarray, label: str, positive: str, statistic: float, cutoff: float
+) -> str:
     import matplotlib.pyplot as plt
 
     curve = cumulative(y, score)
-    statistic, cutoff = ks(y, score)
     coefficient = gini(y, score)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
     at = int(np.argmax(curve["bads"] - curve["goods"]))
@@ -97,8 +98,8 @@ def _bands(y: np.ndarray, score: np.ndarray, positive: str) -> str:
             "band": bands["band"],
             "score range": [f"{a:.3f} to {b:.3f}" for a, b in ranges],
             "rows": bands["rows"],
-            positive: bands["bads"],
-            f"{positive} rate": bands["bad_rate"].map("{:.1%}".format),
+            f"'{positive}' rows": bands["bads"],
+            f"'{positive}' rate": bands["bad_rate"].map("{:.1%}".format),
             "predicted": bands["predicted"].map("{:.1%}".format),
             "captured": bands["captured"].map("{:.1%}".format),
             "odds": bands["odds"].map(lambda v: "∞" if not np.isfinite(v) else f"{v:.2f}:1"),
@@ -117,6 +118,10 @@ def _bands(y: np.ndarray, score: np.ndarray, positive: str) -> str:
     )
 
 
+def _percent(value: float) -> str:
+    return "-" if np.isnan(value) else f"{value:.1%}"
+
+
 def _cutoffs(
     y: np.ndarray, score: np.ndarray, cutoff: float, statistic: float, positive: str
 ) -> str:
@@ -126,7 +131,7 @@ def _cutoffs(
             "approve": table_["approval_rate"].map("{:.0%}".format),
             "cutoff (score below)": table_["cutoff"].map("{:.4f}".format),
             "approved": table_["approved"].map("{:.1%}".format),
-            f"{positive} rate of the approved": table_["bad_rate"].map("{:.1%}".format),
+            f"'{positive}' rate of the approved": table_["bad_rate"].map(_percent),
             f"'{positive}' declined": table_["bads_declined"].map("{:.1%}".format),
             "others declined": table_["goods_declined"].map("{:.1%}".format),
         }

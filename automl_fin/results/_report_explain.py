@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["explanation_parts"]
 
 ROWS = 200  # rows explained
-MIN_ROWS = 20  # fewer affordable: the summary is left out, and says why
+MIN_ROWS = 20  # rows explained at the least (none when even they would cost 4 x SECONDS)
 SAMPLES = 16  # permutation pairs a row
 SECONDS = 20.0  # what the predictions of the summary may take
 MAX_COLUMNS = 200  # wider tables: the permutation figure only
@@ -50,8 +50,18 @@ def explanation_parts(
 
     ds = problem.dataset
     d = ds.X.shape[1]
-    if predictor.background is None or d > MAX_COLUMNS or d == 0:
-        why = f"{d:,} columns (over {MAX_COLUMNS})" if d > MAX_COLUMNS else "no background rows"
+    why = (
+        "no background rows were saved with the predictor"
+        if predictor.background is None or not len(predictor.background)
+        else f"{d:,} columns (over {MAX_COLUMNS})"
+        if d > MAX_COLUMNS
+        else "no input columns"
+        if not d
+        else f"{len(ds.y)} rows (fewer than {MIN_ROWS})"
+        if len(ds.y) < MIN_ROWS
+        else ""
+    )
+    if why:
         return [note(f"Shapley summary and partial dependence left out: {why}.")]
     # one explained row costs SAMPLES * (d + 1) predictions, made in one call: timed so
     one = predictor.background.sample(SAMPLES * (d + 1), replace=True, random_state=0)
@@ -59,13 +69,13 @@ def explanation_parts(
     started = time.perf_counter()
     light._blend(one)
     affordable = int(SECONDS / max(time.perf_counter() - started, 1e-9))
-    n = min(ROWS, len(ds.y), affordable)
-    if n < MIN_ROWS:
+    if affordable < MIN_ROWS // 4:  # MIN_ROWS would take over 4 x SECONDS
         why = (
             f"Shapley summary left out: explaining {MIN_ROWS} rows would take over "
-            f"{SECONDS:g} s with this predictor (use predictor.explain on chosen rows)."
+            f"{4 * SECONDS:g} s with this predictor (use predictor.explain on chosen rows)."
         )
         return [note(why)]
+    n = min(ROWS, len(ds.y), max(MIN_ROWS, affordable))  # a busy machine: still MIN_ROWS
     rng = np.random.default_rng(problem.recipe.seed)
     rows = np.sort(rng.choice(len(ds.y), n, replace=False))
     X = ds.X.iloc[rows].reset_index(drop=True)
@@ -113,7 +123,7 @@ def _summary(e: Any, X: pd.DataFrame, strength: pd.Series, n: int, stand_in: str
         "size of each column's contribution; right, one dot a row, right of the line where "
         "the column pushed the row up, coloured by the column's value (blue low, red high; "
         "grey for categories). Each row's contributions add up to its margin minus the "
-        f"mean margin of the background rows (Shapley values, {SAMPLES} sampled orders a "
+        f"mean margin of the sampled background rows (Shapley values, {SAMPLES} sampled orders a "
         f"row{stand_in}). predictor.explain gives them for any rows, with reason codes.",
     )
 
@@ -139,7 +149,9 @@ def _dependence(
     )
     for ax, column in zip(axes[0], columns, strict=True):
         grid = _grid(X[column])
-        copies = pd.concat([X.assign(**{column: value}) for value in grid], ignore_index=True)
+        copies = pd.concat([X] * len(grid), ignore_index=True)
+        values = np.repeat(np.asarray(grid, dtype=object), len(X))
+        copies[column] = pd.Series(values, dtype=X[column].dtype)  # the column's own dtype
         raw = light._blend(copies)
         values = raw[:, -1] if raw.ndim == 2 else raw
         mean = values.reshape(len(grid), len(X)).mean(axis=1)
@@ -183,6 +195,8 @@ def _monotone(light: Predictor, problem: Problem) -> dict[str, str]:
     for member in light.members:
         options = problem.recipe.model_options.get(member.model, {})
         for column, sign in (options.get("monotone_constraints") or {}).items():
+            if not int(sign):  # 0: no constraint
+                continue
             word = "increasing" if int(sign) > 0 else "decreasing"
             found.setdefault(str(column), []).append(f"{word} ({member.model})")
     return {c: "monotone " + ", ".join(sorted(set(v))) for c, v in found.items()}

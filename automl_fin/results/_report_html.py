@@ -66,13 +66,17 @@ def print_pdf(page: Path, pdf: Path) -> Path:
     if pdf.is_dir():
         raise AutomlFinError(f"--pdf {pdf} is a folder; pass a file name (e.g. {pdf}/report.pdf)")
     pdf.parent.mkdir(parents=True, exist_ok=True)
+    pdf.unlink(missing_ok=True)  # an old file must not pass for a new print
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", f"--user-data-dir={profile}",
-             "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.resolve().as_uri()],
-            capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        try:
+            done = subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", f"--user-data-dir={profile}",
+                 "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.resolve().as_uri()],
+                capture_output=True, text=True, timeout=300,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise AutomlFinError(f"--pdf: {browser} did not print {page} within 300 s") from None
     if done.returncode != 0 or not pdf.is_file() or pdf.stat().st_size == 0:
         why = " ".join(done.stderr.split())[-300:] or f"exit status {done.returncode}"
         raise AutomlFinError(f"--pdf: {browser} could not print {page}: {why}")

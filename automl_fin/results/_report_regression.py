@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._discrimination import band_of
+from automl_fin.results._final_test import final_scores
 from automl_fin.results._report_html import note, table
 
 if TYPE_CHECKING:
@@ -26,8 +28,7 @@ def residual_bands(y: np.ndarray, pred: np.ndarray, bands: int = BANDS) -> pd.Da
     """Rows cut at the predicted value's quantiles (band 1 the lowest): ``rows``,
     ``predicted`` and ``actual`` (means), ``residual`` (mean of actual minus predicted:
     above 0, the band is priced too low) and ``rmse`` within the band."""
-    cut = pd.qcut(pred, bands, labels=False, duplicates="drop")
-    frame = pd.DataFrame({"band": np.asarray(cut) + 1, "y": y, "pred": pred})
+    frame = pd.DataFrame({"band": band_of(pred, bands), "y": y, "pred": pred})
     frame["residual"] = frame["y"] - frame["pred"]
     frame["squared"] = frame["residual"] ** 2
     out = frame.groupby("band").agg(
@@ -58,12 +59,11 @@ def regression_parts(
             f"in band {worst} ({bands.loc[worst, 'residual']:+.4g}).",
         )
     ]
-    info = study.user_attrs.get("final_test") or {}
-    scores = (info.get("trials") or {}).get(str(best.number), {}) if best is not None else {}
+    scores, rows = final_scores(study, best)
     if "coverage_90" in scores:
         parts.append(
             note(
-                f"Prediction intervals: on the {info.get('rows', '?')} final test rows the 90 % "
+                f"Prediction intervals: on the {rows} final test rows the 90 % "
                 f"interval (width {scores['interval_width_90']:.4g}) held the actual "
                 f"{target} for {scores['coverage_90']:.1%} of them (split-conformal on the "
                 "out-of-fold errors; predictor.predict_interval gives it for new rows)."

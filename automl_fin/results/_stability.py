@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._tidy import as_labels
 from automl_fin.plugin._specs import ColumnKind, Task
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "MIN_ROWS",
     "SHIFT",
     "ShiftWarning",
-    "as_labels",
     "malformed",
     "psi",
     "reference",
@@ -87,11 +87,20 @@ def malformed(ref: Any) -> str | None:
     if not isinstance(ref, dict) or not isinstance(ref.get("columns"), dict):
         return "no 'columns' mapping"
     named = {**ref["columns"], **({SCORE: ref["score"]} if "score" in ref else {})}
-    keys = {"numeric": ("edges", "shares"), "categorical": ("values", "shares")}
     for name, bins in named.items():
-        wanted = keys.get(bins.get("kind")) if isinstance(bins, dict) else None
-        if wanted is None or not all(isinstance(bins.get(k), list) for k in wanted):
+        kind = bins.get("kind") if isinstance(bins, dict) else None
+        named_by = (
+            {"numeric": "edges", "categorical": "values"}.get(kind)
+            if isinstance(kind, str)
+            else None
+        )
+        shares, cuts = (bins.get("shares"), bins.get(named_by)) if named_by else (None, None)
+        if not (isinstance(shares, list) and isinstance(cuts, list)):
             return f"column '{name}': not numeric or categorical bins"
+        if len(shares) != len(cuts) + 2 or (
+            kind == "categorical" and len(set(map(str, cuts))) != len(cuts)
+        ):
+            return f"column '{name}': its bins and shares do not match"
     return None
 
 
@@ -163,18 +172,6 @@ def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
     counts = np.bincount(bins, minlength=len(edges) + 1).astype(float)
     counts = np.append(counts, missing.sum())
     return (counts / max(len(values), 1)).tolist()
-
-
-def as_labels(col: pd.Series) -> pd.Series:
-    """Values as text, a whole float written as an integer (``1.0`` -> ``1``): a column
-    read with gaps (floats) and without (integers) gives the same labels."""
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        values = col.astype(float)
-        text = values.astype("string")
-        whole = values.notna() & (values % 1 == 0)
-        text[whole] = values[whole].astype("int64").astype("string")
-        return text
-    return col.astype("string")
 
 
 def _categorical_reference(col: pd.Series) -> dict[str, Any]:
