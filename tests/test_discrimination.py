@@ -85,3 +85,8 @@ def test_one_class_or_mismatched_input_is_refused() -> None:
         gini(np.array([0, 1, 2]), np.array([0.1, 0.2, 0.3]))
     with pytest.raises(ValueError, match="one length"):
         score_bands(np.array([0, 1]), np.array([0.1, 0.2, 0.3]))
+
+
+def test_an_approval_rate_outside_0_1_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"approval rate 1\.0: give rates between 0 and 1"):
+        cutoffs(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]), approval_rates=[1.0])

@@ -336,3 +336,20 @@ def test_dollar_signs_in_column_names_are_text_not_mathtext(tmp_path: Path) -> N
     page = (result.run_dir / REPORT).read_text()
     assert "Permutation importance" in page and "$gross^^net$ amount" in page
     assert "Feature contributions" in page
+
+
+def test_pdf_printing_names_a_missing_browser_and_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from automl_fin.errors import AutomlFinError
+    from automl_fin.results._report_html import print_pdf
+
+    page = tmp_path / "report.html"
+    page.write_text("<html><body>a report</body></html>")
+    with pytest.raises(AutomlFinError, match=r"is a folder; pass a file name \(e\.g\. "):
+        print_pdf(page, tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-browsers-here"))  # a machine without one
+    with pytest.raises(AutomlFinError, match=r"^--pdf needs Chromium or Chrome on the PATH .*"
+                       r"the HTML report is at .*report\.html: open it in a browser"):  # fmt: skip
+        print_pdf(page, tmp_path / "out.pdf")
+    assert not (tmp_path / "out.pdf").exists()

@@ -9,6 +9,7 @@ does not fit, with an error naming the recipe field or the data column.
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,10 +166,7 @@ class Problem:
         """One line saying what will be searched (and what ``auto`` resolved to), then a
         line for each fact inferred from the data (and how to change it)."""
         ds = self.dataset
-        counts: dict[str, int] = {}
-        for kind in ds.kinds.values():
-            counts[str(kind)] = counts.get(str(kind), 0) + 1
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        kinds = self.kind_words()
         baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
         return (
             f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
@@ -176,6 +174,11 @@ class Problem:
             f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
             f"models: {', '.join(sorted(self.models))}{baselines}"
         ) + "".join(f"\n  inferred: {note}" for note in self.notes)
+
+    def kind_words(self) -> str:
+        """The feature columns by kind: ``13 categorical, 7 numeric``."""
+        counts = Counter(str(kind) for kind in self.dataset.kinds.values())
+        return ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
 
     def validation_words(self) -> str:
         """The validation scheme in words: ``stratified_kfold (5 splits; 200 final test

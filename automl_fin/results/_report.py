@@ -114,8 +114,8 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
     attrs = study.user_attrs
     lines = [
         f"recipe <b>{html.escape(problem.recipe.name)}</b>, task {problem.task}, metric "
-        f"{problem.metric.name} ({problem.metric.direction}), validation {problem.scheme} "
-        f"({len(problem.splits)} splits)",
+        f"{problem.metric.name} ({problem.metric.direction}), validation "
+        f"{problem.validation_words()}",
         f"data {html.escape(ds.source)}: {len(ds.y)} rows, {len(ds.kinds)} features; "
         f"fingerprint {ds.fingerprint}",
         f"study {html.escape(study.study_name)}, created {attrs.get('created', '?')}; "

@@ -51,14 +51,11 @@ def model_card(
 
 def _data(problem: Problem) -> list[tuple[str, str]]:
     ds = problem.dataset
-    kinds: dict[str, int] = {}
-    for kind in ds.kinds.values():
-        kinds[str(kind)] = kinds.get(str(kind), 0) + 1
     items = [
         ("source", ds.source),
         ("fingerprint", str(ds.fingerprint)),
         ("rows", f"{len(ds.y):,}"),
-        ("columns", ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "none"),
+        ("columns", problem.kind_words() or "none"),
     ]
     if ds.times is not None and len(ds.times):
         items.append(("period", f"{_day(ds.times.min())} to {_day(ds.times.max())}"))

@@ -129,7 +129,7 @@ def _summary(e: Any, X: pd.DataFrame, strength: pd.Series, n: int, stand_in: str
 
 
 def _value_rank(col: pd.Series) -> Any:
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+    if _numeric(col):
         ranks = col.rank(pct=True).to_numpy(dtype=float, na_value=np.nan)
         return np.where(np.isnan(ranks), 0.5, ranks)
     return np.full(len(col), 0.5)  # the colour map's middle: grey
@@ -155,7 +155,7 @@ def _dependence(
         raw = light._blend(copies)
         values = raw[:, -1] if raw.ndim == 2 else raw
         mean = values.reshape(len(grid), len(X)).mean(axis=1)
-        if pd.api.types.is_numeric_dtype(X[column]) and not pd.api.types.is_bool_dtype(X[column]):
+        if _numeric(X[column]):
             ax.plot(np.asarray(grid, dtype=float), mean, marker=".", color="#c44e52", lw=1.4)
         else:
             labels = [str(v)[:14] for v in grid]
@@ -177,7 +177,7 @@ def _dependence(
 
 
 def _grid(col: pd.Series) -> list[Any]:
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+    if _numeric(col):
         seen = col.dropna().to_numpy(dtype=float)
         if not len(seen):
             return [np.nan]
@@ -200,3 +200,8 @@ def _monotone(light: Predictor, problem: Problem) -> dict[str, str]:
             word = "increasing" if int(sign) > 0 else "decreasing"
             found.setdefault(str(column), []).append(f"{word} ({member.model})")
     return {c: "monotone " + ", ".join(sorted(set(v))) for c, v in found.items()}
+
+
+def _numeric(col: pd.Series) -> bool:
+    """Numbers on a scale (a bool column is two categories)."""
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
