@@ -1,0 +1,119 @@
+"""Which ensemble rule generalises: rules over the same pool, on the same searches.
+
+    python -m benchmarks.selection RESULTS_DIR [RESULTS_DIR ...]
+
+Reads the automl_fin runs a ``benchmarks.compare`` left (as ``benchmarks.rows`` does),
+takes each study's ensemble pool (``results._ensemble.candidates``: the best trial of each
+model family, then the best others) with its kept fold models, and scores several ways
+of weighting that pool on the held-out final test rows (rows no search step saw) beside
+their cross-validated score. The pools are the same for every rule, so the differences
+are paired: one post-search rule measured on the same searches.
+
+Rules: ``best`` (the pool's best trial), ``caruana`` (greedy forward selection with
+replacement on the out-of-fold predictions, as the search does), ``families`` (the plain
+mean of each family's best trial), ``caruana_families`` (forward selection over each
+family's best trial only), ``shrunk`` (half ``caruana``, half ``families``) and
+``bagged`` (Caruana et al. 2006's bagged selection: forward selection on random halves
+of the pool, weights averaged over 20 bags).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.rows import runs_of
+
+BAGS = 20
+
+
+def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> dict[str, Any]:
+    """Rule name -> member weights (summing to 1) over the pool ``preds``."""
+    from automl_fin.results._ensemble import greedy_selection
+
+    n = len(preds)
+    out: dict[str, np.ndarray] = {}
+    best = np.zeros(n)
+    best[int(np.argmax([score(p) for p in preds]))] = 1.0
+    out["best"] = best
+    counts, _ = greedy_selection(preds, score)
+    out["caruana"] = counts / counts.sum()
+    firsts: dict[str, int] = {}
+    for i, m in enumerate(models):  # the pool is best first
+        firsts.setdefault(m, i)
+    fam = np.zeros(n)
+    fam[list(firsts.values())] = 1.0
+    out["families"] = fam / fam.sum()
+    heads = sorted(firsts.values())
+    c, _ = greedy_selection([preds[i] for i in heads], score)
+    out["caruana_families"] = np.zeros(n)
+    out["caruana_families"][heads] = c / c.sum()
+    out["shrunk"] = (out["caruana"] + out["families"]) / 2
+    rng = np.random.default_rng(seed)
+    total = np.zeros(n)
+    for _ in range(BAGS):
+        half = np.sort(rng.choice(n, size=max(2, n // 2), replace=False))
+        c, _ = greedy_selection([preds[i] for i in half], score)
+        total[half] += c / c.sum()
+    out["bagged"] = total / total.sum()
+    return out
+
+
+def evaluate(db: Path) -> dict[str, tuple[float, float]]:
+    """Rule -> (cross-validated, held-out) score of one stored run."""
+    from automl_fin.engine._predictions import blend
+    from automl_fin.engine._reopen import reopen
+    from automl_fin.engine._trial_record import TrialRecord
+    from automl_fin.results._artifacts import fitted_member
+    from automl_fin.results._ensemble import _fold_scores, candidates
+
+    folder = next(f for f in db.parent.iterdir() if f.is_dir() and (f / "oof").is_dir())
+    run = reopen(folder, storage=f"sqlite:///{db}")
+    p, study = run.problem, run.study
+    pool = candidates(study, p)
+    models = [str(TrialRecord.of(t).model) for t in pool]
+    oof = [np.load(str(TrialRecord.of(t).oof)) for t in pool]
+    train, test = p.search_rows, p.test_rows
+    width = p.dataset.n_classes if p.task.is_classification else 1
+    held = []
+    for t in pool:
+        model, pipe = fitted_member(t, p, train, folder)
+        held.append(blend([pipe], [1.0], p.dataset.X.iloc[test], width, [model]))
+    name, sign = p.metric.name, p.metric.sign
+
+    def score(pred: np.ndarray) -> float:
+        return sign * float(np.mean(_fold_scores(p, pred, extras=False)[name]))
+
+    out = {}
+    for rule, w in rules(oof, models, score, seed=p.recipe.seed or 0).items():
+        cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
+        ht = sum(wi * h for wi, h in zip(w, held, strict=True) if wi)
+        out[rule] = (sign * score(cv), float(p.scores(train, test, ht, extras=False)[name]))
+    return out
+
+
+def main(argv: list[str]) -> None:
+    found: dict[str, list[dict[str, tuple[float, float]]]] = {}
+    for results in argv:
+        for name, db in runs_of(Path(results)):
+            got = evaluate(db)
+            found.setdefault(name, []).append(got)
+            line = ", ".join(f"{k} {v[1]:.4f}" for k, v in got.items())
+            print(f"{name} {db.parent.parent.parent.name}: {line}", flush=True)
+    print("| data | runs | rule | cross-validated | held out | per run (held out) |")
+    print("|---|---|---|---|---|---|")
+    for name, runs in found.items():
+        for rule in runs[0]:
+            cv = statistics.fmean(r[rule][0] for r in runs)
+            ht = [r[rule][1] for r in runs]
+            each = ", ".join(f"{h:.4f}" for h in ht)
+            print(f"| {name} | {len(runs)} | {rule} | {cv:.4f} | {statistics.fmean(ht):.4f} "
+                  f"| {each} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
