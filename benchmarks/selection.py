@@ -69,7 +69,7 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     from automl_fin.engine._reopen import reopen
     from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.results._artifacts import fitted_member
-    from automl_fin.results._ensemble import _fold_scores, candidates
+    from automl_fin.results._ensemble import candidates, cv_score
 
     folder = next(f for f in db.parent.iterdir() if f.is_dir() and (f / "oof").is_dir())
     run = reopen(folder, storage=f"sqlite:///{db}")
@@ -86,7 +86,7 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     name, sign = p.metric.name, p.metric.sign
 
     def score(pred: np.ndarray) -> float:
-        return sign * float(np.mean(_fold_scores(p, pred, extras=False)[name]))
+        return cv_score(p, pred)
 
     out = {}
     for rule, w in rules(oof, models, score, seed=p.recipe.seed or 0).items():

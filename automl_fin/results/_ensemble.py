@@ -47,6 +47,7 @@ __all__ = [
     "ATTR",
     "build_ensemble",
     "candidates",
+    "cv_score",
     "ensemble_of",
     "greedy_selection",
     "row_of",
@@ -99,6 +100,13 @@ def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[s
     return out
 
 
+def cv_score(problem: Problem, pred: np.ndarray) -> float:
+    """The recipe's metric of out-of-fold predictions ``pred``, each validation split
+    scored on its own rows and averaged, signed so that larger is better."""
+    metric = problem.metric
+    return metric.sign * float(np.mean(_fold_scores(problem, pred, extras=False)[metric.name]))
+
+
 def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenTrial]:
     """The completed trials (no baseline, no ensemble) whose out-of-fold predictions of
     every split are readable here, best first: the candidates of an ensemble or stack."""
@@ -146,7 +154,7 @@ def build_ensemble(
     preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
 
     def score(pred: np.ndarray) -> float:
-        return metric.sign * float(np.mean(_fold_scores(p, pred, extras=False)[metric.name]))
+        return cv_score(p, pred)
 
     counts, _ = greedy_selection(preds, score, rounds=rounds)
     weights = counts / counts.sum()
