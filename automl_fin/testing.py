@@ -98,6 +98,9 @@ def check_plugin(
 ) -> None:
     """Run every contract check on ``spec``; raise :class:`PluginCheckError` on a failure.
 
+    The fits run as a trial of a recipe with the default ``n_jobs: 1`` does: native
+    thread pools (OpenMP, BLAS) capped at one thread.
+
     Args:
         spec: the model or preprocessor spec to check.
         tasks: the tasks to check (default: every task the spec declares).
@@ -110,25 +113,40 @@ def check_plugin(
         options: the model's ``model_options`` as a recipe would give them (e.g.
             ``{"max_epochs": 1}`` to check a slow model quickly).
     """
+    from threadpoolctl import threadpool_limits
+
     declared = spec.tasks
-    for task in sorted(declared if tasks is None else set(tasks) & declared):
-        # a multiclass recipe meets two-class tables too (a user's --data): checked as well
-        for two in (False, True) if task is Task.MULTICLASS else (False,):
-            where = f"{task}, two classes" if two else str(task)
-            try:
-                if isinstance(spec, ModelSpec):
-                    given = (data or {}).get(task)
-                    _check_model(spec, task, preprocessors, seed, given, options, two)
-                else:
-                    _check_preprocessor(spec, task, seed, two)
-            except PluginCheckError as exc:
-                if not two:
-                    raise
-                raise PluginCheckError(str(exc).replace(f"({task})", f"({where})", 1)) from exc
-            except Exception as exc:
-                raise PluginCheckError(
-                    f"{spec.name} ({where}): raised {type(exc).__name__}: {exc}"
-                ) from exc
+    with threadpool_limits(limits=1):  # as a trial of a recipe's default n_jobs: 1
+        for task in sorted(declared if tasks is None else set(tasks) & declared):
+            _check_task(spec, task, preprocessors, seed, data, options)
+
+
+def _check_task(
+    spec: ModelSpec | PreprocessorSpec,
+    task: Task,
+    preprocessors: Mapping[str, PreprocessorSpec] | None,
+    seed: int,
+    data: Mapping[Task, tuple[pd.DataFrame, np.ndarray]] | None,
+    options: Mapping[str, Any] | None,
+) -> None:
+    """One task's checks (and, for multiclass, the same on two classes)."""
+    # a multiclass recipe meets two-class tables too (a user's --data): checked as well
+    for two in (False, True) if task is Task.MULTICLASS else (False,):
+        where = f"{task}, two classes" if two else str(task)
+        try:
+            if isinstance(spec, ModelSpec):
+                given = (data or {}).get(task)
+                _check_model(spec, task, preprocessors, seed, given, options, two)
+            else:
+                _check_preprocessor(spec, task, seed, two)
+        except PluginCheckError as exc:
+            if not two:
+                raise
+            raise PluginCheckError(str(exc).replace(f"({task})", f"({where})", 1)) from exc
+        except Exception as exc:
+            raise PluginCheckError(
+                f"{spec.name} ({where}): raised {type(exc).__name__}: {exc}"
+            ) from exc
 
 
 def _fail(spec: str, task: Task, message: str) -> PluginCheckError:

@@ -35,8 +35,9 @@ def test_ensemble_row_is_scored_on_the_same_folds_as_its_members(tmp_path: Path)
         seed=42,
         runs_dir=tmp_path,
         storage=":memory:",
-        overrides={"validation.repeats": 1, "calibration": ["none"], "validation.n_splits": 3},
-    )
+        overrides={"validation.repeats": 1, "calibration": ["none"], "validation.n_splits": 3,
+                   "report": False},
+    )  # fmt: skip
     board = result.leaderboard()
     (ens,) = board[board["model"] == "ensemble"].itertuples()
     searched = (board["state"] == "COMPLETE") & ~board["baseline"]
@@ -51,7 +52,8 @@ def test_ensemble_row_is_scored_on_the_same_folds_as_its_members(tmp_path: Path)
 
 def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
     off = search("default", trials=4, seed=1, runs_dir=tmp_path, storage=":memory:",
-                 overrides={"ensemble": False, "validation.n_splits": 3})  # fmt: skip
+                 overrides={"ensemble": False, "validation.n_splits": 3,
+                            "report": False})  # fmt: skip
     assert "ensemble" not in set(off.leaderboard()["model"])
     from automl_fin import datasets
 
@@ -63,7 +65,7 @@ def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
         runs_dir=tmp_path,
         storage=":memory:",
         overrides={"models": ["ridge", "hgb"], "validation.n_splits": 3,
-                   "data.series.price": "adj_close"},
+                   "data.series.price": "adj_close", "report": False},
     )  # fmt: skip
     board = price.leaderboard()
     ens = board[board["model"] == "ensemble"]
@@ -78,7 +80,7 @@ def test_plain_optuna_sees_the_best_real_trial_and_a_resume_replaces_the_ensembl
     import optuna
 
     over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
-            "calibration": ["none"]}  # fmt: skip
+            "calibration": ["none"], "report": False}  # fmt: skip
     first = search("default", trials=6, seed=3, runs_dir=tmp_path, study="s", overrides=over)
     board = first.leaderboard()
     (ens,) = board[board["model"] == "ensemble"].itertuples()

@@ -17,7 +17,7 @@ def storage(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Two recipes with opposite metric directions sharing one storage."""
     runs = tmp_path_factory.mktemp("board")
     url = f"sqlite:///{runs / 'shared.db'}"
-    fast = {"validation.n_splits": 3, "models": ["logreg", "rf"], "pruner": "none"}
+    fast = {"validation.n_splits": 3, "models": ["logreg", "rf"], "pruner": "none", "report": False}
     search("default", trials=4, seed=1, storage=url, study="auc", runs_dir=runs, overrides=fast)
     credit = runs / "credit.csv"
     datasets.load("german_credit").to_csv(credit, index=False)

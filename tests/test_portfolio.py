@@ -16,7 +16,8 @@ from automl_fin.plugin._registry import PluginWarning, Registry
 from automl_fin.plugin._space import Categorical, Int, contains
 from automl_fin.testing import PluginCheckError, check_plugin
 
-FAST = {"calibration": ["none"], "validation.n_splits": 3, "validation.repeats": 1}
+FAST = {"calibration": ["none"], "validation.n_splits": 3, "validation.repeats": 1,
+        "report": False}  # fmt: skip
 
 
 def _trials(result) -> list[optuna.trial.FrozenTrial]:  # type: ignore[no-untyped-def]

@@ -353,7 +353,8 @@ def test_an_unavailable_model_is_left_out_with_its_install_hint(tmp_path: Path) 
     with pytest.warns(UserWarning, match=match):
         result = search(
             "default", trials=2, registry=reg, runs_dir=tmp_path, storage=":memory:",
-            overrides={"models": ["needs_extra", "logreg"], "enqueue": [{"model": "needs_extra"}]},
+            overrides={"models": ["needs_extra", "logreg"], "enqueue": [{"model": "needs_extra"}],
+                       "report": False},
         )  # fmt: skip
     assert set(result.problem.models) == {"logreg"}
     assert "needs_extra" not in set(result.leaderboard()["model"])

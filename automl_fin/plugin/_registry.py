@@ -14,6 +14,7 @@ Environment:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import warnings
@@ -130,7 +131,8 @@ class Registry:
         self._load_entry_points(denied, None if autoload else allowed)
         items = plugins.items() if isinstance(plugins, Mapping) else _named(plugins)
         for name, obj in items:
-            self._add(obj, Provider(name, _dist_of(obj), _version(_dist_of(obj))))
+            dist = _dist_of(obj)
+            self._add(obj, Provider(name, dist, _version(dist)))
         self._drop_unknown_hooks()
         if allowed:
             known = {_norm(p.name) for p in self.plugins} | {
@@ -385,9 +387,17 @@ def _named(objs: Iterable[object]) -> Iterable[tuple[str, object]]:
 
 
 def _dist_of(obj: object) -> str:
+    """The distribution that ships a plugin object's module, or ``<local>``."""
     module = obj.__name__ if inspect.ismodule(obj) else type(obj).__module__
-    dists = metadata.packages_distributions().get(module.split(".")[0], [])
+    dists = _distributions_by_module().get(module.split(".")[0], [])
     return dists[0] if dists else "<local>"
+
+
+@functools.cache
+def _distributions_by_module() -> Mapping[str, list[str]]:
+    """Top-level module -> distributions, read once a process: the scan opens every
+    installed distribution's file list (0.9 s with this project's dependencies)."""
+    return metadata.packages_distributions()
 
 
 def _after_plugin(message: str) -> str:
