@@ -28,20 +28,17 @@ import numpy as np
 
 from benchmarks.rows import runs_of
 
-BAGS = 20
-
 
 def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> dict[str, Any]:
     """Rule name -> member weights (summing to 1) over the pool ``preds``."""
-    from automl_fin.results._ensemble import greedy_selection
+    from automl_fin.results._ensemble import greedy_selection, select
 
     n = len(preds)
     out: dict[str, np.ndarray] = {}
     best = np.zeros(n)
     best[int(np.argmax([score(p) for p in preds]))] = 1.0
     out["best"] = best
-    counts, _ = greedy_selection(preds, score)
-    out["caruana"] = counts / counts.sum()
+    out["caruana"] = select(preds, models, score, "caruana")
     firsts: dict[str, int] = {}
     for i, m in enumerate(models):  # the pool is best first
         firsts.setdefault(m, i)
@@ -52,14 +49,8 @@ def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> 
     c, _ = greedy_selection([preds[i] for i in heads], score)
     out["caruana_families"] = np.zeros(n)
     out["caruana_families"][heads] = c / c.sum()
-    out["shrunk"] = (out["caruana"] + out["families"]) / 2
-    rng = np.random.default_rng(seed)
-    total = np.zeros(n)
-    for _ in range(BAGS):
-        half = np.sort(rng.choice(n, size=max(2, n // 2), replace=False))
-        c, _ = greedy_selection([preds[i] for i in half], score)
-        total[half] += c / c.sum()
-    out["bagged"] = total / total.sum()
+    out["shrunk"] = select(preds, models, score, "shrunk")
+    out["bagged"] = select(preds, models, score, "bagged", seed=seed)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pytest
 
 from automl_fin.engine._search import search
@@ -77,8 +78,6 @@ def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
 def test_plain_optuna_sees_the_best_real_trial_and_a_resume_replaces_the_ensemble(
     tmp_path: Path,
 ) -> None:
-    import optuna
-
     over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
             "calibration": ["none"], "report": False}  # fmt: skip
     first = search("default", trials=6, seed=3, runs_dir=tmp_path, study="s", overrides=over)
@@ -102,3 +101,64 @@ def test_plain_optuna_sees_the_best_real_trial_and_a_resume_replaces_the_ensembl
     trials = optuna.load_study(study_name="s", storage=again.storage).trials
     (rerun,) = [t for t in trials if t.number > best.number and t.params == best.params]
     assert rerun.state.name == "COMPLETE" and rerun.number == 6  # queued: it ran first
+
+
+def test_shrunk_and_bagged_selection_weigh_the_pool_as_documented() -> None:
+    from automl_fin.results._ensemble import select
+
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=400)
+    boost = truth + rng.normal(scale=1.0, size=400)
+    copies = [boost + rng.normal(scale=0.2, size=400) for _ in range(5)]  # one family re-tuned
+    linear = truth + rng.normal(scale=1.3, size=400)
+    preds, models = [boost, *copies, linear], ["hgb"] * 6 + ["logreg"]
+
+    def score(pred: np.ndarray) -> float:
+        return -float(np.mean((pred - truth) ** 2))
+
+    counts, _ = greedy_selection(preds, score)
+    caruana = select(preds, models, score, "caruana")
+    assert np.allclose(caruana, counts / counts.sum())
+    shrunk = select(preds, models, score, "shrunk")
+    families = np.zeros(7)
+    families[[0, 6]] = 0.5  # each family's first (best) member
+    assert np.allclose(shrunk, (caruana + families) / 2)
+    assert shrunk[6] >= 0.25 and shrunk[0] >= 0.25  # every family keeps a quarter at least
+    bagged = select(preds, models, score, "bagged", seed=3)
+    assert np.allclose(bagged, select(preds, models, score, "bagged", seed=3))  # seeded
+    assert not np.allclose(bagged, select(preds, models, score, "bagged", seed=4))
+    assert bagged.sum() == pytest.approx(1.0) and (bagged >= 0).all()
+    assert np.count_nonzero(bagged) > np.count_nonzero(caruana)  # spread over more members
+    for weights in (caruana, shrunk, bagged):
+        assert score(sum(w * p for w, p in zip(weights, preds, strict=True))) > score(linear)
+    with pytest.raises(ValueError, match="'greedy' is not one of caruana, shrunk, bagged"):
+        select(preds, models, score, "greedy")
+
+
+@pytest.mark.parametrize("rule", ["shrunk", "bagged"])
+def test_the_ensemble_row_is_the_blend_its_rule_weighed(tmp_path: Path, rule: str) -> None:
+    from automl_fin.engine._trial_record import TrialRecord
+    from automl_fin.results._ensemble import cv_score, ensemble_of
+
+    result = search(
+        "default", trials=8, seed=5, runs_dir=tmp_path, storage=":memory:",
+        overrides={"models": ["logreg", "hgb"], "validation.repeats": 1, "report": False,
+                   "validation.n_splits": 3, "calibration": ["none"], "stacking": False,
+                   "predictor": False, "ensemble_selection": rule},
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    row = ensemble_of(study.user_attrs)
+    assert row is not None and row.user_attrs["plugin"].endswith(f"ensemble selection: {rule})")
+    members = row.user_attrs["members"]
+    assert sum(members.values()) == pytest.approx(1.0)
+    trials = {str(t.number): t for t in study.get_trials(deepcopy=False)}
+    blend = sum(w * np.load(str(TrialRecord.of(trials[n]).oof)) for n, w in members.items())
+    assert row.value == pytest.approx(cv_score(result.problem, blend), abs=1e-12)
+
+
+def test_an_unknown_selection_rule_is_refused_naming_the_field() -> None:
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.errors import RecipeError
+
+    with pytest.raises(RecipeError, match="ensemble_selection"):
+        load_recipe("default", {"ensemble_selection": "greedy"})

@@ -129,6 +129,12 @@ class Recipe(_Strict):
         description="after the search, select an ensemble of the top trials' "
         "out-of-fold predictions (a leaderboard row of its own)",
     )
+    ensemble_selection: Literal["caruana", "shrunk", "bagged"] = Field(
+        "caruana",
+        description="how the ensemble weighs its pool: `caruana` (greedy forward "
+        "selection), `shrunk` (half of it, half the mean of each model family's best "
+        "trial) or `bagged` (forward selection on 20 random halves of the pool, averaged)",
+    )
     stacking: bool = Field(
         True,
         description="after the search, beside the ensemble (so not with `ensemble: false`), "

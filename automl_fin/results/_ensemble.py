@@ -52,6 +52,7 @@ __all__ = [
     "greedy_selection",
     "row_of",
     "rows_of",
+    "select",
     "stored_row",
     "with_ensemble",
     "with_oof",
@@ -63,6 +64,8 @@ STORED_ROWS = ((ATTR, -1), ("stack", -2))
 
 TOP_K = 10
 ROUNDS = 25
+SELECTIONS = ("caruana", "shrunk", "bagged")  # the rules of :func:`select`
+BAGS = 20  # random halves of the pool that ``bagged`` selects on
 PATIENCE = 5  # rounds without improvement before the selection stops
 
 
@@ -90,6 +93,48 @@ def greedy_selection(
             if since >= PATIENCE:  # the blend stopped improving
                 break
     return best_counts, float(best)
+
+
+def select(
+    preds: list[np.ndarray],
+    models: list[str],
+    score: Callable[[np.ndarray], float],
+    rule: str = "caruana",
+    *,
+    seed: int = 0,
+    rounds: int = ROUNDS,
+) -> np.ndarray:
+    """Member weights (summing to 1) over the pool ``preds`` (best first; ``models``
+    their model families) by ``rule`` (:data:`SELECTIONS`):
+
+    * ``caruana``: :func:`greedy_selection`'s counts;
+    * ``shrunk``: half ``caruana``, half the plain mean of each family's best member —
+      forward selection on the folds that scored the pool picks its luckiest members,
+      the family mean picks nothing, and the half of it pulls the weights back;
+    * ``bagged``: Caruana et al. (2006)'s bagged selection: forward selection on
+      :data:`BAGS` random halves of the pool (``seed``), the weights averaged.
+    """
+    if rule not in SELECTIONS:
+        raise ValueError(f"ensemble_selection: {rule!r} is not one of {', '.join(SELECTIONS)}")
+    n = len(preds)
+    if rule == "bagged":
+        rng = np.random.default_rng(seed)
+        total = np.zeros(n)
+        for _ in range(BAGS):
+            half = np.sort(rng.choice(n, size=max(2, n // 2), replace=False))
+            counts, _ = greedy_selection([preds[i] for i in half], score, rounds=rounds)
+            total[half] += counts / counts.sum()
+        return total / total.sum()
+    counts, _ = greedy_selection(preds, score, rounds=rounds)
+    weights = counts / counts.sum()
+    if rule == "caruana":
+        return weights
+    firsts: dict[str, int] = {}
+    for i, model in enumerate(models):
+        firsts.setdefault(model, i)
+    families = np.zeros(n)
+    families[list(firsts.values())] = 1.0 / len(firsts)
+    return (weights + families) / 2
 
 
 def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[str, list[float]]:
@@ -156,8 +201,9 @@ def build_ensemble(
     def score(pred: np.ndarray) -> float:
         return cv_score(p, pred)
 
-    counts, _ = greedy_selection(preds, score, rounds=rounds)
-    weights = counts / counts.sum()
+    models = [str(TrialRecord.of(t).model) for t in members]
+    rule = p.recipe.ensemble_selection
+    weights = select(preds, models, score, rule, seed=p.recipe.seed, rounds=rounds)
     blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
     folds = _fold_scores(p, blend)  # type: ignore[arg-type]
     main = folds.pop(metric.name)
@@ -167,11 +213,9 @@ def build_ensemble(
         "model": "ensemble",
         "members": chosen,
         "preprocessors": " + ".join(
-            f"{TrialRecord.of(members[i]).model}#{members[i].number}x{c}"
-            for i, c in enumerate(counts)
-            if c
+            f"{models[i]}#{members[i].number}x{w:.2f}" for i, w in enumerate(weights) if w > 0
         ),
-        "plugin": "automl-fin (ensemble selection)",
+        "plugin": f"automl-fin (ensemble selection: {rule})",
         "fold_scores": main,
         "score_std": float(np.std(main)),
         "folds": len(main),
