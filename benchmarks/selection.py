@@ -31,7 +31,7 @@ from benchmarks.rows import runs_of
 
 def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> dict[str, Any]:
     """Rule name -> member weights (summing to 1) over the pool ``preds``."""
-    from automl_fin.results._ensemble import greedy_selection, select
+    from automl_fin.results._ensemble import family_heads, greedy_selection, select
 
     n = len(preds)
     out: dict[str, np.ndarray] = {}
@@ -39,13 +39,10 @@ def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> 
     best[int(np.argmax([score(p) for p in preds]))] = 1.0
     out["best"] = best
     out["caruana"] = select(preds, models, score, "caruana")
-    firsts: dict[str, int] = {}
-    for i, m in enumerate(models):  # the pool is best first
-        firsts.setdefault(m, i)
+    heads = family_heads(models)  # the pool is best first: each family's best
     fam = np.zeros(n)
-    fam[list(firsts.values())] = 1.0
-    out["families"] = fam / fam.sum()
-    heads = sorted(firsts.values())
+    fam[heads] = 1.0 / len(heads)
+    out["families"] = fam
     c, _ = greedy_selection([preds[i] for i in heads], score)
     out["caruana_families"] = np.zeros(n)
     out["caruana_families"][heads] = c / c.sum()

@@ -49,6 +49,7 @@ __all__ = [
     "candidates",
     "cv_score",
     "ensemble_of",
+    "family_heads",
     "greedy_selection",
     "row_of",
     "rows_of",
@@ -129,12 +130,19 @@ def select(
     weights = counts / counts.sum()
     if rule == "caruana":
         return weights
+    heads = family_heads(models)
+    families = np.zeros(n)
+    families[heads] = 1.0 / len(heads)
+    return (weights + families) / 2
+
+
+def family_heads(models: list[str]) -> list[int]:
+    """Where each model family first appears in ``models`` (a pool, best first): the
+    index of each family's best member, in pool order."""
     firsts: dict[str, int] = {}
     for i, model in enumerate(models):
         firsts.setdefault(model, i)
-    families = np.zeros(n)
-    families[list(firsts.values())] = 1.0 / len(firsts)
-    return (weights + families) / 2
+    return list(firsts.values())
 
 
 def _fold_scores(p: Problem, pred: np.ndarray, *, extras: bool = True) -> dict[str, list[float]]:
