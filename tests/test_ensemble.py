@@ -160,5 +160,6 @@ def test_an_unknown_selection_rule_is_refused_naming_the_field() -> None:
     from automl_fin.engine._recipes import load_recipe
     from automl_fin.errors import RecipeError
 
-    with pytest.raises(RecipeError, match="ensemble_selection"):
+    with pytest.raises(RecipeError, match=r"field 'ensemble_selection': Input should be "
+                       r"'caruana', 'shrunk' or 'bagged' \(got 'greedy'\)"):  # fmt: skip
         load_recipe("default", {"ensemble_selection": "greedy"})

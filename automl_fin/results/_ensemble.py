@@ -182,10 +182,8 @@ def candidates(
     out-of-fold predictions on every split, then the best others, ``top_k`` in all,
     best first."""
     done = with_oof(study, problem)
-    firsts: dict[str, optuna.trial.FrozenTrial] = {}
-    for t in done:
-        firsts.setdefault(str(TrialRecord.of(t).model), t)
-    picked = list(firsts.values())[:top_k]
+    heads = family_heads([str(TrialRecord.of(t).model) for t in done])
+    picked = [done[i] for i in heads][:top_k]
     picked += [t for t in done if t not in picked][: top_k - len(picked)]
     picked.sort(key=lambda t: -problem.metric.sign * float(t.value))  # type: ignore[arg-type]
     return picked
