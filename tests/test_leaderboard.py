@@ -154,3 +154,48 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
     assert hashes["s1"] == hashes["s2"] != hashes["sub"]  # seeds do not change the hash
     again = lb.compare()
     assert len(again) == 3 and set(again["recipe"]) == {"default"}
+
+
+def test_a_study_stored_by_an_earlier_version_compares_with_new_ones(tmp_path: Path) -> None:
+    """A version that adds a recipe field changes no hash: the leaderboard hashes each
+    stored recipe as this version reads it, and fields at their defaults are not hashed."""
+    import optuna
+
+    from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    fast = {"validation.n_splits": 3, "models": ["logreg"], "pruner": "none",
+            "ensemble": False, "predictor": False, "report": False}  # fmt: skip
+    search("default", trials=2, seed=1, storage=url, study="new", runs_dir=tmp_path,
+           overrides=fast)  # fmt: skip
+    # the same search as an earlier version stored it: no `ensemble_selection` field yet,
+    # and the hash that version computed (its defaults hashed too)
+    optuna.copy_study(from_study_name="new", from_storage=url, to_storage=url,
+                      to_study_name="old")  # fmt: skip
+    old = optuna.load_study(study_name="old", storage=url)
+    config = dict(old.user_attrs["recipe_config"])
+    assert config.pop("ensemble_selection") == "caruana"
+    old.set_user_attr("recipe_config", config)
+    old.set_user_attr("recipe_hash", "0123456789ab")
+    # a newer version's study: a field this version does not know keeps its stored hash
+    optuna.copy_study(from_study_name="new", from_storage=url, to_storage=url,
+                      to_study_name="future")  # fmt: skip
+    future = optuna.load_study(study_name="future", storage=url)
+    future.set_user_attr("recipe_config", {**config, "from_a_later_version": 1})
+    future.set_user_attr("recipe_hash", "fedcba987654")
+    lb = Leaderboard(url)
+    hashes = lb.query().groupby("study")["recipe_hash"].first()
+    assert hashes["old"] == hashes["new"] != hashes["future"] == "fedcba987654"
+    best = lb.compare()
+    assert sorted(best["studies"]) == [1, 2]  # old and new are one group, future its own
+    # a field set to its default hashes as one left out; another value does not
+    recipe = load_recipe("default")
+    same = with_overrides(recipe, {"ensemble_selection": "caruana"})
+    other = with_overrides(recipe, {"ensemble_selection": "shrunk"})
+    assert content_hash(same) == content_hash(recipe) != content_hash(other)
+
+    class Later(Recipe):  # the schema of a version that adds a field
+        added_later: int = 0
+
+    later = Later.model_validate(recipe.model_dump(mode="json"))
+    assert content_hash(later) == content_hash(recipe)  # what it stores stays the same

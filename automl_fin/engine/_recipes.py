@@ -24,7 +24,14 @@ from automl_fin.plugin._specs import ColumnKind, Task
 if TYPE_CHECKING:
     from automl_fin.plugin._registry import Registry
 
-__all__ = ["Recipe", "content_hash", "load_recipe", "parse_overrides", "with_overrides"]
+__all__ = [
+    "Recipe",
+    "content_hash",
+    "load_recipe",
+    "parse_overrides",
+    "stored_hash",
+    "with_overrides",
+]
 
 
 class _Strict(BaseModel):
@@ -256,9 +263,30 @@ _TypedLoader.add_implicit_resolver(
 def content_hash(recipe: Recipe) -> str:
     """12 hex digits identifying what ``recipe`` asks for: its content without its name,
     description, seed and budget (so a file ``sub/default.yaml`` that differs from the
-    built-in ``default`` has another hash, and two seeds of one recipe the same)."""
-    body = recipe.model_dump(mode="json", exclude={"name", "description", "seed", "budget"})
+    built-in ``default`` has another hash, and two seeds of one recipe the same).
+
+    Fields left at their defaults are not part of it: a field set to its default hashes
+    as one left out, and a version that adds a field keeps the hashes of every recipe
+    that does not set it."""
+    body = recipe.model_dump(
+        mode="json", exclude={"name", "description", "seed", "budget"}, exclude_defaults=True
+    )
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def stored_hash(study_attrs: Mapping[str, Any]) -> str | None:
+    """The :func:`content_hash` of a stored study's recipe as this version computes it
+    (from the recipe it stored, ``recipe_config``), so that studies stored by earlier
+    versions compare with new ones; the hash it stored when its recipe does not read
+    here (a newer version's field)."""
+    config = study_attrs.get("recipe_config")
+    if isinstance(config, dict):
+        try:
+            return content_hash(Recipe.model_validate(config))
+        except ValidationError:
+            pass
+    stored = study_attrs.get("recipe_hash")
+    return None if stored is None else str(stored)
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:

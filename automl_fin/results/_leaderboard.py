@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from automl_fin.engine._recipes import stored_hash
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import StorageError
 from automl_fin.results._ensemble import with_ensemble
@@ -143,6 +144,7 @@ class Leaderboard:
             source = str(attrs.get("data_source", ""))
             if datasets and not any(fingerprint.startswith(d) or d == source for d in datasets):
                 continue
+            attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
             study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
             rows.extend(_ranked(study_rows, wanted=states))
         if models:
