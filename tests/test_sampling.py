@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
+import pytest
 import sqlalchemy
 
 from automl_fin.engine._recipes import load_recipe
@@ -69,11 +70,13 @@ def test_constant_liar_only_for_shared_searches_and_pruner_none() -> None:
 
 
 def _finished(model: str, seconds: float, state: str = "COMPLETE", *, baseline: str = "",
-              stopped: str = ""):  # type: ignore[no-untyped-def]  # fmt: skip
+              stopped: str = "", error: str = ""):  # type: ignore[no-untyped-def]  # fmt: skip
     import datetime as dt
 
     start = dt.datetime(2026, 1, 1)
-    attrs: dict[str, object] = {"automl_fin": {"model": model, "stopped": stopped or None}}
+    attrs: dict[str, object] = {
+        "automl_fin": {"model": model, "stopped": stopped or None, "error": error or None}
+    }
     if baseline:
         attrs["baseline"] = baseline
     trial = optuna.trial.create_trial(
@@ -109,6 +112,50 @@ def test_families_below_half_their_share_of_trials_and_seconds_are_tried_next() 
     assert least_tried(stuck, MODELS) == "logreg"
     # baselines take no part
     assert least_tried([_finished("hgb", 1.0, baseline="prior")] * 8, MODELS) is None
+
+
+def test_a_model_is_broken_after_three_failures_of_its_own_and_no_success() -> None:
+    from automl_fin.engine._sampling import BROKEN_AFTER, broken_models
+
+    boom = [_finished("mlp", 0.1, "FAIL", error=f"mlp raised in fit: {i}") for i in range(3)]
+    assert BROKEN_AFTER == 3
+    assert broken_models(boom, MODELS) == {"mlp": "mlp raised in fit: 2"}  # the last error
+    assert broken_models(boom[:2], MODELS) == {}  # two failures may be bad luck
+    assert broken_models([*boom, _finished("mlp", 1.0)], MODELS) == {}  # it worked once
+    pruned = _finished("mlp", 1.0, "PRUNED", stopped="pruned after 2 of 5 folds")
+    assert broken_models([pruned, *boom], MODELS) == {}
+    # failed because their process died (no error of their own), or baselines: not counted
+    assert broken_models([_finished("mlp", 0.1, "FAIL")] * 3 + boom[:2], MODELS) == {}
+    prior = [_finished("rf", 0.1, "FAIL", baseline="prior", error="x")] * 3
+    assert broken_models(prior, MODELS) == {}
+    assert broken_models(boom, ["hgb", "rf"]) == {}  # not one of this search's models
+
+
+@pytest.mark.parametrize("spread", [True, False])
+def test_a_model_that_fails_every_trial_is_left_out_after_three(
+    tmp_path: Path, spread: bool
+) -> None:
+    """A real plugin whose model raises in every fit, tried first three times: the rest
+    of the budget goes to the models that work (TPE alone gave such a model 26 of 40
+    trials), with one warning naming it and its error."""
+    from test_search import _Exploding
+
+    from automl_fin.engine._search import search
+    from automl_fin.plugin._registry import Registry
+
+    over = {"validation.n_splits": 2, "validation.repeats": 1, "calibration": ["none"],
+            "models": ["explode", "logreg", "sgd"], "report": False, "predictor": False,
+            "pruner": "none", "portfolio": False, "ensemble": False, "baselines": [],
+            "enqueue": [{"model": "explode"}] * 3, "spread": spread}  # fmt: skip
+    with pytest.warns(UserWarning, match=r"^explode: left out of the rest of this search") as got:
+        result = search("default", trials=20, seed=1, runs_dir=tmp_path, overrides=over,
+                        registry=Registry(plugins={"exploding": _Exploding()}))  # fmt: skip
+    board = result.leaderboard().sort_values("trial")
+    assert board["model"].tolist()[:3] == ["explode"] * 3
+    assert (board["model"].iloc[3:] != "explode").all() and len(board) == 20
+    assert (board["state"].iloc[3:] == "COMPLETE").all()
+    left_out = [w for w in got if "left out" in str(w.message)]
+    assert len(left_out) == 1 and "covariance matrix is singular" in str(left_out[0].message)
 
 
 def test_a_search_tries_the_families_left_behind_next(tmp_path: Path) -> None:

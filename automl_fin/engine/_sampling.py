@@ -28,6 +28,14 @@ credit at 300 s, each a near copy of the last), so a family that needs a few tri
 shine never gets them. A model whose trial was stopped before its first fold for want
 of budget, or failed, is left to TPE (forcing it again would only be stopped again).
 
+A model that never works is left out (:func:`broken_models`): once
+:data:`BROKEN_AFTER` of its trials failed by their own error and none completed or was
+pruned, the sampler picks among the other models (TPE over them) and warns once. TPE
+learns nothing from failed trials, and reads a choice it never saw completed as
+promising: with a model that raises in every fit among four, 26 of a 40-trial search
+went to it (a trial budget spent on errors; a time budget too when the failure comes
+late, at a trial timeout or after a long fit).
+
 Racing over folds (``recipe.racing``): after folds 2, 3, 5, 8 … (never the last) a trial
 is compared split by split with the best completed trial on the same splits, and stops
 when it is 95 % sure to end below it (:func:`lost_race`: a paired one-sided t bound, so
@@ -37,11 +45,13 @@ judging as well: it stops the worst quarter early, the race the hopeless rest.
 
 from __future__ import annotations
 
-from collections.abc import Container
+import warnings
+from collections.abc import Callable, Container
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
+from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
@@ -50,10 +60,12 @@ if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
 
 __all__ = [
+    "BROKEN_AFTER",
     "PRUNER_STARTUP",
     "SPREAD",
     "CompletedOnce",
     "TrialSeededTPE",
+    "broken_models",
     "completed",
     "lost_race",
     "make_pruner",
@@ -64,6 +76,7 @@ PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startu
 RACE_CONFIDENCE = 0.95  # a trial stops when it is this sure to lose to the best one
 SPREAD = 0.5  # share of its even share of finished trials below which a model is tried next
 MODEL = "model"  # the trial parameter that names the model
+BROKEN_AFTER = 3  # failed trials (and no other) after which a model is left out
 
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
@@ -161,6 +174,7 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         self.spread = spread  # model families share the budget (see the module's docstring)
         self._number: int | None = None
         self._tpe = self._make(0)
+        self._warned: set[str] = set()  # broken models already warned about
 
     def _make(self, number: int) -> optuna.samplers.TPESampler:
         seed = (self.seed * 1_000_003 + 7919 * number) % (2**32 - 1)
@@ -176,20 +190,61 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial, space: Any) -> Any:
         params = self._tpe.sample_relative(study, trial, space)
-        if self.spread and MODEL in space:  # (Optuna 5's TPE is multivariate by default)
-            behind = least_tried(study.get_trials(deepcopy=False), list(space[MODEL].choices))
-            if behind is not None:
-                params = {**params, MODEL: behind}
-        return params
+        if MODEL not in space:  # (Optuna 5's TPE is multivariate by default)
+            return params
+        trials = study.get_trials(deepcopy=False)
+        healthy = self._healthy(trials, list(space[MODEL].choices))
+        if MODEL in params and params[MODEL] not in healthy:  # TPE over the other models
+            reduced = {**space, MODEL: CategoricalDistribution(healthy)}
+            redrawn = self._draw(lambda: self._tpe.sample_relative(study, trial, reduced))
+            params = redrawn or {**params, MODEL: self._any(healthy, trial)}
+        behind = least_tried(trials, healthy) if self.spread else None
+        return params if behind is None else {**params, MODEL: behind}
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, name: str, distribution: Any
     ) -> Any:
-        if name == MODEL and self.spread:
-            behind = least_tried(study.get_trials(deepcopy=False), list(distribution.choices))
-            if behind is not None:
-                return behind
-        return self._tpe.sample_independent(study, trial, name, distribution)
+        if name != MODEL:
+            return self._tpe.sample_independent(study, trial, name, distribution)
+        trials = study.get_trials(deepcopy=False)
+        healthy = self._healthy(trials, list(distribution.choices))
+        behind = least_tried(trials, healthy) if self.spread else None
+        if behind is not None:
+            return behind
+        if len(healthy) == len(distribution.choices):
+            return self._tpe.sample_independent(study, trial, name, distribution)
+        reduced = CategoricalDistribution(healthy)
+        pick = self._draw(lambda: self._tpe.sample_independent(study, trial, name, reduced))
+        return self._any(healthy, trial) if pick is None else pick
+
+    def _healthy(self, trials: list[FrozenTrial], choices: list[Any]) -> list[Any]:
+        """``choices`` without the :func:`broken_models` (all of them when every one is
+        broken: the search then ends saying why); each left out is warned about once."""
+        broken = broken_models(trials, choices)
+        for model, error in broken.items():
+            if model not in self._warned:
+                self._warned.add(model)
+                warnings.warn(
+                    f"{model}: left out of the rest of this search after {BROKEN_AFTER} "
+                    f"failed trials and none that completed; the last: {error[:300]}",
+                    stacklevel=2,
+                )
+        return [c for c in choices if c not in broken] or choices
+
+    @staticmethod
+    def _draw(draw: Callable[[], Any]) -> Any:
+        """TPE's draw over the models that work, or ``None`` when a trial of a left-out
+        model is running elsewhere (the constant liar reads it, and TPE cannot place it
+        among the fewer choices)."""
+        try:
+            return draw()
+        except ValueError:
+            return None
+
+    def _any(self, choices: list[Any], trial: FrozenTrial) -> Any:
+        """One of ``choices``, drawn from the trial's own seed."""
+        rng = np.random.default_rng((self.seed, trial.number))
+        return choices[int(rng.integers(len(choices)))]
 
     def after_trial(
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any
@@ -229,6 +284,26 @@ def least_tried(trials: list[FrozenTrial], models: list[str]) -> str | None:
     floor_s = SPREAD * sum(seconds.values()) / len(models)
     behind = [m for m in models if m not in blocked and counts[m] < floor and seconds[m] < floor_s]
     return min(behind, key=lambda m: (counts[m], models.index(m))) if behind else None
+
+
+def broken_models(trials: list[FrozenTrial], models: list[Any]) -> dict[str, str]:
+    """The models (of ``models``) with :data:`BROKEN_AFTER` or more trials failed by
+    their own error and none completed or pruned, each with its last error."""
+    from automl_fin.engine._trial_record import is_baseline
+
+    failed: dict[str, int] = {}
+    worked: set[str] = set()
+    last: dict[str, str] = {}
+    for t in trials:
+        model = t.params.get(MODEL)
+        if model not in models or is_baseline(t):
+            continue
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
+            worked.add(model)
+        elif t.state == TrialState.FAIL and (error := TrialRecord.of(t).error):
+            failed[model] = failed.get(model, 0) + 1
+            last[model] = error
+    return {m: last[m] for m, n in failed.items() if n >= BROKEN_AFTER and m not in worked}
 
 
 def make_sampler(recipe: Recipe, *, shared: bool) -> optuna.samplers.BaseSampler:
