@@ -38,6 +38,7 @@ from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed
 from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
+from automl_fin.engine._trial_warnings import TrialWarnings
 from automl_fin.errors import Pruned
 from automl_fin.plugin._specs import Monitor
 from automl_fin.storage._storage import atomic_save_npy
@@ -133,6 +134,7 @@ class Objective:
         self.threads = _NativeThreads(problem.recipe.n_jobs)
         self.process = f"{socket.gethostname()}:{os.getpid()}"  # which machine ran a trial
         self.record = TrialRecord()  # the running trial's, stored when it ends
+        self.warnings = TrialWarnings()  # each distinct one shown once a search
 
     def _skipped(self, trial: optuna.Trial) -> None:
         """A trial skipped for want of budget: stop the search when no model's fastest
@@ -183,7 +185,12 @@ class Objective:
             rec.write(trial)  # a running trial shows its model before it fits
             # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
             # every fold; a fit they break fails on its NaN predictions, named
-            with self.threads.limit(), time_limit(seconds, why), np.errstate(all="ignore"):
+            with (
+                self.warnings.recording(),
+                self.threads.limit(),
+                time_limit(seconds, why),
+                np.errstate(all="ignore"),
+            ):
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
             raise  # Ctrl-C is the user's: it stops the search

@@ -295,6 +295,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if workers is not None:
             for line in workers.finish():
                 objective.status(f"cluster worker {line}")
+        if repeated := objective.warnings.repeated():
+            warnings.warn(repeated, stacklevel=2)
         flush_bags()  # this process's fold models on disk before anyone reads them
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
