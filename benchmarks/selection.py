@@ -51,13 +51,14 @@ def rules(preds: list[np.ndarray], models: list[str], score: Any, seed: int) -> 
     return out
 
 
-def evaluate(db: Path) -> dict[str, tuple[float, float]]:
-    """Rule -> (cross-validated, held-out) score of one stored run."""
+def pool_of(db: Path) -> tuple[Any, list[str], list[np.ndarray], list[np.ndarray]]:
+    """One stored run's problem and ensemble pool: each member's model family, its
+    out-of-fold predictions and its predictions of the held-out rows (best first)."""
     from automl_fin.engine._predictions import blend
     from automl_fin.engine._reopen import reopen
     from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.results._artifacts import fitted_member
-    from automl_fin.results._ensemble import candidates, cv_score
+    from automl_fin.results._ensemble import candidates
 
     folder = next(f for f in db.parent.iterdir() if f.is_dir() and (f / "oof").is_dir())
     run = reopen(folder, storage=f"sqlite:///{db}")
@@ -65,13 +66,20 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     pool = candidates(study, p)
     models = [str(TrialRecord.of(t).model) for t in pool]
     oof = [np.load(str(TrialRecord.of(t).oof)) for t in pool]
-    train, test = p.search_rows, p.test_rows
     width = p.dataset.n_classes if p.task.is_classification else 1
     held = []
     for t in pool:
-        model, pipe = fitted_member(t, p, train, folder)
-        held.append(blend([pipe], [1.0], p.dataset.X.iloc[test], width, [model]))
-    name, sign = p.metric.name, p.metric.sign
+        model, pipe = fitted_member(t, p, p.search_rows, folder)
+        held.append(blend([pipe], [1.0], p.dataset.X.iloc[p.test_rows], width, [model]))
+    return p, models, oof, held
+
+
+def evaluate(db: Path) -> dict[str, tuple[float, float]]:
+    """Rule -> (cross-validated, held-out) score of one stored run."""
+    from automl_fin.results._ensemble import cv_score
+
+    p, models, oof, held = pool_of(db)
+    sign = p.metric.sign
 
     def score(pred: np.ndarray) -> float:
         return cv_score(p, pred)
@@ -80,8 +88,13 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     for rule, w in rules(oof, models, score, seed=p.recipe.seed or 0).items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
         ht = sum(wi * h for wi, h in zip(w, held, strict=True) if wi)
-        out[rule] = (sign * score(cv), float(p.scores(train, test, ht, extras=False)[name]))
+        out[rule] = (sign * score(cv), held_out(p, ht))
     return out
+
+
+def held_out(p: Any, pred: np.ndarray) -> float:
+    """The recipe's metric of predictions of the held-out rows."""
+    return float(p.scores(p.search_rows, p.test_rows, pred, extras=False)[p.metric.name])
 
 
 def main(argv: list[str]) -> None:
