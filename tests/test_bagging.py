@@ -17,6 +17,7 @@ from automl_fin.engine._bag import KEEP, Bag, bag_file, kept
 from automl_fin.engine._predictions import predict
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.results._ensemble import candidates
 
 CHEAP = {"models": ["logreg", "hgb"], "calibration": ["none"], "validation.n_splits": 3,
          "validation.repeats": 2, "report": False, "pruner": "none"}  # fmt: skip
@@ -75,10 +76,13 @@ def test_only_the_trials_that_may_be_used_keep_their_fold_models(bagged) -> None
     result, _ = bagged
     run_dir = Path(result.run_dir)
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
-    done = [(t.number, t.value, TrialRecord.of(t).model) for t in study.trials if is_candidate(t)]
+    records = [(t, TrialRecord.of(t)) for t in study.trials if is_candidate(t)]
+    done = [(t.number, t.value, r.model, r.family) for t, r in records]
     files = {int(f.stem.split("_")[1]) for f in (run_dir / "folds").glob("trial_*.pkl")}
     assert len(done) > KEEP  # some trials were pushed out
-    assert files == kept(done, +1.0)  # the 10 best and each model's best, no others
+    assert files == kept(done, +1.0)  # the 10 best, each family's and model's best, no others
+    pool = candidates(study, result.problem)
+    assert {t.number for t in pool} <= files  # the ensemble's pool is bagged
     assert not list((run_dir / "folds").glob("*.tmp"))
 
 

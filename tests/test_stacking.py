@@ -16,7 +16,7 @@ from automl_fin.engine._predictions import predict
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import ArtifactError
-from automl_fin.results._ensemble import candidates, rows_of, with_oof
+from automl_fin.results._ensemble import candidates, family_of, rows_of, with_oof
 from automl_fin.results._members import oof_of
 from automl_fin.results._stacking import (
     Stacker,
@@ -58,13 +58,18 @@ def test_the_stack_is_a_leaderboard_row_of_the_best_trial_of_each_model(stacked)
     assert int(row["folds"].iloc[0]) == 3 and np.isfinite(row["score"].iloc[0])
     members = candidates(study, result.problem)
     assert {TrialRecord.of(t).model for t in members} == {"logreg", "hgb", "extra_trees"}
-    # a pool of three holds each family's best, however far down the ranking it is
+    # a pool of three holds each model's best, however far down the ranking it is
     ranked = with_oof(study, result.problem)
     three = candidates(study, result.problem, top_k=3)
     assert {t.number for t in three} == {
         next(t.number for t in ranked if TrialRecord.of(t).model == m)
         for m in ("logreg", "hgb", "extra_trees")
     }
+    # then each family's (a model with other preprocessing), before the best others
+    families = {family_of(t) for t in ranked}
+    assert len(families) > 3  # the search tried a model with two preprocessings
+    pool = candidates(study, result.problem, top_k=len(families))
+    assert {family_of(t) for t in pool} == families
     ensemble = TrialRecord.of(next(t for t in rows_of(study) if t.number == -1))
     assert set(ensemble.members) <= {str(t.number) for t in members}  # type: ignore[arg-type]
     stacker = TrialRecord.of(_stack_row(study)).stacker

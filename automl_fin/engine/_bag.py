@@ -7,9 +7,10 @@ prediction came from fold models of that same bag that never saw the row.
 
 During a search a trial's fold models are written to ``<run>/folds/trial_NNNNN.pkl``
 (atomically) when the trial may be used afterwards: among the :data:`KEEP` best
-candidates (the ensemble's pool) or the best trial of its model (the final test scores
-each model's best). Files of trials that fell out of that set are deleted as the search
-goes, so the folder holds about ``KEEP`` + models files, compressed (zlib level 1: a
+candidates or the best trials of the first :data:`KEEP` families, or the best trial of
+its model (the ensemble's pool draws from these; the final test scores each model's
+best). Files of trials that fell out of that set are deleted as the search goes, so
+the folder holds at most twice ``KEEP`` plus one a model, compressed (zlib level 1: a
 bag of calibrated random forests on German credit, 140 MB pickled, is 35 MB on disk,
 0.9 s to write). A bag that pickles to more than :data:`MAX_BAG_MB` is not kept (the
 predictor would carry it whole). A member whose file is missing (too large, a run moved
@@ -119,16 +120,21 @@ def load_bag(run_dir: Path | None, number: int) -> Bag | None:
         return None
 
 
-def kept(done: Sequence[tuple[int, float, str]], sign: float) -> set[int]:
+def kept(done: Sequence[tuple[int, float, str, str]], sign: float) -> set[int]:
     """Numbers of the trials whose fold models are worth keeping, among completed
-    candidates ``(number, value, model)``: the :data:`KEEP` best, and the best of each
-    model (``sign``: +1 when larger is better)."""
+    candidates ``(number, value, model, family)`` (``sign``: +1 when larger is better):
+    the :data:`KEEP` best, the best of each of the first :data:`KEEP` families (what
+    ``results._ensemble.candidates`` may pool) and the best of each model."""
     ranked = sorted(done, key=lambda row: -sign * row[1])
-    keep = {number for number, _, _ in ranked[:KEEP]}
+    keep = {number for number, *_ in ranked[:KEEP]}
     models: set[str] = set()
-    for number, _, model in ranked:
+    families: list[str] = []
+    for number, _, model, family in ranked:
         if model not in models:
             models.add(model)
+            keep.add(number)
+        if family not in families and len(families) < KEEP:
+            families.append(family)
             keep.add(number)
     return keep
 

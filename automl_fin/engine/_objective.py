@@ -265,24 +265,25 @@ class Objective:
         self.record.oof = str(oof_file.resolve())  # readable from any directory
         score = float(np.mean(folds.scores))
         if bagged:
-            self._keep_bag(trial, plan.model, score, folds.pipes)
+            self._keep_bag(trial, score, folds.pipes)
         return score
 
-    def _keep_bag(self, trial: optuna.Trial, model: str, score: float, pipes: list[Any]) -> None:
+    def _keep_bag(self, trial: optuna.Trial, score: float, pipes: list[Any]) -> None:
         """Write the trial's fold models when it is among the trials whose bags may be
         used (:func:`~automl_fin.engine._bag.kept`), and delete those of trials that it
         pushed out (as this process sees the study: another's newer trials are left)."""
         done = [
-            (t.number, float(t.value), str(TrialRecord.of(t).model))  # type: ignore[arg-type]
+            (t.number, float(t.value), str((r := TrialRecord.of(t)).model), r.family)  # type: ignore[arg-type]
             for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if is_candidate(t)
         ]
-        keep = kept([*done, (trial.number, score, model)], self.problem.metric.sign)
+        this = (trial.number, score, str(self.record.model), self.record.family)
+        keep = kept([*done, this], self.problem.metric.sign)
         if trial.number in keep:
             # not kept (unpicklable, disk full): the predictor refits this one
             with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
                 save_bag(self.run_dir, trial.number, pipes)
-        forget(self.run_dir, {number for number, _, _ in done} - keep)
+        forget(self.run_dir, {number for number, *_ in done} - keep)
 
     def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
         """Stop the trial (pruned, its folds so far recorded) when its next fold would

@@ -69,6 +69,13 @@ class TrialRecord:
     members: dict[str, float] | None = None  # an ensemble's trial numbers -> weights
     stacker: dict[str, Any] | None = None  # a stack's layer 2 (results._stacking.Stacker)
 
+    @property
+    def family(self) -> str:
+        """The model and the names of its preprocessing steps, e.g. ``logreg
+        (text:minilm_embed)``: trials of one family differ only in parameters (near-copies
+        to an ensemble; logistic regression on embeddings and on TF-IDF columns are not)."""
+        return f"{self.model} ({self.preprocessors or 'none'})"
+
     @classmethod
     def of(cls, trial: FrozenTrial | optuna.Trial) -> TrialRecord:
         """The record of a stored trial (its flat user attributes, then its record)."""
