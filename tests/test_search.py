@@ -424,11 +424,15 @@ def test_default_recipe_on_the_larger_credit_sets(tmp_path: Path, name: str, flo
 
 class _Paced(ClassifierMixin, BaseEstimator):
     """A real model trained in "batches" as a deep model is (10 a pass over the data,
-    0.8 s each), calling the monitor's budget check after every batch."""
+    ``pause`` s each), calling the monitor's budget check after every batch."""
+
+    def __init__(self, batches: int = 30, pause: float = 0.8) -> None:
+        self.batches = batches
+        self.pause = pause
 
     def fit(self, X, y, monitor=None):
-        for batch in range(30):
-            time.sleep(0.8)
+        for batch in range(self.batches):
+            time.sleep(self.pause)
             if monitor is not None:
                 monitor.check((batch + 1) / 10)
         self.model_ = LogisticRegression(max_iter=500).fit(X, y)
@@ -466,6 +470,34 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert paced["state"] == "PRUNED"
     assert paced["error"].startswith("budget: a paced epoch takes ~8 s")
     assert result.predictor is None  # the prior is never saved as the predictor
+
+
+class _SlowFoldsPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="slow", tasks={Task.BINARY},
+                           build=lambda p, c: _Paced(batches=40, pause=0.3),
+                           requires={"scale"}, monitored=True))  # fmt: skip
+
+
+def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path: Path) -> None:
+    """Folds of 12 s (epochs of 3 s, each within the budget) and 5 of them in a 10 s
+    budget: the trial cannot end, so it stops once its first fold's pace is known (2 s),
+    not at the budget's end (it used to run 8-9 s for nothing: a trial cut short is never
+    a candidate)."""
+    with pytest.warns(UserWarning, match=r"only the baselines completed"):
+        result = search(
+            "default", trials=2, seconds=10.0, runs_dir=tmp_path, storage=":memory:",
+            registry=Registry(plugins={"slow": _SlowFoldsPlugin()}),
+            overrides={"models": ["slow"], "baselines": ["prior"], "portfolio": False,
+                       "validation.repeats": 1, "validation.n_splits": 5, "pruner": "none",
+                       "report": False},
+        )  # fmt: skip
+    board = result.leaderboard()
+    slow = board[board["model"] == "slow"].sort_values("trial").iloc[0]
+    assert slow["state"] == "PRUNED"
+    assert slow["error"].startswith("budget: 4 more slow folds of over 2 s each cannot end in")
+    assert slow["duration_s"] < 5.0  # 2 s of pace and the fold's set-up, not 8-9 s
 
 
 def test_a_time_budget_alone_is_not_cut_by_the_recipes_trial_cap(tmp_path: Path) -> None:

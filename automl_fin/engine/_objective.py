@@ -383,18 +383,28 @@ class Objective:
         started = time.monotonic()
 
         def check(passes: float) -> None:
-            """The budget, checked as often as the model calls (every batch): spent,
-            or the pass under way would end after it at this pace."""
+            """The budget, checked as often as the model calls (every batch or round):
+            spent; or the pass under way would end after it at this pace; or the trial
+            cannot finish its folds before it (each later fold taking at least as long
+            as this one has so far): a trial cut short is never a candidate, so its
+            time is better spent on others."""
             now = time.monotonic()
             if now > self.deadline:  # a long fit stops at the budget too
                 self.record.stopped = f"budget reached in fold {fold + 1}"
                 raise Pruned(f"budget reached in fold {fold + 1}")
-            if passes <= 0 or now - started < PACE_AFTER:
+            spent = now - started
+            if spent < PACE_AFTER:
                 return
-            per_pass = (now - started) / passes
-            if now + (math.ceil(passes) - passes) * per_pass > self.deadline:
-                left = self.deadline - now
+            left = self.deadline - now
+            why = None
+            per_pass = spent / passes if passes > 0 else 0.0
+            if per_pass and now + (math.ceil(passes) - passes) * per_pass > self.deadline:
                 why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
+            after = (self.record.folds or 0) - fold - 1  # folds still to fit after this one
+            if why is None and after > 0 and now + after * spent > self.deadline:
+                why = (f"budget: {after} more {plan.model} folds of over {spent:.0f} s each "
+                       f"cannot end in the {left:.0f} s left")  # fmt: skip
+            if why is not None:
                 self.record.stopped = why
                 raise Pruned(why)
 
