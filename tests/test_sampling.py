@@ -114,6 +114,21 @@ def test_families_below_half_their_share_of_trials_and_seconds_are_tried_next() 
     assert least_tried([_finished("hgb", 1.0, baseline="prior")] * 8, MODELS) is None
 
 
+def test_a_trial_budget_is_shared_by_trials_alone_so_a_seed_repeats_the_choice() -> None:
+    from automl_fin.engine._sampling import least_tried
+
+    def trials(mlp_s: float) -> list[optuna.trial.FrozenTrial]:
+        logreg = [_finished("logreg", 0.1) for _ in range(4)]
+        rf = [_finished("rf", 1.0) for _ in range(4)]
+        return [*[_finished("hgb", 1.0) for _ in range(20)], *logreg, *rf, _finished("mlp", mlp_s)]
+
+    # mlp: 1 trial of 30 (half its share: 3.75); its seconds decide with a time budget only
+    assert least_tried(trials(30.0), MODELS) is None
+    assert least_tried(trials(3.0), MODELS) == "mlp"
+    assert least_tried(trials(30.0), MODELS, seconds=False) == "mlp"
+    assert least_tried(trials(3.0), MODELS, seconds=False) == "mlp"
+
+
 def test_a_model_is_broken_after_three_failures_of_its_own_and_no_success() -> None:
     from automl_fin.engine._sampling import BROKEN_AFTER, broken_models
 

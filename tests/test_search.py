@@ -137,10 +137,11 @@ QUICK_SAMPLED = {"validation.n_splits": 3, "report": False, "predictor": False,
 
 
 def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
+    # 7 trials: past the first rounds, where models sharing the budget (spread) choose
     def run(seed: int):
         r = search(
             "default",
-            trials=5,
+            trials=7,
             seed=seed,
             storage=":memory:",
             runs_dir=tmp_path,

@@ -27,6 +27,9 @@ nearly every trial of a long search on the family that led early (106 of 150 on 
 credit at 300 s, each a near copy of the last), so a family that needs a few tries to
 shine never gets them. A model whose trial was stopped before its first fold for want
 of budget, or failed, is left to TPE (forcing it again would only be stopped again).
+Seconds count only when the budget is time alone: a trial budget is shared by trials,
+and the choice then depends on no clock, so a seed repeats the run (with seconds, two
+runs of 12 trials with one seed parted at the eighth).
 
 A model that never works is left out (:func:`broken_models`): once
 :data:`BROKEN_AFTER` of its trials failed by their own error and none completed or was
@@ -168,10 +171,13 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
     the trial's number (a fresh TPE per trial; it keeps no state between trials but its
     random stream)."""
 
-    def __init__(self, seed: int, *, constant_liar: bool = False, spread: bool = False) -> None:
+    def __init__(
+        self, seed: int, *, constant_liar: bool = False, spread: bool = False, timed: bool = True
+    ) -> None:
         self.seed = seed
         self.constant_liar = constant_liar  # trials running elsewhere count as bad
         self.spread = spread  # model families share the budget (see the module's docstring)
+        self.timed = timed  # the budget is seconds: shares of seconds count too
         self._number: int | None = None
         self._tpe = self._make(0)
         self._warned: set[str] = set()  # broken models already warned about
@@ -198,7 +204,7 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
             reduced = {**space, MODEL: CategoricalDistribution(healthy)}
             redrawn = self._draw(lambda: self._tpe.sample_relative(study, trial, reduced))
             params = redrawn or {**params, MODEL: self._any(healthy, trial)}
-        behind = least_tried(trials, healthy) if self.spread else None
+        behind = least_tried(trials, healthy, seconds=self.timed) if self.spread else None
         return params if behind is None else {**params, MODEL: behind}
 
     def sample_independent(
@@ -208,7 +214,7 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
             return self._tpe.sample_independent(study, trial, name, distribution)
         trials = study.get_trials(deepcopy=False)
         healthy = self._healthy(trials, list(distribution.choices))
-        behind = least_tried(trials, healthy) if self.spread else None
+        behind = least_tried(trials, healthy, seconds=self.timed) if self.spread else None
         if behind is not None:
             return behind
         if len(healthy) == len(distribution.choices):
@@ -255,11 +261,14 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         self._tpe.reseed_rng()
 
 
-def least_tried(trials: list[FrozenTrial], models: list[str]) -> str | None:
+def least_tried(
+    trials: list[FrozenTrial], models: list[str], *, seconds: bool = True
+) -> str | None:
     """The model furthest below :data:`SPREAD` of its even share of the finished
-    (completed, pruned, failed) searched trials and of their seconds, or ``None`` when
-    none is below both. Models with a failed trial, or one stopped for want of budget
-    before its first fold, are not pushed."""
+    (completed, pruned, failed) searched trials and (``seconds``) of their seconds, or
+    ``None`` when none is below both. Models with a failed trial, or one stopped for
+    want of budget before its first fold, are not pushed. Without ``seconds`` the
+    choice depends on the trials' states and models only, so a seed repeats it."""
     from automl_fin.engine._trial_record import is_baseline
 
     done = [
@@ -270,19 +279,23 @@ def least_tried(trials: list[FrozenTrial], models: list[str]) -> str | None:
         and t.params.get(MODEL) in models
     ]
     counts = dict.fromkeys(models, 0)
-    seconds = dict.fromkeys(models, 0.0)
+    spent = dict.fromkeys(models, 0.0)
     blocked = set()
     for t in done:
         counts[t.params[MODEL]] += 1
-        if t.datetime_start and t.datetime_complete:
-            seconds[t.params[MODEL]] += (t.datetime_complete - t.datetime_start).total_seconds()
+        if seconds and t.datetime_start and t.datetime_complete:
+            spent[t.params[MODEL]] += (t.datetime_complete - t.datetime_start).total_seconds()
         record = TrialRecord.of(t)
         unrun = (record.stopped or "").startswith("budget") and not record.fold_scores
         if t.state == TrialState.FAIL or unrun:
             blocked.add(t.params[MODEL])
     floor = SPREAD * len(done) / len(models)
-    floor_s = SPREAD * sum(seconds.values()) / len(models)
-    behind = [m for m in models if m not in blocked and counts[m] < floor and seconds[m] < floor_s]
+    floor_s = SPREAD * sum(spent.values()) / len(models)
+    behind = [
+        m
+        for m in models
+        if m not in blocked and counts[m] < floor and (not seconds or spent[m] < floor_s)
+    ]
     return min(behind, key=lambda m: (counts[m], models.index(m))) if behind else None
 
 
@@ -309,5 +322,8 @@ def broken_models(trials: list[FrozenTrial], models: list[Any]) -> dict[str, str
 def make_sampler(recipe: Recipe, *, shared: bool) -> optuna.samplers.BaseSampler:
     """TPE seeded by the recipe and each trial's number (:class:`TrialSeededTPE`);
     ``shared``: other processes may run trials at the same time (constant liar on);
-    model families share the budget when the recipe's ``spread`` is on."""
-    return TrialSeededTPE(recipe.seed, constant_liar=shared, spread=recipe.spread)
+    model families share the budget when the recipe's ``spread`` is on: its trials, and
+    its seconds too when the budget is time alone (a trial budget is shared by trials
+    only, so that a seed repeats the run: seconds differ from run to run)."""
+    timed = recipe.budget.trials is None
+    return TrialSeededTPE(recipe.seed, constant_liar=shared, spread=recipe.spread, timed=timed)
