@@ -6,6 +6,7 @@ import json
 import pickle
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import optuna
@@ -77,13 +78,39 @@ def test_only_the_trials_that_may_be_used_keep_their_fold_models(bagged) -> None
     run_dir = Path(result.run_dir)
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     records = [(t, TrialRecord.of(t)) for t in study.trials if is_candidate(t)]
-    done = [(t.number, t.value, r.model, r.family) for t, r in records]
+    n = len(result.problem.splits)
+    done = [(t.number, t.value, r.model, r.family if r.poolable(n) else None) for t, r in records]
     files = {int(f.stem.split("_")[1]) for f in (run_dir / "folds").glob("trial_*.pkl")}
     assert len(done) > KEEP  # some trials were pushed out
     assert files == kept(done, +1.0)  # the 10 best, each family's and model's best, no others
     pool = candidates(study, result.problem)
     assert {t.number for t in pool} <= files  # the ensemble's pool is bagged
     assert not list((run_dir / "folds").glob("*.tmp"))
+
+
+def test_every_trial_an_ensemble_can_pool_keeps_its_fold_models(tmp_path: Path) -> None:
+    """On studies of many models and preprocessings, some trials with fewer folds (a
+    ``max_folds`` model: never pooled, yet ranked), the pool is within the kept set."""
+    rng = np.random.default_rng(0)
+    problem = SimpleNamespace(splits=[None] * 5, metric=SimpleNamespace(sign=1.0))
+    oof = tmp_path / "oof.npy"
+    np.save(oof, np.zeros(3))
+    for _ in range(30):
+        study = optuna.create_study(direction="maximize")
+        rows = []
+        for number in range(int(rng.integers(5, 60))):
+            model = f"m{rng.integers(6)}"
+            record = {"model": model, "preprocessors": f"numeric:p{rng.integers(5)}",
+                      "oof": str(oof), "folds": 1 if model == "m0" else 5}  # fmt: skip
+            trial = optuna.trial.create_trial(
+                value=float(rng.random()), user_attrs={"automl_fin": record}
+            )
+            study.add_trial(trial)
+            r = TrialRecord.of(trial)
+            rows.append((number, trial.value, r.model, r.family if r.poolable(5) else None))
+        keep = kept(rows, +1.0)
+        assert {t.number for t in candidates(study, problem)} <= keep  # type: ignore[arg-type]
+        assert len(keep) <= 2 * KEEP + 6
 
 
 def test_the_final_test_scores_the_bags_on_rows_no_fold_model_saw(tmp_path: Path) -> None:

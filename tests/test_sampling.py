@@ -122,11 +122,15 @@ def test_a_trial_budget_is_shared_by_trials_alone_so_a_seed_repeats_the_choice()
         rf = [_finished("rf", 1.0) for _ in range(4)]
         return [*[_finished("hgb", 1.0) for _ in range(20)], *logreg, *rf, _finished("mlp", mlp_s)]
 
-    # mlp: 1 trial of 30 (half its share: 3.75); its seconds decide with a time budget only
+    # mlp: 1 trial of 29 (half its share: 3.6); its seconds decide with a time budget only
     assert least_tried(trials(30.0), MODELS) is None
     assert least_tried(trials(3.0), MODELS) == "mlp"
     assert least_tried(trials(30.0), MODELS, seconds=False) == "mlp"
     assert least_tried(trials(3.0), MODELS, seconds=False) == "mlp"
+    # the recipe's budget decides: trials (with seconds as a ceiling), or time alone
+    assert not make_sampler(load_recipe("default"), shared=False).timed  # type: ignore[attr-defined]
+    timed = load_recipe("default", {"budget.trials": None, "budget.seconds": 60})
+    assert make_sampler(timed, shared=False).timed  # type: ignore[attr-defined]
 
 
 def test_a_model_is_broken_after_three_failures_of_its_own_and_no_success() -> None:

@@ -120,19 +120,23 @@ def load_bag(run_dir: Path | None, number: int) -> Bag | None:
         return None
 
 
-def kept(done: Sequence[tuple[int, float, str, str]], sign: float) -> set[int]:
+def kept(done: Sequence[tuple[int, float, str, str | None]], sign: float) -> set[int]:
     """Numbers of the trials whose fold models are worth keeping, among completed
-    candidates ``(number, value, model, family)`` (``sign``: +1 when larger is better):
-    the :data:`KEEP` best, the best of each of the first :data:`KEEP` families (what
-    ``results._ensemble.candidates`` may pool) and the best of each model."""
+    candidates ``(number, value, model, family)`` (``sign``: +1 when larger is better;
+    ``family`` ``None``: a trial no ensemble can pool, see ``TrialRecord.poolable``):
+    the best of each model (the final test's), and among the poolable the :data:`KEEP`
+    best and the best of each of the first :data:`KEEP` families — every trial
+    ``results._ensemble.candidates`` may pool."""
     ranked = sorted(done, key=lambda row: -sign * row[1])
-    keep = {number for number, *_ in ranked[:KEEP]}
+    pool = [row for row in ranked if row[3] is not None]
+    keep = {number for number, *_ in pool[:KEEP]}
     models: set[str] = set()
-    families: list[str] = []
-    for number, _, model, family in ranked:
+    families: list[str | None] = []
+    for number, _, model, _ in ranked:
         if model not in models:
             models.add(model)
             keep.add(number)
+    for number, _, _, family in pool:
         if family not in families and len(families) < KEEP:
             families.append(family)
             keep.add(number)

@@ -272,12 +272,17 @@ class Objective:
         """Write the trial's fold models when it is among the trials whose bags may be
         used (:func:`~automl_fin.engine._bag.kept`), and delete those of trials that it
         pushed out (as this process sees the study: another's newer trials are left)."""
+        n = len(self.problem.splits)
+
+        def row(number: int, value: float, r: TrialRecord) -> tuple[int, float, str, str | None]:
+            return number, value, str(r.model), r.family if r.poolable(n) else None
+
         done = [
-            (t.number, float(t.value), str((r := TrialRecord.of(t)).model), r.family)  # type: ignore[arg-type]
+            row(t.number, float(t.value), TrialRecord.of(t))  # type: ignore[arg-type]
             for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if is_candidate(t)
         ]
-        this = (trial.number, score, str(self.record.model), self.record.family)
+        this = row(trial.number, score, self.record)
         keep = kept([*done, this], self.problem.metric.sign)
         if trial.number in keep:
             # not kept (unpicklable, disk full): the predictor refits this one

@@ -139,8 +139,9 @@ class Recipe(_Strict):
     ensemble_selection: Literal["caruana", "shrunk", "bagged"] = Field(
         "caruana",
         description="how the ensemble weighs its pool: `caruana` (greedy forward "
-        "selection), `shrunk` (half of it, half the mean of each model family's best "
-        "trial) or `bagged` (forward selection on 20 random halves of the pool, averaged)",
+        "selection), `shrunk` (half of it, half the mean of each family's best "
+        "trial: a model with its preprocessing steps) or `bagged` (forward selection on "
+        "20 random halves of the pool, averaged)",
     )
     stacking: bool = Field(
         True,
@@ -152,7 +153,8 @@ class Recipe(_Strict):
     spread: bool = Field(
         True,
         description="model families share the budget: a model with fewer than half its "
-        "even share of the finished trials is tried next, before TPE's choice",
+        "even share of the finished trials (and, when the budget is time alone, of their "
+        "seconds) is tried next, before TPE's choice",
     )
     bagging: bool | Literal["auto"] = Field(
         "auto",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # no optuna import at run time: the predictor reads records too
@@ -72,9 +73,17 @@ class TrialRecord:
     @property
     def family(self) -> str:
         """The model and the names of its preprocessing steps, e.g. ``logreg
-        (text:minilm_embed)``: trials of one family differ only in parameters (near-copies
-        to an ensemble; logistic regression on embeddings and on TF-IDF columns are not)."""
-        return f"{self.model} ({self.preprocessors or 'none'})"
+        (text:minilm_embed)``: trials of one family differ only in parameters or
+        calibration (near-copies to an ensemble: a calibration maps the same scores
+        monotonically; logistic regression on embeddings and on TF-IDF columns are not)."""
+        steps = (self.preprocessors or "none").split("; calibrated:")[0]
+        return f"{self.model} ({steps})"
+
+    def poolable(self, n_splits: int) -> bool:
+        """Whether an ensemble or a stack built here can take this trial: its out-of-fold
+        predictions are on this machine and cover the study's ``n_splits`` splits (not
+        the fewer folds of a ``max_folds`` model)."""
+        return bool(self.oof) and Path(self.oof).is_file() and (self.folds or n_splits) == n_splits
 
     @classmethod
     def of(cls, trial: FrozenTrial | optuna.Trial) -> TrialRecord:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -178,10 +177,7 @@ def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenT
     done = [
         t
         for t in study.get_trials(deepcopy=False)
-        if is_candidate(t, ensemble=False)
-        and (r := TrialRecord.of(t)).oof
-        and Path(r.oof).is_file()  # another machine's file may not be here
-        and (r.folds or len(p.splits)) == len(p.splits)  # same rows scored
+        if is_candidate(t, ensemble=False) and TrialRecord.of(t).poolable(len(p.splits))
     ]
     return sorted(done, key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
 

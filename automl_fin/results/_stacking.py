@@ -4,8 +4,9 @@ Where ensemble selection (:mod:`automl_fin.results._ensemble`) averages members 
 counted weights, a stack learns how to combine them: a penalised logistic regression on
 the members' log-odds (binary), their log-probabilities (multi-class), or a non-negative
 ridge regression on their values (regression). Its members are the ensemble's pool
-(:func:`~automl_fin.results._ensemble.candidates`): the best trial of each model
-family, then the best others, 10 in all: trials whose fold models a bagging search keeps.
+(:func:`~automl_fin.results._ensemble.candidates`): the best trial of each model, then
+of each family (a model with other preprocessing steps), then the best others, 10 in
+all: trials whose fold models a bagging search keeps.
 
 **Scored on folds its layer-2 model never saw.** For every validation split of the
 search, a layer-2 model is fitted on the out-of-fold predictions of that split's
