@@ -270,3 +270,41 @@ def test_a_search_races_over_folds_and_never_prunes_after_the_last(tmp_path: Pat
     assert record.stopped and record.stopped.startswith("lost the race to trial ")
     state, record = runs[False]
     assert not (record.stopped or "").startswith("lost")
+
+
+def test_a_model_whose_fold_no_longer_fits_is_left_out_by_the_sampler(tmp_path: Path) -> None:
+    """A model whose own fold cannot end before the deadline is marked too slow (not one
+    skipped only for a preprocessing to fit first), and the sampler draws among the
+    others: TPE asking three times in a row for a model that cannot fit used to end the
+    search early (PhraseBank at 600 s: at 445 s, after a 367 s fine-tuning fold)."""
+    import time
+
+    from automl_fin import datasets
+    from automl_fin.engine._objective import Objective
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._sampling import TrialSeededTPE
+    from automl_fin.plugin._registry import get_registry
+
+    recipe = load_recipe("default", {"models": ["logreg", "hgb"]})
+    problem = resolve(recipe, datasets.load("german_credit"), get_registry())
+    objective = Objective(problem, tmp_path, deadline=time.monotonic() + 30)
+    objective.fold_seconds = {"logreg": [0.5], "hgb": [60.0]}
+    objective._skipped("hgb")
+    objective._skipped("logreg")  # skipped for its preprocessing: it fits on its own
+    assert objective.too_slow == {"hgb"} and not objective.stopped
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = TrialSeededTPE(0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+
+    def score(trial: optuna.Trial) -> float:
+        return 1.0 if trial.suggest_categorical("model", ["hgb", "logreg"]) == "hgb" else 0.0
+
+    study.optimize(score, n_trials=15)
+    assert sum(t.params["model"] == "hgb" for t in study.trials) >= 8  # TPE's favourite
+    sampler.too_slow = lambda: objective.too_slow
+    study.optimize(score, n_trials=10)
+    assert {t.params["model"] for t in study.trials[15:]} == {"logreg"}
+    sampler.too_slow = lambda: {"hgb", "logreg"}  # nothing fits: TPE as before, the
+    study.optimize(score, n_trials=3)  # objective stops the search
+    assert {t.params["model"] for t in study.trials[25:]} == {"hgb"}

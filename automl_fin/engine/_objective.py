@@ -127,6 +127,9 @@ class Objective:
         self.fitted_preps = warm_preprocessors(problem)  # fitted here, or said warm
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
+        # models whose own fold no longer fits the time left (it only shrinks): the
+        # sampler leaves them out (TrialSeededTPE.too_slow)
+        self.too_slow: set[str] = set()
         self.curve_s = self.build_s = 0.0
         self.may_prune = False
         # native thread pools follow the recipe's n_jobs: no oversubscription when
@@ -136,14 +139,33 @@ class Objective:
         self.record = TrialRecord()  # the running trial's, stored when it ends
         self.warnings = TrialWarnings()  # each distinct one shown once a search
 
-    def _skipped(self, trial: optuna.Trial) -> None:
-        """A trial skipped for want of budget: stop the search when no model's fastest
-        fold fits any more, or the sampler asked three times in a row for models (or
-        preprocessing) that do not fit."""
+    def _skipped(self, model: str) -> None:
+        """A trial of ``model`` skipped for want of budget: the model joins
+        :attr:`too_slow` when its own fold (without preprocessing to fit first) no longer
+        fits; the search stops when no model's fastest fold fits any more, or the
+        sampler asked three times in a row for what does not fit (a preprocessing too
+        slow for any model: a sentence encoder not run yet)."""
         self.skips += 1
+        now = time.monotonic()
+        if now + self._model_estimate(model) > self.deadline:
+            self.too_slow.add(model)
         cheapest = min(min(v) for v in self.fold_seconds.values())
-        if time.monotonic() + cheapest > self.deadline or self.skips >= 3:
+        if now + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
+
+    def _rate(self) -> float:
+        """The fastest fold seen per unit of declared model ``cost`` (0 before any)."""
+        models = self.problem.models
+        rates = [min(s) / models[m].cost for m, s in self.fold_seconds.items() if m in models]
+        return min(rates) if rates else 0.0
+
+    def _model_estimate(self, model: str) -> float:
+        """Seconds a fold of ``model`` will likely take, preprocessing fitted: its
+        fastest fold so far, else :meth:`_rate` times its declared cost."""
+        if model in self.fold_seconds:
+            return min(self.fold_seconds[model])
+        models = self.problem.models
+        return self._rate() * models[model].cost if model in models else 0.0
 
     def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> float:
         """Seconds the next fold will likely take: this trial's folds so far, else the
@@ -153,15 +175,9 @@ class Objective:
         encoder embeds every row on first use: tens of seconds)."""
         if fold:
             return spent / fold
-        models, preps = self.problem.models, self.problem.preprocessors
-        rates = [min(s) / models[m].cost for m, s in self.fold_seconds.items() if m in models]
-        if not rates:
-            return 0.0
+        preps = self.problem.preprocessors
         new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
-        extra = min(rates) * sum(preps[n].cost for n in new)
-        if plan.model in self.fold_seconds:
-            return min(self.fold_seconds[plan.model]) + extra
-        return min(rates) * models[plan.model].cost + extra if plan.model in models else extra
+        return self._model_estimate(plan.model) + self._rate() * sum(preps[n].cost for n in new)
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
@@ -300,7 +316,7 @@ class Objective:
         why = f"budget reached after {fold} folds"
         if not fold and expected:
             why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
-            self._skipped(trial)
+            self._skipped(plan.model)
         self.record.stopped = why
         raise optuna.TrialPruned(why)
 

@@ -39,6 +39,13 @@ promising: with a model that raises in every fit among four, 26 of a 40-trial se
 went to it (a trial budget spent on errors; a time budget too when the failure comes
 late, at a trial timeout or after a long fit).
 
+A model whose fold no longer fits the time left (the search's objective measures it,
+``Objective.too_slow``; the time left only shrinks) is left out the same way, for the
+rest of the search. TPE reads its best completed trial as promising and asks for it
+again: on PhraseBank at 600 s, after a 367 s fine-tuning fold, it asked three times in a
+row, each trial was skipped, and the search ended at 445 s of 600 while logistic
+regression folds took 1-2 s.
+
 Racing over folds (``recipe.racing``): after folds 2, 3, 5, 8 … (never the last) a trial
 is compared split by split with the best completed trial on the same splits, and stops
 when it is 95 % sure to end below it (:func:`lost_race`: a paired one-sided t bound, so
@@ -49,7 +56,7 @@ judging as well: it stops the worst quarter early, the race the hopeless rest.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Container
+from collections.abc import Callable, Collection, Container
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -178,6 +185,9 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         self.constant_liar = constant_liar  # trials running elsewhere count as bad
         self.spread = spread  # model families share the budget (see the module's docstring)
         self.timed = timed  # the budget is seconds: shares of seconds count too
+        # the models whose fold no longer fits the time left, as the search's objective
+        # measures them (engine._objective.Objective.too_slow): left out like broken ones
+        self.too_slow: Callable[[], Collection[str]] = frozenset
         self._number: int | None = None
         self._tpe = self._make(0)
         self._warned: set[str] = set()  # broken models already warned about
@@ -225,7 +235,11 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
 
     def _healthy(self, trials: list[FrozenTrial], choices: list[Any]) -> list[Any]:
         """``choices`` without the :func:`broken_models` (all of them when every one is
-        broken: the search then ends saying why); each left out is warned about once."""
+        broken: the search then ends saying why), each warned about once, and without
+        the models :attr:`too_slow` for the time left (unless none would be left: the
+        objective then stops the search)."""
+        slow = set(self.too_slow())
+        choices = [c for c in choices if c not in slow] or choices
         broken = broken_models(trials, choices)
         for model, error in broken.items():
             if model not in self._warned:

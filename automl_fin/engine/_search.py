@@ -27,7 +27,7 @@ from automl_fin.engine._objective import Objective, TrialFailed
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
-from automl_fin.engine._sampling import make_pruner, make_sampler
+from automl_fin.engine._sampling import TrialSeededTPE, make_pruner, make_sampler
 from automl_fin.engine._trial_record import TrialRecord, counts_toward_budget, is_candidate
 from automl_fin.errors import StorageError
 from automl_fin.plugin._registry import Registry, get_registry
@@ -263,6 +263,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")
         objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
+        if isinstance(opt_study.sampler, TrialSeededTPE):  # not a model that cannot fit
+            opt_study.sampler.too_slow = lambda: objective.too_slow
         if progress:  # after the summary lines, which it would otherwise overwrite
             timed = recipe.budget.seconds is not None
             bar = _ProgressBar(recipe.budget.trials, objective.deadline if timed else None)
