@@ -308,3 +308,11 @@ def test_a_model_whose_fold_no_longer_fits_is_left_out_by_the_sampler(tmp_path: 
     sampler.too_slow = lambda: {"hgb", "logreg"}  # nothing fits: TPE as before, the
     study.optimize(score, n_trials=3)  # objective stops the search
     assert {t.params["model"] for t in study.trials[25:]} == {"hgb"}
+    # skips of models too slow do not count toward the three-in-a-row stop (a portfolio's
+    # queued trials of them are skipped one by one); skips for a preprocessing do
+    for _ in range(5):
+        objective._skipped("hgb")
+    assert not objective.stopped
+    objective._skipped("logreg")
+    objective._skipped("logreg")
+    assert objective.stopped

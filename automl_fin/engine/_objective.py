@@ -142,13 +142,15 @@ class Objective:
     def _skipped(self, model: str) -> None:
         """A trial of ``model`` skipped for want of budget: the model joins
         :attr:`too_slow` when its own fold (without preprocessing to fit first) no longer
-        fits; the search stops when no model's fastest fold fits any more, or the
-        sampler asked three times in a row for what does not fit (a preprocessing too
-        slow for any model: a sentence encoder not run yet)."""
-        self.skips += 1
+        fits (not counted: the sampler leaves it out from now on, and a queued trial of
+        it is skipped at no cost); the search stops when no model's fastest fold fits any
+        more, or three trials in a row were skipped for a preprocessing that does not fit
+        (a sentence encoder not run yet)."""
         now = time.monotonic()
         if now + self._model_estimate(model) > self.deadline:
             self.too_slow.add(model)
+        else:
+            self.skips += 1
         cheapest = min(min(v) for v in self.fold_seconds.values())
         if now + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
