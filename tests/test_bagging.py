@@ -44,7 +44,7 @@ def test_the_bagged_predictor_is_the_mean_of_its_fold_models(bagged) -> None:
     )
     X = result.dataset.X.head(200)
     by_hand = sum(
-        m.weight * np.mean([p.predict_proba(X) for p in _fold_pipes(run_dir, m.trial)], axis=0)
+        m.weight * np.mean([predict(p, X, 2) for p in _fold_pipes(run_dir, m.trial)], axis=0)
         for m in predictor.members
     ) / sum(m.weight for m in predictor.members)
     assert np.allclose(predictor.predict_proba(X).to_numpy(), by_hand, atol=1e-12)
@@ -125,7 +125,7 @@ def test_the_final_test_scores_the_bags_on_rows_no_fold_model_saw(tmp_path: Path
             continue
         pipes = _fold_pipes(run_dir, int(number))
         assert all(not set(tr) & set(test) for tr, _ in problem.splits)
-        pred = np.mean([p.predict_proba(problem.dataset.X.iloc[test]) for p in pipes], axis=0)
+        pred = np.mean([predict(p, problem.dataset.X.iloc[test], 2) for p in pipes], axis=0)
         expected = problem.scores(problem.search_rows, test, pred)[problem.metric.name]
         assert row[problem.metric.name] == pytest.approx(expected, abs=1e-12)
 

@@ -1,9 +1,9 @@
 """Metrics with their direction, computed from out-of-fold predictions.
 
 For classification a metric receives class probabilities of shape ``(n, k)``; label
-metrics take the arg-max. For regression it receives the predicted values. Forecast
-metrics (``oos_r2``, ``mase``, ``direction``) also receive the :class:`Reference`
-forecasts of the same points: the random walk and the historical mean.
+metrics (``Metric.labels``) take the arg-max. For regression it receives the predicted
+values. Forecast metrics (``oos_r2``, ``mase``, ``direction``) also receive the
+:class:`Reference` forecasts of the same points: the random walk and the historical mean.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Metric:
     fn: Callable[..., float]
     description: str = ""
     reference: bool = False  # fn(y, pred, Reference): needs the reference forecasts
+    labels: bool = False  # scored on the arg-max labels, not on the probabilities
 
     def __call__(self, y_true: np.ndarray, pred: np.ndarray, ref: Reference | None = None) -> float:
         if self.reference:
@@ -197,6 +198,7 @@ METRICS: dict[str, Metric] = {
             CLASSIFICATION,
             _accuracy,
             "share of correct labels",
+            labels=True,
         ),
         _M(
             "balanced_accuracy",
@@ -204,6 +206,7 @@ METRICS: dict[str, Metric] = {
             CLASSIFICATION,
             _balanced_accuracy,
             "mean per-class recall",
+            labels=True,
         ),
         _M(
             "macro_f1",
@@ -211,6 +214,7 @@ METRICS: dict[str, Metric] = {
             CLASSIFICATION,
             _macro_f1,
             "unweighted mean of per-class F1",
+            labels=True,
         ),
         _M(
             "qwk",
@@ -218,6 +222,7 @@ METRICS: dict[str, Metric] = {
             CLASSIFICATION,
             _qwk,
             "quadratic weighted kappa (ordered classes)",
+            labels=True,
         ),
         _M("rmse", "minimize", frozenset({Task.REGRESSION}), _rmse, "root mean squared error"),
         _M(
@@ -326,6 +331,7 @@ def _per_class(
         CLASSIFICATION,
         lambda y, p: score(y, _labels(p), labels=[index], average="macro", zero_division=0.0),
         f"{kind} of class {label}" + (f" ({why})" if why else ""),
+        labels=True,
     )
 
 

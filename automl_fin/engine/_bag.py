@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from automl_fin.engine._prior_shift import shifted
 from automl_fin.storage._storage import atomic_write
 
 __all__ = ["KEEP", "Bag", "bag_file", "flush", "forget", "kept", "load_bag", "save_bag"]
@@ -55,8 +56,10 @@ class Bag:
         return f"Bag({len(self.pipes)} fold models of {type(self.pipes[0][-1]).__name__})"
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """The mean of the fold models' class probabilities."""
-        return np.mean([np.asarray(p.predict_proba(X), dtype=float) for p in self.pipes], axis=0)
+        """The mean of the fold models' class probabilities (each mapped back to its
+        training classes' frequencies when it was fitted with class weights)."""
+        probas = [shifted(p, np.asarray(p.predict_proba(X), dtype=float)) for p in self.pipes]
+        return np.mean(probas, axis=0)
 
     def predict(self, X: Any) -> np.ndarray:
         """Regression: the mean of the fold models' values; classification: the class

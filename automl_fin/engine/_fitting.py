@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info, sample_plan
+from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.plugin._space import suggest
 from automl_fin.plugin._specs import Monitor, holdout
@@ -63,20 +64,23 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
     )
 
 
-def refit(pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int) -> Any:
+def refit(
+    pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int, prior_shift: np.ndarray | None
+) -> Any:
     """Fit ``pipe`` on ``rows`` of ``p``'s data. A monitored model stops
     early on a holdout of them (:func:`~automl_fin.plugin._specs.holdout`, scored by the
-    recipe's metric) after the preprocessing is fitted on all of them."""
+    recipe's metric) after the preprocessing is fitted on all of them. With ``prior_shift``
+    (:meth:`Problem.prior_shift`), its probabilities are mapped back by it."""
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
     if not spec.monitored:
-        return pipe.fit(X, y)
+        return mark(pipe.fit(X, y), prior_shift)
     prep, model = pipe[0], pipe[-1]
     Xt = prep.fit_transform(X, y)
     names, kinds = feature_info(prep)
     tr, va = holdout(y, seed=seed, classify=p.task.is_classification)
 
     def score(pred: Any) -> float:
-        return p.score(rows[tr], rows[va], np.asarray(pred, dtype=float))
+        return p.score(rows[tr], rows[va], shift(np.asarray(pred, dtype=float), prior_shift))
 
     monitor = Monitor(
         feature_names=names,
@@ -89,7 +93,7 @@ def refit(pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int) -> A
         refit=True,
     )
     model.fit(_rows(Xt, tr), y[tr], monitor=monitor)
-    return pipe
+    return mark(pipe, prior_shift)
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:
@@ -106,7 +110,8 @@ def fit_trial(
     plan = plan_of(trial, p, seed)
     ctx = p.context(seed, model=plan.model, n_rows=len(rows))
     pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-    return plan.model, refit(pipe, p.all_models[plan.model], p, rows, seed=seed)
+    spec = p.all_models[plan.model]
+    return plan.model, refit(pipe, spec, p, rows, seed=seed, prior_shift=p.prior_shift(plan, rows))
 
 
 def trial_seed(recipe: Recipe, number: int) -> int:

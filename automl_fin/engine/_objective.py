@@ -33,6 +33,7 @@ from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
+from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed, lost_race
 from automl_fin.engine._staged import staged, tag
@@ -345,9 +346,10 @@ class Objective:
         )  # fmt: skip
         t0 = time.perf_counter()
         self.build_s += t0 - built
+        prior_shift = p.prior_shift(plan, tr)
         try:
             if p.all_models[plan.model].monitored:
-                self._fit_monitored(trial, plan, pipe, fold, tr, va, where)
+                self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift)
             else:
                 staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
         except Pruned as exc:
@@ -355,6 +357,7 @@ class Objective:
             self._record(folds)
             raise optuna.TrialPruned(str(exc)) from None
         t1 = time.perf_counter()
+        mark(pipe, prior_shift)
         pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width)
         t2 = time.perf_counter()
         folds.fit_s += t1 - t0
@@ -388,9 +391,18 @@ class Objective:
             raise optuna.TrialPruned(f"pruned after fold {done - 1}")
 
     def _fit_monitored(
-        self, trial: optuna.Trial, plan: Plan, pipe: Any, fold: int, tr: Any, va: Any, where: str
+        self,
+        trial: optuna.Trial,
+        plan: Plan,
+        pipe: Any,
+        fold: int,
+        tr: Any,
+        va: Any,
+        where: str,
+        prior_shift: np.ndarray | None,
     ) -> None:
-        """Fit the preprocessing, then the model with the fold's validation split."""
+        """Fit the preprocessing, then the model with the fold's validation split (its
+        curve scored on probabilities mapped back by ``prior_shift`` when there is one)."""
         p = self.problem
         ds = p.dataset
         width = ds.n_classes if p.task.is_classification else 1
@@ -401,7 +413,7 @@ class Objective:
 
         def score(pred: Any) -> float:
             pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
-            return p.score(tr, va, pred)
+            return p.score(tr, va, shift(pred, prior_shift))
 
         started = time.monotonic()
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.engine._bag import Bag
+from automl_fin.engine._prior_shift import shifted
 from automl_fin.engine._staged import tag
 
 __all__ = ["blend", "check_prediction", "predict"]
@@ -23,7 +24,7 @@ def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
     if width == 1:
         return np.asarray(pipe.predict(X), dtype=float)
     if hasattr(pipe[-1], "predict_proba"):
-        return np.asarray(pipe.predict_proba(X), dtype=float)
+        return shifted(pipe, np.asarray(pipe.predict_proba(X), dtype=float))
     labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
     return np.eye(width)[labels]
 

@@ -25,11 +25,13 @@ from automl_fin.data._table_facts import check_column_options
 from automl_fin.data._validation import make_splits, split_rows
 from automl_fin.engine._pipeline import (
     NONE,
+    Plan,
     accepts_input,
     can_preprocess_for,
     check_coverage,
     sample_plan,
 )
+from automl_fin.engine._prior_shift import factors
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._space import contains, fixed_values
 from automl_fin.plugin._specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
@@ -93,6 +95,14 @@ class Problem:
         spec = self.all_models[model]
         limit = self.recipe.model_options.get(model, {}).get("max_folds", spec.max_folds)
         return len(self.splits) if limit is None else max(1, min(int(limit), len(self.splits)))
+
+    def prior_shift(self, plan: Plan, rows: np.ndarray) -> np.ndarray | None:
+        """The factors that map back the probabilities of the plan's model fitted on
+        ``rows`` with class weights (:mod:`~automl_fin.engine._prior_shift`), or
+        ``None``."""
+        width = self.dataset.n_classes if self.task.is_classification else 1
+        y = self.dataset.y[rows]
+        return factors(plan.params, plan.calibration, self.metric.labels, y, width)
 
     def score(self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray) -> float:
         """The search metric alone (see :meth:`scores`)."""
