@@ -43,8 +43,8 @@ def factors(
 ) -> np.ndarray | None:
     """The per-class factors ``1 / w_k`` (scaled to sum to 1) that map back the
     probabilities of a model fitted on labels ``y`` with class weights ``w`` given by
-    its ``params``: ``class_weight`` ``balanced`` (``w_k ∝ 1 / n_k``, each count plus
-    one so that a class missing from a fold keeps a small probability) and XGBoost's
+    its ``params``: ``class_weight`` ``balanced`` (``w_k ∝ 1 / n_k``; a class missing
+    from the training rows counts one, so that it keeps a small probability) and XGBoost's
     ``scale_pos_weight`` (binary: the positive class weighs that much). ``None`` when
     nothing is reweighted, the model is calibrated, or the metric is scored on labels."""
     if width < 2 or labels_scored or calibration != "none":
@@ -52,7 +52,8 @@ def factors(
     out = np.ones(width)
     weight = params.get("class_weight")
     if isinstance(weight, str) and weight in BALANCED:
-        out *= np.bincount(np.asarray(y, dtype=np.int64), minlength=width)[:width] + 1.0
+        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=width)[:width]
+        out *= np.maximum(counts, 1.0)
     positive = params.get("scale_pos_weight")
     if width == 2 and isinstance(positive, int | float) and positive > 0:
         out[1] /= float(positive)

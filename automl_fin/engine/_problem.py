@@ -100,6 +100,8 @@ class Problem:
         """The factors that map back the probabilities of the plan's model fitted on
         ``rows`` with class weights (:mod:`~automl_fin.engine._prior_shift`), or
         ``None``."""
+        if not self.all_models[plan.model].prior_shift:
+            return None
         width = self.dataset.n_classes if self.task.is_classification else 1
         y = self.dataset.y[rows]
         return factors(plan.params, plan.calibration, self.metric.labels, y, width)

@@ -308,6 +308,12 @@ class ModelSpec:
             offer the model (e.g. ``{ColumnKind.TEXT}`` for a linear model made for
             sparse TF-IDF columns, a near copy of logistic regression on a plain table);
             a recipe that names the model gets it on any data.
+        prior_shift: the engine maps the probabilities of a fit with class weights
+            (parameter ``class_weight`` ``balanced`` / ``balanced_subsample``, or
+            ``scale_pos_weight``) back to the data's class frequencies (see
+            ``docs/plugin-authors.md``, "Class weights"). ``False`` for a model whose
+            probabilities are already on them (calibrated inside its builder) or that
+            weighs something else than the classes of ``y`` (cumulative binary models).
         description: one line shown by ``automl-fin plugins``.
     """
 
@@ -330,6 +336,7 @@ class ModelSpec:
     libraries: tuple[str, ...] = ()
     explain: Callable[[Any, Any], Any] | None = None
     only_with: frozenset[ColumnKind] = frozenset()
+    prior_shift: bool = True
     description: str = ""
 
     def __post_init__(self) -> None:

@@ -226,6 +226,7 @@ ORDINAL = [
         ordinal=True,
         portfolio=HGB_START,
         cost=2.0,
+        prior_shift=False,  # each binary model is weighed on its own cut of the classes
         description="ordered classes: cumulative binary histogram gradient boosting",
     ),
     ModelSpec(
@@ -237,6 +238,7 @@ ORDINAL = [
         ordinal=True,
         portfolio=LOGREG_START,
         cost=0.1,
+        prior_shift=False,  # each binary model is weighed on its own cut of the classes
         description="ordered classes: cumulative binary logistic regressions",
     ),
 ]
@@ -276,6 +278,7 @@ MODELS = [
         portfolio=({"C": 0.5, "class_weight": None},),
         cost=0.05,
         only_with=frozenset({ColumnKind.TEXT}),
+        prior_shift=False,  # Platt scaling on unweighted rows maps back already
         description="linear SVM, Platt-scaled probabilities",
     ),
     ModelSpec(
