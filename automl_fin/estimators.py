@@ -183,9 +183,12 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         return self._raw(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class of each row."""
-        proba = self._raw(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        """The class of each row: the most probable one, or under a label metric the one
+        the predictor's decision rule picks (:attr:`Predictor.rule`)."""
+        from automl_fin.results._decision import decide
+
+        proba = self._raw(X)  # checks that it is fitted first
+        return self.classes_[decide(proba, self.predictor_.rule)]
 
 
 class AutoFinRegressor(RegressorMixin, _AutoFin):

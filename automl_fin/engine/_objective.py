@@ -259,8 +259,7 @@ class Objective:
         take); its out-of-fold predictions saved, its record filled."""
         p = self.problem
         splits = p.splits[: p.max_folds(plan.model)]
-        width = p.dataset.n_classes if p.task.is_classification else 1
-        folds = _Folds(len(p.dataset.y), width, [m.name for m in p.extra_metrics])
+        folds = _Folds(len(p.dataset.y), p.width, [m.name for m in p.extra_metrics])
         bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
         for fold, (tr, va) in enumerate(splits):
@@ -405,7 +404,7 @@ class Objective:
         curve scored on probabilities mapped back by ``prior_shift`` when there is one)."""
         p = self.problem
         ds = p.dataset
-        width = ds.n_classes if p.task.is_classification else 1
+        width = p.width
         prep, model = pipe[0], pipe[-1]
         Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
         Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,6 +90,11 @@ class Problem:
             return bool(wanted)
         return self.scheme in ("kfold", "stratified_kfold") and len(self.dataset.y) <= BAG_ROWS
 
+    @property
+    def width(self) -> int:
+        """Columns of a prediction: the number of classes, or 1 for regression."""
+        return self.dataset.n_classes if self.task.is_classification else 1
+
     def max_folds(self, model: str) -> int:
         """How many splits a trial of ``model`` is scored on (``ModelSpec.max_folds``)."""
         spec = self.all_models[model]
@@ -102,20 +107,34 @@ class Problem:
         ``None``."""
         if not self.all_models[plan.model].prior_shift:
             return None
-        width = self.dataset.n_classes if self.task.is_classification else 1
         y = self.dataset.y[rows]
-        return factors(plan.params, plan.calibration, self.metric.labels, y, width)
+        return factors(plan.params, plan.calibration, self.metric.labels, y, self.width)
 
-    def score(self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray) -> float:
+    def score(
+        self,
+        train: np.ndarray,
+        valid: np.ndarray,
+        pred: np.ndarray,
+        *,
+        decision: Sequence[float] | None = None,
+    ) -> float:
         """The search metric alone (see :meth:`scores`)."""
-        return self.scores(train, valid, pred, extras=False)[self.metric.name]
+        return self.scores(train, valid, pred, extras=False, decision=decision)[self.metric.name]
 
     def scores(
-        self, train: np.ndarray, valid: np.ndarray, pred: np.ndarray, *, extras: bool = True
+        self,
+        train: np.ndarray,
+        valid: np.ndarray,
+        pred: np.ndarray,
+        *,
+        extras: bool = True,
+        decision: Sequence[float] | None = None,
     ) -> dict[str, float]:
         """Every metric of the recipe for predictions ``pred`` of rows ``valid`` by a model
         fitted on rows ``train``; forecasts are scored in their reported units against
-        the random walk and the training rows' mean."""
+        the random walk and the training rows' mean. ``decision``: a decision rule's
+        per-class factors, which label metrics score the labels of
+        (:mod:`automl_fin.results._decision`)."""
         y = self.dataset.y
         scale = self.dataset.scale
         ref = None
@@ -128,7 +147,10 @@ class Problem:
                 mean=scale.to_report(zero + float(np.mean(y[train])), valid),
             )
         metrics = (self.metric, *self.extra_metrics) if extras else (self.metric,)
-        return {m.name: m(truth, pred, ref) for m in metrics}
+        if decision is not None and np.ndim(pred) != 2:
+            raise ValueError("a decision rule needs class probabilities, one column a class")
+        labelled = pred if decision is None else pred * np.asarray(decision)
+        return {m.name: m(truth, labelled if m.labels else pred, ref) for m in metrics}
 
     def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:
         """The build context for one estimator (``model`` selects its recipe options)."""

@@ -37,6 +37,7 @@ from automl_fin.results._artifacts import (
     package_versions,
     save_predictor,
 )
+from automl_fin.results._decision import STORED, labelled
 from automl_fin.results._ensemble import build_ensemble, ensemble_of
 from automl_fin.results._final_test import final_test
 from automl_fin.results._report import write_report
@@ -357,8 +358,10 @@ def _after_search(
             warnings.warn(message, stacklevel=4)
         timings[name] = round(time.monotonic() - t0, 3)
 
-    fresh = ran > 0 or ensemble_of(study.user_attrs) is None
-    if recipe.ensemble and fresh:  # a resumed study that ran nothing new keeps its ensemble
+    kept = ensemble_of(study.user_attrs)
+    # a resumed study that ran nothing new keeps its ensemble, unless it predates rules
+    fresh = ran > 0 or kept is None or (labelled(problem) and STORED not in kept.user_attrs)
+    if recipe.ensemble and fresh:
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
     if recipe.ensemble and recipe.stacking and fresh:  # no ensemble: a single model

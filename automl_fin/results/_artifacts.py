@@ -121,6 +121,7 @@ def fit_predictor(
         },
         "best": {"trial": best.number, "model": record.model},
         "stacker": record.stacker,
+        "decision": _decision(study, p, best, run_dir),
         "fit": fits,
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),
@@ -144,6 +145,16 @@ def fit_predictor(
         predictor.reference = reference(ds.X, ds.kinds, score)
         predictor.background = background_of(ds.X, p.recipe.seed)
     return predictor
+
+
+def _decision(
+    study: optuna.Study, p: Problem, best: optuna.trial.FrozenTrial, run_dir: str | Path | None
+) -> dict[str, Any] | None:
+    """The row's decision rule for a label metric (:mod:`automl_fin.results._decision`)."""
+    from automl_fin.results._decision import rule_of
+
+    rule = rule_of(study, p, best, Path(run_dir) if run_dir else None)
+    return None if rule is None else rule.to_json()
 
 
 def _training_facts(p: Problem) -> dict[str, Any]:

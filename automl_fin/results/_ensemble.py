@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.results._decision import rule_row
 
 if TYPE_CHECKING:
     import optuna
@@ -239,7 +240,8 @@ def build_ensemble(
         "folds": len(main),
         "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
     }
-    study.set_user_attr(ATTR, stored_row(float(np.mean(main)), attrs, started))
+    value = rule_row(p, blend, float(np.mean(main)), attrs)  # type: ignore[arg-type]
+    study.set_user_attr(ATTR, stored_row(value, attrs, started))
     return ensemble_of(study.user_attrs)
 
 

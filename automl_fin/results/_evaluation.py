@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.errors import ArtifactError, DataError
+from automl_fin.results._decision import ruled
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
+    from automl_fin.results._decision import Rule
     from automl_fin.results._predictor import Predictor
 
 __all__ = ["evaluate", "feature_importance", "labels_of", "metrics_of", "shuffled_scores"]
@@ -99,10 +101,11 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
     prior = _prior(predictor, len(y))
+    rule = predictor.rule
     rows = []
     for metric in metrics_of(predictor):
         row = {"metric": metric.name, "direction": metric.direction}
-        row["predictor"] = _score(metric, y, pred)
+        row["predictor"] = _score(metric, y, pred, rule=rule)
         if prior is not None:
             row["prior"] = _score(metric, y, prior)
         rows.append(row)
@@ -130,11 +133,12 @@ def feature_importance(
     X, _ = predictor._features(frame)
     X = X.reset_index(drop=True)
     metric = metrics_of(predictor)[0]
-    base = _score(metric, y, predictor._blend(X))
+    rule = predictor.rule
+    base = _score(metric, y, predictor._blend(X), rule=rule)
     columns = list(X.columns)
     shuffled = shuffled_scores(
         predictor._blend, X, columns, repeats, np.random.default_rng(seed),
-        lambda pred: _score(metric, y, pred),
+        lambda pred: _score(metric, y, pred, rule=rule),
     )  # fmt: skip
     drops = metric.sign * (base - shuffled)
     mean = drops.mean(axis=1)
@@ -187,9 +191,13 @@ def shuffled_scores(
     return out
 
 
-def _score(metric: Metric, y: np.ndarray, pred: np.ndarray, ref: Any = None) -> float:
+def _score(
+    metric: Metric, y: np.ndarray, pred: np.ndarray, ref: Any = None, rule: Rule | None = None
+) -> float:
+    """``metric`` of ``pred`` (its labels under ``rule`` for a label metric); NaN where
+    it is undefined."""
     try:
-        return metric(y, pred, ref)
+        return metric(y, ruled(pred, rule) if metric.labels else pred, ref)
     except ValueError:  # e.g. ROC AUC on rows of one class
         return float("nan")
 

@@ -5,8 +5,10 @@ search. Afterwards the best trial, the best trial of each model and every baseli
 refitted on all search rows and scored on those rows once; forecasts also get a
 Diebold-Mariano p-value against the random walk, other regressions the share of the
 test rows inside the row's 90 % prediction interval (``coverage_90``, see
-:mod:`automl_fin.results._intervals`) and its width. The scores are stored on the study
-(``final_test``), where the leaderboard finds them (``test:<metric>`` columns).
+:mod:`automl_fin.results._intervals`) and its width. Under a label metric each row's
+labels come from its decision rule (:mod:`automl_fin.results._decision`), as its
+predictor's would. The scores are stored on the study (``final_test``; the rules beside
+them, ``rules``), where the leaderboard finds them (``test:<metric>`` columns).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from automl_fin.engine._problem import Problem
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.plugin._specs import Task
 from automl_fin.results._artifacts import fitted_member
+from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import conformity_scores, half_width
 from automl_fin.results._members import members_of, oof_of
@@ -49,8 +52,9 @@ def final_test(
         picked.setdefault(str(TrialRecord.of(t).model), t)
     train, test = p.search_rows, p.test_rows
     X, y = p.dataset.X, p.dataset.y
-    width = p.dataset.n_classes if p.task.is_classification else 1
+    width = p.width
     scores: dict[str, Any] = {}
+    rules: dict[str, Any] = {}  # the rows' decision rules (label metrics)
     predictions: dict[str, np.ndarray] = {}
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
@@ -65,7 +69,12 @@ def final_test(
                 combine = Stacker.combine_of(TrialRecord.of(t).stacker)
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
-                scores[str(t.number)] = {"model": model, **p.scores(train, test, pred)}
+                rule = rule_of(study, p, t, run_dir)
+                if rule is not None:
+                    rules[str(t.number)] = rule.to_json()
+                decision = None if rule is None else rule.factors
+                scored = p.scores(train, test, pred, decision=decision)
+                scores[str(t.number)] = {"model": model, **scored}
                 predictions[f"trial_{t.number}"] = pred
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
@@ -83,6 +92,8 @@ def final_test(
             np.savez(tmp, rows=test, **predictions)
             tmp.replace(run_dir / PREDICTIONS)
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
+    if rules:
+        info["rules"] = rules
     if p.dataset.scale is not None:  # the "always up" reference for directional accuracy
         info["up_share"] = float(np.mean(y[test] > 0))
     study.set_user_attr("final_test", info)

@@ -4,8 +4,9 @@
 sha256 for every file, at least one member with a positive finite weight and the file
 ``save`` wrote for it (``member_<i>_<model>.pkl``, so members cannot swap pickles),
 a stack's layer 2 whose coefficients fit its members (in their order) and classes, a
-schema whose classes fit its task (two or more distinct classes for classification, none
-for regression) and whose features are its columns. Any other shape is refused in one
+decision rule with one positive finite factor a class, a schema whose classes fit its
+task (two or more distinct classes for classification, none for regression) and whose
+features are its columns. Any other shape is refused in one
 line naming the field.
 
 With a key in ``AUTOML_FIN_SIGNING_KEY``, ``save`` adds ``signature``: an HMAC-SHA256 of
@@ -114,6 +115,20 @@ class _Stacker(BaseModel):
         return self
 
 
+class _Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    factors: list[float] = Field(min_length=2)
+    plain: float
+    crossfit: float
+    rows: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _positive(self) -> _Decision:
+        if not all(math.isfinite(f) and f > 0 for f in self.factors):
+            raise ValueError("factors must be positive and finite")
+        return self
+
+
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     format: Literal[1]
@@ -122,6 +137,7 @@ class _Manifest(BaseModel):
     schema_: _Schema = Field(alias="schema")
     interval: _Interval | None = None
     stacker: _Stacker | None = None
+    decision: _Decision | None = None
     signature: str | None = Field(default=None, pattern=_SHA256)
 
     @model_validator(mode="after")
@@ -146,6 +162,11 @@ class _Manifest(BaseModel):
                     f"stacker has {len(self.stacker.coef)}x{len(self.stacker.coef[0])} "
                     f"coefficients; its {len(self.members)} members need {outputs}x{inputs}"
                 )
+        if self.decision is not None and len(self.decision.factors) != len(self.schema_.classes):
+            raise ValueError(
+                f"decision has {len(self.decision.factors)} factors for "
+                f"{len(self.schema_.classes)} classes"
+            )
         if self.interval and self.interval.file and self.interval.file not in self.files:
             raise ValueError(f"interval file {self.interval.file!r} is not a listed file")
         return self

@@ -24,6 +24,7 @@ from automl_fin.plugin._specs import ColumnKind, Task
 
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
+    from automl_fin.results._decision import Rule
     from automl_fin.results._explain import Explanation
 
 __all__ = ["Member", "Predictor", "Schema"]
@@ -187,8 +188,9 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
 class Predictor:
     """Refitted pipeline(s) of a leaderboard row; see :func:`automl_fin.load`.
 
-    ``predict`` returns class labels (classification) or values; ``predict_proba`` the
-    class probabilities as a DataFrame with one column per class; ``predict_interval``
+    ``predict`` returns class labels (classification; under a label metric chosen by the
+    predictor's decision rule, :attr:`rule`) or values; ``predict_proba`` the class
+    probabilities as a DataFrame with one column per class; ``predict_interval``
     (regression) prediction intervals of a given coverage; ``predict_frame`` the table
     ``automl-fin predict`` writes (id columns, prediction, probabilities or interval).
     ``evaluate``, ``feature_importance`` and ``stability`` judge it on new rows.
@@ -227,6 +229,20 @@ class Predictor:
     @property
     def width(self) -> int:
         return len(self.schema.classes) if self.schema.task.is_classification else 1
+
+    @property
+    def rule(self) -> Rule | None:
+        """The decision rule that picks labels from the probabilities under a label
+        metric (:mod:`automl_fin.results._decision`); ``None``: the arg-max."""
+        from automl_fin.results._decision import Rule
+
+        return Rule.from_json(self.manifest.get("decision"))
+
+    def _labels(self, proba: np.ndarray) -> np.ndarray:
+        """Class labels of probabilities ``proba`` under the predictor's rule."""
+        from automl_fin.results._decision import decide
+
+        return np.asarray(self.schema.classes, dtype=object)[decide(proba, self.rule)]
 
     def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from."""
@@ -360,8 +376,7 @@ class Predictor:
         raw = self._blend(X)
         self._watch(X, raw, _frame_source(data))
         if self.schema.task.is_classification:
-            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
-            return pd.Series(labels, index=frame.index, name=self.schema.target)
+            return pd.Series(self._labels(raw), index=frame.index, name=self.schema.target)
         return pd.Series(raw, index=frame.index, name=self.schema.target)
 
     def interval_half_width(self, coverage: float = 0.9) -> float:
@@ -435,8 +450,7 @@ class Predictor:
         ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
         out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
         if self.schema.task.is_classification:
-            labels = np.asarray(self.schema.classes, dtype=object)[np.argmax(raw, axis=1)]
-            out["prediction"] = labels
+            out["prediction"] = self._labels(raw)
             for i, c in enumerate(self.schema.classes):
                 out[f"proba_{c}"] = raw[:, i]
         else:

@@ -272,12 +272,16 @@ def _task_sections(
             section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
         ]
     if problem.task.is_classification:
+        from automl_fin.results._decision import decide, rule_of
         from automl_fin.results._report_classes import class_parts
 
         rows = np.flatnonzero(seen)
+        best = _best(study, problem)
+        rule = rule_of(study, problem, best, run_dir) if best is not None else None
+        predicted = decide(oof[seen], rule)  # the labels the predictor gives
         return [
-            section("Classes", class_parts(problem, y[seen], oof[seen], rows)),
-            section("Confusion matrix", _confusion(problem, y[seen], oof[seen], label)),
+            section("Classes", class_parts(problem, y[seen], oof[seen], predicted, rows)),
+            section("Confusion matrix", _confusion(problem, y[seen], predicted, label)),
         ]
     from automl_fin.results._report_regression import regression_parts
 
@@ -331,12 +335,12 @@ def _calibration(y: np.ndarray, proba: np.ndarray, label: str) -> str:
     return figure(fig, "calibration", "Reliability of the best row's out-of-fold probabilities.")
 
 
-def _confusion(problem: Problem, y: np.ndarray, proba: np.ndarray, label: str) -> str:
+def _confusion(problem: Problem, y: np.ndarray, predicted: np.ndarray, label: str) -> str:
     import matplotlib.pyplot as plt
     from sklearn.metrics import confusion_matrix
 
     classes = [str(c) for c in problem.dataset.classes]
-    counts = confusion_matrix(y, proba.argmax(axis=1), labels=range(len(classes)))
+    counts = confusion_matrix(y, predicted, labels=range(len(classes)))
     share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(1.2 * len(classes) + 2.4, 1.1 * len(classes) + 1.6))
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -488,8 +492,11 @@ def _permutation(predictor: Predictor, stand_in: str, problem: Problem) -> str:
     X = ds.X.iloc[rows].reset_index(drop=True)
     everything = np.arange(len(ds.y))
 
+    rule = predictor.rule
+    decision = None if rule is None else rule.factors
+
     def score(pred: np.ndarray) -> float:
-        return problem.metric.sign * problem.score(everything, rows, pred)
+        return problem.metric.sign * problem.score(everything, rows, pred, decision=decision)
 
     started = time.perf_counter()
     base = score(predictor._blend(X))

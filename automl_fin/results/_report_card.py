@@ -114,6 +114,18 @@ def _chosen(
             f"{m.model} #{m.trial} (weight {m.weight:.2f})" for m in predictor.members
         )
         items.append(("members", members))
+        rule = predictor.rule
+        if rule is not None:
+            classes = problem.dataset.classes
+            weights = ", ".join(f"{c} {f:.2f}" for c, f in zip(classes, rule.factors, strict=True))
+            items.append(
+                (
+                    "decision rule",
+                    f"labels from the probabilities weighted {weights}: "
+                    f"{problem.metric.name} {rule.crossfit:.4f} (arg-max {rule.plain:.4f}) on "
+                    f"{rule.rows:,} out-of-fold rows, each labelled by a rule fitted without it",
+                )
+            )
     test = _final_test(study, best)
     if test:
         items.append(("final test", test))

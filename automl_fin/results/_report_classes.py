@@ -25,13 +25,15 @@ WRONG_ROWS = 10
 TEXT_CHARS = 240
 
 
-def class_parts(problem: Problem, y: np.ndarray, proba: np.ndarray, rows: np.ndarray) -> str:
+def class_parts(
+    problem: Problem, y: np.ndarray, proba: np.ndarray, predicted: np.ndarray, rows: np.ndarray
+) -> str:
     """Per-class scores (and QWK for ordered classes) and, for text, the most confidently
-    wrong rows; ``rows`` are the dataset rows of ``y`` and ``proba``."""
+    wrong rows; ``predicted``: the class of each row (the arg-max of ``proba``, or what
+    the row's decision rule picks); ``rows`` are the dataset rows of ``y``."""
     from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
     classes = [str(c) for c in problem.dataset.classes]
-    predicted = proba.argmax(axis=1)
     labels = list(range(len(classes)))
     precision, recall, f1, support = precision_recall_fscore_support(
         y, predicted, labels=labels, zero_division=0
@@ -52,7 +54,7 @@ def class_parts(problem: Problem, y: np.ndarray, proba: np.ndarray, rows: np.nda
         parts.append(note(_kappa_words(kappa, classes)))
     text = [c for c, kind in problem.dataset.kinds.items() if kind == ColumnKind.TEXT]
     if text:
-        parts.append(confidently_wrong(problem, y, proba, rows, text[0]))
+        parts.append(confidently_wrong(problem, y, proba, predicted, rows, text[0]))
     return "".join(parts)
 
 
@@ -76,12 +78,16 @@ def _kappa_words(kappa: float, classes: list[str]) -> str:
 
 
 def confidently_wrong(
-    problem: Problem, y: np.ndarray, proba: np.ndarray, rows: np.ndarray, column: str
+    problem: Problem,
+    y: np.ndarray,
+    proba: np.ndarray,
+    predicted: np.ndarray,
+    rows: np.ndarray,
+    column: str,
 ) -> str:
     """The :data:`WRONG_ROWS` rows whose predicted class was wrong with the highest
     probability: their text, actual and predicted class and that probability."""
     classes = np.asarray([str(c) for c in problem.dataset.classes], dtype=object)
-    predicted = proba.argmax(axis=1)
     wrong = np.flatnonzero(predicted != y)
     if not len(wrong):
         return note("No out-of-fold row was predicted wrongly.")

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.results._decision import rule_row
 from automl_fin.results._ensemble import STORED_ROWS, candidates, row_of, stored_row
 
 if TYPE_CHECKING:
@@ -250,5 +251,6 @@ def build_stack(
     }
     if file is not None:
         attrs["oof"] = str(file.resolve())
-    study.set_user_attr(ATTR, stored_row(float(np.mean(main)), attrs, started))
+    value = rule_row(p, oof, float(np.mean(main)), attrs)
+    study.set_user_attr(ATTR, stored_row(value, attrs, started))
     return row_of(study.user_attrs, ATTR, NUMBER)
