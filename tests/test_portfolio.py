@@ -134,6 +134,27 @@ def test_enqueue_filling_the_trial_budget_leaves_the_cheapest_portfolio_entry_fi
     assert _trials(again)[3].user_attrs.get("enqueued") == 1
 
 
+def test_a_cheap_queued_entry_runs_before_an_expensive_portfolio_entry(tmp_path: Path) -> None:
+    """Queued entries take their place among the portfolio by declared cost: a queued
+    logistic regression (0.05) before the random forest's portfolio entry (2.0), a
+    queued random forest after it; a preprocessor whose work is cached counts as a
+    column transform (the sentiment recipe's MiniLM vectors: 20 cold, nothing warm)."""
+    from automl_fin.engine._search import _entry_cost
+
+    queued = [{"model": "rf", "rf.n_estimators": 100}, {"model": "logreg", "logreg.C": 0.5}]
+    recipe = {**FAST, "models": ["rf", "logreg"], "enqueue": queued}
+    result = search("default", trials=6, seed=0, runs_dir=tmp_path, overrides=recipe)
+    order = [t.user_attrs.get("portfolio") or t.user_attrs.get("enqueued") for t in _trials(result)]
+    assert order == [None, "logreg:0", "logreg:1", 1, "rf:0", 0]
+
+    problem = search("sentiment", trials=1, seed=0, storage=":memory:", runs_dir=tmp_path,
+                     overrides={"models": ["logreg"], "preprocessors": ["tfidf"],
+                                "report": False}).problem  # fmt: skip
+    embed = {"model": "logreg", "prep.text.vectorize": "tfidf", "logreg.C": 10.0}
+    assert _entry_cost(embed, problem, set()) == pytest.approx(0.05 + 0.05)  # tfidf: a column
+    assert _entry_cost(embed, problem, {"tfidf"}) == pytest.approx(0.05)  # warm: nothing
+
+
 def test_a_trial_budget_the_baselines_fill_queues_no_model(tmp_path: Path) -> None:
     from automl_fin import datasets
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine._bag import flush as flush_bags
-from automl_fin.engine._objective import Objective, TrialFailed
+from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocessors
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
@@ -439,9 +439,10 @@ def _runnable(entry: dict[str, Any], problem: Problem) -> bool:
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     """Queue the trials that run first (once per study): one per baseline the study has
     not scored yet, then the models' portfolios, cheapest first, so that a usable model
-    exists early on any data, then the recipe's ``enqueue`` entries (which may name an
-    expensive model: it starts only after the cheap ones, and a fit whose pace would
-    overrun the budget stops, see :class:`~automl_fin.plugin._specs.Monitor`)."""
+    exists early on any data, and the recipe's ``enqueue`` entries among them by declared
+    cost (an expensive model starts only after the cheap ones, and a fit whose pace
+    would overrun the budget stops, see :class:`~automl_fin.plugin._specs.Monitor`; a
+    preprocessor whose work is cached counts as a column transform)."""
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     records = [TrialRecord.of(t) for t in trials]
@@ -469,10 +470,25 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
         first = 1 if room > 0 and not taken - {None} else 0
         todo = todo[: max(room - len(wanted), first, 0)]
         wanted = wanted[: max(room - len(todo), 0)]  # the rest: queued when a run resumes
-    for key, params in todo:
-        study.enqueue_trial(params, user_attrs={"portfolio": key})
-    for i, params in wanted:
-        study.enqueue_trial(dict(params), user_attrs={"enqueued": i})
+    # queued entries take their place among the portfolio's by declared cost (a warm
+    # sentence encoder's vectors cost a column transform): under a short budget a cheap
+    # queued trial is not left waiting behind an expensive portfolio entry
+    models = problem.all_models
+    queue = [(models[str(params["model"])].cost, 0, key, params) for key, params in todo]
+    warm = warm_preprocessors(problem) if wanted else set()
+    queue += [(_entry_cost(params, problem, warm), 1, i, params) for i, params in wanted]
+    for _, kind, key, params in sorted(queue, key=lambda e: e[:2]):  # stable: ties keep order
+        attrs = {"portfolio": key} if kind == 0 else {"enqueued": key}
+        study.enqueue_trial(dict(params), user_attrs=attrs)
+
+
+def _entry_cost(params: dict[str, Any], problem: Problem, warm: set[str]) -> float:
+    """A queued trial's declared cost: its model's, plus each preprocessor it names
+    whose work on this data is not already done (see ``PreprocessorSpec.warm``)."""
+    preps = problem.preprocessors
+    named = {v for k, v in params.items() if k.startswith("prep.") and v in preps}
+    model = problem.all_models.get(str(params.get("model")))
+    return (model.cost if model else 0.0) + sum(preps[n].cost for n in named - warm)
 
 
 class _ProgressBar:
