@@ -130,7 +130,7 @@ def test_catboost_reports_its_curve_on_probabilities_mapped_back(islr, tmp_path)
     """Under log loss, balanced CatBoost's learning curve is scored as its folds are
     (through ``monitor.score``, mapped back), not on the weighted probabilities (log loss
     about 0.3 on this table against 0.08): else the pruner would cut it for nothing."""
-    file, _ = islr
+    file, table = islr
     cat = {"model": "catboost", "catboost.class_weight": "balanced", "catboost.n_estimators": 300}
     result = _search(file, tmp_path, [cat], models=["catboost"], metric="log_loss",
                      pruner="median", **{"validation.n_splits": 2})  # fmt: skip
@@ -139,3 +139,5 @@ def test_catboost_reports_its_curve_on_probabilities_mapped_back(islr, tmp_path)
     assert trial.value < 0.12
     curve = list(trial.intermediate_values.values())
     assert curve and max(curve) < 0.15
+    # its refit, trained with the recipe's metric as CatBoost's evaluation metric, pickles
+    assert load(Path(result.run_dir) / "predictor").predict_proba(table).shape == (len(table), 2)

@@ -17,6 +17,7 @@ and reports nothing). Early stopping and the best round follow that same metric.
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from collections.abc import Mapping
@@ -257,6 +258,18 @@ class _RecipeMetric:
 
     def get_final_error(self, error: float, weight: float) -> float:
         return error
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _RecipeMetric:
+        """CatBoost's copy while fitting: the score and the sink shared (functions)."""
+        twin = object.__new__(type(self))
+        twin.__dict__.update({k: copy.deepcopy(v, memo) for k, v in vars(self).items()})
+        return twin
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with a fitted model's parameters: without the score and the sink,
+        which are needed only while fitting (they hold the search's problem, and a
+        function defined in a function does not pickle)."""
+        return {**vars(self), "score": None, "sink": None}
 
 
 class _Curve:
