@@ -147,7 +147,20 @@ def test_a_killed_search_resumes_with_nothing_lost(
         done = [t for t in trials if t.state.name == "COMPLETE"]
         return len(done) >= 2 and any(t.state.name == "RUNNING" for t in trials)
 
-    _wait(midway)
+    def frozen_midway() -> bool:  # checked again with the process stopped: no trial ends
+        if not midway():  # between that check and the kill
+            return False
+        run.send_signal(signal.SIGSTOP)
+        time.sleep(0.3)  # a commit already sent lands
+        ready = False
+        try:
+            ready = midway()
+        finally:
+            if not ready:
+                run.send_signal(signal.SIGCONT)
+        return ready
+
+    _wait(frozen_midway)
     run.send_signal(signal.SIGKILL)
     run.wait()
     before = {t.number: t for t in _trials(url, "crash")}
