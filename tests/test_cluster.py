@@ -49,6 +49,11 @@ def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
                     for t in study.get_trials(deepcopy=False):
                         pid = int(str(TrialRecord.of(t).process or ":0").rsplit(":", 1)[1])
                         if t.state.name == "RUNNING" and pid in pids:
+                            os.kill(pid, signal.SIGSTOP)  # no trial ends between check and kill
+                            time.sleep(0.3)  # a commit already sent lands
+                            if study.trials[t.number].state.name != "RUNNING":
+                                os.kill(pid, signal.SIGCONT)
+                                break
                             os.kill(pid, signal.SIGKILL)
                             killed.append(t.number)
                             return
