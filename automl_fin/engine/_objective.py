@@ -19,8 +19,10 @@ import os
 import pickle
 import socket
 import sys
+import textwrap
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -303,9 +305,16 @@ class Objective:
         this = row(trial.number, score, self.record)
         keep = kept([*done, this], self.problem.metric.sign)
         if trial.number in keep:
-            # not kept (unpicklable, disk full): the predictor refits this one
-            with contextlib.suppress(OSError, pickle.PicklingError, TypeError, AttributeError):
+            try:  # not kept (a full disk is found while writing): the predictor refits it
                 save_bag(self.run_dir, trial.number, pipes)
+            except (pickle.PicklingError, TypeError, AttributeError) as e:
+                warnings.warn(  # shown once a search for each model and error
+                    f"{self.record.model}: a trial's fold models do not pickle "
+                    f"({type(e).__name__}: {textwrap.shorten(str(e), 160)}): not kept, so a "
+                    "predictor that uses such a trial refits it on all rows",
+                    UserWarning,
+                    stacklevel=2,
+                )
         forget(self.run_dir, {number for number, *_ in done} - keep)
 
     def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
