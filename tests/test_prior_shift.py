@@ -115,6 +115,12 @@ def test_a_monitored_model_is_shifted_and_a_label_metric_or_calibration_is_not(
     rate = y.mean()
     assert abs(boosted[:, 1].mean() - rate) < 0.3 * rate
 
+    # the weight set by the recipe's fixed options (which the builder passes last) counts
+    plain = {**xgb, "xgboost.scale_pos_weight": 1.0}
+    options = {"model_options": {"xgboost": {"scale_pos_weight": 8.0}}}
+    (fixed,), _ = _oof(_search(file, tmp_path / "fixed", [plain], **options))
+    assert abs(fixed[:, 1].mean() - rate) < 0.3 * rate
+
     (labels,), _ = _oof(_search(file, tmp_path / "labels", [BALANCED], metric="balanced_accuracy"))
     assert labels[:, 1].mean() > 5 * rate  # the weights move the arg-max toward default
 

@@ -108,7 +108,9 @@ class Problem:
         if not self.all_models[plan.model].prior_shift:
             return None
         y = self.dataset.y[rows]
-        return factors(plan.params, plan.calibration, self.metric.labels, y, self.width)
+        # the recipe's fixed options reach the builder too, after the trial's parameters
+        params = {**plan.params, **self.recipe.model_options.get(plan.model, {})}
+        return factors(params, plan.calibration, self.metric.labels, y, self.width)
 
     def score(
         self,
