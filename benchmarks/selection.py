@@ -75,8 +75,13 @@ def pool_of(db: Path) -> tuple[Any, list[str], list[np.ndarray], list[np.ndarray
 
 
 def evaluate(db: Path) -> dict[str, tuple[float, float]]:
-    """Rule -> (cross-validated, held-out) score of one stored run."""
-    from automl_fin.results._ensemble import cv_score
+    """Rule -> (cross-validated, held-out) score of one stored run. Under a label metric
+    each blend is labelled by its own decision rule (cross-validated: plus the rule's
+    cross-fitted gain, as the search values its ensemble), and one more rule selects
+    the weights on log loss."""
+    from automl_fin.data._metrics import METRICS
+    from automl_fin.results._decision import ruled
+    from automl_fin.results._ensemble import cv_score, select
 
     p, models, oof, held = pool_of(db)
     sign = p.metric.sign
@@ -84,12 +89,33 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     def score(pred: np.ndarray) -> float:
         return cv_score(p, pred)
 
+    weights = rules(oof, models, score, seed=p.recipe.seed or 0)
+    if p.metric.labels:  # a smooth criterion for the weights, the rule for the labels
+        loss = METRICS["log_loss"]
+
+        def smooth(pred: np.ndarray) -> float:
+            return -float(np.mean([loss(p.dataset.y[va], pred[va]) for _, va in p.splits]))
+
+        weights["caruana_log_loss"] = select(oof, models, smooth, "caruana")
     out = {}
-    for rule, w in rules(oof, models, score, seed=p.recipe.seed or 0).items():
+    for rule, w in weights.items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
         ht = sum(wi * h for wi, h in zip(w, held, strict=True) if wi)
-        out[rule] = (sign * score(cv), held_out(p, ht))
+        decision = _rule(p, cv)  # labelled as the search would label this blend
+        gain = 0.0 if decision is None else decision.crossfit - decision.plain
+        out[rule] = (sign * score(cv) + gain, held_out(p, ruled(ht, decision)))
     return out
+
+
+def _rule(p: Any, oof: np.ndarray) -> Any:
+    """The decision rule a search fits on these out-of-fold predictions (label metrics),
+    or ``None``."""
+    from automl_fin.results._decision import fit_rule
+
+    if np.ndim(oof) != 2:
+        return None
+    seen = ~np.isnan(oof).any(axis=1)
+    return fit_rule(p.metric, p.dataset.y[seen], oof[seen], p.recipe.seed or 0)
 
 
 def held_out(p: Any, pred: np.ndarray) -> float:

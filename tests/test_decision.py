@@ -16,8 +16,9 @@ import pytest
 from automl_fin import load
 from automl_fin.data._metrics import METRICS, get_metric
 from automl_fin.engine._search import search
+from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._decision import MAX_ROWS, MIN_ROWS, decide, fit_rule, rule_of, ruled
-from automl_fin.results._ensemble import rows_of
+from automl_fin.results._ensemble import candidates, rows_of, selection_criterion
 from automl_fin.results._final_test import final_predictions
 
 PLAIN = {"model": "logreg", "logreg.C": 1.0, "logreg.class_weight": None}
@@ -175,6 +176,16 @@ def test_an_ensemble_and_a_stack_score_as_their_rules_label(wvs_file, tmp_path) 
         gain = 0.0 if stored is None else stored["crossfit"] - stored["plain"]
         assert row.value == pytest.approx(plain + gain)
         assert rules.get(str(number)) == stored  # the final test took the stored rule
+    # the ensemble's weights are selected on log loss, its labels by its rule: its log
+    # loss is at least as low as the best pooled trial's
+    ensemble = rows[-1].user_attrs
+    assert ensemble["plugin"].endswith("on log_loss)")
+    criterion, _ = selection_criterion(result.problem)
+    assert criterion is not None
+    trials = {str(t.number): t for t in study.get_trials(deepcopy=False)}
+    blend = sum(w * np.load(TrialRecord.of(trials[n]).oof) for n, w in ensemble["members"].items())
+    pool = [np.load(TrialRecord.of(t).oof) for t in candidates(study, result.problem)]
+    assert criterion(blend) >= max(criterion(pred) for pred in pool) - 1e-12
     stack = rows[-2].user_attrs["decision"]
     assert stack is not None and rows[-2].value > rows[-2].user_attrs["metrics"]["argmax"]
     assert stack["factors"][2] > 1  # "Too Much" named more readily

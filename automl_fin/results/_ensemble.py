@@ -4,7 +4,9 @@ After a search, the out-of-fold predictions of a pool of candidates are combined
 greedy forward selection with replacement: start from the best single trial, then
 repeatedly add (again, if it helps) the trial whose inclusion most improves the
 recipe's metric of the averaged predictions; the weights are how often each was picked,
-at the best round.
+at the best round. Under a label metric (macro-F1, QWK, ...) the weights optimise the
+blend's log loss instead, and its decision rule chooses the labels
+(:func:`selection_criterion`).
 
 The pool (:func:`candidates`) is the best trial of each model, then of each family, then
 the best others, :data:`TOP_K` in all — not simply the ``TOP_K`` best: a long search
@@ -59,6 +61,7 @@ __all__ = [
     "row_of",
     "rows_of",
     "select",
+    "selection_criterion",
     "stored_row",
     "with_ensemble",
     "with_oof",
@@ -171,6 +174,30 @@ def cv_score(problem: Problem, pred: np.ndarray) -> float:
     return metric.sign * float(np.mean(_fold_scores(problem, pred, extras=False)[metric.name]))
 
 
+def selection_criterion(
+    problem: Problem,
+) -> tuple[Callable[[np.ndarray], float] | None, str]:
+    """What forward selection maximises, and its name: ``None`` for the recipe's metric
+    (:func:`cv_score`), or, under a label metric a decision rule labels for (accuracy,
+    balanced accuracy, macro-F1, QWK, ...), the log loss of the blended probabilities
+    (negated; each split on its own rows, then averaged). A label metric moves in steps
+    as members are added, so selection on it picks members for the rows that then
+    score it; the ensemble's rule chooses its labels afterwards
+    (:mod:`automl_fin.results._decision`)."""
+    metric = problem.metric
+    if not (metric.labels and metric.decidable and problem.task.is_classification):
+        return None, metric.name
+    from automl_fin.data._metrics import METRICS
+
+    loss, y = METRICS["log_loss"], problem.dataset.y
+    valid = [va for _, va in problem.splits]
+
+    def negated_log_loss(pred: np.ndarray) -> float:
+        return -float(np.mean([loss(y[va], pred[va]) for va in valid]))
+
+    return negated_log_loss, "log_loss"
+
+
 def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenTrial]:
     """The completed trials (no baseline, no ensemble) whose out-of-fold predictions of
     every split are readable here, best first: the candidates of an ensemble or stack."""
@@ -222,7 +249,8 @@ def build_ensemble(
     models = [str(TrialRecord.of(t).model) for t in members]
     rule = p.recipe.ensemble_selection
     families = [family_of(t) for t in members]
-    weights = select(preds, families, score, rule, seed=p.recipe.seed, rounds=rounds)
+    criterion, on = selection_criterion(p)
+    weights = select(preds, families, criterion or score, rule, seed=p.recipe.seed, rounds=rounds)
     blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
     folds = _fold_scores(p, blend)  # type: ignore[arg-type]
     main = folds.pop(metric.name)
@@ -234,7 +262,7 @@ def build_ensemble(
         "preprocessors": " + ".join(
             f"{models[i]}#{members[i].number}x{w:.2f}" for i, w in enumerate(weights) if w > 0
         ),
-        "plugin": f"automl-fin (ensemble selection: {rule})",
+        "plugin": f"automl-fin (ensemble selection: {rule} on {on})",
         "fold_scores": main,
         "score_std": float(np.std(main)),
         "folds": len(main),
