@@ -10,11 +10,13 @@ their cross-validated score. The pools are the same for every rule, so the diffe
 are paired: one post-search rule measured on the same searches.
 
 Rules: ``best`` (the pool's best trial), ``caruana`` (greedy forward selection with
-replacement on the out-of-fold predictions, as the search does), ``families`` (the plain
+replacement on the out-of-fold predictions, on the recipe's metric), ``families`` (the plain
 mean of each family's best trial), ``caruana_families`` (forward selection over each
 family's best trial only), ``shrunk`` (half ``caruana``, half ``families``) and
 ``bagged`` (Caruana et al. 2006's bagged selection: forward selection on random halves
-of the pool, weights averaged over 20 bags).
+of the pool, weights averaged over 20 bags); under a label metric also
+``caruana_log_loss`` (forward selection on the blend's log loss: what the search does
+there). Under a label metric every blend is labelled by its own decision rule.
 """
 
 from __future__ import annotations
@@ -79,9 +81,8 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     each blend is labelled by its own decision rule (cross-validated: plus the rule's
     cross-fitted gain, as the search values its ensemble), and one more rule selects
     the weights on log loss."""
-    from automl_fin.data._metrics import METRICS
     from automl_fin.results._decision import ruled
-    from automl_fin.results._ensemble import cv_score, select
+    from automl_fin.results._ensemble import cv_score, select, selection_criterion
 
     p, models, oof, held = pool_of(db)
     sign = p.metric.sign
@@ -90,13 +91,9 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
         return cv_score(p, pred)
 
     weights = rules(oof, models, score, seed=p.recipe.seed or 0)
-    if p.metric.labels:  # a smooth criterion for the weights, the rule for the labels
-        loss = METRICS["log_loss"]
-
-        def smooth(pred: np.ndarray) -> float:
-            return -float(np.mean([loss(p.dataset.y[va], pred[va]) for _, va in p.splits]))
-
-        weights["caruana_log_loss"] = select(oof, models, smooth, "caruana")
+    smooth, on = selection_criterion(p)  # a label metric: log loss, the rule for labels
+    if smooth is not None:
+        weights[f"caruana_{on}"] = select(oof, models, smooth, "caruana")
     out = {}
     for rule, w in weights.items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
