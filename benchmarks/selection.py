@@ -81,7 +81,7 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     each blend is labelled by its own decision rule (cross-validated: plus the rule's
     cross-fitted gain, as the search values its ensemble), and one more rule selects
     the weights on log loss."""
-    from automl_fin.results._decision import ruled
+    from automl_fin.results._decision import Rule, rule_row, ruled
     from automl_fin.results._ensemble import cv_score, select, selection_criterion
 
     p, models, oof, held = pool_of(db)
@@ -98,21 +98,10 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     for rule, w in weights.items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
         ht = sum(wi * h for wi, h in zip(w, held, strict=True) if wi)
-        decision = _rule(p, cv)  # labelled as the search would label this blend
-        gain = 0.0 if decision is None else decision.crossfit - decision.plain
-        out[rule] = (sign * score(cv) + gain, held_out(p, ruled(ht, decision)))
+        attrs: dict[str, Any] = {}  # valued and labelled as the search would this blend
+        value = rule_row(p, cv, sign * score(cv), attrs)
+        out[rule] = (value, held_out(p, ruled(ht, Rule.from_json(attrs.get("decision")))))
     return out
-
-
-def _rule(p: Any, oof: np.ndarray) -> Any:
-    """The decision rule a search fits on these out-of-fold predictions (label metrics),
-    or ``None``."""
-    from automl_fin.results._decision import fit_rule
-
-    if np.ndim(oof) != 2:
-        return None
-    seen = ~np.isnan(oof).any(axis=1)
-    return fit_rule(p.metric, p.dataset.y[seen], oof[seen], p.recipe.seed or 0)
 
 
 def held_out(p: Any, pred: np.ndarray) -> float:

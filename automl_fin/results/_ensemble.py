@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
-from automl_fin.results._decision import rule_row
+from automl_fin.results._decision import labelled, rule_row
 
 if TYPE_CHECKING:
     import optuna
@@ -184,9 +184,8 @@ def selection_criterion(
     as members are added, so selection on it picks members for the rows that then
     score it; the ensemble's rule chooses its labels afterwards
     (:mod:`automl_fin.results._decision`)."""
-    metric = problem.metric
-    if not (metric.labels and metric.decidable and problem.task.is_classification):
-        return None, metric.name
+    if not labelled(problem):
+        return None, problem.metric.name
     from automl_fin.data._metrics import METRICS
 
     loss, y = METRICS["log_loss"], problem.dataset.y

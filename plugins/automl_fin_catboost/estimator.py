@@ -262,7 +262,7 @@ class _RecipeMetric:
     def __deepcopy__(self, memo: dict[int, Any]) -> _RecipeMetric:
         """CatBoost's copy while fitting: the score and the sink shared (functions)."""
         twin = object.__new__(type(self))
-        twin.__dict__.update({k: copy.deepcopy(v, memo) for k, v in vars(self).items()})
+        twin.__dict__.update(copy.deepcopy(vars(self), memo))
         return twin
 
     def __getstate__(self) -> dict[str, Any]:
