@@ -244,3 +244,50 @@ def test_a_budget_check_that_prunes_stops_the_fit_mid_epoch(
             X[:180], y[:180], monitor=monitor
         )
     assert 1.5 < seen[-1] < 2  # inside the second epoch, not at its end
+
+
+def test_text_rows_are_batched_by_length_and_come_back_in_row_order() -> None:
+    """A network that trims padding gets rows of similar length together: every training
+    epoch still visits each row once, in a new seeded order, with far less padding; its
+    predictions, and the validation scores its monitor gets, come back in row order."""
+    from sklearn.metrics import f1_score
+
+    from automl_fin import datasets
+    from automl_fin_lightning.text import TextClassifier
+    from automl_fin_lightning.training import length_batches
+
+    frame = datasets.load("financial_phrasebank").sample(600, random_state=1)
+    X = frame["text"].to_numpy(dtype=object)
+    y = frame["label"].map({"negative": 0, "neutral": 1, "positive": 2}).to_numpy()
+    Xv, yv = X[450:], y[450:]
+    curve: list[float] = []
+    monitor = Monitor(
+        X_valid=Xv,
+        y_valid=yv,
+        score=lambda p: f1_score(yv, p.argmax(axis=1), average="macro"),
+        report=lambda step, value: curve.append(value),
+    )
+    model = TextClassifier(encoder="cnn", batch_size=16, max_epochs=4, patience=4)
+    model.fit(X[:450], y[:450], monitor=monitor)
+
+    lengths = (model._encode(X[:450]) != 0).sum(axis=1)
+    rng = np.random.default_rng(7)
+    first, second = (length_batches(lengths, 450, 16, rng) for _ in range(2))
+    for epoch in (first, second):
+        assert np.array_equal(np.sort(np.concatenate(epoch)), np.arange(450))
+    assert not np.array_equal(np.concatenate(first), np.concatenate(second))
+    again = length_batches(lengths, 450, 16, np.random.default_rng(7))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    shuffled = np.random.default_rng(7).permutation(450)
+    at_random = [lengths[shuffled[i : i + 16]] for i in range(0, 450, 16)]
+
+    def padded(batches: list[np.ndarray]) -> int:
+        return sum(int(b.max()) * len(b) for b in batches)
+
+    assert padded([lengths[b] for b in first]) < 0.7 * padded(at_random)
+
+    proba = model.predict_proba(Xv)
+    one_by_one = np.vstack([model.predict_proba(Xv[i : i + 1]) for i in range(len(Xv))])
+    assert np.allclose(proba, one_by_one, atol=1e-5)
+    # the kept (best) epoch's reported score is the score of the model's predictions
+    assert min(abs(v - monitor.score(proba)) for v in curve) < 1e-9

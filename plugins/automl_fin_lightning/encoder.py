@@ -107,6 +107,7 @@ def _mean_pool(encoder: nn.Module, ids: torch.Tensor) -> torch.Tensor:
 
 class _Classifier(nn.Module):
     predict_batch = 256  # attention over word pieces: modest batches at prediction
+    trims_padding = True  # ids padded at the end, cut to the batch's longest: batch by length
 
     def __init__(self, dropout: float, n_out: int) -> None:
         super().__init__()

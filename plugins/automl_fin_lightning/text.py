@@ -38,6 +38,8 @@ def _grams(tokens: list[str], ngrams: int) -> list[str]:
 
 
 class _BagNet(nn.Module):
+    trims_padding = True  # ids padded at the end, cut to the batch's longest: batch by length
+
     def __init__(self, vocab: int, dim: int, dropout: float, n_out: int) -> None:
         super().__init__()
         self.embed = nn.EmbeddingBag(vocab, dim, mode="mean", padding_idx=PAD)
@@ -50,6 +52,8 @@ class _BagNet(nn.Module):
 
 
 class _ConvNet(nn.Module):
+    trims_padding = True
+
     def __init__(self, vocab: int, dim: int, dropout: float, n_out: int) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, dim, padding_idx=PAD)

@@ -4,6 +4,13 @@
 stops on the validation loss (keeping the best epoch's weights), reports the recipe
 metric to the monitor after every epoch, and returns the network on the CPU. Nothing is
 written to disk: no logger, no checkpoints, a throw-away root folder.
+
+A network over padded token ids that cuts each batch to its longest row declares
+``trims_padding = True``: its rows are then batched by length (:func:`length_batches`),
+so it computes little padding. On Financial PhraseBank (sentences of 31 word pieces on
+average, 128 at most) random batches of 16 hold 284k word pieces an epoch, batches by
+length 149k: a fine-tuning epoch of all-MiniLM-L6-v2 on two CPU cores fell from 175 s
+to ~95 s, and a prediction of 970 sentences from 18 s to 10 s.
 """
 
 from __future__ import annotations
@@ -24,10 +31,18 @@ from torch import nn
 
 from automl_fin import holdout
 
-__all__ = ["NetEstimator", "TrainedNet", "choose_precision", "fit_module", "predict_module"]
+__all__ = [
+    "NetEstimator",
+    "TrainedNet",
+    "choose_precision",
+    "fit_module",
+    "length_batches",
+    "predict_module",
+]
 
 TrainedNet = nn.Module
 _QUIET = ("lightning.pytorch", "lightning.fabric", "lightning")
+BUCKET = 50  # batches a training epoch sorts by length at a time: random across buckets
 
 
 def choose_precision(accelerator: str) -> str:
@@ -43,34 +58,46 @@ class _Module(L.LightningModule):
         self.regression = regression
         self.lr = lr
         self.weight_decay = weight_decay
+        self.valid_out: list[torch.Tensor] = []  # this epoch's validation outputs
 
-    def _loss(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-        *inputs, target = batch
-        out = self.net(*inputs).float()
+    def _loss(self, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.regression:
             return nn.functional.mse_loss(out[:, 0], target)
         return nn.functional.cross_entropy(out, target)
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self._loss(batch)
-        self.log("train_loss", loss, on_epoch=True, on_step=False, batch_size=len(batch[-1]))
+        *inputs, target = batch
+        loss = self._loss(self.net(*inputs).float(), target)
+        self.log("train_loss", loss, on_epoch=True, on_step=False, batch_size=len(target))
         return loss
 
+    def on_validation_epoch_start(self) -> None:
+        self.valid_out = []
+
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
-        loss = self._loss(batch)
-        self.log("val_loss", loss, on_epoch=True, on_step=False, batch_size=len(batch[-1]))
+        *inputs, target = batch
+        out = self.net(*inputs).float()
+        self.valid_out.append(out.detach().cpu())  # the monitor scores these: no second pass
+        loss = self._loss(out, target)
+        self.log("val_loss", loss, on_epoch=True, on_step=False, batch_size=len(target))
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        # fused: one kernel over every tensor; all-MiniLM-L6-v2's 22.7M weights take 17 ms a
+        # step on two CPU cores, 106 ms with the default loop over tensors
+        return torch.optim.AdamW(
+            self.parameters(), lr=self.lr, weight_decay=self.weight_decay, fused=True
+        )
 
 
 class _Watch(L.Callback):
     """Keeps the best weights by validation loss; reports the metric every epoch and
-    lets the search check its time budget every batch."""
+    lets the search check its time budget every batch. The metric is scored on the
+    validation loop's own outputs (``order``: the rows the validation batches visit, in
+    turn), not on a second prediction of the validation rows."""
 
-    def __init__(self, monitor: Any, valid_inputs: Any, as_prediction: Any, epochs: int):
+    def __init__(self, monitor: Any, order: np.ndarray, as_prediction: Any, epochs: int):
         self.monitor = monitor
-        self.valid_inputs = valid_inputs
+        self.order = order
         self.as_prediction = as_prediction
         self.epochs = epochs
         self.best_loss = float("inf")
@@ -96,21 +123,68 @@ class _Watch(L.Callback):
             if epoch == 0:
                 self.monitor.plan(self.epochs)
             self.monitor.progress(f"epoch {epoch + 1}/{self.epochs}")
-            pred = self.as_prediction(predict_module(module.net, self.valid_inputs))
-            self.monitor.report(epoch, self.monitor.score(pred))
+            out = torch.cat(module.valid_out).numpy().astype(np.float64)
+            rows = np.empty_like(out)
+            rows[self.order] = out  # back in the validation rows' order
+            self.monitor.report(epoch, self.monitor.score(self.as_prediction(rows)))
 
 
-def _loader(arrays: Sequence[np.ndarray], batch_size: int, shuffle: bool, seed: int) -> Any:
+def _lengths(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Word pieces per row when ``net`` trims padding (``trims_padding``: its first input
+    holds ids padded with 0 at the end, and it cuts each batch to its longest row)."""
+    if not getattr(net, "trims_padding", False):
+        return None
+    return np.asarray(np.asarray(inputs[0]) != 0).sum(axis=1)
+
+
+def length_batches(
+    lengths: np.ndarray | None, n: int, size: int, rng: np.random.Generator | None = None
+) -> list[np.ndarray]:
+    """Row indices of each batch of ``size`` rows out of ``n``. Without ``rng`` (a
+    prediction) in row order, or sorted by ``lengths`` when given; with ``rng`` (a
+    training epoch) shuffled, and with ``lengths`` sorted within each run of
+    :data:`BUCKET` batches, in random order; a last batch of one row is dropped (BatchNorm
+    needs two)."""
+    if rng is None:
+        order = np.arange(n) if lengths is None else np.argsort(lengths, kind="stable")
+        return [order[i : i + size] for i in range(0, n, size)]
+    order = rng.permutation(n)
+    if lengths is not None:
+        span = size * BUCKET
+        runs = [order[i : i + span] for i in range(0, n, span)]
+        order = np.concatenate([r[np.argsort(lengths[r], kind="stable")] for r in runs])
+    batches = [order[i : i + size] for i in range(0, n, size)]
+    if n > size and len(batches[-1]) == 1:
+        batches.pop()
+    return [batches[i] for i in rng.permutation(len(batches))] if lengths is not None else batches
+
+
+class _Batches(torch.utils.data.Sampler[list[int]]):
+    """A loader's batches (:func:`length_batches`); a training loader draws each epoch's
+    from its own seeded generator, so a fit repeats exactly."""
+
+    def __init__(self, lengths: np.ndarray | None, n: int, size: int, seed: int | None):
+        self.lengths, self.n, self.size = lengths, n, size
+        self.rng = None if seed is None else np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        dropped = self.rng is not None and self.n > self.size and self.n % self.size == 1
+        return -(-self.n // self.size) - dropped
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (b.tolist() for b in length_batches(self.lengths, self.n, self.size, self.rng))
+
+
+def _loader(
+    arrays: Sequence[np.ndarray], batch_size: int, seed: int | None, lengths: np.ndarray | None
+) -> Any:
+    """A loader of ``arrays``' rows: shuffled each epoch with a ``seed``, else in order;
+    batched by ``lengths`` when given."""
     tensors = [torch.from_numpy(np.array(a)) for a in arrays]  # a writable copy
-    data = torch.utils.data.TensorDataset(*tensors)
-    n = len(data)
-    size = min(batch_size, n)
+    n = len(tensors[0])
+    sampler = _Batches(lengths, n, min(batch_size, n) or 1, seed)
     return torch.utils.data.DataLoader(
-        data,
-        batch_size=size,
-        shuffle=shuffle,
-        drop_last=shuffle and n > size and n % size == 1,  # BatchNorm needs 2+ rows
-        generator=torch.Generator().manual_seed(seed) if shuffle else None,
+        torch.utils.data.TensorDataset(*tensors), batch_sampler=sampler
     )
 
 
@@ -163,8 +237,11 @@ def fit_module(
     elif monitor is not None and monitor.refit:  # the engine's holdout: nothing to report
         monitor = None
     valid_inputs, valid_target = valid
+    valid_lengths = _lengths(net, valid_inputs)
+    valid_size = _batch(net)
+    order = length_batches(valid_lengths, len(valid_target), valid_size)
     module = _Module(net, regression, lr, weight_decay)
-    watch = _Watch(monitor, valid_inputs, as_prediction, max_epochs)
+    watch = _Watch(monitor, np.concatenate(order), as_prediction, max_epochs)
     root = tempfile.mkdtemp(prefix="automl_fin_lightning_")
     try:
         with _quiet_threads(n_jobs):
@@ -187,8 +264,8 @@ def fit_module(
             )
             trainer.fit(
                 module,
-                _loader([*inputs, target], batch_size, shuffle=True, seed=seed),
-                _loader([*valid_inputs, valid_target], _batch(net), shuffle=False, seed=seed),
+                _loader([*inputs, target], batch_size, seed, _lengths(net, inputs)),
+                _loader([*valid_inputs, valid_target], valid_size, None, valid_lengths),
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -204,18 +281,24 @@ def _batch(net: nn.Module) -> int:
 
 
 def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
-    """Network outputs for ``inputs`` as float64, in batches, without gradients."""
+    """Network outputs for ``inputs`` as float64, in batches (by length for a network
+    that trims padding), without gradients, in the rows' order."""
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
+    batches = length_batches(_lengths(net, inputs), len(inputs[0]), _batch(net))
     outs = []
-    n, size = len(inputs[0]), _batch(net)
     with torch.no_grad():
-        for start in range(0, n, size):
-            batch = [torch.from_numpy(np.array(a[start : start + size])).to(device) for a in inputs]
+        for rows in batches:
+            batch = [torch.from_numpy(np.array(a[rows])).to(device) for a in inputs]
             outs.append(net(*batch).float().cpu().numpy())
     net.train(was_training)
-    return np.concatenate(outs).astype(np.float64) if outs else np.zeros((0, 1))
+    if not outs:
+        return np.zeros((0, 1))
+    out = np.concatenate(outs).astype(np.float64)
+    ordered = np.empty_like(out)
+    ordered[np.concatenate(batches)] = out
+    return ordered
 
 
 class NetEstimator(BaseEstimator):
