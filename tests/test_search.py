@@ -427,11 +427,13 @@ class _Paced(ClassifierMixin, BaseEstimator):
     """A real model trained in "batches" as a deep model is (10 a pass over the data,
     ``pause`` s each), calling the monitor's budget check after every batch."""
 
-    def __init__(self, batches: int = 30, pause: float = 0.8) -> None:
+    def __init__(self, batches: int = 30, pause: float = 0.8, setup: float = 0.0) -> None:
         self.batches = batches
         self.pause = pause
+        self.setup = setup
 
     def fit(self, X, y, monitor=None):
+        time.sleep(self.setup)  # loading pretrained weights, building a trainer
         for batch in range(self.batches):
             time.sleep(self.pause)
             if monitor is not None:
@@ -499,6 +501,32 @@ def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path
     assert slow["state"] == "PRUNED"
     assert slow["error"].startswith("budget: 4 more slow folds of over 2 s each cannot end in")
     assert slow["duration_s"] < 5.0  # 2 s of pace and the fold's set-up, not 8-9 s
+
+
+class _SlowStartPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="slow_start", tasks={Task.BINARY},
+                           build=lambda p, c: _Paced(batches=10, pause=0.2, setup=2.5),
+                           requires={"scale"}, monitored=True))  # fmt: skip
+
+
+def test_a_slow_start_is_not_taken_for_the_pace_of_a_pass(tmp_path: Path) -> None:
+    """2.5 s of set-up (a pretrained encoder loading), then passes of 2 s: two folds fit
+    a 20 s budget. The pace is timed from the first batch on; timed from the fit's start
+    it read 27 s a pass after the first batch and cut the trial (as it cut the fine-tuned
+    encoder on PhraseBank: "an epoch takes ~519 s", for a 95 s epoch)."""
+    result = search(
+        "default", trials=2, seconds=20.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"slow_start": _SlowStartPlugin()}),
+        overrides={"models": ["slow_start"], "baselines": ["prior"], "portfolio": False,
+                   "validation.repeats": 1, "validation.n_splits": 2, "pruner": "none",
+                   "ensemble": False, "predictor": False, "report": False},
+    )  # fmt: skip
+    board = result.leaderboard()
+    slow = board[board["model"] == "slow_start"].iloc[0]
+    assert slow["state"] == "COMPLETE", slow["error"]
+    assert slow["folds"] == 2
 
 
 def test_a_time_budget_alone_is_not_cut_by_the_recipes_trial_cap(tmp_path: Path) -> None:

@@ -73,7 +73,10 @@ JUDGED_STEPS = _judged_steps()
 # Folds done after which the running mean is judged (one fold alone is too noisy; a
 # trial is never pruned after its last fold): 2, 3, 5, 8, 13 … — 4 writes for 10 folds.
 JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
-PACE_AFTER = 2.0  # seconds of a monitored fit before its pace predicts the end of a pass
+# seconds of a monitored fit, counted from its first check (its first batch or round done:
+# loading weights and building the trainer are not its pace), before that pace predicts
+# the end of a pass
+PACE_AFTER = 2.0
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
 
@@ -424,23 +427,27 @@ class Objective:
             return p.score(tr, va, shift(pred, prior_shift))
 
         started = time.monotonic()
+        first: list[float] = []  # when the first check came, and the passes done then
 
         def check(passes: float) -> None:
             """The budget, checked as often as the model calls (every batch or round):
-            spent; or the pass under way would end after it at this pace; or the trial
-            cannot finish its folds before it (each later fold taking at least as long
-            as this one has so far): a trial cut short is never a candidate, so its
-            time is better spent on others."""
+            spent; or the pass under way would end after it at the pace since the first
+            check; or the trial cannot finish its folds before it (each later fold
+            taking at least as long as this one has so far): a trial cut short is never
+            a candidate, so its time is better spent on others."""
             now = time.monotonic()
             if now > self.deadline:  # a long fit stops at the budget too
                 self.record.stopped = f"budget reached in fold {fold + 1}"
                 raise Pruned(f"budget reached in fold {fold + 1}")
+            if not first:
+                first.extend((now, passes))
             spent = now - started
-            if spent < PACE_AFTER:
+            if now - first[0] < PACE_AFTER:
                 return
             left = self.deadline - now
             why = None
-            per_pass = spent / passes if passes > 0 else 0.0
+            done = passes - first[1]
+            per_pass = (now - first[0]) / done if done > 0 else 0.0
             if per_pass and now + (math.ceil(passes) - passes) * per_pass > self.deadline:
                 why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
             after = (self.record.folds or 0) - fold - 1  # folds still to fit after this one

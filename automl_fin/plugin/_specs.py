@@ -136,8 +136,9 @@ class Monitor:
         check: ``check(passes)`` keeps a long fit within the search's time budget: call
             it often (every batch) with the passes over the data done so far (1.25: a
             quarter into the second epoch). It raises :class:`~automl_fin.errors.Pruned`
-            when the budget is spent, or when at this pace the current pass would end
-            after it; let it propagate.
+            when the budget is spent, or when at this pace (timed from the first call,
+            so set-up before it, such as loading weights, does not count) the current
+            pass would end after it; let it propagate.
     """
 
     feature_names: list[str] | None = None
