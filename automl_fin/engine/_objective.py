@@ -33,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 
 from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
+from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
@@ -287,6 +288,12 @@ class Objective:
         self._record(folds, extras=True)
         self.record.oof = str(oof_file.resolve())  # readable from any directory
         score = float(np.mean(folds.scores))
+        if len(splits) < len(p.splits):  # fewer folds than the others: on their scale
+            done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            score, matched = matched_score(folds.scores, done, len(p.splits), p.metric.sign)
+            if matched is not None:
+                self.record.metrics["own_folds"] = float(np.mean(folds.scores))
+                self.record.matched = matched
         if bagged:
             self._keep_bag(trial, score, folds.pipes)
         return score
