@@ -75,17 +75,6 @@ DATASETS: dict[str, dict[str, Any]] = {
         "rdataset": ("ISLR", "Default", ["rownames"]),
     },
 }
-# Below 300 s the sentiment recipe's fine-tuned encoder (a fold of two epochs takes about
-# 195 s on two CPU cores, queued first) cannot finish: it is left out there.
-SHORT_BUDGET = 300
-EMBEDDED_LOGREG = {"model": "logreg", "prep.text.vectorize": "minilm_embed", "logreg.C": 10.0,
-                   "logreg.class_weight": "balanced"}  # fmt: skip
-SHORT_OVERRIDES = {
-    "phrasebank": {
-        "models": ["logreg", "sgd", "linear_svm", "xgboost", "text_nn"],
-        "enqueue": [EMBEDDED_LOGREG],
-    }
-}
 PEERS = ("flaml", "autogluon", "autogluon_medium")
 # venv -> pip command lines, run in order (torch first: never a CUDA build from PyPI)
 ENVIRONMENTS = {
@@ -179,8 +168,6 @@ def prepare(
     spec = DATASETS[name]
     overrides = {**spec["overrides"], "validation.final_test": FINAL_TEST, "seed": repeat,
                  "n_jobs": -1}  # fmt: skip
-    if budget < SHORT_BUDGET:
-        overrides.update(SHORT_OVERRIDES.get(name, {}))
     overrides.update(extra or {})
     data: str | None = None
     if "rdataset" in spec:
