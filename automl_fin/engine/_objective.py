@@ -287,12 +287,12 @@ class Objective:
         atomic_save_npy(oof_file, folds.oof())
         self._record(folds, extras=True)
         self.record.oof = str(oof_file.resolve())  # readable from any directory
-        score = float(np.mean(folds.scores))
+        score = own = float(np.mean(folds.scores))
         if len(splits) < len(p.splits):  # fewer folds than the others: on their scale
             done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             score, matched = matched_score(folds.scores, done, len(p.splits), p.metric.sign)
             if matched is not None:
-                self.record.metrics["own_folds"] = float(np.mean(folds.scores))
+                self.record.metrics["own_folds"] = own
                 self.record.matched = matched
         if bagged:
             self._keep_bag(trial, score, folds.pipes)

@@ -124,10 +124,21 @@ class _Watch(L.Callback):
             if epoch == 0:
                 self.monitor.plan(self.epochs)
             self.monitor.progress(f"epoch {epoch + 1}/{self.epochs}")
-            out = torch.cat(module.valid_out).numpy().astype(np.float64)
-            rows = np.empty_like(out)
-            rows[self.order] = out  # back in the validation rows' order
+            rows = _in_row_order(torch.cat(module.valid_out).numpy(), self.order)
             self.monitor.report(epoch, self.monitor.score(self.as_prediction(rows)))
+
+
+def _in_row_order(out: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Outputs of the rows ``order`` visited, in turn, as float64 in the rows' order."""
+    rows = np.empty(out.shape, dtype=np.float64)
+    rows[order] = out
+    return rows
+
+
+def _one_left(n: int, size: int) -> bool:
+    """Whether shuffled batches of ``size`` out of ``n`` rows end with a batch of one
+    row, which a training epoch drops (BatchNorm needs two)."""
+    return n > size and n % size == 1
 
 
 def _lengths(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -155,7 +166,7 @@ def length_batches(
         runs = [order[i : i + span] for i in range(0, n, span)]
         order = np.concatenate([r[np.argsort(lengths[r], kind="stable")] for r in runs])
     batches = [order[i : i + size] for i in range(0, n, size)]
-    if n > size and len(batches[-1]) == 1:
+    if _one_left(n, size):
         batches.pop()
     return [batches[i] for i in rng.permutation(len(batches))] if lengths is not None else batches
 
@@ -169,7 +180,7 @@ class _Batches(torch.utils.data.Sampler[list[int]]):
         self.rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        dropped = self.rng is not None and self.n > self.size and self.n % self.size == 1
+        dropped = self.rng is not None and _one_left(self.n, self.size)
         return -(-self.n // self.size) - dropped
 
     def __iter__(self) -> Iterator[list[int]]:
@@ -296,10 +307,7 @@ def predict_module(net: nn.Module, inputs: Sequence[np.ndarray]) -> np.ndarray:
     net.train(was_training)
     if not outs:
         return np.zeros((0, 1))
-    out = np.concatenate(outs).astype(np.float64)
-    ordered = np.empty_like(out)
-    ordered[np.concatenate(batches)] = out
-    return ordered
+    return _in_row_order(np.concatenate(outs), np.concatenate(batches))
 
 
 class NetEstimator(BaseEstimator):
