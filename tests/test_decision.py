@@ -17,7 +17,15 @@ from automl_fin import load
 from automl_fin.data._metrics import METRICS, get_metric
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
-from automl_fin.results._decision import MAX_ROWS, MIN_ROWS, decide, fit_rule, rule_of, ruled
+from automl_fin.results._decision import (
+    MAX_ROWS,
+    MIN_ROWS,
+    crossfit_decide,
+    decide,
+    fit_rule,
+    rule_of,
+    ruled,
+)
 from automl_fin.results._ensemble import candidates, rows_of, selection_criterion
 from automl_fin.results._final_test import final_predictions
 
@@ -74,6 +82,20 @@ def test_a_rule_lifts_its_label_metric_on_rows_it_never_saw(wvs, name: str) -> N
     assert np.allclose(moved.sum(axis=1), 1.0)
     assert (decide(held, rule) != held.argmax(axis=1)).mean() > 0.05
     assert fit_rule(metric, y, oof) == rule  # deterministic
+
+
+def test_labels_shown_as_out_of_fold_are_labelled_by_a_rule_fitted_on_other_rows(wvs) -> None:
+    """What the report's per-class table shows: each row labelled by factors fitted on
+    the other parts, whose macro-F1 is the rule's cross-fitted score, not the higher one
+    of the rule on the rows it was fitted on."""
+    oof, y, _, _ = wvs
+    metric = METRICS["macro_f1"]
+    rule = fit_rule(metric, y, oof, seed=3)
+    assert rule is not None
+    shown = crossfit_decide(metric, y, oof, rule, seed=3)
+    assert metric(y, np.eye(3)[shown]) == pytest.approx(rule.crossfit)
+    assert metric(y, ruled(oof, rule)) > rule.crossfit  # in sample: optimistic
+    assert (crossfit_decide(metric, y, oof, None) == oof.argmax(axis=1)).all()
 
 
 def test_no_rule_where_labels_do_not_count_cannot_win_or_rows_are_few(wvs) -> None:

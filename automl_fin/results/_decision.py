@@ -53,7 +53,16 @@ if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
     from automl_fin.engine._problem import Problem
 
-__all__ = ["Rule", "decide", "fit_rule", "labelled", "rule_of", "rule_row", "ruled"]
+__all__ = [
+    "Rule",
+    "crossfit_decide",
+    "decide",
+    "fit_rule",
+    "labelled",
+    "rule_of",
+    "rule_row",
+    "ruled",
+]
 
 STEP, SPAN = 0.1, 3.0  # log factors tried for class c: 0 ± (SPAN + |log(n_0 / n_c)|)
 SWEEPS = 3  # passes over the classes at most
@@ -129,12 +138,7 @@ def fit_rule(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int = 0) ->
     if len(y) > MAX_ROWS:  # k - 1 factors need no more; the fit's time grows with rows
         kept = np.sort(_stratified(y, seed)[(np.arange(MAX_ROWS) * len(y)) // MAX_ROWS])
         y, proba = y[kept], proba[kept]
-    part = _parts(y, seed)
-    crossed = np.empty_like(proba)
-    for k in range(PARTS):
-        inside = part == k
-        factors = _factors(metric, y[~inside], proba[~inside])
-        crossed[inside] = proba[inside] * factors
+    crossed = _crossed(metric, y, proba, seed)
     plain, crossfit = metric(y, proba), metric(y, crossed)
     if not metric.sign * crossfit > metric.sign * plain:
         return None
@@ -178,6 +182,36 @@ def rule_row(problem: Problem, oof: np.ndarray, value: float, attrs: dict[str, A
     attrs[STORED] = None if rule is None else rule.to_json()
     attrs.setdefault("metrics", {})["argmax"] = value
     return value if rule is None else value + rule.crossfit - rule.plain
+
+
+def crossfit_decide(
+    metric: Metric, y: np.ndarray, proba: np.ndarray, rule: Rule | None, seed: int = 0
+) -> np.ndarray:
+    """Each row's class index as the decision rule labels rows it was not fitted on:
+    the arg-max where there is no ``rule``; otherwise the rows are cut into the
+    :data:`PARTS` parts :func:`fit_rule` confirms a rule on (same ``seed``), and factors
+    fitted on the other parts label each. Scored, these labels give the rule's
+    cross-fitted score (``Rule.crossfit``, up to :data:`MAX_ROWS` rows), not the
+    optimistic one of :func:`decide` on the rows ``rule`` was fitted on."""
+    proba = np.asarray(proba, dtype=float)
+    if rule is None:
+        return np.argmax(proba, axis=1)
+    return np.argmax(_crossed(metric, np.asarray(y, dtype=int), proba, seed), axis=1)
+
+
+def _crossed(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int) -> np.ndarray:
+    """``proba`` with each part's rows scaled by the factors fitted on the other parts
+    (at most :data:`MAX_ROWS` of them, a stratified sample)."""
+    part = _parts(y, seed)
+    crossed = np.empty_like(proba)
+    for k in range(PARTS):
+        others = np.flatnonzero(part != k)
+        if len(others) > MAX_ROWS:
+            order = _stratified(y[others], seed)
+            others = np.sort(others[order[(np.arange(MAX_ROWS) * len(others)) // MAX_ROWS]])
+        inside = part == k
+        crossed[inside] = proba[inside] * _factors(metric, y[others], proba[others])
+    return crossed
 
 
 def _fit_oof(problem: Problem, oof: np.ndarray) -> Rule | None:

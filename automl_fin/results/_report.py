@@ -272,13 +272,14 @@ def _task_sections(
             section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
         ]
     if problem.task.is_classification:
-        from automl_fin.results._decision import decide, rule_of
+        from automl_fin.results._decision import crossfit_decide, rule_of
         from automl_fin.results._report_classes import class_parts
 
         rows = np.flatnonzero(seen)
         best = _best(study, problem)
         rule = rule_of(study, problem, best, run_dir) if best is not None else None
-        predicted = decide(oof[seen], rule)  # the labels the predictor gives
+        # the predictor's labels, its rule fitted on other rows than each it labels
+        predicted = crossfit_decide(problem.metric, y[seen], oof[seen], rule, problem.recipe.seed)
         return [
             section("Classes", class_parts(problem, y[seen], oof[seen], predicted, rows)),
             section("Confusion matrix", _confusion(problem, y[seen], predicted, label)),

@@ -30,7 +30,8 @@ def class_parts(
 ) -> str:
     """Per-class scores (and QWK for ordered classes) and, for text, the most confidently
     wrong rows; ``predicted``: the class of each row (the arg-max of ``proba``, or what
-    the row's decision rule picks); ``rows`` are the dataset rows of ``y``."""
+    the row's decision rule picks, fitted on other rows); ``rows`` are the dataset rows
+    of ``y``."""
     from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
 
     classes = [str(c) for c in problem.dataset.classes]
