@@ -7,17 +7,16 @@ CatBoost's own categorical features: the pipeline hands them over as integer cod
 ordered target statistics inside its boosting (no target leak from a row into its own
 encoding), as it does best on small categorical credit tables. It stops early on the
 monitor's validation split (or on the core's holdout), and reports the learning curve
-from CatBoost's own evaluation of the recipe's metric on that split (the callback reads
-the value CatBoost computed; no second prediction): CatBoost's own metric where it
-computes the recipe's alike (ROC AUC and Gini, log loss, accuracy, RMSE, MAE, R²), else
-the recipe's metric as a Python evaluation metric on the predictions CatBoost holds
-(every ``report_every`` rounds; CPU only: on a GPU such a fit stops early on the loss
-and reports nothing).
+on that split with no second prediction: CatBoost's own value of the recipe's metric
+where it computes it beside the loss (ROC AUC and Gini, accuracy, MAE, R²); for the loss
+itself (log loss, RMSE) and for a metric CatBoost lacks (macro-F1, QWK …) the recipe's
+metric as a Python evaluation metric on the predictions CatBoost holds, scored as the
+folds are (class weights mapped back), every ``report_every`` rounds (CPU only: on a
+GPU such a fit stops early on the loss and reports nothing).
 
-Early stopping and the best round follow the loss (log loss, RMSE), as the XGBoost and
-LightGBM plugins' do, where CatBoost computes the recipe's metric itself (it is then
-computed beside the loss for the curve); a Python metric is CatBoost's evaluation metric,
-so stopping follows it. Stopped on ROC AUC, a slow learning rate ended at the first
+Early stopping and the best round follow the loss, as the XGBoost and LightGBM plugins'
+do, except under a metric CatBoost lacks: that Python metric is CatBoost's evaluation
+metric, so stopping follows it. Stopped on ROC AUC, a slow learning rate ended at the first
 peak of a ranking that does not see the probabilities' scale: CatBoost starts from even
 odds, and on AER's CreditCard (78 % granted) a trial with learning rate 0.01 stopped at
 ~50 of 2,967 rounds with probabilities still near 0.5 (held-out log loss 0.535, the base
@@ -177,11 +176,12 @@ class CatBoostModel(BaseEstimator):
         params = self._params(names, n_features)
         metric, fresh = None, []
         score = getattr(original, "score", None)
+        same = _SAME.get((self.task, self.metric_))
         if (
             score is not None
-            and (self.task, self.metric_) not in _SAME
-            and params["task_type"] == "CPU"  # CatBoost runs Python metrics on the CPU only
-        ):
+            and (same is None or same[0] == _LOSS[self.task])  # the loss: scored as the
+            and params["task_type"] == "CPU"  # folds are (mapped back from class weights);
+        ):  # CatBoost runs Python metrics on the CPU only
             direction = str(getattr(original, "direction", "maximize"))
 
             def sink(value: float) -> None:
