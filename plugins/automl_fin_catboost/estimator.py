@@ -177,11 +177,10 @@ class CatBoostModel(BaseEstimator):
         metric, fresh = None, []
         score = getattr(original, "score", None)
         same = _SAME.get((self.task, self.metric_))
-        if (
-            score is not None
-            and (same is None or same[0] == _LOSS[self.task])  # the loss: scored as the
-            and params["task_type"] == "CPU"  # folds are (mapped back from class weights);
-        ):  # CatBoost runs Python metrics on the CPU only
+        # the loss itself is scored as the folds are (class weights mapped back), a metric
+        # CatBoost lacks is computed here; CatBoost runs Python metrics on the CPU only
+        python = same is None or same[0] == _LOSS[self.task]
+        if score is not None and python and params["task_type"] == "CPU":
             direction = str(getattr(original, "direction", "maximize"))
 
             def sink(value: float) -> None:
