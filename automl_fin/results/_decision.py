@@ -135,9 +135,8 @@ def fit_rule(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int = 0) ->
         return None
     if len(y) < MIN_ROWS:
         return None
-    if len(y) > MAX_ROWS:  # k - 1 factors need no more; the fit's time grows with rows
-        kept = np.sort(_stratified(y, seed)[(np.arange(MAX_ROWS) * len(y)) // MAX_ROWS])
-        y, proba = y[kept], proba[kept]
+    kept = _sample(y, seed)  # k - 1 factors need no more rows; the fit's time grows with them
+    y, proba = y[kept], proba[kept]
     crossed = _crossed(metric, y, proba, seed)
     plain, crossfit = metric(y, proba), metric(y, crossed)
     if not metric.sign * crossfit > metric.sign * plain:
@@ -206,9 +205,7 @@ def _crossed(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int) -> np.
     crossed = np.empty_like(proba)
     for k in range(PARTS):
         others = np.flatnonzero(part != k)
-        if len(others) > MAX_ROWS:
-            order = _stratified(y[others], seed)
-            others = np.sort(others[order[(np.arange(MAX_ROWS) * len(others)) // MAX_ROWS]])
+        others = others[_sample(y[others], seed)]
         inside = part == k
         crossed[inside] = proba[inside] * _factors(metric, y[others], proba[others])
     return crossed
@@ -224,6 +221,14 @@ def _stratified(y: np.ndarray, seed: int) -> np.ndarray:
     """The rows by class, in random order within each: evenly spaced positions of it
     are a stratified sample."""
     return np.lexsort((np.random.default_rng(seed).random(len(y)), y))
+
+
+def _sample(y: np.ndarray, seed: int) -> np.ndarray:
+    """The positions of a stratified sample of at most :data:`MAX_ROWS` rows, in order
+    (all rows when there are no more)."""
+    if len(y) <= MAX_ROWS:
+        return np.arange(len(y))
+    return np.sort(_stratified(y, seed)[(np.arange(MAX_ROWS) * len(y)) // MAX_ROWS])
 
 
 def _parts(y: np.ndarray, seed: int) -> np.ndarray:

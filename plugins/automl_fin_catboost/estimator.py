@@ -114,8 +114,15 @@ class CatBoostModel(BaseEstimator):
         self.class_weight = class_weight
         self.extra = extra
 
-    def _params(self, names: list[str] | None, n_features: int) -> dict[str, Any]:
+    def _beside(self) -> tuple[str, Any] | None:
+        """CatBoost's own metric of the recipe's value when it is not the loss: computed
+        beside the loss for the learning curve. ``None`` when the recipe's metric is the
+        loss itself (scored in Python as the folds are, class weights mapped back) or one
+        CatBoost lacks (computed in Python)."""
         same = _SAME.get((self.task, self.metric_))
+        return None if same is None or same[0] == _LOSS[self.task] else same
+
+    def _params(self, names: list[str] | None, n_features: int) -> dict[str, Any]:
         params: dict[str, Any] = {
             "loss_function": _LOSS[self.task],
             "eval_metric": _LOSS[self.task],  # early stopping and the best round: the loss
@@ -128,8 +135,9 @@ class CatBoostModel(BaseEstimator):
             **(self.params or {}),
             **(self.extra or {}),
         }
-        if same and same[0] != _LOSS[self.task]:  # computed beside it for the curve
-            params["custom_metric"] = [same[0]]
+        beside = self._beside()
+        if beside is not None:
+            params["custom_metric"] = [beside[0]]
         if self.task == "multiclass":
             params["classes_count"] = self.n_classes
         if self.class_weight == "balanced" and self.task != "regression":
@@ -176,11 +184,8 @@ class CatBoostModel(BaseEstimator):
         params = self._params(names, n_features)
         metric, fresh = None, []
         score = getattr(original, "score", None)
-        same = _SAME.get((self.task, self.metric_))
-        # the loss itself is scored as the folds are (class weights mapped back), a metric
-        # CatBoost lacks is computed here; CatBoost runs Python metrics on the CPU only
-        python = same is None or same[0] == _LOSS[self.task]
-        if score is not None and python and params["task_type"] == "CPU":
+        # CatBoost runs Python metrics on the CPU only
+        if score is not None and self._beside() is None and params["task_type"] == "CPU":
             direction = str(getattr(original, "direction", "maximize"))
 
             def sink(value: float) -> None:
