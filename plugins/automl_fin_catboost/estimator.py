@@ -197,23 +197,23 @@ class CatBoostModel(BaseEstimator):
         # a metric CatBoost lacks is its evaluation metric for the curve only: stopping and
         # the best round follow the loss, computed beside it (CatBoost's own stopping would
         # follow the evaluation metric)
-        own = _StopOnLoss(_LOSS[self.task], self.early_stopping_rounds)
-        own_stop = metric is not None and _SAME.get((self.task, self.metric_)) is None
+        lacks = metric is not None and (self.task, self.metric_) not in _SAME
+        own = _StopOnLoss(_LOSS[self.task], self.early_stopping_rounds) if lacks else None
         self.booster_ = CatBoost(params)
         curve = _Curve(monitor, self, fresh if metric else None) if monitor is not None else None
-        callbacks = [c for c in (curve, own if own_stop else None) if c is not None]
+        callbacks = [c for c in (curve, own) if c is not None]
         with warnings.catch_warnings():  # "Failed to import numba for optimizing custom
             warnings.filterwarnings("ignore", message=".*numba.*")  # metrics": not needed
             self.booster_.fit(
                 self._pool(X_tr, y_tr),
                 eval_set=self._pool(X_va, y_va),
-                early_stopping_rounds=None if own_stop else self.early_stopping_rounds,
-                use_best_model=not own_stop,
+                early_stopping_rounds=self.early_stopping_rounds if own is None else None,
+                use_best_model=own is None,
                 callbacks=callbacks or None,
             )
         if curve is not None:
             curve.raise_stop()
-        if own_stop:
+        if own is not None:
             self.booster_.shrink(ntree_end=own.best + 1)
             self.best_iteration_ = own.best
         else:
