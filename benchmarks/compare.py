@@ -1,6 +1,6 @@
 """automl_fin beside FLAML, AutoGluon and plain baselines: same rows, same budget, one run.
 
-    python -m benchmarks.compare --budget 60 --repeats 3 [--datasets german_credit,...]
+    python -m benchmarks.compare --budget 60 --repeats 3 [--start 0] [--datasets german_credit,...]
                                  [--systems automl_fin,flaml,autogluon,linear] [--out DIR]
                                  [--set KEY=VALUE ...]
 
@@ -20,9 +20,12 @@ evaluated configurations, AutoGluon's trained models (a bagged model counts once
 peers' virtual environments are made on first use under ``.bench/`` (AutoGluon pins
 pandas < 3, so no peer shares automl_fin's environment). Output: ``results.json`` and
 ``results.md`` in ``--out`` (default ``.bench/results/<time>-b<budget>``); ``--table
-results.json`` prints a saved run's table again. ``--set`` overrides automl_fin's recipe as
-``automl-fin run --set`` does (e.g. ``--set bagging=false``): one change measured on and
-off on the same rows.
+results.json`` prints a saved run's table again (``--table`` twice: two runs' records
+merged, e.g. repeats 0-2 and ``--start 3``'s). Under the table, automl_fin's mean over the
+best peer's, and the two paired split by split: the mean difference and its 95 %
+interval, which says whether the ratio is more than the splits' noise. ``--set``
+overrides automl_fin's recipe as ``automl-fin run --set`` does (e.g. ``--set
+bagging=false``): one change measured on and off on the same rows.
 """
 
 from __future__ import annotations
@@ -228,19 +231,25 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.compare", description=__doc__)
     ap.add_argument("--budget", type=float, default=60.0, help="seconds per system and data set")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--start", type=int, default=0,
+                    help="first repeat (split and seed): --start 3 --repeats 7: 3..9")  # fmt: skip
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--systems", default="automl_fin,flaml,autogluon,linear")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--table", type=Path, help="only print the table of a results.json")
+    ap.add_argument("--table", type=Path, action="append",
+                    help="only print a results.json's table (repeatable: merged)")  # fmt: skip
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override automl_fin's recipe field (repeatable)")  # fmt: skip
     args = ap.parse_args(argv)
     if args.table:
-        saved = json.loads(args.table.read_text())
-        args.budget, args.repeats = saved["budget_s"], saved["repeats"]
-        print(table(saved["records"], args))
+        saved = [json.loads(path.read_text()) for path in args.table]
+        records = [r for one in saved for r in one["records"]]
+        args.budget = saved[0]["budget_s"]
+        args.repeats = len({r["repeat"] for r in records})
+        print(table(records, args))
         return
-    if "sp500" in args.datasets and args.repeats * FINAL_TEST >= 1:
+    last = args.start + args.repeats
+    if "sp500" in args.datasets and last * FINAL_TEST >= 1:
         ap.error(f"--repeats {args.repeats}: sp500 is cut back by a fifth per repeat; at most 4")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
     out = (args.out or BENCH / "results" / f"{stamp}-b{args.budget:g}").resolve()
@@ -251,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     extra = parse_overrides(args.set)
     pythons = {s: str(ensure_venv(VENV_OF[s])) for s in systems if s in PEERS}
     records: list[dict[str, Any]] = []
-    for repeat in range(args.repeats):
+    for repeat in range(args.start, last):
         for name in args.datasets.split(","):
             work = out / f"{name}-r{repeat}"
             work.mkdir(exist_ok=True)
@@ -351,8 +360,34 @@ def table(records: list[dict[str, Any]], args: argparse.Namespace) -> str:
             better = "higher" if sign > 0 else "lower"
             ratios.append(
                 f"- {name}: automl_fin / {best} = {ratio:.3f} ({metric}, {better} is better)"
+                f"{paired(rows, best, metric, sign)}"
             )
     return "\n".join([*lines, "", *ratios]) + "\n"
+
+
+def paired(rows: list[dict[str, Any]], peer: str, metric: str, sign: float) -> str:
+    """automl_fin against ``peer`` split by split (the repeats both scored): the mean
+    difference (positive: automl_fin ahead) with a two-sided 95 % Student-t interval,
+    the measure a ratio of means is read against; empty under two such repeats."""
+    from scipy.stats import t as student
+
+    def by_repeat(system: str) -> dict[int, float]:
+        return {
+            r["repeat"]: r["scores"][metric]
+            for r in rows
+            if r["system"] == system and metric in (r.get("scores") or {})
+        }
+
+    mine, theirs = by_repeat("automl_fin"), by_repeat(peer)
+    diff = [sign * (mine[k] - theirs[k]) for k in sorted(mine.keys() & theirs.keys())]
+    if len(diff) < 2:
+        return ""
+    half = student.ppf(0.975, len(diff) - 1) * statistics.stdev(diff) / len(diff) ** 0.5
+    mean = statistics.fmean(diff)
+    return (
+        f"; paired over {len(diff)} splits: {mean:+.4g} ahead,"
+        f" 95 % interval [{mean - half:+.4g}, {mean + half:+.4g}]"
+    )
 
 
 def _spread(values: list[float]) -> str:
