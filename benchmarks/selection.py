@@ -16,7 +16,10 @@ family's best trial only), ``shrunk`` (half ``caruana``, half ``families``) and
 ``bagged`` (Caruana et al. 2006's bagged selection: forward selection on random halves
 of the pool, weights averaged over 20 bags); under a label metric also
 ``caruana_log_loss`` (forward selection on the blend's log loss: what the search does
-there). Under a label metric every blend is labelled by its own decision rule.
+there), ``shrunk_log_loss`` and ``bagged_log_loss`` (those rules on log loss: what
+``ensemble_selection`` does there). Each rule is also paired run by run with the one the
+search uses (``caruana``, or ``caruana_log_loss`` under a label metric). Under a label
+metric every blend is labelled by its own decision rule.
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
     weights = rules(oof, models, score, seed=p.recipe.seed or 0)
     smooth, on = selection_criterion(p)  # a label metric: log loss, the rule for labels
     if smooth is not None:
-        weights[f"caruana_{on}"] = select(oof, models, smooth, "caruana")
+        for rule in ("caruana", "shrunk", "bagged"):
+            weights[f"{rule}_{on}"] = select(oof, models, smooth, rule, seed=p.recipe.seed or 0)
     out = {}
     for rule, w in weights.items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)
@@ -117,15 +121,27 @@ def main(argv: list[str]) -> None:
             found.setdefault(name, []).append(got)
             line = ", ".join(f"{k} {v[1]:.4f}" for k, v in got.items())
             print(f"{name} {db.parent.parent.parent.name}: {line}", flush=True)
-    print("| data | runs | rule | cross-validated | held out | per run (held out) |")
-    print("|---|---|---|---|---|---|")
+    print("| data | runs | rule | cross-validated | held out | against the search's rule |"
+          " per run (held out) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for name, runs in found.items():
+        smooth = [k for k in runs[0] if k.startswith("caruana_") and k != "caruana_families"]
+        searched = smooth[0] if smooth else "caruana"
         for rule in runs[0]:
             cv = statistics.fmean(r[rule][0] for r in runs)
             ht = [r[rule][1] for r in runs]
             each = ", ".join(f"{h:.4f}" for h in ht)
             print(f"| {name} | {len(runs)} | {rule} | {cv:.4f} | {statistics.fmean(ht):.4f} "
-                  f"| {each} |")  # fmt: skip
+                  f"| {against(runs, rule, searched)} | {each} |")  # fmt: skip
+
+
+def against(runs: list[dict[str, tuple[float, float]]], rule: str, searched: str) -> str:
+    """``rule`` minus ``searched`` (the rule the search itself uses) on the held-out
+    rows, paired run by run: mean, runs higher / lower (the sign is the metric's, so
+    for an error metric such as RMSE a negative mean is better)."""
+    diff = [r[rule][1] - r[searched][1] for r in runs]
+    up, down = sum(d > 0 for d in diff), sum(d < 0 for d in diff)
+    return f"{statistics.fmean(diff):+.4f} ({up} up, {down} down)"
 
 
 if __name__ == "__main__":
