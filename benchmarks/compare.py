@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     last = args.start + args.repeats
     if "sp500" in args.datasets and last * FINAL_TEST >= 1:
-        ap.error(f"--repeats {args.repeats}: sp500 is cut back by a fifth per repeat; at most 4")
+        ap.error(f"repeats {args.start}..{last - 1}: sp500 is cut back by a fifth per repeat;"
+                 " the last may be 3 at most")  # fmt: skip
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M")
     out = (args.out or BENCH / "results" / f"{stamp}-b{args.budget:g}").resolve()
     out.mkdir(parents=True, exist_ok=True)
