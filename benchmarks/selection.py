@@ -79,11 +79,12 @@ def pool_of(db: Path) -> tuple[Any, list[str], list[np.ndarray], list[np.ndarray
     return p, models, oof, held
 
 
-def evaluate(db: Path) -> dict[str, tuple[float, float]]:
-    """Rule -> (cross-validated, held-out) score of one stored run. Under a label metric
-    each blend is labelled by its own decision rule (cross-validated: plus the rule's
-    cross-fitted gain, as the search values its ensemble), and one more rule selects
-    the weights on log loss."""
+def evaluate(db: Path) -> tuple[dict[str, tuple[float, float]], str]:
+    """Rule -> (cross-validated, held-out) score of one stored run, and the rule the
+    search itself uses (``caruana``, or ``caruana_log_loss`` under a label metric). Under
+    a label metric each blend is labelled by its own decision rule (cross-validated: plus
+    the rule's cross-fitted gain, as the search values its ensemble), and three more
+    rules select the weights on log loss."""
     from automl_fin.results._decision import Rule, rule_row, ruled
     from automl_fin.results._ensemble import cv_score, select, selection_criterion
 
@@ -95,6 +96,7 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
 
     weights = rules(oof, models, score, seed=p.recipe.seed or 0)
     smooth, on = selection_criterion(p)  # a label metric: log loss, the rule for labels
+    searched = "caruana" if smooth is None else f"caruana_{on}"
     if smooth is not None:
         for rule in ("caruana", "shrunk", "bagged"):
             weights[f"{rule}_{on}"] = select(oof, models, smooth, rule, seed=p.recipe.seed or 0)
@@ -105,7 +107,7 @@ def evaluate(db: Path) -> dict[str, tuple[float, float]]:
         attrs: dict[str, Any] = {}  # valued and labelled as the search would this blend
         value = rule_row(p, cv, sign * score(cv), attrs)
         out[rule] = (value, held_out(p, ruled(ht, Rule.from_json(attrs.get("decision")))))
-    return out
+    return out, searched
 
 
 def held_out(p: Any, pred: np.ndarray) -> float:
@@ -115,9 +117,10 @@ def held_out(p: Any, pred: np.ndarray) -> float:
 
 def main(argv: list[str]) -> None:
     found: dict[str, list[dict[str, tuple[float, float]]]] = {}
+    searched: dict[str, str] = {}  # data set -> the rule its searches use
     for results in argv:
         for name, db in runs_of(Path(results)):
-            got = evaluate(db)
+            got, searched[name] = evaluate(db)
             found.setdefault(name, []).append(got)
             line = ", ".join(f"{k} {v[1]:.4f}" for k, v in got.items())
             print(f"{name} {db.parent.parent.parent.name}: {line}", flush=True)
@@ -125,14 +128,12 @@ def main(argv: list[str]) -> None:
           " per run (held out) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for name, runs in found.items():
-        smooth = [k for k in runs[0] if k.startswith("caruana_") and k != "caruana_families"]
-        searched = smooth[0] if smooth else "caruana"
         for rule in runs[0]:
             cv = statistics.fmean(r[rule][0] for r in runs)
             ht = [r[rule][1] for r in runs]
             each = ", ".join(f"{h:.4f}" for h in ht)
             print(f"| {name} | {len(runs)} | {rule} | {cv:.4f} | {statistics.fmean(ht):.4f} "
-                  f"| {against(runs, rule, searched)} | {each} |")  # fmt: skip
+                  f"| {against(runs, rule, searched[name])} | {each} |")  # fmt: skip
 
 
 def against(runs: list[dict[str, tuple[float, float]]], rule: str, searched: str) -> str:
