@@ -355,14 +355,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(done) and models.empty:  # the search warned: only the baselines completed
         return 1
     if len(done):
-        best = models.iloc[0]
+        best = done[done["chosen"]].iloc[0]
         row = (
             f"the {best['model']}"
             if best["trial"] < 0
             else f"trial {best['trial']} {best['model']}"
         )
+        kept = " (baseline kept by the reality check)" if best["baseline"] else ""
         print(
-            f"best: {row} {best['metric']} = "
+            f"best: {row}{kept} {best['metric']} = "
             f"{best['score']:.4f} ± {best['score_std']:.4f} across folds"
         )
         _print_final_test(result, board)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -160,6 +161,56 @@ def sp500_lags(rows: int = 1500, lags: int = 30):
     for k in range(1, lags + 1):
         frame[f"ret_lag{k}"] = ret.shift(k)
     return frame.dropna().tail(rows).reset_index(drop=True)
+
+
+def random_walk(steps: int = 1500, entities: tuple[str, ...] = ("A",), seed: int = 0) -> Any:
+    """A pure random walk of log prices (unpredictable by construction), per entity."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2001-01-01", periods=steps)
+    parts = []
+    for name in entities:
+        ret = rng.normal(0.0, 0.01, steps)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "date": dates,
+                    "ticker": name,
+                    "close": 100 * np.exp(np.cumsum(ret)),
+                    "volume": rng.lognormal(10, 1, steps),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def walk_search(
+    frame: Any, tmp_path: Path, storage: str = ":memory:", **overrides: object
+) -> tuple[Any, Any]:
+    """A short ``price`` search on ``frame`` (tickers, closes): its leaderboard and result."""
+    from automl_fin import search
+
+    result = search(
+        "price",
+        data=frame,
+        trials=10,
+        seed=3,
+        runs_dir=tmp_path,
+        storage=storage,
+        overrides={
+            "data.entity": "ticker",
+            "data.series.price": "close",
+            "data.series.windows": [5, 20],
+            "models": ["ridge", "hgb", "extra_trees"],
+            "validation.n_splits": 3,
+            **overrides,
+        },
+    )
+    board = result.leaderboard()
+    assert result.final_test and result.final_test["rows"] > 0
+    return board, result
 
 
 @pytest.fixture(scope="session")

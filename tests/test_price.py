@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import random_walk, walk_search
 
 from automl_fin import datasets, search
 from automl_fin.data._timeseries import (
@@ -25,26 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 CFG = SeriesConfig(price="close", lags=5, windows=[3, 10], exogenous=["volume"], exogenous_lags=2)
 
 
-def _walk(steps: int = 1500, entities: tuple[str, ...] = ("A",), seed: int = 0) -> pd.DataFrame:
-    """A pure random walk of log prices (unpredictable by construction), per entity."""
-    rng = np.random.default_rng(seed)
-    dates = pd.bdate_range("2001-01-01", periods=steps)
-    parts = []
-    for name in entities:
-        ret = rng.normal(0.0, 0.01, steps)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "date": dates,
-                    "ticker": name,
-                    "close": 100 * np.exp(np.cumsum(ret)),
-                    "volume": rng.lognormal(10, 1, steps),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
 # -- features -----------------------------------------------------------------------
 
 
@@ -60,13 +41,13 @@ def test_a_feature_shifted_one_step_into_the_future_is_caught() -> None:
         out["ret_lag1"] = out.groupby(frame["ticker"])["ret_lag1"].shift(-1)
         return out
 
-    frame = _walk(300, ("A", "B"))
+    frame = random_walk(300, ("A", "B"))
     with pytest.raises(LookaheadError, match=r"feature 'ret_lag1' .* looks into the future"):
         check_no_lookahead(frame, time="date", entity="ticker", cfg=CFG, features=leaky)
 
 
 def test_target_is_the_log_return_over_the_horizon_and_lags_are_past_returns() -> None:
-    frame = _walk(200)
+    frame = random_walk(200)
     cfg = SeriesConfig(price="close", lags=3, windows=[5], horizon=3, calendar=False)
     sup = supervise(frame, time="date", entity=None, cfg=cfg)
     log_p = np.log(frame["close"].to_numpy())
@@ -78,7 +59,7 @@ def test_target_is_the_log_return_over_the_horizon_and_lags_are_past_returns() -
 
 
 def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
-    frame = _walk(120, ("A", "B"))
+    frame = random_walk(120, ("A", "B"))
     frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return
     sup = supervise(frame, time="date", entity="ticker", cfg=CFG)
     assert (np.diff(sup.times.astype("int64")) >= 0).all()
@@ -114,7 +95,7 @@ def test_too_short_a_series_for_the_folds_says_what_to_change() -> None:
 
 
 def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) -> None:
-    frame = _walk(200, ("A", "B"))
+    frame = random_walk(200, ("A", "B"))
     dup = pd.concat([frame, frame.iloc[[5]]])
     overrides = {"data.entity": "ticker", "data.series.price": "close", "data.dataset": None}
     with pytest.raises(
@@ -136,7 +117,7 @@ def test_forecast_metrics_need_a_series(tmp_path: Path) -> None:
     recipe = load_recipe("default", {"metrics": ["mase"]})
     with pytest.raises(RecipeError, match=r"metric 'mase' does not apply to task 'binary'"):
         search(recipe, runs_dir=tmp_path)
-    frame = _walk(200).assign(y=lambda d: d["volume"] * 2).drop(columns=["date", "ticker"])
+    frame = random_walk(200).assign(y=lambda d: d["volume"] * 2).drop(columns=["date", "ticker"])
     with pytest.raises(RecipeError, match=r"'direction' scores forecasts .* needs data.series"):
         search(
             "auto", data=frame, target="y", overrides={"metrics": ["direction"]}, runs_dir=tmp_path
@@ -144,28 +125,6 @@ def test_forecast_metrics_need_a_series(tmp_path: Path) -> None:
 
 
 # -- searches -----------------------------------------------------------------------
-
-
-def _rw_search(frame: pd.DataFrame, tmp_path: Path, **overrides: object) -> pd.DataFrame:
-    result = search(
-        "price",
-        data=frame,
-        trials=10,
-        seed=3,
-        runs_dir=tmp_path,
-        storage=":memory:",
-        overrides={
-            "data.entity": "ticker",
-            "data.series.price": "close",
-            "data.series.windows": [5, 20],
-            "models": ["ridge", "hgb", "extra_trees"],
-            "validation.n_splits": 3,
-            **overrides,
-        },
-    )
-    board = result.leaderboard()
-    assert result.final_test and result.final_test["rows"] > 0
-    return board
 
 
 def _test_rmse_ratio(board: pd.DataFrame) -> float:
@@ -179,7 +138,7 @@ def _test_rmse_ratio(board: pd.DataFrame) -> float:
 def test_on_a_pure_random_walk_the_search_does_not_beat_the_zero_forecast(
     tmp_path: Path,
 ) -> None:
-    board = _rw_search(_walk(1500, ("A", "B")), tmp_path)
+    board, _ = walk_search(random_walk(1500, ("A", "B")), tmp_path)
     assert set(board.loc[board["baseline"], "model"]) == {"random_walk", "historical_mean"}
     ensemble = board[board["model"] == "ensemble"]  # scored on the final span as well
     assert len(ensemble) == 1 and ensemble["test:rmse"].notna().all()
@@ -188,11 +147,11 @@ def test_on_a_pure_random_walk_the_search_does_not_beat_the_zero_forecast(
 
 
 def test_a_leaked_future_feature_makes_the_random_walk_check_fail(tmp_path: Path) -> None:
-    frame = _walk(1500, ("A", "B"))
+    frame = random_walk(1500, ("A", "B"))
     log_p = np.log(frame["close"])
     frame["tip"] = log_p.groupby(frame["ticker"]).shift(-1) - log_p  # tomorrow's return, leaked
     frame = frame.dropna()
-    board = _rw_search(frame, tmp_path, **{"data.series.exogenous": ["tip"]})
+    board, _ = walk_search(frame, tmp_path, **{"data.series.exogenous": ["tip"]})
     assert _test_rmse_ratio(board) < 0.5  # the guard above would fail on this data
 
 

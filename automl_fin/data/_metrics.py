@@ -99,12 +99,23 @@ def _ks(y: np.ndarray, p: np.ndarray) -> float:
     return max(ks(positive, np.asarray(p, dtype=float)[:, 1])[0], 0.0)
 
 
+def _squared(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return (np.asarray(y, dtype=float) - np.asarray(p, dtype=float).reshape(len(y))) ** 2
+
+
+def _absolute(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    return np.abs(np.asarray(y, dtype=float) - np.asarray(p, dtype=float).reshape(len(y)))
+
+
+def _cross_entropy(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    p = np.asarray(p, dtype=float)  # clipped as ``log_loss`` clips (scikit-learn's rule)
+    eps = np.finfo(p.dtype).eps
+    return -np.log(np.clip(p[np.arange(len(p)), np.asarray(y, dtype=int)], eps, 1 - eps))
+
+
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
     """Cross-entropy, probabilities clipped to [eps, 1 - eps] (as scikit-learn's)."""
-    p = np.asarray(p, dtype=float)
-    eps = np.finfo(p.dtype).eps
-    picked = np.clip(p[np.arange(len(p)), np.asarray(y, dtype=int)], eps, 1 - eps)
-    return float(-np.mean(np.log(picked)))
+    return float(np.mean(_cross_entropy(y, p)))
 
 
 def _confusion(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -156,7 +167,7 @@ def _brier(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def _rmse(y: np.ndarray, p: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((np.asarray(y) - np.asarray(p)) ** 2)))
+    return float(np.sqrt(np.mean(_squared(y, p))))
 
 
 def _oos_r2(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
@@ -268,6 +279,15 @@ METRICS: dict[str, Metric] = {
         ),
     ]
 }
+
+# the metrics that are a mean of per-row losses (for rmse: of its square), and those
+# losses, row by row (the reality check's, :mod:`automl_fin.results._reality_check`)
+ROW_LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "rmse": _squared,
+    "mae": _absolute,
+    "log_loss": _cross_entropy,
+}
+
 
 _DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSION: "rmse"}
 

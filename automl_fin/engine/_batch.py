@@ -161,6 +161,5 @@ def _best_rows(url: str, studies: Sequence[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     board = Leaderboard(url).query(study=list(studies))
     counted = board.groupby("study").size().rename("trials")
-    done = board[(board["state"] == "COMPLETE") & ~board["baseline"]]
-    best = done.sort_values(["study", "rank"]).groupby("study").head(1)
+    best = board[board["chosen"]].sort_values(["study", "rank"]).groupby("study").head(1)
     return best.set_index("study").join(counted, how="outer").reset_index()[columns]

@@ -272,6 +272,7 @@ def resolve(
     checked = _validation(recipe, dataset)
     models, preprocessors, baselines = _specs(recipe, dataset, registry)
     _check_named(recipe, dataset, registry)
+    _check_reality(recipe, metric)
     return Problem(
         recipe=recipe,
         dataset=dataset,
@@ -314,6 +315,28 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
                     f"'{m.name}' scores forecasts against the random walk; it needs data.series",
                 )
     return metric, extra
+
+
+def _check_reality(recipe: Recipe, metric: Metric) -> None:
+    """``reality_check`` needs a baseline to test against and per-row losses."""
+    from automl_fin.data._metrics import ROW_LOSSES as LOSSES
+
+    if recipe.reality_check is None:
+        return
+    if not recipe.baselines:
+        raise RecipeError(
+            recipe.source,
+            "reality_check",
+            "tests the best row against a baseline; list one under `baselines` "
+            "(e.g. [historical_mean], [random_walk], [prior]) or set reality_check: null",
+        )
+    if metric.name not in LOSSES:
+        raise RecipeError(
+            recipe.source,
+            "reality_check",
+            f"needs a metric that averages per-row losses ({', '.join(LOSSES)}), "
+            f"not '{metric.name}'; change `metric` or set reality_check: null",
+        )
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,15 @@ class Recipe(_Strict):
     baselines: list[str] = Field(
         default_factory=list, description="models scored once each, first, as reference rows"
     )
+    reality_check: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="after the search, test whether the best row beats the best baseline "
+        "by more than the luck of every row tried (Hansen's SPA test on the out-of-fold "
+        "rows); when its p-value is above this level the predictor is the baseline. "
+        "Needs `baselines` and a metric that averages per-row losses (rmse, mae, log_loss)",
+    )
     predictor: bool = Field(
         True,
         description="after the search, refit the best row on all rows and save it as a "

@@ -40,6 +40,7 @@ from automl_fin.results._artifacts import (
 from automl_fin.results._decision import STORED, labelled
 from automl_fin.results._ensemble import build_ensemble, ensemble_of
 from automl_fin.results._final_test import final_test
+from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
 from automl_fin.results._stacking import build_stack
 from automl_fin.storage._runs import run_folder, writable
@@ -104,9 +105,10 @@ class SearchResult:
 
     @property
     def best(self) -> pd.Series:
-        """The best completed row of the leaderboard."""
+        """The leaderboard row the predictor refits (its ``chosen`` row): the best
+        completed row, or the baseline a ``reality_check`` kept instead of it."""
         board = self.leaderboard(state="COMPLETE")
-        board = board[~board["baseline"]].head(1)
+        board = board[board["chosen"]].head(1)
         if board.empty:
             raise RuntimeError(f"study '{self.study_name}' has no completed trial")
         return board.iloc[0]
@@ -367,6 +369,9 @@ def _after_search(
     if recipe.ensemble and recipe.stacking and fresh:  # no ensemble: a single model
         with step("stack", "fitting a stack"):
             build_stack(study, problem, run_dir)
+    if recipe.reality_check is not None and fresh:
+        with step("reality_check", "testing the best row against the baselines"):
+            reality_check(study, problem, run_dir)
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem, run_dir)

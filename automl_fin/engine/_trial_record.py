@@ -21,12 +21,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # no optuna import at run time: the predictor reads records too
+    from collections.abc import Iterable
+
     import optuna
     from optuna.trial import FrozenTrial
 
 __all__ = [
     "RECORD",
     "TrialRecord",
+    "best_of",
     "counts_toward_budget",
     "holds_budget",
     "is_baseline",
@@ -131,6 +134,13 @@ def is_candidate(trial: FrozenTrial, *, ensemble: bool = True) -> bool:
     if trial.state.name != "COMPLETE" or is_baseline(trial):
         return False
     return ensemble or not is_ensemble(trial)
+
+
+def best_of(rows: Iterable[FrozenTrial], sign: int) -> FrozenTrial | None:
+    """The best of completed ``rows`` by their value (``sign``: +1 when larger is
+    better), ties to the lowest number, as the leaderboard ranks them; ``None`` for no
+    rows."""
+    return min(rows, key=lambda t: (-sign * float(t.value), t.number), default=None)  # type: ignore[arg-type]
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:

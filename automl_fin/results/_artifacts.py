@@ -70,23 +70,23 @@ class VersionWarning(UserWarning):
 def fit_predictor(
     study: optuna.Study, problem: Problem, run_dir: str | Path | None = None
 ) -> Predictor:
-    """Refit the study's best completed row (a single model or an ensemble; baselines
-    never) on every row of the data and return it as a :class:`Predictor`; a regression
-    predictor (not a price forecast) also keeps the row's out-of-fold errors for
-    prediction intervals (:mod:`automl_fin.results._intervals`; ``run_dir``: where to look for the
-    out-of-fold files when the run folder was moved)."""
+    """Refit the study's chosen row (its best completed row, a single model or an
+    ensemble; a baseline only when the reality check kept it) on every row of the data
+    and return it as a :class:`Predictor`; a regression predictor (not a price forecast)
+    also keeps the row's out-of-fold errors for prediction intervals
+    (:mod:`automl_fin.results._intervals`; ``run_dir``: where to look for the out-of-fold
+    files when the run folder was moved)."""
     from threadpoolctl import threadpool_limits
 
-    from automl_fin.engine._trial_record import TrialRecord, is_candidate
-    from automl_fin.results._ensemble import rows_of
+    from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.results._intervals import METHOD, conformity_scores
     from automl_fin.results._members import members_of, oof_of
+    from automl_fin.results._reality_check import chosen_row
 
     p = problem
-    done = [t for t in rows_of(study) if is_candidate(t)]
-    if not done:
+    best = chosen_row(study, p)
+    if best is None:
         raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
-    best = max(done, key=lambda t: p.metric.sign * float(t.value))  # type: ignore[arg-type]
     record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
     members, fits = [], {}

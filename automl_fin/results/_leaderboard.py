@@ -16,6 +16,7 @@ from automl_fin.engine._recipes import stored_hash
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import StorageError
 from automl_fin.results._ensemble import with_ensemble
+from automl_fin.results._reality_check import chosen_number
 
 __all__ = ["COLUMNS", "STATES", "Leaderboard"]
 
@@ -28,6 +29,7 @@ COLUMNS = [
     "trial",
     "model",
     "baseline",
+    "chosen",
     "preprocessors",
     "metric",
     "direction",
@@ -113,11 +115,11 @@ class Leaderboard:
         :class:`~automl_fin.errors.StorageError` naming the known values.
 
         Columns (see docs/using-results.md#leaderboard-columns): study, recipe,
-        recipe_hash, dataset (fingerprint), data (source), trial, model, baseline,
-        preprocessors, metric, direction, score, score_std, folds, fit_s, predict_s,
-        duration_s, started, finished, state, params, plugin, error, then
-        ``metric:<name>`` for every metric of the recipe (the search metric too),
-        ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
+        recipe_hash, dataset (fingerprint), data (source), trial, model, baseline, chosen
+        (the row the predictor refits), preprocessors, metric, direction, score,
+        score_std, folds, fit_s, predict_s, duration_s, started, finished, state, params,
+        plugin, error, then ``metric:<name>`` for every metric of the recipe (the search
+        metric too), ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
         study, counted before any model, state or top filter).
         """
         recipes, datasets = _as_list(recipe), _as_list(dataset)
@@ -146,7 +148,7 @@ class Leaderboard:
                 continue
             attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
             study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
-            rows.extend(_ranked(study_rows, wanted=states))
+            rows.extend(_ranked(study_rows, attrs, wanted=states))
         if models:
             _unknown("model", models, [r["model"] for r in rows] or self._models())
             rows = [r for r in rows if r["model"] in models]
@@ -205,11 +207,15 @@ class Leaderboard:
         ]
 
 
-def _ranked(rows: list[dict[str, Any]], *, wanted: list[str] | None) -> list[dict[str, Any]]:
+def _ranked(
+    rows: list[dict[str, Any]], attrs: dict[str, Any], *, wanted: list[str] | None
+) -> list[dict[str, Any]]:
     """One study's rows with ``rank`` (1 = best), counted before any model, state or
-    top filter, so that filtering never renumbers them. Queued trials not run yet
-    (WAITING) and trials queued once too often (``surplus``, never run) are left out
-    unless their state is ``wanted``."""
+    top filter, so that filtering never renumbers them, and ``chosen`` (the row the
+    predictor refits: the best completed row that is not a baseline, or the baseline
+    the study's reality check kept instead). Queued trials not run yet (WAITING) and
+    trials queued once too often (``surplus``, never run) are left out unless their
+    state is ``wanted``."""
 
     def shown(row: dict[str, Any]) -> bool:
         hidden = row["state"] == "WAITING" or row.pop("_surplus")
@@ -225,8 +231,11 @@ def _ranked(rows: list[dict[str, Any]], *, wanted: list[str] | None) -> list[dic
             r["trial"],
         )
     )
+    best = next((r["trial"] for r in kept if r["state"] == "COMPLETE" and not r["baseline"]), None)
+    chosen = None if best is None else chosen_number(attrs, best)
     for i, r in enumerate(kept, 1):
         r["rank"] = i
+        r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
         r.pop("_surplus", None)
     return kept
 

