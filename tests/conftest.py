@@ -187,9 +187,14 @@ def random_walk(steps: int = 1500, entities: tuple[str, ...] = ("A",), seed: int
 
 
 def walk_search(
-    frame: Any, tmp_path: Path, storage: str = ":memory:", **overrides: object
+    frame: Any,
+    tmp_path: Path,
+    storage: str = ":memory:",
+    study: str | None = None,
+    **overrides: object,
 ) -> tuple[Any, Any]:
-    """A short ``price`` search on ``frame`` (tickers, closes): its leaderboard and result."""
+    """A short ``price`` search on ``frame`` (tickers, closes), or the resumed ``study``:
+    its leaderboard and result."""
     from automl_fin import search
 
     result = search(
@@ -199,6 +204,7 @@ def walk_search(
         seed=3,
         runs_dir=tmp_path,
         storage=storage,
+        study=study,
         overrides={
             "data.entity": "ticker",
             "data.series.price": "close",

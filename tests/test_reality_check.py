@@ -110,16 +110,20 @@ def _chosen(board: pd.DataFrame) -> pd.Series:
     return board.iloc[at]
 
 
+def _attrs(result: SearchResult) -> dict[str, object]:
+    return optuna.load_study(study_name=result.study_name, storage=result.storage).user_attrs
+
+
 def _check(result: SearchResult) -> dict[str, object]:
-    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
-    return study.user_attrs[ATTR]
+    return _attrs(result)[ATTR]  # type: ignore[return-value]
 
 
 def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'walk.db'}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        board, result = walk_search(random_walk(1500, ("A", "B")), tmp_path, storage=storage)
+        frame = random_walk(1500, ("A", "B"))
+        board, result = walk_search(frame, tmp_path, storage=storage)
     check = _check(result)
     assert check["p_value"] > 0.05 and check["rows_tried"] >= 3
     chosen = _chosen(board)
@@ -133,6 +137,15 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     # a fresh leaderboard read from the storage agrees
     again = Leaderboard(storage).query(study=result.study_name)
     assert again["chosen"].sum() == 1 and _chosen(again)["trial"] == chosen["trial"]
+    # as the warning says: resumed with reality_check null, the best row is kept (no
+    # new trial: the budget is spent); asked again, the baseline is back
+    name = result.study_name
+    board, off = walk_search(frame, tmp_path, storage, name, reality_check=None)
+    assert off.n_trials == 0 and _attrs(off).get(ATTR) is None
+    assert not _chosen(board)["baseline"] and _chosen(board)["trial"] == check["best"]
+    assert off.predictor is not None and off.predictor.manifest["best"]["model"] != "random_walk"
+    board, on = walk_search(frame, tmp_path, storage, name)
+    assert _chosen(board)["trial"] == check["baseline"] and _check(on) == check
 
 
 def test_a_leaked_future_feature_passes_the_check(tmp_path: Path) -> None:

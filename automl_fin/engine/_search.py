@@ -369,7 +369,9 @@ def _after_search(
     if recipe.ensemble and recipe.stacking and fresh:  # no ensemble: a single model
         with step("stack", "fitting a stack"):
             build_stack(study, problem, run_dir)
-    if recipe.reality_check is not None and fresh:
+    if recipe.reality_check is None:
+        reality_check(study, problem)  # forgets a verdict an earlier run of the study left
+    else:  # run again on a resumed study: the recipe may newly ask for it
         with step("reality_check", "testing the best row against the baselines"):
             reality_check(study, problem, run_dir)
     if len(problem.test_rows):

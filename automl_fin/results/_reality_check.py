@@ -163,15 +163,17 @@ def reality_check(
     """Test the study's best row against its best baseline over every row tried (see the
     module), store the verdict on the study (``reality_check``) and return it; warn when
     the baseline is kept. ``None`` (and nothing stored) when the recipe does not ask for
-    it, or no row or baseline completed."""
+    it (a verdict an earlier run of the study left is then forgotten), or no row or
+    baseline completed."""
     from automl_fin.results._ensemble import rows_of
     from automl_fin.results._members import oof_of
 
     p = problem
     level = p.recipe.reality_check
+    if study.user_attrs.get(ATTR) is not None:  # an earlier verdict never outlives this run
+        study.set_user_attr(ATTR, None)
     if level is None:
         return None
-    study.set_user_attr(ATTR, None)  # an earlier verdict never outlives a new search
     rows = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
     tried = [t for t in rows if is_candidate(t)]
     baselines = [t for t in rows if is_baseline(t)]
@@ -187,9 +189,13 @@ def reality_check(
         "baseline_model": str(TrialRecord.of(base).model),
         "chosen": best.number,
     }
-    preds = {t.number: oof_of(study, t, run_dir) for t in tried if t is best or _full(t, p)}
+    preds = {  # each trial scored on every fold, the ensemble and the stack
+        t.number: oof_of(study, t, run_dir)
+        for t in tried
+        if t is best or t.number < 0 or _full(t, p)
+    }
     base_pred = oof_of(study, base, run_dir)
-    if base_pred is None or preds.get(best.number) is None:
+    if base_pred is None or preds[best.number] is None:
         verdict["skipped"] = "out-of-fold predictions not readable here"
         study.set_user_attr(ATTR, verdict)
         return verdict
