@@ -5,9 +5,10 @@
 Reads the automl_fin runs a ``benchmarks.compare`` left (``<dataset>-r<k>/automl_fin/runs``)
 and prints, per data set, the mean final-test score (rows no search step saw) of: the
 best single trial, the ensemble (Caruana selection), the stack (layer 2), the row the
-search chose (the best cross-validated score), and each row's cross-validated score
-beside it. The rows come from the same trials, so the differences are paired: one
-post-search change measured on the same searches, without the noise of searching again.
+search chose (the best cross-validated score, or the baseline a reality check kept), and
+each row's cross-validated score beside it. The rows come from the same trials, so the
+differences are paired: one post-search change measured on the same searches, without
+the noise of searching again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def kinds(db: Path) -> dict[str, tuple[float, float]]:
     from automl_fin.data._metrics import get_metric
     from automl_fin.engine._trial_record import TrialRecord, is_candidate
     from automl_fin.results._ensemble import rows_of
+    from automl_fin.results._reality_check import chosen_number
 
     url = f"sqlite:///{db}"
     (summary,) = optuna.get_all_study_summaries(url)
@@ -49,6 +51,9 @@ def kinds(db: Path) -> dict[str, tuple[float, float]]:
         if not candidates:
             continue
         best = max(candidates, key=lambda t: metric.sign * float(t.value))
+        if kind == "chosen":  # the baseline a reality check kept, where it did
+            number = chosen_number(study.user_attrs, best.number, float(best.value))
+            best = next(t for t in rows_of(study) if t.number == number)
         held = tested[str(best.number)].get(metric.name)
         if held is not None:
             out[kind] = (float(best.value), float(held))

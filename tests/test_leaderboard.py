@@ -66,6 +66,16 @@ def test_filters_combine(storage: str) -> None:
     assert len(top) == 2 and set(top["rank"]) == {1}
     empty = lb.query(state="fail")
     assert empty.empty and list(empty.columns) == [*COLUMNS, "rank"]
+    # masks on an empty board select rows, as on a filled one (a batch's best rows)
+    assert list(empty[empty["chosen"]].columns) == list(empty.columns)
+    assert list(empty[~empty["baseline"]].columns) == list(empty.columns)
+    # one chosen row per study, the best non-baseline one where no reality check ran
+    board = lb.query()
+    assert (board.groupby("study")["chosen"].sum() == 1).all()
+    chosen = board[board["chosen"]]
+    first = board[(board["state"] == "COMPLETE") & ~board["baseline"]].groupby("study").head(1)
+    pairs = [list(zip(f["study"], f["trial"], strict=True)) for f in (chosen, first)]
+    assert sorted(pairs[0]) == sorted(pairs[1])
     # ranks are the study's, whatever the filters: the ensemble row keeps its place
     full = lb.query(recipe="default").set_index("trial")["rank"]
     some = lb.query(recipe="default", model=["logreg", "rf"], state="COMPLETE", top=2)

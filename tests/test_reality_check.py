@@ -9,9 +9,11 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from conftest import random_walk, walk_search
+from conftest import cli, random_walk, walk_search
 
 from automl_fin import Leaderboard, SearchResult, search
+from automl_fin.data._metrics import METRICS, ROW_LOSSES, Reference
+from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
 from automl_fin.results._reality_check import ATTR, chosen_number, spa_pvalue, stationary_counts
 
@@ -95,11 +97,38 @@ def test_a_copy_of_the_benchmark_and_bad_input() -> None:
         spa_pvalue(np.zeros((1, 3)))
 
 
+def test_the_same_seed_gives_the_same_p_value() -> None:
+    d = _ar(700, 30, 0.3, np.random.default_rng(4)) + 0.05
+    assert spa_pvalue(d, seed=9) == spa_pvalue(d, seed=9)
+    assert spa_pvalue(d, seed=9) != spa_pvalue(d, seed=10)  # the seed is what draws
+
+
+def test_row_losses_order_predictions_as_their_metrics_do() -> None:
+    """Each metric the check accepts: its per-row loss, averaged, ranks twenty forecasts
+    of one fold exactly as the metric does (the direction of r2 and oos_r2 reversed)."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(0.001, 0.01, 400)
+    ref = Reference(naive=np.zeros(400), mean=np.full(400, 0.0004))
+    forecasts = [rng.normal(0, s, 400) for s in np.linspace(0.001, 0.02, 20)]
+    for name, loss in ROW_LOSSES.items():
+        metric = METRICS[name]
+        if name == "log_loss":
+            y_c = rng.integers(0, 3, 400)
+            probs = [rng.dirichlet(np.ones(3) * a, 400) for a in np.linspace(0.5, 5, 20)]
+            pairs = [(metric(y_c, p), loss(y_c, p).mean()) for p in probs]
+        else:
+            pairs = [(metric(y, f, ref), loss(y, f).mean()) for f in forecasts]
+        by_metric = np.argsort([-metric.sign * m for m, _ in pairs], kind="stable")
+        by_loss = np.argsort([m for _, m in pairs], kind="stable")
+        assert (by_metric == by_loss).all(), name
+
+
 def test_a_verdict_covers_only_the_row_it_tested() -> None:
-    attrs = {ATTR: {"best": -1, "chosen": 0, "p_value": 0.3}}
-    assert chosen_number(attrs, -1) == 0
-    assert chosen_number(attrs, 12) == 12  # a better row found since: not tested, chosen
-    assert chosen_number({}, 4) == 4 and chosen_number({ATTR: None}, 4) == 4
+    attrs = {ATTR: {"best": -1, "best_value": 0.25, "chosen": 0, "p_value": 0.3}}
+    assert chosen_number(attrs, -1, 0.25) == 0
+    assert chosen_number(attrs, 12, 0.24) == 12  # a better row found since: not tested
+    assert chosen_number(attrs, -1, 0.2401) == -1  # the ensemble rebuilt: not tested
+    assert chosen_number({}, 4, 0.1) == 4 and chosen_number({ATTR: None}, 4, 0.1) == 4
 
 
 # -- in a search ---------------------------------------------------------------------
@@ -146,6 +175,27 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     assert off.predictor is not None and off.predictor.manifest["best"]["model"] != "random_walk"
     board, on = walk_search(frame, tmp_path, storage, name)
     assert _chosen(board)["trial"] == check["baseline"] and _check(on) == check
+    # an out-of-fold file lost since: the check says it counts fewer rows tried
+    trials = optuna.load_study(study_name=name, storage=storage).trials
+    lost = next(t for t in trials if t.state.name == "COMPLETE" and t.number != check["best"]
+                and not TrialRecord.of(t).baseline and TrialRecord.of(t).folds == 3)  # fmt: skip
+    Path(str(TrialRecord.of(lost).oof)).unlink()
+    with pytest.warns(UserWarning, match=r"of 1 rows tried are not readable here, so it"):
+        walk_search(frame, tmp_path, storage, name)
+    assert _attrs(on)[ATTR]["unreadable"] == 1
+
+
+def test_the_cli_names_the_baseline_it_saved(tmp_path: Path) -> None:
+    random_walk(1200, ("A",)).to_csv(tmp_path / "walk.csv", index=False)
+    out = cli("run", "price", "--data", str(tmp_path / "walk.csv"), "--set",
+              "data.series.price=close", "--set", "models=[ridge]", "--set",
+              "validation.n_splits=3", "--trials", "6", "--no-report", "--runs-dir",
+              str(tmp_path / "runs"))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "reality check: no row beat the baseline" in out.stderr
+    best = next(line for line in out.stdout.splitlines() if line.startswith("best: "))
+    assert "(baseline kept by the reality check)" in best
+    assert "random_walk" in best or "historical_mean" in best
 
 
 def test_a_leaked_future_feature_passes_the_check(tmp_path: Path) -> None:

@@ -280,11 +280,16 @@ METRICS: dict[str, Metric] = {
     ]
 }
 
-# the metrics that are a mean of per-row losses (for rmse: of its square), and those
-# losses, row by row (the reality check's, :mod:`automl_fin.results._reality_check`)
+# per metric, the loss of each row whose mean over a fold's rows orders predictions as
+# the metric does there (rmse, r2, oos_r2: the squared error; mae, mase: the absolute
+# error; log_loss: the cross-entropy); the reality check's
+# (:mod:`automl_fin.results._reality_check`)
 ROW_LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "rmse": _squared,
+    "r2": _squared,
+    "oos_r2": _squared,
     "mae": _absolute,
+    "mase": _absolute,
     "log_loss": _cross_entropy,
 }
 

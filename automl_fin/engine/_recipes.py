@@ -172,7 +172,8 @@ class Recipe(_Strict):
         description="after the search, test whether the best row beats the best baseline "
         "by more than the luck of every row tried (Hansen's SPA test on the out-of-fold "
         "rows); when its p-value is above this level the predictor is the baseline. "
-        "Needs `baselines` and a metric that averages per-row losses (rmse, mae, log_loss)",
+        "Needs `baselines` and a metric with per-row losses (rmse, r2, oos_r2, mae, mase, "
+        "log_loss)",
     )
     predictor: bool = Field(
         True,

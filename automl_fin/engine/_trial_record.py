@@ -128,9 +128,10 @@ def is_baseline(trial: FrozenTrial) -> bool:
 
 
 def is_candidate(trial: FrozenTrial, *, ensemble: bool = True) -> bool:
-    """A completed row that may be chosen as the predictor: not a baseline; the
-    ensemble's row too unless ``ensemble`` is false (members of an ensemble, one best
-    row per model)."""
+    """A completed row the search made, which the predictor refits when it is the best
+    (a baseline only stands in for it when a reality check keeps one,
+    :mod:`automl_fin.results._reality_check`); the ensemble's row too unless
+    ``ensemble`` is false (members of an ensemble, one best row per model)."""
     if trial.state.name != "COMPLETE" or is_baseline(trial):
         return False
     return ensemble or not is_ensemble(trial)

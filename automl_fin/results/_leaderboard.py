@@ -231,8 +231,11 @@ def _ranked(
             r["trial"],
         )
     )
-    best = next((r["trial"] for r in kept if r["state"] == "COMPLETE" and not r["baseline"]), None)
-    chosen = None if best is None else chosen_number(attrs, best)
+    done = [r for r in kept if r["state"] == "COMPLETE"]
+    best = next((r for r in done if not r["baseline"]), None)
+    chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
+    if best is not None and not any(r["trial"] == chosen for r in done):
+        chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
     for i, r in enumerate(kept, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
@@ -242,8 +245,8 @@ def _ranked(
 
 def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "rank"])
-    if frame.empty:
-        return frame.reindex(columns=[*COLUMNS, "rank"])
+    if frame.empty:  # typed as a filled frame is, so that masks on it select rows
+        return frame.reindex(columns=[*COLUMNS, "rank"]).astype({"baseline": bool, "chosen": bool})
     extra = sorted(c for c in frame.columns if c.startswith("metric:"))
     extra += sorted(c for c in frame.columns if c.startswith("test:"))
     frame = frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"])

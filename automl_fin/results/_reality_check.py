@@ -12,9 +12,11 @@ rows together. When its p-value is above ``LEVEL`` the search has not shown that
 beats the baseline, and the baseline is the row the predictor refits (the leaderboard's
 ``chosen`` column); the search warns in one line, saying how to keep the best row.
 
-The test needs per-row losses, so the metric is one that averages them: squared error
-(``rmse``), absolute error (``mae``) or cross-entropy (``log_loss``). Forecasts are
-compared in their reported units (a price target: prices), as their folds are scored.
+The test needs per-row losses that order rows as the metric does
+(:data:`~automl_fin.data._metrics.ROW_LOSSES`): the squared error (``rmse``, ``r2``,
+``oos_r2``), the absolute error (``mae``, ``mase``) or the cross-entropy (``log_loss``).
+Forecasts are compared in their reported units (a price target: prices), as their folds
+are scored.
 
 The verdict is stored on the study (user attribute ``reality_check``) together with the
 row it tested; a row found better later (another process kept searching) is not
@@ -43,7 +45,7 @@ __all__ = ["ATTR", "chosen_number", "chosen_row", "reality_check", "spa_pvalue"]
 
 ATTR = "reality_check"  # the study user attribute that holds the verdict
 BOOTSTRAPS = 1000
-_CHUNK = 4_000_000  # bootstrap counts held at once (floats): ~32 MB
+_CHUNK = 1_000_000  # bootstrap draws made at once: a few arrays of this many, ~50 MB
 
 
 def stationary_counts(
@@ -133,11 +135,18 @@ def spa_pvalue(
     return float(np.mean(simulated >= stat))
 
 
-def chosen_number(study_attrs: Mapping[str, Any], best: int) -> int:
-    """The number of the row a study's predictor refits when ``best`` is its best row:
-    the baseline its reality check kept instead, if that check tested ``best``."""
+def chosen_number(study_attrs: Mapping[str, Any], best: int, value: float) -> int:
+    """The number of the row a study's predictor refits when row ``best`` (scored
+    ``value``) is its best: the baseline its reality check kept instead, if that check
+    tested this very row (same number and score: an ensemble rebuilt since keeps its
+    number, not its score)."""
     check = study_attrs.get(ATTR)
-    if isinstance(check, dict) and check.get("best") == best and check.get("chosen") is not None:
+    if (
+        isinstance(check, dict)
+        and check.get("best") == best
+        and check.get("chosen") is not None
+        and math.isclose(float(check.get("best_value", math.nan)), value, rel_tol=1e-12)
+    ):
         return int(check["chosen"])
     return best
 
@@ -152,7 +161,7 @@ def chosen_row(study: optuna.Study, problem: Problem) -> optuna.trial.FrozenTria
     best = best_of((t for t in rows if is_candidate(t)), problem.metric.sign)
     if best is None:
         return None
-    number = chosen_number(study.user_attrs, best.number)
+    number = chosen_number(study.user_attrs, best.number, float(best.value))  # type: ignore[arg-type]
     kept = [t for t in rows if t.number == number and t.state.name == "COMPLETE"]
     return kept[0] if kept else best
 
@@ -162,11 +171,10 @@ def reality_check(
 ) -> dict[str, Any] | None:
     """Test the study's best row against its best baseline over every row tried (see the
     module), store the verdict on the study (``reality_check``) and return it; warn when
-    the baseline is kept. ``None`` (and nothing stored) when the recipe does not ask for
-    it (a verdict an earlier run of the study left is then forgotten), or no row or
-    baseline completed."""
+    the baseline is kept, and when the test cannot run or counts fewer rows than were
+    tried (out-of-fold files not readable here). ``None`` (nothing stored; a verdict an
+    earlier run of the study left is forgotten) when the recipe does not ask for it."""
     from automl_fin.results._ensemble import rows_of
-    from automl_fin.results._members import oof_of
 
     p = problem
     level = p.recipe.reality_check
@@ -175,64 +183,99 @@ def reality_check(
     if level is None:
         return None
     rows = [t for t in rows_of(study) if t.state.name == "COMPLETE"]
-    tried = [t for t in rows if is_candidate(t)]
-    baselines = [t for t in rows if is_baseline(t)]
-    if not tried or not baselines:
+    sign = p.metric.sign
+    best = best_of((t for t in rows if is_candidate(t)), sign)
+    base = best_of((t for t in rows if is_baseline(t)), sign)
+    if best is None:  # the search warns: only the baselines completed
         return None
-    best, base = best_of(tried, p.metric.sign), best_of(baselines, p.metric.sign)
-    assert best is not None and base is not None
+    if base is None:
+        warnings.warn(
+            f"reality check not run: no baseline completed; {TrialRecord.of(best).model} "
+            "stays the chosen row",
+            stacklevel=3,
+        )
+        return None
     verdict: dict[str, Any] = {
         "level": level,
         "best": best.number,
+        "best_value": float(best.value),  # type: ignore[arg-type]
         "best_model": str(TrialRecord.of(best).model),
         "baseline": base.number,
         "baseline_model": str(TrialRecord.of(base).model),
         "chosen": best.number,
     }
-    preds = {  # each trial scored on every fold, the ensemble and the stack
-        t.number: oof_of(study, t, run_dir)
-        for t in tried
-        if t is best or t.number < 0 or _full(t, p)
-    }
-    base_pred = oof_of(study, base, run_dir)
-    if base_pred is None or preds[best.number] is None:
+    # each trial scored on every fold, the ensemble and the stack: the rows tried
+    tried = [t for t in rows if is_candidate(t) and (t is best or t.number < 0 or _full(t, p))]
+    losses, unreadable = _losses(study, p, [base, *tried], run_dir)
+    if losses[base.number] is None or losses[best.number] is None:
         verdict["skipped"] = "out-of-fold predictions not readable here"
+        warnings.warn(
+            f"reality check not run: the out-of-fold predictions of "
+            f"{'the baseline' if losses[base.number] is None else 'the best row'} are not "
+            f"readable here; {verdict['best_model']} stays the chosen row",
+            stacklevel=3,
+        )
         study.set_user_attr(ATTR, verdict)
         return verdict
-    kept = {n: pr for n, pr in preds.items() if pr is not None}
-    numbers = list(kept)
-    loss = ROW_LOSSES[p.metric.name]
-    y = p.dataset.y
-    stacked = np.stack([base_pred, *kept.values()]).reshape(len(kept) + 1, len(y), -1)
-    rows_ok = np.flatnonzero(np.isfinite(stacked).all(axis=(0, 2)))
-    truth, pred, scale = y[rows_ok], stacked[:, rows_ok], p.dataset.scale
-    if scale is not None:  # forecasts in reported units, as their folds are scored
-        truth = scale.to_report(truth, rows_ok)
-        pred = scale.to_report(pred[..., 0], rows_ok)[..., None]
-    losses = np.stack([loss(truth, part) for part in pred])
-    diff = (losses[0] - losses[1:]).T
-    pvalue = spa_pvalue(diff, seed=p.recipe.seed)
+    base_loss = losses.pop(base.number)
+    numbers = [n for n, loss in losses.items() if loss is not None]
+    diff = np.stack([base_loss - losses[n] for n in numbers], axis=1)  # type: ignore[operator]
+    rows_ok = np.isfinite(diff).all(axis=1)
+    pvalue = spa_pvalue(diff[rows_ok], seed=p.recipe.seed)
     verdict |= {
         "p_value": pvalue,
-        "rows": len(rows_ok),
+        "rows": int(rows_ok.sum()),
         "rows_tried": len(numbers),
-        "block": max(1.0, len(rows_ok) ** (1 / 3)),
+        "unreadable": unreadable,
+        "block": max(1.0, float(rows_ok.sum()) ** (1 / 3)),
         "bootstraps": BOOTSTRAPS,
     }
+    if unreadable:
+        warnings.warn(
+            f"reality check: the out-of-fold predictions of {unreadable} rows tried are not "
+            f"readable here, so it counts the luck of {len(numbers)} only",
+            stacklevel=3,
+        )
     if pvalue > level:
         verdict["chosen"] = base.number
         warnings.warn(
             f"reality check: no row beat the baseline {verdict['baseline_model']} by more "
             f"than the luck of {len(numbers)} rows tried (SPA p = {pvalue:.2f} > {level} on "
-            f"{len(rows_ok):,} out-of-fold rows), so the predictor is the baseline; set "
+            f"{verdict['rows']:,} out-of-fold rows), so the predictor is the baseline; set "
             f"reality_check: null to keep the best row ({verdict['best_model']}, "
-            f"{p.metric.name} {float(best.value):.6g})",  # type: ignore[arg-type]
+            f"{p.metric.name} {verdict['best_value']:.6g})",
             stacklevel=3,
         )
     study.set_user_attr(ATTR, verdict)
     return verdict
 
 
+def _losses(
+    study: optuna.Study,
+    problem: Problem,
+    rows: list[optuna.trial.FrozenTrial],
+    run_dir: Path | None,
+) -> tuple[dict[int, np.ndarray | None], int]:
+    """Each row's per-row loss on its out-of-fold predictions (NaN where no fold predicted;
+    forecasts in reported units, as their folds are scored), one row at a time; ``None``
+    for a row whose file is not readable here, and how many such rows there are."""
+    from automl_fin.results._members import oof_of
+
+    y, scale = problem.dataset.y, problem.dataset.scale
+    loss = ROW_LOSSES[problem.metric.name]
+    every = np.arange(len(y))
+    truth = y if scale is None else scale.to_report(y, every)
+    out: dict[int, np.ndarray | None] = {}
+    for t in rows:
+        pred = oof_of(study, t, run_dir)
+        if pred is not None and scale is not None:
+            pred = scale.to_report(pred.reshape(len(y)), every)
+        out[t.number] = None if pred is None else loss(truth, pred)
+    return out, sum(v is None for v in out.values())
+
+
 def _full(trial: optuna.trial.FrozenTrial, problem: Problem) -> bool:
-    """A trial scored on every split (its out-of-fold predictions cover them all)."""
-    return TrialRecord.of(trial).poolable(len(problem.splits))
+    """A trial scored on every split, with out-of-fold predictions stored (readable here
+    or not: :func:`_losses` says)."""
+    record = TrialRecord.of(trial)
+    return bool(record.oof) and (record.folds or len(problem.splits)) == len(problem.splits)

@@ -166,7 +166,9 @@ def _limitations(
             )
     baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
     check = study.user_attrs.get(REALITY)
-    if isinstance(check, dict) and "p_value" in check:
+    # a verdict on a row that is no longer the best (a later process found better) is
+    # not this predictor's: it is left out, as chosen_row leaves it
+    if isinstance(check, dict) and "p_value" in check and best and best.number == check["chosen"]:
         found.append(("reality check", reality_words(check)))
     elif best is not None and len(baseline):
         sign = problem.metric.sign
@@ -217,6 +219,8 @@ def reality_words(check: dict[str, Any]) -> str:
 
 def random_walk_words(study: Any, best: Any) -> str:
     """The Diebold-Mariano verdict of the best row against the random walk, in words."""
+    if best is not None and TrialRecord.of(best).model == "random_walk":
+        return "the predictor is the random walk itself: no test against it"
     p = final_scores(study, best)[0].get("p_vs_random_walk")
     if p is None:
         return "not tested against the random walk on held-out rows (no final test)"
