@@ -113,6 +113,10 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     (summary,) = optuna.get_all_study_summaries(storage)
     study = optuna.load_study(study_name=summary.study_name, storage=storage)
     assert not [t for t in study.trials if t.state.name == "FAIL"]
+    # the recipe's reality check: prices the models far ahead of the mean, kept
+    check = study.user_attrs["reality_check"]
+    assert check["p_value"] < 0.01 and check["chosen"] == check["best"] != check["baseline"]
+    assert check["rows_tried"] >= 3 and check["unreadable"] == 0
     assert study.user_attrs["recipe_config"]["model_options"]["xgboost"][
         "monotone_constraints"
     ] == {}  # fmt: skip
