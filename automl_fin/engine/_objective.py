@@ -336,7 +336,8 @@ class Objective:
         self._record(folds)
         why = f"budget reached after {fold} folds"
         if not fold and expected:
-            why = f"budget: a {plan.model} fold takes ~{expected:.0f} s, less is left"
+            took = f"{expected:.0f}" if expected >= 10 else f"{expected:.2g}"  # not "~0 s"
+            why = f"budget: a {plan.model} fold takes ~{took} s, less is left"
             self._skipped(plan.model)
         self.record.stopped = why
         raise optuna.TrialPruned(why)
