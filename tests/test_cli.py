@@ -46,6 +46,18 @@ def test_import_automl_fin_imports_no_heavy_library() -> None:
     assert all(getattr(automl_fin, name) for name in automl_fin.__all__)  # each one resolves
 
 
+def test_a_leaderboard_query_imports_no_model_library() -> None:
+    """Code that only reads leaderboards pays for Optuna and pandas, not for
+    scikit-learn (the reality check's verdict is read without its metrics)."""
+    code = (
+        "import sys\nfrom automl_fin import Leaderboard\n"
+        "Leaderboard('sqlite:///:memory:').query()\n"
+        f"print(sorted(m for m in {(*HEAVY, 'sklearn', 'matplotlib')!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
 @pytest.fixture(scope="module")
 def knn_run(plugin_sites, tmp_path_factory: pytest.TempPathFactory):
     """A third-party plugin's recipe run through the CLI into a fresh runs folder."""

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from automl_fin.data._metrics import ROW_LOSSES
 from automl_fin.engine._trial_record import TrialRecord, best_of, is_baseline, is_candidate
 
 if TYPE_CHECKING:
@@ -259,6 +258,7 @@ def _losses(
     """Each row's per-row loss on its out-of-fold predictions (NaN where no fold predicted;
     forecasts in reported units, as their folds are scored), one row at a time; ``None``
     for a row whose file is not readable here, and how many such rows there are."""
+    from automl_fin.data._metrics import ROW_LOSSES  # scikit-learn: not for a leaderboard
     from automl_fin.results._members import oof_of
 
     y, scale = problem.dataset.y, problem.dataset.scale
