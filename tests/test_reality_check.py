@@ -15,7 +15,14 @@ from automl_fin import Leaderboard, SearchResult, search
 from automl_fin.data._metrics import METRICS, ROW_LOSSES, Reference
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
-from automl_fin.results._reality_check import ATTR, chosen_number, spa_pvalue, stationary_counts
+from automl_fin.results._reality_check import (
+    ATTR,
+    block_length,
+    chosen_number,
+    politis_white,
+    spa_pvalue,
+    stationary_counts,
+)
 
 # -- the test itself -----------------------------------------------------------------
 
@@ -82,6 +89,38 @@ def test_keeps_neighbouring_rows_together() -> None:
     assert np.mean(rows) >= np.mean(blocks) + 0.15
 
 
+def test_block_lengths_follow_politis_and_white() -> None:
+    """The automatic mean block length is arch's ``optimal_block_length`` (stationary),
+    from independent rows to overlapping 20-step forecasts and volatility clusters."""
+    from arch.bootstrap import optimal_block_length
+
+    rng = np.random.default_rng(3)
+    series = [rng.standard_normal(2000), *(_ar(2000, 1, r, rng)[:, 0] for r in (0.3, 0.8))]
+    series.append(np.convolve(rng.standard_normal(2019), np.ones(20), "valid"))
+    series.append((rng.standard_normal(2000) * np.exp(_ar(2000, 1, 0.95, rng)[:, 0])) ** 2)
+    mine = [politis_white(x[:, None]) for x in series]
+    theirs = [float(optimal_block_length(x)["stationary"].iloc[0]) for x in series]
+    assert np.allclose(mine, theirs, rtol=0.02), (mine, theirs)
+    assert mine[0] < 3 < 20 < mine[3]  # independent rows: short; overlapping ones: long
+    # the test's own block is never shorter than n^(1/3) (size on weak dependence)
+    assert block_length(series[0][:, None]) == pytest.approx(2000 ** (1 / 3))
+    assert block_length(series[3][:, None]) == pytest.approx(mine[3])
+
+
+def test_overlapping_forecasts_need_the_longer_blocks() -> None:
+    """Twenty-step sums (the errors of overlapping 20-day forecasts), no edge: the data's
+    block length holds the test near its level; the fixed n^(1/3) rejects twice as
+    often."""
+    rng = np.random.default_rng(5)
+    auto, fixed = [], []
+    for sim in range(60):
+        e = rng.standard_normal((1019, 10))
+        d = np.stack([np.convolve(e[:, j], np.ones(20) / 20, "valid") for j in range(10)], 1)
+        auto.append(spa_pvalue(d, seed=sim, bootstraps=500) <= 0.05)
+        fixed.append(spa_pvalue(d, seed=sim, bootstraps=500, block=10.0) <= 0.05)
+    assert np.mean(auto) <= 0.15 and np.mean(fixed) >= np.mean(auto) + 0.08
+
+
 def test_bootstrap_counts_are_resamples_of_the_rows() -> None:
     counts = stationary_counts(500, 8.0, 300, np.random.default_rng(0))
     assert counts.shape == (300, 500)
@@ -98,8 +137,9 @@ def test_a_copy_of_the_benchmark_and_bad_input() -> None:
 
 
 def test_the_same_seed_gives_the_same_p_value() -> None:
-    d = _ar(700, 30, 0.3, np.random.default_rng(4)) + 0.05
-    assert spa_pvalue(d, seed=9) == spa_pvalue(d, seed=9)
+    d = _ar(700, 30, 0.3, np.random.default_rng(1))
+    d[:, 0] += 0.1
+    assert 0 < spa_pvalue(d, seed=9) == spa_pvalue(d, seed=9) < 1
     assert spa_pvalue(d, seed=9) != spa_pvalue(d, seed=10)  # the seed is what draws
 
 

@@ -8,9 +8,10 @@ scored 0.3-0.9 % ahead of it on its folds, then fell behind it on the held-out y
 Hansen's (2005) test of superior predictive ability: on the out-of-fold rows, against
 the best baseline, over *every* row tried (each completed trial, the ensemble, the
 stack), with a stationary bootstrap (Politis and Romano, 1994) that keeps neighbouring
-rows together. When its p-value is above ``LEVEL`` the search has not shown that any row
-beats the baseline, and the baseline is the row the predictor refits (the leaderboard's
-``chosen`` column); the search warns in one line, saying how to keep the best row.
+rows together, in blocks whose mean length the data chooses (Politis and White, 2004).
+When its p-value is above ``LEVEL`` the search has not shown that any row beats the
+baseline, and the baseline is the row the predictor refits (the leaderboard's ``chosen``
+column); the search warns in one line, saying how to keep the best row.
 
 The test needs per-row losses that order rows as the metric does
 (:data:`~automl_fin.data._metrics.ROW_LOSSES`): the squared error (``rmse``, ``r2``,
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
     from automl_fin.engine._problem import Problem
 
-__all__ = ["ATTR", "chosen_number", "chosen_row", "reality_check", "spa_pvalue"]
+__all__ = ["ATTR", "block_length", "chosen_number", "chosen_row", "reality_check", "spa_pvalue"]
 
 ATTR = "reality_check"  # the study user attribute that holds the verdict
 BOOTSTRAPS = 1000
@@ -65,6 +66,18 @@ def stationary_counts(
     return counts.reshape(bootstraps, n).astype(float)
 
 
+def _autocovariances(d: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Each column's autocovariances at lags ``0 .. n-1`` (sums over ``n``), by FFT, a
+    few columns at a time: ``(first column, array of lags x columns)``."""
+    n = len(d)
+    size = 1 << (2 * n - 1).bit_length()
+    step = max(1, _CHUNK // size)
+    for lo in range(0, d.shape[1], step):
+        x = d[:, lo : lo + step] - d[:, lo : lo + step].mean(axis=0)
+        spectrum = np.fft.rfft(x, size, axis=0)
+        yield lo, np.fft.irfft(spectrum * spectrum.conj(), size, axis=0)[:n] / n
+
+
 def long_run_variance(d: np.ndarray, block: float) -> np.ndarray:
     """Each column's variance of ``sqrt(n)`` times its mean under the stationary bootstrap
     with mean block length ``block``: the autocovariances weighted by the chance that a
@@ -74,15 +87,51 @@ def long_run_variance(d: np.ndarray, block: float) -> np.ndarray:
     q = 1.0 - 1.0 / block
     with np.errstate(under="ignore"):
         kappa = (1 - lag / n) * q**lag + (lag / n) * q ** (n - lag)
-    size = 1 << (2 * n - 1).bit_length()
     out = np.empty(d.shape[1])
-    step = max(1, _CHUNK // size)
-    for lo in range(0, d.shape[1], step):
-        x = d[:, lo : lo + step] - d[:, lo : lo + step].mean(axis=0)
-        spectrum = np.fft.rfft(x, size, axis=0)
-        acov = np.fft.irfft(spectrum * spectrum.conj(), size, axis=0)[:n] / n
-        out[lo : lo + step] = acov[0] + 2 * kappa @ acov[1:]
+    for lo, acov in _autocovariances(d):
+        out[lo : lo + acov.shape[1]] = acov[0] + 2 * kappa @ acov[1:]
     return np.maximum(out, 0.0)
+
+
+def block_length(d: np.ndarray) -> float:
+    """The stationary bootstrap's mean block length for loss differences ``d`` (rows x
+    candidates): :func:`politis_white`'s, never shorter than ``n^(1/3)``. Their rule
+    minimises the error of the variance estimate, not the test's size: on weakly
+    dependent rows its short blocks made the test reject 15 % of the time at the 5 %
+    level (50 candidates without an edge, AR(1) 0.1, 600 rows) against 12 % with
+    ``n^(1/3)``; on strongly dependent rows (overlapping forecasts) its longer blocks
+    halve the false rejections of ``n^(1/3)``."""
+    return max(politis_white(d), len(d) ** (1 / 3))
+
+
+def politis_white(d: np.ndarray) -> float:
+    """Politis and White's (2004, corrected 2009) automatic mean block length of the
+    stationary bootstrap for each column of ``d`` (a flat-top window over the
+    autocovariances up to twice the first lag after which ``max(5, log10 n)``
+    autocorrelations in a row are insignificant), the median over the columns, between
+    1 and ``min(3 sqrt(n), n / 3)``, as ``arch.bootstrap.optimal_block_length``.
+    Overlapping forecasts (a horizon above 1) and volatility clusters lengthen it."""
+    n = len(d)
+    runs = max(5, int(math.log10(n)))
+    most = math.ceil(math.sqrt(n)) + runs
+    band = 2 * math.sqrt(math.log10(n) / n)
+    cap = math.ceil(min(3 * math.sqrt(n), n / 3))
+    lag = np.arange(1, most + 1)[:, None]
+    found = []
+    for _, acov in _autocovariances(d):
+        a = acov[: most + 1]
+        var = np.where(a[0] > 0, a[0], np.inf)
+        quiet = np.abs(a[1:] / var) < band  # insignificant autocorrelations, lags 1 ..
+        run = np.lib.stride_tricks.sliding_window_view(quiet, runs, axis=0).all(axis=-1)
+        start = np.where(run.any(axis=0), run.argmax(axis=0) + 1, most)
+        m = np.minimum(2 * start, most)[None, :]
+        weight = np.where(lag <= m, np.minimum(1.0, 2 * (1 - lag / m)), 0.0)
+        g = 2 * (weight * lag * a[1:]).sum(axis=0)
+        spread = a[0] + 2 * (weight * a[1:]).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = np.cbrt(g**2 / spread**2 * n)
+        found.append(np.where(np.isfinite(b), b, 1.0))
+    return float(np.clip(np.median(np.concatenate(found)), 1.0, cap))
 
 
 def spa_pvalue(
@@ -99,15 +148,15 @@ def spa_pvalue(
     the candidate did better). The null hypothesis: no candidate has a lower expected
     loss than the benchmark. The statistic is the largest mean difference (0 when none
     is positive); its distribution comes from ``bootstraps`` stationary bootstrap
-    resamples of the rows (mean block length ``block``; default ``n^(1/3)``), re-centred
-    only for candidates not clearly worse than the benchmark (by their
+    resamples of the rows (mean block length ``block``; default :func:`block_length`),
+    re-centred only for candidates not clearly worse than the benchmark (by their
     :func:`long_run_variance`). A small p-value: some candidate beats the benchmark even
     after counting how many were tried.
 
     The mean differences are not divided by their standard errors: with many candidates
     the largest studentised one is the one whose error the estimate happened to
     under-state, and the test then rejected 13 % of the time at the 5 % level (50
-    independent candidates, no edge, 600 rows; 5 % without). Forecasts of one target
+    independent candidates, no edge, 600 rows; 9 % without, arch's 7 %). Forecasts of one target
     have losses of similar spread, where studentising gains little.
     """
     d = np.asarray(diff, dtype=float)
@@ -118,7 +167,7 @@ def spa_pvalue(
         raise ValueError(f"the reality check needs rows and candidates; got {n} x {k}")
     if not np.isfinite(d).all():
         raise ValueError("the reality check's loss differences must be finite")
-    block = block or max(1.0, n ** (1 / 3))
+    block = block or block_length(d)
     rng = np.random.default_rng(seed)
     means = np.empty((bootstraps, k))
     step = max(1, _CHUNK // n)
@@ -219,14 +268,15 @@ def reality_check(
     base_loss = losses.pop(base.number)
     numbers = [n for n, loss in losses.items() if loss is not None]
     diff = np.stack([base_loss - losses[n] for n in numbers], axis=1)  # type: ignore[operator]
-    rows_ok = np.isfinite(diff).all(axis=1)
-    pvalue = spa_pvalue(diff[rows_ok], seed=p.recipe.seed)
+    diff = diff[np.isfinite(diff).all(axis=1)]
+    block = block_length(diff)
+    pvalue = spa_pvalue(diff, block=block, seed=p.recipe.seed)
     verdict |= {
         "p_value": pvalue,
-        "rows": int(rows_ok.sum()),
+        "rows": len(diff),
         "rows_tried": len(numbers),
         "unreadable": unreadable,
-        "block": max(1.0, float(rows_ok.sum()) ** (1 / 3)),
+        "block": block,
         "bootstraps": BOOTSTRAPS,
     }
     if unreadable:
