@@ -327,15 +327,15 @@ def _check_reality(recipe: Recipe, metric: Metric) -> None:
         raise RecipeError(
             recipe.source,
             "reality_check",
-            "tests the best row against a baseline; list one under `baselines` "
+            "tests the best row against a baseline; list one under baselines "
             "(e.g. [historical_mean], [random_walk], [prior]) or set reality_check: null",
         )
     if metric.name not in LOSSES:
         raise RecipeError(
             recipe.source,
             "reality_check",
-            f"needs a metric that averages per-row losses ({', '.join(LOSSES)}), "
-            f"not '{metric.name}'; change `metric` or set reality_check: null",
+            f"needs a metric with per-row losses ({', '.join(LOSSES)}), not "
+            f"'{metric.name}'; change the metric or set reality_check: null",
         )
 
 
