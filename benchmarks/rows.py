@@ -33,7 +33,7 @@ def kinds(db: Path) -> dict[str, tuple[float, float]]:
     import optuna
 
     from automl_fin.data._metrics import get_metric
-    from automl_fin.engine._trial_record import TrialRecord, is_candidate
+    from automl_fin.engine._trial_record import TrialRecord, best_of, is_candidate
     from automl_fin.results._ensemble import rows_of
     from automl_fin.results._reality_check import chosen_number
 
@@ -50,7 +50,7 @@ def kinds(db: Path) -> dict[str, tuple[float, float]]:
     for kind, candidates in by_kind.items():
         if not candidates:
             continue
-        best = max(candidates, key=lambda t: metric.sign * float(t.value))
+        best = best_of(candidates, metric.sign)
         if kind == "chosen":  # the baseline a reality check kept, where it did
             number = chosen_number(study.user_attrs, best.number, float(best.value))
             best = next(t for t in rows_of(study) if t.number == number)

@@ -20,7 +20,14 @@ import pandas as pd
 
 from automl_fin.data._dataset import Dataset
 from automl_fin.data._loading import dataset_of, settle_data
-from automl_fin.data._metrics import Metric, Reference, default_metric, expand_each, get_metric
+from automl_fin.data._metrics import (
+    ROW_LOSSES,
+    Metric,
+    Reference,
+    default_metric,
+    expand_each,
+    get_metric,
+)
 from automl_fin.data._table_facts import check_column_options
 from automl_fin.data._validation import make_splits, split_rows
 from automl_fin.engine._pipeline import (
@@ -319,8 +326,6 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
 
 def _check_reality(recipe: Recipe, metric: Metric) -> None:
     """``reality_check`` needs a baseline to test against and per-row losses."""
-    from automl_fin.data._metrics import ROW_LOSSES as LOSSES
-
     if recipe.reality_check is None:
         return
     if not recipe.baselines:
@@ -330,11 +335,11 @@ def _check_reality(recipe: Recipe, metric: Metric) -> None:
             "tests the best row against a baseline; list one under baselines "
             "(e.g. [historical_mean], [random_walk], [prior]) or set reality_check: null",
         )
-    if metric.name not in LOSSES:
+    if metric.name not in ROW_LOSSES:
         raise RecipeError(
             recipe.source,
             "reality_check",
-            f"needs a metric with per-row losses ({', '.join(LOSSES)}), not "
+            f"needs a metric with per-row losses ({', '.join(ROW_LOSSES)}), not "
             f"'{metric.name}'; change the metric or set reality_check: null",
         )
 

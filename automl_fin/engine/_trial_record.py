@@ -89,7 +89,12 @@ class TrialRecord:
         """Whether an ensemble or a stack built here can take this trial: its out-of-fold
         predictions are on this machine and cover the study's ``n_splits`` splits (not
         the fewer folds of a ``max_folds`` model)."""
-        return bool(self.oof) and Path(self.oof).is_file() and (self.folds or n_splits) == n_splits
+        return self.covers(n_splits) and Path(str(self.oof)).is_file()
+
+    def covers(self, n_splits: int) -> bool:
+        """Whether this trial stored out-of-fold predictions of all ``n_splits`` splits
+        (readable on this machine or not)."""
+        return bool(self.oof) and (self.folds or n_splits) == n_splits
 
     @classmethod
     def of(cls, trial: FrozenTrial | optuna.Trial) -> TrialRecord:

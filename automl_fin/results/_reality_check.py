@@ -41,7 +41,15 @@ if TYPE_CHECKING:
 
     from automl_fin.engine._problem import Problem
 
-__all__ = ["ATTR", "block_length", "chosen_number", "chosen_row", "reality_check", "spa_pvalue"]
+__all__ = [
+    "ATTR",
+    "block_length",
+    "chosen_number",
+    "chosen_row",
+    "reality_check",
+    "spa_pvalue",
+    "verdict_on",
+]
 
 ATTR = "reality_check"  # the study user attribute that holds the verdict
 BOOTSTRAPS = 1000
@@ -183,20 +191,26 @@ def spa_pvalue(
     return float(np.mean(simulated >= stat))
 
 
-def chosen_number(study_attrs: Mapping[str, Any], best: int, value: float) -> int:
-    """The number of the row a study's predictor refits when row ``best`` (scored
-    ``value``) is its best: the baseline its reality check kept instead, if that check
-    tested this very row (same number and score: an ensemble rebuilt since keeps its
-    number, not its score)."""
+def verdict_on(study_attrs: Mapping[str, Any], best: int, value: float) -> dict[str, Any] | None:
+    """The study's reality-check verdict if it tested row ``best`` (scored ``value``),
+    the study's best row now: same number and score (an ensemble rebuilt since keeps its
+    number, not its score; a better row found since has another); else ``None``."""
     check = study_attrs.get(ATTR)
     if (
         isinstance(check, dict)
         and check.get("best") == best
-        and check.get("chosen") is not None
         and math.isclose(float(check.get("best_value", math.nan)), value, rel_tol=1e-12)
     ):
-        return int(check["chosen"])
-    return best
+        return check
+    return None
+
+
+def chosen_number(study_attrs: Mapping[str, Any], best: int, value: float) -> int:
+    """The number of the row a study's predictor refits when row ``best`` (scored
+    ``value``) is its best: the baseline its reality check kept instead, if that check
+    tested this very row (:func:`verdict_on`)."""
+    check = verdict_on(study_attrs, best, value)
+    return best if check is None or check.get("chosen") is None else int(check["chosen"])
 
 
 def chosen_row(study: optuna.Study, problem: Problem) -> optuna.trial.FrozenTrial | None:
@@ -253,7 +267,12 @@ def reality_check(
         "chosen": best.number,
     }
     # each trial scored on every fold, the ensemble and the stack: the rows tried
-    tried = [t for t in rows if is_candidate(t) and (t is best or t.number < 0 or _full(t, p))]
+    splits = len(p.splits)
+    tried = [
+        t
+        for t in rows
+        if is_candidate(t) and (t is best or t.number < 0 or TrialRecord.of(t).covers(splits))
+    ]
     losses, unreadable = _losses(study, p, [base, *tried], run_dir)
     if losses[base.number] is None or losses[best.number] is None:
         verdict["skipped"] = "out-of-fold predictions not readable here"
@@ -322,10 +341,3 @@ def _losses(
             pred = scale.to_report(pred.reshape(len(y)), every)
         out[t.number] = None if pred is None else loss(truth, pred)
     return out, sum(v is None for v in out.values())
-
-
-def _full(trial: optuna.trial.FrozenTrial, problem: Problem) -> bool:
-    """A trial scored on every split, with out-of-fold predictions stored (readable here
-    or not: :func:`_losses` says)."""
-    record = TrialRecord.of(trial)
-    return bool(record.oof) and (record.folds or len(problem.splits)) == len(problem.splits)

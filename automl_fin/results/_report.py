@@ -88,7 +88,7 @@ def write_report(
     from automl_fin.results._report_card import model_card
 
     board = Leaderboard(storage).query(study=study.study_name)
-    best = _best(study, problem)
+    best = chosen_row(study, problem)
     sections = [section("Model card", model_card(study, problem, board, best, predictor))]
     sections.append(section("Leaderboard", _table(board, problem)))
     sections.append(section("Optimisation history", _history(board, problem)))
@@ -138,11 +138,6 @@ def _page(study: Any, problem: Problem, best: Any, sections: list[str]) -> str:
 
 
 # -- study -----------------------------------------------------------------------------
-
-
-def _best(study: Any, problem: Problem) -> Any:
-    """The row the predictor refits (:func:`chosen_row`), or ``None``."""
-    return chosen_row(study, problem)
 
 
 def _label(trial: Any) -> str:
@@ -277,7 +272,7 @@ def _task_sections(
         from automl_fin.results._report_classes import class_parts
 
         rows = np.flatnonzero(seen)
-        best = _best(study, problem)
+        best = chosen_row(study, problem)
         rule = rule_of(study, problem, best, run_dir) if best is not None else None
         # the predictor's labels, its rule fitted on other rows than each it labels
         predicted = crossfit_decide(problem.metric, y[seen], oof[seen], rule, problem.recipe.seed)
@@ -287,11 +282,10 @@ def _task_sections(
         ]
     from automl_fin.results._report_regression import regression_parts
 
+    best = chosen_row(study, problem)
     return [
         section("Predicted vs actual", _scatter(y[seen], oof[seen], label)),
-        section(
-            "Residuals", regression_parts(problem, y[seen], oof[seen], study, _best(study, problem))
-        ),
+        section("Residuals", regression_parts(problem, y[seen], oof[seen], study, best)),
     ]
 
 
@@ -373,7 +367,7 @@ def _price_sections(
             _forecast(problem, rows, oof[rows], label, "forecast", "Walk-forward validation rows."),
         )
     ]
-    best = _best(study, problem)
+    best = chosen_row(study, problem)
     saved = final_predictions(run_dir, best.number) if best is not None else None
     if saved is None:
         why = (

@@ -18,7 +18,7 @@ import pandas as pd
 from automl_fin.engine._problem import _day
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._final_test import final_scores
-from automl_fin.results._reality_check import ATTR as REALITY
+from automl_fin.results._reality_check import verdict_on
 from automl_fin.results._stability import SHIFT
 
 if TYPE_CHECKING:
@@ -165,10 +165,11 @@ def _limitations(
                 )
             )
     baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
-    check = study.user_attrs.get(REALITY)
-    # a verdict on a row that is no longer the best (a later process found better) is
-    # not this predictor's: it is left out, as chosen_row leaves it
-    if isinstance(check, dict) and "p_value" in check and best and best.number == check["chosen"]:
+    top = board[(board["state"] == "COMPLETE") & ~board["baseline"]].head(1)  # ranked
+    check = None  # a verdict on a row no longer the best is not this predictor's
+    if len(top):
+        check = verdict_on(study.user_attrs, int(top["trial"].iloc[0]), top["score"].iloc[0])
+    if check is not None and "p_value" in check:
         found.append(("reality check", reality_words(check)))
     elif best is not None and len(baseline):
         sign = problem.metric.sign
