@@ -223,6 +223,13 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match=r"of 1 rows tried are not readable here, so it"):
         walk_search(frame, tmp_path, storage, name)
     assert _attrs(on)[ATTR]["unreadable"] == 1
+    # the baseline's file lost too: no test, said in one line, and the best row chosen
+    Path(str(TrialRecord.of(trials[check["baseline"]]).oof)).unlink()
+    with pytest.warns(UserWarning, match=r"^reality check not run: the out-of-fold "
+                      r"predictions of the baseline are not readable here; \w+ stays the "
+                      r"chosen row$"):  # fmt: skip
+        board, _ = walk_search(frame, tmp_path, storage, name)
+    assert _attrs(on)[ATTR]["skipped"] and _chosen(board)["trial"] == check["best"]
 
 
 def test_the_cli_names_the_baseline_it_saved(tmp_path: Path) -> None:
