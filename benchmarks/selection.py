@@ -14,12 +14,12 @@ replacement on the out-of-fold predictions, on the recipe's metric), ``families`
 mean of each family's best trial), ``caruana_families`` (forward selection over each
 family's best trial only), ``shrunk`` (half ``caruana``, half ``families``) and
 ``bagged`` (Caruana et al. 2006's bagged selection: forward selection on random halves
-of the pool, weights averaged over 20 bags); under a label metric also
+of the pool, weights averaged over 20 bags); for every classification run also
 ``caruana_log_loss`` (forward selection on the blend's log loss: what the search does
-there), ``shrunk_log_loss`` and ``bagged_log_loss`` (those rules on log loss: what
-``ensemble_selection`` does there). Each rule is also paired run by run with the one the
-search uses (``caruana``, or ``caruana_log_loss`` under a label metric). Under a label
-metric every blend is labelled by its own decision rule.
+under a label metric), ``shrunk_log_loss`` and ``bagged_log_loss`` (those rules on log
+loss: what ``ensemble_selection`` does there). Each rule is also paired run by run with
+the one the search uses (``caruana``, or ``caruana_log_loss`` under a label metric).
+Under a label metric every blend is labelled by its own decision rule.
 """
 
 from __future__ import annotations
@@ -83,10 +83,15 @@ def evaluate(db: Path) -> tuple[dict[str, tuple[float, float]], str]:
     """Rule -> (cross-validated, held-out) score of one stored run, and the rule the
     search itself uses (``caruana``, or ``caruana_log_loss`` under a label metric). Under
     a label metric each blend is labelled by its own decision rule (cross-validated: plus
-    the rule's cross-fitted gain, as the search values its ensemble), and three more
-    rules select the weights on log loss."""
+    the rule's cross-fitted gain, as the search values its ensemble); under any
+    classification metric three more rules select the weights on log loss."""
     from automl_fin.results._decision import Rule, rule_row, ruled
-    from automl_fin.results._ensemble import cv_score, select, selection_criterion
+    from automl_fin.results._ensemble import (
+        cv_score,
+        log_loss_criterion,
+        select,
+        selection_criterion,
+    )
 
     p, models, oof, held = pool_of(db)
     sign = p.metric.sign
@@ -97,6 +102,8 @@ def evaluate(db: Path) -> tuple[dict[str, tuple[float, float]], str]:
     weights = rules(oof, models, score, seed=p.recipe.seed or 0)
     smooth, on = selection_criterion(p)  # a label metric: log loss, the rule for labels
     searched = "caruana" if smooth is None else f"caruana_{on}"
+    if smooth is None and p.task.is_classification:  # a probability metric: log loss too
+        smooth, on = log_loss_criterion(p), "log_loss"
     if smooth is not None:
         for rule in ("caruana", "shrunk", "bagged"):
             weights[f"{rule}_{on}"] = select(oof, models, smooth, rule, seed=p.recipe.seed or 0)

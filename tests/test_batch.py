@@ -78,6 +78,7 @@ def test_a_batch_of_three_recipes_on_two_data_sets_resumes_after_kill(tmp_path: 
     ]  # fmt: skip
     assert summary["status"].tolist() == ["skipped"] + ["done"] * 5
     assert (summary["model"] == "logreg").all() and (summary["score"] > 0.7).all()
+    assert (summary["baseline"].astype(str) == "False").all()  # models, not kept baselines
     assert "batch nightly: 6 searches (5 done, 1 skipped)" in out.stdout
     # the finished study was not touched; the killed one kept its trials and went on
     first = optuna.load_study(study_name="nightly-default-credit", storage=url)

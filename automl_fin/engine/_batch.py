@@ -108,9 +108,10 @@ def run_batch(
 ) -> pd.DataFrame:
     """Run every search of ``batch`` not finished yet (one after another, same storage)
     and return one row per search: study, recipe, data, seed, status (``done``,
-    ``skipped``: finished before, ``failed``: with its error), and its best row's model,
-    metric and score. A search that fails is reported and the batch goes on. Progress
-    is shown as :func:`automl_fin.search` shows it (``progress=False``: silent)."""
+    ``skipped``: finished before, ``failed``: with its error), and its chosen row's
+    model, whether that is a baseline (kept by the reality check), metric and score. A
+    search that fails is reported and the batch goes on. Progress is shown as
+    :func:`automl_fin.search` shows it (``progress=False``: silent)."""
     from automl_fin.engine._search import _to_stderr, interactive, search
     from automl_fin.storage._storage import default_url, open_storage
 
@@ -156,7 +157,7 @@ def run_batch(
 def _best_rows(url: str, studies: Sequence[str]) -> pd.DataFrame:
     from automl_fin.results._leaderboard import Leaderboard
 
-    columns = ["study", "model", "metric", "score", "score_std", "trials"]
+    columns = ["study", "model", "baseline", "metric", "score", "score_std", "trials"]
     if not studies:
         return pd.DataFrame(columns=columns)
     board = Leaderboard(url).query(study=list(studies))

@@ -58,6 +58,7 @@ __all__ = [
     "family_heads",
     "family_of",
     "greedy_selection",
+    "log_loss_criterion",
     "row_of",
     "rows_of",
     "select",
@@ -186,6 +187,12 @@ def selection_criterion(
     (:mod:`automl_fin.results._decision`)."""
     if not labelled(problem):
         return None, problem.metric.name
+    return log_loss_criterion(problem), "log_loss"
+
+
+def log_loss_criterion(problem: Problem) -> Callable[[np.ndarray], float]:
+    """The negated log loss of out-of-fold probabilities, each validation split scored
+    on its own rows, then averaged (larger is better)."""
     from automl_fin.data._metrics import METRICS
 
     loss, y = METRICS["log_loss"], problem.dataset.y
@@ -194,7 +201,7 @@ def selection_criterion(
     def negated_log_loss(pred: np.ndarray) -> float:
         return -float(np.mean([loss(y[va], pred[va]) for va in valid]))
 
-    return negated_log_loss, "log_loss"
+    return negated_log_loss
 
 
 def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenTrial]:
