@@ -191,10 +191,11 @@ def walk_search(
     tmp_path: Path,
     storage: str = ":memory:",
     study: str | None = None,
+    registry: Any = None,
     **overrides: object,
 ) -> tuple[Any, Any]:
-    """A short ``price`` search on ``frame`` (tickers, closes), or the resumed ``study``:
-    its leaderboard and result."""
+    """A short ``price`` search on ``frame`` (tickers, closes), or the resumed ``study``
+    (``registry``: the plugins, default every installed one): its leaderboard and result."""
     from automl_fin import search
 
     result = search(
@@ -205,6 +206,7 @@ def walk_search(
         runs_dir=tmp_path,
         storage=storage,
         study=study,
+        registry=registry,
         overrides={
             "data.entity": "ticker",
             "data.series.price": "close",

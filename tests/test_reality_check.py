@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from conftest import cli, random_walk, walk_search
 
-from automl_fin import Leaderboard, SearchResult, search
+from automl_fin import Leaderboard, ModelSpec, SearchResult, Task, hookimpl, search
 from automl_fin.data._metrics import METRICS, ROW_LOSSES, Reference
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
+from automl_fin.plugin._registry import Registry
 from automl_fin.results._reality_check import (
     ATTR,
     block_length,
@@ -230,6 +231,48 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
                       r"chosen row$"):  # fmt: skip
         board, _ = walk_search(frame, tmp_path, storage, name)
     assert _attrs(on)[ATTR]["skipped"] and _chosen(board)["trial"] == check["best"]
+
+
+class _BrokenWalk:
+    """A third-party baseline that fails on every fold (its plugin's own error)."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        raise ValueError("this baseline needs a column the table lacks")
+
+
+class _BrokenWalkPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(
+            ModelSpec(
+                name="broken_walk",
+                tasks={Task.REGRESSION},
+                build=lambda p, c: _BrokenWalk(),
+                baseline=True,
+            )
+        )
+
+
+def test_no_baseline_completed_leaves_the_best_row_chosen(tmp_path: Path) -> None:
+    """The only baseline fails: the check cannot run, says so in one line, and the
+    best row is chosen and saved; the failed baseline stays on the leaderboard."""
+    registry = Registry(plugins={"broken": _BrokenWalkPlugin()})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        board, result = walk_search(
+            random_walk(600, ("A",)), tmp_path, registry=registry, baselines=["broken_walk"]
+        )
+    said = [str(w.message) for w in caught if "reality check" in str(w.message)]
+    assert said == [
+        f"reality check not run: no baseline completed; {result.best['model']} stays the chosen row"
+    ]
+    assert _attrs(result).get(ATTR) is None
+    failed = board[board["model"] == "broken_walk"]
+    assert failed["state"].tolist() == ["FAIL"] and "needs a column" in failed["error"].iloc[0]
+    chosen = _chosen(board)
+    assert not chosen["baseline"] and chosen["rank"] == 1
+    assert result.predictor is not None
+    assert result.predictor.manifest["best"]["model"] == chosen["model"]
 
 
 def test_the_cli_names_the_baseline_it_saved(tmp_path: Path) -> None:
