@@ -102,11 +102,11 @@ def evaluate(db: Path) -> tuple[dict[str, tuple[float, float]], str]:
     weights = rules(oof, models, score, seed=p.recipe.seed or 0)
     smooth, on = selection_criterion(p)  # a label metric: log loss, the rule for labels
     searched = "caruana" if smooth is None else f"caruana_{on}"
-    if smooth is None and p.task.is_classification:  # a probability metric: log loss too
-        smooth, on = log_loss_criterion(p), "log_loss"
-    if smooth is not None:
+    if p.task.is_classification:  # the rules on log loss, under any classification metric
         for rule in ("caruana", "shrunk", "bagged"):
-            weights[f"{rule}_{on}"] = select(oof, models, smooth, rule, seed=p.recipe.seed or 0)
+            weights[f"{rule}_log_loss"] = select(
+                oof, models, log_loss_criterion(p), rule, seed=p.recipe.seed or 0
+            )
     out = {}
     for rule, w in weights.items():
         cv = sum(wi * o for wi, o in zip(w, oof, strict=True) if wi)

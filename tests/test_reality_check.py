@@ -11,11 +11,18 @@ import pandas as pd
 import pytest
 from conftest import cli, random_walk, walk_search
 
-from automl_fin import Leaderboard, ModelSpec, SearchResult, Task, hookimpl, search
+from automl_fin import (
+    Leaderboard,
+    ModelSpec,
+    Registry,
+    SearchResult,
+    Task,
+    hookimpl,
+    search,
+)
 from automl_fin.data._metrics import METRICS, ROW_LOSSES, Reference
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
-from automl_fin.plugin._registry import Registry
 from automl_fin.results._reality_check import (
     ATTR,
     block_length,
