@@ -12,12 +12,14 @@ import pytest
 from conftest import cli, random_walk, walk_search
 
 from automl_fin import (
+    Batch,
     Leaderboard,
     ModelSpec,
     Registry,
     SearchResult,
     Task,
     hookimpl,
+    run_batch,
     search,
 )
 from automl_fin.data._metrics import METRICS, ROW_LOSSES, Reference
@@ -293,6 +295,25 @@ def test_the_cli_names_the_baseline_it_saved(tmp_path: Path) -> None:
     best = next(line for line in out.stdout.splitlines() if line.startswith("best: "))
     assert "(baseline kept by the reality check)" in best
     assert "random_walk" in best or "historical_mean" in best
+
+
+def test_a_batch_summary_flags_the_baseline_it_kept(tmp_path: Path) -> None:
+    """A batch on a random walk: its summary row names the kept baseline and says it is
+    one, as the study's leaderboard does."""
+    random_walk(1200, ("A",)).to_csv(tmp_path / "walk.csv", index=False)
+    batch = Batch("b", ["price"], [(str(tmp_path / "walk.csv"), None)], overrides={
+        "data.series.price": "close", "models": ["ridge"], "validation.n_splits": 3,
+        "report": False})  # fmt: skip
+    summary = run_batch(batch, runs_dir=tmp_path / "runs", trials=6, progress=False)
+    (row,) = summary.to_dict("records")
+    assert row["status"] == "done" and row["baseline"] is True
+    assert row["model"] in {"random_walk", "historical_mean"}
+    board = Leaderboard(f"sqlite:///{tmp_path / 'runs' / 'automl_fin.db'}").query(
+        study="b-price-walk"
+    )
+    chosen = _chosen(board)
+    assert chosen["model"] == row["model"] and chosen["score"] == row["score"]
+    assert row["trials"] == len(board) and (board["model"] == "ridge").any()
 
 
 def test_a_leaked_future_feature_passes_the_check(tmp_path: Path) -> None:
