@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -503,6 +505,70 @@ def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path
     assert slow["state"] == "PRUNED"
     assert slow["error"].startswith("budget: 4 more slow folds of over 2 s each cannot end in")
     assert slow["duration_s"] < 5.0  # 2 s of pace and the fold's set-up, not 8-9 s
+
+
+def _kept_repeats(result: Any, model: str, planned: int, per_repeat: int) -> pd.DataFrame:
+    """The completed trials of ``model`` in a search on repeated k-fold that the budget
+    cut: each scored on whole repeats only, every search row predicted out of fold."""
+    board = result.leaderboard()
+    done = board[(board["model"] == model) & (board["state"] == "COMPLETE")]
+    assert len(done) >= 1, board[["trial", "model", "state", "folds", "error"]]
+    for _, row in done.iterrows():
+        assert 0 < row["folds"] < planned and row["folds"] % per_repeat == 0
+        assert row["error"] == (f"budget: scored on {row['folds']} of {planned} folds "
+                                f"({row['folds'] // per_repeat} of {planned // per_repeat} "
+                                "repeats)")  # fmt: skip
+        study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+        trial = next(t for t in study.trials if t.number == row["trial"])
+        record = TrialRecord.of(trial)
+        assert len(record.fold_scores) == row["folds"] and record.folds == row["folds"]
+        assert not np.isnan(np.load(record.oof)[result.problem.search_rows]).any()
+    return done
+
+
+def test_a_trial_the_budget_cuts_keeps_its_whole_repeats(tmp_path: Path) -> None:
+    """Two folds x three repeats of 1.5 s folds in a 7 s budget: the trial cannot end its
+    six folds, but it has scored every row once (twice) when the budget stops it, so it
+    is kept on those repeats, as AutoGluon keeps the bagging sets it finished, instead
+    of being pruned: the search has a predictor, a bag of exactly those fold models."""
+    result = search(
+        "default", trials=5, seconds=7.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"sleepy": _SleepyPlugin()}),
+        overrides={"models": ["sleepy"], "baselines": [], "portfolio": False,
+                   "calibration": ["none"], "validation.n_splits": 2, "validation.repeats": 3,
+                   "pruner": "none", "report": False},
+    )  # fmt: skip
+    assert result.timings["search"] < 7.0 * 1.1
+    done = _kept_repeats(result, "sleepy", planned=6, per_repeat=2)
+    assert result.predictor is not None
+    best = done.sort_values("rank").iloc[0]
+    assert result.predictor.manifest["fit"] == {
+        str(best["trial"]): f"bag of {best['folds']} fold models"
+    }
+
+
+class _TwoSecondFoldsPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="paced", tasks={Task.BINARY},
+                           build=lambda p, c: _Paced(batches=10, pause=0.2),
+                           requires={"scale"}, monitored=True))  # fmt: skip
+
+
+def test_a_monitored_trial_runs_on_to_the_end_of_its_repeat(tmp_path: Path) -> None:
+    """Folds of 2 s, two folds x two repeats in a 6 s budget: all four folds cannot end,
+    the first repeat can. The pace check lets the trial run to the end of the repeat
+    (it used to stop it after 2 s, leaving only the baseline), and the trial is kept."""
+    result = search(
+        "default", trials=2, seconds=6.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"paced": _TwoSecondFoldsPlugin()}),
+        overrides={"models": ["paced"], "baselines": ["prior"], "portfolio": False,
+                   "validation.n_splits": 2,
+                   "validation.repeats": 2, "pruner": "none", "report": False},
+    )  # fmt: skip
+    assert result.timings["search"] < 6.0 * 1.1
+    _kept_repeats(result, "paced", planned=4, per_repeat=2)
+    assert result.predictor is not None
 
 
 class _SlowStartPlugin:

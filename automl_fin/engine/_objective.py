@@ -86,6 +86,12 @@ class TrialFailed(Exception):
     """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
 
 
+class _OutOfBudget(optuna.TrialPruned):
+    """The search's time budget, not the pruner, cut a trial short: the trial keeps the
+    whole repeats of the k-fold it finished (:meth:`Objective._cross_validate`), or is
+    pruned when it finished none."""
+
+
 class _NativeThreads:
     """Caps native thread pools (OpenMP, BLAS) at the recipe's ``n_jobs`` during a trial.
     Finding the loaded pools costs ~4 ms (threadpoolctl inspects every shared library),
@@ -139,6 +145,8 @@ class Objective:
         self.too_slow: set[str] = set()
         self.curve_s = self.build_s = 0.0
         self.may_prune = False
+        self.per_repeat = 0  # folds of one whole repeat of the running trial's k-fold
+        self.cut = False  # the running fit was stopped by the budget (Monitor.check)
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
         self.threads = _NativeThreads(problem.recipe.n_jobs)
@@ -268,11 +276,25 @@ class Objective:
         folds = _Folds(len(p.dataset.y), p.width, [m.name for m in p.extra_metrics])
         bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
+        self.per_repeat = self._repeat_folds(len(splits))
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
-            self._check_budget(trial, plan, fold, folds)
-            pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
+            try:
+                self._check_budget(trial, plan, fold, folds)
+                pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
+            except _OutOfBudget:
+                whole = fold // self.per_repeat * self.per_repeat
+                if not whole:
+                    raise
+                self.record.stopped = (
+                    f"budget: scored on {whole} of {len(splits)} folds "
+                    f"({whole // self.per_repeat} of {p.repeats} repeats)"
+                )
+                splits = splits[:whole]
+                self.record.folds = whole
+                folds.keep(whole)
+                break
             if bagged:
                 folds.pipes.append(pipe)
             values = p.scores(tr, va, pred)
@@ -327,11 +349,23 @@ class Objective:
                 )
         forget(self.run_dir, {number for number, *_ in done} - keep)
 
+    def _repeat_folds(self, planned: int) -> int:
+        """Folds of one whole repeat of a repeated k-fold: a trial that the budget cuts
+        short keeps the whole repeats it finished (each scores every row once, as
+        AutoGluon keeps the bagging sets it finished). ``planned`` (every fold: one
+        repeat) for a single k-fold, a holdout, walk-forward or a ``max_folds`` model."""
+        p = self.problem
+        if p.repeats > 1 and p.scheme in ("kfold", "stratified_kfold") and planned == len(p.splits):
+            return planned // p.repeats
+        return planned
+
     def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
-        """Stop the trial (pruned, its folds so far recorded) when its next fold would
-        run past the search's deadline."""
+        """Stop the trial (its folds so far recorded) when its next fold would run past
+        the search's deadline, or, after a whole repeat of the k-fold, when another whole
+        repeat would (:class:`_OutOfBudget`)."""
         expected = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
-        if time.monotonic() + expected <= self.deadline:
+        needed = expected * (self.per_repeat if fold and not fold % self.per_repeat else 1)
+        if time.monotonic() + needed <= self.deadline:
             return
         self._record(folds)
         why = f"budget reached after {fold} folds"
@@ -340,7 +374,7 @@ class Objective:
             why = f"budget: a {plan.model} fold takes ~{took} s, less is left"
             self._skipped(plan.model)
         self.record.stopped = why
-        raise optuna.TrialPruned(why)
+        raise _OutOfBudget(why)
 
     def _fit_fold(
         self,
@@ -366,6 +400,7 @@ class Objective:
         t0 = time.perf_counter()
         self.build_s += t0 - built
         prior_shift = p.prior_shift(plan, tr)
+        self.cut = False
         try:
             if p.all_models[plan.model].monitored:
                 self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift)
@@ -374,7 +409,8 @@ class Objective:
         except Pruned as exc:
             folds.fit_s += time.perf_counter() - t0
             self._record(folds)
-            raise optuna.TrialPruned(str(exc)) from None
+            cut, self.cut = self.cut, False
+            raise (_OutOfBudget if cut else optuna.TrialPruned)(str(exc)) from None
         t1 = time.perf_counter()
         mark(pipe, prior_shift)
         pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width)
@@ -446,6 +482,7 @@ class Objective:
             now = time.monotonic()
             if now > self.deadline:  # a long fit stops at the budget too
                 self.record.stopped = f"budget reached in fold {fold + 1}"
+                self.cut = True
                 raise Pruned(f"budget reached in fold {fold + 1}")
             if not first:
                 first.extend((now, passes))
@@ -458,12 +495,15 @@ class Objective:
             per_pass = (now - first[0]) / done if done > 0 else 0.0
             if per_pass and now + (math.ceil(passes) - passes) * per_pass > self.deadline:
                 why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
-            after = (self.record.folds or 0) - fold - 1  # folds still to fit after this one
+            # folds still to fit after this one before the trial can end: those of this
+            # repeat of the k-fold (a trial cut after a whole repeat keeps it)
+            after = -(fold + 1) % self.per_repeat
             if why is None and after > 0 and now + after * spent > self.deadline:
                 why = (f"budget: {after} more {plan.model} folds of over {spent:.0f} s each "
                        f"cannot end in the {left:.0f} s left")  # fmt: skip
             if why is not None:
                 self.record.stopped = why
+                self.cut = True
                 raise Pruned(why)
 
         planned = [0]  # the fit's planned steps (Monitor.plan), when it says
@@ -525,14 +565,27 @@ class _Folds:
         self.scores: list[float] = []
         self.pipes: list[Any] = []  # the fitted fold pipelines, when they may be bagged
         self.extras: dict[str, list[float]] = {name: [] for name in extra_names}
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # each fold's rows, predictions
         self.fit_s = self.predict_s = 0.0
 
     def add(self, va: np.ndarray, pred: np.ndarray, score: float, values: dict[str, float]) -> None:
         self.scores.append(score)
         for name, value in values.items():
             self.extras[name].append(value)
-        self.oof_sum[va] += pred.reshape(len(va), self.width)
+        pred = pred.reshape(len(va), self.width)
+        self.parts.append((va, pred))
+        self.oof_sum[va] += pred
         self.oof_n[va] += 1
+
+    def keep(self, k: int) -> None:
+        """Forget every fold after the first ``k`` (their scores, models and predictions)."""
+        del self.parts[k:], self.scores[k:], self.pipes[k:]
+        self.oof_sum[:], self.oof_n[:] = 0.0, 0.0
+        for va, pred in self.parts:
+            self.oof_sum[va] += pred
+            self.oof_n[va] += 1
+        for values in self.extras.values():
+            del values[k:]
 
     def oof(self) -> np.ndarray:
         """``(n,)`` values or ``(n, k)`` probabilities; NaN on rows no fold predicted."""
