@@ -113,25 +113,26 @@ def test_the_encoders_first_embedding_is_priced_before_a_fold_starts(
     objective = Objective(problem, tmp_path, deadline=float("inf"))
     embedded = Plan("logreg", {}, {ColumnKind.TEXT: (Step("minilm_embed", {}),)})
     tfidf = Plan("logreg", {}, {ColumnKind.TEXT: (Step("tfidf", {}),)})
-    assert objective._fold_estimate(embedded, 0, 0.0) == 0.0  # nothing measured yet
+    # (each fold, once on top of the first): the encoder embeds every row once
+    assert objective._fold_estimate(embedded, 0, 0.0) == (0.0, 0.0)  # nothing measured yet
     # the text network's folds took 6 s at cost 3: 2 s per unit of declared cost
     objective.fold_seconds = {"text_nn": [6.0, 7.0]}
     logreg, encoder = (problem.models["logreg"].cost, problem.preprocessors["minilm_embed"].cost)
     assert encoder >= 100 * problem.preprocessors["tfidf"].cost
-    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx(2 * (logreg + encoder))
+    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx((2 * logreg, 2 * encoder))
     objective.fold_seconds["logreg"] = [0.5]
-    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx(0.5 + 2 * encoder)
+    assert objective._fold_estimate(embedded, 0, 0.0) == pytest.approx((0.5, 2 * encoder))
     objective.fitted_preps.update({"minilm_embed", "tfidf"})  # embedded once: cached since
-    assert objective._fold_estimate(embedded, 0, 0.0) == 0.5
-    assert objective._fold_estimate(tfidf, 0, 0.0) == 0.5
-    assert objective._fold_estimate(tfidf, 2, 3.0) == 1.5  # this trial's own folds decide
+    assert objective._fold_estimate(embedded, 0, 0.0) == (0.5, 0.0)
+    assert objective._fold_estimate(tfidf, 0, 0.0) == (0.5, 0.0)
+    assert objective._fold_estimate(tfidf, 2, 3.0) == (1.5, 0.0)  # this trial's own folds
     SentenceEmbedder().fit(frame[["text"]]).transform(frame[["text"]].iloc[:200])
     assert warm_preprocessors(problem) == set()  # 40 sentences still to embed
     SentenceEmbedder().fit(frame[["text"]]).transform(frame[["text"]])  # all on disk now
     warm = Objective(problem, tmp_path, deadline=float("inf"))
     assert warm.fitted_preps == {"minilm_embed"}
     warm.fold_seconds = {"text_nn": [6.0, 7.0], "logreg": [0.5]}
-    assert warm._fold_estimate(embedded, 0, 0.0) == 0.5
+    assert warm._fold_estimate(embedded, 0, 0.0) == (0.5, 0.0)
     # a plugin's warm hook that raises costs the discount, never the search
     spec = problem.preprocessors["minilm_embed"]
     problem.preprocessors["minilm_embed"] = replace(spec, warm=lambda columns: 1 / 0)

@@ -156,19 +156,26 @@ class Objective:
 
     def _skipped(self, model: str) -> None:
         """A trial of ``model`` skipped for want of budget: the model joins
-        :attr:`too_slow` when its own fold (without preprocessing to fit first) no longer
-        fits (not counted: the sampler leaves it out from now on, and a queued trial of
-        it is skipped at no cost); the search stops when no model's fastest fold fits any
-        more, or three trials in a row were skipped for a preprocessing that does not fit
-        (a sentence encoder not run yet)."""
+        :attr:`too_slow` when its own first repeat of folds (without preprocessing to
+        fit first) no longer fits (not counted: the sampler leaves it out from now on,
+        and a queued trial of it is skipped at no cost); the search stops when no
+        searched model's (baselines aside) fits any more, or three trials in a row were
+        skipped for a preprocessing that does not fit (a sentence encoder not run yet)."""
         now = time.monotonic()
-        if now + self._model_estimate(model) > self.deadline:
+        if now + self._repeat_estimate(model) > self.deadline:
             self.too_slow.add(model)
         else:
             self.skips += 1
-        cheapest = min(min(v) for v in self.fold_seconds.values())
+        left = [m for m in self.problem.models if m not in self.too_slow]
+        cheapest = min((self._repeat_estimate(m) for m in left), default=math.inf)
         if now + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
+
+    def _repeat_estimate(self, model: str) -> float:
+        """Seconds the folds of a first whole repeat of ``model`` likely take (a trial
+        that cannot end them is never a candidate)."""
+        folds = self._repeat_folds(self.problem.max_folds(model))
+        return self._model_estimate(model) * folds
 
     def _rate(self) -> float:
         """The fastest fold seen per unit of declared model ``cost`` (0 before any)."""
@@ -184,17 +191,18 @@ class Objective:
         models = self.problem.models
         return self._rate() * models[model].cost if model in models else 0.0
 
-    def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> float:
-        """Seconds the next fold will likely take: this trial's folds so far, else the
-        fastest fold of the model's earlier trials; for a model not run yet, the fastest
-        fold seen per unit of declared ``cost``, times its cost (0 before any fold). A
-        preprocessor not fitted yet adds its declared cost at that rate (a sentence
-        encoder embeds every row on first use: tens of seconds)."""
+    def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> tuple[float, float]:
+        """Seconds each next fold will likely take, and seconds once on top of the
+        first: this trial's folds so far, else the fastest fold of the model's earlier
+        trials; for a model not run yet, the fastest fold seen per unit of declared
+        ``cost``, times its cost (0 before any fold). A preprocessor not fitted yet adds
+        its declared cost at that rate, once (a sentence encoder embeds every row on
+        first use: tens of seconds; its vectors are cached for the next folds)."""
         if fold:
-            return spent / fold
+            return spent / fold, 0.0
         preps = self.problem.preprocessors
         new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
-        return self._model_estimate(plan.model) + self._rate() * sum(preps[n].cost for n in new)
+        return self._model_estimate(plan.model), self._rate() * sum(preps[n].cost for n in new)
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
@@ -360,18 +368,26 @@ class Objective:
         return planned
 
     def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
-        """Stop the trial (its folds so far recorded) when its next fold would run past
-        the search's deadline, or, after a whole repeat of the k-fold, when another whole
-        repeat would (:class:`_OutOfBudget`)."""
-        expected = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
-        needed = expected * (self.per_repeat if fold and not fold % self.per_repeat else 1)
-        if time.monotonic() + needed <= self.deadline:
+        """Stop the trial (its folds so far recorded, :class:`_OutOfBudget`) when the
+        folds left in its current repeat (every fold on a single k-fold) would run past
+        the search's deadline: a trial keeps whole repeats only, so folds that cannot
+        end one are never started."""
+        each, once = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
+        expected = each + once  # the next fold
+        left = self.per_repeat - fold % self.per_repeat  # this fold included
+        now = time.monotonic()
+        if now + once + each * left <= self.deadline:
             return
         self._record(folds)
         why = f"budget reached after {fold} folds"
         if not fold and expected:
             took = f"{expected:.0f}" if expected >= 10 else f"{expected:.2g}"  # not "~0 s"
-            why = f"budget: a {plan.model} fold takes ~{took} s, less is left"
+            why = (
+                f"budget: a {plan.model} fold takes ~{took} s, less is left"
+                if now + expected > self.deadline
+                else f"budget: {left} {plan.model} folds of ~{each:.2g} s each cannot end in "
+                f"the {self.deadline - now:.0f} s left"
+            )
             self._skipped(plan.model)
         self.record.stopped = why
         raise _OutOfBudget(why)
