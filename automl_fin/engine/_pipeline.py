@@ -160,6 +160,21 @@ def join_text(X: Any, columns: list[str]) -> Any:
     return np.asarray(joined, dtype=object)
 
 
+def restriction(
+    spec: ModelSpec, kind: ColumnKind, slot: Slot, preprocessors: Mapping[str, PreprocessorSpec]
+) -> frozenset[str] | None:
+    """The model's ``slot_choices`` for ``slot`` on columns of ``kind``: they restrict
+    the kinds their preprocessors handle (``ordinal`` codes: categorical columns), or
+    every kind when the recipe leaves all of them out (the model cannot be served);
+    another kind's slot is filled as for any model (a date column's ``encode`` slot for
+    a model that takes ordinal codes of categories)."""
+    only = spec.slot_choices.get(slot)
+    named = [preprocessors[n] for n in only or () if n in preprocessors]
+    if named and not any(kind in p.kinds for p in named):
+        return None
+    return only
+
+
 def can_preprocess_for(
     spec: ModelSpec,
     kinds: set[ColumnKind],
@@ -169,7 +184,7 @@ def can_preprocess_for(
     """Whether every required slot stays fillable under the model's ``slot_choices``."""
     for kind in kinds:
         for slot, optional in CHAINS.get(kind, ()):
-            only = spec.slot_choices.get(slot)
+            only = restriction(spec, kind, slot, preprocessors)
             if only is None or (optional and slot not in spec.requires):
                 continue
             if not set(slot_options(kind, slot, preprocessors, ctx)) & only:
@@ -205,7 +220,7 @@ def sample_plan(
         chain: list[Step] = []
         for slot, optional in CHAINS.get(kind, ()):
             options = slot_options(kind, slot, preprocessors, ctx)
-            only = spec.slot_choices.get(slot)
+            only = restriction(spec, kind, slot, preprocessors)
             if only is not None:
                 options = [o for o in options if o in only]
             required = not optional or slot in spec.requires

@@ -268,7 +268,9 @@ class ModelSpec:
         requires: preprocessing slots that must not be skipped for this model
             (e.g. ``{Slot.SCALE}`` for linear models).
         slot_choices: restricts a slot to some preprocessors for this model, e.g.
-            ``{Slot.ENCODE: {"ordinal"}}`` for a model that embeds category codes.
+            ``{Slot.ENCODE: {"ordinal"}}`` for a model that embeds category codes, on
+            the column kinds those preprocessors handle (a date column's ``encode``
+            slot stays free: ``datetime_parts``).
         monitored: the estimator's ``fit`` takes ``monitor=`` (a :class:`Monitor`): it
             gets the fold's validation split for early stopping and reports its
             learning curve to the pruner.
