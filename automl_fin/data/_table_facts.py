@@ -27,7 +27,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import looks_like_datetime
 from automl_fin.errors import DataError, RecipeError
-from automl_fin.plugin._specs import Task
+from automl_fin.plugin._specs import ColumnKind, Task
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -103,25 +103,29 @@ def settle(recipe: Recipe, frame: pd.DataFrame, source: str, soft: frozenset[str
 
 def check_column_options(
     recipe: Recipe,
-    columns: Iterable[str],
+    kinds: Mapping[str, ColumnKind],
     models: Mapping[str, Any],
     soft: frozenset[str],
     source: str,
 ) -> None:
     """Model options that name columns (``ModelSpec.column_options`` of ``models``) and
     name one the data lacks: refused in one line, or, when they are hints (``soft``),
-    left out of ``recipe`` (the settled copy) with a warning."""
-    have = set(map(str, columns))
+    left out of ``recipe`` (the settled copy) with a warning. ``monotone_constraints``
+    on a column that is not numeric (``kinds``: the feature columns' kinds) is refused:
+    after encoding it is no longer one feature, so every trial would fail on it."""
+    have = set(map(str, kinds))
     for model, options in recipe.model_options.items():
         spec = models.get(model)
         for option in getattr(spec, "column_options", ()):
             named = options.get(option)
             if not isinstance(named, Mapping):
                 continue
+            where = f"model_options.{model}.{option}"
+            if option == "monotone_constraints":
+                _numeric_only(recipe, where, named, kinds)
             missing = [str(c) for c in named if str(c) not in have]
             if not missing:
                 continue
-            where = f"model_options.{model}.{option}"
             if "model_options" not in soft:
                 near = difflib.get_close_matches(missing[0], sorted(have), n=3)
                 raise RecipeError(
@@ -133,6 +137,22 @@ def check_column_options(
                 )
             options[option] = {c: v for c, v in named.items() if str(c) not in missing}
             _warn(source, f"has no column {', '.join(missing)}: left out of {where}")
+
+
+def _numeric_only(
+    recipe: Recipe, where: str, named: Mapping[str, Any], kinds: Mapping[str, ColumnKind]
+) -> None:
+    """Refuse a monotone constraint on a column of the data that is not numeric."""
+    for column in named:
+        kind = kinds.get(str(column))
+        if kind is not None and kind is not ColumnKind.NUMERIC:
+            raise RecipeError(
+                recipe.source,
+                where,
+                f"column '{column}' is {kind}, and monotone constraints apply to numeric "
+                f"columns only; map it to numbers (data.derive: {{{column}_n: {{source: "
+                f"{column}, map: {{...: 0, ...: 1}}}}}}) and constrain that, or remove the entry",
+            )
 
 
 def _warn(source: str, text: str) -> None:

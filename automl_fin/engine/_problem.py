@@ -274,7 +274,7 @@ def resolve(
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
-    check_column_options(recipe, dataset.X.columns, registry.models, soft, settled.source)
+    check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
     metric, extra = _metrics(recipe, dataset)
     checked = _validation(recipe, dataset)
     models, preprocessors, baselines = _specs(recipe, dataset, registry)
