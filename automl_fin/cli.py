@@ -369,6 +369,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_final_test(result, board)
         if result.predictor is not None:
             print(f"predictor: {result.predictor!r} saved in {result.predictor.path}")
+        elif result.recipe.predictor:  # the step failed: warned above; a script must not go on
+            print(f"{PROG}: error: no predictor was saved (see the warning above)", file=sys.stderr)
+            return 1
         if result.recipe.report and (result.run_dir / "report.html").is_file():
             print(f"report: {result.run_dir / 'report.html'}")
         return 0

@@ -324,6 +324,60 @@ def test_a_refit_that_fails_after_the_search_keeps_the_search(tmp_path: Path) ->
     assert "too many rows" in study.user_attrs["error:predictor"]
 
 
+class _PlainPlugin:
+    """A third-party logistic regression, registered in some runs of a study only."""
+
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(
+            ModelSpec(
+                name="plain_logreg",
+                tasks={Task.BINARY},
+                build=lambda p, c: LogisticRegression(max_iter=500),
+                requires={"scale"},
+            )
+        )
+
+
+def test_a_study_resumed_with_other_models_saves_its_own_predictor_or_none(
+    tmp_path: Path,
+) -> None:
+    """Resumed with another ``models`` list, a study refits its chosen row though this
+    run does not search that row's model (it failed with ``KeyError`` and `automl-fin
+    predict` went on serving the first run's predictor). Where the row cannot be refitted
+    (its plugin is gone), the earlier predictor is moved aside, never served as the
+    study's; a later run that can refit saves one and clears the error."""
+    plain = Registry(plugins={"plain": _PlainPlugin()})
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    common = {"study": "s", "storage": storage, "runs_dir": tmp_path, "trials": 3}
+    fixed = {"calibration": ["none"], "validation.repeats": 1, "bagging": False,
+             "ensemble": False, "report": False}  # fmt: skip
+    first = search("default", registry=plain, overrides={**fixed, "models": ["plain_logreg"]},
+                   **common)  # fmt: skip
+    assert (
+        first.predictor is not None and first.predictor.manifest["best"]["model"] == "plain_logreg"
+    )
+    folder = first.run_dir / "predictor"
+    with pytest.warns(UserWarning) as said:
+        gone = search("default", overrides={**fixed, "models": ["logreg"]}, **common)
+    lines = [str(w.message) for w in said]
+    assert any("model 'plain_logreg' of this study is not registered here" in m for m in lines)
+    assert any(f"moved to {folder}.previous" in m for m in lines)
+    assert gone.n_trials == 0 and gone.predictor is None
+    assert not folder.exists() and (folder.parent / "predictor.previous" / MANIFEST).is_file()
+    with pytest.raises(ArtifactError, match="the last run of this study saved no predictor"):
+        automl_fin.load(first.run_dir)  # nothing is served as the study's predictor
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert "not registered here" in study.user_attrs["error:predictor"]
+    back = search("default", registry=plain, overrides={**fixed, "models": ["logreg"]},
+                  **common)  # fmt: skip
+    assert back.n_trials == 0 and back.predictor is not None
+    loaded = automl_fin.load(first.run_dir)
+    assert loaded.manifest["best"] == first.predictor.manifest["best"]
+    study = optuna.load_study(study_name="s", storage=storage)
+    assert study.user_attrs["error:predictor"] is None
+
+
 def _edit(run, tmp_path: Path, name: str, change) -> Path:  # type: ignore[no-untyped-def]
     folder = _copy(run, tmp_path / name)
     manifest = json.loads((folder / MANIFEST).read_text())

@@ -50,13 +50,16 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
     kinds = set(p.dataset.kinds.values())
     baseline = TrialRecord.of(trial).baseline
     if baseline:  # a reference model ignores the features: no preprocessing to pay for
-        spec = p.baselines[baseline]
+        spec = p.spec(baseline)
         return Plan(baseline, suggest(FirstChoice(), baseline, spec.space_for(p.context(seed))))  # type: ignore[arg-type]
+    models = p.models
     if isinstance(trial, optuna.trial.FrozenTrial):
+        ran = TrialRecord.of(trial).model  # its own model, searched today or not
+        models = {ran: p.spec(ran)} if ran else models
         trial = optuna.trial.FixedTrial(trial.params)  # type: ignore[assignment]
     return sample_plan(
         trial,  # type: ignore[arg-type]
-        p.models,
+        models,
         p.preprocessors,
         kinds,
         p.context(seed),
@@ -109,8 +112,8 @@ def fit_trial(
     seed = trial_seed(p.recipe, trial.number)
     plan = plan_of(trial, p, seed)
     ctx = p.context(seed, model=plan.model, n_rows=len(rows))
-    pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-    spec = p.all_models[plan.model]
+    spec = p.spec(plan.model)
+    pipe = build_pipeline(plan, {plan.model: spec}, p.preprocessors, p.dataset.kinds, ctx)
     return plan.model, refit(pipe, spec, p, rows, seed=seed, prior_shift=p.prior_shift(plan, rows))
 
 

@@ -39,7 +39,7 @@ from automl_fin.engine._pipeline import (
     sample_plan,
 )
 from automl_fin.engine._prior_shift import factors
-from automl_fin.errors import DataError, RecipeError
+from automl_fin.errors import ArtifactError, DataError, RecipeError
 from automl_fin.plugin._space import contains, fixed_values
 from automl_fin.plugin._specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
 
@@ -78,6 +78,17 @@ class Problem:
         """The searched models and the baselines."""
         return {**self.models, **self.baselines}
 
+    def spec(self, model: str) -> ModelSpec:
+        """The spec of ``model``: this search's, or the registry's for a model that an
+        earlier run of a resumed study searched (its ``models`` list changed since)."""
+        found = self.all_models.get(model) or self.registry.models.get(model)
+        if found is None:
+            raise ArtifactError(
+                f"model '{model}' of this study is not registered here; install the plugin "
+                "that provides it (see `automl-fin plugins`)"
+            )
+        return found
+
     @property
     def search_rows(self) -> np.ndarray:
         """Rows the search may see: all but the final test rows (and their purge)."""
@@ -104,7 +115,7 @@ class Problem:
 
     def max_folds(self, model: str) -> int:
         """How many splits a trial of ``model`` is scored on (``ModelSpec.max_folds``)."""
-        spec = self.all_models[model]
+        spec = self.spec(model)
         limit = self.recipe.model_options.get(model, {}).get("max_folds", spec.max_folds)
         return len(self.splits) if limit is None else max(1, min(int(limit), len(self.splits)))
 
@@ -112,7 +123,7 @@ class Problem:
         """The factors that map back the probabilities of the plan's model fitted on
         ``rows`` with class weights (:mod:`~automl_fin.engine._prior_shift`), or
         ``None``."""
-        if not self.all_models[plan.model].prior_shift:
+        if not self.spec(plan.model).prior_shift:
             return None
         y = self.dataset.y[rows]
         # the recipe's fixed options reach the builder too, after the trial's parameters

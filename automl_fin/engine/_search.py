@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import shutil
 import time
 import warnings
 from collections.abc import Mapping
@@ -358,6 +359,9 @@ def _after_search(
             message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
             study.set_user_attr(f"error:{name}", message[:2000])
             warnings.warn(message, stacklevel=4)
+        else:
+            if study.user_attrs.get(f"error:{name}"):  # an earlier run's failure, passed now
+                study.set_user_attr(f"error:{name}", None)
         timings[name] = round(time.monotonic() - t0, 3)
 
     kept = ensemble_of(study.user_attrs)
@@ -394,13 +398,34 @@ def _after_search(
         )
     elif recipe.predictor:
         with step("predictor", "refitting the best row on all rows"):
-            fitted = fit_predictor(study, problem, run_dir)
-            save_predictor(fitted, run_dir / PREDICTOR_DIR)
+            try:
+                fitted = fit_predictor(study, problem, run_dir)
+                save_predictor(fitted, run_dir / PREDICTOR_DIR)
+            except Exception:
+                _set_aside(run_dir / PREDICTOR_DIR)
+                raise
             predictor = fitted
     if recipe.report:
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
     return predictor
+
+
+def _set_aside(folder: Path) -> None:
+    """Move the predictor an earlier run of the study saved to ``<folder>.previous``
+    (replacing an older one), so that ``automl-fin predict`` never serves it as the
+    study's predictor after a run whose own predictor could not be saved: its chosen row
+    may have changed since. Said in one line."""
+    if not folder.is_dir():
+        return
+    previous = folder.with_name(f"{folder.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    folder.rename(previous)
+    warnings.warn(
+        f"the predictor an earlier run saved was moved to {previous}: it may not be the "
+        "study's chosen row any more; fix the error and run the study again to save one",
+        stacklevel=3,
+    )
 
 
 def _has_complete(study: optuna.Study) -> bool:

@@ -342,6 +342,18 @@ def _manifest(folder: Path) -> dict[str, Any]:
             (p.parent for p in folder.glob(f"*/{PREDICTOR_DIR}/{MANIFEST}")),
             key=lambda p: p.stat().st_mtime,
         ) if folder.is_dir() else []  # fmt: skip
+        previous = folder / f"{PREDICTOR_DIR}.previous"
+        if previous.is_dir():  # the last run of the study could not save its predictor
+            raise ArtifactError(
+                f"{folder}: the last run of this study saved no predictor (its refit failed: "
+                f"see its warning); the one an earlier run saved is in {previous}, and may "
+                "not be the study's chosen row any more"
+            )
+        if (folder / "oof").is_dir():  # a run folder: its search saved no predictor
+            raise ArtifactError(
+                f"{folder}: this run saved no predictor (its search said why: e.g. only the "
+                "baselines completed, or --no-predictor); run the study again to save one"
+            )
         hint = (
             f"; it holds {len(found)} run(s) with a predictor: pass one, e.g. the latest, "
             f"{found[-1].parent}"
@@ -384,7 +396,7 @@ def _libraries(p: Problem, members: list[Member]) -> tuple[str, ...]:
     plugin's distribution: a third-party model is recorded as a built-in is."""
     extra: list[str] = []
     for m in members:
-        spec = p.all_models[m.model]
+        spec = p.spec(m.model)
         for name in (*spec.libraries, p.registry.providers[m.model].distribution):
             if name not in CORE_LIBRARIES and name not in extra and not name.startswith("<"):
                 extra.append(name)

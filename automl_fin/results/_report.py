@@ -464,8 +464,7 @@ def _contributions(predictor: Predictor, problem: Problem) -> str:
     parts = [_permutation(light, stand_in, problem)]
     if problem.dataset.scale is None:  # a price forecast's inputs are its own windows
         parts += explanation_parts(predictor, light, stand_in, problem)
-    models = problem.all_models
-    explained = [m for m in predictor.members if getattr(models.get(m.model), "explain", None)]
+    explained = [m for m in predictor.members if problem.spec(m.model).explain is not None]
     if explained:  # any plugin's model that offers ModelSpec.explain, the heaviest first
         parts.append(_shap(max(explained, key=lambda m: m.weight), problem))
     return "".join(parts)
@@ -585,7 +584,7 @@ def _shap(member: Any, problem: Problem) -> str:
     from automl_fin.engine._bag import Bag
     from automl_fin.engine._pipeline import feature_info
 
-    spec = problem.all_models[member.model]
+    spec = problem.spec(member.model)
     pipe, which = member.pipeline, ""
     if isinstance(pipe, Bag):  # fold models may one-hot different columns: the first one
         pipe, which = pipe.pipes[0], f", the first of its {len(pipe)} fold models"
