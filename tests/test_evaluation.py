@@ -354,3 +354,25 @@ def test_a_stability_file_that_is_not_the_bins_is_refused_by_name(
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=message):
         automl_fin.load(folder)
+
+
+def test_explaining_a_wide_table_uses_the_column_orders_that_fit(tmp_path: Path) -> None:
+    """`automl-fin predict --explain` has no samples option: on 1,020 columns (German
+    credit and 1,000 noise columns) it explains with as many column orders as one
+    prediction call holds, said in one warning (it failed, naming an option the command
+    lacks); a table too wide for two orders is refused saying what to do."""
+    from automl_fin.results._explain import _samples_that_fit
+
+    frame = datasets.load("german_credit")
+    noise = np.random.default_rng(0).normal(size=(len(frame), 1000))
+    wide = pd.concat([frame, pd.DataFrame(noise, columns=[f"n{i}" for i in range(1000)])], axis=1)
+    result = search("default", data=wide, trials=1, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["logreg"], "baselines": [], "report": False,
+                               "ensemble": False, "calibration": ["none"], "validation.repeats": 1,
+                               "validation.n_splits": 2})  # fmt: skip
+    rows = wide.head(3).drop(columns="creditability")
+    with pytest.warns(UserWarning, match=r"^explain: 1020 columns: 18 column orders a row "):
+        out = result.predictor.predict_frame(rows, explain=2)
+    assert (out[["reason_1", "reason_2"]] != "").all().all()
+    with pytest.raises(DataError, match=r"^explain: 5000 columns are too many .* drop --explain"):
+        _samples_that_fit(5000)

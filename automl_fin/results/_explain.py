@@ -25,6 +25,7 @@ positive contributions: those that pushed its margin toward the explained class 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -108,11 +109,16 @@ def explain_features(
     *,
     top: int = 3,
     outcome: Any = None,
-    samples: int = 32,
+    samples: int | None = 32,
     seed: int = 0,
 ) -> Explanation:
-    """:func:`explain` of feature rows already checked (``Predictor._features``)."""
+    """:func:`explain` of feature rows already checked (``Predictor._features``);
+    ``samples=None``: 32, or as many as a row's hybrids fit in one prediction call on a
+    wide table (said in one warning: ``automl-fin predict --explain``, which has no
+    samples option)."""
     schema = predictor.schema
+    if samples is None:
+        samples = _samples_that_fit(X.shape[1])
     if int(top) < 0 or int(samples) < 2:
         raise ValueError(f"top={top}, samples={samples}: need top >= 0 and samples >= 2")
     column, units = _outcome(predictor, outcome)
@@ -170,6 +176,26 @@ def explain_features(
         outcome=None if column is None else schema.classes[column],
         units=units,
     )
+
+
+def _samples_that_fit(d: int, wanted: int = 32) -> int:
+    """Column orders a row for ``d`` columns: ``wanted``, fewer (never under 2) when
+    their hybrid rows would pass :data:`BATCH_CELLS` (warned), refused when 2 do."""
+    fits = BATCH_CELLS // ((d + 1) * max(d, 1))
+    if fits >= wanted:
+        return wanted
+    if fits < 2:
+        raise DataError(
+            f"explain: {d} columns are too many to explain row by row (2 column orders "
+            f"need {2 * (d + 1) * d:,} predicted cells a row, over {BATCH_CELLS:,}); "
+            "drop --explain, or search on fewer columns (data.drop)"
+        )
+    warnings.warn(
+        f"explain: {d} columns: {fits - fits % 2} column orders a row instead of {wanted} "
+        "(the most one prediction call holds); the reason codes are rougher",
+        stacklevel=4,
+    )
+    return fits - fits % 2
 
 
 def reasons_of(contributions: pd.DataFrame, top: int) -> pd.DataFrame:

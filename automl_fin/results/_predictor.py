@@ -460,7 +460,7 @@ class Predictor:
         if explain:
             from automl_fin.results._explain import explain_features
 
-            reasons = explain_features(self, X, top=explain).reasons
+            reasons = explain_features(self, X, top=explain, samples=None).reasons
             for name in reasons.columns:
                 out[name] = reasons[name].to_numpy()
         if stability is not None:  # plain records: pd.concat compares attrs with ==
