@@ -47,6 +47,7 @@ from automl_fin.plugin._specs import (
 )
 
 if TYPE_CHECKING:
+    from automl_fin.data._dates import date_format, parse_dates
     from automl_fin.engine._batch import Batch, load_batch, run_batch
     from automl_fin.engine._recipes import Recipe, load_recipe
     from automl_fin.engine._search import SearchResult, search
@@ -89,6 +90,7 @@ __all__ = [
     "StorageError",
     "Task",
     "TrialRecord",
+    "date_format",
     "get_registry",
     "holdout",
     "hookimpl",
@@ -96,6 +98,7 @@ __all__ = [
     "load_batch",
     "load_recipe",
     "monotone_vector",
+    "parse_dates",
     "run_batch",
     "search",
     "validation_split",
@@ -117,6 +120,8 @@ _LAZY = {
     "load_batch": "automl_fin.engine._batch",
     "run_batch": "automl_fin.engine._batch",
     "TrialRecord": "automl_fin.engine._trial_record",
+    "date_format": "automl_fin.data._dates",
+    "parse_dates": "automl_fin.data._dates",
 }
 
 

@@ -69,6 +69,15 @@ def test_kinds_of_ids_dates_and_text() -> None:
         "grade": ColumnKind.TEXT,  # the override wins
         "income": ColumnKind.NUMERIC,
     }
+    # identifiers named as people name them, and the index column pandas writes; words
+    # that merely end in "id" are not identifiers
+    named = pd.DataFrame({"claim id": np.arange(n), "loanID": [f"x{i}" for i in range(n)],
+                          "Unnamed: 0": np.random.default_rng(0).permutation(n),
+                          "paid": np.arange(n), "Customer-Key": np.arange(n) * 7})  # fmt: skip
+    assert infer_kinds(named) == {
+        "claim id": ColumnKind.ID, "loanID": ColumnKind.ID, "Unnamed: 0": ColumnKind.ID,
+        "paid": ColumnKind.NUMERIC, "Customer-Key": ColumnKind.ID,
+    }  # fmt: skip
 
 
 def test_infer_task() -> None:
@@ -143,7 +152,19 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
         (
             pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}),
             {"target": "y", "task": Task.REGRESSION},
-            r"target 'y' must be numeric for regression",
+            r"target 'y' must be numeric for regression \(found values like 'a'\); write it as "
+            r"numbers, or run a classification recipe on it",
+        ),
+        (
+            pd.DataFrame({"x": range(100), "y": np.linspace(1000.5, 5000.5, 100)}),
+            {"target": "y", "task": Task.BINARY},
+            r"target 'y' looks continuous \(100 distinct numbers, e.g. 1000.5\) for a binary "
+            r"recipe; run a regression recipe on it \(pricing, or auto\)$",
+        ),
+        (
+            pd.DataFrame({"x": range(400), "y": np.arange(400) * 100}),
+            {"target": "y", "task": Task.MULTICLASS},
+            r"target 'y' looks continuous \(400 distinct numbers, e.g. 0\) for a multiclass",
         ),
         (
             pd.DataFrame({"x": [1, 2], "y": ["a", "b"]}),
@@ -174,3 +195,47 @@ def test_nested_parquet_columns_are_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"column\(s\) 'tags' hold lists or records") as err:
         read_table(tmp_path / "nested.parquet")
     assert "\n" not in str(err.value)
+
+
+def test_dates_written_as_text_are_read_with_one_format_per_column() -> None:
+    """Day-first dates: pandas' value-by-value reading took 05/03/2019 for 3 May and
+    27/10/2019 for 27 October in one column; one format reads the whole column."""
+    from automl_fin import date_format, parse_dates
+
+    days = pd.Series(pd.date_range("2019-01-01", periods=400, freq="D"))
+    for fmt in ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y", "%b %d, %Y"):
+        text = days.dt.strftime(fmt)
+        assert date_format(text) == fmt
+        assert (parse_dates(text) == days).all(), fmt
+    # a time of day in a few rows, a blank and a word: the rest read with the format
+    text = days.dt.strftime("%d/%m/%Y").astype(object)
+    text[[3, 4, 5]] = ["04/01/2019 10:30:00", "", "unknown"]
+    parsed = parse_dates(text)
+    assert (parsed.drop([3, 4, 5]) == days.drop([3, 4, 5])).all()
+    assert parsed[3] == pd.Timestamp("2019-01-04 10:30") and parsed[[4, 5]].isna().all()
+    # no single format reads the column: value by value, as before
+    assert date_format(pd.Series(["2019-03-05", "05/27/2019", "Mar 5, 2019"] * 5)) == "mixed"
+    assert date_format(pd.Series([1.0, 2.0])) == "mixed" and date_format(pd.Series([])) == "mixed"
+
+
+def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:
+    """New rows whose days are all 12 or less read day first too, as the training rows
+    said; a new row written another way is still read (value by value)."""
+    from automl_fin_sklearn.dates import DateParts
+
+    train = pd.DataFrame({"applied": ["05/03/2019", "27/10/2019", None, "13/01/2020"]})
+    step = DateParts().fit(train)
+    assert step.formats_ == ["%d/%m/%Y"]
+    new = pd.DataFrame({"applied": ["05/03/2019", "01/02/2020", "2020-02-01"]})
+    out = step.transform(new)
+    assert out[:, 1].tolist() == [3.0, 2.0, 2.0]  # months: March, February, February
+    assert out[:, 0].tolist() == [2019.0, 2020.0, 2020.0]
+    assert step.transform(train)[2].tolist() == [-1.0] * 4  # a missing date
+    assert list(step.get_feature_names_out())[:2] == ["applied_year", "applied_month"]
+
+
+def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
+    frame = pd.DataFrame({"x": [1, 2, 3, 4], "y": ["$42,000", "$1,000.50", "$99", "12,500"]})
+    with pytest.warns(UserWarning, match=r"target 'y' holds numbers written with thousands"):
+        ds = Dataset.from_frame(frame, source="t.csv", target="y", task=Task.REGRESSION)
+    assert ds.y.tolist() == [42000.0, 1000.5, 99.0, 12500.0]

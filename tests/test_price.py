@@ -67,6 +67,18 @@ def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None
     assert set(sup.frame["ticker"]) == {"A", "B"}
 
 
+def test_a_day_first_time_column_is_read_in_time_order() -> None:
+    """Dates written day first (a European export): read with one format, the rows
+    keep their time order (value by value, 05/03 and 27/10 were read with different
+    day-month orders and the series was shuffled)."""
+    frame = random_walk(200)
+    truth = supervise(frame, time="date", entity=None, cfg=CFG.model_copy(update={"exogenous": []}))
+    text = frame.assign(date=pd.to_datetime(frame["date"]).dt.strftime("%d/%m/%Y"))
+    sup = supervise(text, time="date", entity=None, cfg=CFG.model_copy(update={"exogenous": []}))
+    assert (sup.times == truth.times).all()
+    assert np.allclose(sup.frame["ret_lag1"], truth.frame["ret_lag1"])
+
+
 # -- validation ---------------------------------------------------------------------
 
 

@@ -58,6 +58,22 @@ def test_a_numeric_column_with_stray_words_stays_numeric(credit) -> None:
     assert _problem(credit).dataset.kinds["purpose"] is ColumnKind.CATEGORICAL
 
 
+def test_numbers_written_with_separators_or_a_currency_sign_are_numbers(credit) -> None:
+    """``5,850`` and ``DM 1,169`` as an export writes them: numbers, said in one warning
+    (they were a category of one level a value); new rows written so predict alike."""
+    credit["credit_amount"] = credit["credit_amount"].map(lambda v: f"${v:,.2f}")
+    credit["age_in_years"] = credit["age_in_years"].map(lambda v: f"{v * 1000:,}")
+    said = r"'credit_amount', 'age_in_years' hold numbers written with thousands separators"
+    with pytest.warns(UserWarning, match=said + " or a currency sign: read as numeric"):
+        problem = _problem(credit)
+    X = problem.dataset.X
+    assert problem.dataset.kinds["credit_amount"] is ColumnKind.NUMERIC
+    assert X["credit_amount"].iloc[0] == 1169.0 and X["age_in_years"].iloc[0] == 67000.0
+    # European decimals (1.234,5) are not guessed at: the column stays as written
+    credit["credit_amount"] = "1.234,5"
+    assert _problem(credit).dataset.kinds["credit_amount"] is ColumnKind.CATEGORICAL
+
+
 def test_labels_differing_in_spaces_or_case_are_one_class(credit) -> None:
     y = credit["creditability"].astype("object")
     y.iloc[:5], y.iloc[5:8] = " good", "BAD "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from automl_fin.data._dates import MIXED, date_format
 from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -142,20 +144,27 @@ def _separator_hint(p: Path) -> str | None:
     )
 
 
+_ID_WORDS = ("id", "key", "uuid")
+
+
 def _id_like(name: str) -> bool:
-    low = str(name).lower()
-    return low in ("id", "key", "uuid") or low.endswith(("_id", "_key", "_uuid"))
+    """A name that says "identifier": ``id``, ``loan_id``, ``claim id``, ``loanID``,
+    ``Customer-Key`` (its last word), or the index column pandas writes (``Unnamed: 0``)."""
+    text = str(name).strip()
+    if re.fullmatch(r"Unnamed: \d+", text):
+        return True
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", text)
+    return bool(words) and words[-1].lower() in _ID_WORDS
 
 
 def looks_like_datetime(values: pd.Series) -> bool:
-    """True when 95 % of a sample of ``values`` parse as dates."""
+    """True when one date format reads 95 % of a sample of ``values``
+    (:func:`~automl_fin.data._dates.date_format`; read value by value, ``1.234,5`` and
+    other numbers passed for dates)."""
     sample = values.dropna().astype(str).head(200)
     if sample.empty or not sample.str.contains(r"\d{2}", regex=True).all():
         return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() >= 0.95)
+    return date_format(sample) != MIXED
 
 
 def infer_kinds(
@@ -346,8 +355,17 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             raise DataError(
                 f"{source}: column '{name}' gives the target '{target}' away (it separates "
                 "the classes perfectly); if it is known only after the outcome, drop it "
-                f"(data.drop: [{name}])"
+                f"(data.drop: [{json.dumps(str(name))}])"
             )
+
+
+def _continuous(y: pd.Series, distinct: int) -> bool:
+    """Whether a numeric target is a quantity rather than class labels: more than 20
+    distinct values, fractional, or a distinct value for more than 5 % of the rows."""
+    if not ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y) or distinct <= 20:
+        return False
+    values = y.to_numpy(dtype=float)
+    return bool(np.any(values != np.round(values))) or distinct > 0.05 * len(y)
 
 
 def _encode_target(
@@ -359,13 +377,35 @@ def _encode_target(
     classes: Sequence[Any] | None,
 ) -> tuple[np.ndarray, list[Any]]:
     if task is Task.REGRESSION:
-        if not ptypes.is_numeric_dtype(y) or ptypes.is_bool_dtype(y):
+        if ptypes.is_bool_dtype(y):
             raise DataError(
-                f"{source}: target '{target}' must be numeric for regression "
-                f"(found values like {y.iloc[0]!r}); pick a classification task"
+                f"{source}: target '{target}' is true/false, not a quantity; run a "
+                "classification recipe on it (default, or auto)"
             )
+        if not ptypes.is_numeric_dtype(y):
+            from automl_fin.data._tidy import numbers_in_text
+
+            values, strays = numbers_in_text(y)  # "$42,000" is a number
+            if strays or values.isna().any():
+                raise DataError(
+                    f"{source}: target '{target}' must be numeric for regression (found "
+                    f"values like {(strays or [y.iloc[0]])[0]!r}); write it as numbers, or "
+                    "run a classification recipe on it (default, risk_tier, or auto)"
+                )
+            warnings.warn(
+                f"{source}: target '{target}' holds numbers written with thousands "
+                "separators or a currency sign: read as numeric",
+                stacklevel=4,
+            )
+            y = values
         return y.to_numpy(dtype=float), []
     observed = sorted(y.unique().tolist(), key=str)
+    if classes is None and _continuous(y, len(observed)):
+        raise DataError(
+            f"{source}: target '{target}' looks continuous ({len(observed)} distinct numbers, "
+            f"e.g. {y.iloc[0].item()!r}) for a {task} recipe; run a regression recipe on it "
+            "(pricing, or auto)"
+        )
     if len(observed) < 2:
         raise DataError(
             f"{source}: target '{target}' has a single class ({observed[0]!r}); "

@@ -17,6 +17,7 @@ import pandas as pd
 
 from automl_fin import datasets
 from automl_fin.data._dataset import Dataset, read_table
+from automl_fin.data._dates import parse_dates
 from automl_fin.data._table_facts import Settled, settle
 from automl_fin.data._tidy import tidy
 from automl_fin.data._timeseries import supervise
@@ -72,7 +73,7 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     if cfg.time:
         if cfg.time not in frame.columns:
             raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
-        stamps = pd.to_datetime(frame[cfg.time], errors="coerce", format="mixed")
+        stamps = parse_dates(frame[cfg.time])
         if stamps.isna().any():
             bad = frame.loc[stamps.isna(), cfg.time].iloc[0]
             raise DataError(

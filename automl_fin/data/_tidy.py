@@ -4,7 +4,8 @@
   trial failed on "Input X contains infinity").
 - A column of numbers with a few other values (``n/a``, ``-``, ``True``, a stray
   word: at least 95 % of its values are numbers) is numeric, those values missing; it
-  was read as categorical, and models lost what it said.
+  was read as categorical, and models lost what it said. Numbers written with comma
+  thousands separators or a leading currency sign (``5,850``, ``$42,000``) are numbers.
 - Values so large that models which square or sum them overflow (above 1e100) are
   flagged, naming the column.
 - Class labels of the target that differ only in surrounding spaces or letter case
@@ -24,6 +25,8 @@ from pandas.api import types as ptypes
 
 __all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "tidy"]
 
+# a number written with comma thousands separators and/or a leading currency sign
+FORMATTED = r"[-+]?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?[$€£¥]\d+(?:\.\d+)?"
 NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 HUGE = 1e100  # values above this overflow squares and sums of squares
 MISSING_TOKENS = frozenset(
@@ -40,11 +43,21 @@ def _shown(values: list[Any]) -> str:
 
 
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
-    """``col`` read as numbers, and the distinct values that are not numbers (nor
-    missing markers) and were read as missing."""
+    """``col`` read as numbers (``5,850`` and ``$42,000.50`` too: comma thousands
+    separators, a leading currency sign), and the distinct values that are not numbers
+    (nor missing markers) and were read as missing."""
     text = col.astype("str").str.strip()
     values = pd.to_numeric(text.where(col.notna()), errors="coerce")
     odd = col.notna() & values.isna()
+    if odd.any():
+        written = pd.Series(pd.unique(text[odd]))
+        formatted = written[written.str.fullmatch(FORMATTED)]
+        if len(formatted):
+            bare = formatted.str.replace(r"[$€£¥,]", "", regex=True)
+            plain = dict(zip(formatted, bare, strict=True))
+            again = pd.to_numeric(text[odd].map(plain), errors="coerce")
+            values = values.where(~odd, again)
+            odd = col.notna() & values.isna()
     strays = [v for v in pd.unique(col[odd]) if str(v).strip().lower() not in MISSING_TOKENS]
     return values, strays
 
@@ -52,7 +65,7 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
 def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     """``frame`` with the changes above (a copy when anything changes)."""
     out = frame
-    inf, coerced, huge = [], [], []
+    inf, coerced, huge, written = [], [], [], []
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     numeric = [
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
@@ -87,7 +100,12 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
         out = out if out is not frame else frame.copy()
         out[name] = values
         odd = int((present & values.isna()).sum())
-        coerced.append(f"{name!r}" + (f" ({odd} rows: {_shown(strays)})" if strays else ""))
+        if strays:
+            coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
+        elif col.astype("str").str.contains(r"[,$€£¥]").any():
+            written.append(repr(name))
+        else:
+            coerced.append(repr(name))
     if inf:
         _say(source, f"infinite values in {', '.join(inf)} are read as missing")
     if coerced:
@@ -95,6 +113,12 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
             source,
             f"column(s) {', '.join(coerced)} hold numbers with a few other values: read as "
             "numeric, those values as missing",
+        )
+    if written:
+        _say(
+            source,
+            f"column(s) {', '.join(written)} hold numbers written with thousands separators "
+            "or a currency sign: read as numeric",
         )
     if huge:
         _say(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._dates import parse_dates
 from automl_fin.errors import DataError
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def _check_frame(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
             f"or non-positive values (e.g. {example!r}); fix or drop those rows"
         )
-    stamps = pd.to_datetime(frame[time], errors="coerce", format="mixed")
+    stamps = parse_dates(frame[time])
     bad = stamps.isna()
     if bad.any():
         raise DataError(
@@ -159,7 +160,7 @@ def supervise(
     entity) or without a known target (the last ``horizon`` steps) are left out.
     """
     _check_frame(frame, time, entity, cfg, source)
-    stamps = pd.to_datetime(frame[time], errors="coerce", format="mixed")
+    stamps = parse_dates(frame[time])
     frame = frame.assign(**{time: stamps})
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,21 +93,26 @@ def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     return FeatureUnion([("words", words), ("chars", chars)])
 
 
-def _date_parts(values: Any) -> np.ndarray:
+def _date_parts(values: Any, formats: Sequence[str] | None = None) -> np.ndarray:
+    """Year, month, day of week and day of year of each column (-1 where unreadable),
+    each column read with its format (:func:`automl_fin.parse_dates`); predictors
+    saved before the formats were kept call it without them (value by value)."""
     import pandas as pd
+
+    from automl_fin import parse_dates
 
     frame = pd.DataFrame(values)
     out = []
-    for col in frame.columns:
-        d = pd.to_datetime(frame[col], errors="coerce", format="mixed")
+    for i, col in enumerate(frame.columns):
+        d = parse_dates(frame[col], formats[i] if formats else "mixed")
         out += [d.dt.year, d.dt.month, d.dt.day_of_week, d.dt.day_of_year]
     return np.column_stack([s.to_numpy(dtype=float, na_value=-1.0) for s in out])
 
 
 def _datetime_parts(p: Mapping[str, Any], ctx: BuildContext) -> Any:
-    from sklearn.preprocessing import FunctionTransformer
+    from automl_fin_sklearn.dates import DateParts
 
-    return FunctionTransformer(_date_parts, validate=False)
+    return DateParts()
 
 
 PREPROCESSORS = [
