@@ -384,7 +384,12 @@ class _SleepyPlugin:
                            requires={"scale"}))  # fmt: skip
 
 
-def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) -> None:
+@pytest.mark.parametrize("baselines", [[], ["prior"]])
+def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(
+    tmp_path: Path, baselines: list[str]
+) -> None:
+    """With a baseline too: its folds of a few milliseconds are no searched model that
+    still fits (the search went on skipping trials to the deadline: 133 rows in 60 s)."""
     started = time.monotonic()
     result = search(
         "default",
@@ -393,7 +398,7 @@ def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) 
         registry=Registry(plugins={"sleepy": _SleepyPlugin()}),
         runs_dir=tmp_path,
         storage=":memory:",
-        overrides={"models": ["sleepy"], "baselines": [], "calibration": ["none"],
+        overrides={"models": ["sleepy"], "baselines": baselines, "calibration": ["none"],
                    "validation.n_splits": 2, "validation.repeats": 1, "pruner": "none",
                    "predictor": False, "report": False},
     )  # fmt: skip
@@ -403,7 +408,8 @@ def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(tmp_path: Path) 
     # search near 6 s); the steps after the search (ensemble) are timed apart from it
     assert result.timings["search"] < 4.0 + 1.5
     assert took < 4.0 + 1.5 + result.timings.get("ensemble", 0) + 1.0
-    assert len(board) <= 4  # the search stopped instead of spinning on skipped trials
+    # the search stopped instead of spinning on skipped trials
+    assert len(board) <= 4 + len(baselines)
     notes = " ".join(board["error"].dropna())
     # the estimate in seconds, to two figures below ten (a fold of ~0.3 s never "~0 s")
     assert re.search(r"budget: a sleepy fold takes ~(1\.[5-9]|2|2\.[0-5]) s, less is left", notes)
@@ -451,9 +457,15 @@ class _Paced(ClassifierMixin, BaseEstimator):
 
 
 class _PacedPlugin:
+    """A plugin of one ``_Paced`` model named ``name`` (its options: ``paced``)."""
+
+    def __init__(self, name: str = "paced", **paced: float) -> None:
+        self.name, self.paced = name, paced
+
     @hookimpl
     def register_models(self, register):
-        register(ModelSpec(name="paced", tasks={Task.BINARY}, build=lambda p, c: _Paced(),
+        register(ModelSpec(name=self.name, tasks={Task.BINARY},
+                           build=lambda p, c: _Paced(**self.paced),
                            requires={"scale"}, monitored=True))  # fmt: skip
 
 
@@ -479,14 +491,6 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert result.predictor is None  # the prior is never saved as the predictor
 
 
-class _SlowFoldsPlugin:
-    @hookimpl
-    def register_models(self, register):
-        register(ModelSpec(name="slow", tasks={Task.BINARY},
-                           build=lambda p, c: _Paced(batches=40, pause=0.3),
-                           requires={"scale"}, monitored=True))  # fmt: skip
-
-
 def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path: Path) -> None:
     """Folds of 12 s (epochs of 3 s, each within the budget) and 5 of them in a 10 s
     budget: the trial cannot end, so it stops once its first fold's pace is known (2 s),
@@ -495,7 +499,7 @@ def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path
     with pytest.warns(UserWarning, match=r"only the baselines completed"):
         result = search(
             "default", trials=2, seconds=10.0, runs_dir=tmp_path, storage=":memory:",
-            registry=Registry(plugins={"slow": _SlowFoldsPlugin()}),
+            registry=Registry(plugins={"slow": _PacedPlugin("slow", batches=40, pause=0.3)}),
             overrides={"models": ["slow"], "baselines": ["prior"], "portfolio": False,
                        "validation.repeats": 1, "validation.n_splits": 5, "pruner": "none",
                        "report": False},
@@ -547,21 +551,13 @@ def test_a_trial_the_budget_cuts_keeps_its_whole_repeats(tmp_path: Path) -> None
     }
 
 
-class _TwoSecondFoldsPlugin:
-    @hookimpl
-    def register_models(self, register):
-        register(ModelSpec(name="paced", tasks={Task.BINARY},
-                           build=lambda p, c: _Paced(batches=10, pause=0.2),
-                           requires={"scale"}, monitored=True))  # fmt: skip
-
-
 def test_a_monitored_trial_runs_on_to_the_end_of_its_repeat(tmp_path: Path) -> None:
     """Folds of 2 s, two folds x two repeats in a 6 s budget: all four folds cannot end,
     the first repeat can. The pace check lets the trial run to the end of the repeat
     (it used to stop it after 2 s, leaving only the baseline), and the trial is kept."""
     result = search(
         "default", trials=2, seconds=6.0, runs_dir=tmp_path, storage=":memory:",
-        registry=Registry(plugins={"paced": _TwoSecondFoldsPlugin()}),
+        registry=Registry(plugins={"paced": _PacedPlugin(batches=10, pause=0.2)}),
         overrides={"models": ["paced"], "baselines": ["prior"], "portfolio": False,
                    "validation.n_splits": 2,
                    "validation.repeats": 2, "pruner": "none", "report": False},
@@ -571,14 +567,6 @@ def test_a_monitored_trial_runs_on_to_the_end_of_its_repeat(tmp_path: Path) -> N
     assert result.predictor is not None
 
 
-class _SlowStartPlugin:
-    @hookimpl
-    def register_models(self, register):
-        register(ModelSpec(name="slow_start", tasks={Task.BINARY},
-                           build=lambda p, c: _Paced(batches=10, pause=0.2, setup=2.5),
-                           requires={"scale"}, monitored=True))  # fmt: skip
-
-
 def test_a_slow_start_is_not_taken_for_the_pace_of_a_pass(tmp_path: Path) -> None:
     """2.5 s of set-up (a pretrained encoder loading), then passes of 2 s: two folds fit
     a 20 s budget. The pace is timed from the first batch on; timed from the fit's start
@@ -586,7 +574,9 @@ def test_a_slow_start_is_not_taken_for_the_pace_of_a_pass(tmp_path: Path) -> Non
     encoder on PhraseBank: "an epoch takes ~519 s", for a 95 s epoch)."""
     result = search(
         "default", trials=2, seconds=20.0, runs_dir=tmp_path, storage=":memory:",
-        registry=Registry(plugins={"slow_start": _SlowStartPlugin()}),
+        registry=Registry(
+            plugins={"s": _PacedPlugin("slow_start", batches=10, pause=0.2, setup=2.5)}
+        ),
         overrides={"models": ["slow_start"], "baselines": ["prior"], "portfolio": False,
                    "validation.repeats": 1, "validation.n_splits": 2, "pruner": "none",
                    "ensemble": False, "predictor": False, "report": False},
