@@ -322,6 +322,8 @@ def test_a_refit_that_fails_after_the_search_keeps_the_search(tmp_path: Path) ->
     assert (result.run_dir / "report.html").is_file()  # later steps still ran
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     assert "too many rows" in study.user_attrs["error:predictor"]
+    with pytest.raises(ArtifactError, match=r"this run saved no predictor \(its search said why"):
+        automl_fin.load(result.run_dir)
 
 
 class _PlainPlugin:
