@@ -149,7 +149,7 @@ def explain_features(
 
     per_row = pairs * (d + 1) * max(d, 1)
     if per_row > BATCH_CELLS:
-        fits = max(2, BATCH_CELLS // ((d + 1) * max(d, 1)))
+        fits = max(2, _orders_that_fit(d))
         raise DataError(
             f"explain: {d} columns x {pairs} samples need {per_row:,} cells a row, over the "
             f"{BATCH_CELLS:,} predicted at once; pass samples={fits} or fewer"
@@ -178,10 +178,15 @@ def explain_features(
     )
 
 
+def _orders_that_fit(d: int) -> int:
+    """Column orders whose hybrid rows for ``d`` columns fit one prediction call."""
+    return BATCH_CELLS // ((d + 1) * max(d, 1))
+
+
 def _samples_that_fit(d: int, wanted: int = 32) -> int:
     """Column orders a row for ``d`` columns: ``wanted``, fewer (never under 2) when
     their hybrid rows would pass :data:`BATCH_CELLS` (warned), refused when 2 do."""
-    fits = BATCH_CELLS // ((d + 1) * max(d, 1))
+    fits = _orders_that_fit(d)
     if fits >= wanted:
         return wanted
     if fits < 2:
