@@ -369,11 +369,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_final_test(result, board)
         if result.predictor is not None:
             print(f"predictor: {result.predictor!r} saved in {result.predictor.path}")
-        elif result.recipe.predictor:  # the step failed: warned above; a script must not go on
-            print(f"{PROG}: error: no predictor was saved (see the warning above)", file=sys.stderr)
-            return 1
         if result.recipe.report and (result.run_dir / "report.html").is_file():
             print(f"report: {result.run_dir / 'report.html'}")
+        if result.errors:  # warned above; a script must not go on as if all was saved
+            failed = ", ".join(result.errors)
+            print(f"{PROG}: error: after the search, {failed} failed (see the warning above); "
+                  "the trials are kept: run the study again", file=sys.stderr)  # fmt: skip
+            return 1
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
     return 1
@@ -432,12 +434,12 @@ def _run_batch(
         announce=_announce,
     )
     print(_render(summary.drop(columns=[c for c in ("error",) if c in summary])))
-    for _, row in summary[summary["status"] == "failed"].iterrows():
+    for _, row in summary[summary["status"].isin(["failed", "incomplete"])].iterrows():
         print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
     done = summary["status"].value_counts().to_dict()
     states = ", ".join(f"{n} {s}" for s, n in done.items())
     print(f"\nbatch {batch.name}: {len(summary)} searches ({states})")
-    return 1 if done.get("failed") else 0
+    return 1 if done.get("failed") or done.get("incomplete") else 0
 
 
 def _ended(result: Any) -> str:

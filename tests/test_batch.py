@@ -14,9 +14,13 @@ import optuna
 import pandas as pd
 import pytest
 from conftest import cli
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
-from automl_fin import RecipeError, datasets
-from automl_fin.engine._batch import load_batch
+import automl_fin
+from automl_fin import ModelSpec, RecipeError, Task, datasets, hookimpl
+from automl_fin.engine._batch import Batch, load_batch, run_batch
+from automl_fin.plugin._registry import Registry
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +118,75 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
     bad.write_text("recipes: default\n")
     with pytest.raises(RecipeError, match="field 'recipes': a list of recipe names"):
         load_batch(bad)
+
+
+class _Transient(ClassifierMixin, BaseEstimator):
+    """A logistic regression whose refit on all 1,000 rows of German credit fails while
+    ``FULL["disk"]`` is set (every 5-fold fit works): a failure that a rerun fixes."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if len(X) > 900 and FULL["disk"]:
+            raise OSError("no space left on device")
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)
+
+
+FULL = {"disk": True}
+
+
+class _TransientPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(ModelSpec(name="transient", tasks={Task.BINARY}, requires={"scale"},
+                           build=lambda p, c: _Transient()))  # fmt: skip
+
+
+def test_a_search_whose_steps_failed_is_incomplete_and_runs_again(tmp_path: Path) -> None:
+    """A search whose predictor could not be saved was ``done`` and marked finished, so
+    the batch run again skipped it and never saved one. It is ``incomplete`` now, with
+    the step's error; the batch run again runs it again, its trials kept."""
+    datasets.load("german_credit").to_csv(tmp_path / "credit.csv", index=False)
+    fixed = {"models": ["transient"], "calibration": ["none"], "bagging": False,
+             "ensemble": False, "report": False, "validation.repeats": 1}  # fmt: skip
+    batch = Batch(
+        "b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")], overrides=fixed
+    )
+    common = {"runs_dir": tmp_path, "registry": Registry(plugins={"t": _TransientPlugin()}),
+              "progress": False, "trials": 3}  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    FULL["disk"] = True
+    with pytest.warns(UserWarning, match="predictor failed after the search: OSError"):
+        first = run_batch(batch, **common)
+    assert first["status"].tolist() == ["incomplete"]
+    assert "predictor failed after the search: OSError: no space left" in first["error"][0]
+    assert first["model"][0] == "transient"  # the search and its rows are there
+    assert _finished(url) == {"b-default-credit": False}
+    FULL["disk"] = False
+    again = run_batch(batch, **common)
+    assert again["status"].tolist() == ["done"] and again["trials"][0] == first["trials"][0]
+    assert "error" not in again or again["error"].isna().all()
+    assert _finished(url) == {"b-default-credit": True}
+    assert automl_fin.load(tmp_path / "b-default-credit").manifest["best"]["model"] == "transient"
+    assert run_batch(batch, **common)["status"].tolist() == ["skipped"]
+
+
+def test_the_command_exits_1_when_a_step_after_the_search_failed(tmp_path: Path) -> None:
+    """A script must not go on as if the predictor were saved: the study's chosen row
+    is an XGBoost one, and the run resumed without the XGBoost plugin cannot refit it."""
+    common = ["--study", "s", "--runs-dir", str(tmp_path), "--trials", "2", "--no-report",
+              "--no-ensemble", "--no-progress", "--set", "validation.repeats=1"]  # fmt: skip
+    out = cli("run", "default", "--set", "models=[xgboost]", *common)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "predictor: " in out.stdout
+    out = cli("run", "default", "--set", "models=[logreg]", "--no-plugin", "xgboost", *common)
+    assert out.returncode == 1, out.stdout[-2000:]
+    assert "model 'xgboost' of this study is not registered here" in out.stderr
+    assert out.stderr.strip().endswith(
+        "automl-fin: error: after the search, predictor failed (see the warning above); "
+        "the trials are kept: run the study again"
+    )
+    assert "predictor: " not in out.stdout

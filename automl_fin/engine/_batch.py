@@ -109,8 +109,10 @@ def run_batch(
     """Run every search of ``batch`` not finished yet (one after another, same storage)
     and return one row per search: study, recipe, data, seed, status (``done``,
     ``skipped``: finished before, ``failed``: with its error), and its chosen row's
-    model, whether that is a baseline (kept by the reality check), metric and score. A
-    search that fails is reported and the batch goes on. Progress is shown as
+    model, whether that is a baseline (kept by the reality check), metric and score;
+    ``incomplete``: searched, but a step after the search failed or no predictor was
+    saved (the ``error`` column says which; the batch run again runs it again, its trials
+    kept). A search that fails is reported and the batch goes on. Progress is shown as
     :func:`automl_fin.search` shows it (``progress=False``: silent)."""
     from automl_fin.engine._search import _to_stderr, interactive, search
     from automl_fin.storage._storage import default_url, open_storage
@@ -131,7 +133,7 @@ def run_batch(
             if announce:
                 announce(f"batch {batch.name}: search {i} of {len(batch.items())}: {study}")
             try:
-                search(
+                result = search(
                     recipe,
                     data=data[0] if data else None,
                     target=data[1] if data else None,
@@ -145,7 +147,9 @@ def run_batch(
                     announce=announce,
                     **search_args,
                 )
-                row["status"] = "done"
+                row["status"] = "incomplete" if result.errors else "done"
+                if result.errors:  # the batch run again runs this search again
+                    row["error"] = "; ".join(result.errors.values())
             except AutomlFinError as exc:
                 row["status"], row["error"] = "failed", str(exc)
         rows.append(row)

@@ -80,6 +80,10 @@ class SearchResult:
     predictor: Predictor | None = None  # the best row refitted on all rows (recipe.predictor)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: search, then each step
     ended_by: str = ""  # "time" or "trials": the budget that ended the search ("" otherwise)
+    # the steps after the search that failed (step: one line), the predictor's too when
+    # only the baselines completed; the study is then not marked finished: a batch runs
+    # it again
+    errors: dict[str, str] = field(default_factory=dict)
 
     @property
     def dataset(self) -> Dataset:
@@ -259,6 +263,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
     previous = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     predictor, timings, ended_by = None, {}, ""
+    errors: dict[str, str] = {}
     bar = workers = None
     try:
         run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
@@ -307,10 +312,18 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
             predictor = _after_search(
-                opt_study, problem, run_dir, store, objective.status, timings, objective.count
+                opt_study,
+                problem,
+                run_dir,
+                store,
+                objective.status,
+                timings,
+                objective.count,
+                errors,
             )
             stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            opt_study.set_user_attr("finished", stamp)  # a batch run again skips it
+            # a batch run again skips a finished study, and runs again one whose steps failed
+            opt_study.set_user_attr("finished", None if errors else stamp)
     finally:
         optuna.logging.set_verbosity(previous)
         if workers is not None:
@@ -329,6 +342,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         predictor=predictor,
         timings=timings,
         ended_by=ended_by,
+        errors=errors,
     )
 
 
@@ -340,10 +354,11 @@ def _after_search(
     status: Any,
     timings: dict[str, float],
     ran: int,
+    errors: dict[str, str],
 ) -> Predictor | None:
     """What the recipe asks for once the search is over (the budget covers the search
     only): the ensemble, the stack, the final test, the refitted predictor and the report; each
-    step's seconds go to ``timings``."""
+    step's seconds go to ``timings``, the message of each that failed to ``errors``."""
     recipe = problem.recipe
     predictor = None
 
@@ -358,6 +373,7 @@ def _after_search(
         except Exception as exc:
             message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
             study.set_user_attr(f"error:{name}", message[:2000])
+            errors[name] = message
             warnings.warn(message, stacklevel=4)
         else:
             if study.user_attrs.get(f"error:{name}"):  # an earlier run's failure, passed now
@@ -391,11 +407,13 @@ def _after_search(
             else "no model finished its folds within the budget; give more time "
             "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
         )
-        warnings.warn(
+        message = (
             f"only the baselines completed in study '{study.study_name}', so no predictor "
-            f"was saved: {why}",
-            stacklevel=2,
+            f"was saved: {why}"
         )
+        if recipe.predictor:
+            errors["predictor"] = message
+        warnings.warn(message, stacklevel=2)
     elif recipe.predictor:
         with step("predictor", "refitting the best row on all rows"):
             try:
