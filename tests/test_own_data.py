@@ -275,3 +275,29 @@ def test_linear_text_models_are_offered_where_there_is_text(
     done = board[~board["baseline"] & (board["state"] == "COMPLETE")]
     assert set(done["model"]) == {"sgd", "linear_svm"}
     assert (done.groupby("model")["score"].max() > prior + 0.2).all()
+
+
+def test_target_encoding_folds_follow_the_rarest_class(tables: dict[str, Path]) -> None:
+    """The target encoder cross-fits on 5 folds of a fold's training rows; where a class
+    has fewer rows, scikit-learn warned about ``n_splits=5``, a number no recipe set.
+    It now takes as many folds as the rarest class has rows, and the same 5 folds as
+    before where every class has 5."""
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import TargetEncoder
+
+    from automl_fin import BuildContext, Task
+    from automl_fin.plugin._registry import Registry
+
+    wages = pd.read_csv(tables["bank_wages"])
+    X, y = wages[["gender", "minority"]], wages["job"].to_numpy()
+    spec = Registry().preprocessors["target_encode"]
+    build = lambda: spec.build({"smooth": "auto"}, BuildContext(Task.MULTICLASS, 3, 3))  # noqa: E731
+    folds = StratifiedKFold(5, shuffle=True, random_state=3)
+    expected = TargetEncoder(target_type="multiclass", cv=folds).fit_transform(X, y)
+    assert (build().fit_transform(X, y) == expected).all()
+    rare = [*wages[wages["job"] != "custodial"].index, 44, 47, 95]  # 3 custodial rows
+    assert (wages.loc[rare, "job"] == "custodial").sum() == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the warning names n_splits=5
+        encoded = build().fit_transform(X.loc[rare], y[rare])
+    assert encoded.shape == (len(rare), 6) and not pd.isna(encoded).any()

@@ -57,15 +57,38 @@ def _ordinal(p: Mapping[str, Any], ctx: BuildContext) -> Any:
 
 
 def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
-    from sklearn.model_selection import KFold, StratifiedKFold
+    from sklearn.model_selection import KFold
     from sklearn.preprocessing import TargetEncoder
 
     # a multiclass recipe on a two-class table is binary to the encoder (one column)
     two = ctx.task is Task.BINARY or (ctx.task is Task.MULTICLASS and ctx.n_classes == 2)
     target_type = "binary" if two else "multiclass" if ctx.task.is_classification else "continuous"
-    splitter = StratifiedKFold if ctx.task.is_classification else KFold
-    cv = splitter(n_splits=5, shuffle=True, random_state=ctx.seed)  # seeded cross-fitting
+    if ctx.task.is_classification:
+        cv: Any = _CrossFit(n_splits=5, shuffle=True, random_state=ctx.seed)
+    else:
+        cv = KFold(n_splits=5, shuffle=True, random_state=ctx.seed)  # seeded cross-fitting
     return TargetEncoder(target_type=target_type, smooth=p["smooth"], cv=cv)
+
+
+class _CrossFit:
+    """The target encoder's seeded, stratified cross-fitting: 5 folds, or as many as the
+    rarest class of the rows it is fitted on has (2 at least; unstratified where a class
+    has one row). Fixed at 5, a fold's training rows with a class of 3 rows made
+    scikit-learn warn about ``n_splits=5``, a number the user's recipe never set."""
+
+    def __init__(self, n_splits: int, shuffle: bool, random_state: int | None) -> None:
+        self.n_splits, self.shuffle, self.random_state = n_splits, shuffle, random_state
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        return self.n_splits
+
+    def split(self, X: Any, y: Any, groups: Any = None) -> Any:
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        rarest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
+        n = max(2, min(self.n_splits, rarest))
+        kind = StratifiedKFold if rarest >= 2 else KFold
+        return kind(n, shuffle=self.shuffle, random_state=self.random_state).split(X, y, groups)
 
 
 def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
