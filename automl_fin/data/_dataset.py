@@ -430,9 +430,16 @@ def _encode_target(
         if positive_class is not None:
             match = [v for v in observed if v == positive_class or str(v) == str(positive_class)]
             if not match:
+                spaced = [v for v in observed if str(v).strip() == str(positive_class).strip()]
+                quote = (
+                    f"; {spaced[0]!r} has spaces around it: quote it, e.g. --set "
+                    f"'data.positive_class=\"{spaced[0]}\"' (a command line drops them)"
+                    if spaced
+                    else ""
+                )
                 raise DataError(
                     f"{source}: data.positive_class {positive_class!r} is not a value of "
-                    f"'{target}' (values: {observed})"
+                    f"'{target}' (values: {observed}){quote}"
                 )
             labels = [v for v in observed if v is not match[0]] + [match[0]]
     from automl_fin.data._tidy import as_labels
