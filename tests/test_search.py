@@ -489,22 +489,25 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert paced["state"] == "PRUNED"
     assert paced["error"].startswith("budget: a paced epoch takes ~8 s")
     assert result.predictor is None  # the prior is never saved as the predictor
+    assert "only the baselines completed" in result.errors["predictor"]  # a batch retries it
 
 
 def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path: Path) -> None:
     """Folds of 12 s (epochs of 3 s, each within the budget) and 5 of them in a 10 s
-    budget: the trial cannot end, so it stops once its first fold's pace is known (2 s),
-    not at the budget's end (it used to run 8-9 s for nothing: a trial cut short is never
-    a candidate)."""
-    with pytest.warns(UserWarning, match=r"only the baselines completed"):
-        result = search(
-            "default", trials=2, seconds=10.0, runs_dir=tmp_path, storage=":memory:",
-            registry=Registry(plugins={"slow": _PacedPlugin("slow", batches=40, pause=0.3)}),
-            overrides={"models": ["slow"], "baselines": ["prior"], "portfolio": False,
-                       "validation.repeats": 1, "validation.n_splits": 5, "pruner": "none",
-                       "report": False},
-        )  # fmt: skip
+    budget, once a logistic regression has scored all its folds: the trial cannot end,
+    so it stops once its first fold's pace is known (2 s), not at the budget's end (it
+    used to run 8-9 s for nothing: a trial cut short of a repeat is never a candidate
+    once another model has finished one)."""
+    result = search(
+        "default", trials=3, seconds=10.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"slow": _PacedPlugin("slow", batches=40, pause=0.3)}),
+        overrides={"models": ["logreg", "slow"], "baselines": ["prior"], "portfolio": False,
+                   "enqueue": [{"model": "logreg"}, {"model": "slow"}], "ensemble": False,
+                   "validation.repeats": 1, "validation.n_splits": 5, "pruner": "none",
+                   "report": False},
+    )  # fmt: skip
     board = result.leaderboard()
+    assert board.loc[board["model"] == "logreg", "state"].tolist() == ["COMPLETE"]
     slow = board[board["model"] == "slow"].sort_values("trial").iloc[0]
     assert slow["state"] == "PRUNED"
     assert slow["error"].startswith("budget: 4 more slow folds of over 2 s each cannot end in")
@@ -549,6 +552,37 @@ def test_a_trial_the_budget_cuts_keeps_its_whole_repeats(tmp_path: Path) -> None
     assert result.predictor.manifest["fit"] == {
         str(best["trial"]): f"bag of {best['folds']} fold models"
     }
+
+
+def test_a_budget_no_models_folds_fit_still_ends_with_a_model(tmp_path: Path) -> None:
+    """Five folds of 1.5 s in a 5 s budget: no model can finish its k-fold (a wide table,
+    a slow model). The trial used to be cut after its first fold and pruned, leaving the
+    baselines alone and no predictor; it is kept on the folds it finished, as a
+    ``max_folds`` model is, and saved as a bag of exactly those fold models."""
+    result = search(
+        "default", trials=5, seconds=5.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"sleepy": _SleepyPlugin()}),
+        overrides={"models": ["sleepy"], "baselines": ["prior"], "portfolio": False,
+                   "calibration": ["none"], "validation.n_splits": 5, "validation.repeats": 1,
+                   "pruner": "none"},
+    )  # fmt: skip
+    assert result.timings["search"] < 5.0 * 1.1
+    board = result.leaderboard()
+    done = board[(board["model"] == "sleepy") & (board["state"] == "COMPLETE")]
+    assert len(done) == 1, board[["trial", "model", "state", "folds", "error"]]
+    best = done.iloc[0]
+    assert 1 <= best["folds"] < 5
+    assert best["error"] == (f"budget: scored on {best['folds']} of 5 folds (no model could "
+                             "finish the 5 folds of a k-fold in the time)")  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    record = TrialRecord.of(study.trials[int(best["trial"])])
+    assert len(record.fold_scores) == best["folds"] == record.folds
+    assert result.best["trial"] == best["trial"]  # chosen over the prior
+    assert result.predictor is not None
+    assert result.predictor.manifest["fit"] == {
+        str(best["trial"]): f"bag of {best['folds']} fold models"
+    }
+    assert (result.run_dir / "report.html").is_file() and not result.errors
 
 
 def test_a_monitored_trial_runs_on_to_the_end_of_its_repeat(tmp_path: Path) -> None:

@@ -145,7 +145,11 @@ class Objective:
         self.too_slow: set[str] = set()
         self.curve_s = self.build_s = 0.0
         self.may_prune = False
-        self.per_repeat = 0  # folds of one whole repeat of the running trial's k-fold
+        self.per_repeat = 0  # folds the budget checks ask to end together (a repeat, or 1)
+        # set once a model has scored a whole repeat: until then a trial the budget cuts
+        # is kept on the folds it finished (:meth:`_short`)
+        self.repeat_done = False
+        self.short = False  # the running trial may be kept short of a repeat (_short)
         self.cut = False  # the running fit was stopped by the budget (Monitor.check)
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
@@ -173,8 +177,9 @@ class Objective:
 
     def _repeat_estimate(self, model: str) -> float:
         """Seconds the folds of a first whole repeat of ``model`` likely take (a trial
-        that cannot end them is never a candidate)."""
-        folds = self._repeat_folds(self.problem.max_folds(model))
+        that cannot end them is never a candidate), one fold's while no model has
+        finished a repeat (:meth:`_short`)."""
+        folds = 1 if self.short else self._repeat_folds(self.problem.max_folds(model))
         return self._model_estimate(model) * folds
 
     def _rate(self) -> float:
@@ -284,21 +289,32 @@ class Objective:
         folds = _Folds(len(p.dataset.y), p.width, [m.name for m in p.extra_metrics])
         bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
-        self.per_repeat = self._repeat_folds(len(splits))
+        repeat = self._repeat_folds(len(splits))
+        short = self.short = self._short(trial, repeat)
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
+            # short of any model's whole repeat, the checks ask only the next fold to end
+            self.per_repeat = 1 if short and fold < repeat else repeat
             try:
                 self._check_budget(trial, plan, fold, folds)
                 pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
             except _OutOfBudget:
-                whole = fold // self.per_repeat * self.per_repeat
-                if not whole:
+                whole = fold // repeat * repeat
+                if not whole and not (short and fold):
                     raise
-                self.record.stopped = (
-                    f"budget: scored on {whole} of {len(splits)} folds "
-                    f"({whole // self.per_repeat} of {p.repeats} repeats)"
-                )
+                if whole:
+                    self.record.stopped = (
+                        f"budget: scored on {whole} of {len(splits)} folds "
+                        f"({whole // repeat} of {p.repeats} repeats)"
+                    )
+                else:  # a first repeat fits no model: the folds done, as a max_folds model's
+                    whole = fold
+                    self.record.stopped = (
+                        f"budget: scored on {fold} of {len(splits)} folds (no model could "
+                        f"finish the {repeat} folds of a {'repeat' if p.repeats > 1 else 'k-fold'}"
+                        " in the time)"
+                    )
                 splits = splits[:whole]
                 self.record.folds = whole
                 folds.keep(whole)
@@ -356,6 +372,25 @@ class Objective:
                     stacklevel=2,
                 )
         forget(self.run_dir, {number for number, *_ in done} - keep)
+
+    def _short(self, trial: optuna.Trial, repeat: int) -> bool:
+        """Whether a trial the budget cuts before the end of its first repeat is kept on
+        the folds it finished (scored on them and matched to the scale of all folds, as a
+        ``max_folds`` model is): only while no model of the study has scored a whole
+        repeat (its first ``repeat`` folds), so that a budget too short for any model's
+        repeat (a wide table, a slow model) still ends with a model, never with the
+        baselines alone; once one has, a trial short of a repeat is never a candidate."""
+        if repeat <= 1 or self.repeat_done:
+            return False
+        p = self.problem
+        for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            rec = TrialRecord.of(t)
+            if is_candidate(t, ensemble=False) and rec.model is not None:
+                limit = p.max_folds(rec.model) if rec.model in p.all_models else repeat
+                if (rec.folds or 0) >= self._repeat_folds(limit):
+                    self.repeat_done = True
+                    return False
+        return True
 
     def _repeat_folds(self, planned: int) -> int:
         """Folds of one whole repeat of a repeated k-fold: a trial that the budget cuts

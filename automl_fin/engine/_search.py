@@ -399,11 +399,11 @@ def _after_search(
             final_test(study, problem, run_dir)
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
-        errors = [e for t in failed if (e := TrialRecord.of(t).error)]
+        raised = [e for t in failed if (e := TrialRecord.of(t).error)]
         why = (
-            f"every model trial that ran failed ({len(errors)}; the first: {errors[0][:300]}); "
+            f"every model trial that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
             "see the leaderboard's error column"
-            if errors
+            if raised
             else "no model finished its folds within the budget; give more time "
             "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
         )
