@@ -18,6 +18,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pandas as pd
 import pytest
@@ -313,3 +314,34 @@ def test_target_encoding_folds_follow_the_rarest_class(tables: dict[str, Path]) 
         warnings.simplefilter("error")  # the warning names n_splits=5
         encoded = build().fit_transform(X.loc[rare], y[rare])
     assert encoded.shape == (len(rare), 6) and not pd.isna(encoded).any()
+
+
+def test_a_text_recipe_reads_short_titles_as_text(tmp_path: Path) -> None:
+    """modeldata's Tate titles (two words in the median, 2,000-odd distinct) read as a
+    category by themselves: the sentiment recipe then ran without any text model, and no
+    line said so. A recipe that names text models reads them as text, and says so; the
+    user's own kind for the column wins."""
+    from automl_fin import ColumnKind
+
+    tate = _rdata("modeldata", "tate_text")
+    medium = tate["medium"].str.lower()
+    label = np.select(
+        [medium.str.contains("photograph"), medium.str.contains("paint|oil|acrylic"),
+         medium.str.contains("print|etching|lithograph")],
+        ["photo", "painting", "print"], default="",
+    )  # fmt: skip
+    titles = tate.assign(label=label)[label != ""][["title", "label"]]
+    common = {"trials": 2, "storage": ":memory:", "runs_dir": tmp_path}
+    fixed = {"models": ["logreg", "sgd"], "report": False, "ensemble": False,
+             "enqueue": [], "data.target": "label"}  # fmt: skip
+    result = search("sentiment", data=titles, overrides=fixed, **common)
+    assert result.dataset.kinds == {"title": ColumnKind.TEXT}
+    assert any(n.startswith("'title' is text (") for n in result.problem.notes)
+    assert "tfidf" in result.leaderboard(state="COMPLETE")["preprocessors"].str.cat()
+    kept = search("sentiment", data=titles, overrides={**fixed, "data.columns.title":
+                  "categorical"}, **common)  # fmt: skip
+    assert kept.dataset.kinds == {"title": ColumnKind.CATEGORICAL}
+    assert not any("is text" in n for n in kept.problem.notes)
+    plain = search("default", data=titles.assign(label=titles["label"] == "print"),
+                   overrides={"data.target": "label", "report": False}, **common)  # fmt: skip
+    assert plain.dataset.kinds == {"title": ColumnKind.CATEGORICAL}  # models: all

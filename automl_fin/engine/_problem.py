@@ -41,7 +41,14 @@ from automl_fin.engine._pipeline import (
 from automl_fin.engine._prior_shift import factors
 from automl_fin.errors import ArtifactError, DataError, RecipeError
 from automl_fin.plugin._space import contains, fixed_values
-from automl_fin.plugin._specs import BuildContext, ColumnKind, ModelSpec, PreprocessorSpec, Task
+from automl_fin.plugin._specs import (
+    BuildContext,
+    ColumnKind,
+    InputKind,
+    ModelSpec,
+    PreprocessorSpec,
+    Task,
+)
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -285,6 +292,16 @@ def resolve(
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
+    text = _text_column(recipe, dataset, registry)
+    if text is not None:  # read again with it as text (a column of the user's own kind stays)
+        recipe.data.columns = {**recipe.data.columns, text: ColumnKind.TEXT}
+        dataset = dataset_of(recipe, settled.frame, settled.source)
+        distinct = dataset.X[text].nunique()
+        settled.notes.append(
+            f"'{text}' is text ({distinct:,} distinct values in {len(dataset.X):,} rows): the "
+            f"recipe's text models need a text column; to keep it a category: --set "
+            f"data.columns.{text}=categorical"
+        )
     check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
     metric, extra = _metrics(recipe, dataset)
     checked = _validation(recipe, dataset)
@@ -398,6 +415,28 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+def _text_column(recipe: Recipe, dataset: Dataset, registry: Registry) -> str | None:
+    """The column read as text for a recipe that names models of text (sentiment) when
+    no column reads as text by itself (short texts: titles, headlines of a few words):
+    the categorical column whose values are most often distinct (over half of them) and
+    longest in words, unless ``data.columns`` gives its kind; ``None`` otherwise."""
+    if recipe.models == "all" or ColumnKind.TEXT in dataset.kinds.values():
+        return None
+    specs = [registry.models.get(m) for m in recipe.models]
+    if not any(s and (InputKind.TEXT in s.inputs or ColumnKind.TEXT in s.only_with) for s in specs):
+        return None
+    best, rank = None, (0.0, 0.0)
+    for name, kind in dataset.kinds.items():
+        if kind is not ColumnKind.CATEGORICAL or name in recipe.data.columns:
+            continue
+        values = dataset.X[name].dropna().astype(str)
+        share = values.nunique() / max(len(values), 1)
+        words = float(values.str.split().str.len().mean()) if len(values) else 0.0
+        if share > 0.5 and (words, share) > rank:
+            best, rank = name, (words, share)
+    return best
 
 
 def _specs(
