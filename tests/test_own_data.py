@@ -345,3 +345,27 @@ def test_a_text_recipe_reads_short_titles_as_text(tmp_path: Path) -> None:
     plain = search("default", data=titles.assign(label=titles["label"] == "print"),
                    overrides={"data.target": "label", "report": False}, **common)  # fmt: skip
     assert plain.dataset.kinds == {"title": ColumnKind.CATEGORICAL}  # models: all
+
+
+def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path], tmp_path):
+    """``auto`` on a numeric target beside one date column cross-validated on shuffled
+    rows (the future trained the past) and said "no time column"; it now validates in
+    time order and says why. The series alone has nothing to learn from but its past:
+    the error names the price recipe."""
+    nasdaq = pd.read_csv(tables["nasdaq"]).tail(600)
+    volume = nasdaq.drop(columns=["Adj Close", "Close"])
+    result = search("auto", data=volume, overrides={"data.target": "Volume", "report": False},
+                    trials=2, storage=":memory:", runs_dir=tmp_path)  # fmt: skip
+    assert result.problem.scheme == "walk_forward"
+    assert result.recipe.data.time == "Date" and "Date" not in result.dataset.X
+    assert (np.diff(result.dataset.times) > np.timedelta64(0)).all()
+    assert any(n.startswith("time 'Date': a numeric target beside") for n in result.problem.notes)
+    alone = tmp_path / "alone.csv"
+    nasdaq[["Date", "Adj Close"]].to_csv(alone, index=False)
+    out = cli("run", "auto", "--data", str(alone), "--target", "Adj Close", "--trials", "2",
+              "--runs-dir", str(tmp_path))  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith(
+        "a series alone is forecast from its own past by the price recipe: automl-fin run "
+        f"price --data {alone} --target 'Adj Close'"
+    )

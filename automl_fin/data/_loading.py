@@ -9,6 +9,7 @@ target, or turned into supervised forecast rows for a price series
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,16 +84,26 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
         order = np.argsort(stamps.to_numpy(), kind="stable")
         frame, times = frame.iloc[order], stamps.to_numpy()[order]
         drop.append(cfg.time)
-    dataset = Dataset.from_frame(
-        frame,
-        target=cfg.target,
-        task=None if recipe.task == "auto" else Task(recipe.task),
-        source=source,
-        kinds=cfg.columns,
-        drop=drop,
-        positive_class=cfg.positive_class,
-        classes=cfg.classes,
-    )
+    try:
+        dataset = Dataset.from_frame(
+            frame,
+            target=cfg.target,
+            task=None if recipe.task == "auto" else Task(recipe.task),
+            source=source,
+            kinds=cfg.columns,
+            drop=drop,
+            positive_class=cfg.positive_class,
+            classes=cfg.classes,
+        )
+    except DataError as exc:
+        if not cfg.time or "no feature columns left" not in str(exc):
+            raise
+        raise DataError(
+            f"{source}: no feature columns left besides target '{cfg.target}' and time "
+            f"'{cfg.time}': a series alone is forecast from its own past by the price "
+            f"recipe: automl-fin run price --data {shlex.quote(source)} --target "
+            f"{shlex.quote(cfg.target)}"
+        ) from None
     if times is not None:
         dataset.times = times[frame[cfg.target].notna().to_numpy()]
     return dataset

@@ -292,6 +292,16 @@ def resolve(
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
+    if recipe.validation.scheme == "auto" and not recipe.data.time and not recipe.data.series:
+        dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME]
+        if dataset.task is Task.REGRESSION and len(dates) == 1:  # a quantity over time
+            recipe.data.time = dates[0]
+            dataset = dataset_of(recipe, settled.frame, settled.source)
+            settled.notes.append(
+                f"time '{dates[0]}': a numeric target beside one date column is validated "
+                "walk-forward in time order, never on shuffled rows (the future would "
+                "train the past); to shuffle: --set validation.scheme=kfold"
+            )
     text = _text_column(recipe, dataset, registry)
     if text is not None:  # read again with it as text (a column of the user's own kind stays)
         recipe.data.columns = {**recipe.data.columns, text: ColumnKind.TEXT}
