@@ -142,7 +142,8 @@ def fit_predictor(
             with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
                 raw = predictor._blend(ds.X)
         score = score_of(raw, p.task, list(ds.classes))
-        predictor.reference = reference(ds.X, ds.kinds, score)
+        resolution = 0.01 if p.task is Task.BINARY else None  # a hundredth of probability
+        predictor.reference = reference(ds.X, ds.kinds, score, resolution)
         predictor.background = background_of(ds.X, p.recipe.seed)
     return predictor
 

@@ -8,7 +8,9 @@ on the training rows as shares of bins (``stability.json`` in the predictor fold
 - categorical: the 20 most frequent training values, one bin for every other value
   (including values training never saw) and one for missing values;
 - the score: the positive class's probability (binary), the predicted class
-  (multiclass) or the predicted value (regression), on the training rows.
+  (multiclass) or the predicted value (regression), on the training rows (out of
+  fold); its decile bins no narrower than 0.01 of probability (a hundredth of the
+  range of its middle 98 % for a value).
 
 Text and datetime columns are not measured (a date drifts forward by design; text
 drift needs a model of its own); price forecasts have no check (prices drift by design).
@@ -61,10 +63,18 @@ class ShiftWarning(UserWarning):
 
 
 def reference(
-    X: pd.DataFrame, kinds: Mapping[str, ColumnKind], score: np.ndarray | None
+    X: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    score: np.ndarray | None,
+    resolution: float | None = None,
 ) -> dict[str, Any]:
     """The training rows' bins and shares of each measured column and of the score
-    (JSON-ready)."""
+    (JSON-ready). The score's bins are no narrower than ``resolution`` (default: a
+    hundredth of the range of its middle 98 %): its deciles are of out-of-fold scores,
+    and a bag's average is steadier than one fold model, so deciles 0.0003 apart (a
+    boosted model's probabilities near 1 on AER CreditCard) put every new row in one
+    bin, a PSI of 3.6 on rows drawn like the training rows, on a difference of scores
+    that no decision sees."""
     columns: dict[str, Any] = {}
     for name in X.columns:
         kind = ColumnKind(kinds[str(name)])
@@ -77,7 +87,7 @@ def reference(
         out["score"] = (
             _categorical_reference(pd.Series(score))
             if score.dtype.kind in "OUSb" or pd.api.types.is_string_dtype(score)
-            else _numeric_reference(pd.Series(score))
+            else _numeric_reference(pd.Series(score), resolution)
         )
     return out
 
@@ -158,10 +168,21 @@ def warn_shift(table: pd.DataFrame, source: str, rows: int) -> None:
     )
 
 
-def _numeric_reference(col: pd.Series) -> dict[str, Any]:
+def _numeric_reference(col: pd.Series, resolution: float | None = 0.0) -> dict[str, Any]:
+    """Bins at the deciles; with a ``resolution`` (``None``: a hundredth of the middle
+    98 %'s range), an edge closer than it to the one before is left out."""
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     seen = values[np.isfinite(values)]
     edges = np.unique(np.quantile(seen, np.linspace(0.1, 0.9, 9))) if len(seen) else np.array([])
+    if resolution is None and len(seen):
+        low, high = np.quantile(seen, [0.01, 0.99])
+        resolution = (high - low) / 100
+    if resolution and len(edges):
+        kept = [edges[0]]
+        for edge in edges[1:]:
+            if edge - kept[-1] >= resolution:
+                kept.append(edge)
+        edges = np.asarray(kept)
     return {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(values, edges)}
 
 
