@@ -247,6 +247,7 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     truth = every["next_return"].to_numpy()
     error = truth - pipe.predict(every[predictor.schema.features])
     assert scores.attrs["rows"] == len(every) and scores.index[0] == "rmse"
+    assert scores.attrs["seen"] == len(every)  # every origin is one it was trained on
     assert scores.loc["rmse", "predictor"] == pytest.approx(np.sqrt(np.mean(error**2)))
     assert scores.loc["rmse", "random_walk"] == pytest.approx(np.sqrt(np.mean(truth**2)))
     assert scores.loc["mase", "random_walk"] == pytest.approx(1.0)

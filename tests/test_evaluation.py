@@ -17,6 +17,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 import automl_fin
 from automl_fin import datasets, search
 from automl_fin.errors import ArtifactError, DataError
+from automl_fin.results._seen import SeenWarning
 from automl_fin.results._stability import ShiftWarning, psi
 
 HELD_OUT = 300
@@ -177,6 +178,18 @@ def test_a_bag_whose_scores_crowd_near_one_raises_no_false_shift(tmp_path: Path)
     shifted = card.iloc[1000:].assign(expenditure=0.0)  # nobody spends: the score moves
     with pytest.warns(ShiftWarning, match=r"\(score\)"):
         predictor.predict_frame(shifted)
+    # scored on the rows it learnt, it looked perfect and nothing said so
+    saved = automl_fin.load(result.run_dir)
+    card.iloc[:1000].to_csv(tmp_path / "trained.csv", index=False)  # read back as a user's
+    with pytest.warns(SeenWarning, match=r"trained.csv: 1000 of the 1000 rows \(100%\) are rows"):
+        own = saved.evaluate(tmp_path / "trained.csv")
+    assert own.attrs["seen"] == 1000 and own.loc["roc_auc", "predictor"] > 0.99
+    mixed = pd.concat([card.iloc[900:1000], card.iloc[1000:]])
+    with pytest.warns(SeenWarning, match=r"100 of the 419 rows \(24%\)"):
+        assert saved.evaluate(mixed).attrs["seen"] == 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeenWarning)
+        assert saved.evaluate(card.iloc[1000:]).attrs["seen"] == 0
 
 
 def test_a_predictor_saved_before_the_stability_check_says_so(run, credit: pd.DataFrame) -> None:

@@ -37,6 +37,8 @@ from automl_fin.results._intervals import FILE as INTERVAL_FILE
 from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
+from automl_fin.results._seen import FILE as SEEN_FILE
+from automl_fin.results._seen import row_hashes
 from automl_fin.results._stability import FILE as STABILITY_FILE
 from automl_fin.results._stability import malformed
 
@@ -145,6 +147,7 @@ def fit_predictor(
         resolution = 0.01 if p.task is Task.BINARY else None  # a hundredth of probability
         predictor.reference = reference(ds.X, ds.kinds, score, resolution)
         predictor.background = background_of(ds.X, p.recipe.seed)
+        predictor.trained = np.unique(row_hashes(ds.X))
     return predictor
 
 
@@ -165,7 +168,10 @@ def _training_facts(p: Problem) -> dict[str, Any]:
     if p.task.is_classification:
         counts = np.bincount(y, minlength=p.dataset.n_classes)
         return {"rows": len(y), "class_counts": counts.tolist()}
-    return {"rows": len(y), "mean": float(np.mean(y))}
+    facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y))}
+    if p.dataset.times is not None and len(p.dataset.times):  # rows in time order
+        facts["until"] = str(np.datetime_as_string(np.max(p.dataset.times), unit="s"))
+    return facts
 
 
 def fitted_member(
@@ -216,6 +222,8 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
         if predictor.background is not None:
             rows = pickle.dumps(predictor.background, protocol=5)
             files[BACKGROUND_FILE] = _write(tmp / BACKGROUND_FILE, rows)
+        if predictor.trained is not None:
+            files[SEEN_FILE] = _write(tmp / SEEN_FILE, _npy(predictor.trained))
         manifest = {
             **{k: v for k, v in predictor.manifest.items() if k != "signature"},
             "schema": predictor.schema.to_json(),
@@ -303,9 +311,18 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
     background = None
     if BACKGROUND_FILE in verified:
         background = _Unpickler(io.BytesIO(verified[BACKGROUND_FILE])).load()
+    trained = None
+    if SEEN_FILE in verified:
+        trained = np.load(io.BytesIO(verified[SEEN_FILE]), allow_pickle=False)
     schema = Schema.from_json(manifest["schema"])
     predictor = Predictor(
-        members, schema, manifest, scores=scores, reference=reference, background=background
+        members,
+        schema,
+        manifest,
+        scores=scores,
+        reference=reference,
+        background=background,
+        trained=trained,
     )
     predictor.path = folder
     return predictor

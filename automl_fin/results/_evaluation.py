@@ -20,6 +20,7 @@ import pandas as pd
 
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import ruled
+from automl_fin.results._seen import seen, warn_seen
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
@@ -101,6 +102,8 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
     prior = _prior(predictor, len(y))
+    learnt = 0 if predictor.trained is None else seen(predictor.trained, X)
+    warn_seen(learnt, len(y), source, "are rows the predictor was trained on")
     rule = predictor.rule
     rows = []
     for metric in metrics_of(predictor):
@@ -111,6 +114,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
         rows.append(row)
     table = pd.DataFrame(rows).set_index("metric")
     table.attrs["rows"] = len(y)
+    table.attrs["seen"] = learnt
     return table
 
 
@@ -248,8 +252,13 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
             "predictor": _score(metric, truth, scale.to_report(pred), ref),
             "random_walk": _score(metric, truth, walk, ref),
         })  # fmt: skip
+    until = (m.get("training") or {}).get("until")  # the last origin it was trained on
+    learnt = 0 if until is None else int((rows.times <= np.datetime64(until)).sum())
+    when = f"are forecasts from origins it was trained on (up to {until})"
+    warn_seen(learnt, len(y), source, when)
     table = pd.DataFrame(out).set_index("metric")
     table.attrs["rows"] = len(y)
+    table.attrs["seen"] = learnt
     table.attrs["origins"] = (
         str(pd.Timestamp(rows.times.min())),
         str(pd.Timestamp(rows.times.max())),

@@ -209,6 +209,7 @@ class Predictor:
         scores: np.ndarray | None = None,
         reference: dict[str, Any] | None = None,
         background: pd.DataFrame | None = None,
+        trained: np.ndarray | None = None,
     ) -> None:
         self.members = members
         self.schema = schema
@@ -216,6 +217,7 @@ class Predictor:
         self.scores = scores
         self.reference = reference
         self.background = background
+        self.trained = trained  # a hash of each training row (results._seen)
         self.path: Path | None = None
 
     def __repr__(self) -> str:
