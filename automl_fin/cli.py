@@ -564,10 +564,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if out is not None:
         stability = table.attrs.get("stability")
         beside = out.with_name(f"{out.stem}.stability.csv")
+        special = out.exists() and not out.is_file()  # /dev/null, a pipe: no file beside it
         try:
             out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
             table.to_csv(out, index=False)
-            beside.unlink(missing_ok=True)  # never a stale table beside new predictions
+            if special:
+                stability = None
+            else:
+                beside.unlink(missing_ok=True)  # never a stale table beside new predictions
             if stability is not None:
                 import pandas as pd
 

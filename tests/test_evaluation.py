@@ -239,6 +239,19 @@ def test_the_cli_evaluates_and_writes_the_stability_beside_the_predictions(
     beside = pd.read_csv(out.with_name("preds.stability.csv"))
     assert beside.set_index("column").loc["credit_amount", "shift"] == "significant"
     assert len(pd.read_csv(out)) == HELD_OUT
+    # --out a device: the predictions go there, and no table is made beside it (as root,
+    # /dev/null.stability.csv was written)
+    stray = Path("/dev/null.stability.csv")
+    try:
+        null = subprocess.run(
+            [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"),
+             "--out", "/dev/null"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert null.returncode == 0, null.stderr
+        assert not stray.exists() and "population stability" not in null.stderr
+    finally:
+        stray.unlink(missing_ok=True)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
