@@ -216,6 +216,11 @@ def test_dates_written_as_text_are_read_with_one_format_per_column() -> None:
     # no single format reads the column: value by value, as before
     assert date_format(pd.Series(["2019-03-05", "05/27/2019", "Mar 5, 2019"] * 5)) == "mixed"
     assert date_format(pd.Series([1.0, 2.0])) == "mixed" and date_format(pd.Series([])) == "mixed"
+    # months without a day (pmdarima's wineind: `Jan 1980`) were no dates at all
+    months = pd.Series(pd.date_range("1980-01-01", periods=176, freq="MS"))
+    for fmt in ("%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y"):
+        text = months.dt.strftime(fmt)
+        assert date_format(text) == fmt and (parse_dates(text) == months).all(), fmt
 
 
 def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:

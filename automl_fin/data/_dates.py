@@ -24,9 +24,13 @@ MIXED = "mixed"  # pandas' value-by-value parsing: no single format reads the co
 SAMPLE = 500  # distinct values a format is tried on
 GUESSED_FROM = 20  # distinct values whose formats pandas is asked to guess
 READS = 0.95  # share of the sample a format must read to be the column's
-# formats pandas does not guess (two-digit years) or that read mixed precision (ISO 8601:
-# dates with and without a time of day)
-COMMON = ("%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d")
+# formats pandas does not guess (two-digit years; months without a day: `Jan 1980`,
+# pmdarima's wineind) or that read mixed precision (ISO 8601: dates with and without a
+# time of day)
+COMMON = (
+    "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
+    "%b %Y", "%B %Y", "%b-%y", "%b %y", "%Y-%m", "%m/%Y",
+)  # fmt: skip
 
 
 def date_format(values: Any) -> str:
