@@ -231,6 +231,14 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     )
     with pytest.raises(DataError, match=r"too little history .* give at least 61 rows"):
         predictor.predict(frame.groupby("ticker").tail(30))
+    # what training refuses, predicting refuses the same way (a missing latest price was
+    # "too little history"; a time twice was forecast without a word)
+    gap = frame.copy()
+    gap.loc[gap.groupby("ticker")["date"].idxmax(), "close"] = np.nan
+    with pytest.raises(DataError, match=r"price column 'close' has 2 missing.* \(e.g. \w+ at "):
+        predictor.predict(gap)
+    with pytest.raises(DataError, match=r"has 2 rows sharing a time for entity"):
+        predictor.predict(pd.concat([frame, frame.tail(1)]))
     # what a forecast has no per-row answer to is refused by name
     with pytest.raises(ArtifactError, match="--explain: a price forecast has no per-column"):
         predictor.predict_frame(frame, explain=2)

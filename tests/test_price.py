@@ -116,9 +116,27 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         search("price", data=dup, overrides=overrides, trials=1, runs_dir=tmp_path)
     neg = frame.assign(close=frame["close"].where(frame.index != 7, -1.0))
     with pytest.raises(
-        DataError, match="price column 'close' has 1 missing, non-numeric or non-pos"
-    ):
+        DataError, match=r"price column 'close' has 1 missing, non-numeric or non-positive "
+        r"values \(e.g. A at \d{4}-\d\d-\d\d: -1.0\); fix or drop those rows"
+    ):  # fmt: skip
         search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
+    # one series, a few times twice: not "several series" with no column to tell them apart
+    one = frame[frame["ticker"] == "A"].drop(columns="ticker")
+    twice = pd.concat([one, one.iloc[[5, 9]]])
+    single = {"data.series.price": "close", "data.dataset": None}
+    with pytest.raises(DataError, match=r"4 rows share a time in 'date' with another row "
+                       r"\(e.g. .*\) and no text column tells series apart: keep one row per "
+                       "time, or name"):  # fmt: skip
+        search("price", data=twice, overrides=single, trials=1, runs_dir=tmp_path)
+    # a series too short for the features is said, not silently lost; two trials spent
+    # on the two baselines say so
+    short = pd.concat([frame, random_walk(30, ("C",))])
+    with pytest.warns(UserWarning) as said:
+        search("price", data=short, overrides={**overrides, "report": False}, trials=2,
+               runs_dir=tmp_path, storage=":memory:")  # fmt: skip
+    lines = [str(w.message) for w in said]
+    assert any("1 series of 'ticker' (C) have fewer than the" in m for m in lines), lines
+    assert any("the trial budget went to the 2 baselines; give more trials" in m for m in lines)
     with pytest.raises(RecipeError, match=r"target.*'volume' but data.series.price is 'close'"):
         search("price", data=frame, target="volume", overrides=overrides, runs_dir=tmp_path)
     with pytest.raises(RecipeError, match=r"data.target.*'shut' is not a column of <DataFrame>"):

@@ -379,6 +379,14 @@ def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
             candidates.append(str(name))
     if len(candidates) == 1:
         return candidates[0]
+    shared = frame.duplicated(time, keep=False)
+    if not candidates and shared.mean() < 0.5:  # most times once: one series, a few twice
+        first = frame.loc[shared, time].iloc[0]
+        raise DataError(
+            f"{source}: {int(shared.sum())} rows share a time in '{time}' with another row "
+            f"(e.g. {first}) and no text column tells series apart: keep one row per time, "
+            "or name the column of the series with --set data.entity=COLUMN"
+        )
     raise DataError(
         f"{source}: several rows share a time in '{time}', so the table holds several "
         "series; "

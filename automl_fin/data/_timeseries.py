@@ -21,6 +21,7 @@ function by perturbing the future and comparing the past.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -74,9 +75,12 @@ class Supervised:
     target: str = RETURN_TARGET
 
 
-def _check_frame(
+def check_price_table(
     frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
 ) -> None:
+    """Refuse, in one line naming the column and a row, a price table whose columns are
+    missing, whose prices are missing or not positive, whose times are not dates, or
+    that has two rows for one time of a series (training and prediction alike)."""
     for role, name in (
         ("data.time", time),
         ("data.series.price", cfg.price),
@@ -90,10 +94,13 @@ def _check_frame(
     price = pd.to_numeric(frame[cfg.price], errors="coerce")
     bad = price.isna() | (price <= 0)
     if bad.any():
-        example = frame.loc[bad, cfg.price].iloc[0]
+        row = frame.loc[bad].iloc[0]
+        value = row[cfg.price]
+        shown = "a missing value" if pd.isna(value) else repr(_plain(value))
+        where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
-            f"or non-positive values (e.g. {example!r}); fix or drop those rows"
+            f"or non-positive values (e.g. {where}: {shown}); fix or drop those rows"
         )
     stamps = parse_dates(frame[time])
     bad = stamps.isna()
@@ -103,13 +110,13 @@ def _check_frame(
             f"(e.g. {frame.loc[bad, time].iloc[0]!r}); fix or drop those rows"
         )
     keys = [entity, time] if entity else [time]
-    dup = frame.duplicated(keys, keep=False)
+    dup = frame.duplicated(keys, keep=False)  # a time a series holds twice
     if dup.any():
         row = frame.loc[dup].iloc[0]
         who = f" for entity {row[entity]!r}" if entity else ""
         raise DataError(
             f"{source}: time column '{time}' has {int(dup.sum())} rows sharing a time{who} "
-            f"(e.g. {row[time]}); keep one row per {'entity and ' if entity else ''}time"
+            f"(e.g. {_when(row[time])}); keep one row per {'entity and ' if entity else ''}time"
         )
 
 
@@ -159,7 +166,7 @@ def supervise(
     Rows without a full feature history (the first ``max(lags, windows)`` steps of each
     entity) or without a known target (the last ``horizon`` steps) are left out.
     """
-    _check_frame(frame, time, entity, cfg, source)
+    check_price_table(frame, time, entity, cfg, source)
     stamps = parse_dates(frame[time])
     frame = frame.assign(**{time: stamps})
     keys = [entity, time] if entity else [time]
@@ -179,6 +186,16 @@ def supervise(
             f"{source}: no row has {cfg.lags} lags, the rolling windows {cfg.windows} and a "
             f"target {cfg.horizon} steps ahead; the series is too short for data.series"
         )
+    if entity:  # a series with too few rows has none left: said, never silently lost
+        lost = sorted(set(frame[entity].astype(str)) - set(frame.loc[usable, entity].astype(str)))
+        if lost:
+            need = max([cfg.lags, *cfg.windows]) + cfg.horizon + 1
+            shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+            warnings.warn(
+                f"{source}: {len(lost)} series of '{entity}' ({shown}) have fewer than the "
+                f"{need} rows the features and the target need: left out",
+                stacklevel=3,
+            )
     kept = usable.to_numpy()
     order = np.argsort(frame[time].to_numpy()[kept], kind="stable")
     rows = np.flatnonzero(kept)[order]
@@ -233,3 +250,16 @@ def check_no_lookahead(
                     f"feature '{name}' at {first} changed when only data after {cut} changed: "
                     "it looks into the future"
                 )
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (``5.0``, not ``np.float64(5.0)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _when(value: object) -> str:
+    """A time as a user wrote it: the date alone at midnight."""
+    stamp = pd.Timestamp(value) if isinstance(value, (pd.Timestamp, np.datetime64)) else None
+    if stamp is not None and stamp == stamp.normalize():
+        return str(stamp.date())
+    return str(value)

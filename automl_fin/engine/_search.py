@@ -29,7 +29,12 @@ from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.engine._sampling import TrialSeededTPE, make_pruner, make_sampler
-from automl_fin.engine._trial_record import TrialRecord, counts_toward_budget, is_candidate
+from automl_fin.engine._trial_record import (
+    TrialRecord,
+    counts_toward_budget,
+    is_baseline,
+    is_candidate,
+)
 from automl_fin.errors import StorageError
 from automl_fin.plugin._registry import Registry, get_registry
 from automl_fin.results._artifacts import (
@@ -400,10 +405,14 @@ def _after_search(
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
         raised = [e for t in failed if (e := TrialRecord.of(t).error)]
+        ran = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
         why = (
             f"every model trial that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
             "see the leaderboard's error column"
             if raised
+            else f"the trial budget went to the {len(study.trials)} baselines; give more "
+            "trials (--trials N)"
+            if not ran
             else "no model finished its folds within the budget; give more time "
             "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
         )
