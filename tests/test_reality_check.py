@@ -230,7 +230,7 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     lost = next(t for t in trials if t.state.name == "COMPLETE" and t.number != check["best"]
                 and not TrialRecord.of(t).baseline and TrialRecord.of(t).folds == 3)  # fmt: skip
     Path(str(TrialRecord.of(lost).oof)).unlink()
-    with pytest.warns(UserWarning, match=r"of 1 rows tried are not readable here, so it"):
+    with pytest.warns(UserWarning, match=r"of 1 row tried are not readable here, so it"):
         walk_search(frame, tmp_path, storage, name)
     assert _attrs(on)[ATTR]["unreadable"] == 1
     # the baseline's file lost too: no test, said in one line, and the best row chosen

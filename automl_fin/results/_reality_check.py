@@ -46,6 +46,7 @@ __all__ = [
     "block_length",
     "chosen_number",
     "chosen_row",
+    "counted",
     "reality_check",
     "spa_pvalue",
     "verdict_on",
@@ -300,7 +301,7 @@ def reality_check(
     }
     if unreadable:
         warnings.warn(
-            f"reality check: the out-of-fold predictions of {unreadable} rows tried are not "
+            f"reality check: the out-of-fold predictions of {counted(unreadable)} tried are not "
             f"readable here, so it counts the luck of {len(numbers)} only",
             stacklevel=3,
         )
@@ -308,7 +309,7 @@ def reality_check(
         verdict["chosen"] = base.number
         warnings.warn(
             f"reality check: no row beat the baseline {verdict['baseline_model']} by more "
-            f"than the luck of {len(numbers)} rows tried (SPA p = {pvalue:.2f} > {level} on "
+            f"than the luck of {counted(len(numbers))} tried (SPA p = {pvalue:.2f} > {level} on "
             f"{verdict['rows']:,} out-of-fold rows), so the predictor is the baseline; set "
             f"reality_check: null to keep the best row ({verdict['best_model']}, "
             f"{p.metric.name} {verdict['best_value']:.6g})",
@@ -341,3 +342,8 @@ def _losses(
             pred = scale.to_report(pred.reshape(len(y)), every)
         out[t.number] = None if pred is None else loss(truth, pred)
     return out, sum(v is None for v in out.values())
+
+
+def counted(n: int) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n} row" if n == 1 else f"{n} rows"
