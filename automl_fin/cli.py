@@ -132,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--dataset", action="append", help="only this dataset fingerprint")
     board.add_argument("--study", action="append", help="only this study; repeatable")
     board.add_argument("--model", action="append", help="only this model; repeatable")
-    board.add_argument("--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING")
+    board.add_argument(
+        "--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING, WAITING (any case)"
+    )
     board.add_argument("--top", type=_positive, metavar="K", help="best K rows per study")
     board.add_argument("--format", choices=["table", "csv", "json"], default="table")
     board.add_argument(

@@ -66,6 +66,8 @@ def test_filters_combine(storage: str) -> None:
     assert len(top) == 2 and set(top["rank"]) == {1}
     empty = lb.query(state="fail")
     assert empty.empty and list(empty.columns) == [*COLUMNS, "rank"]
+    assert lb.query(state="failed").empty  # what people type for FAIL
+    assert len(lb.query(state="completed")) == len(lb.query(state="COMPLETE")) > 0
     # masks on an empty board select rows, as on a filled one (a batch's best rows)
     assert list(empty[empty["chosen"]].columns) == list(empty.columns)
     assert list(empty[~empty["baseline"]].columns) == list(empty.columns)
@@ -88,7 +90,7 @@ def test_filters_combine(storage: str) -> None:
         ({"model": "xgbost"}, r"no model named 'xgbost' in this storage; models: ensemble, "),
         ({"recipe": "defualt"}, r"no recipe named 'defualt' .*; recipes: auto, default$"),
         ({"dataset": "0" * 16}, r"no dataset named '0000000000000000' .*bundled:german_credit"),
-        ({"state": "DONE"}, r"no state named 'DONE' .*; states: COMPLETE, FAIL, PRUNED,"),
+        ({"state": "FINISHED"}, r"no state named 'FINISHED' .*; states: COMPLETE, FAIL, PRUNED,"),
         ({"study": "nope"}, r"no study named 'nope' in this storage; studies: amount, auc$"),
     ],
 )

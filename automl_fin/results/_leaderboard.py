@@ -47,6 +47,8 @@ COLUMNS = [
     "error",
 ]
 STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
+# what people type for Optuna's state names (--state failed, completed, queued)
+ALIASES = {"FAILED": "FAIL", "COMPLETED": "COMPLETE", "DONE": "COMPLETE", "QUEUED": "WAITING"}
 
 _NUMBERS = ["score", "score_std", "folds", "fit_s", "predict_s", "duration_s"]
 _STATE_ORDER = {state: i for i, state in enumerate(STATES)}
@@ -124,7 +126,7 @@ class Leaderboard:
         """
         recipes, datasets = _as_list(recipe), _as_list(dataset)
         studies, models = _as_list(study), _as_list(model)
-        states = [s.upper() for s in _as_list(state) or []] or None
+        states = [ALIASES.get(s.upper(), s.upper()) for s in _as_list(state) or []] or None
         summaries = self._storage.get_all_studies()
         if studies:
             _unknown("study", studies, [s.study_name for s in summaries])
