@@ -783,10 +783,13 @@ def _table(
     width = _width()
     errors = view.pop("error") if "error" in view else None
     need = 14 if errors is not None and errors.str.len().any() else 0
+    # a score column mixing metrics keeps the column that says which each is
+    mixed = "metric" in view and view["metric"].nunique() > 1
     for col in OPTIONAL:
         if _span(_render(view)) + need <= width:
             break
-        view = view.drop(columns=col, errors="ignore")
+        if not (mixed and col == "metric"):
+            view = view.drop(columns=col, errors="ignore")
     room = width - _span(_render(view)) - 2
     if need and room >= 12:
         view["error"] = errors.str.slice(0, room)

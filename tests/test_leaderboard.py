@@ -211,3 +211,15 @@ def test_a_study_stored_by_an_earlier_version_compares_with_new_ones(tmp_path: P
 
     later = Later.model_validate(recipe.model_dump(mode="json"))
     assert content_hash(later) == content_hash(recipe)  # what it stores stays the same
+
+
+def test_a_narrow_table_mixing_metrics_keeps_the_metric_column(storage: str) -> None:
+    """ROC AUC beside RMSE in one score column: on 80 columns the table dropped the
+    ``metric`` column among the first, leaving numbers of two metrics under one heading."""
+    from conftest import cli
+
+    out = cli("leaderboard", "--storage", storage, "--top", "1", env={"COLUMNS": "60"})
+    assert out.returncode == 0, out.stderr
+    head = out.stdout.splitlines()[0].split()
+    assert "metric" in head
+    assert "recipe" not in head  # the other optional columns are left out first
