@@ -345,14 +345,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     shown = shown.drop(columns=[c for c in board if c.startswith("test:")])
     print(_table(shown, metric=metric, wide=args.wide, columns=args.columns))
     done = board[board["state"] == "COMPLETE"]
-    counts = board["state"].value_counts().to_dict()
+    trials = board[board["trial"] >= 0]  # the ensemble (-1) and the stack (-2) are rows only
+    counts = trials["state"].value_counts().to_dict()
     states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
     steps = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.timings.items())
+    rows = {-1: "ensemble", -2: "stack"}
+    extra = " and ".join(rows[t] for t in sorted(board["trial"], reverse=True) if t in rows)
+    extra = f" + the {extra} row{'s' if ' and ' in extra else ''}" if extra else ""
     print(
-        f"\nstudy {result.study_name}: {len(board)} trials ({states}) in {result.seconds:.1f} s "
-        f"({steps}); storage {redact(result.storage)}",
+        f"\nstudy {result.study_name}: {len(trials)} trials ({states}){extra} in "
+        f"{result.seconds:.1f} s ({steps}); storage {redact(result.storage)}",
     )
-    print(_ended(result))
+    print(_ended(result, len(trials)))
     models = done[~done["baseline"]]
     if len(done) and models.empty:  # the search warned: only the baselines completed
         return 1
@@ -444,11 +448,18 @@ def _run_batch(
     return 1 if done.get("failed") or done.get("incomplete") else 0
 
 
-def _ended(result: Any) -> str:
-    """Which budget ended the search, and how to raise it."""
+def _ended(result: Any, held: int) -> str:
+    """Which budget ended the search, and how to raise it (``held``: the study's trials,
+    an earlier run's included)."""
     budget = result.recipe.budget
     if result.ended_by == "trials":
         of = f" of the {budget.seconds:g} s budget" if budget.seconds else ""
+        if held >= (budget.trials or 0) and not result.n_trials:  # a resumed study, full
+            return (
+                f"ended by the trial budget: the study held {held} trials already, as many "
+                f"as --trials {budget.trials} asks (it counts the study's trials, earlier "
+                f"runs' included); for more: --trials N above {held}"
+            )
         return (
             f"ended by the trial budget ({budget.trials} trials) after {result.seconds:.0f} s"
             f"{of}; for more trials: --trials N"

@@ -84,6 +84,14 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     best = float(out.stdout.split("best: ")[1].split("= ")[1].split()[0])
     assert best > 0.9  # ROC AUC; balance alone separates most defaulters (prior: 0.5)
     assert "ended by the trial budget (4 trials)" in out.stdout
+    # the summary counts trials, not the ensemble's and the stack's rows beside them
+    assert re.search(r"study \S+: 4 trials \(4 complete\) \+ the ensemble and stack rows in",
+                     out.stdout), out.stdout[-600:]  # fmt: skip
+    again = cli("run", "default", "--data", str(tables["islr_default"]), "--target", "default",
+                "--trials", "4", "--no-report", "--runs-dir", str(runs), "--study",
+                study.study_name)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "ended by the trial budget: the study held 4 trials already" in again.stdout
     # the saved predictor scores new rows as the probability of 'Yes'; a column training
     # never saw (the bank's loan reference) is carried through with --keep
     new = pd.read_csv(tables["islr_default"]).head(300)
