@@ -192,6 +192,24 @@ def test_a_bag_whose_scores_crowd_near_one_raises_no_false_shift(tmp_path: Path)
         assert saved.evaluate(card.iloc[1000:]).attrs["seen"] == 0
 
 
+def test_values_training_never_saw_are_said_in_one_line(run, credit: pd.DataFrame) -> None:
+    """A category spelt another way (``EDUCATION``) or new (``crypto``) is read as an
+    unknown category: predicted, and said, with the training spelling where only the
+    case differs; the PSI check said nothing below 100 rows."""
+    predictor = automl_fin.load(run.run_dir)
+    rows = credit.iloc[:20].drop(columns=TARGET).reset_index(drop=True)
+    odd = rows.assign(purpose=rows["purpose"].astype(object))
+    odd.loc[[0, 1], "purpose"] = "EDUCATION"
+    odd.loc[2, "purpose"] = "crypto"
+    with pytest.warns(UserWarning, match="values no training row held") as said:
+        predictor.predict(odd)
+    line = next(str(w.message) for w in said if "no training row" in str(w.message))
+    assert "'purpose': 'EDUCATION' (2 rows, training wrote 'education'), 'crypto' (1 row)" in line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predictor.predict(rows)  # the training spellings: nothing to say
+
+
 def test_a_predictor_saved_before_the_stability_check_says_so(run, credit: pd.DataFrame) -> None:
     predictor = automl_fin.load(run.run_dir)
     predictor.reference = None

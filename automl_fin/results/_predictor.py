@@ -252,6 +252,15 @@ class Predictor:
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
             X = checked[self.schema.features]
+            if self.reference is not None:
+                from automl_fin.results._stability import unseen
+
+                if said := unseen(self.reference, X):
+                    warnings.warn(
+                        f"{source}: values no training row held, each read as an unknown "
+                        f"category: {said}; check their spelling",
+                        stacklevel=3,
+                    )
             empty = X.isna().all(axis=1).to_numpy()
             if empty.any():
                 first = frame.index[np.argmax(empty)]

@@ -46,6 +46,7 @@ __all__ = [
     "reference",
     "score_of",
     "stability_table",
+    "unseen",
     "warn_shift",
 ]
 
@@ -54,6 +55,7 @@ SHIFT = 0.25  # "significant shift"
 MODERATE = 0.1
 MIN_ROWS = 100
 TOP = 20  # categorical values kept by name
+KNOWN = 1000  # a categorical column with at most this many values keeps them all
 FLOOR = 1e-4
 SCORE = "(score)"  # the score's row in a stability table
 
@@ -197,9 +199,36 @@ def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
 
 def _categorical_reference(col: pd.Series) -> dict[str, Any]:
     text = as_labels(col)
-    top = text.value_counts(dropna=True).index[:TOP]
-    values = [str(v) for v in top]
-    return {"kind": "categorical", "values": values, "shares": _categorical_shares(text, values)}
+    counts = text.value_counts(dropna=True)
+    values = [str(v) for v in counts.index[:TOP]]
+    out = {"kind": "categorical", "values": values, "shares": _categorical_shares(text, values)}
+    if len(counts) <= KNOWN:  # every value, for the unseen ones of new rows (unseen())
+        out["known"] = sorted(map(str, counts.index))
+    return out
+
+
+def unseen(ref: Mapping[str, Any], X: pd.DataFrame) -> str:
+    """The values of new rows ``X`` that no training row of their categorical column
+    held (where the reference lists them all), in words: ``'owner': 'maybe' (3 rows)``,
+    with the training spelling of a value that differs only in case; ``""`` for none."""
+    said = []
+    for name, bins in ref.get("columns", {}).items():
+        known = bins.get("known") if isinstance(bins, dict) else None
+        if not isinstance(known, list) or name not in X:
+            continue
+        text = as_labels(X[name]).dropna()
+        new = text[~text.isin(known)].value_counts()
+        if new.empty:
+            continue
+        lower = {str(k).lower(): str(k) for k in known}
+        shown = []
+        for value, n in list(new.items())[:3]:
+            like = lower.get(str(value).lower())
+            rows = f"{n} row{'s' if n != 1 else ''}"
+            shown.append(f"{value!r} ({rows}{f', training wrote {like!r}' if like else ''})")
+        more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+        said.append(f"'{name}': {', '.join(shown)}{more}")
+    return "; ".join(said)
 
 
 def _categorical_shares(text: pd.Series, values: list[str]) -> list[float]:
