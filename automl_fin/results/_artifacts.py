@@ -370,7 +370,8 @@ def _manifest(folder: Path) -> dict[str, Any]:
         if (folder / "oof").is_dir():  # a run folder: its search saved no predictor
             raise ArtifactError(
                 f"{folder}: this run saved no predictor (its search said why: e.g. only the "
-                "baselines completed, or --no-predictor); run the study again to save one"
+                "baselines completed, or --no-predictor; or it was stopped before its end); "
+                "run the study again to save one: its finished trials are kept"
             )
         hint = (
             f"; it holds {len(found)} run(s) with a predictor: pass one, e.g. the latest, "
