@@ -210,6 +210,20 @@ def test_values_training_never_saw_are_said_in_one_line(run, credit: pd.DataFram
         predictor.predict(rows)  # the training spellings: nothing to say
 
 
+def test_a_long_explanation_says_its_wait_up_front() -> None:
+    """Explaining a row predicts hundreds of hybrid rows: 50,000 rows ran for over ten
+    minutes without a word. After its first prediction call, a wait over a minute is
+    said once, at the pace of that call (AER CreditCard: 2.4 s per 1,000 rows)."""
+    from automl_fin.results._explain import _say_the_wait
+
+    with pytest.warns(UserWarning, match=r"explain: 50,000 rows take ~2 min at this pace "
+                      r"\(2.4 s per 1,000 rows here\); explain a sample"):  # fmt: skip
+        _say_the_wait(11.4, 4734, 50_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _say_the_wait(11.4, 4734, 9_000)  # under a minute left: nothing to say
+
+
 def test_a_predictor_saved_before_the_stability_check_says_so(run, credit: pd.DataFrame) -> None:
     predictor = automl_fin.load(run.run_dir)
     predictor.reference = None
