@@ -195,6 +195,14 @@ def test_price_on_the_nasdaq_infers_time_and_price(tables: dict[str, Path], tmp_
     frame = pd.read_csv(tables["nasdaq"])
     settled = settle(recipe, frame, "nasdaq", loosened(recipe, frame, ["data.target"]))
     assert settled.recipe.data.series.price == "Close" and settled.recipe.data.target is None
+    # the other numeric columns of the table are said unused, with the --set that uses them
+    unused = next(n for n in settled.notes if n.startswith("numeric columns not used"))
+    assert "['Open', 'High', 'Low', 'Adj Close', 'Volume']" in unused
+    assert "--set 'data.series.exogenous=[Open, High, Low, Adj Close, Volume]'" in unused
+    used = load_recipe("price", {"data.target": "Close", "data.series.exogenous": ["Volume"]})
+    soft = loosened(used, frame, ["data.target", "data.series.exogenous"])
+    notes = settle(used, frame, "n", soft).notes  # the user chose: nothing more to say
+    assert not any(n.startswith("numeric columns not used") for n in notes)
 
 
 def test_price_on_a_long_table_infers_the_entity(tables: dict[str, Path], tmp_path: Path):

@@ -323,6 +323,15 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"columns inferred: {', '.join(inferred)}; to change: --set data.time=COL, "
             "data.series.price=COL (or --target COL), data.entity=COL"
         )
+    roles = {cfg.time, cfg.entity, cfg.series.price, *cfg.series.exogenous}
+    unused = [c for c in names if c not in roles and ptypes.is_numeric_dtype(frame[c])]
+    if unused and "data.series.exogenous" in soft:  # another table's other series
+        listed = ", ".join(unused[:8]) + (", ..." if len(unused) > 8 else "")
+        out.notes.append(
+            f"numeric columns not used: {_short(unused)}; the features come from the past "
+            f"of '{cfg.series.price}' alone: to use them, --set 'data.series.exogenous="
+            f"[{listed}]' (their lags become features)"
+        )
 
 
 def _infer_time(frame: pd.DataFrame, source: str) -> str:
