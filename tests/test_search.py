@@ -585,6 +585,35 @@ def test_a_budget_no_models_folds_fit_still_ends_with_a_model(tmp_path: Path) ->
     assert (result.run_dir / "report.html").is_file() and not result.errors
 
 
+class _CostlySleepyPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="sleepy", tasks={Task.BINARY}, build=lambda p, c: _Sleepy(),
+                           requires={"scale"}, cost=20.0))  # fmt: skip
+
+
+def test_a_slow_trial_is_not_kept_short_while_a_cheap_models_folds_fit(tmp_path: Path) -> None:
+    """The fallback is for a budget no model's folds fit. Here the slow model runs first
+    and cannot finish its five folds, but a logistic regression (declared 400 times
+    cheaper) can: the slow trial is cut after its first fold and pruned, as before, and
+    the time goes to the model that finishes (kept short, it ran to the deadline)."""
+    result = search(
+        "default", trials=4, seconds=6.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"sleepy": _CostlySleepyPlugin()}),
+        overrides={"models": ["sleepy", "logreg"], "baselines": [],
+                   "portfolio": False, "enqueue": [{"model": "sleepy"}],
+                   "calibration": ["none"], "validation.n_splits": 5,
+                   "validation.repeats": 1, "pruner": "none", "ensemble": False,
+                   "report": False, "predictor": False},
+    )  # fmt: skip
+    board = result.leaderboard()
+    sleepy = board[board["model"] == "sleepy"].sort_values("trial").iloc[0]
+    assert sleepy["state"] == "PRUNED", sleepy["error"]
+    assert sleepy["error"] == "budget reached after 1 folds"
+    logreg = board[(board["model"] == "logreg") & (board["state"] == "COMPLETE")]
+    assert len(logreg) >= 1 and (logreg["folds"] == 5).all()
+
+
 def test_a_monitored_trial_runs_on_to_the_end_of_its_repeat(tmp_path: Path) -> None:
     """Folds of 2 s, two folds x two repeats in a 6 s budget: all four folds cannot end,
     the first repeat can. The pace check lets the trial run to the end of the repeat

@@ -29,7 +29,7 @@ READS = 0.95  # share of the sample a format must read to be the column's
 # time of day)
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
-    "%b %Y", "%B %Y", "%b-%y", "%b %y", "%Y-%m", "%m/%Y",
+    "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y",
 )  # fmt: skip
 
 

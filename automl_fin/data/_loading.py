@@ -98,11 +98,15 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     except DataError as exc:
         if not cfg.time or "no feature columns left" not in str(exc):
             raise
+        how = (
+            f"automl-fin run price --data {shlex.quote(source)} --target {shlex.quote(cfg.target)}"
+            if not source.startswith("<")  # a DataFrame, not a file
+            else f"search('price', data=frame, target={cfg.target!r})"
+        )
         raise DataError(
             f"{source}: no feature columns left besides target '{cfg.target}' and time "
             f"'{cfg.time}': a series alone is forecast from its own past by the price "
-            f"recipe: automl-fin run price --data {shlex.quote(source)} --target "
-            f"{shlex.quote(cfg.target)}"
+            f"recipe: {how}"
         ) from None
     if times is not None:
         dataset.times = times[frame[cfg.target].notna().to_numpy()]

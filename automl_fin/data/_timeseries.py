@@ -192,8 +192,9 @@ def supervise(
             need = max([cfg.lags, *cfg.windows]) + cfg.horizon + 1
             shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
             warnings.warn(
-                f"{source}: {len(lost)} series of '{entity}' ({shown}) have fewer than the "
-                f"{need} rows the features and the target need: left out",
+                f"{source}: {len(lost)} series of '{entity}' ({shown}) have no row with "
+                f"every feature and a target (the lags and windows need {need} rows, and "
+                "every exogenous column a value): left out",
                 stacklevel=3,
             )
     kept = usable.to_numpy()

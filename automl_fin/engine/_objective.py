@@ -149,7 +149,7 @@ class Objective:
         # set once a model has scored a whole repeat: until then a trial the budget cuts
         # is kept on the folds it finished (:meth:`_short`)
         self.repeat_done = False
-        self.short = False  # the running trial may be kept short of a repeat (_short)
+        self.short = False  # no model has finished a repeat as the running trial started
         self.cut = False  # the running fit was stopped by the budget (Monitor.check)
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
@@ -166,20 +166,34 @@ class Objective:
         searched model's (baselines aside) fits any more, or three trials in a row were
         skipped for a preprocessing that does not fit (a sentence encoder not run yet)."""
         now = time.monotonic()
-        if now + self._repeat_estimate(model) > self.deadline:
+        # no model's repeat fits and none has finished one: a model needs one fold
+        need = self._model_estimate if self._fallback(now) else self._repeat_estimate
+        if now + need(model) > self.deadline:
             self.too_slow.add(model)
         else:
             self.skips += 1
         left = [m for m in self.problem.models if m not in self.too_slow]
-        cheapest = min((self._repeat_estimate(m) for m in left), default=math.inf)
+        cheapest = min((need(m) for m in left), default=math.inf)
         if now + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
 
+    def _fallback(self, now: float) -> bool:
+        """Whether a trial may be kept on the folds it can finish, fewer than a repeat:
+        no model of the study has finished a whole repeat (:meth:`_short`) and no
+        searched model's first repeat fits the time left (a wide table, a slow model),
+        so that such a budget still ends with a model, never with the baselines alone.
+        While a cheaper model's repeat fits, a trial short of a repeat is cut as before
+        (its time goes to that model)."""
+        if not self.short:
+            return False
+        left = [m for m in self.problem.models if m not in self.too_slow]
+        cheapest = min((self._repeat_estimate(m) for m in left), default=math.inf)
+        return now + cheapest > self.deadline
+
     def _repeat_estimate(self, model: str) -> float:
         """Seconds the folds of a first whole repeat of ``model`` likely take (a trial
-        that cannot end them is never a candidate), one fold's while no model has
-        finished a repeat (:meth:`_short`)."""
-        folds = 1 if self.short else self._repeat_folds(self.problem.max_folds(model))
+        that cannot end them is never a candidate, :meth:`_fallback` aside)."""
+        folds = self._repeat_folds(self.problem.max_folds(model))
         return self._model_estimate(model) * folds
 
     def _rate(self) -> float:
@@ -289,19 +303,17 @@ class Objective:
         folds = _Folds(len(p.dataset.y), p.width, [m.name for m in p.extra_metrics])
         bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
-        repeat = self._repeat_folds(len(splits))
-        short = self.short = self._short(trial, repeat)
+        repeat = self.per_repeat = self._repeat_folds(len(splits))
+        self.short = self._short(trial, repeat)
         for fold, (tr, va) in enumerate(splits):
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
-            # short of any model's whole repeat, the checks ask only the next fold to end
-            self.per_repeat = 1 if short and fold < repeat else repeat
             try:
                 self._check_budget(trial, plan, fold, folds)
                 pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
             except _OutOfBudget:
                 whole = fold // repeat * repeat
-                if not whole and not (short and fold):
+                if not whole and not (fold and self._fallback(time.monotonic())):
                     raise
                 if whole:
                     self.record.stopped = (
@@ -374,12 +386,10 @@ class Objective:
         forget(self.run_dir, {number for number, *_ in done} - keep)
 
     def _short(self, trial: optuna.Trial, repeat: int) -> bool:
-        """Whether a trial the budget cuts before the end of its first repeat is kept on
-        the folds it finished (scored on them and matched to the scale of all folds, as a
-        ``max_folds`` model is): only while no model of the study has scored a whole
-        repeat (its first ``repeat`` folds), so that a budget too short for any model's
-        repeat (a wide table, a slow model) still ends with a model, never with the
-        baselines alone; once one has, a trial short of a repeat is never a candidate."""
+        """Whether no model of the study has scored a whole repeat yet (its first
+        ``repeat`` folds), as this trial starts: then a trial may be kept on fewer folds
+        (:meth:`_fallback`); once one has, a trial short of a repeat is never a
+        candidate. The study is read until one has (a few trials), then never again."""
         if repeat <= 1 or self.repeat_done:
             return False
         p = self.problem
@@ -413,6 +423,8 @@ class Objective:
         now = time.monotonic()
         if now + once + each * left <= self.deadline:
             return
+        if fold < self.per_repeat and now + once + each <= self.deadline and self._fallback(now):
+            return  # no model's repeat fits: the folds that do (kept when the budget cuts)
         self._record(folds)
         why = f"budget reached after {fold} folds"
         if not fold and expected:
@@ -549,7 +561,12 @@ class Objective:
             # folds still to fit after this one before the trial can end: those of this
             # repeat of the k-fold (a trial cut after a whole repeat keeps it)
             after = -(fold + 1) % self.per_repeat
-            if why is None and after > 0 and now + after * spent > self.deadline:
+            if (
+                why is None
+                and after > 0
+                and now + after * spent > self.deadline
+                and not (fold < self.per_repeat and self._fallback(now))
+            ):
                 why = (f"budget: {after} more {plan.model} folds of over {spent:.0f} s each "
                        f"cannot end in the {left:.0f} s left")  # fmt: skip
             if why is not None:

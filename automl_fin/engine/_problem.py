@@ -295,17 +295,24 @@ def resolve(
     if recipe.validation.scheme == "auto" and not recipe.data.time and not recipe.data.series:
         dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME]
         if dataset.task is Task.REGRESSION and len(dates) == 1:  # a quantity over time
-            recipe.data.time = dates[0]
-            dataset = dataset_of(recipe, settled.frame, settled.source)
-            settled.notes.append(
-                f"time '{dates[0]}': a numeric target beside one date column is validated "
-                "walk-forward in time order, never on shuffled rows (the future would "
-                "train the past); to shuffle: --set validation.scheme=kfold"
-            )
+            why = _time_unusable(settled.frame[dates[0]], recipe.validation.n_splits)
+            if why:
+                settled.notes.append(
+                    f"'{dates[0]}' holds dates but {why}: validated on shuffled rows; to "
+                    f"validate in time order, fix that and --set data.time={dates[0]}"
+                )
+            else:
+                recipe.data.time = dates[0]
+                dataset = _read_again(recipe, settled)
+                settled.notes.append(
+                    f"time '{dates[0]}': a numeric target beside one date column is "
+                    "validated walk-forward in time order, never on shuffled rows (the "
+                    "future would train the past); to shuffle: --set validation.scheme=kfold"
+                )
     text = _text_column(recipe, dataset, registry)
     if text is not None:  # read again with it as text (a column of the user's own kind stays)
         recipe.data.columns = {**recipe.data.columns, text: ColumnKind.TEXT}
-        dataset = dataset_of(recipe, settled.frame, settled.source)
+        dataset = _read_again(recipe, settled)
         distinct = dataset.X[text].nunique()
         settled.notes.append(
             f"'{text}' is text ({distinct:,} distinct values in {len(dataset.X):,} rows): the "
@@ -425,6 +432,27 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+def _read_again(recipe: Recipe, settled: Any) -> Dataset:
+    """The dataset of ``settled`` read again under ``recipe`` (a column's role changed);
+    its warnings were given by the first reading."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return dataset_of(recipe, settled.frame, settled.source)
+
+
+def _time_unusable(values: pd.Series, n_splits: int) -> str:
+    """Why a date column cannot order a walk-forward validation of ``n_splits`` folds
+    (some rows have no date; too few distinct dates), or ``""``."""
+    from automl_fin.data._dates import parse_dates
+
+    stamps = parse_dates(values)
+    if stamps.isna().any():
+        return f"{int(stamps.isna().sum())} rows have none"
+    if stamps.nunique() < 2 * (n_splits + 1):
+        return f"only {stamps.nunique()} distinct ones, too few for {n_splits} walk-forward folds"
+    return ""
 
 
 def _text_column(recipe: Recipe, dataset: Dataset, registry: Registry) -> str | None:

@@ -405,14 +405,14 @@ def _after_search(
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
         raised = [e for t in failed if (e := TrialRecord.of(t).error)]
-        ran = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
+        tried = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
         why = (
             f"every model trial that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
             "see the leaderboard's error column"
             if raised
             else f"the trial budget went to the {len(study.trials)} baselines; give more "
             "trials (--trials N)"
-            if not ran
+            if not tried
             else "no model finished its folds within the budget; give more time "
             "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
         )

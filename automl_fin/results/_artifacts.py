@@ -38,7 +38,7 @@ from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
 from automl_fin.results._seen import FILE as SEEN_FILE
-from automl_fin.results._seen import row_hashes
+from automl_fin.results._seen import naive_times, row_hashes
 from automl_fin.results._stability import FILE as STABILITY_FILE
 from automl_fin.results._stability import malformed
 
@@ -144,10 +144,13 @@ def fit_predictor(
             with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
                 raw = predictor._blend(ds.X)
         score = score_of(raw, p.task, list(ds.classes))
-        resolution = 0.01 if p.task is Task.BINARY else None  # a hundredth of probability
-        predictor.reference = reference(ds.X, ds.kinds, score, resolution)
+        predictor.reference = reference(ds.X, ds.kinds, score)
         predictor.background = background_of(ds.X, p.recipe.seed)
-        predictor.trained = np.unique(row_hashes(ds.X))
+        hashes = row_hashes(ds.X)
+        predictor.trained = np.unique(hashes)
+        # rows repeating another's features: new rows of such a table match some too
+        repeated = 1.0 - len(predictor.trained) / max(len(hashes), 1)
+        predictor.manifest["training"]["repeated_rows"] = round(repeated, 4)
     return predictor
 
 
@@ -170,7 +173,7 @@ def _training_facts(p: Problem) -> dict[str, Any]:
         return {"rows": len(y), "class_counts": counts.tolist()}
     facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y))}
     if p.dataset.times is not None and len(p.dataset.times):  # rows in time order
-        facts["until"] = str(np.datetime_as_string(np.max(p.dataset.times), unit="s"))
+        facts["until"] = naive_times(p.dataset.times).max().isoformat()
     return facts
 
 

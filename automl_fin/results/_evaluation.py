@@ -20,7 +20,7 @@ import pandas as pd
 
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import ruled
-from automl_fin.results._seen import seen, warn_seen
+from automl_fin.results._seen import naive_times, seen, warn_seen
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
@@ -103,7 +103,9 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     pred = predictor._blend(X)
     prior = _prior(predictor, len(y))
     learnt = 0 if predictor.trained is None else seen(predictor.trained, X)
-    warn_seen(learnt, len(y), source, "are rows the predictor was trained on")
+    repeated = float((predictor.manifest.get("training") or {}).get("repeated_rows", 0.0))
+    if learnt > (2 * repeated + 0.05) * len(y):  # beyond what a table that repeats gives
+        warn_seen(learnt, len(y), source, "are rows the predictor was trained on")
     rule = predictor.rule
     rows = []
     for metric in metrics_of(predictor):
@@ -253,7 +255,7 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
             "random_walk": _score(metric, truth, walk, ref),
         })  # fmt: skip
     until = (m.get("training") or {}).get("until")  # the last origin it was trained on
-    learnt = 0 if until is None else int((rows.times <= np.datetime64(until)).sum())
+    learnt = 0 if until is None else int((naive_times(rows.times) <= pd.Timestamp(until)).sum())
     when = f"are forecasts from origins it was trained on (up to {until})"
     warn_seen(learnt, len(y), source, when)
     table = pd.DataFrame(out).set_index("metric")

@@ -258,7 +258,7 @@ class Predictor:
                 if said := unseen(self.reference, X):
                     warnings.warn(
                         f"{source}: values no training row held, each read as an unknown "
-                        f"category: {said}; check their spelling",
+                        f"category (a new one, or one spelt another way): {said}",
                         stacklevel=3,
                     )
             empty = X.isna().all(axis=1).to_numpy()

@@ -6,17 +6,21 @@ saved predictor keeps one 64-bit hash of each training row (``training_rows.npy`
 bytes a row); :func:`seen` counts the evaluated rows whose hash is among them, and
 :meth:`Predictor.evaluate` warns with the count. A row is hashed on its feature values
 as the predictor reads them (numbers as floats, everything else as text), so the same
-row read from a CSV file again is recognised; a row with any value changed is not.
+row read from a CSV file again is recognised; a row with any value changed is not. On a
+table whose rows repeat one another (a few categorical columns), new rows match training
+rows too: the warning is given only beyond twice the training rows' own share of
+repeats, plus 5 %.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FILE", "SeenWarning", "row_hashes", "seen", "warn_seen"]
+__all__ = ["FILE", "SeenWarning", "naive_times", "row_hashes", "seen", "warn_seen"]
 
 FILE = "training_rows.npy"
 
@@ -53,3 +57,10 @@ def warn_seen(count: int, rows: int, source: str, what: str) -> None:
             SeenWarning,
             stacklevel=4,
         )
+
+
+def naive_times(times: Any) -> pd.DatetimeIndex:
+    """``times`` without a time zone (in UTC where they had one): comparable with the
+    ISO stamp of a predictor's last training origin whatever the table wrote."""
+    stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(times)))
+    return stamps.tz_convert(None) if stamps.tz is not None else stamps

@@ -9,8 +9,8 @@ on the training rows as shares of bins (``stability.json`` in the predictor fold
   (including values training never saw) and one for missing values;
 - the score: the positive class's probability (binary), the predicted class
   (multiclass) or the predicted value (regression), on the training rows (out of
-  fold); its decile bins no narrower than 0.01 of probability (a hundredth of the
-  range of its middle 98 % for a value).
+  fold); its decile bins no narrower than a hundredth of the range of its middle 98 %
+  (a probability of a rare event keeps bins finer than 0.01).
 
 Text and datetime columns are not measured (a date drifts forward by design; text
 drift needs a model of its own); price forecasts have no check (prices drift by design).

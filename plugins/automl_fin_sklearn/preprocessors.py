@@ -71,10 +71,11 @@ def _target_encode(p: Mapping[str, Any], ctx: BuildContext) -> Any:
 
 
 class _CrossFit:
-    """The target encoder's seeded, stratified cross-fitting: 5 folds, or as many as the
-    rarest class of the rows it is fitted on has (2 at least; unstratified where a class
-    has one row). Fixed at 5, a fold's training rows with a class of 3 rows made
-    scikit-learn warn about ``n_splits=5``, a number the user's recipe never set."""
+    """The target encoder's seeded, stratified 5-fold cross-fitting, without
+    scikit-learn's warning when a class of the rows it is fitted on has fewer than 5
+    rows (``n_splits=5``, a number the user's recipe never set): such a class's rows
+    fall in fewer folds, the other classes keep all 5 (2 folds for every row would
+    encode 100k rows from half of them because of one rare class)."""
 
     def __init__(self, n_splits: int, shuffle: bool, random_state: int | None) -> None:
         self.n_splits, self.shuffle, self.random_state = n_splits, shuffle, random_state
@@ -83,12 +84,14 @@ class _CrossFit:
         return self.n_splits
 
     def split(self, X: Any, y: Any, groups: Any = None) -> Any:
-        from sklearn.model_selection import KFold, StratifiedKFold
+        import warnings
 
-        rarest = int(np.unique(np.asarray(y), return_counts=True)[1].min())
-        n = max(2, min(self.n_splits, rarest))
-        kind = StratifiedKFold if rarest >= 2 else KFold
-        return kind(n, shuffle=self.shuffle, random_state=self.random_state).split(X, y, groups)
+        from sklearn.model_selection import StratifiedKFold
+
+        folds = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            return list(folds.split(X, y, groups))
 
 
 def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
