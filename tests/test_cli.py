@@ -144,6 +144,12 @@ def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
     bad = cli("leaderboard", "--storage", "mysql+nodriver://x/y")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "Traceback" not in bad.stderr
+    # --runs-dir naming a file (a CSV typed in the wrong place), for reading commands too
+    (tmp_path / "new.csv").write_text("a,b\n1,2\n")
+    for command in (["leaderboard"], ["predict", "s1", "--data", str(tmp_path / "new.csv")]):
+        out = cli(*command, "--runs-dir", str(tmp_path / "new.csv"))
+        assert out.returncode == 2, out.stderr
+        assert f"{tmp_path / 'new.csv'} is a file, not a runs folder" in out.stderr, out.stderr
 
 
 def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:

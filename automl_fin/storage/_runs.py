@@ -95,6 +95,8 @@ def locate(
         runs = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
         near = difflib.get_close_matches(str(run), runs, n=3, cutoff=0.5) or runs[-3:]
         hint = f"; nearest: {', '.join(near)}" if near else f"; {parent} holds no runs"
+        if parent.exists() and not parent.is_dir():  # a file typed as --runs-dir
+            hint = f"; {parent} is a file, not a runs folder"
         raise ArtifactError(
             f"no run '{run}' in {parent} (pass a run folder, or a study name and --runs-dir){hint}"
         )

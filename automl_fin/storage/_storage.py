@@ -96,6 +96,12 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                 "the path) or :memory:"
             )
         if path != ":memory:":
+            folder = Path(path).parent
+            if not create and folder.exists() and not folder.is_dir():  # --runs-dir FILE
+                raise StorageError(
+                    f"no storage at {path}: {folder} is a file, not a runs folder; pass the "
+                    "folder `automl-fin run` wrote (--runs-dir DIR) or --storage URL"
+                )
             if not create and not Path(path).is_file():
                 raise StorageError(
                     f"no storage at {path}: run `automl-fin run` first, or pass --storage URL "
