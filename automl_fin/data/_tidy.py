@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "tidy"]
+__all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "plain", "tidy"]
 
 # a number written with comma thousands separators and/or a leading currency sign
 FORMATTED = r"[-+]?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?[$€£¥]\d+(?:\.\d+)?"
@@ -169,3 +169,8 @@ def as_labels(col: pd.Series) -> pd.Series:
         text[whole] = values[whole].astype("int64").astype("string")
         return text
     return col.astype("string")
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``5.0``, not ``np.float64(5.0)``)."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.data._dates import parse_dates
+from automl_fin.data._tidy import plain
 from automl_fin.errors import DataError
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def check_price_table(
     if bad.any():
         row = frame.loc[bad].iloc[0]
         value = row[cfg.price]
-        shown = "a missing value" if pd.isna(value) else repr(_plain(value))
+        shown = "a missing value" if pd.isna(value) else repr(plain(value))
         where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
@@ -251,11 +252,6 @@ def check_no_lookahead(
                     f"feature '{name}' at {first} changed when only data after {cut} changed: "
                     "it looks into the future"
                 )
-
-
-def _plain(value: object) -> object:
-    """A numpy scalar as the Python value it holds (``5.0``, not ``np.float64(5.0)``)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _when(value: object) -> str:

@@ -104,8 +104,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     prior = _prior(predictor, len(y))
     learnt = 0 if predictor.trained is None else seen(predictor.trained, X)
     repeated = float((predictor.manifest.get("training") or {}).get("repeated_rows", 0.0))
-    if learnt > (2 * repeated + 0.05) * len(y):  # beyond what a table that repeats gives
-        warn_seen(learnt, len(y), source, "are rows the predictor was trained on")
+    warn_seen(learnt, len(y), source, "are rows the predictor was trained on", repeated)
     rule = predictor.rule
     rows = []
     for metric in metrics_of(predictor):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._tidy import MISSING_TOKENS, numbers_in_text
+from automl_fin.data._tidy import MISSING_TOKENS, numbers_in_text, plain
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -105,7 +105,7 @@ class Schema:
             "features": self.features,
             "target": self.target,
             "task": str(self.task),
-            "classes": [_plain(c) for c in self.classes],
+            "classes": [plain(c) for c in self.classes],
             "ids": self.ids,
             "series": self.series,
         }
@@ -138,10 +138,6 @@ class Schema:
         for name, kind in self.columns.items():
             out[name] = _convert(frame[name], kind, self.dtypes.get(name, ""), name, source)
         return pd.DataFrame(out, index=frame.index)
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:

@@ -47,9 +47,11 @@ def seen(known: np.ndarray, X: pd.DataFrame) -> int:
     return int(np.isin(row_hashes(X), known, assume_unique=False).sum())
 
 
-def warn_seen(count: int, rows: int, source: str, what: str) -> None:
-    """Warn that ``count`` of ``rows`` evaluated rows were trained on (nothing when 0)."""
-    if count:
+def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | None = None) -> None:
+    """Warn that ``count`` of ``rows`` evaluated rows were trained on, when there are
+    any; given the share ``repeated`` of training rows that repeat another's features,
+    only beyond twice it plus 5 % (new rows of such a table match training rows too)."""
+    if count and (repeated is None or count > (2 * repeated + 0.05) * rows):
         warnings.warn(
             f"{source}: {count} of the {rows} rows ({count / rows:.0%}) {what}: their "
             "scores are optimistic, not an estimate of new rows; evaluate on rows the "

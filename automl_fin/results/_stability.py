@@ -68,11 +68,10 @@ def reference(
     X: pd.DataFrame,
     kinds: Mapping[str, ColumnKind],
     score: np.ndarray | None,
-    resolution: float | None = None,
 ) -> dict[str, Any]:
     """The training rows' bins and shares of each measured column and of the score
-    (JSON-ready). The score's bins are no narrower than ``resolution`` (default: a
-    hundredth of the range of its middle 98 %): its deciles are of out-of-fold scores,
+    (JSON-ready). The score's bins are no narrower than a hundredth of the range of its
+    middle 98 %: its deciles are of out-of-fold scores,
     and a bag's average is steadier than one fold model, so deciles 0.0003 apart (a
     boosted model's probabilities near 1 on AER CreditCard) put every new row in one
     bin, a PSI of 3.6 on rows drawn like the training rows, on a difference of scores
@@ -89,7 +88,7 @@ def reference(
         out["score"] = (
             _categorical_reference(pd.Series(score))
             if score.dtype.kind in "OUSb" or pd.api.types.is_string_dtype(score)
-            else _numeric_reference(pd.Series(score), resolution)
+            else _numeric_reference(pd.Series(score), resolution=None)
         )
     return out
 
