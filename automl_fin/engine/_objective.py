@@ -177,18 +177,25 @@ class Objective:
         if now + cheapest > self.deadline or self.skips >= 3:
             self.stopped = True
 
-    def _fallback(self, now: float) -> bool:
+    def _fallback(self, now: float, running: tuple[str, float] | None = None) -> bool:
         """Whether a trial may be kept on the folds it can finish, fewer than a repeat:
         no model of the study has finished a whole repeat (:meth:`_short`) and no
         searched model's first repeat fits the time left (a wide table, a slow model),
         so that such a budget still ends with a model, never with the baselines alone.
         While a cheaper model's repeat fits, a trial short of a repeat is cut as before
-        (its time goes to that model)."""
+        (its time goes to that model). ``running``: the model fitting now and the
+        seconds its fold has taken so far, a floor of its fold's time before any of its
+        folds ended."""
         if not self.short:
             return False
+
+        def need(model: str) -> float:
+            folds = self._repeat_folds(self.problem.max_folds(model))
+            floor = running[1] * folds if running and running[0] == model else 0.0
+            return max(self._repeat_estimate(model), floor)
+
         left = [m for m in self.problem.models if m not in self.too_slow]
-        cheapest = min((self._repeat_estimate(m) for m in left), default=math.inf)
-        return now + cheapest > self.deadline
+        return now + min((need(m) for m in left), default=math.inf) > self.deadline
 
     def _repeat_estimate(self, model: str) -> float:
         """Seconds the folds of a first whole repeat of ``model`` likely take (a trial
@@ -565,7 +572,7 @@ class Objective:
                 why is None
                 and after > 0
                 and now + after * spent > self.deadline
-                and not (fold < self.per_repeat and self._fallback(now))
+                and not (fold < self.per_repeat and self._fallback(now, (plan.model, spent)))
             ):
                 why = (f"budget: {after} more {plan.model} folds of over {spent:.0f} s each "
                        f"cannot end in the {left:.0f} s left")  # fmt: skip
