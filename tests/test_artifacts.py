@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -223,6 +224,18 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     forecast = predictor.predict(frame)  # one per ticker, in the target's unit (returns)
     assert forecast.index.tolist() == table["ticker"].tolist()
     assert forecast.tolist() == table["forecast_return"].tolist()
+    # a series it never saw is forecast, and said (it was forecast without a word)
+    assert predictor.manifest["training"]["series"] == ["MSFT", "SPX"]
+    renamed = frame.assign(ticker=frame["ticker"].replace({"MSFT": "AAPL"}))
+    with pytest.warns(
+        UserWarning, match=r"1 of the 2 series of 'ticker' had no row in training \('AAPL'\)"
+    ):
+        assert predictor.predict(renamed).index.tolist() == ["AAPL", "SPX"]
+    with pytest.warns(UserWarning, match=r"series of 'ticker' had no row in training"):
+        predictor.evaluate(renamed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        predictor.predict(frame)
     # the latest window moves the forecast; too short a history is refused
     moved = frame.copy()
     moved.loc[moved.groupby("ticker")["date"].idxmax(), "close"] *= 1.05

@@ -232,6 +232,8 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     checked = schema.check(frame, source)
     rows = supervise(checked, time=time, entity=entity, cfg=SeriesConfig(**series), source=source)
     y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)
+    if entity:
+        predictor._warn_new_series(rows.frame, source)
     pred = predictor._blend(rows.frame[schema.features])
     scale = rows.scale
     mean = float((predictor.manifest.get("training") or {}).get("mean", 0.0))

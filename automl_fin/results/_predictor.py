@@ -267,7 +267,18 @@ class Predictor:
                     stacklevel=3,
                 )
             return X, frame
-        return _latest_window(checked, self.schema, source)
+        X, origin = _latest_window(checked, self.schema, source)
+        self._warn_new_series(origin, source)
+        return X, origin
+
+    def _warn_new_series(self, rows: pd.DataFrame, source: str) -> None:
+        """Warn about series of a price table's ``rows`` it was not trained on."""
+        from automl_fin.results._seen import warn_new_series
+
+        entity = (self.schema.series or {}).get("entity")
+        if entity:
+            known = (self.manifest.get("training") or {}).get("series")
+            warn_new_series(known, rows[entity], source, entity)
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
         from automl_fin.engine._predictions import blend

@@ -10,6 +10,9 @@ row read from a CSV file again is recognised; a row with any value changed is no
 table whose rows repeat one another (a few categorical columns), new rows match training
 rows too: the warning is given only beyond twice the training rows' own share of
 repeats, plus 5 %.
+
+A price predictor keeps the names of the series it learnt from (``training.series``);
+:func:`warn_new_series` names the ones it is asked to forecast that it never saw.
 """
 
 from __future__ import annotations
@@ -20,9 +23,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["FILE", "SeenWarning", "naive_times", "row_hashes", "seen", "warn_seen"]
+__all__ = [
+    "FILE",
+    "SERIES_KEPT",
+    "SeenWarning",
+    "naive_times",
+    "row_hashes",
+    "seen",
+    "series_names",
+    "warn_new_series",
+    "warn_seen",
+]
 
 FILE = "training_rows.npy"
+SERIES_KEPT = 10_000  # a manifest names at most this many series
 
 
 class SeenWarning(UserWarning):
@@ -66,3 +80,29 @@ def naive_times(times: Any) -> pd.DatetimeIndex:
     ISO stamp of a predictor's last training origin whatever the table wrote."""
     stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(times)))
     return stamps.tz_convert(None) if stamps.tz is not None else stamps
+
+
+def series_names(values: Any) -> list[str] | None:
+    """The sorted distinct series names of ``values`` as a manifest keeps them;
+    ``None`` beyond :data:`SERIES_KEPT` of them."""
+    names = sorted(pd.Series(values).dropna().astype(str).unique().tolist())
+    return names if len(names) <= SERIES_KEPT else None
+
+
+def warn_new_series(known: list[str] | None, values: pd.Series, source: str, entity: str) -> None:
+    """Warn about the series of ``values`` (one name per forecast) that are not among
+    the ``known`` series the predictor was trained on (nothing when it kept none)."""
+    if not known:
+        return
+    names = values.dropna().astype(str)
+    new = sorted(set(names) - set(known))
+    if not new:
+        return
+    shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+    warnings.warn(
+        f"{source}: {len(new)} of the {names.nunique()} series of '{entity}' had no row in "
+        f"training ({shown}); each is forecast as a series the model does not know, from "
+        "its own window and what it learnt of the others; train on it to forecast it as "
+        "one of its own",
+        stacklevel=4,
+    )
