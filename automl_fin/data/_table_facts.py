@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._dataset import looks_like_datetime
+from automl_fin.data._dataset import infer_kinds, looks_like_datetime
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -323,8 +323,24 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"columns inferred: {', '.join(inferred)}; to change: --set data.time=COL, "
             "data.series.price=COL (or --target COL), data.entity=COL"
         )
+    when = frame[cfg.time] if cfg.time in names else None
+    if when is not None and ptypes.is_numeric_dtype(when) and when.notna().any():
+        from automl_fin.data._dates import parse_dates  # 800102: Ecdat's yymmdd
+
+        first = when.dropna().iloc[[0, -1]]
+        read = parse_dates(first)
+        if read.notna().all():  # else the price table's check names the values
+            out.notes.append(
+                f"time '{cfg.time}' holds numbers, read as dates: "
+                + " ... ".join(
+                    f"{_plain(v)} -> {d:%Y-%m-%d}" for v, d in zip(first, read, strict=True)
+                )
+                + "; if that is wrong, give the dates as text (e.g. 1980-01-02)"
+            )
     roles = {cfg.time, cfg.entity, cfg.series.price, *cfg.series.exogenous}
     unused = [c for c in names if c not in roles and ptypes.is_numeric_dtype(frame[c])]
+    if unused:  # row numbers and other identifiers are no series
+        unused = [c for c, k in infer_kinds(frame[unused]).items() if k is not ColumnKind.ID]
     if unused and "data.series.exogenous" in soft:  # another table's other series
         listed = ", ".join(unused[:8]) + (", ..." if len(unused) > 8 else "")
         out.notes.append(
