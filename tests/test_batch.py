@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -190,3 +191,68 @@ def test_the_command_exits_1_when_a_step_after_the_search_failed(tmp_path: Path)
         "the trials are kept: run the study again"
     )
     assert "predictor: " not in out.stdout
+
+
+def test_every_cell_of_a_batch_is_its_own_study() -> None:
+    """Two tables named alike in two folders, two targets of one table, two recipes
+    named alike and two file names that differ only in accents were one study each
+    pair: the second of each was "skipped" and shown with the first one's score."""
+    batch = Batch(
+        "b",
+        ["default", "sub/default.yaml"],
+        [("a/credit.csv", "card"), ("b/credit.csv", "card"), ("a/credit.csv", "owner"),
+         ("données.csv", "y"), ("donnees.csv", "y"), ("a/credit.csv", "card")],
+        seeds=[None, 1],
+    )  # fmt: skip
+    items = batch.items()
+    names = [name for name, *_ in items]
+    assert len(items) == 2 * 5 * 2 and len(set(names)) == len(items)  # a cell listed twice: one
+    assert "b-default-4332f2-données" in names and "b-default-47efd3-donnees-s1" in names
+    credit = [n for n, r, d, s in items if s is None and d[0].endswith("credit.csv")]
+    assert len(credit) == 6 and all(
+        re.fullmatch(r"b-default-\w{6}-credit-\w{6}", n) for n in credit
+    )
+    # a table and one target: its plain name, as before (a batch run again resumes it)
+    assert Batch("b", ["default"], [("a/credit.csv", "card")]).items()[0][0] == "b-default-credit"
+    # two targets of one table and nothing else alike: told apart by the target
+    two = Batch("n", ["default"], [("t.csv", "card"), ("t.csv", "owner")]).items()
+    assert [name for name, *_ in two] == ["n-default-t-card", "n-default-t-owner"]
+
+
+def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) -> None:
+    """A batch file edited after its run (another target, a changed table) under the
+    same study name was "skipped" with the old search's score."""
+    credit = datasets.load("german_credit")
+    credit.to_csv(tmp_path / "credit.csv", index=False)
+    fixed = {"models": ["logreg"], "ensemble": False, "report": False,
+             "validation.repeats": 1, "validation.n_splits": 3}  # fmt: skip
+    common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
+    two = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "creditability"),
+                                   (str(tmp_path / "credit.csv"), "telephone")],
+                overrides=fixed)  # fmt: skip
+    first = run_batch(two, **common)
+    assert first["status"].tolist() == ["done", "done"]
+    assert first["study"].tolist() == [
+        "b-default-credit-creditability",
+        "b-default-credit-telephone",
+    ]
+    assert first["score"].nunique() == 2 and pd.api.types.is_integer_dtype(first["trials"])
+    assert run_batch(two, **common)["status"].tolist() == ["skipped", "skipped"]
+    # the same study name, another target
+    one = Batch(
+        "b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")], overrides=fixed
+    )
+    assert run_batch(one, **common)["status"].tolist() == ["done"]
+    edited = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "telephone")], overrides=fixed)
+    again = run_batch(edited, **common)
+    assert again["status"].tolist() == ["failed"] and pd.isna(again["score"][0])
+    assert again["error"][0] == (
+        "study 'b-default-credit' was searched for another batch entry (target "
+        "'creditability' then, 'telephone' now); give the batch another name (its `name:`) "
+        "to search this one, or delete that study"
+    )
+    # the same file name, its rows changed
+    credit.head(900).to_csv(tmp_path / "credit.csv", index=False)
+    changed = run_batch(one, **common)
+    assert changed["status"].tolist() == ["failed"]
+    assert "data file's content" in changed["error"][0] and "target" not in changed["error"][0]

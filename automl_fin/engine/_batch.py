@@ -18,12 +18,14 @@ its trials stopped. :func:`run_batch` returns one summary row per search.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pandas as pd
 
 from automl_fin.errors import AutomlFinError, RecipeError
@@ -31,6 +33,7 @@ from automl_fin.errors import AutomlFinError, RecipeError
 __all__ = ["Batch", "load_batch", "run_batch"]
 
 FINISHED = "finished"  # study user attribute written when a search and its steps ended
+ITEM = "batch_item"  # study user attribute: what a batch's search was of (_identity)
 
 
 @dataclass
@@ -45,21 +48,68 @@ class Batch:
     overrides: dict[str, Any] = field(default_factory=dict)
 
     def items(self) -> list[tuple[str, str, tuple[str, str | None] | None, int | None]]:
-        """``(study name, recipe, data, seed)`` for every search, in running order."""
+        """``(study name, recipe, data, seed)`` for every search, in running order.
+
+        A name is ``name-<recipe>-<data>[-s<seed>]``, from the recipe's and the data
+        file's stems; recipes or data named alike (the same file name in two folders,
+        two targets of one table) are told apart by the target, else by a short code of
+        the path. A search listed twice is one."""
+        recipes = _labels(self.recipes, lambda r: Path(r).stem, lambda _: None)
+        data = _labels(self.data, lambda d: Path(d[0]).stem if d else "own",
+                       lambda d: d[1] if d else None)  # fmt: skip
         out = []
-        for recipe in self.recipes:
-            for data in self.data:
-                for seed in self.seeds:
-                    parts = [self.name, Path(recipe).stem, Path(data[0]).stem if data else "own"]
-                    if seed is not None:
-                        parts.append(f"s{seed}")
-                    out.append((_safe("-".join(parts)), recipe, data, seed))
+        for recipe, entry in dict.fromkeys((r, d) for r in self.recipes for d in self.data):
+            for seed in dict.fromkeys(self.seeds):
+                parts = [self.name, recipes[recipe], data[entry]]
+                if seed is not None:
+                    parts.append(f"s{seed}")
+                out.append((_safe("-".join(parts)), recipe, entry, seed))
         return out
 
 
+def _labels(
+    values: Sequence[Any], stem: Callable[[Any], str], target: Callable[[Any], Any]
+) -> dict[Any, str]:
+    """A distinct label of each of ``values``: its stem; where stems are alike, the
+    stem and the target when only that differs, else the stem and a code of the value."""
+    alike: dict[str, list[Any]] = {}
+    for value in dict.fromkeys(values):
+        alike.setdefault(stem(value), []).append(value)
+    out = {}
+    for name, group in alike.items():
+        targets = [target(v) for v in group]
+        by_target = len(group) == 1 or (
+            None not in targets
+            and len(set(targets)) == len(group)
+            and len({v[0] for v in group}) == 1
+        )
+        for value, aim in zip(group, targets, strict=True):
+            if len(group) == 1:
+                out[value] = name
+            elif by_target:
+                out[value] = f"{name}-{aim}"
+            else:
+                out[value] = f"{name}-{hashlib.sha256(repr(value).encode()).hexdigest()[:6]}"
+    return out
+
+
 def _safe(name: str) -> str:
-    """A study name that is also a plain folder name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._-")[:120] or "batch"
+    """A study name that is also a plain folder name (letters of any script kept)."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("._-")[:120] or "batch"
+
+
+def _identity(recipe: str, data: tuple[str, str | None] | None) -> dict[str, Any]:
+    """What a batch's search is of: the recipe as named, the data file's content (a
+    hash; ``own``: the recipe's data) and the target. A finished study is skipped only
+    for the same."""
+    content: str | None = "own"
+    if data is not None:
+        try:
+            with open(data[0], "rb") as fh:
+                content = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+        except OSError:
+            content = None  # the search names the missing file
+    return {"recipe": Path(recipe).name, "data": content, "target": data[1] if data else None}
 
 
 def load_batch(path: str | Path) -> Batch:
@@ -126,9 +176,14 @@ def run_batch(
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
                                "data": data[0] if data else "own", "seed": seed}  # fmt: skip
-        done = {s.study_name for s in store.get_all_studies() if s.user_attrs.get(FINISHED)}
-        if study in done:
-            row["status"] = "skipped"
+        finished = {s.study_name: s for s in store.get_all_studies() if s.user_attrs.get(FINISHED)}
+        identity = _identity(recipe, data)
+        if study in finished:
+            before = finished[study].user_attrs.get(ITEM)
+            if before and before != identity:  # an edited batch file: never another's score
+                row["status"], row["error"] = "failed", _another(study, before, identity)
+            else:
+                row["status"] = "skipped"
         else:
             if announce:
                 announce(f"batch {batch.name}: search {i} of {len(batch.items())}: {study}")
@@ -147,6 +202,7 @@ def run_batch(
                     announce=announce,
                     **search_args,
                 )
+                optuna.load_study(study_name=study, storage=store).set_user_attr(ITEM, identity)
                 row["status"] = "incomplete" if result.errors else "done"
                 if result.errors:  # the batch run again runs this search again
                     row["error"] = "; ".join(result.errors.values())
@@ -154,8 +210,24 @@ def run_batch(
                 row["status"], row["error"] = "failed", str(exc)
         rows.append(row)
     stored = {s.study_name for s in store.get_all_studies()}
-    best = _best_rows(url, [r["study"] for r in rows if r["study"] in stored])
-    return pd.DataFrame(rows).merge(best, on="study", how="left")
+    kept = [r["study"] for r in rows if r["study"] in stored and r["status"] != "failed"]
+    out = pd.DataFrame(rows).merge(_best_rows(url, kept), on="study", how="left")
+    out["trials"] = out["trials"].astype("Int64")  # not 6.000 where a search failed
+    return out
+
+
+def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
+    """Why a finished study of this name is not this search (a batch file edited since)."""
+    words = {"recipe": "recipe", "data": "data file's content", "target": "target"}
+    differ = ", ".join(
+        f"{words[k]} {before.get(k)!r} then, {now.get(k)!r} now"
+        for k in words
+        if before.get(k) != now.get(k)
+    )
+    return (
+        f"study '{study}' was searched for another batch entry ({differ}); give the batch "
+        "another name (its `name:`) to search this one, or delete that study"
+    )
 
 
 def _best_rows(url: str, studies: Sequence[str]) -> pd.DataFrame:
