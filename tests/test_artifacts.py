@@ -276,6 +276,31 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
         predictor.feature_importance(frame)
 
 
+def test_two_processes_saving_one_predictor_at_once_leave_one_whole(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Two runs of one study at once each save its predictor: the second one's clean-up
+    of half-written folders removed the first one's (FileNotFoundError, no predictor)."""
+    target = tmp_path / "run" / "predictor"
+    script = (
+        "import sys, automl_fin\n"
+        "from automl_fin.results._artifacts import save_predictor\n"
+        "p = automl_fin.load(sys.argv[1])\n"
+        "for _ in range(8):\n"
+        "    save_predictor(p, sys.argv[2])\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(run.predictor.path), str(target)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    errors = [proc.communicate(timeout=300)[1] for proc in procs]
+    assert [proc.returncode for proc in procs] == [0, 0], errors
+    assert automl_fin.load(target).manifest["best"] == run.predictor.manifest["best"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [".predictor.lock", "predictor"]
+
+
 def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(
     run,  # type: ignore[no-untyped-def]
     tmp_path: Path,

@@ -24,6 +24,7 @@ import platform
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,6 +211,30 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
     and return the folder."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
+    with _one_save_at_a_time(folder):
+        return _save(predictor, folder)
+
+
+@contextlib.contextmanager
+def _one_save_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``.<folder>.lock`` beside ``folder``: two runs of one
+    study at once each save their predictor, and the second one's clean-up below
+    removed the first one's half-written folder (``FileNotFoundError``, and no
+    predictor left). Without POSIX locks (Windows) saves are not serialised."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(folder.parent / f".{folder.name}.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _save(predictor: Predictor, folder: Path) -> Path:
     for left in folder.parent.glob(f".{folder.name}-*"):  # a save killed half way
         shutil.rmtree(left, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))

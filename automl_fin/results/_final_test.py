@@ -88,9 +88,9 @@ def final_test(
     if run_dir is not None:  # the report draws them; an old file never stands in
         (run_dir / PREDICTIONS).unlink(missing_ok=True)
         if predictions:
-            tmp = run_dir / f"{PREDICTIONS}.tmp.npz"
-            np.savez(tmp, rows=test, **predictions)
-            tmp.replace(run_dir / PREDICTIONS)
+            from automl_fin.storage._storage import atomic_write
+
+            atomic_write(run_dir / PREDICTIONS, lambda fh: np.savez(fh, rows=test, **predictions))
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
     if rules:
         info["rules"] = rules

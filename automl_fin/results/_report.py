@@ -26,6 +26,7 @@ from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._reality_check import chosen_row
 from automl_fin.results._report_html import figure, note, section, table
+from automl_fin.storage._storage import atomic_write
 
 if TYPE_CHECKING:
     import optuna
@@ -101,9 +102,8 @@ def write_report(
     page = _page(study, problem, best, sections)
     out = Path(out or Path(run_dir) / REPORT)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    # a name of its own: two runs of one study at once each write the report
+    atomic_write(out, lambda fh: fh.write(page.encode("utf-8")))
     return out
 
 

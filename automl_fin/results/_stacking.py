@@ -234,9 +234,10 @@ def build_stack(
     final.trials = [t.number for t in members]
     file = None
     if run_dir is not None:
-        (Path(run_dir) / "oof").mkdir(parents=True, exist_ok=True)
+        from automl_fin.storage._storage import atomic_save_npy
+
         file = Path(run_dir) / "oof" / "stack.npy"
-        np.save(file, oof)
+        atomic_save_npy(file, oof)  # a reader never sees half of it (two runs at once)
     main = scores.pop(p.metric.name)
     attrs: dict[str, Any] = {
         "model": "stack",

@@ -248,6 +248,7 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file it replaces was not
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
