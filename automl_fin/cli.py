@@ -279,7 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+        resume = (
+            "; the trials that finished are kept: the same command again resumes the search"
+            if args.command in ("run", "worker")
+            else ""
+        )
+        print(f"{PROG}: interrupted{resume}", file=sys.stderr)
         return 130
 
 

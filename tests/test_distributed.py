@@ -3,7 +3,9 @@ a search killed with SIGKILL resumes (SQLite and PostgreSQL) without losing anyt
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import optuna
 import pytest
 
 from automl_fin import StorageError, search
-from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.engine._trial_record import TrialRecord, counts_toward_budget
 from automl_fin.results._leaderboard import Leaderboard
 from automl_fin.storage._storage import HEARTBEAT_ENV, open_storage
 
@@ -193,13 +195,46 @@ def test_a_killed_search_resumes_with_nothing_lost(
     for n, value in finished.items():  # kept as they were, files too
         assert after[n].state.name == "COMPLETE" and after[n].value == value
         assert oof[n].is_file()
+    board = again.leaderboard().set_index("trial")
     for n in stale:
         assert after[n].state.name == "FAIL"  # failed by its stale heartbeat, not counted
+        # and said so on its row (its error was empty)
+        assert re.fullmatch(r"its process \(.+:\d+\) ended before it did \(killed, out of "
+                            r"memory\); not counted", board.loc[n, "error"])  # fmt: skip
     counted = [t for t in after.values() if t.state.name in ("COMPLETE", "PRUNED")]
     states = {n: (t.state.name, TrialRecord.of(t).error) for n, t in after.items()}
     assert len(counted) == total, states  # finished trials counted toward the budget
     assert again.n_trials == total - len(finished)
     assert again.predictor is not None
+
+
+def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(tmp_path: Path) -> None:
+    """Ctrl-C printed "interrupted" alone, and the trial it stopped was failed with an
+    empty error column."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30", *SETTINGS]
+    run = _spawn(*args, runs=tmp_path)
+
+    def running() -> bool:  # a trial well inside its folds (one takes a second or more)
+        trials = _trials(url, "c")
+        now = datetime.datetime.now()
+        return any(t.state.name == "COMPLETE" for t in trials) and any(
+            t.state.name == "RUNNING" and (now - t.datetime_start).total_seconds() > 0.2
+            for t in trials
+            if t.datetime_start is not None
+        )
+
+    _wait(running)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == (
+        "automl-fin: interrupted; the trials that finished are kept: the same command again "
+        "resumes the search"
+    )
+    stopped = [t for t in _trials(url, "c") if t.state.name == "FAIL"]
+    assert len(stopped) == 1 and TrialRecord.of(stopped[0]).stopped == "interrupted (Ctrl-C)"
+    assert not counts_toward_budget(stopped[0])  # its place in the budget is free again
 
 
 def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_path: Path) -> None:

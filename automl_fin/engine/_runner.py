@@ -30,7 +30,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from automl_fin.engine._trial_record import holds_budget
+from automl_fin.engine._trial_record import TrialRecord, holds_budget
 
 __all__ = ["fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
 
@@ -220,7 +220,13 @@ def _run(
         return TrialState.PRUNED, None
     except catch:
         return TrialState.FAIL, None
-    except BaseException:  # interrupted: the trial is failed (and not counted), then stop
+    except BaseException as exc:  # interrupted: the trial is failed (and not counted), then stop
+        with contextlib.suppress(Exception):  # said on its row, not counted as its error
+            rec = TrialRecord.of(trial)
+            rec.stopped = "interrupted" + (
+                " (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else ""
+            )
+            rec.write(trial)
         trial.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         raise
 

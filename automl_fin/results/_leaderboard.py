@@ -310,7 +310,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "state": t.state.name,
         "params": params,
         "plugin": rec.plugin,
-        "error": rec.error or rec.stopped,
+        "error": rec.error or rec.stopped or _died(t, rec),
         "_sign": 1 if direction == "maximize" else -1,
         "_surplus": rec.surplus,
     }
@@ -323,3 +323,12 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         if name not in ("model", "error"):
             row[f"test:{name}"] = value
     return row
+
+
+def _died(t: Any, rec: TrialRecord) -> str | None:
+    """Why a failed trial with no error of its own failed: its process ended first
+    (``kill -9``, out of memory, a machine lost), failed as stale by another run."""
+    if t.state.name != "FAIL" or rec.surplus:
+        return None
+    who = f" ({rec.process})" if rec.process else ""
+    return f"its process{who} ended before it did (killed, out of memory); not counted"
