@@ -99,6 +99,21 @@ def test_a_filter_that_matches_nothing_known_is_an_error(storage: str, query, me
         Leaderboard(storage).query(**query)
 
 
+def test_an_argument_outside_its_values_is_refused(storage: str) -> None:
+    """``top=-1`` dropped each study's last row, ``top=0`` answered an empty table and
+    ``compare(by="models")`` answered ``by="data"``: the command refused them, Python
+    did not."""
+    lb = Leaderboard(storage)
+    for top in (-1, 0, 1.5, True):
+        with pytest.raises(ValueError, match=rf"top: a positive whole number .*\(got {top!r}\)"):
+            lb.query(top=top)
+    with pytest.raises(ValueError, match=r"by: one of 'data', 'model' \(got 'models'\)"):
+        lb.compare(by="models")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"params: one of 'dict', 'flat' \(got 'wide'\)"):
+        lb.query(params="wide")  # type: ignore[arg-type]
+    assert len(lb.query(top=1)) == lb.query()["study"].nunique()
+
+
 def test_columns_for_analysis_across_studies(storage: str) -> None:
     board = Leaderboard(storage).query()
     auc = board[board["study"] == "auc"]

@@ -74,6 +74,12 @@ def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = Non
         )
 
 
+def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    """Refuse an argument outside its few values (a typo answered another question)."""
+    if value not in allowed:
+        raise ValueError(f"{name}: one of {', '.join(map(repr, allowed))} (got {value!r})")
+
+
 class Leaderboard:
     """Trials of all studies in ``storage`` (a URL or an Optuna storage object)."""
 
@@ -124,6 +130,9 @@ class Leaderboard:
         metric too), ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
         study, counted before any model, state or top filter).
         """
+        if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+            raise ValueError(f"top: a positive whole number of rows per study (got {top!r})")
+        _one_of("params", params, ("dict", "flat"))
         recipes, datasets = _as_list(recipe), _as_list(dataset)
         studies, models = _as_list(study), _as_list(model)
         states = [ALIASES.get(s.upper(), s.upper()) for s in _as_list(state) or []] or None
@@ -176,6 +185,7 @@ class Leaderboard:
         study, trial (where the best row is), studies and trials (how many completed
         rows of how many studies competed), rank (1 = best within the recipe, data set
         and metric)."""
+        _one_of("by", by, ("data", "model"))
         board = self.query(recipe=recipe, dataset=dataset, study=study, model=model)
         board = board[board["state"] == "COMPLETE"]
         task = ["recipe", "recipe_hash", "dataset", "metric"]
