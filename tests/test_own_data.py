@@ -149,6 +149,37 @@ def test_risk_tier_orders_numbered_classes_by_value(tables: dict[str, Path]) -> 
     assert "classes ordered by value: 1 < 2 < 10" in settled.notes
 
 
+def test_risk_tier_classes_as_a_user_writes_them() -> None:
+    """carData WVS ``poverty``: a scale's level the sample never has failed every trial
+    for the whole budget; labels differing from the recipe's only in case lost its order;
+    the unknown-order hint offered the labels in alphabetical order, ready to paste."""
+    from automl_fin.data._dataset import Dataset
+
+    wvs = _rdata("carData", "WVS")
+    scale = wvs.assign(
+        poverty=wvs["poverty"].map({"Too Little": 1, "About Right": 2, "Too Much": 3})
+    )
+    with pytest.raises(DataError, match=(
+        r"data.classes lists \[4\], which target 'poverty' never takes \(its values: "
+        r"\[1, 2, 3\]\); remove it: a class needs rows to be learnt"
+    )):  # fmt: skip
+        Dataset.from_frame(scale, target="poverty", classes=[1, 2, 3, 4])
+    tiers = wvs.assign(poverty=wvs["poverty"].map({"Too Little": "Low", "About Right": "Medium",
+                                                   "Too Much": "High"}))  # fmt: skip
+    recipe = load_recipe("risk_tier", {"data.target": "poverty"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        settled = settle(recipe, tiers, "wvs", loosened(recipe, tiers, ["data.target"]))
+    assert settled.recipe.data.classes == ["Low", "Medium", "High"] and settled.recipe.data.ordered
+    assert "classes Low < Medium < High of 'poverty' in the recipe's order" in settled.notes[0]
+    with pytest.warns(UserWarning, match=r"list these labels lowest first: --set "
+                      r"'data.classes=\[LOWEST, ..., HIGHEST\]'$"):  # fmt: skip
+        settle(recipe, wvs, "wvs", loosened(recipe, wvs, ["data.target"]))
+    with pytest.raises(DataError, match=r"the data writes 'About Right' where data.classes has "
+                       r"'about right': write the labels as the data does"):  # fmt: skip
+        Dataset.from_frame(wvs, target="poverty", classes=["too little", "about right", "too much"])
+
+
 def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     out = cli("run", "sentiment", "--data", str(tables["fine_foods"]), "--target", "score",

@@ -416,9 +416,24 @@ def _encode_target(
         labels = list(classes)
         unknown = [v for v in observed if v not in labels and str(v) not in map(str, labels)]
         if unknown:
+            folded = {str(c).strip().casefold(): c for c in labels}
+            alike = [(v, folded[k]) for v in unknown if (k := str(v).strip().casefold()) in folded]
+            hint = (
+                f"; the data writes {alike[0][0]!r} where data.classes has {alike[0][1]!r}: "
+                "write the labels as the data does"
+                if alike
+                else ""
+            )
             raise DataError(
-                f"{source}: target '{target}' has values {unknown} not in the recipe's "
-                f"data.classes {labels}"
+                f"{source}: target '{target}' has values {unknown} not in data.classes "
+                f"{labels}{hint}"
+            )
+        absent = [c for c in labels if c not in observed and str(c) not in map(str, observed)]
+        if absent:  # every model would fail on its missing probability column
+            raise DataError(
+                f"{source}: data.classes lists {absent}, which target '{target}' never "
+                f"takes (its values: {observed}); remove {'it' if len(absent) == 1 else 'them'}"
+                ": a class needs rows to be learnt"
             )
     else:
         labels = observed

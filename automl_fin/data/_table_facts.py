@@ -214,6 +214,20 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     if recipe.task == Task.REGRESSION or len(observed) < 2:
         return
     listed = {str(c) for c in cfg.classes or ()}
+    folded = {str(v).strip().casefold(): v for v in observed}
+    if (
+        cfg.classes is not None
+        and "data.classes" in soft
+        and listed != set(map(str, observed))
+        and {str(c).strip().casefold() for c in cfg.classes} == set(folded)
+        and len(folded) == len(observed)
+    ):  # Low/Medium/High for the recipe's low/medium/high: its order, the data's spelling
+        cfg.classes = [_plain(folded[str(c).strip().casefold()]) for c in cfg.classes]
+        out.notes.append(
+            f"classes {' < '.join(map(str, cfg.classes))} of '{cfg.target}' in the recipe's "
+            "order (its labels differ only in case or spaces)"
+        )
+        listed = {str(c) for c in cfg.classes}
     if cfg.classes is not None and "data.classes" in soft and listed != set(map(str, observed)):
         out.notes.append(
             f"classes {_short(observed)} come from '{cfg.target}' (not the recipe's "
@@ -281,8 +295,8 @@ def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str])
     _warn(
         source,
         f"the order of the classes {_short(observed)} of '{cfg.target}' is unknown: ordinal "
-        "models and qwk are left out; to offer them, list the classes lowest first "
-        f"(--set 'data.classes=[{', '.join(map(str, observed))}]')",
+        "models and qwk are left out; to offer them, list these labels lowest first: "
+        "--set 'data.classes=[LOWEST, ..., HIGHEST]'",
     )
 
 
