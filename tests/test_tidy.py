@@ -120,8 +120,16 @@ def test_a_search_whose_every_model_trial_failed_says_why(credit, tmp_path: Path
         search("default", data=credit, trials=3, runs_dir=tmp_path, storage=":memory:",
                overrides={**FAST, "models": ["logreg"], "calibration": ["none"]})  # fmt: skip
     text = " ".join(str(w.message) for w in seen)
+    assert "only the baselines completed" in text  # the prior did
     assert "every model trial that ran failed (" in text and "logreg (" in text
     assert "see the leaderboard's error column" in text and "give more time" not in text
+    # without a baseline that completed, it said "only the baselines completed" too
+    with pytest.warns(UserWarning) as seen:
+        search("default", data=credit, trials=3, runs_dir=tmp_path, storage=":memory:",
+               overrides={**FAST, "models": ["logreg"], "calibration": ["none"],
+                          "baselines": []})  # fmt: skip
+    text = " ".join(str(w.message) for w in seen)
+    assert "no trial completed in study" in text and "only the baselines" not in text
 
 
 def test_an_enqueue_entry_naming_no_parameter_is_refused(credit) -> None:

@@ -404,10 +404,12 @@ def _after_search(
             final_test(study, problem, run_dir)
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
-        raised = [e for t in failed if (e := TrialRecord.of(t).error)]
+        models = [e for t in failed if not is_baseline(t) and (e := TrialRecord.of(t).error)]
+        raised = models or [e for t in failed if (e := TrialRecord.of(t).error)]
         tried = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
+        who = "model trial" if models else "trial"
         why = (
-            f"every model trial that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
+            f"every {who} that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
             "see the leaderboard's error column"
             if raised
             else f"the trial budget went to the {len(study.trials)} baselines; give more "
@@ -416,10 +418,12 @@ def _after_search(
             else "no model finished its folds within the budget; give more time "
             "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
         )
-        message = (
-            f"only the baselines completed in study '{study.study_name}', so no predictor "
-            f"was saved: {why}"
+        baselines = any(
+            is_baseline(t)
+            for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
         )
+        what = "only the baselines completed" if baselines else "no trial completed"
+        message = f"{what} in study '{study.study_name}', so no predictor was saved: {why}"
         if recipe.predictor:
             errors["predictor"] = message
         warnings.warn(message, stacklevel=2)
