@@ -27,6 +27,7 @@ class RecipeError(AutomlFinError, ValueError):
     def __init__(self, source: str, field: str | None, message: str) -> None:
         self.source = source
         self.field = field
+        self.detail = message  # what is wrong, without where
         where = f"{source}: field '{field}'" if field else source
         super().__init__(f"{where}: {message}")
 

@@ -10,9 +10,10 @@ Optuna study and keeps the refitted best row (single model or ensemble) as
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from automl_fin.errors import RecipeError
 
 __all__ = ["AutoFinClassifier", "AutoFinRegressor"]
 
@@ -92,7 +95,11 @@ class _AutoFin(BaseEstimator):
                 overrides[key] = value
         overrides |= dict(self.overrides or {})
         overrides["predictor"] = True  # the fitted estimator is the saved predictor
-        with tempfile.TemporaryDirectory(prefix="automl_fin-") as runs, warnings.catch_warnings():
+        with (
+            tempfile.TemporaryDirectory(prefix="automl_fin-") as runs,
+            warnings.catch_warnings(),
+            self._named(),
+        ):
             warnings.simplefilter("ignore", UserWarning)  # e.g. a model left out
             result = search(
                 self.recipe,
@@ -117,6 +124,16 @@ class _AutoFin(BaseEstimator):
         self.leaderboard_ = result.leaderboard().drop(columns=["study", "dataset"])
         self.best_score_ = float(result.predictor.manifest["metric"]["score"])
         return result
+
+    @contextlib.contextmanager
+    def _named(self) -> Iterator[None]:
+        """A recipe error named as this estimator's: its parameters, not the overrides
+        it passes to the recipe on the user's behalf (``task``, ``data.classes`` ...)."""
+        try:
+            yield
+        except RecipeError as exc:
+            where = f"{type(self).__name__}(recipe={self.recipe!r})"
+            raise RecipeError(where, exc.field, exc.detail) from None
 
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "predictor_")
@@ -160,6 +177,12 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         """Run the search on ``X``, ``y`` and keep the refitted best row."""
         frame = self._frame(X, reset=True)
         y = column_or_1d(y, warn=True)
+        missing = pd.isna(pd.Series(y)).to_numpy()
+        if missing.any():
+            raise ValueError(
+                f"y has {int(missing.sum())} missing label(s) (the first: row "
+                f"{int(np.argmax(missing))}); drop those rows or give them a class"
+            )
         check_classification_targets(y)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
@@ -198,7 +221,14 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
     def fit(self, X: Any, y: Any) -> AutoFinRegressor:
         """Run the search on ``X``, ``y`` and keep the refitted best row."""
         frame = self._frame(X, reset=True)
-        y = column_or_1d(y, warn=True).astype(float)
+        y = column_or_1d(y, warn=True)
+        try:
+            y = y.astype(float)
+        except (TypeError, ValueError):
+            shown = ", ".join(map(repr, pd.unique(pd.Series(y).astype(str))[:3]))
+            raise ValueError(
+                f"y holds labels ({shown}), not numbers: use AutoFinClassifier for classes"
+            ) from None
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
         if not np.all(np.isfinite(y)):

@@ -105,3 +105,25 @@ def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
     assert abs(pipe.score(X[600:], y[600:])) < 0.1
     again = clone(pipe).fit(X[:600], y[:600])  # the same seed gives the same search
     assert np.array_equal(again.predict(X[600:]), pred)
+
+
+def test_errors_name_the_estimators_own_parameters() -> None:
+    """A misspelt model named the recipe file and ten overrides the estimator passes on
+    the user's behalf; labels given to the regressor raised numpy's own error; a missing
+    label, sklearn's with a numpy warning."""
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError) as info:
+        AutoFinClassifier(trials=2, models=["xgbost"]).fit(X, y)
+    text = str(info.value)
+    assert text.startswith("AutoFinClassifier(recipe='auto'): field 'models[0]': unknown model")
+    assert "'xgbost'" in text and "data.classes" not in text and "overrides" not in text
+    with pytest.raises(ValueError, match=r"^AutoFinRegressor\(recipe='auto'\): field 'metric'"):
+        AutoFinRegressor(trials=2, metric="auc").fit(X, y.astype(float))
+    with pytest.raises(ValueError, match=r"y holds labels \('b', 'a'\), not numbers: use AutoFin"):
+        AutoFinRegressor(trials=2).fit(X, np.where(y == 1, "a", "b"))
+    labels = y.astype(float)
+    labels[[3, 7]] = np.nan
+    with pytest.raises(ValueError, match=r"y has 2 missing label\(s\) \(the first: row 3\)"):
+        AutoFinClassifier(trials=2).fit(X, labels)
