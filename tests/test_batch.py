@@ -97,9 +97,10 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
     out = cli("run", "default", "auto", "--data", str(tmp_path / "credit.csv"),
               "--target", "creditability", "--trials", "2", "--runs-dir", str(tmp_path),
               "--set", "models=[logreg]", "--no-report", "--no-ensemble")  # fmt: skip
-    # each search fails alone, is reported, and the batch goes on to the next
-    assert out.returncode == 1 and out.stdout.count(" failed ") == 2
-    assert "automl-fin: error: batch-default-credit: data file" in out.stderr
+    # a data file that is not there is found before any search, not at its turn
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith("automl-fin: error: batch batch: nothing was searched: data[0]: ")
+    assert "credit.csv' does not exist" in out.stderr
     datasets.load("german_credit").to_csv(tmp_path / "credit.csv", index=False)
     out = cli("run", "default", "auto", "--data", str(tmp_path / "credit.csv"),
               "--target", "creditability", "--trials", "2", "--runs-dir", str(tmp_path),
@@ -256,3 +257,44 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     changed = run_batch(one, **common)
     assert changed["status"].tolist() == ["failed"]
     assert "data file's content" in changed["error"][0] and "target" not in changed["error"][0]
+
+
+def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Path) -> None:
+    """A misspelt recipe, a missing file or a target the table lacks was reported when
+    its turn came, after the searches before it ran (hours, in a nightly batch)."""
+    datasets.load("german_credit").to_csv(tmp_path / "credit.csv", index=False)
+    (tmp_path / "b.yaml").write_text(
+        "recipes: [default, defualt]\ndata:\n  - {path: credit.csv, target: creditability}\n"
+        "  - {path: gone.csv, target: y}\n  - {path: credit.csv, target: Creditability}\n"
+    )
+    with pytest.raises(RecipeError) as info:
+        run_batch(load_batch(tmp_path / "b.yaml"), runs_dir=tmp_path, progress=False)
+    text = str(info.value)
+    assert text.startswith(f"{tmp_path / 'b.yaml'}: nothing was searched: recipes[1]: defualt: ")
+    assert f"data[1]: data file '{tmp_path / 'gone.csv'}' does not exist" in text
+    assert "data[2]: " in text and "has no column 'Creditability' (its target)" in text
+    assert not (tmp_path / "automl_fin.db").exists()  # nothing started
+
+
+def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: Path) -> None:
+    """Adding ``b/credit.csv`` beside ``a/credit.csv`` renamed the finished search of
+    ``a/credit.csv``: the batch run again searched it anew under the new name."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    credit = datasets.load("german_credit")
+    credit.to_csv(tmp_path / "a" / "credit.csv", index=False)
+    credit.sample(600, random_state=0).to_csv(tmp_path / "b" / "credit.csv", index=False)
+    fixed = {"models": ["logreg"], "ensemble": False, "report": False,
+             "validation.repeats": 1, "validation.n_splits": 3}  # fmt: skip
+    common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
+    a = (str(tmp_path / "a" / "credit.csv"), "creditability")
+    b = (str(tmp_path / "b" / "credit.csv"), "creditability")
+    first = run_batch(Batch("g", ["default"], [a], overrides=fixed), **common)
+    assert first["study"].tolist() == ["g-default-credit"] and first["status"][0] == "done"
+    grown = run_batch(Batch("g", ["default"], [a, b], overrides=fixed), **common)
+    assert grown["status"].tolist() == ["skipped", "done"]
+    assert grown["study"][0] == "g-default-credit" and grown["study"][1].startswith(
+        "g-default-credit-"
+    )
+    assert grown["target"].tolist() == ["creditability", "creditability"]
+    assert grown["score"][0] == first["score"][0] and grown["score"][1] != first["score"][0]

@@ -32,8 +32,9 @@ TEXT_MIN_WORDS = 5.0
 LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame."""
+def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
+    """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame
+    (``header_only``: its columns and no rows, read cheaply: a batch's checks)."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
     if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst"):
@@ -46,11 +47,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if p.stat().st_size == 0:
         raise DataError(f"data file '{p}' is empty")
     try:
+        if suffix in _PARQUET and header_only:
+            import pyarrow.parquet as pq
+
+            return pd.DataFrame(columns=pq.read_schema(p).names)
         if suffix in _PARQUET:
             frame = pd.read_parquet(p)
         elif suffix in _READERS:
             frame = pd.read_csv(
-                p, sep=_READERS[suffix], engine="python" if not _READERS[suffix] else "c"
+                p,
+                sep=_READERS[suffix],
+                engine="python" if not _READERS[suffix] else "c",
+                nrows=0 if header_only else None,
             )
         else:
             raise DataError(
@@ -69,6 +77,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
             raise DataError(separator) from None
         msg = " ".join(str(exc).split())
         raise DataError(f"data file '{p}' could not be read: {msg}") from None
+    if header_only:
+        return frame
     if frame.empty:
         raise DataError(f"data file '{p}' has no data rows")
     if frame.shape[1] == 1 and suffix in _READERS:

@@ -46,6 +46,7 @@ class Batch:
     data: list[tuple[str, str | None] | None] = field(default_factory=lambda: [None])
     seeds: list[int | None] = field(default_factory=lambda: [None])
     overrides: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the batch file, for errors
 
     def items(self) -> list[tuple[str, str, tuple[str, str | None] | None, int | None]]:
         """``(study name, recipe, data, seed)`` for every search, in running order.
@@ -60,11 +61,18 @@ class Batch:
         out = []
         for recipe, entry in dict.fromkeys((r, d) for r in self.recipes for d in self.data):
             for seed in dict.fromkeys(self.seeds):
-                parts = [self.name, recipes[recipe], data[entry]]
-                if seed is not None:
-                    parts.append(f"s{seed}")
-                out.append((_safe("-".join(parts)), recipe, entry, seed))
+                name = self._name(recipes[recipe], data[entry], seed)
+                out.append((name, recipe, entry, seed))
         return out
+
+    def plain_name(self, recipe: str, data: tuple[str, str | None] | None, seed: int | None) -> str:
+        """The name of a search from its stems alone, as if no other were named alike:
+        the name it had before the batch grew another one like it."""
+        return self._name(Path(recipe).stem, Path(data[0]).stem if data else "own", seed)
+
+    def _name(self, recipe: str, data: str, seed: int | None) -> str:
+        parts = [self.name, recipe, data] + ([f"s{seed}"] if seed is not None else [])
+        return _safe("-".join(parts))
 
 
 def _labels(
@@ -142,7 +150,8 @@ def load_batch(path: str | Path) -> Batch:
     overrides = raw.get("set") or {}
     if not isinstance(overrides, dict):
         raise RecipeError(source, "set", "a mapping of recipe fields to values")
-    return Batch(str(raw.get("name") or Path(path).stem), recipes, data, seeds, overrides)
+    name = str(raw.get("name") or Path(path).stem)
+    return Batch(name, recipes, data, seeds, overrides, source=source)
 
 
 def run_batch(
@@ -170,14 +179,21 @@ def run_batch(
     if announce is None and search_args.get("progress") is not False and interactive():
         announce = _to_stderr  # as automl-fin run reports a batch
 
+    merged = {**batch.overrides, **(overrides or {})}
+    _check(batch, merged, search_args.get("registry"))
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
-        row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
-                               "data": data[0] if data else "own", "seed": seed}  # fmt: skip
-        finished = {s.study_name: s for s in store.get_all_studies() if s.user_attrs.get(FINISHED)}
+        summaries = {s.study_name: s for s in store.get_all_studies()}
         identity = _identity(recipe, data)
+        plain = batch.plain_name(recipe, data, seed)
+        if plain in summaries and summaries[plain].user_attrs.get(ITEM) == identity:
+            study = plain  # its name before the batch grew a search named alike: resumed
+        row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
+                               "data": data[0] if data else "own",
+                               "target": data[1] if data else None, "seed": seed}  # fmt: skip
+        finished = {n: s for n, s in summaries.items() if s.user_attrs.get(FINISHED)}
         if study in finished:
             before = finished[study].user_attrs.get(ITEM)
             if before and before != identity:  # an edited batch file: never another's score
@@ -195,7 +211,7 @@ def run_batch(
                     seed=seed,
                     trials=trials,
                     seconds=seconds,
-                    overrides={**batch.overrides, **(overrides or {})},
+                    overrides=merged,
                     storage=url,
                     study=study,
                     runs_dir=runs_dir,
@@ -214,6 +230,41 @@ def run_batch(
     out = pd.DataFrame(rows).merge(_best_rows(url, kept), on="study", how="left")
     out["trials"] = out["trials"].astype("Int64")  # not 6.000 where a search failed
     return out
+
+
+def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
+    """Refuse a batch with an entry that cannot run, before its first search: a recipe
+    that is not there or not valid with the overrides, a data file that cannot be read,
+    a target its header lacks (found when its turn came, hours into a nightly batch)."""
+    from automl_fin.data._dataset import read_table
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.errors import DataError
+
+    problems = []
+    for i, recipe in enumerate(dict.fromkeys(batch.recipes)):
+        try:
+            load_recipe(recipe, overrides, registry=registry)
+        except AutomlFinError as exc:
+            problems.append(f"recipes[{i}]: {exc}")
+    for i, entry in enumerate(batch.data):
+        if entry is None:
+            continue
+        path, target = entry
+        try:
+            columns = [str(c) for c in read_table(path, header_only=True).columns]
+        except DataError as exc:
+            problems.append(f"data[{i}]: {exc}")
+            continue
+        if target is not None and target not in columns:
+            problems.append(f"data[{i}]: '{path}' has no column '{target}' (its target)")
+    if problems:
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise RecipeError(
+            batch.source or f"batch {batch.name}",
+            None,
+            f"nothing was searched: {'; '.join(problems[:3])}{more}; fix the batch and run "
+            "it again",
+        )
 
 
 def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
