@@ -199,7 +199,7 @@ def test_sentiment_on_food_reviews(tables: dict[str, Path], tmp_path: Path) -> N
     assert trials[1].state.name == "COMPLETE"
     for trial, model in zip(trials[2:], models[2:], strict=True):
         assert trial.state.name == "PRUNED"
-        assert str(TrialRecord.of(trial).stopped).startswith(f"budget: a {model} fold takes ~")
+        assert str(TrialRecord.of(trial).stopped).startswith(f"budget: one {model} fold takes ~")
     assert trials[-1].datetime_complete - trials[0].datetime_start < dt.timedelta(seconds=40)
 
 

@@ -412,7 +412,7 @@ def test_a_fold_that_cannot_finish_in_the_budget_is_not_started(
     assert len(board) <= 4 + len(baselines)
     notes = " ".join(board["error"].dropna())
     # the estimate in seconds, to two figures below ten (a fold of ~0.3 s never "~0 s")
-    assert re.search(r"budget: a sleepy fold takes ~(1\.[5-9]|2|2\.[0-5]) s, less is left", notes)
+    assert re.search(r"budget: one sleepy fold takes ~(1\.[5-9]|2|2\.[0-5]) s, less is left", notes)
 
 
 @pytest.mark.slow
@@ -487,7 +487,7 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     board = result.leaderboard()
     paced = board[board["model"] == "paced"].iloc[0]
     assert paced["state"] == "PRUNED"
-    assert paced["error"].startswith("budget: a paced epoch takes ~8 s")
+    assert paced["error"].startswith("budget: one paced epoch takes ~8 s")
     assert result.predictor is None  # the prior is never saved as the predictor
     assert "only the baselines completed" in result.errors["predictor"]  # a batch retries it
 

@@ -437,7 +437,7 @@ class Objective:
         if not fold and expected:
             took = f"{expected:.0f}" if expected >= 10 else f"{expected:.2g}"  # not "~0 s"
             why = (
-                f"budget: a {plan.model} fold takes ~{took} s, less is left"
+                f"budget: one {plan.model} fold takes ~{took} s, less is left"
                 if now + expected > self.deadline
                 else f"budget: {left} {plan.model} folds of ~{each:.2g} s each cannot end in "
                 f"the {self.deadline - now:.0f} s left"
@@ -564,7 +564,9 @@ class Objective:
             done = passes - first[1]
             per_pass = (now - first[0]) / done if done > 0 else 0.0
             if per_pass and now + (math.ceil(passes) - passes) * per_pass > self.deadline:
-                why = f"budget: a {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
+                why = (
+                    f"budget: one {plan.model} epoch takes ~{per_pass:.0f} s, {left:.0f} s are left"
+                )
             # folds still to fit after this one before the trial can end: those of this
             # repeat of the k-fold (a trial cut after a whole repeat keeps it)
             after = -(fold + 1) % self.per_repeat
