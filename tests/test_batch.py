@@ -120,6 +120,13 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
     bad.write_text("recipes: default\n")
     with pytest.raises(RecipeError, match="field 'recipes': a list of recipe names"):
         load_batch(bad)
+    bad.write_text("recipes: [default]\ndata: [{path: x.csv, target: y, tagret: z}]\n")
+    with pytest.raises(RecipeError, match=r"field 'data\[0\].tagret': unknown field; use path"):
+        load_batch(bad)
+    for seeds in ("[true]", "5", "[1.5]"):  # a boolean was seed 1 ("s1" named "sTrue")
+        bad.write_text(f"recipes: [default]\nseeds: {seeds}\n")
+        with pytest.raises(RecipeError, match="field 'seeds': a list of integers"):
+            load_batch(bad)
 
 
 class _Transient(ClassifierMixin, BaseEstimator):

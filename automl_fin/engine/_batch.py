@@ -140,12 +140,16 @@ def load_batch(path: str | Path) -> Batch:
         if entry == "own":
             data.append(None)
         elif isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            if odd := sorted(set(map(str, entry)) - {"path", "target"}):
+                raise RecipeError(source, f"data[{i}].{odd[0]}", "unknown field; use path, target")
             target = entry.get("target")
             data.append((str(here / entry["path"]), None if target is None else str(target)))
         else:
             raise RecipeError(source, f"data[{i}]", "use {path: FILE, target: COLUMN} or own")
     seeds = raw.get("seeds") or [None]
-    if not isinstance(seeds, list) or not all(s is None or isinstance(s, int) for s in seeds):
+    if not isinstance(seeds, list) or not all(
+        s is None or (isinstance(s, int) and not isinstance(s, bool)) for s in seeds
+    ):
         raise RecipeError(source, "seeds", "a list of integers")
     overrides = raw.get("set") or {}
     if not isinstance(overrides, dict):
