@@ -6,7 +6,7 @@ automl-fin run RECIPE [RECIPE ...] | BATCH.yaml [--data PATH] [--target COL] [--
 automl-fin leaderboard [--storage URL] [--recipe R] [--study S] [--top K]
                        [--format table|csv|json] [--wide | --columns A,B] [--flat-params]
 automl-fin compare [--by data|model] [--storage URL] [--recipe R] [--format ...]
-automl-fin worker --storage URL --study NAME [--data PATH]
+automl-fin worker --study NAME [--storage URL] [--data PATH]
 automl-fin predict RUN --data PATH [--out PATH] [--keep COL] [--interval COVERAGE]
 automl-fin report RUN [--data PATH]
 automl-fin plugins
@@ -159,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser(
         "worker", help="join a search started on another machine (same storage and study)"
     )
-    worker.add_argument("--storage", required=True, metavar="URL", help="the search's storage")
+    worker.add_argument(
+        "--storage",
+        metavar="URL",
+        help="the search's storage (default: the SQLite file in --runs-dir)",
+    )
     worker.add_argument("--study", required=True, metavar="NAME", help="the search's study")
     worker.add_argument("--data", metavar="PATH", help="the data (default: where the run read it)")
     worker.add_argument(
@@ -505,11 +509,11 @@ def _trial_printer(progress: bool) -> Any:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from automl_fin.engine._search import work
-    from automl_fin.storage._storage import DEFAULT_RUNS_DIR
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR, default_url
 
     progress = not args.no_progress and sys.stderr.isatty()
     result = work(
-        args.storage,
+        args.storage or default_url(args.runs_dir or DEFAULT_RUNS_DIR),  # as run's default
         args.study,
         data=args.data,
         runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,

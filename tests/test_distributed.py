@@ -288,3 +288,16 @@ def test_a_worker_started_before_the_run_waits_for_its_study(tmp_path: Path) -> 
                      runs=tmp_path / "w")  # fmt: skip
     _, err = refused.communicate(timeout=120)
     assert refused.returncode == 2 and "no study 'never'" in err
+
+
+def test_a_worker_finds_the_storage_in_the_runs_folder_as_run_does(tmp_path: Path) -> None:
+    """``worker --study NAME --runs-dir DIR`` was refused for want of ``--storage``,
+    where every other command reads the SQLite file in the runs folder."""
+    common = ["--study", "w", "--runs-dir", str(tmp_path)]
+    missing = _cli("worker", *common)
+    assert missing.returncode == 2 and "no storage at" in missing.stderr, missing.stderr
+    ran = _cli("run", "default", "--trials", "3", *common, *SETTINGS)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    joined = _cli("worker", *common, "--no-progress")
+    assert joined.returncode == 0, joined.stderr[-2000:]
+    assert joined.stdout.startswith("worker: 0 trials of study w in ")
