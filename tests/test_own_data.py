@@ -172,9 +172,18 @@ def test_risk_tier_classes_as_a_user_writes_them() -> None:
         settled = settle(recipe, tiers, "wvs", loosened(recipe, tiers, ["data.target"]))
     assert settled.recipe.data.classes == ["Low", "Medium", "High"] and settled.recipe.data.ordered
     assert "classes Low < Medium < High of 'poverty' in the recipe's order" in settled.notes[0]
-    with pytest.warns(UserWarning, match=r"list these labels lowest first: --set "
-                      r"'data.classes=\[LOWEST, ..., HIGHEST\]'$"):  # fmt: skip
+    hint = r"lowest first: --set 'data.classes=\[LOWEST, ..., HIGHEST\]' \(in Python: an ordered "
+    with pytest.warns(UserWarning, match=hint):
         settle(recipe, wvs, "wvs", loosened(recipe, wvs, ["data.target"]))
+    # a pandas ordered Categorical states the order: it was "unknown" as for text
+    order = ["Too Little", "About Right", "Too Much", "Unused"]
+    stated = wvs.assign(poverty=pd.Categorical(wvs["poverty"], categories=order, ordered=True))
+    settled = settle(recipe, stated, "wvs", loosened(recipe, stated, ["data.target"]))
+    assert settled.recipe.data.classes == order[:3] and settled.recipe.data.ordered
+    assert (
+        "classes Too Little < About Right < Too Much of 'poverty' in the order of its "
+        "ordered categories" in settled.notes
+    )
     with pytest.raises(DataError, match=r"the data writes 'About Right' where data.classes has "
                        r"'about right': write the labels as the data does"):  # fmt: skip
         Dataset.from_frame(wvs, target="poverty", classes=["too little", "about right", "too much"])

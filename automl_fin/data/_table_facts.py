@@ -213,6 +213,18 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     observed = sorted(y.unique().tolist(), key=str)
     if recipe.task == Task.REGRESSION or len(observed) < 2:
         return
+    dtype = out.frame[cfg.target].dtype
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        and dtype.ordered
+        and (cfg.classes is None or "data.classes" in soft)
+    ):  # the table states the order: a pandas ordered Categorical
+        seen = set(observed)
+        cfg.classes = [_plain(c) for c in dtype.categories if c in seen]
+        out.notes.append(
+            f"classes {' < '.join(map(str, cfg.classes))} of '{cfg.target}' in the order of "
+            "its ordered categories"
+        )
     listed = {str(c) for c in cfg.classes or ()}
     folded = {str(v).strip().casefold(): v for v in observed}
     if (
@@ -296,7 +308,7 @@ def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str])
         source,
         f"the order of the classes {_short(observed)} of '{cfg.target}' is unknown: ordinal "
         "models and qwk are left out; to offer them, list these labels lowest first: "
-        "--set 'data.classes=[LOWEST, ..., HIGHEST]'",
+        "--set 'data.classes=[LOWEST, ..., HIGHEST]' (in Python: an ordered Categorical)",
     )
 
 
