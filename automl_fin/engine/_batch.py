@@ -291,7 +291,15 @@ def _best_rows(url: str, studies: Sequence[str]) -> pd.DataFrame:
     columns = ["study", "model", "baseline", "metric", "score", "score_std", "trials"]
     if not studies:
         return pd.DataFrame(columns=columns)
+    from automl_fin.engine._trial_record import counts_toward_budget
+    from automl_fin.storage._storage import open_storage
+
     board = Leaderboard(url).query(study=list(studies))
-    counted = board.groupby("study").size().rename("trials")
+    store = open_storage(url, create=False)
+    counted = {}  # trials as --trials counts them: not the ensemble's, stack's, killed ones'
+    for name in studies:
+        trials = optuna.load_study(study_name=name, storage=store).get_trials(deepcopy=False)
+        counted[name] = sum(map(counts_toward_budget, trials))
+    counts = pd.Series(counted, name="trials", dtype="int64").rename_axis("study")
     best = board[board["chosen"]].sort_values(["study", "rank"]).groupby("study").head(1)
-    return best.set_index("study").join(counted, how="outer").reset_index()[columns]
+    return best.set_index("study").join(counts, how="outer").reset_index()[columns]
