@@ -142,6 +142,13 @@ class _AutoFin(BaseEstimator):
             where = f"{type(self).__name__}(recipe={self.recipe!r})"
             raise RecipeError(where, exc.field, exc.detail) from None
 
+    def _recipe(self) -> Any:
+        """The recipe with the user's overrides (errors named as this estimator's)."""
+        from automl_fin.engine._recipes import load_recipe
+
+        with self._named():
+            return load_recipe(self.recipe, dict(self.overrides or {}))
+
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "predictor_")
         features, _ = self.predictor_._features(self._frame(X, reset=False))
@@ -200,21 +207,26 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(classes) < 2:
             raise ValueError(f"only one class ({classes[0]!r}) in y; a classifier needs two")
-        # the search sees class indices 0..k-1 in the order of classes_ (labels of any
-        # type, and the recipe's own positive class or class list do not reorder them)
+        # the search sees class indices 0..k-1 (labels of any type; the recipe's own
+        # positive class or class list do not reorder them), lowest first under an order
         order = np.arange(len(classes))  # the search's classes: indices of classes_
         extra: dict[str, Any] = {
             "task": "binary" if len(classes) == 2 else "multiclass",
             "data.positive_class": None,
             **_folds(self, int(counts.min())),
         }
-        if self._ordered():
-            if stated is not None:  # lowest first, as the Categorical says
-                order = np.array(
-                    [int(np.flatnonzero(classes == c)[0]) for c in stated if c in classes]
-                )
-            elif not np.issubdtype(classes.dtype, np.number):
-                extra |= self._unordered(classes)
+        recipe = self._recipe()
+        if recipe.data.ordered and stated is not None:  # as the Categorical says
+            order = np.array([int(np.flatnonzero(classes == c)[0]) for c in stated if c in classes])
+        elif recipe.data.ordered and not np.issubdtype(classes.dtype, np.number):
+            warnings.warn(
+                f"the order of the classes {classes.tolist()} is unknown: ordinal models and "
+                "qwk are left out; to offer them, give y as an ordered pandas Categorical "
+                "(lowest first) or as numbers",
+                UserWarning,
+                stacklevel=2,
+            )
+            extra |= {"data.ordered": False, "metrics": [m for m in recipe.metrics if m != "qwk"]}
         extra["data.classes"] = order.tolist()
         self._order = order
         self._search(frame, codes, extra)
@@ -223,28 +235,6 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             columns=_labelled(self.leaderboard_.columns, classes)
         )
         return self
-
-    def _ordered(self) -> bool:
-        """Whether the recipe, with the user's overrides, orders its classes."""
-        from automl_fin.engine._recipes import load_recipe
-
-        with self._named():
-            return bool(load_recipe(self.recipe, dict(self.overrides or {})).data.ordered)
-
-    def _unordered(self, classes: np.ndarray) -> dict[str, Any]:
-        """Overrides for labels of no stated order under an ordered recipe (said)."""
-        from automl_fin.engine._recipes import load_recipe
-
-        recipe = load_recipe(self.recipe, dict(self.overrides or {}))
-        warnings.warn(
-            f"the order of the classes {classes.tolist()} is unknown: ordinal models and qwk "
-            "are left out; to offer them, give y as an ordered pandas Categorical (lowest "
-            "first) or as numbers",
-            UserWarning,
-            stacklevel=3,
-        )
-        metrics = [m for m in recipe.metrics if m != "qwk"]
-        return {"data.ordered": False, "metrics": metrics}
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
