@@ -92,7 +92,7 @@ def test_load_gives_the_same_predictions_as_the_predictor_of_the_run(run, credit
     assert np.allclose(proba.sum(axis=1), 1.0)
     assert np.array_equal(proba.to_numpy(), run.predictor.predict_proba(held).to_numpy())
     labels = loaded.predict(held)
-    assert set(labels) <= set(run.dataset.classes)
+    assert set(labels) <= set(run.dataset.classes) and pd.api.types.is_string_dtype(labels)
     assert (labels == proba.idxmax(axis=1)).all()
     # the refitted predictor separates the unseen rows (not a constant or a coin)
     from sklearn.metrics import roc_auc_score

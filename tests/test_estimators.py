@@ -159,7 +159,8 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     raw = ordered.predictor_.predict_proba(X.head(50)).to_numpy()
     assert np.allclose(proba[:, list(ordered.classes_).index("Too Little")], raw[:, 0])
     labels = ordered.predict(X.head(50))
-    codes = ordered.predictor_.predict(X.head(50)).to_numpy(dtype=int)  # the search's own
+    codes = ordered.predictor_.predict(X.head(50))  # the search's own: integers (not object)
+    assert pd.api.types.is_integer_dtype(codes)
     assert set(labels) <= set(order) and (ordered.classes_[codes] == labels).all()
     with pytest.raises(ValueError, match=r"overrides: 'data.classes' is set from y"):
         AutoFinClassifier(**args, overrides={"data.classes": order}).fit(X, y)

@@ -394,7 +394,8 @@ class Predictor:
         raw = self._blend(X)
         self._watch(X, raw, _frame_source(data))
         if self.schema.task.is_classification:
-            return pd.Series(self._labels(raw), index=frame.index, name=self.schema.target)
+            labels = pd.Series(self._labels(raw), index=frame.index, name=self.schema.target)
+            return labels.infer_objects()  # int64 for 0/1 labels, str for text ones
         return pd.Series(raw, index=frame.index, name=self.schema.target)
 
     def interval_half_width(self, coverage: float = 0.9) -> float:
