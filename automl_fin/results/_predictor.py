@@ -152,6 +152,10 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(("str", "object", "cat"))
     )
     if numeric:
+        if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and (
+            ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col)
+        ):  # Int64 / boolean with <NA>, read as training read them (data._tidy)
+            return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index)
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
         values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
