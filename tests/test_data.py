@@ -108,6 +108,11 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
     credit.to_parquet(tmp_path / "c.parquet")
     back = read_table(tmp_path / "c.parquet")
     pd.testing.assert_frame_equal(back, credit)
+    # with a byte-order mark (Excel's "CSV UTF-8"), as .csv and as a sniffed .txt: the
+    # .txt kept it in the first name ("target column 'job' not found", 'job' listed)
+    for name in ("bom.csv", "bom.txt"):
+        credit.to_csv(tmp_path / name, index=False, encoding="utf-8-sig")
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), credit)
 
 
 @pytest.mark.parametrize(
@@ -139,7 +144,13 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
         (
             pd.DataFrame({"x": [1, 2], "y": [0, 1]}),
             {"target": "z"},
-            r"target column 'z' not found; columns are: x, y",
+            r"target column 'z' not found; columns are: 'x', 'y'$",
+        ),
+        (  # a space after a header name, a byte-order mark: invisible unless quoted
+            pd.DataFrame({"x": [1, 2], "approved ": [0, 1], "\ufeffage": [1, 2]}),
+            {"target": "approved"},
+            r"'approved' not found; did you mean 'approved '; columns are: 'x', 'approved ', "
+            r"'\\ufeffage'$",
         ),
         (
             pd.DataFrame({"x": [1, 2], "y": [1, 1]}),

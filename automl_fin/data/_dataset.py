@@ -6,6 +6,7 @@ id) and may be overridden per column by the recipe (``data.columns``).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -59,6 +60,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
                 sep=_READERS[suffix],
                 engine="python" if not _READERS[suffix] else "c",
                 nrows=0 if header_only else None,
+                encoding="utf-8-sig",  # a byte-order mark is no part of the first name
             )
         else:
             raise DataError(
@@ -100,6 +102,7 @@ def _check_header(p: Path, sep: str | None) -> None:
     """Refuse a header that repeats a name (the reader renamed the copies ``a.1``), and
     a first line that is data, not names (every field a number)."""
     head = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype="str", keep_default_na=False,
+                       encoding="utf-8-sig",
                        engine="python" if not sep else "c")  # fmt: skip
     names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
     seen: dict[str, int] = {}
@@ -277,9 +280,15 @@ class Dataset:
     ) -> Dataset:
         """Validate ``frame`` and split it into features and an encoded target."""
         if target not in frame.columns:
+            names = [str(c) for c in frame.columns]
+            key = target.strip().lstrip("\ufeff").casefold()
+            alike = [c for c in names if c.strip().lstrip("\ufeff").casefold() == key]
+            near = alike or difflib.get_close_matches(target, names, n=1)
+            more = ", ..." if len(names) > 30 else ""
             raise DataError(
-                f"{source}: target column '{target}' not found; columns are: "
-                f"{', '.join(map(str, frame.columns[:30]))}"
+                f"{source}: target column '{target}' not found"
+                + (f"; did you mean {near[0]!r}" if near else "")
+                + f"; columns are: {', '.join(map(repr, names[:30]))}{more}"
             )
         for name in [*kinds, *drop]:
             if name not in frame.columns:
