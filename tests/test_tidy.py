@@ -165,3 +165,20 @@ def test_parquets_nullable_columns_are_read_as_numbers_everywhere(tmp_path: Path
     new = pd.read_parquet(tmp_path / "new.parquet")
     table = automl_fin.load(result.run_dir).predict_frame(new.drop(columns="card"), explain=2)
     assert len(table) == len(new) and table["reason_1"].notna().all()
+
+
+def test_labels_with_spaces_around_them_are_read_without(credit, tmp_path: Path) -> None:
+    """Every row's label written ``'bad '`` / ``' good'`` (an export's padding) was kept:
+    prediction ``'bad '``, columns ``proba_bad `` and a --set hint that cannot be typed."""
+    padded = credit.assign(
+        creditability=credit["creditability"].map({"bad": "bad ", "good": " good"})
+    )
+    with pytest.warns(
+        UserWarning, match=r"labels are read without spaces around them.*'bad ' -> 'bad'"
+    ):
+        result = search("default", data=padded, trials=2, runs_dir=tmp_path, storage=":memory:",
+                        overrides=FAST)  # fmt: skip
+    assert result.dataset.classes == ["good", "bad"]
+    table = result.predictor.predict_frame(padded.drop(columns="creditability").head(5))
+    assert {"proba_good", "proba_bad"} <= set(table.columns)
+    assert result.predictor.evaluate(padded.head(200)).attrs["rows"] == 200  # as it read them

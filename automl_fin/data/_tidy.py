@@ -153,20 +153,20 @@ def _one_spelling(y: pd.Series, source: str, target: str) -> pd.Series | None:
     text = y.dropna().astype("str")
     stripped = text.str.strip()
     keys = stripped.str.casefold()
-    if keys.nunique() == text.nunique():
+    if keys.nunique() == text.nunique() and (stripped == text).all():
         return None
     spelling = stripped.groupby(keys).agg(lambda s: s.value_counts().index[0])
     merged = sorted(
         {
             f"{', '.join(map(repr, sorted(g.unique())))} -> {spelling[k]!r}"
             for k, g in text.groupby(keys)
-            if g.nunique() > 1
+            if list(g.unique()) != [spelling[k]]  # 'yes ' alone is 'yes' too
         }
     )
     _say(
         source,
-        f"target '{target}': labels that differ only in spaces or case are one class: "
-        + "; ".join(merged),
+        f"target '{target}': labels are read without spaces around them, and labels that "
+        "differ only in case are one class: " + "; ".join(merged),
     )
     return y.map(lambda v: v if pd.isna(v) else spelling[str(v).strip().casefold()])
 
