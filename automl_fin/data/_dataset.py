@@ -6,6 +6,7 @@ id) and may be overridden per column by the recipe (``data.columns``).
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import hashlib
 import json
@@ -38,7 +39,8 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     (``header_only``: its columns and no rows, read cheaply: a batch's checks)."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst"):
+    compressed = bool(suffixes) and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst")
+    if compressed:
         suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""
     if not p.exists():
@@ -69,9 +71,11 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     except DataError:
         raise
     except UnicodeDecodeError as exc:
+        where = _first_bad_byte(p) if not compressed else None
         raise DataError(
-            f"data file '{p}' is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-            "re-save it as UTF-8"
+            f"data file '{p}' is not UTF-8 text ("
+            + (f"{where[0]} at byte {where[1]:,}, line {where[2]:,}" if where else exc.reason)
+            + "); re-save it as UTF-8"
         ) from None
     except Exception as exc:
         separator = _separator_hint(p) if suffix in _READERS else None
@@ -96,6 +100,26 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
             "records, not values; flatten them into one column per field"
         )
     return frame
+
+
+def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
+    """Why, where (a byte offset from the file's start) and on which line the file
+    stops being UTF-8 (the reader's own offset is within one of its chunks)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    done, lines = 0, 1
+    with open(p, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                start = max(exc.start - len(exc.object) + len(chunk), 0)  # in this chunk
+                return exc.reason, done + start, lines + chunk[:start].count(b"\n")
+            done, lines = done + len(chunk), lines + chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return exc.reason, done, lines
+    return None
 
 
 def _check_header(p: Path, sep: str | None) -> None:
@@ -464,6 +488,9 @@ def _encode_target(
             )
         if positive_class is not None:
             match = [v for v in observed if v == positive_class or str(v) == str(positive_class)]
+            match = match or [  # labels are read without spaces around them (data._tidy)
+                v for v in observed if str(v).strip() == str(positive_class).strip() == str(v)
+            ]
             if not match:
                 spaced = [v for v in observed if str(v).strip() == str(positive_class).strip()]
                 quote = (

@@ -25,8 +25,12 @@ from pandas.api import types as ptypes
 
 __all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "plain", "tidy"]
 
-# a number written with comma thousands separators and/or a leading currency sign
-FORMATTED = r"[-+]?[$€£¥]?\d{1,3}(?:,\d{3})+(?:\.\d+)?|[-+]?[$€£¥]\d+(?:\.\d+)?"
+# a number written with thousands separators (comma, space, no-break space), a leading
+# currency sign, a trailing percent sign (12.5% is 0.125) or brackets for a negative
+# amount, as accounts write it ((1,234) is -1234)
+_DIGITS = r"(?:\d{1,3}(?:[, \u00a0\u202f]\d{3})+|\d+)(?:\.\d+)?"
+FORMATTED = rf"[-+]?[$€£¥]?{_DIGITS}%?|\([$€£¥]?{_DIGITS}\)"
+_MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a plain one lacks
 NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 HUGE = 1e100  # values above this overflow squares and sums of squares
 MISSING_TOKENS = frozenset(
@@ -43,9 +47,9 @@ def _shown(values: list[Any]) -> str:
 
 
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
-    """``col`` read as numbers (``5,850`` and ``$42,000.50`` too: comma thousands
-    separators, a leading currency sign), and the distinct values that are not numbers
-    (nor missing markers) and were read as missing."""
+    """``col`` read as numbers (``5,850``, ``45 200``, ``$42,000.50``, ``12.5%`` as 0.125
+    and ``(1,234)`` as -1234 too: see :data:`FORMATTED`), and the distinct values that
+    are not numbers (nor missing markers) and were read as missing."""
     text = col.astype("str").str.strip()
     values = pd.to_numeric(text.where(col.notna()), errors="coerce")
     odd = col.notna() & values.isna()
@@ -53,19 +57,41 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
         written = pd.Series(pd.unique(text[odd]))
         formatted = written[written.str.fullmatch(FORMATTED)]
         if len(formatted):
-            bare = formatted.str.replace(r"[$€£¥,]", "", regex=True)
-            plain = dict(zip(formatted, bare, strict=True))
-            again = pd.to_numeric(text[odd].map(plain), errors="coerce")
-            values = values.where(~odd, again)
+            number = pd.to_numeric(formatted.str.replace(_MARKS, "", regex=True), errors="coerce")
+            number = number.where(~formatted.str.startswith("("), -number)
+            number = number.where(~formatted.str.endswith("%"), number / 100)
+            again = text[odd].map(dict(zip(formatted, number, strict=True)))
+            values = values.where(~odd, pd.to_numeric(again, errors="coerce"))
             odd = col.notna() & values.isna()
     strays = [v for v in pd.unique(col[odd]) if str(v).strip().lower() not in MISSING_TOKENS]
     return values, strays
 
 
+def _unread(text: pd.Series) -> bool:
+    """Values that are numbers with a decimal comma (``45.200,00``, ``4,52``) or dates in
+    several formats (half ``2013-06-07``, half ``07/06/2013``), which no reader here
+    takes, so that each distinct value would be a category: 20 distinct values or more,
+    nine in ten written so. A column of dates in one format is read as dates later."""
+    from automl_fin.data._dataset import looks_like_datetime
+
+    sample = pd.Series(text.astype("str").str.strip().unique()[:500])
+    if len(sample) < 20:
+        return False
+    comma = sample.str.fullmatch(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+").mean() >= 0.9
+    if comma:
+        return True
+    if sample.str.fullmatch(r"[\d\s.:/-]+").mean() < 0.9:  # words: no date read here
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": value by value on purpose
+        dated = pd.to_datetime(sample, errors="coerce", format="mixed").notna().mean() >= 0.9
+    return bool(dated) and not looks_like_datetime(sample)
+
+
 def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     """``frame`` with the changes above (a copy when anything changes)."""
     out = frame
-    inf, coerced, huge, written = [], [], [], []
+    inf, coerced, huge, written, unread = [], [], [], [], []
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     numeric = [
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
@@ -108,13 +134,15 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
         values, strays = numbers_in_text(col)
         share = values[present].notna().mean()
         if share < NUMERIC_SHARE:
+            if _unread(col[present]):
+                unread.append(f"{name!r} ({_shown(list(pd.unique(col[present])))})")
             continue
         out = out if out is not frame else frame.copy()
         out[name] = values
         odd = int((present & values.isna()).sum())
         if strays:
             coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
-        elif col.astype("str").str.contains(r"[,$€£¥]").any():
+        elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
         else:
             coerced.append(repr(name))
@@ -129,8 +157,16 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     if written:
         _say(
             source,
-            f"column(s) {', '.join(written)} hold numbers written with thousands separators "
-            "or a currency sign: read as numeric",
+            f"column(s) {', '.join(written)} hold numbers written with thousands separators, "
+            "a currency or percent sign or brackets (12.5% is 0.125, (1,234) is -1234): read "
+            "as numeric",
+        )
+    if unread:
+        _say(
+            source,
+            f"column(s) {', '.join(unread)} hold numbers or dates in a form not read as such "
+            "(a decimal comma, dates in several formats): each distinct value is a category; "
+            "write them plainly first (45200.5; 2013-06-07)",
         )
     if huge:
         _say(
