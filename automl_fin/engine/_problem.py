@@ -423,8 +423,8 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
     )
     repeats = v.repeats
     if repeats == "auto" or (
-        routed and scheme == "stratified_kfold"
-    ):  # small data: repeat k-fold until about 2,000 rows are validated
+        routed and scheme == "stratified_kfold" and "repeats" not in v.model_fields_set
+    ):  # small data: repeat k-fold until about 2,000 rows are validated (a user's wins)
         repeats = min(3, max(1, -(-SMALL_DATA // len(search_rows))))
     try:
         splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)

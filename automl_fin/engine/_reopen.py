@@ -15,6 +15,8 @@ from automl_fin.errors import DataError, StorageError
 from automl_fin.storage._runs import folder_name, locate
 from automl_fin.storage._storage import default_url, open_storage, redact
 
+REPEATS_SET = "repeats_set"  # study user attribute: validation.repeats was given
+
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
@@ -68,7 +70,13 @@ def reopen(
     attrs = study.user_attrs
     if "recipe_config" not in attrs:
         raise StorageError(f"study '{name}' in {redact(url)} was not written by automl-fin run")
-    recipe = Recipe.model_validate(attrs["recipe_config"])
+    config = dict(attrs["recipe_config"])
+    validation = dict(config.get("validation") or {})
+    given = attrs.get(REPEATS_SET)  # None: a study of a version that did not say
+    if given is False or (given is None and validation.get("scheme") == "auto"
+                          and validation.get("repeats") == 1):  # fmt: skip
+        validation.pop("repeats", None)  # left to the routing, as when it was searched
+    recipe = Recipe.model_validate({**config, "validation": validation})
     source = str(attrs.get("data_source", ""))
     if data is None and not source.startswith("bundled:"):
         if source.startswith("<") or not Path(source).is_file():

@@ -27,6 +27,7 @@ from automl_fin.engine._bag import flush as flush_bags
 from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocessors
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
+from automl_fin.engine._reopen import REPEATS_SET
 from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.engine._sampling import TrialSeededTPE, make_pruner, make_sampler
 from automl_fin.engine._trial_record import (
@@ -634,6 +635,9 @@ def _open_study(
         info = {
             **identity,
             "recipe_config": recipe.model_dump(mode="json"),
+            # whether validation.repeats was given (binding) or left to the routing: a
+            # worker or a reopened run reads the same folds again
+            REPEATS_SET: "repeats" in recipe.validation.model_fields_set,
             "recipe_hash": content_hash(recipe),
             "recipe_source": recipe.source,
             "data_source": ds.source,
