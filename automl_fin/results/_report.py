@@ -157,7 +157,8 @@ def _table(board: pd.DataFrame, problem: Problem) -> str:
     if board.empty:
         return note("no trials")
     cols = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state"]
-    cols += [c for c in board.columns if c.startswith(("metric:", "test:"))]
+    same = f"metric:{problem.metric.name}"  # the score itself: one column of that name
+    cols += [c for c in board.columns if c.startswith(("metric:", "test:")) and c != same]
     cols += ["preprocessors", "error"]
     view = board[(board["rank"] <= 15) | board["baseline"]][cols]
     view = view.rename(columns={"score": problem.metric.name})

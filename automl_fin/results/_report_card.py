@@ -70,14 +70,28 @@ def _data(problem: Problem) -> list[tuple[str, str]]:
     return items
 
 
+def _recipe_words(problem: Problem) -> str:
+    """The recipe's name, and its description where the run is on the recipe's own data
+    (it describes that data: "on the German credit data" is not the user's table)."""
+    recipe = problem.recipe
+    own = recipe.data.dataset and problem.dataset.source == f"bundled:{recipe.data.dataset}"
+    if own and recipe.description:
+        return f"{recipe.name}: {recipe.description}"
+    return f"{recipe.name}, on {problem.dataset.source}"
+
+
 def _search(study: Any, problem: Problem, board: pd.DataFrame) -> list[tuple[str, str]]:
     budget = problem.recipe.budget
-    trials = board[(board["trial"] >= 0) & ~board["baseline"]]
-    states = trials["state"].value_counts()
+    every = board[board["trial"] >= 0]  # as the run's summary counts: baselines too
+    trials = every[~every["baseline"]]
+    states = every["state"].value_counts()
     counted = ", ".join(f"{n} {s.lower()}" for s, n in states.items())
+    if every["baseline"].any():
+        counted += f"; {int(every['baseline'].sum())} of them baselines"
     starts = [t.datetime_start for t in study.trials if t.datetime_start is not None]
     ends = [t.datetime_complete for t in study.trials if t.datetime_complete is not None]
-    took = f", {(max(ends) - min(starts)).total_seconds():.0f} s" if starts and ends else ""
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else None
+    took = f", {span:.0f} s from the first trial's start to the last one's end" if span else ""
     limit = " and ".join(
         part
         for part in (
@@ -87,11 +101,11 @@ def _search(study: Any, problem: Problem, board: pd.DataFrame) -> list[tuple[str
         if part
     )
     return [
-        ("recipe", f"{problem.recipe.name}: {problem.recipe.description}"),
+        ("recipe", _recipe_words(problem)),
         ("metric", f"{problem.metric.name} ({problem.metric.direction})"),
         ("validation", problem.validation_words()),
         ("budget", limit or "none"),
-        ("trials", f"{len(trials)} ({counted or 'none'}){took}"),
+        ("trials", f"{len(every)} ({counted or 'none'}){took}"),
         ("models tried", ", ".join(sorted(map(str, trials["model"].unique()))) or "none"),
         ("seed", str(problem.recipe.seed)),
     ]

@@ -86,7 +86,8 @@ def _discrimination(
         f"statistic ({statistic:.3f}, at score {cutoff:.3f}). Right: the share of '{positive}' "
         f"rows caught when declining the riskiest rows first; the Gini ({coefficient:.3f}) "
         "is the area between this curve and the random diagonal, as a share of the perfect "
-        "model's. Out-of-fold scores: rows the scoring model did not see.",
+        "model's. Out-of-fold scores: rows the scoring model did not see, pooled over all "
+        "folds (the leaderboard's KS or Gini is the mean of each fold's, so it differs).",
     )
 
 

@@ -43,6 +43,13 @@ def note(text: str) -> str:
 def table(frame: pd.DataFrame, name: str, caption: str = "", *, index: bool = False) -> str:
     """``frame`` as an HTML table in a box that scrolls sideways when it is wider than
     the page (never the page itself), with a caption below."""
+    nullable = [
+        c for c, t in frame.dtypes.items() if isinstance(t, pd.api.extensions.ExtensionDtype)
+    ]
+    if nullable:  # to_html writes <NA> of Int64 / string columns, whatever na_rep says
+        frame = frame.copy()
+        for c in nullable:
+            frame[c] = frame[c].astype(object).where(frame[c].notna(), "-")
     body = frame.to_html(
         index=index, float_format=lambda v: f"{v:#.4g}", na_rep="-", border=0, escape=True
     )
