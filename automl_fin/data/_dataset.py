@@ -31,6 +31,8 @@ __all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 _PARQUET = {".parquet", ".pq"}
 TEXT_MIN_WORDS = 5.0
+WORDS_SAMPLE = 2000  # values whose words are counted (80,000-character texts: 5 s for all)
+LONGEST_DATE = 64  # characters: no written date is longer
 LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
 
 
@@ -200,7 +202,9 @@ def looks_like_datetime(values: pd.Series) -> bool:
     (:func:`~automl_fin.data._dates.date_format`; read value by value, ``1.234,5`` and
     other numbers passed for dates)."""
     sample = values.dropna().astype(str).head(200)
-    if sample.empty or not sample.str.contains(r"\d{2}", regex=True).all():
+    if sample.empty or sample.str.len().max() > LONGEST_DATE:  # a text, not a date
+        return False
+    if not sample.str.contains(r"\d{2}", regex=True).all():
         return False
     return date_format(sample) != MIXED
 
@@ -228,7 +232,9 @@ def infer_kinds(
             kinds[name] = ColumnKind.DATETIME
         else:
             text = col.dropna().astype(str)
-            words = text.str.split().str.len().mean() if len(text) else 0.0
+            some = text.sample(WORDS_SAMPLE, random_state=0) if len(text) > WORDS_SAMPLE else text
+            # words of the first 400 characters: enough to tell a text from a label
+            words = some.str.slice(0, 400).str.split().str.len().mean() if len(some) else 0.0
             unique_share = text.nunique() / max(len(text), 1)
             is_text = words >= TEXT_MIN_WORDS and unique_share > 0.5
             kinds[name] = ColumnKind.TEXT if is_text else ColumnKind.CATEGORICAL

@@ -31,6 +31,7 @@ __all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "plain", "tidy"]
 _DIGITS = r"(?:\d{1,3}(?:[, \u00a0\u202f]\d{3})+|\d+)(?:\.\d+)?"
 FORMATTED = rf"[-+]?[$€£¥]?{_DIGITS}%?|\([$€£¥]?{_DIGITS}\)"
 _MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a plain one lacks
+LONGEST_NUMBER = 40  # characters: a column whose values are longer holds no numbers
 NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 HUGE = 1e100  # values above this overflow squares and sums of squares
 MISSING_TOKENS = frozenset(
@@ -131,6 +132,8 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
         present = col.notna()
         if not present.any():
             continue
+        if col[present].head(50).astype("str").str.len().median() > LONGEST_NUMBER:
+            continue  # texts: no number (80,000-character reviews took 4 s to try)
         values, strays = numbers_in_text(col)
         share = values[present].notna().mean()
         if share < NUMERIC_SHARE:

@@ -497,6 +497,13 @@ def _permutation(predictor: Predictor, stand_in: str, problem: Problem) -> str:
     started = time.perf_counter()
     base = score(predictor._blend(X))
     once = time.perf_counter() - started
+    fewest = min(5, X.shape[1])  # columns shuffled at the least
+    if once * PERMUTATION_REPEATS * fewest > 4 * PERMUTATION_S:  # 80k-character texts
+        return note(
+            f"Permutation importance left out: shuffling {fewest} columns of {len(rows)} rows "
+            f"{PERMUTATION_REPEATS} times would take ~{once * PERMUTATION_REPEATS * fewest:.0f} "
+            "s with this predictor (predictor.feature_importance on chosen rows gives it)."
+        )
     affordable = max(5, int(PERMUTATION_S / max(once, 1e-6) / PERMUTATION_REPEATS))
     columns, screened = _screen(X, ds.y[rows], min(PERMUTED_COLUMNS, affordable))
     shuffled = shuffled_scores(predictor._blend, X, columns, PERMUTATION_REPEATS, rng, score)
