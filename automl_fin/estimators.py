@@ -239,7 +239,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
         raw = self._raw(X)
-        return raw[:, np.argsort(self._order)]
+        return raw[:, np.argsort(self._class_order())]
 
     def predict(self, X: Any) -> np.ndarray:
         """The class of each row: the most probable one, or under a label metric the one
@@ -247,7 +247,13 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         from automl_fin.results._decision import decide
 
         raw = self._raw(X)  # checks that it is fitted first
-        return self.classes_[self._order[decide(raw, self.predictor_.rule)]]
+        return self.classes_[self._class_order()[decide(raw, self.predictor_.rule)]]
+
+    def _class_order(self) -> np.ndarray:
+        """The search's classes as indices of ``classes_`` (one pickled by a version
+        before ordered recipes read the order: ``classes_``'s own)."""
+        order = getattr(self, "_order", None)
+        return np.arange(len(self.classes_)) if order is None else order
 
 
 def _stated_order(y: Any) -> list[Any] | None:

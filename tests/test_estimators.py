@@ -162,5 +162,9 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     codes = ordered.predictor_.predict(X.head(50))  # the search's own: integers (not object)
     assert pd.api.types.is_integer_dtype(codes)
     assert set(labels) <= set(order) and (ordered.classes_[codes] == labels).all()
+    # one pickled before the order was kept reads as classes_'s own
+    plain_proba = plain.predict_proba(X.head(20))
+    del plain._order
+    assert np.array_equal(plain.predict_proba(X.head(20)), plain_proba)
     with pytest.raises(ValueError, match=r"overrides: 'data.classes' is set from y"):
         AutoFinClassifier(**args, overrides={"data.classes": order}).fit(X, y)
