@@ -372,3 +372,21 @@ def test_the_card_of_a_run_on_other_data_says_only_what_is_true(tmp_path: Path) 
     )
     assert "<dt>trials</dt><dd>4 (" in page and "1 of them baselines" in page
     assert "&lt;NA&gt;" not in page and page.count("<th>roc_auc</th>") == 1
+
+
+def test_permutation_importance_too_slow_for_its_share_is_left_out_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """1,200 texts of ~80,000 characters: shuffling 5 columns took minutes. With the
+    share of time set so that any predictor is too slow, the section says so instead."""
+    from automl_fin.results import _report
+
+    monkeypatch.setattr(_report, "PERMUTATION_S", 1e-9)
+    result = search("default", trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["logreg"], "report": True}, progress=False)  # fmt: skip
+    page = (result.run_dir / "report.html").read_text()
+    assert re.search(
+        r"Permutation importance left out: shuffling 5 columns of \d+ rows 3 times would take "
+        r"~\d+ s with this predictor \(predictor.feature_importance on chosen rows gives it\)",
+        page,
+    ), page[:500]

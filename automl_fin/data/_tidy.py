@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-__all__ = ["MISSING_TOKENS", "as_labels", "numbers_in_text", "plain", "tidy"]
+__all__ = ["MISSING_TOKENS", "as_labels", "nullable_number", "numbers_in_text", "plain", "tidy"]
 
 # a number written with thousands separators (comma, space, no-break space), a leading
 # currency sign, a trailing percent sign (12.5% is 0.125) or brackets for a negative
@@ -98,13 +98,8 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
     ]
     done = set(numeric)
-    nullable = [  # Parquet's Int64 / boolean / Float64 with <NA>: plain floats with NaN
-        c
-        for c, t in dtypes.items()
-        if c != target
-        and isinstance(t, pd.api.extensions.ExtensionDtype)
-        and (ptypes.is_numeric_dtype(t) or ptypes.is_bool_dtype(t))
-    ]
+    # Parquet's Int64 / boolean / Float64 with <NA>: plain floats with NaN
+    nullable = [c for c, t in dtypes.items() if c != target and nullable_number(t)]
     if nullable:
         out = frame.copy()
         for name in nullable:
@@ -220,6 +215,15 @@ def as_labels(col: pd.Series) -> pd.Series:
         text[whole] = values[whole].astype("int64").astype("string")
         return text
     return col.astype("string")
+
+
+def nullable_number(dtype: Any) -> bool:
+    """A pandas nullable number or boolean dtype (``Int64``, ``Float64``, ``boolean``,
+    Arrow's): its missing cells are ``pd.NA``, which no fitted imputer takes; read as
+    floats with NaN wherever a model sees it."""
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and (
+        ptypes.is_numeric_dtype(dtype) or ptypes.is_bool_dtype(dtype)
+    )
 
 
 def plain(value: Any) -> Any:

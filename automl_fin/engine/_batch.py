@@ -18,6 +18,7 @@ its trials stopped. :func:`run_batch` returns one summary row per search.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -106,18 +107,34 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("._-")[:120] or "batch"
 
 
-def _identity(recipe: str, data: tuple[str, str | None] | None) -> dict[str, Any]:
-    """What a batch's search is of: the recipe as named, the data file's content (a
-    hash; ``own``: the recipe's data) and the target. A finished study is skipped only
-    for the same."""
-    content: str | None = "own"
-    if data is not None:
-        try:
-            with open(data[0], "rb") as fh:
-                content = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
-        except OSError:
-            content = None  # the search names the missing file
+def _identity(
+    recipe: str, data: tuple[str, str | None] | None, content: str | None
+) -> dict[str, Any]:
+    """What a batch's search is of: the recipe as named, the data file's ``content``
+    (:func:`_content`; ``own``: the recipe's data) and the target. A finished study is
+    skipped only for the same."""
     return {"recipe": Path(recipe).name, "data": content, "target": data[1] if data else None}
+
+
+@functools.lru_cache(maxsize=64)
+def _content(path: str, size: int, modified: int) -> str | None:
+    """A hash of a data file's bytes (read once per file, size and time: a data set
+    searched by several recipes and seeds was read for each)."""
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+    except OSError:
+        return None  # the search names the missing file
+
+
+def _content_of(data: tuple[str, str | None] | None) -> str | None:
+    if data is None:
+        return "own"
+    try:
+        stat = Path(data[0]).stat()
+    except OSError:
+        return None
+    return _content(data[0], stat.st_size, stat.st_mtime_ns)
 
 
 def load_batch(path: str | Path) -> Batch:
@@ -190,7 +207,7 @@ def run_batch(
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         summaries = {s.study_name: s for s in store.get_all_studies()}
-        identity = _identity(recipe, data)
+        identity = _identity(recipe, data, _content_of(data))
         plain = batch.plain_name(recipe, data, seed)
         if plain in summaries and summaries[plain].user_attrs.get(ITEM) == identity:
             study = plain  # its name before the batch grew a search named alike: resumed

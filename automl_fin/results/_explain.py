@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._tidy import nullable_number
 from automl_fin.errors import ArtifactError, DataError
 
 if TYPE_CHECKING:
@@ -261,7 +262,7 @@ def _plain_values(col: pd.Series, native: bool) -> np.ndarray:
     other kinds as objects."""
     if not native:
         return col.to_numpy(dtype=object)
-    if isinstance(col.dtype, pd.api.extensions.ExtensionDtype):
+    if nullable_number(col.dtype):
         return col.to_numpy(dtype=float, na_value=np.nan)
     return col.to_numpy()
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._tidy import MISSING_TOKENS, numbers_in_text, plain
+from automl_fin.data._tidy import MISSING_TOKENS, nullable_number, numbers_in_text, plain
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -182,9 +182,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(("str", "object", "cat"))
     )
     if numeric:
-        if isinstance(col.dtype, pd.api.extensions.ExtensionDtype) and (
-            ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col)
-        ):  # Int64 / boolean with <NA>, read as training read them (data._tidy)
+        if nullable_number(col.dtype):  # Int64 / boolean with <NA>, as training read them
             return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index)
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
