@@ -90,3 +90,26 @@ def test_one_class_or_mismatched_input_is_refused() -> None:
 def test_an_approval_rate_outside_0_1_is_refused() -> None:
     with pytest.raises(ValueError, match=r"approval rate 1\.0: give rates between 0 and 1"):
         cutoffs(np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4]), approval_rates=[1.0])
+
+
+def test_roc_auc_metric_equals_scikit_learn_with_ties_and_rare_classes(scored) -> None:  # type: ignore[no-untyped-def]
+    from automl_fin.data._metrics import METRICS
+
+    y, score = scored  # two decimals: many ties
+    auc = METRICS["roc_auc"]
+    assert auc(y, np.column_stack([1 - score, score])) == pytest.approx(
+        roc_auc_score(y, score), abs=1e-12
+    )
+    rng = np.random.default_rng(3)  # 30 positives among 20,000, then the labels inverted
+    rare = rng.random(20_000) < 0.0015
+    noisy = np.round(rng.random(20_000) + rare * 0.3, 3)
+    for labels in (rare, ~rare):
+        assert auc(labels.astype(int), np.column_stack([1 - noisy, noisy])) == pytest.approx(
+            roc_auc_score(labels, noisy), abs=1e-12
+        )
+    three = rng.integers(0, 3, 500)
+    proba = rng.dirichlet(np.ones(3), 500).round(2)
+    proba /= proba.sum(axis=1, keepdims=True)
+    assert auc(three, proba) == pytest.approx(
+        roc_auc_score(three, proba, multi_class="ovr"), abs=1e-12
+    )

@@ -182,3 +182,61 @@ def test_no_stack_when_switched_off(tmp_path: Path) -> None:
         "default", trials=6, seed=1, runs_dir=tmp_path, overrides={**CHEAP, "stacking": False}
     )
     assert "stack" not in set(off.leaderboard()["model"])
+
+
+def test_on_more_rows_than_fitting_rows_weights_come_from_a_sample_scores_from_all(
+    stacked, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``FITTING_ROWS`` rows (100,000; lowered here to 200 of the search's 800)
+    the ensemble's weights are chosen, and the stack's layer 2 fitted, on a seeded
+    sample; both rows are still scored on every validation row."""
+    from automl_fin.results import _ensemble
+    from automl_fin.results._ensemble import (
+        build_ensemble,
+        cv_score,
+        fitting_rows,
+        select,
+        selection_criterion,
+        selection_splits,
+    )
+    from automl_fin.results._stacking import build_stack
+
+    result, study = stacked
+    p = result.problem
+    copy = optuna.create_study(direction="maximize")  # the module's study stays as it was
+    for trial in study.trials:
+        copy.add_trial(trial)
+    monkeypatch.setattr(_ensemble, "FITTING_ROWS", 200)
+    searched = np.sort(np.concatenate([valid for _, valid in p.splits]))  # not the test rows
+    sample = fitting_rows(searched, p.recipe.seed)
+    assert len(sample) == 200 and np.array_equal(sample, fitting_rows(searched, p.recipe.seed))
+    splits = selection_splits(p)
+    for (train, valid), (kept_train, kept) in zip(p.splits, splits, strict=True):
+        assert kept_train is train and 0 < len(kept) < len(valid)
+        assert set(kept) == set(valid) & set(sample)
+    assert sum(len(kept) for _, kept in splits) == 200
+
+    ensemble = build_ensemble(copy, p)
+    assert ensemble is not None
+    members = {int(k): w for k, w in TrialRecord.of(ensemble).members.items()}  # type: ignore[union-attr]
+    pool = candidates(copy, p)
+    preds = [np.load(str(TrialRecord.of(t).oof)) for t in pool]
+    criterion, _ = selection_criterion(p, splits)
+    weights = select(preds, [family_of(t) for t in pool],
+                     criterion or (lambda pr: cv_score(p, pr, splits)),
+                     p.recipe.ensemble_selection, seed=p.recipe.seed)  # fmt: skip
+    assert members == {t.number: w for t, w in zip(pool, weights, strict=True) if w > 0}
+    blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
+    assert ensemble.value == pytest.approx(cv_score(p, blend), abs=1e-12)  # every row
+
+    row = build_stack(copy, p)
+    assert row is not None
+    y = p.dataset.y
+    layer2 = fit_stacker("binary", [pr[sample] for pr in preds], y[sample])
+    assert TrialRecord.of(row).stacker["coef"] == layer2.coef  # type: ignore[index]
+    oof = cross_fit("binary", preds, y, p.splits, seed=p.recipe.seed)
+    assert TrialRecord.of(row).fold_scores == pytest.approx(
+        [p.score(tr, va, oof[va]) for tr, va in p.splits], abs=1e-12
+    )
+    full = fit_stacker("binary", preds, y)  # on every row the weights differ: the check bites
+    assert full.coef != layer2.coef

@@ -38,7 +38,7 @@ import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._decision import rule_row
-from automl_fin.results._ensemble import STORED_ROWS, candidates, row_of, stored_row
+from automl_fin.results._ensemble import STORED_ROWS, candidates, fitting_rows, row_of, stored_row
 
 if TYPE_CHECKING:
     import optuna
@@ -193,15 +193,22 @@ def _loss(
 
 
 def cross_fit(
-    kind: Kind, preds: list[np.ndarray], y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]]
+    kind: Kind,
+    preds: list[np.ndarray],
+    y: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    seed: int = 0,
 ) -> np.ndarray:
     """Out-of-fold predictions of a stack: for each split, a layer 2 fitted on the
-    training rows' member predictions and targets predicts the validation rows (NaN on
-    rows no split validates; the mean where repeats validate a row more than once)."""
+    training rows' member predictions and targets (:func:`fitting_rows`) predicts the
+    validation rows (NaN on rows no split validates; the mean where repeats validate a
+    row more than once)."""
     total = np.zeros_like(preds[0], dtype=float)
     seen = np.zeros(len(y))
     for train, valid in splits:
-        layer2 = fit_stacker(kind, [pr[train] for pr in preds], y[train])
+        fit = fitting_rows(train, seed)
+        layer2 = fit_stacker(kind, [pr[fit] for pr in preds], y[fit])
         total[valid] += layer2.combine([pr[valid] for pr in preds])
         seen[valid] += 1
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -224,12 +231,13 @@ def build_stack(
         return None
     preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
     kind, y = kind_of(p), p.dataset.y
-    oof = cross_fit(kind, preds, y, p.splits)
+    oof = cross_fit(kind, preds, y, p.splits, seed=p.recipe.seed)
     scores: dict[str, list[float]] = {}
     for train, valid in p.splits:
         for name, value in p.scores(train, valid, oof[valid]).items():
             scores.setdefault(name, []).append(value)
-    rows = np.flatnonzero(~np.isnan(oof if oof.ndim == 1 else oof[:, 0]))
+    validated = np.flatnonzero(~np.isnan(oof if oof.ndim == 1 else oof[:, 0]))
+    rows = fitting_rows(validated, p.recipe.seed)
     final = fit_stacker(kind, [pr[rows] for pr in preds], y[rows])
     final.trials = [t.number for t in members]
     file = None
