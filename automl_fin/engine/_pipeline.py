@@ -273,11 +273,18 @@ def build_pipeline(
             return Pipeline(built) if built else "passthrough"
 
         if kind is ColumnKind.TEXT:  # vectorisers take one column of strings
-            transformers += [(f"text:{c}", chain(), c) for c in columns]
+            transformers += [(f"text:{c}", _each_distinct(chain()), c) for c in columns]
         else:
             transformers.append((str(kind), chain(), columns))
     prep = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("preprocess", prep), ("model", _model(plan, models, ctx))])
+
+
+def _each_distinct(chain: Any) -> Any:
+    """A text column's chain, applied once per distinct text (:mod:`._distinct`)."""
+    from automl_fin.engine._distinct import EachDistinct
+
+    return chain if isinstance(chain, str) else EachDistinct(chain)
 
 
 def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> Any:
