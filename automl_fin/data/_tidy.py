@@ -50,22 +50,25 @@ def _shown(values: list[Any]) -> str:
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
     """``col`` read as numbers (``5,850``, ``45 200``, ``$42,000.50``, ``12.5%`` as 0.125
     and ``(1,234)`` as -1234 too: see :data:`FORMATTED`), and the distinct values that
-    are not numbers (nor missing markers) and were read as missing."""
-    text = col.astype("str").str.strip()
-    values = pd.to_numeric(text.where(col.notna()), errors="coerce")
-    odd = col.notna() & values.isna()
+    are not numbers (nor missing markers) and were read as missing. Each distinct value
+    is read once (a million ``Yes``/``No`` took 2.0 s value by value)."""
+    codes, distinct = pd.factorize(col)  # missing values: code -1
+    text = pd.Series(distinct, dtype=object).astype("str").str.strip()
+    read = pd.to_numeric(text, errors="coerce")
+    odd = read.isna()
     if odd.any():
-        written = pd.Series(pd.unique(text[odd]))
-        formatted = written[written.str.fullmatch(FORMATTED)]
+        formatted = text[odd & text.str.fullmatch(FORMATTED)]
         if len(formatted):
             number = pd.to_numeric(formatted.str.replace(_MARKS, "", regex=True), errors="coerce")
             number = number.where(~formatted.str.startswith("("), -number)
             number = number.where(~formatted.str.endswith("%"), number / 100)
-            again = text[odd].map(dict(zip(formatted, number, strict=True)))
-            values = values.where(~odd, pd.to_numeric(again, errors="coerce"))
-            odd = col.notna() & values.isna()
-    strays = [v for v in pd.unique(col[odd]) if str(v).strip().lower() not in MISSING_TOKENS]
-    return values, strays
+            read = read.where(~read.index.isin(formatted.index), number)
+            odd = read.isna()
+    strays = [v for v in distinct[odd.to_numpy()] if str(v).strip().lower() not in MISSING_TOKENS]
+    if (codes >= 0).all() and not odd.any():  # integers stay integers
+        return pd.Series(read.to_numpy()[codes], index=col.index), strays
+    numbers = np.append(read.to_numpy(dtype=float, na_value=np.nan), np.nan)
+    return pd.Series(numbers[codes], index=col.index), strays  # code -1: the NaN
 
 
 def _unread(text: pd.Series) -> bool:
