@@ -402,10 +402,9 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
         leak = False
         if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
             if len(np.unique(labels)) == 2:
-                ranks = pd.Series(values.to_numpy()).rank().to_numpy()
-                pos = labels == labels.max()
-                n1, n0 = int(pos.sum()), int((~pos).sum())
-                auc = (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+                from automl_fin.data._metrics import binary_auc
+
+                auc = binary_auc(labels == labels.max(), values.to_numpy(dtype=float))
                 leak = auc in (0.0, 1.0)
         else:
             groups = pd.Series(labels).groupby(values.astype("str").to_numpy())

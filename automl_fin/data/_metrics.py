@@ -67,7 +67,7 @@ def _labels(p: np.ndarray) -> np.ndarray:
     return np.asarray(p).argmax(axis=1)
 
 
-def _binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC as the Mann-Whitney statistic (ties count half): equal to scikit-learn's
     ``roc_auc_score`` and far faster, which matters because the learning curves of
     monitored models, ensemble selection and the stack score it many times. Each class's
@@ -88,8 +88,8 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
     y = np.asarray(y)
     p = np.asarray(p, dtype=float)
     if p.shape[1] == 2:
-        return _binary_auc(y == 1, p[:, 1])
-    return float(np.mean([_binary_auc(y == k, p[:, k]) for k in range(p.shape[1])]))
+        return binary_auc(y == 1, p[:, 1])
+    return float(np.mean([binary_auc(y == k, p[:, k]) for k in range(p.shape[1])]))
 
 
 def _ks(y: np.ndarray, p: np.ndarray) -> float:
