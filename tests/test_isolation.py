@@ -284,3 +284,34 @@ def test_probabilities_outside_0_1_fail_the_trial_naming_the_plugin(tmp_path: Pa
     assert bad["state"] == "FAIL" and bad["error"].startswith("margins (")
     assert "class probabilities must lie in [0, 1] and sum to 1 per row" in bad["error"]
     assert (board.loc[board["model"] == "logreg", "state"] == "COMPLETE").all()
+
+
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_a_limit_that_native_code_overran_says_how_long_it_held(thread: str) -> None:
+    """Native code that never returns to Python (the builtin ``sum`` of a range: no
+    Python instruction for seconds) is stopped only when it returns; the message then
+    says when that was, not only the limit it passed."""
+    from automl_fin.engine._time_limit import TrialTimeout, time_limit
+
+    caught: list[BaseException] = []
+
+    def overrun() -> None:
+        started = time.monotonic()
+        try:
+            with time_limit(0.2, "the search's time budget"):
+                sum(range(80_000_000))  # a few seconds in C
+                time.sleep(5)  # back in Python: the timeout fires here at the latest
+        except TrialTimeout as exc:
+            caught.append(exc)
+        caught.append(time.monotonic() - started)  # type: ignore[arg-type]
+
+    if thread == "main":
+        overrun()
+    else:
+        worker = threading.Thread(target=overrun)
+        worker.start()
+        worker.join()
+    error, took = caught
+    held = float(str(error).rsplit("until ", 1)[1].removesuffix(" s"))
+    assert str(error).startswith("timed out after 0.2 s (the search's time budget); native ")
+    assert took > 1.0 and abs(held - took) < 1.0

@@ -5,7 +5,9 @@ In the main thread the limit is a ``SIGALRM`` timer: its handler raises
 ``time.sleep``. In other threads a watchdog raises it asynchronously in the trial's
 thread at its next Python instruction. Either way the trial fails with "timed out after
 N s" and the search goes on. Code that never returns to Python (a native loop holding
-the GIL) cannot be stopped this way; such a plugin must check time itself.
+the GIL) cannot be stopped this way; such a plugin must check time itself. When it
+returns late, the message says how late: "timed out after 72.4 s (...); native code
+held it until 207 s" (a k-nearest-neighbours plugin predicting 65,000 rows in one call).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import contextlib
 import ctypes
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 __all__ = ["TrialTimeout", "time_limit"]
 
@@ -30,7 +33,15 @@ def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") 
     if not seconds:
         yield
         return
-    message = f"timed out after {seconds:.3g} s ({what})"
+    started = time.monotonic()
+
+    def message() -> str:
+        text = f"timed out after {seconds:.3g} s ({what})"
+        late = time.monotonic() - started
+        if late > seconds * 1.1 + 1:  # the code came back to Python long after
+            text += f"; native code held it until {late:.0f} s"
+        return text
+
     if threading.current_thread() is threading.main_thread():
         with _alarm(seconds, message):
             yield
@@ -40,9 +51,9 @@ def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") 
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float, message: str) -> Iterator[None]:
+def _alarm(seconds: float, message: Callable[[], str]) -> Iterator[None]:
     def expire(signum: int, frame: object) -> None:
-        raise TrialTimeout(message)
+        raise TrialTimeout(message())
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -54,13 +65,13 @@ def _alarm(seconds: float, message: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _watchdog(seconds: float, message: str) -> Iterator[None]:
+def _watchdog(seconds: float, message: Callable[[], str]) -> Iterator[None]:
     target = threading.get_ident()
     done = threading.Event()
 
     class _Timeout(TrialTimeout):
-        def __init__(self) -> None:
-            super().__init__(message)
+        def __init__(self) -> None:  # made when raised in the trial's thread
+            super().__init__(message())
 
     def watch() -> None:
         if not done.wait(seconds):
