@@ -81,7 +81,7 @@ def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """
     base = tmp_path_factory.mktemp("plugin-sites")
     sites = {}
-    packages = {name: PLUGIN_PACKAGES / name for name in ("good", "broken", "dup")}
+    packages = {name: PLUGIN_PACKAGES / name for name in ("good", "broken", "dup", "shadow")}
     packages["example"] = EXAMPLE_PLUGIN
     for name, origin in packages.items():
         source = base / "src" / name  # build from a copy: no build/ left in the repo

@@ -63,6 +63,28 @@ def test_a_plugin_clashing_with_a_name_is_skipped_naming_both_providers(plugin_s
     assert "rf " in out.stdout and "[failed]" in out.stdout  # the built-in rf is kept
 
 
+def test_an_entry_point_named_like_a_built_in_plugin_is_skipped_not_the_built_in(
+    plugin_sites, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A third-party entry point called ``sklearn`` is the one skipped, whatever order
+    the distributions are listed in: every built-in model stays, and the warning says
+    how to turn the newcomer off without turning off scikit-learn."""
+    out = cli("plugins", sites=[plugin_sites["shadow"]])
+    assert out.returncode == 0, out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert (
+        "plugin 'sklearn' (automl-fin-shadowplugin 1.0.0) has the name of automl-fin "
+        "0.1.0 (plugin 'sklearn'); rename the entry point in automl-fin-shadowplugin; "
+        "skipped, the others still load (--no-plugin automl-fin-shadowplugin turns it off)"
+    ) in line
+    assert "logreg" in out.stdout and "shadowmodel" not in out.stdout
+    run = cli("run", "default", "--trials", "3", "--runs-dir", str(tmp_path), "--no-report",
+              "--set", "models=[logreg]", sites=[plugin_sites["shadow"]])  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    off = cli("plugins", "--no-plugin", "automl-fin-shadowplugin", sites=[plugin_sites["shadow"]])
+    assert off.returncode == 0 and "warning" not in off.stderr and "logreg" in off.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "env"),
     [

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "automl_fin"
+OWN_DISTRIBUTION = "automl-fin"  # the distribution of the built-in plugins
 ENV_DISABLE = "AUTOML_FIN_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD = "AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD"
 ENV_LOAD = "AUTOML_FIN_PLUGINS"
@@ -80,7 +81,7 @@ def _norm(name: str) -> str:
 
 
 def _core_provider() -> Provider:
-    return Provider("core", "automl-fin", _version("automl-fin"))
+    return Provider("core", OWN_DISTRIBUTION, _version(OWN_DISTRIBUTION))
 
 
 def _version(dist: str) -> str:
@@ -150,13 +151,21 @@ class Registry:
     # -- loading -----------------------------------------------------------------------
 
     def _load_entry_points(self, denied: set[str], only: set[str] | None) -> None:
-        seen: set[str] = set()
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        # automl-fin's own plugins first: a third-party entry point that takes one of
+        # their names is then the one skipped (by :meth:`_add`, with a warning), whatever
+        # order the installed distributions are listed in; the same entry point listed
+        # twice (a distribution found on two paths) is loaded once
+        points = sorted(
+            metadata.entry_points(group=ENTRY_POINT_GROUP),
+            key=lambda ep: ep.dist is None or _norm(ep.dist.name) != _norm(OWN_DISTRIBUTION),
+        )
+        seen: set[tuple[str, str, str]] = set()
+        for ep in points:
             dist = ep.dist.name if ep.dist is not None else "<unknown>"
             version = ep.dist.version if ep.dist is not None else "0+unknown"
-            if ep.name in seen:
+            if (ep.name, dist, ep.value) in seen:
                 continue
-            seen.add(ep.name)
+            seen.add((ep.name, dist, ep.value))
             if {_norm(ep.name), _norm(dist)} & denied or (
                 only is not None and not {_norm(ep.name), _norm(dist)} & only
             ):
@@ -172,10 +181,11 @@ class Registry:
     def _add(self, obj: object, provider: Provider) -> None:
         if provider.plugin in self._by_plugin:
             why = (
-                f"has the name of {self._by_plugin[provider.plugin]}; rename one entry point "
-                "or disable one with --no-plugin"
+                f"has the name of {self._by_plugin[provider.plugin]}; rename the entry point "
+                f"in {provider.distribution}"
             )
-            self._skip(provider.plugin, provider.distribution, provider.version, why)
+            self._skip(provider.plugin, provider.distribution, provider.version, why,
+                       off=provider.distribution)  # fmt: skip
             return
         try:
             self._pm.register(obj, name=provider.plugin)
@@ -218,13 +228,16 @@ class Registry:
                 )
                 self._mark_failed(provider, why)
 
-    def _skip(self, name: str, dist: str, version: str, why: str) -> None:
+    def _skip(self, name: str, dist: str, version: str, why: str, *, off: str = "") -> None:
+        """Warn that plugin ``name`` is skipped and why; ``off``: what ``--no-plugin``
+        takes to turn it off (its name, or its distribution when another plugin has
+        the name)."""
         message = (
             f"plugin '{name}' ({dist} {version}) {why}; skipped, the others still load "
-            f"(--no-plugin {name} turns it off)"
+            f"(--no-plugin {off or name} turns it off)"
         )
         warnings.warn(message, PluginWarning, stacklevel=4)
-        self.skipped[name] = message
+        self.skipped[f"{name} ({dist})" if off else name] = message
         self.plugins.append(PluginRecord(name, dist, version, "failed", why))
 
     # -- collecting specs ----------------------------------------------------------------
