@@ -237,3 +237,66 @@ def test_a_run_naming_a_skipped_plugins_model_fails_with_that_plugins_line(tmp_p
     with pytest.raises(RecipeError, match=r"unknown model 'nosuch'.*plugin 'faulty'"):
         search("default", trials=1, registry=reg, runs_dir=tmp_path, storage=":memory:",
                overrides={"models": ["nosuch"]})  # fmt: skip
+
+
+def test_a_space_that_is_not_float_int_or_categorical_is_refused_when_the_plugin_loads() -> None:
+    from automl_fin import Int
+
+    with pytest.raises(ValueError, match=r"model 'spacetype' parameter 'a': \(1, 10\) is not a "
+                       r"Float, Int or Categorical \(from automl_fin import"):  # fmt: skip
+        ModelSpec(name="spacetype", tasks={Task.BINARY}, build=lambda p, c: None,
+                  space={"b": Int(1, 3), "a": (1, 10)})  # fmt: skip
+    with pytest.raises(ValueError, match="space must be a map of parameters"):
+        ModelSpec(name="listed", tasks={Task.BINARY}, build=lambda p, c: None, space=[1, 2])
+
+
+def test_a_space_function_that_fails_names_its_model_and_plugin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A space given as a function is checked when called: its trial fails naming the
+    model and its plugin (the leaderboard's model and plugin columns too)."""
+    from automl_fin import search
+
+    class SpaceFn:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(ModelSpec(name="spacefn", tasks={Task.BINARY}, build=lambda p, c: None,
+                               space=lambda ctx: {"a": (1, 10)}))  # fmt: skip
+
+    result = search("default", trials=3, registry=Registry(plugins={"spacefn": SpaceFn()}),
+                    runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["spacefn", "logreg"], "enqueue": [{"model": "spacefn"}],
+                               "report": False, "predictor": False})  # fmt: skip
+    board = result.leaderboard()
+    failed = board[board["state"] == "FAIL"].iloc[0]
+    assert failed["error"].startswith("spacefn (") and "(plugin 'spacefn')) raised in suggest: " \
+        "TypeError: parameter 'spacefn.a': (1, 10) is not a Float, Int or Categorical" \
+        in failed["error"]  # fmt: skip
+    assert failed["model"] == "spacefn" and "(plugin 'spacefn')" in failed["plugin"]
+
+
+def test_an_unknown_model_names_the_plugins_turned_off_and_failed_in_short(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from automl_fin import search
+    from automl_fin.errors import RecipeError
+
+    def faulty(text: str) -> object:
+        class Faulty:
+            @hookimpl
+            def register_models(self, register):  # type: ignore[no-untyped-def]
+                raise RuntimeError(text)
+
+        return Faulty()
+
+    with pytest.warns(PluginWarning):
+        reg = Registry(plugins={"one": faulty("first zoo offline"), "two": faulty("second")},
+                       disable=["xgboost"])  # fmt: skip
+    with pytest.raises(RecipeError) as caught:
+        search("default", trials=1, registry=reg, runs_dir=tmp_path, storage=":memory:",
+               overrides={"models": ["xgboost"]})  # fmt: skip
+    text = str(caught.value)
+    assert "unknown model 'xgboost'" in text and "turned off here: xgboost (--no-plugin)" in text
+    assert text.endswith("2 plugins failed to load (one, two): see their warnings")
+    assert "first zoo offline" not in text and len(text) < 900
+    with pytest.warns(PluginWarning, match=r"--no-plugin / AUTOML_FIN_DISABLE_PLUGINS names "
+                      r"'xgbost', but no installed plugin is called that"):  # fmt: skip
+        Registry(disable=["xgbost"])

@@ -270,7 +270,11 @@ class Objective:
                 raise TrialFailed(f"{culprit}: {exc}") from exc
             stage = getattr(exc, "_automl_fin_stage", stage)
             culprit = getattr(exc, "_automl_fin_spec", culprit)
+            if culprit == "model":  # failed suggesting its parameters: the model chosen
+                culprit = str(trial.params.get("model", culprit))
+                rec.model = rec.model or (culprit if culprit != "model" else None)
             provider = p.registry.providers.get(culprit)
+            rec.plugin = rec.plugin or (str(provider) if provider else None)
             text = " ".join(str(exc).split())[:2000]
             message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
             rec.error = message

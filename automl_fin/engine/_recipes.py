@@ -220,13 +220,25 @@ class Recipe(_Strict):
                 if plugin is not None:  # its plugin is broken: say so, not "unknown"
                     why = registry.skipped[plugin]
                     raise RecipeError(self.source, f"{field}[{i}]", f"'{name}' is missing: {why}")
-                skipped = "; ".join(registry.skipped.values())
                 raise RecipeError(
                     self.source,
                     f"{field}[{i}]",
                     f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
-                    " (see `automl-fin plugins`)" + (f"; {skipped}" if skipped else ""),
+                    " (see `automl-fin plugins`)" + _plugins_left_out(registry),
                 )
+
+
+def _plugins_left_out(registry: Registry) -> str:
+    """What an unknown name's error adds: the plugins turned off, and those that failed
+    to load (the one's warning; the names of several, whose warnings were given)."""
+    off = [p.name for p in registry.plugins if p.status == "disabled"]
+    tail = f"; turned off here: {', '.join(off)} (--no-plugin)" if off else ""
+    failed = list(registry.skipped)
+    if len(failed) == 1:
+        tail += f"; {registry.skipped[failed[0]]}"
+    elif failed:
+        tail += f"; {len(failed)} plugins failed to load ({', '.join(failed)}): see their warnings"
+    return tail
 
 
 class AliasRefused(yaml.YAMLError):

@@ -135,13 +135,13 @@ class Registry:
             dist = _dist_of(obj)
             self._add(obj, Provider(name, dist, _version(dist)))
         self._drop_unknown_hooks()
-        if allowed:
-            known = {_norm(p.name) for p in self.plugins} | {
-                _norm(p.distribution) for p in self.plugins
-            }
-            for name in sorted(allowed - known):
-                warnings.warn(
-                    f"{ENV_LOAD} names '{name}', but no installed plugin is called that; "
+        known = {_norm(p.name) for p in self.plugins} | {
+            _norm(p.distribution) for p in self.plugins
+        }
+        for names, what in ((allowed, ENV_LOAD), (denied, f"--no-plugin / {ENV_DISABLE}")):
+            for name in sorted(names - known - {"core", _norm(OWN_DISTRIBUTION)}):
+                warnings.warn(  # a typo ('xgbost') would otherwise turn nothing off, silently
+                    f"{what} names '{name}', but no installed plugin is called that; "
                     f"installed: {', '.join(sorted(p.name for p in self.plugins)) or 'none'}",
                     PluginWarning,
                     stacklevel=2,

@@ -92,8 +92,8 @@ def suggest(trial: optuna.Trial, namespace: str, space: Mapping[str, Dimension])
             values[name] = trial.suggest_categorical(key, dim.choices)  # type: ignore[arg-type]
         else:
             raise TypeError(
-                f"parameter {key!r}: {dim!r} is not a Float, Int or Categorical from "
-                "automl_fin.plugin._space"
+                f"parameter {key!r}: {dim!r} is not a Float, Int or Categorical (from "
+                "automl_fin import Float, Int, Categorical)"
             )
     return values
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from automl_fin.plugin._space import Dimension
+from automl_fin.plugin._space import Categorical, Dimension, Float, Int
 
 __all__ = [
     "BuildContext",
@@ -248,6 +248,24 @@ def _check_name(kind: str, name: str) -> None:
         )
 
 
+def _check_space(kind: str, name: str, space: object) -> None:
+    """Refuse, when the plugin loads, a space that is not a map of Float / Int /
+    Categorical (or a function of the context, checked when called)."""
+    if callable(space):
+        return
+    if not isinstance(space, Mapping):
+        raise ValueError(
+            f"{kind} {name!r}: space must be a map of parameters (or a function of the "
+            f"build context returning one), got {space!r}"
+        )
+    for key, dim in space.items():
+        if not isinstance(dim, Float | Int | Categorical):
+            raise ValueError(
+                f"{kind} {name!r} parameter {key!r}: {dim!r} is not a Float, Int or "
+                "Categorical (from automl_fin import Float, Int, Categorical)"
+            )
+
+
 def _resolve_space(space: SpaceLike, ctx: BuildContext) -> Mapping[str, Dimension]:
     return space(ctx) if callable(space) else space
 
@@ -344,6 +362,7 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         _check_name("model", self.name)
+        _check_space("model", self.name, self.space)
         object.__setattr__(self, "column_options", tuple(self.column_options))
         if isinstance(self.portfolio, Mapping) or not all(
             isinstance(c, Mapping) for c in self.portfolio
@@ -412,6 +431,7 @@ class PreprocessorSpec:
 
     def __post_init__(self) -> None:
         _check_name("preprocessor", self.name)
+        _check_space("preprocessor", self.name, self.space)
         _check_cost("preprocessor", self.name, self.cost)
         object.__setattr__(self, "defaults", dict(self.defaults))
         object.__setattr__(self, "kinds", frozenset(ColumnKind(k) for k in self.kinds))
