@@ -542,3 +542,31 @@ def test_a_pickle_naming_a_core_module_by_its_old_path_is_read_at_the_new_one() 
     assert step.func is join_text
     frame = pd.DataFrame({"a": ["rates rise"], "b": ["stocks fall"]})
     assert list(step.transform(frame)) == list(join_text(frame, columns=["a", "b"]))
+
+
+class _Locked(LogisticRegression):
+    """A plugin's model that keeps a lock once fitted: it does not pickle."""
+
+    def fit(self, X, y, sample_weight=None):  # type: ignore[no-untyped-def]
+        import threading
+
+        self.lock_ = threading.Lock()
+        return super().fit(X, y, sample_weight)
+
+
+def test_a_member_that_does_not_pickle_is_named_with_its_plugin(tmp_path: Path) -> None:
+    class Locked:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(ModelSpec(name="locked", tasks={Task.BINARY}, requires={"scale"},
+                               build=lambda p, c: _Locked(max_iter=500)))  # fmt: skip
+
+    with pytest.warns(UserWarning, match="predictor failed after the search"):
+        result = search("default", trials=3, registry=Registry(plugins={"locked": Locked()}),
+                        runs_dir=tmp_path, storage=":memory:",
+                        overrides={"models": ["locked"], "report": False, "ensemble": False,
+                                   "validation.repeats": 1, "calibration": ["none"]})  # fmt: skip
+    message = result.errors["predictor"]
+    assert "ArtifactError: member locked#" in message
+    assert "(plugin 'locked')) does not pickle (TypeError: cannot pickle '_thread.lock'" in message
+    assert message.endswith("leave the model out (--set models=[...] without locked)")

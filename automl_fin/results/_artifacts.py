@@ -234,6 +234,20 @@ def _one_save_at_a_time(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _pickled(member: Member, provider: str | None) -> bytes:
+    """A member's pipeline pickled; one that does not pickle (a plugin's estimator holding
+    a lock or an open file) is named, with its plugin (``provider``), in one line."""
+    try:
+        return pickle.dumps(member.pipeline, protocol=5)
+    except Exception as exc:
+        raise ArtifactError(
+            f"member {member.model}#{member.trial}"
+            + (f" ({provider})" if provider else "")
+            + f" does not pickle ({type(exc).__name__}: {exc}): fix the plugin, or leave "
+            f"the model out (--set models=[...] without {member.model})"
+        ) from exc
+
+
 def _save(predictor: Predictor, folder: Path) -> Path:
     for left in folder.parent.glob(f".{folder.name}-*"):  # a save killed half way
         shutil.rmtree(left, ignore_errors=True)
@@ -243,7 +257,8 @@ def _save(predictor: Predictor, folder: Path) -> Path:
         members = []
         for i, m in enumerate(predictor.members):
             name = f"member_{i}_{m.model}.pkl"
-            files[name] = _write(tmp / name, pickle.dumps(m.pipeline, protocol=5))
+            provider = predictor.manifest.get("plugins", {}).get(m.model)
+            files[name] = _write(tmp / name, _pickled(m, provider))
             members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
         if predictor.scores is not None:
             files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
