@@ -84,7 +84,7 @@ def test_regression_target_is_predicted_in_its_own_units() -> None:
 def test_precision_is_32_bit_on_the_cpu() -> None:
     import torch
 
-    from automl_fin_lightning.training import choose_precision
+    from automl_fin_lightning.trainer import choose_precision
 
     expected = (
         "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
@@ -121,6 +121,18 @@ def test_mlp_in_a_search_embeds_ordinal_codes(
     bar = capfd.readouterr().err.replace("\r", "\n").splitlines()
     assert any("trial 0 mlp fold 1/3 epoch" in line for line in bar)  # epochs in the one bar
     assert bar[-1].lstrip().startswith("100%|") and "3/3" in bar[-1]
+    # its predictor loads and predicts with torch alone: Lightning (~6 s) is for training
+    assert result.predictor is not None and result.predictor.path is not None
+    script = (
+        "import sys, automl_fin, automl_fin.datasets\n"
+        f"p = automl_fin.load({str(result.predictor.path)!r})\n"
+        "rows = automl_fin.datasets.load('german_credit').head(20)\n"
+        "assert p.predict_proba(rows).shape == (20, 2)\n"
+        "print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "['torch']"
 
 
 @pytest.mark.gpu
