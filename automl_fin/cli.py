@@ -540,7 +540,9 @@ def _print_final_test(result: Any, board: pd.DataFrame) -> None:
     info = result.final_test or {}
     note = f", always-up share {info['up_share']:.4f}" if "up_share" in info else ""
     print(f"\nfinal test: {info.get('rows')} held-out rows; refitted on all search rows{note}")
-    print(view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-"))
+    from automl_fin.results._report_html import number_text
+
+    print(view.to_string(index=False, float_format=number_text, na_rep="-"))
 
 
 def _positive(text: str) -> int:
@@ -821,7 +823,9 @@ def _span(text: str) -> int:
 
 
 def _render(view: pd.DataFrame) -> str:
-    text = view.to_string(index=False, float_format=lambda v: f"{v:#.4g}", na_rep="-")
+    from automl_fin.results._report_html import number_text
+
+    text = view.to_string(index=False, float_format=number_text, na_rep="-")
     return "\n".join(line.rstrip() for line in text.splitlines())
 
 

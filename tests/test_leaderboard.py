@@ -238,3 +238,13 @@ def test_a_narrow_table_mixing_metrics_keeps_the_metric_column(storage: str) -> 
     head = out.stdout.splitlines()[0].split()
     assert "metric" in head
     assert "recipe" not in head  # the other optional columns are left out first
+
+
+def test_tables_tell_large_scores_apart() -> None:
+    """RMSEs in the thousands are shown to the cent, not as 1.450e+04 for eight trials
+    whose scores run from 14504.64 to 14508.08; small ones keep four digits."""
+    from automl_fin.results._report_html import number_text
+
+    shown = [number_text(v) for v in (14504.64, 14508.08, 1154.3, 0.8116, 0.06396, 44.49)]
+    assert shown == ["14504.64", "14508.08", "1154.30", "0.8116", "0.06396", "44.49"]
+    assert number_text(-2406.0) == "-2406.00" and number_text(123.0) == "123.0"

@@ -40,6 +40,15 @@ def note(text: str) -> str:
     return f"<p class='note'>{html.escape(text)}</p>"
 
 
+def number_text(value: float) -> str:
+    """A number as the tables show it: four significant digits (``0.8116``, ``44.49``),
+    and from 1,000 on every digit left of the point and two after it (``14504.64``, not
+    ``1.450e+04``, which shows eight different RMSEs alike)."""
+    if 1000 <= abs(value) < 1e15:
+        return f"{value:.2f}"
+    return f"{value:#.4g}".rstrip(".")
+
+
 def table(frame: pd.DataFrame, name: str, caption: str = "", *, index: bool = False) -> str:
     """``frame`` as an HTML table in a box that scrolls sideways when it is wider than
     the page (never the page itself), with a caption below."""
@@ -50,9 +59,7 @@ def table(frame: pd.DataFrame, name: str, caption: str = "", *, index: bool = Fa
         frame = frame.copy()
         for c in nullable:
             frame[c] = frame[c].astype(object).where(frame[c].notna(), "-")
-    body = frame.to_html(
-        index=index, float_format=lambda v: f"{v:#.4g}", na_rep="-", border=0, escape=True
-    )
+    body = frame.to_html(index=index, float_format=number_text, na_rep="-", border=0, escape=True)
     under = note(caption) if caption else ""
     return f"<div class='wide' id='{name}'>{body}</div>{under}"
 
