@@ -181,6 +181,17 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
     assert hashes["s1"] == hashes["s2"] != hashes["sub"]  # seeds do not change the hash
     again = lb.compare()
     assert len(again) == 3 and set(again["recipe"]) == {"default"}
+    # per model, the rows of each recipe content and data set come together
+    groups = list(zip(*(lb.compare("model")[c] for c in ("data", "recipe_hash")), strict=True))
+    stretches = 1 + sum(a != b for a, b in zip(groups, groups[1:], strict=False))
+    assert stretches == len(set(groups)) == 3
+    # an ensemble row competes, but is no trial: trials counts trials
+    search("default", trials=4, seed=3, storage=url, study="ens", runs_dir=runs,
+           overrides={**fast, "ensemble": True, "stacking": False})  # fmt: skip
+    board = lb.query(state="COMPLETE", study="ens")
+    assert (board["trial"] == -1).sum() == 1  # the ensemble row
+    (row,) = lb.compare(study="ens").itertuples()
+    assert row.trials == (board["trial"] >= 0).sum() == len(board) - 1 and row.studies == 1
 
 
 def test_a_study_stored_by_an_earlier_version_compares_with_new_ones(tmp_path: Path) -> None:

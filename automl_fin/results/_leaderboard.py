@@ -183,8 +183,9 @@ class Leaderboard:
 
         Columns: recipe, recipe_hash, data, dataset, metric, direction, model, score, score_std,
         study, trial (where the best row is), studies and trials (how many completed
-        rows of how many studies competed), rank (1 = best within the recipe, data set
-        and metric)."""
+        trials, the ensemble and stack rows not counted, of how many studies competed),
+        rank (1 = best within the recipe, data set and metric); the rows of one recipe,
+        data set and metric come together."""
         _one_of("by", by, ("data", "model"))
         board = self.query(recipe=recipe, dataset=dataset, study=study, model=model)
         board = board[board["state"] == "COMPLETE"]
@@ -199,9 +200,13 @@ class Leaderboard:
         groups = board.groupby(keys, sort=False, dropna=False)
         best = groups.head(1).copy()
         best["studies"] = groups["study"].transform("nunique").loc[best.index]
-        best["trials"] = groups["trial"].transform("size").loc[best.index]
+        # trials, not rows: the ensemble and stack rows (-1, -2) are not counted
+        tried = board.assign(_tried=board["trial"] >= 0).groupby(keys, sort=False, dropna=False)
+        best["trials"] = tried["_tried"].transform("sum").loc[best.index].astype("int64")
         best["rank"] = best.groupby(task, sort=False, dropna=False).cumcount() + 1
-        best = best.sort_values(["recipe", "data", "rank"], na_position="last")
+        # one group after another (a recipe on a file under two metrics or contents)
+        order = ["recipe", "data", "metric", "recipe_hash", "rank"]
+        best = best.sort_values(order, na_position="last")
         return best[columns].reset_index(drop=True)
 
     def _trials(self, summary: Any) -> list[Any]:
