@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -183,7 +184,7 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
     assert len(again) == 3 and set(again["recipe"]) == {"default"}
     # per model, the rows of each recipe content and data set come together
     groups = list(zip(*(lb.compare("model")[c] for c in ("data", "recipe_hash")), strict=True))
-    stretches = 1 + sum(a != b for a, b in zip(groups, groups[1:], strict=False))
+    stretches = 1 + sum(a != b for a, b in itertools.pairwise(groups))
     assert stretches == len(set(groups)) == 3
     # an ensemble row competes, but is no trial: trials counts trials
     search("default", trials=4, seed=3, storage=url, study="ens", runs_dir=runs,
