@@ -79,6 +79,29 @@ def test_a_day_first_time_column_is_read_in_time_order() -> None:
     assert np.allclose(sup.frame["ret_lag1"], truth.frame["ret_lag1"])
 
 
+def test_dates_exported_with_a_changing_utc_offset_are_read_as_instants(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """S&P 500 dates written as a US exchange exports them (``-05:00`` in winter,
+    ``-04:00`` in summer): a run and its predictor read them (pandas refuses several
+    offsets in one column, even with errors="coerce"; the run crashed with a traceback),
+    in time order, the origin of each forecast on its trading day."""
+    from automl_fin import datasets, search
+    from automl_fin.data._dates import to_datetime
+
+    frame = datasets.load("sp500").tail(900).reset_index(drop=True)
+    zoned = frame["date"].dt.tz_localize("America/New_York").astype(str)
+    assert zoned.str.endswith("-05:00").any() and zoned.str.endswith("-04:00").any()
+    text = frame.assign(date=zoned)
+    read = to_datetime(text["date"])
+    assert (read.dt.date == frame["date"].dt.date).all() and read.is_monotonic_increasing
+    (tmp_path / "zoned.csv").write_text(text.head(800).to_csv(index=False))
+    result = search("price", data=tmp_path / "zoned.csv", trials=3, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"report": False, "ensemble": False,
+                                                   "models": ["ridge"]})  # fmt: skip
+    assert result.predictor is not None
+    out = result.predictor.predict_frame(text.tail(300))
+    assert str(out["origin"].iloc[-1]).startswith(str(frame["date"].iloc[-1].date()))
+
+
 # -- validation ---------------------------------------------------------------------
 
 

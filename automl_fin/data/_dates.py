@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-__all__ = ["MIXED", "date_format", "parse_dates"]
+__all__ = ["MIXED", "date_format", "parse_dates", "to_datetime"]
 
 MIXED = "mixed"  # pandas' value-by-value parsing: no single format reads the column
 SAMPLE = 500  # distinct values a format is tried on
@@ -31,6 +31,24 @@ COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
     "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y",
 )  # fmt: skip
+
+
+def to_datetime(values: Any, **options: Any) -> Any:
+    """``pd.to_datetime(values, **options)``; text with several UTC offsets (a US
+    exchange's dates exported with their zone: ``-05:00`` in winter, ``-04:00`` in
+    summer), which pandas refuses even with ``errors="coerce"``, read as the instants
+    they are, in UTC without a zone (``1986-03-13 00:00:00-05:00`` is 05:00)."""
+    try:
+        return pd.to_datetime(values, **options)
+    except ValueError as exc:
+        if "Mixed timezones" not in str(exc) and "mixed time zones" not in str(exc).lower():
+            raise
+    stamps = pd.to_datetime(values, utc=True, **options)
+    return (
+        stamps.tz_convert(None)
+        if isinstance(stamps, pd.DatetimeIndex)
+        else (stamps.dt.tz_convert(None) if isinstance(stamps, pd.Series) else stamps)
+    )
 
 
 def date_format(values: Any) -> str:
@@ -52,7 +70,7 @@ def date_format(values: Any) -> str:
     candidates += [c for c in COMMON if c not in candidates]
     best, share = MIXED, 0.0
     for fmt in candidates:
-        read = float(pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean())
+        read = float(to_datetime(sample, format=fmt, errors="coerce").notna().mean())
         if read > share:
             best, share = fmt, read
     return best if share >= READS else MIXED
@@ -70,13 +88,13 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": MIXED is on purpose
         text = series.where(series.isna(), series.astype(str).str.strip())
-        stamps = pd.to_datetime(text, errors="coerce", format=fmt)
+        stamps = to_datetime(text, errors="coerce", format=fmt)
         other = stamps.isna() & text.notna()
         if fmt != MIXED and other.any():  # ISO 8601, else in the column's day-month order
-            stamps[other] = pd.to_datetime(text[other], errors="coerce", format="ISO8601")
+            stamps[other] = to_datetime(text[other], errors="coerce", format="ISO8601")
             other = stamps.isna() & text.notna()
             dayfirst = -1 < fmt.find("%d") < fmt.find("%m")
-            stamps[other] = pd.to_datetime(
+            stamps[other] = to_datetime(
                 text[other], errors="coerce", format=MIXED, dayfirst=dayfirst
             )
         return stamps

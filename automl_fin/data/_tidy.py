@@ -77,6 +77,7 @@ def _unread(text: pd.Series) -> bool:
     takes, so that each distinct value would be a category: 20 distinct values or more,
     nine in ten written so. A column of dates in one format is read as dates later."""
     from automl_fin.data._dataset import looks_like_datetime
+    from automl_fin.data._dates import to_datetime
 
     sample = pd.Series(text.astype("str").str.strip().unique()[:500])
     if len(sample) < 20:
@@ -88,7 +89,7 @@ def _unread(text: pd.Series) -> bool:
         return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": value by value on purpose
-        dated = pd.to_datetime(sample, errors="coerce", format="mixed").notna().mean() >= 0.9
+        dated = to_datetime(sample, errors="coerce", format="mixed").notna().mean() >= 0.9
     return bool(dated) and not looks_like_datetime(sample)
 
 

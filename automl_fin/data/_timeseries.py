@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from automl_fin.data._dates import parse_dates
+from automl_fin.data._dates import parse_dates, to_datetime
 from automl_fin.data._tidy import plain
 from automl_fin.errors import DataError
 
@@ -141,7 +141,7 @@ def series_features(
         for k in range(1, cfg.exogenous_lags + 1):
             out[f"{name}_lag{k}"] = col.shift(k - 1)
     if cfg.calendar:
-        stamps = pd.to_datetime(frame[time])
+        stamps = to_datetime(frame[time])
         out["day_of_week"] = stamps.dt.day_of_week.astype(float)
         out["month"] = stamps.dt.month.astype(float)
     return pd.DataFrame(out, index=frame.index)
@@ -229,7 +229,7 @@ def check_no_lookahead(
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     base = features(frame, time=time, entity=entity, cfg=cfg)
-    stamps = pd.to_datetime(frame[time]).to_numpy()
+    stamps = to_datetime(frame[time]).to_numpy()
     unique = np.unique(stamps)
     for q in np.linspace(0.2, 0.8, cuts):
         cut = unique[int(q * (len(unique) - 1))]

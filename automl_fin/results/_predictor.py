@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from automl_fin.data._dates import to_datetime
 from automl_fin.data._tidy import MISSING_TOKENS, nullable_number, numbers_in_text, plain
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -195,7 +196,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if kind is ColumnKind.DATETIME:
         if ptypes.is_datetime64_any_dtype(col):
             return col
-        stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+        stamps = to_datetime(col, errors="coerce", format="mixed")
         bad = stamps.isna() & col.notna() & (col.astype("str").str.strip() != "")
         if bad.any():
             raise refuse(bad, "dates")

@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._dates import to_datetime
+
 __all__ = [
     "FILE",
     "SERIES_KEPT",
@@ -78,7 +80,7 @@ def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | N
 def naive_times(times: Any) -> pd.DatetimeIndex:
     """``times`` without a time zone (in UTC where they had one): comparable with the
     ISO stamp of a predictor's last training origin whatever the table wrote."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(times)))
+    stamps = pd.DatetimeIndex(to_datetime(pd.Series(times)))
     return stamps.tz_convert(None) if stamps.tz is not None else stamps
 
 
