@@ -102,6 +102,23 @@ def test_dates_exported_with_a_changing_utc_offset_are_read_as_instants(tmp_path
     assert str(out["origin"].iloc[-1]).startswith(str(frame["date"].iloc[-1].date()))
 
 
+def test_a_numeric_time_column_is_read_as_the_same_dates_at_prediction(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Dates written as numbers (19990104) are read as dates at training, and so at
+    prediction and evaluation: the origins were 1970-01-01 00:00:00.019990104."""
+    from automl_fin import datasets, search
+
+    frame = datasets.load("sp500").tail(700).reset_index(drop=True)
+    numeric = frame.assign(date=frame["date"].dt.strftime("%Y%m%d").astype("int64"))
+    result = search("price", data=numeric.head(600), trials=3, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"report": False, "ensemble": False,
+                                                   "models": ["ridge"]})  # fmt: skip
+    assert result.predictor is not None
+    out = result.predictor.predict_frame(numeric)
+    assert pd.Timestamp(out["origin"].iloc[-1]) == frame["date"].iloc[-1]
+    first, last = result.predictor.evaluate(numeric.tail(200)).attrs["origins"]
+    assert pd.Timestamp(first).year == pd.Timestamp(last).year == frame["date"].iloc[-1].year
+
+
 # -- validation ---------------------------------------------------------------------
 
 

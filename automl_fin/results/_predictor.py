@@ -196,7 +196,12 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if kind is ColumnKind.DATETIME:
         if ptypes.is_datetime64_any_dtype(col):
             return col
-        stamps = to_datetime(col, errors="coerce", format="mixed")
+        if ptypes.is_numeric_dtype(col):  # 19891124, Ecdat's 800102: read as training read them
+            from automl_fin.data._dates import parse_dates
+
+            stamps = parse_dates(col)
+        else:
+            stamps = to_datetime(col, errors="coerce", format="mixed")
         bad = stamps.isna() & col.notna() & (col.astype("str").str.strip() != "")
         if bad.any():
             raise refuse(bad, "dates")
