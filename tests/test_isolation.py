@@ -315,3 +315,23 @@ def test_a_limit_that_native_code_overran_says_how_long_it_held(thread: str) -> 
     held = float(str(error).rsplit("until ", 1)[1].removesuffix(" s"))
     assert str(error).startswith("timed out after 0.2 s (the search's time budget); native ")
     assert took > 1.0 and abs(held - took) < 1.0
+
+
+def test_a_time_limit_waits_for_an_import_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget's timer fires after a slow import, never inside it: a module cut half
+    way stays half made in ``sys.modules``, and later imports of it fail."""
+    from automl_fin.engine._time_limit import TrialTimeout, time_limit
+
+    (tmp_path / "slow_module_for_the_timer.py").write_text(
+        "import time\ntime.sleep(0.6)\nDONE = True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    started = time.monotonic()
+    with pytest.raises(TrialTimeout), time_limit(0.2, "the search's time budget"):
+        import slow_module_for_the_timer  # noqa: F401
+
+        time.sleep(5)  # the timer, held back during the import, fires here
+    assert 0.6 <= time.monotonic() - started < 1.5
+    assert sys.modules["slow_module_for_the_timer"].DONE  # imported whole

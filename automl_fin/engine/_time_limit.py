@@ -2,14 +2,16 @@
 
 In the main thread the limit is a ``SIGALRM`` timer: its handler raises
 :class:`TrialTimeout` in the running code, which also interrupts blocking waits such as
-``time.sleep``. In other threads a watchdog raises it asynchronously in the trial's
-thread at its next Python instruction. Either way the trial fails with "timed out after
-N s" and the search goes on. Code that never returns to Python (a native loop holding
-the GIL) cannot be stopped this way; such a plugin must check time itself. When it
-returns late, the message says how late: "timed out after 72.4 s (...); native code
-held it until 207 s" (a k-nearest-neighbours plugin predicting 65,000 rows in one call).
+``time.sleep``. The timer never fires inside an import: it waits for the import to end,
+since a module cut half way is left half made and every later import of it fails (a
+report's matplotlib after Lightning's first import was cut by the budget). In other
+threads a watchdog raises it asynchronously in the trial's thread at its next Python
+instruction (imports not spared). Either way the trial fails with "timed out after N s"
+and the search goes on. Code that never returns to Python (a native loop holding the
+GIL) cannot be stopped this way; such a plugin must check time itself. When it returns
+late, the message says how late: "timed out after 72.4 s (...); native code held it
+until 207 s" (a k-nearest-neighbours plugin predicting 65,000 rows in one call).
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -18,8 +20,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import FrameType
 
 __all__ = ["TrialTimeout", "time_limit"]
+
+IMPORT_RETRY = 0.05  # seconds: a timer that fires during an import fires again after it
 
 
 class TrialTimeout(Exception):
@@ -50,9 +55,21 @@ def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") 
             yield
 
 
+def _importing(frame: FrameType | None) -> bool:
+    """Whether ``frame`` (where the timer interrupted) is inside an import."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextlib.contextmanager
 def _alarm(seconds: float, message: Callable[[], str]) -> Iterator[None]:
-    def expire(signum: int, frame: object) -> None:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        if _importing(frame):  # a module cut half way breaks every later import of it
+            signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY)
+            return
         raise TrialTimeout(message())
 
     previous = signal.signal(signal.SIGALRM, expire)
