@@ -539,7 +539,11 @@ def _print_final_test(result: Any, board: pd.DataFrame) -> None:
     view = rows[["trial", "model", *tested]].rename(columns={c: c[5:] for c in tested})
     info = result.final_test or {}
     note = f", always-up share {info['up_share']:.4f}" if "up_share" in info else ""
-    print(f"\nfinal test: {info.get('rows')} held-out rows; refitted on all search rows{note}")
+    how = {
+        "bags": "each model as its kept fold models (a bag)",
+        "both": "kept fold models where kept, else refitted on all search rows",
+    }.get(info.get("members", ""), "refitted on all search rows")
+    print(f"\nfinal test: {info.get('rows')} held-out rows; {how}{note}")
     from automl_fin.results._report_html import number_text
 
     print(view.to_string(index=False, float_format=number_text, na_rep="-"))

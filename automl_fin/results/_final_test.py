@@ -92,6 +92,10 @@ def final_test(
 
             atomic_write(run_dir / PREDICTIONS, lambda fh: np.savez(fh, rows=test, **predictions))
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
+    from automl_fin.engine._bag import Bag
+
+    bags = {isinstance(pipe, Bag) for _, pipe in fitted.values()}
+    info["members"] = "bags" if bags == {True} else "refits" if bags == {False} else "both"
     if rules:
         info["rules"] = rules
     if p.dataset.scale is not None:  # the "always up" reference for directional accuracy

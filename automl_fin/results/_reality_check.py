@@ -309,7 +309,7 @@ def reality_check(
         verdict["chosen"] = base.number
         warnings.warn(
             f"reality check: no row beat the baseline {verdict['baseline_model']} by more "
-            f"than the luck of {counted(len(numbers))} tried (SPA p = {pvalue:.2f} > {level} on "
+            f"than the luck of {counted(len(numbers))} tried (SPA p = {pvalue:.3f} > {level} on "
             f"{verdict['rows']:,} out-of-fold rows), so the predictor is the baseline; set "
             f"reality_check: null to keep the best row ({verdict['best_model']}, "
             f"{p.metric.name} {verdict['best_value']:.6g})",

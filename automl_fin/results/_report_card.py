@@ -223,7 +223,7 @@ def reality_words(check: dict[str, Any]) -> str:
     if check["chosen"] == check["baseline"]:
         return (
             f"no row beat {against} by more than the luck of {counted(tried)} tried "
-            f"(Hansen's SPA p = {p:.2f} > {level}): the predictor is {against}, not "
+            f"(Hansen's SPA p = {p:.3f} > {level}): the predictor is {against}, not "
             f"the best row ({check['best_model']}); set reality_check: null to keep it"
         )
     return (
