@@ -261,3 +261,21 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     with pytest.warns(UserWarning, match=r"target 'y' holds numbers written with thousands"):
         ds = Dataset.from_frame(frame, source="t.csv", target="y", task=Task.REGRESSION)
     assert ds.y.tolist() == [42000.0, 1000.5, 99.0, 12500.0]
+
+
+def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() -> None:
+    """German credit stacked twice: every row has a copy, which a fold split puts on its
+    other side as often as not (optimistic scores): said. The table itself, and a table
+    of a few categories, where alike rows are expected, are not warned about."""
+    import warnings
+
+    credit = datasets.load("german_credit")
+    with pytest.warns(UserWarning, match=r"twice: 1000 rows \(50%\) repeat another row exactly "
+                      r"\(every column, 'creditability' too\): a copy falls on the other side "
+                      r"of a fold"):  # fmt: skip
+        Dataset.from_frame(pd.concat([credit, credit]), target="creditability", source="twice")
+    few = credit[["purpose", "housing", "creditability"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(credit, target="creditability")
+        Dataset.from_frame(few, target="creditability")  # 1,000 rows, a few dozen kinds

@@ -362,6 +362,7 @@ class Dataset:
             raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
         if task.is_classification:
             _check_leaks(frame[features], y, source, target)
+        _warn_copies(frame[[*features, target]], source, target)
         X = frame[features].reset_index(drop=True)
         return cls(
             X=X,
@@ -373,6 +374,29 @@ class Dataset:
             fingerprint=digest,
             target=target,
             dropped=dropped,
+        )
+
+
+def _warn_copies(frame: pd.DataFrame, source: str, target: str) -> None:
+    """Warn when rows repeat another row exactly (every feature and the target) in a
+    table where a numeric column tells rows apart (half its values distinct), so that
+    the copies are no coincidence: a copy falls on the other side of a fold as often as
+    not, and the scores come out optimistic (Boston stacked twice: cross-validated RMSE
+    1.88 where new rows gave 2.55, its "90 %" interval held 77.5 % of them)."""
+    n = len(frame)
+    numeric = [c for c, t in frame.dtypes.items() if c != target and ptypes.is_numeric_dtype(t)]
+    if n < 20 or not numeric:
+        return
+    copies = int(frame.duplicated().sum())
+    if copies < max(2, 0.01 * n):
+        return
+    if any(frame[c].nunique() >= (n - copies) // 2 for c in numeric[:50]):
+        warnings.warn(
+            f"{source}: {copies} rows ({copies / n:.0%}) repeat another row exactly (every "
+            f"column, '{target}' too): a copy falls on the other side of a fold as often as "
+            "not, so the scores come out optimistic; drop the copies first "
+            "(frame.drop_duplicates()) unless they are distinct cases",
+            stacklevel=3,
         )
 
 

@@ -12,6 +12,7 @@ GIL) cannot be stopped this way; such a plugin must check time itself. When it r
 late, the message says how late: "timed out after 72.4 s (...); native code held it
 until 207 s" (a k-nearest-neighbours plugin predicting 65,000 rows in one call).
 """
+
 from __future__ import annotations
 
 import contextlib
