@@ -459,13 +459,13 @@ class _Paced(ClassifierMixin, BaseEstimator):
 class _PacedPlugin:
     """A plugin of one ``_Paced`` model named ``name`` (its options: ``paced``)."""
 
-    def __init__(self, name: str = "paced", **paced: float) -> None:
-        self.name, self.paced = name, paced
+    def __init__(self, name: str = "paced", cost: float = 1.0, **paced: float) -> None:
+        self.name, self.cost, self.paced = name, cost, paced
 
     @hookimpl
     def register_models(self, register):
         register(ModelSpec(name=self.name, tasks={Task.BINARY},
-                           build=lambda p, c: _Paced(**self.paced),
+                           build=lambda p, c: _Paced(**self.paced), cost=self.cost,
                            requires={"scale"}, monitored=True))  # fmt: skip
 
 
@@ -500,7 +500,10 @@ def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path
     once another model has finished one)."""
     result = search(
         "default", trials=3, seconds=10.0, runs_dir=tmp_path, storage=":memory:",
-        registry=Registry(plugins={"slow": _PacedPlugin("slow", batches=40, pause=0.3)}),
+        # declared cheap: priced from the logistic regression's folds before its own, it
+        # is started even where a slower machine made those folds slow (~2 s a fold
+        # estimated at the default cost: skipped up front, never started)
+        registry=Registry(plugins={"slow": _PacedPlugin("slow", cost=0.1, batches=40, pause=0.3)}),
         overrides={"models": ["logreg", "slow"], "baselines": ["prior"], "portfolio": False,
                    "enqueue": [{"model": "logreg"}, {"model": "slow"}], "ensemble": False,
                    "validation.repeats": 1, "validation.n_splits": 5, "pruner": "none",
