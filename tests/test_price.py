@@ -175,7 +175,7 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         search("price", data=short, overrides={**overrides, "report": False}, trials=2,
                runs_dir=tmp_path, storage=":memory:")  # fmt: skip
     lines = [str(w.message) for w in said]
-    assert any("1 series of 'ticker' (C) have no row with every feature" in m for m in lines), lines
+    assert any("1 series of 'ticker' (C) has no row with every feature" in m for m in lines), lines
     assert any("the trial budget went to the 2 baselines; give more trials" in m for m in lines)
     with pytest.raises(RecipeError, match=r"target.*'volume' but data.series.price is 'close'"):
         search("price", data=frame, target="volume", overrides=overrides, runs_dir=tmp_path)

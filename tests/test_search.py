@@ -678,3 +678,13 @@ def test_the_python_api_reports_progress_as_the_cli_does(tmp_path: Path, capsys)
     search("default", trials=2, progress=False, storage=":memory:", runs_dir=tmp_path,
            overrides=quiet)  # fmt: skip
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_study_name_is_refused(tmp_path: Path, name: str) -> None:
+    """A name of spaces was a study no one could name again; "" silently became a new
+    one with a dated name."""
+    from automl_fin.errors import StorageError
+
+    with pytest.raises(StorageError, match=r"a study name needs a visible character"):
+        search("default", trials=1, study=name, runs_dir=tmp_path, storage=":memory:")

@@ -185,7 +185,8 @@ def supervise(
     if not usable.any():
         raise DataError(
             f"{source}: no row has {cfg.lags} lags, the rolling windows {cfg.windows} and a "
-            f"target {cfg.horizon} steps ahead; the series is too short for data.series"
+            f"target {cfg.horizon} step{'s' if cfg.horizon != 1 else ''} ahead; the series is "
+            "too short for data.series"
         )
     if entity:  # a series with too few rows has none left: said, never silently lost
         lost = sorted(set(frame[entity].astype(str)) - set(frame.loc[usable, entity].astype(str)))
@@ -193,7 +194,8 @@ def supervise(
             need = max([cfg.lags, *cfg.windows]) + cfg.horizon + 1
             shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
             warnings.warn(
-                f"{source}: {len(lost)} series of '{entity}' ({shown}) have no row with "
+                f"{source}: {len(lost)} series of '{entity}' ({shown}) "
+                f"{'has' if len(lost) == 1 else 'have'} no row with "
                 f"every feature and a target (the lags and windows need {need} rows, and "
                 "every exogenous column a value): left out",
                 stacklevel=3,

@@ -185,6 +185,11 @@ def search(
     if seconds is not None and trials is None and "budget.trials" not in merged:
         recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
         recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
+    if study is not None and not study.strip():  # "" or spaces: no name a user can type again
+        raise StorageError(
+            f"--study {study!r}: a study name needs a visible character; leave it out for a "
+            "new name (<recipe>-<date>-<time>)"
+        )
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     if progress is None:
         progress = interactive()
