@@ -169,11 +169,11 @@ def family_of(trial: optuna.trial.FrozenTrial) -> str:
 
 def fitting_rows(rows: np.ndarray, seed: int = 0, limit: int | None = None) -> np.ndarray:
     """``rows``, or, past ``limit`` (default :data:`FITTING_ROWS`), a seeded sample of
-    ``limit`` of them, in order: the
-    rows that choose an ensemble's weights or fit a stack's layer 2. A few weights are
-    as well determined by 100,000 rows as by a million (measured in docs/benchmarks.md),
-    while the time grows with the rows: a 1M-row run spent 5.2 s selecting and 8.5 s
-    stacking after a 60 s search. Scores are then computed on every row."""
+    ``limit`` of them, in order: the rows that choose an ensemble's weights or fit a
+    stack's layer 2. A few weights are as well determined by 100,000 rows as by a
+    million (measured in docs/benchmarks.md), while the time grows with the rows: a
+    1M-row run spent 5.2 s selecting and 8.5 s stacking after a 60 s search. Scores
+    are then computed on every row."""
     limit = FITTING_ROWS if limit is None else limit
     if len(rows) <= limit:
         return rows
