@@ -164,6 +164,8 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
     assert full["score"] == rows["score"].max() and full["studies"] == 2
     assert full["trials"] == len(rows) and full["direction"] == "maximize"
     assert (full["study"], full["trial"]) in set(zip(rows["study"], rows["trial"], strict=True))
+    served = board.set_index(["study", "trial"])["chosen"]
+    assert full["chosen"] == served[(full["study"], full["trial"])]  # its study's verdict
     per_model = lb.compare("model", dataset=full["dataset"])
     assert set(per_model["model"]) == set(rows["model"])
     assert per_model["rank"].tolist() == list(range(1, len(per_model) + 1))

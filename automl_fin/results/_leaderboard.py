@@ -182,7 +182,9 @@ class Leaderboard:
         contents (``recipe_hash``) are never compared. Filters as in :meth:`query`.
 
         Columns: recipe, recipe_hash, data, dataset, metric, direction, model, score, score_std,
-        study, trial (where the best row is), studies and trials (how many completed
+        study, trial (where the best row is), chosen (whether its study's predictor serves
+        that row: False where the study's reality check kept a baseline, the row having
+        beaten the others only by luck), studies and trials (how many completed
         trials, the ensemble and stack rows not counted, of how many studies competed),
         rank (1 = best within the recipe, data set and metric); the rows of one recipe,
         data set and metric come together."""
@@ -192,7 +194,8 @@ class Leaderboard:
         task = ["recipe", "recipe_hash", "dataset", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
-                   "score", "score_std", "study", "trial", "studies", "trials", "rank"]  # fmt: skip
+                   "score", "score_std", "study", "trial", "chosen", "studies", "trials",
+                   "rank"]  # fmt: skip
         if board.empty:
             return pd.DataFrame(columns=columns)
         sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
