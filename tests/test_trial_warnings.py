@@ -64,3 +64,21 @@ def test_filters_still_apply_inside_a_trial() -> None:
         "warnings from the trials, each shown once: UserWarning 2 times in 2 trials (shown)"
     )
     assert TrialWarnings().repeated() is None
+
+
+def test_a_warning_whose_numbers_change_each_fit_is_shown_once() -> None:
+    """ElasticNet's convergence warning names each fit's duality gap: one warning still."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import ElasticNet
+
+    X, y = load_diabetes(return_X_y=True)
+    tw = TrialWarnings()
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        for rows in (slice(0, 200), slice(200, 400)):  # two trials, other gaps
+            with tw.recording():
+                ElasticNet(alpha=1e-4, max_iter=1).fit(X[rows], y[rows])
+    texts = [str(w.message) for w in got if issubclass(w.category, ConvergenceWarning)]
+    assert len(texts) == 1 and "Duality gap" in texts[0], texts
+    line = tw.repeated()
+    assert line is not None and "ConvergenceWarning 2 times in 2 trials" in line

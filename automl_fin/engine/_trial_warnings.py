@@ -7,7 +7,8 @@ number of iteration reached before convergence" 36 times.
 
 A trial's warnings are recorded with the filters as they are (an ``error`` filter still
 raises where the warning is raised, an ``ignore`` still drops it), and each distinct one
-(category and text) is shown once a search, the first time, through
+(category and text, its numbers aside: scikit-learn's ElasticNet puts each fit's duality
+gap in its text) is shown once a search, the first time, through
 ``warnings.showwarning`` (the filters have already passed it). After the search,
 :meth:`TrialWarnings.repeated` says how often each shown one came back.
 """
@@ -15,6 +16,7 @@ raises where the warning is raised, an ``ignore`` still drops it), and each dist
 from __future__ import annotations
 
 import contextlib
+import re
 import textwrap
 import warnings
 from collections.abc import Iterator
@@ -22,14 +24,16 @@ from collections.abc import Iterator
 __all__ = ["TrialWarnings"]
 
 SHOWN_REPEATS = 3  # repeated warnings named in the line after a search
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 class TrialWarnings:
     """The warnings of one search's trials: each shown the first time, then counted."""
 
     def __init__(self) -> None:
-        # (category, text) -> [times raised, trials that raised it]
+        # (category, text with its numbers as #) -> [times raised, trials that raised it]
         self.seen: dict[tuple[type[Warning], str], list[int]] = {}
+        self.first: dict[tuple[type[Warning], str], str] = {}  # the text as first shown
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[None]:
@@ -45,9 +49,10 @@ class TrialWarnings:
     def _show(self, caught: list[warnings.WarningMessage]) -> None:
         this_trial: set[tuple[type[Warning], str]] = set()
         for w in caught:
-            key = (w.category, str(w.message))
+            key = (w.category, _NUMBER.sub("#", str(w.message)))
             counts = self.seen.setdefault(key, [0, 0])
             if counts[0] == 0:
+                self.first[key] = str(w.message)
                 warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
             counts[0] += 1
             if key not in this_trial:
@@ -58,8 +63,8 @@ class TrialWarnings:
         """One line on the warnings that came back after they were shown (most first),
         or ``None`` when none did."""
         again = sorted(
-            ((n, trials, cat.__name__, text) for (cat, text), (n, trials) in self.seen.items()
-             if n > 1),
+            ((n, trials, key[0].__name__, self.first[key]) for key, (n, trials)
+             in self.seen.items() if n > 1),
             reverse=True,
         )  # fmt: skip
         if not again:
