@@ -162,12 +162,21 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
     # one series, a few times twice: not "several series" with no column to tell them apart
     one = frame[frame["ticker"] == "A"].drop(columns="ticker")
-    twice = pd.concat([one, one.iloc[[5, 9]]])
+    twice = pd.concat([one, one.iloc[[5, 9]].assign(close=lambda f: f["close"] * 1.01)])
     single = {"data.series.price": "close", "data.dataset": None}
     with pytest.raises(DataError, match=r"4 rows share a time in 'date' with another row "
                        r"\(e.g. .*\) and no text column tells series apart: keep one row per "
                        "time, or name"):  # fmt: skip
         search("price", data=twice, overrides=single, trials=1, runs_dir=tmp_path)
+    # the whole series twice (a file appended to itself): copies, not several series
+    with pytest.raises(DataError, match=r"400 rows share a time in 'date' with another row "
+                       r"\(e.g. .*\); each of them is an exact copy of another \(200 copies"):  # fmt: skip
+        search("price", data=pd.concat([one, one]), overrides=single, trials=1,
+               runs_dir=tmp_path)  # fmt: skip
+    with pytest.raises(DataError, match=r"sharing a time for entity 'A' .*keep one row per "
+                       r"entity and time; each of them is an exact copy"):  # fmt: skip
+        search("price", data=pd.concat([frame, frame]), overrides=overrides, trials=1,
+               runs_dir=tmp_path)  # fmt: skip
     # a series too short for the features is said, not silently lost; two trials spent
     # on the two baselines say so
     short = pd.concat([frame, random_walk(30, ("C",))])

@@ -26,6 +26,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import infer_kinds, looks_like_datetime
+from automl_fin.data._timeseries import copies
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -431,8 +432,13 @@ def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
     if len(candidates) == 1:
         return candidates[0]
     shared = frame.duplicated(time, keep=False)
+    first = frame.loc[shared, time].iloc[0]
+    if not candidates and (twice := copies(frame, shared)):  # rows pasted twice
+        raise DataError(
+            f"{source}: {int(shared.sum())} rows share a time in '{time}' with another row "
+            f"(e.g. {first}){twice}"
+        )
     if not candidates and shared.mean() < 0.5:  # most times once: one series, a few twice
-        first = frame.loc[shared, time].iloc[0]
         raise DataError(
             f"{source}: {int(shared.sum())} rows share a time in '{time}' with another row "
             f"(e.g. {first}) and no text column tells series apart: keep one row per time, "

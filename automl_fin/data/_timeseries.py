@@ -118,7 +118,21 @@ def check_price_table(
         raise DataError(
             f"{source}: time column '{time}' has {int(dup.sum())} rows sharing a time{who} "
             f"(e.g. {_when(row[time])}); keep one row per {'entity and ' if entity else ''}time"
+            + copies(frame, dup)
         )
+
+
+def copies(frame: pd.DataFrame, shared: pd.Series) -> str:
+    """What to add to an error about rows that share a time (``shared``) when each is an
+    exact copy of another row: the table holds the same rows twice (a file appended to
+    itself), not several series."""
+    if frame.loc[shared].duplicated(keep=False).all():
+        n = int(frame.loc[shared].duplicated().sum())
+        return (
+            f"; each of them is an exact copy of another ({n} copies: the same rows twice?): "
+            "drop the copies (pandas drop_duplicates)"
+        )
+    return ""
 
 
 def series_features(
