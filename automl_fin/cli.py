@@ -772,12 +772,16 @@ def _table(
     columns: str | None = None,
 ) -> str:
     """The leaderboard as a text table: the essential columns, cut to the terminal's
-    width (the error column is shortened); ``wide``: every column; ``columns``: those."""
+    width (the error column is shortened); ``wide``: every column; ``columns``: those.
+    A board with flat parameter columns (``param:<name>``, ``--flat-params``) shows them
+    all before the error (not cut to the width), named without the prefix where no
+    other column has that name."""
     from automl_fin.errors import StorageError
 
     if board.empty:
         return "(no trials)"
     extra = [c for c in board.columns if c.startswith("metric:")]
+    flat = [c for c in board.columns if c.startswith("param:")]
     if metric:
         extra = [c for c in extra if c != f"metric:{metric}"]  # the score column already
     lead = ["study", "recipe", "metric"] if with_study else []
@@ -790,19 +794,21 @@ def _table(
                 f"{', '.join(map(str, board.columns))}"
             )
     elif wide:
-        cols = [*lead, *WIDE, *extra, "preprocessors", "plugin", "error"]
+        cols = [*lead, *WIDE, *extra, "preprocessors", "plugin", *flat, "error"]
     else:
-        cols = [*lead, *ESSENTIAL]
+        cols = [*lead, *ESSENTIAL[:-1], *flat, "error"]
     view = board[cols].copy()
     if "plugin" in view:  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
         view["plugin"] = view["plugin"].fillna("").astype(str)
         view["plugin"] = view["plugin"].str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
-    view = view.rename(columns={c: c.split(":", 1)[1] for c in extra})
+    taken = set(view.columns)
+    short = {c: c.split(":", 1)[1] for c in [*extra, *flat]}
+    view = view.rename(columns={c: s for c, s in short.items() if s not in taken})
     if metric:
         view = view.rename(columns={"score": metric})
     if "error" in view:
         view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
-    if wide or columns:
+    if wide or columns or flat:  # asked for: every parameter, however wide
         return _render(view)
     # narrow terminals: leave out the optional columns until the rest fits, with room
     # for at least 12 characters of error where a row has one; the error gets the rest

@@ -13,6 +13,9 @@ import pandas as pd
 import pytest
 from conftest import cli
 
+from automl_fin.cli import _table
+from automl_fin.results._leaderboard import Leaderboard
+
 HEAVY = ("torch", "lightning", "pytorch_lightning", "xgboost")
 
 
@@ -132,6 +135,14 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run) -> None:
     assert bad.returncode == 2 and "--columns: no column 'modle'; columns: study," in bad.stderr
     flat = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv", "--flat-params")
     assert "param:knn.n_neighbors" in flat.stdout.splitlines()[0]
+    # the table shows the parameters too, one column each, and still fits the terminal
+    flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
+    head = flat.stdout.splitlines()[0].split()
+    assert {"knn.n_neighbors", "prep.categorical.encode", "model", "score"} <= set(head), head
+    # a parameter named like a column keeps its prefix
+    board = Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}").query(params="flat")
+    shown = _table(board.assign(**{"param:model": "knn"}), with_study=True)
+    assert {"param:model", "model", "knn.n_neighbors"} <= set(shown.splitlines()[0].split())
 
 
 def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
