@@ -170,7 +170,8 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         search("price", data=twice, overrides=single, trials=1, runs_dir=tmp_path)
     # the whole series twice (a file appended to itself): copies, not several series
     with pytest.raises(DataError, match=r"400 rows share a time in 'date' with another row "
-                       r"\(e.g. .*\); each of them is an exact copy of another \(200 copies"):  # fmt: skip
+                       r"\(e.g. .*\); each of them is an exact copy of another "
+                       r"\(200 copies"):  # fmt: skip
         search("price", data=pd.concat([one, one]), overrides=single, trials=1,
                runs_dir=tmp_path)  # fmt: skip
     with pytest.raises(DataError, match=r"sharing a time for entity 'A' .*keep one row per "

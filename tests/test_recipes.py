@@ -173,3 +173,29 @@ def test_repeats_given_under_auto_are_binding_and_read_again_alike(tmp_path: Pat
         assert [v.tolist() for _, v in again.problem.splits] == [
             v.tolist() for _, v in result.problem.splits
         ]
+
+
+def test_k_fold_becomes_a_holdout_from_holdout_from_search_rows() -> None:
+    """From ``validation.holdout_from`` search rows a k-fold scheme (given or routed)
+    is one stratified holdout of ``test_size``, said in the summary; ``null`` keeps the
+    folds. German credit's 1,000 rows with the threshold lowered to 800."""
+    from automl_fin.engine._problem import resolve
+
+    registry = Registry()
+    for over, scheme in (({}, "stratified_kfold"), ({"validation.holdout_from": 800}, "holdout"),
+                         ({"validation.holdout_from": 800, "validation.scheme": "auto"}, "holdout"),
+                         ({"validation.holdout_from": None}, "stratified_kfold")):  # fmt: skip
+        problem = resolve(load_recipe("default", over), None, registry)
+        assert problem.scheme == scheme, over
+        if scheme == "holdout":
+            assert len(problem.splits) == problem.repeats == 2  # repeats: auto, small data
+            for train, valid in problem.splits:
+                assert len(valid) == 200 and len(train) == 800 and not set(train) & set(valid)
+                y = problem.dataset.y
+                assert abs(y[valid].mean() - y.mean()) < 0.01  # stratified
+            assert (
+                "(holdout, 20% of 1,000 search rows: k-fold only below validation.holdout_from=800)"
+                in (problem.validation_words())
+            )
+        else:
+            assert len(problem.splits) == 10  # 5 folds x 2 repeats (repeats: auto)

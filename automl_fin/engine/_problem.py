@@ -421,6 +421,13 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         seed=recipe.seed,
         stratify=task.is_classification,
     )
+    if scheme in ("stratified_kfold", "kfold") and len(search_rows) >= (v.holdout_from or np.inf):
+        # a fold takes seconds to minutes here: trials, not folds, get the time
+        scheme = "holdout"
+        routed = (
+            f"{v.test_size:.0%} of {len(search_rows):,} search rows: k-fold only below "
+            f"validation.holdout_from={v.holdout_from}"
+        )
     repeats = v.repeats
     if repeats == "auto" or (
         routed and scheme == "stratified_kfold" and "repeats" not in v.model_fields_set

@@ -86,6 +86,12 @@ class ValidationConfig(_Strict):
         1, description="repetitions of k-fold; auto: more when the data is small"
     )
     test_size: float = Field(0.2, gt=0, lt=1)
+    holdout_from: int | None = Field(
+        100_000,
+        ge=2,
+        description="search rows from which k-fold becomes one holdout of test_size "
+        "(null: k-fold at any size)",
+    )
     window: Literal["expanding", "sliding"] = "expanding"
     train_size: int | None = Field(
         None, ge=2, description="sliding: time steps per training window"

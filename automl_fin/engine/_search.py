@@ -125,6 +125,17 @@ class SearchResult:
         return board.iloc[0]
 
 
+def _unfinished(tried: list[optuna.trial.FrozenTrial]) -> str:
+    """Why no model completed in a search where model trials ran (none failed): what
+    stopped and what to change."""
+    stopped = sorted({m for t in tried if (m := TrialRecord.of(t).model)})
+    cheaper = "" if "logreg" in stopped else " or fewer, cheaper models (--set models=[logreg])"
+    return (
+        f"no model finished its folds within the budget (stopped: {', '.join(stopped) or '-'}); "
+        f"give more time (--budget SECONDS, seconds=){cheaper}, or fewer rows"
+    )
+
+
 def search(
     recipe: str | Path | Recipe = "default",
     data: str | Path | pd.DataFrame | None = None,
@@ -421,8 +432,7 @@ def _after_search(
             else f"the trial budget went to the {len(study.trials)} baselines; give more "
             "trials (--trials N)"
             if not tried
-            else "no model finished its folds within the budget; give more time "
-            "(--budget SECONDS, seconds=) or fewer, cheaper models (--set models=[logreg])"
+            else _unfinished(tried)
         )
         baselines = any(
             is_baseline(t)

@@ -62,6 +62,7 @@ class TrialRecord:
     curve_s: float | None = None  # inside fit_s: learning-curve reports and pruner reads
     oof: str | None = None  # out-of-fold predictions (.npy), an absolute path
     stopped: str | None = None  # why a trial was cut (pruned, budget)
+    probe: int | None = None  # rows of the sample that timed its first fold (engine._probe)
     # a max_folds trial's score moved onto the scale of all splits (engine._fold_match):
     # {"trials": the reference trials' numbers, "shift": what was added to its own mean}
     matched: dict[str, Any] | None = None
