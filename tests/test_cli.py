@@ -135,7 +135,7 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run) -> None:
     assert bad.returncode == 2 and "--columns: no column 'modle'; columns: study," in bad.stderr
     flat = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv", "--flat-params")
     assert "param:knn.n_neighbors" in flat.stdout.splitlines()[0]
-    # the table shows the parameters too, one column each, and still fits the terminal
+    # the table shows the parameters too, one column each (all of them: not cut to the width)
     flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
     head = flat.stdout.splitlines()[0].split()
     assert {"knn.n_neighbors", "prep.categorical.encode", "model", "score"} <= set(head), head

@@ -486,9 +486,11 @@ def test_default_on_flights_with_four_thousand_tail_numbers(tmp_path: Path) -> N
     study = _study(runs)
     done = [t for t in study.trials if t.state.name == "COMPLETE"
             and TrialRecord.of(t).model == "logreg"]  # fmt: skip
-    assert done and max(t.value for t in done) > 0.6
+    # the portfolio's first logistic regression encodes one-hot: it ends now
+    onehot = [t for t in done if t.params.get("prep.categorical.encode") == "onehot"]
+    assert onehot and max(t.value for t in onehot) > 0.6, [t.params for t in done]
     for member in load(runs / study.study_name / "predictor").members:
         pipes = getattr(member.pipeline, "pipes", [member.pipeline])  # a bag's fold models
-        for pipe in pipes:
+        for pipe in pipes:  # one-hot or another encoding: never a column per tail number
             names = pipe[0].get_feature_names_out()
-            assert 0 < sum(n.startswith("tailnum_") for n in names) <= MAX_LEVELS
+            assert sum(n.startswith("tailnum_") for n in names) <= MAX_LEVELS

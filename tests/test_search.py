@@ -491,7 +491,9 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert result.predictor is None  # the prior is never saved as the predictor
     assert "only the baselines completed" in result.errors["predictor"]  # a batch retries it
     assert "(stopped: paced); give more time" in result.errors["predictor"]
-    assert "cheaper models (--set models=[logreg])" in result.errors["predictor"]
+    # the only model ran out of time itself: no cheaper one to name
+    assert result.errors["predictor"].endswith("give more time (--budget SECONDS, seconds=), "
+                                               "or fewer rows")  # fmt: skip
 
 
 def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path: Path) -> None:
@@ -760,7 +762,7 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     assert slow and not [t for t, r in records if r.model == "slow" and t.state.name == "COMPLETE"]
     said = [r.stopped for r in slow if r.probe]
     assert said and re.search(
-        r"slow fold(s of| takes) ~1\d s( each)? \(measured on 1200 rows\)", said[0]
+        r"slow fold(s of| takes) ~\d+ s( each)? \(measured on 1200 rows\)", said[0]
     ), said
     sneaky = [r for _, r in records if r.model == "sneaky"]
     assert sneaky and all(not r.fold_scores for r in sneaky), sneaky  # no fold ever ran

@@ -82,3 +82,10 @@ def test_a_warning_whose_numbers_change_each_fit_is_shown_once() -> None:
     assert len(texts) == 1 and "Duality gap" in texts[0], texts
     line = tw.repeated()
     assert line is not None and "ConvergenceWarning 2 times in 2 trials" in line
+    # digits inside a name are not numbers: two columns' warnings stay two
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        with tw.recording():
+            for name in ("x1", "x2", "x2"):
+                warnings.warn(f"column {name} is constant", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in got] == ["column x1 is constant", "column x2 is constant"]

@@ -129,7 +129,8 @@ def copies(frame: pd.DataFrame, shared: pd.Series) -> str:
     if frame.loc[shared].duplicated(keep=False).all():
         n = int(frame.loc[shared].duplicated().sum())
         return (
-            f"; each of them is an exact copy of another ({n} copies: the same rows twice?): "
+            f"; each of them is an exact copy of another ({n} cop{'y' if n == 1 else 'ies'}: "
+            "the same rows twice?): "
             "drop the copies (pandas drop_duplicates)"
         )
     return ""

@@ -225,15 +225,16 @@ class Objective:
 
     def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> tuple[float, float]:
         """Seconds each next fold will likely take, and seconds once on top of the
-        first: this trial's folds so far, else the fastest fold of the model's earlier
-        trials; for a model not run yet, the fastest fold seen per unit of declared
-        ``cost``, times its cost (0 before any fold). A preprocessor not fitted yet adds
+        first: this trial's folds so far, else its plan timed on a sample (large data,
+        :meth:`_probe`), else the fastest fold of the model's earlier trials; for a
+        model not run yet, the fastest fold seen per unit of declared ``cost``, times its
+        cost (0 before any fold). A preprocessor not fitted yet adds
         its declared cost at that rate, once (a sentence encoder embeds every row on
         first use: tens of seconds; its vectors are cached for the next folds)."""
         if fold:
             return spent / fold, 0.0
-        if plan.model in self.probed and plan.model not in self.fold_seconds:
-            return self.probed[plan.model], 0.0  # the sample's fit fitted its preprocessing
+        if self.record.probe:  # this trial's plan, preprocessing included, on a sample
+            return self.probed[plan.model], 0.0
         preps = self.problem.preprocessors
         new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
         return self._model_estimate(plan.model), self._rate() * sum(preps[n].cost for n in new)
@@ -470,10 +471,13 @@ class Objective:
     ) -> bool:
         """Whether the first fold of ``plan.model`` was timed on a sample of ``train``
         instead of guessed from declared costs (``guess``): large data, once a model,
-        before its own folds are timed."""
+        before its own folds are timed, under a time budget, once some model's folds
+        were timed (the guess's scale bounds the probe's time)."""
         model = plan.model
-        if model in self.fold_seconds or model in self.probed:
-            return False
+        if model in self.fold_seconds or model in self.probed or not guess:
+            return False  # nothing timed yet (the search's first model): no scale to check
+        if not math.isfinite(self.deadline):
+            return False  # no time budget: nothing to check it against
         seed = trial_seed(self.problem.recipe, trial.number)
         got = probe_seconds(self.problem, plan, seed, train, guess, self.deadline - now)
         if got is None:

@@ -55,14 +55,17 @@ def probe_seconds(
     """The seconds a fold of ``plan`` on the ``train`` rows likely takes, measured on a
     seeded sample of them, and the sample's size; ``None`` where no probe is made (a
     small fold, or one whose ``guess``, the fold's time from declared costs, scaled to
-    the sample would not fit half the ``left`` seconds) or where the fit on the sample
-    raises (the fold itself will show the error, if it runs)."""
+    the sample would not fit half the ``left`` seconds), or where the fit on the sample
+    raises (the fold itself will show the error, if it runs). Only the fit is timed
+    (predicting the validation rows is left out) and a monitored model fits without its
+    monitor: the probe's own time is bounded by the guess's scale (see ``left``) and the
+    trial's time limit only."""
     n = len(train)
     m = probe_rows(n)
     if not m or guess * m / n > PROBE_LEFT * left:
         return None
-    rows = np.sort(np.random.default_rng(seed).choice(train, m, replace=False))
     p = problem
+    rows = _sample(train, p.dataset.y[train] if p.task.is_classification else None, m, seed)
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
     if p.task.is_classification and len(np.unique(y)) < max(p.dataset.n_classes, 2):
         return None  # a class missing from the sample: a fit would not be like the fold's
@@ -77,3 +80,15 @@ def probe_seconds(
     except Exception:
         return None
     return took * n / m * math.log(n) / math.log(m), m
+
+
+def _sample(train: np.ndarray, classes: np.ndarray | None, m: int, seed: int) -> np.ndarray:
+    """``m`` of the ``train`` rows, sorted, drawn with ``seed``; stratified by class
+    where ``classes`` are given and each has two rows or more (a rare class kept)."""
+    from sklearn.model_selection import train_test_split
+
+    if classes is not None and np.unique(classes, return_counts=True)[1].min() >= 2:
+        rows = train_test_split(train, train_size=m, random_state=seed, stratify=classes)[0]
+    else:
+        rows = np.random.default_rng(seed).choice(train, m, replace=False)
+    return np.sort(rows)

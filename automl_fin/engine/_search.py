@@ -125,11 +125,18 @@ class SearchResult:
         return board.iloc[0]
 
 
-def _unfinished(tried: list[optuna.trial.FrozenTrial]) -> str:
+def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
     """Why no model completed in a search where model trials ran (none failed): what
-    stopped and what to change."""
+    stopped and what to change (the cheapest model by declared cost, when it did not
+    run out of time itself)."""
     stopped = sorted({m for t in tried if (m := TrialRecord.of(t).model)})
-    cheaper = "" if "logreg" in stopped else " or fewer, cheaper models (--set models=[logreg])"
+    models = problem.models
+    cheapest = min(models, key=lambda m: (models[m].cost, m)) if models else None
+    cheaper = (
+        f" or fewer, cheaper models (--set models=[{cheapest}])"
+        if cheapest and cheapest not in stopped
+        else ""
+    )
     return (
         f"no model finished its folds within the budget (stopped: {', '.join(stopped) or '-'}); "
         f"give more time (--budget SECONDS, seconds=){cheaper}, or fewer rows"
@@ -432,7 +439,7 @@ def _after_search(
             else f"the trial budget went to the {len(study.trials)} baselines; give more "
             "trials (--trials N)"
             if not tried
-            else _unfinished(tried)
+            else _unfinished(tried, problem)
         )
         baselines = any(
             is_baseline(t)

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 __all__ = ["TrialWarnings"]
 
 SHOWN_REPEATS = 3  # repeated warnings named in the line after a search
-_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# a number standing alone (1.2e+03, -4, .5), not digits inside a name (x1, int64)
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?!\w)")
 
 
 class TrialWarnings:

@@ -107,7 +107,7 @@ def fit_predictor(
         else:
             scores = conformity_scores(ds.y, oof)
             interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE,
-                        "floor": floor_of(ds.y[p.search_rows])}  # fmt: skip
+                        "floor": floor_of(ds.y)}  # fmt: skip
     manifest = {
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
