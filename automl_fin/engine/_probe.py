@@ -10,9 +10,9 @@ encoding and L-BFGS), which priced LightGBM's at ~130 s and histogram boosting's
 ~170 s; neither was ever started, at 60 s or 300 s, and every model of the search was a
 logistic regression. The other way on causaldata's mortgages (137,052 training rows a
 fold, five columns): LightGBM's 2.7 s folds priced extra trees' five folds within the
-time left; the first took 174 s, and a random forest then ran past the budget's end. So on folds of
-:data:`PROBE_FROM` training rows or more, before a model's first fold, its pipeline is
-fitted once on a sample of the fold's training rows and its time
+time left; the first took 174 s, and a random forest then ran past the budget's end.
+So on folds of :data:`PROBE_FROM` training rows or more, before a model's first fold,
+its pipeline is fitted once on a sample of the fold's training rows and its time
 scaled to the fold's rows as ``n log n`` (a tree's sorting and depth; boosting's
 histograms grow about linearly, so the figure errs long, and a fixed cost such as an
 import makes it longer still: a model guessed long is left out, one guessed short may

@@ -8,12 +8,13 @@ prediction is ± the ``ceil((n + 1) c)``-th smallest of the ``n`` scores (Vovk e
 if anything smaller than the out-of-fold ones: the coverage holds for rows drawn like the
 training rows (no guarantee under drift), and the width is the same for every row.
 
-A target that was never negative in the search's rows (an amount, a price, a balance)
-gets intervals cut at zero: ``[max(0, p - w), max(0, p + w)]``. Cutting off values the
-target cannot take keeps the coverage and only narrows the band; a target that can be
-negative but was not in any training row loses coverage below zero. The predictions
-themselves are left as the model made them: a linear model's below zero gets the band
-``[0, max(0, p + w)]``, which may not hold it.
+A target that was never negative in the rows a predictor was fitted on (an amount, a
+price, a balance; the final test's check: the search rows) gets intervals cut at zero:
+``[max(0, p - w), max(0, p + w)]``. Cutting off values the target cannot take keeps the
+coverage and only narrows the band; a target that can be negative but was not in any
+training row loses coverage below zero. The predictions themselves are left as the
+model made them: a linear model's below zero gets the band ``[0, max(0, p + w)]``,
+which may not hold it.
 
 Price forecasts get none: walk-forward residuals of overlapping horizons are not
 exchangeable, so the guarantee would not hold.
