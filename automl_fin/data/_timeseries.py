@@ -126,8 +126,9 @@ def copies(frame: pd.DataFrame, shared: pd.Series) -> str:
     """What to add to an error about rows that share a time (``shared``) when each is an
     exact copy of another row: the table holds the same rows twice (a file appended to
     itself), not several series."""
-    if frame.loc[shared].duplicated(keep=False).all():
-        n = int(frame.loc[shared].duplicated().sum())
+    rows = frame.loc[shared]
+    if rows.duplicated(keep=False).all():
+        n = int(rows.duplicated().sum())
         return (
             f"; each of them is an exact copy of another ({n} cop{'y' if n == 1 else 'ies'}: "
             "the same rows twice?): "
