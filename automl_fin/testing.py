@@ -48,6 +48,7 @@ from automl_fin.plugin._specs import (
 __all__ = ["PluginCheckError", "check_plugin", "sample_data"]
 
 N_ROWS = 240
+PORTFOLIO_ROWS = (0, 5_000, 1_000_000)  # a portfolio is checked at these sizes (0: the data's)
 TARGETS = {
     Task.BINARY: "creditability",
     Task.MULTICLASS: "housing",
@@ -210,15 +211,22 @@ def _check_model(
     }
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
     known = {k for t in spec.tasks for k in spec.space_for(dataclasses.replace(ctx, task=t))}
-    for i, config in enumerate(spec.portfolio):  # a search would leave such an entry out
-        unknown = sorted(set(config) - known)
-        if unknown:  # a typo: silently sampled instead of fixed
-            raise _fail(spec.name, task, f"portfolio[{i}]: {unknown} not in the space "
-                        f"(parameters: {', '.join(sorted(known)) or 'none'})")  # fmt: skip
+    for rows in PORTFOLIO_ROWS:  # entries and spaces may depend on the table's size
+        sized = dataclasses.replace(ctx, n_rows=rows or cut)
         try:
-            fixed_values(spec.name, spec.space_for(ctx), config)
-        except ValueError as exc:
-            raise _fail(spec.name, task, f"portfolio[{i}]: {exc}") from None
+            entries = spec.portfolio_for(sized)
+        except Exception as exc:
+            raise _fail(spec.name, task, f"portfolio on {sized.n_rows} rows: {exc}") from None
+        for i, config in enumerate(entries):  # a search would leave such an entry out
+            where = f"portfolio[{i}]" + (f" on {rows} rows" if rows else "")
+            unknown = sorted(set(config) - known)
+            if unknown:  # a typo: silently sampled instead of fixed
+                raise _fail(spec.name, task, f"{where}: {unknown} not in the space "
+                            f"(parameters: {', '.join(sorted(known)) or 'none'})")  # fmt: skip
+            try:
+                fixed_values(spec.name, spec.space_for(sized), config)
+            except ValueError as exc:
+                raise _fail(spec.name, task, f"{where}: {exc}") from None
     _check_clone_and_seed(spec, task, plan, ctx)
 
     def fit_predict(monitor: Monitor | None = None) -> tuple[Any, np.ndarray]:

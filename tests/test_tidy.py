@@ -144,6 +144,20 @@ def test_an_enqueue_entry_naming_no_parameter_is_refused(credit) -> None:
             _problem(credit, enqueue=[entry])
 
 
+def test_an_enqueue_entry_is_checked_against_the_space_this_data_gets(credit) -> None:
+    """LightGBM's leaves go up to 256 from 2,000 rows. The entry was checked against the
+    space of a table of no rows (up to 32): a user's `lightgbm.num_leaves: 255` on 328,521
+    flights was refused, while sampling on those rows could draw it."""
+    from automl_fin import RecipeError
+
+    entry = {"model": "lightgbm", "lightgbm.num_leaves": 200}
+    big = pd.concat([credit] * 3, ignore_index=True)  # 3,000 rows
+    problem = _problem(big, enqueue=[entry], models=["lightgbm"])
+    assert problem.recipe.enqueue == [entry]
+    with pytest.raises(RecipeError, match=r"'lightgbm.num_leaves': 200 is outside its space"):
+        _problem(credit, enqueue=[entry], models=["lightgbm"])  # 1,000 rows: up to 32
+
+
 def test_parquets_nullable_columns_are_read_as_numbers_everywhere(tmp_path: Path) -> None:
     """AER CreditCard written as Parquet does from pandas: ``Int64`` and ``boolean``
     columns with missing cells. The report and ``explain`` failed on them

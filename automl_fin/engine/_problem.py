@@ -202,12 +202,18 @@ class Problem:
         for name, spec in self.models.items():
             if wanted is False or (wanted is not True and name not in wanted):
                 continue
-            for i, config in enumerate(spec.portfolio):
-                try:  # a plugin's bug costs its own entry, never the search
+            provider = self.registry.providers[name]
+            try:  # a plugin's bug costs its own entries, never the search
+                configs = spec.portfolio_for(ctx)
+            except Exception as exc:
+                message = f"{provider}: model '{name}' portfolio: {exc}; its entries left out"
+                warnings.warn(message, PluginWarning, stacklevel=2)
+                continue
+            for i, config in enumerate(configs):
+                try:
                     params = {"model": name, **fixed_values(name, spec.space_for(ctx), config)}
                     params.update(self._plain_preprocessing(name, spec, ctx))
                 except Exception as exc:
-                    provider = self.registry.providers[name]
                     message = f"{provider}: model '{name}' portfolio[{i}]: {exc}; entry left out"
                     warnings.warn(message, PluginWarning, stacklevel=2)
                     continue
@@ -564,7 +570,9 @@ def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:
                 where,
                 f"unknown model '{name}'; registered: {', '.join(sorted(registry.models))}",
             )
-    ctx = BuildContext(task=dataset.task, seed=recipe.seed, n_classes=dataset.n_classes)
+    ctx = BuildContext(  # as sampling sees the space: a space may widen with the rows
+        task=dataset.task, seed=recipe.seed, n_classes=dataset.n_classes, n_rows=len(dataset.y)
+    )
     for i, entry in enumerate(recipe.enqueue):
         why = _bad_parameter(entry, registry, ctx)
         if why:

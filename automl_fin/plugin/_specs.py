@@ -220,6 +220,7 @@ def monotone_vector(
 
 
 SpaceLike = Mapping[str, Dimension] | Callable[[BuildContext], Mapping[str, Dimension]]
+PortfolioLike = Sequence[Mapping[str, Any]] | Callable[[BuildContext], Sequence[Mapping[str, Any]]]
 Builder = Callable[[Mapping[str, Any], BuildContext], Any]
 
 
@@ -310,6 +311,8 @@ class ModelSpec:
             this task, is sampled). Unless the recipe says ``portfolio: false``, every
             model's portfolio runs before the sampler's own trials, cheapest first (see
             ``cost``), so even a short budget ends with a sound model of each kind.
+            A function of the :class:`BuildContext` instead gives entries that depend
+            on the data (``ctx.n_rows``: LightGBM's many-leaved entry from 100,000 rows).
         cost: rough seconds of one fit at the portfolio settings relative to a
             boosted-tree model on tabular data (1.0); orders the portfolio.
         column_options: the recipe options (``model_options.<name>.<option>``) that map
@@ -351,7 +354,7 @@ class ModelSpec:
     ordinal: bool = False
     max_folds: int | None = None
     available: Callable[[], str | None] | None = None
-    portfolio: tuple[Mapping[str, Any], ...] = ()
+    portfolio: PortfolioLike = ()
     cost: float = 1.0
     column_options: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
@@ -364,11 +367,8 @@ class ModelSpec:
         _check_name("model", self.name)
         _check_space("model", self.name, self.space)
         object.__setattr__(self, "column_options", tuple(self.column_options))
-        if isinstance(self.portfolio, Mapping) or not all(
-            isinstance(c, Mapping) for c in self.portfolio
-        ):
-            raise ValueError(f"model {self.name!r}: portfolio must be a list of parameter maps")
-        object.__setattr__(self, "portfolio", tuple(dict(c) for c in self.portfolio))
+        if not callable(self.portfolio):
+            object.__setattr__(self, "portfolio", _entries(self.name, self.portfolio))
         _check_cost("model", self.name, self.cost)
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
         object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
@@ -384,6 +384,20 @@ class ModelSpec:
     def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
         """The parameter space for the given context."""
         return _resolve_space(self.space, ctx)
+
+    def portfolio_for(self, ctx: BuildContext) -> tuple[dict[str, Any], ...]:
+        """The portfolio entries for the given context (short parameter names)."""
+        if callable(self.portfolio):
+            return _entries(self.name, self.portfolio(ctx))
+        return self.portfolio  # type: ignore[return-value]  # made a tuple of dicts above
+
+
+def _entries(model: str, portfolio: Any) -> tuple[dict[str, Any], ...]:
+    """A portfolio as a tuple of parameter maps, or a ``ValueError`` naming the model."""
+    iterable = isinstance(portfolio, Sequence) and not isinstance(portfolio, str)
+    if not iterable or not all(isinstance(c, Mapping) for c in portfolio):
+        raise ValueError(f"model {model!r}: portfolio must be a list of parameter maps")
+    return tuple(dict(c) for c in portfolio)
 
 
 @dataclass(frozen=True)
