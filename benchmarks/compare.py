@@ -92,6 +92,12 @@ DATASETS: dict[str, dict[str, Any]] = {
             .drop(columns=["dep_delay"])
         ),
     },
+    "mortgages": {  # causaldata: 214,144 men born 1923-32, home ownership; 5 columns
+        "recipe": "default",
+        "overrides": {"data.target": "home_ownership"},
+        "secondary": "log_loss",
+        "rdataset": ("causaldata", "mortgages", ["rownames"]),
+    },
 }
 PEERS = ("flaml", "autogluon", "autogluon_medium")
 # venv -> pip command lines, run in order (torch first: never a CUDA build from PyPI)
