@@ -22,6 +22,7 @@ from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
 from automl_fin.plugin._registry import Registry
 from automl_fin.results._ensemble import candidates
+from automl_fin.results._recalibration import Platt
 
 CHEAP = {"models": ["logreg", "hgb"], "calibration": ["none"], "validation.n_splits": 3,
          "validation.repeats": 2, "report": False, "pruner": "none"}  # fmt: skip
@@ -46,11 +47,15 @@ def test_the_bagged_predictor_is_the_mean_of_its_fold_models(bagged) -> None:
         v == "bag of 6 fold models" for v in predictor.manifest["fit"].values()
     )
     X = result.dataset.X.head(200)
-    by_hand = sum(
-        m.weight * np.mean([predict(p, X, 2) for p in _fold_pipes(run_dir, m.trial)], axis=0)
-        for m in predictor.members
-    ) / sum(m.weight for m in predictor.members)
-    assert np.allclose(predictor.predict_proba(X).to_numpy(), by_hand, atol=1e-12)
+    bags = [np.mean([predict(p, X, 2) for p in _fold_pipes(run_dir, m.trial)], axis=0)
+            for m in predictor.members]  # fmt: skip
+    for m, by_hand in zip(predictor.members, bags, strict=True):  # each bag: its folds' mean
+        assert np.allclose(predict(m.pipeline, X, 2), by_hand, atol=1e-12)
+    mean = sum(m.weight * b for m, b in zip(predictor.members, bags, strict=True))
+    mean /= sum(m.weight for m in predictor.members)
+    recalibration = predictor.manifest.get("recalibration")  # an ensemble's, on its mean
+    expected = Platt.from_json(recalibration).apply(mean) if recalibration else mean
+    assert np.allclose(predictor.predict_proba(X).to_numpy(), expected, atol=1e-12)
     for m in predictor.members:
         assert isinstance(m.pipeline, Bag) and len(m.pipeline) == 6
 

@@ -38,7 +38,16 @@ __all__ = [
 ]
 
 RECORD = "automl_fin"  # the user attribute holding a trial's record
-_TAGS = ("baseline", "enqueued", "portfolio", "slot", "surplus", "members", "stacker")
+_TAGS = (
+    "baseline",
+    "enqueued",
+    "portfolio",
+    "slot",
+    "surplus",
+    "members",
+    "stacker",
+    "recalibration",
+)
 
 
 @dataclass
@@ -76,6 +85,8 @@ class TrialRecord:
     surplus: bool = False
     members: dict[str, float] | None = None  # an ensemble's trial numbers -> weights
     stacker: dict[str, Any] | None = None  # a stack's layer 2 (results._stacking.Stacker)
+    # an ensemble's blend put back on scale (results._recalibration.Platt)
+    recalibration: dict[str, float] | None = None
 
     @property
     def family(self) -> str:

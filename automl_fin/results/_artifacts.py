@@ -125,6 +125,7 @@ def fit_predictor(
         },
         "best": {"trial": best.number, "model": record.model},
         "stacker": record.stacker,
+        "recalibration": record.recalibration,
         "decision": _decision(study, p, best, run_dir),
         "fit": fits,
         "interval": interval,

@@ -42,7 +42,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.plugin._specs import Task
 from automl_fin.results._decision import labelled, rule_row
+from automl_fin.results._recalibration import fit_platt
 
 if TYPE_CHECKING:
     import optuna
@@ -300,6 +302,9 @@ def build_ensemble(
     criterion, on = selection_criterion(p, splits)
     weights = select(preds, families, criterion or score, rule, seed=p.recipe.seed, rounds=rounds)
     blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
+    platt = fit_platt(blend, p.dataset.y) if p.task == Task.BINARY else None
+    if platt is not None:  # the same order of rows, probabilities back on scale
+        blend = platt.apply(blend)  # type: ignore[arg-type]
     folds = _fold_scores(p, blend)  # type: ignore[arg-type]
     main = folds.pop(metric.name)
     member_best = metric.sign * max(cv_score(p, pr) for pr in preds)
@@ -316,6 +321,8 @@ def build_ensemble(
         "folds": len(main),
         "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
     }
+    if platt is not None:
+        attrs["recalibration"] = platt.to_json()
     value = rule_row(p, blend, float(np.mean(main)), attrs)  # type: ignore[arg-type]
     study.set_user_attr(ATTR, stored_row(value, attrs, started))
     return ensemble_of(study.user_attrs)

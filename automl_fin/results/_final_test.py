@@ -30,6 +30,7 @@ from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import bounds, conformity_scores, floor_of, half_width
 from automl_fin.results._members import members_of, oof_of
+from automl_fin.results._recalibration import blend_combine
 from automl_fin.results._stacking import Stacker
 
 __all__ = ["PREDICTIONS", "final_predictions", "final_scores", "final_test"]
@@ -66,7 +67,10 @@ def final_test(
                         fitted[member.number] = fitted_member(member, p, train, run_dir)
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
-                combine = Stacker.combine_of(TrialRecord.of(t).stacker)
+                record = TrialRecord.of(t)
+                combine = Stacker.combine_of(record.stacker) or blend_combine(
+                    weights, record.recalibration
+                )
                 pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
                 rule = rule_of(study, p, t, run_dir)

@@ -115,6 +115,12 @@ class _Stacker(BaseModel):
         return self
 
 
+class _Recalibration(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slope: float = Field(gt=0, allow_inf_nan=False)  # a positive slope keeps the rows' order
+    intercept: float = Field(allow_inf_nan=False)
+
+
 class _Decision(BaseModel):
     model_config = ConfigDict(extra="forbid")
     factors: list[float] = Field(min_length=2)
@@ -137,6 +143,7 @@ class _Manifest(BaseModel):
     schema_: _Schema = Field(alias="schema")
     interval: _Interval | None = None
     stacker: _Stacker | None = None
+    recalibration: _Recalibration | None = None
     decision: _Decision | None = None
     signature: str | None = Field(default=None, pattern=_SHA256)
 
@@ -162,6 +169,10 @@ class _Manifest(BaseModel):
                     f"stacker has {len(self.stacker.coef)}x{len(self.stacker.coef[0])} "
                     f"coefficients; its {len(self.members)} members need {outputs}x{inputs}"
                 )
+        if self.recalibration is not None and (
+            self.stacker is not None or len(self.schema_.classes) != 2
+        ):
+            raise ValueError("recalibration is for the mean of a two-class ensemble only")
         if self.decision is not None and len(self.decision.factors) != len(self.schema_.classes):
             raise ValueError(
                 f"decision has {len(self.decision.factors)} factors for "

@@ -9,6 +9,7 @@ import numpy as np
 import optuna
 
 from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.results._recalibration import Platt
 
 __all__ = ["members_of", "oof_of"]
 
@@ -52,4 +53,8 @@ def oof_of(
         part = weight * np.load(file)
         total = part if total is None else total + part
         weights += weight
-    return None if total is None else total / weights
+    if total is None:
+        return None
+    total /= weights
+    recalibration = TrialRecord.of(trial).recalibration  # an ensemble's, on its blend
+    return Platt.from_json(recalibration).apply(total) if recalibration else total
