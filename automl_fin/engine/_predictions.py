@@ -68,7 +68,8 @@ def blend(
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """The weighted mean of the pipelines' checked predictions (probabilities or values),
-    or, given ``combine`` (a stack's layer 2), what it makes of them in member order."""
+    or, given ``combine`` (a stack's layer 2, an ensemble's recalibrated mean), what it
+    makes of them in member order."""
     preds = [
         check_prediction(predict(pipe, X, width), len(X), width, model)
         for pipe, model in zip(pipes, models, strict=True)

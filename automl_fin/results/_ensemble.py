@@ -24,7 +24,9 @@ Everything is scored the way trials are: each validation split scored on its own
 then averaged. With repeated k-fold the out-of-fold file of a trial holds the mean over
 repeats, so the ensemble and its members are compared on that same basis
 (``metric:best_member`` on the ensemble's row); with single k-fold or walk-forward a
-one-member ensemble reproduces its trial's score exactly.
+one-member ensemble reproduces its trial's score exactly (under a rank metric such as
+ROC AUC; a two-class blend's probabilities may be put back on scale, see
+:mod:`automl_fin.results._recalibration`, which moves log loss and Brier score).
 
 The ensemble is not an Optuna trial: it is stored on the study (user attribute
 ``ensemble``), so that plain Optuna (``study.best_trial``, ``best_params``,
@@ -302,8 +304,15 @@ def build_ensemble(
     criterion, on = selection_criterion(p, splits)
     weights = select(preds, families, criterion or score, rule, seed=p.recipe.seed, rounds=rounds)
     blend = sum(w * pr for w, pr in zip(weights, preds, strict=True))
-    platt = fit_platt(blend, p.dataset.y) if p.task == Task.BINARY else None
-    if platt is not None:  # the same order of rows, probabilities back on scale
+    platt = None
+    if p.task == Task.BINARY:  # probabilities back on scale, the rows' order kept
+        plain = metric.sign * score(blend)  # type: ignore[arg-type]
+
+        def keep(fixed: np.ndarray) -> bool:  # the recipe's metric no lower
+            return metric.sign * score(fixed) >= plain - 1e-12
+
+        platt = fit_platt(blend, p.dataset.y, seed=p.recipe.seed, keep=keep)  # type: ignore[arg-type]
+    if platt is not None:
         blend = platt.apply(blend)  # type: ignore[arg-type]
     folds = _fold_scores(p, blend)  # type: ignore[arg-type]
     main = folds.pop(metric.name)
@@ -315,7 +324,8 @@ def build_ensemble(
         "preprocessors": " + ".join(
             f"{models[i]}#{members[i].number}x{w:.2f}" for i, w in enumerate(weights) if w > 0
         ),
-        "plugin": f"automl-fin (ensemble selection: {rule} on {on})",
+        "plugin": f"automl-fin (ensemble selection: {rule} on {on}"
+        + (", recalibrated)" if platt is not None else ")"),
         "fold_scores": main,
         "score_std": float(np.std(main)),
         "folds": len(main),

@@ -34,7 +34,8 @@ def oof_of(
     study: optuna.Study, trial: optuna.trial.FrozenTrial, run_dir: Path | None = None
 ) -> np.ndarray | None:
     """The out-of-fold predictions of a leaderboard row (its own file: a trial's or a
-    stack's; an ensemble: its members', blended with its weights), NaN on rows no fold
+    stack's; an ensemble: its members', blended with its weights and, where it has one,
+    mapped by its ``recalibration``), NaN on rows no fold
     predicted; ``None`` when a file is not readable here. A file is looked for where it
     was stored, then in ``run_dir/oof`` (a run folder that was moved)."""
     own = TrialRecord.of(trial).oof
