@@ -7,6 +7,7 @@ and ISLR's credit card Default (10,000 card holders, 3.3 % default)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +202,7 @@ def test_an_ensemble_and_a_stack_score_as_their_rules_label(wvs_file, tmp_path) 
     # the ensemble's weights are selected on log loss, its labels by its rule: its log
     # loss is at least as low as the best pooled trial's
     ensemble = rows[-1].user_attrs
-    assert ensemble["plugin"].endswith("on log_loss)")
+    assert re.search(r"on log_loss(, recalibrated)?\)$", ensemble["plugin"])
     criterion, _ = selection_criterion(result.problem)
     assert criterion is not None
     trials = {str(t.number): t for t in study.get_trials(deepcopy=False)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +150,8 @@ def test_the_ensemble_row_is_the_blend_its_rule_weighed(tmp_path: Path, rule: st
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     row = ensemble_of(study.user_attrs)
     assert row is not None
-    assert row.user_attrs["plugin"].endswith(f"ensemble selection: {rule} on roc_auc)")
+    plugin = row.user_attrs["plugin"]
+    assert re.search(rf"ensemble selection: {rule} on roc_auc(, recalibrated)?\)$", plugin)
     members = row.user_attrs["members"]
     assert sum(members.values()) == pytest.approx(1.0)
     trials = {str(t.number): t for t in study.get_trials(deepcopy=False)}
