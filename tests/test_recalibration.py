@@ -108,13 +108,17 @@ def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Pat
         loaded = automl_fin.load(folder)
         assert np.allclose(loaded.predict_proba(X).to_numpy(), expected)
         manifest = json.loads((folder / "manifest.json").read_text())
-        for value, message in [  # a map that would reorder rows, or is not a number
-            ({"slope": -1.0, "intercept": 0.0}, "recalibration.slope"),
-            ({"slope": 1.0, "intercept": float("nan")}, "recalibration.intercept"),
+        assert manifest["format"] == 2  # an older automl-fin refuses it, not ignores it
+        for change, message in [  # a map that would reorder rows, or is not a number
+            ({"recalibration": {"slope": -1.0, "intercept": 0.0}}, "recalibration.slope"),
+            ({"recalibration": {"slope": 1.0, "intercept": float("nan")}}, "recalibration.inte"),
+            ({"format": 1}, "format 2 is a manifest with a recalibration, and only that"),
+            ({"recalibration": None}, "format 2 is a manifest with a recalibration"),
+            ({"format": 3}, "has format 3, this automl-fin reads formats 1 and 2: a newer"),
         ]:
-            bad = tmp_path / f"bad-{len(message)}"
+            bad = tmp_path / f"bad-{len(list(tmp_path.iterdir()))}"
             shutil.copytree(folder, bad)
-            (bad / "manifest.json").write_text(json.dumps({**manifest, "recalibration": value}))
+            (bad / "manifest.json").write_text(json.dumps({**manifest, **change}))
             with pytest.raises(ArtifactError, match=message):
                 automl_fin.load(bad)
     else:  # the test's claim stands on the final test of the ensemble's row instead

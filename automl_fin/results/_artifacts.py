@@ -59,6 +59,9 @@ __all__ = [
 ]
 
 FORMAT = 1
+# a manifest with fields an older reader would ignore and mispredict (an ensemble's
+# `recalibration`) is written as this format, which such a reader refuses
+FORMATS = (FORMAT, 2)
 MANIFEST = "manifest.json"
 PREDICTOR_DIR = "predictor"
 # libraries whose objects end up in the pickles (or run them): a difference is warned about
@@ -109,7 +112,7 @@ def fit_predictor(
             interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE,
                         "floor": floor_of(ds.y)}  # fmt: skip
     manifest = {
-        "format": FORMAT,
+        "format": FORMATS[1] if record.recalibration else FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,
         "recipe": p.recipe.model_dump(mode="json"),
@@ -432,11 +435,11 @@ def _manifest(folder: Path) -> dict[str, Any]:
         manifest = json.loads(file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"predictor {folder}: {MANIFEST} is not valid JSON ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict) or manifest.get("format") not in FORMATS:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise ArtifactError(
             f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
-            f"format {FORMAT}"
+            f"formats {' and '.join(map(str, FORMATS))}: a newer automl-fin saved it"
         )
     # only hashed plain file names of this folder are ever unpickled (manifest.check)
     return check_manifest(manifest, folder, MANIFEST)

@@ -137,7 +137,7 @@ class _Decision(BaseModel):
 
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    format: Literal[1]
+    format: Literal[1, 2]
     files: dict[str, str]
     members: list[_Member] = Field(min_length=1)
     schema_: _Schema = Field(alias="schema")
@@ -173,6 +173,8 @@ class _Manifest(BaseModel):
             self.stacker is not None or len(self.schema_.classes) != 2
         ):
             raise ValueError("recalibration is for the mean of a two-class ensemble only")
+        if (self.recalibration is not None) != (self.format == 2):  # an older reader
+            raise ValueError("format 2 is a manifest with a recalibration, and only that")
         if self.decision is not None and len(self.decision.factors) != len(self.schema_.classes):
             raise ValueError(
                 f"decision has {len(self.decision.factors)} factors for "
