@@ -66,10 +66,11 @@ def blend(
     width: int,
     models: list[str],
     combine: Callable[[list[np.ndarray]], np.ndarray] | None = None,
+    after: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """The weighted mean of the pipelines' checked predictions (probabilities or values),
-    or, given ``combine`` (a stack's layer 2, an ensemble's recalibrated mean), what it
-    makes of them in member order."""
+    mapped by ``after`` when given (an ensemble's recalibration), or, given ``combine``
+    (a stack's layer 2), what it makes of them in member order."""
     preds = [
         check_prediction(predict(pipe, X, width), len(X), width, model)
         for pipe, model in zip(pipes, models, strict=True)
@@ -79,4 +80,5 @@ def blend(
     total = np.zeros((len(X), width) if width > 1 else len(X))
     for pred, weight in zip(preds, weights, strict=True):
         total += weight * pred
-    return total / float(np.sum(weights))
+    total /= float(np.sum(weights))
+    return total if after is None else after(total)

@@ -30,7 +30,7 @@ from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import bounds, conformity_scores, floor_of, half_width
 from automl_fin.results._members import members_of, oof_of
-from automl_fin.results._recalibration import blend_combine
+from automl_fin.results._recalibration import mapping
 from automl_fin.results._stacking import Stacker
 
 __all__ = ["PREDICTIONS", "final_predictions", "final_scores", "final_test"]
@@ -68,10 +68,11 @@ def final_test(
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
                 record = TrialRecord.of(t)
-                combine = Stacker.combine_of(record.stacker) or blend_combine(
-                    weights, record.recalibration
+                combine = Stacker.combine_of(record.stacker)
+                after = mapping(record.recalibration)  # an ensemble's, on its mean
+                pred = blend(
+                    list(pipes), weights, X.iloc[test], width, list(models), combine, after
                 )
-                pred = blend(list(pipes), weights, X.iloc[test], width, list(models), combine)
                 model = str(TrialRecord.of(t).model)
                 rule = rule_of(study, p, t, run_dir)
                 if rule is not None:

@@ -9,7 +9,7 @@ import numpy as np
 import optuna
 
 from automl_fin.engine._trial_record import TrialRecord
-from automl_fin.results._recalibration import Platt
+from automl_fin.results._recalibration import mapping
 
 __all__ = ["members_of", "oof_of"]
 
@@ -57,5 +57,5 @@ def oof_of(
     if total is None:
         return None
     total /= weights
-    recalibration = TrialRecord.of(trial).recalibration  # an ensemble's, on its blend
-    return Platt.from_json(recalibration).apply(total) if recalibration else total
+    after = mapping(TrialRecord.of(trial).recalibration)  # an ensemble's, on its blend
+    return total if after is None else after(total)

@@ -312,21 +312,17 @@ class Predictor:
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
         from automl_fin.engine._predictions import blend
-        from automl_fin.results._recalibration import blend_combine
+        from automl_fin.results._recalibration import mapping
         from automl_fin.results._stacking import Stacker
 
-        weights = [m.weight for m in self.members]
-        # a stack's layer 2, or an ensemble's recalibrated mean
-        combine = Stacker.combine_of(self.manifest.get("stacker")) or blend_combine(
-            weights, self.manifest.get("recalibration")
-        )
         return blend(
             [m.pipeline for m in self.members],
-            weights,
+            [m.weight for m in self.members],
             X.reset_index(drop=True),
             self.width,
             [m.model for m in self.members],
-            combine,
+            Stacker.combine_of(self.manifest.get("stacker")),  # a stack's layer 2
+            mapping(self.manifest.get("recalibration")),  # an ensemble's, on its mean
         )
 
     def _watch(self, X: pd.DataFrame, raw: np.ndarray, source: str) -> pd.DataFrame | None:

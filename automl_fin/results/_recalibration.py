@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["MIN_ROWS", "Platt", "blend_combine", "fit_platt"]
+__all__ = ["MIN_ROWS", "Platt", "fit_platt", "mapping"]
 
 EPS = 1e-15  # probabilities clipped to [EPS, 1 - EPS] before their log-odds
 MIN_ROWS = 50  # out-of-fold rows needed (each class at least 5) to fit two numbers
@@ -111,20 +111,9 @@ def _fit(z: np.ndarray, t: np.ndarray) -> Platt | None:
     return Platt(float(w[0]), float(w[1]))
 
 
-def blend_combine(
-    weights: list[float], recalibration: dict[str, Any] | None
-) -> Callable[[list[np.ndarray]], np.ndarray] | None:
-    """The ``combine`` of a recalibrated ensemble (its members' predictions, in member
-    order, averaged with ``weights``, then recalibrated), or ``None`` for a plain mean."""
-    if not recalibration:
-        return None
-    platt, total = Platt.from_json(recalibration), float(np.sum(weights))
-
-    def combine(preds: list[np.ndarray]) -> np.ndarray:
-        mean = sum(w * p for w, p in zip(weights, preds, strict=True)) / total
-        return platt.apply(np.asarray(mean, dtype=float))
-
-    return combine
+def mapping(recalibration: dict[str, Any] | None) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The map of a stored ``recalibration`` (a row's, a manifest's), or ``None``."""
+    return Platt.from_json(recalibration).apply if recalibration else None
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
