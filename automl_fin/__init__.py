@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from automl_fin.errors import (
     ArtifactError,
     AutomlFinError,
+    BudgetStop,
     DataError,
     PluginError,
     Pruned,
@@ -67,6 +68,7 @@ __all__ = [
     "AutoFinRegressor",
     "AutomlFinError",
     "Batch",
+    "BudgetStop",
     "BuildContext",
     "Categorical",
     "ColumnKind",

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ArtifactError",
     "AutomlFinError",
+    "BudgetStop",
     "DataError",
     "PluginError",
     "Pruned",
@@ -50,3 +51,12 @@ class ArtifactError(AutomlFinError):
 
 class Pruned(Exception):
     """Raised by :meth:`Monitor.report` when the pruner stops a trial; let it propagate."""
+
+
+class BudgetStop(Pruned):
+    """Raised by :meth:`Monitor.check` when the search's time budget ends during the
+    fit and the fold may keep what was fitted so far (the trial's last fold to fit, or
+    on a refit the rounds its trial reached). A model that can stop where it is (a
+    boosting loop) catches it and returns as after early stopping, at its best round so
+    far; the fold is then scored as fitted. Any other model lets it propagate: it is a
+    :class:`Pruned`, and the trial is cut as before."""

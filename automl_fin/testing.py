@@ -14,6 +14,8 @@ declares, and checks what the engine relies on:
 * a fitted estimator survives ``pickle`` with the same predictions;
 * a monitored model fits with and without a validation split, reports a learning
   curve with increasing steps, and lets :class:`~automl_fin.errors.Pruned` through;
+  on :class:`~automl_fin.errors.BudgetStop` from ``check`` it lets it through or ends
+  its fit there with a model that predicts;
 * a preprocessor keeps the number of rows and transforms unseen rows to the same width.
 
 Use it in a plugin's own tests::
@@ -35,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_fin.errors import Pruned
+from automl_fin.errors import BudgetStop, Pruned
 from automl_fin.plugin._specs import (
     BuildContext,
     ColumnKind,
@@ -339,6 +341,40 @@ def _check_monitoring(
         raise _fail(spec.name, task, "monitored, but reported no learning curve to monitor.report")
     if steps != sorted(set(steps)):
         raise _fail(spec.name, task, f"learning-curve steps must increase, got {steps}")
+    _check_budget_stop(spec, task, pipe, Xt, y[:cut], monitor, monitor.X_valid)
+
+
+def _check_budget_stop(
+    spec: ModelSpec, task: Task, pipe: Any, Xt: Any, y: np.ndarray, monitor: Monitor, Xv: Any
+) -> None:
+    """``BudgetStop`` from ``monitor.check`` after two passes: the fit lets it through,
+    or ends there (no check after it) with a model that predicts."""
+    from automl_fin.engine._predictions import check_prediction
+
+    passes: list[float] = []
+
+    def check(done: float) -> None:
+        passes.append(done)
+        if len(passes) >= 2:
+            raise BudgetStop("budget: contract check")
+
+    stopping = dataclasses.replace(monitor, report=lambda step, value: None, check=check)
+    try:
+        pipe[-1].fit(Xt, y, monitor=stopping)
+    except BudgetStop:
+        return
+    if len(passes) > 2:
+        raise _fail(spec.name, task, f"went on calling monitor.check after BudgetStop "
+                    f"({len(passes)} calls): end the fit, or let it propagate")  # fmt: skip
+    if len(passes) == 2:
+        model = pipe[-1]
+        width = int(y.max()) + 1 if task.is_classification else 1
+        try:
+            out = model.predict_proba(Xv) if width > 1 else model.predict(Xv)
+            check_prediction(np.asarray(out, dtype=float), Xv.shape[0], width, spec.name)
+        except Exception as exc:
+            raise _fail(spec.name, task, f"kept a fit ended by BudgetStop that does not "
+                        f"predict ({type(exc).__name__}: {exc})") from None  # fmt: skip
 
 
 def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool) -> None:

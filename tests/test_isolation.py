@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -340,3 +341,33 @@ def test_a_time_limit_waits_for_an_import_to_end(
         time.sleep(5)  # the timer, held back during the import, fires here
     assert 0.6 <= time.monotonic() - started < 1.5
     assert sys.modules["slow_module_for_the_timer"].DONE  # imported whole
+
+
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_a_limit_moved_later_fires_later(thread: str) -> None:
+    """A limit of 0.3 s moved 0.5 s later while it runs (a boosting fit the budget
+    stopped, finishing its fold) fires at 0.8 s, not 0.3 s, and names the new limit."""
+    from automl_fin.engine._time_limit import TrialTimeout, time_limit
+
+    caught: list[Any] = []
+
+    def run() -> None:
+        started = time.monotonic()
+        try:
+            with time_limit(0.3, "the search's time budget") as limit:
+                time.sleep(0.1)
+                limit.extend(0.5)
+                for _ in range(500):  # back in Python often: another thread's timer fires
+                    time.sleep(0.01)
+        except TrialTimeout as exc:
+            caught.extend([exc, time.monotonic() - started])
+
+    if thread == "main":
+        run()
+    else:
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join()
+    error, took = caught
+    assert str(error) == "timed out after 0.8 s (the search's time budget)"
+    assert 0.75 <= took < 1.3

@@ -16,6 +16,7 @@ import optuna
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.errors import BudgetStop
 from automl_fin.plugin._space import suggest
 from automl_fin.plugin._specs import Monitor, holdout
 
@@ -68,11 +69,20 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
 
 
 def refit(
-    pipe: Any, spec: Any, p: Problem, rows: np.ndarray, *, seed: int, prior_shift: np.ndarray | None
+    pipe: Any,
+    spec: Any,
+    p: Problem,
+    rows: np.ndarray,
+    *,
+    seed: int,
+    prior_shift: np.ndarray | None,
+    passes: float | None = None,
 ) -> Any:
     """Fit ``pipe`` on ``rows`` of ``p``'s data. A monitored model stops
     early on a holdout of them (:func:`~automl_fin.plugin._specs.holdout`, scored by the
-    recipe's metric) after the preprocessing is fitted on all of them. With ``prior_shift``
+    recipe's metric) after the preprocessing is fitted on all of them, and at ``passes``
+    (where the budget stopped its trial's fold: the fit the trial was scored on) by
+    :class:`~automl_fin.errors.BudgetStop`. With ``prior_shift``
     (:meth:`Problem.prior_shift`), its probabilities are mapped back by it."""
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
     if not spec.monitored:
@@ -85,6 +95,10 @@ def refit(
     def score(pred: Any) -> float:
         return p.score(rows[tr], rows[va], shift(np.asarray(pred, dtype=float), prior_shift))
 
+    def check(done: float) -> None:
+        if passes is not None and done >= passes:
+            raise BudgetStop(f"refit stopped at {passes:g} passes, as its trial's fold was")
+
     monitor = Monitor(
         feature_names=names,
         feature_kinds=kinds,
@@ -93,6 +107,7 @@ def refit(
         score=score,
         direction=p.metric.direction,
         metric=p.metric.name,
+        check=check,
         refit=True,
     )
     model.fit(_rows(Xt, tr), y[tr], monitor=monitor)
@@ -114,7 +129,9 @@ def fit_trial(
     ctx = p.context(seed, model=plan.model, n_rows=len(rows))
     spec = p.spec(plan.model)
     pipe = build_pipeline(plan, {plan.model: spec}, p.preprocessors, p.dataset.kinds, ctx)
-    return plan.model, refit(pipe, spec, p, rows, seed=seed, prior_shift=p.prior_shift(plan, rows))
+    shifted = p.prior_shift(plan, rows)
+    passes = TrialRecord.of(trial).budget_passes
+    return plan.model, refit(pipe, spec, p, rows, seed=seed, prior_shift=shifted, passes=passes)
 
 
 def trial_seed(recipe: Recipe, number: int) -> int:

@@ -41,10 +41,10 @@ from automl_fin.engine._probe import probe_seconds
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed, lost_race
 from automl_fin.engine._staged import staged, tag
-from automl_fin.engine._time_limit import TrialTimeout, time_limit
+from automl_fin.engine._time_limit import Limit, TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
 from automl_fin.engine._trial_warnings import TrialWarnings
-from automl_fin.errors import Pruned
+from automl_fin.errors import BudgetStop, Pruned
 from automl_fin.plugin._specs import Monitor
 from automl_fin.storage._storage import atomic_save_npy
 
@@ -81,6 +81,9 @@ JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
 PACE_AFTER = 2.0
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
+# share of a fit's time that its end (the library's wrap-up, predicting the fold) may
+# add to the trial's limit when the budget stops it and it keeps its rounds (BudgetStop)
+END_SHARE = 0.25
 
 
 class TrialFailed(Exception):
@@ -154,6 +157,7 @@ class Objective:
         self.repeat_done = False
         self.short = False  # no model has finished a repeat as the running trial started
         self.cut = False  # the running fit was stopped by the budget (Monitor.check)
+        self.limit = Limit(None)  # the running trial's time limit (moved on a BudgetStop)
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
         self.threads = _NativeThreads(problem.recipe.n_jobs)
@@ -264,9 +268,11 @@ class Objective:
             with (
                 self.warnings.recording(),
                 self.threads.limit(),
-                time_limit(seconds, why),
+                time_limit(seconds, why) as self.limit,
                 np.errstate(all="ignore"),
             ):
+                if why == TIMEOUT:  # the recipe's own limit a trial: never moved
+                    self.limit = Limit(None)
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
             raise  # Ctrl-C is the user's: it stops the search
@@ -581,18 +587,41 @@ class Objective:
 
         started = time.monotonic()
         first: list[float] = []  # when the first check came, and the passes done then
+        # the last fold the trial fits before it can end (the first repeat's, the
+        # holdout's one): a fit the budget stops there may keep what it fitted
+        last = fold + 1 == self.per_repeat
+        kept: list[float] = []  # the passes done when BudgetStop was raised
 
-        def check(passes: float) -> None:
+        def stop(why: str, passes: float) -> None:
+            self.record.stopped = why
+            self.cut = True
+            if last:
+                kept[:] = [passes]
+                # the fit's end and the fold's prediction are to come: the trial's
+                # limit (the budget's end and its overrun) moves by a share of the fit
+                self.limit.extend(END_SHARE * (time.monotonic() - started))
+                raise BudgetStop(why)
+            raise Pruned(why)
+
+        own: list[bool] = []  # whether the model calls check itself (not only report)
+
+        def check(passes: float, *, backstop: bool = False) -> None:
             """The budget, checked as often as the model calls (every batch or round):
             spent; or the pass under way would end after it at the pace since the first
             check; or the trial cannot finish its folds before it (each later fold
             taking at least as long as this one has so far): a trial cut short is never
-            a candidate, so its time is better spent on others."""
+            a candidate, so its time is better spent on others. On the trial's last
+            fold a model that can end where it is keeps what it fitted (BudgetStop).
+            ``backstop``: a check from ``report``, for models that never call it; for
+            one that does, its own calls decide (a BudgetStop raised inside a
+            library's metric hook would not be caught where the model can end)."""
+            if not backstop:
+                own[:] = [True]
+            elif own:
+                return
             now = time.monotonic()
             if now > self.deadline:  # a long fit stops at the budget too
-                self.record.stopped = f"budget reached in fold {fold + 1}"
-                self.cut = True
-                raise Pruned(f"budget reached in fold {fold + 1}")
+                stop(f"budget reached in fold {fold + 1}", passes)
             if not first:
                 first.extend((now, passes))
             spent = now - started
@@ -618,14 +647,12 @@ class Objective:
                 why = (f"budget: {after} more {plan.model} folds of over {spent:.0f} s each "
                        f"cannot end in the {left:.0f} s left")  # fmt: skip
             if why is not None:
-                self.record.stopped = why
-                self.cut = True
-                raise Pruned(why)
+                stop(why, passes)
 
         planned = [0]  # the fit's planned steps (Monitor.plan), when it says
 
         def report(step: int, value: float) -> None:
-            check(0.0)
+            check(0.0, backstop=True)
             if fold or step not in JUDGED_STEPS or p.recipe.pruner == "none":
                 return  # judged (and stored: a write each) on the first fold's curve only
             if step < CURVE_SHARE * planned[0]:
@@ -655,6 +682,11 @@ class Objective:
             check=check,
         )
         staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
+        if kept:  # the model caught BudgetStop and ended its fit where it was
+            self.record.stopped = (
+                f"budget: fold {fold + 1} stopped after {kept[0]:g} passes, kept as fitted"
+            )
+            self.record.budget_passes = kept[0]
 
     def _record(self, folds: _Folds, *, extras: bool = False) -> None:
         """The folds' scores and seconds into the trial's record (and the extra metrics'

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["TrialTimeout", "time_limit"]
+__all__ = ["Limit", "TrialTimeout", "time_limit"]
 
 IMPORT_RETRY = 0.05  # seconds: a timer that fires during an import fires again after it
 
@@ -32,28 +32,47 @@ class TrialTimeout(Exception):
     """A trial ran past the recipe's ``trial_timeout`` or the search's time budget."""
 
 
+class Limit:
+    """A running :func:`time_limit`: ``seconds`` from ``started`` (``None``: none)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.started = time.monotonic()
+        self.seconds = seconds
+        self.rearm: Callable[[], None] = lambda: None  # re-arms the timer
+
+    def extend(self, seconds: float) -> None:
+        """Move the limit ``seconds`` later (from the calling thread: the limited one)."""
+        if self.seconds is not None and seconds > 0:
+            self.seconds += seconds
+            self.rearm()
+
+    def left(self) -> float:
+        return self.started + (self.seconds or 0.0) - time.monotonic()
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") -> Iterator[None]:
+def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") -> Iterator[Limit]:
     """Raise :class:`TrialTimeout` in the calling thread after ``seconds`` (no limit
-    for ``None``); ``what`` names the limit in the message."""
+    for ``None``); ``what`` names the limit in the message. The :class:`Limit` yielded
+    can move its end later."""
+    limit = Limit(seconds or None)
     if not seconds:
-        yield
+        yield limit
         return
-    started = time.monotonic()
 
     def message() -> str:
-        text = f"timed out after {seconds:.3g} s ({what})"
-        late = time.monotonic() - started
-        if late > seconds * 1.1 + 1:  # the code came back to Python long after
+        text = f"timed out after {limit.seconds:.3g} s ({what})"
+        late = time.monotonic() - limit.started
+        if late > (limit.seconds or 0.0) * 1.1 + 1:  # the code came back to Python long after
             text += f"; native code held it until {late:.0f} s"
         return text
 
     if threading.current_thread() is threading.main_thread():
-        with _alarm(seconds, message):
-            yield
+        with _alarm(limit, message):
+            yield limit
     else:
-        with _watchdog(seconds, message):
-            yield
+        with _watchdog(limit, message):
+            yield limit
 
 
 def _importing(frame: FrameType | None) -> bool:
@@ -66,7 +85,7 @@ def _importing(frame: FrameType | None) -> bool:
 
 
 @contextlib.contextmanager
-def _alarm(seconds: float, message: Callable[[], str]) -> Iterator[None]:
+def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     def expire(signum: int, frame: FrameType | None) -> None:
         if _importing(frame):  # a module cut half way breaks every later import of it
             signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY)
@@ -74,7 +93,8 @@ def _alarm(seconds: float, message: Callable[[], str]) -> Iterator[None]:
         raise TrialTimeout(message())
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, limit.left())
+    limit.rearm = lambda: signal.setitimer(signal.ITIMER_REAL, max(limit.left(), 1e-3))
     try:
         yield
     finally:
@@ -83,7 +103,7 @@ def _alarm(seconds: float, message: Callable[[], str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _watchdog(seconds: float, message: Callable[[], str]) -> Iterator[None]:
+def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     target = threading.get_ident()
     done = threading.Event()
 
@@ -92,10 +112,12 @@ def _watchdog(seconds: float, message: Callable[[], str]) -> Iterator[None]:
             super().__init__(message())
 
     def watch() -> None:
-        if not done.wait(seconds):
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(target), ctypes.py_object(_Timeout)
-            )
+        while not done.wait(max(limit.left(), 0.0)):
+            if limit.left() <= 0:  # not moved later while waiting
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                    ctypes.c_ulong(target), ctypes.py_object(_Timeout)
+                )
+                return
 
     watcher = threading.Thread(target=watch, name="trial-timeout", daemon=True)
     watcher.start()

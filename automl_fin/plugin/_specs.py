@@ -138,7 +138,12 @@ class Monitor:
             quarter into the second epoch). It raises :class:`~automl_fin.errors.Pruned`
             when the budget is spent, or when at this pace (timed from the first call,
             so set-up before it, such as loading weights, does not count) the current
-            pass would end after it; let it propagate.
+            pass would end after it; let it propagate. Where the fold may keep what was
+            fitted (its trial's last fold to fit, or a refit reaching the rounds its
+            trial's fold was stopped at) it raises :class:`~automl_fin.errors.BudgetStop`
+            (a ``Pruned``): a model that can end where it is (boosting rounds) catches
+            it and returns as after early stopping, at its best round so far; any other
+            lets it propagate. Called on a refit too, where it stops only there.
     """
 
     feature_names: list[str] | None = None

@@ -200,7 +200,9 @@ class CatBoostModel(BaseEstimator):
         lacks = metric is not None and (self.task, self.metric_) not in _SAME
         own = _StopOnLoss(_LOSS[self.task], self.early_stopping_rounds) if lacks else None
         self.booster_ = CatBoost(params)
-        curve = _Curve(monitor, self, fresh if metric else None) if monitor is not None else None
+        curve = None
+        if original is not None:  # the budget checked in a search and on a refit
+            curve = _Curve(original, monitor, self, fresh if metric else None)
         callbacks = [c for c in (curve, own) if c is not None]
         with warnings.catch_warnings():  # "Failed to import numba for optimizing custom
             warnings.filterwarnings("ignore", message=".*numba.*")  # metrics": not needed
@@ -319,13 +321,19 @@ class _RecipeMetric:
 
 
 class _Curve:
-    """A CatBoost callback: the budget checked every round, and the learning curve
-    reported (the recipe's metric of the validation split as CatBoost computed it, every
-    ``report_every`` rounds). CatBoost wraps an exception raised in a callback in its own
-    error, so :class:`~automl_fin.errors.Pruned` is kept here, training stops, and
-    :meth:`raise_stop` raises it again after ``fit``."""
+    """A CatBoost callback: the budget checked every round (``budget.check``), and the
+    learning curve reported to ``monitor`` when there is one (the recipe's metric of
+    the validation split as CatBoost computed it, every ``report_every`` rounds).
+    CatBoost wraps an exception raised in a callback in its own error, so
+    :class:`~automl_fin.errors.Pruned` is kept here, training stops, and
+    :meth:`raise_stop` raises it again after ``fit``; on
+    :class:`~automl_fin.errors.BudgetStop` training stops and the model is kept (shrunk
+    to its best round, as after early stopping)."""
 
-    def __init__(self, monitor: Any, model: CatBoostModel, fresh: list[float] | None) -> None:
+    def __init__(
+        self, budget: Any, monitor: Any, model: CatBoostModel, fresh: list[float] | None
+    ) -> None:
+        self.budget = budget
         self.monitor = monitor
         self.model = model
         self.fresh = fresh  # values of the recipe's metric computed by _RecipeMetric
@@ -334,18 +342,20 @@ class _Curve:
         self.stopped: Exception | None = None
 
     def after_iteration(self, info: Any) -> bool:
-        from automl_fin import Pruned
+        from automl_fin import BudgetStop, Pruned
 
         done = int(info.iteration)  # CatBoost counts rounds from 1 here
         try:
-            self.monitor.check(float(done))  # a round is a pass over the data
-            value = self._value(info, done)
+            self.budget.check(float(done))  # a round is a pass over the data
+            value = self._value(info, done) if self.monitor is not None else None
             if value is not None:
                 if not self.steps:
                     self.monitor.plan(self.model.n_estimators // self.model.report_every)
                 self.monitor.report(self.steps, value)
                 self.steps += 1
                 self.monitor.progress(f"round {done}")
+        except BudgetStop:
+            return False  # stop training, keeping the rounds fitted
         except Pruned as exc:
             self.stopped = exc
             return False  # stop training

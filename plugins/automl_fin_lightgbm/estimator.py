@@ -105,6 +105,7 @@ class LightGBMModel(BaseEstimator):
         names = getattr(monitor, "feature_names", None)
         if names is None and hasattr(X, "columns"):
             names = [str(c) for c in X.columns]
+        budget = monitor  # its check: the search's budget, and a refit's stop
         X_tr, y_tr, X_va, y_va, monitor = validation_split(
             X, y, monitor, seed=self.seed, classify=self.task != "regression"
         )
@@ -119,10 +120,9 @@ class LightGBMModel(BaseEstimator):
         callbacks: list[Any] = [
             lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
         ]
-        feval = None
-        if monitor is not None:
-            feval, check = _curve(monitor, self)
-            callbacks.append(check)
+        feval = _curve(monitor, self) if monitor is not None else None
+        if budget is not None:
+            callbacks.append(_budget(budget))
         self.booster_ = lgb.train(
             self._params(names, n_features),
             dtrain,
@@ -177,10 +177,9 @@ def _matrix(X: Any) -> Any:
     return X
 
 
-def _curve(monitor: Any, model: LightGBMModel) -> tuple[Any, Any]:
+def _curve(monitor: Any, model: LightGBMModel) -> Any:
     """LightGBM's evaluation hook reporting the recipe's metric every ``report_every``
-    rounds (on the validation predictions LightGBM already holds), and a callback that
-    lets the search check its time budget every round."""
+    rounds (on the validation predictions LightGBM already holds)."""
     done = [0]
     higher = monitor.direction == "maximize"
     last = [float("nan")]
@@ -196,7 +195,27 @@ def _curve(monitor: Any, model: LightGBMModel) -> tuple[Any, Any]:
             monitor.progress(f"round {done[0]}")
         return "recipe_metric", last[0], higher
 
-    def check(env: Any) -> None:
-        monitor.check(float(env.iteration + 1))  # a round is a pass over the data
+    return feval
 
-    return feval, check
+
+def _budget(monitor: Any) -> Any:
+    """A callback that checks the search's time budget every round; on
+    :class:`~automl_fin.BudgetStop` it ends training at the round of the lowest
+    validation loss so far (LightGBM's own early-stopping exception), as early stopping
+    would have, keeping what was fitted."""
+    import lightgbm as lgb
+
+    from automl_fin import BudgetStop
+
+    best: list[Any] = [float("inf"), 0, []]  # the lowest loss, its round, its results
+
+    def check(env: Any) -> None:
+        results = env.evaluation_result_list or []
+        if results and results[0][2] < best[0]:  # the first metric: the loss
+            best[:] = [results[0][2], env.iteration, list(results)]
+        try:
+            monitor.check(float(env.iteration + 1))  # a round is a pass over the data
+        except BudgetStop:
+            raise lgb.callback.EarlyStopException(best[1], best[2]) from None
+
+    return check

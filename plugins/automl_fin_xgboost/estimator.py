@@ -124,6 +124,7 @@ class XGBoostModel(BaseEstimator):
         names = getattr(monitor, "feature_names", None)
         if names is None and hasattr(X, "columns"):
             names = [str(c) for c in X.columns]
+        budget = monitor  # its check: the search's budget, and a refit's stop
         X_tr, y_tr, X_va, y_va, monitor = validation_split(
             X, y, monitor, seed=self.seed, classify=self.task != "regression"
         )
@@ -137,6 +138,8 @@ class XGBoostModel(BaseEstimator):
         callbacks: list[Any] = [
             xgb.callback.EarlyStopping(rounds=self.early_stopping_rounds, save_best=False)
         ]
+        if budget is not None:
+            callbacks.append(_budget(xgb, budget))
         if monitor is not None:
             callbacks.append(_curve_reporter(xgb, monitor, dvalid, self))
         self.booster_ = xgb.train(
@@ -191,14 +194,29 @@ class XGBoostModel(BaseEstimator):
         return np.asarray(out, dtype=np.float64)
 
 
+def _budget(xgb: Any, monitor: Any) -> Any:
+    """An XGBoost callback that checks the search's time budget every round; on
+    :class:`~automl_fin.BudgetStop` it ends training, keeping the rounds fitted (the
+    early-stopping callback before it has marked the best of them)."""
+    from automl_fin import BudgetStop
+
+    class Budget(xgb.callback.TrainingCallback):
+        def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
+            try:
+                monitor.check(float(epoch + 1))  # a round is a pass over the data
+            except BudgetStop:
+                return True  # stop training
+            return False
+
+    return Budget()
+
+
 def _curve_reporter(xgb: Any, monitor: Any, dvalid: Any, model: XGBoostModel) -> Any:
-    """An XGBoost callback reporting the recipe metric every ``report_every`` rounds
-    (and letting the search check its time budget every round)."""
+    """An XGBoost callback reporting the recipe metric every ``report_every`` rounds."""
 
     class CurveReporter(xgb.callback.TrainingCallback):
         def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
             done = epoch + 1
-            monitor.check(float(done))  # a round is a pass over the data
             if done == 1:
                 monitor.plan(model.n_estimators // model.report_every)
             if done % model.report_every == 0:
