@@ -596,10 +596,11 @@ class Objective:
             self.record.stopped = why
             self.cut = True
             if last:
+                if not kept:  # once: a model that swallows it is stopped by the limit
+                    # the fit's end and the fold's prediction are to come: the trial's
+                    # limit (the budget's end and its overrun) moves by a share of the fit
+                    self.limit.extend(END_SHARE * (time.monotonic() - started))
                 kept[:] = [passes]
-                # the fit's end and the fold's prediction are to come: the trial's
-                # limit (the budget's end and its overrun) moves by a share of the fit
-                self.limit.extend(END_SHARE * (time.monotonic() - started))
                 raise BudgetStop(why)
             raise Pruned(why)
 
