@@ -82,7 +82,8 @@ PACE_AFTER = 2.0
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
 # share of a fit's time that its end (the library's wrap-up, predicting the fold) may
-# add to the trial's limit when the budget stops it and it keeps its rounds (BudgetStop)
+# add to the trial's limit when the budget stops it and it keeps its rounds (BudgetStop),
+# at most OVERRUN of the budget again
 END_SHARE = 0.25
 
 
@@ -598,8 +599,11 @@ class Objective:
             if last:
                 if not kept:  # once: a model that swallows it is stopped by the limit
                     # the fit's end and the fold's prediction are to come: the trial's
-                    # limit (the budget's end and its overrun) moves by a share of the fit
-                    self.limit.extend(END_SHARE * (time.monotonic() - started))
+                    # limit (the budget's end and its overrun) moves by a share of the
+                    # fit, at most the overrun again (a search ends within 10 % of it)
+                    total = p.recipe.budget.seconds or 0.0
+                    more = min(END_SHARE * (time.monotonic() - started), OVERRUN * total)
+                    self.limit.extend(more)
                 kept[:] = [passes]
                 raise BudgetStop(why)
             raise Pruned(why)
