@@ -311,12 +311,7 @@ def test_a_limit_that_native_code_overran_says_how_long_it_held(thread: str) -> 
             caught.append(exc)
         caught.append(time.monotonic() - started)  # type: ignore[arg-type]
 
-    if thread == "main":
-        overrun()
-    else:
-        worker = threading.Thread(target=overrun)
-        worker.start()
-        worker.join()
+    _run_in(thread, overrun)
     error, took = caught
     held = float(str(error).rsplit("until ", 1)[1].removesuffix(" s"))
     assert str(error).startswith("timed out after 0.2 s (the search's time budget); native ")
@@ -362,12 +357,17 @@ def test_a_limit_moved_later_fires_later(thread: str) -> None:
         except TrialTimeout as exc:
             caught.extend([exc, time.monotonic() - started])
 
+    _run_in(thread, run)
+    error, took = caught
+    assert str(error) == "timed out after 0.8 s (the search's time budget)"
+    assert 0.75 <= took < 1.3
+
+
+def _run_in(thread: str, run: Any) -> None:
+    """``run()`` in the main thread (a SIGALRM timer) or in another (the watchdog)."""
     if thread == "main":
         run()
     else:
         worker = threading.Thread(target=run)
         worker.start()
         worker.join()
-    error, took = caught
-    assert str(error) == "timed out after 0.8 s (the search's time budget)"
-    assert 0.75 <= took < 1.3

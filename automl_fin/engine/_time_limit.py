@@ -93,7 +93,7 @@ def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
         raise TrialTimeout(message())
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, limit.left())
+    signal.setitimer(signal.ITIMER_REAL, max(limit.left(), 1e-3))  # 0 would disarm it
     limit.rearm = lambda: signal.setitimer(signal.ITIMER_REAL, max(limit.left(), 1e-3))
     try:
         yield
