@@ -29,6 +29,7 @@ from automl_fin.errors import (
     RecipeError,
     StorageError,
 )
+from automl_fin.plugin._budget import check_budget
 from automl_fin.plugin._hookspecs import hookimpl
 from automl_fin.plugin._space import Categorical, Float, Int
 from automl_fin.plugin._specs import (
@@ -92,6 +93,7 @@ __all__ = [
     "StorageError",
     "Task",
     "TrialRecord",
+    "check_budget",
     "date_format",
     "get_registry",
     "holdout",

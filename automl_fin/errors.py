@@ -59,4 +59,10 @@ class BudgetStop(Pruned):
     on a refit the rounds its trial reached). A model that can stop where it is (a
     boosting loop) catches it and returns as after early stopping, at its best round so
     far; the fold is then scored as fitted. Any other model lets it propagate: it is a
-    :class:`Pruned`, and the trial is cut as before."""
+    :class:`Pruned`, and the trial is cut as before. ``keep``: on a refit, the steps
+    its trial's fit kept; a model that fitted more before it could check (a batch of
+    trees) drops the rest."""
+
+    def __init__(self, message: str, keep: float | None = None) -> None:
+        super().__init__(message)
+        self.keep = keep

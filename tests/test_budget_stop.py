@@ -106,32 +106,37 @@ def _flights(n: int) -> pd.DataFrame:
     return frame[keep].reset_index(drop=True)
 
 
-def test_a_search_whose_budget_ends_in_a_boosting_fit_keeps_it(tmp_path: Path) -> None:
-    """One holdout, one LightGBM trial planned for 3,000 rounds of ~8 ms, and an 8 s
-    budget: the budget ends inside the fit, the only fold the trial has. It used to be
-    cut and pruned, the budget wasted; now the fit ends at the budget with the rounds it
-    fitted, the trial is complete, scored on them, and the predictor's refit on all
-    rows stops at the same round (not the 3,000 planned). The fit's end and the
-    validation rows' prediction must fit the 5 % overrun a trial is allowed (0.4 s):
-    a small validation share and small trees keep them ~0.2 s."""
+# a LightGBM planned for 3,000 rounds of ~8 ms on 114,000 rows; extra trees planned for
+# 300 deep trees of ~0.1 s on 57,000
+SLOW = {
+    "lightgbm": (120_000, {"learning_rate": 0.005, "num_leaves": 31, "min_child_samples": 2,
+                           "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l1": 1e-4,
+                           "lambda_l2": 1e-3, "n_estimators": 3000, "class_weight": "none"}),
+    "extra_trees": (60_000, {"n_estimators": 300, "max_depth": 32, "min_samples_leaf": 1,
+                             "max_features": 0.5, "class_weight": None}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_a_search_whose_budget_ends_in_a_fit_keeps_what_it_fitted(
+    tmp_path: Path, name: str
+) -> None:
+    """One holdout, one trial planned for far more than an 8 s budget (boosting rounds;
+    a forest's trees, grown in batches): the budget ends inside the fit, the only fold
+    the trial has. It used to be cut and pruned, the budget wasted; now the fit ends at
+    the budget with what it fitted, the trial is complete, scored on it, and the
+    predictor's refit on all rows stops at the same step (not the thousands planned).
+    The fit's end and the validation rows' prediction must fit the overrun a trial is
+    allowed (5 % of the budget, and as much again for a kept fit): a small validation
+    share keeps them ~0.2 s."""
+    rows, params = SLOW[name]
     data = tmp_path / "flights.csv"
-    _flights(120_000).to_csv(data, index=False)
-    slow = {
-        "learning_rate": 0.005,
-        "num_leaves": 31,
-        "min_child_samples": 2,
-        "feature_fraction": 1.0,
-        "bagging_fraction": 1.0,
-        "lambda_l1": 1e-4,
-        "lambda_l2": 1e-3,
-        "n_estimators": 3000,
-        "class_weight": "none",
-    }
-    slow = {"model": "lightgbm", **{f"lightgbm.{k}": v for k, v in slow.items()}}
+    _flights(rows).to_csv(data, index=False)
+    slow = {"model": name, **{f"{name}.{k}": v for k, v in params.items()}}
     result = search(
         "default", trials=1, seconds=8.0, runs_dir=tmp_path, storage=":memory:",
         overrides={"data.path": str(data), "data.target": "late", "data.positive_class": "yes",
-                   "models": ["lightgbm"], "baselines": [], "portfolio": False,
+                   "models": [name], "baselines": [], "portfolio": False,
                    "enqueue": [slow], "validation.scheme": "holdout",
                    "validation.test_size": 0.05,
                    "model_options": {"lightgbm": {"early_stopping_rounds": 10_000}},
@@ -140,17 +145,89 @@ def test_a_search_whose_budget_ends_in_a_boosting_fit_keeps_it(tmp_path: Path) -
     )  # fmt: skip
     assert result.timings["search"] < 8.0 * 1.1
     board = result.leaderboard()
-    row = board[board["model"] == "lightgbm"].iloc[0]
+    row = board[board["model"] == name].iloc[0]
     assert row["state"] == "COMPLETE", row["error"]
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     record = TrialRecord.of(study.trials[int(row["trial"])])
-    rounds = record.budget_passes
-    assert rounds is not None and 10 <= rounds < 3000
-    assert row["error"] == f"budget: fold 1 stopped after {rounds:g} passes, kept as fitted"
-    assert 0.6 < row["score"] < 1.0  # a real ROC AUC of the rounds fitted
+    steps = record.budget_passes
+    planned = params["n_estimators"]
+    assert steps is not None and 10 <= steps < planned
+    assert row["error"] == f"budget: fold 1 stopped after {steps:g} steps, kept as fitted"
+    assert 0.6 < row["score"] < 1.0  # a real ROC AUC of what was fitted
     assert result.predictor is not None
-    fitted = result.predictor.manifest["fit"][str(row["trial"])]
-    assert fitted == "refit on all rows"
+    assert result.predictor.manifest["fit"][str(row["trial"])] == "refit on all rows"
     (member,) = result.predictor.members
     model: Any = member.pipeline[-1]
-    assert model.booster_.current_iteration() <= rounds
+    grown = model.booster_.current_iteration() if name == "lightgbm" else len(model.estimators_)
+    assert grown <= steps
+
+
+FORESTS = ["RandomForest", "ExtraTrees"]
+
+
+@pytest.mark.parametrize("kind", FORESTS)
+@pytest.mark.parametrize("classify", [True, False])
+def test_a_forest_grown_in_batches_is_the_forest_one_fit_gives(kind: str, classify: bool) -> None:
+    """Grown a tenth at a time (scikit-learn's ``warm_start``), tree for tree the forest
+    of one ``fit``: the same predictions, and the parameters as given."""
+    from sklearn import ensemble
+
+    from automl_fin_sklearn.forests import FORESTS as BATCHED
+
+    X, y = _credit()
+    target = y if classify else X.pop("credit_amount").to_numpy()
+    plain = getattr(ensemble, kind + ("Classifier" if classify else "Regressor"))
+    params = {"n_estimators": 45, "max_features": 0.5, "random_state": 3}
+    if classify:
+        params["class_weight"] = "balanced_subsample"
+    one = plain(**params).fit(X, target)
+    batched = BATCHED[kind, classify](**params).fit(X, target)
+    assert len(batched.estimators_) == 45 and batched.get_params() == one.get_params()
+    how = "predict_proba" if classify else "predict"
+    np.testing.assert_array_equal(getattr(batched, how)(X), getattr(one, how)(X))
+
+
+@pytest.mark.parametrize("kind", FORESTS)
+def test_a_forest_the_budget_stops_keeps_the_trees_grown(kind: str) -> None:
+    """Outside a search ``check_budget`` does nothing; inside a fit whose check raises
+    BudgetStop after 3 batches the forest ends with those trees and predicts; a plain
+    Pruned (folds still to fit) propagates."""
+    from automl_fin.plugin._budget import budget_checked
+    from automl_fin_sklearn.forests import FORESTS as BATCHED
+
+    X, y = _credit()
+    calls: list[float] = []
+
+    def check(steps: float) -> None:
+        calls.append(steps)
+        if steps >= 30:
+            raise BudgetStop("budget reached")
+
+    with budget_checked(check):
+        forest = BATCHED[kind, True](n_estimators=100, random_state=0).fit(X, y)
+    assert calls == sorted(set(calls)) and calls[-1] >= 30 > calls[-2]  # stopped at once
+    assert len(forest.estimators_) == calls[-1] < 100
+    assert forest.n_estimators == 100 and not forest.warm_start  # the parameters as given
+    # a refit of a trial whose fold kept 7 trees: a batch that grew more drops them
+    with budget_checked(lambda steps: _stop_at(steps, 7)):
+        refit = BATCHED[kind, True](n_estimators=100, random_state=0).fit(X, y)
+    assert len(refit.estimators_) == 7
+    seven = BATCHED[kind, True](n_estimators=7, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(refit.predict_proba(X), seven.predict_proba(X))
+    proba = forest.predict_proba(X)
+    assert proba.shape == (len(y), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert roc_auc_score(y, proba[:, 1]) > 0.9  # fitted (on its own rows)
+
+    def cut(steps: float) -> None:
+        raise Pruned("budget: 4 more folds cannot end")
+
+    with pytest.raises(Pruned, match="4 more folds"), budget_checked(cut):
+        BATCHED[kind, True](n_estimators=100, random_state=0).fit(X, y)
+    full = BATCHED[kind, True](n_estimators=100, random_state=0).fit(X, y)  # no search
+    assert len(full.estimators_) == 100
+
+
+def _stop_at(steps: float, keep: float) -> None:
+    """A refit's check: BudgetStop once ``keep`` steps are done, keeping that many."""
+    if steps >= keep:
+        raise BudgetStop("refit stopped", keep)

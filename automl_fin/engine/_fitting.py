@@ -17,6 +17,7 @@ from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info, samp
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import BudgetStop
+from automl_fin.plugin._budget import budget_checked
 from automl_fin.plugin._space import suggest
 from automl_fin.plugin._specs import Monitor, holdout
 
@@ -80,13 +81,20 @@ def refit(
 ) -> Any:
     """Fit ``pipe`` on ``rows`` of ``p``'s data. A monitored model stops
     early on a holdout of them (:func:`~automl_fin.plugin._specs.holdout`, scored by the
-    recipe's metric) after the preprocessing is fitted on all of them, and at ``passes``
-    (where the budget stopped its trial's fold: the fit the trial was scored on) by
-    :class:`~automl_fin.errors.BudgetStop`. With ``prior_shift``
+    recipe's metric) after the preprocessing is fitted on all of them. Any model is
+    stopped at ``passes`` (where the budget stopped its trial's fold: the fit the trial
+    was scored on) by :class:`~automl_fin.errors.BudgetStop`, from ``Monitor.check`` or
+    :func:`~automl_fin.check_budget`. With ``prior_shift``
     (:meth:`Problem.prior_shift`), its probabilities are mapped back by it."""
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
-    if not spec.monitored:
-        return mark(pipe.fit(X, y), prior_shift)
+
+    def check(done: float) -> None:
+        if passes is not None and done >= passes:
+            raise BudgetStop(f"refit stopped at step {passes:g}, as its trial's fold was", passes)
+
+    if not spec.monitored:  # a model fitting in steps checks through check_budget
+        with budget_checked(check):
+            return mark(pipe.fit(X, y), prior_shift)
     prep, model = pipe[0], pipe[-1]
     Xt = prep.fit_transform(X, y)
     names, kinds = feature_info(prep)
@@ -94,10 +102,6 @@ def refit(
 
     def score(pred: Any) -> float:
         return p.score(rows[tr], rows[va], shift(np.asarray(pred, dtype=float), prior_shift))
-
-    def check(done: float) -> None:
-        if passes is not None and done >= passes:
-            raise BudgetStop(f"refit stopped at {passes:g} passes, as its trial's fold was")
 
     monitor = Monitor(
         feature_names=names,

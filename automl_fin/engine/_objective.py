@@ -45,6 +45,7 @@ from automl_fin.engine._time_limit import Limit, TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
 from automl_fin.engine._trial_warnings import TrialWarnings
 from automl_fin.errors import BudgetStop, Pruned
+from automl_fin.plugin._budget import budget_checked
 from automl_fin.plugin._specs import Monitor
 from automl_fin.storage._storage import atomic_save_npy
 
@@ -517,16 +518,23 @@ class Objective:
         self.build_s += t0 - built
         prior_shift = p.prior_shift(plan, tr)
         self.cut = False
+        check, kept = self._fold_check(plan, fold)
         try:
             if p.all_models[plan.model].monitored:
-                self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift)
-            else:
-                staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+                self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift, check)
+            else:  # a model fitting in steps checks through automl_fin.check_budget
+                with budget_checked(check):
+                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
         except Pruned as exc:
             folds.fit_s += time.perf_counter() - t0
             self._record(folds)
             cut, self.cut = self.cut, False
             raise (_OutOfBudget if cut else optuna.TrialPruned)(str(exc)) from None
+        if kept:  # the model caught BudgetStop and ended its fit where it was
+            self.record.stopped = (
+                f"budget: fold {fold + 1} stopped after {kept[0]:g} steps, kept as fitted"
+            )
+            self.record.budget_passes = kept[0]
         t1 = time.perf_counter()
         mark(pipe, prior_shift)
         pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width)
@@ -561,31 +569,11 @@ class Objective:
             self.record.stopped = f"pruned after {done} of {planned} folds"
             raise optuna.TrialPruned(f"pruned after fold {done - 1}")
 
-    def _fit_monitored(
-        self,
-        trial: optuna.Trial,
-        plan: Plan,
-        pipe: Any,
-        fold: int,
-        tr: Any,
-        va: Any,
-        where: str,
-        prior_shift: np.ndarray | None,
-    ) -> None:
-        """Fit the preprocessing, then the model with the fold's validation split (its
-        curve scored on probabilities mapped back by ``prior_shift`` when there is one)."""
+    def _fold_check(self, plan: Plan, fold: int) -> tuple[Any, list[float]]:
+        """The budget check of fold ``fold``'s fit (``Monitor.check``, and
+        :func:`~automl_fin.check_budget` for a model that is not monitored), and the
+        list that holds the passes kept when it raised BudgetStop (empty otherwise)."""
         p = self.problem
-        ds = p.dataset
-        width = p.width
-        prep, model = pipe[0], pipe[-1]
-        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
-        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
-        names, kinds = feature_info(prep)
-
-        def score(pred: Any) -> float:
-            pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
-            return p.score(tr, va, shift(pred, prior_shift))
-
         started = time.monotonic()
         first: list[float] = []  # when the first check came, and the passes done then
         # the last fold the trial fits before it can end (the first repeat's, the
@@ -654,6 +642,35 @@ class Objective:
             if why is not None:
                 stop(why, passes)
 
+        return check, kept
+
+    def _fit_monitored(
+        self,
+        trial: optuna.Trial,
+        plan: Plan,
+        pipe: Any,
+        fold: int,
+        tr: Any,
+        va: Any,
+        where: str,
+        prior_shift: np.ndarray | None,
+        check: Any,
+    ) -> None:
+        """Fit the preprocessing, then the model with the fold's validation split (its
+        curve scored on probabilities mapped back by ``prior_shift`` when there is one)
+        and the fold's budget ``check``."""
+        p = self.problem
+        ds = p.dataset
+        width = p.width
+        prep, model = pipe[0], pipe[-1]
+        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
+        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
+        names, kinds = feature_info(prep)
+
+        def score(pred: Any) -> float:
+            pred = check_prediction(np.asarray(pred, dtype=float), len(va), width, plan.model)
+            return p.score(tr, va, shift(pred, prior_shift))
+
         planned = [0]  # the fit's planned steps (Monitor.plan), when it says
 
         def report(step: int, value: float) -> None:
@@ -687,11 +704,6 @@ class Objective:
             check=check,
         )
         staged("fit", plan.model, functools.partial(model.fit, monitor=monitor), Xt, ds.y[tr])
-        if kept:  # the model caught BudgetStop and ended its fit where it was
-            self.record.stopped = (
-                f"budget: fold {fold + 1} stopped after {kept[0]:g} passes, kept as fitted"
-            )
-            self.record.budget_passes = kept[0]
 
     def _record(self, folds: _Folds, *, extras: bool = False) -> None:
         """The folds' scores and seconds into the trial's record (and the extra metrics'

@@ -96,10 +96,10 @@ def _forest_space(ctx: BuildContext) -> dict[str, Any]:
 
 def _forest(kind: str) -> Any:
     def build(p: Mapping[str, Any], ctx: BuildContext) -> Any:
-        from sklearn import ensemble
+        from automl_fin_sklearn.forests import FORESTS  # grown in batches, the budget checked
 
         classification = ctx.task.is_classification
-        cls = getattr(ensemble, kind + ("Classifier" if classification else "Regressor"))
+        cls = FORESTS[kind, classification]
         extra = {"class_weight": p["class_weight"]} if classification else {}
         return cls(
             n_estimators=p["n_estimators"],
