@@ -15,7 +15,8 @@ declares, and checks what the engine relies on:
 * a monitored model fits with and without a validation split, reports a learning
   curve with increasing steps, and lets :class:`~automl_fin.errors.Pruned` through;
   on :class:`~automl_fin.errors.BudgetStop` from ``check`` it lets it through or ends
-  its fit there with a model that predicts;
+  its fit there with a model that predicts; so does a model that is not monitored on
+  ``BudgetStop`` from :func:`~automl_fin.check_budget`;
 * a preprocessor keeps the number of rows and transforms unseen rows to the same width.
 
 Use it in a plugin's own tests::
@@ -259,6 +260,45 @@ def _check_model(
         raise _fail(name, task, "predictions change after a pickle round trip")
     if spec.monitored:
         _check_monitoring(spec, task, plan, preps, kinds, ctx, X, y, cut)
+    else:
+        _check_steps_stop(spec, task, plan, preps, kinds, ctx, X, y, cut)
+
+
+def _check_steps_stop(
+    spec: ModelSpec,
+    task: Task,
+    plan: Any,
+    preps: Mapping[str, PreprocessorSpec],
+    kinds: Mapping[str, ColumnKind],
+    ctx: BuildContext,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    cut: int,
+) -> None:
+    """A model that is not monitored but calls ``check_budget`` between steps: on
+    ``BudgetStop`` after its first step it lets it through, or ends its fit there (no
+    check after it) with a model that predicts."""
+    from automl_fin.engine._pipeline import build_pipeline
+    from automl_fin.plugin._budget import budget_checked
+
+    calls: list[float] = []
+
+    def check(steps: float) -> None:
+        calls.append(steps)
+        raise BudgetStop("budget: contract check")
+
+    pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
+    try:
+        with budget_checked(check):
+            pipe.fit(X.iloc[:cut], y[:cut])
+    except BudgetStop:
+        return
+    if len(calls) > 1:
+        raise _fail(spec.name, task, f"went on calling check_budget after BudgetStop "
+                    f"({len(calls)} calls): end the fit, or let it propagate")  # fmt: skip
+    if calls:
+        _check_shape(spec.name, task, _predictions(pipe, X.iloc[cut:], task), len(y) - cut,
+                     int(y.max()) + 1 if task.is_classification else 0)  # fmt: skip
 
 
 SEED_PARAMS = ("random_state", "seed", "random_seed")
