@@ -46,6 +46,7 @@ from automl_fin.plugin._specs import (
     Monitor,
     PreprocessorSpec,
     Task,
+    _ignore,
 )
 
 __all__ = ["PluginCheckError", "check_plugin", "sample_data"]
@@ -276,29 +277,56 @@ def _check_steps_stop(
     cut: int,
 ) -> None:
     """A model that is not monitored but calls ``check_budget`` between steps: on
-    ``BudgetStop`` after its first step it lets it through, or ends its fit there (no
-    check after it) with a model that predicts."""
+    ``BudgetStop`` after its first step it lets it through, or ends its fit there."""
     from automl_fin.engine._pipeline import build_pipeline
     from automl_fin.plugin._budget import budget_checked
+
+    pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
+
+    def fit(check: Callable[[float], None]) -> None:
+        with budget_checked(check):
+            pipe.fit(X.iloc[:cut], y[:cut])
+
+    _check_stop(spec, task, fit, lambda: _predictions(pipe, X.iloc[cut:], task), y, 1,
+                "check_budget")  # fmt: skip
+
+
+def _check_stop(
+    spec: ModelSpec,
+    task: Task,
+    fit: Callable[[Callable[[float], None]], None],
+    predict: Callable[[], np.ndarray],
+    y: np.ndarray,
+    after: int,
+    what: str,
+) -> None:
+    """``fit(check)`` with a check that raises ``BudgetStop`` at its ``after``-th call:
+    the fit lets it through, or ends there (no call after it) with a model whose
+    ``predict()`` is well formed (``y``: the classes, or values)."""
+    from automl_fin.engine._predictions import check_prediction
 
     calls: list[float] = []
 
     def check(steps: float) -> None:
         calls.append(steps)
-        raise BudgetStop("budget: contract check")
+        if len(calls) >= after:
+            raise BudgetStop("budget: contract check")
 
-    pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
     try:
-        with budget_checked(check):
-            pipe.fit(X.iloc[:cut], y[:cut])
+        fit(check)
     except BudgetStop:
         return
-    if len(calls) > 1:
-        raise _fail(spec.name, task, f"went on calling check_budget after BudgetStop "
+    if len(calls) > after:
+        raise _fail(spec.name, task, f"went on calling {what} after BudgetStop "
                     f"({len(calls)} calls): end the fit, or let it propagate")  # fmt: skip
-    if calls:
-        _check_shape(spec.name, task, _predictions(pipe, X.iloc[cut:], task), len(y) - cut,
-                     int(y.max()) + 1 if task.is_classification else 0)  # fmt: skip
+    if len(calls) == after:
+        width = int(y.max()) + 1 if task.is_classification else 1
+        try:
+            pred = np.asarray(predict(), dtype=float)
+            check_prediction(pred, len(pred), width, spec.name)
+        except Exception as exc:
+            raise _fail(spec.name, task, f"kept a fit ended by BudgetStop that does not "
+                        f"predict ({type(exc).__name__}: {exc})") from None  # fmt: skip
 
 
 SEED_PARAMS = ("random_state", "seed", "random_seed")
@@ -389,32 +417,15 @@ def _check_budget_stop(
 ) -> None:
     """``BudgetStop`` from ``monitor.check`` after two passes: the fit lets it through,
     or ends there (no check after it) with a model that predicts."""
-    from automl_fin.engine._predictions import check_prediction
+    model = pipe[-1]
 
-    passes: list[float] = []
+    def fit(check: Callable[[float], None]) -> None:
+        model.fit(Xt, y, monitor=dataclasses.replace(monitor, report=_ignore, check=check))
 
-    def check(done: float) -> None:
-        passes.append(done)
-        if len(passes) >= 2:
-            raise BudgetStop("budget: contract check")
+    def predict() -> np.ndarray:
+        return model.predict_proba(Xv) if task.is_classification else model.predict(Xv)
 
-    stopping = dataclasses.replace(monitor, report=lambda step, value: None, check=check)
-    try:
-        pipe[-1].fit(Xt, y, monitor=stopping)
-    except BudgetStop:
-        return
-    if len(passes) > 2:
-        raise _fail(spec.name, task, f"went on calling monitor.check after BudgetStop "
-                    f"({len(passes)} calls): end the fit, or let it propagate")  # fmt: skip
-    if len(passes) == 2:
-        model = pipe[-1]
-        width = int(y.max()) + 1 if task.is_classification else 1
-        try:
-            out = model.predict_proba(Xv) if width > 1 else model.predict(Xv)
-            check_prediction(np.asarray(out, dtype=float), Xv.shape[0], width, spec.name)
-        except Exception as exc:
-            raise _fail(spec.name, task, f"kept a fit ended by BudgetStop that does not "
-                        f"predict ({type(exc).__name__}: {exc})") from None  # fmt: skip
+    _check_stop(spec, task, fit, predict, y, 2, "monitor.check")
 
 
 def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool) -> None:

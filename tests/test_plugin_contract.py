@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 import numpy as np
@@ -10,7 +11,17 @@ from conftest import sp500_lags
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import Float, InputKind, ModelSpec, Monitor, Task, datasets, hookimpl
+from automl_fin import (
+    BudgetStop,
+    Float,
+    InputKind,
+    ModelSpec,
+    Monitor,
+    Task,
+    check_budget,
+    datasets,
+    hookimpl,
+)
 from automl_fin.plugin._registry import Registry
 from automl_fin.testing import PluginCheckError, check_plugin
 
@@ -58,6 +69,10 @@ class _Model(BaseEstimator):
 
     def fit(self, X, y, monitor=None):
         self.inner_ = LogisticRegression(max_iter=500).fit(X, y)
+        if self.flaw == "keeps_going":  # swallows BudgetStop and fits on
+            for step in (1.0, 2.0, 3.0, 4.0):
+                with contextlib.suppress(BudgetStop):
+                    monitor.check(step) if monitor is not None else check_budget(step)
         if self.flaw == "random":
             self.noise_ = np.random.default_rng().uniform(0, 0.2)
         if monitor is not None and monitor.has_validation and self.flaw != "silent":
@@ -106,6 +121,8 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         ("wide", False, r"shape \(60, 4\), expected \(60, 2\)"),
         ("silent", True, "reported no learning curve"),
         ("swallow", True, "swallowed the Pruned"),
+        ("keeps_going", True, r"went on calling monitor.check after BudgetStop \(4 calls\)"),
+        ("keeps_going", False, r"went on calling check_budget after BudgetStop \(4 calls\)"),
         ("unclonable", False, "sklearn.base.clone fails: .*parameter options"),
         ("fixed_seed", False, "seed=7 for seeds 0 and 1: build must pass ctx.seed on"),
         ("portfolio_typo", False, r"portfolio\[0\]: \['unsued'\] not in the space"),

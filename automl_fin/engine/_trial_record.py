@@ -71,8 +71,8 @@ class TrialRecord:
     curve_s: float | None = None  # inside fit_s: learning-curve reports and pruner reads
     oof: str | None = None  # out-of-fold predictions (.npy), an absolute path
     stopped: str | None = None  # why a trial was cut (pruned, budget)
-    # passes (boosting rounds) its last fold kept when the budget stopped that fit where
-    # it was (errors.BudgetStop); a refit of the trial stops there too
+    # steps (boosting rounds, a forest's trees) its last fold kept when the budget stopped
+    # that fit where it was (errors.BudgetStop); a refit of the trial stops there too
     budget_passes: float | None = None
     probe: int | None = None  # rows of the sample that timed its first fold (engine._probe)
     # a max_folds trial's score moved onto the scale of all splits (engine._fold_match):
