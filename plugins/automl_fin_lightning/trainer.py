@@ -3,6 +3,10 @@
 ``fit_module`` builds and trains a plain ``torch.nn.Module`` with AdamW on the given
 arrays, early stops on the validation loss (keeping the best epoch's weights), reports
 the recipe metric to the monitor after every epoch, and returns the network on the CPU.
+A :class:`~automl_fin.BudgetStop` from the monitor's check (the search's budget ends in
+the trial's last fold, or a refit reaches the epochs that fold was stopped at) ends the
+fit as early stopping would, with the best epoch so far; before any epoch is validated
+there is nothing to keep and it propagates.
 Nothing is written to disk: no logger, no checkpoints, a throw-away root folder.
 Batching and prediction live in :mod:`automl_fin_lightning.training`, which does not
 import Lightning.
@@ -23,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from automl_fin import holdout
+from automl_fin import BudgetStop, holdout
 from automl_fin_lightning.training import (
     _batch,
     _in_row_order,
@@ -87,23 +91,28 @@ class _Watch(L.Callback):
     validation loop's own outputs (``order``: the rows the validation batches visit, in
     turn), not on a second prediction of the validation rows."""
 
-    def __init__(self, monitor: Any, order: np.ndarray, as_prediction: Any, epochs: int):
-        self.monitor = monitor
+    def __init__(
+        self, monitor: Any, check: Any, order: np.ndarray, as_prediction: Any, epochs: int
+    ):
+        self.monitor = monitor  # None on a refit: its reports go nowhere
+        self.check = check
         self.order = order
         self.as_prediction = as_prediction
         self.epochs = epochs
         self.best_loss = float("inf")
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.validated = 0  # epochs trained and validated
 
     def on_train_batch_end(
         self, trainer: L.Trainer, module: L.LightningModule, outputs: Any, batch: Any, i: int
     ) -> None:
-        if self.monitor is not None:  # the search's time budget, checked every batch
-            self.monitor.check(trainer.current_epoch + (i + 1) / trainer.num_training_batches)
+        if self.check is not None:  # the search's time budget, checked every batch
+            self.check(trainer.current_epoch + (i + 1) / trainer.num_training_batches)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
+        self.validated += 1
         loss = float(trainer.callback_metrics["val_loss"])
         if loss < self.best_loss:
             self.best_loss = loss
@@ -155,24 +164,26 @@ def fit_module(
     monitor: Any = None,
     valid: tuple[Sequence[np.ndarray], np.ndarray] | None = None,
     as_prediction: Callable[[np.ndarray], np.ndarray] = lambda out: out,
-) -> nn.Module:
+) -> tuple[nn.Module, int]:
     """Train the network ``make_net()`` builds (after seeding, so its initial weights are
-    repeatable); see the module docstring. ``valid`` targets are in model units."""
+    repeatable); see the module docstring. ``valid`` targets are in model units. The
+    network (best epoch's weights, in evaluation mode) and the epochs it trained."""
     L.seed_everything(seed, workers=True, verbose=False)
     net = make_net()
+    check = None if monitor is None else monitor.check
     if valid is None:  # fitted outside a search: the core's holdout tells when to stop
         tr, va = holdout(target, seed=seed, classify=not regression)
         valid = ([a[va] for a in inputs], target[va])
         inputs, target = [a[tr] for a in inputs], target[tr]
         monitor = None
     elif monitor is not None and monitor.refit:  # the engine's holdout: nothing to report
-        monitor = None
+        monitor = None  # (its check still stops the refit where the trial's fold stopped)
     valid_inputs, valid_target = valid
     valid_lengths = _lengths(net, valid_inputs)
     valid_size = _batch(net)
     order = length_batches(valid_lengths, len(valid_target), valid_size)
     module = _Module(net, regression, lr, weight_decay)
-    watch = _Watch(monitor, np.concatenate(order), as_prediction, max_epochs)
+    watch = _Watch(monitor, check, np.concatenate(order), as_prediction, max_epochs)
     root = tempfile.mkdtemp(prefix="automl_fin_lightning_")
     try:
         with _quiet_threads(n_jobs):
@@ -193,14 +204,18 @@ def fit_module(
                     watch,
                 ],
             )
-            trainer.fit(
-                module,
-                _loader([*inputs, target], batch_size, seed, _lengths(net, inputs)),
-                _loader([*valid_inputs, valid_target], valid_size, None, valid_lengths),
-            )
+            try:
+                trainer.fit(
+                    module,
+                    _loader([*inputs, target], batch_size, seed, _lengths(net, inputs)),
+                    _loader([*valid_inputs, valid_target], valid_size, None, valid_lengths),
+                )
+            except BudgetStop:  # Lightning re-raises what a callback raised, after teardown
+                if watch.best_state is None:  # no epoch validated: nothing to keep
+                    raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
     net = module.net.cpu()
     if watch.best_state is not None:
         net.load_state_dict(watch.best_state)
-    return net.eval()
+    return net.eval(), watch.validated

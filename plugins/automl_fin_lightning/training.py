@@ -135,7 +135,9 @@ class NetEstimator(BaseEstimator):
     A subclass sets the common hyper-parameters in ``__init__`` (``task``, ``n_classes``,
     ``lr``, ``weight_decay``, ``batch_size``, ``max_epochs``, ``patience``,
     ``accelerator``, ``seed``, ``n_jobs``) and implements ``_inputs(X)``: the list of
-    arrays its network's ``forward`` takes.
+    arrays its network's ``forward`` takes. Fitted: ``net_``, the trained network, and
+    ``n_iter_``, the epochs it trained (early stopping or the search's budget may end
+    the fit before ``max_epochs``; the weights are the best epoch's).
     """
 
     task: str
@@ -176,7 +178,7 @@ class NetEstimator(BaseEstimator):
             valid = (self._inputs(monitor.X_valid), self._units(monitor.y_valid))
         from automl_fin_lightning.trainer import fit_module  # Lightning: to train only
 
-        self.net_ = fit_module(
+        self.net_, self.n_iter_ = fit_module(
             make_net,
             self._inputs(X),
             self._units(y),
