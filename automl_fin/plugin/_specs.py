@@ -143,7 +143,8 @@ class Monitor:
             trial's fold was stopped at) it raises :class:`~automl_fin.errors.BudgetStop`
             (a ``Pruned``): a model that can end where it is (boosting rounds, epochs
             of a network that keeps its best weights) catches it and returns as after
-            early stopping, at its best round so far; any other lets it propagate. Called on a refit too, where it stops only there.
+            early stopping, at its best round so far; any other lets it propagate.
+            Called on a refit too, where it stops only there.
     """
 
     feature_names: list[str] | None = None
