@@ -58,6 +58,52 @@ def test_target_is_the_log_return_over_the_horizon_and_lags_are_past_returns() -
     assert len(sup.frame) == 200 - 5 - 3  # no row without a full window or a known target
 
 
+def test_empty_prices_are_left_out_and_returns_span_the_gap(tmp_path: Path) -> None:
+    """A calendar of weekdays with empty prices on holidays (FRED's daily series): the
+    rows are left out, in one warning naming the count and the first, and each return
+    runs from the previous known price, on training rows and at prediction, where a
+    latest price not known yet leaves the forecast at the last known one. A value
+    that is there but not a positive number is still refused (test above)."""
+    frame = random_walk(300, ("A", "B"))
+    gaps = frame.index[(frame["ticker"] == "A") & (frame.index % 7 == 3)]
+    holed = frame.copy()
+    holed.loc[gaps, "close"] = np.nan
+    cfg = SeriesConfig(price="close", lags=3, windows=[5], calendar=False)
+    with pytest.warns(UserWarning) as caught:
+        sup = supervise(holed, time="date", entity="ticker", cfg=cfg, source="prices.csv")
+    said = [str(w.message) for w in caught]
+    first = frame.loc[gaps[0], "date"].date()
+    assert said == [
+        f"prices.csv: {len(gaps)} rows of 600 without a price in 'close' (e.g. A at {first}) "
+        "left out: each return spans the gap to the previous price (fill or drop them "
+        "yourself to choose otherwise)"
+    ]
+    known = frame.drop(index=gaps)  # the same table as if the user had dropped the rows
+    same = supervise(known, time="date", entity="ticker", cfg=cfg)
+    pd.testing.assert_frame_equal(sup.frame, same.frame)
+    a = known[known["ticker"] == "A"]
+    log_p = np.log(a["close"].to_numpy())
+    rows = sup.frame["ticker"] == "A"
+    origin = np.searchsorted(a["date"].to_numpy(), sup.times[rows.to_numpy()])
+    assert np.allclose(sup.frame.loc[rows, "next_return"], log_p[origin + 1] - log_p[origin])
+    assert (np.diff(origin) == 1).all()  # one row per known price, none for a holiday
+    # in a search and at prediction alike
+    overrides = {"data.entity": "ticker", "data.series.price": "close", "data.dataset": None,
+                 "models": ["ridge"], "baselines": [], "reality_check": None,
+                 "ensemble": False, "report": False}  # fmt: skip
+    with pytest.warns(UserWarning, match=rf"{len(gaps)} rows of 600 without a price"):
+        result = search("price", data=holed, overrides=overrides, trials=2,
+                        runs_dir=tmp_path, storage=":memory:")  # fmt: skip
+    assert result.predictor is not None
+    late = holed.copy()
+    latest = late.index[(late["ticker"] == "A")][-1]
+    late.loc[latest, "close"] = np.nan  # today's price not known yet
+    with pytest.warns(UserWarning, match=r"rows of 600 without a price in 'close'"):
+        out = result.predictor.predict_frame(late).set_index("ticker")
+    assert out.loc["A", "origin"] == late.loc[latest - 1, "date"]
+    assert out.loc["B", "origin"] == late["date"].iloc[-1]
+
+
 def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
     frame = random_walk(120, ("A", "B"))
     frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return
@@ -156,8 +202,8 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
         search("price", data=dup, overrides=overrides, trials=1, runs_dir=tmp_path)
     neg = frame.assign(close=frame["close"].where(frame.index != 7, -1.0))
     with pytest.raises(
-        DataError, match=r"price column 'close' has 1 missing, non-numeric or non-positive "
-        r"values \(e.g. A at \d{4}-\d\d-\d\d: -1.0\); fix or drop those rows"
+        DataError, match=r"price column 'close' has 1 non-numeric or non-positive values "
+        r"\(e.g. A at \d{4}-\d\d-\d\d: -1.0\); log returns need positive prices: fix or drop"
     ):  # fmt: skip
         search("price", data=neg, overrides=overrides, trials=1, runs_dir=tmp_path)
     # one series, a few times twice: not "several series" with no column to tell them apart

@@ -36,7 +36,14 @@ from automl_fin.errors import DataError
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import SeriesConfig
 
-__all__ = ["LookaheadError", "Supervised", "TargetScale", "check_no_lookahead", "supervise"]
+__all__ = [
+    "LookaheadError",
+    "Supervised",
+    "TargetScale",
+    "check_no_lookahead",
+    "known_prices",
+    "supervise",
+]
 
 RETURN_TARGET = "next_return"
 
@@ -76,12 +83,36 @@ class Supervised:
     target: str = RETURN_TARGET
 
 
-def check_price_table(
+def known_prices(
+    frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
+) -> pd.DataFrame:
+    """``frame`` without the rows whose price cell is empty, said in one warning (count
+    and a first row): a market holiday in a calendar of weekdays (FRED's daily series
+    leave it empty), or a price not known yet. Each return then spans the gap to the
+    series' previous price, as on a trading-day calendar; a zero return filled in would
+    be a day that did not trade. Then :func:`check_price_table` (training and prediction
+    alike); a value that is there but not a positive number is still refused."""
+    check_columns(frame, time, entity, cfg, source)
+    empty = frame[cfg.price].isna()
+    if empty.any():
+        row = frame.loc[empty].iloc[0]
+        where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
+        n = int(empty.sum())
+        warnings.warn(
+            f"{source}: {n} row{'s' if n != 1 else ''} of {len(frame)} without a price in "
+            f"'{cfg.price}' (e.g. {where}) left out: each return spans the gap to the "
+            "previous price (fill or drop them yourself to choose otherwise)",
+            stacklevel=2,
+        )
+        frame = frame.loc[~empty]
+    check_price_table(frame, time, entity, cfg, source)
+    return frame
+
+
+def check_columns(
     frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
 ) -> None:
-    """Refuse, in one line naming the column and a row, a price table whose columns are
-    missing, whose prices are missing or not positive, whose times are not dates, or
-    that has two rows for one time of a series (training and prediction alike)."""
+    """Refuse a price table that lacks a column its recipe names."""
     for role, name in (
         ("data.time", time),
         ("data.series.price", cfg.price),
@@ -92,16 +123,27 @@ def check_price_table(
     for name in cfg.exogenous:
         if name not in frame.columns:
             raise DataError(f"{source}: column '{name}' (data.series.exogenous) is not in the data")
+
+
+def check_price_table(
+    frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
+) -> None:
+    """Refuse, in one line naming the column and a row, a price table whose columns are
+    missing, whose prices are not all positive numbers (:func:`known_prices` leaves out
+    empty ones first), whose times are not dates, or that has two rows for one time of a
+    series (training and prediction alike)."""
+    check_columns(frame, time, entity, cfg, source)
     price = pd.to_numeric(frame[cfg.price], errors="coerce")
     bad = price.isna() | (price <= 0)
     if bad.any():
         row = frame.loc[bad].iloc[0]
         value = row[cfg.price]
-        shown = "a missing value" if pd.isna(value) else repr(plain(value))
+        shown = repr(plain(value))
         where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
         raise DataError(
-            f"{source}: price column '{cfg.price}' has {int(bad.sum())} missing, non-numeric "
-            f"or non-positive values (e.g. {where}: {shown}); fix or drop those rows"
+            f"{source}: price column '{cfg.price}' has {int(bad.sum())} non-numeric "
+            f"or non-positive values (e.g. {where}: {shown}); log returns need positive "
+            "prices: fix or drop those rows"
         )
     stamps = parse_dates(frame[time])
     bad = stamps.isna()
@@ -183,7 +225,7 @@ def supervise(
     Rows without a full feature history (the first ``max(lags, windows)`` steps of each
     entity) or without a known target (the last ``horizon`` steps) are left out.
     """
-    check_price_table(frame, time, entity, cfg, source)
+    frame = known_prices(frame, time, entity, cfg, source)
     stamps = parse_dates(frame[time])
     frame = frame.assign(**{time: stamps})
     keys = [entity, time] if entity else [time]

@@ -540,13 +540,13 @@ def _latest_window(
     checked: pd.DataFrame, schema: Schema, source: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features of each series' latest time step (its forecast origin)."""
-    from automl_fin.data._timeseries import check_price_table, series_features
+    from automl_fin.data._timeseries import known_prices, series_features
     from automl_fin.engine._recipes import SeriesConfig
 
     s = dict(schema.series or {})
     time, entity = s.pop("time"), s.pop("entity")
     cfg = SeriesConfig(**s)
-    check_price_table(checked, time, entity, cfg, source)  # as training refuses it
+    checked = known_prices(checked, time, entity, cfg, source)  # as training takes it
     keys = [entity, time] if entity else [time]
     frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
     feats = series_features(frame, time=time, entity=entity, cfg=cfg)
