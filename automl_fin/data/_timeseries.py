@@ -90,26 +90,32 @@ def known_prices(
     and a first row): a market holiday in a calendar of weekdays (FRED's daily series
     leave it empty), or a price not known yet. Each return then spans the gap to the
     series' previous price, as on a trading-day calendar; a zero return filled in would
-    be a day that did not trade. Then :func:`check_price_table` (training and prediction
-    alike); a value that is there but not a positive number is still refused."""
-    check_columns(frame, time, entity, cfg, source)
+    be a day that did not trade. The rest is refused in one line naming the column and
+    a row, at training and prediction alike: a column the recipe names and the table
+    lacks, a price that is there but not a positive number, a time that is not a date,
+    two rows for one time of a series."""
+    _check_columns(frame, time, entity, cfg, source)
     empty = frame[cfg.price].isna()
     if empty.any():
-        row = frame.loc[empty].iloc[0]
-        where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
         n = int(empty.sum())
         warnings.warn(
             f"{source}: {n} row{'s' if n != 1 else ''} of {len(frame)} without a price in "
-            f"'{cfg.price}' (e.g. {where}) left out: each return spans the gap to the "
-            "previous price (fill or drop them yourself to choose otherwise)",
-            stacklevel=2,
+            f"'{cfg.price}' (e.g. {_where(frame.loc[empty].iloc[0], time, entity)}) left "
+            "out: each return spans the gap to the previous price (fill or drop them "
+            "yourself to choose otherwise)",
+            stacklevel=3,
         )
         frame = frame.loc[~empty]
-    check_price_table(frame, time, entity, cfg, source)
+    _check_prices(frame, time, entity, cfg, source)
     return frame
 
 
-def check_columns(
+def _where(row: pd.Series, time: str, entity: str | None) -> str:
+    """A row of a price table in words: ``MSFT at 2017-11-10``, or the date alone."""
+    return f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
+
+
+def _check_columns(
     frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
 ) -> None:
     """Refuse a price table that lacks a column its recipe names."""
@@ -125,25 +131,20 @@ def check_columns(
             raise DataError(f"{source}: column '{name}' (data.series.exogenous) is not in the data")
 
 
-def check_price_table(
+def _check_prices(
     frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
 ) -> None:
-    """Refuse, in one line naming the column and a row, a price table whose columns are
-    missing, whose prices are not all positive numbers (:func:`known_prices` leaves out
-    empty ones first), whose times are not dates, or that has two rows for one time of a
-    series (training and prediction alike)."""
-    check_columns(frame, time, entity, cfg, source)
+    """Refuse prices that are not all positive numbers, times that are not dates, and
+    two rows for one time of a series (see :func:`known_prices`)."""
     price = pd.to_numeric(frame[cfg.price], errors="coerce")
     bad = price.isna() | (price <= 0)
     if bad.any():
         row = frame.loc[bad].iloc[0]
-        value = row[cfg.price]
-        shown = repr(plain(value))
-        where = f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} non-numeric "
-            f"or non-positive values (e.g. {where}: {shown}); log returns need positive "
-            "prices: fix or drop those rows"
+            f"or non-positive values (e.g. {_where(row, time, entity)}: "
+            f"{plain(row[cfg.price])!r}); log returns need positive prices: fix or drop "
+            "those rows"
         )
     stamps = parse_dates(frame[time])
     bad = stamps.isna()

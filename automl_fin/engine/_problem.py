@@ -47,6 +47,7 @@ from automl_fin.plugin._specs import (
     InputKind,
     ModelSpec,
     PreprocessorSpec,
+    Slot,
     Task,
 )
 
@@ -222,9 +223,10 @@ class Problem:
         return [(f"{name}:{i}", params) for _, name, i, params in entries]
 
     def _plain_preprocessing(self, name: str, spec: ModelSpec, ctx: BuildContext) -> dict[str, Any]:
-        """A portfolio trial's preprocessing: the cheapest preprocessor of each slot
-        with its ``defaults`` (an optional slot skipped), no calibration."""
-        recorder = _Cheapest(self.preprocessors, ctx)
+        """A portfolio trial's preprocessing: the model's ``portfolio_steps``, else the
+        cheapest preprocessor of each slot, with its ``defaults`` (an optional slot
+        skipped), no calibration."""
+        recorder = _Cheapest(self.preprocessors, ctx, spec.portfolio_steps)
         sample_plan(recorder, {name: spec}, self.preprocessors, set(self.dataset.kinds.values()),  # type: ignore[arg-type]
                     ctx, calibration=self.recipe.calibration)  # fmt: skip
         return recorder.chosen
@@ -646,18 +648,29 @@ def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
 
 class _Cheapest:
     """Stands in for a trial to fix a portfolio trial's plain preprocessing: records the
-    cheapest choice of each slot (skipping an optional one), no calibration, and the
-    chosen preprocessors' ``defaults``; everything else is left to the sampler."""
+    model's choice of a slot (``ModelSpec.portfolio_steps``) where offered, else the
+    cheapest (skipping an optional slot), no calibration, and the chosen preprocessors'
+    ``defaults``; everything else is left to the sampler."""
 
-    def __init__(self, preprocessors: dict[str, PreprocessorSpec], ctx: BuildContext) -> None:
+    def __init__(
+        self,
+        preprocessors: dict[str, PreprocessorSpec],
+        ctx: BuildContext,
+        steps: Mapping[Slot, str],
+    ) -> None:
         self.preprocessors = preprocessors
         self.ctx = ctx
+        self.steps = {str(slot): name for slot, name in steps.items()}
         self.chosen: dict[str, Any] = {}
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
         if name == "calibration" or name.startswith("prep."):
             cost = {c: self.preprocessors[c].cost for c in choices if c in self.preprocessors}
-            pick = NONE if NONE in choices else min(choices, key=lambda c: (cost.get(c, 0), c))
+            wanted = self.steps.get(name.split(".")[2]) if name.startswith("prep.") else None
+            if wanted in choices:  # prep.<kind>.<slot>[...]: the model's own choice
+                pick = wanted
+            else:
+                pick = NONE if NONE in choices else min(choices, key=lambda c: (cost.get(c, 0), c))
             self.chosen[name] = pick
             return pick
         return self._default(name, choices[0])

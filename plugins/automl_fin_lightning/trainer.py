@@ -167,7 +167,7 @@ def fit_module(
 ) -> tuple[nn.Module, int]:
     """Train the network ``make_net()`` builds (after seeding, so its initial weights are
     repeatable); see the module docstring. ``valid`` targets are in model units. The
-    network (best epoch's weights, in evaluation mode) and the epochs it trained."""
+    network (best epoch's weights, in evaluation mode) and the epochs it validated."""
     L.seed_everything(seed, workers=True, verbose=False)
     net = make_net()
     check = None if monitor is None else monitor.check

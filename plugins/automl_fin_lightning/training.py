@@ -136,8 +136,8 @@ class NetEstimator(BaseEstimator):
     ``lr``, ``weight_decay``, ``batch_size``, ``max_epochs``, ``patience``,
     ``accelerator``, ``seed``, ``n_jobs``) and implements ``_inputs(X)``: the list of
     arrays its network's ``forward`` takes. Fitted: ``net_``, the trained network, and
-    ``n_iter_``, the epochs it trained (early stopping or the search's budget may end
-    the fit before ``max_epochs``; the weights are the best epoch's).
+    ``n_iter_``, the epochs it trained and validated (early stopping or the search's
+    budget may end the fit before ``max_epochs``; the weights are the best epoch's).
     """
 
     task: str

@@ -187,6 +187,7 @@ HGB_START = (
     {"learning_rate": 0.1, "max_iter": 100, "max_leaf_nodes": 31, "min_samples_leaf": 20,
      "l2_regularization": 1e-8, "max_features": 1.0, "class_weight": None},
 )  # fmt: skip
+CODES = {Slot.ENCODE: "ordinal"}  # trees' portfolio trials split on category codes
 FOREST_START = (
     {"n_estimators": 300, "max_depth": 32, "min_samples_leaf": 1, "max_features": 0.5,
      "class_weight": None},
@@ -225,6 +226,7 @@ ORDINAL = [
         accepts_sparse=False,
         ordinal=True,
         portfolio=HGB_START,
+        portfolio_steps=CODES,
         cost=2.0,
         prior_shift=False,  # each binary model is weighed on its own cut of the classes
         description="ordered classes: cumulative binary histogram gradient boosting",
@@ -307,6 +309,7 @@ MODELS = [
         build=_forest("RandomForest"),
         space=_forest_space,
         portfolio=FOREST_START,
+        portfolio_steps=CODES,
         cost=2.0,
         description="random forest",
     ),
@@ -316,6 +319,7 @@ MODELS = [
         build=_forest("ExtraTrees"),
         space=_forest_space,
         portfolio=FOREST_START,
+        portfolio_steps=CODES,
         cost=1.5,
         description="extremely randomised trees",
     ),
@@ -326,6 +330,7 @@ MODELS = [
         space=_hgb_space,
         accepts_sparse=False,  # TF-IDF output would have to be densified
         portfolio=HGB_START,
+        portfolio_steps=CODES,
         cost=1.0,
         description="histogram gradient boosting",
     ),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from automl_fin import BuildContext, Categorical, Float, Int, ModelSpec, Task, hookimpl
+from automl_fin import BuildContext, Categorical, Float, Int, ModelSpec, Slot, Task, hookimpl
 from automl_fin_xgboost.estimator import XGBoostModel
 
 __all__ = ["SPEC", "XGBoostModel"]
@@ -86,6 +86,7 @@ SPEC = ModelSpec(
             "class_weight": "none",
         },
     ),
+    portfolio_steps={Slot.ENCODE: "ordinal"},  # codes, not a wide one-hot (benchmarks.md)
     cost=1.2,
     available=_missing,
     libraries=("xgboost",),
