@@ -484,8 +484,9 @@ def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
     # edits that leave a well-formed manifest: only the signature catches them
     for name, change in {
         "reversed classes": lambda m: m["schema"].update(classes=m["schema"]["classes"][::-1]),
-        "other weight": lambda m: m["members"][0].update(weight=0.5),
-        "other score": lambda m: m["metric"].update(score=0.99),
+        # (values that differ from any the search gives: an ensemble of two weighs 0.5)
+        "other weight": lambda m: m["members"][0].update(weight=m["members"][0]["weight"] + 0.25),
+        "other score": lambda m: m["metric"].update(score=m["metric"]["score"] + 0.01),
     }.items():
         folder = tmp_path / name.replace(" ", "_")
         shutil.copytree(signed, folder)
