@@ -282,6 +282,18 @@ def test_positive_class_rules(tmp_path: Path) -> None:
         "a conventional positive label",
     )
     assert infer_positive(pd.Series([1, 0, 0]))[0] == 1
+    # 0/1 read as floats (one empty cell): 1.0 is still the conventional label, though
+    # the majority; and the user's `1` names it
+    assert infer_positive(pd.Series([1.0, 1.0, 0.0, None])) == (
+        1.0,
+        "a conventional positive label",
+    )
+    gap = _rdata("AER", "CreditCard").assign(card=lambda t: (t["card"] == "yes").astype(float))
+    gap.loc[3, "card"] = None  # 78 % of the rows are 1
+    for over in ({}, {"data.positive_class": 1}):
+        recipe = load_recipe("default", {"data.target": "card", **over})
+        settled = settle(recipe, gap, "card", loosened(recipe, gap, over))
+        assert settled.recipe.data.positive_class == 1.0
     assert infer_positive(pd.Series(["good", "bad", "good"]))[0] == "bad"
     label, why = infer_positive(pd.Series(["A", "B", "B", "B"]))
     assert label == "A" and why == "the minority class, 25% of rows"

@@ -278,7 +278,7 @@ def infer_positive(y: pd.Series) -> tuple[Any, str]:
     positive label (1, true, yes, bad, default, denied, ...) if exactly one value is
     one, else the minority class (on a tie, the value sorting last)."""
     values = sorted(y.dropna().unique().tolist(), key=str)
-    usual = [v for v in values if str(v).strip().lower() in POSITIVE]
+    usual = [v for v in values if _label(v).strip().lower() in POSITIVE]
     if len(usual) == 1:
         return usual[0], "a conventional positive label"
     counts = y.astype("str").value_counts()
@@ -453,10 +453,19 @@ def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
     )  # fmt: skip
 
 
+def _label(value: Any) -> str:
+    """``value`` as a label: a whole float as the integer it is (``1.0`` -> ``"1"``: a
+    column of 0/1 read with one empty cell is floats), as :func:`~._tidy.as_labels`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _same(value: Any, label: Any) -> bool:
-    """``value`` of the data is the label the user wrote: ``1`` and ``"1"``; ``True``
-    and ``"true"``, ``"yes"`` or ``"on"`` (YAML and CSV spell booleans their own ways)."""
-    if str(value) == str(label):
+    """``value`` of the data is the label the user wrote: ``1`` and ``"1"`` (and ``1.0``,
+    from a column with a gap); ``True`` and ``"true"``, ``"yes"`` or ``"on"`` (YAML and
+    CSV spell booleans their own ways)."""
+    if str(value) == str(label) or _label(value) == _label(label):
         return True
     if isinstance(label, bool) or isinstance(value, bool):
         flag, other = (label, value) if isinstance(label, bool) else (value, label)
