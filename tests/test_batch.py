@@ -108,6 +108,18 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
     assert out.returncode == 0, out.stderr[-2000:]
     assert "batch batch: 2 searches (2 done)" in out.stdout
     assert "batch-default-credit" in out.stdout and "batch-auto-credit" in out.stdout
+    # a search that fails at its turn (a header cannot tell that a target is continuous)
+    # is reported, the batch goes on, and the exit status is 1
+    out = cli("run", "default", "auto", "--data", str(tmp_path / "credit.csv"),
+              "--target", "credit_amount", "--trials", "2", "--runs-dir", str(tmp_path / "c"),
+              "--set", "models=[logreg, ridge]", "--no-report", "--no-ensemble")  # fmt: skip
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "batch batch: 2 searches (1 failed, 1 done)" in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == (
+        f"automl-fin: error: batch-default-credit: {tmp_path / 'credit.csv'}: target "
+        "'credit_amount' looks continuous (921 distinct numbers, e.g. 1169) for a binary "
+        "recipe; run a regression recipe on it (pricing, or auto)"
+    )
     two = cli("run", "default", "auto", "--study", "s", "--runs-dir", str(tmp_path))
     assert two.returncode == 2 and two.stderr.strip() == (
         "automl-fin: error: --study: several recipes make several studies; drop --study "

@@ -101,6 +101,14 @@ def test_overrides_win_and_are_validated(registry: Registry) -> None:
         with_overrides(r, {"seed": "abc"})
     with pytest.raises(RecipeError, match="not KEY=VALUE"):
         parse_overrides(["budget.seconds"])
+    # a boolean field takes yes/no/on/off as typed (they stay text: YAML 1.2), the fields
+    # that also take a word or a number (bagging: auto, portfolio: a count) too
+    words = ["ensemble=no", "stacking=off", "bagging=no", "portfolio=no", "racing=yes"]
+    r = load_recipe("default", parse_overrides(words), registry=registry)
+    assert (r.ensemble, r.stacking, r.bagging, r.portfolio, r.racing) == (
+        False, False, False, False, True)  # fmt: skip
+    with pytest.raises(RecipeError, match=r"field 'ensemble'"):
+        load_recipe("default", parse_overrides(["ensemble=maybe"]), registry=registry)
 
 
 def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
