@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import cli
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
@@ -224,6 +225,15 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     forecast = predictor.predict(frame)  # one per ticker, in the target's unit (returns)
     assert forecast.index.tolist() == table["ticker"].tolist()
     assert forecast.tolist() == table["forecast_return"].tolist()
+    # no interval: walk-forward errors are not exchangeable (split-conformal needs them
+    # to be); one line, in Python and on the command line
+    with pytest.raises(ArtifactError, match=r"^prediction intervals: price forecasts have none"):
+        predictor.predict_interval(frame, 0.9)
+    frame.to_csv(tmp_path / "prices.csv", index=False)
+    out = cli("predict", str(result.run_dir), "--data", str(tmp_path / "prices.csv"),
+              "--interval", "0.9")  # fmt: skip
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "walk-forward errors are not exchangeable" in out.stderr
     # a series it never saw is forecast, and said (it was forecast without a word)
     assert predictor.manifest["training"]["series"] == ["MSFT", "SPX"]
     renamed = frame.assign(ticker=frame["ticker"].replace({"MSFT": "AAPL"}))
