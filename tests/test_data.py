@@ -117,6 +117,12 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
     for name in ("bom.csv", "bom.txt"):
         credit.to_csv(tmp_path / name, index=False, encoding="utf-8-sig")
         pd.testing.assert_frame_equal(read_table(tmp_path / name), credit)
+    # tab-separated, and compressed (docs/recipes.md, data.path)
+    for name in ("c.tsv", "c.csv.gz", "c.tsv.bz2", "c.csv.zip", "c.csv.xz"):
+        credit.to_csv(tmp_path / name, index=False, sep="\t" if ".tsv" in name else ",")
+        pd.testing.assert_frame_equal(read_table(tmp_path / name), credit)
+        header = read_table(tmp_path / name, header_only=True)
+        assert list(header.columns) == list(credit.columns)
 
 
 @pytest.mark.parametrize(
