@@ -206,6 +206,21 @@ def test_bad_targets_get_one_line_errors(frame, kwargs, message) -> None:
         Dataset.from_frame(frame, source="t.csv", **kwargs)
 
 
+def test_integer_grades_are_classes_not_a_quantity() -> None:
+    """More than 20 whole-number labels, each on at least 5 % of the rows... a rating of
+    1-25 on 1,000 rows (4 % each) is 25 classes, not refused as continuous; the same
+    grades with one fractional value are a quantity."""
+    rng = np.random.default_rng(0)
+    grades = pd.DataFrame({"x": rng.normal(size=1000), "y": np.arange(1000) % 25 + 1})
+    data = Dataset.from_frame(grades, source="t.csv", target="y", task=Task.MULTICLASS)
+    assert sorted(data.classes) == list(range(1, 26)) and data.y.max() == 24
+    assert infer_task(grades["y"]) is Task.REGRESSION  # > 20 values: auto does not guess classes
+    grades["y"] = grades["y"].astype(float)
+    grades.loc[0, "y"] = 2.5
+    with pytest.raises(DataError, match=r"looks continuous \(26 distinct numbers"):
+        Dataset.from_frame(grades, source="t.csv", target="y", task=Task.MULTICLASS)
+
+
 def test_numbers_as_column_names_are_names(tmp_path: Path) -> None:
     path = tmp_path / "tenors.csv"  # yield-curve tenors in years as the header
     path.write_text("0.5,1,1.5,2,5,10,y\n1,2,3,4,5,6,0\n2,3,4,5,6,7,1\n")
