@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli
 
 from automl_fin import DataError, datasets, search
 from automl_fin.engine._problem import resolve
@@ -131,6 +132,14 @@ def test_a_search_whose_every_model_trial_failed_says_why(credit, tmp_path: Path
                           "baselines": []})  # fmt: skip
     text = " ".join(str(w.message) for w in seen)
     assert "no trial completed in study" in text and "only the baselines" not in text
+    # on the command line: no predictor line, and exit status 1 (a script must not go on)
+    credit.to_csv(tmp_path / "huge.csv", index=False)
+    out = cli("run", "default", "--data", str(tmp_path / "huge.csv"), "--target",
+              "creditability", "--trials", "3", "--runs-dir", str(tmp_path), "--no-report",
+              "--set", "models=[logreg]", "--set", "calibration=[none]",
+              "--set", "validation.n_splits=3")  # fmt: skip
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "only the baselines completed" in out.stderr and "predictor: " not in out.stdout
 
 
 def test_an_enqueue_entry_naming_no_parameter_is_refused(credit) -> None:
