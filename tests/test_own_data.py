@@ -83,7 +83,8 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     assert study.user_attrs["classes"] == ["No", "Yes"]  # the positive class is index 1
     best = float(out.stdout.split("best: ")[1].split("= ")[1].split()[0])
     assert best > 0.9  # ROC AUC; balance alone separates most defaulters (prior: 0.5)
-    assert "ended by the trial budget (4 trials)" in out.stdout
+    assert re.search(r"ended by the trial budget \(4 trials\) after \d+ s of the 600 s budget; "
+                     r"for more trials: --trials N", out.stdout), out.stdout[-600:]  # fmt: skip
     # the summary counts trials, not the ensemble's and the stack's rows beside them
     assert re.search(r"study \S+: 4 trials \(4 complete\) \+ the ensemble and stack rows in",
                      out.stdout), out.stdout[-600:]  # fmt: skip
@@ -92,6 +93,12 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
                 study.study_name)  # fmt: skip
     assert again.returncode == 0, again.stderr[-2000:]
     assert "ended by the trial budget: the study held 4 trials already" in again.stdout
+    timed = cli("run", "default", "--data", str(tables["islr_default"]), "--target", "default",
+                "--budget", "3", "--set", "models=[logreg]", "--no-report", "--no-predictor",
+                "--runs-dir", str(tmp_path / "timed"))  # fmt: skip
+    assert timed.returncode == 0, timed.stderr[-2000:]
+    # --budget without --trials lifts the recipe's cap of 40: the time ended it
+    assert "ended by the time budget (3 s); for more: --budget SECONDS" in timed.stdout
     # the saved predictor scores new rows as the probability of 'Yes'; a column training
     # never saw (the bank's loan reference) is carried through with --keep
     new = pd.read_csv(tables["islr_default"]).head(300)
