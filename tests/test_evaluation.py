@@ -192,6 +192,33 @@ def test_a_bag_whose_scores_crowd_near_one_raises_no_false_shift(tmp_path: Path)
         assert saved.evaluate(card.iloc[1000:]).attrs["seen"] == 0
 
 
+def test_rows_that_repeat_by_nature_are_not_taken_for_training_rows(tmp_path: Path) -> None:
+    """A table of six categorical and small-count columns, whose rows repeat one another
+    (38 % of the training rows repeat an earlier one): rows it never saw match training
+    rows (56 % of them), and are not warned about; past twice the training rows' share
+    plus 5 % they are."""
+    from automl_fin.results._seen import warn_seen
+
+    cols = ["purpose", "credit_history", "housing", "job", "present_residence_since",
+            "installment_rate_in_percentage_of_disposable_income", TARGET]  # fmt: skip
+    table = datasets.load("german_credit")[cols]
+    result = search("default", data=table.iloc[:800], trials=2, seed=0, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"models": ["logreg"], "report": False,
+                                                   "validation.final_test": 0.0})  # fmt: skip
+    repeated = result.predictor.manifest["training"]["repeated_rows"]
+    first = table.iloc[:800].drop(columns=TARGET).duplicated().mean()
+    assert repeated == pytest.approx(first, abs=1e-4) and 0.3 < repeated < 0.45
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeenWarning)
+        new = result.predictor.evaluate(table.iloc[800:])
+    assert new.attrs["seen"] > 100  # 113 of the 200 match a training row, and are new
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeenWarning)
+        warn_seen(65, 100, "t.csv", "are rows the predictor was trained on", repeated=0.3)
+    with pytest.warns(SeenWarning, match=r"t.csv: 66 of the 100 rows \(66%\)"):
+        warn_seen(66, 100, "t.csv", "are rows the predictor was trained on", repeated=0.3)
+
+
 def test_values_training_never_saw_are_said_in_one_line(run, credit: pd.DataFrame) -> None:
     """A category spelt another way (``EDUCATION``) or new (``crypto``) is read as an
     unknown category: predicted, and said, with the training spelling where only the
