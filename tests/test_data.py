@@ -277,6 +277,32 @@ def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:
     assert list(step.get_feature_names_out())[:2] == ["applied_year", "applied_month"]
 
 
+def test_dates_with_several_utc_offsets_are_instants_at_training_and_on_new_rows(
+    tmp_path: Path,
+) -> None:
+    """A New York export: midnight is -05:00 in winter, -04:00 in summer (pandas refuses
+    the column even when told to coerce). Read as UTC instants (05:00, 04:00), a date
+    column of a search, and its parts on new rows written the same way."""
+    from automl_fin.data._dates import to_datetime
+    from automl_fin_sklearn.dates import DateParts
+
+    new_york = pd.date_range("2019-01-01", periods=1000, freq="D", tz="America/New_York")
+    text = pd.Series(
+        new_york.strftime("%Y-%m-%d %H:%M:%S%z").str.replace(r"(\d\d)$", r":\1", regex=True)
+    )
+    assert {"-05:00", "-04:00"} <= set(text.str[-6:])
+    read = to_datetime(text)
+    assert read.dt.tz is None and set(read.dt.hour) == {4, 5}
+    assert (read == new_york.tz_convert("UTC").tz_localize(None)).all()
+    credit = datasets.load("german_credit").assign(applied=text)
+    data = Dataset.from_frame(credit, source="t.csv", target="creditability")
+    assert data.kinds["applied"] is ColumnKind.DATETIME
+    step = DateParts().fit(credit[["applied"]].iloc[:800])
+    out = step.transform(credit[["applied"]].iloc[800:])
+    assert (out >= 0).all()  # no part read as missing on the new rows
+    assert out[:, 1].tolist() == new_york[800:].month.astype(float).tolist()
+
+
 def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     frame = pd.DataFrame({"x": [1, 2, 3, 4], "y": ["$42,000", "$1,000.50", "$99", "12,500"]})
     with pytest.warns(UserWarning, match=r"target 'y' holds numbers written with thousands"):
