@@ -98,6 +98,13 @@ def test_a_stray_word_at_predict_time_is_refused_a_missing_marker_is_not(
     result = search("default", data=credit, trials=2, runs_dir=tmp_path, storage=":memory:",
                     overrides=FAST)  # fmt: skip
     new = credit.drop(columns="creditability").head(4).astype({"age_in_years": "object"})
+    # amounts written as money on new rows: the same numbers (training said it once)
+    plain = result.predictor.predict_proba(new)
+    money = new.assign(credit_amount=[f"${v:,}.00" for v in new["credit_amount"]])
+    assert money["credit_amount"].iloc[0] == "$1,169.00"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(result.predictor.predict_proba(money), plain)
     new.loc[new.index[0], "age_in_years"] = "n/a"
     assert np.isfinite(result.predictor.predict_proba(new).to_numpy()).all()
     new.loc[new.index[1], "age_in_years"] = "old"
