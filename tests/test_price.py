@@ -111,6 +111,13 @@ def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None
     assert (np.diff(sup.times.astype("int64")) >= 0).all()
     assert sup.frame["ret_lag1"].abs().max() < 0.1
     assert set(sup.frame["ticker"]) == {"A", "B"}
+    # newest first (as many price downloads come), or shuffled: sorted per entity, the
+    # same rows, features and targets
+    for unordered in (frame.iloc[::-1], frame.sample(frac=1.0, random_state=0)):
+        again = supervise(unordered, time="date", entity="ticker", cfg=CFG)
+        assert (again.times == sup.times).all()
+        pd.testing.assert_frame_equal(again.frame.reset_index(drop=True),
+                                      sup.frame.reset_index(drop=True))  # fmt: skip
 
 
 def test_a_day_first_time_column_is_read_in_time_order() -> None:
