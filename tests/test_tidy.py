@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from conftest import cli
 
+import automl_fin
 from automl_fin import DataError, datasets, search
 from automl_fin.engine._problem import resolve
 from automl_fin.engine._recipes import load_recipe
@@ -110,6 +111,22 @@ def test_a_stray_word_at_predict_time_is_refused_a_missing_marker_is_not(
     new.loc[new.index[1], "age_in_years"] = "old"
     with pytest.raises(DataError, match="column 'age_in_years' must be numeric"):
         result.predictor.predict_proba(new)
+
+
+def test_a_column_without_values_is_left_out_and_the_search_goes_on(credit, tmp_path: Path) -> None:
+    """An all-blank column (a spreadsheet's empty `notes`): one warning naming it, the
+    search and the predictor go on without it, and new rows need not have it."""
+    credit.insert(3, "notes", np.nan)
+    credit.to_csv(tmp_path / "notes.csv", index=False)
+    out = cli("run", "default", "--data", str(tmp_path / "notes.csv"), "--target",
+              "creditability", "--trials", "2", "--runs-dir", str(tmp_path), "--no-report",
+              "--set", "models=[logreg]", "--study", "notes")  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "notes.csv: column(s) 'notes' have no values; left out" in out.stderr
+    predictor = automl_fin.load(tmp_path / "notes")
+    assert "notes" not in predictor.schema.features
+    new = credit.drop(columns=["creditability", "notes"]).head(5)
+    assert predictor.predict_proba(new).shape == (5, 2)
 
 
 def test_rows_without_any_value_are_predicted_with_a_warning(credit, tmp_path: Path) -> None:
