@@ -170,6 +170,11 @@ def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     (line,) = out.stderr.strip().splitlines()
     assert "missing.csv" in line and "Traceback" not in out.stderr
+    debug = cli("run", "default", "--data", str(tmp_path / "missing.csv"), "--runs-dir",
+                str(tmp_path), "--debug")  # fmt: skip
+    assert debug.returncode != 0 and debug.stderr.startswith("Traceback")
+    message = line.removeprefix("automl-fin: error: ")
+    assert debug.stderr.strip().splitlines()[-1] == f"automl_fin.errors.DataError: {message}"
 
 
 def test_compare_prints_the_best_row_per_data_set_and_model(knn_run) -> None:
