@@ -136,6 +136,23 @@ def test_columns_for_analysis_across_studies(storage: str) -> None:
     assert flat.loc[flat["model"] == "rf", "param:logreg.C"].isna().all()
 
 
+def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:
+    """A trial queued for later (``enqueue``, or a worker's queue) is not a result: the
+    board leaves it out, ``state="WAITING"`` (``--state WAITING``) shows it."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'q.db'}"
+    fast = {"validation.n_splits": 3, "models": ["logreg"], "report": False,
+            "ensemble": False, "predictor": False}  # fmt: skip
+    search("default", trials=2, seed=0, storage=url, study="q", runs_dir=tmp_path,
+           overrides=fast)  # fmt: skip
+    optuna.load_study(study_name="q", storage=url).enqueue_trial({"model": "logreg"})
+    board = Leaderboard(url).query()
+    assert "WAITING" not in set(board["state"]) and len(board) == 2
+    waiting = Leaderboard(url).query(state="WAITING")
+    assert waiting["state"].tolist() == ["WAITING"] and waiting["trial"].tolist() == [2]
+
+
 def test_a_storage_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "x.db"
     with pytest.raises(StorageError, match=r"no storage at .*x\.db: run `automl-fin run` first"):
