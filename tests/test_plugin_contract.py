@@ -6,17 +6,21 @@ import contextlib
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import sp500_lags
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 
 from automl_fin import (
     BudgetStop,
+    ColumnKind,
     Float,
     InputKind,
     ModelSpec,
     Monitor,
+    PreprocessorSpec,
+    Slot,
     Task,
     check_budget,
     datasets,
@@ -135,6 +139,49 @@ def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, messa
         return
     with pytest.raises(PluginCheckError, match=rf"^flawed \(binary\): .*{message}"):
         check_plugin(spec, preprocessors=REGISTRY.preprocessors)
+
+
+class _Step(TransformerMixin, BaseEstimator):
+    """A categorical step with one flaw: ``dummies`` (pandas' get_dummies: new rows have
+    other columns), ``drops`` (leaves out rows with a rare value), ``noisy`` (random
+    output), ``nan`` (NaN for an unseen value), ``none``."""
+
+    def __init__(self, flaw: str = "none") -> None:
+        self.flaw = flaw
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        self.codes_ = {c: {v: i for i, v in enumerate(sorted(X[c].unique()))} for c in X}
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        if self.flaw == "dummies":
+            return pd.get_dummies(X).to_numpy(dtype=float)
+        out = np.column_stack([X[c].map(self.codes_[c]).to_numpy(dtype=float) for c in X])
+        if self.flaw == "drops":
+            out = out[:-1]
+        if self.flaw == "noisy":
+            out = out + np.random.default_rng().normal(size=out.shape)
+        return out if self.flaw == "nan" else np.nan_to_num(out, nan=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("flaw", "message"),
+    [
+        ("none", None),
+        ("dummies", r"transforms unseen rows to width \(\d+,\), not \(\d+,\)"),
+        ("drops", r"changed the number of rows"),
+        ("noisy", "two fits with the same seed transform differently"),
+        ("nan", "output has NaN or infinite values"),
+    ],
+)
+def test_check_plugin_catches_each_broken_preprocessor(flaw: str, message) -> None:
+    spec = PreprocessorSpec(name="flawed_step", kinds={ColumnKind.CATEGORICAL},
+                            slot=Slot.ENCODE, build=lambda p, ctx: _Step(flaw))  # fmt: skip
+    if message is None:
+        check_plugin(spec)
+        return
+    with pytest.raises(PluginCheckError, match=rf"^flawed_step \(binary\): .*{message}"):
+        check_plugin(spec)
 
 
 class _Recording(_Model):
