@@ -100,6 +100,8 @@ class _Model(BaseEstimator):
             p = p * 1.5
         if self.flaw == "wide":
             p = np.column_stack([p, p])
+        if self.flaw == "three" and p.shape[1] == 2:  # assumes the recipe's three classes
+            p = np.column_stack([p / 2, p[:, :1] / 2])
         return p
 
 
@@ -138,6 +140,15 @@ def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, messa
         check_plugin(spec, preprocessors=REGISTRY.preprocessors)
         return
     with pytest.raises(PluginCheckError, match=rf"^flawed \(binary\): .*{message}"):
+        check_plugin(spec, preprocessors=REGISTRY.preprocessors)
+
+
+def test_a_multiclass_spec_is_checked_on_two_classes_too() -> None:
+    """A multiclass model that always puts out three columns passes on three classes
+    and fails on a two-class table (a multiclass recipe meets one with --data)."""
+    spec = ModelSpec(name="flawed", tasks={Task.MULTICLASS}, requires={"scale"},
+                     build=lambda p, ctx: _Model("three", ctx.seed))  # fmt: skip
+    with pytest.raises(PluginCheckError, match=r"^flawed \(multiclass, two classes\): "):
         check_plugin(spec, preprocessors=REGISTRY.preprocessors)
 
 
