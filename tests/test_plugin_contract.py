@@ -79,9 +79,13 @@ class _Model(BaseEstimator):
                     monitor.check(step) if monitor is not None else check_budget(step)
         if self.flaw == "random":
             self.noise_ = np.random.default_rng().uniform(0, 0.2)
+        if self.flaw == "needs_validation" and not (monitor and monitor.has_validation):
+            raise ValueError("no validation split to stop on")
+        self.shift_ = 0.05 if self.flaw == "pickle" else 0.0  # lost in a pickle, below
         if monitor is not None and monitor.has_validation and self.flaw != "silent":
-            for step in (0, 1, 2, 3):
+            for step in (3, 2, 1, 0) if self.flaw == "backwards" else (0, 1, 2, 3):
                 value = monitor.score(self.inner_.predict_proba(monitor.X_valid))
+                value = float("nan") if self.flaw == "nan_curve" else value
                 try:
                     monitor.report(step, value)
                 except Exception:
@@ -92,6 +96,12 @@ class _Model(BaseEstimator):
     def predict(self, X):
         return self.inner_.predict(X)
 
+    def __getstate__(self):  # type: ignore[no-untyped-def]
+        state = dict(self.__dict__)
+        if self.flaw == "pickle":
+            state.pop("shift_", None)  # a fitted attribute left out of the pickle
+        return state
+
     def predict_proba(self, X):
         p = self.inner_.predict_proba(X)
         if self.flaw == "random":
@@ -100,6 +110,9 @@ class _Model(BaseEstimator):
             p = p * 1.5
         if self.flaw == "wide":
             p = np.column_stack([p, p])
+        if getattr(self, "shift_", 0.0):
+            p = np.column_stack([p[:, 0] - self.shift_, p[:, 1] + self.shift_]).clip(0, 1)
+            p = p / p.sum(axis=1, keepdims=True)
         if self.flaw == "three" and p.shape[1] == 2:  # assumes the recipe's three classes
             p = np.column_stack([p / 2, p[:, :1] / 2])
         return p
@@ -132,6 +145,10 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         ("unclonable", False, "sklearn.base.clone fails: .*parameter options"),
         ("fixed_seed", False, "seed=7 for seeds 0 and 1: build must pass ctx.seed on"),
         ("portfolio_typo", False, r"portfolio\[0\]: \['unsued'\] not in the space"),
+        ("pickle", False, "predictions change after a pickle round trip"),
+        ("backwards", True, r"learning-curve steps must increase, got \[3, 2, 1\]"),
+        ("nan_curve", True, "reported a non-finite value nan at step 0"),
+        ("needs_validation", True, "raised ValueError: no validation split to stop on"),
     ],
 )
 def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, message) -> None:
