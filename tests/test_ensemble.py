@@ -104,6 +104,30 @@ def test_plain_optuna_sees_the_best_real_trial_and_a_resume_replaces_the_ensembl
     assert rerun.state.name == "COMPLETE" and rerun.number == 6  # queued: it ran first
 
 
+def test_a_trial_whose_out_of_fold_file_is_not_here_is_left_out_of_the_ensemble(
+    tmp_path: Path,
+) -> None:
+    """A worker's trial whose files sit on another machine (here: deleted) is no
+    candidate of the ensemble or the stack; the resumed run builds them from the rest."""
+    from automl_fin.engine._trial_record import TrialRecord
+
+    over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
+            "calibration": ["none"], "report": False, "bagging": False}  # fmt: skip
+    first = search("default", trials=6, seed=3, runs_dir=tmp_path, study="s",
+                   overrides={**over, "ensemble": False})  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=first.storage)
+    best = study.best_trial
+    Path(str(TrialRecord.of(best).oof)).unlink()
+    again = search("default", trials=6, seed=3, runs_dir=tmp_path, study="s", overrides=over)
+    board = again.leaderboard()
+    pooled = optuna.load_study(study_name="s", storage=again.storage).user_attrs
+    members = pooled["ensemble"]["user_attrs"]["members"]
+    assert members and str(best.number) not in members
+    stack = board[board["model"] == "stack"]["preprocessors"].iloc[0]  # "hgb#4 + logreg#1"
+    assert best.number not in {int(m.split("#")[1]) for m in stack.split(" + ")}
+    assert best.number in set(board["trial"])  # still a row of the board
+
+
 def test_shrunk_and_bagged_selection_weigh_the_pool_as_documented() -> None:
     from automl_fin.results._ensemble import select
 
