@@ -517,6 +517,8 @@ def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
     monkeypatch.setenv("AUTOML_FIN_REQUIRE_SIGNATURE", "1")
     with pytest.raises(ArtifactError, match="is signed, but AUTOML_FIN_SIGNING_KEY is not set"):
         automl_fin.load(signed)
+    with pytest.raises(ArtifactError, match="not signed and a signature is required"):
+        automl_fin.load(unsigned)  # the variable alone refuses it, as the argument does
 
 
 def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
