@@ -8,9 +8,13 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
+from automl_fin import ModelSpec, Task, hookimpl
 from automl_fin.engine._recipes import load_recipe
 from automl_fin.engine._sampling import CompletedOnce, lost_race, make_pruner, make_sampler
+from automl_fin.plugin._registry import Registry
 
 
 def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(
@@ -58,6 +62,66 @@ def test_the_pruner_judges_as_optunas_from_one_read_of_the_study_per_trial(
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     # Optuna's pruner read the study at each of its 6 questions; ours once per trial
     assert (reads["ours"], reads["optunas"]) == (2, 6), reads
+
+
+def test_the_pruner_judges_a_trial_against_its_own_models_trials(tmp_path: Path) -> None:
+    """Six completed LightGBM trials with high curves do not prune a CatBoost trial's low
+    one; it is pruned once five CatBoost trials completed above it (four: not yet). A
+    NaN score is pruned at once. Baselines are no one's peers, and trials that name no
+    model (a one-model search) are one model's."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 's.db'}")
+    models = ["lightgbm", "catboost", "xgboost"]
+
+    def run(study: optuna.Study, model: str | None, curve: list[float], *,
+            finish: bool = False, baseline: bool = False) -> bool:  # fmt: skip
+        """A trial of ``model`` reporting ``curve``; whether the pruner stops it."""
+        if model is not None:
+            study.enqueue_trial({"model": model})
+        trial = study.ask()
+        if model is not None:
+            trial.suggest_categorical("model", models)
+        if baseline:
+            trial.set_user_attr("baseline", "prior")
+        verdict = False
+        study_id = storage.get_study_id_from_name(study.study_name)
+        for step, value in enumerate(curve):
+            trial.report(value, step)
+            frozen = storage.get_trial(
+                storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            )
+            verdict = verdict or study.pruner.prune(study, frozen)
+        if finish:
+            study.tell(trial, curve[-1])
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return verdict
+
+    def new_study() -> optuna.Study:
+        pruner = CompletedOnce(75.0, n_startup_trials=5, n_min_trials=3)
+        return optuna.create_study(storage=storage, direction="maximize", pruner=pruner)
+
+    low = [0.60, 0.61, 0.62]
+    study = new_study()
+    for i in range(6):
+        run(study, "lightgbm", [0.80 + i / 100] * 3, finish=True)
+    assert not run(study, "catboost", low)  # no peer of its model: not judged
+    assert run(study, "lightgbm", low)  # its own model's bottom quarter
+    for i in range(4):
+        run(study, "catboost", [0.70 + i / 100] * 3, finish=True)
+    assert not run(study, "catboost", low)  # four of its model completed: not yet
+    run(study, "catboost", [0.74] * 3, finish=True)
+    assert run(study, "catboost", low)  # five
+    assert not run(study, "catboost", [0.76] * 3)  # above its quarter
+    assert run(study, "xgboost", [float("nan")])  # no peer, but a NaN score
+    one = new_study()  # a one-model search: no model named; two strong baselines
+    for _ in range(2):
+        run(one, None, [0.90] * 3, finish=True, baseline=True)
+    for i in range(4):
+        run(one, None, [0.80 + i / 100] * 3, finish=True)
+    assert not run(one, None, low)  # four peers: the baselines do not count
+    run(one, None, [0.84] * 3, finish=True)
+    assert run(one, None, low)
 
 
 def test_constant_liar_only_for_shared_searches_and_pruner_none() -> None:
@@ -246,8 +310,8 @@ def _guessing() -> object:
 
 def test_a_search_races_over_folds_and_never_prunes_after_the_last(tmp_path: Path) -> None:
     """A model guessing at random, queued after five good trials, loses the race after
-    two folds; no pruned trial ran all its folds; with ``racing: false`` the percentile
-    pruner alone judges it."""
+    two folds; no pruned trial ran all its folds; with ``racing: false`` nothing stops
+    it: the percentile pruner judges it against trials of its own model, none yet."""
     from automl_fin.engine._search import search
     from automl_fin.engine._trial_record import TrialRecord
 
@@ -269,7 +333,7 @@ def test_a_search_races_over_folds_and_never_prunes_after_the_last(tmp_path: Pat
     assert state == "PRUNED" and len(record.fold_scores) == 2
     assert record.stopped and record.stopped.startswith("lost the race to trial ")
     state, record = runs[False]
-    assert not (record.stopped or "").startswith("lost")
+    assert state == "COMPLETE" and len(record.fold_scores) == 5
 
 
 def test_a_model_whose_fold_no_longer_fits_is_left_out_by_the_sampler(tmp_path: Path) -> None:
@@ -316,3 +380,57 @@ def test_a_model_whose_fold_no_longer_fits_is_left_out_by_the_sampler(tmp_path: 
     objective._skipped("logreg")
     objective._skipped("logreg")
     assert objective.stopped
+
+
+class _Curve(ClassifierMixin, BaseEstimator):
+    """A logistic regression whose learning curve (100 steps) is ``0.8`` throughout, or
+    ``0.5`` for its first 20 steps (``slow``: a small learning rate's start) and ``0.9``
+    after; with ``plan`` it says its 100 steps up front (``Monitor.plan``)."""
+
+    def __init__(self, slow: int = 0, plan: int = 0) -> None:
+        self.slow, self.plan = slow, plan
+
+    def fit(self, X, y, monitor=None):  # type: ignore[no-untyped-def]
+        if monitor is not None and monitor.has_validation:
+            if self.plan:
+                monitor.plan(100)
+            for step in range(100):
+                slow = 0.5 if step < 20 else 0.9
+                monitor.report(step, slow if self.slow else 0.8)
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)
+
+
+def test_a_slow_start_is_judged_only_after_a_fifth_of_the_planned_steps(
+    tmp_path: Path,
+) -> None:
+    """Five trials of a model completed on a flat curve (0.8); a sixth starts at 0.5 for
+    its first 20 of 100 steps. Planned (``Monitor.plan(100)``), it is first judged at
+    step 27 (0.9 by then) and completes; unplanned, it is pruned at step 5."""
+    from automl_fin import Categorical
+    from automl_fin.engine._search import search
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(ModelSpec(name="curve", tasks={Task.BINARY}, monitored=True,
+                               space={"slow": Categorical([0, 1]), "plan": Categorical([0, 1])},
+                               build=lambda p, c: _Curve(**p), requires={"scale"}))  # fmt: skip
+
+    flat = [{"curve.slow": 0, "curve.plan": 0}] * 5
+    states = {}
+    for plan in (1, 0):
+        over = {"validation.n_splits": 3, "validation.repeats": 1, "calibration": ["none"],
+                "models": ["curve"], "report": False, "predictor": False, "ensemble": False,
+                "portfolio": False, "baselines": [], "racing": False,
+                "enqueue": [*flat, {"curve.slow": 1, "curve.plan": plan}]}  # fmt: skip
+        result = search("default", trials=6, seed=0, runs_dir=tmp_path / str(plan),
+                        registry=Registry(plugins={"c": Plugin()}), overrides=over)  # fmt: skip
+        board = result.leaderboard().set_index("trial")
+        states[plan] = (board.loc[5, "state"], board.loc[5, "error"])
+    assert states[1][0] == "COMPLETE"
+    assert states[0] == ("PRUNED", "pruned at step 5 of fold 1 (roc_auc 0.5)")

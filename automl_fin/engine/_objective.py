@@ -250,8 +250,9 @@ class Objective:
         self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
         self.build_s = 0.0  # seconds in the plugins' builders (a first one imports torch)
         p = self.problem
-        # the pruner cannot prune before its startup trials completed: don't ask it (each
-        # question reads every trial), judged once per trial
+        # the pruner cannot prune before its startup trials (of any model; of the trial's
+        # own for the percentile) completed: don't ask it (each question reads every
+        # trial), judged once per trial
         if p.recipe.pruner == "none":
             self.may_prune = False
         elif not self.may_prune:

@@ -50,11 +50,13 @@ Racing over folds (``recipe.racing``): after folds 2, 3, 5, 8 … (never the las
 is compared split by split with the best completed trial on the same splits, and stops
 when it is 95 % sure to end below it (:func:`lost_race`: a paired one-sided t bound, so
 a trial that trails by less than the splits' noise goes on). The percentile pruner keeps
-judging as well: it stops the worst quarter early, the race the hopeless rest.
+judging as well, each trial against the completed trials of its own model
+(:func:`same_model`): it stops a model's worst quarter early, the race the hopeless rest.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Collection, Container
 from typing import TYPE_CHECKING, Any
@@ -64,7 +66,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from automl_fin.engine._trial_record import TrialRecord, is_candidate
+from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -80,6 +82,7 @@ __all__ = [
     "lost_race",
     "make_pruner",
     "make_sampler",
+    "same_model",
 ]
 
 PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startup_trials)
@@ -114,23 +117,48 @@ class _Completed:
 
 
 class CompletedOnce(optuna.pruners.PercentilePruner):
-    """Optuna's percentile pruner judging a trial against the completed trials as read
-    at the trial's first question."""
+    """Optuna's percentile pruner judging a trial against the completed trials of its
+    own model as read at the trial's first question (:func:`same_model`)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._read: tuple[int, list[FrozenTrial]] | None = None  # trial number, its read
+    def __init__(self, percentile: float, *, n_startup_trials: int, n_min_trials: int) -> None:
+        super().__init__(percentile, n_startup_trials=n_startup_trials, n_min_trials=n_min_trials)
+        self.startup = n_startup_trials
+        # (study name, trial number) and its read
+        self._read: tuple[tuple[str, int], list[FrozenTrial]] | None = None
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
-        return super().prune(_Completed(study, self.completed(study, trial)), trial)  # type: ignore[arg-type]
+        read = self.completed(study, trial)
+        step = trial.last_step
+        nan = step is not None and math.isnan(trial.intermediate_values[step])
+        if nan and len(read) >= self.startup:  # a NaN score: at once, as Optuna's does
+            return True
+        return super().prune(_Completed(study, same_model(read, trial)), trial)  # type: ignore[arg-type]
 
     def completed(
         self, study: optuna.Study, trial: FrozenTrial | optuna.Trial
     ) -> list[FrozenTrial]:
         """The completed trials as read at ``trial``'s first question (read once)."""
-        if self._read is None or self._read[0] != trial.number:
-            self._read = (trial.number, completed(study))
+        key = (study.study_name, trial.number)
+        if self._read is None or self._read[0] != key:
+            self._read = (key, completed(study))
         return self._read[1]
+
+
+def same_model(trials: list[FrozenTrial], trial: FrozenTrial) -> list[FrozenTrial]:
+    """The ``trials`` of ``trial``'s model: the percentile pruner's peers.
+
+    Judged against every completed trial, a model that TPE had not tuned was judged
+    against the tuned trials of the one it had: on German credit at 300 s (LightGBM 96
+    of 156 trials) CatBoost's trials were pruned at round 10 of their first fold
+    against LightGBM's curves (learning curves of two models, with their own step
+    sizes, are not comparable round for round), the MLP's after two of 15 folds, and
+    neither model completed a trial after its first. Between models the race judges
+    (:func:`lost_race`), on the splits' evidence (with ``racing: false``, nothing
+    does). A model's trials are pruned by percentile once :data:`PRUNER_STARTUP` of its
+    own trials completed; baselines (the prior, the random walk) are no one's peers.
+    A trial that names no model (a one-model search) is that model's."""
+    model = trial.params.get(MODEL)
+    return [t for t in trials if t.params.get(MODEL) == model and not is_baseline(t)]
 
 
 def lost_race(
