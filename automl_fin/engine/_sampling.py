@@ -151,8 +151,8 @@ def same_model(trials: list[FrozenTrial], trial: FrozenTrial) -> list[FrozenTria
     against the tuned trials of the one it had: on German credit at 300 s (LightGBM 96
     of 156 trials) CatBoost's trials were pruned at round 10 of their first fold
     against LightGBM's curves (learning curves of two models, with their own step
-    sizes, are not comparable round for round), the MLP's after two of 15 folds, and
-    neither model completed a trial after its first. Between models the race judges
+    sizes, are not comparable round for round), the MLP's after two of 15 folds;
+    CatBoost completed one trial, the MLP none. Between models the race judges
     (:func:`lost_race`), on the splits' evidence (with ``racing: false``, nothing
     does). A model's trials are pruned by percentile once :data:`PRUNER_STARTUP` of its
     own trials completed; baselines (the prior, the random walk) are no one's peers.
