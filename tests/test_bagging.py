@@ -136,6 +136,7 @@ def test_the_final_test_scores_the_bags_on_rows_no_fold_model_saw(tmp_path: Path
         pred = np.mean([predict(p, problem.dataset.X.iloc[test], 2) for p in pipes], axis=0)
         expected = problem.scores(problem.search_rows, test, pred)[problem.metric.name]
         assert row[problem.metric.name] == pytest.approx(expected, abs=1e-12)
+    assert info["members"] == "both"  # the models' bags, the prior's refit
 
 
 def test_refit_when_switched_off_or_when_a_bag_is_missing(tmp_path: Path) -> None:
@@ -183,7 +184,7 @@ def test_auto_refits_a_holdouts_model_and_a_holdout_has_no_stack(tmp_path: Path)
     result = search(
         "default", trials=4, seed=0, runs_dir=tmp_path,
         overrides={"models": ["logreg", "hgb"], "report": False,
-                   "validation.holdout_from": 500},
+                   "validation.holdout_from": 500, "validation.final_test": 0.2},
     )  # fmt: skip
     assert result.problem.scheme == "holdout"
     board = result.leaderboard()
@@ -191,6 +192,7 @@ def test_auto_refits_a_holdouts_model_and_a_holdout_has_no_stack(tmp_path: Path)
     manifest = json.loads((Path(result.run_dir) / "predictor" / "manifest.json").read_text())
     assert set(manifest["fit"].values()) == {"refit on all rows"}
     assert not (Path(result.run_dir) / "folds").exists()
+    assert result.final_test["members"] == "refits"
 
 
 def test_a_second_real_table_bags_with_the_flags_a_user_types(tmp_path: Path) -> None:

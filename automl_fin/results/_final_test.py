@@ -14,6 +14,7 @@ them, ``rules``), where the leaderboard finds them (``test:<metric>`` columns).
 from __future__ import annotations
 
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import optuna
 from threadpoolctl import threadpool_limits
 
+from automl_fin.engine._bag import Bag
 from automl_fin.engine._predictions import blend
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._trial_record import TrialRecord
@@ -64,9 +66,14 @@ def final_test(
     scores: dict[str, Any] = {}
     rules: dict[str, Any] = {}  # the rows' decision rules (label metrics)
     predictions: dict[str, np.ndarray] = {}
+    # each row's members; a refit is kept while a later row still uses it (a forest
+    # refitted on 262,816 flights took GBs: two of them held to the end, 9.2 GB)
+    rows = list(picked.values())
+    uses = Counter(m.number for t in rows for m, _ in _members(study, t))
+    bags: set[bool] = set()  # whether each refit was a bag of fold models
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
-        for t in picked.values():
+        for t in rows:
             try:
                 parts = members_of(study, t)
                 for member, _ in parts:
@@ -97,6 +104,11 @@ def final_test(
                     "model": str(TrialRecord.of(t).model),
                     "error": str(exc)[:500],
                 }
+            finally:
+                for member, _ in _members(study, t):
+                    uses[member.number] -= 1
+                    if uses[member.number] <= 0 and member.number in fitted:
+                        bags.add(isinstance(fitted.pop(member.number)[1], Bag))
     if run_dir is not None:  # the report draws them; an old file never stands in
         (run_dir / PREDICTIONS).unlink(missing_ok=True)
         if predictions:
@@ -104,9 +116,7 @@ def final_test(
 
             atomic_write(run_dir / PREDICTIONS, lambda fh: np.savez(fh, rows=test, **predictions))
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
-    from automl_fin.engine._bag import Bag
-
-    bags = {isinstance(pipe, Bag) for _, pipe in fitted.values()}
+    bags |= {isinstance(pipe, Bag) for _, pipe in fitted.values()}  # none left, normally
     info["members"] = "bags" if bags == {True} else "refits" if bags == {False} else "both"
     if rules:
         info["rules"] = rules
@@ -114,6 +124,16 @@ def final_test(
         info["up_share"] = float(np.mean(y[test] > 0))
     study.set_user_attr("final_test", info)
     return info
+
+
+def _members(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial
+) -> list[tuple[optuna.trial.FrozenTrial, float]]:
+    """:func:`members_of`, or none where it fails (the row's own try reports why)."""
+    try:
+        return members_of(study, trial)
+    except Exception:
+        return []
 
 
 def _interval_check(
