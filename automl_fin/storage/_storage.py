@@ -85,15 +85,15 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if not scheme:
         raise StorageError(
-            f"storage '{url}' is not a database URL; use e.g. sqlite:///runs.db or "
+            f"storage '{redact(url)}' is not a database URL; use e.g. sqlite:///runs.db or "
             "postgresql://user@host/db"
         )
     if scheme.startswith("sqlite"):
         path = url.split(":///", 1)[-1] if ":///" in url else ""
         if not path:
             raise StorageError(
-                f"storage '{url}' names no file; use sqlite:///PATH.db (three slashes, then "
-                "the path) or :memory:"
+                f"storage '{redact(url)}' names no file; use sqlite:///PATH.db (three slashes, "
+                "then the path) or :memory:"
             )
         if path != ":memory:":
             folder = Path(path).parent
@@ -218,11 +218,15 @@ def redact(url: Any) -> str:
     ``password=`` query parameter) masked. Every URL automl-fin prints or stores goes
     through here."""
     text = str(url)
-    if "@" in text and "://" in text:
-        scheme, rest = text.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
+    if "@" in text:
+        head, host = text.rsplit("@", 1)
+        # the credentials follow the scheme (``scheme://``, a mistyped ``scheme:/``) or,
+        # in a URL with no scheme at all, start the text
+        scheme = re.match(r"[A-Za-z][\w+.-]*:/+", head)
+        cut = head.index("//") + 2 if "//" in head else scheme.end() if scheme else 0
+        creds = head[cut:]
         if ":" in creds:
-            text = f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+            text = f"{head[:cut]}{creds.split(':', 1)[0]}:***@{host}"
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
 
 
