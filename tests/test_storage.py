@@ -3,6 +3,7 @@ on network filesystems, and finished trials that outlive their process."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import optuna
 import pytest
 import sqlalchemy
+from conftest import cli
 
 from automl_fin.storage import _storage as storage_module
 from automl_fin.storage._storage import filesystem, open_storage
@@ -69,6 +71,40 @@ def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
     assert trial.user_attrs == {"fit_s": 1.5}
 
 
+def test_after_a_crash_one_command_makes_the_file_whole_again(tmp_path: Path) -> None:
+    """docs/distributed.md: after a crash, copy the ``-wal`` file with the database, or
+    open it once with any automl-fin command. Killed before the log was folded back, the
+    file alone lacks the finished trial; after ``automl-fin leaderboard`` on it, the log
+    is gone and a copy of the file alone holds the trial."""
+    db = tmp_path / "runs.db"
+    url = f"sqlite:///{db}"
+    code = (
+        "import os, signal, optuna\n"
+        "from automl_fin.storage._storage import open_storage\n"
+        f"s = optuna.create_study(study_name='k', storage=open_storage({url!r}))\n"
+        "t = s.ask(); s.tell(t, 0.75)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert run.returncode == -9, run.stderr
+
+    def copied_alone(name: str) -> list[float]:
+        """The trial values of the study ``k`` in a copy of the file without its log."""
+        (tmp_path / name).mkdir()
+        shutil.copy(db, tmp_path / name / "runs.db")
+        copy = f"sqlite:///{tmp_path / name / 'runs.db'}"
+        if "k" not in optuna.get_all_study_names(copy):
+            return []
+        return [t.value for t in optuna.load_study(study_name="k", storage=copy).trials]
+
+    assert Path(f"{db}-wal").stat().st_size > 0
+    assert copied_alone("before") == []  # the trial lives in the log
+    board = cli("leaderboard", "--storage", url)
+    assert board.returncode == 0 and "0.75" in board.stdout, board.stderr
+    assert not Path(f"{db}-wal").exists()
+    assert copied_alone("after") == [0.75]
+
+
 def _open_at_once(url: str, barrier: object, errors: object) -> None:
     barrier.wait()  # type: ignore[attr-defined]
     try:
@@ -100,3 +136,32 @@ def test_processes_creating_the_same_new_storage_at_once_all_open_it(
         assert [p.exitcode for p in procs] == [0] * 4
         assert optuna.get_all_study_summaries(url) == []  # one sound, empty storage
     assert errors.empty(), errors.get()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql:/analyst:Hunter2@db-host/automl",  # one slash
+        "analyst:Hunter2@db-host/automl",  # no scheme
+        "postgresql+nosuchdriver://analyst:Hunter2@db-host/automl",
+        "postgresql://analyst:Hunter2@db-host:notaport/automl",
+        "sqlite://analyst:Hunter2@db-host",  # a file URL with credentials: names no file
+    ],
+)
+def test_a_mistyped_storage_url_never_shows_its_password(url: str) -> None:
+    from automl_fin import StorageError
+
+    with pytest.raises(StorageError) as refused:
+        open_storage(url)
+    message = str(refused.value)
+    assert "Hunter2" not in message and "analyst:***@" in message, message
+
+
+def test_the_cli_masks_the_password_of_a_url_it_cannot_read(tmp_path: Path) -> None:
+    out = cli("leaderboard", "--storage", "postgresql:/analyst:Hunter2@db-host/automl")
+    assert out.returncode == 2
+    assert "Hunter2" not in out.stdout + out.stderr
+    assert out.stderr.strip().splitlines() == [
+        "automl-fin: error: storage 'postgresql:/analyst:***@db-host/automl' is not a "
+        "database URL; use e.g. sqlite:///runs.db or postgresql://user@host/db"
+    ]
