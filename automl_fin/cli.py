@@ -282,6 +282,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the system refuses: a folder for a file, no access, full
+        if args.debug:
+            raise
+        where = exc.filename2 or exc.filename  # (a rename's target is its second name)
+        what = f"{exc.strerror}: '{where}'" if exc.strerror and where else str(exc)
+        print(f"{PROG}: error: {what}; check that path (--debug shows where)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         resume = (
             "; the trials that finished are kept: the same command again resumes the search"

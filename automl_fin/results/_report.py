@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.errors import ArtifactError
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._reality_check import chosen_row
 from automl_fin.results._report_html import figure, note, section, table
@@ -76,6 +77,9 @@ def write_report(
     """Write the report of ``study`` (searched on ``problem``, kept in ``storage``: a URL
     or an Optuna storage; its files in ``run_dir``) to ``out`` (default:
     ``run_dir/report.html``); with the run's ``predictor``, its feature contributions too."""
+    out = Path(out or Path(run_dir) / REPORT)
+    if out.is_dir():  # before the work, not at the rename
+        raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/report.html)")
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -100,7 +104,6 @@ def write_report(
     if predictor is not None:
         sections.append(section("Feature contributions", _contributions(predictor, problem)))
     page = _page(study, problem, best, sections)
-    out = Path(out or Path(run_dir) / REPORT)
     out.parent.mkdir(parents=True, exist_ok=True)
     # a name of its own: two runs of one study at once each write the report
     atomic_write(out, lambda fh: fh.write(page.encode("utf-8")))
