@@ -117,6 +117,14 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     assert missing.returncode == 2 and missing.stderr.startswith(
         "automl-fin: error: --keep: no column 'loan_id' in the data; columns: loan_ref, default"
     )
+    # last month's scores in a column named as the table's own: refused, not overwritten
+    new.assign(prediction="No").to_csv(tmp_path / "scored.csv", index=False)
+    clash = cli("predict", study.study_name, "--data", str(tmp_path / "scored.csv"),
+                "--keep", "prediction", "--runs-dir", str(runs))  # fmt: skip
+    assert clash.returncode == 2 and clash.stderr.strip().splitlines() == [
+        "automl-fin: error: --keep: the data's column 'prediction' has the name of a column the "
+        "prediction table writes; rename it in the data (e.g. prediction_before)"
+    ]
     typo = cli("predict", study.study_name[:-2], "--data", str(tmp_path / "new.csv"),
                "--runs-dir", str(runs))  # fmt: skip
     assert typo.returncode == 2

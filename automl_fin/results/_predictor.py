@@ -504,6 +504,13 @@ class Predictor:
             return _forecast_table(frame, raw, self.schema)
         stability = self._watch(X, raw, _frame_source(data))
         ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
+        clash = [c for c in ids if c in self._output_names(width is not None, explain)]
+        if clash:  # a carried column would be overwritten by the table's own, silently
+            what = "--keep: the data's column" if clash[0] in keep else "the id column"
+            raise DataError(
+                f"{what} {clash[0]!r} has the name of a column the prediction table "
+                f"writes; rename it in the data (e.g. {clash[0]}_before)"
+            )
         out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
         if self.schema.task.is_classification:
             out["prediction"] = self._labels(raw)
@@ -522,6 +529,13 @@ class Predictor:
         if stability is not None:  # plain records: pd.concat compares attrs with ==
             out.attrs["stability"] = stability.to_dict(orient="records")
         return out
+
+    def _output_names(self, interval: bool, explain: int) -> set[str]:
+        """The columns :meth:`predict_frame` writes after the carried ones."""
+        names = {"prediction", *(f"reason_{i + 1}" for i in range(explain))}
+        if self.schema.task.is_classification:
+            return names | {f"proba_{c}" for c in self.schema.classes}
+        return names | ({"lower", "upper"} if interval else set())
 
 
 def _frame_source(data: pd.DataFrame | str | Path) -> str:
