@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import optuna
@@ -83,3 +84,19 @@ def test_a_link_out_of_the_runs_folder_is_refused_before_anything_is_written(
     with pytest.raises(ArtifactError, match="outside the runs folder"):
         _run(runs, study="real")
     assert list(outside.iterdir()) == []
+    # every other file or folder a run writes there: its bagged fold models, the final
+    # test's predictions, the predictor's lock and the one set aside
+    (real.run_dir / "oof").unlink()
+    (tmp_path / "oof_moved").rename(real.run_dir / "oof")
+    (outside / "trial_00000.pkl").write_bytes(b"someone else's")
+    for name in ("folds", "final_test.npz", ".predictor.lock", "predictor.previous"):
+        target = outside / "trial_00000.pkl" if "." in name else outside
+        shutil.rmtree(real.run_dir / name, ignore_errors=True)
+        (real.run_dir / name).unlink(missing_ok=True)
+        (real.run_dir / name).symlink_to(target)
+        with pytest.raises(ArtifactError, match=f"{name} leads to .*outside the runs folder"):
+            _run(runs, study="real")
+        (real.run_dir / name).unlink()
+    assert [p.name for p in outside.iterdir()] == ["trial_00000.pkl"]
+    assert (outside / "trial_00000.pkl").read_bytes() == b"someone else's"
+    assert _run(runs, study="real").predictor is not None  # the links gone, it runs again

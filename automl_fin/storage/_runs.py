@@ -28,7 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["folder_name", "locate", "run_folder", "writable"]
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-RUN_FILES = ("oof", "predictor", "report.html")  # what a run writes inside its folder
+# what a run writes inside its folder (engine._bag.FOLDER, results._final_test.PREDICTIONS,
+# the predictor's lock and the one set aside: results._artifacts, engine._search)
+RUN_FILES = (
+    "oof",
+    "folds",
+    "predictor",
+    "predictor.previous",
+    ".predictor.lock",
+    "final_test.npz",
+    "report.html",
+)
 
 
 def folder_name(study: str) -> str:
