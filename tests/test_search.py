@@ -231,6 +231,64 @@ def test_a_study_half_created_by_a_killed_process_is_refused_not_trusted(
     assert optuna.load_study(study_name="half", storage=url).trials == []  # nothing ran
 
 
+SLOW_TO_WRITE_ITS_STUDY = """
+import sys, time
+import optuna
+from automl_fin import search
+
+set_attr = optuna.Study.set_user_attr
+
+def set_user_attr(self, key, value):  # what the study is searched on comes 3 s late
+    if not self.user_attrs:
+        time.sleep(3)
+    set_attr(self, key, value)
+
+optuna.Study.set_user_attr = set_user_attr
+search("default", trials=1, storage=sys.argv[1], study="same", runs_dir=sys.argv[2],
+       overrides={"models": ["logreg"], "validation.n_splits": 2, "report": False})
+"""
+
+
+def test_two_runs_opening_one_new_study_at_once_never_mix_their_data(tmp_path: Path) -> None:
+    """The study's creator is the one process the storage let create it; another that
+    opens the name meanwhile waits for what it is searched on and is checked against it
+    (it used to find no identity yet, write its own over it and search there)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = subprocess.Popen([sys.executable, "-c", SLOW_TO_WRITE_ITS_STUDY, url,
+                              str(tmp_path / "a")], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    end = time.monotonic() + 120
+    while "same" not in optuna.get_all_study_names(url) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert optuna.load_study(study_name="same", storage=url).user_attrs == {}  # being written
+    with pytest.raises(StorageError, match=r"study 'same' .* belongs to another search"):
+        search("default", data=_credit_without_purpose(), trials=1, storage=url, study="same",
+               runs_dir=tmp_path / "b", overrides={"models": ["logreg"]})  # fmt: skip
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+    study = optuna.load_study(study_name="same", storage=url)
+    assert "purpose" in study.user_attrs["features"] and len(study.trials) == 1
+
+
+def test_runs_given_the_same_made_up_name_at_once_get_a_study_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs started in the same second make up the same name (``default-<date>-<time>``);
+    the second to create it takes the next one instead of resuming the first's study."""
+    from automl_fin.engine import _search as engine
+
+    monkeypatch.setattr(engine, "_fresh_name", lambda store, recipe: f"{recipe}-20261204-161015")
+    fast = {"models": ["logreg"], "validation.n_splits": 2, "report": False}
+    runs = [search("default", trials=2, runs_dir=tmp_path, overrides=fast) for _ in range(2)]
+    names = [r.study_name for r in runs]
+    assert names == ["default-20261204-161015", "default-20261204-161015-2"]
+    url = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    assert [len(optuna.load_study(study_name=n, storage=url).trials) for n in names] == [2, 2]
+    assert [r.run_dir for r in runs] == [tmp_path / n for n in names]
+    assert all((tmp_path / n / "predictor").is_dir() for n in names)
+
+
 def _credit_without_purpose():
     from automl_fin import datasets
 

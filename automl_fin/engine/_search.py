@@ -218,7 +218,7 @@ def search(
     if cluster and url == MEMORY:
         raise StorageError("--cluster: workers cannot reach a ':memory:' storage; pass --storage")
     store = open_storage(url)
-    name = study or _fresh_name(store, recipe.name)
+    name = study or _fresh_name(store, recipe.name)  # (claimed when the study is opened)
     launch = None
     if cluster:
         from automl_fin.engine._cluster import Workers
@@ -226,12 +226,12 @@ def search(
         # a frame travels to the workers; a path is read there (absolute: their cwd differs)
         shipped = data if isinstance(data, pd.DataFrame) or data is None else Path(data).resolve()
 
-        def launch() -> Workers:
+        def launch(name: str) -> Workers:
             return Workers(cluster, storage=url, study=name, data=shipped,
                            runs_dir=runs_dir, n=cluster_workers)  # fmt: skip
 
     run = _Run(store, url, name, Path(runs_dir), started, progress, on_trial, announce,
-               launch=launch)  # fmt: skip
+               launch=launch, fresh=study is None)  # fmt: skip
     return _execute(problem, run)
 
 
@@ -279,6 +279,7 @@ class _Run:
     announce: Any = None  # called with each summary line
     worker: bool = False  # joins a study another process runs: no queueing, no finish
     launch: Any = None  # starts workers on a cluster (:class:`~automl_fin.engine._cluster.Workers`)
+    fresh: bool = False  # ``name`` was made up for a new study: another one if it is taken
 
 
 def _execute(problem: Problem, run: _Run) -> SearchResult:
@@ -296,7 +297,10 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
     bar = workers = None
     try:
         run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
-        opt_study = _open_study(store, name, problem, url, worker=worker)
+        opt_study = _open_study(store, name, problem, url, worker=worker, fresh=run.fresh)
+        if opt_study.study_name != name:  # a run started in the same second took the name
+            name = opt_study.study_name
+            run_dir = run_folder(run.runs_dir, name)
         if announce:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")
@@ -312,7 +316,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if not worker:  # the run queues the first trials (baselines, portfolio) once
             _enqueue_first(opt_study, problem)
         if run.launch is not None:
-            workers = run.launch()
+            workers = run.launch(name)
         while True:
             run_trials(
                 opt_study,
@@ -609,27 +613,58 @@ class _ProgressBar:
 
 def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return _next_free(store, f"{recipe}-{stamp}")
+
+
+def _next_free(store: optuna.storages.BaseStorage, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` … : the first name no study of ``store`` has."""
     existing = {s.study_name for s in store.get_all_studies()}
-    name, n = f"{recipe}-{stamp}", 2
+    name, n = base, 2
     while name in existing:
-        name, n = f"{recipe}-{stamp}-{n}", n + 1
+        name, n = f"{base}-{n}", n + 1
     return name
 
 
 def _open_study(
-    store: optuna.storages.BaseStorage, name: str, problem: Problem, url: str, *, worker: bool
+    store: optuna.storages.BaseStorage,
+    name: str,
+    problem: Problem,
+    url: str,
+    *,
+    worker: bool,
+    fresh: bool = False,
 ) -> optuna.Study:
+    """Create study ``name``, or open it and check that it was searched on this run's
+    recipe and data. Creating is the storage's one atomic step (a unique name): of two
+    processes opening one new name at once, one creates it and writes what it is searched
+    on; the other finds it, waits for that, and is checked against it. A ``fresh`` name
+    (made up for a new study, e.g. ``default-20261204-161015``) that is taken becomes the
+    next free one instead: two runs started in the same second get a study each."""
     recipe = problem.recipe
     shared = worker or (not url.startswith("sqlite") and url != MEMORY)
-    try:
-        study = optuna.create_study(
+
+    def create(name: str, load: bool) -> optuna.Study:
+        return optuna.create_study(
             storage=store,
             sampler=make_sampler(recipe, shared=shared),
             pruner=make_pruner(recipe),
             study_name=name,
             direction=problem.metric.direction,
-            load_if_exists=True,
+            load_if_exists=load,
         )
+
+    created, base = False, name
+    try:
+        while not worker:
+            try:
+                study, created = create(name, load=False), True
+                break
+            except optuna.exceptions.DuplicatedStudyError:
+                if not fresh:
+                    break
+                name = _next_free(store, base)
+        if not created:
+            study = create(name, load=True)
     except ValueError as exc:  # direction of an existing study differs
         raise StorageError(
             f"study '{name}' in {redact(url)} does not fit this run: {exc}"
@@ -645,7 +680,7 @@ def _open_study(
         "validation": problem.scheme,
         "n_splits": len(problem.splits),
     }
-    attrs = _complete_attrs(study, name, url, identity)
+    attrs = {} if created else _complete_attrs(study, name, url, identity)
     differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
     if differ and attrs["validation"] != "holdout" and problem.scheme == "holdout":
         differ.append(  # a k-fold study of a version before validation.holdout_from
@@ -699,15 +734,16 @@ def _await_study(url: str, name: str, seconds: float) -> None:
 def _complete_attrs(
     study: optuna.Study, name: str, url: str, identity: dict[str, Any]
 ) -> dict[str, Any]:
-    """The study's attributes: none (a new study), or a complete identity. A study whose
-    creator stopped while writing it (no ``schema`` mark, written last, or an identity
-    key missing) could not be checked against this run: it is refused, after a grace
-    period for a creator that is writing it right now."""
+    """The attributes of a study this run did not create: a complete identity, or none
+    (a study created without one, e.g. by ``optuna create-study``: this run's becomes
+    its). A study whose creator stopped while writing it (no ``schema`` mark, written
+    last, or an identity key missing) could not be checked against this run: it is
+    refused. Both after a grace period for a creator that is writing it right now."""
     end = time.monotonic() + IDENTITY_WAIT_S
     while True:
         attrs = study.user_attrs
         complete = COMPLETE_MARK in attrs and all(k in attrs for k in identity)
-        if not attrs or complete:
+        if complete or (not attrs and time.monotonic() >= end):
             return attrs
         if time.monotonic() >= end:
             raise StorageError(
