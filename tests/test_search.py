@@ -271,6 +271,22 @@ def test_two_runs_opening_one_new_study_at_once_never_mix_their_data(tmp_path: P
     assert "purpose" in study.user_attrs["features"] and len(study.trials) == 1
 
 
+def test_a_study_created_without_an_identity_is_taken_by_the_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``optuna create-study`` makes a study with no identity: after the grace period
+    for a creator writing one, the first run takes it as its own."""
+    from automl_fin.engine import _search as engine
+
+    monkeypatch.setattr(engine, "IDENTITY_WAIT_S", 0.5)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    optuna.create_study(study_name="pre", storage=url, direction="maximize")
+    search("default", trials=2, storage=url, study="pre", runs_dir=tmp_path,
+           overrides={"models": ["logreg"], "validation.n_splits": 2, "report": False})  # fmt: skip
+    study = optuna.load_study(study_name="pre", storage=url)
+    assert study.user_attrs["recipe"] == "default" and len(study.trials) == 2
+
+
 def test_runs_given_the_same_made_up_name_at_once_get_a_study_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
