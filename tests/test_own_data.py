@@ -132,6 +132,32 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     assert f"no run '{study.study_name[:-2]}' in {runs}" in typo.stderr
 
 
+def test_a_run_on_a_relative_path_is_read_again_from_any_folder(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    """The study keeps where its data was read by absolute path: ``report`` and a
+    ``worker`` run in another folder read the run's file, not another table of the same
+    name there; the leaderboard's ``--dataset`` still takes the name as typed."""
+    here, there, runs = tmp_path / "here", tmp_path / "there", tmp_path / "runs"
+    here.mkdir()
+    there.mkdir()
+    table = pd.read_csv(tables["islr_default"])
+    table.to_csv(here / "credit.csv", index=False)
+    table.head(500).to_csv(there / "credit.csv", index=False)  # another table, same name
+    run = cli("run", "default", "--data", "credit.csv", "--target", "default", "--trials", "2",
+              "--set", "models=[logreg]", "--set", "validation.n_splits=2", "--no-report",
+              "--study", "rel", "--runs-dir", str(runs), cwd=here)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = cli("report", "rel", "--runs-dir", str(runs), cwd=there)
+    assert report.returncode == 0, report.stderr[-2000:]
+    url = f"sqlite:///{runs / 'automl_fin.db'}"
+    worker = cli("worker", "--storage", url, "--study", "rel", "--runs-dir", str(runs),
+                 "--no-progress", cwd=there)  # fmt: skip
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    board = cli("leaderboard", "--storage", url, "--dataset", "credit.csv", cwd=there)
+    assert board.returncode == 0 and "rel" in board.stdout, board.stderr
+
+
 def test_risk_tier_on_bank_wages_drops_what_does_not_apply(tables: dict[str, Path], tmp_path):
     runs = tmp_path / "runs"
     out = cli("run", "risk_tier", "--data", str(tables["bank_wages"]), "--target", "job",

@@ -702,7 +702,11 @@ def _open_study(
             REPEATS_SET: "repeats" in recipe.validation.model_fields_set,
             "recipe_hash": content_hash(recipe),
             "recipe_source": recipe.source,
-            "data_source": ds.source,
+            # where the data is read again (a worker, report): a file by its absolute path,
+            # whatever folder the command that reads it runs in
+            "data_source": ds.source
+            if ds.source.startswith(("<", "bundled:"))
+            else str(Path(ds.source).resolve()),
             "direction": problem.metric.direction,
             "classes": json.loads(json.dumps(ds.classes, default=str)),
             "n_rows": len(ds.y),

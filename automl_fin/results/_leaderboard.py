@@ -8,6 +8,7 @@ failed trials after the completed ones).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -72,6 +73,16 @@ def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = Non
             f"no {what} named {', '.join(map(repr, missing))} in this storage; "
             f"{plural}: {shown or '(none)'}"
         )
+
+
+def _names(asked: str, source: str) -> bool:
+    """Whether ``asked`` names the data file stored as ``source`` (its absolute path):
+    ``credit.csv`` as typed, ``data/credit.csv``, or the whole path."""
+    if asked == source:
+        return True
+    if source.startswith(("<", "bundled:")) or not asked:
+        return False
+    return source.endswith("/" + asked.lstrip("/")) or str(Path(asked).resolve()) == source
 
 
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -143,7 +154,7 @@ class Leaderboard:
             _unknown("recipe", recipes, [s.user_attrs.get("recipe") for s in summaries])
         if datasets:
             sources = [s.user_attrs.get(k) for s in summaries for k in ("dataset", "data_source")]
-            _unknown("dataset", datasets, sources, lambda a, k: k == a or k.startswith(a))
+            _unknown("dataset", datasets, sources, lambda a, k: k.startswith(a) or _names(a, k))
         if states:
             _unknown("state", states, STATES)
         rows: list[dict[str, Any]] = []
@@ -155,7 +166,9 @@ class Leaderboard:
                 continue
             fingerprint = str(attrs.get("dataset", ""))
             source = str(attrs.get("data_source", ""))
-            if datasets and not any(fingerprint.startswith(d) or d == source for d in datasets):
+            if datasets and not any(
+                fingerprint.startswith(d) or _names(d, source) for d in datasets
+            ):
                 continue
             attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
             study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
