@@ -117,7 +117,7 @@ def test_leaderboard_formats_carry_the_same_rows(knn_run) -> None:
     ]
 
 
-def test_the_leaderboard_table_fits_the_terminal(knn_run) -> None:
+def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.MonkeyPatch) -> None:
     _, runs = knn_run
     for width in (80, 120):
         out = cli("leaderboard", "--runs-dir", str(runs), env={"COLUMNS": str(width)})
@@ -139,6 +139,15 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run) -> None:
     flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
     head = flat.stdout.splitlines()[0].split()
     assert {"knn.n_neighbors", "prep.categorical.encode", "model", "score"} <= set(head), head
+    # narrow: `metric` goes with the optional columns, unless the rows mix metrics
+    board = Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}").query()
+    mixed = board.assign(
+        metric=["roc_auc", "rmse"] * (len(board) // 2) + ["rmse"] * (len(board) % 2)
+    )
+    monkeypatch.setenv("COLUMNS", "60")
+    for frame, kept in ((board, False), (mixed, True)):
+        head = _table(frame, with_study=True).splitlines()[0].split()
+        assert ("metric" in head) == kept and "recipe" not in head, head
     # a parameter named like a column keeps its prefix
     board = Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}").query(params="flat")
     shown = _table(board.assign(**{"param:model": "knn"}), with_study=True)
