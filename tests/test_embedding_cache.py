@@ -14,7 +14,7 @@ import pytest
 from automl_fin import datasets
 
 encoder = pytest.importorskip("automl_fin_lightning.encoder")
-from automl_fin_lightning.embedding_cache import EmbeddingCache  # noqa: E402
+from automl_fin_lightning.embedding_cache import EmbeddingCache, cache_folder  # noqa: E402
 
 _EMBED_IN_A_NEW_PROCESS = """
 import sys, numpy as np
@@ -137,3 +137,24 @@ def test_an_embedding_cut_by_the_budget_keeps_the_chunks_it_finished(
     monkeypatch.setenv("AUTOML_FIN_CACHE", "off")
     fresh = encoder.SentenceEmbedder().fit(some).transform(some)
     assert np.allclose(np.stack([stored[text_key(t)] for t in some]), fresh, atol=1e-5)
+
+
+def test_the_cache_folder_is_chosen_as_documented(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``AUTOML_FIN_CACHE`` (``off``: none), else ``$XDG_CACHE_HOME/automl_fin`` (an
+    absolute path: the XDG spec ignores a relative one), else ``~/.cache/automl_fin``."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("AUTOML_FIN_CACHE", str(tmp_path / "mine"))
+    assert cache_folder() == tmp_path / "mine"
+    monkeypatch.setenv("AUTOML_FIN_CACHE", " OFF ")
+    assert cache_folder() is None
+    monkeypatch.setenv("AUTOML_FIN_CACHE", "  ")
+    assert cache_folder() == tmp_path / "xdg" / "automl_fin"
+    for ignored in ("", "relative/cache"):
+        monkeypatch.setenv("XDG_CACHE_HOME", ignored)
+        assert cache_folder() == tmp_path / "home" / ".cache" / "automl_fin"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("AUTOML_FIN_CACHE")
+    assert cache_folder() == tmp_path / "home" / ".cache" / "automl_fin"

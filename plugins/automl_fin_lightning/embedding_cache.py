@@ -58,7 +58,8 @@ def cache_folder() -> Path | None:
     if given:
         return Path(given).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "automl_fin"
+    # the XDG base-directory spec: a relative path there is invalid and ignored
+    return (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "automl_fin"
 
 
 class EmbeddingCache:
