@@ -165,3 +165,13 @@ def test_the_cli_masks_the_password_of_a_url_it_cannot_read(tmp_path: Path) -> N
         "automl-fin: error: storage 'postgresql:/analyst:***@db-host/automl' is not a "
         "database URL; use e.g. sqlite:///runs.db or postgresql://user@host/db"
     ]
+
+
+def test_masking_leaves_a_url_without_a_password_as_it_is() -> None:
+    from automl_fin.storage._storage import redact
+
+    plain = ["sqlite:////home/a:b@c/runs.db", "sqlite:///runs@2026/x:y.db",
+             "postgresql://analyst@db-host/automl", "postgresql://db-host:5432/automl"]  # fmt: skip
+    assert [redact(url) for url in plain] == plain
+    masked = redact("postgresql://analyst:pa/ss@w0rd@db-host/x")  # "/" and "@" in it
+    assert masked == "postgresql://analyst:***@db-host/x"

@@ -218,15 +218,14 @@ def redact(url: Any) -> str:
     ``password=`` query parameter) masked. Every URL automl-fin prints or stores goes
     through here."""
     text = str(url)
-    if "@" in text:
-        head, host = text.rsplit("@", 1)
-        # the credentials follow the scheme (``scheme://``, a mistyped ``scheme:/``) or,
-        # in a URL with no scheme at all, start the text
-        scheme = re.match(r"[A-Za-z][\w+.-]*:/+", head)
-        cut = head.index("//") + 2 if "//" in head else scheme.end() if scheme else 0
-        creds = head[cut:]
-        if ":" in creds:
-            text = f"{head[:cut]}{creds.split(':', 1)[0]}:***@{host}"
+    # user:PASSWORD@ after the scheme (``scheme://``, a mistyped ``scheme:/``), or at the
+    # start of a URL with no scheme; the password runs to the last "@" (it may hold "@"
+    # or "/"); a sqlite path holding ":" and "@" has no user before its first "/"
+    scheme = re.match(r"[A-Za-z][\w+.-]*:/+", text)
+    head = scheme.group() if scheme else ""
+    creds = re.fullmatch(r"([^:/@]*):.*@([^@]*)", text[len(head) :])
+    if creds:
+        text = f"{head}{creds.group(1)}:***@{creds.group(2)}"
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
 
 
