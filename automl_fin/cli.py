@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -282,12 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`automl-fin leaderboard | head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return 141  # as a shell reports SIGPIPE
     except OSError as exc:  # a path the system refuses: a folder for a file, no access, full
         if args.debug:
             raise
         where = exc.filename2 or exc.filename  # (a rename's target is its second name)
-        what = f"{exc.strerror}: '{where}'" if exc.strerror and where else str(exc)
-        print(f"{PROG}: error: {what}; check that path (--debug shows where)", file=sys.stderr)
+        what = f"{exc.strerror}: '{where}'; check that path" if exc.strerror and where else exc
+        print(f"{PROG}: error: {what} (--debug shows where)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         resume = (

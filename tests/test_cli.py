@@ -259,3 +259,13 @@ def test_a_batch_with_a_cluster_is_refused(tmp_path: Path) -> None:
     out = cli("run", str(batch), "--cluster", "tcp://127.0.0.1:1", "--runs-dir", str(tmp_path))
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "--cluster: runs one recipe's search; drop it for batches" in out.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``automl-fin recipes | head -0``: the pipe closes before the command writes; it
+    ends with the shell's SIGPIPE status and nothing on stderr, no traceback."""
+    command = [sys.executable, "-m", "automl_fin.cli", "recipes"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # type: ignore[union-attr]  # (before the interpreter is up)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == "", err
