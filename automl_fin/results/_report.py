@@ -77,9 +77,13 @@ def write_report(
     """Write the report of ``study`` (searched on ``problem``, kept in ``storage``: a URL
     or an Optuna storage; its files in ``run_dir``) to ``out`` (default:
     ``run_dir/report.html``); with the run's ``predictor``, its feature contributions too."""
-    out = Path(out or Path(run_dir) / REPORT)
+    given, out = out is not None, Path(out or Path(run_dir) / REPORT)
     if out.is_dir():  # before the work, not at the rename
-        raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/report.html)")
+        raise ArtifactError(
+            f"--out {out} is a folder; pass a file name (e.g. {out}/report.html)"
+            if given
+            else f"{out} is a folder, where the run's report goes; move it away"
+        )
     import matplotlib
 
     matplotlib.use("Agg", force=False)
