@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -616,9 +617,11 @@ def _fresh_name(store: optuna.storages.BaseStorage, recipe: str) -> str:
     return _next_free(store, f"{recipe}-{stamp}")
 
 
-def _next_free(store: optuna.storages.BaseStorage, base: str) -> str:
-    """``base``, or ``base-2``, ``base-3`` … : the first name no study of ``store`` has."""
-    existing = {s.study_name for s in store.get_all_studies()}
+def _next_free(store: optuna.storages.BaseStorage, base: str, taken: Set[str] = frozenset()) -> str:
+    """``base``, or ``base-2``, ``base-3`` … : the first name no study of ``store`` has
+    (nor ``taken``: names the storage refused though it lists no such study, e.g. one
+    whose names ignore case)."""
+    existing = {s.study_name for s in store.get_all_studies()} | taken
     name, n = base, 2
     while name in existing:
         name, n = f"{base}-{n}", n + 1
@@ -653,16 +656,17 @@ def _open_study(
             load_if_exists=load,
         )
 
-    created, base = False, name
+    created, base, taken = False, name, set()
     try:
-        while not worker:
+        while not worker and len(taken) < 100:
             try:
                 study, created = create(name, load=False), True
                 break
             except optuna.exceptions.DuplicatedStudyError:
                 if not fresh:
                     break
-                name = _next_free(store, base)
+                taken.add(name)
+                name = _next_free(store, base, taken)
         if not created:
             study = create(name, load=True)
     except ValueError as exc:  # direction of an existing study differs
@@ -706,7 +710,7 @@ def _open_study(
             # whatever folder the command that reads it runs in
             "data_source": ds.source
             if ds.source.startswith(("<", "bundled:"))
-            else str(Path(ds.source).resolve()),
+            else os.path.abspath(ds.source),  # (a link as named: current.csv, not v3.csv)
             "direction": problem.metric.direction,
             "classes": json.loads(json.dumps(ds.classes, default=str)),
             "n_rows": len(ds.y),

@@ -7,8 +7,8 @@ failed trials after the completed ones).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
@@ -75,14 +75,18 @@ def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = Non
         )
 
 
-def _names(asked: str, source: str) -> bool:
-    """Whether ``asked`` names the data file stored as ``source`` (its absolute path):
-    ``credit.csv`` as typed, ``data/credit.csv``, or the whole path."""
+def _is_data(asked: str, fingerprint: str, source: str, prints: Any = None) -> bool:
+    """Whether ``--dataset asked`` names a study's data: a prefix of its ``fingerprint``
+    (when ``prints`` is given, only of one of them), or its stored ``source``: a bundled
+    set's ``bundled:name``, or the file's absolute path or a tail of it as typed
+    (``credit.csv``, ``data/credit.csv``)."""
+    if fingerprint.startswith(asked) and (prints is None or fingerprint in prints):
+        return True
     if asked == source:
         return True
     if source.startswith(("<", "bundled:")) or not asked:
         return False
-    return source.endswith("/" + asked.lstrip("/")) or str(Path(asked).resolve()) == source
+    return source.endswith("/" + asked.lstrip("/")) or os.path.abspath(asked) == source
 
 
 def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
@@ -153,8 +157,9 @@ class Leaderboard:
         if recipes:
             _unknown("recipe", recipes, [s.user_attrs.get("recipe") for s in summaries])
         if datasets:
+            prints = {str(s.user_attrs.get("dataset")) for s in summaries}
             sources = [s.user_attrs.get(k) for s in summaries for k in ("dataset", "data_source")]
-            _unknown("dataset", datasets, sources, lambda a, k: k.startswith(a) or _names(a, k))
+            _unknown("dataset", datasets, sources, lambda a, k: _is_data(a, k, k, prints))
         if states:
             _unknown("state", states, STATES)
         rows: list[dict[str, Any]] = []
@@ -166,9 +171,7 @@ class Leaderboard:
                 continue
             fingerprint = str(attrs.get("dataset", ""))
             source = str(attrs.get("data_source", ""))
-            if datasets and not any(
-                fingerprint.startswith(d) or _names(d, source) for d in datasets
-            ):
+            if datasets and not any(_is_data(d, fingerprint, source) for d in datasets):
                 continue
             attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
             study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
