@@ -318,3 +318,62 @@ def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: P
     )
     assert grown["target"].tolist() == ["creditability", "creditability"]
     assert grown["score"][0] == first["score"][0] and grown["score"][1] != first["score"][0]
+
+
+def test_names_stay_distinct_once_spelt_as_folder_names_and_cut_to_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``loans 2024.csv`` and ``loans_2024.csv`` (and targets ``a b``, ``a_b``) were one
+    study once spaces became ``_``; a name longer than 120 characters lost its ``-s1``
+    and both seeds were one study. And the same batch run from another folder, or by its
+    absolute path, named its files' searches otherwise and searched them again."""
+    spelt = Batch("b", ["default"], [("loans 2024.csv", "y"), ("loans_2024.csv", "y")])
+    assert len({name for name, *_ in spelt.items()}) == 2
+    targets = Batch("b", ["default"], [("t.csv", "a b"), ("t.csv", "a_b")])
+    assert len({name for name, *_ in targets.items()}) == 2
+    long = Batch("x" * 100, ["default"], [("t" * 40 + ".csv", "y")], seeds=[0, 1])
+    names = [name for name, *_ in long.items()]
+    assert len(set(names)) == 2 and all(len(n) <= 120 for n in names)
+    assert names[0].endswith("-s0") and names[1].endswith("-s1")
+    assert names[0][:-3] == names[1][:-3]  # cut alike, told apart by the seed
+    (tmp_path / "jobs" / "a").mkdir(parents=True)
+    (tmp_path / "jobs" / "b").mkdir()
+    (tmp_path / "jobs" / "nightly.yaml").write_text(
+        "recipes: [default]\ndata:\n  - {path: a/credit.csv, target: y}\n"
+        "  - {path: b/credit.csv, target: y}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    seen = [load_batch(Path("jobs/nightly.yaml")).items()]
+    seen.append(load_batch(tmp_path / "jobs" / "nightly.yaml").items())
+    monkeypatch.chdir(tmp_path / "jobs")
+    seen.append(load_batch(Path("nightly.yaml")).items())
+    assert seen[0] == seen[1] == seen[2]
+
+
+def test_a_seed_the_recipe_refuses_is_refused_before_the_first_search(tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text("recipes: [default]\nseeds: [0, -1]\n")
+    with pytest.raises(RecipeError, match=r"nothing was searched: seeds: .*'seed'.* \(got -1\)"):
+        run_batch(load_batch(tmp_path / "b.yaml"), runs_dir=tmp_path, progress=False)
+    assert not (tmp_path / "automl_fin.db").exists()
+
+
+def test_a_search_failing_with_any_error_is_reported_and_the_batch_goes_on(
+    tmp_path: Path,
+) -> None:
+    """A search that raised anything but automl-fin's own errors (here the caller's
+    ``on_trial`` callback, on the first table only) ended the whole batch."""
+    credit = datasets.load("german_credit")
+    credit.head(600).to_csv(tmp_path / "small.csv", index=False)
+    credit.to_csv(tmp_path / "credit.csv", index=False)
+    fixed = {"models": ["logreg"], "ensemble": False, "report": False,
+             "validation.repeats": 1, "validation.n_splits": 3}  # fmt: skip
+    data = [(str(tmp_path / f), "creditability") for f in ("small.csv", "credit.csv")]
+
+    def on_trial(study, trial):  # type: ignore[no-untyped-def]
+        if study.study_name.endswith("small"):
+            raise ValueError("the caller's log is full")
+
+    summary = run_batch(Batch("b", ["default"], data, overrides=fixed), runs_dir=tmp_path,
+                        on_trial=on_trial, progress=False, trials=2)  # fmt: skip
+    assert summary["status"].tolist() == ["failed", "done"]
+    assert summary["error"][0] == "ValueError: the caller's log is full"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ __all__ = ["Batch", "load_batch", "run_batch"]
 
 FINISHED = "finished"  # study user attribute written when a search and its steps ended
 ITEM = "batch_item"  # study user attribute: what a batch's search was of (_identity)
+LONGEST = 120  # characters of a batch's study name
 
 
 @dataclass
@@ -49,6 +51,12 @@ class Batch:
     overrides: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the batch file, for errors
 
+    def __post_init__(self) -> None:
+        # files by their absolute paths: the same batch run from another folder, or by
+        # another path to its file, names its searches alike (and resumes them)
+        self.recipes = [os.path.abspath(r) if _is_file(r) else r for r in self.recipes]
+        self.data = [None if d is None else (os.path.abspath(d[0]), d[1]) for d in self.data]
+
     def items(self) -> list[tuple[str, str, tuple[str, str | None] | None, int | None]]:
         """``(study name, recipe, data, seed)`` for every search, in running order.
 
@@ -56,8 +64,8 @@ class Batch:
         file's stems; recipes or data named alike (the same file name in two folders,
         two targets of one table) are told apart by the target, else by a short code of
         the path. A search listed twice is one."""
-        recipes = _labels(self.recipes, lambda r: Path(r).stem, lambda _: None)
-        data = _labels(self.data, lambda d: Path(d[0]).stem if d else "own",
+        recipes = _labels(self.recipes, lambda r: _safe(Path(r).stem), lambda _: None)
+        data = _labels(self.data, lambda d: _safe(Path(d[0]).stem) if d else "own",
                        lambda d: d[1] if d else None)  # fmt: skip
         out = []
         for recipe, entry in dict.fromkeys((r, d) for r in self.recipes for d in self.data):
@@ -72,8 +80,16 @@ class Batch:
         return self._name(Path(recipe).stem, Path(data[0]).stem if data else "own", seed)
 
     def _name(self, recipe: str, data: str, seed: int | None) -> str:
-        parts = [self.name, recipe, data] + ([f"s{seed}"] if seed is not None else [])
-        return _safe("-".join(parts))
+        """``name-recipe-data[-sSEED]``, at most :data:`LONGEST` characters: a longer one
+        is cut before its seed and ends with a code of what was cut (two names cut alike
+        stay two names)."""
+        seeded = f"-s{seed}" if seed is not None else ""
+        base = _safe("-".join([self.name, recipe, data]), limit=None)
+        room = LONGEST - len(seeded)
+        if len(base) > room:
+            code = hashlib.sha256(base.encode()).hexdigest()[:10]
+            base = f"{base[: room - 11].rstrip('._-')}-{code}"
+        return base + seeded
 
 
 def _labels(
@@ -89,7 +105,7 @@ def _labels(
         targets = [target(v) for v in group]
         by_target = len(group) == 1 or (
             None not in targets
-            and len(set(targets)) == len(group)
+            and len({_safe(str(t)) for t in targets}) == len(group)  # as the name spells it
             and len({v[0] for v in group}) == 1
         )
         for value, aim in zip(group, targets, strict=True):
@@ -102,18 +118,32 @@ def _labels(
     return out
 
 
-def _safe(name: str) -> str:
+def _safe(name: str, limit: int | None = LONGEST) -> str:
     """A study name that is also a plain folder name (letters of any script kept)."""
-    return re.sub(r"[^\w.-]+", "_", name).strip("._-")[:120] or "batch"
+    return re.sub(r"[^\w.-]+", "_", name).strip("._-")[:limit] or "batch"
+
+
+def _is_file(recipe: str) -> bool:
+    """Whether a batch's recipe entry is a YAML file (else a recipe's name)."""
+    return recipe.endswith((".yaml", ".yml"))
 
 
 def _identity(
-    recipe: str, data: tuple[str, str | None] | None, content: str | None
+    recipe: str, data: tuple[str, str | None] | None, content: str | None, seed: int | None
 ) -> dict[str, Any]:
     """What a batch's search is of: the recipe as named, the data file's ``content``
-    (:func:`_content`; ``own``: the recipe's data) and the target. A finished study is
-    skipped only for the same."""
-    return {"recipe": Path(recipe).name, "data": content, "target": data[1] if data else None}
+    (:func:`_content`; ``own``: the recipe's data), the target and the seed. A finished
+    study is skipped only for the same (:func:`_same`)."""
+    target = data[1] if data else None
+    return {"recipe": Path(recipe).name, "data": content, "target": target, "seed": seed}
+
+
+def _same(before: Any, now: dict[str, Any]) -> bool:
+    """Whether a study's stored batch entry is ``now`` (one stored before seeds were kept
+    in it has none: its seed is taken as the same)."""
+    if not isinstance(before, dict):
+        return False
+    return all(before.get(k) == v for k, v in now.items() if k in before or k != "seed")
 
 
 @functools.lru_cache(maxsize=64)
@@ -151,7 +181,7 @@ def load_batch(path: str | Path) -> Batch:
     if not isinstance(recipes, list) or not recipes or not all(isinstance(r, str) for r in recipes):
         raise RecipeError(source, "recipes", "a list of recipe names or .yaml paths")
     here = Path(path).parent
-    recipes = [str(here / r) if r.endswith((".yaml", ".yml")) else r for r in recipes]
+    recipes = [str(here / r) if _is_file(r) else r for r in recipes]
     data: list[tuple[str, str | None] | None] = []
     for i, entry in enumerate(raw.get("data") or ["own"]):
         if entry == "own":
@@ -207,9 +237,9 @@ def run_batch(
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         summaries = {s.study_name: s for s in store.get_all_studies()}
-        identity = _identity(recipe, data, _content_of(data))
+        identity = _identity(recipe, data, _content_of(data), seed)
         plain = batch.plain_name(recipe, data, seed)
-        if plain in summaries and summaries[plain].user_attrs.get(ITEM) == identity:
+        if plain in summaries and _same(summaries[plain].user_attrs.get(ITEM), identity):
             study = plain  # its name before the batch grew a search named alike: resumed
         row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
                                "data": data[0] if data else "own",
@@ -217,7 +247,7 @@ def run_batch(
         finished = {n: s for n, s in summaries.items() if s.user_attrs.get(FINISHED)}
         if study in finished:
             before = finished[study].user_attrs.get(ITEM)
-            if before and before != identity:  # an edited batch file: never another's score
+            if before and not _same(before, identity):  # an edited batch: never another's score
                 row["status"], row["error"] = "failed", _another(study, before, identity)
             else:
                 row["status"] = "skipped"
@@ -243,8 +273,11 @@ def run_batch(
                 row["status"] = "incomplete" if result.errors else "done"
                 if result.errors:  # the batch run again runs this search again
                     row["error"] = "; ".join(result.errors.values())
-            except AutomlFinError as exc:
-                row["status"], row["error"] = "failed", str(exc)
+            except Exception as exc:  # one search's failure, whatever it is: the batch goes on
+                why = (
+                    str(exc) if isinstance(exc, AutomlFinError) else f"{type(exc).__name__}: {exc}"
+                )
+                row["status"], row["error"] = "failed", why
         rows.append(row)
     stored = {s.study_name for s in store.get_all_studies()}
     kept = [r["study"] for r in rows if r["study"] in stored and r["status"] != "failed"]
@@ -258,15 +291,20 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
     that is not there or not valid with the overrides, a data file that cannot be read,
     a target its header lacks (found when its turn came, hours into a nightly batch)."""
     from automl_fin.data._dataset import read_table
-    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.engine._recipes import load_recipe, with_overrides
     from automl_fin.errors import DataError
 
-    problems = []
+    problems, loaded = [], []
     for i, recipe in enumerate(dict.fromkeys(batch.recipes)):
         try:
-            load_recipe(recipe, overrides, registry=registry)
+            loaded.append(load_recipe(recipe, overrides, registry=registry))
         except AutomlFinError as exc:
             problems.append(f"recipes[{i}]: {exc}")
+    for seed in dict.fromkeys(s for s in batch.seeds if s is not None and loaded):
+        try:  # a seed the recipes refuse (negative, too large): not when its turn comes
+            with_overrides(loaded[0], {"seed": seed})
+        except AutomlFinError as exc:
+            problems.append(f"seeds: {exc}")
     for i, entry in enumerate(batch.data):
         if entry is None:
             continue
@@ -290,7 +328,7 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
 
 def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     """Why a finished study of this name is not this search (a batch file edited since)."""
-    words = {"recipe": "recipe", "data": "data file's content", "target": "target"}
+    words = {"recipe": "recipe", "data": "data file's content", "target": "target", "seed": "seed"}
     differ = ", ".join(
         f"{words[k]} {before.get(k)!r} then, {now.get(k)!r} now"
         for k in words
