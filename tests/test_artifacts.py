@@ -22,7 +22,7 @@ import automl_fin
 from automl_fin import ModelSpec, Task, datasets, hookimpl, search
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._registry import Registry
-from automl_fin.results._artifacts import MANIFEST, VersionWarning
+from automl_fin.results._artifacts import MANIFEST, VersionWarning, save_predictor
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -315,6 +315,49 @@ def test_two_processes_saving_one_predictor_at_once_leave_one_whole(run, tmp_pat
     assert [proc.returncode for proc in procs] == [0, 0], errors
     assert automl_fin.load(target).manifest["best"] == run.predictor.manifest["best"]
     assert sorted(p.name for p in target.parent.iterdir()) == [".predictor.lock", "predictor"]
+
+
+_SAVES_AGAIN_AND_AGAIN = """
+import sys, time, automl_fin
+from automl_fin.results._artifacts import save_predictor
+both = [automl_fin.load(sys.argv[1]), automl_fin.load(sys.argv[2])]
+end, saves = time.monotonic() + float(sys.argv[4]), 0
+while time.monotonic() < end:
+    save_predictor(both[saves % 2], sys.argv[3])
+    saves += 1
+print(saves)
+"""
+
+
+def test_a_predictor_read_while_it_is_saved_again_is_read_whole(
+    run,  # type: ignore[no-untyped-def]
+    credit: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    """A save swaps the folder between a reader's manifest and its files: the old
+    manifest met the new files ("does not match its sha256"), or no folder at all.
+    Two predictors with other files are saved in turn while another process loads."""
+    other = search("default", data=credit.iloc[:-HELD_OUT], trials=2, seed=6, storage=":memory:",
+                   runs_dir=tmp_path / "other", overrides={"models": ["logreg"],
+                   "validation.n_splits": 3, "validation.repeats": 1, "report": False})  # fmt: skip
+    target = tmp_path / "shared" / "predictor"
+    save_predictor(run.predictor, target)  # there before the first read
+    saver = subprocess.Popen(
+        [sys.executable, "-c", _SAVES_AGAIN_AND_AGAIN, str(run.predictor.path),
+         str(other.predictor.path), str(target), "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    loads, errors, seen = 0, [], set()
+    while saver.poll() is None:
+        try:
+            seen.add(tuple(automl_fin.load(target).manifest["files"].values()))
+            loads += 1
+        except ArtifactError as exc:
+            errors.append(str(exc))
+    out, err = saver.communicate()
+    assert saver.returncode == 0, err[-2000:]
+    assert int(out) >= 4 and loads >= 4 and errors == [], (out, loads, errors[:3])
+    assert len(seen) >= 2  # both were read
 
 
 def test_a_manifest_pointing_a_member_at_an_unhashed_file_is_refused(

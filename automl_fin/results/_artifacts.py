@@ -307,8 +307,42 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
     ones. Unpickling runs code: load only trusted folders (see :mod:`automl_fin.results._manifest`).
     """
     folder = Path(path)
-    if (folder / PREDICTOR_DIR / MANIFEST).is_file():
-        folder = folder / PREDICTOR_DIR
+    run = (folder / PREDICTOR_DIR).is_dir() or (folder / f".{PREDICTOR_DIR}.lock").exists()
+    with _no_save_meanwhile(folder / PREDICTOR_DIR if run else folder):
+        if (folder / PREDICTOR_DIR / MANIFEST).is_file():
+            folder = folder / PREDICTOR_DIR
+        manifest, verified = _read(folder, require_signature)
+    return _built(folder, manifest, verified)
+
+
+@contextlib.contextmanager
+def _no_save_meanwhile(folder: Path) -> Iterator[None]:
+    """Hold a shared lock on the save lock of ``folder`` (:func:`_one_save_at_a_time`)
+    while a predictor's files are read: a save of the same folder swaps it between
+    reading the manifest and the files (the old manifest against the new files: "does
+    not match its sha256"), or while there is none. Where the lock file cannot be
+    opened (a read-only copy, no save ever made here), the files are read as they are."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    try:
+        fh = open(folder.parent / f".{folder.name}.lock", "rb")  # noqa: SIM115
+    except OSError:
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read(folder: Path, require_signature: bool | None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The manifest of the predictor in ``folder`` and its files' bytes, each checked
+    against its sha256 in the manifest (see :func:`load`)."""
     manifest = _manifest(folder)
     verify(manifest, folder, require=require_signature)
     listed: dict[str, str] = manifest["files"]
@@ -333,6 +367,11 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
             f"predictor {folder}: files {extra} are not listed in {MANIFEST}; "
             "refusing a folder that was changed"
         )
+    return manifest, verified
+
+
+def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -> Predictor:
+    """The predictor from its checked manifest and file bytes (see :func:`load`)."""
     _warn_versions(folder, manifest.get("versions", {}))
     members = []
     for m in manifest["members"]:
