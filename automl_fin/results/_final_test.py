@@ -110,11 +110,12 @@ def final_test(
                     if uses[member.number] <= 0 and member.number in fitted:
                         bags.add(isinstance(fitted.pop(member.number)[1], Bag))
     if run_dir is not None:  # the report draws them; an old file never stands in
-        (run_dir / PREDICTIONS).unlink(missing_ok=True)
-        if predictions:
+        if predictions:  # replaced whole: a reader (or a kill) meets the old or the new
             from automl_fin.storage._storage import atomic_write
 
             atomic_write(run_dir / PREDICTIONS, lambda fh: np.savez(fh, rows=test, **predictions))
+        else:
+            (run_dir / PREDICTIONS).unlink(missing_ok=True)
     info: dict[str, Any] = {"rows": len(test), "trials": scores}
     bags |= {isinstance(pipe, Bag) for _, pipe in fitted.values()}  # none left, normally
     info["members"] = "bags" if bags == {True} else "refits" if bags == {False} else "both"
