@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import distributed  # the [cluster] extra, installed by .ci/install
 import optuna
@@ -80,9 +81,48 @@ def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
     assert result.predictor is not None
 
 
+def test_a_dataframe_reaches_as_many_workers_as_asked_for(
+    islr: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """A DataFrame given to ``search`` travels to the workers (ISLR's Default, a table
+    that is not bundled: a worker cannot read it from anywhere else), ``cluster_workers=1``
+    of a two-worker cluster starts one worker, and a SQLite file serves a cluster on this
+    machine: the run and exactly one worker ran the budget, on the frame's data. Asking
+    for more workers than the cluster has uses them all, with a warning."""
+    _, frame = islr
+    total = 8
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        pids = {str(p) for p in client.run(os.getpid).values()}
+        result = search("default", data=frame, target="default", trials=total, seed=1,
+                        runs_dir=tmp_path / "one", overrides=SLOW,
+                        cluster=cluster.scheduler_address, cluster_workers=1)  # fmt: skip
+        with pytest.warns(UserWarning, match=r"--cluster-workers 3: the cluster has 2 workers"):
+            search("default", data=frame, target="default", trials=2, seed=1,
+                   runs_dir=tmp_path / "three", overrides=SLOW,
+                   cluster=cluster.scheduler_address, cluster_workers=3)  # fmt: skip
+    assert result.storage.startswith("sqlite:///")
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    counted = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(counted) == total
+    by = {str(TrialRecord.of(t).process).rsplit(":", 1)[1] for t in counted}
+    assert len(by & pids) == 1 and str(os.getpid()) in by  # the run and one worker
+    assert result.predictor is not None
+
+
 def test_a_cluster_needs_a_storage_its_workers_reach(tmp_path: Path) -> None:
     from automl_fin import StorageError
 
+    with pytest.raises(StorageError, match=r"--cluster-workers 0: give 1 or more"):
+        search("default", trials=1, runs_dir=tmp_path, cluster="tcp://127.0.0.1:1",
+               cluster_workers=0)  # fmt: skip
+    with pytest.raises(StorageError, match=r"--cluster-workers 2: needs --cluster ADDRESS"):
+        search("default", trials=1, runs_dir=tmp_path, cluster_workers=2)
+    assert not list(tmp_path.iterdir())  # refused before anything was written
     with pytest.raises(StorageError, match="workers cannot reach a ':memory:' storage"):
         search("default", trials=1, storage=":memory:", runs_dir=tmp_path,
                cluster="tcp://127.0.0.1:1")  # fmt: skip

@@ -68,6 +68,12 @@ class Workers:
             self.client.close()
             raise StorageError(f"--cluster {address}: the scheduler has no workers")
         if n is not None:
+            if n > len(targets):
+                warnings.warn(
+                    f"--cluster-workers {n}: the cluster has {len(targets)} workers; "
+                    f"using {len(targets)}",
+                    stacklevel=2,
+                )
             targets = targets[:n]
         shipped = self.client.scatter(data, broadcast=True) if data is not None else None
         self.futures = [

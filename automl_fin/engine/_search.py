@@ -209,6 +209,11 @@ def search(
             f"--study {study!r}: a study name needs a visible character; leave it out for a "
             "new name (<recipe>-<date>-<time>)"
         )
+    if cluster_workers is not None and (not cluster or cluster_workers < 1):
+        raise StorageError(
+            f"--cluster-workers {cluster_workers}: "
+            + ("give 1 or more" if cluster else "needs --cluster ADDRESS (a Dask scheduler)")
+        )
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     if progress is None:
         progress = interactive()
