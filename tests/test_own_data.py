@@ -156,6 +156,8 @@ def test_a_run_on_a_relative_path_is_read_again_from_any_folder(
     assert worker.returncode == 0, worker.stderr[-2000:]
     board = cli("leaderboard", "--storage", url, "--dataset", "credit.csv", cwd=there)
     assert board.returncode == 0 and "rel" in board.stdout, board.stderr
+    folder = cli("leaderboard", "--storage", url, "--dataset", str(here))  # not a data file
+    assert folder.returncode == 2 and "no dataset named" in folder.stderr, folder.stderr
 
 
 def test_risk_tier_on_bank_wages_drops_what_does_not_apply(tables: dict[str, Path], tmp_path):

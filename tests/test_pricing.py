@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,13 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     bad = cli("predict", summary.study_name, "--data", str(tmp_path / "new.csv"), "--interval",
               "90", "--runs-dir", str(runs))  # fmt: skip
     assert bad.returncode == 2 and "a coverage between 0 and 1 (e.g. 0.9), not '90'" in bad.stderr
+    # a coverage the out-of-fold rows cannot promise (n/(n+1) and above): refused, named
+    high = cli("predict", summary.study_name, "--data", str(tmp_path / "new.csv"), "--interval",
+               "0.99999", "--runs-dir", str(runs))  # fmt: skip
+    assert high.returncode == 2
+    assert re.fullmatch(r"automl-fin: error: prediction intervals: a 0\.99999 interval needs at "
+                        r"least 99999 out-of-fold rows; this predictor has \d+: ask for a lower "
+                        r"coverage", high.stderr.strip()), high.stderr  # fmt: skip
 
 
 def test_intervals_of_a_target_never_negative_stay_at_or_above_zero(tmp_path: Path) -> None:
