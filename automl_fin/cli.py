@@ -91,7 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--budget", type=float, metavar="SECONDS", help="wall-clock budget (budget.seconds)"
     )
-    run.add_argument("--study", metavar="NAME", help="study name; an existing one is resumed")
+    run.add_argument(
+        "--study",
+        metavar="NAME",
+        help="study name; an existing one is resumed (several recipes: the batch's name)",
+    )
     run.add_argument("--seed", type=int, metavar="N", help="random seed (seed)")
     run.add_argument(
         "--set",
@@ -432,11 +436,10 @@ def _batch_of(args: argparse.Namespace) -> Any:
             raise RecipeError(str(path), None, "a batch file names its data and studies; "
                               "drop --data, --target and --study")  # fmt: skip
         return load_batch(path)
-    if args.study:
-        raise RecipeError("--study", None, "several recipes make several studies; "
-                          "drop --study (they are named batch-<recipe>-<data>)")  # fmt: skip
     data = [(args.data, args.target)] if args.data else [None]
-    return Batch("batch", list(given), data, [args.seed] if args.seed is not None else [None])
+    seeds = [args.seed] if args.seed is not None else [None]
+    # --study names the batch: its studies are NAME-<recipe>-<data> (default: batch-...)
+    return Batch(args.study or "batch", list(given), data, seeds)
 
 
 def _run_batch(

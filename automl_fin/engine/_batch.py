@@ -336,7 +336,8 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     )
     return (
         f"study '{study}' was searched for another batch entry ({differ}); give the batch "
-        "another name (its `name:`) to search this one, or delete that study"
+        "another name (its `name:`; --study NAME on the command line) to search this one, "
+        "or delete that study"
     )
 
 
