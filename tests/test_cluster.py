@@ -4,10 +4,12 @@ worker killed mid-trial whose trial is failed as stale and its budget run again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +28,24 @@ SLOW = {"models": ["rf", "extra_trees"], "validation.n_splits": 3, "validation.r
         "report": False}  # fmt: skip
 
 
-def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(HEARTBEAT_ENV, "1")  # the workers inherit it: stale after 3 s
-    total = 14
+@contextlib.contextmanager
+def _two_workers() -> Iterator[tuple[distributed.LocalCluster, set[int]]]:
+    """A local Dask cluster of two worker processes, and their process ids."""
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        pids = set(client.run(os.getpid).values())
+        yield cluster, set(client.run(os.getpid).values())
+
+
+def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(HEARTBEAT_ENV, "1")  # the workers inherit it: stale after 3 s
+    total = 14
+    with _two_workers() as (cluster, pids):
         killed: list[int] = []
 
         def kill_one_mid_trial() -> None:  # the worst moment: a worker's trial is running
@@ -91,13 +99,8 @@ def test_a_dataframe_reaches_as_many_workers_as_asked_for(
     for more workers than the cluster has uses them all, with a warning."""
     _, frame = islr
     total = 8
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        pids = {str(p) for p in client.run(os.getpid).values()}
+    with _two_workers() as (cluster, workers):
+        pids = {str(p) for p in workers}
         result = search("default", data=frame, target="default", trials=total, seed=1,
                         runs_dir=tmp_path / "one", overrides=SLOW,
                         cluster=cluster.scheduler_address, cluster_workers=1)  # fmt: skip

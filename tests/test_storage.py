@@ -54,9 +54,9 @@ def test_filesystem_reads_the_mount_table(tmp_path: Path) -> None:
     assert filesystem(tmp_path) not in ("", "proc")
 
 
-def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
-    """Commits no longer wait for the disk, yet a trial told before kill -9 is there."""
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
+def _tell_one_trial_then_get_killed(url: str) -> None:
+    """A process that stores study ``k`` with one trial (0.75, ``fit_s`` 1.5) in ``url``
+    and is killed with SIGKILL before it closes anything."""
     code = (
         "import os, signal, optuna\n"
         "from automl_fin.storage._storage import open_storage\n"
@@ -66,6 +66,12 @@ def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert run.returncode == -9, run.stderr
+
+
+def test_a_finished_trial_outlives_a_killed_process(tmp_path: Path) -> None:
+    """Commits no longer wait for the disk, yet a trial told before kill -9 is there."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    _tell_one_trial_then_get_killed(url)
     (trial,) = optuna.load_study(study_name="k", storage=open_storage(url)).get_trials()
     assert trial.state.name == "COMPLETE" and trial.value == 0.75
     assert trial.user_attrs == {"fit_s": 1.5}
@@ -78,15 +84,7 @@ def test_after_a_crash_one_command_makes_the_file_whole_again(tmp_path: Path) ->
     is gone and a copy of the file alone holds the trial."""
     db = tmp_path / "runs.db"
     url = f"sqlite:///{db}"
-    code = (
-        "import os, signal, optuna\n"
-        "from automl_fin.storage._storage import open_storage\n"
-        f"s = optuna.create_study(study_name='k', storage=open_storage({url!r}))\n"
-        "t = s.ask(); s.tell(t, 0.75)\n"
-        "os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
-    assert run.returncode == -9, run.stderr
+    _tell_one_trial_then_get_killed(url)
 
     def copied_alone(name: str) -> list[float]:
         """The trial values of the study ``k`` in a copy of the file without its log."""
