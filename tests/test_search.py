@@ -841,3 +841,38 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     sneaky = [r for _, r in records if r.model == "sneaky"]
     assert sneaky and all(not r.fold_scores for r in sneaky), sneaky  # no fold ever ran
     assert "(measured on 1200 rows)" in str(sneaky[0].stopped)
+
+
+class _ExitsOnTheFullRefit(ClassifierMixin, BaseEstimator):
+    """A logistic regression whose fit on all 1,000 rows of German credit calls
+    ``sys.exit(3)`` (a plugin's bug): every fold's fit works."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if len(X) > 900:
+            raise SystemExit(3)
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)
+
+
+class _ExitingPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(ModelSpec(name="exits", tasks={Task.BINARY}, requires={"scale"},
+                           build=lambda p, c: _ExitsOnTheFullRefit()))  # fmt: skip
+
+
+def test_a_plugin_exiting_in_a_step_after_the_search_fails_that_step_only(tmp_path: Path) -> None:
+    """A plugin's ``sys.exit()`` fails its trial; in the predictor's refit it ended the
+    whole process (no summary, no error noted on the study, the exit status the
+    plugin's). It fails that step now, like any other error there."""
+    over = {"models": ["exits"], "calibration": ["none"], "bagging": False, "baselines": [],
+            "ensemble": False, "report": False, "validation.repeats": 1}  # fmt: skip
+    with pytest.warns(UserWarning, match="predictor failed after the search: SystemExit: 3"):
+        result = search("default", trials=2, runs_dir=tmp_path, overrides=over,
+                        registry=Registry(plugins={"x": _ExitingPlugin()}))  # fmt: skip
+    assert result.errors["predictor"] == "predictor failed after the search: SystemExit: 3"
+    assert result.predictor is None and len(result.leaderboard(state="COMPLETE")) == 2

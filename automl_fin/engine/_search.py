@@ -409,7 +409,7 @@ def _after_search(
         t0 = time.monotonic()
         try:
             yield
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin's sys.exit() too, as in a trial
             message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
             study.set_user_attr(f"error:{name}", message[:2000])
             errors[name] = message
@@ -465,7 +465,7 @@ def _after_search(
             try:
                 fitted = fit_predictor(study, problem, run_dir)
                 save_predictor(fitted, run_dir / PREDICTOR_DIR)
-            except Exception:
+            except (Exception, SystemExit):
                 _set_aside(run_dir / PREDICTOR_DIR)
                 raise
             predictor = fitted
