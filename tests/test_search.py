@@ -14,7 +14,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import ModelSpec, StorageError, Task, hookimpl
+from automl_fin import DataError, ModelSpec, StorageError, Task, hookimpl
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import RecipeError
@@ -876,3 +876,38 @@ def test_a_plugin_exiting_in_a_step_after_the_search_fails_that_step_only(tmp_pa
                         registry=Registry(plugins={"x": _ExitingPlugin()}))  # fmt: skip
     assert result.errors["predictor"] == "predictor failed after the search: SystemExit: 3"
     assert result.predictor is None and len(result.leaderboard(state="COMPLETE")) == 2
+
+
+def test_a_frame_named_by_numbers_with_binned_columns_gets_a_working_predictor(
+    tmp_path: Path,
+) -> None:
+    """German credit as code often hands it over: columns named 0, 1, ... (a frame made
+    from an array), amounts binned with ``pd.cut``, and a column named ``self``
+    (``DataFrame.assign`` cannot take it: permutation importance failed). The numbers as
+    names made the predictor's step fail (``KeyError: '0'``); the bins were fitted as
+    Interval objects and read as text on new rows, every value an unknown category: flat
+    predictions from a predictor whose cross-validated ROC AUC was 0.7."""
+    from sklearn.metrics import roc_auc_score
+
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit")
+    frame = pd.DataFrame({
+        0: pd.cut(credit["duration_in_month"], [0, 12, 24, 36, 100]),
+        1: pd.cut(credit["credit_amount"], [0, 1500, 4000, 8000, 20_000]),
+        2: credit["status_of_existing_checking_account"],
+        "self": credit["age_in_years"],  # a name DataFrame.assign cannot take
+        "bad": credit["creditability"],
+    })  # fmt: skip
+    result = search("default", data=frame, target="bad", trials=2, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "report": False})  # fmt: skip
+    assert result.errors == {}
+    proba = result.predictor.predict_proba(frame.drop(columns="bad"))
+    positive = result.predictor.schema.classes[-1]
+    auc = roc_auc_score(frame["bad"] == positive, proba[positive])
+    assert auc > 0.65 and proba[positive].std() > 0.05, (auc, proba[positive].std())
+    importance = result.predictor.feature_importance(frame, repeats=2)
+    assert set(importance.index) == {"0", "1", "2", "self"}
+    twice = frame.rename(columns={2: "0"})  # 0 and "0": one name once written as text
+    with pytest.raises(DataError, match=r"column names '0' appear twice once written as text"):
+        search("default", data=twice, target="bad", trials=1, runs_dir=tmp_path / "t")

@@ -183,7 +183,8 @@ def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:
                 f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
                 "map every value",
             )
-        out.frame = out.frame.assign(**{name: values.map(rule.map)})
+        out.frame = out.frame.copy(deep=False)  # (not assign: a column may be named "self")
+        out.frame[name] = values.map(rule.map)
         kept[name] = rule
     cfg.derive = kept
 

@@ -10,6 +10,9 @@
   flagged, naming the column.
 - Class labels of the target that differ only in surrounding spaces or letter case
   (``" Yes"``, ``"yes"``) are one class, spelt as most of its rows spell it.
+- Column names are text (a frame made from an array names them 0, 1, ...), and pandas
+  ``category`` columns (``pd.cut`` intervals, integer categories) hold text, as a
+  predictor reads new rows (silent: nothing a user wrote changes meaning).
 
 Each change is one warning naming the source, the column and what was done.
 """
@@ -22,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+
+from automl_fin.errors import DataError
 
 __all__ = ["MISSING_TOKENS", "as_labels", "nullable_number", "numbers_in_text", "plain", "tidy"]
 
@@ -93,8 +98,40 @@ def _unread(text: pd.Series) -> bool:
     return bool(dated) and not looks_like_datetime(sample)
 
 
+def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``frame`` with its column names as text (``0``, ``1`` of a frame made from an array
+    are ``"0"``, ``"1"``), as a predictor's schema and every file format name them; two
+    names that would be one text are refused."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise DataError(
+            f"{source}: column names {', '.join(map(repr, twice))} appear twice once written "
+            "as text (e.g. 1 and '1'); rename one"
+        )
+    return frame.set_axis(names, axis=1)
+
+
+def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
+    """``frame`` with its pandas ``category`` columns (``pd.cut`` intervals, integer
+    categories) as text, as a predictor reads them on new rows: fitted on the raw
+    values, every new row's value was an unknown category and the predictions flat."""
+    names = [
+        c for c, t in frame.dtypes.items() if c != target and isinstance(t, pd.CategoricalDtype)
+    ]
+    if not names:
+        return frame
+    out = frame.copy()
+    for name in names:
+        out[name] = frame[name].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+    return out
+
+
 def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     """``frame`` with the changes above (a copy when anything changes)."""
+    frame = categories_as_text(named_as_text(frame, source), target)
     out = frame
     inf, coerced, huge, written, unread = [], [], [], [], []
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check

@@ -228,7 +228,8 @@ def supervise(
     """
     frame = known_prices(frame, time, entity, cfg, source)
     stamps = parse_dates(frame[time])
-    frame = frame.assign(**{time: stamps})
+    frame = frame.copy(deep=False)  # (not assign: a column may be named "self")
+    frame[time] = stamps
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     feats = features(frame, time=time, entity=entity, cfg=cfg)

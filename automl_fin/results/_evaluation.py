@@ -189,7 +189,9 @@ def shuffled_scores(
         copies = []
         for i, _ in batch:
             c = columns[i]
-            copies.append(X.assign(**{c: X[c].iloc[rng.permutation(n)].set_axis(X.index)}))
+            shuffled = X.copy(deep=False)  # (not assign: a column may be named "self")
+            shuffled[c] = X[c].iloc[rng.permutation(n)].set_axis(X.index)
+            copies.append(shuffled)
         pred = blend(pd.concat(copies, ignore_index=True))
         for j, (i, k) in enumerate(batch):
             out[i, k] = score(pred[j * n : (j + 1) * n])

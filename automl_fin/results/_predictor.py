@@ -545,7 +545,9 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
-        return data, _frame_source(data)
+        from automl_fin.data._tidy import named_as_text
+
+        return named_as_text(data, _frame_source(data)), _frame_source(data)
     from automl_fin.data._dataset import read_table
 
     return read_table(data), _frame_source(data)
