@@ -911,3 +911,17 @@ def test_a_frame_named_by_numbers_with_binned_columns_gets_a_working_predictor(
     twice = frame.rename(columns={2: "0"})  # 0 and "0": one name once written as text
     with pytest.raises(DataError, match=r"column names '0' appear twice once written as text"):
         search("default", data=twice, target="bad", trials=1, runs_dir=tmp_path / "t")
+
+
+def test_a_text_column_named_with_double_underscores_is_vectorised(tmp_path: Path) -> None:
+    """A headline column named ``news__headline`` failed every TF-IDF trial: the
+    column transformer's step was named after the column, and scikit-learn refuses a
+    step name holding ``__``."""
+    from automl_fin import datasets
+
+    news = datasets.load("financial_phrasebank").sample(600, random_state=0)
+    news = news.rename(columns={"text": "news__headline"})
+    result = search("sentiment", data=news, target="label", trials=3, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["sgd"], "report": False, "baselines": []})  # fmt: skip
+    board = result.leaderboard()
+    assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()

@@ -272,8 +272,11 @@ def build_pipeline(
             built = [(s.name, _build(preprocessors[s.name], s.params, ctx)) for s in steps]
             return Pipeline(built) if built else "passthrough"
 
-        if kind is ColumnKind.TEXT:  # vectorisers take one column of strings
-            transformers += [(f"text:{c}", _each_distinct(chain()), c) for c in columns]
+        if kind is ColumnKind.TEXT:  # vectorisers take one column of strings; named by
+            # place, not by column: scikit-learn refuses a step name with "__" in it
+            transformers += [
+                (f"text:{i}", _each_distinct(chain()), c) for i, c in enumerate(columns)
+            ]
         else:
             transformers.append((str(kind), chain(), columns))
     prep = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
