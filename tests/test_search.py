@@ -925,3 +925,26 @@ def test_a_text_column_named_with_double_underscores_is_vectorised(tmp_path: Pat
                     overrides={"models": ["sgd"], "report": False, "baselines": []})  # fmt: skip
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
+
+
+def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: Path) -> None:
+    """Trained on a True/False column, new rows from a CSV with one empty cell there
+    (pandas reads them as objects: True, False, nan) were refused as "must be numeric
+    ... found True"; the empty cell is a missing value, the others their booleans."""
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit")
+    credit["has_phone"] = credit.pop("telephone").str.startswith("yes")
+    result = search("default", data=credit.iloc[:-20], trials=2, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "report": False})  # fmt: skip
+    new = credit.iloc[-20:].drop(columns="creditability")
+    new["has_phone"] = new["has_phone"].astype(object)
+    new.loc[new.index[0], "has_phone"] = None
+    new.to_csv(tmp_path / "new.csv", index=False)
+    read = pd.read_csv(tmp_path / "new.csv")
+    assert pd.api.types.is_object_dtype(read["has_phone"])
+    got = result.predictor.predict_proba(read)
+    assert len(got) == 20 and got.notna().all().all()
+    # the rows without the empty cell: as predicted from the booleans themselves
+    same = result.predictor.predict_proba(credit.iloc[-19:].drop(columns="creditability"))
+    assert np.allclose(got.iloc[1:].to_numpy(), same.to_numpy())

@@ -171,6 +171,15 @@ def _finite(block: pd.DataFrame, source: str) -> pd.DataFrame:
     return block.mask(infinite)
 
 
+def _booleans_with_blanks(col: pd.Series) -> bool:
+    """Whether ``col`` holds Python booleans and missing values only (pandas reads a
+    True/False column with an empty cell as objects)."""
+    if not ptypes.is_object_dtype(col):
+        return False
+    present = col.dropna()
+    return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
+
+
 def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:
     def refuse(bad: pd.Series, what: str) -> DataError:
         first = col[bad].iloc[0]
@@ -187,6 +196,8 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
             return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index)
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
+        if _booleans_with_blanks(col):  # a CSV's True/False column with an empty cell
+            return col.map(lambda v: np.nan if pd.isna(v) else float(v)).astype(float)
         values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
         marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
         bad = values.isna() & col.notna() & ~marker
