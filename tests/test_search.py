@@ -930,7 +930,8 @@ def test_a_text_column_named_with_double_underscores_is_vectorised(tmp_path: Pat
 def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: Path) -> None:
     """Trained on a True/False column, new rows from a CSV with one empty cell there
     (pandas reads them as objects: True, False, nan) were refused as "must be numeric
-    ... found True"; the empty cell is a missing value, the others their booleans."""
+    ... found True"; the empty cell is a missing value, the others their booleans. And
+    the training rows of a table with a boolean column were never recognised."""
     from automl_fin import datasets
 
     credit = datasets.load("german_credit")
@@ -948,3 +949,8 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
     # the rows without the empty cell: as predicted from the booleans themselves
     same = result.predictor.predict_proba(credit.iloc[-19:].drop(columns="creditability"))
     assert np.allclose(got.iloc[1:].to_numpy(), same.to_numpy())
+    # its training rows are recognised as such (hashed as "True" there, 1.0 here: never)
+    from automl_fin.results._seen import SeenWarning
+
+    with pytest.warns(SeenWarning, match="100 of the 100 rows"):
+        result.predictor.evaluate(credit.iloc[:100])

@@ -50,7 +50,7 @@ def row_hashes(X: pd.DataFrame) -> np.ndarray:
     plain = {}
     for name in X.columns:
         col = X[name].reset_index(drop=True)
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        if pd.api.types.is_numeric_dtype(col):  # booleans as 0.0 / 1.0, as new rows read
             plain[str(name)] = pd.to_numeric(col, errors="coerce").astype("float64")
         else:
             plain[str(name)] = col.astype("object").where(col.notna(), None).astype(str)
