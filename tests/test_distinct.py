@@ -76,7 +76,7 @@ def test_a_text_explanation_reads_each_distinct_text_once(
     plain = copy.deepcopy(wrapped)
     fold_models = len(list(_column_transformers(plain)))  # a bag: one a fold
     for prep in _column_transformers(plain):
-        assert isinstance(dict((n, t) for n, t, _ in prep.transformers_)["text:text"], EachDistinct)
+        assert isinstance(dict((n, t) for n, t, _ in prep.transformers_)["text:0"], EachDistinct)
         prep.transformers_ = [
             (n, t.chain_ if isinstance(t, EachDistinct) else t, c) for n, t, c in prep.transformers_
         ]
