@@ -954,3 +954,26 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
 
     with pytest.warns(SeenWarning, match="100 of the 100 rows"):
         result.predictor.evaluate(credit.iloc[:100])
+
+
+def test_a_new_code_in_a_category_of_numbers_is_predicted_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """The installment rate as a category of codes 1-4 (``data.columns``): a new row
+    whose code is ``4A`` refused the whole file ("must be numeric"); it is read as
+    missing, said in one warning, and the other rows are predicted as before."""
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit")
+    rate = "installment_rate_in_percentage_of_disposable_income"
+    result = search("default", data=credit.iloc[:-20], trials=2, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "report": False,
+                               f"data.columns.{rate}": "categorical"})  # fmt: skip
+    new = credit.iloc[-20:].drop(columns="creditability")
+    plain = result.predictor.predict_proba(new)
+    odd = new.astype({rate: object})
+    odd.loc[odd.index[0], rate] = "4A"
+    with pytest.warns(UserWarning, match=rf"column '{rate}' held category codes .* '4A' \(1 row"):
+        got = result.predictor.predict_proba(odd)
+    assert got.notna().all().all()
+    assert np.allclose(got.iloc[1:].to_numpy(), plain.iloc[1:].to_numpy())

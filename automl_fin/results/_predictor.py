@@ -201,7 +201,14 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
         marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
         bad = values.isna() & col.notna() & ~marker
-        if bad.any():
+        if bad.any() and kind is ColumnKind.CATEGORICAL:  # codes: a new one is no error
+            shown = ", ".join(map(repr, pd.unique(col[bad])[:5]))
+            warnings.warn(
+                f"{source}: column '{name}' held category codes that were numbers in "
+                f"training; {shown} ({int(bad.sum())} row(s)) read as missing",
+                stacklevel=4,
+            )
+        elif bad.any():
             raise refuse(bad, "numeric")
         return _finite(values.to_frame(name), source)[name]
     if kind is ColumnKind.DATETIME:
