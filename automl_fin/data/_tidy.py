@@ -114,6 +114,12 @@ def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame.set_axis(names, axis=1)
 
 
+def values_as_text(col: pd.Series) -> pd.Series:
+    """``col``'s values as text (``str`` dtype), missing values kept missing: how a
+    categorical column is read at training and on new rows alike."""
+    return col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+
+
 def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
     """``frame`` with its pandas ``category`` columns (``pd.cut`` intervals, integer
     categories) as text, as a predictor reads them on new rows: fitted on the raw
@@ -125,7 +131,7 @@ def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
         return frame
     out = frame.copy()
     for name in names:
-        out[name] = frame[name].map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+        out[name] = values_as_text(frame[name])
     return out
 
 

@@ -221,18 +221,29 @@ def save_predictor(predictor: Predictor, folder: str | Path) -> Path:
 
 
 @contextlib.contextmanager
-def _one_save_at_a_time(folder: Path) -> Iterator[None]:
+def _one_save_at_a_time(folder: Path, *, reading: bool = False) -> Iterator[None]:
     """Hold an exclusive lock on ``.<folder>.lock`` beside ``folder``: two runs of one
     study at once each save their predictor, and the second one's clean-up below
     removed the first one's half-written folder (``FileNotFoundError``, and no
-    predictor left). Without POSIX locks (Windows) saves are not serialised."""
+    predictor left). ``reading``: a shared lock, held while a predictor's files are
+    read (a save swaps the folder between a reader's manifest and its files: the old
+    manifest against the new files, or no folder); where the lock file cannot be opened
+    (a read-only copy, no save ever made here) the files are read as they are. Without
+    POSIX locks (Windows) saves are not serialised."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         yield
         return
-    with open(folder.parent / f".{folder.name}.lock", "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    try:
+        fh = open(folder.parent / f".{folder.name}.lock", "rb" if reading else "a+b")  # noqa: SIM115
+    except OSError:
+        if not reading:
+            raise
+        yield
+        return
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_SH if reading else fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -308,36 +319,11 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
     """
     folder = Path(path)
     run = (folder / PREDICTOR_DIR).is_dir() or (folder / f".{PREDICTOR_DIR}.lock").exists()
-    with _no_save_meanwhile(folder / PREDICTOR_DIR if run else folder):
+    with _one_save_at_a_time(folder / PREDICTOR_DIR if run else folder, reading=True):
         if (folder / PREDICTOR_DIR / MANIFEST).is_file():
             folder = folder / PREDICTOR_DIR
         manifest, verified = _read(folder, require_signature)
     return _built(folder, manifest, verified)
-
-
-@contextlib.contextmanager
-def _no_save_meanwhile(folder: Path) -> Iterator[None]:
-    """Hold a shared lock on the save lock of ``folder`` (:func:`_one_save_at_a_time`)
-    while a predictor's files are read: a save of the same folder swaps it between
-    reading the manifest and the files (the old manifest against the new files: "does
-    not match its sha256"), or while there is none. Where the lock file cannot be
-    opened (a read-only copy, no save ever made here), the files are read as they are."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
-    try:
-        fh = open(folder.parent / f".{folder.name}.lock", "rb")  # noqa: SIM115
-    except OSError:
-        yield
-        return
-    with fh:
-        fcntl.flock(fh, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _read(folder: Path, require_signature: bool | None) -> tuple[dict[str, Any], dict[str, bytes]]:

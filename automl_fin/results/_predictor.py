@@ -19,7 +19,14 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dates import to_datetime
-from automl_fin.data._tidy import MISSING_TOKENS, nullable_number, numbers_in_text, plain
+from automl_fin.data._tidy import (
+    MISSING_TOKENS,
+    named_as_text,
+    nullable_number,
+    numbers_in_text,
+    plain,
+    values_as_text,
+)
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -226,7 +233,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         return stamps if dtype.startswith("datetime") else col
     if ptypes.is_string_dtype(col) and not ptypes.is_object_dtype(col):
         return col
-    return col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
+    return values_as_text(col)
 
 
 class Predictor:
@@ -563,8 +570,6 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
-        from automl_fin.data._tidy import named_as_text
-
         return named_as_text(data, _frame_source(data)), _frame_source(data)
     from automl_fin.data._dataset import read_table
 
