@@ -112,3 +112,15 @@ def test_every_file_a_run_writes_is_one_the_link_check_knows() -> None:
     named = {FOLDER, PREDICTOR_DIR, f"{PREDICTOR_DIR}.previous", f".{PREDICTOR_DIR}.lock",
              PREDICTIONS, REPORT, "oof"}  # fmt: skip
     assert named == set(RUN_FILES)
+
+
+def test_a_folder_where_the_report_goes_is_named_in_one_line(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    real = _run(runs, study="real")
+    (real.run_dir / "report.html").unlink(missing_ok=True)
+    (real.run_dir / "report.html").mkdir()  # where `report` (no --out) writes it
+    out = cli("report", "real", "--runs-dir", str(runs))
+    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+        f"automl-fin: error: {real.run_dir / 'report.html'} is a folder, where the run's "
+        "report goes; move it away"
+    ]
