@@ -70,6 +70,7 @@ __all__ = ["SearchResult", "search", "work"]
 STUDY_SCHEMA = 1
 COMPLETE_MARK = "schema"  # the study attribute written last when a study is created
 IDENTITY_WAIT_S = 10.0  # how long a half-created study may still be being written
+ADOPTED = ":adopted"  # a claim on a study created without an identity (_adopt_claim)
 _VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
 
 
@@ -689,7 +690,8 @@ def _open_study(
         "validation": problem.scheme,
         "n_splits": len(problem.splits),
     }
-    attrs = {} if created else _complete_attrs(study, name, url, identity)
+    claim = _Claim(store, name)
+    attrs = {} if created else _complete_attrs(study, name, url, identity, claim)
     differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
     if differ and attrs["validation"] != "holdout" and problem.scheme == "holdout":
         differ.append(  # a k-fold study of a version before validation.holdout_from
@@ -726,6 +728,7 @@ def _open_study(
         for key, value in info.items():
             study.set_user_attr(key, value)
         study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
+    claim.release()
     return study
 
 
@@ -744,26 +747,64 @@ def _await_study(url: str, name: str, seconds: float) -> None:
         time.sleep(0.2)
 
 
+class _Claim:
+    """The right to write the identity of a study created without one (``optuna
+    create-study``): creating the study ``<name>:adopted`` is the storage's one atomic
+    step, so of two runs taking such a study at once only one writes what it is
+    searched on; the other waits for it and is checked against it."""
+
+    def __init__(self, store: optuna.storages.BaseStorage, name: str) -> None:
+        self.store, self.name, self.held = store, f"{name}{ADOPTED}", False
+
+    def take(self) -> bool:
+        """Claim it: False when another run holds it."""
+        try:
+            optuna.create_study(storage=self.store, study_name=self.name)
+        except optuna.exceptions.DuplicatedStudyError:
+            return False
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        """Let it go once the identity is written (nothing when never taken)."""
+        if self.held:
+            with contextlib.suppress(KeyError):
+                optuna.delete_study(study_name=self.name, storage=self.store)
+            self.held = False
+
+
 def _complete_attrs(
-    study: optuna.Study, name: str, url: str, identity: dict[str, Any]
+    study: optuna.Study,
+    name: str,
+    url: str,
+    identity: dict[str, Any],
+    claim: _Claim | None,
 ) -> dict[str, Any]:
     """The attributes of a study this run did not create: a complete identity, or none
     (a study created without one, e.g. by ``optuna create-study``: this run's becomes
-    its). A study whose creator stopped while writing it (no ``schema`` mark, written
-    last, or an identity key missing) could not be checked against this run: it is
-    refused. Both after a grace period for a creator that is writing it right now."""
+    its, if ``claim`` is this run's, else the other run's is waited for). A
+    study whose creator stopped while writing it (no ``schema`` mark, written last, or
+    an identity key missing) could not be checked against this run: it is refused. Both
+    after a grace period for a creator that is writing it right now."""
     end = time.monotonic() + IDENTITY_WAIT_S
     while True:
         attrs = study.user_attrs
         complete = COMPLETE_MARK in attrs and all(k in attrs for k in identity)
-        if complete or (not attrs and time.monotonic() >= end):
+        if complete:
             return attrs
+        if not attrs and time.monotonic() >= end and claim is not None:
+            if claim.take():
+                return attrs  # this run's identity becomes the study's
+            # another run holds the claim and writes its identity: wait longer for it
+            claim, end = None, time.monotonic() + 3 * IDENTITY_WAIT_S
+            continue
         if time.monotonic() >= end:
             raise StorageError(
                 f"study '{name}' in {redact(url)} was left half-created (its process stopped "
                 "while writing what it was searched on), so this run cannot be checked "
                 f"against it; delete it (optuna delete-study --study-name '{name}' "
-                f"--storage URL) or choose another --study name"
+                f"--storage URL; and '{name}{ADOPTED}' if it is there) or choose another "
+                "--study name"
             )
         time.sleep(0.2)
 
