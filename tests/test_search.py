@@ -235,7 +235,9 @@ SLOW_TO_WRITE_ITS_STUDY = """
 import sys, time
 import optuna
 from automl_fin import search
+from automl_fin.engine import _search as engine
 
+engine.IDENTITY_WAIT_S = 0.5  # a study made without an identity: taken at once
 set_attr = optuna.Study.set_user_attr
 
 def set_user_attr(self, key, value):  # what the study is searched on comes 3 s late
@@ -244,31 +246,37 @@ def set_user_attr(self, key, value):  # what the study is searched on comes 3 s 
     set_attr(self, key, value)
 
 optuna.Study.set_user_attr = set_user_attr
-search("default", trials=1, storage=sys.argv[1], study="same", runs_dir=sys.argv[2],
+search("default", trials=1, storage=sys.argv[1], study=sys.argv[3], runs_dir=sys.argv[2],
        overrides={"models": ["logreg"], "validation.n_splits": 2, "report": False})
 """
+
+
+def _beside_a_slow_writer(tmp_path: Path, url: str, study: str, sign: str) -> None:
+    """A run opens ``study`` on other data while another process, once ``sign`` (a study
+    name) is in the storage, writes what ``study`` is searched on 3 s late: the run is
+    refused, and the other's identity and trial are the study's."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", SLOW_TO_WRITE_ITS_STUDY, url, str(tmp_path / "a"), study]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    end = time.monotonic() + 120
+    while sign not in optuna.get_all_study_names(url) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert optuna.load_study(study_name=study, storage=url).user_attrs == {}  # being written
+    with pytest.raises(StorageError, match=rf"study '{study}' .* belongs to another search"):
+        search("default", data=_credit_without_purpose(), trials=1, storage=url, study=study,
+               runs_dir=tmp_path / "b", overrides={"models": ["logreg"]})  # fmt: skip
+    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
+    found = optuna.load_study(study_name=study, storage=url)
+    assert "purpose" in found.user_attrs["features"] and len(found.trials) == 1
 
 
 def test_two_runs_opening_one_new_study_at_once_never_mix_their_data(tmp_path: Path) -> None:
     """The study's creator is the one process the storage let create it; another that
     opens the name meanwhile waits for what it is searched on and is checked against it
     (it used to find no identity yet, write its own over it and search there)."""
-    import subprocess
-    import sys
-
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
-    first = subprocess.Popen([sys.executable, "-c", SLOW_TO_WRITE_ITS_STUDY, url,
-                              str(tmp_path / "a")], stderr=subprocess.PIPE, text=True)  # fmt: skip
-    end = time.monotonic() + 120
-    while "same" not in optuna.get_all_study_names(url) and time.monotonic() < end:
-        time.sleep(0.05)
-    assert optuna.load_study(study_name="same", storage=url).user_attrs == {}  # being written
-    with pytest.raises(StorageError, match=r"study 'same' .* belongs to another search"):
-        search("default", data=_credit_without_purpose(), trials=1, storage=url, study="same",
-               runs_dir=tmp_path / "b", overrides={"models": ["logreg"]})  # fmt: skip
-    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
-    study = optuna.load_study(study_name="same", storage=url)
-    assert "purpose" in study.user_attrs["features"] and len(study.trials) == 1
+    _beside_a_slow_writer(tmp_path, f"sqlite:///{tmp_path / 'runs.db'}", "same", "same")
 
 
 def test_a_study_created_without_an_identity_is_taken_by_the_first_run(
@@ -287,26 +295,6 @@ def test_a_study_created_without_an_identity_is_taken_by_the_first_run(
     assert study.user_attrs["recipe"] == "default" and len(study.trials) == 2
 
 
-SLOW_TO_ADOPT_A_BARE_STUDY = """
-import sys, time
-import optuna
-from automl_fin import search
-from automl_fin.engine import _search as engine
-
-engine.IDENTITY_WAIT_S = 0.5
-set_attr = optuna.Study.set_user_attr
-
-def set_user_attr(self, key, value):  # what the study is searched on comes 3 s late
-    if not self.user_attrs:
-        time.sleep(3)
-    set_attr(self, key, value)
-
-optuna.Study.set_user_attr = set_user_attr
-search("default", trials=1, storage=sys.argv[1], study="pre", runs_dir=sys.argv[2],
-       overrides={"models": ["logreg"], "validation.n_splits": 2, "report": False})
-"""
-
-
 def test_two_runs_taking_one_study_without_an_identity_never_mix_their_data(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -314,26 +302,12 @@ def test_two_runs_taking_one_study_without_an_identity_never_mix_their_data(
     claim (the study ``pre:adopted``, created atomically) writes what it is searched on;
     the other waits for it and is checked against it (both used to write theirs over
     each other's). The claim goes once the identity is written."""
-    import subprocess
-    import sys
-
     from automl_fin.engine import _search as engine
 
     monkeypatch.setattr(engine, "IDENTITY_WAIT_S", 1.0)  # then 3 s for the claim's holder
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     optuna.create_study(study_name="pre", storage=url, direction="maximize")
-    first = subprocess.Popen([sys.executable, "-c", SLOW_TO_ADOPT_A_BARE_STUDY, url,
-                              str(tmp_path / "a")], stderr=subprocess.PIPE, text=True)  # fmt: skip
-    end = time.monotonic() + 120
-    while "pre:adopted" not in optuna.get_all_study_names(url) and time.monotonic() < end:
-        time.sleep(0.05)
-    assert optuna.load_study(study_name="pre", storage=url).user_attrs == {}  # being written
-    with pytest.raises(StorageError, match=r"study 'pre' .* belongs to another search"):
-        search("default", data=_credit_without_purpose(), trials=1, storage=url, study="pre",
-               runs_dir=tmp_path / "b", overrides={"models": ["logreg"]})  # fmt: skip
-    assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:]
-    study = optuna.load_study(study_name="pre", storage=url)
-    assert "purpose" in study.user_attrs["features"] and len(study.trials) == 1
+    _beside_a_slow_writer(tmp_path, url, "pre", "pre:adopted")
     assert optuna.get_all_study_names(url) == ["pre"]  # the claim went
 
 
