@@ -199,3 +199,41 @@ def test_balanced_class_weight_finds_more_of_the_rare_class() -> None:
 
     assert rare(weighted) > rare(plain) + 0.1
     assert np.allclose(weighted.predict_proba(X.iloc[800:]).sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_a_column_named_like_a_one_hot_output_keeps_its_monotone_constraint(
+    tmp_path: Path,
+) -> None:
+    """A numeric column ``purpose_car`` beside the one-hot output of ``purpose`` = ``car``:
+    the column keeps its name and the one-hot output takes its step's prefix, so the
+    recipe's constraint still names a feature (every trial used to fail: "need named
+    features")."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    from automl_fin import datasets
+    from automl_fin.engine._pipeline import feature_info
+
+    frame = pd.DataFrame({"purpose_car": [1.0, 2.0, 3.0], "amount": [5.0, 6.0, 7.0],
+                          "purpose": ["car", "tv", "car"]})  # fmt: skip
+    prep = ColumnTransformer(
+        [("numeric", "passthrough", ["purpose_car", "amount"]),
+         ("categorical", OneHotEncoder(), ["purpose"])],
+        verbose_feature_names_out=False,
+    ).fit(frame)  # fmt: skip
+    names, kinds = feature_info(prep)
+    assert names == ["purpose_car", "amount", "categorical__purpose_car", "purpose_tv"]
+    assert [str(k) for k in kinds or []] == ["numeric"] * 2 + ["categorical"] * 2
+    assert prep.verbose_feature_names_out is False  # left as it was
+
+    credit = datasets.load("german_credit")
+    column = f"purpose_{credit['purpose'].iloc[0]}"  # what one-hot calls that category
+    credit[column] = credit["credit_amount"] * 0.5
+    result = search("default", data=credit, trials=2, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["xgboost"], "portfolio": False, "report": False,
+                               "preprocessors": ["onehot", "median_impute", "most_frequent_impute"],
+                               "model_options.xgboost.monotone_constraints": {column: 1},
+                               "validation.n_splits": 2})  # fmt: skip
+    board = result.leaderboard()
+    assert (board[board["model"] == "xgboost"]["state"] == "COMPLETE").all(), board["error"]

@@ -318,13 +318,37 @@ def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: B
         raise
 
 
+def _distinct_names(prep: Any) -> list[str]:
+    """Output names when two steps put out one name (a numeric column ``purpose_car``
+    beside the one-hot output of ``purpose`` = ``car``): an output named like one of its
+    own step's input columns keeps its name (monotone constraints name it), every other
+    clashing output takes its step's prefix (``categorical__purpose_car``)."""
+    from collections import Counter
+
+    verbose = prep.get_params()["verbose_feature_names_out"]
+    prep.set_params(verbose_feature_names_out=True)
+    try:
+        long = [str(n) for n in prep.get_feature_names_out()]
+    finally:
+        prep.set_params(verbose_feature_names_out=verbose)
+    inputs = {str(step): {str(c) for c in cols} for step, _, cols in prep.transformers_}
+    split = [n.split("__", 1) for n in long]
+    counts = Counter(plain for _, plain in split)
+    return [
+        plain if counts[plain] == 1 or plain in inputs.get(step, ()) else full
+        for full, (step, plain) in zip(long, split, strict=True)
+    ]
+
+
 def feature_info(prep: Any) -> tuple[list[str] | None, list[ColumnKind] | None]:
     """Output column names and source kinds of a fitted ColumnTransformer."""
     if not hasattr(prep, "output_indices_"):  # raw text for a text model
         return None, [ColumnKind.TEXT]
     try:
         names: list[str] | None = [str(n) for n in prep.get_feature_names_out()]
-    except (AttributeError, ValueError, TypeError):  # a step that cannot name its output
+    except ValueError as exc:  # two steps name an output alike, or one cannot name its own
+        names = _distinct_names(prep) if "not unique" in str(exc) else None
+    except (AttributeError, TypeError):  # a step that cannot name its output
         names = None
     spans = {k: v for k, v in prep.output_indices_.items() if v.stop > v.start}
     width = max((v.stop for v in spans.values()), default=0)
