@@ -798,13 +798,13 @@ def _complete_attrs(
             # another run holds the claim and writes its identity: wait longer for it
             claim, end = None, time.monotonic() + 3 * IDENTITY_WAIT_S
             continue
-        if time.monotonic() >= end:
+        if time.monotonic() >= end:  # (a bare study here: the claim's holder stopped)
+            claimed = "" if attrs else f"; and '{name}{ADOPTED}'"
             raise StorageError(
                 f"study '{name}' in {redact(url)} was left half-created (its process stopped "
                 "while writing what it was searched on), so this run cannot be checked "
                 f"against it; delete it (optuna delete-study --study-name '{name}' "
-                f"--storage URL; and '{name}{ADOPTED}' if it is there) or choose another "
-                "--study name"
+                f"--storage URL{claimed}) or choose another --study name"
             )
         time.sleep(0.2)
 
