@@ -70,7 +70,7 @@ __all__ = ["SearchResult", "search", "work"]
 STUDY_SCHEMA = 1
 COMPLETE_MARK = "schema"  # the study attribute written last when a study is created
 IDENTITY_WAIT_S = 10.0  # how long a half-created study may still be being written
-ADOPTED = ":adopted"  # a claim on a study created without an identity (_adopt_claim)
+ADOPTED = ":adopted"  # a claim on a study created without an identity (_Claim)
 _VERSIONED = ("automl-fin", "optuna", "scikit-learn", "pandas", "numpy")
 
 
