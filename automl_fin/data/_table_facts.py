@@ -26,6 +26,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import infer_kinds, looks_like_datetime
+from automl_fin.data._tidy import with_column
 from automl_fin.data._timeseries import copies
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -183,8 +184,7 @@ def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:
                 f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
                 "map every value",
             )
-        out.frame = out.frame.copy(deep=False)  # (not assign: a column may be named "self")
-        out.frame[name] = values.map(rule.map)
+        out.frame = with_column(out.frame, name, values.map(rule.map))
         kept[name] = rule
     cfg.derive = kept
 

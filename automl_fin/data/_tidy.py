@@ -28,7 +28,15 @@ from pandas.api import types as ptypes
 
 from automl_fin.errors import DataError
 
-__all__ = ["MISSING_TOKENS", "as_labels", "nullable_number", "numbers_in_text", "plain", "tidy"]
+__all__ = [
+    "MISSING_TOKENS",
+    "as_labels",
+    "nullable_number",
+    "numbers_in_text",
+    "plain",
+    "tidy",
+    "with_column",
+]
 
 # a number written with thousands separators (comma, space, no-break space), a leading
 # currency sign, a trailing percent sign (12.5% is 0.125) or brackets for a negative
@@ -112,6 +120,14 @@ def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "as text (e.g. 1 and '1'); rename one"
         )
     return frame.set_axis(names, axis=1)
+
+
+def with_column(frame: pd.DataFrame, name: str, values: Any) -> pd.DataFrame:
+    """A shallow copy of ``frame`` with column ``name`` set to ``values`` (not
+    ``DataFrame.assign``, whose keyword arguments break on a column named ``self``)."""
+    out = frame.copy(deep=False)
+    out[name] = values
+    return out
 
 
 def values_as_text(col: pd.Series) -> pd.Series:

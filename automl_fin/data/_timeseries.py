@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.data._dates import parse_dates, to_datetime
-from automl_fin.data._tidy import plain
+from automl_fin.data._tidy import plain, with_column
 from automl_fin.errors import DataError
 
 if TYPE_CHECKING:
@@ -228,8 +228,7 @@ def supervise(
     """
     frame = known_prices(frame, time, entity, cfg, source)
     stamps = parse_dates(frame[time])
-    frame = frame.copy(deep=False)  # (not assign: a column may be named "self")
-    frame[time] = stamps
+    frame = with_column(frame, time, stamps)
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     feats = features(frame, time=time, entity=entity, cfg=cfg)

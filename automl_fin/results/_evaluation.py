@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import ruled
 from automl_fin.results._seen import naive_times, seen, warn_seen
@@ -189,9 +190,7 @@ def shuffled_scores(
         copies = []
         for i, _ in batch:
             c = columns[i]
-            shuffled = X.copy(deep=False)  # (not assign: a column may be named "self")
-            shuffled[c] = X[c].iloc[rng.permutation(n)].set_axis(X.index)
-            copies.append(shuffled)
+            copies.append(with_column(X, c, X[c].iloc[rng.permutation(n)].set_axis(X.index)))
         pred = blend(pd.concat(copies, ignore_index=True))
         for j, (i, k) in enumerate(batch):
             out[i, k] = score(pred[j * n : (j + 1) * n])

@@ -204,7 +204,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
         if _booleans_with_blanks(col):  # a CSV's True/False column with an empty cell
-            return col.map(lambda v: np.nan if pd.isna(v) else float(v)).astype(float)
+            return col.where(col.notna(), np.nan).astype(float)
         values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
         marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
         bad = values.isna() & col.notna() & ~marker
@@ -570,7 +570,8 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
-        return named_as_text(data, _frame_source(data)), _frame_source(data)
+        source = _frame_source(data)
+        return named_as_text(data, source), source
     from automl_fin.data._dataset import read_table
 
     return read_table(data), _frame_source(data)
