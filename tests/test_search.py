@@ -311,6 +311,29 @@ def test_two_runs_taking_one_study_without_an_identity_never_mix_their_data(
     assert optuna.get_all_study_names(url) == ["pre"]  # the claim went
 
 
+def test_a_claim_left_by_a_killed_run_is_named_in_the_refusal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A study without an identity whose claim ``pre:adopted`` stays (its run was killed
+    before writing the identity): the next run waits, then refuses in one line naming
+    both studies to delete, and writes nothing."""
+    from automl_fin.engine import _search as engine
+
+    monkeypatch.setattr(engine, "IDENTITY_WAIT_S", 0.2)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    for name in ("pre", "pre:adopted"):
+        optuna.create_study(study_name=name, storage=url, direction="maximize")
+    with pytest.raises(StorageError) as info:
+        search("default", trials=1, storage=url, study="pre", runs_dir=tmp_path,
+               overrides={"models": ["logreg"], "report": False})  # fmt: skip
+    assert str(info.value).endswith(
+        "was left half-created (its process stopped while writing what it was searched on), "
+        "so this run cannot be checked against it; delete it (optuna delete-study "
+        "--study-name 'pre' --storage URL; and 'pre:adopted') or choose another --study name"
+    )
+    assert optuna.load_study(study_name="pre", storage=url).user_attrs == {}
+
+
 def test_runs_given_the_same_made_up_name_at_once_get_a_study_each(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
