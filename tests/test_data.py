@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from automl_fin import ColumnKind, DataError, Task, datasets
+from automl_fin import ColumnKind, DataError, Task, datasets, parse_dates
 from automl_fin.data._dataset import Dataset, fingerprint, infer_kinds, infer_task, read_table
 
 
@@ -277,30 +277,47 @@ def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:
     assert list(step.get_feature_names_out())[:2] == ["applied_year", "applied_month"]
 
 
-def test_dates_with_several_utc_offsets_are_instants_at_training_and_on_new_rows(
+def test_dates_with_utc_offsets_keep_the_day_written_at_training_and_on_new_rows(
     tmp_path: Path,
 ) -> None:
     """A New York export: midnight is -05:00 in winter, -04:00 in summer (pandas refuses
-    the column even when told to coerce). Read as UTC instants (05:00, 04:00), a date
-    column of a search, and its parts on new rows written the same way."""
+    the column even when told to coerce); a Berlin one, +01:00 and +02:00; a Tokyo one,
+    +09:00 alone. Each is read as the midnight written in it (in UTC, Berlin's and
+    Tokyo's were the evening before), a date column of a search, and its parts on new
+    rows written the same way."""
     from automl_fin.data._dates import to_datetime
     from automl_fin_sklearn.dates import DateParts
 
-    new_york = pd.date_range("2019-01-01", periods=1000, freq="D", tz="America/New_York")
-    text = pd.Series(
-        new_york.strftime("%Y-%m-%d %H:%M:%S%z").str.replace(r"(\d\d)$", r":\1", regex=True)
-    )
-    assert {"-05:00", "-04:00"} <= set(text.str[-6:])
+    days = pd.date_range("2019-01-01", periods=1000, freq="D")
+    for zone, offsets in [("America/New_York", 2), ("Europe/Berlin", 2), ("Asia/Tokyo", 1)]:
+        zoned = days.tz_localize(zone)
+        text = pd.Series(
+            zoned.strftime("%Y-%m-%d %H:%M:%S%z").str.replace(r"(\d\d)$", r":\1", regex=True)
+        )
+        assert text.str[-6:].nunique() == offsets
+        read = to_datetime(text)
+        assert read.dt.tz is None and (read == days).all(), zone
+        assert (parse_dates(pd.Series(zoned)) == days).all()  # a column with its zone
+        credit = datasets.load("german_credit").assign(applied=text)
+        data = Dataset.from_frame(credit, source="t.csv", target="creditability")
+        assert data.kinds["applied"] is ColumnKind.DATETIME
+        step = DateParts().fit(credit[["applied"]].iloc[:800])
+        out = step.transform(credit[["applied"]].iloc[800:])
+        assert out[:, 2].tolist() == days[800:].day_of_week.astype(float).tolist(), zone
+
+
+def test_times_of_day_across_the_autumn_clock_change_stay_distinct_and_in_order() -> None:
+    """Half-hourly Berlin times across the night the clocks go back: 02:00+02:00 and
+    02:00+01:00 are an hour apart, written alike. Read as written they would be one row
+    twice; the column is read as the instants in UTC instead, in time order."""
+    from automl_fin.data._dates import to_datetime
+
+    zoned = pd.date_range("2023-10-29 00:00", periods=8, freq="30min", tz="Europe/Berlin")
+    text = pd.Series(zoned.strftime("%Y-%m-%d %H:%M:%S%z"))
+    assert text.str[11:16].duplicated().any()  # 02:00 and 02:30 written twice
     read = to_datetime(text)
-    assert read.dt.tz is None and set(read.dt.hour) == {4, 5}
-    assert (read == new_york.tz_convert("UTC").tz_localize(None)).all()
-    credit = datasets.load("german_credit").assign(applied=text)
-    data = Dataset.from_frame(credit, source="t.csv", target="creditability")
-    assert data.kinds["applied"] is ColumnKind.DATETIME
-    step = DateParts().fit(credit[["applied"]].iloc[:800])
-    out = step.transform(credit[["applied"]].iloc[800:])
-    assert (out >= 0).all()  # no part read as missing on the new rows
-    assert out[:, 1].tolist() == new_york[800:].month.astype(float).tolist()
+    assert read.is_unique and read.is_monotonic_increasing
+    assert (read == zoned.tz_convert("UTC").tz_localize(None)).all()
 
 
 def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:

@@ -132,20 +132,27 @@ def test_a_day_first_time_column_is_read_in_time_order() -> None:
     assert np.allclose(sup.frame["ret_lag1"], truth.frame["ret_lag1"])
 
 
-def test_dates_exported_with_a_changing_utc_offset_are_read_as_instants(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """S&P 500 dates written as a US exchange exports them (``-05:00`` in winter,
-    ``-04:00`` in summer): a run and its predictor read them (pandas refuses several
-    offsets in one column, even with errors="coerce"; the run crashed with a traceback),
-    in time order, the origin of each forecast on its trading day."""
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Berlin"])
+def test_dates_exported_with_a_changing_utc_offset_keep_their_trading_day(  # type: ignore[no-untyped-def]
+    tmp_path, zone: str
+) -> None:
+    """S&P 500 dates written as an exchange exports them, with the offset of its zone
+    (``-05:00`` / ``-04:00`` in New York, ``+01:00`` / ``+02:00`` in Berlin): a run and
+    its predictor read them (pandas refuses several offsets in one column, even with
+    errors="coerce"; the run crashed with a traceback), in time order, each on its own
+    trading day: east of UTC, read as UTC instants, every date was the evening before
+    (Monday's close a Sunday in the calendar features, the origins a day early)."""
     from automl_fin import datasets, search
     from automl_fin.data._dates import to_datetime
 
     frame = datasets.load("sp500").tail(900).reset_index(drop=True)
-    zoned = frame["date"].dt.tz_localize("America/New_York").astype(str)
-    assert zoned.str.endswith("-05:00").any() and zoned.str.endswith("-04:00").any()
+    zoned = frame["date"].dt.tz_localize(zone).astype(str)
+    assert zoned.str[-6:].nunique() == 2
     text = frame.assign(date=zoned)
     read = to_datetime(text["date"])
-    assert (read.dt.date == frame["date"].dt.date).all() and read.is_monotonic_increasing
+    assert (read == frame["date"]).all() and read.is_monotonic_increasing
+    sup = supervise(text, time="date", entity=None, cfg=SeriesConfig(price="adj_close"))
+    assert set(sup.frame["day_of_week"]) == {0.0, 1.0, 2.0, 3.0, 4.0}  # trading days only
     (tmp_path / "zoned.csv").write_text(text.head(800).to_csv(index=False))
     result = search("price", data=tmp_path / "zoned.csv", trials=3, runs_dir=tmp_path,
                     storage=":memory:", overrides={"report": False, "ensemble": False,

@@ -15,10 +15,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-__all__ = ["MIXED", "date_format", "parse_dates", "to_datetime"]
+__all__ = ["MIXED", "date_format", "parse_dates", "to_datetime", "written_clock"]
 
 MIXED = "mixed"  # pandas' value-by-value parsing: no single format reads the column
 SAMPLE = 500  # distinct values a format is tried on
@@ -34,21 +35,64 @@ COMMON = (
 
 
 def to_datetime(values: Any, **options: Any) -> Any:
-    """``pd.to_datetime(values, **options)``; text with several UTC offsets (a US
-    exchange's dates exported with their zone: ``-05:00`` in winter, ``-04:00`` in
-    summer), which pandas refuses even with ``errors="coerce"``, read as the instants
-    they are, in UTC without a zone (``1986-03-13 00:00:00-05:00`` is 05:00)."""
+    """``pd.to_datetime(values, **options)``, with dates that carry a UTC offset or a
+    zone read as the time written in them (:func:`written_clock`): ``2013-01-16
+    00:00:00+01:00`` is 16 January at midnight, not 23:00 on the 15th. Text with several
+    offsets (a European exchange's export: ``+01:00`` in winter, ``+02:00`` in summer),
+    which pandas refuses even with ``errors="coerce"``, is read the same way."""
     try:
-        return pd.to_datetime(values, **options)
+        stamps = pd.to_datetime(values, **options)
     except ValueError as exc:
         if "Mixed timezones" not in str(exc) and "mixed time zones" not in str(exc).lower():
             raise
-    stamps = pd.to_datetime(values, utc=True, **options)
-    return (
-        stamps.tz_convert(None)
-        if isinstance(stamps, pd.DatetimeIndex)
-        else (stamps.dt.tz_convert(None) if isinstance(stamps, pd.Series) else stamps)
-    )
+        return written_clock(pd.to_datetime(values, utc=True, **options), values)
+    return written_clock(stamps, values)
+
+
+def written_clock(stamps: Any, text: Any = None) -> Any:
+    """Dates with a zone (``stamps``: a Series, an index or one value) as the time of day
+    written in them, without the zone, so that a date keeps its calendar day east of UTC
+    as west of it and a column reads alike whatever its offsets. ``stamps`` in UTC that
+    pandas read from ``text`` of several offsets get each value's own offset back from
+    its text. Where the written times would put two instants in another order, or make
+    them equal (times of day across the hour a clock sets back), the column is read as
+    the instants in UTC instead, so that time order and distinct rows hold. Dates
+    without a zone are returned as they are."""
+    if isinstance(stamps, pd.Timestamp):
+        return stamps.tz_localize(None) if stamps.tz is not None else stamps
+    series = stamps if isinstance(stamps, pd.Series) else pd.Series(stamps)
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        return stamps
+    instants = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    if text is None or str(series.dt.tz) != "UTC":
+        wall = series.dt.tz_localize(None)
+    else:  # several offsets, read in UTC: each value's own, from its text
+        wall = instants + _offsets(pd.Series(text).to_numpy())
+    if not _same_order(instants.to_numpy(), wall.to_numpy()):
+        wall = instants
+    if isinstance(stamps, pd.Series):
+        return wall
+    return pd.DatetimeIndex(wall.to_numpy(), name=getattr(stamps, "name", None))
+
+
+def _offsets(text: Any) -> pd.TimedeltaIndex:
+    """The UTC offset written at the end of each value (``+01:00``, ``-0500``, ``Z``);
+    zero where none is written or the value is not text."""
+    parts = pd.Series(text, dtype="str").str.extract(r"([+-])(\d\d):?(\d\d)\s*$")
+    minutes = parts[1].astype(float) * 60 + parts[2].astype(float)
+    signed = minutes.where(parts[0] != "-", -minutes).fillna(0.0)
+    return pd.to_timedelta(signed.to_numpy(), unit="min")
+
+
+def _same_order(instants: Any, wall: Any) -> bool:
+    """Whether ``wall`` orders the values as ``instants`` do and keeps distinct instants
+    distinct (missing values aside)."""
+    known = ~(pd.isna(instants) | pd.isna(wall))
+    order = np.argsort(instants[known], kind="stable")
+    a, w = instants[known][order], wall[known][order]
+    steps_a, steps_w = np.diff(a), np.diff(w)
+    zero = np.timedelta64(0, "ns")
+    return bool(np.all((steps_w > zero) | ((steps_w == zero) & (steps_a == zero))))
 
 
 def date_format(values: Any) -> str:
@@ -80,10 +124,11 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     """``values`` as dates, read with ``fmt`` (default: :func:`date_format` of the
     values themselves); the few it cannot read (a time of day in some rows, new rows
     written another way) are read value by value, and those still unreadable become
-    ``NaT``. Values that are already dates are returned as they are."""
+    ``NaT``. Values that are already dates are returned as they are (dates with a zone
+    as the time written in them, :func:`written_clock`)."""
     series = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series):
-        return series
+        return written_clock(series)
     fmt = fmt or date_format(series)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": MIXED is on purpose

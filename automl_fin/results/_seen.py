@@ -78,10 +78,10 @@ def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | N
 
 
 def naive_times(times: Any) -> pd.DatetimeIndex:
-    """``times`` without a time zone (in UTC where they had one): comparable with the
-    ISO stamp of a predictor's last training origin whatever the table wrote."""
-    stamps = pd.DatetimeIndex(to_datetime(pd.Series(times)))
-    return stamps.tz_convert(None) if stamps.tz is not None else stamps
+    """``times`` without a time zone (the time written in them where they had one, as
+    training read them): comparable with the ISO stamp of a predictor's last training
+    origin whatever the table wrote."""
+    return pd.DatetimeIndex(to_datetime(pd.Series(times)))
 
 
 def series_names(values: Any) -> list[str] | None:
