@@ -171,6 +171,7 @@ def test_a_search_labels_with_the_rule_and_keeps_its_probabilities(islr, tmp_pat
     (folder / "manifest.json").write_text(json.dumps(manifest))
     old = load(folder)
     assert old.rule is None and (old.predict(table) == proba.idxmax(axis=1)).all()
+    assert "+ decision rule;" in repr(predictor) and "decision rule" not in repr(old)
 
     # a probability metric: no rule anywhere
     over["metric"] = "roc_auc"
@@ -216,6 +217,9 @@ def test_an_ensemble_and_a_stack_score_as_their_rules_label(wvs_file, tmp_path) 
     best = predictor.manifest["best"]["trial"]
     chosen = rows[best].user_attrs.get("decision") if best < 0 else rules.get(str(best))
     assert predictor.manifest["decision"] == chosen
+    shown = repr(predictor)  # the row it comes from, and the rule its score rests on
+    assert f": {({-1: 'ensemble of ', -2: 'stack of '}).get(best, '')}" in shown
+    assert ("+ decision rule;" in shown) == (chosen is not None)
     card = (Path(result.run_dir) / "report.html").read_text()
     assert ("decision rule" in card) == (chosen is not None)
 

@@ -272,7 +272,14 @@ class Predictor:
         self.path: Path | None = None
 
     def __repr__(self) -> str:
+        """The row it was saved from (``ensemble of logreg#1 + hgb#4``, ``stack of ...``
+        or one trial), whether a decision rule labels it, and its score."""
         what = " + ".join(f"{m.model}#{m.trial}" for m in self.members)
+        row = str(self.manifest.get("best", {}).get("model", ""))
+        if row in ("ensemble", "stack"):
+            what = f"{row} of {what}"
+        if self.rule is not None:  # the labels are not the arg-max: its score rests on it
+            what += " + decision rule"
         metric = self.manifest.get("metric", {})
         return (
             f"Predictor({self.schema.task} '{self.schema.target}': {what}; "
