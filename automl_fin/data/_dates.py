@@ -46,7 +46,7 @@ def to_datetime(values: Any, **options: Any) -> Any:
         if "Mixed timezones" not in str(exc) and "mixed time zones" not in str(exc).lower():
             raise
         return written_clock(pd.to_datetime(values, utc=True, **options), values)
-    return written_clock(stamps, values)
+    return written_clock(stamps)  # one zone: no offset to read back from the text
 
 
 def written_clock(stamps: Any, text: Any = None) -> Any:
