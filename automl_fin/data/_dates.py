@@ -8,6 +8,13 @@ guesses from its values, month first and day first, and a few common ones pandas
 not guess), so a column is read alike from its first row to its last, in the search and
 on new rows (a fitted step keeps the format it found). Only a column that no single
 format reads (95 % of its values) is read value by value.
+
+Whole numbers are dates only when all of them write one in the digits of one format
+(:func:`numeric_dates`: ``19750103``, Ecdat's ``800102``, a year ``1990``). A time column
+of other numbers (``1, 2, ... 1860``, an R series' ``1991.496``) is a time axis of period
+numbers (:func:`read_times`): rows are ordered and validated walk-forward by them, and
+no calendar is read from them (before, ``1000 ... 1860`` were read as the years 1000 to
+1860 and ``1 ... 999`` refused, in one column).
 """
 
 from __future__ import annotations
@@ -19,7 +26,16 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
-__all__ = ["MIXED", "date_format", "parse_dates", "to_datetime", "written_clock"]
+__all__ = [
+    "MIXED",
+    "date_format",
+    "is_periods",
+    "numeric_dates",
+    "parse_dates",
+    "read_times",
+    "to_datetime",
+    "written_clock",
+]
 
 MIXED = "mixed"  # pandas' value-by-value parsing: no single format reads the column
 SAMPLE = 500  # distinct values a format is tried on
@@ -32,6 +48,8 @@ COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
     "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y",
 )  # fmt: skip
+# whole numbers that write dates, by their number of digits
+DIGIT_DATES = {8: "%Y%m%d", 6: "%y%m%d", 4: "%Y"}
 
 
 def to_datetime(values: Any, **options: Any) -> Any:
@@ -120,15 +138,66 @@ def date_format(values: Any) -> str:
     return best if share >= READS else MIXED
 
 
+def numeric_dates(values: Any) -> pd.Series | None:
+    """Numbers that write dates in their digits, as dates: all of them whole numbers of
+    one length that :data:`DIGIT_DATES` reads (``19750103``; ``800102``; ``1990``, the
+    first of January), missing values kept missing; ``None`` when they are not all such
+    dates (period numbers: ``1, 2, 3``, ``1991.496``) or hold no value."""
+    series = pd.Series(values)
+    if not is_periods(series):
+        return None
+    numbers = pd.to_numeric(series, errors="coerce").astype(float)
+    known = numbers.dropna()
+    if known.empty or not np.all(np.isfinite(known)) or not np.all(known == np.floor(known)):
+        return None
+    text = known.astype(np.int64).astype(str)
+    lengths = text.str.len().unique()
+    if len(lengths) != 1 or int(lengths[0]) not in DIGIT_DATES or (known < 0).any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read = pd.to_datetime(text, format=DIGIT_DATES[int(lengths[0])], errors="coerce")
+    if read.isna().any():
+        return None
+    out = pd.Series(pd.NaT, index=series.index, dtype=read.dtype, name=series.name)
+    out[known.index] = read
+    return out
+
+
+def is_periods(values: Any) -> bool:
+    """Whether a time column (or a time axis :func:`read_times` read) holds numbers
+    (period numbers, or digits that still have to be read as dates), not dates."""
+    dtype = pd.Series(values).dtype
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+
+
+def read_times(values: Any) -> pd.Series:
+    """A time column as a time axis: dates (:func:`parse_dates`; ``NaT`` where a value
+    is not one), or, for a column of numbers, the numbers themselves: period numbers
+    (``1, 2, 3``), which order the rows and carry no calendar. Numbers that write
+    dates (:func:`numeric_dates`) are turned into dates once, when the table is
+    settled, so that new rows are read as the training rows were."""
+    series = pd.Series(values)
+    if is_periods(series):
+        return pd.to_numeric(series)
+    return parse_dates(series)
+
+
 def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     """``values`` as dates, read with ``fmt`` (default: :func:`date_format` of the
     values themselves); the few it cannot read (a time of day in some rows, new rows
     written another way) are read value by value, and those still unreadable become
     ``NaT``. Values that are already dates are returned as they are (dates with a zone
-    as the time written in them, :func:`written_clock`)."""
+    as the time written in them, :func:`written_clock`); numbers are dates only where
+    they all write one in their digits (:func:`numeric_dates`), else all ``NaT``."""
     series = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series):
         return written_clock(series)
+    if fmt is None and is_periods(series):
+        found = numeric_dates(series)
+        if found is None:  # not dates: none is read (1000 alone is no year among 1 ... 1860)
+            found = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+        return found.rename(series.name)
     fmt = fmt or date_format(series)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": MIXED is on purpose

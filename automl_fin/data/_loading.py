@@ -18,9 +18,9 @@ import pandas as pd
 
 from automl_fin import datasets
 from automl_fin.data._dataset import Dataset, read_table
-from automl_fin.data._dates import parse_dates
+from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._table_facts import Settled, settle
-from automl_fin.data._tidy import tidy
+from automl_fin.data._tidy import plain, tidy
 from automl_fin.data._timeseries import supervise
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -74,12 +74,13 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     if cfg.time:
         if cfg.time not in frame.columns:
             raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
-        stamps = parse_dates(frame[cfg.time])
+        stamps = read_times(frame[cfg.time])
         if stamps.isna().any():
             bad = frame.loc[stamps.isna(), cfg.time].iloc[0]
+            what = "empty values" if is_periods(stamps) else "values that are not dates"
             raise DataError(
-                f"{source}: time column '{cfg.time}' has values that are not dates "
-                f"(e.g. {bad!r}); fix or drop those rows"
+                f"{source}: time column '{cfg.time}' has {what} (e.g. {plain(bad)!r}); "
+                "fix or drop those rows"
             )
         order = np.argsort(stamps.to_numpy(), kind="stable")
         frame, times = frame.iloc[order], stamps.to_numpy()[order]

@@ -56,6 +56,7 @@ POSITIVE = (
 )  # fmt: skip
 PRICE_NAMES = ("adj_close", "adjusted_close", "adj_price", "close", "price")
 TIME_NAMES = ("date", "datetime", "timestamp", "time", "day")
+PERIOD_NAMES = ("t", "period", "step")  # a numeric time column that counts periods
 
 
 @dataclass
@@ -98,6 +99,7 @@ def settle(recipe: Recipe, frame: pd.DataFrame, source: str, soft: frozenset[str
     if cfg.time and cfg.time not in out.frame.columns and "data.time" in soft:
         _warn(source, f"has no time column '{cfg.time}' (data.time): rows are not in time order")
         cfg.time = None
+    _time_axis(out, source)
     if cfg.target and cfg.target in out.frame.columns:
         _target_facts(out, source, soft)
     return out
@@ -351,20 +353,7 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"columns inferred: {', '.join(inferred)}; to change: --set data.time=COL, "
             "data.series.price=COL (or --target COL), data.entity=COL"
         )
-    when = frame[cfg.time] if cfg.time in names else None
-    if when is not None and ptypes.is_numeric_dtype(when) and when.notna().any():
-        from automl_fin.data._dates import parse_dates  # 800102: Ecdat's yymmdd
-
-        first = when.dropna().iloc[[0, -1]]
-        read = parse_dates(first)
-        if read.notna().all():  # else the price table's check names the values
-            out.notes.append(
-                f"time '{cfg.time}' holds numbers, read as dates: "
-                + " ... ".join(
-                    f"{_plain(v)} -> {d:%Y-%m-%d}" for v, d in zip(first, read, strict=True)
-                )
-                + "; if that is wrong, give the dates as text (e.g. 1980-01-02)"
-            )
+    _time_axis(out, source)
     roles = {cfg.time, cfg.entity, cfg.series.price, *cfg.series.exogenous}
     unused = [c for c in names if c not in roles and ptypes.is_numeric_dtype(frame[c])]
     if unused:  # row numbers and other identifiers are no series
@@ -378,6 +367,36 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
         )
 
 
+def _time_axis(out: Settled, source: str) -> None:
+    """A time column of numbers: dates where all of them write one in their digits
+    (Ecdat's ``800102``; turned into dates here, once, so that new rows are read as
+    these were), else period numbers (``1, 2, 3``; an R series' ``1991.496``), which
+    order the rows and carry no calendar. Each said in a note."""
+    from automl_fin.data._dates import is_periods, numeric_dates
+
+    cfg = out.recipe.data
+    when = out.frame[cfg.time] if cfg.time and cfg.time in out.frame.columns else None
+    if when is None or not is_periods(when) or not when.notna().any():
+        return
+    first = when.dropna().iloc[[0, -1]]
+    dates = numeric_dates(when)
+    if dates is not None:
+        out.frame = with_column(out.frame, cfg.time, dates)
+        out.notes.append(
+            f"time '{cfg.time}' holds numbers, read as dates: "
+            + " ... ".join(f"{_plain(v)} -> {dates[i]:%Y-%m-%d}" for i, v in first.items())
+            + "; if that is wrong, give the dates as text (e.g. 1980-01-02)"
+        )
+        return
+    calendar = cfg.series is not None and cfg.series.calendar
+    out.notes.append(
+        f"time '{cfg.time}' holds period numbers ({_plain(first.iloc[0])} ... "
+        f"{_plain(first.iloc[-1])}), not dates: they put the rows in time order"
+        + (", without calendar features" if calendar else "")
+        + "; if they are dates, give them as text (e.g. 1980-01-02)"
+    )
+
+
 def _infer_time(frame: pd.DataFrame, source: str) -> str:
     dated = [
         str(c)
@@ -388,11 +407,31 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
     named = [c for c in dated if c.strip().lower() in TIME_NAMES]
     if len(dated) == 1 or len(named) == 1:
         return dated[0] if len(dated) == 1 else named[0]
+    counted = [str(c) for c in frame.columns if _counts_up(frame[c])]
+    if not dated:  # a series without dates, e.g. an R time series: a column counting periods
+        periods = [c for c in counted if c.strip().lower() in TIME_NAMES + PERIOD_NAMES]
+        if len(periods) == 1:
+            return periods[0]
+    hint = ""
+    if not dated and counted:
+        hint = (
+            f" (dates, or numbers that count the periods in time order: {_short(counted)} count up)"
+        )
     raise DataError(
         f"{source}: which column is the time? "
         + (f"several look like dates: {_short(dated)}" if dated else "no column holds dates")
-        + "; pass --set data.time=COLUMN"
+        + f"; pass --set data.time=COLUMN{hint}"
     )
+
+
+def _counts_up(values: pd.Series) -> bool:
+    """Whether ``values`` are numbers that rise from row to row, with none missing (a
+    period count, or the row numbers a file was written with)."""
+    from automl_fin.data._dates import is_periods
+
+    if not is_periods(values) or len(values) < 2 or values.isna().any():
+        return False
+    return bool((values.diff().iloc[1:] > 0).all())
 
 
 def _norm(name: str) -> str:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from automl_fin.data._dates import parse_dates, to_datetime
+from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._tidy import plain, with_column
 from automl_fin.errors import DataError
 
@@ -146,12 +146,13 @@ def _check_prices(
             f"{plain(row[cfg.price])!r}); log returns need positive prices: fix or drop "
             "those rows"
         )
-    stamps = parse_dates(frame[time])
+    stamps = read_times(frame[time])
     bad = stamps.isna()
     if bad.any():
+        what = "no value" if is_periods(stamps) else "values that are not dates"
         raise DataError(
-            f"{source}: time column '{time}' has {int(bad.sum())} values that are not dates "
-            f"(e.g. {frame.loc[bad, time].iloc[0]!r}); fix or drop those rows"
+            f"{source}: time column '{time}' has {int(bad.sum())} {what} "
+            f"(e.g. {plain(frame.loc[bad, time].iloc[0])!r}); fix or drop those rows"
         )
     keys = [entity, time] if entity else [time]
     dup = frame.duplicated(keys, keep=False)  # a time a series holds twice
@@ -199,8 +200,8 @@ def series_features(
         col = pd.to_numeric(frame[name], errors="coerce").groupby(groups, sort=False)
         for k in range(1, cfg.exogenous_lags + 1):
             out[f"{name}_lag{k}"] = col.shift(k - 1)
-    if cfg.calendar:
-        stamps = to_datetime(frame[time])
+    stamps = read_times(frame[time])
+    if cfg.calendar and not is_periods(stamps):  # period numbers carry no calendar
         out["day_of_week"] = stamps.dt.day_of_week.astype(float)
         out["month"] = stamps.dt.month.astype(float)
     return pd.DataFrame(out, index=frame.index)
@@ -227,7 +228,7 @@ def supervise(
     entity) or without a known target (the last ``horizon`` steps) are left out.
     """
     frame = known_prices(frame, time, entity, cfg, source)
-    stamps = parse_dates(frame[time])
+    stamps = read_times(frame[time])
     frame = with_column(frame, time, stamps)
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
@@ -290,7 +291,7 @@ def check_no_lookahead(
     keys = [entity, time] if entity else [time]
     frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     base = features(frame, time=time, entity=entity, cfg=cfg)
-    stamps = to_datetime(frame[time]).to_numpy()
+    stamps = read_times(frame[time]).to_numpy()
     unique = np.unique(stamps)
     for q in np.linspace(0.2, 0.8, cuts):
         cut = unique[int(q * (len(unique) - 1))]

@@ -39,7 +39,7 @@ from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
 from automl_fin.results._seen import FILE as SEEN_FILE
-from automl_fin.results._seen import naive_times, row_hashes, series_names
+from automl_fin.results._seen import naive_times, row_hashes, series_names, time_stamp
 from automl_fin.results._stability import FILE as STABILITY_FILE
 from automl_fin.results._stability import malformed
 
@@ -179,7 +179,7 @@ def _training_facts(p: Problem) -> dict[str, Any]:
         return {"rows": len(y), "class_counts": counts.tolist()}
     facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y))}
     if p.dataset.times is not None and len(p.dataset.times):  # rows in time order
-        facts["until"] = naive_times(p.dataset.times).max().isoformat()
+        facts["until"] = time_stamp(naive_times(p.dataset.times).max())
     entity = p.recipe.data.entity
     if entity and entity in p.dataset.X:  # the series it learnt (a new one is warned of)
         facts["series"] = series_names(p.dataset.X[entity])

@@ -21,7 +21,7 @@ import pandas as pd
 from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import ruled
-from automl_fin.results._seen import naive_times, seen, warn_seen
+from automl_fin.results._seen import naive_times, seen, time_bound, warn_seen
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
@@ -257,16 +257,14 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
             "random_walk": _score(metric, truth, walk, ref),
         })  # fmt: skip
     until = (m.get("training") or {}).get("until")  # the last origin it was trained on
-    learnt = 0 if until is None else int((naive_times(rows.times) <= pd.Timestamp(until)).sum())
+    learnt = 0 if until is None else int((naive_times(rows.times) <= time_bound(until)).sum())
     when = f"are forecasts from origins it was trained on (up to {until})"
     warn_seen(learnt, len(y), source, when)
     table = pd.DataFrame(out).set_index("metric")
     table.attrs["rows"] = len(y)
     table.attrs["seen"] = learnt
-    table.attrs["origins"] = (
-        str(pd.Timestamp(rows.times.min())),
-        str(pd.Timestamp(rows.times.max())),
-    )
+    first, last = naive_times(rows.times).min(), naive_times(rows.times).max()
+    table.attrs["origins"] = (str(first), str(last))  # a date as pandas prints it, or a number
     return table
 
 

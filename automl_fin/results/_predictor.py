@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._dates import to_datetime
+from automl_fin.data._dates import is_periods, to_datetime
 from automl_fin.data._tidy import (
     MISSING_TOKENS,
     named_as_text,
@@ -82,11 +82,15 @@ class Schema:
         if cfg.series is not None:
             assert cfg.time is not None
             s = cfg.series
-            columns = {cfg.time: ColumnKind.DATETIME, s.price: ColumnKind.NUMERIC}
+            periods = ds.times is not None and is_periods(ds.times)  # numbers: 1, 2, 3
+            columns = {
+                cfg.time: ColumnKind.NUMERIC if periods else ColumnKind.DATETIME,
+                s.price: ColumnKind.NUMERIC,
+            }
             if cfg.entity:
                 columns[cfg.entity] = ColumnKind.CATEGORICAL
             columns |= {name: ColumnKind.NUMERIC for name in s.exogenous}
-            dtypes = {cfg.time: "datetime64"}
+            dtypes = {cfg.time: "float64" if periods else "datetime64"}
             series = {**s.model_dump(mode="json"), "time": cfg.time, "entity": cfg.entity}
         else:
             columns = dict(ds.kinds)
@@ -189,7 +193,7 @@ def _booleans_with_blanks(col: pd.Series) -> bool:
 
 def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:
     def refuse(bad: pd.Series, what: str) -> DataError:
-        first = col[bad].iloc[0]
+        first = plain(col[bad].iloc[0])
         return DataError(
             f"{source}: column '{name}' must be {what} (it was {kind} in training); "
             f"found {first!r} in {int(bad.sum())} row(s); fix or blank those values"

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from automl_fin.data._dates import to_datetime
+from automl_fin.data._dates import is_periods, to_datetime
 
 __all__ = [
     "FILE",
@@ -33,6 +33,8 @@ __all__ = [
     "row_hashes",
     "seen",
     "series_names",
+    "time_bound",
+    "time_stamp",
     "warn_new_series",
     "warn_seen",
 ]
@@ -77,11 +79,28 @@ def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | N
         )
 
 
-def naive_times(times: Any) -> pd.DatetimeIndex:
+def naive_times(times: Any) -> pd.Index:
     """``times`` without a time zone (the time written in them where they had one, as
     training read them): comparable with the ISO stamp of a predictor's last training
-    origin whatever the table wrote."""
-    return pd.DatetimeIndex(to_datetime(pd.Series(times)))
+    origin whatever the table wrote; period numbers (a time axis of numbers) as they are."""
+    series = pd.Series(times)
+    if is_periods(series):
+        return pd.Index(series.to_numpy())
+    return pd.DatetimeIndex(to_datetime(series))
+
+
+def time_stamp(value: Any) -> str | float:
+    """A time of :func:`naive_times` as a manifest keeps it: an ISO stamp, or the
+    period number (a whole one as an int)."""
+    if not is_periods(pd.Series([value])):
+        return pd.Timestamp(value).isoformat()
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def time_bound(stamp: str | float) -> Any:
+    """The inverse of :func:`time_stamp`, comparable with :func:`naive_times`."""
+    return stamp if isinstance(stamp, int | float) else pd.Timestamp(stamp)
 
 
 def series_names(values: Any) -> list[str] | None:
