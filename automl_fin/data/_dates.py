@@ -193,7 +193,7 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     series = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series):
         return written_clock(series)
-    if fmt is None and is_periods(series):
+    if fmt in (None, MIXED) and is_periods(series):  # a format of text reads no number
         found = numeric_dates(series)
         if found is None:  # not dates: none is read (1000 alone is no year among 1 ... 1860)
             found = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
