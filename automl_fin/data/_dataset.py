@@ -7,6 +7,7 @@ id) and may be overridden per column by the recipe (``data.columns``).
 from __future__ import annotations
 
 import codecs
+import csv
 import difflib
 import hashlib
 import json
@@ -51,6 +52,10 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         raise DataError(f"data path '{p}' is a folder; pass a CSV or Parquet file")
     if p.stat().st_size == 0:
         raise DataError(f"data file '{p}' is empty")
+    sep = _READERS.get(suffix)
+    semicolons = sep == "," and _splits_on_semicolons(p)
+    if semicolons:  # a spreadsheet's export where the comma is the decimal mark
+        sep = ";"
     try:
         if suffix in _PARQUET and header_only:
             import pyarrow.parquet as pq
@@ -61,11 +66,13 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         elif suffix in _READERS:
             frame = pd.read_csv(
                 p,
-                sep=_READERS[suffix],
-                engine="python" if not _READERS[suffix] else "c",
+                sep=sep,
+                engine="python" if not sep else "c",
                 nrows=0 if header_only else None,
                 encoding="utf-8-sig",  # a byte-order mark is no part of the first name
             )
+            if semicolons and not header_only:
+                frame = _decimal_commas(frame, p)
         else:
             raise DataError(
                 f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
@@ -94,7 +101,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         if separator:
             raise DataError(separator)
     if suffix in _READERS:
-        _check_header(p, _READERS[suffix])
+        _check_header(p, sep)
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
     if nested:
         raise DataError(
@@ -161,6 +168,63 @@ def _nested(col: pd.Series) -> bool:
         return False
     sample = col.dropna().head(50)
     return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
+
+
+def _first_line(p: Path) -> str:
+    """The first line of a text file, decompressed as pandas reads it (``""`` when it
+    cannot be read: the reader then says why)."""
+    try:
+        line = pd.read_csv(
+            p, sep="\x1f", header=None, nrows=1, dtype="str", quoting=csv.QUOTE_NONE,
+            engine="python", encoding="utf-8-sig", keep_default_na=False,
+        )  # fmt: skip
+    except Exception:
+        return ""
+    return "\x1f".join(line.iloc[0].astype(str)) if len(line) else ""
+
+
+def _splits_on_semicolons(p: Path) -> bool:
+    """Whether a ``.csv`` file's header line splits on ``;`` and not on ``,``: a
+    spreadsheet's "CSV" where the comma is the decimal mark (Excel's in most of Europe)."""
+    header = _first_line(p)
+    return header.count(";") > 0 and header.count(",") == 0
+
+
+# a number written with a decimal comma and optional dots between thousands: 1.234,56
+_DECIMAL_COMMA = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
+
+
+def _decimal_commas(frame: pd.DataFrame, p: Path) -> pd.DataFrame:
+    """A ``;``-separated table read again where its numbers are written with a decimal
+    comma: when a column's values are all such numbers and some have a comma, every
+    column of such numbers (``1.234,56``; ``1.000`` beside ``999``, which the reader
+    took for 1.0) is read with ``,`` as the decimal mark and ``.`` between thousands;
+    else the decimal mark is the point. Dates (``31.12.2020``) and other text stay
+    text. One warning says how the file was read."""
+    raw = pd.read_csv(p, sep=";", dtype="str", encoding="utf-8-sig")
+    written = {}
+    for name in raw.columns:
+        text = raw[name].dropna().str.strip()
+        distinct = pd.Series(text.unique(), dtype="str")
+        if len(distinct) and distinct.str.fullmatch(_DECIMAL_COMMA).all():
+            written[name] = (text, bool(distinct.str.contains(",", regex=False).any()))
+    if not any(comma for _, comma in written.values()):
+        warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
+                      stacklevel=3)  # fmt: skip
+        return frame
+    marked = []  # the columns whose numbers have a comma or a dot
+    for name, (text, _) in written.items():
+        number = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        frame = frame.assign(**{str(name): pd.to_numeric(number).reindex(raw.index)})
+        if text.str.contains(r"[.,]", regex=True).any():
+            marked.append(str(name))
+    shown = ", ".join(map(repr, marked[:5])) + (", ..." if len(marked) > 5 else "")
+    warnings.warn(
+        f"data file '{p}' is ';'-separated with ',' as the decimal mark and '.' between "
+        f"thousands, as a spreadsheet in most of Europe writes it: {shown} read so",
+        stacklevel=3,
+    )
+    return frame
 
 
 def _separator_hint(p: Path) -> str | None:
