@@ -19,7 +19,7 @@ def make_files(tmp: Path) -> None:
     credit.to_csv(tmp / "credit.csv", index=False)
     credit.to_csv(tmp / "tabs.csv", index=False, sep="\t")
     (tmp / "empty.csv").write_bytes(b"")
-    (tmp / "latin1.csv").write_bytes("name,y\ncaf\xe9,1\nbar,0\n".encode("latin-1"))
+    (tmp / "undecodable.csv").write_bytes(b"name,y\nx\x81y,1\nbar,0\n")  # no 0x81 in cp1252
     (tmp / "sheet.xlsx").write_bytes(b"PK\x03\x04 not a csv")
     credit.assign(**{target: "good"}).to_csv(tmp / "one_class.csv", index=False)
     credit.assign(**{target: np.nan}).to_csv(tmp / "no_target.csv", index=False)

