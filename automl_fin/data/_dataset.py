@@ -234,9 +234,10 @@ def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame
                       stacklevel=3)  # fmt: skip
         return frame
     marked = []  # the columns whose numbers have a comma or a dot
+    frame = frame.copy(deep=False)  # (not assign: its keywords break on a column 'self')
     for name, (text, _) in written.items():
         number = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        frame = frame.assign(**{str(name): pd.to_numeric(number).reindex(raw.index)})
+        frame[name] = pd.to_numeric(number).reindex(raw.index)
         if text.str.contains(r"[.,]", regex=True).any():
             marked.append(str(name))
     shown = ", ".join(map(repr, marked[:5])) + (", ..." if len(marked) > 5 else "")
