@@ -17,7 +17,9 @@ def make_files(tmp: Path) -> None:
     credit = datasets.load("german_credit")
     target = "creditability"
     credit.to_csv(tmp / "credit.csv", index=False)
-    credit.to_csv(tmp / "tabs.csv", index=False, sep="\t")
+    lines = credit.to_csv(index=False).splitlines(keepends=True)
+    lines[4] = lines[4].replace("furniture/equipment", "furniture, equipment")  # unquoted
+    (tmp / "ragged.csv").write_text("".join(lines))
     (tmp / "empty.csv").write_bytes(b"")
     (tmp / "undecodable.csv").write_bytes(b"name,y\nx\x81y,1\nbar,0\n")  # no 0x81 in cp1252
     (tmp / "sheet.xlsx").write_bytes(b"PK\x03\x04 not a csv")

