@@ -363,6 +363,43 @@ def test_a_limit_moved_later_fires_later(thread: str) -> None:
     assert 0.75 <= took < 1.3
 
 
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_a_timeout_the_code_drops_is_raised_again_until_it_ends(thread: str) -> None:
+    """The timeout may land in code that catches and drops it (a library's ``except
+    Exception`` around a conversion): raised once, it was lost, and a model spinning
+    after it ran for ever (a search in a thread on a loaded machine hung there). It is
+    raised again until the limited code has ended; none lands after it."""
+    from automl_fin.engine._time_limit import RETRY, TrialTimeout, time_limit
+
+    caught: list[Any] = []
+
+    def spin(seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    def run() -> None:
+        started = time.monotonic()
+        dropped = 0
+        try:
+            with time_limit(0.3, "the search's time budget"):
+                for _ in range(3):
+                    try:
+                        spin(10)
+                    except Exception:  # dropped, as such code does
+                        dropped += 1
+                spin(10)
+        except TrialTimeout as exc:
+            caught.extend([exc, time.monotonic() - started, dropped])
+        spin(RETRY * 1.5)  # after the limited code: nothing more lands here
+        caught.append("after")
+
+    _run_in(thread, run)
+    error, took, dropped, after = caught
+    assert str(error).startswith("timed out after 0.3 s") and dropped == 3
+    assert 0.3 + 3 * RETRY - 0.1 <= took < 0.3 + 3 * RETRY + 1.0 and after == "after"
+
+
 def _run_in(thread: str, run: Any) -> None:
     """``run()`` in the main thread (a SIGALRM timer) or in another (the watchdog)."""
     if thread == "main":

@@ -6,11 +6,14 @@ In the main thread the limit is a ``SIGALRM`` timer: its handler raises
 since a module cut half way is left half made and every later import of it fails (a
 report's matplotlib after Lightning's first import was cut by the budget). In other
 threads a watchdog raises it asynchronously in the trial's thread at its next Python
-instruction (imports not spared). Either way the trial fails with "timed out after N s"
-and the search goes on. Code that never returns to Python (a native loop holding the
-GIL) cannot be stopped this way; such a plugin must check time itself. When it returns
-late, the message says how late: "timed out after 72.4 s (...); native code held it
-until 207 s" (a k-nearest-neighbours plugin predicting 65,000 rows in one call).
+instruction (imports not spared). Either way it is raised again every
+:data:`RETRY` seconds until the limited code has ended: the code it lands in may catch
+and drop it (a library's ``except Exception``), which left a spinning model running for
+ever. The trial fails with "timed out after N s" and the search goes on. Code that
+never returns to Python (a native loop holding the GIL) cannot be stopped this way;
+such a plugin must check time itself. When it returns late, the message says how late:
+"timed out after 72.4 s (...); native code held it until 207 s" (a k-nearest-neighbours
+plugin predicting 65,000 rows in one call).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from types import FrameType
 __all__ = ["Limit", "TrialTimeout", "time_limit"]
 
 IMPORT_RETRY = 0.05  # seconds: a timer that fires during an import fires again after it
+RETRY = 1.0  # seconds: a timeout dropped by the code it landed in is raised again
 
 
 class TrialTimeout(Exception):
@@ -90,6 +94,7 @@ def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
         if _importing(frame):  # a module cut half way breaks every later import of it
             signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY)
             return
+        signal.setitimer(signal.ITIMER_REAL, RETRY)  # disarmed when the limited code ends
         raise TrialTimeout(message())
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -112,12 +117,14 @@ def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
             super().__init__(message())
 
     def watch() -> None:
-        while not done.wait(max(limit.left(), 0.0)):
-            if limit.left() <= 0:  # not moved later while waiting
+        wait = limit.left()
+        while not done.wait(max(wait, 0.0)):
+            wait = limit.left()
+            if wait <= 0:  # not moved later while waiting; again until the code has ended
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(target), ctypes.py_object(_Timeout)
                 )
-                return
+                wait = RETRY
 
     watcher = threading.Thread(target=watch, name="trial-timeout", daemon=True)
     watcher.start()
@@ -126,3 +133,5 @@ def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     finally:
         done.set()
         watcher.join()
+        # one sent as the code ended would land after it: cleared (NULL clears it)
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
