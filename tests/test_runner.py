@@ -153,3 +153,83 @@ def test_processes_with_the_same_seed_draw_differently_and_each_draw_repeats() -
     plain = [optuna.create_study(sampler=optuna.samplers.TPESampler(seed=7)) for _ in range(3)]
     same = {plain[i].ask().suggest_float("x", 0, 1) for i in range(3)}
     assert len(same) == 1  # what one TPE stream per process did: the same draw three times
+
+
+SLEEPS_IN_ITS_TRIAL = """
+import sys, time
+from sklearn.base import BaseEstimator, ClassifierMixin
+from automl_fin import ModelSpec, Task, hookimpl, search
+from automl_fin.plugin._registry import Registry
+
+class Sleeps(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        time.sleep(10_000)
+
+class Plugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="sleeps", tasks={Task.BINARY}, build=lambda p, c: Sleeps()))
+
+search("default", storage=sys.argv[1], study="s", trials=3, runs_dir=sys.argv[2],
+       registry=Registry(plugins={"sleeps": Plugin()}),
+       overrides={"models": ["sleeps"], "baselines": [], "calibration": ["none"],
+                  "report": False})
+"""
+
+
+def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
+    tmp_path: Path,
+) -> None:
+    """A ``kill -9``'d search left its trial RUNNING until three heartbeats (30 s) were
+    missed: a killed batch resumed waited that long at the end of each search it had
+    left running. A trial whose process ran on this machine and is gone is failed at
+    once; one of a live process, or recorded on another machine (another boot or PID
+    namespace: its pid means nothing here), waits for its heartbeat as before."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from automl_fin.engine._runner import fail_stale
+    from automl_fin.engine._trial_record import RECORD, TrialRecord
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    proc = subprocess.Popen([sys.executable, "-c", SLEEPS_IN_ITS_TRIAL, url, str(tmp_path)])
+    storage = study = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:  # its trial running, recorded
+        time.sleep(0.2)
+        try:
+            storage = storage or open_storage(url, create=False)
+            study = optuna.load_study(study_name="s", storage=storage)
+        except Exception:
+            continue
+        running = study.get_trials(states=(TrialState.RUNNING,))
+        if running and TrialRecord.of(running[0]).process:
+            break
+    assert study is not None and storage is not None
+    (trial,) = study.get_trials(states=(TrialState.RUNNING,))
+    rec = TrialRecord.of(trial)
+    assert rec.process == f"{__import__('socket').gethostname()}:{proc.pid}" and rec.machine
+    fail_stale(study)  # alive: kept running
+    assert study.get_trials()[trial.number].state == TrialState.RUNNING
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed = time.monotonic()
+    trial_id = storage.get_trial_id_from_study_id_trial_number(
+        storage.get_study_id_from_name("s"), trial.number
+    )
+    stored = dict(trial.user_attrs[RECORD])
+    storage.set_trial_user_attr(trial_id, RECORD, {**stored, "machine": "another boot"})
+    fail_stale(study)  # recorded elsewhere: its heartbeat decides
+    assert study.get_trials()[trial.number].state == TrialState.RUNNING
+    storage.set_trial_user_attr(trial_id, RECORD, stored)
+    fail_stale(study)
+    assert study.get_trials()[trial.number].state == TrialState.FAIL
+    assert time.monotonic() - killed < 5  # not the heartbeat's 30 s
+    board = Leaderboard(url).query(study="s", state="FAIL")
+    row = board[board["trial"] == trial.number].iloc[0]
+    assert row["error"] == (
+        f"its process ({rec.process}) ended before it did (killed, out of memory); not counted"
+    )

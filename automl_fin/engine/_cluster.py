@@ -33,13 +33,11 @@ __all__ = ["Workers"]
 
 def _work(storage: str, study: str, data: Any, runs_dir: str) -> str:
     """One worker's share of the search (runs on a Dask worker)."""
-    import os
-    import socket
-
+    from automl_fin.engine._process import this_process
     from automl_fin.engine._search import work
 
     result = work(storage, study, data=data, runs_dir=runs_dir, progress=False)
-    return f"{socket.gethostname()}:{os.getpid()} ran {result.n_trials} trials"
+    return f"{this_process()} ran {result.n_trials} trials"
 
 
 class Workers:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import os
 import pickle
-import socket
 import sys
 import textwrap
 import time
@@ -39,6 +37,7 @@ from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._probe import probe_seconds
 from automl_fin.engine._problem import Problem
+from automl_fin.engine._process import machine, this_process
 from automl_fin.engine._sampling import PRUNER_STARTUP, CompletedOnce, completed, lost_race
 from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import Limit, TrialTimeout, time_limit
@@ -163,7 +162,7 @@ class Objective:
         # native thread pools follow the recipe's n_jobs: no oversubscription when
         # several searches or workers share the machine
         self.threads = _NativeThreads(problem.recipe.n_jobs)
-        self.process = f"{socket.gethostname()}:{os.getpid()}"  # which machine ran a trial
+        self.process = this_process()  # which machine ran a trial
         self.record = TrialRecord()  # the running trial's, stored when it ends
         self.warnings = TrialWarnings()  # each distinct one shown once a search
 
@@ -260,7 +259,7 @@ class Objective:
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         seconds, why = self._limit()
-        rec = self.record = TrialRecord(process=self.process)
+        rec = self.record = TrialRecord(process=self.process, machine=machine())
         try:
             plan = plan_of(trial, p, seed)
             culprit = plan.model

@@ -13,9 +13,10 @@ of the leaderboard), so the study ends with exactly the budgeted count. Nothing 
 queued ahead (every read of the study loads all its unfinished trials again: queueing
 the whole budget up front made each read of a 200-trial search cost 20 ms instead of 2).
 A trial that a dead process left RUNNING is failed by its stale heartbeat
-(``fail_stale_trials``) and does not count: the next trial taken replaces it. Without a
-trial budget (``budget.seconds`` only) each process asks for new trials until its own
-deadline.
+(``fail_stale_trials``), or at once where that process ran on this machine and is gone
+(:mod:`~automl_fin.engine._process`), and does not count: the next trial taken
+replaces it. Without a trial budget (``budget.seconds`` only) each process asks for new
+trials until its own deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from automl_fin.engine._process import ended_here
 from automl_fin.engine._trial_record import TrialRecord, holds_budget
 
 __all__ = ["fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
@@ -92,10 +94,15 @@ def run_trials(
 
 
 def fail_stale(study: optuna.Study) -> None:
-    """Fail the study's RUNNING trials whose heartbeat is stale (their process died)."""
+    """Fail the study's RUNNING trials whose process died: gone from this machine
+    (:func:`~automl_fin.engine._process.ended_here`: at once), or with a stale heartbeat."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        rec = TrialRecord.of(t)
+        if ended_here(rec.process, rec.machine):
+            study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
 
 
 def wait_for_running(study: optuna.Study, status: Callable[[str], None] = print) -> None:

@@ -61,6 +61,7 @@ class TrialRecord:
     plugin: str | None = None  # the model's provider: "distribution version (entry point)"
     plugins: dict[str, str] = field(default_factory=dict)  # every spec used: "dist version"
     process: str | None = None  # host:pid that ran it
+    machine: str | None = None  # its boot and PID namespace (engine._process.machine)
     folds: int | None = None  # folds planned
     fold_scores: list[float] = field(default_factory=list)
     score_std: float | None = None
