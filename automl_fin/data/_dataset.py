@@ -66,7 +66,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         sep = _READERS.get(suffix)
         try:
             sep = _header_separator(p, sep, encoding) if sep else sep
-            frame = _read(p, suffix, sep, encoding, header_only)
+            frame, skip = _read(p, suffix, sep, encoding, header_only)
             break
         except UnicodeDecodeError as exc:
             reason = reason or exc.reason
@@ -104,7 +104,18 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"data file '{p}' has no data rows")
     if suffix in _READERS:
-        _check_header(p, sep, encoding)
+        _check_header(p, sep, encoding, skip)
+        footer = _footer(frame)
+        if footer:  # read again without it: its text made numeric columns text
+            notes = [str(sep).join(map(str, r.dropna())) for _, r in frame[-footer:].iterrows()]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # said once, above
+                frame, _ = _read(p, suffix, sep, encoding, False, rows=len(frame) - footer)
+            warnings.warn(
+                f"data file '{p}': its last {footer} line(s) are notes or totals, not rows "
+                f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
+                stacklevel=2,
+            )
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
     if nested:
         raise DataError(
@@ -114,22 +125,96 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
     return frame
 
 
-def _read(p: Path, suffix: str, sep: str | None, encoding: str, header_only: bool) -> pd.DataFrame:
-    """``p`` read in ``encoding`` (text formats) with ``sep`` between fields; a text
-    table split by another separator than its format's is said in one warning."""
+def _read(
+    p: Path,
+    suffix: str,
+    sep: str | None,
+    encoding: str,
+    header_only: bool,
+    rows: int | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """``p`` read in ``encoding`` (text formats) with ``sep`` between fields, and the
+    lines before its header (:func:`_preamble`); a text table split by another
+    separator than its format's, or below lines of notes, is said in one warning.
+    ``rows``: the first so many rows only."""
     if suffix in _PARQUET:
         if header_only:
             import pyarrow.parquet as pq
 
-            return pd.DataFrame(columns=pq.read_schema(p).names)
-        return pd.read_parquet(p)
-    frame = _csv(p, sep, encoding, nrows=0 if header_only else None)
+            return pd.DataFrame(columns=pq.read_schema(p).names), 0
+        return pd.read_parquet(p), 0
+    skip = 0
+    try:
+        frame = _csv(p, sep, encoding, nrows=0 if header_only else rows)
+    except pd.errors.ParserError:
+        skip, notes = _preamble(p, sep, encoding) if sep and not header_only else (0, [])
+        if not skip:
+            raise
+        frame = _csv(p, sep, encoding, skiprows=skip, nrows=rows)
+        warnings.warn(
+            f"data file '{p}' has {skip} line(s) of notes before its header "
+            f"({', '.join(repr(n[:60]) for n in notes[:2])}{', ...' if len(notes) > 2 else ''})"
+            f": read from line {skip + 1}",
+            stacklevel=3,
+        )
     if header_only or sep == _READERS[suffix]:
-        return frame
+        return frame, skip
     if sep == ";":  # a spreadsheet's export where the comma may be the decimal mark
-        return _decimal_commas(frame, p, encoding)
+        return _decimal_commas(frame, p, encoding, skip, rows), skip
     warnings.warn(f"data file '{p}' is {_shown(sep)}-separated (read so)", stacklevel=3)
-    return frame
+    return frame, skip
+
+
+PREAMBLE_LINES = 200  # lines read to find a header below notes
+FOOTER_ROWS = 5  # trailing rows looked at for a spreadsheet's notes and totals
+_TOTAL = re.compile(
+    r"(grand\s+|sub)?total|totals|sum|summe|gesamt|average|mean"  # the whole first value
+    r"|(sources?|notes?|footnotes?|quelle|hinweis)\s*:.*",  # a note: "Source: ..., ..."
+    re.IGNORECASE,
+)
+
+
+def _footer(frame: pd.DataFrame) -> int:
+    """How many of the last rows are a spreadsheet's notes or totals, not data: a row
+    with at most one value (``(c) 2024 ...``) or one whose first value is a word such
+    as ``Total`` or a note (``Source: ..., ...``) that its column holds nowhere else (a
+    sum in the target would be a row like no other). At most :data:`FOOTER_ROWS`, in a
+    table of three columns or more where no other row holds at most one value."""
+    if frame.shape[1] < 3 or len(frame) < 2 * FOOTER_ROWS:
+        return 0
+    n = 0
+    while n < FOOTER_ROWS:
+        row = frame.iloc[len(frame) - 1 - n].dropna()
+        first = str(row.iloc[0]).strip() if len(row) else ""
+        if len(row) > 1 and not _TOTAL.fullmatch(first.removesuffix(":")):
+            break
+        above = frame[row.index[0]].iloc[: len(frame) - 1 - n] if len(row) > 1 else None
+        if above is not None and (above == row.iloc[0]).any():
+            break  # a label of that column ("Average" among grades), not a total
+        n += 1
+    if not n:
+        return 0
+    filled = frame.iloc[: len(frame) - n].notna().to_numpy().sum(axis=1)
+    return n if (filled > 1).all() else 0
+
+
+def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
+    """How many lines of notes stand before the header of a table whose first line is
+    not its header (an export's "Account: 12345", "Data Source,World Development
+    Indicators"), and the notes: the header is the first line from which every
+    non-blank line of the first :data:`PREAMBLE_LINES` has one number of fields, and
+    each line before it has fewer. ``(0, [])`` when there is no such line."""
+    lines = _lines(p, encoding, PREAMBLE_LINES)
+    widths = [len(next(csv.reader([line], delimiter=sep))) if line.strip() else 0
+              for line in lines]  # fmt: skip
+    for start, width in enumerate(widths):
+        rest = [w for w in widths[start:] if w]
+        if width > 1 and len(rest) > 1 and all(w == width for w in rest):
+            before = widths[:start]
+            if start and all(w < width for w in before):
+                return start, [line for line in lines[:start] if line.strip()]
+            return 0, []
+    return 0, []
 
 
 def _csv(p: Path, sep: str | None, encoding: str, **options: Any) -> pd.DataFrame:
@@ -174,11 +259,11 @@ def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
     return None
 
 
-def _check_header(p: Path, sep: str | None, encoding: str = UTF8) -> None:
+def _check_header(p: Path, sep: str | None, encoding: str = UTF8, skip: int = 0) -> None:
     """Refuse a header that repeats a name (the reader renamed the copies ``a.1``), and
     a first line that is data, not names (every field a number)."""
     head = pd.read_csv(p, sep=sep, header=None, nrows=1, dtype="str", keep_default_na=False,
-                       encoding=encoding,
+                       encoding=encoding, skiprows=skip,
                        engine="python" if not sep else "c")  # fmt: skip
     names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
     seen: dict[str, int] = {}
@@ -213,17 +298,18 @@ def _nested(col: pd.Series) -> bool:
     return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
 
 
-def _first_line(p: Path, encoding: str) -> str:
-    """The first line of a text file, decompressed as pandas reads it (``""`` when it
-    cannot be read: the reader then says why)."""
+def _lines(p: Path, encoding: str, n: int) -> list[str]:
+    """The first ``n`` lines of a text file, blank ones as ``""``, decompressed as pandas
+    reads it (none when they cannot be read: the reader then says why)."""
     try:
-        line = pd.read_csv(
-            p, sep="\x1f", header=None, nrows=1, dtype="str", quoting=csv.QUOTE_NONE,
-            engine="python", encoding=encoding, keep_default_na=False,
+        raw = pd.read_csv(
+            p, sep="\x1f", header=None, nrows=n, dtype="str", engine="python",
+            quoting=csv.QUOTE_NONE, encoding=encoding, keep_default_na=False,
+            skip_blank_lines=False,
         )  # fmt: skip
     except Exception:
-        return ""
-    return "\x1f".join(line.iloc[0].astype(str)) if len(line) else ""
+        return []
+    return ["\x1f".join(row) for row in raw.fillna("").astype(str).to_numpy().tolist()]
 
 
 def _header_separator(p: Path, own: str, encoding: str) -> str:
@@ -231,13 +317,18 @@ def _header_separator(p: Path, own: str, encoding: str) -> str:
     .csv, tab for .tsv) when its header line holds one outside quotes, else the one of
     ``;``, tab, ``|``, ``,`` it holds most often (a spreadsheet's "CSV" in most of
     Europe is ``;``-separated; exports are often tab- or pipe-separated whatever
-    their name says); ``own`` when it holds none (one column)."""
-    header = re.sub(r'"[^"]*"', "", _first_line(p, encoding))
-    counts = {s: header.count(s) for s in _SEPARATORS}
-    if counts[own]:
-        return own
-    most = max(_SEPARATORS, key=counts.__getitem__)
-    return most if counts[most] else own
+    their name says); ``own`` when it holds none (one column). The header line is the
+    first that holds any of them (lines of notes without one may stand above it)."""
+    for lines in (_lines(p, encoding, 1), _lines(p, encoding, PREAMBLE_LINES)):
+        for line in lines:
+            header = re.sub(r'"[^"]*"', "", line)
+            counts = {s: header.count(s) for s in _SEPARATORS}
+            if counts[own]:
+                return own
+            most = max(_SEPARATORS, key=counts.__getitem__)
+            if counts[most]:
+                return most
+    return own
 
 
 def _shown(sep: str) -> str:
@@ -248,14 +339,16 @@ def _shown(sep: str) -> str:
 _DECIMAL_COMMA = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
 
 
-def _decimal_commas(frame: pd.DataFrame, p: Path, encoding: str) -> pd.DataFrame:
+def _decimal_commas(
+    frame: pd.DataFrame, p: Path, encoding: str, skip: int, rows: int | None
+) -> pd.DataFrame:
     """A ``;``-separated table read again where its numbers are written with a decimal
     comma: when a column's values are all such numbers and some have a comma, every
     column of such numbers (``1.234,56``; ``1.000`` beside ``999``, which the reader
     took for 1.0) is read with ``,`` as the decimal mark and ``.`` between thousands;
     else the decimal mark is the point. Dates (``31.12.2020``) and other text stay
     text. One warning says how the file was read."""
-    raw = _csv(p, ";", encoding, dtype="str")
+    raw = _csv(p, ";", encoding, dtype="str", skiprows=skip, nrows=rows)
     written = {}
     for name in raw.columns:
         text = raw[name].dropna().str.strip()
