@@ -90,5 +90,7 @@ def make_run(tmp: Path) -> None:
     pickled.write_bytes(pickled.read_bytes() + b"\0")
     credit = pd.read_csv(tmp / "credit.csv").drop(columns=["creditability"])
     credit.head(5).drop(columns=["purpose"]).to_csv(tmp / "new_missing.csv", index=False)
+    renamed = {"purpose": "Purpose", "credit_amount": "credit amount"}  # another export's
+    credit.head(5).rename(columns=renamed).to_csv(tmp / "new_renamed.csv", index=False)
     credit.head(5).assign(age_in_years="old").to_csv(tmp / "new_wrong_kind.csv", index=False)
     pd.read_csv(tmp / "credit.csv").iloc[:-10].to_csv(tmp / "credit_other.csv", index=False)

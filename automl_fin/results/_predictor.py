@@ -8,6 +8,7 @@ the next step(s) of each series from its latest window.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,20 @@ class Member:
     model: str
     weight: float
     pipeline: Any
+
+
+def _key(name: object) -> str:
+    """A column name without case, outer spaces and the marks that join its words."""
+    return re.sub(r"[\s_.\-]+", "", str(name).strip().casefold())
+
+
+def _alike(missing: list[str], extra: list[Any]) -> dict[str, Any]:
+    """For each missing column, the one extra column named alike (``Limit`` and
+    ``limit``, ``loan amount`` and ``loan_amount``), where there is exactly one."""
+    keys: dict[str, list[Any]] = {}
+    for name in extra:
+        keys.setdefault(_key(name), []).append(name)
+    return {m: keys[_key(m)][0] for m in missing if len(keys.get(_key(m), [])) == 1}
 
 
 @dataclass
@@ -141,10 +156,13 @@ class Schema:
         :class:`DataError` names a missing column or one that is not of its kind."""
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
+            alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
+            said = "; ".join(f"{theirs!r} for {ours!r}" for ours, theirs in alike.items())
             raise DataError(
                 f"{source}: missing column(s) {', '.join(map(repr, missing))} that the "
                 "predictor was trained with; add them (empty values are allowed where "
                 "the training data had them)"
+                + (f"; rename the columns named alike ({said})" if alike else "")
             )
         dtypes = frame.dtypes  # once: a Series per column costs ~1 ms on a wide table
         plain = [  # numbers already: checked as one block (10,000 columns: 4 s -> 0.1 s)
