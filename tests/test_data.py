@@ -87,6 +87,15 @@ def test_kinds_of_ids_dates_and_text() -> None:
     # doubled AER CreditCard gave "rownames" as a prediction's first reason)
     twice = pd.DataFrame({"rownames": np.tile(np.arange(1, n // 2 + 1), 2), "x": np.arange(n)})
     assert infer_kinds(twice)["rownames"] is ColumnKind.ID
+    # a header cell left empty in the middle (ages under no name) is a feature, not row
+    # numbers (it was dropped as an identifier); an index written twice is no feature
+    ages = np.random.default_rng(1).integers(20, 70, n)
+    unnamed = pd.DataFrame({"Unnamed: 0": np.arange(n), "Unnamed: 0.1": np.arange(n),
+                            "income": np.arange(n), "Unnamed: 3": ages})  # fmt: skip
+    assert infer_kinds(unnamed) == {
+        "Unnamed: 0": ColumnKind.ID, "Unnamed: 0.1": ColumnKind.ID,
+        "income": ColumnKind.NUMERIC, "Unnamed: 3": ColumnKind.NUMERIC,
+    }  # fmt: skip
 
 
 def test_infer_task() -> None:

@@ -440,7 +440,11 @@ def _row_numbers(name: str) -> bool:
     """The index column pandas writes (``Unnamed: 0``) or R's row names (``rownames``):
     row numbers, never a feature, unique or not (two tables written one after the
     other repeat them)."""
-    return bool(re.fullmatch(r"Unnamed: \d+|row[._ ]?names", name.strip(), flags=re.IGNORECASE))
+    # pandas writes its index first (Unnamed: 0; written twice, Unnamed: 0.1 beside it):
+    # an "Unnamed: 5" is a column whose header was left empty, a feature like another
+    return bool(
+        re.fullmatch(r"Unnamed: 0(\.\d+)?|row[._ ]?names", name.strip(), flags=re.IGNORECASE)
+    )
 
 
 def looks_like_datetime(values: pd.Series) -> bool:
