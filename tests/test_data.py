@@ -270,6 +270,10 @@ def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path:
         said = rf"{name}' has {lines} line\(s\) of notes before its header \(.*\): read from "
         with pytest.warns(UserWarning, match=said + f"line {lines + 1}"):
             pd.testing.assert_frame_equal(read_table(tmp_path / name), plain)
+        with warnings.catch_warnings():  # a batch's check reads the same names, quietly
+            warnings.simplefilter("error")
+            header = read_table(tmp_path / name, header_only=True)
+        assert list(header.columns) == list(plain.columns)
     total = ",".join(["Total"] + [""] * (frame.shape[1] - 2) + [str(frame["Balance"].sum())])
     (tmp_path / "totals.csv").write_text(f"{body}{total}\n\nSource: ISLR, James et al.\n")
     with pytest.warns(UserWarning, match=r"totals.csv': its last 2 line\(s\) are notes or "

@@ -146,20 +146,24 @@ def _read(
             return pd.DataFrame(columns=pq.read_schema(p).names), 0
         return pd.read_parquet(p), 0
     skip = 0
+    rows = PREAMBLE_LINES if header_only else rows  # enough to find lines of notes
     try:
-        frame = _csv(p, sep, encoding, nrows=0 if header_only else rows)
+        frame = _csv(p, sep, encoding, nrows=rows)
     except pd.errors.ParserError:
-        skip, notes = _preamble(p, sep, encoding) if sep and not header_only else (0, [])
+        skip, notes = _preamble(p, sep, encoding) if sep else (0, [])
         if not skip:
             raise
         frame = _csv(p, sep, encoding, skiprows=skip, nrows=rows)
+    if skip and not header_only:  # a batch's check reads the names quietly
         warnings.warn(
             f"data file '{p}' has {skip} line(s) of notes before its header "
             f"({', '.join(repr(n[:60]) for n in notes[:2])}{', ...' if len(notes) > 2 else ''})"
             f": read from line {skip + 1}",
             stacklevel=3,
         )
-    if header_only or sep == _READERS[suffix]:
+    if header_only:
+        return frame.iloc[:0], skip
+    if sep == _READERS[suffix]:
         return frame, skip
     if sep == ";":  # a spreadsheet's export where the comma may be the decimal mark
         return _decimal_commas(frame, p, encoding, skip, rows), skip
