@@ -26,7 +26,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import infer_kinds, looks_like_datetime
-from automl_fin.data._tidy import with_column
+from automl_fin.data._tidy import plain, with_column
 from automl_fin.data._timeseries import copies
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -224,7 +224,7 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
         and (cfg.classes is None or "data.classes" in soft)
     ):  # the table states the order: a pandas ordered Categorical
         seen = set(observed)
-        cfg.classes = [_plain(c) for c in dtype.categories if c in seen]
+        cfg.classes = [plain(c) for c in dtype.categories if c in seen]
         out.notes.append(
             f"classes {' < '.join(map(str, cfg.classes))} of '{cfg.target}' in the order of "
             "its ordered categories"
@@ -238,7 +238,7 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
         and {str(c).strip().casefold() for c in cfg.classes} == set(folded)
         and len(folded) == len(observed)
     ):  # Low/Medium/High for the recipe's low/medium/high: its order, the data's spelling
-        cfg.classes = [_plain(folded[str(c).strip().casefold()]) for c in cfg.classes]
+        cfg.classes = [plain(folded[str(c).strip().casefold()]) for c in cfg.classes]
         out.notes.append(
             f"classes {' < '.join(map(str, cfg.classes))} of '{cfg.target}' in the recipe's "
             "order (its labels differ only in case or spaces)"
@@ -258,7 +258,7 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     if cfg.positive_class is not None:
         if "data.positive_class" not in soft or any(_same(v, cfg.positive_class) for v in observed):
             cfg.positive_class = next(
-                (_plain(v) for v in observed if _same(v, cfg.positive_class)), cfg.positive_class
+                (plain(v) for v in observed if _same(v, cfg.positive_class)), cfg.positive_class
             )
             return  # binding: Dataset names the values when it is not one of them
         hint = cfg.positive_class
@@ -267,7 +267,7 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
         if cfg.classes is not None:
             return  # listed classes: the last one is the positive class
     label, why = infer_positive(y)
-    cfg.positive_class = _plain(label)
+    cfg.positive_class = plain(label)
     other = next(v for v in observed if not _same(v, label))
     instead = "" if hint is None else f"the recipe's {hint!r} is not a value of '{cfg.target}'; "
     out.notes.append(
@@ -297,7 +297,7 @@ def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str])
     numeric = pd.to_numeric(pd.Series([str(v) for v in observed]), errors="coerce")
     if numeric.notna().all():
         ordered = [observed[i] for i in numeric.sort_values(kind="stable").index]
-        cfg.classes = [_plain(v) for v in ordered]
+        cfg.classes = [plain(v) for v in ordered]
         out.notes.append(f"classes ordered by value: {' < '.join(map(str, ordered))}")
         return
     if "data.classes" not in soft:
@@ -384,14 +384,14 @@ def _time_axis(out: Settled, source: str) -> None:
         out.frame = with_column(out.frame, cfg.time, dates)
         out.notes.append(
             f"time '{cfg.time}' holds numbers, read as dates: "
-            + " ... ".join(f"{_plain(v)} -> {dates[i]:%Y-%m-%d}" for i, v in first.items())
+            + " ... ".join(f"{plain(v)} -> {dates[i]:%Y-%m-%d}" for i, v in first.items())
             + "; if that is wrong, give the dates as text (e.g. 1980-01-02)"
         )
         return
     calendar = cfg.series is not None and cfg.series.calendar
     out.notes.append(
-        f"time '{cfg.time}' holds period numbers ({_plain(first.iloc[0])} ... "
-        f"{_plain(first.iloc[-1])}), not dates: they put the rows in time order"
+        f"time '{cfg.time}' holds period numbers ({plain(first.iloc[0])} ... "
+        f"{plain(first.iloc[-1])}), not dates: they put the rows in time order"
         + (", without calendar features" if calendar else "")
         + "; if they are dates, give them as text (e.g. 1980-01-02)"
     )
@@ -517,11 +517,6 @@ _BOOL_WORDS = {
     True: ("true", "yes", "y", "on", "t", "1"),
     False: ("false", "no", "n", "off", "f", "0"),
 }
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value a recipe can hold."""
-    return value.item() if hasattr(value, "item") else value
 
 
 def _typed(value: Any) -> str:
