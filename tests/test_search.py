@@ -860,16 +860,17 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
         late=np.where(flights["dep_delay"] >= 15, "yes", "no")
     )
-    # costs 5,000 and 10 million times the logistic regression's: after the quick one has
-    # run, the guess (the fastest fold per unit of cost) still prices the slow one's fold
-    # at about a minute (a guess of over twice the time left is not probed: 5 % of it
-    # would take half of it)
-    # and one declared as cheap as a logistic regression that takes ~12 s a fold
-    registry = Registry(plugins={"guessed": _GuessedSlow(quick=(0.0, 250.0),
-                                                         slow=(5e-4, 5e5),
+    # costs 2,000 and 1.6 million times the logistic regression's: each guess (the fastest
+    # fold per unit of cost) prices a fold at over the time left, the slow one's after
+    # the quick one has run too (a guess of over ten times the time left is not probed:
+    # 5 % of it would take half of it; these stay below that on a machine 3x slower)
+    # and one declared as cheap as a logistic regression that takes ~12 s a fold; the
+    # first eight trials show it all (the rest of the 25 s went to more of the same)
+    registry = Registry(plugins={"guessed": _GuessedSlow(quick=(0.0, 100.0),
+                                                         slow=(5e-4, 8e4),
                                                          sneaky=(5e-4, 0.05))})  # fmt: skip
     result = search(
-        "default", data=table, target="late", seconds=25.0, seed=0, runs_dir=tmp_path,
+        "default", data=table, target="late", trials=8, seconds=25.0, seed=0, runs_dir=tmp_path,
         storage=":memory:", registry=registry,
         overrides={"models": ["logreg", "quick", "slow", "sneaky"], "calibration": ["none"],
                    "ensemble": False, "report": False, "predictor": False},
