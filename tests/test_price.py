@@ -223,6 +223,60 @@ def test_numbers_are_dates_only_where_all_of_them_write_one() -> None:
     assert read_times(pd.Series([3, 1, 2])).tolist() == [3, 1, 2]  # a time axis of periods
 
 
+def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """arch's NASDAQ composite (not bundled) with its dates written as an exchange's API
+    and a spreadsheet write them: Unix seconds (``1358294400``), Binance-style
+    milliseconds in ``open_time``, Excel's day numbers (``41290``). Each was a time axis
+    of period numbers: no calendar features, and the run said "held out (1509926400 to
+    1545955200)". Now each is read as the dates it counts, said with how, and new rows
+    written alike are read alike by the predictor. Day numbers in a column not named
+    for dates, and digits of ``%Y%m%d``, are read as before."""
+    from arch.data import nasdaq
+
+    from automl_fin.data._dates import dates_written_as, parse_dates
+
+    frame = nasdaq.load()[["Adj Close"]].tail(700).reset_index()
+    days = frame["Date"]
+    unix = (days - pd.Timestamp("1970-01-01")) // pd.Timedelta("1s")
+    written = {
+        "seconds": (frame.assign(Date=unix), "Date", "Unix time in seconds, UTC"),
+        "ms": (frame.rename(columns={"Date": "open_time"}).assign(open_time=unix * 1000),
+               "open_time", "Unix time in milliseconds, UTC"),
+        "excel": (frame.assign(Date=(days - pd.Timestamp("1899-12-30")).dt.days),
+                  "Date", "spreadsheet day numbers, as Excel counts them"),
+    }  # fmt: skip
+    for name, (table, time, how) in written.items():
+        lines: list[str] = []
+        result = search("price", data=table.head(600), trials=3, storage=":memory:",
+                        runs_dir=tmp_path / name, announce=lines.append,
+                        overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                                   "data.time": time,
+                                   "data.series.price": "Adj Close"})  # fmt: skip
+        said = "\n".join(lines)
+        first, last = table[time].iloc[0], table[time].iloc[599]
+        assert (
+            f"time '{time}' holds numbers, read as dates ({how}): {first} -> "
+            f"{days.iloc[0]:%Y-%m-%d} ... {last} -> {days.iloc[599]:%Y-%m-%d}"
+        ) in said, said
+        assert set(result.problem.dataset.X["day_of_week"]) == {0.0, 1.0, 2.0, 3.0, 4.0}
+        assert result.predictor is not None
+        out = result.predictor.predict_frame(table)
+        assert out["origin"].tolist() == [days.iloc[-1]], name
+    minutes = pd.Series(1_700_000_000 + 60 * np.arange(3), name="ts")  # intraday bars
+    stamps, how = dates_written_as(minutes)  # type: ignore[misc]
+    assert how == "Unix time in seconds, UTC" and stamps.iloc[-1] == pd.Timestamp(
+        "2023-11-14 22:15:20"
+    )
+    serials = pd.Series([41290, 41291.5], name="trade_date")
+    assert parse_dates(serials).tolist() == [
+        pd.Timestamp("2013-01-16"),
+        pd.Timestamp("2013-01-17 12:00"),
+    ]
+    assert dates_written_as(serials.rename("t")) is None  # counted periods, not named for dates
+    assert dates_written_as(pd.Series([19750103, 19891124]))[1] == "digits of %Y%m%d"  # type: ignore[index]
+    assert dates_written_as(pd.Series([1, 2, 3], name="date")) is None
+
+
 def test_quarters_written_as_r_stata_and_statistics_offices_write_them_are_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """fpp2's quarterly ``ausbeer`` (not bundled) with its quarters written as R's
     yearqtr writes them (``1956 Q1``): the column was no date (text, and the price table

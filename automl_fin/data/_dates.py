@@ -10,11 +10,15 @@ on new rows (a fitted step keeps the format it found). Only a column that no sin
 format reads (95 % of its values) is read value by value.
 
 Whole numbers are dates only when all of them write one in the digits of one format
-(:func:`numeric_dates`: ``19750103``, Ecdat's ``800102``, a year ``1990``). A time column
-of other numbers (``1, 2, ... 1860``, an R series' ``1991.496``) is a time axis of period
-numbers (:func:`read_times`): rows are ordered and validated walk-forward by them, and
-no calendar is read from them (before, ``1000 ... 1860`` were read as the years 1000 to
-1860 and ``1 ... 999`` refused, in one column).
+(:func:`numeric_dates`: ``19750103``, Ecdat's ``800102``, a year ``1990``), or count
+time from an epoch: Unix time in seconds, milliseconds, micro- or nanoseconds, from
+1980 to 2100 (a market-data or crypto exchange's export), and, in a column named for
+dates, a spreadsheet's day numbers (Excel's ``41290`` for 16 January 2013, saved
+without a date format). A time column of other numbers (``1, 2, ... 1860``, an R
+series' ``1991.496``) is a time axis of period numbers (:func:`read_times`): rows are
+ordered and validated walk-forward by them, and no calendar is read from them
+(before, ``1000 ... 1860`` were read as the years 1000 to 1860 and ``1 ... 999``
+refused, in one column).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pandas.tseries.api import guess_datetime_format
 __all__ = [
     "MIXED",
     "date_format",
+    "dates_written_as",
     "is_periods",
     "numeric_dates",
     "parse_dates",
@@ -43,6 +48,14 @@ GUESSED_FROM = 20  # distinct values whose formats pandas is asked to guess
 READS = 0.95  # share of the sample a format must read to be the column's
 # whole numbers that write dates, by their number of digits
 DIGIT_DATES = {8: "%Y%m%d", 6: "%y%m%d", 4: "%Y"}
+# numbers that count time from an epoch, read as dates where all of them fall from 1980
+# to 2100 in one unit: Unix time (UTC) in seconds ... nanoseconds (the ranges do not
+# meet: 3.2e8 to 4.1e9 s, 3.2e11 to 4.1e12 ms, ...); and spreadsheet day numbers
+# (Excel's and LibreOffice's, day 1 = 31 December 1899) in a column named for dates
+EPOCH_FROM, EPOCH_TO = pd.Timestamp("1980-01-01"), pd.Timestamp("2100-01-01")
+UNIX_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+SPREADSHEET_DAY_ZERO = pd.Timestamp("1899-12-30")
+DATE_WORDS = ("date", "day")  # a column name that says it holds dates
 # period notations no strftime format reads, each read as its period's first day: a
 # quarter (`1990Q1`, R's yearqtr `1990 Q1`, Stata's `1990q1`, `1990-Q1`, `Q1 1990`) and a
 # month as statistics offices write it (`1990M01`, `1990m1`); these names stand for
@@ -165,29 +178,69 @@ def date_format(values: Any) -> str:
 
 
 def numeric_dates(values: Any) -> pd.Series | None:
-    """Numbers that write dates in their digits, as dates: all of them whole numbers of
-    one length that :data:`DIGIT_DATES` reads (``19750103``; ``800102``; ``1990``, the
-    first of January), missing values kept missing; ``None`` when they are not all such
-    dates (period numbers: ``1, 2, 3``, ``1991.496``) or hold no value."""
+    """Numbers that write dates, as dates (:func:`dates_written_as`), missing values
+    kept missing; ``None`` when they are not all such dates (period numbers: ``1, 2,
+    3``, ``1991.496``) or hold no value."""
+    found = dates_written_as(values)
+    return None if found is None else found[0]
+
+
+def dates_written_as(values: Any) -> tuple[pd.Series, str] | None:
+    """Numbers that write dates, as dates, and how they were written: all of them
+    whole numbers of one length that :data:`DIGIT_DATES` reads (``19750103``;
+    ``800102``; ``1990``, the first of January); else all of them Unix time in one unit
+    from 1980 to 2100 (:data:`UNIX_UNITS`; read in UTC); else, where ``values`` is a
+    Series named for dates (:data:`DATE_WORDS`), all of them spreadsheet day numbers of
+    those years (``41290``; a fraction is the time of day). ``None`` when they are not
+    all such dates or hold no value."""
     series = pd.Series(values)
     if not is_periods(series):
         return None
     numbers = pd.to_numeric(series, errors="coerce").astype(float)
     known = numbers.dropna()
-    if known.empty or not np.all(np.isfinite(known)) or not np.all(known == np.floor(known)):
+    if known.empty or not np.all(np.isfinite(known)):
+        return None
+    read = _digit_dates(known)
+    if read is None:
+        read = _counted_dates(known, str(series.name or ""))
+    if read is None:
+        return None
+    stamps, how = read
+    out = pd.Series(pd.NaT, index=series.index, dtype=stamps.dtype, name=series.name)
+    out[known.index] = stamps
+    return out, how
+
+
+def _digit_dates(known: pd.Series) -> tuple[pd.Series, str] | None:
+    """``known`` (no missing value) as the dates their digits write, or ``None``."""
+    if not np.all(known == np.floor(known)) or (known < 0).any():
         return None
     text = known.astype(np.int64).astype(str)
     lengths = text.str.len().unique()
-    if len(lengths) != 1 or int(lengths[0]) not in DIGIT_DATES or (known < 0).any():
+    if len(lengths) != 1 or int(lengths[0]) not in DIGIT_DATES:
         return None
+    fmt = DIGIT_DATES[int(lengths[0])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        read = pd.to_datetime(text, format=DIGIT_DATES[int(lengths[0])], errors="coerce")
-    if read.isna().any():
-        return None
-    out = pd.Series(pd.NaT, index=series.index, dtype=read.dtype, name=series.name)
-    out[known.index] = read
-    return out
+        read = pd.to_datetime(text, format=fmt, errors="coerce")
+    return None if read.isna().any() else (read, f"digits of {fmt}")
+
+
+def _counted_dates(known: pd.Series, name: str) -> tuple[pd.Series, str] | None:
+    """``known`` (no missing value) as Unix times or spreadsheet day numbers of the
+    years :data:`EPOCH_FROM` to :data:`EPOCH_TO`, or ``None``."""
+    low, high = float(known.min()), float(known.max())
+    for unit, words in UNIX_UNITS.items():
+        first, last = (t.value / pd.Timedelta(1, unit).value for t in (EPOCH_FROM, EPOCH_TO))
+        if first <= low and high < last:
+            stamps = pd.to_datetime(known, unit=unit).dt.round("us" if unit != "ns" else "ns")
+            return stamps, f"Unix time in {words}, UTC"
+    days = [(t - SPREADSHEET_DAY_ZERO) / pd.Timedelta(1, "D") for t in (EPOCH_FROM, EPOCH_TO)]
+    named = any(word in name.casefold() for word in DATE_WORDS)
+    if named and days[0] <= low and high < days[1]:
+        stamps = pd.to_datetime(known, unit="D", origin=SPREADSHEET_DAY_ZERO).dt.round("s")
+        return stamps, "spreadsheet day numbers, as Excel counts them"
+    return None
 
 
 def is_periods(values: Any) -> bool:

@@ -372,19 +372,25 @@ def _time_axis(out: Settled, source: str) -> None:
     (Ecdat's ``800102``; turned into dates here, once, so that new rows are read as
     these were), else period numbers (``1, 2, 3``; an R series' ``1991.496``), which
     order the rows and carry no calendar. Each said in a note."""
-    from automl_fin.data._dates import is_periods, numeric_dates
+    from automl_fin.data._dates import dates_written_as, is_periods
 
     cfg = out.recipe.data
     when = out.frame[cfg.time] if cfg.time and cfg.time in out.frame.columns else None
     if when is None or not is_periods(when) or not when.notna().any():
         return
     first = when.dropna().iloc[[0, -1]]
-    dates = numeric_dates(when)
-    if dates is not None:
+    found = dates_written_as(when)
+    if found is not None:
+        dates, how = found
+        clock = (
+            "%Y-%m-%d"
+            if (dates.dropna() == dates.dropna().dt.normalize()).all()
+            else "%Y-%m-%d %H:%M"
+        )
         out.frame = with_column(out.frame, cfg.time, dates)
         out.notes.append(
-            f"time '{cfg.time}' holds numbers, read as dates: "
-            + " ... ".join(f"{plain(v)} -> {dates[i]:%Y-%m-%d}" for i, v in first.items())
+            f"time '{cfg.time}' holds numbers, read as dates ({how}): "
+            + " ... ".join(f"{plain(v)} -> {dates[i]:{clock}}" for i, v in first.items())
             + "; if that is wrong, give the dates as text (e.g. 1980-01-02)"
         )
         return
