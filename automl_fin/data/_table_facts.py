@@ -335,6 +335,9 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
     if cfg.time is None or (cfg.time not in names and "data.time" in soft):
         cfg.time = _infer_time(frame, source)
         inferred.append(f"time '{cfg.time}'")
+    if cfg.series.columns:
+        _stack_wide(out, source, soft)
+        frame, names = out.frame, [str(c) for c in out.frame.columns]
     if cfg.series.price is None or (cfg.series.price not in names and "data.series.price" in soft):
         cfg.series.price = _infer_price(frame, source, exclude={cfg.time, cfg.entity})
         inferred.append(f"price '{cfg.series.price}'")
@@ -365,6 +368,38 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"of '{cfg.series.price}' alone: to use them, --set 'data.series.exogenous="
             f"[{listed}]' (their lags become features)"
         )
+
+
+def _stack_wide(out: Settled, source: str, soft: frozenset[str]) -> None:
+    """A wide price table (``data.series.columns``: one price column per asset) stacked
+    into one panel of series (:func:`~automl_fin.data._wide_prices.long_prices`); a
+    price, entity or exogenous column named besides it is refused by its field (a run's
+    recipe, settled so, is settled again to the same)."""
+    from automl_fin.data._wide_prices import PRICE, SERIES, long_prices
+
+    cfg = out.recipe.data
+    assert cfg.series is not None and cfg.time is not None
+    columns = cfg.series.columns
+    names = [str(c) for c in out.frame.columns]
+    named = {
+        "data.series.price": cfg.series.price in names and "data.series.price" not in soft,
+        "data.entity": cfg.entity not in (None, SERIES) and "data.entity" not in soft,
+        "data.series.exogenous": bool(cfg.series.exogenous) and "data.series.exogenous" not in soft,
+    }
+    for name, given in named.items():
+        if given:
+            raise RecipeError(
+                out.recipe.source,
+                name,
+                "is set, and data.series.columns reads a wide table (one price column per "
+                "series, no other): give one of them",
+            )
+    out.frame = long_prices(out.frame, cfg.time, columns, source)
+    cfg.entity, cfg.series.price, cfg.series.exogenous = SERIES, PRICE, []
+    out.notes.append(
+        f"a wide table: {_short(list(columns))} are {len(columns)} series, forecast as one "
+        f"panel (read as columns '{SERIES}' and '{PRICE}')"
+    )
 
 
 def _time_axis(out: Settled, source: str) -> None:
@@ -458,9 +493,16 @@ def _infer_price(frame: pd.DataFrame, source: str, exclude: set[str | None]) -> 
             return by_name[wanted]
     if len(numeric) == 1:
         return numeric[0]
+    prices = [c for c, k in infer_kinds(frame[numeric]).items() if k is not ColumnKind.ID]
+    wide = (
+        f", or forecast each as a series of one panel: --set 'data.series.columns=["
+        f"{', '.join(prices[:8])}{', ...' if len(prices) > 8 else ''}]'"
+        if len(prices) > 1
+        else ""
+    )
     raise DataError(
         f"{source}: which column is the price? none is named {', '.join(PRICE_NAMES)}; "
-        f"numeric columns: {_short(numeric)}; pass --target COLUMN"
+        f"numeric columns: {_short(numeric)}; pass --target COLUMN{wide}"
     )
 
 

@@ -58,6 +58,11 @@ class SeriesConfig(_Strict):
     exogenous: list[str] = Field(default_factory=list, description="other columns, lagged")
     exogenous_lags: int = Field(1, ge=1, le=250)
     calendar: bool = True
+    columns: list[str] = Field(
+        default_factory=list,
+        description="a wide table's price columns, one series each (e.g. [DAX, SMI]), "
+        "stacked into one panel",
+    )
 
 
 class DataConfig(_Strict):

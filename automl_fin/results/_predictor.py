@@ -153,7 +153,13 @@ class Schema:
 
     def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
         """``frame``'s input columns, each converted to its training kind; a
-        :class:`DataError` names a missing column or one that is not of its kind."""
+        :class:`DataError` names a missing column or one that is not of its kind. A
+        wide price table (``data.series.columns``) is stacked as training stacked it."""
+        wide = (self.series or {}).get("columns")
+        if wide:
+            from automl_fin.data._wide_prices import long_prices
+
+            frame = long_prices(frame, self.series["time"], wide, source)  # type: ignore[index]
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
