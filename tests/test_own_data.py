@@ -296,8 +296,8 @@ def test_price_on_yymmdd_integers_says_how_it_read_them() -> None:
     recipe = load_recipe("price", {"data.target": "dm"})
     notes = settle(recipe, frame, "garch", loosened(recipe, frame, ["data.target"])).notes
     assert (
-        "time 'date' holds numbers, read as dates: 800102 -> 1980-01-02 ... 870521 -> "
-        "1987-05-21" in notes[0]
+        "time 'date' holds numbers, read as dates (digits of %y%m%d): 800102 -> 1980-01-02 "
+        "... 870521 -> 1987-05-21" in notes[0]
     )
     unused = next(n for n in notes if n.startswith("numeric columns not used"))
     assert "['ddm', 'bp', 'cd', 'dy', 'sf']" in unused  # not the row numbers

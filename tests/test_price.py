@@ -221,6 +221,13 @@ def test_numbers_are_dates_only_where_all_of_them_write_one() -> None:
     assert read([800102, np.nan])[0] == pd.Timestamp("1980-01-02")  # Ecdat's yymmdd
     assert read([1990, 1991]) == [pd.Timestamp("1990-01-01"), pd.Timestamp("1991-01-01")]
     assert read_times(pd.Series([3, 1, 2])).tolist() == [3, 1, 2]  # a time axis of periods
+    # months as Fama-French's and CRSP's monthly files write them (yyyymm): 1926-2024 were
+    # period numbers; 2001-2012 were read as days of 2020 (200101 as 20-01-01, yymmdd)
+    for first, last in (("1926-07", "2024-12"), ("2001-01", "2012-12")):
+        months = pd.period_range(first, last, freq="M")
+        assert read(months.strftime("%Y%m").astype(int).tolist()) == months.to_timestamp().tolist()
+    days = pd.bdate_range("2019-01-02", "2019-01-11")  # yymmdd also read as months of 1901
+    assert read(days.strftime("%y%m%d").astype(int).tolist()) == days.tolist()
 
 
 def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]

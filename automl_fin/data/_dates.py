@@ -47,7 +47,8 @@ SAMPLE = 500  # distinct values a format is tried on
 GUESSED_FROM = 20  # distinct values whose formats pandas is asked to guess
 READS = 0.95  # share of the sample a format must read to be the column's
 # whole numbers that write dates, by their number of digits
-DIGIT_DATES = {8: "%Y%m%d", 6: "%y%m%d", 4: "%Y"}
+DIGIT_DATES = {8: ("%Y%m%d",), 6: ("%y%m%d", "%Y%m"), 4: ("%Y",)}
+DIGIT_YEARS = (1800, 2100)  # the years a four-digit year of these digits may write
 # numbers that count time from an epoch, read as dates where all of them fall from 1980
 # to 2100 in one unit: Unix time (UTC) in seconds ... nanoseconds (the ranges do not
 # meet: 3.2e8 to 4.1e9 s, 3.2e11 to 4.1e12 ms, ...); and spreadsheet day numbers
@@ -188,11 +189,11 @@ def numeric_dates(values: Any) -> pd.Series | None:
 def dates_written_as(values: Any) -> tuple[pd.Series, str] | None:
     """Numbers that write dates, as dates, and how they were written: all of them
     whole numbers of one length that :data:`DIGIT_DATES` reads (``19750103``;
-    ``800102``; ``1990``, the first of January); else all of them Unix time in one unit
-    from 1980 to 2100 (:data:`UNIX_UNITS`; read in UTC); else, where ``values`` is a
-    Series named for dates (:data:`DATE_WORDS`), all of them spreadsheet day numbers of
-    those years (``41290``; a fraction is the time of day). ``None`` when they are not
-    all such dates or hold no value."""
+    ``800102``; ``199001``, January 1990; ``1990``, the first of January); else all of
+    them Unix time in one unit from 1980 to 2100 (:data:`UNIX_UNITS`; read in UTC);
+    else, where ``values`` is a Series named for dates (:data:`DATE_WORDS`), all of them
+    spreadsheet day numbers of those years (``41290``; a fraction is the time of day).
+    ``None`` when they are not all such dates or hold no value."""
     series = pd.Series(values)
     if not is_periods(series):
         return None
@@ -212,18 +213,42 @@ def dates_written_as(values: Any) -> tuple[pd.Series, str] | None:
 
 
 def _digit_dates(known: pd.Series) -> tuple[pd.Series, str] | None:
-    """``known`` (no missing value) as the dates their digits write, or ``None``."""
+    """``known`` (no missing value) as the dates their digits write, or ``None``. Six
+    digits are a day (``800102``, yymmdd) or a month (``199001``, yyyymm: Fama-French's
+    and CRSP's monthly files); where both read every value (the months of 2001 to 2012:
+    ``200101`` is also 1 January 2020) the reading whose steps between dates are the
+    clearly more regular wins (months a month apart, not days a day apart with a jump
+    at each "month"), else the day."""
     if not np.all(known == np.floor(known)) or (known < 0).any():
         return None
     text = known.astype(np.int64).astype(str)
     lengths = text.str.len().unique()
     if len(lengths) != 1 or int(lengths[0]) not in DIGIT_DATES:
         return None
-    fmt = DIGIT_DATES[int(lengths[0])]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        read = pd.to_datetime(text, format=fmt, errors="coerce")
-    return None if read.isna().any() else (read, f"digits of {fmt}")
+    found: list[tuple[float, pd.Series, str]] = []
+    for fmt in DIGIT_DATES[int(lengths[0])]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read = pd.to_datetime(text, format=fmt, errors="coerce")
+        if read.isna().any() or ("%Y" in fmt and not read.dt.year.between(*DIGIT_YEARS).all()):
+            continue
+        found.append((_irregularity(read), read, f"digits of {fmt}"))
+    if not found:
+        return None
+    best = found[0]  # another reading only where it is clearly the more regular
+    for other in found[1:]:
+        if other[0] < 0.5 * best[0]:
+            best = other
+    return best[1], best[2]
+
+
+def _irregularity(stamps: pd.Series) -> float:
+    """How unequal the steps between the distinct dates are (their coefficient of
+    variation; 0 for fewer than three dates)."""
+    steps = np.diff(np.sort(stamps.unique())).astype("timedelta64[s]").astype(float)
+    if len(steps) < 2 or steps.mean() == 0:
+        return 0.0
+    return float(steps.std() / steps.mean())
 
 
 def _counted_dates(known: pd.Series, name: str) -> tuple[pd.Series, str] | None:
