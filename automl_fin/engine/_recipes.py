@@ -63,6 +63,11 @@ class SeriesConfig(_Strict):
         description="a wide table's price columns, one series each (e.g. [DAX, SMI]), "
         "stacked into one panel",
     )
+    time_parts: list[str] = Field(
+        default_factory=list,
+        description="columns that write the time in parts (year; month or quarter; day), "
+        "read as one date column named by data.time",
+    )
 
 
 class DataConfig(_Strict):

@@ -154,12 +154,17 @@ class Schema:
     def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
         """``frame``'s input columns, each converted to its training kind; a
         :class:`DataError` names a missing column or one that is not of its kind. A
-        wide price table (``data.series.columns``) is stacked as training stacked it."""
-        wide = (self.series or {}).get("columns")
-        if wide:
+        time written in parts (``data.series.time_parts``) is read as one date, and a
+        wide price table (``data.series.columns``) stacked, as training did."""
+        series = self.series or {}
+        if series.get("time_parts"):
+            from automl_fin.data._time_parts import compose_time
+
+            frame = compose_time(frame, series["time_parts"], series["time"], source)
+        if series.get("columns"):
             from automl_fin.data._wide_prices import long_prices
 
-            frame = long_prices(frame, self.series["time"], wide, source)  # type: ignore[index]
+            frame = long_prices(frame, series["time"], series["columns"], source)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
