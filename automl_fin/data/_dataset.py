@@ -148,12 +148,12 @@ def _read(
     skip = 0
     rows = PREAMBLE_LINES if header_only else rows  # enough to find lines of notes
     try:
-        frame = _csv(p, sep, encoding, nrows=rows)
+        frame = _csv(p, sep, encoding, scan=not header_only, nrows=rows)
     except pd.errors.ParserError:
         skip, notes = _preamble(p, sep, encoding) if sep else (0, [])
         if not skip:
             raise
-        frame = _csv(p, sep, encoding, skiprows=skip, nrows=rows)
+        frame = _csv(p, sep, encoding, scan=not header_only, skiprows=skip, nrows=rows)
     if skip and not header_only:  # a batch's check reads the names quietly
         warnings.warn(
             f"data file '{p}' has {skip} line(s) of notes before its header "
@@ -256,13 +256,16 @@ def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
     return 0, []
 
 
-def _csv(p: Path, sep: str | None, encoding: str, **options: Any) -> pd.DataFrame:
-    """pandas' reader without its implicit index (where the first data line has more
+def _csv(
+    p: Path, sep: str | None, encoding: str, scan: bool = True, **options: Any
+) -> pd.DataFrame:
+    r"""pandas' reader without its implicit index (where the first data line has more
     fields than the header, pandas made the first ones the row index and shifted every
     column by one): a separator at the end of every data line, as some exports write,
     is dropped; a longer first line that holds a value there is refused as the reader
-    refuses a longer line further down."""
-    if sep and _lone_returns(p):  # a '\r' inside a value, unquoted: part of the value
+    refuses a longer line further down. ``scan``: look through the whole file for a
+    ``\r`` inside a value (:func:`_lone_returns`); off where only its names are read."""
+    if sep and scan and _lone_returns(p):  # a '\r' inside a value, unquoted: part of it
         options = {**options, "lineterminator": "\n"}
     read = partial(pd.read_csv, p, sep=sep, engine="c" if sep else "python",
                    encoding=encoding, **options)  # fmt: skip

@@ -44,9 +44,13 @@ def long_prices(
             f"{source}: '{time}' is the time column and in data.series.columns; list the "
             "price columns only"
         )
-    text = [c for c in columns if not ptypes.is_numeric_dtype(frame[c])]
-    if text or any(ptypes.is_bool_dtype(frame[c]) for c in columns):
-        bad = (text or [c for c in columns if ptypes.is_bool_dtype(frame[c])])[0]
+    no_prices = [
+        c
+        for c in columns
+        if not ptypes.is_numeric_dtype(frame[c]) or ptypes.is_bool_dtype(frame[c])
+    ]
+    if no_prices:
+        bad = no_prices[0]
         raise DataError(
             f"{source}: column '{bad}' of data.series.columns holds no prices (e.g. "
             f"{frame[bad].dropna().iloc[0]!r} is not a number); list the price columns only"
