@@ -247,16 +247,17 @@ def test_a_search_tries_the_families_left_behind_next(tmp_path: Path) -> None:
     from automl_fin.engine._search import search
 
     over = {"validation.n_splits": 2, "validation.repeats": 1, "calibration": ["none"],
-            "models": ["logreg", "hgb", "extra_trees"], "report": False, "predictor": False,
+            "models": ["logreg", "hgb", "sgd"], "report": False, "predictor": False,
             "pruner": "none", "portfolio": False, "ensemble": False, "baselines": [],
             "enqueue": [{"model": "hgb"}] * 10}  # fmt: skip
-    result = search("default", trials=13, seed=0, runs_dir=tmp_path, overrides=over)
+    result = search("default", trials=13, seed=0, runs_dir=tmp_path, storage=":memory:",
+                    overrides=over)  # fmt: skip
     board = result.leaderboard().sort_values("trial")
-    assert board["model"].tolist()[10:] == ["extra_trees", "logreg", "extra_trees"]
-    off = search("default", trials=13, seed=0, runs_dir=tmp_path,
+    assert board["model"].tolist()[10:] == ["logreg", "sgd", "logreg"]
+    off = search("default", trials=13, seed=0, runs_dir=tmp_path, storage=":memory:",
                  overrides={**over, "spread": False})  # fmt: skip
     assert off.leaderboard().sort_values("trial")["model"].tolist()[10:] != [
-        "extra_trees", "logreg", "extra_trees"]  # fmt: skip
+        "logreg", "sgd", "logreg"]  # fmt: skip
 
 
 def _scored(number: int, folds: list[float], *, baseline: str = "") -> optuna.trial.FrozenTrial:

@@ -970,9 +970,11 @@ def test_a_text_column_named_with_double_underscores_is_vectorised(tmp_path: Pat
     news = datasets.load("financial_phrasebank").sample(600, random_state=0)
     news = news.rename(columns={"text": "news__headline"})
     result = search("sentiment", data=news, target="label", trials=3, seed=0, runs_dir=tmp_path,
-                    overrides={"models": ["sgd"], "report": False, "baselines": []})  # fmt: skip
+                    overrides={"models": ["sgd"], "report": False, "baselines": [],
+                               "preprocessors": ["tfidf"]})  # fmt: skip
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
+    assert board.loc[board["trial"] >= 0, "preprocessors"].str.contains("tfidf").all()
 
 
 def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: Path) -> None:
