@@ -620,7 +620,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         special = out.exists() and not out.is_file()  # /dev/null, a pipe: no file beside it
         try:
             out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
-            table.to_csv(out, index=False)
+            table.to_csv(out, index=False, **_csv_line_ends(table))
             if special:
                 stability = None
             else:
@@ -635,7 +635,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if stability is not None:
             print(f"population stability (PSI) of inputs and score -> {beside}", file=sys.stderr)
     else:
-        print(table.to_csv(index=False), end="")
+        print(table.to_csv(index=False, **_csv_line_ends(table)), end="")
     return 0
 
 
@@ -765,9 +765,23 @@ def _emit(frame: pd.DataFrame, fmt: str, *, table: Any) -> None:
                 out[col] = out[col].map(lambda v: json.dumps(v, default=str))
             elif pd.api.types.is_datetime64_any_dtype(out[col]):
                 out[col] = out[col].map(lambda v: v.isoformat() if pd.notna(v) else "")
-        print(out.to_csv(index=False), end="")
+        print(out.to_csv(index=False, **_csv_line_ends(out)), end="")
     else:
         print(table(frame))
+
+
+def _csv_line_ends(frame: pd.DataFrame) -> dict[str, str]:
+    """``to_csv``'s line end for ``frame``: ``\\r\\n`` (RFC 4180's) where a text holds a
+    carriage return, which pandas' writer quotes only when it is part of the line end
+    (left bare, a reader ends the row there: pandas read a kept ``"L00000\\rreissued"``
+    as two rows); ``\\n`` otherwise, as before."""
+    import pandas as pd
+
+    texts = [c for c, t in frame.dtypes.items() if pd.api.types.is_string_dtype(t)
+             or pd.api.types.is_object_dtype(t)]  # fmt: skip
+    if any(frame[c].astype(str).str.contains("\r", regex=False).any() for c in texts):
+        return {"lineterminator": "\r\n"}
+    return {}
 
 
 def _jsonable(value: Any) -> Any:

@@ -100,14 +100,25 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     # --budget without --trials lifts the recipe's cap of 40: the time ended it
     assert "ended by the time budget (3 s); for more: --budget SECONDS" in timed.stdout
     # the saved predictor scores new rows as the probability of 'Yes'; a column training
-    # never saw (the bank's loan reference) is carried through with --keep
+    # never saw (the bank's loan reference) is carried through with --keep; a reference
+    # holding a carriage return is quoted in the output (pandas' writer leaves it bare
+    # where lines end in \n alone, and a reader splits the row there)
     new = pd.read_csv(tables["islr_default"]).head(300)
-    new.insert(0, "loan_ref", [f"L{i:05d}" for i in range(len(new))])
+    new.insert(0, "loan_ref", [f"L{i:05d}" + "\rreissued" * (i < 3) for i in range(len(new))])
     new.sample(frac=1.0, random_state=0).to_csv(tmp_path / "new.csv", index=False)
     pred = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"),
                "--keep", "loan_ref", "--keep", "default", "--runs-dir", str(runs))  # fmt: skip
     assert pred.returncode == 0, pred.stderr[-2000:]
     probs = pd.read_csv(io.StringIO(pred.stdout))
+    # (stdout read as text: its \r become \n; the file keeps them)
+    assert len(probs) == 300 and probs["loan_ref"].str.endswith("reissued").sum() == 3
+    probs["loan_ref"] = probs["loan_ref"].str.replace("\n", "\r")
+    written = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"),
+                  "--out", str(tmp_path / "p.csv"), "--keep", "loan_ref",
+                  "--runs-dir", str(runs))  # fmt: skip
+    assert written.returncode == 0, written.stderr[-2000:]
+    refs = pd.read_csv(tmp_path / "p.csv")["loan_ref"]
+    assert len(refs) == 300 and set(refs) == set(new["loan_ref"])
     assert list(probs.columns) == ["loan_ref", "default", "prediction", "proba_No", "proba_Yes"]
     by_ref = probs.set_index("loan_ref")
     assert (by_ref.loc[new["loan_ref"], "default"].to_numpy() == new["default"]).all()
