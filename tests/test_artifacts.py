@@ -263,7 +263,8 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
         predictor.predict(frame.assign(close=frame["close"].where(~frame.index.isin(latest), 0)))
     gap = frame.copy()
     gap.loc[latest, "close"] = np.nan
-    with pytest.warns(UserWarning, match=r"2 rows of \d+ without a price in 'close' \(e.g. "):
+    with pytest.warns(UserWarning, match=r"2 rows of \d+ without a price in 'close' left out: 2 "
+                      r"after their series' last price \(e.g. "):  # fmt: skip
         early = predictor.predict_frame(gap)
     assert (early["origin"] < table["origin"]).all()
     with pytest.raises(DataError, match=r"has 2 rows sharing a time for entity"):

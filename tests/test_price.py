@@ -570,6 +570,49 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
                                              "data.entity": "market"})  # fmt: skip
 
 
+def test_series_of_a_wide_table_over_different_years_are_said_to_begin_and_end(
+    tmp_path: Path,
+) -> None:
+    """arch's NASDAQ, VIX and WTI closes (not bundled) side by side from 2012: VIX begins
+    in 2014, NASDAQ ends two days before the others. The rows before a series' first
+    price were counted as gaps ("each return spans the gap"), as a holiday is; they are
+    said apart now: begun later, ended earlier, gaps inside, each with an example."""
+    import warnings
+
+    import arch.data.nasdaq
+    import arch.data.vix
+    import arch.data.wti
+
+    wide = pd.concat(
+        [arch.data.nasdaq.load()["Close"].rename("NASDAQ").loc["2012":],
+         arch.data.vix.load()["vix"].rename("VIX"),
+         arch.data.wti.load()["DCOILWTICO"].rename("WTI").loc["2012":]], axis=1, sort=True,
+    ).rename_axis("date").reset_index()  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = search("price", data=wide, trials=3, storage=":memory:", runs_dir=tmp_path,
+                        overrides={"report": False, "models": ["ridge"], "ensemble": False,
+                                   "data.series.columns": ["NASDAQ", "VIX", "WTI"]})  # fmt: skip
+    said = [str(w.message) for w in caught if "without a price" in str(w.message)]
+    prices = wide[["NASDAQ", "VIX", "WTI"]].notna()  # counted column by column
+    begun, going = prices.cummax(), prices[::-1].cummax()[::-1]
+    before, after = int((~begun).sum().sum()), int((~going).sum().sum())
+    inside = int((~prices & begun & going).sum().sum())
+    assert before > (wide["date"] < "2014-01-03").sum() and after == 3
+    assert said == [
+        f"<DataFrame>: {before + after + inside} rows of {3 * len(wide)} without a price in "
+        f"'price' left out: {before} before their series' first price (e.g. VIX, first "
+        "priced at 2014-01-03), 3 after their series' last price (e.g. NASDAQ at "
+        f"2019-01-01), {inside} inside a series (e.g. NASDAQ at 2012-01-16): each return "
+        "spans the gap to the previous price (fill or drop them yourself to choose "
+        "otherwise)"
+    ]
+    assert result.predictor is not None
+    origins = result.predictor.predict_frame(wide).set_index("series")["origin"]
+    assert str(origins["NASDAQ"].date()) == "2018-12-31"
+    assert str(origins["VIX"].date()) == str(origins["WTI"].date()) == "2019-01-03"
+
+
 def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """arch's NASDAQ composite (not bundled) as statistics offices keep a series: monthly
     closes in ``year, month, close``, daily ones in ``year, month, day, close``, and

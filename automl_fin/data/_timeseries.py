@@ -97,17 +97,56 @@ def known_prices(
     _check_columns(frame, time, entity, cfg, source)
     empty = frame[cfg.price].isna()
     if empty.any():
-        n = int(empty.sum())
-        warnings.warn(
-            f"{source}: {n} row{'s' if n != 1 else ''} of {len(frame)} without a price in "
-            f"'{cfg.price}' (e.g. {_where(frame.loc[empty].iloc[0], time, entity)}) left "
-            "out: each return spans the gap to the previous price (fill or drop them "
-            "yourself to choose otherwise)",
-            stacklevel=3,
-        )
+        warnings.warn(_empty_prices(frame, empty, time, entity, cfg.price, source), stacklevel=3)
         frame = frame.loc[~empty]
     _check_prices(frame, time, entity, cfg, source)
     return frame
+
+
+def _empty_prices(
+    frame: pd.DataFrame, empty: pd.Series, time: str, entity: str | None, price: str, source: str
+) -> str:
+    """The warning for the rows of ``frame`` without a price: how many, and where. Rows
+    inside a series are gaps a return spans; rows before a series' first price or after
+    its last are not (a wide table's series over different years: VIX from 2014 beside a
+    NASDAQ from 1999; today's price not known yet), and a series may have none at all."""
+    n = int(empty.sum())
+    head = f"{source}: {n} row{'s' if n != 1 else ''} of {len(frame)} without a price in '{price}'"
+    series = frame[entity] if entity else pd.Series(0, index=frame.index)
+    known = frame.loc[~empty, time].groupby(series[~empty])
+    first, last = series.map(known.min()), series.map(known.max())
+    parts = {
+        "none": empty & first.isna(),
+        "before": empty & (frame[time] < first),
+        "after": empty & (frame[time] > last),
+    }
+    inside = empty & ~parts["none"] & ~parts["before"] & ~parts["after"]
+    gap = "each return spans the gap to the previous price (fill or drop them yourself to "
+    gap += "choose otherwise)"
+    if int(inside.sum()) == n:
+        return f"{head} (e.g. {_where(frame.loc[empty].iloc[0], time, entity)}) left out: {gap}"
+
+    def e_g(rows: pd.Series) -> str:
+        return _where(frame.loc[rows].iloc[0], time, entity)
+
+    said = []
+    if parts["none"].any():
+        row = frame.loc[parts["none"]].iloc[0]
+        said.append(f"{int(parts['none'].sum())} in a series with no price at all "
+                    f"(e.g. {row[entity] if entity else 'the table'})")  # fmt: skip
+    if parts["before"].any():
+        most = series[parts["before"]].value_counts().index[0]  # the series begun latest
+        begins = _when(first[parts["before"] & (series == most)].iloc[0])
+        said.append(f"{int(parts['before'].sum())} before "
+                    + (f"their series' first price (e.g. {most}, first priced at {begins})"
+                       if entity else f"the first price ({begins})"))  # fmt: skip
+    if parts["after"].any():
+        said.append(f"{int(parts['after'].sum())} after "
+                    + ("their series' last price" if entity else "the last price")
+                    + f" (e.g. {e_g(parts['after'])})")  # fmt: skip
+    if inside.any():
+        said.append(f"{int(inside.sum())} inside a series (e.g. {e_g(inside)}): {gap}")
+    return f"{head} left out: " + ", ".join(said)
 
 
 def _where(row: pd.Series, time: str, entity: str | None) -> str:
