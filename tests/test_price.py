@@ -238,6 +238,8 @@ def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # 
     1545955200)". Now each is read as the dates it counts, said with how, and new rows
     written alike are read alike by the predictor. Day numbers in a column not named
     for dates, and digits of ``%Y%m%d``, are read as before."""
+    import re
+
     from arch.data import nasdaq
 
     from automl_fin.data._dates import dates_written_as, parse_dates
@@ -257,7 +259,8 @@ def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # 
         result = search("price", data=table.head(600), trials=3, storage=":memory:",
                         runs_dir=tmp_path / name, announce=lines.append,
                         overrides={"report": False, "models": ["ridge"], "ensemble": False,
-                                   "data.time": time,
+                                   # open_time found: a time word in a name, Unix times
+                                   **({} if name == "ms" else {"data.time": time}),
                                    "data.series.price": "Adj Close"})  # fmt: skip
         said = "\n".join(lines)
         first, last = table[time].iloc[0], table[time].iloc[599]
@@ -269,6 +272,14 @@ def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # 
         assert result.predictor is not None
         out = result.predictor.predict_frame(table)
         assert out["origin"].tolist() == [days.iloc[-1]], name
+    bars = written["ms"][0].assign(close_time=lambda t: t["open_time"] + 86_399_999)
+    refusal = (
+        "which column is the time? no column holds dates; pass --set data.time=COLUMN "
+        "(['open_time', 'close_time'] hold Unix times or dates written as numbers)"
+    )
+    with pytest.raises(DataError, match=re.escape(refusal)):
+        search("price", data=bars, trials=1, storage=":memory:", runs_dir=tmp_path,
+               overrides={"data.series.price": "Adj Close"})  # fmt: skip
     minutes = pd.Series(1_700_000_000 + 60 * np.arange(3), name="ts")  # intraday bars
     stamps, how = dates_written_as(minutes)  # type: ignore[misc]
     assert how == "Unix time in seconds, UTC" and stamps.iloc[-1] == pd.Timestamp(

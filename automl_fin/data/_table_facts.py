@@ -488,12 +488,18 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
     if len(dated) == 1 or len(named) == 1:
         return dated[0] if len(dated) == 1 else named[0]
     counted = [str(c) for c in frame.columns if _counts_up(frame[c])]
+    stamped: list[str] = []
     if not dated:  # a series without dates, e.g. an R time series: a column counting periods
         periods = [c for c in counted if c.strip().lower() in TIME_NAMES + PERIOD_NAMES]
         if len(periods) == 1:
             return periods[0]
+        stamped = [c for c in counted if _time_word(c) and _writes_dates(frame[c])]
+        if len(stamped) == 1:  # an exchange's open_time: Unix milliseconds
+            return stamped[0]
     hint = ""
-    if not dated and counted:
+    if len(stamped) > 1:  # a bar's open_time and close_time
+        hint = f" ({_short(stamped)} hold Unix times or dates written as numbers)"
+    elif not dated and counted:
         hint = (
             f" (dates, or numbers that count the periods in time order: {_short(counted)} count up)"
         )
@@ -502,6 +508,22 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
         + (f"several look like dates: {_short(dated)}" if dated else "no column holds dates")
         + f"; pass --set data.time=COLUMN{hint}"
     )
+
+
+def _time_word(name: str) -> bool:
+    """Whether a column's name holds a word for a time (``open_time``, ``tradeDate``,
+    ``ts``), not only is one."""
+    import re
+
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()
+    return bool(set(re.findall(r"[a-z]+", words)) & {*TIME_NAMES, "ts", "epoch"})
+
+
+def _writes_dates(values: pd.Series) -> bool:
+    """Whether numbers are dates in their digits or Unix times (``dates_written_as``)."""
+    from automl_fin.data._dates import dates_written_as
+
+    return dates_written_as(values) is not None
 
 
 def _counts_up(values: pd.Series) -> bool:
