@@ -119,8 +119,14 @@ def test_ordinal_models_are_offered_for_ordered_tiers_only(tmp_path: Path) -> No
     assert {"ordinal_hgb", "ordinal_logreg"} <= set(ordered.models)
     plain = resolve(load_recipe("risk_tier", {"data.ordered": False}), None, get_registry())
     assert not {"ordinal_hgb", "ordinal_logreg"} & set(plain.models)
+    # ordered without classes: low/medium/high order themselves (a risk scale); the
+    # home-ownership labels have no order and are refused
+    scaled = resolve(load_recipe("risk_tier", {"data.classes": None}), None, get_registry())
+    assert scaled.recipe.data.classes == ["low", "medium", "high"]
+    owned = load_recipe("risk_tier", {"data.classes": None, "data.target": "homeownership",
+                                      "data.drop": [*LEAKS, "tier"]})  # fmt: skip
     with pytest.raises(RecipeError, match=r"data.ordered.*list them in data.classes"):
-        search("risk_tier", overrides={"data.ordered": True, "data.classes": None})
+        resolve(owned, None, get_registry())
 
 
 def test_cumulative_binary_model_gives_ordered_probabilities(tmp_path: Path) -> None:
@@ -144,3 +150,37 @@ def test_cumulative_binary_model_gives_ordered_probabilities(tmp_path: Path) -> 
     oof = np.load(result.run_dir / "oof" / f"trial_{int(best['trial']):05d}.npy")
     seen = ~np.isnan(oof).any(axis=1)
     assert np.allclose(oof[seen].sum(axis=1), 1.0) and (oof[seen] > 0).all()
+
+
+def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
+    """Lending Club's grades ``A ... G`` as the target of ``risk_tier`` (``--target
+    grade``): "the order of the classes ... is unknown", and the ordinal models and QWK
+    were left out. Letter grades, sub-grades, S&P's and Moody's ratings and the word
+    scales of risk and quality now order themselves, said in a note; labels of no known
+    scale, or two of one rank, still do not."""
+    from automl_fin import datasets
+    from automl_fin.data._class_order import scale_order
+
+    loans = datasets.load("loans_full_schema").drop(columns=LEAKS[1:]).sample(3000, random_state=0)
+    lines: list[str] = []
+    result = search("risk_tier", data=loans, target="grade", trials=3, seed=0,
+                    runs_dir=tmp_path, storage=":memory:", announce=lines.append,
+                    overrides={"models": ["ordinal_logreg"], "validation.n_splits": 3,
+                               "report": False, "ensemble": False})  # fmt: skip
+    assert (
+        "classes of 'grade' ordered as letter grades: A < B < C < D < E < F < G; if that is "
+        "wrong, list them lowest first: --set 'data.classes=[LOWEST, ..., HIGHEST]'"
+    ) in "\n".join(lines)
+    assert result.best["model"] == "ordinal_logreg" and result.best["metric:qwk"] > 0.3
+    rng = np.random.default_rng(0)
+    scales = {
+        "S&P's and Fitch's rating scale": ["AAA", "AA+", "A-", "BBB+", "BBB", "BBB-", "CCC", "D"],
+        "Moody's rating scale": ["Aaa", "Aa2", "A1", "Baa1", "Baa3", "Ba1", "B3", "Caa1", "Ca"],
+        "sub-grades": ["A1", "A5", "B2", "C1", "G5"],
+        "a risk scale": ["very low", "Low", "MEDIUM", "high", "Very_High"],
+        "a quality scale": ["Poor", "Fair", "Good", "Very Good", "Exceptional"],
+    }  # fmt: skip
+    for name, labels in scales.items():
+        assert scale_order(list(rng.permutation(labels))) == (labels, name)
+    for unknown in (["retail", "sme", "corporate"], ["medium", "moderate", "high"], ["A", "B"]):
+        assert scale_order(unknown) is None

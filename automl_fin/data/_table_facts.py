@@ -291,14 +291,26 @@ def infer_positive(y: pd.Series) -> tuple[Any, str]:
 
 
 def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str]) -> None:
-    """``data.ordered`` without listed classes: numbers order themselves; labels of
-    unknown order make the classes plain (a hint) or are refused."""
+    """``data.ordered`` without listed classes: numbers order themselves, and so do
+    labels of a known scale (ratings, letter grades, low/medium/high: ``_class_order``);
+    labels of unknown order make the classes plain (a hint) or are refused."""
+    from automl_fin.data._class_order import scale_order
+
     cfg = out.recipe.data
     numeric = pd.to_numeric(pd.Series([str(v) for v in observed]), errors="coerce")
     if numeric.notna().all():
         ordered = [observed[i] for i in numeric.sort_values(kind="stable").index]
         cfg.classes = [plain(v) for v in ordered]
         out.notes.append(f"classes ordered by value: {' < '.join(map(str, ordered))}")
+        return
+    known = scale_order(observed)
+    if known is not None:
+        cfg.classes = [plain(v) for v in known[0]]
+        out.notes.append(
+            f"classes of '{cfg.target}' ordered as {known[1]}: "
+            f"{' < '.join(map(str, cfg.classes))}; if that is wrong, list them lowest first: "
+            "--set 'data.classes=[LOWEST, ..., HIGHEST]'"
+        )
         return
     if "data.classes" not in soft:
         raise RecipeError(
