@@ -218,6 +218,8 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         recipe = self._recipe()
         if recipe.data.ordered and stated is not None:  # as the Categorical says
             order = np.array([int(np.flatnonzero(classes == c)[0]) for c in stated if c in classes])
+        elif recipe.data.ordered and (known := _scale(classes)) is not None:
+            order = known  # letter grades, ratings, low/medium/high
         elif recipe.data.ordered and not np.issubdtype(classes.dtype, np.number):
             warnings.warn(
                 f"the order of the classes {classes.tolist()} is unknown: ordinal models and "
@@ -303,3 +305,16 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
     def predict(self, X: Any) -> np.ndarray:
         """The predicted values."""
         return self._raw(X)
+
+
+def _scale(classes: np.ndarray) -> np.ndarray | None:
+    """The positions in ``classes`` of labels that write a known scale, lowest first
+    (``automl_fin.data._class_order``), or ``None``."""
+    from automl_fin.data._class_order import scale_order
+
+    if np.issubdtype(classes.dtype, np.number):
+        return None
+    known = scale_order(classes.tolist())
+    if known is None:
+        return None
+    return np.array([int(np.flatnonzero(classes == c)[0]) for c in known[0]])

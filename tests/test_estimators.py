@@ -168,3 +168,13 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     assert np.array_equal(plain.predict_proba(X.head(20)), plain_proba)
     with pytest.raises(ValueError, match=r"overrides: 'data.classes' is set from y"):
         AutoFinClassifier(**args, overrides={"data.classes": order}).fit(X, y)
+    # labels of a known scale order themselves: Lending Club's letter grades
+    from automl_fin import datasets
+
+    loans = datasets.load("loans_full_schema").sample(1500, random_state=0)
+    X = loans[["annual_income", "debt_to_income", "loan_amount", "term", "homeownership"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        graded = AutoFinClassifier(**args).fit(X, loans["grade"].to_numpy())
+    assert graded.predictor_.schema.classes == list(range(len(graded.classes_)))  # A < ... < G
+    assert "metric:qwk" in graded.leaderboard_.columns
