@@ -113,12 +113,13 @@ def _empty_prices(
     n = int(empty.sum())
     head = f"{source}: {n} row{'s' if n != 1 else ''} of {len(frame)} without a price in '{price}'"
     series = frame[entity] if entity else pd.Series(0, index=frame.index)
-    known = frame.loc[~empty, time].groupby(series[~empty])
+    stamps = read_times(frame[time])  # as written: 01/03/2020 compared as a date
+    known = stamps[~empty].groupby(series[~empty])
     first, last = series.map(known.min()), series.map(known.max())
     parts = {
         "none": empty & first.isna(),
-        "before": empty & (frame[time] < first),
-        "after": empty & (frame[time] > last),
+        "before": empty & (stamps < first),
+        "after": empty & (stamps > last),
     }
     inside = empty & ~parts["none"] & ~parts["before"] & ~parts["after"]
     gap = "each return spans the gap to the previous price (fill or drop them yourself to "
