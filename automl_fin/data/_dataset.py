@@ -219,9 +219,10 @@ def _short_lines(frame: pd.DataFrame, p: Path, sep: str, skip: int, cut: bool) -
     too few fields and no line end (``cut``: no footer below it) is a file cut short, a
     download or a write that did not finish: its row, whose last value may be cut too,
     is left out. Counted in one vectorised pass over a file without quotes (a quoted
-    value may hold a separator or a line end); other files are read as they are."""
+    value may hold a separator or a line end), where some row's last value is missing
+    (a short line's is); other files are read as they are."""
     size = p.stat().st_size
-    if len(sep) != 1 or size > SCANNED_BYTES:
+    if len(sep) != 1 or size > SCANNED_BYTES or not frame.iloc[:, -1].isna().any():
         return frame
     raw = p.read_bytes()
     if b'"' in raw:
