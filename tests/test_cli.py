@@ -24,16 +24,23 @@ HEAVY = ("torch", "lightning", "pytorch_lightning", "xgboost")
     [["--help"], ["run", "--help"], ["leaderboard", "--help"], ["predict", "--help"]],
 )
 def test_help_imports_no_heavy_library(argv: list[str]) -> None:
-    code = (
-        "import sys\n"
-        "from automl_fin.cli import main\n"
-        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"print('HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = _loaded_after(argv, HEAVY)
     assert out.returncode == 0, out.stderr
     assert "usage: automl-fin" in out.stdout
-    assert out.stdout.strip().splitlines()[-1] == "HEAVY []"
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def _loaded_after(
+    argv: list[str], libraries: tuple[str, ...], then: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``automl-fin ARGV`` in a new process, then a line ``LOADED [...]`` naming the
+    ``libraries`` it imported, then the code ``then``."""
+    code = (
+        "import sys\nfrom automl_fin.cli import main\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', sorted(m for m in {libraries!r} if m in sys.modules))\n" + then
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("argv", [["recipes"], ["plugins"]])
@@ -42,20 +49,17 @@ def test_listing_recipes_and_plugins_imports_no_model_library(argv: list[str]) -
     plugins' estimators (1.2 s of the 2.2 s ``automl-fin recipes`` took); each estimator
     is imported when a model is built or its class is asked for."""
     libraries = (*HEAVY, "lightgbm", "catboost", "sklearn", "matplotlib")
-    code = (
-        "import sys\nfrom automl_fin.cli import main\n"
-        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-        f"print('LOADED', sorted(m for m in {libraries!r} if m in sys.modules))\n"
+    classes = (
         "import automl_fin_catboost, automl_fin_lightgbm, automl_fin_xgboost\n"
         "print(automl_fin_catboost.CatBoostModel.__name__, automl_fin_lightgbm.LightGBMModel."
         "__name__, automl_fin_xgboost.XGBoostModel.__name__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = _loaded_after(argv, libraries, classes)
     assert out.returncode == 0, out.stderr
-    *listing, loaded, classes = out.stdout.strip().splitlines()
+    *listing, loaded, named = out.stdout.strip().splitlines()
     assert len(listing) > 4  # the listing itself
     assert loaded == "LOADED []"
-    assert classes == "CatBoostModel LightGBMModel XGBoostModel"
+    assert named == "CatBoostModel LightGBMModel XGBoostModel"
 
 
 def test_import_automl_fin_imports_no_heavy_library() -> None:
