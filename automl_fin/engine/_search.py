@@ -698,6 +698,12 @@ def _open_study(
             "validation.holdout_from turned k-fold into a holdout: --set "
             "validation.holdout_from=null keeps the study's k-fold"
         )
+    gone = set(attrs.get("features", ())) - set(identity["features"]) if differ else set()
+    if gone and gone <= {"day_of_week", "month"} and recipe.data.series is not None:
+        differ.append(  # a study of a version that made both whatever the spacing
+            "the calendar features now follow the prices' spacing: --set "
+            f"'data.series.calendar=[{', '.join(sorted(gone | {'month'}))}]' keeps the study's"
+        )
     if differ:
         raise StorageError(
             f"study '{name}' in {redact(url)} belongs to another search (recipe "
