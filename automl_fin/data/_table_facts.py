@@ -514,7 +514,9 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
         periods = [c for c in counted if c.strip().lower() in TIME_NAMES + PERIOD_NAMES]
         if len(periods) == 1:
             return periods[0]
-        stamped = [c for c in counted if _time_word(c) and _writes_dates(frame[c])]
+        from automl_fin.data._dates import dates_written_as
+
+        stamped = [c for c in counted if _time_word(c) and dates_written_as(frame[c]) is not None]
         if len(stamped) == 1:  # an exchange's open_time: Unix milliseconds
             return stamped[0]
     hint = ""
@@ -538,13 +540,6 @@ def _time_word(name: str) -> bool:
 
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()
     return bool(set(re.findall(r"[a-z]+", words)) & {*TIME_NAMES, "ts", "epoch"})
-
-
-def _writes_dates(values: pd.Series) -> bool:
-    """Whether numbers are dates in their digits or Unix times (``dates_written_as``)."""
-    from automl_fin.data._dates import dates_written_as
-
-    return dates_written_as(values) is not None
 
 
 def _counts_up(values: pd.Series) -> bool:

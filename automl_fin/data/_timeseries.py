@@ -126,17 +126,16 @@ def _empty_prices(
     inside = empty & ~parts["none"] & ~parts["before"] & ~parts["after"]
     gap = "each return spans the gap to the previous price (fill or drop them yourself to "
     gap += "choose otherwise)"
-    if int(inside.sum()) == n:
-        return f"{head} (e.g. {_where(frame.loc[empty].iloc[0], time, entity)}) left out: {gap}"
 
     def e_g(rows: pd.Series) -> str:
         return _where(frame.loc[rows].iloc[0], time, entity)
 
+    if int(inside.sum()) == n:
+        return f"{head} (e.g. {e_g(empty)}) left out: {gap}"
     said = []
     if parts["none"].any():
-        row = frame.loc[parts["none"]].iloc[0]
-        said.append(f"{int(parts['none'].sum())} in a series with no price at all "
-                    f"(e.g. {row[entity] if entity else 'the table'})")  # fmt: skip
+        which = series[parts["none"]].iloc[0] if entity else "the table"
+        said.append(f"{int(parts['none'].sum())} in a series with no price at all (e.g. {which})")
     if parts["before"].any():
         most = series[parts["before"]].value_counts().index[0]  # the series begun latest
         begins = _when(first[parts["before"] & (series == most)].iloc[0])
