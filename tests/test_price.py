@@ -15,6 +15,7 @@ from automl_fin import datasets, search
 from automl_fin.data._timeseries import (
     LookaheadError,
     check_no_lookahead,
+    known_prices,
     series_features,
     supervise,
 )
@@ -743,3 +744,45 @@ def test_a_monthly_study_with_a_weekday_feature_resumes_with_the_flag_it_is_give
     again = search("price", data=monthly, trials=5, study="m", storage=url, runs_dir=tmp_path,
                    overrides={**common, **both})  # fmt: skip
     assert again.n_trials == 2 and "day_of_week" in again.problem.dataset.X
+
+
+def test_each_kind_of_missing_price_and_a_yearly_calendar_is_said_in_words() -> None:
+    """The wordings no search above reaches: a series with no price at all, a single
+    series (no entity) begun late and ended early; arch's NASDAQ closes a year apart get
+    no calendar feature, said."""
+    import warnings
+
+    from arch.data import nasdaq
+
+    from automl_fin.data._table_facts import loosened, settle
+    from automl_fin.data._timeseries import calendar_parts
+
+    closes = nasdaq.load()["Adj Close"].tail(30)
+    one = pd.DataFrame({"date": closes.index, "close": closes.to_numpy()})
+    one.loc[[0, 1, 29], "close"] = np.nan
+    two = pd.concat([one.assign(t="A"), one.assign(t="B", close=np.nan)], ignore_index=True)
+    cfg = SeriesConfig(price="close")
+    said = []
+    for frame, entity in ((one, None), (two, "t")):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            known_prices(frame, "date", entity, cfg, "x.csv")
+        said += [str(w.message) for w in caught]
+    first, day1, end = (f"{d:%Y-%m-%d}" for d in one["date"].iloc[[2, 0, 29]])
+    assert said == [
+        f"x.csv: 3 rows of 30 without a price in 'close' left out: 2 before the first price "
+        f"({first}), 1 after the last price (e.g. {end})",
+        f"x.csv: 33 rows of 60 without a price in 'close' left out: 30 in a series with no "
+        f"price at all (e.g. B), 2 before their series' first price (e.g. A, first priced at "
+        f"{first}), 1 after their series' last price (e.g. A at {end})",
+    ]
+    assert day1 < first
+    yearly = nasdaq.load()["Adj Close"].resample("YS").last()
+    table = pd.DataFrame({"date": yearly.index, "close": yearly.to_numpy()})
+    assert calendar_parts(table, "date", None) == []
+    recipe = load_recipe("price")
+    settled = settle(recipe, table, "y.csv", loosened(recipe, table, ()))
+    assert settled.recipe.data.series.calendar == []
+    assert "no calendar feature (the prices are a year or more apart)" in settled.notes
+    monthly = nasdaq.load()["Adj Close"].resample("MS").last()
+    assert calendar_parts(pd.DataFrame({"date": monthly.index}), "date", None) == ["month"]
