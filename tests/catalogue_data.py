@@ -33,6 +33,8 @@ def make_files(tmp: Path) -> None:
     order = np.argsort(credit[target].to_numpy() == "bad", kind="stable")
     leak = credit.iloc[order].assign(application_no=np.arange(len(credit)))
     leak.to_csv(tmp / "leak.csv", index=False)
+    tags = [["rent", "car"] if i % 3 else ["car"] for i in range(len(credit))]
+    credit.assign(tags=tags).to_parquet(tmp / "tags.parquet")  # a column of lists
     credit.assign(opened=["2020-01-0x"] + ["2020-01-02"] * (len(credit) - 1)).to_csv(
         tmp / "bad_dates.csv", index=False
     )

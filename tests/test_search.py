@@ -611,6 +611,8 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
     assert paced["error"].startswith("budget: one paced epoch takes ~8 s")
     assert result.predictor is None  # the prior is never saved as the predictor
     assert "only the baselines completed" in result.errors["predictor"]  # a batch retries it
+    with pytest.raises(RuntimeError, match=r"^only the baselines completed .* give more time"):
+        _ = result.best  # says why, not only that no row completed
     assert "(stopped: paced); give more time" in result.errors["predictor"]
     # the only model ran out of time itself: no cheaper one to name
     assert result.errors["predictor"].endswith("give more time (--budget SECONDS, seconds=), "

@@ -25,6 +25,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dates import MIXED, date_format
+from automl_fin.data._dtypes import nested
 from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -121,12 +122,6 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         if sep and not compressed:
             frame = _short_lines(frame, p, sep, skip, cut=not footer)
         frame = _without_header_copies(frame, p)
-    nested = [str(c) for c in frame.columns if _nested(frame[c])]
-    if nested:
-        raise DataError(
-            f"data file '{p}': column(s) {', '.join(map(repr, nested[:5]))} hold lists or "
-            "records, not values; flatten them into one column per field"
-        )
     return frame
 
 
@@ -410,14 +405,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _nested(col: pd.Series) -> bool:
-    """True when the column holds lists, arrays or records (nested Parquet)."""
-    if not ptypes.is_object_dtype(col):
-        return False
-    sample = col.dropna().head(50)
-    return any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in sample)
-
-
 def _lines(p: Path, encoding: str, n: int) -> list[str]:
     """The first ``n`` lines of a text file, blank ones as ``""``, decompressed as pandas
     reads it (none when they cannot be read: the reader then says why)."""
@@ -602,7 +589,14 @@ def fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of ``frame`` (column names, dtypes and values; not the row index)."""
     h = hashlib.sha256()
     h.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
-    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    try:
+        rows = pd.util.hash_pandas_object(frame, index=False)
+    except TypeError:  # lists or records in a column never shown to a model (data.drop)
+        frame = frame.copy(deep=False)
+        for name in [c for c in frame.columns if nested(frame[c])]:
+            frame[name] = frame[name].map(repr).astype("str")
+        rows = pd.util.hash_pandas_object(frame, index=False)
+    h.update(rows.to_numpy().tobytes())
     return h.hexdigest()[:16]
 
 

@@ -60,7 +60,7 @@ def settle_data(
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
-    return settle(recipe, tidy(frame, source, cfg.target), source, soft)
+    return settle(recipe, tidy(frame, source, cfg.target, cfg.drop), source, soft)
 
 
 def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:

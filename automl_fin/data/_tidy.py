@@ -13,6 +13,8 @@
 - Column names are text (a frame made from an array names them 0, 1, ...), and pandas
   ``category`` columns (``pd.cut`` intervals, integer categories) hold text, as a
   predictor reads new rows (silent: nothing a user wrote changes meaning).
+- Columns of pandas types no model takes (periods, durations, Arrow columns, mixed
+  types, ...) are read as :mod:`automl_fin.data._dtypes` says, as a predictor reads them.
 
 Each change is one warning naming the source, the column and what was done.
 """
@@ -21,12 +23,14 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from automl_fin.data._dtypes import plain_dtypes, values_as_text
 from automl_fin.errors import DataError
 
 __all__ = [
@@ -139,12 +143,6 @@ def with_column(frame: pd.DataFrame, name: str, values: Any) -> pd.DataFrame:
     return out
 
 
-def values_as_text(col: pd.Series) -> pd.Series:
-    """``col``'s values as text (``str`` dtype), missing values kept missing: how a
-    categorical column is read at training and on new rows alike."""
-    return col.map(lambda v: v if pd.isna(v) else str(v)).astype("str")
-
-
 def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
     """``frame`` with its pandas ``category`` columns (``pd.cut`` intervals, integer
     categories) as text, as a predictor reads them on new rows: fitted on the raw
@@ -160,12 +158,21 @@ def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
     return out
 
 
-def tidy(frame: pd.DataFrame, source: str, target: str | None) -> pd.DataFrame:
-    """``frame`` with the changes above (a copy when anything changes)."""
-    frame = categories_as_text(named_as_text(frame, source), target)
+def tidy(
+    frame: pd.DataFrame, source: str, target: str | None, skip: Iterable[str] = ()
+) -> pd.DataFrame:
+    """``frame`` with the changes above (a copy when anything changes), its columns of
+    pandas types no model takes read as :func:`~automl_fin.data._dtypes.plain_dtypes`
+    reads them; ``skip`` (the recipe's ``data.drop``: never shown to a model) as given."""
+    frame = named_as_text(frame, source)
+    left_out = set(skip)
+    kept = [c for c in frame.columns if c not in left_out]
+    frame = categories_as_text(plain_dtypes(frame, source, columns=kept), target)
     out = frame
     inf, coerced, huge, written, unread, as_text = [], [], [], [], [], []
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
+    if left_out:
+        dtypes = dtypes[[c not in left_out for c in dtypes.index]]
     numeric = [
         c for c, t in dtypes.items() if ptypes.is_numeric_dtype(t) and not ptypes.is_bool_dtype(t)
     ]

