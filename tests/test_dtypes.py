@@ -117,3 +117,39 @@ def test_columns_no_model_takes_are_refused_by_name_unless_left_out(
                     runs_dir=tmp_path, overrides={**FAST, "data.drop": ["extra"]})  # fmt: skip
     assert "extra" not in result.dataset.X.columns
     assert len(result.predictor.predict(frame.head(5))) == 5  # new rows holding it too
+
+
+def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
+    """arch's NASDAQ loads as price downloads do, its dates the row index: refused ("which
+    column is the time? no column holds dates"). So were monthly closes as a
+    ``PeriodIndex``, and two indices side by side under two-level column names (``pd.concat``
+    of a dict) were named ``"('nasdaq', 'Adj Close')"``."""
+    import arch.data.nasdaq
+    import arch.data.sp500
+
+    nasdaq = arch.data.nasdaq.load()
+    fast = {"models": ["ridge"], "report": False}
+    with pytest.warns(UserWarning, match=r"the row index holds dates: read as column\(s\) 'Date'"):
+        result = search("price", data=nasdaq.tail(1200), trials=3, storage=":memory:",
+                        runs_dir=tmp_path, overrides=fast)  # fmt: skip
+    assert result.dataset.times[-1] <= nasdaq.index[-1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # new rows read the same way, silently
+        forecast = result.predictor.predict_frame(nasdaq.tail(300))
+    assert forecast["origin"].tolist() == [nasdaq.index[-1]]
+
+    monthly = nasdaq[["Adj Close"]].resample("MS").last().to_period("M")
+    result = search("price", data=monthly, trials=3, storage=":memory:", runs_dir=tmp_path,
+                    overrides=fast)  # fmt: skip
+    assert result.predictor.predict_frame(monthly)["origin"].tolist() == [
+        pd.Timestamp("2018-12-01")
+    ]
+
+    sp500 = arch.data.sp500.load()
+    both = pd.concat({"nasdaq": nasdaq[["Adj Close"]], "sp500": sp500[["Adj Close"]]}, axis=1)
+    both = both.tail(1200)
+    columns = ["nasdaq_Adj Close", "sp500_Adj Close"]
+    result = search("price", data=both, trials=3, storage=":memory:", runs_dir=tmp_path,
+                    overrides={**fast, "data.series.columns": columns})  # fmt: skip
+    table = result.predictor.predict_frame(both)
+    assert sorted(table["series"]) == columns and (table["origin"] == both.index[-1]).all()
