@@ -153,3 +153,20 @@ def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
                     overrides={**fast, "data.series.columns": columns})  # fmt: skip
     table = result.predictor.predict_frame(both)
     assert sorted(table["series"]) == columns and (table["origin"] == both.index[-1]).all()
+
+
+def test_a_frame_with_a_column_name_twice_is_refused_in_one_line(card, tmp_path: Path) -> None:
+    """``pd.concat(axis=1)`` of frames sharing a column: a bare "The truth value of a
+    Series is ambiguous" (the target twice: "'DataFrame' object has no attribute
+    'unique'"); a file with such a header was refused already (docs/errors.md, row 13)."""
+    twice = pd.concat([card, card[["income"]]], axis=1)
+    with pytest.raises(DataError) as err:
+        search("default", data=twice, target="card", trials=1, storage=":memory:",
+               runs_dir=tmp_path)  # fmt: skip
+    assert str(err.value) == (
+        "<DataFrame> has duplicate column names ('income'); give every column a unique name"
+    )
+    result = search("default", data=card, target="card", trials=2, storage=":memory:",
+                    runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    with pytest.raises(DataError, match=r"^data has duplicate column names \('income'\)"):
+        result.predictor.predict(twice)

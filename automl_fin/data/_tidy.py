@@ -125,8 +125,14 @@ def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     are ``"0"``, ``"1"``; columns of several levels, as ``pd.concat`` of a dict of frames
     or a download of several tickers makes them, their parts joined by ``_``:
     ``SPX_close``), as a predictor's schema and every file format name them; two names
-    that would be one text are refused."""
+    that would be one text, or a name given twice, are refused."""
     if all(isinstance(c, str) for c in frame.columns):
+        if frame.columns.has_duplicates:  # pd.concat(axis=1) of frames sharing a column
+            twice = sorted(set(frame.columns[frame.columns.duplicated()]))
+            raise DataError(
+                f"{source} has duplicate column names ({', '.join(map(repr, twice))}); give "
+                "every column a unique name"
+            )
         return frame
     if isinstance(frame.columns, pd.MultiIndex):
         names = ["_".join(str(p) for p in c if str(p) != "") for c in frame.columns]
