@@ -153,6 +153,39 @@ def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:
     assert waiting["state"].tolist() == ["WAITING"] and waiting["trial"].tolist() == [2]
 
 
+def test_a_state_filter_reads_fewer_trials_and_gives_the_same_rows(tmp_path: Path) -> None:
+    """``state=`` and ``compare`` read only the states a wanted row's rank depends on
+    (COMPLETE first, then PRUNED, ...): 100 studies of 102 trials, 70 % pruned, took
+    5.15 s for ``compare``, 2.71 s now (docs/using-results.md). Every state's rows, ranks
+    and ``chosen`` are those of the whole board, filtered."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    over = {"validation.n_splits": 3, "models": ["logreg", "sgd"], "report": False}
+    search("default", trials=14, seed=0, storage=url, study="s", runs_dir=tmp_path,
+           overrides=over)  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=url)
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # failed before its model
+    study.enqueue_trial({"model": "logreg"})
+    board = Leaderboard(url)
+    every = board.query(state=["COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL"])
+    assert {"COMPLETE", "PRUNED", "WAITING", "FAIL"} <= set(every["state"])
+    for state in ("COMPLETE", "PRUNED", "WAITING", "FAIL"):
+        alone = board.query(state=state).reset_index(drop=True)
+        expected = every[every["state"] == state].reset_index(drop=True)
+        absent = [c for c in expected.columns if c not in alone.columns]  # metrics none has
+        assert expected[absent].isna().all().all(), absent
+        pd.testing.assert_frame_equal(alone, expected.drop(columns=absent))
+    complete = board.query(state="COMPLETE")
+    assert board.compare()["score"].tolist() == [complete["score"].max()]
+    # a model with no row among those read is still the storage's: no rows, no error
+    search("default", trials=1, storage=url, study="other", runs_dir=tmp_path,
+           overrides={**over, "models": ["hgb"], "baselines": []})  # fmt: skip
+    assert board.query(study="s", state="COMPLETE", model="hgb").empty
+    with pytest.raises(StorageError, match="hgbb"):
+        board.query(study="s", state="COMPLETE", model="hgbb")
+
+
 def test_a_storage_that_does_not_exist_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "x.db"
     with pytest.raises(StorageError, match=r"no storage at .*x\.db: run `automl-fin run` first"):

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 import pandas as pd
+from optuna.trial import TrialState
 
 from automl_fin.engine._recipes import stored_hash
 from automl_fin.engine._trial_record import TrialRecord
@@ -52,7 +53,12 @@ STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 ALIASES = {"FAILED": "FAIL", "COMPLETED": "COMPLETE", "DONE": "COMPLETE", "QUEUED": "WAITING"}
 
 _NUMBERS = ["score", "score_std", "folds", "fit_s", "predict_s", "duration_s"]
-_STATE_ORDER = {state: i for i, state in enumerate(STATES)}
+_TEXT = ["study", "recipe", "recipe_hash", "dataset", "data", "model", "preprocessors",
+         "metric", "direction", "state", "plugin", "error"]  # fmt: skip
+# ranks count COMPLETE rows first, then PRUNED, ...; a queued trial (WAITING) and a
+# trial queued twice (``surplus``) are shown only when asked for, so they count last
+_STATE_ORDER = {state: i for i, state in enumerate(("COMPLETE", "PRUNED", "RUNNING", "FAIL"))}
+_STATE_ORDER["WAITING"] = len(_STATE_ORDER)
 
 
 def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
@@ -162,6 +168,10 @@ class Leaderboard:
             _unknown("dataset", datasets, sources, lambda a, k: _is_data(a, k, k, prints))
         if states:
             _unknown("state", states, STATES)
+        # the states a wanted row's rank depends on (ranks count COMPLETE rows first, then
+        # PRUNED, ...): only those are read (10,000 trials: 0.6 ms a trial through Optuna)
+        last = max(_STATE_ORDER[s] for s in states) if states else None
+        fetch = None if last is None else tuple(s for s, i in _STATE_ORDER.items() if i <= last)
         rows: list[dict[str, Any]] = []
         for summary in summaries:
             name, attrs = summary.study_name, summary.user_attrs
@@ -174,10 +184,13 @@ class Leaderboard:
             if datasets and not any(_is_data(d, fingerprint, source) for d in datasets):
                 continue
             attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
-            study_rows = [_row(name, attrs, t) for t in self._trials(summary)]
+            study_rows = [_row(name, attrs, t) for t in self._trials(summary, fetch)]
             rows.extend(_ranked(study_rows, attrs, wanted=states))
         if models:
-            _unknown("model", models, [r["model"] for r in rows] or self._models())
+            known = {r["model"] for r in rows}
+            if not set(models) <= known:  # a model with no row read: known in other states?
+                known |= set(self._models())
+            _unknown("model", models, known)
             rows = [r for r in rows if r["model"] in models]
         if states:
             rows = [r for r in rows if r["state"] in states]
@@ -205,8 +218,9 @@ class Leaderboard:
         rank (1 = best within the recipe, data set and metric); the rows of one recipe,
         data set and metric come together."""
         _one_of("by", by, ("data", "model"))
-        board = self.query(recipe=recipe, dataset=dataset, study=study, model=model)
-        board = board[board["state"] == "COMPLETE"]
+        board = self.query(
+            recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
+        )
         task = ["recipe", "recipe_hash", "dataset", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
@@ -228,10 +242,12 @@ class Leaderboard:
         best = best.sort_values(order, na_position="last")
         return best[columns].reset_index(drop=True)
 
-    def _trials(self, summary: Any) -> list[Any]:
-        """The study's trials, its ensemble and its stack (stored on the study, -1 and -2)."""
+    def _trials(self, summary: Any, states: tuple[str, ...] | None = None) -> list[Any]:
+        """The study's trials (of ``states`` only, if given), its ensemble and its stack
+        (stored on the study, -1 and -2)."""
         study_id = self._storage.get_study_id_from_name(summary.study_name)
-        trials = self._storage.get_all_trials(study_id, deepcopy=False)
+        read = None if states is None else tuple(TrialState[s] for s in states)
+        trials = self._storage.get_all_trials(study_id, deepcopy=False, states=read)
         return with_ensemble(trials, summary.user_attrs)
 
     def _models(self) -> list[str]:
@@ -253,30 +269,27 @@ def _ranked(
     trials queued once too often (``surplus``, never run) are left out unless their
     state is ``wanted``."""
 
-    def shown(row: dict[str, Any]) -> bool:
-        hidden = row["state"] == "WAITING" or row.pop("_surplus")
-        return not hidden or bool(wanted and row["state"] in wanted)
-
-    kept = [r for r in rows if shown(r)]
-    sign = kept[0]["_sign"] if kept else 1
-    kept.sort(
+    for r in rows:
+        r["_hidden"] = r["state"] == "WAITING" or r.pop("_surplus")
+    sign = rows[0]["_sign"] if rows else 1
+    rows.sort(  # the hidden last: whether they are shown renumbers no other row
         key=lambda r: (
+            r["_hidden"],
             _STATE_ORDER.get(r["state"], 9),
             r["score"] is None,
             -sign * (r["score"] if r["score"] is not None else 0.0),
             r["trial"],
         )
     )
-    done = [r for r in kept if r["state"] == "COMPLETE"]
+    done = [r for r in rows if r["state"] == "COMPLETE"]
     best = next((r for r in done if not r["baseline"]), None)
     chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
     if best is not None and not any(r["trial"] == chosen for r in done):
         chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
-    for i, r in enumerate(kept, 1):
+    for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
-        r.pop("_surplus", None)
-    return kept
+    return [r for r in rows if not r.pop("_hidden") or bool(wanted and r["state"] in wanted)]
 
 
 def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
@@ -288,10 +301,12 @@ def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.Dat
     frame = frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"])
     for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    for col in _TEXT:  # text even where every row has none (an error column of a filter)
+        frame[col] = frame[col].astype("str")
     frame["folds"] = frame["folds"].astype("Int64")
     frame["rank"] = frame["rank"].astype("int64")
     for col in ("started", "finished"):
-        frame[col] = pd.to_datetime(frame[col])
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")  # no row: [s]
     frame = frame.sort_values(["study", "rank"])
     if top is not None:
         frame = frame.groupby("study", sort=False).head(top)
