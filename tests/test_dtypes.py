@@ -133,8 +133,8 @@ def test_columns_no_model_takes_are_refused_by_name_unless_left_out(
 def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
     """arch's NASDAQ loads as price downloads do, its dates the row index: refused ("which
     column is the time? no column holds dates"). So were monthly closes as a
-    ``PeriodIndex``, and two indices side by side under two-level column names (``pd.concat``
-    of a dict) were named ``"('nasdaq', 'Adj Close')"``."""
+    ``PeriodIndex``, and two indices downloaded together (columns of two levels, field
+    and ticker) were named ``"('Adj Close', 'NDX')"``: one column per field and ticker."""
     import arch.data.nasdaq
     import arch.data.sp500
 
@@ -156,14 +156,25 @@ def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
         pd.Timestamp("2018-12-01")
     ]
 
-    sp500 = arch.data.sp500.load()
-    both = pd.concat({"nasdaq": nasdaq[["Adj Close"]], "sp500": sp500[["Adj Close"]]}, axis=1)
-    both = both.tail(1200)
-    columns = ["nasdaq_Adj Close", "sp500_Adj Close"]
-    result = search("price", data=both, trials=3, storage=":memory:", runs_dir=tmp_path,
-                    overrides={**fast, "data.series.columns": columns})  # fmt: skip
+    # two assets as yfinance.download gives them: columns (field, ticker), dates the index
+    both = pd.concat({"NDX": nasdaq, "SPX": arch.data.sp500.load()}, axis=1).tail(1200)
+    both = both.swaplevel(0, 1, axis=1).rename_axis(columns=["Price", "Ticker"])
+    with pytest.warns(UserWarning, match=r"columns of prices by asset \('NDX', 'SPX'\): read as "
+                      "one row per time and asset, the asset in column 'Ticker'"):  # fmt: skip
+        result = search("price", data=both, trials=3, storage=":memory:", runs_dir=tmp_path,
+                        overrides=fast)  # fmt: skip
+    assert result.problem.recipe.data.entity == "Ticker"
+    assert result.problem.recipe.data.series.price == "Adj Close"
     table = result.predictor.predict_frame(both)
-    assert sorted(table["series"]) == columns and (table["origin"] == both.index[-1]).all()
+    assert table["Ticker"].tolist() == ["NDX", "SPX"] and (table["origin"] == both.index[-1]).all()
+
+
+def test_columns_of_two_levels_are_named_by_their_parts() -> None:
+    """``pd.concat`` of a dict of frames that are no prices: named ``"('a', 'x')"``."""
+    from automl_fin.data._shape import as_table
+
+    parts = {"applicant": pd.DataFrame({"age": [30, 40]}), "loan": pd.DataFrame({"amount": [1, 2]})}
+    assert list(as_table(pd.concat(parts, axis=1), "t").columns) == ["applicant_age", "loan_amount"]
 
 
 def test_a_frame_with_a_column_name_twice_is_refused_in_one_line(card, tmp_path: Path) -> None:

@@ -10,12 +10,12 @@
   flagged, naming the column.
 - Class labels of the target that differ only in surrounding spaces or letter case
   (``" Yes"``, ``"yes"``) are one class, spelt as most of its rows spell it.
-- Column names are text (a frame made from an array names them 0, 1, ...), and pandas
-  ``category`` columns (``pd.cut`` intervals, integer categories) hold text, as a
-  predictor reads new rows (silent: nothing a user wrote changes meaning).
+- A DataFrame's shape is a table's (:mod:`automl_fin.data._shape`: names as text, dates
+  in the row index as columns, prices by asset in rows), and pandas ``category``
+  columns (``pd.cut`` intervals, integer categories) hold text, as a predictor reads
+  new rows (silent: nothing a user wrote changes meaning).
 - Columns of pandas types no model takes (periods, durations, Arrow columns, mixed
   types, ...) are read as :mod:`automl_fin.data._dtypes` says, as a predictor reads them.
-- A row index of dates is read as columns (said), as a predictor reads new rows.
 
 Each change is one warning naming the source, the column and what was done.
 """
@@ -32,7 +32,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dtypes import plain_dtypes, values_as_text
-from automl_fin.errors import DataError
+from automl_fin.data._shape import as_table
 
 __all__ = [
     "MISSING_TOKENS",
@@ -120,64 +120,6 @@ def _unread(text: pd.Series) -> bool:
     return bool(dated) and not looks_like_datetime(sample)
 
 
-def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """``frame`` with its column names as text (``0``, ``1`` of a frame made from an array
-    are ``"0"``, ``"1"``; columns of several levels, as ``pd.concat`` of a dict of frames
-    or a download of several tickers makes them, their parts joined by ``_``:
-    ``SPX_close``), as a predictor's schema and every file format name them; two names
-    that would be one text, or a name given twice, are refused."""
-    if all(isinstance(c, str) for c in frame.columns):
-        if frame.columns.has_duplicates:  # pd.concat(axis=1) of frames sharing a column
-            twice = sorted(set(frame.columns[frame.columns.duplicated()]))
-            raise DataError(
-                f"{source} has duplicate column names ({', '.join(map(repr, twice))}); give "
-                "every column a unique name"
-            )
-        return frame
-    if isinstance(frame.columns, pd.MultiIndex):
-        names = ["_".join(str(p) for p in c if str(p) != "") for c in frame.columns]
-    else:
-        names = [str(c) for c in frame.columns]
-    if len(set(names)) < len(names):
-        twice = sorted({n for n in names if names.count(n) > 1})
-        raise DataError(
-            f"{source}: column names {', '.join(map(repr, twice))} appear twice once written "
-            "as text (e.g. 1 and '1'); rename one"
-        )
-    return frame.set_axis(names, axis=1)
-
-
-def index_as_columns(frame: pd.DataFrame, source: str, *, say: bool = True) -> pd.DataFrame:
-    """``frame`` with a row index of dates (a ``DatetimeIndex`` or ``PeriodIndex``, as a
-    price download or ``resample`` leaves them; a level of dates in a ``MultiIndex``:
-    ``(date, ticker)``) as columns before its own, named as the index names them (an
-    unnamed date level ``date``, another ``level_<i>``); the index itself is kept, so that
-    predictions line up with the rows. ``say``: warn at training. Any other index (row
-    numbers, an index whose name a column has) is left as it is: it is no data."""
-    index = frame.index
-    levels = [index.get_level_values(i) for i in range(index.nlevels)]
-    dated = [
-        ptypes.is_datetime64_any_dtype(v) or isinstance(v.dtype, pd.PeriodDtype) for v in levels
-    ]
-    if not any(dated):
-        return frame
-    names = [
-        str(n) if n is not None else ("date" if d else f"level_{i}")
-        for i, (n, d) in enumerate(zip(index.names, dated, strict=True))
-    ]
-    if set(names) & set(map(str, frame.columns)):
-        return frame  # set_index(..., drop=False): the columns are there already
-    out = frame.rename_axis([None] * index.nlevels)  # a name shared with a column: ambiguous
-    for i, (name, level) in enumerate(zip(names, levels, strict=True)):
-        out.insert(i, name, level.to_numpy() if not dated[i] else level)
-    if say:
-        warnings.warn(
-            f"{source}: the row index holds dates: read as column(s) {', '.join(map(repr, names))}",
-            stacklevel=3,
-        )
-    return out
-
-
 def with_column(frame: pd.DataFrame, name: str, values: Any) -> pd.DataFrame:
     """A shallow copy of ``frame`` with column ``name`` set to ``values`` (not
     ``DataFrame.assign``, whose keyword arguments break on a column named ``self``)."""
@@ -207,7 +149,7 @@ def tidy(
     """``frame`` with the changes above (a copy when anything changes), its columns of
     pandas types no model takes read as :func:`~automl_fin.data._dtypes.plain_dtypes`
     reads them; ``skip`` (the recipe's ``data.drop``: never shown to a model) as given."""
-    frame = index_as_columns(named_as_text(frame, source), source)
+    frame = as_table(frame, source)
     left_out = set(skip)
     kept = [c for c in frame.columns if c not in left_out]
     frame = categories_as_text(plain_dtypes(frame, source, columns=kept), target)

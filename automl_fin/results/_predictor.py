@@ -21,10 +21,9 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dates import is_periods, parse_dates
 from automl_fin.data._dtypes import plain_dtypes, values_as_text
+from automl_fin.data._shape import as_table
 from automl_fin.data._tidy import (
     MISSING_TOKENS,
-    index_as_columns,
-    named_as_text,
     nullable_number,
     numbers_in_text,
     plain,
@@ -610,7 +609,7 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
     if isinstance(data, pd.DataFrame):
         source = _frame_source(data)
-        return index_as_columns(named_as_text(data, source), source, say=False), source
+        return as_table(data, source, say=False), source
     from automl_fin.data._dataset import read_table
 
     return read_table(data), _frame_source(data)
