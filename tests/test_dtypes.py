@@ -192,3 +192,25 @@ def test_a_frame_with_a_column_name_twice_is_refused_in_one_line(card, tmp_path:
                     runs_dir=tmp_path, overrides=FAST)  # fmt: skip
     with pytest.raises(DataError, match=r"^data has duplicate column names \('income'\)"):
         result.predictor.predict(twice)
+
+
+def test_a_series_of_prices_is_a_table_and_an_array_is_refused(tmp_path: Path) -> None:
+    """A Series of closes with its dates as the index (``df["Adj Close"]``) crashed with
+    "The truth value of a Series is ambiguous"; a bare array with the same of an array."""
+    import arch.data.nasdaq
+
+    closes = arch.data.nasdaq.load()["Adj Close"].tail(1000)
+    result = search("price", data=closes, trials=3, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["ridge"], "report": False})  # fmt: skip
+    assert result.problem.recipe.data.series.price == "Adj Close"
+    assert result.predictor.predict(closes).index.tolist() == [closes.index[-1]]
+    refusal = (
+        "data: a CSV, TSV or Parquet path, or a pandas DataFrame or Series, is read; got "
+        "ndarray (make it a pd.DataFrame with named columns first)"
+    )
+    with pytest.raises(DataError) as err:
+        search("price", data=closes.to_numpy(), trials=1, storage=":memory:", runs_dir=tmp_path)
+    assert str(err.value) == refusal
+    with pytest.raises(DataError) as err:
+        result.predictor.predict(closes.to_numpy())
+    assert str(err.value) == refusal

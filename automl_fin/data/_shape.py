@@ -1,5 +1,6 @@
 """A DataFrame's shape read as a table's, as a file gives one, at training and on new rows.
 
+- A Series is the table of one column it is; what is no path nor pandas object is refused.
 - Column names are text (``0``, ``1`` of a frame made from an array are ``"0"``,
   ``"1"``); a name given twice, or two that would be one text, are refused.
 - Prices downloaded for several assets, columns of two levels (field, asset) as
@@ -15,20 +16,37 @@ What changes the table (stacking, the index read) is said at training.
 
 from __future__ import annotations
 
+import os
 import warnings
+from typing import Any
 
 import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.errors import DataError
 
-__all__ = ["as_table", "index_as_columns", "named_as_text"]
+__all__ = ["as_data", "as_table", "index_as_columns", "named_as_text"]
 
 # what a price download names its fields (any case; `_` as a space)
 PRICE_FIELDS = frozenset(
     {"open", "high", "low", "close", "adj close", "adjclose", "adjusted close", "price",
      "volume", "vwap", "dividends", "stock splits", "capital gains", "trades"}
 )  # fmt: skip
+
+
+def as_data(data: Any, *, none: bool = True) -> Any:
+    """What the API reads as data: a path or a DataFrame as given, a Series as the table
+    of one column it is (named ``value`` when unnamed: a price series with its dates as
+    the index), ``None`` where ``none`` (the recipe's own data); anything else refused in
+    one line (an array crashed with "The truth value of an array ... is ambiguous")."""
+    if isinstance(data, pd.Series):
+        return data.to_frame(name=str(data.name) if data.name is not None else "value")
+    if isinstance(data, (str, os.PathLike, pd.DataFrame)) or (data is None and none):
+        return data
+    raise DataError(
+        f"data: a CSV, TSV or Parquet path, or a pandas DataFrame or Series, is read; got "
+        f"{type(data).__name__} (make it a pd.DataFrame with named columns first)"
+    )
 
 
 def as_table(frame: pd.DataFrame, source: str, *, say: bool = True) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import pandas as pd
 
+from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine._bag import flush as flush_bags
 from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocessors
@@ -149,7 +150,7 @@ def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
 
 def search(
     recipe: str | Path | Recipe = "default",
-    data: str | Path | pd.DataFrame | None = None,
+    data: str | Path | pd.DataFrame | pd.Series | None = None,
     *,
     target: str | None = None,
     trials: int | None = None,
@@ -170,7 +171,8 @@ def search(
 
     Args:
         recipe: a recipe name (``automl-fin recipes``), a YAML path, or a :class:`Recipe`.
-        data: a CSV/Parquet path or a DataFrame; default: the recipe's own data.
+        data: a CSV/Parquet path, a DataFrame or a Series (a table of one column);
+            default: the recipe's own data.
         target, trials, seconds, seed: shortcuts for the overrides ``data.target``,
             ``budget.trials``, ``budget.seconds`` and ``seed``; ``seconds`` without
             ``trials`` lifts the recipe's trial cap (the search runs for that time).
@@ -217,6 +219,7 @@ def search(
             f"--cluster-workers {cluster_workers}: "
             + ("give 1 or more" if cluster else "needs --cluster ADDRESS (a Dask scheduler)")
         )
+    data = as_data(data)  # a Series: a table of one column; an array: refused
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     if progress is None:
         progress = interactive()
@@ -248,7 +251,7 @@ def work(
     storage: str,
     study: str,
     *,
-    data: str | Path | pd.DataFrame | None = None,
+    data: str | Path | pd.DataFrame | pd.Series | None = None,
     runs_dir: str | Path = DEFAULT_RUNS_DIR,
     registry: Registry | None = None,
     progress: bool = False,
@@ -267,7 +270,8 @@ def work(
     started = time.monotonic()
     runs_dir = writable(runs_dir)
     _await_study(storage, study, wait)
-    found = reopen(study, storage=storage, runs_dir=runs_dir, data=data, registry=registry)
+    found = reopen(study, storage=storage, runs_dir=runs_dir, data=as_data(data),
+                   registry=registry)  # fmt: skip
     store = open_storage(storage, create=False)
     run = _Run(store, storage, study, Path(runs_dir), started, progress, on_trial, announce,
                worker=True)  # fmt: skip

@@ -21,7 +21,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dates import is_periods, parse_dates
 from automl_fin.data._dtypes import plain_dtypes, values_as_text
-from automl_fin.data._shape import as_table
+from automl_fin.data._shape import as_data, as_table
 from automl_fin.data._tidy import (
     MISSING_TOKENS,
     nullable_number,
@@ -607,6 +607,7 @@ def _frame_source(data: pd.DataFrame | str | Path) -> str:
 
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
+    data = as_data(data, none=False)
     if isinstance(data, pd.DataFrame):
         source = _frame_source(data)
         return as_table(data, source, say=False), source
