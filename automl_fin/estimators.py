@@ -66,7 +66,10 @@ class _AutoFin(BaseEstimator):
 
     def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
         """``X`` as a DataFrame: a DataFrame keeps its columns and dtypes (mixed kinds
-        are fine); an array is checked and its columns named ``x0, x1, ...``."""
+        are fine), as does a Polars or Arrow table (read as pandas reads it); an array is
+        checked and its columns named ``x0, x1, ...``."""
+        if not isinstance(X, pd.DataFrame) and hasattr(X, "__arrow_c_stream__"):
+            X = pd.DataFrame.from_arrow(X)
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:

@@ -205,8 +205,9 @@ def test_a_series_of_prices_is_a_table_and_an_array_is_refused(tmp_path: Path) -
     assert result.problem.recipe.data.series.price == "Adj Close"
     assert result.predictor.predict(closes).index.tolist() == [closes.index[-1]]
     refusal = (
-        "data: a CSV, TSV or Parquet path, or a pandas DataFrame or Series, is read; got "
-        "ndarray (make it a pd.DataFrame with named columns first)"
+        "data: a CSV, TSV or Parquet path, a pandas DataFrame or Series or an Arrow table "
+        "(Polars, pyarrow) is read; got ndarray (make it a pd.DataFrame with named columns "
+        "first)"
     )
     with pytest.raises(DataError) as err:
         search("price", data=closes.to_numpy(), trials=1, storage=":memory:", runs_dir=tmp_path)
@@ -214,3 +215,26 @@ def test_a_series_of_prices_is_a_table_and_an_array_is_refused(tmp_path: Path) -
     with pytest.raises(DataError) as err:
         result.predictor.predict(closes.to_numpy())
     assert str(err.value) == refusal
+
+
+def test_a_polars_frame_or_an_arrow_table_is_read_as_its_pandas_frame(card, tmp_path: Path):
+    """Polars' DataFrame (and a pyarrow Table) were read as a path: "expected str, bytes
+    or os.PathLike object". Trained on one, predicted on another: one answer."""
+    import polars as pl
+    import pyarrow as pa
+
+    polars_card = pl.from_pandas(card)
+    result = search("default", data=polars_card, target="card", trials=3, seed=0,
+                    storage=":memory:", runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    assert result.dataset.classes == ["no", "yes"] and len(result.dataset.X) == len(card)
+    new = card.drop(columns="card").head(100)
+    expected = result.predictor.predict_proba(new).to_numpy()
+    for other in (pl.from_pandas(new), pa.Table.from_pandas(new, preserve_index=False)):
+        np.testing.assert_allclose(result.predictor.predict_proba(other).to_numpy(), expected)
+    # the estimators too, keeping the column names (an array would be x0, x1, ...)
+    from automl_fin import AutoFinClassifier
+
+    clf = AutoFinClassifier(trials=2, models=["logreg"], random_state=0)
+    clf.fit(polars_card.drop("card"), card["card"])
+    assert list(clf.feature_names_in_) == list(new.columns)
+    assert clf.predict(pl.from_pandas(new)).shape == (100,)

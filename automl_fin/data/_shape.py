@@ -1,6 +1,7 @@
 """A DataFrame's shape read as a table's, as a file gives one, at training and on new rows.
 
-- A Series is the table of one column it is; what is no path nor pandas object is refused.
+- A Series is the table of one column it is, a Polars or Arrow table the pandas one it
+  reads as; what is no path nor table is refused.
 - Column names are text (``0``, ``1`` of a frame made from an array are ``"0"``,
   ``"1"``); a name given twice, or two that would be one text, are refused.
 - Prices downloaded for several assets, columns of two levels (field, asset) as
@@ -37,15 +38,20 @@ PRICE_FIELDS = frozenset(
 def as_data(data: Any, *, none: bool = True) -> Any:
     """What the API reads as data: a path or a DataFrame as given, a Series as the table
     of one column it is (named ``value`` when unnamed: a price series with its dates as
-    the index), ``None`` where ``none`` (the recipe's own data); anything else refused in
-    one line (an array crashed with "The truth value of an array ... is ambiguous")."""
+    the index), a table of the Arrow stream interface (a Polars DataFrame, a pyarrow
+    Table) as the pandas one ``pd.DataFrame.from_arrow`` reads, ``None`` where ``none``
+    (the recipe's own data); anything else refused in one line (an array crashed with
+    "The truth value of an array ... is ambiguous")."""
     if isinstance(data, pd.Series):
         return data.to_frame(name=str(data.name) if data.name is not None else "value")
     if isinstance(data, (str, os.PathLike, pd.DataFrame)) or (data is None and none):
         return data
+    if hasattr(data, "__arrow_c_stream__"):  # Polars, a pyarrow Table, DuckDB's results
+        return pd.DataFrame.from_arrow(data)
     raise DataError(
-        f"data: a CSV, TSV or Parquet path, or a pandas DataFrame or Series, is read; got "
-        f"{type(data).__name__} (make it a pd.DataFrame with named columns first)"
+        f"data: a CSV, TSV or Parquet path, a pandas DataFrame or Series or an Arrow table "
+        f"(Polars, pyarrow) is read; got {type(data).__name__} (make it a pd.DataFrame "
+        "with named columns first)"
     )
 
 
