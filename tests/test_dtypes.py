@@ -238,3 +238,18 @@ def test_a_polars_frame_or_an_arrow_table_is_read_as_its_pandas_frame(card, tmp_
     clf.fit(polars_card.drop("card"), card["card"])
     assert list(clf.feature_names_in_) == list(new.columns)
     assert clf.predict(pl.from_pandas(new)).shape == (100,)
+
+
+def test_the_prediction_table_is_indexed_like_the_rows_given(card, tmp_path: Path) -> None:
+    """``predict`` kept the input's index and ``predict_frame`` numbered its rows 0, 1, ...:
+    ``rows.join(predictor.predict_frame(rows))`` paired each row with another's
+    prediction, silently, wherever the index was not 0, 1, ... (a filtered or sampled
+    frame, an id as the index)."""
+    named = card.set_axis([f"applicant {i}" for i in range(len(card))])
+    result = search("default", data=named, target="card", trials=2, storage=":memory:",
+                    runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    rows = named.drop(columns="card").sample(40, random_state=0)
+    table = result.predictor.predict_frame(rows, explain=1, keep=["age"])
+    assert table.index.equals(rows.index)
+    assert (table["age"] == rows["age"]).all()
+    assert table["prediction"].equals(result.predictor.predict(rows).rename("prediction"))

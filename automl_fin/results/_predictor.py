@@ -546,6 +546,7 @@ class Predictor:
         class; for regression with ``interval`` (a coverage, e.g. 0.9) ``lower`` and
         ``upper``. For a price series: entity, origin time, horizon, ``forecast_return``
         and ``forecast_price`` (one row per series: ``keep`` does not apply).
+        Indexed like ``data``'s rows (a file's: 0, 1, ...).
         ``explain=k`` adds ``reason_1`` … ``reason_k``, each row's reason codes (see
         :meth:`explain`). ``attrs["stability"]``: the rows' stability table (see
         :meth:`stability`), when there are ``MIN_ROWS`` (100) rows or more."""
@@ -575,7 +576,8 @@ class Predictor:
         if self.schema.series is not None:
             return _forecast_table(frame, raw, self.schema)
         stability = self._watch(X, raw, _frame_source(data))
-        out = frame[ids].reset_index(drop=True) if ids else pd.DataFrame(index=range(len(X)))
+        # indexed like the input rows, as predict is: joined back onto them, row for row
+        out = frame[ids].copy() if ids else pd.DataFrame(index=frame.index)
         if self.schema.task.is_classification:
             out["prediction"] = self._labels(raw)
             for i, c in enumerate(self.schema.classes):
