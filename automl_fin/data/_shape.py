@@ -8,7 +8,7 @@
   ``yfinance.download`` and ``pd.concat`` of a dict of price frames give them
   (``('Close', 'AAPL')``), are stacked: one row per time and asset, the asset in a
   column, the fields (``Open`` ... ``Volume``) columns. Other columns of several levels
-  are named by their parts joined by ``_`` (``nasdaq_Adj Close``).
+  are named by their parts joined by ``_`` (``applicant_age``).
 - A row index of dates (``DatetimeIndex``, ``PeriodIndex``, a level of dates in a
   ``MultiIndex``) is read as columns; other indexes are no data.
 
@@ -86,7 +86,7 @@ def by_asset(frame: pd.DataFrame, source: str, *, say: bool = True) -> pd.DataFr
             f"{source}: columns of prices by asset ({', '.join(map(repr, map(str, assets[:4])))}"
             f"{', ...' if len(assets) > 4 else ''}): read as one row per time and asset, the "
             f"asset in column {name!r}",
-            stacklevel=4,
+            stacklevel=3,
         )
     return long
 
@@ -98,10 +98,10 @@ def _all_fields(values: pd.Index) -> bool:
 
 def named_as_text(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """``frame`` with its column names as text (``0``, ``1`` of a frame made from an array
-    are ``"0"``, ``"1"``; columns of several levels, as ``pd.concat`` of a dict of frames
-    or a download of several tickers makes them, their parts joined by ``_``:
-    ``SPX_close``), as a predictor's schema and every file format name them; two names
-    that would be one text, or a name given twice, are refused."""
+    are ``"0"``, ``"1"``; columns of several levels that are no prices by asset, as
+    ``pd.concat`` of a dict of frames makes them, their parts joined by ``_``:
+    ``applicant_age``), as a predictor's schema and every file format name them; two
+    names that would be one text, or a name given twice, are refused."""
     if all(isinstance(c, str) for c in frame.columns):
         if frame.columns.has_duplicates:  # pd.concat(axis=1) of frames sharing a column
             twice = sorted(set(frame.columns[frame.columns.duplicated()]))
