@@ -162,7 +162,7 @@ def test_a_state_filter_reads_fewer_trials_and_gives_the_same_rows(tmp_path: Pat
 
     url = f"sqlite:///{tmp_path / 's.db'}"
     over = {"validation.n_splits": 3, "models": ["logreg", "sgd"], "report": False}
-    search("default", trials=14, seed=0, storage=url, study="s", runs_dir=tmp_path,
+    search("default", trials=10, seed=0, storage=url, study="s", runs_dir=tmp_path,
            overrides=over)  # fmt: skip
     study = optuna.load_study(study_name="s", storage=url)
     study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)  # failed before its model
