@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from automl_fin.data._shape import as_data
 from automl_fin.errors import RecipeError
 
 __all__ = ["AutoFinClassifier", "AutoFinRegressor"]
@@ -68,8 +69,8 @@ class _AutoFin(BaseEstimator):
         """``X`` as a DataFrame: a DataFrame keeps its columns and dtypes (mixed kinds
         are fine), as does a Polars or Arrow table (read as pandas reads it); an array is
         checked and its columns named ``x0, x1, ...``."""
-        if not isinstance(X, pd.DataFrame) and hasattr(X, "__arrow_c_stream__"):
-            X = pd.DataFrame.from_arrow(X)
+        if not isinstance(X, (pd.DataFrame, pd.Series)) and hasattr(X, "__arrow_c_stream__"):
+            X = as_data(X)  # a Polars or Arrow table; a column of one is refused
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:

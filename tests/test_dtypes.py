@@ -173,11 +173,30 @@ def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
 
 
 def test_columns_of_two_levels_are_named_by_their_parts() -> None:
-    """``pd.concat`` of a dict of frames that are no prices: named ``"('a', 'x')"``."""
+    """``pd.concat`` of a dict of frames that are no prices: named ``"('a', 'x')"``; an
+    aggregation of prices (``.agg({"Close": ["last", "mean"]})``) is no prices by asset,
+    and yfinance's frame after ``reset_index`` (its date a column ``('Date', '')``) is."""
     from automl_fin.data._shape import as_table
 
     parts = {"applicant": pd.DataFrame({"age": [30, 40]}), "loan": pd.DataFrame({"amount": [1, 2]})}
     assert list(as_table(pd.concat(parts, axis=1), "t").columns) == ["applicant_age", "loan_amount"]
+    # an aggregation of prices names fields and functions, no assets: not stacked
+    import arch.data.nasdaq
+
+    nasdaq = arch.data.nasdaq.load()
+    weekly = nasdaq.resample("W").agg({"Close": ["last", "mean"], "Volume": ["sum"]})
+    with pytest.warns(UserWarning, match="the row index holds dates") as seen:
+        table = as_table(weekly, "t")
+    assert len(seen) == 1 and len(table) == len(weekly)
+    assert list(table.columns) == ["Date", "Close_last", "Close_mean", "Volume_sum"]
+    # yfinance's two tickers after reset_index: the date is the column ('Date', '')
+    both = pd.concat({"NDX": nasdaq.tail(5), "SPX": nasdaq.tail(5) / 2}, axis=1)
+    both = both.swaplevel(0, 1, axis=1).rename_axis(columns=["Price", "Ticker"]).reset_index()
+    assert both.columns[0] == ("Date", "")
+    with pytest.warns(UserWarning, match="columns of prices by asset"):
+        table = as_table(both, "t")
+    assert list(table.columns[:2]) == ["Date", "Ticker"] and len(table) == 10
+    assert table["Date"].tolist() == sorted(nasdaq.index[-5:].tolist() * 2)
 
 
 def test_a_frame_with_a_column_name_twice_is_refused_in_one_line(card, tmp_path: Path) -> None:
@@ -241,6 +260,12 @@ def test_a_polars_frame_or_an_arrow_table_is_read_as_its_pandas_frame(card, tmp_
     clf.fit(polars_card.drop("card"), card["card"])
     assert list(clf.feature_names_in_) == list(new.columns)
     assert clf.predict(pl.from_pandas(new)).shape == (100,)
+    with pytest.raises(ValueError, match="Expected a 2-dimensional container"):  # sklearn
+        AutoFinClassifier(trials=1).fit(card["age"], card["card"])
+    # a warning names a table by "data", not by its printed contents
+    odd = pl.from_pandas(new.assign(owner="perhaps"))
+    with pytest.warns(UserWarning, match=r"^data: values no training row held"):
+        result.predictor.predict(odd)
 
 
 def test_the_prediction_table_is_indexed_like_the_rows_given(card, tmp_path: Path) -> None:
@@ -256,3 +281,47 @@ def test_the_prediction_table_is_indexed_like_the_rows_given(card, tmp_path: Pat
     assert table.index.equals(rows.index)
     assert (table["age"] == rows["age"]).all()
     assert table["prediction"].equals(result.predictor.predict(rows).rename("prediction"))
+
+
+def test_what_review_found_reads_as_training_read_it(card, tmp_path: Path) -> None:
+    """A duration target evaluated in microseconds (RMSE 2.4e16 for 89.9 on the folds),
+    an Arrow ``uint64`` target's labels as floats, an Arrow interval column and a Polars
+    Series crashing with pyarrow's errors, numbers among a few words said to be
+    categories, ``np.str_`` text said to be of several types."""
+    import polars as pl
+    import pyarrow as pa
+
+    from automl_fin.data._tidy import tidy
+
+    spent = card.drop(columns="card").head(300)
+    spent = spent.assign(expenditure=pd.to_timedelta(spent["expenditure"], unit="D"))
+    regression = {"task": "regression", "metric": "rmse", "metrics": [], "baselines": [],
+                  "validation.scheme": "kfold", "models": ["ridge"], "report": False}  # fmt: skip
+    result = search("default", data=spent, target="expenditure", trials=2, storage=":memory:",
+                    runs_dir=tmp_path, overrides=regression)  # fmt: skip
+    as_days = spent.assign(expenditure=spent["expenditure"] / pd.Timedelta(days=1))
+    pd.testing.assert_frame_equal(result.predictor.evaluate(spent),
+                                  result.predictor.evaluate(as_days))  # fmt: skip
+
+    coded = card.head(300).assign(
+        card=(card["card"].head(300) == "yes").astype(int).astype(pd.ArrowDtype(pa.uint64())),
+        span=pa.chunked_array([pa.array([(1, 2, 3)] * 300, pa.month_day_nano_interval())])
+        .to_pandas(types_mapper=pd.ArrowDtype).array,  # DuckDB's INTERVAL
+    )  # fmt: skip
+    assert isinstance(coded["span"].dtype, pd.ArrowDtype)
+    result = search("default", data=coded, target="card", trials=2, storage=":memory:",
+                    runs_dir=tmp_path, overrides={**FAST, "models": ["logreg"]})  # fmt: skip
+    assert result.dataset.classes == [0, 1]
+    with pytest.raises(DataError, match=r"^data: a CSV, TSV or Parquet path.* got Series"):
+        result.predictor.predict(pl.Series("age", [30.0]))
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        tidy(pd.DataFrame({"x": pd.Series([1, 2, 3, 4, 5] * 40 + ["n/a"], dtype=object),
+                           "t": pd.Series([np.str_("a"), "b"] * 100 + ["c"], dtype=object),
+                           "y": range(201)}), "t.csv", "y")  # fmt: skip
+    said = [str(w.message) for w in seen]
+    assert said == [
+        "t.csv: column(s) 'x' hold numbers with a few other values: read as numeric, those "
+        "values as missing"
+    ]

@@ -176,6 +176,8 @@ def test_a_state_filter_reads_fewer_trials_and_gives_the_same_rows(tmp_path: Pat
         absent = [c for c in expected.columns if c not in alone.columns]  # metrics none has
         assert expected[absent].isna().all().all(), absent
         pd.testing.assert_frame_equal(alone, expected.drop(columns=absent))
+    none = board.query(state="RUNNING")  # no row: typed as the board is
+    assert none.empty and (none.dtypes == every[list(none.columns)].dtypes).all()
     complete = board.query(state="COMPLETE")
     assert board.compare()["score"].tolist() == [complete["score"].max()]
     # a model with no row among those read is still the storage's: no rows, no error

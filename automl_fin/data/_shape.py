@@ -7,8 +7,9 @@
 - Prices downloaded for several assets, columns of two levels (field, asset) as
   ``yfinance.download`` and ``pd.concat`` of a dict of price frames give them
   (``('Close', 'AAPL')``), are stacked: one row per time and asset, the asset in a
-  column, the fields (``Open`` ... ``Volume``) columns. Other columns of several levels
-  are named by their parts joined by ``_`` (``applicant_age``).
+  column, the fields (``Open`` ... ``Volume``) columns (``reset_index``'s ``('Date',
+  '')`` a column again). Other columns of several levels (an aggregation's
+  ``('Close', 'mean')`` too) are named by their parts joined by ``_`` (``applicant_age``).
 - A row index of dates (``DatetimeIndex``, ``PeriodIndex``, a level of dates in a
   ``MultiIndex``) is read as columns; other indexes are no data.
 
@@ -47,7 +48,10 @@ def as_data(data: Any, *, none: bool = True) -> Any:
     if isinstance(data, (str, os.PathLike, pd.DataFrame)) or (data is None and none):
         return data
     if hasattr(data, "__arrow_c_stream__"):  # Polars, a pyarrow Table, DuckDB's results
-        return pd.DataFrame.from_arrow(data)
+        try:
+            return pd.DataFrame.from_arrow(data)
+        except (TypeError, ValueError):  # a column (a Polars Series), not a table
+            pass  # pyarrow's ArrowInvalid is a ValueError
     raise DataError(
         f"data: a CSV, TSV or Parquet path, a pandas DataFrame or Series or an Arrow table "
         f"(Polars, pyarrow) is read; got {type(data).__name__} (make it a pd.DataFrame "
@@ -70,17 +74,28 @@ def by_asset(frame: pd.DataFrame, source: str, *, say: bool = True) -> pd.DataFr
     columns = frame.columns
     if not isinstance(columns, pd.MultiIndex) or columns.nlevels != 2:
         return frame
-    fields = [_all_fields(columns.get_level_values(i)) for i in (0, 1)]
+    # a column with one part empty is a row label put back by reset_index: ('Date', '')
+    labels = [c for c in columns if "" in (str(c[0]), str(c[1]))]
+    rest = [c for c in columns if c not in labels]
+    fields = [_all_fields(pd.Index([c[i] for c in rest])) for i in (0, 1)]
     if fields[0] == fields[1]:  # neither level, or both: no asset level to stack
         return frame
     asset = 1 if fields[0] else 0
+    if {str(c[asset]) for c in rest} <= _AGGREGATES:  # .agg({"Close": ["last", "mean"]})
+        return frame
+    if labels:
+        frame = frame.set_index(labels)
+        frame.index = frame.index.set_names([str(c[0]) or str(c[1]) for c in labels])
+        frame.columns = pd.MultiIndex.from_tuples(rest, names=columns.names)
     name = columns.names[asset]
     name = str(name) if name is not None else "ticker"
     long = frame.stack(level=asset)
     long.index = long.index.set_names(name, level=long.index.nlevels - 1)
     long = long.reset_index(level=-1)  # the asset a column, the dates the index
+    if labels:  # the labels back as the columns they were
+        long = long.reset_index(level=list(range(len(labels))))
     long.columns.name = None
-    assets = list(pd.unique(columns.get_level_values(asset)))
+    assets = list(pd.unique(frame.columns.get_level_values(asset)))
     if say:
         warnings.warn(
             f"{source}: columns of prices by asset ({', '.join(map(repr, map(str, assets[:4])))}"
@@ -89,6 +104,13 @@ def by_asset(frame: pd.DataFrame, source: str, *, say: bool = True) -> pd.DataFr
             stacklevel=3,
         )
     return long
+
+
+# what pandas names the columns of an aggregation (``resample(...).agg([...])``): no assets
+_AGGREGATES = frozenset(
+    {"first", "last", "mean", "median", "sum", "min", "max", "std", "var", "sem", "count",
+     "size", "nunique", "prod", "skew", "kurt", "ohlc"}
+)  # fmt: skip
 
 
 def _all_fields(values: pd.Index) -> bool:

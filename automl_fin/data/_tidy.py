@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._dtypes import plain_dtypes, values_as_text
+from automl_fin.data._dtypes import NUMERIC_SHARE, plain_dtypes, values_as_text
 from automl_fin.data._shape import as_table
 
 __all__ = [
@@ -51,7 +51,6 @@ _DIGITS = r"(?:\d{1,3}(?:[, \u00a0\u202f]\d{3})+|\d+)(?:\.\d+)?"
 FORMATTED = rf"[-+]?[$€£¥]?{_DIGITS}%?|\([$€£¥]?{_DIGITS}\)"
 _MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a plain one lacks
 LONGEST_NUMBER = 40  # characters: a column whose values are longer holds no numbers
-NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 HUGE = 1e100  # values above this overflow squares and sums of squares
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "nan", "null", "none", "-", "--", "?", ".", "missing", "#n/a", "nil"}

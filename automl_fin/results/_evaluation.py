@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin.data._dtypes import plain_dtypes
 from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import ruled
@@ -59,7 +60,7 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
             f"{source}: no column '{target}' (the target): evaluating needs rows whose "
             "outcome is known"
         )
-    y = frame[target]
+    y = plain_dtypes(frame[[target]], source, say=False)[target]  # as training read it
     if y.isna().any():
         first = frame.index[np.argmax(y.isna().to_numpy())]
         raise DataError(

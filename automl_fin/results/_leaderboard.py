@@ -295,7 +295,13 @@ def _ranked(
 def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "rank"])
     if frame.empty:  # typed as a filled frame is, so that masks on it select rows
-        return frame.reindex(columns=[*COLUMNS, "rank"]).astype({"baseline": bool, "chosen": bool})
+        frame = frame.reindex(columns=[*COLUMNS, "rank"])
+        return frame.astype(
+            {"baseline": bool, "chosen": bool, "trial": "int64", "rank": "int64", "folds": "Int64"}
+            | {c: "str" for c in _TEXT}
+            | {c: float for c in _NUMBERS if c != "folds"}
+            | {c: "datetime64[us]" for c in ("started", "finished")}
+        )
     extra = sorted(c for c in frame.columns if c.startswith("metric:"))
     extra += sorted(c for c in frame.columns if c.startswith("test:"))
     frame = frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"])

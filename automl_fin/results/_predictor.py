@@ -8,6 +8,7 @@ the next step(s) of each series from its latest window.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -604,8 +605,10 @@ class Predictor:
         return names | ({"lower", "upper"} if interval else set())
 
 
-def _frame_source(data: pd.DataFrame | str | Path) -> str:
-    return "data" if isinstance(data, pd.DataFrame) else str(data)
+def _frame_source(data: Any) -> str:
+    """How warnings name ``data``: a file by its path, a frame (or a Polars table, a
+    Series) as ``data``, never by its printed contents."""
+    return str(data) if isinstance(data, (str, os.PathLike)) else "data"
 
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
