@@ -325,3 +325,32 @@ def test_what_review_found_reads_as_training_read_it(card, tmp_path: Path) -> No
         "t.csv: column(s) 'x' hold numbers with a few other values: read as numeric, those "
         "values as missing"
     ]
+
+
+def test_times_of_day_and_durations_written_as_text_are_numbers(card, tmp_path: Path) -> None:
+    """``to_csv`` writes a ``datetime.time`` as ``09:30:00`` and a ``Timedelta`` as
+    ``1 days 12:00:00``: a CSV of them was read as categories (the times said to be
+    "numbers or dates in a form not read as such"), and a predictor fitted on the
+    DataFrame refused the CSV of the same rows ("must be numeric")."""
+    timed = card.head(400).assign(
+        called=[dt.time(9 + i % 8, (7 * i) % 60) for i in range(400)],
+        at_address=pd.to_timedelta(card["months"].head(400) * 7, unit="h"),
+    )
+    path = tmp_path / "timed.csv"
+    timed.to_csv(path, index=False)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        from_file = search("default", data=str(path), target="card", trials=2,
+                           storage=":memory:", runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    said = " ".join(str(w.message) for w in seen)
+    assert "'called' hold times of day: read as hours since midnight (09:30 is 9.5)" in said
+    assert "'at_address' hold durations: read as numbers of days" in said
+    X = from_file.dataset.X
+    assert X["called"].iloc[1] == pytest.approx(10 + 7 / 60)
+    assert (X["at_address"] == card["months"].head(400) * 7 / 24).all()
+    from_frame = search("default", data=timed, target="card", trials=2, storage=":memory:",
+                        runs_dir=tmp_path, overrides=FAST)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing unknown, nothing refused
+        np.testing.assert_allclose(from_frame.predictor.predict_proba(str(path)).to_numpy(),
+                                   _proba(from_frame, timed))  # fmt: skip

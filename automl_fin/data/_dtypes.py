@@ -6,7 +6,7 @@ what a CSV never does: ``Period`` and ``Interval`` values, durations, Arrow-back
 dtype whose missing value is ``pd.NA``, bytes, cells of mixed types (``1``, ``"x"``,
 ``2.5``), lists and records. Each column is read the same way at training and on new
 rows (:func:`plain_dtypes`), so a predictor gets what its models were fitted on (what
-changes meaning is said at training, :data:`_SAID`):
+changes meaning is said at training, :data:`SAID`):
 
 - a period is the time it starts (``2020Q1`` is 2020-01-01), an Arrow timestamp or date
   a pandas one, an Arrow string or dictionary column text;
@@ -38,11 +38,24 @@ from pandas.api import types as ptypes
 
 from automl_fin.errors import DataError
 
-__all__ = ["nested", "plain_dtypes", "values_as_text"]
+__all__ = [
+    "CLOCK",
+    "DURATION",
+    "NUMERIC_SHARE",
+    "SAID",
+    "nested",
+    "plain_dtypes",
+    "values_as_text",
+    "written_as",
+]
 
 _NESTED = (list, tuple, dict, set, frozenset, np.ndarray)
 _DATES = (dt.date, np.datetime64)  # datetime.datetime and pd.Timestamp are dates too
 _PLAIN = (int, float, decimal.Decimal, np.number)  # numbers whose text reads as one
+# a time of day and a duration as text (``to_csv`` writes ``datetime.time`` and
+# ``Timedelta`` so): read as the hours and days their objects are
+CLOCK = r"(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+DURATION = r"-?\d+ days?(?: [+-]?\d{1,2}:[0-5]\d:[0-5]\d(?:\.\d+)?)?"
 NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then it is numeric
 _DAY = pd.Timedelta(days=1)
 
@@ -68,7 +81,7 @@ def plain_dtypes(
     read as above; ``say``: warn of the changes a user should know of (at training, not
     again on every prediction). Raises :class:`DataError` for a column no reading fits."""
     out = frame
-    said: dict[str, list[str]] = {kind: [] for kind in _SAID}
+    said: dict[str, list[str]] = {kind: [] for kind in SAID}
     wanted = None if columns is None else set(columns)
     for name, dtype in frame.dtypes.items():  # items(): a 10,000-column table in ~5 ms
         if _plain(dtype) or (wanted is not None and name not in wanted):
@@ -83,18 +96,29 @@ def plain_dtypes(
         out = out if out is not frame else frame.copy(deep=False)
         out[name] = values
     if say:
-        for kind, how in _SAID.items():
+        for kind, how in SAID.items():
             if said[kind]:
                 warnings.warn(f"{source}: column(s) {', '.join(said[kind])} {how}", stacklevel=3)
     return out
 
 
-_SAID = {
+SAID = {
     "duration": "hold durations: read as numbers of days",
     "clock": "hold times of day: read as hours since midnight (09:30 is 9.5)",
     "text": "hold values that are not all numbers, text or dates: read as text, each "
     "distinct value a category",
 }
+
+
+def written_as(text: pd.Series) -> str | None:
+    """``"clock"`` or ``"duration"`` where the first 50 values are written as times of
+    day or durations (:data:`CLOCK`, :data:`DURATION`), else None: what to say of a
+    text column read as numbers."""
+    sample = text.head(50).astype("str").str.strip()
+    for kind, pattern in (("clock", CLOCK), ("duration", DURATION)):
+        if len(sample) and sample.str.fullmatch(pattern).all():
+            return kind
+    return None
 
 
 def _plain(dtype: Any) -> bool:
@@ -109,7 +133,7 @@ def _plain(dtype: Any) -> bool:
 
 
 def _read(col: pd.Series, dtype: Any, name: str, source: str) -> tuple[pd.Series, str] | None:
-    """``col`` read as a plain type and what to say of it (a key of :data:`_SAID`, with
+    """``col`` read as a plain type and what to say of it (a key of :data:`SAID`, with
     what to show after the column's name: ``text: (int, str)``), or None where it is
     one already."""
     if isinstance(dtype, pd.ArrowDtype):  # first: pandas' type checks raise on some

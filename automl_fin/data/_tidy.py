@@ -31,7 +31,15 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from automl_fin.data._dtypes import NUMERIC_SHARE, plain_dtypes, values_as_text
+from automl_fin.data._dtypes import (
+    CLOCK,
+    DURATION,
+    NUMERIC_SHARE,
+    SAID,
+    plain_dtypes,
+    values_as_text,
+    written_as,
+)
 from automl_fin.data._shape import as_table
 
 __all__ = [
@@ -67,7 +75,9 @@ def _shown(values: list[Any]) -> str:
 
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
     """``col`` read as numbers (``5,850``, ``45 200``, ``$42,000.50``, ``12.5%`` as 0.125
-    and ``(1,234)`` as -1234 too: see :data:`FORMATTED`), and the distinct values that
+    and ``(1,234)`` as -1234 too: see :data:`FORMATTED`; a time of day ``09:30`` as 9.5
+    hours and a duration as pandas writes one, ``1 days 12:00:00``, as 1.5 days, as
+    :mod:`~automl_fin.data._dtypes` reads their objects), and the distinct values that
     are not numbers (nor missing markers) and were read as missing. Each distinct value
     is read once (a million ``Yes``/``No`` took 2.0 s value by value)."""
     codes, distinct = pd.factorize(col)  # missing values: code -1
@@ -81,6 +91,13 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
             number = number.where(~formatted.str.startswith("("), -number)
             number = number.where(~formatted.str.endswith("%"), number / 100)
             read = read.where(~read.index.isin(formatted.index), number)
+            odd = read.isna()
+    if odd.any():  # times of day (09:30 is 9.5 hours) and durations (1 days 12:00:00: 1.5)
+        clock, span = text[odd].str.fullmatch(CLOCK), text[odd].str.fullmatch(DURATION)
+        if clock.any() or span.any():
+            times = pd.to_timedelta(text[odd][clock | span], errors="coerce")
+            units = np.where(clock[clock | span], pd.Timedelta(hours=1), pd.Timedelta(days=1))
+            read = read.where(~read.index.isin(times.index), times / units).astype(float)
             odd = read.isna()
     strays = [v for v in distinct[odd.to_numpy()] if str(v).strip().lower() not in MISSING_TOKENS]
     if (codes >= 0).all() and not odd.any():  # integers stay integers
@@ -154,6 +171,7 @@ def tidy(
     frame = categories_as_text(plain_dtypes(frame, source, columns=kept), target)
     out = frame
     inf, coerced, huge, written, unread, as_text = [], [], [], [], [], []
+    timed: dict[str, list[str]] = {}
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     if left_out:
         dtypes = dtypes[[c not in left_out for c in dtypes.index]]
@@ -203,6 +221,8 @@ def tidy(
         odd = int((present & values.isna()).sum())
         if strays:
             coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
+        elif kind := written_as(col[present]):  # times of day, durations
+            timed.setdefault(kind, []).append(repr(name))
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
         elif odd:  # missing markers ("-", "n/a")
@@ -211,6 +231,8 @@ def tidy(
             as_text.append(repr(name))
     if inf:
         _say(source, f"infinite values in {', '.join(inf)} are read as missing")
+    for kind, names in timed.items():
+        _say(source, f"column(s) {', '.join(names)} {SAID[kind]}")
     if coerced:
         _say(
             source,
