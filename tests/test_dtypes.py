@@ -197,6 +197,16 @@ def test_columns_of_two_levels_are_named_by_their_parts() -> None:
         table = as_table(both, "t")
     assert list(table.columns[:2]) == ["Date", "Ticker"] and len(table) == 10
     assert table["Date"].tolist() == sorted(nasdaq.index[-5:].tolist() * 2)
+    # an unnamed date index beside a column 'date' of other values: read, not skipped
+    noted = pd.DataFrame(
+        {"date": ["filed", "paid"], "x": [1, 2]}, index=nasdaq.index[:2].rename(None)
+    )
+    with pytest.warns(UserWarning, match=r"read as column\(s\) 'index_date'"):
+        assert list(as_table(noted, "t").columns) == ["index_date", "date", "x"]
+    kept = nasdaq.head(2).reset_index().set_index("Date", drop=False)  # the index a column
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert list(as_table(kept, "t").columns) == list(kept.columns)
 
 
 def test_a_frame_with_a_column_name_twice_is_refused_in_one_line(card, tmp_path: Path) -> None:

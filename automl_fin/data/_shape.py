@@ -159,12 +159,13 @@ def index_as_columns(frame: pd.DataFrame, source: str, *, say: bool = True) -> p
     ]
     if not any(dated):
         return frame
-    names = [
-        str(n) if n is not None else ("date" if d else f"level_{i}")
+    taken = set(map(str, frame.columns))
+    if {str(n) for n in index.names if n is not None} & taken:
+        return frame  # set_index(..., drop=False): the columns are there already
+    names = [  # an unnamed level: a name no column has (a column 'date' of other values)
+        str(n) if n is not None else _free("date" if d else f"level_{i}", taken)
         for i, (n, d) in enumerate(zip(index.names, dated, strict=True))
     ]
-    if set(names) & set(map(str, frame.columns)):
-        return frame  # set_index(..., drop=False): the columns are there already
     out = frame.rename_axis([None] * index.nlevels)  # a name shared with a column: ambiguous
     for i, (name, level) in enumerate(zip(names, levels, strict=True)):
         out.insert(i, name, level.to_numpy() if not dated[i] else level)
@@ -174,3 +175,13 @@ def index_as_columns(frame: pd.DataFrame, source: str, *, say: bool = True) -> p
             stacklevel=3,
         )
     return out
+
+
+def _free(name: str, taken: set[str]) -> str:
+    """``name``, or ``index_<name>`` (``index_<name>_2``, ...) where a column has it."""
+    if name not in taken:
+        return name
+    candidate, n = f"index_{name}", 2
+    while candidate in taken:
+        candidate, n = f"index_{name}_{n}", n + 1
+    return candidate
