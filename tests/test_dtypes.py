@@ -358,6 +358,11 @@ def test_times_of_day_and_durations_written_as_text_are_numbers(card, tmp_path: 
     X = from_file.dataset.X
     assert X["called"].iloc[1] == pytest.approx(10 + 7 / 60)
     assert (X["at_address"] == card["months"].head(400) * 7 / 24).all()
+    from automl_fin.data._tidy import numbers_in_text  # written without seconds too
+
+    assert numbers_in_text(pd.Series(["09:30", "9:05", "17:45:30"]))[0].tolist() == [
+        9.5, 9 + 5 / 60, 17.7583333333333333
+    ]  # fmt: skip
     from_frame = search("default", data=timed, target="card", trials=2, storage=":memory:",
                         runs_dir=tmp_path, overrides=FAST)  # fmt: skip
     with warnings.catch_warnings():

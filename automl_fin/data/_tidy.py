@@ -93,11 +93,14 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
             read = read.where(~read.index.isin(formatted.index), number)
             odd = read.isna()
     if odd.any():  # times of day (09:30 is 9.5 hours) and durations (1 days 12:00:00: 1.5)
-        clock, span = text[odd].str.fullmatch(CLOCK), text[odd].str.fullmatch(DURATION)
-        if clock.any() or span.any():
-            times = pd.to_timedelta(text[odd][clock | span], errors="coerce")
-            units = np.where(clock[clock | span], pd.Timedelta(hours=1), pd.Timedelta(days=1))
-            read = read.where(~read.index.isin(times.index), times / units).astype(float)
+        clock = text[odd & text.str.fullmatch(CLOCK)]
+        span = text[odd & text.str.fullmatch(DURATION)]
+        if len(clock) or len(span):
+            parts = clock.str.split(":", expand=True).astype(float).reindex(columns=[0, 1, 2])
+            hours = parts[0] + parts[1] / 60 + parts[2].fillna(0) / 3600  # 09:30: no seconds
+            days = pd.to_timedelta(span, errors="coerce") / pd.Timedelta(days=1)
+            read = read.astype(float)
+            read[hours.index], read[days.index] = hours, days
             odd = read.isna()
     strays = [v for v in distinct[odd.to_numpy()] if str(v).strip().lower() not in MISSING_TOKENS]
     if (codes >= 0).all() and not odd.any():  # integers stay integers
