@@ -221,7 +221,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         }
         recipe = self._recipe()
         if recipe.data.ordered and stated is not None:  # as the Categorical says
-            order = np.array([int(np.flatnonzero(classes == c)[0]) for c in stated if c in classes])
+            order = _positions(classes, [c for c in stated if c in classes])
         elif recipe.data.ordered and (known := _scale(classes)) is not None:
             order = known  # letter grades, ratings, low/medium/high
         elif recipe.data.ordered and not np.issubdtype(classes.dtype, np.number):
@@ -319,6 +319,9 @@ def _scale(classes: np.ndarray) -> np.ndarray | None:
     if np.issubdtype(classes.dtype, np.number):
         return None
     known = scale_order(classes.tolist())
-    if known is None:
-        return None
-    return np.array([int(np.flatnonzero(classes == c)[0]) for c in known[0]])
+    return None if known is None else _positions(classes, known[0])
+
+
+def _positions(classes: np.ndarray, labels: Sequence[Any]) -> np.ndarray:
+    """Where each of ``labels`` stands in ``classes``."""
+    return np.array([int(np.flatnonzero(classes == c)[0]) for c in labels])
