@@ -295,24 +295,10 @@ def _ranked(
 def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "rank"])
     if frame.empty:  # typed as a filled frame is, so that masks on it select rows
-        frame = frame.reindex(columns=[*COLUMNS, "rank"])
-        return frame.astype(
-            {"baseline": bool, "chosen": bool, "trial": "int64", "rank": "int64", "folds": "Int64"}
-            | {c: "str" for c in _TEXT}
-            | {c: float for c in _NUMBERS if c != "folds"}
-            | {c: "datetime64[us]" for c in ("started", "finished")}
-        )
+        return _typed(frame.reindex(columns=[*COLUMNS, "rank"]), [])
     extra = sorted(c for c in frame.columns if c.startswith("metric:"))
     extra += sorted(c for c in frame.columns if c.startswith("test:"))
-    frame = frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"])
-    for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
-        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-    for col in _TEXT:  # text even where every row has none (an error column of a filter)
-        frame[col] = frame[col].astype("str")
-    frame["folds"] = frame["folds"].astype("Int64")
-    frame["rank"] = frame["rank"].astype("int64")
-    for col in ("started", "finished"):
-        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")  # no row: [s]
+    frame = _typed(frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"]), extra)
     frame = frame.sort_values(["study", "rank"])
     if top is not None:
         frame = frame.groupby("study", sort=False).head(top)
@@ -329,6 +315,19 @@ def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.Dat
         at = frame.columns.get_loc("params")
         frame = pd.concat([frame.iloc[:, :at], flat_params, frame.iloc[:, at + 1 :]], axis=1)
     return frame
+
+
+def _typed(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
+    """The board's columns in their types whatever rows it holds (none, or only rows
+    without an error): floats, text, whole numbers, flags and times in microseconds."""
+    for col in [*_NUMBERS, *extra]:  # float even when every trial failed (all None)
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    for col in _TEXT:  # text even where every row has none (an error column of a filter)
+        frame[col] = frame[col].astype("str")
+    for col in ("started", "finished"):
+        frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")  # no row: [s]
+    types = {"folds": "Int64", "rank": "int64", "trial": "int64"}
+    return frame.astype(types | {"baseline": bool, "chosen": bool})
 
 
 def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:

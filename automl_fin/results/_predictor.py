@@ -612,13 +612,12 @@ def _frame_source(data: Any) -> str:
 
 
 def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
-    data = as_data(data, none=False)
+    data, source = as_data(data, none=False), _frame_source(data)
     if isinstance(data, pd.DataFrame):
-        source = _frame_source(data)
         return as_table(data, source, say=False), source
     from automl_fin.data._dataset import read_table
 
-    return read_table(data), _frame_source(data)
+    return read_table(data), source
 
 
 def _latest_window(
