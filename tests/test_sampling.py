@@ -3,8 +3,10 @@ trial; the sampler lies about running trials only where other processes may run 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import sqlalchemy
@@ -329,11 +331,20 @@ def test_a_search_races_over_folds_and_never_prunes_after_the_last(tmp_path: Pat
             if t.state.name == "PRUNED":
                 assert len(TrialRecord.of(t).fold_scores) < 5  # never after its last fold
         (guess,) = [t for t in study.trials if t.params.get("model") == "guess"]
-        runs[racing] = (guess.state.name, TrialRecord.of(guess))
-    state, record = runs[True]
+        runs[racing] = (guess.state.name, TrialRecord.of(guess), study.trials)
+    state, record, trials = runs[True]
     assert state == "PRUNED" and len(record.fold_scores) == 2
-    assert record.stopped and record.stopped.startswith("lost the race to trial ")
-    state, record = runs[False]
+    # the note compares like with like: both means on the same two folds
+    found = re.fullmatch(
+        r"lost the race to trial (\d+) after 2 of 5 folds \((\S+) against its (\S+) on them\)",
+        record.stopped or "",
+    )
+    assert found, record.stopped
+    winner = TrialRecord.of(trials[int(found[1])]).fold_scores
+    assert float(found[2]) == pytest.approx(np.mean(record.fold_scores), abs=1e-3)
+    assert float(found[3]) == pytest.approx(np.mean(winner[:2]), abs=1e-3)
+    assert float(found[3]) > float(found[2])
+    state, record, _ = runs[False]
     assert state == "COMPLETE" and len(record.fold_scores) == 5
 
 

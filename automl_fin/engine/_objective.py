@@ -560,8 +560,11 @@ class Objective:
             winner = lost_race(folds.scores, rivals, self.problem.metric.sign, planned)
             if winner is not None:
                 self._record(folds)
+                theirs = next(r for r in rivals if r.number == winner)
+                same = float(np.mean(TrialRecord.of(theirs).fold_scores[:done]))
                 self.record.stopped = (
-                    f"lost the race to trial {winner} after {done} of {planned} folds"
+                    f"lost the race to trial {winner} after {done} of {planned} folds "
+                    f"({np.mean(folds.scores):.4g} against its {same:.4g} on them)"
                 )
                 raise optuna.TrialPruned(f"lost the race after fold {done - 1}")
         if trial.should_prune():
