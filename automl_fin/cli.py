@@ -33,6 +33,8 @@ PROG = "automl-fin"
 ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
 WIDE = ESSENTIAL[:-1]  # the error goes last, after the metrics and the plugin
 OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
+COMPARE_OPTIONAL = ["recipe_hash", "direction", "studies", "score_std", "trial"]
+MIN_NAME = 16  # a name cut to fit the terminal keeps at least this many characters
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="CSV or Parquet file (default: the recipe's); repeated, a batch over the files",
     )
-    run.add_argument("--target", metavar="COL", help="target column (data.target)")
+    run.add_argument(
+        "--target",
+        action="append",
+        metavar="COL",
+        help="target column (data.target); with several --data, one for all or one per file",
+    )
     run.add_argument("--trials", type=int, metavar="N", help="number of trials (budget.trials)")
     run.add_argument(
         "--budget", type=float, metavar="SECONDS", help="wall-clock budget (budget.seconds)"
@@ -353,7 +360,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = search(
         args.recipe[0],
         data=args.data[0] if args.data else None,
-        target=args.target,
+        target=args.target[0] if args.target else None,
         trials=args.trials,
         seconds=args.budget,
         seed=args.seed,
@@ -424,14 +431,29 @@ def _batch_of(args: argparse.Namespace) -> Any:
     from automl_fin.errors import RecipeError
 
     given = args.recipe
-    if len(given) == 1 and _batch_file(Path(given[0])):
+    batch_files = [g for g in given if _batch_file(Path(g))]
+    if batch_files and len(given) > 1:
+        raise RecipeError(batch_files[0], None, "is a batch file (a `recipes:` list): run it "
+                          f"alone (automl-fin run {batch_files[0]}), or list its recipes "
+                          "beside the others")  # fmt: skip
+    if batch_files:
         if args.data or args.target or args.study:
             raise RecipeError(given[0], None, "a batch file names its data and studies; "
                               "drop --data, --target and --study")  # fmt: skip
         return load_batch(Path(given[0]))
-    if len(given) == 1 and len(args.data or []) < 2:
+    files, targets = args.data or [], args.target or []
+    if len(targets) > 1 and len(targets) != len(files):
+        raise RecipeError("--target", None, f"given {len(targets)} times for {len(files)} "
+                          "--data file(s): give one target for all files, or one per --data "
+                          "in the same order")  # fmt: skip
+    if len(given) == 1 and len(files) < 2:
         return None
-    data = [(path, args.target) for path in args.data] if args.data else [None]
+    if not files:
+        data: list[Any] = [None]
+    elif len(targets) > 1:  # one per file, in order
+        data = list(zip(files, targets, strict=True))
+    else:
+        data = [(path, targets[0] if targets else None) for path in files]
     seeds = [args.seed] if args.seed is not None else [None]
     # --study names the batch: its studies are NAME-<recipe>-<data> (default: batch-...)
     return Batch(args.study or "batch", list(given), data, seeds)
@@ -460,7 +482,7 @@ def _run_batch(
     from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 
     if not args.data and args.target:
-        overrides["data.target"] = args.target
+        overrides["data.target"] = args.target[0]
     summary = run_batch(
         batch,
         storage=args.storage,
@@ -723,7 +745,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     _emit(
         best,
         args.format,
-        table=lambda b: _render(b.drop(columns="dataset")) if len(b) else "(no completed trials)",
+        table=lambda b: (
+            _render(_fit(b.drop(columns="dataset"), _width(), COMPARE_OPTIONAL))
+            if len(b)
+            else "(no completed trials)"
+        ),
     )
     return 0
 
@@ -856,15 +882,49 @@ def _table(
     need = 14 if errors is not None and errors.str.len().any() else 0
     # a score column mixing metrics keeps the column that says which each is
     mixed = "metric" in view and view["metric"].nunique() > 1
-    for col in OPTIONAL:
-        if _span(_render(view)) + need <= width:
-            break
-        if not (mixed and col == "metric"):
-            view = view.drop(columns=col, errors="ignore")
+    keep = ["metric"] if mixed else []
+    view = _fit(view, width - need, [c for c in OPTIONAL if c not in keep])
     room = width - _span(_render(view)) - 2
     if need and room >= 12:
         view["error"] = errors.str.slice(0, room)
     return _render(view)
+
+
+def _fit(view: pd.DataFrame, width: int, optional: list[str]) -> pd.DataFrame:
+    """``view`` within ``width`` characters where it can be: the ``optional`` columns
+    left out in order until it fits, then long names (a study, a data file) cut in the
+    middle, the ends kept (``nightly-def…loans_2024-s0``; ``--format csv`` and the
+    leaderboard's ``--wide`` show them whole)."""
+    for col in optional:
+        if _span(_render(view)) <= width:
+            return view
+        view = view.drop(columns=col, errors="ignore")
+    names = [c for c in ("study", "data", "recipe", "model") if c in view]
+    over = _span(_render(view)) - width
+    if over <= 0 or not names:
+        return view
+    longest = {c: int(view[c].astype(str).str.len().max()) for c in names}
+    floor = {c: max(MIN_NAME, len(c)) for c in names}
+
+    def saved(level: int) -> int:  # characters saved by cutting every name to ``level``
+        return sum(max(0, longest[c] - max(level, floor[c])) for c in names)
+
+    level = max(longest.values())  # the longest names are cut to one length first
+    while level > MIN_NAME and saved(level) < over:
+        level -= 1
+    for col in names:
+        if longest[col] > (size := max(level, floor[col])):
+            view[col] = view[col].map(lambda v, n=size: _middle(v, n) if isinstance(v, str) else v)
+    return view
+
+
+def _middle(text: str, size: int) -> str:
+    """``text`` in at most ``size`` characters: a third of them from its start, the
+    rest from its end (where a file name and a batch's ``-s<seed>`` are), around a "…"."""
+    if len(text) <= size:
+        return text
+    head = (size - 1) // 3
+    return f"{text[:head]}…{text[len(text) - (size - 1 - head) :]}"
 
 
 def _span(text: str) -> int:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +60,12 @@ def make_files(tmp: Path) -> None:
     (tmp / "a_file").write_text("not a folder\n")
     (tmp / "no_header.csv").write_text("1,2,3,0\n2,3,4,1\n3,4,5,0\n")
     (tmp / "corrupt.db").write_bytes(bytes(range(256)) * 20)  # a damaged SQLite file
+    with contextlib.closing(sqlite3.connect(tmp / "other.db")) as other:  # another app's
+        other.execute("CREATE TABLE accounts (id INTEGER, balance REAL)")
+        other.commit()
+    (tmp / "nightly.yaml").write_text(
+        "name: nightly\nrecipes: [default]\ndata:\n  - {path: credit.csv, target: creditability}\n"
+    )
 
 
 def make_run(tmp: Path) -> None:

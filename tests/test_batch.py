@@ -109,6 +109,17 @@ def test_one_recipe_on_each_file_given_by_a_repeated_data_flag(tmp_path: Path) -
     assert out.returncode == 0, out.stderr[-2000:]
     assert "batch batch: 2 searches (2 done)" in out.stdout
     assert "batch-default-loans_2023" in out.stdout and "batch-default-loans_2024" in out.stdout
+    # a --target per --data pairs them in order (the last one was taken for both)
+    paired = cli("run", "default", files[0], files[1], "--target", "default", files[2],
+                 files[3], "--target", "student", "--trials", "2", "--runs-dir",
+                 str(tmp_path / "paired"), "--set", "models=[logreg]", "--no-report",
+                 "--no-ensemble", "--no-predictor")  # fmt: skip
+    assert paired.returncode == 0, paired.stderr[-2000:]
+    rows = [line.split() for line in paired.stdout.splitlines() if "batch-default-" in line]
+    assert [(r[0], r[3]) for r in rows] == [
+        ("batch-default-loans_2023", "default"),
+        ("batch-default-loans_2024", "student"),
+    ]
     (tmp_path / "nightly.yaml").write_text("recipes: [default]\n")
     refused = cli("run", str(tmp_path / "nightly.yaml"), *files)
     assert refused.returncode == 2 and refused.stderr.strip() == (
@@ -305,13 +316,49 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     assert "data file's content" in changed["error"][0] and "target" not in changed["error"][0]
 
 
+def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> None:
+    """The batch's ``set:`` (or --set, or the recipe file) changed since its run: the
+    metric and the models a finished search had were taken for the asked ones, and the
+    batch "skipped" with the old search's score. Now the row fails naming each change; a
+    budget changed since is not another search (the finished one is skipped)."""
+    credit = datasets.load("german_credit").sample(400, random_state=0)
+    credit.to_csv(tmp_path / "credit.csv", index=False)
+    (tmp_path / "mine.yaml").write_text("extends: default\nvalidation: {n_splits: 3}\n")
+    fixed = {"models": ["logreg"], "ensemble": False, "report": False, "predictor": False,
+             "validation.repeats": 1}  # fmt: skip
+    common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
+    entry = [(str(tmp_path / "credit.csv"), "creditability")]
+    recipes = ["default", str(tmp_path / "mine.yaml")]
+    assert run_batch(Batch("b", recipes, entry, overrides=fixed), **common)["status"].tolist() == [
+        "done",
+        "done",
+    ]
+    longer = Batch("b", recipes, entry, overrides={**fixed, "budget.seconds": 999})
+    assert run_batch(longer, **common)["status"].tolist() == ["skipped", "skipped"]
+    (tmp_path / "mine.yaml").write_text("extends: default\nvalidation: {n_splits: 4}\n")
+    other = {**fixed, "metric": "log_loss", "models": ["logreg", "hgb"]}
+    again = run_batch(Batch("b", recipes, entry, overrides=other), **common)
+    assert again["status"].tolist() == ["failed", "failed"] and again["score"].isna().all()
+    assert again["error"][0] == (
+        "study 'b-default-credit' was searched for another batch entry (metric 'roc_auc' "
+        "then, 'log_loss' now, models ['logreg'] then, ['logreg', 'hgb'] now); give the "
+        "batch another name (its `name:`; --study NAME on the command line) to search this "
+        "one, or delete that study"
+    )
+    assert "validation.n_splits 3 then, 4 now" in again["error"][1]
+
+
 def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Path) -> None:
     """A misspelt recipe, a missing file or a target the table lacks was reported when
     its turn came, after the searches before it ran (hours, in a nightly batch)."""
     datasets.load("german_credit").to_csv(tmp_path / "credit.csv", index=False)
+    datasets.load("german_credit").rename(columns={"creditability": "bad"}).to_csv(
+        tmp_path / "other.csv", index=False
+    )
     (tmp_path / "b.yaml").write_text(
         "recipes: [default, defualt]\ndata:\n  - {path: credit.csv, target: creditability}\n"
         "  - {path: gone.csv, target: y}\n  - {path: credit.csv, target: Creditability}\n"
+        "  - {path: other.csv}\n  - {path: credit.csv}\n"  # (the recipe's own target)
     )
     with pytest.raises(RecipeError) as info:
         run_batch(load_batch(tmp_path / "b.yaml"), runs_dir=tmp_path, progress=False)
@@ -319,6 +366,17 @@ def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Pa
     assert text.startswith(f"{tmp_path / 'b.yaml'}: nothing was searched: recipes[1]: defualt: ")
     assert f"data[1]: data file '{tmp_path / 'gone.csv'}' does not exist" in text
     assert "data[2]: " in text and "has no column 'Creditability' (its target)" in text
+    assert "; and 1 more;" in text  # (the first three are said)
+    with pytest.raises(RecipeError) as info:  # an entry naming no target takes the recipe's
+        run_batch(Batch("b", ["default", "risk_tier"], [(str(tmp_path / "other.csv"), None)]),
+                  runs_dir=tmp_path, progress=False)  # fmt: skip
+    assert str(info.value) == (
+        f"batch b: nothing was searched: data[0]: '{tmp_path / 'other.csv'}' has no column "
+        "'creditability' (recipe 'default''s target); give the entry one: {path: FILE, "
+        f"target: COLUMN}}; data[0]: '{tmp_path / 'other.csv'}' has no column 'tier' (recipe "
+        "'risk_tier''s target); give the entry one: {path: FILE, target: COLUMN}; fix the "
+        "batch and run it again"
+    )
     assert not (tmp_path / "automl_fin.db").exists()  # nothing started
 
 
@@ -335,9 +393,9 @@ def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: P
     common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
     a = (str(tmp_path / "a" / "credit.csv"), "creditability")
     b = (str(tmp_path / "b" / "credit.csv"), "creditability")
-    first = run_batch(Batch("g", ["default"], [a], overrides=fixed), **common)
-    assert first["study"].tolist() == ["g-default-credit"] and first["status"][0] == "done"
     ensembled = {**fixed, "ensemble": True}  # its rows are no trials (they were counted)
+    first = run_batch(Batch("g", ["default"], [a], overrides=ensembled), **common)
+    assert first["study"].tolist() == ["g-default-credit"] and first["status"][0] == "done"
     grown = run_batch(Batch("g", ["default"], [a, b], overrides=ensembled), **common)
     assert grown["status"].tolist() == ["skipped", "done"] and grown["trials"].tolist() == [2, 2]
     assert grown["study"][0] == "g-default-credit" and grown["study"][1].startswith(

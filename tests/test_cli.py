@@ -180,6 +180,36 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.Mo
     assert {"param:model", "model", "knn.n_neighbors"} <= set(shown.splitlines()[0].split())
 
 
+def test_long_names_are_cut_to_fit_the_terminal(knn_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 150-character study name (a batch's, or --study's) padded every row of the
+    leaderboard past the terminal, and `compare` (whose table was never fitted) was 130
+    characters wide in 100: long names are cut in the middle, their ends kept."""
+    from automl_fin.cli import COMPARE_OPTIONAL, _fit, _render
+
+    _, runs = knn_run
+    long = "nightly-" + "L" * 130 + "-default-loans_2024-s0"
+    board = Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}").query().assign(study=long)
+    monkeypatch.setenv("COLUMNS", "100")
+    table = _table(board, with_study=True).splitlines()
+    assert max(map(len, table)) <= 100, table
+    cut = table[1].split()[0]
+    assert cut.startswith("nightly-") and cut.endswith("…" + long[-len(cut) + cut.index("…") + 1 :])
+    assert cut.endswith("loans_2024-s0") and len(cut) >= 16
+    best = (
+        Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}")
+        .compare()
+        .assign(
+            study=long, data="/home/analyst/projects/credit/exports/2024/" + "x" * 60 + "/loans.csv"
+        )
+    )
+    for width in (100, 90):
+        shown = _render(_fit(best.drop(columns="dataset"), width, COMPARE_OPTIONAL))
+        assert max(map(len, shown.splitlines())) <= width, shown
+        assert {"model", "score", "study", "data", "chosen"} <= set(shown.splitlines()[0].split())
+        assert "loans.csv" in shown and "…" in shown
+    assert "…" not in _render(_fit(best.drop(columns="dataset"), 1000, COMPARE_OPTIONAL))
+
+
 def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
     _, runs = knn_run
     out = cli("leaderboard", "--runs-dir", str(runs), "--study", "nope")

@@ -173,3 +173,48 @@ def test_masking_leaves_a_url_without_a_password_as_it_is() -> None:
     assert [redact(url) for url in plain] == plain
     masked = redact("postgresql://analyst:pa/ss@w0rd@db-host/x")  # "/" and "@" in it
     assert masked == "postgresql://analyst:***@db-host/x"
+
+
+def test_a_reader_leaves_a_database_it_did_not_write_as_it_was(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """The leaderboard, compare, predict by study name and a worker only read a storage:
+    pointed at another application's database (SQLite with its own table, an empty
+    file, a fresh PostgreSQL database) they refuse it in one line and leave it as it was
+    (Optuna's tables were created in it, and the query answered "no trials")."""
+    import hashlib
+    import sqlite3
+
+    from automl_fin.errors import StorageError
+    from automl_fin.results._leaderboard import Leaderboard
+
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE accounts (id INTEGER, balance REAL)")
+    (tmp_path / "empty.db").touch()
+    for path, held in ((other, "it holds 'accounts'"), (tmp_path / "empty.db", "it is empty")):
+        before = hashlib.sha256(path.read_bytes()).hexdigest()
+        with pytest.raises(StorageError, match=f"not a storage automl-fin wrote .*{held}"):
+            Leaderboard(f"sqlite:///{path}")
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with pytest.raises(StorageError, match="not a storage automl-fin wrote"):
+        Leaderboard(postgres_url)
+    engine = sqlalchemy.create_engine(postgres_url)
+    with engine.connect() as connection:
+        assert sqlalchemy.inspect(connection).get_table_names() == []
+    engine.dispose()
+    # a storage a search wrote is read as before, even one whose studies were all deleted
+    open_storage(f"sqlite:///{tmp_path / 'runs.db'}")  # (Optuna's tables, no study)
+    assert Leaderboard(f"sqlite:///{tmp_path / 'runs.db'}").query().empty
+
+
+def test_a_storage_driver_that_is_not_installed_is_named_with_its_package() -> None:
+    """Optuna re-raises a missing driver as a bare ImportError (a 40-line traceback from
+    the command line); it is named, with the package that installs it."""
+    from automl_fin.errors import StorageError
+
+    for url, package in (("mysql://u@localhost/db", "mysqlclient"),
+                         ("mysql+pymysql://u@localhost/db", "pymysql")):  # fmt: skip
+        for create in (True, False):
+            with pytest.raises(StorageError, match=f"not installed: pip install {package} "):
+                open_storage(url, create=create)

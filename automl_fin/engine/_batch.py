@@ -25,12 +25,15 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 import pandas as pd
 
 from automl_fin.errors import AutomlFinError, RecipeError
+
+if TYPE_CHECKING:
+    from automl_fin.engine._recipes import Recipe
 
 __all__ = ["Batch", "load_batch", "run_batch"]
 
@@ -129,21 +132,30 @@ def _is_file(recipe: str) -> bool:
 
 
 def _identity(
-    recipe: str, data: tuple[str, str | None] | None, content: str | None, seed: int | None
+    recipe: str,
+    data: tuple[str, str | None] | None,
+    content: str | None,
+    seed: int | None,
+    asks: dict[str, Any],
 ) -> dict[str, Any]:
     """What a batch's search is of: the recipe as named, the data file's ``content``
-    (:func:`_content`; ``own``: the recipe's data), the target and the seed. A finished
-    study is skipped only for the same (:func:`_same`)."""
+    (:func:`_content`; ``own``: the recipe's data), the target, the seed, and what the
+    recipe asks for with the batch's overrides (``asks``: its metric, models,
+    validation ..., not its budget nor whether a report or predictor is written). A
+    finished study is skipped only for the same (:func:`_same`)."""
     target = data[1] if data else None
-    return {"recipe": Path(recipe).name, "data": content, "target": target, "seed": seed}
+    return {"recipe": Path(recipe).name, "data": content, "target": target, "seed": seed,
+            "asks": asks}  # fmt: skip
 
 
 def _same(before: Any, now: dict[str, Any]) -> bool:
-    """Whether a study's stored batch entry is ``now`` (one stored before seeds were kept
-    in it has none: its seed is taken as the same)."""
+    """Whether a study's stored batch entry is ``now`` (one stored before seeds, or what
+    the recipe asks, were kept in it has none: taken as the same)."""
     if not isinstance(before, dict):
         return False
-    return all(before.get(k) == v for k, v in now.items() if k in before or k != "seed")
+    return all(
+        before.get(k) == v for k, v in now.items() if k in before or k not in ("seed", "asks")
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -224,6 +236,7 @@ def run_batch(
     saved (the ``error`` column says which; the batch run again runs it again, its trials
     kept). A search that fails is reported and the batch goes on. Progress is shown as
     :func:`automl_fin.search` shows it (``progress=False``: silent)."""
+    from automl_fin.engine._recipes import asks
     from automl_fin.engine._search import _to_stderr, interactive, search
     from automl_fin.storage._storage import default_url, open_storage
 
@@ -231,13 +244,15 @@ def run_batch(
         announce = _to_stderr  # as automl-fin run reports a batch
 
     merged = {**batch.overrides, **(overrides or {})}
-    _check(batch, merged, search_args.get("registry"))
+    recipes = _check(batch, merged, search_args.get("registry"))
     url = storage or default_url(runs_dir)
     store = open_storage(url)
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         summaries = {s.study_name: s for s in store.get_all_studies()}
-        identity = _identity(recipe, data, _content_of(data), seed)
+        # what the search finds, not which files it writes after (a report, a predictor)
+        wants = {k: v for k, v in asks(recipes[recipe]).items() if k not in ("report", "predictor")}
+        identity = _identity(recipe, data, _content_of(data), seed, wants)
         plain = batch.plain_name(recipe, data, seed)
         if plain in summaries and _same(summaries[plain].user_attrs.get(ITEM), identity):
             study = plain  # its name before the batch grew a search named alike: resumed
@@ -286,23 +301,25 @@ def run_batch(
     return out
 
 
-def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
+def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[str, Recipe]:
     """Refuse a batch with an entry that cannot run, before its first search: a recipe
     that is not there or not valid with the overrides, a data file that cannot be read,
-    a target its header lacks (found when its turn came, hours into a nightly batch)."""
+    a target its header lacks, named by the entry or, where it names none, by a recipe
+    (found when its turn came, hours into a nightly batch). Returns each recipe, loaded
+    with the overrides."""
     from automl_fin.data._dataset import read_table
     from automl_fin.engine._recipes import load_recipe, with_overrides
     from automl_fin.errors import DataError
 
-    problems, loaded = [], []
+    problems, loaded = [], {}
     for i, recipe in enumerate(dict.fromkeys(batch.recipes)):
         try:
-            loaded.append(load_recipe(recipe, overrides, registry=registry))
+            loaded[recipe] = load_recipe(recipe, overrides, registry=registry)
         except AutomlFinError as exc:
             problems.append(f"recipes[{i}]: {exc}")
     for seed in dict.fromkeys(s for s in batch.seeds if s is not None and loaded):
         try:  # a seed the recipes refuse (negative, too large): not when its turn comes
-            with_overrides(loaded[0], {"seed": seed})
+            with_overrides(next(iter(loaded.values())), {"seed": seed})
         except AutomlFinError as exc:
             problems.append(f"seeds: {exc}")
     for i, entry in enumerate(batch.data):
@@ -316,6 +333,10 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
             continue
         if target is not None and target not in columns:
             problems.append(f"data[{i}]: '{path}' has no column '{target}' (its target)")
+        if target is None:
+            problems += [
+                f"data[{i}]: {why}" for r in loaded.values() if (why := _aim(r, path, columns))
+            ]
     if problems:
         more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
         raise RecipeError(
@@ -324,21 +345,57 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> None:
             f"nothing was searched: {'; '.join(problems[:3])}{more}; fix the batch and run "
             "it again",
         )
+    return loaded
+
+
+def _aim(recipe: Recipe, path: str, columns: list[str]) -> str | None:
+    """Why an entry that names no target cannot take ``recipe``'s (None where it can):
+    the recipe has none, or the table has neither it nor the column it is derived from
+    (a price recipe finds its price column in the table: not judged here)."""
+    wanted = recipe.data.target
+    if recipe.data.series is not None:
+        return None
+    how = "give the entry one: {path: FILE, target: COLUMN}"
+    if wanted is None:
+        return f"'{path}' names no target and recipe '{recipe.name}' has none; {how}"
+    derived = recipe.data.derive.get(wanted)
+    if wanted in columns or (derived is not None and derived.source in columns):
+        return None
+    return f"'{path}' has no column '{wanted}' (recipe '{recipe.name}''s target); {how}"
 
 
 def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     """Why a finished study of this name is not this search (a batch file edited since)."""
     words = {"recipe": "recipe", "data": "data file's content", "target": "target", "seed": "seed"}
-    differ = ", ".join(
+    changes = [
         f"{words[k]} {before.get(k)!r} then, {now.get(k)!r} now"
         for k in words
         if before.get(k) != now.get(k)
-    )
+    ]
+    if "asks" in before and before["asks"] != now["asks"]:  # the recipe or the batch's set:
+        then, later = _flat(before["asks"]), _flat(now["asks"])
+        changes += [
+            f"{k} {then.get(k, 'as by default')!r} then, {later.get(k, 'as by default')!r} now"
+            for k in sorted(then.keys() | later.keys())
+            if then.get(k) != later.get(k)
+        ]
+    differ = ", ".join(changes)
     return (
         f"study '{study}' was searched for another batch entry ({differ}); give the batch "
         "another name (its `name:`; --study NAME on the command line) to search this one, "
         "or delete that study"
     )
+
+
+def _flat(tree: Mapping[str, Any], head: str = "") -> dict[str, Any]:
+    """A nested mapping's leaves by dotted names (``validation.n_splits``)."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and value:
+            out.update(_flat(value, f"{head}{key}."))
+        else:
+            out[f"{head}{key}"] = value
+    return out
 
 
 def _best_rows(url: str, studies: Sequence[str]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Recipe",
+    "asks",
     "content_hash",
     "load_recipe",
     "parse_overrides",
@@ -313,10 +314,15 @@ def content_hash(recipe: Recipe) -> str:
     Fields left at their defaults are not part of it: a field set to its default hashes
     as one left out, and a version that adds a field keeps the hashes of every recipe
     that does not set it."""
-    body = recipe.model_dump(
+    return hashlib.sha256(json.dumps(asks(recipe), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def asks(recipe: Recipe) -> dict[str, Any]:
+    """What ``recipe`` asks for, as JSON: the fields set to other than their defaults,
+    without its name, description, seed and budget (:func:`content_hash`'s input)."""
+    return recipe.model_dump(
         mode="json", exclude={"name", "description", "seed", "budget"}, exclude_defaults=True
     )
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def stored_hash(study_attrs: Mapping[str, Any]) -> str | None:

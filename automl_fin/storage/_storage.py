@@ -51,6 +51,9 @@ HEARTBEAT_ENV = "AUTOML_FIN_HEARTBEAT"  # seconds between a running trial's hear
 HEARTBEAT_S = 10
 CREATE_TRIES = 6  # opening a database another process is creating at the same moment
 GRACE_BEATS = 3  # a RUNNING trial whose heartbeat is older than 3 beats is failed as stale
+# a driver module missing -> the package that installs it
+DRIVERS = {"MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'",
+           "pymysql": "pymysql", "cx_Oracle": "oracledb", "pyodbc": "pyodbc"}  # fmt: skip
 NETWORK_FILESYSTEMS = ("nfs", "cifs", "smb", "9p", "fuse", "lustre", "gpfs", "ceph", "afs",
                        "glusterfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "vboxsf", "davfs",
                        "drvfs")  # fmt: skip
@@ -110,6 +113,8 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     interval = heartbeat_seconds()
     try:
+        if not create and not url.endswith(":memory:"):  # a reader: never Optuna's tables
+            _has_studies(url, scheme)  # written into another application's database
         for attempt in range(CREATE_TRIES):
             try:
                 with warnings.catch_warnings():
@@ -137,8 +142,16 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         if create and scheme.startswith("sqlite") and path and path != ":memory:":
             _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage
-    except (sqlalchemy.exc.ArgumentError, ModuleNotFoundError, ValueError) as exc:
+    except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
         raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
+    except ImportError as exc:  # (Optuna re-raises the driver's as a plain ImportError)
+        module = getattr(exc.__cause__, "name", None) or exc.name or "its driver"
+        package = DRIVERS.get(module.split(".")[0], module)
+        raise StorageError(
+            f"storage '{redact(url)}' needs the database driver '{module}', which is not "
+            f"installed: pip install {package} (or name an installed driver after '+' in the "
+            f"URL: {scheme.split('+')[0]}+DRIVER://...)"
+        ) from None
     except sqlalchemy.exc.OperationalError as exc:
         raise StorageError(f"storage '{redact(url)}' is unreachable: {_short(exc)}") from None
     except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
@@ -146,6 +159,26 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             f"storage '{redact(url)}' is not a readable Optuna database ({_short(exc)}); "
             "restore it from a copy, or pass another --storage"
         ) from None
+
+
+def _has_studies(url: str, scheme: str) -> None:
+    """Refuse a database that holds no Optuna studies table: a reader of it (the
+    leaderboard) would otherwise create Optuna's tables in someone else's database."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, **_engine_kwargs(scheme))  # type: ignore[arg-type]
+    try:
+        with engine.connect() as connection:
+            tables = sqlalchemy.inspect(connection).get_table_names()
+    finally:
+        engine.dispose()
+    if "studies" in tables:
+        return
+    held = f"it holds {', '.join(map(repr, sorted(tables)[:5]))}" if tables else "it is empty"
+    raise StorageError(
+        f"storage '{redact(url)}' is not a storage automl-fin wrote (no Optuna studies; "
+        f"{held}); pass the --storage or --runs-dir of a run"
+    )
 
 
 def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:
