@@ -109,8 +109,9 @@ def check_plugin(
     Args:
         spec: the model or preprocessor spec to check.
         tasks: the tasks to check (default: every task the spec declares).
-        preprocessors: the preprocessors a model's data goes through (default: every
-            installed one); one is drawn per slot as in a search.
+        preprocessors: the preprocessors a model's data goes through (default: the
+            built-in ones, so that the check does not depend on which other plugins
+            are installed); one is drawn per slot as in a search.
         seed: drives parameter sampling, the data sample and the estimator.
         data: ``{task: (X, y)}`` to use instead of the bundled sample (``y`` encoded:
             class indices or floats). Sequence models need it: rows with
@@ -121,9 +122,29 @@ def check_plugin(
     from threadpoolctl import threadpool_limits
 
     declared = spec.tasks
+    undeclared = sorted(set(tasks or ()) - declared)
+    if undeclared:  # (it passed, checking nothing)
+        raise PluginCheckError(f"{spec.name}: tasks {', '.join(undeclared)} are not among the "
+                               f"tasks it declares ({', '.join(sorted(declared))})")  # fmt: skip
+    _check_available(spec)
     with threadpool_limits(limits=1):  # as a trial of a recipe's default n_jobs: 1
-        for task in sorted(declared if tasks is None else set(tasks) & declared):
+        for task in sorted(declared if tasks is None else set(tasks)):
             _check_task(spec, task, preprocessors, seed, data, options)
+
+
+def _check_available(spec: ModelSpec | PreprocessorSpec) -> None:
+    """``available()`` returns ``None`` or a reason, and raises nothing (a search leaves a
+    spec whose check raises out, with that as the reason)."""
+    if spec.available is None:
+        return
+    try:
+        why = spec.available()
+    except Exception as exc:
+        raise PluginCheckError(f"{spec.name}: available() raised {type(exc).__name__}: {exc}; "
+                               "return None, or why it cannot run here") from exc  # fmt: skip
+    if why is not None and not isinstance(why, str):
+        raise PluginCheckError(f"{spec.name}: available() returned {why!r}; return None, or "
+                               "why it cannot run here (text)")  # fmt: skip
 
 
 def _check_task(
@@ -148,10 +169,27 @@ def _check_task(
             if not two:
                 raise
             raise PluginCheckError(str(exc).replace(f"({task})", f"({where})", 1)) from exc
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # (a search fails the trial on SystemExit)
+            by = _raised_by(exc, spec.name)
             raise PluginCheckError(
-                f"{spec.name} ({where}): raised {type(exc).__name__}: {exc}"
+                f"{spec.name} ({where}): {by + ' ' if by else ''}raised {type(exc).__name__}: {exc}"
             ) from exc
+
+
+def _built_in(registry: Any) -> dict[str, PreprocessorSpec]:
+    """The preprocessors automl-fin ships: a plugin's check does not depend on which
+    other plugins are installed (another's failing step failed it, named as its own)."""
+    from automl_fin.plugin._registry import OWN_DISTRIBUTION
+
+    return {n: p for n, p in registry.preprocessors.items()
+            if registry.providers[n].distribution == OWN_DISTRIBUTION}  # fmt: skip
+
+
+def _raised_by(exc: BaseException, spec: str) -> str:
+    """``by preprocessor 'NAME'`` where another spec's step raised ``exc`` (its tag:
+    :func:`automl_fin.engine._pipeline.culprit`), else ``""``."""
+    name = getattr(exc, "_automl_fin_spec", spec)
+    return f"by preprocessor '{name}'" if name != spec else ""
 
 
 def _fail(spec: str, task: Task, message: str) -> PluginCheckError:
@@ -182,10 +220,12 @@ def _check_model(
 ) -> None:
     from automl_fin.engine._pipeline import (
         build_pipeline,
+        culprit,
         feature_info,
         sample_plan,
         takes_raw_text,
     )
+    from automl_fin.engine._staged import staged
     from automl_fin.plugin._registry import get_registry
     from automl_fin.plugin._space import fixed_values
     from automl_fin.plugin._specs import InputKind
@@ -204,7 +244,7 @@ def _check_model(
     ctx = BuildContext(
         task=task, seed=seed, n_classes=n_classes, n_rows=cut, options=dict(options or {})
     )
-    preps = dict(preprocessors if preprocessors is not None else get_registry().preprocessors)
+    preps = dict(preprocessors if preprocessors is not None else _built_in(get_registry()))
     kinds = {
         c: ColumnKind.TEXT
         if text
@@ -235,14 +275,17 @@ def _check_model(
 
     def fit_predict(monitor: Monitor | None = None) -> tuple[Any, np.ndarray]:
         pipe = build_pipeline(plan, {spec.name: spec}, preps, kinds, ctx)
+        blame = culprit(pipe)  # another spec's step that raises is named in the failure
         if spec.monitored:
-            Xt = pipe[0].fit_transform(X.iloc[:cut], y[:cut])
+            Xt = staged("fit", spec.name, pipe[0].fit_transform, X.iloc[:cut], y[:cut],
+                        blame=blame)  # fmt: skip
             names, feature_kinds = feature_info(pipe[0])
             blank = Monitor(feature_names=names, feature_kinds=feature_kinds)
             pipe[-1].fit(Xt, y[:cut], monitor=monitor or blank)
         else:
-            pipe.fit(X.iloc[:cut], y[:cut])
-        return pipe, _predictions(pipe, X.iloc[cut:], task)
+            staged("fit", spec.name, pipe.fit, X.iloc[:cut], y[:cut], blame=blame)
+        return pipe, staged("predict", spec.name, _predictions, pipe, X.iloc[cut:], task,
+                            blame=blame)  # fmt: skip
 
     name = spec.name
     pipe, pred = fit_predict()
@@ -335,30 +378,38 @@ SEED_PARAMS = ("random_state", "seed", "random_seed")
 def _check_clone_and_seed(spec: ModelSpec, task: Task, plan: Any, ctx: BuildContext) -> None:
     """The unfitted estimator clones with equal parameters, and its seed parameter (if
     it has one) changes with ``ctx.seed``."""
-    from sklearn.base import clone
 
     def build(seed: int) -> Any:
         return spec.build(plan.params, dataclasses.replace(ctx, seed=seed))
 
     model = build(ctx.seed)
-    if not hasattr(model, "get_params"):
-        raise _fail(spec.name, task, "the estimator has no get_params: derive it from "
-                    "sklearn.base.BaseEstimator so that it can be cloned")  # fmt: skip
-    try:
-        copy = clone(model)
-    except Exception as exc:
-        why = " ".join(str(exc).split())
-        raise _fail(spec.name, task, f"sklearn.base.clone fails: {why} (store each "
-                    "__init__ argument unchanged under its own name)") from None  # fmt: skip
-    mine, theirs = model.get_params(deep=False), copy.get_params(deep=False)
-    differ = sorted(k for k in mine if repr(mine[k]) != repr(theirs.get(k)))
-    if differ or set(mine) != set(theirs):
-        raise _fail(spec.name, task, f"a clone has other parameters: {differ or 'names'}")
+    mine = _check_clone(spec.name, task, model, "estimator")
     other = build(ctx.seed + 1).get_params(deep=False)
     for key in SEED_PARAMS:
         if mine.get(key) is not None and repr(mine[key]) == repr(other.get(key)):
             raise _fail(spec.name, task, f"{key}={mine[key]!r} for seeds {ctx.seed} and "
                         f"{ctx.seed + 1}: build must pass ctx.seed on")  # fmt: skip
+
+
+def _check_clone(name: str, task: Task, step: Any, what: str) -> dict[str, Any]:
+    """``step`` clones (``sklearn.base.clone``, as calibration clones a whole pipeline)
+    with equal parameters; returns them."""
+    from sklearn.base import clone
+
+    if not hasattr(step, "get_params"):
+        raise _fail(name, task, f"the {what} has no get_params: derive it from "
+                    "sklearn.base.BaseEstimator so that it can be cloned")  # fmt: skip
+    try:
+        copy = clone(step)
+    except Exception as exc:
+        why = " ".join(str(exc).split())
+        raise _fail(name, task, f"sklearn.base.clone fails: {why} (store each "
+                    "__init__ argument unchanged under its own name)") from None  # fmt: skip
+    mine, theirs = step.get_params(deep=False), copy.get_params(deep=False)
+    differ = sorted(k for k in mine if repr(mine[k]) != repr(theirs.get(k)))
+    if differ or set(mine) != set(theirs):
+        raise _fail(name, task, f"a clone has other parameters: {differ or 'names'}")
+    return mine
 
 
 def _check_monitoring(
@@ -429,6 +480,8 @@ def _check_budget_stop(
 
 
 def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool) -> None:
+    from automl_fin.plugin._space import fixed_values
+
     text = ColumnKind.TEXT in spec.kinds
     X, y = sample_data(task, seed=seed, text=text)
     if two:  # the last classes merged into class 1
@@ -446,6 +499,11 @@ def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool
         columns = [c for c in X if pd.api.types.is_numeric_dtype(X[c]) == numeric]
     cut = int(len(y) * 0.75)
     params = _params(spec, ctx, seed)
+    try:  # a portfolio trial uses them: one outside the space is left out by a search
+        fixed_values(spec.name, spec.space_for(ctx), spec.defaults)
+    except ValueError as exc:
+        raise _fail(spec.name, task, f"defaults: {exc}") from None
+    _check_clone(spec.name, task, spec.build(params, ctx), "transformer")
 
     def fit_transform() -> tuple[Any, np.ndarray, np.ndarray]:
         step = spec.build(params, ctx)
@@ -494,11 +552,11 @@ def _predictions(pipe: Any, X: pd.DataFrame, task: Task) -> np.ndarray:
 
 
 def _check_shape(name: str, task: Task, pred: np.ndarray, n: int, n_classes: int) -> None:
-    expected = (n, n_classes) if task.is_classification else (n,)
-    if pred.shape != expected:
-        raise _fail(name, task, f"predictions have shape {pred.shape}, expected {expected}")
-    if not np.all(np.isfinite(pred)):
-        raise _fail(name, task, "predictions contain NaN or infinite values")
-    sums_to_one = np.allclose(pred.sum(axis=-1), 1.0, atol=1e-6)
-    if task.is_classification and (pred.min() < 0 or pred.max() > 1 or not sums_to_one):
-        raise _fail(name, task, "class probabilities must lie in [0, 1] and sum to 1 per row")
+    """The engine's own checks of a prediction (the same shapes, bounds and tolerance a
+    search accepts: a regressor's ``(n, 1)`` is its ``(n,)``)."""
+    from automl_fin.engine._predictions import check_prediction
+
+    try:
+        check_prediction(pred, n, n_classes if task.is_classification else 1, name)
+    except ValueError as exc:
+        raise _fail(name, task, str(exc)) from None

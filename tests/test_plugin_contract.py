@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import sys
 from typing import ClassVar
 
 import numpy as np
@@ -10,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import sp500_lags
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from automl_fin import (
     BudgetStop,
@@ -72,6 +74,8 @@ class _Model(BaseEstimator):
         self.options = dict(options or {}) if flaw == "unclonable" else options
 
     def fit(self, X, y, monitor=None):
+        if self.flaw == "exits":
+            sys.exit(3)
         self.inner_ = LogisticRegression(max_iter=500).fit(X, y)
         if self.flaw == "keeps_going":  # swallows BudgetStop and fits on
             for step in (1.0, 2.0, 3.0, 4.0):
@@ -149,6 +153,7 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         ("backwards", True, r"learning-curve steps must increase, got \[3, 2, 1\]"),
         ("nan_curve", True, "reported a non-finite value nan at step 0"),
         ("needs_validation", True, "raised ValueError: no validation split to stop on"),
+        ("exits", False, "raised SystemExit: 3"),  # (it ended the checking process)
     ],
 )
 def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, message) -> None:
@@ -174,10 +179,13 @@ class _Step(TransformerMixin, BaseEstimator):
     other columns), ``drops`` (leaves out rows with a rare value), ``noisy`` (random
     output), ``nan`` (NaN for an unseen value), ``none``."""
 
-    def __init__(self, flaw: str = "none") -> None:
-        self.flaw = flaw
+    def __init__(self, flaw: str = "none", q: float = 0.0, options: dict | None = None) -> None:
+        self.flaw, self.q = flaw, q
+        self.options = dict(options or {}) if flaw == "unclonable" else options
 
     def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        if self.flaw == "boom":
+            raise ValueError("boom_step cannot handle these columns")
         self.codes_ = {c: {v: i for i, v in enumerate(sorted(X[c].unique()))} for c in X}
         return self
 
@@ -200,16 +208,60 @@ class _Step(TransformerMixin, BaseEstimator):
         ("drops", r"changed the number of rows"),
         ("noisy", "two fits with the same seed transform differently"),
         ("nan", "output has NaN or infinite values"),
+        # calibration clones the whole pipeline: every calibrated trial of any model failed
+        ("unclonable", "sklearn.base.clone fails: .*parameter options"),
+        # a portfolio trial's value outside the space: other models' entries were dropped
+        ("bad_default", r"defaults: .*0\.7"),
     ],
 )
 def test_check_plugin_catches_each_broken_preprocessor(flaw: str, message) -> None:
     spec = PreprocessorSpec(name="flawed_step", kinds={ColumnKind.CATEGORICAL},
-                            slot=Slot.ENCODE, build=lambda p, ctx: _Step(flaw))  # fmt: skip
+                            slot=Slot.ENCODE, build=lambda p, ctx: _Step(flaw, p.get("q", 0)),
+                            space={"q": Float(0.0, 0.1)},
+                            defaults={"q": 0.7 if flaw == "bad_default" else 0.05})  # fmt: skip
     if message is None:
         check_plugin(spec)
         return
     with pytest.raises(PluginCheckError, match=rf"^flawed_step \(binary\): .*{message}"):
         check_plugin(spec)
+
+
+class Column(BaseEstimator):
+    """A ridge regression predicting one column, ``(n, 1)``."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        self.inner_ = Ridge().fit(X, y)
+        return self
+
+    def predict(self, X):  # type: ignore[no-untyped-def]
+        return self.inner_.predict(X).reshape(-1, 1)
+
+
+def test_check_plugin_names_what_failed_and_checks_what_it_says_it_checks() -> None:
+    """Found by a plugin author: another plugin's preprocessor that raised failed a
+    correct model's check, named as the model's fault (every installed preprocessor was
+    drawn from); ``tasks=`` naming a task the spec does not declare passed, checking
+    nothing; an ``available()`` that raises passed (and crashed every search); a
+    regressor predicting ``(n, 1)``, which a search takes, was refused."""
+    boom = PreprocessorSpec(name="boom_step", kinds={ColumnKind.CATEGORICAL}, slot=Slot.ENCODE,
+                            build=lambda p, ctx: _Step("boom"))  # fmt: skip
+    with pytest.raises(PluginCheckError, match=r"^flawed \(binary\): by preprocessor "
+                       r"'boom_step' raised ValueError: boom_step cannot"):  # fmt: skip
+        others = {n: p for n, p in REGISTRY.preprocessors.items() if p.slot is not Slot.ENCODE}
+        check_plugin(_spec("none"), preprocessors={**others, "boom_step": boom})
+    with pytest.raises(PluginCheckError, match=r"tasks regression are not among .*binary"):
+        check_plugin(_spec("none"), tasks=[Task.REGRESSION])
+
+    def crash() -> str | None:
+        raise RuntimeError("probe: availability check crashed")
+
+    crashing = dataclasses.replace(_spec("none"), available=crash)
+    with pytest.raises(PluginCheckError, match=r"available\(\) raised RuntimeError: probe"):
+        check_plugin(crashing)
+
+    column = ModelSpec(name="column", tasks={Task.REGRESSION}, requires={"scale"},
+                       build=lambda p, ctx: Column())  # fmt: skip
+    check_plugin(column)  # (n, 1): the engine's own check takes it as (n,)
 
 
 class _Recording(_Model):
@@ -245,3 +297,67 @@ def test_a_monitored_refit_stops_early_on_the_engines_holdout(tmp_path) -> None:
     assert rows + held == 1000 and held == pytest.approx(150, abs=1)
     perfect = np.eye(2)[np.asarray(refit.y_valid, dtype=int)]
     assert refit.score(perfect) == 1.0  # the recipe's metric (ROC AUC) on the held-out rows
+
+
+def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_path) -> None:
+    """Found by a plugin author, each about another plugin than the one at fault: a
+    model whose ``available()`` raised crashed ``automl-fin plugins`` and every
+    ``models: all`` search with a traceback; a preprocessor raising in its fit failed
+    trials named as the model's (``logreg (automl-fin 0.1.0 (plugin 'sklearn')) raised
+    in fit``), and its ``defaults`` outside its space cost logistic regression its
+    portfolio trials, warned as logistic regression's."""
+    import warnings
+
+    from automl_fin.engine._search import search
+
+    def crash() -> str | None:
+        raise RuntimeError("probe: availability check crashed")
+
+    crashing = dataclasses.replace(_spec("none"), name="crashing", available=crash)
+    boom = PreprocessorSpec(name="boom_step", kinds={ColumnKind.CATEGORICAL}, slot=Slot.ENCODE,
+                            build=lambda p, ctx: _Step("boom"))  # fmt: skip
+    odd = PreprocessorSpec(name="odd_step", kinds={ColumnKind.CATEGORICAL}, slot=Slot.ENCODE,
+                           build=lambda p, ctx: _Step("none", p["q"]),
+                           space={"q": Float(0.0, 0.1)}, defaults={"q": 0.7},
+                           cost=0.01)  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(crashing)
+
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(boom)
+            register(odd)
+
+    registry = Registry(plugins={"probe": Plugin()})
+    assert registry.to_frame().set_index("name").loc["crashing", "installed"] == (
+        "its available() raised RuntimeError: probe: availability check crashed"
+    )
+    common = {"runs_dir": tmp_path, "storage": ":memory:", "registry": registry,
+              "progress": False}  # fmt: skip
+    fixed = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
+             "validation.repeats": 1, "validation.n_splits": 3, "baselines": []}  # fmt: skip
+    plain = ["median_impute", "most_frequent_impute", "standard_scale"]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = search("default", trials=2, seed=0, **common,
+                        overrides={**fixed, "models": "all", "portfolio": ["logreg"],
+                                   "preprocessors": ["odd_step", *plain]})  # fmt: skip
+    said = [str(w.message) for w in seen]
+    assert any("crashing: its available() raised RuntimeError" in m for m in said), said
+    odd_said = [m for m in said if "odd_step" in m]
+    assert len(odd_said) == 1 and odd_said[0].startswith(
+        "<local> 0+unknown (plugin 'probe'): preprocessor 'odd_step' defaults: "
+    )
+    board = result.leaderboard()
+    assert board[board["model"] == "logreg"]["state"].eq("COMPLETE").any()  # its portfolio
+    failed = search("default", trials=1, seed=0, **common,
+                    overrides={**fixed, "models": ["logreg"], "portfolio": False,
+                               "preprocessors": ["boom_step", *plain]})  # fmt: skip
+    error = failed.leaderboard().query("model == 'logreg'")["error"].iloc[0]
+    assert error.startswith(
+        "boom_step (<local> 0+unknown (plugin 'probe')) raised in fit: "
+        "ValueError: boom_step cannot handle these columns"
+    ), error

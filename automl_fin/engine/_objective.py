@@ -32,7 +32,7 @@ from threadpoolctl import ThreadpoolController
 from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
-from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info
+from automl_fin.engine._pipeline import Plan, build_pipeline, culprit, feature_info
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._probe import probe_seconds
@@ -524,7 +524,7 @@ class Objective:
                 self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift, check)
             else:  # a model fitting in steps checks through automl_fin.check_budget
                 with budget_checked(check):
-                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr])
+                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr], blame=culprit(pipe))
         except Pruned as exc:
             folds.fit_s += time.perf_counter() - t0
             self._record(folds)
@@ -537,7 +537,9 @@ class Objective:
             self.record.budget_passes = kept[0]
         t1 = time.perf_counter()
         mark(pipe, prior_shift)
-        pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width)
+        pred = staged(
+            "predict", plan.model, predict, pipe, X.iloc[va], folds.width, blame=culprit(pipe)
+        )
         t2 = time.perf_counter()
         folds.fit_s += t1 - t0
         folds.predict_s += t2 - t1
@@ -666,8 +668,9 @@ class Objective:
         ds = p.dataset
         width = p.width
         prep, model = pipe[0], pipe[-1]
-        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr])
-        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va])
+        blame = culprit(prep)
+        Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr], blame=blame)
+        Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va], blame=blame)
         names, kinds = feature_info(prep)
 
         def score(pred: Any) -> float:

@@ -9,7 +9,7 @@ is optional may be skipped ("none") unless the model lists it in ``requires``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -339,6 +339,47 @@ def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: B
     except Exception as exc:
         exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
         raise
+
+
+def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
+    """For an exception raised while ``pipe`` (a :func:`build_pipeline` pipeline, or its
+    preprocessing) was fitted or applied: the name of the preprocessor spec whose step
+    raised it, or ``None`` (the model's, or not told apart). Read from the traceback's
+    frames (the step objects' methods on it, clones included: matched by class), up to
+    the model's first frame: a preprocessor's failure was blamed on the model."""
+    steps: dict[type, set[str]] = {}
+
+    def walk(obj: Any, name: str | None) -> None:
+        if isinstance(obj, str):  # "passthrough", "drop"
+            return
+        if hasattr(obj, "transformers") and isinstance(obj.transformers, list):
+            for item in obj.transformers:
+                walk(item[1], None)
+        elif hasattr(obj, "steps") and isinstance(obj.steps, list):
+            for step_name, step in obj.steps:
+                walk(step, step_name)
+        elif hasattr(obj, "chain"):  # a text column's chain, once per distinct text
+            walk(obj.chain, None)
+        elif name is not None:
+            steps.setdefault(type(obj), set()).add(name)
+
+    prep = pipe.steps[0][1] if hasattr(pipe, "steps") and len(pipe.steps) == 2 else pipe
+    walk(prep, None)
+    model = type(pipe.steps[-1][1]) if prep is not pipe else None
+
+    def find(exc: BaseException) -> str | None:
+        tb = exc.__traceback__
+        while tb is not None:
+            owner = type(tb.tb_frame.f_locals.get("self"))
+            if owner is model:
+                return None
+            names = steps.get(owner, set())
+            if len(names) == 1:
+                return next(iter(names))
+            tb = tb.tb_next
+        return None
+
+    return find
 
 
 def _distinct_names(prep: Any) -> list[str]:

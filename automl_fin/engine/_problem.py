@@ -8,6 +8,7 @@ does not fit, with an error naming the recipe field or the data column.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,7 @@ from automl_fin.plugin._specs import (
     PreprocessorSpec,
     Slot,
     Task,
+    unavailable,
 )
 
 if TYPE_CHECKING:
@@ -278,10 +280,8 @@ def _unavailable(specs: Mapping[str, Any], wanted: set[str] | None) -> dict[str,
     """The specs a search would use that cannot run here, with why (``available()``)."""
     out = {}
     for name, spec in specs.items():
-        if spec.available is not None and (wanted is None or name in wanted):
-            reason = spec.available()
-            if reason:
-                out[name] = reason
+        if (wanted is None or name in wanted) and (reason := unavailable(spec)):
+            out[name] = reason
     return out
 
 
@@ -547,6 +547,7 @@ def _specs(
         if (wanted_p is None or name in wanted_p) and task in spec.tasks and name not in unavailable
     }
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
+    preprocessors = {n: _sound_defaults(p, ctx, registry) for n, p in preprocessors.items()}
     check_coverage(kinds, preprocessors, ctx, recipe.source)
     usable = {n: m for n, m in models.items() if can_preprocess_for(m, kinds, preprocessors, ctx)}
     if not usable:
@@ -557,6 +558,27 @@ def _specs(
             "(see `automl-fin plugins`)",
         )
     return usable, preprocessors, baselines
+
+
+def _sound_defaults(spec: PreprocessorSpec, ctx: BuildContext, registry: Registry) -> Any:
+    """``spec`` without the ``defaults`` its space refuses, said once naming its plugin
+    (they failed every model's portfolio entries that drew it, each warned as the
+    model's)."""
+    from automl_fin.plugin._registry import PluginWarning
+
+    sound = {}
+    for key, value in spec.defaults.items():
+        try:
+            fixed_values(spec.name, spec.space_for(ctx), {key: value})
+            sound[key] = value
+        except ValueError as exc:
+            warnings.warn(
+                f"{registry.providers.get(spec.name, 'a plugin')}: preprocessor '{spec.name}' "
+                f"defaults: {exc}; portfolio trials sample it instead",
+                PluginWarning,
+                stacklevel=4,
+            )
+    return spec if len(sound) == len(spec.defaults) else dataclasses.replace(spec, defaults=sound)
 
 
 def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:

@@ -16,11 +16,13 @@ def tag(exc: BaseException, stage: str, spec: str) -> BaseException:
     return exc
 
 
-def staged(stage: str, spec: str, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``; what it raises is tagged with ``stage`` and ``spec`` (not Ctrl-C)."""
+def staged(stage: str, spec: str, fn: Any, *args: Any, blame: Any = None) -> Any:
+    """``fn(*args)``; what it raises is tagged with ``stage`` and ``spec`` (not Ctrl-C),
+    or with the spec ``blame(exc)`` names (a preprocessor's step in the pipeline:
+    :func:`automl_fin.engine._pipeline.culprit`)."""
     try:
         return fn(*args)
     except BaseException as exc:  # a plugin's SystemExit too; Ctrl-C is the user's
         if not isinstance(exc, KeyboardInterrupt):
-            tag(exc, stage, spec)
+            tag(exc, stage, (blame(exc) if blame is not None else None) or spec)
         raise

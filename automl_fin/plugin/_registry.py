@@ -28,7 +28,7 @@ import pluggy
 
 from automl_fin.errors import PluginError
 from automl_fin.plugin import _hookspecs as hookspecs
-from automl_fin.plugin._specs import ModelSpec, PreprocessorSpec, Provider
+from automl_fin.plugin._specs import ModelSpec, PreprocessorSpec, Provider, unavailable
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -391,7 +391,7 @@ class Registry:
 
 def _installed(spec: ModelSpec | PreprocessorSpec) -> str:
     """``yes``, or why the spec cannot run here (its ``available()``)."""
-    return (spec.available() if spec.available is not None else None) or "yes"
+    return unavailable(spec) or "yes"
 
 
 def _named(objs: Iterable[object]) -> Iterable[tuple[str, object]]:

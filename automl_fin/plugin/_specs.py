@@ -242,6 +242,18 @@ class Provider:
         return f"{self.distribution} {self.version} (plugin '{self.plugin}')"
 
 
+def unavailable(spec: ModelSpec | PreprocessorSpec) -> str | None:
+    """Why ``spec`` cannot run here (its ``available()``), or ``None`` when it can; an
+    ``available()`` that raises is a reason too (it crashed every ``models: all``
+    search and ``automl-fin plugins``)."""
+    if spec.available is None:
+        return None
+    try:
+        return spec.available() or None
+    except Exception as exc:  # a plugin's check, whatever it raises: that spec only
+        return f"its available() raised {type(exc).__name__}: {exc}"
+
+
 def _check_cost(what: str, name: str, cost: object) -> None:
     if not (isinstance(cost, int | float) and 0 < cost < float("inf")):
         raise ValueError(f"{what} {name!r}: cost must be a positive number, got {cost!r}")

@@ -91,6 +91,12 @@ class _CrossFit:
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
         return self.n_splits
 
+    def __repr__(self) -> str:  # by value: a clone's copy reads as the same splitter
+        return (
+            f"_CrossFit(n_splits={self.n_splits}, shuffle={self.shuffle}, "
+            f"random_state={self.random_state})"
+        )
+
     def split(self, X: Any, y: Any, groups: Any = None) -> Any:
         import warnings
 
