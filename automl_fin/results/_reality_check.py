@@ -288,7 +288,8 @@ def reality_check(
     base_loss = losses.pop(base.number)
     numbers = [n for n, loss in losses.items() if loss is not None]
     diff = np.stack([base_loss - losses[n] for n in numbers], axis=1)  # type: ignore[operator]
-    diff = diff[np.isfinite(diff).all(axis=1)]
+    finite = np.isfinite(diff).all(axis=1)
+    diff = per_time(diff[finite], None if p.dataset.times is None else p.dataset.times[finite])
     block = block_length(diff)
     pvalue = spa_pvalue(diff, block=block, seed=p.recipe.seed)
     verdict |= {
@@ -342,6 +343,23 @@ def _losses(
             pred = scale.to_report(pred.reshape(len(y)), every)
         out[t.number] = None if pred is None else loss(truth, pred)
     return out, sum(v is None for v in out.values())
+
+
+def per_time(d: np.ndarray, times: np.ndarray | None) -> np.ndarray:
+    """Loss differences ``d`` (rows, or rows x candidates) as one mean per time stamp, in
+    time order: the rows of a panel (several assets forecast at each date) move
+    together, so the tests count dates, not rows (four European indices counted as
+    independent rows gave a Diebold-Mariano p of 0.0003 where their dates give 0.014).
+    Without ``times``, or with one row a time, ``d`` as it is."""
+    if times is None or len(times) == 0:
+        return d
+    order, inverse = np.unique(times, return_inverse=True)
+    if len(order) == len(times):
+        return d[np.argsort(times, kind="stable")]
+    counts = np.bincount(inverse).astype(float)
+    sums = np.zeros((len(order), *d.shape[1:]))
+    np.add.at(sums, inverse, d)
+    return sums / counts.reshape(-1, *([1] * (d.ndim - 1)))
 
 
 def counted(n: int) -> str:
