@@ -4,6 +4,7 @@ baselines, the held-out final test, and the leakage checks on a pure random walk
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -814,3 +815,33 @@ def test_a_panels_forecasts_are_tested_by_date_not_by_row(tmp_path: Path) -> Non
     assert rows_two == 2 * rows_one
     assert p_two == pytest.approx(p_one, rel=1e-9)
     assert spa_one is not None and spa_two == pytest.approx(spa_one, abs=0.05)
+
+
+def test_an_empty_exogenous_value_on_the_latest_row_is_named(tmp_path: Path) -> None:
+    """NASDAQ (arch, not bundled) with its volume as an exogenous series: new rows whose
+    latest volume is empty were refused with "too little history ... give at least 61
+    rows per series" for a file of 251 rows; the error now names the features and the row.
+    Forecasts from origins it was trained on were given without a word (evaluate warned)."""
+    import arch.data.nasdaq
+
+    ndx = arch.data.nasdaq.load().reset_index().tail(500)
+    overrides = {"data.time": "Date", "data.series.price": "Adj Close", "data.dataset": None,
+                 "data.series.exogenous": ["Volume"], "models": ["ridge"], "baselines": [],
+                 "reality_check": None, "ensemble": False, "report": False}  # fmt: skip
+    result = search("price", data=ndx.head(400), overrides=overrides, trials=1,
+                    runs_dir=tmp_path, storage=":memory:", progress=False)  # fmt: skip
+    assert result.predictor is not None
+    # older rows it was trained on: predict says the outcome is known (evaluate did)
+    with pytest.warns(UserWarning, match=r"^data: the forecast of the series starts from "
+                      r"an origin the predictor was trained on \(up to "):  # fmt: skip
+        result.predictor.predict_frame(ndx.head(300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the latest rows: no such warning
+        result.predictor.predict_frame(ndx.tail(251))
+    new = ndx.tail(251).copy()
+    new.loc[new.index[-1], "Volume"] = np.nan
+    with pytest.raises(DataError) as info:
+        result.predictor.predict_frame(new)
+    text = str(info.value)
+    assert text.startswith(f"data: the latest row ({new['Date'].iloc[-1]}) has no value for ")
+    assert "'Volume_" in text and "too little history" not in text

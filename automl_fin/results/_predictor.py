@@ -365,6 +365,20 @@ class Predictor:
         self._warn_new_series(origin, source)
         return X, origin
 
+    def _warn_known_origins(self, origin: pd.DataFrame, source: str) -> None:
+        """Say which forecasts start from an origin the predictor was trained on (up to
+        its last: their outcomes are known; ``evaluate`` said so, ``predict`` did not)."""
+        until = (self.manifest.get("training") or {}).get("until")
+        old = _known_origins(origin, self.schema, until)
+        if old:
+            more = f" and {len(old) - 5} more" if len(old) > 5 else ""
+            warnings.warn(
+                f"{source}: the forecast of {', '.join(old[:5])}{more} starts from an origin "
+                f"the predictor was trained on (up to {until}): its outcome is known "
+                "already; pass rows up to the latest time to forecast ahead",
+                stacklevel=4,
+            )
+
     def _warn_new_series(self, rows: pd.DataFrame, source: str) -> None:
         """Warn about series of a price table's ``rows`` it was not trained on."""
         from automl_fin.results._seen import warn_new_series
@@ -575,6 +589,7 @@ class Predictor:
             )
         raw = self._blend(X)
         if self.schema.series is not None:
+            self._warn_known_origins(frame, _frame_source(data))
             return _forecast_table(frame, raw, self.schema)
         stability = self._watch(X, raw, _frame_source(data))
         # indexed like the input rows, as predict is: joined back onto them, row for row
@@ -640,13 +655,40 @@ def _latest_window(
         X.insert(0, entity, frame.loc[last, entity].astype("str"))
     incomplete = X.isna().any(axis=1)
     if incomplete.any():
-        who = frame.loc[X.index[incomplete][0], entity] if entity else "the series"
+        row = X.index[incomplete][0]
+        who = frame.loc[row, entity] if entity else "the series"
         need = max([cfg.lags, *cfg.windows]) + 1
+        held = int((frame[entity] == who).sum()) if entity else len(frame)
+        if held >= need:  # history enough: a value the features are made of is empty
+            empty = [str(c) for c in X.columns if pd.isna(X.loc[row, c])]
+            more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+            whose = f"{who}'s latest row" if entity else "the latest row"
+            raise DataError(
+                f"{source}: {whose} ({frame.loc[row, time]}) has no value for "
+                f"the features {', '.join(map(repr, empty[:5]))}{more}: a value they are "
+                "made of is empty at or shortly before that time; fill it in, or leave the "
+                "rows after the last complete one out"
+            )
         raise DataError(
             f"{source}: {who} has too little history at its latest time for the features "
             f"(lags {cfg.lags}, windows {cfg.windows}); give at least {need} rows per series"
         )
     return X[schema.features], frame.loc[last]
+
+
+def _known_origins(origin: pd.DataFrame, schema: Schema, until: Any) -> list[str]:
+    """The series (or ``the series``) whose forecast origin is no later than ``until``,
+    the last origin the predictor was trained on: their outcomes are known already."""
+    from automl_fin.results._seen import naive_times, time_bound
+
+    s = schema.series or {}
+    if until is None:
+        return []
+    old = np.asarray(naive_times(origin[s["time"]]) <= time_bound(until))
+    if not old.any():
+        return []
+    entity = s.get("entity")
+    return [str(v) for v in origin.loc[old, entity]] if entity else ["the series"]
 
 
 def _forecast_table(origin: pd.DataFrame, raw: np.ndarray, schema: Schema) -> pd.DataFrame:
