@@ -9,7 +9,7 @@ import optuna
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from automl_fin import Categorical, DataError, Float, Int, RecipeError, Task
+from automl_fin import Categorical, DataError, Float, Int, ModelSpec, RecipeError, Task
 from automl_fin.data._metrics import METRICS, expand_each, get_metric
 from automl_fin.data._validation import make_splits
 from automl_fin.plugin._space import split_params, suggest
@@ -35,6 +35,24 @@ def test_space_types_reject_nonsense() -> None:
         Int(5, 1)
     with pytest.raises(ValueError, match="at least one choice"):
         Categorical([])
+    # found by a plugin author: accepted at definition, then raw Optuna errors without the
+    # parameter's name (three failed trials), or silently another space ("abc": a, b, c)
+    for make, said in (
+        (lambda: Float(1e-3, 1.0, log=True, step=0.1), "a log scale has no step"),
+        (lambda: Int(3, 50, log=True, step=2), "a log scale has no step"),
+        (lambda: Int(1, 10, step=0), "step must be at least 1"),
+        (lambda: Float(0.5, float("inf")), "must be finite numbers, got inf"),
+        (lambda: Int(1.5, 3), "low must be a whole number, got 1.5"),  # type: ignore[arg-type]
+        (lambda: Categorical([[1, 2], [3]]), "choices must be None, bool, int"),  # type: ignore[list-item]
+        (lambda: Categorical(["a", "a"]), "'a' is a choice twice"),
+        (lambda: Categorical("abc"), "choices must be a list, got the text 'abc'"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            make()
+    assert Categorical([1, True, 1.0]).choices == (1, True, 1.0)  # three types, three choices
+    assert Int(2, np.int64(5)).high == 5 and Float(np.float64(0.1), 1.0).low == 0.1  # numpy's
+    with pytest.raises(ValueError, match="must start with a letter and contain only"):
+        ModelSpec(name="knn²", tasks={Task.BINARY}, build=lambda p, c: None)
     study = optuna.create_study()
     with pytest.raises(TypeError, match=r"'m\.x'.*is not a Float, Int or Categorical"):
         suggest(study.ask(), "m", {"x": (1, 2)})  # type: ignore[dict-item]

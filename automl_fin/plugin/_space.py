@@ -7,8 +7,10 @@ namespaced by the spec (``rf.max_depth``) so that the spaces of several specs co
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -38,10 +40,20 @@ class Float:
     step: float | None = None
 
     def __post_init__(self) -> None:
+        for end in (self.low, self.high):
+            if isinstance(end, bool) or not isinstance(end, Real) or not math.isfinite(end):
+                raise ValueError(f"Float: low and high must be finite numbers, got {end!r}")
         if not self.low <= self.high:
             raise ValueError(f"Float: low {self.low} is above high {self.high}")
         if self.log and self.low <= 0:
             raise ValueError(f"Float: log scale needs low > 0, got {self.low}")
+        if self.step is not None and not (
+            isinstance(self.step, Real) and not isinstance(self.step, bool) and self.step > 0
+        ):
+            raise ValueError(f"Float: step must be a number above 0, got {self.step!r}")
+        if self.step is not None and self.log:
+            raise ValueError("Float: a log scale has no step (Optuna samples it without); "
+                             "drop log=True or step")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,10 +66,18 @@ class Int:
     step: int = 1
 
     def __post_init__(self) -> None:
+        for what, value in (("low", self.low), ("high", self.high), ("step", self.step)):
+            if isinstance(value, bool) or not isinstance(value, Integral):
+                raise ValueError(f"Int: {what} must be a whole number, got {value!r}")
         if not self.low <= self.high:
             raise ValueError(f"Int: low {self.low} is above high {self.high}")
         if self.log and self.low <= 0:
             raise ValueError(f"Int: log scale needs low > 0, got {self.low}")
+        if self.step < 1:
+            raise ValueError(f"Int: step must be at least 1, got {self.step}")
+        if self.step != 1 and self.log:
+            raise ValueError("Int: a log scale has no step (Optuna samples it without); "
+                             "drop log=True or step")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,12 +87,26 @@ class Categorical:
     choices: Sequence[Choice]
 
     def __post_init__(self) -> None:
+        if isinstance(self.choices, str | bytes):  # "abc" was the choices a, b, c
+            raise ValueError(f"Categorical: choices must be a list, got the text {self.choices!r}")
         object.__setattr__(self, "choices", tuple(self.choices))
         if not self.choices:
             raise ValueError("Categorical: needs at least one choice")
+        odd = [c for c in self.choices if c is not None and not isinstance(c, (bool, Real, str))]
+        if odd:
+            raise ValueError(f"Categorical: choices must be None, bool, int, float or str; "
+                             f"got {odd[0]!r}")  # fmt: skip
+        twice = [c for i, c in enumerate(self.choices) if _among(c, self.choices[:i])]
+        if twice:
+            raise ValueError(f"Categorical: {twice[0]!r} is a choice twice")
 
 
 Dimension = Float | Int | Categorical
+
+
+def _among(value: Any, choices: Sequence[Choice]) -> bool:
+    """Whether ``value`` is one of ``choices``, of its type too (``1`` is not ``True``)."""
+    return any(value is c or (value == c and type(value) is type(c)) for c in choices)
 
 
 def suggest(trial: optuna.Trial, namespace: str, space: Mapping[str, Dimension]) -> dict[str, Any]:
@@ -102,7 +136,7 @@ def contains(dim: Dimension, value: Any) -> bool:
     """Whether ``value`` is one ``dim`` can take (a fixed value outside it would be
     recorded under a distribution that cannot have produced it)."""
     if isinstance(dim, Categorical):
-        return any(value is c or (value == c and type(value) is type(c)) for c in dim.choices)
+        return _among(value, dim.choices)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
     if not dim.low <= value <= dim.high:

@@ -260,7 +260,8 @@ def _check_cost(what: str, name: str, cost: object) -> None:
 
 
 def _check_name(kind: str, name: str) -> None:
-    if not name or not name.replace("_", "").isalnum() or not name[0].isalpha():
+    # (a name of letters, digits and "_" that Python reads as one name: "knn²" is not)
+    if not name or not name.isidentifier() or not name[0].isalpha():
         raise ValueError(
             f"{kind} name {name!r} must start with a letter and contain only letters, "
             "digits and underscores (it namespaces the spec's parameters)"
