@@ -256,6 +256,16 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     )
     with pytest.raises(DataError, match=r"too little history .* give at least 61 rows"):
         predictor.predict(frame.groupby("ticker").tail(30))
+    # one series too short (a new listing) no longer refuses every series' forecast: it is
+    # left out, said, as training leaves it out
+    short = pd.concat([frame[frame["ticker"] == "SPX"],
+                       frame[frame["ticker"] == "MSFT"].tail(30)])  # fmt: skip
+    with pytest.warns(UserWarning, match=r"no forecast for MSFT, forecast for the other series; "
+                      r"the first: MSFT has too little history"):  # fmt: skip
+        alone = predictor.predict(short)
+    assert alone.index.tolist() == ["SPX"] and alone.iloc[0] == pytest.approx(
+        predictor.predict(frame).loc["SPX"]
+    )
     # what training refuses, predicting refuses the same way (a price of 0 and a time
     # twice were forecast without a word), and an empty latest price is left out as
     # training leaves it out (it was "too little history"): said, the forecast made from

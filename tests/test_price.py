@@ -845,3 +845,24 @@ def test_an_empty_exogenous_value_on_the_latest_row_is_named(tmp_path: Path) -> 
     text = str(info.value)
     assert text.startswith(f"data: the latest row ({new['Date'].iloc[-1]}) has no value for ")
     assert "'Volume_" in text and "too little history" not in text
+
+
+def test_series_ids_written_as_floats_are_the_same_series(tmp_path: Path) -> None:
+    """Stock ids (CRSP-like PERMNOs) are integers until a column gains one empty cell and
+    pandas writes them 10107.0: a predictor trained on 10107 took new rows' 10107.0 for
+    a series it never saw (warned, and the entity feature an unknown category)."""
+    prices = datasets.load("equities").groupby("ticker").tail(400)
+    ids = prices.assign(permno=prices["ticker"].map({"MSFT": 10107, "SPX": 99999}))
+    ids = ids.drop(columns="ticker")
+    overrides = {"data.entity": "permno", "data.series.price": "close", "data.dataset": None,
+                 "models": ["ridge"], "baselines": [], "reality_check": None,
+                 "ensemble": False, "report": False}  # fmt: skip
+    result = search("price", data=ids, overrides=overrides, trials=1, runs_dir=tmp_path,
+                    storage=":memory:", progress=False)  # fmt: skip
+    assert result.predictor is not None
+    floated = ids.astype({"permno": "float64"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "had no row in training"
+        as_floats = result.predictor.predict(floated)
+    assert as_floats.index.tolist() == ["10107", "99999"]
+    assert as_floats.tolist() == result.predictor.predict(ids).tolist()

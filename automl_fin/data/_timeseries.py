@@ -97,12 +97,32 @@ def known_prices(
     lacks, a price that is there but not a positive number, a time that is not a date,
     two rows for one time of a series."""
     _check_columns(frame, time, entity, cfg, source)
+    if entity is not None:
+        frame = frame.assign(**{entity: series_labels(frame[entity])})
     empty = frame[cfg.price].isna()
     if empty.any():
         warnings.warn(_empty_prices(frame, empty, time, entity, cfg.price, source), stacklevel=3)
         frame = frame.loc[~empty]
     _check_prices(frame, time, entity, cfg, source)
     return frame
+
+
+def series_labels(values: pd.Series) -> pd.Series:
+    """The series names of an entity column: ids written as whole floats (``10107.0``:
+    a column of ids with one empty cell turns float in pandas) as the integers they are
+    (``"10107"``), at training and prediction alike; other values as they are. Read
+    as written, new rows' ``10107.0`` were other series than training's ``10107``."""
+    if pd.api.types.is_float_dtype(values):
+        known = values.dropna()
+        if known.empty or not np.all(np.mod(known.to_numpy(dtype=float), 1) == 0):
+            return values
+        return values.map(lambda v: v if pd.isna(v) else str(int(v)))
+    if not pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        return values
+    text = values.dropna().astype("str")  # (new rows' ids, read as a category: "10107.0")
+    if text.empty or not text.str.fullmatch(r"-?\d+(\.0+)?").all():
+        return values
+    return values.map(lambda v: v if pd.isna(v) else str(v).split(".")[0])
 
 
 def _empty_prices(

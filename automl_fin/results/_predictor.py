@@ -655,37 +655,65 @@ def _latest_window(
         X.insert(0, entity, frame.loc[last, entity].astype("str"))
     incomplete = X.isna().any(axis=1)
     if incomplete.any():
-        row = X.index[incomplete][0]
-        who = frame.loc[row, entity] if entity else "the series"
-        need = max([cfg.lags, *cfg.windows]) + 1
-        held = int((frame[entity] == who).sum()) if entity else len(frame)
-        if held >= need:  # history enough: a value the features are made of is empty
-            empty = [str(c) for c in X.columns if pd.isna(X.loc[row, c])]
-            more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
-            whose = f"{who}'s latest row" if entity else "the latest row"
-            raise DataError(
-                f"{source}: {whose} ({frame.loc[row, time]}) has no value for "
-                f"the features {', '.join(map(repr, empty[:5]))}{more}: a value they are "
-                "made of is empty at or shortly before that time; fill it in, or leave the "
-                "rows after the last complete one out"
-            )
-        raise DataError(
-            f"{source}: {who} has too little history at its latest time for the features "
-            f"(lags {cfg.lags}, windows {cfg.windows}); give at least {need} rows per series"
+        why = _incomplete(frame, X, X.index[incomplete][0], time, entity, cfg, source)
+        if incomplete.all() or not entity:
+            raise DataError(why)
+        # as training leaves a series too short for the features out: the others are
+        # forecast (one new listing refused every ticker's forecast)
+        left = [str(v) for v in frame.loc[X.index[incomplete], entity]]
+        more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+        warnings.warn(
+            f"{source}: no forecast for {', '.join(left[:5])}{more}, forecast for the "
+            f"other series; the first: {why.removeprefix(f'{source}: ')}",
+            stacklevel=5,
         )
+        X, last = X[~incomplete], last[~incomplete.to_numpy()]
     return X[schema.features], frame.loc[last]
 
 
+def _incomplete(
+    frame: pd.DataFrame,
+    X: pd.DataFrame,
+    row: Any,
+    time: str,
+    entity: str | None,
+    cfg: Any,
+    source: str,
+) -> str:
+    """Why the features of ``row`` (a series' latest) are incomplete: a value they are
+    made of is empty (an exogenous column), or the series is too short for them."""
+    who = frame.loc[row, entity] if entity else "the series"
+    need = max([cfg.lags, *cfg.windows]) + 1
+    held = int((frame[entity] == who).sum()) if entity else len(frame)
+    if held >= need:  # history enough: a value the features are made of is empty
+        empty = [str(c) for c in X.columns if pd.isna(X.loc[row, c])]
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        whose = f"{who}'s latest row" if entity else "the latest row"
+        return (
+            f"{source}: {whose} ({frame.loc[row, time]}) has no value for the features "
+            f"{', '.join(map(repr, empty[:5]))}{more}: a value they are made of is empty at "
+            "or shortly before that time; fill it in, or leave the rows after the last "
+            "complete one out"
+        )
+    return (
+        f"{source}: {who} has too little history at its latest time for the features "
+        f"(lags {cfg.lags}, windows {cfg.windows}); give at least {need} rows per series"
+    )
+
+
 def _known_origins(origin: pd.DataFrame, schema: Schema, until: Any) -> list[str]:
-    """The series (or ``the series``) whose forecast origin is no later than ``until``,
-    the last origin the predictor was trained on: their outcomes are known already."""
+    """The series (or ``the series``) forecast from an origin no later than ``until``, the
+    last origin the predictor was trained on, where every series' is (rows of the past:
+    their outcomes are known already). Only the latest of all series' trained origins is
+    kept, so a panel whose series end on different days (one a day before the others:
+    its latest row was no trained origin) is not judged series by series."""
     from automl_fin.results._seen import naive_times, time_bound
 
     s = schema.series or {}
     if until is None:
         return []
     old = np.asarray(naive_times(origin[s["time"]]) <= time_bound(until))
-    if not old.any():
+    if not old.all():
         return []
     entity = s.get("entity")
     return [str(v) for v in origin.loc[old, entity]] if entity else ["the series"]
