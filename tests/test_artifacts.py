@@ -645,3 +645,53 @@ def test_a_member_that_does_not_pickle_is_named_with_its_plugin(tmp_path: Path) 
     assert "ArtifactError: member locked#" in message
     assert "(plugin 'locked')) does not pickle (TypeError: cannot pickle '_thread.lock'" in message
     assert message.endswith("leave the model out (--set models=[...] without locked)")
+
+
+def test_a_predictor_names_the_plugins_its_members_need(tmp_path: Path, monkeypatch) -> None:
+    """A predictor whose preprocessing came from a third-party plugin recorded only its
+    model's plugin; with that plugin uninstalled, loading it named a module
+    (``needs the package 'afprobe'``), not what to install. Now the manifest lists every
+    spec its members hold, and the error names the plugins it was saved with."""
+    import sys
+    import textwrap
+
+    from automl_fin import ColumnKind, PreprocessorSpec, Slot, hookimpl
+    from automl_fin.plugin._registry import Registry
+
+    (tmp_path / "probe_scaling.py").write_text(
+        textwrap.dedent('''
+        from sklearn.preprocessing import StandardScaler
+
+        class ProbeScaler(StandardScaler):
+            """A scaler from a plugin package."""
+    ''')
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import probe_scaling
+
+    spec = PreprocessorSpec(name="probe_scale", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                            build=lambda p, ctx: probe_scaling.ProbeScaler())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(spec)
+
+    result = automl_fin.search(
+        "default", trials=1, runs_dir=tmp_path / "runs", progress=False,
+        registry=Registry(plugins={"probe": Plugin()}),
+        overrides={"models": ["logreg"], "preprocessors": ["probe_scale", "median_impute",
+                   "most_frequent_impute", "onehot"], "ensemble": False, "report": False,
+                   "baselines": [], "calibration": ["none"], "portfolio": False},
+    )  # fmt: skip
+    manifest = json.loads((result.run_dir / "predictor" / "manifest.json").read_text())
+    assert manifest["plugins"]["probe_scale"] == "<local> 0+unknown (plugin 'probe')"
+    assert manifest["plugins"]["logreg"].startswith("automl-fin ")
+    (tmp_path / "probe_scaling.py").unlink()  # the plugin uninstalled
+    monkeypatch.delitem(sys.modules, "probe_scaling")
+    with pytest.raises(ArtifactError) as info:
+        automl_fin.load(result.run_dir)
+    assert (
+        "needs the module 'probe_scaling', which is not installed (saved with the "
+        "plugins <local> 0+unknown (plugin 'probe')); install what provides it" in str(info.value)
+    )

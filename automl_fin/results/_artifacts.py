@@ -84,6 +84,7 @@ def fit_predictor(
     files when the run folder was moved)."""
     from threadpoolctl import threadpool_limits
 
+    from automl_fin.engine._fitting import plan_of
     from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.results._intervals import METHOD, conformity_scores, floor_of
     from automl_fin.results._members import members_of, oof_of
@@ -95,9 +96,10 @@ def fit_predictor(
         raise ArtifactError(f"study '{study.study_name}' has no completed trial to refit")
     record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
-    members, fits = [], {}
+    members, fits, used = [], {}, []  # used: the specs of every member, preprocessors too
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         for trial, weight in members_of(study, best):
+            used += plan_of(trial, p, p.recipe.seed).spec_names()
             model, pipe = fitted_member(trial, p, rows, run_dir)
             fits[str(trial.number)] = describe_fit(pipe)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
@@ -133,7 +135,13 @@ def fit_predictor(
         "fit": fits,
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),
-        "plugins": {m.model: str(p.registry.providers[m.model]) for m in members},
+        # every spec the members' pickles hold (a preprocessor's plugin too: uninstalled,
+        # the predictor could only name its module)
+        "plugins": {
+            name: str(p.registry.providers[name])
+            for name in dict.fromkeys(used)
+            if name in p.registry.providers
+        },
         "training": _training_facts(p),
     }
     predictor = Predictor(members, Schema.of(p), manifest, scores=scores)
@@ -364,9 +372,15 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
         try:
             pipe = _Unpickler(io.BytesIO(verified[m["file"]])).load()
         except ModuleNotFoundError as exc:
+            from automl_fin.plugin._registry import OWN_DISTRIBUTION
+
+            saved = sorted({str(v) for v in (manifest.get("plugins") or {}).values()
+                            if not str(v).startswith(f"{OWN_DISTRIBUTION} ")})  # fmt: skip
+            plugins = f" (saved with the plugins {'; '.join(saved)})" if saved else ""
             raise ArtifactError(
-                f"predictor {folder}: member '{m['model']}' needs the package '{exc.name}'; "
-                "install it (see the versions in manifest.json)"
+                f"predictor {folder}: member '{m['model']}' needs the module '{exc.name}', "
+                f"which is not installed{plugins}; install what provides it (see the "
+                "versions in manifest.json)"
             ) from None
         members.append(Member(m["trial"], m["model"], float(m["weight"]), pipe))
     scores = None
