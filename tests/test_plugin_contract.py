@@ -361,3 +361,30 @@ def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_pat
         "boom_step (<local> 0+unknown (plugin 'probe')) raised in fit: "
         "ValueError: boom_step cannot handle these columns"
     ), error
+
+
+def test_a_run_whose_plugin_is_gone_names_it_when_reopened(tmp_path) -> None:
+    """After its plugin was uninstalled (or turned off), `automl-fin report RUN` said
+    `<recipe>: field 'models[0]': unknown model 'flawed'`: a placeholder for a file, and
+    nothing of the plugin; it names the model and the plugin its trials recorded."""
+    from automl_fin.engine._reopen import reopen
+    from automl_fin.engine._search import search
+    from automl_fin.errors import PluginError
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(_spec("none"))
+
+    result = search("default", trials=1, runs_dir=tmp_path, progress=False,
+                    registry=Registry(plugins={"probe": Plugin()}),
+                    overrides={"models": ["flawed"], "ensemble": False, "report": False,
+                               "predictor": False, "baselines": [],
+                               "calibration": ["none"]})  # fmt: skip
+    with pytest.raises(PluginError) as info:
+        reopen(result.study_name, runs_dir=tmp_path, registry=Registry())
+    assert str(info.value) == (
+        f"run '{result.study_name}' was searched with 'flawed' (<local> 0+unknown (plugin "
+        "'probe')), which no installed plugin registers now; install that plugin again (or "
+        "turn it back on) to reopen the run"
+    )

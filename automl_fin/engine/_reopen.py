@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from automl_fin.errors import DataError, StorageError
+from automl_fin.errors import DataError, PluginError, StorageError
 from automl_fin.storage._runs import folder_name, locate
 from automl_fin.storage._storage import default_url, open_storage, redact
 
@@ -86,7 +86,9 @@ def reopen(
                 "pass the same data with --data"
             )
         data = source
-    problem = resolve(recipe, data, registry or get_registry())
+    registry = registry or get_registry()
+    _check_models(study, name, recipe, registry)
+    problem = resolve(recipe, data, registry)
     if problem.dataset.fingerprint != attrs.get("dataset"):
         raise DataError(
             f"{problem.dataset.source}: not the data run '{name}' was searched on (fingerprint "
@@ -94,3 +96,25 @@ def reopen(
             "run's data"
         )
     return Run(study=study, problem=problem, folder=folder, storage=store)
+
+
+def _check_models(study: Any, name: str, recipe: Any, registry: Any) -> None:
+    """Refuse a run searched with a model no installed plugin registers now, naming the
+    plugin its trials recorded (it read "<recipe>: field 'models[0]': unknown model")."""
+    from automl_fin.engine._trial_record import TrialRecord
+
+    if not isinstance(recipe.models, list):
+        return
+    gone = [m for m in recipe.models if m not in registry.models]
+    if not gone:
+        return
+    came = {}
+    for t in study.get_trials(deepcopy=False):
+        record = TrialRecord.of(t)
+        if record.model in gone and record.plugin:
+            came.setdefault(record.model, record.plugin)
+    said = ", ".join(f"'{m}'" + (f" ({came[m]})" if m in came else "") for m in gone)
+    raise PluginError(
+        f"run '{name}' was searched with {said}, which no installed plugin registers now; "
+        "install that plugin again (or turn it back on) to reopen the run"
+    )
