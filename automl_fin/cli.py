@@ -382,8 +382,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(_table(shown, metric=metric, wide=args.wide, columns=args.columns))
     done = board[board["state"] == "COMPLETE"]
     trials = board[board["trial"] >= 0]  # the ensemble (-1) and the stack (-2) are rows only
-    counts = trials["state"].value_counts().to_dict()
-    states = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    states = _counted(trials["state"].str.lower(), ["complete", "pruned", "fail", "running"])
     steps = ", ".join(f"{k.replace('_', ' ')} {v:.1f} s" for k, v in result.timings.items())
     rows = {-1: "ensemble", -2: "stack"}
     extra = " and ".join(rows[t] for t in sorted(board["trial"], reverse=True) if t in rows)
@@ -499,7 +498,7 @@ def _run_batch(
     for _, row in summary[summary["status"].isin(["failed", "incomplete"])].iterrows():
         print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
     done = summary["status"].value_counts().to_dict()
-    states = ", ".join(f"{n} {s}" for s, n in done.items())
+    states = _counted(summary["status"], ["done", "skipped", "incomplete", "failed"])
     print(f"\nbatch {batch.name}: {len(summary)} searches ({states})")
     return 1 if done.get("failed") or done.get("incomplete") else 0
 
@@ -524,6 +523,14 @@ def _ended(result: Any, held: int) -> str:
         cap = f" (trial budget {budget.trials})" if budget.trials else ""
         return f"ended by the time budget ({budget.seconds:g} s){cap}; for more: --budget SECONDS"
     return "ended: no trial left to run"
+
+
+def _counted(values: pd.Series, order: list[str]) -> str:
+    """``3 complete, 2 pruned``: each value's count, in ``order`` (then the rest by name),
+    not by count (one run said "8 complete, 3 pruned", the next "15 pruned, 9 complete")."""
+    counts = values.value_counts().to_dict()
+    ranked = sorted(counts, key=lambda v: (order.index(v) if v in order else len(order), v))
+    return ", ".join(f"{counts[v]} {v}" for v in ranked)
 
 
 def _announce(line: str) -> None:

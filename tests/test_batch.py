@@ -149,7 +149,7 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
               "--target", "credit_amount", "--trials", "2", "--runs-dir", str(tmp_path / "c"),
               "--set", "models=[logreg, ridge]", "--no-report", "--no-ensemble")  # fmt: skip
     assert out.returncode == 1, out.stderr[-2000:]
-    assert "batch batch: 2 searches (1 failed, 1 done)" in out.stdout
+    assert "batch batch: 2 searches (1 done, 1 failed)" in out.stdout
     assert out.stderr.strip().splitlines()[-1] == (
         f"automl-fin: error: batch-default-credit: {tmp_path / 'credit.csv'}: target "
         "'credit_amount' looks continuous (921 distinct numbers, e.g. 1169) for a binary "

@@ -325,3 +325,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
     proc.stdout.close()  # type: ignore[union-attr]  # (before the interpreter is up)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and err == "", err
+
+
+def test_counts_of_states_are_said_in_one_order() -> None:
+    """One run said "(8 complete, 3 pruned)", the next "(15 pruned, 9 complete)": the
+    states came by count. They come in one order, then any other by name."""
+    from automl_fin.cli import _counted
+
+    order = ["complete", "pruned", "fail", "running"]
+    states = pd.Series(["pruned"] * 15 + ["complete"] * 9 + ["waiting", "fail"])
+    assert _counted(states, order) == "9 complete, 15 pruned, 1 fail, 1 waiting"
+    assert _counted(pd.Series(["failed", "done"]), ["done", "skipped", "failed"]) == (
+        "1 done, 1 failed"
+    )
