@@ -154,6 +154,37 @@ def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     assert [p.status for p in reg.plugins if p.name == "wrong"] == ["failed"]
 
 
+def test_a_plugin_registering_one_spec_twice_is_told_so() -> None:
+    """One plugin registering a spec twice was told to "uninstall one" of two providers
+    that were the same plugin; a wrong object's message named the plugin twice."""
+
+    class Twice:
+        @hookimpl
+        def register_models(self, register):
+            spec = ModelSpec(name="twin", tasks={Task.BINARY}, build=lambda p, c: None)
+            register(spec)
+            register(spec)
+
+    with pytest.warns(PluginWarning) as seen:
+        Registry(plugins={"twice": Twice()})
+    said = " ".join(str(w.message) for w in seen)
+    assert (
+        "duplicate model name 'twin': the plugin registers it twice; register each spec once"
+        in said
+        and "uninstall one" not in said
+    )
+
+    class Wrong:
+        @hookimpl
+        def register_models(self, register):
+            register({"name": "dict-spec"})
+
+    with pytest.warns(PluginWarning) as seen:
+        Registry(plugins={"wrong": Wrong()})
+    said = " ".join(str(w.message) for w in seen)
+    assert said.count("plugin 'wrong'") == 1, said
+
+
 def test_hook_implementation_with_unknown_name_is_rejected() -> None:
     module = types.ModuleType("typo_plugin")
 

@@ -301,6 +301,9 @@ class Registry:
                 else f"{new_kind} name '{name}' is already a {kind}'s (parameters are "
                 "prefixed by the name)"
             )
+            if self.providers[name] == new:  # one plugin registering one name twice
+                raise PluginError(f"{what}: the plugin registers it twice; register each "
+                                  "spec once")  # fmt: skip
             raise PluginError(
                 f"{what}: provided by {self.providers[name]} and by "
                 f"{new}; uninstall one or disable it with --no-plugin NAME "
@@ -310,8 +313,7 @@ class Registry:
     def _add_model(self, provider: Provider, spec: Any) -> None:
         if not isinstance(spec, ModelSpec):
             raise PluginError(
-                f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
-                "register_models; expected an automl_fin.ModelSpec"
+                f"passed {spec!r} to register_models; expected an automl_fin.ModelSpec"
             )
         self._check_unique(spec.name, provider, "model")
         self.models[spec.name] = spec
@@ -320,8 +322,8 @@ class Registry:
     def _add_preprocessor(self, provider: Provider, spec: Any) -> None:
         if not isinstance(spec, PreprocessorSpec):
             raise PluginError(
-                f"plugin '{provider.plugin}' ({provider.distribution}) passed {spec!r} to "
-                "register_preprocessors; expected an automl_fin.PreprocessorSpec"
+                f"passed {spec!r} to register_preprocessors; expected an "
+                "automl_fin.PreprocessorSpec"
             )
         self._check_unique(spec.name, provider, "preprocessor")
         self.preprocessors[spec.name] = spec
