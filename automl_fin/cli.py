@@ -34,6 +34,7 @@ ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "
 WIDE = ESSENTIAL[:-1]  # the error goes last, after the metrics and the plugin
 OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
 COMPARE_OPTIONAL = ["recipe_hash", "direction", "studies", "score_std", "trial"]
+LINE = 160  # the longest line a trial gets (--no-progress); the leaderboard has the rest
 MIN_NAME = 16  # a name cut to fit the terminal keeps at least this many characters
 
 
@@ -547,11 +548,10 @@ def _trial_printer(progress: bool) -> Any:
             rec = TrialRecord.of(trial)
             note = rec.error or rec.stopped or ""
             model = rec.model or "?"
-            print(
-                f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"[:160],
-                file=sys.stderr,
-                flush=True,
-            )
+            line = f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"
+            if len(line) > LINE:  # cut at a word, and said to be cut ("must lie in [0, ")
+                line = line[: line.rfind(" ", 0, LINE - 1)] + " …"
+            print(line, file=sys.stderr, flush=True)
         elif trial.state.name == "FAIL":
             print(
                 f"{PROG}: trial {trial.number} failed: {TrialRecord.of(trial).error}",
@@ -765,9 +765,10 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     registry = _registry(args)
     _emit(registry.to_frame(), args.format, table=lambda f: f.to_string(index=False))
     print()
+    wide = max((len(p.name) for p in registry.plugins), default=0)  # names line up
     for p in registry.plugins:
         extra = f": {p.error}" if p.error else ""
-        print(f"plugin {p.name:<12} {p.distribution} {p.version}  [{p.status}]{extra}")
+        print(f"plugin {p.name:<{wide}} {p.distribution} {p.version}  [{p.status}]{extra}")
     return 0
 
 

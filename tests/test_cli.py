@@ -338,3 +338,22 @@ def test_counts_of_states_are_said_in_one_order() -> None:
     assert _counted(pd.Series(["failed", "done"]), ["done", "skipped", "failed"]) == (
         "1 done, 1 failed"
     )
+
+
+def test_a_trial_line_is_cut_at_a_word_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """A long error was cut at 160 characters mid-word ("must lie in [0, "), reading as
+    the whole message; it is cut at a word, ending with "…" (the leaderboard has it all)."""
+    import optuna
+
+    from automl_fin.cli import LINE, _trial_printer
+    from automl_fin.engine._trial_record import TrialRecord
+
+    study = optuna.create_study()
+    trial = study.ask()
+    why = "class probabilities must lie in [0, 1] and sum to 1 per row; " * 4
+    TrialRecord(model="flawed", error=f"flawed raised in predict: ValueError: {why}").write(trial)
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    _trial_printer(False)(study, study.trials[0])
+    line = capsys.readouterr().err.strip()
+    assert len(line) <= LINE and line.endswith(" …"), line
+    assert line.removesuffix(" …").split()[-1] in why.split()  # a whole word last
