@@ -865,4 +865,9 @@ def test_series_ids_written_as_floats_are_the_same_series(tmp_path: Path) -> Non
         warnings.simplefilter("error")  # no "had no row in training"
         as_floats = result.predictor.predict(floated)
     assert as_floats.index.tolist() == ["10107", "99999"]
+    # named for what it holds (it was "next_return", a price level with target: price)
+    assert as_floats.name == "forecast_return"
+    assert "Predictor(regression log return of 'close' 1 step ahead: ridge#" in repr(
+        result.predictor
+    )
     assert as_floats.tolist() == result.predictor.predict(ids).tolist()

@@ -313,8 +313,14 @@ class Predictor:
         if self.rule is not None:  # the labels are not the arg-max: its score rests on it
             what += " + decision rule"
         metric = self.manifest.get("metric", {})
+        target = f"'{self.schema.target}'"
+        if self.schema.series is not None:  # "next_return" whatever it forecasts: said
+            s, steps = self.schema.series, int(self.schema.series.get("horizon", 1))
+            unit = "price" if s.get("target") == "price" else "log return"
+            ahead = f"{steps} step{'s' if steps != 1 else ''} ahead"
+            target = f"{unit} of '{s.get('price')}' {ahead}"
         return (
-            f"Predictor({self.schema.task} '{self.schema.target}': {what}; "
+            f"Predictor({self.schema.task} {target}: {what}; "
             f"{metric.get('name')} {metric.get('score', float('nan')):.4f})"
         )
 
@@ -498,7 +504,7 @@ class Predictor:
                 else ("forecast_return")
             )
             key = self.schema.series.get("entity") or "origin"  # one forecast per series
-            return table.set_index(key)[unit].rename(self.schema.target)
+            return table.set_index(key)[unit]  # named for what it holds: a price or a return
         X, frame = self._features(data)
         raw = self._blend(X)
         self._watch(X, raw, _frame_source(data))
