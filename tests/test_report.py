@@ -234,6 +234,8 @@ def test_class_and_price_reports_show_the_confusion_matrix_and_the_forecast(
         in text
     )
     assert text.count("random walk") and text.count("(Diebold-Mariano p = ") >= 2
+    # the series drawn is named (a panel's report said "one series", never which)
+    assert re.search(r"latest 250 steps of one series \(ticker (MSFT|SPX)\)", text)
     assert isinstance(prices.leaderboard(), pd.DataFrame)
 
 

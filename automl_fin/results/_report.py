@@ -426,9 +426,11 @@ def _forecast(
     pred = scale.to_report(predicted, rows)
     walk = scale.to_report(np.zeros(len(rows)), rows)
     x = ds.times[rows] if ds.times is not None else rows
+    series = "the series"
     if problem.recipe.data.entity:  # one series: the entity with the most rows
         names = ds.X[problem.recipe.data.entity].to_numpy()[rows]
-        keep = names == pd.Series(names).mode().iloc[0]
+        shown = pd.Series(names).mode().iloc[0]
+        keep, series = names == shown, f"one series ({problem.recipe.data.entity} {shown})"
     else:
         keep = np.ones(len(rows), dtype=bool)
     keep[np.flatnonzero(keep)[:-LATEST]] = False  # the latest steps, readable day by day
@@ -445,7 +447,7 @@ def _forecast(
     return figure(
         fig,
         name,
-        f"{intro} Top: the latest {LATEST} steps of one series, forecast vs actual and the "
+        f"{intro} Top: the latest {LATEST} steps of {series}, forecast vs actual and the "
         "random walk. Bottom: all these rows; the curve rises where the model beats the "
         "random walk and falls where it loses to it.",
     )
