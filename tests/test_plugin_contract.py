@@ -299,6 +299,21 @@ def test_a_monitored_refit_stops_early_on_the_engines_holdout(tmp_path) -> None:
     assert refit.score(perfect) == 1.0  # the recipe's metric (ROC AUC) on the held-out rows
 
 
+def _no_space(ctx):  # type: ignore[no-untyped-def]
+    raise ValueError("no space for these rows")
+
+
+class _Registers:
+    """A plugin registering the given preprocessor."""
+
+    def __init__(self, spec: PreprocessorSpec) -> None:
+        self.spec = spec
+
+    @hookimpl
+    def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+        register(self.spec)
+
+
 def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_path) -> None:
     """Found by a plugin author, each about another plugin than the one at fault: a
     model whose ``available()`` raised crashed ``automl-fin plugins`` and every
@@ -361,6 +376,16 @@ def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_pat
         "boom_step (<local> 0+unknown (plugin 'probe')) raised in fit: "
         "ValueError: boom_step cannot handle these columns"
     ), error
+    # a preprocessor's space that raises: the trial still shows its model (it was "?")
+    spaceless = dataclasses.replace(boom, name="spaceless", space=_no_space)
+    registry = Registry(plugins={"probe": Plugin(), "more": _Registers(spaceless)})
+    failed = search("default", trials=1, seed=0, **{**common, "registry": registry},
+                    overrides={**fixed, "models": ["logreg"], "portfolio": False,
+                               "preprocessors": ["spaceless", *plain]})  # fmt: skip
+    row = failed.leaderboard().query("state == 'FAIL'").iloc[0]
+    assert row["model"] == "logreg" and row["error"].startswith(
+        "spaceless (<local> 0+unknown (plugin 'more')) raised in "
+    )
 
 
 def test_a_run_whose_plugin_is_gone_names_it_when_reopened(tmp_path) -> None:

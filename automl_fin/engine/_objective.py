@@ -289,7 +289,9 @@ class Objective:
             culprit = getattr(exc, "_automl_fin_spec", culprit)
             if culprit == "model":  # failed suggesting its parameters: the model chosen
                 culprit = str(trial.params.get("model", culprit))
-                rec.model = rec.model or (culprit if culprit != "model" else None)
+            # (a preprocessor's space failing: the model was shown "?"; one model: that one)
+            chosen = trial.params.get("model", next(iter(p.models)) if len(p.models) == 1 else None)
+            rec.model = rec.model or (str(chosen) if chosen is not None else None)
             provider = p.registry.providers.get(culprit)
             rec.plugin = rec.plugin or (str(provider) if provider else None)
             text = " ".join(str(exc).split())[:2000]
