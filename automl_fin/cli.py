@@ -550,7 +550,8 @@ def _trial_printer(progress: bool) -> Any:
             model = rec.model or "?"
             line = f"trial {trial.number:>3} {trial.state.name:<8} {model:<14} {value}  {note}"
             if len(line) > LINE:  # cut at a word, and said to be cut ("must lie in [0, ")
-                line = line[: line.rfind(" ", 0, LINE - 1)] + " …"
+                at = line.rfind(" ", 0, LINE - 1)
+                line = line[: at if at > LINE // 2 else LINE - 2] + " …"  # (one long word)
             print(line, file=sys.stderr, flush=True)
         elif trial.state.name == "FAIL":
             print(
@@ -911,7 +912,7 @@ def _fit(view: pd.DataFrame, width: int, optional: list[str]) -> pd.DataFrame:
     over = _span(_render(view)) - width
     if over <= 0 or not names:
         return view
-    longest = {c: int(view[c].astype(str).str.len().max()) for c in names}
+    longest = {c: int(view[c].fillna("").astype(str).str.len().max()) for c in names}
     floor = {c: max(MIN_NAME, len(c)) for c in names}
 
     def saved(level: int) -> int:  # characters saved by cutting every name to ``level``

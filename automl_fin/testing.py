@@ -122,6 +122,7 @@ def check_plugin(
     from threadpoolctl import threadpool_limits
 
     declared = spec.tasks
+    tasks = None if tasks is None else {Task(t) for t in tasks}  # (a generator is read once)
     undeclared = sorted(set(tasks or ()) - declared)
     if undeclared:  # (it passed, checking nothing)
         raise PluginCheckError(f"{spec.name}: tasks {', '.join(undeclared)} are not among the "
@@ -392,8 +393,9 @@ def _check_clone_and_seed(spec: ModelSpec, task: Task, plan: Any, ctx: BuildCont
 
 
 def _check_clone(name: str, task: Task, step: Any, what: str) -> dict[str, Any]:
-    """``step`` clones (``sklearn.base.clone``, as calibration clones a whole pipeline)
-    with equal parameters; returns them."""
+    """``step`` clones (``sklearn.base.clone``: the pipeline's ColumnTransformer clones
+    every step in every trial, calibration the model) with equal parameters; returns
+    them."""
     from sklearn.base import clone
 
     if not hasattr(step, "get_params"):

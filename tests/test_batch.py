@@ -333,8 +333,12 @@ def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> N
         "done",
         "done",
     ]
-    longer = Batch("b", recipes, entry, overrides={**fixed, "budget.seconds": 999})
-    assert run_batch(longer, **common)["status"].tolist() == ["skipped", "skipped"]
+    # how it searches and what it writes after are no other search (they failed it)
+    how = {**fixed, "budget.seconds": 999, "n_jobs": 2, "ensemble": True, "racing": False}
+    assert run_batch(Batch("b", recipes, entry, overrides=how), **common)["status"].tolist() == [
+        "skipped",
+        "skipped",
+    ]
     (tmp_path / "mine.yaml").write_text("extends: default\nvalidation: {n_splits: 4}\n")
     other = {**fixed, "metric": "log_loss", "models": ["logreg", "hgb"]}
     again = run_batch(Batch("b", recipes, entry, overrides=other), **common)

@@ -208,6 +208,10 @@ def test_long_names_are_cut_to_fit_the_terminal(knn_run, monkeypatch: pytest.Mon
         assert {"model", "score", "study", "data", "chosen"} <= set(shown.splitlines()[0].split())
         assert "loans.csv" in shown and "…" in shown
     assert "…" not in _render(_fit(best.drop(columns="dataset"), 1000, COMPARE_OPTIONAL))
+    # a name column with no value at all (a plain Optuna study's recipe): no crash
+    plain = board.assign(recipe=None, study=long)
+    monkeypatch.setenv("COLUMNS", "50")
+    assert "…" in _table(plain, with_study=True)
 
 
 def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:

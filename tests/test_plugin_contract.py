@@ -251,6 +251,8 @@ def test_check_plugin_names_what_failed_and_checks_what_it_says_it_checks() -> N
         check_plugin(_spec("none"), preprocessors={**others, "boom_step": boom})
     with pytest.raises(PluginCheckError, match=r"tasks regression are not among .*binary"):
         check_plugin(_spec("none"), tasks=[Task.REGRESSION])
+    with pytest.raises(PluginCheckError, match="not deterministic"):  # a generator: read once
+        check_plugin(_spec("random"), tasks=(t for t in [Task.BINARY]))
 
     def crash() -> str | None:
         raise RuntimeError("probe: availability check crashed")
@@ -300,7 +302,7 @@ def test_a_monitored_refit_stops_early_on_the_engines_holdout(tmp_path) -> None:
 
 
 def _no_space(ctx):  # type: ignore[no-untyped-def]
-    raise ValueError("no space for these rows")
+    raise KeyError("n_classes")  # (not a ValueError: it failed the search, not its trials)
 
 
 class _Registers:
@@ -377,7 +379,7 @@ def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_pat
         "ValueError: boom_step cannot handle these columns"
     ), error
     # a preprocessor's space that raises: the trial still shows its model (it was "?")
-    spaceless = dataclasses.replace(boom, name="spaceless", space=_no_space)
+    spaceless = dataclasses.replace(boom, name="spaceless", space=_no_space, defaults={"q": 0})
     registry = Registry(plugins={"probe": Plugin(), "more": _Registers(spaceless)})
     failed = search("default", trials=1, seed=0, **{**common, "registry": registry},
                     overrides={**fixed, "models": ["logreg"], "portfolio": False,
@@ -413,3 +415,48 @@ def test_a_run_whose_plugin_is_gone_names_it_when_reopened(tmp_path) -> None:
         "'probe')), which no installed plugin registers now; install that plugin again (or "
         "turn it back on) to reopen the run"
     )
+
+
+def _raise(X):  # type: ignore[no-untyped-def]
+    raise ValueError("signed cannot")
+
+
+class _Raises(TransformerMixin, BaseEstimator):
+    """A step whose fit raises."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        raise ValueError("bad step")
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        return X
+
+
+def test_the_step_that_raised_is_found_by_its_spec_name() -> None:
+    """The review's cases: a spec that builds a pipeline of its own is named by its spec
+    (it was named by its inner step, no plugin's), a model that is a pipeline does not
+    hide a preprocessor's failure (a class match took every pipeline frame for the
+    model's), and two specs of one class are told apart by neither (no guess)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    from automl_fin.engine._pipeline import culprit
+
+    X = datasets.load("german_credit")[["duration_in_month", "credit_amount"]].head(40)
+    y = X["credit_amount"].to_numpy(dtype=float)
+
+    def blamed(chain, model=None):  # type: ignore[no-untyped-def]
+        pipe = Pipeline([("preprocess", ColumnTransformer([("numeric", chain, list(X))])),
+                         ("model", model if model is not None else Ridge())])  # fmt: skip
+        with pytest.raises(ValueError) as info:
+            pipe.fit(X, y)
+        return culprit(pipe)(info.value)
+
+    own = Pipeline([("impute", StandardScaler()), ("inner", _Raises())])
+    assert blamed(Pipeline([("composite", own)])) == "composite"
+    model = Pipeline([("scale", StandardScaler()), ("ridge", Ridge())])
+    assert blamed(Pipeline([("bad_spec", _Raises())]), model) == "bad_spec"
+    fails = FunctionTransformer(_raise)
+    assert blamed(Pipeline([("log1p", FunctionTransformer(np.log1p)), ("signed", fails)])) is None
+    # the model's own failure is the model's
+    assert blamed(Pipeline([("fine", StandardScaler())]), Pipeline([("bad", _Raises())])) is None

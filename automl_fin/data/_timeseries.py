@@ -86,7 +86,13 @@ class Supervised:
 
 
 def known_prices(
-    frame: pd.DataFrame, time: str, entity: str | None, cfg: SeriesConfig, source: str
+    frame: pd.DataFrame,
+    time: str,
+    entity: str | None,
+    cfg: SeriesConfig,
+    source: str,
+    *,
+    whole_ids: bool = True,
 ) -> pd.DataFrame:
     """``frame`` without the rows whose price cell is empty, said in one warning (count
     and a first row): a market holiday in a calendar of weekdays (FRED's daily series
@@ -97,7 +103,7 @@ def known_prices(
     lacks, a price that is there but not a positive number, a time that is not a date,
     two rows for one time of a series."""
     _check_columns(frame, time, entity, cfg, source)
-    if entity is not None:
+    if entity is not None and whole_ids:  # (a predictor saved before: as it was trained)
         frame = frame.assign(**{entity: series_labels(frame[entity])})
     empty = frame[cfg.price].isna()
     if empty.any():
@@ -301,13 +307,14 @@ def supervise(
     cfg: SeriesConfig,
     source: str = "<DataFrame>",
     features: Callable[..., pd.DataFrame] = series_features,
+    whole_ids: bool = True,
 ) -> Supervised:
     """Turn a price table into supervised rows in time order (see the module).
 
     Rows without a full feature history (the first ``max(lags, windows)`` steps of each
     entity) or without a known target (the last ``horizon`` steps) are left out.
     """
-    frame = known_prices(frame, time, entity, cfg, source)
+    frame = known_prices(frame, time, entity, cfg, source, whole_ids=whole_ids)
     stamps = read_times(frame[time])
     frame = with_column(frame, time, stamps)
     keys = [entity, time] if entity else [time]

@@ -40,6 +40,12 @@ __all__ = ["Batch", "load_batch", "run_batch"]
 FINISHED = "finished"  # study user attribute written when a search and its steps ended
 ITEM = "batch_item"  # study user attribute: what a batch's search was of (_identity)
 LONGEST = 120  # characters of a batch's study name
+# the recipe fields that say what a search answers (its question), compared before a
+# finished search is skipped; how it searches (n_jobs, trial_timeout, racing ...) and
+# what it writes after (ensemble, report, predictor) are not: --no-ensemble or
+# --set n_jobs=2 on a finished batch failed every entry
+QUESTION = ("task", "metric", "data", "validation", "models", "preprocessors",
+            "model_options", "baselines")  # fmt: skip
 
 
 @dataclass
@@ -140,8 +146,8 @@ def _identity(
 ) -> dict[str, Any]:
     """What a batch's search is of: the recipe as named, the data file's ``content``
     (:func:`_content`; ``own``: the recipe's data), the target, the seed, and what the
-    recipe asks for with the batch's overrides (``asks``: its metric, models,
-    validation ..., not its budget nor whether a report or predictor is written). A
+    recipe asks for with the batch's overrides (``asks``: the :data:`QUESTION` fields,
+    its metric, models, validation ...). A
     finished study is skipped only for the same (:func:`_same`)."""
     target = data[1] if data else None
     return {"recipe": Path(recipe).name, "data": content, "target": target, "seed": seed,
@@ -250,8 +256,7 @@ def run_batch(
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         summaries = {s.study_name: s for s in store.get_all_studies()}
-        # what the search finds, not which files it writes after (a report, a predictor)
-        wants = {k: v for k, v in asks(recipes[recipe]).items() if k not in ("report", "predictor")}
+        wants = {k: v for k, v in asks(recipes[recipe]).items() if k in QUESTION}
         identity = _identity(recipe, data, _content_of(data), seed, wants)
         plain = batch.plain_name(recipe, data, seed)
         if plain in summaries and _same(summaries[plain].user_attrs.get(ITEM), identity):
@@ -375,7 +380,7 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     if "asks" in before and before["asks"] != now["asks"]:  # the recipe or the batch's set:
         then, later = _flat(before["asks"]), _flat(now["asks"])
         changes += [
-            f"{k} {then.get(k, 'as by default')!r} then, {later.get(k, 'as by default')!r} now"
+            f"{k} {_said(then, k)} then, {_said(later, k)} now"
             for k in sorted(then.keys() | later.keys())
             if then.get(k) != later.get(k)
         ]
@@ -385,6 +390,11 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
         "another name (its `name:`; --study NAME on the command line) to search this one, "
         "or delete that study"
     )
+
+
+def _said(values: Mapping[str, Any], key: str) -> str:
+    """A setting's value as a change names it (``'roc_auc'``), or ``by default``."""
+    return repr(values[key]) if key in values else "by default"
 
 
 def _flat(tree: Mapping[str, Any], head: str = "") -> dict[str, Any]:

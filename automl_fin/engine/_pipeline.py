@@ -349,34 +349,50 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
     the model's first frame: a preprocessor's failure was blamed on the model."""
     steps: dict[type, set[str]] = {}
 
-    def walk(obj: Any, name: str | None) -> None:
-        if isinstance(obj, str):  # "passthrough", "drop"
-            return
-        if hasattr(obj, "transformers") and isinstance(obj.transformers, list):
-            for item in obj.transformers:
-                walk(item[1], None)
-        elif hasattr(obj, "steps") and isinstance(obj.steps, list):
-            for step_name, step in obj.steps:
-                walk(step, step_name)
-        elif hasattr(obj, "chain"):  # a text column's chain, once per distinct text
-            walk(obj.chain, None)
-        elif name is not None:
+    def register(obj: Any, name: str) -> None:  # a spec's step: its leaf classes, by name
+        inner = getattr(obj, "steps", None)
+        if isinstance(inner, list):  # a spec that builds a pipeline of its own
+            for _, step in inner:
+                register(step, name)
+        else:
             steps.setdefault(type(obj), set()).add(name)
 
-    prep = pipe.steps[0][1] if hasattr(pipe, "steps") and len(pipe.steps) == 2 else pipe
-    walk(prep, None)
-    model = type(pipe.steps[-1][1]) if prep is not pipe else None
+    containers: set[type] = set()  # the preprocessing's own (Pipeline, ColumnTransformer)
+
+    def chains(obj: Any) -> None:  # the preprocessing: chains of spec steps, by kind
+        if isinstance(obj, str):  # "passthrough", "drop"
+            return
+        containers.add(type(obj))
+        if isinstance(getattr(obj, "transformers", None), list):
+            for item in obj.transformers:
+                chains(item[1])
+        elif hasattr(obj, "chain"):  # a text column's chain, once per distinct text
+            chains(obj.chain)
+        elif isinstance(getattr(obj, "steps", None), list):
+            for name, step in obj.steps:
+                register(step, name)
+
+    whole = hasattr(pipe, "steps") and len(pipe.steps) == 2
+    prep = pipe.steps[0][1] if whole else pipe
+    chains(prep)
+    model = pipe.steps[-1][1] if whole else None
+    outer = {id(pipe), id(prep)}  # their own frames say nothing of which step raised
 
     def find(exc: BaseException) -> str | None:
         tb = exc.__traceback__
         while tb is not None:
-            owner = type(tb.tb_frame.f_locals.get("self"))
-            if owner is model:
+            obj = tb.tb_frame.f_locals.get("self")
+            tb = tb.tb_next
+            if obj is None or id(obj) in outer:
+                continue
+            if obj is model:
                 return None
-            names = steps.get(owner, set())
+            names = steps.get(type(obj), set())
             if len(names) == 1:
                 return next(iter(names))
-            tb = tb.tb_next
+            clone_of_model = model is not None and type(obj) is type(model)
+            if clone_of_model and type(obj) not in containers:  # (calibration's copies)
+                return None
         return None
 
     return find

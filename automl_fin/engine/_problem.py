@@ -566,19 +566,28 @@ def _sound_defaults(spec: PreprocessorSpec, ctx: BuildContext, registry: Registr
     model's)."""
     from automl_fin.plugin._registry import PluginWarning
 
-    sound = {}
+    if not spec.defaults:
+        return spec
+    try:
+        space = spec.space_for(ctx)
+    except Exception:  # a plugin's broken space fails the trials that draw it, as before
+        return spec
+    sound, wrong = {}, []
     for key, value in spec.defaults.items():
         try:
-            fixed_values(spec.name, spec.space_for(ctx), {key: value})
+            fixed_values(spec.name, space, {key: value})
             sound[key] = value
         except ValueError as exc:
-            warnings.warn(
-                f"{registry.providers.get(spec.name, 'a plugin')}: preprocessor '{spec.name}' "
-                f"defaults: {exc}; portfolio trials sample it instead",
-                PluginWarning,
-                stacklevel=4,
-            )
-    return spec if len(sound) == len(spec.defaults) else dataclasses.replace(spec, defaults=sound)
+            wrong.append(str(exc))
+    if not wrong:
+        return spec
+    warnings.warn(
+        f"{registry.providers.get(spec.name, 'a plugin')}: preprocessor '{spec.name}' "
+        f"defaults: {'; '.join(wrong)}; portfolio trials sample them instead",
+        PluginWarning,
+        stacklevel=4,
+    )
+    return dataclasses.replace(spec, defaults=sound)
 
 
 def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:

@@ -99,7 +99,10 @@ def fit_predictor(
     members, fits, used = [], {}, []  # used: the specs of every member, preprocessors too
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         for trial, weight in members_of(study, best):
-            used += plan_of(trial, p, p.recipe.seed).spec_names()
+            try:  # (a spec turned off since: the model's own plugin is still named)
+                used += plan_of(trial, p, p.recipe.seed).spec_names()
+            except Exception:
+                used.append(str(TrialRecord.of(trial).model))
             model, pipe = fitted_member(trial, p, rows, run_dir)
             fits[str(trial.number)] = describe_fit(pipe)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))

@@ -231,8 +231,10 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     schema = predictor.schema
     series = dict(schema.series or {})
     time, entity = series.pop("time"), series.pop("entity")
+    whole = series.pop("ids", None) == "whole"  # (a predictor saved before: ids as written)
     checked = schema.check(frame, source)
-    rows = supervise(checked, time=time, entity=entity, cfg=SeriesConfig(**series), source=source)
+    rows = supervise(checked, time=time, entity=entity, cfg=SeriesConfig(**series),
+                     source=source, whole_ids=whole)  # fmt: skip
     y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)
     if entity:
         predictor._warn_new_series(rows.frame, source)

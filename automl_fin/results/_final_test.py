@@ -162,15 +162,14 @@ def _dm_pvalue(p: Problem, rows: np.ndarray, pred: np.ndarray) -> float:
     values mean no edge beyond noise."""
     from scipy.stats import norm
 
-    from automl_fin.results._reality_check import per_time
+    from automl_fin.results._reality_check import panel_times, per_time
 
     scale = p.dataset.scale
     assert scale is not None
     truth = scale.to_report(p.dataset.y[rows], rows)
     walk = scale.to_report(np.zeros(len(rows)), rows)
     d = (truth - walk) ** 2 - (truth - scale.to_report(pred, rows)) ** 2
-    times = p.dataset.times
-    d = per_time(d, None if times is None else times[rows])  # a panel's dates, not rows
+    d = per_time(d, panel_times(p, rows))  # a panel's dates, not rows
     # long-run variance with the autocovariances an h-step horizon brings (Newey-West)
     horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
     centred = d - d.mean()

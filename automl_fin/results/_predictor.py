@@ -107,7 +107,12 @@ class Schema:
                 columns[cfg.entity] = ColumnKind.CATEGORICAL
             columns |= {name: ColumnKind.NUMERIC for name in s.exogenous}
             dtypes = {cfg.time: "float64" if periods else "datetime64"}
-            series = {**s.model_dump(mode="json"), "time": cfg.time, "entity": cfg.entity}
+            series = {
+                **s.model_dump(mode="json"),
+                "time": cfg.time,
+                "entity": cfg.entity,
+                "ids": "whole",
+            }  # (ids as whole floats read as integers, data._timeseries)
         else:
             columns = dict(ds.kinds)
             dtypes = {str(c): str(ds.X[c].dtype) for c in ds.X.columns}
@@ -650,8 +655,9 @@ def _latest_window(
 
     s = dict(schema.series or {})
     time, entity = s.pop("time"), s.pop("entity")
+    whole = s.pop("ids", None) == "whole"  # a predictor saved before: its ids as written
     cfg = SeriesConfig(**s)
-    checked = known_prices(checked, time, entity, cfg, source)  # as training takes it
+    checked = known_prices(checked, time, entity, cfg, source, whole_ids=whole)  # as trained
     keys = [entity, time] if entity else [time]
     frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
     feats = series_features(frame, time=time, entity=entity, cfg=cfg)

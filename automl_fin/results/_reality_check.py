@@ -289,12 +289,14 @@ def reality_check(
     numbers = [n for n, loss in losses.items() if loss is not None]
     diff = np.stack([base_loss - losses[n] for n in numbers], axis=1)  # type: ignore[operator]
     finite = np.isfinite(diff).all(axis=1)
-    diff = per_time(diff[finite], None if p.dataset.times is None else p.dataset.times[finite])
+    rows_used = int(finite.sum())
+    diff = per_time(diff[finite], panel_times(p, finite))
     block = block_length(diff)
     pvalue = spa_pvalue(diff, block=block, seed=p.recipe.seed)
     verdict |= {
         "p_value": pvalue,
-        "rows": len(diff),
+        "rows": rows_used,
+        "dates": len(diff),  # the observations tested: a panel's dates, else its rows
         "rows_tried": len(numbers),
         "unreadable": unreadable,
         "block": block,
@@ -311,7 +313,8 @@ def reality_check(
         warnings.warn(
             f"reality check: no row beat the baseline {verdict['baseline_model']} by more "
             f"than the luck of {counted(len(numbers))} tried (SPA p = {pvalue:.3f} > {level} on "
-            f"{verdict['rows']:,} out-of-fold rows), so the predictor is the baseline; set "
+            f"{verdict['rows']:,} out-of-fold rows{_dated(verdict)}), so the predictor is the "
+            "baseline; set "
             f"reality_check: null to keep the best row ({verdict['best_model']}, "
             f"{p.metric.name} {verdict['best_value']:.6g})",
             stacklevel=3,
@@ -343,6 +346,20 @@ def _losses(
             pred = scale.to_report(pred.reshape(len(y)), every)
         out[t.number] = None if pred is None else loss(truth, pred)
     return out, sum(v is None for v in out.values())
+
+
+def _dated(verdict: Mapping[str, Any]) -> str:
+    """``, 288 dates`` where a panel's rows were tested as dates, else ``""``."""
+    dates = verdict.get("dates")
+    return f", {dates:,} dates" if dates is not None and dates != verdict["rows"] else ""
+
+
+def panel_times(p: Problem, rows: np.ndarray) -> np.ndarray | None:
+    """The time of each of ``rows`` where the data is a price panel (several series at
+    one time), else ``None``: a table with a coarse time column (a month of issue) is
+    no panel, its rows are tested as rows."""
+    times = p.dataset.times
+    return None if p.dataset.scale is None or times is None else times[rows]
 
 
 def per_time(d: np.ndarray, times: np.ndarray | None) -> np.ndarray:

@@ -53,7 +53,8 @@ CREATE_TRIES = 6  # opening a database another process is creating at the same m
 GRACE_BEATS = 3  # a RUNNING trial whose heartbeat is older than 3 beats is failed as stale
 # a driver module missing -> the package that installs it
 DRIVERS = {"MySQLdb": "mysqlclient", "psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'",
-           "pymysql": "pymysql", "cx_Oracle": "oracledb", "pyodbc": "pyodbc"}  # fmt: skip
+           "pymysql": "pymysql", "pyodbc": "pyodbc",
+           "cx_Oracle": "oracledb, and write the URL oracle+oracledb://..."}  # fmt: skip
 NETWORK_FILESYSTEMS = ("nfs", "cifs", "smb", "9p", "fuse", "lustre", "gpfs", "ceph", "afs",
                        "glusterfs", "beegfs", "ocfs2", "gfs2", "virtiofs", "vboxsf", "davfs",
                        "drvfs")  # fmt: skip
