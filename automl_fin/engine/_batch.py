@@ -146,8 +146,7 @@ def _identity(
 ) -> dict[str, Any]:
     """What a batch's search is of: the recipe as named, the data file's ``content``
     (:func:`_content`; ``own``: the recipe's data), the target, the seed, and what the
-    recipe asks for with the batch's overrides (``asks``: the :data:`QUESTION` fields,
-    its metric, models, validation ...). A
+    recipe asks with the batch's overrides (``asks``: its :data:`QUESTION` fields). A
     finished study is skipped only for the same (:func:`_same`)."""
     target = data[1] if data else None
     return {"recipe": Path(recipe).name, "data": content, "target": target, "seed": seed,
