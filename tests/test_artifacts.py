@@ -24,6 +24,8 @@ from automl_fin.errors import ArtifactError, DataError
 from automl_fin.plugin._registry import Registry
 from automl_fin.results._artifacts import MANIFEST, VersionWarning, save_predictor
 
+STALE = ".*steps behind the other series"  # the bundled panel: MSFT ends before SPX
+
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 HELD_OUT = 100
@@ -247,6 +249,7 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
         predictor.evaluate(renamed)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
+        warnings.filterwarnings("ignore", message=STALE)  # (said below)
         predictor.predict(frame)
     # the latest window moves the forecast; too short a history is refused
     moved = frame.copy()
@@ -266,6 +269,11 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     assert alone.index.tolist() == ["SPX"] and alone.iloc[0] == pytest.approx(
         predictor.predict(frame).loc["SPX"]
     )
+    # a series whose rows stop well before the others' is forecast from then: said (the
+    # bundled panel is such a table: MSFT ends 2017-11-10, SPX 2018-12-31)
+    with pytest.warns(UserWarning, match=r"the latest rows of MSFT \(2017-11-10 00:00:00\) "
+                      r"are more than 5 steps behind the other series' \(2018-12-31"):  # fmt: skip
+        assert predictor.predict(frame).index.tolist() == ["MSFT", "SPX"]
     # what training refuses, predicting refuses the same way (a price of 0 and a time
     # twice were forecast without a word), and an empty latest price is left out as
     # training leaves it out (it was "too little history"): said, the forecast made from

@@ -665,6 +665,7 @@ def _latest_window(
     X = feats.loc[last]
     if entity:
         X.insert(0, entity, frame.loc[last, entity].astype("str"))
+        _warn_stale(frame, last, time, entity, source)
     incomplete = X.isna().any(axis=1)
     if incomplete.any():
         why = _incomplete(frame, X, X.index[incomplete][0], time, entity, cfg, source)
@@ -681,6 +682,30 @@ def _latest_window(
         )
         X, last = X[~incomplete], last[~incomplete.to_numpy()]
     return X[schema.features], frame.loc[last]
+
+
+STALE_STEPS = 5  # a series whose latest row is this many steps behind the others' is said
+
+
+def _warn_stale(frame: pd.DataFrame, last: pd.Index, time: str, entity: str, source: str) -> None:
+    """Say which series' latest row is more than :data:`STALE_STEPS` typical steps behind
+    the latest of the others: its forecast is from then (NASDAQ to 2018-12-31 beside
+    MSFT to 2017-11-10 forecast MSFT from 2017 without a word; the bundled ``equities``
+    panel is such a table)."""
+    step = frame.groupby(entity, sort=False)[time].diff().median()
+    origins = frame.loc[last, time]
+    if len(origins) < 2 or pd.isna(step) or not step:
+        return
+    behind = origins < origins.max() - STALE_STEPS * step
+    if behind.any():
+        names = [f"{frame.loc[i, entity]} ({frame.loc[i, time]})" for i in origins.index[behind]]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        warnings.warn(
+            f"{source}: the latest rows of {', '.join(names[:5])}{more} are more than "
+            f"{STALE_STEPS} steps behind the other series' ({origins.max()}): each is "
+            "forecast from its own latest row; add its recent rows, or leave it out",
+            stacklevel=6,
+        )
 
 
 def _incomplete(
