@@ -516,6 +516,7 @@ class Objective:
             "build", plan.model, build_pipeline, plan, p.all_models, p.preprocessors,
             p.dataset.kinds, ctx,
         )  # fmt: skip
+        blame = culprit(pipe)  # the spec whose step raised, read from the traceback
         t0 = time.perf_counter()
         self.build_s += t0 - built
         prior_shift = p.prior_shift(plan, tr)
@@ -526,7 +527,7 @@ class Objective:
                 self._fit_monitored(trial, plan, pipe, fold, tr, va, where, prior_shift, check)
             else:  # a model fitting in steps checks through automl_fin.check_budget
                 with budget_checked(check):
-                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr], blame=culprit(pipe))
+                    staged("fit", plan.model, pipe.fit, X.iloc[tr], y[tr], blame=blame)
         except Pruned as exc:
             folds.fit_s += time.perf_counter() - t0
             self._record(folds)
@@ -539,9 +540,7 @@ class Objective:
             self.record.budget_passes = kept[0]
         t1 = time.perf_counter()
         mark(pipe, prior_shift)
-        pred = staged(
-            "predict", plan.model, predict, pipe, X.iloc[va], folds.width, blame=culprit(pipe)
-        )
+        pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width, blame=blame)
         t2 = time.perf_counter()
         folds.fit_s += t1 - t0
         folds.predict_s += t2 - t1

@@ -226,15 +226,12 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     recipe (those against the random walk included) beside the random walk itself."""
     from automl_fin.data._metrics import Reference, expand_each, get_metric
     from automl_fin.data._timeseries import RETURN_TARGET, supervise
-    from automl_fin.engine._recipes import SeriesConfig
 
     schema = predictor.schema
-    series = dict(schema.series or {})
-    time, entity = series.pop("time"), series.pop("entity")
-    whole = series.pop("ids", None) == "whole"  # (a predictor saved before: ids as written)
+    time, entity, cfg, whole = schema.series_parts()
     checked = schema.check(frame, source)
-    rows = supervise(checked, time=time, entity=entity, cfg=SeriesConfig(**series),
-                     source=source, whole_ids=whole)  # fmt: skip
+    rows = supervise(checked, time=time, entity=entity, cfg=cfg, source=source,
+                     whole_ids=whole)  # fmt: skip
     y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)
     if entity:
         predictor._warn_new_series(rows.frame, source)

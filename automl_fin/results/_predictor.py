@@ -157,6 +157,17 @@ class Schema:
             series=data.get("series"),
         )
 
+    def series_parts(self) -> tuple[str, str | None, Any, bool]:
+        """A price schema's time and entity columns, its series config, and whether
+        ids written as whole floats are read as integers (a predictor saved before
+        that reading keeps its ids as written)."""
+        from automl_fin.engine._recipes import SeriesConfig
+
+        s = dict(self.series or {})
+        time, entity = s.pop("time"), s.pop("entity")
+        whole = s.pop("ids", None) == "whole"
+        return time, entity, SeriesConfig(**s), whole
+
     def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
         """``frame``'s input columns, each converted to its training kind; a
         :class:`DataError` names a missing column or one that is not of its kind. A
@@ -651,12 +662,8 @@ def _latest_window(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features of each series' latest time step (its forecast origin)."""
     from automl_fin.data._timeseries import known_prices, series_features
-    from automl_fin.engine._recipes import SeriesConfig
 
-    s = dict(schema.series or {})
-    time, entity = s.pop("time"), s.pop("entity")
-    whole = s.pop("ids", None) == "whole"  # a predictor saved before: its ids as written
-    cfg = SeriesConfig(**s)
+    time, entity, cfg, whole = schema.series_parts()
     checked = known_prices(checked, time, entity, cfg, source, whole_ids=whole)  # as trained
     keys = [entity, time] if entity else [time]
     frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
