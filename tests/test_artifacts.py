@@ -247,6 +247,10 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
         assert predictor.predict(renamed).index.tolist() == ["AAPL", "SPX"]
     with pytest.warns(UserWarning, match=r"series of 'ticker' had no row in training"):
         predictor.evaluate(renamed)
+    # one written in other case is new too, with the name training wrote beside it
+    lower = frame.assign(ticker=frame["ticker"].replace({"MSFT": "msft "}))
+    with pytest.warns(UserWarning, match=r"\('msft ' \(training wrote 'MSFT'\)\); each is"):
+        predictor.predict(lower)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         warnings.filterwarnings("ignore", message=STALE)  # (said below)

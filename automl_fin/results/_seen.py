@@ -18,6 +18,7 @@ A price predictor keeps the names of the series it learnt from (``training.serie
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "time_stamp",
     "warn_new_series",
     "warn_seen",
+    "written_as",
 ]
 
 FILE = "training_rows.npy"
@@ -110,16 +112,34 @@ def series_names(values: Any) -> list[str] | None:
     return names if len(names) <= SERIES_KEPT else None
 
 
+def written_as(known: Iterable[Any]) -> Callable[[object], str | None]:
+    """A lookup of how training wrote a value that differs from one of ``known`` only in
+    case and outer spaces (``'msft'`` -> ``'MSFT'``); None for a value written no such way
+    or alike to two."""
+    keys: dict[str, list[str]] = {}
+    for value in known:
+        keys.setdefault(str(value).strip().casefold(), []).append(str(value))
+
+    def lookup(value: object) -> str | None:
+        like = keys.get(str(value).strip().casefold(), [])
+        return like[0] if len(like) == 1 and like[0] != str(value) else None
+
+    return lookup
+
+
 def warn_new_series(known: list[str] | None, values: pd.Series, source: str, entity: str) -> None:
     """Warn about the series of ``values`` (one name per forecast) that are not among
-    the ``known`` series the predictor was trained on (nothing when it kept none)."""
+    the ``known`` series the predictor was trained on (nothing when it kept none), with
+    the training spelling of a name that differs only in case or outer spaces."""
     if not known:
         return
     names = values.dropna().astype(str)
     new = sorted(set(names) - set(known))
     if not new:
         return
-    shown = ", ".join(map(repr, new[:5])) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
+    like = written_as(known)
+    named = [f"{n!r}" + (f" (training wrote {w!r})" if (w := like(n)) else "") for n in new[:5]]
+    shown = ", ".join(named) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
     warnings.warn(
         f"{source}: {len(new)} of the {names.nunique()} series of '{entity}' had no row in "
         f"training ({shown}); each is forecast as a series the model does not know, from "

@@ -35,6 +35,7 @@ import pandas as pd
 
 from automl_fin.data._tidy import as_labels
 from automl_fin.plugin._specs import ColumnKind, Task
+from automl_fin.results._seen import written_as
 
 __all__ = [
     "FILE",
@@ -209,7 +210,8 @@ def _categorical_reference(col: pd.Series) -> dict[str, Any]:
 def unseen(ref: Mapping[str, Any], X: pd.DataFrame) -> str:
     """The values of new rows ``X`` that no training row of their categorical column
     held (where the reference lists them all), in words: ``'owner': 'maybe' (3 rows)``,
-    with the training spelling of a value that differs only in case; ``""`` for none."""
+    with the training spelling of a value that differs only in case or outer spaces;
+    ``""`` for none."""
     said = []
     for name, bins in ref.get("columns", {}).items():
         known = bins.get("known") if isinstance(bins, dict) else None
@@ -219,10 +221,10 @@ def unseen(ref: Mapping[str, Any], X: pd.DataFrame) -> str:
         new = text[~text.isin(known)].value_counts()
         if new.empty:
             continue
-        lower = {str(k).lower(): str(k) for k in known}
+        written = written_as(known)
         shown = []
         for value, n in list(new.items())[:3]:
-            like = lower.get(str(value).lower())
+            like = written(value)
             rows = f"{n} row{'s' if n != 1 else ''}"
             shown.append(f"{value!r} ({rows}{f', training wrote {like!r}' if like else ''})")
         more = f" and {len(new) - 3} more" if len(new) > 3 else ""
