@@ -795,11 +795,11 @@ def _emit(frame: pd.DataFrame, fmt: str, *, table: Any) -> None:
         print(json.dumps(records, indent=1, default=_jsonable))
     elif fmt == "csv":
         out = frame.copy()
-        for col in out.columns:
-            if out[col].map(lambda v: isinstance(v, dict | list)).any():
-                out[col] = out[col].map(lambda v: json.dumps(v, default=str))
-            elif pd.api.types.is_datetime64_any_dtype(out[col]):
+        for col in out.columns:  # (a datetime column asked for its dicts: an empty one raised)
+            if pd.api.types.is_datetime64_any_dtype(out[col]):
                 out[col] = out[col].map(lambda v: v.isoformat() if pd.notna(v) else "")
+            elif out[col].map(lambda v: isinstance(v, dict | list)).any():
+                out[col] = out[col].map(lambda v: json.dumps(v, default=str))
         print(out.to_csv(index=False, **_csv_line_ends(out)), end="")
     else:
         print(table(frame))

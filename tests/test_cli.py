@@ -141,6 +141,12 @@ def test_leaderboard_formats_carry_the_same_rows(knn_run) -> None:
     assert pd.to_datetime(frame["started"]).tolist() == [
         pd.Timestamp(r["started"]) for r in records
     ]
+    # no row matched: the header alone, and [] (a datetime column crashed the CSV writer)
+    for fmt in ("csv", "json"):
+        out = cli("leaderboard", "--runs-dir", str(runs), "--state", "failed", "--format", fmt)
+        assert out.returncode == 0 and out.stderr == "", out.stderr
+        empty = pd.read_csv(io.StringIO(out.stdout)) if fmt == "csv" else json.loads(out.stdout)
+        assert len(empty) == 0 and (fmt == "json" or {"study", "score", "started"} <= set(empty))
 
 
 def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.MonkeyPatch) -> None:
