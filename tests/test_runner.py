@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
@@ -214,9 +215,20 @@ def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
     assert rec.process == f"{__import__('socket').gethostname()}:{proc.pid}" and rec.machine
     fail_stale(study)  # alive: kept running
     assert study.get_trials()[trial.number].state == TrialState.RUNNING
+
+    def running_row() -> pd.Series:
+        board = Leaderboard(url).query(study="s", state="RUNNING")
+        return board[board["trial"] == trial.number].iloc[0]
+
+    assert pd.isna(running_row()["error"])
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed = time.monotonic()
+    # a reader says so before any search fails it (it showed RUNNING, without a word)
+    assert running_row()["error"] == (
+        f"its process ({rec.process}) has ended (killed, out of memory); the trial is failed "
+        "when the search is resumed"
+    )
     trial_id = storage.get_trial_id_from_study_id_trial_number(
         storage.get_study_id_from_name("s"), trial.number
     )
@@ -233,3 +245,4 @@ def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
     assert row["error"] == (
         f"its process ({rec.process}) ended before it did (killed, out of memory); not counted"
     )
+    assert pd.isna(row["duration_s"])  # when it ended is not known (not when it was found)

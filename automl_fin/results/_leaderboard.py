@@ -332,9 +332,10 @@ def _typed(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
 
 def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
     rec = TrialRecord.of(t)
-    duration = (
+    died = None if rec.error or rec.stopped else _died(t, rec)
+    duration = (  # a dead process's trial: its end is unknown, not when it was found
         (t.datetime_complete - t.datetime_start).total_seconds()
-        if t.datetime_complete and t.datetime_start
+        if t.datetime_complete and t.datetime_start and not died
         else None
     )
     params = dict(t.params)
@@ -364,7 +365,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "state": t.state.name,
         "params": params,
         "plugin": rec.plugin,
-        "error": rec.error or rec.stopped or _died(t, rec),
+        "error": rec.error or rec.stopped or died,
         "_sign": 1 if direction == "maximize" else -1,
         "_surplus": rec.surplus,
     }
@@ -381,8 +382,19 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
 
 def _died(t: Any, rec: TrialRecord) -> str | None:
     """Why a failed trial with no error of its own failed: its process ended first
-    (``kill -9``, out of memory, a machine lost), failed as stale by another run."""
+    (``kill -9``, out of memory, a machine lost), failed as stale by another run; and
+    a running trial whose process is known to have ended (on this machine: a reader
+    fails nothing, the next search does)."""
+    who = f" ({rec.process})" if rec.process else ""
+    if t.state.name == "RUNNING":
+        from automl_fin.engine._process import ended_here
+
+        if ended_here(rec.process, rec.machine):
+            return (
+                f"its process{who} has ended (killed, out of memory); the trial is failed "
+                "when the search is resumed"
+            )
+        return None
     if t.state.name != "FAIL" or rec.surplus:
         return None
-    who = f" ({rec.process})" if rec.process else ""
     return f"its process{who} ended before it did (killed, out of memory); not counted"
