@@ -50,7 +50,13 @@ def test_study_names_never_lead_out_of_the_runs_folder(tmp_path: Path) -> None:
         # found again by its name (predict, report) and by its folder
         assert reopen(name, runs_dir=runs).study.study_name == name
         assert reopen(folder).study.study_name == name
+        assert load(name, runs_dir=runs).manifest["study"] == name  # as `predict NAME`
     assert _tree(victim) == before and not absolute.exists()
+    # the name given as a folder is not one: the message says how to pass a name
+    with pytest.raises(ArtifactError, match=r"load\('ümlaut name', runs_dir=\.\.\.\)"):
+        load(runs / "ümlaut name")
+    with pytest.raises(ArtifactError, match=r"^no run 'nobody' in .*nearest: "):
+        load("nobody", runs_dir=runs)
     assert len({folder_name(n) for n in names}) == len(names)  # distinct folders
 
 

@@ -317,8 +317,15 @@ def _save(predictor: Predictor, folder: Path) -> Path:
     return folder
 
 
-def load(path: str | Path, *, require_signature: bool | None = None) -> Predictor:
-    """Load a saved predictor (its folder, or the run folder holding ``predictor/``).
+def load(
+    path: str | Path,
+    *,
+    runs_dir: str | Path | None = None,
+    require_signature: bool | None = None,
+) -> Predictor:
+    """Load a saved predictor (its folder, or the run folder holding ``predictor/``; with
+    ``runs_dir``, a study's name as the leaderboard shows it, whatever folder its name
+    is written to, as ``automl-fin predict STUDY --runs-dir DIR`` takes it).
 
     Refuses a malformed ``manifest.json`` (one line naming the field), a signed one whose
     signature does not verify under ``AUTOML_FIN_SIGNING_KEY``, an unsigned one when a
@@ -328,7 +335,12 @@ def load(path: str | Path, *, require_signature: bool | None = None) -> Predicto
     (:class:`VersionWarning`) when the installed package versions differ from the saved
     ones. Unpickling runs code: load only trusted folders (see :mod:`automl_fin.results._manifest`).
     """
-    folder = Path(path)
+    if runs_dir is not None:
+        from automl_fin.storage._runs import locate
+
+        folder = locate(path, runs_dir, must_exist=True)[1]
+    else:
+        folder = Path(path)
     run = (folder / PREDICTOR_DIR).is_dir() or (folder / f".{PREDICTOR_DIR}.lock").exists()
     with _one_save_at_a_time(folder / PREDICTOR_DIR if run else folder, reading=True):
         if (folder / PREDICTOR_DIR / MANIFEST).is_file():
@@ -472,6 +484,8 @@ def _manifest(folder: Path) -> dict[str, Any]:
             if found
             else f"; pass the folder `automl-fin run` wrote (<runs-dir>/<study>/{PREDICTOR_DIR})"
         )
+        if not folder.exists() and folder.parent.is_dir():  # a study's name in its runs folder?
+            hint += f", or a study's name with its runs folder: load({folder.name!r}, runs_dir=...)"
         raise ArtifactError(f"{folder} is not a predictor: no {MANIFEST}{hint}")
     try:
         manifest = json.loads(file.read_text())
