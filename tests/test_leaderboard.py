@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from pathlib import Path
 
@@ -134,6 +135,25 @@ def test_columns_for_analysis_across_studies(storage: str) -> None:
     searched = flat[flat["model"] == "logreg"]
     assert searched["param:logreg.C"].notna().all()
     assert flat.loc[flat["model"] == "rf", "param:logreg.C"].isna().all()
+
+
+def test_times_are_the_readers_local_time_for_every_row(storage: str) -> None:
+    """Optuna stores trial times in UTC and gives them in the reader's zone; the
+    ensemble's and the stack's rows were stored in the writer's, so read in another zone
+    they sorted hours before the trials they were built from."""
+    from conftest import cli
+
+    db = storage.removeprefix("sqlite:///")
+    for zone in ("Pacific/Honolulu", "Pacific/Kiritimati"):  # UTC-10, UTC+14
+        out = cli("leaderboard", "--storage", storage, "--study", "auc", "--format", "csv",
+                  env={"TZ": zone})  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        board = pd.read_csv(io.StringIO(out.stdout), parse_dates=["started", "finished"])
+        after = board[board["trial"] < 0]  # the rows made after the search
+        assert len(after) >= 1 and Path(db).is_file()
+        trials = board[board["trial"] >= 0]
+        assert (after["started"] >= trials["started"].min()).all(), (zone, board)
+        assert (after["finished"] - trials["finished"].max()).abs().max() < pd.Timedelta("5min")
 
 
 def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:

@@ -286,7 +286,7 @@ def build_ensemble(
     (user attribute ``ensemble``, replacing an earlier one) and return it as a row (see
     :func:`ensemble_of`); ``None`` when fewer than two trials can take part."""
 
-    started = dt.datetime.now()  # naive local time, as Optuna stores its trials'
+    started = dt.datetime.now().astimezone()
     p = problem
     metric = p.metric
     members = candidates(study, p, top_k)
@@ -343,9 +343,17 @@ def stored_row(value: float, attrs: dict[str, Any], started: dt.datetime) -> dic
     return {
         "value": value,
         "user_attrs": attrs,
-        "started": started.isoformat(),
-        "finished": dt.datetime.now().isoformat(),  # naive local time, as Optuna's
+        "started": started.isoformat(),  # with its offset: read in the reader's zone
+        "finished": dt.datetime.now().astimezone().isoformat(),
     }
+
+
+def _local(stamp: str) -> dt.datetime:
+    """A stored time as the reader's naive local time, as Optuna gives its trials' (it
+    stores them in UTC): a row written in New York and read in UTC sorted five hours
+    before the trials it was built from. One stored without an offset is taken as is."""
+    when = dt.datetime.fromisoformat(stamp)
+    return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
 
 
 def row_of(
@@ -364,8 +372,8 @@ def row_of(
         user_attrs=dict(stored.get("user_attrs") or {}),
     )
     trial.number = number
-    trial.datetime_start = dt.datetime.fromisoformat(stored["started"])
-    trial.datetime_complete = dt.datetime.fromisoformat(stored["finished"])
+    trial.datetime_start = _local(stored["started"])
+    trial.datetime_complete = _local(stored["finished"])
     return trial
 
 

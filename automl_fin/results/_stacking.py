@@ -225,7 +225,7 @@ def build_stack(
     p = problem
     if p.scheme not in ("kfold", "stratified_kfold"):
         return None
-    started = dt.datetime.now()
+    started = dt.datetime.now().astimezone()
     members = candidates(study, p)
     if len(members) < 2:
         return None
