@@ -979,6 +979,29 @@ def test_a_text_column_named_with_double_underscores_is_vectorised(tmp_path: Pat
     assert board.loc[board["trial"] >= 0, "preprocessors"].str.contains("tfidf").all()
 
 
+def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
+    """A CSV's empty text cell is NaN: one of them failed every TF-IDF trial of a search
+    (``np.nan is an invalid document``) and a new row without text its prediction."""
+    from automl_fin import datasets
+
+    news = datasets.load("financial_phrasebank").sample(600, random_state=0)
+    news.loc[news.index[:15], "text"] = ""
+    news.to_csv(tmp_path / "news.csv", index=False)
+    assert pd.read_csv(tmp_path / "news.csv")["text"].isna().sum() == 15
+    result = search("sentiment", data=tmp_path / "news.csv", target="label", trials=2, seed=0,
+                    runs_dir=tmp_path, overrides={"models": ["sgd"], "report": False,
+                                                  "baselines": [], "preprocessors": ["tfidf"]})  # fmt: skip
+    board = result.leaderboard()
+    assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
+    new = tmp_path / "new.csv"
+    new.write_text('text\nprofit rose sharply\n\n""\n')  # a blank line, an empty text
+    with pytest.warns(UserWarning, match="no value in any feature column"):
+        got = result.predictor.predict_proba(new)
+    assert len(got) == 2 and got.notna().all().all()
+    empty = result.predictor.predict_proba(pd.DataFrame({"text": [""]}))
+    assert np.allclose(got.iloc[1], empty.iloc[0])
+
+
 def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: Path) -> None:
     """Trained on a True/False column, new rows from a CSV with one empty cell there
     (pandas reads them as objects: True, False, nan) were refused as "must be numeric
