@@ -988,9 +988,9 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
     news.loc[news.index[:15], "text"] = ""
     news.to_csv(tmp_path / "news.csv", index=False)
     assert pd.read_csv(tmp_path / "news.csv")["text"].isna().sum() == 15
+    over = {"models": ["sgd"], "report": False, "baselines": [], "preprocessors": ["tfidf"]}
     result = search("sentiment", data=tmp_path / "news.csv", target="label", trials=2, seed=0,
-                    runs_dir=tmp_path, overrides={"models": ["sgd"], "report": False,
-                                                  "baselines": [], "preprocessors": ["tfidf"]})  # fmt: skip
+                    runs_dir=tmp_path, overrides=over)  # fmt: skip
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
     new = tmp_path / "new.csv"

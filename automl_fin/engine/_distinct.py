@@ -74,4 +74,3 @@ def _texts(X: Any) -> Any:
         X = pd.Series(np.asarray(X, dtype=object).ravel())
     missing = X.isna()
     return X.mask(missing, "") if missing.to_numpy().any() else X
-
