@@ -319,6 +319,23 @@ def test_a_separator_at_the_end_of_every_data_line_is_no_column(tmp_path: Path) 
             pd.testing.assert_frame_equal(read_table(tmp_path / name), plain)
 
 
+def test_a_table_of_one_text_column_is_read_whatever_its_texts_hold(tmp_path: Path) -> None:
+    """A one-column file of texts (a text model's new rows) was refused as "line 28 has 2
+    fields, the header 1" when a text held a ';' (``&amp;``): the first line holding a
+    separator was taken for a header below notes. It is one only where most lines from
+    it on hold that separator."""
+    from automl_fin.data._dataset import read_table
+
+    texts = datasets.load("financial_phrasebank")["text"].iloc[:300].reset_index(drop=True)
+    texts[[27, 150]] = ["Profit &amp; loss both rose", "Sales;  costs and\tcash fell"]
+    for name, sep in (("texts.csv", ","), ("texts.tsv", "\t")):
+        texts.to_frame().to_csv(tmp_path / name, index=False, sep=sep)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # nothing said: a plain one-column table
+            read = read_table(tmp_path / name)
+        pd.testing.assert_series_equal(read["text"], texts.astype("str"), check_dtype=False)
+
+
 def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path: Path) -> None:
     """Exports from banking tools and statistics offices put lines of notes above the
     header ("Account: 12345"; the World Bank's "Data Source","World Development

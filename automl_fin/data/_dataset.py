@@ -425,16 +425,23 @@ def _header_separator(p: Path, own: str, encoding: str) -> str:
     ``;``, tab, ``|``, ``,`` it holds most often (a spreadsheet's "CSV" in most of
     Europe is ``;``-separated; exports are often tab- or pipe-separated whatever
     their name says); ``own`` when it holds none (one column). The header line is the
-    first that holds any of them (lines of notes without one may stand above it)."""
-    for lines in (_lines(p, encoding, 1), _lines(p, encoding, PREAMBLE_LINES)):
-        for line in lines:
-            header = re.sub(r'"[^"]*"', "", line)
+    first that holds any of them (lines of notes without one may stand above it) as
+    often as most lines from it on do: in a table of one text column some texts hold a
+    ``;`` (``&amp;``) or commas, and the first of them was taken for a header below
+    notes."""
+    for first, lines in (
+        (True, _lines(p, encoding, 1)),
+        (False, _lines(p, encoding, PREAMBLE_LINES)),
+    ):
+        bare = [re.sub(r'"[^"]*"', "", line) for line in lines]
+        for i, header in enumerate(bare):
             counts = {s: header.count(s) for s in _SEPARATORS}
-            if counts[own]:
-                return own
-            most = max(_SEPARATORS, key=counts.__getitem__)
-            if counts[most]:
-                return most
+            sep = own if counts[own] else max(_SEPARATORS, key=counts.__getitem__)
+            if not counts[sep]:
+                continue
+            rest = [line for line in bare[i:] if line]
+            if first or sum(line.count(sep) == counts[sep] for line in rest) * 2 > len(rest):
+                return sep
     return own
 
 
