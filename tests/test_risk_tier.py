@@ -184,3 +184,50 @@ def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
         assert scale_order(list(rng.permutation(labels))) == (labels, name)
     for unknown in (["retail", "sme", "corporate"], ["medium", "moderate", "high"], ["A", "B"]):
         assert scale_order(unknown) is None
+
+
+def test_the_recipes_derive_rule_never_replaces_a_column_nor_reads_the_target(
+    tmp_path: Path,
+) -> None:
+    """On a table of one's own, ``risk_tier``'s rule (``tier`` from Lending Club's
+    ``grade``) replaced the table's own ``tier`` target without a word, and with
+    ``--target grade`` made a feature of the target that new rows could not give; a
+    ``grade`` of numbers was refused over a field the user never set. Each is left out
+    and said; the same rule on the recipe's own table stays binding."""
+    import pandas as pd
+
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit").iloc[:300]
+    rank = credit["credit_amount"].rank(method="first")
+    grade = pd.qcut(rank, 7, labels=list("ABCDEFG")).astype(str)
+    mine = {"A": "low", "B": "medium", "C": "medium", "D": "high", "E": "high", "F": "high",
+            "G": "high"}  # fmt: skip
+    own = credit.assign(grade=grade, tier=grade.map(mine))
+    fast = {"models": ["logreg"], "baselines": [], "validation.n_splits": 2, "report": False}
+
+    def run(data: pd.DataFrame, target: str, said: str):
+        with pytest.warns(UserWarning, match=said):
+            return search("risk_tier", data=data, target=target, trials=1, seed=0,
+                          runs_dir=tmp_path, overrides=fast)  # fmt: skip
+
+    result = run(own, "tier", r"does not fit data.derive.tier, a rule for the recipe's own "
+                 r"table: left out \(has a column 'tier' already\)")  # fmt: skip
+    counts = own["tier"].value_counts()
+    stated = result.predictor.manifest["training"]["class_counts"]
+    assert stated == [int(counts[c]) for c in result.predictor.schema.classes]
+    result = run(own.drop(columns="tier"), "grade", r"its source 'grade' is the target")
+    assert "tier" not in result.predictor.schema.features
+    assert len(result.predictor.predict(own.drop(columns=["tier", "grade"]))) == 300
+    numbers = own.drop(columns="tier").assign(grade=rank.mod(5).astype(int) + 1)
+    run(numbers, "housing", r"left out \(no value for '1', '2', '3', '4', '5' of column 'grade'\)")
+    with pytest.raises(RecipeError, match=r"field 'data.derive.tier': .* has a column 'tier' "
+                       r"already; give the derived column another name"):  # fmt: skip
+        search(
+            "risk_tier",
+            data=own,
+            target="tier",
+            trials=1,
+            runs_dir=tmp_path,
+            overrides={**fast, "data.derive": {"tier": {"source": "grade", "map": mine}}},
+        )

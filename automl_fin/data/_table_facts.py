@@ -164,28 +164,41 @@ def _warn(source: str, text: str) -> None:
 
 
 def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:
-    """``data.derive``: a rule whose source column is missing is left out (a hint) or
-    refused; the others add their column (every value of the source must be mapped)."""
+    """``data.derive``: each rule adds its column (every value of the source mapped).
+    A rule that does not fit the table is refused, or, as a hint (``soft``: a recipe's
+    rule for its own table, on yours), left out with a warning: its source column is
+    missing or holds values it does not map, the table has a column of the rule's name
+    already (``risk_tier``'s ``tier`` from ``grade`` replaced a table's own ``tier``
+    target without a word), or its source is the target (a feature made of the target:
+    ``--target grade`` trained on a ``tier`` that new rows could not give)."""
     cfg = out.recipe.data
     kept = {}
     for name, rule in cfg.derive.items():
-        where = f"data.derive.{name}.source"
-        if rule.source not in out.frame.columns:
-            if "data.derive" not in soft:
-                raise RecipeError(
-                    out.recipe.source, where, f"column '{rule.source}' is not in {source}"
-                )
+        values = out.frame[rule.source].astype("str") if rule.source in out.frame else None
+        unmapped = [] if values is None else sorted(set(values.dropna()) - set(rule.map))
+        where, why, fix = f"data.derive.{name}", "", ""
+        if values is None:
+            where, why = f"{where}.source", f"column '{rule.source}' is not in {source}"
+        elif name in out.frame.columns:
+            why = f"{source} has a column '{name}' already"
+            fix = "; give the derived column another name"
+        elif rule.source == cfg.target:
+            why = f"its source '{rule.source}' is the target (a feature made of it gives it away)"
+            fix = "; derive from another column"
+        elif unmapped:
+            shown = ", ".join(map(repr, unmapped[:5]))
+            where, why = f"{where}.map", f"no value for {shown} of column '{rule.source}'"
+            fix = "; map every value"
+        if why and "data.derive" not in soft:
+            raise RecipeError(out.recipe.source, where, why + fix)
+        if why and values is None:
             _warn(source, f"has no column '{rule.source}': data.derive.{name} is left out")
+        elif why:
+            _warn(source, f"does not fit data.derive.{name}, a rule for the recipe's own "
+                          f"table: left out ({why.removeprefix(f'{source} ')})")  # fmt: skip
+        if why:
             continue
-        values = out.frame[rule.source].astype("str")
-        unmapped = sorted(set(values.dropna()) - set(rule.map))
-        if unmapped:
-            raise RecipeError(
-                out.recipe.source,
-                f"data.derive.{name}.map",
-                f"no value for {', '.join(map(repr, unmapped[:5]))} of column '{rule.source}'; "
-                "map every value",
-            )
+        assert values is not None
         out.frame = with_column(out.frame, name, values.map(rule.map))
         kept[name] = rule
     cfg.derive = kept
