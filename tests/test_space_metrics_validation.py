@@ -105,6 +105,14 @@ def test_too_few_rows_or_a_tiny_class_is_refused() -> None:
         make_splits("kfold", np.arange(6), n_splits=5)
     with pytest.raises(DataError, match="smallest class has 2 rows, fewer than the 5 folds"):
         make_splits("stratified_kfold", np.array([0] * 20 + [1] * 2), n_splits=5)
+    # named, with what can be done: no fewer folds than 2 exist (it said "lower n_splits")
+    y = np.array([0] * 20 + [1] + [2] * 3)
+    with pytest.raises(DataError, match=r"^class 'ipad' has 1 row, fewer than the 2 folds; "
+                       r"drop or merge its rows \(or add more\)$"):  # fmt: skip
+        make_splits("stratified_kfold", y, n_splits=2, labels=["low", "ipad", "high"])
+    with pytest.raises(DataError, match=r"^classes 'ipad', 'high' have fewer rows than the 5 "
+                       r"folds \(the smallest 1\); drop or merge their rows"):  # fmt: skip
+        make_splits("stratified_kfold", y, n_splits=5, labels=["low", "ipad", "high"])
 
 
 def test_per_class_metrics_score_one_named_class() -> None:

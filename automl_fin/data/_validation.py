@@ -12,7 +12,8 @@ Schemes:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.model_selection import (
@@ -46,11 +47,13 @@ def make_splits(
     embargo: int = 0,
     window: str = "expanding",
     train_size: int | None = None,
+    labels: Sequence[Any] = (),
 ) -> list[Split]:
     """The list of ``(train_index, validation_index)`` pairs for ``y``.
 
     ``times`` (walk-forward only) gives each row's time stamp, rows being in time order;
     rows that share a stamp (several entities on one date) always fall on the same side.
+    ``labels``: the class of each code of ``y``, to name one too rare to stratify.
     """
     n = len(y)
     X = np.zeros((n, 1))
@@ -64,9 +67,23 @@ def make_splits(
             counts = np.bincount(y.astype(np.int64))
             smallest = int(counts[counts > 0].min())
             if smallest < n_splits:
+                rare = [repr(labels[i]) for i, c in enumerate(counts) if 0 < c < n_splits
+                        and i < len(labels)]  # fmt: skip
+                fix = "lower validation.n_splits, or " if smallest >= 2 else ""  # 2 at least
+                if len(rare) == 1:
+                    raise DataError(
+                        f"class {rare[0]} has {smallest} row{'s' * (smallest != 1)}, fewer than "
+                        f"the {n_splits} folds; {fix}drop or merge its rows (or add more)"
+                    )
+                if rare:
+                    raise DataError(
+                        f"classes {', '.join(rare[:5])}{' ...' * (len(rare) > 5)} have fewer rows "
+                        f"than the {n_splits} folds (the smallest {smallest}); {fix}drop or merge "
+                        "their rows (or add more)"
+                    )
                 raise DataError(
                     f"the smallest class has {smallest} rows, fewer than the {n_splits} folds; "
-                    "lower validation.n_splits"
+                    f"{fix or 'add rows to it or '}drop or merge its rows"
                 )
             splitter = (
                 RepeatedStratifiedKFold(n_splits=n_splits, n_repeats=repeats, random_state=seed)

@@ -635,6 +635,7 @@ def _splits(
         embargo=v.embargo,
         window=v.window,
         train_size=v.train_size,
+        labels=dataset.classes,
     )
 
 
