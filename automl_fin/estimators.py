@@ -11,6 +11,7 @@ Optuna study and keeps the refitted best row (single model or ensemble) as
 from __future__ import annotations
 
 import contextlib
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,13 +24,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from automl_fin.data._shape import as_data
-from automl_fin.errors import RecipeError
+from automl_fin.data._tidy import plain
+from automl_fin.errors import DataError, RecipeError
 
 __all__ = ["AutoFinClassifier", "AutoFinRegressor"]
 
 TARGET = "__target__"
 DEFAULT_FOLDS = 5
 DEFAULT_TRIALS = 20  # the budget when neither trials nor seconds is given
+# recipe fields the estimator's own parameters set, named as the parameters in errors
+_OWN_NAMES = {"budget.trials": "trials", "budget.seconds": "seconds",
+              "validation.n_splits": "n_splits"}  # fmt: skip
 
 
 class _AutoFin(BaseEstimator):
@@ -88,6 +93,10 @@ class _AutoFin(BaseEstimator):
         overrides: dict[str, Any] = {
             "ensemble": self.ensemble,
             "report": False,
+            # X's columns are the features: the rules a recipe states for its own table
+            # (risk_tier's tier from grade, its dropped columns) are not applied to them
+            "data.derive": {},
+            "data.drop": [],
             **extra,
         }
         for key, value in (
@@ -116,7 +125,9 @@ class _AutoFin(BaseEstimator):
                 self.recipe,
                 data=frame.assign(**{TARGET: y}),
                 target=TARGET,
-                trials=self.trials if self.trials or self.seconds else DEFAULT_TRIALS,
+                trials=DEFAULT_TRIALS
+                if self.trials is None and self.seconds is None
+                else self.trials,
                 seconds=self.seconds,
                 seed=self.random_state,
                 overrides=overrides,
@@ -126,9 +137,13 @@ class _AutoFin(BaseEstimator):
             )
         if result.predictor is None:
             board = result.leaderboard()
+            errors = board["error"].dropna().astype(str).unique()[:3]
+            baselines = ", ".join(board.loc[board["baseline"], "model"].astype(str))
             raise ValueError(
-                "no trial of the search completed; errors: "
-                + "; ".join(board["error"].dropna().astype(str).unique()[:3])
+                "no trial of the search completed; errors: " + "; ".join(errors)
+                if len(errors)
+                else f"only the recipe's baselines ({baselines or 'none'}) completed: the "
+                "budget went to them; give more trials (or seconds)"
             )
         self.predictor_ = result.predictor
         self.predictor_.path = None  # its folder was temporary; save with the estimator
@@ -139,12 +154,36 @@ class _AutoFin(BaseEstimator):
     @contextlib.contextmanager
     def _named(self) -> Iterator[None]:
         """A recipe error named as this estimator's: its parameters, not the overrides
-        it passes to the recipe on the user's behalf (``task``, ``data.classes`` ...)."""
+        it passes to the recipe on the user's behalf (``task``, ``data.classes`` ...);
+        a data error in the words of ``X``, ``y`` and its parameters, not of the table
+        it hands the search (``<DataFrame>: target '__target__'``, ``--set``)."""
         try:
             yield
         except RecipeError as exc:
             where = f"{type(self).__name__}(recipe={self.recipe!r})"
-            raise RecipeError(where, exc.field, exc.detail) from None
+            field = _OWN_NAMES.get(exc.field, exc.field)
+            raise RecipeError(where, field, exc.detail) from None
+        except DataError as exc:
+            text = str(exc).replace(f"<DataFrame>: target '{TARGET}'", "y")
+            text = re.sub(r"^<DataFrame>: ", "X: ", text)
+            for field, own in _OWN_NAMES.items():
+                text = text.replace(field, own)
+            text = re.sub(r"--set '?([\w.]+)=([^'\s;,)]+)'?", r"overrides={'\1': '\2'}", text)
+            labels = getattr(self, "_labels", None)  # the search's classes are codes of y's
+            if labels is not None:
+                text = re.sub(
+                    r"\b(class|classes) ((?:\d+(?:, )?)+)",
+                    lambda m: (
+                        m[1]
+                        + " "
+                        + ", ".join(
+                            repr(plain(labels[int(c)])) for c in m[2].rstrip(", ").split(", ")
+                        )
+                        + (", " if m[2].endswith(", ") else "")
+                    ),
+                    text,
+                )
+            raise DataError(text) from None
 
     def _recipe(self) -> Any:
         """The recipe with the user's overrides (errors named as this estimator's)."""
@@ -182,6 +221,8 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         ensemble: select an ensemble of the top trials after the search.
         random_state: the search's seed (an int): the same value repeats the search.
         overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
+            Every column of ``X`` is a feature: the columns a recipe derives or drops
+            on its own table are not (``{"data.drop": [...]}`` drops some).
 
     Attributes:
         classes_, n_features_in_, feature_names_in_: as for any classifier (``classes_``
@@ -235,6 +276,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             extra |= {"data.ordered": False, "metrics": [m for m in recipe.metrics if m != "qwk"]}
         extra["data.classes"] = order.tolist()
         self._order = order
+        self._labels = classes  # to name a class in an error
         self._search(frame, codes, extra)
         self.classes_ = classes
         self.leaderboard_ = self.leaderboard_.rename(

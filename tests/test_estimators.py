@@ -13,7 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from automl_fin import datasets
+from automl_fin import DataError, datasets
 from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::RuntimeWarning")
@@ -123,6 +123,16 @@ def test_errors_name_the_estimators_own_parameters() -> None:
         AutoFinRegressor(trials=2, metric="auc").fit(X, y.astype(float))
     with pytest.raises(ValueError, match=r"y holds labels \('b', 'a'\), not numbers: use AutoFin"):
         AutoFinRegressor(trials=2).fit(X, np.where(y == 1, "a", "b"))
+    for bad, said in (({"trials": 0}, "trials"), ({"seconds": -1.0}, "seconds")):
+        with pytest.raises(
+            ValueError, match=rf"^AutoFinClassifier\(recipe='auto'\): field '{said}'"
+        ):
+            AutoFinClassifier(**bad).fit(X, y)  # trials=0 ran 20 trials
+    rare = np.where(y == 1, "good", "bad").astype(object)
+    rare[5] = "odd"  # a class of one row: named, and no fold count to lower
+    with pytest.raises(DataError, match=r"^y: class 'odd' has 1 row, fewer than the 2 folds; "
+                       r"drop or merge its rows \(or add more\)$"):  # fmt: skip
+        AutoFinClassifier(trials=2).fit(X, rare)  # it said "target '__target__'"
     labels = y.astype(float)
     labels[[3, 7]] = np.nan
     with pytest.raises(ValueError, match=r"y has 2 missing label\(s\) \(the first: row 3\)"):
@@ -178,3 +188,26 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
         graded = AutoFinClassifier(**args).fit(X, loans["grade"].to_numpy())
     assert graded.predictor_.schema.classes == list(range(len(graded.classes_)))  # A < ... < G
     assert "metric:qwk" in graded.leaderboard_.columns
+
+
+def test_every_column_of_X_is_a_feature_whatever_the_recipe_says_of_its_own_table() -> None:
+    """``risk_tier``'s rules for Lending Club (``tier`` made of ``grade``; ``grade``,
+    ``balance`` ... dropped) rewrote X's columns inside ``fit`` without a word (its
+    warnings are not shown): ``n_features_in_`` 14, the model trained on 12 and a
+    ``tier`` X never held."""
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit").iloc[:300]
+    X = credit[["duration_in_month", "credit_amount", "age_in_years"]].assign(
+        grade=np.where(credit["credit_amount"] > 3000, "B", "A"),
+        balance=credit["age_in_years"] * 10.0,
+    )
+    fitted = AutoFinClassifier("risk_tier", trials=3, models=["logreg"]).fit(X, credit["housing"])
+    assert fitted.predictor_.schema.features == list(X.columns) == list(fitted.feature_names_in_)
+    args = {"recipe": "risk_tier", "trials": 3, "models": ["logreg"]}
+    dropped = AutoFinClassifier(**args, overrides={"data.drop": ["balance"]})
+    dropped.fit(X, credit["housing"])
+    assert "balance" not in dropped.predictor_.schema.features
+    # a budget the baselines take whole is said so (it said "errors: " and nothing)
+    with pytest.raises(ValueError, match=r"^only the recipe's baselines \(prior\) completed"):
+        AutoFinClassifier("risk_tier", trials=1, models=["logreg"]).fit(X, credit["housing"])
