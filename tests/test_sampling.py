@@ -394,6 +394,51 @@ def test_a_model_whose_fold_no_longer_fits_is_left_out_by_the_sampler(tmp_path: 
     assert objective.stopped
 
 
+def test_a_preprocessor_whose_first_use_no_longer_fits_is_left_out_by_the_sampler(
+    tmp_path: Path,
+) -> None:
+    """A sentence encoder not run yet priced a logistic regression's first fold at ~88 s
+    of the 51 left; three such trials in a row ended the search at 9 s of 60, "by the
+    time budget", though TF-IDF folds took under a second. The preprocessor is left out
+    of its slot's choices instead (its skip not counted), while another choice remains."""
+    import time
+
+    from automl_fin import datasets
+    from automl_fin.engine._objective import Objective
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._sampling import TrialSeededTPE
+    from automl_fin.plugin._registry import get_registry
+
+    recipe = load_recipe("default", {"models": ["logreg"]})
+    problem = resolve(recipe, datasets.load("german_credit"), get_registry())
+    objective = Objective(problem, tmp_path, deadline=time.monotonic() + 30)
+    objective.fold_seconds = {"logreg": [0.5]}
+    objective._skipped("logreg", ["encoder"])
+    assert objective.slow_preps == {"encoder"} and objective.skips == 0
+    assert objective.too_slow == set() and not objective.stopped
+    for _ in range(3):  # asked for again (a queued trial, no other choice): counted
+        objective._skipped("logreg", ["encoder"])
+    assert objective.stopped
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = TrialSeededTPE(0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    slot = "prep.text.vectorize"
+
+    def score(trial: optuna.Trial) -> float:
+        trial.suggest_categorical("model", ["logreg", "sgd"])
+        return float(trial.suggest_categorical(slot, ["encoder", "tfidf", "none"]) == "encoder")
+
+    study.optimize(score, n_trials=15)
+    assert sum(t.params[slot] == "encoder" for t in study.trials) >= 6  # TPE's favourite
+    sampler.slow_preps = lambda: objective.slow_preps
+    study.optimize(score, n_trials=10)  # drawn jointly with the model, and alone
+    assert {t.params[slot] for t in study.trials[15:]} <= {"tfidf", "none"}
+    sampler.slow_preps = lambda: {"encoder", "tfidf", "none"}  # nothing fits: as before
+    study.optimize(score, n_trials=3)
+    assert {t.params[slot] for t in study.trials[25:]} == {"encoder"}
+
+
 class _Curve(ClassifierMixin, BaseEstimator):
     """A logistic regression whose learning curve (100 steps) is ``0.8`` throughout, or
     ``0.5`` for its first 20 steps (``slow``: a small learning rate's start) and ``0.9``

@@ -21,6 +21,7 @@ import textwrap
 import time
 import traceback
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,9 @@ class Objective:
         # models whose own fold no longer fits the time left (it only shrinks): the
         # sampler leaves them out (TrialSeededTPE.too_slow)
         self.too_slow: set[str] = set()
+        # preprocessors whose first use (work not cached yet: a sentence encoder) no longer
+        # fits the time left: the sampler leaves them out too (TrialSeededTPE.slow_preps)
+        self.slow_preps: set[str] = set()
         self.curve_s = self.build_s = 0.0
         self.may_prune = False
         self.per_repeat = 0  # folds the budget checks ask to end together (a repeat, or 1)
@@ -166,18 +170,23 @@ class Objective:
         self.record = TrialRecord()  # the running trial's, stored when it ends
         self.warnings = TrialWarnings()  # each distinct one shown once a search
 
-    def _skipped(self, model: str) -> None:
+    def _skipped(self, model: str, preps: Sequence[str] = ()) -> None:
         """A trial of ``model`` skipped for want of budget: the model joins
         :attr:`too_slow` when its own first repeat of folds (without preprocessing to
         fit first) no longer fits (not counted: the sampler leaves it out from now on,
-        and a queued trial of it is skipped at no cost); the search stops when no
-        searched model's (baselines aside) fits any more, or three trials in a row were
-        skipped for a preprocessing that does not fit (a sentence encoder not run yet)."""
+        and a queued trial of it is skipped at no cost); else ``preps``, the unfitted
+        preprocessors whose first use made it not fit, join :attr:`slow_preps` (not
+        counted either, the first time). The search stops when no searched model's
+        (baselines aside) fits any more, or three trials in a row were skipped for a
+        preprocessing that does not fit and the sampler could not leave out (every
+        choice of its slot too slow, or a queued trial)."""
         now = time.monotonic()
         # no model's repeat fits and none has finished one: a model needs one fold
         need = self._model_estimate if self._fallback(now) else self._repeat_estimate
         if now + need(model) > self.deadline:
             self.too_slow.add(model)
+        elif preps and not set(preps) <= self.slow_preps:
+            self.slow_preps.update(preps)
         else:
             self.skips += 1
         left = [m for m in self.problem.models if m not in self.too_slow]
@@ -241,8 +250,13 @@ class Objective:
         if self.record.probe:  # this trial's plan, preprocessing included, on a sample
             return self.probed[plan.model], 0.0
         preps = self.problem.preprocessors
-        new = [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
+        new = self._unfitted(plan)
         return self._model_estimate(plan.model), self._rate() * sum(preps[n].cost for n in new)
+
+    def _unfitted(self, plan: Plan) -> list[str]:
+        """The preprocessors of ``plan`` not fitted yet in this search (nor said warm)."""
+        preps = self.problem.preprocessors
+        return [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
 
     def __call__(self, trial: optuna.Trial) -> float:
         self.count += 1
@@ -472,7 +486,13 @@ class Objective:
                 else f"budget: {left} {plan.model} folds of ~{each:.2g} s each{how} cannot "
                 f"end in the {self.deadline - now:.0f} s left"
             )
-            self._skipped(plan.model)
+            preps = self._unfitted(plan) if once and now + each * left <= self.deadline else []
+            if preps:  # the model's folds fit: the preprocessing's first use does not
+                why = (
+                    f"budget: the first use of {', '.join(preps)} takes ~{once:.0f} s (cached "
+                    "after), less is left"
+                )
+            self._skipped(plan.model, preps)
         self.record.stopped = why
         raise _OutOfBudget(why)
 

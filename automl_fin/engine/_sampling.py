@@ -44,7 +44,11 @@ A model whose fold no longer fits the time left (the search's objective measures
 rest of the search. TPE reads its best completed trial as promising and asks for it
 again: on PhraseBank at 600 s, after a 367 s fine-tuning fold, it asked three times in a
 row, each trial was skipped, and the search ended at 445 s of 600 while logistic
-regression folds took 1-2 s.
+regression folds took 1-2 s. A preprocessor whose first use no longer fits
+(``Objective.slow_preps``: a sentence encoder not run yet, whose declared cost priced a
+logistic regression's first fold at ~88 s of 60) is left out of its slot's choices
+likewise, while another choice remains: three such trials in a row ended a text search
+at 9 s of 60, "by the time budget", with TF-IDF folds of under a second.
 
 Racing over folds (``recipe.racing``): after folds 2, 3, 5, 8 … (never the last) a trial
 is compared split by split with the best completed trial on the same splits, and stops
@@ -89,6 +93,7 @@ PRUNER_STARTUP = 5  # completed trials before the pruner may prune (its n_startu
 RACE_CONFIDENCE = 0.95  # a trial stops when it is this sure to lose to the best one
 SPREAD = 0.5  # share of its even share of finished trials below which a model is tried next
 MODEL = "model"  # the trial parameter that names the model
+PREP = "prep."  # the trial parameters that name a slot's preprocessor (prep.text.vectorize)
 BROKEN_AFTER = 3  # failed trials (and no other) after which a model is left out
 
 
@@ -216,6 +221,8 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         # the models whose fold no longer fits the time left, as the search's objective
         # measures them (engine._objective.Objective.too_slow): left out like broken ones
         self.too_slow: Callable[[], Collection[str]] = frozenset
+        # the preprocessors whose first use no longer fits (Objective.slow_preps)
+        self.slow_preps: Callable[[], Collection[str]] = frozenset
         self._number: int | None = None
         self._tpe = self._make(0)
         self._warned: set[str] = set()  # broken models already warned about
@@ -234,6 +241,10 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
 
     def sample_relative(self, study: optuna.Study, trial: FrozenTrial, space: Any) -> Any:
         params = self._tpe.sample_relative(study, trial, space)
+        for name, value in list(params.items()):  # a preprocessor too slow now: another
+            keep = self._fast_preps(name, space[name])
+            if keep is not None and value not in keep.choices:
+                params[name] = self.sample_independent(study, trial, name, space[name])
         if MODEL not in space:  # (Optuna 5's TPE is multivariate by default)
             return params
         trials = study.get_trials(deepcopy=False)
@@ -249,7 +260,11 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial, name: str, distribution: Any
     ) -> Any:
         if name != MODEL:
-            return self._tpe.sample_independent(study, trial, name, distribution)
+            keep = self._fast_preps(name, distribution)
+            if keep is None:
+                return self._tpe.sample_independent(study, trial, name, distribution)
+            pick = self._draw(lambda: self._tpe.sample_independent(study, trial, name, keep))
+            return self._any(list(keep.choices), trial) if pick is None else pick
         trials = study.get_trials(deepcopy=False)
         healthy = self._healthy(trials, list(distribution.choices))
         behind = least_tried(trials, healthy, seconds=self.timed) if self.spread else None
@@ -278,6 +293,23 @@ class TrialSeededTPE(optuna.samplers.BaseSampler):
                     stacklevel=2,
                 )
         return [c for c in choices if c not in broken] or choices
+
+    def _fast_preps(self, name: str, distribution: Any) -> CategoricalDistribution | None:
+        """A preprocessor slot's choices without those :attr:`slow_preps` (``None`` when
+        ``name`` is no such slot, none of its choices is slow, or all are)."""
+        slow = set(self.slow_preps())
+        if (
+            not slow
+            or not name.startswith(PREP)
+            or not isinstance(distribution, CategoricalDistribution)
+        ):
+            return None
+        keep = [c for c in distribution.choices if c not in slow]
+        return (
+            CategoricalDistribution(keep)
+            if keep and len(keep) < len(distribution.choices)
+            else None
+        )
 
     @staticmethod
     def _draw(draw: Callable[[], Any]) -> Any:

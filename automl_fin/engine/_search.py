@@ -320,6 +320,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         objective = Objective(problem, run_dir, started + (recipe.budget.seconds or float("inf")))
         if isinstance(opt_study.sampler, TrialSeededTPE):  # not a model that cannot fit
             opt_study.sampler.too_slow = lambda: objective.too_slow
+            opt_study.sampler.slow_preps = lambda: objective.slow_preps
         if progress:  # after the summary lines, which it would otherwise overwrite
             timed = recipe.budget.seconds is not None
             bar = _ProgressBar(recipe.budget.trials, objective.deadline if timed else None)
