@@ -713,3 +713,22 @@ def test_a_data_set_whose_package_is_missing_says_what_to_install(
     out = subprocess.run([sys.executable, "-c", _LOAD_WITHOUT, hidden, name],
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.stdout.strip() == f"the '{name}' data comes from the PyPI {says}", out.stderr
+
+
+def test_a_numeric_code_of_several_classes_is_refused_as_a_leak() -> None:
+    """A grade's numeric code beside the grade (AER CreditCard's risk 1/2/3 and a
+    ``risk_code`` 10/20/30) gave a macro-F1 of 1.0000 without a word: the numeric check
+    looked at two classes only; the same code written as text was refused."""
+    credit = datasets.load("german_credit")
+    code = credit["housing"].map({"own": 10, "rent": 20, "for free": 30})
+    assert code.notna().all()
+    for name, column in (
+        ("in_order", code),  # each class's values apart from the others'
+        ("shuffled", code.map({10: 3.0, 20: 1.0, 30: 2.0})),
+        ("by_value", code + np.where(np.arange(len(code)) % 2, 1, 0)),  # two codes a class
+    ):
+        with pytest.raises(DataError, match=rf"column '{name}' gives the target 'housing' away"):
+            Dataset.from_frame(credit.assign(**{name: column}), target="housing")
+    mixed = code.where(np.arange(len(code)) % 50 != 0, 20)  # a few rows of another class's
+    fine = Dataset.from_frame(credit.assign(mixed=mixed), target="housing")
+    assert "mixed" in fine.X.columns and "age_in_years" in fine.X.columns
