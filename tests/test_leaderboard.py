@@ -156,6 +156,40 @@ def test_times_are_the_readers_local_time_for_every_row(storage: str) -> None:
         assert (after["finished"] - trials["finished"].max()).abs().max() < pd.Timedelta("5min")
 
 
+def test_studies_of_another_application_on_a_shared_storage(storage: str, tmp_path: Path) -> None:
+    """A shared storage holds others' studies too: a plain Optuna study (minimised by
+    default) was ranked best-last, and one of two objectives crashed every query and
+    compare with Optuna's RuntimeError. And a Path, a numpy count or a wrong object
+    given to the API failed with internal errors."""
+    import shutil
+
+    import numpy as np
+    import optuna
+
+    shutil.copy(storage.removeprefix("sqlite:///"), tmp_path / "automl_fin.db")
+    url = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    plain = optuna.create_study(storage=url, study_name="plain")  # minimise
+    for x in (0.9, 0.1, 0.5):
+        plain.enqueue_trial({"x": x})
+    plain.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=3)
+    two = optuna.create_study(storage=url, study_name="two", directions=["minimize"] * 2)
+    two.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
+    for board in (Leaderboard(url), Leaderboard(tmp_path), Leaderboard(tmp_path / "automl_fin.db")):
+        rows = board.query()
+        assert set(rows["study"]) == {"auc", "amount", "plain"}  # "two": no single score
+        mine = rows[rows["study"] == "plain"].sort_values("rank")
+        assert mine["score"].tolist() == pytest.approx([0.01, 0.25, 0.81])
+        assert set(mine["direction"]) == {"minimize"}
+        assert "plain" not in set(board.compare()["study"])  # no recipe to compare by
+    with pytest.raises(StorageError, match=r"^study 'two' optimises several objectives"):
+        Leaderboard(url).query(study="two")
+    credit = Path(storage.removeprefix("sqlite:///")).parent / "credit.csv"
+    assert set(Leaderboard(url).query(dataset=credit, top=np.int64(1))["study"]) == {"amount"}
+    with pytest.raises(StorageError, match=r"^storage: a URL .* not int 42"):
+        Leaderboard(42)
+
+
 def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:
     """A trial queued for later (``enqueue``, or a worker's queue) is not a result: the
     board leaves it out, ``state="WAITING"`` (``--state WAITING``) shows it."""

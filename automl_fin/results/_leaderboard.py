@@ -7,6 +7,8 @@ failed trials after the completed ones).
 
 from __future__ import annotations
 
+import copy
+import numbers
 import os
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -64,7 +66,9 @@ _STATE_ORDER["WAITING"] = len(_STATE_ORDER)
 def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
     if value is None:
         return None
-    return [value] if isinstance(value, str) else list(value)
+    if isinstance(value, str | os.PathLike):  # a data file given as a Path
+        return [os.fspath(value)]
+    return [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value]
 
 
 def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = None) -> None:
@@ -102,16 +106,42 @@ def _one_of(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 class Leaderboard:
-    """Trials of all studies in ``storage`` (a URL or an Optuna storage object)."""
+    """Trials of all studies in ``storage``: a URL, an Optuna storage object, or a path
+    (a SQLite file, or a runs folder holding ``automl_fin.db``).
+
+    Studies of several objectives (which rank no single score) are left out; a study
+    automl-fin did not write is ranked in the direction Optuna stores for it."""
 
     def __init__(self, storage: Any) -> None:
-        from automl_fin.storage._storage import open_storage
+        from automl_fin.storage._storage import default_url, open_storage
 
+        if isinstance(storage, os.PathLike):  # a file, or a runs folder as --runs-dir
+            path = os.fspath(storage)
+            storage = default_url(path) if os.path.isdir(path) else f"sqlite:///{path}"
+        if not isinstance(storage, str) and not hasattr(storage, "get_all_studies"):
+            raise StorageError(
+                f"storage: a URL (sqlite:///runs/automl_fin.db), a path or an Optuna storage, "
+                f"not {type(storage).__name__} {storage!r}"
+            )
         self._storage = open_storage(storage, create=False) if isinstance(storage, str) else storage
 
     def studies(self) -> list[str]:
         """Names of all studies in the storage."""
         return [s.study_name for s in self._storage.get_all_studies()]
+
+    def _summaries(self) -> list[Any]:
+        """The storage's studies of one objective, each with its direction among its
+        attributes (a study of another application's has Optuna's only)."""
+        out = []
+        for summary in self._storage.get_all_studies():
+            if len(summary.directions) != 1:
+                continue
+            if "direction" not in summary.user_attrs:  # (a copy: the storage's is kept)
+                own = "minimize" if summary.direction.name == "MINIMIZE" else "maximize"
+                summary = copy.copy(summary)
+                summary.user_attrs = {**summary.user_attrs, "direction": own}
+            out.append(summary)
+        return out
 
     def query(
         self,
@@ -151,14 +181,25 @@ class Leaderboard:
         metric too), ``test:<name>`` for the final test rows, and ``rank`` (1 = best within its
         study, counted before any model, state or top filter).
         """
-        if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        if top is not None and (
+            isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1
+        ):
             raise ValueError(f"top: a positive whole number of rows per study (got {top!r})")
+        top = None if top is None else int(top)  # numpy's too
         _one_of("params", params, ("dict", "flat"))
         recipes, datasets = _as_list(recipe), _as_list(dataset)
         studies, models = _as_list(study), _as_list(model)
         states = [ALIASES.get(s.upper(), s.upper()) for s in _as_list(state) or []] or None
-        summaries = self._storage.get_all_studies()
+        summaries = self._summaries()
         if studies:
+            several = {s.study_name for s in self._storage.get_all_studies()} - {
+                s.study_name for s in summaries
+            }
+            if asked := sorted(set(studies) & several):
+                raise StorageError(
+                    f"study '{asked[0]}' optimises several objectives: a leaderboard ranks "
+                    "one score; read it with optuna.load_study"
+                )
             _unknown("study", studies, [s.study_name for s in summaries])
         if recipes:
             _unknown("recipe", recipes, [s.user_attrs.get("recipe") for s in summaries])
@@ -216,11 +257,13 @@ class Leaderboard:
         beaten the others only by luck), studies and trials (how many completed
         trials, the ensemble and stack rows not counted, of how many studies competed),
         rank (1 = best within the recipe, data set and metric); the rows of one recipe,
-        data set and metric come together."""
+        data set and metric come together. Studies automl-fin did not write (no recipe)
+        are not compared."""
         _one_of("by", by, ("data", "model"))
         board = self.query(
             recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
         )
+        board = board[board["recipe"].notna()]  # another application's studies: no recipe
         task = ["recipe", "recipe_hash", "dataset", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
@@ -254,7 +297,7 @@ class Leaderboard:
         """Every model with a trial in the storage."""
         return [
             _row(s.study_name, s.user_attrs, t)["model"]
-            for s in self._storage.get_all_studies()
+            for s in self._summaries()
             for t in self._trials(s)
         ]
 
