@@ -140,8 +140,11 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                         f"storage '{redact(url)}' could not be created: {_short(exc)}"
                     ) from None
                 time.sleep(0.05 * 2**attempt)
-        if create and scheme.startswith("sqlite") and path and path != ":memory:":
-            _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
+        if scheme.startswith("sqlite") and path and path != ":memory:":
+            if create:
+                _log_ahead(storage, Path(path))  # a writer's
+            elif _in_wal(Path(path)):  # a crashed run's (docs/distributed.md): one file again
+                settle(storage)
         return storage
     except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
         raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
@@ -180,6 +183,19 @@ def _has_studies(url: str, scheme: str) -> None:
         f"storage '{redact(url)}' is not a storage automl-fin wrote (no Optuna studies; "
         f"{held}); pass the --storage or --runs-dir of a run"
     )
+
+
+def _in_wal(path: Path) -> bool:
+    """Whether the SQLite file at ``path`` is in write-ahead-log mode (its header's read
+    and write versions are 2): a run killed before it settled the file leaves it so,
+    and a reader opening it folds the log back but leaves the mode (the file alone then
+    could not be opened from a read-only place)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18:20] == b"\x02\x02"
 
 
 def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:
