@@ -182,6 +182,10 @@ def test_studies_of_another_application_on_a_shared_storage(storage: str, tmp_pa
         assert mine["score"].tolist() == pytest.approx([0.01, 0.25, 0.81])
         assert set(mine["direction"]) == {"minimize"}
         assert "plain" not in set(board.compare()["study"])  # no recipe to compare by
+    # nothing to compare: the columns typed as a filled answer's (a mask kept none)
+    filled, empty = Leaderboard(url).compare(), Leaderboard(url).compare(study="plain")
+    assert empty.empty and empty.dtypes.to_dict() == filled.dtypes.to_dict()
+    assert list(empty[empty["chosen"]].columns) == list(filled.columns)
     with pytest.raises(StorageError, match=r"^study 'two' optimises several objectives"):
         Leaderboard(url).query(study="two")
     credit = Path(storage.removeprefix("sqlite:///")).parent / "credit.csv"

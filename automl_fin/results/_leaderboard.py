@@ -269,8 +269,9 @@ class Leaderboard:
         columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
                    "score", "score_std", "study", "trial", "chosen", "studies", "trials",
                    "rank"]  # fmt: skip
-        if board.empty:
-            return pd.DataFrame(columns=columns)
+        if board.empty:  # typed as a filled answer: masks on it keep its columns
+            counts = dict.fromkeys(("studies", "trials", "rank"), "int64")
+            return board.reindex(columns=columns).astype(counts).reset_index(drop=True)
         sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
         board = board.assign(_key=board["score"] * sign).sort_values(["_key", "study", "trial"])
         groups = board.groupby(keys, sort=False, dropna=False)
