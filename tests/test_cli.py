@@ -236,6 +236,13 @@ def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
         out = cli(*command, "--runs-dir", str(tmp_path / "new.csv"))
         assert out.returncode == 2, out.stderr
         assert f"{tmp_path / 'new.csv'} is a file, not a runs folder" in out.stderr, out.stderr
+    # the runs folder given as the storage file, a run's folder as the runs folder: named
+    out = cli("leaderboard", "--storage", f"sqlite:///{runs}")
+    assert out.returncode == 2 and f"names a folder; pass the file in it (sqlite:///{runs}/" \
+        "automl_fin.db) or --runs-dir" in out.stderr, out.stderr  # fmt: skip
+    out = cli("compare", "--runs-dir", str(runs / "knn-cli"))
+    assert out.returncode == 2 and "is the folder of one run; pass the runs folder that holds " \
+        f"it (--runs-dir {runs})" in out.stderr, out.stderr  # fmt: skip
 
 
 def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:

@@ -106,6 +106,16 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     f"no storage at {path}: {folder} is a file, not a runs folder; pass the "
                     "folder `automl-fin run` wrote (--runs-dir DIR) or --storage URL"
                 )
+            if not create and Path(path).is_dir():  # --storage sqlite:///RUNS
+                raise StorageError(
+                    f"storage '{redact(url)}' names a folder; pass the file in it "
+                    f"(sqlite:///{Path(path) / 'automl_fin.db'}) or --runs-dir {path}"
+                )
+            if not create and not Path(path).is_file() and _is_run_folder(folder):
+                raise StorageError(
+                    f"no storage at {path}: {folder} is the folder of one run; pass the runs "
+                    f"folder that holds it (--runs-dir {folder.parent})"
+                )
             if not create and not Path(path).is_file():
                 raise StorageError(
                     f"no storage at {path}: run `automl-fin run` first, or pass --storage URL "
@@ -183,6 +193,12 @@ def _has_studies(url: str, scheme: str) -> None:
         f"storage '{redact(url)}' is not a storage automl-fin wrote (no Optuna studies; "
         f"{held}); pass the --storage or --runs-dir of a run"
     )
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is one run's (its out-of-fold predictions or predictor), not
+    a runs folder: given as ``--runs-dir``, its storage is the folder above."""
+    return (folder / "oof").is_dir() or (folder / "predictor").is_dir()
 
 
 def _in_wal(path: Path) -> bool:
