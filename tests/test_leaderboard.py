@@ -135,6 +135,10 @@ def test_columns_for_analysis_across_studies(storage: str) -> None:
     searched = flat[flat["model"] == "logreg"]
     assert searched["param:logreg.C"].notna().all()
     assert flat.loc[flat["model"] == "rf", "param:logreg.C"].isna().all()
+    # a whole-number parameter stays whole beside another model's rows (it was 492.0)
+    trees = flat.loc[flat["model"] == "rf", "param:rf.n_estimators"]
+    assert pd.api.types.is_integer_dtype(flat["param:rf.n_estimators"]) and trees.notna().all()
+    assert flat.loc[flat["model"] == "logreg", "param:rf.n_estimators"].isna().all()
 
 
 def test_times_are_the_readers_local_time_for_every_row(storage: str) -> None:

@@ -354,11 +354,24 @@ def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.Dat
     if flat:
         names = sorted({k for p in frame["params"] for k in p})
         flat_params = pd.DataFrame(
-            [{f"param:{k}": p.get(k) for k in names} for p in frame["params"]], index=frame.index
+            {f"param:{k}": _param_column([p.get(k) for p in frame["params"]]) for k in names},
+            index=frame.index,
         )
         at = frame.columns.get_loc("params")
         frame = pd.concat([frame.iloc[:, :at], flat_params, frame.iloc[:, at + 1 :]], axis=1)
     return frame
+
+
+def _param_column(values: list[Any]) -> pd.Series:
+    """One parameter's values across rows, missing where a row's model has none: whole
+    numbers stay whole (``Int64``: mixed with another model's rows they were floats,
+    ``492.0``) and flags flags (``boolean``), whatever rows a filter leaves."""
+    given = [v for v in values if v is not None]
+    if given and all(isinstance(v, bool) for v in given):
+        return pd.Series(values, dtype="boolean")
+    if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
+        return pd.Series(values, dtype="Int64")
+    return pd.Series(values, dtype=None if given else "float64")
 
 
 def _typed(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
