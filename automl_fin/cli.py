@@ -51,12 +51,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _table_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--wide", action="store_true", help="table: every column (metrics, preprocessors, plugin)"
+        "--wide",
+        action="store_true",
+        help="table: every column (metrics, final test, preprocessors, plugin)",
     )
     parser.add_argument(
         "--columns",
         metavar="A,B,...",
-        help="table: these leaderboard columns (e.g. rank,model,score,metric:ks,params)",
+        help="these leaderboard columns, in a table, CSV or JSON (e.g. rank,model,score,metric:ks)",
     )
 
 
@@ -740,6 +742,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         params="flat" if args.flat_params else "dict",
     )
     table = functools.partial(_table, with_study=True, wide=args.wide, columns=args.columns)
+    if args.columns and args.format != "table" and not board.empty:  # these, in any format
+        board = board[_named_columns(board, args.columns)]
     _emit(board, args.format, table=table)
     return 0
 
@@ -837,6 +841,23 @@ def _width() -> int:
         return shutil.get_terminal_size((100, 24)).columns
 
 
+def _named_columns(board: pd.DataFrame, columns: str) -> list[str]:
+    """The board's columns ``--columns`` names (``A,B,...``), each checked."""
+    from automl_fin.errors import StorageError
+
+    cols = [c.strip() for c in columns.split(",") if c.strip()]
+    unknown = [c for c in cols if c not in board.columns]
+    if unknown:
+        hint = ""
+        if any(c.startswith("param:") for c in unknown) and "params" in board.columns:
+            hint = " (parameter columns: add --flat-params)"
+        raise StorageError(
+            f"--columns: no column {', '.join(map(repr, unknown))}{hint}; columns: "
+            f"{', '.join(map(str, board.columns))}"
+        )
+    return cols
+
+
 def _table(
     board: pd.DataFrame,
     *,
@@ -850,7 +871,6 @@ def _table(
     A board with flat parameter columns (``param:<name>``, ``--flat-params``) shows them
     all before the error (not cut to the width), named without the prefix where no
     other column has that name."""
-    from automl_fin.errors import StorageError
 
     if board.empty:
         return "(no trials)"
@@ -860,15 +880,10 @@ def _table(
         extra = [c for c in extra if c != f"metric:{metric}"]  # the score column already
     lead = ["study", "recipe", "metric"] if with_study else []
     if columns:
-        cols = [c.strip() for c in columns.split(",") if c.strip()]
-        unknown = [c for c in cols if c not in board.columns]
-        if unknown:
-            raise StorageError(
-                f"--columns: no column {', '.join(map(repr, unknown))}; columns: "
-                f"{', '.join(map(str, board.columns))}"
-            )
+        cols = _named_columns(board, columns)
     elif wide:
-        cols = [*lead, *WIDE, *extra, "preprocessors", "plugin", *flat, "error"]
+        tested = [c for c in board.columns if c.startswith("test:")]  # the final test's
+        cols = [*lead, *WIDE, *extra, *tested, "preprocessors", "plugin", *flat, "error"]
     else:
         cols = [*lead, *ESSENTIAL[:-1], *flat, "error"]
     view = board[cols].copy()

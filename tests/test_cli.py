@@ -167,12 +167,22 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.Mo
     assert bad.returncode == 2 and "--columns: no column 'modle'; columns: study," in bad.stderr
     flat = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv", "--flat-params")
     assert "param:knn.n_neighbors" in flat.stdout.splitlines()[0]
+    # --columns picks the columns of CSV and JSON too (it was ignored there), and names
+    # the flag a parameter column needs
+    some = cli(
+        "leaderboard", "--runs-dir", str(runs), "--format", "csv", "--columns", "trial,score"
+    )
+    assert some.stdout.splitlines()[0] == "trial,score" and len(some.stdout.splitlines()) == 5
+    bad = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,param:knn.n_neighbors")
+    assert bad.returncode == 2 and "(parameter columns: add --flat-params)" in bad.stderr
     # the table shows the parameters too, one column each (all of them: not cut to the width)
     flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
     head = flat.stdout.splitlines()[0].split()
     assert {"knn.n_neighbors", "prep.categorical.encode", "model", "score"} <= set(head), head
     # narrow: `metric` goes with the optional columns, unless the rows mix metrics
     board = Leaderboard(f"sqlite:///{runs / 'automl_fin.db'}").query()
+    tested = board.assign(**{"test:roc_auc": 0.8})  # --wide: the final test's too
+    assert "test:roc_auc" in _table(tested, with_study=True, wide=True).splitlines()[0]
     mixed = board.assign(
         metric=["roc_auc", "rmse"] * (len(board) // 2) + ["rmse"] * (len(board) % 2)
     )
