@@ -303,3 +303,23 @@ def test_text_rows_are_batched_by_length_and_come_back_in_row_order() -> None:
     assert np.allclose(proba, one_by_one, atol=1e-5)
     # the kept (best) epoch's reported score is the score of the model's predictions
     assert min(abs(v - monitor.score(proba)) for v in curve) < 1e-9
+
+
+def test_the_summary_says_a_text_model_leaves_the_other_columns_unused() -> None:
+    """A text network reads the text alone: chosen on a table with numbers beside the
+    text, its predictor ignored them (their importance 0, any value the same forecast)
+    and nothing said so."""
+    from automl_fin import datasets
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+
+    news = datasets.load("financial_phrasebank").sample(300, random_state=0)
+    both = news.assign(retweets=np.arange(300), likes=np.arange(300) % 7)
+    recipe = load_recipe("sentiment", {"models": ["text_nn", "logreg"]})
+    said = resolve(recipe, both, get_registry()).summary().splitlines()
+    assert said[-1] == (
+        "  note: text_nn reads the text alone: its trials leave the 2 other feature columns unused"
+    )
+    alone = resolve(recipe, news, get_registry()).summary()
+    assert "note:" not in alone  # nothing else to leave out

@@ -38,6 +38,7 @@ from automl_fin.engine._pipeline import (
     can_preprocess_for,
     check_coverage,
     sample_plan,
+    takes_raw_text,
 )
 from automl_fin.engine._prior_shift import factors
 from automl_fin.errors import ArtifactError, DataError, RecipeError
@@ -239,12 +240,27 @@ class Problem:
         ds = self.dataset
         kinds = self.kind_words()
         baselines = f"; baselines: {', '.join(self.baselines)}" if self.baselines else ""
+        # a model that reads the text itself sees no other column (a chosen text network
+        # ignored a table's numbers without a word)
+        others = sum(kind is not ColumnKind.TEXT for kind in ds.kinds.values())
+        raw = sorted(n for n, spec in self.models.items() if takes_raw_text(spec))
+        unused = (
+            f"\n  note: {', '.join(raw)} read{'s' * (len(raw) == 1)} the text alone: "
+            f"{'its' if len(raw) == 1 else 'their'} trials leave the {others} other feature "
+            f"column{'s' * (others != 1)} unused"
+            if raw and others
+            else ""
+        )
         return (
-            f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
-            f"({self.metric.direction}), validation {self.validation_words()}; "
-            f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
-            f"models: {', '.join(sorted(self.models))}{baselines}"
-        ) + "".join(f"\n  inferred: {note}" for note in self.notes)
+            (
+                f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
+                f"({self.metric.direction}), validation {self.validation_words()}; "
+                f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
+                f"models: {', '.join(sorted(self.models))}{baselines}"
+            )
+            + "".join(f"\n  inferred: {note}" for note in self.notes)
+            + unused
+        )
 
     def kind_words(self) -> str:
         """The feature columns by kind: ``13 categorical, 7 numeric``."""
