@@ -109,6 +109,12 @@ def test_overrides_win_and_are_validated(registry: Registry) -> None:
         False, False, False, False, True)  # fmt: skip
     with pytest.raises(RecipeError, match=r"field 'ensemble'"):
         load_recipe("default", parse_overrides(["ensemble=maybe"]), registry=registry)
+    # a column named with dots (R's Web.Description) is one key of a map of columns
+    dotted = ["data.columns.Web.Description=text",
+              "model_options.xgboost.monotone_constraints.Income.Level=1"]  # fmt: skip
+    r = load_recipe("default", parse_overrides(dotted), registry=registry)
+    assert r.data.columns == {"Web.Description": "text"}
+    assert r.model_options["xgboost"]["monotone_constraints"] == {"Income.Level": 1}
 
 
 def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:

@@ -355,10 +355,22 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     return out
 
 
+def _dotted_parts(dotted: str) -> list[str]:
+    """The fields of a dotted key; a column name after a map of columns is one key
+    whatever dots it holds (R's ``Web.Description``: ``data.columns.Web.Description``
+    set a field ``Web``)."""
+    parts = dotted.split(".")
+    if parts[:2] == ["data", "columns"] and len(parts) > 3:
+        return [*parts[:2], ".".join(parts[2:])]
+    if parts[0] == "model_options" and len(parts) > 4 and parts[2] == "monotone_constraints":
+        return [*parts[:3], ".".join(parts[3:])]
+    return parts
+
+
 def _apply(raw: dict[str, Any], overrides: Mapping[str, Any], source: str) -> None:
     for dotted, value in overrides.items():
         node = raw
-        parts = dotted.split(".")
+        parts = _dotted_parts(dotted)
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
