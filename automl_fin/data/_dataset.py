@@ -170,6 +170,10 @@ def _read(
 
 
 PREAMBLE_LINES = 200  # lines read to find a header below notes
+# missing values written as databases export them, beside pandas' own (NA, NULL, ...):
+# MySQL's and PostgreSQL's COPY \N (892 of Ecdat's breach descriptions made the column a
+# category of one frequent value instead of text)
+NULL_MARKS = ["\\N"]
 FOOTER_ROWS = 5  # trailing rows looked at for a spreadsheet's notes and totals
 # a note alone on its line: words (three or more, or one followed by a colon)
 _NOTE = re.compile(r"(?=.*[^\W\d_]).*(:|\S+\s+\S+\s+\S+).*", re.DOTALL)
@@ -316,6 +320,7 @@ def _csv(
     ``\r`` inside a value (:func:`_lone_returns`); off where only its names are read."""
     if sep and scan and _lone_returns(p):  # a '\r' inside a value, unquoted: part of it
         options = {**options, "lineterminator": "\n"}
+    options.setdefault("na_values", NULL_MARKS)
     read = partial(pd.read_csv, p, sep=sep, engine="c" if sep else "python",
                    encoding=encoding, **options)  # fmt: skip
     with warnings.catch_warnings():
