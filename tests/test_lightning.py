@@ -316,10 +316,17 @@ def test_the_summary_says_a_text_model_leaves_the_other_columns_unused() -> None
 
     news = datasets.load("financial_phrasebank").sample(300, random_state=0)
     both = news.assign(retweets=np.arange(300), likes=np.arange(300) % 7)
-    recipe = load_recipe("sentiment", {"models": ["text_nn", "logreg"]})
+    recipe_over = {"models": ["text_nn", "logreg"]}
+    recipe = load_recipe("sentiment", recipe_over)
     said = resolve(recipe, both, get_registry()).summary().splitlines()
     assert said[-1] == (
         "  note: text_nn reads the text alone: its trials leave the 2 other feature columns unused"
     )
     alone = resolve(recipe, news, get_registry()).summary()
     assert "note:" not in alone  # nothing else to leave out
+    # a table without text: the recipe's text models are said to be left out
+    credit = datasets.load("german_credit").iloc[:300].rename(columns={"housing": "label"})
+    said = r"no column reads as text, so text_nn \(the recipe's models of text\) are left out"
+    with pytest.warns(UserWarning, match=said + "; --set data.columns.COLUMN=text"):
+        resolve(load_recipe("sentiment", {**recipe_over, "data.classes": None}), credit,
+                get_registry())  # fmt: skip

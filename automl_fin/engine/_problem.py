@@ -549,6 +549,23 @@ def _specs(
         and task in spec.tasks
         and accepts_input(spec, kinds, dataset.X.columns)
     }
+    if ColumnKind.TEXT not in kinds:  # a text recipe on a table without text: said
+        readers = sorted(
+            n
+            for n in wanted or ()
+            if (s := registry.models.get(n)) is not None
+            and n not in unavailable
+            and n not in models
+            and task in s.tasks
+            and (takes_raw_text(s) or ColumnKind.TEXT in s.only_with)
+        )
+        if readers:
+            warnings.warn(
+                f"{dataset.source}: no column reads as text, so {', '.join(readers)} (the "
+                "recipe's models of text) are left out; --set data.columns.COLUMN=text reads "
+                "one as text",
+                stacklevel=3,
+            )
     if not models:
         raise RecipeError(
             recipe.source,
