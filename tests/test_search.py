@@ -1000,6 +1000,14 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
     assert len(got) == 2 and got.notna().all().all()
     empty = result.predictor.predict_proba(pd.DataFrame({"text": [""]}))
     assert np.allclose(got.iloc[1], empty.iloc[0])
+    # texts of digits alone in a file are the texts written (read as numbers: "2016.0",
+    # "7.0", which a character model reads otherwise than the same rows given as text)
+    from automl_fin.results._predictor import _frame
+
+    (tmp_path / "digits.csv").write_text("text\n2016\n42\n007\n")
+    read, _ = _frame(tmp_path / "digits.csv", result.predictor.schema.text_columns())
+    assert read["text"].tolist() == ["2016", "42", "007"]
+    assert result.predictor.schema.text_columns() == ["text"]
 
 
 def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: Path) -> None:

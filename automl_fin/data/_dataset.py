@@ -44,9 +44,13 @@ LONGEST_DATE = 64  # characters: no written date is longer
 LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
 
 
-def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, header_only: bool = False, text: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame
-    (``header_only``: its columns and no rows, read cheaply: a batch's checks)."""
+    (``header_only``: its columns and no rows, read cheaply: a batch's checks; ``text``:
+    columns read as written, not as numbers: a predictor's text and category columns,
+    whose new rows of digits alone were read as 2016.0 where training read "2016")."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -69,7 +73,7 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
         sep = _READERS.get(suffix)
         try:
             sep = _header_separator(p, sep, encoding) if sep else sep
-            frame, skip = _read(p, suffix, sep, encoding, header_only)
+            frame, skip = _read(p, suffix, sep, encoding, header_only, text=text)
             break
         except UnicodeDecodeError as exc:
             reason = reason or exc.reason
@@ -113,7 +117,8 @@ def read_table(path: str | Path, *, header_only: bool = False) -> pd.DataFrame:
             notes = [str(sep).join(map(str, r.dropna())) for _, r in frame[-footer:].iterrows()]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # said once, above
-                frame, _ = _read(p, suffix, sep, encoding, False, rows=len(frame) - footer)
+                frame, _ = _read(p, suffix, sep, encoding, False, rows=len(frame) - footer,
+                                 text=text)  # fmt: skip
             warnings.warn(
                 f"data file '{p}': its last {footer} line(s) are notes or totals, not rows "
                 f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
@@ -132,6 +137,7 @@ def _read(
     encoding: str,
     header_only: bool,
     rows: int | None = None,
+    text: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, int]:
     """``p`` read in ``encoding`` (text formats) with ``sep`` between fields, and the
     lines before its header (:func:`_preamble`); a text table split by another
@@ -145,13 +151,14 @@ def _read(
         return pd.read_parquet(p), 0
     skip = 0
     rows = PREAMBLE_LINES if header_only else rows  # enough to find lines of notes
+    kinds = {"dtype": dict.fromkeys(text, "str")} if text else {}
     try:
-        frame = _csv(p, sep, encoding, scan=not header_only, nrows=rows)
+        frame = _csv(p, sep, encoding, scan=not header_only, nrows=rows, **kinds)
     except pd.errors.ParserError:
         skip, notes = _preamble(p, sep, encoding) if sep else (0, [])
         if not skip:
             raise
-        frame = _csv(p, sep, encoding, scan=not header_only, skiprows=skip, nrows=rows)
+        frame = _csv(p, sep, encoding, scan=not header_only, skiprows=skip, nrows=rows, **kinds)
     if skip and not header_only:  # a batch's check reads the names quietly
         warnings.warn(
             f"data file '{p}' has {skip} line(s) of notes before its header "

@@ -97,7 +97,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     :meth:`Predictor.evaluate`)."""
     from automl_fin.results._predictor import _frame
 
-    frame, source = _frame(data)
+    frame, source = _frame(data, predictor.schema.text_columns())
     if predictor.schema.series is not None:
         return _evaluate_series(predictor, frame, source)
     y = labels_of(predictor, frame, source)
@@ -133,7 +133,7 @@ def feature_importance(
     _refuse_series(predictor, "feature_importance")
     if int(repeats) < 2:
         raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
-    frame, source = _frame(data)
+    frame, source = _frame(data, predictor.schema.text_columns())
     y = labels_of(predictor, frame, source)
     if len(y) < 2:
         raise DataError(f"{source}: {len(y)} labelled row(s); permuting needs at least 2")

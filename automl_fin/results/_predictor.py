@@ -157,6 +157,20 @@ class Schema:
             series=data.get("series"),
         )
 
+    def text_columns(self) -> list[str]:
+        """The input columns training read as text (text, and categories that were not
+        numbers): a file's new rows read them as written (digits alone read as numbers
+        were ``2016.0`` to a text model trained on ``2016``)."""
+        return [
+            name
+            for name, kind in self.columns.items()
+            if kind is ColumnKind.TEXT
+            or (
+                kind is ColumnKind.CATEGORICAL
+                and self.dtypes.get(name, "str").startswith(("str", "object", "cat"))
+            )
+        ]
+
     def series_parts(self) -> tuple[str, str | None, Any, bool]:
         """A price schema's time and entity columns, its series config, and whether
         ids written as whole floats are read as integers (a predictor saved before
@@ -360,7 +374,7 @@ class Predictor:
 
     def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from."""
-        frame, source = _frame(data)
+        frame, source = _frame(data, self.schema.text_columns())
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
             X = checked[self.schema.features]
@@ -648,13 +662,15 @@ def _frame_source(data: Any) -> str:
     return str(data) if isinstance(data, (str, os.PathLike)) else "data"
 
 
-def _frame(data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, str]:
+def _frame(data: pd.DataFrame | str | Path, text: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
+    """``data`` as a table and how warnings name it; a file's ``text`` columns read as
+    written (:meth:`Schema.text_columns`)."""
     data, source = as_data(data, none=False), _frame_source(data)
     if isinstance(data, pd.DataFrame):
         return as_table(data, source, say=False), source
     from automl_fin.data._dataset import read_table
 
-    return read_table(data), source
+    return read_table(data, text=text), source
 
 
 def _latest_window(
