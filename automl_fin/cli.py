@@ -202,7 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="predict new rows with a run's saved predictor")
     predict.add_argument("run", metavar="RUN", help="run folder, predictor folder or study name")
     predict.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet file")
-    predict.add_argument("--out", metavar="PATH", help="CSV file to write (default: stdout)")
+    predict.add_argument(
+        "--out", metavar="PATH", help="CSV file to write (default, or '-': stdout)"
+    )
     predict.add_argument(
         "--keep",
         action="append",
@@ -638,7 +640,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from automl_fin.results._artifacts import load
     from automl_fin.storage._runs import locate
 
-    out = Path(args.out) if args.out else None
+    out = Path(args.out) if args.out and args.out != "-" else None  # '-': stdout, as usual
     if out is not None and out.is_dir():
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]

@@ -106,9 +106,12 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     new = pd.read_csv(tables["islr_default"]).head(300)
     new.insert(0, "loan_ref", [f"L{i:05d}" + "\rreissued" * (i < 3) for i in range(len(new))])
     new.sample(frac=1.0, random_state=0).to_csv(tmp_path / "new.csv", index=False)
-    pred = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"),
-               "--keep", "loan_ref", "--keep", "default", "--runs-dir", str(runs))  # fmt: skip
+    # '--out -' is stdout (a file named '-' was written)
+    pred = cli("predict", study.study_name, "--data", str(tmp_path / "new.csv"), "--out", "-",
+               "--keep", "loan_ref", "--keep", "default", "--runs-dir", str(runs),
+               cwd=tmp_path)  # fmt: skip
     assert pred.returncode == 0, pred.stderr[-2000:]
+    assert not (tmp_path / "-").exists()
     probs = pd.read_csv(io.StringIO(pred.stdout))
     # (stdout read as text: its \r become \n; the file keeps them)
     assert len(probs) == 300 and probs["loan_ref"].str.endswith("reissued").sum() == 3
