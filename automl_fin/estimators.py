@@ -227,7 +227,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
     Attributes:
         classes_, n_features_in_, feature_names_in_: as for any classifier (``classes_``
             sorted; ``predict_proba`` columns in that order).
-        predictor_: the refitted best row (:class:`automl_fin.Predictor`).
+        predictor_: the refitted best row (:class:`automl_fin.Predictor`), in the labels
+            of ``y`` (lowest first under an order) and its name (``y`` when it has none):
+            its ``evaluate``, ``explain`` and ``feature_importance`` read them.
         leaderboard_: the search's leaderboard.
         best_score_: the cross-validated score of the best row.
     """
@@ -239,6 +241,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         ordinal models and ``qwk`` out, with a warning, as the command does."""
         frame = self._frame(X, reset=True)
         stated = _stated_order(y)
+        named = getattr(y, "name", None)
         y = column_or_1d(y, warn=True)
         missing = pd.isna(pd.Series(y)).to_numpy()
         if missing.any():
@@ -279,6 +282,11 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         self._labels = classes  # to name a class in an error
         self._search(frame, codes, extra)
         self.classes_ = classes
+        # the predictor in y's words: its labels (not the search's codes), y's name
+        schema = self.predictor_.schema
+        schema.classes = [plain(classes[i]) for i in order]
+        target = "y" if named is None else str(named)
+        schema.target = target if target not in frame.columns else TARGET
         self.leaderboard_ = self.leaderboard_.rename(
             columns=_labelled(self.leaderboard_.columns, classes)
         )

@@ -157,21 +157,28 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     assert "metric:qwk" not in plain.leaderboard_.columns
     assert "metric:recall:Too Much" in plain.leaderboard_.columns
     order = ["Too Little", "About Right", "Too Much"]
-    stated = pd.Series(pd.Categorical(y, categories=order, ordered=True), index=y.index)
+    stated = pd.Series(
+        pd.Categorical(y, categories=order, ordered=True), index=y.index, name=y.name
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no order to complain of
         ordered = AutoFinClassifier(**args).fit(X, stated)
     assert "ordinal_logreg" in set(ordered.leaderboard_["model"])
     assert "metric:qwk" in ordered.leaderboard_.columns
     assert list(ordered.classes_) == sorted(order)  # sklearn's contract: sorted
-    assert ordered.predictor_.schema.classes == [1, 0, 2]  # the search's: lowest first
+    # the predictor in y's words, lowest first (it spoke the search's codes, [1, 0, 2],
+    # and of a target '__target__' that evaluate could not find)
+    assert ordered.predictor_.schema.classes == order
+    assert ordered.predictor_.schema.target == "poverty"
     proba = ordered.predict_proba(X.head(50))
-    raw = ordered.predictor_.predict_proba(X.head(50)).to_numpy()
-    assert np.allclose(proba[:, list(ordered.classes_).index("Too Little")], raw[:, 0])
+    raw = ordered.predictor_.predict_proba(X.head(50))
+    assert list(raw.columns) == order
+    assert np.allclose(proba[:, list(ordered.classes_).index("Too Little")], raw["Too Little"])
     labels = ordered.predict(X.head(50))
-    codes = ordered.predictor_.predict(X.head(50))  # the search's own: integers (not object)
-    assert pd.api.types.is_integer_dtype(codes)
-    assert set(labels) <= set(order) and (ordered.classes_[codes] == labels).all()
+    assert (ordered.predictor_.predict(X.head(50)).to_numpy() == labels).all()
+    assert set(labels) <= set(order)
+    scored = ordered.predictor_.evaluate(X.head(200).assign(poverty=y.head(200)))
+    assert "macro_f1" in scored.index
     # one pickled before the order was kept reads as classes_'s own
     plain_proba = plain.predict_proba(X.head(20))
     del plain._order
@@ -186,7 +193,7 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         graded = AutoFinClassifier(**args).fit(X, loans["grade"].to_numpy())
-    assert graded.predictor_.schema.classes == list(range(len(graded.classes_)))  # A < ... < G
+    assert graded.predictor_.schema.classes == sorted(graded.classes_)  # A < ... < G
     assert "metric:qwk" in graded.leaderboard_.columns
 
 
