@@ -76,13 +76,20 @@ class _AutoFin(BaseEstimator):
         checked and its columns named ``x0, x1, ...``."""
         if not isinstance(X, (pd.DataFrame, pd.Series)) and hasattr(X, "__arrow_c_stream__"):
             X = as_data(X)  # a Polars or Arrow table; a column of one is refused
+        named = None if reset else getattr(self, "feature_names_in_", None)
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
                 raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
-            return X.reset_index(drop=True).set_axis([str(c) for c in X.columns], axis=1)
+            # fitted on an array: a frame's columns are taken by position, as sklearn does
+            names = (
+                [f"x{i}" for i in range(X.shape[1])] if not reset and named is None else X.columns
+            )
+            return X.reset_index(drop=True).set_axis([str(c) for c in names], axis=1)
         X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
-        return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        # fitted on a frame: an array's columns are its columns by position (sklearn warns)
+        names = [f"x{i}" for i in range(X.shape[1])] if named is None else list(named)
+        return pd.DataFrame(X, columns=names)
 
     def _search(self, frame: pd.DataFrame, y: np.ndarray, extra: dict[str, Any]) -> Any:
         """Run the recipe on ``frame`` with target ``y``; ``extra`` recipe overrides."""

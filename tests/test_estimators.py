@@ -218,3 +218,23 @@ def test_every_column_of_X_is_a_feature_whatever_the_recipe_says_of_its_own_tabl
     # a budget the baselines take whole is said so (it said "errors: " and nothing)
     with pytest.raises(ValueError, match=r"^only the recipe's baselines \(prior\) completed"):
         AutoFinClassifier("risk_tier", trials=1, models=["logreg"]).fit(X, credit["housing"])
+
+
+def test_an_array_after_a_frame_and_a_frame_after_an_array_are_read_by_position() -> None:
+    """scikit-learn warns and reads columns by position (LIME and SHAP's kernel explainer
+    call predict_proba with arrays): fitted on a frame, an array was refused as missing
+    every column; fitted on an array, a frame as missing x0, x1, ..."""
+    import warnings
+
+    credit = datasets.load("german_credit").iloc[:300]
+    X = credit[["duration_in_month", "credit_amount", "age_in_years"]]
+    y = credit["creditability"]
+    args = {"trials": 3, "models": ["logreg"]}
+    for fit_on, ask in ((X, X.to_numpy()), (X.to_numpy(), X)):
+        fitted = AutoFinClassifier(**args).fit(fit_on, y)
+        with pytest.warns(UserWarning, match="feature names"):  # scikit-learn's own
+            other = fitted.predict_proba(ask[:20])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            same = fitted.predict_proba(fit_on[:20])
+        assert np.array_equal(other, same)
