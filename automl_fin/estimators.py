@@ -107,7 +107,7 @@ class _AutoFin(BaseEstimator):
             **extra,
         }
         for key, value in (
-            ("models", list(self.models) if self.models else None),
+            ("models", _names(self.models)),
             ("metric", self.metric),
             ("validation.n_splits", self.n_splits),
         ):
@@ -382,3 +382,11 @@ def _scale(classes: np.ndarray) -> np.ndarray | None:
 def _positions(classes: np.ndarray, labels: Sequence[Any]) -> np.ndarray:
     """Where each of ``labels`` stands in ``classes``."""
     return np.array([int(np.flatnonzero(classes == c)[0]) for c in labels])
+
+
+def _names(models: str | Sequence[str] | None) -> list[str] | None:
+    """``models`` as a list: one name given alone is that model (``"logreg"`` was read
+    letter by letter: "unknown model 'l'")."""
+    if not models:
+        return None
+    return [models] if isinstance(models, str) else list(models)

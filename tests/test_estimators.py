@@ -229,9 +229,10 @@ def test_an_array_after_a_frame_and_a_frame_after_an_array_are_read_by_position(
     credit = datasets.load("german_credit").iloc[:300]
     X = credit[["duration_in_month", "credit_amount", "age_in_years"]]
     y = credit["creditability"]
-    args = {"trials": 3, "models": ["logreg"]}
+    args = {"trials": 3, "models": "logreg"}  # one name alone (read letter by letter)
     for fit_on, ask in ((X, X.to_numpy()), (X.to_numpy(), X)):
         fitted = AutoFinClassifier(**args).fit(fit_on, y)
+        assert set(fitted.leaderboard_["model"]) <= {"logreg", "prior", "ensemble", "stack"}
         with pytest.warns(UserWarning, match="feature names"):  # scikit-learn's own
             other = fitted.predict_proba(ask[:20])
         with warnings.catch_warnings():
