@@ -4,8 +4,8 @@ The whole predictor is explained as one function (every member of an ensemble, e
 fold model of a bag, a stack's layer 2, the preprocessing), on the columns the user gave
 it: a categorical column is one player, not its one-hot columns; a text column is one.
 The explained quantity is the predictor's *margin*: the log-odds of one class (binary:
-the positive class, e.g. ``bad``; multiclass: the last class, the worst tier of an
-ordered task, unless another is named) or the predicted value (regression).
+the positive class, e.g. ``bad``; multiclass: the last class, the highest of an ordered
+task (risk_tier's worst tier; a quality scale's best), unless another is named) or the predicted value (regression).
 
 Contributions are interventional Shapley values estimated by permutation sampling
 (Strumbelj and Kononenko, 2014): ``samples`` pairs of a random column order and a
