@@ -123,6 +123,8 @@ def test_cli_predict_on_held_out_rows_reproduces_the_in_process_predictions_exac
     assert list(written.columns) == ["loan_id", "prediction", "proba_good", "proba_bad"]
     assert written["loan_id"].tolist() == held["loan_id"].tolist()  # keyed by the id column
     assert expected.index.equals(held.index)  # in process: indexed like the rows given
+    labels = run.predictor.predict(held)  # the same labels, of one type (it was objects)
+    assert expected["prediction"].dtype == labels.dtype and expected["prediction"].equals(labels)
     expected = expected.reset_index(drop=True)  # a file's rows: 0, 1, ...
     pd.testing.assert_frame_equal(written, expected, check_exact=True, check_dtype=False)
 

@@ -5,7 +5,8 @@ fold model of a bag, a stack's layer 2, the preprocessing), on the columns the u
 it: a categorical column is one player, not its one-hot columns; a text column is one.
 The explained quantity is the predictor's *margin*: the log-odds of one class (binary:
 the positive class, e.g. ``bad``; multiclass: the last class, the highest of an ordered
-task (risk_tier's worst tier; a quality scale's best), unless another is named) or the predicted value (regression).
+task (risk_tier's worst tier; a quality scale's best), unless another is named) or the
+predicted value (regression).
 
 Contributions are interventional Shapley values estimated by permutation sampling
 (Strumbelj and Kononenko, 2014): ``samples`` pairs of a random column order and a

@@ -366,11 +366,14 @@ class Predictor:
 
         return Rule.from_json(self.manifest.get("decision"))
 
-    def _labels(self, proba: np.ndarray) -> np.ndarray:
-        """Class labels of probabilities ``proba`` under the predictor's rule."""
+    def _labels(self, proba: np.ndarray) -> pd.Series:
+        """Class labels of probabilities ``proba`` under the predictor's rule, typed as
+        the labels are (int64 for 1/2/3, str for text), for predict and predict_frame
+        alike (predict_frame's were objects)."""
         from automl_fin.results._decision import decide
 
-        return np.asarray(self.schema.classes, dtype=object)[decide(proba, self.rule)]
+        labels = np.asarray(self.schema.classes, dtype=object)[decide(proba, self.rule)]
+        return pd.Series(labels).infer_objects()
 
     def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from."""
@@ -539,8 +542,7 @@ class Predictor:
         raw = self._blend(X)
         self._watch(X, raw, _frame_source(data))
         if self.schema.task.is_classification:
-            labels = pd.Series(self._labels(raw), index=frame.index, name=self.schema.target)
-            return labels.infer_objects()  # int64 for 0/1 labels, str for text ones
+            return self._labels(raw).set_axis(frame.index).rename(self.schema.target)
         return pd.Series(raw, index=frame.index, name=self.schema.target)
 
     def interval_half_width(self, coverage: float = 0.9) -> float:
@@ -631,7 +633,7 @@ class Predictor:
         # indexed like the input rows, as predict is: joined back onto them, row for row
         out = frame[ids].copy() if ids else pd.DataFrame(index=frame.index)
         if self.schema.task.is_classification:
-            out["prediction"] = self._labels(raw)
+            out["prediction"] = self._labels(raw).set_axis(frame.index)
             for i, c in enumerate(self.schema.classes):
                 out[f"proba_{c}"] = raw[:, i]
         else:
