@@ -756,16 +756,20 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     best = Leaderboard(_storage_url(args)).compare(
         args.by, recipe=args.recipe, dataset=args.dataset, model=args.model
     )
-    _emit(
-        best,
-        args.format,
-        table=lambda b: (
-            _render(_fit(b.drop(columns="dataset"), _width(), COMPARE_OPTIONAL))
-            if len(b)
-            else "(no completed trials)"
-        ),
-    )
+    _emit(best, args.format, table=_compare_table)
     return 0
+
+
+def _compare_table(best: pd.DataFrame) -> str:
+    """``compare``'s answer fitted to the terminal; ``recipe_hash`` stays where two groups
+    of one recipe, data and metric differ only by it (two rank-1 rows, and nothing
+    seen to tell them apart)."""
+    if not len(best):
+        return "(no completed trials)"
+    groups = best.drop_duplicates(["recipe", "data", "metric", "recipe_hash"])
+    twice = groups.duplicated(["recipe", "data", "metric"]).any()
+    optional = [c for c in COMPARE_OPTIONAL if not (twice and c == "recipe_hash")]
+    return _render(_fit(best.drop(columns="dataset"), _width(), optional))
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:

@@ -376,3 +376,19 @@ def test_tables_tell_large_scores_apart() -> None:
     shown = [number_text(v) for v in (14504.64, 14508.08, 1154.3, 0.8116, 0.06396, 44.49)]
     assert shown == ["14504.64", "14508.08", "1154.30", "0.8116", "0.06396", "44.49"]
     assert number_text(-2406.0) == "-2406.00" and number_text(123.0) == "123.0"
+
+
+def test_the_compare_table_shows_what_tells_two_first_rows_apart(
+    storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two searches of one recipe on one file that asked different things (other models:
+    another recipe_hash) are two groups, each with a rank-1 row; the narrow table left
+    out recipe_hash, the one column that told them apart."""
+    from automl_fin.cli import _compare_table
+
+    monkeypatch.setenv("COLUMNS", "100")
+    best = Leaderboard(storage).compare()
+    assert "recipe_hash" not in _compare_table(best).splitlines()[0]
+    other = best.iloc[[0]].assign(recipe_hash="0123456789ab", score=0.5)
+    twice = pd.concat([best, other], ignore_index=True)
+    assert "recipe_hash" in _compare_table(twice).splitlines()[0]
