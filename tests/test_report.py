@@ -399,3 +399,24 @@ def test_permutation_importance_too_slow_for_its_share_is_left_out_and_said(
         r"~\d+ s with this predictor \(predictor.feature_importance on chosen rows gives it\)",
         page,
     ), page[:500]
+
+
+def test_the_confidently_wrong_rows_show_every_text_column() -> None:
+    """A headline beside its body: the table showed the first text column alone."""
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+    from automl_fin.results._report_classes import confidently_wrong
+
+    news = datasets.load("financial_phrasebank").sample(300, random_state=0)
+    words = news["text"].str.split()
+    news = news.assign(text=words.str[:4].str.join(" "), body=words.str[4:].str.join(" "))
+    over = {"models": ["logreg"], "data.columns": {"text": "text", "body": "text"}}
+    problem = resolve(load_recipe("sentiment", over), news, get_registry())
+    assert [c for c, k in problem.dataset.kinds.items() if str(k) == "text"] == ["text", "body"]
+    y = problem.dataset.y
+    proba = np.full((len(y), 3), 0.1)
+    proba[np.arange(len(y)), (y + 1) % 3] = 0.8  # every row wrong, surely
+    html = confidently_wrong(problem, y, proba, (y + 1) % 3, np.arange(len(y)), ["text", "body"])
+    head = re.findall(r"<th>(.*?)</th>", html)
+    assert head[:4] == ["text", "body", "actual", "predicted"]

@@ -23,6 +23,7 @@ __all__ = ["class_parts", "confidently_wrong"]
 
 WRONG_ROWS = 10
 TEXT_CHARS = 240
+TEXT_COLUMNS = 3  # the text columns the confidently-wrong rows show, in table order
 
 
 def class_parts(
@@ -55,7 +56,7 @@ def class_parts(
         parts.append(note(_kappa_words(kappa, classes)))
     text = [c for c, kind in problem.dataset.kinds.items() if kind == ColumnKind.TEXT]
     if text:
-        parts.append(confidently_wrong(problem, y, proba, predicted, rows, text[0]))
+        parts.append(confidently_wrong(problem, y, proba, predicted, rows, text[:TEXT_COLUMNS]))
     return "".join(parts)
 
 
@@ -84,20 +85,24 @@ def confidently_wrong(
     proba: np.ndarray,
     predicted: np.ndarray,
     rows: np.ndarray,
-    column: str,
+    columns: list[str],
 ) -> str:
     """The :data:`WRONG_ROWS` rows whose predicted class was wrong with the highest
-    probability: their text, actual and predicted class and that probability."""
+    probability: their texts (each text column: a headline's body was left out),
+    actual and predicted class and that probability."""
     classes = np.asarray([str(c) for c in problem.dataset.classes], dtype=object)
     wrong = np.flatnonzero(predicted != y)
     if not len(wrong):
         return note("No out-of-fold row was predicted wrongly.")
     confidence = proba[wrong, predicted[wrong]]
     picked = wrong[np.argsort(-confidence, kind="stable")[:WRONG_ROWS]]
-    texts = problem.dataset.X[column].to_numpy(dtype=object)[rows[picked]]
+    texts = {
+        column: [_cut(t) for t in problem.dataset.X[column].to_numpy(dtype=object)[rows[picked]]]
+        for column in columns
+    }
     view = pd.DataFrame(
         {
-            column: [_cut(t) for t in texts],
+            **texts,
             "actual": classes[y[picked]],
             "predicted": classes[predicted[picked]],
             "probability": proba[picked, predicted[picked]],
