@@ -76,20 +76,25 @@ class _AutoFin(BaseEstimator):
         checked and its columns named ``x0, x1, ...``."""
         if not isinstance(X, (pd.DataFrame, pd.Series)) and hasattr(X, "__arrow_c_stream__"):
             X = as_data(X)  # a Polars or Arrow table; a column of one is refused
-        named = None if reset else getattr(self, "feature_names_in_", None)
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
                 raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
-            # fitted on an array: a frame's columns are taken by position, as sklearn does
-            names = (
-                [f"x{i}" for i in range(X.shape[1])] if not reset and named is None else X.columns
-            )
-            return X.reset_index(drop=True).set_axis([str(c) for c in names], axis=1)
-        X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
-        # fitted on a frame: an array's columns are its columns by position (sklearn warns)
-        names = [f"x{i}" for i in range(X.shape[1])] if named is None else list(named)
-        return pd.DataFrame(X, columns=names)
+            frame = X.reset_index(drop=True).set_axis([str(c) for c in X.columns], axis=1)
+        else:
+            X = validate_data(self, X, reset=reset, dtype=None, ensure_all_finite="allow-nan")
+            frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        if reset:
+            self._columns = list(frame.columns)
+            return frame
+        # fitted on a frame and given an array, or the other way round: the columns by
+        # position, as scikit-learn reads them (it warns); (one pickled before the names
+        # were kept: its frame's names, or x0, x1, ...)
+        fitted = getattr(self, "_columns", None)
+        if fitted is None:
+            named = getattr(self, "feature_names_in_", None)
+            fitted = [f"x{i}" for i in range(frame.shape[1])] if named is None else list(named)
+        return frame.set_axis(fitted, axis=1) if len(fitted) == frame.shape[1] else frame
 
     def _search(self, frame: pd.DataFrame, y: np.ndarray, extra: dict[str, Any]) -> Any:
         """Run the recipe on ``frame`` with target ``y``; ``extra`` recipe overrides."""
@@ -149,8 +154,10 @@ class _AutoFin(BaseEstimator):
             raise ValueError(
                 "no trial of the search completed; errors: " + "; ".join(errors)
                 if len(errors)
-                else f"only the recipe's baselines ({baselines or 'none'}) completed: the "
-                "budget went to them; give more trials (or seconds)"
+                else f"only the recipe's baselines ({baselines}) completed: the budget went "
+                "to them; give more trials (or seconds)"
+                if baselines
+                else "no trial of the search completed in its budget; give more trials (or seconds)"
             )
         self.predictor_ = result.predictor
         self.predictor_.path = None  # its folder was temporary; save with the estimator
@@ -171,26 +178,7 @@ class _AutoFin(BaseEstimator):
             field = _OWN_NAMES.get(exc.field, exc.field)
             raise RecipeError(where, field, exc.detail) from None
         except DataError as exc:
-            text = str(exc).replace(f"<DataFrame>: target '{TARGET}'", "y")
-            text = re.sub(r"^<DataFrame>: ", "X: ", text)
-            for field, own in _OWN_NAMES.items():
-                text = text.replace(field, own)
-            text = re.sub(r"--set '?([\w.]+)=([^'\s;,)]+)'?", r"overrides={'\1': '\2'}", text)
-            labels = getattr(self, "_labels", None)  # the search's classes are codes of y's
-            if labels is not None:
-                text = re.sub(
-                    r"\b(class|classes) ((?:\d+(?:, )?)+)",
-                    lambda m: (
-                        m[1]
-                        + " "
-                        + ", ".join(
-                            repr(plain(labels[int(c)])) for c in m[2].rstrip(", ").split(", ")
-                        )
-                        + (", " if m[2].endswith(", ") else "")
-                    ),
-                    text,
-                )
-            raise DataError(text) from None
+            raise DataError(_in_own_words(str(exc), getattr(self, "_labels", None))) from None
 
     def _recipe(self) -> Any:
         """The recipe with the user's overrides (errors named as this estimator's)."""
@@ -292,6 +280,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         # the predictor in y's words: its labels (not the search's codes), y's name
         schema = self.predictor_.schema
         schema.classes = [plain(classes[i]) for i in order]
+        _score_labels(self.predictor_.reference, classes)
         target = "y" if named is None else str(named)
         schema.target = target if target not in frame.columns else TARGET
         self.leaderboard_ = self.leaderboard_.rename(
@@ -390,3 +379,55 @@ def _names(models: str | Sequence[str] | None) -> list[str] | None:
     if not models:
         return None
     return [models] if isinstance(models, str) else list(models)
+
+
+def _in_own_words(text: str, labels: np.ndarray | None) -> str:
+    """A search's data error about the table an estimator hands it, in the estimator's
+    words: ``y`` for the target ``'__target__'``, ``X`` for the frame, its parameters
+    for recipe fields, ``overrides={...}`` for ``--set`` and ``data.drop: [...]``, and
+    ``labels`` (``classes_``, whose codes the search saw) for the classes it names."""
+    import yaml
+
+    text = text.replace(f"<DataFrame>: target '{TARGET}'", "y").replace(f"'{TARGET}'", "y")
+    text = re.sub(r"^<DataFrame>: ", "X: ", text)
+    for field, own in _OWN_NAMES.items():
+        text = text.replace(field, own)
+
+    def overrides(key: str, value: str) -> str:
+        try:
+            read = yaml.safe_load(value)
+        except yaml.YAMLError:
+            read = value
+        return f"overrides={{{key!r}: {read!r}}}"
+
+    text = re.sub(r"--set '([\w.]+)=([^']*)'", lambda m: overrides(m[1], m[2]), text)
+    text = re.sub(r"--set ([\w.]+)=([^\s;,)]+)", lambda m: overrides(m[1], m[2]), text)
+    text = re.sub(r"\((data\.\w+): (\[[^\]]*\])\)", lambda m: f"({overrides(m[1], m[2])})", text)
+    if labels is not None:  # the validation's rare-class lines: "class 2 has", "classes 1, 2 have"
+
+        def named(codes: str) -> str:
+            found = [int(c) for c in codes.split(", ")]
+            if any(c >= len(labels) for c in found):
+                return codes
+            return ", ".join(repr(plain(labels[c])) for c in found)
+
+        text = re.sub(r"\bclass (\d+) has\b", lambda m: f"class {named(m[1])} has", text)
+        text = re.sub(
+            r"\bclasses ((?:\d+, )*\d+)( \.\.\.)? have\b",
+            lambda m: f"classes {named(m[1])}{m[2] or ''} have",
+            text,
+        )
+    return text
+
+
+def _score_labels(reference: dict[str, Any] | None, classes: np.ndarray) -> None:
+    """The training bins of a multiclass predictor's score (its predicted class, as text)
+    in the labels of ``classes`` instead of the search's codes: the predictor's own rows,
+    scored in labels, read as a significant shift (PSI 17) against bins of codes."""
+    bins = (reference or {}).get("score")
+    if not isinstance(bins, dict) or bins.get("kind") != "categorical":
+        return
+    named = {str(i): str(plain(c)) for i, c in enumerate(classes)}
+    for key in ("values", "known"):
+        if isinstance(bins.get(key), list):
+            bins[key] = [named.get(str(v), v) for v in bins[key]]

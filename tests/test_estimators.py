@@ -239,3 +239,25 @@ def test_an_array_after_a_frame_and_a_frame_after_an_array_are_read_by_position(
             warnings.simplefilter("error")
             same = fitted.predict_proba(fit_on[:20])
         assert np.array_equal(other, same)
+
+
+def test_a_multiclass_predictor_in_labels_reads_its_own_rows_as_stable() -> None:
+    """predictor_ speaks y's labels; its score's training bins spoke the search's codes,
+    so its own training rows read as a significant shift (PSI 17) and every predict
+    warned. And a frame of integer column names (pd.DataFrame(array)) fitted, then
+    failed to predict as missing '0', '1', '2'."""
+    import warnings
+
+    credit = datasets.load("german_credit").iloc[:600]
+    X = credit[["duration_in_month", "credit_amount", "age_in_years"]]
+    fitted = AutoFinClassifier(trials=3, models="logreg").fit(X, credit["housing"])
+    table = fitted.predictor_.stability(X)
+    assert table.loc[table["column"] == "(score)", "psi"].iloc[0] < 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no shift said of its own rows
+        fitted.predictor_.predict(X)
+    import pandas as pd
+
+    numbers = pd.DataFrame(X.to_numpy())  # columns 0, 1, 2: no feature_names_in_
+    plain = AutoFinClassifier(trials=3, models="logreg").fit(numbers, credit["housing"])
+    assert plain.predict(numbers).shape == (600,)
