@@ -242,6 +242,7 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     assert "walk-forward errors are not exchangeable" in out.stderr
     # a series it never saw is forecast, and said (it was forecast without a word)
     assert predictor.manifest["training"]["series"] == ["MSFT", "SPX"]
+    assert predictor.schema.text_columns() == []  # ids read as training read them
     renamed = frame.assign(ticker=frame["ticker"].replace({"MSFT": "AAPL"}))
     with pytest.warns(
         UserWarning, match=r"1 of the 2 series of 'ticker' had no row in training \('AAPL'\)"

@@ -160,14 +160,17 @@ class Schema:
     def text_columns(self) -> list[str]:
         """The input columns training read as text (text, and categories that were not
         numbers): a file's new rows read them as written (digits alone read as numbers
-        were ``2016.0`` to a text model trained on ``2016``)."""
+        were ``2016.0`` to a text model trained on ``2016``). None of a price table:
+        its series ids are read as training read them (:func:`series_labels`)."""
+        if self.series is not None:
+            return []
         return [
             name
             for name, kind in self.columns.items()
             if kind is ColumnKind.TEXT
             or (
                 kind is ColumnKind.CATEGORICAL
-                and self.dtypes.get(name, "str").startswith(("str", "object", "cat"))
+                and self.dtypes.get(name, "").startswith(("str", "object", "cat"))
             )
         ]
 
