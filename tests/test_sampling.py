@@ -420,6 +420,22 @@ def test_a_preprocessor_whose_first_use_no_longer_fits_is_left_out_by_the_sample
         objective._skipped("logreg", ["encoder"])
     assert objective.stopped
 
+    # only the preprocessor whose first use does not fit is left out, not a median
+    # imputer beside it (nothing is fitted on a search's first trials)
+    from automl_fin import ColumnKind
+    from automl_fin.engine._pipeline import Plan, Step
+
+    news = datasets.load("financial_phrasebank").sample(200, random_state=0)
+    text = resolve(load_recipe("sentiment", {"models": ["logreg"]}),
+                   news.assign(n=range(200)), get_registry())  # fmt: skip
+    reader = Objective(text, tmp_path, deadline=time.monotonic() + 30)
+    reader.fold_seconds = {"logreg": [0.5]}
+    plan = Plan("logreg", {}, {ColumnKind.TEXT: (Step("minilm_embed", {}),),
+                               ColumnKind.NUMERIC: (Step("median_impute", {}),)})  # fmt: skip
+    assert set(reader._unfitted(plan)) == {"minilm_embed", "median_impute"}
+    assert reader._too_slow_preps(plan, slack=20.0) == ["minilm_embed"]
+    assert reader._too_slow_preps(plan, slack=1e6) == ["minilm_embed"]  # the costliest
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = TrialSeededTPE(0)
     study = optuna.create_study(sampler=sampler, direction="maximize")
@@ -427,7 +443,8 @@ def test_a_preprocessor_whose_first_use_no_longer_fits_is_left_out_by_the_sample
 
     def score(trial: optuna.Trial) -> float:
         trial.suggest_categorical("model", ["logreg", "sgd"])
-        return float(trial.suggest_categorical(slot, ["encoder", "tfidf", "none"]) == "encoder")
+        pick = trial.suggest_categorical(slot, ["encoder", "tfidf", "none"])
+        return {"encoder": 1.0, "tfidf": 0.6, "none": 0.0}[pick]
 
     study.optimize(score, n_trials=15)
     assert sum(t.params[slot] == "encoder" for t in study.trials) >= 6  # TPE's favourite

@@ -253,6 +253,16 @@ class Objective:
         new = self._unfitted(plan)
         return self._model_estimate(plan.model), self._rate() * sum(preps[n].cost for n in new)
 
+    def _too_slow_preps(self, plan: Plan, slack: float) -> list[str]:
+        """The unfitted preprocessors of ``plan`` whose first use alone takes more than
+        the ``slack`` seconds its model's folds leave (else the costliest): a median
+        imputer fitted beside the sentence encoder is not left out with it."""
+        preps, rate = self.problem.preprocessors, self._rate()
+        price = {n: rate * preps[n].cost for n in self._unfitted(plan)}
+        if not price:
+            return []
+        return [n for n, p in price.items() if p > slack] or [max(price, key=price.__getitem__)]
+
     def _unfitted(self, plan: Plan) -> list[str]:
         """The preprocessors of ``plan`` not fitted yet in this search (nor said warm)."""
         preps = self.problem.preprocessors
@@ -486,10 +496,12 @@ class Objective:
                 else f"budget: {left} {plan.model} folds of ~{each:.2g} s each{how} cannot "
                 f"end in the {self.deadline - now:.0f} s left"
             )
-            preps = self._unfitted(plan) if once and now + each * left <= self.deadline else []
+            slack = self.deadline - now - each * left  # what the model's folds leave
+            preps = self._too_slow_preps(plan, slack) if once and slack >= 0 else []
             if preps:  # the model's folds fit: the preprocessing's first use does not
+                cost = f"{once:.0f}" if once >= 10 else f"{once:.2g}"
                 why = (
-                    f"budget: the first use of {', '.join(preps)} takes ~{once:.0f} s (cached "
+                    f"budget: the first use of {', '.join(preps)} takes ~{cost} s (cached "
                     "after), less is left"
                 )
             self._skipped(plan.model, preps)
