@@ -123,7 +123,13 @@ class Leaderboard:
                 f"storage: a URL (sqlite:///runs/automl_fin.db), a path or an Optuna storage, "
                 f"not {type(storage).__name__} {storage!r}"
             )
-        self._storage = open_storage(storage, create=False) if isinstance(storage, str) else storage
+        if isinstance(storage, str):
+            from automl_fin.storage._storage import settle
+
+            self._storage = open_storage(storage, create=False)
+            settle(self._storage, crashed=True)  # a killed run's file: one file again
+        else:
+            self._storage = storage
 
     def studies(self) -> list[str]:
         """Names of all studies in the storage."""

@@ -150,11 +150,8 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                         f"storage '{redact(url)}' could not be created: {_short(exc)}"
                     ) from None
                 time.sleep(0.05 * 2**attempt)
-        if scheme.startswith("sqlite") and path and path != ":memory:":
-            if create:
-                _log_ahead(storage, Path(path))  # a writer's
-            elif _in_wal(Path(path)):  # a crashed run's (docs/distributed.md): one file again
-                settle(storage)
+        if create and scheme.startswith("sqlite") and path and path != ":memory:":
+            _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage
     except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
         raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
@@ -233,19 +230,30 @@ def _log_ahead(storage: optuna.storages.RDBStorage, path: Path) -> None:
     storage.engine.dispose()  # connections opened before the listener are not reused
 
 
-def settle(storage: object) -> None:
+def settle(storage: object, *, crashed: bool = False) -> None:
     """Fold a SQLite file's write-ahead log back into it and return it to the rollback
-    journal (a no-op for other storages, or while another process has the file open)."""
+    journal (a no-op for other storages, or while another process has the file open).
+    ``crashed``: only where a run left the file in log mode (docs/distributed.md: a
+    reader makes it one file again), and without waiting on a live run's writes (the
+    switch alone, which a connected run refuses at once)."""
     import sqlite3
 
     engine = getattr(storage, "engine", None)
     if engine is None or engine.dialect.name != "sqlite":
         return
+    database = engine.url.database
+    if crashed and not (database and database != ":memory:" and _in_wal(Path(database))):
+        return
+    pragmas = (
+        ("busy_timeout=0", "journal_mode=DELETE")
+        if crashed
+        else ("busy_timeout=100", "wal_checkpoint(TRUNCATE)", "journal_mode=DELETE")
+    )
     engine.dispose()
     raw = engine.raw_connection()
     try:
         # another process on the file keeps it in WAL: give up at once, not after 60 s
-        for pragma in ("busy_timeout=100", "wal_checkpoint(TRUNCATE)", "journal_mode=DELETE"):
+        for pragma in pragmas:
             with contextlib.suppress(sqlite3.OperationalError):
                 raw.execute(f"PRAGMA {pragma}").close()  # type: ignore[attr-defined]
     finally:
