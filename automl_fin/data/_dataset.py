@@ -445,7 +445,9 @@ def _header_separator(p: Path, own: str, encoding: str) -> str:
         (True, _lines(p, encoding, 1)),
         (False, _lines(p, encoding, PREAMBLE_LINES)),
     ):
-        bare = [re.sub(r'"[^"]*"', "", line) for line in lines]
+        # quoted values taken out across lines: a value written on several lines is
+        # one line of the table, not lines without a separator
+        bare = re.sub(r'"[^"]*"', "", "\n".join(lines)).split("\n")
         for i, header in enumerate(bare):
             counts = {s: header.count(s) for s in _SEPARATORS}
             sep = own if counts[own] else max(_SEPARATORS, key=counts.__getitem__)
