@@ -102,15 +102,11 @@ class _AutoFin(BaseEstimator):
 
         if len(frame) < 2:
             raise ValueError(f"n_samples = {len(frame)}: a search needs at least 2 rows")
-        overrides: dict[str, Any] = {
-            "ensemble": self.ensemble,
-            "report": False,
-            # X's columns are the features: the rules a recipe states for its own table
-            # (risk_tier's tier from grade, its dropped columns) are not applied to them
-            "data.derive": {},
-            "data.drop": [],
-            **extra,
-        }
+        overrides: dict[str, Any] = {"ensemble": self.ensemble, "report": False, **extra}
+        if self._named_recipe():  # X's columns are the features: the rules a built-in
+            # recipe states for its own table (risk_tier's tier from grade, its dropped
+            # columns) are not applied to them; a recipe file of the user's keeps its own
+            overrides |= {"data.derive": {}, "data.drop": []}
         for key, value in (
             ("models", _names(self.models)),
             ("metric", self.metric),
@@ -180,6 +176,13 @@ class _AutoFin(BaseEstimator):
         except DataError as exc:
             raise DataError(_in_own_words(str(exc), getattr(self, "_labels", None))) from None
 
+    def _named_recipe(self) -> bool:
+        """Whether ``recipe`` names a registered recipe (built in, or a plugin's), not
+        a YAML file of the user's."""
+        from automl_fin.plugin._registry import get_registry
+
+        return isinstance(self.recipe, str) and self.recipe in get_registry().recipes
+
     def _recipe(self) -> Any:
         """The recipe with the user's overrides (errors named as this estimator's)."""
         from automl_fin.engine._recipes import load_recipe
@@ -216,8 +219,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         ensemble: select an ensemble of the top trials after the search.
         random_state: the search's seed (an int): the same value repeats the search.
         overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
-            Every column of ``X`` is a feature: the columns a recipe derives or drops
-            on its own table are not (``{"data.drop": [...]}`` drops some).
+            Every column of ``X`` is a feature: the columns a built-in recipe derives or
+            drops on its own table are not (``{"data.drop": [...]}`` drops some; a
+            recipe file of your own keeps its rules).
 
     Attributes:
         classes_, n_features_in_, feature_names_in_: as for any classifier (``classes_``

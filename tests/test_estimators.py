@@ -3,6 +3,9 @@ inside cross_val_score and a Pipeline on real data."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import sp500_lags
@@ -215,6 +218,11 @@ def test_every_column_of_X_is_a_feature_whatever_the_recipe_says_of_its_own_tabl
     dropped = AutoFinClassifier(**args, overrides={"data.drop": ["balance"]})
     dropped.fit(X, credit["housing"])
     assert "balance" not in dropped.predictor_.schema.features
+    # a recipe file of one's own keeps its rules (they are written for one's own X)
+    own = Path(tempfile.mkdtemp()) / "mine.yaml"
+    own.write_text("extends: auto\ndata:\n  drop: [balance]\n")
+    mine = AutoFinClassifier(str(own), trials=3, models=["logreg"]).fit(X, credit["housing"])
+    assert "balance" not in mine.predictor_.schema.features
     # a budget the baselines take whole is said so (it said "errors: " and nothing)
     with pytest.raises(ValueError, match=r"^only the recipe's baselines \(prior\) completed"):
         AutoFinClassifier("risk_tier", trials=1, models=["logreg"]).fit(X, credit["housing"])
