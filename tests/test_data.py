@@ -743,3 +743,21 @@ def test_a_databases_null_mark_is_a_missing_value(tmp_path: Path) -> None:
     frame = read_table(tmp_path / "t.csv")
     assert frame["note"].isna().tolist() == [False, True, False]
     assert pd.api.types.is_float_dtype(frame["amount"]) and frame["amount"].isna().sum() == 1
+
+
+def test_a_column_that_is_the_numeric_target_written_another_way_is_refused() -> None:
+    """A regression target's copy (``medv * 2``; ISLR Wage's ``logwage`` beside ``wage``)
+    was searched as a feature: RMSE 0.0000, without a word; only class targets were
+    checked."""
+    credit = datasets.load("german_credit")
+    amount = credit["credit_amount"].astype(float)
+    gappy = (amount / 1000).where(np.arange(len(amount)) % 10 != 0)  # a few empty cells
+    for name, column, way in (("in_k", amount / 1000, "rises"),
+                              ("neg_log", -np.log(amount), "falls"),
+                              ("gappy", gappy, "rises")):  # fmt: skip
+        with pytest.raises(DataError, match=rf"column '{name}' gives the target "
+                           rf"'credit_amount' away \(it {way} with it in every row"):  # fmt: skip
+            Dataset.from_frame(credit.assign(**{name: column}), target="credit_amount")
+    near = amount / 1000 + np.random.default_rng(0).normal(0, 0.05, len(amount))  # noisy
+    fine = Dataset.from_frame(credit.assign(near=near), target="credit_amount")
+    assert "near" in fine.X.columns

@@ -711,6 +711,8 @@ class Dataset:
             raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
         if task.is_classification:
             _check_leaks(frame[features], y, source, target)
+        else:
+            _check_copies_of_target(frame[features], y, source, target)
         _warn_copies(frame[[*features, target]], source, target)
         X = frame[features].reset_index(drop=True)
         return cls(
@@ -790,6 +792,43 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             raise DataError(
                 f"{source}: column '{name}' gives the target '{target}' away (it separates "
                 "the classes perfectly); if it is known only after the outcome, drop it "
+                f"(data.drop: [{json.dumps(str(name))}])"
+            )
+
+
+def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
+    """Refuse a numeric feature that is the regression target written another way: it
+    rises or falls with the target in every row (``medv * 2``, ISLR Wage's ``logwage``
+    beside ``wage``: RMSE 0.0000 and 1.0 against 33, without a word). One sort of the
+    target, then a pass a column (per run of equal targets, its least and largest
+    value); from ``LEAK_MIN_ROWS`` rows on, as for classes."""
+    n = len(y)
+    if n < LEAK_MIN_ROWS:
+        return
+    order = np.argsort(y, kind="stable")
+    ys = y[order]
+    starts = np.flatnonzero(np.r_[True, ys[1:] != ys[:-1]])  # runs of one target value
+    if len(starts) < 3:
+        return
+    for name in X.columns:
+        col = X[name]
+        if not ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col):
+            continue
+        values = col.to_numpy(dtype=float, na_value=np.nan)[order]
+        known = ~np.isnan(values)
+        if known.sum() < n // 2 or np.unique(values[known][:: max(1, n // 1000)]).size < 2:
+            continue  # mostly empty, or one value: no copy of a quantity
+        low = np.fmin.reduceat(values, starts)  # (a run's empty cells left out)
+        high = np.fmax.reduceat(values, starts)
+        low, high = low[~np.isnan(low)], high[~np.isnan(high)]
+        if len(low) < 3:
+            continue
+        rises = bool(np.all(high[:-1] <= low[1:]))
+        if rises or bool(np.all(low[:-1] >= high[1:])):
+            raise DataError(
+                f"{source}: column '{name}' gives the target '{target}' away (it "
+                f"{'rises' if rises else 'falls'} with it in every row: the target written "
+                "another way); if it is known only with the outcome, drop it "
                 f"(data.drop: [{json.dumps(str(name))}])"
             )
 
