@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import cli
 
+import automl_fin
 from automl_fin import ArtifactError, RecipeError, datasets, load, search
 from automl_fin.engine._problem import resolve
 from automl_fin.engine._recipes import load_recipe
@@ -128,6 +129,15 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     assert list(band.columns) == ["price", "prediction", "lower", "upper"]
     inside = ((band["lower"] <= band["price"]) & (band["price"] <= band["upper"])).mean()
     assert 0.87 <= inside <= 0.94, inside
+    # labelled rows whose prices are written with a currency sign are read as training
+    # reads them (evaluate refused "$1,499.00" as non-numeric)
+    written = computers.drop(seen.index).head(200)
+    written.assign(price=written["price"].map(lambda v: f"${v:,.2f}")).to_csv(
+        tmp_path / "dollars.csv", index=False
+    )
+    plain = automl_fin.load(runs / summary.study_name).evaluate(written)
+    dollars = automl_fin.load(runs / summary.study_name).evaluate(tmp_path / "dollars.csv")
+    pd.testing.assert_frame_equal(plain, dollars)
     bad = cli("predict", summary.study_name, "--data", str(tmp_path / "new.csv"), "--interval",
               "90", "--runs-dir", str(runs))  # fmt: skip
     assert bad.returncode == 2 and "a coverage between 0 and 1 (e.g. 0.9), not '90'" in bad.stderr

@@ -68,7 +68,11 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
             f"{first}); drop them, or predict them instead"
         )
     if not schema.task.is_classification:
-        values = pd.to_numeric(y, errors="coerce")
+        from automl_fin.data._tidy import numbers_in_text
+
+        # as training read it: "$42,000.00" is 42000 (it was refused as non-numeric)
+        numeric = pd.api.types.is_numeric_dtype(y)
+        values = pd.to_numeric(y, errors="coerce") if numeric else numbers_in_text(y)[0]
         if values.isna().any():
             odd = y[values.isna()].iloc[0]
             raise DataError(f"{source}: target '{target}' has a non-numeric value {odd!r}")
