@@ -761,3 +761,11 @@ def test_a_column_that_is_the_numeric_target_written_another_way_is_refused() ->
     near = amount / 1000 + np.random.default_rng(0).normal(0, 0.05, len(amount))  # noisy
     fine = Dataset.from_frame(credit.assign(near=near), target="credit_amount")
     assert "near" in fine.X.columns
+
+
+def test_a_numeric_target_of_one_value_is_refused() -> None:
+    """A constant regression target ran 42 trials (CatBoost's failing: 'All train targets
+    are equal') and reported R² 1.000 on its final test; one class is refused already."""
+    credit = datasets.load("german_credit").assign(credit_amount=25.0)
+    with pytest.raises(DataError, match=r"target 'credit_amount' has a single value \(25\.0\)"):
+        Dataset.from_frame(credit, target="credit_amount", task=Task.REGRESSION)

@@ -887,7 +887,14 @@ def _encode_target(
                 stacklevel=4,
             )
             y = values
-        return y.to_numpy(dtype=float), []
+        values = y.to_numpy(dtype=float)
+        known = values[~np.isnan(values)]
+        if len(known) and np.all(known == known[0]):  # R² undefined, every fit the mean
+            raise DataError(
+                f"{source}: target '{target}' has a single value ({float(known[0])!r}): "
+                "nothing to predict; check the column (--target)"
+            )
+        return values, []
     observed = sorted(y.unique().tolist(), key=str)
     if classes is None and _continuous(y, len(observed)):
         raise DataError(
