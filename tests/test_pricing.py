@@ -198,3 +198,26 @@ def test_a_constraint_on_a_column_the_recipes_own_data_lacks_is_refused(tmp_path
     text = str(info.value)
     assert "model_options.xgboost.monotone_constraints" in text and "'income_band'" in text
     assert "\n" not in text
+
+
+def test_your_columns_named_like_the_recipes_dropped_ones_are_said() -> None:
+    """pricing drops Lending Club's columns decided with the price (grade, balance, ...);
+    a house table's own 'grade' was dropped with them without a word (only the names it
+    lacked were said)."""
+    from automl_fin import datasets
+    from automl_fin.data._loading import load_data
+    from automl_fin.data._table_facts import loosened
+    from automl_fin.engine._recipes import load_recipe
+
+    credit = datasets.load("german_credit").rename(
+        columns={"job": "grade", "age_in_years": "balance"}
+    )
+    recipe = load_recipe("pricing", {"data.target": "credit_amount"})
+    said = r"\['grade', 'balance'\] that data.drop, the recipe's list for its own table, leaves"
+    with pytest.warns(UserWarning, match=said + r" out; --set 'data.drop=\[\]' keeps them"):
+        dataset = load_data(recipe, credit, loosened(recipe, credit, ["data.target"]))
+    assert "grade" not in dataset.X.columns
+    kept = load_recipe("pricing", {"data.target": "credit_amount", "data.drop": []})
+    assert (
+        "grade" in load_data(kept, credit, loosened(kept, credit, ["data.target", "data.drop"])).X
+    )

@@ -212,6 +212,12 @@ def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
     for key in ("drop", "columns"):
         names = list(getattr(cfg, key))
         missing = [n for n in names if n not in present]
+        found = [n for n in names if n in present and n != cfg.target]
+        if key == "drop" and found and "data.drop" in soft:  # a table's own columns, said
+            said = (
+                "the recipe's list for its own table, leaves out; --set 'data.drop=[]' keeps them"
+            )
+            _warn(source, f"has column(s) {_short(found)} that data.drop, {said}")
         if missing and f"data.{key}" in soft:
             _warn(source, f"has no column {_short(missing)} named by data.{key}: left out")
             value = getattr(cfg, key)
