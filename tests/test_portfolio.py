@@ -285,3 +285,23 @@ def test_trees_portfolio_trials_split_on_category_codes() -> None:
     spec = ModelSpec(name="t", tasks={Task.BINARY}, build=lambda p, c: LogisticRegression(),
                      portfolio_steps={"encode": "ordinal"})  # fmt: skip
     assert spec.portfolio_steps == {Slot.ENCODE: "ordinal"}
+
+
+def test_queued_trials_beyond_a_resumed_runs_budget_stay_queued(tmp_path: Path) -> None:
+    """A killed run left 5 trials queued; resumed with --trials 2 it ran all of them
+    (4 counted) and said "ended by the trial budget (2 trials)". Queued trials beyond
+    the budget now wait for a run with more; the recipe's baselines still run."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    fast = {"models": ["logreg"], "validation.n_splits": 2, "report": False, "ensemble": False,
+            "stacking": False, "portfolio": False}  # fmt: skip
+    first = search("default", trials=2, seed=0, storage=url, study="s", runs_dir=tmp_path,
+                   overrides=fast)  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=url)
+    assert len(study.trials) == 2  # the prior baseline and one logistic regression
+    for c in (0.1, 1.0, 10.0):  # as a killed run leaves its queue
+        study.enqueue_trial({"model": "logreg", "logreg.C": c})
+    search("default", trials=3, seed=0, storage=url, study="s", runs_dir=tmp_path,
+           overrides=fast)  # fmt: skip
+    states = [t.state.name for t in optuna.load_study(study_name="s", storage=url).trials]
+    assert states == ["COMPLETE"] * 3 + ["WAITING"] * 2, states
+    assert first.study_name == "s"

@@ -279,6 +279,33 @@ def test_two_runs_opening_one_new_study_at_once_never_mix_their_data(tmp_path: P
     _beside_a_slow_writer(tmp_path, f"sqlite:///{tmp_path / 'runs.db'}", "same", "same")
 
 
+def test_two_runs_of_one_study_at_once_queue_its_first_trials_once(tmp_path: Path) -> None:
+    """Two runs of one study started together both queued its baseline and portfolio:
+    --trials 6 ran 7 to 10 trials, each first trial twice (3 of 6 tries on SQLite).
+    One queues them, the other waits for it, then finds them queued; the study ends with
+    exactly its budget, no first trial twice."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ["run", "default", "--trials", "6", "--study", "twin", "--storage", url,
+            "--runs-dir", str(tmp_path), "--no-progress", "--no-report",
+            "--set", "models=[logreg, hgb]", "--set", "validation.n_splits=2"]  # fmt: skip
+    runs = [subprocess.Popen([sys.executable, "-m", "automl_fin.cli", *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]  # fmt: skip
+    for run in runs:
+        assert run.wait(timeout=300) == 0, run.stderr.read()[-2000:]  # type: ignore[union-attr]
+    trials = optuna.load_study(study_name="twin", storage=url).trials
+    counted = [t for t in trials if t.state.name in ("COMPLETE", "PRUNED", "FAIL")
+               and not t.user_attrs.get("surplus")]  # fmt: skip
+    assert len(counted) == 6, [(t.number, t.state.name) for t in trials]
+    firsts = [t.user_attrs.get("baseline") or t.user_attrs.get("portfolio") for t in trials]
+    named = [f for f in firsts if f]
+    assert len(named) == len(set(named)) >= 2, firsts  # none queued twice
+    assert "twin:queueing" not in optuna.get_all_study_names(url)  # the claim let go
+
+
 def test_a_study_created_without_an_identity_is_taken_by_the_first_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

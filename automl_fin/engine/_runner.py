@@ -175,6 +175,9 @@ def _take(
                 with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                     _surplus(storage, trial_id)
                 continue
+            if budget is not None and before >= budget and not t.user_attrs.get("baseline"):
+                continue  # queued beyond the budget: kept for a run with more (a resumed
+                # run of --trials 2 ran all 5 queued); the recipe's baselines always run
             with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
                 if _claim(storage, trial_id):
                     seen = [x for x in trials if x.number not in dropped]

@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -328,7 +328,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
         if not worker:  # the run queues the first trials (baselines, portfolio) once
-            _enqueue_first(opt_study, problem)
+            with _queueing(run.store, name):  # (two runs at once: one after the other)
+                _enqueue_first(opt_study, problem)
         if run.launch is not None:
             workers = run.launch(name)
         while True:
@@ -760,14 +761,38 @@ def _await_study(url: str, name: str, seconds: float) -> None:
         time.sleep(0.2)
 
 
+QUEUEING = ":queueing"  # a claim on queueing a study's first trials (_queueing)
+QUEUE_WAIT_S = 30.0  # the longest a run waits for another's queueing (a killed one's)
+
+
+@contextlib.contextmanager
+def _queueing(store: optuna.storages.BaseStorage, name: str) -> Iterator[None]:
+    """Queue a study's first trials one run at a time: two runs of one study started
+    together both queued its baselines and portfolio (a study of --trials 6 ran 10
+    trials, each first trial twice). The claim is the study ``<name>:queueing`` (the
+    storage's one atomic step, as for :class:`_Claim`); the other run waits for it to
+    go, then finds those trials queued and adds none of its own. A claim left by a
+    killed run is waited out for :data:`QUEUE_WAIT_S` and then ignored."""
+    claim = _Claim(store, name, QUEUEING)
+    end = time.monotonic() + QUEUE_WAIT_S
+    while not claim.take() and time.monotonic() < end:
+        time.sleep(0.05)
+    try:
+        yield
+    finally:
+        claim.release()
+
+
 class _Claim:
     """The right to write the identity of a study created without one (``optuna
     create-study``): creating the study ``<name>:adopted`` is the storage's one atomic
     step, so of two runs taking such a study at once only one writes what it is
     searched on; the other waits for it and is checked against it."""
 
-    def __init__(self, store: optuna.storages.BaseStorage, name: str) -> None:
-        self.store, self.name, self.held = store, f"{name}{ADOPTED}", False
+    def __init__(
+        self, store: optuna.storages.BaseStorage, name: str, suffix: str = ADOPTED
+    ) -> None:
+        self.store, self.name, self.held = store, f"{name}{suffix}", False
 
     def take(self) -> bool:
         """Claim it: False when another run holds it."""
