@@ -322,6 +322,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"{PROG}: interrupted{resume}", file=sys.stderr)
         return 130
+    except Exception as exc:
+        lost = None if args.debug else _storage_lost(exc, args.command in ("run", "worker"))
+        if lost is None:
+            raise
+        print(f"{PROG}: error: {lost}", file=sys.stderr)
+        return 2
+
+
+def _storage_lost(exc: BaseException, searching: bool) -> str | None:
+    """The line for a database that stopped answering in the middle of a command (a
+    PostgreSQL server gone: a 460-line traceback ending in Optuna's "invalid data in the
+    commit, e.g. exceeding max length"), or None for any other error."""
+    import sqlalchemy.exc  # (loaded already wherever a database was used)
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+            cause = " ".join(str(exc.orig or exc).split())[:200]
+            resume = (
+                "; the trials that finished are kept: once it answers, the same command "
+                "resumes the search"
+                if searching
+                else ""
+            )
+            return f"the storage stopped answering ({cause}){resume}"
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:

@@ -384,3 +384,24 @@ def test_a_trial_line_is_cut_at_a_word_and_says_so(capsys: pytest.CaptureFixture
     line = capsys.readouterr().err.strip()
     assert len(line) <= LINE and line.endswith(" …"), line
     assert line.removesuffix(" …").split()[-1] in why.split()  # a whole word last
+
+
+def test_a_database_that_stops_answering_is_one_line() -> None:
+    """A PostgreSQL server gone mid-search ended run and worker with a 460-line
+    traceback ending in Optuna's 'invalid data in the commit, e.g. exceeding max
+    length'; the line names the database's own error and says the search resumes."""
+    import sqlalchemy
+
+    from automl_fin.cli import _storage_lost
+
+    engine = sqlalchemy.create_engine("sqlite:////no/such/folder/runs.db")
+    try:
+        try:
+            engine.connect()
+        except sqlalchemy.exc.OperationalError as gone:
+            raise RuntimeError("rf raised in suggest") from gone  # as a trial wraps it
+    except RuntimeError as exc:
+        said = _storage_lost(exc, searching=True)
+    assert said is not None and said.startswith("the storage stopped answering (")
+    assert "unable to open database file" in said and said.endswith("resumes the search")
+    assert _storage_lost(ValueError("a bug"), searching=True) is None

@@ -305,3 +305,15 @@ def test_a_worker_finds_the_storage_in_the_runs_folder_as_run_does(tmp_path: Pat
     joined = _cli("worker", *common, "--no-progress")
     assert joined.returncode == 0, joined.stderr[-2000:]
     assert joined.stdout.startswith("worker: 0 trials of study w in ")
+
+
+def test_a_database_the_server_lacks_is_named_as_such(postgres_url: str) -> None:
+    """A server that answered was said to be "unreachable" when the database named in
+    the URL does not exist; the line says so, and what to do."""
+    import sqlalchemy
+
+    missing = sqlalchemy.engine.make_url(postgres_url).set(database="no_such_database_here")
+    url = missing.render_as_string(hide_password=False)
+    with pytest.raises(StorageError, match=r"has no such database; create it \(createdb NAME\) "
+                       r"or name another: .*no_such_database_here"):  # fmt: skip
+        open_storage(url, create=False)

@@ -164,7 +164,14 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             f"URL: {scheme.split('+')[0]}+DRIVER://...)"
         ) from None
     except sqlalchemy.exc.OperationalError as exc:
-        raise StorageError(f"storage '{redact(url)}' is unreachable: {_short(exc)}") from None
+        said = _short(exc)
+        if "password authentication failed" in said or "authentication failed" in said:
+            why = "refused the login; fix the user or password in the URL"
+        elif re.search(r'database ".+" does not exist', said):
+            why = "has no such database; create it (createdb NAME) or name another"
+        else:
+            why = "is unreachable"
+        raise StorageError(f"storage '{redact(url)}' {why}: {said}") from None
     except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
         raise StorageError(
             f"storage '{redact(url)}' is not a readable Optuna database ({_short(exc)}); "
