@@ -306,6 +306,22 @@ def test_two_runs_of_one_study_at_once_queue_its_first_trials_once(tmp_path: Pat
     assert "twin:queueing" not in optuna.get_all_study_names(url)  # the claim let go
 
 
+def test_a_queueing_claim_a_killed_run_left_is_waited_out_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed while queueing leaves its claim: the next run waits it out, then
+    removes it, so that no later run waits again."""
+    from automl_fin.engine import _search as engine
+
+    monkeypatch.setattr(engine, "QUEUE_WAIT_S", 0.5)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    optuna.create_study(study_name="left:queueing", storage=url)  # as a killed run leaves it
+    fast = {"models": ["logreg"], "validation.n_splits": 2, "report": False}
+    search("default", trials=2, storage=url, study="left", runs_dir=tmp_path, overrides=fast)
+    assert "left:queueing" not in optuna.get_all_study_names(url)
+    assert len(optuna.load_study(study_name="left", storage=url).trials) == 2
+
+
 def test_a_study_created_without_an_identity_is_taken_by_the_first_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -772,10 +772,14 @@ def _queueing(store: optuna.storages.BaseStorage, name: str) -> Iterator[None]:
     trials, each first trial twice). The claim is the study ``<name>:queueing`` (the
     storage's one atomic step, as for :class:`_Claim`); the other run waits for it to
     go, then finds those trials queued and adds none of its own. A claim left by a
-    killed run is waited out for :data:`QUEUE_WAIT_S` and then ignored."""
+    killed run (queueing takes milliseconds) is waited out for :data:`QUEUE_WAIT_S`,
+    then removed, so that no later run waits for it again."""
     claim = _Claim(store, name, QUEUEING)
     end = time.monotonic() + QUEUE_WAIT_S
-    while not claim.take() and time.monotonic() < end:
+    while not claim.take():
+        if time.monotonic() > end:
+            claim.held = True  # a dead run's: this run lets it go when it is done
+            break
         time.sleep(0.05)
     try:
         yield
