@@ -486,3 +486,21 @@ def test_explaining_a_wide_table_uses_the_column_orders_that_fit(tmp_path: Path)
     assert (out[["reason_1", "reason_2"]] != "").all().all()
     with pytest.raises(DataError, match=r"^explain: 5000 columns are too many .* drop --explain"):
         _samples_that_fit(5000)
+
+
+def test_a_baseline_kept_as_the_predictor_is_not_watched_for_a_score_shift(
+    tmp_path: Path,
+) -> None:
+    """A mean baseline kept by the reality check scores one value a fold out of fold,
+    then one value on new rows: every prediction of 100 rows or more warned of a
+    significant score shift (PSI 7.4) on the training rows themselves."""
+    noise = datasets.load("german_credit").iloc[:600]
+    noise = noise.assign(target=np.random.default_rng(5).normal(20, 5, len(noise)).round(2))
+    result = search("pricing", data=noise, target="target", trials=4, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["ridge"], "report": False})  # fmt: skip
+    predictor = result.predictor
+    assert predictor is not None and predictor.members[0].model == "historical_mean"  # kept
+    assert "score" not in predictor.reference and predictor.reference["columns"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predictor.predict(noise.drop(columns="target"))
