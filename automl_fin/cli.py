@@ -336,11 +336,13 @@ def _storage_lost(exc: BaseException, searching: bool) -> str | None:
     commit, e.g. exceeding max length"), or None for any other error."""
     import sqlalchemy.exc  # (loaded already wherever a database was used)
 
+    from automl_fin.storage._storage import short_error
+
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
-            cause = " ".join(str(exc.orig or exc).split())[:200]
+            cause = short_error(exc.orig or exc)
             resume = (
                 "; the trials that finished are kept: once it answers, the same command "
                 "resumes the search"

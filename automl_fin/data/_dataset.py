@@ -789,11 +789,7 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             groups = pd.Series(labels).groupby(values.astype("str").to_numpy())
             leak = groups.nunique().max() == 1 and groups.ngroups <= len(values) // 2
         if leak:
-            raise DataError(
-                f"{source}: column '{name}' gives the target '{target}' away (it separates "
-                "the classes perfectly); if it is known only after the outcome, drop it "
-                f"(data.drop: [{json.dumps(str(name))}])"
-            )
+            raise _leak(source, name, target, "it separates the classes perfectly", "after")
 
 
 def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
@@ -825,12 +821,16 @@ def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target:
             continue
         rises = bool(np.all(high[:-1] <= low[1:]))
         if rises or bool(np.all(low[:-1] >= high[1:])):
-            raise DataError(
-                f"{source}: column '{name}' gives the target '{target}' away (it "
-                f"{'rises' if rises else 'falls'} with it in every row: the target written "
-                "another way); if it is known only with the outcome, drop it "
-                f"(data.drop: [{json.dumps(str(name))}])"
-            )
+            how = f"it {'rises' if rises else 'falls'} with it in every row: the target written"
+            raise _leak(source, name, target, f"{how} another way", "with")
+
+
+def _leak(source: str, name: Any, target: str, how: str, when: str) -> DataError:
+    """The one line that refuses a column giving the target away, and how to drop it."""
+    return DataError(
+        f"{source}: column '{name}' gives the target '{target}' away ({how}); if it is known "
+        f"only {when} the outcome, drop it (data.drop: [{json.dumps(str(name))}])"
+    )
 
 
 def _separates(numbers: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> bool:

@@ -50,6 +50,9 @@ class Member:
     pipeline: Any
 
 
+WORDED = ("str", "object", "cat")  # training dtypes of a category not written in numbers
+
+
 def _key(name: object) -> str:
     """A column name without case, outer spaces and the marks that join its words."""
     return re.sub(r"[\s_.\-]+", "", str(name).strip().casefold())
@@ -168,10 +171,7 @@ class Schema:
             name
             for name, kind in self.columns.items()
             if kind is ColumnKind.TEXT
-            or (
-                kind is ColumnKind.CATEGORICAL
-                and self.dtypes.get(name, "").startswith(("str", "object", "cat"))
-            )
+            or (kind is ColumnKind.CATEGORICAL and self.dtypes.get(name, "").startswith(WORDED))
         ]
 
     def series_parts(self) -> tuple[str, str | None, Any, bool]:
@@ -264,7 +264,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         )
 
     numeric = kind is ColumnKind.NUMERIC or (
-        kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(("str", "object", "cat"))
+        kind is ColumnKind.CATEGORICAL and dtype and not dtype.startswith(WORDED)
     )
     if numeric:
         if nullable_number(col.dtype):  # Int64 / boolean with <NA>, as training read them

@@ -43,6 +43,7 @@ __all__ = [
     "open_storage",
     "redact",
     "settle",
+    "short_error",
 ]
 
 DEFAULT_RUNS_DIR = "automl_fin_runs"
@@ -147,14 +148,14 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     raise
                 if attempt == CREATE_TRIES - 1:
                     raise StorageError(
-                        f"storage '{redact(url)}' could not be created: {_short(exc)}"
+                        f"storage '{redact(url)}' could not be created: {short_error(exc)}"
                     ) from None
                 time.sleep(0.05 * 2**attempt)
         if create and scheme.startswith("sqlite") and path and path != ":memory:":
             _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage
     except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
-        raise StorageError(f"storage '{redact(url)}' is malformed: {_short(exc)}") from None
+        raise StorageError(f"storage '{redact(url)}' is malformed: {short_error(exc)}") from None
     except ImportError as exc:  # (Optuna re-raises the driver's as a plain ImportError)
         module = getattr(exc.__cause__, "name", None) or exc.name or "its driver"
         package = DRIVERS.get(module.split(".")[0], module)
@@ -164,7 +165,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             f"URL: {scheme.split('+')[0]}+DRIVER://...)"
         ) from None
     except sqlalchemy.exc.OperationalError as exc:
-        said = _short(exc)
+        said = short_error(exc)
         if "password authentication failed" in said or "authentication failed" in said:
             why = "refused the login; fix the user or password in the URL"
         elif re.search(r'database ".+" does not exist', said):
@@ -174,7 +175,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         raise StorageError(f"storage '{redact(url)}' {why}: {said}") from None
     except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
         raise StorageError(
-            f"storage '{redact(url)}' is not a readable Optuna database ({_short(exc)}); "
+            f"storage '{redact(url)}' is not a readable Optuna database ({short_error(exc)}); "
             "restore it from a copy, or pass another --storage"
         ) from None
 
@@ -310,7 +311,8 @@ def redact(url: Any) -> str:
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
 
 
-def _short(exc: BaseException) -> str:
+def short_error(exc: BaseException) -> str:
+    """A database error on one line, without SQLAlchemy's link, at most 300 characters."""
     text = " ".join(str(exc).split()).split(" (Background on this error at:")[0]
     return text[:300]
 
