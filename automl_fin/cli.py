@@ -612,9 +612,13 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         announce=_announce,
         wait=args.wait,
     )
+    why = {
+        "run": "the study's run ended its search",
+        "time": "its time budget ran out",
+    }.get(result.ended_by, "the study's trial budget is taken")
     print(
         f"worker: {result.n_trials} trials of study {result.study_name} in "
-        f"{result.seconds:.1f} s; nothing left in its queue"
+        f"{result.seconds:.1f} s; {why}"
     )
     return 0
 

@@ -250,7 +250,7 @@ def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_p
     fast = ["--set", "models=[logreg]", "--set", "validation.n_splits=2", "--no-report"]
     outputs = [
         _cli("run", "default", "--trials", "2", *fast, *common),
-        _cli("worker", *common),
+        _cli("worker", *common),  # refused: the run has ended (its line hides it too)
         _cli("leaderboard", "--storage", url),
         _cli(
             "run",
@@ -262,7 +262,7 @@ def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_p
             f"{scheme}://{user}:Hunter2-s3cret@/x?host=/nonexistent&port=1",
         ),  # unreachable
     ]
-    assert [o.returncode for o in outputs] == [0, 0, 0, 2], outputs[-1].stderr
+    assert [o.returncode for o in outputs] == [0, 2, 0, 2], outputs[-1].stderr
     for out in outputs:
         assert "Hunter2" not in out.stdout + out.stderr
     assert f"study pw in {scheme}://{user}:***@" in outputs[0].stderr + outputs[0].stdout
@@ -302,9 +302,83 @@ def test_a_worker_finds_the_storage_in_the_runs_folder_as_run_does(tmp_path: Pat
     assert missing.returncode == 2 and "no storage at" in missing.stderr, missing.stderr
     ran = _cli("run", "default", "--trials", "3", *common, *SETTINGS)
     assert ran.returncode == 0, ran.stderr[-2000:]
-    joined = _cli("worker", *common, "--no-progress")
-    assert joined.returncode == 0, joined.stderr[-2000:]
-    assert joined.stdout.startswith("worker: 0 trials of study w in ")
+    joined = _cli("worker", *common, "--no-progress")  # found: its run has ended
+    assert joined.returncode == 2 and "study 'w': its run ended its search" in joined.stderr
+
+
+def test_a_worker_on_a_study_whose_run_ended_is_refused_and_adds_nothing(
+    tmp_path: Path,
+) -> None:
+    """A worker joining a study whose run had ended searched on (with a time budget:
+    four more trials) and its trials were in no ensemble, predictor or report; it is
+    refused in one line that says how to search the study more."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    ran = _cli("run", "default", "--storage", url, "--study", "done", "--budget", "8",
+               "--runs-dir", str(tmp_path), *SETTINGS)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    before = len(_trials(url, "done"))
+    joined = _cli("worker", "--storage", url, "--study", "done", "--runs-dir", str(tmp_path))
+    assert joined.returncode == 2, joined.stderr[-2000:]
+    assert joined.stderr.count("\n") == 1  # one line, no traceback
+    assert re.search(r"study 'done': its run ended its search at \S+, and trials a worker "
+                     r"adds now would be in none of its ensemble, predictor and report; run "
+                     r"the study again to search it more \(automl-fin run default ",
+                     joined.stderr)  # fmt: skip
+    assert len(_trials(url, "done")) == before
+
+
+def test_a_worker_stops_when_the_run_ends_and_the_ensemble_sees_every_trial(
+    tmp_path: Path,
+) -> None:
+    """With a time budget, a worker started after the run outlived it: its last trials
+    ended after the run had selected its ensemble and saved its predictor. It stops
+    taking trials when the run ends its search, and the run waits for the one it has."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    settings = [a for a in SETTINGS if a != "--no-ensemble"]
+    # the worker waits for the study, and its 10 s count from joining: after the run's
+    worker = _spawn("worker", "--storage", url, "--study", "timed", "--wait", "120",
+                    "--no-progress", runs=tmp_path / "w")  # fmt: skip
+    time.sleep(1.0)
+    run = _spawn("run", "default", "--storage", url, "--study", "timed", "--budget", "10",
+                 "--seed", "4", "--set", "stacking=false", *settings,
+                 runs=tmp_path / "r")  # fmt: skip
+    w_out, w_err = worker.communicate(timeout=300)
+    _, r_err = run.communicate(timeout=300)
+    assert worker.returncode == 0, w_err[-2000:]
+    assert run.returncode == 0, r_err[-2000:]
+    assert int(w_out.split("worker: ")[1].split()[0]) >= 1  # it took part
+    # its own 10 s end after the run's: the run's end stopped it
+    assert "; the study's run ended its search" in w_out, w_out
+    study = optuna.load_study(study_name="timed", storage=open_storage(url, create=False))
+    finished = [t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+    assert not [t for t in study.get_trials(deepcopy=False) if not t.state.is_finished()]
+    assert study.user_attrs["ensemble"]["user_attrs"]["last_trial"] == max(finished)
+
+
+def test_a_worker_follows_the_trial_budget_of_the_run_searching_now(tmp_path: Path) -> None:
+    """A worker read the trial budget stored when the study was created: beside a run
+    of the study again with --trials 12 (created with 3), it ran nothing."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    common = ["--storage", url, "--study", "grow", "--seed", "5"]
+    first = _cli("run", "default", *common, "--trials", "3", "--runs-dir", str(tmp_path),
+                 *SETTINGS)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    run = _spawn("run", "default", *common, "--trials", "12", *SETTINGS, runs=tmp_path)
+
+    def searching() -> bool:
+        study = optuna.load_study(study_name="grow", storage=open_storage(url, create=False))
+        return study.user_attrs.get("search", {}).get("trials") == 12
+
+    _wait(searching)
+    worker = _spawn("worker", "--storage", url, "--study", "grow", "--no-progress",
+                    runs=tmp_path / "w")  # fmt: skip
+    w_out, w_err = worker.communicate(timeout=300)
+    _, r_err = run.communicate(timeout=300)
+    assert run.returncode == 0, r_err[-2000:]
+    assert worker.returncode == 0, w_err[-2000:]
+    assert int(w_out.split("worker: ")[1].split()[0]) >= 1, w_out
+    counted = [t for t in _trials(url, "grow") if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(counted) == 12
 
 
 def test_a_database_the_server_lacks_is_named_as_such(postgres_url: str) -> None:

@@ -128,6 +128,25 @@ def test_a_trial_whose_out_of_fold_file_is_not_here_is_left_out_of_the_ensemble(
     assert best.number in set(board["trial"])  # still a row of the board
 
 
+def test_a_study_run_again_selects_again_when_trials_finished_after_its_ensemble(
+    tmp_path: Path,
+) -> None:
+    """A study run again with nothing left to run kept its stored ensemble, though
+    trials had finished after it (a run of the study that ended before its ensemble, a
+    worker's): the ensemble is selected again from every finished trial."""
+    over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
+            "calibration": ["none"], "report": False, "stacking": False}  # fmt: skip
+    common = {"seed": 3, "runs_dir": tmp_path, "study": "s"}
+    first = search("default", trials=4, overrides=over, **common)  # type: ignore[arg-type]
+    attrs = optuna.load_study(study_name="s", storage=first.storage).user_attrs
+    assert attrs["ensemble"]["user_attrs"]["last_trial"] == 3
+    search("default", trials=7, overrides={**over, "ensemble": False}, **common)  # type: ignore[arg-type]
+    again = search("default", trials=7, overrides=over, **common)  # type: ignore[arg-type]
+    assert again.n_trials == 0  # nothing left to run: the ensemble is selected again
+    attrs = optuna.load_study(study_name="s", storage=again.storage).user_attrs
+    assert attrs["ensemble"]["user_attrs"]["last_trial"] == 6
+
+
 def test_shrunk_and_bagged_selection_weigh_the_pool_as_documented() -> None:
     from automl_fin.results._ensemble import select
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
+from automl_fin.engine import _run_state as run_state
 from automl_fin.engine._bag import flush as flush_bags
 from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocessors
 from automl_fin.engine._problem import Problem, resolve
@@ -47,7 +48,7 @@ from automl_fin.results._artifacts import (
     save_predictor,
 )
 from automl_fin.results._decision import STORED, labelled
-from automl_fin.results._ensemble import build_ensemble, ensemble_of
+from automl_fin.results._ensemble import build_ensemble, ensemble_of, last_finished
 from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
@@ -267,11 +268,22 @@ def work(
     started at the same moment as the run)."""
     from automl_fin.engine._reopen import reopen
 
-    started = time.monotonic()
     runs_dir = writable(runs_dir)
     _await_study(storage, study, wait)
+    started = time.monotonic()  # its time budget counts from here, not from waiting
     found = reopen(study, storage=storage, runs_dir=runs_dir, data=as_data(data),
                    registry=registry)  # fmt: skip
+    attrs = found.study.user_attrs
+    if since := run_state.ended(attrs):
+        raise StorageError(
+            f"study '{found.study.study_name}': its run ended its search at {since}, and "
+            "trials a worker adds now would be in none of its ensemble, predictor and "
+            f"report; run the study again to search it more (automl-fin run "
+            f"{found.problem.recipe.name} --storage URL --study NAME --trials N) and start "
+            "workers beside that run"
+        )
+    budget = found.problem.recipe.budget
+    budget.trials = run_state.budget_of(attrs, budget.trials)  # a later run's --trials
     store = open_storage(storage, create=False)
     run = _Run(store, storage, study, Path(runs_dir), started, progress, on_trial, announce,
                worker=True)  # fmt: skip
@@ -327,7 +339,9 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         objective.status = bar.status if bar else _silent
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
-        if not worker:  # the run queues the first trials (baselines, portfolio) once
+        if not worker:  # workers follow this run's budget, and stop when it ends
+            run_state.mark(opt_study, "searching", budget)
+            # the run queues the first trials (baselines, portfolio) once
             with _queueing(run.store, name):  # (two runs at once: one after the other)
                 _enqueue_first(opt_study, problem)
         if run.launch is not None:
@@ -341,15 +355,22 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
                 budget=budget,  # the study's total, shared by all workers
                 catch=(TrialFailed,),
                 callbacks=callbacks,
-                should_stop=lambda: objective.stopped,
+                should_stop=lambda: objective.stopped or (worker and _run_ended(opt_study)),
             )
             if worker:
+                ended_by = "run" if _run_ended(opt_study) else _worker_end(objective, budget)
                 break
+            over = objective.stopped or time.monotonic() >= objective.deadline
+            if over:  # workers take no more trials (a later one's would be in no ensemble)
+                run_state.mark(opt_study, "ended", budget)
             wait_for_running(opt_study, objective.status)
             # a worker that died left a failed trial: its budget is free again, go on
             out_of_time = objective.stopped or time.monotonic() >= objective.deadline
             if budget is None or out_of_time or not remaining(opt_study, budget):
                 ended_by = "time" if out_of_time else "trials" if budget is not None else ""
+                if not over:
+                    run_state.mark(opt_study, "ended", budget)
+                    wait_for_running(opt_study, objective.status)  # taken meanwhile
                 break
         if workers is not None:
             for line in workers.finish():
@@ -430,7 +451,13 @@ def _after_search(
 
     kept = ensemble_of(study.user_attrs)
     # a resumed study that ran nothing new keeps its ensemble, unless it predates rules
-    fresh = ran > 0 or kept is None or (labelled(problem) and STORED not in kept.user_attrs)
+    # or trials finished after it (a worker's, after the run that selected it had ended)
+    fresh = (
+        ran > 0
+        or kept is None
+        or (labelled(problem) and STORED not in kept.user_attrs)
+        or last_finished(study) > kept.user_attrs.get("last_trial", last_finished(study))
+    )
     if recipe.ensemble and fresh:
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
@@ -482,6 +509,18 @@ def _after_search(
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
     return predictor
+
+
+def _run_ended(study: optuna.Study) -> bool:
+    """Whether the run of the study a worker joined has ended its search."""
+    return run_state.ended(study.user_attrs) is not None
+
+
+def _worker_end(objective: Objective, budget: int | None) -> str:
+    """What ended a worker's trials, the run's end aside: its time or the study's
+    trial budget (no trial left to take)."""
+    late = objective.stopped or time.monotonic() >= objective.deadline
+    return "time" if late or budget is None else "trials"
 
 
 def _set_aside(folder: Path) -> None:

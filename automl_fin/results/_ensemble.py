@@ -330,12 +330,19 @@ def build_ensemble(
         "score_std": float(np.std(main)),
         "folds": len(main),
         "metrics": {**{k: float(np.mean(v)) for k, v in folds.items()}, "best_member": member_best},
+        "last_trial": last_finished(study),  # a study run again selects again after it
     }
     if platt is not None:
         attrs["recalibration"] = platt.to_json()
     value = rule_row(p, blend, float(np.mean(main)), attrs)  # type: ignore[arg-type]
     study.set_user_attr(ATTR, stored_row(value, attrs, started))
     return ensemble_of(study.user_attrs)
+
+
+def last_finished(study: optuna.Study) -> int:
+    """The number of the study's last finished trial (-1: none)."""
+    finished = (t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+    return max(finished, default=-1)
 
 
 def stored_row(value: float, attrs: dict[str, Any], started: dt.datetime) -> dict[str, Any]:

@@ -1,0 +1,49 @@
+"""Whether a study's ``run`` is searching, and with which budget: what workers follow.
+
+``automl-fin run`` marks its study ``searching`` (with the trial budget of this run: a
+study run again with ``--trials 80`` is searched to 80 by its workers as well, not to the
+budget it was created with) and ``ended`` once it stops taking trials, before its steps
+after the search (ensemble, stack, predictor, report). A worker refuses a study whose
+run has ended (its trials would be in no ensemble, predictor or report until the study
+is run again) and stops taking trials when the run ends meanwhile. A study written
+before this mark, or whose run was killed while searching, reads as searching.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import optuna
+
+__all__ = ["SEARCH", "budget_of", "ended", "mark"]
+
+SEARCH = "search"  # the study user attribute: {"state", "trials", "since"}
+
+
+def mark(study: optuna.Study, state: str, trials: int | None) -> None:
+    """Mark ``study`` as ``searching`` or ``ended`` by this run (budget ``trials``)."""
+    since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    study.set_user_attr(SEARCH, {"state": state, "trials": trials, "since": since})
+
+
+def ended(attrs: Mapping[str, Any]) -> str | None:
+    """When the study's run ended its search (UTC, ISO), or ``None`` while it searches
+    (or never said)."""
+    found = attrs.get(SEARCH)
+    if isinstance(found, dict) and found.get("state") == "ended":
+        return str(found.get("since") or "")
+    return None
+
+
+def budget_of(attrs: Mapping[str, Any], stored: int | None) -> int | None:
+    """The trial budget a worker follows: the searching run's, else ``stored`` (the
+    recipe's when the study was created)."""
+    found = attrs.get(SEARCH)
+    if isinstance(found, dict) and "trials" in found:
+        trials = found["trials"]
+        return trials if trials is None or isinstance(trials, int) else stored
+    return stored
