@@ -32,6 +32,7 @@ from automl_fin.results._reality_check import (
     politis_white,
     spa_pvalue,
     stationary_counts,
+    without_diverged,
 )
 
 # -- the test itself -----------------------------------------------------------------
@@ -85,6 +86,30 @@ def test_finds_a_real_edge_among_noise() -> None:
     d[:, 17] += 0.2  # one candidate a fifth of a standard deviation better, row by row
     assert spa_pvalue(d) < 0.01
     assert spa_pvalue(d[:, [0, 1, 2]]) > 0.05  # without it, nothing to find
+
+
+def test_a_diverged_row_does_not_hide_a_real_edge() -> None:
+    """US quarterly inflation (statsmodels' macrodata): the mean of the last four
+    quarters beats the historical mean beyond luck; a row that diverged on three quarters
+    (over twice the baseline's loss) set the bootstrap's maximum by its wide spread, and
+    the baseline was kept. Left out, the edge is found again."""
+    import statsmodels.api as sm
+
+    cpi = sm.datasets.macrodata.load_pandas().data["cpi"].to_numpy()
+    r = np.diff(np.log(cpi))
+    start = 60
+    y = r[start:]
+    base = (y - np.array([r[:t].mean() for t in range(start, len(r))])) ** 2
+    recent = np.array([r[t - 4 : t].mean() for t in range(start, len(r))])
+    wild = recent.copy()
+    wild[np.random.default_rng(0).choice(len(y), 3, replace=False)] += 0.1
+    d = np.stack([base - (y - recent) ** 2, base - (y - wild) ** 2], axis=1)
+    assert ((y - wild) ** 2).mean() > 2 * base.mean()
+    assert spa_pvalue(d, seed=0) > 0.3  # the diverged row's spread hides the edge
+    kept, left_out = without_diverged(d, base)
+    assert left_out == 1 and kept.shape[1] == 1
+    assert spa_pvalue(kept, seed=0) < 0.05
+    assert without_diverged(d[:, 1:], base)[1] == 0  # all diverged: none left out
 
 
 def test_keeps_neighbouring_rows_together() -> None:

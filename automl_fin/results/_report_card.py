@@ -18,7 +18,7 @@ import pandas as pd
 from automl_fin.engine._problem import _day
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._final_test import final_scores
-from automl_fin.results._reality_check import counted, verdict_on
+from automl_fin.results._reality_check import counted, left_out, verdict_on
 from automl_fin.results._stability import SHIFT
 
 if TYPE_CHECKING:
@@ -222,7 +222,8 @@ def reality_words(check: dict[str, Any]) -> str:
     against = f"the baseline {check['baseline_model']}"
     if check["chosen"] == check["baseline"]:
         return (
-            f"no row beat {against} by more than the luck of {counted(tried)} tried "
+            f"no row beat {against} by more than the luck of {counted(tried)} tried"
+            f"{left_out(check)} "
             f"(Hansen's SPA p = {p:.3f} > {level}): the predictor is {against}, not "
             f"the best row ({check['best_model']}); set reality_check: null to keep it"
         )
