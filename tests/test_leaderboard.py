@@ -179,7 +179,9 @@ def test_studies_of_another_application_on_a_shared_storage(storage: str, tmp_pa
     plain.optimize(lambda t: t.suggest_float("x", 0, 1) ** 2, n_trials=3)
     two = optuna.create_study(storage=url, study_name="two", directions=["minimize"] * 2)
     two.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=2)
-    for board in (Leaderboard(url), Leaderboard(tmp_path), Leaderboard(tmp_path / "automl_fin.db")):
+    db = tmp_path / "automl_fin.db"
+    boards = [Leaderboard(u) for u in (url, tmp_path, db, str(tmp_path), str(db))]
+    for board in boards:  # a path as a str too (it was "not a database URL")
         rows = board.query()
         assert set(rows["study"]) == {"auc", "amount", "plain"}  # "two": no single score
         mine = rows[rows["study"] == "plain"].sort_values("rank")
@@ -196,6 +198,8 @@ def test_studies_of_another_application_on_a_shared_storage(storage: str, tmp_pa
     assert set(Leaderboard(url).query(dataset=credit, top=np.int64(1))["study"]) == {"amount"}
     with pytest.raises(StorageError, match=r"^storage: a URL .* not int 42"):
         Leaderboard(42)
+    with pytest.raises(StorageError, match=r"not a database URL nor an existing file or folder"):
+        Leaderboard(str(tmp_path / "nowhere.db"))
 
 
 def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:

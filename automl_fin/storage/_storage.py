@@ -88,10 +88,14 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
     scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not scheme and os.path.exists(url):  # a SQLite file, or a runs folder, by its path
+        url = default_url(url) if os.path.isdir(url) else f"sqlite:///{os.path.abspath(url)}"
+        scheme = "sqlite"
     if not scheme:
         raise StorageError(
-            f"storage '{redact(url)}' is not a database URL; use e.g. sqlite:///runs.db or "
-            "postgresql://user@host/db"
+            f"storage '{redact(url)}' is not a database URL nor an existing file or folder; "
+            "use e.g. sqlite:///runs.db, postgresql://user@host/db or the path of a runs "
+            "folder or its .db file"
         )
     if scheme.startswith("sqlite"):
         path = url.split(":///", 1)[-1] if ":///" in url else ""
