@@ -147,6 +147,32 @@ def test_a_study_run_again_selects_again_when_trials_finished_after_its_ensemble
     assert attrs["ensemble"]["user_attrs"]["last_trial"] == 6
 
 
+def test_a_stack_a_killed_run_left_out_is_fitted_when_the_study_runs_again(
+    tmp_path: Path,
+) -> None:
+    """A run killed after its ensemble, before its stack (or whose stack failed) left
+    the study without a stack row; run again with nothing left to run, it said "done"
+    and fitted none. And a study run again with --no-ensemble kept its old ensemble as
+    the chosen row and the predictor."""
+    over = {"validation.repeats": 1, "validation.n_splits": 3, "models": ["logreg", "hgb"],
+            "calibration": ["none"], "report": False}  # fmt: skip
+    common = {"seed": 3, "runs_dir": tmp_path, "study": "s"}
+    first = search("default", trials=4, overrides=over, **common)  # type: ignore[arg-type]
+    study = optuna.load_study(study_name="s", storage=first.storage)
+    assert study.user_attrs["stack"] is not None
+    study.set_user_attr("stack", None)  # what a kill before the stack leaves
+    study.set_user_attr("error:stack", "stack failed after the search: MemoryError")
+    again = search("default", trials=4, overrides=over, **common)  # type: ignore[arg-type]
+    assert again.n_trials == 0 and not again.errors
+    assert (again.leaderboard()["model"] == "stack").sum() == 1
+    attrs = optuna.load_study(study_name="s", storage=first.storage).user_attrs
+    assert attrs["error:stack"] is None  # done: no longer "incomplete" to a batch
+    off = search("default", trials=6, overrides={**over, "ensemble": False}, **common)  # type: ignore[arg-type]
+    board = off.leaderboard()
+    assert not set(board["model"]) & {"ensemble", "stack"}
+    assert off.predictor is not None and "ensemble" not in repr(off.predictor)
+
+
 def test_shrunk_and_bagged_selection_weigh_the_pool_as_documented() -> None:
     from automl_fin.results._ensemble import select
 

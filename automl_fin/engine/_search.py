@@ -48,7 +48,7 @@ from automl_fin.results._artifacts import (
     save_predictor,
 )
 from automl_fin.results._decision import STORED, labelled
-from automl_fin.results._ensemble import build_ensemble, ensemble_of, last_finished
+from automl_fin.results._ensemble import STORED_ROWS, build_ensemble, ensemble_of, last_finished
 from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
@@ -458,10 +458,17 @@ def _after_search(
         or (labelled(problem) and STORED not in kept.user_attrs)
         or last_finished(study) > kept.user_attrs.get("last_trial", last_finished(study))
     )
-    if recipe.ensemble and fresh:
+    attrs = study.user_attrs
+    for key, number in STORED_ROWS:  # a row this run does not ask for is not kept: it
+        wanted = recipe.ensemble and (number == -1 or recipe.stacking)  # would be chosen
+        if not wanted and attrs.get(key) is not None:
+            study.set_user_attr(key, None)
+    # a step an earlier run of the study left failed (or killed: no row) is done again
+    if recipe.ensemble and (fresh or attrs.get("error:ensemble")):
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem)
-    if recipe.ensemble and recipe.stacking and fresh:  # no ensemble: a single model
+    again = fresh or attrs.get("error:stack") or attrs.get(STORED_ROWS[1][0]) is None
+    if recipe.ensemble and recipe.stacking and again:  # no ensemble: a single model
         with step("stack", "fitting a stack"):
             build_stack(study, problem, run_dir)
     if recipe.reality_check is None:
