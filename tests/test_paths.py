@@ -108,15 +108,39 @@ def test_a_link_out_of_the_runs_folder_is_refused_before_anything_is_written(
     assert _run(runs, study="real").predictor is not None  # the links gone, it runs again
 
 
+def test_a_study_named_as_another_study_s_folder_does_not_take_its_files(
+    tmp_path: Path,
+) -> None:
+    """``crédit card`` runs in the folder ``cr_dit_card-<hash>``; a study given that
+    folder's name (copied from a listing to resume the first) was a new study in the same
+    folder: it overwrote the first's out-of-fold files, and ``predict 'crédit card'``
+    served its model. Refused in one line, which says how to resume; the folder's name
+    finds the study whose files it holds."""
+    runs = tmp_path / "runs"
+    first = _run(runs, study="crédit card")
+    folder = first.run_dir
+    assert folder.name != "crédit card"
+    before = _tree(folder)
+    with pytest.raises(ArtifactError, match=r"holds the files of study 'crédit card', not "
+                       rf"'{folder.name}'; to resume that study pass its name \(--study "
+                       r"'crédit card'\)"):  # fmt: skip
+        _run(runs, study=folder.name, models=["hgb"])
+    assert _tree(folder) == before  # nothing written over
+    studies = optuna.get_all_study_names(storage=first.storage)  # type: ignore[arg-type]
+    assert studies == ["crédit card"]  # no second study either
+    assert load(folder.name, runs_dir=runs).manifest["study"] == "crédit card"
+    assert reopen(folder.name, runs_dir=runs).study.study_name == "crédit card"
+
+
 def test_every_file_a_run_writes_is_one_the_link_check_knows() -> None:
     from automl_fin.engine._bag import FOLDER
     from automl_fin.results._artifacts import PREDICTOR_DIR
     from automl_fin.results._final_test import PREDICTIONS
     from automl_fin.results._report import REPORT
-    from automl_fin.storage._runs import RUN_FILES
+    from automl_fin.storage._runs import OWNER, RUN_FILES
 
     named = {FOLDER, PREDICTOR_DIR, f"{PREDICTOR_DIR}.previous", f".{PREDICTOR_DIR}.lock",
-             PREDICTIONS, REPORT, "oof"}  # fmt: skip
+             PREDICTIONS, REPORT, "oof", OWNER}  # fmt: skip
     assert named == set(RUN_FILES)
 
 

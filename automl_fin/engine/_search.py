@@ -53,7 +53,7 @@ from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
 from automl_fin.results._stacking import build_stack
-from automl_fin.storage._runs import run_folder, writable
+from automl_fin.storage._runs import own, run_folder, writable
 from automl_fin.storage._storage import (
     DEFAULT_RUNS_DIR,
     MEMORY,
@@ -322,10 +322,12 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
     bar = workers = None
     try:
         run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
+        own(run_dir, name, write=False)  # another study's folder (its name's) refused
         opt_study = _open_study(store, name, problem, url, worker=worker, fresh=run.fresh)
         if opt_study.study_name != name:  # a run started in the same second took the name
             name = opt_study.study_name
             run_dir = run_folder(run.runs_dir, name)
+        own(run_dir, name)
         if announce:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")

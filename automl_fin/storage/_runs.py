@@ -25,7 +25,8 @@ from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 if TYPE_CHECKING:
     pass
 
-__all__ = ["folder_name", "locate", "run_folder", "writable"]
+__all__ = ["folder_name", "locate", "own", "owner", "run_folder", "writable"]
+
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # what a run writes inside its folder (engine._bag.FOLDER, results._final_test.PREDICTIONS,
@@ -38,7 +39,9 @@ RUN_FILES = (
     ".predictor.lock",
     "final_test.npz",
     "report.html",
+    ".study",
 )
+OWNER = RUN_FILES[-1]  # in a run folder: the name of the study whose files it holds
 
 
 def folder_name(study: str) -> str:
@@ -83,6 +86,31 @@ def run_folder(runs_dir: str | Path, study: str) -> Path:
     return folder
 
 
+def owner(folder: Path) -> str | None:
+    """The study whose files ``folder`` holds (written by :func:`own`), or ``None``."""
+    try:
+        return (folder / OWNER).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def own(folder: Path, study: str, *, write: bool = True) -> None:
+    """Make ``folder`` the run folder of ``study`` (created, its name written in it), or
+    refuse in one line when it holds another study's files: a safe name can be the folder
+    of an unsafe one (``cr_dit_card-82ef18ebb7``, copied from a listing to resume
+    ``crédit card``), and the second study overwrote the first's out-of-fold files and
+    predictor. ``write=False``: the check alone (before anything is searched)."""
+    found = owner(folder)
+    if found is not None and found != study:
+        raise ArtifactError(
+            f"{folder} holds the files of study '{found}', not '{study}'; to resume that "
+            f"study pass its name (--study '{found}'), else choose another --study name"
+        )
+    if write and found is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / OWNER).write_text(study, encoding="utf-8")
+
+
 def _is_dir(path: Path) -> bool:
     try:
         return path.is_dir()
@@ -99,7 +127,9 @@ def locate(
     folder = run_folder(runs_dir or DEFAULT_RUNS_DIR, str(run))
     given = Path(run)
     if not _is_dir(folder) and _is_dir(given):
-        return given.resolve().name, given
+        return owner(given) or given.resolve().name, given
+    if (found := owner(folder)) is not None and found != str(run):  # its folder's name
+        return found, folder
     if must_exist and not folder.is_dir():
         parent = folder.parent
         runs = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
