@@ -66,6 +66,29 @@ def test_unknown_model_names_the_list_position(tmp_path: Path, registry: Registr
         load_recipe(path, registry=registry)
 
 
+def test_model_options_no_model_would_read_are_refused(registry: Registry) -> None:
+    """An unknown model under model_options, monotone constraints on a model that has
+    none (histogram boosting ignored them, and the report said its members were fitted
+    with them) and a misspelt option (passed to XGBoost, which ignored it) ran without a
+    word."""
+    cases = {
+        "model_options.xgbost.max_depth=3": r"'model_options.xgbost': unknown model "
+        r"'xgbost' \(nearest: xgboost\)",
+        "model_options.hgb.monotone_constraints.duration_in_month=1": r"'model_options.hgb."
+        r"monotone_constraints': hgb takes no monotone_constraints \(it would be ignored\); "
+        r"models that do: catboost, lightgbm, xgboost",
+        "model_options.xgboost.monotone_constraint.age_in_years=1": r"unknown option "
+        r"'monotone_constraint' \(did you mean 'monotone_constraints'\?\)",
+    }
+    for given, message in cases.items():
+        with pytest.raises(RecipeError, match=message):
+            load_recipe("default", parse_overrides([given]), registry=registry)
+    kept = ["model_options.xgboost.max_folds=2", "model_options.xgboost.max_depth=3",
+            "model_options.lightgbm.monotone_constraints.age_in_years=1"]  # fmt: skip
+    r = load_recipe("default", parse_overrides(kept), registry=registry)
+    assert r.model_options["xgboost"] == {"max_folds": 2, "max_depth": 3}
+
+
 def test_missing_target_is_reported_when_run(tmp_path: Path, registry: Registry) -> None:
     from automl_fin.engine._search import search
 

@@ -248,6 +248,54 @@ class Recipe(_Strict):
                     f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
                     " (see `automl-fin plugins`)" + _plugins_left_out(registry),
                 )
+        _check_model_options(self, registry)
+
+
+ENGINE_OPTIONS = ("max_folds",)  # model options the engine reads, for every model
+
+
+def _check_model_options(recipe: Recipe, registry: Registry) -> None:
+    """Refuse ``model_options`` that no model would read: an unknown model's (a typo
+    such as ``xgbost``; a plugin turned off or broken here may be the one meant: left
+    to it), a column option (``monotone_constraints``) given to a model that does not
+    declare it (a histogram boosting model ignored it, and the report said its members
+    were fitted with it), and an option one letter off from one the model reads
+    (``monotone_constraint``: passed on to XGBoost, which ignored it)."""
+    import difflib
+
+    column_options = {o for spec in registry.models.values() for o in spec.column_options}
+    for model, options in recipe.model_options.items():
+        spec = registry.models.get(model)
+        if spec is None:
+            if registry.skipped or any(p.status == "disabled" for p in registry.plugins):
+                continue
+            near = difflib.get_close_matches(model, sorted(registry.models), n=3)
+            raise RecipeError(
+                recipe.source,
+                f"model_options.{model}",
+                f"unknown model '{model}'"
+                + (f" (nearest: {', '.join(near)})" if near else "")
+                + "; see `automl-fin plugins`",
+            )
+        reads = {*spec.column_options, *ENGINE_OPTIONS}
+        for option in options:
+            if option in column_options and option not in spec.column_options:
+                takers = sorted(n for n, s in registry.models.items() if option in s.column_options)
+                raise RecipeError(
+                    recipe.source,
+                    f"model_options.{model}.{option}",
+                    f"{model} takes no {option} (it would be ignored); models that do: "
+                    f"{', '.join(takers)}: set it there and search those models",
+                )
+            near = difflib.get_close_matches(
+                option, sorted(reads | column_options), n=1, cutoff=0.85
+            )
+            if near and near[0] != option:
+                raise RecipeError(
+                    recipe.source,
+                    f"model_options.{model}.{option}",
+                    f"unknown option '{option}' (did you mean '{near[0]}'?)",
+                )
 
 
 def _plugins_left_out(registry: Registry) -> str:

@@ -192,6 +192,7 @@ def _monotone(light: Predictor, problem: Problem) -> dict[str, str]:
     """``{column: "monotone increasing (xgboost)"}`` for the constraints in the recipe's
     ``model_options`` of the predictor's members."""
     found: dict[str, list[str]] = {}
+    bound: dict[str, set[str]] = {}  # the members' models that carry it
     for member in light.members:
         options = problem.recipe.model_options.get(member.model, {})
         for column, sign in (options.get("monotone_constraints") or {}).items():
@@ -199,7 +200,17 @@ def _monotone(light: Predictor, problem: Problem) -> dict[str, str]:
                 continue
             word = "increasing" if int(sign) > 0 else "decreasing"
             found.setdefault(str(column), []).append(f"{word} ({member.model})")
-    return {c: "monotone " + ", ".join(sorted(set(v))) for c, v in found.items()}
+            bound.setdefault(str(column), set()).add(member.model)
+    models = {m.model for m in light.members}
+    out = {}
+    for column, words in found.items():
+        free = sorted(models - bound[column])  # an ensemble of both is bound by neither
+        out[column] = (
+            "monotone "
+            + ", ".join(sorted(set(words)))
+            + (f"; not {', '.join(free)}, so not the predictor" if free else "")
+        )
+    return out
 
 
 def _numeric(col: pd.Series) -> bool:
