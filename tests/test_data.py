@@ -593,9 +593,23 @@ def test_dates_written_as_text_are_read_with_one_format_per_column() -> None:
     assert date_format(pd.Series([1.0, 2.0])) == "mixed" and date_format(pd.Series([])) == "mixed"
     # months without a day (pmdarima's wineind: `Jan 1980`) were no dates at all
     months = pd.Series(pd.date_range("1980-01-01", periods=176, freq="MS"))
-    for fmt in ("%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y"):
-        text = months.dt.strftime(fmt)
+    for fmt in ("%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%Y-%m", "%m/%Y"):  # %b-%Y: Lending
+        text = months.dt.strftime(fmt)  # Club's issue_month, Jan-2018, was a category
         assert date_format(text) == fmt and (parse_dates(text) == months).all(), fmt
+    # a monthly series stamped on its first trading day (days 1 to 4), day first: both
+    # readings read every value; month first (the tie's old winner) put 01/11/2017 in
+    # January, its rows out of time order. The clearly regular reading wins
+    first_days = months + pd.to_timedelta(np.arange(len(months)) % 4, unit="D")
+    for stamps in (months, first_days):
+        text = stamps.dt.strftime("%d/%m/%Y")
+        assert date_format(text) == "%d/%m/%Y" and (parse_dates(text) == stamps).all()
+        text = stamps.dt.strftime("%m/%d/%Y")  # written month first: read month first
+        assert date_format(text) == "%m/%d/%Y" and (parse_dates(text) == stamps).all()
+    # days 1 to 12 of no regular spacing: month first, as pandas reads them
+    rng = np.random.default_rng(0)
+    scattered = pd.Series(pd.to_datetime({"year": 2019, "month": rng.integers(1, 13, 200),
+                                          "day": rng.integers(1, 13, 200)}))  # fmt: skip
+    assert date_format(scattered.dt.strftime("%d/%m/%Y")) == "%m/%d/%Y"
 
 
 def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:

@@ -72,7 +72,7 @@ NOTATIONS = {
 # time of day)
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
-    "%b %Y", "%B %Y", "%b-%y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
+    "%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
 )  # fmt: skip
 
 
@@ -154,9 +154,11 @@ def _same_order(instants: Any, wall: Any) -> bool:
 
 
 def date_format(values: Any) -> str:
-    """The format (``strftime`` codes) that reads the most of ``values`` (text), ties to
-    the month-first one (pandas' own reading); :data:`MIXED` when none reads 95 % of
-    them. Values that are already dates, and empty columns, give :data:`MIXED`."""
+    """The format (``strftime`` codes) that reads the most of ``values`` (text); of
+    several that read as many, the one whose dates are clearly the most regular (day-first
+    ``01/11/2017`` of a monthly series), else the month-first one (pandas' own reading);
+    :data:`MIXED` when none reads 95 % of them. Values that are already dates, and empty
+    columns, give :data:`MIXED`."""
     text = pd.Series(values).dropna()
     if text.empty or not pd.api.types.is_string_dtype(text):
         return MIXED
@@ -170,12 +172,26 @@ def date_format(values: Any) -> str:
             if found and found not in candidates:
                 candidates.append(found)
     candidates += [c for c in COMMON if c not in candidates]
-    best, share = MIXED, 0.0
+    best, share, tied = MIXED, 0.0, []
     for fmt in candidates:
-        read = float(to_datetime(sample, format=fmt, errors="coerce").notna().mean())
+        stamps = to_datetime(sample, format=fmt, errors="coerce")
+        read = float(stamps.notna().mean())
         if read > share:
-            best, share = fmt, read
-    return best if share >= READS else MIXED
+            best, share, tied = fmt, read, [(fmt, stamps)]
+        elif read == share and read > 0:
+            tied.append((fmt, stamps))
+    if share < READS:
+        return MIXED
+    # both the month-first and the day-first reading read every value (days 1 to 12):
+    # the clearly more regular dates win (months a month apart), else the month-first
+    # (a monthly series stamped 01/11/2017, 1 November, was read as 11 January: its
+    # rows out of time order, its returns and folds made of them)
+    irregular = _irregularity(tied[0][1].dropna())
+    for fmt, stamps in tied[1:]:
+        other = _irregularity(stamps.dropna())
+        if other < 0.5 * irregular:
+            best, irregular = fmt, other
+    return best
 
 
 def numeric_dates(values: Any) -> pd.Series | None:
