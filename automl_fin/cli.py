@@ -471,9 +471,10 @@ def _batch_of(args: argparse.Namespace) -> Any:
                           f"alone (automl-fin run {batch_files[0]}), or list its recipes "
                           "beside the others")  # fmt: skip
     if batch_files:
-        if args.data or args.target or args.study:
-            raise RecipeError(given[0], None, "a batch file names its data and studies; "
-                              "drop --data, --target and --study")  # fmt: skip
+        if args.data or args.target or args.study or args.seed is not None:
+            raise RecipeError(given[0], None, "a batch file names its data, studies and "
+                              "seeds (seeds: [...]); drop --data, --target, --study and "
+                              "--seed")  # fmt: skip
         return load_batch(Path(given[0]))
     files, targets = args.data or [], args.target or []
     if len(targets) > 1 and len(targets) != len(files):

@@ -121,11 +121,14 @@ def test_one_recipe_on_each_file_given_by_a_repeated_data_flag(tmp_path: Path) -
         ("batch-default-loans_2024", "student"),
     ]
     (tmp_path / "nightly.yaml").write_text("recipes: [default]\n")
-    refused = cli("run", str(tmp_path / "nightly.yaml"), *files)
-    assert refused.returncode == 2 and refused.stderr.strip() == (
-        f"automl-fin: error: {tmp_path / 'nightly.yaml'}: a batch file names its data and "
-        "studies; drop --data, --target and --study"
+    expected = (
+        f"automl-fin: error: {tmp_path / 'nightly.yaml'}: a batch file names its data, "
+        "studies and seeds (seeds: [...]); drop --data, --target, --study and --seed"
     )
+    refused = cli("run", str(tmp_path / "nightly.yaml"), *files)
+    assert refused.returncode == 2 and refused.stderr.strip() == expected
+    seeded = cli("run", str(tmp_path / "nightly.yaml"), "--seed", "5")  # was dropped
+    assert seeded.returncode == 2 and seeded.stderr.strip() == expected
 
 
 def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Path) -> None:
