@@ -145,6 +145,9 @@ def test_psi_is_zero_on_the_training_rows_and_flags_a_shifted_column(
     assert shifts[0].filename == __file__  # the warning points at the caller's line
     by = table.set_index("column")
     assert by.loc["credit_amount", "psi"] > 0.25 and by.loc["purpose", "psi"] > 0.25
+    # evaluated on rows of another period, the same warning (evaluate said nothing)
+    with pytest.warns(ShiftWarning, match="significant shift.*credit_amount"):
+        predictor.evaluate(shifted.assign(**{TARGET: credit[TARGET].iloc[:-HELD_OUT]}))
     assert by.loc["credit_amount", "shift"] == "significant"
     assert by.loc["noise", "psi"] < 1e-12  # untouched columns stay stable
     # fewer than 100 rows: sampling noise alone crosses the lines, so no check is made
