@@ -1080,6 +1080,13 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
 
     with pytest.warns(SeenWarning, match="100 of the 100 rows"):
         result.predictor.evaluate(credit.iloc[:100])
+    # True/False where training read numbers (ages) was read as 1 and 0 without a word
+    ages = credit.iloc[-20:].drop(columns="creditability")
+    ages["age_in_years"] = ["True", "False"] * 10
+    ages.to_csv(tmp_path / "ages.csv", index=False)
+    with pytest.raises(DataError, match=r"ages.csv: column 'age_in_years' must be numeric \(it "
+                       r"was numeric in training\); found True in 20 row\(s\)"):  # fmt: skip
+        result.predictor.predict_proba(tmp_path / "ages.csv")
 
 
 def test_a_new_code_in_a_category_of_numbers_is_predicted_with_a_warning(

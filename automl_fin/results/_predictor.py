@@ -269,6 +269,10 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if numeric:
         if nullable_number(col.dtype):  # Int64 / boolean with <NA>, as training read them
             return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index)
+        booleans = ptypes.is_bool_dtype(col) or _booleans_with_blanks(col)
+        if booleans and dtype and not dtype.startswith(("bool", "boolean")):
+            # True/False where training read numbers (ages): not 1 and 0 without a word
+            raise refuse(col.notna(), "numeric")
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
         if _booleans_with_blanks(col):  # a CSV's True/False column with an empty cell
