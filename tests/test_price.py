@@ -108,6 +108,35 @@ def test_empty_prices_are_left_out_and_returns_span_the_gap(tmp_path: Path) -> N
     assert out.loc["B", "origin"] == late["date"].iloc[-1]
 
 
+def test_a_missing_stretch_and_a_late_exogenous_column_are_said() -> None:
+    """S&P 500 without 2008 to mid-2009 was searched as if 31 December 2007 came the day
+    before 1 July 2009 (one "daily" return spanning 18 months), without a word; an
+    exogenous column that starts years after the prices left out most rows, without a
+    word either."""
+    sp = datasets.load("sp500")
+    cfg = SeriesConfig(price="adj_close", lags=5, windows=[20], calendar=False)
+    holed = sp[(sp["date"] < "2008-01-01") | (sp["date"] >= "2009-07-01")]
+    with pytest.warns(UserWarning) as caught:
+        supervise(holed, time="date", entity=None, cfg=cfg, source="sp.csv")
+    said = [str(w.message) for w in caught]
+    assert said == [
+        "sp.csv: the prices skip 548 days (2007-12-31 to 2009-07-01; the usual step is 1 "
+        "day), 1 such gap(s) in all: the return across a gap, and lags and windows over it, "
+        "are taken as one step; fill the missing rows, or start the data after the gap"
+    ]
+    late = sp.assign(volume=sp["volume"].where(sp["date"] >= "2014-01-01"))
+    exo = SeriesConfig(price="adj_close", lags=5, windows=[20], calendar=False,
+                       exogenous=["volume"], exogenous_lags=1)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"^sp.csv: the exogenous column\(s\) leave out 3,7\d\d "
+                      r"of the 5,0\d\d rows the prices would give \('volume' has no value in "
+                      r"3,7\d\d of them; its first is 2014-01-02\); to keep them, drop it from "
+                      r"data.series.exogenous or fill its values"):  # fmt: skip
+        supervise(late, time="date", entity=None, cfg=exo, source="sp.csv")
+    with warnings.catch_warnings():  # the whole series: no gap, no column short
+        warnings.simplefilter("error")
+        supervise(sp, time="date", entity=None, cfg=exo, source="sp.csv")
+
+
 def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
     frame = random_walk(120, ("A", "B"))
     frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return
