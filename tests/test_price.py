@@ -137,6 +137,21 @@ def test_a_missing_stretch_and_a_late_exogenous_column_are_said() -> None:
         supervise(sp, time="date", entity=None, cfg=exo, source="sp.csv")
 
 
+def test_an_exogenous_column_that_is_tomorrows_return_is_refused_by_its_own_name(
+    tmp_path: Path,
+) -> None:
+    """The refusal named the generated feature ('fwd_lag1') and advised data.drop with
+    it, which changed nothing; it names the exogenous column and data.series.exogenous."""
+    sp = datasets.load("sp500")
+    log_p = np.log(sp["adj_close"])
+    sp["fwd"] = (log_p.shift(-1) - log_p) * 100
+    with pytest.raises(DataError, match=r"exogenous column 'fwd' gives the forecast away \(its "
+                       r"lag 'fwd_lag1': .*\); if it is known only with the outcome, take it "
+                       r"out of data.series.exogenous$"):  # fmt: skip
+        search("price", data=sp, trials=1, runs_dir=tmp_path, storage=":memory:",
+               overrides={"data.dataset": None, "data.series.exogenous": ["fwd"]})  # fmt: skip
+
+
 def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
     frame = random_walk(120, ("A", "B"))
     frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return

@@ -825,11 +825,21 @@ def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target:
             raise _leak(source, name, target, f"{how} another way", "with")
 
 
-def _leak(source: str, name: Any, target: str, how: str, when: str) -> DataError:
+class LeakError(DataError):
+    """A column that gives the target away (its name in ``column``, how in ``how``)."""
+
+    def __init__(self, message: str, column: str, how: str) -> None:
+        super().__init__(message)
+        self.column, self.how = column, how
+
+
+def _leak(source: str, name: Any, target: str, how: str, when: str) -> LeakError:
     """The one line that refuses a column giving the target away, and how to drop it."""
-    return DataError(
+    return LeakError(
         f"{source}: column '{name}' gives the target '{target}' away ({how}); if it is known "
-        f"only {when} the outcome, drop it (data.drop: [{json.dumps(str(name))}])"
+        f"only {when} the outcome, drop it (data.drop: [{json.dumps(str(name))}])",
+        str(name),
+        how,
     )
 
 

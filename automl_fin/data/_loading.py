@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin import datasets
-from automl_fin.data._dataset import Dataset, read_table
+from automl_fin.data._dataset import Dataset, LeakError, read_table
 from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._table_facts import Settled, settle
 from automl_fin.data._tidy import plain, tidy
@@ -133,8 +133,18 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
     kinds = dict(cfg.columns)
     if cfg.entity:
         kinds.setdefault(cfg.entity, ColumnKind.CATEGORICAL)
-    dataset = Dataset.from_frame(
-        sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
-    )
+    try:
+        dataset = Dataset.from_frame(
+            sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
+        )
+    except LeakError as exc:  # a feature made of an exogenous column: not one to drop
+        made = [n for n in cfg.series.exogenous if exc.column.startswith(f"{n}_lag")]
+        if not made:
+            raise
+        raise DataError(
+            f"{source}: exogenous column '{made[0]}' gives the forecast away (its lag "
+            f"'{exc.column}': {exc.how}); if it is known only with the outcome, take it out "
+            "of data.series.exogenous"
+        ) from None
     dataset.times, dataset.scale = sup.times, sup.scale
     return dataset
