@@ -152,6 +152,26 @@ def test_an_exogenous_column_that_is_tomorrows_return_is_refused_by_its_own_name
                overrides={"data.dataset": None, "data.series.exogenous": ["fwd"]})  # fmt: skip
 
 
+def test_rows_spaced_unlike_the_training_rows_are_said(tmp_path: Path) -> None:
+    """A daily predictor given month-end closes forecast "one step ahead" from lags of
+    monthly returns, which it never learnt from, and evaluate scored them, without a
+    word."""
+    sp = datasets.load("sp500")
+    result = search("price", trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["ridge"], "baselines": [], "report": False,
+                               "ensemble": False, "reality_check": None})  # fmt: skip
+    predictor = result.predictor
+    monthly = sp.groupby(sp["date"].dt.to_period("M")).tail(1)
+    said = r"rows about 31 days apart, where the predictor was trained on rows 1 day apart"
+    with pytest.warns(UserWarning, match=said):
+        predictor.predict_frame(monthly)
+    with pytest.warns(UserWarning, match=said):
+        predictor.evaluate(monthly)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        predictor.predict_frame(sp.tail(300))  # daily rows: nothing to say
+
+
 def test_entities_are_interleaved_in_time_order_with_their_own_history() -> None:
     frame = random_walk(120, ("A", "B"))
     frame.loc[frame["ticker"] == "B", "close"] *= 50  # a price jump between entities is no return

@@ -235,6 +235,7 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     schema = predictor.schema
     time, entity, cfg, whole = schema.series_parts()
     checked = schema.check(frame, source)
+    schema.check_spacing(checked, source)
     rows = supervise(checked, time=time, entity=entity, cfg=cfg, source=source,
                      whole_ids=whole)  # fmt: skip
     y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)

@@ -114,8 +114,9 @@ class Schema:
                 **s.model_dump(mode="json"),
                 "time": cfg.time,
                 "entity": cfg.entity,
-                "ids": "whole",
-            }  # (ids as whole floats read as integers, data._timeseries)
+                "ids": "whole",  # (ids as whole floats read as integers, data._timeseries)
+                "step_s": None if periods else _usual_step(ds.times),
+            }
         else:
             columns = dict(ds.kinds)
             dtypes = {str(c): str(ds.X[c].dtype) for c in ds.X.columns}
@@ -183,7 +184,32 @@ class Schema:
         s = dict(self.series or {})
         time, entity = s.pop("time"), s.pop("entity")
         whole = s.pop("ids", None) == "whole"
+        s.pop("step_s", None)
         return time, entity, SeriesConfig(**s), whole
+
+    def check_spacing(self, frame: pd.DataFrame, source: str) -> None:
+        """Warn when the rows of a price table are spaced unlike the training rows
+        (more than twice or under half their usual step): the lags and windows count
+        rows, so a daily predictor given monthly closes forecast "one step ahead" from
+        features it never learnt from, without a word."""
+        trained = (self.series or {}).get("step_s")
+        time, entity = self.series_parts()[:2]
+        if not trained or time not in frame or is_periods(frame[time]):
+            return
+        groups = frame[entity] if entity else pd.Series(0, index=frame.index)
+        steps = frame.assign(_g=groups.to_numpy()).sort_values(time).groupby("_g")[time].diff()
+        now = steps.median()
+        if pd.isna(now) or not now.total_seconds():
+            return
+        ratio = now.total_seconds() / float(trained)
+        if ratio > 2 or ratio < 0.5:
+            warnings.warn(
+                f"{source}: rows about {_in_days(now.total_seconds())} apart, where the "
+                f"predictor was trained on rows {_in_days(float(trained))} apart: its lags "
+                "and windows count rows, so these forecasts rest on features it never "
+                "learnt from; give rows spaced as the training rows were",
+                stacklevel=5,
+            )
 
     def check(self, frame: pd.DataFrame, source: str = "data") -> pd.DataFrame:
         """``frame``'s input columns, each converted to its training kind; a
@@ -690,6 +716,7 @@ def _latest_window(
 
     time, entity, cfg, whole = schema.series_parts()
     checked = known_prices(checked, time, entity, cfg, source, whole_ids=whole)  # as trained
+    schema.check_spacing(checked, source)
     keys = [entity, time] if entity else [time]
     frame = checked.sort_values(keys, kind="stable").reset_index(drop=True)
     feats = series_features(frame, time=time, entity=entity, cfg=cfg)
@@ -717,6 +744,21 @@ def _latest_window(
 
 
 STALE_STEPS = 5  # a series whose latest row is this many steps behind the others' is said
+
+
+def _usual_step(times: Any) -> float | None:
+    """The median step between the distinct training times, in seconds."""
+    if times is None:
+        return None
+    distinct = np.unique(np.asarray(times, dtype="datetime64[ns]"))
+    if len(distinct) < 3:
+        return None
+    return float(np.median(np.diff(distinct)) / np.timedelta64(1, "s"))
+
+
+def _in_days(seconds: float) -> str:
+    days = seconds / 86400
+    return f"{days:.0f} day{'s' if round(days) != 1 else ''}" if days >= 1 else f"{seconds:g} s"
 
 
 def _warn_stale(frame: pd.DataFrame, last: pd.Index, time: str, entity: str, source: str) -> None:
