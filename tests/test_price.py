@@ -439,9 +439,18 @@ def test_final_test_span_is_the_latest_and_never_reaches_the_search() -> None:
     assert times[test_rows].min() == 80 and times[search_rows].max() == 76
 
 
-def test_too_short_a_series_for_the_folds_says_what_to_change() -> None:
-    with pytest.raises(DataError, match=r"too few for 5 walk-forward folds.*validation.n_splits"):
+def test_too_short_a_series_for_the_folds_says_what_to_change(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"20 time steps are too few for 5 walk-forward folds "
+                       r"with a purge of 2 steps \(horizon 3, embargo 0\): they need 24; "
+                       r"lower validation.n_splits \(2 folds need 12\), or add data$"):  # fmt: skip
         walk_forward(np.arange(20), n_splits=5, horizon=3)
+    # three monthly vintages in 2 folds: "lower validation.n_splits" could not be followed
+    with pytest.raises(DataError, match=r"3 time steps are too few .*: they need 6; add data$"):
+        walk_forward(np.arange(3), n_splits=2)
+    with pytest.raises(DataError, match=r"data.series' lags and windows take the first 60 rows "
+                       r"of each series: shorter windows leave more\)$"):  # fmt: skip
+        search("price", data=datasets.load("sp500").iloc[:75], trials=1, storage=":memory:",
+               runs_dir=tmp_path, overrides={"data.dataset": None})  # fmt: skip
 
 
 # -- recipe errors ------------------------------------------------------------------

@@ -134,10 +134,13 @@ def walk_forward(
     purge = horizon - 1 + embargo
     block = steps // (n_splits + 1)
     if block < 1 or block - purge < 2:
+        need = (n_splits + 1) * (purge + 2)  # a block of 2 steps beyond the purge each
+        fewer = [f"validation.n_splits (2 folds need {3 * (purge + 2)})"] if n_splits > 2 else []
+        fewer += ["validation.embargo"] if embargo else []
         raise DataError(
             f"{steps} time steps are too few for {n_splits} walk-forward folds with a purge "
-            f"of {purge} steps (horizon {horizon}, embargo {embargo}); lower "
-            "validation.n_splits or validation.embargo, or add data"
+            f"of {purge} steps (horizon {horizon}, embargo {embargo}): they need {need}; "
+            + (f"lower {' or '.join(fewer)}, or add data" if fewer else "add data")
         )
     size = train_size or 2 * block
     splits = []

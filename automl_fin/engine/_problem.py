@@ -477,7 +477,14 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
     try:
         splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)
     except DataError as exc:  # name the data and the target
-        raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}") from None
+        series = recipe.data.series
+        used = (
+            f" (data.series' lags and windows take the first {max([series.lags, *series.windows])}"
+            " rows of each series: shorter windows leave more)"
+            if series is not None and scheme == "walk_forward"
+            else ""
+        )
+        raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
 
