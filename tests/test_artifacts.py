@@ -603,6 +603,28 @@ def test_a_save_killed_half_way_leaves_nothing_behind_after_the_next(run, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == [".predictor.lock", "predictor"]
 
 
+def test_a_save_killed_between_its_two_renames_leaves_the_old_predictor_served(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Killed after it moved the old predictor aside and before it moved the new one in,
+    a save left no predictor: predict said "this run saved no predictor", the old one
+    whole in a hidden folder. The next reader puts it back."""
+    import os
+
+    import automl_fin
+    from automl_fin.results._artifacts import save_predictor
+
+    save_predictor(run.predictor, tmp_path / "predictor")
+    before = automl_fin.load(tmp_path).predict_proba(run.problem.dataset.X.head(20))
+    (tmp_path / ".predictor-new1").mkdir()  # the new one, finished, not moved in
+    aside = tmp_path / ".predictor-old-k1ll3d"
+    aside.mkdir()
+    os.replace(tmp_path / "predictor", aside / "predictor")  # _swap's first rename
+    again = automl_fin.load(tmp_path)
+    assert again.predict_proba(run.problem.dataset.X.head(20)).equals(before)
+    assert (tmp_path / "predictor").is_dir() and not aside.exists()
+
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

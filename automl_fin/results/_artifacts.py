@@ -346,6 +346,8 @@ def load(
         folder = Path(path)
     run = (folder / PREDICTOR_DIR).is_dir() or (folder / f".{PREDICTOR_DIR}.lock").exists()
     with _one_save_at_a_time(folder / PREDICTOR_DIR if run else folder, reading=True):
+        if run:
+            _restore(folder / PREDICTOR_DIR)
         if (folder / PREDICTOR_DIR / MANIFEST).is_file():
             folder = folder / PREDICTOR_DIR
         manifest, verified = _read(folder, require_signature)
@@ -434,6 +436,20 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
     )
     predictor.path = folder
     return predictor
+
+
+def _restore(folder: Path) -> None:
+    """Put back the predictor a save moved aside when that save was killed before it
+    moved the new one in (between :func:`_swap`'s two renames): ``predict`` found no
+    predictor, the old one whole in a hidden folder beside it."""
+    if folder.exists():
+        return
+    for aside in sorted(folder.parent.glob(f".{folder.name}-old-*")):
+        if (aside / folder.name / MANIFEST).is_file():
+            with contextlib.suppress(OSError):  # another reader put it back first
+                os.replace(aside / folder.name, folder)
+                shutil.rmtree(aside, ignore_errors=True)
+            return
 
 
 def _swap(new: Path, folder: Path) -> None:
