@@ -165,8 +165,28 @@ def test_the_cli_masks_the_password_of_a_url_it_cannot_read(tmp_path: Path) -> N
     assert "Hunter2" not in out.stdout + out.stderr
     assert out.stderr.strip().splitlines() == [
         "automl-fin: error: storage 'postgresql:/analyst:***@db-host/automl' is not a "
-        "database URL; use e.g. sqlite:///runs.db or postgresql://user@host/db"
+        "database URL nor an existing file or folder; use e.g. sqlite:///runs.db, "
+        "postgresql://user@host/db or the path of a runs folder or its .db file"
     ]
+
+
+def test_a_path_is_a_storage_where_it_names_a_sqlite_file_or_a_runs_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--storage runs.db`` was "not a database URL": a new .db file is made where a
+    storage is made, an existing file or runs folder is read; a reader makes none."""
+    from automl_fin.errors import StorageError
+    from automl_fin.storage._storage import open_storage
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError, match=r"'runs.db' is not a database URL nor an existing"):
+        open_storage("runs.db", create=False)
+    assert not (tmp_path / "runs.db").exists()
+    open_storage("runs.db").get_all_studies()  # made
+    assert (tmp_path / "runs.db").is_file()
+    assert open_storage("runs.db", create=False).get_all_studies() == []
+    with pytest.raises(StorageError, match=r"nor an existing file or folder"):
+        open_storage("runs", create=True)  # no .db: not taken for a file to make
 
 
 def test_masking_leaves_a_url_without_a_password_as_it_is() -> None:

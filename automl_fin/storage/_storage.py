@@ -88,7 +88,9 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
     scheme = url.split("://", 1)[0] if "://" in url else ""
-    if not scheme and os.path.exists(url):  # a SQLite file, or a runs folder, by its path
+    sqlite_file = url.lower().endswith((".db", ".sqlite", ".sqlite3"))
+    if not scheme and (os.path.exists(url) or (create and sqlite_file)):
+        # a SQLite file, or a runs folder, by its path (a new .db file where one is made)
         url = default_url(url) if os.path.isdir(url) else f"sqlite:///{os.path.abspath(url)}"
         scheme = "sqlite"
     if not scheme:
