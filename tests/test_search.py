@@ -683,7 +683,8 @@ def test_a_trial_that_cannot_finish_its_folds_in_the_budget_stops_early(tmp_path
     assert board.loc[board["model"] == "logreg", "state"].tolist() == ["COMPLETE"]
     slow = board[board["model"] == "slow"].sort_values("trial").iloc[0]
     assert slow["state"] == "PRUNED"
-    assert slow["error"].startswith("budget: 4 more slow folds of over 2 s each cannot end in")
+    # (over 2 s a fold; 3 s on a loaded machine)
+    assert re.match(r"budget: 4 more slow folds of over [23] s each cannot end in", slow["error"])
     assert slow["duration_s"] < 5.0  # 2 s of pace and the fold's set-up, not 8-9 s
 
 
