@@ -135,6 +135,13 @@ def test_a_missing_stretch_and_a_late_exogenous_column_are_said() -> None:
     with warnings.catch_warnings():  # the whole series: no gap, no column short
         warnings.simplefilter("error")
         supervise(sp, time="date", entity=None, cfg=exo, source="sp.csv")
+        # five-minute bars skip nights and weekends by design: no gap said
+        days = pd.bdate_range("2018-01-02", periods=20)
+        bars = pd.concat([pd.Series(pd.date_range(d + pd.Timedelta(hours=9.5), periods=78,
+                                                  freq="5min")) for d in days])  # fmt: skip
+        prices = sp["adj_close"].iloc[: len(bars)].to_numpy()
+        supervise(pd.DataFrame({"date": bars.to_numpy(), "adj_close": prices}), time="date",
+                  entity=None, cfg=cfg, source="bars.csv")  # fmt: skip
 
 
 def test_an_exogenous_column_that_is_tomorrows_return_is_refused_by_its_own_name(

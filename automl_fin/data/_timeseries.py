@@ -369,18 +369,20 @@ def supervise(
 
 
 GAP_STEPS = 10  # a step this many times a series' usual one is a gap in it
+GAP_DAYS = 7  # ... and longer than this many days
 
 
 def _warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
     """Warn of the longest gap in the series (a step over :data:`GAP_STEPS` times its
-    series' median step): its return, lags and windows span the gap as if it were one
-    step (MSFT without 2012-01 to 2013-06: one "daily" return of 0.32, 17 standard
-    deviations)."""
+    series' median step and over :data:`GAP_DAYS` days): its return, lags and windows
+    span the gap as if it were one step (MSFT without 2012-01 to 2013-06: one "daily"
+    return of 0.32, 17 standard deviations)."""
     if is_periods(stamps):
         return
     steps = stamps.groupby(groups, sort=False).diff()
     usual = steps.groupby(groups, sort=False).transform("median")
-    wide = steps > usual * GAP_STEPS
+    # and over a week: bars of minutes or hours skip nights and weekends by design
+    wide = (steps > usual * GAP_STEPS) & (steps > pd.Timedelta(days=GAP_DAYS))
     if not wide.any():
         return
     at = int((steps / usual).where(wide).idxmax())
