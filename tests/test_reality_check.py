@@ -110,6 +110,7 @@ def test_a_diverged_row_does_not_hide_a_real_edge() -> None:
     assert left_out == 1 and kept.shape[1] == 1
     assert spa_pvalue(kept, seed=0) < 0.05
     assert without_diverged(d[:, 1:], base)[1] == 0  # all diverged: none left out
+    assert without_diverged(d, base, keep=1)[1] == 0  # the best row's: always tested
 
 
 def test_keeps_neighbouring_rows_together() -> None:

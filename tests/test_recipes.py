@@ -83,8 +83,12 @@ def test_model_options_no_model_would_read_are_refused(registry: Registry) -> No
     for given, message in cases.items():
         with pytest.raises(RecipeError, match=message):
             load_recipe("default", parse_overrides([given]), registry=registry)
-    kept = ["model_options.xgboost.max_folds=2", "model_options.xgboost.max_depth=3",
-            "model_options.lightgbm.monotone_constraints.age_in_years=1"]  # fmt: skip
+    kept = [
+        "model_options.xgboost.max_folds=2",
+        "model_options.xgboost.max_depth=3",
+        "model_options.lightgbm.monotone_constraints.age_in_years=1",
+        "model_options.lightgbm.monotone_constraints_method=advanced",
+    ]  # LightGBM's own
     r = load_recipe("default", parse_overrides(kept), registry=registry)
     assert r.model_options["xgboost"] == {"max_folds": 2, "max_depth": 3}
 

@@ -248,10 +248,6 @@ class Recipe(_Strict):
                     f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
                     " (see `automl-fin plugins`)" + _plugins_left_out(registry),
                 )
-        _check_model_options(self, registry)
-
-
-ENGINE_OPTIONS = ("max_folds",)  # model options the engine reads, for every model
 
 
 def _check_model_options(recipe: Recipe, registry: Registry) -> None:
@@ -259,8 +255,9 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
     such as ``xgbost``; a plugin turned off or broken here may be the one meant: left
     to it), a column option (``monotone_constraints``) given to a model that does not
     declare it (a histogram boosting model ignored it, and the report said its members
-    were fitted with it), and an option one letter off from one the model reads
-    (``monotone_constraint``: passed on to XGBoost, which ignored it)."""
+    were fitted with it), and an option one letter off a column option
+    (``monotone_constraint``: passed on to XGBoost, which ignored it). Checked when a
+    recipe is loaded for a search, not when a stored study is reopened."""
     import difflib
 
     column_options = {o for spec in registry.models.values() for o in spec.column_options}
@@ -277,7 +274,6 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                 + (f" (nearest: {', '.join(near)})" if near else "")
                 + "; see `automl-fin plugins`",
             )
-        reads = {*spec.column_options, *ENGINE_OPTIONS}
         for option in options:
             if option in column_options and option not in spec.column_options:
                 takers = sorted(n for n, s in registry.models.items() if option in s.column_options)
@@ -287,10 +283,10 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                     f"{model} takes no {option} (it would be ignored); models that do: "
                     f"{', '.join(takers)}: set it there and search those models",
                 )
-            near = difflib.get_close_matches(
-                option, sorted(reads | column_options), n=1, cutoff=0.85
-            )
-            if near and near[0] != option:
+            # one letter off a column option (a plugin passes its other options on to its
+            # library: LightGBM's monotone_constraints_method is one of them)
+            near = difflib.get_close_matches(option, sorted(column_options), n=1, cutoff=0.85)
+            if near and near[0] != option and not option.startswith(near[0]):
                 raise RecipeError(
                     recipe.source,
                     f"model_options.{model}.{option}",
@@ -481,6 +477,7 @@ def load_recipe(
     result = _validate(raw, source, overrides)
     if registry is not None:
         result.check_names(registry)
+        _check_model_options(result, registry)  # a new search's (a stored one reopens)
     return result
 
 

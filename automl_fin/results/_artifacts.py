@@ -444,7 +444,8 @@ def _restore(folder: Path) -> None:
     predictor, the old one whole in a hidden folder beside it."""
     if folder.exists():
         return
-    for aside in sorted(folder.parent.glob(f".{folder.name}-old-*")):
+    asides = folder.parent.glob(f".{folder.name}-old-*")  # the newest first
+    for aside in sorted(asides, key=lambda p: p.stat().st_mtime, reverse=True):
         if (aside / folder.name / MANIFEST).is_file():
             with contextlib.suppress(OSError):  # another reader put it back first
                 os.replace(aside / folder.name, folder)

@@ -292,7 +292,8 @@ def reality_check(
     diff = np.stack([base_loss - losses[n] for n in numbers], axis=1)  # type: ignore[operator]
     finite = np.isfinite(diff).all(axis=1)
     rows_used = int(finite.sum())
-    diff, diverged = without_diverged(diff[finite], base_loss[finite])  # type: ignore[index]
+    keep = numbers.index(best.number) if best.number in numbers else None
+    diff, diverged = without_diverged(diff[finite], base_loss[finite], keep)  # type: ignore[index]
     diff = per_time(diff, panel_times(p, finite))
     block = block_length(diff)
     pvalue = spa_pvalue(diff, block=block, seed=p.recipe.seed)
@@ -331,7 +332,9 @@ def reality_check(
 DIVERGED = 2.0  # a row whose mean loss is over this many times the baseline's: left out
 
 
-def without_diverged(diff: np.ndarray, base_loss: np.ndarray) -> tuple[np.ndarray, int]:
+def without_diverged(
+    diff: np.ndarray, base_loss: np.ndarray, keep: int | None = None
+) -> tuple[np.ndarray, int]:
     """``diff`` (rows x rows tried) without the rows tried that diverged, and how many
     those were: a mean loss over :data:`DIVERGED` times the baseline's (all kept when
     every one did). They take no part in the test: a row that
@@ -342,6 +345,8 @@ def without_diverged(diff: np.ndarray, base_loss: np.ndarray) -> tuple[np.ndarra
     ahead on the folds and 7 % on the final test)."""
     worse = -diff.mean(axis=0)  # each row's mean loss minus the baseline's
     broken = worse > (DIVERGED - 1.0) * float(np.mean(base_loss))
+    if keep is not None:  # the best row, whose verdict this is, is always tested
+        broken[keep] = False
     if broken.all() or not broken.any():
         return diff, 0
     return diff[:, ~broken], int(broken.sum())
