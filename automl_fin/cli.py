@@ -616,6 +616,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     why = {
         "run": "the study's run ended its search",
         "time": "its time budget ran out",
+        "ended": "the study's run had ended its search, so there was nothing to join "
+        "(trials now would be in none of its ensemble, predictor and report); run the "
+        "study again to search it more, with workers beside that run",
     }.get(result.ended_by, "the study's trial budget is taken")
     print(
         f"worker: {result.n_trials} trials of study {result.study_name} in "

@@ -89,7 +89,9 @@ class SearchResult:
     n_trials: int
     predictor: Predictor | None = None  # the best row refitted on all rows (recipe.predictor)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: search, then each step
-    ended_by: str = ""  # "time" or "trials": the budget that ended the search ("" otherwise)
+    # "time" or "trials": the budget that ended the search ("" otherwise); a worker's:
+    # "run" (the run ended its search meanwhile), "ended" (it had ended: nothing joined)
+    ended_by: str = ""
     # the steps after the search that failed (step: one line), the predictor's too when
     # only the baselines completed; the study is then not marked finished: a batch runs
     # it again
@@ -269,19 +271,21 @@ def work(
     from automl_fin.engine._reopen import reopen
 
     runs_dir = writable(runs_dir)
+    waited = time.monotonic() + wait
     _await_study(storage, study, wait)
-    started = time.monotonic()  # its time budget counts from here, not from waiting
     found = reopen(study, storage=storage, runs_dir=runs_dir, data=as_data(data),
                    registry=registry)  # fmt: skip
+    # a study whose run has ended: nothing to join (its trials would be in none of its
+    # ensemble, predictor and report), unless a run of it starts again within ``wait``
+    while run_state.ended(found.study.user_attrs) and time.monotonic() < waited:
+        time.sleep(0.2)
+    started = time.monotonic()  # its time budget counts from here, not from waiting
     attrs = found.study.user_attrs
-    if since := run_state.ended(attrs):
-        raise StorageError(
-            f"study '{found.study.study_name}': its run ended its search at {since}, and "
-            "trials a worker adds now would be in none of its ensemble, predictor and "
-            f"report; run the study again to search it more (automl-fin run "
-            f"{found.problem.recipe.name} --storage URL --study NAME --trials N) and start "
-            "workers beside that run"
-        )
+    if run_state.ended(attrs):
+        return SearchResult(study_name=found.study.study_name, storage=storage,
+                            recipe=found.problem.recipe, problem=found.problem,
+                            run_dir=run_folder(runs_dir, found.study.study_name), seconds=0.0,
+                            n_trials=0, ended_by="ended")  # fmt: skip
     budget = found.problem.recipe.budget
     budget.trials = run_state.budget_of(attrs, budget.trials)  # a later run's --trials
     store = open_storage(storage, create=False)
