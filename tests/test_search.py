@@ -1085,9 +1085,17 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
     ages = credit.iloc[-20:].drop(columns="creditability")
     ages["age_in_years"] = ["True", "False"] * 10
     ages.to_csv(tmp_path / "ages.csv", index=False)
-    with pytest.raises(DataError, match=r"ages.csv: column 'age_in_years' must be numeric \(it "
-                       r"was numeric in training\); found True in 20 row\(s\)"):  # fmt: skip
+    with pytest.raises(DataError, match=r"ages.csv: column 'age_in_years' must be numeric \(its "
+                       r"training values were numbers from \d+ to \d+ at the deciles\); found "
+                       r"True in 20 row\(s\)"):  # fmt: skip
         result.predictor.predict_proba(tmp_path / "ages.csv")
+    # a nullable boolean (read as 0/1 numbers in training) takes True/False
+    nullable = credit.assign(has_phone=credit["has_phone"].astype("boolean"))
+    nullable.loc[nullable.index[3], "has_phone"] = pd.NA
+    again = search("default", data=nullable.iloc[:-20], trials=2, seed=0, storage=":memory:",
+                   runs_dir=tmp_path / "n",
+                   overrides={"models": ["logreg"], "report": False})  # fmt: skip
+    assert len(again.predictor.predict_proba(read)) == 20
 
 
 def test_a_new_code_in_a_category_of_numbers_is_predicted_with_a_warning(

@@ -295,6 +295,29 @@ def _finite(block: pd.DataFrame, source: str) -> pd.DataFrame:
     return block.mask(infinite)
 
 
+def _refuse_booleans(
+    frame: pd.DataFrame, schema: Schema, reference: dict[str, Any] | None, source: str
+) -> None:
+    """Refuse True/False in a column whose training values were numbers other than 0
+    and 1 (the training rows' deciles say so): ages read as 1 and 0 without a word. A
+    column of 0/1 (a boolean training read as numbers: nullable, Arrow) takes them."""
+    columns = (reference or {}).get("columns") or {}
+    for name, kind in schema.columns.items():
+        col = frame.get(name)
+        edges = (columns.get(name) or {}).get("edges") or []
+        if kind is not ColumnKind.NUMERIC or col is None or not edges:
+            continue
+        if not (ptypes.is_bool_dtype(col) or _booleans_with_blanks(col)):
+            continue
+        if any(e < 0 or e > 1 for e in edges):
+            raise DataError(
+                f"{source}: column '{name}' must be numeric (its training values were "
+                f"numbers from {edges[0]:g} to {edges[-1]:g} at the deciles); found "
+                f"{plain(col.dropna().iloc[0])!r} in {int(col.notna().sum())} row(s); fix or "
+                "blank those values"
+            )
+
+
 def _booleans_with_blanks(col: pd.Series) -> bool:
     """Whether ``col`` holds Python booleans and missing values only (pandas reads a
     True/False column with an empty cell as objects)."""
@@ -318,10 +341,6 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
     if numeric:
         if nullable_number(col.dtype):  # Int64 / boolean with <NA>, as training read them
             return pd.Series(col.to_numpy(dtype=float, na_value=np.nan), index=col.index)
-        booleans = ptypes.is_bool_dtype(col) or _booleans_with_blanks(col)
-        if booleans and dtype and not dtype.startswith(("bool", "boolean")):
-            # True/False where training read numbers (ages): not 1 and 0 without a word
-            raise refuse(col.notna(), "numeric")
         if ptypes.is_bool_dtype(col):
             return col.astype(float)
         if _booleans_with_blanks(col):  # a CSV's True/False column with an empty cell
@@ -434,6 +453,7 @@ class Predictor:
     def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from."""
         frame, source = _frame(data, self.schema.text_columns())
+        _refuse_booleans(frame, self.schema, self.reference, source)
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
             X = checked[self.schema.features]
