@@ -115,7 +115,9 @@ class Schema:
                 "time": cfg.time,
                 "entity": cfg.entity,
                 "ids": "whole",  # (ids as whole floats read as integers, data._timeseries)
-                "step_s": None if periods else _usual_step(ds.times),
+                "step_s": None
+                if periods
+                else _usual_step(ds.times, ds.X[cfg.entity] if cfg.entity else None),
             }
         else:
             columns = dict(ds.kinds)
@@ -789,14 +791,15 @@ def _latest_window(
 STALE_STEPS = 5  # a series whose latest row is this many steps behind the others' is said
 
 
-def _usual_step(times: Any) -> float | None:
-    """The median step between the distinct training times, in seconds."""
-    if times is None:
+def _usual_step(times: Any, groups: Any = None) -> float | None:
+    """The median step between a series' training times (each series' own steps, as
+    :meth:`Schema.check_spacing` measures new rows), in seconds."""
+    if times is None or len(times) < 3:
         return None
-    distinct = np.unique(np.asarray(times, dtype="datetime64[ns]"))
-    if len(distinct) < 3:
-        return None
-    return float(np.median(np.diff(distinct)) / np.timedelta64(1, "s"))
+    stamps = pd.Series(np.asarray(times, dtype="datetime64[ns]"))
+    keys = np.zeros(len(stamps)) if groups is None else np.asarray(groups)
+    steps = stamps.groupby(keys).diff().dropna()
+    return float(steps.median().total_seconds()) if len(steps) else None
 
 
 def _in_days(seconds: float) -> str:
