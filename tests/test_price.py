@@ -662,12 +662,6 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     assert len(predictor.evaluate(wide.tail(300))) > 0
     with pytest.raises(DataError, match=r"no column 'CAC' \(data.series.columns"):
         predictor.predict_frame(wide.drop(columns=["CAC"]))
-    # a new asset's column got no forecast and no word
-    with pytest.warns(UserWarning, match=r"column\(s\) 'AEX' are not among the predictor's "
-                      r"series \(.*\): not forecast; to forecast them, search again with "
-                      r"them in data.series.columns"):  # fmt: skip
-        newer = predictor.predict_frame(wide.assign(AEX=wide["DAX"] / 20))
-    assert sorted(newer["series"]) == sorted(indices)
     with pytest.raises(DataError, match=r"column 'label' of data.series.columns holds no prices"):
         search("price", data=wide.assign(label="x"), trials=1, storage=":memory:",
                runs_dir=tmp_path,

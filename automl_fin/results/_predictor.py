@@ -226,7 +226,6 @@ class Schema:
         if series.get("columns"):
             from automl_fin.data._wide_prices import long_prices
 
-            _warn_new_columns(frame, series["time"], series["columns"], source)
             frame = long_prices(frame, series["time"], series["columns"], source)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
@@ -259,28 +258,6 @@ class Schema:
         if block is None:
             return rest
         return pd.concat([block, rest], axis=1)[list(self.columns)]
-
-
-def _warn_new_columns(frame: pd.DataFrame, time: str, columns: list[str], source: str) -> None:
-    """Name the numeric columns of a wide price table that are not the predictor's
-    series: a new asset's column got no forecast and no word (written long, a new
-    series is forecast, with a warning)."""
-    new = [
-        str(c)
-        for c in frame.columns
-        if str(c) not in columns
-        and str(c) != time
-        and ptypes.is_numeric_dtype(frame[c])
-        and not ptypes.is_bool_dtype(frame[c])
-    ]
-    if new:
-        warnings.warn(
-            f"{source}: column(s) {', '.join(map(repr, new[:5]))}"
-            f"{f' and {len(new) - 5} more' if len(new) > 5 else ''} are not among the "
-            f"predictor's series ({', '.join(columns[:8])}): not forecast; to forecast "
-            "them, search again with them in data.series.columns",
-            stacklevel=5,
-        )
 
 
 def _finite(block: pd.DataFrame, source: str) -> pd.DataFrame:
