@@ -126,6 +126,10 @@ def test_a_study_named_as_another_study_s_folder_does_not_take_its_files(
                        r"'crédit card'\)"):  # fmt: skip
         _run(runs, study=folder.name, models=["hgb"])
     assert _tree(folder) == before  # nothing written over
+    (folder / ".study").unlink()  # a folder written before runs named their study
+    with pytest.raises(ArtifactError, match=r"holds the files of study 'crédit card'"):
+        _run(runs, study=folder.name, models=["hgb"])
+    (folder / ".study").write_text("crédit card", encoding="utf-8")
     studies = optuna.get_all_study_names(storage=first.storage)  # type: ignore[arg-type]
     assert studies == ["crédit card"]  # no second study either
     assert load(folder.name, runs_dir=runs).manifest["study"] == "crédit card"

@@ -326,7 +326,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
     bar = workers = None
     try:
         run_dir = run_folder(run.runs_dir, name)  # before the study: a refused one writes nothing
-        own(run_dir, name, write=False)  # another study's folder (its name's) refused
+        names = lambda: [s.study_name for s in store.get_all_studies()]  # noqa: E731
+        own(run_dir, name, write=False, studies=names)  # another study's folder: refused
         opt_study = _open_study(store, name, problem, url, worker=worker, fresh=run.fresh)
         if opt_study.study_name != name:  # a run started in the same second took the name
             name = opt_study.study_name

@@ -23,7 +23,7 @@ from automl_fin.errors import ArtifactError
 from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Callable
 
 __all__ = ["folder_name", "locate", "own", "owner", "run_folder", "writable"]
 
@@ -94,13 +94,19 @@ def owner(folder: Path) -> str | None:
         return None
 
 
-def own(folder: Path, study: str, *, write: bool = True) -> None:
+def own(
+    folder: Path, study: str, *, write: bool = True, studies: Callable[[], list[str]] | None = None
+) -> None:
     """Make ``folder`` the run folder of ``study`` (created, its name written in it), or
     refuse in one line when it holds another study's files: a safe name can be the folder
     of an unsafe one (``cr_dit_card-82ef18ebb7``, copied from a listing to resume
     ``crédit card``), and the second study overwrote the first's out-of-fold files and
-    predictor. ``write=False``: the check alone (before anything is searched)."""
+    predictor. ``write=False``: the check alone (before anything is searched).
+    ``studies``: the storage's study names, asked for a folder written before the name
+    was (another study whose folder it is holds it)."""
     found = owner(folder)
+    if found is None and studies is not None and _is_dir(folder):
+        found = next((s for s in studies() if s != study and folder_name(s) == folder.name), None)
     if found is not None and found != study:
         raise ArtifactError(
             f"{folder} holds the files of study '{found}', not '{study}'; to resume that "
