@@ -138,9 +138,11 @@ def test_a_study_run_again_selects_again_when_trials_finished_after_its_ensemble
             "calibration": ["none"], "report": False, "stacking": False}  # fmt: skip
     common = {"seed": 3, "runs_dir": tmp_path, "study": "s"}
     first = search("default", trials=4, overrides=over, **common)  # type: ignore[arg-type]
-    attrs = optuna.load_study(study_name="s", storage=first.storage).user_attrs
-    assert attrs["ensemble"]["user_attrs"]["last_trial"] == 3
-    search("default", trials=7, overrides={**over, "ensemble": False}, **common)  # type: ignore[arg-type]
+    study = optuna.load_study(study_name="s", storage=first.storage)
+    kept = study.user_attrs["ensemble"]
+    assert kept["user_attrs"]["last_trial"] == 3
+    search("default", trials=7, overrides=over, **common)  # type: ignore[arg-type]
+    study.set_user_attr("ensemble", kept)  # as a run killed before its ensemble leaves it
     again = search("default", trials=7, overrides=over, **common)  # type: ignore[arg-type]
     assert again.n_trials == 0  # nothing left to run: the ensemble is selected again
     attrs = optuna.load_study(study_name="s", storage=again.storage).user_attrs
