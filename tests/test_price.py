@@ -454,8 +454,8 @@ def test_too_short_a_series_for_the_folds_says_what_to_change(tmp_path: Path) ->
     # three monthly vintages in 2 folds: "lower validation.n_splits" could not be followed
     with pytest.raises(DataError, match=r"3 time steps are too few .*: they need 6; add data$"):
         walk_forward(np.arange(3), n_splits=2)
-    with pytest.raises(DataError, match=r"data.series' lags and windows take the first 60 rows "
-                       r"of each series: shorter windows leave more\)$"):  # fmt: skip
+    with pytest.raises(DataError, match=r"data.series' lags and windows use the first 61 rows "
+                       r"of each series: fewer lags or shorter windows leave more\)$"):  # fmt: skip
         search("price", data=datasets.load("sp500").iloc[:75], trials=1, storage=":memory:",
                runs_dir=tmp_path, overrides={"data.dataset": None})  # fmt: skip
 

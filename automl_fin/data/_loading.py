@@ -21,7 +21,7 @@ from automl_fin.data._dataset import Dataset, LeakError, read_table
 from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._table_facts import Settled, settle
 from automl_fin.data._tidy import plain, tidy
-from automl_fin.data._timeseries import supervise
+from automl_fin.data._timeseries import exogenous_lags, supervise
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
 
@@ -138,7 +138,7 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
             sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
         )
     except LeakError as exc:  # a feature made of an exogenous column: not one to drop
-        made = [n for n in cfg.series.exogenous if exc.column.startswith(f"{n}_lag")]
+        made = [n for n in cfg.series.exogenous if exc.column in exogenous_lags(n, cfg.series)]
         if not made:
             raise
         raise DataError(

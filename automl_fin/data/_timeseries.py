@@ -418,28 +418,28 @@ def _warn_exogenous(
     without a word), naming the column and how many rows."""
     if not cfg.exogenous:
         return
-    own = [c for c in feats.columns if not any(c.startswith(f"{n}_lag") for n in cfg.exogenous)]
+    made = {n: exogenous_lags(n, cfg) for n in cfg.exogenous}
+    own = [c for c in feats.columns if not any(c in lags for lags in made.values())]
     priced = feats[own].notna().all(axis=1) & target.notna()
     lost = priced & ~usable
     if lost.sum() <= 0.05 * max(int(priced.sum()), 1):
         return
-    gaps = {
-        n: int(
-            (
-                priced & feats[[c for c in feats if c.startswith(f"{n}_lag")]].isna().any(axis=1)
-            ).sum()
-        )
-        for n in cfg.exogenous
-    }
+    gaps = {n: int((priced & feats[lags].isna().any(axis=1)).sum()) for n, lags in made.items()}
     worst = max(gaps, key=gaps.__getitem__)
-    first = stamps[feats[f"{worst}_lag1"].notna()].min()
+    known = stamps[feats[made[worst][0]].notna()]
+    first = f"its first is {_when(known.min())}" if len(known) else "it has no value"
     warnings.warn(
         f"{source}: the exogenous column(s) leave out {int(lost.sum()):,} of the "
         f"{int(priced.sum()):,} rows the prices would give ('{worst}' has no value in "
-        f"{gaps[worst]:,} of them; its first is {_when(first)}); to keep them, drop it from "
+        f"{gaps[worst]:,} of them; {first}); to keep them, drop it from "
         "data.series.exogenous or fill its values",
         stacklevel=4,
     )
+
+
+def exogenous_lags(name: str, cfg: SeriesConfig) -> list[str]:
+    """The feature columns made of exogenous column ``name``: its lags."""
+    return [f"{name}_lag{k}" for k in range(1, cfg.exogenous_lags + 1)]
 
 
 def check_no_lookahead(

@@ -478,10 +478,11 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)
     except DataError as exc:  # name the data and the target
         series = recipe.data.series
+        first = max([series.lags, *series.windows]) + 1 if series is not None else 0
         used = (
-            f" (data.series' lags and windows take the first {max([series.lags, *series.windows])}"
-            " rows of each series: shorter windows leave more)"
-            if series is not None and scheme == "walk_forward"
+            f" (data.series' lags and windows use the first {first} rows of each series: "
+            "fewer lags or shorter windows leave more)"
+            if series is not None and "time steps are too few" in str(exc)
             else ""
         )
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
