@@ -480,11 +480,20 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     # returns given for prices: "drop those rows" would leave the positive returns
     sp = datasets.load("sp500")
     rets = sp.assign(ret=np.log(sp["adj_close"]).diff()).dropna()[["date", "ret"]]
-    with pytest.raises(DataError, match=r"'ret' looks like returns \(4\d% below 0, centred "
-                       r"on 0\): give price levels, e.g. 100 \* exp\(cumulative sum of log "
+    with pytest.raises(DataError, match=r"'ret' looks like returns \(4\d% below 0\): give "
+                       r"price levels, e.g. 100 \* exp\(cumulative sum of log "
                        r"returns\)$"):  # fmt: skip
         search("price", data=rets, overrides={"data.series.price": "ret", "data.dataset": None},
                trials=1, runs_dir=tmp_path)  # fmt: skip
+    with pytest.raises(DataError, match=r"'ret' looks like returns"):  # in percent too
+        search("price", data=rets.assign(ret=rets["ret"] * 100), trials=1, runs_dir=tmp_path,
+               overrides={"data.series.price": "ret", "data.dataset": None})  # fmt: skip
+    import pickle
+
+    from automl_fin.data._dataset import LeakError
+
+    again = pickle.loads(pickle.dumps(LeakError("a line", "col", "how")))  # across Dask
+    assert str(again) == "a line"
     # one series, a few times twice: not "several series" with no column to tell them apart
     one = frame[frame["ticker"] == "A"].drop(columns="ticker")
     twice = pd.concat([one, one.iloc[[5, 9]].assign(close=lambda f: f["close"] * 1.01)])

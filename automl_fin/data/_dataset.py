@@ -828,8 +828,8 @@ def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target:
 class LeakError(DataError):
     """A column that gives the target away (its name in ``column``, how in ``how``)."""
 
-    def __init__(self, message: str, column: str, how: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, column: str = "", how: str = "") -> None:
+        super().__init__(message)  # (defaults: unpickled from its message alone)
         self.column, self.how = column, how
 
 

@@ -209,13 +209,13 @@ def _check_prices(
         row = frame.loc[bad].iloc[0]
         known = price.dropna()
         below = float((known < 0).mean()) if len(known) else 0.0
-        returns = 0.2 < below < 0.8 and float(known.abs().median()) < 0.2  # centred on 0
+        returns = 0.2 < below < 0.8  # both signs often: changes, not prices (% too)
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} non-numeric "
             f"or non-positive values (e.g. {_where(row, time, entity)}: "
             f"{plain(row[cfg.price])!r}); log returns need positive prices: "
             + (
-                f"'{cfg.price}' looks like returns ({below:.0%} below 0, centred on 0): give "
+                f"'{cfg.price}' looks like returns ({below:.0%} below 0): give "
                 "price levels, e.g. 100 * exp(cumulative sum of log returns)"
                 if returns
                 else "fix or drop those rows"
