@@ -338,6 +338,24 @@ def test_a_worker_on_a_study_whose_run_ended_adds_nothing_or_waits_for_the_next_
     assert int(w_out.split("worker: ")[1].split()[0]) >= 1, w_out  # it joined that run
 
 
+def test_predict_during_a_search_says_the_search_has_not_ended(tmp_path: Path) -> None:
+    """``predict`` on a study whose search runs said "this run saved no predictor ...
+    run the study again", advice to start a second run beside the first."""
+    from automl_fin import ArtifactError, load
+
+    run = _spawn("run", "default", "--study", "busy", "--budget", "60", *SETTINGS,
+                 runs=tmp_path)  # fmt: skip
+    try:
+        _wait(lambda: any((tmp_path / "busy" / "oof").glob("trial_*.npy")))
+        with pytest.raises(ArtifactError, match=r"busy: its study's search started at \S+ has "
+                           r"not ended \(still running, or killed: then run the study "
+                           r"again\); the predictor is saved when the run ends"):  # fmt: skip
+            load("busy", runs_dir=tmp_path)
+    finally:
+        run.kill()
+        run.communicate()
+
+
 def test_a_worker_stops_when_the_run_ends_and_the_ensemble_sees_every_trial(
     tmp_path: Path,
 ) -> None:

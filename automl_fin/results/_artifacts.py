@@ -477,6 +477,28 @@ def _swap(new: Path, folder: Path) -> None:
         os.close(fd)
 
 
+def _searching_since(folder: Path) -> str | None:
+    """When the search of run folder ``folder``'s study started, where the SQLite file
+    beside it says that search has not ended (a ``predict`` during a run was told to run
+    the study again); ``None`` otherwise, or where that cannot be read."""
+    from automl_fin.engine._run_state import SEARCH
+    from automl_fin.storage._runs import owner
+    from automl_fin.storage._storage import default_url, open_storage
+
+    if not (folder.parent / "automl_fin.db").is_file():
+        return None
+    name = owner(folder) or folder.name
+    try:
+        store = open_storage(default_url(folder.parent), create=False)
+        found = [s for s in store.get_all_studies() if s.study_name == name]
+    except Exception:  # a hint only: the plain message follows
+        return None
+    state = found[0].user_attrs.get(SEARCH) if found else None
+    if isinstance(state, dict) and state.get("state") == "searching":
+        return str(state.get("since") or "")
+    return None
+
+
 def _manifest(folder: Path) -> dict[str, Any]:
     file = folder / MANIFEST
     if not file.is_file():
@@ -491,6 +513,12 @@ def _manifest(folder: Path) -> dict[str, Any]:
                 f"{folder}: the last run of this study saved no predictor (its refit failed: "
                 f"see its warning); the one an earlier run saved is in {previous}, and may "
                 "not be the study's chosen row any more"
+            )
+        if (folder / "oof").is_dir() and (since := _searching_since(folder)):
+            raise ArtifactError(
+                f"{folder}: its study's search started at {since} has not ended (still "
+                "running, or killed: then run the study again); the predictor is saved when "
+                "the run ends"
             )
         if (folder / "oof").is_dir():  # a run folder: its search saved no predictor
             raise ArtifactError(
