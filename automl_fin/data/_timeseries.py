@@ -24,7 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -293,12 +293,19 @@ def calendar_parts(frame: pd.DataFrame, time: str, entity: str | None) -> list[s
     stamps = read_times(frame[time])
     if is_periods(stamps):
         return []
-    groups = frame[entity] if entity else pd.Series(0, index=frame.index)
-    table = pd.DataFrame({"g": groups.to_numpy(), "t": stamps.to_numpy()}).sort_values(["g", "t"])
-    step = table.groupby("g")["t"].diff().median()
+    step = usual_step(stamps, frame[entity] if entity else None)
     if pd.isna(step):
         return list(CALENDAR)
     return [p for p, most in zip(CALENDAR, STEP_UNDER, strict=True) if step < most]
+
+
+def usual_step(stamps: Any, groups: Any = None) -> pd.Timedelta:
+    """The median step between the times of a series (each of ``groups``' series its
+    own steps, in time order); ``NaT`` with fewer than two times a series."""
+    times = np.asarray(stamps, dtype="datetime64[ns]")
+    keys = np.zeros(len(times)) if groups is None else np.asarray(groups)
+    table = pd.DataFrame({"g": keys, "t": times}).sort_values(["g", "t"])
+    return table.groupby("g")["t"].diff().median()
 
 
 def _rolling(values: pd.Series, groups: pd.Series, window: int, how: str) -> pd.Series:
@@ -388,15 +395,15 @@ def _warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
     at = int((steps / usual).where(wide).idxmax())
     after, before = stamps[at], stamps[at] - steps[at]
     warnings.warn(
-        f"{source}: the prices skip {_span(steps[at])} ({_when(before)} to {_when(after)}; "
-        f"the usual step is {_span(usual[at])}), {int(wide.sum())} such gap(s) in all: "
+        f"{source}: the prices skip {span_words(steps[at])} ({_when(before)} to {_when(after)}; "
+        f"the usual step is {span_words(usual[at])}), {int(wide.sum())} such gap(s) in all: "
         "the return across a gap, and lags and windows over it, are taken as one step; "
         "fill the missing rows, or start the data after the gap",
         stacklevel=4,
     )
 
 
-def _span(step: pd.Timedelta) -> str:
+def span_words(step: pd.Timedelta) -> str:
     """A step in words: ``549 days``, ``1 day``, ``5 minutes``."""
     for unit, size in (("day", 86400.0), ("hour", 3600.0), ("minute", 60.0)):
         count = step.total_seconds() / size

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     import optuna
 
-__all__ = ["SEARCH", "budget_of", "ended", "mark"]
+__all__ = ["SEARCH", "budget_of", "ended", "mark", "searching_since"]
 
 SEARCH = "search"  # the study user attribute: {"state", "trials", "since"}
 
@@ -35,6 +35,15 @@ def ended(attrs: Mapping[str, Any]) -> str | None:
     (or never said)."""
     found = attrs.get(SEARCH)
     if isinstance(found, dict) and found.get("state") == "ended":
+        return str(found.get("since") or "")
+    return None
+
+
+def searching_since(attrs: Mapping[str, Any]) -> str | None:
+    """When the study's run started the search it has not ended (UTC, ISO), or ``None``
+    (ended, or never said)."""
+    found = attrs.get(SEARCH)
+    if isinstance(found, dict) and found.get("state") == "searching":
         return str(found.get("since") or "")
     return None
 

@@ -481,7 +481,7 @@ def _searching_since(folder: Path) -> str | None:
     """When the search of run folder ``folder``'s study started, where the SQLite file
     beside it says that search has not ended (a ``predict`` during a run was told to run
     the study again); ``None`` otherwise, or where that cannot be read."""
-    from automl_fin.engine._run_state import SEARCH
+    from automl_fin.engine._run_state import searching_since
     from automl_fin.storage._runs import owner
     from automl_fin.storage._storage import default_url, open_storage
 
@@ -493,10 +493,7 @@ def _searching_since(folder: Path) -> str | None:
         found = [s for s in store.get_all_studies() if s.study_name == name]
     except Exception:  # a hint only: the plain message follows
         return None
-    state = found[0].user_attrs.get(SEARCH) if found else None
-    if isinstance(state, dict) and state.get("state") == "searching":
-        return str(state.get("since") or "")
-    return None
+    return searching_since(found[0].user_attrs) if found else None
 
 
 def _manifest(folder: Path) -> dict[str, Any]:

@@ -115,9 +115,7 @@ class Schema:
                 "time": cfg.time,
                 "entity": cfg.entity,
                 "ids": "whole",  # (ids as whole floats read as integers, data._timeseries)
-                "step_s": None
-                if periods
-                else _usual_step(ds.times, ds.X[cfg.entity] if cfg.entity else None),
+                "step_s": None if periods else _seconds(ds.times, ds.X, cfg.entity),
             }
         else:
             columns = dict(ds.kinds)
@@ -194,20 +192,21 @@ class Schema:
         (more than twice or under half their usual step): the lags and windows count
         rows, so a daily predictor given monthly closes forecast "one step ahead" from
         features it never learnt from, without a word."""
+        from automl_fin.data._timeseries import span_words
+
         trained = (self.series or {}).get("step_s")
         time, entity = self.series_parts()[:2]
         if not trained or time not in frame or is_periods(frame[time]):
             return
-        groups = frame[entity] if entity else pd.Series(0, index=frame.index)
-        steps = frame.assign(_g=groups.to_numpy()).sort_values(time).groupby("_g")[time].diff()
-        now = steps.median()
-        if pd.isna(now) or not now.total_seconds():
+        now = _seconds(frame[time], frame, entity)
+        if not now:
             return
-        ratio = now.total_seconds() / float(trained)
+        ratio = now / float(trained)
         if ratio > 2 or ratio < 0.5:
+            words = [span_words(pd.Timedelta(seconds=v)) for v in (now, float(trained))]
             warnings.warn(
-                f"{source}: rows about {_in_days(now.total_seconds())} apart, where the "
-                f"predictor was trained on rows {_in_days(float(trained))} apart: its lags "
+                f"{source}: rows about {words[0]} apart, where the "
+                f"predictor was trained on rows {words[1]} apart: its lags "
                 "and windows count rows, so these forecasts rest on features it never "
                 "learnt from; give rows spaced as the training rows were",
                 stacklevel=5,
@@ -281,10 +280,12 @@ def _refuse_booleans(
     and 1 (the training rows' deciles say so): ages read as 1 and 0 without a word. A
     column of 0/1 (a boolean training read as numbers: nullable, Arrow) takes them."""
     columns = (reference or {}).get("columns") or {}
-    for name, kind in schema.columns.items():
-        col = frame.get(name)
+    dtypes = frame.dtypes  # once: only True/False columns are looked at (10,000 columns)
+    maybe = [ptypes.is_bool_dtype(d) or ptypes.is_object_dtype(d) for d in dtypes]
+    for name in dtypes.index[maybe]:
+        col = frame[name]
         edges = (columns.get(name) or {}).get("edges") or []
-        if kind is not ColumnKind.NUMERIC or col is None or not edges:
+        if schema.columns.get(name) is not ColumnKind.NUMERIC or not edges:
             continue
         if not (ptypes.is_bool_dtype(col) or _booleans_with_blanks(col)):
             continue
@@ -768,20 +769,15 @@ def _latest_window(
 STALE_STEPS = 5  # a series whose latest row is this many steps behind the others' is said
 
 
-def _usual_step(times: Any, groups: Any = None) -> float | None:
-    """The median step between a series' training times (each series' own steps, as
-    :meth:`Schema.check_spacing` measures new rows), in seconds."""
+def _seconds(times: Any, frame: pd.DataFrame, entity: str | None) -> float | None:
+    """The usual step of the series' ``times`` in seconds (each series its own steps,
+    :func:`~automl_fin.data._timeseries.usual_step`), or ``None``."""
+    from automl_fin.data._timeseries import usual_step
+
     if times is None or len(times) < 3:
         return None
-    stamps = pd.Series(np.asarray(times, dtype="datetime64[ns]"))
-    keys = np.zeros(len(stamps)) if groups is None else np.asarray(groups)
-    steps = stamps.groupby(keys).diff().dropna()
-    return float(steps.median().total_seconds()) if len(steps) else None
-
-
-def _in_days(seconds: float) -> str:
-    days = seconds / 86400
-    return f"{days:.0f} day{'s' if round(days) != 1 else ''}" if days >= 1 else f"{seconds:g} s"
+    step = usual_step(times, frame[entity] if entity else None)
+    return None if pd.isna(step) else float(step.total_seconds())
 
 
 def _warn_stale(frame: pd.DataFrame, last: pd.Index, time: str, entity: str, source: str) -> None:
