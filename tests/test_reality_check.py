@@ -111,6 +111,19 @@ def test_a_diverged_row_does_not_hide_a_real_edge() -> None:
     assert spa_pvalue(kept, seed=0) < 0.05
     assert without_diverged(d[:, 1:], base)[1] == 0  # all diverged: none left out
     assert without_diverged(d, base, keep=1)[1] == 0  # the best row's: always tested
+    # the verdict says how many it left out, in the warning and the report's words
+    from automl_fin.results._reality_check import left_out
+    from automl_fin.results._report_card import reality_words
+
+    verdict = {"p_value": 0.3, "level": 0.05, "rows_tried": 22, "diverged": 2, "rows": 95,
+               "baseline": 1, "chosen": 1, "baseline_model": "historical_mean",
+               "best_model": "ensemble"}  # fmt: skip
+    assert left_out(verdict) == " (2 of them diverged, over 2 times its loss: left out)"
+    assert reality_words(verdict).startswith(
+        "no row beat the baseline historical_mean by more than the luck of 22 rows tried (2 "
+        "of them diverged, over 2 times its loss: left out) (Hansen's SPA p = 0.300 > 0.05)"
+    )
+    assert left_out({**verdict, "diverged": 0}) == ""
 
 
 def test_keeps_neighbouring_rows_together() -> None:
