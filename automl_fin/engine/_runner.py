@@ -66,11 +66,13 @@ def run_trials(
     catch: tuple[type[BaseException], ...] = (),
     callbacks: Sequence[Callback] = (),
     should_stop: Callable[[], bool] = lambda: False,
+    give_up: Callable[[], bool] = lambda: False,
 ) -> int:
     """Run trials of ``study`` (opened on ``storage``) until the study holds ``budget``
     trials (without one: queued trials first, then new ones asked for), ``deadline``
     (``time.monotonic()``) or ``should_stop()``; returns how many this process ran.
-    ``catch``: exceptions that fail a trial without stopping the loop."""
+    ``catch``: exceptions that fail a trial without stopping the loop; ``give_up()``,
+    asked once a trial is taken: true, it is failed unrun (surplus) and the loop ends."""
     study_id = storage.get_study_id_from_name(study.study_name)
     ran, alone, checked = 0, False, -STALE_CHECK_S
     while not should_stop() and time.monotonic() < deadline:
@@ -84,6 +86,9 @@ def run_trials(
             trial, trial_id, _ = _create(study, storage, study_id, None)  # no cap: a new one
             if trial is None:  # another process took it first
                 continue
+        if give_up():  # checked again once the trial is RUNNING: a run that ended just
+            _surplus(storage, trial_id)  # now waits for running trials, not for this one
+            break
         ran += 1
         with _heartbeat(storage, trial_id):
             state, value = _run(objective, trial, catch)

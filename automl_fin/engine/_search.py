@@ -363,6 +363,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
                 catch=(TrialFailed,),
                 callbacks=callbacks,
                 should_stop=lambda: objective.stopped or (worker and _run_ended(opt_study)),
+                give_up=lambda: worker and _run_ended(opt_study),
             )
             if worker:
                 ended_by = "run" if _run_ended(opt_study) else _worker_end(objective, budget)

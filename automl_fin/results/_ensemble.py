@@ -340,8 +340,11 @@ def build_ensemble(
 
 
 def last_finished(study: optuna.Study) -> int:
-    """The number of the study's last finished trial (-1: none)."""
-    finished = (t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished())
+    """The number of the study's last finished trial, surplus ones aside (-1: none)."""
+    trials = study.get_trials(deepcopy=False)
+    finished = (
+        t.number for t in trials if t.state.is_finished() and not t.user_attrs.get("surplus")
+    )
     return max(finished, default=-1)
 
 
