@@ -221,3 +221,21 @@ def test_your_columns_named_like_the_recipes_dropped_ones_are_said() -> None:
     assert (
         "grade" in load_data(kept, credit, loosened(kept, credit, ["data.target", "data.drop"])).X
     )
+
+
+def test_a_target_in_data_drop_is_refused_unless_it_is_the_recipes_own_list() -> None:
+    """``--set 'data.drop=[target]'`` was silently ignored (the target predicted all the
+    same); the recipe's own list naming the column a user asks to predict gives way."""
+    from automl_fin.data._loading import load_data
+    from automl_fin.data._table_facts import loosened
+
+    credit = datasets.load("german_credit").rename(columns={"credit_amount": "grade"})
+    asked = load_recipe("pricing", {"data.target": "grade"})
+    dataset = load_data(asked, credit, loosened(asked, credit, ["data.target"]))
+    assert dataset.target == "grade" and "grade" not in dataset.X.columns
+    told = {"data.target": "duration_in_month", "data.drop": ["duration_in_month"]}
+    bad = load_recipe("pricing", told)
+    with pytest.raises(automl_fin.DataError) as info:
+        load_data(bad, credit, loosened(bad, credit, list(told)))
+    assert "data.drop lists the target 'duration_in_month'" in str(info.value)
+    assert "\n" not in str(info.value)

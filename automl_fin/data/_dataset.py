@@ -678,6 +678,11 @@ class Dataset:
                 + (f"; did you mean {near[0]!r}" if near else "")
                 + f"; columns are: {', '.join(map(repr, names[:30]))}{more}"
             )
+        if target in drop:
+            raise DataError(
+                f"{source}: data.drop lists the target '{target}' (the column to predict is "
+                "never a feature); take it out of data.drop, or name another --target"
+            )
         for name in [*kinds, *drop]:
             if name not in frame.columns:
                 raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")

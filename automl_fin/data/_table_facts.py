@@ -209,6 +209,8 @@ def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
     is a warning (the checks of a binding list stay with :class:`Dataset`)."""
     cfg = out.recipe.data
     present = set(map(str, out.frame.columns))
+    if "data.drop" in soft and cfg.target in cfg.drop:  # the recipe's list; the target is asked
+        cfg.drop = [n for n in cfg.drop if n != cfg.target]
     for key in ("drop", "columns"):
         names = list(getattr(cfg, key))
         missing = [n for n in names if n not in present]
