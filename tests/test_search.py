@@ -190,6 +190,25 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     assert sorted(Leaderboard(url).query(study="credit")["trial"]) == [0, 1, 2, 3]
 
 
+def test_a_study_resumes_on_the_folds_of_its_own_seed(tmp_path: Path) -> None:
+    """The seed draws the folds and the final-test rows: resumed with another one (or
+    without ``--seed``, so the recipe's), the new trials were scored on other folds and
+    tested on rows the search had seen, silently."""
+    url = f"sqlite:///{tmp_path / 'seeds.db'}"
+    opts = {"models": ["logreg"], "ensemble": False, "report": False}
+    kw = {"storage": url, "study": "s", "runs_dir": tmp_path, "overrides": opts}
+    first = search("default", trials=1, seed=3, **kw)
+    again = search("default", trials=2, **kw)  # no seed: the study's
+    assert again.recipe.seed == 3 and again.n_trials == 1
+    for one, other in zip(first.problem.splits, again.problem.splits, strict=True):
+        assert np.array_equal(one[1], other[1])
+    with pytest.raises(StorageError) as info:
+        search("default", trials=3, seed=4, **kw)
+    assert "study 's' was made with seed 3" in str(info.value)
+    assert "resume it with --seed 3 or without --seed" in str(info.value)
+    assert sorted(Leaderboard(url).query(study="s")["trial"]) == [0, 1]
+
+
 DIES_WHILE_CREATING_A_STUDY = """
 import os, sys
 import optuna

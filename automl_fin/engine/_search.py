@@ -222,6 +222,8 @@ def search(
             f"--cluster-workers {cluster_workers}: "
             + ("give 1 or more" if cluster else "needs --cluster ADDRESS (a Dask scheduler)")
         )
+    if study is not None:
+        recipe = _with_study_seed(recipe, storage or default_url(runs_dir), study, merged)
     data = as_data(data)  # a Series: a table of one column; an array: refused
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     if progress is None:
@@ -798,6 +800,27 @@ def _open_study(
         study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
     claim.release()
     return study
+
+
+def _with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any]) -> Recipe:
+    """``recipe`` with the seed study ``name`` was made with, where it exists: the seed
+    draws its folds and final-test rows, so a run resumed with another one scored its new
+    trials on other folds than the old ones (and tested on rows it had searched on). A
+    seed left out is the study's; another one asked for is refused in one line."""
+    try:
+        store = open_storage(url, create=False)
+        made = store.get_study_user_attrs(store.get_study_id_from_name(name)).get("seed")
+    except (StorageError, KeyError):  # no such study (yet): what follows says the rest
+        return recipe
+    if made is None or made == recipe.seed:
+        return recipe
+    if "seed" in asked:
+        raise StorageError(
+            f"study '{name}' was made with seed {made} (its folds and final-test rows follow "
+            f"it), not {recipe.seed}: resume it with --seed {made} or without --seed, or "
+            "choose another --study name for this seed"
+        )
+    return with_overrides(recipe, {"seed": made})
 
 
 def _await_study(url: str, name: str, seconds: float) -> None:
