@@ -44,11 +44,13 @@ def test_plugin_failing_on_import_is_skipped_with_a_warning(plugin_sites) -> Non
     out = cli("plugins", sites=[plugin_sites["broken"], plugin_sites["good"]])
     assert out.returncode == 0, out.stderr
     warning = [ln for ln in out.stderr.splitlines() if "warning" in ln]
-    assert len(warning) == 1
+    assert len(warning) == 2, out.stderr
     assert "plugin 'broken'" in warning[0] and "automl-fin-brokenplugin" in warning[0]
     assert "a_module_that_is_not_installed" in warning[0]
+    # a plugin that calls sys.exit(0) as it is imported: every command had ended, silent
+    assert "plugin 'exiting'" in warning[1] and "called sys.exit(0)" in warning[1]
     assert "knn" in out.stdout and "logreg" in out.stdout  # the others still load
-    assert "[failed]" in out.stdout
+    assert out.stdout.count("[failed]") == 2
 
 
 def test_a_plugin_clashing_with_a_name_is_skipped_naming_both_providers(plugin_sites) -> None:
@@ -139,6 +141,33 @@ def test_plugin_raising_in_a_hook_is_skipped_and_named() -> None:
         reg = Registry(plugins={"faulty": Faulty()})
     assert "half" not in reg.models  # nothing of a failing plugin is kept
     assert "rf" in reg.models
+
+
+def test_a_plugin_calling_sys_exit_in_a_hook_or_its_check_is_skipped_and_named() -> None:
+    """``sys.exit(0)`` in a hook ended ``automl-fin run`` with status 0 and nothing said;
+    in ``available()``, every search, even one without that model."""
+
+    class Exiting:
+        @hookimpl
+        def register_models(self, register):
+            raise SystemExit(0)
+
+    with pytest.warns(PluginWarning, match=r"plugin 'exiting'.*register_models.*sys.exit\(0\)"):
+        reg = Registry(plugins={"exiting": Exiting()})
+    assert "rf" in reg.models
+
+    class Licensed:
+        @hookimpl
+        def register_models(self, register):
+            def check() -> str | None:
+                raise SystemExit("licence server unreachable")
+
+            register(ModelSpec(name="licensed", tasks={Task.BINARY}, build=lambda p, c: None,
+                               available=check))  # fmt: skip
+
+    reg = Registry(plugins={"licensed": Licensed()})
+    frame = reg.to_frame().set_index("name")
+    assert "sys.exit('licence server unreachable')" in frame.loc["licensed", "installed"]
 
 
 def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:

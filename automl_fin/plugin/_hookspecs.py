@@ -42,7 +42,9 @@ def register_models(register: Callable[[ModelSpec], None]) -> None:
 
     Call ``register(spec)`` once per :class:`automl_fin.ModelSpec`. A spec's ``name``
     must be unique across all installed plugins: a second plugin registering the same
-    name makes the registry fail with an error naming both providers.
+    name is skipped, whole, with one warning naming both providers (the first keeps it;
+    automl-fin's own plugins load first). A hook that raises, or calls ``sys.exit()``,
+    skips its plugin the same way.
 
     :param register: callback taking one :class:`~automl_fin.ModelSpec`.
 

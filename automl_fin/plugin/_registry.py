@@ -173,7 +173,7 @@ class Registry:
                 continue
             try:
                 obj = ep.load()
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() at import ended every command
                 self._skip(ep.name, dist, version, f"failed to import: {_one_line(exc)}")
                 continue
             self._add(obj, Provider(ep.name, dist, version))
@@ -189,7 +189,7 @@ class Registry:
             return
         try:
             self._pm.register(obj, name=provider.plugin)
-        except Exception as exc:  # pluggy validation of hook signatures
+        except (Exception, SystemExit) as exc:  # pluggy's check of hook signatures
             self._skip(provider.plugin, provider.distribution, provider.version, _one_line(exc))
             return
         wrappers = sorted(
@@ -258,7 +258,7 @@ class Registry:
                 items: list[Any] = []
                 try:
                     impl.function(**{arg: items.append for arg in impl.argnames})
-                except Exception as exc:
+                except (Exception, SystemExit) as exc:  # sys.exit(0): exit 0, nothing said
                     failed[plugin] = f"raised in {hook_name}: {_one_line(exc)}"
                     staged.setdefault(plugin, []).extend((add, item) for item in items)
                     continue
@@ -421,6 +421,8 @@ def _after_plugin(message: str) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

@@ -250,7 +250,9 @@ def unavailable(spec: ModelSpec | PreprocessorSpec) -> str | None:
         return None
     try:
         return spec.available() or None
-    except Exception as exc:  # a plugin's check, whatever it raises: that spec only
+    except (Exception, SystemExit) as exc:  # a plugin's check, whatever: that spec only
+        if isinstance(exc, SystemExit):
+            return f"its available() called sys.exit({exc.code!r})"
         return f"its available() raised {type(exc).__name__}: {exc}"
 
 
