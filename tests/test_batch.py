@@ -236,21 +236,24 @@ def test_a_search_whose_steps_failed_is_incomplete_and_runs_again(tmp_path: Path
 
 
 def test_the_command_exits_1_when_a_step_after_the_search_failed(tmp_path: Path) -> None:
-    """A script must not go on as if the predictor were saved: the study's chosen row
-    is an XGBoost one, and the run resumed without the XGBoost plugin cannot refit it."""
-    common = ["--study", "s", "--runs-dir", str(tmp_path), "--trials", "2", "--no-report",
+    """A script must not go on as if the predictor were saved: here only the baseline
+    completed. A study whose trials' model no installed plugin registers now (run again
+    without the XGBoost plugin) is refused before anything runs, its predictor kept (the
+    run had searched, failed to refit it and moved the working one aside)."""
+    common = ["--study", "s", "--runs-dir", str(tmp_path), "--no-report",
               "--no-ensemble", "--no-progress", "--set", "validation.repeats=1"]  # fmt: skip
-    out = cli("run", "default", "--set", "models=[xgboost]", *common)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "predictor: " in out.stdout
-    out = cli("run", "default", "--set", "models=[logreg]", "--no-plugin", "xgboost", *common)
+    out = cli("run", "default", "--trials", "1", *common)
     assert out.returncode == 1, out.stdout[-2000:]
-    assert "model 'xgboost' of this study is not registered here" in out.stderr
-    assert out.stderr.strip().endswith(
-        "automl-fin: error: after the search, predictor failed (see the warning above); "
-        "the trials are kept: run the study again"
-    )
+    assert "only the baselines completed in study 's', so no predictor was saved" in out.stderr
     assert "predictor: " not in out.stdout
+    out = cli("run", "default", "--set", "models=[xgboost]", "--trials", "3", *common)
+    assert out.returncode == 0, out.stderr[-2000:]
+    saved = sorted((tmp_path / "s" / "predictor").iterdir())
+    out = cli("run", "default", "--set", "models=[logreg]", "--no-plugin", "xgboost",
+              "--trials", "4", *common)  # fmt: skip
+    assert out.returncode == 2, out.stdout[-2000:]
+    assert out.stderr.strip().startswith("automl-fin: error: study 's' has trials of 'xgboost' (")
+    assert sorted((tmp_path / "s" / "predictor").iterdir()) == saved
 
 
 def test_every_cell_of_a_batch_is_its_own_study() -> None:

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from automl_fin import DataError, ModelSpec, StorageError, Task, hookimpl
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
-from automl_fin.errors import RecipeError
+from automl_fin.errors import PluginError, RecipeError
 from automl_fin.plugin._registry import Registry
 from automl_fin.results._leaderboard import Leaderboard
 
@@ -207,6 +207,40 @@ def test_a_study_resumes_on_the_folds_of_its_own_seed(tmp_path: Path) -> None:
     assert "study 's' was made with seed 3" in str(info.value)
     assert "resume it with --seed 3 or without --seed" in str(info.value)
     assert sorted(Leaderboard(url).query(study="s")["trial"]) == [0, 1]
+
+
+class _NaiveBayes:
+    @hookimpl
+    def register_models(self, register):
+        from sklearn.naive_bayes import GaussianNB
+
+        register(ModelSpec(name="gnb", tasks={Task.BINARY}, build=lambda p, c: GaussianNB()))
+
+
+def test_a_study_resumed_with_other_models_is_refused_before_any_trial(tmp_path: Path) -> None:
+    """Optuna keeps a study's choices: run again with another model list (or after a
+    plugin came or went, under ``models: all``) every new trial failed in suggest, and
+    the ensemble and predictor were made again; with a plugin removed, the predictor
+    failed and the working one was moved aside."""
+    url = f"sqlite:///{tmp_path / 'models.db'}"
+    opts = {"models": ["logreg", "gnb"], "ensemble": False, "report": False,
+            "validation.repeats": 1, "enqueue": [{"model": "gnb"}]}  # fmt: skip
+    kw = {"storage": url, "study": "m", "runs_dir": tmp_path}
+    reg = Registry(plugins={"nb": _NaiveBayes()})
+    first = search("default", trials=3, registry=reg, overrides=opts, **kw)
+    assert "gnb" in set(first.leaderboard()["model"])
+    with pytest.raises(StorageError) as info:
+        search("default", trials=5, registry=reg, overrides={**opts, "models": ["logreg", "sgd"]},
+               **kw)  # fmt: skip
+    text = str(info.value)
+    assert "study 'm' keeps the choices its trials were asked" in text and "\n" not in text
+    assert "it searched the models [gnb, logreg], this run [logreg, sgd]" in text
+    assert "--set 'models=[gnb, logreg]'" in text
+    with pytest.raises(PluginError, match=r"study 'm' has trials of 'gnb' \(.*plugin 'nb'"):
+        search("default", trials=5, overrides={**opts, "models": ["logreg"], "enqueue": []}, **kw)
+    assert len(Leaderboard(url).query(study="m")) == 3  # nothing ran, nothing failed
+    again = search("default", trials=4, registry=reg, overrides=opts, **kw)  # as searched
+    assert again.n_trials == 1 and (again.leaderboard()["state"] == "COMPLETE").all()
 
 
 DIES_WHILE_CREATING_A_STUDY = """

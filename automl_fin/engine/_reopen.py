@@ -101,20 +101,11 @@ def reopen(
 def _check_models(study: Any, name: str, recipe: Any, registry: Any) -> None:
     """Refuse a run searched with a model no installed plugin registers now, naming the
     plugin its trials recorded (it read "<recipe>: field 'models[0]': unknown model")."""
-    from automl_fin.engine._trial_record import TrialRecord
+    from automl_fin.engine._resume import gone_models
 
-    if not isinstance(recipe.models, list):
-        return
-    gone = [m for m in recipe.models if m not in registry.models]
-    if not gone:
-        return
-    came = {}
-    for t in study.get_trials(deepcopy=False):
-        record = TrialRecord.of(t)
-        if record.model in gone and record.plugin:
-            came.setdefault(record.model, record.plugin)
-    said = ", ".join(f"'{m}'" + (f" ({came[m]})" if m in came else "") for m in gone)
-    raise PluginError(
-        f"run '{name}' was searched with {said}, which no installed plugin registers now; "
-        "install that plugin again (or turn it back on) to reopen the run"
-    )
+    said = gone_models(study, recipe.models, registry) if isinstance(recipe.models, list) else None
+    if said:
+        raise PluginError(
+            f"run '{name}' was searched with {said}, which no installed plugin registers now; "
+            "install that plugin again (or turn it back on) to reopen the run"
+        )

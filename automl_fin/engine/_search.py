@@ -31,6 +31,7 @@ from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocess
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
 from automl_fin.engine._reopen import REPEATS_SET
+from automl_fin.engine._resume import check_choices, with_study_seed
 from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, wait_for_running
 from automl_fin.engine._sampling import TrialSeededTPE, make_pruner, make_sampler
 from automl_fin.engine._trial_record import (
@@ -223,7 +224,7 @@ def search(
             + ("give 1 or more" if cluster else "needs --cluster ADDRESS (a Dask scheduler)")
         )
     if study is not None:
-        recipe = _with_study_seed(recipe, storage or default_url(runs_dir), study, merged)
+        recipe = with_study_seed(recipe, storage or default_url(runs_dir), study, merged)
     data = as_data(data)  # a Series: a table of one column; an array: refused
     problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
     if progress is None:
@@ -774,6 +775,8 @@ def _open_study(
             f"'{attrs.get('recipe')}'): {'; '.join(differ)}; resume it with the same recipe "
             "and data, or choose another --study name"
         )
+    if attrs:  # the choices its trials were asked, and the models they used, fit this run
+        check_choices(study, problem)
     if not attrs:
         info = {
             **identity,
@@ -800,27 +803,6 @@ def _open_study(
         study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete
     claim.release()
     return study
-
-
-def _with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any]) -> Recipe:
-    """``recipe`` with the seed study ``name`` was made with, where it exists: the seed
-    draws its folds and final-test rows, so a run resumed with another one scored its new
-    trials on other folds than the old ones (and tested on rows it had searched on). A
-    seed left out is the study's; another one asked for is refused in one line."""
-    try:
-        store = open_storage(url, create=False)
-        made = store.get_study_user_attrs(store.get_study_id_from_name(name)).get("seed")
-    except (StorageError, KeyError):  # no such study (yet): what follows says the rest
-        return recipe
-    if made is None or made == recipe.seed:
-        return recipe
-    if "seed" in asked:
-        raise StorageError(
-            f"study '{name}' was made with seed {made} (its folds and final-test rows follow "
-            f"it), not {recipe.seed}: resume it with --seed {made} or without --seed, or "
-            "choose another --study name for this seed"
-        )
-    return with_overrides(recipe, {"seed": made})
 
 
 def _await_study(url: str, name: str, seconds: float) -> None:

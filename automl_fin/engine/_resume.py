@@ -1,0 +1,172 @@
+"""Whether a run fits the study it resumes, beyond its data and recipe (``_search``
+checks those): its seed, the choices its trials were asked, the models they used.
+
+Optuna keeps one distribution per parameter name in a study; a categorical asked again
+with other choices fails the trial. A study searched with ``models=[logreg, sgd,
+linear_svm]`` and run again with ``models=[logreg, sgd]`` (or after a plugin was
+installed or removed, under ``models: all``) failed every new trial with
+"CategoricalDistribution does not support dynamic value space" while the ensemble,
+predictor and report were made again from the old ones. The choices this run would ask
+are recorded (each model's plan, sampled by a stand-in trial) and compared with those
+the study's trials were asked, before a trial runs; a difference is one line that names
+the parameter and what to pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from automl_fin.engine._fitting import FirstChoice
+from automl_fin.engine._pipeline import sample_plan
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.errors import PluginError, StorageError
+from automl_fin.storage._storage import open_storage
+
+if TYPE_CHECKING:
+    from automl_fin.engine._problem import Problem
+    from automl_fin.engine._recipes import Recipe
+
+__all__ = ["check_choices", "gone_models", "with_study_seed"]
+
+Distribution = optuna.distributions.BaseDistribution
+
+
+def with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any]) -> Recipe:
+    """``recipe`` with the seed study ``name`` was made with, where it exists: the seed
+    draws its folds and final-test rows, so a run resumed with another one scored its new
+    trials on other folds than the old ones (and tested on rows it had searched on). A
+    seed left out is the study's; another one asked for is refused in one line."""
+    from automl_fin.engine._recipes import with_overrides
+
+    try:
+        store = open_storage(url, create=False)
+        made = store.get_study_user_attrs(store.get_study_id_from_name(name)).get("seed")
+    except (StorageError, KeyError):  # no such study (yet): what follows says the rest
+        return recipe
+    if made is None or made == recipe.seed:
+        return recipe
+    if "seed" in asked:
+        raise StorageError(
+            f"study '{name}' was made with seed {made} (its folds and final-test rows follow "
+            f"it), not {recipe.seed}: resume it with --seed {made} or without --seed, or "
+            "choose another --study name for this seed"
+        )
+    return with_overrides(recipe, {"seed": made})
+
+
+def gone_models(study: optuna.Study, models: list[str], registry: Any) -> str | None:
+    """``models`` (of the study's recipe or trials) that no installed plugin registers
+    now, each with the plugin its trials recorded (``'gnb' (probe 0.3 (plugin 'p'))``),
+    or ``None``."""
+    gone = [m for m in models if m not in registry.models]
+    if not gone:
+        return None
+    came: dict[str, str] = {}
+    for t in study.get_trials(deepcopy=False):
+        record = TrialRecord.of(t)
+        if record.model in gone and record.plugin:
+            came.setdefault(record.model, record.plugin)
+    return ", ".join(f"'{m}'" + (f" ({came[m]})" if m in came else "") for m in gone)
+
+
+def check_choices(study: optuna.Study, problem: Problem) -> None:
+    """Refuse, in one line, a run whose trials would be asked a parameter with other
+    choices (or another kind of range) than the study's trials were, or whose study has
+    trials of a model no installed plugin registers now (its ensemble and predictor
+    would be made of them)."""
+    trials = study.get_trials(deepcopy=False)
+    used = sorted({m for t in trials if t.state.is_finished() if (m := TrialRecord.of(t).model)})
+    said = gone_models(study, used, problem.registry)
+    if said:
+        raise PluginError(
+            f"study '{study.study_name}' has trials of {said}, which no installed plugin "
+            "registers now; install that plugin again (or turn it back on) to resume it, or "
+            "choose another --study name"
+        )
+    stored: dict[str, Distribution] = {}
+    for t in trials:
+        for key, dist in t.distributions.items():
+            stored.setdefault(key, dist)
+    try:
+        asked = _asked(problem)
+    except Exception:  # a plugin's space that fails: its trials say so, naming it
+        return
+    for key, dist in asked.items():
+        if key in stored and not _compatible(stored[key], dist):
+            raise StorageError(_differs(study.study_name, key, stored[key], dist))
+
+
+def _asked(problem: Problem) -> dict[str, Distribution]:
+    """The distribution of every parameter this run's trials would be asked (each
+    model's plan, with the first choice elsewhere; a preprocessor left unchosen is
+    not reached)."""
+    asked = _Recorder()
+    ctx = problem.context(problem.recipe.seed)
+    kinds = set(problem.dataset.kinds.values())
+    for name in problem.models:
+        asked.fixed = {"model": name}
+        sample_plan(asked, problem.models, problem.preprocessors, kinds, ctx,  # type: ignore[arg-type]
+                    calibration=problem.recipe.calibration)  # fmt: skip
+    return asked.distributions
+
+
+class _Recorder(FirstChoice):
+    """A stand-in trial that records the distribution of each parameter it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.distributions: dict[str, Distribution] = {}
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        self.distributions[name] = optuna.distributions.CategoricalDistribution(choices)
+        return super().suggest_categorical(name, choices)
+
+    def suggest_float(self, name: str, low: float, high: float, **kw: Any) -> float:
+        self.distributions[name] = optuna.distributions.FloatDistribution(low, high, **kw)
+        return super().suggest_float(name, low, high)
+
+    def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
+        self.distributions[name] = optuna.distributions.IntDistribution(low, high, **kw)
+        return super().suggest_int(name, low, high)
+
+
+def _compatible(old: Distribution, new: Distribution) -> bool:
+    """Whether Optuna takes ``new`` for a parameter its study recorded as ``old``: the
+    same kind, the same log scale for a range, the same choices for a categorical."""
+    if type(old) is not type(new):
+        return False
+    if isinstance(old, optuna.distributions.CategoricalDistribution):
+        return old == new
+    return getattr(old, "log", False) == getattr(new, "log", False)
+
+
+def _differs(name: str, key: str, old: Distribution, new: Distribution) -> str:
+    """The one line for parameter ``key`` asked as ``new`` of a study that asked ``old``."""
+    lead = f"study '{name}' keeps the choices its trials were asked (Optuna's rule): "
+    again = "or choose another --study name"
+    if not isinstance(old, optuna.distributions.CategoricalDistribution) or not isinstance(
+        new, optuna.distributions.CategoricalDistribution
+    ):
+        return (
+            f"{lead}'{key}' was {old}, this run asks {new} (a plugin's space changed); "
+            f"install the plugin version the study was searched with, {again}"
+        )
+    was, now = list(map(str, old.choices)), list(map(str, new.choices))
+    if key == "model":
+        return (
+            f"{lead}it searched the models [{', '.join(was)}], this run [{', '.join(now)}]; "
+            f"resume it with --set 'models=[{', '.join(was)}]', {again}"
+        )
+    if key == "calibration":
+        return (
+            f"{lead}it chose calibration among [{', '.join(was)}], this run among "
+            f"[{', '.join(now)}]; resume it with --set 'calibration=[{', '.join(was)}]', {again}"
+        )
+    return (
+        f"{lead}'{key}' was chosen among [{', '.join(was)}], this run among "
+        f"[{', '.join(now)}] (its preprocessors or a plugin changed); resume it with the "
+        f"study's settings, {again}"
+    )
