@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 import automl_fin
 from automl_fin import ModelSpec, RecipeError, Task, datasets, hookimpl
 from automl_fin.engine._batch import Batch, load_batch, run_batch
+from automl_fin.engine._search import search
 from automl_fin.plugin._registry import Registry
 
 pytestmark = pytest.mark.slow
@@ -312,8 +313,9 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     assert again["status"].tolist() == ["failed"] and pd.isna(again["score"][0])
     assert again["error"][0] == (
         "study 'b-default-credit' was searched for another batch entry (target "
-        "'creditability' then, 'telephone' now); give the batch another name (its `name:`; "
-        "--study NAME on the command line) to search this one, or delete that study"
+        "'creditability' then, 'telephone' now); give the batch another name (`name:` in a "
+        "batch file; --study NAME beside recipes listed on the command line) to search this "
+        "one, or delete that study"
     )
     # the same file name, its rows changed
     credit.head(900).to_csv(tmp_path / "credit.csv", index=False)
@@ -352,8 +354,8 @@ def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> N
     assert again["error"][0] == (
         "study 'b-default-credit' was searched for another batch entry (metric 'roc_auc' "
         "then, 'log_loss' now, models ['logreg'] then, ['logreg', 'hgb'] now); give the "
-        "batch another name (its `name:`; --study NAME on the command line) to search this "
-        "one, or delete that study"
+        "batch another name (`name:` in a batch file; --study NAME beside recipes listed on "
+        "the command line) to search this one, or delete that study"
     )
     assert "validation.n_splits 3 then, 4 now" in again["error"][1]
 
@@ -382,9 +384,9 @@ def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Pa
                   runs_dir=tmp_path, progress=False)  # fmt: skip
     assert str(info.value) == (
         f"batch b: nothing was searched: data[0]: '{tmp_path / 'other.csv'}' has no column "
-        "'creditability' (recipe 'default''s target); give the entry one: {path: FILE, "
-        f"target: COLUMN}}; data[0]: '{tmp_path / 'other.csv'}' has no column 'tier' (recipe "
-        "'risk_tier''s target); give the entry one: {path: FILE, target: COLUMN}; fix the "
+        "'creditability' (the target of recipe 'default'); give the entry one: {path: FILE, "
+        f"target: COLUMN}}; data[0]: '{tmp_path / 'other.csv'}' has no column 'tier' (the "
+        "target of recipe 'risk_tier'); give the entry one: {path: FILE, target: COLUMN}; fix the "
         "batch and run it again"
     )
     assert not (tmp_path / "automl_fin.db").exists()  # nothing started
@@ -413,6 +415,69 @@ def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: P
     )
     assert grown["target"].tolist() == ["creditability", "creditability"]
     assert grown["score"][0] == first["score"][0] and grown["score"][1] != first["score"][0]
+
+
+def test_a_batch_never_shows_a_study_it_did_not_search_as_its_own(tmp_path: Path) -> None:
+    """A study of the batch entry's name made by a plain run on another table was
+    "skipped" with that table's score; an interrupted search (no batch entry stored until
+    it finished) was searched anew under another name once the batch grew one named
+    alike, and resumed with edited settings; a table given by ``set: data.path`` was
+    never checked for changes."""
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    credit = datasets.load("german_credit")
+    credit.to_csv(tmp_path / "a" / "credit.csv", index=False)
+    credit.sample(600, random_state=0).to_csv(tmp_path / "b" / "credit.csv", index=False)
+    fixed = {"models": ["logreg", "sgd"], "ensemble": False, "report": False,
+             "validation.repeats": 1, "validation.n_splits": 3}  # fmt: skip
+    common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
+    a = (str(tmp_path / "a" / "credit.csv"), "creditability")
+    b = (str(tmp_path / "b" / "credit.csv"), "creditability")
+    other = credit.drop(columns="purpose")
+    search("default", data=other, trials=2, study="p-default-credit", runs_dir=tmp_path,
+           overrides=fixed, progress=False)  # fmt: skip
+    row = run_batch(Batch("p", ["default"], [a], overrides=fixed), **common).iloc[0]
+    assert row["status"] == "failed" and pd.isna(row["score"])
+    assert (
+        "study 'p-default-credit'" in row["error"] and "belongs to another search" in row["error"]
+    )
+    # interrupted (its steps after the search never ran), then the batch grew
+    run_batch(Batch("g", ["default"], [a], overrides=fixed), **common)
+    store = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    optuna.load_study(study_name="g-default-credit", storage=store).set_user_attr("finished", None)
+    edited = {**fixed, "models": ["logreg", "hgb"]}
+    again = run_batch(Batch("g", ["default"], [a], overrides=edited), **common)
+    assert again["study"][0] == "g-default-credit" and again["status"][0] == "failed"
+    assert "models ['logreg', 'sgd'] then, ['logreg', 'hgb'] now" in again["error"][0]
+    grown = run_batch(Batch("g", ["default"], [a, b], overrides=fixed), **common)
+    assert grown["study"][0] == "g-default-credit" and grown["status"].tolist() == [
+        "done",
+        "done",
+    ]
+    # the recipe's own data read from a file: its content is the entry's identity
+    path = tmp_path / "own.csv"
+    credit.to_csv(path, index=False)
+    own = Batch("o", ["default"], overrides={**fixed, "data.path": str(path)})
+    assert run_batch(own, **common)["status"].tolist() == ["done"]
+    credit.head(900).to_csv(path, index=False)
+    changed = run_batch(own, **common).iloc[0]
+    assert changed["status"] == "failed" and "data file's content" in changed["error"]
+    assert changed["data"] == str(path)
+
+
+def test_an_empty_list_or_a_recipe_without_data_is_refused_up_front(tmp_path: Path) -> None:
+    """``data: []`` searched the recipe's own data without a word; ``auto`` on ``own``
+    passed the check and failed when its turn came."""
+    for text, said in (
+        ("recipes: [default]\ndata: []\n", "field 'data': an empty list"),
+        ("recipes: [default]\nseeds: []\n", "field 'seeds': an empty list"),
+    ):
+        (tmp_path / "b.yaml").write_text(text)
+        with pytest.raises(RecipeError, match=said):
+            load_batch(tmp_path / "b.yaml")
+    with pytest.raises(RecipeError, match=r"data\[0\]: own, but recipe 'auto' has no data"):
+        run_batch(Batch("n", ["default", "auto"]), runs_dir=tmp_path, progress=False)
+    assert not (tmp_path / "automl_fin.db").exists()
 
 
 def test_names_stay_distinct_once_spelt_as_folder_names_and_cut_to_length(

@@ -199,6 +199,11 @@ def load_batch(path: str | Path) -> Batch:
         raise RecipeError(source, "recipes", "a list of recipe names or .yaml paths")
     here = Path(path).parent
     recipes = [str(here / r) if _is_file(r) else r for r in recipes]
+    for key in ("data", "seeds"):  # `data: []` searched the recipe's own data, unsaid
+        if raw.get(key) == []:
+            what = "own" if key == "data" else "0"
+            raise RecipeError(source, key, f"an empty list; list at least one ({what}), or "
+                              "leave the field out for the recipe's own")  # fmt: skip
     data: list[tuple[str, str | None] | None] = []
     for i, entry in enumerate(raw.get("data") or ["own"]):
         if entry == "own":
@@ -252,27 +257,39 @@ def run_batch(
     recipes = _check(batch, merged, search_args.get("registry"))
     url = storage or default_url(runs_dir)
     store = open_storage(url)
+    told = search_args.pop("on_trial", None)  # the caller's, called after the batch's own
     rows = []
     for i, (study, recipe, data, seed) in enumerate(batch.items(), 1):
         summaries = {s.study_name: s for s in store.get_all_studies()}
         wants = {k: v for k, v in asks(recipes[recipe]).items() if k in QUESTION}
-        identity = _identity(recipe, data, _content_of(data), seed, wants)
+        # an entry of the recipe's own data read from a file (set: data.path) is that
+        # file's content too: changed, it was skipped with the old search's score
+        own = recipes[recipe].data.path if data is None else None
+        content = _content_of((own, None)) if own else _content_of(data)
+        identity = _identity(recipe, data, content, seed, wants)
         plain = batch.plain_name(recipe, data, seed)
         if plain in summaries and _same(summaries[plain].user_attrs.get(ITEM), identity):
             study = plain  # its name before the batch grew a search named alike: resumed
         row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
-                               "data": data[0] if data else "own",
+                               "data": data[0] if data else own or "own",
                                "target": data[1] if data else None, "seed": seed}  # fmt: skip
-        finished = {n: s for n, s in summaries.items() if s.user_attrs.get(FINISHED)}
-        if study in finished:
-            before = finished[study].user_attrs.get(ITEM)
-            if before and not _same(before, identity):  # an edited batch: never another's score
-                row["status"], row["error"] = "failed", _another(study, before, identity)
-            else:
-                row["status"] = "skipped"
-        else:
+        before = summaries[study].user_attrs.get(ITEM) if study in summaries else None
+        if before and not _same(before, identity):  # an edited batch: never another's score,
+            row["status"], row["error"] = "failed", _another(study, before, identity)
+        elif before and summaries[study].user_attrs.get(FINISHED):  # nor its trials
+            row["status"] = "skipped"
+        else:  # new, interrupted, or a study of that name no batch made: search() checks it
             if announce:
                 announce(f"batch {batch.name}: search {i} of {len(batch.items())}: {study}")
+
+            def mark(opened: optuna.Study, trial: Any, identity: Any = identity) -> None:
+                # what this search is of, once it has a trial: an interrupted one is
+                # resumed under its name, or refused once edited, as a finished one
+                if ITEM not in opened.user_attrs:
+                    opened.set_user_attr(ITEM, identity)
+                if told is not None:
+                    told(opened, trial)
+
             try:
                 result = search(
                     recipe,
@@ -286,6 +303,7 @@ def run_batch(
                     study=study,
                     runs_dir=runs_dir,
                     announce=announce,
+                    on_trial=mark,
                     **search_args,
                 )
                 optuna.load_study(study_name=study, storage=store).set_user_attr(ITEM, identity)
@@ -327,7 +345,13 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[st
         except AutomlFinError as exc:
             problems.append(f"seeds: {exc}")
     for i, entry in enumerate(batch.data):
-        if entry is None:
+        if entry is None:  # the recipe's own data: a recipe without any (auto) cannot run
+            problems += [
+                f"data[{i}]: own, but recipe '{r.name}' has no data of its own; give it a "
+                "{path: FILE, target: COLUMN} entry"
+                for r in loaded.values()
+                if not (r.data.dataset or r.data.path)
+            ]
             continue
         path, target = entry
         try:
@@ -365,7 +389,7 @@ def _aim(recipe: Recipe, path: str, columns: list[str]) -> str | None:
     derived = recipe.data.derive.get(wanted)
     if wanted in columns or (derived is not None and derived.source in columns):
         return None
-    return f"'{path}' has no column '{wanted}' (recipe '{recipe.name}''s target); {how}"
+    return f"'{path}' has no column '{wanted}' (the target of recipe '{recipe.name}'); {how}"
 
 
 def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
@@ -386,8 +410,8 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     differ = ", ".join(changes)
     return (
         f"study '{study}' was searched for another batch entry ({differ}); give the batch "
-        "another name (its `name:`; --study NAME on the command line) to search this one, "
-        "or delete that study"
+        "another name (`name:` in a batch file; --study NAME beside recipes listed on the "
+        "command line) to search this one, or delete that study"
     )
 
 
