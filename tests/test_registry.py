@@ -7,7 +7,7 @@ import types
 import pytest
 from conftest import cli
 
-from automl_fin import ModelSpec, Task, hookimpl
+from automl_fin import Int, ModelSpec, Task, hookimpl
 from automl_fin.plugin._registry import PluginWarning, Registry
 
 BUILTIN_MODELS = {"logreg", "rf", "extra_trees", "hgb", "ridge", "elastic_net"}
@@ -236,8 +236,24 @@ def test_an_allow_list_naming_no_installed_plugin_says_so(monkeypatch) -> None:
 
 
 def test_spec_names_are_validated() -> None:
-    with pytest.raises(ValueError, match="must start with a letter"):
+    with pytest.raises(ValueError, match="must start with an ASCII letter"):
         ModelSpec(name="bad.name", tasks={Task.BINARY}, build=lambda p, c: None)
+    # each was accepted and searched, then failed where the name was used again: the
+    # manifest refused "modèle", the predictor's file "k" * 251, the leaderboard mixed a
+    # model "ensemble" with its own rows, "prep" took the engine's "prep.<kind>.<slot>"
+    for name, said in (("modèle", "ASCII"), ("k" * 251, "251 characters, over 40"),
+                       ("ensemble", "the search's own rows"),
+                       ("prep", "the search's own parameters")):  # fmt: skip
+        with pytest.raises(ValueError, match=said):
+            ModelSpec(name=name, tasks={Task.BINARY}, build=lambda p, c: None)
+    for key in ("categorical.encode", "n neighbours", "", "k²"):
+        with pytest.raises(ValueError, match="a parameter's name is ASCII letters"):
+            ModelSpec(name="knn", tasks={Task.BINARY}, build=lambda p, c: None,
+                      space={key: Int(1, 5)})  # fmt: skip
+    dynamic = ModelSpec(name="knn", tasks={Task.BINARY}, build=lambda p, c: None,
+                        space=lambda ctx: {"a.b": Int(1, 5)})  # fmt: skip
+    with pytest.raises(ValueError, match=r"model 'knn' parameter 'a\.b'"):
+        dynamic.space_for(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="declares no task"):
         ModelSpec(name="none", tasks=set(), build=lambda p, c: None)
 
@@ -328,8 +344,8 @@ def test_a_space_function_that_fails_names_its_model_and_plugin(tmp_path) -> Non
     board = result.leaderboard()
     failed = board[board["state"] == "FAIL"].iloc[0]
     assert failed["error"].startswith("spacefn (") and "(plugin 'spacefn')) raised in suggest: " \
-        "TypeError: parameter 'spacefn.a': (1, 10) is not a Float, Int or Categorical" \
-        in failed["error"]  # fmt: skip
+        "ValueError: model 'spacefn' parameter 'a': (1, 10) is not a Float, Int or " \
+        "Categorical" in failed["error"]  # fmt: skip
     assert failed["model"] == "spacefn" and "(plugin 'spacefn')" in failed["plugin"]
 
 

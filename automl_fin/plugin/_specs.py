@@ -261,13 +261,43 @@ def _check_cost(what: str, name: str, cost: object) -> None:
         raise ValueError(f"{what} {name!r}: cost must be a positive number, got {cost!r}")
 
 
+LONGEST_NAME = 40  # a spec's name is part of file names (fold models, the predictor's)
+# the leaderboard's own rows and the engine's parameters ("prep.numeric.scale", "model")
+RESERVED = frozenset({"ensemble", "stack", "prep", "model", "calibration"})
+
+
 def _check_name(kind: str, name: str) -> None:
-    # (a name of letters, digits and "_" that Python reads as one name: "knn²" is not)
-    if not name or not name.isidentifier() or not name[0].isalpha():
+    # ASCII letters, digits and "_" (a manifest reads no other: "modèle" was searched,
+    # then its predictor refused), one Python name ("knn²" is not), a short one (a
+    # 251-character name failed the predictor's save: file name too long)
+    if not isinstance(name, str) or not _plain(name) or not name[0].isalpha():
         raise ValueError(
-            f"{kind} name {name!r} must start with a letter and contain only letters, "
-            "digits and underscores (it namespaces the spec's parameters)"
+            f"{kind} name {name!r} must start with an ASCII letter and contain only ASCII "
+            "letters, digits and underscores (it namespaces the spec's parameters)"
         )
+    if len(name) > LONGEST_NAME:
+        raise ValueError(f"{kind} name {name[:20]!r}...: {len(name)} characters, over "
+                         f"{LONGEST_NAME}; give it a shorter one")  # fmt: skip
+    if name in RESERVED:
+        raise ValueError(f"{kind} name {name!r} is the name of the search's own "
+                         f"{'rows' if name in ('ensemble', 'stack') else 'parameters'}; "
+                         "give it another one")  # fmt: skip
+
+
+def _plain(name: str) -> bool:
+    """An ASCII Python name (letters, digits, underscores)."""
+    return name.isascii() and name.isidentifier()
+
+
+def _check_keys(kind: str, name: str, space: Mapping[str, Any]) -> None:
+    """Refuse a parameter named other than a plain name: ``categorical.encode`` under
+    ``prep`` was the engine's own parameter, and failed every trial of the search."""
+    for key in space:
+        if not isinstance(key, str) or not _plain(key):
+            raise ValueError(
+                f"{kind} {name!r} parameter {key!r}: a parameter's name is ASCII letters, "
+                "digits and underscores"
+            )
 
 
 def _check_space(kind: str, name: str, space: object) -> None:
@@ -280,6 +310,7 @@ def _check_space(kind: str, name: str, space: object) -> None:
             f"{kind} {name!r}: space must be a map of parameters (or a function of the "
             f"build context returning one), got {space!r}"
         )
+    _check_keys(kind, name, space)
     for key, dim in space.items():
         if not isinstance(dim, Float | Int | Categorical):
             raise ValueError(
@@ -288,8 +319,15 @@ def _check_space(kind: str, name: str, space: object) -> None:
             )
 
 
-def _resolve_space(space: SpaceLike, ctx: BuildContext) -> Mapping[str, Dimension]:
-    return space(ctx) if callable(space) else space
+def _resolve_space(
+    space: SpaceLike, ctx: BuildContext, kind: str, name: str
+) -> Mapping[str, Dimension]:
+    """``space``, or what the function ``space(ctx)`` returns, checked as a static one."""
+    if not callable(space):
+        return space
+    resolved = space(ctx)
+    _check_space(kind, name, resolved)
+    return resolved
 
 
 @dataclass(frozen=True)
@@ -418,7 +456,7 @@ class ModelSpec:
 
     def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
         """The parameter space for the given context."""
-        return _resolve_space(self.space, ctx)
+        return _resolve_space(self.space, ctx, "model", self.name)
 
     def portfolio_for(self, ctx: BuildContext) -> tuple[dict[str, Any], ...]:
         """The portfolio entries for the given context (short parameter names)."""
@@ -492,4 +530,4 @@ class PreprocessorSpec:
 
     def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
         """The parameter space for the given context."""
-        return _resolve_space(self.space, ctx)
+        return _resolve_space(self.space, ctx, "preprocessor", self.name)
