@@ -676,6 +676,18 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     with pytest.warns(UserWarning, match=r"target 'y' holds numbers written with thousands"):
         ds = Dataset.from_frame(frame, source="t.csv", target="y", task=Task.REGRESSION)
     assert ds.y.tolist() == [42000.0, 1000.5, 99.0, 12500.0]
+    # percent signs: the warning says they are fractions (it spoke of a currency, and
+    # the user compared predictions of 0.064 with labels of 6.4 %)
+    rates = pd.DataFrame({"x": [1, 2, 3, 4], "y": ["12.5%", "6.4%", "10%", "7.25%"]})
+    said = r"percent signs: read as fractions \(12.5% is 0.125; predictions and errors"
+    with pytest.warns(UserWarning, match=said):
+        ds = Dataset.from_frame(rates, source="t.csv", target="y", task=Task.REGRESSION)
+    assert ds.y.tolist() == pytest.approx([0.125, 0.064, 0.1, 0.0725])
+    # and `auto` takes many such values for a quantity (it made each one a class)
+    many = pd.Series([f"{v / 100:.2f}%" for v in range(100, 160)] + ["$1,200", "(3)"])
+    assert infer_task(many) is Task.REGRESSION
+    assert infer_task(pd.Series(["1%", "2%", "3%", "1%"])) is Task.MULTICLASS  # a few
+    assert infer_task(pd.Series(["A", "12%", "B", "7%"])) is Task.MULTICLASS
 
 
 def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() -> None:

@@ -598,8 +598,14 @@ def infer_task(y: pd.Series) -> Task:
     n_unique = values.nunique()
     if n_unique == 2:
         return Task.BINARY
-    if not ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
+    if ptypes.is_bool_dtype(values):
         return Task.MULTICLASS
+    if not ptypes.is_numeric_dtype(values):  # "12.5%", "$1,200": many are a quantity
+        from automl_fin.data._tidy import numbers_in_text
+
+        numbers, strays = numbers_in_text(values)
+        many = not strays and numbers.notna().all() and n_unique > 20
+        return Task.REGRESSION if many else Task.MULTICLASS
     is_integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
     if is_integral and n_unique <= 20:
         return Task.MULTICLASS
@@ -896,11 +902,15 @@ def _encode_target(
                     f"values like {(strays or [y.iloc[0]])[0]!r}); write it as numbers, or "
                     "run a classification recipe on it (default, risk_tier, or auto)"
                 )
-            warnings.warn(
-                f"{source}: target '{target}' holds numbers written with thousands "
-                "separators or a currency sign: read as numeric",
-                stacklevel=4,
+            percent = y.astype("str").str.strip().str.endswith("%")
+            said = (
+                f"percent signs: read as fractions ({y[percent].iloc[0]} is "
+                f"{values[percent].iloc[0]:g}; predictions and errors are fractions too)"
+                if percent.any()
+                else "thousands separators, a currency sign or brackets: read as numeric"
             )
+            warnings.warn(f"{source}: target '{target}' holds numbers written with {said}",
+                          stacklevel=4)  # fmt: skip
             y = values
         values = y.to_numpy(dtype=float)
         known = values[~np.isnan(values)]
