@@ -795,3 +795,24 @@ def test_a_numeric_target_of_one_value_is_refused() -> None:
     credit = datasets.load("german_credit").assign(credit_amount=25.0)
     with pytest.raises(DataError, match=r"target 'credit_amount' has a single value \(25\.0\)"):
         Dataset.from_frame(credit, target="credit_amount", task=Task.REGRESSION)
+
+
+def test_labels_unique_to_each_row_and_constant_columns_are_left_out_and_said() -> None:
+    """`cust_code` (C00001, ...) and a constant column were features: every new row's
+    code an unknown category (and a shift warning at predict), the constant nothing to
+    learn. Both are left out, said; a code named like an id, or numbers unique to each
+    row (incomes), are as before; data.columns keeps a code as a category."""
+    credit = datasets.load("german_credit")
+    codes = [f"C{i:05d}" for i in range(len(credit))]
+    frame = credit.assign(const=7, cust_code=codes, account_no=range(1000, 2000))
+    said = (
+        r"t.csv: column\(s\) 'cust_code' differ in every row \(an identifier: no new row has "
+        r"its values\); 'const' hold one value in every row: left out; --set "
+        r"'data.columns=\{cust_code: categorical\}' keeps one"
+    )
+    with pytest.warns(UserWarning, match=said):
+        ds = Dataset.from_frame(frame, target="creditability", source="t.csv")
+    assert ds.dropped == {"cust_code": "id column", "const": "one value"}
+    assert "account_no" in ds.X.columns and "cust_code" not in ds.X.columns
+    kept = Dataset.from_frame(frame, target="creditability", kinds={"cust_code": "categorical"})
+    assert "cust_code" in kept.X.columns

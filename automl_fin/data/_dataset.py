@@ -588,8 +588,44 @@ def infer_kinds(
             words = some.str.slice(0, 400).str.split().str.len().mean() if len(some) else 0.0
             unique_share = text.nunique() / max(len(text), 1)
             is_text = words >= TEXT_MIN_WORDS and unique_share > 0.5
-            kinds[name] = ColumnKind.TEXT if is_text else ColumnKind.CATEGORICAL
+            if is_text:
+                kinds[name] = ColumnKind.TEXT
+            else:  # labels, one a row (C00001, a SKU): an identifier, whatever its name
+                kinds[name] = ColumnKind.ID if n > 1 and len(text) == n == text.nunique() \
+                    else ColumnKind.CATEGORICAL  # fmt: skip
     return kinds
+
+
+def _constant(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> list[str]:
+    """Feature columns of one value in every row (missing in none, or in all: those
+    are left out before): nothing a model can learn from."""
+    return [c for c, k in kinds.items() if k is not ColumnKind.ID
+            and frame[c].nunique(dropna=False) == 1]  # fmt: skip
+
+
+def _say_left_out(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    given: Mapping[str, ColumnKind],
+    source: str,
+) -> None:
+    """Warn of the columns left out that a name does not explain: labels different in
+    every row (an identifier, named so or not: each is a category no new row has) and
+    columns of one value (AutoGluon drops both, saying so); they were features."""
+    labels = [c for c, k in kinds.items() if k is ColumnKind.ID and c not in given
+              and not ptypes.is_numeric_dtype(frame[c]) and not _id_like(c)]  # fmt: skip
+    constant = _constant(frame, kinds)
+    said = []
+    if labels:
+        said.append(
+            f"{', '.join(map(repr, labels))} differ in every row (an identifier: no "
+            "new row has its values)"
+        )
+    if constant:
+        said.append(f"{', '.join(map(repr, constant))} hold one value in every row")
+    if said:
+        keep = f"; --set 'data.columns={{{labels[0]}: categorical}}' keeps one" if labels else ""
+        warnings.warn(f"{source}: column(s) {'; '.join(said)}: left out{keep}", stacklevel=4)
 
 
 def infer_task(y: pd.Series) -> Task:
@@ -716,7 +752,9 @@ class Dataset:
             dropped |= {c: "no values" for c in empty}
         inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
-        features = [c for c, k in inferred.items() if k is not ColumnKind.ID]
+        _say_left_out(frame, inferred, kinds, source)
+        dropped |= {c: "one value" for c in _constant(frame, inferred)}
+        features = [c for c, k in inferred.items() if c not in dropped]
         if not features:
             why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""
             raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
