@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 from optuna.trial import TrialState
 
+from automl_fin.engine import _run_state as run_state
 from automl_fin.engine._recipes import stored_hash
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import StorageError
@@ -336,6 +337,8 @@ def _ranked(
     chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
     if best is not None and not any(r["trial"] == chosen for r in done):
         chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
+    if run_state.searching_since(attrs):  # running, or killed mid-search: no predictor
+        chosen = None  # refits any row yet (a killed study's row beat a finished one's)
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
