@@ -782,8 +782,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         params="flat" if args.flat_params else "dict",
     )
     table = functools.partial(_table, with_study=True, wide=args.wide, columns=args.columns)
-    if args.columns and args.format != "table" and not board.empty:  # these, in any format
-        board = board[_named_columns(board, args.columns)]
+    if args.columns and args.format != "table":  # these, in any format (checked if no row)
+        board = board.reindex(columns=_named_columns(board, args.columns))
     _emit(board, args.format, table=table)
     return 0
 
@@ -889,8 +889,12 @@ def _named_columns(board: pd.DataFrame, columns: str) -> list[str]:
     """The board's columns ``--columns`` names (``A,B,...``), each checked."""
     from automl_fin.errors import StorageError
 
-    cols = [c.strip() for c in columns.split(",") if c.strip()]
-    unknown = [c for c in cols if c not in board.columns]
+    cols = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
+    if not cols:
+        raise StorageError(f"--columns {columns!r} names no column; e.g. --columns rank,model")
+    # a board with no rows has no metric:, param: or test: columns to check them against
+    open_ended = ("metric:", "param:", "test:") if board.empty else ()
+    unknown = [c for c in cols if c not in board.columns and not c.startswith(open_ended)]
     if unknown:
         hint = ""
         if any(c.startswith("param:") for c in unknown) and "params" in board.columns:
@@ -916,6 +920,8 @@ def _table(
     all before the error (not cut to the width), named without the prefix where no
     other column has that name."""
 
+    if columns:
+        _named_columns(board, columns)  # checked with no row as with some
     if board.empty:
         return "(no trials)"
     extra = [c for c in board.columns if c.startswith("metric:")]

@@ -175,6 +175,17 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.Mo
     assert some.stdout.splitlines()[0] == "trial,score" and len(some.stdout.splitlines()) == 5
     bad = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,param:knn.n_neighbors")
     assert bad.returncode == 2 and "(parameter columns: add --flat-params)" in bad.stderr
+    # checked where no row matches too (a CSV of every column came back, exit 0), named
+    # once each, and a list of no name refused (pandas' "Empty DataFrame" was printed)
+    none = ["leaderboard", "--runs-dir", str(runs), "--state", "fail", "--format", "csv"]
+    assert cli(*none, "--columns", "nosuch,score").returncode == 2
+    assert cli(*none, "--columns", "trial,score,trial,metric:ks").stdout.strip() == (
+        "trial,score,metric:ks"
+    )
+    some = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,trial,score")
+    assert some.stdout.split()[:2] == ["trial", "score"] and some.stdout.split()[2].isdigit()
+    empty = cli("leaderboard", "--runs-dir", str(runs), "--columns", ",")
+    assert empty.returncode == 2 and "--columns ',' names no column" in empty.stderr
     # the table shows the parameters too, one column each (all of them: not cut to the width)
     flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
     head = flat.stdout.splitlines()[0].split()
