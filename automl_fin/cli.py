@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     _storage_args(board)
     board.add_argument("--recipe", action="append", help="only this recipe; repeatable")
     board.add_argument("--dataset", action="append", help="only this dataset fingerprint")
-    board.add_argument("--study", action="append", help="only this study; repeatable")
+    board.add_argument(
+        "--study", action="append", help="only this study (or pattern: 'nightly-*'); repeatable"
+    )
     board.add_argument("--model", action="append", help="only this model; repeatable")
     board.add_argument(
         "--state", action="append", help="COMPLETE, PRUNED, FAIL, RUNNING, WAITING (any case)"
@@ -173,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--recipe", action="append", help="only this recipe; repeatable")
     compare.add_argument("--dataset", action="append", help="only this data (fingerprint/source)")
     compare.add_argument("--model", action="append", help="only this model; repeatable")
+    compare.add_argument(
+        "--study", action="append", help="only this study (or pattern: 'nightly-*'); repeatable"
+    )
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
     _common(compare)
 
@@ -792,7 +797,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from automl_fin.results._leaderboard import Leaderboard
 
     best = Leaderboard(_storage_url(args)).compare(
-        args.by, recipe=args.recipe, dataset=args.dataset, model=args.model
+        args.by, recipe=args.recipe, dataset=args.dataset, model=args.model, study=args.study
     )
     _emit(best, args.format, table=_compare_table)
     return 0
@@ -804,9 +809,11 @@ def _compare_table(best: pd.DataFrame) -> str:
     seen to tell them apart)."""
     if not len(best):
         return "(no completed trials)"
-    groups = best.drop_duplicates(["recipe", "data", "metric", "recipe_hash"])
-    twice = groups.duplicated(["recipe", "data", "metric"]).any()
+    groups = best.drop_duplicates(["recipe", "data", "target", "metric", "recipe_hash"])
+    twice = groups.duplicated(["recipe", "data", "target", "metric"]).any()
     optional = [c for c in COMPARE_OPTIONAL if not (twice and c == "recipe_hash")]
+    if best["target"].nunique(dropna=False) == 1:  # one target: no column to tell them apart
+        optional.insert(1, "target")
     return _render(_fit(best.drop(columns="dataset"), _width(), optional))
 
 

@@ -415,3 +415,19 @@ def test_a_study_killed_mid_search_has_no_chosen_row(tmp_path: Path) -> None:
     assert not Leaderboard(url).query()["chosen"].any()
     run_state.mark(study, "ended", 2)
     assert Leaderboard(url).query()["chosen"].sum() == 1
+
+
+def test_targets_are_columns_and_studies_are_named_by_pattern_or_folder(storage: str) -> None:
+    """Two targets of one table share the data fingerprint: only an unexplained
+    recipe_hash told their rows apart. `compare` had no --study (a batch's studies)."""
+    lb = Leaderboard(storage)
+    board = lb.query()
+    assert board.groupby("study")["target"].first().to_dict() == {
+        "amount": "credit_amount",
+        "auc": "creditability",
+    }
+    assert set(lb.compare()["target"]) == {"credit_amount", "creditability"}
+    assert set(lb.query(study="a*")["study"]) == {"amount", "auc"}
+    assert set(lb.compare(study=["am*"])["study"]) == {"amount"}
+    with pytest.raises(StorageError, match=r"no study named 'b\*' in this storage"):
+        lb.query(study="b*")

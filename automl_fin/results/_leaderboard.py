@@ -31,6 +31,7 @@ COLUMNS = [
     "recipe_hash",
     "dataset",
     "data",
+    "target",
     "trial",
     "model",
     "baseline",
@@ -56,7 +57,7 @@ STATES = ("COMPLETE", "PRUNED", "RUNNING", "WAITING", "FAIL")
 ALIASES = {"FAILED": "FAIL", "COMPLETED": "COMPLETE", "DONE": "COMPLETE", "QUEUED": "WAITING"}
 
 _NUMBERS = ["score", "score_std", "folds", "fit_s", "predict_s", "duration_s"]
-_TEXT = ["study", "recipe", "recipe_hash", "dataset", "data", "model", "preprocessors",
+_TEXT = ["study", "recipe", "recipe_hash", "dataset", "data", "target", "model", "preprocessors",
          "metric", "direction", "state", "plugin", "error"]  # fmt: skip
 # ranks count COMPLETE rows first, then PRUNED, ...; a queued trial (WAITING) and a
 # trial queued twice (``surplus``) are shown only when asked for, so they count last
@@ -84,6 +85,24 @@ def _unknown(what: str, asked: list[str], known: Iterable[Any], match: Any = Non
             f"no {what} named {', '.join(map(repr, missing))} in this storage; "
             f"{plural}: {shown or '(none)'}"
         )
+
+
+def _studies_named(asked: list[str], names: list[str]) -> list[str]:
+    """The studies ``asked`` names: each by its name, its run folder's name (a listing of
+    the runs folder), or a pattern (``nightly-*``: a batch's studies); one that names
+    none is refused, naming the known ones."""
+    import fnmatch
+
+    from automl_fin.storage._runs import folder_name
+
+    found: list[str] = []
+    for a in asked:
+        hits = [a] if a in names else [n for n in names if folder_name(n) == a]
+        if not hits and any(c in a for c in "*?["):
+            hits = [n for n in names if fnmatch.fnmatchcase(n, a)]
+        _unknown("study", [a] if not hits else [], names)
+        found += hits
+    return found
 
 
 def _is_data(asked: str, fingerprint: str, source: str, prints: Any = None) -> bool:
@@ -181,7 +200,7 @@ class Leaderboard:
         :class:`~automl_fin.errors.StorageError` naming the known values.
 
         Columns (see docs/using-results.md#leaderboard-columns): study, recipe,
-        recipe_hash, dataset (fingerprint), data (source), trial, model, baseline, chosen
+        recipe_hash, dataset (fingerprint), data (source), target, trial, model, baseline, chosen
         (the row the predictor refits), preprocessors, metric, direction, score,
         score_std, folds, fit_s, predict_s, duration_s, started, finished, state, params,
         plugin, error, then ``metric:<name>`` for every metric of the recipe (the search
@@ -207,7 +226,7 @@ class Leaderboard:
                     f"study '{asked[0]}' optimises several objectives: a leaderboard ranks "
                     "one score; read it with optuna.load_study"
                 )
-            _unknown("study", studies, [s.study_name for s in summaries])
+            studies = _studies_named(studies, [s.study_name for s in summaries])
         if recipes:
             _unknown("recipe", recipes, [s.user_attrs.get("recipe") for s in summaries])
         if datasets:
@@ -258,7 +277,8 @@ class Leaderboard:
         best model first within each data set). Rows of different metrics or recipe
         contents (``recipe_hash``) are never compared. Filters as in :meth:`query`.
 
-        Columns: recipe, recipe_hash, data, dataset, metric, direction, model, score, score_std,
+        Columns: recipe, recipe_hash, data, target, dataset, metric, direction, model, score,
+        score_std,
         study, trial (where the best row is), chosen (whether its study's predictor serves
         that row: False where the study's reality check kept a baseline, the row having
         beaten the others only by luck), studies and trials (how many completed
@@ -271,11 +291,11 @@ class Leaderboard:
             recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
         )
         board = board[board["recipe"].notna()]  # another application's studies: no recipe
-        task = ["recipe", "recipe_hash", "dataset", "metric"]
+        task = ["recipe", "recipe_hash", "dataset", "target", "metric"]
         keys = task + (["model"] if by == "model" else [])
-        columns = ["recipe", "recipe_hash", "data", "dataset", "metric", "direction", "model",
-                   "score", "score_std", "study", "trial", "chosen", "studies", "trials",
-                   "rank"]  # fmt: skip
+        columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
+                   "model", "score", "score_std", "study", "trial", "chosen", "studies",
+                   "trials", "rank"]  # fmt: skip
         if board.empty:  # typed as a filled answer: masks on it keep its columns
             counts = dict.fromkeys(("studies", "trials", "rank"), "int64")
             return board.reindex(columns=columns).astype(counts).reset_index(drop=True)
@@ -289,7 +309,7 @@ class Leaderboard:
         best["trials"] = tried["_tried"].transform("sum").loc[best.index].astype("int64")
         best["rank"] = best.groupby(task, sort=False, dropna=False).cumcount() + 1
         # one group after another (a recipe on a file under two metrics or contents)
-        order = ["recipe", "data", "metric", "recipe_hash", "rank"]
+        order = ["recipe", "data", "target", "metric", "recipe_hash", "rank"]
         best = best.sort_values(order, na_position="last")
         return best[columns].reset_index(drop=True)
 
@@ -414,6 +434,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "recipe_hash": attrs.get("recipe_hash"),
         "dataset": attrs.get("dataset"),
         "data": attrs.get("data_source"),
+        "target": attrs.get("target"),
         "trial": t.number,
         "model": model,
         "baseline": bool(rec.baseline),
