@@ -184,6 +184,36 @@ def test_other_package_versions_are_warned_about(run, tmp_path: Path) -> None:  
         automl_fin.load(folder)
 
 
+def test_a_predictor_that_fails_under_other_versions_says_so_in_one_line(run, credit) -> None:  # type: ignore[no-untyped-def]
+    """A plugin upgraded since the save (a fitted attribute renamed) gave a 40-line
+    traceback from predict and evaluate; under the versions it was saved with, a member
+    that fails is a bug and keeps its traceback."""
+    import copy
+
+    class Renamed:  # a plugin's step whose fitted attribute a new version renamed
+        def predict_proba(self, X):  # type: ignore[no-untyped-def]
+            raise AttributeError("'WinsorScaler' object has no attribute 'low_'")
+
+        predict = predict_proba
+
+        def __getitem__(self, step: int) -> Renamed:  # its last step: itself
+            return self
+
+    broken = copy.deepcopy(run.predictor)
+    for member in broken.members:
+        member.pipeline = Renamed()
+    rows = credit.iloc[-5:].drop(columns="creditability")
+    with pytest.raises(AttributeError):
+        broken.predict_proba(rows)
+    broken.manifest["versions"] = {**broken.manifest["versions"], "scikit-learn": "0.24.2"}
+    with pytest.raises(ArtifactError) as info:
+        broken.predict_proba(rows)
+    text = str(info.value)
+    assert "failed to predict (AttributeError: 'WinsorScaler' object" in text and "\n" not in text
+    assert "under other package versions than it was saved with (scikit-learn 0.24.2 -> 1." in text
+    assert text.endswith("install those, or run the study again to save it anew")
+
+
 def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     tmp_path: Path,
 ) -> None:

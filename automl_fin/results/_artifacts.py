@@ -546,13 +546,19 @@ def _manifest(folder: Path) -> dict[str, Any]:
     return check_manifest(manifest, folder, MANIFEST)
 
 
-def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
+def version_changes(saved: dict[str, str]) -> list[str]:
+    """``name saved -> installed`` for each package whose installed version is not the
+    one a predictor was saved with (``saved``: its manifest's ``versions``)."""
     now = package_versions(tuple(n for n in saved if n != "python"))
-    differ = [
+    return [
         f"{name} {saved[name]} -> {now.get(name, 'not installed')}"
         for name in sorted(saved)
         if now.get(name) != saved[name]
     ]
+
+
+def _warn_versions(folder: Path, saved: dict[str, str]) -> None:
+    differ = version_changes(saved)
     if differ:
         warnings.warn(
             f"predictor {folder} was saved with other package versions ({'; '.join(differ)}); "

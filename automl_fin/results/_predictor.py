@@ -485,18 +485,34 @@ class Predictor:
 
     def _blend(self, X: pd.DataFrame) -> np.ndarray:
         from automl_fin.engine._predictions import blend
+        from automl_fin.errors import AutomlFinError
+        from automl_fin.results._artifacts import version_changes
         from automl_fin.results._recalibration import mapping
         from automl_fin.results._stacking import Stacker
 
-        return blend(
-            [m.pipeline for m in self.members],
-            [m.weight for m in self.members],
-            X.reset_index(drop=True),
-            self.width,
-            [m.model for m in self.members],
-            Stacker.combine_of(self.manifest.get("stacker")),  # a stack's layer 2
-            mapping(self.manifest.get("recalibration")),  # an ensemble's, on its mean
-        )
+        try:
+            return blend(
+                [m.pipeline for m in self.members],
+                [m.weight for m in self.members],
+                X.reset_index(drop=True),
+                self.width,
+                [m.model for m in self.members],
+                Stacker.combine_of(self.manifest.get("stacker")),  # a stack's layer 2
+                mapping(self.manifest.get("recalibration")),  # an ensemble's, on its mean
+            )
+        except (AutomlFinError, MemoryError):
+            raise
+        except Exception as exc:  # under other versions than it was saved with: said so
+            differ = version_changes(self.manifest.get("versions") or {})
+            if not differ:  # (the same versions: a bug, its traceback is wanted)
+                raise
+            text = " ".join(str(exc).split())[:200]
+            raise ArtifactError(
+                f"predictor {self.path or self!r} failed to predict ({type(exc).__name__}: "
+                f"{text}) under other package versions than it was saved with "
+                f"({'; '.join(differ)}); install those, or run the study again to save it "
+                "anew"
+            ) from exc
 
     def _watch(self, X: pd.DataFrame, raw: np.ndarray, source: str) -> pd.DataFrame | None:
         """The stability table of these rows (``MIN_ROWS`` or more, a saved reference,
