@@ -295,6 +295,11 @@ def _check_model(
         labels = np.asarray(pipe.predict(X.iloc[cut:]))
         if labels.shape != (len(y) - cut,) or not set(labels.astype(int)) <= set(range(n_classes)):
             raise _fail(name, task, f"predict must return class indices 0..{n_classes - 1}")
+        classes = getattr(pipe[-1], "classes_", None)
+        if classes is not None and not np.array_equal(np.asarray(classes), np.sort(classes)):
+            raise _fail(  # read in that order, but calibration (scikit-learn's) fails on it
+                name, task, f"classes_ must be sorted, as scikit-learn's are (got {list(classes)})"
+            )
     _, again = fit_predict()
     if not np.allclose(pred, again, rtol=1e-6, atol=1e-9):
         raise _fail(

@@ -14,7 +14,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
-from automl_fin import DataError, ModelSpec, StorageError, Task, hookimpl
+from automl_fin import DataError, ModelSpec, StorageError, Task, datasets, hookimpl
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import PluginError, RecipeError
@@ -241,6 +241,52 @@ def test_a_study_resumed_with_other_models_is_refused_before_any_trial(tmp_path:
     assert len(Leaderboard(url).query(study="m")) == 3  # nothing ran, nothing failed
     again = search("default", trials=4, registry=reg, overrides=opts, **kw)  # as searched
     assert again.n_trials == 1 and (again.leaderboard()["state"] == "COMPLETE").all()
+
+
+class _Reversed(BaseEstimator, ClassifierMixin):
+    """A logistic regression whose ``classes_`` (and probability columns with them) are
+    in the other order, as scikit-learn's convention allows."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_[::-1]
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)[:, ::-1]
+
+    def predict(self, X):  # type: ignore[no-untyped-def]
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+_REVERSED = ModelSpec(name="reversed", tasks={Task.BINARY}, build=lambda p, c: _Reversed(),
+                      requires={"scale"})  # fmt: skip
+
+
+class _ReversedPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        register(_REVERSED)
+
+
+def test_probability_columns_are_read_in_the_order_of_classes_(tmp_path: Path) -> None:
+    """A model whose ``classes_`` run the other way was scored as if in order (ROC AUC
+    0.22 for a good model, marked COMPLETE); ``check_plugin`` refuses it (calibrated,
+    scikit-learn's calibration fails on it)."""
+    from automl_fin.testing import PluginCheckError, check_plugin
+
+    with pytest.raises(PluginCheckError, match=r"classes_ must be sorted, as scikit-learn"):
+        check_plugin(_REVERSED)
+    result = search(
+        "default", trials=2, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"reversed": _ReversedPlugin()}),
+        overrides={"models": ["reversed"], "calibration": ["none"], "report": False,
+                   "ensemble": False, "validation.repeats": 1, "baselines": []},
+    )  # fmt: skip
+    board = result.leaderboard()
+    assert (board["state"] == "COMPLETE").all() and (board["score"] > 0.7).all(), board
+    proba = result.predictor.predict_proba(datasets.load("german_credit").head(50))
+    assert proba["bad"].corr(proba["good"]) < -0.99
 
 
 DIES_WHILE_CREATING_A_STUDY = """

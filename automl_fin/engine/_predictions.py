@@ -24,9 +24,29 @@ def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
     if width == 1:
         return np.asarray(pipe.predict(X), dtype=float)
     if hasattr(pipe[-1], "predict_proba"):
-        return shifted(pipe, np.asarray(pipe.predict_proba(X), dtype=float))
+        proba = np.asarray(pipe.predict_proba(X), dtype=float)
+        return shifted(pipe, in_class_order(proba, getattr(pipe[-1], "classes_", None), width))
     labels = np.asarray(pipe.predict(X), dtype=np.int64)  # hard labels as 0/1 probabilities
     return np.eye(width)[labels]
+
+
+def in_class_order(proba: np.ndarray, classes: Any, width: int) -> np.ndarray:
+    """``proba``'s columns put at the classes they are of, as scikit-learn's convention
+    reads them (column ``j`` is ``classes_[j]``): a model whose ``classes_`` are the
+    codes ``0..k-1`` in another order was scored as if they were in order (ROC AUC
+    0.22 for a good model), and one fitted without a class gets a column of zeros."""
+    if classes is None or proba.ndim != 2:
+        return proba
+    codes = np.asarray(classes)
+    if codes.shape != (proba.shape[1],) or not np.issubdtype(codes.dtype, np.integer):
+        return proba
+    if np.array_equal(codes, np.arange(width)) or len(set(codes.tolist())) != len(codes):
+        return proba
+    if codes.min() < 0 or codes.max() >= width:
+        return proba
+    out = np.zeros((len(proba), width))
+    out[:, codes] = proba
+    return out
 
 
 def check_prediction(pred: np.ndarray, n: int, width: int, model: str) -> np.ndarray:
