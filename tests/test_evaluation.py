@@ -85,10 +85,14 @@ def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFram
     predictor = automl_fin.load(run.run_dir)
     with pytest.raises(DataError, match="no column 'creditability' \\(the target\\)"):
         predictor.evaluate(held_out.drop(columns=TARGET))
+    # rows without a label are left out, as training leaves them out (it refused them)
     gap = held_out.copy()
     gap.loc[gap.index[7], TARGET] = None
-    with pytest.raises(DataError, match=r"1 row\(s\) have no 'creditability' \(the first"):
-        predictor.evaluate(gap)
+    with pytest.warns(UserWarning, match=r"1 rows with a missing 'creditability' are left out"):
+        scored = predictor.evaluate(gap)
+    pd.testing.assert_frame_equal(scored, predictor.evaluate(gap.drop(index=gap.index[7])))
+    with pytest.raises(DataError, match=r"no row has a 'creditability' \(the target\)"):
+        predictor.evaluate(held_out.assign(**{TARGET: None}))
     odd = held_out.astype({TARGET: "str"})
     odd.iloc[3, odd.columns.get_loc(TARGET)] = "maybe"
     with pytest.raises(DataError, match=r"values \['maybe'\] that are not among"):

@@ -12,6 +12,7 @@ bagged members pays its per-call cost once per batch, not once per column and re
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,22 @@ def metrics_of(predictor: Predictor) -> list[Metric]:
     counts = (m.get("training") or {}).get("class_counts")
     found = [get_metric(n, schema.task, classes=schema.classes, counts=counts) for n in names]
     return [metric for metric in found if not metric.reference]
+
+
+def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose target is known: those without one are left out and
+    said, as training leaves them out (evaluate refused the whole file for them)."""
+    target = predictor.schema.target
+    if target not in frame.columns:
+        return frame  # (labels_of says what is missing)
+    missing = plain_dtypes(frame[[target]], source, say=False)[target].isna().to_numpy()
+    if missing.all():
+        raise DataError(f"{source}: no row has a '{target}' (the target): evaluating needs "
+                        "rows whose outcome is known")  # fmt: skip
+    if missing.any():
+        warnings.warn(f"{source}: {int(missing.sum())} rows with a missing '{target}' are "
+                      "left out", stacklevel=4)  # fmt: skip
+    return frame.loc[~missing]
 
 
 def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -104,6 +121,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     frame, source = _frame(data, predictor.schema.text_columns())
     if predictor.schema.series is not None:
         return _evaluate_series(predictor, frame, source)
+    frame = labelled(predictor, frame, source)
     y = labels_of(predictor, frame, source)
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
@@ -139,6 +157,7 @@ def feature_importance(
     if int(repeats) < 2:
         raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
     frame, source = _frame(data, predictor.schema.text_columns())
+    frame = labelled(predictor, frame, source)
     y = labels_of(predictor, frame, source)
     if len(y) < 2:
         raise DataError(f"{source}: {len(y)} labelled row(s); permuting needs at least 2")
