@@ -691,6 +691,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     table = predictor.predict_frame(
         args.data, keep=args.keep, interval=args.interval, explain=args.explain
     )
+    if "reasons" in table.attrs:  # which class the reasons are of (the highest tier ...)
+        print(f"reason_1..{args.explain}: the columns that raised the "
+              f"{table.attrs.pop('reasons')} most", file=sys.stderr)  # fmt: skip
     if out is not None:
         stability = table.attrs.get("stability")
         beside = out.with_name(f"{out.stem}.stability.csv")

@@ -404,6 +404,10 @@ def test_the_cli_adds_reason_codes_to_the_predictions(
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(io.StringIO(done.stdout), keep_default_na=False)
     assert list(table.columns[-2:]) == ["reason_1", "reason_2"] and len(table) == 30
+    # which class the reasons push toward is said (a tier table did not say)
+    assert "reason_1..2: the columns that raised the log-odds of creditability = bad most" in (
+        done.stderr
+    )
     predictor = automl_fin.load(run.run_dir)
     expected = predictor.explain(rows, top=2).reasons
     assert table["reason_1"].tolist() == expected["reason_1"].tolist()

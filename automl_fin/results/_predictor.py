@@ -715,9 +715,10 @@ class Predictor:
         if explain:
             from automl_fin.results._explain import explain_features
 
-            reasons = explain_features(self, X, top=explain, samples=None).reasons
-            for name in reasons.columns:
-                out[name] = reasons[name].to_numpy()
+            explained = explain_features(self, X, top=explain, samples=None)
+            for name in explained.reasons.columns:
+                out[name] = explained.reasons[name].to_numpy()
+            out.attrs["reasons"] = explained.units  # what they raised: said by the CLI
         if stability is not None:  # plain records: pd.concat compares attrs with ==
             out.attrs["stability"] = stability.to_dict(orient="records")
         return out
