@@ -33,7 +33,8 @@ PROG = "automl-fin"
 ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
 WIDE = ESSENTIAL[:-1]  # the error goes last, after the metrics and the plugin
 OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
-COMPARE_OPTIONAL = ["recipe_hash", "direction", "studies", "score_std", "trial"]
+COMPARE_OPTIONAL = ["recipe_hash", "direction", "studies", "score_std", "trial", "trials",
+                    "target"]  # fmt: skip
 LINE = 160  # the longest line a trial gets (--no-progress); the leaderboard has the rest
 MIN_NAME = 16  # a name cut to fit the terminal keeps at least this many characters
 
@@ -814,9 +815,10 @@ def _compare_table(best: pd.DataFrame) -> str:
         return "(no completed trials)"
     groups = best.drop_duplicates(["recipe", "data", "target", "metric", "recipe_hash"])
     twice = groups.duplicated(["recipe", "data", "target", "metric"]).any()
-    optional = [c for c in COMPARE_OPTIONAL if not (twice and c == "recipe_hash")]
-    if best["target"].nunique(dropna=False) == 1:  # one target: no column to tell them apart
-        optional.insert(1, "target")
+    kept = {"recipe_hash"} if twice else set()
+    if best["target"].nunique(dropna=False) > 1:  # two targets of one table: told apart
+        kept.add("target")
+    optional = [c for c in COMPARE_OPTIONAL if c not in kept]
     return _render(_fit(best.drop(columns="dataset"), _width(), optional))
 
 
@@ -997,8 +999,14 @@ def _fit(view: pd.DataFrame, width: int, optional: list[str]) -> pd.DataFrame:
     while level > MIN_NAME and saved(level) < over:
         level -= 1
     for col in names:
-        if longest[col] > (size := max(level, floor[col])):
-            view[col] = view[col].map(lambda v, n=size: _middle(v, n) if isinstance(v, str) else v)
+        size = max(level, floor[col])
+        distinct = view[col].nunique()
+        while longest[col] > size:  # cut, but never two names into one (alike…-70d69c-s0)
+            cut = view[col].map(lambda v, n=size: _middle(v, n) if isinstance(v, str) else v)
+            if cut.nunique() == distinct:
+                view[col] = cut
+                break
+            size += 1
     return view
 
 

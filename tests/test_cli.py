@@ -235,6 +235,11 @@ def test_long_names_are_cut_to_fit_the_terminal(knn_run, monkeypatch: pytest.Mon
         assert {"model", "score", "study", "data", "chosen"} <= set(shown.splitlines()[0].split())
         assert "loans.csv" in shown and "…" in shown
     assert "…" not in _render(_fit(best.drop(columns="dataset"), 1000, COMPARE_OPTIONAL))
+    # two names alike but in the middle stay two names (both read alike…-70d69c-s0)
+    alike = ["alike-" + "x" * 40 + f"-{c}-" + "y" * 40 for c in "ab"]
+    pair = pd.concat([best.head(1).assign(study=name) for name in alike])
+    shown = _fit(pair.drop(columns="dataset"), 60, COMPARE_OPTIONAL)
+    assert shown["study"].nunique() == 2 and shown["study"].str.contains("…").all()
     # a name column with no value at all (a plain Optuna study's recipe): no crash
     plain = board.assign(recipe=None, study=long)
     monkeypatch.setenv("COLUMNS", "50")
