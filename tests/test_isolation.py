@@ -408,3 +408,24 @@ def _run_in(thread: str, run: Any) -> None:
         worker = threading.Thread(target=run)
         worker.start()
         worker.join()
+
+
+def test_a_limit_holds_where_the_code_replaces_its_sigalrm_handler() -> None:
+    """A fit that set its own SIGALRM handler (a timeout decorator) and slept: the
+    timer's handler was gone and a 20 s budget ran 185 s. The watchdog raises it a
+    second after the limit, saying why; the handler before the limit is put back."""
+    import signal
+
+    from automl_fin.engine._time_limit import RETRY, TrialTimeout, time_limit
+
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    with pytest.raises(TrialTimeout) as info, time_limit(0.3, "the search's time budget"):
+        signal.signal(signal.SIGALRM, lambda *a: None)
+        for _ in range(1000):
+            time.sleep(0.01)
+    took = time.monotonic() - started
+    assert 0.3 + RETRY - 0.1 <= took < 0.3 + RETRY + 1.0
+    assert str(info.value).startswith("timed out after 0.3 s (the search's time budget)")
+    assert str(info.value).endswith("; the code replaced the timer's SIGALRM handler")
+    assert signal.getsignal(signal.SIGALRM) is before
