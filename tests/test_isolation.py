@@ -336,6 +336,13 @@ def test_a_time_limit_waits_for_an_import_to_end(
         time.sleep(5)  # the timer, held back during the import, fires here
     assert 0.6 <= time.monotonic() - started < 1.5
     assert sys.modules["slow_module_for_the_timer"].DONE  # imported whole
+    # an import that held it long is said to be one (it read "native code held it")
+    (tmp_path / "slower_module_for_the_timer.py").write_text("import time\ntime.sleep(1.5)\n")
+    with pytest.raises(TrialTimeout) as info, time_limit(0.2, "the search's time budget"):
+        import slower_module_for_the_timer  # noqa: F401
+
+        time.sleep(5)
+    assert str(info.value).endswith("; an import held it until 2 s")
 
 
 @pytest.mark.parametrize("thread", ["main", "other"])

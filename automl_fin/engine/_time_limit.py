@@ -45,6 +45,7 @@ class Limit:
         self.started = time.monotonic()
         self.seconds = seconds
         self.rearm: Callable[[], None] = lambda: None  # re-arms the timer
+        self.held_by = "native code"  # what kept the timer from firing, said when late
 
     def extend(self, seconds: float) -> None:
         """Move the limit ``seconds`` later (from the calling thread: the limited one)."""
@@ -70,7 +71,7 @@ def time_limit(seconds: float | None, what: str = "the recipe's trial_timeout") 
         text = f"timed out after {limit.seconds:.3g} s ({what})"
         late = time.monotonic() - limit.started
         if late > (limit.seconds or 0.0) * 1.1 + 1:  # the code came back to Python long after
-            text += f"; native code held it until {late:.0f} s"
+            text += f"; {limit.held_by} held it until {late:.0f} s"
         return text
 
     if threading.current_thread() is threading.main_thread():
@@ -94,6 +95,7 @@ def _importing(frame: FrameType | None) -> bool:
 def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     def expire(signum: int, frame: FrameType | None) -> None:
         if _importing(frame):  # a module cut half way breaks every later import of it
+            limit.held_by = "an import"  # (a plugin's slow import was "native code")
             signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY)
             return
         signal.setitimer(signal.ITIMER_REAL, RETRY)  # disarmed when the limited code ends
