@@ -441,10 +441,16 @@ def test_a_batch_never_shows_a_study_it_did_not_search_as_its_own(tmp_path: Path
     assert (
         "study 'p-default-credit'" in row["error"] and "belongs to another search" in row["error"]
     )
-    # interrupted (its steps after the search never ran), then the batch grew
-    run_batch(Batch("g", ["default"], [a], overrides=fixed), **common)
+    # interrupted after its first trial (Ctrl-C), then edited, then the batch grew
+
+    def interrupt(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(Batch("g", ["default"], [a], overrides=fixed), on_trial=interrupt, **common)
     store = f"sqlite:///{tmp_path / 'automl_fin.db'}"
-    optuna.load_study(study_name="g-default-credit", storage=store).set_user_attr("finished", None)
+    interrupted = optuna.load_study(study_name="g-default-credit", storage=store)
+    assert "batch_item" in interrupted.user_attrs and not interrupted.user_attrs.get("finished")
     edited = {**fixed, "models": ["logreg", "hgb"]}
     again = run_batch(Batch("g", ["default"], [a], overrides=edited), **common)
     assert again["study"][0] == "g-default-credit" and again["status"][0] == "failed"

@@ -398,9 +398,9 @@ def test_the_compare_table_shows_what_tells_two_first_rows_apart(
     assert "recipe_hash" in _compare_table(twice).splitlines()[0]
 
 
-def test_a_study_killed_mid_search_has_no_chosen_row(tmp_path: Path) -> None:
-    """A run killed during its search left a study whose best row was marked chosen
-    (no predictor serves it), and it won `compare` over a finished study's row."""
+def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> None:
+    """A run killed during its search left a study whose best row `compare` showed as
+    served (no predictor serves it), winning over a finished study's row."""
     import optuna
 
     from automl_fin.engine import _run_state as run_state
@@ -409,12 +409,13 @@ def test_a_study_killed_mid_search_has_no_chosen_row(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'k.db'}"
     fast = {"validation.n_splits": 3, "models": ["logreg"], "report": False, "ensemble": False}
     search("default", trials=2, seed=1, storage=url, study="k", runs_dir=tmp_path, overrides=fast)
-    assert Leaderboard(url).query()["chosen"].sum() == 1
+    assert Leaderboard(url).compare()["chosen"].sum() == 1
     study = optuna.load_study(study_name="k", storage=open_storage(url))
     run_state.mark(study, "searching", 2)  # as a run killed before it ended its search
-    assert not Leaderboard(url).query()["chosen"].any()
+    assert not Leaderboard(url).compare()["chosen"].any()
+    assert Leaderboard(url).query()["chosen"].sum() == 1  # the row a predictor would refit
     run_state.mark(study, "ended", 2)
-    assert Leaderboard(url).query()["chosen"].sum() == 1
+    assert Leaderboard(url).compare()["chosen"].sum() == 1
 
 
 def test_targets_are_columns_and_studies_are_named_by_pattern_or_folder(storage: str) -> None:

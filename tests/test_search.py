@@ -236,6 +236,9 @@ def test_a_study_resumed_with_other_models_is_refused_before_any_trial(tmp_path:
     assert "study 'm' keeps the choices its trials were asked" in text and "\n" not in text
     assert "it searched the models [gnb, logreg], this run [logreg, sgd]" in text
     assert "--set 'models=[gnb, logreg]'" in text
+    with pytest.raises(StorageError, match=r"this run \[logreg\]; resume it with"):  # narrowed
+        search("default", trials=5, registry=reg, overrides={**opts, "models": ["logreg"],
+               "enqueue": []}, **kw)  # fmt: skip
     with pytest.raises(PluginError, match=r"study 'm' has trials of 'gnb' \(.*plugin 'nb'"):
         search("default", trials=5, overrides={**opts, "models": ["logreg"], "enqueue": []}, **kw)
     assert len(Leaderboard(url).query(study="m")) == 3  # nothing ran, nothing failed
@@ -287,6 +290,25 @@ def test_probability_columns_are_read_in_the_order_of_classes_(tmp_path: Path) -
     assert (board["state"] == "COMPLETE").all() and (board["score"] > 0.7).all(), board
     proba = result.predictor.predict_proba(datasets.load("german_credit").head(50))
     assert proba["bad"].corr(proba["good"]) < -0.99
+
+
+def test_a_study_that_had_a_constant_column_as_a_feature_says_how_to_resume(
+    tmp_path: Path,
+) -> None:
+    """A study of a version that kept columns of one value and codes distinct on every
+    row as features was refused as "another search" (same recipe and data)."""
+    credit = datasets.load("german_credit").assign(const=7)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    opts = {"models": ["logreg"], "ensemble": False, "report": False, "validation.repeats": 1}
+    kw = {"storage": url, "study": "c", "runs_dir": tmp_path, "data": credit}
+    search("default", trials=1, overrides={**opts, "data.columns": {"const": "numeric"}}, **kw)
+    with pytest.raises(StorageError) as info:
+        search("default", trials=2, overrides=opts, **kw)
+    assert "features differ (missing now: ['const']" in str(info.value)
+    assert "--set 'data.columns={const: categorical}' keeps the study's" in str(info.value)
+    kept = {**opts, "data.columns": {"const": "categorical"}}
+    again = search("default", trials=2, overrides=kept, **kw)
+    assert again.n_trials == 1
 
 
 DIES_WHILE_CREATING_A_STUDY = """

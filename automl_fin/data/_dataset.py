@@ -590,16 +590,24 @@ def infer_kinds(
             is_text = words >= TEXT_MIN_WORDS and unique_share > 0.5
             if is_text:
                 kinds[name] = ColumnKind.TEXT
-            else:  # labels, one a row (C00001, a SKU): an identifier, whatever its name
-                kinds[name] = ColumnKind.ID if n > 1 and len(text) == n == text.nunique() \
-                    else ColumnKind.CATEGORICAL  # fmt: skip
+            else:  # codes, one a row (C00001, a SKU): an identifier, whatever its name
+                # (words, one a row, are not: short distinct headlines are a text recipe's)
+                code = (
+                    n > 1
+                    and len(text) == n == text.nunique()
+                    and not text.str.contains(r"\s").any()
+                )
+                kinds[name] = ColumnKind.ID if code else ColumnKind.CATEGORICAL
     return kinds
 
 
-def _constant(frame: pd.DataFrame, kinds: Mapping[str, ColumnKind]) -> list[str]:
+def _constant(
+    frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], given: Mapping[str, ColumnKind]
+) -> list[str]:
     """Feature columns of one value in every row (missing in none, or in all: those
-    are left out before): nothing a model can learn from."""
-    return [c for c, k in kinds.items() if k is not ColumnKind.ID
+    are left out before): nothing a model can learn from. A column whose kind is given
+    (``data.columns``; a price table's one ticker) is kept."""
+    return [c for c, k in kinds.items() if k is not ColumnKind.ID and c not in given
             and frame[c].nunique(dropna=False) == 1]  # fmt: skip
 
 
@@ -614,7 +622,7 @@ def _say_left_out(
     columns of one value (AutoGluon drops both, saying so); they were features."""
     labels = [c for c, k in kinds.items() if k is ColumnKind.ID and c not in given
               and not ptypes.is_numeric_dtype(frame[c]) and not _id_like(c)]  # fmt: skip
-    constant = _constant(frame, kinds)
+    constant = _constant(frame, kinds, given)
     said = []
     if labels:
         said.append(
@@ -624,7 +632,9 @@ def _say_left_out(
     if constant:
         said.append(f"{', '.join(map(repr, constant))} hold one value in every row")
     if said:
-        keep = f"; --set 'data.columns={{{labels[0]}: categorical}}' keeps one" if labels else ""
+        name = (labels + constant)[0]
+        kind = "numeric" if ptypes.is_numeric_dtype(frame[name]) else "categorical"
+        keep = f"; --set 'data.columns={{{name}: {kind}}}' keeps one"
         warnings.warn(f"{source}: column(s) {'; '.join(said)}: left out{keep}", stacklevel=4)
 
 
@@ -753,7 +763,7 @@ class Dataset:
         inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         _say_left_out(frame, inferred, kinds, source)
-        dropped |= {c: "one value" for c in _constant(frame, inferred)}
+        dropped |= {c: "one value" for c in _constant(frame, inferred, kinds)}
         features = [c for c, k in inferred.items() if c not in dropped]
         if not features:
             why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""

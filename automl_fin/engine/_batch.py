@@ -158,8 +158,12 @@ def _same(before: Any, now: dict[str, Any]) -> bool:
     the recipe asks, were kept in it has none: taken as the same)."""
     if not isinstance(before, dict):
         return False
+    # an own entry stored as "own" before its file's content was kept: taken as the same
+    skip = {"data"} if before.get("data") == "own" else set()
     return all(
-        before.get(k) == v for k, v in now.items() if k in before or k not in ("seed", "asks")
+        before.get(k) == v
+        for k, v in now.items()
+        if k not in skip and (k in before or k not in ("seed", "asks"))
     )
 
 
@@ -282,11 +286,16 @@ def run_batch(
             if announce:
                 announce(f"batch {batch.name}: search {i} of {len(batch.items())}: {study}")
 
-            def mark(opened: optuna.Study, trial: Any, identity: Any = identity) -> None:
+            marked: list[bool] = []
+
+            def mark(opened: optuna.Study, trial: Any, identity: Any = identity,
+                     marked: list[bool] = marked) -> None:  # fmt: skip
                 # what this search is of, once it has a trial: an interrupted one is
                 # resumed under its name, or refused once edited, as a finished one
-                if ITEM not in opened.user_attrs:
-                    opened.set_user_attr(ITEM, identity)
+                if not marked:
+                    if ITEM not in opened.user_attrs:
+                        opened.set_user_attr(ITEM, identity)
+                    marked.append(True)
                 if told is not None:
                     told(opened, trial)
 

@@ -90,13 +90,12 @@ def check_choices(study: optuna.Study, problem: Problem) -> None:
     for t in trials:
         for key, dist in t.distributions.items():
             stored.setdefault(key, dist)
-    try:
-        asked = _asked(problem)
-    except Exception:  # a plugin's space that fails: its trials say so, naming it
-        return
+    asked = _asked(problem)
+    if "model" in stored and "model" not in asked:  # narrowed to one model: its trials
+        asked["model"] = optuna.distributions.CategoricalDistribution(list(problem.models))
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
-            raise StorageError(_differs(study.study_name, key, stored[key], dist))
+            raise StorageError(_differs(study.study_name, key, stored[key], dist, problem))
 
 
 def _asked(problem: Problem) -> dict[str, Distribution]:
@@ -108,8 +107,11 @@ def _asked(problem: Problem) -> dict[str, Distribution]:
     kinds = set(problem.dataset.kinds.values())
     for name in problem.models:
         asked.fixed = {"model": name}
-        sample_plan(asked, problem.models, problem.preprocessors, kinds, ctx,  # type: ignore[arg-type]
-                    calibration=problem.recipe.calibration)  # fmt: skip
+        try:
+            sample_plan(asked, problem.models, problem.preprocessors, kinds, ctx,  # type: ignore[arg-type]
+                        calibration=problem.recipe.calibration)  # fmt: skip
+        except Exception:  # a plugin's space that fails: its trials say so, naming it
+            continue
     return asked.distributions
 
 
@@ -143,7 +145,7 @@ def _compatible(old: Distribution, new: Distribution) -> bool:
     return getattr(old, "log", False) == getattr(new, "log", False)
 
 
-def _differs(name: str, key: str, old: Distribution, new: Distribution) -> str:
+def _differs(name: str, key: str, old: Distribution, new: Distribution, problem: Problem) -> str:
     """The one line for parameter ``key`` asked as ``new`` of a study that asked ``old``."""
     lead = f"study '{name}' keeps the choices its trials were asked (Optuna's rule): "
     again = "or choose another --study name"
@@ -156,6 +158,16 @@ def _differs(name: str, key: str, old: Distribution, new: Distribution) -> str:
         )
     was, now = list(map(str, old.choices)), list(map(str, new.choices))
     if key == "model":
+        from automl_fin.plugin._specs import unavailable
+
+        cannot = {m: why for m in was if m not in now and m in problem.registry.models
+                  if (why := unavailable(problem.registry.models[m]))}  # fmt: skip
+        if cannot:  # registered, but not runnable here: --set cannot bring it back
+            m, why = next(iter(cannot.items()))
+            return (
+                f"{lead}it searched the models [{', '.join(was)}]; '{m}' cannot run here "
+                f"({why}): make it available again to resume it, {again}"
+            )
         return (
             f"{lead}it searched the models [{', '.join(was)}], this run [{', '.join(now)}]; "
             f"resume it with --set 'models=[{', '.join(was)}]', {again}"

@@ -769,6 +769,13 @@ def _open_study(
             "the calendar features now follow the prices' spacing: --set "
             f"'data.series.calendar=[{', '.join(sorted(gone | {'month'}))}]' keeps the study's"
         )
+    left = {c for c, why in ds.dropped.items() if why in ("one value", "id column")}
+    if gone and gone <= left:  # a study of a version that kept them as features
+        keep = ", ".join(f"{c}: categorical" for c in sorted(gone))
+        differ.append(
+            "this version leaves out columns of one value and codes distinct on every row: "
+            f"--set 'data.columns={{{keep}}}' keeps the study's"
+        )
     if differ:
         raise StorageError(
             f"study '{name}' in {redact(url)} belongs to another search (recipe "

@@ -281,7 +281,8 @@ class Leaderboard:
         score_std,
         study, trial (where the best row is), chosen (whether its study's predictor serves
         that row: False where the study's reality check kept a baseline, the row having
-        beaten the others only by luck), studies and trials (how many completed
+        beaten the others only by luck, and while its study searches or after a run
+        killed mid-search), studies and trials (how many completed
         trials, the ensemble and stack rows not counted, of how many studies competed),
         rank (1 = best within the recipe, data set and metric); the rows of one recipe,
         data set and metric come together. Studies automl-fin did not write (no recipe)
@@ -291,6 +292,12 @@ class Leaderboard:
             recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
         )
         board = board[board["recipe"].notna()]  # another application's studies: no recipe
+        # a study searching now, or killed mid-search, serves no predictor of its rows
+        # (a killed study's row, tied with a finished one's, was shown as served)
+        searching = {
+            s.study_name for s in self._summaries() if run_state.searching_since(s.user_attrs)
+        }
+        board = board.assign(chosen=board["chosen"] & ~board["study"].isin(searching))
         task = ["recipe", "recipe_hash", "dataset", "target", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
@@ -357,8 +364,6 @@ def _ranked(
     chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
     if best is not None and not any(r["trial"] == chosen for r in done):
         chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
-    if run_state.searching_since(attrs):  # running, or killed mid-search: no predictor
-        chosen = None  # refits any row yet (a killed study's row beat a finished one's)
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"

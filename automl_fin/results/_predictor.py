@@ -509,9 +509,9 @@ class Predictor:
             text = " ".join(str(exc).split())[:200]
             raise ArtifactError(
                 f"predictor {self.path or self!r} failed to predict ({type(exc).__name__}: "
-                f"{text}) under other package versions than it was saved with "
-                f"({'; '.join(differ)}); install those, or run the study again to save it "
-                "anew"
+                f"{text}); it was saved with other package versions ({'; '.join(differ)}), "
+                "the likely cause: install those, or run the study again to save it anew "
+                "(--debug shows the traceback)"
             ) from exc
 
     def _watch(self, X: pd.DataFrame, raw: np.ndarray, source: str) -> pd.DataFrame | None:
