@@ -17,6 +17,7 @@ import pytest
 from conftest import cli
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 import automl_fin
 from automl_fin import ModelSpec, Task, datasets, hookimpl, search
@@ -706,6 +707,45 @@ def test_a_member_that_does_not_pickle_is_named_with_its_plugin(tmp_path: Path) 
     assert "ArtifactError: member locked#" in message
     assert "(plugin 'locked')) does not pickle (TypeError: cannot pickle '_thread.lock'" in message
     assert message.endswith("leave the model out (--set models=[...] without locked)")
+
+
+class _LockedScaler(StandardScaler):
+    """A plugin's preprocessor that keeps a lock once fitted."""
+
+    def fit(self, X, y=None, sample_weight=None):  # type: ignore[no-untyped-def]
+        import threading
+
+        self.lock_ = threading.Lock()
+        return super().fit(X, y, sample_weight)
+
+
+def test_a_preprocessor_that_does_not_pickle_is_named_not_the_model(tmp_path: Path) -> None:
+    """A preprocessor holding a lock was reported as the model's fault: "member logreg#2
+    (automl-fin ... 'sklearn') does not pickle ...: leave the model out"."""
+    from automl_fin import ColumnKind, PreprocessorSpec, Slot
+
+    spec = PreprocessorSpec(name="locked_scale", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                            build=lambda p, ctx: _LockedScaler())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(spec)
+
+    with pytest.warns(UserWarning) as said:
+        result = search(
+            "default", trials=2, runs_dir=tmp_path, storage=":memory:",
+            registry=Registry(plugins={"locked": Plugin()}),
+            overrides={"models": ["logreg"], "preprocessors": ["locked_scale", "median_impute",
+                       "most_frequent_impute", "onehot"], "ensemble": False, "report": False,
+                       "baselines": [], "calibration": ["none"], "validation.repeats": 1},
+        )  # fmt: skip
+    lines = [str(w.message) for w in said]
+    assert any("logreg: a trial's fold models do not pickle: its preprocessor 'locked_scale' "
+               "does not" in line for line in lines), lines  # fmt: skip
+    message = result.errors["predictor"]
+    assert "does not pickle: its preprocessor 'locked_scale' (<local> 0+unknown (plugin " in message
+    assert message.endswith("leave it out (--set preprocessors=[...] without locked_scale)")
 
 
 def test_a_predictor_names_the_plugins_its_members_need(tmp_path: Path, monkeypatch) -> None:

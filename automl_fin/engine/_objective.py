@@ -33,7 +33,7 @@ from threadpoolctl import ThreadpoolController
 from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
-from automl_fin.engine._pipeline import Plan, build_pipeline, culprit, feature_info
+from automl_fin.engine._pipeline import Plan, build_pipeline, culprit, feature_info, unpicklable
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._probe import probe_seconds
@@ -430,8 +430,11 @@ class Objective:
             try:  # not kept (a full disk is found while writing): the predictor refits it
                 save_bag(self.run_dir, trial.number, pipes)
             except (pickle.PicklingError, TypeError, AttributeError) as e:
+                step = next(filter(None, (unpicklable(p) for p in pipes)), None)
+                model = self.record.model
+                whose = f": its preprocessor '{step}' does not" if step not in (None, model) else ""
                 warnings.warn(  # shown once a search for each model and error
-                    f"{self.record.model}: a trial's fold models do not pickle "
+                    f"{model}: a trial's fold models do not pickle{whose} "
                     f"({type(e).__name__}: {textwrap.shorten(str(e), 160)}): not kept, so a "
                     "predictor that uses such a trial refits it on all rows",
                     UserWarning,

@@ -341,6 +341,30 @@ def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: B
         raise
 
 
+def unpicklable(obj: Any, name: str | None = None) -> str | None:
+    """The name of the innermost step of ``obj`` (a pipeline, a fold's bag, a column
+    transformer; step names are spec names) that does not pickle, or ``name`` where
+    none of its parts is to blame: a preprocessor holding a lambda was reported as the
+    model's ("member logreg#2 does not pickle ... leave the model out")."""
+    import pickle
+
+    parts: list[tuple[str | None, Any]] = []
+    if isinstance(getattr(obj, "pipes", None), list):  # a bag of fold pipelines
+        parts = [(name, p) for p in obj.pipes]
+    elif isinstance(getattr(obj, "steps", None), list):
+        parts = [(n, step) for n, step in obj.steps]
+    elif isinstance(getattr(obj, "transformers_", None), list):
+        parts = [(n, t) for n, t, _ in obj.transformers_]
+    elif hasattr(obj, "chain"):  # a text column's chain, once per distinct text
+        parts = [(name, obj.chain)]
+    for part_name, part in parts:
+        try:
+            pickle.dumps(part, protocol=5)
+        except Exception:
+            return unpicklable(part, part_name) or part_name
+    return name
+
+
 def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
     """For an exception raised while ``pipe`` (a :func:`build_pipeline` pipeline, or its
     preprocessing) was fitted or applied: the name of the preprocessor spec whose step

@@ -264,12 +264,21 @@ def _one_save_at_a_time(folder: Path, *, reading: bool = False) -> Iterator[None
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _pickled(member: Member, provider: str | None) -> bytes:
+def _pickled(member: Member, provider: str | None, plugins: dict[str, str]) -> bytes:
     """A member's pipeline pickled; one that does not pickle (a plugin's estimator holding
     a lock or an open file) is named, with its plugin (``provider``), in one line."""
+    from automl_fin.engine._pipeline import unpicklable
+
     try:
         return pickle.dumps(member.pipeline, protocol=5)
     except Exception as exc:
+        step = unpicklable(member.pipeline)
+        if step and step != member.model and step in plugins:  # a preprocessor's step
+            raise ArtifactError(
+                f"member {member.model}#{member.trial} does not pickle: its preprocessor "
+                f"'{step}' ({plugins[step]}) does not ({type(exc).__name__}: {exc}); fix "
+                f"the plugin, or leave it out (--set preprocessors=[...] without {step})"
+            ) from exc
         raise ArtifactError(
             f"member {member.model}#{member.trial}"
             + (f" ({provider})" if provider else "")
@@ -288,7 +297,8 @@ def _save(predictor: Predictor, folder: Path) -> Path:
         for i, m in enumerate(predictor.members):
             name = f"member_{i}_{m.model}.pkl"
             provider = predictor.manifest.get("plugins", {}).get(m.model)
-            files[name] = _write(tmp / name, _pickled(m, provider))
+            plugins = predictor.manifest.get("plugins", {})
+            files[name] = _write(tmp / name, _pickled(m, provider, plugins))
             members.append({"trial": m.trial, "model": m.model, "weight": m.weight, "file": name})
         if predictor.scores is not None:
             files[INTERVAL_FILE] = _write(tmp / INTERVAL_FILE, _npy(predictor.scores))
