@@ -686,7 +686,13 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     # and `auto` takes many such values for a quantity (it made each one a class)
     many = pd.Series([f"{v / 100:.2f}%" for v in range(100, 160)] + ["$1,200", "(3)"])
     assert infer_task(many) is Task.REGRESSION
-    assert infer_task(pd.Series(["1%", "2%", "3%", "1%"])) is Task.MULTICLASS  # a few
+    assert infer_task(pd.Series(["1", "2", "3", "1"])) is Task.MULTICLASS  # a few codes
+    assert infer_task(pd.Series(["$0", "$1,081", "$1,151", "$0"])) is Task.REGRESSION  # money
+    # blank and "-" cells of an amount are rows without a label, not classes
+    amounts = pd.DataFrame({"x": range(30), "y": [f"${v},000" for v in range(28)] + ["  ", "-"]})
+    with pytest.warns(UserWarning, match=r"2 rows with a missing 'y' are left out"):
+        ds = Dataset.from_frame(amounts, source="t.csv", target="y")
+    assert ds.task is Task.REGRESSION and len(ds.y) == 28
     assert infer_task(pd.Series(["A", "12%", "B", "7%"])) is Task.MULTICLASS
 
 

@@ -205,6 +205,12 @@ def test_a_study_resumes_on_the_folds_of_its_own_seed(tmp_path: Path) -> None:
     with pytest.raises(StorageError) as info:
         search("default", trials=3, seed=4, **kw)
     assert "study 's' was made with seed 3" in str(info.value)
+    # auto routes its repeats: the study's seed taken over left them routed (it read
+    # "n_splits was 10, is 5" on the same data)
+    credit = datasets.load("german_credit")
+    auto = {**kw, "study": "a", "data": credit, "target": "creditability"}
+    search("auto", trials=1, seed=7, **auto)
+    assert search("auto", trials=2, **auto).recipe.seed == 7
     assert "resume it with --seed 3 or without --seed" in str(info.value)
     assert sorted(Leaderboard(url).query(study="s")["trial"]) == [0, 1]
 
@@ -309,6 +315,20 @@ def test_a_study_that_had_a_constant_column_as_a_feature_says_how_to_resume(
     kept = {**opts, "data.columns": {"const": "categorical"}}
     again = search("default", trials=2, overrides=kept, **kw)
     assert again.n_trials == 1
+
+
+def test_a_study_resumed_with_another_positive_class_is_refused(tmp_path: Path) -> None:
+    """`--set data.positive_class=no` on a study of `yes`: accepted, its new trials
+    scored P(no) beside the old ones' P(yes), and the ensemble mixed them."""
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    opts = {"models": ["logreg"], "ensemble": False, "report": False, "validation.repeats": 1}
+    kw = {"storage": url, "study": "p", "runs_dir": tmp_path}
+    search("default", trials=1, overrides=opts, **kw)
+    with pytest.raises(StorageError) as info:
+        search("default", trials=2, overrides={**opts, "data.positive_class": "good"}, **kw)
+    assert "classes were ['good', 'bad'], are ['bad', 'good'] (data.positive_class" in str(
+        info.value
+    )
 
 
 DIES_WHILE_CREATING_A_STUDY = """

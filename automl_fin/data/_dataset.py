@@ -601,6 +601,14 @@ def infer_kinds(
     return kinds
 
 
+def _labelled(y: pd.Series) -> np.ndarray:
+    """Which rows have a target: not missing, nor a cell of spaces (a spreadsheet's)."""
+    known = y.notna().to_numpy().copy()
+    if ptypes.is_string_dtype(y) or ptypes.is_object_dtype(y):
+        known &= ~y.astype("str").str.strip().eq("").to_numpy()
+    return known
+
+
 def _constant(
     frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], given: Mapping[str, ColumnKind]
 ) -> list[str]:
@@ -646,12 +654,14 @@ def infer_task(y: pd.Series) -> Task:
         return Task.BINARY
     if ptypes.is_bool_dtype(values):
         return Task.MULTICLASS
-    if not ptypes.is_numeric_dtype(values):  # "12.5%", "$1,200": many are a quantity
+    if not ptypes.is_numeric_dtype(values):  # "$1,200", "12.5%": a quantity; "1", "2": no
         from automl_fin.data._tidy import numbers_in_text
 
         numbers, strays = numbers_in_text(values)
-        many = not strays and numbers.notna().all() and n_unique > 20
-        return Task.REGRESSION if many else Task.MULTICLASS
+        text = values.astype("str")
+        money = text.str.contains(r"[$€£¥%]|\d,\d{3}", regex=True).any()
+        quantity = not strays and numbers.notna().any() and (numbers.nunique() > 20 or money)
+        return Task.REGRESSION if quantity else Task.MULTICLASS
     is_integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
     if is_integral and n_unique <= 20:
         return Task.MULTICLASS
@@ -740,9 +750,16 @@ class Dataset:
                 raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")
         digest = fingerprint(frame)
         y_raw = frame[target]
-        keep = y_raw.notna().to_numpy()
+        keep = _labelled(y_raw)
         if not keep.any():
             raise DataError(f"{source}: target column '{target}' has no values (all missing)")
+        task = task or infer_task(y_raw[keep])
+        if task == Task.REGRESSION and not ptypes.is_numeric_dtype(y_raw):
+            from automl_fin.data._tidy import numbers_in_text
+
+            values, strays = numbers_in_text(y_raw[keep])  # "-", "n/a" among amounts: none
+            if not strays:
+                keep &= values.reindex(y_raw.index).notna().to_numpy()
         if not keep.all():
             warnings.warn(
                 f"{source}: {int((~keep).sum())} rows with a missing '{target}' are left out",
@@ -750,7 +767,6 @@ class Dataset:
             )
             frame = frame.loc[keep]
             y_raw = y_raw.loc[keep]
-        task = task or infer_task(y_raw)
         y, labels = _encode_target(y_raw, task, source, target, positive_class, classes)
         dropped = {c: "listed in data.drop" for c in drop}
         empty = [c for c in frame.columns if c not in (target, *drop) and _no_values(frame[c])]

@@ -39,8 +39,6 @@ def with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any
     draws its folds and final-test rows, so a run resumed with another one scored its new
     trials on other folds than the old ones (and tested on rows it had searched on). A
     seed left out is the study's; another one asked for is refused in one line."""
-    from automl_fin.engine._recipes import with_overrides
-
     try:
         store = open_storage(url, create=False)
         made = store.get_study_user_attrs(store.get_study_id_from_name(name)).get("seed")
@@ -54,7 +52,9 @@ def with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any
             f"it), not {recipe.seed}: resume it with --seed {made} or without --seed, or "
             "choose another --study name for this seed"
         )
-    return with_overrides(recipe, {"seed": made})
+    # (a copy, not with_overrides: dumped and read again, every field read as given, and
+    # auto's routed repeats were bound: "n_splits was 10, is 5" on the same data)
+    return recipe.model_copy(update={"seed": int(made)})
 
 
 def gone_models(study: optuna.Study, models: list[str], registry: Any) -> str | None:

@@ -769,6 +769,12 @@ def _open_study(
             "the calendar features now follow the prices' spacing: --set "
             f"'data.series.calendar=[{', '.join(sorted(gone | {'month'}))}]' keeps the study's"
         )
+    classes = json.loads(json.dumps(ds.classes, default=str))
+    if attrs and "classes" in attrs and attrs["classes"] != classes:
+        differ.append(  # another positive class: old trials score P(yes), new ones P(no)
+            f"classes were {attrs['classes']}, are {classes} (data.positive_class or "
+            "data.classes changed; the last is the positive class)"
+        )
     left = {c for c, why in ds.dropped.items() if why in ("one value", "id column")}
     if gone and gone <= left:  # a study of a version that kept them as features
         keep = ", ".join(f"{c}: categorical" for c in sorted(gone))
@@ -799,7 +805,7 @@ def _open_study(
             if ds.source.startswith(("<", "bundled:"))
             else os.path.abspath(ds.source),  # (a link as named: current.csv, not v3.csv)
             "direction": problem.metric.direction,
-            "classes": json.loads(json.dumps(ds.classes, default=str)),
+            "classes": classes,
             "n_rows": len(ds.y),
             "seed": recipe.seed,
             "versions": package_versions(_VERSIONED),

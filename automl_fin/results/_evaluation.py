@@ -56,7 +56,14 @@ def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataF
     target = predictor.schema.target
     if target not in frame.columns:
         return frame  # (labels_of says what is missing)
-    missing = plain_dtypes(frame[[target]], source, say=False)[target].isna().to_numpy()
+    from automl_fin.data._dataset import _labelled
+    from automl_fin.data._tidy import numbers_in_text
+
+    y = plain_dtypes(frame[[target]], source, say=False)[target]
+    missing = ~_labelled(y)
+    if not predictor.schema.task.is_classification and not pd.api.types.is_numeric_dtype(y):
+        values, strays = numbers_in_text(y)  # "-", "n/a" among amounts: no label
+        missing |= values.isna().to_numpy() & (not strays)
     if missing.all():
         raise DataError(f"{source}: no row has a '{target}' (the target): evaluating needs "
                         "rows whose outcome is known")  # fmt: skip
