@@ -239,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
         "toward the positive (or last) class most",
     )
     predict.add_argument(
+        "--explain-class",
+        metavar="CLASS",
+        help="with --explain: the class whose score the reasons raised (e.g. low)",
+    )
+    predict.add_argument(
         "--runs-dir", default=None, metavar="DIR", help="where study names are looked up"
     )
     _common(predict)
@@ -689,8 +694,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     predictor = load(folder, require_signature=args.require_signature or None)
+    if args.explain_class is not None and not args.explain:
+        raise ArtifactError("--explain-class: give --explain K too (the reasons to write)")
     table = predictor.predict_frame(
-        args.data, keep=args.keep, interval=args.interval, explain=args.explain
+        args.data,
+        keep=args.keep,
+        interval=args.interval,
+        explain=args.explain,
+        outcome=args.explain_class,
     )
     if "reasons" in table.attrs:  # which class the reasons are of (the highest tier ...)
         print(f"reason_1..{args.explain}: the columns that raised the "

@@ -411,6 +411,16 @@ def test_the_cli_adds_reason_codes_to_the_predictions(
     predictor = automl_fin.load(run.run_dir)
     expected = predictor.explain(rows, top=2).reasons
     assert table["reason_1"].tolist() == expected["reason_1"].tolist()
+    good = subprocess.run(  # another class, from the command line too (Python only before)
+        [*CLI, "predict", str(run.run_dir), "--data", str(tmp_path / "new.csv"), "--explain", "2",
+         "--explain-class", "good"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "the log-odds of creditability = good most" in good.stderr, good.stderr
+    of_good = pd.read_csv(io.StringIO(good.stdout), keep_default_na=False)
+    same = predictor.predict_frame(tmp_path / "new.csv", explain=2, outcome="good")
+    assert of_good["reason_1"].tolist() == same["reason_1"].tolist()
+    assert of_good["reason_1"].tolist() != table["reason_1"].tolist()  # not bad's reasons
 
 
 def test_integer_labels_read_as_floats_are_the_same_classes(tmp_path: Path) -> None:

@@ -664,6 +664,7 @@ class Predictor:
         keep: Sequence[str] = (),
         interval: float | None = None,
         explain: int = 0,
+        outcome: Any = None,
     ) -> pd.DataFrame:
         """The prediction table: the input's id columns (when present) and the ``keep``
         columns of the input, carried through row for row (e.g. a ``loan_id`` training
@@ -673,7 +674,8 @@ class Predictor:
         and ``forecast_price`` (one row per series: ``keep`` does not apply).
         Indexed like ``data``'s rows (a file's: 0, 1, ...).
         ``explain=k`` adds ``reason_1`` … ``reason_k``, each row's reason codes (see
-        :meth:`explain`). ``attrs["stability"]``: the rows' stability table (see
+        :meth:`explain`; ``outcome``: the class whose score they raised, by default the
+        positive or last one). ``attrs["stability"]``: the rows' stability table (see
         :meth:`stability`), when there are ``MIN_ROWS`` (100) rows or more."""
         width = None if interval is None else self.interval_half_width(interval)
         if self.schema.series is not None and (explain or keep):
@@ -715,7 +717,7 @@ class Predictor:
         if explain:
             from automl_fin.results._explain import explain_features
 
-            explained = explain_features(self, X, top=explain, samples=None)
+            explained = explain_features(self, X, top=explain, samples=None, outcome=outcome)
             for name in explained.reasons.columns:
                 out[name] = explained.reasons[name].to_numpy()
             out.attrs["reasons"] = explained.units  # what they raised: said by the CLI
