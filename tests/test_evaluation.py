@@ -93,6 +93,13 @@ def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFram
     pd.testing.assert_frame_equal(scored, predictor.evaluate(gap.drop(index=gap.index[7])))
     with pytest.raises(DataError, match=r"no row has a 'creditability' \(the target\)"):
         predictor.evaluate(held_out.assign(**{TARGET: None}))
+    # rows of one class: the ranking metrics are undefined, shown as such and said why
+    # ("roc_auc - -" without a word; a class with no row had a recall of 0.000)
+    with pytest.warns(UserWarning, match=r"roc_auc.* undefined on these rows \(every row is "
+                      r"'good'\)"):  # fmt: skip
+        one = predictor.evaluate(held_out[held_out[TARGET] == "good"])
+    assert pd.isna(one.loc["roc_auc", "predictor"])
+    assert all(pd.isna(one.loc[m, "predictor"]) for m in one.index if m == "recall:bad")
     odd = held_out.astype({TARGET: "str"})
     odd.iloc[3, odd.columns.get_loc(TARGET)] = "maybe"
     with pytest.raises(DataError, match=r"values \['maybe'\] that are not among"):
@@ -443,6 +450,12 @@ def test_integer_labels_read_as_floats_are_the_same_classes(tmp_path: Path) -> N
         as_ints = result.predictor.evaluate(held.astype({"tier": int}))
         pd.testing.assert_frame_equal(as_floats, as_ints)
         assert as_ints.loc["macro_f1", "predictor"] > as_ints.loc["macro_f1", "prior"]
+        if recipe == "risk_tier":  # no row of tier 2: its recall is undefined, not 0.000
+            said = r"recall:2\b.*undefined on these rows \(no row is '2'\)"
+            with pytest.warns(UserWarning, match=said):
+                part = result.predictor.evaluate(held[held["tier"] != 2])
+            assert pd.isna(part.loc["recall:2", "predictor"])
+            assert part.loc["recall:0", "predictor"] >= 0
 
 
 def test_refusals_say_what_to_do(run, held_out: pd.DataFrame, tmp_path: Path) -> None:

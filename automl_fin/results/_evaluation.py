@@ -138,14 +138,31 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     repeated = float((predictor.manifest.get("training") or {}).get("repeated_rows", 0.0))
     warn_seen(learnt, len(y), source, "are rows the predictor was trained on", repeated)
     rule = predictor.rule
+    classes = [str(c) for c in predictor.schema.classes]
+    absent = {c for i, c in enumerate(classes) if not (y == i).any()} if classes else set()
     rows = []
     for metric in metrics_of(predictor):
         row = {"metric": metric.name, "direction": metric.direction}
         row["predictor"] = _score(metric, y, pred, rule=rule)
         if prior is not None:
             row["prior"] = _score(metric, y, prior)
+        kind, _, of = metric.name.partition(":")
+        if kind == "recall" and of in absent:  # no row of that class: undefined, not 0.000
+            row.update({k: float("nan") for k in ("predictor", "prior") if k in row})
         rows.append(row)
     table = pd.DataFrame(rows).set_index("metric")
+    undefined = [str(m) for m, v in table["predictor"].items() if pd.isna(v)]
+    if undefined:  # shown as "-": said why
+        only = [c for c in classes if c not in absent]
+        why = (
+            f" (every row is '{only[0]}')"
+            if len(only) == 1
+            else f" (no row is {', '.join(map(repr, sorted(absent)))})"
+            if absent
+            else ""
+        )
+        warnings.warn(f"{source}: {', '.join(undefined)} undefined on these rows{why}",
+                      stacklevel=3)  # fmt: skip
     table.attrs["rows"] = len(y)
     table.attrs["seen"] = learnt
     return table
