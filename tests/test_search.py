@@ -18,7 +18,7 @@ from automl_fin import DataError, ModelSpec, StorageError, Task, datasets, hooki
 from automl_fin.engine._search import search
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import PluginError, RecipeError
-from automl_fin.plugin._registry import Registry
+from automl_fin.plugin._registry import Registry, get_registry
 from automl_fin.results._leaderboard import Leaderboard
 
 # Floor for the best cross-validated AUC after 8 trials. On this data a plain logistic
@@ -247,6 +247,20 @@ def test_a_study_resumed_with_other_models_is_refused_before_any_trial(tmp_path:
                "enqueue": []}, **kw)  # fmt: skip
     with pytest.raises(PluginError, match=r"study 'm' has trials of 'gnb' \(.*plugin 'nb'"):
         search("default", trials=5, overrides={**opts, "models": ["logreg"], "enqueue": []}, **kw)
+    from automl_fin.engine._search import work
+
+    with pytest.raises(PluginError, match=r"'gnb' \(.*plugin 'nb'\)\), which no installed"):
+        work(url, "m", runs_dir=tmp_path)  # a worker on a machine without the plugin
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.engine._resume import check_choices
+    from automl_fin.storage._storage import open_storage
+
+    here = resolve(load_recipe("default", {"models": ["logreg"]}), None, get_registry())
+    stored = optuna.load_study(study_name="m", storage=open_storage(url))
+    with pytest.raises(PluginError, match=r"registers here; .* to join it, or run the worker "
+                       r"where the run's plugins and packages are installed$"):  # fmt: skip
+        check_choices(stored, here, worker=True)  # (a `models: all` study's worker)
     assert len(Leaderboard(url).query(study="m")) == 3  # nothing ran, nothing failed
     again = search("default", trials=4, registry=reg, overrides=opts, **kw)  # as searched
     assert again.n_trials == 1 and (again.leaderboard()["state"] == "COMPLETE").all()

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["check_choices", "gone_models", "with_study_seed"]
 
+# a worker cannot pick another study: its machine must match the run's
+WORKER = "or run the worker where the run's plugins and packages are installed"
+
 Distribution = optuna.distributions.BaseDistribution
 
 
@@ -72,7 +75,7 @@ def gone_models(study: optuna.Study, models: list[str], registry: Any) -> str | 
     return ", ".join(f"'{m}'" + (f" ({came[m]})" if m in came else "") for m in gone)
 
 
-def check_choices(study: optuna.Study, problem: Problem) -> None:
+def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False) -> None:
     """Refuse, in one line, a run whose trials would be asked a parameter with other
     choices (or another kind of range) than the study's trials were, or whose study has
     trials of a model no installed plugin registers now (its ensemble and predictor
@@ -80,11 +83,12 @@ def check_choices(study: optuna.Study, problem: Problem) -> None:
     trials = study.get_trials(deepcopy=False)
     used = sorted({m for t in trials if t.state.is_finished() if (m := TrialRecord.of(t).model)})
     said = gone_models(study, used, problem.registry)
+    again = WORKER if worker else "or choose another --study name"
     if said:
         raise PluginError(
             f"study '{study.study_name}' has trials of {said}, which no installed plugin "
-            "registers now; install that plugin again (or turn it back on) to resume it, or "
-            "choose another --study name"
+            f"registers {'here' if worker else 'now'}; install that plugin again (or turn it "
+            f"back on) to {'join' if worker else 'resume'} it, {again}"
         )
     stored: dict[str, Distribution] = {}
     for t in trials:
@@ -95,7 +99,7 @@ def check_choices(study: optuna.Study, problem: Problem) -> None:
         asked["model"] = optuna.distributions.CategoricalDistribution(list(problem.models))
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
-            raise StorageError(_differs(study.study_name, key, stored[key], dist, problem))
+            raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
 
 
 def _asked(problem: Problem) -> dict[str, Distribution]:
@@ -145,10 +149,12 @@ def _compatible(old: Distribution, new: Distribution) -> bool:
     return getattr(old, "log", False) == getattr(new, "log", False)
 
 
-def _differs(name: str, key: str, old: Distribution, new: Distribution, problem: Problem) -> str:
-    """The one line for parameter ``key`` asked as ``new`` of a study that asked ``old``."""
+def _differs(
+    name: str, key: str, old: Distribution, new: Distribution, problem: Problem, again: str
+) -> str:
+    """The one line for parameter ``key`` asked as ``new`` of a study that asked ``old``
+    (``again``: the way out besides; a worker's differs from a run's)."""
     lead = f"study '{name}' keeps the choices its trials were asked (Optuna's rule): "
-    again = "or choose another --study name"
     if not isinstance(old, optuna.distributions.CategoricalDistribution) or not isinstance(
         new, optuna.distributions.CategoricalDistribution
     ):

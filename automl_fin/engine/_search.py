@@ -789,7 +789,7 @@ def _open_study(
             "and data, or choose another --study name"
         )
     if attrs:  # the choices its trials were asked, and the models they used, fit this run
-        check_choices(study, problem)
+        check_choices(study, problem, worker=worker)
     if not attrs:
         info = {
             **identity,
