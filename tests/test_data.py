@@ -826,3 +826,22 @@ def test_labels_unique_to_each_row_and_constant_columns_are_left_out_and_said() 
     # words distinct on every row are no code: short headlines are a text recipe's input
     titles = credit.assign(title=[f"bank {i} lifts its rates" for i in range(len(credit))])
     assert "title" in Dataset.from_frame(titles, target="creditability").X.columns
+
+
+def test_new_rows_that_vary_a_column_constant_in_training_are_warned_of(tmp_path: Path) -> None:
+    """`branch` was NYC in every training row, so no model uses it; new rows of LA were
+    predicted without a word."""
+    from automl_fin import search
+
+    credit = datasets.load("german_credit").assign(branch="NYC", const=7)
+    result = search("default", data=credit, trials=2, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "report": False, "ensemble": False,
+                               "validation.repeats": 1})  # fmt: skip
+    rows = credit.drop(columns="creditability").head(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same values, 7 read as 7.0 too: nothing said
+        result.predictor.predict_proba(rows.astype({"const": float}))
+    moved = rows.assign(branch=["LA"] * 4 + ["NYC"] * 6)
+    said = r"column\(s\) 'branch' \(4 rows, e.g. 'LA'; training: 'NYC'\) held one value"
+    with pytest.warns(UserWarning, match=said):
+        result.predictor.predict_proba(moved)

@@ -710,6 +710,9 @@ class Dataset:
     dropped: dict[str, str] = field(default_factory=dict)
     times: np.ndarray | None = None
     scale: TargetScale | None = None
+    # columns left out for holding one value: that value, as text (new rows that hold
+    # another are warned of at predict: no model learnt what it changes)
+    constant: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
@@ -779,7 +782,8 @@ class Dataset:
         inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         _say_left_out(frame, inferred, kinds, source)
-        dropped |= {c: "one value" for c in _constant(frame, inferred, kinds)}
+        constant = {c: str(frame[c].iloc[0]) for c in _constant(frame, inferred, kinds)}
+        dropped |= dict.fromkeys(constant, "one value")
         features = [c for c, k in inferred.items() if c not in dropped]
         if not features:
             why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""
@@ -800,6 +804,7 @@ class Dataset:
             fingerprint=digest,
             target=target,
             dropped=dropped,
+            constant=constant,
         )
 
 

@@ -186,12 +186,14 @@ def _decision(
 
 def _training_facts(p: Problem) -> dict[str, Any]:
     """What the prior baseline of :meth:`Predictor.evaluate` needs: the training rows'
-    class counts (in class order), or their mean."""
+    class counts (in class order), or their mean; the columns left out for holding one
+    value, with it (``constant``)."""
     y = p.dataset.y
+    constant = {"constant": p.dataset.constant} if p.dataset.constant else {}
     if p.task.is_classification:
         counts = np.bincount(y, minlength=p.dataset.n_classes)
-        return {"rows": len(y), "class_counts": counts.tolist()}
-    facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y))}
+        return {"rows": len(y), "class_counts": counts.tolist(), **constant}
+    facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y)), **constant}
     if p.dataset.times is not None and len(p.dataset.times):  # rows in time order
         facts["until"] = time_stamp(naive_times(p.dataset.times).max())
     entity = p.recipe.data.entity

@@ -437,6 +437,7 @@ class Predictor:
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
             X = checked[self.schema.features]
+            self._warn_constant(frame, source)
             if self.reference is not None:
                 from automl_fin.results._stability import unseen
 
@@ -459,6 +460,30 @@ class Predictor:
         X, origin = _latest_window(checked, self.schema, source)
         self._warn_new_series(origin, source)
         return X, origin
+
+    def _warn_constant(self, frame: pd.DataFrame, source: str) -> None:
+        """Warn where new rows hold other values in a column left out of training for
+        holding one value there (``branch`` all NYC: no model learnt what LA changes)."""
+        constant = (self.manifest.get("training") or {}).get("constant") or {}
+        moved = []
+        for name, value in constant.items():
+            if name in frame.columns:
+                seen = frame[name].dropna()
+                number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+                if ptypes.is_numeric_dtype(seen) and pd.notna(number):  # 7 read as 7.0
+                    other = seen[seen.astype(float) != float(number)]
+                else:
+                    other = seen[seen.astype("str") != value]
+                if len(other):
+                    moved.append(f"'{name}' ({len(other)} rows, e.g. {other.iloc[0]!r}; "
+                                 f"training: {value!r})")  # fmt: skip
+        if moved:
+            warnings.warn(
+                f"{source}: column(s) {', '.join(moved)} held one value in every training "
+                "row and are no input of the model: rows of other values are predicted as "
+                "if they held it",
+                stacklevel=4,
+            )
 
     def _warn_known_origins(self, origin: pd.DataFrame, source: str) -> None:
         """Say which forecasts start from an origin the predictor was trained on (up to
