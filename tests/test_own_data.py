@@ -569,3 +569,21 @@ def test_default_on_flights_with_four_thousand_tail_numbers(tmp_path: Path) -> N
         for pipe in pipes:  # one-hot or another encoding: never a column per tail number
             names = pipe[0].get_feature_names_out()
             assert sum(n.startswith("tailnum_") for n in names) <= MAX_LEVELS
+
+
+def test_a_table_given_by_set_data_path_is_read_as_one_given_by_data(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`--set data.path=FILE` is `--data FILE` spelt another way (and a batch's own entry
+    with `set: {data.path: ...}`): the recipe's facts of its own table were binding,
+    "data.positive_class 'bad' is not a value of 'card'"."""
+    from sklearn.datasets import load_breast_cancer
+
+    from automl_fin import search
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame["card"] = frame.pop("target").map({0: "no", 1: "yes"})
+    frame.to_csv(tmp_path / "own.csv", index=False)
+    result = search("default", trials=2, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"data.path": str(tmp_path / "own.csv"), "data.target": "card",
+                               "models": ["logreg"], "report": False, "ensemble": False,
+                               "validation.repeats": 1})  # fmt: skip
+    assert result.dataset.target == "card" and result.predictor is not None

@@ -74,15 +74,23 @@ def loosened(
     recipe: Recipe, data: str | Path | pd.DataFrame | None, explicit: Iterable[str]
 ) -> frozenset[str]:
     """The facts of ``recipe`` that are only hints for ``data``: all of :data:`FACTS`
-    when ``data`` replaces the recipe's own data, but those the user set (``explicit``
-    dotted keys, a section naming all its fields); none when ``data`` is the recipe's."""
+    when ``data`` (or ``data.path`` / ``data.dataset`` among ``explicit``) replaces the
+    recipe's own data, but those the user set (``explicit`` dotted keys, a section
+    naming all its fields); none when ``data`` is the recipe's."""
     own = recipe.data.dataset or recipe.data.path
-    if data is None or not own:
+    said = list(explicit)
+    # --set data.path=FILE is --data FILE spelt another way (its facts were binding:
+    # "data.positive_class 'bad' is not a value of 'card'"), from a batch's own entry too
+    swapped = data is None and any(k in ("data.path", "data.dataset") for k in said)
+    if (data is None and not swapped) or not own:
         return frozenset()
     same_file = not isinstance(data, pd.DataFrame) and recipe.data.path and not recipe.data.dataset
-    if same_file and Path(data).resolve() == Path(str(recipe.data.path)).resolve():
+    if (
+        data is not None
+        and same_file
+        and Path(data).resolve() == Path(str(recipe.data.path)).resolve()
+    ):
         return frozenset()
-    said = list(explicit)
     return frozenset(f for f in FACTS if not any(f == k or f.startswith(k + ".") for k in said))
 
 
