@@ -943,8 +943,7 @@ def _table(
     all before the error (not cut to the width), named without the prefix where no
     other column has that name."""
 
-    if columns:
-        _named_columns(board, columns)  # checked with no row as with some
+    named = _named_columns(board, columns) if columns else None  # checked with no row too
     if board.empty:
         return "(no trials)"
     extra = [c for c in board.columns if c.startswith("metric:")]
@@ -952,8 +951,8 @@ def _table(
     if metric:
         extra = [c for c in extra if c != f"metric:{metric}"]  # the score column already
     lead = ["study", "recipe", "metric"] if with_study else []
-    if columns:
-        cols = _named_columns(board, columns)
+    if named:
+        cols = named
     elif wide:
         tested = [c for c in board.columns if c.startswith("test:")]  # the final test's
         cols = [*lead, *WIDE, *extra, *tested, "preprocessors", "plugin", *flat, "error"]

@@ -30,7 +30,7 @@ from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
 
-__all__ = ["Dataset", "fingerprint", "infer_kinds", "infer_task", "read_table"]
+__all__ = ["Dataset", "fingerprint", "has_label", "infer_kinds", "infer_task", "read_table"]
 
 _READERS = {".csv": ",", ".tsv": "\t", ".txt": None}
 _SEPARATORS = (";", "\t", "|", ",")  # a tie goes to the first
@@ -601,7 +601,7 @@ def infer_kinds(
     return kinds
 
 
-def _labelled(y: pd.Series) -> np.ndarray:
+def has_label(y: pd.Series) -> np.ndarray:
     """Which rows have a target: not missing, nor a cell of spaces (a spreadsheet's)."""
     known = y.notna().to_numpy().copy()
     if ptypes.is_string_dtype(y) or ptypes.is_object_dtype(y):
@@ -623,14 +623,15 @@ def _say_left_out(
     frame: pd.DataFrame,
     kinds: Mapping[str, ColumnKind],
     given: Mapping[str, ColumnKind],
+    constant: list[str],
     source: str,
 ) -> None:
     """Warn of the columns left out that a name does not explain: labels different in
     every row (an identifier, named so or not: each is a category no new row has) and
-    columns of one value (AutoGluon drops both, saying so); they were features."""
+    the ``constant`` columns, of one value (AutoGluon drops both, saying so); they were
+    features."""
     labels = [c for c, k in kinds.items() if k is ColumnKind.ID and c not in given
               and not ptypes.is_numeric_dtype(frame[c]) and not _id_like(c)]  # fmt: skip
-    constant = _constant(frame, kinds, given)
     said = []
     if labels:
         said.append(
@@ -753,7 +754,7 @@ class Dataset:
                 raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")
         digest = fingerprint(frame)
         y_raw = frame[target]
-        keep = _labelled(y_raw)
+        keep = has_label(y_raw)
         if not keep.any():
             raise DataError(f"{source}: target column '{target}' has no values (all missing)")
         task = task or infer_task(y_raw[keep])
@@ -781,8 +782,8 @@ class Dataset:
             dropped |= {c: "no values" for c in empty}
         inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
-        _say_left_out(frame, inferred, kinds, source)
         constant = {c: str(frame[c].iloc[0]) for c in _constant(frame, inferred, kinds)}
+        _say_left_out(frame, inferred, kinds, list(constant), source)
         dropped |= dict.fromkeys(constant, "one value")
         features = [c for c, k in inferred.items() if c not in dropped]
         if not features:

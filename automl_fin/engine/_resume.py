@@ -60,15 +60,20 @@ def with_study_seed(recipe: Recipe, url: str, name: str, asked: Mapping[str, Any
     return recipe.model_copy(update={"seed": int(made)})
 
 
-def gone_models(study: optuna.Study, models: list[str], registry: Any) -> str | None:
+def gone_models(
+    study: optuna.Study,
+    models: list[str],
+    registry: Any,
+    trials: list[optuna.trial.FrozenTrial] | None = None,
+) -> str | None:
     """``models`` (of the study's recipe or trials) that no installed plugin registers
     now, each with the plugin its trials recorded (``'gnb' (probe 0.3 (plugin 'p'))``),
-    or ``None``."""
+    or ``None``; ``trials``: the study's, where already read."""
     gone = [m for m in models if m not in registry.models]
     if not gone:
         return None
     came: dict[str, str] = {}
-    for t in study.get_trials(deepcopy=False):
+    for t in trials if trials is not None else study.get_trials(deepcopy=False):
         record = TrialRecord.of(t)
         if record.model in gone and record.plugin:
             came.setdefault(record.model, record.plugin)
@@ -82,7 +87,7 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     would be made of them)."""
     trials = study.get_trials(deepcopy=False)
     used = sorted({m for t in trials if t.state.is_finished() if (m := TrialRecord.of(t).model)})
-    said = gone_models(study, used, problem.registry)
+    said = gone_models(study, used, problem.registry, trials)
     again = WORKER if worker else "or choose another --study name"
     if said:
         raise PluginError(

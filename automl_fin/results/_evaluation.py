@@ -56,11 +56,11 @@ def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataF
     target = predictor.schema.target
     if target not in frame.columns:
         return frame  # (labels_of says what is missing)
-    from automl_fin.data._dataset import _labelled
+    from automl_fin.data._dataset import has_label
     from automl_fin.data._tidy import numbers_in_text
 
     y = plain_dtypes(frame[[target]], source, say=False)[target]
-    missing = ~_labelled(y)
+    missing = ~has_label(y)
     if not predictor.schema.task.is_classification and not pd.api.types.is_numeric_dtype(y):
         values, strays = numbers_in_text(y)  # "-", "n/a" among amounts: no label
         missing |= values.isna().to_numpy() & (not strays)
