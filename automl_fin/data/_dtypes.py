@@ -62,7 +62,19 @@ _DAY = pd.Timedelta(days=1)
 
 def values_as_text(col: pd.Series) -> pd.Series:
     """``col``'s values as text (``str`` dtype), missing values kept missing, bytes as
-    UTF-8 text: how a categorical column is read at training and on new rows alike."""
+    UTF-8 text: how a categorical column is read at training and on new rows alike.
+    Floats that are whole numbers are written as integers: codes (``5411``) read from a
+    file with a blank cell are floats, and ``5411.0`` was an unknown category."""
+    dtype = col.dtype
+    values = dtype.categories if isinstance(dtype, pd.CategoricalDtype) else col
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":  # not Arrow's
+        finite = values[np.isfinite(values)]
+        if len(finite) and (finite == np.round(finite)).all() and np.abs(finite).max() < 2**53:
+            col = (
+                col.cat.rename_categories(values.astype("int64"))
+                if isinstance(dtype, pd.CategoricalDtype)
+                else col.astype("Int64").astype(object)
+            )
     return col.map(lambda v: v if _missing(v) else _text(v)).astype("str")
 
 

@@ -26,7 +26,8 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dataset import infer_kinds, looks_like_datetime
-from automl_fin.data._tidy import plain, with_column
+from automl_fin.data._dtypes import values_as_text
+from automl_fin.data._tidy import numbers_in_text, plain, with_column
 from automl_fin.data._timeseries import calendar_parts, copies
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -99,6 +100,7 @@ def settle(recipe: Recipe, frame: pd.DataFrame, source: str, soft: frozenset[str
     are replaced by inference, binding facts that do not fit are refused (one line)."""
     out = Settled(recipe.model_copy(deep=True), frame, source)
     cfg = out.recipe.data
+    _stated_categories(out)
     _derive(out, source, soft)
     _columns(out, source, soft)
     if cfg.series is not None:
@@ -169,6 +171,35 @@ def _numeric_only(
 
 def _warn(source: str, text: str) -> None:
     warnings.warn(f"{source} {text}", stacklevel=4)
+
+
+def _stated_categories(out: Settled) -> None:
+    """Pandas ``category`` columns (a DataFrame's, a Parquet file's dictionary columns)
+    as text, as a predictor reads new rows of a categorical column. Their kind is the
+    table's word: categories of digits (merchant codes 5411, NAICS, ZIP codes, flight
+    numbers) are codes, written into ``data.columns`` as categorical; read as text they
+    were numbers (scaled: ROC AUC 0.51 where one-hot scored 0.90) or years. A kind the
+    recipe gives wins (numeric: the codes read as numbers)."""
+    cfg, frame = out.recipe.data, out.frame
+    stated = [c for c, t in frame.dtypes.items()
+              if c != cfg.target and isinstance(t, pd.CategoricalDtype)]  # fmt: skip
+    coded = []
+    for name in stated:
+        text = values_as_text(frame[name])
+        given = cfg.columns.get(name)
+        if given is ColumnKind.NUMERIC:
+            text = numbers_in_text(text)[0]
+        elif given is None and name not in cfg.drop:
+            read = infer_kinds(text.to_frame(name)).get(name)
+            if read not in (ColumnKind.CATEGORICAL, ColumnKind.ID):  # digits: dates, numbers
+                cfg.columns[name] = ColumnKind.CATEGORICAL
+                coded.append(name)
+        out.frame = frame = with_column(frame, name, text)
+    if coded:
+        out.notes.append(
+            f"pandas categories {_short(coded)} hold numbers: read as categories (codes), "
+            "not quantities; --set data.columns.NAME=numeric reads one as numbers"
+        )
 
 
 def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:

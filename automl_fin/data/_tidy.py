@@ -11,9 +11,9 @@
 - Class labels of the target that differ only in surrounding spaces or letter case
   (``" Yes"``, ``"yes"``) are one class, spelt as most of its rows spell it.
 - A DataFrame's shape is a table's (:mod:`automl_fin.data._shape`: names as text, dates
-  in the row index as columns, prices by asset in rows), and pandas ``category``
-  columns (``pd.cut`` intervals, integer categories) hold text, as a predictor reads
-  new rows (silent: nothing a user wrote changes meaning).
+  in the row index as columns, prices by asset in rows). Pandas ``category`` columns
+  pass as they are: the user stated their kind, and
+  :func:`~automl_fin.data._table_facts.settle` reads them (digits stay codes).
 - Columns of pandas types no model takes (periods, durations, Arrow columns, mixed
   types, ...) are read as :mod:`automl_fin.data._dtypes` says, as a predictor reads them.
 
@@ -37,7 +37,6 @@ from automl_fin.data._dtypes import (
     NUMERIC_SHARE,
     SAID,
     plain_dtypes,
-    values_as_text,
     written_as,
 )
 from automl_fin.data._shape import as_table
@@ -147,21 +146,6 @@ def with_column(frame: pd.DataFrame, name: str, values: Any) -> pd.DataFrame:
     return out
 
 
-def categories_as_text(frame: pd.DataFrame, target: str | None) -> pd.DataFrame:
-    """``frame`` with its pandas ``category`` columns (``pd.cut`` intervals, integer
-    categories) as text, as a predictor reads them on new rows: fitted on the raw
-    values, every new row's value was an unknown category and the predictions flat."""
-    names = [
-        c for c, t in frame.dtypes.items() if c != target and isinstance(t, pd.CategoricalDtype)
-    ]
-    if not names:
-        return frame
-    out = frame.copy()
-    for name in names:
-        out[name] = values_as_text(frame[name])
-    return out
-
-
 def tidy(
     frame: pd.DataFrame, source: str, target: str | None, skip: Iterable[str] = ()
 ) -> pd.DataFrame:
@@ -171,7 +155,7 @@ def tidy(
     frame = as_table(frame, source)
     left_out = set(skip)
     kept = [c for c in frame.columns if c not in left_out]
-    frame = categories_as_text(plain_dtypes(frame, source, columns=kept), target)
+    frame = plain_dtypes(frame, source, columns=kept)
     out = frame
     inf, coerced, huge, written, unread, as_text = [], [], [], [], [], []
     timed: dict[str, list[str]] = {}
