@@ -11,6 +11,7 @@ Optuna study and keeps the refitted best row (single model or ensemble) as
 from __future__ import annotations
 
 import contextlib
+import numbers
 import re
 import tempfile
 import warnings
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -50,7 +52,7 @@ class _AutoFin(BaseEstimator):
         metric: str | None = None,
         n_splits: int | None = None,
         ensemble: bool = True,
-        random_state: int = 0,
+        random_state: int | np.random.RandomState | np.random.Generator | None = 0,
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.recipe = recipe
@@ -77,6 +79,12 @@ class _AutoFin(BaseEstimator):
         if not isinstance(X, (pd.DataFrame, pd.Series)) and hasattr(X, "__arrow_c_stream__"):
             X = as_data(X)  # a Polars or Arrow table; a column of one is refused
         if isinstance(X, pd.DataFrame):
+            twice = list(dict.fromkeys(X.columns[X.columns.duplicated()]))
+            if twice:  # scikit-learn's check failed in narwhals ("DuplicateError")
+                raise DataError(
+                    f"X has duplicate column names ({', '.join(map(repr, twice))}); give "
+                    "every column a unique name"
+                )
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
                 raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
@@ -137,7 +145,7 @@ class _AutoFin(BaseEstimator):
                 if self.trials is None and self.seconds is None
                 else self.trials,
                 seconds=self.seconds,
-                seed=self.random_state,
+                seed=_seed(self.random_state),
                 overrides=overrides,
                 storage=":memory:",
                 runs_dir=runs,
@@ -217,7 +225,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         metric: the search metric (default: the recipe's).
         n_splits: cross-validation folds (default: the recipe's).
         ensemble: select an ensemble of the top trials after the search.
-        random_state: the search's seed (an int): the same value repeats the search.
+        random_state: the search's seed: an int repeats the search; a numpy
+            ``RandomState`` or ``Generator`` draws one from its stream (as scikit-learn
+            estimators do: each fit another search); ``None`` is the recipe's seed.
         overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
             Every column of ``X`` is a feature: the columns a built-in recipe derives or
             drops on its own table are not (``{"data.drop": [...]}`` drops some; a
@@ -310,6 +320,17 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         before ordered recipes read the order: ``classes_``'s own)."""
         order = getattr(self, "_order", None)
         return np.arange(len(self.classes_)) if order is None else order
+
+
+def _seed(random_state: Any) -> int | None:
+    """The search's seed of ``random_state`` (an int, a numpy ``RandomState`` or
+    ``Generator``, or ``None``); a ``RandomState`` failed at fit ("should be a valid
+    integer")."""
+    if random_state is None or isinstance(random_state, numbers.Integral):
+        return None if random_state is None else int(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**31 - 1))
+    return int(check_random_state(random_state).randint(2**31 - 1))
 
 
 def _stated_order(y: Any) -> list[Any] | None:

@@ -269,3 +269,25 @@ def test_a_multiclass_predictor_in_labels_reads_its_own_rows_as_stable() -> None
     numbers = pd.DataFrame(X.to_numpy())  # columns 0, 1, 2: no feature_names_in_
     plain = AutoFinClassifier(trials=3, models="logreg").fit(numbers, credit["housing"])
     assert plain.predict(numbers).shape == (600,)
+
+
+def test_random_state_takes_what_scikit_learn_takes_and_duplicate_columns_are_named() -> None:
+    """``random_state=np.random.RandomState(0)`` (scikit-learn's convention) failed at
+    fit ("should be a valid integer"); a frame with two columns of one name failed in
+    narwhals' ``DuplicateError``. A RandomState draws the seed from its stream (the same
+    stream: the same search), ``None`` is the recipe's seed, and a repeated name is one
+    line naming it."""
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :6]
+    scores = []
+    for state in (np.random.RandomState(3), np.random.RandomState(3), None):
+        fitted = AutoFinClassifier(trials=2, models=["logreg"], ensemble=False,
+                                   random_state=state).fit(X, y)  # fmt: skip
+        scores.append(fitted.leaderboard_["score"].tolist())
+    assert scores[0] == scores[1]
+    twice = pd.concat([X, X[["mean radius"]]], axis=1)
+    with pytest.raises(DataError, match=r"^X has duplicate column names \('mean radius'\); give"):
+        AutoFinClassifier(trials=2).fit(twice, y)
