@@ -47,6 +47,8 @@ def test_plugin_failing_on_import_is_skipped_with_a_warning(plugin_sites) -> Non
     assert len(warning) == 2, out.stderr
     assert "plugin 'broken'" in warning[0] and "automl-fin-brokenplugin" in warning[0]
     assert "a_module_that_is_not_installed" in warning[0]
+    # the plugin's own line that failed (a module missing, a space out of order)
+    assert "(at __init__.py:3: import a_module_that_is_not_installed" in warning[0]
     # a plugin that calls sys.exit(0) as it is imported: every command had ended, silent
     assert "plugin 'exiting'" in warning[1] and "called sys.exit(0)" in warning[1]
     assert "knn" in out.stdout and "logreg" in out.stdout  # the others still load
@@ -376,3 +378,26 @@ def test_an_unknown_model_names_the_plugins_turned_off_and_failed_in_short(
     with pytest.warns(PluginWarning, match=r"--no-plugin / AUTOML_FIN_DISABLE_PLUGINS names "
                       r"'xgbost', but no installed plugin is called that"):  # fmt: skip
         Registry(disable=["xgbost"])
+
+
+def test_a_plugin_whose_space_is_wrong_is_skipped_with_the_line_that_made_it() -> None:
+    """``Int(3, 2)`` in a spec's space said "Int: low 3 is above high 2" and nothing of
+    which parameter, model or line: the warning quotes the plugin's own line."""
+    from automl_fin import Int
+
+    class Spaced:
+        @hookimpl
+        def register_models(self, register):
+            space = {
+                "depth": Int(3, 2),
+            }
+            register(ModelSpec(name="deep", tasks={Task.BINARY}, build=lambda p, c: None,
+                               space=space))  # fmt: skip
+
+    with pytest.warns(
+        PluginWarning,
+        match=r"plugin 'spaced'.*raised in register_models: ValueError: Int: low 3 is above "
+        r"high 2 \(at test_registry.py:\d+: \"depth\": Int\(3, 2\),\)",
+    ):
+        reg = Registry(plugins={"spaced": Spaced()})
+    assert "deep" not in reg.models
