@@ -460,3 +460,57 @@ def test_the_step_that_raised_is_found_by_its_spec_name() -> None:
     assert blamed(Pipeline([("log1p", FunctionTransformer(np.log1p)), ("signed", fails)])) is None
     # the model's own failure is the model's
     assert blamed(Pipeline([("fine", StandardScaler())]), Pipeline([("bad", _Raises())])) is None
+
+
+class _HolesInScores(LogisticRegression):
+    """A model whose scores are NaN on every seventh row (a numerical fault of its own)."""
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        p = super().predict_proba(X)
+        p[::7] = np.nan
+        return p
+
+    def decision_function(self, X):  # type: ignore[no-untyped-def]
+        d = super().decision_function(X)
+        d[::7] = np.nan
+        return d
+
+
+def test_a_calibration_failing_on_a_models_scores_says_so_not_the_data(tmp_path) -> None:
+    """Isotonic calibration of a model whose scores hold NaN failed its trials with
+    "Input X contains NaN." (German credit holds none: it read as the data's fault); a
+    model fitted inside the calibration on data with NaN is not told that."""
+    from automl_fin.engine._search import search
+
+    holes = ModelSpec(name="holes", tasks={Task.BINARY}, requires={"scale"},
+                      build=lambda p, ctx: _HolesInScores(max_iter=500))  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(holes)
+
+    fixed = {"calibration": ["isotonic"], "report": False, "predictor": False,
+             "ensemble": False, "validation.repeats": 1, "validation.n_splits": 3,
+             "baselines": [], "portfolio": False}  # fmt: skip
+    result = search("default", trials=1, seed=0, runs_dir=tmp_path, storage=":memory:",
+                    registry=Registry(plugins={"probe": Plugin()}), progress=False,
+                    overrides={**fixed, "models": ["holes"]})  # fmt: skip
+    error = result.leaderboard()["error"].iloc[0]
+    assert error.startswith("holes (<local> 0+unknown (plugin 'probe')) raised in fit: "), error
+    assert error.endswith(
+        "(in calibration: the scores holes gave its calibration rows held NaN or infinite "
+        "values, not the data; fix the model, or leave calibration out with --set "
+        "'calibration=[none]')"
+    ), error
+    from sklearn.calibration import CalibratedClassifierCV
+
+    from automl_fin.engine._objective import _of_scores
+
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    X[3, 1] = np.nan  # the data's NaN, met by the model's own fit inside the calibration
+    with pytest.raises(ValueError) as info:
+        CalibratedClassifierCV(LogisticRegression(), method="isotonic", cv=3).fit(
+            X, (X[:, 0] > 0).astype(int)
+        )
+    assert _of_scores(info.value, "logreg") == ""

@@ -133,6 +133,26 @@ def warm_preprocessors(problem: Problem) -> set[str]:
     return warm
 
 
+def _of_scores(exc: BaseException, model: str) -> str:
+    """What a calibration's "Input X contains NaN" is about: the model's own scores on
+    its calibration rows (it read as the data's fault)."""
+    text = str(exc)
+    if "NaN" not in text and "infinity" not in text:
+        return ""
+    files = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
+    own = [i for i, f in enumerate(files) if f.endswith("sklearn/calibration.py")]
+    # raised by the calibrator's fit (isotonic, Platt's), not by a model's fit inside it
+    after = files[own[-1] + 1 :] if own else [""]
+    if not all(f.endswith(("sklearn/isotonic.py", "sklearn/base.py")) or "sklearn/utils/" in f
+               for f in after):  # fmt: skip
+        return ""
+    return (
+        f" (in calibration: the scores {model} gave its calibration rows held NaN or "
+        "infinite values, not the data; fix the model, or leave calibration out with "
+        "--set 'calibration=[none]')"
+    )
+
+
 class Objective:
     """Cross-validates one sampled pipeline per call."""
 
@@ -318,7 +338,7 @@ class Objective:
             rec.model = rec.model or (str(chosen) if chosen is not None else None)
             provider = p.registry.providers.get(culprit)
             rec.plugin = rec.plugin or (str(provider) if provider else None)
-            text = " ".join(str(exc).split())[:2000]
+            text = " ".join(str(exc).split())[:2000] + _of_scores(exc, culprit)
             message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
             rec.error = message
             rec.traceback = "".join(traceback.format_exc(limit=-6))[-4000:]
