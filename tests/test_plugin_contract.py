@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import sys
 from typing import ClassVar
 
@@ -514,3 +515,62 @@ def test_a_calibration_failing_on_a_models_scores_says_so_not_the_data(tmp_path)
             X, (X[:, 0] > 0).astype(int)
         )
     assert _of_scores(info.value, "logreg") == ""
+
+
+class _DropsLastRow(TransformerMixin, BaseEstimator):
+    """A numeric step that leaves out the last row (an outlier filter, say)."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        return np.asarray(X, dtype=float)[:-1]
+
+
+def test_a_preprocessor_dropping_rows_is_named_not_the_model(tmp_path) -> None:
+    """A preprocessor that leaves out a row failed every trial it was in as the model's
+    ("logreg raised in fit: ... inconsistent numbers of samples", numpy's concatenation
+    error where two column kinds are stacked), however the model is fitted (a plain
+    fit, a boosting fit with its learning curve)."""
+    from automl_fin.engine._search import search
+
+    categorical = PreprocessorSpec(
+        name="drops_cat", kinds={ColumnKind.CATEGORICAL}, slot=Slot.ENCODE,
+        build=lambda p, ctx: _Step("drops"),
+    )  # fmt: skip
+    numeric = PreprocessorSpec(
+        name="drops_num", kinds={ColumnKind.NUMERIC}, slot=Slot.IMPUTE,
+        build=lambda p, ctx: _DropsLastRow(),
+    )  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(categorical)
+            register(numeric)
+
+    credit = datasets.load("german_credit")
+    numbers = credit.select_dtypes("number").assign(creditability=credit["creditability"])
+    fixed = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
+             "validation.repeats": 1, "validation.n_splits": 3, "baselines": [],
+             "portfolio": False}  # fmt: skip
+    common = {"runs_dir": tmp_path, "storage": ":memory:", "progress": False, "seed": 0,
+              "registry": Registry(plugins={"probe": Plugin()})}  # fmt: skip
+    cases = [  # (table, preprocessors, the step at fault): two kinds stacked, or one
+        (credit, ["drops_cat", "median_impute", "standard_scale"], "drops_cat"),
+        (numbers, ["drops_num", "standard_scale"], "drops_num"),
+    ]
+    for table, steps, step in cases:
+        for model in ("logreg", "xgboost"):
+            asked = {**fixed, "models": [model], "preprocessors": steps}
+            result = search("default", data=table, target="creditability", trials=1,
+                            overrides=asked, **common)  # fmt: skip
+            error = result.leaderboard()["error"].iloc[0]
+            assert error.startswith(f"{step} (<local> 0+unknown (plugin 'probe')) raised in fit"), (
+                model,
+                error,
+            )
+            said = re.search(rf"{step} gave (\d+) rows for (\d+): a preprocessor keeps every row",
+                             error)  # fmt: skip
+            assert said is not None and int(said[1]) == int(said[2]) - 1, error

@@ -33,7 +33,14 @@ from threadpoolctl import ThreadpoolController
 from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
-from automl_fin.engine._pipeline import Plan, build_pipeline, culprit, feature_info, unpicklable
+from automl_fin.engine._pipeline import (
+    Plan,
+    build_pipeline,
+    check_rows,
+    culprit,
+    feature_info,
+    unpicklable,
+)
 from automl_fin.engine._predictions import check_prediction, predict
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._probe import probe_seconds
@@ -338,7 +345,8 @@ class Objective:
             rec.model = rec.model or (str(chosen) if chosen is not None else None)
             provider = p.registry.providers.get(culprit)
             rec.plugin = rec.plugin or (str(provider) if provider else None)
-            text = " ".join(str(exc).split())[:2000] + _of_scores(exc, culprit)
+            said = "; ".join([str(exc), *getattr(exc, "__notes__", [])])
+            text = " ".join(said.split())[:2000] + _of_scores(exc, culprit)
             message = f"{culprit} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
             rec.error = message
             rec.traceback = "".join(traceback.format_exc(limit=-6))[-4000:]
@@ -727,6 +735,8 @@ class Objective:
         blame = culprit(prep)
         Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr], blame=blame)
         Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va], blame=blame)
+        check_rows(prep, ds.X.iloc[tr], Xt)
+        check_rows(prep, ds.X.iloc[va], Xv)
         names, kinds = feature_info(prep)
 
         def score(pred: Any) -> float:

@@ -34,6 +34,7 @@ __all__ = [
     "accepts_input",
     "build_pipeline",
     "can_preprocess_for",
+    "check_rows",
     "feature_info",
     "has_lag_window",
     "join_text",
@@ -404,22 +405,71 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
 
     def find(exc: BaseException) -> str | None:
         tb = exc.__traceback__
+        rows = None  # the table the pipeline (or its preprocessing) was given
         while tb is not None:
-            obj = tb.tb_frame.f_locals.get("self")
+            local = tb.tb_frame.f_locals
+            obj = local.get("self")
             tb = tb.tb_next
             if obj is None or id(obj) in outer:
+                rows = local.get("X") if rows is None and obj is not None else rows
                 continue
             if obj is model:
-                return None
+                break
             names = steps.get(type(obj), set())
             if len(names) == 1:
                 return next(iter(names))
             clone_of_model = model is not None and type(obj) is type(model)
             if clone_of_model and type(obj) not in containers:  # (calibration's copies)
-                return None
-        return None
+                break
+        changed = _changed_rows(prep, rows)
+        if changed is None:
+            return None
+        exc.add_note(_rows_said(*changed, len(rows)))
+        return changed[0]
 
     return find
+
+
+def _rows_said(name: str, given: int, rows: int) -> str:
+    return (
+        f"{name} gave {given} rows for {rows}: a preprocessor keeps every row (one that "
+        "drops rows fails every fit it is in; automl_fin.testing.check_plugin checks it)"
+    )
+
+
+def check_rows(prep: Any, X: Any, out: Any) -> None:
+    """Refuse ``out``, what the fitted preprocessing ``prep`` gave for ``X``, when its
+    rows are not ``X``'s, naming the step (the model fitted on it failed, blamed)."""
+    if out.shape[0] == len(X):
+        return
+    changed = _changed_rows(prep, X)
+    name, given = changed if changed else ("the preprocessing", out.shape[0])
+    from automl_fin.engine._staged import tag
+
+    raise tag(ValueError(_rows_said(name, given, len(X))), "fit", name)
+
+
+def _changed_rows(prep: Any, X: Any) -> tuple[str, int] | None:
+    """The preprocessor step of ``prep`` (fitted) that gives another number of rows than
+    it is given on ``X``: the model (or the stacking of the column kinds) then failed on
+    "inconsistent numbers of samples", blamed on the model. Looked at after a failure
+    only (each step transforms ``X`` once more)."""
+    fitted = getattr(prep, "transformers_", None)
+    if not isinstance(fitted, list) or not hasattr(X, "iloc"):
+        return None
+    try:
+        for _, chain, columns in fitted:
+            chain = getattr(chain, "chain", chain)  # a text column's, once per distinct text
+            if not isinstance(getattr(chain, "steps", None), list):
+                continue
+            part = X[columns] if isinstance(columns, str) else X.iloc[:, list(columns)]
+            for name, step in chain.steps:
+                part = step.transform(part)
+                if getattr(part, "shape", (len(X),))[0] != len(X):
+                    return str(name), int(part.shape[0])
+    except Exception:  # a step that fails here failed before: the traceback says which
+        return None
+    return None
 
 
 def _distinct_names(prep: Any) -> list[str]:
