@@ -269,6 +269,12 @@ def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
     out = cli("compare", "--runs-dir", str(runs / "knn-cli"))
     assert out.returncode == 2 and "is the folder of one run; pass the runs folder that holds " \
         f"it (--runs-dir {runs})" in out.stderr, out.stderr  # fmt: skip
+    # and for a run, as its storage or its runs folder: a new database was made in it
+    for given in (["--storage", str(runs / "knn-cli")], ["--runs-dir", str(runs / "knn-cli")]):
+        out = cli("run", "default", "--trials", "1", "--no-report", *given)
+        assert out.returncode == 2 and f"storage {runs / 'knn-cli' / 'automl_fin.db'} not made: " \
+            f"{runs / 'knn-cli'} is the folder of one run" in out.stderr, out.stderr  # fmt: skip
+        assert not (runs / "knn-cli" / "automl_fin.db").exists()
 
 
 def test_run_with_unknown_data_file_is_one_line(tmp_path: Path) -> None:

@@ -118,10 +118,11 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     f"storage '{redact(url)}' names a folder; pass the file in it "
                     f"(sqlite:///{Path(path) / 'automl_fin.db'}) or --runs-dir {path}"
                 )
-            if not create and not Path(path).is_file() and _is_run_folder(folder):
+            if not Path(path).is_file() and _is_run_folder(folder):  # a new one made there too
+                said = f"no storage at {path}" if not create else f"storage {path} not made"
                 raise StorageError(
-                    f"no storage at {path}: {folder} is the folder of one run; pass the runs "
-                    f"folder that holds it (--runs-dir {folder.parent})"
+                    f"{said}: {folder} is the folder of one run; pass the runs folder that "
+                    f"holds it (--runs-dir {folder.parent})"
                 )
             if not create and not Path(path).is_file():
                 raise StorageError(
