@@ -31,8 +31,10 @@ def _finished(url: str) -> dict[str, bool]:
     from automl_fin.storage._storage import open_storage
 
     store = open_storage(url, create=False)
-    return {s.study_name: bool(s.user_attrs.get("finished")) for s in store.get_all_studies()
-            if ":" not in s.study_name}  # fmt: skip  (a run's claim a kill left: ':queueing')
+    studies = store.get_all_studies()  # but a run's claim a kill left (':queueing')
+    return {
+        s.study_name: bool(s.user_attrs.get("finished")) for s in studies if ":" not in s.study_name
+    }
 
 
 def test_a_batch_of_two_recipes_on_two_data_sets_resumes_after_kill(tmp_path: Path) -> None:
