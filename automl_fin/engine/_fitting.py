@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
+from automl_fin.data._validation import split_rows
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import BudgetStop
 from automl_fin.plugin._budget import budget_checked
 from automl_fin.plugin._space import suggest
-from automl_fin.plugin._specs import Monitor, holdout
+from automl_fin.plugin._specs import HOLDOUT, Monitor, holdout
 
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
@@ -98,7 +99,7 @@ def refit(
     prep, model = pipe[0], pipe[-1]
     Xt = prep.fit_transform(X, y)
     names, kinds = feature_info(prep)
-    tr, va = holdout(y, seed=seed, classify=p.task.is_classification)
+    tr, va = refit_holdout(p, rows, seed=seed)
 
     def score(pred: Any) -> float:
         return p.score(rows[tr], rows[va], shift(np.asarray(pred, dtype=float), prior_shift))
@@ -116,6 +117,30 @@ def refit(
     )
     model.fit(_rows(Xt, tr), y[tr], monitor=monitor)
     return mark(pipe, prior_shift)
+
+
+def refit_holdout(p: Problem, rows: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``rows`` of a refit's training part and of the holdout a monitored
+    model stops early on: of rows in time order (a price series, ``data.time``,
+    walk-forward), the latest :data:`~automl_fin.plugin._specs.HOLDOUT` of the time
+    steps, the ``horizon - 1 + embargo`` steps before them in neither part, as the
+    folds are cut; else :func:`~automl_fin.plugin._specs.holdout`'s shuffled rows. A
+    shuffled holdout of a series put neighbouring days (overlapping targets, other
+    assets on the same date) on both sides: LightGBM's refit on two indices grew 682
+    trees where its walk-forward folds stopped at 1 to 11, and forecast 32 % worse than
+    the random walk on the final test."""
+    times = p.dataset.times
+    if times is None and p.scheme == "walk_forward":
+        times = np.arange(len(p.dataset.y))  # rows in time order, one step each
+    y = p.dataset.y[rows]
+    if times is not None:
+        horizon = p.recipe.data.series.horizon if p.recipe.data.series else 1
+        purge = horizon - 1 + p.recipe.validation.embargo
+        for gap in (purge, 0):  # few time steps: the last ones held out, unpurged
+            tr, va = split_rows(y, HOLDOUT, times=np.asarray(times)[rows], purge=gap)
+            if len(tr) >= max(2, len(rows) // 2) and len(va):
+                return tr, va
+    return holdout(y, seed=seed, classify=p.task.is_classification)
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:
