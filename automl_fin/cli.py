@@ -741,6 +741,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         from automl_fin.errors import AutomlFinError
 
         raise AutomlFinError("--format csv holds one table; use --format json with --importance")
+    if args.importance and predictor.schema.series is not None:  # refused before any table
+        from automl_fin.results._evaluation import refuse_series
+
+        refuse_series(predictor, "--importance")
     scores = predictor.evaluate(args.data)
     if args.format == "json" and args.importance:
         import json

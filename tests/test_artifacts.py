@@ -350,6 +350,11 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     assert scores.loc["mase", "random_walk"] == pytest.approx(1.0)
     with pytest.raises(ArtifactError, match="feature_importance: a price predictor's inputs"):
         predictor.feature_importance(frame)
+    # on the command line before any table: the metrics were printed, then exit 2
+    out = cli("evaluate", str(result.run_dir), "--data", str(tmp_path / "prices.csv"),
+              "--importance")  # fmt: skip
+    assert out.returncode == 2 and out.stdout == "", out.stdout
+    assert "--importance: a price predictor's inputs are computed" in out.stderr
 
 
 def test_two_processes_saving_one_predictor_at_once_leave_one_whole(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from automl_fin.results._decision import Rule
     from automl_fin.results._predictor import Predictor
 
-__all__ = ["evaluate", "feature_importance", "labels_of", "metrics_of", "shuffled_scores"]
+__all__ = [
+    "evaluate",
+    "feature_importance",
+    "labels_of",
+    "metrics_of",
+    "refuse_series",
+    "shuffled_scores",
+]
 
 BATCH_CELLS = 20_000_000  # table cells of shuffled copies predicted in one call
 
@@ -177,7 +184,7 @@ def feature_importance(
 
     from automl_fin.results._predictor import _frame
 
-    _refuse_series(predictor, "feature_importance")
+    refuse_series(predictor, "feature_importance")
     if int(repeats) < 2:
         raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
     frame, source = _frame(data, predictor.schema.text_columns())
@@ -317,7 +324,7 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     return table
 
 
-def _refuse_series(predictor: Predictor, what: str) -> None:
+def refuse_series(predictor: Predictor, what: str) -> None:
     if predictor.schema.series is not None:
         raise ArtifactError(
             f"{what}: a price predictor's inputs are computed from each series' window, "
