@@ -669,8 +669,20 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     price = out.set_index("series")["forecast_price"]
     assert all(abs(price[i] / last[i] - 1) < 0.05 for i in indices)  # each its own level
     assert len(predictor.evaluate(wide.tail(300))) > 0
-    with pytest.raises(DataError, match=r"no column 'CAC' \(data.series.columns"):
-        predictor.predict_frame(wide.drop(columns=["CAC"]))
+    # a missing index is a series not forecast, an added one is not forecast: each said
+    # (the first refused the file, the second was left out without a word), as a long
+    # table's series are
+    gone = r"no column 'CAC' of the training's price columns \(data.series.columns\): no "
+    with pytest.warns(UserWarning, match=gone + "forecast for them, forecast for the others"):
+        out = predictor.predict_frame(wide.drop(columns=["CAC"]))
+    assert sorted(out["series"]) == ["DAX", "FTSE", "SMI"]
+    nikkei = wide.assign(NIKKEI=wide["DAX"] * 3.1)
+    added = r"column\(s\) 'NIKKEI' hold numbers but are not among the training's price "
+    with pytest.warns(UserWarning, match=added + r"columns \(DAX, SMI, CAC, FTSE\): not forecast"):
+        out = predictor.predict_frame(nikkei)
+    assert sorted(out["series"]) == sorted(indices)
+    with pytest.raises(DataError, match=r"no column 'DAX', 'SMI', 'CAC', 'FTSE' \(data.series"):
+        predictor.predict_frame(wide[["t"]].assign(NIKKEI=1.0))
     with pytest.raises(DataError, match=r"column 'label' of data.series.columns holds no prices"):
         search("price", data=wide.assign(label="x"), trials=1, storage=":memory:",
                runs_dir=tmp_path,

@@ -13,6 +13,7 @@ missing price of that series only.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import pandas as pd
@@ -27,17 +28,41 @@ PRICE = "price"  # its price column
 
 
 def long_prices(
-    frame: pd.DataFrame, time: str, columns: Sequence[str], source: str
+    frame: pd.DataFrame, time: str, columns: Sequence[str], source: str, *, new: bool = False
 ) -> pd.DataFrame:
     """``frame``'s ``time`` column and its price ``columns`` stacked into rows of
     ``time``, :data:`SERIES` (the column's name) and :data:`PRICE`, series by series;
-    a missing column, or one that holds no numbers, is refused by name."""
+    a missing column, or one that holds no numbers, is refused by name. On ``new``
+    rows (a predictor's) a missing column is a series not forecast, and a column of
+    numbers that is not one of ``columns`` (an asset added since) is not forecast
+    either: each said, as a long table's series are (one missing refused the file, a
+    new one was left out without a word)."""
     names = [str(c) for c in frame.columns]
     missing = [c for c in columns if c not in names]
-    if missing:
+    if new and missing and len(missing) < len(columns):
+        warnings.warn(
+            f"{source}: no column {', '.join(map(repr, missing))} of the training's price "
+            "columns (data.series.columns): no forecast for them, forecast for the others",
+            stacklevel=4,
+        )
+        columns = [c for c in columns if c in names]
+    elif missing:
         raise DataError(
             f"{source}: no column {', '.join(map(repr, missing))} (data.series.columns, "
             f"the price columns of a wide table); columns: {', '.join(names[:30])}"
+        )
+    added = [
+        c
+        for c in names
+        if new and c != time and c not in columns and ptypes.is_numeric_dtype(frame[c])
+        and not ptypes.is_bool_dtype(frame[c])
+    ]  # fmt: skip
+    if added:
+        warnings.warn(
+            f"{source}: column(s) {', '.join(map(repr, added))} hold numbers but are not "
+            f"among the training's price columns ({', '.join(columns)}): not forecast; a "
+            "predictor of them is trained on a table with them",
+            stacklevel=4,
         )
     if time in columns:
         raise DataError(

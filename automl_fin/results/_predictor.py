@@ -225,7 +225,7 @@ class Schema:
         if series.get("columns"):
             from automl_fin.data._wide_prices import long_prices
 
-            frame = long_prices(frame, series["time"], series["columns"], source)
+            frame = long_prices(frame, series["time"], series["columns"], source, new=True)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
