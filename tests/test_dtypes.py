@@ -170,6 +170,13 @@ def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:
     assert result.problem.recipe.data.series.price == "Adj Close"
     table = result.predictor.predict_frame(both)
     assert table["Ticker"].tolist() == ["NDX", "SPX"] and (table["origin"] == both.index[-1]).all()
+    # rows indexed (date, ticker): the warning said the ticker held dates too
+    from automl_fin.data._shape import as_table
+
+    long = both.stack(level="Ticker").rename_axis(["date", "ticker"])
+    with pytest.warns(UserWarning, match=r"^t: the row index holds dates \('date'\) and more: "
+                      r"read as column\(s\) 'date', 'ticker'$"):  # fmt: skip
+        as_table(long, "t")
 
 
 def test_columns_of_two_levels_are_named_by_their_parts() -> None:

@@ -170,8 +170,10 @@ def index_as_columns(frame: pd.DataFrame, source: str, *, say: bool = True) -> p
     for i, (name, level) in enumerate(zip(names, levels, strict=True)):
         out.insert(i, name, level.to_numpy() if not dated[i] else level)
     if say:
+        holds = "dates" if len(names) == 1 else f"dates ({names[dated.index(True)]!r}) and more"
         warnings.warn(
-            f"{source}: the row index holds dates: read as column(s) {', '.join(map(repr, names))}",
+            f"{source}: the row index holds {holds}: read as column(s) "
+            f"{', '.join(map(repr, names))}",
             stacklevel=3,
         )
     return out
