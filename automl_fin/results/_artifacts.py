@@ -86,7 +86,13 @@ def fit_predictor(
 
     from automl_fin.engine._fitting import plan_of
     from automl_fin.engine._trial_record import TrialRecord, is_baseline
-    from automl_fin.results._intervals import METHOD, conformity_scores, floor_of
+    from automl_fin.results._intervals import (
+        METHOD,
+        SCALED,
+        conformity_scores,
+        floor_of,
+        scale_model,
+    )
     from automl_fin.results._members import members_of, oof_of
     from automl_fin.results._reality_check import chosen_row
 
@@ -113,9 +119,10 @@ def fit_predictor(
         if oof is None:
             interval = {"method": None, "why": "out-of-fold predictions not readable here"}
         else:
-            scores = conformity_scores(ds.y, oof)
-            interval = {"method": METHOD, "rows": len(scores), "file": INTERVAL_FILE,
-                        "floor": floor_of(ds.y)}  # fmt: skip
+            scale = scale_model(ds.y, oof)
+            scores = conformity_scores(ds.y, oof, scale)
+            interval = {"method": SCALED if scale else METHOD, "rows": len(scores),
+                        "file": INTERVAL_FILE, "floor": floor_of(ds.y), "scale": scale}  # fmt: skip
     manifest = {
         "format": FORMATS[1] if record.recalibration else FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -30,7 +30,14 @@ from automl_fin.plugin._specs import Task
 from automl_fin.results._artifacts import fitted_member
 from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
-from automl_fin.results._intervals import bounds, conformity_scores, floor_of, half_width
+from automl_fin.results._intervals import (
+    bounds,
+    conformity_scores,
+    floor_of,
+    half_width,
+    scale_at,
+    scale_model,
+)
 from automl_fin.results._members import members_of, oof_of
 from automl_fin.results._recalibration import mapping
 from automl_fin.results._stacking import Stacker
@@ -145,10 +152,12 @@ def _interval_check(
     oof = oof_of(study, trial)
     if oof is None:
         return {}
+    scale = scale_model(p.dataset.y, oof)
     try:
-        width = half_width(conformity_scores(p.dataset.y, oof), 0.9)
+        width = half_width(conformity_scores(p.dataset.y, oof, scale), 0.9)
     except ValueError:  # too few out-of-fold rows for a 90 % interval
         return {}
+    width = width * scale_at(scale, pred)
     lower, upper = bounds(pred, width, floor_of(p.dataset.y[p.search_rows]))
     truth = p.dataset.y[rows]
     inside = (lower <= truth) & (truth <= upper)

@@ -91,11 +91,30 @@ class _Member(BaseModel):
         return self
 
 
+class _Scale(BaseModel):
+    """How the intervals' width grows with the prediction (``_intervals.scale_model``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    centers: list[float] = Field(min_length=2)
+    scales: list[float] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _sound(self) -> _Scale:
+        if len(self.centers) != len(self.scales):
+            raise ValueError("centers and scales differ in length")
+        if not all(b > a for a, b in zip(self.centers, self.centers[1:], strict=False)):
+            raise ValueError("centers must rise")
+        if not all(0 < v < float("inf") for v in self.scales):
+            raise ValueError("scales must be positive numbers")
+        return self
+
+
 class _Interval(BaseModel):
     method: str | None = None
     rows: int | None = None
     file: str | None = None
     why: str | None = None
+    scale: _Scale | None = None
 
 
 class _Stacker(BaseModel):

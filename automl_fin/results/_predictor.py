@@ -644,7 +644,10 @@ class Predictor:
 
     def interval_half_width(self, coverage: float = 0.9) -> float:
         """Half the width of the prediction interval of ``coverage`` (split-conformal on
-        the best row's out-of-fold errors, see :mod:`automl_fin.results._intervals`)."""
+        the best row's out-of-fold errors, see :mod:`automl_fin.results._intervals`);
+        where the errors grow with the prediction (``manifest["interval"]["scale"]``),
+        the half-width at an error scale of one: each row's is this times the scale at
+        its prediction (:meth:`predict_interval` gives every row's bounds)."""
         from automl_fin.results._intervals import half_width
 
         if self.schema.task.is_classification:
@@ -676,11 +679,13 @@ class Predictor:
         return pd.DataFrame({"prediction": raw, "lower": lower, "upper": upper}, index=frame.index)
 
     def _bounds(self, raw: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
-        """The intervals' bounds, cut at zero for a target never negative in training
-        (manifest ``interval.floor``)."""
-        from automl_fin.results._intervals import bounds
+        """The intervals' bounds: ``width`` (:meth:`interval_half_width`) times the
+        error's scale at each prediction, cut at zero for a target never negative in
+        training (manifest ``interval.floor``)."""
+        from automl_fin.results._intervals import bounds, scale_at
 
-        return bounds(raw, width, (self.manifest.get("interval") or {}).get("floor"))
+        facts = self.manifest.get("interval") or {}
+        return bounds(raw, width * scale_at(facts.get("scale"), raw), facts.get("floor"))
 
     def predict_frame(
         self,

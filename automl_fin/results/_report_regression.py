@@ -64,9 +64,10 @@ def regression_parts(
         parts.append(
             note(
                 f"Prediction intervals: on the {rows} final test rows the 90 % "
-                f"interval (width {scores['interval_width_90']:.4g}) held the actual "
+                f"interval (mean width {scores['interval_width_90']:.4g}) held the actual "
                 f"{target} for {scores['coverage_90']:.1%} of them (split-conformal on the "
-                "out-of-fold errors; predictor.predict_interval gives it for new rows)."
+                "out-of-fold errors, wider where they grow with the prediction; "
+                "predictor.predict_interval gives it for new rows)."
             )
         )
     return "".join(parts)
