@@ -692,6 +692,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out and args.out != "-" else None  # '-': stdout, as usual
     if out is not None and out.is_dir():
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
+    if out is not None:
+        _safe_out(out, "--out", args.data)
+        _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     predictor = load(folder, require_signature=args.require_signature or None)
     if args.explain_class is not None and not args.explain:
@@ -780,6 +783,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         data=args.data,
         registry=_registry(args),
     )
+    for flag, given in (("--out", args.out), ("--pdf", args.pdf)):
+        if given:
+            _safe_out(Path(given), flag, args.data)
     saved = run.folder / PREDICTOR_DIR
     predictor = load(saved) if saved.is_dir() else None
     out = write_report(
@@ -878,6 +884,45 @@ def _emit(frame: pd.DataFrame, fmt: str, *, table: Any) -> None:
         print(out.to_csv(index=False, **_csv_line_ends(out)), end="")
     else:
         print(table(frame))
+
+
+def _safe_out(out: Path, flag: str, *inputs: Any) -> None:
+    """Refuse an output path that would overwrite what a run keeps or was given: an
+    input file (``--data``), a SQLite database (a runs folder's storage: every trial was
+    lost), or a file in a saved predictor's folder (its manifest, or files it then
+    refused as a changed folder) or in a run's ``oof`` / ``folds``."""
+    from automl_fin.errors import ArtifactError
+    from automl_fin.results._artifacts import MANIFEST
+
+    target = out.resolve()
+    for given in inputs:
+        if isinstance(given, (str, Path)) and str(given) != "-" and Path(given).resolve() == target:
+            raise ArtifactError(f"{flag} {out} is the input file (--data); pass another file name")
+    if target.is_file():
+        with open(target, "rb") as head:
+            if head.read(16) == b"SQLite format 3\x00":
+                raise ArtifactError(f"{flag} {out} is a SQLite database (a run's storage); pass "
+                                    "another file name")  # fmt: skip
+    for folder in target.parents:
+        kept = _predictor_folder(folder / MANIFEST) or (
+            folder.name in ("oof", "folds") and (folder.parent / ".study").is_file()
+        )
+        if kept:
+            raise ArtifactError(
+                f"{flag} {out} is inside {folder}, which a run keeps as it saved it (a file "
+                "written there makes a predictor refuse its folder); pass a path outside it"
+            )
+
+
+def _predictor_folder(manifest: Path) -> bool:
+    """Whether ``manifest`` is a saved predictor's (not another project's manifest.json)."""
+    import json
+
+    try:
+        found = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and {"format", "members"} <= found.keys()
 
 
 def _csv_line_ends(frame: pd.DataFrame) -> dict[str, str]:

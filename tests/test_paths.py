@@ -158,3 +158,36 @@ def test_a_folder_where_the_report_goes_is_named_in_one_line(tmp_path: Path) -> 
         f"automl-fin: error: {real.run_dir / 'report.html'} is a folder, where the run's "
         "report goes; move it away"
     ]
+
+
+def test_an_output_path_never_overwrites_what_a_run_keeps_or_was_given(tmp_path: Path) -> None:
+    """``predict --out`` onto the runs folder's database (every trial lost), onto the
+    saved predictor's manifest (the predictor lost) or into its folder (then refused as
+    a changed folder), or onto the --data file (the user's rows replaced by
+    predictions), and ``report --out`` likewise: each wrote, exit 0. Refused in one line
+    now, nothing written."""
+    from automl_fin import datasets
+
+    runs = tmp_path / "runs"
+    real = _run(runs, study="real", report=False)
+    rows = tmp_path / "rows.csv"
+    datasets.load("german_credit").drop(columns="creditability").head(20).to_csv(rows, index=False)
+    kept = {p: p.read_bytes() for p in (rows, runs / "automl_fin.db",
+                                         real.run_dir / "predictor" / "manifest.json")}  # fmt: skip
+    said = {
+        rows: "is the input file (--data); pass another file name",
+        runs / "automl_fin.db": "is a SQLite database (a run's storage); pass another file name",
+        real.run_dir / "predictor" / "manifest.json": "which a run keeps as it saved it",
+        real.run_dir / "predictor" / "preds.csv": "which a run keeps as it saved it",
+    }
+    for out, why in said.items():
+        commands = [["predict", "real", "--data", str(rows)], ["report", "real"]]
+        for command in commands[: 1 if out == rows else 2]:  # (the report's input: none)
+            done = cli(*command, "--runs-dir", str(runs), "--out", str(out))
+            assert done.returncode == 2 and why in done.stderr, (command, done.stderr)
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert not (real.run_dir / "predictor" / "preds.csv").exists()
+    assert load(real.run_dir).manifest["study"] == "real"  # still loads
+    fine = cli("predict", "real", "--data", str(rows), "--runs-dir", str(runs),
+               "--out", str(tmp_path / "preds.csv"))  # fmt: skip
+    assert fine.returncode == 0, fine.stderr

@@ -398,7 +398,8 @@ def _read(folder: Path, require_signature: bool | None) -> tuple[dict[str, Any],
     if extra:
         raise ArtifactError(
             f"predictor {folder}: files {extra} are not listed in {MANIFEST}; "
-            "refusing a folder that was changed"
+            "refusing a folder that was changed (files written into it since it was saved: "
+            "move them out and it loads)"
         )
     return manifest, verified
 
