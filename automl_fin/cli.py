@@ -337,6 +337,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         lost = None if args.debug else _storage_lost(exc, args.command in ("run", "worker"))
         if lost is None:
             raise
+        if lost.startswith("storage is not") and hasattr(args, "runs_dir"):  # a damaged file
+            from automl_fin.storage._storage import redact
+
+            lost = lost.replace("storage", f"storage '{redact(_storage_url(args))}'", 1)
         print(f"{PROG}: error: {lost}", file=sys.stderr)
         return 2
 
@@ -361,6 +365,11 @@ def _storage_lost(exc: BaseException, searching: bool) -> str | None:
                 else ""
             )
             return f"the storage stopped answering ({cause}){resume}"
+        if isinstance(exc, sqlalchemy.exc.DatabaseError):  # a damaged file: "malformed"
+            return (
+                f"storage is not a readable Optuna database ({short_error(exc.orig or exc)}); "
+                "restore it from a copy, or pass another --storage"
+            )
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return None
 

@@ -242,3 +242,30 @@ def test_a_storage_driver_that_is_not_installed_is_named_with_its_package() -> N
         for create in (True, False):
             with pytest.raises(StorageError, match=f"not installed: pip install {package} "):
                 open_storage(url, create=create)
+
+
+def test_a_damaged_storage_file_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A SQLite file whose header reads but whose pages are damaged (a disk error, a
+    copy cut short and patched): every command ended in a traceback blaming Optuna's
+    "commit" ("invalid data in the commit, e.g. exceeding max length"); the cause, a
+    malformed database, is said in one line with the file and what to do."""
+    from automl_fin import search
+
+    runs = tmp_path / "runs"
+    search("default", trials=4, seed=0, study="s", runs_dir=runs,
+           overrides={"models": ["logreg"], "report": False, "validation.n_splits": 2})  # fmt: skip
+    db = runs / "automl_fin.db"
+    whole = db.read_bytes()
+    third = len(whole) // 3
+    # every page but the first (its schema: opening it failed), or the middle third only
+    # (opened, then reading the trials failed: the traceback blaming a "commit")
+    for start, end in ((4096, len(whole)), (third, 2 * third)):
+        db.write_bytes(whole[:start] + b"\xff" * (end - start) + whole[end:])
+        for command in (["leaderboard"], ["compare"], ["run", "default", "--trials", "1"]):
+            out = cli(*command, "--runs-dir", str(runs))
+            assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-500:]
+            assert out.stderr.strip().splitlines()[-1] == (  # (run: its summary above)
+                f"automl-fin: error: storage 'sqlite:///{db}' is not a readable Optuna "
+                "database (database disk image is malformed); restore it from a copy, or pass "
+                "another --storage"
+            ), (start, command, out.stderr)

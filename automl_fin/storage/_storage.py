@@ -181,8 +181,9 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             why = "is unreachable"
         raise StorageError(f"storage '{redact(url)}' {why}: {said}") from None
     except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
+        cause = getattr(exc, "orig", None) or exc  # the driver's words, not the SQL sent
         raise StorageError(
-            f"storage '{redact(url)}' is not a readable Optuna database ({short_error(exc)}); "
+            f"storage '{redact(url)}' is not a readable Optuna database ({short_error(cause)}); "
             "restore it from a copy, or pass another --storage"
         ) from None
 
