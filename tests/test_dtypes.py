@@ -413,3 +413,22 @@ def test_pandas_categories_of_digits_are_codes_read_alike_on_new_rows(tmp_path: 
             result.predictor.predict_proba(read).to_numpy(dtype=float),
             result.predictor.predict_proba(typed).to_numpy(dtype=float),
         )
+
+
+def test_a_parquet_file_of_two_level_names_is_read_alike_at_training_and_on_new_rows(
+    card, tmp_path: Path
+) -> None:
+    """A pivot or a spreadsheet's export written to Parquet keeps two-level column names:
+    a search read them as ``income_v``, then ``predict`` and ``evaluate`` of the same
+    file refused it ("missing column(s) 'income_v'", "no column 'card_v'"), and a
+    predictor of plain names crashed on such a file (AttributeError)."""
+    two = card.head(600).copy()
+    two.columns = pd.MultiIndex.from_tuples([(c, "v") for c in two.columns])
+    path = tmp_path / "two.parquet"
+    two.to_parquet(path)
+    result = search("default", data=str(path), target="card_v", trials=2, seed=0,
+                    storage=":memory:", runs_dir=tmp_path,
+                    overrides={**FAST, "models": ["logreg"]})  # fmt: skip
+    assert "income_v" in result.dataset.X
+    assert len(result.predictor.predict(str(path))) == 600
+    assert "roc_auc" in result.predictor.evaluate(str(path)).index

@@ -773,11 +773,11 @@ def _frame(data: pd.DataFrame | str | Path, text: Sequence[str] = ()) -> tuple[p
     """``data`` as a table and how warnings name it; a file's ``text`` columns read as
     written (:meth:`Schema.text_columns`)."""
     data, source = as_data(data, none=False), _frame_source(data)
-    if isinstance(data, pd.DataFrame):
-        return as_table(data, source, say=False), source
-    from automl_fin.data._dataset import read_table
+    if not isinstance(data, pd.DataFrame):
+        from automl_fin.data._dataset import read_table
 
-    return read_table(data, text=text), source
+        data = read_table(data, text=text)  # a Parquet file's two-level names too
+    return as_table(data, source, say=False), source
 
 
 def _latest_window(
