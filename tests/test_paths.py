@@ -191,3 +191,60 @@ def test_an_output_path_never_overwrites_what_a_run_keeps_or_was_given(tmp_path:
     fine = cli("predict", "real", "--data", str(rows), "--runs-dir", str(runs),
                "--out", str(tmp_path / "preds.csv"))  # fmt: skip
     assert fine.returncode == 0, fine.stderr
+
+
+class _FillsTheFolder:
+    """A logistic regression whose third fit finds the run's ``oof`` folder gone and a
+    file in its place (what a full disk or a changed permission is to the next write)."""
+
+    def __init__(self, runs: Path) -> None:
+        self.runs = runs
+
+    def model(self, params, ctx):  # type: ignore[no-untyped-def]
+        from sklearn.linear_model import LogisticRegression
+
+        runs = self.runs
+
+        class Fills(LogisticRegression):
+            def fit(self, X, y):  # type: ignore[no-untyped-def]
+                oof = next(runs.glob("*/oof"), None)
+                if oof is not None and oof.is_dir() and len(list(oof.iterdir())) >= 2:
+                    shutil.rmtree(oof)
+                    oof.write_text("not a folder")
+                return super().fit(X, y)
+
+        return Fills(max_iter=300)
+
+
+def test_a_run_folder_that_cannot_be_written_ends_the_search_in_one_line(tmp_path: Path) -> None:
+    """The run's ``oof`` folder unwritable mid-search (a file in its place; a full disk):
+    every later trial failed on FileExistsError "raised in suggest", blamed on the
+    model's plugin, until the budget was spent. The search ends at the first such trial,
+    in one line naming the folder, the finished trials kept; a file where the folder goes
+    is refused before the first trial."""
+    from automl_fin import ModelSpec, Task, hookimpl
+    from automl_fin.errors import ArtifactError
+    from automl_fin.plugin._registry import Registry
+
+    runs = tmp_path / "runs"
+    maker = _FillsTheFolder(runs)
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(ModelSpec(name="fills", tasks={Task.BINARY}, build=maker.model,
+                               requires={"scale"}))  # fmt: skip
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    over = {**FAST, "models": ["fills"], "portfolio": False, "report": False}
+    with pytest.raises(ArtifactError, match=r"oof: the trial's out-of-fold predictions cannot "
+                       r"be written \(File exists\); the finished trials are kept"):  # fmt: skip
+        search("default", trials=8, seed=0, study="s", runs_dir=runs, storage=url,
+               registry=Registry(plugins={"p": Plugin()}), overrides=over)  # fmt: skip
+    states = [t.state.name for t in optuna.load_study(study_name="s", storage=url).trials]
+    assert states.count("COMPLETE") == 2 and len(states) == 3, states
+    out = cli("run", "default", "--study", "s", "--storage", url, "--runs-dir", str(runs))
+    assert out.returncode == 2 and out.stderr.strip().splitlines()[-1] == (
+        f"automl-fin: error: {runs / 's' / 'oof'} is a file, where the run keeps its 'oof' "
+        "folder; move it away"
+    ), out.stderr

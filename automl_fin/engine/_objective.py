@@ -51,7 +51,7 @@ from automl_fin.engine._staged import staged, tag
 from automl_fin.engine._time_limit import Limit, TrialTimeout, time_limit
 from automl_fin.engine._trial_record import TrialRecord, is_baseline, is_candidate
 from automl_fin.engine._trial_warnings import TrialWarnings
-from automl_fin.errors import BudgetStop, Pruned
+from automl_fin.errors import ArtifactError, BudgetStop, Pruned
 from automl_fin.plugin._budget import budget_checked
 from automl_fin.plugin._specs import Monitor
 from automl_fin.storage._storage import atomic_save_npy
@@ -97,6 +97,11 @@ END_SHARE = 0.25
 
 class TrialFailed(Exception):
     """A plugin raised inside a trial; the trial is FAIL and the search goes on."""
+
+
+class RunFolderError(ArtifactError):
+    """The run's folder cannot be written (a full disk, permissions): the search ends
+    in one line, the trials that finished kept (every later trial would fail alike)."""
 
 
 class _OutOfBudget(optuna.TrialPruned):
@@ -327,7 +332,7 @@ class Objective:
                 if why == TIMEOUT:  # the recipe's own limit a trial: never moved
                     self.limit = Limit(None)
                 return self._cross_validate(trial, plan, seed)
-        except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt):
+        except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt, RunFolderError):
             raise  # Ctrl-C is the user's: it stops the search
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
             if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended
@@ -424,7 +429,14 @@ class Objective:
             folds.add(va, pred, score, values)
             self._judge(trial, fold + 1, len(splits), folds)
         oof_file = self.run_dir / "oof" / f"trial_{trial.number:05d}.npy"
-        atomic_save_npy(oof_file, folds.oof())
+        try:
+            atomic_save_npy(oof_file, folds.oof())
+        except OSError as exc:  # the run's folder, not the model: every trial would fail
+            raise RunFolderError(
+                f"{oof_file.parent}: the trial's out-of-fold predictions cannot be written "
+                f"({exc.strerror or exc}); the finished trials are kept: once it can be "
+                "written (space, permissions), the same command resumes the search"
+            ) from None
         self._record(folds, extras=True)
         self.record.oof = str(oof_file.resolve())  # readable from any directory
         score = own = float(np.mean(folds.scores))

@@ -112,6 +112,12 @@ def own(
             f"{folder} holds the files of study '{found}', not '{study}'; to resume that "
             f"study pass its name (--study '{found}'), else choose another --study name"
         )
+    for name in ("oof", "folds", "predictor"):  # a file where the run keeps a folder: every
+        kept = folder / name  # trial failed on FileExistsError, blamed on its model
+        if kept.exists() and not kept.is_dir():
+            raise ArtifactError(
+                f"{kept} is a file, where the run keeps its '{name}' folder; move it away"
+            )
     if write and found is None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / OWNER).write_text(study, encoding="utf-8")
