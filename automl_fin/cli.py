@@ -16,8 +16,10 @@ automl-fin recipes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -306,7 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     warnings.showwarning = _show_warning
-    from automl_fin.errors import AutomlFinError
+    from automl_fin.errors import AutomlFinError, Terminated
+
+    with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
+        signal.signal(signal.SIGTERM, _terminate)
 
     try:
         return int(COMMANDS[args.command](args) or 0)
@@ -325,14 +330,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = f"{exc.strerror}: '{where}'; check that path" if exc.strerror and where else exc
         print(f"{PROG}: error: {what} (--debug shows where)", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         resume = (
             "; the trials that finished are kept: the same command again resumes the search"
             if args.command in ("run", "worker")
             else ""
         )
-        print(f"{PROG}: interrupted{resume}", file=sys.stderr)
-        return 130
+        said = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{PROG}: {said}{resume}", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:
         lost = None if args.debug else _storage_lost(exc, args.command in ("run", "worker"))
         if lost is None:
@@ -343,6 +349,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             lost = lost.replace("storage", f"storage '{redact(_storage_url(args))}'", 1)
         print(f"{PROG}: error: {lost}", file=sys.stderr)
         return 2
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM handled as Ctrl-C is (it ended the process with the trial left RUNNING,
+    the storage's write-ahead log beside it, and no word of how to resume)."""
+    from automl_fin.errors import Terminated
+
+    raise Terminated("SIGTERM")
 
 
 def _storage_lost(exc: BaseException, searching: bool) -> str | None:

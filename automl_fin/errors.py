@@ -15,6 +15,7 @@ __all__ = [
     "Pruned",
     "RecipeError",
     "StorageError",
+    "Terminated",
 ]
 
 
@@ -66,3 +67,9 @@ class BudgetStop(Pruned):
     def __init__(self, message: str, keep: float | None = None) -> None:
         super().__init__(message)
         self.keep = keep
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``docker stop``, a batch scheduler's end of job), raised by the
+    command line as Ctrl-C is: the running trial is failed as interrupted and not
+    counted, the storage left whole, and the command says how to resume."""

@@ -213,9 +213,21 @@ def test_a_killed_search_resumes_with_nothing_lost(
     assert again.predictor is not None
 
 
-def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("sent", "code", "said", "stopped"),
+    [
+        (signal.SIGINT, 130, "interrupted", "interrupted (Ctrl-C)"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM)", "interrupted (SIGTERM)"),
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(
+    tmp_path: Path, sent: int, code: int, said: str, stopped: str
+) -> None:
     """Ctrl-C printed "interrupted" alone, and the trial it stopped was failed with an
-    empty error column."""
+    empty error column. SIGTERM (``kill``, ``docker stop``, a scheduler's end of job)
+    left the trial RUNNING (then failed by the next run as its process "killed, out of
+    memory") and said nothing: it is handled as Ctrl-C is."""
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30", *SETTINGS]
     run = _spawn(*args, runs=tmp_path)
@@ -230,16 +242,16 @@ def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(tmp_path: Path) -> N
         )
 
     _wait(running)
-    run.send_signal(signal.SIGINT)
+    run.send_signal(sent)
     _, err = run.communicate(timeout=120)
-    assert run.returncode == 130, err[-2000:]
+    assert run.returncode == code, err[-2000:]
     assert err.strip().splitlines()[-1] == (
-        "automl-fin: interrupted; the trials that finished are kept: the same command again "
+        f"automl-fin: {said}; the trials that finished are kept: the same command again "
         "resumes the search"
     )
-    stopped = [t for t in _trials(url, "c") if t.state.name == "FAIL"]
-    assert len(stopped) == 1 and TrialRecord.of(stopped[0]).stopped == "interrupted (Ctrl-C)"
-    assert not counts_toward_budget(stopped[0])  # its place in the budget is free again
+    failed = [t for t in _trials(url, "c") if t.state.name == "FAIL"]
+    assert len(failed) == 1 and TrialRecord.of(failed[0]).stopped == stopped
+    assert not counts_toward_budget(failed[0])  # its place in the budget is free again
 
 
 def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from optuna.trial import TrialState
 
 from automl_fin.engine._process import ended_here
 from automl_fin.engine._trial_record import TrialRecord, holds_budget
+from automl_fin.errors import Terminated
 
 __all__ = ["fail_stale", "held", "remaining", "run_trials", "wait_for_running"]
 
@@ -239,7 +240,11 @@ def _run(
         with contextlib.suppress(Exception):  # said on its row, not counted as its error
             rec = TrialRecord.of(trial)
             rec.stopped = "interrupted" + (
-                " (Ctrl-C)" if isinstance(exc, KeyboardInterrupt) else ""
+                " (SIGTERM)"
+                if isinstance(exc, Terminated)
+                else " (Ctrl-C)"
+                if isinstance(exc, KeyboardInterrupt)
+                else ""
             )
             rec.write(trial)
         trial.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
