@@ -248,3 +248,15 @@ def test_a_run_folder_that_cannot_be_written_ends_the_search_in_one_line(tmp_pat
         f"automl-fin: error: {runs / 's' / 'oof'} is a file, where the run keeps its 'oof' "
         "folder; move it away"
     ), out.stderr
+
+
+def test_a_long_output_name_is_written(tmp_path: Path) -> None:
+    """A file name near the system's 255 characters (``report --out``, the predictions'
+    ``--out``) failed "File name too long", naming a temporary file beside it: files are
+    written to a temporary name first, and that name was the file's plus 12 more."""
+    runs = tmp_path / "runs"
+    _run(runs, study="real", report=False)
+    long = tmp_path / ("quarterly-credit-review-" * 10 + ".html")
+    assert len(long.name) == 245
+    out = cli("report", "real", "--runs-dir", str(runs), "--out", str(long))
+    assert out.returncode == 0 and long.read_text().startswith("<!DOCTYPE html>"), out.stderr

@@ -108,9 +108,16 @@ def write_report(
     if predictor is not None:
         sections.append(section("Feature contributions", _contributions(predictor, problem)))
     page = _page(study, problem, best, sections)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # a name of its own: two runs of one study at once each write the report
-    atomic_write(out, lambda fh: fh.write(page.encode("utf-8")))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # a name of its own: two runs of one study at once each write the report
+        atomic_write(out, lambda fh: fh.write(page.encode("utf-8")))
+    except OSError as exc:
+        if given:
+            raise
+        raise ArtifactError(  # a run folder this user may read, not write (a team's)
+            f"{out}: cannot write the report there ({exc.strerror}); pass --out FILE"
+        ) from None
     return out
 
 

@@ -336,7 +336,11 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` atomically: ``write(file)`` into a temp file beside it, fsync,
     rename (a reader sees the old file or the whole new one, never half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        # (the name cut: a long one's temporary name beside it was too long to be one)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name[:100], suffix=".tmp")
+    except OSError as exc:  # named as the file asked for, not the temporary one beside it
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
