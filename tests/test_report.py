@@ -285,7 +285,7 @@ def test_a_regression_report_shows_residuals_by_band_and_interval_coverage(
     assert outline.headings[-3:] == ["Predicted vs actual", "Residuals", "Feature contributions"]
     assert outline.tables["residual-bands"] == 11
     text = page.read_text()
-    assert re.search(r"final test rows the 90 % interval \(width [\d.e+]+\) held the actual "
+    assert re.search(r"final test rows the 90 % interval \(mean width [\d.e+]+\) held the actual "
                      r"credit_amount for \d+\.\d%", text)  # fmt: skip
     y = credit["credit_amount"].to_numpy(dtype=float)
     pred = y * 0.9 + 100.0

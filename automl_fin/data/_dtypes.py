@@ -60,14 +60,16 @@ NUMERIC_SHARE = 0.95  # share of a text column's values that are numbers: then i
 _DAY = pd.Timedelta(days=1)
 
 
-def values_as_text(col: pd.Series) -> pd.Series:
+def values_as_text(col: pd.Series, *, whole: bool = True) -> pd.Series:
     """``col``'s values as text (``str`` dtype), missing values kept missing, bytes as
     UTF-8 text: how a categorical column is read at training and on new rows alike.
-    Floats that are whole numbers are written as integers: codes (``5411``) read from a
-    file with a blank cell are floats, and ``5411.0`` was an unknown category."""
+    ``whole``: floats that are whole numbers are written as integers: codes (``5411``)
+    read from a file with a blank cell are floats, and ``5411.0`` was an unknown
+    category (a predictor saved before this reading passes ``False``: it may have learnt
+    ``5411.0``)."""
     dtype = col.dtype
     values = dtype.categories if isinstance(dtype, pd.CategoricalDtype) else col
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":  # not Arrow's
+    if whole and isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":  # not Arrow's
         finite = values[np.isfinite(values)]
         if len(finite) and (finite == np.round(finite)).all() and np.abs(finite).max() < 2**53:
             col = (

@@ -59,6 +59,7 @@ class _Schema(BaseModel):
     classes: list[Any] = Field(default_factory=list)
     ids: list[str] = Field(default_factory=list)
     series: dict[str, Any] | None = None
+    codes: Literal["whole", "as written"] = "as written"  # (absent: saved before the reading)
 
     @model_validator(mode="after")
     def _consistent(self) -> _Schema:

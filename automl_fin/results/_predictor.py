@@ -81,6 +81,8 @@ class Schema:
         ids: id columns of the training data; echoed in prediction tables when present.
         target, task, classes: what is predicted (``classes`` in probability order).
         series: the recipe's ``data.series`` with ``time`` and ``entity`` (price only).
+        whole: categories written as whole floats (``5411.0``) are read as the integers
+            they are (a predictor saved before that reading: ``False``, as it learnt).
     """
 
     columns: dict[str, ColumnKind]
@@ -91,6 +93,7 @@ class Schema:
     classes: list[Any] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     series: dict[str, Any] | None = None
+    whole: bool = True
 
     @classmethod
     def of(cls, problem: Problem) -> Schema:
@@ -145,6 +148,7 @@ class Schema:
             "classes": [plain(c) for c in self.classes],
             "ids": self.ids,
             "series": self.series,
+            "codes": "whole" if self.whole else "as written",
         }
 
     @classmethod
@@ -159,6 +163,7 @@ class Schema:
             classes=list(data.get("classes", [])),
             ids=list(data.get("ids", [])),
             series=data.get("series"),
+            whole=data.get("codes") == "whole",
         )
 
     def text_columns(self) -> list[str]:
@@ -248,8 +253,9 @@ class Schema:
         ]
         block = _finite(frame[plain], source) if plain else None
         done = set(plain)
+        whole = self.whole and (self.series is None or self.series_parts()[3])
         out = {
-            name: _convert(frame[name], kind, self.dtypes.get(name, ""), name, source)
+            name: _convert(frame[name], kind, self.dtypes.get(name, ""), name, source, whole)
             for name, kind in self.columns.items()
             if name not in done
         }
@@ -307,7 +313,9 @@ def _booleans_with_blanks(col: pd.Series) -> bool:
     return len(present) > 0 and all(isinstance(v, (bool, np.bool_)) for v in present)
 
 
-def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str) -> pd.Series:
+def _convert(
+    col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str, whole: bool = True
+) -> pd.Series:
     def refuse(bad: pd.Series, what: str) -> DataError:
         first = plain(col[bad].iloc[0])
         return DataError(
@@ -350,7 +358,7 @@ def _convert(col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: st
         return stamps if dtype.startswith("datetime") else col
     if ptypes.is_string_dtype(col) and not ptypes.is_object_dtype(col):
         return col
-    return values_as_text(col)
+    return values_as_text(col, whole=whole)
 
 
 class Predictor:
