@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -345,6 +346,14 @@ def test_dollar_signs_in_column_names_are_text_not_mathtext(tmp_path: Path) -> N
     page = (result.run_dir / REPORT).read_text()
     assert "Permutation importance" in page and "$gross^^net$ amount" in page
     assert "Feature contributions" in page
+    # a carriage return in a name (a spreadsheet's header cell): drawn as a box, and
+    # said three times ("Glyph 13 () missing from font(s) DejaVu Sans")
+    crlf = credit.rename(columns={"age_in_years": "age\r"})
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        search("default", data=crlf, trials=2, runs_dir=tmp_path,
+               overrides={"models": ["xgboost"], "validation.n_splits": 3})  # fmt: skip
+    assert not [w for w in seen if "Glyph" in str(w.message)]
 
 
 def test_pdf_printing_names_a_missing_browser_and_a_folder(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import time
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,15 +99,17 @@ def write_report(
 
     board = Leaderboard(storage).query(study=study.study_name)
     best = chosen_row(study, problem)
-    sections = [section("Model card", model_card(study, problem, board, best, predictor))]
-    sections.append(section("Leaderboard", _table(board, problem)))
-    sections.append(section("Optimisation history", _history(board, problem)))
-    sections.append(section("Parameter importances", _importances(study, board, problem)))
-    if best is not None:
-        oof, label = _oof(study, best, Path(run_dir))
-        sections += _task_sections(problem, oof, label, board, study, Path(run_dir))
-    if predictor is not None:
-        sections.append(section("Feature contributions", _contributions(predictor, problem)))
+    with warnings.catch_warnings():  # a name with a control character (\r): a box drawn,
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .* missing from font")  # said 3x
+        sections = [section("Model card", model_card(study, problem, board, best, predictor))]
+        sections.append(section("Leaderboard", _table(board, problem)))
+        sections.append(section("Optimisation history", _history(board, problem)))
+        sections.append(section("Parameter importances", _importances(study, board, problem)))
+        if best is not None:
+            oof, label = _oof(study, best, Path(run_dir))
+            sections += _task_sections(problem, oof, label, board, study, Path(run_dir))
+        if predictor is not None:
+            sections.append(section("Feature contributions", _contributions(predictor, problem)))
     page = _page(study, problem, best, sections)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
