@@ -187,6 +187,15 @@ def test_a_path_is_a_storage_where_it_names_a_sqlite_file_or_a_runs_folder(
     assert open_storage("runs.db", create=False).get_all_studies() == []
     with pytest.raises(StorageError, match=r"nor an existing file or folder"):
         open_storage("runs", create=True)  # no .db: not taken for a file to make
+    # a file on the way to a new one ("File exists: 'afile'; check that path"), and a
+    # run refused for it leaves no empty runs folder behind
+    (tmp_path / "afile").write_text("x")
+    url = f"sqlite:///{tmp_path / 'afile' / 'x.db'}"
+    with pytest.raises(StorageError, match=r"/afile is a file, not a folder; pass a path in a"):
+        open_storage(url)
+    out = cli("run", "default", "--trials", "1", "--storage", url, cwd=tmp_path)
+    assert out.returncode == 2 and "afile is a file, not a folder" in out.stderr, out.stderr
+    assert not (tmp_path / "automl_fin_runs").exists()
 
 
 def test_masking_leaves_a_url_without_a_password_as_it_is() -> None:

@@ -231,11 +231,12 @@ def search(
         progress = interactive()
     if progress and announce is None:
         announce = _to_stderr
-    runs_dir = writable(runs_dir)
     url = storage or default_url(runs_dir)
     if cluster and url == MEMORY:
         raise StorageError("--cluster: workers cannot reach a ':memory:' storage; pass --storage")
-    store = open_storage(url)
+    store = open_storage(url) if storage else None  # (refused: no runs folder made for it)
+    runs_dir = writable(runs_dir)
+    store = store or open_storage(url)
     name = study or _fresh_name(store, recipe.name)  # (claimed when the study is opened)
     launch = None
     if cluster:

@@ -129,6 +129,12 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
                     f"no storage at {path}: run `automl-fin run` first, or pass --storage URL "
                     "(or --runs-dir DIR) of an existing one"
                 )
+            blocked = next((d for d in Path(path).parents if d.exists() and not d.is_dir()), None)
+            if blocked is not None:  # ("File exists: '...'; check that path")
+                raise StorageError(
+                    f"storage '{redact(url)}': {blocked} is a file, not a folder; pass a path "
+                    "in a folder"
+                )
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     interval = heartbeat_seconds()
     try:
