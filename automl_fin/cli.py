@@ -308,7 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     warnings.showwarning = _show_warning
+    from automl_fin._words import COMMAND_LINE
     from automl_fin.errors import AutomlFinError, Terminated
+
+    COMMAND_LINE.set(True)  # errors in the words of the flags, not of search()'s arguments
 
     with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
         signal.signal(signal.SIGTERM, _terminate)

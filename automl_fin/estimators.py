@@ -411,23 +411,13 @@ def _in_own_words(text: str, labels: np.ndarray | None) -> str:
     words: ``y`` for the target ``'__target__'``, ``X`` for the frame, its parameters
     for recipe fields, ``overrides={...}`` for ``--set`` and ``data.drop: [...]``, and
     ``labels`` (``classes_``, whose codes the search saw) for the classes it names."""
-    import yaml
+    from automl_fin._words import in_python_words
 
     text = text.replace(f"<DataFrame>: target '{TARGET}'", "y").replace(f"'{TARGET}'", "y")
     text = re.sub(r"^<DataFrame>: ", "X: ", text)
     for field, own in _OWN_NAMES.items():
         text = text.replace(field, own)
-
-    def overrides(key: str, value: str) -> str:
-        try:
-            read = yaml.safe_load(value)
-        except yaml.YAMLError:
-            read = value
-        return f"overrides={{{key!r}: {read!r}}}"
-
-    text = re.sub(r"--set '([\w.]+)=([^']*)'", lambda m: overrides(m[1], m[2]), text)
-    text = re.sub(r"--set ([\w.]+)=([^\s;,)]+)", lambda m: overrides(m[1], m[2]), text)
-    text = re.sub(r"\((data\.\w+): (\[[^\]]*\])\)", lambda m: f"({overrides(m[1], m[2])})", text)
+    text = in_python_words(text)
     if labels is not None:  # the validation's rare-class lines: "class 2 has", "classes 1, 2 have"
 
         def named(codes: str) -> str:

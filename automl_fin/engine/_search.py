@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import pandas as pd
 
+from automl_fin._words import speaks_python
 from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine import _run_state as run_state
@@ -152,6 +153,7 @@ def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
     )
 
 
+@speaks_python
 def search(
     recipe: str | Path | Recipe = "default",
     data: str | Path | pd.DataFrame | pd.Series | None = None,
