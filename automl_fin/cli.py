@@ -382,7 +382,10 @@ def _storage_lost(exc: BaseException, searching: bool) -> str | None:
                 else ""
             )
             return f"the storage stopped answering ({cause}){resume}"
-        if isinstance(exc, sqlalchemy.exc.DatabaseError):  # a damaged file: "malformed"
+        damaged = ("malformed", "file is not a database")  # SQLite's words for a damaged file
+        if isinstance(exc, sqlalchemy.exc.DatabaseError) and any(
+            w in str(exc.orig) for w in damaged
+        ):
             return (
                 f"storage is not a readable Optuna database ({short_error(exc.orig or exc)}); "
                 "restore it from a copy, or pass another --storage"

@@ -214,22 +214,25 @@ def test_a_killed_search_resumes_with_nothing_lost(
 
 
 @pytest.mark.parametrize(
-    ("sent", "code", "said", "stopped"),
+    ("sent", "code", "said", "stopped", "models"),
     [
-        (signal.SIGINT, 130, "interrupted", "interrupted (Ctrl-C)"),
-        (signal.SIGTERM, 143, "terminated (SIGTERM)", "interrupted (SIGTERM)"),
+        (signal.SIGINT, 130, "interrupted", "interrupted (Ctrl-C)", "[rf, extra_trees]"),
+        (signal.SIGTERM, 143, "terminated (SIGTERM)", "interrupted (SIGTERM)", "[rf]"),
+        # inside a Lightning fit, which catches it and calls exit(1): the search went on
+        (signal.SIGTERM, 143, "terminated (SIGTERM)", "interrupted (SIGTERM)", "[mlp]"),
     ],
-    ids=["ctrl-c", "sigterm"],
+    ids=["ctrl-c", "sigterm", "sigterm-lightning"],
 )
 def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(
-    tmp_path: Path, sent: int, code: int, said: str, stopped: str
+    tmp_path: Path, sent: int, code: int, said: str, stopped: str, models: str
 ) -> None:
     """Ctrl-C printed "interrupted" alone, and the trial it stopped was failed with an
     empty error column. SIGTERM (``kill``, ``docker stop``, a scheduler's end of job)
     left the trial RUNNING (then failed by the next run as its process "killed, out of
     memory") and said nothing: it is handled as Ctrl-C is."""
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30", *SETTINGS]
+    args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30", *SETTINGS,
+            "--set", f"models={models}"]  # fmt: skip
     run = _spawn(*args, runs=tmp_path)
 
     def running() -> bool:  # a trial well inside its folds (one takes a second or more)

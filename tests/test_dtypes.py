@@ -413,6 +413,17 @@ def test_pandas_categories_of_digits_are_codes_read_alike_on_new_rows(tmp_path: 
             result.predictor.predict_proba(read).to_numpy(dtype=float),
             result.predictor.predict_proba(typed).to_numpy(dtype=float),
         )
+    # an infinite code among them (OverflowError: cannot convert float infinity)
+    odd = read.assign(flight=read["flight"].where(read.index != read.index[1], np.inf))
+    assert len(result.predictor.predict_proba(odd)) == len(odd)
+    # a category of dates or of words keeps its reading (digits alone are codes)
+    days = pd.Series([f"2013-01-0{1 + i % 9}" for i in range(len(frame))])
+    stamps = frame.assign(when=pd.Categorical(days))
+    fast = {**FAST, "models": ["logreg"]}
+    dated = search("default", data=stamps, target="late", trials=1, seed=0,
+                   storage=":memory:", runs_dir=tmp_path, overrides=fast)  # fmt: skip
+    assert dated.dataset.kinds["when"] == "datetime"
+    assert "when" not in dated.problem.recipe.data.columns
 
 
 def test_a_parquet_file_of_two_level_names_is_read_alike_at_training_and_on_new_rows(

@@ -684,6 +684,11 @@ def test_a_wide_table_of_prices_is_forecast_as_one_panel(tmp_path) -> None:  # t
     with pytest.warns(UserWarning, match=gone + "forecast for them, forecast for the others"):
         out = predictor.predict_frame(wide.drop(columns=["CAC"]))
     assert sorted(out["series"]) == ["DAX", "FTSE", "SMI"]
+    changes = wide.assign(change=wide["DAX"].diff())  # no prices (some below zero): unsaid
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        predictor.predict_frame(changes)
+    assert not [w for w in seen if "hold numbers but are not among" in str(w.message)]
     nikkei = wide.assign(NIKKEI=wide["DAX"] * 3.1)
     added = r"column\(s\) 'NIKKEI' hold numbers but are not among the training's price "
     with pytest.warns(UserWarning, match=added + r"columns \(DAX, SMI, CAC, FTSE\): not forecast"):

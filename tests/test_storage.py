@@ -278,3 +278,10 @@ def test_a_damaged_storage_file_is_one_line_naming_it(tmp_path: Path) -> None:
                 "database (database disk image is malformed); restore it from a copy, or pass "
                 "another --storage"
             ), (start, command, out.stderr)
+    # another database error met mid-command (a race's duplicate key, a role without a
+    # right) is not told to restore a copy
+    from automl_fin.cli import _storage_lost
+
+    for said in ("duplicate key value violates unique constraint", "permission denied"):
+        raced = sqlalchemy.exc.IntegrityError("INSERT ...", {}, Exception(said))
+        assert _storage_lost(raced, searching=True) is None

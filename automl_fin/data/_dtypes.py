@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import math
 import numbers
 import warnings
 from collections.abc import Iterable
@@ -69,15 +70,20 @@ def values_as_text(col: pd.Series, *, whole: bool = True) -> pd.Series:
     ``5411.0``)."""
     dtype = col.dtype
     values = dtype.categories if isinstance(dtype, pd.CategoricalDtype) else col
+    ints = False
     if whole and isinstance(values.dtype, np.dtype) and values.dtype.kind == "f":  # not Arrow's
         finite = values[np.isfinite(values)]
-        if len(finite) and (finite == np.round(finite)).all() and np.abs(finite).max() < 2**53:
-            col = (
-                col.cat.rename_categories(values.astype("int64"))
-                if isinstance(dtype, pd.CategoricalDtype)
-                else col.astype("Int64").astype(object)
-            )
-    return col.map(lambda v: v if _missing(v) else _text(v)).astype("str")
+        ints = bool(len(finite)) and bool((finite == np.round(finite)).all())
+        ints = ints and float(np.abs(finite).max()) < 2**53
+
+    def text(v: Any) -> Any:
+        if _missing(v):
+            return v
+        if ints and isinstance(v, float) and math.isfinite(v):  # (inf stays "inf")
+            v = int(v)
+        return _text(v)
+
+    return col.map(text).astype("str")
 
 
 def nested(col: pd.Series) -> bool:

@@ -191,18 +191,25 @@ def _stated_categories(out: Settled) -> None:
     cfg, frame = out.recipe.data, out.frame
     stated = [c for c, t in frame.dtypes.items()
               if c != cfg.target and isinstance(t, pd.CategoricalDtype)]  # fmt: skip
+    series = cfg.series
+    roles = {cfg.time, cfg.entity, *(cfg.drop or [])} | (  # what the table's shape names
+        {series.price, *series.exogenous, *(series.columns or []), *(series.time_parts or [])}
+        if series is not None
+        else set()
+    )
     coded = []
     for name in stated:
         text = values_as_text(frame[name])
         given = cfg.columns.get(name)
-        if given is ColumnKind.NUMERIC:
-            text = numbers_in_text(text)[0]
-        elif given is None and name not in cfg.drop:
+        numbers = text.dropna().str.fullmatch(r"[+-]?\d+(?:\.\d+)?").all()
+        if given is ColumnKind.NUMERIC or (given is None and name in roles and numbers):
+            text = numbers_in_text(text)[0]  # (a time of period numbers, as it was read)
+        elif given is None and name not in roles and numbers:  # codes, not quantities
             read = infer_kinds(text.to_frame(name)).get(name)
-            if read not in (ColumnKind.CATEGORICAL, ColumnKind.ID):  # digits: dates, numbers
+            if read is not ColumnKind.ID:  # (read as dates, or as numbers, before)
                 cfg.columns[name] = ColumnKind.CATEGORICAL
                 coded.append(name)
-        out.frame = frame = with_column(frame, name, text)
+        out.frame = frame = with_column(frame, name, text)  # words: dates, text, categories
     if coded:
         out.notes.append(
             f"pandas categories {_short(coded)} hold numbers: read as categories (codes), "

@@ -27,6 +27,18 @@ SERIES = "series"  # the entity column of a stacked wide table: the price column
 PRICE = "price"  # its price column
 
 
+def _prices(col: pd.Series) -> bool:
+    """Whether ``col`` looks like an asset's prices: numbers, all above zero, not row
+    numbers (a change, a spread or an index column a file kept is none)."""
+    if not ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col):
+        return False
+    known = col.dropna()
+    if known.empty or not (known > 0).all():
+        return False
+    counting = ptypes.is_integer_dtype(known) and (known.diff().dropna() == 1).all()
+    return not counting
+
+
 def long_prices(
     frame: pd.DataFrame, time: str, columns: Sequence[str], source: str, *, new: bool = False
 ) -> pd.DataFrame:
@@ -51,17 +63,12 @@ def long_prices(
             f"{source}: no column {', '.join(map(repr, missing))} (data.series.columns, "
             f"the price columns of a wide table); columns: {', '.join(names[:30])}"
         )
-    added = [
-        c
-        for c in names
-        if new and c != time and c not in columns and ptypes.is_numeric_dtype(frame[c])
-        and not ptypes.is_bool_dtype(frame[c])
-    ]  # fmt: skip
+    added = [c for c in names if new and c != time and c not in columns and _prices(frame[c])]
     if added:
         warnings.warn(
             f"{source}: column(s) {', '.join(map(repr, added))} hold numbers but are not "
-            f"among the training's price columns ({', '.join(columns)}): not forecast; a "
-            "predictor of them is trained on a table with them",
+            f"among the training's price columns ({', '.join(columns)}): not forecast "
+            "(a predictor forecasts the series its data.series.columns listed)",
             stacklevel=4,
         )
     if time in columns:

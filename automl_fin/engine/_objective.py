@@ -145,6 +145,19 @@ def warm_preprocessors(problem: Problem) -> set[str]:
     return warm
 
 
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """The user's Ctrl-C (or SIGTERM) that ``exc`` was raised while handling: PyTorch
+    Lightning catches it in a fit and calls ``exit(1)``, and the search went on, the
+    trial failed as "raised in fit: SystemExit: 1" (86 s more after a SIGTERM)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
 def _of_scores(exc: BaseException, model: str) -> str:
     """What a calibration's "Input X contains NaN" is about: the model's own scores on
     its calibration rows (it read as the data's fault)."""
@@ -335,6 +348,8 @@ class Objective:
         except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt, RunFolderError):
             raise  # Ctrl-C is the user's: it stops the search
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
+            if (stop := _interrupt_in(exc)) is not None:  # Lightning's exit(1) on Ctrl-C
+                raise stop from None
             if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended
                 rec.stopped = f"{culprit}: stopped, {exc}"  # as a cut fold
                 raise optuna.TrialPruned(f"{culprit}: {exc}") from None
@@ -747,8 +762,9 @@ class Objective:
         blame = culprit(prep)
         Xt = staged("fit", plan.model, prep.fit_transform, ds.X.iloc[tr], ds.y[tr], blame=blame)
         Xv = staged("fit", plan.model, prep.transform, ds.X.iloc[va], blame=blame)
-        check_rows(prep, ds.X.iloc[tr], Xt)
-        check_rows(prep, ds.X.iloc[va], Xv)
+        for rows, out in ((tr, Xt), (va, Xv)):
+            if out.shape[0] != len(rows):  # (the fold's rows copied only then)
+                check_rows(prep, ds.X.iloc[rows], out)
         names, kinds = feature_info(prep)
 
         def score(pred: Any) -> float:

@@ -421,9 +421,9 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
             clone_of_model = model is not None and type(obj) is type(model)
             if clone_of_model and type(obj) not in containers:  # (calibration's copies)
                 break
-        # a count that disagrees: a timeout or a budget's stop is not looked into (each
-        # step would transform the fold once more)
-        counted = isinstance(exc, ValueError) and any(ch.isdigit() for ch in str(exc))
+        # counts of rows that disagree (scikit-learn's, numpy's stacking): nothing else
+        # is looked into (each step would transform the fold once more)
+        counted = isinstance(exc, ValueError) and bool(_ROWS_DIFFER.search(str(exc)))
         changed = _changed_rows(prep, rows) if counted else None
         if changed is None:
             return None
@@ -431,6 +431,13 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
         return changed[0]
 
     return find
+
+
+_ROWS_DIFFER = re.compile(
+    r"inconsistent numbers of samples|dimensions except for the concatenation axis|"
+    r"shape mismatch|length of values|does not match length|different number of rows",
+    re.IGNORECASE,
+)
 
 
 def _rows_said(name: str, given: int, rows: int) -> str:
