@@ -269,6 +269,9 @@ def test_intervals_widen_with_the_prediction_where_the_errors_do(tmp_path: Path)
     assert width.iloc[-1] > 4 * width.iloc[0], width.tolist()
     table = predictor.predict_frame(unseen, interval=0.9)  # the CLI's table: the same bands
     np.testing.assert_array_equal(table["upper"], band["upper"])
+    half = (band["upper"] - band["lower"]) / 2  # (none cut at zero here)
+    typical = predictor.interval_half_width(0.9)  # in dollars, a typical row's
+    assert half.min() < typical < half.max() and abs(typical / half.median() - 1) < 0.5
     loaded = load(result.run_dir)  # the scale is saved with the predictor
     np.testing.assert_allclose(loaded.predict_interval(unseen, 0.9)["upper"], band["upper"])
     # too few out-of-fold rows for two bins of 100: the same width for every row

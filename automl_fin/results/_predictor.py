@@ -652,10 +652,17 @@ class Predictor:
 
     def interval_half_width(self, coverage: float = 0.9) -> float:
         """Half the width of the prediction interval of ``coverage`` (split-conformal on
-        the best row's out-of-fold errors, see :mod:`automl_fin.results._intervals`);
-        where the errors grow with the prediction (``manifest["interval"]["scale"]``),
-        the half-width at an error scale of one: each row's is this times the scale at
-        its prediction (:meth:`predict_interval` gives every row's bounds)."""
+        the best row's out-of-fold errors, see :mod:`automl_fin.results._intervals`):
+        every row's where the intervals have one width; where they widen with the
+        prediction (``manifest["interval"]["scale"]``), a typical row's (at the median
+        of the error scales): :meth:`predict_interval` gives each row's bounds."""
+        scale = (self.manifest.get("interval") or {}).get("scale")
+        typical = float(np.median(scale["scales"])) if scale else 1.0
+        return self._factor(coverage) * typical
+
+    def _factor(self, coverage: float) -> float:
+        """The conformity scores' quantile for ``coverage``: the half-width itself, or
+        where the intervals widen, the multiple of each row's error scale."""
         from automl_fin.results._intervals import half_width
 
         if self.schema.task.is_classification:
@@ -680,20 +687,20 @@ class Predictor:
         """Predictions with intervals that hold the true value with probability
         ``coverage`` for rows drawn like the training rows: columns ``prediction``,
         ``lower``, ``upper`` (indexed like ``data``)."""
-        width = self.interval_half_width(coverage)
+        factor = self._factor(coverage)
         X, frame = self._features(data)
         raw = self._blend(X)
-        lower, upper = self._bounds(raw, width)
+        lower, upper = self._bounds(raw, factor)
         return pd.DataFrame({"prediction": raw, "lower": lower, "upper": upper}, index=frame.index)
 
-    def _bounds(self, raw: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
-        """The intervals' bounds: ``width`` (:meth:`interval_half_width`) times the
-        error's scale at each prediction, cut at zero for a target never negative in
-        training (manifest ``interval.floor``)."""
+    def _bounds(self, raw: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
+        """The intervals' bounds: ``factor`` (:meth:`_factor`) times the error's scale
+        at each prediction, cut at zero for a target never negative in training
+        (manifest ``interval.floor``)."""
         from automl_fin.results._intervals import bounds, scale_at
 
         facts = self.manifest.get("interval") or {}
-        return bounds(raw, width * scale_at(facts.get("scale"), raw), facts.get("floor"))
+        return bounds(raw, factor * scale_at(facts.get("scale"), raw), facts.get("floor"))
 
     def predict_frame(
         self,
@@ -715,7 +722,7 @@ class Predictor:
         :meth:`explain`; ``outcome``: the class whose score they raised, by default the
         positive or last one). ``attrs["stability"]``: the rows' stability table (see
         :meth:`stability`), when there are ``MIN_ROWS`` (100) rows or more."""
-        width = None if interval is None else self.interval_half_width(interval)
+        width = None if interval is None else self._factor(interval)
         if self.schema.series is not None and (explain or keep):
             why = "has no per-column inputs" if explain else "has one row per series, not per row"
             raise (ArtifactError if explain else DataError)(

@@ -119,7 +119,8 @@ def write_report(
         if given:
             raise
         raise ArtifactError(  # a run folder this user may read, not write (a team's)
-            f"{out}: cannot write the report there ({exc.strerror}); pass --out FILE"
+            f"{out}: cannot write the report there ({exc.strerror}); write it elsewhere: "
+            "automl-fin report RUN --out FILE"
         ) from None
     return out
 
