@@ -413,6 +413,18 @@ def test_pandas_categories_of_digits_are_codes_read_alike_on_new_rows(tmp_path: 
             result.predictor.predict_proba(read).to_numpy(dtype=float),
             result.predictor.predict_proba(typed).to_numpy(dtype=float),
         )
+    # a predictor saved before this reading (no schema "codes") reads them as written
+    import json
+    import shutil
+
+    from automl_fin import load
+
+    old = tmp_path / "old"
+    shutil.copytree(result.run_dir / "predictor", old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    assert manifest["schema"].pop("codes") == "whole"
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    assert load(old).schema.whole is False
     # an infinite code among them (OverflowError: cannot convert float infinity)
     odd = read.assign(flight=read["flight"].where(read.index != read.index[1], np.inf))
     assert len(result.predictor.predict_proba(odd)) == len(odd)
