@@ -208,7 +208,7 @@ def test_risk_tier_orders_numbered_classes_by_value(tables: dict[str, Path]) -> 
     assert "classes ordered by value: 1 < 2 < 10" in settled.notes
 
 
-def test_risk_tier_classes_as_a_user_writes_them() -> None:
+def test_risk_tier_classes_as_a_user_writes_them(tmp_path: Path) -> None:
     """carData WVS ``poverty``: a scale's level the sample never has failed every trial
     for the whole budget; labels differing from the recipe's only in case lost its order;
     the unknown-order hint offered the labels in alphabetical order, ready to paste."""
@@ -243,6 +243,13 @@ def test_risk_tier_classes_as_a_user_writes_them() -> None:
         "classes Too Little < About Right < Too Much of 'poverty' in the order of its "
         "ordered categories" in settled.notes
     )
+    # under auto too: it read the order, then searched as if there were none (no
+    # ordinal model, no QWK)
+    two = {"report": False, "models": ["logreg", "ordinal_logreg"]}
+    plain_run = search("auto", data=stated.head(600), target="poverty", trials=4, seed=0,
+                       storage=":memory:", runs_dir=tmp_path, overrides=two)  # fmt: skip
+    assert plain_run.problem.recipe.data.ordered and "ordinal_logreg" in plain_run.problem.models
+    assert "qwk" in [m.name for m in plain_run.problem.extra_metrics]
     with pytest.raises(DataError, match=r"the data writes 'About Right' where data.classes has "
                        r"'about right': write the labels as the data does"):  # fmt: skip
         Dataset.from_frame(wvs, target="poverty", classes=["too little", "about right", "too much"])

@@ -300,9 +300,13 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     ):  # the table states the order: a pandas ordered Categorical
         seen = set(observed)
         cfg.classes = [plain(c) for c in dtype.categories if c in seen]
+        # an order stated and more than two classes: the ordinal models and QWK (auto
+        # read the order and searched as if there were none), unless the recipe says
+        ordinal = len(cfg.classes) > 2 and "ordered" not in cfg.model_fields_set
+        cfg.ordered = cfg.ordered or ordinal
         out.notes.append(
             f"classes {' < '.join(map(str, cfg.classes))} of '{cfg.target}' in the order of "
-            "its ordered categories"
+            "its ordered categories" + (" (ordinal models searched)" if ordinal else "")
         )
     listed = {str(c) for c in cfg.classes or ()}
     folded = {str(v).strip().casefold(): v for v in observed}

@@ -394,6 +394,12 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
         for i, m in expand_each(recipe.metrics, classes)
         if m != metric.name
     ]
+    if (
+        recipe.data.ordered
+        and task is Task.MULTICLASS
+        and "qwk" not in {metric.name, *recipe.metrics}
+    ):
+        extra.append(get_metric("qwk", task, field="metrics", **found))  # ordered grades
     if dataset.scale is None:
         for i, m in enumerate([metric, *extra]):
             if m.reference:
