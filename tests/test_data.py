@@ -869,3 +869,35 @@ def test_new_rows_that_vary_a_column_constant_in_training_are_warned_of(tmp_path
     said = r"column\(s\) 'branch' \(4 rows, e.g. 'LA'; training: 'NYC'\) held one value"
     with pytest.warns(UserWarning, match=said):
         result.predictor.predict_proba(moved)
+
+
+def test_text_in_a_script_without_spaces_is_text_and_its_words_are_read(tmp_path: Path) -> None:
+    """Chinese (or Japanese, Thai) news has no space between words: a column of such
+    sentences was taken for an identifier (distinct, no space: "left out"), the search
+    ran on the other columns and scored at chance; read as text, the word TF-IDF found
+    one "word" a sentence, seen once, and nearly every trial failed ("After pruning, no
+    terms remain"). The sentences are text and their characters and pairs of them are
+    the words. (Headlines written here, a few dozen: no such corpus ships with a
+    package this project may use.)"""
+    from automl_fin import search
+    from automl_fin_sklearn.preprocessors import words_of
+
+    up = ["股市大涨", "公司盈利增长", "利润创新高", "银行业绩上升"]
+    down = ["股市暴跌", "公司亏损扩大", "利润大幅下降", "银行业绩下滑"]
+    subjects = ["今日", "本季度", "据报道", "分析师表示", "市场消息称", "周一"]
+    rows = [(f"{s}{h}。投资者{'看好' if label == 'up' else '担忧'}", label)
+            for s in subjects for label, heads in (("up", up), ("down", down))
+            for h in heads]  # fmt: skip
+    news = pd.DataFrame(rows * 3, columns=["headline", "label"])
+    news["headline"] = news["headline"] + [f"。第{i}期" for i in range(len(news))]
+    assert news["headline"].is_unique
+    assert infer_kinds(news, exclude=["label"]) == {"headline": ColumnKind.TEXT}
+    assert words_of("股市大涨 ok")[:5] == ["股", "市", "大", "涨", "股市"]
+    assert words_of("Stocks rose on Monday") == ["Stocks", "rose", "on", "Monday"]
+    two = {"models": ["logreg", "sgd"], "report": False}
+    result = search("sentiment", data=news, target="label", trials=4, seed=0, storage=":memory:",
+                    runs_dir=tmp_path, overrides=two, progress=False)  # fmt: skip
+    board = result.leaderboard()
+    assert (board["state"] == "COMPLETE").all(), board["error"].dropna().tolist()[:1]
+    assert result.dataset.kinds == {"headline": ColumnKind.TEXT}
+    assert board["score"].max() > 0.9

@@ -39,6 +39,12 @@ SCANNED_BYTES = 1 << 29  # files up to 512 MiB are checked for lines with too fe
 WINDOWS = "cp1252"  # a spreadsheet's plain CSV in Western Europe
 _PARQUET = {".parquet", ".pq"}
 TEXT_MIN_WORDS = 5.0
+# scripts written without spaces between words (Chinese, Japanese, Korean, Thai, Lao,
+# Myanmar, Khmer); the built-in TF-IDF plugin reads their words alike
+NO_SPACES = (
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
 WORDS_SAMPLE = 2000  # values whose words are counted (80,000-character texts: 5 s for all)
 LONGEST_DATE = 64  # characters: no written date is longer
 LEAK_MIN_ROWS = 500  # rows from which a column separating the classes perfectly is a leak
@@ -585,18 +591,23 @@ def infer_kinds(
         else:
             text = col.dropna().astype(str)
             some = text.sample(WORDS_SAMPLE, random_state=0) if len(text) > WORDS_SAMPLE else text
-            # words of the first 400 characters: enough to tell a text from a label
-            words = some.str.slice(0, 400).str.split().str.len().mean() if len(some) else 0.0
+            # words of the first 400 characters: enough to tell a text from a label (in a
+            # script written without spaces, about one a pair of its characters)
+            head = some.str.slice(0, 400)
+            unspaced = head.str.count(NO_SPACES)
+            words = (head.str.split().str.len() + unspaced / 2).mean() if len(some) else 0.0
             unique_share = text.nunique() / max(len(text), 1)
             is_text = words >= TEXT_MIN_WORDS and unique_share > 0.5
             if is_text:
                 kinds[name] = ColumnKind.TEXT
             else:  # codes, one a row (C00001, a SKU): an identifier, whatever its name
-                # (words, one a row, are not: short distinct headlines are a text recipe's)
+                # (words, one a row, are not: short distinct headlines are a text recipe's;
+                # nor a Chinese sentence, which has no space either)
                 code = (
                     n > 1
                     and len(text) == n == text.nunique()
                     and not text.str.contains(r"\s").any()
+                    and not unspaced.any()
                 )
                 kinds[name] = ColumnKind.ID if code else ColumnKind.CATEGORICAL
     return kinds

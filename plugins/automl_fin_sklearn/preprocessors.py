@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -108,6 +109,32 @@ class _CrossFit:
             return list(folds.split(X, y, groups))
 
 
+# scripts written without spaces between words (Chinese, Japanese, Korean, Thai, Lao,
+# Myanmar, Khmer): a run of them is a phrase or a whole sentence, not a word
+NO_SPACES = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+    "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]"
+)
+_WORDS = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_RUNS = re.compile(r"(?u)\w+")
+
+
+def words_of(doc: str) -> list[str]:
+    """The words of ``doc`` as scikit-learn's default pattern finds them; in a script
+    written without spaces, each character and each pair of neighbouring characters
+    (a sentence of Chinese was one "word", seen once, so no term survived ``min_df``:
+    "After pruning, no terms remain", every trial failed)."""
+    if not NO_SPACES.search(doc):
+        return _WORDS.findall(doc)
+    out: list[str] = []
+    for run in _RUNS.findall(doc):
+        if not NO_SPACES.search(run):
+            out += [run] if len(run) > 1 else []
+            continue
+        out += list(run) + [run[i : i + 2] for i in range(len(run) - 1)]
+    return out
+
+
 def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -117,6 +144,8 @@ def _tfidf(p: Mapping[str, Any], ctx: BuildContext) -> Any:
         sublinear_tf=p["sublinear_tf"],
         strip_accents="unicode",
         dtype=np.float32,
+        tokenizer=words_of,
+        token_pattern=None,
     )
     if p.get("analyzer", "word") == "word":
         return words
