@@ -18,10 +18,9 @@ __all__ = ["COMMAND_LINE", "in_python_words", "speaks_python"]
 COMMAND_LINE: contextvars.ContextVar[bool] = contextvars.ContextVar("command_line", default=False)
 F = TypeVar("F", bound=Callable[..., Any])
 # the search's own flags and the argument of search() that says the same
-_FLAGS = {
-    flag: flag.replace("-", "_")
-    for flag in ("target", "data", "trials", "seconds", "seed", "study", "storage", "runs-dir")
-}
+# (not --study, --storage, --seed: "another --study name", "optuna ... --storage URL",
+# "--seed 3 or without --seed" read wrong as arguments)
+_FLAGS = {flag: flag for flag in ("target", "data", "trials", "seconds")}
 
 
 def _overrides(key: str, value: str) -> str:
@@ -38,8 +37,7 @@ def in_python_words(text: str) -> str:
     """``text`` with the command line's flags written as :func:`automl_fin.search`'s
     arguments: ``--set 'k=v'`` as ``overrides={'k': v}``, ``(data.drop: [...])`` as
     overrides too, ``--target COL`` as ``target=COL`` (and ``--data``, ``--trials``,
-    ``--seed``, ``--study``, ``--storage``, ``--runs-dir``), ``automl-fin run R ...`` as
-    ``search('R', ...)``."""
+    ``--seconds``), ``automl-fin run R ...`` as ``search('R', ...)``."""
 
     def command(m: re.Match[str]) -> str:
         given = re.findall(r"--([\w-]+) (\S+)", m[2])

@@ -564,8 +564,8 @@ def test_nested_parquet_columns_are_refused_by_name_unless_dropped(tmp_path: Pat
         search("default", data=str(path), trials=1, storage=":memory:", runs_dir=tmp_path)
     assert str(err.value) == (
         f"{path}: column 'tags' holds lists or records, not values; flatten it into one "
-        'column per field, or leave it out (data.drop: ["tags"])'
-    )
+        "column per field, or leave it out (overrides={'data.drop': ['tags']})"
+    )  # (in search()'s words: `automl-fin run` says data.drop: ["tags"])
     only = {"models": ["logreg"], "data.drop": ["tags"], "report": False}
     result = search("default", data=str(path), trials=2, storage=":memory:", runs_dir=tmp_path,
                     overrides=only)  # fmt: skip

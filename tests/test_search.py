@@ -241,7 +241,7 @@ def test_a_study_resumed_with_other_models_is_refused_before_any_trial(tmp_path:
     text = str(info.value)
     assert "study 'm' keeps the choices its trials were asked" in text and "\n" not in text
     assert "it searched the models [gnb, logreg], this run [logreg, sgd]" in text
-    assert "--set 'models=[gnb, logreg]'" in text
+    assert "overrides={'models': ['gnb', 'logreg']}" in text  # (the CLI: --set 'models=[...]')
     with pytest.raises(StorageError, match=r"this run \[logreg\]; resume it with"):  # narrowed
         search("default", trials=5, registry=reg, overrides={**opts, "models": ["logreg"],
                "enqueue": []}, **kw)  # fmt: skip
@@ -325,7 +325,9 @@ def test_a_study_that_had_a_constant_column_as_a_feature_says_how_to_resume(
     with pytest.raises(StorageError) as info:
         search("default", trials=2, overrides=opts, **kw)
     assert "features differ (missing now: ['const']" in str(info.value)
-    assert "--set 'data.columns={const: categorical}' keeps the study's" in str(info.value)
+    assert "overrides={'data.columns': {'const': 'categorical'}} keeps the study's" in str(
+        info.value
+    )
     kept = {**opts, "data.columns": {"const": "categorical"}}
     again = search("default", trials=2, overrides=kept, **kw)
     assert again.n_trials == 1
