@@ -554,11 +554,19 @@ def _worse_than_the_prior(study: optuna.Study, problem: Problem) -> None:
     if own is None or prior is None or not own > prior:
         return
     record = TrialRecord.of(chosen)
+    sign, spread = problem.metric.sign, record.score_std or 0.0
+    ahead = sign * (float(chosen.value) - float(priors[0].value)) > 2 * spread  # type: ignore[arg-type]
+    why = (
+        f"they rank the rows by {problem.metric.name} but are overconfident: use them as "
+        "scores, or calibrate (--set 'calibration=[sigmoid, isotonic]')"
+        if ahead
+        else f"'{problem.dataset.target}' may not follow from these columns: check the "
+        "leaderboard before relying on them"
+    )
     warnings.warn(
         f"the chosen row ({record.model or chosen.number}) has a log loss of {own:.4g} on "
         f"the folds, worse than the prior's {prior:.4g} (the class shares alone): its "
-        f"probabilities are worse than none; '{problem.dataset.target}' may not follow "
-        "from these columns: check the leaderboard before relying on them",
+        f"probabilities are worse than none; {why}",
         stacklevel=3,
     )
 
