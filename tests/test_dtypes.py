@@ -126,7 +126,7 @@ def test_columns_no_model_takes_are_refused_by_name_unless_left_out(
         search("default", data=frame, target="card", trials=2, storage=":memory:",
                runs_dir=tmp_path, overrides=FAST)  # fmt: skip
     assert str(err.value).startswith(f"<DataFrame>: column 'extra' {what}")
-    assert str(err.value).endswith('or leave it out (data.drop: ["extra"])')
+    assert str(err.value).endswith("or leave it out (overrides={'data.drop': ['extra']})")
     result = search("default", data=frame, target="card", trials=2, storage=":memory:",
                     runs_dir=tmp_path, overrides={**FAST, "data.drop": ["extra"]})  # fmt: skip
     assert "extra" not in result.dataset.X.columns
