@@ -281,6 +281,7 @@ def test_a_k_fold_study_from_before_holdout_from_keeps_its_folds(tmp_path: Path)
     again = reopen("old", runs_dir=tmp_path, data=data)
     assert again.problem.scheme == "stratified_kfold" and len(again.problem.splits) == 2
     with pytest.raises(StorageError, match=r"validation was 'stratified_kfold', is 'holdout'.*"
-                       r"--set validation.holdout_from=null keeps the study's k-fold"):  # fmt: skip
+                       r"overrides=\{'validation.holdout_from': None\} keeps the study's "
+                       r"k-fold"):  # fmt: skip
         search("default", data, target="late", trials=2, study="old", runs_dir=tmp_path,
                overrides={**fast, "validation.n_splits": 2}, progress=False)  # fmt: skip
