@@ -309,9 +309,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     warnings.showwarning = _show_warning
     from automl_fin._words import COMMAND_LINE
-    from automl_fin.errors import AutomlFinError, Terminated
 
-    COMMAND_LINE.set(True)  # errors in the words of the flags, not of search()'s arguments
+    said = COMMAND_LINE.set(True)  # errors in the words of the flags, not search()'s arguments
+    try:
+        return _main(args)
+    finally:  # (main called in a Python process: its own search() calls speak Python)
+        COMMAND_LINE.reset(said)
+
+
+def _main(args: argparse.Namespace) -> int:
+    from automl_fin.errors import AutomlFinError, Terminated
 
     with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
         signal.signal(signal.SIGTERM, _terminate)
@@ -359,6 +366,7 @@ def _terminate(signum: int, frame: Any) -> None:
     the storage's write-ahead log beside it, and no word of how to resume)."""
     from automl_fin.errors import Terminated
 
+    Terminated.received = True
     raise Terminated("SIGTERM")
 
 

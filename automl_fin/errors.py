@@ -72,4 +72,8 @@ class BudgetStop(Pruned):
 class Terminated(KeyboardInterrupt):
     """SIGTERM (``kill``, ``docker stop``, a batch scheduler's end of job), raised by the
     command line as Ctrl-C is: the running trial is failed as interrupted and not
-    counted, the storage left whole, and the command says how to resume."""
+    counted, the storage left whole, and the command says how to resume. ``received``:
+    whether this process got one (a library that handles the signal itself, PyTorch
+    Lightning, raises its own exception in its place)."""
+
+    received = False

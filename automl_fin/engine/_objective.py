@@ -147,15 +147,19 @@ def warm_preprocessors(problem: Problem) -> set[str]:
 
 def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
     """The user's Ctrl-C (or SIGTERM) that ``exc`` was raised while handling: PyTorch
-    Lightning catches it in a fit and calls ``exit(1)``, and the search went on, the
-    trial failed as "raised in fit: SystemExit: 1" (86 s more after a SIGTERM)."""
+    Lightning catches it in a fit and calls ``exit(1)`` (or, for SIGTERM, raises its own
+    ``SIGTERMException``), and the search went on, the trial failed as "raised in fit:
+    SystemExit: 1" (86 s more after a SIGTERM)."""
+    from automl_fin.errors import Terminated
+
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, KeyboardInterrupt):
             return exc
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    return None
+    # Lightning handles SIGTERM itself, then raises its SIGTERMException in its place
+    return Terminated("SIGTERM") if Terminated.received else None
 
 
 def _of_scores(exc: BaseException, model: str) -> str:
