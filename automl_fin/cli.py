@@ -350,13 +350,11 @@ def _main(args: argparse.Namespace) -> int:
         print(f"{PROG}: {said}{resume}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:
-        lost = None if args.debug else _storage_lost(exc, args.command in ("run", "worker"))
+        known = hasattr(args, "storage") and hasattr(args, "runs_dir")
+        url = _storage_url(args) if known else ""  # (a string: nothing opened)
+        lost = None if args.debug else _storage_lost(exc, args.command in ("run", "worker"), url)
         if lost is None:
             raise
-        if lost.startswith("storage is not") and hasattr(args, "runs_dir"):  # a damaged file
-            from automl_fin.storage._storage import redact
-
-            lost = lost.replace("storage", f"storage '{redact(_storage_url(args))}'", 1)
         print(f"{PROG}: error: {lost}", file=sys.stderr)
         return 2
 
@@ -370,13 +368,14 @@ def _terminate(signum: int, frame: Any) -> None:
     raise Terminated("SIGTERM")
 
 
-def _storage_lost(exc: BaseException, searching: bool) -> str | None:
+def _storage_lost(exc: BaseException, searching: bool, url: str = "") -> str | None:
     """The line for a database that stopped answering in the middle of a command (a
     PostgreSQL server gone: a 460-line traceback ending in Optuna's "invalid data in the
-    commit, e.g. exceeding max length"), or None for any other error."""
+    commit, e.g. exceeding max length") or turned out damaged (the storage ``url``), or
+    None for any other error."""
     import sqlalchemy.exc  # (loaded already wherever a database was used)
 
-    from automl_fin.storage._storage import short_error
+    from automl_fin.storage._storage import short_error, unreadable
 
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
@@ -394,10 +393,7 @@ def _storage_lost(exc: BaseException, searching: bool) -> str | None:
         if isinstance(exc, sqlalchemy.exc.DatabaseError) and any(
             w in str(exc.orig) for w in damaged
         ):
-            return (
-                f"storage is not a readable Optuna database ({short_error(exc.orig or exc)}); "
-                "restore it from a copy, or pass another --storage"
-            )
+            return unreadable(url or "?", exc.orig or exc)
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     return None
 

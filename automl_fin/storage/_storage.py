@@ -188,10 +188,7 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
         raise StorageError(f"storage '{redact(url)}' {why}: {said}") from None
     except (sqlalchemy.exc.DatabaseError, optuna.exceptions.StorageInternalError) as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's words, not the SQL sent
-        raise StorageError(
-            f"storage '{redact(url)}' is not a readable Optuna database ({short_error(cause)}); "
-            "restore it from a copy, or pass another --storage"
-        ) from None
+        raise StorageError(unreadable(url, cause)) from None
 
 
 def _has_studies(url: str, scheme: str) -> None:
@@ -323,6 +320,15 @@ def redact(url: Any) -> str:
     if creds:
         text = f"{head}{creds.group(1)}:***@{creds.group(2)}"
     return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", text)
+
+
+def unreadable(url: str, exc: BaseException) -> str:
+    """The line for a storage that is no readable Optuna database (damaged, or another
+    kind of file), met when it is opened or later in a command."""
+    return (
+        f"storage '{redact(url)}' is not a readable Optuna database ({short_error(exc)}); "
+        "restore it from a copy, or pass another --storage"
+    )
 
 
 def short_error(exc: BaseException) -> str:
