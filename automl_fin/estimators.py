@@ -115,6 +115,8 @@ class _AutoFin(BaseEstimator):
             # recipe states for its own table (risk_tier's tier from grade, its dropped
             # columns) are not applied to them; a recipe file of the user's keeps its own
             overrides |= {"data.derive": {}, "data.drop": []}
+        if self.recipe == "auto":  # its reference row would take one of the estimator's
+            overrides["baselines"] = []  # trials (trials=1: none left for a model)
         for key, value in (
             ("models", _names(self.models)),
             ("metric", self.metric),

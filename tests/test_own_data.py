@@ -614,3 +614,29 @@ def test_a_table_given_by_set_data_path_is_read_as_one_given_by_data(tmp_path) -
                                "models": ["logreg"], "report": False, "ensemble": False,
                                "validation.repeats": 1})  # fmt: skip
     assert result.dataset.target == "card" and result.predictor is not None
+
+
+def test_auto_scores_the_tasks_own_baseline_first(tmp_path: Path) -> None:
+    """``auto`` showed no reference row: a regression's RMSE of 55 said nothing until one
+    knew the mean's was 77. It scores the task's own baseline first (the mean for a number,
+    the class prior for classes), beside the models; the estimator, whose ``trials`` are
+    models, runs none."""
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+
+    from automl_fin import AutoFinRegressor
+
+    for frame, own in ((load_diabetes(as_frame=True).frame, "historical_mean"),
+                       (load_breast_cancer(as_frame=True).frame, "prior")):  # fmt: skip
+        result = search("auto", data=frame, target="target", trials=2, storage=":memory:",
+                        runs_dir=tmp_path, overrides={"report": False, "models": ["ridge" if
+                        own == "historical_mean" else "logreg"]})  # fmt: skip
+        assert list(result.problem.baselines) == [own]
+        board = result.leaderboard()
+        row = board[board["baseline"]]
+        assert row["model"].tolist() == [own] and (row["state"] == "COMPLETE").all()
+        best = board.loc[~board["baseline"], "score"].iloc[0]  # the models beat it here
+        baseline = row["score"].iloc[0]
+        assert (best < baseline) if own == "historical_mean" else (best > baseline), board
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    fitted = AutoFinRegressor(trials=1, models=["ridge"]).fit(X, y)  # no trial to spare
+    assert fitted.leaderboard_["model"].tolist() == ["ridge"]

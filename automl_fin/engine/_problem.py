@@ -570,7 +570,11 @@ def _specs(
         left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
         warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=3)
     baselines = {}
-    for i, name in enumerate(recipe.baselines):
+    if recipe.baselines == "auto":  # the task's own reference row, where installed
+        own = "historical_mean" if task is Task.REGRESSION else "prior"
+        spec = registry.models.get(own)
+        baselines = {own: spec} if spec is not None and spec.baseline else {}
+    for i, name in enumerate([] if recipe.baselines == "auto" else recipe.baselines):
         spec = registry.models.get(name)
         if spec is None or task not in spec.tasks:
             known = sorted(n for n, m in registry.models.items() if m.baseline and task in m.tasks)

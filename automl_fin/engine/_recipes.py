@@ -184,8 +184,10 @@ class Recipe(_Strict):
         "(true; its out-of-fold score then estimates exactly that predictor) or refit it "
         "on all rows (false); auto: bagged with k-fold validation up to 20,000 rows",
     )
-    baselines: list[str] = Field(
-        default_factory=list, description="models scored once each, first, as reference rows"
+    baselines: list[str] | Literal["auto"] = Field(
+        default_factory=list,
+        description="models scored once each, first, as reference rows; auto: the task's "
+        "own (prior for classes, historical_mean for a number) where installed",
     )
     reality_check: float | None = Field(
         None,
