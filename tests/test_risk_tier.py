@@ -186,6 +186,39 @@ def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
         assert scale_order(unknown) is None
 
 
+def test_auto_reads_a_scale_written_as_text_in_order(tmp_path: Path) -> None:
+    """``auto`` read an order only from a pandas ordered Categorical: the same grades from
+    a CSV (Lending Club's ``A ... G``) were searched without the ordinal models or QWK.
+    Labels of a known scale are in order now, said with the way back; labels of no known
+    scale, and a recipe that says ``data.ordered``, are read as before."""
+    from automl_fin import datasets
+
+    loans = datasets.load("loans_full_schema").drop(columns=LEAKS[1:]).sample(2000, random_state=1)
+    csv = tmp_path / "loans.csv"
+    loans.to_csv(csv, index=False)  # the grades as text, as a user's file has them
+    fast = {"models": ["ordinal_logreg", "logreg"], "validation.n_splits": 3,
+            "validation.repeats": 1, "report": False, "ensemble": False}  # fmt: skip
+    lines: list[str] = []
+    result = search("auto", data=csv, target="grade", trials=3, seed=0, runs_dir=tmp_path,
+                    storage=":memory:", announce=lines.append, overrides=fast)  # fmt: skip
+    grades = sorted(loans["grade"].unique())  # A ... F here (G is rare)
+    assert result.recipe.data.ordered and result.recipe.data.classes == grades
+    assert "ordinal_logreg" in result.problem.models
+    assert "qwk" in {m.name for m in result.problem.extra_metrics}
+    assert (
+        f"classes of 'grade' ordered as letter grades: {' < '.join(grades)}; if that is wrong, "
+        "list them lowest first: --set 'data.classes=[LOWEST, ..., HIGHEST]'; ordinal models "
+        "and qwk searched (unordered: --set data.ordered=false)"
+    ) in "\n".join(lines)
+    plain = search("auto", data=csv, target="grade", trials=2, seed=0, runs_dir=tmp_path,
+                   storage=":memory:", overrides={**fast, "data.ordered": False})  # fmt: skip
+    assert not plain.recipe.data.ordered and "ordinal_logreg" not in plain.problem.models
+    purpose = loans.drop(columns="grade").rename(columns={"homeownership": "grade"})  # no scale
+    other = search("auto", data=purpose, target="grade", trials=2, seed=0, runs_dir=tmp_path,
+                   storage=":memory:", overrides=fast)  # fmt: skip
+    assert not other.recipe.data.ordered and "ordinal_logreg" not in other.problem.models
+
+
 def test_the_recipes_derive_rule_never_replaces_a_column_nor_reads_the_target(
     tmp_path: Path,
 ) -> None:

@@ -329,6 +329,15 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
             f"{_short(cfg.classes)})"
         )
         cfg.classes = None
+    if (
+        recipe.task == "auto"
+        and cfg.classes is None
+        and "ordered" not in cfg.model_fields_set
+        and _scale(observed)
+    ):  # ratings, letter grades, low/medium/high from a CSV: their order is the scale's
+        cfg.ordered = True  # (only an ordered Categorical was read in order)
+        _order(out, observed, source, soft)
+        out.notes[-1] += "; ordinal models and qwk searched (unordered: --set data.ordered=false)"
     if cfg.ordered and cfg.classes is None:
         _order(out, observed, source, soft)
     binary = recipe.task == Task.BINARY or (recipe.task == "auto" and len(observed) == 2)
@@ -367,6 +376,13 @@ def infer_positive(y: pd.Series) -> tuple[Any, str]:
     label = min(reversed(values), key=lambda v: counts[str(v)])
     share = counts[str(label)] / counts.sum()
     return label, f"the minority class, {share:.0%} of rows"
+
+
+def _scale(observed: list[Any]) -> bool:
+    """Whether three or more class labels write a known scale (``_class_order``)."""
+    from automl_fin.data._class_order import scale_order
+
+    return scale_order(observed) is not None
 
 
 def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str]) -> None:
