@@ -17,7 +17,10 @@ declares, and checks what the engine relies on:
   on :class:`~automl_fin.errors.BudgetStop` from ``check`` it lets it through or ends
   its fit there with a model that predicts; so does a model that is not monitored on
   ``BudgetStop`` from :func:`~automl_fin.check_budget`;
-* a preprocessor keeps the number of rows and transforms unseen rows to the same width.
+* ``build`` returns an estimator (``fit`` and ``predict``, or ``fit`` and ``transform``);
+* a preprocessor, run in its slot's chain after the built-in steps before it (a
+  ``scale`` step gets the imputer's NumPy array), keeps the number of rows, transforms
+  unseen rows to the same width, and each row in its place: in reverse order, or alone.
 
 Use it in a plugin's own tests::
 
@@ -389,6 +392,7 @@ def _check_clone_and_seed(spec: ModelSpec, task: Task, plan: Any, ctx: BuildCont
         return spec.build(plan.params, dataclasses.replace(ctx, seed=seed))
 
     model = build(ctx.seed)
+    _check_built(spec, task, model)
     mine = _check_clone(spec.name, task, model, "estimator")
     other = build(ctx.seed + 1).get_params(deep=False)
     for key in SEED_PARAMS:
@@ -487,6 +491,12 @@ def _check_budget_stop(
 
 
 def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool) -> None:
+    """The preprocessor in its slot's chain, as a search runs it: after the built-in
+    steps of the slots before its own (a ``scale`` step gets the imputer's NumPy array,
+    not the frame: a winsoriser calling ``X.quantile`` passed here and failed every
+    trial)."""
+    from automl_fin.engine._steps import Steps
+    from automl_fin.plugin._registry import get_registry
     from automl_fin.plugin._space import fixed_values
 
     text = ColumnKind.TEXT in spec.kinds
@@ -510,18 +520,24 @@ def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool
         fixed_values(spec.name, spec.space_for(ctx), spec.defaults)
     except ValueError as exc:
         raise _fail(spec.name, task, f"defaults: {exc}") from None
+    _check_built(spec, task, spec.build(params, ctx))
     _check_clone(spec.name, task, spec.build(params, ctx), "transformer")
+    before = _slots_before(spec, _built_in(get_registry()))
+    given = (f"{' and '.join(n for n, _ in before)}'s output (a NumPy array, as in a "
+             "search)" if before else "its columns")  # fmt: skip
 
     def fit_transform() -> tuple[Any, np.ndarray, np.ndarray]:
-        step = spec.build(params, ctx)
-        return (
-            step,
-            _dense(step.fit_transform(X[columns].iloc[:cut], y[:cut])),
-            _dense(step.transform(X[columns].iloc[cut:])),
-        )
+        steps = [(n, p.build({**_params(p, ctx, seed), **p.defaults}, ctx)) for n, p in before]
+        chain = Steps([*steps, (spec.name, spec.build(params, ctx))])
+        try:
+            train = _dense(chain.fit_transform(X[columns].iloc[:cut], y[:cut]))
+        except Exception as exc:
+            raise _fail(spec.name, task, f"fit_transform of {given} raised "
+                        f"{type(exc).__name__}: {exc}") from None  # fmt: skip
+        return chain, train, _dense(chain.transform(X[columns].iloc[cut:]))
 
     name = spec.name
-    step, train, test = fit_transform()
+    chain, train, test = fit_transform()
     if train.shape[0] != cut or test.shape[0] != len(y) - cut:
         raise _fail(name, task, f"changed the number of rows ({train.shape[0]} from {cut})")
     if train.shape[1:] != test.shape[1:]:
@@ -534,9 +550,54 @@ def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool
     _, _, again = fit_transform()
     if not _same(test, again):
         raise _fail(name, task, "two fits with the same seed transform differently")
-    restored = pickle.loads(pickle.dumps(step))
+    _check_rows(name, task, chain, X[columns].iloc[cut:], test)
+    restored = pickle.loads(pickle.dumps(chain))
     if not _same(test, _dense(restored.transform(X[columns].iloc[cut:]))):
         raise _fail(name, task, "transform changes after a pickle round trip")
+
+
+def _slots_before(
+    spec: PreprocessorSpec, built_in: Mapping[str, PreprocessorSpec]
+) -> list[tuple[str, PreprocessorSpec]]:
+    """The built-in preprocessor (the first by name) of each slot before ``spec``'s own in
+    the chain of its first column kind that has its slot."""
+    from automl_fin.engine._pipeline import CHAINS
+
+    for kind in sorted(spec.kinds):
+        slots = [slot for slot, _ in CHAINS.get(ColumnKind(kind), ())]
+        if spec.slot in slots:
+            before = slots[: slots.index(spec.slot)]
+            fills = [[(n, p) for n, p in sorted(built_in.items())
+                      if p.slot == slot and kind in p.kinds] for slot in before]  # fmt: skip
+            return [names[0] for names in fills if names]
+    return []
+
+
+def _check_rows(name: str, task: Task, chain: Any, X: pd.DataFrame, out: np.ndarray) -> None:
+    """Each row is transformed alone, in its place: the rows in reverse order come out in
+    reverse order, one row comes out as it does among the others (a step that sorted its
+    output paired one row's categories with another's numbers; one whose width or
+    values depend on the batch fails a prediction of one row)."""
+    back = _dense(chain.transform(X.iloc[::-1]))
+    if not _same(back, out[::-1]):
+        raise _fail(name, task, "transform of the same rows in reverse order is not its "
+                    "output in reverse order: transform each row in its place, whatever "
+                    "the rows beside it")  # fmt: skip
+    one = _dense(chain.transform(X.iloc[:1]))
+    if not _same(one, out[:1]):
+        raise _fail(name, task, f"transform of one row gives {one.shape[1:]} values unlike "
+                    "the same row among others: transform each row on its own, as a "
+                    "prediction of one row needs")  # fmt: skip
+
+
+def _check_built(spec: ModelSpec | PreprocessorSpec, task: Task, built: Any) -> None:
+    """``build`` returned an estimator (one without ``return`` gave None)."""
+    from automl_fin.engine._pipeline import check_built
+
+    try:
+        check_built(spec, built)
+    except TypeError as exc:
+        raise _fail(spec.name, task, str(exc)) from None
 
 
 def _dense(out: Any) -> np.ndarray:

@@ -187,10 +187,12 @@ class _Step(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):  # type: ignore[no-untyped-def]
         if self.flaw == "boom":
             raise ValueError("boom_step cannot handle these columns")
+        X = pd.DataFrame(np.asarray(X, dtype=object))  # the imputer's array (or a frame)
         self.codes_ = {c: {v: i for i, v in enumerate(sorted(X[c].unique()))} for c in X}
         return self
 
     def transform(self, X):  # type: ignore[no-untyped-def]
+        X = pd.DataFrame(np.asarray(X, dtype=object))
         if self.flaw == "dummies":
             return pd.get_dummies(X).to_numpy(dtype=float)
         out = np.column_stack([X[c].map(self.codes_[c]).to_numpy(dtype=float) for c in X])
@@ -198,7 +200,22 @@ class _Step(TransformerMixin, BaseEstimator):
             out = out[:-1]
         if self.flaw == "noisy":
             out = out + np.random.default_rng().normal(size=out.shape)
+        if self.flaw == "sorts":  # rows in another order than given
+            out = out[np.argsort(out[:, 0], kind="stable")]
+        if self.flaw == "per_batch":  # codes centred on the rows given with it
+            out = out - out.mean(axis=0)
         return out if self.flaw == "nan" else np.nan_to_num(out, nan=-1.0)
+
+
+class _ByName(TransformerMixin, BaseEstimator):
+    """Counts of each column's values, read from a frame by column name."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        self.counts_ = {c: X[c].value_counts() for c in ["purpose"]}
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        return np.column_stack([X[c].map(n).fillna(0) for c, n in self.counts_.items()])
 
 
 @pytest.mark.parametrize(
@@ -213,11 +230,30 @@ class _Step(TransformerMixin, BaseEstimator):
         ("unclonable", "sklearn.base.clone fails: .*parameter options"),
         # a portfolio trial's value outside the space: other models' entries were dropped
         ("bad_default", r"defaults: .*0\.7"),
+        # a search paired one row's categories with another's numbers, without a word
+        ("sorts", "transform of the same rows in reverse order is not its output in reverse"),
+        ("per_batch", "transform of one row gives .* unlike the same row among others"),
+        (
+            "frame_only",
+            r"fit_transform of most_frequent_impute's output \(a NumPy array, as "
+            r"in a search\) raised IndexError",
+        ),
+        (
+            "no_return",
+            r"its build returned None \(no return\?\), which has no fit or "
+            r"transform\(\); return an unfitted estimator",
+        ),
     ],
 )
 def test_check_plugin_catches_each_broken_preprocessor(flaw: str, message) -> None:
+    def build(p, ctx):  # type: ignore[no-untyped-def]
+        if flaw == "frame_only":  # reads columns by name: a frame's, not the imputer's
+            return _ByName()
+        if flaw != "no_return":
+            return _Step(flaw, p.get("q", 0))
+
     spec = PreprocessorSpec(name="flawed_step", kinds={ColumnKind.CATEGORICAL},
-                            slot=Slot.ENCODE, build=lambda p, ctx: _Step(flaw, p.get("q", 0)),
+                            slot=Slot.ENCODE, build=build,
                             space={"q": Float(0.0, 0.1)},
                             defaults={"q": 0.7 if flaw == "bad_default" else 0.05})  # fmt: skip
     if message is None:
@@ -574,3 +610,65 @@ def test_a_preprocessor_dropping_rows_is_named_not_the_model(tmp_path) -> None:
             said = re.search(rf"{step} gave (\d+) rows for (\d+): a preprocessor keeps every row",
                              error)  # fmt: skip
             assert said is not None and int(said[1]) == int(said[2]) - 1, error
+
+
+class _SignedLog(TransformerMixin, BaseEstimator):
+    """A step with nothing to learn: ``fit`` returns ``self`` (no attribute ending in _)."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        Z = np.asarray(X, dtype=float)
+        return np.sign(Z) * np.log1p(np.abs(Z))
+
+
+def test_a_stateless_step_runs_and_a_build_without_return_is_named(tmp_path) -> None:
+    """A plugin author's finds: a correct stateless ``scale`` step (``fit`` returns self)
+    passed ``check_plugin`` and failed every trial, "logreg raised in predict:
+    NotFittedError: This Pipeline instance is not fitted yet" (scikit-learn judges a
+    pipeline fitted by its last step's attributes); a ``build`` that forgot ``return``
+    was read by calibration as "no estimator" and fitted scikit-learn's LinearSVC, scored
+    and saved as the plugin's model."""
+    from automl_fin.engine._search import search
+
+    signed = PreprocessorSpec(name="signed_log", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                              build=lambda p, ctx: _SignedLog())  # fmt: skip
+    check_plugin(signed)
+
+    def forgets(p, ctx):  # type: ignore[no-untyped-def]
+        LogisticRegression()  # no return
+
+    lost = ModelSpec(name="lost", tasks={Task.BINARY}, build=forgets)
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(lost)
+
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(signed)
+
+    with pytest.raises(PluginCheckError, match=r"^lost \(binary\): its build returned None "):
+        check_plugin(lost)
+    registry = Registry(plugins={"probe": Plugin()})
+    common = {"runs_dir": tmp_path, "storage": ":memory:", "registry": registry, "seed": 0,
+              "progress": False, "trials": 2}  # fmt: skip
+    fixed = {"report": False, "ensemble": False, "validation.repeats": 1, "baselines": [],
+             "validation.n_splits": 3}  # fmt: skip
+    ran = search("default", **common, overrides={**fixed, "models": ["logreg"],
+                 "preprocessors": ["median_impute", "signed_log", "onehot"]})  # fmt: skip
+    assert ran.leaderboard()["state"].eq("COMPLETE").all() and ran.predictor is not None
+    assert ran.predictor.predict_proba(ran.dataset.X.iloc[:1]).shape == (1, 2)
+    failed = search("default", **common, overrides={**fixed, "models": ["lost"],
+                    "calibration": ["sigmoid"]})  # fmt: skip
+    errors = failed.leaderboard()["error"]
+    assert (
+        errors.notna().all()
+        and errors.str.startswith(
+            "lost (<local> 0+unknown (plugin 'probe')) raised in build: TypeError: its build "
+            "returned None (no return?), which has no fit or predict(); return an unfitted "
+            "estimator"
+        ).all()
+    ), errors.tolist()

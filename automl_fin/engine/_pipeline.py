@@ -34,6 +34,7 @@ __all__ = [
     "accepts_input",
     "build_pipeline",
     "can_preprocess_for",
+    "check_built",
     "check_rows",
     "feature_info",
     "has_lag_window",
@@ -255,7 +256,8 @@ def build_pipeline(
 ) -> Pipeline:
     """A fresh, unfitted pipeline for ``plan`` over columns of the given ``kinds``."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
+
+    from automl_fin.engine._steps import Steps as Pipeline
 
     if plan.raw_text:
         from sklearn.preprocessing import FunctionTransformer
@@ -336,10 +338,26 @@ def _space(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext) -> Any:
 
 def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: BuildContext) -> Any:
     try:
-        return spec.build(params, ctx)
+        built = spec.build(params, ctx)
+        check_built(spec, built)
+        return built
     except Exception as exc:
         exc._automl_fin_spec = spec.name  # type: ignore[attr-defined]  # named in the error
         raise
+
+
+def check_built(spec: ModelSpec | PreprocessorSpec, built: Any) -> None:
+    """Refuse what a builder returned that is no estimator: a ``build`` without its
+    ``return`` gave ``None``, which calibration read as "no estimator given" and fitted
+    scikit-learn's LinearSVC in its place, saved and scored as the plugin's model."""
+    needs = ("fit", "transform") if isinstance(spec, PreprocessorSpec) else ("fit", "predict")
+    lacks = [m for m in needs if not callable(getattr(built, m, None))]
+    if lacks:
+        what = "None (no return?)" if built is None else f"a {type(built).__name__}"
+        raise TypeError(
+            f"its build returned {what}, which has no {' or '.join(lacks)}(); return an "
+            "unfitted estimator"
+        )
 
 
 def unpicklable(obj: Any, name: str | None = None) -> str | None:
