@@ -471,3 +471,72 @@ def test_a_chosen_row_whose_probabilities_are_worse_than_the_prior_is_said(
     (line,) = said["shuffled"]
     assert line.startswith("the chosen row (ensemble) has a log loss of 0.6"), line
     assert "(the class shares alone): its probabilities are worse than none" in line
+
+
+class _CutOnce:
+    """The mean, whose first fit is cut by Ctrl-C (a KeyboardInterrupt, as the
+    terminal's is)."""
+
+    cut = True
+
+    def __init__(self) -> None:
+        from sklearn.dummy import DummyRegressor
+
+        self.inner = DummyRegressor()
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {}
+
+    def set_params(self, **params):  # type: ignore[no-untyped-def]
+        return self
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        if _CutOnce.cut:
+            _CutOnce.cut = False
+            raise KeyboardInterrupt
+        self.inner.fit(X, y)
+        return self
+
+    def predict(self, X):  # type: ignore[no-untyped-def]
+        return self.inner.predict(X)
+
+
+def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) -> None:
+    """A baseline trial cut by Ctrl-C or kill -9 was never queued again: the resumed
+    search ran its models, skipped the reality check ("no baseline completed") and a
+    batch called it done; a price search cut in its random walk saved the mean."""
+    import warnings
+
+    import pandas as pd
+
+    from automl_fin import ModelSpec, Task, hookimpl, search
+    from automl_fin.plugin._registry import Registry
+
+    mean = ModelSpec(name="cut_mean", tasks={Task.REGRESSION}, build=lambda p, ctx: _CutOnce(),
+                     baseline=True)  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(mean)
+
+    from sklearn.datasets import load_diabetes
+
+    frame = load_diabetes(as_frame=True).frame
+    args = {"data": frame, "target": "target", "storage": f"sqlite:///{tmp_path / 'r.db'}",
+            "study": "cut", "runs_dir": tmp_path, "seed": 0, "progress": False,
+            "registry": Registry(plugins={"probe": Plugin()}),
+            "overrides": {"models": ["ridge"], "baselines": ["cut_mean"], "report": False,
+                          "reality_check": 0.05, "ensemble": False}}  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        search("pricing", trials=3, **args)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        result = search("pricing", trials=4, **args)
+    said = [str(w.message) for w in seen]
+    assert not [m for m in said if "reality check not run" in m], said
+    board = result.leaderboard()
+    rows = board[board["model"] == "cut_mean"].set_index("state")
+    assert sorted(rows.index) == ["COMPLETE", "FAIL"], board
+    assert result.best["model"] == "ridge"  # tested against the mean, beat it
+    assert not pd.isna(result.best["score"])

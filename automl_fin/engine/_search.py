@@ -650,7 +650,9 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     records = [TrialRecord.of(t) for t in trials]
-    done = {r.baseline for r in records}
+    # a baseline scored, or on its way; one cut (Ctrl-C, kill -9) is queued again: the
+    # reality check went without it, and a price search saved the mean, not the walk
+    done = {r.baseline for t, r in zip(trials, records, strict=True) if t.state.name != "FAIL"}
     for name in problem.baselines:
         if name not in done:
             study.enqueue_trial({}, user_attrs={"baseline": name})
