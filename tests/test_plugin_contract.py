@@ -20,6 +20,7 @@ from automl_fin import (
     ColumnKind,
     Float,
     InputKind,
+    Int,
     ModelSpec,
     Monitor,
     PreprocessorSpec,
@@ -451,6 +452,42 @@ def test_a_run_whose_plugin_is_gone_names_it_when_reopened(tmp_path) -> None:
         f"run '{result.study_name}' was searched with 'flawed' (<local> 0+unknown (plugin "
         "'probe')), which no installed plugin registers now; install that plugin again (or "
         "turn it back on) to reopen the run"
+    )
+
+
+def test_a_study_of_one_packages_model_is_not_resumed_with_anothers(plugin_sites, tmp_path):
+    """A study searched with one package's ``knn``, resumed after another package that
+    registers a ``knn`` replaced it, ran on without a word and refitted the other's model
+    under the first's score (a DummyClassifier saved as roc_auc 0.69). Refused, naming
+    both packages; a new version of the same package is not another package."""
+    from conftest import cli
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from automl_fin.engine._search import search
+    from automl_fin.errors import PluginError
+
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    out = cli("run", "default", "--set", "models=[knn]", "--trials", "2", "--study", "s",
+              "--storage", storage, "--runs-dir", str(tmp_path), "--no-report",
+              "--no-ensemble", sites=[plugin_sites["good"]])  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    space = {"n_neighbors": Int(5, 100, log=True)}  # as the study's: only the package differs
+    mine = dataclasses.replace(_spec("none"), name="knn", space=space,
+                               build=lambda p, ctx: KNeighborsClassifier())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(mine)
+
+    with pytest.raises(PluginError) as info:
+        search("default", trials=4, study="s", storage=storage, runs_dir=tmp_path,
+               registry=Registry(plugins={"other": Plugin()}), progress=False,
+               overrides={"models": ["knn"], "report": False, "ensemble": False})  # fmt: skip
+    assert str(info.value) == (
+        "study 's' scored 'knn' of automl-fin-testplugin 0.3.1 (plugin 'testplugin'), but "
+        "'knn' now is <local> 0+unknown (plugin 'other'), another package's model; install "
+        "automl-fin-testplugin again to resume it, or choose another --study name"
     )
 
 

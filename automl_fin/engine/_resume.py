@@ -95,6 +95,14 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
             f"registers {'here' if worker else 'now'}; install that plugin again (or turn it "
             f"back on) to {'join' if worker else 'resume'} it, {again}"
         )
+    moved = _other_provider(trials, used, problem.registry)
+    if moved:  # its trials' scores are another package's model's
+        model, (was, now) = next(iter(moved.items()))
+        raise PluginError(
+            f"study '{study.study_name}' scored '{model}' of {was}, but '{model}' "
+            f"{'here' if worker else 'now'} is {now}, another package's model; install "
+            f"{was.split(' ', 1)[0]} again to {'join' if worker else 'resume'} it, {again}"
+        )
     stored: dict[str, Distribution] = {}
     for t in trials:
         for key, dist in t.distributions.items():
@@ -105,6 +113,25 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
             raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
+
+
+def _other_provider(
+    trials: list[optuna.trial.FrozenTrial], used: list[str], registry: Any
+) -> dict[str, tuple[str, str]]:
+    """The models of ``used`` that another distribution registers now than the one its
+    trials recorded (``{model: (then, now)}``; a new version of the same one is not):
+    resumed, a study of one package's ``knn`` refitted another's under the first's score."""
+    then: dict[str, str] = {}
+    for t in trials:
+        record = TrialRecord.of(t)
+        if record.model in used and record.plugin:
+            then.setdefault(record.model, record.plugin)
+    out = {}
+    for model, was in then.items():
+        provider = registry.providers.get(model)
+        if provider is not None and was.split(" ", 1)[0] != provider.distribution:
+            out[model] = (was, str(provider))
+    return out
 
 
 def _asked(problem: Problem) -> dict[str, Distribution]:
