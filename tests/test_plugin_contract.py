@@ -709,3 +709,51 @@ def test_a_stateless_step_runs_and_a_build_without_return_is_named(tmp_path) -> 
             "estimator"
         ).all()
     ), errors.tolist()
+
+
+class _BatchScaled(BaseEstimator):
+    """Logistic regression on scores standardised within the batch: NaN for one row."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        self.inner_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        s = self.inner_.decision_function(X)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = 1 / (1 + np.exp(-(s - s.mean()) / s.std()))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):  # type: ignore[no-untyped-def]
+        return self.predict_proba(X).argmax(1)
+
+
+def test_a_plugins_model_failing_on_new_rows_is_named_not_a_traceback(tmp_path) -> None:
+    """A third-party model that searched well and fails on new rows (NaN for a single
+    row) ended ``automl-fin predict`` in a traceback naming neither the member nor its
+    plugin; it is one line, as a search's failed trial is."""
+    from automl_fin.engine._search import search
+    from automl_fin.errors import PluginError
+
+    scaled = ModelSpec(name="batch_lr", tasks={Task.BINARY}, requires={"scale"},
+                       build=lambda p, ctx: _BatchScaled())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(scaled)
+
+    result = search("default", trials=1, runs_dir=tmp_path, storage=":memory:", progress=False,
+                    registry=Registry(plugins={"probe": Plugin()}),
+                    overrides={"models": ["batch_lr"], "ensemble": False, "report": False,
+                               "baselines": [], "calibration": ["none"]})  # fmt: skip
+    X = result.dataset.X
+    assert result.predictor.predict_proba(X.iloc[:50]).shape == (50, 2)
+    with pytest.raises(PluginError) as info:
+        result.predictor.predict_proba(X.iloc[:1])
+    assert str(info.value).startswith(
+        f"predictor {result.predictor.path} failed to predict: batch_lr (<local> 0+unknown "
+        "(plugin 'probe')) raised in predict: ValueError: predictions contain NaN or infinite "
+        "values; fix the plugin"
+    )

@@ -30,6 +30,16 @@ def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
     return np.eye(width)[labels]
 
 
+def _predicted(pipe: Any, X: pd.DataFrame, width: int, model: str) -> np.ndarray:
+    """:func:`predict`, what it raises tagged with the spec whose code raised it (the
+    member's model, or a preprocessor's step: :func:`~automl_fin.engine._pipeline.culprit`)."""
+    from automl_fin.engine._pipeline import culprit
+    from automl_fin.engine._staged import staged
+
+    first = pipe.pipes[0] if isinstance(pipe, Bag) else pipe
+    return staged("predict", model, predict, pipe, X, width, blame=culprit(first))
+
+
 def in_class_order(proba: np.ndarray, classes: Any, width: int) -> np.ndarray:
     """``proba``'s columns put at the classes they are of, as scikit-learn's convention
     reads them (column ``j`` is ``classes_[j]``): a model whose ``classes_`` are the
@@ -92,7 +102,7 @@ def blend(
     mapped by ``after`` when given (an ensemble's recalibration), or, given ``combine``
     (a stack's layer 2), what it makes of them in member order."""
     preds = [
-        check_prediction(predict(pipe, X, width), len(X), width, model)
+        check_prediction(_predicted(pipe, X, width, model), len(X), width, model)
         for pipe, model in zip(pipes, models, strict=True)
     ]
     if combine is not None:

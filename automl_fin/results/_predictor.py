@@ -29,7 +29,7 @@ from automl_fin.data._tidy import (
     numbers_in_text,
     plain,
 )
-from automl_fin.errors import ArtifactError, DataError
+from automl_fin.errors import ArtifactError, DataError, PluginError
 from automl_fin.plugin._specs import ColumnKind, Task
 
 if TYPE_CHECKING:
@@ -361,6 +361,22 @@ def _convert(
     return values_as_text(col, whole=whole)
 
 
+def _plugin_raised(exc: BaseException, plugins: dict[str, str]) -> str | None:
+    """``"spec (provider) raised in stage: Type: text"`` where a third-party plugin's
+    spec raised ``exc`` (tagged by :func:`~automl_fin.engine._staged.staged`), as a
+    search's trial says it; ``None`` for automl-fin's own specs (their traceback is
+    wanted) or an untagged error."""
+    from automl_fin.plugin._registry import OWN_DISTRIBUTION
+
+    spec = getattr(exc, "_automl_fin_spec", None)
+    provider = plugins.get(spec) if isinstance(spec, str) else None
+    if not provider or provider.split(" ", 1)[0] == OWN_DISTRIBUTION:
+        return None
+    stage = getattr(exc, "_automl_fin_stage", "predict")
+    text = " ".join(str(exc).split())[:300]
+    return f"{spec} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
+
+
 class Predictor:
     """Refitted pipeline(s) of a leaderboard row; see :func:`automl_fin.load`.
 
@@ -537,11 +553,18 @@ class Predictor:
             raise
         except Exception as exc:  # under other versions than it was saved with: said so
             differ = version_changes(self.manifest.get("versions") or {})
+            said = _plugin_raised(exc, self.manifest.get("plugins") or {})
+            if said and not differ:  # a third-party plugin's code: named, as in a search
+                raise PluginError(
+                    f"predictor {self.path or 'in memory'} failed to predict: {said}; fix "
+                    "the plugin, or run the study without that model (--debug shows the "
+                    "traceback)"
+                ) from exc
             if not differ:  # (the same versions: a bug, its traceback is wanted)
                 raise
             text = " ".join(str(exc).split())[:200]
             raise ArtifactError(
-                f"predictor {self.path or self!r} failed to predict ({type(exc).__name__}: "
+                f"predictor {self.path or 'in memory'} failed to predict ({type(exc).__name__}: "
                 f"{text}); it was saved with other package versions ({'; '.join(differ)}), "
                 "the likely cause: install those, or run the study again to save it anew "
                 "(--debug shows the traceback)"
