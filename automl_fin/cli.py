@@ -729,16 +729,19 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         _safe_out(out, "--out", args.data)
         _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)")
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
-    predictor = load(folder, require_signature=args.require_signature or None)
     if args.explain_class is not None and not args.explain:
         raise ArtifactError("--explain-class: give --explain K too (the reasons to write)")
-    table = predictor.predict_frame(
-        args.data,
-        keep=args.keep,
-        interval=args.interval,
-        explain=args.explain,
-        outcome=args.explain_class,
-    )
+    # the predictions on stdout: what a plugin prints goes to stderr (a leftover debug
+    # print was written into the CSV, which then did not read)
+    with contextlib.redirect_stdout(sys.stderr) if out is None else contextlib.nullcontext():
+        predictor = load(folder, require_signature=args.require_signature or None)
+        table = predictor.predict_frame(
+            args.data,
+            keep=args.keep,
+            interval=args.interval,
+            explain=args.explain,
+            outcome=args.explain_class,
+        )
     if "reasons" in table.attrs:  # which class the reasons are of (the highest tier ...)
         print(f"reason_1..{args.explain}: the columns that raised the "
               f"{table.attrs.pop('reasons')} most", file=sys.stderr)  # fmt: skip

@@ -757,3 +757,42 @@ def test_a_plugins_model_failing_on_new_rows_is_named_not_a_traceback(tmp_path) 
         "(plugin 'probe')) raised in predict: ValueError: predictions contain NaN or infinite "
         "values; fix the plugin"
     )
+
+
+class _Chatty(_BatchScaled):
+    """A sound model with a leftover debug print in ``predict_proba``."""
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        print(f"debug: scoring {len(X)} rows")
+        return self.inner_.predict_proba(X)
+
+
+def test_what_a_plugin_prints_stays_out_of_predictions_on_stdout(tmp_path, capsys) -> None:
+    """``automl-fin predict RUN --data new.csv`` writes the predictions to stdout: a
+    plugin's leftover ``print`` was written into that CSV, which then failed to read
+    ("Expected 1 fields in line 11, saw 3"). What plugin code prints goes to stderr."""
+    import io
+
+    from automl_fin.cli import main
+    from automl_fin.engine._search import search
+
+    chatty = ModelSpec(name="chatty", tasks={Task.BINARY}, requires={"scale"},
+                       build=lambda p, ctx: _Chatty())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_models(self, register):  # type: ignore[no-untyped-def]
+            register(chatty)
+
+    result = search("default", trials=1, runs_dir=tmp_path, storage=":memory:", progress=False,
+                    registry=Registry(plugins={"probe": Plugin()}),
+                    overrides={"models": ["chatty"], "ensemble": False, "report": False,
+                               "baselines": [], "calibration": ["none"]})  # fmt: skip
+    new = tmp_path / "new.csv"
+    result.dataset.X.iloc[:20].to_csv(new, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(result.run_dir), "--data", str(new)]) == 0
+    said = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(said.out))
+    assert len(table) == 20 and "prediction" in table.columns
+    assert "debug: scoring 20 rows" in said.err
