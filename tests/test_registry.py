@@ -172,6 +172,34 @@ def test_a_plugin_calling_sys_exit_in_a_hook_or_its_check_is_skipped_and_named()
     assert "sys.exit('licence server unreachable')" in frame.loc["licensed", "installed"]
 
 
+def test_a_hook_returning_its_specs_and_an_available_returning_true_are_said() -> None:
+    """Two habits of other plugin systems: a hook that returns its specs instead of
+    passing them to ``register`` was ignored without a word ("unknown model" later), and
+    ``available=lambda: True`` left the model out saying only "True"."""
+
+    class Returns:
+        @hookimpl
+        def register_models(self, register):
+            return [ModelSpec(name="ret_nb", tasks={Task.BINARY}, build=lambda p, c: None)]
+
+    with pytest.warns(PluginWarning, match=r"^plugin 'returns' \(<local> 0\+unknown\): "
+                      r"register_models returned a list, which is ignored; call "
+                      r"register\(spec\) for each spec instead$"):  # fmt: skip
+        reg = Registry(plugins={"returns": Returns()})
+    assert "ret_nb" not in reg.models
+
+    class Yes:
+        @hookimpl
+        def register_models(self, register):
+            register(ModelSpec(name="yes_nb", tasks={Task.BINARY}, build=lambda p, c: None,
+                               available=lambda: True))  # fmt: skip
+
+    reg = Registry(plugins={"yes": Yes()})
+    assert reg.to_frame().set_index("name").loc["yes_nb", "installed"] == (
+        "its available() returned True, not None (it can run) or why not"
+    )
+
+
 def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     class Wrong:
         @hookimpl

@@ -565,8 +565,9 @@ def _specs(
     )
     if unavailable:  # one line: a bare install leaves out whole model families
         by_reason: dict[str, list[str]] = {}
-        for name, reason in unavailable.items():
-            by_reason.setdefault(reason, []).append(name)
+        for name, reason in unavailable.items():  # a check that failed: whose it is
+            by = f" ({registry.providers[name]})" if reason.startswith("its available()") else ""
+            by_reason.setdefault(reason, []).append(name + by)
         left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
         warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=3)
     baselines = {}

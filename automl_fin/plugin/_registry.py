@@ -260,7 +260,9 @@ class Registry:
                     continue
                 items: list[Any] = []
                 try:
-                    impl.function(**{arg: items.append for arg in impl.argnames})
+                    returned = impl.function(**{arg: items.append for arg in impl.argnames})
+                    if returned is not None:  # specs returned, as other plugin systems take
+                        _warn_returned(self._by_plugin[plugin], hook_name, returned)
                 except (Exception, SystemExit) as exc:  # sys.exit(0): exit 0, nothing said
                     where = _raised_at(exc, impl.function.__module__)
                     failed[plugin] = f"raised in {hook_name}: {_one_line(exc)}{where}"
@@ -422,6 +424,18 @@ def _distributions_by_module() -> Mapping[str, list[str]]:
 def _after_plugin(message: str) -> str:
     """A registration error as the reason a plugin is skipped."""
     return message[0].lower() + message[1:] if message else message
+
+
+def _warn_returned(provider: Provider, hook: str, returned: Any) -> None:
+    """Warn that a hook returned ``returned`` (ignored: specs are passed to ``register``;
+    returned, a plugin's models were left out without a word, then "unknown model")."""
+    what = type(returned).__name__
+    warnings.warn(
+        f"plugin '{provider.plugin}' ({provider.distribution} {provider.version}): {hook} "
+        f"returned a {what}, which is ignored; call register(spec) for each spec instead",
+        PluginWarning,
+        stacklevel=5,
+    )
 
 
 def _one_line(exc: BaseException) -> str:

@@ -249,7 +249,10 @@ def unavailable(spec: ModelSpec | PreprocessorSpec) -> str | None:
     if spec.available is None:
         return None
     try:
-        return spec.available() or None
+        why = spec.available()
+        if why is not None and not isinstance(why, str):  # (True for "yes": a bare "True")
+            return f"its available() returned {why!r}, not None (it can run) or why not"
+        return why or None
     except (Exception, SystemExit) as exc:  # a plugin's check, whatever: that spec only
         if isinstance(exc, SystemExit):
             return f"its available() called sys.exit({exc.code!r})"
