@@ -526,6 +526,33 @@ def test_a_seed_the_recipe_refuses_is_refused_before_the_first_search(tmp_path: 
     assert not (tmp_path / "automl_fin.db").exists()
 
 
+def test_what_a_batch_names_itself_is_not_overridden_by_set(tmp_path: Path) -> None:
+    """``--set data.path=... --set data.target=...`` on a batch of files searched the
+    files anyway, without a word, and stored them as the entries' identity: the batch
+    run again without them was refused as edited ("data.path 'cards.csv' then"). A
+    ``seed`` set beside ``seeds: [...]`` was ignored; without the list it was applied but
+    neither its summary nor its study's name showed it. Each is refused before the first
+    search, saying where it belongs."""
+    (tmp_path / "credit.csv").write_text(
+        datasets.load("german_credit").head(200).to_csv(index=False)
+    )
+    (tmp_path / "b.yaml").write_text(
+        "recipes: [default]\ndata: [{path: credit.csv, target: creditability}]\n"
+        "seeds: [0, 1]\nset: {seed: 9}\n"
+    )
+    batch = load_batch(tmp_path / "b.yaml")
+    with pytest.raises(RecipeError) as info:
+        run_batch(batch, runs_dir=tmp_path, progress=False,
+                  overrides={"data.path": "other.csv", "data": {"target": "bad"}})  # fmt: skip
+    assert str(info.value) == (
+        f"{tmp_path / 'b.yaml'}: nothing was searched: set data.path, data.target: the "
+        "batch's data entries name their files and targets; give each as {path: FILE, "
+        "target: COLUMN} under data:; set seed: a batch's seeds are its list; give seeds: "
+        "[9]; fix the batch and run it again"
+    )
+    assert not (tmp_path / "automl_fin.db").exists()
+
+
 def test_a_search_failing_with_any_error_is_reported_and_the_batch_goes_on(
     tmp_path: Path,
 ) -> None:

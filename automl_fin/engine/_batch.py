@@ -343,6 +343,7 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[st
     from automl_fin.errors import DataError
 
     problems, loaded = [], {}
+    problems += _named_by_the_batch(batch, overrides)
     for i, recipe in enumerate(dict.fromkeys(batch.recipes)):
         try:
             loaded[recipe] = load_recipe(recipe, overrides, registry=registry)
@@ -383,6 +384,26 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[st
             "it again",
         )
     return loaded
+
+
+def _named_by_the_batch(batch: Batch, overrides: Mapping[str, Any]) -> list[str]:
+    """The overrides (the file's ``set:``, ``--set``) of what the batch's own entries
+    name, each with why it is refused: a data file's path and target (ignored for an
+    entry that names its file, yet kept as the entry's identity: the batch run again
+    without them was refused as edited), and the seed (``seeds:`` names them; set, it
+    was ignored beside a list, or applied without showing in the study's name)."""
+    flat = {k: v for k, v in overrides.items() if not isinstance(v, Mapping)}
+    for key, value in overrides.items():  # {data: {path: ...}} as data.path
+        if isinstance(value, Mapping):
+            flat |= {f"{key}.{inner}": v for inner, v in value.items()}
+    out = []
+    named = [k for k in ("data.path", "data.target", "data.dataset") if k in flat]
+    if named and any(entry is not None for entry in batch.data):
+        out.append(f"set {', '.join(named)}: the batch's data entries name their files and "
+                   "targets; give each as {path: FILE, target: COLUMN} under data:")  # fmt: skip
+    if "seed" in flat:
+        out.append(f"set seed: a batch's seeds are its list; give seeds: [{flat['seed']}]")
+    return out
 
 
 def _aim(recipe: Recipe, path: str, columns: list[str]) -> str | None:
