@@ -550,6 +550,9 @@ def test_what_a_batch_names_itself_is_not_overridden_by_set(tmp_path: Path) -> N
         "target: COLUMN} under data:; set seed: a batch's seeds are its list; give seeds: "
         "[9]; fix the batch and run it again"
     )
+    # a batch file's path is read as load_batch reads it ("'str' object has no attribute")
+    with pytest.raises(RecipeError, match=r"nothing was searched: set seed: "):
+        run_batch(str(tmp_path / "b.yaml"), runs_dir=tmp_path, progress=False)
     assert not (tmp_path / "automl_fin.db").exists()
 
 

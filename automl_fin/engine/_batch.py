@@ -232,7 +232,7 @@ def load_batch(path: str | Path) -> Batch:
 
 
 def run_batch(
-    batch: Batch,
+    batch: Batch | str | Path,
     *,
     storage: str | None = None,
     runs_dir: str | Path = "automl_fin_runs",
@@ -249,11 +249,14 @@ def run_batch(
     ``incomplete``: searched, but a step after the search failed or no predictor was
     saved (the ``error`` column says which; the batch run again runs it again, its trials
     kept). A search that fails is reported and the batch goes on. Progress is shown as
-    :func:`automl_fin.search` shows it (``progress=False``: silent)."""
+    :func:`automl_fin.search` shows it (``progress=False``: silent). ``batch``: a
+    :class:`Batch`, or a batch file's path (read by :func:`load_batch`)."""
     from automl_fin.engine._recipes import asks
     from automl_fin.engine._search import _to_stderr, interactive, search
     from automl_fin.storage._storage import default_url, open_storage
 
+    if isinstance(batch, str | Path):  # (a path failed: "'str' object has no attribute")
+        batch = load_batch(batch)
     if announce is None and search_args.get("progress") is not False and interactive():
         announce = _to_stderr  # as automl-fin run reports a batch
 
