@@ -870,13 +870,17 @@ def _compare_table(best: pd.DataFrame) -> str:
     seen to tell them apart)."""
     if not len(best):
         return "(no completed trials)"
-    groups = best.drop_duplicates(["recipe", "data", "target", "metric", "recipe_hash"])
-    twice = groups.duplicated(["recipe", "data", "target", "metric"]).any()
+    group = ["recipe", "data", "target", "metric", "recipe_hash"]
+    groups = best.drop_duplicates([*group, "dataset"])
+    twice = groups.drop_duplicates(group).duplicated(group[:-1]).any()
     kept = {"recipe_hash"} if twice else set()
     if best["target"].nunique(dropna=False) > 1:  # two targets of one table: told apart
         kept.add("target")
     optional = [c for c in COMPARE_OPTIONAL if c not in kept]
-    return _render(_fit(best.drop(columns="dataset"), _width(), optional))
+    view = best.drop(columns="dataset")
+    if groups.duplicated(group).any():  # one file's path, two contents (a monthly extract)
+        view.insert(view.columns.get_loc("metric"), "dataset", best["dataset"].str[:12])
+    return _render(_fit(view, _width(), optional))
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:

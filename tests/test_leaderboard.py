@@ -432,3 +432,32 @@ def test_targets_are_columns_and_studies_are_named_by_pattern_or_folder(storage:
     assert set(lb.compare(study=["am*"])["study"]) == {"amount"}
     with pytest.raises(StorageError, match=r"no study named 'b\*' in this storage"):
         lb.query(study="b*")
+
+
+def test_one_files_two_contents_are_two_groups_kept_apart(tmp_path: Path, monkeypatch) -> None:
+    """Two batches on one file name whose rows changed between them (next month's
+    extract) are two groups: ``compare`` interleaved them (logreg of each, then the
+    ensemble of each ...) and its table showed nothing to tell the two rank-1 rows
+    apart. Each group's rows come together, and the table shows the data's fingerprint."""
+    from automl_fin.cli import _compare_table
+
+    credit = datasets.load("german_credit")
+    path = tmp_path / "book.csv"
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    for study, rows in (("jan", credit.iloc[:500]), ("feb", credit.iloc[500:])):
+        rows.to_csv(path, index=False)
+        search("default", data=path, target="creditability", trials=2, study=study,
+               storage=url, runs_dir=tmp_path, progress=False,
+               overrides={"models": ["logreg"], "report": False, "predictor": False,
+                          "validation.n_splits": 3, "validation.repeats": 1})  # fmt: skip
+    best = Leaderboard(url).compare(by="model")
+    assert best["dataset"].nunique() == 2
+    runs = best["dataset"].ne(best["dataset"].shift()).cumsum()
+    assert runs.nunique() == 2  # each data set's rows together, not interleaved
+    assert best.groupby("dataset")["rank"].apply(list).map(lambda r: r == sorted(r)).all()
+    monkeypatch.setenv("COLUMNS", "200")
+    table = _compare_table(best).splitlines()
+    assert "dataset" in table[0].split()
+    assert {line.split()[table[0].split().index("dataset")] for line in table[1:]} == {
+        d[:12] for d in best["dataset"]
+    }

@@ -316,7 +316,7 @@ class Leaderboard:
         best["trials"] = tried["_tried"].transform("sum").loc[best.index].astype("int64")
         best["rank"] = best.groupby(task, sort=False, dropna=False).cumcount() + 1
         # one group after another (a recipe on a file under two metrics or contents)
-        order = ["recipe", "data", "target", "metric", "recipe_hash", "rank"]
+        order = ["recipe", "data", "target", "metric", "recipe_hash", "dataset", "rank"]
         best = best.sort_values(order, na_position="last")
         return best[columns].reset_index(drop=True)
 
