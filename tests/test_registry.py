@@ -406,6 +406,23 @@ def test_an_unknown_model_names_the_plugins_turned_off_and_failed_in_short(
     with pytest.warns(PluginWarning, match=r"--no-plugin / AUTOML_FIN_DISABLE_PLUGINS names "
                       r"'xgbost', but no installed plugin is called that"):  # fmt: skip
         Registry(disable=["xgbost"])
+    # what turned a plugin off is said as it was done: the variable was called --no-plugin,
+    # and the baseline of a plugin left out by autoload named no plugin at all
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "xgboost")
+    with pytest.raises(RecipeError, match=r"turned off here: xgboost "
+                       r"\(AUTOML_FIN_DISABLE_PLUGINS\)"):  # fmt: skip
+        search("default", trials=1, runs_dir=tmp_path, storage=":memory:",
+               overrides={"models": ["xgboost"]})  # fmt: skip
+    monkeypatch.delenv("AUTOML_FIN_DISABLE_PLUGINS")
+    monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("AUTOML_FIN_PLUGINS", "lightgbm")
+    with pytest.raises(RecipeError) as caught:
+        search("default", trials=1, runs_dir=tmp_path, storage=":memory:")
+    assert str(caught.value).endswith(
+        "field 'baselines[0]': no model 'prior' for task 'binary'; baselines here: none; "
+        "turned off here: catboost, lightning, sklearn, xgboost "
+        "(AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD, not in AUTOML_FIN_PLUGINS)"
+    )
 
 
 def test_a_plugin_whose_space_is_wrong_is_skipped_with_the_line_that_made_it() -> None:

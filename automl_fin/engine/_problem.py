@@ -570,6 +570,8 @@ def _specs(
             by_reason.setdefault(reason, []).append(name + by)
         left = "; ".join(f"{', '.join(names)}: {why}" for why, names in by_reason.items())
         warnings.warn(f"left out of this search (not installed here): {left}", stacklevel=3)
+    from automl_fin.engine._recipes import plugins_left_out
+
     baselines = {}
     if recipe.baselines == "auto":  # the task's own reference row, where installed
         own = "historical_mean" if task is Task.REGRESSION else "prior"
@@ -583,7 +585,8 @@ def _specs(
                 recipe.source,
                 f"baselines[{i}]",
                 f"no model '{name}' for task '{task}'; "
-                f"baselines here: {', '.join(known) or 'none'}",
+                f"baselines here: {', '.join(known) or 'none'}"
+                + (plugins_left_out(registry) if name not in registry.models else ""),
             )
         baselines[name] = spec
     kinds = set(dataset.kinds.values())

@@ -248,7 +248,7 @@ class Recipe(_Strict):
                     self.source,
                     f"{field}[{i}]",
                     f"unknown {field[:-1]} '{name}'; registered: {', '.join(sorted(table))}"
-                    " (see `automl-fin plugins`)" + _plugins_left_out(registry),
+                    " (see `automl-fin plugins`)" + plugins_left_out(registry),
                 )
 
 
@@ -296,11 +296,14 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                 )
 
 
-def _plugins_left_out(registry: Registry) -> str:
+def plugins_left_out(registry: Registry) -> str:
     """What an unknown name's error adds: the plugins turned off, and those that failed
     to load (the one's warning; the names of several, whose warnings were given)."""
-    off = [p.name for p in registry.plugins if p.status == "disabled"]
-    tail = f"; turned off here: {', '.join(off)} (--no-plugin)" if off else ""
+    off: dict[str, list[str]] = {}
+    for p in registry.plugins:
+        if p.status == "disabled":
+            off.setdefault(p.error or "--no-plugin", []).append(p.name)
+    tail = "".join(f"; turned off here: {', '.join(names)} ({how})" for how, names in off.items())
     failed = list(registry.skipped)
     if len(failed) == 1:
         tail += f"; {registry.skipped[failed[0]]}"

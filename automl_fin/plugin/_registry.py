@@ -123,7 +123,8 @@ class Registry:
         self.skipped_specs: dict[str, str] = {}  # spec a skipped plugin offered -> plugin
         self._by_plugin: dict[str, Provider] = {}
 
-        denied = _names(os.environ.get(ENV_DISABLE)) | {_norm(n) for n in disable}
+        by_env = _names(os.environ.get(ENV_DISABLE))
+        denied = by_env | {_norm(n) for n in disable}
         if autoload is None:
             autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
         allowed = _names(os.environ.get(ENV_LOAD))
@@ -131,7 +132,7 @@ class Registry:
         from automl_fin.plugin import _builtin
 
         self._add(_builtin, _core_provider())
-        self._load_entry_points(denied, None if autoload else allowed)
+        self._load_entry_points(denied, None if autoload else allowed, by_env)
         items = plugins.items() if isinstance(plugins, Mapping) else _named(plugins)
         for name, obj in items:
             dist = _dist_of(obj)
@@ -152,7 +153,12 @@ class Registry:
 
     # -- loading -----------------------------------------------------------------------
 
-    def _load_entry_points(self, denied: set[str], only: set[str] | None) -> None:
+    def _load_entry_points(
+        self,
+        denied: set[str],
+        only: set[str] | None,
+        by_env: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> None:
         # automl-fin's own plugins first: a third-party entry point that takes one of
         # their names is then the one skipped (by :meth:`_add`, with a warning), whatever
         # order the installed distributions are listed in; the same entry point listed
@@ -168,10 +174,14 @@ class Registry:
             if (ep.name, dist, ep.value) in seen:
                 continue
             seen.add((ep.name, dist, ep.value))
-            if {_norm(ep.name), _norm(dist)} & denied or (
-                only is not None and not {_norm(ep.name), _norm(dist)} & only
-            ):
-                self.plugins.append(PluginRecord(ep.name, dist, version, "disabled"))
+            names = {_norm(ep.name), _norm(dist)}
+            if names & denied or (only is not None and not names & only):
+                how = (  # what turned it off, said where a name of it is missing
+                    ENV_DISABLE if names & by_env
+                    else "--no-plugin" if names & denied
+                    else f"{ENV_NO_AUTOLOAD}, not in {ENV_LOAD}"
+                )  # fmt: skip
+                self.plugins.append(PluginRecord(ep.name, dist, version, "disabled", how))
                 continue
             try:
                 obj = ep.load()
