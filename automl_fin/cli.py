@@ -494,7 +494,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if result.errors:  # warned above; a script must not go on as if all was saved
             failed = ", ".join(result.errors)
             print(f"{PROG}: error: after the search, {failed} failed (see the warning above); "
-                  "the trials are kept: run the study again", file=sys.stderr)  # fmt: skip
+                  "the trials are kept: once its cause is fixed, the same command with --study "
+                  f"{result.study_name} does those steps again", file=sys.stderr)  # fmt: skip
             return 1
         return 0
     print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)

@@ -260,3 +260,22 @@ def test_a_long_output_name_is_written(tmp_path: Path) -> None:
     assert len(long.name) == 245
     out = cli("report", "real", "--runs-dir", str(runs), "--out", str(long))
     assert out.returncode == 0 and long.read_text().startswith("<!DOCTYPE html>"), out.stderr
+
+
+def test_a_step_failing_after_the_search_says_how_to_do_it_again(tmp_path: Path) -> None:
+    """A step after the search that fails (here the report: a folder where report.html is
+    written) exits 1 with the trials kept; it said "run the study again", which ran a new
+    study (a new name) and did not help before the cause was fixed."""
+    runs = tmp_path / "runs"
+    (runs / "s" / "report.html").mkdir(parents=True)
+    args = ("run", "default", "--set", "models=[logreg]", "--trials", "2", "--study", "s",
+            "--runs-dir", str(runs), "--no-progress")  # fmt: skip
+    out = cli(*args)
+    assert out.returncode == 1 and out.stderr.strip().splitlines()[-1] == (
+        "automl-fin: error: after the search, report failed (see the warning above); the "
+        "trials are kept: once its cause is fixed, the same command with --study s does "
+        "those steps again"
+    ), out.stderr
+    (runs / "s" / "report.html").rmdir()
+    again = cli(*args)
+    assert again.returncode == 0 and (runs / "s" / "report.html").is_file(), again.stderr
