@@ -401,7 +401,8 @@ def test_a_search_blames_the_plugin_at_fault_and_leaves_the_rest_running(tmp_pat
                         overrides={**fixed, "models": "all", "portfolio": ["logreg"],
                                    "preprocessors": ["odd_step", *plain]})  # fmt: skip
     said = [str(w.message) for w in seen]
-    assert any("crashing: its available() raised RuntimeError" in m for m in said), said
+    assert any("crashing (<local> 0+unknown (plugin 'probe')): its available() raised "
+               "RuntimeError" in m for m in said), said  # fmt: skip
     odd_said = [m for m in said if "odd_step" in m]
     assert len(odd_said) == 1 and odd_said[0].startswith(
         "<local> 0+unknown (plugin 'probe'): preprocessor 'odd_step' defaults: "

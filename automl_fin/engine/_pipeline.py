@@ -352,6 +352,8 @@ def check_built(spec: ModelSpec | PreprocessorSpec, built: Any) -> None:
     scikit-learn's LinearSVC in its place, saved and scored as the plugin's model."""
     needs = ("fit", "transform") if isinstance(spec, PreprocessorSpec) else ("fit", "predict")
     lacks = [m for m in needs if not callable(getattr(built, m, None))]
+    if lacks == ["predict"] and callable(getattr(built, "predict_proba", None)):
+        lacks = []  # (a classifier's probabilities are what the engine asks of it)
     if lacks:
         what = "None (no return?)" if built is None else f"a {type(built).__name__}"
         raise TypeError(
