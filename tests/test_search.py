@@ -917,6 +917,30 @@ def test_a_budget_no_models_folds_fit_still_ends_with_a_model(tmp_path: Path) ->
     assert (result.run_dir / "report.html").is_file() and not result.errors
 
 
+def test_slow_models_of_like_cost_do_not_cut_each_other_to_nothing(tmp_path: Path) -> None:
+    """Four slow models on 60,000 rows in 60 s: each trial was cut after its first fold
+    for another model not timed yet (its guessed folds cost nothing before any fold had
+    ended), that one for the next, until the budget was gone: no model, exit 1, where
+    any one alone kept a trial on 3 of 5 folds. A model not timed yet is trusted to fit
+    only when declared ten times cheaper; two models of like cost end with a model."""
+    plugins = {n: _PacedPlugin(name=n, cost=c, batches=10, pause=0.25)
+               for n, c in (("paced_a", 1.5), ("paced_b", 2.0))}  # fmt: skip
+    result = search(
+        "default", trials=6, seconds=7.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins=plugins),
+        overrides={"models": ["paced_a", "paced_b"], "baselines": ["prior"],
+                   "portfolio": False, "enqueue": [{"model": "paced_a"}],
+                   "calibration": ["none"], "validation.n_splits": 5,
+                   "validation.repeats": 1, "pruner": "none", "ensemble": False,
+                   "report": False},
+    )  # fmt: skip
+    board = result.leaderboard()
+    kept = board[(~board["baseline"]) & (board["state"] == "COMPLETE")]
+    assert len(kept) >= 1, board[["trial", "model", "state", "folds", "error"]]
+    assert kept["error"].str.startswith("budget: scored on ").all()
+    assert result.predictor is not None and not result.best["baseline"]
+
+
 class _CostlySleepyPlugin:
     @hookimpl
     def register_models(self, register):

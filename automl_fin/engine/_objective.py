@@ -86,6 +86,9 @@ JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
 # seconds of a monitored fit, counted from its first check (its first batch or round done:
 # loading weights and building the trainer are not its pace), before that pace predicts
 # the end of a pass
+# a model not timed yet counts as fitting in the time left (so a trial short of a repeat is
+# cut for it) only when declared this many times cheaper than the model fitting
+GUESS = 10.0
 PACE_AFTER = 2.0
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
@@ -249,15 +252,27 @@ class Objective:
         searched model's first repeat fits the time left (a wide table, a slow model),
         so that such a budget still ends with a model, never with the baselines alone.
         While a cheaper model's repeat fits, a trial short of a repeat is cut as before
-        (its time goes to that model). ``running``: the model fitting now and the
+        (its time goes to that model): one timed (a fold, or a sample), or one not run yet
+        declared :data:`GUESS` times cheaper. ``running``: the model fitting now and the
         seconds its fold has taken so far, a floor of its fold's time before any of its
         folds ended."""
         if not self.short:
             return False
 
+        models = self.problem.models
+        timed = [m for m in models if m in self.fold_seconds or m in self.probed]
+        costs = [models[running[0]].cost] if running and running[0] in models else []
+        ref = min(costs or [models[m].cost for m in timed], default=math.inf)
+
         def need(model: str) -> float:
             folds = self._repeat_folds(self.problem.max_folds(model))
-            floor = running[1] * folds if running and running[0] == model else 0.0
+            now_fitting = bool(running and running[0] == model)
+            if not now_fitting and model not in timed and models[model].cost * GUESS > ref:
+                # a model not timed yet is a guess from its declared cost, trusted only an
+                # order of magnitude below the one fitting: four slow models each cut for
+                # the next's guess threw every fold away, and no model in 60 s
+                return math.inf
+            floor = running[1] * folds if running and now_fitting else 0.0
             return max(self._repeat_estimate(model), floor)
 
         left = [m for m in self.problem.models if m not in self.too_slow]
