@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # the search's own flags and the argument of search() that says the same
 # (not --study, --storage, --seed: "another --study name", "optuna ... --storage URL",
 # "--seed 3 or without --seed" read wrong as arguments)
-_FLAGS = {flag: flag for flag in ("target", "data", "trials", "seconds")}
+_FLAGS = {flag: flag for flag in ("target", "data", "trials", "seconds")} | {"budget": "seconds"}
 
 
 def _overrides(key: str, value: str) -> str:

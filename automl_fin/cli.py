@@ -467,7 +467,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     extra = " and ".join(rows[t] for t in sorted(board["trial"], reverse=True) if t in rows)
     extra = f" + the {extra} row{'s' if ' and ' in extra else ''}" if extra else ""
     print(
-        f"\nstudy {result.study_name}: {len(trials)} trials ({states}){extra} in "
+        f"\nstudy {result.study_name}: {len(trials)} trials{f' ({states})' if states else ''}"
+        f"{extra} in "
         f"{result.seconds:.1f} s ({steps}); storage {redact(result.storage)}",
     )
     print(_ended(result, len(trials)))
@@ -498,7 +499,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   f"{result.study_name} does those steps again", file=sys.stderr)  # fmt: skip
             return 1
         return 0
-    print(f"{PROG}: no trial completed; see the error column above", file=sys.stderr)
+    said = "see the error column above" if len(trials) else "none ran within the budget"
+    print(f"{PROG}: no trial completed; {said}", file=sys.stderr)
     return 1
 
 

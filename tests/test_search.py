@@ -816,7 +816,7 @@ def test_a_fit_whose_pace_overruns_the_budget_stops_mid_epoch(tmp_path: Path) ->
         _ = result.best  # says why, not only that no row completed
     assert "(stopped: paced); give more time" in result.errors["predictor"]
     # the only model ran out of time itself: no cheaper one to name
-    assert result.errors["predictor"].endswith("give more time (--budget SECONDS, seconds=), "
+    assert result.errors["predictor"].endswith("give more time (seconds=SECONDS), "
                                                "or fewer rows")  # fmt: skip
 
 
@@ -1301,3 +1301,19 @@ def test_a_new_code_in_a_category_of_numbers_is_predicted_with_a_warning(
         got = result.predictor.predict_proba(odd)
     assert got.notna().all().all()
     assert np.allclose(got.iloc[1:].to_numpy(), plain.iloc[1:].to_numpy())
+
+
+def test_a_budget_spent_before_any_trial_says_so(tmp_path: Path) -> None:
+    """A budget shorter than reading the table said "stopped: -", "0 trials ()" and "see
+    the error column above" under no table; it says no trial started and why."""
+    from conftest import cli
+
+    out = cli("run", "default", "--budget", "0.001", "--study", "t", "--runs-dir",
+              str(tmp_path), "--no-progress")  # fmt: skip
+    assert out.returncode == 1
+    assert ("no model trial started within the budget (reading the data and setting up the "
+            "search took it); give more time (--budget SECONDS)") in out.stderr  # fmt: skip
+    assert "study t: 0 trials in " in out.stdout and "()" not in out.stdout
+    assert out.stderr.strip().endswith("automl-fin: no trial completed; none ran within the budget")
+    with pytest.warns(UserWarning, match=r"give more time \(seconds=SECONDS\)$"):
+        search("default", seconds=0.001, study="p", runs_dir=tmp_path, progress=False)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import pandas as pd
 
-from automl_fin._words import speaks_python
+from automl_fin._words import COMMAND_LINE, in_python_words, speaks_python
 from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine import _run_state as run_state
@@ -147,10 +147,14 @@ def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
         if cheapest and cheapest not in stopped
         else ""
     )
-    return (
-        f"no model finished its folds within the budget (stopped: {', '.join(stopped) or '-'}); "
-        f"give more time (--budget SECONDS, seconds=){cheaper}, or fewer rows"
+    said = (
+        f"no model finished its folds within the budget (stopped: {', '.join(stopped)}); "
+        f"give more time (--budget SECONDS){cheaper}, or fewer rows"
+        if stopped  # none started: reading and setting up the table took the budget
+        else "no model trial started within the budget (reading the data and setting up "
+        "the search took it); give more time (--budget SECONDS)"
     )
+    return said if COMMAND_LINE.get() else in_python_words(said)
 
 
 @speaks_python
