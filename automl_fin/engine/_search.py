@@ -975,4 +975,6 @@ def _difference(key: str, stored: Any, now: Any) -> str:
     if isinstance(stored, list) and isinstance(now, list):
         gone, new = sorted(set(stored) - set(now)), sorted(set(now) - set(stored))
         return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
+    if key == "n_splits":  # folds x repeats: "n_splits was 6, is 8" for 3 and 4 folds
+        key = "validation splits (folds x repeats)"
     return f"{key} was {stored!r}, is {now!r}"
