@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import re
 import sys
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -730,25 +730,31 @@ class _BatchScaled(BaseEstimator):
         return self.predict_proba(X).argmax(1)
 
 
-def test_a_plugins_model_failing_on_new_rows_is_named_not_a_traceback(tmp_path) -> None:
-    """A third-party model that searched well and fails on new rows (NaN for a single
-    row) ended ``automl-fin predict`` in a traceback naming neither the member nor its
-    plugin; it is one line, as a search's failed trial is."""
+def _one_model_search(name: str, model: type, runs: Any) -> Any:
+    """A one-trial search of a plugin 'probe' registering ``model`` as ``name``."""
     from automl_fin.engine._search import search
-    from automl_fin.errors import PluginError
 
-    scaled = ModelSpec(name="batch_lr", tasks={Task.BINARY}, requires={"scale"},
-                       build=lambda p, ctx: _BatchScaled())  # fmt: skip
+    spec = ModelSpec(name=name, tasks={Task.BINARY}, requires={"scale"},
+                     build=lambda p, ctx: model())  # fmt: skip
 
     class Plugin:
         @hookimpl
         def register_models(self, register):  # type: ignore[no-untyped-def]
-            register(scaled)
+            register(spec)
 
-    result = search("default", trials=1, runs_dir=tmp_path, storage=":memory:", progress=False,
-                    registry=Registry(plugins={"probe": Plugin()}),
-                    overrides={"models": ["batch_lr"], "ensemble": False, "report": False,
-                               "baselines": [], "calibration": ["none"]})  # fmt: skip
+    return search("default", trials=1, runs_dir=runs, storage=":memory:", progress=False,
+                  registry=Registry(plugins={"probe": Plugin()}),
+                  overrides={"models": [name], "ensemble": False, "report": False,
+                             "baselines": [], "calibration": ["none"]})  # fmt: skip
+
+
+def test_a_plugins_model_failing_on_new_rows_is_named_not_a_traceback(tmp_path) -> None:
+    """A third-party model that searched well and fails on new rows (NaN for a single
+    row) ended ``automl-fin predict`` in a traceback naming neither the member nor its
+    plugin; it is one line, as a search's failed trial is."""
+    from automl_fin.errors import PluginError
+
+    result = _one_model_search("batch_lr", _BatchScaled, tmp_path)
     X = result.dataset.X
     assert result.predictor.predict_proba(X.iloc[:50]).shape == (50, 2)
     with pytest.raises(PluginError) as info:
@@ -775,20 +781,8 @@ def test_what_a_plugin_prints_stays_out_of_predictions_on_stdout(tmp_path, capsy
     import io
 
     from automl_fin.cli import main
-    from automl_fin.engine._search import search
 
-    chatty = ModelSpec(name="chatty", tasks={Task.BINARY}, requires={"scale"},
-                       build=lambda p, ctx: _Chatty())  # fmt: skip
-
-    class Plugin:
-        @hookimpl
-        def register_models(self, register):  # type: ignore[no-untyped-def]
-            register(chatty)
-
-    result = search("default", trials=1, runs_dir=tmp_path, storage=":memory:", progress=False,
-                    registry=Registry(plugins={"probe": Plugin()}),
-                    overrides={"models": ["chatty"], "ensemble": False, "report": False,
-                               "baselines": [], "calibration": ["none"]})  # fmt: skip
+    result = _one_model_search("chatty", _Chatty, tmp_path)
     new = tmp_path / "new.csv"
     result.dataset.X.iloc[:20].to_csv(new, index=False)
     capsys.readouterr()
