@@ -217,6 +217,15 @@ def test_auto_reads_a_scale_written_as_text_in_order(tmp_path: Path) -> None:
     other = search("auto", data=purpose, target="grade", trials=2, seed=0, runs_dir=tmp_path,
                    storage=":memory:", overrides=fast)  # fmt: skip
     assert not other.recipe.data.ordered and "ordinal_logreg" not in other.problem.models
+    # letters that name, not grade (compass points, a letter-recognition table): unordered
+    from automl_fin.data._table_facts import _scale
+
+    assert (
+        _scale(list("ABCDEFG")) and _scale(["A", "B", "C", "D", "F"]) and _scale(["A1", "B3", "C2"])
+    )
+    for names in (list("NESW"), list("PDC"), [chr(65 + i) for i in range(26)], ["B", "C", "D"]):
+        assert not _scale(names), names
+    assert _scale(["AAA", "BBB", "CCC"]) and _scale(["low", "medium", "high"])
 
 
 def test_the_recipes_derive_rule_never_replaces_a_column_nor_reads_the_target(

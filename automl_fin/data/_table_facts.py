@@ -379,10 +379,19 @@ def infer_positive(y: pd.Series) -> tuple[Any, str]:
 
 
 def _scale(observed: list[Any]) -> bool:
-    """Whether three or more class labels write a known scale (``_class_order``)."""
+    """Whether three or more class labels write a known scale (``_class_order``) that is
+    a grading: letters only from ``A`` within ``A ... G`` (a lender's grades, a school's;
+    compass points N/E/S/W, the 26 letters of a letter-recognition table or status codes
+    P/D/C are names, not grades)."""
     from automl_fin.data._class_order import scale_order
 
-    return scale_order(observed) is not None
+    known = scale_order(observed)
+    if known is None:
+        return False
+    if known[1] in ("letter grades", "sub-grades"):
+        letters = {str(v).strip()[0] for v in observed}
+        return "A" in letters and letters <= set("ABCDEFG")
+    return True
 
 
 def _order(out: Settled, observed: list[Any], source: str, soft: frozenset[str]) -> None:
