@@ -501,6 +501,13 @@ class _CutOnce:
         return self.inner.predict(X)
 
 
+class _Broken(_CutOnce):
+    """A baseline whose fit always fails."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        raise ValueError("broken baseline")
+
+
 def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) -> None:
     """A baseline trial cut by Ctrl-C or kill -9 was never queued again: the resumed
     search ran its models, skipped the reality check ("no baseline completed") and a
@@ -514,11 +521,14 @@ def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) ->
 
     mean = ModelSpec(name="cut_mean", tasks={Task.REGRESSION}, build=lambda p, ctx: _CutOnce(),
                      baseline=True)  # fmt: skip
+    broken = ModelSpec(name="broken_mean", tasks={Task.REGRESSION}, baseline=True,
+                       build=lambda p, ctx: _Broken())  # fmt: skip
 
     class Plugin:
         @hookimpl
         def register_models(self, register):  # type: ignore[no-untyped-def]
             register(mean)
+            register(broken)
 
     from sklearn.datasets import load_diabetes
 
@@ -526,8 +536,9 @@ def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) ->
     args = {"data": frame, "target": "target", "storage": f"sqlite:///{tmp_path / 'r.db'}",
             "study": "cut", "runs_dir": tmp_path, "seed": 0, "progress": False,
             "registry": Registry(plugins={"probe": Plugin()}),
-            "overrides": {"models": ["ridge"], "baselines": ["cut_mean"], "report": False,
-                          "reality_check": 0.05, "ensemble": False}}  # fmt: skip
+            "overrides": {"models": ["ridge"], "report": False,
+                          "reality_check": 0.05, "ensemble": False,
+                          "baselines": ["cut_mean", "broken_mean"]}}  # fmt: skip
     with pytest.raises(KeyboardInterrupt):
         search("pricing", trials=3, **args)
     with warnings.catch_warnings(record=True) as seen:
@@ -540,3 +551,6 @@ def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) ->
     assert sorted(rows.index) == ["COMPLETE", "FAIL"], board
     assert result.best["model"] == "ridge"  # tested against the mean, beat it
     assert not pd.isna(result.best["score"])
+    # a baseline failing by its own error is not run again on each resume (a trial each)
+    again = search("pricing", trials=7, **args).leaderboard()
+    assert (again["model"] == "broken_mean").sum() == 1, again[["trial", "model", "state"]]

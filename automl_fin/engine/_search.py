@@ -654,9 +654,14 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     records = [TrialRecord.of(t) for t in trials]
-    # a baseline scored, or on its way; one cut (Ctrl-C, kill -9) is queued again: the
-    # reality check went without it, and a price search saved the mean, not the walk
-    done = {r.baseline for t, r in zip(trials, records, strict=True) if t.state.name != "FAIL"}
+    # a baseline scored, failed by its own error, or on its way; one cut (Ctrl-C, kill -9)
+    # is queued again: the reality check went without it, and a price search saved the
+    # mean, not the walk (one failing by its own error is not: each resume ran it again)
+    done = {
+        r.baseline
+        for t, r in zip(trials, records, strict=True)
+        if counts_toward_budget(t) or not t.state.is_finished()
+    }
     for name in problem.baselines:
         if name not in done:
             study.enqueue_trial({}, user_attrs={"baseline": name})
