@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+import warnings
 
 import pytest
 from conftest import cli
@@ -183,10 +184,20 @@ def test_a_hook_returning_its_specs_and_an_available_returning_true_are_said() -
             return [ModelSpec(name="ret_nb", tasks={Task.BINARY}, build=lambda p, c: None)]
 
     with pytest.warns(PluginWarning, match=r"^plugin 'returns' \(<local> 0\+unknown\): "
-                      r"register_models returned a list, which is ignored; call "
-                      r"register\(spec\) for each spec instead$"):  # fmt: skip
+                      r"register_models returned ret_nb without registering it, which is "
+                      r"ignored; call register\(spec\) for each spec instead$"):  # fmt: skip
         reg = Registry(plugins={"returns": Returns()})
     assert "ret_nb" not in reg.models
+
+    class Both:  # registers each, and returns what register returned: nothing to say
+        @hookimpl
+        def register_models(self, register):
+            specs = [ModelSpec(name="both_nb", tasks={Task.BINARY}, build=lambda p, c: None)]
+            return [register(s) for s in specs]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PluginWarning)
+        assert "both_nb" in Registry(plugins={"both": Both()}).models
 
     class Yes:
         @hookimpl

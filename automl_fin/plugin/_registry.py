@@ -271,8 +271,9 @@ class Registry:
                 items: list[Any] = []
                 try:
                     returned = impl.function(**{arg: items.append for arg in impl.argnames})
-                    if returned is not None:  # specs returned, as other plugin systems take
-                        _warn_returned(self._by_plugin[plugin], hook_name, returned)
+                    unsent = _unregistered(returned, items)
+                    if unsent:  # specs returned, as other plugin systems take them
+                        _warn_returned(self._by_plugin[plugin], hook_name, unsent)
                 except (Exception, SystemExit) as exc:  # sys.exit(0): exit 0, nothing said
                     where = _raised_at(exc, impl.function.__module__)
                     failed[plugin] = f"raised in {hook_name}: {_one_line(exc)}{where}"
@@ -436,13 +437,23 @@ def _after_plugin(message: str) -> str:
     return message[0].lower() + message[1:] if message else message
 
 
-def _warn_returned(provider: Provider, hook: str, returned: Any) -> None:
-    """Warn that a hook returned ``returned`` (ignored: specs are passed to ``register``;
-    returned, a plugin's models were left out without a word, then "unknown model")."""
-    what = type(returned).__name__
+def _unregistered(returned: Any, registered: list[Any]) -> list[Any]:
+    """What a hook returned that it did not pass to ``register`` (``return [register(s)
+    for s in SPECS]`` returns Nones: nothing left out)."""
+    many = isinstance(returned, list | tuple | set | frozenset)
+    values = list(returned) if many else [returned]
+    return [v for v in values if v is not None and not any(v is r for r in registered)]
+
+
+def _warn_returned(provider: Provider, hook: str, unsent: list[Any]) -> None:
+    """Warn that a hook returned specs it did not register (ignored: specs are passed to
+    ``register``; returned, a plugin's models were left out without a word, then
+    "unknown model")."""
+    names = [str(getattr(v, "name", type(v).__name__)) for v in unsent]
     warnings.warn(
         f"plugin '{provider.plugin}' ({provider.distribution} {provider.version}): {hook} "
-        f"returned a {what}, which is ignored; call register(spec) for each spec instead",
+        f"returned {', '.join(names)} without registering it, which is ignored; call "
+        "register(spec) for each spec instead",
         PluginWarning,
         stacklevel=5,
     )
