@@ -576,3 +576,34 @@ def test_a_search_failing_with_any_error_is_reported_and_the_batch_goes_on(
                         on_trial=on_trial, progress=False, trials=2)  # fmt: skip
     assert summary["status"].tolist() == ["failed", "done"]
     assert summary["error"][0] == "ValueError: the caller's log is full"
+
+
+def test_a_batch_finished_before_auto_had_a_baseline_is_still_skipped(tmp_path: Path) -> None:
+    """``auto`` gained ``baselines: auto``. A batch of it finished by the version before
+    (its stored entry asks nothing of baselines) was then refused as edited ("baselines
+    by default then, 'auto' now") instead of skipped; it is skipped, and an edit of
+    another field still names that field alone."""
+    from automl_fin.engine._batch import ITEM
+
+    datasets.load("german_credit").head(300).to_csv(tmp_path / "credit.csv", index=False)
+    (tmp_path / "b.yaml").write_text(
+        "name: nb\nrecipes: [auto]\ndata: [{path: credit.csv, target: creditability}]\n"
+        "set: {models: [logreg], report: false, ensemble: false}\n"
+    )
+    first = run_batch(tmp_path / "b.yaml", runs_dir=tmp_path, trials=2, progress=False)
+    assert first["status"].tolist() == ["done"]
+    url = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+    study = optuna.load_study(study_name=first["study"].iloc[0], storage=url)
+    item = study.user_attrs[ITEM]
+    assert item["asks"]["baselines"] == "auto"
+    study.set_user_attr(ITEM, {**item, "asks": {k: v for k, v in item["asks"].items()
+                                                if k != "baselines"}})  # fmt: skip
+    again = run_batch(tmp_path / "b.yaml", runs_dir=tmp_path, trials=2, progress=False)
+    assert again["status"].tolist() == ["skipped"], again["error"].tolist()
+    (tmp_path / "b.yaml").write_text(
+        "name: nb\nrecipes: [auto]\ndata: [{path: credit.csv, target: creditability}]\n"
+        "set: {models: [hgb, logreg], report: false, ensemble: false}\n"
+    )
+    edited = run_batch(tmp_path / "b.yaml", runs_dir=tmp_path, trials=2, progress=False)
+    assert edited["status"].tolist() == ["failed"]
+    assert "(models ['logreg'] then, ['hgb', 'logreg'] now)" in edited["error"].iloc[0]

@@ -161,10 +161,23 @@ def _same(before: Any, now: dict[str, Any]) -> bool:
     # an own entry stored as "own" before its file's content was kept: taken as the same
     skip = {"data"} if before.get("data") == "own" else set()
     return all(
-        before.get(k) == v
+        before.get(k) == (_as_then(before[k], v) if k == "asks" and k in before else v)
         for k, v in now.items()
         if k not in skip and (k in before or k not in ("seed", "asks"))
     )
+
+
+# recipe fields a version set since, with the value that asks what the search asked
+# before it: ``auto`` gained ``baselines: auto`` (a finished auto batch failed as edited)
+SINCE = {"baselines": "auto"}
+
+
+def _as_then(before: Any, now: dict[str, Any]) -> dict[str, Any]:
+    """``now`` (what the recipe asks) without the fields a later version set to
+    :data:`SINCE`'s value where ``before`` (a study's stored asks) has none of them."""
+    if not isinstance(before, dict):
+        return now
+    return {k: v for k, v in now.items() if k in before or SINCE.get(k, object()) != v}
 
 
 @functools.lru_cache(maxsize=64)
@@ -433,8 +446,9 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
         for k in words
         if before.get(k) != now.get(k)
     ]
-    if "asks" in before and before["asks"] != now["asks"]:  # the recipe or the batch's set:
-        then, later = _flat(before["asks"]), _flat(now["asks"])
+    asks = _as_then(before.get("asks"), now["asks"])
+    if "asks" in before and before["asks"] != asks:  # the recipe or the batch's set:
+        then, later = _flat(before["asks"]), _flat(asks)
         changes += [
             f"{k} {_said(then, k)} then, {_said(later, k)} now"
             for k in sorted(then.keys() | later.keys())
