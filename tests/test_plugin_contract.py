@@ -241,8 +241,8 @@ class _ByName(TransformerMixin, BaseEstimator):
         ),
         (
             "no_return",
-            r"its build returned None \(no return\?\), which has no fit or "
-            r"transform\(\); return an unfitted estimator",
+            r"its build returned None \(no return\?\), which has no fit\(\); return an "
+            r"unfitted transformer",
         ),
     ],
 )
@@ -706,8 +706,7 @@ def test_a_stateless_step_runs_and_a_build_without_return_is_named(tmp_path) -> 
         errors.notna().all()
         and errors.str.startswith(
             "lost (<local> 0+unknown (plugin 'probe')) raised in build: TypeError: its build "
-            "returned None (no return?), which has no fit or predict(); return an unfitted "
-            "estimator"
+            "returned None (no return?), which has no fit(); return an unfitted estimator"
         ).all()
     ), errors.tolist()
 

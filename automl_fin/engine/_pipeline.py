@@ -349,16 +349,13 @@ def _build(spec: ModelSpec | PreprocessorSpec, params: Mapping[str, Any], ctx: B
 def check_built(spec: ModelSpec | PreprocessorSpec, built: Any) -> None:
     """Refuse what a builder returned that is no estimator: a ``build`` without its
     ``return`` gave ``None``, which calibration read as "no estimator given" and fitted
-    scikit-learn's LinearSVC in its place, saved and scored as the plugin's model."""
-    needs = ("fit", "transform") if isinstance(spec, PreprocessorSpec) else ("fit", "predict")
-    lacks = [m for m in needs if not callable(getattr(built, m, None))]
-    if lacks == ["predict"] and callable(getattr(built, "predict_proba", None)):
-        lacks = []  # (a classifier's probabilities are what the engine asks of it)
-    if lacks:
+    scikit-learn's LinearSVC in its place, saved and scored as the plugin's model. Only
+    ``fit`` is asked for here (a method missing after it fails where it is called, named)."""
+    if not callable(getattr(built, "fit", None)):
         what = "None (no return?)" if built is None else f"a {type(built).__name__}"
         raise TypeError(
-            f"its build returned {what}, which has no {' or '.join(lacks)}(); return an "
-            "unfitted estimator"
+            f"its build returned {what}, which has no fit(); return an unfitted "
+            f"{'transformer' if isinstance(spec, PreprocessorSpec) else 'estimator'}"
         )
 
 
