@@ -444,3 +444,33 @@ def test_a_database_the_server_lacks_is_named_as_such(postgres_url: str) -> None
     with pytest.raises(StorageError, match=r"has no such database; create it \(createdb NAME\) "
                        r"or name another: .*no_such_database_here"):  # fmt: skip
         open_storage(url, create=False)
+
+
+def test_two_runs_of_one_new_study_with_other_seeds_at_once_are_not_both_taken(
+    tmp_path: Path,
+) -> None:
+    """Two runs started together on one new ``--study`` with other seeds: both found no
+    study, one made it, and the other searched on in it with its own seed's folds (2 of
+    3 tries on a probe): trials scored on two fold sets, pooled in one ensemble. The run
+    that did not make it is refused, whenever it starts."""
+    from sklearn.datasets import load_breast_cancer
+
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "bc.csv", index=False)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    for attempt in range(2):
+        argv = [sys.executable, "-m", "automl_fin.cli", "run", "auto", "--data",
+                str(tmp_path / "bc.csv"), "--target", "target", "--trials", "4", "--runs-dir",
+                str(tmp_path / "runs"), "--set", "models=[logreg]", "--set",
+                "validation.n_splits=3", "--no-progress", "--no-report", "--storage", url,
+                "--study", f"s{attempt}"]  # fmt: skip
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        procs = [subprocess.Popen([*argv, "--seed", str(seed)], **pipes) for seed in (1, 2)]
+        outs = [p.communicate(timeout=300) for p in procs]
+        codes = [p.returncode for p in procs]
+        assert sorted(codes) == [0, 2], (codes, [e[-600:] for _, e in outs])
+        refused = outs[codes.index(2)][1]
+        assert re.search(
+            rf"study 's{attempt}' .*was made (meanwhile by another run )?with "
+            r"seed [12] \(its folds and final-test rows follow it\)",
+            refused,
+        ), refused

@@ -835,6 +835,15 @@ def _open_study(
             "this version leaves out columns of one value and codes distinct on every row: "
             f"--set 'data.columns={{{keep}}}' keeps the study's"
         )
+    if attrs.get("seed") is not None and attrs["seed"] != recipe.seed:
+        # made meanwhile by a run of another seed (both found no study, one made it): its
+        # folds follow its seed, and this run's trials would be scored on others
+        raise StorageError(
+            f"study '{name}' in {redact(url)} was made meanwhile by another run with seed "
+            f"{attrs['seed']} (its folds and final-test rows follow it), not {recipe.seed}: "
+            f"resume it with --seed {attrs['seed']} or without --seed, or choose another "
+            "--study name for this seed"
+        )
     if differ:
         raise StorageError(
             f"study '{name}' in {redact(url)} belongs to another search (recipe "
