@@ -279,3 +279,19 @@ def test_a_step_failing_after_the_search_says_how_to_do_it_again(tmp_path: Path)
     (runs / "s" / "report.html").rmdir()
     again = cli(*args)
     assert again.returncode == 0 and (runs / "s" / "report.html").is_file(), again.stderr
+
+
+def test_a_run_folder_name_file_is_whole_or_not_there(tmp_path: Path) -> None:
+    """A run folder's ``.study`` was written in place: a run or worker started beside
+    the one writing it read it empty ("holds the files of study ''", a worker giving up
+    on study ''; 1 in 20 pairs of runs). It is written whole (a temporary file renamed),
+    and an empty one is read as not written yet."""
+    from automl_fin.storage._runs import OWNER, own, owner
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / OWNER).write_text("")  # caught half way
+    assert owner(folder) is None
+    own(folder, "s")  # not refused as study ''
+    assert owner(folder) == "s"
+    assert sorted(p.name for p in folder.iterdir()) == [OWNER]  # no temporary file left

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from automl_fin.errors import ArtifactError
-from automl_fin.storage._storage import DEFAULT_RUNS_DIR
+from automl_fin.storage._storage import DEFAULT_RUNS_DIR, atomic_write
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -88,8 +88,8 @@ def run_folder(runs_dir: str | Path, study: str) -> Path:
 
 def owner(folder: Path) -> str | None:
     """The study whose files ``folder`` holds (written by :func:`own`), or ``None``."""
-    try:
-        return (folder / OWNER).read_text(encoding="utf-8")
+    try:  # (an empty one: written by a version that wrote it in place, half way)
+        return (folder / OWNER).read_text(encoding="utf-8") or None
     except (OSError, UnicodeDecodeError):
         return None
 
@@ -119,8 +119,9 @@ def own(
                 f"{kept} is a file, where the run keeps its '{name}' folder; move it away"
             )
     if write and found is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / OWNER).write_text(study, encoding="utf-8")
+        # whole or not there: written in place, a run beside it read it empty ("holds
+        # the files of study ''") and a worker gave up on study ''
+        atomic_write(folder / OWNER, lambda fh: fh.write(study.encode("utf-8")))
 
 
 def _is_dir(path: Path) -> bool:
