@@ -812,6 +812,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from automl_fin.engine._reopen import reopen
+    from automl_fin.engine._run_state import searching_since
     from automl_fin.results._artifacts import PREDICTOR_DIR, load
     from automl_fin.results._report import write_report
 
@@ -830,6 +831,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = write_report(
         run.study, run.problem, run.folder, storage=run.storage, predictor=predictor, out=args.out
     )
+    since = searching_since(run.study.user_attrs)
+    if since is not None:  # a page like a finished run's, of a search still going (or cut)
+        kept = "no predictor is saved yet" if predictor is None else "its predictor is older"
+        print(f"{PROG}: warning: study '{run.study.study_name}' has not ended its search "
+              f"(started {since}; or its run was stopped mid-search): this report is of its "
+              f"trials so far, and {kept}", file=sys.stderr)  # fmt: skip
     print(f"report of {run.study.study_name}: {out}")
     if args.pdf:
         from automl_fin.results._report_html import print_pdf

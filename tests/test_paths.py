@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -295,3 +296,23 @@ def test_a_run_folder_name_file_is_whole_or_not_there(tmp_path: Path) -> None:
     own(folder, "s")  # not refused as study ''
     assert owner(folder) == "s"
     assert sorted(p.name for p in folder.iterdir()) == [OWNER]  # no temporary file left
+
+
+def test_a_report_of_a_search_not_ended_says_so(tmp_path: Path) -> None:
+    """``automl-fin report RUN`` while the search runs (or after its run was killed mid-
+    search) wrote a page like a finished run's ("Chosen predictor row hgb") and said
+    nothing, with no predictor saved; it says the search has not ended."""
+    from automl_fin.engine._run_state import mark
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    search("default", trials=2, study="s", storage=url, runs_dir=tmp_path, progress=False,
+           overrides={"models": ["logreg"], "report": False, "predictor": False})  # fmt: skip
+    mark(optuna.load_study(study_name="s", storage=url), "searching", 2)  # as a kill leaves it
+    out = cli("report", "s", "--storage", url, "--runs-dir", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"warning: study 's' has not ended its search \(started [\d\-T:+]+; or "
+                     r"its run was stopped mid-search\): this report is of its trials so far, "
+                     r"and no predictor is saved yet", out.stderr), out.stderr  # fmt: skip
+    mark(optuna.load_study(study_name="s", storage=url), "ended", 2)
+    done = cli("report", "s", "--storage", url, "--runs-dir", str(tmp_path))
+    assert "has not ended" not in done.stderr
