@@ -471,7 +471,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{extra} in "
         f"{result.seconds:.1f} s ({steps}); storage {redact(result.storage)}",
     )
-    print(_ended(result, len(trials)))
+    print(_ended(result, _counted_trials(result)))
     models = done[~done["baseline"]]
     if len(done) and models.empty:  # the search warned: only the baselines completed
         return 1
@@ -584,6 +584,17 @@ def _run_batch(
     states = _counted(summary["status"], ["done", "skipped", "incomplete", "failed"])
     print(f"\nbatch {batch.name}: {len(summary)} searches ({states})")
     return 1 if done.get("failed") or done.get("incomplete") else 0
+
+
+def _counted_trials(result: Any) -> int:
+    """The study's trials its trial budget counts (a trial killed with its process, or
+    failed unrun as surplus, is not: "held 5 trials" of a budget of 4 that ran one more)."""
+    import optuna
+
+    from automl_fin.engine._trial_record import counts_toward_budget
+
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    return sum(map(counts_toward_budget, study.get_trials(deepcopy=False)))
 
 
 def _ended(result: Any, held: int) -> str:

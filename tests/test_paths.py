@@ -316,3 +316,21 @@ def test_a_report_of_a_search_not_ended_says_so(tmp_path: Path) -> None:
     mark(optuna.load_study(study_name="s", storage=url), "ended", 2)
     done = cli("report", "s", "--storage", url, "--runs-dir", str(tmp_path))
     assert "has not ended" not in done.stderr
+
+
+def test_a_full_study_counts_the_trials_its_budget_counts(tmp_path: Path) -> None:
+    """A study resumed full said "held 5 trials already ... --trials N above 5" where a
+    trial killed with its process (failed, not counted) was one of them, and --trials 5
+    then ran one more; it says the trials the budget counts."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    args = ("run", "default", "--set", "models=[logreg]", "--trials", "2", "--study", "s",
+            "--storage", url, "--runs-dir", str(tmp_path), "--no-report",
+            "--no-progress")  # fmt: skip
+    assert cli(*args).returncode == 0
+    study = optuna.load_study(study_name="s", storage=url)  # what a kill -9 leaves, failed
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL))
+    again = cli(*args)
+    assert "the study held 2 trials already, as many as --trials 2 asks" in again.stdout, (
+        again.stdout[-800:]
+    )
+    assert "for more: --trials N above 2" in again.stdout
