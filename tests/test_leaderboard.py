@@ -461,3 +461,22 @@ def test_one_files_two_contents_are_two_groups_kept_apart(tmp_path: Path, monkey
     assert {line.split()[table[0].split().index("dataset")] for line in table[1:]} == {
         d[:12] for d in best["dataset"]
     }
+
+
+def test_a_surplus_trial_asked_for_says_what_it_is(tmp_path: Path) -> None:
+    """Processes sharing a budget may queue one trial too many, failed unrun as surplus:
+    asked for (``--state FAIL``) its row was blank; it says what it is."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    search("default", trials=2, study="s", storage=url, runs_dir=tmp_path, progress=False,
+           overrides={"models": ["logreg"], "report": False, "predictor": False})  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=url)  # as the queue leaves one
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.FAIL,
+                                              user_attrs={"surplus": True}))  # fmt: skip
+    board = Leaderboard(url)
+    assert "FAIL" not in set(board.query(study="s")["state"])  # hidden unless asked for
+    failed = board.query(study="s", state="FAIL")
+    assert failed["error"].tolist() == [
+        "surplus: queued once too often while processes shared the budget; never run"
+    ]

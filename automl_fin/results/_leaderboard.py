@@ -487,6 +487,8 @@ def _died(t: Any, rec: TrialRecord) -> str | None:
                 "when the search is resumed"
             )
         return None
-    if t.state.name != "FAIL" or rec.surplus:
+    if t.state.name != "FAIL":
         return None
+    if rec.surplus:  # (its row was blank: asked for by --state FAIL, it said nothing)
+        return "surplus: queued once too often while processes shared the budget; never run"
     return f"its process{who} ended before it did (killed, out of memory); not counted"
