@@ -83,12 +83,12 @@ JUDGED_STEPS = _judged_steps()
 # Folds done after which the running mean is judged (one fold alone is too noisy; a
 # trial is never pruned after its last fold): 2, 3, 5, 8, 13 … — 4 writes for 10 folds.
 JUDGED_FOLDS = frozenset({2, 3, 5, 8, 13, 21, 34, 55, 89})
-# seconds of a monitored fit, counted from its first check (its first batch or round done:
-# loading weights and building the trainer are not its pace), before that pace predicts
-# the end of a pass
 # a model not timed yet counts as fitting in the time left (so a trial short of a repeat is
 # cut for it) only when declared this many times cheaper than the model fitting
 GUESS = 10.0
+# seconds of a monitored fit, counted from its first check (its first batch or round done:
+# loading weights and building the trainer are not its pace), before that pace predicts
+# the end of a pass
 PACE_AFTER = 2.0
 TIMEOUT = "the recipe's trial_timeout"
 OVERRUN = 0.05  # share of a time budget a trial may run past its end before it is stopped
