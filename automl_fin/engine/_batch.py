@@ -408,10 +408,7 @@ def _named_by_the_batch(batch: Batch, overrides: Mapping[str, Any]) -> list[str]
     entry that names its file, yet kept as the entry's identity: the batch run again
     without them was refused as edited), and the seed (``seeds:`` names them; set, it
     was ignored beside a list, or applied without showing in the study's name)."""
-    flat = {k: v for k, v in overrides.items() if not isinstance(v, Mapping)}
-    for key, value in overrides.items():  # {data: {path: ...}} as data.path
-        if isinstance(value, Mapping):
-            flat |= {f"{key}.{inner}": v for inner, v in value.items()}
+    flat = _flat(overrides)  # {data: {path: ...}} as data.path
     out = []
     named = [k for k in ("data.path", "data.target", "data.dataset") if k in flat]
     if named and any(entry is not None for entry in batch.data):

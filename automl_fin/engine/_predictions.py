@@ -37,7 +37,8 @@ def _predicted(pipe: Any, X: pd.DataFrame, width: int, model: str) -> np.ndarray
     from automl_fin.engine._staged import staged
 
     first = pipe.pipes[0] if isinstance(pipe, Bag) else pipe
-    return staged("predict", model, predict, pipe, X, width, blame=culprit(first))
+    # the steps are looked up only when it raised (predict runs on every chunk of rows)
+    return staged("predict", model, predict, pipe, X, width, blame=lambda e: culprit(first)(e))
 
 
 def in_class_order(proba: np.ndarray, classes: Any, width: int) -> np.ndarray:

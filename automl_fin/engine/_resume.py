@@ -14,7 +14,7 @@ the parameter and what to pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import optuna
@@ -72,11 +72,7 @@ def gone_models(
     gone = [m for m in models if m not in registry.models]
     if not gone:
         return None
-    came: dict[str, str] = {}
-    for t in trials if trials is not None else study.get_trials(deepcopy=False):
-        record = TrialRecord.of(t)
-        if record.model in gone and record.plugin:
-            came.setdefault(record.model, record.plugin)
+    came = _recorded(trials if trials is not None else study.get_trials(deepcopy=False), gone)
     return ", ".join(f"'{m}'" + (f" ({came[m]})" if m in came else "") for m in gone)
 
 
@@ -115,19 +111,24 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
             raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
 
 
+def _recorded(trials: Sequence[optuna.trial.FrozenTrial], models: Sequence[str]) -> dict[str, str]:
+    """The plugin each of ``models`` was recorded with by its first trial that says."""
+    came: dict[str, str] = {}
+    for t in trials:
+        record = TrialRecord.of(t)
+        if record.model in models and record.plugin:
+            came.setdefault(record.model, record.plugin)
+    return came
+
+
 def _other_provider(
     trials: list[optuna.trial.FrozenTrial], used: list[str], registry: Any
 ) -> dict[str, tuple[str, str]]:
     """The models of ``used`` that another distribution registers now than the one its
     trials recorded (``{model: (then, now)}``; a new version of the same one is not):
     resumed, a study of one package's ``knn`` refitted another's under the first's score."""
-    then: dict[str, str] = {}
-    for t in trials:
-        record = TrialRecord.of(t)
-        if record.model in used and record.plugin:
-            then.setdefault(record.model, record.plugin)
     out = {}
-    for model, was in then.items():
+    for model, was in _recorded(trials, used).items():
         provider = registry.providers.get(model)
         if provider is not None and was.split(" ", 1)[0] != provider.distribution:
             out[model] = (was, str(provider))
