@@ -474,3 +474,31 @@ def test_two_runs_of_one_new_study_with_other_seeds_at_once_are_not_both_taken(
             r"seed [12] \(its folds and final-test rows follow it\)",
             refused,
         ), refused
+
+
+def test_two_runs_of_one_new_study_with_other_models_at_once_are_not_both_taken(
+    tmp_path: Path,
+) -> None:
+    """As with other seeds: two runs started together on one new ``--study`` with other
+    model lists both found no study; the one that did not make it saw no trial asking
+    the study's models yet, and searched its own models in it (one study, trials of two
+    searches). The models the study was made with are checked before any trial asks."""
+    from sklearn.datasets import load_breast_cancer
+
+    load_breast_cancer(as_frame=True).frame.to_csv(tmp_path / "bc.csv", index=False)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    argv = [sys.executable, "-m", "automl_fin.cli", "run", "auto", "--data",
+            str(tmp_path / "bc.csv"), "--target", "target", "--trials", "4", "--runs-dir",
+            str(tmp_path / "runs"), "--set", "validation.n_splits=3", "--no-progress",
+            "--no-report", "--no-ensemble", "--storage", url, "--study", "s",
+            "--seed", "1"]  # fmt: skip
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    lists = ("models=[logreg, rf]", "models=[logreg, extra_trees]")
+    procs = [subprocess.Popen([*argv, "--set", models], **pipes) for models in lists]
+    outs = [p.communicate(timeout=300) for p in procs]
+    codes = [p.returncode for p in procs]
+    assert sorted(codes) == [0, 2], (codes, [e[-600:] for _, e in outs])
+    refused = outs[codes.index(2)][1]
+    assert re.search(r"study 's' keeps the choices .*it searched the models \[", refused), refused
+    models = {t.params.get("model") for t in _trials(url, "s")} - {None, "prior"}
+    assert len(models & {"rf", "extra_trees"}) <= 1, models

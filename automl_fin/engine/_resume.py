@@ -103,6 +103,11 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     for t in trials:
         for key, dist in t.distributions.items():
             stored.setdefault(key, dist)
+    was = study.user_attrs.get("models")
+    if "model" not in stored and isinstance(was, list) and len(was) > 1:
+        # no trial has asked it yet: a run started with the one that made the study (both
+        # found no study) would search other models in it, trials then on both lists
+        stored["model"] = optuna.distributions.CategoricalDistribution(was)
     asked = _asked(problem)
     if "model" in stored and "model" not in asked:  # narrowed to one model: its trials
         asked["model"] = optuna.distributions.CategoricalDistribution(list(problem.models))

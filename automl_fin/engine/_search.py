@@ -870,6 +870,7 @@ def _open_study(
             "classes": classes,
             "n_rows": len(ds.y),
             "seed": recipe.seed,
+            "models": sorted(problem.models),  # asked before any trial is (check_choices)
             "versions": package_versions(_VERSIONED),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
