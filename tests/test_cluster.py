@@ -90,19 +90,25 @@ def test_a_run_and_two_cluster_workers_share_the_budget_and_survive_a_kill(
 
 
 def test_a_dataframe_reaches_as_many_workers_as_asked_for(
-    islr: tuple[Path, Any], tmp_path: Path
+    islr: tuple[Path, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A DataFrame given to ``search`` travels to the workers (ISLR's Default, a table
     that is not bundled: a worker cannot read it from anywhere else), ``cluster_workers=1``
     of a two-worker cluster starts one worker, and a SQLite file serves a cluster on this
     machine: the run and exactly one worker ran the budget, on the frame's data. Asking
-    for more workers than the cluster has uses them all, with a warning."""
+    for more workers than the cluster has uses them all, with a warning. The runs folder
+    is named relative to the run's folder, and the workers work in another: the storage
+    they are sent is the run's file (relative, they opened none and ran nothing)."""
     frame = islr[1].sample(3000, random_state=0)  # trials of a second or two
     total = 8
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
     with _two_workers() as (cluster, workers):
+        with distributed.Client(cluster) as client:
+            client.run(os.chdir, str(tmp_path / "elsewhere"))
         pids = {str(p) for p in workers}
         result = search("default", data=frame, target="default", trials=total, seed=1,
-                        runs_dir=tmp_path / "one", overrides=SLOW,
+                        runs_dir="one", overrides=SLOW,
                         cluster=cluster.scheduler_address, cluster_workers=1)  # fmt: skip
         with pytest.warns(UserWarning, match=r"--cluster-workers 3: the cluster has 2 workers"):
             search("default", data=frame, target="default", trials=2, seed=1,

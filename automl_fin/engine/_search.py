@@ -59,6 +59,7 @@ from automl_fin.storage._runs import own, run_folder, writable
 from automl_fin.storage._storage import (
     DEFAULT_RUNS_DIR,
     MEMORY,
+    absolute_url,
     default_url,
     open_storage,
     redact,
@@ -252,7 +253,7 @@ def search(
         shipped = data if isinstance(data, pd.DataFrame) or data is None else Path(data).resolve()
 
         def launch(name: str) -> Workers:
-            return Workers(cluster, storage=url, study=name, data=shipped,
+            return Workers(cluster, storage=absolute_url(url), study=name, data=shipped,
                            runs_dir=runs_dir, n=cluster_workers)  # fmt: skip
 
     run = _Run(store, url, name, Path(runs_dir), started, progress, on_trial, announce,

@@ -76,6 +76,15 @@ def default_url(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> str:
     return f"sqlite:///{Path(runs_dir) / 'automl_fin.db'}"
 
 
+def absolute_url(url: str) -> str:
+    """``url`` with a SQLite file named relative to this process's folder made absolute
+    (a Dask worker, whose folder differs, opens the same file); other URLs as given."""
+    head, sep, path = url.partition(":///")
+    if head.startswith("sqlite") and sep and path and path != ":memory:":
+        return f"{head}:///{os.path.abspath(path)}"
+    return url
+
+
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
     """Open the storage at ``url``; ``:memory:`` keeps it in memory.
 
