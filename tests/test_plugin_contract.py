@@ -650,6 +650,48 @@ def test_a_preprocessor_dropping_rows_is_named_not_the_model(tmp_path) -> None:
             assert said is not None and int(said[1]) == int(said[2]) - 1, error
 
 
+def test_a_preprocessor_whose_columns_follow_the_rows_is_named_not_the_model(tmp_path) -> None:
+    """A categorical step whose columns depend on the rows it is given (pandas'
+    get_dummies of the rows at hand) searched well on folds holding every value, and the
+    saved predictor failed on one new row as the model's ("logreg raised in predict: X
+    has 9 features, but LogisticRegression is expecting 54"): the step is named, with
+    the columns it gave and those it was fitted on."""
+    from automl_fin.engine._search import search
+    from automl_fin.errors import PluginError
+
+    dummies = PreprocessorSpec(name="dummies", kinds={ColumnKind.CATEGORICAL},
+                               slot=Slot.ENCODE, build=lambda p, ctx: _Step("dummies"))  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(dummies)
+
+    said = re.compile(r"dummies gave (\d+) columns for these (\d+) rows, (\d+) for the rows "
+                      r"it was fitted on: a preprocessor's columns must not depend on")  # fmt: skip
+    credit = datasets.load("german_credit")
+    common = {"models": ["logreg"], "ensemble": False, "report": False, "baselines": [],
+              "calibration": ["none"], "portfolio": False, "validation.repeats": 1,
+              "validation.n_splits": 3,
+              "preprocessors": ["dummies", "median_impute", "standard_scale"]}  # fmt: skip
+    for table, rare in ((credit, True), (credit[["housing", "property", "duration_in_month",
+                                                 "creditability"]], False)):  # fmt: skip
+        result = search("default", data=table, target="creditability", trials=1, seed=0,
+                        runs_dir=tmp_path, storage=":memory:", progress=False,
+                        registry=Registry(plugins={"probe": Plugin()}),
+                        overrides=common)  # fmt: skip
+        if rare:  # a fold without a rare value (purpose's 9 rows): its trial names the step
+            error = result.leaderboard()["error"].iloc[0]
+            assert error.startswith("dummies (<local> 0+unknown (plugin 'probe')) raised in")
+            assert said.search(error), error
+    with pytest.raises(PluginError) as info:  # every fold held every value: one new row
+        result.predictor.predict_proba(table.drop(columns="creditability").iloc[:1])
+    text = str(info.value)
+    assert "dummies (<local> 0+unknown (plugin 'probe')) raised in predict" in text, text
+    found = said.search(text)
+    assert found is not None and found[2] == "1" and int(found[1]) < int(found[3]), text
+
+
 class _SignedLog(TransformerMixin, BaseEstimator):
     """A step with nothing to learn: ``fit`` returns ``self`` (no attribute ending in _)."""
 

@@ -440,19 +440,22 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
                 break
         # counts of rows that disagree (scikit-learn's, numpy's stacking): nothing else
         # is looked into (each step would transform the fold once more)
-        counted = isinstance(exc, ValueError) and bool(_ROWS_DIFFER.search(str(exc)))
-        changed = _changed_rows(prep, rows) if counted else None
+        # or of columns (a model's "X has 54 features, but ... is expecting 61"): nothing
+        # else is looked into (each step would transform the fold once more)
+        counted = isinstance(exc, ValueError) and bool(_SHAPE_DIFFERS.search(str(exc)))
+        changed = _changed_shape(prep, rows) if counted else None
         if changed is None:
             return None
-        exc.add_note(_rows_said(*changed, len(rows)))
+        exc.add_note(changed[1])
         return changed[0]
 
     return find
 
 
-_ROWS_DIFFER = re.compile(
+_SHAPE_DIFFERS = re.compile(
     r"inconsistent numbers of samples|dimensions except for the concatenation axis|"
-    r"shape mismatch|length of values|does not match length|different number of rows",
+    r"shape mismatch|length of values|does not match length|different number of rows|"
+    r"\d+ features|number of (features|columns)",
     re.IGNORECASE,
 )
 
@@ -469,31 +472,46 @@ def check_rows(prep: Any, X: Any, out: Any) -> None:
     rows are not ``X``'s, naming the step (the model fitted on it failed, blamed)."""
     if out.shape[0] == len(X):
         return
-    changed = _changed_rows(prep, X)
-    name, given = changed if changed else ("the preprocessing", out.shape[0])
+    whole = ("the preprocessing", _rows_said("the preprocessing", out.shape[0], len(X)))
+    name, said = _changed_shape(prep, X) or whole
     from automl_fin.engine._staged import tag
 
-    raise tag(ValueError(_rows_said(name, given, len(X))), "fit", name)
+    raise tag(ValueError(said), "fit", name)
 
 
-def _changed_rows(prep: Any, X: Any) -> tuple[str, int] | None:
+def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
     """The preprocessor step of ``prep`` (fitted) that gives another number of rows than
-    it is given on ``X``: the model (or the stacking of the column kinds) then failed on
-    "inconsistent numbers of samples", blamed on the model. Looked at after a failure
-    only (each step transforms ``X`` once more)."""
+    it is given on ``X``, or another number of columns than it gave when fitted (what
+    the next step, or the stacking of the column kinds, was fitted on), and the line
+    that says so: the model then failed ("inconsistent numbers of samples", "X has 54
+    features, but ... is expecting 61"), blamed on the model. Looked at after such a
+    failure only (each step transforms ``X`` once more)."""
     fitted = getattr(prep, "transformers_", None)
     if not isinstance(fitted, list) or not hasattr(X, "iloc"):
         return None
+    widths = getattr(prep, "output_indices_", {})
     try:
-        for _, chain, columns in fitted:
+        for kind, chain, columns in fitted:
             chain = getattr(chain, "chain", chain)  # a text column's, once per distinct text
             if not isinstance(getattr(chain, "steps", None), list):
                 continue
             part = X[columns] if isinstance(columns, str) else X.iloc[:, list(columns)]
-            for name, step in chain.steps:
+            for i, (name, step) in enumerate(chain.steps):
                 part = step.transform(part)
-                if getattr(part, "shape", (len(X),))[0] != len(X):
-                    return str(name), int(part.shape[0])
+                shape = getattr(part, "shape", (len(X),))
+                if shape[0] != len(X):
+                    return str(name), _rows_said(str(name), int(shape[0]), len(X))
+                after = chain.steps[i + 1][1] if i + 1 < len(chain.steps) else None
+                span = widths.get(kind)  # the kind's columns in the stacking, when fitted
+                fit = getattr(after, "n_features_in_", None) if after is not None else (
+                    span.stop - span.start if isinstance(span, slice) else None
+                )  # fmt: skip
+                if len(shape) == 2 and isinstance(fit, int) and shape[1] != fit:
+                    return str(name), (
+                        f"{name} gave {shape[1]} columns for these {len(X)} rows, {fit} for "
+                        "the rows it was fitted on: a preprocessor's columns must not depend "
+                        "on the rows it is given (automl_fin.testing.check_plugin checks it)"
+                    )
     except Exception:  # a step that fails here failed before: the traceback says which
         return None
     return None

@@ -506,7 +506,7 @@ def _after_search(
         tried = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
         who = "model trial" if models else "trial"
         why = (
-            f"every {who} that ran failed ({len(raised)}; the first: {raised[0][:300]}); "
+            f"every {who} that ran failed ({len(raised)}; the first: {_cut(raised[0])}); "
             "see the leaderboard's error column"
             if raised
             else f"the trial budget went to the {len(study.trials)} baselines; give more "
@@ -536,6 +536,12 @@ def _after_search(
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
     return predictor
+
+
+def _cut(text: str, most: int = 600) -> str:
+    """``text`` up to ``most`` characters, cut between words (a note said last, the step
+    at fault, ended "(au)")."""
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
 
 
 def _worse_than_the_prior(study: optuna.Study, problem: Problem) -> None:

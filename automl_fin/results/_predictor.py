@@ -373,7 +373,8 @@ def _plugin_raised(exc: BaseException, plugins: dict[str, str]) -> str | None:
     if not provider or provider.split(" ", 1)[0] == OWN_DISTRIBUTION:
         return None
     stage = getattr(exc, "_automl_fin_stage", "predict")
-    text = " ".join(str(exc).split())[:300]
+    # its notes too: the step at fault says what it did (a preprocessor's other columns)
+    text = " ".join("; ".join([str(exc), *getattr(exc, "__notes__", [])]).split())[:600]
     return f"{spec} ({provider}) raised in {stage}: {type(exc).__name__}: {text}"
 
 
