@@ -285,3 +285,36 @@ def test_a_damaged_storage_file_is_one_line_naming_it(tmp_path: Path) -> None:
     for said in ("duplicate key value violates unique constraint", "permission denied"):
         raced = sqlalchemy.exc.IntegrityError("INSERT ...", {}, Exception(said))
         assert _storage_lost(raced, searching=True) is None
+
+
+def test_a_storage_file_another_program_keeps_locked_is_said_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SQLite file held under a write transaction by another program (a database
+    browser, an sqlite3 shell) was "unreachable: (sqlite3.OperationalError) database is
+    locked [SQL: SELECT name FROM sqlite_master ...]" after a minute of silence: the
+    lock is named, with how long was waited and what to do."""
+    import re
+    import sqlite3
+
+    from automl_fin.errors import StorageError
+
+    db = tmp_path / "s.db"
+    open_storage(f"sqlite:///{db}")  # Optuna's tables
+    monkeypatch.setattr(storage_module, "LOCK_WAIT_S", 0.5)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for create in (False, True):
+            with pytest.raises(StorageError) as info:
+                open_storage(f"sqlite:///{db}", create=create)
+            said = str(info.value)
+            assert re.fullmatch(
+                rf"storage 'sqlite:///{re.escape(str(db))}' stayed locked by another program "
+                r"for 0\.5 s \(one holding a write transaction open: .*\); close it, then run "
+                r"again: \(sqlite3\.OperationalError\) database is locked",
+                said,
+            ), said
+    finally:
+        holder.close()
+    assert open_storage(f"sqlite:///{db}", create=False) is not None  # let go: it opens

@@ -71,6 +71,9 @@ def heartbeat_seconds() -> int:
         raise StorageError(f"{HEARTBEAT_ENV}={value!r} is not a whole number of seconds") from None
 
 
+LOCK_WAIT_S = 60.0  # how long a SQLite connection waits for another's write lock
+
+
 def default_url(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> str:
     """The SQLite URL of the default storage inside ``runs_dir``."""
     return f"sqlite:///{Path(runs_dir) / 'automl_fin.db'}"
@@ -192,6 +195,13 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             why = "refused the login; fix the user or password in the URL"
         elif re.search(r'database ".+" does not exist', said):
             why = "has no such database; create it (createdb NAME) or name another"
+        elif "database is locked" in said:  # waited for (the connections' timeout)
+            why = (
+                f"stayed locked by another program for {LOCK_WAIT_S:g} s (one holding a write "
+                "transaction open: a database browser, an sqlite3 shell, a process stopped "
+                "mid-write); close it, then run again"
+            )
+            said = said.split(" [SQL:")[0]
         else:
             why = "is unreachable"
         raise StorageError(f"storage '{redact(url)}' {why}: {said}") from None
@@ -311,7 +321,7 @@ def filesystem(path: Path) -> str:
 
 def _engine_kwargs(scheme: str) -> dict[str, object]:
     if scheme.startswith("sqlite"):
-        return {"connect_args": {"timeout": 60}}
+        return {"connect_args": {"timeout": LOCK_WAIT_S}}
     return {"pool_pre_ping": True}
 
 
