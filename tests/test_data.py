@@ -118,6 +118,20 @@ def test_fingerprint_follows_content(credit: pd.DataFrame) -> None:
     changed.loc[0, "credit_amount"] += 1
     assert fingerprint(changed) != fingerprint(credit)
     assert fingerprint(credit.iloc[::-1]) != fingerprint(credit)
+    # one table's text as str (a CSV), object (a package's frame) or category: one table
+    # (three groups in compare; a resumed study refused as another data set's)
+    text = list(credit.select_dtypes(exclude="number").columns)
+    assert text and all(pd.api.types.is_string_dtype(credit[c]) for c in text)
+    for dtype in ("object", "category"):
+        assert fingerprint(credit.astype(dict.fromkeys(text, dtype))) == fingerprint(credit)
+    assert fingerprint(credit.astype({"credit_amount": float})) != fingerprint(credit)
+    # as before for a CSV's str columns: studies made by earlier versions still resume
+    import hashlib
+    import json
+
+    was = hashlib.sha256(json.dumps([[c, str(t)] for c, t in credit.dtypes.items()]).encode())
+    was.update(pd.util.hash_pandas_object(credit, index=False).to_numpy().tobytes())
+    assert fingerprint(credit) == was.hexdigest()[:16]
 
 
 def test_csv_and_parquet_read_the_same(tmp_path: Path, credit: pd.DataFrame) -> None:

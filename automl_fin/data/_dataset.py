@@ -682,9 +682,13 @@ def infer_task(y: pd.Series) -> Task:
 
 
 def fingerprint(frame: pd.DataFrame) -> str:
-    """A content hash of ``frame`` (column names, dtypes and values; not the row index)."""
+    """A content hash of ``frame`` (column names, dtypes and values; not the row index).
+    Text held as ``str``, ``object`` or ``category`` is one dtype here (pandas hashes
+    their values alike): one table read from a CSV, from a package or with categories
+    was three data sets to ``compare`` and to a resumed study."""
     h = hashlib.sha256()
-    h.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    kinds = [[str(c), _text_or(t)] for c, t in frame.dtypes.items()]
+    h.update(json.dumps(kinds).encode())
     try:
         rows = pd.util.hash_pandas_object(frame, index=False)
     except TypeError:  # lists or records in a column never shown to a model (data.drop)
@@ -694,6 +698,13 @@ def fingerprint(frame: pd.DataFrame) -> str:
         rows = pd.util.hash_pandas_object(frame, index=False)
     h.update(rows.to_numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def _text_or(dtype: Any) -> str:
+    """``"str"`` (pandas 3's text dtype, as the fingerprint always said it) for text and
+    categories, else the dtype's name."""
+    text = pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)
+    return "str" if text or pd.api.types.is_string_dtype(dtype) else str(dtype)
 
 
 @dataclass
