@@ -239,8 +239,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         classes_, n_features_in_, feature_names_in_: as for any classifier (``classes_``
             sorted; ``predict_proba`` columns in that order).
         predictor_: the refitted best row (:class:`automl_fin.Predictor`), in the labels
-            of ``y`` (lowest first under an order) and its name (``y`` when it has none):
-            its ``evaluate``, ``explain`` and ``feature_importance`` read them.
+            of ``y`` (lowest first under an order; the recipe's positive class last where
+            it is one of them: ``default``'s ``bad``) and its name (``y`` when it has
+            none): its ``evaluate``, ``explain`` and ``feature_importance`` read them.
         leaderboard_: the search's leaderboard.
         best_score_: the cross-validated score of the best row.
     """
@@ -266,15 +267,20 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         classes, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
         if len(classes) < 2:
             raise ValueError(f"only one class ({classes[0]!r}) in y; a classifier needs two")
-        # the search sees class indices 0..k-1 (labels of any type; the recipe's own
-        # positive class or class list do not reorder them), lowest first under an order
+        # the search sees class indices 0..k-1 (labels of any type; the recipe's class
+        # list does not reorder them), lowest first under an order; a recipe's positive
+        # class that is one of y's labels stays its positive class (``default``'s 'bad':
+        # reason codes explained 'good', approvals, by default)
         order = np.arange(len(classes))  # the search's classes: indices of classes_
+        recipe = self._recipe()
+        positive = np.flatnonzero(classes == recipe.data.positive_class)
+        if len(classes) == 2 and not recipe.data.ordered and len(positive):
+            order = np.array([1 - positive[0], positive[0]])
         extra: dict[str, Any] = {
             "task": "binary" if len(classes) == 2 else "multiclass",
             "data.positive_class": None,
             **_folds(self, int(counts.min())),
         }
-        recipe = self._recipe()
         if recipe.data.ordered and stated is not None:  # as the Categorical says
             order = _positions(classes, [c for c in stated if c in classes])
         elif recipe.data.ordered and (known := _scale(classes)) is not None:
@@ -297,8 +303,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         schema = self.predictor_.schema
         schema.classes = [plain(classes[i]) for i in order]
         _score_labels(self.predictor_.reference, classes)
-        target = "y" if named is None else str(named)
-        schema.target = target if target not in frame.columns else TARGET
+        _own_target(schema, named, frame)
         self.leaderboard_ = self.leaderboard_.rename(
             columns=_labelled(self.leaderboard_.columns, classes)
         )
@@ -322,6 +327,14 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         before ordered recipes read the order: ``classes_``'s own)."""
         order = getattr(self, "_order", None)
         return np.arange(len(self.classes_)) if order is None else order
+
+
+def _own_target(schema: Any, named: Any, frame: pd.DataFrame) -> None:
+    """The predictor's target in y's words: its name (``y`` when it has none; the
+    search's own where X has a column of that name), for ``evaluate`` and
+    ``feature_importance`` to read."""
+    target = "y" if named is None else str(named)
+    schema.target = target if target not in frame.columns else TARGET
 
 
 def _seed(random_state: Any) -> int | None:
@@ -364,6 +377,7 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
     def fit(self, X: Any, y: Any) -> AutoFinRegressor:
         """Run the search on ``X``, ``y`` and keep the refitted best row."""
         frame = self._frame(X, reset=True)
+        named = getattr(y, "name", None)
         y = column_or_1d(y, warn=True)
         try:
             y = y.astype(float)
@@ -377,6 +391,7 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity")
         self._search(frame, y, {"task": "regression", **_folds(self, len(y) // 2)})
+        _own_target(self.predictor_.schema, named, frame)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

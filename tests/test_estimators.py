@@ -85,6 +85,14 @@ def test_class_order_follows_classes_whatever_the_recipe_or_label_type() -> None
 
     assert roc_auc_score(y.iloc[held] == "good", proba[:, 1]) > 0.7
     assert (fitted.predict(X.iloc[held]) == y.iloc[held]).mean() > 0.7
+    # ... and stays the positive class: reason codes explain 'bad' by default, as the
+    # search's predictor does (they explained 'good', approvals), under 'bad''s metrics
+    assert fitted.predictor_.schema.classes == ["good", "bad"]
+    assert fitted.predictor_.explain(X.iloc[held][:3], top=2).outcome == "bad"
+    scored = fitted.predictor_.evaluate(frame.iloc[held])  # P(bad): the same ranking
+    assert scored.loc["roc_auc", "predictor"] == pytest.approx(
+        roc_auc_score(y.iloc[held] == "bad", proba[:, 0])
+    )
     # float and bool labels are labels like any other
     for labels in ((y == "bad").astype(float), y == "bad"):
         again = clone(search).fit(X.iloc[:700], labels.iloc[:700])
@@ -106,6 +114,12 @@ def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
     assert pipe.score(X[600:], y[600:]) == pytest.approx(r2_score(y[600:], pred))
     # daily returns: nothing much to predict, and nothing absurd either
     assert abs(pipe.score(X[600:], y[600:])) < 0.1
+    # the predictor in y's words: its name, as the classifier's ('__target__' was kept)
+    named = AutoFinRegressor(trials=2, models=["ridge"], ensemble=False).fit(
+        frame.drop(columns=["date", "ret"]).iloc[:600], frame["ret"].iloc[:600]
+    )
+    assert named.predictor_.schema.target == "ret"
+    assert "rmse" in named.predictor_.evaluate(frame.iloc[600:]).index
     again = clone(pipe).fit(X[:600], y[:600])  # the same seed gives the same search
     assert np.array_equal(again.predict(X[600:]), pred)
 
