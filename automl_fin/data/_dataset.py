@@ -52,12 +52,19 @@ NEAR_LEAK = 0.98  # a numeric column's ROC AUC on its own from which it is said 
 
 
 def read_table(
-    path: str | Path, *, header_only: bool = False, text: Sequence[str] = ()
+    path: str | Path,
+    *,
+    header_only: bool = False,
+    text: Sequence[str] = (),
+    decimal: str | None = None,
 ) -> pd.DataFrame:
     """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame
     (``header_only``: its columns and no rows, read cheaply: a batch's checks; ``text``:
     columns read as written, not as numbers: a predictor's text and category columns,
-    whose new rows of digits alone were read as 2016.0 where training read "2016")."""
+    whose new rows of digits alone were read as 2016.0 where training read "2016";
+    ``decimal``: a ``;``-separated file's decimal mark where its values do not say, as
+    :mod:`~automl_fin.data._number_marks` reads it). The mark a ``;``-separated file was
+    read with is the frame's ``attrs["decimal"]``."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -80,7 +87,8 @@ def read_table(
         sep = _READERS.get(suffix)
         try:
             sep = _header_separator(p, sep, encoding) if sep else sep
-            frame, skip = _read(p, suffix, sep, encoding, header_only, text=text)
+            frame, skip = _read(p, suffix, sep, encoding, header_only, text=text,
+                                decimal=decimal)  # fmt: skip
             break
         except UnicodeDecodeError as exc:
             reason = reason or exc.reason
@@ -125,7 +133,7 @@ def read_table(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # said once, above
                 frame, _ = _read(p, suffix, sep, encoding, False, rows=len(frame) - footer,
-                                 text=text)  # fmt: skip
+                                 text=text, decimal=decimal)  # fmt: skip
             warnings.warn(
                 f"data file '{p}': its last {footer} line(s) are notes or totals, not rows "
                 f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
@@ -133,7 +141,9 @@ def read_table(
             )
         if sep and not compressed:
             frame = _short_lines(frame, p, sep, skip, cut=not footer)
+        mark = frame.attrs.get("decimal")
         frame = _without_header_copies(frame, p)
+        frame.attrs["decimal"] = mark
     return frame
 
 
@@ -145,6 +155,7 @@ def _read(
     header_only: bool,
     rows: int | None = None,
     text: Sequence[str] = (),
+    decimal: str | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """``p`` read in ``encoding`` (text formats) with ``sep`` between fields, and the
     lines before its header (:func:`_preamble`); a text table split by another
@@ -178,7 +189,14 @@ def _read(
     if sep == _READERS[suffix]:
         return frame, skip
     if sep == ";":  # a spreadsheet's export where the comma may be the decimal mark
-        return _decimal_commas(frame, p, encoding, skip, rows), skip
+        from automl_fin.data._number_marks import read_marks
+        from automl_fin.data._tidy import MISSING_TOKENS
+
+        raw = _csv(p, ";", encoding, dtype="str", skiprows=skip, nrows=rows)
+        frame, mark = read_marks(frame, raw, p, missing=MISSING_TOKENS, decimal=decimal,
+                                 text=text)  # fmt: skip
+        frame.attrs["decimal"] = mark
+        return frame, skip
     warnings.warn(f"data file '{p}' is {_shown(sep)}-separated (read so)", stacklevel=3)
     return frame, skip
 
@@ -470,46 +488,6 @@ def _shown(sep: str) -> str:
     return "tab" if sep == "\t" else f"'{sep}'"
 
 
-# a number written with a decimal comma and optional dots between thousands: 1.234,56
-_DECIMAL_COMMA = r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"
-
-
-def _decimal_commas(
-    frame: pd.DataFrame, p: Path, encoding: str, skip: int, rows: int | None
-) -> pd.DataFrame:
-    """A ``;``-separated table read again where its numbers are written with a decimal
-    comma: when a column's values are all such numbers and some have a comma, every
-    column of such numbers (``1.234,56``; ``1.000`` beside ``999``, which the reader
-    took for 1.0) is read with ``,`` as the decimal mark and ``.`` between thousands;
-    else the decimal mark is the point. Dates (``31.12.2020``) and other text stay
-    text. One warning says how the file was read."""
-    raw = _csv(p, ";", encoding, dtype="str", skiprows=skip, nrows=rows)
-    written = {}
-    for name in raw.columns:
-        text = raw[name].dropna().str.strip()
-        distinct = pd.Series(text.unique(), dtype="str")
-        if len(distinct) and distinct.str.fullmatch(_DECIMAL_COMMA).all():
-            written[name] = (text, bool(distinct.str.contains(",", regex=False).any()))
-    if not any(comma for _, comma in written.values()):
-        warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
-                      stacklevel=4)  # fmt: skip
-        return frame
-    marked = []  # the columns whose numbers have a comma or a dot
-    frame = frame.copy(deep=False)  # (not assign: its keywords break on a column 'self')
-    for name, (text, _) in written.items():
-        number = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-        frame[name] = pd.to_numeric(number).reindex(raw.index)
-        if text.str.contains(r"[.,]", regex=True).any():
-            marked.append(str(name))
-    shown = ", ".join(map(repr, marked[:5])) + (", ..." if len(marked) > 5 else "")
-    warnings.warn(
-        f"data file '{p}' is ';'-separated with ',' as the decimal mark and '.' between "
-        f"thousands, as a spreadsheet in most of Europe writes it: {shown} read so",
-        stacklevel=4,
-    )
-    return frame
-
-
 def _separator_hint(p: Path, sep: str | None) -> str | None:
     """A message when the first line of ``p`` is split more often by another separator
     than ``sep``, the one it was read with (a header holding both)."""
@@ -721,6 +699,8 @@ class Dataset:
         dropped: columns removed before training, with the reason.
         times: each row's time stamp when the data is a time series (rows in time order).
         scale: for price series, how the target (a log return) maps to reported units.
+        decimal: the decimal mark a ``;``-separated file was read with (``None``: none
+            read, another file or a frame); its predictor reads new files so.
     """
 
     X: pd.DataFrame
@@ -737,6 +717,8 @@ class Dataset:
     # columns left out for holding one value: that value, as text (new rows that hold
     # another are warned of at predict: no model learnt what it changes)
     constant: dict[str, str] = field(default_factory=dict)
+    # the decimal mark a ';'-separated file was read with (None: another file or a frame)
+    decimal: str | None = None
 
     @property
     def n_classes(self) -> int:

@@ -49,7 +49,7 @@ def settle_data(
         frame, source = data, "<DataFrame>"
     elif data is not None or cfg.path:
         source = str(data or cfg.path)
-        frame = read_table(source)
+        frame = read_table(source, decimal=cfg.decimal)
     elif cfg.dataset:
         frame, source = datasets.load(cfg.dataset), f"bundled:{cfg.dataset}"
     else:
@@ -60,14 +60,22 @@ def settle_data(
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
-    return settle(recipe, tidy(frame, source, cfg.target, cfg.drop), source, soft)
+    settled = settle(recipe, tidy(frame, source, cfg.target, cfg.drop), source, soft)
+    settled.frame.attrs["decimal"] = frame.attrs.get("decimal")  # (dataset_of's)
+    return settled
 
 
 def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     """Split a settled table into features and target (a price table into forecast rows)."""
+    split = _series_dataset if recipe.data.series else _table_dataset
+    dataset = split(recipe, frame, source)
+    dataset.decimal = frame.attrs.get("decimal")  # a ';' file's mark, for its predictor
+    return dataset
+
+
+def _table_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
+    """A table's features and target."""
     cfg = recipe.data
-    if cfg.series:
-        return _series_dataset(recipe, frame, source)
     assert cfg.target is not None
     drop = list(cfg.drop)
     times = None

@@ -91,6 +91,9 @@ class DataConfig(_Strict):
     entity: str | None = None
     series: SeriesConfig | None = None
     derive: dict[str, DeriveConfig] = Field(default_factory=dict)
+    decimal: Literal[",", "."] | None = Field(
+        None, description="a ';'-separated file's decimal mark where its values do not say"
+    )
 
 
 class ValidationConfig(_Strict):

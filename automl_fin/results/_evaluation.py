@@ -132,7 +132,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     :meth:`Predictor.evaluate`)."""
     from automl_fin.results._predictor import _frame
 
-    frame, source = _frame(data, predictor.schema.text_columns())
+    frame, source = _frame(data, predictor.schema)
     if predictor.schema.series is not None:
         return _evaluate_series(predictor, frame, source)
     frame = labelled(predictor, frame, source)
@@ -187,7 +187,7 @@ def feature_importance(
     refuse_series(predictor, "feature_importance")
     if int(repeats) < 2:
         raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
-    frame, source = _frame(data, predictor.schema.text_columns())
+    frame, source = _frame(data, predictor.schema)
     frame = labelled(predictor, frame, source)
     y = labels_of(predictor, frame, source)
     if len(y) < 2:

@@ -60,6 +60,7 @@ class _Schema(BaseModel):
     ids: list[str] = Field(default_factory=list)
     series: dict[str, Any] | None = None
     codes: Literal["whole", "as written"] = "as written"  # (absent: saved before the reading)
+    decimal: Literal[",", "."] | None = None  # a ';' training file's decimal mark
 
     @model_validator(mode="after")
     def _consistent(self) -> _Schema:

@@ -83,6 +83,8 @@ class Schema:
         series: the recipe's ``data.series`` with ``time`` and ``entity`` (price only).
         whole: categories written as whole floats (``5411.0``) are read as the integers
             they are (a predictor saved before that reading: ``False``, as it learnt).
+        decimal: the decimal mark of training's ``;``-separated file (``None``: none),
+            which new files' numbers are read in where their values do not say.
     """
 
     columns: dict[str, ColumnKind]
@@ -94,6 +96,7 @@ class Schema:
     ids: list[str] = field(default_factory=list)
     series: dict[str, Any] | None = None
     whole: bool = True
+    decimal: str | None = None
 
     @classmethod
     def of(cls, problem: Problem) -> Schema:
@@ -133,6 +136,7 @@ class Schema:
             classes=list(ds.classes),
             ids=[c for c, why in ds.dropped.items() if why == "id column"],
             series=series,
+            decimal=ds.decimal,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -149,6 +153,7 @@ class Schema:
             "ids": self.ids,
             "series": self.series,
             "codes": "whole" if self.whole else "as written",
+            "decimal": self.decimal,
         }
 
     @classmethod
@@ -164,6 +169,7 @@ class Schema:
             ids=list(data.get("ids", [])),
             series=data.get("series"),
             whole=data.get("codes") == "whole",
+            decimal=data.get("decimal"),
         )
 
     def text_columns(self) -> list[str]:
@@ -457,7 +463,7 @@ class Predictor:
 
     def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from."""
-        frame, source = _frame(data, self.schema.text_columns())
+        frame, source = _frame(data, self.schema)
         _refuse_booleans(frame, self.schema, self.reference, source)
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
@@ -808,14 +814,16 @@ def _frame_source(data: Any) -> str:
     return str(data) if isinstance(data, (str, os.PathLike)) else "data"
 
 
-def _frame(data: pd.DataFrame | str | Path, text: Sequence[str] = ()) -> tuple[pd.DataFrame, str]:
-    """``data`` as a table and how warnings name it; a file's ``text`` columns read as
-    written (:meth:`Schema.text_columns`)."""
+def _frame(data: pd.DataFrame | str | Path, schema: Schema) -> tuple[pd.DataFrame, str]:
+    """``data`` as a table and how warnings name it; a file read as training read its
+    own: text columns as written (:meth:`Schema.text_columns`), a ``;``-separated one's
+    numbers in training's decimal mark where its values do not say."""
     data, source = as_data(data, none=False), _frame_source(data)
     if not isinstance(data, pd.DataFrame):
         from automl_fin.data._dataset import read_table
 
-        data = read_table(data, text=text)  # a Parquet file's two-level names too
+        # (a Parquet file's two-level names too)
+        data = read_table(data, text=schema.text_columns(), decimal=schema.decimal)
     return as_table(data, source, say=False), source
 
 

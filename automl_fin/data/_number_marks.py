@@ -1,0 +1,128 @@
+"""How a ``;``-separated file writes its numbers: which mark is the decimal one.
+
+A spreadsheet's "CSV" from most of Europe puts ``;`` between fields, ``,`` before the
+decimals and ``.`` between thousands (``44.361,63``; ``45.200,00 €``; ``3,3%``); one
+from elsewhere written with ``;`` has the point before its decimals (``18.25``) and may
+have commas between thousands (``25,548``). Some values say which on their own
+(``12,5``, ``1.234,56``, ``0,817``; ``18.25``, ``1,234.56``, ``0.125``); others could
+be either (``1.169`` beside ``999``, ``25,548``). The file's mark is the one its
+columns say, else the one a predictor's training file was read with, else the comma
+(a ``;`` file's usual one); a column that says the other mark itself is read so.
+
+Reading each file on its own went wrong three ways: a predict file whose rows held no
+decimal comma read ``18.424`` (a loan of 18,424) as 18.4 and turned the decision; a file
+of ``1.169`` amounts and no decimals read them as 1.169 beside 999; and a decimal-comma
+column holding a ``-`` was read by the thousands rule (``0,817`` as 817).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["read_marks"]
+
+_SIGN = r"[$€£¥]"
+_AROUND = rf"[-+]?(?:{_SIGN}\s?)?{{}}(?:\s?(?:%|{_SIGN}))?"
+# every value of a column written with a decimal comma (dots between thousands) ...
+COMMA_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"))
+# ... or with a decimal point (commas between thousands)
+POINT_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"))
+# a value that says its decimal mark is the comma: other than three digits after it, a
+# zero before it, or a dot before it (1.234,5) or a second dot (1.234.567)
+SAYS_COMMA = re.compile(r",(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0,\d|\.\d{3}[.,]")
+SAYS_POINT = re.compile(r"\.(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0\.\d|,\d{3}[.,]|\$")  # $1,200
+MARKS = (",", ".")
+
+
+def _number(text: pd.Series, mark: str) -> pd.Series:
+    """``text`` (each value in ``mark``'s form) as numbers; a percent is a fraction."""
+    thousands = "." if mark == "," else ","
+    bare = text.str.replace(rf"\s|{_SIGN}|%", "", regex=True)
+    bare = bare.str.replace(thousands, "", regex=False).str.replace(mark, ".", regex=False)
+    number = pd.to_numeric(bare)
+    return number.where(~text.str.endswith("%"), number / 100)
+
+
+def read_marks(
+    frame: pd.DataFrame,
+    raw: pd.DataFrame,
+    p: Path,
+    *,
+    missing: frozenset[str],
+    decimal: str | None = None,
+    text: Sequence[str] = (),
+) -> tuple[pd.DataFrame, str | None]:
+    """``frame`` (``p`` as pandas read it, with the point) with its number columns read
+    in the file's decimal mark, and that mark (``None``: no value has one). ``raw``: the
+    same file read as text; ``missing``: the values that are missing markers (``-``);
+    ``decimal``: the mark to read it with where its values do not say (the predictor's
+    training file's, or ``data.decimal``); ``text``: columns left as written. One
+    warning says how the file was read."""
+    forms: dict[str, tuple[pd.Series, str | None]] = {}  # column: (values, the mark it says)
+    for name in raw.columns:
+        if name in text:
+            continue
+        values = raw[name].dropna().str.strip()
+        values = values[~values.str.lower().isin(missing)]
+        distinct = pd.Series(values.unique(), dtype="str")
+        if not len(distinct) or not distinct.str.contains(r"[.,%$€£¥]").any():
+            continue  # plain integers, or nothing: as pandas read them
+        comma = bool(distinct.str.fullmatch(COMMA_FORM).all())
+        point = bool(distinct.str.fullmatch(POINT_FORM).all())
+        says_comma = comma and (not point or bool(distinct.str.contains(SAYS_COMMA).any()))
+        says_point = point and (not comma or bool(distinct.str.contains(SAYS_POINT).any()))
+        if comma or point:  # (both or neither says: either reads it)
+            forms[str(name)] = (values, "," if says_comma > says_point else
+                                "." if says_point > says_comma else None)  # fmt: skip
+    told = {m: [c for c, (_, said) in forms.items() if said == m] for m in MARKS}
+    guessed = not decimal and not any(told.values())
+    own = max(MARKS, key=lambda m: (len(told[m]), m == ","))  # a tie: the comma's
+    mark = decimal or ("," if guessed else own)
+    frame = frame.copy(deep=False)  # (not assign: its keywords break on a column 'self')
+    for name, (values, said) in forms.items():
+        frame[name] = _number(values, said or mark).reindex(raw.index)
+    if not forms:
+        warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
+                      stacklevel=4)  # fmt: skip
+        return frame, None
+    return frame, _say(p, mark, forms, told, decimal, guessed)
+
+
+def _say(
+    p: Path,
+    mark: str,
+    forms: dict[str, tuple[pd.Series, str | None]],
+    told: dict[str, list[str]],
+    decimal: str | None,
+    guessed: bool,
+) -> str:
+    """Warn how ``p``'s number columns were read; ``mark``, its decimal mark."""
+    other = "." if mark == "," else ","
+    by_mark = [c for c in forms if c not in told[other]]
+    said = f"data file '{p}' is ';'-separated"
+    if mark == ",":
+        said += (
+            " with ',' as the decimal mark and '.' between thousands, as a spreadsheet in "
+            f"most of Europe writes it: {_names(by_mark)} read so"
+        )
+    else:
+        grouped = [c for c in by_mark if forms[c][0].str.contains(",", regex=False).any()]
+        said += " (read so; '.' the decimal mark)"
+        said += f": {_names(grouped)} read with ',' between thousands" if grouped else ""
+    if decimal and any(forms[c][1] is None for c in by_mark):
+        said += f" (the mark '{decimal}' its training file was read with)"
+    if told[other]:
+        said += f"; {_names(told[other])} written with '{other}' as the decimal mark, read so"
+    if guessed:  # ('1.169' beside '999')
+        said += "; no value says which mark is the decimal one: for decimals, --set data.decimal=."
+    warnings.warn(said, stacklevel=5)
+    return mark
+
+
+def _names(columns: list[str]) -> str:
+    return ", ".join(map(repr, columns[:5])) + (", ..." if len(columns) > 5 else "")
