@@ -63,9 +63,11 @@ DATE_WORDS = ("date", "day")  # a column name that says it holds dates
 # them wherever a format goes (a fitted date step keeps them for new rows)
 QUARTERS = "quarter"
 MONTH_CODES = "month-code"
+WEEKS = "iso-week"  # `1991 W06`, `1991-W06` (fpp3's tsibble yearweek): the week's Monday
 NOTATIONS = {
     QUARTERS: r"(?:(\d{4})\s*[-/ ]?\s*[Qq]([1-4])|[Qq]([1-4])\s*[-/ ]?\s*(\d{4}))",
     MONTH_CODES: r"(\d{4})\s*[-/ ]?\s*[Mm](0?[1-9]|1[0-2])",
+    WEEKS: r"(\d{4})\s*[-/ ]?\s*[Ww](0?[1-9]|[1-4]\d|5[0-3])",
 }
 # formats pandas does not guess (two-digit years; months without a day: `Jan 1980`,
 # pmdarima's wineind) or that read mixed precision (ISO 8601: dates with and without a
@@ -73,6 +75,9 @@ NOTATIONS = {
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
     "%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
+    # year first, as R's yearmonth writes it (fpp3's `1939 Jan`: a monthly series was a
+    # category to auto, shuffled), and a month's number before its year
+    "%Y %b", "%Y %B", "%Y-%b", "%Y%b", "%b. %Y", "%m-%Y", WEEKS,
 )  # fmt: skip
 
 
@@ -100,6 +105,11 @@ def _notation(values: Any, name: str) -> pd.Series:
     parts = text.str.extract(f"^{NOTATIONS[name]}$").astype(float)
     if name == QUARTERS:  # year first or quarter first
         year, month = parts[0].fillna(parts[3]), 3 * parts[1].fillna(parts[2]) - 2
+    elif name == WEEKS:  # ISO 8601's week of its year (week 1 holds the first Thursday)
+        written = parts[0].map("{:.0f}".format) + "-W" + parts[1].map("{:02.0f}".format)
+        return pd.to_datetime(written + "-1", format="%G-W%V-%u", errors="coerce").set_axis(
+            text.index
+        )
     else:
         year, month = parts[0], parts[1]
     return pd.to_datetime(
