@@ -396,6 +396,14 @@ def test_classification_on_log_loss(cards: pd.DataFrame, tmp_path: Path) -> None
     real = search("default", data=cards, target="default", trials=6, seed=0,
                   runs_dir=tmp_path, storage=":memory:", overrides=OVERRIDES)  # fmt: skip
     assert _check(real)["p_value"] < 0.01 and not real.best["baseline"]
+    # the ensemble, best here, is chosen on the test of the best other row: its weights
+    # were chosen on the rows tested (as one more row it passed where its members did not)
+    check = _check(real)
+    assert check["best"] == check["chosen"] == -1 and check["tested"] >= 0
+    trials = optuna.load_study(study_name=real.study_name, storage=real.storage).trials
+    honest = [t for t in trials if t.state.name == "COMPLETE"
+              and not TrialRecord.of(t).baseline and TrialRecord.of(t).covers(3)]  # fmt: skip
+    assert check["rows_tried"] == len(honest) and check["tested"] in {t.number for t in honest}
     shuffled = cards.assign(default=cards["default"].sample(frac=1, random_state=0).to_numpy())
     with pytest.warns(UserWarning, match="reality check: no row beat the baseline prior"):
         noise = search("default", data=shuffled, target="default", trials=6, seed=0,
