@@ -50,6 +50,7 @@ def in_python_words(text: str) -> str:
     text = re.sub(r"--set ([\w.]+)=([^\s;,)]+)", lambda m: _overrides(m[1], m[2]), text)
     text = re.sub(r"\((data\.\w+): (\[[^\]]*\])\)", lambda m: f"({_overrides(m[1], m[2])})", text)
     flags = "|".join(map(re.escape, _FLAGS))
+    text = re.sub(rf"\(--({flags})\)", lambda m: f"({_FLAGS[m[1]]}=)", text)  # a flag alone
     return re.sub(rf"--({flags}) (\S+)", lambda m: f"{_FLAGS[m[1]]}={m[2]}", text)
 
 

@@ -431,6 +431,7 @@ def _in_own_words(text: str, labels: np.ndarray | None) -> str:
     from automl_fin._words import in_python_words
 
     text = text.replace(f"<DataFrame>: target '{TARGET}'", "y").replace(f"'{TARGET}'", "y")
+    text = re.sub(r"check the column \((--target|target=)\)", "check y", text)  # (no column)
     text = re.sub(r"^<DataFrame>: ", "X: ", text)
     for field, own in _OWN_NAMES.items():
         text = text.replace(field, own)

