@@ -94,6 +94,9 @@ def test_filters_combine(storage: str) -> None:
         ({"dataset": "0" * 16}, r"no dataset named '0000000000000000' .*bundled:german_credit"),
         ({"state": "FINISHED"}, r"no state named 'FINISHED' .*; states: COMPLETE, FAIL, PRUNED,"),
         ({"study": "nope"}, r"no study named 'nope' in this storage; studies: amount, auc$"),
+        # an empty name (a prefix of every fingerprint) matched every study
+        ({"dataset": ""}, r"^dataset: an empty name matches nothing; name one, or leave "),
+        ({"model": ["logreg", " "]}, r"^model: an empty name matches nothing"),
     ],
 )
 def test_a_filter_that_matches_nothing_known_is_an_error(storage: str, query, message) -> None:

@@ -215,6 +215,12 @@ class Leaderboard:
         _one_of("params", params, ("dict", "flat"))
         recipes, datasets = _as_list(recipe), _as_list(dataset)
         studies, models = _as_list(study), _as_list(model)
+        for what, asked in (("recipe", recipes), ("dataset", datasets), ("study", studies),
+                            ("model", models)):  # fmt: skip
+            if asked is not None and any(not str(a).strip() for a in asked):
+                # (a prefix "" of every fingerprint: --dataset "" matched every study)
+                raise StorageError(f"{what}: an empty name matches nothing; name one, or leave "
+                                   f"the {what} filter out for all")  # fmt: skip
         states = [ALIASES.get(s.upper(), s.upper()) for s in _as_list(state) or []] or None
         summaries = self._summaries()
         if studies:
