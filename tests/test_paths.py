@@ -59,6 +59,9 @@ def test_study_names_never_lead_out_of_the_runs_folder(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match=r"^no run 'nobody' in .*nearest: "):
         load("nobody", runs_dir=runs)
     assert len({folder_name(n) for n in names}) == len(names)  # distinct folders
+    # as docs/using-results.md says: a space or an accent is not a safe file name
+    assert folder_name("crédit card") == "cr_dit_card-82ef18ebb7"
+    assert folder_name("sp ace").startswith("sp_ace-") and folder_name("a..b") == "a..b"
 
 
 def test_a_recipe_named_with_dots_and_slashes_stays_inside(tmp_path: Path) -> None:
