@@ -839,6 +839,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             _safe_out(Path(given), flag, args.data)
     saved = run.folder / PREDICTOR_DIR
     predictor = load(saved) if saved.is_dir() else None
+    gone = not run.folder.is_dir() and searching_since(run.study.user_attrs) is None
     out = write_report(
         run.study, run.problem, run.folder, storage=run.storage, predictor=predictor, out=args.out
     )
@@ -848,6 +849,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: study '{run.study.study_name}' has not ended its search "
               f"(started {since}; or its run was stopped mid-search): this report is of its "
               f"trials so far, and {kept}", file=sys.stderr)  # fmt: skip
+    if gone:  # the report of the storage alone: no predictor, no out-of-fold figures
+        from shlex import quote
+
+        print(f"{PROG}: warning: {run.folder}, study '{run.study.study_name}''s run folder, "
+              "was moved or deleted: this report holds what the storage keeps (no predictor, "
+              "no out-of-fold figures); to make them again, run the study again with --study "
+              f"{quote(run.study.study_name)}", file=sys.stderr)  # fmt: skip
     print(f"report of {run.study.study_name}: {out}")
     if args.pdf:
         from automl_fin.results._report_html import print_pdf

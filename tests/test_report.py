@@ -189,6 +189,27 @@ def test_a_report_for_other_data_is_refused(tmp_path: Path) -> None:
     )
 
 
+def test_a_report_of_a_deleted_run_folder_says_what_it_lacks(tmp_path: Path) -> None:
+    """After ``rm -r runs/<study>``, ``automl-fin report <study>`` wrote a page like a
+    finished run's ("Chosen predictor row ensemble"; "no out-of-fold predictions were
+    stored", which they were), exit 0 without a word. It warns that the folder is gone
+    and what the page lacks, and the page says the stored predictions are not there."""
+    result = search("default", trials=3, seed=0, runs_dir=tmp_path, study="gone",
+                    overrides={"models": ["logreg"], "report": False})  # fmt: skip
+    shutil.rmtree(result.run_dir)
+    out = subprocess.run([sys.executable, "-m", "automl_fin.cli", "report", "gone",
+                          "--runs-dir", str(tmp_path)], capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-800:]
+    assert re.search(r"warning: .*gone, study 'gone''s run folder, was moved or deleted: this "
+                     r"report holds what the storage keeps \(no predictor, no out-of-fold "
+                     r"figures\); to make them again, run the study again with --study gone",
+                     out.stderr), out.stderr  # fmt: skip
+    page = (result.run_dir / REPORT).read_text()
+    assert "the out-of-fold predictions stored for this row are not in" in page
+    assert "no out-of-fold predictions were stored" not in page
+
+
 def test_class_and_price_reports_show_the_confusion_matrix_and_the_forecast(
     tmp_path: Path,
 ) -> None:

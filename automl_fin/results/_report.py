@@ -276,8 +276,16 @@ def _task_sections(
     study: Any,
     run_dir: Path,
 ) -> list[str]:
-    if oof is None:
-        return [section("Predictions", note("no out-of-fold predictions were stored"))]
+    if oof is None:  # stored (a trial's file, an ensemble's members'), not readable here
+        best = chosen_row(study, problem)
+        stored = best is not None and (best.number < 0 or TrialRecord.of(best).oof)
+        said = (
+            f"the out-of-fold predictions stored for this row are not in {run_dir / 'oof'} "
+            "(its run folder was moved or deleted): no figures of them"
+            if stored
+            else "no out-of-fold predictions were stored"
+        )
+        return [section("Predictions", note(said))]
     y = problem.dataset.y
     seen = ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
     if problem.dataset.scale is not None:
