@@ -526,6 +526,31 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     with pytest.raises(DataError, match=r"'ret' looks like returns"):  # in percent too
         search("price", data=rets.assign(ret=rets["ret"] * 100), trials=1, runs_dir=tmp_path,
                overrides={"data.series.price": "ret", "data.dataset": None})  # fmt: skip
+    # a quantity that goes to zero or below (statsmodels' quarterly US inflation: 7 of
+    # 203 quarters): "fix or drop those rows" was the wrong advice; with other columns it
+    # is a quantity over time for auto (which then validates it walking forward)
+    import statsmodels.api as sm
+
+    macro = sm.datasets.macrodata.load_pandas().data
+    year, quarter = macro["year"].astype(int), macro["quarter"].astype(int)
+    quarters = pd.PeriodIndex.from_fields(year=year, quarter=quarter, freq="Q")
+    macro = macro.assign(date=quarters.to_timestamp())[["date", "infl", "unemp", "tbilrate"]]
+    for columns, way in ((["date", "infl"], r" \(nor any other from its own past alone\)$"),
+                         (list(macro.columns), r"; as a quantity over time from the other "
+                          r"columns: search\('auto', data='.*macro\.csv', target='infl'\) "
+                          r"overrides=\{'data\.time': 'date'\}$")):  # fmt: skip
+        macro[columns].to_csv(tmp_path / "macro.csv", index=False)
+        with pytest.raises(DataError, match=r"'infl' goes to zero or below \(a spread, a rate\?\)"
+                           r", which the price recipe does not forecast" + way):  # fmt: skip
+            search("price", data=tmp_path / "macro.csv", trials=1, runs_dir=tmp_path,
+                   overrides={"data.series.price": "infl"})  # fmt: skip
+    quantity = search("auto", data=tmp_path / "macro.csv", target="infl", trials=3,
+                      storage=":memory:", runs_dir=tmp_path,
+                      overrides={"data.time": "date", "report": False})  # fmt: skip
+    assert quantity.problem.scheme == "walk_forward" and quantity.predictor is not None
+    with pytest.raises(RecipeError, match=r"field .data\.series\.windows\[0\].: Input should "
+                       r"be greater than or equal to 2 \(got 1\)"):  # fmt: skip
+        load_recipe("price", {"data.series.windows": [1]})  # a one-step spread: always empty
     import pickle
 
     from automl_fin.data._dataset import LeakError

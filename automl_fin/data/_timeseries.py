@@ -177,6 +177,17 @@ def _empty_prices(
     return f"{head} left out: " + ", ".join(said)
 
 
+def _as_quantity(source: str, target: str, time: str) -> str:
+    """The ``auto`` recipe's command (a file) or call (a frame) forecasting ``target``
+    as a quantity over ``time`` (walk-forward validation, no log returns)."""
+    import shlex
+
+    if source.startswith("<"):
+        return f"search('auto', data=frame, target={target!r}, overrides={{'data.time': {time!r}}})"
+    return (f"automl-fin run auto --data {shlex.quote(source)} --target {shlex.quote(target)} "
+            f"--set data.time={shlex.quote(time)}")  # fmt: skip
+
+
 def _where(row: pd.Series, time: str, entity: str | None) -> str:
     """A row of a price table in words: ``MSFT at 2017-11-10``, or the date alone."""
     return f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
@@ -210,6 +221,16 @@ def _check_prices(
         known = price.dropna()
         below = float((known < 0).mean()) if len(known) else 0.0
         returns = 0.2 < below < 0.8  # both signs often: changes, not prices (% too)
+        # zero or below in many rows, all numbers: a quantity that may be (a spread, a
+        # rate), not prices with a few bad rows to drop
+        quantity = not price.isna().any() and (known <= 0).sum() >= max(3, 0.01 * len(known))
+        others = set(frame.columns) - {cfg.price, time, entity}
+        way = (  # the other columns may explain it: a quantity over time
+            f"; as a quantity over time from the other columns: "
+            f"{_as_quantity(source, cfg.price, time)}"
+            if others
+            else " (nor any other from its own past alone)"
+        )
         raise DataError(
             f"{source}: price column '{cfg.price}' has {int(bad.sum())} non-numeric "
             f"or non-positive values (e.g. {_where(row, time, entity)}: "
@@ -218,6 +239,9 @@ def _check_prices(
                 f"'{cfg.price}' looks like returns ({below:.0%} below 0): give "
                 "price levels, e.g. 100 * exp(cumulative sum of log returns)"
                 if returns
+                else f"'{cfg.price}' goes to zero or below (a spread, a rate?), which the "
+                f"price recipe does not forecast{way}"
+                if quantity
                 else "fix or drop those rows"
             )
         )

@@ -55,7 +55,9 @@ class SeriesConfig(_Strict):
     target: Literal["return", "price"] = "return"
     horizon: int = Field(1, ge=1, le=250, description="steps ahead")
     lags: int = Field(10, ge=2, le=250, description="past one-step returns as features")
-    windows: list[int] = Field(default_factory=lambda: [5, 20, 60])
+    windows: list[Annotated[int, Field(ge=2)]] = Field(  # a one-step window: no spread
+        default_factory=lambda: [5, 20, 60], description="rolling windows, 2 steps or more"
+    )
     exogenous: list[str] = Field(default_factory=list, description="other columns, lagged")
     exogenous_lags: int = Field(1, ge=1, le=250)
     calendar: bool | list[Literal["day_of_week", "month"]] = Field(
