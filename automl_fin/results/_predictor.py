@@ -67,6 +67,21 @@ def _alike(missing: list[str], extra: list[Any]) -> dict[str, Any]:
     return {m: keys[_key(m)][0] for m in missing if len(keys.get(_key(m), [])) == 1}
 
 
+def _same_text(frame: pd.DataFrame, missing: list[str]) -> pd.DataFrame:
+    """``frame`` with each column whose name is one of ``missing`` in another Unicode
+    form (``âge`` composed, or as ``a`` and a combining accent: a macOS file name, a
+    copy through another tool) named as ``missing`` writes it: the same text, which
+    looked identical in "missing column(s) 'âge'"."""
+    import unicodedata
+
+    def nfc(name: object) -> str:
+        return unicodedata.normalize("NFC", str(name))
+
+    wanted = {nfc(m): m for m in missing}
+    names = {c: wanted[nfc(c)] for c in frame.columns if c not in missing and nfc(c) in wanted}
+    return frame.rename(columns=names) if names else frame
+
+
 @dataclass
 class Schema:
     """What a predictor needs as input and what it predicts.
@@ -238,6 +253,9 @@ class Schema:
 
             frame = long_prices(frame, series["time"], series["columns"], source, new=True)
         missing = [c for c in self.columns if c not in frame.columns]
+        if missing:  # the same name in another Unicode form (NFD's 'a' + combining accent)
+            frame = _same_text(frame, missing)
+            missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
             said = "; ".join(f"{theirs!r} for {ours!r}" for ours, theirs in alike.items())
