@@ -548,6 +548,14 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
                       storage=":memory:", runs_dir=tmp_path,
                       overrides={"data.time": "date", "report": False})  # fmt: skip
     assert quantity.problem.scheme == "walk_forward" and quantity.predictor is not None
+    # too short: the rows it has and the rows it needs (evaluate's 30 rows said neither)
+    from automl_fin.data._timeseries import supervise
+
+    cfg = SeriesConfig(price="adj_close")
+    assert len(supervise(sp.head(62), time="date", entity=None, cfg=cfg).frame) == 1
+    with pytest.raises(DataError, match=r"too short for data\.series \(61 rows; give at least "
+                       r"62 rows per series\)$"):  # fmt: skip
+        supervise(sp.head(61), time="date", entity=None, cfg=cfg)
     with pytest.raises(RecipeError, match=r"field .data\.series\.windows\[0\].: Input should "
                        r"be greater than or equal to 2 \(got 1\)"):  # fmt: skip
         load_recipe("price", {"data.series.windows": [1]})  # a one-step spread: always empty

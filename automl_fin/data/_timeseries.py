@@ -371,10 +371,13 @@ def supervise(
     _warn_gaps(frame[time], groups, source)
     _warn_exogenous(feats, usable, target, cfg, frame[time], source)
     if not usable.any():
+        longest = int(groups.value_counts().max()) if len(groups) else 0
+        need = max([cfg.lags, *cfg.windows]) + 1 + cfg.horizon  # (features, then a target)
         raise DataError(
             f"{source}: no row has {cfg.lags} lags, the rolling windows {cfg.windows} and a "
             f"target {cfg.horizon} step{'s' if cfg.horizon != 1 else ''} ahead; the series is "
-            "too short for data.series"
+            f"too short for data.series ({longest:,} rows{' in the longest' * bool(entity)}; "
+            f"give at least {need} rows per series)"
         )
     if entity:  # a series with too few rows has none left: said, never silently lost
         lost = sorted(set(frame[entity].astype(str)) - set(frame.loc[usable, entity].astype(str)))
