@@ -128,6 +128,13 @@ def test_cli_predict_on_held_out_rows_reproduces_the_in_process_predictions_exac
     assert expected["prediction"].dtype == labels.dtype and expected["prediction"].equals(labels)
     expected = expected.reset_index(drop=True)  # a file's rows: 0, 1, ...
     pd.testing.assert_frame_equal(written, expected, check_exact=True, check_dtype=False)
+    # ids written with leading zeros come back as written (0010900 was 10900: joined to
+    # no row of the user's table)
+    padded = held.assign(loan_id=held["loan_id"].map("{:07d}".format))
+    padded.to_csv(tmp_path / "padded.csv", index=False)
+    echoed = run.predictor.predict_frame(tmp_path / "padded.csv")
+    assert echoed["loan_id"].tolist() == padded["loan_id"].tolist()
+    assert echoed["proba_bad"].tolist() == expected["proba_bad"].tolist()
 
 
 def test_a_tampered_missing_or_added_file_is_refused_before_unpickling(

@@ -189,9 +189,11 @@ class Schema:
 
     def text_columns(self) -> list[str]:
         """The input columns training read as text (text, and categories that were not
-        numbers): a file's new rows read them as written (digits alone read as numbers
-        were ``2016.0`` to a text model trained on ``2016``). None of a price table:
-        its series ids are read as training read them (:func:`series_labels`)."""
+        numbers), and the id columns echoed beside the predictions: a file's new rows
+        read them as written (digits alone read as numbers were ``2016.0`` to a text
+        model trained on ``2016``; an id ``000123`` came back as ``123``, joined to no
+        row). None of a price table: its series ids are read as training read them
+        (:func:`series_labels`)."""
         if self.series is not None:
             return []
         return [
@@ -199,7 +201,7 @@ class Schema:
             for name, kind in self.columns.items()
             if kind is ColumnKind.TEXT
             or (kind is ColumnKind.CATEGORICAL and self.dtypes.get(name, "").startswith(WORDED))
-        ]
+        ] + [name for name in self.ids if name not in self.columns]
 
     def series_parts(self) -> tuple[str, str | None, Any, bool]:
         """A price schema's time and entity columns, its series config, and whether
