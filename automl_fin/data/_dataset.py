@@ -59,14 +59,15 @@ def read_table(
     header_only: bool = False,
     text: Sequence[str] = (),
     decimal: str | None = None,
+    decimal_from: str = "the predictor's training file was read",
 ) -> pd.DataFrame:
     """Read a CSV/TSV (optionally compressed) or Parquet file into a DataFrame
     (``header_only``: its columns and no rows, read cheaply: a batch's checks; ``text``:
     columns read as written, not as numbers: a predictor's text and category columns,
     whose new rows of digits alone were read as 2016.0 where training read "2016";
-    ``decimal``: a ``;``-separated file's decimal mark where its values do not say, as
-    :mod:`~automl_fin.data._number_marks` reads it). The mark a ``;``-separated file was
-    read with is the frame's ``attrs["decimal"]``."""
+    ``decimal``: a ``;``-separated file's decimal mark where none of its values says, as
+    :mod:`~automl_fin.data._number_marks` reads it, and ``decimal_from`` why). The mark a
+    ``;``-separated file was read with is the frame's ``attrs["decimal"]``."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
     compressed = bool(suffixes) and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst")
@@ -90,7 +91,7 @@ def read_table(
         try:
             sep = _header_separator(p, sep, encoding) if sep else sep
             frame, skip = _read(p, suffix, sep, encoding, header_only, text=text,
-                                decimal=decimal)  # fmt: skip
+                                decimal=(decimal, decimal_from))  # fmt: skip
             break
         except UnicodeDecodeError as exc:
             reason = reason or exc.reason
@@ -135,7 +136,7 @@ def read_table(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # said once, above
                 frame, _ = _read(p, suffix, sep, encoding, False, rows=len(frame) - footer,
-                                 text=text, decimal=decimal)  # fmt: skip
+                                 text=text, decimal=(decimal, decimal_from))  # fmt: skip
             warnings.warn(
                 f"data file '{p}': its last {footer} line(s) are notes or totals, not rows "
                 f"({', '.join(repr(n[:60]) for n in notes[:2])}): left out",
@@ -157,7 +158,7 @@ def _read(
     header_only: bool,
     rows: int | None = None,
     text: Sequence[str] = (),
-    decimal: str | None = None,
+    decimal: tuple[str | None, str] = (None, ""),
 ) -> tuple[pd.DataFrame, int]:
     """``p`` read in ``encoding`` (text formats) with ``sep`` between fields, and the
     lines before its header (:func:`_preamble`); a text table split by another
@@ -195,8 +196,8 @@ def _read(
         from automl_fin.data._tidy import MISSING_TOKENS
 
         raw = _csv(p, ";", encoding, dtype="str", skiprows=skip, nrows=rows)
-        frame, mark = read_marks(frame, raw, p, missing=MISSING_TOKENS, decimal=decimal,
-                                 text=text)  # fmt: skip
+        frame, mark = read_marks(frame, raw, p, missing=MISSING_TOKENS, decimal=decimal[0],
+                                 decimal_from=decimal[1], text=text)  # fmt: skip
         frame.attrs["decimal"] = mark
         return frame, skip
     warnings.warn(f"data file '{p}' is {_shown(sep)}-separated (read so)", stacklevel=3)

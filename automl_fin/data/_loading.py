@@ -49,7 +49,7 @@ def settle_data(
         frame, source = data, "<DataFrame>"
     elif data is not None or cfg.path:
         source = str(data or cfg.path)
-        frame = read_table(source, decimal=cfg.decimal)
+        frame = read_table(source, decimal=cfg.decimal, decimal_from="data.decimal sets")
     elif cfg.dataset:
         frame, source = datasets.load(cfg.dataset), f"bundled:{cfg.dataset}"
     else:

@@ -23,19 +23,25 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+from pandas.api import types as ptypes
 
 __all__ = ["read_marks"]
 
 _SIGN = r"[$€£¥]"
 _AROUND = rf"[-+]?(?:{_SIGN}\s?)?{{}}(?:\s?(?:%|{_SIGN}))?"
 # every value of a column written with a decimal comma (dots between thousands) ...
-COMMA_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"))
+COMMA_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?"), re.ASCII)
 # ... or with a decimal point (commas between thousands)
-POINT_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"))
+POINT_FORM = re.compile(_AROUND.format(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"), re.ASCII)
 # a value that says its decimal mark is the comma: other than three digits after it, a
 # zero before it, or a dot before it (1.234,5) or a second dot (1.234.567)
-SAYS_COMMA = re.compile(r",(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0,\d|\.\d{3}[.,]")
-SAYS_POINT = re.compile(r"\.(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0\.\d|,\d{3}[.,]|\$")  # $1,200
+SAYS_COMMA = re.compile(r",(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0,\d|\.\d{3}[.,]", re.ASCII)
+SAYS_POINT = re.compile(  # ... the point ($1,200 too)
+    r"\.(?:\d{1,2}|\d{4,})(?!\d)|(?<![\d.,])0\.\d|,\d{3}[.,]|\$", re.ASCII
+)
+# thousands between dots beside plain numbers under a thousand: '1.169' beside '999'
+GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+", re.ASCII)
+SMALL = re.compile(r"[-+]?\d{1,3}", re.ASCII)
 MARKS = (",", ".")
 FORMS = {",": COMMA_FORM, ".": POINT_FORM}
 SAMPLE = 5_000  # a column's distinct values looked at for the mark they say
@@ -82,18 +88,24 @@ def read_marks(
     *,
     missing: frozenset[str],
     decimal: str | None = None,
+    decimal_from: str = "the predictor's training file was read",
     text: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, str | None]:
     """``frame`` (``p`` as pandas read it, with the point) with its number columns read
     in the file's decimal mark, and that mark (``None``: no value has one). ``raw``: the
     same file read as text; ``missing``: the values that are missing markers (``-``);
-    ``decimal``: the mark to read it with where its values do not say (the predictor's
-    training file's, or ``data.decimal``); ``text``: columns left as written. One
-    warning says how the file was read."""
+    ``decimal``: the mark to read it with where none of its values says (the predictor's
+    training file's, or ``data.decimal``; ``decimal_from`` says which); ``text``: columns
+    left as written. One warning says how the file was read."""
     forms: dict[str, tuple[pd.Series, str | None]] = {}  # column: (values, the mark it says)
     for name in raw.columns:
         if name in text:
             continue
+        if ptypes.is_numeric_dtype(frame[name]):  # pandas read it with the point already
+            head = raw[name].dropna().head(SAMPLE).str.strip()
+            if head.str.contains(SAYS_POINT).any():  # and it says so: no value to read again
+                forms[str(name)] = (head.iloc[:0], ".")
+                continue
         values = raw[name].dropna().str.strip()
         distinct = pd.Series(values.unique(), dtype="str")
         gone = distinct[distinct.str.lower().isin(missing)]
@@ -105,17 +117,37 @@ def read_marks(
         if numbers:  # (both or neither says: either reads it)
             forms[str(name)] = (values, said)
     told = {m: [c for c, (_, said) in forms.items() if said == m] for m in MARKS}
-    guessed = not decimal and not any(told.values())
-    own = max(MARKS, key=lambda m: (len(told[m]), m == ","))  # a tie: the comma's
-    mark = decimal or ("," if guessed else own)
+    if any(told.values()):  # the file's columns say: the mark most of them say
+        mark, how = max(MARKS, key=lambda m: (len(told[m]), m == ",")), "told"
+    elif decimal:  # none says: the mark asked for (the training file's, data.decimal)
+        mark, how = decimal, "given"
+    elif any(_european(values) for values, _ in forms.values()):
+        mark, how = ",", "guessed"  # ('1.169' beside '999'; a comma's '25,548', as before)
+    else:  # ('1.250', '10.125': a fixed number of decimals)
+        mark, how = ".", "point"
     frame = frame.copy(deep=False)  # (not assign: its keywords break on a column 'self')
     for name, (values, said) in forms.items():
-        frame[name] = _number(values, said or mark).reindex(raw.index)
-    if not forms:
+        use = said or mark
+        if use == "." and ptypes.is_numeric_dtype(frame[name]):
+            continue  # read so by pandas already (half the time of a point file's reading)
+        frame[name] = _number(values, use).reindex(raw.index)
+    if not forms or how == "point":
         warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
                       stacklevel=4)  # fmt: skip
         return frame, None
-    return frame, _say(p, mark, forms, told, decimal, guessed)
+    return frame, _say(p, mark, forms, told, how, decimal_from)
+
+
+def _european(values: pd.Series) -> bool:
+    """Whether a column that says no mark reads as a ``;`` file of Europe writes it:
+    thousands between dots beside plain numbers under a thousand (``1.169`` beside
+    ``999``), or a comma in it (``25,548``, read so before)."""
+    distinct = pd.Series(values.unique()[:SAMPLE], dtype="str")
+    if distinct.str.contains(",", regex=False).any():
+        return True
+    dotted = distinct.str.contains(".", regex=False)
+    return bool(dotted.any() and distinct[dotted].str.fullmatch(GROUPED).all()
+                and distinct[~dotted].str.fullmatch(SMALL).any())  # fmt: skip
 
 
 def _say(
@@ -123,8 +155,8 @@ def _say(
     mark: str,
     forms: dict[str, tuple[pd.Series, str | None]],
     told: dict[str, list[str]],
-    decimal: str | None,
-    guessed: bool,
+    how: str,
+    decimal_from: str,
 ) -> str:
     """Warn how ``p``'s number columns were read; ``mark``, its decimal mark."""
     other = "." if mark == "," else ","
@@ -139,11 +171,11 @@ def _say(
         grouped = [c for c in by_mark if forms[c][0].str.contains(",", regex=False).any()]
         said += " (read so; '.' the decimal mark)"
         said += f": {_names(grouped)} read with ',' between thousands" if grouped else ""
-    if decimal and any(forms[c][1] is None for c in by_mark):
-        said += f" (the mark '{decimal}' its training file was read with)"
+    if how == "given":
+        said += f" (no value says which: '{mark}', as {decimal_from})"
     if told[other]:
         said += f"; {_names(told[other])} written with '{other}' as the decimal mark, read so"
-    if guessed:  # ('1.169' beside '999')
+    if how == "guessed":  # ('1.169' beside '999')
         said += "; no value says which mark is the decimal one: for decimals, --set data.decimal=."
     warnings.warn(said, stacklevel=5)
     return mark
