@@ -428,6 +428,9 @@ def test_months_written_year_first_and_iso_weeks_are_dates(tmp_path) -> None:  #
         text = days.dt.strftime(fmt)
         assert looks_like_datetime(text), text.iloc[0]
         assert parse_dates(text).tolist() == days.tolist(), text.iloc[0]
+    for codes in (["07-5521", "03-1145", "11-2234"], ["1-1000", "10-2000", "12-1999"],
+                  ["1200W12", "1500W10", "2000W20"]):  # fmt: skip (codes, ranges: no dates)
+        assert not looks_like_datetime(pd.Series(codes, dtype="str")), codes
     result = search("auto", data=table, target="Employed", trials=2, storage=":memory:",
                     runs_dir=tmp_path, overrides={"report": False, "models": ["ridge"],
                                                   "ensemble": False})  # fmt: skip

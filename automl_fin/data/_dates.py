@@ -75,9 +75,12 @@ NOTATIONS = {
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
     "%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
-    # year first, as R's yearmonth writes it (fpp3's `1939 Jan`: a monthly series was a
-    # category to auto, shuffled), and a month's number before its year
-    "%Y %b", "%Y %B", "%Y-%b", "%Y%b", "%b. %Y", "%m-%Y", WEEKS,
+    *(BOUNDED := (
+        # year first, as R's yearmonth writes it (fpp3's `1939 Jan`: a monthly series was
+        # a category to auto, shuffled), and a month's number before its year; read as
+        # dates only within DIGIT_YEARS (codes `07-5521` and ranges `1-1000` are no dates)
+        "%Y %b", "%Y %B", "%Y-%b", "%Y%b", "%b. %Y", "%m-%Y", WEEKS,
+    )),
 )  # fmt: skip
 
 
@@ -185,6 +188,8 @@ def date_format(values: Any) -> str:
     best, share, tied = MIXED, 0.0, []
     for fmt in candidates:
         stamps = to_datetime(sample, format=fmt, errors="coerce")
+        if fmt in BOUNDED:
+            stamps = stamps.where(stamps.dt.year.between(*DIGIT_YEARS))
         read = float(stamps.notna().mean())
         if read > share:
             best, share, tied = fmt, read, [(fmt, stamps)]
