@@ -852,8 +852,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if gone:  # the report of the storage alone: no predictor, no out-of-fold figures
         from shlex import quote
 
-        print(f"{PROG}: warning: {run.folder}, study '{run.study.study_name}''s run folder, "
-              "was moved or deleted: this report holds what the storage keeps (no predictor, "
+        print(f"{PROG}: warning: {run.folder}, the run folder of study "
+              f"'{run.study.study_name}', was moved or deleted: this report holds what the "
+              "storage keeps (no predictor, "
               "no out-of-fold figures); to make them again, run the study again with --study "
               f"{quote(run.study.study_name)}", file=sys.stderr)  # fmt: skip
     print(f"report of {run.study.study_name}: {out}")

@@ -903,6 +903,13 @@ def test_a_column_known_after_the_outcome_is_warned_of_as_a_likely_leak() -> Non
     small = honest.head(400).assign(copy=lambda t: (t["card"] == "yes").astype(int))
     with pytest.warns(UserWarning, match=r"column\(s\) 'copy' \(1\.000\) alone rank"):
         Dataset.from_frame(small, target="card")
+    # a column known on one class's rows only separates nothing (a promotion code of the
+    # cards granted, empty elsewhere): neither refused from 500 rows on nor warned of
+    promo = np.where((honest["card"] == "yes") & (np.arange(len(honest)) % 3 == 0), "P1", None)
+    for rows in (400, len(honest)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            Dataset.from_frame(honest.head(rows).assign(promo=promo[:rows]), target="card")
 
 
 def test_a_databases_null_mark_is_a_missing_value(tmp_path: Path) -> None:
@@ -1045,6 +1052,9 @@ def test_a_stray_third_label_of_a_binary_target_is_named_with_a_way_out() -> Non
                        r"metrics of several classes \(--set task=multiclass --set "
                        r"metric=macro_f1 --set 'metrics=\[accuracy\]'\)"):  # fmt: skip
         Dataset.from_frame(card, target="card", task=Task.BINARY)
+    categories = card.assign(card=pd.Categorical(card["card"], ["no", "yes", "maybe", "unused"]))
+    with pytest.raises(DataError, match=r"'maybe' \(1 row\); drop the rows of 'maybe' if a"):
+        Dataset.from_frame(categories, target="card", task=Task.BINARY)  # (not 'unused')
     three = card.assign(card=np.where(np.arange(len(card)) % 3 == 0, "maybe", card["card"]))
     result = search("default", data=three, target="card", trials=3, storage=":memory:",
                     overrides={"task": "multiclass", "metric": "macro_f1", "report": False,

@@ -428,8 +428,11 @@ def test_months_written_year_first_and_iso_weeks_are_dates(tmp_path) -> None:  #
         text = days.dt.strftime(fmt)
         assert looks_like_datetime(text), text.iloc[0]
         assert parse_dates(text).tolist() == days.tolist(), text.iloc[0]
-    for codes in (["07-5521", "03-1145", "11-2234"], ["1-1000", "10-2000", "12-1999"],
-                  ["1200W12", "1500W10", "2000W20"]):  # fmt: skip (codes, ranges: no dates)
+    for codes in (
+        ["07-5521", "03-1145", "11-2234"],
+        ["1-1000", "10-2000", "12-1999"],
+        ["1200W12", "1500W10", "2000W20"],
+    ):  # codes, ranges: no dates
         assert not looks_like_datetime(pd.Series(codes, dtype="str")), codes
     result = search("auto", data=table, target="Employed", trials=2, storage=":memory:",
                     runs_dir=tmp_path, overrides={"report": False, "models": ["ridge"],
@@ -529,6 +532,10 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     with pytest.raises(DataError, match=r"'ret' looks like returns"):  # in percent too
         search("price", data=rets.assign(ret=rets["ret"] * 100), trials=1, runs_dir=tmp_path,
                overrides={"data.series.price": "ret", "data.dataset": None})  # fmt: skip
+    # a few zero prices (3 of 300 rows filled with 0): rows to fix, not "a spread"
+    zeros = sp.head(300).assign(adj_close=lambda t: t["adj_close"].where(t.index % 100 != 7, 0))
+    with pytest.raises(DataError, match=r"log returns need positive prices: fix or drop"):
+        search("price", data=zeros, trials=1, runs_dir=tmp_path, overrides={"data.dataset": None})
     # a quantity that goes to zero or below (statsmodels' quarterly US inflation: 7 of
     # 203 quarters): "fix or drop those rows" was the wrong advice; with other columns it
     # is a quantity over time for auto (which then validates it walking forward)

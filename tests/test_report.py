@@ -201,8 +201,8 @@ def test_a_report_of_a_deleted_run_folder_says_what_it_lacks(tmp_path: Path) -> 
                           "--runs-dir", str(tmp_path)], capture_output=True, text=True,
                          timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr[-800:]
-    assert re.search(r"warning: .*gone, study 'gone''s run folder, was moved or deleted: this "
-                     r"report holds what the storage keeps \(no predictor, no out-of-fold "
+    assert re.search(r"warning: .*gone, the run folder of study 'gone', was moved or deleted: "
+                     r"this report holds what the storage keeps \(no predictor, no out-of-fold "
                      r"figures\); to make them again, run the study again with --study gone",
                      out.stderr), out.stderr  # fmt: skip
     page = (result.run_dir / REPORT).read_text()

@@ -873,7 +873,10 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             continue
         values, labels = col[known], y[known]
         leak, auc = False, None
-        two = len(classes := np.unique(labels)) == 2
+        classes = np.unique(labels)
+        if len(classes) < 2:  # known on one class's rows only: it separates nothing
+            continue
+        two = len(classes) == 2
         if ptypes.is_numeric_dtype(values) and not ptypes.is_bool_dtype(values):
             numbers = values.to_numpy(dtype=float)
             if two:
@@ -886,8 +889,10 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
             groups = pd.Series(labels).groupby(codes)
             leak = groups.nunique().max() == 1 and groups.ngroups <= len(values) // 2
             if two and not leak and groups.ngroups <= len(values) // CATEGORY_ROWS:
-                share = pd.Series(labels == labels.max()).groupby(codes).transform("mean")
-                auc = binary_auc(labels == labels.max(), share.to_numpy(dtype=float))
+                positive = labels == labels.max()  # each row scored by its category's share
+                index, _ = pd.factorize(codes)
+                share = np.bincount(index, positive) / np.bincount(index)
+                auc = binary_auc(positive, share[index])
         if leak and n >= LEAK_MIN_ROWS:
             raise _leak(source, name, target, "it separates the classes perfectly", "after")
         ranks = 1.0 if leak else 0.0 if auc is None else max(auc, 1 - auc)
@@ -1062,6 +1067,7 @@ def _encode_target(
             from automl_fin.data._tidy import plain
 
             counts = y.value_counts()
+            counts = counts[counts > 0]  # (a Categorical's unused categories: no class)
             shown = ", ".join(f"{plain(v)!r} ({n:,} row{'s' * (n > 1)})"
                               for v, n in counts.head(5).items())  # fmt: skip
             few = [repr(plain(v)) for v, n in counts.iloc[2:].items() if n <= 0.01 * len(y)]

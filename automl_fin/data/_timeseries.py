@@ -221,9 +221,12 @@ def _check_prices(
         known = price.dropna()
         below = float((known < 0).mean()) if len(known) else 0.0
         returns = 0.2 < below < 0.8  # both signs often: changes, not prices (% too)
-        # zero or below in many rows, all numbers: a quantity that may be (a spread, a
-        # rate), not prices with a few bad rows to drop
-        quantity = not price.isna().any() and (known <= 0).sum() >= max(3, 0.01 * len(known))
+        # below zero in many rows, all numbers: a quantity that may be (a spread, a rate),
+        # not prices with a few bad rows to fix (a few zeros, a stray negative: as before)
+        negative = int((known < 0).sum())
+        quantity = not price.isna().any() and (
+            negative >= max(3, 0.01 * len(known)) or (known <= 0).mean() >= 0.05
+        )
         others = set(frame.columns) - {cfg.price, time, entity}
         way = (  # the other columns may explain it: a quantity over time
             f"; as a quantity over time from the other columns: "
