@@ -49,6 +49,11 @@ def in_python_words(text: str) -> str:
     text = re.sub(r"--set '([\w.]+)=([^']*)'", lambda m: _overrides(m[1], m[2]), text)
     text = re.sub(r"--set ([\w.]+)=([^\s;,)]+)", lambda m: _overrides(m[1], m[2]), text)
     text = re.sub(r"\((data\.\w+): (\[[^\]]*\])\)", lambda m: f"({_overrides(m[1], m[2])})", text)
+    merged = re.compile(r"overrides=\{([^{}]*)\} overrides=\{([^{}]*)\}")  # --set a --set b
+    while merged.search(text):
+        text = merged.sub(lambda m: f"overrides={{{m[1]}, {m[2]}}}", text)
+    # a command's --set: the call's own argument
+    text = re.sub(r"(search\([^()]*)\) (overrides=\{[^{}]*\})", r"\1, \2)", text)
     flags = "|".join(map(re.escape, _FLAGS))
     text = re.sub(rf"\(--({flags})\)", lambda m: f"({_FLAGS[m[1]]}=)", text)  # a flag alone
     return re.sub(rf"--({flags}) (\S+)", lambda m: f"{_FLAGS[m[1]]}={m[2]}", text)

@@ -547,8 +547,8 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     macro = macro.assign(date=quarters.to_timestamp())[["date", "infl", "unemp", "tbilrate"]]
     for columns, way in ((["date", "infl"], r" \(nor any other from its own past alone\)$"),
                          (list(macro.columns), r"; as a quantity over time from the other "
-                          r"columns: search\('auto', data='.*macro\.csv', target='infl'\) "
-                          r"overrides=\{'data\.time': 'date'\}$")):  # fmt: skip
+                          r"columns: search\('auto', data='.*macro\.csv', target='infl', "
+                          r"overrides=\{'data\.time': 'date'\}\)$")):  # fmt: skip
         macro[columns].to_csv(tmp_path / "macro.csv", index=False)
         with pytest.raises(DataError, match=r"'infl' goes to zero or below \(a spread, a rate\?\)"
                            r", which the price recipe does not forecast" + way):  # fmt: skip
