@@ -1052,8 +1052,9 @@ def test_a_stray_third_label_of_a_binary_target_is_named_with_a_way_out() -> Non
                        r"metrics of several classes \(--set task=multiclass --set "
                        r"metric=macro_f1 --set 'metrics=\[accuracy\]'\)"):  # fmt: skip
         Dataset.from_frame(card, target="card", task=Task.BINARY)
+    # in Python's words: one overrides dict
     with pytest.raises(DataError, match=r"\(overrides=\{'task': 'multiclass', 'metric': "
-                       r"'macro_f1', 'metrics': \['accuracy'\]\}\)"):  # fmt: skip (one dict)
+                       r"'macro_f1', 'metrics': \['accuracy'\]\}\)"):  # fmt: skip
         search("default", data=card, target="card", trials=1, storage=":memory:")
     categories = card.assign(card=pd.Categorical(card["card"], ["no", "yes", "maybe", "unused"]))
     with pytest.raises(DataError, match=r"'maybe' \(1 row\); drop the rows of 'maybe' if a"):
