@@ -1231,7 +1231,7 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
     from automl_fin.results._predictor import _frame
 
     (tmp_path / "digits.csv").write_text("text\n2016\n42\n007\n")
-    read, _ = _frame(tmp_path / "digits.csv", result.predictor.schema.text_columns())
+    read, _ = _frame(tmp_path / "digits.csv", result.predictor.schema)
     assert read["text"].tolist() == ["2016", "42", "007"]
     assert result.predictor.schema.text_columns() == ["text"]
 

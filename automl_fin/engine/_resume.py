@@ -104,9 +104,10 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
         for key, dist in t.distributions.items():
             stored.setdefault(key, dist)
     was = study.user_attrs.get("models")
-    if "model" not in stored and isinstance(was, list) and len(was) > 1:
-        # no trial has asked it yet: a run started with the one that made the study (both
-        # found no study) would search other models in it, trials then on both lists
+    if "model" not in stored and isinstance(was, list) and len(was) > 1 and not ended(study):
+        # no trial has asked it yet, and the run that made the study has not ended: one
+        # started with it (both found no study) would search other models in it, trials
+        # then on both lists (once it ended, its trials asked none: another list is free)
         stored["model"] = optuna.distributions.CategoricalDistribution(was)
     asked = _asked(problem)
     if "model" in stored and "model" not in asked:  # narrowed to one model: its trials
@@ -114,6 +115,13 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
             raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
+
+
+def ended(study: optuna.Study) -> bool:
+    """Whether the study's run ended its search (:mod:`automl_fin.engine._run_state`)."""
+    from automl_fin.engine import _run_state
+
+    return _run_state.ended(study.user_attrs) is not None
 
 
 def _recorded(trials: Sequence[optuna.trial.FrozenTrial], models: Sequence[str]) -> dict[str, str]:
