@@ -234,12 +234,20 @@ def test_k_fold_becomes_a_holdout_from_holdout_from_search_rows() -> None:
                 assert len(valid) == 200 and len(train) == 800 and not set(train) & set(valid)
                 y = problem.dataset.y
                 assert abs(y[valid].mean() - y.mean()) < 0.01  # stratified
-            assert (
-                "(holdout, 20% of 1,000 search rows: k-fold only below validation.holdout_from=800)"
-                in (problem.validation_words())
+            assert (  # (its repeats said: each another random split)
+                "(holdout x 2 repeats, 20% of 1,000 search rows: k-fold only below "
+                "validation.holdout_from=800)" in (problem.validation_words())
             )
         else:
             assert len(problem.splits) == 10  # 5 folds x 2 repeats (repeats: auto)
+    # walk-forward is never repeated: it was said "5 splits: 2 folds x 2 repeats", and a
+    # trial cut after 2 of its 5 folds was kept as if after a whole repeat; on a table
+    # without data.time its folds follow the rows' order, said
+    problem = resolve(load_recipe("default", {"validation.scheme": "walk_forward"}), None,
+                      registry)  # fmt: skip
+    assert problem.repeats == 1 and len(problem.splits) == 5
+    assert "(5 splits, expanding window" in problem.validation_words()
+    assert "steps, in the rows' order: no data.time)" in problem.validation_words()
 
 
 def test_a_k_fold_study_from_before_holdout_from_keeps_its_folds(tmp_path: Path) -> None:

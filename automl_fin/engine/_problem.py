@@ -275,11 +275,14 @@ class Problem:
         folds = f"{len(self.splits)} splits" if self.scheme != "holdout" else "holdout"
         if self.repeats > 1 and self.scheme != "holdout":
             folds += f": {len(self.splits) // self.repeats} folds x {self.repeats} repeats"
+        elif self.repeats > 1:  # (each repeat another random split)
+            folds += f" x {self.repeats} repeats"
         if self.routed:
             folds += f", {self.routed}"
         if self.scheme == "walk_forward":
             purge = self.recipe.data.series.horizon - 1 if self.recipe.data.series else 0
             folds += f", {v.window} window, purge {purge} + embargo {v.embargo} steps"
+            folds += ", in the rows' order: no data.time" if ds.times is None else ""
         if len(self.test_rows):
             folds += f"; {len(self.test_rows)} final test rows held out"
             if ds.times is not None:
@@ -492,6 +495,8 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         routed and scheme == "stratified_kfold" and "repeats" not in v.model_fields_set
     ):  # small data: repeat k-fold until about 2,000 rows are validated (a user's wins)
         repeats = min(3, max(1, -(-SMALL_DATA // len(search_rows))))
+    if scheme == "walk_forward":  # time's one order: never repeated (said "2 folds x 2
+        repeats = 1  # repeats" of 5 splits, and a trial cut after 2 kept as a repeat)
     try:
         splits = _splits(recipe, dataset, scheme, search_rows, repeats, horizon)
     except DataError as exc:  # name the data and the target
