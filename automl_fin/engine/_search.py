@@ -511,7 +511,8 @@ def _after_search(
             f"every {who} that ran failed ({len(raised)}; the first: {_cut(raised[0])}); "
             "see the leaderboard's error column"
             if raised
-            else f"the trial budget went to the {len(study.trials)} baselines; give more "
+            else f"the trial budget went to the {len(study.trials)} "
+            f"baseline{'s' * (len(study.trials) != 1)}; give more "
             "trials (--trials N)"
             if not tried
             else _unfinished(tried, problem)
