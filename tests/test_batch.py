@@ -607,3 +607,16 @@ def test_a_batch_finished_before_auto_had_a_baseline_is_still_skipped(tmp_path: 
     edited = run_batch(tmp_path / "b.yaml", runs_dir=tmp_path, trials=2, progress=False)
     assert edited["status"].tolist() == ["failed"]
     assert "(models ['logreg'] then, ['hgb', 'logreg'] now)" in edited["error"].iloc[0]
+
+
+def test_the_commands_budget_wins_over_the_batch_files(tmp_path: Path) -> None:
+    """``automl-fin run nightly.yaml --trials 3`` of a batch whose ``set:`` holds a
+    trial budget: the command's flag wins (the file's is no error), as a run's flag wins
+    over its recipe's budget."""
+    datasets.load("german_credit").to_csv(tmp_path / "credit.csv", index=False)
+    fixed = {"models": ["logreg"], "report": False, "ensemble": False, "budget.trials": 6,
+             "validation.n_splits": 3}  # fmt: skip
+    batch = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")],
+                  overrides=fixed)  # fmt: skip
+    done = run_batch(batch, runs_dir=tmp_path, progress=False, trials=3)
+    assert done["status"].tolist() == ["done"] and done["trials"].tolist() == [3], done

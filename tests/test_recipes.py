@@ -152,6 +152,12 @@ def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert out.stderr.startswith(f"automl-fin: error: {path}: field 'task': ")
     bad_set = cli("run", "default", "--set", "budget.seconds=-5", "--runs-dir", str(tmp_path))
     assert "field 'budget.seconds': Input should be greater than 0" in bad_set.stderr
+    # a flag and a --set of one field: the --set went unread (and unchecked: 'many')
+    twice = cli("run", "default", "--set", "budget.trials=many", "--trials", "2", "--runs-dir",
+                str(tmp_path / "twice"))  # fmt: skip
+    assert twice.returncode == 2 and not (tmp_path / "twice").exists(), twice.stderr
+    assert twice.stderr == ("automl-fin: error: overrides: field 'budget.trials': set twice, to "
+                            "'many' and by --trials 2; give one\n")  # fmt: skip
 
 
 def test_models_that_need_dense_input_are_left_out_on_text() -> None:

@@ -273,7 +273,12 @@ def run_batch(
     if announce is None and search_args.get("progress") is not False and interactive():
         announce = _to_stderr  # as automl-fin run reports a batch
 
-    merged = {**batch.overrides, **(overrides or {})}
+    flags = (("budget.trials", trials), ("budget.seconds", seconds))
+    flagged = {key for key, value in flags if value is not None}
+    # the command's --trials / --budget win over the file's set (a --set beside them in
+    # the command is refused by search as set twice)
+    own = {k: v for k, v in batch.overrides.items() if k not in flagged}
+    merged = {**own, **(overrides or {})}
     recipes = _check(batch, merged, search_args.get("registry"))
     url = storage or default_url(runs_dir)
     store = open_storage(url)

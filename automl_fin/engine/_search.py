@@ -42,7 +42,7 @@ from automl_fin.engine._trial_record import (
     is_baseline,
     is_candidate,
 )
-from automl_fin.errors import StorageError
+from automl_fin.errors import RecipeError, StorageError
 from automl_fin.plugin._registry import Registry, get_registry
 from automl_fin.results._artifacts import (
     PREDICTOR_DIR,
@@ -213,6 +213,12 @@ def search(
         ("seed", seed),
     ):
         if value is not None:
+            if key in merged and merged[key] != value:  # (one went unread, unchecked too)
+                flag = "budget" if key == "budget.seconds" else key.rsplit(".", 1)[-1]
+                raise RecipeError(
+                    "overrides", key, f"set twice, to {merged[key]!r} and by --{flag} {value}; "
+                    "give one"
+                )  # fmt: skip
             merged[key] = value
     if isinstance(recipe, Recipe):
         recipe = with_overrides(recipe, merged)
