@@ -401,11 +401,16 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
 
 def _scale(classes: np.ndarray) -> np.ndarray | None:
     """The positions in ``classes`` of labels that write a known scale, lowest first
-    (``automl_fin.data._class_order``), or ``None``."""
+    (``automl_fin.data._class_order``), or numbers written as text by their value, or
+    ``None``."""
     from automl_fin.data._class_order import scale_order
 
     if np.issubdtype(classes.dtype, np.number):
         return None
+    texts = [str(c).strip() for c in classes]
+    if all(re.fullmatch(r"[-+]?\d+(\.\d+)?", t) for t in texts):  # "1", "2", "10": numbers
+        values = [float(t) for t in texts]  # (their text's order put "10" before "2")
+        return np.argsort(values, kind="stable") if len(set(values)) == len(values) else None
     known = scale_order(classes.tolist())
     return None if known is None else _positions(classes, known[0])
 

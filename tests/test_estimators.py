@@ -212,6 +212,16 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
         graded = AutoFinClassifier(**args).fit(X, loans["grade"].to_numpy())
     assert graded.predictor_.schema.classes == sorted(graded.classes_)  # A < ... < G
     assert "metric:qwk" in graded.leaderboard_.columns
+    # numbers written as text ("1", "2", "10": WVS's poverty coded so) are in their
+    # value's order, not their text's ("10" < "2"), nor of unknown order (warned, and
+    # the ordinal models left out)
+    codes = y.map({"Too Little": "1", "About Right": "2", "Too Much": "10"}).to_numpy()
+    X = wvs.drop(columns="poverty")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        coded = AutoFinClassifier(**args).fit(X, codes)
+    assert coded.predictor_.schema.classes == ["1", "2", "10"]
+    assert "ordinal_logreg" in set(coded.leaderboard_["model"])
 
 
 def test_every_column_of_X_is_a_feature_whatever_the_recipe_says_of_its_own_table() -> None:
