@@ -448,6 +448,38 @@ def test_months_written_year_first_and_iso_weeks_are_dates(tmp_path) -> None:  #
     assert found.problem.recipe.data.time == "Week" and found.predictor is not None
 
 
+def test_series_codes_written_with_leading_zeros_stay_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Stock codes as Shanghai's and Shenzhen's exchanges write them (``000001``,
+    ``600000``), in a long table of the S&P 500 and arch's NASDAQ: read as numbers, no
+    column told the series apart (``--set data.entity`` needed) and ``predict`` wrote
+    ``1``; they are text, the series' names as written. A column of such codes in a
+    table is a category, not a number."""
+    import arch.data.nasdaq
+
+    sp = datasets.load("sp500")[["date", "adj_close"]].tail(1500)
+    nasdaq = arch.data.nasdaq.load().reset_index()[["Date", "Adj Close"]].tail(1500)
+    nasdaq.columns = ["date", "adj_close"]
+    long = pd.concat([sp.assign(code="000001"), nasdaq.assign(code="600000")])
+    long.sample(frac=1, random_state=0).to_csv(tmp_path / "codes.csv", index=False)
+    quick = {"report": False, "models": ["ridge"], "ensemble": False, "data.dataset": None}
+    result = search("price", data=tmp_path / "codes.csv", trials=3, storage=":memory:",
+                    runs_dir=tmp_path, overrides=quick)  # fmt: skip
+    assert result.problem.recipe.data.entity == "code"
+    forecast = result.predictor.predict_frame(tmp_path / "codes.csv")
+    assert sorted(forecast["code"]) == ["000001", "600000"]
+    from automl_fin import ColumnKind
+    from automl_fin.data._dataset import Dataset, read_table
+
+    credit = datasets.load("german_credit").head(300)
+    branch = pd.Series(np.arange(300) % 7).map("{:04d}".format)
+    credit.assign(branch_code=branch).to_csv(tmp_path / "branches.csv", index=False)
+    read = read_table(tmp_path / "branches.csv")
+    assert read["branch_code"].tolist() == branch.tolist()
+    data = Dataset.from_frame(read, target="creditability")
+    assert data.kinds["branch_code"] is ColumnKind.CATEGORICAL
+    assert read_table(tmp_path / "codes.csv")["adj_close"].dtype == float  # (named no code)
+
+
 def test_a_price_table_without_dates_names_the_columns_that_count_periods(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """R's EuStockMarkets as exported (four indices, no dates, the row numbers in
     ``rownames``): the error says which column counts up; with it, the long table of

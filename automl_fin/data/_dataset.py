@@ -26,6 +26,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dates import MIXED, date_format
 from automl_fin.data._dtypes import nested
+from automl_fin.data._tidy import is_code
 from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -189,6 +190,10 @@ def _read(
         )
     if header_only:
         return frame.iloc[:0], skip
+    codes = _codes(p, sep, encoding, skip, frame)
+    if codes:  # read again with them as written (000001 read as the number 1)
+        kinds = {"dtype": {**kinds.get("dtype", {}), **dict.fromkeys(codes, "str")}}
+        frame = _csv(p, sep, encoding, skiprows=skip, nrows=rows, **kinds)
     if sep == _READERS[suffix]:
         return frame, skip
     if sep == ";":  # a spreadsheet's export where the comma may be the decimal mark
@@ -342,6 +347,23 @@ def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
                 return start, [line for line in lines[:start] if line.strip()]
             return 0, []
     return 0, []
+
+
+def _codes(p: Path, sep: str | None, encoding: str, skip: int, frame: pd.DataFrame) -> list[str]:
+    """The columns of ``frame`` (``p`` as read) that pandas read as numbers but that hold
+    codes written with leading zeros (:func:`~automl_fin.data._tidy.is_code`), judged on
+    the file's first lines as written."""
+    from automl_fin.data._tidy import CODE_SAMPLE, code_named, is_code
+
+    named = [c for c, t in frame.dtypes.items() if ptypes.is_numeric_dtype(t) and code_named(c)]
+    if not named:  # (only these are read again, a few lines of them)
+        return []
+    try:
+        head = _csv(p, sep, encoding, dtype="str", skiprows=skip, nrows=CODE_SAMPLE,
+                    usecols=named)  # fmt: skip
+    except (ValueError, pd.errors.ParserError):  # (names pandas renamed: a.1)
+        return []
+    return [c for c in named if c in head.columns and is_code(c, head[c])]
 
 
 def _csv(
@@ -567,6 +589,8 @@ def infer_kinds(
             kinds[name] = ColumnKind.DATETIME
         elif _id_like(name) and col.nunique() == n:
             kinds[name] = ColumnKind.ID
+        elif is_code(name, col):  # codes with leading zeros (branch 0003): no dates
+            kinds[name] = ColumnKind.CATEGORICAL
         elif looks_like_datetime(col):
             kinds[name] = ColumnKind.DATETIME
         else:

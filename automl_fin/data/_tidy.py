@@ -23,6 +23,7 @@ Each change is one warning naming the source, the column and what was done.
 from __future__ import annotations
 
 import numbers
+import re
 import warnings
 from collections.abc import Iterable
 from typing import Any
@@ -44,6 +45,8 @@ from automl_fin.data._shape import as_table
 __all__ = [
     "MISSING_TOKENS",
     "as_labels",
+    "code_named",
+    "is_code",
     "nullable_number",
     "numbers_in_text",
     "plain",
@@ -70,6 +73,33 @@ def _say(source: str, text: str) -> None:
 
 def _shown(values: list[Any]) -> str:
     return ", ".join(map(repr, values[:3])) + (", ..." if len(values) > 3 else "")
+
+
+# the last word of a column's name that says it holds codes, not quantities
+CODE_WORDS = frozenset(
+    {"code", "id", "key", "ticker", "symbol", "isin", "cusip", "sedol", "zip", "postcode",
+     "zipcode", "branch", "account", "acct", "number", "no", "nr"}
+)  # fmt: skip
+CODE_SAMPLE = 2000  # values a code column is judged on
+
+
+def code_named(name: object) -> bool:
+    """Whether column ``name``'s last word says it holds codes (:data:`CODE_WORDS`)."""
+    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)).lower())
+    return bool(words) and words[-1] in CODE_WORDS
+
+
+def is_code(name: object, values: pd.Series) -> bool:
+    """Whether column ``name`` holds codes written as digits with leading zeros, all of
+    one width (``000001``, ZIP ``02134``), named as codes are (its last word: ``code``,
+    ``id``, ``ticker``, ``zip`` ...): text, not numbers (read as numbers, a stock code
+    ``000001`` came back from ``predict`` as ``1``, and two such series could be one)."""
+    if not code_named(name):
+        return False
+    text = pd.Series(values.dropna().head(CODE_SAMPLE), dtype="str").str.strip()
+    if text.empty or not text.str.fullmatch(r"[0-9]{3,}").all():
+        return False
+    return text.str.len().nunique() == 1 and bool(text.str.startswith("0").any())
 
 
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
@@ -197,6 +227,8 @@ def tidy(
             continue
         if col[present].head(50).astype("str").str.len().median() > LONGEST_NUMBER:
             continue  # texts: no number (80,000-character reviews took 4 s to try)
+        if is_code(name, col):
+            continue  # codes with leading zeros (000001): text
         values, strays = numbers_in_text(col)
         share = values[present].notna().mean()
         if share < NUMERIC_SHARE:
