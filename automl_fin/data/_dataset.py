@@ -26,7 +26,7 @@ from pandas.api import types as ptypes
 
 from automl_fin.data._dates import MIXED, date_format
 from automl_fin.data._dtypes import nested
-from automl_fin.data._tidy import is_code
+from automl_fin.data._tidy import is_code, name_words
 from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
@@ -541,8 +541,8 @@ def _id_like(name: str) -> bool:
     text = str(name).strip()
     if _row_numbers(text):
         return True
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", text)
-    return bool(words) and words[-1].lower() in _ID_WORDS
+    words = name_words(text)
+    return bool(words) and words[-1] in _ID_WORDS
 
 
 def _row_numbers(name: str) -> bool:

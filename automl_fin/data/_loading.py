@@ -9,7 +9,6 @@ target, or turned into supervised forecast rows for a price series
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,14 +20,14 @@ from automl_fin.data._dataset import Dataset, LeakError, read_table
 from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._table_facts import Settled, settle
 from automl_fin.data._tidy import plain, tidy
-from automl_fin.data._timeseries import exogenous_lags, supervise
+from automl_fin.data._timeseries import exogenous_lags, run_command, supervise
 from automl_fin.errors import DataError, RecipeError
 from automl_fin.plugin._specs import ColumnKind, Task
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
 
-__all__ = ["dataset_of", "load_data", "price_command", "settle_data"]
+__all__ = ["dataset_of", "load_data", "settle_data"]
 
 
 def load_data(
@@ -107,7 +106,7 @@ def _table_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     except DataError as exc:
         if not cfg.time or "no feature columns left" not in str(exc):
             raise
-        how = price_command(source, cfg.target)
+        how = run_command("price", source, cfg.target)
         raise DataError(
             f"{source}: no feature columns left besides target '{cfg.target}' and time "
             f"'{cfg.time}': a series alone is forecast from its own past by the price "
@@ -116,14 +115,6 @@ def _table_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     if times is not None:
         dataset.times = times[frame[cfg.target].notna().to_numpy()]
     return dataset
-
-
-def price_command(source: str, target: str) -> str:
-    """How the price recipe forecasts ``target`` of ``source`` from its own past: the
-    command for a file, the call for a DataFrame."""
-    if source.startswith("<"):  # a DataFrame, not a file
-        return f"search('price', data=frame, target={target!r})"
-    return f"automl-fin run price --data {shlex.quote(source)} --target {shlex.quote(target)}"
 
 
 def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:

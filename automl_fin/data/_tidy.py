@@ -47,6 +47,7 @@ __all__ = [
     "as_labels",
     "code_named",
     "is_code",
+    "name_words",
     "nullable_number",
     "numbers_in_text",
     "plain",
@@ -83,9 +84,15 @@ CODE_WORDS = frozenset(
 CODE_SAMPLE = 2000  # values a code column is judged on
 
 
+def name_words(name: object) -> list[str]:
+    """The words of a column's name, lower case: ``loanID`` and ``loan_id`` are
+    ``["loan", "id"]``, ``Customer-Key`` ``["customer", "key"]``, ``zip5`` ``["zip", "5"]``."""
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", str(name))]
+
+
 def code_named(name: object) -> bool:
     """Whether column ``name``'s last word says it holds codes (:data:`CODE_WORDS`)."""
-    words = re.findall(r"[a-z]+", re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)).lower())
+    words = [w for w in name_words(name) if w.isalpha()]
     return bool(words) and words[-1] in CODE_WORDS
 
 

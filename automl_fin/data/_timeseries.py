@@ -177,15 +177,17 @@ def _empty_prices(
     return f"{head} left out: " + ", ".join(said)
 
 
-def _as_quantity(source: str, target: str, time: str) -> str:
-    """The ``auto`` recipe's command (a file) or call (a frame) forecasting ``target``
-    as a quantity over ``time`` (walk-forward validation, no log returns)."""
+def run_command(recipe: str, source: str, target: str, time: str | None = None) -> str:
+    """The command that runs ``recipe`` on ``source`` (a file) for ``target``, or the
+    call (a DataFrame); ``time``: its ``data.time`` too."""
     import shlex
 
-    if source.startswith("<"):
-        return f"search('auto', data=frame, target={target!r}, overrides={{'data.time': {time!r}}})"
-    return (f"automl-fin run auto --data {shlex.quote(source)} --target {shlex.quote(target)} "
-            f"--set data.time={shlex.quote(time)}")  # fmt: skip
+    if source.startswith("<"):  # a DataFrame, not a file
+        times = f", overrides={{'data.time': {time!r}}}" if time else ""
+        return f"search({recipe!r}, data=frame, target={target!r}{times})"
+    times = f" --set data.time={shlex.quote(time)}" if time else ""
+    return (f"automl-fin run {recipe} --data {shlex.quote(source)} --target "
+            f"{shlex.quote(target)}{times}")  # fmt: skip
 
 
 def _where(row: pd.Series, time: str, entity: str | None) -> str:
@@ -230,7 +232,7 @@ def _check_prices(
         others = set(frame.columns) - {cfg.price, time, entity}
         way = (  # the other columns may explain it: a quantity over time
             f"; as a quantity over time from the other columns: "
-            f"{_as_quantity(source, cfg.price, time)}"
+            f"{run_command('auto', source, cfg.price, time)}"
             if others
             else " (nor any other from its own past alone)"
         )

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.data._dataset import Dataset
-from automl_fin.data._loading import dataset_of, price_command, settle_data
+from automl_fin.data._loading import dataset_of, settle_data
 from automl_fin.data._metrics import (
     ROW_LOSSES,
     Metric,
@@ -30,6 +30,7 @@ from automl_fin.data._metrics import (
     get_metric,
 )
 from automl_fin.data._table_facts import check_column_options, period_count
+from automl_fin.data._timeseries import run_command
 from automl_fin.data._validation import make_splits, split_rows
 from automl_fin.engine._pipeline import (
     NONE,
@@ -336,11 +337,12 @@ def resolve(
                 recipe.data.time = dates[0]
                 dataset = _read_again(recipe, settled)
                 if all(k is ColumnKind.CATEGORICAL for k in dataset.kinds.values()):
+                    how = run_command("price", dataset.source, dataset.target)
                     warnings.warn(  # a panel of prices: a mean a series (RMSE 450 for 27)
                         f"{dataset.source}: '{dataset.target}' over '{dates[0]}' has no "
                         f"feature but {', '.join(map(repr, dataset.kinds))}: a model learns "
                         "the level of each, not the series' past; to forecast each series "
-                        f"from its own past: {price_command(dataset.source, dataset.target)}",
+                        f"from its own past: {how}",
                         stacklevel=3,
                     )
                 settled.notes.append(

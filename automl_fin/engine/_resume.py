@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
+from automl_fin.engine import _run_state as run_state
 from automl_fin.engine._fitting import FirstChoice
 from automl_fin.engine._pipeline import sample_plan
 from automl_fin.engine._trial_record import TrialRecord
@@ -104,7 +105,8 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
         for key, dist in t.distributions.items():
             stored.setdefault(key, dist)
     was = study.user_attrs.get("models")
-    if "model" not in stored and isinstance(was, list) and len(was) > 1 and not ended(study):
+    over = run_state.ended(study.user_attrs) is not None
+    if "model" not in stored and isinstance(was, list) and len(was) > 1 and not over:
         # no trial has asked it yet, and the run that made the study has not ended: one
         # started with it (both found no study) would search other models in it, trials
         # then on both lists (once it ended, its trials asked none: another list is free)
@@ -115,13 +117,6 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
             raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
-
-
-def ended(study: optuna.Study) -> bool:
-    """Whether the study's run ended its search (:mod:`automl_fin.engine._run_state`)."""
-    from automl_fin.engine import _run_state
-
-    return _run_state.ended(study.user_attrs) is not None
 
 
 def _recorded(trials: Sequence[optuna.trial.FrozenTrial], models: Sequence[str]) -> dict[str, str]:

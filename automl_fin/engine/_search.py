@@ -505,8 +505,7 @@ def _after_search(
     if len(problem.test_rows):
         with step("final_test", "scoring the final test rows"):
             final_test(study, problem, run_dir)
-    if not _no_better_than_a_baseline(study, problem):
-        _worse_than_the_prior(study, problem)
+    _said_of_the_chosen(study, problem)
     if not _has_complete(study):
         failed = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.FAIL])
         models = [e for t in failed if not is_baseline(t) and (e := TrialRecord.of(t).error)]
@@ -553,17 +552,30 @@ def _cut(text: str, most: int = 600) -> str:
     return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
 
 
-def _no_better_than_a_baseline(study: optuna.Study, problem: Problem) -> bool:
-    """Warn (and say so) when the chosen row scores no better than the best baseline on
-    the folds (a 10-row table's saved ensemble: ROC AUC 0.5000, the prior's, said
-    nothing): its predictions add nothing the baseline does not give."""
+def _said_of_the_chosen(study: optuna.Study, problem: Problem) -> None:
+    """Warn, in one line, when the chosen row adds nothing to a baseline, or else when
+    its probabilities are worse than the prior's (the chosen row and the completed
+    baselines read once for both)."""
     from automl_fin.results._reality_check import chosen_row
 
     chosen = chosen_row(study, problem)
-    if chosen is None or is_baseline(chosen) or chosen.value is None:
-        return False
+    if chosen is None:
+        return
     done = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    base = best_of((t for t in done if is_baseline(t)), problem.metric.sign)
+    bases = [t for t in done if is_baseline(t)]
+    if not _no_better_than_a_baseline(chosen, bases, problem):
+        _worse_than_the_prior(chosen, bases, problem)
+
+
+def _no_better_than_a_baseline(
+    chosen: optuna.trial.FrozenTrial, bases: list[optuna.trial.FrozenTrial], problem: Problem
+) -> bool:
+    """Warn (and say so) when the chosen row scores no better than the best baseline on
+    the folds (a 10-row table's saved ensemble: ROC AUC 0.5000, the prior's, said
+    nothing): its predictions add nothing the baseline does not give."""
+    if is_baseline(chosen) or chosen.value is None:
+        return False
+    base = best_of(bases, problem.metric.sign)
     if base is None or problem.metric.sign * (chosen.value - base.value) > 0:  # type: ignore[operator]
         return False
     warnings.warn(
@@ -572,24 +584,22 @@ def _no_better_than_a_baseline(study: optuna.Study, problem: Problem) -> bool:
         f"{TrialRecord.of(base).model} ({base.value:.4g}): '{problem.dataset.target}' may not "
         "follow from these columns (or the rows are too few to tell); check the leaderboard "
         "before relying on it",
-        stacklevel=3,
+        stacklevel=4,  # (from _after_search's caller, as before)
     )
     return True
 
 
-def _worse_than_the_prior(study: optuna.Study, problem: Problem) -> None:
+def _worse_than_the_prior(
+    chosen: optuna.trial.FrozenTrial, bases: list[optuna.trial.FrozenTrial], problem: Problem
+) -> None:
     """Warn when the chosen row's probabilities are worse than the prior's (the class
     shares) by the recipe's log loss on the folds: on a table without signal the search
     chose a row of macro-F1 0.197 (the prior's 0.167) whose log loss was 20.24 against
     the prior's 1.608, and said nothing while it saved probabilities of 7e-40."""
-    from automl_fin.results._reality_check import chosen_row
-
     if not problem.task.is_classification:
         return
-    chosen = chosen_row(study, problem)
-    priors = [t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-              if is_baseline(t) and TrialRecord.of(t).model == "prior"]  # fmt: skip
-    if chosen is None or not priors:
+    priors = [t for t in bases if TrialRecord.of(t).model == "prior"]
+    if not priors:
         return
     own = TrialRecord.of(chosen).metrics.get("log_loss")
     prior = TrialRecord.of(priors[0]).metrics.get("log_loss")
@@ -611,7 +621,7 @@ def _worse_than_the_prior(study: optuna.Study, problem: Problem) -> None:
         f"the chosen row ({record.model or chosen.number}) has a log loss of {own:.4g} on "
         f"the folds, worse than the prior's {prior:.4g} (the class shares alone): its "
         f"probabilities are worse than none; {why}",
-        stacklevel=3,
+        stacklevel=4,
     )
 
 
