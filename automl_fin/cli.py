@@ -346,6 +346,15 @@ def _main(args: argparse.Namespace) -> int:
             if args.command in ("run", "worker")
             else ""
         )
+        from automl_fin.engine._search import STUDY_NOTE
+
+        stopped = [n[len(STUDY_NOTE) :] for n in getattr(exc, "__notes__", ()) if
+                   n.startswith(STUDY_NOTE)]  # fmt: skip
+        if resume and stopped:  # a run that named no study: the same command makes a new one
+            resume = (
+                "; the trials that finished are kept: the same command with --study "
+                f"{stopped[0]} resumes the search"
+            )
         said = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"{PROG}: {said}{resume}", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130

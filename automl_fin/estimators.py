@@ -132,6 +132,9 @@ class _AutoFin(BaseEstimator):
                 "be read (an ordered pandas Categorical for an order of classes)"
             )
         overrides |= dict(self.overrides or {})
+        labels = getattr(self, "_labels", None)  # a classifier's y: the search sees codes
+        if labels is not None and isinstance(overrides.get("costs"), Mapping):
+            overrides["costs"] = _costs_as_codes(overrides["costs"], labels)
         overrides["predictor"] = True  # the fitted estimator is the saved predictor
         with (
             tempfile.TemporaryDirectory(prefix="automl_fin-") as runs,
@@ -147,7 +150,10 @@ class _AutoFin(BaseEstimator):
                 if self.trials is None and self.seconds is None
                 else self.trials,
                 seconds=self.seconds,
-                seed=_seed(self.random_state),
+                # random_state=None beside an overrides seed: that seed (set twice else)
+                seed=None
+                if self.random_state is None and "seed" in (self.overrides or {})
+                else _seed(self.random_state),
                 overrides=overrides,
                 storage=":memory:",
                 runs_dir=runs,
@@ -229,7 +235,8 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         ensemble: select an ensemble of the top trials after the search.
         random_state: the search's seed: an int repeats the search; a numpy
             ``RandomState`` or ``Generator`` draws one from its stream (as scikit-learn
-            estimators do: each fit another search); ``None`` is the recipe's seed.
+            estimators do: each fit another search); ``None`` draws one from numpy's
+            global ``RandomState`` (``np.random.seed`` repeats it), as scikit-learn does.
         overrides: further dotted recipe fields, e.g. ``{"calibration": ["sigmoid"]}``.
             Every column of ``X`` is a feature: the columns a built-in recipe derives or
             drops on its own table are not (``{"data.drop": [...]}`` drops some; a
@@ -302,6 +309,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         # the predictor in y's words: its labels (not the search's codes), y's name
         schema = self.predictor_.schema
         schema.classes = [plain(classes[i]) for i in order]
+        given = (self.overrides or {}).get("costs")
+        if given is not None:  # in y's labels, as the classes now are (evaluate reads them)
+            self.predictor_.manifest.setdefault("recipe", {})["costs"] = given
         _score_labels(self.predictor_.reference, classes)
         _own_target(schema, named, frame)
         self.leaderboard_ = self.leaderboard_.rename(
@@ -337,12 +347,13 @@ def _own_target(schema: Any, named: Any, frame: pd.DataFrame) -> None:
     schema.target = target if target not in frame.columns else TARGET
 
 
-def _seed(random_state: Any) -> int | None:
+def _seed(random_state: Any) -> int:
     """The search's seed of ``random_state`` (an int, a numpy ``RandomState`` or
-    ``Generator``, or ``None``); a ``RandomState`` failed at fit ("should be a valid
-    integer")."""
-    if random_state is None or isinstance(random_state, numbers.Integral):
-        return None if random_state is None else int(random_state)
+    ``Generator``, or ``None``: numpy's global ``RandomState``, as scikit-learn reads it;
+    it was the recipe's seed, the same search every fit); a ``RandomState`` failed at
+    fit ("should be a valid integer")."""
+    if isinstance(random_state, numbers.Integral):
+        return int(random_state)
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31 - 1))
     return int(check_random_state(random_state).randint(2**31 - 1))
@@ -382,10 +393,7 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
         try:
             y = y.astype(float)
         except (TypeError, ValueError):
-            shown = ", ".join(map(repr, pd.unique(pd.Series(y).astype(str))[:3]))
-            raise ValueError(
-                f"y holds labels ({shown}), not numbers: use AutoFinClassifier for classes"
-            ) from None
+            y = _numbers_written(y)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
         if not np.all(np.isfinite(y)):
@@ -397,6 +405,40 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
     def predict(self, X: Any) -> np.ndarray:
         """The predicted values."""
         return self._raw(X)
+
+
+def _costs_as_codes(costs: Mapping[Any, Any], labels: np.ndarray) -> dict[Any, Any]:
+    """A classifier's ``costs`` keyed by y's labels, keyed by the codes the search sees
+    (the index of each label in ``labels``); other keys (``false_negative``) as given."""
+    from automl_fin.data._metrics import label_text
+
+    index = {label_text(plain(c)): i for i, c in enumerate(labels)}
+
+    def code(key: Any) -> Any:
+        return index.get(label_text(key), key)
+
+    return {
+        code(k): {code(j): w for j, w in v.items()} if isinstance(v, Mapping) else v
+        for k, v in costs.items()
+    }
+
+
+def _numbers_written(y: np.ndarray) -> np.ndarray:
+    """``y`` read as the command line reads a regression target (``$2,490``, ``12.5%``:
+    numbers, said in a warning), or a ``ValueError`` where it holds labels."""
+    from automl_fin.data._tidy import numbers_in_text
+
+    column = pd.Series(y)
+    values, strays = numbers_in_text(column)
+    if strays or values.isna().any():
+        shown = ", ".join(map(repr, pd.unique(column.astype(str))[:3]))
+        raise ValueError(
+            f"y holds labels ({shown}), not numbers: use AutoFinClassifier for classes"
+        ) from None
+    percent = column.astype("str").str.strip().str.endswith("%").any()
+    how = "percent signs: read as fractions" if percent else "a currency sign or separators"
+    warnings.warn(f"y holds numbers written with {how} (e.g. {column.iloc[0]!r})", stacklevel=3)
+    return values.to_numpy(dtype=float)
 
 
 def _scale(classes: np.ndarray) -> np.ndarray | None:

@@ -113,3 +113,17 @@ def test_roc_auc_metric_equals_scikit_learn_with_ties_and_rare_classes(scored) -
     assert auc(three, proba) == pytest.approx(
         roc_auc_score(three, proba, multi_class="ovr"), abs=1e-12
     )
+
+
+def test_bands_of_tied_predictions_are_numbered_without_a_gap() -> None:
+    """Predictions of a few values each (a mean per fold, a tree's leaves): pandas' cut
+    leaves a bin between tied edges empty, and the report's residual bands read 1, 2, 4,
+    5 (here 1, 3, 4); numbered as they hold rows, without a gap."""
+    from automl_fin.data._discrimination import band_of
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=4)[rng.integers(0, 4, 1200)]  # pandas: bins 0, 2, 3
+    bands = band_of(values, 10)
+    assert sorted(set(bands)) == list(range(1, bands.max() + 1))
+    order = np.argsort(values, kind="stable")
+    assert (np.diff(bands[order]) >= 0).all()  # band 1 the lowest, in the values' order

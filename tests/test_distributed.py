@@ -257,6 +257,42 @@ def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(
     assert not counts_toward_budget(failed[0])  # its place in the budget is free again
 
 
+def test_ctrl_c_of_a_run_that_named_no_study_names_the_one_to_resume(tmp_path: Path) -> None:
+    """Without --study a run names a new study; "the same command again" made another
+    one and searched from trial 0 (a helper's find): the line names the --study that
+    resumes it, and that command does, running the sampled trial the signal stopped
+    again first (its parameters were lost with it: the resumed search went on without
+    them)."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    sampled = [*SETTINGS, "--set", "portfolio=false"]  # every trial the sampler's
+    run = _spawn("run", "default", "--storage", url, "--trials", "30", *sampled, runs=tmp_path)
+
+    def running() -> bool:
+        made = optuna.get_all_study_summaries(url)
+        return bool(made) and any(
+            t.state.name == "COMPLETE" for t in _trials(url, made[0].study_name)
+        )
+
+    _wait(running)
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    (summary,) = optuna.get_all_study_summaries(url)
+    name = summary.study_name
+    assert err.strip().splitlines()[-1] == (
+        "automl-fin: interrupted; the trials that finished are kept: the same command with "
+        f"--study {name} resumes the search"
+    )
+    done = {t.number for t in _trials(url, name) if t.state.name == "COMPLETE"}
+    (stopped,) = [t for t in _trials(url, name) if t.state.name == "FAIL"]
+    again = _cli("run", "default", "--storage", url, "--trials", str(len(done) + 2), *sampled,
+                 "--study", name, "--runs-dir", str(tmp_path), "--no-report")  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [s.study_name for s in optuna.get_all_study_summaries(url)] == [name]
+    after = [t for t in _trials(url, name) if t.number not in done and t.state.name == "COMPLETE"]
+    assert after[0].user_attrs["retry"] == stopped.number and after[0].params == stopped.params
+    assert len(after) == 2 and "retry" not in after[1].user_attrs
+
+
 def test_a_password_in_the_storage_url_is_never_printed(postgres_url: str, tmp_path: Path) -> None:
     # the test server trusts local connections: any password is accepted, none is shown
     scheme, rest = postgres_url.split("://", 1)

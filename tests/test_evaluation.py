@@ -561,3 +561,22 @@ def test_a_baseline_kept_as_the_predictor_is_not_watched_for_a_score_shift(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         predictor.predict(noise.drop(columns="target"))
+
+
+def test_evaluate_makes_the_target_a_recipe_derives_as_training_made_it(tmp_path: Path):
+    """``risk_tier`` makes its ``tier`` from the loans' ``grade``: a labelled file of the
+    recipe's own table (``grade``, no ``tier``) was refused ("no column 'tier'"); it is
+    evaluated with the tiers training made, and a grade the rule does not map is named."""
+    loans = datasets.load("loans_full_schema")
+    seen, held = loans.iloc[:-300], loans.iloc[-300:]
+    result = search("risk_tier", data=seen, trials=2, seed=0, storage=":memory:",
+                    runs_dir=tmp_path, overrides={"models": ["logreg"], "report": False,
+                                                  "validation.repeats": 1})  # fmt: skip
+    predictor = result.predictor
+    assert "tier" not in held.columns and predictor.schema.target == "tier"
+    rule = predictor.manifest["recipe"]["data"]["derive"]["tier"]
+    scores = predictor.evaluate(held)
+    tiers = held.assign(tier=held["grade"].astype("str").map(rule["map"]))
+    pd.testing.assert_frame_equal(scores, predictor.evaluate(tiers))
+    with pytest.raises(DataError, match=r"column 'grade' it is made from holds 'Z', which its"):
+        predictor.evaluate(held.assign(grade="Z"))

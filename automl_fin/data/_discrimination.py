@@ -31,10 +31,13 @@ APPROVAL_RATES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 def band_of(values: np.ndarray, bands: int) -> np.ndarray:
     """Each value's band, 1 to at most ``bands``, cut at the quantiles of ``values`` (band
-    1 the lowest; fewer bands where values tie, one when they are all equal)."""
+    1 the lowest; fewer bands where values tie, one when they are all equal; numbered
+    without a gap)."""
     cut = pd.qcut(np.asarray(values, dtype=float), bands, labels=False, duplicates="drop")
     codes = np.asarray(cut, dtype=float)
-    return np.where(np.isnan(codes), 0, codes).astype(int) + 1
+    codes = np.where(np.isnan(codes), 0, codes).astype(int)
+    # numbered as they hold rows: a bin between tied edges can hold none (bands 1, 2, 4, 5)
+    return np.unique(codes, return_inverse=True)[1].reshape(codes.shape) + 1
 
 
 def _checked(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ values. Forecast metrics (``oos_r2``, ``mase``, ``direction``) also receive the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,7 +19,17 @@ from sklearn import metrics as skm
 from automl_fin.errors import RecipeError
 from automl_fin.plugin._specs import Task
 
-__all__ = ["METRICS", "Metric", "Reference", "default_metric", "expand_each", "get_metric"]
+__all__ = [
+    "COST",
+    "METRICS",
+    "Metric",
+    "Reference",
+    "cost_matrix",
+    "default_metric",
+    "expand_each",
+    "get_metric",
+    "label_text",
+]
 
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
 
@@ -49,6 +60,9 @@ class Metric:
     # a decision rule may choose the labels (results/_decision.py); not for one-sided
     # scores, which naming a class always (recall) or never (precision) maximises
     decidable: bool = True
+    # per-class factors on the probabilities whose arg-max is the metric's own decision
+    # before any rule is fitted (a cost's: :func:`cost_metric`); None: the plain arg-max
+    factors: tuple[float, ...] | None = None
 
     def __call__(self, y_true: np.ndarray, pred: np.ndarray, ref: Reference | None = None) -> float:
         if self.reference:
@@ -378,6 +392,7 @@ def get_metric(
     field: str = "metric",
     classes: Sequence[object] = (),
     counts: Sequence[int] | None = None,
+    costs: Mapping[object, object] | None = None,
 ) -> Metric:
     """Look a metric up by name and check it fits ``task``.
 
@@ -386,8 +401,17 @@ def get_metric(
     In place of a label, ``minority`` and ``majority`` pick the class by its row count
     (``counts``, in class order) and ``positive`` the positive class of a binary task, so
     a recipe need not name a label of its data (``<kind>:each``: see :func:`expand_each`).
+    ``cost`` scores labels by the recipe's ``costs`` (:func:`cost_matrix`).
     """
-    if ":" in name:
+    if name == COST:
+        if task is not None and not task.is_classification:
+            fits = sorted(m.name for m in METRICS.values() if task in m.tasks)
+            raise RecipeError(
+                source, field, f"metric '{COST}' scores class labels; task '{task}' has "
+                f"none: use one of {fits}",
+            )  # fmt: skip
+        metric = _cost_metric(costs, classes, task, source, field)
+    elif ":" in name:
         metric = _per_class(name, classes, source, field, counts)
     elif name in METRICS:
         metric = METRICS[name]
@@ -395,12 +419,13 @@ def get_metric(
         raise RecipeError(
             source,
             field,
-            f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}, "
+            f"unknown metric '{name}'; known: {', '.join(sorted(METRICS))}, {COST} (with costs), "
             "and recall:/precision:/f1: followed by a class, each, minority, majority or "
             "positive",
         )
     if task is not None and task not in metric.tasks:
         fits = sorted(m.name for m in METRICS.values() if task in m.tasks)
+        fits += [COST] if task.is_classification else []
         raise RecipeError(
             source, field, f"metric '{name}' does not apply to task '{task}'; use one of {fits}"
         )
@@ -410,3 +435,176 @@ def get_metric(
 def default_metric(task: Task) -> str:
     """The search metric used when a recipe leaves it to the task."""
     return _DEFAULTS[task]
+
+
+COST = "cost"
+# a binary task's costs may name its errors instead of its labels
+ERRORS = {"false_negative": (1, 0), "false_positive": (0, 1)}
+COSTS_EXAMPLE = "e.g. --set 'costs={false_negative: 5, false_positive: 1}'"
+
+
+def cost_matrix(
+    costs: Mapping[object, object], classes: Sequence[object], source: str, field: str = "costs"
+) -> np.ndarray:
+    """The ``(k, k)`` cost of labelling a row of class ``i`` (row) as class ``j``
+    (column), in class order, from a recipe's ``costs``, written one of three ways:
+
+    - ``{false_negative: 5, false_positive: 1}`` (two classes: a positive row labelled
+      negative costs 5, a negative labelled positive 1);
+    - ``{bad: 5, good: 1}``: per class, what labelling one of its rows wrongly costs;
+    - ``{bad: {good: 5}, good: {bad: 1}}``: per class, what each label of its rows
+      costs (a label not named costs 0; a right label may have a cost, e.g. a negative
+      one for a profit).
+
+    Every cost is a finite number; for each class a wrong label costs more than the
+    right one, and (three classes or more) every wrong label of a class costs alike: the
+    labels are chosen by one weight per class (:func:`_cost_metric`), the labels of least
+    expected cost only then (a middle class cheap to name, as ``About Right`` between two
+    costly errors, was never named, and the labels cost more than naming it always).
+    A key is matched as the class is written (``1``, ``1.0`` and ``"1"`` alike; YAML's
+    ``Yes``/``No``, read as booleans, to a class ``Yes``/``No``)."""
+    labels = [label_text(c) for c in classes]
+    k = len(labels)
+    if not isinstance(costs, Mapping) or not costs:
+        raise RecipeError(source, field, f"costs map classes to costs, {COSTS_EXAMPLE}")
+
+    def number(value: object, where: str) -> float:
+        plain = isinstance(value, int | float) and not isinstance(value, bool)
+        if not plain or not math.isfinite(value):  # type: ignore[arg-type]
+            raise RecipeError(source, where, f"a cost is a finite number, not {value!r}")
+        return float(value)
+
+    def index(key: object, where: str) -> int:
+        found = _class_index(key, labels)
+        if found is None:
+            what = "false_negative/false_positive or " if k == 2 else ""
+            raise RecipeError(source, where, f"'{key}' is not a class of the target; costs "
+                              f"are keyed by {what}the classes {labels}")  # fmt: skip
+        return found
+
+    matrix = np.zeros((k, k))
+    errors = [key for key in costs if key in ERRORS and _class_index(key, labels) is None]
+    if errors:
+        if len(errors) < len(costs):
+            raise RecipeError(source, field, "give false_negative and false_positive, or "
+                              "costs by class, not both")  # fmt: skip
+        if k != 2:
+            raise RecipeError(
+                source, field, f"false_negative/false_positive name the errors of two classes; "
+                f"the target has {k}: give each class's costs, e.g. {{{labels[0]}: 2, ...}}",
+            )  # fmt: skip
+        missing = sorted(set(ERRORS) - set(errors))  # type: ignore[arg-type]
+        if missing:
+            raise RecipeError(source, field, f"give {missing[0]} too, {COSTS_EXAMPLE}")
+        for key, value in costs.items():
+            matrix[ERRORS[key]] = number(value, f"{field}.{key}")  # type: ignore[index]
+        return _checked_costs(matrix, labels, source, field)
+    rows = {index(key, f"{field}.{key}"): (key, value) for key, value in costs.items()}
+    nested = [isinstance(v, Mapping) for _, v in rows.values()]
+    if any(nested) and not all(nested):
+        raise RecipeError(
+            source, field, "give every class one cost (of any wrong label) or every class "
+            "a mapping of labels to costs, not both",
+        )  # fmt: skip
+    missing = [label for i, label in enumerate(labels) if i not in rows]
+    if missing:
+        how = "a mapping of its labels to costs" if any(nested) else (
+            "one (what labelling one of its rows wrongly costs)")  # fmt: skip
+        raise RecipeError(source, field, f"class '{missing[0]}' has no cost; give every class "
+                          f"of {labels} {how}")  # fmt: skip
+    for i, (key, value) in rows.items():
+        if isinstance(value, Mapping):
+            for label, cost in value.items():
+                where = f"{field}.{key}.{label}"
+                matrix[i, index(label, where)] = number(cost, where)
+        else:
+            matrix[i] = number(value, f"{field}.{key}")
+            matrix[i, i] = 0.0
+    return _checked_costs(matrix, labels, source, field)
+
+
+YAML_BOOLEANS = {True: {"true", "yes", "y", "on"}, False: {"false", "no", "n", "off"}}
+
+
+def _class_index(key: object, labels: Sequence[str]) -> int | None:
+    """The class ``key`` names (``labels``: the classes as :func:`label_text` writes
+    them), or ``None``. A boolean key names a class written as one of YAML's words for
+    it (``{Yes: 10, No: 1}`` is read as ``{True: 10, False: 1}``) where exactly one is."""
+    text = label_text(key)
+    if text in labels:
+        return labels.index(text)
+    if isinstance(key, bool):
+        hits = [i for i, label in enumerate(labels) if label.casefold() in YAML_BOOLEANS[key]]
+        return hits[0] if len(hits) == 1 else None
+    return None
+
+
+def _checked_costs(
+    matrix: np.ndarray, labels: Sequence[str], source: str, field: str
+) -> np.ndarray:
+    """``matrix``, refused where a class's wrong label costs no more than its right one,
+    or (three classes or more) its wrong labels cost unlike (see :func:`cost_matrix`)."""
+    for i, label in enumerate(labels):
+        extra = np.delete(matrix[i], i) - matrix[i, i]
+        if len(extra) and extra.min() <= 0:
+            raise RecipeError(
+                source, field, f"labelling a row of class '{label}' wrongly must cost more "
+                f"than labelling it right (costs of its labels: {matrix[i].tolist()})",
+            )  # fmt: skip
+        if len(extra) > 1 and np.ptp(extra) > 1e-9 * extra.max():
+            shown = ", ".join(f"'{labels[j]}' {matrix[i, j]:g}" for j in range(len(labels)))
+            raise RecipeError(
+                source, f"{field}.{label}", f"the wrong labels of class '{label}' cost unlike "
+                f"({shown}): labels are chosen by one weight a class, which gives the least "
+                "expected cost only where a class's wrong labels cost alike; give one cost "
+                f"per class, e.g. {{{label}: {extra.mean():g}, ...}}",
+            )  # fmt: skip
+    return matrix
+
+
+def label_text(value: object) -> str:
+    """A class label or a costs key as one text: ``1``, ``1.0`` and ``"1"`` alike (a
+    target with a gap reads as floats), ``True``, ``true`` and ``"True"`` alike (a
+    recipe's keys travel as JSON text: ``true``)."""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    text = str(value)
+    return text.lower() if text.lower() in ("true", "false") else text
+
+
+def _cost_metric(
+    costs: Mapping[object, object] | None,
+    classes: Sequence[object],
+    task: Task | None,
+    source: str,
+    field: str,
+) -> Metric:
+    """The ``cost`` metric: the mean cost of the rows' labels under ``costs``
+    (:func:`cost_matrix`), lower is better. Its :attr:`Metric.factors` are each class's
+    extra cost of a wrong label (:func:`cost_matrix` holds them alike in a class and
+    above 0): the labels of least expected cost; a decision rule fitted on the
+    out-of-fold rows starts from them."""
+    if costs is None:
+        raise RecipeError(
+            source, field, f"'{COST}' scores labels by the recipe's costs: give them, "
+            f"{COSTS_EXAMPLE} (or per class: {{<class>: <cost of a wrong label>, ...}})",
+        )  # fmt: skip
+    matrix = cost_matrix(costs, classes, source)
+    extra = matrix - np.diag(matrix)[:, None]  # a wrong label's cost beyond the right one's
+    weights = extra.sum(axis=1) / max(len(matrix) - 1, 1)  # (alike in a row, above 0)
+    tasks = frozenset({task}) if task is not None else CLASSIFICATION
+
+    def fn(y: np.ndarray, p: np.ndarray) -> float:
+        return float(np.mean(matrix[np.asarray(y, dtype=int), _labels(p)]))
+
+    return Metric(
+        COST,
+        "minimize",
+        tasks,
+        fn,
+        "mean cost of the labels per row (the recipe's costs)",
+        labels=True,
+        factors=tuple(float(w) for w in weights / weights[0]),
+    )

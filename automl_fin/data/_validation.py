@@ -67,8 +67,10 @@ def make_splits(
             counts = np.bincount(y.astype(np.int64))
             smallest = int(counts[counts > 0].min())
             if smallest < n_splits:
-                rare = [repr(labels[i]) for i, c in enumerate(counts) if 0 < c < n_splits
-                        and i < len(labels)]  # fmt: skip
+                few = [labels[i] for i, c in enumerate(counts) if 0 < c < n_splits
+                       and i < len(labels)]  # fmt: skip
+                numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in few)
+                rare = [repr(v) for v in (sorted(few) if numbers else few)]  # 9 before 10
                 fix = "lower validation.n_splits, or " if smallest >= 2 else ""  # 2 at least
                 if len(rare) == 1:
                     raise DataError(

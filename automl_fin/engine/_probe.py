@@ -12,12 +12,16 @@ logistic regression. The other way on causaldata's mortgages (137,052 training r
 fold, five columns): LightGBM's 2.7 s folds priced extra trees' five folds within the
 time left; the first took 174 s, and a random forest then ran past the budget's end.
 So on folds of :data:`PROBE_FROM` training rows or more, before a model's first fold,
-its pipeline is fitted once on a sample of the fold's training rows and its time
-scaled to the fold's rows as ``n log n`` (a tree's sorting and depth; boosting's
-histograms grow about linearly, so the figure errs long, and a fixed cost such as an
-import makes it longer still: a model guessed long is left out, one guessed short may
-hold the rest of the budget). Scaled linearly, extra trees' fold on 210,000 rows was
-priced within the 100 s left and ran past the budget's end.
+its pipeline is fitted on an eighth of a sample of the fold's training rows (untimed: an
+import or a compiled kernel is paid once), on half of it and on all of it, and
+the sample's time scaled to the fold's rows by the growth the two show (:func:`growth`:
+a model guessed long is left out, one guessed short may hold the rest of the budget).
+Scaled linearly, extra trees' fold on 210,000 rows was priced within the 100 s left and
+ran past the budget's end: near-linear growth is read as ``n log n`` at least. Scaled as
+``n log n`` whatever the model (before session 46), histogram boosting's fold on
+ggplot2's diamonds (25,891 training rows) was priced at ~8 s from its 1,294-row sample
+and left out of a 60 s search with five other families; its folds took 0.4-0.5 s: a
+boosting fit's time is mostly per round, not per row, at these sizes.
 """
 
 from __future__ import annotations
@@ -32,15 +36,23 @@ from automl_fin.engine._pipeline import build_pipeline
 from automl_fin.engine._time_limit import TrialTimeout
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from automl_fin.engine._pipeline import Plan
     from automl_fin.engine._problem import Problem
+    from automl_fin.plugin._specs import BuildContext
 
-__all__ = ["PROBE_FROM", "probe_rows", "probe_seconds"]
+__all__ = ["PROBE_FROM", "growth", "probe_rows", "probe_seconds"]
 
 PROBE_FROM = 20_000  # training rows of a fold from which a guess is checked on a sample
 PROBE_SHARE = 0.05  # share of the fold's training rows the sample takes
 PROBE_MIN = 1_000  # rows the sample takes at least
 PROBE_LEFT = 0.5  # share of the time left the probe may take, by the guess scaled down
+# the exponent of a fit's growth in rows, measured on the sample and its half, is held
+# to these (a fixed cost makes it look flat; timing noise can swing it either way)
+EXPONENT_MIN, EXPONENT_MAX = 0.5, 1.2
+PROBE_FITS = 1 / 8 + 1 / 2 + 1  # the sample's rows the probe fits, in all
+LINEAR_FROM = 0.9  # a measured exponent from here on is read as n log n at least
 
 
 def probe_rows(n: int) -> int:
@@ -55,14 +67,14 @@ def probe_seconds(
     """The seconds a fold of ``plan`` on the ``train`` rows likely takes, measured on a
     seeded sample of them, and the sample's size; ``None`` where no probe is made (a
     small fold, or one whose ``guess``, the fold's time from declared costs, scaled to
-    the sample would not fit half the ``left`` seconds), or where the fit on the sample
-    raises (the fold itself will show the error, if it runs). Only the fit is timed
-    (predicting the validation rows is left out) and a monitored model fits without its
-    monitor: the probe's own time is bounded by the guess's scale (see ``left``) and the
-    trial's time limit only."""
+    the sample, its half and its eighth, would not fit half the ``left`` seconds), or
+    where the fit on the sample raises (the fold itself will show the error, if it
+    runs). Only the fit is timed (predicting the validation rows is left out) and a
+    monitored model fits without its monitor: the probe's own time is bounded by the
+    guess's scale (see ``left``) and the trial's time limit only."""
     n = len(train)
     m = probe_rows(n)
-    if not m or guess * m / n > PROBE_LEFT * left:
+    if not m or PROBE_FITS * guess * m / n > PROBE_LEFT * left:
         return None
     p = problem
     rows = _sample(train, p.dataset.y[train] if p.task.is_classification else None, m, seed)
@@ -71,15 +83,44 @@ def probe_seconds(
         return None  # a class missing from the sample: a fit would not be like the fold's
     try:
         ctx = p.context(seed, model=plan.model, n_rows=m)
-        pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-        started = time.perf_counter()
-        pipe.fit(X, y)
-        took = time.perf_counter() - started
+        timed = {}
+        for step in (8, 2, 1):  # an eighth first, untimed: one-time costs (an import) out
+            part = np.arange(0, m, step)  # every step-th row of the sample
+            if step > 1 and p.task.is_classification and len(np.unique(y[part])) < len(set(y)):
+                continue  # a class missing from the part: not fitted like the fold
+            timed[step] = _fit_seconds(p, plan, ctx, X.iloc[part], y[part])
     except TrialTimeout:
         raise  # the search's budget or the trial's limit: the trial stops as it would
     except Exception:
         return None
-    return took * n / m * math.log(n) / math.log(m), m
+    took = timed[1]
+    measured = 8 in timed and timed.get(2)  # warmed up, and a half to compare: a growth
+    return took * growth(n, m, took / timed[2] if measured else None), m
+
+
+def growth(n: int, m: int, doubling: float | None) -> float:
+    """How much longer a fit on ``n`` rows takes than on ``m``, from ``doubling``, the
+    time on ``m`` rows over that on half of them: its exponent, ``log2(doubling)``, held
+    to [:data:`EXPONENT_MIN`, :data:`EXPONENT_MAX`]; from near-linear growth on, at least
+    ``n log n``'s (a tree sorts, and its depth grows). Without ``doubling`` (a class
+    missing from the half or the eighth that warms up: an import would be timed in the
+    half): ``n log n``'s."""
+    n_log_n = n / m * math.log(n) / math.log(m)
+    if not doubling or doubling <= 0:
+        return n_log_n
+    exponent = min(max(math.log2(doubling), EXPONENT_MIN), EXPONENT_MAX)
+    scaled = (n / m) ** exponent
+    return max(scaled, n_log_n) if exponent >= LINEAR_FROM else scaled
+
+
+def _fit_seconds(
+    p: Problem, plan: Plan, ctx: BuildContext, X: pd.DataFrame, y: np.ndarray
+) -> float:
+    """Seconds a new pipeline of ``plan`` takes to fit ``X``, ``y``."""
+    pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
+    started = time.perf_counter()
+    pipe.fit(X, y)
+    return time.perf_counter() - started
 
 
 def _sample(train: np.ndarray, classes: np.ndarray | None, m: int, seed: int) -> np.ndarray:

@@ -22,6 +22,7 @@ import pandas as pd
 from automl_fin.data._dataset import Dataset
 from automl_fin.data._loading import dataset_of, settle_data
 from automl_fin.data._metrics import (
+    COST,
     ROW_LOSSES,
     Metric,
     Reference,
@@ -121,6 +122,20 @@ class Problem:
         return self.scheme in ("kfold", "stratified_kfold") and len(self.dataset.y) <= BAG_ROWS
 
     @property
+    def decision_metric(self) -> Metric | None:
+        """The metric a decision rule chooses the labels for
+        (:mod:`automl_fin.results._decision`): ``cost`` where the recipe gives costs,
+        else the search metric where it is scored on labels a rule may choose; ``None``:
+        labels are the arg-max of the probabilities."""
+        if not self.task.is_classification:
+            return None
+        for m in (self.metric, *self.extra_metrics):
+            if m.factors is not None:
+                return m
+        m = self.metric
+        return m if m.labels and m.decidable else None
+
+    @property
     def width(self) -> int:
         """Columns of a prediction: the number of classes, or 1 for regression."""
         return self.dataset.n_classes if self.task.is_classification else 1
@@ -140,7 +155,10 @@ class Problem:
         y = self.dataset.y[rows]
         # the recipe's fixed options reach the builder too, after the trial's parameters
         params = {**plan.params, **self.recipe.model_options.get(plan.model, {})}
-        return factors(params, plan.calibration, self.metric.labels, y, self.width)
+        # a cost's decision weighs probabilities that are on scale: mapped back for it
+        chooser = self.decision_metric
+        labels = self.metric.labels and (chooser is None or chooser.factors is None)
+        return factors(params, plan.calibration, labels, y, self.width)
 
     def score(
         self,
@@ -166,7 +184,8 @@ class Problem:
         fitted on rows ``train``; forecasts are scored in their reported units against
         the random walk and the training rows' mean. ``decision``: a decision rule's
         per-class factors, which label metrics score the labels of
-        (:mod:`automl_fin.results._decision`)."""
+        (:mod:`automl_fin.results._decision`); without one, those of the costs' decision
+        (:attr:`decision_metric`), else the arg-max."""
         y = self.dataset.y
         scale = self.dataset.scale
         ref = None
@@ -181,6 +200,9 @@ class Problem:
         metrics = (self.metric, *self.extra_metrics) if extras else (self.metric,)
         if decision is not None and np.ndim(pred) != 2:
             raise ValueError("a decision rule needs class probabilities, one column a class")
+        chooser = self.decision_metric
+        if decision is None and chooser is not None:
+            decision = chooser.factors  # a cost's decision (None: the arg-max)
         labelled = pred if decision is None else pred * np.asarray(decision)
         return {m.name: m(truth, labelled if m.labels else pred, ref) for m in metrics}
 
@@ -252,10 +274,18 @@ class Problem:
             if raw and others
             else ""
         )
+        chooser = self.decision_metric
+        costs = (
+            ", labels chosen for their cost (weights "
+            + ", ".join(f"{c} {w:.3g}" for c, w in zip(ds.classes, chooser.factors, strict=True))
+            + ")"
+            if chooser is not None and chooser.factors is not None
+            else ""
+        )
         return (
             (
                 f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
-                f"({self.metric.direction}), validation {self.validation_words()}; "
+                f"({self.metric.direction}){costs}, validation {self.validation_words()}; "
                 f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
                 f"models: {', '.join(sorted(self.models))}{baselines}"
             )
@@ -392,13 +422,18 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
     metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
     classes = dataset.classes
     counts = np.bincount(dataset.y, minlength=len(classes)).tolist() if classes else None
-    found = {"source": recipe.source, "classes": classes, "counts": counts}
+    found = {"source": recipe.source, "classes": classes, "counts": counts, "costs": recipe.costs}
     metric = get_metric(metric_name, task, field="metric", **found)
     extra = [
         get_metric(m, task, field=f"metrics[{i}]", **found)
         for i, m in expand_each(recipe.metrics, classes)
         if m != metric.name
     ]
+    if recipe.costs is not None and COST not in {metric.name, *(m.name for m in extra)}:
+        if not task.is_classification:
+            raise RecipeError(recipe.source, "costs", f"costs are of class labels; task '{task}' "
+                              "has none: set costs: null")  # fmt: skip
+        extra.append(get_metric(COST, task, field="costs", **found))  # the labels' costs
     if (
         recipe.data.ordered
         and task is Task.MULTICLASS
@@ -510,6 +545,18 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
             if series is not None and "time steps are too few" in str(exc)
             else ""
         )
+        classes = dataset.classes or []
+        counted = (  # auto read whole numbers as classes: say so, and the way to a quantity
+            recipe.task == "auto"
+            and dataset.task is Task.MULTICLASS
+            and "fewer rows" in str(exc)
+            and all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes)
+        )
+        if counted:
+            used += (
+                f"; '{dataset.target}' was read as {len(classes)} classes (whole numbers, 20 "
+                "distinct values or fewer): if it is a count or an amount, --set task=regression"
+            )
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)

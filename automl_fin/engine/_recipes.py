@@ -138,6 +138,13 @@ class Recipe(_Strict):
     task: Task | Literal["auto"] = "auto"
     metric: str = "auto"
     metrics: list[str] = Field(default_factory=list)
+    costs: dict[Any, Any] | None = Field(
+        None,
+        description="classification: what a wrong label costs: {false_negative: 5, "
+        "false_positive: 1} (two classes), per class {bad: 5, good: 1}, or per class and "
+        "label {bad: {good: 5}, good: {good: -1}}; `cost` is then scored and the labels "
+        "that `predict` writes are chosen for it",
+    )
     data: DataConfig = Field(default_factory=DataConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     models: Literal["all"] | list[str] = "all"

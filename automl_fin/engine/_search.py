@@ -50,7 +50,7 @@ from automl_fin.results._artifacts import (
     package_versions,
     save_predictor,
 )
-from automl_fin.results._decision import STORED, labelled
+from automl_fin.results._decision import STORED
 from automl_fin.results._ensemble import STORED_ROWS, build_ensemble, ensemble_of, last_finished
 from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
@@ -70,6 +70,9 @@ from automl_fin.storage._storage import (
 if TYPE_CHECKING:
     from automl_fin.data._dataset import Dataset
     from automl_fin.results._predictor import Predictor
+
+RETRY = "retry"  # a trial's user attribute: the number of the stopped trial it runs again
+STUDY_NOTE = "automl_fin study: "  # on an interrupt: the study it named and stopped
 
 __all__ = ["SearchResult", "search", "work"]
 
@@ -419,6 +422,10 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
             stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             # a batch run again skips a finished study, and runs again one whose steps failed
             opt_study.set_user_attr("finished", None if errors else stamp)
+    except KeyboardInterrupt as exc:  # a study named here: the one to resume by name
+        if run.fresh:
+            exc.add_note(f"{STUDY_NOTE}{name}")
+        raise
     finally:
         optuna.logging.set_verbosity(previous)
         if workers is not None:
@@ -481,7 +488,7 @@ def _after_search(
     fresh = (
         ran > 0
         or kept is None
-        or (labelled(problem) and STORED not in kept.user_attrs)
+        or (problem.decision_metric is not None and STORED not in kept.user_attrs)
         or last_finished(study) > kept.user_attrs.get("last_trial", last_finished(study))
     )
     attrs = study.user_attrs
@@ -728,8 +735,11 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
         if counts_toward_budget(t) or not t.state.is_finished()
     }
     todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
+    retry = _interrupted(trials, records)
     if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
         room = problem.recipe.budget.trials - held(study)
+        retry = retry[: max(room, 0)]
+        room -= len(retry)
         # the cheapest entry runs first even when `enqueue` alone fills a new study's
         # trial budget: an expensive queued trial (a cold encoder) never leaves it bare
         first = 1 if room > 0 and not taken - {None} else 0
@@ -742,9 +752,35 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     queue = [(models[str(params["model"])].cost, 0, key, params) for key, params in todo]
     warm = warm_preprocessors(problem) if wanted else set()
     queue += [(_entry_cost(params, problem, warm), 1, i, params) for i, params in wanted]
+    for trial in retry:  # first: the search goes on where it was stopped
+        study.enqueue_trial(dict(trial.params), user_attrs={RETRY: trial.number})
     for _, kind, key, params in sorted(queue, key=lambda e: e[:2]):  # stable: ties keep order
         attrs = {"portfolio": key} if kind == 0 else {"enqueued": key}
         study.enqueue_trial(dict(params), user_attrs=attrs)
+
+
+def _interrupted(
+    trials: list[optuna.trial.FrozenTrial], records: list[TrialRecord]
+) -> list[optuna.trial.FrozenTrial]:
+    """The sampled trials a signal stopped (Ctrl-C, SIGTERM: ``interrupted``) and not yet
+    run again: their parameters were the sampler's choice and were lost with them (a
+    resumed search went on without them; a portfolio entry or a baseline is queued again
+    by its own key). A trial run again and stopped again is not run a third time; a
+    trial whose process died (its heartbeat stale: perhaps out of memory) is not run
+    again."""
+    again = {t.user_attrs.get(RETRY) for t in trials}
+    return [
+        t
+        for t, r in zip(trials, records, strict=True)
+        if t.state.name == "FAIL"
+        and str(r.stopped or "").startswith("interrupted")
+        and r.portfolio is None
+        and r.enqueued is None
+        and r.baseline is None
+        and RETRY not in t.user_attrs
+        and t.number not in again
+        and t.params
+    ]
 
 
 def _entry_cost(params: dict[str, Any], problem: Problem, warm: set[str]) -> float:
@@ -878,6 +914,10 @@ def _open_study(
             f"classes were {attrs['classes']}, are {classes} (data.positive_class or "
             "data.classes changed; the last is the positive class)"
         )
+    wanted = json.loads(json.dumps(recipe.costs, default=str))  # keys as stored: text
+    costs = (attrs.get("recipe_config") or {}).get("costs") if attrs else wanted
+    if not _same_costs(costs, wanted, ds.classes):  # its rows' cost was scored by the first
+        differ.append(f"costs were {costs}, are {wanted}")
     left = {c for c, why in ds.dropped.items() if why in ("one value", "id column")}
     if gone and gone <= left:  # a study of a version that kept them as features
         keep = ", ".join(f"{c}: categorical" for c in sorted(gone))
@@ -1034,6 +1074,19 @@ def _complete_attrs(
                 f"--storage URL{claimed}) or choose another --study name"
             )
         time.sleep(0.2)
+
+
+def _same_costs(then: Any, now: Any, classes: list[Any]) -> bool:
+    """Whether a study's costs and a run's are one cost matrix, however written
+    (``{false_negative: 5, false_positive: 1}`` is ``{bad: 5, good: 1}``)."""
+    if then is None or now is None or then == now:
+        return then == now
+    from automl_fin.data._metrics import cost_matrix
+
+    try:
+        return cost_matrix(then, classes, "").tolist() == cost_matrix(now, classes, "").tolist()
+    except RecipeError:  # (the run's own are checked with the recipe)
+        return False
 
 
 def _difference(key: str, stored: Any, now: Any) -> str:

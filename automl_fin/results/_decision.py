@@ -97,6 +97,12 @@ class Rule:
             "rows": self.rows,
         }
 
+    @property
+    def fitted(self) -> bool:
+        """Whether factors were fitted and confirmed on rows they were not fitted on (a
+        cost's own weights, kept or read without out-of-fold rows, are not)."""
+        return self.rows > 0 and self.crossfit != self.plain
+
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Rule | None:
         """The inverse of :meth:`to_json` (``None`` for none)."""
@@ -128,21 +134,31 @@ def fit_rule(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int = 0) ->
     """The decision rule of out-of-fold predictions ``proba`` of labels ``y`` for
     ``metric``, or ``None``: not a label metric (or a one-sided one, ``recall:<class>``
     or ``precision:<class>``), too few rows, or a rule that does not beat the arg-max on
-    rows it was not fitted on."""
+    rows it was not fitted on. A metric with its own decision (a cost's
+    :attr:`~automl_fin.data._metrics.Metric.factors`) starts from it and keeps it in
+    those cases: its rule is never ``None``."""
     y = np.asarray(y, dtype=int)
     proba = np.asarray(proba, dtype=float)
     if not (metric.labels and metric.decidable) or proba.ndim != 2 or proba.shape[1] < 2:
         return None
+    start = _start(metric, proba.shape[1])
+    if len(y) >= MIN_ROWS:
+        kept = _sample(y, seed)  # k - 1 factors need no more rows; the fit's time grows with them
+        y, proba = y[kept], proba[kept]
+    plain = float(metric(y, proba * start))
+    own = None if metric.factors is None else Rule(tuple(start), plain, plain, len(y))
     if len(y) < MIN_ROWS:
-        return None
-    kept = _sample(y, seed)  # k - 1 factors need no more rows; the fit's time grows with them
-    y, proba = y[kept], proba[kept]
-    crossed = _crossed(metric, y, proba, seed)
-    plain, crossfit = metric(y, proba), metric(y, crossed)
+        return own
+    crossfit = metric(y, _crossed(metric, y, proba, seed))
     if not metric.sign * crossfit > metric.sign * plain:
-        return None
+        return own
     factors = _factors(metric, y, proba)
     return Rule(tuple(float(f) for f in factors), float(plain), float(crossfit), len(y))
+
+
+def _start(metric: Metric, k: int) -> np.ndarray:
+    """The factors a rule starts from: the metric's own decision, else the arg-max's."""
+    return np.ones(k) if metric.factors is None else np.asarray(metric.factors, dtype=float)
 
 
 def rule_of(
@@ -155,30 +171,36 @@ def rule_of(
     (``None`` when they are not readable, or see :func:`fit_rule`)."""
     from automl_fin.results._members import oof_of
 
-    if not labelled(problem):
+    metric = problem.decision_metric
+    if metric is None:
         return None
     if STORED in trial.user_attrs:  # a row built after the search keeps its own
         return Rule.from_json(trial.user_attrs[STORED])
     oof = oof_of(study, trial, run_dir)
+    if oof is None and metric.factors is not None:  # not readable here: the costs' own
+        return Rule(metric.factors, 0.0, 0.0, 0)  # (rows 0: nothing fitted, nothing scored)
     return None if oof is None else _fit_oof(problem, oof)
 
 
 def labelled(problem: Problem) -> bool:
-    """Whether ``problem``'s metric is scored on labels of classes that a rule may
-    choose (``Metric.labels`` and ``Metric.decidable``)."""
-    m = problem.metric
-    return problem.task.is_classification and m.labels and m.decidable
+    """Whether ``problem``'s search metric is scored on labels of classes that a rule
+    may choose (``Metric.labels`` and ``Metric.decidable``)."""
+    return problem.decision_metric is problem.metric
 
 
 def rule_row(problem: Problem, oof: np.ndarray, value: float, attrs: dict[str, Any]) -> float:
-    """A row built after the search (ensemble, stack) under a label metric: its rule
-    fitted on its out-of-fold predictions ``oof`` and kept in ``attrs`` (``decision``:
-    ``None`` for the arg-max; ``metrics.argmax``: ``value``, its arg-max score). Returns
-    the row's score as its predictor labels: ``value`` plus the rule's cross-fitted gain."""
-    if not labelled(problem):
+    """A row built after the search (ensemble, stack) whose labels a rule chooses: its
+    rule fitted on its out-of-fold predictions ``oof`` and kept in ``attrs``
+    (``decision``: ``None`` for the arg-max). Under a label search metric
+    (``metrics.argmax``: ``value``, its score before the rule), returns the row's score
+    as its predictor labels: ``value`` plus the rule's cross-fitted gain; else
+    ``value``."""
+    if problem.decision_metric is None:
         return value
     rule = _fit_oof(problem, oof)
     attrs[STORED] = None if rule is None else rule.to_json()
+    if not labelled(problem):  # the labels serve the costs, the score is of probabilities
+        return value
     attrs.setdefault("metrics", {})["argmax"] = value
     return value if rule is None else value + rule.crossfit - rule.plain
 
@@ -187,14 +209,15 @@ def crossfit_decide(
     metric: Metric, y: np.ndarray, proba: np.ndarray, rule: Rule | None, seed: int = 0
 ) -> np.ndarray:
     """Each row's class index as the decision rule labels rows it was not fitted on:
-    the arg-max where there is no ``rule``; otherwise the rows are cut into the
+    the arg-max where there is no ``rule`` (a cost's own decision where the rule is
+    that); otherwise the rows are cut into the
     :data:`PARTS` parts :func:`fit_rule` confirms a rule on (same ``seed``), and factors
     fitted on the other parts label each. Scored, these labels give the rule's
     cross-fitted score (``Rule.crossfit``, up to :data:`MAX_ROWS` rows), not the
     optimistic one of :func:`decide` on the rows ``rule`` was fitted on."""
     proba = np.asarray(proba, dtype=float)
-    if rule is None:
-        return np.argmax(proba, axis=1)
+    if rule is None or not rule.fitted:  # the arg-max, or a cost's own weights
+        return decide(proba, rule)
     return np.argmax(_crossed(metric, np.asarray(y, dtype=int), proba, seed), axis=1)
 
 
@@ -214,7 +237,9 @@ def _crossed(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int) -> np.
 def _fit_oof(problem: Problem, oof: np.ndarray) -> Rule | None:
     oof = oof.reshape(len(oof), -1)
     seen = ~np.isnan(oof).any(axis=1)
-    return fit_rule(problem.metric, problem.dataset.y[seen], oof[seen], problem.recipe.seed)
+    metric = problem.decision_metric
+    assert metric is not None  # callers check
+    return fit_rule(metric, problem.dataset.y[seen], oof[seen], problem.recipe.seed)
 
 
 def _stratified(y: np.ndarray, seed: int) -> np.ndarray:
@@ -243,11 +268,11 @@ def _factors(metric: Metric, y: np.ndarray, proba: np.ndarray) -> np.ndarray:
     enough to reach the inverse of its frequency (a balanced accuracy's optimum)."""
     k = proba.shape[1]
     counts = np.maximum(np.bincount(y, minlength=k), 1)
+    logs = np.log(_start(metric, k))  # each grid centred on the metric's own decision
     grids = []
     for c in range(k):
         reach = int(np.ceil((SPAN + abs(np.log(counts[0] / counts[c]))) / STEP))
-        grids.append(np.round(np.arange(-reach, reach + 1) * STEP, 10))
-    logs = np.zeros(k)
+        grids.append(np.round(logs[c] + np.arange(-reach, reach + 1) * STEP, 10))
     best = metric.sign * metric(y, proba)
     for _ in range(SWEEPS):
         moved = False

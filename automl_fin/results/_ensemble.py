@@ -45,7 +45,7 @@ import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord, is_candidate
 from automl_fin.plugin._specs import Task
-from automl_fin.results._decision import labelled, rule_row
+from automl_fin.results._decision import rule_row
 from automl_fin.results._recalibration import fit_platt
 
 if TYPE_CHECKING:
@@ -227,7 +227,8 @@ def selection_criterion(
     as members are added, so selection on it picks members for the rows that then
     score it; the ensemble's rule chooses its labels afterwards
     (:mod:`automl_fin.results._decision`)."""
-    if not labelled(problem):
+    m = problem.metric  # (a label metric beside costs too: its labels serve the costs)
+    if not (problem.task.is_classification and m.labels and m.decidable):
         return None, problem.metric.name
     return log_loss_criterion(problem, splits), "log_loss"
 

@@ -22,12 +22,11 @@ import pandas as pd
 from automl_fin.data._dtypes import plain_dtypes
 from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
-from automl_fin.results._decision import ruled
+from automl_fin.results._decision import Rule, ruled
 from automl_fin.results._seen import naive_times, seen, time_bound, warn_seen
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
-    from automl_fin.results._decision import Rule
     from automl_fin.results._predictor import Predictor
 
 __all__ = [
@@ -45,15 +44,20 @@ BATCH_CELLS = 20_000_000  # table cells of shuffled copies predicted in one call
 def metrics_of(predictor: Predictor) -> list[Metric]:
     """The recipe's metrics for this predictor (the search metric first), rebuilt from
     its manifest; metrics scored against a random walk (forecasts) are left out."""
-    from automl_fin.data._metrics import expand_each, get_metric
+    from automl_fin.data._metrics import COST, expand_each, get_metric
 
     m = predictor.manifest
     schema = predictor.schema
     name = m["metric"]["name"]
     extra = (m.get("recipe") or {}).get("metrics", [])
     names = [name, *(e for _, e in expand_each(extra, schema.classes) if e != name)]
+    costs = (m.get("recipe") or {}).get("costs")
+    names += [COST] if costs is not None and COST not in names else []  # the search's too
     counts = (m.get("training") or {}).get("class_counts")
-    found = [get_metric(n, schema.task, classes=schema.classes, counts=counts) for n in names]
+    found = [
+        get_metric(n, schema.task, classes=schema.classes, counts=counts, costs=costs)
+        for n in names
+    ]
     return [metric for metric in found if not metric.reference]
 
 
@@ -78,6 +82,28 @@ def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataF
         warnings.warn(f"{source}: {int(missing.sum())} rows with a missing '{target}' are "
                       "left out", stacklevel=4)  # fmt: skip
     return frame.loc[~missing]
+
+
+def with_target(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``frame`` with the target made as training made it, where the recipe derives it
+    from another column (``risk_tier``'s ``tier`` from ``grade``) and ``frame`` has that
+    column, not the target: evaluate refused the recipe's own table ("no column
+    'tier'"). A value the rule does not map is refused, named."""
+    target = predictor.schema.target
+    recipe = predictor.manifest.get("recipe") or {}
+    rule = ((recipe.get("data") or {}).get("derive") or {}).get(target)
+    if target in frame.columns or not rule or rule.get("source") not in frame.columns:
+        return frame
+    values = frame[rule["source"]]
+    text = values.astype("str").where(values.notna())
+    unmapped = sorted(set(text.dropna()) - set(rule["map"]))
+    if unmapped:
+        raise DataError(
+            f"{source}: no column '{target}' (the target), and column '{rule['source']}' it "
+            f"is made from holds {', '.join(map(repr, unmapped[:5]))}, which its rule "
+            f"(data.derive.{target}) does not map; give the '{target}' column"
+        )
+    return with_column(frame, target, text.map(rule["map"]))
 
 
 def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -135,7 +161,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     frame, source = _frame(data, predictor.schema)
     if predictor.schema.series is not None:
         return _evaluate_series(predictor, frame, source)
-    frame = labelled(predictor, frame, source)
+    frame = labelled(predictor, with_target(predictor, frame, source), source)
     y = labels_of(predictor, frame, source)
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
@@ -148,11 +174,15 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     classes = [str(c) for c in predictor.schema.classes]
     absent = {c for i, c in enumerate(classes) if not (y == i).any()} if classes else set()
     rows = []
-    for metric in metrics_of(predictor):
+    metrics = metrics_of(predictor)
+    # the prior labelled as the search labelled it: by the costs' weights where given
+    costs = [m.factors for m in metrics if m.factors is not None]
+    decided = Rule(costs[0], 0.0, 0.0, 0) if costs else None
+    for metric in metrics:
         row = {"metric": metric.name, "direction": metric.direction}
         row["predictor"] = _score(metric, y, pred, rule=rule)
         if prior is not None:
-            row["prior"] = _score(metric, y, prior)
+            row["prior"] = _score(metric, y, prior, rule=decided)
         kind, _, of = metric.name.partition(":")
         if kind == "recall" and of in absent:  # no row of that class: undefined, not 0.000
             row.update({k: float("nan") for k in ("predictor", "prior") if k in row})
@@ -188,7 +218,7 @@ def feature_importance(
     if int(repeats) < 2:
         raise ValueError(f"repeats={repeats}: need 2 or more for a confidence interval")
     frame, source = _frame(data, predictor.schema)
-    frame = labelled(predictor, frame, source)
+    frame = labelled(predictor, with_target(predictor, frame, source), source)
     y = labels_of(predictor, frame, source)
     if len(y) < 2:
         raise DataError(f"{source}: {len(y)} labelled row(s); permuting needs at least 2")

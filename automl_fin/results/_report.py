@@ -268,6 +268,25 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
 # -- task plots ------------------------------------------------------------------------
 
 
+def _decided_cutoff(problem: Problem, study: Any, run_dir: Path) -> tuple[float, str] | None:
+    """A binary predictor's own cutoff on P(positive), from its decision rule, and its
+    cross-fitted score (``None`` without a rule: the arg-max)."""
+    from automl_fin.results._decision import rule_of
+
+    best = chosen_row(study, problem)
+    rule = rule_of(study, problem, best, run_dir) if best is not None else None
+    chooser = problem.decision_metric
+    if rule is None or chooser is None:
+        return None
+    low, high = rule.factors
+    if not rule.fitted:  # the costs' own weights
+        return low / (low + high), f"the costs' weights; {chooser.name} {rule.plain:.4g}"
+    return low / (low + high), (
+        f"a rule fitted on these rows; {chooser.name} {rule.crossfit:.4g} where each part "
+        "of them is labelled by a rule fitted on the others"
+    )
+
+
 def _task_sections(
     problem: Problem,
     oof: np.ndarray | None,
@@ -294,9 +313,10 @@ def _task_sections(
         from automl_fin.results._report_credit import credit_sections
 
         positive = str(problem.dataset.classes[1])
+        decided = _decided_cutoff(problem, study, run_dir)
         return [
             section("ROC curve", _roc(problem, study, board, seen, run_dir)),
-            *credit_sections(y[seen], oof[seen, 1], label, positive),
+            *credit_sections(y[seen], oof[seen, 1], label, positive, decided),
             section("Calibration", _calibration(y[seen], oof[seen, 1], label)),
         ]
     if problem.task.is_classification:
@@ -307,7 +327,8 @@ def _task_sections(
         best = chosen_row(study, problem)
         rule = rule_of(study, problem, best, run_dir) if best is not None else None
         # the predictor's labels, its rule fitted on other rows than each it labels
-        predicted = crossfit_decide(problem.metric, y[seen], oof[seen], rule, problem.recipe.seed)
+        chooser = problem.decision_metric or problem.metric
+        predicted = crossfit_decide(chooser, y[seen], oof[seen], rule, problem.recipe.seed)
         return [
             section("Classes", class_parts(problem, y[seen], oof[seen], predicted, rows)),
             section("Confusion matrix", _confusion(problem, y[seen], predicted, label)),

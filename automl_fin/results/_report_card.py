@@ -130,16 +130,23 @@ def _chosen(
         )
         items.append(("members", members))
         rule = predictor.rule
-        if rule is not None:
+        chooser = problem.decision_metric
+        if rule is not None and chooser is not None:
             classes = problem.dataset.classes
             weights = ", ".join(f"{c} {f:.2f}" for c, f in zip(classes, rule.factors, strict=True))
+            start = "the costs' weights" if chooser.factors is not None else "arg-max"
+            if rule.rows == 0:
+                said = "the costs' weights (the out-of-fold rows are not readable here)"
+            elif not rule.fitted:
+                said = (f"the costs' weights: {chooser.name} {rule.plain:.4f} on {rule.rows:,} "
+                        "out-of-fold rows (a rule fitted on them did not beat it on rows it "
+                        "was not fitted on)")  # fmt: skip
+            else:
+                said = (f"{chooser.name} {rule.crossfit:.4f} ({start} {rule.plain:.4f}) on "
+                        f"{rule.rows:,} out-of-fold rows, each labelled by a rule fitted "
+                        "without it")  # fmt: skip
             items.append(
-                (
-                    "decision rule",
-                    f"labels from the probabilities weighted {weights}: "
-                    f"{problem.metric.name} {rule.crossfit:.4f} (arg-max {rule.plain:.4f}) on "
-                    f"{rule.rows:,} out-of-fold rows, each labelled by a rule fitted without it",
-                )
+                ("decision rule", f"labels from the probabilities weighted {weights}: {said}")
             )
     test = _final_test(study, best)
     if test:

@@ -24,16 +24,24 @@ from automl_fin.results._report_html import figure, note, section, table
 __all__ = ["credit_sections"]
 
 
-def credit_sections(y: np.ndarray, score: np.ndarray, label: str, positive: str) -> list[str]:
+def credit_sections(
+    y: np.ndarray,
+    score: np.ndarray,
+    label: str,
+    positive: str,
+    decided: tuple[float, str] | None = None,
+) -> list[str]:
     """The sections for out-of-fold ``score`` (P(``positive``)) of the rows ``y`` (1: the
-    positive class); ``label`` names the row the scores come from."""
+    positive class); ``label`` names the row the scores come from. ``decided``: the
+    predictor's own cutoff (a decision rule's: costs, a label metric) and what it costs
+    or scores, whose counts are shown in place of the KS cutoff's."""
     if not (0 < int(np.sum(y)) < len(y)):
         return [section("Discrimination", note("the scored rows hold one class only"))]
     statistic, cutoff = ks(y, score)
     return [
         section("Discrimination", _discrimination(y, score, label, positive, statistic, cutoff)),
         section("Score bands", _bands(y, score, positive)),
-        section("Cutoffs", _cutoffs(y, score, cutoff, statistic, positive)),
+        section("Cutoffs", _cutoffs(y, score, cutoff, statistic, positive, decided)),
     ]
 
 
@@ -124,7 +132,12 @@ def _percent(value: float) -> str:
 
 
 def _cutoffs(
-    y: np.ndarray, score: np.ndarray, cutoff: float, statistic: float, positive: str
+    y: np.ndarray,
+    score: np.ndarray,
+    cutoff: float,
+    statistic: float,
+    positive: str,
+    decided: tuple[float, str] | None,
 ) -> str:
     table_ = cutoffs(y, score).reset_index()
     view = pd.DataFrame(
@@ -137,9 +150,20 @@ def _cutoffs(
             "others declined": table_["goods_declined"].map("{:.1%}".format),
         }
     )
-    counts = confusion_at(y, score, cutoff)
+    at = cutoff if decided is None else decided[0]
+    counts = confusion_at(y, score, at)
     counts.index = pd.Index([f"actual {positive}", "actual other"])
     declined = counts["declined"].sum() / len(y)
+    where = (
+        f"Counts at the KS cutoff (decline at score {cutoff:.4f} or above: {declined:.1%} of "
+        f"the rows), where the '{positive}' and other rows are furthest apart (KS "
+        f"{statistic:.3f}); a lender picks its own cutoff from the table above."
+        if decided is None
+        else f"Counts at the predictor's cutoff, the one predict labels by (decline at "
+        f"score {at:.4f} or above: {declined:.1%} of the rows; {decided[1]}); the KS "
+        f"cutoff, where the '{positive}' and other rows are furthest apart (KS "
+        f"{statistic:.3f}), is {cutoff:.4f}."
+    )
     return table(
         view,
         "cutoffs",
@@ -150,7 +174,5 @@ def _cutoffs(
     ) + table(
         counts.reset_index(names=""),
         "confusion-at-cutoff",
-        f"Counts at the KS cutoff (decline at score {cutoff:.4f} or above: {declined:.1%} of "
-        f"the rows), where the '{positive}' and other rows are furthest apart (KS "
-        f"{statistic:.3f}); a lender picks its own cutoff from the table above.",
+        where,
     )

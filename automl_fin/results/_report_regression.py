@@ -61,13 +61,22 @@ def regression_parts(
     ]
     scores, rows = final_scores(study, best)
     if "coverage_90" in scores:
+        from automl_fin.results._intervals import BIN_ROWS, scale_model
+
+        how = (
+            "wider where they grow with the prediction"
+            if scale_model(y, pred) is not None
+            else "one width for every row: widths by prediction were not narrower on "
+            f"average on these rows, or there were under {2 * BIN_ROWS} of them, so the "
+            "rows predicted highest or lowest may be held less often"
+        )
         parts.append(
             note(
                 f"Prediction intervals: on the {rows} final test rows the 90 % "
                 f"interval (mean width {scores['interval_width_90']:.4g}) held the actual "
                 f"{target} for {scores['coverage_90']:.1%} of them (split-conformal on the "
-                "out-of-fold errors, wider where they grow with the prediction; "
-                "predictor.predict_interval gives it for new rows)."
+                f"out-of-fold errors, {how}; predictor.predict_interval gives it for new "
+                "rows)."
             )
         )
     return "".join(parts)

@@ -1,0 +1,327 @@
+"""Costs of wrong labels: a recipe's ``costs`` make ``cost`` a metric (mean cost per
+row) and the labels ``predict`` writes are chosen for it: from the costs' weights on
+the probabilities (the labels of least expected cost for two classes, or where a wrong
+label's cost depends on the true class alone), tuned by a decision rule fitted on the
+out-of-fold rows. Real tables: the bundled German credit with its documented 5:1 costs,
+and ISLR's credit card Default (10,000 card holders, 3.3 % default; not bundled)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from automl_fin import datasets, load
+from automl_fin.data._metrics import METRICS, cost_matrix, get_metric
+from automl_fin.engine._search import search
+from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.errors import RecipeError
+from automl_fin.plugin._specs import Task
+from automl_fin.results._decision import crossfit_decide, decide, fit_rule
+from automl_fin.results._ensemble import rows_of
+
+TWO = ["good", "bad"]
+FAST = {"models": ["logreg"], "portfolio": False, "report": False, "calibration": ["none"],
+        "stacking": False}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "costs",
+    [
+        {"false_negative": 5, "false_positive": 1},
+        {"bad": 5, "good": 1},
+        {"bad": {"good": 5}, "good": {"bad": 1}},
+    ],
+)
+def test_three_ways_of_writing_the_german_credit_costs_are_one_matrix(costs) -> None:
+    """A bad loan approved costs 5, a good one refused 1 (the data's own documentation)."""
+    assert cost_matrix(costs, TWO, "r").tolist() == [[0.0, 1.0], [5.0, 0.0]]
+    metric = get_metric("cost", Task.BINARY, classes=TWO, costs=costs)
+    assert metric.direction == "minimize" and metric.labels and metric.factors == (1.0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("costs", "classes", "field", "words"),
+    [
+        ({"bad": 5, "god": 1}, TWO, "costs.god", "'god' is not a class of the target"),
+        ({"bad": 5}, TWO, "costs", "class 'good' has no cost"),
+        ({"false_negative": 5}, TWO, "costs", "give false_positive too"),
+        ({"false_negative": 5, "false_positive": 1}, ["a", "b", "c"], "costs",
+         "name the errors of two classes"),
+        ({"bad": "high", "good": 1}, TWO, "costs.bad", "a cost is a finite number"),
+        ({"bad": float("inf"), "good": 1}, TWO, "costs.bad", "finite number"),
+        ({"bad": True, "good": 1}, TWO, "costs.bad", "finite number"),
+        ({"bad": -1, "good": 1}, TWO, "costs", "class 'bad' wrongly must cost more"),
+        ({"bad": {"good": 5}, "good": 1}, TWO, "costs", "not both"),
+        ({"bad": {"fine": 5}, "good": {"bad": 1}}, TWO, "costs.bad.fine", "not a class"),
+        ({"a": {"b": 1}, "b": {"a": 1}}, ["a", "b", "c"], "costs",
+         "class 'c' has no cost; give every class of ['a', 'b', 'c'] a mapping"),
+        ({"false_negative": 5, "false_positive": 1, "bad": 2}, TWO, "costs", "not both"),
+        # carData's WVS: naming the middle answer wrongly is cheap, a far one dear; one
+        # weight a class never named the middle (held-out cost 1.04, always naming it 0.63)
+        ({"Too Little": {"Too Much": 5, "About Right": 1},
+          "About Right": {"Too Little": 1, "Too Much": 1},
+          "Too Much": {"Too Little": 5, "About Right": 1}},
+         ["Too Little", "About Right", "Too Much"], "costs.Too Little",
+         "the wrong labels of class 'Too Little' cost unlike ('Too Little' 0, 'About Right' 1, "
+         "'Too Much' 5)"),
+        ({}, TWO, "costs", "costs map classes to costs"),
+    ],
+)  # fmt: skip
+def test_costs_that_cannot_be_meant_are_refused_naming_the_field(costs, classes, field, words):
+    with pytest.raises(RecipeError) as err:
+        cost_matrix(costs, classes, "recipe.yaml")
+    assert f"field '{field}'" in str(err.value) and words in str(err.value)
+
+
+def test_yaml_booleans_name_classes_written_yes_and_no() -> None:
+    """A batch file's or recipe's ``{Yes: 10, No: 1}`` is read by YAML as booleans: it
+    names ISLR Default's classes ``Yes`` and ``No`` (it was refused: 'true' is not a
+    class), as ``--set`` (which reads them as text) did."""
+    assert cost_matrix({True: 10, False: 1}, ["No", "Yes"], "r").tolist() == [[0, 1], [10, 0]]
+    assert cost_matrix({True: 10, False: 1}, [False, True], "r").tolist() == [[0, 1], [10, 0]]
+
+
+def test_cost_without_costs_or_on_a_number_is_refused_with_what_to_write() -> None:
+    with pytest.raises(RecipeError, match=r"give them, e.g. --set 'costs=\{false_negative"):
+        get_metric("cost", Task.BINARY, classes=TWO)
+    with pytest.raises(RecipeError, match="scores class labels; task 'regression'"):
+        get_metric("cost", Task.REGRESSION, costs={"a": 1})
+
+
+def test_class_costs_give_the_labels_of_least_expected_cost() -> None:
+    """Where a wrong label's cost depends on the true class alone, the costs' weights on
+    the probabilities pick the label of least expected cost on every row (three tiers,
+    100,000 random rows)."""
+    classes = ["low", "medium", "high"]
+    costs = {"low": 1, "medium": 3, "high": 12}
+    matrix = cost_matrix(costs, classes, "r")
+    metric = get_metric("cost", Task.MULTICLASS, classes=classes, costs=costs)
+    proba = np.random.default_rng(0).dirichlet([1, 1, 1], size=100_000)
+    expected_cost = proba @ matrix  # per row and label
+    assert (np.argmax(proba * np.asarray(metric.factors), axis=1) == expected_cost.argmin(1)).all()
+
+
+def test_on_rows_it_never_saw_the_costs_decision_costs_less_than_the_arg_max(islr) -> None:
+    """A logistic regression on half of ISLR Default, its decision fitted on that half's
+    out-of-fold probabilities for a missed default costing 10 times a refused good
+    payer, scored on the other half: the arg-max names almost no default and costs far
+    more; the rule starts from the costs' weights and stays near them."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    _, table = islr
+    X = np.column_stack([table["balance"], table["income"] / 1000, table["student"] == "Yes"])
+    y = (table["default"] == "Yes").to_numpy().astype(int)
+    half = np.arange(len(y)) % 2 == 0
+    model = LogisticRegression(max_iter=1000)
+    oof = cross_val_predict(model, X[half], y[half], cv=5, method="predict_proba")
+    held = model.fit(X[half], y[half]).predict_proba(X[~half])
+    costs = {"false_negative": 10, "false_positive": 1}
+    metric = get_metric("cost", Task.BINARY, classes=["No", "Yes"], costs=costs)
+    rule = fit_rule(metric, y[half], oof)
+    assert rule is not None and 10 / np.e < rule.factors[1] < 10 * np.e
+    argmax, decided = metric(y[~half], held), metric(y[~half], held * np.asarray(rule.factors))
+    assert decided < 0.75 * argmax  # measured: 0.1664 against 0.2960 (costs' weights 0.1651)
+    # too few rows for a rule of its own: the costs' weights, never the arg-max
+    few = fit_rule(metric, y[half][:50], oof[:50])
+    assert few is not None and few.factors == metric.factors
+    assert fit_rule(METRICS["accuracy"], y[half][:50], oof[:50]) is None
+
+
+def test_a_search_with_costs_labels_for_them_and_says_their_cost(islr, tmp_path) -> None:
+    """Through the engine with the flags a user types (``--set costs=...`` on the
+    default recipe, searched on ROC AUC): every row is scored for ``cost`` with the
+    costs' weights; the predictor's labels are its rule's, ``evaluate`` gives the cost
+    beside the prior labelled the same way, and the search metric is unchanged."""
+    file, table = islr
+    costs = {"false_negative": 10, "false_positive": 1}
+    result = search("default", data=str(file), target="default", trials=3, seed=0,
+                    runs_dir=tmp_path, overrides={**FAST, "costs": costs})  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    problem = result.problem
+    assert problem.metric.name == "roc_auc" and problem.decision_metric.name == "cost"
+    metric = problem.decision_metric
+    weights = np.asarray(metric.factors)
+    y = problem.dataset.y
+    for trial in study.trials:
+        if trial.number < 0 or trial.state != optuna.trial.TrialState.COMPLETE:
+            continue
+        oof = np.load(TrialRecord.of(trial).oof)
+        folds = [metric(y[v], oof[v] * weights) for _, v in problem.splits]
+        assert TrialRecord.of(trial).metrics["cost"] == pytest.approx(np.mean(folds))
+    predictor = load(Path(result.run_dir) / "predictor")
+    rule = predictor.rule
+    assert rule is not None and rule.factors[1] > 3  # a default named far more readily
+    proba = predictor.predict_proba(table)
+    labels = predictor.predict(table)
+    expected = np.asarray(predictor.schema.classes, dtype=object)[decide(proba.to_numpy(), rule)]
+    assert (labels.to_numpy() == expected).all()
+    assert (labels == "Yes").mean() > 3 * (proba.idxmax(axis=1) == "Yes").mean()
+    with pytest.warns(UserWarning, match="rows the predictor was trained on"):
+        scores = predictor.evaluate(table)
+    truth = (table["default"] == "Yes").to_numpy().astype(int)
+    assert scores.loc["cost", "predictor"] == pytest.approx(
+        metric(truth, proba.to_numpy() * np.asarray(rule.factors))
+    )
+    # the prior labelled by the costs: 0.033 x 10 < 0.967 x 1, so no row a default
+    assert scores.loc["cost", "prior"] == pytest.approx(10 * truth.mean())
+    assert scores.loc["cost", "predictor"] < scores.loc["cost", "prior"]
+    assert scores.loc["roc_auc", "predictor"] > 0.9
+
+
+def test_cost_as_the_search_metric_ranks_rows_by_their_decided_cost(tmp_path) -> None:
+    """``metric: cost`` on German credit: trials minimise the cost of their labels under
+    the costs' weights (an unweighted model is not penalised for its arg-max), the
+    ensemble is scored with its rule's cross-fitted gain, the report shows the counts at
+    the predictor's cutoff, and a wrong cost of the data's labels is refused before any
+    trial runs."""
+    costs = {"bad": 5, "good": 1}
+    over = {**FAST, "models": ["logreg", "hgb"], "metric": "cost", "costs": costs, "report": True}
+    result = search("default", trials=4, seed=0, runs_dir=tmp_path, overrides=over)
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    models = {t.number: TrialRecord.of(t).model for t in done}
+    assert all(t.value < 0.75 for t in done if models[t.number] != "prior")
+    prior = [t for t in done if models[t.number] == "prior"]
+    assert prior and prior[0].value == pytest.approx(0.7)  # every loan refused: 700 x 1
+    ensemble = {t.number: t for t in rows_of(study)}[-1]
+    stored = ensemble.user_attrs["decision"]
+    gain = stored["crossfit"] - stored["plain"]
+    assert ensemble.value == pytest.approx(ensemble.user_attrs["metrics"]["argmax"] + gain)
+    # the report shows the counts at the cutoff predict labels by, and the rule on its card
+    rule = load(Path(result.run_dir) / "predictor").rule
+    page = html.unescape((Path(result.run_dir) / "report.html").read_text())
+    cutoff = rule.factors[0] / (rule.factors[0] + rule.factors[1])
+    assert (
+        f"the predictor's cutoff, the one predict labels by (decline at score {cutoff:.4f}" in page
+    )
+    if rule.crossfit == rule.plain:  # the costs' weights kept: nothing fitted on the card
+        assert (
+            "labels from the probabilities weighted good 1.00, bad 5.00: the costs' weights: "
+            f"cost {rule.plain:.4f} on 1,000 out-of-fold rows (a rule fitted on them"
+        ) in page
+    else:
+        assert f"cost {rule.crossfit:.4f} (the costs' weights {rule.plain:.4f})" in page
+    with pytest.raises(RecipeError, match="'bda' is not a class of the target"):
+        search("default", trials=1, runs_dir=tmp_path / "typo",
+               overrides={**over, "costs": {"bda": 5, "good": 1}})  # fmt: skip
+
+
+def test_a_study_resumed_with_other_costs_is_refused_naming_them(tmp_path) -> None:
+    """Its rows' ``cost`` was scored by the first costs: a run with others is refused in
+    one line (a study made before costs existed counts as having none)."""
+    from automl_fin.errors import StorageError
+
+    over = {**FAST, "ensemble": False, "predictor": False, "costs": {"bad": 5, "good": 1}}
+    first = search("default", trials=2, seed=0, runs_dir=tmp_path, overrides=over)
+    again = {"study": first.study_name, "runs_dir": tmp_path, "seed": 0}
+    with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, are \{'bad': 3"):
+        search("default", trials=3, overrides={**over, "costs": {"bad": 3, "good": 1}}, **again)
+    with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, are None"):
+        search("default", trials=3, overrides={**over, "costs": None}, **again)
+    assert search("default", trials=3, overrides=over, **again).study_name == first.study_name
+    # the same costs written another way: the same study (it was refused as other costs)
+    errors = {**over, "costs": {"false_negative": 5, "false_positive": 1}}
+    assert search("default", trials=4, overrides=errors, **again).study_name == first.study_name
+
+
+def test_costs_keyed_as_yaml_and_json_write_labels_fit_their_classes(tmp_path) -> None:
+    """German credit's outcome as 0/1 (costs keyed by the integers YAML reads), as
+    floats (a column with a gap) and as booleans: each search runs (a new study refused
+    its own int keys as changed costs), and the saved predictor, whose manifest keeps the
+    keys as JSON text ('1', 'true'), evaluates ``cost``."""
+    credit = datasets.load("german_credit")
+    bad = (credit["creditability"] == "bad").to_numpy()
+    over = {**FAST, "ensemble": False}
+    for y, costs in (
+        (bad.astype(int), {1: 5, 0: 1}),
+        (bad.astype(float), {1: 5, 0: 1}),
+        (bad, {True: 5, False: 1}),
+    ):
+        table = credit.assign(creditability=y)
+        result = search("default", data=table, target="creditability", trials=2, seed=0,
+                        runs_dir=tmp_path, storage=":memory:",
+                        overrides={**over, "costs": costs})  # fmt: skip
+        assert result.problem.decision_metric.factors == (1.0, 5.0)
+        again = load(result.predictor.path)
+        with pytest.warns(UserWarning, match="rows the predictor was trained on"):
+            scores = again.evaluate(table.head(300))
+        assert 0 < scores.loc["cost", "predictor"] < scores.loc["cost", "prior"]
+
+
+def test_class_weighted_probabilities_are_mapped_back_for_costs_under_a_label_metric():
+    """Under macro-F1 a class-weighted model's probabilities are left weighted (its
+    arg-max is what the metric wants); with costs the labels come from the costs'
+    weights on the probabilities, which would weigh the rare class twice: mapped back."""
+    from automl_fin.engine._pipeline import Plan
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+
+    plan = Plan("logreg", {"logreg.class_weight": "balanced", "class_weight": "balanced"})
+    rows = np.arange(1000)
+    for costs, mapped in ((None, False), ({"bad": 5, "good": 1}, True)):
+        recipe = load_recipe("default", {"metric": "macro_f1", "costs": costs})
+        problem = resolve(recipe, None, get_registry())
+        assert (problem.prior_shift(plan, rows) is not None) == mapped
+
+
+def test_an_unreadable_out_of_fold_file_keeps_the_costs_decision(tmp_path) -> None:
+    """A row whose out-of-fold predictions are not readable here (a worker's, a moved
+    folder) has no fitted rule; under costs it keeps the costs' weights, not the arg-max
+    (the final test scored the costs' labels, the predictor wrote the arg-max's)."""
+    from automl_fin.results._decision import rule_of
+
+    over = {**FAST, "ensemble": False, "predictor": False, "costs": {"bad": 5, "good": 1}}
+    result = search("default", trials=2, seed=0, runs_dir=tmp_path, overrides=over)
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    trial = next(t for t in study.trials if TrialRecord.of(t).model == "logreg")
+    Path(TrialRecord.of(trial).oof).unlink()
+    rule = rule_of(study, result.problem, trial, Path(result.run_dir))
+    assert rule is not None and rule.factors == (1.0, 5.0) and rule.rows == 0
+    proba = np.array([[0.8, 0.2], [0.9, 0.1]])
+    assert crossfit_decide(result.problem.decision_metric, np.array([0, 1]), proba, rule,
+                           0).tolist() == [1, 0]  # fmt: skip
+
+
+def test_the_classifier_takes_costs_keyed_by_its_labels() -> None:
+    """``AutoFinClassifier`` searches on codes of y's labels: costs keyed by the labels
+    were refused ('bad' is not a class of ['1', '0']); they are read by label, and the
+    fitted predictor evaluates ``cost`` in y's labels."""
+    from automl_fin.estimators import AutoFinClassifier
+
+    credit = datasets.load("german_credit").head(600)
+    X, y = credit.drop(columns="creditability"), credit["creditability"]
+    est = AutoFinClassifier(recipe="default", trials=2, models=["logreg"], ensemble=False,
+                            overrides={"costs": {"bad": 5, "good": 1}})  # fmt: skip
+    est.fit(X, y)
+    labels = est.predict(X)
+    assert (labels == "bad").mean() > 2 * (est.predict_proba(X).argmax(axis=1) ==
+                                           list(est.classes_).index("bad")).mean()  # fmt: skip
+    with pytest.warns(UserWarning, match="rows the predictor was trained on"):
+        scores = est.predictor_.evaluate(credit)
+    # the prior labelled by the costs: every loan refused, each good one costing 1
+    assert scores.loc["cost", "prior"] == pytest.approx((y == "good").mean())
+    assert scores.loc["cost", "predictor"] < scores.loc["cost", "prior"]
+
+
+def test_a_label_metric_beside_costs_selects_the_ensemble_on_log_loss() -> None:
+    """Under macro-F1 the ensemble is selected on log loss and labelled by its rule; with
+    costs the labels serve the costs and the selection was on macro-F1 itself, the
+    rows-that-score-it bias the log loss avoids."""
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+    from automl_fin.results._ensemble import selection_criterion
+
+    for metric, costs, chosen in (("macro_f1", {"bad": 5, "good": 1}, "log_loss"),
+                                  ("macro_f1", None, "log_loss"),
+                                  ("roc_auc", {"bad": 5, "good": 1}, "roc_auc")):  # fmt: skip
+        problem = resolve(load_recipe("default", {"metric": metric, "costs": costs}), None,
+                          get_registry())  # fmt: skip
+        assert selection_criterion(problem)[1] == chosen
