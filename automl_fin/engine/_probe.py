@@ -21,7 +21,13 @@ ran past the budget's end: near-linear growth is read as ``n log n`` at least. S
 ``n log n`` whatever the model (before session 46), histogram boosting's fold on
 ggplot2's diamonds (25,891 training rows) was priced at ~8 s from its 1,294-row sample
 and left out of a 60 s search with five other families; its folds took 0.4-0.5 s: a
-boosting fit's time is mostly per round, not per row, at these sizes.
+boosting fit's time is mostly per round, not per row, at these sizes. And a monitored
+model's rounds (epochs) swing between two small fits as early stopping falls: on the
+diamonds, XGBoost made 116 rounds on the sample's half and 262 on all of it; their times
+read as faster than ``n log n`` growth priced its folds at 2.0 s (they took 0.5 s);
+LightGBM's at 8.9 s (0.6 s). CatBoost's 635 and 356 priced it at 0.95 s in another run
+(its fold took 10 s). So a monitored model is priced by the pass (a round, an epoch,
+counted through ``Monitor.check``), times the most passes either fit made.
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from automl_fin.engine._pipeline import build_pipeline
+from automl_fin.engine._pipeline import build_pipeline, feature_info
 from automl_fin.engine._time_limit import TrialTimeout
+from automl_fin.plugin._specs import Monitor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,9 +76,12 @@ def probe_seconds(
     small fold, or one whose ``guess``, the fold's time from declared costs, scaled to
     the sample, its half and its eighth, would not fit half the ``left`` seconds), or
     where the fit on the sample raises (the fold itself will show the error, if it
-    runs). Only the fit is timed (predicting the validation rows is left out) and a
-    monitored model fits without its monitor: the probe's own time is bounded by the
-    guess's scale (see ``left``) and the trial's time limit only."""
+    runs). Only the fit is timed (predicting the validation rows is left out); the
+    probe's own time is bounded by the guess's scale (see ``left``) and the trial's
+    time limit only. A monitored model (boosting rounds, epochs) is priced by the pass:
+    the time of one, scaled by the growth the two fits show, times the most passes
+    either made before stopping early: its passes vary too much between two small fits
+    for their times to show a growth."""
     n = len(train)
     m = probe_rows(n)
     if not m or PROBE_FITS * guess * m / n > PROBE_LEFT * left:
@@ -81,21 +91,25 @@ def probe_seconds(
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
     if p.task.is_classification and len(np.unique(y)) < max(p.dataset.n_classes, 2):
         return None  # a class missing from the sample: a fit would not be like the fold's
+    monitored = p.all_models[plan.model].monitored
     try:
         ctx = p.context(seed, model=plan.model, n_rows=m)
-        timed = {}
+        timed: dict[int, tuple[float, float]] = {}
         for step in (8, 2, 1):  # an eighth first, untimed: one-time costs (an import) out
             part = np.arange(0, m, step)  # every step-th row of the sample
             if step > 1 and p.task.is_classification and len(np.unique(y[part])) < len(set(y)):
                 continue  # a class missing from the part: not fitted like the fold
-            timed[step] = _fit_seconds(p, plan, ctx, X.iloc[part], y[part])
+            timed[step] = _fit_seconds(p, plan, ctx, X.iloc[part], y[part], monitored)
     except TrialTimeout:
         raise  # the search's budget or the trial's limit: the trial stops as it would
     except Exception:
         return None
-    took = timed[1]
-    measured = 8 in timed and timed.get(2)  # warmed up, and a half to compare: a growth
-    return took * growth(n, m, took / timed[2] if measured else None), m
+    took, passes = timed[1]
+    half = timed.get(2) if 8 in timed else None  # warmed up, and a half to compare
+    if monitored and passes and half and half[1]:  # the time of a pass, and how many
+        each, each_half = took / passes, half[0] / half[1]
+        return each * growth(n, m, each / each_half) * max(passes, half[1]), m
+    return took * growth(n, m, took / half[0] if half else None), m
 
 
 def growth(n: int, m: int, doubling: float | None) -> float:
@@ -114,13 +128,30 @@ def growth(n: int, m: int, doubling: float | None) -> float:
 
 
 def _fit_seconds(
-    p: Problem, plan: Plan, ctx: BuildContext, X: pd.DataFrame, y: np.ndarray
-) -> float:
-    """Seconds a new pipeline of ``plan`` takes to fit ``X``, ``y``."""
+    p: Problem, plan: Plan, ctx: BuildContext, X: pd.DataFrame, y: np.ndarray, monitored: bool
+) -> tuple[float, float]:
+    """Seconds a new pipeline of ``plan`` takes to fit ``X``, ``y``, and the passes over
+    the data (rounds, epochs) a ``monitored`` model made (0 for another): it fits as in
+    a fold, stopping early on its own holdout of the rows (no validation split given),
+    and counts its passes through ``Monitor.check``."""
     pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
     started = time.perf_counter()
-    pipe.fit(X, y)
-    return time.perf_counter() - started
+    if not monitored:
+        pipe.fit(X, y)
+        return time.perf_counter() - started, 0.0
+    passes = [0.0]
+    prep, model = pipe[0], pipe[-1]
+    Xt = prep.fit_transform(X, y)
+    names, kinds = feature_info(prep)
+    monitor = Monitor(
+        feature_names=names,
+        feature_kinds=kinds,
+        direction=p.metric.direction,
+        metric=p.metric.name,
+        check=lambda done: passes.__setitem__(0, max(passes[0], float(done))),
+    )
+    model.fit(Xt, y, monitor=monitor)
+    return time.perf_counter() - started, passes[0]
 
 
 def _sample(train: np.ndarray, classes: np.ndarray | None, m: int, seed: int) -> np.ndarray:
