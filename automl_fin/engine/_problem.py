@@ -29,6 +29,7 @@ from automl_fin.data._metrics import (
     default_metric,
     expand_each,
     get_metric,
+    least_cost,
 )
 from automl_fin.data._table_facts import check_column_options, period_count
 from automl_fin.data._timeseries import run_command
@@ -185,7 +186,9 @@ class Problem:
         the random walk and the training rows' mean. ``decision``: a decision rule's
         per-class factors, which label metrics score the labels of
         (:mod:`automl_fin.results._decision`); without one, those of the costs' decision
-        (:attr:`decision_metric`), else the arg-max."""
+        (:attr:`decision_metric`), else the arg-max; under costs whose least expected
+        cost no factors give (``Metric.matrix``), the labels of least expected cost of
+        the weighted probabilities."""
         y = self.dataset.y
         scale = self.dataset.scale
         ref = None
@@ -204,6 +207,8 @@ class Problem:
         if decision is None and chooser is not None:
             decision = chooser.factors  # a cost's decision (None: the arg-max)
         labelled = pred if decision is None else pred * np.asarray(decision)
+        if chooser is not None:  # costs whose least expected cost no factors give
+            labelled = least_cost(labelled, chooser.matrix)
         return {m.name: m(truth, labelled if m.labels else pred, ref) for m in metrics}
 
     def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:

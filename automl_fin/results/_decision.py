@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from automl_fin.data._metrics import least_cost
+
 if TYPE_CHECKING:
     import optuna
 
@@ -81,21 +83,28 @@ class Rule:
         plain: the metric of the plain arg-max on the out-of-fold rows.
         crossfit: the metric of the cross-fitted rule's labels on the same rows.
         rows: how many out-of-fold rows it was fitted on.
+        costs: the recipe's costs (``costs[i][j]``: a row of class ``i`` labelled
+            ``j``) where each row's label is the one of least expected cost of its
+            weighted probabilities (``Metric.matrix``); ``None``: their arg-max.
     """
 
     factors: tuple[float, ...]
     plain: float
     crossfit: float
     rows: int
+    costs: tuple[tuple[float, ...], ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (a manifest's ``decision``)."""
-        return {
+        data: dict[str, Any] = {
             "factors": list(self.factors),
             "plain": self.plain,
             "crossfit": self.crossfit,
             "rows": self.rows,
         }
+        if self.costs is not None:
+            data["costs"] = [list(row) for row in self.costs]
+        return data
 
     @property
     def fitted(self) -> bool:
@@ -113,15 +122,22 @@ class Rule:
             plain=float(data["plain"]),
             crossfit=float(data["crossfit"]),
             rows=int(data["rows"]),
+            costs=_costs(data.get("costs")),
         )
 
 
+def _costs(data: Any) -> tuple[tuple[float, ...], ...] | None:
+    return None if data is None else tuple(tuple(float(c) for c in row) for row in data)
+
+
 def ruled(proba: np.ndarray, rule: Rule | None) -> np.ndarray:
-    """Probabilities whose arg-max is the rule's label (rows rescaled to sum to 1): what
-    a label metric is given. ``proba`` itself without a rule."""
+    """Probabilities whose arg-max is the rule's label (rows rescaled to sum to 1; one-hot
+    under ``Rule.costs``): what a label metric is given. ``proba`` itself without a
+    rule."""
     if rule is None:
         return proba
     scaled = np.asarray(proba, dtype=float) * np.asarray(rule.factors)
+    scaled = least_cost(scaled, rule.costs)
     return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), np.finfo(float).tiny)
 
 
@@ -146,14 +162,16 @@ def fit_rule(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int = 0) ->
         kept = _sample(y, seed)  # k - 1 factors need no more rows; the fit's time grows with them
         y, proba = y[kept], proba[kept]
     plain = float(metric(y, proba * start))
-    own = None if metric.factors is None else Rule(tuple(start), plain, plain, len(y))
+    own = None
+    if metric.factors is not None:  # a cost's own decision
+        own = Rule(tuple(float(f) for f in start), plain, plain, len(y), metric.matrix)
     if len(y) < MIN_ROWS:
         return own
     crossfit = metric(y, _crossed(metric, y, proba, seed))
     if not metric.sign * crossfit > metric.sign * plain:
         return own
-    factors = _factors(metric, y, proba)
-    return Rule(tuple(float(f) for f in factors), float(plain), float(crossfit), len(y))
+    factors = tuple(float(f) for f in _factors(metric, y, proba))
+    return Rule(factors, float(plain), float(crossfit), len(y), metric.matrix)
 
 
 def _start(metric: Metric, k: int) -> np.ndarray:
@@ -178,7 +196,7 @@ def rule_of(
         return Rule.from_json(trial.user_attrs[STORED])
     oof = oof_of(study, trial, run_dir)
     if oof is None and metric.factors is not None:  # not readable here: the costs' own
-        return Rule(metric.factors, 0.0, 0.0, 0)  # (rows 0: nothing fitted, nothing scored)
+        return Rule(metric.factors, 0.0, 0.0, 0, metric.matrix)  # (rows 0: nothing fitted)
     return None if oof is None else _fit_oof(problem, oof)
 
 
@@ -218,7 +236,8 @@ def crossfit_decide(
     proba = np.asarray(proba, dtype=float)
     if rule is None or not rule.fitted:  # the arg-max, or a cost's own weights
         return decide(proba, rule)
-    return np.argmax(_crossed(metric, np.asarray(y, dtype=int), proba, seed), axis=1)
+    crossed = _crossed(metric, np.asarray(y, dtype=int), proba, seed)
+    return np.argmax(least_cost(crossed, metric.matrix), axis=1)
 
 
 def _crossed(metric: Metric, y: np.ndarray, proba: np.ndarray, seed: int) -> np.ndarray:

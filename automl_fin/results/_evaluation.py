@@ -176,8 +176,8 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     rows = []
     metrics = metrics_of(predictor)
     # the prior labelled as the search labelled it: by the costs' weights where given
-    costs = [m.factors for m in metrics if m.factors is not None]
-    decided = Rule(costs[0], 0.0, 0.0, 0) if costs else None
+    costs = [m for m in metrics if m.factors is not None]
+    decided = Rule(costs[0].factors, 0.0, 0.0, 0, costs[0].matrix) if costs else None
     for metric in metrics:
         row = {"metric": metric.name, "direction": metric.direction}
         row["predictor"] = _score(metric, y, pred, rule=rule)

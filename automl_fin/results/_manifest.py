@@ -148,11 +148,18 @@ class _Decision(BaseModel):
     plain: float
     crossfit: float
     rows: int = Field(ge=1)
+    costs: list[list[float]] | None = None  # labels of least expected cost (Rule.costs)
 
     @model_validator(mode="after")
     def _positive(self) -> _Decision:
         if not all(math.isfinite(f) and f > 0 for f in self.factors):
             raise ValueError("factors must be positive and finite")
+        k = len(self.factors)
+        if self.costs is not None and (
+            len(self.costs) != k
+            or any(len(row) != k or not all(math.isfinite(c) for c in row) for row in self.costs)
+        ):
+            raise ValueError(f"costs must be {k}x{k} finite numbers, one row a class")
         return self
 
 

@@ -135,18 +135,21 @@ def _chosen(
             classes = problem.dataset.classes
             weights = ", ".join(f"{c} {f:.2f}" for c, f in zip(classes, rule.factors, strict=True))
             start = "the costs' weights" if chooser.factors is not None else "arg-max"
-            if rule.rows == 0:
-                said = "the costs' weights (the out-of-fold rows are not readable here)"
+            if rule.costs is not None:  # no weights give the labels of least expected cost
+                start = "the costs' own labels"
+            if rule.rows == 0:  # (not fitted: a cost's own decision only)
+                said = f"{start} (the out-of-fold rows are not readable here)"
             elif not rule.fitted:
-                said = (f"the costs' weights: {chooser.name} {rule.plain:.4f} on {rule.rows:,} "
+                said = (f"{start}: {chooser.name} {rule.plain:.4f} on {rule.rows:,} "
                         "out-of-fold rows (a rule fitted on them did not beat it on rows it "
                         "was not fitted on)")  # fmt: skip
             else:
                 said = (f"{chooser.name} {rule.crossfit:.4f} ({start} {rule.plain:.4f}) on "
                         f"{rule.rows:,} out-of-fold rows, each labelled by a rule fitted "
                         "without it")  # fmt: skip
+            how = "of least expected cost, from" if rule.costs is not None else "from"
             items.append(
-                ("decision rule", f"labels from the probabilities weighted {weights}: {said}")
+                ("decision rule", f"labels {how} the probabilities weighted {weights}: {said}")
             )
     test = _final_test(study, best)
     if test:
