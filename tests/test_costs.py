@@ -153,6 +153,9 @@ def test_a_search_under_costs_unlike_in_a_class_labels_by_least_expected_cost(wv
     problem = result.problem
     metric = problem.decision_metric
     assert metric.name == "cost" and metric.matrix is not None
+    assert ("metric macro_f1 (maximize), labels chosen for their least expected cost; rows "
+            "ranked by the macro_f1 of those labels (--set metric=cost: by their cost)"
+            ) in problem.summary()  # fmt: skip
     matrix = np.asarray(metric.matrix)
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     y = problem.dataset.y

@@ -211,6 +211,29 @@ class Problem:
             labelled = least_cost(labelled, chooser.matrix)
         return {m.name: m(truth, labelled if m.labels else pred, ref) for m in metrics}
 
+    def _costs_words(self) -> str:
+        """How the labels are chosen under costs, for the run's summary line ("" without
+        costs): by the costs' weights, or by each row's least expected cost; under
+        another label metric, that it ranks the rows by those labels, not their cost."""
+        chooser = self.decision_metric
+        if chooser is None or chooser.factors is None:
+            return ""
+        classes = self.dataset.classes
+        how = (
+            "least expected cost"
+            if chooser.matrix is not None
+            else "cost (weights "
+            + ", ".join(f"{c} {w:.3g}" for c, w in zip(classes, chooser.factors, strict=True))
+            + ")"
+        )
+        ranked = (
+            f"; rows ranked by the {self.metric.name} of those labels (--set metric={COST}: "
+            "by their cost)"
+            if self.metric.labels and self.metric is not chooser
+            else ""
+        )
+        return f", labels chosen for their {how}{ranked}"
+
     def context(self, seed: int, *, model: str = "", n_rows: int = 0) -> BuildContext:
         """The build context for one estimator (``model`` selects its recipe options)."""
         return BuildContext(
@@ -279,14 +302,7 @@ class Problem:
             if raw and others
             else ""
         )
-        chooser = self.decision_metric
-        costs = (
-            ", labels chosen for their cost (weights "
-            + ", ".join(f"{c} {w:.3g}" for c, w in zip(ds.classes, chooser.factors, strict=True))
-            + ")"
-            if chooser is not None and chooser.factors is not None
-            else ""
-        )
+        costs = self._costs_words()
         return (
             (
                 f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
