@@ -42,6 +42,9 @@ from automl_fin import ColumnKind, monotone_vector, validation_split
 __all__ = ["CatBoostModel", "choose_device"]
 
 _LOSS = {"binary": "Logloss", "multiclass": "MultiClass", "regression": "RMSE"}
+# what CatBoost writes into a model beside what it learnt: a new id each fit, and when it
+# ended (its model metadata, public through ``CatBoost.get_metadata``)
+_UNREPEATABLE = ("model_guid", "train_finish_time")
 # recipe metric -> (CatBoost's metric of the same value, how to turn it into the recipe's)
 _SAME = {
     ("binary", "roc_auc"): ("AUC", lambda v: v),
@@ -220,6 +223,10 @@ class CatBoostModel(BaseEstimator):
             self.best_iteration_ = own.best
         else:
             self.best_iteration_ = int(self.booster_.get_best_iteration() or 0)
+        metadata = self.booster_.get_metadata()  # a random id and the clock's time: a
+        for key in _UNREPEATABLE:  # seeded fit's pickle differed between identical runs
+            if key in metadata:
+                del metadata[key]
         self.n_features_in_ = n_features
         if self.task != "regression":
             self.classes_ = np.arange(self.n_classes)
