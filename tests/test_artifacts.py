@@ -587,7 +587,7 @@ def test_an_edited_manifest_is_refused_in_one_line_naming_the_field(run, tmp_pat
         "one class": (lambda m: m["schema"].update(classes=["good"]), "two or more distinct"),
         "bad kind": (lambda m: m["schema"]["columns"][0].update(kind="image"), "columns.0.kind"),
         "no digest": (lambda m: m["files"].update({next(iter(m["files"])): "x"}), "no sha256"),
-        "format": (lambda m: m.update(format=3), "has format 3"),
+        "format": (lambda m: m.update(format=4), "has format 4"),
         "zero factor": (lambda m: m.update(decision=_rule([1, 0])), "positive and finite"),
         "factors": (lambda m: m.update(decision=_rule([1, 2, 3])), "3 factors for 2 classes"),
     }

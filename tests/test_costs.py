@@ -174,6 +174,7 @@ def test_a_search_under_costs_unlike_in_a_class_labels_by_least_expected_cost(wv
     # a manifest whose costs are not one row a class is refused in one line
     manifest = Path(result.run_dir) / "predictor" / "manifest.json"
     data = json.loads(manifest.read_text())
+    assert data["format"] == 3  # an older automl-fin refuses it as newer, not as damaged
     data["decision"]["costs"] = [[0.0, 1.0], [1.0, 0.0]]
     manifest.write_text(json.dumps(data))
     with pytest.raises(ArtifactError, match=r"decision.*costs must be 3x3 finite numbers"):
@@ -362,6 +363,16 @@ def test_an_unreadable_out_of_fold_file_keeps_the_costs_decision(tmp_path) -> No
     proba = np.array([[0.8, 0.2], [0.9, 0.1]])
     assert crossfit_decide(result.problem.decision_metric, np.array([0, 1]), proba, rule,
                            0).tolist() == [1, 0]  # fmt: skip
+    # the predictor refitted then keeps that decision and is read back (its rows, 0, were
+    # refused as a damaged manifest: a predictor saved, never loadable)
+    from automl_fin.results._artifacts import fit_predictor, save_predictor
+
+    for t in study.trials:  # every row's out-of-fold file gone: the chosen one's too
+        if t.number >= 0 and TrialRecord.of(t).oof and Path(TrialRecord.of(t).oof).exists():
+            Path(TrialRecord.of(t).oof).unlink()
+    save_predictor(fit_predictor(study, result.problem, result.run_dir), tmp_path / "saved")
+    saved = load(tmp_path / "saved")
+    assert saved.rule == rule and saved.predict(datasets.load("german_credit")).notna().all()
 
 
 def test_the_classifier_takes_costs_keyed_by_its_labels() -> None:

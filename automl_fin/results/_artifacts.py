@@ -59,9 +59,10 @@ __all__ = [
 ]
 
 FORMAT = 1
-# a manifest with fields an older reader would ignore and mispredict (an ensemble's
-# `recalibration`) is written as this format, which such a reader refuses
-FORMATS = (FORMAT, 2)
+# a manifest with fields an older reader would ignore and mispredict, or refuse as damaged,
+# is written as a later format, which such a reader refuses as newer: 2, an ensemble's
+# `recalibration`; 3, a decision of least expected cost (`decision.costs`)
+FORMATS = (FORMAT, 2, 3)
 MANIFEST = "manifest.json"
 PREDICTOR_DIR = "predictor"
 # libraries whose objects end up in the pickles (or run them): a difference is warned about
@@ -124,7 +125,7 @@ def fit_predictor(
             interval = {"method": SCALED if scale else METHOD, "rows": len(scores),
                         "file": INTERVAL_FILE, "floor": floor_of(ds.y), "scale": scale}  # fmt: skip
     manifest = {
-        "format": FORMATS[1] if record.recalibration else FORMAT,
+        "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,
         "recipe": p.recipe.model_dump(mode="json"),
@@ -154,6 +155,10 @@ def fit_predictor(
         },
         "training": _training_facts(p),
     }
+    if record.recalibration:
+        manifest["format"] = FORMATS[1]
+    elif (manifest["decision"] or {}).get("costs") is not None:
+        manifest["format"] = FORMATS[2]
     predictor = Predictor(members, Schema.of(p), manifest, scores=scores)
     if ds.scale is None:  # price series drift by design: no stability reference
         from automl_fin.results._explain import background_of
@@ -560,7 +565,8 @@ def _manifest(folder: Path) -> dict[str, Any]:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise ArtifactError(
             f"predictor {folder}: {MANIFEST} has format {found!r}, this automl-fin reads "
-            f"formats {' and '.join(map(str, FORMATS))}: a newer automl-fin saved it"
+            f"formats {', '.join(map(str, FORMATS[:-1]))} and {FORMATS[-1]}: a newer "
+            "automl-fin saved it"
         )
     # only hashed plain file names of this folder are ever unpickled (manifest.check)
     return check_manifest(manifest, folder, MANIFEST)

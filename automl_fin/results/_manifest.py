@@ -147,7 +147,7 @@ class _Decision(BaseModel):
     factors: list[float] = Field(min_length=2)
     plain: float
     crossfit: float
-    rows: int = Field(ge=1)
+    rows: int = Field(ge=0)  # 0: a cost's own decision, no out-of-fold rows read
     costs: list[list[float]] | None = None  # labels of least expected cost (Rule.costs)
 
     @model_validator(mode="after")
@@ -165,7 +165,7 @@ class _Decision(BaseModel):
 
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    format: Literal[1, 2]
+    format: Literal[1, 2, 3]
     files: dict[str, str]
     members: list[_Member] = Field(min_length=1)
     schema_: _Schema = Field(alias="schema")
@@ -203,6 +203,9 @@ class _Manifest(BaseModel):
             raise ValueError("recalibration is for the mean of a two-class ensemble only")
         if (self.recalibration is not None) != (self.format == 2):  # an older reader
             raise ValueError("format 2 is a manifest with a recalibration, and only that")
+        costs = self.decision is not None and self.decision.costs is not None
+        if costs != (self.format == 3):  # an older reader refuses it as newer
+            raise ValueError("format 3 is a manifest with a decision's costs, and only that")
         if self.decision is not None and len(self.decision.factors) != len(self.schema_.classes):
             raise ValueError(
                 f"decision has {len(self.decision.factors)} factors for "
