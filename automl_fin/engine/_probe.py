@@ -38,13 +38,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from automl_fin.engine._pipeline import build_pipeline, feature_info
+from automl_fin.engine._fitting import refit
+from automl_fin.engine._pipeline import build_pipeline
 from automl_fin.engine._time_limit import TrialTimeout
-from automl_fin.plugin._specs import Monitor
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from automl_fin.engine._pipeline import Plan
     from automl_fin.engine._problem import Problem
     from automl_fin.plugin._specs import BuildContext
@@ -60,6 +58,9 @@ PROBE_LEFT = 0.5  # share of the time left the probe may take, by the guess scal
 EXPONENT_MIN, EXPONENT_MAX = 0.5, 1.2
 PROBE_FITS = 1 / 8 + 1 / 2 + 1  # the sample's rows the probe fits, in all
 LINEAR_FROM = 0.9  # a measured exponent from here on is read as n log n at least
+# a monitored model's two fits whose passes differ more than this many times show no
+# growth: a fit's fixed cost (binning the rows) is spread over few passes in one of them
+PASSES_ALIKE = 2.0
 
 
 def probe_rows(n: int) -> int:
@@ -79,16 +80,18 @@ def probe_seconds(
     runs). Only the fit is timed (predicting the validation rows is left out); the
     probe's own time is bounded by the guess's scale (see ``left``) and the trial's
     time limit only. A monitored model (boosting rounds, epochs) is priced by the pass:
-    the time of one, scaled by the growth the two fits show, times the most passes
-    either made before stopping early: its passes vary too much between two small fits
-    for their times to show a growth."""
+    the time of one, scaled by the growth the two fits show (the least growth,
+    :data:`EXPONENT_MIN`, where their passes differ over :data:`PASSES_ALIKE` times),
+    times the most passes either made before stopping early: its passes vary too much
+    between two small fits for their times to show a growth; a model priced short stops
+    within its fold by its own budget checks."""
     n = len(train)
     m = probe_rows(n)
     if not m or PROBE_FITS * guess * m / n > PROBE_LEFT * left:
         return None
     p = problem
     rows = _sample(train, p.dataset.y[train] if p.task.is_classification else None, m, seed)
-    X, y = p.dataset.X.iloc[rows], p.dataset.y[rows]
+    y = p.dataset.y[rows]
     if p.task.is_classification and len(np.unique(y)) < max(p.dataset.n_classes, 2):
         return None  # a class missing from the sample: a fit would not be like the fold's
     monitored = p.all_models[plan.model].monitored
@@ -99,7 +102,7 @@ def probe_seconds(
             part = np.arange(0, m, step)  # every step-th row of the sample
             if step > 1 and p.task.is_classification and len(np.unique(y[part])) < len(set(y)):
                 continue  # a class missing from the part: not fitted like the fold
-            timed[step] = _fit_seconds(p, plan, ctx, X.iloc[part], y[part], monitored)
+            timed[step] = _fit_seconds(p, plan, ctx, rows[part], monitored)
     except TrialTimeout:
         raise  # the search's budget or the trial's limit: the trial stops as it would
     except Exception:
@@ -108,7 +111,9 @@ def probe_seconds(
     half = timed.get(2) if 8 in timed else None  # warmed up, and a half to compare
     if monitored and passes and half and half[1]:  # the time of a pass, and how many
         each, each_half = took / passes, half[0] / half[1]
-        return each * growth(n, m, each / each_half) * max(passes, half[1]), m
+        alike = max(passes, half[1]) <= PASSES_ALIKE * min(passes, half[1])
+        doubling = each / each_half if alike else 2**EXPONENT_MIN
+        return each * growth(n, m, doubling) * max(passes, half[1]), m
     return took * growth(n, m, took / half[0] if half else None), m
 
 
@@ -128,30 +133,19 @@ def growth(n: int, m: int, doubling: float | None) -> float:
 
 
 def _fit_seconds(
-    p: Problem, plan: Plan, ctx: BuildContext, X: pd.DataFrame, y: np.ndarray, monitored: bool
+    p: Problem, plan: Plan, ctx: BuildContext, rows: np.ndarray, monitored: bool
 ) -> tuple[float, float]:
-    """Seconds a new pipeline of ``plan`` takes to fit ``X``, ``y``, and the passes over
-    the data (rounds, epochs) a ``monitored`` model made (0 for another): it fits as in
-    a fold, stopping early on its own holdout of the rows (no validation split given),
-    and counts its passes through ``Monitor.check``."""
+    """Seconds a new pipeline of ``plan`` takes to fit ``rows`` of the data as a refit
+    does (:func:`~automl_fin.engine._fitting.refit`: a monitored model stops early on
+    the rows' holdout, the latest time steps of a series), and the passes over the
+    data (rounds, epochs) it made, counted through ``Monitor.check`` (0 for a model that
+    is not ``monitored``)."""
     pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
-    started = time.perf_counter()
-    if not monitored:
-        pipe.fit(X, y)
-        return time.perf_counter() - started, 0.0
     passes = [0.0]
-    prep, model = pipe[0], pipe[-1]
-    Xt = prep.fit_transform(X, y)
-    names, kinds = feature_info(prep)
-    monitor = Monitor(
-        feature_names=names,
-        feature_kinds=kinds,
-        direction=p.metric.direction,
-        metric=p.metric.name,
-        check=lambda done: passes.__setitem__(0, max(passes[0], float(done))),
-    )
-    model.fit(Xt, y, monitor=monitor)
-    return time.perf_counter() - started, passes[0]
+    started = time.perf_counter()
+    refit(pipe, p.spec(plan.model), p, rows, seed=ctx.seed, prior_shift=None,
+          on_pass=lambda done: passes.__setitem__(0, max(passes[0], float(done))))  # fmt: skip
+    return time.perf_counter() - started, passes[0] if monitored else 0.0
 
 
 def _sample(train: np.ndarray, classes: np.ndarray | None, m: int, seed: int) -> np.ndarray:
