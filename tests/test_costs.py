@@ -171,6 +171,13 @@ def test_a_search_under_costs_unlike_in_a_class_labels_by_least_expected_cost(wv
     expected = np.asarray(order, dtype=object)[(proba @ matrix).argmin(axis=1)]
     labels = predictor.predict(table).to_numpy()
     assert (labels == expected).all() and (labels == "About Right").mean() > 0.5
+    # the stability of the labels predict writes is watched, not of the arg-max's
+    ref = predictor.reference["score"]
+    chosen = next(t for t in study.trials if t.number == predictor.manifest["best"]["trial"])
+    weighted = np.load(TrialRecord.of(chosen).oof) * np.asarray(predictor.rule.factors)
+    written = np.asarray(order)[(weighted @ matrix).argmin(axis=1)]
+    shares = dict(zip(ref["values"], ref["shares"], strict=False))
+    assert shares["About Right"] == pytest.approx((written == "About Right").mean(), abs=1e-3)
     # a manifest whose costs are not one row a class is refused in one line
     manifest = Path(result.run_dir) / "predictor" / "manifest.json"
     data = json.loads(manifest.read_text())

@@ -175,7 +175,9 @@ def fit_predictor(
         # a baseline kept as the predictor (a mean, the prior) scores one value a fold
         # out of fold and one on new rows: its score is not watched (every prediction
         # of 100 rows or more warned of a shift, PSI 7.4, on the training rows)
-        score = None if is_baseline(best) else score_of(raw, p.task, list(ds.classes))
+        score = (
+            None if is_baseline(best) else score_of(raw, p.task, list(ds.classes), predictor.rule)
+        )
         predictor.reference = reference(ds.X, ds.kinds, score)
         predictor.background = background_of(ds.X, p.recipe.seed)
         hashes = row_hashes(ds.X)

@@ -28,14 +28,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from automl_fin.data._tidy import as_labels
 from automl_fin.plugin._specs import ColumnKind, Task
+from automl_fin.results._decision import decide
 from automl_fin.results._seen import written_as
+
+if TYPE_CHECKING:
+    from automl_fin.results._decision import Rule
 
 __all__ = [
     "FILE",
@@ -116,13 +120,14 @@ def malformed(ref: Any) -> str | None:
     return None
 
 
-def score_of(raw: np.ndarray, task: Task, classes: list[Any]) -> np.ndarray:
+def score_of(raw: np.ndarray, task: Task, classes: list[Any], rule: Rule | None) -> np.ndarray:
     """The score whose stability is tracked: P(positive) for a binary task, the predicted
-    class for a multiclass one (as text), the value for regression."""
+    class for a multiclass one (as text; the class ``predict`` writes, by the predictor's
+    decision ``rule``), the value for regression."""
     if task == Task.BINARY:
         return np.asarray(raw[:, 1], dtype=float)
     if task.is_classification:
-        return np.asarray([str(c) for c in classes], dtype=object)[np.argmax(raw, axis=1)]
+        return np.asarray([str(c) for c in classes], dtype=object)[decide(raw, rule)]
     return np.asarray(raw, dtype=float)
 
 
