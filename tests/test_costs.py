@@ -178,6 +178,13 @@ def test_a_search_under_costs_unlike_in_a_class_labels_by_least_expected_cost(wv
     written = np.asarray(order)[(weighted @ matrix).argmin(axis=1)]
     shares = dict(zip(ref["values"], ref["shares"], strict=False))
     assert shares["About Right"] == pytest.approx((written == "About Right").mean(), abs=1e-3)
+    assert predictor.stability(table).set_index("column").loc["(score)", "psi"] < 0.1
+    # bins saved before were of the arg-max's labels: new rows' are labelled so for them
+    from automl_fin.results._stability import score_rule
+
+    assert score_rule(predictor.reference, predictor.rule) == predictor.rule
+    before = {**predictor.reference, "score": {k: v for k, v in ref.items() if k != "decided"}}
+    assert score_rule(before, predictor.rule) is None
     # a manifest whose costs are not one row a class is refused in one line
     manifest = Path(result.run_dir) / "predictor" / "manifest.json"
     data = json.loads(manifest.read_text())

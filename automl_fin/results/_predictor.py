@@ -604,7 +604,8 @@ class Predictor:
 
         if self.reference is None or self.schema.series is not None or len(X) < st.MIN_ROWS:
             return None
-        score = st.score_of(raw, self.schema.task, self.schema.classes, self.rule)
+        rule = st.score_rule(self.reference, self.rule)
+        score = st.score_of(raw, self.schema.task, self.schema.classes, rule)
         table = st.stability_table(self.reference, X, score)
         st.warn_shift(table, source, len(X))
         return table
@@ -624,7 +625,8 @@ class Predictor:
                 "check existed); run the search again to save them"
             )
         X, _ = self._features(data)
-        score = st.score_of(self._blend(X), self.schema.task, self.schema.classes, self.rule)
+        rule = st.score_rule(self.reference, self.rule)
+        score = st.score_of(self._blend(X), self.schema.task, self.schema.classes, rule)
         return st.stability_table(self.reference, X, score)
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:

@@ -69,6 +69,11 @@ class ShiftWarning(UserWarning):
     """New rows differ from the training rows beyond the significant-shift line (PSI)."""
 
 
+# a categorical score's reference key: its labels are those predict writes (the predictor's
+# decision rule); without it, the arg-max's (a reference saved before session 47)
+DECIDED = "decided"
+
+
 def reference(
     X: pd.DataFrame,
     kinds: Mapping[str, ColumnKind],
@@ -95,7 +100,16 @@ def reference(
             if score.dtype.kind in "OUSb" or pd.api.types.is_string_dtype(score)
             else _numeric_reference(pd.Series(score), resolution=None)
         )
+        if out["score"]["kind"] == "categorical":  # labels as predict writes them
+            out["score"][DECIDED] = True
     return out
+
+
+def score_rule(ref: Mapping[str, Any], rule: Rule | None) -> Rule | None:
+    """The decision rule new rows' labels are scored by, as ``ref``'s were: the
+    predictor's ``rule``, or ``None`` (the arg-max) for a reference saved before
+    session 47, whose labels were the arg-max's."""
+    return rule if (ref.get("score") or {}).get(DECIDED) else None
 
 
 def malformed(ref: Any) -> str | None:
