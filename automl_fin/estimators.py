@@ -250,7 +250,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             it is one of them: ``default``'s ``bad``) and its name (``y`` when it has
             none): its ``evaluate``, ``explain`` and ``feature_importance`` read them.
         leaderboard_: the search's leaderboard.
-        best_score_: the cross-validated score of the best row.
+        best_score_: the chosen row's cross-validated score in the search metric, as
+            the leaderboard shows it (the regressor's RMSE: lower is better; ``score``
+            is accuracy or R², as for any scikit-learn estimator).
     """
 
     def fit(self, X: Any, y: Any) -> AutoFinClassifier:

@@ -119,6 +119,9 @@ def test_the_regressor_is_a_pipeline_step_and_its_params_route() -> None:
         frame.drop(columns=["date", "ret"]).iloc[:600], frame["ret"].iloc[:600]
     )
     assert named.predictor_.schema.target == "ret"
+    # best_score_ is the leaderboard's score of the chosen row (RMSE here), as documented
+    assert named.best_score_ == pytest.approx(named.leaderboard_["score"].min())
+    assert 0 < named.best_score_ < 2 * np.std(frame["ret"].iloc[:600])
     assert "rmse" in named.predictor_.evaluate(frame.iloc[600:]).index
     again = clone(pipe).fit(X[:600], y[:600])  # the same seed gives the same search
     assert np.array_equal(again.predict(X[600:]), pred)
