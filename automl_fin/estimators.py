@@ -247,7 +247,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             sorted; ``predict_proba`` columns in that order).
         predictor_: the refitted best row (:class:`automl_fin.Predictor`), in the labels
             of ``y`` (lowest first under an order; the recipe's positive class last where
-            it is one of them: ``default``'s ``bad``) and its name (``y`` when it has
+            it is one of them: ``default``'s ``bad``; else the one the command infers: a
+            conventional positive label such as yes, bad or default, or the minority
+            class) and its name (``y`` when it has
             none): its ``evaluate``, ``explain`` and ``feature_importance`` read them.
         leaderboard_: the search's leaderboard.
         best_score_: the chosen row's cross-validated score in the search metric, as
@@ -283,6 +285,13 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         order = np.arange(len(classes))  # the search's classes: indices of classes_
         recipe = self._recipe()
         positive = np.flatnonzero(classes == recipe.data.positive_class)
+        if len(classes) == 2 and not recipe.data.ordered and not len(positive):
+            # as the command infers it (a conventional positive label: yes, bad, default,
+            # ...; else the minority class): the one false_negative costs name, which
+            # was the label sorting last ('good' of bad/good, where the command took 'bad')
+            from automl_fin.data._table_facts import infer_positive
+
+            positive = np.flatnonzero(classes == infer_positive(pd.Series(y))[0])
         if len(classes) == 2 and not recipe.data.ordered and len(positive):
             order = np.array([1 - positive[0], positive[0]])
         extra: dict[str, Any] = {
@@ -411,13 +420,18 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
 
 def _costs_as_codes(costs: Mapping[Any, Any], labels: np.ndarray) -> dict[Any, Any]:
     """A classifier's ``costs`` keyed by y's labels, keyed by the codes the search sees
-    (the index of each label in ``labels``); other keys (``false_negative``) as given."""
-    from automl_fin.data._metrics import label_text
+    (the index of each label in ``labels``); ``false_negative``/``false_positive`` as
+    given. Checked against y's labels first: an error names ``costs.<label>`` and y's
+    labels (a key that was none of them passed through and could name a code: with y
+    in 1, 2, 3, ``{0: 7}`` costed class 1)."""
+    from automl_fin.data._metrics import class_index, cost_matrix, label_text
 
-    index = {label_text(plain(c)): i for i, c in enumerate(labels)}
+    texts = [label_text(plain(c)) for c in labels]
+    cost_matrix(costs, texts, "AutoFinClassifier(overrides=...)")
 
     def code(key: Any) -> Any:
-        return index.get(label_text(key), key)
+        found = class_index(key, texts)
+        return key if found is None else found  # (false_negative, false_positive)
 
     return {
         code(k): {code(j): w for j, w in v.items()} if isinstance(v, Mapping) else v

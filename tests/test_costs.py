@@ -76,6 +76,11 @@ def test_yaml_booleans_name_classes_written_yes_and_no() -> None:
     class), as ``--set`` (which reads them as text) did."""
     assert cost_matrix({True: 10, False: 1}, ["No", "Yes"], "r").tolist() == [[0, 1], [10, 0]]
     assert cost_matrix({True: 10, False: 1}, [False, True], "r").tolist() == [[0, 1], [10, 0]]
+    # as a stored recipe's JSON writes the keys back
+    assert cost_matrix({"true": 10, "false": 1}, ["No", "Yes"], "r").tolist() == [[0, 1], [10, 0]]
+    assert cost_matrix({"1.0": 10, "0.0": 1}, ["0", "1"], "r").tolist() == [[0, 1], [10, 0]]
+    # YAML 1.1 reads 1e3 as text: a number all the same (was "not a finite number")
+    assert cost_matrix({"Yes": "1e3", "No": 1}, ["No", "Yes"], "r").tolist() == [[0, 1], [1e3, 0]]
 
 
 def test_cost_without_costs_or_on_a_number_is_refused_with_what_to_write() -> None:
@@ -332,6 +337,10 @@ def test_costs_keyed_as_yaml_and_json_write_labels_fit_their_classes(tmp_path) -
         (bad.astype(int), {1: 5, 0: 1}),
         (bad.astype(float), {1: 5, 0: 1}),
         (bad, {True: 5, False: 1}),
+        # keys as floats, and YAML's booleans for Yes/No: stored as '1.0' and 'true', they
+        # were refused by every later reader (evaluate, report, worker, a resume)
+        (bad.astype(int), {1.0: 5, 0.0: 1}),
+        (np.where(bad, "Yes", "No"), {True: 5, False: 1}),
     ):
         table = credit.assign(creditability=y)
         result = search("default", data=table, target="creditability", trials=2, seed=0,
@@ -408,6 +417,26 @@ def test_the_classifier_takes_costs_keyed_by_its_labels() -> None:
     # the prior labelled by the costs: every loan refused, each good one costing 1
     assert scores.loc["cost", "prior"] == pytest.approx((y == "good").mean())
     assert scores.loc["cost", "predictor"] < scores.loc["cost", "prior"]
+    # a missed 'bad' is the false negative, as the command infers it ('good', the label
+    # sorting last, was the estimator's positive class: the costs named the other error)
+    est = AutoFinClassifier(
+        recipe="auto",
+        trials=2,
+        models=["logreg"],
+        ensemble=False,
+        overrides={"costs": {"false_negative": 5, "false_positive": 1}},
+    )
+    assert list(est.fit(X, y).predictor_.schema.classes) == ["good", "bad"]  # fmt: skip
+    # costs that are not y's labels are refused naming y's labels, not the search's codes
+    for costs, words in (
+        ({"bad": 5, 0: 1}, "field 'costs.0': '0' is not a class of the target; costs are "
+         "keyed by false_negative/false_positive or the classes ['bad', 'good']"),
+        ({"bad": 5}, "class 'good' has no cost; give every class of ['bad', 'good']"),
+        ({"bad": 5, "good": "x"}, "field 'costs.good': a cost is a finite number, not 'x'"),
+    ):  # fmt: skip
+        with pytest.raises(RecipeError) as err:
+            AutoFinClassifier(trials=1, models=["logreg"], overrides={"costs": costs}).fit(X, y)
+        assert words in str(err.value), str(err.value)
 
 
 def test_a_label_metric_beside_costs_selects_the_ensemble_on_log_loss() -> None:

@@ -8,7 +8,9 @@ values. Forecast metrics (``oos_r2``, ``mase``, ``direction``) also receive the
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +26,7 @@ __all__ = [
     "METRICS",
     "Metric",
     "Reference",
+    "class_index",
     "cost_matrix",
     "default_metric",
     "expand_each",
@@ -485,13 +488,16 @@ def cost_matrix(
         raise RecipeError(source, field, f"costs map classes to costs, {COSTS_EXAMPLE}")
 
     def number(value: object, where: str) -> float:
+        if isinstance(value, str):  # YAML reads 1e3 (no point, no sign) as text
+            with contextlib.suppress(ValueError):
+                value = float(value)
         plain = isinstance(value, int | float) and not isinstance(value, bool)
         if not plain or not math.isfinite(value):  # type: ignore[arg-type]
             raise RecipeError(source, where, f"a cost is a finite number, not {value!r}")
         return float(value)
 
     def index(key: object, where: str) -> int:
-        found = _class_index(key, labels)
+        found = class_index(key, labels)
         if found is None:
             what = "false_negative/false_positive or " if k == 2 else ""
             raise RecipeError(source, where, f"'{key}' is not a class of the target; costs "
@@ -499,7 +505,7 @@ def cost_matrix(
         return found
 
     matrix = np.zeros((k, k))
-    errors = [key for key in costs if key in ERRORS and _class_index(key, labels) is None]
+    errors = [key for key in costs if key in ERRORS and class_index(key, labels) is None]
     if errors:
         if len(errors) < len(costs):
             raise RecipeError(source, field, "give false_negative and false_positive, or "
@@ -542,15 +548,16 @@ def cost_matrix(
 YAML_BOOLEANS = {True: {"true", "yes", "y", "on"}, False: {"false", "no", "n", "off"}}
 
 
-def _class_index(key: object, labels: Sequence[str]) -> int | None:
+def class_index(key: object, labels: Sequence[str]) -> int | None:
     """The class ``key`` names (``labels``: the classes as :func:`label_text` writes
     them), or ``None``. A boolean key names a class written as one of YAML's words for
     it (``{Yes: 10, No: 1}`` is read as ``{True: 10, False: 1}``) where exactly one is."""
     text = label_text(key)
     if text in labels:
         return labels.index(text)
-    if isinstance(key, bool):
-        hits = [i for i, label in enumerate(labels) if label.casefold() in YAML_BOOLEANS[key]]
+    if text in ("true", "false"):  # a boolean, or one as JSON wrote it (a stored recipe)
+        words = YAML_BOOLEANS[text == "true"]
+        hits = [i for i, label in enumerate(labels) if label.casefold() in words]
         return hits[0] if len(hits) == 1 else None
     return None
 
@@ -579,6 +586,8 @@ def label_text(value: object) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     text = str(value)
+    if re.fullmatch(r"-?\d+\.0*", text):  # a float key as JSON wrote it: "1.0" is 1
+        return text[: text.index(".")]
     return text.lower() if text.lower() in ("true", "false") else text
 
 
