@@ -57,6 +57,7 @@ def make_files(tmp: Path) -> None:
     laughs += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 10)]
     laughs += ["model_options: {xgboost: {laughs: *l9}}"]  # 6 * 9**9 strings once expanded
     (tmp / "alias_bomb.yaml").write_text("\n".join(laughs) + "\n")
+    (tmp / "twice.yaml").write_text("extends: default\nmetric: roc_auc\nmetric: log_loss\n")
     (tmp / "a_file").write_text("not a folder\n")
     (tmp / "no_header.csv").write_text("1,2,3,0\n2,3,4,1\n3,4,5,0\n")
     (tmp / "corrupt.db").write_bytes(bytes(range(256)) * 20)  # a damaged SQLite file

@@ -334,16 +334,38 @@ class AliasRefused(yaml.YAMLError):
         )
 
 
+class DuplicateKey(yaml.YAMLError):
+    """A key given twice in one YAML mapping (YAML would keep the last silently)."""
+
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(
+            f"line {line}: '{key}' is given twice in one mapping; keep one (YAML would "
+            "read the last only)"
+        )
+
+
 class SafeLoader(yaml.SafeLoader):
     """``yaml.safe_load``'s loader without aliases: no Python objects, and no
     "billion laughs" (nested aliases that expand exponentially when the recipe is
-    serialised); an alias raises :class:`AliasRefused`."""
+    serialised); an alias raises :class:`AliasRefused`, a key given twice in one
+    mapping :class:`DuplicateKey` (``costs={high: 5, low: 1, high: 2}`` read as
+    high 2)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise AliasRefused(str(event.anchor), event.start_mark.line + 1)
         return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: list[Any] = []
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if key in seen:
+                    raise DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.append(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(text: str) -> Any:
@@ -411,6 +433,8 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise RecipeError("--set", None, f"'{item}' is not KEY=VALUE (e.g. budget.seconds=60)")
         try:
             out[key.strip()] = yaml.load(raw, Loader=_TypedLoader) if raw.strip() else None
+        except DuplicateKey as exc:
+            raise RecipeError("--set", key.strip(), str(exc).partition(": ")[2]) from None
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
