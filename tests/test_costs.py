@@ -62,6 +62,9 @@ def test_three_ways_of_writing_the_german_credit_costs_are_one_matrix(costs) -> 
          "class 'c' has no cost; give every class of ['a', 'b', 'c'] a mapping"),
         ({"false_negative": 5, "false_positive": 1, "bad": 2}, TWO, "costs", "not both"),
         ({}, TWO, "costs", "costs map classes to costs"),
+        # --set 'costs={bad:5,good:1}': YAML reads 'bad:5' as one key
+        ({"bad:5": None, "good:1": None}, TWO, "costs.bad:5",
+         "(write a space after each colon: {bad: 5, ...})"),
     ],
 )  # fmt: skip
 def test_costs_that_cannot_be_meant_are_refused_naming_the_field(costs, classes, field, words):
@@ -317,7 +320,8 @@ def test_a_study_resumed_with_other_costs_is_refused_naming_them(tmp_path) -> No
     again = {"study": first.study_name, "runs_dir": tmp_path, "seed": 0}
     with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, are \{'bad': 3"):
         search("default", trials=3, overrides={**over, "costs": {"bad": 3, "good": 1}}, **again)
-    with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, are None"):
+    with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, none are given "
+                       r"now \(overrides=\{'costs': \{'bad': 5, 'good': 1\}\} resumes it\)"):  # fmt: skip
         search("default", trials=3, overrides={**over, "costs": None}, **again)
     assert search("default", trials=3, overrides=over, **again).study_name == first.study_name
     # the same costs written another way: the same study (it was refused as other costs)

@@ -374,6 +374,18 @@ def test_positive_class_rules(tmp_path: Path) -> None:
     result = search("default", data=card, trials=2, overrides={**over, "report": False},
                     runs_dir=tmp_path, storage=":memory:")  # fmt: skip
     assert result.dataset.classes == ["yes", "no"]  # the positive class is index 1
+    # the note's command pastes into a shell as it is printed, quotes and all ("--set
+    # data.positive_class=won't default" opened a quote the shell never closed)
+    import shlex
+
+    worded = card.assign(card=card["card"].map({"yes": "default", "no": "won't default"}))
+    recipe = load_recipe("default", {"data.target": "card"})
+    settled = settle(recipe, worded, "card", loosened(recipe, worded, {}))
+    (note,) = [n for n in settled.notes if n.startswith("positive class 'default'")]
+    typed = shlex.split(note.rpartition("instead: ")[2])
+    assert typed[0] == "--set" and parse_overrides(typed[1:]) == {
+        "data.positive_class": "won't default"
+    }
     # a recipe file's `positive_class: yes` (a YAML boolean) is matched to the text 'yes'
     recipe = load_recipe("default", {"data.positive_class": True, "data.target": "card"})
     settled = settle(recipe, card, "card", loosened(recipe, card, ["data.positive_class"]))

@@ -500,8 +500,14 @@ def cost_matrix(
         found = class_index(key, labels)
         if found is None:
             what = "false_negative/false_positive or " if k == 2 else ""
+            head, colon, tail = str(key).partition(":")  # YAML reads {bad:5} as a key
+            hint = (
+                f" (write a space after each colon: {{{head}: {tail}, ...}})"
+                if colon and class_index(head.strip(), labels) is not None
+                else ""
+            )
             raise RecipeError(source, where, f"'{key}' is not a class of the target; costs "
-                              f"are keyed by {what}the classes {labels}")  # fmt: skip
+                              f"are keyed by {what}the classes {labels}{hint}")  # fmt: skip
         return found
 
     matrix = np.zeros((k, k))

@@ -16,6 +16,7 @@ and the notes the run summary shows (what was inferred, and how to change it).
 from __future__ import annotations
 
 import difflib
+import shlex
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -360,7 +361,7 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     instead = "" if hint is None else f"the recipe's {hint!r} is not a value of '{cfg.target}'; "
     out.notes.append(
         f"positive class {label!r} of '{cfg.target}' ({instead}{why}); to predict "
-        f"{other!r} instead: --set data.positive_class={_typed(other)}"
+        f"{other!r} instead: --set {_shell_arg(f'data.positive_class={_typed(other)}')}"
     )
 
 
@@ -762,6 +763,15 @@ def _typed(value: Any) -> str:
     """``value`` as typed after ``--set KEY=`` (quoted where YAML reads another type)."""
     text = str(value)
     return f"'{text}'" if text.strip().lower() in ("true", "false", "null", "~", "") else text
+
+
+def _shell_arg(arg: str) -> str:
+    """``arg`` as it is pasted into a shell: as is, else in double quotes where nothing
+    in it means something there (``"data.positive_class=won't default"``), else as
+    :func:`shlex.quote` writes it."""
+    if shlex.quote(arg) == arg:
+        return arg
+    return f'"{arg}"' if not set(arg) & set('"$`\\!') else shlex.quote(arg)
 
 
 def _short(values: Iterable[Any], most: int = 8) -> str:

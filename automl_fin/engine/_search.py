@@ -917,7 +917,11 @@ def _open_study(
     wanted = json.loads(json.dumps(recipe.costs, default=str))  # keys as stored: text
     costs = (attrs.get("recipe_config") or {}).get("costs") if attrs else wanted
     if not _same_costs(costs, wanted, ds.classes):  # its rows' cost was scored by the first
-        differ.append(f"costs were {costs}, are {wanted}")
+        now = "none are given now" if wanted is None else f"are {wanted}"
+        differ.append(
+            f"costs were {costs}, {now}"
+            + ("" if costs is None else f" (--set 'costs={_flow(costs)}' resumes it)")
+        )
     left = {c for c, why in ds.dropped.items() if why in ("one value", "id column")}
     if gone and gone <= left:  # a study of a version that kept them as features
         keep = ", ".join(f"{c}: categorical" for c in sorted(gone))
@@ -1074,6 +1078,13 @@ def _complete_attrs(
                 f"--storage URL{claimed}) or choose another --study name"
             )
         time.sleep(0.2)
+
+
+def _flow(value: Any) -> str:
+    """``value`` as YAML's flow style writes it on one line (``{bad: 5, good: 1}``)."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
 
 
 def _same_costs(then: Any, now: Any, classes: list[Any]) -> bool:
