@@ -298,6 +298,7 @@ def test_cost_as_the_search_metric_ranks_rows_by_their_decided_cost(tmp_path) ->
     assert (
         f"the predictor's cutoff, the one predict labels by (decline at score {cutoff:.4f}" in page
     )
+    assert "good labelled bad 1, bad labelled good 5 (a right label costs 0" in page  # given
     if rule.crossfit == rule.plain:  # the costs' weights kept: nothing fitted on the card
         assert (
             "labels from the probabilities weighted good 1.00, bad 5.00: the costs' weights: "

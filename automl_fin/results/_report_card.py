@@ -103,12 +103,32 @@ def _search(study: Any, problem: Problem, board: pd.DataFrame) -> list[tuple[str
     return [
         ("recipe", _recipe_words(problem)),
         ("metric", f"{problem.metric.name} ({problem.metric.direction})"),
+        *_costs_item(problem),
         ("validation", problem.validation_words()),
         ("budget", limit or "none"),
         ("trials", f"{len(every)} ({counted or 'none'}){took}"),
         ("models tried", ", ".join(sorted(map(str, trials["model"].unique()))) or "none"),
         ("seed", str(problem.recipe.seed)),
     ]
+
+
+def _costs_item(problem: Problem) -> list[tuple[str, str]]:
+    """The recipe's costs in words, a row's class then its label (none without costs):
+    ``bad labelled good 5, good labelled bad 1``."""
+    from automl_fin.data._metrics import cost_matrix
+
+    costs = problem.recipe.costs
+    if costs is None or not problem.task.is_classification:
+        return []
+    classes = problem.dataset.classes
+    matrix = cost_matrix(costs, classes, problem.recipe.name)
+    words = [
+        f"{classes[i]} labelled {classes[j]} {matrix[i, j]:g}"
+        for i in range(len(classes))
+        for j in range(len(classes))
+        if matrix[i, j] != 0
+    ]
+    return [("costs", ", ".join(words) + " (a right label costs 0 where not named)")]
 
 
 def _chosen(
