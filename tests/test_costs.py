@@ -321,8 +321,9 @@ def test_a_study_resumed_with_other_costs_is_refused_naming_them(tmp_path) -> No
     again = {"study": first.study_name, "runs_dir": tmp_path, "seed": 0}
     with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, are \{'bad': 3"):
         search("default", trials=3, overrides={**over, "costs": {"bad": 3, "good": 1}}, **again)
-    with pytest.raises(StorageError, match=r"costs were \{'bad': 5, 'good': 1\}, none are given "
-                       r"now \(overrides=\{'costs': \{'bad': 5, 'good': 1\}\} resumes it\)"):  # fmt: skip
+    said = (r"costs were \{'bad': 5, 'good': 1\}, none are given now "
+            r"\(overrides=\{'costs': \{'bad': 5, 'good': 1\}\} resumes it\)")  # fmt: skip
+    with pytest.raises(StorageError, match=said):
         search("default", trials=3, overrides={**over, "costs": None}, **again)
     assert search("default", trials=3, overrides=over, **again).study_name == first.study_name
     # the same costs written another way: the same study (it was refused as other costs)
