@@ -289,7 +289,9 @@ def test_ctrl_c_of_a_run_that_named_no_study_names_the_one_to_resume(tmp_path: P
     assert again.returncode == 0, again.stderr[-2000:]
     assert [s.study_name for s in optuna.get_all_study_summaries(url)] == [name]
     after = [t for t in _trials(url, name) if t.number not in done and t.state.name == "COMPLETE"]
-    assert after[0].user_attrs["retry"] == stopped.number and after[0].params == stopped.params
+    # its parameters again (those the signal let it draw: the rest are drawn anew)
+    assert after[0].user_attrs["retry"] == stopped.number
+    assert stopped.params.items() <= after[0].params.items(), (stopped.params, after[0].params)
     assert len(after) == 2 and "retry" not in after[1].user_attrs
 
 

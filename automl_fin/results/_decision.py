@@ -47,8 +47,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from automl_fin.data._metrics import least_cost
-
 if TYPE_CHECKING:
     import optuna
 
@@ -136,6 +134,8 @@ def ruled(proba: np.ndarray, rule: Rule | None) -> np.ndarray:
     rule."""
     if rule is None:
         return proba
+    from automl_fin.data._metrics import least_cost  # (scikit-learn's metrics with it)
+
     scaled = np.asarray(proba, dtype=float) * np.asarray(rule.factors)
     scaled = least_cost(scaled, rule.costs)
     return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), np.finfo(float).tiny)
@@ -236,6 +236,8 @@ def crossfit_decide(
     proba = np.asarray(proba, dtype=float)
     if rule is None or not rule.fitted:  # the arg-max, or a cost's own weights
         return decide(proba, rule)
+    from automl_fin.data._metrics import least_cost
+
     crossed = _crossed(metric, np.asarray(y, dtype=int), proba, seed)
     return np.argmax(least_cost(crossed, metric.matrix), axis=1)
 
