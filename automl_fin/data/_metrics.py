@@ -625,7 +625,7 @@ def _cost_metric(
     tasks = frozenset({task}) if task is not None else CLASSIFICATION
 
     def fn(y: np.ndarray, p: np.ndarray) -> float:
-        labels = _labels(p) if alike else np.argmin(np.asarray(p, dtype=float) @ matrix, axis=1)
+        labels = _labels(least_cost(p, None if alike else matrix))
         return float(np.mean(matrix[np.asarray(y, dtype=int), labels]))
 
     return Metric(

@@ -124,8 +124,15 @@ def fit_predictor(
             scores = conformity_scores(ds.y, oof, scale)
             interval = {"method": SCALED if scale else METHOD, "rows": len(scores),
                         "file": INTERVAL_FILE, "floor": floor_of(ds.y), "scale": scale}  # fmt: skip
+    decision = _decision(study, p, best, run_dir)
     manifest = {
-        "format": FORMAT,
+        "format": (
+            FORMATS[1]
+            if record.recalibration
+            else FORMATS[2]
+            if (decision or {}).get("costs") is not None
+            else FORMAT
+        ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,
         "recipe": p.recipe.model_dump(mode="json"),
@@ -142,7 +149,7 @@ def fit_predictor(
         "best": {"trial": best.number, "model": record.model},
         "stacker": record.stacker,
         "recalibration": record.recalibration,
-        "decision": _decision(study, p, best, run_dir),
+        "decision": decision,
         "fit": fits,
         "interval": interval,
         "versions": package_versions(_libraries(p, members)),
@@ -155,10 +162,6 @@ def fit_predictor(
         },
         "training": _training_facts(p),
     }
-    if record.recalibration:
-        manifest["format"] = FORMATS[1]
-    elif (manifest["decision"] or {}).get("costs") is not None:
-        manifest["format"] = FORMATS[2]
     predictor = Predictor(members, Schema.of(p), manifest, scores=scores)
     if ds.scale is None:  # price series drift by design: no stability reference
         from automl_fin.results._explain import background_of

@@ -604,9 +604,7 @@ class Predictor:
 
         if self.reference is None or self.schema.series is not None or len(X) < st.MIN_ROWS:
             return None
-        rule = st.score_rule(self.reference, self.rule)
-        score = st.score_of(raw, self.schema.task, self.schema.classes, rule)
-        table = st.stability_table(self.reference, X, score)
+        table = st.stability_table(self.reference, X, self._score(raw))
         st.warn_shift(table, source, len(X))
         return table
 
@@ -625,9 +623,15 @@ class Predictor:
                 "check existed); run the search again to save them"
             )
         X, _ = self._features(data)
-        rule = st.score_rule(self.reference, self.rule)
-        score = st.score_of(self._blend(X), self.schema.task, self.schema.classes, rule)
-        return st.stability_table(self.reference, X, score)
+        return st.stability_table(self.reference, X, self._score(self._blend(X)))
+
+    def _score(self, raw: np.ndarray) -> np.ndarray:
+        """The stability check's score of predictions ``raw``, labelled as the saved
+        reference's rows were (:func:`~automl_fin.results._stability.score_rule`)."""
+        from automl_fin.results import _stability as st
+
+        rule = st.score_rule(self.reference or {}, self.rule)
+        return st.score_of(raw, self.schema.task, self.schema.classes, rule)
 
     def evaluate(self, data: pd.DataFrame | str | Path) -> pd.DataFrame:
         """Every metric of the recipe (the search metric first) on labelled rows
