@@ -161,16 +161,17 @@ def test_a_search_under_costs_unlike_in_a_class_labels_by_least_expected_cost(wv
     problem = result.problem
     metric = problem.decision_metric
     assert metric.name == "cost" and metric.matrix is not None
-    assert ("metric macro_f1 (maximize), labels chosen for their least expected cost; rows "
-            "ranked by the macro_f1 of those labels (--set metric=cost: by their cost)"
-            ) in problem.summary()  # fmt: skip
+    assert "metric cost (minimize), labels chosen for their least expected cost," in (
+        problem.summary()
+    )  # the recipe's metric is auto: cost under costs, its macro_f1 reported beside it
+    assert problem.metric is metric and "macro_f1" in {m.name for m in problem.extra_metrics}
     matrix = np.asarray(metric.matrix)
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     y = problem.dataset.y
     trial = next(t for t in study.trials if TrialRecord.of(t).model == "logreg")
     oof = np.load(TrialRecord.of(trial).oof)
     folds = [matrix[y[v], (oof[v] @ matrix).argmin(axis=1)].mean() for _, v in problem.splits]
-    assert TrialRecord.of(trial).metrics["cost"] == pytest.approx(np.mean(folds))
+    assert trial.value == pytest.approx(np.mean(folds))  # cost: the search metric
     predictor = load(Path(result.run_dir) / "predictor")
     assert predictor.rule.costs == metric.matrix
     table = pd.read_csv(wvs_file)
@@ -232,13 +233,15 @@ def test_on_rows_it_never_saw_the_costs_decision_costs_less_than_the_arg_max(isl
 
 def test_a_search_with_costs_labels_for_them_and_says_their_cost(islr, tmp_path) -> None:
     """Through the engine with the flags a user types (``--set costs=...`` on the
-    default recipe, searched on ROC AUC): every row is scored for ``cost`` with the
-    costs' weights; the predictor's labels are its rule's, ``evaluate`` gives the cost
-    beside the prior labelled the same way, and the search metric is unchanged."""
+    default recipe, ``--set metric=roc_auc`` to search on ROC AUC): every row is scored
+    for ``cost`` with the costs' weights; the predictor's labels are its rule's,
+    ``evaluate`` gives the cost beside the prior labelled the same way, and the search
+    metric is the one named."""
     file, table = islr
     costs = {"false_negative": 10, "false_positive": 1}
+    over = {**FAST, "costs": costs, "metric": "roc_auc"}
     result = search("default", data=str(file), target="default", trials=3, seed=0,
-                    runs_dir=tmp_path, overrides={**FAST, "costs": costs})  # fmt: skip
+                    runs_dir=tmp_path, overrides=over)  # fmt: skip
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     problem = result.problem
     assert problem.metric.name == "roc_auc" and problem.decision_metric.name == "cost"
@@ -460,3 +463,41 @@ def test_a_label_metric_beside_costs_selects_the_ensemble_on_log_loss() -> None:
         problem = resolve(load_recipe("default", {"metric": metric, "costs": costs}), None,
                           get_registry())  # fmt: skip
         assert selection_criterion(problem)[1] == chosen
+
+
+def test_costs_rank_the_rows_by_cost_unless_the_run_names_another_metric(wvs_file, tmp_path):
+    """Ranked by ``risk_tier``'s macro-F1, the survey's rows chosen under the ordered
+    costs cost more on held-out rows than always the middle answer (0.744-0.800 against
+    0.664 on three splits; ranked by cost 0.615-0.623): a recipe whose metric is
+    ``auto`` ranks by cost where costs are given, and reports its own beside it. A
+    metric the run names is kept, and the summary says how its rows are ranked. A study
+    stored under costs and the recipe's macro-F1 (before ``auto`` meant cost) is found
+    as another search, and the message names the ``--set`` that resumes it."""
+    from automl_fin.engine._recipes import content_hash, load_recipe, stored_hash
+    from automl_fin.errors import StorageError
+
+    over = {**FAST, "costs": WVS_COSTS, "ensemble": False}
+    run = {"data": str(wvs_file), "target": "poverty", "trials": 1, "seed": 0,
+           "runs_dir": tmp_path, "storage": f"sqlite:///{tmp_path / 'r.db'}"}  # fmt: skip
+    ranked = search("risk_tier", **run, study="auto", overrides=over).problem
+    assert ranked.metric.name == "cost" and ranked.extra_metrics[0].name == "macro_f1"
+    named = search("risk_tier", **run, study="named",
+                   overrides={**over, "metric": "macro_f1"})  # fmt: skip
+    assert named.problem.metric.name == "macro_f1"
+    assert "rows ranked by the macro_f1 of those labels (--set metric=cost" in (
+        named.problem.summary()
+    )
+    resumes = r"metric was 'macro_f1', is 'cost' \(overrides=\{'metric': 'macro_f1'\} resumes it\)"
+    with pytest.raises(StorageError, match=resumes):  # in Python's words (--set on the CLI)
+        search("risk_tier", **run, study="named", overrides=over)
+    resumed = search("risk_tier", **run, study="named", overrides={**over, "metric": "macro_f1"})
+    assert resumed.study_name == "named"
+    # without costs, the recipe asks what it asked when it named macro_f1: studies stored
+    # then and now are one recipe to `compare`
+    recipe = load_recipe("risk_tier")
+    before = {**recipe.model_dump(mode="json"), "metric": "macro_f1"}
+    assert stored_hash({"recipe_config": before}) == content_hash(recipe)
+    with_costs = load_recipe("risk_tier", {"costs": WVS_COSTS})
+    assert stored_hash({"recipe_config": {**before, "costs": WVS_COSTS}}) != content_hash(
+        with_costs
+    )  # ranked by macro-F1 then, by cost now: another search

@@ -93,7 +93,7 @@ def test_installed_wheel_finds_its_recipes_and_plugin(wheel: Path, tmp_path: Pat
     for path in (package, plugin, recipe):
         assert path.startswith(str(site)), path
     assert recipe.endswith("automl_fin/_recipes/default.yaml")
-    assert metric == "roc_auc"
+    assert metric == "auto"  # roc_auc for two classes, cost under costs
     assert {"logreg", "hgb", "xgboost", "mlp"} <= set(ast.literal_eval(models))
 
 

@@ -40,7 +40,7 @@ def test_all_six_recipes_are_shipped() -> None:
 
 def test_default_recipe_content(registry: Registry) -> None:
     r = load_recipe("default", registry=registry)
-    assert r.task is Task.BINARY and r.metric == "roc_auc"
+    assert r.task is Task.BINARY and r.metric == "auto"  # roc_auc; cost under costs
     assert r.validation.scheme == "stratified_kfold" and r.validation.n_splits == 5
     assert r.data.dataset == "german_credit" and r.data.positive_class == "bad"
 

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from automl_fin.errors import RecipeError
-from automl_fin.plugin._specs import Task
+from automl_fin.plugin._specs import TASK_METRICS, Task
 
 __all__ = [
     "COST",
@@ -333,9 +333,6 @@ ROW_LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 }
 
 
-_DEFAULTS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSION: "rmse"}
-
-
 _PER_CLASS = {"recall": skm.recall_score, "precision": skm.precision_score, "f1": skm.f1_score}
 # per-class metrics that name no label, so a recipe fits any data: ``f1:each`` is one
 # metric per class; the others pick one class by its share of the rows (or, for a
@@ -451,9 +448,12 @@ def get_metric(
     return metric
 
 
-def default_metric(task: Task) -> str:
-    """The search metric used when a recipe leaves it to the task."""
-    return _DEFAULTS[task]
+def default_metric(task: Task, costs: object = None) -> str:
+    """The search metric used when a recipe leaves it to the task (``metric: auto``):
+    ``cost`` where a classification's ``costs`` are given (the labels are chosen for
+    their cost; ranked by another metric, carData's WVS rows chosen by macro-F1 cost
+    more than always the middle answer on held-out rows), else the task's own."""
+    return COST if costs is not None and task.is_classification else TASK_METRICS[task]
 
 
 COST = "cost"

@@ -440,16 +440,16 @@ def resolve(
 def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
     """The search metric and the recipe's extra metrics for this data's task."""
     task = dataset.task
-    metric_name = default_metric(task) if recipe.metric == "auto" else recipe.metric
+    metric_name = default_metric(task, recipe.costs) if recipe.metric == "auto" else recipe.metric
     classes = dataset.classes
     counts = np.bincount(dataset.y, minlength=len(classes)).tolist() if classes else None
     found = {"source": recipe.source, "classes": classes, "counts": counts, "costs": recipe.costs}
     metric = get_metric(metric_name, task, field="metric", **found)
-    extra = [
-        get_metric(m, task, field=f"metrics[{i}]", **found)
-        for i, m in expand_each(recipe.metrics, classes)
-        if m != metric.name
-    ]
+    listed = [(f"metrics[{i}]", m) for i, m in expand_each(recipe.metrics, classes)]
+    own = default_metric(task)
+    if recipe.metric == "auto" and metric_name != own and own not in recipe.metrics:
+        listed.insert(0, ("metric", own))  # ranked by cost (costs given): the task's own too
+    extra = [get_metric(m, task, field=f, **found) for f, m in listed if m != metric.name]
     if recipe.costs is not None and COST not in {metric.name, *(m.name for m in extra)}:
         if not task.is_classification:
             raise RecipeError(recipe.source, "costs", f"costs are of class labels; task '{task}' "

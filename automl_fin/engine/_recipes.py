@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from automl_fin.errors import RecipeError
-from automl_fin.plugin._specs import ColumnKind, Task
+from automl_fin.plugin._specs import TASK_METRICS, ColumnKind, Task
 
 if TYPE_CHECKING:
     from automl_fin.plugin._registry import Registry
@@ -402,10 +402,16 @@ def content_hash(recipe: Recipe) -> str:
 
 def asks(recipe: Recipe) -> dict[str, Any]:
     """What ``recipe`` asks for, as JSON: the fields set to other than their defaults,
-    without its name, description, seed and budget (:func:`content_hash`'s input)."""
-    return recipe.model_dump(
+    without its name, description, seed and budget (:func:`content_hash`'s input). A
+    metric named that ``auto`` gives (the task's own, no costs) asks what ``auto`` does:
+    the built-in recipes named theirs before ``auto`` meant ``cost`` under costs."""
+    out = recipe.model_dump(
         mode="json", exclude={"name", "description", "seed", "budget"}, exclude_defaults=True
     )
+    task = recipe.task
+    if task != "auto" and recipe.costs is None and out.get("metric") == TASK_METRICS[task]:
+        del out["metric"]
+    return out
 
 
 def stored_hash(study_attrs: Mapping[str, Any]) -> str | None:

@@ -1106,4 +1106,6 @@ def _difference(key: str, stored: Any, now: Any) -> str:
         return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
     if key == "n_splits":  # folds x repeats: "n_splits was 6, is 8" for 3 and 4 folds
         key = "validation splits (folds x repeats)"
+    if key == "metric":  # e.g. a study under costs ranked by roc_auc, before auto meant cost
+        return f"metric was {stored!r}, is {now!r} (--set metric={stored} resumes it)"
     return f"{key} was {stored!r}, is {now!r}"

@@ -39,6 +39,12 @@ class Task(StrEnum):
         return self is not Task.REGRESSION
 
 
+# the search metric of a recipe that leaves it to the task (``metric: auto``) and gives
+# no costs (``automl_fin.data._metrics.default_metric``); here, where recipes read it
+# without importing the metrics (scikit-learn)
+TASK_METRICS = {Task.BINARY: "roc_auc", Task.MULTICLASS: "macro_f1", Task.REGRESSION: "rmse"}
+
+
 class InputKind(StrEnum):
     """The shape of the input a model consumes after preprocessing.
 
