@@ -318,13 +318,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from automl_fin.engine import _interrupts
     from automl_fin.errors import AutomlFinError, Terminated
 
+    _interrupts.forget()
     with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
         signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _interrupts.on_sigint)  # remembered where it is dropped
 
     try:
-        return int(COMMANDS[args.command](args) or 0)
+        done = int(COMMANDS[args.command](args) or 0)
+        _interrupts.check()  # Ctrl-C that Python dropped after the engine's last check
+        return done
     except AutomlFinError as exc:
         if args.debug:
             raise
@@ -371,9 +376,11 @@ def _main(args: argparse.Namespace) -> int:
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM handled as Ctrl-C is (it ended the process with the trial left RUNNING,
     the storage's write-ahead log beside it, and no word of how to resume)."""
+    from automl_fin.engine._interrupts import received
     from automl_fin.errors import Terminated
 
     Terminated.received = True
+    received("SIGTERM")
     raise Terminated("SIGTERM")
 
 

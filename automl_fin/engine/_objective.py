@@ -33,6 +33,7 @@ from threadpoolctl import ThreadpoolController
 from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
+from automl_fin.engine._interrupts import check as check_interrupt
 from automl_fin.engine._pipeline import (
     Plan,
     build_pipeline,
@@ -333,6 +334,7 @@ class Objective:
         return [n for n in plan.spec_names()[1:] if n not in self.fitted_preps and n in preps]
 
     def __call__(self, trial: optuna.Trial) -> float:
+        check_interrupt()  # Ctrl-C that Python dropped (in a __del__) stops the search here
         self.count += 1
         self.curve_s = 0.0  # seconds this trial's fits spent reporting learning curves
         self.build_s = 0.0  # seconds in the plugins' builders (a first one imports torch)

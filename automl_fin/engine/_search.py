@@ -28,6 +28,7 @@ from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine import _run_state as run_state
 from automl_fin.engine._bag import flush as flush_bags
+from automl_fin.engine._interrupts import check as check_interrupt
 from automl_fin.engine._objective import Objective, TrialFailed, warm_preprocessors
 from automl_fin.engine._problem import Problem, resolve
 from automl_fin.engine._recipes import Recipe, content_hash, load_recipe, with_overrides
@@ -407,6 +408,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if repeated := objective.warnings.repeated():
             warnings.warn(repeated, stacklevel=2)
         flush_bags()  # this process's fold models on disk before anyone reads them
+        check_interrupt()  # Ctrl-C that Python dropped as the search ended
         if not worker:
             timings["search"] = round(time.monotonic() - started, 3)
             predictor = _after_search(
@@ -468,6 +470,7 @@ def _after_search(
     def step(name: str, text: str) -> Any:
         """Time a step; one that fails is warned about and noted on the study, so
         the finished search (already stored) is never lost to it."""
+        check_interrupt()  # Ctrl-C that Python dropped: no step after it
         status(text)
         t0 = time.monotonic()
         try:
