@@ -516,6 +516,44 @@ def test_a_refit_that_fails_after_the_search_keeps_the_search(tmp_path: Path) ->
         automl_fin.load(result.run_dir)
 
 
+def test_a_run_in_which_no_trial_completed_says_it_saved_no_predictor(tmp_path: Path) -> None:
+    """A budget no trial fits: the run folder holds its report and its study's mark but
+    no ``oof`` folder, and ``predict`` on it said "is not a predictor: no manifest.json;
+    pass the folder automl-fin run wrote" (a helper's find): the folder it was given."""
+    with pytest.warns(UserWarning, match="no trial completed"):
+        result = search(
+            "default", seconds=0.001, runs_dir=tmp_path, overrides={"models": ["logreg"]}
+        )
+    assert result.predictor is None and not (result.run_dir / "oof").exists()
+    with pytest.raises(ArtifactError, match=r"this run saved no predictor \(.*no trial or"):
+        automl_fin.load(result.run_dir)
+
+
+def test_a_run_without_a_predictor_sets_aside_one_no_longer_chosen(tmp_path: Path) -> None:
+    """Resumed with ``--no-predictor``, a study's leaderboard and report named a new
+    chosen row while ``predict`` served the predictor of the one before, without a word
+    (a helper's find). It is set aside, said in one line, and ``predict`` says where it
+    is; a run whose chosen row stays keeps it."""
+    run = {"runs_dir": tmp_path, "seed": 0, "study": "s",
+           "storage": f"sqlite:///{tmp_path / 'r.db'}"}  # fmt: skip
+    fast = {"calibration": ["none"], "report": False, "ensemble": False, "portfolio": False,
+            "baselines": []}  # fmt: skip
+    first = search("default", trials=1, **run, overrides={**fast, "models": ["hgb"]})
+    assert first.predictor is not None
+    again = search("default", trials=1, **run,
+                   overrides={**fast, "models": ["hgb"], "predictor": False})  # fmt: skip
+    assert automl_fin.load(again.run_dir).manifest["best"] == first.predictor.manifest["best"]
+    with pytest.warns(UserWarning, match=r"moved to .*predictor.previous: the study's chosen "
+                      r"row is now logreg \(0\.\d+\), not its hgb"):  # fmt: skip
+        later = search("default", trials=4, **run,
+                       overrides={**fast, "models": ["logreg"], "predictor": False})  # fmt: skip
+    board = later.leaderboard()
+    assert board.loc[board["chosen"], "model"].tolist() == ["logreg"]
+    with pytest.raises(ArtifactError, match=r"the last run of this study saved no predictor"):
+        automl_fin.load(later.run_dir)
+    assert (later.run_dir / "predictor.previous" / "manifest.json").is_file()
+
+
 class _PlainPlugin:
     """A third-party logistic regression, registered in some runs of a study only."""
 

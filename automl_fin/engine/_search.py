@@ -550,6 +550,8 @@ def _after_search(
                 _set_aside(run_dir / PREDICTOR_DIR)
                 raise
             predictor = fitted
+    else:  # --no-predictor: an earlier run's predictor stays only as the chosen row
+        _keep_if_chosen(study, problem, run_dir / PREDICTOR_DIR)
     if recipe.report:
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
@@ -647,20 +649,45 @@ def _worker_end(objective: Objective, budget: int | None) -> str:
     return "time" if late or budget is None else "trials"
 
 
-def _set_aside(folder: Path) -> None:
+def _set_aside(
+    folder: Path,
+    why: str = "it may not be the study's chosen row any more; fix the error and run the "
+    "study again to save one",
+) -> None:
     """Move the predictor an earlier run of the study saved to ``<folder>.previous``
     (replacing an older one), so that ``automl-fin predict`` never serves it as the
     study's predictor after a run whose own predictor could not be saved: its chosen row
-    may have changed since. Said in one line."""
+    may have changed since. Said in one line, with ``why``."""
     if not folder.is_dir():
         return
     previous = folder.with_name(f"{folder.name}.previous")
     shutil.rmtree(previous, ignore_errors=True)
     folder.rename(previous)
     warnings.warn(
-        f"the predictor an earlier run saved was moved to {previous}: it may not be the "
-        "study's chosen row any more; fix the error and run the study again to save one",
-        stacklevel=3,
+        f"the predictor an earlier run saved was moved to {previous}: {why}", stacklevel=3
+    )
+
+
+def _keep_if_chosen(study: optuna.Study, problem: Problem, folder: Path) -> None:
+    """A run that saves no predictor (``--no-predictor``) resumed a study whose earlier
+    run saved one: it is set aside (:func:`_set_aside`) unless it is still the study's
+    chosen row, the same row with the same score. Kept, ``predict`` served the old
+    ensemble while the leaderboard and the report named the new one (a helper's find)."""
+    from automl_fin.results._reality_check import chosen_row
+
+    try:
+        saved = json.loads((folder / "manifest.json").read_text())
+        was = (saved["best"]["trial"], float(saved["metric"]["score"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # none saved (or not one this version reads: load says so)
+    row = chosen_row(study, problem)
+    if row is not None and (row.number, row.value) == was:
+        return
+    now = "none" if row is None else f"{TrialRecord.of(row).model or row.number} ({row.value:.4g})"
+    _set_aside(
+        folder,
+        f"the study's chosen row is now {now}, not its {saved['best'].get('model')} "
+        f"({was[1]:.4g}); run the study again without --no-predictor to save one",
     )
 
 

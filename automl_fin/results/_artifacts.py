@@ -42,6 +42,7 @@ from automl_fin.results._seen import FILE as SEEN_FILE
 from automl_fin.results._seen import naive_times, row_hashes, series_names, time_stamp
 from automl_fin.results._stability import FILE as STABILITY_FILE
 from automl_fin.results._stability import malformed
+from automl_fin.storage._runs import OWNER
 
 if TYPE_CHECKING:
     import optuna
@@ -537,9 +538,10 @@ def _manifest(folder: Path) -> dict[str, Any]:
         previous = folder / f"{PREDICTOR_DIR}.previous"
         if previous.is_dir():  # the last run of the study could not save its predictor
             raise ArtifactError(
-                f"{folder}: the last run of this study saved no predictor (its refit failed: "
-                f"see its warning); the one an earlier run saved is in {previous}, and may "
-                "not be the study's chosen row any more"
+                f"{folder}: the last run of this study saved no predictor (its refit failed, "
+                "or --no-predictor after its chosen row changed: see its warning); the one an "
+                f"earlier run saved is in {previous}, and may not be the study's chosen row "
+                "any more"
             )
         if (folder / "oof").is_dir() and (since := _searching_since(folder)):
             raise ArtifactError(
@@ -547,11 +549,11 @@ def _manifest(folder: Path) -> dict[str, Any]:
                 "running, or killed: then run the study again); the predictor is saved when "
                 "the run ends"
             )
-        if (folder / "oof").is_dir():  # a run folder: its search saved no predictor
-            raise ArtifactError(
-                f"{folder}: this run saved no predictor (its search said why: e.g. only the "
-                "baselines completed, or --no-predictor; or it was stopped before its end); "
-                "run the study again to save one: its finished trials are kept"
+        if (folder / "oof").is_dir() or (folder / OWNER).is_file():  # a run saved none
+            raise ArtifactError(  # (no trial completed: no oof folder)
+                f"{folder}: this run saved no predictor (its search said why: e.g. no trial "
+                "or only the baselines completed, or --no-predictor; or it was stopped before "
+                "its end); run the study again to save one: its finished trials are kept"
             )
         hint = (
             f"; it holds {len(found)} run(s) with a predictor: pass one, e.g. the latest, "
