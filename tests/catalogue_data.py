@@ -29,6 +29,8 @@ def make_files(tmp: Path) -> None:
     credit.assign(**{target: np.nan}).to_csv(tmp / "no_target.csv", index=False)
     credit.to_csv(tmp / "text_target.csv", index=False)
     credit.head(4).to_csv(tmp / "tiny.csv", index=False)
+    names = [f"applicant {i:04d}" for i in range(len(credit))]
+    credit.assign(applicant=names).to_csv(tmp / "named.csv", index=False)
     rare = pd.concat([credit[credit[target] == "good"], credit[credit[target] == "bad"].head(3)])
     rare.to_csv(tmp / "rare_class.csv", index=False)
     (tmp / "dup_columns.csv").write_text("age,age,y\n1,2,0\n3,4,1\n5,6,0\n")

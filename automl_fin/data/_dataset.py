@@ -443,14 +443,17 @@ def _check_header(p: Path, sep: str | None, encoding: str = UTF8, skip: int = 0)
                        encoding=encoding, skiprows=skip,
                        engine="python" if not sep else "c")  # fmt: skip
     names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
-    seen: dict[str, int] = {}
+    seen: dict[str, list[str]] = {}
     for name in names:
-        seen[name.strip()] = seen.get(name.strip(), 0) + 1
-    dupes = [n for n, k in seen.items() if k > 1]
-    if dupes:
+        seen.setdefault(name.strip(), []).append(name)
+    dupes = [n for n, written in seen.items() if len(written) > 1]
+    if dupes:  # names equal but for spaces around them: each as written ('balance ')
+        said = [" and ".join(map(repr, dict.fromkeys(seen[n]))) for n in dupes]
+        spaces = any(len(set(seen[n])) > 1 for n in dupes)
         raise DataError(
-            f"data file '{p}' has duplicate column names ({', '.join(map(repr, dupes))}); "
-            "give every column a unique name"
+            f"data file '{p}' has duplicate column names ({', '.join(said)}"
+            + (", alike but for spaces around them" if spaces else "")
+            + "); give every column a unique name"
         )
     if len(names) > 1 and all(_is_number(n) for n in names):
         raise DataError(
@@ -686,6 +689,25 @@ def infer_task(y: pd.Series) -> Task:
     return Task.REGRESSION
 
 
+MANY_CLASSES = 20  # classes from which a target whose values are mostly single is refused
+
+
+def _check_labels(y: np.ndarray, labels: Sequence[Any], source: str, target: str) -> None:
+    """Refuse a target whose values are mostly distinct (over :data:`MANY_CLASSES` of
+    them, most on one row): an identifier, a date or free text. A customer's name as
+    the target blamed a feature ("column 'income' gives the target away: it separates
+    the classes perfectly"; a helper's find), then folds too few for its classes."""
+    counts = np.bincount(y, minlength=len(labels))
+    once = int((counts == 1).sum())
+    if len(counts) > MANY_CLASSES and once > len(counts) / 2:
+        raise DataError(
+            f"{source}: target '{target}' takes {len(counts)} values in {len(y)} rows, "
+            f"{once} of them on one row only (e.g. {labels[int(np.argmax(counts == 1))]!r}): "
+            "an identifier, a date or free text, not a class to learn; name the column to "
+            "predict with --target"
+        )
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     """A content hash of ``frame`` (column names, dtypes and values; not the row index).
     Text held as ``str``, ``object`` or ``category`` is one dtype here (pandas hashes
@@ -822,6 +844,7 @@ class Dataset:
             why = f" ({', '.join(map(repr, empty))} has no values in any row)" if empty else ""
             raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
         if task.is_classification:
+            _check_labels(y, labels, source, target)
             _check_leaks(frame[features], y, source, target)
         else:
             _check_copies_of_target(frame[features], y, source, target)
