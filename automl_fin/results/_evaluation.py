@@ -165,7 +165,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     y = labels_of(predictor, frame, source)
     X, _ = predictor._features(frame)
     pred = predictor._blend(X)
-    predictor._watch(X, pred, source)  # rows of another period or population: said
+    predictor._watch(X, pred, source, say_seen=False)  # another period or population: said
     prior = _prior(predictor, len(y))
     learnt = 0 if predictor.trained is None else seen(predictor.trained, X)
     repeated = float((predictor.manifest.get("training") or {}).get("repeated_rows", 0.0))

@@ -597,14 +597,39 @@ class Predictor:
                 "(--debug shows the traceback)"
             ) from exc
 
-    def _watch(self, X: pd.DataFrame, raw: np.ndarray, source: str) -> pd.DataFrame | None:
+    def _watch(
+        self, X: pd.DataFrame, raw: np.ndarray, source: str, *, say_seen: bool = True
+    ) -> pd.DataFrame | None:
         """The stability table of these rows (``MIN_ROWS`` or more, a saved reference,
-        not a price series), with a :class:`ShiftWarning` above the shift line."""
+        not a price series), with a :class:`ShiftWarning` above the shift line. Where
+        the score shifted and the rows are mostly the training rows, their scores are
+        fitted ones, not a shift (the training table given to ``predict`` warned of a
+        score PSI of 2.29, a helper's find): the score is left out of the warning, and
+        (``say_seen``) a :class:`~automl_fin.results._seen.SeenWarning` says so."""
         from automl_fin.results import _stability as st
 
         if self.reference is None or self.schema.series is not None or len(X) < st.MIN_ROWS:
             return None
         table = st.stability_table(self.reference, X, self._score(raw))
+        score = table["column"] == st.SCORE
+        shifted = bool((table.loc[score, "psi"] > st.SHIFT).any())
+        if shifted and self.trained is not None:  # (rows hashed only then)
+            from automl_fin.results._seen import SeenWarning, seen
+
+            learnt = seen(self.trained, X)
+            repeated = float((self.manifest.get("training") or {}).get("repeated_rows", 0.0))
+            if learnt > (2 * repeated + 0.05) * len(X):  # as warn_seen judges
+                st.warn_shift(table[~score], source, len(X))
+                if say_seen:
+                    warnings.warn(
+                        f"{source}: {learnt} of the {len(X)} rows ({learnt / len(X):.0%}) are "
+                        "rows the predictor was trained on: their predictions are fitted to "
+                        "them (the score's shift from the training rows' is theirs), not what "
+                        "new rows get",
+                        SeenWarning,
+                        stacklevel=4,
+                    )
+                return table
         st.warn_shift(table, source, len(X))
         return table
 
