@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -593,12 +593,14 @@ def _run_batch(
         on_trial=_trial_printer(progress),
         announce=_announce,
     )
-    print(_render(summary.drop(columns=[c for c in ("error",) if c in summary])))
+    unseeded = bool("seed" in summary and summary["seed"].isna().all())  # the recipe's seed
+    shown = summary.drop(columns=["error"] * ("error" in summary) + ["seed"] * unseeded)
+    print(_render(shown))
     for _, row in summary[summary["status"].isin(["failed", "incomplete"])].iterrows():
         print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
     done = summary["status"].value_counts().to_dict()
     states = _counted(summary["status"], ["done", "skipped", "incomplete", "failed"])
-    print(f"\nbatch {batch.name}: {len(summary)} searches ({states})")
+    print(f"\nbatch {batch.name}: {len(summary)} search{'es' * (len(summary) != 1)} ({states})")
     return 1 if done.get("failed") or done.get("incomplete") else 0
 
 
@@ -884,18 +886,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
     from automl_fin.results._leaderboard import Leaderboard
 
-    board = Leaderboard(_storage_url(args)).query(
-        recipe=args.recipe,
-        dataset=args.dataset,
-        study=args.study,
-        model=args.model,
-        state=args.state,
-        top=args.top,
-        params="flat" if args.flat_params else "dict",
-    )
+    url = _storage_url(args)
+    studies = {"recipe": args.recipe, "dataset": args.dataset, "study": args.study,
+               "params": "flat" if args.flat_params else "dict"}  # fmt: skip
+    board = Leaderboard(url).query(model=args.model, state=args.state, top=args.top, **studies)
     table = functools.partial(_table, with_study=True, wide=args.wide, columns=args.columns)
-    if args.columns and args.format != "table":  # these, in any format (checked if no row)
-        board = board.reindex(columns=_named_columns(board, args.columns))
+    if args.columns:  # these, in any format (checked if no row)
+        # a parameter or metric column of these studies' rows that no row left holds
+        # (--top 3 without the model that has it): empty, not unknown
+        unfiltered = lambda: Leaderboard(url).query(**studies).columns  # noqa: E731
+        named = _named_columns(board, args.columns, unfiltered)
+        board = board.reindex(columns=[*board.columns, *(c for c in named if c not in board)])
+        if args.format != "table":
+            board = board[named]
     _emit(board, args.format, table=table)
     return 0
 
@@ -1043,8 +1046,12 @@ def _width() -> int:
         return shutil.get_terminal_size((100, 24)).columns
 
 
-def _named_columns(board: pd.DataFrame, columns: str) -> list[str]:
-    """The board's columns ``--columns`` names (``A,B,...``), each checked."""
+def _named_columns(
+    board: pd.DataFrame, columns: str, unfiltered: Callable[[], pd.Index] | None = None
+) -> list[str]:
+    """The board's columns ``--columns`` names (``A,B,...``), each checked; a
+    ``metric:``, ``param:`` or ``test:`` column the board lacks is checked against the
+    ``unfiltered`` board's columns (the same studies' every row) when given."""
     from automl_fin.errors import StorageError
 
     cols = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
@@ -1053,6 +1060,10 @@ def _named_columns(board: pd.DataFrame, columns: str) -> list[str]:
     # a board with no rows has no metric:, param: or test: columns to check them against
     open_ended = ("metric:", "param:", "test:") if board.empty else ()
     unknown = [c for c in cols if c not in board.columns and not c.startswith(open_ended)]
+    wider = [c for c in unknown if c.startswith(("metric:", "param:", "test:"))]
+    if wider and unfiltered is not None:
+        held = set(unfiltered())
+        unknown = [c for c in unknown if c not in held]
     if unknown:
         hint = ""
         if any(c.startswith("param:") for c in unknown) and "params" in board.columns:

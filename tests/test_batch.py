@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -113,6 +114,8 @@ def test_one_recipe_on_each_file_given_by_a_repeated_data_flag(tmp_path: Path) -
     assert out.returncode == 0, out.stderr[-2000:]
     assert "batch batch: 2 searches (2 done)" in out.stdout
     assert "batch-default-loans_2023" in out.stdout and "batch-default-loans_2024" in out.stdout
+    header = next(line for line in out.stdout.splitlines() if line.split()[:1] == ["study"])
+    assert "seed" not in header.split()  # no seeds given: no column of None
     # a --target per --data pairs them in order (the last one was taken for both)
     paired = cli("run", "default", files[0], files[1], "--target", "default", files[2],
                  files[3], "--target", "student", "--trials", "2", "--runs-dir",
@@ -314,15 +317,22 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     edited = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "telephone")], overrides=fixed)
     again = run_batch(edited, **common)
     assert again["status"].tolist() == ["failed"] and pd.isna(again["score"][0])
-    assert again["error"][0] == (
+    said, _, command = again["error"][0].partition(": optuna ")
+    assert said == (
         "study 'b-default-credit' was searched for another batch entry (target "
         "'creditability' then, 'telephone' now); give the batch another name (`name:` in a "
         "batch file; --study NAME beside recipes listed on the command line) to search this "
         "one, or delete that study"
     )
+    # the line names a command that deletes it (it named none): then the entry runs
+    assert command.startswith("delete-study --study-name b-default-credit --storage sqlite:")
+    gone = subprocess.run([Path(sys.executable).with_name("optuna"), *shlex.split(command)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert gone.returncode == 0, gone.stderr
+    assert run_batch(edited, **common)["status"].tolist() == ["done"]
     # the same file name, its rows changed
     credit.head(900).to_csv(tmp_path / "credit.csv", index=False)
-    changed = run_batch(one, **common)
+    changed = run_batch(edited, **common)  # (its study searched it since)
     assert changed["status"].tolist() == ["failed"]
     assert "data file's content" in changed["error"][0] and "target" not in changed["error"][0]
 
@@ -354,11 +364,11 @@ def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> N
     other = {**fixed, "metric": "log_loss", "models": ["logreg", "hgb"]}
     again = run_batch(Batch("b", recipes, entry, overrides=other), **common)
     assert again["status"].tolist() == ["failed", "failed"] and again["score"].isna().all()
-    assert again["error"][0] == (
-        "study 'b-default-credit' was searched for another batch entry (metric 'roc_auc' "
+    assert again["error"][0].startswith(
+        "study 'b-default-credit' was searched for another batch entry (metric by default "
         "then, 'log_loss' now, models ['logreg'] then, ['logreg', 'hgb'] now); give the "
         "batch another name (`name:` in a batch file; --study NAME beside recipes listed on "
-        "the command line) to search this one, or delete that study"
+        "the command line) to search this one, or delete that study: optuna delete-study "
     )
     assert "validation.n_splits 3 then, 4 now" in again["error"][1]
 

@@ -25,12 +25,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any
 
 import optuna
 import pandas as pd
 
 from automl_fin.errors import AutomlFinError, RecipeError
+from automl_fin.storage._storage import redact
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -300,7 +302,7 @@ def run_batch(
                                "target": data[1] if data else None, "seed": seed}  # fmt: skip
         before = summaries[study].user_attrs.get(ITEM) if study in summaries else None
         if before and not _same(before, identity):  # an edited batch: never another's score,
-            row["status"], row["error"] = "failed", _another(study, before, identity)
+            row["status"], row["error"] = "failed", _another(study, before, identity, url)
         elif before and summaries[study].user_attrs.get(FINISHED):  # nor its trials
             row["status"] = "skipped"
         else:  # new, interrupted, or a study of that name no batch made: search() checks it
@@ -440,8 +442,10 @@ def _aim(recipe: Recipe, path: str, columns: list[str]) -> str | None:
     return f"'{path}' has no column '{wanted}' (the target of recipe '{recipe.name}'); {how}"
 
 
-def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
-    """Why a finished study of this name is not this search (a batch file edited since)."""
+def _another(study: str, before: dict[str, Any], now: dict[str, Any], url: str) -> str:
+    """Why a finished study of this name is not this search (a batch file edited since),
+    and how to search it: another batch name, or Optuna's command that deletes the study
+    from the storage ``url`` (automl-fin has none: the line named none)."""
     words = {"recipe": "recipe", "data": "data file's content", "target": "target", "seed": "seed"}
     changes = [
         f"{words[k]} {before.get(k)!r} then, {now.get(k)!r} now"
@@ -460,7 +464,8 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any]) -> str:
     return (
         f"study '{study}' was searched for another batch entry ({differ}); give the batch "
         "another name (`name:` in a batch file; --study NAME beside recipes listed on the "
-        "command line) to search this one, or delete that study"
+        "command line) to search this one, or delete that study: optuna delete-study "
+        f"--study-name {quote(study)} --storage {quote(redact(url))}"
     )
 
 
