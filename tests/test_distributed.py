@@ -204,8 +204,9 @@ def test_a_killed_search_resumes_with_nothing_lost(
         assert after[n].state.name == "FAIL"  # failed by its stale heartbeat, not counted
         # and said so on its row (its error was empty)
         # (its host:pid when its record was written before the kill)
-        assert re.fullmatch(r"its process( \(.+:\d+\))? ended before it did \(killed, out "
-                            r"of memory\); not counted", board.loc[n, "error"])  # fmt: skip
+        said = board.loc[n, "error"]
+        assert re.fullmatch(r"its process( \(.+:\d+\))? ended before it did \(kill -9, "
+                            r"out of memory, a crash\); not counted", said)  # fmt: skip
     counted = [t for t in after.values() if t.state.name in ("COMPLETE", "PRUNED")]
     states = {n: (t.state.name, TrialRecord.of(t).error) for n, t in after.items()}
     assert len(counted) == total, states  # finished trials counted toward the budget

@@ -226,8 +226,8 @@ def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
     killed = time.monotonic()
     # a reader says so before any search fails it (it showed RUNNING, without a word)
     assert running_row()["error"] == (
-        f"its process ({rec.process}) has ended (killed, out of memory); the trial is failed "
-        "when the search is resumed"
+        f"its process ({rec.process}) has ended (kill -9, out of memory, a crash); the trial "
+        "is failed when the search is resumed"
     )
     trial_id = storage.get_trial_id_from_study_id_trial_number(
         storage.get_study_id_from_name("s"), trial.number
@@ -243,6 +243,7 @@ def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
     board = Leaderboard(url).query(study="s", state="FAIL")
     row = board[board["trial"] == trial.number].iloc[0]
     assert row["error"] == (
-        f"its process ({rec.process}) ended before it did (killed, out of memory); not counted"
+        f"its process ({rec.process}) ended before it did (kill -9, out of memory, a crash); "
+        "not counted"
     )
     assert pd.isna(row["duration_s"])  # when it ended is not known (not when it was found)

@@ -489,12 +489,12 @@ def _died(t: Any, rec: TrialRecord) -> str | None:
 
         if ended_here(rec.process, rec.machine):
             return (
-                f"its process{who} has ended (killed, out of memory); the trial is failed "
-                "when the search is resumed"
+                f"its process{who} has ended (kill -9, out of memory, a crash); the trial "
+                "is failed when the search is resumed"
             )
         return None
     if t.state.name != "FAIL":
         return None
     if rec.surplus:  # (its row was blank: asked for by --state FAIL, it said nothing)
         return "surplus: queued once too often while processes shared the budget; never run"
-    return f"its process{who} ended before it did (killed, out of memory); not counted"
+    return f"its process{who} ended before it did (kill -9, out of memory, a crash); not counted"
