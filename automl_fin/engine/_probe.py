@@ -34,8 +34,8 @@ sample and the fold, XGBoost's rounds grew 4.6 times on 80,000 nycflights13 depa
 nine folds of three tables (these, ggplot2's diamonds, AER's CPSSW8) the fold made up
 to the rows' 0.65 power more passes (none more: CPSSW8's CatBoost), and the price was
 half the fold's time (geometric mean). With the passes grown as the rows' 4th root,
-:data:`PASSES_EXPONENT` where the two fits' passes are alike (eight of the nine), 0.97
-times it.
+:data:`PASSES_EXPONENT` where the two fits' passes are alike (eight of the nine) and
+not equal (both at the plan's most), 0.90 times it.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ def probe_seconds(
         each, each_half = took / passes, half[0] / half[1]
         alike = max(passes, half[1]) <= PASSES_ALIKE * min(passes, half[1])
         if alike:  # the fold makes more passes than the sample, as their rows' 4th root
-            doubling, more = each / each_half, (n / m) ** PASSES_EXPONENT
+            capped = passes == half[1]  # both at the plan's most (max_epochs, rounds)
+            doubling, more = each / each_half, 1.0 if capped else (n / m) ** PASSES_EXPONENT
         else:  # the most either made is already past what the fold likely makes
             doubling, more = 2**EXPONENT_MIN, 1.0
         return each * growth(n, m, doubling) * max(passes, half[1]) * more, m
