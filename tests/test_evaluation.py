@@ -190,6 +190,7 @@ def test_predicting_the_training_rows_says_so_not_that_they_shifted(tmp_path: Pa
     said = [(w.category, str(w.message)) for w in seen]
     assert [c for c, _ in said] == [SeenWarning], said
     assert "600 of the 600 rows (100%) are rows the predictor was trained on" in said[0][1]
+    assert seen[0].filename == __file__  # the warning points at the caller's line
     with pytest.warns(ShiftWarning, match=r"significant shift\) in 2 of .*\(score\) .*, n0 "):
         predictor.predict(wide.assign(n0=wide["n0"] + 5))
 

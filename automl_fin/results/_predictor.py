@@ -614,11 +614,10 @@ class Predictor:
         score = table["column"] == st.SCORE
         shifted = bool((table.loc[score, "psi"] > st.SHIFT).any())
         if shifted and self.trained is not None:  # (rows hashed only then)
-            from automl_fin.results._seen import SeenWarning, seen
+            from automl_fin.results._seen import SeenWarning, many_seen, repeated_share, seen
 
             learnt = seen(self.trained, X)
-            repeated = float((self.manifest.get("training") or {}).get("repeated_rows", 0.0))
-            if learnt > (2 * repeated + 0.05) * len(X):  # as warn_seen judges
+            if many_seen(learnt, len(X), repeated_share(self.manifest)):
                 st.warn_shift(table[~score], source, len(X))
                 if say_seen:
                     warnings.warn(
@@ -627,7 +626,7 @@ class Predictor:
                         "them (the score's shift from the training rows' is theirs), not what "
                         "new rows get",
                         SeenWarning,
-                        stacklevel=4,
+                        stacklevel=3,
                     )
                 return table
         st.warn_shift(table, source, len(X))

@@ -30,7 +30,9 @@ __all__ = [
     "FILE",
     "SERIES_KEPT",
     "SeenWarning",
+    "many_seen",
     "naive_times",
+    "repeated_share",
     "row_hashes",
     "seen",
     "series_names",
@@ -67,11 +69,24 @@ def seen(known: np.ndarray, X: pd.DataFrame) -> int:
     return int(np.isin(row_hashes(X), known, assume_unique=False).sum())
 
 
+def repeated_share(manifest: dict[str, Any]) -> float:
+    """The share of a predictor's training rows whose features repeat another's (from
+    its ``manifest``; 0 where not said)."""
+    return float((manifest.get("training") or {}).get("repeated_rows", 0.0))
+
+
+def many_seen(count: int, rows: int, repeated: float) -> bool:
+    """Whether ``count`` of ``rows`` matching training rows are more than chance: beyond
+    twice the share ``repeated`` of training rows that repeat another's features, plus
+    5 % (new rows of such a table match training rows too)."""
+    return count > (2 * repeated + 0.05) * rows
+
+
 def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | None = None) -> None:
     """Warn that ``count`` of ``rows`` evaluated rows were trained on, when there are
     any; given the share ``repeated`` of training rows that repeat another's features,
-    only beyond twice it plus 5 % (new rows of such a table match training rows too)."""
-    if count and (repeated is None or count > (2 * repeated + 0.05) * rows):
+    only where :func:`many_seen`."""
+    if count and (repeated is None or many_seen(count, rows, repeated)):
         warnings.warn(
             f"{source}: {count} of the {rows} rows ({count / rows:.0%}) {what}: their "
             "scores are optimistic, not an estimate of new rows; evaluate on rows the "
