@@ -479,8 +479,13 @@ def test_costs_rank_the_rows_by_cost_unless_the_run_names_another_metric(wvs_fil
     over = {**FAST, "costs": WVS_COSTS, "ensemble": False}
     run = {"data": str(wvs_file), "target": "poverty", "trials": 1, "seed": 0,
            "runs_dir": tmp_path, "storage": f"sqlite:///{tmp_path / 'r.db'}"}  # fmt: skip
-    ranked = search("risk_tier", **run, study="auto", overrides=over).problem
+    auto = search("risk_tier", **{**run, "trials": 2}, study="auto", overrides=over)
+    ranked = auto.problem
     assert ranked.metric.name == "cost" and ranked.extra_metrics[0].name == "macro_f1"
+    import pandas as pd
+
+    scores = auto.predictor.evaluate(pd.read_csv(wvs_file).head(400))  # a saved predictor:
+    assert {"cost", "macro_f1"} <= set(scores.index)  # both again (macro_f1 was not)
     named = search("risk_tier", **run, study="named",
                    overrides={**over, "metric": "macro_f1"})  # fmt: skip
     assert named.problem.metric.name == "macro_f1"
@@ -492,6 +497,16 @@ def test_costs_rank_the_rows_by_cost_unless_the_run_names_another_metric(wvs_fil
         search("risk_tier", **run, study="named", overrides=over)
     resumed = search("risk_tier", **run, study="named", overrides={**over, "metric": "macro_f1"})
     assert resumed.study_name == "named"
+    # stored by a version before auto meant cost (its recipe said auto, its rows ranked by
+    # macro-F1): reopened (report, evaluate, a worker) on the metric it was searched on;
+    # on cost its worst row was taken for the chosen one
+    from automl_fin.engine._reopen import reopen
+
+    study = optuna.load_study(study_name="named", storage=run["storage"])
+    config = {**study.user_attrs["recipe_config"], "metric": "auto"}
+    study.set_user_attr("recipe_config", config)
+    again = reopen("named", storage=run["storage"], data=str(wvs_file))
+    assert again.problem.metric.name == "macro_f1"
     # without costs, the recipe asks what it asked when it named macro_f1: studies stored
     # then and now are one recipe to `compare`
     recipe = load_recipe("risk_tier")

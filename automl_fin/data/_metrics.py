@@ -30,6 +30,7 @@ __all__ = [
     "cost_matrix",
     "default_metric",
     "expand_each",
+    "extra_names",
     "get_metric",
     "label_text",
     "least_cost",
@@ -457,6 +458,31 @@ def default_metric(task: Task, costs: object = None) -> str:
 
 
 COST = "cost"
+
+
+def extra_names(
+    name: str,
+    asked: str,
+    listed: Sequence[str],
+    task: Task,
+    classes: Sequence[object] | None,
+    costs: object = None,
+) -> list[tuple[str, str]]:
+    """The extra metrics beside search metric ``name`` (resolved from the recipe's
+    ``asked``, e.g. ``auto``), each with the recipe field it comes from: the recipe's
+    ``listed`` metrics (``<kind>:each``: one per class of ``classes``), the task's own
+    where ``auto`` ranks by cost (costs given), and ``cost`` where costs are given; the
+    search metric left out. A search and a saved predictor's ``evaluate`` read them
+    alike."""
+    out = [(f"metrics[{i}]", m) for i, m in expand_each(listed, classes or [])]
+    own = default_metric(task)
+    if asked == "auto" and name != own and own not in listed:
+        out.insert(0, ("metric", own))  # ranked by cost: the task's own reported beside it
+    if costs is not None and COST not in (m for _, m in out):
+        out.append(("costs", COST))  # the labels' costs
+    return [(field, m) for field, m in out if m != name]
+
+
 # a binary task's costs may name its errors instead of its labels
 ERRORS = {"false_negative": (1, 0), "false_positive": (0, 1)}
 COSTS_EXAMPLE = "e.g. --set 'costs={false_negative: 5, false_positive: 1}'"

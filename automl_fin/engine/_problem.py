@@ -27,7 +27,7 @@ from automl_fin.data._metrics import (
     Metric,
     Reference,
     default_metric,
-    expand_each,
+    extra_names,
     get_metric,
     least_cost,
 )
@@ -445,16 +445,11 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
     counts = np.bincount(dataset.y, minlength=len(classes)).tolist() if classes else None
     found = {"source": recipe.source, "classes": classes, "counts": counts, "costs": recipe.costs}
     metric = get_metric(metric_name, task, field="metric", **found)
-    listed = [(f"metrics[{i}]", m) for i, m in expand_each(recipe.metrics, classes)]
-    own = default_metric(task)
-    if recipe.metric == "auto" and metric_name != own and own not in recipe.metrics:
-        listed.insert(0, ("metric", own))  # ranked by cost (costs given): the task's own too
-    extra = [get_metric(m, task, field=f, **found) for f, m in listed if m != metric.name]
-    if recipe.costs is not None and COST not in {metric.name, *(m.name for m in extra)}:
-        if not task.is_classification:
-            raise RecipeError(recipe.source, "costs", f"costs are of class labels; task '{task}' "
-                              "has none: set costs: null")  # fmt: skip
-        extra.append(get_metric(COST, task, field="costs", **found))  # the labels' costs
+    if recipe.costs is not None and not task.is_classification:
+        raise RecipeError(recipe.source, "costs", f"costs are of class labels; task '{task}' "
+                          "has none: set costs: null")  # fmt: skip
+    named = extra_names(metric.name, recipe.metric, recipe.metrics, task, classes, recipe.costs)
+    extra = [get_metric(m, task, field=f, **found) for f, m in named]
     if (
         recipe.data.ordered
         and task is Task.MULTICLASS

@@ -404,13 +404,16 @@ def asks(recipe: Recipe) -> dict[str, Any]:
     """What ``recipe`` asks for, as JSON: the fields set to other than their defaults,
     without its name, description, seed and budget (:func:`content_hash`'s input). A
     metric named that ``auto`` gives (the task's own, no costs) asks what ``auto`` does:
-    the built-in recipes named theirs before ``auto`` meant ``cost`` under costs."""
+    the built-in recipes named theirs before ``auto`` meant ``cost`` under costs; under
+    costs, ``auto`` asks ``cost``."""
     out = recipe.model_dump(
         mode="json", exclude={"name", "description", "seed", "budget"}, exclude_defaults=True
     )
     task = recipe.task
     if task != "auto" and recipe.costs is None and out.get("metric") == TASK_METRICS[task]:
         del out["metric"]
+    if recipe.metric == "auto" and recipe.costs is not None:
+        out["metric"] = "cost"  # what auto asks under costs (it asked the task's own before)
     return out
 
 

@@ -71,6 +71,13 @@ def reopen(
     if "recipe_config" not in attrs:
         raise StorageError(f"study '{name}' in {redact(url)} was not written by automl-fin run")
     config = dict(attrs["recipe_config"])
+    stored = attrs.get("metric")
+    if (
+        config.get("metric", "auto") == "auto"
+        and config.get("costs") is not None
+        and (stored not in (None, "cost"))
+    ):  # searched before auto meant cost under costs: on the metric it stored
+        config["metric"] = stored
     validation = dict(config.get("validation") or {})
     validation.setdefault("holdout_from", None)  # a study from before it: k-fold at any size
     given = attrs.get(REPEATS_SET)  # None: a study of a version that did not say

@@ -23,7 +23,7 @@ from automl_fin.data._dtypes import plain_dtypes
 from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import Rule, ruled
-from automl_fin.results._seen import naive_times, seen, time_bound, warn_seen
+from automl_fin.results._seen import naive_times, repeated_share, seen, time_bound, warn_seen
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
@@ -44,15 +44,16 @@ BATCH_CELLS = 20_000_000  # table cells of shuffled copies predicted in one call
 def metrics_of(predictor: Predictor) -> list[Metric]:
     """The recipe's metrics for this predictor (the search metric first), rebuilt from
     its manifest; metrics scored against a random walk (forecasts) are left out."""
-    from automl_fin.data._metrics import COST, expand_each, get_metric
+    from automl_fin.data._metrics import extra_names, get_metric
 
     m = predictor.manifest
     schema = predictor.schema
     name = m["metric"]["name"]
-    extra = (m.get("recipe") or {}).get("metrics", [])
-    names = [name, *(e for _, e in expand_each(extra, schema.classes) if e != name)]
-    costs = (m.get("recipe") or {}).get("costs")
-    names += [COST] if costs is not None and COST not in names else []  # the search's too
+    recipe = m.get("recipe") or {}
+    costs = recipe.get("costs")
+    named = extra_names(name, recipe.get("metric", "auto"), recipe.get("metrics", []),
+                        schema.task, schema.classes, costs)  # fmt: skip
+    names = [name, *(n for _, n in named)]
     counts = (m.get("training") or {}).get("class_counts")
     found = [
         get_metric(n, schema.task, classes=schema.classes, counts=counts, costs=costs)
@@ -168,7 +169,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
     predictor._watch(X, pred, source, say_seen=False)  # another period or population: said
     prior = _prior(predictor, len(y))
     learnt = 0 if predictor.trained is None else seen(predictor.trained, X)
-    repeated = float((predictor.manifest.get("training") or {}).get("repeated_rows", 0.0))
+    repeated = repeated_share(predictor.manifest)
     warn_seen(learnt, len(y), source, "are rows the predictor was trained on", repeated)
     rule = predictor.rule
     classes = [str(c) for c in predictor.schema.classes]
