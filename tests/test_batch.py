@@ -24,6 +24,7 @@ from automl_fin import ModelSpec, RecipeError, Task, datasets, hookimpl
 from automl_fin.engine._batch import Batch, load_batch, run_batch
 from automl_fin.engine._search import search
 from automl_fin.plugin._registry import Registry
+from automl_fin.storage._storage import default_url
 
 pytestmark = pytest.mark.slow
 
@@ -288,6 +289,36 @@ def test_every_cell_of_a_batch_is_its_own_study() -> None:
     # two targets of one table and nothing else alike: told apart by the target
     two = Batch("n", ["default"], [("t.csv", "card"), ("t.csv", "owner")]).items()
     assert [name for name, *_ in two] == ["n-default-t-card", "n-default-t-owner"]
+
+
+def test_a_batch_study_stored_when_default_named_its_metric_is_still_skipped(
+    tmp_path: Path,
+) -> None:
+    """The built-in recipes named their metric (``roc_auc``) until ``auto`` meant cost
+    under costs; a finished batch search stored then asked for ``metric: roc_auc``, and
+    run again it failed as another search, its line saying to delete the study (a
+    reviewer's find). Stored so, it is skipped; under costs it is another search."""
+    from automl_fin.engine._batch import ITEM
+
+    credit = datasets.load("german_credit").sample(400, random_state=0)
+    credit.to_csv(tmp_path / "credit.csv", index=False)
+    fixed = {"models": ["logreg"], "ensemble": False, "report": False, "predictor": False,
+             "validation.repeats": 1, "validation.n_splits": 3}  # fmt: skip
+    common = {"runs_dir": tmp_path, "progress": False, "trials": 2}
+    batch = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")],
+                  overrides=fixed)  # fmt: skip
+    assert run_batch(batch, **common)["status"].tolist() == ["done"]
+    study = optuna.load_study(study_name="b-default-credit", storage=default_url(tmp_path))
+    item = study.user_attrs[ITEM]
+    assert "metric" not in item["asks"] and item["asks"]["task"] == "binary"
+    study.set_user_attr(ITEM, {**item, "asks": {**item["asks"], "metric": "roc_auc"}})  # then
+    assert run_batch(batch, **common)["status"].tolist() == ["skipped"]
+    costs = {**fixed, "costs": {"bad": 5, "good": 1}}  # ranked by cost now: not that search
+    priced = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")],
+                   overrides=costs)  # fmt: skip
+    again = run_batch(priced, **common)
+    assert again["status"].tolist() == ["failed"]
+    assert "metric 'roc_auc' then, 'cost' now" in again["error"][0]
 
 
 def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) -> None:

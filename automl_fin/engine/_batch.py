@@ -32,7 +32,7 @@ import optuna
 import pandas as pd
 
 from automl_fin.errors import AutomlFinError, RecipeError
-from automl_fin.storage._storage import redact
+from automl_fin.storage._storage import absolute_url, as_url, redact
 
 if TYPE_CHECKING:
     from automl_fin.engine._recipes import Recipe
@@ -163,10 +163,11 @@ def _same(before: Any, now: dict[str, Any]) -> bool:
     # an own entry stored as "own" before its file's content was kept: taken as the same
     skip = {"data"} if before.get("data") == "own" else set()
     return all(
-        before.get(k) == (_as_then(before[k], v) if k == "asks" and k in before else v)
+        _asked(before[k]) == _as_then(before[k], v) if k == "asks" and k in before
+        else before.get(k) == v
         for k, v in now.items()
         if k not in skip and (k in before or k not in ("seed", "asks"))
-    )
+    )  # fmt: skip
 
 
 # recipe fields a version set since, with the value that asks what the search asked
@@ -180,6 +181,17 @@ def _as_then(before: Any, now: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(before, dict):
         return now
     return {k: v for k, v in now.items() if k in before or SINCE.get(k, object()) != v}
+
+
+def _asked(before: Any) -> Any:
+    """A study's stored asks as this version writes them: a metric that is its task's
+    own is ``auto``'s (the built-in recipes named it before ``auto`` meant ``cost``
+    under costs: a finished batch of them failed as edited)."""
+    from automl_fin.plugin._specs import TASK_METRICS
+
+    if isinstance(before, dict) and before.get("metric") == TASK_METRICS.get(before.get("task")):
+        return {k: v for k, v in before.items() if k != "metric"}
+    return before
 
 
 @functools.lru_cache(maxsize=64)
@@ -465,7 +477,7 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any], url: str) 
         f"study '{study}' was searched for another batch entry ({differ}); give the batch "
         "another name (`name:` in a batch file; --study NAME beside recipes listed on the "
         "command line) to search this one, or delete that study: optuna delete-study "
-        f"--study-name {quote(study)} --storage {quote(redact(url))}"
+        f"--study-name {quote(study)} --storage {quote(redact(absolute_url(as_url(url))))}"
     )
 
 

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
+    "absolute_url",
+    "as_url",
     "atomic_save_npy",
     "atomic_write",
     "default_url",
@@ -88,6 +90,19 @@ def absolute_url(url: str) -> str:
     return url
 
 
+def as_url(storage: str, *, create: bool = True) -> str:
+    """The URL of ``storage`` given as a URL or by the path of a SQLite file or a runs
+    folder (a new ``.db`` file where ``create``); as given where it is neither."""
+    if "://" in storage or storage == MEMORY:
+        return storage
+    sqlite_file = storage.lower().endswith((".db", ".sqlite", ".sqlite3"))
+    if os.path.exists(storage) or (create and sqlite_file):
+        if os.path.isdir(storage):
+            return default_url(storage)
+        return f"sqlite:///{os.path.abspath(storage)}"
+    return storage
+
+
 def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorage:
     """Open the storage at ``url``; ``:memory:`` keeps it in memory.
 
@@ -99,12 +114,8 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
 
     if url == MEMORY:
         return optuna.storages.InMemoryStorage()
+    url = as_url(url, create=create)
     scheme = url.split("://", 1)[0] if "://" in url else ""
-    sqlite_file = url.lower().endswith((".db", ".sqlite", ".sqlite3"))
-    if not scheme and (os.path.exists(url) or (create and sqlite_file)):
-        # a SQLite file, or a runs folder, by its path (a new .db file where one is made)
-        url = default_url(url) if os.path.isdir(url) else f"sqlite:///{os.path.abspath(url)}"
-        scheme = "sqlite"
     if not scheme:
         raise StorageError(
             f"storage '{redact(url)}' is not a database URL nor an existing file or folder; "
