@@ -322,10 +322,11 @@ def _main(args: argparse.Namespace) -> int:
     from automl_fin.errors import AutomlFinError, Terminated
 
     _interrupts.forget()
+    previous: dict[int, Any] = {}
     with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
-        signal.signal(signal.SIGTERM, _terminate)
-        signal.signal(signal.SIGINT, _interrupts.on_sigint)  # remembered where it is dropped
-
+        previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not ignored)
+            previous[signal.SIGINT] = signal.signal(signal.SIGINT, _interrupts.on_sigint)
     try:
         done = int(COMMANDS[args.command](args) or 0)
         _interrupts.check()  # Ctrl-C that Python dropped after the engine's last check
@@ -371,6 +372,11 @@ def _main(args: argparse.Namespace) -> int:
             raise
         print(f"{PROG}: error: {lost}", file=sys.stderr)
         return 2
+    finally:  # a process that goes on (main called from Python): as it was before
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        _interrupts.forget()
+        Terminated.received = False
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -945,12 +951,16 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 def _cmd_recipes(args: argparse.Namespace) -> int:
     from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._specs import TASK_METRICS
 
     registry = _registry(args)
     for name, source in sorted(registry.recipes.items()):
         recipe = load_recipe(name, registry=registry)
         origin = "" if source.provider.plugin == "core" else f"  [{source.provider}]"
-        print(f"{name:<12} {recipe.task!s:<11} {recipe.metric:<9} {recipe.description}{origin}")
+        metric = recipe.metric  # auto of a known task: its own (cost under costs)
+        if metric == "auto" and recipe.task != "auto":
+            metric = TASK_METRICS[recipe.task]
+        print(f"{name:<12} {recipe.task!s:<11} {metric:<9} {recipe.description}{origin}")
     return 0
 
 

@@ -450,3 +450,32 @@ def test_a_database_that_stops_answering_is_one_line() -> None:
     assert said is not None and said.startswith("the storage stopped answering (")
     assert "unable to open database file" in said and said.endswith("resumes the search")
     assert _storage_lost(ValueError("a bug"), searching=True) is None
+
+
+def test_a_command_in_a_python_process_leaves_its_signals_as_it_found_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``main`` called from Python (a notebook, a test): its SIGINT and SIGTERM handlers
+    and a Ctrl-C it remembered (one Python may drop: engine._interrupts) stayed after
+    it returned, so the next ``search()`` in the process stopped at its first trial as
+    interrupted, and a SIGINT the process ignored was handled (a reviewer's find)."""
+    import signal
+
+    from automl_fin import cli as command_line
+    from automl_fin.engine import _interrupts
+
+    def interrupted(args):  # type: ignore[no-untyped-def]
+        _interrupts.on_sigint(signal.SIGINT, None)  # as Ctrl-C during the command
+
+    monkeypatch.setitem(command_line.COMMANDS, "recipes", interrupted)
+    original = signal.getsignal(signal.SIGINT)  # (a pytest-xdist worker ignores it)
+    for before in (signal.default_int_handler, signal.SIG_IGN):
+        signal.signal(signal.SIGINT, before)
+        term = signal.getsignal(signal.SIGTERM)
+        try:
+            assert command_line.main(["recipes"]) == 130
+            assert signal.getsignal(signal.SIGINT) is before
+            assert signal.getsignal(signal.SIGTERM) is term
+            _interrupts.check()  # nothing remembered: a later search() runs
+        finally:
+            signal.signal(signal.SIGINT, original)

@@ -551,7 +551,11 @@ def _after_search(
                 raise
             predictor = fitted
     else:  # --no-predictor: an earlier run's predictor stays only as the chosen row
-        _keep_if_chosen(study, problem, run_dir / PREDICTOR_DIR)
+        try:
+            _keep_if_chosen(study, problem, run_dir / PREDICTOR_DIR)
+        except Exception as exc:  # the search stays whole, as after a step that failed
+            warnings.warn(f"the predictor an earlier run saved could not be checked: {exc}",
+                          stacklevel=2)  # fmt: skip
     if recipe.report:
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
@@ -926,7 +930,9 @@ def _open_study(
     }
     claim = _Claim(store, name)
     attrs = {} if created else _complete_attrs(study, name, url, identity, claim)
-    differ = [_difference(k, attrs[k], v) for k, v in identity.items() if attrs and attrs[k] != v]
+    same_task = bool(attrs) and attrs.get("task") == identity["task"]  # (a metric's hint)
+    differ = [_difference(k, attrs[k], v, same_task) for k, v in identity.items()
+              if attrs and attrs[k] != v]  # fmt: skip
     if differ and attrs["validation"] != "holdout" and problem.scheme == "holdout":
         differ.append(  # a k-fold study of a version before validation.holdout_from
             "validation.holdout_from turned k-fold into a holdout: --set "
@@ -1130,12 +1136,12 @@ def _same_costs(then: Any, now: Any, classes: list[Any]) -> bool:
         return False
 
 
-def _difference(key: str, stored: Any, now: Any) -> str:
+def _difference(key: str, stored: Any, now: Any, same_task: bool = True) -> str:
     if isinstance(stored, list) and isinstance(now, list):
         gone, new = sorted(set(stored) - set(now)), sorted(set(now) - set(stored))
         return f"{key} differ (missing now: {gone or 'none'}; new: {new or 'none'})"
     if key == "n_splits":  # folds x repeats: "n_splits was 6, is 8" for 3 and 4 folds
         key = "validation splits (folds x repeats)"
-    if key == "metric":  # e.g. a study under costs ranked by roc_auc, before auto meant cost
+    if key == "metric" and same_task:  # under costs by roc_auc, before auto meant cost
         return f"metric was {stored!r}, is {now!r} (--set metric={stored} resumes it)"
     return f"{key} was {stored!r}, is {now!r}"
