@@ -570,6 +570,16 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
         f"forecast from its own past by the price recipe: automl-fin run price --data {goog} "
         "--target value"
     ), out.stderr
+    # the time in parts (statsmodels' quarterly macrodata: year, quarter) orders the rows
+    # too: they were shuffled ("no time column"; a helper's find)
+    import statsmodels.api as sm
+
+    macro = sm.datasets.macrodata.load_pandas().data.iloc[:170]
+    parted = search("auto", data=macro, overrides={"data.target": "realint", "report": False},
+                    trials=2, storage=":memory:", runs_dir=tmp_path)  # fmt: skip
+    assert parted.problem.scheme == "walk_forward" and parted.recipe.data.time == "year"
+    assert pd.Series(parted.dataset.times).is_monotonic_increasing
+    assert any("(the time in parts: 'year', 'quarter')" in n for n in parted.problem.notes)
     # prices of several stocks by date: the ticker alone is no forecast (two indices: RMSE
     # 450 where the last value's is 27), said
     panel = pd.read_csv(tables["tech_long"])  # Stat2Data's TechStocks, by ticker

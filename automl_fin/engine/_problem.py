@@ -32,6 +32,7 @@ from automl_fin.data._metrics import (
     least_cost,
 )
 from automl_fin.data._table_facts import check_column_options, period_count
+from automl_fin.data._time_parts import find_time_parts
 from automl_fin.data._timeseries import run_command
 from automl_fin.data._validation import make_splits, split_rows
 from automl_fin.engine._pipeline import (
@@ -377,6 +378,9 @@ def resolve(
             for c, k in dataset.kinds.items()
             if k is ColumnKind.NUMERIC and period_count(str(c), settled.frame[c])
         ]
+        parts = None if dates else find_time_parts(settled.frame)
+        if parts and parts[0] in dataset.kinds:  # year, quarter (statsmodels' macrodata):
+            dates = [parts[0]]  # ordered by the year; its rows keep their order within it
         if dataset.task is Task.REGRESSION and len(dates) == 1:  # a quantity over time
             why = _time_unusable(settled.frame[dates[0]], recipe.validation.n_splits)
             if why:
@@ -396,8 +400,9 @@ def resolve(
                         f"from its own past: {how}",
                         stacklevel=3,
                     )
+                written = f" (the time in parts: {', '.join(map(repr, parts))})" if parts else ""
                 settled.notes.append(
-                    f"time '{dates[0]}': a numeric target beside one date column is "
+                    f"time '{dates[0]}'{written}: a numeric target beside one date column is "
                     "validated walk-forward in time order, never on shuffled rows (the "
                     "future would train the past); to shuffle: --set validation.scheme=kfold"
                 )
