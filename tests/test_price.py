@@ -596,8 +596,15 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     cfg = SeriesConfig(price="adj_close")
     assert len(supervise(sp.head(62), time="date", entity=None, cfg=cfg).frame) == 1
     with pytest.raises(DataError, match=r"too short for data\.series \(61 rows; give at least "
-                       r"62 rows per series\)$"):  # fmt: skip
+                       r"62 rows per series, or shorter windows and lags: --set "
+                       r"'data\.series\.windows=\[5\]' --set data\.series\.lags=5\)$"):  # fmt: skip
         supervise(sp.head(61), time="date", entity=None, cfg=cfg)
+    # the shorter windows the line names fit the rows (a helper's find: it named none)
+    short = SeriesConfig(price="adj_close", windows=[5], lags=5)
+    assert len(supervise(sp.head(40), time="date", entity=None, cfg=short).frame) > 30
+    with pytest.raises(DataError, match=r"price column 'adj_close' has a single value \(100\.0\): "
+                       r"its returns are all 0, nothing to forecast"):  # fmt: skip
+        search("price", data=sp.head(200).assign(adj_close=100.0), trials=1, runs_dir=tmp_path)
     with pytest.raises(RecipeError, match=r"field .data\.series\.windows\[0\].: Input should "
                        r"be greater than or equal to 2 \(got 1\)"):  # fmt: skip
         load_recipe("price", {"data.series.windows": [1]})  # a one-step spread: always empty

@@ -250,6 +250,12 @@ def _check_prices(
                 else "fix or drop those rows"
             )
         )
+    if price.nunique() == 1:  # said of the returns, "target 'next_return' has a single value"
+        raise DataError(
+            f"{source}: price column '{cfg.price}' has a single value "
+            f"({plain(price.iloc[0])!r}): its returns are all 0, nothing to forecast; check "
+            "the column (data.series.price)"
+        )
     stamps = read_times(frame[time])
     bad = stamps.isna()
     if bad.any():
@@ -378,11 +384,18 @@ def supervise(
     if not usable.any():
         longest = int(groups.value_counts().max()) if len(groups) else 0
         need = max([cfg.lags, *cfg.windows]) + 1 + cfg.horizon  # (features, then a target)
+        room = min(5, longest - 1 - cfg.horizon)  # a window and lags these rows hold
+        shorter = (
+            f", or shorter windows and lags: --set 'data.series.windows=[{room}]' --set "
+            f"data.series.lags={min(cfg.lags, room)}"
+            if room >= 2
+            else ""
+        )
         raise DataError(
             f"{source}: no row has {cfg.lags} lags, the rolling windows {cfg.windows} and a "
             f"target {cfg.horizon} step{'s' if cfg.horizon != 1 else ''} ahead; the series is "
             f"too short for data.series ({longest:,} rows{' in the longest' * bool(entity)}; "
-            f"give at least {need} rows per series)"
+            f"give at least {need} rows per series{shorter})"
         )
     if entity:  # a series with too few rows has none left: said, never silently lost
         lost = sorted(set(frame[entity].astype(str)) - set(frame.loc[usable, entity].astype(str)))
