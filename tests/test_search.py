@@ -1148,15 +1148,19 @@ def test_a_fit_whose_time_hardly_grows_with_the_rows_is_not_priced_as_if_it_did(
     assert flat[0].folds == 5 and not flat[0].stopped, flat[0]
 
 
-class _EarlyStopped(ClassifierMixin, BaseEstimator):
-    """A real logistic regression fitted in rounds of 5 ms whatever the rows, each
-    checked through the monitor, as a boosting library's are: on fewer than 1,000 rows
-    it stops early after 10 rounds, on more after 60 (early stopping's rounds swing
-    between small fits)."""
+class _Rounds(ClassifierMixin, BaseEstimator):
+    """A real logistic regression fitted in ``rounds(rows)`` rounds of ``pause(rows)``
+    seconds each, each checked through the monitor, as a boosting library's are."""
+
+    def rounds(self, rows: int) -> int:
+        raise NotImplementedError
+
+    def pause(self, rows: int) -> float:
+        raise NotImplementedError
 
     def fit(self, X, y, monitor=None):
-        for done in range(1, (10 if len(y) < 1000 else 60) + 1):
-            time.sleep(0.005)
+        for done in range(1, self.rounds(len(y)) + 1):
+            time.sleep(self.pause(len(y)))
             if monitor is not None:
                 monitor.check(float(done))
         self.model_ = LogisticRegression(max_iter=500).fit(X, y)
@@ -1165,6 +1169,17 @@ class _EarlyStopped(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         return self.model_.predict_proba(X)
+
+
+class _EarlyStopped(_Rounds):
+    """Rounds of 5 ms whatever the rows: on fewer than 1,000 rows it stops early after
+    10 rounds, on more after 60 (early stopping's rounds swing between small fits)."""
+
+    def rounds(self, rows: int) -> int:
+        return 10 if rows < 1000 else 60
+
+    def pause(self, rows: int) -> float:
+        return 0.005
 
 
 class _MonitoredPlugin:
@@ -1227,28 +1242,20 @@ def test_a_boosting_fold_on_a_daily_series_is_priced_near_its_time() -> None:
     assert took / 3 < priced[0] < 4 * took, (priced, took)  # measured: 1.9 s, 1.1 s
 
 
-class _MoreRoundsOnMoreRows(ClassifierMixin, BaseEstimator):
-    """A real logistic regression fitted in rounds checked through the monitor, as a
-    boosting library's are, that grow with the rows as early-stopped boosting's did on
-    nycflights13, ggplot2's diamonds and AER's CPSSW8 (between a 5 % sample and the fold:
-    as their 4th to 2nd root; here 20 x the 4th root), each round's time growing as
-    the rows' square root (its measured growth held to its least)."""
+class _MoreRoundsOnMoreRows(_Rounds):
+    """Rounds that grow with the rows as early-stopped boosting's did on nycflights13,
+    ggplot2's diamonds and AER's CPSSW8 (between a 5 % sample and the fold: as their
+    4th to 2nd root; here 20 x the 4th root, at most ``most``), each round's time
+    growing as the rows' square root (its measured growth held to its least)."""
 
     def __init__(self, most: int = 10_000) -> None:
         self.most = most
 
-    def fit(self, X, y, monitor=None):
-        rows = len(y)
-        for done in range(1, min(int(20 * rows**0.25), self.most) + 1):
-            time.sleep(5e-5 * rows**0.5)
-            if monitor is not None:
-                monitor.check(float(done))
-        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
+    def rounds(self, rows: int) -> int:
+        return min(int(20 * rows**0.25), self.most)
 
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
+    def pause(self, rows: int) -> float:
+        return 5e-5 * rows**0.5
 
 
 class _MoreRoundsPlugin:
