@@ -1168,3 +1168,6 @@ def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) ->
     plain = search("price", data=djia, trials=1, storage=":memory:", runs_dir=tmp_path,
                    overrides={"report": False, "predictor": False})  # fmt: skip
     assert (result.dataset.times == plain.dataset.times).all()
+    # the leaderboard names what a price study forecasts: every one read "next_return"
+    # (studies of a file's Close and of its Open, a price 5 steps ahead; a helper's find)
+    assert set(plain.leaderboard()["target"]) == {"log return of 'Close' 1 step ahead"}

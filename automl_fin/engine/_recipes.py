@@ -28,6 +28,7 @@ __all__ = [
     "Recipe",
     "asks",
     "content_hash",
+    "forecast_words",
     "load_recipe",
     "parse_overrides",
     "stored_hash",
@@ -387,6 +388,15 @@ _TypedLoader.yaml_implicit_resolvers = {
 _TypedLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+def forecast_words(series: Mapping[str, Any]) -> str:
+    """What a price recipe forecasts, from its ``data.series`` (a mapping, as stored):
+    ``log return of 'Close' 1 step ahead`` (or ``price of ...``); its target column is
+    ``next_return`` whatever the price and horizon."""
+    steps = int(series.get("horizon") or 1)
+    unit = "price" if series.get("target") == "price" else "log return"
+    return f"{unit} of '{series.get('price')}' {steps} step{'s' if steps != 1 else ''} ahead"
 
 
 def content_hash(recipe: Recipe) -> str:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 import pandas as pd
 from optuna.trial import TrialState
 
+from automl_fin.data._timeseries import RETURN_TARGET
 from automl_fin.engine import _run_state as run_state
-from automl_fin.engine._recipes import stored_hash
+from automl_fin.engine._recipes import forecast_words, stored_hash
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import StorageError
 from automl_fin.results._ensemble import with_ensemble
@@ -427,6 +428,17 @@ def _typed(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
     return frame.astype(types | {"baseline": bool, "chosen": bool})
 
 
+def _target(attrs: dict[str, Any]) -> Any:
+    """A study's target as its rows name it: a price recipe's ``next_return`` as what
+    it forecasts (studies of a file's Close and of its Open, or 5 steps ahead in
+    dollars, all read ``next_return``; a helper's find)."""
+    target = attrs.get("target")
+    series = ((attrs.get("recipe_config") or {}).get("data") or {}).get("series")
+    if target == RETURN_TARGET and isinstance(series, dict) and series.get("price"):
+        return forecast_words(series)
+    return target
+
+
 def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
     rec = TrialRecord.of(t)
     died = None if rec.error or rec.stopped else _died(t, rec)
@@ -445,7 +457,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "recipe_hash": attrs.get("recipe_hash"),
         "dataset": attrs.get("dataset"),
         "data": attrs.get("data_source"),
-        "target": attrs.get("target"),
+        "target": _target(attrs),
         "trial": t.number,
         "model": model,
         "baseline": bool(rec.baseline),

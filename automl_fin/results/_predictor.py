@@ -451,10 +451,9 @@ class Predictor:
         metric = self.manifest.get("metric", {})
         target = f"'{self.schema.target}'"
         if self.schema.series is not None:  # "next_return" whatever it forecasts: said
-            s, steps = self.schema.series, int(self.schema.series.get("horizon", 1))
-            unit = "price" if s.get("target") == "price" else "log return"
-            ahead = f"{steps} step{'s' if steps != 1 else ''} ahead"
-            target = f"{unit} of '{s.get('price')}' {ahead}"
+            from automl_fin.engine._recipes import forecast_words
+
+            target = forecast_words(self.schema.series)
         return (
             f"Predictor({self.schema.task} {target}: {what}; "
             f"{metric.get('name')} {metric.get('score', float('nan')):.4f})"
