@@ -1078,8 +1078,8 @@ def test_an_empty_exogenous_value_on_the_latest_row_is_named(tmp_path: Path) -> 
                     runs_dir=tmp_path, storage=":memory:", progress=False)  # fmt: skip
     assert result.predictor is not None
     # older rows it was trained on: predict says the outcome is known (evaluate did)
-    with pytest.warns(UserWarning, match=r"^data: the forecast of the series starts from "
-                      r"an origin the predictor was trained on \(up to "):  # fmt: skip
+    said = r"^data: the forecast of the series starts from an origin the predictor was "
+    with pytest.warns(UserWarning, match=said + r"trained on \(up to \d{4}-\d\d-\d\d\): "):
         result.predictor.predict_frame(ndx.head(300))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the latest rows: no such warning

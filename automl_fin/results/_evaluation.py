@@ -23,7 +23,14 @@ from automl_fin.data._dtypes import plain_dtypes
 from automl_fin.data._tidy import with_column
 from automl_fin.errors import ArtifactError, DataError
 from automl_fin.results._decision import Rule, ruled
-from automl_fin.results._seen import naive_times, repeated_share, seen, time_bound, warn_seen
+from automl_fin.results._seen import (
+    naive_times,
+    repeated_share,
+    seen,
+    stamp_text,
+    time_bound,
+    warn_seen,
+)
 
 if TYPE_CHECKING:
     from automl_fin.data._metrics import Metric
@@ -345,7 +352,7 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
         })  # fmt: skip
     until = (m.get("training") or {}).get("until")  # the last origin it was trained on
     learnt = 0 if until is None else int((naive_times(rows.times) <= time_bound(until)).sum())
-    when = f"are forecasts from origins it was trained on (up to {until})"
+    when = f"are forecasts from origins it was trained on (up to {stamp_text(until)})"
     warn_seen(learnt, len(y), source, when)
     table = pd.DataFrame(out).set_index("metric")
     table.attrs["rows"] = len(y)

@@ -538,13 +538,15 @@ class Predictor:
     def _warn_known_origins(self, origin: pd.DataFrame, source: str) -> None:
         """Say which forecasts start from an origin the predictor was trained on (up to
         its last: their outcomes are known; ``evaluate`` said so, ``predict`` did not)."""
+        from automl_fin.results._seen import stamp_text
+
         until = (self.manifest.get("training") or {}).get("until")
         old = _known_origins(origin, self.schema, until)
         if old:
             more = f" and {len(old) - 5} more" if len(old) > 5 else ""
             warnings.warn(
                 f"{source}: the forecast of {', '.join(old[:5])}{more} starts from an origin "
-                f"the predictor was trained on (up to {until}): its outcome is known "
+                f"the predictor was trained on (up to {stamp_text(until)}): its outcome is known "
                 "already; pass rows up to the latest time to forecast ahead",
                 stacklevel=4,
             )

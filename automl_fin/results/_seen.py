@@ -36,6 +36,7 @@ __all__ = [
     "row_hashes",
     "seen",
     "series_names",
+    "stamp_text",
     "time_bound",
     "time_stamp",
     "warn_new_series",
@@ -94,6 +95,12 @@ def warn_seen(count: int, rows: int, source: str, what: str, repeated: float | N
             SeenWarning,
             stacklevel=4,
         )
+
+
+def stamp_text(stamp: Any) -> str:
+    """A stored time stamp (:func:`time_stamp`) as said in a line: a date without its
+    clock where it has none (a quarterly series' "up to 2001-01-01T00:00:00")."""
+    return str(stamp).removesuffix("T00:00:00")
 
 
 def naive_times(times: Any) -> pd.Index:
