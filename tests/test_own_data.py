@@ -580,6 +580,12 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
     assert parted.problem.scheme == "walk_forward" and parted.recipe.data.time == "year"
     assert pd.Series(parted.dataset.times).is_monotonic_increasing
     assert any("(the time in parts: 'year', 'quarter')" in n for n in parted.problem.notes)
+    # a year and a month in rows of no time order (birth cohorts, model years: a
+    # reviewer's case) are features, not the time: its folds would train on the past
+    mixed = macro.sample(frac=1.0, random_state=0)
+    cohorts = search("auto", data=mixed, overrides={"data.target": "realint", "report": False},
+                     trials=2, storage=":memory:", runs_dir=tmp_path)  # fmt: skip
+    assert cohorts.problem.scheme == "kfold" and "year" in cohorts.dataset.X
     # prices of several stocks by date: the ticker alone is no forecast (two indices: RMSE
     # 450 where the last value's is 27), said
     panel = pd.read_csv(tables["tech_long"])  # Stat2Data's TechStocks, by ticker

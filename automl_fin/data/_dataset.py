@@ -788,8 +788,11 @@ class Dataset:
         drop: Sequence[str] = (),
         positive_class: Any = None,
         classes: Sequence[Any] | None = None,
+        returns: bool = False,
     ) -> Dataset:
-        """Validate ``frame`` and split it into features and an encoded target."""
+        """Validate ``frame`` and split it into features and an encoded target
+        (``returns``: a price series' forecast returns, whose far values are moves of
+        the market, not typed amounts: not warned of)."""
         if target not in frame.columns:
             names = [str(c) for c in frame.columns]
             key = target.strip().lstrip("\ufeff").casefold()
@@ -851,7 +854,8 @@ class Dataset:
             _check_leaks(frame[features], y, source, target)
         else:
             _check_copies_of_target(frame[features], y, source, target)
-            _warn_far_targets(y, source, target)
+            if not returns:
+                _warn_far_targets(y, source, target)
         _warn_copies(frame[[*features, target]], source, target)
         X = frame[features].reset_index(drop=True)
         return cls(
@@ -997,9 +1001,9 @@ def _warn_far_targets(y: np.ndarray, source: str, target: str) -> None:
         worst = far[np.argmax(np.abs(values[far] - mid))]
         warnings.warn(
             f"{source}: target '{target}' has {len(far)} value(s) over {FAR} times its "
-            f"interquartile range from its median {mid:.6g} (e.g. {values[worst]:.6g}, row "
-            f"{worst + 1} of the rows with a target): a typo, another unit or a heavy tail? "
-            "RMSE and the fits weigh them most; check those rows, or --set metric=mae",
+            f"interquartile range from its median {mid:.6g} (e.g. {values[worst]:.6g}): a "
+            "typo, another unit or a heavy tail? RMSE and the fits weigh them most; check "
+            "those rows, or --set metric=mae",
             stacklevel=3,
         )
 

@@ -147,7 +147,9 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
     if recipe.task not in ("auto", Task.REGRESSION):
         raise RecipeError(recipe.source, "task", "data.series forecasts need task 'regression'")
     sup = supervise(frame, time=cfg.time, entity=cfg.entity, cfg=cfg.series, source=source)
-    _warn_warm_up(len(frame), len(sup.frame), cfg.series, source)
+    price = cfg.series.price  # rows with a price (those without are said apart)
+    given = pd.to_numeric(frame[price], errors="coerce").notna().sum() if price in frame else 0
+    _warn_warm_up(int(given) or len(frame), len(sup.frame), cfg.series, source)
     if cfg.target not in (None, sup.target):
         raise RecipeError(
             recipe.source,
@@ -160,8 +162,9 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
         kinds.setdefault(cfg.entity, ColumnKind.CATEGORICAL)
     try:
         dataset = Dataset.from_frame(
-            sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds
-        )
+            sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds,
+            returns=True,
+        )  # fmt: skip
     except LeakError as exc:  # a feature made of an exogenous column: not one to drop
         made = [n for n in cfg.series.exogenous if exc.column in exogenous_lags(n, cfg.series)]
         if not made:

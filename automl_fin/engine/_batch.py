@@ -431,19 +431,20 @@ def _misfits(recipes: Iterable[Recipe], path: str, target: str) -> list[str]:
     search (they need the classes and the costs)."""
     from automl_fin.data._dataset import infer_task, read_table
     from automl_fin.data._metrics import COST, get_metric
-    from automl_fin.errors import DataError
+    from automl_fin.plugin._specs import Task
 
     named = [r for r in recipes if r.metric not in ("auto", COST) and ":" not in r.metric]
     task = None
-    if any(r.task == "auto" for r in named):
+    if any(r.task == "auto" and r.data.series is None for r in named):
         try:
             task = infer_task(read_table(path)[target].dropna())
-        except (DataError, KeyError, ValueError):
-            return []  # the search says what is wrong with the file
+        except Exception:  # (the search says what is wrong with the file)
+            return []
     out = []
-    for recipe in named:
+    for recipe in named:  # a price series' target is a return: a regression
+        known = Task.REGRESSION if recipe.data.series is not None else recipe.task
         try:
-            get_metric(recipe.metric, task if recipe.task == "auto" else recipe.task)
+            get_metric(recipe.metric, task if known == "auto" else known)
         except RecipeError as exc:
             out.append(f"'{path}' ({target}), recipe '{recipe.name}': {exc.detail}")
     return out

@@ -379,14 +379,19 @@ def resolve(
             if k is ColumnKind.NUMERIC and period_count(str(c), settled.frame[c])
         ]
         parts = None if dates else find_time_parts(settled.frame)
-        if parts and parts[0] in dataset.kinds:  # year, quarter (statsmodels' macrodata):
-            dates = [parts[0]]  # ordered by the year; its rows keep their order within it
+        if parts and parts[0] in dataset.kinds and _in_time_order(settled.frame, parts):
+            dates = [parts[0]]  # year, quarter (statsmodels' macrodata), rows in that order
         if dataset.task is Task.REGRESSION and len(dates) == 1:  # a quantity over time
             why = _time_unusable(settled.frame[dates[0]], recipe.validation.n_splits)
             if why:
+                fix = (
+                    "write the time as one date column"
+                    if parts
+                    else f"fix that and --set data.time={dates[0]}"
+                )
                 settled.notes.append(
                     f"'{dates[0]}' holds dates but {why}: validated on shuffled rows; to "
-                    f"validate in time order, fix that and --set data.time={dates[0]}"
+                    f"validate in time order, {fix}"
                 )
             else:
                 recipe.data.time = dates[0]
@@ -833,6 +838,19 @@ def _bad_parameter(entry: Mapping[str, Any], registry: Registry, ctx: BuildConte
         if not contains(space[param], value):
             return f"'{key}': {value!r} is outside its space {space[param]}"
     return ""
+
+
+def _in_time_order(frame: pd.DataFrame, parts: Sequence[str]) -> bool:
+    """Whether the time ``parts`` (year first) read as years of 1800-2200 with the rows
+    in their order: an exported series, not a table of birth years and months (taken
+    as time, its folds would train on old cohorts and validate on new ones)."""
+    values = frame[list(parts)].apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any() or not values[parts[0]].between(1800, 2200).all():
+        return False
+    key = np.zeros(len(values))
+    for part in parts:  # year, then month or quarter, then day: one number in their order
+        key = key * 100 + values[part].to_numpy(dtype=float)
+    return bool(len(key) > 1 and (np.diff(key) >= 0).all())
 
 
 def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
