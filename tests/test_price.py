@@ -1180,6 +1180,12 @@ def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) ->
                       r"'data\.series\.windows=\[5, 20\]'"):  # fmt: skip
         search("price", data=macro, target="cpi", trials=1, storage=":memory:",
                runs_dir=tmp_path, overrides={"report": False, "predictor": False})  # fmt: skip
+    # where the lags reach furthest back, fewer lags (the hint named windows alone)
+    from automl_fin.data._loading import _warn_warm_up
+
+    with pytest.warns(UserWarning, match=r"\(the longest 60 steps\) .* fewer lags keep more: "
+                      r"--set data\.series\.lags=30$"):  # fmt: skip
+        _warn_warm_up(170, 100, SeriesConfig(price="cpi", lags=60, windows=[5, 20]), "q.csv")
     # the leaderboard names what a price study forecasts: every one read "next_return"
     # (studies of a file's Close and of its Open, a price 5 steps ahead; a helper's find)
     assert set(plain.leaderboard()["target"]) == {"log return of 'Close' 1 step ahead"}

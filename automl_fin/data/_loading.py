@@ -128,8 +128,11 @@ def _warn_warm_up(given: int, kept: int, series: SeriesConfig, source: str) -> N
     if not given or given - kept <= WARM_UP * given:
         return
     longest = max([series.lags, *series.windows])
-    shorter = [w for w in series.windows if w < max(series.windows)]
-    hint = f"; shorter windows keep more: --set 'data.series.windows={shorter}'" if shorter else ""
+    if series.lags >= max(series.windows):  # the lags reach furthest back: fewer of them
+        hint = f"; fewer lags keep more: --set data.series.lags={max(1, series.lags // 2)}"
+    else:
+        shorter = [w for w in series.windows if w < longest] or [max(2, longest // 2)]
+        hint = f"; shorter windows keep more: --set 'data.series.windows={shorter}'"
     warnings.warn(
         f"{source}: {given - kept} of its {given} rows ({(given - kept) / given:.0%}) train "
         f"nothing: they warm up the lags and rolling windows (the longest {longest} steps) "
