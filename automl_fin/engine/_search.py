@@ -46,6 +46,7 @@ from automl_fin.engine._trial_record import (
 from automl_fin.errors import RecipeError, StorageError
 from automl_fin.plugin._registry import Registry, get_registry
 from automl_fin.results._artifacts import (
+    MANIFEST,
     PREDICTOR_DIR,
     fit_predictor,
     package_versions,
@@ -680,7 +681,7 @@ def _keep_if_chosen(study: optuna.Study, problem: Problem, folder: Path) -> None
     from automl_fin.results._reality_check import chosen_row
 
     try:
-        saved = json.loads((folder / "manifest.json").read_text())
+        saved = json.loads((folder / MANIFEST).read_text())
         was = (saved["best"]["trial"], float(saved["metric"]["score"]))
     except (OSError, ValueError, KeyError, TypeError):
         return  # none saved (or not one this version reads: load says so)
