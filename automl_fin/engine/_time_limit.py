@@ -1,10 +1,10 @@
 """A per-trial time limit, enforced in the search's own process.
 
-In the main thread the limit is a ``SIGALRM`` timer: its handler raises
-:class:`TrialTimeout` in the running code, which also interrupts blocking waits such as
-``time.sleep``. The timer never fires inside an import: it waits for the import to end,
-since a module cut half way is left half made and every later import of it fails (a
-report's matplotlib after Lightning's first import was cut by the budget). In other
+In the main thread the limit is a ``SIGALRM`` that a watchdog thread sends to it: its
+handler raises :class:`TrialTimeout` in the running code, which also interrupts blocking
+waits such as ``time.sleep``. It is never raised inside an import: it waits for the
+import to end, since a module cut half way is left half made and every later import of
+it fails (a report's matplotlib after Lightning's first import was cut by the budget). In other
 threads a watchdog raises it asynchronously in the trial's thread at its next Python
 instruction (imports not spared). Either way it is raised again every
 :data:`RETRY` seconds until the limited code has ended: the code it lands in may catch
@@ -12,8 +12,8 @@ and drop it (a library's ``except Exception``), which left a spinning model runn
 ever. The trial fails with "timed out after N s" and the search goes on. Code that
 never returns to Python (a native loop holding the GIL) cannot be stopped this way;
 such a plugin must check time itself. Code that puts its own ``SIGALRM`` handler in
-place of the timer's (a timeout decorator in a plugin) gets the watchdog's exception a
-second after the limit instead. When it returns late, the message says how late:
+place of the timer's (a timeout decorator in a plugin) gets the other threads' way
+instead, and never the signal. When it returns late, the message says how late:
 "timed out after 72.4 s (...); native code held it until 207 s" (a k-nearest-neighbours
 plugin predicting 65,000 rows in one call).
 """
@@ -91,66 +91,104 @@ def _importing(frame: FrameType | None) -> bool:
     return False
 
 
+class _Watchdog:
+    """A thread that calls ``act`` at the limit's end, and again every :data:`RETRY`
+    seconds (or as soon as :meth:`soon` asks) until closed."""
+
+    def __init__(self, limit: Limit, act: Callable[[], None]) -> None:
+        self.limit, self.act = limit, act
+        self.again = RETRY  # seconds from one act to the next
+        self.wake = threading.Event()  # the limit moved, the next act came nearer, or closed
+        self.closed = False
+        self.thread = threading.Thread(target=self._watch, name="trial-timeout", daemon=True)
+        self.thread.start()
+
+    def soon(self, seconds: float) -> None:
+        """Act again ``seconds`` after the last act (from a signal handler: no lock)."""
+        self.again = seconds
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        acted: float | None = None
+        while not self.closed:
+            limit = self.limit
+            end = limit.started + (limit.seconds or 0.0)
+            wait = (end if acted is None else max(end, acted + self.again)) - time.monotonic()
+            if wait > 0:  # read again after any wake: the limit moved or the act came nearer
+                self.wake.wait(wait)
+                self.wake.clear()
+                continue
+            self.again, acted = RETRY, time.monotonic()  # before the act: a handler's
+            self.act()  # soon() that it brings about must not be overwritten
+
+
 @contextlib.contextmanager
 def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
+    main = threading.get_ident()
+
     def expire(signum: int, frame: FrameType | None) -> None:
+        if ring.closed:  # sent as the limited code ended
+            return
         if _importing(frame):  # a module cut half way breaks every later import of it
             limit.held_by = "an import"  # (a plugin's slow import was "native code")
-            signal.setitimer(signal.ITIMER_REAL, IMPORT_RETRY)
+            ring.soon(IMPORT_RETRY)
             return
-        signal.setitimer(signal.ITIMER_REAL, RETRY)  # disarmed when the limited code ends
         raise TrialTimeout(message())
 
     def replaced() -> str:  # a plugin's own timeout (a decorator) took SIGALRM
         taken = signal.getsignal(signal.SIGALRM) is not expire
         return "; the code replaced the timer's SIGALRM handler" if taken else ""
 
+    def alarm() -> None:  # never to a handler that is not the timer's
+        if replaced():
+            _raise_in(main, lambda: message() + replaced())
+        else:
+            signal.pthread_kill(main, signal.SIGALRM)
+
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(limit.left(), 1e-3))  # 0 would disarm it
-    limit.rearm = lambda: signal.setitimer(signal.ITIMER_REAL, max(limit.left(), 1e-3))
-    try:  # the watchdog backs the timer up where its handler was replaced (a 20 s budget
-        # ran 185 s: a fit that set its own SIGALRM handler, then slept)
-        with _watchdog(limit, lambda: message() + replaced(), when=replaced, grace=RETRY):
-            yield
+    # SIGALRM sent to this thread, not to the process: a process's signal (setitimer's)
+    # may reach any of its threads (OpenMP's, a loader's), and one that did left a
+    # blocking wait here uninterrupted (a time.sleep(5) ran whole past a 0.2 s limit)
+    ring = _Watchdog(limit, alarm)
+    limit.rearm = ring.wake.set
+    try:
+        yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        ring.close()
+        _clear(main)
         signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
-def _watchdog(
-    limit: Limit,
-    message: Callable[[], str],
-    *,
-    when: Callable[[], object] = lambda: True,
-    grace: float = 0.0,
-) -> Iterator[None]:
-    """Raise the timeout in this thread from another one, ``grace`` seconds after the
-    limit and every :data:`RETRY` seconds after, whenever ``when()`` holds."""
+def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
+    """Raise the timeout in this thread from another one at the limit and every
+    :data:`RETRY` seconds after."""
     target = threading.get_ident()
-    done = threading.Event()
-
-    class _Timeout(TrialTimeout):
-        def __init__(self) -> None:  # made when raised in the trial's thread
-            super().__init__(message())
-
-    def watch() -> None:
-        wait = limit.left() + grace
-        while not done.wait(max(wait, 0.0)):
-            wait = limit.left() + grace
-            if wait <= 0:  # not moved later while waiting; again until the code has ended
-                if when():
-                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                        ctypes.c_ulong(target), ctypes.py_object(_Timeout)
-                    )
-                wait = RETRY
-
-    watcher = threading.Thread(target=watch, name="trial-timeout", daemon=True)
-    watcher.start()
+    watch = _Watchdog(limit, lambda: _raise_in(target, message))
+    limit.rearm = watch.wake.set
     try:
         yield
     finally:
-        done.set()
-        watcher.join()
-        # one sent as the code ended would land after it: cleared (NULL clears it)
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), None)
+        watch.close()
+        _clear(target)
+
+
+def _raise_in(thread: int, message: Callable[[], str]) -> None:
+    """Raise :class:`TrialTimeout` with ``message()`` in ``thread`` at its next Python
+    instruction."""
+
+    class _Timeout(TrialTimeout):
+        def __init__(self) -> None:  # made when raised in the limited thread
+            super().__init__(message())
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), ctypes.py_object(_Timeout))
+
+
+def _clear(thread: int) -> None:
+    """Clear a timeout sent as the limited code ended: it would land after it."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread), None)
