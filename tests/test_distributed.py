@@ -373,6 +373,39 @@ def test_ctrl_c_that_python_drops_still_stops_the_run(tmp_path: Path, where: str
         assert study.user_attrs.get("ensemble") is None
 
 
+def test_a_ctrl_c_remembered_as_a_trial_ends_takes_no_new_trial(tmp_path: Path) -> None:
+    """A Ctrl-C Python dropped as a trial ended (remembered by the command line's
+    handler) stopped the search at the next trial's start: that trial was taken and
+    failed with nothing fitted, an empty failed row in every leaderboard. The search now
+    stops before it takes one; the trial that ended is kept."""
+    from automl_fin.engine import _interrupts
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            search(
+                "default",
+                trials=4,
+                storage=url,
+                study="c",
+                runs_dir=tmp_path,
+                overrides={
+                    "models": ["logreg"],
+                    "baselines": [],
+                    "validation.n_splits": 3,
+                    "validation.repeats": 1,
+                    "report": False,
+                    "ensemble": False,
+                },
+                progress=False,
+                on_trial=lambda *a: _interrupts.received("SIGINT"),
+            )
+    finally:
+        _interrupts.forget()
+    trials = optuna.load_study(study_name="c", storage=url).trials
+    assert [t.state.name for t in trials if t.state.name != "WAITING"] == ["COMPLETE"]
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "automl_fin.cli", *args], capture_output=True,
                           text=True, timeout=300)  # fmt: skip

@@ -31,6 +31,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from automl_fin.engine._interrupts import check as check_interrupt
 from automl_fin.engine._process import ended_here
 from automl_fin.engine._trial_record import TrialRecord, holds_budget
 from automl_fin.errors import Terminated
@@ -77,6 +78,7 @@ def run_trials(
     study_id = storage.get_study_id_from_name(study.study_name)
     ran, alone, checked = 0, False, -STALE_CHECK_S
     while not should_stop() and time.monotonic() < deadline:
+        check_interrupt()  # a Ctrl-C Python dropped stops the loop before a trial is taken
         if time.monotonic() - checked >= STALE_CHECK_S:  # stale after 3 missed beats
             fail_stale(study)
             checked = time.monotonic()
