@@ -223,6 +223,16 @@ def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     assert "fine" not in reg.models and "rf" in reg.models  # all of it or nothing
     assert [p.status for p in reg.plugins if p.name == "wrong"] == ["failed"]
 
+    class NotAPath:  # a recipe "path" that is a number: every command ended in a traceback
+        @hookimpl
+        def register_recipes(self, register):
+            register(7)
+
+    with pytest.warns(PluginWarning, match=r"plugin 'notapath'.*passed 7 to register_recipes"):
+        reg = Registry(plugins={"notapath": NotAPath()})
+    assert "default" in reg.recipes
+    assert [p.status for p in reg.plugins if p.name == "notapath"] == ["failed"]
+
 
 def test_a_plugin_registering_one_spec_twice_is_told_so() -> None:
     """One plugin registering a spec twice was told to "uninstall one" of two providers

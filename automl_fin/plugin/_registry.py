@@ -347,7 +347,12 @@ class Registry:
         self.providers[spec.name] = provider
 
     def _add_recipes(self, provider: Provider, path: Any) -> None:
-        path = Path(path) if isinstance(path, str) else path
+        if not isinstance(path, (str, os.PathLike)):
+            raise PluginError(
+                f"passed {path!r} to register_recipes; expected the path of a recipe "
+                "YAML file or of a folder of them (a str or a pathlib.Path)"
+            )
+        path = Path(path)
         if not path.is_file() and not path.is_dir():
             raise PluginError(
                 f"plugin '{provider.plugin}' ({provider.distribution}) registered recipe "
