@@ -121,5 +121,19 @@ def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Pat
             (bad / "manifest.json").write_text(json.dumps({**manifest, **change}))
             with pytest.raises(ArtifactError, match=message):
                 automl_fin.load(bad)
+        # with a decision's costs as well, it is format 3, and read (it was written as 2
+        # and refused by its own reader: "format 3 is a manifest with a decision's costs")
+        from automl_fin.results._artifacts import manifest_format
+
+        assert manifest_format(recalibration=True, costs=True) == 3
+        both = tmp_path / "both"
+        shutil.copytree(folder, both)
+        costs = [[0.0, 1.0], [5.0, 0.0]]
+        rule = {"factors": [1.0, 1.0], "plain": 0.0, "crossfit": 0.0, "rows": 0, "costs": costs}
+        (both / "manifest.json").write_text(json.dumps({**manifest, "format": 3, "decision": rule}))
+        again = automl_fin.load(both)
+        assert np.allclose(again.predict_proba(X).to_numpy(), expected)
+        labels = np.asarray(again.schema.classes)[(expected @ np.asarray(costs)).argmin(axis=1)]
+        assert (again.predict(X).to_numpy() == labels).all()
     else:  # the test's claim stands on the final test of the ensemble's row instead
         pytest.fail(f"the ensemble was not chosen: {predictor.manifest['best']}")

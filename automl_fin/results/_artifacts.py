@@ -62,7 +62,8 @@ __all__ = [
 FORMAT = 1
 # a manifest with fields an older reader would ignore and mispredict, or refuse as damaged,
 # is written as a later format, which such a reader refuses as newer: 2, an ensemble's
-# `recalibration`; 3, a decision of least expected cost (`decision.costs`)
+# `recalibration`; 3, a decision of least expected cost (`decision.costs`), with a
+# recalibration or not
 FORMATS = (FORMAT, 2, 3)
 MANIFEST = "manifest.json"
 PREDICTOR_DIR = "predictor"
@@ -73,6 +74,13 @@ CORE_LIBRARIES = ("automl-fin", "numpy", "pandas", "scipy", "scikit-learn")
 
 class VersionWarning(UserWarning):
     """Installed package versions differ from those a predictor was saved with."""
+
+
+def manifest_format(recalibration: bool, costs: bool) -> int:
+    """The format a manifest is written as: the latest whose fields it uses (3 for a
+    decision's costs, with or without an ensemble's recalibration; 2 for a
+    recalibration alone), so that a reader too old for one of them refuses it."""
+    return FORMATS[2] if costs else FORMATS[1] if recalibration else FORMAT
 
 
 def fit_predictor(
@@ -127,12 +135,8 @@ def fit_predictor(
                         "file": INTERVAL_FILE, "floor": floor_of(ds.y), "scale": scale}  # fmt: skip
     decision = _decision(study, p, best, run_dir)
     manifest = {
-        "format": (
-            FORMATS[1]
-            if record.recalibration
-            else FORMATS[2]
-            if (decision or {}).get("costs") is not None
-            else FORMAT
+        "format": manifest_format(
+            bool(record.recalibration), (decision or {}).get("costs") is not None
         ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,

@@ -201,11 +201,13 @@ class _Manifest(BaseModel):
             self.stacker is not None or len(self.schema_.classes) != 2
         ):
             raise ValueError("recalibration is for the mean of a two-class ensemble only")
-        if (self.recalibration is not None) != (self.format == 2):  # an older reader
-            raise ValueError("format 2 is a manifest with a recalibration, and only that")
         costs = self.decision is not None and self.decision.costs is not None
         if costs != (self.format == 3):  # an older reader refuses it as newer
             raise ValueError("format 3 is a manifest with a decision's costs, and only that")
+        if (self.recalibration is not None) != (self.format == 2) and not costs:
+            raise ValueError(  # an older reader refuses it (3 holds both, read by none)
+                "format 2 is a manifest with a recalibration, and only that"
+            )
         if self.decision is not None and len(self.decision.factors) != len(self.schema_.classes):
             raise ValueError(
                 f"decision has {len(self.decision.factors)} factors for "
