@@ -234,6 +234,34 @@ def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     assert [p.status for p in reg.plugins if p.name == "notapath"] == ["failed"]
 
 
+def test_a_plugin_that_makes_warnings_errors_is_undone_and_named() -> None:
+    """A plugin that ran ``warnings.simplefilter("error")`` at import made every later
+    warning a traceback: every command ended in one (the next plugin's PluginWarning),
+    and built-in models' trials failed on their ConvergenceWarning, the plugin never
+    named (a prober's plugin). The error filter is undone and the plugin named; a filter
+    that silences a library's noise is kept."""
+
+    class Strict:
+        @hookimpl
+        def register_models(self, register):
+            warnings.filterwarnings("ignore", message="noisy library", category=UserWarning)
+            warnings.simplefilter("error")
+            register(ModelSpec(name="strict_nb", tasks={Task.BINARY}, build=lambda p, c: None))
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        before = list(warnings.filters)
+        reg = Registry(plugins={"strict": Strict()})
+        added = [f for f in warnings.filters if f not in before]
+        assert [f[0] for f in added] == ["ignore"] and added[0][1].pattern == "noisy library"
+        warnings.warn("noisy library says hi", UserWarning, stacklevel=1)  # silenced
+        warnings.warn("anything else", UserWarning, stacklevel=1)  # not an error
+    assert "strict_nb" in reg.models
+    said = [str(w.message) for w in seen]
+    assert any(m.startswith("plugin 'strict' (") and "made warnings errors" in m for m in said)
+    assert "anything else" in said and not any("noisy library" in m for m in said)
+
+
 def test_a_plugin_registering_one_spec_twice_is_told_so() -> None:
     """One plugin registering a spec twice was told to "uninstall one" of two providers
     that were the same plugin; a wrong object's message named the plugin twice."""

@@ -14,13 +14,14 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import inspect
 import os
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -80,6 +81,34 @@ def _names(value: str | None) -> set[str]:
 
 def _norm(name: str) -> str:
     return name.strip().lower().replace("-", "_")
+
+
+@contextlib.contextmanager
+def _no_errors_made(plugin: str, dist: str) -> Iterator[None]:
+    """Run a plugin's import or hook, undoing a warnings filter it adds that turns
+    warnings into errors (``warnings.simplefilter("error")`` at import: every command
+    then ended in a traceback of the next warning, and built-in models' trials failed
+    on their ConvergenceWarning, the plugin never named), with a warning naming it. Its
+    other filters (a library's noise silenced) are kept."""
+    before = list(warnings.filters)
+    with warnings.catch_warnings():  # every change undone as it ends ...
+        try:
+            yield
+        finally:
+            after = list(warnings.filters)
+    added = [f for f in after if f not in before]
+    for action, message, category, module, lineno in reversed(added):  # ... then redone
+        if action != "error":  # (in order: the first of them first in the list again)
+            pattern = (message.pattern if message else "", module.pattern if module else "")
+            warnings.filterwarnings(action, pattern[0], category, pattern[1], lineno)
+    if any(f[0] == "error" for f in added):
+        warnings.warn(
+            f"plugin '{plugin}' ({dist}) made warnings errors (warnings.simplefilter"
+            '("error") or filterwarnings("error", ...) outside a catch_warnings block): '
+            "undone; a plugin should not change the process's warning filters",
+            PluginWarning,
+            stacklevel=5,
+        )
 
 
 def _core_provider() -> Provider:
@@ -184,7 +213,8 @@ class Registry:
                 self.plugins.append(PluginRecord(ep.name, dist, version, "disabled", how))
                 continue
             try:
-                obj = ep.load()
+                with _no_errors_made(ep.name, dist):
+                    obj = ep.load()
             except (Exception, SystemExit) as exc:  # sys.exit() at import ended every command
                 where = _raised_at(exc, ep.module)
                 self._skip(ep.name, dist, version, f"failed to import: {_one_line(exc)}{where}")
@@ -270,7 +300,9 @@ class Registry:
                     continue
                 items: list[Any] = []
                 try:
-                    returned = impl.function(**{arg: items.append for arg in impl.argnames})
+                    dist = getattr(self._by_plugin.get(plugin), "distribution", "?")
+                    with _no_errors_made(plugin, dist):
+                        returned = impl.function(**{arg: items.append for arg in impl.argnames})
                     unsent = _unregistered(returned, items)
                     if unsent:  # specs returned, as other plugin systems take them
                         _warn_returned(self._by_plugin[plugin], hook_name, unsent)
