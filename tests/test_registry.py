@@ -233,6 +233,17 @@ def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     assert "default" in reg.recipes
     assert [p.status for p in reg.plugins if p.name == "notapath"] == ["failed"]
 
+    class Nowhere:
+        @hookimpl
+        def register_recipes(self, register):
+            register("/no/such/recipes")
+
+    with pytest.warns(PluginWarning) as seen:
+        Registry(plugins={"nowhere": Nowhere()})
+    (said,) = [str(w.message) for w in seen if "nowhere" in str(w.message)]
+    assert said.startswith("plugin 'nowhere' (") and said.count("plugin 'nowhere'") == 1
+    assert "registered recipe path /no/such/recipes, which does not exist; skipped" in said
+
 
 def test_a_plugin_that_makes_warnings_errors_is_undone_and_named() -> None:
     """A plugin that ran ``warnings.simplefilter("error")`` at import made every later

@@ -386,10 +386,7 @@ class Registry:
             )
         path = Path(path)
         if not path.is_file() and not path.is_dir():
-            raise PluginError(
-                f"plugin '{provider.plugin}' ({provider.distribution}) registered recipe "
-                f"path {path} which does not exist"
-            )
+            raise PluginError(f"registered recipe path {path}, which does not exist")
         entries = [path] if path.is_file() else sorted(path.iterdir(), key=lambda p: p.name)
         for entry in entries:
             if not entry.name.endswith((".yaml", ".yml")):
