@@ -303,6 +303,8 @@ def _check_model(
             raise _fail(  # read in that order, but calibration (scikit-learn's) fails on it
                 name, task, f"classes_ must be sorted, as scikit-learn's are (got {list(classes)})"
             )
+        if not spec.monitored:  # a search's calibration wraps it (monitored ones: never)
+            _check_calibrated(spec, task, plan, preps, kinds, ctx, X, y, cut)
     _, again = fit_predict()
     if not np.allclose(pred, again, rtol=1e-6, atol=1e-9):
         raise _fail(
@@ -315,6 +317,43 @@ def _check_model(
         _check_monitoring(spec, task, plan, preps, kinds, ctx, X, y, cut)
     else:
         _check_steps_stop(spec, task, plan, preps, kinds, ctx, X, y, cut)
+
+
+def _check_calibrated(
+    spec: ModelSpec,
+    task: Task,
+    plan: Any,
+    preps: Mapping[str, PreprocessorSpec],
+    kinds: Mapping[str, ColumnKind],
+    ctx: BuildContext,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    cut: int,
+) -> None:
+    """The classifier fitted and predicting inside a search's calibration (scikit-learn's
+    ``CalibratedClassifierCV``, Platt's sigmoid on three internal folds): it reads the
+    model's ``classes_`` and ``predict_proba``. A model without ``classes_`` passed every
+    other check and failed each calibrated trial of a search."""
+    from sklearn.base import is_classifier
+
+    from automl_fin.engine._pipeline import build_pipeline
+
+    calibrated = dataclasses.replace(plan, calibration="sigmoid")
+    pipe = build_pipeline(calibrated, {spec.name: spec}, preps, kinds, ctx)
+    where = (
+        "inside calibration (--set 'calibration=[sigmoid]', which fits it on three folds "
+        "and reads its classes_ and predict_proba)"
+    )
+    if not is_classifier(pipe[-1].estimator):  # its probabilities read as one column
+        raise _fail(spec.name, task, f"{where}: not a classifier to scikit-learn: inherit "
+                    "sklearn.base.ClassifierMixin (before BaseEstimator)")  # fmt: skip
+    try:
+        pipe.fit(X.iloc[:cut], y[:cut])
+        pred = _predictions(pipe, X.iloc[cut:], task)
+    except Exception as exc:
+        fix = "; set classes_ = np.unique(y) in fit" if "classes_" in str(exc) else ""
+        raise _fail(spec.name, task, f"{where}: {type(exc).__name__}: {exc}{fix}") from None
+    _check_shape(spec.name, task, pred, len(y) - cut, ctx.n_classes)
 
 
 def _check_steps_stop(

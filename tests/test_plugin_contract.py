@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import sp500_lags
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from automl_fin import (
@@ -68,8 +68,14 @@ def test_installed_spec_honours_the_contract(name: str) -> None:
     check_plugin(spec, data=_lag_data() if reads_windows else None)
 
 
-class _Model(BaseEstimator):
+class _Model(ClassifierMixin, BaseEstimator):
     """A logistic regression that can be made to break one rule at a time."""
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        if self.flaw == "untagged":  # BaseEstimator alone: not a classifier to scikit-learn
+            tags.estimator_type = None
+        return tags
 
     def __init__(self, flaw: str = "none", seed: int = 0, options: dict | None = None) -> None:
         self.flaw, self.seed = flaw, seed
@@ -79,6 +85,8 @@ class _Model(BaseEstimator):
         if self.flaw == "exits":
             sys.exit(3)
         self.inner_ = LogisticRegression(max_iter=500).fit(X, y)
+        if self.flaw != "no_classes":  # calibration reads it
+            self.classes_ = self.inner_.classes_
         if self.flaw == "keeps_going":  # swallows BudgetStop and fits on
             for step in (1.0, 2.0, 3.0, 4.0):
                 with contextlib.suppress(BudgetStop):
@@ -156,6 +164,10 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         ("nan_curve", True, "reported a non-finite value nan at step 0"),
         ("needs_validation", True, "raised ValueError: no validation split to stop on"),
         ("exits", False, "raised SystemExit: 3"),  # (it ended the checking process)
+        # fit, predict and predict_proba as the docs list them, no classes_: it passed
+        # and failed every calibrated trial of a search (a prober's plugin)
+        ("no_classes", False, r"inside calibration .*no attribute 'classes_'; set classes_"),
+        ("untagged", False, r"inside calibration .*: not a classifier to scikit-learn: inherit"),
     ],
 )
 def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, message) -> None:
@@ -589,6 +601,16 @@ def test_a_calibration_failing_on_a_models_scores_says_so_not_the_data(tmp_path)
             X, (X[:, 0] > 0).astype(int)
         )
     assert _of_scores(info.value, "logreg") == ""
+    # what calibration reads of the model, missing or out of shape: it said only
+    # scikit-learn's "'NoCls' object has no attribute 'classes_'"
+    with pytest.raises(AttributeError) as missing:
+        CalibratedClassifierCV(_Model("no_classes"), method="sigmoid", cv=3).fit(
+            np.nan_to_num(X), (X[:, 0] > 0).astype(int)
+        )
+    assert _of_scores(missing.value, "nocls").startswith(
+        " (in calibration, which fits nocls on three folds of the training rows and reads "
+        "its classes_ and predict_proba"
+    )
 
 
 class _DropsLastRow(TransformerMixin, BaseEstimator):

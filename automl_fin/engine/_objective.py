@@ -171,22 +171,33 @@ def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
 
 
 def _of_scores(exc: BaseException, model: str) -> str:
-    """What a calibration's "Input X contains NaN" is about: the model's own scores on
-    its calibration rows (it read as the data's fault)."""
-    text = str(exc)
-    if "NaN" not in text and "infinity" not in text:
-        return ""
+    """What an error raised by a calibration's own code (not by the model's fit inside
+    it) is about: NaN in the model's scores on its calibration rows ("Input X contains
+    NaN" read as the data's fault), or what calibration reads of the model (its
+    ``classes_``, the shape of its ``predict_proba``: scikit-learn's "Got predict_proba
+    of shape (352, 1), but need classifier with two classes" named no cause)."""
     files = [f.filename.replace("\\", "/") for f in traceback.extract_tb(exc.__traceback__)]
     own = [i for i, f in enumerate(files) if f.endswith("sklearn/calibration.py")]
+    if not own:
+        return ""
     # raised by the calibrator's fit (isotonic, Platt's), not by a model's fit inside it
-    after = files[own[-1] + 1 :] if own else [""]
+    after = files[own[-1] + 1 :]
     if not all(f.endswith(("sklearn/isotonic.py", "sklearn/base.py")) or "sklearn/utils/" in f
                for f in after):  # fmt: skip
         return ""
+    text = str(exc)
+    if "NaN" in text or "infinity" in text:
+        return (
+            f" (in calibration: the scores {model} gave its calibration rows held NaN or "
+            "infinite values, not the data; fix the model, or leave calibration out with "
+            "--set 'calibration=[none]')"
+        )
     return (
-        f" (in calibration: the scores {model} gave its calibration rows held NaN or "
-        "infinite values, not the data; fix the model, or leave calibration out with "
-        "--set 'calibration=[none]')"
+        f" (in calibration, which fits {model} on three folds of the training rows and "
+        "reads its classes_ and predict_proba: a classifier inherits scikit-learn's "
+        "ClassifierMixin, sets classes_ when fitted and gives (rows, classes) "
+        "probabilities; automl_fin.testing.check_plugin checks it; --set "
+        "'calibration=[none]' leaves calibration out)"
     )
 
 
