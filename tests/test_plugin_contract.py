@@ -672,6 +672,49 @@ def test_a_preprocessor_dropping_rows_is_named_not_the_model(tmp_path) -> None:
             assert said is not None and int(said[1]) == int(said[2]) - 1, error
 
 
+class _HolesInColumn(TransformerMixin, BaseEstimator):
+    """A numeric scaling step that gives NaN for a column's values below its median (a
+    log of centred values, say)."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        self.median_ = np.nanmedian(np.asarray(X, dtype=float), axis=0)
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        X = np.asarray(X, dtype=float)
+        return np.log(X - self.median_ + 1.0)  # NaN below median - 1
+
+
+def test_a_preprocessor_giving_nan_is_named_not_the_model(tmp_path) -> None:
+    """A scaling step whose output held NaN failed every trial as the built-in model's
+    ("logreg (automl-fin 0.1.0 (plugin 'sklearn')) raised in fit: ValueError: Input X
+    contains NaN ... impute", a prober's plugin), calibrated or not: the step is named."""
+    from automl_fin.engine._search import search
+
+    holes = PreprocessorSpec(name="holes_scale", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                             build=lambda p, ctx: _HolesInColumn())  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(holes)
+
+    credit = datasets.load("german_credit")
+    common = {"runs_dir": tmp_path, "storage": ":memory:", "progress": False, "seed": 0,
+              "registry": Registry(plugins={"probe": Plugin()}), "trials": 1}  # fmt: skip
+    fixed = {"report": False, "predictor": False, "ensemble": False, "baselines": [],
+             "validation.repeats": 1, "validation.n_splits": 3, "portfolio": False,
+             "models": ["logreg"]}  # fmt: skip
+    for calibration in ("none", "sigmoid"):
+        asked = {**fixed, "calibration": [calibration],
+                 "preprocessors": ["median_impute", "onehot", "holes_scale"]}  # fmt: skip
+        result = search("default", data=credit, overrides=asked, **common)
+        error = result.leaderboard()["error"].iloc[0]
+        named = "holes_scale (<local> 0+unknown (plugin 'probe')) raised in "
+        assert error.startswith(named), error
+        assert "holes_scale gave NaN or infinite values for finite ones" in error, error
+
+
 def test_a_preprocessor_whose_columns_follow_the_rows_is_named_not_the_model(tmp_path) -> None:
     """A categorical step whose columns depend on the rows it is given (pandas'
     get_dummies of the rows at hand) searched well on folds holding every value, and the

@@ -9,7 +9,7 @@ is optional may be skipped ("none") unless the model lists it in ``requires``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -444,6 +444,8 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
         # else is looked into (each step would transform the fold once more)
         counted = isinstance(exc, ValueError) and bool(_SHAPE_DIFFERS.search(str(exc)))
         changed = _changed_shape(prep, rows) if counted else None
+        if changed is None and isinstance(exc, ValueError) and _NONFINITE.search(str(exc)):
+            changed = _made_nonfinite(prep, rows)  # NaN a step made, not the data's
         if changed is None:
             return None
         exc.add_note(changed[1])
@@ -458,6 +460,9 @@ _SHAPE_DIFFERS = re.compile(
     r"\d+ features|number of (features|columns)",
     re.IGNORECASE,
 )
+
+
+_NONFINITE = re.compile(r"\bNaN\b|infinit", re.IGNORECASE)
 
 
 def _rows_said(name: str, given: int, rows: int) -> str:
@@ -479,6 +484,29 @@ def check_rows(prep: Any, X: Any, out: Any) -> None:
     raise tag(ValueError(said), "fit", name)
 
 
+def _step_outputs(prep: Any, X: Any) -> Iterator[tuple[str, Any, Any, Any, int | None]]:
+    """Each preprocessor step of ``prep`` (fitted) on ``X``, in order: its name, what
+    it was given and what it gave, the step after it, and the width that step (or the
+    stacking of the column kinds) was fitted on."""
+    fitted = getattr(prep, "transformers_", None)
+    if not isinstance(fitted, list) or not hasattr(X, "iloc"):
+        return
+    widths = getattr(prep, "output_indices_", {})
+    for kind, chain, columns in fitted:
+        chain = getattr(chain, "chain", chain)  # a text column's, once per distinct text
+        if not isinstance(getattr(chain, "steps", None), list):
+            continue
+        part = X[columns] if isinstance(columns, str) else X.iloc[:, list(columns)]
+        for i, (name, step) in enumerate(chain.steps):
+            given, part = part, step.transform(part)
+            after = chain.steps[i + 1][1] if i + 1 < len(chain.steps) else None
+            span = widths.get(kind)  # the kind's columns in the stacking, when fitted
+            fit = getattr(after, "n_features_in_", None) if after is not None else (
+                span.stop - span.start if isinstance(span, slice) else None
+            )  # fmt: skip
+            yield str(name), given, part, after, fit if isinstance(fit, int) else None
+
+
 def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
     """The preprocessor step of ``prep`` (fitted) that gives another number of rows than
     it is given on ``X``, or another number of columns than it gave when fitted (what
@@ -486,32 +514,45 @@ def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
     that says so: the model then failed ("inconsistent numbers of samples", "X has 54
     features, but ... is expecting 61"), blamed on the model. Looked at after such a
     failure only (each step transforms ``X`` once more)."""
-    fitted = getattr(prep, "transformers_", None)
-    if not isinstance(fitted, list) or not hasattr(X, "iloc"):
-        return None
-    widths = getattr(prep, "output_indices_", {})
     try:
-        for kind, chain, columns in fitted:
-            chain = getattr(chain, "chain", chain)  # a text column's, once per distinct text
-            if not isinstance(getattr(chain, "steps", None), list):
-                continue
-            part = X[columns] if isinstance(columns, str) else X.iloc[:, list(columns)]
-            for i, (name, step) in enumerate(chain.steps):
-                part = step.transform(part)
-                shape = getattr(part, "shape", (len(X),))
-                if shape[0] != len(X):
-                    return str(name), _rows_said(str(name), int(shape[0]), len(X))
-                after = chain.steps[i + 1][1] if i + 1 < len(chain.steps) else None
-                span = widths.get(kind)  # the kind's columns in the stacking, when fitted
-                fit = getattr(after, "n_features_in_", None) if after is not None else (
-                    span.stop - span.start if isinstance(span, slice) else None
-                )  # fmt: skip
-                if len(shape) == 2 and isinstance(fit, int) and shape[1] != fit:
-                    return str(name), (
-                        f"{name} gave {shape[1]} columns for these {len(X)} rows, {fit} for "
-                        "the rows it was fitted on: a preprocessor's columns must not depend "
-                        "on the rows it is given (automl_fin.testing.check_plugin checks it)"
-                    )
+        for name, _, part, _, fit in _step_outputs(prep, X):
+            shape = getattr(part, "shape", (len(X),))
+            if shape[0] != len(X):
+                return name, _rows_said(name, int(shape[0]), len(X))
+            if len(shape) == 2 and fit is not None and shape[1] != fit:
+                return name, (
+                    f"{name} gave {shape[1]} columns for these {len(X)} rows, {fit} for "
+                    "the rows it was fitted on: a preprocessor's columns must not depend "
+                    "on the rows it is given (automl_fin.testing.check_plugin checks it)"
+                )
+    except Exception:  # a step that fails here failed before: the traceback says which
+        return None
+    return None
+
+
+def _made_nonfinite(prep: Any, X: Any) -> tuple[str, str] | None:
+    """The preprocessor step of ``prep`` (fitted) that gives NaN or infinite values on
+    ``X`` where what it was given held none, and the line that says so: a model that
+    takes no NaN then failed ("Input X contains NaN ... impute"), blamed on the model,
+    scikit-learn's advice to impute the data read as the data's fault. Looked at after
+    such a failure only."""
+    import numpy as np
+
+    def holes(values: Any) -> bool | None:  # None: not numbers (text, categories)
+        try:
+            array = np.asarray(values.toarray() if hasattr(values, "toarray") else values)
+            return bool(not np.isfinite(array.astype(float)).all())
+        except (TypeError, ValueError):
+            return None
+
+    try:
+        for name, given, part, _, _ in _step_outputs(prep, X):
+            if holes(part) and not holes(given):
+                return name, (
+                    f"{name} gave NaN or infinite values for finite ones: a preprocessor's "
+                    "output must be finite where its input is (automl_fin.testing."
+                    "check_plugin checks it)"
+                )
     except Exception:  # a step that fails here failed before: the traceback says which
         return None
     return None
