@@ -46,6 +46,7 @@ from automl_fin.engine._pipeline import (
 )
 from automl_fin.engine._prior_shift import factors
 from automl_fin.errors import ArtifactError, DataError, RecipeError
+from automl_fin.plugin._registry import OWN_DISTRIBUTION
 from automl_fin.plugin._space import contains, fixed_values
 from automl_fin.plugin._specs import (
     BuildContext,
@@ -281,7 +282,11 @@ class Problem:
         """A portfolio trial's preprocessing: the model's ``portfolio_steps``, else the
         cheapest preprocessor of each slot, with its ``defaults`` (an optional slot
         skipped), no calibration."""
-        recorder = _Cheapest(self.preprocessors, ctx, spec.portfolio_steps)
+        own = {
+            n for n in self.preprocessors
+            if self.registry.providers[n].distribution == OWN_DISTRIBUTION
+        }  # fmt: skip
+        recorder = _Cheapest(self.preprocessors, ctx, spec.portfolio_steps, own)
         sample_plan(recorder, {name: spec}, self.preprocessors, set(self.dataset.kinds.values()),  # type: ignore[arg-type]
                     ctx, calibration=self.recipe.calibration)  # fmt: skip
         return recorder.chosen
@@ -873,7 +878,9 @@ def _route(recipe: Recipe, dataset: Dataset) -> tuple[str, str]:
 class _Cheapest:
     """Stands in for a trial to fix a portfolio trial's plain preprocessing: records the
     model's choice of a slot (``ModelSpec.portfolio_steps``) where offered, else the
-    cheapest (skipping an optional slot), no calibration, and the chosen preprocessors'
+    cheapest (skipping an optional slot; of equal costs, automl-fin's own, ``own``: a
+    third-party log transform named before ``standard_scale`` had taken the built-in
+    models' portfolio trials), no calibration, and the chosen preprocessors'
     ``defaults``; everything else is left to the sampler."""
 
     def __init__(
@@ -881,8 +888,10 @@ class _Cheapest:
         preprocessors: dict[str, PreprocessorSpec],
         ctx: BuildContext,
         steps: Mapping[Slot, str],
+        own: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> None:
         self.preprocessors = preprocessors
+        self.own = own
         self.ctx = ctx
         self.steps = {str(slot): name for slot, name in steps.items()}
         self.chosen: dict[str, Any] = {}
@@ -894,7 +903,11 @@ class _Cheapest:
             if wanted in choices:  # prep.<kind>.<slot>[...]: the model's own choice
                 pick = wanted
             else:
-                pick = NONE if NONE in choices else min(choices, key=lambda c: (cost.get(c, 0), c))
+                pick = (
+                    NONE
+                    if NONE in choices
+                    else min(choices, key=lambda c: (cost.get(c, 0), c not in self.own, c))
+                )
             self.chosen[name] = pick
             return pick
         return self._default(name, choices[0])
