@@ -406,6 +406,57 @@ def test_a_ctrl_c_remembered_as_a_trial_ends_takes_no_new_trial(tmp_path: Path) 
     assert [t.state.name for t in trials if t.state.name != "WAITING"] == ["COMPLETE"]
 
 
+_RAISES_INTERRUPT = """
+import sys
+from sklearn.base import BaseEstimator, ClassifierMixin
+from automl_fin import ModelSpec, Task, hookimpl
+from automl_fin import cli
+from automl_fin.plugin._registry import Registry
+
+class Stops(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise KeyboardInterrupt  # a plugin's own, no Ctrl-C
+
+    def predict_proba(self, X):
+        raise NotImplementedError
+
+spec = ModelSpec(name="stops", tasks={Task.BINARY}, build=lambda p, c: Stops())
+
+class Plugin:
+    @hookimpl
+    def register_models(self, register):
+        register(spec)
+
+cli._registry = lambda args: Registry(plugins={"probe": Plugin()})
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def test_a_keyboardinterrupt_a_plugin_raises_fails_its_trial_not_the_search(
+    tmp_path: Path,
+) -> None:
+    """A model whose fit raised KeyboardInterrupt with no Ctrl-C stopped the search as
+    the user's ("interrupted; ... the same command again resumes the search"), and the
+    same command stopped at once again, the plugin never named (a prober's plugin). On
+    the command line, which hears every Ctrl-C, it fails its trial, named."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    run = subprocess.run(
+        [sys.executable, "-c", _RAISES_INTERRUPT, "run", "default", "--storage", url,
+         "--study", "k", "--trials", "4", "--set", "models=[stops, logreg]",
+         "--set", "validation.n_splits=3", "--set", "validation.repeats=1",
+         "--no-report", "--no-progress", "--runs-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    trials = optuna.load_study(study_name="k", storage=url).trials
+    failed = [TrialRecord.of(t).error for t in trials if t.state.name == "FAIL"]
+    assert failed and all(
+        e and e.startswith("stops (<local> 0+unknown (plugin 'probe')) raised in fit: "
+                           "KeyboardInterrupt") for e in failed
+    ), failed  # fmt: skip
+    assert any(t.state.name == "COMPLETE" for t in trials)
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "automl_fin.cli", *args], capture_output=True,
                           text=True, timeout=300)  # fmt: skip

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check", "forget", "on_sigint", "received"]
+__all__ = ["check", "forget", "on_sigint", "plugins_own", "received"]
 
 _got: list[str] = []  # the signals received, in order ("SIGINT", "SIGTERM")
 
@@ -44,3 +44,17 @@ def check() -> None:
 
     if _got:
         raise Terminated("SIGTERM") if _got[-1] == "SIGTERM" else KeyboardInterrupt
+
+
+def plugins_own(exc: KeyboardInterrupt) -> bool:
+    """Whether ``exc`` was raised by code, not by a Ctrl-C: the command line listens for
+    SIGINT and none came (a plugin's ``raise KeyboardInterrupt`` stopped the search as
+    the user's Ctrl-C, and the same command, resumed, stopped at once again, the plugin
+    never named). Outside the command line (a notebook) every one is the user's."""
+    import signal
+
+    try:
+        listening = signal.getsignal(signal.SIGINT) is on_sigint
+    except ValueError:  # pragma: no cover (getsignal works in any thread)
+        listening = False
+    return listening and "SIGINT" not in _got

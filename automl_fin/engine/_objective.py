@@ -34,6 +34,7 @@ from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._interrupts import check as check_interrupt
+from automl_fin.engine._interrupts import plugins_own
 from automl_fin.engine._pipeline import (
     Plan,
     build_pipeline,
@@ -163,7 +164,7 @@ def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) and not plugins_own(exc):
             return exc
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
     # Lightning handles SIGTERM itself, then raises its SIGTERMException in its place
@@ -381,9 +382,11 @@ class Objective:
                 if why == TIMEOUT:  # the recipe's own limit a trial: never moved
                     self.limit = Limit(None)
                 return self._cross_validate(trial, plan, seed)
-        except (optuna.TrialPruned, TrialFailed, KeyboardInterrupt, RunFolderError):
-            raise  # Ctrl-C is the user's: it stops the search
+        except (optuna.TrialPruned, TrialFailed, RunFolderError):
+            raise
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
+            if isinstance(exc, KeyboardInterrupt) and not plugins_own(exc):
+                raise  # Ctrl-C is the user's: it stops the search
             if (stop := _interrupt_in(exc)) is not None:  # Lightning's exit(1) on Ctrl-C
                 raise stop from None
             if isinstance(exc, TrialTimeout) and why != TIMEOUT:  # the search's budget ended

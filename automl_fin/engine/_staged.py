@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from automl_fin.engine._interrupts import plugins_own
+
 __all__ = ["staged", "tag"]
 
 
@@ -23,6 +25,6 @@ def staged(stage: str, spec: str, fn: Any, *args: Any, blame: Any = None) -> Any
     try:
         return fn(*args)
     except BaseException as exc:  # a plugin's SystemExit too; Ctrl-C is the user's
-        if not isinstance(exc, KeyboardInterrupt):
+        if not isinstance(exc, KeyboardInterrupt) or plugins_own(exc):
             tag(exc, stage, (blame(exc) if blame is not None else None) or spec)
         raise
