@@ -233,6 +233,12 @@ def test_a_plugin_registering_a_wrong_object_is_skipped_naming_it() -> None:
     assert "default" in reg.recipes
     assert [p.status for p in reg.plugins if p.name == "notapath"] == ["failed"]
 
+    one = NotAPath()  # two entry points naming one module: pluggy's line named every plugin
+    with pytest.warns(PluginWarning) as seen:
+        Registry(plugins={"first": one, "second": one})
+    said = [str(w.message) for w in seen if "'second'" in str(w.message)]
+    assert said and "names the object plugin 'first' names: drop one of the two" in said[0]
+
     class Nowhere:
         @hookimpl
         def register_recipes(self, register):

@@ -230,6 +230,13 @@ class Registry:
             self._skip(provider.plugin, provider.distribution, provider.version, why,
                        off=provider.distribution)  # fmt: skip
             return
+        if self._pm.is_registered(obj):  # (pluggy's own line listed every plugin loaded)
+            why = (
+                f"names the object plugin '{self._pm.get_name(obj)}' names: drop one of the "
+                f"two entry points in {provider.distribution}"
+            )
+            self._skip(provider.plugin, provider.distribution, provider.version, why)
+            return
         try:
             self._pm.register(obj, name=provider.plugin)
         except (Exception, SystemExit) as exc:  # pluggy's check of hook signatures
