@@ -772,6 +772,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     # the predictions on stdout: what a plugin prints goes to stderr (a leftover debug
     # print was written into the CSV, which then did not read)
     with contextlib.redirect_stdout(sys.stderr) if out is None else contextlib.nullcontext():
+        _refuse_turned_off(folder, args)
         predictor = load(folder, require_signature=args.require_signature or None)
         table = predictor.predict_frame(
             args.data,
@@ -808,11 +809,45 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
+    """Refuse a predictor whose members run code of a plugin that ``--no-plugin`` (or
+    ``AUTOML_FIN_DISABLE_PLUGINS``) turns off, before its pickles are read: ``predict``
+    ran it all the same, where ``report`` refused (``--no-plugin`` is the switch for a
+    plugin not trusted)."""
+    import json
+    import re
+
+    from automl_fin.errors import ArtifactError
+    from automl_fin.plugin._registry import ENV_DISABLE
+
+    off = {n.strip().lower().replace("-", "_") for n in args.no_plugin}
+    off |= {n.strip().lower().replace("-", "_") for n in os.environ.get(ENV_DISABLE, "").split(",")}
+    off.discard("")
+    from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR
+
+    inside = folder / PREDICTOR_DIR / MANIFEST  # a run's folder, or the predictor's own
+    try:
+        path = inside if inside.is_file() else folder / MANIFEST
+        plugins = json.loads(path.read_text()).get("plugins") or {}
+    except (OSError, ValueError, AttributeError):
+        return  # load() says what is wrong with it
+    for spec, provider in sorted(plugins.items()):
+        found = re.fullmatch(r"(\S+) \S+ \(plugin '([^']+)'\)", str(provider))
+        names = {n.lower().replace("-", "_") for n in found.groups()} if found else set()
+        if names & off:
+            raise ArtifactError(
+                f"predictor {folder} runs {spec} of {provider}, which --no-plugin (or "
+                f"{ENV_DISABLE}) turns off: its code would run on your rows; turn it on, "
+                "or use a predictor searched without it"
+            )
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from automl_fin.results._artifacts import load
     from automl_fin.storage._runs import locate
 
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
+    _refuse_turned_off(folder, args)
     predictor = load(folder, require_signature=args.require_signature or None)
     if args.importance and args.format == "csv":
         from automl_fin.errors import AutomlFinError

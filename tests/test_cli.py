@@ -119,6 +119,32 @@ def test_run_prints_a_ranked_leaderboard_and_the_best_trial(knn_run) -> None:
     assert list((runs / "knn-cli").glob("oof/*.npy"))
 
 
+def test_predict_refuses_a_predictor_of_a_plugin_turned_off(
+    knn_run, plugin_sites, tmp_path: Path
+) -> None:
+    """``predict --no-plugin NAME`` unpickled and ran that plugin's model all the same
+    (``report`` refused): ``--no-plugin`` is the switch for a plugin not trusted. The
+    predictor is refused before its pickles are read, by plugin or distribution name;
+    without the switch it predicts."""
+    from automl_fin import datasets
+
+    _, runs = knn_run
+    manifest = json.loads((runs / "knn-cli" / "predictor" / "manifest.json").read_text())
+    provider = manifest["plugins"]["knn"]  # "<distribution> <version> (plugin '<name>')"
+    dist, plugin = provider.split()[0], provider.split("'")[1]
+    data = tmp_path / "new.csv"
+    datasets.load("german_credit").drop(columns="creditability").head(20).to_csv(data)
+    common = ("predict", "knn-cli", "--runs-dir", str(runs), "--data", str(data))
+    for off in (plugin, dist):
+        out = cli(*common, "--no-plugin", off, sites=[plugin_sites["good"]])
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert f"runs knn of {provider}, which --no-plugin" in out.stderr, out.stderr
+    out = cli(*common, env={"AUTOML_FIN_DISABLE_PLUGINS": plugin}, sites=[plugin_sites["good"]])
+    assert out.returncode == 2 and "turns off" in out.stderr, out.stderr
+    out = cli(*common, sites=[plugin_sites["good"]])
+    assert out.returncode == 0 and len(pd.read_csv(io.StringIO(out.stdout))) == 20, out.stderr
+
+
 def test_leaderboard_formats_carry_the_same_rows(knn_run) -> None:
     _, runs = knn_run
     as_csv = cli("leaderboard", "--runs-dir", str(runs), "--format", "csv")
