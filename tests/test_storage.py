@@ -318,3 +318,18 @@ def test_a_storage_file_another_program_keeps_locked_is_said_so(
     finally:
         holder.close()
     assert open_storage(f"sqlite:///{db}", create=False) is not None  # let go: it opens
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "2.5"])
+def test_a_heartbeat_that_is_not_a_whole_number_of_seconds_is_refused(
+    value: str, tmp_path: Path
+) -> None:
+    """``AUTOML_FIN_HEARTBEAT`` of 0 or -5 was taken as 1 s without a word; ``abc``'s
+    line was never reached by a test. Each is refused in one line."""
+    out = cli("run", "default", "--trials", "2", "--set", "models=[logreg]", "--no-progress",
+              "--runs-dir", str(tmp_path), env={"AUTOML_FIN_HEARTBEAT": value})  # fmt: skip
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    assert out.stderr.strip() == (
+        f"automl-fin: error: AUTOML_FIN_HEARTBEAT={value!r}: give a whole number of seconds, 1 or "
+        "more (default 10), or unset it"
+    )

@@ -66,11 +66,17 @@ NETWORK_FILESYSTEMS = ("nfs", "cifs", "smb", "9p", "fuse", "lustre", "gpfs", "ce
 def heartbeat_seconds() -> int:
     """Seconds between heartbeats of running trials (``AUTOML_FIN_HEARTBEAT``, default
     10): a trial whose process died is failed after three missed beats."""
-    value = os.environ.get(HEARTBEAT_ENV, "")
+    value = os.environ.get(HEARTBEAT_ENV, "").strip()
     try:
-        return max(1, int(value)) if value else HEARTBEAT_S
+        seconds = int(value) if value else HEARTBEAT_S
     except ValueError:
-        raise StorageError(f"{HEARTBEAT_ENV}={value!r} is not a whole number of seconds") from None
+        seconds = 0
+    if seconds < 1:  # 0 and -5 were taken as 1 s without a word
+        raise StorageError(
+            f"{HEARTBEAT_ENV}={value!r}: give a whole number of seconds, 1 or more (default "
+            f"{HEARTBEAT_S}), or unset it"
+        )
+    return seconds
 
 
 LOCK_WAIT_S = 60.0  # how long a SQLite connection waits for another's write lock
