@@ -159,6 +159,32 @@ def test_same_seed_same_trials_without_storage(tmp_path: Path) -> None:
     assert first[0] != other[0]
 
 
+def test_two_processes_of_one_seed_save_predictors_alike_to_the_last_bit(tmp_path: Path) -> None:
+    """docs/recipes.md (`seed`): two runs of one seed save predictors that predict alike
+    to the last bit, and their manifests list the same sha256 a file. Two command-line
+    runs in two processes (an ensemble of forests, boosting and linear members, its
+    stacker's and calibration's pickles too) into two runs folders."""
+    import json
+
+    from conftest import cli
+
+    from automl_fin import datasets, load
+
+    saved = []
+    for name in ("a", "b"):
+        out = cli("run", "default", "--trials", "8", "--seed", "3", "--study", "s",
+                  "--set", "models=[logreg, hgb, rf, xgboost]", "--set", "validation.n_splits=3",
+                  "--no-report", "--no-progress", "--runs-dir", str(tmp_path / name))  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        saved.append(tmp_path / name / "s" / "predictor")
+    first, second = (json.loads((f / "manifest.json").read_text()) for f in saved)
+    assert first["files"] == second["files"] and len(first["files"]) >= 2
+    assert first["best"] == second["best"]
+    rows = datasets.load("german_credit").drop(columns="creditability")
+    a, b = (load(f).predict_proba(rows).to_numpy() for f in saved)
+    assert np.array_equal(a, b)
+
+
 def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     opts = {"validation.n_splits": 3, "ensemble": False, "report": False}
