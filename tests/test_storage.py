@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 import sqlalchemy
@@ -333,3 +334,44 @@ def test_a_heartbeat_that_is_not_a_whole_number_of_seconds_is_refused(
         f"automl-fin: error: AUTOML_FIN_HEARTBEAT={value!r}: give a whole number of seconds, 1 or "
         "more (default 10), or unset it"
     )
+
+
+_KILLED_WRITING = """
+import os, signal, sys
+from pathlib import Path
+from automl_fin.storage._storage import atomic_write
+
+def half(fh):
+    fh.write(b"new and half")
+    fh.flush()
+    os.kill(os.getpid(), signal.SIGKILL)  # the crash at the worst moment
+
+atomic_write(Path(sys.argv[1]), half)
+"""
+
+
+def test_a_write_killed_half_way_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    """docs/distributed.md: out-of-fold files, the report and the final test's
+    predictions are written to a temporary name, fsynced and renamed, "so a crash never
+    leaves a half file". A writer killed (SIGKILL) half way through, and one that
+    raises: the file under its name is the old one, whole; the raising one leaves no
+    temporary file either."""
+    from automl_fin.storage._storage import atomic_save_npy, atomic_write
+
+    report = tmp_path / "report.html"
+    report.write_bytes(b"<html>the old report</html>")
+    killed = subprocess.run([sys.executable, "-c", _KILLED_WRITING, str(report)], timeout=60)
+    assert killed.returncode == -9
+    assert report.read_bytes() == b"<html>the old report</html>"
+
+    oof = tmp_path / "oof" / "trial_3.npy"
+    atomic_save_npy(oof, np.arange(5.0))
+
+    def raises(fh):  # type: ignore[no-untyped-def]
+        fh.write(b"\x93NUMPY half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(oof, raises)
+    assert np.array_equal(np.load(oof), np.arange(5.0))
+    assert sorted(p.name for p in oof.parent.iterdir()) == ["trial_3.npy"]
