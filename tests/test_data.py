@@ -690,6 +690,10 @@ def test_dates_written_as_text_are_read_with_one_format_per_column() -> None:
     parsed = parse_dates(text)
     assert (parsed.drop([3, 4, 5]) == days.drop([3, 4, 5])).all()
     assert parsed[3] == pd.Timestamp("2019-01-04 10:30") and parsed[[4, 5]].isna().all()
+    # a value without a digit is no date: a month's name alone was 1 January of year 1
+    text[[6, 7]] = ["JAN", "February"]
+    assert parse_dates(text)[[6, 7]].isna().all()
+    assert parse_dates(pd.Series(["JAN", "FEB", "MAR"] * 5)).isna().all()
     # no single format reads the column: value by value, as before
     assert date_format(pd.Series(["2019-03-05", "05/27/2019", "Mar 5, 2019"] * 5)) == "mixed"
     assert date_format(pd.Series([1.0, 2.0])) == "mixed" and date_format(pd.Series([])) == "mixed"

@@ -346,4 +346,7 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
             stamps[other] = to_datetime(
                 text[other], errors="coerce", format=MIXED, dayfirst=dayfirst
             )
+        # a value without a digit is no date: read value by value, a month's name alone
+        # ("JAN") was 1 January of the year 1
+        stamps[text.notna() & ~text.astype(str).str.contains(r"\d", regex=True)] = pd.NaT
         return stamps
