@@ -342,7 +342,15 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
         if fmt != MIXED and other.any():  # ISO 8601, else in the column's day-month order
             stamps[other] = to_datetime(text[other], errors="coerce", format="ISO8601")
             other = stamps.isna() & text.notna()
-            dayfirst = -1 < fmt.find("%d") < fmt.find("%m")
+            # values written another way than the format (new rows of a predictor fitted
+            # on ISO dates, written 05/02/2016 and 27/10/2016): their own format, where
+            # one reads them, in their own day-month order (05/02 was read 2 May)
+            own = date_format(text[other]) if other.sum() > 1 else MIXED
+            if own != MIXED:
+                stamps[other] = to_datetime(text[other], errors="coerce", format=own)
+                other = stamps.isna() & text.notna()
+            order = own if own != MIXED else fmt
+            dayfirst = -1 < order.find("%d") < order.find("%m")
             stamps[other] = to_datetime(
                 text[other], errors="coerce", format=MIXED, dayfirst=dayfirst
             )
