@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
+import io
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -549,6 +552,13 @@ def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Pat
         read_table(tmp_path / "euro.csv")
 
 
+def _zipped() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("sheet.csv", "a,y\n1,2\n")
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -561,6 +571,19 @@ def test_a_row_with_an_unquoted_separator_is_refused_with_its_line(tmp_path: Pat
         # equal but for a space: each as written (the line named 'a' twice, a helper's find)
         ("spaced.csv", "a,a ,y\n1,2,3\n", r"\('a' and 'a ', alike but for spaces around them\)"),
         ("noheader.csv", "1,2,3\n4,5,6\n", r"has no header: its first line \(1,2,3\) is numbers"),
+        # files that are no text table, by their first bytes (a prober's: "has no data
+        # rows", "re-save it as UTF-8", a target "not found" with NUL bytes in its name)
+        (
+            "gz.csv",
+            gzip.compress(b"a,y\n1,2\n"),
+            r"gz.csv' is gzip-compressed; name it 'gz.csv.gz'",
+        ),
+        ("book.csv", _zipped(), r"book.csv' is a zip archive \(an Excel workbook, .xlsx, is one\)"),
+        (
+            "wide.csv",
+            "a,y\n1,2\n".encode("utf-16"),
+            r"wide.csv' is UTF-16 text .*save it as CSV UTF-8",
+        ),
     ],
 )
 def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -> None:

@@ -85,6 +85,8 @@ def read_table(
         raise DataError(
             f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
         )
+    if suffix in _READERS and not compressed:
+        _refuse_other_kinds(p)
     encodings = [UTF8, WINDOWS] if suffix in _READERS else [UTF8]
     reason = ""  # why UTF-8 did not read it
     for encoding in encodings:
@@ -149,6 +151,30 @@ def read_table(
         frame = _without_header_copies(frame, p)
         frame.attrs["decimal"] = mark
     return frame
+
+
+def _refuse_other_kinds(p: Path) -> None:
+    """Refuse a text table's file that is no text table, by its first bytes: gzip or a
+    zip archive named ``.csv`` (read as Windows-1252: "has no data rows", "re-save it as
+    UTF-8"), or UTF-16 text (Excel's "Unicode Text": its names read with a NUL byte
+    between letters, the target "not found")."""
+    with p.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(b"\x1f\x8b"):
+        raise DataError(
+            f"data file '{p}' is gzip-compressed; name it '{p.name}.gz' (read as it is), "
+            "or decompress it"
+        )
+    if head.startswith(b"PK\x03\x04"):
+        raise DataError(
+            f"data file '{p}' is a zip archive (an Excel workbook, .xlsx, is one), not a "
+            f"table; save the sheet as CSV UTF-8, or name a zipped CSV '{p.name}.zip'"
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(
+            f"data file '{p}' is UTF-16 text (Excel's \"Unicode Text\"); save it as CSV "
+            "UTF-8 (or convert it: iconv -f UTF-16 -t UTF-8)"
+        )
 
 
 def _read(
