@@ -603,13 +603,18 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
         (
             pd.DataFrame({"x": [1, 2], "y": [0, 1]}),
             {"target": "z"},
-            r"target column 'z' not found; columns are: 'x', 'y'$",
+            r"target column 'z' not found; pass --target COLUMN, one of: 'x', 'y'$",
         ),
         (  # a space after a header name, a byte-order mark: invisible unless quoted
             pd.DataFrame({"x": [1, 2], "approved ": [0, 1], "\ufeffage": [1, 2]}),
             {"target": "approved"},
-            r"'approved' not found; did you mean 'approved '; columns are: 'x', 'approved ', "
-            r"'\\ufeffage'$",
+            r"'approved' not found; did you mean 'approved '; pass --target COLUMN, one of: "
+            r"'x', 'approved ', '\\ufeffage'$",
+        ),
+        (  # risk_tier's 'tier' on a table without one: 'tenure' (years in a job) was named
+            pd.DataFrame({"tenure": [1, 2], "y": [0, 1]}),
+            {"target": "tier"},
+            r"target column 'tier' not found; pass --target COLUMN, one of: 'tenure', 'y'$",
         ),
         (
             pd.DataFrame({"x": [1, 2], "y": [1, 1]}),

@@ -823,12 +823,13 @@ class Dataset:
             names = [str(c) for c in frame.columns]
             key = target.strip().lstrip("\ufeff").casefold()
             alike = [c for c in names if c.strip().lstrip("\ufeff").casefold() == key]
-            near = alike or difflib.get_close_matches(target, names, n=1)
+            # (a loose match named 'tenure' for risk_tier's 'tier', years in a job)
+            near = alike or difflib.get_close_matches(target, names, n=1, cutoff=0.75)
             more = ", ..." if len(names) > 30 else ""
             raise DataError(
                 f"{source}: target column '{target}' not found"
                 + (f"; did you mean {near[0]!r}" if near else "")
-                + f"; columns are: {', '.join(map(repr, names[:30]))}{more}"
+                + f"; pass --target COLUMN, one of: {', '.join(map(repr, names[:30]))}{more}"
             )
         if target in drop:
             raise DataError(
