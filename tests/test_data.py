@@ -834,6 +834,18 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
         ds = Dataset.from_frame(amounts, source="t.csv", target="y")
     assert ds.task is Task.REGRESSION and len(ds.y) == 28
     assert infer_task(pd.Series(["A", "12%", "B", "7%"])) is Task.MULTICLASS
+    # a 0/1 target with blank cells is read as floats: its labels are the file's 0 and
+    # 1 (they were 1.0 and proba_1.0; the run said "positive class 1.0", a prober's find)
+    flags = pd.DataFrame({"x": range(40), "y": [0, 1] * 19 + [None, None]})
+    with pytest.warns(UserWarning, match=r"2 rows with a missing 'y' are left out"):
+        ds = Dataset.from_frame(flags, source="t.csv", target="y")
+    assert ds.classes == [0, 1] and all(type(c) is int for c in ds.classes)
+    from automl_fin.data._table_facts import settle
+    from automl_fin.engine._recipes import load_recipe, with_overrides
+
+    recipe = with_overrides(load_recipe("default"), {"data.target": "y"})
+    settled = settle(recipe, flags, "t.csv", frozenset({"data.positive_class"}))
+    assert settled.recipe.data.positive_class == 1 and "positive class 1 of" in settled.notes[-1]
 
 
 def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() -> None:

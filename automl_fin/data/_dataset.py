@@ -647,6 +647,17 @@ def infer_kinds(
     return kinds
 
 
+def as_written(labels: pd.Series) -> pd.Series:
+    """Class labels (none missing) as the file writes them: whole numbers that blank
+    cells made floats, as integers (they were ``1.0`` and ``proba_1.0``, names no cell
+    of the file holds)."""
+    if not ptypes.is_float_dtype(labels):
+        return labels
+    array = labels.to_numpy(dtype=float)
+    whole = np.isfinite(array).all() and (array == np.round(array)).all()
+    return labels.astype("int64") if whole and (np.abs(array) < 2**62).all() else labels
+
+
 def has_label(y: pd.Series) -> np.ndarray:
     """Which rows have a target: not missing, nor a cell of spaces (a spreadsheet's)."""
     known = y.notna().to_numpy().copy()
@@ -858,6 +869,8 @@ class Dataset:
             )
             frame = frame.loc[keep]
             y_raw = y_raw.loc[keep]
+        if task.is_classification:
+            y_raw = as_written(y_raw)
         y, labels = _encode_target(y_raw, task, source, target, positive_class, classes)
         dropped = {c: "listed in data.drop" for c in drop}
         empty = [c for c in frame.columns if c not in (target, *drop) and _no_values(frame[c])]

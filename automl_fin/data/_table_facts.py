@@ -288,8 +288,10 @@ def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
 
 def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     """Classes, their order and the positive class, from the target's values."""
+    from automl_fin.data._dataset import as_written
+
     recipe, cfg = out.recipe, out.recipe.data
-    y = out.frame[cfg.target].dropna()
+    y = as_written(out.frame[cfg.target].dropna())
     observed = sorted(y.unique().tolist(), key=str)
     if recipe.task == Task.REGRESSION or len(observed) < 2:
         return
