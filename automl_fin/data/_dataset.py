@@ -891,9 +891,9 @@ class Dataset:
             raise DataError(f"{source}: no feature columns left besides target '{target}'{why}")
         if task.is_classification:
             _check_labels(y, labels, source, target)
-            _check_leaks(frame[features], y, source, target)
+            _check_leaks(frame[features], y, source, target, drop)
         else:
-            _check_copies_of_target(frame[features], y, source, target)
+            _check_copies_of_target(frame[features], y, source, target, drop)
             if not returns:
                 _warn_far_targets(y, source, target)
         _warn_copies(frame[[*features, target]], source, target)
@@ -961,7 +961,9 @@ def _no_values(col: pd.Series) -> bool:
     return bool((col.dropna().astype("str").str.strip() == "").all())
 
 
-def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
+def _check_leaks(
+    X: pd.DataFrame, y: np.ndarray, source: str, target: str, drop: Sequence[str] = ()
+) -> None:
     """Refuse a feature that gives the target away: a numeric column that orders the
     classes perfectly (e.g. an id assigned after the outcome; of several classes, each
     class's values apart from the others': a grade's code), or a column whose values
@@ -971,13 +973,16 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
     the target on 400 rows scored ROC AUC 1.0000 without a word). Of two classes, a
     column that ranks them almost perfectly on its own is warned of: a number by its
     values, a category (of ``CATEGORY_ROWS`` rows each on average) by its classes' share
-    in it (a status column that is the outcome on 99 % of rows gave 0.9975 silently)."""
+    in it (a status column that is the outcome on 99 % of rows gave 0.9975 silently).
+    Every such column is named at once, the ``drop`` list given kept in the one to use
+    (named one at a time, each ``data.drop`` the line gave brought back the last one)."""
     from automl_fin.data._metrics import binary_auc
 
     n = len(y)
     if n < LEAK_WARN_ROWS:  # on a few rows one column may separate classes by chance
         return
     near: list[str] = []
+    leaks: list[str] = []
     for name in X.columns:
         col = X[name]
         known = col.notna().to_numpy()
@@ -1006,10 +1011,13 @@ def _check_leaks(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> No
                 share = np.bincount(index, positive) / np.bincount(index)
                 auc = binary_auc(positive, share[index])
         if leak and n >= LEAK_MIN_ROWS:
-            raise _leak(source, name, target, "it separates the classes perfectly", "after")
+            leaks.append(str(name))
+            continue
         ranks = 1.0 if leak else 0.0 if auc is None else max(auc, 1 - auc)
         if ranks >= NEAR_LEAK:
             near.append(f"{name!r} ({ranks:.3f})")
+    if leaks:
+        raise _leak(source, leaks, target, "it separates the classes perfectly", "after", drop)
     if near:
         warnings.warn(
             f"{source}: column(s) {', '.join(near)} alone rank the classes of '{target}' "
@@ -1048,12 +1056,15 @@ def _warn_far_targets(y: np.ndarray, source: str, target: str) -> None:
         )
 
 
-def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target: str) -> None:
-    """Refuse a numeric feature that is the regression target written another way: it
-    rises or falls with the target in every row (``medv * 2``, ISLR Wage's ``logwage``
-    beside ``wage``: RMSE 0.0000 and 1.0 against 33, without a word). One sort of the
-    target, then a pass a column (per run of equal targets, its least and largest
-    value); from ``LEAK_MIN_ROWS`` rows on, as for classes."""
+def _check_copies_of_target(
+    X: pd.DataFrame, y: np.ndarray, source: str, target: str, drop: Sequence[str] = ()
+) -> None:
+    """Refuse the numeric features that are the regression target written another way:
+    each rises or falls with the target in every row (``medv * 2``, ISLR Wage's
+    ``logwage`` beside ``wage``: RMSE 0.0000 and 1.0 against 33, without a word), all
+    named at once (``drop`` kept in the list to use). One sort of the target, then a
+    pass a column (per run of equal targets, its least and largest value); from
+    ``LEAK_MIN_ROWS`` rows on, as for classes."""
     n = len(y)
     if n < LEAK_MIN_ROWS:
         return
@@ -1062,6 +1073,7 @@ def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target:
     starts = np.flatnonzero(np.r_[True, ys[1:] != ys[:-1]])  # runs of one target value
     if len(starts) < 3:
         return
+    copies: list[tuple[str, str]] = []  # each column and whether it rises or falls
     for name in X.columns:
         col = X[name]
         if not ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col):
@@ -1077,8 +1089,12 @@ def _check_copies_of_target(X: pd.DataFrame, y: np.ndarray, source: str, target:
             continue
         rises = bool(np.all(high[:-1] <= low[1:]))
         if rises or bool(np.all(low[:-1] >= high[1:])):
-            how = f"it {'rises' if rises else 'falls'} with it in every row: the target written"
-            raise _leak(source, name, target, f"{how} another way", "with")
+            copies.append((str(name), "rises" if rises else "falls"))
+    if copies:
+        ways = {way for _, way in copies}
+        way = ways.pop() if len(ways) == 1 else "rises or falls"
+        how = f"it {way} with it in every row: the target written another way"
+        raise _leak(source, [n for n, _ in copies], target, how, "with", drop)
 
 
 class LeakError(DataError):
@@ -1089,14 +1105,23 @@ class LeakError(DataError):
         self.column, self.how = column, how
 
 
-def _leak(source: str, name: Any, target: str, how: str, when: str) -> LeakError:
-    """The one line that refuses a column giving the target away, and how to drop it."""
-    return LeakError(
-        f"{source}: column '{name}' gives the target '{target}' away ({how}); if it is known "
-        f"only {when} the outcome, drop it (data.drop: [{json.dumps(str(name))}])",
-        str(name),
-        how,
-    )
+def _leak(
+    source: str, names: list[str], target: str, how: str, when: str, drop: Sequence[str] = ()
+) -> LeakError:
+    """The one line that refuses the columns giving the target away, and the
+    ``data.drop`` that leaves them out beside those ``drop`` already does."""
+    listed = ", ".join(json.dumps(str(n)) for n in [*drop, *names])
+    if len(names) == 1:
+        said = (
+            f"column '{names[0]}' gives the target '{target}' away ({how}); if it is known "
+            f"only {when} the outcome, drop it"
+        )
+    else:
+        said = (
+            f"columns {', '.join(map(repr, names))} give the target '{target}' away ({how}, "
+            f"each); if they are known only {when} the outcome, drop them"
+        )
+    return LeakError(f"{source}: {said} (data.drop: [{listed}])", names[0], how)
 
 
 def _separates(numbers: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> bool:
