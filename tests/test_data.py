@@ -252,12 +252,21 @@ def test_a_european_spreadsheet_csv_is_read_as_its_numbers(tmp_path: Path) -> No
     path = tmp_path / "default.csv"
     written.to_csv(path, sep=";", index=False)
     with pytest.warns(UserWarning, match=r"';'-separated with ',' as the decimal mark and "
-                      r"'\.' between thousands.*: 'balance', 'income' read so"):  # fmt: skip
+                      r"'\.' \(or a space\) between thousands.*: 'balance', 'income' "
+                      r"read so"):  # fmt: skip
         read = read_table(path)
     assert np.allclose(read["balance"], frame["balance"], atol=0.005)
     assert np.allclose(read["income"], frame["income"], atol=0.005)
     assert read["income"].max() > 70_000  # the dots between thousands were not decimal points
     assert read["opened"].tolist() == list(opened)
+    # France's, Switzerland's thousands: a space, a no-break or a narrow no-break one
+    # between the groups (44 361,63 was read as text, each amount a category)
+    for space in (" ", "\u00a0", "\u202f"):
+        spaced = written.assign(income=written["income"].str.replace(".", space))
+        spaced.to_csv(path, sep=";", index=False)
+        with pytest.warns(UserWarning, match=r"'income' read so"):
+            read = read_table(path)
+        assert np.allclose(read["income"], frame["income"], atol=0.005), repr(space)
     # as Excel's plain "CSV" is encoded there: Windows-1252 (the euro sign is byte 0x80)
     windows = tmp_path / "default_1252.csv"
     euro = written.rename(columns={"income": "Einkommen (€)"})
@@ -310,7 +319,8 @@ def test_a_semicolon_files_decimal_mark_is_the_one_its_columns_say(tmp_path: Pat
     german = tmp_path / "german.csv"
     credit.assign(credit_amount=amount.map(dots)).to_csv(german, sep=";", index=False)
     assert (amount > 999).sum() > 500 and (amount <= 999).sum() > 50
-    with pytest.warns(UserWarning, match=r"'\.' between thousands.*'credit_amount' read so; "
+    with pytest.warns(UserWarning, match=r"'\.' \(or a space\) between thousands.*"
+                      r"'credit_amount' read so; "
                       r"no value says .*--set data\.decimal=\."):  # fmt: skip
         read = read_table(german)
     assert read["credit_amount"].tolist() == amount.tolist() and read.attrs["decimal"] == ","

@@ -45,6 +45,9 @@ SMALL = re.compile(r"[-+]?\d{1,3}", re.ASCII)
 MARKS = (",", ".")
 FORMS = {",": COMMA_FORM, ".": POINT_FORM}
 SAMPLE = 5_000  # a column's distinct values looked at for the mark they say
+# a space between groups of three digits (France's, Switzerland's, the Nordics' thousands:
+# a plain, a no-break or a narrow no-break one): '45 200,00' was read as text, a category
+GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
 
 
 def _number(text: pd.Series, mark: str) -> pd.Series:
@@ -107,6 +110,8 @@ def read_marks(
                 forms[str(name)] = (head.iloc[:0], ".")
                 continue
         values = raw[name].dropna().str.strip()
+        if values.str.contains(GROUP_SPACE).any():
+            values = values.str.replace(GROUP_SPACE, "", regex=True)
         distinct = pd.Series(values.unique(), dtype="str")
         gone = distinct[distinct.str.lower().isin(missing)]
         if len(gone):
@@ -164,8 +169,8 @@ def _say(
     said = f"data file '{p}' is ';'-separated"
     if mark == ",":
         said += (
-            " with ',' as the decimal mark and '.' between thousands, as a spreadsheet in "
-            f"most of Europe writes it: {_names(by_mark)} read so"
+            " with ',' as the decimal mark and '.' (or a space) between thousands, as a "
+            f"spreadsheet in most of Europe writes it: {_names(by_mark)} read so"
         )
     else:
         grouped = [c for c in by_mark if forms[c][0].str.contains(",", regex=False).any()]
