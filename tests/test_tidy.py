@@ -252,6 +252,9 @@ def test_numbers_as_people_write_them_are_numbers_and_the_unread_are_named() -> 
                                 .replace("X", ".")),
         "opened": pd.Series(pd.date_range("2010-01-01", periods=600, freq="D")).map(
             lambda d: d.strftime("%Y-%m-%d" if d.day % 2 else "%d/%m/%Y")).to_numpy(),
+        # with a month's name among them: it was a category without a word (a prober's)
+        "closed": pd.Series(pd.date_range("2012-01-01", periods=600, freq="D")).map(
+            lambda d: d.strftime(["%Y-%m-%d", "%d/%m/%Y", "%b %d, %Y"][d.day % 3])).to_numpy(),
     })  # fmt: skip
     with pytest.warns(UserWarning) as seen:
         out = tidy(written, "card.csv", "card")
@@ -263,7 +266,7 @@ def test_numbers_as_people_write_them_are_numbers_and_the_unread_are_named() -> 
     assert "'share_pct', 'income_space', 'income_nbsp', 'owed' hold numbers written" in said
     # a decimal comma and dates in two formats are not guessed: named, left as text
     assert not pd.api.types.is_numeric_dtype(out["income_eu"])
-    assert "'income_eu' (" in said and "'opened' (" in said
+    assert "'income_eu' (" in said and "'opened' (" in said and "'closed' (" in said
     assert "hold numbers or dates in a form not read as such" in said
     with warnings.catch_warnings():  # the bundled German credit: nothing to say
         warnings.simplefilter("error")

@@ -155,7 +155,8 @@ def _number_objects(col: pd.Series) -> bool:
 
 def _unread(text: pd.Series) -> bool:
     """Values that are numbers with a decimal comma (``45.200,00``, ``4,52``) or dates in
-    several formats (half ``2013-06-07``, half ``07/06/2013``), which no reader here
+    several formats (half ``2013-06-07``, half ``07/06/2013``; ``May 26, 2018`` among
+    them was a category without a word), which no reader here
     takes, so that each distinct value would be a category: 20 distinct values or more,
     nine in ten written so. A column of dates in one format is read as dates later."""
     from automl_fin.data._dataset import looks_like_datetime
@@ -167,8 +168,8 @@ def _unread(text: pd.Series) -> bool:
     comma = sample.str.fullmatch(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+").mean() >= 0.9
     if comma:
         return True
-    if sample.str.fullmatch(r"[\d\s.:/-]+").mean() < 0.9:  # words: no date read here
-        return False
+    if sample.str.contains(r"\d{2}").mean() < 0.9:  # text, not dates (each has digits)
+        return False  # (dates by name among others, May 26, 2018, are said too)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": value by value on purpose
         dated = to_datetime(sample, errors="coerce", format="mixed").notna().mean() >= 0.9
