@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -166,8 +167,19 @@ def test_intervals_of_a_target_never_negative_stay_at_or_above_zero(tmp_path: Pa
                                "validation.final_test": 0.25})  # fmt: skip
     predictor = result.predictor
     assert predictor.manifest["interval"]["floor"] == 0.0
-    band = predictor.predict_interval(unseen, 0.9)
+    with warnings.catch_warnings(record=True) as seen_warnings:
+        warnings.simplefilter("always")
+        band = predictor.predict_interval(unseen, 0.9)
     width = predictor.interval_half_width(0.9)
+    # a ridge predicts some balances below zero: their bands, cut at zero, do not hold
+    # them, which is said (12 of 80 rows outside their band, unsaid: a prober's find)
+    below = int((band["prediction"] < 0).sum())
+    said = [str(w.message) for w in seen_warnings if "never was in training" in str(w.message)]
+    assert below > 0 and said == [
+        f"{below} of {len(band)} predictions are below 0, which 'Balance' never was in "
+        "training: their intervals are cut at 0 and do not hold them; read such a "
+        "prediction as 0"
+    ]
     assert ((band["prediction"] - width) < 0).sum() >= 5  # the uncut band went below zero
     assert (band["lower"] >= 0).all() and (band["upper"] >= band["lower"]).all()
     inside = ((band["lower"] <= unseen["Balance"]) & (unseen["Balance"] <= band["upper"])).mean()

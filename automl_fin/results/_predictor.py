@@ -772,6 +772,15 @@ class Predictor:
         X, frame = self._features(data)
         raw = self._blend(X)
         lower, upper = self._bounds(raw, factor)
+        floor = (self.manifest.get("interval") or {}).get("floor")
+        below = int((raw < floor).sum()) if floor is not None else 0
+        if below:  # its interval cut at the floor left the point outside it, unsaid
+            warnings.warn(
+                f"{below} of {len(raw)} predictions are below {floor:g}, which "
+                f"'{self.schema.target}' never was in training: their intervals are cut at "
+                f"{floor:g} and do not hold them; read such a prediction as {floor:g}",
+                stacklevel=2,
+            )
         return pd.DataFrame({"prediction": raw, "lower": lower, "upper": upper}, index=frame.index)
 
     def _bounds(self, raw: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
