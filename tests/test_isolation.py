@@ -468,3 +468,58 @@ def test_a_limit_holds_where_the_code_replaces_its_sigalrm_handler() -> None:
     assert str(info.value).startswith("timed out after 0.3 s (the search's time budget)")
     assert str(info.value).endswith("; the code replaced the timer's SIGALRM handler")
     assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_a_catboost_fit_the_time_limit_cuts_times_out_and_the_search_goes_on(
+    tmp_path: Path,
+) -> None:
+    """CatBoost checks for signals itself and raises KeyboardInterrupt in place of the
+    timeout the limit raised: the trial's timeout read as the user's Ctrl-C (the search
+    stopped), or on the command line as the plugin's own failure. It is the timeout:
+    the trial fails as timed out, and the search goes on."""
+    from automl_fin import search
+
+    slow = {"model": "catboost", "catboost.learning_rate": 0.01, "catboost.depth": 8,
+            "catboost.l2_leaf_reg": 1.0, "catboost.random_strength": 1.0,
+            "catboost.n_estimators": 3000, "catboost.class_weight": "none"}  # fmt: skip
+    result = search(
+        "default", trials=2, seed=0, runs_dir=tmp_path, storage=":memory:",
+        overrides={"models": ["catboost", "logreg"], "baselines": [], "portfolio": False,
+                   "enqueue": [slow], "trial_timeout": 1.0, "ensemble": False,
+                   "report": False, "predictor": False, "validation.n_splits": 3,
+                   "validation.repeats": 1,
+                   "model_options": {"catboost": {"early_stopping_rounds": 10_000}}},
+    )  # fmt: skip
+    board = result.leaderboard().sort_values("trial")
+    first = board.iloc[0]
+    assert first["model"] == "catboost" and first["state"] == "FAIL", first.to_dict()
+    assert str(first["error"]).startswith("catboost: timed out after 1 s"), first["error"]
+    assert len(board) == 2  # the search went on
+
+
+@pytest.mark.parametrize("thread", ["main", "other"])
+def test_a_limit_already_past_as_it_starts_cleans_up_after_itself(thread: str) -> None:
+    """A limit whose end had passed as it started (a tiny trial_timeout) fired before
+    its handler knew its watchdog: a NameError, the watchdog thread left running and
+    the handler left in place, and a later sleep outside any limit got its timeout. It
+    times out, and leaves nothing behind."""
+    import signal
+
+    from automl_fin.engine._time_limit import TrialTimeout, time_limit
+
+    before = signal.getsignal(signal.SIGALRM)
+    caught: list[Any] = []
+
+    def run() -> None:
+        for seconds in (1e-9, -1.0):
+            try:
+                with time_limit(seconds, "the search's time budget"):
+                    time.sleep(2)
+            except TrialTimeout as exc:
+                caught.append(exc)
+
+    _run_in(thread, run)
+    assert len(caught) == 2
+    time.sleep(1.5)  # nothing lands here
+    assert not [t for t in threading.enumerate() if t.name == "trial-timeout"]
+    assert signal.getsignal(signal.SIGALRM) is before

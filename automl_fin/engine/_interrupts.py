@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["check", "forget", "on_sigint", "plugins_own", "received"]
+__all__ = ["check", "forget", "heard_sigint", "on_sigint", "plugins_own", "received"]
 
 _got: list[str] = []  # the signals received, in order ("SIGINT", "SIGTERM")
 
@@ -53,8 +53,13 @@ def plugins_own(exc: KeyboardInterrupt) -> bool:
     never named). Outside the command line (a notebook) every one is the user's."""
     import signal
 
-    try:
-        listening = signal.getsignal(signal.SIGINT) is on_sigint
-    except ValueError:  # pragma: no cover (getsignal works in any thread)
-        listening = False
-    return listening and "SIGINT" not in _got
+    from automl_fin.errors import Terminated
+
+    if isinstance(exc, Terminated) or _got:  # a signal came: the user's (or the system's)
+        return False
+    return signal.getsignal(signal.SIGINT) is on_sigint
+
+
+def heard_sigint() -> bool:
+    """Whether the command line's handler heard a Ctrl-C (SIGINT) in this command."""
+    return "SIGINT" in _got

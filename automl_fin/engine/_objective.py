@@ -34,7 +34,7 @@ from automl_fin.engine._bag import forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._interrupts import check as check_interrupt
-from automl_fin.engine._interrupts import plugins_own
+from automl_fin.engine._interrupts import heard_sigint, plugins_own
 from automl_fin.engine._pipeline import (
     Plan,
     build_pipeline,
@@ -365,6 +365,7 @@ class Objective:
         seed = trial_seed(p.recipe, trial.number)
         stage, culprit = "suggest", "model"
         seconds, why = self._limit()
+        timer = Limit(None)  # (until the limit starts)
         rec = self.record = TrialRecord(process=self.process, machine=machine())
         try:
             plan = plan_of(trial, p, seed)
@@ -376,15 +377,17 @@ class Objective:
             with (
                 self.warnings.recording(),
                 self.threads.limit(),
-                time_limit(seconds, why) as self.limit,
+                time_limit(seconds, why) as timer,
                 np.errstate(all="ignore"),
             ):
-                if why == TIMEOUT:  # the recipe's own limit a trial: never moved
-                    self.limit = Limit(None)
+                # the recipe's own limit a trial is never moved
+                self.limit = Limit(None) if why == TIMEOUT else timer
                 return self._cross_validate(trial, plan, seed)
         except (optuna.TrialPruned, TrialFailed, RunFolderError):
             raise
         except BaseException as exc:  # a plugin's SystemExit fails its trial, not the search
+            if type(exc) is KeyboardInterrupt and timer.fired and not heard_sigint():
+                exc = TrialTimeout(timer.fired)  # CatBoost raises this in the timeout's place
             if isinstance(exc, KeyboardInterrupt) and not plugins_own(exc):
                 raise  # Ctrl-C is the user's: it stops the search
             if (stop := _interrupt_in(exc)) is not None:  # Lightning's exit(1) on Ctrl-C

@@ -46,6 +46,7 @@ class Limit:
         self.seconds = seconds
         self.rearm: Callable[[], None] = lambda: None  # re-arms the timer
         self.held_by = "native code"  # what kept the timer from firing, said when late
+        self.fired = ""  # the timeout's message, once raised in the main thread
 
     def extend(self, seconds: float) -> None:
         """Move the limit ``seconds`` later (from the calling thread: the limited one)."""
@@ -93,25 +94,23 @@ def _importing(frame: FrameType | None) -> bool:
 
 class _Watchdog:
     """A thread that calls ``act`` at the limit's end, and again every :data:`RETRY`
-    seconds (or as soon as :meth:`soon` asks) until closed."""
+    seconds (or :attr:`again` seconds, which a signal handler may set) until closed.
+    Past the limit it looks every :data:`IMPORT_RETRY` seconds whether it is due: a
+    signal handler takes no lock (an ``Event.set`` there could wait on the lock its
+    own thread holds)."""
 
     def __init__(self, limit: Limit, act: Callable[[], None]) -> None:
         self.limit, self.act = limit, act
         self.again = RETRY  # seconds from one act to the next
-        self.wake = threading.Event()  # the limit moved, the next act came nearer, or closed
+        self.wake = threading.Event()  # the limit moved, or closed
         self.closed = False
         self.thread = threading.Thread(target=self._watch, name="trial-timeout", daemon=True)
-        self.thread.start()
-
-    def soon(self, seconds: float) -> None:
-        """Act again ``seconds`` after the last act (from a signal handler: no lock)."""
-        self.again = seconds
-        self.wake.set()
 
     def close(self) -> None:
         self.closed = True
         self.wake.set()
-        self.thread.join()
+        if self.thread.ident is not None:
+            self.thread.join()
 
     def _watch(self) -> None:
         acted: float | None = None
@@ -119,12 +118,12 @@ class _Watchdog:
             limit = self.limit
             end = limit.started + (limit.seconds or 0.0)
             wait = (end if acted is None else max(end, acted + self.again)) - time.monotonic()
-            if wait > 0:  # read again after any wake: the limit moved or the act came nearer
-                self.wake.wait(wait)
+            if wait > 0:  # read again after any wake: the limit moved
+                self.wake.wait(wait if acted is None else min(wait, IMPORT_RETRY))
                 self.wake.clear()
                 continue
-            self.again, acted = RETRY, time.monotonic()  # before the act: a handler's
-            self.act()  # soon() that it brings about must not be overwritten
+            self.again, acted = RETRY, time.monotonic()  # before the act: the again a
+            self.act()  # handler sets as it brings it about must not be overwritten
 
 
 @contextlib.contextmanager
@@ -136,32 +135,36 @@ def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
             return
         if _importing(frame):  # a module cut half way breaks every later import of it
             limit.held_by = "an import"  # (a plugin's slow import was "native code")
-            ring.soon(IMPORT_RETRY)
+            ring.again = IMPORT_RETRY
             return
-        raise TrialTimeout(message())
+        limit.fired = message()  # (a library may raise another exception in its place)
+        raise TrialTimeout(limit.fired)
 
     def replaced() -> str:  # a plugin's own timeout (a decorator) took SIGALRM
         taken = signal.getsignal(signal.SIGALRM) is not expire
         return "; the code replaced the timer's SIGALRM handler" if taken else ""
 
-    def alarm() -> None:  # never to a handler that is not the timer's
+    def alarm() -> None:  # not to a handler that is not the timer's
         if replaced():
             _raise_in(main, lambda: message() + replaced())
         else:
             signal.pthread_kill(main, signal.SIGALRM)
 
-    previous = signal.signal(signal.SIGALRM, expire)
     # SIGALRM sent to this thread, not to the process: a process's signal (setitimer's)
     # may reach any of its threads (OpenMP's, a loader's), and one that did left a
     # blocking wait here uninterrupted (a time.sleep(5) ran whole past a 0.2 s limit)
-    ring = _Watchdog(limit, alarm)
-    limit.rearm = ring.wake.set
+    ring = _Watchdog(limit, alarm)  # (bound before its handler can run)
+    previous = signal.signal(signal.SIGALRM, expire)
     try:
+        limit.rearm = ring.wake.set
+        ring.thread.start()
         yield
     finally:
-        ring.close()
-        _clear(main)
-        signal.signal(signal.SIGALRM, previous)
+        try:
+            ring.close()
+        finally:  # (a Ctrl-C in the join: still put back)
+            _clear(main)
+            signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -170,12 +173,15 @@ def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     :data:`RETRY` seconds after."""
     target = threading.get_ident()
     watch = _Watchdog(limit, lambda: _raise_in(target, message))
-    limit.rearm = watch.wake.set
     try:
+        limit.rearm = watch.wake.set
+        watch.thread.start()
         yield
     finally:
-        watch.close()
-        _clear(target)
+        try:
+            watch.close()
+        finally:
+            _clear(target)
 
 
 def _raise_in(thread: int, message: Callable[[], str]) -> None:
