@@ -713,6 +713,17 @@ def test_a_preprocessor_giving_nan_is_named_not_the_model(tmp_path) -> None:
         named = "holes_scale (<local> 0+unknown (plugin 'probe')) raised in "
         assert error.startswith(named), error
         assert "holes_scale gave NaN or infinite values for finite ones" in error, error
+    # a step that passes on a missing category (or date) as NaN made none (a review's)
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    from automl_fin.engine._pipeline import _made_nonfinite
+
+    gaps = pd.DataFrame({"c": ["a", None, "b", "a"]})
+    step = Pipeline([("my_ordinal", OrdinalEncoder())])
+    fitted = ColumnTransformer([("categorical", step, ["c"])]).fit(gaps)
+    assert _made_nonfinite(fitted, gaps) is None
 
 
 def test_a_third_party_step_of_the_same_cost_never_takes_the_portfolios_place(tmp_path) -> None:

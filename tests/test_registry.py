@@ -262,6 +262,7 @@ def test_a_plugin_that_makes_warnings_errors_is_undone_and_named() -> None:
         @hookimpl
         def register_models(self, register):
             warnings.filterwarnings("ignore", message="noisy library", category=UserWarning)
+            warnings.filterwarnings("error", category=RuntimeWarning, module="strictplugin")
             warnings.simplefilter("error")
             register(ModelSpec(name="strict_nb", tasks={Task.BINARY}, build=lambda p, c: None))
 
@@ -270,7 +271,8 @@ def test_a_plugin_that_makes_warnings_errors_is_undone_and_named() -> None:
         before = list(warnings.filters)
         reg = Registry(plugins={"strict": Strict()})
         added = [f for f in warnings.filters if f not in before]
-        assert [f[0] for f in added] == ["ignore"] and added[0][1].pattern == "noisy library"
+        assert [f[0] for f in added] == ["error", "ignore"]  # its own module's, kept
+        assert added[0][3].pattern == "strictplugin" and added[1][1].pattern == "noisy library"
         warnings.warn("noisy library says hi", UserWarning, stacklevel=1)  # silenced
         warnings.warn("anything else", UserWarning, stacklevel=1)  # not an error
     assert "strict_nb" in reg.models

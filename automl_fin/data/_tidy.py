@@ -168,8 +168,11 @@ def _unread(text: pd.Series) -> bool:
     comma = sample.str.fullmatch(r"[-+]?(?:\d{1,3}(?:\.\d{3})+|\d+),\d+").mean() >= 0.9
     if comma:
         return True
-    if sample.str.contains(r"\d{2}").mean() < 0.9:  # text, not dates (each has digits)
-        return False  # (dates by name among others, May 26, 2018, are said too)
+    # digits and separators only, or a year written whole among words (May 26, 2018):
+    # text with numbers in it (10th, Jan 10, 10M) is no date to warn of
+    dates = sample.str.fullmatch(r"[\d\s.:/-]+") | sample.str.contains(r"(?<!\d)\d{4}(?!\d)")
+    if dates.mean() < 0.9:
+        return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "could not infer format": value by value on purpose
         dated = to_datetime(sample, errors="coerce", format="mixed").notna().mean() >= 0.9

@@ -187,6 +187,8 @@ def _of_scores(exc: BaseException, model: str) -> str:
                for f in after):  # fmt: skip
         return ""
     text = str(exc)
+    if "cross-validation" in text:  # too few rows of a class for its folds: the data's
+        return ""
     if "NaN" in text or "infinity" in text:
         return (
             f" (in calibration: the scores {model} gave its calibration rows held NaN or "

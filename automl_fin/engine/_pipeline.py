@@ -537,14 +537,20 @@ def _made_nonfinite(prep: Any, X: Any) -> tuple[str, str] | None:
     scikit-learn's advice to impute the data read as the data's fault. Looked at after
     such a failure only."""
     import numpy as np
+    import pandas as pd
+    from pandas.api import types as ptypes
 
-    def holes(values: Any, huge: float = np.inf) -> bool | None:  # None: not numbers
-        try:
-            array = np.asarray(values.toarray() if hasattr(values, "toarray") else values)
-            with np.errstate(all="ignore"):
-                return bool(not (np.abs(array.astype(float)) < huge).all())
-        except (TypeError, ValueError):
-            return None
+    def holes(values: Any, huge: float = np.inf) -> bool:
+        """Whether ``values`` hold a missing, non-finite or ``huge`` value (of text,
+        categories or dates: a missing one, which a step may pass on as NaN)."""
+        if hasattr(values, "tocsr"):  # sparse: its stored values only (never dense)
+            values = values.tocsr().data
+        frame = pd.DataFrame(values) if getattr(values, "ndim", 2) == 2 else None
+        if frame is not None and not all(ptypes.is_numeric_dtype(t) for t in frame.dtypes):
+            return bool(frame.isna().to_numpy().any())
+        array = np.asarray(values, dtype=float)
+        with np.errstate(all="ignore"):
+            return bool(not (np.abs(array) < huge).all())
 
     try:
         for name, given, part, _, _ in _step_outputs(prep, X):

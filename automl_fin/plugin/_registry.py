@@ -95,13 +95,17 @@ def _no_errors_made(plugin: str, dist: str) -> Iterator[None]:
         try:
             yield
         finally:
-            after = list(warnings.filters)
+            after, shown = list(warnings.filters), warnings.showwarning
+    warnings.showwarning = shown  # (logging.captureWarnings(True) at import: kept)
     added = [f for f in after if f not in before]
+    # an error filter over every module's warnings is undone; one of the plugin's own
+    # modules (filterwarnings("error", module="myplugin")) is the plugin's affair
+    broad = [f for f in added if f[0] == "error" and f[3] is None]
     for action, message, category, module, lineno in reversed(added):  # ... then redone
-        if action != "error":  # (in order: the first of them first in the list again)
+        if (action, message, category, module, lineno) not in broad:  # (in their order)
             pattern = (message.pattern if message else "", module.pattern if module else "")
             warnings.filterwarnings(action, pattern[0], category, pattern[1], lineno)
-    if any(f[0] == "error" for f in added):
+    if broad:
         warnings.warn(
             f"plugin '{plugin}' ({dist}) made warnings errors (warnings.simplefilter"
             '("error") or filterwarnings("error", ...) outside a catch_warnings block): '
