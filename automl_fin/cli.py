@@ -321,7 +321,7 @@ def _main(args: argparse.Namespace) -> int:
     from automl_fin.engine import _interrupts
     from automl_fin.errors import AutomlFinError, Terminated
 
-    _interrupts.forget()
+    _interrupts.forget(listening=True)
     previous: dict[int, Any] = {}
     with contextlib.suppress(ValueError):  # (not the main thread: left as it is)
         previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _terminate)

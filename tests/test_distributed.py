@@ -432,8 +432,9 @@ sys.exit(cli.main(sys.argv[1:]))
 """
 
 
+@pytest.mark.parametrize("sigint", [signal.SIG_DFL, signal.SIG_IGN])
 def test_a_keyboardinterrupt_a_plugin_raises_fails_its_trial_not_the_search(
-    tmp_path: Path,
+    tmp_path: Path, sigint: signal.Handlers
 ) -> None:
     """A model whose fit raised KeyboardInterrupt with no Ctrl-C stopped the search as
     the user's ("interrupted; ... the same command again resumes the search"), and the
@@ -446,6 +447,7 @@ def test_a_keyboardinterrupt_a_plugin_raises_fails_its_trial_not_the_search(
          "--set", "validation.n_splits=3", "--set", "validation.repeats=1",
          "--no-report", "--no-progress", "--runs-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),  # ignored: nohup, `&`
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     trials = optuna.load_study(study_name="k", storage=url).trials

@@ -31,9 +31,14 @@ def received(name: str) -> None:
     _got.append(name)
 
 
-def forget() -> None:
-    """A command starts: no signal received yet (a process may run several)."""
+_listening: list[bool] = [False]  # the command line runs: it hears every Ctrl-C
+
+
+def forget(*, listening: bool = False) -> None:
+    """A command starts (``listening``: the command line's, which hears every Ctrl-C
+    that can come), or ends: no signal received yet (a process may run several)."""
     _got.clear()
+    _listening[0] = listening
 
 
 def check() -> None:
@@ -50,14 +55,16 @@ def plugins_own(exc: KeyboardInterrupt) -> bool:
     """Whether ``exc`` was raised by code, not by a Ctrl-C: the command line listens for
     SIGINT and none came (a plugin's ``raise KeyboardInterrupt`` stopped the search as
     the user's Ctrl-C, and the same command, resumed, stopped at once again, the plugin
-    never named). Outside the command line (a notebook) every one is the user's."""
+    never named), or SIGINT is ignored. Outside the command line (a notebook) every one
+    is the user's."""
     import signal
 
     from automl_fin.errors import Terminated
 
-    if isinstance(exc, Terminated) or _got:  # a signal came: the user's (or the system's)
-        return False
-    return signal.getsignal(signal.SIGINT) is on_sigint
+    if isinstance(exc, Terminated) or _got or not _listening[0]:  # a signal came, or
+        return False  # none can be told from code's (a notebook: every one is the user's)
+    handler = signal.getsignal(signal.SIGINT)  # (ignored: no Ctrl-C can come, as under
+    return handler is on_sigint or handler == signal.SIG_IGN  # nohup, or a batch's `&`)
 
 
 def heard_sigint() -> bool:
