@@ -156,15 +156,10 @@ def _alarm(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     ring = _Watchdog(limit, alarm)  # (bound before its handler can run)
     previous = signal.signal(signal.SIGALRM, expire)
     try:
-        limit.rearm = ring.wake.set
-        ring.thread.start()
-        yield
-    finally:
-        try:
-            ring.close()
-        finally:  # (a Ctrl-C in the join: still put back)
-            _clear(main)
-            signal.signal(signal.SIGALRM, previous)
+        with _running(ring, main):
+            yield
+    finally:  # (a Ctrl-C in the watchdog's join: still put back)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -172,9 +167,17 @@ def _watchdog(limit: Limit, message: Callable[[], str]) -> Iterator[None]:
     """Raise the timeout in this thread from another one at the limit and every
     :data:`RETRY` seconds after."""
     target = threading.get_ident()
-    watch = _Watchdog(limit, lambda: _raise_in(target, message))
+    with _running(_Watchdog(limit, lambda: _raise_in(target, message)), target):
+        yield
+
+
+@contextlib.contextmanager
+def _running(watch: _Watchdog, target: int) -> Iterator[None]:
+    """``watch`` started (moved by its limit's ``extend``) while the limited code of
+    thread ``target`` runs; stopped, and a timeout it sent that did not land cleared,
+    when it ends."""
     try:
-        limit.rearm = watch.wake.set
+        watch.limit.rearm = watch.wake.set
         watch.thread.start()
         yield
     finally:
