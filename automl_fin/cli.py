@@ -819,11 +819,11 @@ def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
 
     from automl_fin.errors import ArtifactError
     from automl_fin.plugin._registry import ENV_DISABLE, OWN_DISTRIBUTION
+    from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR
 
     off = {n.strip().lower().replace("-", "_") for n in args.no_plugin}
     off |= {n.strip().lower().replace("-", "_") for n in os.environ.get(ENV_DISABLE, "").split(",")}
     off -= {"", "core", OWN_DISTRIBUTION.replace("-", "_")}  # never turned off
-    from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR
 
     inside = folder / PREDICTOR_DIR / MANIFEST  # a run's folder, or the predictor's own
     try:

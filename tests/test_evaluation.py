@@ -473,14 +473,14 @@ def test_the_cli_adds_reason_codes_to_the_predictions(
 
 
 def test_integer_labels_read_as_floats_are_the_same_classes(tmp_path: Path) -> None:
-    """A CSV column of 0/1/2 with a gap reads as floats. Trained on those (classes 0, 1,
-    2: the labels the file writes, with `auto` as with `risk_tier`; `auto` kept 0.0, 1.0
-    and 2.0 before), labels 1 and 1.0 are the same class, in training and in evaluate."""
+    """A CSV column of 0/1/2 with a gap reads as floats. Trained on those (classes 0.0,
+    1.0, 2.0 with `auto`; 0, 1, 2 with `risk_tier`, which orders numbered classes), labels
+    1 and 1.0 are the same class, in training and in evaluate."""
     frame = datasets.load("german_credit")
     tiers = frame.assign(tier=pd.qcut(frame["credit_amount"], 3, labels=False).astype(float))
     tiers = tiers.drop(columns=[TARGET, "credit_amount"])
     held = tiers.iloc[-HELD_OUT:]
-    for recipe, classes in (("auto", [0, 1, 2]), ("risk_tier", [0, 1, 2])):
+    for recipe, classes in (("auto", [0.0, 1.0, 2.0]), ("risk_tier", [0, 1, 2])):
         result = search(
             recipe, data=tiers.iloc[:-HELD_OUT], target="tier", trials=2, seed=0,
             storage=":memory:", runs_dir=tmp_path,

@@ -649,9 +649,10 @@ def infer_kinds(
 
 
 def as_written(labels: pd.Series) -> pd.Series:
-    """Class labels (none missing) as the file writes them: whole numbers that blank
-    cells made floats, as integers (they were ``1.0`` and ``proba_1.0``, names no cell
-    of the file holds)."""
+    """Class labels of a column that had blank cells (left out) as the file writes
+    them: whole numbers that the blanks made floats, as integers (they were ``1.0`` and
+    ``proba_1.0``, names no cell of the file holds). A column without blanks is left
+    as it was read (a file that writes ``1.0`` keeps it)."""
     if not ptypes.is_float_dtype(labels):
         return labels
     array = labels.to_numpy(dtype=float)
@@ -870,8 +871,8 @@ class Dataset:
             )
             frame = frame.loc[keep]
             y_raw = y_raw.loc[keep]
-        if task.is_classification:
-            y_raw = as_written(y_raw)
+            if task.is_classification:
+                y_raw = as_written(y_raw)
         y, labels = _encode_target(y_raw, task, source, target, positive_class, classes)
         dropped = {c: "listed in data.drop" for c in drop}
         empty = [c for c in frame.columns if c not in (target, *drop) and _no_values(frame[c])]

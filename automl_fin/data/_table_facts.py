@@ -291,7 +291,8 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
     from automl_fin.data._dataset import as_written
 
     recipe, cfg = out.recipe, out.recipe.data
-    y = as_written(out.frame[cfg.target].dropna())
+    column = out.frame[cfg.target]
+    y = as_written(column.dropna()) if column.isna().any() else column.dropna()
     observed = sorted(y.unique().tolist(), key=str)
     if recipe.task == Task.REGRESSION or len(observed) < 2:
         return
