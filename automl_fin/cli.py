@@ -818,12 +818,10 @@ def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
     import re
 
     from automl_fin.errors import ArtifactError
-    from automl_fin.plugin._registry import ENV_DISABLE, OWN_DISTRIBUTION
+    from automl_fin.plugin._registry import ENV_DISABLE, OWN_DISTRIBUTION, plugin_key, turned_off
     from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR
 
-    off = {n.strip().lower().replace("-", "_") for n in args.no_plugin}
-    off |= {n.strip().lower().replace("-", "_") for n in os.environ.get(ENV_DISABLE, "").split(",")}
-    off -= {"", "core", OWN_DISTRIBUTION.replace("-", "_")}  # never turned off
+    off = turned_off(args.no_plugin) - {"core", plugin_key(OWN_DISTRIBUTION)}
 
     inside = folder / PREDICTOR_DIR / MANIFEST  # a run's folder, or the predictor's own
     try:
@@ -833,7 +831,7 @@ def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
         return  # load() says what is wrong with it
     for spec, provider in sorted(plugins.items()):
         found = re.fullmatch(r"(\S+) \S+ \(plugin '([^']+)'\)", str(provider))
-        names = {n.lower().replace("-", "_") for n in found.groups()} if found else set()
+        names = {plugin_key(n) for n in found.groups()} if found else set()
         if names & off:
             raise ArtifactError(
                 f"predictor {folder} runs {spec} of {provider}, which --no-plugin (or "

@@ -484,10 +484,10 @@ def check_rows(prep: Any, X: Any, out: Any) -> None:
     raise tag(ValueError(said), "fit", name)
 
 
-def _step_outputs(prep: Any, X: Any) -> Iterator[tuple[str, Any, Any, Any, int | None]]:
+def _step_outputs(prep: Any, X: Any) -> Iterator[tuple[str, Any, Any, int | None]]:
     """Each preprocessor step of ``prep`` (fitted) on ``X``, in order: its name, what
-    it was given and what it gave, the step after it, and the width that step (or the
-    stacking of the column kinds) was fitted on."""
+    it was given and what it gave, and the width the step after it (or the stacking of
+    the column kinds) was fitted on."""
     fitted = getattr(prep, "transformers_", None)
     if not isinstance(fitted, list) or not hasattr(X, "iloc"):
         return
@@ -504,7 +504,7 @@ def _step_outputs(prep: Any, X: Any) -> Iterator[tuple[str, Any, Any, Any, int |
             fit = getattr(after, "n_features_in_", None) if after is not None else (
                 span.stop - span.start if isinstance(span, slice) else None
             )  # fmt: skip
-            yield str(name), given, part, after, fit if isinstance(fit, int) else None
+            yield str(name), given, part, fit if isinstance(fit, int) else None
 
 
 def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
@@ -515,7 +515,7 @@ def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
     features, but ... is expecting 61"), blamed on the model. Looked at after such a
     failure only (each step transforms ``X`` once more)."""
     try:
-        for name, _, part, _, fit in _step_outputs(prep, X):
+        for name, _, part, fit in _step_outputs(prep, X):
             shape = getattr(part, "shape", (len(X),))
             if shape[0] != len(X):
                 return name, _rows_said(name, int(shape[0]), len(X))
@@ -553,7 +553,7 @@ def _made_nonfinite(prep: Any, X: Any) -> tuple[str, str] | None:
             return bool(not (np.abs(array) < huge).all())
 
     try:
-        for name, given, part, _, _ in _step_outputs(prep, X):
+        for name, given, part, _ in _step_outputs(prep, X):
             # (given values near overflow, 1e308: the data's, which tidy warns of)
             if holes(part) and not holes(given, huge=1e100):
                 return name, (

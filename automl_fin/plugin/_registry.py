@@ -42,6 +42,8 @@ __all__ = [
     "PluginWarning",
     "Registry",
     "get_registry",
+    "plugin_key",
+    "turned_off",
 ]
 
 ENTRY_POINT_GROUP = "automl_fin"
@@ -76,11 +78,19 @@ class RecipeSource:
 
 
 def _names(value: str | None) -> set[str]:
-    return {_norm(n) for n in (value or "").split(",") if n.strip()}
+    return {plugin_key(n) for n in (value or "").split(",") if n.strip()}
 
 
-def _norm(name: str) -> str:
+def plugin_key(name: str) -> str:
+    """A plugin's name (entry-point or distribution) as names are compared: case and
+    ``-``/``_`` aside."""
     return name.strip().lower().replace("-", "_")
+
+
+def turned_off(disable: Iterable[str] = ()) -> set[str]:
+    """The plugin names (entry-point or distribution, normalised) that ``disable``
+    (``--no-plugin``) and ``AUTOML_FIN_DISABLE_PLUGINS`` turn off."""
+    return _names(os.environ.get(ENV_DISABLE)) | {plugin_key(n) for n in disable}
 
 
 @contextlib.contextmanager
@@ -157,7 +167,7 @@ class Registry:
         self._by_plugin: dict[str, Provider] = {}
 
         by_env = _names(os.environ.get(ENV_DISABLE))
-        denied = by_env | {_norm(n) for n in disable}
+        denied = turned_off(disable)
         if autoload is None:
             autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
         allowed = _names(os.environ.get(ENV_LOAD))
@@ -171,11 +181,11 @@ class Registry:
             dist = _dist_of(obj)
             self._add(obj, Provider(name, dist, _version(dist)))
         self._drop_unknown_hooks()
-        known = {_norm(p.name) for p in self.plugins} | {
-            _norm(p.distribution) for p in self.plugins
+        known = {plugin_key(p.name) for p in self.plugins} | {
+            plugin_key(p.distribution) for p in self.plugins
         }
         for names, what in ((allowed, ENV_LOAD), (denied, f"--no-plugin / {ENV_DISABLE}")):
-            for name in sorted(names - known - {"core", _norm(OWN_DISTRIBUTION)}):
+            for name in sorted(names - known - {"core", plugin_key(OWN_DISTRIBUTION)}):
                 warnings.warn(  # a typo ('xgbost') would otherwise turn nothing off, silently
                     f"{what} names '{name}', but no installed plugin is called that; "
                     f"installed: {', '.join(sorted(p.name for p in self.plugins)) or 'none'}",
@@ -198,7 +208,9 @@ class Registry:
         # twice (a distribution found on two paths) is loaded once
         points = sorted(
             metadata.entry_points(group=ENTRY_POINT_GROUP),
-            key=lambda ep: ep.dist is None or _norm(ep.dist.name) != _norm(OWN_DISTRIBUTION),
+            key=lambda ep: (
+                ep.dist is None or plugin_key(ep.dist.name) != plugin_key(OWN_DISTRIBUTION)
+            ),
         )
         seen: set[tuple[str, str, str]] = set()
         for ep in points:
@@ -207,7 +219,7 @@ class Registry:
             if (ep.name, dist, ep.value) in seen:
                 continue
             seen.add((ep.name, dist, ep.value))
-            names = {_norm(ep.name), _norm(dist)}
+            names = {plugin_key(ep.name), plugin_key(dist)}
             if names & denied or (only is not None and not names & only):
                 how = (  # what turned it off, said where a name of it is missing
                     ENV_DISABLE if names & by_env
@@ -542,7 +554,7 @@ def get_registry(disable: Iterable[str] = ()) -> Registry:
         os.environ.get(ENV_DISABLE, ""),
         os.environ.get(ENV_NO_AUTOLOAD, ""),
         os.environ.get(ENV_LOAD, ""),
-        *sorted(_norm(d) for d in disable),
+        *sorted(plugin_key(d) for d in disable),
     )
     if key not in _DEFAULT:
         _DEFAULT[key] = Registry(disable=disable)
