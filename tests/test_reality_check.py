@@ -468,7 +468,7 @@ def test_a_chosen_row_whose_probabilities_are_worse_than_the_prior_is_said(
     shuffled = credit.assign(
         creditability=np.random.default_rng(0).permutation(credit["creditability"].to_numpy())
     )
-    fast = {"models": ["logreg", "hgb"], "report": False}
+    fast = {"models": ["logreg", "hgb"], "report": False, "validation.repeats": 1}
     said = {}
     for name, frame in (("shuffled", shuffled), ("real", credit)):
         with warnings.catch_warnings(record=True) as seen:

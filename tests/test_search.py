@@ -174,6 +174,7 @@ def test_two_processes_of_one_seed_save_predictors_alike_to_the_last_bit(tmp_pat
     for name in ("a", "b"):
         out = cli("run", "default", "--trials", "8", "--seed", "3", "--study", "s",
                   "--set", "models=[logreg, hgb, rf, xgboost]", "--set", "validation.n_splits=3",
+                  "--set", "validation.repeats=1",
                   "--no-report", "--no-progress", "--runs-dir", str(tmp_path / name))  # fmt: skip
         assert out.returncode == 0, out.stderr[-2000:]
         saved.append(tmp_path / name / "s" / "predictor")
