@@ -237,3 +237,37 @@ def test_an_unknown_selection_rule_is_refused_naming_the_field() -> None:
     with pytest.raises(RecipeError, match=r"field 'ensemble_selection': Input should be "
                        r"'caruana', 'shrunk' or 'bagged' \(got 'greedy'\)"):  # fmt: skip
         load_recipe("default", {"ensemble_selection": "greedy"})
+
+
+def test_a_runs_folder_moved_between_runs_keeps_its_trials_in_the_ensemble(
+    tmp_path: Path,
+) -> None:
+    """Trials store their out-of-fold files' absolute paths: after the runs folder was
+    moved, a resumed study's ensemble and stack pooled the new trials only, and said
+    nothing (the stored ensemble, or one of the new trials alone, replaced a better one).
+    Now the files are found in the study's folder where it is; a file that is gone is
+    said in one line, with the trials it leaves out."""
+    import shutil
+    import warnings
+
+    from automl_fin.results._ensemble import candidates
+
+    opts = {"models": ["logreg", "hgb"], "validation.n_splits": 3, "validation.repeats": 1,
+            "calibration": ["none"], "report": False}  # fmt: skip
+    search("default", trials=4, seed=1, study="m", runs_dir=tmp_path / "a", overrides=opts)
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        again = search("default", trials=6, seed=1, study="m", runs_dir=tmp_path / "b",
+                       overrides=opts)  # fmt: skip
+    assert not [w for w in seen if "not readable here" in str(w.message)]
+    study = optuna.load_study(study_name="m", storage=again.storage)
+    pool = {t.number for t in candidates(study, again.problem, run_dir=again.run_dir)}
+    assert {0, 1, 2, 3} & pool and {4, 5} & pool, pool  # the moved trials and the new
+    stack = study.user_attrs["stack"]
+    assert stack is not None and {"0", "1", "2", "3"} & set(stack["user_attrs"]["members"])
+    (again.run_dir / "oof" / "trial_00001.npy").unlink()
+    with pytest.warns(UserWarning, match=r"ensemble: the out-of-fold predictions of 1 trials "
+                      r"\(#1\) are not readable here \(nor under .*/b/m/oof\); the ensemble "
+                      r"and the stack leave them out"):  # fmt: skip
+        search("default", trials=7, seed=1, study="m", runs_dir=tmp_path / "b", overrides=opts)

@@ -516,7 +516,7 @@ class Objective:
         n = len(self.problem.splits)
 
         def row(number: int, value: float, r: TrialRecord) -> tuple[int, float, str, str | None]:
-            return number, value, str(r.model), r.family if r.poolable(n) else None
+            return number, value, str(r.model), r.family if r.poolable(n, self.run_dir) else None
 
         done = [
             row(t.number, float(t.value), TrialRecord.of(t))  # type: ignore[arg-type]

@@ -503,7 +503,7 @@ def _after_search(
     # a step an earlier run of the study left failed (or killed: no row) is done again
     if recipe.ensemble and (fresh or attrs.get("error:ensemble")):
         with step("ensemble", "selecting an ensemble"):
-            build_ensemble(study, problem)
+            build_ensemble(study, problem, run_dir)
     again = fresh or attrs.get("error:stack") or attrs.get(STORED_ROWS[1][0]) is None
     if recipe.ensemble and recipe.stacking and again:  # no ensemble: a single model
         with step("stack", "fitting a stack"):

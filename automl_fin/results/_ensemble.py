@@ -38,6 +38,7 @@ are listed: :func:`rows_of` adds it to a study's trials.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,8 @@ from automl_fin.results._decision import rule_row
 from automl_fin.results._recalibration import fit_platt
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import optuna
 
     from automl_fin.engine._problem import Problem
@@ -250,26 +253,59 @@ def log_loss_criterion(
     return negated_log_loss
 
 
-def with_oof(study: optuna.Study, problem: Problem) -> list[optuna.trial.FrozenTrial]:
+def with_oof(
+    study: optuna.Study, problem: Problem, run_dir: Path | None = None
+) -> list[optuna.trial.FrozenTrial]:
     """The completed trials (no baseline, no ensemble) whose out-of-fold predictions of
-    every split are readable here, best first: the candidates of an ensemble or stack."""
+    every split are readable here (``run_dir``: the run's folder, where it was moved
+    since, :meth:`TrialRecord.oof_file`), best first: the candidates of an ensemble or
+    stack."""
     p = problem
     done = [
         t
         for t in study.get_trials(deepcopy=False)
-        if is_candidate(t, ensemble=False) and TrialRecord.of(t).poolable(len(p.splits))
+        if is_candidate(t, ensemble=False) and TrialRecord.of(t).poolable(len(p.splits), run_dir)
     ]
     return sorted(done, key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
 
 
+def _say_unreadable(study: optuna.Study, problem: Problem, run_dir: Path | None) -> None:
+    """Warn, in one line, of the completed trials whose out-of-fold files are not
+    readable here: the ensemble and the stack leave them out (another machine's trials
+    without a shared runs folder, or an ``oof`` folder deleted)."""
+    n = len(problem.splits)
+    unread = [
+        t.number
+        for t in study.get_trials(deepcopy=False)
+        if is_candidate(t, ensemble=False)
+        and (r := TrialRecord.of(t)).covers(n)
+        and r.oof_file(run_dir) is None
+    ]
+    if unread:
+        shown = ", ".join(map(str, unread[:5])) + (", ..." if len(unread) > 5 else "")
+        warnings.warn(
+            f"ensemble: the out-of-fold predictions of {len(unread)} trials (#{shown}) are "
+            f"not readable here{f' (nor under {run_dir}/oof)' if run_dir else ''}; the "
+            "ensemble and the stack leave them out (trials of other machines: give every "
+            "machine one shared --runs-dir)",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def oof_arrays(trials: list[optuna.trial.FrozenTrial], run_dir: Path | None) -> list[np.ndarray]:
+    """The out-of-fold predictions of ``trials`` (:func:`with_oof`'s: each readable)."""
+    return [np.load(TrialRecord.of(t).oof_file(run_dir)) for t in trials]  # type: ignore[arg-type]
+
+
 def candidates(
-    study: optuna.Study, problem: Problem, top_k: int = TOP_K
+    study: optuna.Study, problem: Problem, top_k: int = TOP_K, run_dir: Path | None = None
 ) -> list[optuna.trial.FrozenTrial]:
     """The pool of an ensemble or a stack, among the completed trials with out-of-fold
     predictions on every split: the best trial of each model, then of each family
     (:func:`family_of`: a model with other preprocessing), then the best others,
     ``top_k`` in all, best first."""
-    done = with_oof(study, problem)
+    done = with_oof(study, problem, run_dir)
     picked: list[optuna.trial.FrozenTrial] = []
     for key in (lambda t: str(TrialRecord.of(t).model), family_of):
         heads = [done[i] for i in family_heads([key(t) for t in done])]
@@ -281,7 +317,12 @@ def candidates(
 
 
 def build_ensemble(
-    study: optuna.Study, problem: Problem, *, top_k: int = TOP_K, rounds: int = ROUNDS
+    study: optuna.Study,
+    problem: Problem,
+    run_dir: Path | None = None,
+    *,
+    top_k: int = TOP_K,
+    rounds: int = ROUNDS,
 ) -> optuna.trial.FrozenTrial | None:
     """Select an ensemble from the study's :func:`candidates`, store it on the study
     (user attribute ``ensemble``, replacing an earlier one) and return it as a row (see
@@ -290,10 +331,11 @@ def build_ensemble(
     started = dt.datetime.now().astimezone()
     p = problem
     metric = p.metric
-    members = candidates(study, p, top_k)
+    _say_unreadable(study, p, run_dir)
+    members = candidates(study, p, top_k, run_dir)
     if len(members) < 2:
         return None
-    preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
+    preds = oof_arrays(members, run_dir)
     splits = selection_splits(p)
 
     def score(pred: np.ndarray) -> float:

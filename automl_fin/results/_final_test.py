@@ -105,7 +105,7 @@ def final_test(
                 if p.dataset.scale is not None:
                     scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
                 elif p.task == Task.REGRESSION:
-                    scores[str(t.number)] |= _interval_check(p, study, t, test, pred)
+                    scores[str(t.number)] |= _interval_check(p, study, t, test, pred, run_dir)
             except Exception as exc:  # a refit that fails is reported, not fatal
                 scores[str(t.number)] = {
                     "model": str(TrialRecord.of(t).model),
@@ -145,11 +145,16 @@ def _members(
 
 
 def _interval_check(
-    p: Problem, study: optuna.Study, trial: optuna.trial.FrozenTrial, rows: Any, pred: Any
+    p: Problem,
+    study: optuna.Study,
+    trial: optuna.trial.FrozenTrial,
+    rows: Any,
+    pred: Any,
+    run_dir: Path | None,
 ) -> dict[str, float]:
     """How often the row's 90 % prediction interval (split-conformal on its out-of-fold
     errors, as its predictor's) holds the final test truth, and the interval's width."""
-    oof = oof_of(study, trial)
+    oof = oof_of(study, trial, run_dir)
     if oof is None:
         return {}
     scale = scale_model(p.dataset.y, oof)

@@ -43,13 +43,8 @@ def oof_of(
     total: np.ndarray | None = None
     weights = 0.0
     for member, weight in parts:
-        stored = TrialRecord.of(member).oof
-        if not stored:
-            return None
-        file = Path(stored)
-        if run_dir is not None and not file.is_file():
-            file = Path(run_dir) / "oof" / file.name
-        if not file.is_file():
+        file = TrialRecord.of(member).oof_file(run_dir)
+        if file is None:
             return None
         part = weight * np.load(file)
         total = part if total is None else total + part

@@ -38,7 +38,14 @@ import numpy as np
 
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._decision import rule_row
-from automl_fin.results._ensemble import STORED_ROWS, candidates, fitting_rows, row_of, stored_row
+from automl_fin.results._ensemble import (
+    STORED_ROWS,
+    candidates,
+    fitting_rows,
+    oof_arrays,
+    row_of,
+    stored_row,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -226,10 +233,10 @@ def build_stack(
     if p.scheme not in ("kfold", "stratified_kfold"):
         return None
     started = dt.datetime.now().astimezone()
-    members = candidates(study, p)
+    members = candidates(study, p, run_dir=run_dir)
     if len(members) < 2:
         return None
-    preds = [np.load(str(TrialRecord.of(t).oof)) for t in members]
+    preds = oof_arrays(members, run_dir)
     kind, y = kind_of(p), p.dataset.y
     oof = cross_fit(kind, preds, y, p.splits, seed=p.recipe.seed)
     scores: dict[str, list[float]] = {}
