@@ -114,7 +114,7 @@ def test_a_binary_ensemble_is_recalibrated_the_same_way_everywhere(tmp_path: Pat
             ({"recalibration": {"slope": 1.0, "intercept": float("nan")}}, "recalibration.inte"),
             ({"format": 1}, "format 2 is a manifest with a recalibration, and only that"),
             ({"recalibration": None}, "format 2 is a manifest with a recalibration"),
-            ({"format": 4}, "has format 4, this automl-fin reads formats 1, 2 and 3: a newer"),
+            ({"format": 5}, "has format 5, this automl-fin reads formats 1, 2, 3 and 4: a new"),
         ]:
             bad = tmp_path / f"bad-{len(list(tmp_path.iterdir()))}"
             shutil.copytree(folder, bad)

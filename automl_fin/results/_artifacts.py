@@ -63,8 +63,8 @@ FORMAT = 1
 # a manifest with fields an older reader would ignore and mispredict, or refuse as damaged,
 # is written as a later format, which such a reader refuses as newer: 2, an ensemble's
 # `recalibration`; 3, a decision of least expected cost (`decision.costs`), with a
-# recalibration or not
-FORMATS = (FORMAT, 2, 3)
+# recalibration or not; 4, codes' widths in the schema (`columns[].width`), with either
+FORMATS = (FORMAT, 2, 3, 4)
 MANIFEST = "manifest.json"
 PREDICTOR_DIR = "predictor"
 # libraries whose objects end up in the pickles (or run them): a difference is warned about
@@ -76,10 +76,13 @@ class VersionWarning(UserWarning):
     """Installed package versions differ from those a predictor was saved with."""
 
 
-def manifest_format(recalibration: bool, costs: bool) -> int:
-    """The format a manifest is written as: the latest whose fields it uses (3 for a
-    decision's costs, with or without an ensemble's recalibration; 2 for a
-    recalibration alone), so that a reader too old for one of them refuses it."""
+def manifest_format(recalibration: bool, costs: bool, widths: bool = False) -> int:
+    """The format a manifest is written as: the latest whose fields it uses (4 for
+    codes' widths, with anything else; 3 for a decision's costs, with or without an
+    ensemble's recalibration; 2 for a recalibration alone), so that a reader too old for
+    one of them refuses it."""
+    if widths:
+        return FORMATS[3]
     return FORMATS[2] if costs else FORMATS[1] if recalibration else FORMAT
 
 
@@ -134,9 +137,12 @@ def fit_predictor(
             interval = {"method": SCALED if scale else METHOD, "rows": len(scores),
                         "file": INTERVAL_FILE, "floor": floor_of(ds.y), "scale": scale}  # fmt: skip
     decision = _decision(study, p, best, run_dir)
+    schema = Schema.of(p)
     manifest = {
         "format": manifest_format(
-            bool(record.recalibration), (decision or {}).get("costs") is not None
+            bool(record.recalibration),
+            (decision or {}).get("costs") is not None,
+            bool(schema.widths),
         ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,
@@ -167,7 +173,7 @@ def fit_predictor(
         },
         "training": _training_facts(p),
     }
-    predictor = Predictor(members, Schema.of(p), manifest, scores=scores)
+    predictor = Predictor(members, schema, manifest, scores=scores)
     if ds.scale is None:  # price series drift by design: no stability reference
         from automl_fin.results._explain import background_of
         from automl_fin.results._stability import reference, score_of

@@ -48,6 +48,7 @@ class _Column(BaseModel):
     name: str
     kind: ColumnKind
     dtype: str = ""
+    width: int | None = Field(default=None, ge=2)  # digit codes with leading zeros
 
 
 class _Schema(BaseModel):
@@ -165,7 +166,7 @@ class _Decision(BaseModel):
 
 class _Manifest(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    format: Literal[1, 2, 3]
+    format: Literal[1, 2, 3, 4]
     files: dict[str, str]
     members: list[_Member] = Field(min_length=1)
     schema_: _Schema = Field(alias="schema")
@@ -202,9 +203,12 @@ class _Manifest(BaseModel):
         ):
             raise ValueError("recalibration is for the mean of a two-class ensemble only")
         costs = self.decision is not None and self.decision.costs is not None
-        if costs != (self.format == 3):  # an older reader refuses it as newer
+        widths = any(c.width for c in self.schema_.columns)
+        if widths != (self.format == 4):  # an older reader refuses it as newer
+            raise ValueError("format 4 is a manifest with codes' widths, and only that")
+        if costs != (self.format == 3) and not widths:
             raise ValueError("format 3 is a manifest with a decision's costs, and only that")
-        if (self.recalibration is not None) != (self.format == 2) and not costs:
+        if (self.recalibration is not None) != (self.format == 2) and not (costs or widths):
             raise ValueError(  # an older reader refuses it (3 holds both, read by none)
                 "format 2 is a manifest with a recalibration, and only that"
             )

@@ -100,6 +100,10 @@ class Schema:
             they are (a predictor saved before that reading: ``False``, as it learnt).
         decimal: the decimal mark of training's ``;``-separated file (``None``: none),
             which new files' numbers are read in where their values do not say.
+        widths: the categorical columns written as digit codes of one width with
+            leading zeros (``007``, ZIP ``02134``; :func:`code_widths`): their width,
+            which new rows' shorter codes are padded to (``pd.read_csv`` reads them as
+            the numbers 7 and 2134).
     """
 
     columns: dict[str, ColumnKind]
@@ -112,6 +116,7 @@ class Schema:
     series: dict[str, Any] | None = None
     whole: bool = True
     decimal: str | None = None
+    widths: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, problem: Problem) -> Schema:
@@ -142,6 +147,7 @@ class Schema:
             columns = dict(ds.kinds)
             dtypes = {str(c): str(ds.X[c].dtype) for c in ds.X.columns}
             series = None
+        categorical = [c for c, k in columns.items() if k is ColumnKind.CATEGORICAL]
         return cls(
             columns={str(c): ColumnKind(k) for c, k in columns.items()},
             dtypes=dtypes,
@@ -152,6 +158,7 @@ class Schema:
             ids=[c for c, why in ds.dropped.items() if why == "id column"],
             series=series,
             decimal=ds.decimal,
+            widths=code_widths(ds.X[[c for c in categorical if c in ds.X]]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -159,6 +166,7 @@ class Schema:
         return {
             "columns": [
                 {"name": c, "kind": str(k), "dtype": self.dtypes.get(c, "")}
+                | ({"width": self.widths[c]} if c in self.widths else {})
                 for c, k in self.columns.items()
             ],
             "features": self.features,
@@ -185,6 +193,7 @@ class Schema:
             series=data.get("series"),
             whole=data.get("codes") == "whole",
             decimal=data.get("decimal"),
+            widths={c["name"]: c["width"] for c in data["columns"] if c.get("width")},
         )
 
     def text_columns(self) -> list[str]:
@@ -281,7 +290,10 @@ class Schema:
         done = set(plain)
         whole = self.whole and (self.series is None or self.series_parts()[3])
         out = {
-            name: _convert(frame[name], kind, self.dtypes.get(name, ""), name, source, whole)
+            name: _padded(
+                _convert(frame[name], kind, self.dtypes.get(name, ""), name, source, whole),
+                self.widths.get(name),
+            )
             for name, kind in self.columns.items()
             if name not in done
         }
@@ -289,6 +301,34 @@ class Schema:
         if block is None:
             return rest
         return pd.concat([block, rest], axis=1)[list(self.columns)]
+
+
+def code_widths(X: pd.DataFrame) -> dict[str, int]:
+    """The columns of ``X`` (categorical, as text) whose values are all digits, of one
+    width of 2 or more, some with a leading zero: codes (``007``, ZIP ``02134``), and
+    their width."""
+    widths = {}
+    for name in X.columns:
+        col = X[name]
+        if not ptypes.is_string_dtype(col) or ptypes.is_object_dtype(col):
+            continue
+        text = pd.Series(col.dropna().unique(), dtype="str")
+        lengths = text.str.len()
+        if text.empty or lengths.nunique() != 1 or int(lengths.iloc[0]) < 2:
+            continue
+        if text.str.fullmatch(r"[0-9]+").all() and text.str.startswith("0").any():
+            widths[str(name)] = int(lengths.iloc[0])
+    return widths
+
+
+def _padded(col: pd.Series, width: int | None) -> pd.Series:
+    """A code column's values padded with leading zeros to training's ``width`` where
+    they are shorter digits (a new row's ``7`` for training's ``007``: ``pd.read_csv``
+    reads the codes as numbers, and each was an unknown category)."""
+    if not width or not ptypes.is_string_dtype(col):
+        return col
+    short = col.str.fullmatch(rf"[0-9]{{1,{width - 1}}}").fillna(False).astype(bool)
+    return col.where(~short, col.str.zfill(width)) if short.any() else col
 
 
 def _finite(block: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -136,14 +136,19 @@ def series_names(values: Any) -> list[str] | None:
 
 def written_as(known: Iterable[Any]) -> Callable[[object], str | None]:
     """A lookup of how training wrote a value that differs from one of ``known`` only in
-    case and outer spaces (``'msft'`` -> ``'MSFT'``); None for a value written no such way
-    or alike to two."""
+    case, outer spaces and a number's leading zeros (``'msft'`` -> ``'MSFT'``, ``'25'`` ->
+    ``'025'``); None for a value written no such way or alike to two."""
+
+    def key(value: object) -> str:
+        text = str(value).strip().casefold()
+        return text.lstrip("0") or "0" if text.isdigit() else text
+
     keys: dict[str, list[str]] = {}
     for value in known:
-        keys.setdefault(str(value).strip().casefold(), []).append(str(value))
+        keys.setdefault(key(value), []).append(str(value))
 
     def lookup(value: object) -> str | None:
-        like = keys.get(str(value).strip().casefold(), [])
+        like = keys.get(key(value), [])
         return like[0] if len(like) == 1 and like[0] != str(value) else None
 
     return lookup
