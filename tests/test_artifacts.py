@@ -879,3 +879,21 @@ def test_codes_with_leading_zeros_read_as_numbers_by_pandas_are_the_training_cod
     with pytest.warns(UserWarning, match=r"'branch_code': '0025' \(\d+ rows?, training wrote "
                       r"'025'\)"):  # fmt: skip
         predictor.predict_proba(as_numbers.assign(branch_code="0025"))
+
+
+def test_numbers_written_with_a_percent_sign_where_training_had_none_are_said(
+    run, credit: pd.DataFrame  # type: ignore[no-untyped-def]
+) -> None:
+    """``45%`` is read as 0.45, as a training file's percents are; in a column whose
+    training values were amounts (credit_amount: 932 to 7,180 at the deciles) that was a
+    hundredth of every amount, without a word."""
+    rows = credit.iloc[-HELD_OUT:].drop(columns="creditability")
+    marked = rows.assign(credit_amount=rows["credit_amount"].map("{}%".format))
+    with pytest.warns(UserWarning, match=r"data: column 'credit_amount' holds 100 value\(s\) "
+                      r"written with a percent sign \('\d+%'\), read as fractions \(45% is "
+                      r"0.45\), where its training values were not fractions"):  # fmt: skip
+        run.predictor.predict_proba(marked)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        run.predictor.predict_proba(rows)
+    assert not [w for w in seen if "percent sign" in str(w.message)]

@@ -370,6 +370,33 @@ def _refuse_booleans(
             )
 
 
+def _warn_percents(
+    frame: pd.DataFrame, schema: Schema, reference: dict[str, Any] | None, source: str
+) -> None:
+    """Warn of numbers written with a percent sign (``45%``, read as 0.45) in a column
+    whose training values were not fractions (the training rows' deciles reach past 1):
+    income written ``45000%`` became 450 without a word."""
+    columns = (reference or {}).get("columns") or {}
+    dtypes = frame.dtypes
+    for name in dtypes.index[[ptypes.is_string_dtype(d) for d in dtypes]]:
+        edges = (columns.get(name) or {}).get("edges") or []
+        if schema.columns.get(name) is not ColumnKind.NUMERIC or not edges:
+            continue
+        if max(abs(edges[0]), abs(edges[-1])) <= 1:
+            continue
+        text = frame[name].dropna().astype("str").str.strip()
+        marked = text[text.str.fullmatch(r"[-+(]?[$€£¥]?[0-9][0-9., \u00a0\u202f]*%\)?")]
+        if len(marked):
+            warnings.warn(
+                f"{source}: column '{name}' holds {len(marked)} value(s) written with a "
+                f"percent sign ({marked.iloc[0]!r}), read as fractions (45% is 0.45), where "
+                f"its training values were not fractions ({edges[0]:g} to {edges[-1]:g} at "
+                "the deciles); if the sign is not meant as a share, write the numbers "
+                "without it",
+                stacklevel=4,
+            )
+
+
 def _booleans_with_blanks(col: pd.Series) -> bool:
     """Whether ``col`` holds Python booleans and missing values only (pandas reads a
     True/False column with an empty cell as objects)."""
@@ -524,6 +551,7 @@ class Predictor:
         """The model's feature rows and the (checked) input rows they came from."""
         frame, source = _frame(data, self.schema)
         _refuse_booleans(frame, self.schema, self.reference, source)
+        _warn_percents(frame, self.schema, self.reference, source)
         checked = self.schema.check(frame, source)
         if self.schema.series is None:
             X = checked[self.schema.features]
