@@ -882,8 +882,8 @@ def test_codes_with_leading_zeros_read_as_numbers_by_pandas_are_the_training_cod
 
 
 def test_numbers_written_with_a_percent_sign_where_training_had_none_are_said(
-    run,
-    credit: pd.DataFrame,  # type: ignore[no-untyped-def]
+    run,  # type: ignore[no-untyped-def]
+    credit: pd.DataFrame,
 ) -> None:
     """``45%`` is read as 0.45, as a training file's percents are; in a column whose
     training values were amounts (credit_amount: 932 to 7,180 at the deciles) that was a
