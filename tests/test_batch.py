@@ -451,9 +451,12 @@ def test_a_batch_that_cannot_run_is_refused_before_its_first_search(tmp_path: Pa
     assert not (tmp_path / "automl_fin.db").exists()
 
 
-def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: Path) -> None:
+def test_a_batch_that_grows_or_shrinks_resumes_searches_named_alike(tmp_path: Path) -> None:
     """Adding ``b/credit.csv`` beside ``a/credit.csv`` renamed the finished search of
-    ``a/credit.csv``: the batch run again searched it anew under the new name."""
+    ``a/credit.csv``: the batch run again searched it anew under the new name. Removing
+    ``a/credit.csv`` again renamed ``b/credit.csv``'s search to ``a``'s old name: it
+    failed as "searched for another batch entry", with advice to delete ``a``'s finished
+    study (or, where ``a``'s was gone, it was searched anew)."""
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
     credit = datasets.load("german_credit")
@@ -474,6 +477,9 @@ def test_a_batch_that_grows_a_search_named_alike_resumes_the_old_one(tmp_path: P
     )
     assert grown["target"].tolist() == ["creditability", "creditability"]
     assert grown["score"][0] == first["score"][0] and grown["score"][1] != first["score"][0]
+    shrunk = run_batch(Batch("g", ["default"], [b], overrides=ensembled), **common)
+    assert shrunk["status"].tolist() == ["skipped"], shrunk.to_dict("records")
+    assert shrunk["study"][0] == grown["study"][1] and shrunk["score"][0] == grown["score"][1]
 
 
 def test_a_batch_never_shows_a_study_it_did_not_search_as_its_own(tmp_path: Path) -> None:

@@ -85,10 +85,22 @@ class Batch:
                 out.append((name, recipe, entry, seed))
         return out
 
-    def plain_name(self, recipe: str, data: tuple[str, str | None] | None, seed: int | None) -> str:
-        """The name of a search from its stems alone, as if no other were named alike:
-        the name it had before the batch grew another one like it."""
-        return self._name(Path(recipe).stem, Path(data[0]).stem if data else "own", seed)
+    def names_of(
+        self, recipe: str, data: tuple[str, str | None] | None, seed: int | None
+    ) -> list[str]:
+        """Every name a search may have had as the batch grew and shrank (its stems
+        alone, as if no other were named alike; told apart by the target; by a code of
+        the path), the plain one first: a search is resumed under the name it has."""
+        recipes = [_safe(Path(recipe).stem)]
+        recipes.append(_coded(recipes[0], recipe))
+        data_stem = _safe(Path(data[0]).stem) if data else "own"
+        datas = [data_stem]
+        if data and data[1] is not None:
+            datas.append(f"{data_stem}-{data[1]}")
+        if data:
+            datas.append(_coded(data_stem, data))
+        names = [self._name(r, d, seed) for r in recipes for d in datas]
+        return list(dict.fromkeys(names))
 
     def _name(self, recipe: str, data: str, seed: int | None) -> str:
         """``name-recipe-data[-sSEED]``, at most :data:`LONGEST` characters: a longer one
@@ -125,8 +137,13 @@ def _labels(
             elif by_target:
                 out[value] = f"{name}-{aim}"
             else:
-                out[value] = f"{name}-{hashlib.sha256(repr(value).encode()).hexdigest()[:6]}"
+                out[value] = _coded(name, value)
     return out
+
+
+def _coded(name: str, value: Any) -> str:
+    """``name`` and a short code of ``value`` (a recipe's path, a data entry)."""
+    return f"{name}-{hashlib.sha256(repr(value).encode()).hexdigest()[:6]}"
 
 
 def _safe(name: str, limit: int | None = LONGEST) -> str:
@@ -306,9 +323,15 @@ def run_batch(
         own = recipes[recipe].data.path if data is None else None
         content = _content_of((own, None)) if own else _content_of(data)
         identity = _identity(recipe, data, content, seed, wants)
-        plain = batch.plain_name(recipe, data, seed)
-        if plain in summaries and _same(summaries[plain].user_attrs.get(ITEM), identity):
-            study = plain  # its name before the batch grew a search named alike: resumed
+        # the name it had before the batch grew a search named alike, or lost one (a
+        # suffix no longer needed): resumed under it, its finished search skipped
+        named = [study, *batch.names_of(recipe, data, seed)]
+        mine = [
+            n
+            for n in named
+            if n in summaries and _same(summaries[n].user_attrs.get(ITEM), identity)
+        ]
+        study = mine[0] if mine else study
         row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
                                "data": data[0] if data else own or "own",
                                "target": data[1] if data else None, "seed": seed}  # fmt: skip
