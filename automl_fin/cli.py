@@ -810,18 +810,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
-    """Refuse a predictor whose members run code of a plugin that ``--no-plugin`` (or
-    ``AUTOML_FIN_DISABLE_PLUGINS``) turns off, before its pickles are read: ``predict``
-    ran it all the same, where ``report`` refused (``--no-plugin`` is the switch for a
-    plugin not trusted)."""
+    """Refuse a predictor whose members run code of a plugin that ``--no-plugin`` turns
+    off (or ``AUTOML_FIN_DISABLE_PLUGINS``, as :func:`~automl_fin.load` itself does),
+    before its pickles are read."""
     import json
-    import re
 
-    from automl_fin.errors import ArtifactError
-    from automl_fin.plugin._registry import ENV_DISABLE, OWN_DISTRIBUTION, plugin_key, turned_off
-    from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR
-
-    off = turned_off(args.no_plugin) - {"core", plugin_key(OWN_DISTRIBUTION)}
+    from automl_fin.results._artifacts import MANIFEST, PREDICTOR_DIR, refuse_turned_off
 
     inside = folder / PREDICTOR_DIR / MANIFEST  # a run's folder, or the predictor's own
     try:
@@ -829,15 +823,7 @@ def _refuse_turned_off(folder: Path, args: argparse.Namespace) -> None:
         plugins = json.loads(path.read_text()).get("plugins") or {}
     except (OSError, ValueError, AttributeError):
         return  # load() says what is wrong with it
-    for spec, provider in sorted(plugins.items()):
-        found = re.fullmatch(r"(\S+) \S+ \(plugin '([^']+)'\)", str(provider))
-        names = {plugin_key(n) for n in found.groups()} if found else set()
-        if names & off:
-            raise ArtifactError(
-                f"predictor {folder} runs {spec} of {provider}, which --no-plugin (or "
-                f"{ENV_DISABLE}) turns off: its code would run on your rows; turn it on, "
-                "or use a predictor searched without it"
-            )
+    refuse_turned_off(folder, plugins if isinstance(plugins, dict) else {}, args.no_plugin)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:

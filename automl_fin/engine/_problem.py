@@ -99,9 +99,11 @@ class Problem:
         earlier run of a resumed study searched (its ``models`` list changed since)."""
         found = self.all_models.get(model) or self.registry.models.get(model)
         if found is None:
+            off = [f"{p.name} ({p.error})" for p in self.registry.plugins if p.status == "disabled"]
             raise ArtifactError(
                 f"model '{model}' of this study is not registered here; install the plugin "
                 "that provides it (see `automl-fin plugins`)"
+                + (f", or turn on a plugin turned off here: {', '.join(off)}" if off else "")
             )
         return found
 

@@ -93,6 +93,30 @@ def turned_off(disable: Iterable[str] = ()) -> set[str]:
     return _names(os.environ.get(ENV_DISABLE)) | {plugin_key(n) for n in disable}
 
 
+def turned_off_by(disable: Iterable[str] = ()) -> Callable[[Iterable[str]], str | None]:
+    """A test of a plugin's names (entry-point and distribution): what turns it off
+    here, in words (``--no-plugin``, ``AUTOML_FIN_DISABLE_PLUGINS``, or autoload turned
+    off without it in ``AUTOML_FIN_PLUGINS``), ``None`` when nothing does. automl-fin's
+    core is never off."""
+    by_env = _names(os.environ.get(ENV_DISABLE))
+    by_flag = {plugin_key(n) for n in disable}
+    autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
+    allowed = _names(os.environ.get(ENV_LOAD))
+    never = {"core", plugin_key(OWN_DISTRIBUTION)}
+
+    def why(names: Iterable[str]) -> str | None:
+        keys = {plugin_key(n) for n in names}
+        if keys & by_env - never:
+            return f"{ENV_DISABLE} turns off"
+        if keys & by_flag - never:
+            return "--no-plugin turns off"
+        if not autoload and not keys & allowed and keys - never:
+            return f"{ENV_NO_AUTOLOAD} leaves unloaded (it is not in {ENV_LOAD})"
+        return None
+
+    return why
+
+
 @contextlib.contextmanager
 def _no_errors_made(plugin: str, dist: str) -> Iterator[None]:
     """Run a plugin's import or hook, undoing a warnings filter it adds that turns

@@ -24,7 +24,7 @@ import platform
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -391,7 +391,29 @@ def load(
         if (folder / PREDICTOR_DIR / MANIFEST).is_file():
             folder = folder / PREDICTOR_DIR
         manifest, verified = _read(folder, require_signature)
+    refuse_turned_off(folder, manifest.get("plugins") or {})
     return _built(folder, manifest, verified)
+
+
+def refuse_turned_off(
+    folder: Path, plugins: Mapping[str, Any], disable: Iterable[str] = ()
+) -> None:
+    """Refuse, before its pickles are read, a predictor whose members run code of a
+    plugin turned off here (``disable``: ``--no-plugin``; ``AUTOML_FIN_DISABLE_PLUGINS``;
+    autoload off, :func:`~automl_fin.plugin._registry.turned_off_by`): the switch for a
+    plugin not trusted (``load`` ran it all the same; ``plugins``: the manifest's)."""
+    import re
+
+    from automl_fin.plugin._registry import turned_off_by
+
+    why = turned_off_by(disable)
+    for spec, provider in sorted(plugins.items()):
+        found = re.fullmatch(r"(\S+) \S+ \(plugin '([^']+)'\)", str(provider))
+        if found and (how := why(found.groups())):
+            raise ArtifactError(
+                f"predictor {folder} runs {spec} of {provider}, which {how}: its code would "
+                "run on your rows; turn it on, or use a predictor searched without it"
+            )
 
 
 def _read(folder: Path, require_signature: bool | None) -> tuple[dict[str, Any], dict[str, bytes]]:
