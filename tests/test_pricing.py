@@ -184,7 +184,8 @@ def test_intervals_of_a_target_never_negative_stay_at_or_above_zero(tmp_path: Pa
     assert (band["lower"] >= 0).all() and (band["upper"] >= band["lower"]).all()
     inside = ((band["lower"] <= unseen["Balance"]) & (unseen["Balance"] <= band["upper"])).mean()
     assert inside >= 0.85, inside
-    table = predictor.predict_frame(unseen, interval=0.9)
+    with pytest.warns(UserWarning, match=f"{below} of {len(band)} predictions are below 0"):
+        table = predictor.predict_frame(unseen, interval=0.9)  # (predict --interval: unsaid)
     np.testing.assert_array_equal(table["lower"], band["lower"])
     board = result.leaderboard()
     best = board[(board["rank"] == 1) & (board["trial"] == predictor.manifest["best"]["trial"])]

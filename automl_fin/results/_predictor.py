@@ -840,25 +840,26 @@ class Predictor:
         X, frame = self._features(data)
         raw = self._blend(X)
         lower, upper = self._bounds(raw, factor)
-        floor = (self.manifest.get("interval") or {}).get("floor")
-        below = int((raw < floor).sum()) if floor is not None else 0
-        if below:  # its interval cut at the floor left the point outside it, unsaid
-            warnings.warn(
-                f"{below} of {len(raw)} predictions are below {floor:g}, which "
-                f"'{self.schema.target}' never was in training: their intervals are cut at "
-                f"{floor:g} and do not hold them; read such a prediction as {floor:g}",
-                stacklevel=2,
-            )
         return pd.DataFrame({"prediction": raw, "lower": lower, "upper": upper}, index=frame.index)
 
     def _bounds(self, raw: np.ndarray, factor: float) -> tuple[np.ndarray, np.ndarray]:
         """The intervals' bounds: ``factor`` (:meth:`_factor`) times the error's scale
         at each prediction, cut at zero for a target never negative in training
-        (manifest ``interval.floor``)."""
+        (manifest ``interval.floor``), with a warning counting the predictions below it
+        (their intervals, cut there, do not hold them)."""
         from automl_fin.results._intervals import bounds, scale_at
 
         facts = self.manifest.get("interval") or {}
-        return bounds(raw, factor * scale_at(facts.get("scale"), raw), facts.get("floor"))
+        floor = facts.get("floor")
+        below = int((raw < floor).sum()) if floor is not None else 0
+        if below:
+            warnings.warn(
+                f"{below} of {len(raw)} predictions are below {floor:g}, which "
+                f"'{self.schema.target}' never was in training: their intervals are cut at "
+                f"{floor:g} and do not hold them; read such a prediction as {floor:g}",
+                stacklevel=3,
+            )
+        return bounds(raw, factor * scale_at(facts.get("scale"), raw), floor)
 
     def predict_frame(
         self,
