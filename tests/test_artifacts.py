@@ -923,3 +923,29 @@ def test_load_refuses_a_predictor_of_a_plugin_turned_off_here(
         automl_fin.load(folder)
     monkeypatch.setenv("AUTOML_FIN_PLUGINS", "automl-fin")
     assert automl_fin.load(folder).manifest["best"] == run.predictor.manifest["best"]
+
+
+def test_no_rows_predict_nothing_and_one_row_may_be_a_series(
+    run,  # type: ignore[no-untyped-def]
+    credit: pd.DataFrame,
+) -> None:
+    """An empty frame (a filter that left no row) crashed every scoring method with
+    scikit-learn's "Found array with 0 sample(s)"; its stability was a "significant"
+    shift. One row given as a Series (``X.iloc[0]``) was read as one column: "missing
+    column(s)" naming the columns it held."""
+    rows = credit.iloc[-HELD_OUT:].drop(columns="creditability")
+    none = rows.iloc[:0]
+    p = run.predictor
+    labels = p.predict(rows)
+    assert p.predict(none).empty and p.predict(none).dtype == labels.dtype
+    proba = p.predict_proba(none)
+    assert proba.shape == (0, 2) and list(proba.columns) == list(p.predict_proba(rows).columns)
+    table = p.predict_frame(none, explain=2)
+    assert table.empty and list(table.columns) == list(p.predict_frame(rows.head(3), explain=2))
+    explained = p.explain(none)
+    assert explained.contributions.shape == (0, len(p.schema.features)) and explained.margin.empty
+    with pytest.raises(DataError, match="stability: data has no rows to compare"):
+        p.stability(none)
+    one = p.predict_proba(rows.iloc[7])
+    assert one.index.tolist() == [rows.index[7]]
+    assert np.array_equal(one.to_numpy(), p.predict_proba(rows.iloc[[7]]).to_numpy())

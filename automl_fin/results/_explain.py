@@ -176,7 +176,7 @@ def explain_features(
     # a first call of a few rows times the pace: a file of one call's rows (20,000 rows
     # of 5 columns) took minutes without a word
     pilot = min(chunk, PILOT_ROWS) if len(X) > PILOT_ROWS else chunk
-    for start in [0, *range(pilot, len(X), chunk)]:
+    for start in [0, *range(pilot, len(X), chunk)] if len(X) else []:  # (no rows: none)
         if start == pilot:  # the pace of the first call: say a long wait up front
             _say_the_wait(time.monotonic() - started, pilot, len(X))
         part = X.iloc[start : start + (pilot if start == 0 else chunk)]

@@ -544,6 +544,8 @@ class Predictor:
         alike (predict_frame's were objects)."""
         from automl_fin.results._decision import decide
 
+        if not len(proba):  # no rows: typed as the labels are all the same
+            return pd.Series(self.schema.classes).infer_objects().iloc[:0]
         labels = np.asarray(self.schema.classes, dtype=object)[decide(proba, self.rule)]
         return pd.Series(labels).infer_objects()
 
@@ -635,6 +637,9 @@ class Predictor:
         from automl_fin.results._recalibration import mapping
         from automl_fin.results._stacking import Stacker
 
+        if not len(X):  # no rows: no prediction (scikit-learn refuses 0 samples)
+            classes = len(self.schema.classes) if self.schema.task.is_classification else 0
+            return np.empty((0, classes) if classes else 0)
         try:
             return blend(
                 [m.pipeline for m in self.members],
@@ -716,6 +721,11 @@ class Predictor:
                 "check existed); run the search again to save them"
             )
         X, _ = self._features(data)
+        if not len(X):  # the shares of no rows: every bin 0, a "significant" shift
+            raise DataError(
+                f"stability: {_frame_source(data)} has no rows to compare with the "
+                "training rows' shares"
+            )
         return st.stability_table(self.reference, X, self._score(self._blend(X)))
 
     def _score(self, raw: np.ndarray) -> np.ndarray:
@@ -946,7 +956,15 @@ def _frame_source(data: Any) -> str:
 def _frame(data: pd.DataFrame | str | Path, schema: Schema) -> tuple[pd.DataFrame, str]:
     """``data`` as a table and how warnings name it; a file read as training read its
     own: text columns as written (:meth:`Schema.text_columns`), a ``;``-separated one's
-    numbers in training's decimal mark where its values do not say."""
+    numbers in training's decimal mark where its values do not say. A Series whose
+    index holds every input column is one row (``X.iloc[0]``; it was read as one column,
+    "missing column(s)" naming the columns it held)."""
+    if (
+        isinstance(data, pd.Series)
+        and schema.series is None
+        and set(schema.columns) <= set(map(str, data.index))
+    ):
+        data = data.to_frame().T.infer_objects()
     data, source = as_data(data, none=False), _frame_source(data)
     if not isinstance(data, pd.DataFrame):
         from automl_fin.data._dataset import read_table
