@@ -1526,3 +1526,21 @@ def test_a_budget_spent_before_any_trial_says_so(tmp_path: Path) -> None:
     assert out.stderr.strip().endswith("automl-fin: no trial completed; none ran within the budget")
     with pytest.warns(UserWarning, match=r"give more time \(seconds=SECONDS\)$"):
         search("default", seconds=0.001, study="p", runs_dir=tmp_path, progress=False)
+
+
+def test_a_study_whose_trials_all_failed_says_how_to_search_again(tmp_path: Path) -> None:
+    """Every trial failed (a trial timeout far too short); with the timeout taken out,
+    the same command again ran nothing and repeated the old failure ("timed out after
+    0.05 s (the recipe's trial_timeout)"), as if the setting were still there: the
+    study's trials were spent, which it did not say."""
+    opts = {"models": ["rf"], "validation.n_splits": 3, "validation.repeats": 1,
+            "report": False, "ensemble": False, "baselines": []}  # fmt: skip
+    common = {"trials": 3, "study": "t", "runs_dir": tmp_path}
+    with pytest.warns(UserWarning, match=r"every model trial that ran failed \(3; the first: "
+                      r"rf: timed out after 0.05 s"):  # fmt: skip
+        search("default", overrides={**opts, "trial_timeout": 0.05}, **common)
+    with pytest.warns(UserWarning, match=r"this run ran none: the study's 3 trials are "
+                      r"spent, so give more \(--trials 6\) to search again"):  # fmt: skip
+        search("default", overrides=opts, **common)
+    again = search("default", overrides=opts, **{**common, "trials": 6})
+    assert again.predictor is not None

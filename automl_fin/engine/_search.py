@@ -523,9 +523,16 @@ def _after_search(
         raised = models or [e for t in failed if (e := TrialRecord.of(t).error)]
         tried = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
         who = "model trial" if models else "trial"
+        spent = (  # a resumed study's budget already spent: nothing ran with the cause fixed
+            f"; this run ran none: the study's {recipe.budget.trials} trials are spent, so "
+            f"give more (--trials {2 * recipe.budget.trials}) to search again once the "
+            "cause is fixed"
+            if ran == 0 and recipe.budget.trials
+            else ""
+        )
         why = (
             f"every {who} that ran failed ({len(raised)}; the first: {_cut(raised[0])}); "
-            "see the leaderboard's error column"
+            f"see the leaderboard's error column{spent}"
             if raised
             else f"the trial budget went to the {len(study.trials)} "
             f"baseline{'s' * (len(study.trials) != 1)}; give more "
