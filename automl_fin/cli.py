@@ -576,7 +576,17 @@ def _batch_file(path: Path) -> bool:
         head = load_yaml(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError):
         return False
-    return isinstance(head, dict) and "recipes" in head
+    if not isinstance(head, dict):
+        return False
+    import difflib
+
+    # ``recipe: [default]`` (a misspelt ``recipes``) is a batch whose field is misspelt,
+    # said so by the batch loader: a recipe's loader said "field 'data': Input should be
+    # a valid dictionary", of a field that was right
+    return "recipes" in head or any(
+        isinstance(value, list) and difflib.get_close_matches(str(key), ["recipes"], cutoff=0.8)
+        for key, value in head.items()
+    )
 
 
 def _run_batch(

@@ -187,6 +187,14 @@ def test_several_recipes_on_the_command_line_and_batch_file_errors(tmp_path: Pat
         bad.write_text(f"recipes: [default]\nseeds: {seeds}\n")
         with pytest.raises(RecipeError, match="field 'seeds': a list of integers"):
             load_batch(bad)
+    # `recipe:` for `recipes:` was read as a recipe file: "field 'data': Input should be a
+    # valid dictionary", of the one field that was right
+    bad.write_text("recipe: [default]\ndata: [{path: x.csv, target: y}]\n")
+    out = cli("run", str(bad), "--no-report")
+    assert out.returncode == 2 and out.stderr.strip().endswith(
+        "bad.yaml: field 'recipe': unknown batch field; did you mean 'recipes'? use name, "
+        "recipes, data, seeds, set"
+    ), out.stderr
 
 
 class _Transient(ClassifierMixin, BaseEstimator):

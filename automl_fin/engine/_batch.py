@@ -18,6 +18,7 @@ its trials stopped. :func:`run_batch` returns one summary row per search.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import os
@@ -238,10 +239,13 @@ def load_batch(path: str | Path) -> Batch:
 
     source = str(path)
     raw = _read_yaml(Path(path), source)
-    unknown = sorted(set(raw) - {"name", "recipes", "data", "seeds", "set"})
+    fields = ["name", "recipes", "data", "seeds", "set"]
+    unknown = sorted(set(map(str, raw)) - set(fields))
     if unknown:
-        raise RecipeError(source, unknown[0], "unknown batch field; use name, recipes, data, "
-                          "seeds, set")  # fmt: skip
+        like = difflib.get_close_matches(unknown[0], fields, n=1, cutoff=0.75)
+        hint = f"did you mean '{like[0]}'? " if like else ""
+        raise RecipeError(source, unknown[0], f"unknown batch field; {hint}use name, recipes, "
+                          "data, seeds, set")  # fmt: skip
     recipes = raw.get("recipes")
     if not isinstance(recipes, list) or not recipes or not all(isinstance(r, str) for r in recipes):
         raise RecipeError(source, "recipes", "a list of recipe names or .yaml paths")
