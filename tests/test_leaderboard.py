@@ -142,6 +142,12 @@ def test_columns_for_analysis_across_studies(storage: str) -> None:
     trees = flat.loc[flat["model"] == "rf", "param:rf.n_estimators"]
     assert pd.api.types.is_integer_dtype(flat["param:rf.n_estimators"]) and trees.notna().all()
     assert flat.loc[flat["model"] == "logreg", "param:rf.n_estimators"].isna().all()
+    # a choice of None is the text "none", not missing (a groupby dropped its rows), and
+    # missing only where the model has no such parameter
+    weights = flat.loc[flat["model"] == "logreg", "param:logreg.class_weight"]
+    assert pd.api.types.is_string_dtype(weights) and "none" in set(weights), weights.tolist()
+    assert set(weights) <= {"none", "balanced"}
+    assert flat.loc[flat["model"] == "rf", "param:logreg.class_weight"].isna().all()
 
 
 def test_times_are_the_readers_local_time_for_every_row(storage: str) -> None:

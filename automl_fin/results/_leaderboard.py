@@ -394,24 +394,35 @@ def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.Dat
     frame = frame.drop(columns=["_sign", "_best"]).reset_index(drop=True)
     if flat:
         names = sorted({k for p in frame["params"] for k in p})
-        flat_params = pd.DataFrame(
-            {f"param:{k}": _param_column([p.get(k) for p in frame["params"]]) for k in names},
-            index=frame.index,
-        )
+        columns = {
+            f"param:{k}": _param_column([p.get(k, _ABSENT) for p in frame["params"]]) for k in names
+        }
+        flat_params = pd.DataFrame(columns, index=frame.index)
         at = frame.columns.get_loc("params")
         frame = pd.concat([frame.iloc[:, :at], flat_params, frame.iloc[:, at + 1 :]], axis=1)
     return frame
 
 
+_ABSENT = object()  # a row whose model has no such parameter
+
+
 def _param_column(values: list[Any]) -> pd.Series:
     """One parameter's values across rows, missing where a row's model has none: whole
     numbers stay whole (``Int64``: mixed with another model's rows they were floats,
-    ``492.0``) and flags flags (``boolean``), whatever rows a filter leaves."""
-    given = [v for v in values if v is not None]
+    ``492.0``) and flags flags (``boolean``), whatever rows a filter leaves. A value
+    ``None`` of a parameter of choices (``class_weight``: ``balanced`` or ``None``) is the
+    text ``none``, not missing: a ``groupby`` dropped its rows."""
+    given = [v for v in values if v is not _ABSENT and v is not None]
+    if all(isinstance(v, str) for v in given) and any(v is None for v in values):
+        values = ["none" if v is None else v for v in values]
+        given = [v for v in values if v is not _ABSENT]
+    values = [None if v is _ABSENT else v for v in values]
     if given and all(isinstance(v, bool) for v in given):
         return pd.Series(values, dtype="boolean")
     if given and all(isinstance(v, int) and not isinstance(v, bool) for v in given):
         return pd.Series(values, dtype="Int64")
+    if given and all(isinstance(v, str) for v in given):
+        return pd.Series(values, dtype="str")
     return pd.Series(values, dtype=None if given else "float64")
 
 
