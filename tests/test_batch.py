@@ -348,23 +348,31 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     ]
     assert first["score"].nunique() == 2 and pd.api.types.is_integer_dtype(first["trials"])
     assert run_batch(two, **common)["status"].tolist() == ["skipped", "skipped"]
-    # the same study name, another target
+    # one entry alone: the same search, found under the name it had beside the other
     one = Batch(
         "b", ["default"], [(str(tmp_path / "credit.csv"), "creditability")], overrides=fixed
     )
+    alone = run_batch(one, **common)
+    assert alone[["study", "status"]].values.tolist() == [
+        ["b-default-credit-creditability", "skipped"]
+    ]
+    # the same study name, another target
+    one = Batch(
+        "c", ["default"], [(str(tmp_path / "credit.csv"), "creditability")], overrides=fixed
+    )
     assert run_batch(one, **common)["status"].tolist() == ["done"]
-    edited = Batch("b", ["default"], [(str(tmp_path / "credit.csv"), "telephone")], overrides=fixed)
+    edited = Batch("c", ["default"], [(str(tmp_path / "credit.csv"), "telephone")], overrides=fixed)
     again = run_batch(edited, **common)
     assert again["status"].tolist() == ["failed"] and pd.isna(again["score"][0])
     said, _, command = again["error"][0].partition(": optuna ")
     assert said == (
-        "study 'b-default-credit' was searched for another batch entry (target "
+        "study 'c-default-credit' was searched for another batch entry (target "
         "'creditability' then, 'telephone' now); give the batch another name (`name:` in a "
         "batch file; --study NAME beside recipes listed on the command line) to search this "
         "one, or delete that study"
     )
     # the line names a command that deletes it (it named none): then the entry runs
-    assert command.startswith("delete-study --study-name b-default-credit --storage sqlite:")
+    assert command.startswith("delete-study --study-name c-default-credit --storage sqlite:")
     gone = subprocess.run([Path(sys.executable).with_name("optuna"), *shlex.split(command)],
                           capture_output=True, text=True)  # fmt: skip
     assert gone.returncode == 0, gone.stderr

@@ -299,12 +299,6 @@ class Leaderboard:
             recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
         )
         board = board[board["recipe"].notna()]  # another application's studies: no recipe
-        # a study searching now, or killed mid-search, serves no predictor of its rows
-        # (a killed study's row, tied with a finished one's, was shown as served)
-        searching = {
-            s.study_name for s in self._summaries() if run_state.searching_since(s.user_attrs)
-        }
-        board = board.assign(chosen=board["chosen"] & ~board["study"].isin(searching))
         task = ["recipe", "recipe_hash", "dataset", "target", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
@@ -371,6 +365,8 @@ def _ranked(
     chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
     if best is not None and not any(r["trial"] == chosen for r in done):
         chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
+    if run_state.searching_since(attrs):  # searching now, or killed mid-search: no
+        chosen = None  # predictor serves a row yet (compare said so, the board did not)
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
