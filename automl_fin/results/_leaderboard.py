@@ -260,6 +260,9 @@ class Leaderboard:
             attrs = {**attrs, "recipe_hash": stored_hash(attrs)}  # this version's hash
             study_rows = [_row(name, attrs, t) for t in self._trials(summary, fetch)]
             rows.extend(_ranked(study_rows, attrs, wanted=states))
+        # the studies' metric columns, whatever rows the model and state filters leave (a
+        # PRUNED row has none: its columns came and went with the filter)
+        extra = {c for r in rows for c in r if c.startswith(("metric:", "test:"))}
         if models:
             known = {r["model"] for r in rows}
             if not set(models) <= known:  # a model with no row read: known in other states?
@@ -268,7 +271,7 @@ class Leaderboard:
             rows = [r for r in rows if r["model"] in models]
         if states:
             rows = [r for r in rows if r["state"] in states]
-        return _frame(rows, top=top, flat=params == "flat")
+        return _frame(rows, top=top, flat=params == "flat", extra=extra)
 
     def compare(
         self,
@@ -373,13 +376,17 @@ def _ranked(
     return [r for r in rows if not r.pop("_hidden") or bool(wanted and r["state"] in wanted)]
 
 
-def _frame(rows: list[dict[str, Any]], *, top: int | None, flat: bool) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, "rank"])
+def _frame(
+    rows: list[dict[str, Any]], *, top: int | None, flat: bool, extra: set[str]
+) -> pd.DataFrame:
+    """The board of ``rows``, with the metric and final-test columns ``extra`` (those of
+    the studies asked for, whatever rows are left)."""
+    columns = sorted(c for c in extra if c.startswith("metric:"))
+    columns += sorted(c for c in extra if c.startswith("test:"))
+    frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, *columns, "rank"])
     if frame.empty:  # typed as a filled frame is, so that masks on it select rows
-        return _typed(frame.reindex(columns=[*COLUMNS, "rank"]), [])
-    extra = sorted(c for c in frame.columns if c.startswith("metric:"))
-    extra += sorted(c for c in frame.columns if c.startswith("test:"))
-    frame = _typed(frame.reindex(columns=[*COLUMNS, *extra, "rank", "_sign"]), extra)
+        return _typed(frame.reindex(columns=[*COLUMNS, *columns, "rank"]), columns)
+    frame = _typed(frame.reindex(columns=[*COLUMNS, *columns, "rank", "_sign"]), columns)
     frame = frame.sort_values(["study", "rank"])
     if top is not None:
         frame = frame.groupby("study", sort=False).head(top)
