@@ -654,6 +654,12 @@ def test_a_search_failing_with_any_error_is_reported_and_the_batch_goes_on(
                         on_trial=on_trial, progress=False, trials=2)  # fmt: skip
     assert summary["status"].tolist() == ["failed", "done"]
     assert summary["error"][0] == "ValueError: the caller's log is full"
+    # typed as the leaderboard is, beside the failed row's blanks (seeds all None and
+    # the flags beside a blank were objects)
+    types = summary.dtypes.astype(str).to_dict()
+    assert types["seed"] == "Int64" and types["baseline"] == "boolean", types
+    assert types["trials"] == "Int64" and types["score"] == "float64", types
+    assert pd.api.types.is_string_dtype(summary["model"]) and summary["model"][1] == "logreg"
 
 
 def test_a_batch_finished_before_auto_had_a_baseline_is_still_skipped(tmp_path: Path) -> None:

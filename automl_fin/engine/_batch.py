@@ -390,8 +390,14 @@ def run_batch(
     stored = {s.study_name for s in store.get_all_studies()}
     kept = [r["study"] for r in rows if r["study"] in stored and r["status"] != "failed"]
     out = pd.DataFrame(rows).merge(_best_rows(url, kept), on="study", how="left")
-    out["trials"] = out["trials"].astype("Int64")  # not 6.000 where a search failed
-    return out
+    # typed as the leaderboard's, whatever rows failed: not 6.000 where a search failed,
+    # nor objects (seeds all None, flags beside the missing of a failed row)
+    types = {"trials": "Int64", "seed": "Int64", "baseline": "boolean", "score": float,
+             "score_std": float}  # fmt: skip
+    for name in ("study", "recipe", "data", "target", "status", "error", "model", "metric"):
+        if name in out:
+            types[name] = "str"
+    return out.astype(types)
 
 
 def _check(batch: Batch, overrides: Mapping[str, Any], registry: Any) -> dict[str, Recipe]:
