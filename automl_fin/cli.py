@@ -929,7 +929,7 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
                "params": "flat" if args.flat_params else "dict"}  # fmt: skip
     board = Leaderboard(url).query(model=args.model, state=args.state, top=args.top, **studies)
     table = functools.partial(_table, with_study=True, wide=args.wide, columns=args.columns)
-    if args.columns:  # these, in any format (checked if no row)
+    if args.columns is not None:  # these, in any format (checked if no row)
         # a parameter or metric column of these studies' rows that no row left holds
         # (--top 3 without the model that has it): empty, not unknown
         unfiltered = lambda: Leaderboard(url).query(**studies).columns  # noqa: E731
@@ -1093,12 +1093,19 @@ def _named_columns(
 ) -> list[str]:
     """The board's columns ``--columns`` names (``A,B,...``), each checked; a
     ``metric:``, ``param:`` or ``test:`` column the board lacks is checked against the
-    ``unfiltered`` board's columns (the same studies' every row) when given."""
+    ``unfiltered`` board's columns (the same studies' every row) when given. A column
+    named as the table heads it (``ks``, ``logreg.C``) is the one column it heads."""
     from automl_fin.errors import StorageError
 
     cols = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
     if not cols:
         raise StorageError(f"--columns {columns!r} names no column; e.g. --columns rank,model")
+    prefixed = ("metric:", "param:", "test:")
+    for i, c in enumerate(cols):
+        heads = [f"{p}{c}" for p in prefixed if f"{p}{c}" in board.columns]
+        if c not in board.columns and len(heads) == 1:
+            cols[i] = heads[0]
+    cols = list(dict.fromkeys(cols))
     # a board with no rows has no metric:, param: or test: columns to check them against
     open_ended = ("metric:", "param:", "test:") if board.empty else ()
     unknown = [c for c in cols if c not in board.columns and not c.startswith(open_ended)]
@@ -1131,7 +1138,7 @@ def _table(
     all before the error (not cut to the width), named without the prefix where no
     other column has that name."""
 
-    named = _named_columns(board, columns) if columns else None  # checked with no row too
+    named = None if columns is None else _named_columns(board, columns)  # with no row too
     if board.empty:
         return "(no trials)"
     extra = [c for c in board.columns if c.startswith("metric:")]

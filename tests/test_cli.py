@@ -235,6 +235,12 @@ def test_the_leaderboard_table_fits_the_terminal(knn_run, monkeypatch: pytest.Mo
     assert some.stdout.split()[:2] == ["trial", "score"] and some.stdout.split()[2].isdigit()
     empty = cli("leaderboard", "--runs-dir", str(runs), "--columns", ",")
     assert empty.returncode == 2 and "--columns ',' names no column" in empty.stderr
+    blank = cli("leaderboard", "--runs-dir", str(runs), "--columns", "")  # the default table
+    assert blank.returncode == 2 and "--columns '' names no column" in blank.stderr
+    # a column named as the table heads it (`roc_auc` of `metric:roc_auc`) is that column
+    headed = cli("leaderboard", "--runs-dir", str(runs), "--columns", "trial,roc_auc",
+                 "--format", "csv")  # fmt: skip
+    assert headed.returncode == 0 and headed.stdout.splitlines()[0] == "trial,metric:roc_auc"
     # the table shows the parameters too, one column each (all of them: not cut to the width)
     flat = cli("leaderboard", "--runs-dir", str(runs), "--flat-params", env={"COLUMNS": "200"})
     head = flat.stdout.splitlines()[0].split()
