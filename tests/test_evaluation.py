@@ -606,3 +606,20 @@ def test_evaluate_makes_the_target_a_recipe_derives_as_training_made_it(tmp_path
     pd.testing.assert_frame_equal(scores, predictor.evaluate(tiers))
     with pytest.raises(DataError, match=r"column 'grade' it is made from holds 'Z', which its"):
         predictor.evaluate(held.assign(grade="Z"))
+
+
+def test_a_metric_a_run_sets_keeps_the_tasks_own_beside_it(tmp_path: Path) -> None:
+    """``--set metric=log_loss`` on ``default`` dropped ROC AUC from every output: the
+    leaderboard had no ``metric:roc_auc`` column and ``evaluate`` no ROC AUC, so the
+    study's rows could not be compared with the other studies' on it."""
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit")
+    result = search("default", data=credit.iloc[:900], trials=2, seed=0, storage=":memory:",
+                    runs_dir=tmp_path, overrides={"metric": "log_loss", "models": ["logreg"],
+                    "validation.n_splits": 3, "validation.repeats": 1, "report": False,
+                    "ensemble": False})  # fmt: skip
+    board = result.leaderboard()
+    assert (board["metric"] == "log_loss").all() and board["metric:roc_auc"].notna().any()
+    scores = result.predictor.evaluate(credit.iloc[900:])
+    assert list(scores.index[:2]) == ["log_loss", "roc_auc"], scores.index.tolist()

@@ -471,13 +471,14 @@ def extra_names(
     """The extra metrics beside search metric ``name`` (resolved from the recipe's
     ``asked``, e.g. ``auto``), each with the recipe field it comes from: the recipe's
     ``listed`` metrics (``<kind>:each``: one per class of ``classes``), the task's own
-    where ``auto`` ranks by cost (costs given), and ``cost`` where costs are given; the
-    search metric left out. A search and a saved predictor's ``evaluate`` read them
-    alike."""
+    where another metric ranks (``auto`` by cost, costs given; or one a run set: its
+    studies' rows are then compared with others' on the task's own), and ``cost`` where
+    costs are given; the search metric left out. A search and a saved predictor's
+    ``evaluate`` read them alike."""
     out = [(f"metrics[{i}]", m) for i, m in expand_each(listed, classes or [])]
     own = default_metric(task)
-    if asked == "auto" and name != own and own not in listed:
-        out.insert(0, ("metric", own))  # ranked by cost: the task's own reported beside it
+    if name != own and own not in listed:  # (--set metric=log_loss dropped ROC AUC)
+        out.insert(0, ("metric", own))  # the task's own reported beside it
     if costs is not None and COST not in (m for _, m in out):
         out.append(("costs", COST))  # the labels' costs
     return [(field, m) for field, m in out if m != name]
