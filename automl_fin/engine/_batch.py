@@ -544,8 +544,9 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any], url: str) 
 
 
 def _said(values: Mapping[str, Any], key: str) -> str:
-    """A setting's value as a change names it (``'roc_auc'``), or ``by default``."""
-    return repr(values[key]) if key in values else "by default"
+    """A setting's value as a change names it (``'roc_auc'``), or ``as the recipe had it``
+    (not set: ``metric as the recipe had it then, 'log_loss' now``)."""
+    return repr(values[key]) if key in values else "as the recipe had it"
 
 
 def _flat(tree: Mapping[str, Any], head: str = "") -> dict[str, Any]:
