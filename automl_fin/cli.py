@@ -35,8 +35,8 @@ PROG = "automl-fin"
 ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
 WIDE = ESSENTIAL[:-1]  # the error goes last, after the metrics and the plugin
 OPTIONAL = ["recipe", "metric", "score_std", "fit_s", "folds"]  # left out first where narrow
-COMPARE_OPTIONAL = ["recipe_hash", "direction", "studies", "score_std", "trial", "trials",
-                    "target"]  # fmt: skip
+COMPARE_OPTIONAL = ["recipe_hash", "direction", "study_sd", "study_mean", "studies", "score_std",
+                    "trial", "trials", "target"]  # fmt: skip
 LINE = 160  # the longest line a trial gets (--no-progress); the leaderboard has the rest
 MIN_NAME = 16  # a name cut to fit the terminal keeps at least this many characters
 
@@ -965,6 +965,8 @@ def _compare_table(best: pd.DataFrame) -> str:
         kept.add("target")
     optional = [c for c in COMPARE_OPTIONAL if c not in kept]
     view = best.drop(columns="dataset")
+    if (best["studies"] <= 1).all():  # one study a group: its mean is its score
+        view = view.drop(columns=["study_mean", "study_sd"])
     if groups.duplicated(group).any():  # one file's path, two contents (a monthly extract)
         view.insert(view.columns.get_loc("metric"), "dataset", best["dataset"].str[:12])
     return _render(_fit(view, _width(), optional))

@@ -412,10 +412,11 @@ def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> N
     again = run_batch(Batch("b", recipes, entry, overrides=other), **common)
     assert again["status"].tolist() == ["failed", "failed"] and again["score"].isna().all()
     assert again["error"][0].startswith(
-        "study 'b-default-credit' was searched for another batch entry (metric by default "
-        "then, 'log_loss' now, models ['logreg'] then, ['logreg', 'hgb'] now); give the "
-        "batch another name (`name:` in a batch file; --study NAME beside recipes listed on "
-        "the command line) to search this one, or delete that study: optuna delete-study "
+        "study 'b-default-credit' was searched for another batch entry (metric as the "
+        "recipe had it then, 'log_loss' now, models ['logreg'] then, ['logreg', 'hgb'] now); "
+        "give the batch another name (`name:` in a batch file; --study NAME beside recipes "
+        "listed on the command line) to search this one, or delete that study: optuna "
+        "delete-study "
     )
     assert "validation.n_splits 3 then, 4 now" in again["error"][1]
 

@@ -503,3 +503,24 @@ def test_the_columns_are_the_studies_whatever_rows_a_filter_leaves(storage: str)
     for filters in ({"model": "rf"}, {"state": "PRUNED"}, {"state": "FAIL"}, {"top": 1},
                     {"model": "logreg", "state": "RUNNING"}):  # fmt: skip
         assert list(lb.query(study="auc", **filters).columns) == whole, filters
+
+
+def test_seeds_are_a_column_and_compare_says_what_one_study_scores(tmp_path: Path) -> None:
+    """Studies of one search under two seeds: the board had no seed (only the study
+    name told them apart), and ``compare`` gave the best row over both, a maximum,
+    without saying what one study scores."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    fast = {"validation.n_splits": 3, "validation.repeats": 1, "models": ["logreg"],
+            "report": False, "ensemble": False}  # fmt: skip
+    for seed in (1, 2):
+        search("default", trials=3, seed=seed, storage=url, study=f"s{seed}",
+               runs_dir=tmp_path, overrides=fast)  # fmt: skip
+    lb = Leaderboard(url)
+    board = lb.query()
+    assert pd.api.types.is_integer_dtype(board["seed"])
+    assert board.groupby("study")["seed"].unique().map(list).to_dict() == {"s1": [1], "s2": [2]}
+    (row,) = lb.compare().itertuples()
+    bests = board[~board["baseline"]].groupby("study")["score"].max()
+    assert row.studies == 2 and row.score == bests.max()
+    assert row.study_mean == pytest.approx(bests.mean())
+    assert row.study_sd == pytest.approx(bests.std(ddof=1))

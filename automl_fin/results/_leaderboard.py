@@ -33,6 +33,7 @@ COLUMNS = [
     "dataset",
     "data",
     "target",
+    "seed",
     "trial",
     "model",
     "baseline",
@@ -306,15 +307,22 @@ class Leaderboard:
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
                    "model", "score", "score_std", "study", "trial", "chosen", "studies",
-                   "trials", "rank"]  # fmt: skip
+                   "study_mean", "study_sd", "trials", "rank"]  # fmt: skip
         if board.empty:  # typed as a filled answer: masks on it keep its columns
             counts = dict.fromkeys(("studies", "trials", "rank"), "int64")
-            return board.reindex(columns=columns).astype(counts).reset_index(drop=True)
+            spread = dict.fromkeys(("study_mean", "study_sd"), float)
+            return board.reindex(columns=columns).astype(counts | spread).reset_index(drop=True)
         sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
         board = board.assign(_key=board["score"] * sign).sort_values(["_key", "study", "trial"])
         groups = board.groupby(keys, sort=False, dropna=False)
         best = groups.head(1).copy()
         best["studies"] = groups["study"].transform("nunique").loc[best.index]
+        # ``score`` is the best over the group's studies (seeds): their bests' mean and
+        # spread say what one study scores (a best of three seeds is a maximum)
+        each = board.groupby([*keys, "study"], sort=False, dropna=False)["score"].first()
+        spread = each.groupby(level=list(range(len(keys))), sort=False, dropna=False)
+        facts = pd.DataFrame({"study_mean": spread.mean(), "study_sd": spread.std(ddof=1)})
+        best = best.join(facts, on=keys)
         # trials, not rows: the ensemble and stack rows (-1, -2) are not counted
         tried = board.assign(_tried=board["trial"] >= 0).groupby(keys, sort=False, dropna=False)
         best["trials"] = tried["_tried"].transform("sum").loc[best.index].astype("int64")
@@ -438,7 +446,7 @@ def _typed(frame: pd.DataFrame, extra: list[str]) -> pd.DataFrame:
         frame[col] = frame[col].astype("str")
     for col in ("started", "finished"):
         frame[col] = pd.to_datetime(frame[col]).astype("datetime64[us]")  # no row: [s]
-    types = {"folds": "Int64", "rank": "int64", "trial": "int64"}
+    types = {"folds": "Int64", "rank": "int64", "trial": "int64", "seed": "Int64"}
     return frame.astype(types | {"baseline": bool, "chosen": bool})
 
 
@@ -472,6 +480,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "dataset": attrs.get("dataset"),
         "data": attrs.get("data_source"),
         "target": _target(attrs),
+        "seed": (attrs.get("recipe_config") or {}).get("seed"),
         "trial": t.number,
         "model": model,
         "baseline": bool(rec.baseline),
