@@ -498,10 +498,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(done) and models.empty:  # the search warned: only the baselines completed
         return 1
     if len(done):
-        picked = done[done["chosen"]]  # none: another run of the study searches now
-        if picked.empty:
-            picked = result.best.to_frame().T if result.predictor else models
-        best = picked.iloc[0]
+        best = done[done["chosen"]].iloc[0]
         row = (
             f"the {best['model']}"
             if best["trial"] < 0

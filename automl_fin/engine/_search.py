@@ -134,10 +134,7 @@ class SearchResult:
         """The leaderboard row the predictor refits (its ``chosen`` row): the best
         completed row, or the baseline a ``reality_check`` kept instead of it."""
         board = self.leaderboard(state="COMPLETE")
-        chosen = board[board["chosen"]]
-        if chosen.empty and self.predictor is not None:  # another run of the study searches
-            chosen = board[board["trial"] == self.predictor.manifest["best"]["trial"]]
-        board = chosen.head(1)
+        board = board[board["chosen"]].head(1)
         if board.empty:  # the search's own line where it said why (every trial failed)
             raise RuntimeError(
                 self.errors.get("predictor") or f"study '{self.study_name}' has no completed trial"
