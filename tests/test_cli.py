@@ -140,6 +140,13 @@ def test_predict_refuses_a_predictor_of_a_plugin_turned_off(
     assert f"runs knn of {provider}, which --no-plugin" in out.stderr, out.stderr
     out = cli(*common, env={"AUTOML_FIN_DISABLE_PLUGINS": plugin}, sites=[plugin_sites["good"]])
     assert out.returncode == 2 and "turns off" in out.stderr, out.stderr
+    # autoload off: a third-party plugin not named in AUTOML_FIN_PLUGINS is not run
+    off = {"AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    out = cli(*common, env=off, sites=[plugin_sites["good"]])
+    assert out.returncode == 2 and "which AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD leaves unloaded " \
+        "(it is not in AUTOML_FIN_PLUGINS)" in out.stderr, out.stderr  # fmt: skip
+    out = cli(*common, env={**off, "AUTOML_FIN_PLUGINS": plugin}, sites=[plugin_sites["good"]])
+    assert out.returncode == 0, out.stderr
     # (the core is never turned off: a review's)
     out = cli(*common, "--no-plugin", "core", sites=[plugin_sites["good"]])
     assert out.returncode == 0 and len(pd.read_csv(io.StringIO(out.stdout))) == 20, out.stderr

@@ -410,8 +410,7 @@ def test_the_compare_table_shows_what_tells_two_first_rows_apart(
 
 def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> None:
     """A run killed during its search left a study whose best row `compare` showed as
-    served (no predictor serves it), winning over a finished study's row; the
-    leaderboard's `chosen` said so still, where `compare`'s no longer did."""
+    served (no predictor serves it), winning over a finished study's row."""
     import optuna
 
     from automl_fin.engine import _run_state as run_state
@@ -424,7 +423,7 @@ def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> N
     study = optuna.load_study(study_name="k", storage=open_storage(url))
     run_state.mark(study, "searching", 2)  # as a run killed before it ended its search
     assert not Leaderboard(url).compare()["chosen"].any()
-    assert not Leaderboard(url).query()["chosen"].any()  # as compare says (it said 1)
+    assert Leaderboard(url).query()["chosen"].sum() == 1  # the row a predictor would refit
     run_state.mark(study, "ended", 2)
     assert Leaderboard(url).compare()["chosen"].sum() == 1
 
@@ -524,3 +523,14 @@ def test_seeds_are_a_column_and_compare_says_what_one_study_scores(tmp_path: Pat
     assert row.studies == 2 and row.score == bests.max()
     assert row.study_mean == pytest.approx(bests.mean())
     assert row.study_sd == pytest.approx(bests.std(ddof=1))
+    # a group whose key is missing (a study stored without its target) keeps its own
+    # figures: joined on keys holding NaN, they went to the other group's rows
+    search("default", trials=3, seed=3, storage=url, study="t", runs_dir=tmp_path,
+           overrides=fast)  # fmt: skip
+    import optuna
+
+    optuna.load_study(study_name="t", storage=url).set_user_attr("target", None)
+    both = lb.compare().set_index("study")
+    assert both.loc["t", "studies"] == 1 and pd.isna(both.loc["t", "study_sd"])
+    (named,) = [s for s in both.index if s != "t"]
+    assert both.loc[named, "study_sd"] == pytest.approx(bests.std(ddof=1))

@@ -95,14 +95,16 @@ def turned_off(disable: Iterable[str] = ()) -> set[str]:
 
 def turned_off_by(disable: Iterable[str] = ()) -> Callable[[Iterable[str]], str | None]:
     """A test of a plugin's names (entry-point and distribution): what turns it off
-    here, in words (``--no-plugin``, ``AUTOML_FIN_DISABLE_PLUGINS``, or autoload turned
-    off without it in ``AUTOML_FIN_PLUGINS``), ``None`` when nothing does. automl-fin's
-    core is never off."""
+    here, in words (``--no-plugin``, ``AUTOML_FIN_DISABLE_PLUGINS``, or, for a
+    third-party plugin, autoload turned off without it in ``AUTOML_FIN_PLUGINS``), ``None``
+    when nothing does. automl-fin's core is never off, and its own plugins only by name
+    (autoload off is the switch for plugins not trusted: a predictor of automl-fin's own
+    scikit-learn models stays readable)."""
     by_env = _names(os.environ.get(ENV_DISABLE))
     by_flag = {plugin_key(n) for n in disable}
-    autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
-    allowed = _names(os.environ.get(ENV_LOAD))
-    never = {"core", plugin_key(OWN_DISTRIBUTION)}
+    allowed = None if autoload_on() else _names(os.environ.get(ENV_LOAD))
+    own = plugin_key(OWN_DISTRIBUTION)
+    never = {"core", own}
 
     def why(names: Iterable[str]) -> str | None:
         keys = {plugin_key(n) for n in names}
@@ -110,11 +112,17 @@ def turned_off_by(disable: Iterable[str] = ()) -> Callable[[Iterable[str]], str 
             return f"{ENV_DISABLE} turns off"
         if keys & by_flag - never:
             return "--no-plugin turns off"
-        if not autoload and not keys & allowed and keys - never:
+        if allowed is not None and not keys & (allowed | never):
             return f"{ENV_NO_AUTOLOAD} leaves unloaded (it is not in {ENV_LOAD})"
         return None
 
     return why
+
+
+def autoload_on() -> bool:
+    """Whether entry points load by themselves (``AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD``
+    unset, empty, ``0`` or ``false``)."""
+    return os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
 
 
 @contextlib.contextmanager
@@ -193,7 +201,7 @@ class Registry:
         by_env = _names(os.environ.get(ENV_DISABLE))
         denied = turned_off(disable)
         if autoload is None:
-            autoload = os.environ.get(ENV_NO_AUTOLOAD, "").strip() in ("", "0", "false")
+            autoload = autoload_on()
         allowed = _names(os.environ.get(ENV_LOAD))
 
         from automl_fin.plugin import _builtin

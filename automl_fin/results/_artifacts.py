@@ -391,7 +391,8 @@ def load(
         if (folder / PREDICTOR_DIR / MANIFEST).is_file():
             folder = folder / PREDICTOR_DIR
         manifest, verified = _read(folder, require_signature)
-    refuse_turned_off(folder, manifest.get("plugins") or {})
+    plugins = manifest.get("plugins")
+    refuse_turned_off(folder, plugins if isinstance(plugins, dict) else {})
     return _built(folder, manifest, verified)
 
 

@@ -295,6 +295,8 @@ class Leaderboard:
         beaten the others only by luck, and while its study searches or after a run
         killed mid-search), studies and trials (how many completed
         trials, the ensemble and stack rows not counted, of how many studies competed),
+        study_mean and study_sd (the mean and standard deviation of each study's best
+        there: ``score`` is their maximum),
         rank (1 = best within the recipe, data set and metric); the rows of one recipe,
         data set and metric come together. Studies automl-fin did not write (no recipe)
         are not compared."""
@@ -303,6 +305,12 @@ class Leaderboard:
             recipe=recipe, dataset=dataset, study=study, model=model, state="COMPLETE"
         )
         board = board[board["recipe"].notna()]  # another application's studies: no recipe
+        # a study searching now, or killed mid-search, serves no predictor of its rows
+        # (a killed study's row, tied with a finished one's, was shown as served)
+        searching = {
+            s.study_name for s in self._summaries() if run_state.searching_since(s.user_attrs)
+        }
+        board = board.assign(chosen=board["chosen"] & ~board["study"].isin(searching))
         task = ["recipe", "recipe_hash", "dataset", "target", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
@@ -319,10 +327,14 @@ class Leaderboard:
         best["studies"] = groups["study"].transform("nunique").loc[best.index]
         # ``score`` is the best over the group's studies (seeds): their bests' mean and
         # spread say what one study scores (a best of three seeds is a maximum)
-        each = board.groupby([*keys, "study"], sort=False, dropna=False)["score"].first()
-        spread = each.groupby(level=list(range(len(keys))), sort=False, dropna=False)
-        facts = pd.DataFrame({"study_mean": spread.mean(), "study_sd": spread.std(ddof=1)})
-        best = best.join(facts, on=keys)
+        # (by group number: a join on keys holding NaN, a study without a target, put the
+        # figures on other groups' rows)
+        group = groups.ngroup()
+        each = board.groupby([group, board["study"]], sort=False)["score"].first()
+        facts = each.groupby(level=0).agg(["mean", "std"])  # (std: ddof 1)
+        at = group.loc[best.index]
+        best["study_mean"] = facts["mean"].reindex(at).to_numpy()
+        best["study_sd"] = facts["std"].reindex(at).to_numpy()
         # trials, not rows: the ensemble and stack rows (-1, -2) are not counted
         tried = board.assign(_tried=board["trial"] >= 0).groupby(keys, sort=False, dropna=False)
         best["trials"] = tried["_tried"].transform("sum").loc[best.index].astype("int64")
@@ -376,8 +388,6 @@ def _ranked(
     chosen = None if best is None else chosen_number(attrs, best["trial"], best["score"])
     if best is not None and not any(r["trial"] == chosen for r in done):
         chosen = best["trial"]  # the verdict names a row gone since: the best, as chosen_row
-    if run_state.searching_since(attrs):  # searching now, or killed mid-search: no
-        chosen = None  # predictor serves a row yet (compare said so, the board did not)
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["chosen"] = r["trial"] == chosen and r["state"] == "COMPLETE"
@@ -424,7 +434,7 @@ def _param_column(values: list[Any]) -> pd.Series:
     ``None`` of a parameter of choices (``class_weight``: ``balanced`` or ``None``) is the
     text ``none``, not missing: a ``groupby`` dropped its rows."""
     given = [v for v in values if v is not _ABSENT and v is not None]
-    if all(isinstance(v, str) for v in given) and any(v is None for v in values):
+    if given and all(isinstance(v, str) for v in given) and any(v is None for v in values):
         values = ["none" if v is None else v for v in values]
         given = [v for v in values if v is not _ABSENT]
     values = [None if v is _ABSENT else v for v in values]
