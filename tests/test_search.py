@@ -1539,8 +1539,11 @@ def test_a_study_whose_trials_all_failed_says_how_to_search_again(tmp_path: Path
     with pytest.warns(UserWarning, match=r"every model trial that ran failed \(3; the first: "
                       r"rf: timed out after 0.05 s"):  # fmt: skip
         search("default", overrides={**opts, "trial_timeout": 0.05}, **common)
-    with pytest.warns(UserWarning, match=r"this run ran none: the study's 3 trials are "
-                      r"spent, so give more \(--trials 6\) to search again"):  # fmt: skip
+    with pytest.warns(UserWarning, match=r"this run ran none: the study holds 3 trials of "
+                      r"its budget of 3, so give more \(--trials 6\) to search again"):  # fmt: skip
         search("default", overrides=opts, **common)
+    with pytest.warns(UserWarning, match=r"holds 3 trials of its budget of 2, so give more "
+                      r"\(--trials 5\)"):  # a smaller budget than the study holds  # fmt: skip
+        search("default", overrides=opts, **{**common, "trials": 2})
     again = search("default", overrides=opts, **{**common, "trials": 6})
     assert again.predictor is not None

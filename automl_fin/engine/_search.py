@@ -523,11 +523,12 @@ def _after_search(
         raised = models or [e for t in failed if (e := TrialRecord.of(t).error)]
         tried = [t for t in study.get_trials(deepcopy=False) if not is_baseline(t)]
         who = "model trial" if models else "trial"
+        allowed, holds = recipe.budget.trials, held(study)
         spent = (  # a resumed study's budget already spent: nothing ran with the cause fixed
-            f"; this run ran none: the study's {recipe.budget.trials} trials are spent, so "
-            f"give more (--trials {2 * recipe.budget.trials}) to search again once the "
+            f"; this run ran none: the study holds {holds} trials of its budget of "
+            f"{allowed}, so give more (--trials {holds + allowed}) to search again once the "
             "cause is fixed"
-            if ran == 0 and recipe.budget.trials
+            if ran == 0 and allowed and holds >= allowed
             else ""
         )
         why = (
