@@ -656,6 +656,10 @@ def test_forecast_metrics_need_a_series(tmp_path: Path) -> None:
         search(
             "auto", data=frame, target="y", overrides={"metrics": ["direction"]}, runs_dir=tmp_path
         )
+    # named by its place in the list, beside the task's own metric (then reported too)
+    with pytest.raises(RecipeError, match=r"field 'metrics\[0\]': 'mase' scores forecasts"):
+        search("auto", data=frame, target="y", runs_dir=tmp_path,
+               overrides={"metric": "mae", "metrics": ["mase"]})  # fmt: skip
 
 
 # -- searches -----------------------------------------------------------------------

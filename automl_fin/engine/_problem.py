@@ -473,10 +473,10 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
         and "qwk" not in {metric.name, *recipe.metrics}
     ):
         extra.append(get_metric("qwk", task, field="metrics", **found))  # ordered grades
-    if dataset.scale is None:
-        for i, m in enumerate([metric, *extra]):
+    if dataset.scale is None:  # each with the recipe field it comes from (metrics[0] ...)
+        fields = ["metric", *(f for f, _ in named), *["metrics"] * (len(extra) - len(named))]
+        for m, field_name in zip([metric, *extra], fields, strict=True):
             if m.reference:
-                field_name = "metric" if i == 0 else f"metrics[{extra.index(m)}]"
                 raise RecipeError(
                     recipe.source,
                     field_name,
