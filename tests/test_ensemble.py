@@ -247,6 +247,7 @@ def test_a_runs_folder_moved_between_runs_keeps_its_trials_in_the_ensemble(
     nothing (the stored ensemble, or one of the new trials alone, replaced a better one).
     Now the files are found in the study's folder where it is; a file that is gone is
     said in one line, with the trials it leaves out."""
+    import os
     import shutil
     import warnings
 
@@ -267,7 +268,10 @@ def test_a_runs_folder_moved_between_runs_keeps_its_trials_in_the_ensemble(
     stack = study.user_attrs["stack"]
     assert stack is not None and {"0", "1", "2", "3"} & set(stack["user_attrs"]["members"])
     (again.run_dir / "oof" / "trial_00001.npy").unlink()
-    with pytest.warns(UserWarning, match=r"ensemble: the out-of-fold predictions of 1 trials "
-                      r"\(#1\) are not readable here \(nor under .*/b/m/oof\); the ensemble "
-                      r"and the stack leave them out"):  # fmt: skip
+    # a file older than its trial is another's: a study deleted and made again under its
+    # name left its files of the same names
+    os.utime(again.run_dir / "oof" / "trial_00002.npy", (0, 0))
+    with pytest.warns(UserWarning, match=r"ensemble: the out-of-fold predictions of 2 trials "
+                      r"\(#1, 2\) are not readable here \(nor under .*/b/m/oof\); the "
+                      r"ensemble and the stack leave them out"):  # fmt: skip
         search("default", trials=7, seed=1, study="m", runs_dir=tmp_path / "b", overrides=opts)

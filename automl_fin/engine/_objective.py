@@ -515,11 +515,14 @@ class Objective:
         pushed out (as this process sees the study: another's newer trials are left)."""
         n = len(self.problem.splits)
 
-        def row(number: int, value: float, r: TrialRecord) -> tuple[int, float, str, str | None]:
-            return number, value, str(r.model), r.family if r.poolable(n, self.run_dir) else None
+        def row(
+            number: int, value: float, r: TrialRecord, since: Any = None
+        ) -> tuple[int, float, str, str | None]:
+            pooled = r.poolable(n, self.run_dir, since)
+            return number, value, str(r.model), r.family if pooled else None
 
         done = [
-            row(t.number, float(t.value), TrialRecord.of(t))  # type: ignore[arg-type]
+            row(t.number, float(t.value), TrialRecord.of(t), t.datetime_start)  # type: ignore[arg-type]
             for t in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             if is_candidate(t)
         ]

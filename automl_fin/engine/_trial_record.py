@@ -101,23 +101,31 @@ class TrialRecord:
         steps = (self.preprocessors or "none").split("; calibrated:")[0]
         return f"{self.model} ({steps})"
 
-    def poolable(self, n_splits: int, run_dir: Path | None = None) -> bool:
+    def poolable(self, n_splits: int, run_dir: Path | None = None, since: Any = None) -> bool:
         """Whether an ensemble or a stack built here can take this trial: its out-of-fold
         predictions are on this machine (:meth:`oof_file`) and cover the study's
         ``n_splits`` splits (not the fewer folds of a ``max_folds`` model)."""
-        return self.covers(n_splits) and self.oof_file(run_dir) is not None
+        return self.covers(n_splits) and self.oof_file(run_dir, since) is not None
 
-    def oof_file(self, run_dir: Path | None = None) -> Path | None:
+    def oof_file(self, run_dir: Path | None = None, since: Any = None) -> Path | None:
         """This trial's out-of-fold predictions file, where it is readable here: where it
         was written, else in ``run_dir/oof`` (a runs folder moved since: the stored path
-        is absolute), else ``None``."""
+        is absolute) when written no earlier than the trial started (``since``, its
+        ``datetime_start``: a study deleted and made again under its name leaves its
+        files of the same names), else ``None``."""
         if not self.oof:
             return None
         stored = Path(str(self.oof))
         if stored.is_file():
             return stored
-        moved = Path(run_dir) / "oof" / stored.name if run_dir is not None else None
-        return moved if moved is not None and moved.is_file() else None
+        if run_dir is None:
+            return None
+        moved = Path(run_dir) / "oof" / stored.name
+        try:
+            written = moved.stat().st_mtime
+        except OSError:
+            return None
+        return moved if since is None or written >= since.timestamp() - 1 else None
 
     def covers(self, n_splits: int) -> bool:
         """Whether this trial stored out-of-fold predictions of all ``n_splits`` splits

@@ -264,7 +264,8 @@ def with_oof(
     done = [
         t
         for t in study.get_trials(deepcopy=False)
-        if is_candidate(t, ensemble=False) and TrialRecord.of(t).poolable(len(p.splits), run_dir)
+        if is_candidate(t, ensemble=False)
+        and TrialRecord.of(t).poolable(len(p.splits), run_dir, t.datetime_start)
     ]
     return sorted(done, key=lambda t: -p.metric.sign * float(t.value))  # type: ignore[arg-type]
 
@@ -279,7 +280,7 @@ def _say_unreadable(study: optuna.Study, problem: Problem, run_dir: Path | None)
         for t in study.get_trials(deepcopy=False)
         if is_candidate(t, ensemble=False)
         and (r := TrialRecord.of(t)).covers(n)
-        and r.oof_file(run_dir) is None
+        and r.oof_file(run_dir, t.datetime_start) is None
     ]
     if unread:
         shown = ", ".join(map(str, unread[:5])) + (", ..." if len(unread) > 5 else "")
@@ -295,7 +296,7 @@ def _say_unreadable(study: optuna.Study, problem: Problem, run_dir: Path | None)
 
 def oof_arrays(trials: list[optuna.trial.FrozenTrial], run_dir: Path | None) -> list[np.ndarray]:
     """The out-of-fold predictions of ``trials`` (:func:`with_oof`'s: each readable)."""
-    return [np.load(TrialRecord.of(t).oof_file(run_dir)) for t in trials]  # type: ignore[arg-type]
+    return [np.load(TrialRecord.of(t).oof_file(run_dir, t.datetime_start)) for t in trials]  # type: ignore[arg-type]
 
 
 def candidates(

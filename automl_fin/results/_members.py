@@ -43,7 +43,7 @@ def oof_of(
     total: np.ndarray | None = None
     weights = 0.0
     for member, weight in parts:
-        file = TrialRecord.of(member).oof_file(run_dir)
+        file = TrialRecord.of(member).oof_file(run_dir, member.datetime_start)
         if file is None:
             return None
         part = weight * np.load(file)
