@@ -262,3 +262,30 @@ def test_a_metric_catboost_lacks_is_scored_on_its_own_predictions_and_prunes() -
     with pytest.raises(Pruned, match="judged hopeless"):
         model.fit(X.iloc[:150], y[:150], monitor=monitor(2))
     assert len(seen) == 3
+
+
+def test_a_regression_target_with_decimals_is_scored_and_keeps_its_trees() -> None:
+    """CatBoost hands the metric its target as float32: compared with the validation
+    rows in float64, a target of 7.54 never matched, every round scored 0.0, and early
+    stopping kept one tree (openintro's hfi: RMSE 0.85, the mean's 0.88; CatBoost
+    alone 0.06). The rounds are scored, and the fit keeps its trees."""
+    X, _ = sample_data(Task.REGRESSION, seed=2)
+    X = X.select_dtypes("number").astype(float)
+    noise = np.random.default_rng(0).normal(scale=0.1, size=len(X))
+    y = (X.iloc[:, 0] * 1.3 - X.iloc[:, 1] * 0.7).to_numpy() / 7.0 + noise  # decimals
+    assert not np.array_equal(y.astype(np.float32).astype(np.float64), y)
+    valid = slice(150, None)
+
+    def rmse(p: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((np.asarray(p).ravel() - y[valid]) ** 2)))
+
+    curve: list[float] = []
+    monitor = Monitor(feature_names=list(X.columns), X_valid=X.iloc[valid], y_valid=y[valid],
+                      score=rmse, metric="rmse", direction="minimize",
+                      report=lambda step, value: curve.append(value))  # fmt: skip
+    model = CatBoostModel(task="regression", params=FAST, n_estimators=500,
+                          early_stopping_rounds=30)  # fmt: skip
+    model.fit(X.iloc[:150], y[:150], monitor=monitor)
+    assert model.booster_.tree_count_ > 50, model.booster_.tree_count_
+    assert min(curve) > 0 and len(set(curve)) > 5  # scored, not a constant 0.0
+    assert rmse(model.predict(X.iloc[valid])) < float(np.std(y[valid]))

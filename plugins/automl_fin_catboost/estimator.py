@@ -284,7 +284,9 @@ class _RecipeMetric:
         self, score: Any, direction: str, task: str, y_valid: Any, every: int, sink: Any
     ) -> None:
         self.score, self.direction, self.task = score, direction, task
-        self.y_valid = np.asarray(y_valid, dtype=np.float64)
+        # as CatBoost hands the target back: float32 (a target of 7.54 in float64 never
+        # equalled it, every round scored 0.0, and early stopping kept a 1-tree model)
+        self.y_valid = np.asarray(y_valid, dtype=np.float32)
         self.every, self.sink = every, sink
         self.rounds, self.last = 0, float("nan")
 
@@ -292,7 +294,7 @@ class _RecipeMetric:
         return self.direction == "maximize"
 
     def evaluate(self, approxes: Any, target: Any, weight: Any) -> tuple[float, float]:
-        target = np.asarray(target, dtype=np.float64)
+        target = np.asarray(target, dtype=np.float32)
         if len(target) != len(self.y_valid) or not np.array_equal(target, self.y_valid):
             return 0.0, 1.0  # CatBoost asks for the training rows too: not scored
         self.rounds += 1
