@@ -1228,3 +1228,17 @@ def test_a_stray_third_label_of_a_binary_target_is_named_with_a_way_out() -> Non
                     overrides={"task": "multiclass", "metric": "macro_f1", "report": False,
                                "metrics": ["accuracy"], "models": ["logreg"]})  # fmt: skip
     assert result.predictor is not None  # the advice taken
+
+
+def test_a_column_that_numbers_the_rows_is_left_out_as_an_id() -> None:
+    """Ecdat's Heating numbers its rows 1 to 900 in ``idcase``: only names ending in an
+    identifier's word were ids, so it was a feature (a model learns the order the file
+    was written in). Distinct whole numbers 1 to n (or 0 to n - 1) under a counter's
+    name are an id; the same under another name, or not covering 1 to n, stay."""
+    credit = datasets.load("german_credit")
+    order = np.random.default_rng(0).permutation(len(credit))
+    frame = credit.assign(idcase=order + 1, obs=order, amount_rank=order + 5,
+                          index_of_rates=(order + 1) * 2)  # fmt: skip
+    ds = Dataset.from_frame(frame, target="creditability")
+    assert ds.dropped.get("idcase") == "id column" and ds.dropped.get("obs") == "id column"
+    assert {"amount_rank", "index_of_rates"} <= set(ds.X.columns)

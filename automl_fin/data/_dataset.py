@@ -575,6 +575,20 @@ def _id_like(name: str) -> bool:
     return bool(words) and words[-1] in _ID_WORDS
 
 
+_COUNTER_STARTS = ("id", "obs", "index", "row", "case", "record")
+
+
+def _counts_rows(name: str, col: pd.Series) -> bool:
+    """Row numbers by another name: distinct whole numbers 1 to n (or 0 to n - 1), in
+    any order, under a name that starts as a counter's does (Ecdat's ``idcase``,
+    ``obs``, ``index``, ``row_no``): a feature that numbers the rows (a model learnt
+    the order the file was written in)."""
+    if not str(name).strip().lower().startswith(_COUNTER_STARTS) or col.isna().any():
+        return False
+    low, high = int(col.min()), int(col.max())
+    return low in (0, 1) and high - low + 1 == len(col)
+
+
 def _row_numbers(name: str) -> bool:
     """The index column pandas writes (``Unnamed: 0``) or R's row names (``rownames``):
     row numbers, never a feature, unique or not (two tables written one after the
@@ -613,7 +627,8 @@ def infer_kinds(
         elif ptypes.is_bool_dtype(col) or ptypes.is_numeric_dtype(col):
             unique_ints = ptypes.is_integer_dtype(col) and col.nunique() == n
             row_numbers = _row_numbers(str(name)) and ptypes.is_integer_dtype(col)
-            is_id = (_id_like(name) and unique_ints) or row_numbers
+            counted = unique_ints and _counts_rows(str(name), col)
+            is_id = (_id_like(name) and unique_ints) or row_numbers or counted
             kinds[name] = ColumnKind.ID if is_id else ColumnKind.NUMERIC
         elif ptypes.is_datetime64_any_dtype(col):
             kinds[name] = ColumnKind.DATETIME
