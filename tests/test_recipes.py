@@ -299,3 +299,26 @@ def test_a_k_fold_study_from_before_holdout_from_keeps_its_folds(tmp_path: Path)
                        r"k-fold"):  # fmt: skip
         search("default", data, target="late", trials=2, study="old", runs_dir=tmp_path,
                overrides={**fast, "validation.n_splits": 2}, progress=False)  # fmt: skip
+
+
+def test_a_numeric_target_read_as_classes_by_auto_is_said(tmp_path: Path) -> None:
+    """``auto`` made a count (AER Affairs: 0, 1, 2, 3, 7, 12) or a quartile (1 to 4)
+    plain unordered classes without a word, where risk_tier said it ordered them. The
+    summary says so, and how to have a number or ordered classes instead."""
+    from automl_fin import datasets
+    from automl_fin.engine._search import search
+
+    credit = datasets.load("german_credit")
+    target = "installment_rate_in_percentage_of_disposable_income"  # 1 to 4
+    result = search("auto", data=credit, target=target, trials=1, storage=":memory:",
+                    runs_dir=tmp_path, overrides={"models": ["logreg"], "report": False,
+                    "ensemble": False, "validation.n_splits": 3})  # fmt: skip
+    assert (
+        f"'{target}' holds 4 whole numbers (1, 2, 3, 4): read as classes in no order; as a "
+        "number: --set task=regression; as ordered classes: --set data.ordered=true"
+    ) in result.problem.notes
+    worded = credit.assign(grade=credit[target].map({1: "a", 2: "b", 3: "c", 4: "d"}))
+    again = search("auto", data=worded.drop(columns=target), target="grade", trials=1,
+                   storage=":memory:", runs_dir=tmp_path, overrides={"models": ["logreg"],
+                   "report": False, "ensemble": False, "validation.n_splits": 3})  # fmt: skip
+    assert not [n for n in again.problem.notes if "whole numbers" in n]  # labels: not said

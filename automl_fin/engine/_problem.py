@@ -379,6 +379,7 @@ def resolve(
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
+    _say_numbers_as_classes(recipe, dataset, settled)
     if recipe.validation.scheme == "auto" and not recipe.data.time and not recipe.data.series:
         dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME] or [
             c  # or period numbers named as a time (fpp2's goog: time 1 ... 1000)
@@ -483,6 +484,25 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
                     f"'{m.name}' scores forecasts against the random walk; it needs data.series",
                 )
     return metric, extra
+
+
+def _say_numbers_as_classes(recipe: Recipe, dataset: Any, settled: Any) -> None:
+    """Say where ``task: auto`` read a numeric target of a few whole numbers as plain
+    classes (a count of 0, 1, 2, 3, 7, 12; a quartile 1 to 4), and how to have it
+    otherwise: nothing said it, where a risk_tier recipe said it ordered them."""
+    if recipe.task != "auto" or dataset.task is not Task.MULTICLASS or recipe.data.ordered:
+        return
+    raw = settled.frame.get(dataset.target)
+    if raw is None or not pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        return
+    values = ", ".join(map(str, list(dataset.classes)[:8])) + (
+        ", ..." if len(dataset.classes) > 8 else ""
+    )
+    settled.notes.append(
+        f"'{dataset.target}' holds {len(dataset.classes)} whole numbers ({values}): read as "
+        "classes in no order; as a number: --set task=regression; as ordered classes: --set "
+        "data.ordered=true"
+    )
 
 
 def _warn_unconstrained(recipe: Recipe, models: Mapping[str, Any]) -> None:
