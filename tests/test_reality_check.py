@@ -583,3 +583,37 @@ def test_a_chosen_row_no_better_than_the_baseline_is_said(tmp_path: Path) -> Non
                     r"no better than the baseline prior \(0\.5\): 'participation' may not "
                     r"follow from these columns", said[0]), said  # fmt: skip
     assert not any("worse than none" in str(w.message) for w in caught)  # one line, not two
+
+
+def test_a_chosen_row_too_good_to_be_true_is_said(tmp_path: Path) -> None:
+    """Ecdat's Kakadu answer is fixed by two bid columns together, neither alone (no
+    column was refused): every model scored ROC AUC 1.0000 on every fold without a word.
+    Here a column and its copy shifted by the outcome: a logistic regression separates
+    the classes on every fold. A regression target that is the sum of two columns (each
+    alone far from it): ridge explains all its variance. Both are said; German credit
+    as it is, not."""
+    from automl_fin import datasets
+
+    credit = datasets.load("german_credit")
+    rng = np.random.default_rng(0)
+    bad = (credit["creditability"] == "bad").to_numpy(float)
+    a, b = rng.normal(size=len(credit)), rng.normal(size=len(credit))
+    fast = {"models": ["logreg"], "report": False, "ensemble": False,
+            "validation.n_splits": 3, "validation.repeats": 1}  # fmt: skip
+    said = {}
+    for name, frame in (("leak", credit.assign(a=a, a_shifted=a + 1.5 * bad)), ("real", credit)):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            search("default", data=frame, trials=2, seed=0, storage=":memory:",
+                   runs_dir=tmp_path, overrides=fast)  # fmt: skip
+        said[name] = [str(w.message) for w in seen if "this predictable" in str(w.message)]
+    assert not said["real"]
+    (line,) = said["leak"]
+    assert line.startswith("the chosen row (logreg) scores roc_auc 1.0000 on every fold: real "
+                           "data this predictable mostly hold columns that give "
+                           "'creditability' away"), line  # fmt: skip
+    summed = credit.assign(a=a, b=b, total=a + b)
+    with pytest.warns(UserWarning, match=r"the chosen row \(ridge\) explains 100.00% of the "
+                      r"variance of the folds' targets: real data this predictable"):  # fmt: skip
+        search("auto", data=summed, target="total", trials=2, seed=0, storage=":memory:",
+               runs_dir=tmp_path, overrides={**fast, "models": ["ridge"]})  # fmt: skip

@@ -590,6 +590,45 @@ def _said_of_the_chosen(study: optuna.Study, problem: Problem) -> None:
     bases = [t for t in done if is_baseline(t)]
     if not _no_better_than_a_baseline(chosen, bases, problem):
         _worse_than_the_prior(chosen, bases, problem)
+    _too_good(chosen, problem)
+
+
+# metrics whose best is 1 (a perfect score on every fold of real data is a leak, mostly)
+PERFECT_AT_1 = ("roc_auc", "gini", "ks", "accuracy", "balanced_accuracy", "macro_f1", "qwk")
+PERFECT = 0.9999  # a fold's score this close to 1 counts as perfect
+EXPLAINED = 0.999  # a regression's share of the target's variance said to be too good
+
+
+def _too_good(chosen: optuna.trial.FrozenTrial, problem: Problem) -> None:
+    """Warn when the chosen row is perfect on every fold (a classification metric whose
+    best is 1) or explains nearly all of a regression target's variance (R² from its
+    RMSE): Ecdat's Kakadu answer, fixed by two bid columns together (neither alone, so
+    no column was refused), scored ROC AUC 1.0000 for every model without a word."""
+    if is_baseline(chosen) or chosen.value is None or problem.dataset.scale is not None:
+        return
+    record, name = TrialRecord.of(chosen), problem.metric.name
+    folds = record.fold_scores or [float(chosen.value)]
+    if problem.task.is_classification:
+        bounded = name in PERFECT_AT_1 or name.startswith(("f1:", "recall:", "precision:"))
+        if not bounded or min(folds) < PERFECT:
+            return
+        how = f"scores {name} {float(chosen.value):.4f} on every fold"
+    else:
+        import numpy as np
+
+        rmse = float(chosen.value) if name == "rmse" else record.metrics.get("rmse")
+        spread = float(np.var(problem.dataset.y))
+        if rmse is None or not spread or 1 - rmse**2 / spread < EXPLAINED:
+            return
+        how = f"explains {1 - rmse**2 / spread:.2%} of the variance of the folds' targets"
+    warnings.warn(
+        f"the chosen row ({record.model or chosen.number}) {how}: real data this "
+        f"predictable mostly hold columns that give '{problem.dataset.target}' away "
+        "(computed from it, or known only after it), alone or together; check what the "
+        "model leans on (the report's importances) and leave such columns out "
+        "(--set 'data.drop=[...]'), or ignore this where the target is a formula of them",
+        stacklevel=4,
+    )
 
 
 def _no_better_than_a_baseline(
