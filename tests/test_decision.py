@@ -21,6 +21,8 @@ from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._decision import (
     MAX_ROWS,
     MIN_ROWS,
+    Rule,
+    _crossed,
     crossfit_decide,
     decide,
     fit_rule,
@@ -165,6 +167,18 @@ def test_an_ensemble_and_a_stack_score_as_their_rules_label(wvs_file, tmp_path) 
         gain = 0.0 if stored is None else stored["crossfit"] - stored["plain"]
         assert row.value == pytest.approx(plain + gain)
         assert rules.get(str(number)) == stored  # the final test took the stored rule
+    # the spread is of the labels the rule gives, fold by fold (the arg-max's was kept)
+    stack_row = rows[-2]
+    rule = Rule.from_json(stack_row.user_attrs["decision"])
+    metric = result.problem.decision_metric
+    oof, y = np.load(stack_row.user_attrs["oof"]), result.problem.dataset.y
+    seen = ~np.isnan(oof).any(axis=1)  # (the final test's rows have none)
+    crossed = np.full_like(oof, np.nan)
+    crossed[seen] = _crossed(metric, y[seen], oof[seen], result.problem.recipe.seed)
+    folds = [metric(y[va], crossed[va]) for _, va in result.problem.splits]
+    spread = stack_row.user_attrs["score_std"]
+    assert rule is not None and spread == pytest.approx(np.std(folds))
+    assert spread != pytest.approx(np.std(stack_row.user_attrs["fold_scores"]))
     # the ensemble's weights are selected on log loss, its labels by its rule: its log
     # loss is at least as low as the best pooled trial's
     ensemble = rows[-1].user_attrs

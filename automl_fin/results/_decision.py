@@ -220,7 +220,31 @@ def rule_row(problem: Problem, oof: np.ndarray, value: float, attrs: dict[str, A
     if not labelled(problem):  # the labels serve the costs, the score is of probabilities
         return value
     attrs.setdefault("metrics", {})["argmax"] = value
-    return value if rule is None else value + rule.crossfit - rule.plain
+    if rule is None:
+        return value
+    # the spread of the labels the rule gives, fold by fold (cross-fitted): the arg-max's
+    # was kept, 0.0004 of a macro-F1 that always named the majority class, beside a
+    # score the rule lifted by 0.04 (held out: 0.19 against the 0.225 ± 0.0005 said)
+    attrs["score_std"] = _ruled_spread(problem, oof, rule)
+    return value + rule.crossfit - rule.plain
+
+
+def _ruled_spread(problem: Problem, oof: np.ndarray, rule: Rule) -> float:
+    """The standard deviation over the validation folds of the metric of the labels
+    ``rule`` gives the out-of-fold rows, each part's factors fitted on the others."""
+    metric = problem.decision_metric
+    assert metric is not None  # callers check
+    oof = oof.reshape(len(oof), -1)
+    seen = np.flatnonzero(~np.isnan(oof).any(axis=1))
+    y = np.asarray(problem.dataset.y, dtype=int)
+    crossed = np.full_like(oof, np.nan)
+    crossed[seen] = _crossed(metric, y[seen], oof[seen], problem.recipe.seed)
+    scores = []
+    for _, valid in problem.splits:
+        rows = valid[~np.isnan(crossed[valid]).any(axis=1)]
+        if len(rows):
+            scores.append(float(metric(y[rows], crossed[rows])))
+    return float(np.std(scores)) if scores else 0.0
 
 
 def crossfit_decide(
