@@ -282,6 +282,8 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     forecast = predictor.predict(frame)  # one per ticker, in the target's unit (returns)
     assert forecast.index.tolist() == table["ticker"].tolist()
     assert forecast.tolist() == table["forecast_return"].tolist()
+    with pytest.raises(DataError, match=r"^data: no rows; a forecast needs each series' "):
+        predictor.predict(frame.iloc[:0])  # (a single series: KeyError of row -1)
     # no interval: walk-forward errors are not exchangeable (split-conformal needs them
     # to be); one line, in Python and on the command line
     with pytest.raises(ArtifactError, match=r"^prediction intervals: price forecasts have none"):

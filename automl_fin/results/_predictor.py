@@ -981,6 +981,11 @@ def _latest_window(
     from automl_fin.data._timeseries import known_prices, series_features
 
     time, entity, cfg, whole = schema.series_parts()
+    if not len(checked):  # (a KeyError of row -1 where no series names its rows)
+        raise DataError(
+            f"{source}: no rows; a forecast needs each series' latest prices, as many rows "
+            "as its longest lag or window"
+        )
     checked = known_prices(checked, time, entity, cfg, source, whole_ids=whole)  # as trained
     schema.check_spacing(checked, source)
     keys = [entity, time] if entity else [time]
