@@ -454,6 +454,20 @@ def test_a_table_with_a_coarse_time_column_is_tested_by_row(tmp_path) -> None:  
     assert verdict["rows"] == verdict["dates"] > 500
 
 
+def _lines_said(
+    frames: dict[str, pd.DataFrame], words: str, trials: int, overrides: dict, runs: Path
+) -> dict[str, list[str]]:
+    """The warnings holding ``words`` that a ``default`` search of each frame gave."""
+    said = {}
+    for name, frame in frames.items():
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            search("default", data=frame, trials=trials, seed=0, storage=":memory:",
+                   runs_dir=runs, overrides=overrides)  # fmt: skip
+        said[name] = [str(w.message) for w in seen if words in str(w.message)]
+    return said
+
+
 def test_a_chosen_row_whose_probabilities_are_worse_than_the_prior_is_said(
     tmp_path: Path,
 ) -> None:
@@ -469,13 +483,8 @@ def test_a_chosen_row_whose_probabilities_are_worse_than_the_prior_is_said(
         creditability=np.random.default_rng(0).permutation(credit["creditability"].to_numpy())
     )
     fast = {"models": ["logreg", "hgb"], "report": False, "validation.repeats": 1}
-    said = {}
-    for name, frame in (("shuffled", shuffled), ("real", credit)):
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            search("default", data=frame, trials=6, seed=0, storage=":memory:",
-                   runs_dir=tmp_path, overrides=fast)  # fmt: skip
-        said[name] = [str(w.message) for w in seen if "worse than the prior's" in str(w.message)]
+    frames = {"shuffled": shuffled, "real": credit}
+    said = _lines_said(frames, "worse than the prior's", 6, fast, tmp_path)
     assert not said["real"]
     (line,) = said["shuffled"]
     assert line.startswith("the chosen row (ensemble) has a log loss of 0.6"), line
@@ -600,13 +609,8 @@ def test_a_chosen_row_too_good_to_be_true_is_said(tmp_path: Path) -> None:
     a, b = rng.normal(size=len(credit)), rng.normal(size=len(credit))
     fast = {"models": ["logreg"], "report": False, "ensemble": False,
             "validation.n_splits": 3, "validation.repeats": 1}  # fmt: skip
-    said = {}
-    for name, frame in (("leak", credit.assign(a=a, a_shifted=a + 1.5 * bad)), ("real", credit)):
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            search("default", data=frame, trials=2, seed=0, storage=":memory:",
-                   runs_dir=tmp_path, overrides=fast)  # fmt: skip
-        said[name] = [str(w.message) for w in seen if "this predictable" in str(w.message)]
+    frames = {"leak": credit.assign(a=a, a_shifted=a + 1.5 * bad), "real": credit}
+    said = _lines_said(frames, "this predictable", 2, fast, tmp_path)
     assert not said["real"]
     (line,) = said["leak"]
     assert line.startswith("the chosen row (logreg) scores roc_auc 1.0000 on every fold: real "
