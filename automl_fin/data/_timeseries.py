@@ -379,7 +379,7 @@ def supervise(
         table.insert(0, entity, frame[entity].astype("str"))
     table[RETURN_TARGET] = target
     usable = feats.notna().all(axis=1) & target.notna()
-    _warn_gaps(frame[time], groups, source)
+    warn_gaps(frame[time], groups, source)
     _warn_exogenous(feats, usable, target, cfg, frame[time], source)
     if not usable.any():
         longest = int(groups.value_counts().max()) if len(groups) else 0
@@ -424,7 +424,7 @@ GAP_STEPS = 10  # a step this many times a series' usual one is a gap in it
 GAP_DAYS = 7  # ... and longer than this many days
 
 
-def _warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
+def warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
     """Warn of the longest gap in the series (a step over :data:`GAP_STEPS` times its
     series' median step and over :data:`GAP_DAYS` days): its return, lags and windows
     span the gap as if it were one step (MSFT without 2012-01 to 2013-06: one "daily"
