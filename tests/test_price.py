@@ -632,6 +632,13 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
                        r"entity and time; each of them is an exact copy"):  # fmt: skip
         search("price", data=pd.concat([frame, frame]), overrides=overrides, trials=1,
                runs_dir=tmp_path)  # fmt: skip
+    # one row of a panel pasted twice, its series not named: the ticker still names them
+    # (it was ruled out: "no text column tells them apart"), and the copy is said
+    pasted = pd.concat([frame, frame[frame["ticker"] == "B"].iloc[[50]]])
+    unnamed = {k: v for k, v in overrides.items() if k != "data.entity"}
+    with pytest.raises(DataError, match=r"2 rows sharing a time for entity 'B' .*each of them "
+                       r"is an exact copy"):  # fmt: skip
+        search("price", data=pasted, overrides=unnamed, trials=1, runs_dir=tmp_path)
     # a series too short for the features is said, not silently lost; two trials spent
     # on the two baselines say so
     short = pd.concat([frame, random_walk(30, ("C",))])

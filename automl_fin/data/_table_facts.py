@@ -719,19 +719,30 @@ def _infer_price(frame: pd.DataFrame, source: str, exclude: set[str | None]) -> 
     )
 
 
+NEARLY_UNIQUE = 0.01  # a series column's share of rows that may repeat a time (copies)
+
+
 def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
     """Rows share a time: the one text column whose values repeat (an id per series)
-    and never repeat within a time."""
-    candidates = []
+    and never repeat within a time; else the one that repeats within a time on at most
+    1 % of rows (a row pasted twice, or revised: the series' own check then names it,
+    where "no text column tells them apart" was said of a ticker column)."""
+    candidates, nearly = [], []
     for name in frame.columns:
         col = frame[name]
         if name == time or ptypes.is_numeric_dtype(col) or ptypes.is_datetime64_any_dtype(col):
             continue
         n = col.nunique()
-        if 2 <= n <= max(2, len(frame) // 2) and not frame.duplicated([name, time]).any():
-            candidates.append(str(name))
+        if 2 <= n <= max(2, len(frame) // 2):
+            twice = int(frame.duplicated([name, time]).sum())
+            if not twice:
+                candidates.append(str(name))
+            elif twice <= NEARLY_UNIQUE * len(frame):
+                nearly.append(str(name))
     if len(candidates) == 1:
         return candidates[0]
+    if not candidates and len(nearly) == 1:
+        return nearly[0]
     shared = frame.duplicated(time, keep=False)
     first = frame.loc[shared, time].iloc[0]
     if not candidates and (twice := copies(frame, shared)):  # rows pasted twice
