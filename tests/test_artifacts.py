@@ -343,8 +343,8 @@ def test_the_price_predictor_forecasts_each_series_from_its_latest_window(
     )
     # a series whose rows stop well before the others' is forecast from then: said (the
     # bundled panel is such a table: MSFT ends 2017-11-10, SPX 2018-12-31)
-    with pytest.warns(UserWarning, match=r"the latest rows of MSFT \(2017-11-10 00:00:00\) "
-                      r"are more than 5 steps behind the other series' \(2018-12-31"):  # fmt: skip
+    with pytest.warns(UserWarning, match=r"the latest rows of MSFT \(2017-11-10\) are more "
+                      r"than 5 steps behind the other series' \(2018-12-31\)"):  # fmt: skip
         assert predictor.predict(frame).index.tolist() == ["MSFT", "SPX"]
     # what training refuses, predicting refuses the same way (a price of 0 and a time
     # twice were forecast without a word), and an empty latest price is left out as

@@ -164,7 +164,7 @@ def _empty_prices(
         said.append(f"{int(parts['none'].sum())} in a series with no price at all (e.g. {which})")
     if parts["before"].any():
         most = series[parts["before"]].value_counts().index[0]  # the series begun latest
-        begins = _when(first[parts["before"] & (series == most)].iloc[0])
+        begins = when_written(first[parts["before"] & (series == most)].iloc[0])
         said.append(f"{int(parts['before'].sum())} before "
                     + (f"their series' first price (e.g. {most}, first priced at {begins})"
                        if entity else f"the first price ({begins})"))  # fmt: skip
@@ -192,7 +192,7 @@ def run_command(recipe: str, source: str, target: str, time: str | None = None) 
 
 def _where(row: pd.Series, time: str, entity: str | None) -> str:
     """A row of a price table in words: ``MSFT at 2017-11-10``, or the date alone."""
-    return f"{row[entity]} at {_when(row[time])}" if entity else _when(row[time])
+    return f"{row[entity]} at {when_written(row[time])}" if entity else when_written(row[time])
 
 
 def _check_columns(
@@ -271,8 +271,8 @@ def _check_prices(
         who = f" for entity {row[entity]!r}" if entity else ""
         raise DataError(
             f"{source}: time column '{time}' has {int(dup.sum())} rows sharing a time{who} "
-            f"(e.g. {_when(row[time])}); keep one row per {'entity and ' if entity else ''}time"
-            + copies(frame, dup)
+            f"(e.g. {when_written(row[time])}); keep one row per "
+            f"{'entity and ' if entity else ''}time" + copies(frame, dup)
         )
 
 
@@ -440,7 +440,8 @@ def warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
     at = int((steps / usual).where(wide).idxmax())
     after, before = stamps[at], stamps[at] - steps[at]
     warnings.warn(
-        f"{source}: the prices skip {span_words(steps[at])} ({_when(before)} to {_when(after)}; "
+        f"{source}: the prices skip {span_words(steps[at])} ({when_written(before)} to "
+        f"{when_written(after)}; "
         f"the usual step is {span_words(usual[at])}), {int(wide.sum())} such gap(s) in all: "
         "the return across a gap, and lags and windows over it, are taken as one step; "
         "fill the missing rows, or start the data after the gap",
@@ -479,7 +480,7 @@ def _warn_exogenous(
     gaps = {n: int((priced & feats[lags].isna().any(axis=1)).sum()) for n, lags in made.items()}
     worst = max(gaps, key=gaps.__getitem__)
     known = stamps[feats[made[worst][0]].notna()]
-    first = f"its first is {_when(known.min())}" if len(known) else "it has no value"
+    first = f"its first is {when_written(known.min())}" if len(known) else "it has no value"
     warnings.warn(
         f"{source}: the exogenous column(s) leave out {int(lost.sum()):,} of the "
         f"{int(priced.sum()):,} rows the prices would give ('{worst}' has no value in "
@@ -539,7 +540,7 @@ def check_no_lookahead(
                 )
 
 
-def _when(value: object) -> str:
+def when_written(value: object) -> str:
     """A time as a user wrote it: the date alone at midnight."""
     stamp = pd.Timestamp(value) if isinstance(value, (pd.Timestamp, np.datetime64)) else None
     if stamp is not None and stamp == stamp.normalize():

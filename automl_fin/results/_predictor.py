@@ -1039,18 +1039,23 @@ def _warn_stale(frame: pd.DataFrame, last: pd.Index, time: str, entity: str, sou
     the latest of the others: its forecast is from then (NASDAQ to 2018-12-31 beside
     MSFT to 2017-11-10 forecast MSFT from 2017 without a word; the bundled ``equities``
     panel is such a table)."""
+    from automl_fin.data._timeseries import when_written
+
     step = frame.groupby(entity, sort=False)[time].diff().median()
     origins = frame.loc[last, time]
     if len(origins) < 2 or pd.isna(step) or not step:
         return
     behind = origins < origins.max() - STALE_STEPS * step
     if behind.any():
-        names = [f"{frame.loc[i, entity]} ({frame.loc[i, time]})" for i in origins.index[behind]]
+        names = [
+            f"{frame.loc[i, entity]} ({when_written(frame.loc[i, time])})"
+            for i in origins.index[behind]
+        ]
         more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         warnings.warn(
             f"{source}: the latest rows of {', '.join(names[:5])}{more} are more than "
-            f"{STALE_STEPS} steps behind the other series' ({origins.max()}): each is "
-            "forecast from its own latest row; add its recent rows, or leave it out",
+            f"{STALE_STEPS} steps behind the other series' ({when_written(origins.max())}): "
+            "each is forecast from its own latest row; add its recent rows, or leave it out",
             stacklevel=6,
         )
 
