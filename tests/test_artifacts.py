@@ -923,8 +923,8 @@ def test_load_refuses_a_predictor_of_a_plugin_turned_off_here(
     the same. Refused before anything is unpickled. Autoload turned off leaves
     automl-fin's own plugins readable (a third-party plugin's predictor: test_cli)."""
     folder = run.predictor.path
-    providers = json.loads((folder / MANIFEST).read_text())["plugins"].values()
-    assert any(p.endswith("(plugin 'sklearn')") for p in providers)
+    saved = json.loads((folder / MANIFEST).read_text())  # (other tests save into the folder)
+    assert any(p.endswith("(plugin 'sklearn')") for p in saved["plugins"].values())
     monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGINS", "sklearn")
     with pytest.raises(ArtifactError, match=r"runs \w+ of automl-fin \S+ \(plugin 'sklearn'\), "
                        r"which AUTOML_FIN_DISABLE_PLUGINS turns off: its code would run on "
@@ -932,7 +932,7 @@ def test_load_refuses_a_predictor_of_a_plugin_turned_off_here(
         automl_fin.load(folder)
     monkeypatch.delenv("AUTOML_FIN_DISABLE_PLUGINS")
     monkeypatch.setenv("AUTOML_FIN_DISABLE_PLUGIN_AUTOLOAD", "1")
-    assert automl_fin.load(folder).manifest["best"] == run.predictor.manifest["best"]
+    assert automl_fin.load(folder).manifest["best"] == saved["best"]
 
 
 def test_no_rows_predict_nothing_and_one_row_may_be_a_series(
