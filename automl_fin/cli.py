@@ -1099,16 +1099,16 @@ def _named_columns(
     cols = list(dict.fromkeys(c.strip() for c in columns.split(",") if c.strip()))
     if not cols:
         raise StorageError(f"--columns {columns!r} names no column; e.g. --columns rank,model")
-    prefixed = ("metric:", "param:", "test:")
+    prefixed = ("metric:", "param:", "test:")  # the open-ended columns
     for i, c in enumerate(cols):
         heads = [f"{p}{c}" for p in prefixed if f"{p}{c}" in board.columns]
         if c not in board.columns and len(heads) == 1:
             cols[i] = heads[0]
     cols = list(dict.fromkeys(cols))
     # a board with no rows has no metric:, param: or test: columns to check them against
-    open_ended = ("metric:", "param:", "test:") if board.empty else ()
+    open_ended = prefixed if board.empty else ()
     unknown = [c for c in cols if c not in board.columns and not c.startswith(open_ended)]
-    wider = [c for c in unknown if c.startswith(("metric:", "param:", "test:"))]
+    wider = [c for c in unknown if c.startswith(prefixed)]
     if wider and unfiltered is not None:
         held = set(unfiltered())
         unknown = [c for c in unknown if c not in held]

@@ -415,10 +415,11 @@ def _frame(
     frame = frame.drop(columns=["_sign", "_best"]).reset_index(drop=True)
     if flat:
         names = sorted({k for p in frame["params"] for k in p})
-        columns = {
-            f"param:{k}": _param_column([p.get(k, _ABSENT) for p in frame["params"]]) for k in names
-        }
-        flat_params = pd.DataFrame(columns, index=frame.index)
+        flat_params = pd.DataFrame(
+            {f"param:{k}": _param_column([p.get(k, _ABSENT) for p in frame["params"]])
+             for k in names},
+            index=frame.index,
+        )  # fmt: skip
         at = frame.columns.get_loc("params")
         frame = pd.concat([frame.iloc[:, :at], flat_params, frame.iloc[:, at + 1 :]], axis=1)
     return frame

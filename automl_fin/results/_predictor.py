@@ -24,6 +24,7 @@ from automl_fin.data._dates import is_periods, parse_dates
 from automl_fin.data._dtypes import plain_dtypes, values_as_text
 from automl_fin.data._shape import as_data, as_table
 from automl_fin.data._tidy import (
+    FORMATTED,
     MISSING_TOKENS,
     nullable_number,
     numbers_in_text,
@@ -391,7 +392,7 @@ def _warn_percents(
         if max(abs(edges[0]), abs(edges[-1])) <= 1:
             continue
         text = frame[name].dropna().astype("str").str.strip()
-        marked = text[text.str.fullmatch(r"[-+(]?[$€£¥]?[0-9][0-9., \u00a0\u202f]*%\)?")]
+        marked = text[text.str.fullmatch(FORMATTED) & text.str.endswith("%")]  # as read
         if len(marked):
             warnings.warn(
                 f"{source}: column '{name}' holds {len(marked)} value(s) written with a "
