@@ -585,7 +585,7 @@ def _zipped() -> bytes:
         # rows", "re-save it as UTF-8", a target "not found" with NUL bytes in its name)
         (
             "gz.csv",
-            gzip.compress(b"a,y\n1,2\n"),
+            gzip.compress(b"a,y\n1,2\n", mtime=0),
             r"gz.csv' is gzip-compressed; name it 'gz.csv.gz'",
         ),
         ("book.csv", _zipped(), r"book.csv' is a zip archive \(an Excel workbook, .xlsx, is one\)"),
