@@ -506,7 +506,7 @@ def test_a_worker_on_a_study_whose_run_ended_adds_nothing_or_waits_for_the_next_
     mark refused a worker started beside it)."""
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     common = ["--storage", url, "--study", "done", "--runs-dir", str(tmp_path)]
-    ran = _cli("run", "default", *common, "--budget", "8", *SETTINGS)
+    ran = _cli("run", "default", *common, "--trials", "2", *SETTINGS)
     assert ran.returncode == 0, ran.stderr[-2000:]
     before = len(_trials(url, "done"))
     joined = _cli("worker", *common)
@@ -520,7 +520,7 @@ def test_a_worker_on_a_study_whose_run_ended_adds_nothing_or_waits_for_the_next_
     waiting = _spawn("worker", "--storage", url, "--study", "done", "--wait", "120",
                      "--no-progress", runs=tmp_path / "w")  # fmt: skip
     time.sleep(2.0)  # it found the study ended, and waits for a run of it
-    again = _cli("run", "default", *common, "--budget", "8", *SETTINGS)
+    again = _cli("run", "default", *common, "--budget", "5", *SETTINGS)
     assert again.returncode == 0, again.stderr[-2000:]
     w_out, w_err = waiting.communicate(timeout=300)
     assert waiting.returncode == 0, w_err[-2000:]

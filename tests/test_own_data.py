@@ -623,8 +623,8 @@ def test_default_on_flights_with_four_thousand_tail_numbers(tmp_path: Path) -> N
     assert flights["tailnum"].nunique() > 3000
     runs = tmp_path / "runs"
     out = cli("run", "default", "--data", str(tmp_path / "flights.csv"), "--target", "late",
-              "--budget", "20", "--set", "models=[logreg]", "--no-report",
-              "--runs-dir", str(runs))  # fmt: skip
+              "--budget", "20", "--trials", "3", "--set", "models=[logreg]",
+              "--no-report", "--runs-dir", str(runs))  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     study = _study(runs)
     done = [t for t in study.trials if t.state.name == "COMPLETE"

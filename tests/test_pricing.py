@@ -108,7 +108,7 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     computers.drop(seen.index).to_csv(tmp_path / "new.csv", index=False)
     runs = tmp_path / "runs"
     out = cli("run", "pricing", "--data", str(tmp_path / "computers.csv"), "--target", "price",
-              "--budget", "12", "--no-report", "--runs-dir", str(runs))  # fmt: skip
+              "--trials", "4", "--no-report", "--runs-dir", str(runs))  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     assert "left out of model_options.xgboost.monotone_constraints" in out.stderr
     assert " fail" not in out.stdout.split("study pricing-")[-1].split(" in ")[0]  # no trial failed
