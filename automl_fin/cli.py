@@ -631,6 +631,9 @@ def _counted_trials(result: Any) -> int:
     return sum(map(counts_toward_budget, study.get_trials(deepcopy=False)))
 
 
+EARLY = 0.9  # a search ended by its time budget before this share of it: said so
+
+
 def _ended(result: Any, held: int) -> str:
     """Which budget ended the search, and how to raise it (``held``: the study's trials,
     an earlier run's included)."""
@@ -649,7 +652,16 @@ def _ended(result: Any, held: int) -> str:
         )
     if result.ended_by == "time":
         cap = f" (trial budget {budget.trials})" if budget.trials else ""
-        return f"ended by the time budget ({budget.seconds:g} s){cap}; for more: --budget SECONDS"
+        took = result.timings.get("search", result.seconds)
+        early = (
+            f" at {took:.0f} s: no model's next folds fit the time left"
+            if budget.seconds and took < EARLY * budget.seconds
+            else ""
+        )
+        return (
+            f"ended by the time budget ({budget.seconds:g} s){cap}{early}; "
+            "for more: --budget SECONDS"
+        )
     return "ended: no trial left to run"
 
 

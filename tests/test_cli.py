@@ -518,3 +518,23 @@ def test_a_command_in_a_python_process_leaves_its_signals_as_it_found_them(
             _interrupts.check()  # nothing remembered: a later search() runs
         finally:
             signal.signal(signal.SIGINT, original)
+
+
+def test_a_search_ended_early_by_its_time_budget_says_when_and_why() -> None:
+    """A search that stopped at 82 s of 120 because no model's next folds fitted the
+    time left said "ended by the time budget (120 s)", as if it had used all of it."""
+    from types import SimpleNamespace
+
+    from automl_fin.cli import _ended
+
+    def said(search_s: float) -> str:
+        budget = SimpleNamespace(seconds=120.0, trials=None)
+        result = SimpleNamespace(recipe=SimpleNamespace(budget=budget), ended_by="time",
+                                 timings={"search": search_s}, seconds=search_s + 30)  # fmt: skip
+        return _ended(result, held=7)
+
+    assert said(82.4) == (
+        "ended by the time budget (120 s) at 82 s: no model's next folds fit the time "
+        "left; for more: --budget SECONDS"
+    )
+    assert said(119.0) == "ended by the time budget (120 s); for more: --budget SECONDS"

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -55,16 +55,15 @@ if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
     from automl_fin.plugin._specs import BuildContext
 
-__all__ = ["PROBE_FROM", "growth", "probe_rows", "probe_seconds"]
+__all__ = ["PROBE_FROM", "Probe", "growth", "probe_rows", "probe_seconds"]
 
 PROBE_FROM = 20_000  # training rows of a fold from which a guess is checked on a sample
 PROBE_SHARE = 0.05  # share of the fold's training rows the sample takes
 PROBE_MIN = 1_000  # rows the sample takes at least
-PROBE_LEFT = 0.5  # share of the time left the probe may take, by the guess scaled down
+PROBE_LEFT = 0.5  # share of the time left the probe may take, its fits projected
 # the exponent of a fit's growth in rows, measured on the sample and its half, is held
 # to these (a fixed cost makes it look flat; timing noise can swing it either way)
 EXPONENT_MIN, EXPONENT_MAX = 0.5, 1.2
-PROBE_FITS = 1 / 8 + 1 / 2 + 1  # the sample's rows the probe fits, in all
 LINEAR_FROM = 0.9  # a measured exponent from here on is read as n log n at least
 # a monitored model's two fits whose passes differ more than this many times show no
 # growth: a fit's fixed cost (binning the rows) is spread over few passes in one of them
@@ -80,17 +79,30 @@ def probe_rows(n: int) -> int:
     return 0 if n < PROBE_FROM else max(PROBE_MIN, int(n * PROBE_SHARE))
 
 
+class Probe(NamedTuple):
+    """A fold's time measured on a sample (:func:`probe_seconds`)."""
+
+    seconds: float  # the fold's likely seconds
+    rows: int  # the sample's
+    stops: bool  # the fits checked the budget in steps (rounds, epochs, a forest's
+    # batches): a fold the budget cuts keeps what it fitted
+
+
 def probe_seconds(
-    problem: Problem, plan: Plan, seed: int, train: np.ndarray, guess: float, left: float
-) -> tuple[float, int] | None:
+    problem: Problem, plan: Plan, seed: int, train: np.ndarray, left: float
+) -> Probe | None:
     """The seconds a fold of ``plan`` on the ``train`` rows likely takes, measured on a
-    seeded sample of them, and the sample's size; ``None`` where no probe is made (a
-    small fold, or one whose ``guess``, the fold's time from declared costs, scaled to
-    the sample, its half and its eighth, would not fit half the ``left`` seconds), or
-    where the fit on the sample raises (the fold itself will show the error, if it
-    runs). Only the fit is timed (predicting the validation rows is left out); the
-    probe's own time is bounded by the guess's scale (see ``left``) and the trial's
-    time limit only. A monitored model (boosting rounds, epochs) is priced by the pass:
+    seeded sample of them, the sample's size and whether the fits checked the budget
+    in steps (:class:`Probe`); ``None`` where no probe is made (a
+    small fold), or where the fit on the sample raises (the fold itself will show the
+    error, if it runs). Only the fit is timed (predicting the validation rows is left
+    out). The probe bounds its own time by what it measures: a fit whose rows, at the
+    pace of the fit before it, would take it past :data:`PROBE_LEFT` of the ``left``
+    seconds is not made, and the fold is priced from the largest fit made, grown as
+    ``n log n`` (the eighth's includes one-time costs: an import; it prices long, and
+    only a slow model is stopped there). The first fit, on an eighth of the sample, is
+    bounded by the trial's time limit only. A monitored model (boosting rounds, epochs)
+    is priced by the pass:
     the time of one, scaled by the growth the two fits show (the least growth,
     :data:`EXPONENT_MIN`, where their passes differ over :data:`PASSES_ALIKE` times),
     times the most passes either made before stopping early: its passes vary too much
@@ -98,7 +110,7 @@ def probe_seconds(
     within its fold by its own budget checks."""
     n = len(train)
     m = probe_rows(n)
-    if not m or PROBE_FITS * guess * m / n > PROBE_LEFT * left:
+    if not m:
         return None
     p = problem
     rows = _sample(train, p.dataset.y[train] if p.task.is_classification else None, m, seed)
@@ -109,11 +121,20 @@ def probe_seconds(
     try:
         ctx = p.context(seed, model=plan.model, n_rows=m)
         timed: dict[int, tuple[float, float]] = {}
+        spent, stops = 0.0, False
         for step in (8, 2, 1):  # an eighth first, untimed: one-time costs (an import) out
             part = np.arange(0, m, step)  # every step-th row of the sample
             if step > 1 and p.task.is_classification and len(np.unique(y[part])) < len(set(y)):
                 continue  # a class missing from the part: not fitted like the fold
-            timed[step] = _fit_seconds(p, plan, ctx, rows[part], monitored)
+            if timed:  # this fit at the last one's pace per row: within the probe's share?
+                last = min(timed)
+                if spent + timed[last][0] * last / step > PROBE_LEFT * left:
+                    return Probe(timed[last][0] * growth(n, m // last, None), m, stops)
+            timed[step] = _fit_seconds(p, plan, ctx, rows[part])
+            spent += timed[step][0]
+            stops = stops or timed[step][1] > 0
+            if not monitored:  # its checks are a forest's batches: not priced by the pass
+                timed[step] = (timed[step][0], 0.0)
     except TrialTimeout:
         raise  # the search's budget or the trial's limit: the trial stops as it would
     except Exception:
@@ -128,8 +149,8 @@ def probe_seconds(
             doubling, more = each / each_half, 1.0 if capped else (n / m) ** PASSES_EXPONENT
         else:  # the most either made is already past what the fold likely makes
             doubling, more = 2**EXPONENT_MIN, 1.0
-        return each * growth(n, m, doubling) * max(passes, half[1]) * more, m
-    return took * growth(n, m, took / half[0] if half else None), m
+        return Probe(each * growth(n, m, doubling) * max(passes, half[1]) * more, m, stops)
+    return Probe(took * growth(n, m, took / half[0] if half else None), m, stops)
 
 
 def growth(n: int, m: int, doubling: float | None) -> float:
@@ -148,19 +169,20 @@ def growth(n: int, m: int, doubling: float | None) -> float:
 
 
 def _fit_seconds(
-    p: Problem, plan: Plan, ctx: BuildContext, rows: np.ndarray, monitored: bool
+    p: Problem, plan: Plan, ctx: BuildContext, rows: np.ndarray
 ) -> tuple[float, float]:
     """Seconds a new pipeline of ``plan`` takes to fit ``rows`` of the data as a refit
     does (:func:`~automl_fin.engine._fitting.refit`: a monitored model stops early on
-    the rows' holdout, the latest time steps of a series), and the passes over the
-    data (rounds, epochs) it made, counted through ``Monitor.check`` (0 for a model that
-    is not ``monitored``)."""
+    the rows' holdout, the latest time steps of a series), and the steps it checked
+    the budget at: a monitored model's passes over the data (rounds, epochs), through
+    ``Monitor.check``, another's through ``check_budget`` (a forest's batches; 0 for a
+    model that never checks)."""
     pipe = build_pipeline(plan, p.all_models, p.preprocessors, p.dataset.kinds, ctx)
     passes = [0.0]
     started = time.perf_counter()
     refit(pipe, p.spec(plan.model), p, rows, seed=ctx.seed, prior_shift=None,
           on_pass=lambda done: passes.__setitem__(0, max(passes[0], float(done))))  # fmt: skip
-    return time.perf_counter() - started, passes[0] if monitored else 0.0
+    return time.perf_counter() - started, passes[0]
 
 
 def _sample(train: np.ndarray, classes: np.ndarray | None, m: int, seed: int) -> np.ndarray:
