@@ -108,6 +108,8 @@ class _Model(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        if self.flaw == "float_labels":  # the positive class's probability, not an index
+            return self.inner_.predict_proba(X)[:, 1]
         return self.inner_.predict(X)
 
     def __getstate__(self):  # type: ignore[no-untyped-def]
@@ -127,6 +129,10 @@ class _Model(ClassifierMixin, BaseEstimator):
         if getattr(self, "shift_", 0.0):
             p = np.column_stack([p[:, 0] - self.shift_, p[:, 1] + self.shift_]).clip(0, 1)
             p = p / p.sum(axis=1, keepdims=True)
+        if self.flaw == "batch" and len(p) > 1:  # scores standardised within the batch
+            z = self.inner_.decision_function(X)
+            up = 1 / (1 + np.exp(-(z - z.mean()) / (z.std() + 1e-12)))
+            p = np.column_stack([1 - up, up])
         if self.flaw == "three" and p.shape[1] == 2:  # assumes the recipe's three classes
             p = np.column_stack([p / 2, p[:, :1] / 2])
         return p
@@ -168,6 +174,11 @@ def _spec(flaw: str, monitored: bool = False) -> ModelSpec:
         # and failed every calibrated trial of a search (a prober's plugin)
         ("no_classes", False, r"inside calibration .*no attribute 'classes_'; set classes_"),
         ("untagged", False, r"inside calibration .*: not a classifier to scikit-learn: inherit"),
+        # a prober's model standardising its scores within each call passed, and its
+        # predictor gave a row 0.73 beside one other row, 0.76 among fifty
+        ("batch", False, "predictions of two rows alone differ from the same rows among others"),
+        # probabilities from predict: 0.73 truncated to class 0 passed as an index
+        ("float_labels", False, r"predict must return class indices 0\.\.1"),
     ],
 )
 def test_check_plugin_catches_each_broken_rule(flaw: str, monitored: bool, message) -> None:
