@@ -852,9 +852,21 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     assert infer_task(pd.Series(["$0", "$1,081", "$1,151", "$0"])) is Task.REGRESSION  # money
     # blank and "-" cells of an amount are rows without a label, not classes
     amounts = pd.DataFrame({"x": range(30), "y": [f"${v},000" for v in range(28)] + ["  ", "-"]})
-    with pytest.warns(UserWarning, match=r"2 rows with a missing 'y' are left out"):
+    with pytest.warns(UserWarning, match=r"2 rows with a missing 'y' \(written '-'\) are left"):
         ds = Dataset.from_frame(amounts, source="t.csv", target="y")
     assert ds.task is Task.REGRESSION and len(ds.y) == 28
+    # a class label written as a missing marker ('?', '-' on a few rows) is no class:
+    # breast cancer's 0/1 with eight '?' made `auto` a three-class task, saved so
+    from sklearn.datasets import load_breast_cancer
+
+    cancer = load_breast_cancer(as_frame=True).frame.astype({"target": "str"})
+    cancer.loc[:7, "target"] = ["?"] * 5 + [" - "] * 3
+    with pytest.warns(UserWarning, match=r"8 rows with a missing 'target' \(written '-', '\?'\)"):
+        ds = Dataset.from_frame(cancer, source="t.csv", target="target")
+    assert ds.task is Task.BINARY and len(ds.y) == len(cancer) - 8
+    # a sign written '+'/'-' on many rows is a class
+    signs = pd.DataFrame({"x": range(40), "y": ["+", "-"] * 20})
+    assert Dataset.from_frame(signs, source="t.csv", target="y").classes == ["+", "-"]
     assert infer_task(pd.Series(["A", "12%", "B", "7%"])) is Task.MULTICLASS
     # a 0/1 target with blank cells is read as floats: its labels are the file's 0 and
     # 1 (they were 1.0 and proba_1.0; the run said "positive class 1.0", a prober's find)

@@ -683,6 +683,27 @@ def has_label(y: pd.Series) -> np.ndarray:
     return known
 
 
+MARKED_MISSING_SHARE = 0.05  # rows a target's missing markers may hold to be read so
+
+
+def _marked_missing(y: pd.Series, known: np.ndarray) -> np.ndarray:
+    """Rows of a text target written as a missing marker (``?``, ``-``, ``n/a``: what
+    features read as missing), where those hold at most :data:`MARKED_MISSING_SHARE` of
+    the labelled rows beside two other labels or more: breast cancer's labels with
+    eight ``?`` made ``auto`` a three-class task, saved so. A marker with more rows than
+    that (a ``+``/``-`` sign, a class) stays a label."""
+    from automl_fin.data._tidy import MISSING_TOKENS
+
+    if not (ptypes.is_string_dtype(y) or ptypes.is_object_dtype(y)):
+        return np.zeros(len(y), dtype=bool)
+    text = y.astype("str").str.strip().str.lower()
+    marked = (text.isin(MISSING_TOKENS) & known).to_numpy()
+    others = text[known & ~marked].nunique()
+    if not marked.any() or others < 2 or marked.sum() > MARKED_MISSING_SHARE * known.sum():
+        return np.zeros(len(y), dtype=bool)
+    return marked
+
+
 def _constant(
     frame: pd.DataFrame, kinds: Mapping[str, ColumnKind], given: Mapping[str, ColumnKind]
 ) -> list[str]:
@@ -872,6 +893,8 @@ class Dataset:
         keep = has_label(y_raw)
         if not keep.any():
             raise DataError(f"{source}: target column '{target}' has no values (all missing)")
+        marked = _marked_missing(y_raw, keep)
+        keep &= ~marked
         task = task or infer_task(y_raw[keep])
         if task == Task.REGRESSION and not ptypes.is_numeric_dtype(y_raw):
             from automl_fin.data._tidy import numbers_in_text
@@ -880,8 +903,10 @@ class Dataset:
             if not strays:
                 keep &= values.reindex(y_raw.index).notna().to_numpy()
         if not keep.all():
+            written = sorted(set(y_raw[marked].astype("str").str.strip()))
+            how = f" (written {', '.join(map(repr, written))})" if written else ""
             warnings.warn(
-                f"{source}: {int((~keep).sum())} rows with a missing '{target}' are left out",
+                f"{source}: {int((~keep).sum())} rows with a missing '{target}'{how} are left out",
                 stacklevel=2,
             )
             frame = frame.loc[keep]
