@@ -606,6 +606,8 @@ def _zipped() -> bytes:
             "a,y\n1,2\n".encode("utf-16"),
             r"wide.csv' is UTF-16 text .*save it as CSV UTF-8",
         ),
+        # a Parquet file named .csv was "not UTF-8 text ... re-save it as UTF-8"
+        ("pq.csv", b"PAR1\x15\x04", r"pq.csv' is a Parquet file, not text; name it 'pq.parquet'"),
     ],
 )
 def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -> None:

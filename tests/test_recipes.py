@@ -152,6 +152,22 @@ def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert out.stderr.startswith(f"automl-fin: error: {path}: field 'task': ")
     bad_set = cli("run", "default", "--set", "budget.seconds=-5", "--runs-dir", str(tmp_path))
     assert "field 'budget.seconds': Input should be greater than 0" in bad_set.stderr
+    endless = cli("run", "default", "--budget", "inf", "--runs-dir", str(tmp_path))  # searched on
+    assert "field 'budget.seconds': Input should be a finite number" in endless.stderr
+    no_folds = cli(
+        "run",
+        "default",
+        "--set",
+        "model_options={logreg: {max_folds: 0}}",
+        "--runs-dir",
+        str(tmp_path),
+    )  # fmt: skip  (scored one fold, spread 0.000)
+    assert (
+        no_folds.returncode == 2
+        and "field 'model_options.logreg.max_folds': must be a "
+        "whole number of folds, 1 or more (got 0)"
+        in no_folds.stderr
+    )
     # a flag and a --set of one field: the --set went unread (and unchecked: 'many')
     twice = cli("run", "default", "--set", "budget.trials=many", "--trials", "2", "--runs-dir",
                 str(tmp_path / "twice"))  # fmt: skip

@@ -354,6 +354,9 @@ def test_spec_names_are_validated() -> None:
         dynamic.space_for(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="declares no task"):
         ModelSpec(name="none", tasks=set(), build=lambda p, c: None)
+    for folds in (0, -1, 1.5, True):  # 0 was scored as one fold, its spread 0.000
+        with pytest.raises(ValueError, match=r"max_folds must be a whole number, 1 or more"):
+            ModelSpec(name="knn", tasks={Task.BINARY}, build=lambda p, c: None, max_folds=folds)
 
 
 def test_a_model_named_like_a_preprocessor_is_refused() -> None:

@@ -155,10 +155,10 @@ def read_table(
 
 
 def _refuse_other_kinds(p: Path) -> None:
-    """Refuse a text table's file that is no text table, by its first bytes: gzip or a
-    zip archive named ``.csv`` (read as Windows-1252: "has no data rows", "re-save it as
-    UTF-8"), or UTF-16 text (Excel's "Unicode Text": its names read with a NUL byte
-    between letters, the target "not found")."""
+    """Refuse a text table's file that is no text table, by its first bytes: gzip, a
+    Parquet file or a zip archive named ``.csv`` (read as Windows-1252: "has no data
+    rows", "re-save it as UTF-8"), or UTF-16 text (Excel's "Unicode Text": its names
+    read with a NUL byte between letters, the target "not found")."""
     with p.open("rb") as fh:
         head = fh.read(4)
     if head.startswith(b"\x1f\x8b"):
@@ -170,6 +170,11 @@ def _refuse_other_kinds(p: Path) -> None:
         raise DataError(
             f"data file '{p}' is a zip archive (an Excel workbook, .xlsx, is one), not a "
             f"table; save the sheet as CSV UTF-8, or name a zipped CSV '{p.name}.zip'"
+        )
+    if head == b"PAR1":
+        raise DataError(
+            f"data file '{p}' is a Parquet file, not text; name it '{p.stem}.parquet' "
+            "(read as Parquet)"
         )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from automl_fin.errors import RecipeError
-from automl_fin.plugin._specs import TASK_METRICS, ColumnKind, Task
+from automl_fin.plugin._specs import TASK_METRICS, ColumnKind, Task, max_folds_ok
 
 if TYPE_CHECKING:
     from automl_fin.plugin._registry import Registry
@@ -128,7 +128,7 @@ class BudgetConfig(_Strict):
     """When the search stops: after ``trials`` trials or ``seconds`` of wall time."""
 
     trials: int | None = Field(None, ge=1)
-    seconds: float | None = Field(None, gt=0)
+    seconds: float | None = Field(None, gt=0, allow_inf_nan=False)
 
 
 class Recipe(_Strict):
@@ -290,6 +290,13 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                 + "; see `automl-fin plugins`",
             )
         for option in options:
+            if option == "max_folds" and not max_folds_ok(options[option]):
+                raise RecipeError(
+                    recipe.source,
+                    f"model_options.{model}.max_folds",
+                    f"must be a whole number of folds, 1 or more (got {options[option]!r}); "
+                    "null scores every fold",
+                )
             if option in column_options and option not in spec.column_options:
                 takers = sorted(n for n, s in registry.models.items() if option in s.column_options)
                 raise RecipeError(

@@ -339,6 +339,12 @@ def _resolve_space(
     return resolved
 
 
+def max_folds_ok(value: Any) -> bool:
+    """Whether ``value`` is a ``max_folds``: ``None`` (every fold) or a whole number of
+    1 or more (0 was scored as one fold, its spread 0.000)."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A model a plugin offers to the search.
@@ -445,6 +451,11 @@ class ModelSpec:
         if not callable(self.portfolio):
             object.__setattr__(self, "portfolio", _entries(self.name, self.portfolio))
         _check_cost("model", self.name, self.cost)
+        if not max_folds_ok(self.max_folds):
+            raise ValueError(
+                f"model {self.name!r}: max_folds must be a whole number, 1 or more, or None "
+                f"(every fold), got {self.max_folds!r}"
+            )
         object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
         object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
         object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
