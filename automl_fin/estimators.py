@@ -272,6 +272,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
                 f"y has {int(missing.sum())} missing label(s) (the first: row "
                 f"{int(np.argmax(missing))}); drop those rows or give them a class"
             )
+        _refuse_mixed_labels(y)
         check_classification_targets(y)
         if len(y) != len(frame):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
@@ -299,7 +300,9 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
             "data.positive_class": None,
             **_folds(self, int(counts.min())),
         }
-        if recipe.data.ordered and stated is not None:  # as the Categorical says
+        if stated is not None and len(classes) > 2 and not recipe.data.ordered:
+            extra["data.ordered"] = True  # an ordered Categorical under any recipe (auto's)
+        if stated is not None and (recipe.data.ordered or len(classes) > 2):  # as it says
             order = _positions(classes, [c for c in stated if c in classes])
         elif recipe.data.ordered and (known := _scale(classes)) is not None:
             order = known  # letter grades, ratings, low/medium/high
@@ -368,6 +371,22 @@ def _seed(random_state: Any) -> int:
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(2**31 - 1))
     return int(check_random_state(random_state).randint(2**31 - 1))
+
+
+def _refuse_mixed_labels(y: np.ndarray) -> None:
+    """Labels of text and numbers together (``'?'`` among 0 and 1) in one line, not
+    scikit-learn's "'<' not supported between instances of 'int' and 'str'"."""
+    if y.dtype.kind != "O":
+        return
+    kinds = {"text" if isinstance(v, str) else "numbers" for v in y}
+    if len(kinds) > 1:
+        text = sorted({v for v in y if isinstance(v, str)})[:3]
+        numbers = sorted({v for v in y if not isinstance(v, str)}, key=repr)[:3]
+        raise ValueError(
+            f"y mixes text labels ({', '.join(map(repr, text))}) with numbers "
+            f"({', '.join(map(repr, numbers))}); give every label as text or every one as a "
+            "number (drop the rows of a stray label such as '?')"
+        )
 
 
 def _stated_order(y: Any) -> list[Any] | None:

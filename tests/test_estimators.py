@@ -205,6 +205,15 @@ def test_an_ordered_recipe_reads_the_order_of_y_not_of_its_sorted_labels() -> No
     assert np.array_equal(plain.predict_proba(X.head(20)), plain_proba)
     with pytest.raises(ValueError, match=r"overrides: 'data.classes' is set from y"):
         AutoFinClassifier(**args, overrides={"data.classes": order}).fit(X, y)
+    # under `auto` (the default recipe) too, as `search` reads one: it dropped the order
+    # silently, and refused ordinal models ("no registered model handles task ...")
+    auto = AutoFinClassifier(trials=2, models=["ordinal_logreg"], ensemble=False).fit(X, stated)
+    assert set(auto.leaderboard_["model"]) >= {"ordinal_logreg"}
+    assert "metric:qwk" in auto.leaderboard_.columns
+    assert auto.predictor_.schema.classes == order
+    # labels of text and numbers together: one line, not scikit-learn's TypeError
+    with pytest.raises(ValueError, match=r"y mixes text labels \('\?'\) with numbers \(0, 1\)"):
+        AutoFinClassifier(trials=2).fit(X.head(40), np.array(["?", *[0, 1] * 19, 1], dtype=object))
     # labels of a known scale order themselves: Lending Club's letter grades
     from automl_fin import datasets
 
