@@ -119,6 +119,12 @@ def test_ordinal_models_are_offered_for_ordered_tiers_only(tmp_path: Path) -> No
     assert {"ordinal_hgb", "ordinal_logreg"} <= set(ordered.models)
     plain = resolve(load_recipe("risk_tier", {"data.ordered": False}), None, get_registry())
     assert not {"ordinal_hgb", "ordinal_logreg"} & set(plain.models)
+    # asked for alone on classes of no stated order: what to set, not "no registered
+    # model handles task 'multiclass'" and `automl-fin plugins`
+    alone = load_recipe("risk_tier", {"data.ordered": False, "models": ["ordinal_logreg"]})
+    with pytest.raises(RecipeError, match=r"ordinal_logreg needs ordered classes: --set "
+                       r"data.ordered=true \(and data.classes lowest first\)$"):  # fmt: skip
+        resolve(alone, None, get_registry())
     # ordered without classes: low/medium/high order themselves (a risk scale); the
     # home-ownership labels have no order and are refused
     scaled = resolve(load_recipe("risk_tier", {"data.classes": None}), None, get_registry())

@@ -740,12 +740,21 @@ def _specs(
                 stacklevel=3,
             )
     if not models:
+        ordinal = sorted(
+            n for n in wanted or () if (s := registry.models.get(n)) is not None and s.ordinal
+        )
+        needs_order = (
+            f"; {', '.join(ordinal)} need{'s' * (len(ordinal) == 1)} ordered classes: "
+            "--set data.ordered=true (and data.classes lowest first)"
+            if ordinal and task is Task.MULTICLASS and not recipe.data.ordered
+            else ""
+        )
         raise RecipeError(
             recipe.source,
             "models",
             f"no registered model handles task '{task}' on this data's input"
             + (f" among {sorted(wanted)}" if wanted else "")
-            + "; see `automl-fin plugins`",
+            + (needs_order or "; see `automl-fin plugins`"),
         )
     preprocessors = {
         name: spec
