@@ -15,7 +15,10 @@ bag of calibrated random forests on German credit, 140 MB pickled, is 35 MB on d
 0.9 s to write). A bag that pickles to more than :data:`MAX_BAG_MB` is not kept (the
 predictor would carry it whole). A member whose file is missing (too large, a run moved
 without it, a worker on another machine) is refitted on all rows instead, and its
-predictor says so.
+predictor says so. So is one whose fold models were fitted under other versions of the
+packages that made them (:func:`fitted_under`): a study resumed after a plugin's upgrade
+saved the old version's fold models in a predictor whose manifest named the new one,
+and ``predict`` warned of nothing while its probabilities moved by up to 0.36.
 """
 
 from __future__ import annotations
@@ -33,7 +36,17 @@ import numpy as np
 from automl_fin.engine._prior_shift import shifted
 from automl_fin.storage._storage import atomic_write
 
-__all__ = ["KEEP", "Bag", "bag_file", "flush", "forget", "kept", "load_bag", "save_bag"]
+__all__ = [
+    "KEEP",
+    "Bag",
+    "bag_file",
+    "fitted_under",
+    "flush",
+    "forget",
+    "kept",
+    "load_bag",
+    "save_bag",
+]
 
 KEEP = 10  # the best candidates whose fold models are kept (the ensemble's TOP_K)
 MAX_BAG_MB = 100  # pickled size above which a bag is not kept (its member is refitted)
@@ -89,13 +102,32 @@ def flush() -> None:
         _WRITER[0].submit(lambda: None).result()
 
 
-def save_bag(run_dir: Path, number: int, pipes: Sequence[Any]) -> Path | None:
-    """Write trial ``number``'s fold models, compressed (temp file, fsync, rename: never
-    half written); ``None`` (nothing written) when they pickle to over :data:`MAX_BAG_MB`.
+def fitted_under(registry: Any) -> dict[str, str]:
+    """The versions a fold model is fitted under: Python's, the core libraries' and
+    every registered plugin's distribution (read once a process: they do not change
+    under it)."""
+    from automl_fin.results._artifacts import CORE_LIBRARIES, package_versions
+
+    names = sorted({p.distribution for p in registry.providers.values()} - set(CORE_LIBRARIES))
+    key = (*CORE_LIBRARIES, *(n for n in names if not n.startswith("<")))
+    if key not in _VERSIONS:
+        _VERSIONS[key] = package_versions(key)
+    return _VERSIONS[key]
+
+
+_VERSIONS: dict[tuple[str, ...], dict[str, str]] = {}
+
+
+def save_bag(
+    run_dir: Path, number: int, pipes: Sequence[Any], versions: dict[str, str]
+) -> Path | None:
+    """Write trial ``number``'s fold models, fitted under ``versions``
+    (:func:`fitted_under`), compressed (temp file, fsync, rename: never half written);
+    ``None`` (nothing written) when they pickle to over :data:`MAX_BAG_MB`.
     They are pickled here and compressed and written by a background thread (zlib and
     the write release the GIL: the next trial fits meanwhile; 0.9 s for the largest
     bag on German credit); :func:`load_bag` and the end of the process wait for it."""
-    data = pickle.dumps(list(pipes), protocol=5)
+    data = pickle.dumps({"versions": versions, "pipes": list(pipes)}, protocol=5)
     if len(data) > MAX_BAG_MB * 2**20:
         return None
     path = bag_file(run_dir, number)
@@ -109,17 +141,35 @@ def _compress_and_write(path: Path, data: bytes) -> None:
         atomic_write(path, lambda fh: fh.write(packed))
 
 
-def load_bag(run_dir: Path | None, number: int) -> Bag | None:
+def load_bag(run_dir: Path | None, number: int, versions: dict[str, str]) -> Bag | None:
     """Trial ``number``'s kept fold models as a :class:`Bag`; ``None`` when not kept
-    here (or unreadable: the caller refits)."""
+    here, unreadable, or fitted under other ``versions`` than these (a package known to
+    both differs: the caller refits with the code installed now)."""
     if run_dir is None:
         return None
     flush()
     path = bag_file(run_dir, number)
     try:
         with open(path, "rb") as fh:  # written by this run's own processes
-            return Bag(pickle.loads(zlib.decompress(fh.read())))
-    except (OSError, zlib.error, pickle.UnpicklingError, EOFError, ValueError):
+            kept = pickle.loads(zlib.decompress(fh.read()))
+    except (
+        OSError,
+        zlib.error,
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        ImportError,
+        AttributeError,
+    ):  # fmt: skip  (a class the upgrade renamed)
+        return None
+    if isinstance(kept, dict):  # (a list before the versions were kept with it)
+        then = kept.get("versions", {})
+        if any(then[k] != v for k, v in versions.items() if k in then):
+            return None
+        kept = kept.get("pipes", [])
+    try:
+        return Bag(kept)
+    except ValueError:
         return None
 
 

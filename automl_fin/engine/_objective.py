@@ -30,7 +30,7 @@ import optuna
 from optuna.trial import TrialState
 from threadpoolctl import ThreadpoolController
 
-from automl_fin.engine._bag import forget, kept, save_bag
+from automl_fin.engine._bag import fitted_under, forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
 from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._interrupts import check as check_interrupt
@@ -537,7 +537,7 @@ class Objective:
         keep = kept([*done, this], self.problem.metric.sign)
         if trial.number in keep:
             try:  # not kept (a full disk is found while writing): the predictor refits it
-                save_bag(self.run_dir, trial.number, pipes)
+                save_bag(self.run_dir, trial.number, pipes, fitted_under(self.problem.registry))
             except (pickle.PicklingError, TypeError, AttributeError) as e:
                 step = next(filter(None, (unpicklable(p) for p in pipes)), None)
                 model = self.record.model

@@ -236,11 +236,13 @@ def fitted_member(
     """The model name and fitted pipeline of a member trial: its kept fold models as a
     bag when the recipe bags (:mod:`automl_fin.engine._bag`), else (or when they were
     not kept here) refitted on ``rows``."""
-    from automl_fin.engine._bag import load_bag
+    from automl_fin.engine._bag import fitted_under, load_bag
     from automl_fin.engine._fitting import fit_trial
     from automl_fin.engine._trial_record import TrialRecord
 
-    bag = load_bag(Path(run_dir) if run_dir else None, trial.number) if problem.bagging else None
+    folder = Path(run_dir) if run_dir else None
+    versions = fitted_under(problem.registry)
+    bag = load_bag(folder, trial.number, versions) if problem.bagging else None
     if bag is not None:
         return str(TrialRecord.of(trial).model), bag
     return fit_trial(trial, problem, rows)
