@@ -179,6 +179,19 @@ def test_an_ensemble_and_a_stack_score_as_their_rules_label(wvs_file, tmp_path) 
     spread = stack_row.user_attrs["score_std"]
     assert rule is not None and spread == pytest.approx(np.std(folds))
     assert spread != pytest.approx(np.std(stack_row.user_attrs["fold_scores"]))
+    # so are its other label metrics (qwk, accuracy, each class's recall): the arg-max's
+    # stood beside the ruled score (a prober's stack: qwk 0.12 said, 0.21 held out)
+    from automl_fin.data._metrics import least_cost
+
+    labels = np.argmax(least_cost(crossed[seen], metric.matrix), axis=1)
+    chosen = np.full_like(oof, np.nan)
+    chosen[seen] = np.eye(oof.shape[1])[labels]
+    said = stack_row.user_attrs["metrics"]
+    by_label = [m for m in result.problem.extra_metrics if m.labels]
+    assert {"accuracy", "recall:Too Much"} <= {m.name for m in by_label}
+    for m in by_label:
+        ruled = np.mean([m(y[va], chosen[va]) for _, va in result.problem.splits])
+        assert said[m.name] == pytest.approx(ruled), m.name
     # the ensemble's weights are selected on log loss, its labels by its rule: its log
     # loss is at least as low as the best pooled trial's
     ensemble = rows[-1].user_attrs
