@@ -214,6 +214,18 @@ def test_a_recipe_extends_another_and_overrides_fields(tmp_path: Path, registry:
         load_recipe(write(tmp_path, "extends: loop.yaml\n", "loop.yaml"), registry=registry)
     with pytest.raises(RecipeError, match=r"field 'extends': no recipe named 'defualt'; known:"):
         load_recipe(write(tmp_path, "extends: defualt\n", "typo.yaml"), registry=registry)
+    # a file it names that is not there, or no recipe: the error names this file and its
+    # field ("error: ../nonexist.yaml: file not found" named neither)
+    with pytest.raises(
+        RecipeError,
+        match=r"gone.yaml: field 'extends': '\.\./nonexist.yaml': "
+        r"no such file in .*sub \(beside this file\) nor in the working folder",
+    ):
+        load_recipe(write(sub, "extends: ../nonexist.yaml\n", "gone.yaml"), registry=registry)
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    with pytest.raises(RecipeError, match=r"bad.yaml: field 'extends': 'list.yaml': must be a "
+                       r"mapping of fields, not list"):  # fmt: skip
+        load_recipe(write(tmp_path, "extends: list.yaml\n", "bad.yaml"), registry=registry)
 
 
 def test_repeats_given_under_auto_are_binding_and_read_again_alike(tmp_path: Path) -> None:

@@ -590,7 +590,13 @@ def _extended(
         raise RecipeError(source, "extends", str(exc).split(": ", 1)[-1]) from None
     if base_source in chain:
         raise RecipeError(source, "extends", f"a cycle: {' -> '.join([*chain, base_source])}")
-    parent = _read_yaml(base_path, base_source)
+    try:  # named as what this file's field points at ("../x.yaml: file not found" was not)
+        parent = _read_yaml(base_path, base_source)
+    except RecipeError as exc:
+        said = str(exc).split(": ", 1)[-1]
+        if not Path(base_path).exists() and not Path(base).is_absolute():
+            said = f"no such file in {here} (beside this file) nor in the working folder"
+        raise RecipeError(source, "extends", f"{base!r}: {said}") from None
     parent.pop("name", None)  # the recipe keeps its own name
     parent = _extended(parent, base_source, base_path, registry, [*chain, base_source])
     data = raw.get("data")
