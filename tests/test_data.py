@@ -840,6 +840,11 @@ def test_a_regression_target_written_as_money_is_read_as_numbers() -> None:
     with pytest.warns(UserWarning, match=r"target 'y' holds numbers written with thousands"):
         ds = Dataset.from_frame(frame, source="t.csv", target="y", task=Task.REGRESSION)
     assert ds.y.tolist() == [42000.0, 1000.5, 99.0, 12500.0]
+    # plain digits read as text for a '?' among them: no separators to speak of
+    plain = pd.DataFrame({"x": range(6), "y": ["42000", "38500", "?", "60500", "61000", "66000"]})
+    with pytest.warns(UserWarning, match=r"target 'y' holds numbers stored as text: read as"):
+        ds = Dataset.from_frame(plain, source="t.csv", target="y", task=Task.REGRESSION)
+    assert ds.y.tolist() == [42000.0, 38500.0, 60500.0, 61000.0, 66000.0]
     # percent signs: the warning says they are fractions (it spoke of a currency, and
     # the user compared predictions of 0.064 with labels of 6.4 %)
     rates = pd.DataFrame({"x": [1, 2, 3, 4], "y": ["12.5%", "6.4%", "10%", "7.25%"]})

@@ -1227,15 +1227,19 @@ def _encode_target(
                     f"values like {(strays or [y.iloc[0]])[0]!r}); write it as numbers, or "
                     "run a classification recipe on it (default, risk_tier, or auto)"
                 )
-            percent = y.astype("str").str.strip().str.endswith("%")
-            said = (
-                f"percent signs: read as fractions ({y[percent].iloc[0]} is "
-                f"{values[percent].iloc[0]:g}; predictions and errors are fractions too)"
-                if percent.any()
-                else "thousands separators, a currency sign or brackets: read as numeric"
-            )
-            warnings.warn(f"{source}: target '{target}' holds numbers written with {said}",
-                          stacklevel=4)  # fmt: skip
+            text = y.astype("str").str.strip()
+            percent = text.str.endswith("%")
+            if percent.any():
+                said = (
+                    f"written with percent signs: read as fractions ({y[percent].iloc[0]} is "
+                    f"{values[percent].iloc[0]:g}; predictions and errors are fractions too)"
+                )
+            elif text.str.contains(r"[,$€£¥()\s]").any():
+                said = "written with thousands separators, a currency sign or brackets: read "
+                said += "as numeric"
+            else:  # plain digits read as text (a '?' among them, left out as missing)
+                said = "stored as text: read as numeric"
+            warnings.warn(f"{source}: target '{target}' holds numbers {said}", stacklevel=4)
             y = values
         values = y.to_numpy(dtype=float)
         known = values[~np.isnan(values)]
