@@ -306,3 +306,18 @@ def test_the_recipes_derive_rule_never_replaces_a_column_nor_reads_the_target(
             runs_dir=tmp_path,
             overrides={**fast, "data.derive": {"tier": {"source": "grade", "map": mine}}},
         )
+
+
+def test_numeric_grades_are_listed_by_value() -> None:
+    """AER's affairs ratings mapped to 1, 2, 5, 10, 20 were listed as [1, 10, 2, 20, 5]
+    in the note that they replace the recipe's classes (the next line ordered them)."""
+    import pandas as pd
+
+    from automl_fin.data._table_facts import settle
+
+    grades = pd.DataFrame({"x": range(50), "tier": [1, 2, 5, 10, 20] * 10})
+    recipe = load_recipe("risk_tier", {"data.target": "tier", "data.path": None,
+                                       "data.dataset": None, "data.drop": [],
+                                       "data.derive": {}})  # fmt: skip
+    notes = settle(recipe, grades, "t.csv", frozenset({"data.classes"})).notes
+    assert any("classes [1, 2, 5, 10, 20] come from 'tier'" in n for n in notes), notes

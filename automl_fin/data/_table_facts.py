@@ -16,6 +16,7 @@ and the notes the run summary shows (what was inferred, and how to change it).
 from __future__ import annotations
 
 import difflib
+import numbers
 import shlex
 import warnings
 from collections.abc import Iterable, Mapping
@@ -329,7 +330,8 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
         listed = {str(c) for c in cfg.classes}
     if cfg.classes is not None and "data.classes" in soft and listed != set(map(str, observed)):
         out.notes.append(
-            f"classes {_short(observed)} come from '{cfg.target}' (not the recipe's "
+            f"classes {_short(sorted(observed, key=_by_value))} come from '{cfg.target}' "
+            "(not the recipe's "
             f"{_short(cfg.classes)})"
         )
         cfg.classes = None
@@ -804,6 +806,12 @@ def _shell_arg(arg: str) -> str:
     if shlex.quote(arg) == arg:
         return arg
     return f'"{arg}"' if not set(arg) & set('"$`\\!') else shlex.quote(arg)
+
+
+def _by_value(v: Any) -> tuple[int, float, str]:
+    """Numbers by value, then text as written (a note listed grades 1, 10, 2, 20, 5)."""
+    number = isinstance(v, numbers.Real) and not isinstance(v, bool)
+    return (0, float(v), "") if number else (1, 0.0, str(v))
 
 
 def _short(values: Iterable[Any], most: int = 8) -> str:
