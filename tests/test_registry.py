@@ -39,6 +39,11 @@ def test_third_party_plugin_appears_with_its_provider(plugin_sites) -> None:
     )
     recipes = cli("recipes", sites=[plugin_sites["good"]])
     assert "knn_credit" in recipes.stdout and "automl-fin-testplugin" in recipes.stdout
+    # its recipe asked for with the plugin turned off: why it is not known
+    off = cli("run", "knn_credit", "--no-plugin", "testplugin", sites=[plugin_sites["good"]])
+    assert off.returncode == 2 and off.stderr.rstrip().endswith(
+        "(or pass a path to a .yaml file); turned off here: testplugin (--no-plugin)"
+    ), off.stderr
 
 
 def test_plugin_failing_on_import_is_skipped_with_a_warning(plugin_sites) -> None:

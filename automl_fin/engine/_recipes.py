@@ -563,7 +563,7 @@ def _locate(recipe: str | Path, here: Path, registry: Registry | None) -> tuple[
             str(recipe),
             None,
             f"no recipe named '{recipe}'; known: {', '.join(sorted(reg.recipes))} "
-            "(or pass a path to a .yaml file)",
+            "(or pass a path to a .yaml file)" + plugins_left_out(reg),
         )
     entry = reg.recipes[str(recipe)]
     source = f"recipes/{entry.path.name}"
