@@ -325,7 +325,10 @@ def test_hook_implementation_with_unknown_name_is_rejected() -> None:
         pass
 
     module.register_model = register_model  # type: ignore[attr-defined]
-    with pytest.warns(PluginWarning, match=r"plugin 'typo'.* implements a hook.*register_model"):
+    said = (r"plugin 'typo' \(.*\) implements a hook automl_fin does not define, "
+            r"'register_model' \(did you mean 'register_models'\?\); the hooks are "
+            r"register_models, register_preprocessors, register_recipes; skipped")  # fmt: skip
+    with pytest.warns(PluginWarning, match=said):  # (it named a private module to read)
         reg = Registry(plugins={"typo": module})
     assert "rf" in reg.models and [p.status for p in reg.plugins if p.name == "typo"] == ["failed"]
 

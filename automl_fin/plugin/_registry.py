@@ -320,11 +320,7 @@ class Registry:
                 name = self._pm.get_name(exc.plugin) or ""
                 self._pm.unregister(exc.plugin)
                 provider = self._by_plugin.pop(name)
-                why = (
-                    f"implements a hook automl_fin does not define ({_one_line(exc)}); check "
-                    "the name against automl_fin.plugin._hookspecs"
-                )
-                self._mark_failed(provider, why)
+                self._mark_failed(provider, _unknown_hook(exc))
 
     def _skip(self, name: str, dist: str, version: str, why: str, *, off: str = "") -> None:
         """Warn that plugin ``name`` is skipped and why; ``off``: what ``--no-plugin``
@@ -591,3 +587,23 @@ def get_registry(disable: Iterable[str] = ()) -> Registry:
     if key not in _DEFAULT:
         _DEFAULT[key] = Registry(disable=disable)
     return _DEFAULT[key]
+
+
+def _unknown_hook(exc: Exception) -> str:
+    """Why a plugin implementing a hook automl_fin does not define is skipped: the
+    hook's name, the nearest defined one and the hooks there are (not pluggy's message,
+    which printed the plugin module's repr, nor a private module to read them in)."""
+    import difflib
+    import re
+
+    hooks = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
+    found = re.search(r"unknown hook '(\w+)'", str(exc))
+    if found is None:
+        return f"implements a hook automl_fin does not define ({_one_line(exc)})"
+    name = found.group(1)
+    near = difflib.get_close_matches(name, hooks, n=1)
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return (
+        f"implements a hook automl_fin does not define, '{name}'{hint}; the hooks are "
+        f"{', '.join(hooks)}"
+    )
