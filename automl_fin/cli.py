@@ -512,7 +512,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _print_final_test(result, board)
         if result.predictor is not None:
             print(f"predictor: {result.predictor!r} saved in {result.predictor.path}")
-        if result.recipe.report and (result.run_dir / "report.html").is_file():
+        if (
+            result.recipe.report
+            and "report" not in result.errors  # an earlier run's page is not this run's
+            and (result.run_dir / "report.html").is_file()
+        ):
             print(f"report: {result.run_dir / 'report.html'}")
         if result.errors:  # warned above; a script must not go on as if all was saved
             failed = ", ".join(result.errors)
