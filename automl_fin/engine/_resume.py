@@ -95,10 +95,19 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     moved = _other_provider(trials, used, problem.registry)
     if moved:  # its trials' scores are another package's model's
         model, (was, now) = next(iter(moved.items()))
+        dist = was.split(" ", 1)[0]
+        # installed still, it lost the name to a package loaded first: "install it again"
+        # did not help
+        there = any(p.distribution == dist for p in problem.registry.plugins)
+        fix = (
+            f"turn the other off (--no-plugin {problem.registry.providers[model].plugin})"
+            if there
+            else f"install {dist} again"
+        )
         raise PluginError(
             f"study '{study.study_name}' scored '{model}' of {was}, but '{model}' "
-            f"{'here' if worker else 'now'} is {now}, another package's model; install "
-            f"{was.split(' ', 1)[0]} again to {'join' if worker else 'resume'} it, {again}"
+            f"{'here' if worker else 'now'} is {now}, another package's model; {fix} to "
+            f"{'join' if worker else 'resume'} it, {again}"
         )
     stored: dict[str, Distribution] = {}
     for t in trials:
