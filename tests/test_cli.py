@@ -404,9 +404,9 @@ def test_progress_shows_the_time_left_after_the_summary_or_lines_without_a_width
     assert lines[1].startswith("study default-")
     assert re.search(r"\| [0-3] s left", text)  # a time budget: the bar says what is left
     assert not any(line.startswith("trial ") for line in lines)
-    # a terminal with no width: lines (8 s: 3 s could end before a trial on a loaded
-    # machine, the set-up then taking the budget)
-    longer = [a if a != "3" else "8" for a in args]
+    # a terminal with no width: lines (three trials, not the 3 s: they could end before
+    # a trial on a loaded machine, the set-up then taking the budget)
+    longer = [*[a if a != "3" else "60" for a in args], "--trials", "3"]
     narrow = _in_a_terminal(0, *longer).split("\n")
     assert sum(line.startswith("trial ") for line in narrow) >= 2, narrow[-12:]
 
