@@ -93,17 +93,16 @@ def probe_seconds(
 ) -> Probe | None:
     """The seconds a fold of ``plan`` on the ``train`` rows likely takes, measured on a
     seeded sample of them, the sample's size and whether the fits checked the budget
-    in steps (:class:`Probe`); ``None`` where no probe is made (a
-    small fold), or where the fit on the sample raises (the fold itself will show the
-    error, if it runs). Only the fit is timed (predicting the validation rows is left
-    out). The probe bounds its own time by what it measures: a fit whose rows, at the
-    pace of the fit before it, would take it past :data:`PROBE_LEFT` of the ``left``
-    seconds is not made, and the fold is priced from the largest fit made, grown as
-    ``n log n`` (the eighth's includes one-time costs: an import; it prices long, and
-    only a slow model is stopped there). The first fit, on an eighth of the sample, is
-    bounded by the trial's time limit only. A monitored model (boosting rounds, epochs)
-    is priced by the pass:
-    the time of one, scaled by the growth the two fits show (the least growth,
+    in steps (:class:`Probe`); ``None`` where no probe is made (a small fold), or where
+    the fit on the sample raises (the fold itself will show the error, if it runs).
+    Only the fit is timed (predicting the validation rows is left out). The probe
+    bounds its own time by what it measures: a fit whose rows, at the pace of the fit
+    before it, would take it past :data:`PROBE_LEFT` of the ``left`` seconds is not
+    made, and the fold is priced from the largest fit made, grown as ``n log n`` (the
+    eighth's includes one-time costs: an import; it prices long, and only a slow model
+    is stopped there). The first fit, on an eighth of the sample, is bounded by the
+    trial's time limit only. A monitored model (boosting rounds, epochs) is priced by
+    the pass: the time of one, scaled by the growth the two fits show (the least growth,
     :data:`EXPONENT_MIN`, where their passes differ over :data:`PASSES_ALIKE` times),
     times the most passes either made before stopping early: its passes vary too much
     between two small fits for their times to show a growth; a model priced short stops
