@@ -945,3 +945,33 @@ def test_what_a_plugin_prints_stays_out_of_predictions_on_stdout(tmp_path, capsy
     table = pd.read_csv(io.StringIO(said.out))
     assert len(table) == 20 and "prediction" in table.columns
     assert "debug: scoring 20 rows" in said.err
+
+
+def test_a_range_a_plugin_changed_is_said_when_its_study_resumes(tmp_path) -> None:
+    """A plugin's upgrade that widened a range (``Int(3, 60)`` to ``Int(3, 100)``)
+    resumed its study without a word (Optuna takes it; the sampler reads the old trials
+    in the new range); a changed list of choices is refused, as before."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from automl_fin.engine._search import search
+
+    def registry(high: int) -> Registry:
+        spec = ModelSpec(name="knn", tasks={Task.BINARY}, space={"k": Int(3, high)},
+                         build=lambda p, c: KNeighborsClassifier(n_neighbors=p["k"]))  # fmt: skip
+
+        class Plugin:
+            @hookimpl
+            def register_models(self, register):  # type: ignore[no-untyped-def]
+                register(spec)
+
+        return Registry(plugins={"probe": Plugin()})
+
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    over = {"models": ["knn"], "report": False, "ensemble": False, "predictor": False,
+            "calibration": ["none"], "validation.n_splits": 3, "validation.repeats": 1}  # fmt: skip
+    args = {"study": "s", "storage": storage, "runs_dir": tmp_path, "progress": False}
+    search("default", trials=2, registry=registry(60), overrides=over, **args)
+    said = (r"study 's': ranges changed since its trials were asked \(a plugin's space "
+            r"changed\): 'knn.k' \[3, 60\] -> \[3, 100\]")  # fmt: skip
+    with pytest.warns(UserWarning, match=said):
+        search("default", trials=3, registry=registry(100), overrides=over, **args)

@@ -14,6 +14,7 @@ the parameter and what to pass.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +124,20 @@ def check_choices(study: optuna.Study, problem: Problem, *, worker: bool = False
     asked = _asked(problem)
     if "model" in stored and "model" not in asked:  # narrowed to one model: its trials
         asked["model"] = optuna.distributions.CategoricalDistribution(list(problem.models))
+    moved_ranges = []
     for key, dist in asked.items():
         if key in stored and not _compatible(stored[key], dist):
             raise StorageError(_differs(study.study_name, key, stored[key], dist, problem, again))
+        if key in stored and _bounds(stored[key]) != _bounds(dist):
+            moved_ranges.append(f"'{key}' {_bounds(stored[key])} -> {_bounds(dist)}")
+    if moved_ranges:  # Optuna takes it: the sampler reads the old trials in the new range
+        warnings.warn(
+            f"study '{study.study_name}': ranges changed since its trials were asked (a "
+            f"plugin's space changed): {', '.join(moved_ranges[:3])}"
+            + (", ..." if len(moved_ranges) > 3 else "")
+            + "; its trials are resumed in the new ranges (another --study name starts anew)",
+            stacklevel=3,
+        )
 
 
 def _recorded(trials: Sequence[optuna.trial.FrozenTrial], models: Sequence[str]) -> dict[str, str]:
@@ -187,6 +199,15 @@ class _Recorder(FirstChoice):
     def suggest_int(self, name: str, low: int, high: int, **kw: Any) -> int:
         self.distributions[name] = optuna.distributions.IntDistribution(low, high, **kw)
         return super().suggest_int(name, low, high)
+
+
+def _bounds(dist: Distribution) -> str:
+    """A range's bounds and step as written (``[3, 60]``; ``""`` for choices)."""
+    if isinstance(dist, optuna.distributions.CategoricalDistribution):
+        return ""
+    low, high = getattr(dist, "low", None), getattr(dist, "high", None)
+    step = getattr(dist, "step", None)
+    return f"[{low:g}, {high:g}]" + (f" step {step:g}" if step not in (None, 1) else "")
 
 
 def _compatible(old: Distribution, new: Distribution) -> bool:
