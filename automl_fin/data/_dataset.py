@@ -1218,7 +1218,7 @@ def _encode_target(
                 "classification recipe on it (default, or auto)"
             )
         if not ptypes.is_numeric_dtype(y):
-            from automl_fin.data._tidy import numbers_in_text
+            from automl_fin.data._tidy import _MARKS, numbers_in_text
 
             values, strays = numbers_in_text(y)  # "$42,000" is a number
             if strays or values.isna().any():
@@ -1234,7 +1234,7 @@ def _encode_target(
                     f"written with percent signs: read as fractions ({y[percent].iloc[0]} is "
                     f"{values[percent].iloc[0]:g}; predictions and errors are fractions too)"
                 )
-            elif text.str.contains(r"[,$€£¥()\s]").any():
+            elif text.str.contains(_MARKS).any():  # what a formatted number has
                 said = "written with thousands separators, a currency sign or brackets: read "
                 said += "as numeric"
             else:  # plain digits read as text (a '?' among them, left out as missing)
