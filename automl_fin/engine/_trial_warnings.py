@@ -9,8 +9,11 @@ A trial's warnings are recorded with the filters as they are (an ``error`` filte
 raises where the warning is raised, an ``ignore`` still drops it), and each distinct one
 (category and text, its numbers aside: scikit-learn's ElasticNet puts each fit's duality
 gap in its text) is shown once a search, the first time, through
-``warnings.showwarning`` (the filters have already passed it). After the search,
-:meth:`TrialWarnings.repeated` says how often each shown one came back.
+``warnings.showwarning`` (the filters have already passed it), its text led by the
+model and trial that raised it (scikit-learn's nine-line ConvergenceWarning named no
+model, and its advice to scale the data read as the pipeline's fault). After the search,
+:meth:`TrialWarnings.repeated` says how often each shown one came back, and from which
+models.
 """
 
 from __future__ import annotations
@@ -35,26 +38,30 @@ class TrialWarnings:
         # (category, text with its numbers as #) -> [times raised, trials that raised it]
         self.seen: dict[tuple[type[Warning], str], list[int]] = {}
         self.first: dict[tuple[type[Warning], str], str] = {}  # the text as first shown
+        self.models: dict[tuple[type[Warning], str], dict[str, None]] = {}  # who raised it
 
     @contextlib.contextmanager
-    def recording(self) -> Iterator[None]:
-        """Record the warnings raised inside the block; show the new ones as it ends,
-        whether it returns or raises."""
+    def recording(self, model: str = "", trial: int | None = None) -> Iterator[None]:
+        """Record the warnings raised inside the block (a trial of ``model``); show the
+        new ones as it ends, whether it returns or raises."""
         caught: list[warnings.WarningMessage] = []
         try:
             with warnings.catch_warnings(record=True) as caught:
                 yield
         finally:
-            self._show(caught)
+            self._show(caught, model, trial)
 
-    def _show(self, caught: list[warnings.WarningMessage]) -> None:
+    def _show(self, caught: list[warnings.WarningMessage], model: str, trial: int | None) -> None:
         this_trial: set[tuple[type[Warning], str]] = set()
         for w in caught:
             key = (w.category, _NUMBER.sub("#", str(w.message)))
             counts = self.seen.setdefault(key, [0, 0])
+            self.models.setdefault(key, {})[model] = None
             if counts[0] == 0:
                 self.first[key] = str(w.message)
-                warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+                who = f"{model} (trial {trial})" if trial is not None else model
+                message = _led_by(w.message, who)
+                warnings.showwarning(message, w.category, w.filename, w.lineno, w.file, w.line)
             counts[0] += 1
             if key not in this_trial:
                 this_trial.add(key)
@@ -64,16 +71,28 @@ class TrialWarnings:
         """One line on the warnings that came back after they were shown (most first),
         or ``None`` when none did."""
         again = sorted(
-            ((n, trials, key[0].__name__, self.first[key]) for key, (n, trials)
-             in self.seen.items() if n > 1),
+            ((n, trials, key[0].__name__, self.first[key], ", ".join(filter(None, models)))
+             for key, (n, trials) in self.seen.items() if n > 1
+             for models in [self.models[key]]),
             reverse=True,
         )  # fmt: skip
         if not again:
             return None
         said = [
-            f"{name} {n} times in {trials} trial{'s' if trials > 1 else ''} "
-            f"({textwrap.shorten(text, 80, placeholder=' …')})"
-            for n, trials, name, text in again[:SHOWN_REPEATS]
+            f"{name} {n} times in {trials} trial{'s' if trials > 1 else ''}"
+            f"{f' of {models}' if models else ''} ({textwrap.shorten(text, 80, placeholder=' …')})"
+            for n, trials, name, text, models in again[:SHOWN_REPEATS]
         ]
         more = f"; {len(again) - SHOWN_REPEATS} more" if len(again) > SHOWN_REPEATS else ""
         return f"warnings from the trials, each shown once: {'; '.join(said)}{more}"
+
+
+def _led_by(message: Warning | str, who: str) -> Warning | str:
+    """``message`` with ``who`` (the model, the trial) leading its text; as it was when
+    its class cannot be made from a text alone."""
+    if not who:
+        return message
+    try:
+        return type(message)(f"{who}: {message}")
+    except Exception:  # a warning class of other arguments
+        return message
