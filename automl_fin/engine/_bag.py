@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import io
 import pickle
 import zlib
 from collections.abc import Sequence
@@ -55,7 +56,10 @@ FOLDER = "folds"
 
 class Bag:
     """Fitted pipelines of one trial's folds; predictions are their mean (class
-    probabilities averaged for classification)."""
+    probabilities averaged for classification). ``instead``: why it stands in for a
+    refit its recipe did not ask to bag (:mod:`automl_fin.results._refits`)."""
+
+    instead = ""  # (a class default: bags pickled before it read as asked for)
 
     def __init__(self, pipes: Sequence[Any]) -> None:
         if not pipes:
@@ -127,12 +131,41 @@ def save_bag(
     They are pickled here and compressed and written by a background thread (zlib and
     the write release the GIL: the next trial fits meanwhile; 0.9 s for the largest
     bag on German credit); :func:`load_bag` and the end of the process wait for it."""
-    data = pickle.dumps({"versions": versions, "pipes": list(pipes)}, protocol=5)
-    if len(data) > MAX_BAG_MB * 2**20:
+    data = _pickled_within({"versions": versions, "pipes": list(pipes)}, MAX_BAG_MB * 2**20)
+    if data is None:
         return None
     path = bag_file(run_dir, number)
     _writer().submit(_compress_and_write, path, data)
     return path
+
+
+class _Full(Exception):
+    """A pickle grew past its limit."""
+
+
+class _Capped(io.BytesIO):
+    """Bytes that refuse to grow past ``limit`` (:class:`_Full`)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, b: Any) -> int:
+        if self.tell() + memoryview(b).nbytes > self.limit:
+            raise _Full
+        return super().write(b)
+
+
+def _pickled_within(obj: Any, limit: int) -> bytes | None:
+    """``obj`` pickled, or ``None`` as soon as its pickle passes ``limit`` bytes (a
+    forest on 210,000 rows pickles to GBs: pickled whole only to be dropped, it took
+    the time and the memory; protocol 5 writes in frames of 64 KiB)."""
+    out = _Capped(limit)
+    try:
+        pickle.Pickler(out, protocol=5).dump(obj)
+    except _Full:
+        return None
+    return out.getvalue()
 
 
 def _compress_and_write(path: Path, data: bytes) -> None:

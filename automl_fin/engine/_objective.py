@@ -384,7 +384,7 @@ class Objective:
             # numpy's overflow / invalid-value warnings (a column of 1e308) would repeat for
             # every fold; a fit they break fails on its NaN predictions, named
             with (
-                self.warnings.recording(),
+                self.warnings.recording(plan.model, trial.number),
                 self.threads.limit(),
                 time_limit(seconds, why) as timer,
                 np.errstate(all="ignore"),
@@ -454,7 +454,7 @@ class Objective:
         p = self.problem
         splits = p.splits[: p.max_folds(plan.model)]
         folds = _Folds(len(p.dataset.y), p.width, [m.name for m in p.extra_metrics])
-        bagged = p.bagging and not is_baseline(trial)  # its fold models may be kept
+        bagged = p.keeps_folds and not is_baseline(trial)  # its fold models may be kept
         self.record.folds = len(splits)
         repeat = self.per_repeat = self._repeat_folds(len(splits))
         self.short = self._short(trial, repeat)
@@ -512,8 +512,9 @@ class Objective:
             if matched is not None:
                 self.record.metrics["own_folds"] = own
                 self.record.matched = matched
-        if bagged:
-            self._keep_bag(trial, score, folds.pipes)
+        if bagged:  # (walk-forward stands in for a refit with its last fold's model)
+            bag = folds.pipes if p.bagging or p.scheme != "walk_forward" else folds.pipes[-1:]
+            self._keep_bag(trial, score, bag)
         return score
 
     def _keep_bag(self, trial: optuna.Trial, score: float, pipes: list[Any]) -> None:

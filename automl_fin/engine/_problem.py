@@ -127,6 +127,14 @@ class Problem:
         return self.scheme in ("kfold", "stratified_kfold") and len(self.dataset.y) <= BAG_ROWS
 
     @property
+    def keeps_folds(self) -> bool:
+        """Whether the search keeps its trials' fold models: to bag them, or (``bagging:
+        auto`` under a time budget) to stand in for a refit after the search that would
+        take too long (:mod:`automl_fin.results._refits`)."""
+        recipe = self.recipe
+        return self.bagging or (recipe.bagging == "auto" and recipe.budget.seconds is not None)
+
+    @property
     def decision_metric(self) -> Metric | None:
         """The metric a decision rule chooses the labels for
         (:mod:`automl_fin.results._decision`): ``cost`` where the recipe gives costs,

