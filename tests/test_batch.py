@@ -15,6 +15,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
+import yaml
 from conftest import cli
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
@@ -705,3 +706,20 @@ def test_the_commands_budget_wins_over_the_batch_files(tmp_path: Path) -> None:
                   overrides=fixed)  # fmt: skip
     done = run_batch(batch, runs_dir=tmp_path, progress=False, trials=3)
     assert done["status"].tolist() == ["done"] and done["trials"].tolist() == [3], done
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "..", "a\\b"])
+def test_a_batch_name_that_is_a_path_is_refused(tmp_path: Path, name: str) -> None:
+    """``../evil`` and ``evil`` named the same studies (``evil-default-pima``): the
+    second batch skipped the first's searches as its own, showing their scores."""
+    batch = tmp_path / "b.yaml"
+    batch.write_text(yaml.safe_dump({"name": name, "recipes": ["default"]}))
+    with pytest.raises(RecipeError, match=r"b\.yaml: field 'name': .* it is not a path"):
+        load_batch(batch)
+
+
+def test_batch_names_spelt_alike_as_folder_names_name_other_studies() -> None:
+    """``a b`` and ``a_b`` were both ``a_b-...``: one batch's studies were the other's."""
+    spelt = {n: Batch(n, ["default"]).items()[0][0] for n in ("a b", "a_b", "a?b", "nightly")}
+    assert spelt["a_b"] == "a_b-default-own" and spelt["nightly"] == "nightly-default-own"
+    assert len(set(spelt.values())) == 4 and spelt["a b"].startswith("a_b-")

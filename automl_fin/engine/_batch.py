@@ -64,6 +64,10 @@ class Batch:
     source: str = ""  # the batch file, for errors
 
     def __post_init__(self) -> None:
+        if re.search(r"[/\\]", self.name) or not re.search(r"\w", self.name):
+            where = (self.source, "name") if self.source else ("--study", None)
+            raise RecipeError(*where, f"'{self.name}' begins the batch's study names; it is "
+                              "not a path: use letters, digits, '-', '_', '.'")  # fmt: skip
         # files by their absolute paths: the same batch run from another folder, or by
         # another path to its file, names its searches alike (and resumes them)
         self.recipes = [os.path.abspath(r) if _is_file(r) else r for r in self.recipes]
@@ -103,12 +107,21 @@ class Batch:
         names = [self._name(r, d, seed) for r in recipes for d in datas]
         return list(dict.fromkeys(names))
 
+    @property
+    def prefix(self) -> str:
+        """The batch's name as its study names begin: as given, or where characters a
+        folder name cannot hold were rewritten, with a code of the name as given
+        (``a b`` and ``a_b`` named the same studies, and the second batch skipped the
+        first's as its own, showing their scores)."""
+        safe = _safe(self.name)
+        return safe if safe == self.name else _coded(safe, self.name)
+
     def _name(self, recipe: str, data: str, seed: int | None) -> str:
         """``name-recipe-data[-sSEED]``, at most :data:`LONGEST` characters: a longer one
         is cut before its seed and ends with a code of what was cut (two names cut alike
         stay two names)."""
         seeded = f"-s{seed}" if seed is not None else ""
-        base = _safe("-".join([self.name, recipe, data]), limit=None)
+        base = _safe("-".join([self.prefix, recipe, data]), limit=None)
         room = LONGEST - len(seeded)
         if len(base) > room:
             code = hashlib.sha256(base.encode()).hexdigest()[:10]
