@@ -534,3 +534,16 @@ def test_seeds_are_a_column_and_compare_says_what_one_study_scores(tmp_path: Pat
     assert both.loc["t", "studies"] == 1 and pd.isna(both.loc["t", "study_sd"])
     (named,) = [s for s in both.index if s != "t"]
     assert both.loc[named, "study_sd"] == pytest.approx(bests.std(ddof=1))
+
+
+def test_studies_are_grouped_by_metric_before_they_are_ordered_by_score() -> None:
+    """An AUC and an R² are not ordered against each other: studies of roc_auc 0.78 and
+    0.60 came either side of one of r2 0.70 (each by its score, whatever its metric)."""
+    from automl_fin.results._leaderboard import _frame
+
+    rows = [
+        {"study": s, "trial": 0, "metric": m, "score": v, "_sign": 1.0, "rank": 1, "params": {}}
+        for s, m, v in [("a", "roc_auc", 0.60), ("b", "r2", 0.70), ("c", "roc_auc", 0.78)]
+    ]
+    board = _frame(rows, top=None, flat=False, extra=set())
+    assert list(board["study"]) == ["b", "c", "a"]  # r2, then roc_auc: the best first

@@ -408,10 +408,11 @@ def _frame(
     frame = frame.sort_values(["study", "rank"])
     if top is not None:
         frame = frame.groupby("study", sort=False).head(top)
-    # the best studies' rows first when several studies share a metric
+    # studies grouped by metric (an AUC and a log loss are not ordered against each
+    # other: every roc_auc study came before every log_loss one), the best first in each
     key = -frame["score"] * frame["_sign"]
     frame["_best"] = key.groupby(frame["study"]).transform("min")
-    frame = frame.sort_values(["_best", "study", "rank"], na_position="last")
+    frame = frame.sort_values(["metric", "_best", "study", "rank"], na_position="last")
     frame = frame.drop(columns=["_sign", "_best"]).reset_index(drop=True)
     if flat:
         names = sorted({k for p in frame["params"] for k in p})
