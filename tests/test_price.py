@@ -108,6 +108,53 @@ def test_empty_prices_are_left_out_and_returns_span_the_gap(tmp_path: Path) -> N
     assert out.loc["B", "origin"] == late["date"].iloc[-1]
 
 
+def test_a_split_read_as_a_return_is_said_and_real_crashes_are_not(tmp_path: Path) -> None:
+    """pmdarima's MSFT (not bundled) with its prices before 2013 doubled, as an
+    unadjusted close looks across a 2:1 split: a one-day return of -0.66, 61 times its
+    usual move, was searched and forecast from without a word. Real moves are not said:
+    arch's S&P 500 and NASDAQ, WTI's 33 % fall of 1991, the VIX's 115 % rise of 2018."""
+    import arch.data.nasdaq
+    import arch.data.sp500
+    import arch.data.vix
+    import arch.data.wti
+    import pmdarima.datasets
+
+    msft = pmdarima.datasets.load_msft().iloc[-2000:]
+    msft = msft.assign(Close=msft["Close"].where(msft["Date"] >= "2013-01-02", msft["Close"] * 2))
+    cfg = SeriesConfig(price="Close", lags=5, windows=[20], calendar=False)
+    said = (r"^msft.csv: 'Close' falls by 48% in one step \(2012-12-31 to 2013-01-02: a log "
+            r"return of -0.66, 61 times the series' usual move, as a 2:1 split is\), 1 such "
+            r"jump\(s\) in all: .* give split-adjusted prices \(an adjusted close\)")  # fmt: skip
+    with pytest.warns(UserWarning, match=said):
+        supervise(msft, time="Date", entity=None, cfg=cfg, source="msft.csv")
+    # a reverse split (1:10, the prices before it a tenth) in one series of two
+    both = pd.concat([msft.assign(t="A"), pmdarima.datasets.load_msft().iloc[-2000:].assign(t="B")])
+    both.loc[(both["t"] == "B") & (both["Date"] < "2014-06-02"), "Close"] /= 10
+    with pytest.warns(UserWarning, match=r"'Close' of B rises by \d+% .* as a 1:10 reverse split"):
+        supervise(both, time="Date", entity="t", cfg=cfg, source="two.csv")
+    # and on new rows: a forecast's lags would carry it
+    clean = pmdarima.datasets.load_msft().iloc[-2000:]
+    fit = search("price", data=clean, trials=3, seed=0, storage=":memory:", runs_dir=tmp_path,
+                 overrides={"data.time": "Date", "data.series.price": "Close", "report": False,
+                            "models": ["ridge"], "reality_check": None})  # fmt: skip
+    msft.to_csv(tmp_path / "new.csv", index=False)
+    with pytest.warns(UserWarning, match=r"new.csv: 'Close' falls by 48% in one step"):
+        fit.predictor.predict_frame(tmp_path / "new.csv")
+    real = {
+        "sp500": arch.data.sp500.load()["Adj Close"],
+        "nasdaq": arch.data.nasdaq.load()["Adj Close"],
+        "wti": arch.data.wti.load().iloc[:, 0],
+        "vix": arch.data.vix.load().iloc[:, 0],
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name, price in real.items():
+            frame = pd.DataFrame({"date": price.index, "p": price.to_numpy()}).dropna()
+            frame = frame[frame["p"] > 0]
+            supervise(frame, time="date", entity=None, cfg=cfg.model_copy(update={"price": "p"}),
+                      source=name)  # fmt: skip
+
+
 def test_a_missing_stretch_and_a_late_exogenous_column_are_said() -> None:
     """S&P 500 without 2008 to mid-2009 was searched as if 31 December 2007 came the day
     before 1 July 2009 (one "daily" return spanning 18 months), without a word; an

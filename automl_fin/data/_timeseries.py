@@ -379,7 +379,9 @@ def supervise(
         table.insert(0, entity, frame[entity].astype("str"))
     table[RETURN_TARGET] = target
     usable = feats.notna().all(axis=1) & target.notna()
-    warn_gaps(frame[time], groups, source)
+    gaps = warn_gaps(frame[time], groups, source)
+    entities = frame[entity] if entity else None
+    warn_jumps(log_p.where(~gaps), groups, frame[time], entities, cfg.price, source)
     _warn_exogenous(feats, usable, target, cfg, frame[time], source)
     if not usable.any():
         longest = int(groups.value_counts().max()) if len(groups) else 0
@@ -424,19 +426,19 @@ GAP_STEPS = 10  # a step this many times a series' usual one is a gap in it
 GAP_DAYS = 7  # ... and longer than this many days
 
 
-def warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
+def warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> pd.Series:
     """Warn of the longest gap in the series (a step over :data:`GAP_STEPS` times its
     series' median step and over :data:`GAP_DAYS` days): its return, lags and windows
     span the gap as if it were one step (MSFT without 2012-01 to 2013-06: one "daily"
-    return of 0.32, 17 standard deviations)."""
+    return of 0.32, 17 standard deviations). Returns whether each row's step is one."""
     if is_periods(stamps):
-        return
+        return pd.Series(False, index=stamps.index)
     steps = stamps.groupby(groups, sort=False).diff()
     usual = steps.groupby(groups, sort=False).transform("median")
     # and over a week: bars of minutes or hours skip nights and weekends by design
     wide = (steps > usual * GAP_STEPS) & (steps > pd.Timedelta(days=GAP_DAYS))
     if not wide.any():
-        return
+        return wide
     at = int((steps / usual).where(wide).idxmax())
     after, before = stamps[at], stamps[at] - steps[at]
     warnings.warn(
@@ -445,6 +447,57 @@ def warn_gaps(stamps: pd.Series, groups: pd.Series, source: str) -> None:
         f"the usual step is {span_words(usual[at])}), {int(wide.sum())} such gap(s) in all: "
         "the return across a gap, and lags and windows over it, are taken as one step; "
         "fill the missing rows, or start the data after the gap",
+        stacklevel=4,
+    )
+    return wide
+
+
+JUMP_LOG = 0.25  # a one-step log return this large (a 22 % fall, a 28 % rise) is a jump
+JUMP_MOVES = 30.0  # ... at this many times its series' usual move
+SPLIT_MOVES = 12.0  # ... or at this many where the prices' ratio is a split's
+SPLITS = (2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 20.0)  # 2:1, 3:1, ... (and reverse splits; not
+# 3:2: a 33 % fall, as WTI fell in a day of 1991, 22 times its usual move)
+
+
+def warn_jumps(
+    log_p: pd.Series, groups: pd.Series, stamps: pd.Series, entities: pd.Series | None,
+    price: str, source: str,
+) -> None:  # fmt: skip
+    """Warn of the largest one-step jump in the prices (``log_p`` missing after a gap,
+    said by :func:`warn_gaps`): a log return of at least
+    :data:`JUMP_LOG` at :data:`JUMP_MOVES` times its series' usual move (the median
+    absolute return, scaled to a standard deviation), or at :data:`SPLIT_MOVES` times
+    where the prices' ratio is within 5 % of a split's (2:1, 3:1, ...). A stock split read
+    as a return (MSFT's prices halved on one day: a log return of -0.66, 61 times its
+    usual move) is learnt as one, and its lags and windows carry it for weeks. Real
+    moves are left: the VIX's 115 % rise of 2018 (12 times its usual move), WTI's 33 %
+    fall of 1991 (22 times), the S&P 500's largest of 2000-2019 (14 times)."""
+    returns = log_p.groupby(groups, sort=False).diff()
+    usual = returns.abs().groupby(groups, sort=False).transform("median") * 1.4826
+    size = returns.abs() / usual.where(usual > 0)
+    ratio = np.exp(returns.abs().to_numpy())[:, None] / np.asarray(SPLITS)[None, :]
+    split_like = pd.Series((np.abs(ratio - 1) <= 0.05).any(axis=1), index=returns.index)
+    jumps = (returns.abs() >= JUMP_LOG) & (
+        (size >= JUMP_MOVES) | ((size >= SPLIT_MOVES) & split_like)
+    )
+    if not jumps.any():
+        return
+    at = int(size.where(jumps).idxmax())
+    change = float(np.expm1(returns[at]))
+    before = stamps[at - 1] if at > 0 else stamps[at]
+    whose = f" of {entities[at]}" if entities is not None else ""
+    like = ""
+    if split_like[at]:
+        n = min(SPLITS, key=lambda c: abs(np.exp(abs(returns[at])) / c - 1))
+        ways = (n, 1) if change < 0 else (1, n)
+        like = f", as a {ways[0]:g}:{ways[1]:g} {'split' if change < 0 else 'reverse split'} is"
+    warnings.warn(
+        f"{source}: '{price}'{whose} {'falls' if change < 0 else 'rises'} by "
+        f"{abs(change):.0%} in one step ({when_written(before)} to {when_written(stamps[at])}:"
+        f" a log return of {returns[at]:+.2f}, {size[at]:.0f} times the series' usual "
+        f"move{like}), {int(jumps.sum())} such jump(s) in all: a stock split or a data "
+        "error is learnt as a return, and its lags and windows carry it; give split-adjusted "
+        "prices (an adjusted close), or start the data after it",
         stacklevel=4,
     )
 

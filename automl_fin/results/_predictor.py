@@ -232,14 +232,20 @@ class Schema:
         features it never learnt from, without a word. A gap in them is warned of as
         training warns of one (15 months missing from monthly prices moved a forecast
         by 30 %, unsaid: their usual step was still a month)."""
-        from automl_fin.data._timeseries import span_words, warn_gaps
+        from automl_fin.data._timeseries import span_words, warn_gaps, warn_jumps
 
         trained = (self.series or {}).get("step_s")
-        time, entity = self.series_parts()[:2]
+        time, entity, cfg, _ = self.series_parts()
         if time in frame and len(frame) > 2:
             rows = frame.sort_values([entity, time] if entity else [time], kind="stable")
+            rows = rows.reset_index(drop=True)
             groups = rows[entity] if entity else pd.Series(0, index=rows.index)
-            warn_gaps(rows[time], groups, source)
+            gaps = warn_gaps(rows[time], groups, source)
+            if cfg.price in rows:  # (a price missing or not above 0: no return, said later)
+                price = pd.to_numeric(rows[cfg.price], errors="coerce")
+                log_p = np.log(price.where(price > 0)).where(~gaps)
+                entities = rows[entity] if entity else None
+                warn_jumps(log_p, groups, rows[time], entities, cfg.price, source)
         if not trained or time not in frame or is_periods(frame[time]):
             return
         now = _seconds(frame[time], frame, entity)
