@@ -1247,3 +1247,21 @@ def test_a_time_column_of_dates_written_several_ways_is_found(tmp_path: Path) ->
     # the leaderboard names what a price study forecasts: every one read "next_return"
     # (studies of a file's Close and of its Open, a price 5 steps ahead; a helper's find)
     assert set(plain.leaderboard()["target"]) == {"log return of 'Close' 1 step ahead"}
+
+
+def test_a_column_named_for_months_of_yyyymm_numbers_is_the_time() -> None:
+    """arch's Fama-French factors (not bundled) with the month as ``yyyymm`` numbers, as
+    the docs promise a monthly table may have it: a column named ``month`` was refused
+    ("no column holds dates"); named ``Date`` it was read."""
+    from arch.data import frenchdata
+
+    from automl_fin.data._table_facts import _infer_time
+
+    ff = frenchdata.load()
+    months = ff.index.astype("int64").to_numpy()  # (its index: yyyymm as nanoseconds)
+    assert months[0] == 192607
+    mkt = 100 * np.cumprod(1 + ff["Mkt-RF"].to_numpy() / 100)
+    for name in ("month", "yyyymm", "YearMonth"):
+        assert _infer_time(pd.DataFrame({name: months, "mkt": mkt}), "ff.csv") == name
+    with pytest.raises(DataError, match="no column holds dates"):  # a word for no time
+        _infer_time(pd.DataFrame({"code": months, "mkt": 1.0}), "ff.csv")

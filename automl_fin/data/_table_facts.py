@@ -661,13 +661,18 @@ def _dates_by_value(name: str, values: pd.Series) -> bool:
     return bool(parse_dates(known).notna().mean() >= 0.95)
 
 
+# words for a time a column's name may hold beside TIME_NAMES: a Fama-French table's
+# `month` of yyyymm numbers was refused as "no column holds dates"
+TIME_WORDS = {"ts", "epoch", "month", "week", "quarter", "year", "yyyymm", "yyyymmdd", "ym"}
+
+
 def _time_word(name: str) -> bool:
     """Whether a column's name holds a word for a time (``open_time``, ``tradeDate``,
-    ``ts``), not only is one."""
+    ``ts``, ``month``), not only is one."""
     import re
 
     words = re.sub(r"([a-z])([A-Z])", r"\1 \2", name).lower()
-    return bool(set(re.findall(r"[a-z]+", words)) & {*TIME_NAMES, "ts", "epoch"})
+    return bool(set(re.findall(r"[a-z]+", words)) & {*TIME_NAMES, *TIME_WORDS})
 
 
 def period_count(name: str, values: pd.Series) -> bool:
