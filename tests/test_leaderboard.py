@@ -547,3 +547,26 @@ def test_studies_are_grouped_by_metric_before_they_are_ordered_by_score() -> Non
     ]
     board = _frame(rows, top=None, flat=False, extra=set())
     assert list(board["study"]) == ["b", "c", "a"]  # r2, then roc_auc: the best first
+
+
+def test_a_pruned_trial_has_no_spread_and_large_scores_show_alike() -> None:
+    """A pruned trial showed ``-`` for its score beside a spread of ``0.000`` over its
+    one fold (read as "perfectly stable"); an RMSE column showed ``1512.30`` beside
+    ``823.8``."""
+    import optuna
+
+    from automl_fin.cli import _render
+    from automl_fin.engine._trial_record import TrialRecord
+    from automl_fin.results._leaderboard import _row
+
+    study = optuna.create_study()
+    for state in (optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.COMPLETE):
+        trial = study.ask()
+        TrialRecord(model="rf", fold_scores=[0.7], score_std=0.0).write(trial)
+        study.tell(trial, 0.7 if state.name == "COMPLETE" else None, state=state)
+    pruned, done = (_row("s", {}, t) for t in study.trials)
+    assert pruned["score"] is None and pruned["score_std"] is None and pruned["folds"] == 1
+    assert done["score_std"] == 0.0
+    view = pd.DataFrame({"rmse": [1512.3, 823.8, None], "fit_s": [0.0178, 3.9, None]})
+    shown = ["1512.30 0.01780", " 823.80   3.900", "      -       -"]
+    assert _render(view).splitlines()[1:] == shown

@@ -500,7 +500,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "metric": attrs.get("metric"),
         "direction": direction,
         "score": score,
-        "score_std": rec.score_std,
+        "score_std": None if score is None else rec.score_std,  # (a pruned trial's: no score)
         "folds": len(rec.fold_scores) or None,
         "fit_s": rec.fit_s,
         "predict_s": rec.predict_s,
