@@ -329,6 +329,9 @@ def test_a_series_counted_in_periods_is_searched_and_forecast_by_its_numbers(tmp
     assert out["origin"].tolist() == [2000]
     scored = predictor.evaluate(goog.tail(300))  # a 60-step window: origins from 761
     assert scored.attrs["origins"] == ("761", "999") and scored.attrs["seen"] == 899 - 760
+    # too few rows: how many it needs, not settings a trained predictor cannot take
+    with pytest.raises(DataError, match=r"give at least \d+ rows per series\)$"):
+        predictor.evaluate(goog.tail(30))
 
 
 def test_numbers_are_dates_only_where_all_of_them_write_one() -> None:
@@ -604,8 +607,10 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     sp = datasets.load("sp500")
     rets = sp.assign(ret=np.log(sp["adj_close"]).diff()).dropna()[["date", "ret"]]
     with pytest.raises(DataError, match=r"'ret' looks like returns \(4\d% below 0\): give "
-                       r"price levels, e.g. 100 \* exp\(cumulative sum of log "
-                       r"returns\)$"):  # fmt: skip
+                       r"price levels, e.g. 100 \* exp\(cumulative sum of log returns\), or "
+                       r"100 \* cumulative product of \(1 \+ r / 100\) for returns in "
+                       r"percent; or forecast them as a number: search\('auto', data=frame, "
+                       r"target='ret', overrides=\{'data.time': 'date'\}\)$"):  # fmt: skip
         search("price", data=rets, overrides={"data.series.price": "ret", "data.dataset": None},
                trials=1, runs_dir=tmp_path)  # fmt: skip
     with pytest.raises(DataError, match=r"'ret' looks like returns"):  # in percent too

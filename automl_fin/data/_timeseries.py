@@ -220,6 +220,7 @@ def _check_prices(
     bad = price.isna() | (price <= 0)
     if bad.any():
         row = frame.loc[bad].iloc[0]
+        auto = run_command("auto", source, cfg.price, time)
         known = price.dropna()
         below = float((known < 0).mean()) if len(known) else 0.0
         returns = 0.2 < below < 0.8  # both signs often: changes, not prices (% too)
@@ -231,8 +232,7 @@ def _check_prices(
         )
         others = set(frame.columns) - {cfg.price, time, entity}
         way = (  # the other columns may explain it: a quantity over time
-            f"; as a quantity over time from the other columns: "
-            f"{run_command('auto', source, cfg.price, time)}"
+            f"; as a quantity over time from the other columns: {auto}"
             if others
             else " (nor any other from its own past alone)"
         )
@@ -242,7 +242,10 @@ def _check_prices(
             f"{plain(row[cfg.price])!r}); log returns need positive prices: "
             + (
                 f"'{cfg.price}' looks like returns ({below:.0%} below 0): give "
-                "price levels, e.g. 100 * exp(cumulative sum of log returns)"
+                # (Fama-French's 2.96 is 2.96 %: exp of a sum of such overflows)
+                "price levels, e.g. 100 * exp(cumulative sum of log returns), or 100 * "
+                "cumulative product of (1 + r / 100) for returns in percent; or forecast "
+                f"them as a number: {auto}"
                 if returns
                 else f"'{cfg.price}' goes to zero or below (a spread, a rate?), which the "
                 f"price recipe does not forecast{way}"
@@ -358,8 +361,10 @@ def supervise(
     source: str = "<DataFrame>",
     features: Callable[..., pd.DataFrame] = series_features,
     whole_ids: bool = True,
+    fixed: bool = False,
 ) -> Supervised:
-    """Turn a price table into supervised rows in time order (see the module).
+    """Turn a price table into supervised rows in time order (see the module); ``fixed``:
+    ``cfg`` is a trained predictor's (its lags and windows are not advised to change).
 
     Rows without a full feature history (the first ``max(lags, windows)`` steps of each
     entity) or without a known target (the last ``horizon`` steps) are left out.
@@ -390,7 +395,7 @@ def supervise(
         shorter = (
             f", or shorter windows and lags: --set 'data.series.windows=[{room}]' --set "
             f"data.series.lags={min(cfg.lags, room)}"
-            if room >= 2
+            if room >= 2 and not fixed
             else ""
         )
         raise DataError(

@@ -325,7 +325,7 @@ def _evaluate_series(predictor: Predictor, frame: pd.DataFrame, source: str) -> 
     checked = schema.check(frame, source)
     schema.check_spacing(checked, source)
     rows = supervise(checked, time=time, entity=entity, cfg=cfg, source=source,
-                     whole_ids=whole)  # fmt: skip
+                     whole_ids=whole, fixed=True)  # fmt: skip
     y = rows.frame[RETURN_TARGET].to_numpy(dtype=float)
     if entity:
         predictor._warn_new_series(rows.frame, source)
