@@ -184,3 +184,30 @@ def test_the_record_keeps_queue_tags_out(field: str) -> None:
     whatever ``enqueue_trial`` gave it."""
     rec = TrialRecord(**{field: "x"}, baseline="prior", surplus=True, members={"1": 1.0})
     assert rec.stored() == {field: "x"}
+
+
+def test_rows_of_one_score_go_to_the_simplest() -> None:
+    """A stack, an ensemble and one logistic regression that all scored 0.988776 on
+    AER CreditCard saved the stack; the regression alone does as well."""
+    import datetime as dt
+
+    from optuna.trial import FrozenTrial, TrialState
+
+    from automl_fin.engine._trial_record import best_of
+    from automl_fin.results._leaderboard import _ranked
+
+    def row(number: int, value: float) -> FrozenTrial:
+        now = dt.datetime.now()
+        return FrozenTrial(number, TrialState.COMPLETE, value, now, now, {}, {}, {}, {}, {}, number)
+
+    rows = [row(-2, 0.988776), row(-1, 0.988776), row(5, 0.988776), row(2, 0.988776)]
+    assert best_of(rows, +1).number == 2
+    assert best_of(rows[:2], +1).number == -2  # the stack, scored out of sample, first
+    assert best_of([*rows, row(7, 0.99)], +1).number == 7  # a better score still wins
+    board = [
+        {"trial": t.number, "score": t.value, "state": "COMPLETE", "_sign": 1, "_surplus": False,
+         "baseline": False} for t in rows
+    ]  # fmt: skip
+    ranked = _ranked(board, {}, wanted=None)
+    assert [r["trial"] for r in ranked] == [2, 5, -2, -1]
+    assert [r["trial"] for r in ranked if r["chosen"]] == [2]
