@@ -93,7 +93,7 @@ def test_filters_combine(storage: str) -> None:
         ({"model": "xgbost"}, r"no model named 'xgbost' in this storage; models: ensemble, "),
         ({"recipe": "defualt"}, r"no recipe named 'defualt' .*; recipes: auto, default$"),
         ({"dataset": "0" * 16}, r"no dataset named '0000000000000000' .*bundled:german_credit"),
-        ({"state": "FINISHED"}, r"no state named 'FINISHED' .*; states: COMPLETE, FAIL, PRUNED,"),
+        ({"state": "FINISHED"}, r"no state named 'FINISHED'; states: COMPLETE, FAIL, PRUNED,"),
         ({"study": "nope"}, r"no study named 'nope' in this storage; studies: amount, auc$"),
         # an empty name (a prefix of every fingerprint) matched every study
         ({"dataset": ""}, r"^dataset: an empty name matches nothing; name one, or leave "),
