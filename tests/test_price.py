@@ -1270,3 +1270,36 @@ def test_a_column_named_for_months_of_yyyymm_numbers_is_the_time() -> None:
         assert _infer_time(pd.DataFrame({name: months, "mkt": mkt}), "ff.csv") == name
     with pytest.raises(DataError, match="no column holds dates"):  # a word for no time
         _infer_time(pd.DataFrame({"code": months, "mkt": 1.0}), "ff.csv")
+
+
+def test_an_edge_over_the_random_walk_that_a_baseline_has_too_is_said(tmp_path: Path) -> None:
+    """arch's S&P 500 and NASDAQ (not bundled), 2012 to mid-2017, 5-day returns: the
+    report said the forecast beat the random walk (p = 0.033) where the historical mean
+    of a bull market did as well (p = 0.029)."""
+    import arch.data.nasdaq
+    import arch.data.sp500
+
+    from automl_fin.results._reality_check import chosen_row
+    from automl_fin.results._report_card import random_walk_words
+
+    parts = []
+    for name, source in (("SPX", arch.data.sp500), ("NDX", arch.data.nasdaq)):
+        d = source.load()["Adj Close"].loc["2012-01-01":"2017-06-30"]
+        parts.append(pd.DataFrame({"date": d.index, "adj_close": d.to_numpy(), "ticker": name}))
+    panel = pd.concat(parts).sort_values(["date", "ticker"]).reset_index(drop=True)
+    over = {"data.entity": "ticker", "data.series.horizon": 5, "report": False,
+            "models": ["ridge"], "reality_check": None, "predictor": False}  # fmt: skip
+    result = search("price", data=panel, trials=4, seed=0, storage=":memory:", runs_dir=tmp_path,
+                    overrides=over)  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    best = chosen_row(study, result.problem)
+    tests = study.user_attrs["final_test"]["trials"]
+    mean = next(s for s in tests.values() if s["model"] == "historical_mean")
+    assert mean["p_vs_random_walk"] < 0.05
+    # the ridge's p here is 0.087: no edge said, and no baseline beside it
+    assert random_walk_words(study, best).startswith("no evidence that the forecast beats")
+    tests[str(best.number)]["p_vs_random_walk"] = 0.033  # as the probe's ensemble had it
+    study.set_user_attr("final_test", {**study.user_attrs["final_test"], "trials": tests})
+    said = random_walk_words(study, best)
+    assert said.startswith("the forecast beats the random walk on the final test (Diebold-Mariano "
+                           "p = 0.033); as does the baseline historical_mean (p = 0.0")  # fmt: skip
