@@ -1303,3 +1303,22 @@ def test_an_edge_over_the_random_walk_that_a_baseline_has_too_is_said(tmp_path: 
     said = random_walk_words(study, best)
     assert said.startswith("the forecast beats the random walk on the final test (Diebold-Mariano "
                            "p = 0.033); as does the baseline historical_mean (p = 0.0")  # fmt: skip
+
+
+def test_series_told_apart_by_numbers_only_are_named() -> None:
+    """arch's S&P 500 and NASDAQ in one long table told apart by CRSP-style ``permno``
+    numbers: "no text column tells them apart", and the column that does was not named."""
+    import arch.data.nasdaq
+    import arch.data.sp500
+
+    from automl_fin.data._table_facts import _infer_entity
+
+    parts = [
+        pd.DataFrame({"date": d.index, "adj_close": d.to_numpy(), "permno": number})
+        for number, d in ((12490, arch.data.sp500.load()["Adj Close"].tail(300)),
+                          (10107, arch.data.nasdaq.load()["Adj Close"].tail(300)))
+    ]  # fmt: skip
+    panel = pd.concat(parts).reset_index(drop=True).assign(volume=np.arange(600) * 10)
+    with pytest.raises(DataError, match=r"no text column tells them apart, the numbers of "
+                       r"\['permno'\] do; pass --set data.entity=COLUMN$"):  # fmt: skip
+        _infer_entity(panel, "p.csv", "date")

@@ -763,13 +763,32 @@ def _infer_entity(frame: pd.DataFrame, source: str, time: str) -> str:
             f"(e.g. {first}) and no text column tells series apart: keep one row per time, "
             "or name the column of the series with --set data.entity=COLUMN"
         )
+    numbered = [] if candidates else _numbered_series(frame, time)
     raise DataError(
         f"{source}: several rows share a time in '{time}', so the table holds several "
         "series; "
         + (f"which column names them? one of {_short(candidates)}" if candidates else
-           "no text column tells them apart")
+           f"no text column tells them apart, the numbers of {_short(numbered)} do" if numbered
+           else "no text column tells them apart")
         + "; pass --set data.entity=COLUMN"
     )  # fmt: skip
+
+
+def _numbered_series(frame: pd.DataFrame, time: str) -> list[str]:
+    """Columns of whole numbers that could name the series (CRSP's ``permno``): values
+    that repeat, never within a time. Said, not taken: a column of counts may do so by
+    chance."""
+    found = []
+    for name in frame.columns:
+        col = frame[name]
+        if name == time or not ptypes.is_numeric_dtype(col) or ptypes.is_bool_dtype(col):
+            continue
+        if col.isna().any() or not (col % 1 == 0).all():
+            continue
+        repeats = 2 <= col.nunique() <= max(2, len(frame) // 2)
+        if repeats and not frame.duplicated([name, time]).any():
+            found.append(str(name))
+    return found
 
 
 def _label(value: Any) -> str:
