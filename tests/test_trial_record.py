@@ -186,9 +186,10 @@ def test_the_record_keeps_queue_tags_out(field: str) -> None:
     assert rec.stored() == {field: "x"}
 
 
-def test_rows_of_one_score_go_to_the_simplest() -> None:
+def test_rows_of_one_score_go_to_the_better_probabilities_then_the_simplest() -> None:
     """A stack, an ensemble and one logistic regression that all scored 0.988776 on
-    AER CreditCard saved the stack; the regression alone does as well."""
+    AER CreditCard saved the stack, without a look at their probabilities; where the log
+    loss does not tell them apart, the regression alone does as well."""
     import datetime as dt
 
     from optuna.trial import FrozenTrial, TrialState
@@ -196,18 +197,28 @@ def test_rows_of_one_score_go_to_the_simplest() -> None:
     from automl_fin.engine._trial_record import best_of
     from automl_fin.results._leaderboard import _ranked
 
-    def row(number: int, value: float) -> FrozenTrial:
+    def row(number: int, value: float, log_loss: float | None = None) -> FrozenTrial:
         now = dt.datetime.now()
-        return FrozenTrial(number, TrialState.COMPLETE, value, now, now, {}, {}, {}, {}, {}, number)
+        attrs = {"metrics": {"log_loss": log_loss}} if log_loss is not None else {}
+        return FrozenTrial(number, TrialState.COMPLETE, value, now, now, {}, {}, attrs, {}, {},
+                           number)  # fmt: skip
 
     rows = [row(-2, 0.988776), row(-1, 0.988776), row(5, 0.988776), row(2, 0.988776)]
     assert best_of(rows, +1).number == 2
     assert best_of(rows[:2], +1).number == -2  # the stack, scored out of sample, first
     assert best_of([*rows, row(7, 0.99)], +1).number == 7  # a better score still wins
-    board = [
-        {"trial": t.number, "score": t.value, "state": "COMPLETE", "_sign": 1, "_surplus": False,
-         "baseline": False} for t in rows
-    ]  # fmt: skip
-    ranked = _ranked(board, {}, wanted=None)
+    # a recalibrated ensemble of one trial: ranks alike, better probabilities
+    calibrated = [row(-1, 0.80, 0.45), row(3, 0.80, 0.52)]
+    assert best_of(calibrated, +1).number == -1
+
+    def board(trials: list[FrozenTrial]) -> list[dict]:
+        return [
+            {"trial": t.number, "score": t.value, "state": "COMPLETE", "_sign": 1,
+             "_surplus": False, "baseline": False,
+             "metric:log_loss": TrialRecord.of(t).metrics.get("log_loss")} for t in trials
+        ]  # fmt: skip
+
+    ranked = _ranked(board(rows), {}, wanted=None)
     assert [r["trial"] for r in ranked] == [2, 5, -2, -1]
     assert [r["trial"] for r in ranked if r["chosen"]] == [2]
+    assert [r["trial"] for r in _ranked(board(calibrated), {}, wanted=None)] == [-1, 3]

@@ -35,7 +35,7 @@ __all__ = [
     "is_baseline",
     "is_candidate",
     "is_ensemble",
-    "simpler_first",
+    "tie_order",
 ]
 
 RECORD = "automl_fin"  # the user attribute holding a trial's record
@@ -181,21 +181,25 @@ def is_candidate(trial: FrozenTrial, *, ensemble: bool = True) -> bool:
 
 def best_of(rows: Iterable[FrozenTrial], sign: int) -> FrozenTrial | None:
     """The best of completed ``rows`` by their value (``sign``: +1 when larger is
-    better), ties to the simpler row (:func:`simpler_first`), as the leaderboard ranks
+    better), ties by :func:`tie_order`, as the leaderboard ranks
     them; ``None`` for no rows."""
 
-    def key(t: FrozenTrial) -> tuple[float, int, int]:
-        return (-sign * float(t.value), *simpler_first(t.number))  # type: ignore[arg-type]
+    def key(t: FrozenTrial) -> tuple[float, float, int, int]:
+        log_loss = TrialRecord.of(t).metrics.get("log_loss")
+        return (-sign * float(t.value), *tie_order(t.number, log_loss))  # type: ignore[arg-type]
 
     return min(rows, key=key, default=None)
 
 
-def simpler_first(number: int) -> tuple[int, int]:
-    """How rows of one score are ordered: a trial (the lowest number first), then the
-    stack (-2, scored on folds its layer 2 never saw), then the ensemble (-1, scored on
-    the rows that chose its weights). A stack, an ensemble and one logistic regression
-    that all scored 0.988776 saved the stack, where the regression alone does as well."""
-    return (0, number) if number >= 0 else (1 if number == -2 else 2, 0)
+def tie_order(number: int, log_loss: float | None) -> tuple[float, int, int]:
+    """How rows of one score are ordered: the lower log loss first where it is measured
+    (a recalibrated ensemble of one trial ties it on ROC AUC, ranks alike, and has the
+    better probabilities), then the simpler: a trial (the lowest number first), the
+    stack (-2, scored on folds its layer 2 never saw), the ensemble (-1, scored on the
+    rows that chose its weights). A stack, an ensemble and one logistic regression that
+    all scored 0.988776 saved the stack, without a look at their probabilities."""
+    loss = float("inf") if log_loss is None or log_loss != log_loss else float(log_loss)
+    return (loss, *((0, number) if number >= 0 else (1 if number == -2 else 2, 0)))
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:

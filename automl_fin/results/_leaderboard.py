@@ -19,7 +19,7 @@ from optuna.trial import TrialState
 from automl_fin.data._timeseries import RETURN_TARGET
 from automl_fin.engine import _run_state as run_state
 from automl_fin.engine._recipes import forecast_words, stored_hash
-from automl_fin.engine._trial_record import TrialRecord, simpler_first
+from automl_fin.engine._trial_record import TrialRecord, tie_order
 from automl_fin.errors import StorageError
 from automl_fin.results._ensemble import with_ensemble
 from automl_fin.results._reality_check import chosen_number
@@ -386,7 +386,7 @@ def _ranked(
             _STATE_ORDER.get(r["state"], 9),
             r["score"] is None,
             -sign * (r["score"] if r["score"] is not None else 0.0),
-            *simpler_first(r["trial"]),
+            *tie_order(r["trial"], r.get("metric:log_loss")),
         )
     )
     done = [r for r in rows if r["state"] == "COMPLETE"]
