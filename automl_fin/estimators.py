@@ -85,6 +85,11 @@ class _AutoFin(BaseEstimator):
                     f"X has duplicate column names ({', '.join(map(repr, twice))}); give "
                     "every column a unique name"
                 )
+            if TARGET in map(str, X.columns):  # it was overwritten by y, unsaid
+                raise DataError(
+                    f"X has a column named {TARGET!r}, the name the estimator gives y beside "
+                    "it; rename that column"
+                )
             validate_data(self, X, reset=reset, skip_check_array=True)
             if len(X) == 0:
                 raise ValueError("0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
@@ -138,10 +143,9 @@ class _AutoFin(BaseEstimator):
         overrides["predictor"] = True  # the fitted estimator is the saved predictor
         with (
             tempfile.TemporaryDirectory(prefix="automl_fin-") as runs,
-            warnings.catch_warnings(),
+            self._said_in_own_words(),
             self._named(),
         ):
-            warnings.simplefilter("ignore", UserWarning)  # e.g. a model left out
             result = search(
                 self.recipe,
                 data=frame.assign(**{TARGET: y}),
@@ -178,6 +182,26 @@ class _AutoFin(BaseEstimator):
         return result
 
     @contextlib.contextmanager
+    def _said_in_own_words(self) -> Iterator[None]:
+        """The search's warnings, said again as the fit's in the words of ``X``, ``y``
+        and this estimator's parameters (every UserWarning was silenced: infinite values
+        read as missing were said at predict only); its recipe's models that are not
+        installed are no news in every fit."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.filterwarnings("ignore", message="left out of this search")
+            try:
+                yield
+            finally:
+                said = [(str(w.message), w.category) for w in caught]
+        labels = getattr(self, "_labels", None)
+        for text, category in dict.fromkeys(said):
+            try:
+                warnings.warn(category(_in_own_words(text, labels)), stacklevel=4)
+            except Exception:  # a warning class of other arguments
+                warnings.warn(text, category, stacklevel=4)
+
+    @contextlib.contextmanager
     def _named(self) -> Iterator[None]:
         """A recipe error named as this estimator's: its parameters, not the overrides
         it passes to the recipe on the user's behalf (``task``, ``data.classes`` ...);
@@ -188,7 +212,12 @@ class _AutoFin(BaseEstimator):
         except RecipeError as exc:
             where = f"{type(self).__name__}(recipe={self.recipe!r})"
             field = _OWN_NAMES.get(exc.field, exc.field)
-            raise RecipeError(where, field, exc.detail) from None
+            # overrides={'seed': 5} beside random_state (0 unless given): "by --seed 0"
+            detail = re.sub(r"by --seed (\S+); give one", r"by random_state=\1; give one (or "
+                            "random_state=None)", exc.detail)  # fmt: skip
+            from automl_fin._words import in_python_words
+
+            raise RecipeError(where, field, in_python_words(detail)) from None
         except DataError as exc:
             raise DataError(_in_own_words(str(exc), getattr(self, "_labels", None))) from None
 

