@@ -459,6 +459,15 @@ def test_a_table_of_one_text_column_is_read_whatever_its_texts_hold(tmp_path: Pa
             warnings.simplefilter("error")  # nothing said: a plain one-column table
             read = read_table(tmp_path / name)
         pd.testing.assert_series_equal(read["text"], texts.astype("str"), check_dtype=False)
+    # texts left blank: pandas writes a value of spaces unquoted, and its reader skipped
+    # the line (so did an empty line): each prediction after it was beside the row above
+    blank = texts.copy()
+    blank[[3, 4, 5]] = ["   ", "", None]
+    blank.to_frame().to_csv(tmp_path / "blank.csv", index=False)
+    (tmp_path / "excel.csv").write_text("text\nGood\n\nBad\n\n\n")  # an empty cell; empty ends
+    assert len(read_table(tmp_path / "blank.csv")) == 300
+    assert read_table(tmp_path / "excel.csv")["text"].tolist()[::2] == ["Good", "Bad"]
+    assert len(read_table(tmp_path / "excel.csv")) == 3
 
 
 def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path: Path) -> None:

@@ -415,15 +415,45 @@ def _csv(
     with warnings.catch_warnings():
         warnings.filterwarnings("error", "Length of header", pd.errors.ParserWarning)
         try:
-            return read(index_col=False)
+            frame = read(index_col=False)
         except pd.errors.ParserWarning:
             pass
+        else:
+            if frame.shape[1] == 1 and scan and "skip_blank_lines" not in options:
+                return _blank_lines_kept(read, p, frame)
+            return frame
     shifted = read()  # the spare fields are its last columns
     extra = shifted.index.nlevels
     filled = shifted.iloc[:, -extra:].notna().any(axis=1).to_numpy()
     width = shifted.shape[1]
     line = int(np.argmax(filled)) + 2
     raise pd.errors.ParserError(f"Expected {width} fields in line {line}, saw {width + extra}")
+
+
+def _blank_lines_kept(read: Any, p: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """A table of one column (``frame``, as pandas read it) with its lines that hold only
+    spaces, or nothing, kept as rows (a text left blank): pandas skipped them, and
+    ``predict`` gave fewer rows than the file's, each prediction after such a line
+    beside the row above its own. Empty lines after the last row are no rows."""
+    full = read(index_col=False, skip_blank_lines=False)
+    if len(full) == len(frame):
+        return frame
+    return full.iloc[: len(full) - _empty_lines_at_end(p)].reset_index(drop=True)
+
+
+def _empty_lines_at_end(p: Path) -> int:
+    r"""How many empty lines an uncompressed text file ends with (after its last line's
+        end: ``a
+
+
+    `` ends with two); 0 for a compressed one (read as it is)."""
+    if p.suffix.lower() not in _READERS:
+        return 0
+    with open(p, "rb") as fh:
+        fh.seek(max(0, p.stat().st_size - 4096))
+        tail = fh.read().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    body = tail.rstrip(b"\n")
+    return max(0, len(tail) - len(body) - 1) if body else 0
 
 
 def _lone_returns(p: Path) -> bool:
