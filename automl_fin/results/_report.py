@@ -25,6 +25,7 @@ import pandas as pd
 
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.errors import ArtifactError
+from automl_fin.plugin._specs import ColumnKind
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._reality_check import chosen_row
 from automl_fin.results._report_html import figure, note, section, table
@@ -309,7 +310,11 @@ def _task_sections(
     seen = ~np.isnan(oof if oof.ndim == 1 else oof[:, 0])
     if problem.dataset.scale is not None:
         return _price_sections(problem, oof, seen, label, study, run_dir)
-    if problem.task.is_classification and problem.dataset.n_classes == 2:
+    binary = problem.task.is_classification and problem.dataset.n_classes == 2
+    # two classes of texts (great / other reviews) are no credit decision: their
+    # classes and the most confidently wrong texts, not score bands of "the riskiest"
+    text = ColumnKind.TEXT in set(problem.dataset.kinds.values())
+    if binary and not text:
         from automl_fin.results._report_credit import credit_sections
 
         positive = str(problem.dataset.classes[1])
@@ -329,10 +334,15 @@ def _task_sections(
         # the predictor's labels, its rule fitted on other rows than each it labels
         chooser = problem.decision_metric or problem.metric
         predicted = crossfit_decide(chooser, y[seen], oof[seen], rule, problem.recipe.seed)
-        return [
+        parts = [
             section("Classes", class_parts(problem, y[seen], oof[seen], predicted, rows)),
             section("Confusion matrix", _confusion(problem, y[seen], predicted, label)),
         ]
+        if binary:
+            roc = section("ROC curve", _roc(problem, study, board, seen, run_dir))
+            calibration = section("Calibration", _calibration(y[seen], oof[seen, 1], label))
+            parts = [roc, *parts, calibration]
+        return parts
     from automl_fin.results._report_regression import regression_parts
 
     best = chosen_row(study, problem)
