@@ -346,7 +346,7 @@ def test_a_refit_past_the_budget_keeps_the_holdouts_model(tmp_path: Path) -> Non
     # German credit: 800 search rows, 640 fitted in the holdout fold; a 6 s budget leaves
     # a refit 5 s (its floor): priced at 4 s x 1000 / 640 = 6.3 s, and 5.0 s on 800 rows
     said = (r"slowfit#0 keeps its fold model \(fitted on 640 rows\): a refit on 1,000 rows "
-            r"priced at ~6 s, past the 5 s left of the 5 s allowed after a 6 s budget; "
+            r"priced at ~6 s, past the 5 s left of the 5 s allowed after a search of 6 s; "
             r"--set bagging=false refits regardless")  # fmt: skip
     with pytest.warns(UserWarning, match=said):
         result = search("default", trials=1, seconds=6.0, seed=0, runs_dir=tmp_path,
@@ -363,8 +363,29 @@ def test_a_refit_past_the_budget_keeps_the_holdouts_model(tmp_path: Path) -> Non
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     oof = np.load(TrialRecord.of(study.trials[0]).oof)[valid]
     assert np.allclose(predictor.members[0].pipeline.predict_proba(X), oof)
+    # another model's column of the final test, with no fold models kept (a forest too
+    # large to keep) and its refit priced past the allowance, is not scored, not refitted
+    from automl_fin.results._refits import Allowance, RefitPriced, fitted_member
+
+    for file in (Path(result.run_dir) / "folds").glob("*.pkl"):
+        file.unlink()
+    spent = Allowance(result.problem, study)
+    spent.spent = spent.total
+    with pytest.raises(RefitPriced, match=r"^not scored: its refit on 800 rows is priced at ~5 s"):
+        fitted_member(study.trials[0], result.problem, result.problem.search_rows, result.run_dir,
+                      spent, needed=False)  # fmt: skip
+    # a study searched longer over earlier runs: a quarter of the seconds its trials took
+    # (resumed for 2 s more, a 30 s study swapped its refits for fold models)
+    import datetime as dt
+
+    longer = optuna.create_study()
+    start = dt.datetime(2026, 1, 1)
+    for minutes in (1, 2):  # 180 s of trials
+        done = optuna.trial.create_trial(value=0.7)
+        done.datetime_start, done.datetime_complete = start, start + dt.timedelta(minutes=minutes)
+        longer.add_trial(done)
+    assert Allowance(result.problem, longer).total == 0.25 * 180
     # within the allowance (a budget of 60 s: 15 s) or with bagging: false, a refit
-    from automl_fin.results._refits import Allowance
 
     problem = result.problem
     for bagging, seconds, total in (("auto", 60.0, 15.0), (False, 6.0, np.inf)):

@@ -117,7 +117,7 @@ def fit_predictor(
     record = TrialRecord.of(best)
     rows = np.arange(len(p.dataset.y))
     members, fits, used = [], {}, []  # used: the specs of every member, preprocessors too
-    allowance = Allowance(p, say=True)
+    allowance = Allowance(p, study, say=True)
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         for trial, weight in members_of(study, best):
             try:  # (a spec turned off since: the model's own plugin is still named)

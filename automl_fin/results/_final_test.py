@@ -25,7 +25,7 @@ from threadpoolctl import threadpool_limits
 from automl_fin.engine._bag import Bag
 from automl_fin.engine._predictions import blend
 from automl_fin.engine._problem import Problem
-from automl_fin.engine._trial_record import TrialRecord
+from automl_fin.engine._trial_record import TrialRecord, is_baseline
 from automl_fin.plugin._specs import Task
 from automl_fin.results._decision import rule_of
 from automl_fin.results._ensemble import rows_of
@@ -38,6 +38,7 @@ from automl_fin.results._intervals import (
     scale_model,
 )
 from automl_fin.results._members import members_of, oof_of
+from automl_fin.results._reality_check import chosen_row
 from automl_fin.results._recalibration import mapping
 from automl_fin.results._refits import Allowance, fitted_member
 from automl_fin.results._stacking import Stacker
@@ -81,13 +82,18 @@ def final_test(
     bags: set[bool] = set()  # whether each refit was a bag of fold models
     with threadpool_limits(limits=p.recipe.n_jobs if p.recipe.n_jobs > 0 else None):
         fitted: dict[int, tuple[str, Any]] = {}  # an ensemble reuses its members' refits
-        allowance = Allowance(p)  # refits priced past it: kept fold models instead
+        allowance = Allowance(p, study)  # refits priced past it: kept fold models instead
+        best = chosen_row(study, p)
+        chosen = None if best is None else best.number
         for t in rows:
             try:
                 parts = members_of(study, t)
                 for member, _ in parts:
-                    if member.number not in fitted:
-                        fitted[member.number] = fitted_member(member, p, train, run_dir, allowance)
+                    if member.number not in fitted:  # (another model's column: optional)
+                        needed = t.number == chosen or is_baseline(t)
+                        fitted[member.number] = fitted_member(
+                            member, p, train, run_dir, allowance, needed=needed
+                        )
                 models, pipes = zip(*(fitted[m.number] for m, _ in parts), strict=True)
                 weights = [w for _, w in parts]
                 record = TrialRecord.of(t)

@@ -32,7 +32,16 @@ if TYPE_CHECKING:
 
     from automl_fin.engine._problem import Problem
 
-__all__ = ["FLOOR", "REFIT_SAID", "SHARE", "Allowance", "describe_fit", "fitted_member"]
+__all__ = [
+    "FLOOR",
+    "REFIT_SAID",
+    "SHARE",
+    "Allowance",
+    "RefitPriced",
+    "describe_fit",
+    "fitted_member",
+    "searched_seconds",
+]
 
 SHARE = 0.25  # of a time budget: what a step's refits after the search may take
 FLOOR = 5.0  # seconds a step's refits may take whatever the budget
@@ -41,14 +50,19 @@ REFIT_SAID = 30.0  # seconds a member's refit is likely to take from which it is
 
 class Allowance:
     """Seconds the refits of one step after the search may still take: a quarter of
-    the time budget, at least :data:`FLOOR`; unbounded without a time budget or
-    unless ``bagging`` is ``auto`` (``false`` asks for refits). ``say``: warn when a
-    member keeps its fold models (the predictor's step; the final test's is in its
-    scores)."""
+    the study's time budget, at least :data:`FLOOR`; unbounded without a time budget or
+    unless ``bagging`` is ``auto`` (``false`` asks for refits). The study's budget is
+    this run's, or where the study was searched longer over earlier runs, the seconds
+    its trials took (resumed for 2 s more, a study searched for 30 s swapped its refits
+    on 194,144 rows for fold models, and its final test scores moved). ``say``: warn
+    when a member keeps its fold models (the predictor's step; the final test's is in
+    its scores)."""
 
-    def __init__(self, problem: Problem, *, say: bool = False) -> None:
+    def __init__(self, problem: Problem, study: Any = None, *, say: bool = False) -> None:
         seconds = problem.recipe.budget.seconds
         bounded = seconds is not None and problem.recipe.bagging == "auto"
+        if bounded and study is not None:
+            seconds = max(seconds, searched_seconds(study))  # type: ignore[type-var]
         self.total = max(FLOOR, SHARE * seconds) if bounded else math.inf  # type: ignore[operator]
         self.seconds = seconds
         self.spent = 0.0
@@ -59,17 +73,36 @@ class Allowance:
         return self.total - self.spent
 
 
+def searched_seconds(study: Any) -> float:
+    """The seconds the study's finished trials took, in all (a study searched over
+    several runs: their budgets' sum, about)."""
+    return sum(
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in study.get_trials(deepcopy=False)
+        if t.datetime_complete is not None and t.datetime_start is not None
+    )
+
+
+class RefitPriced(Exception):
+    """A member's refit is priced past the allowance, and no fold models stand in."""
+
+
 def fitted_member(
     trial: optuna.trial.FrozenTrial,
     problem: Problem,
     rows: np.ndarray,
     run_dir: Any,
     allowance: Allowance | None = None,
+    *,
+    needed: bool = True,
 ) -> tuple[str, Any]:
     """The model name and fitted pipeline of a member trial: its kept fold models as a
     bag when the recipe bags (:mod:`automl_fin.engine._bag`), or when its refit on
     ``rows`` is priced past what ``allowance`` leaves and they were kept; else
-    refitted on ``rows`` (its seconds spent from ``allowance``)."""
+    refitted on ``rows`` (its seconds spent from ``allowance``), unless not ``needed``
+    (a final test's column of another model than the chosen row's): then
+    :class:`RefitPriced` (extra trees' forest on 155,000 rows, too large to keep, was
+    refitted for its own column: 26 s of a 30 s budget's final test)."""
     from automl_fin.engine._bag import fitted_under, load_bag
     from automl_fin.engine._fitting import fit_trial
     from automl_fin.engine._trial_record import TrialRecord
@@ -86,6 +119,12 @@ def fitted_member(
         if bag is not None:
             return str(record.model), _instead(bag, record, trial.number, problem, rows, likely,
                                                allowance)  # fmt: skip
+        if not needed:
+            raise RefitPriced(
+                f"not scored: its refit on {len(rows):,} rows is priced at ~{likely:.0f} s, "
+                f"past the {max(allowance.left(), 0):.0f} s left of the {allowance.total:.0f} s "
+                "allowed after the search, and its fold models were not kept"
+            )
     if likely is not None and likely >= REFIT_SAID:
         _say_long_refit(record, trial.number, problem, len(rows), likely)
     t0 = time.monotonic()
@@ -126,7 +165,7 @@ def _instead(
     bag.instead = (
         f"a refit on {len(rows):,} rows priced at ~{likely:.0f} s, past the "
         f"{allowance.left():.0f} s left of the {allowance.total:.0f} s allowed after a "
-        f"{allowance.seconds:g} s budget"
+        f"search of {allowance.seconds:.0f} s"
     )
     if allowance.say:
         warnings.warn(
