@@ -670,6 +670,15 @@ def test_a_signed_predictor_refuses_any_edit_and_an_unsigned_one_when_required(
     unsigned = save_predictor(run.predictor, tmp_path / "unsigned")
     assert "signature" not in json.loads((unsigned / MANIFEST).read_text())
     pd.testing.assert_frame_equal(automl_fin.load(unsigned).predict_proba(rows), expected)
+    # unchecked, said: a signed one without the key, and an unsigned one beside a key (a
+    # signature stripped off with the classes reversed served flipped labels, unsaid)
+    with pytest.warns(UserWarning, match=r"is signed, but AUTOML_FIN_SIGNING_KEY is not set: "
+                      r"its signature is not checked"):  # fmt: skip
+        automl_fin.load(signed)
+    monkeypatch.setenv("AUTOML_FIN_SIGNING_KEY", "a long random secret of the bank")
+    with pytest.warns(UserWarning, match=r"is not signed, though AUTOML_FIN_SIGNING_KEY is set"):
+        automl_fin.load(unsigned)
+    monkeypatch.delenv("AUTOML_FIN_SIGNING_KEY")
     with pytest.raises(ArtifactError, match="not signed and a signature is required"):
         automl_fin.load(unsigned, require_signature=True)
     monkeypatch.setenv("AUTOML_FIN_REQUIRE_SIGNATURE", "1")

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -267,12 +268,24 @@ def verify(manifest: dict[str, Any], folder: Path, *, require: bool | None = Non
                 f"predictor {folder} is not signed and a signature is required; save it "
                 f"again with {KEY_ENV} set"
             )
+        if key is not None:  # a signature stripped off defeated the key, unsaid
+            warnings.warn(
+                f"predictor {folder} is not signed, though {KEY_ENV} is set: only its "
+                "manifest's hashes check its files, and whoever can write the folder can "
+                "rewrite them; --require-signature refuses it",
+                stacklevel=4,
+            )
         return
     if key is None:
         if require:
             raise ArtifactError(
                 f"predictor {folder} is signed, but {KEY_ENV} is not set to verify it"
             )
+        warnings.warn(
+            f"predictor {folder} is signed, but {KEY_ENV} is not set: its signature is "
+            "not checked; set the key to check it (--require-signature refuses it unchecked)",
+            stacklevel=4,
+        )
         return
     if not hmac.compare_digest(sign(manifest, key), str(signature)):
         raise ArtifactError(
