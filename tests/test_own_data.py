@@ -81,6 +81,11 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     study = _study(runs)
     assert study.user_attrs["recipe_config"]["data"]["positive_class"] == "Yes"
     assert study.user_attrs["classes"] == ["No", "Yes"]  # the positive class is index 1
+    # the manifest records the data searched, not the recipe's bundled German credit
+    recorded = json.loads((runs / study.study_name / "predictor" / "manifest.json").read_text())
+    assert recorded["recipe"]["data"]["dataset"] is None
+    assert recorded["recipe"]["data"]["path"] == str(tables["islr_default"].resolve())
+    assert "German" not in recorded["recipe"]["description"]
     best = float(out.stdout.split("best: ")[1].split("= ")[1].split()[0])
     assert best > 0.9  # ROC AUC; balance alone separates most defaulters (prior: 0.5)
     assert re.search(r"ended by the trial budget \(4 trials\) after \d+ s of the 600 s budget; "

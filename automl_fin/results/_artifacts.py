@@ -148,7 +148,7 @@ def fit_predictor(
         ),
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "study": study.study_name,
-        "recipe": p.recipe.model_dump(mode="json"),
+        "recipe": _recipe_as_run(p),
         "task": str(p.task),
         "target": ds.target,
         "dataset": {"fingerprint": ds.fingerprint, "source": ds.source, "rows": len(ds.y)},
@@ -212,6 +212,22 @@ def _decision(
 
     rule = rule_of(study, p, best, Path(run_dir) if run_dir else None)
     return None if rule is None else rule.to_json()
+
+
+def _recipe_as_run(p: Problem) -> dict[str, Any]:
+    """The recipe as the manifest records it: on other data than its own bundled set
+    (``--data``), that data (its path, or ``None`` for a DataFrame), not the set's name
+    and description (a run on mg_train.csv was recorded as "Credit default (binary) on
+    the German credit data", ``dataset: german_credit``)."""
+    recipe = p.recipe.model_dump(mode="json")
+    own = recipe["data"].get("dataset")
+    source = p.dataset.source
+    if own and source != f"bundled:{own}":
+        recipe["data"]["dataset"] = None
+        if recipe["data"].get("path") is None and not source.startswith(("<", "bundled:")):
+            recipe["data"]["path"] = source
+        recipe["description"] = f"recipe '{recipe['name']}' on {source}"
+    return recipe
 
 
 def _training_facts(p: Problem) -> dict[str, Any]:
