@@ -352,14 +352,23 @@ def _main(args: argparse.Namespace) -> int:
             if args.command in ("run", "worker")
             else ""
         )
-        from automl_fin.engine._search import STUDY_NOTE
+        from automl_fin.engine._search import STEP_NOTE, STUDY_NOTE
 
-        stopped = [n[len(STUDY_NOTE) :] for n in getattr(exc, "__notes__", ()) if
-                   n.startswith(STUDY_NOTE)]  # fmt: skip
+        notes = getattr(exc, "__notes__", ())
+        stopped = [n[len(STUDY_NOTE) :] for n in notes if n.startswith(STUDY_NOTE)]
+        step = [n[len(STEP_NOTE) :] for n in notes if n.startswith(STEP_NOTE)]
         if resume and stopped:  # a run that named no study: the same command makes a new one
             resume = (
                 "; the trials that finished are kept: the same command with --study "
                 f"{stopped[0]} resumes the search"
+            )
+        if resume and step:  # after the search: its steps, not more search, are wanted
+            holds, doing = step[0].split(" ", 1)
+            study = f" --study {stopped[0]}" if stopped else ""
+            resume = (
+                f" while {doing}, after the search: its trials are kept, and this step and "
+                f"any after it did not run; the same command{study} --trials {holds} runs "
+                "them without searching more"
             )
         said = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(f"{PROG}: {said}{resume}", file=sys.stderr)

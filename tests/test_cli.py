@@ -538,3 +538,31 @@ def test_a_search_ended_early_by_its_time_budget_says_when_and_why() -> None:
         "left; for more: --budget SECONDS"
     )
     assert said(119.0) == "ended by the time budget (120 s); for more: --budget SECONDS"
+
+
+def test_a_ctrl_c_after_the_search_names_its_step_and_how_to_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Ctrl-C that landed after the search left no predictor or report, and the
+    message advised the same command again: another whole budget of search. It now
+    names the step, and the command that runs the steps without searching more (as
+    Ctrl-C lands during the report: the report writer raises it here)."""
+    from automl_fin import cli as command_line
+    from automl_fin.engine import _search
+
+    def ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_search, "write_report", ctrl_c)
+    run = ["run", "default", "--trials", "3", "--study", "late", "--runs-dir", str(tmp_path),
+           "--set", "models=[logreg]", "--no-progress"]  # fmt: skip
+    assert command_line.main(run) == 130
+    said = capsys.readouterr().err
+    assert re.search(r"interrupted while writing the report, after the search: its trials are "
+                     r"kept, and this step and any after it did not run; the same command "
+                     r"--trials 3 runs them without "
+                     r"searching more", said), said  # fmt: skip
+    monkeypatch.undo()
+    assert command_line.main(run) == 0
+    out = capsys.readouterr().out
+    assert "the study held 3 trials already" in out and (tmp_path / "late" / "report.html").exists()

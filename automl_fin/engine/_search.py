@@ -75,6 +75,7 @@ if TYPE_CHECKING:
 
 RETRY = "retry"  # a trial's user attribute: the number of the stopped trial it runs again
 STUDY_NOTE = "automl_fin study: "  # on an interrupt: the study it named and stopped
+STEP_NOTE = "automl_fin step: "  # ... and the step after the search it stopped, if one
 
 __all__ = ["SearchResult", "search", "work"]
 
@@ -476,6 +477,9 @@ def _after_search(
         t0 = time.monotonic()
         try:
             yield
+        except KeyboardInterrupt as exc:  # the search is whole; this step and those after not
+            exc.add_note(f"{STEP_NOTE}{held(study)} {text}")
+            raise
         except (Exception, SystemExit) as exc:  # a plugin's sys.exit() too, as in a trial
             message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
             study.set_user_attr(f"error:{name}", message[:2000])
