@@ -287,8 +287,8 @@ class Schema:
             said = "; ".join(f"{theirs!r} for {ours!r}" for ours, theirs in alike.items())
             raise DataError(
                 f"{source}: missing column(s) {', '.join(map(repr, missing))} that the "
-                "predictor was trained with; add them (empty values are allowed where "
-                "the training data had them)"
+                "predictor was trained with; add them (empty values are allowed: they are "
+                "filled in as the training rows' were)"
                 + (f"; rename the columns named alike ({said})" if alike else "")
             )
         frame = plain_dtypes(frame, source, columns=self.columns, say=False)  # as training
