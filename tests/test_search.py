@@ -1455,12 +1455,15 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
     new = tmp_path / "new.csv"
-    new.write_text('text\nprofit rose sharply\n\n""\n')  # a blank line, an empty text
+    # a blank line (a spreadsheet's empty cell in a file of one column), an empty text:
+    # two rows without text, each predicted (a skipped line put the predictions after it
+    # beside the row above their own)
+    new.write_text('text\nprofit rose sharply\n\n""\n')
     with pytest.warns(UserWarning, match="no value in any feature column"):
         got = result.predictor.predict_proba(new)
-    assert len(got) == 2 and got.notna().all().all()
+    assert len(got) == 3 and got.notna().all().all()
     empty = result.predictor.predict_proba(pd.DataFrame({"text": [""]}))
-    assert np.allclose(got.iloc[1], empty.iloc[0])
+    assert np.allclose(got.iloc[1], empty.iloc[0]) and np.allclose(got.iloc[2], empty.iloc[0])
     # texts of digits alone in a file are the texts written (read as numbers: "2016.0",
     # "7.0", which a character model reads otherwise than the same rows given as text)
     from automl_fin.results._predictor import _frame
