@@ -56,6 +56,23 @@ WORDED = ("str", "object", "cat")  # training dtypes of a category not written i
 SMALL_BATCH = 10_000  # rows from which a prediction uses more than one thread
 
 
+_CONTROLLER: list[Any] = []  # (modules loaded when it was made, its ThreadpoolController)
+
+
+def _one_thread() -> Any:
+    """threadpoolctl's limit of the native libraries to one thread, through a controller
+    made again only when modules were imported since (a library loads with its module):
+    making one reads every loaded library, 3 ms a prediction, where explaining a row or
+    the report's importances predict hundreds of times."""
+    import sys
+
+    from threadpoolctl import ThreadpoolController
+
+    if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
+        _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
+    return _CONTROLLER[1].limit(limits=1)
+
+
 def _key(name: object) -> str:
     """A column name without case, outer spaces and the marks that join its words."""
     return re.sub(r"[\s_.\-]+", "", str(name).strip().casefold())
@@ -655,12 +672,10 @@ class Predictor:
         if not len(X):  # no rows: no prediction (scikit-learn refuses 0 samples)
             classes = len(self.schema.classes) if self.schema.task.is_classification else 0
             return np.empty((0, classes) if classes else 0)
-        from threadpoolctl import threadpool_limits
-
         # a small batch on one thread: a bag of 15 histogram-boosting models forked
         # OpenMP threads for every tree of one row, 1.06 s a row (p95 5.6 s on a busy
         # host) against 0.16 s (ISLR Default's predictor); large batches use every core
-        one = threadpool_limits(limits=1) if len(X) < SMALL_BATCH else contextlib.nullcontext()
+        one = _one_thread() if len(X) < SMALL_BATCH else contextlib.nullcontext()
         try:
             with one:
                 return blend(
