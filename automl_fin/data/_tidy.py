@@ -59,7 +59,9 @@ __all__ = [
 # currency sign, a trailing percent sign (12.5% is 0.125) or brackets for a negative
 # amount, as accounts write it ((1,234) is -1234)
 _DIGITS = r"(?:\d{1,3}(?:[, \u00a0\u202f]\d{3})+|\d+)(?:\.\d+)?"
-FORMATTED = rf"[-+]?[$€£¥]?{_DIGITS}%?|\([$€£¥]?{_DIGITS}\)"
+FORMATTED = rf"[-+]?[$€£¥]?{_DIGITS}(?: ?%)?|\([$€£¥]?{_DIGITS}\)"
+# a number and a unit after it (70 kg, 543 m², 3.5 yrs): one unit in the whole column
+UNITED = re.compile(r"(?P<number>[-+]?\d+(?:\.\d+)?) ?(?P<unit>[^\W\d_]{1,5}[²³]?)")
 _MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a plain one lacks
 LONGEST_NUMBER = 40  # characters: a column whose values are longer holds no numbers
 HUGE = 1e100  # values above this overflow squares and sums of squares
@@ -109,6 +111,18 @@ def is_code(name: object, values: pd.Series) -> bool:
     return text.str.len().nunique() == 1 and bool(text.str.startswith("0").any())
 
 
+def unit_of(text: pd.Series) -> str | None:
+    """The one unit every value of ``text`` writes after its number (``70 kg``, ``543
+    m²``): those columns were categories, one a distinct number, without a word; ``None``
+    where a value has none, or the values more than one (``5 kg`` and ``3 lb`` are not
+    one quantity)."""
+    found = text.str.fullmatch(UNITED.pattern)
+    if not len(text) or not found.all():
+        return None
+    units = text.str.extract(UNITED.pattern)["unit"].unique()
+    return str(units[0]) if len(units) == 1 else None
+
+
 def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
     """``col`` read as numbers (``5,850``, ``45 200``, ``$42,000.50``, ``12.5%`` as 0.125
     and ``(1,234)`` as -1234 too: see :data:`FORMATTED`; a time of day ``09:30`` as 9.5
@@ -128,6 +142,11 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
             number = number.where(~formatted.str.endswith("%"), number / 100)
             read = read.where(~read.index.isin(formatted.index), number)
             odd = read.isna()
+    if odd.any() and unit_of(text[odd]) is not None:  # 70 kg: 70, in kg
+        united = text[odd].str.extract(UNITED.pattern)
+        read = read.astype(float)
+        read[united.index] = pd.to_numeric(united["number"], errors="coerce")
+        odd = read.isna()
     if odd.any():  # times of day (09:30 is 9.5 hours) and durations (1 days 12:00:00: 1.5)
         clock = text[odd & text.str.fullmatch(CLOCK)]
         span = text[odd & text.str.fullmatch(DURATION)]
@@ -198,7 +217,7 @@ def tidy(
     kept = [c for c in frame.columns if c not in left_out]
     frame = plain_dtypes(frame, source, columns=kept)
     out = frame
-    inf, coerced, huge, written, unread, as_text = [], [], [], [], [], []
+    inf, coerced, huge, written, unread, as_text, units = [], [], [], [], [], [], []
     timed: dict[str, list[str]] = {}
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     if left_out:
@@ -253,6 +272,8 @@ def tidy(
             coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
         elif kind := written_as(col[present]):  # times of day, durations
             timed.setdefault(kind, []).append(repr(name))
+        elif unit := unit_of(pd.Series(pd.unique(col[present])).astype("str").str.strip()):
+            units.append(f"{name!r} ({unit})")
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
         elif odd:  # missing markers ("-", "n/a")
@@ -277,6 +298,12 @@ def tidy(
             f"column(s) {', '.join(written)} hold numbers written with thousands separators, "
             "a currency or percent sign or brackets (12.5% is 0.125, (1,234) is -1234): read "
             "as numeric",
+        )
+    if units:
+        _say(
+            source,
+            f"column(s) {', '.join(units)} hold numbers written with a unit: read as the "
+            "numbers, in that unit",
         )
     if unread:
         _say(
