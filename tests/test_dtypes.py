@@ -131,6 +131,12 @@ def test_columns_no_model_takes_are_refused_by_name_unless_left_out(
                     runs_dir=tmp_path, overrides={**FAST, "data.drop": ["extra"]})  # fmt: skip
     assert "extra" not in result.dataset.X.columns
     assert len(result.predictor.predict(frame.head(5))) == 5  # new rows holding it too
+    if what == "holds lists or records":  # two such columns: both named, in one line
+        two = frame.assign(more=values(card))
+        said = r"column\(s\) 'extra', 'more' hold lists or records, .* \['extra', 'more'\]\}\)"
+        with pytest.raises(DataError, match=said):
+            search("default", data=two, target="card", trials=2, storage=":memory:",
+                   runs_dir=tmp_path, overrides=FAST)  # fmt: skip
 
 
 def test_prices_with_their_dates_in_the_row_index(tmp_path: Path) -> None:

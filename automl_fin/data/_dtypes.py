@@ -103,10 +103,15 @@ def plain_dtypes(
     out = frame
     said: dict[str, list[str]] = {kind: [] for kind in SAID}
     wanted = None if columns is None else set(columns)
+    lists: list[str] = []  # columns of lists or records: all named in one refusal
     for name, dtype in frame.dtypes.items():  # items(): a 10,000-column table in ~5 ms
         if _plain(dtype) or (wanted is not None and name not in wanted):
             continue
-        read = _read(frame[name], dtype, str(name), source)
+        try:
+            read = _read(frame[name], dtype, str(name), source)
+        except _Nested:
+            lists.append(str(name))
+            continue
         if read is None:
             continue
         values, what = read
@@ -115,6 +120,14 @@ def plain_dtypes(
             said[kind].append(f"{name!r}{shown}")
         out = out if out is not frame else frame.copy(deep=False)
         out[name] = values
+    if len(lists) == 1:
+        raise _nested(lists[0], source)
+    if lists:  # (one a run: a table of two such columns took two runs to be told)
+        named = ", ".join(map(repr, lists))
+        raise DataError(
+            f"{source}: column(s) {named} hold lists or records, not values; flatten each into "
+            f"one column per field, or leave them out (data.drop: {json.dumps(lists)})"
+        )
     if say:
         for kind, how in SAID.items():
             if said[kind]:
@@ -272,8 +285,12 @@ def _complex(name: str, source: str) -> DataError:
     )
 
 
+class _Nested(DataError):
+    """A column of lists or records (:func:`plain_dtypes` names them all)."""
+
+
 def _nested(name: str, source: str) -> DataError:
-    return DataError(
+    return _Nested(
         f"{source}: column '{name}' holds lists or records, not values; flatten it into one "
         f"column per field, or leave it out (data.drop: [{json.dumps(name)}])"
     )
