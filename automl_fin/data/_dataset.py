@@ -777,6 +777,28 @@ def _say_left_out(
         warnings.warn(f"{source}: column(s) {'; '.join(said)}: left out{keep}", stacklevel=4)
 
 
+NEARLY_EMPTY = 0.01  # share of rows with a value under which a column is said to have few
+
+
+def _say_nearly_empty(frame: pd.DataFrame, left: Sequence[str], source: str) -> None:
+    """Warn of the feature columns with a value in under :data:`NEARLY_EMPTY` of the
+    rows (and fewer than 20 rows): a column with one value in 1,319 rows was a feature
+    without a word (one with none is left out, said)."""
+    n = len(frame)
+    if n < 100:
+        return
+    present = frame.notna().sum()
+    few = [c for c in frame.columns if c not in left and 0 < present[c] < min(20, NEARLY_EMPTY * n)]
+    if few:
+        shown = ", ".join(f"{c!r} ({int(present[c])})" for c in few[:5])
+        more = f" and {len(few) - 5} more" if len(few) > 5 else ""
+        warnings.warn(
+            f"{source}: column(s) {shown}{more} have a value in under 1% of the {n:,} rows: "
+            "too few to learn from, they stay features; data.drop leaves them out",
+            stacklevel=4,
+        )
+
+
 NUMBERED_ROWS = 100  # rows from which distinct long whole numbers are said to be ids
 NUMBERED_DIGITS = 6  # ... of this many digits or more
 
@@ -996,6 +1018,7 @@ class Dataset:
                 stacklevel=2,
             )
             dropped |= {c: "no values" for c in empty}
+        _say_nearly_empty(frame, [target, *drop, *empty], source)
         inferred = infer_kinds(frame, exclude=[target, *drop, *empty], overrides=kinds)
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         constant = {c: str(frame[c].iloc[0]) for c in _constant(frame, inferred, kinds)}
