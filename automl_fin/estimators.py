@@ -241,12 +241,17 @@ class _AutoFin(BaseEstimator):
         return self.predictor_._blend(features)
 
 
-def _folds(estimator: _AutoFin, most: int) -> dict[str, Any]:
+def _folds(estimator: _AutoFin, most: int, rows: str) -> dict[str, Any]:
     """Fewer folds on small data (each fold needs a row of every class) unless the
-    folds were set explicitly."""
+    folds were set explicitly, said (``rows``: which rows are few)."""
     given = (estimator.overrides or {}).get("validation.n_splits")
     if estimator.n_splits is not None or given is not None or most >= DEFAULT_FOLDS:
         return {}
+    warnings.warn(  # (a class of two rows in 3,000 scored ROC AUC 0.87 without a word)
+        f"{rows}: {max(2, most)} folds instead of {DEFAULT_FOLDS}, and the search's scores "
+        "rest on those few rows",
+        stacklevel=3,
+    )
     return {"validation.n_splits": max(2, most)}
 
 
@@ -327,7 +332,7 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         extra: dict[str, Any] = {
             "task": "binary" if len(classes) == 2 else "multiclass",
             "data.positive_class": None,
-            **_folds(self, int(counts.min())),
+            **_folds(self, int(counts.min()), f"y has a class of {int(counts.min())} rows"),
         }
         if stated is not None and len(classes) > 2 and not recipe.data.ordered:
             extra["data.ordered"] = True  # an ordered Categorical under any recipe (auto's)
@@ -457,7 +462,9 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
             raise ValueError(f"X has {len(frame)} rows but y has {len(y)}")
         if not np.all(np.isfinite(y)):
             raise ValueError("y contains NaN or infinity")
-        self._search(frame, y, {"task": "regression", **_folds(self, len(y) // 2)})
+        self._search(
+            frame, y, {"task": "regression", **_folds(self, len(y) // 2, f"y has {len(y)} rows")}
+        )
         _own_target(self.predictor_.schema, named, frame)
         return self
 
