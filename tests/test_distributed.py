@@ -675,3 +675,27 @@ def test_two_runs_of_one_new_study_with_other_models_at_once_are_not_both_taken(
     assert re.search(r"study 's' keeps the choices .*it searched the models \[", refused), refused
     models = {t.params.get("model") for t in _trials(url, "s")} - {None, "prior"}
     assert len(models & {"rf", "extra_trees"}) <= 1, models
+
+
+def test_a_worker_follows_what_is_left_of_the_searching_runs_time_budget() -> None:
+    """A worker read the time budget stored when the study was created: beside a run of
+    the study again with --budget 40 (created with 20) it stopped at 20 s; and one that
+    joined at 12 s of a 40 s search ran to 52 s, the run waiting for it. It follows what
+    is left of the searching run's budget; clocks set apart (a time left below 0 or above
+    the budget) leave it the budget whole, from when it joins."""
+    import datetime as dt
+
+    from automl_fin.engine._run_state import seconds_of
+
+    def searching(seconds: float | None, ago: float) -> dict:
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=ago)
+        return {"search": {"state": "searching", "trials": None, "seconds": seconds,
+                           "since": since.isoformat(timespec="seconds")}}  # fmt: skip
+
+    assert 27 <= seconds_of(searching(40.0, 12), 20.0) <= 28  # (the stamp in whole seconds)
+    assert 39 <= seconds_of(searching(40.0, 0), 20.0) <= 40  # the resumed run's budget
+    assert seconds_of(searching(40.0, -30), 20.0) == 40.0  # its clock ahead: the whole
+    assert seconds_of(searching(40.0, 60), 20.0) == 40.0  # past it (clocks apart): whole
+    assert seconds_of(searching(None, 5), 20.0) == 20.0  # a run of trials only: as stored
+    assert seconds_of({"search": {"state": "ended", "seconds": 40.0}}, 20.0) == 20.0
+    assert seconds_of({}, None) is None  # a study written before the mark

@@ -19,15 +19,17 @@ if TYPE_CHECKING:
 
     import optuna
 
-__all__ = ["SEARCH", "budget_of", "ended", "mark", "searching_since"]
+__all__ = ["SEARCH", "budget_of", "ended", "mark", "searching_since", "seconds_of"]
 
 SEARCH = "search"  # the study user attribute: {"state", "trials", "since"}
 
 
-def mark(study: optuna.Study, state: str, trials: int | None) -> None:
-    """Mark ``study`` as ``searching`` or ``ended`` by this run (budget ``trials``)."""
+def mark(study: optuna.Study, state: str, trials: int | None, seconds: float | None = None) -> None:
+    """Mark ``study`` as ``searching`` or ``ended`` by this run (budget ``trials`` and
+    ``seconds``)."""
     since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    study.set_user_attr(SEARCH, {"state": state, "trials": trials, "since": since})
+    found = {"state": state, "trials": trials, "since": since, "seconds": seconds}
+    study.set_user_attr(SEARCH, found)
 
 
 def ended(attrs: Mapping[str, Any]) -> str | None:
@@ -56,3 +58,24 @@ def budget_of(attrs: Mapping[str, Any], stored: int | None) -> int | None:
         trials = found["trials"]
         return trials if trials is None or isinstance(trials, int) else stored
     return stored
+
+
+def seconds_of(attrs: Mapping[str, Any], stored: float | None) -> float | None:
+    """The time budget a worker follows, from when it joins: what is left of the
+    searching run's (its start and ``--budget``), else ``stored`` (the recipe's when the
+    study was created). A worker of a study resumed with ``--budget 40`` followed the
+    20 s it was created with; one that joined at 12 s of a 40 s search ran to 52 s. A
+    left time outside 0 to the budget (clocks set apart) is not trusted: the budget
+    whole."""
+    found = attrs.get(SEARCH)
+    if not isinstance(found, dict) or found.get("state") != "searching":
+        return stored
+    seconds = found.get("seconds")
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return stored
+    try:
+        since = dt.datetime.fromisoformat(str(found.get("since")))
+    except ValueError:
+        return float(seconds)
+    left = seconds - (dt.datetime.now(dt.UTC) - since).total_seconds()
+    return left if 0 < left <= seconds else float(seconds)

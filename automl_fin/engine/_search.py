@@ -312,6 +312,7 @@ def work(
                             n_trials=0, ended_by="ended")  # fmt: skip
     budget = found.problem.recipe.budget
     budget.trials = run_state.budget_of(attrs, budget.trials)  # a later run's --trials
+    budget.seconds = run_state.seconds_of(attrs, budget.seconds)  # ... and what its time leaves
     store = open_storage(storage, create=False)
     run = _Run(store, storage, study, Path(runs_dir), started, progress, on_trial, announce,
                worker=True)  # fmt: skip
@@ -371,7 +372,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         callbacks = [cb for cb in (bar.trial_done if bar else None, on_trial) if cb]
         budget = recipe.budget.trials
         if not worker:  # workers follow this run's budget, and stop when it ends
-            run_state.mark(opt_study, "searching", budget)
+            run_state.mark(opt_study, "searching", budget, recipe.budget.seconds)
             # the run queues the first trials (baselines, portfolio) once
             with _queueing(run.store, name):  # (two runs at once: one after the other)
                 _enqueue_first(opt_study, problem)
