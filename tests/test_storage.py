@@ -160,6 +160,17 @@ def test_a_mistyped_storage_url_never_shows_its_password(url: str) -> None:
     assert "Hunter2" not in message and "analyst:***@" in message, message
 
 
+def test_a_database_url_spelt_postgres_is_told_its_sqlalchemy_name() -> None:
+    """``postgres://`` (a DATABASE_URL's spelling) was "malformed: Can't load plugin:
+    sqlalchemy.dialects:postgres", with no word of ``postgresql://``."""
+    from automl_fin import StorageError
+
+    with pytest.raises(StorageError, match=r"write postgresql:// \(SQLAlchemy's name\) for "
+                       r"postgres://$") as refused:  # fmt: skip
+        open_storage("postgres://analyst:Hunter2@db-host/automl")
+    assert "Hunter2" not in str(refused.value)
+
+
 def test_the_cli_masks_the_password_of_a_url_it_cannot_read(tmp_path: Path) -> None:
     out = cli("leaderboard", "--storage", "postgresql:/analyst:Hunter2@db-host/automl")
     assert out.returncode == 2

@@ -197,7 +197,15 @@ def open_storage(url: str, *, create: bool = True) -> optuna.storages.BaseStorag
             _log_ahead(storage, Path(path))  # a writer's; a reader leaves the file as it is
         return storage
     except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
-        raise StorageError(f"storage '{redact(url)}' is malformed: {short_error(exc)}") from None
+        # a DATABASE_URL's postgres:// (Heroku's, libpq's) is SQLAlchemy's postgresql://
+        spelt = (
+            "; write postgresql:// (SQLAlchemy's name) for postgres://"
+            if str(url).startswith(("postgres://", "postgres+"))
+            else ""
+        )
+        raise StorageError(
+            f"storage '{redact(url)}' is malformed: {short_error(exc)}{spelt}"
+        ) from None
     except ImportError as exc:  # (Optuna re-raises the driver's as a plain ImportError)
         module = getattr(exc.__cause__, "name", None) or exc.name or "its driver"
         package = DRIVERS.get(module.split(".")[0], module)
