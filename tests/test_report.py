@@ -183,6 +183,12 @@ def test_a_report_for_other_data_is_refused(tmp_path: Path) -> None:
     frame.iloc[:-1].to_csv(other, index=False)
     with pytest.raises(DataError, match=r"not the data run '.*' was searched on"):
         reopen(result.run_dir, data=other)
+    # a table without the run's target: the run's advice, not a --target no reopen takes
+    # (a worker given another table was told to pass --target, which it has not)
+    frame.drop(columns="creditability").to_csv(tmp_path / "untargeted.csv", index=False)
+    with pytest.raises(DataError, match=r"target column 'creditability' not found: not the "
+                       r"data run '.*' was searched on; pass the run's data$"):  # fmt: skip
+        reopen(result.run_dir, data=tmp_path / "untargeted.csv")
     frame.to_csv(tmp_path / "same.csv", index=False)
     assert reopen(result.run_dir, data=tmp_path / "same.csv").problem.dataset.target == (
         "creditability"

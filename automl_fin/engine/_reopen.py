@@ -95,7 +95,15 @@ def reopen(
         data = source
     registry = registry or get_registry()
     _check_models(study, name, recipe, registry)
-    problem = resolve(recipe, data, registry)
+    try:
+        problem = resolve(recipe, data, registry)
+    except DataError as exc:  # a table without the run's columns: the run's advice, not
+        if data is None or "--target" not in str(exc):  # a --target no reopen takes
+            raise
+        raise DataError(
+            f"{str(exc).split(';')[0]}: not the data run '{name}' was searched on; pass the "
+            "run's data"
+        ) from None
     if problem.dataset.fingerprint != attrs.get("dataset"):
         raise DataError(
             f"{problem.dataset.source}: not the data run '{name}' was searched on (fingerprint "
