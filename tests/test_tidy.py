@@ -341,6 +341,10 @@ def test_numbers_written_with_a_unit_are_numbers_in_that_unit(tmp_path: Path) ->
     ds = Dataset.from_frame(read, target="price", source="h.csv")
     assert ds.kinds["lot"].value == "numeric" and ds.kinds["tax"].value == "numeric"
     assert np.allclose(ds.X["lot"], metres) and np.allclose(ds.X["tax"], houses["bedrooms"] * 0.007)
+    from automl_fin.data._tidy import numbers_in_text
+
+    codes, strays = numbers_in_text(pd.Series(["1", "2", "4A", "3"]))  # a code, no 4 amperes
+    assert codes.isna().tolist() == [False, False, True, False] and strays == ["4A"]
     mixed = frame.assign(lot=np.where(np.arange(300) % 2, frame["lot"], "12 ft"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

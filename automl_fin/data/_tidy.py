@@ -142,7 +142,9 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
             number = number.where(~formatted.str.endswith("%"), number / 100)
             read = read.where(~read.index.isin(formatted.index), number)
             odd = read.isna()
-    if odd.any() and unit_of(text[odd]) is not None:  # 70 kg: 70, in kg
+    # 70 kg: 70, in kg, where every value has that unit (a code 4A among codes 1 to 4 is
+    # no 4 in amperes)
+    if odd.any() and odd.all() and unit_of(text) is not None:
         united = text[odd].str.extract(UNITED.pattern)
         read = read.astype(float)
         read[united.index] = pd.to_numeric(united["number"], errors="coerce")
