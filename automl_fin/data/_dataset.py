@@ -442,11 +442,9 @@ def _blank_lines_kept(read: Any, p: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _empty_lines_at_end(p: Path) -> int:
-    r"""How many empty lines an uncompressed text file ends with (after its last line's
-        end: ``a
-
-
-    `` ends with two); 0 for a compressed one (read as it is)."""
+    """How many empty lines an uncompressed text file ends with, after its last line's
+    end (a file ending in three line ends ends with two); 0 for a compressed one (read
+    as it is)."""
     if p.suffix.lower() not in _READERS:
         return 0
     with open(p, "rb") as fh:
