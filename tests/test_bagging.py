@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import zlib
@@ -391,4 +392,4 @@ def test_a_refit_past_the_budget_keeps_the_holdouts_model(tmp_path: Path) -> Non
     for bagging, seconds, total in (("auto", 60.0, 15.0), (False, 6.0, np.inf)):
         recipe = problem.recipe.model_copy(update={"bagging": bagging}, deep=True)
         recipe.budget.seconds = seconds
-        assert Allowance(SimpleNamespace(recipe=recipe)).total == total  # type: ignore[arg-type]
+        assert Allowance(dataclasses.replace(problem, recipe=recipe)).total == total

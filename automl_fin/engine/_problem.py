@@ -127,12 +127,23 @@ class Problem:
         return self.scheme in ("kfold", "stratified_kfold") and len(self.dataset.y) <= BAG_ROWS
 
     @property
+    def refits_bounded(self) -> bool:
+        """Whether refits after the search are bounded by the time budget
+        (:mod:`automl_fin.results._refits`): ``bagging: auto`` under ``budget.seconds``."""
+        return self.recipe.bagging == "auto" and self.recipe.budget.seconds is not None
+
+    @property
     def keeps_folds(self) -> bool:
-        """Whether the search keeps its trials' fold models: to bag them, or (``bagging:
-        auto`` under a time budget) to stand in for a refit after the search that would
-        take too long (:mod:`automl_fin.results._refits`)."""
-        recipe = self.recipe
-        return self.bagging or (recipe.bagging == "auto" and recipe.budget.seconds is not None)
+        """Whether the search keeps its trials' fold models: to bag them, or to stand in
+        for a refit after the search that would take too long (:attr:`refits_bounded`)."""
+        return self.bagging or self.refits_bounded
+
+    @property
+    def on_own_data(self) -> bool:
+        """Whether the run is on its recipe's own bundled data set (its description
+        describes that data, not a user's table)."""
+        own = self.recipe.data.dataset
+        return bool(own) and self.dataset.source == f"bundled:{own}"
 
     @property
     def decision_metric(self) -> Metric | None:

@@ -220,9 +220,8 @@ def _recipe_as_run(p: Problem) -> dict[str, Any]:
     and description (a run on mg_train.csv was recorded as "Credit default (binary) on
     the German credit data", ``dataset: german_credit``)."""
     recipe = p.recipe.model_dump(mode="json")
-    own = recipe["data"].get("dataset")
     source = p.dataset.source
-    if own and source != f"bundled:{own}":
+    if recipe["data"].get("dataset") and not p.on_own_data:
         recipe["data"]["dataset"] = None
         if recipe["data"].get("path") is None and not source.startswith(("<", "bundled:")):
             recipe["data"]["path"] = source

@@ -60,7 +60,7 @@ class Allowance:
 
     def __init__(self, problem: Problem, study: Any = None, *, say: bool = False) -> None:
         seconds = problem.recipe.budget.seconds
-        bounded = seconds is not None and problem.recipe.bagging == "auto"
+        bounded = problem.refits_bounded
         if bounded and study is not None:
             seconds = max(seconds, searched_seconds(study))  # type: ignore[type-var]
         self.total = max(FLOOR, SHARE * seconds) if bounded else math.inf  # type: ignore[operator]
@@ -109,22 +109,24 @@ def fitted_member(
 
     folder = Path(run_dir) if run_dir else None
     record = TrialRecord.of(trial)
-    if problem.bagging:
-        bag = load_bag(folder, trial.number, fitted_under(problem.registry))
-        if bag is not None:
-            return str(record.model), bag
     likely = refit_seconds(record, problem, len(rows))
-    if allowance is not None and likely is not None and likely > allowance.left():
-        bag = load_bag(folder, trial.number, fitted_under(problem.registry))
-        if bag is not None:
-            return str(record.model), _instead(bag, record, trial.number, problem, rows, likely,
-                                               allowance)  # fmt: skip
-        if not needed:
-            raise RefitPriced(
-                f"not scored: its refit on {len(rows):,} rows is priced at ~{likely:.0f} s, "
-                f"past the {max(allowance.left(), 0):.0f} s left of the {allowance.total:.0f} s "
-                "allowed after the search, and its fold models were not kept"
-            )
+    past = allowance is not None and likely is not None and likely > allowance.left()
+    bag = (
+        load_bag(folder, trial.number, fitted_under(problem.registry))
+        if problem.bagging or past
+        else None
+    )
+    if bag is not None:
+        if problem.bagging:
+            return str(record.model), bag
+        return str(record.model), _instead(bag, record, trial.number, problem, rows, likely,
+                                           allowance)  # type: ignore[arg-type]  # fmt: skip
+    if past and not needed:
+        raise RefitPriced(
+            f"not scored: its refit on {len(rows):,} rows is priced at ~{likely:.0f} s, past "
+            f"the {max(allowance.left(), 0):.0f} s left of the {allowance.total:.0f} s allowed "  # type: ignore[union-attr]
+            "after the search, and its fold models were not kept"
+        )
     if likely is not None and likely >= REFIT_SAID:
         _say_long_refit(record, trial.number, problem, len(rows), likely)
     t0 = time.monotonic()

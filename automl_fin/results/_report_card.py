@@ -74,8 +74,7 @@ def _recipe_words(problem: Problem) -> str:
     """The recipe's name, and its description where the run is on the recipe's own data
     (it describes that data: "on the German credit data" is not the user's table)."""
     recipe = problem.recipe
-    own = recipe.data.dataset and problem.dataset.source == f"bundled:{recipe.data.dataset}"
-    if own and recipe.description:
+    if problem.on_own_data and recipe.description:
         return f"{recipe.name}: {recipe.description}"
     return f"{recipe.name}, on {problem.dataset.source}"
 
@@ -284,13 +283,11 @@ def _as_does_a_baseline(study: Any) -> str:
     than the random walk beats it on the final test too (two indices' 5-day returns in a
     bull market: the chosen ensemble's edge, p = 0.033, was the drift's, p = 0.029), or
     ``""``."""
-    tests = (study.user_attrs.get("final_test") or {}).get("trials") or {}
-    bases = {str(t.number) for t in study.get_trials(deepcopy=False) if is_baseline(t)}
+    scored = [final_scores(study, t)[0] for t in study.get_trials(deepcopy=False) if is_baseline(t)]
     beating = sorted(
         (float(s["p_vs_random_walk"]), str(s.get("model")))
-        for number, s in tests.items()
-        if number in bases
-        and s.get("model") != "random_walk"
+        for s in scored
+        if s.get("model") != "random_walk"
         and s.get("p_vs_random_walk") is not None
         and float(s["p_vs_random_walk"]) < SIGNIFICANT
     )
