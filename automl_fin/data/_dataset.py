@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from automl_fin.data._aggregate_rows import without_aggregates
 from automl_fin.data._dates import MIXED, date_format
 from automl_fin.data._dtypes import nested
 from automl_fin.data._tidy import is_code, name_words
@@ -983,6 +984,7 @@ class Dataset:
             if name not in frame.columns:
                 raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")
         digest = fingerprint(frame)
+        frame = without_aggregates(frame, source)
         y_raw = frame[target]
         keep = has_label(y_raw)
         if not keep.any():
