@@ -576,17 +576,28 @@ def _check_preprocessor(spec: PreprocessorSpec, task: Task, seed: int, two: bool
     def fit_transform() -> tuple[Any, np.ndarray, np.ndarray]:
         steps = [(n, p.build({**_params(p, ctx, seed), **p.defaults}, ctx)) for n, p in before]
         chain = Steps([*steps, (spec.name, spec.build(params, ctx))])
+        part, rest = X[columns].iloc[:cut].copy(), X[columns].iloc[cut:].copy()
         try:
-            train = _dense(chain.fit_transform(X[columns].iloc[:cut], y[:cut]))
+            train = _dense(chain.fit_transform(part, y[:cut]))
         except Exception as exc:
             raise _fail(spec.name, task, f"fit_transform of {given} raised "
                         f"{type(exc).__name__}: {exc}") from None  # fmt: skip
-        return chain, train, _dense(chain.transform(X[columns].iloc[cut:]))
+        test = _dense(chain.transform(rest))
+        for what, rows, at in (("fit_transform", part, slice(None, cut)),
+                               ("transform", rest, slice(cut, None))):  # fmt: skip
+            if not rows.equals(X[columns].iloc[at]):
+                raise _fail(spec.name, task, f"{what} overwrote the DataFrame it was given: "
+                            "work on a copy (a search's next step and the model read the "
+                            "values written)")  # fmt: skip
+        return chain, train, test
 
     name = spec.name
     chain, train, test = fit_transform()
     if train.shape[0] != cut or test.shape[0] != len(y) - cut:
         raise _fail(name, task, f"changed the number of rows ({train.shape[0]} from {cut})")
+    if train.ndim == 2 and train.shape[1] == 0:
+        raise _fail(name, task, "gives no columns: a preprocessor keeps at least one (the "
+                    "model after it has nothing to fit)")  # fmt: skip
     if train.shape[1:] != test.shape[1:]:
         raise _fail(
             name, task, f"transforms unseen rows to width {test.shape[1:]}, not {train.shape[1:]}"

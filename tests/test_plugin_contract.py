@@ -975,3 +975,79 @@ def test_a_range_a_plugin_changed_is_said_when_its_study_resumes(tmp_path) -> No
             r"changed\): 'knn.k' \[3, 60\] -> \[3, 100\]")  # fmt: skip
     with pytest.warns(UserWarning, match=said):
         search("default", trials=3, registry=registry(100), overrides=over, **args)
+
+
+class _NoColumns(TransformerMixin, BaseEstimator):
+    """A numeric step that gives no columns (a feature selector that kept none)."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        return np.empty((len(X), 0))
+
+
+class _OverwritesInput(TransformerMixin, BaseEstimator):
+    """A numeric imputer that fills its input in place, and over every value."""
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        X.loc[:, :] = 123456.0
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        X.loc[:, :] = 123456.0
+        return np.asarray(X, dtype=float)
+
+
+def test_a_step_that_fails_every_trial_is_left_out_and_one_without_columns_is_named(
+    tmp_path,
+) -> None:
+    """Three plugin steps a prober wrote: one dropping a row took 118 trials of a
+    134-trial search, TPE reading a choice it never saw completed as promising (a model
+    was left out after three failures, a step never); one giving no columns passed
+    ``check_plugin`` and failed as the model's ("Found array with 0 feature(s)"); one
+    overwriting the frame it was given passed ``check_plugin`` and made every feature
+    one number (a predictor of ROC AUC 0.55, unsaid)."""
+    from automl_fin.engine._search import search
+
+    drops = PreprocessorSpec(name="drops_scale", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                             build=lambda p, ctx: _DropsLastRow())  # fmt: skip
+    empty = PreprocessorSpec(name="no_columns", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                             build=lambda p, ctx: _NoColumns())  # fmt: skip
+    overwrites = PreprocessorSpec(name="fills_in_place", kinds={ColumnKind.NUMERIC},
+                                  slot=Slot.IMPUTE,
+                                  build=lambda p, ctx: _OverwritesInput())  # fmt: skip
+    with pytest.raises(PluginCheckError, match=r"^no_columns \(binary\): gives no columns"):
+        check_plugin(empty, tasks=[Task.BINARY])
+    with pytest.raises(PluginCheckError, match=r"^fills_in_place \(binary\): fit_transform "
+                       "overwrote the DataFrame it was given"):  # fmt: skip
+        check_plugin(overwrites, tasks=[Task.BINARY])
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(drops)
+            register(empty)
+
+    credit = datasets.load("german_credit")
+    numbers = credit.select_dtypes("number").assign(creditability=credit["creditability"])
+    fixed = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
+             "validation.repeats": 1, "validation.n_splits": 3, "baselines": [],
+             "portfolio": False, "models": ["logreg"], "spread": False}  # fmt: skip
+    common = {"runs_dir": tmp_path, "storage": ":memory:", "progress": False, "seed": 0,
+              "registry": Registry(plugins={"probe": Plugin()})}  # fmt: skip
+    asked = {**fixed, "preprocessors": ["median_impute", "no_columns"]}
+    result = search("default", data=numbers, target="creditability", trials=1,
+                    overrides=asked, **common)  # fmt: skip
+    error = result.leaderboard()["error"].iloc[0]
+    assert error.startswith("no_columns (<local> 0+unknown (plugin 'probe')) raised in fit")
+    assert "no_columns gave no columns for 7: a preprocessor keeps at least one" in error
+    asked = {**fixed, "preprocessors": ["median_impute", "standard_scale", "drops_scale"]}
+    with pytest.warns(UserWarning, match="drops_scale: left out of the rest of this search "
+                      "after 3 failed trials and none that completed"):  # fmt: skip
+        result = search("default", data=numbers, target="creditability", trials=30,
+                        overrides=asked, **common)  # fmt: skip
+    board = result.leaderboard()
+    assert (board["state"] == "FAIL").sum() == 3
+    assert board["state"].isin(["COMPLETE", "PRUNED"]).sum() == 27

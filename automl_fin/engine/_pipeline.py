@@ -457,7 +457,7 @@ def culprit(pipe: Any) -> Callable[[BaseException], str | None]:
 _SHAPE_DIFFERS = re.compile(
     r"inconsistent numbers of samples|dimensions except for the concatenation axis|"
     r"shape mismatch|length of values|does not match length|different number of rows|"
-    r"\d+ features|number of (features|columns)",
+    r"\d+ features|\d+ feature\(s\)|number of (features|columns)",
     re.IGNORECASE,
 )
 
@@ -515,10 +515,15 @@ def _changed_shape(prep: Any, X: Any) -> tuple[str, str] | None:
     features, but ... is expecting 61"), blamed on the model. Looked at after such a
     failure only (each step transforms ``X`` once more)."""
     try:
-        for name, _, part, fit in _step_outputs(prep, X):
+        for name, given, part, fit in _step_outputs(prep, X):
             shape = getattr(part, "shape", (len(X),))
             if shape[0] != len(X):
                 return name, _rows_said(name, int(shape[0]), len(X))
+            if len(shape) == 2 and shape[1] == 0 and getattr(given, "shape", (0, 1))[1]:
+                return name, (
+                    f"{name} gave no columns for {given.shape[1]}: a preprocessor keeps at "
+                    "least one (automl_fin.testing.check_plugin checks it)"
+                )
             if len(shape) == 2 and fit is not None and shape[1] != fit:
                 return name, (
                     f"{name} gave {shape[1]} columns for these {len(X)} rows, {fit} for "
