@@ -370,6 +370,14 @@ def test_positive_class_rules(tmp_path: Path) -> None:
         settled = settle(recipe, gap, "card", loosened(recipe, gap, over))
         assert settled.recipe.data.positive_class == 1.0
     assert infer_positive(pd.Series(["good", "bad", "good"]))[0] == "bad"
+    # codes 1/2 are R's: 2 the event, whichever is more common (German credit's original
+    # coding, 1 = good on 700 rows, made "good" the positive class; survival's status,
+    # 1 = censored); 1 beside another count than 0 is no label either
+    for coded in ([1] * 700 + [2] * 300, [2.0] * 70 + [1.0] * 30):
+        assert infer_positive(pd.Series(coded)) == (
+            2, "codes 1 and 2: the second, as R codes an event"
+        )  # fmt: skip
+    assert infer_positive(pd.Series([1, 1, 1, 3]))[0] == 3
     label, why = infer_positive(pd.Series(["A", "B", "B", "B"]))
     assert label == "A" and why == "the minority class, 25% of rows"
     card = _rdata("AER", "CreditCard")  # card: yes/no

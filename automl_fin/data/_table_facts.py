@@ -373,9 +373,19 @@ def _target_facts(out: Settled, source: str, soft: frozenset[str]) -> None:
 def infer_positive(y: pd.Series) -> tuple[Any, str]:
     """The positive class of a two-valued target, and why: the one conventional
     positive label (1, true, yes, bad, default, denied, ...) if exactly one value is
-    one, else the minority class (on a tie, the value sorting last)."""
+    one, else the minority class (on a tie, the value sorting last). Codes 1 and 2 are
+    R's factor codes: the second, the event (German credit's original 2 = bad, 700 of
+    its 1,000 rows coded 1 = good; survival's 2 = dead), not 1; 1 is a positive label
+    beside 0 (or -1) only."""
     values = sorted(y.dropna().unique().tolist(), key=str)
+    written = {_label(v).strip().lower() for v in values}
+    if written == {"1", "2"}:
+        return next(v for v in values if _label(v).strip() == "2"), (
+            "codes 1 and 2: the second, as R codes an event"
+        )
     usual = [v for v in values if _label(v).strip().lower() in POSITIVE]
+    if written - {"1"} - {"0", "-1"} and "1" in written:  # 1 beside 3, 5: a count
+        usual = [v for v in usual if _label(v).strip() != "1"]
     if len(usual) == 1:
         return usual[0], "a conventional positive label"
     counts = y.astype("str").value_counts()
