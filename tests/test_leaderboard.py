@@ -149,6 +149,12 @@ def test_columns_for_analysis_across_studies(storage: str) -> None:
     assert pd.api.types.is_string_dtype(weights) and "none" in set(weights), weights.tolist()
     assert set(weights) <= {"none", "balanced"}
     assert flat.loc[flat["model"] == "rf", "param:logreg.class_weight"].isna().all()
+    # also where every row of the study asked for chose None (floats there: NaN)
+    from automl_fin.results._leaderboard import _ABSENT, _param_column
+
+    only = _param_column([None, None, _ABSENT])
+    assert pd.api.types.is_string_dtype(only) and only.tolist()[:2] == ["none", "none"]
+    assert only.isna().tolist() == [False, False, True]
 
 
 def test_times_are_the_readers_local_time_for_every_row(storage: str) -> None:

@@ -247,3 +247,4 @@ def test_a_trial_whose_process_is_gone_from_this_machine_is_failed_at_once(
         "not counted"
     )
     assert pd.isna(row["duration_s"])  # when it ended is not known (not when it was found)
+    assert pd.isna(row["finished"])  # (finished - started had given it a duration)

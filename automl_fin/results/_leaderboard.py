@@ -440,9 +440,10 @@ def _param_column(values: list[Any]) -> pd.Series:
     numbers stay whole (``Int64``: mixed with another model's rows they were floats,
     ``492.0``) and flags flags (``boolean``), whatever rows a filter leaves. A value
     ``None`` of a parameter of choices (``class_weight``: ``balanced`` or ``None``) is the
-    text ``none``, not missing: a ``groupby`` dropped its rows."""
+    text ``none``, not missing: a ``groupby`` dropped its rows; also in a study whose
+    rows all chose ``None`` (the column was floats there, text beside another study)."""
     given = [v for v in values if v is not _ABSENT and v is not None]
-    if given and all(isinstance(v, str) for v in given) and any(v is None for v in values):
+    if all(isinstance(v, str) for v in given) and any(v is None for v in values):
         values = ["none" if v is None else v for v in values]
         given = [v for v in values if v is not _ABSENT]
     values = [None if v is _ABSENT else v for v in values]
@@ -512,7 +513,7 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "predict_s": rec.predict_s,
         "duration_s": duration,
         "started": t.datetime_start,
-        "finished": t.datetime_complete,
+        "finished": None if died else t.datetime_complete,  # when found dead, not its end
         "state": t.state.name,
         "params": params,
         "plugin": rec.plugin,
