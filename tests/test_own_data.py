@@ -772,3 +772,27 @@ def test_auto_says_a_count_was_read_as_classes_and_how_to_make_it_a_quantity(tmp
     result = search("auto", data=table, target="reports", trials=2, runs_dir=tmp_path,
                     overrides=over)  # fmt: skip
     assert result.problem.task == "regression"
+
+
+def test_a_class_beside_its_dates_is_told_how_to_validate_in_time_order(tmp_path: Path) -> None:
+    """ISLR's Smarket (not bundled) with its trading days: a binary target beside one
+    date column was scored on shuffled folds that trained on later days, and its final
+    test drawn at random, unsaid. The note names the dates and the two settings, which
+    then validate walk-forward with the date as the time, not a feature."""
+    table = _rdata("ISLR", "Smarket").drop(columns=["Today"])
+    table["date"] = pd.bdate_range("2001-01-02", periods=len(table)).strftime("%Y-%m-%d")
+    common = {"target": "Direction", "trials": 1, "runs_dir": tmp_path, "storage": ":memory:",
+              "progress": False}  # fmt: skip
+    fixed = {"models": ["logreg"], "report": False, "ensemble": False, "baselines": []}
+    shuffled = search("default", table, overrides=fixed, **common)
+    said = [n for n in shuffled.problem.notes if "holds dates" in n]
+    assert said == [
+        "'date' holds dates (2001-01-02 to 2005-10-17): a class is validated on shuffled "
+        "rows, as for cases drawn at random; where new cases come later in time (last "
+        "year's applications for next year's), validate in time order: --set data.time=date "
+        "--set validation.scheme=walk_forward"
+    ]
+    asked = {**fixed, "data.time": "date", "validation.scheme": "walk_forward"}
+    ordered = search("default", table, overrides=asked, **common)
+    assert ordered.problem.scheme == "walk_forward" and "date" not in ordered.dataset.X
+    assert not [n for n in ordered.problem.notes if "holds dates" in n]

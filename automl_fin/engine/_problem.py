@@ -9,6 +9,7 @@ does not fit, with an error naming the recipe field or the data column.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -438,6 +439,7 @@ def resolve(
                     "validated walk-forward in time order, never on shuffled rows (the "
                     "future would train the past); to shuffle: --set validation.scheme=kfold"
                 )
+    _say_dated_cases(recipe, dataset, settled.notes)
     text = _text_column(recipe, dataset, registry)
     if text is not None:  # read again with it as text (a column of the user's own kind stays)
         recipe.data.columns = {**recipe.data.columns, text: ColumnKind.TEXT}
@@ -893,6 +895,37 @@ def _bad_parameter(entry: Mapping[str, Any], registry: Registry, ctx: BuildConte
         if not contains(space[param], value):
             return f"'{key}': {value!r} is outside its space {space[param]}"
     return ""
+
+
+def _say_dated_cases(recipe: Recipe, dataset: Dataset, notes: list[str]) -> None:
+    """Note a class target beside one date column validated on shuffled folds: ISLR's
+    Smarket with its trading days was scored on folds that trained on later days,
+    and its final test drawn at random, unsaid."""
+    dates = [c for c, k in dataset.kinds.items() if k is ColumnKind.DATETIME]
+    scheme = recipe.validation.scheme
+    if not dataset.task.is_classification or len(dates) != 1 or scheme not in (
+        "auto", "stratified_kfold", "kfold"
+    ):  # fmt: skip
+        return
+    first, last = _span(dataset.X[dates[0]])
+    time = shlex.quote(f"data.time={dates[0]}")
+    notes.append(
+        f"'{dates[0]}' holds dates ({first} to {last}): a class is validated on shuffled "
+        "rows, as for cases drawn at random; where new cases come later in time (last "
+        "year's applications for next year's), validate in time order: --set "
+        f"{time} --set validation.scheme=walk_forward"
+    )
+
+
+def _span(values: pd.Series) -> tuple[str, str]:
+    """The first and the last of a time column's values, as text (a date's day alone)."""
+
+    def said(v: Any) -> str:
+        return (
+            v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) and v == v.normalize() else str(v)
+        )
+
+    return said(values.min()), said(values.max())
 
 
 def _in_time_order(frame: pd.DataFrame, parts: Sequence[str]) -> bool:
