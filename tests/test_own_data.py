@@ -575,7 +575,19 @@ def test_auto_validates_a_quantity_over_time_walk_forward(tables: dict[str, Path
     assert result.problem.scheme == "walk_forward"
     assert result.recipe.data.time == "Date" and "Date" not in result.dataset.X
     assert (np.diff(result.dataset.times) > np.timedelta64(0)).all()
-    assert any(n.startswith("time 'Date': a numeric target beside") for n in result.problem.notes)
+    said = [n for n in result.problem.notes if n.startswith("time 'Date': a numeric target")]
+    assert said and said[0].endswith(
+        "Its own past is no feature here; to forecast it from its past: "
+        "search('price', data=frame, target='Volume', overrides={'data.time': 'Date'})"
+    )
+    # its reference rows: the training mean, and the last value it had (ggplot2's
+    # economics: models beat the mean by far and lost to last month's unemployment)
+    board = result.leaderboard()
+    last = board[board["model"] == "last_value"].iloc[0]
+    assert set(board.loc[board["baseline"], "model"]) == {"historical_mean", "last_value"}
+    y, splits = result.dataset.y, result.problem.splits
+    rmse = [np.sqrt(np.mean((y[va] - y[tr[-1]]) ** 2)) for tr, va in splits]
+    assert last["score"] == pytest.approx(np.mean(rmse), rel=1e-9)
     # a date column that cannot order the folds (a blank, a few distinct dates) is kept a
     # feature, and the run says why (it refused tables that trained before)
     gaps = volume.assign(Date=volume["Date"].astype(object))

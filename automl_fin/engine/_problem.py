@@ -434,10 +434,12 @@ def resolve(
                         stacklevel=3,
                     )
                 written = f" (the time in parts: {', '.join(map(repr, parts))})" if parts else ""
+                past = run_command("price", dataset.source, dataset.target, dates[0])
                 settled.notes.append(
                     f"time '{dates[0]}'{written}: a numeric target beside one date column is "
                     "validated walk-forward in time order, never on shuffled rows (the "
-                    "future would train the past); to shuffle: --set validation.scheme=kfold"
+                    "future would train the past); to shuffle: --set validation.scheme=kfold. "
+                    f"Its own past is no feature here; to forecast it from its past: {past}"
                 )
     _say_dated_cases(recipe, dataset, settled.notes)
     text = _text_column(recipe, dataset, registry)
@@ -702,9 +704,13 @@ def _specs(
 
     baselines = {}
     if recipe.baselines == "auto":  # the task's own reference row, where installed
-        own = "historical_mean" if task is Task.REGRESSION else "prior"
-        spec = registry.models.get(own)
-        baselines = {own: spec} if spec is not None and spec.baseline else {}
+        own = ["historical_mean"] if task is Task.REGRESSION else ["prior"]
+        if _one_series_over_time(recipe, dataset):  # where it last was, too
+            own.append("last_value")
+        for name in own:
+            spec = registry.models.get(name)
+            if spec is not None and spec.baseline:
+                baselines[name] = spec
     for i, name in enumerate([] if recipe.baselines == "auto" else recipe.baselines):
         spec = registry.models.get(name)
         if spec is None or task not in spec.tasks:
@@ -895,6 +901,20 @@ def _bad_parameter(entry: Mapping[str, Any], registry: Registry, ctx: BuildConte
         if not contains(space[param], value):
             return f"'{key}': {value!r} is outside its space {space[param]}"
     return ""
+
+
+def _one_series_over_time(recipe: Recipe, dataset: Dataset) -> bool:
+    """A numeric target over a time (``data.time``) that holds each time once, not a
+    price series (whose recipe has its own baselines): one quantity's path, where the
+    value it last had is the reference a model must beat."""
+    times = dataset.times
+    return (
+        dataset.task is Task.REGRESSION
+        and bool(recipe.data.time)
+        and not recipe.data.series
+        and times is not None
+        and len(pd.unique(times)) == len(times)
+    )
 
 
 def _say_dated_cases(recipe: Recipe, dataset: Dataset, notes: list[str]) -> None:

@@ -177,6 +177,12 @@ def _build_dummy(strategy: str, constant: float | None = None) -> Any:
     return build
 
 
+def _build_last(p: Mapping[str, Any], ctx: BuildContext) -> Any:
+    from automl_fin_sklearn.last_value import LastValue
+
+    return LastValue()
+
+
 # Known-good starting points (scikit-learn's own defaults, or close to them), tried first
 # (balanced class weights as well: they lift macro-F1 and recall of rare classes)
 SGD_START = {"alpha": 1e-4, "loss": "modified_huber", "penalty": "l2", "class_weight": None}
@@ -198,6 +204,13 @@ BASELINES = [
         build=_build_dummy("constant", 0.0),
         baseline=True,
         description="baseline: no change (a zero return; the last price)",
+    ),
+    ModelSpec(
+        name="last_value",
+        tasks=frozenset({Task.REGRESSION}),
+        build=_build_last,
+        baseline=True,
+        description="baseline: the last training row's target, the rows in time order",
     ),
     ModelSpec(
         name="historical_mean",
