@@ -1181,7 +1181,9 @@ def _table(
     if "plugin" in view:  # "automl-fin 0.1.0 (plugin 'xgboost')" -> "automl-fin 0.1.0/xgboost"
         view["plugin"] = view["plugin"].fillna("").astype(str)
         view["plugin"] = view["plugin"].str.replace(r" \(plugin '(.*)'\)$", r"/\1", regex=True)
-    taken = set(view.columns)
+    # a leaderboard column's name is taken whether shown or not (the price recipe's
+    # metric:direction headed as direction beside the board's own maximize/minimize)
+    taken = set(view.columns) | {c for c in board.columns if ":" not in c}
     short = {c: c.split(":", 1)[1] for c in [*extra, *flat]}
     view = view.rename(columns={c: s for c, s in short.items() if s not in taken})
     if metric:

@@ -576,3 +576,17 @@ def test_a_pruned_trial_has_no_spread_and_large_scores_show_alike() -> None:
     view = pd.DataFrame({"rmse": [1512.3, 823.8, None], "fit_s": [0.0178, 3.9, None]})
     shown = ["1512.30 0.01780", " 823.80   3.900", "      -       -"]
     assert _render(view).splitlines()[1:] == shown
+
+
+def test_a_metric_named_as_a_board_column_keeps_its_prefix_in_the_table(storage: str) -> None:
+    """The price recipe's ``metric:direction`` (a share of right signs) headed as
+    ``direction``, as the board's own column of ``maximize``/``minimize`` does: a reader
+    of ``--wide`` or ``--columns`` could not tell which was meant."""
+    from automl_fin.cli import _table
+
+    board = Leaderboard(storage).query(study="auc")
+    board["metric:direction"] = 0.4801
+    asked = ("rank,direction,metric:direction", "rank,metric:direction", None)
+    for table in [_table(board, columns=c, wide=c is None) for c in asked]:
+        heads = table.splitlines()[0].split()
+        assert "metric:direction" in heads and heads.count("direction") <= 1, heads
