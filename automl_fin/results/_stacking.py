@@ -89,6 +89,11 @@ class Stacker:
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
+    def member_weights(self) -> list[float]:
+        """Each member's one weight in layer 2 (:func:`fit_stacker`), in member order."""
+        first = np.asarray(self.coef, dtype=float)[0]
+        return first[:: len(self.coef)].tolist() if self.kind == "multiclass" else first.tolist()
+
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (the study attribute, the predictor's manifest)."""
         return dataclasses.asdict(self)
