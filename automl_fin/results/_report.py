@@ -28,7 +28,7 @@ from automl_fin.errors import ArtifactError
 from automl_fin.plugin._specs import ColumnKind
 from automl_fin.results._ensemble import rows_of
 from automl_fin.results._reality_check import chosen_row
-from automl_fin.results._report_html import figure, note, section, table
+from automl_fin.results._report_html import bars, figure, note, section, table
 from automl_fin.storage._storage import atomic_write
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ def _importances(study: Any, board: pd.DataFrame, problem: Problem) -> str:
     fig, axes = plt.subplots(1, len(found), figsize=(3.6 * len(found), 3), squeeze=False)
     for ax, (model, values) in zip(axes[0], found.items(), strict=True):
         names = list(values)[::-1]
-        ax.barh(names, [values[n] for n in names], color="#4878a8")
+        bars(ax, names, [values[n] for n in names], "#4878a8")
         ax.set_title(f"{model} ({counts[model]} trials)")
         ax.set_xlabel("importance (fANOVA)")
     return figure(
@@ -375,7 +375,8 @@ def _roc(problem: Problem, study: Any, board: pd.DataFrame, seen: np.ndarray, ru
     return figure(
         fig,
         "roc",
-        "Out-of-fold ROC curves of the best row of each model; the AUC in the legend pools "
+        f"Out-of-fold ROC curves of the best row of each of the {TOP_MODELS + 1} leading "
+        "models (the leaderboard lists every model); the AUC in the legend pools "
         "all out-of-fold rows (the leaderboard averages the folds' AUCs).",
     )
 
@@ -574,7 +575,7 @@ def _permutation(predictor: Predictor, stand_in: str, problem: Problem) -> str:
     drops = {str(c): base - float(np.mean(v)) for c, v in zip(columns, shuffled, strict=True)}
     top = sorted(drops, key=drops.get, reverse=True)[:15][::-1]  # type: ignore[arg-type]
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(top) + 1.2))
-    ax.barh(top, [drops[c] for c in top], color="#4878a8")
+    bars(ax, top, [drops[c] for c in top], "#4878a8")
     ax.set_xlabel(f"drop of {problem.metric.name} when shuffled")
     return figure(
         fig,
@@ -689,7 +690,7 @@ def _shap(member: Any, problem: Problem) -> str:
     names = names or [f"f{i}" for i in range(len(mean))]
     order = np.argsort(mean)[::-1][:15][::-1]
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(order) + 1.2))
-    ax.barh([names[i] for i in order], mean[order], color="#c44e52")
+    bars(ax, [names[i] for i in order], mean[order], "#c44e52")
     ax.set_xlabel("mean |contribution| (margin)")
     return figure(
         fig,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.plugin._specs import ColumnKind
+from automl_fin.results._report_html import bars as bars_of
 from automl_fin.results._report_html import figure, note
 
 if TYPE_CHECKING:
@@ -93,11 +94,11 @@ def _summary(e: Any, X: pd.DataFrame, strength: pd.Series, n: int, stand_in: str
     import matplotlib.pyplot as plt
 
     top = list(strength.index[:TOP])[::-1]
-    fig, (bars, dots) = plt.subplots(
+    fig, (left, dots) = plt.subplots(
         1, 2, figsize=(10, 0.32 * len(top) + 1.4), sharey=True, width_ratios=(1, 1.6)
     )
-    bars.barh([str(c) for c in top], strength[top].to_numpy(), color="#4878a8")
-    bars.set_xlabel("mean |contribution|")
+    bars_of(left, [str(c) for c in top], strength[top].to_numpy(), "#4878a8")
+    left.set_xlabel("mean |contribution|")
     rng = np.random.default_rng(0)
     for i, column in enumerate(top):
         values = e.contributions[column].to_numpy()

@@ -12,7 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["figure", "note", "print_pdf", "section", "table"]
+__all__ = ["bars", "figure", "note", "print_pdf", "section", "table"]
+
+LABEL_CHARS = 40  # a bar's label longer than this is cut in the middle
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -21,6 +23,17 @@ def section(title: str, content: str) -> str:
     """A titled section; its anchor is the title in lower case with dashes."""
     anchor = title.lower().replace(" ", "-")
     return f"<section id='{anchor}'><h2>{html.escape(title)}</h2>{content}</section>"
+
+
+def bars(ax: Any, names: list[str], values: Any, color: str) -> None:
+    """Horizontal bars of ``values`` on ``ax``, each labelled by its name, a name over
+    :data:`LABEL_CHARS` characters cut in the middle (its ends kept): a 157-character
+    column name left a Shapley figure 195 pt of its 1,415 for the bars. Placed by
+    position, so that two names cut alike stay two bars."""
+    half = (LABEL_CHARS - 1) // 2
+    labels = [n if len(n) <= LABEL_CHARS else f"{n[:half]}…{n[-half:]}" for n in map(str, names)]
+    ax.barh(range(len(labels)), values, color=color)
+    ax.set_yticks(range(len(labels)), labels)
 
 
 def figure(fig: Any, name: str, caption: str) -> str:
