@@ -82,7 +82,8 @@ def test_an_unknown_model_in_the_recipe_portfolio_is_named(tmp_path: Path) -> No
 def test_a_portfolio_value_outside_its_space_is_left_out_with_a_warning(tmp_path: Path) -> None:
     odd = ModelSpec(
         name="odd", tasks={Task.BINARY}, build=lambda p, c: LogisticRegression(C=p["C"]),
-        space={"C": Float(0.1, 1.0)}, portfolio=[{"C": 2.0}, {"C": np.float32(0.5)}],
+        space={"C": Float(0.1, 1.0)},
+        portfolio=[{"C": 2.0}, {"C": np.float32(0.5)}, {"c": 0.3}],
     )  # fmt: skip
 
     class Plugin:
@@ -91,8 +92,13 @@ def test_a_portfolio_value_outside_its_space_is_left_out_with_a_warning(tmp_path
             register(odd)
 
     registry = Registry(plugins={"odd_plugin": Plugin()})
-    with pytest.warns(PluginWarning, match=r"model 'odd' portfolio\[0\]: C=2.0 is outside"):
-        result = search("default", trials=2, storage=":memory:", runs_dir=tmp_path,
+    # and a misspelt name (a prober's n_neigbors): its entry was sampled instead, unsaid
+    with (
+        pytest.warns(PluginWarning, match=r"model 'odd' portfolio\[0\]: C=2.0 is outside"),
+        pytest.warns(PluginWarning, match=r"model 'odd' portfolio\[2\]: 'c' not in its space "
+                     r"\(parameters: C\); entry left out"),
+    ):  # fmt: skip
+        result = search("default", trials=3, storage=":memory:", runs_dir=tmp_path,
                         registry=registry, overrides={**FAST, "models": ["odd"]})  # fmt: skip
     (entry,) = [t for t in _trials(result) if "portfolio" in t.user_attrs]
     assert entry.user_attrs["portfolio"] == "odd:1"

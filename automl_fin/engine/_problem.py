@@ -284,12 +284,20 @@ class Problem:
             provider = self.registry.providers[name]
             try:  # a plugin's bug costs its own entries, never the search
                 configs = spec.portfolio_for(ctx)
+                known = {
+                    k for t in spec.tasks for k in spec.space_for(dataclasses.replace(ctx, task=t))
+                }
             except Exception as exc:
                 message = f"{provider}: model '{name}' portfolio: {exc}; its entries left out"
                 warnings.warn(message, PluginWarning, stacklevel=2)
                 continue
             for i, config in enumerate(configs):
                 try:
+                    if unknown := sorted(set(config) - known):  # a typo, sampled instead
+                        raise ValueError(
+                            f"{', '.join(map(repr, unknown))} not in its space "
+                            f"(parameters: {', '.join(sorted(known)) or 'none'})"
+                        )
                     params = {"model": name, **fixed_values(name, spec.space_for(ctx), config)}
                     params.update(self._plain_preprocessing(name, spec, ctx))
                 except Exception as exc:
