@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import optuna
@@ -337,3 +338,29 @@ def test_a_full_study_counts_the_trials_its_budget_counts(tmp_path: Path) -> Non
         again.stdout[-800:]
     )
     assert "for more: --trials N above 2" in again.stdout
+
+
+def test_a_study_made_again_under_a_deleted_ones_name_sets_its_files_aside(
+    tmp_path: Path,
+) -> None:
+    """``optuna delete-study`` left the study's run folder, and a new study of that name
+    wrote its files beside the old ones: the old bags (fold models by trial number) and
+    out-of-fold files sat among its own, to be read as its trials' where a trial of the
+    same number kept none. The old folder is set aside, said; a resume keeps its own."""
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    fixed = {"models": ["logreg"], "report": False, "ensemble": False, "bagging": True,
+             "validation.repeats": 1}  # fmt: skip
+    first = search("default", trials=3, study="s1", storage=url, runs_dir=tmp_path,
+                   overrides=fixed)  # fmt: skip
+    old = sorted(p.name for p in (first.run_dir / "oof").iterdir())
+    with warnings.catch_warnings():  # a resume is the same study: its folder, unsaid
+        warnings.filterwarnings("error", message=".*earlier study")
+        search("default", trials=4, study="s1", storage=url, runs_dir=tmp_path, overrides=fixed)
+    optuna.delete_study(study_name="s1", storage=url)
+    with pytest.warns(UserWarning, match=r"s1 held the files of an earlier study 's1', not in "
+                      r"the storage now .*: moved to s1\.earlier-[0-9a-f]{8}"):  # fmt: skip
+        again = search("default", trials=2, study="s1", storage=url, runs_dir=tmp_path,
+                       overrides=fixed)  # fmt: skip
+    (aside,) = tmp_path.glob("s1.earlier-*")
+    assert sorted(p.name for p in (aside / "oof").iterdir())[: len(old)] == old
+    assert len(list((again.run_dir / "oof").iterdir())) < len(old)  # its own alone

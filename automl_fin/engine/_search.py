@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
 from automl_fin.results._stacking import build_stack
-from automl_fin.storage._runs import own, run_folder, writable
+from automl_fin.storage._runs import TOKEN, own, run_folder, writable
 from automl_fin.storage._storage import (
     DEFAULT_RUNS_DIR,
     MEMORY,
@@ -357,7 +358,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if opt_study.study_name != name:  # a run started in the same second took the name
             name = opt_study.study_name
             run_dir = run_folder(run.runs_dir, name)
-        own(run_dir, name)
+        own(run_dir, name, token=opt_study.user_attrs.get(TOKEN))
         if announce:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")
@@ -1057,6 +1058,8 @@ def _open_study(
             "versions": package_versions(_VERSIONED),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+        if url != MEMORY:  # its run folder's mark: a later study of its name is another
+            info[TOKEN] = uuid.uuid4().hex
         for key, value in info.items():
             study.set_user_attr(key, value)
         study.set_user_attr(COMPLETE_MARK, STUDY_SCHEMA)  # last: the identity is complete

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ RUN_FILES = (
     ".study",
 )
 OWNER = RUN_FILES[-1]  # in a run folder: the name of the study whose files it holds
+TOKEN = "folder_token"  # the study user attribute written beside its name (:func:`own`)
 
 
 def folder_name(study: str) -> str:
@@ -88,14 +90,27 @@ def run_folder(runs_dir: str | Path, study: str) -> Path:
 
 def owner(folder: Path) -> str | None:
     """The study whose files ``folder`` holds (written by :func:`own`), or ``None``."""
+    return _owner_parts(folder)[0]
+
+
+def _owner_parts(folder: Path) -> tuple[str | None, str | None]:
+    """The study name and the study's token written in ``folder`` (:func:`own`), each
+    ``None`` where not written (a token: by a version before it, or a study in memory)."""
     try:  # (an empty one: written by a version that wrote it in place, half way)
-        return (folder / OWNER).read_text(encoding="utf-8") or None
+        text = (folder / OWNER).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None
+        return None, None
+    name, _, token = text.partition("\n")
+    return name or None, token.strip() or None
 
 
 def own(
-    folder: Path, study: str, *, write: bool = True, studies: Callable[[], list[str]] | None = None
+    folder: Path,
+    study: str,
+    *,
+    write: bool = True,
+    studies: Callable[[], list[str]] | None = None,
+    token: str | None = None,
 ) -> None:
     """Make ``folder`` the run folder of ``study`` (created, its name written in it), or
     refuse in one line when it holds another study's files: a safe name can be the folder
@@ -103,8 +118,22 @@ def own(
     ``crédit card``), and the second study overwrote the first's out-of-fold files and
     predictor. ``write=False``: the check alone (before anything is searched).
     ``studies``: the storage's study names, asked for a folder written before the name
-    was (another study whose folder it is holds it)."""
-    found = owner(folder)
+    was (another study whose folder it is holds it). ``token``: the study's own (made
+    with it, :data:`TOKEN`): a folder of its name holding another token is an earlier
+    study's of that name, deleted from the storage since (``optuna delete-study``), whose
+    fold models and out-of-fold files a new study of the name read as its own trials'
+    (by their numbers): it is set aside, renamed, with a warning."""
+    found, mark = _owner_parts(folder)
+    if found == study and token is not None and mark is not None and mark != token:
+        aside = folder.with_name(f"{folder.name}.earlier-{mark[:8]}")
+        folder.rename(aside)
+        warnings.warn(
+            f"{folder} held the files of an earlier study '{study}', not in the storage "
+            f"now (deleted, or another storage's): moved to {aside.name}, so that this "
+            "study's trials are not read with its files",
+            stacklevel=3,
+        )
+        found = mark = None
     if found is None and studies is not None and _is_dir(folder):
         found = next((s for s in studies() if s != study and folder_name(s) == folder.name), None)
     if found is not None and found != study:
@@ -118,10 +147,11 @@ def own(
             raise ArtifactError(
                 f"{kept} is a file, where the run keeps its '{name}' folder; move it away"
             )
-    if write and found is None:
+    if write and (found is None or (token is not None and mark is None)):
         # whole or not there: written in place, a run beside it read it empty ("holds
         # the files of study ''") and a worker gave up on study ''
-        atomic_write(folder / OWNER, lambda fh: fh.write(study.encode("utf-8")))
+        text = study if token is None else f"{study}\n{token}"
+        atomic_write(folder / OWNER, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def _is_dir(path: Path) -> bool:
