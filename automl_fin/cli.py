@@ -1269,6 +1269,19 @@ def _render(view: pd.DataFrame) -> str:
         and known.max() >= 1000
         and known.min() >= 1
     }
+    # a nullable column's missing values (folds, a whole-number parameter) are "-" too:
+    # pandas writes them <NA> whatever na_rep says
+    nullable = [
+        c
+        for c in view.columns
+        if isinstance(view[c].dtype, pd.api.extensions.ExtensionDtype)
+        and not pd.api.types.is_string_dtype(view[c])
+        and view[c].isna().any()
+    ]
+    if nullable:
+        view = view.assign(
+            **{c: view[c].astype(object).where(view[c].notna(), "-") for c in nullable}
+        )
     text = view.to_string(index=False, float_format=number_text, formatters=level, na_rep="-")
     return "\n".join(line.rstrip() for line in text.splitlines())
 

@@ -590,3 +590,14 @@ def test_a_metric_named_as_a_board_column_keeps_its_prefix_in_the_table(storage:
     for table in [_table(board, columns=c, wide=c is None) for c in asked]:
         heads = table.splitlines()[0].split()
         assert "metric:direction" in heads and heads.count("direction") <= 1, heads
+
+
+def test_the_table_shows_every_missing_value_as_a_dash(storage: str) -> None:
+    """A whole-number parameter of other models' rows, and the folds of a failed trial,
+    showed ``<NA>`` beside the ``-`` of every other empty cell."""
+    from automl_fin.cli import _table
+
+    flat = Leaderboard(storage).query(study="auc", params="flat")
+    assert flat["param:rf.n_estimators"].isna().any()  # (logreg's rows)
+    table = _table(flat, columns="rank,model,folds,param:rf.n_estimators")
+    assert "<NA>" not in table and " - " in table + " "

@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from conftest import cli
 
-from automl_fin import DataError, datasets, search
+from automl_fin import DataError, RecipeError, datasets, search
 from automl_fin.data._table_facts import infer_positive, loosened, settle
 from automl_fin.engine._recipes import load_recipe, parse_overrides
 from automl_fin.engine._trial_record import TrialRecord
@@ -808,3 +808,20 @@ def test_a_class_beside_its_dates_is_told_how_to_validate_in_time_order(tmp_path
     ordered = search("default", table, overrides=asked, **common)
     assert ordered.problem.scheme == "walk_forward" and "date" not in ordered.dataset.X
     assert not [n for n in ordered.problem.notes if "holds dates" in n]
+
+
+def test_qwk_on_classes_without_an_order_is_refused(tmp_path: Path) -> None:
+    """Ecdat's Mode (not bundled: car, carpool, bus, rail) under ``metric: qwk`` scored
+    0.6371 with the classes listed one way and 0.3635 another, the same models on the
+    same folds, unsaid: QWK weighs a wrong label by its distance in an order they lack."""
+    mode = _rdata("Ecdat", "Mode")
+    with pytest.raises(RecipeError, match=r"field 'metric': qwk weighs a wrong label by its "
+                       r"distance in the classes' order, and these classes have none "
+                       r"\(data.ordered is false\)"):  # fmt: skip
+        search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
+               storage=":memory:", overrides={"metric": "qwk", "report": False})  # fmt: skip
+    # beside the metric it is left out (risk_tier lists it; its order turned off)
+    asked = {"metrics": ["qwk"], "report": False}
+    result = search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
+                    storage=":memory:", overrides=asked)  # fmt: skip
+    assert "metric:qwk" not in result.leaderboard()

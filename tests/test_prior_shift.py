@@ -10,7 +10,7 @@ import numpy as np
 import optuna
 import pytest
 
-from automl_fin import load
+from automl_fin import RecipeError, load
 from automl_fin.data._metrics import METRICS
 from automl_fin.engine._prior_shift import factors, shift
 from automl_fin.engine._search import search
@@ -115,11 +115,15 @@ def test_a_monitored_model_is_shifted_and_a_label_metric_or_calibration_is_not(
     rate = y.mean()
     assert abs(boosted[:, 1].mean() - rate) < 0.3 * rate
 
-    # the weight set by the recipe's fixed options (which the builder passes last) counts
-    plain = {**xgb, "xgboost.scale_pos_weight": 1.0}
+    # the weight set by the recipe's fixed options (the parameter's one choice) counts
+    plain = {k: v for k, v in xgb.items() if k != "xgboost.scale_pos_weight"}
     options = {"model_options": {"xgboost": {"scale_pos_weight": 8.0}}}
     (fixed,), _ = _oof(_search(file, tmp_path / "fixed", [plain], **options))
     assert abs(fixed[:, 1].mean() - rate) < 0.3 * rate
+    # an entry of another value than the options fix: refused (its trial failed)
+    with pytest.raises(RecipeError, match=r"'xgboost.scale_pos_weight': 1.0, where "
+                       r"model_options.xgboost.scale_pos_weight fixes it at 8.0"):  # fmt: skip
+        _search(file, tmp_path / "both", [{**xgb, "xgboost.scale_pos_weight": 1.0}], **options)
 
     (labels,), _ = _oof(_search(file, tmp_path / "labels", [BALANCED], metric="balanced_accuracy"))
     assert labels[:, 1].mean() > 5 * rate  # the weights move the arg-max toward default

@@ -79,6 +79,13 @@ def test_model_options_no_model_would_read_are_refused(registry: Registry) -> No
         r"models that do: catboost, lightgbm, xgboost",
         "model_options.xgboost.monotone_constraint.age_in_years=1": r"unknown option "
         r"'monotone_constraint' \(did you mean 'monotone_constraints'\?\)",
+        # a model that declares the options it reads: scikit-learn's ignored them all
+        "model_options.logreg.foo=1": r"'model_options.logreg.foo': logreg reads no option "
+        r"'foo' and searches no parameter of that name \(it would be ignored\); its "
+        r"options: max_folds; its searched parameters, each fixed by an option of its name: "
+        r"C, class_weight$",
+        "model_options.mlp.max_epoch=3": r"mlp reads no option 'max_epoch'.*its options: "
+        r"max_folds, max_epochs, patience, accelerator;",
     }
     for given, message in cases.items():
         with pytest.raises(RecipeError, match=message):
@@ -86,6 +93,7 @@ def test_model_options_no_model_would_read_are_refused(registry: Registry) -> No
     kept = [
         "model_options.xgboost.max_folds=2",
         "model_options.xgboost.max_depth=3",
+        "model_options.logreg.C=0.000001",  # a searched parameter: fixed (test_search)
         "model_options.lightgbm.monotone_constraints.age_in_years=1",
         "model_options.lightgbm.monotone_constraints_method=advanced",
     ]  # LightGBM's own
@@ -174,6 +182,17 @@ def test_cli_recipe_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert twice.returncode == 2 and not (tmp_path / "twice").exists(), twice.stderr
     assert twice.stderr == ("automl-fin: error: overrides: field 'budget.trials': set twice, to "
                             "'many' and by --trials 2; give one\n")  # fmt: skip
+    # one --set twice: the last had won, silently (models=[logreg] then [hgb]: hgb alone)
+    again = cli("run", "default", "--set", "models=[logreg]", "--set", "models=[hgb]",
+                "--runs-dir", str(tmp_path / "again"))  # fmt: skip
+    assert again.returncode == 2 and not (tmp_path / "again").exists(), again.stderr
+    assert again.stderr == "automl-fin: error: --set: field 'models': set twice; give it once\n"
+    # a name listed twice: every trial failed, blamed on its model
+    listed = cli("run", "default", "--set", "calibration=[none, none]", "--runs-dir",
+                 str(tmp_path / "listed"))  # fmt: skip
+    assert listed.returncode == 2 and "field 'calibration[1]': 'none' is listed twice" in (
+        listed.stderr
+    )
 
 
 def test_models_that_need_dense_input_are_left_out_on_text() -> None:
@@ -350,3 +369,17 @@ def test_a_numeric_target_read_as_classes_by_auto_is_said(tmp_path: Path) -> Non
                    storage=":memory:", runs_dir=tmp_path, overrides={"models": ["logreg"],
                    "report": False, "ensemble": False, "validation.n_splits": 3})  # fmt: skip
     assert not [n for n in again.problem.notes if "whole numbers" in n]  # labels: not said
+
+
+def test_a_budget_past_any_clock_runs_without_a_traceback(tmp_path: Path) -> None:
+    """``--set budget.seconds=1e300`` overflowed the trial watch's wait: one traceback
+    a trial ("OverflowError: timestamp out of range"), its watch dead; an infinite
+    ``trial_timeout`` passed validation the same way."""
+    out = cli("run", "default", "--trials", "2", "--runs-dir", str(tmp_path), "--no-report",
+              "--set", "budget.seconds=1e300", "--set", "models=[logreg]")  # fmt: skip
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    out = cli("run", "default", "--trials", "1", "--runs-dir", str(tmp_path),
+              "--set", "trial_timeout=.inf")  # fmt: skip
+    assert out.returncode == 2 and "field 'trial_timeout': Input should be a finite number" in (
+        out.stderr
+    )

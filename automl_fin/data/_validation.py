@@ -102,7 +102,23 @@ def make_splits(
     if scheme == "holdout":
         cls = StratifiedShuffleSplit if stratify else ShuffleSplit
         splitter = cls(n_splits=repeats, test_size=test_size, random_state=seed)
-        return [(tr, va) for tr, va in splitter.split(X, y)]
+        try:
+            splits = [(tr, va) for tr, va in splitter.split(X, y)]
+        except ValueError:  # scikit-learn's: fewer training rows than classes
+            splits = []
+        train = splits[0][0] if splits else np.arange(0)
+        # too few training rows, or a class missing from them: every trial failed in
+        # fit ("needs samples of at least 2 classes"; test_size 0.999 of 10,000 rows)
+        few = len(train) < 2 or (stratify and len(np.unique(y[train])) < len(np.unique(y)))
+        if few:
+            kept = int(n - np.ceil(test_size * n)) if not splits else len(train)
+            raise DataError(
+                f"validation.test_size {test_size} leaves {kept} training row"
+                f"{'s' * (kept != 1)} of {n}"
+                + (", too few for every class" if stratify else "")
+                + "; lower validation.test_size (e.g. 0.2)"
+            )
+        return splits
     if scheme == "walk_forward":
         return walk_forward(
             np.arange(n) if times is None else times,

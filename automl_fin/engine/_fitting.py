@@ -67,6 +67,7 @@ def plan_of(trial: optuna.Trial | optuna.trial.FrozenTrial, problem: Problem, se
         kinds,
         p.context(seed),
         calibration=p.recipe.calibration,
+        fixed=p.recipe.model_options,
     )
 
 

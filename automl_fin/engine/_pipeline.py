@@ -39,6 +39,7 @@ __all__ = [
     "feature_info",
     "has_lag_window",
     "join_text",
+    "pinned_space",
     "sample_plan",
     "takes_raw_text",
 ]
@@ -201,13 +202,19 @@ def sample_plan(
     kinds: set[ColumnKind],
     ctx: BuildContext,
     calibration: Sequence[str] = (NONE,),
+    fixed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Plan:
     """Ask ``trial`` for a model, its parameters and one preprocessor per slot, and
-    (classification, among ``calibration``) how its probabilities are calibrated."""
+    (classification, among ``calibration``) how its probabilities are calibrated.
+    ``fixed``: the recipe's ``model_options``; one named as a searched parameter of the
+    model (a number, a flag, a text) is that parameter's one choice, so that each
+    trial records the value it was fitted with (XGBoost's ``max_depth: 1`` won over the
+    depth each trial sampled and recorded; a logistic regression's ``C`` was ignored)."""
     names = sorted(models)
     model_name = names[0] if len(names) == 1 else _choose(trial, "", "model", names)
     spec = models[model_name]
-    params = suggest(trial, model_name, _space(spec, ctx))
+    space = pinned_space(_space(spec, ctx), (fixed or {}).get(model_name))
+    params = suggest(trial, model_name, space)
     calibrate = NONE
     # monitored models fit with their validation split; a calibration wrapper would hide it
     if len(calibration) > 1 and ctx.task.is_classification and not spec.monitored:
@@ -326,6 +333,17 @@ def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> An
     from sklearn.calibration import CalibratedClassifierCV
 
     return CalibratedClassifierCV(model, method=plan.calibration, cv=3, ensemble=True)
+
+
+def pinned_space(space: Mapping[str, Any], options: Mapping[str, Any] | None) -> Any:
+    """``space`` with each parameter that a recipe option of its name fixes (a number,
+    a flag, a text: ``model_options.<model>.<parameter>``) as its one choice."""
+    pinned = {
+        key: Categorical([value])
+        for key, value in (options or {}).items()
+        if key in space and isinstance(value, bool | int | float | str)
+    }
+    return {**space, **pinned} if pinned else space
 
 
 def _space(spec: ModelSpec | PreprocessorSpec, ctx: BuildContext) -> Any:

@@ -42,6 +42,7 @@ from automl_fin.engine._pipeline import (
     accepts_input,
     can_preprocess_for,
     check_coverage,
+    pinned_space,
     sample_plan,
     takes_raw_text,
 )
@@ -298,7 +299,10 @@ class Problem:
                             f"{', '.join(map(repr, unknown))} not in its space "
                             f"(parameters: {', '.join(sorted(known)) or 'none'})"
                         )
-                    params = {"model": name, **fixed_values(name, spec.space_for(ctx), config)}
+                    pinned = self.recipe.model_options.get(name, {})  # fixed by the recipe
+                    config = {**config, **{k: v for k, v in pinned.items() if k in known}}
+                    space = pinned_space(spec.space_for(ctx), pinned)
+                    params = {"model": name, **fixed_values(name, space, config)}
                     params.update(self._plain_preprocessing(name, spec, ctx))
                 except Exception as exc:
                     message = f"{provider}: model '{name}' portfolio[{i}]: {exc}; entry left out"
@@ -498,6 +502,15 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
         raise RecipeError(recipe.source, "costs", f"costs are of class labels; task '{task}' "
                           "has none: set costs: null")  # fmt: skip
     named = extra_names(metric.name, recipe.metric, recipe.metrics, task, classes, recipe.costs)
+    if task is Task.MULTICLASS and not recipe.data.ordered:  # qwk: an order's metric
+        named = [(f, m) for f, m in named if m != "qwk"]  # (risk_tier's, order turned off)
+    if metric.name == "qwk" and task is Task.MULTICLASS and not recipe.data.ordered:
+        raise RecipeError(  # (its score followed the order the classes were listed in)
+            recipe.source, "metric",
+            "qwk weighs a wrong label by its distance in the classes' order, and these "
+            "classes have none (data.ordered is false): where they are ordered, list them "
+            "lowest first and --set data.ordered=true; else choose another metric",
+        )  # fmt: skip
     extra = [get_metric(m, task, field=f, **found) for f, m in named]
     if (
         recipe.data.ordered
@@ -860,6 +873,16 @@ def _check_named(recipe: Recipe, dataset: Dataset, registry: Registry) -> None:
         why = _bad_parameter(entry, registry, ctx)
         if why:
             raise RecipeError(recipe.source, f"enqueue[{i}]", why)
+        model = entry.get("model")
+        for key, value in entry.items():  # a value the recipe's options fix otherwise
+            name = str(key).removeprefix(f"{model}.")
+            pinned = (recipe.model_options.get(str(model)) or {}).get(name, value)
+            if name != key and pinned != value:
+                raise RecipeError(
+                    recipe.source, f"enqueue[{i}]",
+                    f"'{key}': {value!r}, where model_options.{model}.{name} fixes it at "
+                    f"{pinned!r} for every trial; leave it out of the entry or the options",
+                )  # fmt: skip
 
 
 def _splits(

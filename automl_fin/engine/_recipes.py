@@ -19,7 +19,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from automl_fin.errors import RecipeError
-from automl_fin.plugin._specs import TASK_METRICS, ColumnKind, Task, max_folds_ok
+from automl_fin.plugin._specs import (
+    TASK_METRICS,
+    BuildContext,
+    ColumnKind,
+    ModelSpec,
+    Task,
+    max_folds_ok,
+)
 
 if TYPE_CHECKING:
     from automl_fin.plugin._registry import Registry
@@ -231,6 +238,7 @@ class Recipe(_Strict):
     trial_timeout: float | None = Field(
         None,
         gt=0,
+        allow_inf_nan=False,
         description="seconds a trial may run; one that runs longer fails "
         "('timed out after N s') and the search goes on",
     )
@@ -244,7 +252,18 @@ class Recipe(_Strict):
         return self._source
 
     def check_names(self, registry: Registry) -> None:
-        """Fail when the recipe names a model or preprocessor no plugin provides."""
+        """Fail when the recipe names a model or preprocessor no plugin provides, or
+        lists a name twice (``calibration: [none, none]`` failed every trial, blamed on
+        its model: "Categorical: 'none' is a choice twice")."""
+        for field in ("models", "preprocessors", "calibration", "metrics", "baselines"):
+            listed = getattr(self, field)
+            if not isinstance(listed, list):
+                continue
+            for i, name in enumerate(listed):
+                if name in listed[:i]:
+                    raise RecipeError(
+                        self.source, f"{field}[{i}]", f"'{name}' is listed twice; list it once"
+                    )
         for field, names, table in (
             ("models", self.models, registry.models),
             ("preprocessors", self.preprocessors, registry.preprocessors),
@@ -315,6 +334,37 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                     f"model_options.{model}.{option}",
                     f"unknown option '{option}' (did you mean '{near[0]}'?)",
                 )
+            _check_read(recipe, model, spec, option)
+
+
+ENGINE_OPTIONS = ("max_folds",)  # model options the engine reads itself, for any model
+
+
+def _check_read(recipe: Recipe, model: str, spec: ModelSpec, option: str) -> None:
+    """Refuse an option that ``spec`` neither reads (``ModelSpec.options``; ``"*"``: it
+    passes the others on to its library) nor searches: a logistic regression ignored
+    ``foo: 1``, silently. An option named as a searched parameter fixes it (its one
+    choice, :func:`~automl_fin.engine._pipeline.sample_plan`). A model that declares no
+    options is let through."""
+    if spec.options is None or "*" in spec.options:
+        return
+    if option in (*ENGINE_OPTIONS, *spec.column_options, *spec.options):
+        return
+    searched: set[str] = set()
+    for task in spec.tasks:
+        classes = {Task.BINARY: 2, Task.MULTICLASS: 3}.get(task, 0)
+        try:  # (a plugin's space that fails here fails its trials, said there)
+            searched |= set(spec.space_for(BuildContext(task, 0, classes, 1000)))
+        except Exception:
+            continue
+    if option not in searched:
+        reads = ", ".join([*ENGINE_OPTIONS, *spec.column_options, *spec.options])
+        raise RecipeError(
+            recipe.source, f"model_options.{model}.{option}",
+            f"{model} reads no option '{option}' and searches no parameter of that name "
+            f"(it would be ignored); its options: {reads}; its searched parameters, each "
+            f"fixed by an option of its name: {', '.join(sorted(searched)) or 'none'}",
+        )  # fmt: skip
 
 
 def plugins_left_out(registry: Registry) -> str:
@@ -458,6 +508,8 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError("--set", None, f"'{item}' is not KEY=VALUE (e.g. budget.seconds=60)")
+        if key.strip() in out:  # the last one won, silently (models=[logreg] then [hgb])
+            raise RecipeError("--set", key.strip(), "set twice; give it once")
         try:
             out[key.strip()] = yaml.load(raw, Loader=_TypedLoader) if raw.strip() else None
         except DuplicateKey as exc:

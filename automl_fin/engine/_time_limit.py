@@ -32,6 +32,7 @@ __all__ = ["Limit", "TrialTimeout", "time_limit"]
 
 IMPORT_RETRY = 0.05  # seconds: a timer that fires during an import fires again after it
 RETRY = 1.0  # seconds: a timeout dropped by the code it landed in is raised again
+DAY = 86_400.0  # seconds: the longest one wait of the watch (it reads the limit again)
 
 
 class TrialTimeout(Exception):
@@ -119,7 +120,8 @@ class _Watchdog:
             end = limit.started + (limit.seconds or 0.0)
             wait = (end if acted is None else max(end, acted + self.again)) - time.monotonic()
             if wait > 0:  # read again after any wake: the limit moved
-                self.wake.wait(wait if acted is None else min(wait, IMPORT_RETRY))
+                # (capped: a limit of 1e300 s overflowed the wait, and the thread died)
+                self.wake.wait(min(wait if acted is None else min(wait, IMPORT_RETRY), DAY))
                 self.wake.clear()
                 continue
             self.again, acted = RETRY, time.monotonic()  # before the act: the again a

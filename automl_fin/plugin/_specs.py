@@ -400,6 +400,14 @@ class ModelSpec:
             checked against the data before the search: a column the data lacks is an
             error naming it, or, when ``--data`` replaced the recipe's own table, left
             out with a warning (so a model never fails trial after trial on it).
+        options: the ``model_options.<name>`` keys ``build`` reads (``ctx.options``)
+            besides ``max_folds`` and ``column_options``, e.g. ``("max_epochs",)``;
+            ``"*"`` among them: it passes the others on to its library as parameters.
+            ``None`` (not declared) lets any option through. A recipe's option that a
+            model declaring its options does not read is a one-line error (a logistic
+            regression ignored ``C: 0.000001``, silently), and so is one passed on that
+            names a searched parameter (XGBoost's ``max_depth``: the option won, and the
+            trial recorded the depth it sampled).
         libraries: the distributions whose versions matter for this model's results
             (e.g. ``("xgboost",)``): recorded in every saved predictor that uses it,
             and warned about when a predictor is loaded with other versions.
@@ -438,6 +446,7 @@ class ModelSpec:
     portfolio_steps: Mapping[Slot, str] = field(default_factory=dict)
     cost: float = 1.0
     column_options: tuple[str, ...] = ()
+    options: tuple[str, ...] | None = None
     libraries: tuple[str, ...] = ()
     explain: Callable[[Any, Any], Any] | None = None
     only_with: frozenset[ColumnKind] = frozenset()
@@ -448,6 +457,8 @@ class ModelSpec:
         _check_name("model", self.name)
         _check_space("model", self.name, self.space)
         object.__setattr__(self, "column_options", tuple(self.column_options))
+        if self.options is not None:
+            object.__setattr__(self, "options", tuple(self.options))
         if not callable(self.portfolio):
             object.__setattr__(self, "portfolio", _entries(self.name, self.portfolio))
         _check_cost("model", self.name, self.cost)

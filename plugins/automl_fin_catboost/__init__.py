@@ -86,6 +86,7 @@ SPEC = ModelSpec(
     # category codes, encoded by CatBoost itself (ordered target statistics)
     slot_choices={Slot.ENCODE: frozenset({"ordinal"})},
     column_options=("monotone_constraints",),
+    options=("early_stopping_rounds", "device", "*"),  # the others: the library's parameters
     portfolio=(  # CatBoost's defaults, early stopping on the fold
         {
             "learning_rate": 0.05,

@@ -114,6 +114,7 @@ SPEC = ModelSpec(
     space=_space,
     monitored=True,
     column_options=("monotone_constraints",),
+    options=("early_stopping_rounds", "device", "*"),  # the others: the library's parameters
     portfolio=_portfolio,
     cost=0.8,
     available=_missing,

@@ -81,6 +81,7 @@ def _lightning_missing() -> str | None:
 
 
 MLP_SPEC = ModelSpec(
+    options=("max_epochs", "patience", "accelerator"),
     name="mlp",
     tasks=frozenset(Task),
     build=_Builder("tabular", "TabularMLP", max_epochs=60, patience=6),
@@ -119,6 +120,7 @@ TEXT_SPACE = {
 
 
 TEXT_SPEC = ModelSpec(
+    options=("max_epochs", "patience", "accelerator"),
     name="text_nn",
     tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
     build=_Builder("text", "TextClassifier", max_epochs=30, patience=4),
@@ -156,6 +158,7 @@ SEQUENCE_SPACE = {
 
 
 SEQUENCE_SPEC = ModelSpec(
+    options=("max_epochs", "patience", "accelerator"),
     name="seq_rnn",
     tasks=frozenset(Task),
     build=_Builder("sequence", "SequenceModel", max_epochs=40, patience=5),
@@ -191,6 +194,7 @@ FINETUNE_SPACE = {
 
 
 FINETUNE_SPEC = ModelSpec(
+    options=("max_epochs", "patience", "accelerator"),
     name="minilm_finetune",
     tasks=frozenset({Task.BINARY, Task.MULTICLASS}),
     build=_Builder("encoder", "FineTunedEncoder", max_epochs=3, patience=1),

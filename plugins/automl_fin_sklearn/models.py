@@ -200,6 +200,7 @@ FOREST_START = (
 BASELINES = [
     ModelSpec(
         name="random_walk",
+        options=(),
         tasks=frozenset({Task.REGRESSION}),
         build=_build_dummy("constant", 0.0),
         baseline=True,
@@ -207,6 +208,7 @@ BASELINES = [
     ),
     ModelSpec(
         name="last_value",
+        options=(),
         tasks=frozenset({Task.REGRESSION}),
         build=_build_last,
         baseline=True,
@@ -214,6 +216,7 @@ BASELINES = [
     ),
     ModelSpec(
         name="historical_mean",
+        options=(),
         tasks=frozenset({Task.REGRESSION}),
         build=_build_dummy("mean"),
         baseline=True,
@@ -221,6 +224,7 @@ BASELINES = [
     ),
     ModelSpec(
         name="prior",
+        options=(),
         tasks=CLASSIFICATION,
         build=_build_dummy("prior"),
         baseline=True,
@@ -231,6 +235,7 @@ BASELINES = [
 ORDINAL = [
     ModelSpec(
         name="ordinal_hgb",
+        options=(),
         tasks=frozenset({Task.MULTICLASS}),
         build=_ordinal(lambda p, ctx: _build_hgb(p, _binary(ctx))),
         space=lambda ctx: _hgb_space(_binary(ctx)),
@@ -244,6 +249,7 @@ ORDINAL = [
     ),
     ModelSpec(
         name="ordinal_logreg",
+        options=(),
         tasks=frozenset({Task.MULTICLASS}),
         build=_ordinal(lambda p, ctx: _build_logreg(p, _binary(ctx))),
         space=_logreg_space,
@@ -261,6 +267,7 @@ MODELS = [
     *ORDINAL,
     ModelSpec(
         name="logreg",
+        options=(),
         tasks=CLASSIFICATION,
         build=_build_logreg,
         space=_logreg_space,
@@ -273,6 +280,7 @@ MODELS = [
     # linear SVM: offered by `models: all` only where the data has a text column
     ModelSpec(
         name="sgd",
+        options=(),
         tasks=CLASSIFICATION,
         build=_build_sgd,
         space=_sgd_space,
@@ -284,6 +292,7 @@ MODELS = [
     ),
     ModelSpec(
         name="linear_svm",
+        options=(),
         tasks=CLASSIFICATION,
         build=_build_linear_svm,
         space=_svm_space,
@@ -296,6 +305,7 @@ MODELS = [
     ),
     ModelSpec(
         name="ridge",
+        options=(),
         tasks=frozenset({Task.REGRESSION}),
         build=_build_ridge,
         space={"alpha": Float(1e-3, 1e3, log=True)},
@@ -306,6 +316,7 @@ MODELS = [
     ),
     ModelSpec(
         name="elastic_net",
+        options=(),
         tasks=frozenset({Task.REGRESSION}),
         build=_build_elastic_net,
         space={"alpha": Float(1e-5, 10.0, log=True), "l1_ratio": Float(0.05, 1.0)},
@@ -316,6 +327,7 @@ MODELS = [
     ),
     ModelSpec(
         name="rf",
+        options=(),
         tasks=ALL_TASKS,
         build=_forest("RandomForest"),
         space=_forest_space,
@@ -326,6 +338,7 @@ MODELS = [
     ),
     ModelSpec(
         name="extra_trees",
+        options=(),
         tasks=ALL_TASKS,
         build=_forest("ExtraTrees"),
         space=_forest_space,
@@ -336,6 +349,7 @@ MODELS = [
     ),
     ModelSpec(
         name="hgb",
+        options=(),
         tasks=ALL_TASKS,
         build=_build_hgb,
         space=_hgb_space,

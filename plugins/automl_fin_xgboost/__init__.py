@@ -86,6 +86,7 @@ SPEC = ModelSpec(
     space=_space,
     monitored=True,
     column_options=("monotone_constraints",),
+    options=("early_stopping_rounds", "device", "*"),  # the others: the library's parameters
     portfolio=(  # XGBoost's defaults, with a smaller step and early stopping on the fold
         {
             "eta": 0.05,
