@@ -624,6 +624,28 @@ def test_a_calibration_failing_on_a_models_scores_says_so_not_the_data(tmp_path)
     )
 
 
+STEP_SEARCH = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
+               "validation.repeats": 1, "validation.n_splits": 3, "baselines": [],
+               "portfolio": False}  # fmt: skip
+
+
+def _registering(*steps: PreprocessorSpec) -> Registry:
+    """A registry with a plugin that registers ``steps`` beside the built-in ones."""
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            for step in steps:
+                register(step)
+
+    return Registry(plugins={"probe": Plugin()})
+
+
+def _numbers_of(credit: pd.DataFrame) -> pd.DataFrame:
+    """German credit's numeric columns and its target."""
+    return credit.select_dtypes("number").assign(creditability=credit["creditability"])
+
+
 class _DropsLastRow(TransformerMixin, BaseEstimator):
     """A numeric step that leaves out the last row (an outlier filter, say)."""
 
@@ -651,19 +673,11 @@ def test_a_preprocessor_dropping_rows_is_named_not_the_model(tmp_path) -> None:
         build=lambda p, ctx: _DropsLastRow(),
     )  # fmt: skip
 
-    class Plugin:
-        @hookimpl
-        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
-            register(categorical)
-            register(numeric)
-
     credit = datasets.load("german_credit")
-    numbers = credit.select_dtypes("number").assign(creditability=credit["creditability"])
-    fixed = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
-             "validation.repeats": 1, "validation.n_splits": 3, "baselines": [],
-             "portfolio": False}  # fmt: skip
+    numbers = _numbers_of(credit)
+    fixed = dict(STEP_SEARCH)
     common = {"runs_dir": tmp_path, "storage": ":memory:", "progress": False, "seed": 0,
-              "registry": Registry(plugins={"probe": Plugin()})}  # fmt: skip
+              "registry": _registering(categorical, numeric)}  # fmt: skip
     cases = [  # (table, preprocessors, the step at fault): two kinds stacked, or one
         (credit, ["drops_cat", "median_impute", "standard_scale"], "drops_cat"),
         (numbers, ["drops_num", "standard_scale"], "drops_num"),
@@ -1024,19 +1038,10 @@ def test_a_step_that_fails_every_trial_is_left_out_and_one_without_columns_is_na
                        "overwrote the DataFrame it was given"):  # fmt: skip
         check_plugin(overwrites, tasks=[Task.BINARY])
 
-    class Plugin:
-        @hookimpl
-        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
-            register(drops)
-            register(empty)
-
-    credit = datasets.load("german_credit")
-    numbers = credit.select_dtypes("number").assign(creditability=credit["creditability"])
-    fixed = {"calibration": ["none"], "report": False, "predictor": False, "ensemble": False,
-             "validation.repeats": 1, "validation.n_splits": 3, "baselines": [],
-             "portfolio": False, "models": ["logreg"], "spread": False}  # fmt: skip
+    numbers = _numbers_of(datasets.load("german_credit"))
+    fixed = {**STEP_SEARCH, "models": ["logreg"], "spread": False}
     common = {"runs_dir": tmp_path, "storage": ":memory:", "progress": False, "seed": 0,
-              "registry": Registry(plugins={"probe": Plugin()})}  # fmt: skip
+              "registry": _registering(drops, empty)}  # fmt: skip
     asked = {**fixed, "preprocessors": ["median_impute", "no_columns"]}
     result = search("default", data=numbers, target="creditability", trials=1,
                     overrides=asked, **common)  # fmt: skip
