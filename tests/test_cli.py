@@ -302,6 +302,15 @@ def test_long_names_are_cut_to_fit_the_terminal(knn_run, monkeypatch: pytest.Mon
     pair = pd.concat([best.head(1).assign(study=name) for name in alike])
     shown = _fit(pair.drop(columns="dataset"), 60, COMPARE_OPTIONAL)
     assert shown["study"].nunique() == 2 and shown["study"].str.contains("…").all()
+    # a group of several studies (seeds) keeps their mean and spread before the target
+    # and the trial numbers: its best score alone is their optimistic maximum
+    from automl_fin.cli import _compare_table
+
+    seeds = best.assign(studies=6, study_mean=0.8038, study_sd=0.0072,
+                        target="log return of 'adj_close' 1 step ahead")  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "120")
+    heads = _compare_table(seeds).splitlines()[0].split()
+    assert {"studies", "study_mean", "study_sd"} <= set(heads), heads
     # a name column with no value at all (a plain Optuna study's recipe): no crash
     plain = board.assign(recipe=None, study=long)
     monkeypatch.setenv("COLUMNS", "50")

@@ -570,9 +570,13 @@ def test_a_pruned_trial_has_no_spread_and_large_scores_show_alike() -> None:
         trial = study.ask()
         TrialRecord(model="rf", fold_scores=[0.7], score_std=0.0).write(trial)
         study.tell(trial, 0.7 if state.name == "COMPLETE" else None, state=state)
-    pruned, done = (_row("s", {}, t) for t in study.trials)
+    trial = study.ask()
+    TrialRecord(model="rf", fold_scores=[0.7, 0.8], score_std=0.05).write(trial)
+    study.tell(trial, 0.75)
+    pruned, one, two = (_row("s", {}, t) for t in study.trials)
     assert pruned["score"] is None and pruned["score_std"] is None and pruned["folds"] == 1
-    assert done["score_std"] == 0.0
+    # one split (a holdout: nycflights13's 100,000 rows) has no spread: it printed "± 0.0000"
+    assert one["score"] == 0.7 and one["score_std"] is None and two["score_std"] == 0.05
     view = pd.DataFrame({"rmse": [1512.3, 823.8, None], "fit_s": [0.0178, 3.9, None]})
     shown = ["1512.30 0.01780", " 823.80   3.900", "      -       -"]
     assert _render(view).splitlines()[1:] == shown

@@ -992,7 +992,7 @@ def test_a_slow_trial_is_not_kept_short_while_a_cheap_models_folds_fit(tmp_path:
     board = result.leaderboard()
     sleepy = board[board["model"] == "sleepy"].sort_values("trial").iloc[0]
     assert sleepy["state"] == "PRUNED", sleepy["error"]
-    assert sleepy["error"] == "budget reached after 1 folds"
+    assert sleepy["error"] == "budget reached after 1 fold"
     logreg = board[(board["model"] == "logreg") & (board["state"] == "COMPLETE")]
     assert len(logreg) >= 1 and (logreg["folds"] == 5).all()
 

@@ -601,7 +601,7 @@ class Objective:
         if not fold and plan.model in self.stops and not self.fold_seconds:
             return  # no fold yet, of any model: one the budget cuts and keeps as fitted
         self._record(folds)
-        why = f"budget reached after {fold} folds"
+        why = f"budget reached after {fold} fold{'s' * (fold != 1)}"
         if not fold and expected:
             took = f"{expected:.0f}" if expected >= 10 else f"{expected:.2g}"  # not "~0 s"
             how = f" (measured on {self.record.probe} rows)" if self.record.probe else ""

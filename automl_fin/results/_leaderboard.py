@@ -507,7 +507,8 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         "metric": attrs.get("metric"),
         "direction": direction,
         "score": score,
-        "score_std": None if score is None else rec.score_std,  # (a pruned trial's: no score)
+        # a pruned trial's: no score; one split's (a holdout): no spread, not 0.0
+        "score_std": None if score is None or len(rec.fold_scores) == 1 else rec.score_std,
         "folds": len(rec.fold_scores) or None,
         "fit_s": rec.fit_s,
         "predict_s": rec.predict_s,

@@ -140,7 +140,9 @@ def _chosen(
         ("row", f"{record.model} (trial {best.number})" if best.number >= 0 else str(record.model)),
         (
             f"{problem.metric.name}",
-            f"{best.value:.4f} ± {record.score_std or 0:.4f} across validation folds",
+            f"{best.value:.4f} ± {record.score_std or 0:.4f} across validation folds"
+            if len(record.fold_scores) != 1
+            else f"{best.value:.4f} on one validation split",
         ),
     ]
     if predictor is not None:
