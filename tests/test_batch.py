@@ -494,6 +494,8 @@ def test_a_batch_that_grows_or_shrinks_resumes_searches_named_alike(tmp_path: Pa
         "g-default-credit-"
     )
     assert grown["target"].tolist() == ["creditability", "creditability"]
+    own = run_batch(Batch("o", ["default"], [None], overrides=fixed), **common)
+    assert own["target"].tolist() == ["creditability"]  # the recipe's (it showed "-")
     assert grown["score"][0] == first["score"][0] and grown["score"][1] != first["score"][0]
     shrunk = run_batch(Batch("g", ["default"], [b], overrides=ensembled), **common)
     assert shrunk["status"].tolist() == ["skipped"], shrunk.to_dict("records")

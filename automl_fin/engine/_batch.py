@@ -351,7 +351,9 @@ def run_batch(
         study = mine[0] if mine else study
         row: dict[str, Any] = {"study": study, "recipe": Path(recipe).stem,
                                "data": data[0] if data else own or "own",
-                               "target": data[1] if data else None, "seed": seed}  # fmt: skip
+                               # (its own data's: the recipe's target, not "-")
+                               "target": (data[1] if data else None)
+                               or recipes[recipe].data.target, "seed": seed}  # fmt: skip
         before = summaries[study].user_attrs.get(ITEM) if study in summaries else None
         if before and not _same(before, identity):  # an edited batch: never another's score,
             row["status"], row["error"] = "failed", _another(study, before, identity, url)
