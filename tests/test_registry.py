@@ -85,14 +85,17 @@ def test_an_entry_point_named_like_a_built_in_plugin_is_skipped_not_the_built_in
     assert (
         "plugin 'sklearn' (automl-fin-shadowplugin 1.0.0) has the name of automl-fin "
         "0.1.0 (plugin 'sklearn'); rename the entry point in automl-fin-shadowplugin; "
-        "skipped, the others still load (--no-plugin automl-fin-shadowplugin turns it off)"
+        "skipped, the others still load (--no-plugin automl-fin-shadowplugin:sklearn turns "
+        "it off)"
     ) in line
     assert "logreg" in out.stdout and "shadowmodel" not in out.stdout
     run = cli("run", "default", "--trials", "3", "--runs-dir", str(tmp_path), "--no-report",
               "--set", "models=[logreg]", sites=[plugin_sites["shadow"]])  # fmt: skip
     assert run.returncode == 0, run.stderr
-    off = cli("plugins", "--no-plugin", "automl-fin-shadowplugin", sites=[plugin_sites["shadow"]])
-    assert off.returncode == 0 and "warning" not in off.stderr and "logreg" in off.stdout
+    # that entry point alone (the distribution's name turned off its every plugin)
+    for name in ("automl-fin-shadowplugin:sklearn", "automl-fin-shadowplugin"):
+        off = cli("plugins", "--no-plugin", name, sites=[plugin_sites["shadow"]])
+        assert off.returncode == 0 and "warning" not in off.stderr and "logreg" in off.stdout
 
 
 @pytest.mark.parametrize(

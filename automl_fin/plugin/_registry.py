@@ -213,8 +213,10 @@ class Registry:
             dist = _dist_of(obj)
             self._add(obj, Provider(name, dist, _version(dist)))
         self._drop_unknown_hooks()
-        known = {plugin_key(p.name) for p in self.plugins} | {
-            plugin_key(p.distribution) for p in self.plugins
+        known = {
+            plugin_key(name)
+            for p in self.plugins
+            for name in (p.name, p.distribution, f"{p.distribution}:{p.name}")
         }
         for names, what in ((allowed, ENV_LOAD), (denied, f"--no-plugin / {ENV_DISABLE}")):
             for name in sorted(names - known - {"core", plugin_key(OWN_DISTRIBUTION)}):
@@ -251,7 +253,9 @@ class Registry:
             if (ep.name, dist, ep.value) in seen:
                 continue
             seen.add((ep.name, dist, ep.value))
-            names = {plugin_key(ep.name), plugin_key(dist)}
+            # (DIST:NAME: the one entry point of a distribution, where another plugin's
+            # name clashes with it; DIST alone turned off its every plugin)
+            names = {plugin_key(ep.name), plugin_key(dist), plugin_key(f"{dist}:{ep.name}")}
             if names & denied or (only is not None and not names & only):
                 how = (  # what turned it off, said where a name of it is missing
                     ENV_DISABLE if names & by_env
@@ -276,7 +280,7 @@ class Registry:
                 f"in {provider.distribution}"
             )
             self._skip(provider.plugin, provider.distribution, provider.version, why,
-                       off=provider.distribution)  # fmt: skip
+                       off=f"{provider.distribution}:{provider.plugin}")  # fmt: skip
             return
         if self._pm.is_registered(obj):  # (pluggy's own line listed every plugin loaded)
             why = (
