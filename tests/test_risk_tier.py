@@ -321,3 +321,14 @@ def test_numeric_grades_are_listed_by_value() -> None:
                                        "data.derive": {}})  # fmt: skip
     notes = settle(recipe, grades, "t.csv", frozenset({"data.classes"})).notes
     assert any("classes [1, 2, 5, 10, 20] come from 'tier'" in n for n in notes), notes
+
+
+def test_a_metric_of_each_class_comes_in_the_classes_order(tmp_path: Path) -> None:
+    """The leaderboard sorted its columns by name: ``recall:high, recall:low,
+    recall:medium`` (a prober's five grades: Average, Fairly High, Fairly Low, ...) put
+    an ordered scale out of order beside the card's and the confusion matrix's."""
+    result = search("risk_tier", trials=2, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"report": False, "models": ["logreg"]})  # fmt: skip
+    recalls = [c.removeprefix("metric:recall:") for c in result.leaderboard()
+               if c.startswith("metric:recall:")]  # fmt: skip
+    assert recalls == ["low", "medium", "high"] == result.dataset.classes

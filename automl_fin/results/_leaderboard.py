@@ -269,7 +269,9 @@ class Leaderboard:
             rows.extend(_ranked(study_rows, attrs, wanted=states))
         # the studies' metric columns, whatever rows the model and state filters leave (a
         # PRUNED row has none: its columns came and went with the filter)
-        extra = {c for r in rows for c in r if c.startswith(("metric:", "test:"))}
+        extra = list(
+            dict.fromkeys(c for r in rows for c in r if c.startswith(("metric:", "test:")))
+        )
         if models:
             known = {r["model"] for r in rows}
             if not set(models) <= known:  # a model with no row read: known in other states?
@@ -401,12 +403,19 @@ def _ranked(
 
 
 def _frame(
-    rows: list[dict[str, Any]], *, top: int | None, flat: bool, extra: set[str]
+    rows: list[dict[str, Any]], *, top: int | None, flat: bool, extra: list[str]
 ) -> pd.DataFrame:
     """The board of ``rows``, with the metric and final-test columns ``extra`` (those of
     the studies asked for, whatever rows are left)."""
-    columns = sorted(c for c in extra if c.startswith("metric:"))
-    columns += sorted(c for c in extra if c.startswith("test:"))
+    # by metric, and a metric of each class in the classes' order (the order the rows give
+    # them: recall:Average before recall:Very Low put an ordered scale out of order)
+    seen = {c: i for i, c in enumerate(extra)}
+
+    def key(c: str) -> tuple[str, int]:
+        return ":".join(c.split(":", 2)[:2]), seen[c]
+
+    columns = sorted((c for c in extra if c.startswith("metric:")), key=key)
+    columns += sorted((c for c in extra if c.startswith("test:")), key=key)
     frame = pd.DataFrame(rows, columns=None if rows else [*COLUMNS, *columns, "rank"])
     if frame.empty:  # typed as a filled frame is, so that masks on it select rows
         return _typed(frame.reindex(columns=[*COLUMNS, *columns, "rank"]), columns)
