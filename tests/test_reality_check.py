@@ -329,13 +329,18 @@ def test_the_cli_names_the_baseline_it_saved(tmp_path: Path) -> None:
     random_walk(1200, ("A",)).to_csv(tmp_path / "walk.csv", index=False)
     out = cli("run", "price", "--data", str(tmp_path / "walk.csv"), "--set",
               "data.series.price=close", "--set", "models=[ridge]", "--set",
-              "validation.n_splits=3", "--trials", "6", "--no-report", "--runs-dir",
+              "validation.n_splits=3", "--trials", "6", "--runs-dir",
               str(tmp_path / "runs"))  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert "reality check: no row beat the baseline" in out.stderr
     best = next(line for line in out.stdout.splitlines() if line.startswith("best: "))
     assert "(baseline kept by the reality check)" in best
     assert "random_walk" in best or "historical_mean" in best
+    # its report says the baseline reads no column (it drew 15 bars of 0)
+    (page,) = (tmp_path / "runs").glob("*/report.html")
+    text = page.read_text()
+    assert "which reads no column: no column moves its predictions" in text
+    assert "Permutation importance" not in text
 
 
 def test_a_batch_summary_flags_the_baseline_it_kept(tmp_path: Path) -> None:

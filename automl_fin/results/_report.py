@@ -526,6 +526,12 @@ def _scatter(y: np.ndarray, pred: np.ndarray, label: str) -> str:
 def _contributions(predictor: Predictor, problem: Problem) -> str:
     from automl_fin.results._report_explain import explanation_parts
 
+    baselines = [m.model for m in predictor.members if problem.spec(m.model).baseline]
+    if len(baselines) == len(predictor.members):  # (15 bars of 0 on a price report)
+        return note(
+            f"The predictor is the baseline {baselines[0]}, which reads no column: no column "
+            "moves its predictions."
+        )
     light, stand_in = _first_folds(predictor)
     parts = [_permutation(light, stand_in, problem)]
     if problem.dataset.scale is None:  # a price forecast's inputs are its own windows
