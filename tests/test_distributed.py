@@ -232,8 +232,9 @@ def test_ctrl_c_says_how_to_resume_and_the_trial_it_stopped(
     left the trial RUNNING (then failed by the next run as its process "killed, out of
     memory") and said nothing: it is handled as Ctrl-C is."""
     url = f"sqlite:///{tmp_path / 'runs.db'}"
-    args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30", *SETTINGS,
-            "--set", f"models={models}"]  # fmt: skip
+    # (SETTINGS but its models: a --set given twice is refused)
+    args = ["run", "default", "--storage", url, "--study", "c", "--trials", "30",
+            *SETTINGS[2:], "--set", f"models={models}"]  # fmt: skip
     run = _spawn(*args, runs=tmp_path)
 
     def running() -> bool:  # a trial well inside its folds (one takes a second or more)

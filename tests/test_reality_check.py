@@ -399,9 +399,10 @@ OVERRIDES = {
 def test_classification_on_log_loss(cards: pd.DataFrame, tmp_path: Path) -> None:
     """Card defaults on log loss: the models beat the class prior; with the labels
     shuffled nothing does, and the prior is what is saved."""
-    # (seed 1: an ensemble of two, best; seed 0's was of one trial, which ties with it
-    # and is the chosen row)
-    real = search("default", data=cards, target="default", trials=6, seed=1,
+    # (seed 7: an ensemble of two, best; seed 0's was of one trial, which ties with it
+    # and is the chosen row; seeds 1, 4, 5 and 6 gave ensembles whose gain did not hold
+    # where their weights were selected on other rows: scored so, not chosen)
+    real = search("default", data=cards, target="default", trials=6, seed=7,
                   runs_dir=tmp_path, storage=":memory:", overrides=OVERRIDES)  # fmt: skip
     assert _check(real)["p_value"] < 0.01 and not real.best["baseline"]
     # the ensemble, best here, is chosen on the test of the best other row: its weights

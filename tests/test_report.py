@@ -530,3 +530,21 @@ def test_the_card_says_a_final_test_the_saved_predictor_was_refitted_on(tmp_path
     binary = fit_stacker("binary", [good[:, :2] / good[:, :2].sum(1, keepdims=True)] * 2,
                          (y == 1).astype(int))  # fmt: skip
     assert binary.member_weights() == binary.coef[0]
+
+
+def test_the_card_of_a_study_searched_again_gives_each_runs_budget(tmp_path: Path) -> None:
+    """A study searched for 40 s and then for 20 s more showed "budget 20 s" and "557 s
+    from the first trial's start to the last one's end", the idle time between the runs
+    included. The card gives each run's budget and the seconds they searched."""
+    from automl_fin.results._report_card import _search
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    fixed = {"models": ["logreg"], "report": False, "ensemble": False}
+    for trials in (2, 4):
+        result = search("default", trials=trials, study="s", storage=url, runs_dir=tmp_path,
+                        overrides=fixed)  # fmt: skip
+    study = optuna.load_study(study_name="s", storage=url)
+    board = result.leaderboard()
+    items = dict(_search(study, result.problem, board))
+    assert items["budget"] == "2 runs: 2 trials and 600 s, then 4 trials and 600 s"
+    assert re.search(r", searched [\d.]+ s in all$", items["trials"]), items["trials"]

@@ -19,9 +19,19 @@ if TYPE_CHECKING:
 
     import optuna
 
-__all__ = ["SEARCH", "budget_of", "ended", "mark", "searching_since", "seconds_of"]
+__all__ = [
+    "RUNS",
+    "SEARCH",
+    "budget_of",
+    "ended",
+    "mark",
+    "runs_of",
+    "searching_since",
+    "seconds_of",
+]
 
 SEARCH = "search"  # the study user attribute: {"state", "trials", "since"}
+RUNS = "runs"  # every run's search: [{"since", "seconds", "trials", "ended"}], first first
 
 
 def mark(study: optuna.Study, state: str, trials: int | None, seconds: float | None = None) -> None:
@@ -30,6 +40,24 @@ def mark(study: optuna.Study, state: str, trials: int | None, seconds: float | N
     since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     found = {"state": state, "trials": trials, "since": since, "seconds": seconds}
     study.set_user_attr(SEARCH, found)
+    # each run's budget and time, kept for the report of a study searched again (its
+    # card gave the last run's budget and the span from the first trial to the last,
+    # idle days between the runs included)
+    runs = list(study.user_attrs.get(RUNS) or [])
+    now = dt.datetime.now(dt.UTC).isoformat()  # (to the microsecond: short runs add up)
+    if state == "searching":
+        runs.append({"since": now, "seconds": seconds, "trials": trials, "ended": None})
+    elif runs and runs[-1].get("ended") is None:
+        runs[-1] = {**runs[-1], "ended": now}
+    study.set_user_attr(RUNS, runs)
+
+
+def runs_of(attrs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each run's search of the study (:func:`mark`), first first: when it started and
+    ended (UTC, ISO; ``ended`` ``None`` where not said), its budget of seconds and
+    trials."""
+    found = attrs.get(RUNS)
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
 
 
 def ended(attrs: Mapping[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ fitted with.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import platform
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.engine._problem import _day
+from automl_fin.engine._run_state import runs_of
 from automl_fin.engine._trial_record import TrialRecord, is_baseline
 from automl_fin.results._final_test import final_scores
 from automl_fin.results._reality_check import counted, left_out, verdict_on
@@ -99,6 +101,27 @@ def _search(study: Any, problem: Problem, board: pd.DataFrame) -> list[tuple[str
         )
         if part
     )
+    runs = runs_of(study.user_attrs)
+    if len(runs) > 1:  # searched again: each run's budget, and the time they searched
+        searched = sum(
+            (dt.datetime.fromisoformat(r["ended"]) - dt.datetime.fromisoformat(r["since"]))
+            .total_seconds()
+            for r in runs
+            if r.get("ended") and r.get("since")
+        )  # fmt: skip
+        limit = (
+            f"{len(runs)} runs: "
+            + ", then ".join(
+                " and ".join(p for p in (
+                    f"{r['trials']} trials" if r.get("trials") else "",
+                    f"{r['seconds']:g} s" if r.get("seconds") else "",
+                ) if p) or "none"
+                for r in runs
+            )
+        )  # fmt: skip
+        took = f", searched {searched:.0f} s in all" if searched >= 10 else (
+            f", searched {searched:.2g} s in all"
+        )  # fmt: skip
     return [
         ("recipe", _recipe_words(problem)),
         ("metric", f"{problem.metric.name} ({problem.metric.direction})"),
