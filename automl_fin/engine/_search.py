@@ -411,6 +411,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
                 objective.status(f"cluster worker {line}")
         if repeated := objective.warnings.repeated():
             warnings.warn(repeated, stacklevel=2)
+        if not worker:
+            _say_few_rows(opt_study, problem)
         flush_bags()  # this process's fold models on disk before anyone reads them
         check_interrupt()  # Ctrl-C that Python dropped as the search ended
         if not worker:
@@ -924,6 +926,32 @@ def _next_free(store: optuna.storages.BaseStorage, base: str, taken: Set[str] = 
     while name in existing:
         name, n = f"{base}-{n}", n + 1
     return name
+
+
+FEW_ROWS = 100  # search rows under which the best of many trials is said to be optimistic
+MANY_TRIALS = 10
+
+
+def _say_few_rows(study: optuna.Study, problem: Problem) -> None:
+    """Warn where the best of :data:`MANY_TRIALS` completed trials or more was chosen on
+    the folds of fewer than :data:`FEW_ROWS` search rows: its score is the luckiest of
+    many on a few rows. mtcars (25 rows): RMSE 1.66 on the folds for the best of 61
+    trials, 2.1 to 2.7 for one untuned model on other shuffles, 3.2 on held-out rows."""
+    rows = len(problem.search_rows)
+    done = [
+        t for t in study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
+        if not TrialRecord.of(t).baseline
+    ]  # fmt: skip
+    if rows >= FEW_ROWS or len(done) < MANY_TRIALS:
+        return
+    held = problem.recipe.validation.final_test
+    warnings.warn(
+        f"{rows} search rows: the best of {len(done)} trials was chosen on the folds that "
+        "score it, so its score is optimistic (the luckiest of many on a few rows); "
+        + ("read the final test's" if held else "hold rows out to check it: --set "
+           "validation.final_test=0.2, or search fewer trials: --trials 5"),
+        stacklevel=3,
+    )  # fmt: skip
 
 
 def _open_study(
