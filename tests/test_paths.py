@@ -364,3 +364,20 @@ def test_a_study_made_again_under_a_deleted_ones_name_sets_its_files_aside(
     (aside,) = tmp_path.glob("s1.earlier-*")
     assert sorted(p.name for p in (aside / "oof").iterdir())[: len(old)] == old
     assert len(list((again.run_dir / "oof").iterdir())) < len(old)  # its own alone
+
+
+def test_a_step_after_the_search_that_cannot_write_says_so_in_words(tmp_path: Path) -> None:
+    """A runs folder made read-only during a search: the stack's step said
+    "PermissionError: [Errno 13] Permission denied: '.../oof/stack.npy'", where the
+    trials' own files said what to do. (A folder where the file goes stands in for the
+    read-only folder: root writes anywhere.)"""
+    folder = tmp_path / "s" / "oof" / "stack.npy"
+    folder.mkdir(parents=True)
+    (tmp_path / "s" / ".study").write_text("s")
+    fixed = {"models": ["logreg", "hgb"], "report": False, "validation.repeats": 1}
+    with pytest.warns(UserWarning, match=r"^stack failed after the search: cannot write "
+                      r".*stack\.npy \(Is a directory\); the finished trials are kept: once "
+                      r"it is writable, --trials 5 runs the steps after the search"):  # fmt: skip
+        result = search("default", trials=5, study="s", runs_dir=tmp_path,
+                        storage=f"sqlite:///{tmp_path / 'db.sqlite'}", overrides=fixed)  # fmt: skip
+    assert result.predictor is not None  # the steps after it still ran

@@ -486,6 +486,14 @@ def _after_search(
             raise
         except (Exception, SystemExit) as exc:  # a plugin's sys.exit() too, as in a trial
             message = f"{name} failed after the search: {type(exc).__name__}: {exc}"
+            if isinstance(exc, OSError) and exc.filename:  # a folder no longer writable
+                message = (
+                    f"{name} failed after the search: cannot write "
+                    f"{exc.filename2 or exc.filename} "
+                    f"({exc.strerror}); the finished trials are kept: once it is writable, "
+                    f"--trials {held(study)} runs the steps after the search without "
+                    "searching more"
+                )
             study.set_user_attr(f"error:{name}", message[:2000])
             errors[name] = message
             warnings.warn(message, stacklevel=4)
