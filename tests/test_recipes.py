@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -383,3 +384,16 @@ def test_a_budget_past_any_clock_runs_without_a_traceback(tmp_path: Path) -> Non
     assert out.returncode == 2 and "field 'trial_timeout': Input should be a finite number" in (
         out.stderr
     )
+
+
+def test_a_flag_where_a_number_goes_is_refused(tmp_path: Path, registry: Registry) -> None:
+    """YAML 1.1 reads ``yes``, ``no``, ``on`` and ``off`` as flags, and pydantic took
+    them for 1 and 0: ``budget: {trials: yes}`` ran one trial, ``seed: on`` seed 1."""
+    for text, field in (("budget: {trials: yes}", "budget.trials"), ("seed: on", "seed"),
+                        ("validation: {n_splits: no}", "validation.n_splits")):  # fmt: skip
+        path = write(tmp_path, f"extends: default\n{text}\n")
+        with pytest.raises(RecipeError, match=rf"field '{re.escape(field)}': takes a number, "
+                           r"not (true|false) \(YAML reads yes, no, on and off as true and "
+                           r"false\)$"):  # fmt: skip
+            load_recipe(path, registry=registry)
+    assert load_recipe("default", {"seed": 3}, registry=registry).seed == 3

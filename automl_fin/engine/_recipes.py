@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from automl_fin.errors import RecipeError
 from automl_fin.plugin._specs import (
@@ -45,6 +52,39 @@ __all__ = [
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_flags_for_numbers(cls, data: Any) -> Any:
+        """Refuse true/false where a field takes a number: YAML 1.1 reads ``yes``,
+        ``no``, ``on`` and ``off`` as flags, and pydantic took them for 1 and 0
+        (``budget: {trials: yes}`` ran one trial, ``seed: on`` seed 1, unsaid)."""
+        if not isinstance(data, dict):
+            return data
+        for name, field in cls.model_fields.items():
+            value = data.get(name)
+            if isinstance(value, bool) and _takes_number(field.annotation):
+                raise ValueError(
+                    f"'{name}' takes a number, not {str(value).lower()} (YAML reads yes, "
+                    "no, on and off as true and false)"
+                )
+        return data
+
+
+def _takes_number(annotation: Any) -> bool:
+    """Whether a field of ``annotation`` takes a number and no flag."""
+    import typing
+
+    found: set[Any] = set()
+    todo = [annotation]
+    while todo:
+        t = todo.pop()
+        args = typing.get_args(t)
+        if args and typing.get_origin(t) is not Literal:
+            todo += list(args)
+        else:
+            found.add(t)
+    return bool(found & {int, float}) and bool not in found
 
 
 class DeriveConfig(_Strict):
@@ -707,8 +747,12 @@ def _validate(raw: dict[str, Any], source: str, overrides: Mapping[str, Any]) ->
         if len(same) > 1:  # a union: say every accepted form
             forms = dict.fromkeys(m.removeprefix("Input should be ") for m in same)
             detail = "Input should be " + " or ".join(forms)
+        flag = re.match(r"Value error, '(\w+)' (takes a number, .*)", detail)
         if err["type"] == "extra_forbidden":
             detail = "unknown field; check the spelling against docs/recipes.md"
+        elif flag:  # (a model's check of one of its fields: named as the field)
+            field = f"{field}.{flag[1]}" if field else flag[1]
+            detail = flag[2]
         elif not isinstance(got, dict):
             detail += f" (got {got!r})"
         raise RecipeError(source, field, detail) from None
