@@ -1620,3 +1620,27 @@ def test_the_best_of_many_trials_on_few_rows_is_said_to_be_optimistic(tmp_path: 
         warnings.filterwarnings("error", message=".*so its score is optimistic")
         search("auto", data=cars.head(25), target="mpg", trials=4, runs_dir=tmp_path,
                storage=":memory:", overrides=fixed)  # fmt: skip
+
+
+def test_a_study_with_a_fixed_parameter_resumes_and_a_changed_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A study searched with ``model_options.logreg.C`` fixed refused its own resume
+    ("a plugin's space changed"); one resumed with the option added failed every new
+    trial ("Cannot set different distribution kind"). A ``null`` option (logreg's
+    ``class_weight``) was not fixed: trials fitted ``balanced`` beside it."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    fixed = {"models": ["logreg"], "report": False, "ensemble": False}
+    pinned = {**fixed, "model_options": {"logreg": {"C": 0.5, "class_weight": None}}}
+    common = {"storage": url, "runs_dir": tmp_path}
+    search("default", trials=3, study="p", overrides=pinned, **common)
+    again = search("default", trials=6, study="p", overrides=pinned, **common)
+    board = again.leaderboard(params="flat")
+    searched = board[board["model"] == "logreg"]
+    assert len(searched) == 5 and (searched["param:logreg.C"] == 0.5).all()
+    assert (searched["param:logreg.class_weight"] == "none").all()
+    search("default", trials=3, study="q", overrides=fixed, **common)
+    with pytest.raises(StorageError, match=r"'logreg.C' was searched, this run has it fixed at "
+                       r"0.5 \(model_options.logreg.C\): resume it with the study's "
+                       "model_options"):  # fmt: skip
+        search("default", trials=6, study="q", overrides=pinned, **common)

@@ -337,11 +337,11 @@ def _model(plan: Plan, models: Mapping[str, ModelSpec], ctx: BuildContext) -> An
 
 def pinned_space(space: Mapping[str, Any], options: Mapping[str, Any] | None) -> Any:
     """``space`` with each parameter that a recipe option of its name fixes (a number,
-    a flag, a text: ``model_options.<model>.<parameter>``) as its one choice."""
+    a flag, a text or none: ``model_options.<model>.<parameter>``) as its one choice."""
     pinned = {
         key: Categorical([value])
         for key, value in (options or {}).items()
-        if key in space and isinstance(value, bool | int | float | str)
+        if key in space and (value is None or isinstance(value, bool | int | float | str))
     }
     return {**space, **pinned} if pinned else space
 

@@ -374,21 +374,19 @@ def _check_model_options(recipe: Recipe, registry: Registry) -> None:
                     f"model_options.{model}.{option}",
                     f"unknown option '{option}' (did you mean '{near[0]}'?)",
                 )
-            _check_read(recipe, model, spec, option)
+            _check_read(recipe, model, spec, option, options[option])
 
 
 ENGINE_OPTIONS = ("max_folds",)  # model options the engine reads itself, for any model
 
 
-def _check_read(recipe: Recipe, model: str, spec: ModelSpec, option: str) -> None:
+def _check_read(recipe: Recipe, model: str, spec: ModelSpec, option: str, value: Any) -> None:
     """Refuse an option that ``spec`` neither reads (``ModelSpec.options``; ``"*"``: it
     passes the others on to its library) nor searches: a logistic regression ignored
     ``foo: 1``, silently. An option named as a searched parameter fixes it (its one
     choice, :func:`~automl_fin.engine._pipeline.sample_plan`). A model that declares no
     options is let through."""
-    if spec.options is None or "*" in spec.options:
-        return
-    if option in (*ENGINE_OPTIONS, *spec.column_options, *spec.options):
+    if option in (*ENGINE_OPTIONS, *spec.column_options, *(spec.options or ())):
         return
     searched: set[str] = set()
     for task in spec.tasks:
@@ -397,7 +395,13 @@ def _check_read(recipe: Recipe, model: str, spec: ModelSpec, option: str) -> Non
             searched |= set(spec.space_for(BuildContext(task, 0, classes, 1000)))
         except Exception:
             continue
-    if option not in searched:
+    if option in searched and not (value is None or isinstance(value, bool | int | float | str)):
+        raise RecipeError(
+            recipe.source, f"model_options.{model}.{option}",
+            f"fixes the searched parameter '{option}' to one value: a number, a flag, a "
+            f"text or null, not {type(value).__name__} {value!r}",
+        )  # fmt: skip
+    if option not in searched and spec.options is not None and "*" not in spec.options:
         reads = ", ".join([*ENGINE_OPTIONS, *spec.column_options, *spec.options])
         raise RecipeError(
             recipe.source, f"model_options.{model}.{option}",

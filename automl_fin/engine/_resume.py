@@ -175,10 +175,16 @@ def _asked(problem: Problem) -> dict[str, Distribution]:
         asked.fixed = {"model": name}
         try:
             sample_plan(asked, problem.models, problem.preprocessors, kinds, ctx,  # type: ignore[arg-type]
-                        calibration=problem.recipe.calibration)  # fmt: skip
+                        calibration=problem.recipe.calibration,
+                        fixed=problem.recipe.model_options)  # fmt: skip
         except Exception:  # a plugin's space that fails: its trials say so, naming it
             continue
     return asked.distributions
+
+
+def _pinned(dist: Distribution) -> bool:
+    """A parameter of one choice: a model option fixes it (or a space of one value)."""
+    return isinstance(dist, optuna.distributions.CategoricalDistribution) and len(dist.choices) == 1
 
 
 class _Recorder(FirstChoice):
@@ -226,6 +232,14 @@ def _differs(
     """The one line for parameter ``key`` asked as ``new`` of a study that asked ``old``
     (``again``: the way out besides; a worker's differs from a run's)."""
     lead = f"study '{name}' keeps the choices its trials were asked (Optuna's rule): "
+    model, _, param = key.partition(".")
+    if param and (_pinned(old) or _pinned(new)):  # a model option fixes it, or fixed it
+        was = f"fixed at {old.choices[0]!r}" if _pinned(old) else "searched"  # type: ignore[attr-defined]
+        now = f"fixed at {new.choices[0]!r}" if _pinned(new) else "searched"  # type: ignore[attr-defined]
+        return (
+            f"{lead}'{key}' was {was}, this run has it {now} (model_options.{model}."
+            f"{param}): resume it with the study's model_options, {again}"
+        )
     if not isinstance(old, optuna.distributions.CategoricalDistribution) or not isinstance(
         new, optuna.distributions.CategoricalDistribution
     ):
