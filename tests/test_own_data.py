@@ -825,3 +825,20 @@ def test_qwk_on_classes_without_an_order_is_refused(tmp_path: Path) -> None:
     result = search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
                     storage=":memory:", overrides=asked)  # fmt: skip
     assert "metric:qwk" not in result.leaderboard()
+
+
+def test_a_totals_row_left_out_of_a_dated_table_keeps_each_row_its_date(tmp_path: Path) -> None:
+    """ggplot2's economics (not bundled) with a totals row dated 2099 in the middle,
+    the tables joined with their labels (0 twice): the row was left out inside the
+    reading while the dates were taken before it, so every later row took its
+    neighbour's date (41 dates for 40 rows), and both rows labelled 0 were dropped."""
+    months = _rdata("ggplot2", "economics").head(60).reset_index(drop=True)
+    totals = pd.DataFrame([{**months.select_dtypes("number").sum().to_dict(),
+                            "date": "2099-01-01"}])  # fmt: skip
+    table = pd.concat([months.iloc[:30], totals, months.iloc[30:]])  # labels 0.. twice
+    with pytest.warns(UserWarning, match=r"row 31 holds the sum of all the other rows"):
+        result = search("auto", data=table, target="unemploy", trials=2, runs_dir=tmp_path,
+                        storage=":memory:", overrides={"report": False})  # fmt: skip
+    data = result.dataset
+    assert len(data.y) == len(data.times) == 60 and str(data.times.max())[:10] == "1972-06-01"
+    assert np.array_equal(data.y, months.sort_values("date")["unemploy"].to_numpy())

@@ -61,4 +61,6 @@ def without_aggregates(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         "case; left out (remove it from the data to silence this)",
         stacklevel=3,
     )
-    return frame.drop(index=frame.index[rows])
+    keep = np.ones(len(frame), dtype=bool)  # by position: labels may repeat (concat)
+    keep[rows] = False
+    return frame.iloc[keep]

@@ -987,10 +987,12 @@ class Dataset:
         positive_class: Any = None,
         classes: Sequence[Any] | None = None,
         returns: bool = False,
+        totals: bool = True,
     ) -> Dataset:
         """Validate ``frame`` and split it into features and an encoded target
         (``returns``: a price series' forecast returns, whose far values are moves of
-        the market, not typed amounts: not warned of)."""
+        the market, not typed amounts: not warned of; ``totals``: a row that sums the
+        others is left out, :func:`~automl_fin.data._aggregate_rows.without_aggregates`)."""
         if target not in frame.columns:
             names = [str(c) for c in frame.columns]
             key = target.strip().lstrip("\ufeff").casefold()
@@ -1012,7 +1014,8 @@ class Dataset:
             if name not in frame.columns:
                 raise DataError(f"{source}: column '{name}' named by the recipe is not in the data")
         digest = fingerprint(frame)
-        frame = without_aggregates(frame, source)
+        if totals:  # (a loader that orders rows by time leaves them out first, itself)
+            frame = without_aggregates(frame, source)
         y_raw = frame[target]
         keep = has_label(y_raw)
         if not keep.any():

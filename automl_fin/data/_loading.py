@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin import datasets
+from automl_fin.data._aggregate_rows import without_aggregates
 from automl_fin.data._dataset import Dataset, LeakError, read_table
 from automl_fin.data._dates import is_periods, read_times
 from automl_fin.data._table_facts import Settled, settle
@@ -79,6 +80,7 @@ def _table_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     assert cfg.target is not None
     drop = list(cfg.drop)
     times = None
+    frame = without_aggregates(frame, source)  # before the times, which follow the rows
     if cfg.time:
         if cfg.time not in frame.columns:
             raise DataError(f"{source}: time column '{cfg.time}' (data.time) is not in the data")
@@ -103,6 +105,7 @@ def _table_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
             drop=drop,
             positive_class=cfg.positive_class,
             classes=cfg.classes,
+            totals=False,
         )
     except DataError as exc:
         if not cfg.time or "no feature columns left" not in str(exc):
@@ -166,7 +169,7 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
     try:
         dataset = Dataset.from_frame(
             sup.frame, target=sup.target, task=Task.REGRESSION, source=source, kinds=kinds,
-            returns=True,
+            returns=True, totals=False,
         )  # fmt: skip
     except LeakError as exc:  # a feature made of an exogenous column: not one to drop
         made = [n for n in cfg.series.exogenous if exc.column in exogenous_lags(n, cfg.series)]
