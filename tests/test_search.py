@@ -373,6 +373,9 @@ def test_a_study_resumed_with_another_positive_class_is_refused(tmp_path: Path) 
     assert "classes were ['good', 'bad'], are ['bad', 'good'] (data.positive_class" in str(
         info.value
     )
+    # the setting that resumes it (a study whose positive class was inferred otherwise:
+    # codes 1/2 took 1 before session 53, 2 now)
+    assert "'data.positive_class': 'bad'} resumes it" in str(info.value)  # (in Python's words)
 
 
 DIES_WHILE_CREATING_A_STUDY = """

@@ -1036,9 +1036,16 @@ def _open_study(
         )
     classes = json.loads(json.dumps(ds.classes, default=str))
     if attrs and "classes" in attrs and attrs["classes"] != classes:
+        stored = attrs["classes"]
+        keep = (  # (an inference that changed: codes 1/2 give 2 since session 53)
+            f"; --set data.positive_class={stored[-1]} resumes it"
+            if len(stored) == 2 and sorted(map(str, stored)) == sorted(map(str, classes))
+            else ""
+        )
         differ.append(  # another positive class: old trials score P(yes), new ones P(no)
-            f"classes were {attrs['classes']}, are {classes} (data.positive_class or "
-            "data.classes changed; the last is the positive class)"
+            f"classes were {stored}, are {classes} (data.positive_class or "
+            f"data.classes changed, or was inferred otherwise; the last is the positive "
+            f"class){keep}"
         )
     wanted = json.loads(json.dumps(recipe.costs, default=str))  # keys as stored: text
     costs = (attrs.get("recipe_config") or {}).get("costs") if attrs else wanted
