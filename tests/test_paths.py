@@ -146,10 +146,10 @@ def test_every_file_a_run_writes_is_one_the_link_check_knows() -> None:
     from automl_fin.results._artifacts import PREDICTOR_DIR
     from automl_fin.results._final_test import PREDICTIONS
     from automl_fin.results._report import REPORT
-    from automl_fin.storage._runs import OWNER, RUN_FILES
+    from automl_fin.storage._runs import MARK, OWNER, RUN_FILES
 
     named = {FOLDER, PREDICTOR_DIR, f"{PREDICTOR_DIR}.previous", f".{PREDICTOR_DIR}.lock",
-             PREDICTIONS, REPORT, "oof", OWNER}  # fmt: skip
+             PREDICTIONS, REPORT, "oof", OWNER, MARK}  # fmt: skip
     assert named == set(RUN_FILES)
 
 
@@ -364,6 +364,14 @@ def test_a_study_made_again_under_a_deleted_ones_name_sets_its_files_aside(
     (aside,) = tmp_path.glob("s1.earlier-*")
     assert sorted(p.name for p in (aside / "oof").iterdir())[: len(old)] == old
     assert len(list((again.run_dir / "oof").iterdir())) < len(old)  # its own alone
+    # the name file stays the name alone (an older version reads it whole), and a
+    # folder such a version wrote, without a token, is set aside for a new study too
+    assert (again.run_dir / ".study").read_text() == "s1"
+    (again.run_dir / ".study_token").unlink()
+    optuna.delete_study(study_name="s1", storage=url)
+    with pytest.warns(UserWarning, match=r"s1 held the files of an earlier study 's1'"):
+        search("default", trials=2, study="s1", storage=url, runs_dir=tmp_path, overrides=fixed)
+    assert len(list(tmp_path.glob("s1.earlier-*"))) == 2
 
 
 def test_a_step_after_the_search_that_cannot_write_says_so_in_words(tmp_path: Path) -> None:
@@ -371,13 +379,12 @@ def test_a_step_after_the_search_that_cannot_write_says_so_in_words(tmp_path: Pa
     "PermissionError: [Errno 13] Permission denied: '.../oof/stack.npy'", where the
     trials' own files said what to do. (A folder where the file goes stands in for the
     read-only folder: root writes anywhere.)"""
-    folder = tmp_path / "s" / "oof" / "stack.npy"
-    folder.mkdir(parents=True)
-    (tmp_path / "s" / ".study").write_text("s")
     fixed = {"models": ["logreg", "hgb"], "report": False, "validation.repeats": 1}
+    common = {"study": "s", "runs_dir": tmp_path, "storage": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    first = search("default", trials=3, **common, overrides={**fixed, "stacking": False})
+    (first.run_dir / "oof" / "stack.npy").mkdir()
     with pytest.warns(UserWarning, match=r"^stack failed after the search: cannot write "
                       r".*stack\.npy \(Is a directory\); the finished trials are kept: once "
                       r"it is writable, --trials 5 runs the steps after the search"):  # fmt: skip
-        result = search("default", trials=5, study="s", runs_dir=tmp_path,
-                        storage=f"sqlite:///{tmp_path / 'db.sqlite'}", overrides=fixed)  # fmt: skip
+        result = search("default", trials=5, **common, overrides=fixed)
     assert result.predictor is not None  # the steps after it still ran

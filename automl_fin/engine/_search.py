@@ -358,7 +358,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
         if opt_study.study_name != name:  # a run started in the same second took the name
             name = opt_study.study_name
             run_dir = run_folder(run.runs_dir, name)
-        own(run_dir, name, token=opt_study.user_attrs.get(TOKEN))
+        started_trials = opt_study.get_trials(deepcopy=False)
+        own(run_dir, name, token=opt_study.user_attrs.get(TOKEN), new=not started_trials)
         if announce:
             announce(problem.summary())
             announce(f"{'worker on ' if worker else ''}study {name} in {redact(url)}")

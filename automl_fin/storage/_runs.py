@@ -40,10 +40,12 @@ RUN_FILES = (
     ".predictor.lock",
     "final_test.npz",
     "report.html",
+    ".study_token",
     ".study",
 )
 OWNER = RUN_FILES[-1]  # in a run folder: the name of the study whose files it holds
-TOKEN = "folder_token"  # the study user attribute written beside its name (:func:`own`)
+MARK = RUN_FILES[-2]  # beside it: that study's token (an older version reads OWNER whole)
+TOKEN = "folder_token"  # the study user attribute written there (:func:`own`)
 
 
 def folder_name(study: str) -> str:
@@ -94,14 +96,18 @@ def owner(folder: Path) -> str | None:
 
 
 def _owner_parts(folder: Path) -> tuple[str | None, str | None]:
-    """The study name and the study's token written in ``folder`` (:func:`own`), each
-    ``None`` where not written (a token: by a version before it, or a study in memory)."""
+    """The study name written in ``folder`` and its study's token (:func:`own`), each
+    ``None`` where not written (a token: by a version before it, or a study in memory).
+    The token has a file of its own: an older version reads the name file whole."""
     try:  # (an empty one: written by a version that wrote it in place, half way)
-        text = (folder / OWNER).read_text(encoding="utf-8")
+        name = (folder / OWNER).read_text(encoding="utf-8") or None
     except (OSError, UnicodeDecodeError):
         return None, None
-    name, _, token = text.partition("\n")
-    return name or None, token.strip() or None
+    try:
+        token = (folder / MARK).read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        token = None
+    return name, token
 
 
 def own(
@@ -111,6 +117,7 @@ def own(
     write: bool = True,
     studies: Callable[[], list[str]] | None = None,
     token: str | None = None,
+    new: bool = False,
 ) -> None:
     """Make ``folder`` the run folder of ``study`` (created, its name written in it), or
     refuse in one line when it holds another study's files: a safe name can be the folder
@@ -119,20 +126,16 @@ def own(
     predictor. ``write=False``: the check alone (before anything is searched).
     ``studies``: the storage's study names, asked for a folder written before the name
     was (another study whose folder it is holds it). ``token``: the study's own (made
-    with it, :data:`TOKEN`): a folder of its name holding another token is an earlier
-    study's of that name, deleted from the storage since (``optuna delete-study``), whose
-    fold models and out-of-fold files a new study of the name read as its own trials'
-    (by their numbers): it is set aside, renamed, with a warning."""
+    with it, :data:`TOKEN`); ``new``: the study has no trial yet. A folder of its name
+    holding another token, or files without one while the study is new, is an earlier
+    study's of that name, deleted from the storage since (``optuna delete-study``),
+    whose fold models and out-of-fold files a new study of the name read as its own
+    trials' (by their numbers): it is set aside, renamed, with a warning."""
     found, mark = _owner_parts(folder)
-    if found == study and token is not None and mark is not None and mark != token:
-        aside = folder.with_name(f"{folder.name}.earlier-{mark[:8]}")
-        folder.rename(aside)
-        warnings.warn(
-            f"{folder} held the files of an earlier study '{study}', not in the storage "
-            f"now (deleted, or another storage's): moved to {aside.name}, so that this "
-            "study's trials are not read with its files",
-            stacklevel=3,
-        )
+    files = any((folder / kept).exists() for kept in ("oof", "folds", "predictor"))
+    earlier = mark != token if mark is not None else new and files
+    if found == study and token is not None and earlier:
+        _set_aside(folder, study, token, mark)
         found = mark = None
     if found is None and studies is not None and _is_dir(folder):
         found = next((s for s in studies() if s != study and folder_name(s) == folder.name), None)
@@ -147,11 +150,36 @@ def own(
             raise ArtifactError(
                 f"{kept} is a file, where the run keeps its '{name}' folder; move it away"
             )
-    if write and (found is None or (token is not None and mark is None)):
+    if write and found is None:
         # whole or not there: written in place, a run beside it read it empty ("holds
         # the files of study ''") and a worker gave up on study ''
-        text = study if token is None else f"{study}\n{token}"
-        atomic_write(folder / OWNER, lambda fh: fh.write(text.encode("utf-8")))
+        atomic_write(folder / OWNER, lambda fh: fh.write(study.encode("utf-8")))
+    if write and token is not None and mark is None:
+        atomic_write(folder / MARK, lambda fh: fh.write(token.encode("utf-8")))
+
+
+def _set_aside(folder: Path, study: str, token: str, mark: str | None) -> None:
+    """Rename ``folder``, an earlier study's of the name ``study``, beside it, said. Two
+    runs of the new study at once both find it: the second finds it moved (or this
+    study's own already), and goes on."""
+    import uuid
+
+    aside = folder.with_name(f"{folder.name}.earlier-{(mark or uuid.uuid4().hex)[:8]}")
+    try:
+        folder.rename(aside)
+    except OSError:
+        if _owner_parts(folder)[1] in (token, None) or not folder.exists():
+            return  # moved by the other run, which may have made this study's already
+        raise ArtifactError(
+            f"{folder} holds an earlier study '{study}''s files and cannot be moved to "
+            f"{aside.name}: move or delete it, then run again"
+        ) from None
+    warnings.warn(
+        f"{folder} held the files of an earlier study '{study}', not in the storage "
+        f"now (deleted, or another storage's): moved to {aside.name}, so that this "
+        "study's trials are not read with its files",
+        stacklevel=4,
+    )
 
 
 def _is_dir(path: Path) -> bool:
