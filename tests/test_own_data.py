@@ -804,6 +804,11 @@ def test_a_class_beside_its_dates_is_told_how_to_validate_in_time_order(tmp_path
         "year's applications for next year's), validate in time order: --set data.time=date "
         "--set validation.scheme=walk_forward"
     ]
+    # dates written month first: their span by date, not by text (12/31/2001 sorts last)
+    usa = table.assign(date=pd.to_datetime(table["date"]).dt.strftime("%m/%d/%Y"))
+    written = search("default", usa, overrides=fixed, **common)
+    said = [n for n in written.problem.notes if "holds dates" in n]
+    assert said and said[0].startswith("'date' holds dates (2001-01-02 to 2005-10-17)")
     asked = {**fixed, "data.time": "date", "validation.scheme": "walk_forward"}
     ordered = search("default", table, overrides=asked, **common)
     assert ordered.problem.scheme == "walk_forward" and "date" not in ordered.dataset.X

@@ -94,6 +94,10 @@ def test_prediction_intervals_hold_their_coverage_on_loans_the_search_never_saw(
     assert (table["lower"] < table["prediction"]).all() and "upper" in table
     with pytest.raises(ArtifactError, match="needs at least 9999 out-of-fold rows"):
         predictor.predict_interval(unseen, 0.9999)
+    # a coverage given as text: one line, not a TypeError from a comparison
+    with pytest.raises(ArtifactError, match=r"coverage must be a number between 0 and 1 "
+                       r"\(e.g. 0.9\), not '0.9'"):  # fmt: skip
+        predictor.predict_interval(unseen, "0.9")  # type: ignore[arg-type]
 
 
 def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) -> None:

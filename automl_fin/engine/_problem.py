@@ -958,7 +958,9 @@ def _say_dated_cases(recipe: Recipe, dataset: Dataset, notes: list[str]) -> None
         "auto", "stratified_kfold", "kfold"
     ):  # fmt: skip
         return
-    first, last = _span(dataset.X[dates[0]])
+    from automl_fin.data._dates import read_times
+
+    first, last = _span(read_times(dataset.X[dates[0]]).dropna())  # (text sorts 12/31 last)
     time = shlex.quote(f"data.time={dates[0]}")
     notes.append(
         f"'{dates[0]}' holds dates ({first} to {last}): a class is validated on shuffled "

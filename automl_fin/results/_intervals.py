@@ -110,8 +110,9 @@ def conformity_scores(
 def half_width(scores: np.ndarray, coverage: float) -> float:
     """Half the width of the interval of ``coverage`` (e.g. 0.9) from sorted conformity
     scores: their ``ceil((n + 1) coverage)``-th smallest."""
-    if not 0 < coverage < 1:
-        raise ValueError(f"coverage must be between 0 and 1 (e.g. 0.9), not {coverage}")
+    if isinstance(coverage, bool) or not isinstance(coverage, int | float) or not 0 < coverage < 1:
+        # (the text "0.9" raised a bare TypeError from the comparison)
+        raise ValueError(f"coverage must be a number between 0 and 1 (e.g. 0.9), not {coverage!r}")
     n = len(scores)
     k = math.ceil(round((n + 1) * coverage, 6))  # 0.9 * 10 is 9, not 9.000000000000002
     if k > n:
