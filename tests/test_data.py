@@ -1404,6 +1404,10 @@ def test_a_column_that_numbers_the_rows_in_another_order_is_said() -> None:
     said = r"^card: column 'application_seq' numbers the rows, 1 to 1319 \(each once\)"
     with pytest.warns(UserWarning, match=said + r".*'data.columns=\{application_seq: id\}'"):
         Dataset.from_frame(table.assign(application_seq=numbers), target="card", source="card")
+    # from 100, or in steps of 10: numbers of one step all the same (a prober's)
+    for shown, numbered in (("100 to 1418", numbers + 99), ("10 to 13190", numbers * 10)):
+        with pytest.warns(UserWarning, match=rf"column 'seq' numbers the rows, {shown} "):
+            Dataset.from_frame(table.assign(seq=numbered), target="card", source="card")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Dataset.from_frame(card.assign(t=np.arange(len(card))), target="card", source="card")

@@ -798,6 +798,7 @@ def _say_nearly_empty(frame: pd.DataFrame, left: Sequence[str], source: str) -> 
         )
 
 
+TIME_WORDS = {"year", "years", "month", "week", "quarter", "day", "date", "time", "t", "period"}
 NUMBERED_ROWS = 100  # rows from which distinct long whole numbers are said to be ids
 NUMBERED_DIGITS = 6  # ... of this many digits or more
 
@@ -838,9 +839,13 @@ def _say_numbered(
         if col.isna().any() or col.nunique() < n or not (col % 1 == 0).all():
             continue
         low, high = int(col.min()), int(col.max())
-        # 1 to n under any name, not in row order: numbered in another order (in row
-        # order, a time or the file's order; numbered by its target, the leak check's)
-        if low in (0, 1) and high - low + 1 == n and not col.is_monotonic_increasing:
+        # numbers of one step from the first to the last (1 to n, 100 to 100 + n - 1,
+        # 10, 20, ...) under any name, not in row order: numbered in another order (in
+        # row order, a time or the file's order; numbered by its target, the leak check's)
+        steps = np.unique(np.diff(np.sort(col.to_numpy(dtype=np.float64))))
+        ordered = col.is_monotonic_increasing or col.is_monotonic_decreasing
+        timed = bool(set(name_words(str(name))) & TIME_WORDS)  # years: a time, however sorted
+        if len(steps) == 1 and steps[0] > 0 and not ordered and not timed:
             warnings.warn(
                 f"{source}: column '{name}' numbers the rows, {low} to {high} (each once): "
                 "it is used as a number, and where the rows were numbered in an order "
