@@ -490,7 +490,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     board = result.leaderboard()
     shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown
     metric = str(board["metric"].iloc[0]) if len(board) else ""
-    shown = shown.drop(columns=[c for c in board if c.startswith("test:")])
+    # the final test has its own table below, but a test: column asked for is shown (it
+    # was refused after the whole search: "no column 'test:rmse'")
+    asked = {c.strip() for c in (args.columns or "").split(",")}
+    shown = shown.drop(columns=[c for c in board if c.startswith("test:") and c not in asked])
     print(_table(shown, metric=metric, wide=args.wide, columns=args.columns))
     done = board[board["state"] == "COMPLETE"]
     trials = board[board["trial"] >= 0]  # the ensemble (-1) and the stack (-2) are rows only

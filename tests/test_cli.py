@@ -575,3 +575,15 @@ def test_a_ctrl_c_after_the_search_names_its_step_and_how_to_finish(
     assert command_line.main(run) == 0
     out = capsys.readouterr().out
     assert "the study held 3 trials already" in out and (tmp_path / "late" / "report.html").exists()
+
+
+def test_run_shows_a_final_test_column_asked_for(tmp_path: Path) -> None:
+    """``run --columns rank,model,test:roc_auc`` with a final test ran the whole search,
+    then failed: "no column 'test:roc_auc'" (run's table drops the final test's columns,
+    which have their own table)."""
+    out = cli("run", "default", "--trials", "3", "--runs-dir", str(tmp_path), "--no-report",
+              "--set", "models=[logreg]", "--set", "validation.final_test=0.25",
+              "--columns", "rank,model,test:roc_auc")  # fmt: skip
+    assert out.returncode == 0, out.stderr[-1500:]
+    head = next(line for line in out.stdout.splitlines() if line.split()[:2] == ["rank", "model"])
+    assert head.split() == ["rank", "model", "test:roc_auc"]
