@@ -260,7 +260,7 @@ def _check_model(
     plan = sample_plan(_trial(seed), {spec.name: spec}, preps, set(kinds.values()), ctx)
     for rows in PORTFOLIO_ROWS:  # entries and spaces may depend on the table's size
         sized = dataclasses.replace(ctx, n_rows=rows or cut)
-        known = {k for t in spec.tasks for k in spec.space_for(dataclasses.replace(sized, task=t))}
+        known = spec.parameter_names(sized)
         try:
             entries = spec.portfolio_for(sized)
         except Exception as exc:

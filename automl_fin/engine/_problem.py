@@ -285,9 +285,7 @@ class Problem:
             provider = self.registry.providers[name]
             try:  # a plugin's bug costs its own entries, never the search
                 configs = spec.portfolio_for(ctx)
-                known = {
-                    k for t in spec.tasks for k in spec.space_for(dataclasses.replace(ctx, task=t))
-                }
+                known = spec.parameter_names(ctx)
             except Exception as exc:
                 message = f"{provider}: model '{name}' portfolio: {exc}; its entries left out"
                 warnings.warn(message, PluginWarning, stacklevel=2)

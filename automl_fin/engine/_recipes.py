@@ -388,13 +388,10 @@ def _check_read(recipe: Recipe, model: str, spec: ModelSpec, option: str, value:
     options is let through."""
     if option in (*ENGINE_OPTIONS, *spec.column_options, *(spec.options or ())):
         return
-    searched: set[str] = set()
-    for task in spec.tasks:
-        classes = {Task.BINARY: 2, Task.MULTICLASS: 3}.get(task, 0)
-        try:  # (a plugin's space that fails here fails its trials, said there)
-            searched |= set(spec.space_for(BuildContext(task, 0, classes, 1000)))
-        except Exception:
-            continue
+    try:  # (a plugin's space that fails here fails its trials, said there)
+        searched = spec.parameter_names(BuildContext(Task.MULTICLASS, 0, 3, 1000))
+    except Exception:
+        searched = set()
     if option in searched and not (value is None or isinstance(value, bool | int | float | str)):
         raise RecipeError(
             recipe.source, f"model_options.{model}.{option}",

@@ -8,7 +8,7 @@ Nothing here imports Optuna, scikit-learn or torch.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -488,6 +488,12 @@ class ModelSpec:
     def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
         """The parameter space for the given context."""
         return _resolve_space(self.space, ctx, "model", self.name)
+
+    def parameter_names(self, ctx: BuildContext) -> set[str]:
+        """The names of the parameters its space has for any of its tasks (``ctx`` for
+        the rest): a portfolio entry's or a recipe option's name is one of them, or a
+        typo."""
+        return {k for t in self.tasks for k in self.space_for(replace(ctx, task=t))}
 
     def portfolio_for(self, ctx: BuildContext) -> tuple[dict[str, Any], ...]:
         """The portfolio entries for the given context (short parameter names)."""

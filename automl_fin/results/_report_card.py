@@ -208,10 +208,11 @@ def _chosen(
             )
     test = _final_test(study, best)
     if test and predictor is not None:
+        from automl_fin.engine._bag import Bag
+
+        # (as _artifacts._fitted_rows tells them: a member that is no bag was refitted)
         refitted = [
-            f"{m.model} #{m.trial}"
-            for m in predictor.members
-            if predictor.manifest.get("fit", {}).get(str(m.trial)) == "refit on all rows"
+            f"{m.model} #{m.trial}" for m in predictor.members if not isinstance(m.pipeline, Bag)
         ]
         if refitted:  # the saved predictor learnt the final test's rows afterwards
             test += (
