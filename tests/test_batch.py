@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 import automl_fin
-from automl_fin import ModelSpec, RecipeError, Task, datasets, hookimpl
+from automl_fin import ModelSpec, RecipeError, StorageError, Task, datasets, hookimpl
 from automl_fin.engine._batch import Batch, load_batch, run_batch
 from automl_fin.engine._search import search
 from automl_fin.plugin._registry import Registry
@@ -33,7 +33,10 @@ pytestmark = pytest.mark.slow
 def _finished(url: str) -> dict[str, bool]:
     from automl_fin.storage._storage import open_storage
 
-    store = open_storage(url, create=False)
+    try:
+        store = open_storage(url, create=False)
+    except StorageError:  # the file is there, Optuna's tables not yet
+        return {}
     studies = store.get_all_studies()  # but a run's claim a kill left (':queueing')
     return {
         s.study_name: bool(s.user_attrs.get("finished")) for s in studies if ":" not in s.study_name
