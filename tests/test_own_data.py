@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from conftest import cli
 
+import automl_fin
 from automl_fin import DataError, RecipeError, datasets, search
 from automl_fin.data._table_facts import infer_positive, loosened, settle
 from automl_fin.engine._recipes import load_recipe, parse_overrides
@@ -847,3 +848,43 @@ def test_a_totals_row_left_out_of_a_dated_table_keeps_each_row_its_date(tmp_path
     data = result.dataset
     assert len(data.y) == len(data.times) == 60 and str(data.times.max())[:10] == "1972-06-01"
     assert np.array_equal(data.y, months.sort_values("date")["unemploy"].to_numpy())
+
+
+def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
+    tmp_path: Path,
+) -> None:
+    """ggplot2's mpg by manufacturer: 3 of 15 have fewer cars than the 5 folds, and the
+    whole run was refused. They are now left out with their 11 rows (AutoGluon's way),
+    said; the predictor and its manifest know them, and an evaluation on the whole
+    table leaves their rows out, said. Where much would go (a class of 3 rows among 3
+    classes; a count read as classes, above) the refusal stands."""
+    table = _rdata("ggplot2", "mpg").drop(columns=["model"])
+    common = {"target": "manufacturer", "runs_dir": tmp_path, "progress": False,
+              "overrides": {"models": ["logreg"], "report": False, "baselines": []}}  # fmt: skip
+    with pytest.warns(UserWarning, match="left out") as said:
+        result = search("auto", table, trials=2, **common)
+    rare = [str(w.message) for w in said if "fewer rows" in str(w.message)]
+    assert rare == [
+        "<DataFrame>: target 'manufacturer': classes 'land rover' (4), 'lincoln' (3), "
+        "'mercury' (4) have fewer rows than the 5 folds: their 11 rows are left out, and "
+        "the predictor never predicts them; to keep them, merge them into another class "
+        "(or lower validation.n_splits)"
+    ]
+    predictor = result.predictor
+    assert len(predictor.schema.classes) == 12 and "lincoln" not in predictor.schema.classes
+    assert predictor.schema.rare == ["land rover", "lincoln", "mercury"]
+    assert len(result.problem.dataset.y) == len(table) - 11
+    again = automl_fin.load(predictor.path)  # the manifest keeps them
+    assert again.schema.rare == ["land rover", "lincoln", "mercury"]
+    with pytest.warns(UserWarning, match="11 rows of classes 'land rover', 'lincoln', 'mercury'"):
+        scores = again.evaluate(table)
+    assert scores.attrs["rows"] == len(table) - 11
+    # a final test takes its share first: pontiac's 5 go too, jeep's 8 are enough
+    over = {**common["overrides"], "validation.final_test": 0.2}
+    with pytest.warns(UserWarning, match=r"the final test \(8 rows\)"):
+        tested = search("auto", table, trials=1, **{**common, "overrides": over})
+    assert tested.problem.dataset.rare_classes == ["land rover", "lincoln", "mercury", "pontiac"]
+    # much to leave out: refused as before, with its advice
+    few = table[table["manufacturer"].isin(["audi", "dodge", "lincoln"])]
+    with pytest.raises(DataError, match="class 'lincoln' has 3 rows, fewer than the 5 folds"):
+        search("auto", few, trials=1, **common)

@@ -956,6 +956,8 @@ class Dataset:
         scale: for price series, how the target (a log return) maps to reported units.
         decimal: the decimal mark a ``;``-separated file was read with (``None``: none
             read, another file or a frame); its predictor reads new files so.
+        rare_classes: classes left out with their rows, too rare for the validation
+            (:mod:`automl_fin.data._rare_classes`).
     """
 
     X: pd.DataFrame
@@ -974,6 +976,7 @@ class Dataset:
     constant: dict[str, str] = field(default_factory=dict)
     # the decimal mark a ';'-separated file was read with (None: another file or a frame)
     decimal: str | None = None
+    rare_classes: list[Any] = field(default_factory=list)
 
     @property
     def n_classes(self) -> int:

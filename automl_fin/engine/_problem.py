@@ -32,6 +32,7 @@ from automl_fin.data._metrics import (
     get_metric,
     least_cost,
 )
+from automl_fin.data._rare_classes import without_rare_classes
 from automl_fin.data._table_facts import check_column_options, period_count
 from automl_fin.data._time_parts import find_time_parts
 from automl_fin.data._timeseries import run_command
@@ -463,6 +464,7 @@ def resolve(
             f"data.columns.{text}=categorical"
         )
     check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
+    dataset = _without_rare_classes(recipe, dataset)
     metric, extra = _metrics(recipe, dataset)
     checked = _validation(recipe, dataset)
     models, preprocessors, baselines = _specs(recipe, dataset, registry)
@@ -645,7 +647,7 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
             recipe.task == "auto"
             and dataset.task is Task.MULTICLASS
             and "fewer rows" in str(exc)
-            and all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes)
+            and _whole_numbers(classes)
         )
         if counted:
             used += (
@@ -655,6 +657,28 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+def _without_rare_classes(recipe: Recipe, dataset: Dataset) -> Dataset:
+    """``dataset`` less the rows of classes too rare for the recipe's stratified folds
+    (:mod:`automl_fin.data._rare_classes`); the final test's share taken first."""
+    v = recipe.validation
+    stratified = {"auto": v.n_splits, "stratified_kfold": v.n_splits, "holdout": 2}
+    if dataset.task is not Task.MULTICLASS or recipe.data.classes or v.scheme not in stratified:
+        return dataset
+    if recipe.task == "auto" and _whole_numbers(dataset.classes):
+        return dataset  # a count's tail, likely: the refusal says how to make it a quantity
+    need, why = stratified[v.scheme], f"the {v.n_splits} folds"
+    if v.scheme == "holdout":
+        why = "the 2 a stratified holdout needs"
+    if v.final_test > 0:  # the test's stratified share too, and one row to spare
+        need = int(np.ceil(need / (1 - v.final_test))) + 1
+        why += f" and the final test ({need} rows)"
+    return without_rare_classes(dataset, need, why)
+
+
+def _whole_numbers(classes: Sequence[Any]) -> bool:
+    return all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in classes)
 
 
 def _read_again(recipe: Recipe, settled: Any) -> Dataset:

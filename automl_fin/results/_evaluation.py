@@ -89,7 +89,31 @@ def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataF
     if missing.any():
         warnings.warn(f"{source}: {int(missing.sum())} rows with a missing '{target}' are "
                       "left out", stacklevel=4)  # fmt: skip
-    return frame.loc[~missing]
+    return frame.loc[~missing & ~_of_rare_classes(predictor, y, source)]
+
+
+def _of_rare_classes(predictor: Predictor, y: pd.Series, source: str) -> np.ndarray:
+    """The rows whose class training left out as too rare (said): the predictor never
+    predicts it, and no probability of it is there to score."""
+    rare = predictor.schema.rare
+    if not rare:
+        return np.zeros(len(y), dtype=bool)
+    from automl_fin.data._tidy import as_labels
+
+    def key(labels: pd.Series) -> pd.Series:
+        return as_labels(labels).str.strip().str.casefold()
+
+    hit = key(y).isin(set(key(pd.Series(list(rare))))).to_numpy()
+    if hit.any():
+        found = sorted({str(v) for v in y[hit]})
+        warnings.warn(
+            f"{source}: {int(hit.sum())} rows of class{'es' * (len(found) > 1)} "
+            f"{', '.join(map(repr, found[:5]))} are left out: training left "
+            f"{'them' if len(found) > 1 else 'it'} out as too rare, and the predictor never "
+            f"predicts {'them' if len(found) > 1 else 'it'}",
+            stacklevel=5,
+        )
+    return hit
 
 
 def with_target(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -63,6 +63,7 @@ class _Schema(BaseModel):
     series: dict[str, Any] | None = None
     codes: Literal["whole", "as written"] = "as written"  # (absent: saved before the reading)
     decimal: Literal[",", "."] | None = None  # a ';' training file's decimal mark
+    rare_classes: list[Any] = Field(default_factory=list)  # left out of training, too rare
 
     @model_validator(mode="after")
     def _consistent(self) -> _Schema:

@@ -124,6 +124,8 @@ class Schema:
             leading zeros (``007``, ZIP ``02134``; :func:`code_widths`): their width,
             which new rows' shorter codes are padded to (``pd.read_csv`` reads them as
             the numbers 7 and 2134).
+        rare: classes training left out with their rows, too rare for its validation;
+            never predicted (their rows are left out of an evaluation, said).
     """
 
     columns: dict[str, ColumnKind]
@@ -137,6 +139,7 @@ class Schema:
     whole: bool = True
     decimal: str | None = None
     widths: dict[str, int] = field(default_factory=dict)
+    rare: list[Any] = field(default_factory=list)
 
     @classmethod
     def of(cls, problem: Problem) -> Schema:
@@ -179,6 +182,7 @@ class Schema:
             series=series,
             decimal=ds.decimal,
             widths=code_widths(ds.X[[c for c in categorical if c in ds.X]]),
+            rare=list(ds.rare_classes),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -197,7 +201,7 @@ class Schema:
             "series": self.series,
             "codes": "whole" if self.whole else "as written",
             "decimal": self.decimal,
-        }
+        } | ({"rare_classes": [plain(c) for c in self.rare]} if self.rare else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Schema:
@@ -214,6 +218,7 @@ class Schema:
             whole=data.get("codes") == "whole",
             decimal=data.get("decimal"),
             widths={c["name"]: c["width"] for c in data["columns"] if c.get("width")},
+            rare=list(data.get("rare_classes", [])),
         )
 
     def text_columns(self) -> list[str]:

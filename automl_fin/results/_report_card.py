@@ -256,6 +256,14 @@ def _limitations(
                     "their scores rest on few examples",
                 )
             )
+        if ds.rare_classes:
+            found.append(
+                (
+                    "classes never predicted",
+                    f"{', '.join(map(str, ds.rare_classes))}: too few rows for the validation; "
+                    "left out of the search with their rows",
+                )
+            )
     baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
     top = board[(board["state"] == "COMPLETE") & ~board["baseline"]].head(1)  # ranked
     check = None  # a verdict on a row no longer the best is not this predictor's

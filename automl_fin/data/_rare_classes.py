@@ -1,0 +1,55 @@
+"""Classes too rare to validate, left out of a multiclass search with a warning.
+
+A class with fewer rows than the stratified folds cannot be in every fold's training
+and validation rows. Refusing the whole run for it (ggplot2's mpg: 3 of 15
+manufacturers have fewer than 5 cars) left a user nothing to do but edit the table;
+AutoGluon leaves such classes out and goes on. So does this, where what is left out is
+small: at most :data:`MOST_LEFT_OUT` of the rows, and three classes or more remain
+(fewer would be another task). Otherwise the folds' own refusal stands, with its advice.
+Classes the recipe names (``data.classes``, an order) are never left out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+
+from automl_fin.data._dataset import Dataset
+
+__all__ = ["MOST_LEFT_OUT", "without_rare_classes"]
+
+MOST_LEFT_OUT = 0.1  # share of the rows
+
+
+def without_rare_classes(dataset: Dataset, need: int, why: str) -> Dataset:
+    """``dataset`` less the rows of classes with fewer than ``need`` rows (``why``: what
+    needs them, for the warning), where that leaves out little; else ``dataset``."""
+    counts = np.bincount(dataset.y.astype(np.int64), minlength=dataset.n_classes)
+    rare = np.flatnonzero(counts < need)
+    left_out = int(counts[rare].sum())
+    if not len(rare) or len(counts) - len(rare) < 3 or left_out > MOST_LEFT_OUT * len(dataset.y):
+        return dataset
+    keep = ~np.isin(dataset.y, rare)
+    kept = np.flatnonzero(counts >= need)
+    codes = np.full(len(counts), -1, dtype=np.int64)
+    codes[kept] = np.arange(len(kept))
+    named = ", ".join(f"{dataset.classes[i]!r} ({counts[i]})" for i in rare[:5])
+    more = f" and {len(rare) - 5} more" if len(rare) > 5 else ""
+    warnings.warn(
+        f"{dataset.source}: target '{dataset.target}': class{'es' * (len(rare) > 1)} "
+        f"{named}{more} {'have' if len(rare) > 1 else 'has'} fewer rows than {why}: "
+        f"{'their' if len(rare) > 1 else 'its'} {left_out} rows are left out, and the "
+        "predictor never predicts them; to keep them, merge them into another class (or "
+        "lower validation.n_splits)",
+        stacklevel=3,
+    )
+    return dataclasses.replace(
+        dataset,
+        X=dataset.X.loc[keep].reset_index(drop=True),
+        y=codes[dataset.y[keep].astype(np.int64)].astype(dataset.y.dtype),
+        classes=[dataset.classes[i] for i in kept],
+        times=None if dataset.times is None else dataset.times[keep],
+        rare_classes=[dataset.classes[i] for i in rare],
+    )
