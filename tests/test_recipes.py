@@ -397,3 +397,42 @@ def test_a_flag_where_a_number_goes_is_refused(tmp_path: Path, registry: Registr
                            r"false\)$"):  # fmt: skip
             load_recipe(path, registry=registry)
     assert load_recipe("default", {"seed": 3}, registry=registry).seed == 3
+
+
+def test_cores_other_than_a_count_or_all_are_refused(registry: Registry) -> None:
+    """``n_jobs: 0`` ran, read as all cores by the thread limits (and an error in a
+    forest); ``-2``, joblib's all but one, was all cores too: refused in one line."""
+    for value in (0, -2, -5):
+        with pytest.raises(RecipeError, match=rf"field 'n_jobs': {value} cores: give 1 or "
+                           r"more, or -1 for all of them$"):  # fmt: skip
+            load_recipe("default", {"n_jobs": value}, registry=registry)
+    assert load_recipe("default", {"n_jobs": -1}, registry=registry).n_jobs == -1
+
+
+@pytest.mark.slow
+def test_validation_fields_the_scheme_does_not_read_are_said(tmp_path: Path) -> None:
+    """``embargo`` with k-fold, ``test_size`` with walk-forward, ``repeats`` with
+    walk-forward were ignored without a word: each is named, with the scheme that
+    reads it; a recipe's fields at their defaults say nothing."""
+    import warnings
+
+    from automl_fin import datasets, search
+
+    credit = datasets.load("german_credit").head(300)
+    common = {"target": "creditability", "trials": 1, "runs_dir": tmp_path,
+              "storage": ":memory:", "progress": False}  # fmt: skip
+    fixed = {"models": ["logreg"], "report": False, "baselines": [], "ensemble": False}
+    with pytest.warns(UserWarning) as said:
+        search("default", credit, overrides={**fixed, "validation.embargo": 3,
+               "validation.test_size": 0.3}, **common)  # fmt: skip
+    lines = [str(w.message) for w in said if "does not apply" in str(w.message)
+             or "do not apply" in str(w.message)]  # fmt: skip
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "validation.embargo, validation.test_size do not apply to stratified_kfold "
+        "validation and are ignored (only walk_forward reads embargo; only holdout reads "
+        "test_size)"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the recipe's own fields: quiet
+        warnings.filterwarnings("ignore", message="(?!.*apply to)")
+        search("default", credit, overrides=fixed, **common)

@@ -624,6 +624,7 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
             f"{v.test_size:.0%} of {len(search_rows):,} search rows: k-fold only below "
             f"validation.holdout_from={v.holdout_from}"
         )
+    _warn_unused(recipe, scheme)
     repeats = v.repeats
     if repeats == "auto" or (
         routed and scheme == "stratified_kfold" and "repeats" not in v.model_fields_set
@@ -657,6 +658,39 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
+
+
+_APPLIES = {  # validation fields read by some schemes only: the schemes that read them
+    "embargo": ("walk_forward",),
+    "window": ("walk_forward",),
+    "train_size": ("walk_forward",),
+    "test_size": ("holdout",),
+    "n_splits": ("stratified_kfold", "kfold", "walk_forward"),
+    "repeats": ("stratified_kfold", "kfold", "holdout"),
+}
+
+
+def _warn_unused(recipe: Recipe, scheme: str) -> None:
+    """Warn of validation fields set (away from their defaults) that ``scheme`` does not
+    read: ``embargo: 10`` with k-fold, ``test_size`` with walk-forward were ignored
+    without a word."""
+    v = recipe.validation
+    fields = type(v).model_fields
+    unused = [
+        name
+        for name, schemes in _APPLIES.items()
+        if scheme not in schemes
+        and getattr(v, name) != fields[name].default
+        and not (name == "repeats" and v.repeats == "auto")
+    ]
+    if unused:
+        said = ", ".join(f"validation.{n}" for n in unused)
+        which = "; ".join(f"only {' or '.join(_APPLIES[n])} reads {n}" for n in unused)
+        warnings.warn(
+            f"{recipe.source}: {said} {'do' if len(unused) > 1 else 'does'} not apply to "
+            f"{scheme} validation and {'are' if len(unused) > 1 else 'is'} ignored ({which})",
+            stacklevel=4,
+        )
 
 
 def _without_rare_classes(recipe: Recipe, dataset: Dataset) -> Dataset:

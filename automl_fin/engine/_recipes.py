@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -283,6 +284,16 @@ class Recipe(_Strict):
         "('timed out after N s') and the search goes on",
     )
     n_jobs: int = Field(1, description="cores a model may use (-1: all)")
+
+    @field_validator("n_jobs")
+    @classmethod
+    def _cores(cls, value: int) -> int:
+        """1 or more, or -1: joblib's -2 (all but one) was read as all cores by the
+        thread limits and as itself by scikit-learn's forests, and 0 as all by the one
+        and an error by the other."""
+        if value == 0 or value < -1:
+            raise ValueError(f"{value} cores: give 1 or more, or -1 for all of them")
+        return value
 
     _source: str = PrivateAttr(default="<recipe>")
 
@@ -754,6 +765,8 @@ def _validate(raw: dict[str, Any], source: str, overrides: Mapping[str, Any]) ->
         elif flag:  # (a model's check of one of its fields: named as the field)
             field = f"{field}.{flag[1]}" if field else flag[1]
             detail = flag[2]
+        elif err["type"] == "value_error":  # a check of ours: its words, its value in them
+            detail = detail.removeprefix("Value error, ")
         elif not isinstance(got, dict):
             detail += f" (got {got!r})"
         raise RecipeError(source, field, detail) from None
