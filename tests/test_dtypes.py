@@ -345,8 +345,8 @@ def test_what_review_found_reads_as_training_read_it(card, tmp_path: Path) -> No
                            "y": range(201)}), "t.csv", "y")  # fmt: skip
     said = [str(w.message) for w in seen]
     assert said == [
-        "t.csv: column(s) 'x' hold numbers with a few other values: read as numeric, those "
-        "values as missing"
+        "t.csv: column(s) 'x' (1 row: 'n/a') hold numbers and missing markers: read as "
+        "numeric, the markers as missing"
     ]
 
 

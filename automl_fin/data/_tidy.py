@@ -2,10 +2,12 @@
 
 - Infinite values in numeric columns are read as missing (no model takes them; every
   trial failed on "Input X contains infinity").
-- A column of numbers with a few other values (``n/a``, ``-``, ``True``, a stray
-  word: at least 95 % of its values are numbers) is numeric, those values missing; it
-  was read as categorical, and models lost what it said. Numbers written with comma
-  thousands separators or a leading currency sign (``5,850``, ``$42,000``) are numbers.
+- A column of numbers with a few other values (``True``, a stray word: at least 95 %
+  of its values are numbers) is numeric, those values missing; it was read as
+  categorical, and models lost what it said. Missing markers (``n/a``, ``-``, ``?``, a
+  spreadsheet's ``#DIV/0!``: :data:`MISSING_TOKENS`) are missing at any share.
+  Numbers written with comma thousands separators or a leading currency sign
+  (``5,850``, ``$42,000``) are numbers.
 - Values so large that models which square or sum them overflow (above 1e100) are
   flagged, naming the column.
 - Class labels of the target that differ only in surrounding spaces or letter case
@@ -47,6 +49,7 @@ __all__ = [
     "as_labels",
     "code_named",
     "is_code",
+    "is_marker",
     "name_words",
     "nullable_number",
     "numbers_in_text",
@@ -66,7 +69,9 @@ _MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a pla
 LONGEST_NUMBER = 40  # characters: a column whose values are longer holds no numbers
 HUGE = 1e100  # values above this overflow squares and sums of squares
 MISSING_TOKENS = frozenset(
-    {"", "na", "n/a", "nan", "null", "none", "-", "--", "?", ".", "missing", "#n/a", "nil"}
+    {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", ".", "missing", "nil"}
+    # a spreadsheet's errors where a formula found no value: missing, as #N/A is
+    | {"#n/a", "#na", "#div/0!", "#value!", "#ref!", "#num!", "#name?", "#null!"}
 )
 
 
@@ -166,6 +171,14 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
     return pd.Series(numbers[codes], index=col.index), strays  # code -1: the NaN
 
 
+def is_marker(col: pd.Series) -> np.ndarray:
+    """Which values of ``col`` are missing markers (:data:`MISSING_TOKENS`), each
+    distinct value read once."""
+    codes, distinct = pd.factorize(col)
+    marked = pd.Series(distinct, dtype=object).astype("str").str.strip().str.lower()
+    return np.append(marked.isin(MISSING_TOKENS).to_numpy(), False)[codes]
+
+
 def _number_objects(col: pd.Series) -> bool:
     """Whether ``col`` holds number objects, not text: ``decimal.Decimal`` as a
     database's NUMERIC columns (``pd.read_sql``) and Parquet's decimal columns arrive."""
@@ -220,6 +233,7 @@ def tidy(
     frame = plain_dtypes(frame, source, columns=kept)
     out = frame
     inf, coerced, huge, written, unread, as_text, units = [], [], [], [], [], [], []
+    marked: list[str] = []
     timed: dict[str, list[str]] = {}
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     if left_out:
@@ -262,7 +276,10 @@ def tidy(
         if is_code(name, col):
             continue  # codes with leading zeros (000001): text
         values, strays = numbers_in_text(col)
-        share = values[present].notna().mean()
+        # missing markers count for neither side: a column of numbers with 12 % "?"
+        # was a category of each distinct number, unsaid
+        counted = present & ~is_marker(col)
+        share = values[counted].notna().mean() if counted.any() else 0.0
         if share < NUMERIC_SHARE:
             if _unread(col[present]):
                 unread.append(f"{name!r} ({_shown(list(pd.unique(col[present])))})")
@@ -278,8 +295,9 @@ def tidy(
             units.append(f"{name!r} ({unit})")
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
-        elif odd:  # missing markers ("-", "n/a")
-            coerced.append(repr(name))
+        elif odd:  # missing markers ("-", "n/a", "#DIV/0!"), any share of the column
+            shown = _shown(list(pd.unique(col[present & values.isna()].astype("str"))))
+            marked.append(f"{name!r} ({odd} row{'s' * (odd != 1)}: {shown})")
         elif not _number_objects(col[present]):  # decimals (a database's NUMERIC): numbers
             as_text.append(repr(name))
     if inf:
@@ -291,6 +309,12 @@ def tidy(
             source,
             f"column(s) {', '.join(coerced)} hold numbers with a few other values: read as "
             "numeric, those values as missing",
+        )
+    if marked:
+        _say(
+            source,
+            f"column(s) {', '.join(marked)} hold numbers and missing markers: read as "
+            "numeric, the markers as missing",
         )
     if as_text:
         _say(source, f"column(s) {', '.join(as_text)} hold numbers stored as text: read as numeric")
