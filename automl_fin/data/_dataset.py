@@ -207,13 +207,20 @@ def _read(
     skip = 0
     rows = PREAMBLE_LINES if header_only else rows  # enough to find lines of notes
     kinds = {"dtype": dict.fromkeys(text, "str")} if text else {}
+    frame: pd.DataFrame | None = None
     try:
         frame = _csv(p, sep, encoding, scan=not header_only, nrows=rows, **kinds)
-    except pd.errors.ParserError:
-        skip, notes = _preamble(p, sep, encoding) if sep else (0, [])
-        if not skip:
+    except pd.errors.ParserError as exc:  # a first line narrower than the rows
+        if not sep:
             raise
-        frame = _csv(p, sep, encoding, scan=not header_only, skiprows=skip, nrows=rows, **kinds)
+        failed = exc
+    if sep and (frame is None or _one_name(frame)):  # or a title padded with separators
+        skip, notes = _preamble(p, sep, encoding)
+        if skip:
+            frame = _csv(p, sep, encoding, scan=not header_only, skiprows=skip, nrows=rows,
+                         **kinds)  # fmt: skip
+    if frame is None:
+        raise failed
     if skip and not header_only:  # a batch's check reads the names quietly
         warnings.warn(
             f"data file '{p}' has {skip} line(s) of notes before its header "
@@ -363,6 +370,14 @@ def _without_header_copies(frame: pd.DataFrame, p: Path) -> pd.DataFrame:
     return kept
 
 
+def _one_name(frame: pd.DataFrame) -> bool:
+    """Whether a header names one column of several, the others pandas' ``Unnamed: N``:
+    a title line padded with separators to the table's width, as a spreadsheet writes
+    it (``Export Kreditportfolio;;;;``), read as the header."""
+    named = [not str(c).startswith("Unnamed: ") for c in frame.columns]
+    return len(named) > 2 and sum(named) == 1
+
+
 def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
     """How many lines of notes stand before the header of a table whose first line is
     not its header (an export's "Account: 12345", "Data Source,World Development
@@ -370,14 +385,18 @@ def _preamble(p: Path, sep: str, encoding: str) -> tuple[int, list[str]]:
     non-blank line of the first :data:`PREAMBLE_LINES` has one number of fields, and
     each line before it has fewer. ``(0, [])`` when there is no such line."""
     lines = _lines(p, encoding, PREAMBLE_LINES)
-    widths = [len(next(csv.reader([line], delimiter=sep))) if line.strip() else 0
-              for line in lines]  # fmt: skip
+    fields = [next(csv.reader([line], delimiter=sep)) if line.strip() else [] for line in lines]
+    # a line of separators alone is blank (a spreadsheet's empty row); a title padded
+    # with them to the table's width (Excel's "Export;;;;") is as wide as its words
+    filled = [[bool(f.strip()) for f in row] for row in fields]
+    widths = [len(row) if any(full) else 0 for row, full in zip(fields, filled, strict=True)]
+    used = [max((i + 1 for i, f in enumerate(full) if f), default=0) for full in filled]
     for start, width in enumerate(widths):
         rest = [w for w in widths[start:] if w]
-        if width > 1 and len(rest) > 1 and all(w == width for w in rest):
-            before = widths[:start]
-            if start and all(w < width for w in before):
-                return start, [line for line in lines[:start] if line.strip()]
+        if width > 1 and sum(filled[start]) > 1 and len(rest) > 1 and all(w == width for w in rest):
+            names = [f for f in fields[start] if f.strip()]
+            if start and all(u < width for u in used[:start]) and not all(map(_is_number, names)):
+                return start, [line for line, u in zip(lines[:start], used, strict=False) if u]
             return 0, []
     return 0, []
 
@@ -505,8 +524,9 @@ def _check_header(p: Path, sep: str | None, encoding: str = UTF8, skip: int = 0)
                        engine="python" if not sep else "c")  # fmt: skip
     names = [str(v) for v in head.iloc[0].tolist()] if len(head) else []
     seen: dict[str, list[str]] = {}
-    for name in names:
-        seen.setdefault(name.strip(), []).append(name)
+    for name in names:  # (empty ones are pandas' "Unnamed: 7", a spreadsheet's last columns)
+        if name.strip():
+            seen.setdefault(name.strip(), []).append(name)
     dupes = [n for n, written in seen.items() if len(written) > 1]
     if dupes:  # names equal but for spaces around them: each as written ('balance ')
         said = [" and ".join(map(repr, dict.fromkeys(seen[n]))) for n in dupes]
