@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -104,6 +105,20 @@ def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFram
     odd.iloc[3, odd.columns.get_loc(TARGET)] = "maybe"
     with pytest.raises(DataError, match=r"values \['maybe'\] that are not among"):
         predictor.evaluate(odd)
+
+
+def test_evaluate_names_the_file_a_bad_value_is_in(run, held_out: pd.DataFrame, tmp_path: Path):
+    """A stray word in a numeric column was refused as "data: column 'credit_amount' must be
+    numeric" by ``evaluate`` (``predict`` named the file), with and without importance."""
+    predictor = automl_fin.load(run.run_dir)
+    bad = held_out.astype({"credit_amount": object})
+    bad.iloc[3, bad.columns.get_loc("credit_amount")] = "abc"
+    bad.to_csv(tmp_path / "book.csv", index=False)
+    said = rf"^{re.escape(str(tmp_path / 'book.csv'))}: column 'credit_amount' must be numeric"
+    with pytest.raises(DataError, match=said):
+        predictor.evaluate(tmp_path / "book.csv")
+    with pytest.raises(DataError, match=said):
+        predictor.feature_importance(tmp_path / "book.csv")
 
 
 def test_feature_importance_ranks_original_columns_and_finds_the_noise(
@@ -528,7 +543,7 @@ def test_refusals_say_what_to_do(run, held_out: pd.DataFrame, tmp_path: Path) ->
     ("content", "message"),
     [
         (b"{not json", "stability.json is not JSON"),
-        (b'{"rows": 10, "columns": {"duration": {"kind": "numeric"}}}', "stability.json has"),
+        (b'{"rows": 10, "columns": {"credit_amount": {"kind": "numeric"}}}', "stability.json has"),
         (b"[1, 2]", "stability.json has"),
     ],
 )

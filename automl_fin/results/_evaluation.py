@@ -195,7 +195,7 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
         return _evaluate_series(predictor, frame, source)
     frame = labelled(predictor, with_target(predictor, frame, source), source)
     y = labels_of(predictor, frame, source)
-    X, _ = predictor._features(frame)
+    X, _ = predictor._features(frame, source)
     pred = predictor._blend(X)
     predictor._watch(X, pred, source, say_seen=False)  # another period or population: said
     prior = _prior(predictor, len(y))
@@ -254,7 +254,7 @@ def feature_importance(
     y = labels_of(predictor, frame, source)
     if len(y) < 2:
         raise DataError(f"{source}: {len(y)} labelled row(s); permuting needs at least 2")
-    X, _ = predictor._features(frame)
+    X, _ = predictor._features(frame, source)
     X = X.reset_index(drop=True)
     metric = metrics_of(predictor)[0]
     rule = predictor.rule

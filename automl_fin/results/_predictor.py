@@ -586,9 +586,13 @@ class Predictor:
         labels = np.asarray(self.schema.classes, dtype=object)[decide(proba, self.rule)]
         return pd.Series(labels).infer_objects()
 
-    def _features(self, data: pd.DataFrame | str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The model's feature rows and the (checked) input rows they came from."""
-        frame, source = _frame(data, self.schema)
+    def _features(
+        self, data: pd.DataFrame | str | Path, source: str | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The model's feature rows and the (checked) input rows they came from;
+        ``source``: how messages name ``data``, a frame read from a file by the caller."""
+        frame, named = _frame(data, self.schema)
+        source = source or named
         _refuse_booleans(frame, self.schema, self.reference, source)
         _warn_percents(frame, self.schema, self.reference, source)
         checked = self.schema.check(frame, source)
