@@ -181,4 +181,36 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
             "of data.series.exogenous"
         ) from None
     dataset.times, dataset.scale = sup.times, sup.scale
+    _warn_telling_exogenous(dataset, cfg.series, source)
     return dataset
+
+
+TELLING = 0.8  # correlation of an exogenous lag with the forecast return said to leak it
+
+
+def _warn_telling_exogenous(dataset: Dataset, series: SeriesConfig, source: str) -> None:
+    """Warn of an exogenous column whose lag moves with the forecast return (|r| of
+    :data:`TELLING` or more): the S&P 500's next return plus noise, an exogenous
+    column, scored out-of-sample R² 0.9998 against the random walk without a word (an
+    exact copy was refused; a near one passed). A lagged price or return of another
+    market correlates with the next return by a few hundredths."""
+    lags = {c: n for n in series.exogenous for c in exogenous_lags(n, series) if c in dataset.X}
+    if not lags:
+        return
+    block = dataset.X[list(lags)].apply(pd.to_numeric, errors="coerce")
+    r = block.corrwith(pd.Series(dataset.y, index=block.index)).abs()
+    telling = r[r >= TELLING].sort_values(ascending=False)
+    if telling.empty:
+        return
+    column = str(telling.index[0])
+    own = dataset.X.drop(columns=list(lags)).select_dtypes("number")
+    best = own.corrwith(pd.Series(dataset.y, index=own.index)).abs().max() if own.size else 0.0
+    warnings.warn(
+        f"{source}: exogenous column '{lags[column]}' moves with the forecast "
+        f"'{dataset.target}' (its lag '{column}': correlation {telling.iloc[0]:.4f}, "
+        f"{telling.iloc[0] ** 2:.1%} of its variance alone, where the series' own past "
+        f"explains at most {float(np.nan_to_num(best)) ** 2:.1%}): a column known only with "
+        "the outcome leaks it, and the scores are not what a forecast will get; take it "
+        "out of data.series.exogenous unless it is known before",
+        stacklevel=4,
+    )
