@@ -811,6 +811,12 @@ def test_dates_written_as_text_are_read_with_one_format_per_column() -> None:
     scattered = pd.Series(pd.to_datetime({"year": 2019, "month": rng.integers(1, 13, 200),
                                           "day": rng.integers(1, 13, 200)}))  # fmt: skip
     assert date_format(scattered.dt.strftime("%d/%m/%Y")) == "%m/%d/%Y"
+    # a day, a month's name and a two-digit year (Oracle's and Excel's 08-Jan-99) were
+    # dates only in a column named as a date ("which column is the time?")
+    weeks = pd.Series(pd.date_range("1999-01-08", periods=200, freq="W-FRI"))
+    for fmt in ("%d-%b-%y", "%d %b %y"):
+        text = weeks.dt.strftime(fmt)
+        assert date_format(text) == fmt and (parse_dates(text) == weeks).all(), fmt
 
 
 def test_the_date_step_reads_new_rows_with_the_training_rows_format() -> None:

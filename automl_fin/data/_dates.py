@@ -75,6 +75,8 @@ NOTATIONS = {
 COMMON = (
     "%Y-%m-%d", "ISO8601", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%d-%m-%y", "%Y%m%d",
     "%b %Y", "%B %Y", "%b-%y", "%b-%Y", "%Y-%m", "%m/%Y", QUARTERS, MONTH_CODES,
+    # a day, a month's name, a two-digit year: Oracle's and Excel's 08-Jan-99
+    "%d-%b-%y", "%d %b %y", "%d/%b/%y", "%d-%B-%y",
     *(BOUNDED := (
         # year first, as R's yearmonth writes it (fpp3's `1939 Jan`: a monthly series was
         # a category to auto, shuffled), and a month's number before its year; read as
