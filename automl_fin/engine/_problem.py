@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.data._dataset import Dataset
+from automl_fin.data._future_values import warn_future_values
 from automl_fin.data._loading import dataset_of, settle_data
 from automl_fin.data._metrics import (
     COST,
@@ -453,6 +454,8 @@ def resolve(
                     f"Its own past is no feature here; to forecast it from its past: {past}"
                 )
     _say_dated_cases(recipe, dataset, settled.notes)
+    if dataset.task is Task.REGRESSION and not recipe.data.series:
+        warn_future_values(dataset)
     text = _text_column(recipe, dataset, registry)
     if text is not None:  # read again with it as text (a column of the user's own kind stays)
         recipe.data.columns = {**recipe.data.columns, text: ColumnKind.TEXT}
