@@ -1150,6 +1150,9 @@ def test_a_panels_forecasts_are_tested_by_date_not_by_row(tmp_path: Path) -> Non
         found[name] = (means[0]["p_vs_random_walk"], result.final_test["rows"])
         walk = [v for v in tested.values() if v.get("model") == "random_walk"]
         assert walk and "p_vs_random_walk" not in walk[0]  # (0.5: itself against itself)
+        # no interval for any row: a price predictor gives none (the walk's had one, in
+        # log-return units beside RMSEs in price units)
+        assert not [v for v in tested.values() if "coverage_90" in v]
         study = optuna.load_study(study_name=result.study_name, storage=result.storage)
         check = study.user_attrs.get("reality_check") or {}
         found[name] += (check.get("p_value"),)

@@ -110,8 +110,9 @@ def final_test(
                 scored = p.scores(train, test, pred, decision=decision)
                 scores[str(t.number)] = {"model": model, **scored}
                 predictions[f"trial_{t.number}"] = pred
-                if p.dataset.scale is not None and model != "random_walk":  # (not itself)
-                    scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
+                if p.dataset.scale is not None:  # a price series: against the walk (not
+                    if model != "random_walk":  # itself); its predictors give no interval
+                        scores[str(t.number)]["p_vs_random_walk"] = _dm_pvalue(p, test, pred)
                 elif p.task == Task.REGRESSION:
                     scores[str(t.number)] |= _interval_check(p, study, t, test, pred, run_dir)
             except Exception as exc:  # a refit that fails is reported, not fatal
