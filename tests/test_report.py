@@ -548,3 +548,24 @@ def test_the_card_of_a_study_searched_again_gives_each_runs_budget(tmp_path: Pat
     items = dict(_search(study, result.problem, board))
     assert items["budget"] == "2 runs: 2 trials and 600 s, then 4 trials and 600 s"
     assert re.search(r", searched [\d.]+ s in all$", items["trials"]), items["trials"]
+
+
+def test_the_card_says_a_row_worse_than_the_baseline_is_worse(tmp_path: Path) -> None:
+    """A price search without the reality check, whose ridge lost to the random walk on
+    the folds: the card said "no clear edge: within one fold-to-fold spread of the best
+    baseline", as if it might be better. It says worse, with both scores."""
+    sp = datasets.load("sp500").tail(800)
+    result = search("price", data=sp, trials=3, runs_dir=tmp_path, storage=":memory:",
+                    progress=False, overrides={"models": ["ridge"], "baselines": ["random_walk"],
+                    "reality_check": None, "ensemble": False, "report": True,
+                    "validation.n_splits": 3})  # fmt: skip
+    board = result.leaderboard()
+    walk = float(board.loc[board["model"] == "random_walk", "score"].iloc[0])
+    best = float(board.loc[~board["baseline"], "score"].min())
+    assert best > walk  # rmse: the ridge lost
+    page = (result.run_dir / "report.html").read_text()
+    assert (
+        f"<dt>no edge</dt><dd>the best row ({best:.4f}) scores worse than the best baseline "
+        f"({walk:.4f}) on the folds</dd>" in page
+    )
+    assert "no clear edge" not in page

@@ -271,10 +271,20 @@ def _limitations(
         check = verdict_on(study.user_attrs, int(top["trial"].iloc[0]), top["score"].iloc[0])
     if check is not None and "p_value" in check:
         found.append(("reality check", reality_words(check)))
-    elif best is not None and len(baseline):
+    elif best is not None and len(baseline) and not is_baseline(best):
         sign = problem.metric.sign
         prior = float((baseline["score"] * sign).max() * sign)
-        if sign * (best.value - prior) <= (TrialRecord.of(best).score_std or 0.0):
+        edge = sign * (best.value - prior)
+        if edge <= 0:  # worse than the baseline, or no better: not "within a spread"
+            found.append(
+                (
+                    "no edge",
+                    f"the best row ({best.value:.4f}) scores "
+                    f"{'worse than' if edge < 0 else 'the same as'} the best baseline "
+                    f"({prior:.4f}) on the folds",
+                )
+            )
+        elif edge <= (TrialRecord.of(best).score_std or 0.0):
             found.append(
                 (
                     "no clear edge",
