@@ -1358,3 +1358,27 @@ def test_series_told_apart_by_numbers_only_are_named() -> None:
     with pytest.raises(DataError, match=r"no text column tells them apart, the numbers of "
                        r"\['permno'\] do; pass --set data.entity=COLUMN$"):  # fmt: skip
         _infer_entity(panel, "p.csv", "date")
+
+
+def test_months_stored_as_nanoseconds_are_read_as_the_months(tmp_path: Path) -> None:
+    """arch's Fama-French loader stores its months ``192607`` as nanoseconds after
+    1970-01-01: 92 years of a market index ran as a series spanning 1970-01-01 alone
+    (the card's period "1970-01-01 to 1970-01-01", the calendar left out), unsaid. The
+    dates are read as the months their digits write, said, and a predictor reads new
+    rows so: its forecast starts from the last month."""
+    import arch.data.frenchdata
+
+    ff = arch.data.frenchdata.load()
+    index = 100 * np.exp(np.log1p((ff["Mkt-RF"] + ff["RF"]) / 100).cumsum())
+    table = index.to_frame("market")
+    with pytest.warns(UserWarning, match=r"column 'Date' holds dates within a second of "
+                      r"1970-01-01 whose nanoseconds write dates \(192607 \.\.\.\): read as "
+                      r"those dates \(1926-07-01 to 2018-11-01\)"):  # fmt: skip
+        result = search("price", table, trials=2, runs_dir=tmp_path, storage=":memory:",
+                        progress=False, overrides={"models": ["ridge"], "report": False,
+                        "reality_check": None, "baselines": []})  # fmt: skip
+    times = pd.to_datetime(result.problem.dataset.times)
+    assert times.max() == pd.Timestamp("2018-10-01") and times.min().year == 1931
+    assert result.problem.recipe.data.series.calendar == ["month"]
+    forecast = result.predictor.predict_frame(table.tail(100))
+    assert forecast["origin"].tolist() == [pd.Timestamp("2018-11-01")]

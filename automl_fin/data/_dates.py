@@ -320,6 +320,22 @@ def read_times(values: Any) -> pd.Series:
     return parse_dates(series)
 
 
+def nanosecond_dates(stamps: pd.Series) -> pd.Series | None:
+    """The dates ``stamps`` hold in their nanoseconds, where every one lies within a
+    second of 1970-01-01 and those numbers write dates (:func:`numeric_dates`), else
+    ``None``: arch's Fama-French loader stores its months ``192607`` so, and 92 years
+    of months ran as a series spanning 1970-01-01 alone (its calendar left out)."""
+    known = stamps.dropna()
+    if len(known) < 2 or not known.between(EPOCH, EPOCH + pd.Timedelta(seconds=1)).all():
+        return None
+    nanos = pd.Series(stamps.to_numpy(dtype="datetime64[ns]").astype("int64"), index=stamps.index)
+    found = numeric_dates(nanos.where(stamps.notna()))
+    return None if found is None else found.rename(stamps.name)
+
+
+EPOCH = pd.Timestamp("1970-01-01")
+
+
 def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     """``values`` as dates, read with ``fmt`` (default: :func:`date_format` of the
     values themselves); the few it cannot read (a time of day in some rows, new rows
@@ -329,7 +345,9 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
     they all write one in their digits (:func:`numeric_dates`), else all ``NaT``."""
     series = pd.Series(values)
     if pd.api.types.is_datetime64_any_dtype(series):
-        return written_clock(series)
+        stamps = written_clock(series)
+        found = nanosecond_dates(stamps)  # (said where the table is read: tidy)
+        return stamps if found is None else found
     if fmt in (None, MIXED) and is_periods(series):  # a format of text reads no number
         found = numeric_dates(series)
         if found is None:  # not dates: none is read (1000 alone is no year among 1 ... 1860)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from automl_fin.data._dates import nanosecond_dates
 from automl_fin.data._dtypes import (
     CLOCK,
     DURATION,
@@ -264,6 +265,16 @@ def tidy(
                 huge.append(f"{name!r} (up to {largest[i]:.3g})")
     for name, dtype in dtypes.items():
         if name in done or name == target:
+            continue
+        if ptypes.is_datetime64_any_dtype(dtype):
+            found = nanosecond_dates(frame[name])
+            if found is not None:  # (parse_dates reads them so too, at predict)
+                out = out if out is not frame else frame.copy()
+                out[name] = found
+                first = int(frame[name].dropna().iloc[0].value)
+                _say(source, f"column '{name}' holds dates within a second of 1970-01-01 whose "
+                     f"nanoseconds write dates ({first} ...): read as those dates "
+                     f"({found.min():%Y-%m-%d} to {found.max():%Y-%m-%d})")  # fmt: skip
             continue
         if not (ptypes.is_string_dtype(dtype) or ptypes.is_object_dtype(dtype)):
             continue

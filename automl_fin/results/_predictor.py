@@ -478,7 +478,7 @@ def _convert(
         return _finite(values.to_frame(name), source)[name]
     if kind is ColumnKind.DATETIME:
         if ptypes.is_datetime64_any_dtype(col):
-            return col
+            return parse_dates(col)  # (months stored as nanoseconds: the months)
         # one format for the column, as training read its own (19891124, Ecdat's 800102,
         # 1990 Q1), value by value only where none reads it
         stamps = parse_dates(col)
