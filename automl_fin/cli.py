@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--study", action="append", help="only this study (or pattern: 'nightly-*'); repeatable"
     )
     compare.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    compare.add_argument(
+        "--wide", action="store_true", help="table: every column whole, none cut to the terminal"
+    )
     _common(compare)
 
     worker = sub.add_parser(
@@ -975,11 +978,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     best = Leaderboard(_storage_url(args)).compare(
         args.by, recipe=args.recipe, dataset=args.dataset, model=args.model, study=args.study
     )
-    _emit(best, args.format, table=_compare_table)
+    _emit(best, args.format, table=lambda b: _compare_table(b, wide=args.wide))
     return 0
 
 
-def _compare_table(best: pd.DataFrame) -> str:
+def _compare_table(best: pd.DataFrame, wide: bool = False) -> str:
     """``compare``'s answer fitted to the terminal; ``recipe_hash`` stays where two groups
     of one recipe, data and metric differ only by it (two rank-1 rows, and nothing
     seen to tell them apart)."""
@@ -997,6 +1000,8 @@ def _compare_table(best: pd.DataFrame) -> str:
         view = view.drop(columns=["study_mean", "study_sd"])
     if groups.duplicated(group).any():  # one file's path, two contents (a monthly extract)
         view.insert(view.columns.get_loc("metric"), "dataset", best["dataset"].str[:12])
+    if wide:
+        return _render(view)
     # long names are cut before the studies' mean and spread go
     stats = [c for c in optional if c.startswith("stud")]
     view = _fit(view, _width(), [c for c in optional if c not in stats])

@@ -373,6 +373,11 @@ def test_compare_prints_the_best_row_per_data_set_and_model(knn_run) -> None:
     assert frame["score"].iloc[0] == board["score"].max()
     table = cli("compare", "--runs-dir", str(runs))
     assert table.returncode == 0 and "knn_credit" in table.stdout
+    # --wide, as the leaderboard's: every column whole in a narrow terminal
+    narrow = _in_a_terminal(60, "compare", "--runs-dir", str(runs)).splitlines()[0].split()
+    wide = _in_a_terminal(60, "compare", "--runs-dir", str(runs), "--wide").splitlines()[0]
+    assert len(narrow) < len(wide.split())
+    assert set(wide.split()) == set(frame.columns) - {"dataset", "study_mean", "study_sd"}
 
 
 def _in_a_terminal(columns: int, *args: str) -> str:
