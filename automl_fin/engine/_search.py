@@ -167,6 +167,42 @@ def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
 
 
 @speaks_python
+def recipe_of(
+    recipe: str | Path | Recipe,
+    registry: Registry,
+    target: str | None = None,
+    trials: int | None = None,
+    seconds: float | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Recipe, dict[str, Any]]:
+    """The recipe :func:`search` runs, with its shortcuts and ``overrides`` applied, and
+    the overrides merged (``automl-fin run --check`` reads them too)."""
+    merged = dict(overrides or {})
+    for key, value in (
+        ("data.target", target),
+        ("budget.trials", trials),
+        ("budget.seconds", seconds),
+        ("seed", seed),
+    ):
+        if value is not None:
+            if key in merged and merged[key] != value:  # (one went unread, unchecked too)
+                flag = "budget" if key == "budget.seconds" else key.rsplit(".", 1)[-1]
+                raise RecipeError(
+                    "overrides", key, f"set twice, to {merged[key]!r} and by --{flag} {value}; "
+                    "give one"
+                )  # fmt: skip
+            merged[key] = value
+    if isinstance(recipe, Recipe):
+        recipe = with_overrides(recipe, merged)
+    else:
+        recipe = load_recipe(recipe, merged, registry=registry)
+    if seconds is not None and trials is None and "budget.trials" not in merged:
+        recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
+        recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
+    return recipe, merged
+
+
 def search(
     recipe: str | Path | Recipe = "default",
     data: str | Path | pd.DataFrame | pd.Series | None = None,
@@ -212,28 +248,7 @@ def search(
     """
     started = time.monotonic()
     registry = registry or get_registry()
-    merged = dict(overrides or {})
-    for key, value in (
-        ("data.target", target),
-        ("budget.trials", trials),
-        ("budget.seconds", seconds),
-        ("seed", seed),
-    ):
-        if value is not None:
-            if key in merged and merged[key] != value:  # (one went unread, unchecked too)
-                flag = "budget" if key == "budget.seconds" else key.rsplit(".", 1)[-1]
-                raise RecipeError(
-                    "overrides", key, f"set twice, to {merged[key]!r} and by --{flag} {value}; "
-                    "give one"
-                )  # fmt: skip
-            merged[key] = value
-    if isinstance(recipe, Recipe):
-        recipe = with_overrides(recipe, merged)
-    else:
-        recipe = load_recipe(recipe, merged, registry=registry)
-    if seconds is not None and trials is None and "budget.trials" not in merged:
-        recipe = recipe.model_copy(deep=True)  # (never the caller's Recipe object)
-        recipe.budget.trials = None  # a time budget asked for is not cut by the recipe's cap
+    recipe, merged = recipe_of(recipe, registry, target, trials, seconds, seed, overrides)
     if study is not None and not study.strip():  # "" or spaces: no name a user can type again
         raise StorageError(
             f"--study {study!r}: a study name needs a visible character; leave it out for a "
