@@ -465,6 +465,15 @@ def _convert(
             return col.where(col.notna(), np.nan).astype(float)
         values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
         marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
+        marked = marker & col.notna() & (col.astype("str").str.strip() != "")
+        if marked.any():  # said, as training says them ("n/a" was missing, unsaid)
+            shown = ", ".join(map(repr, pd.unique(col[marked].astype("str"))[:5]))
+            warnings.warn(
+                f"{source}: column '{name}' ({int(marked.sum())} row"
+                f"{'s' * (int(marked.sum()) != 1)}: {shown}) holds missing markers: read as "
+                "missing",
+                stacklevel=4,
+            )
         bad = values.isna() & col.notna() & ~marker
         if bad.any() and kind is ColumnKind.CATEGORICAL:  # codes: a new one is no error
             shown = ", ".join(map(repr, pd.unique(col[bad])[:5]))
