@@ -103,7 +103,9 @@ def test_evaluate_names_what_is_wrong_with_the_labels(run, held_out: pd.DataFram
     assert all(pd.isna(one.loc[m, "predictor"]) for m in one.index if m == "recall:bad")
     odd = held_out.astype({TARGET: "str"})
     odd.iloc[3, odd.columns.get_loc(TARGET)] = "maybe"
-    with pytest.raises(DataError, match=r"values \['maybe'\] that are not among"):
+    with pytest.raises(DataError, match=r"values \['maybe'\] that are not among the predictor's "
+                       r"classes \['good', 'bad'\]; write each row's outcome as one of these "
+                       r"labels"):  # fmt: skip
         predictor.evaluate(odd)
 
 

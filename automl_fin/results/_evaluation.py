@@ -180,7 +180,9 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
         odd = sorted({str(v) for v in y[mapped < 0]})[:5]
         raise DataError(
             f"{source}: target '{target}' has values {odd} that are not among the "
-            f"predictor's classes {[str(c) for c in schema.classes]}"
+            f"predictor's classes {[str(c) for c in schema.classes]}; write each row's "
+            "outcome as one of these labels (e.g. with pandas' Series.map), or leave out "
+            "the rows of other classes"
         )
     return mapped
 
