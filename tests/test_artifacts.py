@@ -173,6 +173,11 @@ def test_new_data_missing_a_column_or_with_a_wrong_kind_is_refused(run, credit, 
     held = credit.iloc[-5:]
     with pytest.raises(DataError, match=r"missing column\(s\) 'purpose', 'credit_amount'"):
         run.predictor.predict(held.drop(columns=["credit_amount", "purpose"]))
+    # a name spelt with an accent or a letter off is named for its rename (none was)
+    renamed = held.rename(columns={"credit_amount": "crédit_amount", "purpose": "purpse"})
+    with pytest.raises(DataError, match=r"rename the columns named alike \('purpse' for "
+                       r"'purpose'; 'crédit_amount' for 'credit_amount'\)$"):  # fmt: skip
+        run.predictor.predict(renamed)
     bad = held.assign(credit_amount=["1200", "lots", "800", "5000", "700"])
     with pytest.raises(DataError, match=r"column 'credit_amount' must be numeric .* 'lots'"):
         run.predictor.predict_proba(bad)

@@ -74,17 +74,31 @@ def _one_thread() -> Any:
 
 
 def _key(name: object) -> str:
-    """A column name without case, outer spaces and the marks that join its words."""
-    return re.sub(r"[\s_.\-]+", "", str(name).strip().casefold())
+    """A column name without case, accents, outer spaces and the marks that join its
+    words."""
+    import unicodedata
+
+    plain = "".join(
+        c for c in unicodedata.normalize("NFKD", str(name)) if not unicodedata.combining(c)
+    )
+    return re.sub(r"[\s_.\-]+", "", plain.strip().casefold())
 
 
 def _alike(missing: list[str], extra: list[Any]) -> dict[str, Any]:
     """For each missing column, the one extra column named alike (``Limit`` and
-    ``limit``, ``loan amount`` and ``loan_amount``), where there is exactly one."""
+    ``limit``, ``loan amount`` and ``loan_amount``, ``bälance`` and ``balance``), else
+    the one spelt nearly so (``balanse``), where there is exactly one."""
+    import difflib
+
     keys: dict[str, list[Any]] = {}
     for name in extra:
         keys.setdefault(_key(name), []).append(name)
-    return {m: keys[_key(m)][0] for m in missing if len(keys.get(_key(m), [])) == 1}
+    found = {}
+    for m in missing:
+        near = [_key(m)] if _key(m) in keys else difflib.get_close_matches(_key(m), keys, 1, 0.8)
+        if near and len(keys[near[0]]) == 1:
+            found[m] = keys[near[0]][0]
+    return found
 
 
 def _same_text(frame: pd.DataFrame, missing: list[str]) -> pd.DataFrame:
