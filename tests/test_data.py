@@ -1261,12 +1261,17 @@ def test_long_numbers_distinct_on_every_row_are_said_to_look_like_ids() -> None:
     rng = np.random.default_rng(0)
     accounts = rng.choice(np.arange(10_000_000, 99_999_999), len(table), replace=False)
     frame = table.assign(acct=accounts)
-    said = (r"^t.csv: column 'acct' holds a distinct whole number on every row \(e.g. \d{8}\), "
-            r"as an account or customer number does: .* if it is an id, --set "
-            r"'data.columns=\{acct: id\}' leaves it out$")  # fmt: skip
+    said = (r"^t.csv: column\(s\) 'acct' \(e.g. \d{8}\) hold a distinct whole number on every "
+            r"row, as an account or customer number does: .* if they are ids, --set "
+            r"'data.columns=\{acct: id\}' leaves them out$")  # fmt: skip
     with pytest.warns(UserWarning, match=said):
         ds = Dataset.from_frame(frame, target="default", source="t.csv")
     assert "acct" in ds.X.columns
+    # two such columns: both said in the one line (it stopped at the first)
+    two = frame.assign(customer=rng.permutation(accounts) + 1)
+    with pytest.warns(UserWarning, match=r"column\(s\) 'acct' \(e.g. \d+\), 'customer' \(e.g. "
+                      r"\d+\) hold .*'data.columns=\{acct: id, customer: id\}'"):  # fmt: skip
+        Dataset.from_frame(two, target="default", source="t.csv")
     ids = Dataset.from_frame(frame, target="default", kinds={"acct": "id"})
     assert "acct" not in ids.X.columns
     days = pd.date_range("2000-01-01", periods=len(table)).strftime("%Y%m%d").astype(int)
@@ -1441,13 +1446,15 @@ def test_a_column_that_numbers_the_rows_in_another_order_is_said() -> None:
     numbers = np.arange(1, len(table) + 1)
     swap = np.random.default_rng(0).choice(len(table), size=(40, 2), replace=False)
     numbers[swap[:, 0]], numbers[swap[:, 1]] = numbers[swap[:, 1]], numbers[swap[:, 0]]
-    said = r"^card: column 'application_seq' numbers the rows, 1 to 1319 \(each once\)"
+    said = r"^card: column\(s\) 'application_seq' \(1 to 1319\) number the rows \(each number"
     with pytest.warns(UserWarning, match=said + r".*'data.columns=\{application_seq: id\}'"):
         Dataset.from_frame(table.assign(application_seq=numbers), target="card", source="card")
-    # from 100, or in steps of 10: numbers of one step all the same (a prober's)
-    for shown, numbered in (("100 to 1418", numbers + 99), ("10 to 13190", numbers * 10)):
-        with pytest.warns(UserWarning, match=rf"column 'seq' numbers the rows, {shown} "):
-            Dataset.from_frame(table.assign(seq=numbered), target="card", source="card")
+    # from 100, or in steps of 10: numbers of one step all the same (a prober's); both
+    # said in one line (it stopped at the first)
+    with pytest.warns(UserWarning, match=r"column\(s\) 'seq' \(100 to 1418\), 'tens' \(10 to "
+                      r"13190\) number the rows .*\{seq: id, tens: id\}"):  # fmt: skip
+        Dataset.from_frame(table.assign(seq=numbers + 99, tens=numbers * 10), target="card",
+                           source="card")  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Dataset.from_frame(card.assign(t=np.arange(len(card))), target="card", source="card")

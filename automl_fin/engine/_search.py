@@ -166,7 +166,6 @@ def _unfinished(tried: list[optuna.trial.FrozenTrial], problem: Problem) -> str:
     return said if COMMAND_LINE.get() else in_python_words(said)
 
 
-@speaks_python
 def recipe_of(
     recipe: str | Path | Recipe,
     registry: Registry,
@@ -203,6 +202,7 @@ def recipe_of(
     return recipe, merged
 
 
+@speaks_python
 def search(
     recipe: str | Path | Recipe = "default",
     data: str | Path | pd.DataFrame | pd.Series | None = None,
