@@ -218,6 +218,25 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
     assert sorted(Leaderboard(url).query(study="credit")["trial"]) == [0, 1, 2, 3]
 
 
+def test_a_study_of_rows_read_otherwise_by_an_earlier_version_is_refused(tmp_path: Path) -> None:
+    """A study an earlier version made of a table with a totals row (then a row, now
+    left out) kept its fingerprint, the file's, and resumed on one row fewer: its
+    trials' folds and out-of-fold rows were of the old rows. The stored row count is
+    compared: such a resume is refused, saying why. (The earlier version's study is
+    this version's with the row count it stored.)"""
+    url = f"sqlite:///{tmp_path / 'rows.db'}"
+    opts = {"models": ["logreg"], "ensemble": False, "report": False}
+    kw = {"storage": url, "study": "old", "runs_dir": tmp_path, "overrides": opts}
+    search("default", trials=1, **kw)
+    study = optuna.load_study(study_name="old", storage=url)
+    study.set_user_attr("n_rows", 1001)  # as the earlier version read the file
+    with pytest.raises(StorageError, match=r"belongs to another search \(recipe 'default'\): "
+                       r"this version reads 1000 rows of the data where the study's trials "
+                       r"were validated on 1001 \(a totals row"):  # fmt: skip
+        search("default", trials=2, **kw)
+    assert len(optuna.load_study(study_name="old", storage=url).trials) == 1
+
+
 def test_a_study_resumes_on_the_folds_of_its_own_seed(tmp_path: Path) -> None:
     """The seed draws the folds and the final-test rows: resumed with another one (or
     without ``--seed``, so the recipe's), the new trials were scored on other folds and

@@ -1078,6 +1078,13 @@ def _open_study(
             "this version leaves out columns of one value and codes distinct on every row: "
             f"--set 'data.columns={{{keep}}}' keeps the study's"
         )
+    rows = attrs.get("n_rows") if attrs else None
+    if not differ and rows is not None and rows != len(ds.y):  # the same file, read anew
+        differ.append(
+            f"this version reads {len(ds.y)} rows of the data where the study's trials were "
+            f"validated on {rows} (a totals row, or classes too rare for the folds, are now "
+            "left out): its folds and out-of-fold rows are of those"
+        )
     if attrs.get("seed") is not None and attrs["seed"] != recipe.seed:
         # made meanwhile by a run of another seed (both found no study, one made it): its
         # folds follow its seed, and this run's trials would be scored on others
