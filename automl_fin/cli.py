@@ -458,8 +458,7 @@ def _storage_url(args: argparse.Namespace) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from automl_fin.engine._recipes import parse_overrides
-    from automl_fin.engine._search import interactive, search
-    from automl_fin.storage._storage import DEFAULT_RUNS_DIR, redact
+    from automl_fin.engine._search import interactive
 
     overrides = parse_overrides(args.overrides)
     for flag, field in (
@@ -480,7 +479,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
             raise RecipeError("--cluster", None, "runs one recipe's search; drop it for batches")
         return _run_batch(batch, args, overrides, progress)
-    result = search(
+    with _plugins_print_to_stderr():
+        result = _search_of(args, overrides, progress)
+    return _print_run(result, args)
+
+
+def _plugins_print_to_stderr() -> Any:
+    """Where a plugin's ``print`` during the search goes: stderr, beside the trial
+    lines, not into the leaderboard that ``run`` writes to stdout (``> board.txt``)."""
+    import contextlib
+
+    return contextlib.redirect_stdout(sys.stderr)
+
+
+def _search_of(args: argparse.Namespace, overrides: dict[str, Any], progress: bool) -> Any:
+    from automl_fin.engine._search import search
+    from automl_fin.storage._storage import DEFAULT_RUNS_DIR
+
+    return search(
         args.recipe[0],
         data=args.data[0] if args.data else None,
         target=args.target[0] if args.target else None,
@@ -498,6 +514,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         cluster=args.cluster,
         cluster_workers=args.cluster_workers,
     )
+
+
+def _print_run(result: Any, args: argparse.Namespace) -> int:
+    """The run's leaderboard and its closing lines."""
+    from automl_fin.storage._storage import redact
+
     board = result.leaderboard()
     shown = board[(board["rank"] <= args.top) | board["baseline"]]  # baselines always shown
     metric = str(board["metric"].iloc[0]) if len(board) else ""
@@ -622,12 +644,28 @@ def _batch_file(path: Path) -> bool:
 def _run_batch(
     batch: Any, args: argparse.Namespace, overrides: dict[str, Any], progress: bool
 ) -> int:
+    if not args.data and args.target:
+        overrides["data.target"] = args.target[0]
+    with _plugins_print_to_stderr():
+        summary = _batch_of_runs(batch, args, overrides, progress)
+    unseeded = bool("seed" in summary and summary["seed"].isna().all())  # the recipe's seed
+    shown = summary.drop(columns=["error"] * ("error" in summary) + ["seed"] * unseeded)
+    print(_render(shown))
+    for _, row in summary[summary["status"].isin(["failed", "incomplete"])].iterrows():
+        print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
+    done = summary["status"].value_counts().to_dict()
+    states = _counted(summary["status"], ["done", "skipped", "incomplete", "failed"])
+    print(f"\nbatch {batch.name}: {len(summary)} search{'es' * (len(summary) != 1)} ({states})")
+    return 1 if done.get("failed") or done.get("incomplete") else 0
+
+
+def _batch_of_runs(
+    batch: Any, args: argparse.Namespace, overrides: dict[str, Any], progress: bool
+) -> Any:
     from automl_fin.engine._batch import run_batch
     from automl_fin.storage._storage import DEFAULT_RUNS_DIR
 
-    if not args.data and args.target:
-        overrides["data.target"] = args.target[0]
-    summary = run_batch(
+    return run_batch(
         batch,
         storage=args.storage,
         runs_dir=args.runs_dir or DEFAULT_RUNS_DIR,
@@ -639,15 +677,6 @@ def _run_batch(
         on_trial=_trial_printer(progress),
         announce=_announce,
     )
-    unseeded = bool("seed" in summary and summary["seed"].isna().all())  # the recipe's seed
-    shown = summary.drop(columns=["error"] * ("error" in summary) + ["seed"] * unseeded)
-    print(_render(shown))
-    for _, row in summary[summary["status"].isin(["failed", "incomplete"])].iterrows():
-        print(f"{PROG}: error: {row['study']}: {row['error']}", file=sys.stderr)
-    done = summary["status"].value_counts().to_dict()
-    states = _counted(summary["status"], ["done", "skipped", "incomplete", "failed"])
-    print(f"\nbatch {batch.name}: {len(summary)} search{'es' * (len(summary) != 1)} ({states})")
-    return 1 if done.get("failed") or done.get("incomplete") else 0
 
 
 def _counted_trials(result: Any) -> int:

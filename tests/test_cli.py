@@ -113,6 +113,8 @@ def test_run_prints_a_ranked_leaderboard_and_the_best_trial(knn_run) -> None:
     assert "study knn-cli: 4 trials" in out.stdout
     assert max(map(len, lines[: lines.index("")])) <= 100  # the default table fits
     assert "best: trial" in out.stdout and "across folds" in out.stdout
+    # the plugin's print goes to stderr, beside the trial lines, never into the table
+    assert "knn: " not in out.stdout and "neighbours" in out.stderr
     # one progress line per trial on stderr when there is no terminal
     assert sum(ln.startswith("trial ") for ln in out.stderr.splitlines()) == 4
     assert (runs / "automl_fin.db").is_file()

@@ -8,6 +8,8 @@ from automl_fin import ColumnKind, Int, ModelSpec, PreprocessorSpec, Slot, Task,
 def _build_knn(params, ctx):
     from sklearn.neighbors import KNeighborsClassifier
 
+    print(f"knn: {params['n_neighbors']} neighbours")  # a chatty plugin, as many are
+
     return KNeighborsClassifier(n_neighbors=params["n_neighbors"], weights="distance")
 
 
