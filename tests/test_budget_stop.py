@@ -318,3 +318,67 @@ def test_a_fit_the_budget_stopped_is_refitted_for_the_final_test_only_as_the_bes
     assert set(tested) == {str(board.loc["logreg", "trial"])}  # the trees not refitted
     assert np.isnan(board.loc["extra_trees", "test:roc_auc"])
     assert result.timings["final_test"] < 2.0
+
+
+class _SlowOnFirstUse:
+    """A scaler whose first fit in the process takes seconds (as a sentence encoder
+    embeds every row once and reads its cache after)."""
+
+    seconds = 6.0
+    used = False  # (the process's: a cache)
+
+    def __init__(self) -> None:
+        from sklearn.preprocessing import StandardScaler
+
+        self.scaler = StandardScaler()
+
+    def fit(self, X, y=None):  # type: ignore[no-untyped-def]
+        import time
+
+        if not _SlowOnFirstUse.used:
+            time.sleep(self.seconds)
+            _SlowOnFirstUse.used = True
+        self.scaler.fit(X)
+        return self
+
+    def transform(self, X):  # type: ignore[no-untyped-def]
+        return self.scaler.transform(X)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {}
+
+    def set_params(self, **params: Any) -> _SlowOnFirstUse:
+        return self
+
+
+def test_a_first_use_of_a_costly_step_is_no_measure_of_the_next_folds(tmp_path: Path) -> None:
+    """A sentence encoder embeds every row on its first use, then reads its cache: the
+    first logistic regression on its vectors took 58 s for fold 1, and was stopped
+    "budget reached after 1 fold" as if each of the four next folds took as long (0.1 s
+    each), on every cold run. The first fold of a costly step's first use is no fold's
+    measure: the trial's next fold is priced as the model's, then measured."""
+    from automl_fin import PreprocessorSpec, Slot, hookimpl
+    from automl_fin.plugin._registry import Registry
+
+    spec = PreprocessorSpec(name="slow_scale", kinds={ColumnKind.NUMERIC}, slot=Slot.SCALE,
+                            build=lambda p, ctx: _SlowOnFirstUse(), cost=20.0)  # fmt: skip
+
+    class Plugin:
+        @hookimpl
+        def register_preprocessors(self, register):  # type: ignore[no-untyped-def]
+            register(spec)
+
+    _SlowOnFirstUse.used = False
+    result = search(
+        "default", trials=1, seconds=14.0, runs_dir=tmp_path, storage=":memory:",
+        registry=Registry(plugins={"slow": Plugin()}), progress=False,
+        overrides={"models": ["logreg"], "preprocessors": ["slow_scale", "median_impute",
+                   "most_frequent_impute", "onehot"], "ensemble": False, "report": False,
+                   "baselines": [], "calibration": ["none"], "validation.repeats": 1,
+                   "predictor": False},
+    )  # fmt: skip
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    (trial,) = study.get_trials(deepcopy=False)
+    record = TrialRecord.of(trial)
+    assert _SlowOnFirstUse.used and record.model == "logreg"
+    assert len(record.fold_scores) == 5 and not record.stopped, record.stopped

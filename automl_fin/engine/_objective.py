@@ -327,14 +327,23 @@ class Objective:
         models = self.problem.models
         return self._rate() * models[model].cost if model in models else 0.0
 
-    def _fold_estimate(self, plan: Plan, fold: int, spent: float) -> tuple[float, float]:
+    def _fold_estimate(
+        self, plan: Plan, fold: int, spent: float, first_use: float | None = None
+    ) -> tuple[float, float]:
         """Seconds each next fold will likely take, and seconds once on top of the
         first: this trial's folds so far, else its plan timed on a sample (large data,
         :meth:`_probe`), else the fastest fold of the model's earlier trials; for a
         model not run yet, the fastest fold seen per unit of declared ``cost``, times its
         cost (0 before any fold). A preprocessor not fitted yet adds
         its declared cost at that rate, once (a sentence encoder embeds every row on
-        first use: tens of seconds; its vectors are cached for the next folds)."""
+        first use: tens of seconds; its vectors are cached for the next folds), and a
+        first fold that fitted one (``first_use``: its seconds) is no fold's measure: the
+        folds after it are (logistic regression on fresh sentence vectors was stopped
+        after its first fold, 58 s, as if each next fold took as long: 0.1 s)."""
+        if fold and first_use is not None:
+            if fold == 1:  # the model's folds elsewhere (0 unknown: the next is measured)
+                return min(first_use, self._model_estimate(plan.model)), 0.0
+            return (spent - first_use) / (fold - 1), 0.0
         if fold:
             return spent / fold, 0.0
         if self.record.probe:  # this trial's plan, preprocessing included, on a sample
@@ -587,7 +596,9 @@ class Objective:
         the search's deadline: a trial keeps whole repeats only, so folds that cannot
         end one are never started. On large data a model's first fold is timed on a
         sample of ``train`` first, not guessed (:meth:`_probe`)."""
-        each, once = self._fold_estimate(plan, fold, folds.fit_s + folds.predict_s)
+        each, once = self._fold_estimate(
+            plan, fold, folds.fit_s + folds.predict_s, folds.first_use_s
+        )
         left = self.per_repeat - fold % self.per_repeat  # this fold included
         now = time.monotonic()
         if not fold and self._probe(trial, plan, train, now):  # timed on a sample, not guessed
@@ -667,6 +678,8 @@ class Objective:
             p.dataset.kinds, ctx,
         )  # fmt: skip
         blame = culprit(pipe)  # the spec whose step raised, read from the traceback
+        preps = p.preprocessors  # a costly step fitted first here (a sentence encoder)
+        first_use = sum(preps[n].cost for n in self._unfitted(plan)) >= FIRST_USE
         t0 = time.perf_counter()
         self.build_s += t0 - built
         prior_shift = p.prior_shift(plan, tr)
@@ -694,7 +707,10 @@ class Objective:
         t2 = time.perf_counter()
         folds.fit_s += t1 - t0
         folds.predict_s += t2 - t1
-        self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
+        if not fold and first_use:
+            folds.first_use_s = t2 - t0  # (no fold's measure, nor the model's)
+        else:
+            self.fold_seconds.setdefault(plan.model, []).append(t2 - t0)
         self.fitted_preps.update(plan.spec_names()[1:])
         self.skips = 0  # a fold fitted: budget skips count again from here
         return pipe, check_prediction(pred, len(va), folds.width, plan.model)
@@ -880,6 +896,9 @@ class Objective:
             rec.curve_s = round(self.curve_s, 4)
 
 
+FIRST_USE = 1.0  # declared cost of the steps a fold fits first, from which it is no measure
+
+
 class _Folds:
     """What a trial's folds add up to: their scores and extra metrics, out-of-fold
     predictions (the mean where a row is predicted by several folds), seconds spent."""
@@ -893,6 +912,9 @@ class _Folds:
         self.extras: dict[str, list[float]] = {name: [] for name in extra_names}
         self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # each fold's rows, predictions
         self.fit_s = self.predict_s = 0.0
+        # the first fold's seconds where it fitted a preprocessor first (a sentence
+        # encoder embeds every row once, cached for the next folds): no fold's measure
+        self.first_use_s: float | None = None
 
     def add(self, va: np.ndarray, pred: np.ndarray, score: float, values: dict[str, float]) -> None:
         self.scores.append(score)
