@@ -826,10 +826,14 @@ def test_qwk_on_classes_without_an_order_is_refused(tmp_path: Path) -> None:
                        r"\(data.ordered is false\)"):  # fmt: skip
         search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
                storage=":memory:", overrides={"metric": "qwk", "report": False})  # fmt: skip
-    # beside the metric it is left out (risk_tier lists it; its order turned off)
+    # beside the metric it is left out (risk_tier lists it; its order turned off), said
+    # where the user asked for it (it went without a word)
     asked = {"metrics": ["qwk"], "report": False}
-    result = search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
-                    storage=":memory:", overrides=asked)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"metrics lists qwk, which weighs a wrong label by its "
+                      r"distance in the classes' order, and the classes of 'choice' have none: "
+                      r"left out"):  # fmt: skip
+        result = search("auto", data=mode, target="choice", trials=1, runs_dir=tmp_path,
+                        storage=":memory:", overrides=asked)  # fmt: skip
     assert "metric:qwk" not in result.leaderboard()
 
 
@@ -884,10 +888,27 @@ def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
     with pytest.warns(UserWarning, match=r"the final test \(8 rows\)"):
         tested = search("auto", table, trials=1, **{**common, "overrides": over})
     assert tested.problem.dataset.rare_classes == ["land rover", "lincoln", "mercury", "pontiac"]
-    # much to leave out: refused as before, with its advice
+    # much to leave out: refused as before, with its advice and why they stay
     few = table[table["manufacturer"].isin(["audi", "dodge", "lincoln"])]
-    with pytest.raises(DataError, match="class 'lincoln' has 3 rows, fewer than the 5 folds"):
+    with pytest.raises(DataError, match=r"class 'lincoln' has 3 rows, fewer than the 5 folds.* "
+                       r"\(not left out: fewer than three of the 3 classes would remain\)$"):  # fmt: skip
         search("auto", few, trials=1, **common)
+    # classes the recipe lists, or names in its costs, stay (refused, saying so); an
+    # order read from the labels is no list of the user's (letter grades: E left out)
+    listed = {**common["overrides"], "data.classes": sorted(set(table["manufacturer"]))}
+    with pytest.raises(DataError, match=r"\(not left out: data.classes lists them\)$"):
+        search("auto", table, trials=1, **{**common, "overrides": listed})
+    costly = {**common["overrides"], "metrics": ["recall:lincoln"]}
+    with pytest.raises(DataError, match=r"\(not left out: the recipe's costs or metrics name "
+                       r"'lincoln'\)$"):  # fmt: skip
+        search("auto", table, trials=1, **{**common, "overrides": costly})
+    ranks = table["hwy"].rank(method="first")
+    grades = pd.cut(ranks, [0, 3, 60, 120, 180, 240], labels=list("EDCBA")).astype(str)
+    with pytest.warns(UserWarning, match=r"class 'E' \(3\) has fewer rows than the 5 folds: its 3 "
+                      r"rows are left out, and the predictor never predicts it"):  # fmt: skip
+        lettered = search("auto", table.assign(grade=grades), **{**common, "target": "grade"},
+                          trials=1)  # fmt: skip
+    assert lettered.problem.dataset.classes == ["A", "B", "C", "D"]
 
 
 def test_a_column_of_the_targets_next_value_is_said_and_its_past_is_not(tmp_path: Path) -> None:

@@ -408,6 +408,7 @@ def resolve(
     the problem's recipe is the one settled against the data. Composes: the data
     (:mod:`automl_fin.data._loading`), the metrics, the validation splits, the specs."""
     recipe.check_names(registry)
+    listed = recipe.data.classes is not None and "data.classes" not in soft  # (not inferred)
     settled = settle_data(recipe, data, soft)
     recipe = settled.recipe
     dataset = dataset_of(recipe, settled.frame, settled.source)
@@ -467,9 +468,9 @@ def resolve(
             f"data.columns.{text}=categorical"
         )
     check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
-    dataset = _without_rare_classes(recipe, dataset)
+    dataset, kept = _without_rare_classes(recipe, dataset, listed)
     metric, extra = _metrics(recipe, dataset)
-    checked = _validation(recipe, dataset)
+    checked = _validation(recipe, dataset, kept)
     models, preprocessors, baselines = _specs(recipe, dataset, registry)
     _warn_unconstrained(recipe, models)
     _check_named(recipe, dataset, registry)
@@ -506,6 +507,14 @@ def _metrics(recipe: Recipe, dataset: Dataset) -> tuple[Metric, list[Metric]]:
                           "has none: set costs: null")  # fmt: skip
     named = extra_names(metric.name, recipe.metric, recipe.metrics, task, classes, recipe.costs)
     if task is Task.MULTICLASS and not recipe.data.ordered:  # qwk: an order's metric
+        if "qwk" in recipe.metrics and "ordered" not in recipe.data.model_fields_set:
+            warnings.warn(  # (risk_tier's own line says its order was not found)
+                f"{recipe.source}: metrics lists qwk, which weighs a wrong label by its "
+                f"distance in the classes' order, and the classes of '{dataset.target}' have "
+                "none: left out; where they are ordered, list them lowest first (--set "
+                "'data.classes=[LOWEST, ..., HIGHEST]') and --set data.ordered=true",
+                stacklevel=3,
+            )
         named = [(f, m) for f, m in named if m != "qwk"]  # (risk_tier's, order turned off)
     if metric.name == "qwk" and task is Task.MULTICLASS and not recipe.data.ordered:
         raise RecipeError(  # (its score followed the order the classes were listed in)
@@ -597,9 +606,10 @@ class _Validation:
     test_rows: np.ndarray
 
 
-def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
+def _validation(recipe: Recipe, dataset: Dataset, kept: str = "") -> _Validation:
     """The validation scheme (``auto`` routed by the data), the final test rows held
-    out, and the folds of the search rows."""
+    out, and the folds of the search rows (``kept``: why classes too rare for them were
+    not left out, said with their refusal)."""
     task = dataset.task
     v = recipe.validation
     scheme, routed = v.scheme, ""
@@ -658,6 +668,8 @@ def _validation(recipe: Recipe, dataset: Dataset) -> _Validation:
                 f"; '{dataset.target}' was read as {len(classes)} classes (whole numbers, 20 "
                 "distinct values or fewer): if it is a count or an amount, --set task=regression"
             )
+        if kept and "fewer" in str(exc) and "folds" in str(exc):
+            used += f" (not left out: {kept})"
         raise DataError(f"{dataset.source}: target '{dataset.target}': {exc}{used}") from None
     splits = [(search_rows[tr], search_rows[va]) for tr, va in splits]
     return _Validation(scheme, routed, splits, int(repeats), test_rows)
@@ -696,22 +708,36 @@ def _warn_unused(recipe: Recipe, scheme: str) -> None:
         )
 
 
-def _without_rare_classes(recipe: Recipe, dataset: Dataset) -> Dataset:
+def _without_rare_classes(recipe: Recipe, dataset: Dataset, listed: bool) -> tuple[Dataset, str]:
     """``dataset`` less the rows of classes too rare for the recipe's stratified folds
-    (:mod:`automl_fin.data._rare_classes`); the final test's share taken first."""
+    (:mod:`automl_fin.data._rare_classes`; the final test's share taken first), and why
+    not where they stay (``listed``: the recipe lists the classes, ``data.classes``)."""
     v = recipe.validation
     stratified = {"auto": v.n_splits, "stratified_kfold": v.n_splits, "holdout": 2}
-    if dataset.task is not Task.MULTICLASS or recipe.data.classes or v.scheme not in stratified:
-        return dataset
+    if dataset.task is not Task.MULTICLASS or v.scheme not in stratified:
+        return dataset, ""
+    if listed:
+        return dataset, "data.classes lists them"
     if recipe.task == "auto" and _whole_numbers(dataset.classes):
-        return dataset  # a count's tail, likely: the refusal says how to make it a quantity
+        return dataset, ""  # a count's tail, likely: the refusal says how to make it a quantity
     need, why = stratified[v.scheme], f"the {v.n_splits} folds"
     if v.scheme == "holdout":
         why = "the 2 a stratified holdout needs"
     if v.final_test > 0:  # the test's stratified share too, and one row to spare
         need = int(np.ceil(need / (1 - v.final_test))) + 1
         why += f" and the final test ({need} rows)"
-    return without_rare_classes(dataset, need, why)
+    return without_rare_classes(dataset, need, why, _named_classes(recipe))
+
+
+def _named_classes(recipe: Recipe) -> frozenset[str]:
+    """The labels the recipe names: its costs' keys (per class, and per class and
+    label), its metrics' classes (``recall:Fair``)."""
+    names = {m.partition(":")[2] for m in [recipe.metric, *recipe.metrics] if ":" in m}
+    for key, value in (recipe.costs or {}).items():
+        names.add(str(key))
+        if isinstance(value, Mapping):
+            names.update(map(str, value))
+    return frozenset(names)
 
 
 def _whole_numbers(classes: Sequence[Any]) -> bool:
