@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from automl_fin.data._dataset import Dataset
+from automl_fin.data._dataset import TEXT_MIN_DISTINCT, Dataset
 from automl_fin.data._future_values import warn_future_values
 from automl_fin.data._loading import dataset_of, settle_data
 from automl_fin.data._metrics import (
@@ -769,8 +769,9 @@ def _time_unusable(values: pd.Series, n_splits: int) -> str:
 def _text_column(recipe: Recipe, dataset: Dataset, registry: Registry) -> str | None:
     """The column read as text for a recipe that names models of text (sentiment) when
     no column reads as text by itself (short texts: titles, headlines of a few words):
-    the categorical column whose values are most often distinct (over half of them) and
-    longest in words, unless ``data.columns`` gives its kind; ``None`` otherwise."""
+    the categorical column whose values are most often distinct (over half of them, or
+    :data:`~automl_fin.data._dataset.TEXT_MIN_DISTINCT` values) and longest in words,
+    unless ``data.columns`` gives its kind; ``None`` otherwise."""
     if recipe.models == "all" or ColumnKind.TEXT in dataset.kinds.values():
         return None
     specs = [registry.models.get(m) for m in recipe.models]
@@ -783,7 +784,7 @@ def _text_column(recipe: Recipe, dataset: Dataset, registry: Registry) -> str | 
         values = dataset.X[name].dropna().astype(str)
         share = values.nunique() / max(len(values), 1)
         words = float(values.str.split().str.len().mean()) if len(values) else 0.0
-        if share > 0.5 and (words, share) > rank:
+        if (share > 0.5 or values.nunique() >= TEXT_MIN_DISTINCT) and (words, share) > rank:
             best, rank = name, (words, share)
     return best
 
