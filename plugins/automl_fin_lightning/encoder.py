@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,14 +218,24 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
         device = "cuda" if torch.cuda.is_available() else "cpu"
         encoder = encoder.to(device)
         step = SAVE_EVERY * self.batch_size
+        cut = 0  # texts longer than the encoder reads: their first MAX_TOKENS pieces
         try:
             for first in range(0, len(texts), step):
                 out = []
                 with torch.inference_mode():  # not held across a yield
                     for start in range(first, min(first + step, len(texts)), self.batch_size):
                         ids = torch.from_numpy(token_ids(texts[start : start + self.batch_size]))
+                        cut += int(((ids != PAD).sum(dim=1) >= MAX_TOKENS).sum())
                         pooled = _mean_pool(encoder, ids.to(device))
                         out.append(nn.functional.normalize(pooled, dim=1).cpu().numpy())
                 yield np.concatenate(out).astype(np.float32)
         finally:
             torch.set_num_threads(threads)
+        if cut:  # said once, where they are embedded (the cache keeps the vectors)
+            warnings.warn(
+                f"minilm_embed: {cut} of {len(texts)} texts ({cut / len(texts):.0%}) are "
+                f"longer than the {MAX_TOKENS} word pieces the sentence encoder reads: each "
+                f"is embedded from its first {MAX_TOKENS} (about 90 words); TF-IDF models "
+                "read every word",
+                stacklevel=2,
+            )
