@@ -1487,6 +1487,10 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
     assert len(got) == 3 and got.notna().all().all()
     empty = result.predictor.predict_proba(pd.DataFrame({"text": [""]}))
     assert np.allclose(got.iloc[1], empty.iloc[0]) and np.allclose(got.iloc[2], empty.iloc[0])
+    # a text of spaces alone is as empty, and said so (it was predicted as one, unsaid)
+    with pytest.warns(UserWarning, match=r"1 row\(s\) \(the first: index 1\) have no value"):
+        spaces = result.predictor.predict_proba(pd.DataFrame({"text": ["profit rose", "   "]}))
+    assert np.allclose(spaces.iloc[1], empty.iloc[0])
     # texts of digits alone in a file are the texts written (read as numbers: "2016.0",
     # "7.0", which a character model reads otherwise than the same rows given as text)
     from automl_fin.results._predictor import _frame

@@ -631,7 +631,11 @@ class Predictor:
                         f"category (a new one, or one spelt another way): {said}",
                         stacklevel=3,
                     )
-            empty = X.isna().all(axis=1).to_numpy()
+            blank = X.isna()
+            for name, kind in self.schema.columns.items():  # a text of spaces: no words
+                if kind is ColumnKind.TEXT and name in X:
+                    blank[name] |= X[name].astype("str").str.strip().eq("").to_numpy()
+            empty = blank.all(axis=1).to_numpy()
             if empty.any():
                 first = frame.index[np.argmax(empty)]
                 warnings.warn(
