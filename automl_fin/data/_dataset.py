@@ -1141,6 +1141,8 @@ def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[
     telling = [*numeric[:50], *texts]
     if n < 20 or not telling:
         return
+    if texts:
+        _warn_relabelled(frame, source, target)
     copied = frame.duplicated()
     copies = int(copied.sum())
     if copies < max(2, 0.01 * n):
@@ -1155,6 +1157,25 @@ def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[
             "(frame.drop_duplicates()) unless they are distinct cases",
             stacklevel=3,
         )
+
+
+def _warn_relabelled(frame: pd.DataFrame, source: str, target: str) -> None:
+    """Warn where a table of texts holds rows alike in every feature but labelled two
+    ways (a tweet copied with each of three labels): no model scores those rows right
+    both times, and the labels may be wrong; unsaid, where copies with one label were."""
+    keys = pd.util.hash_pandas_object(frame.drop(columns=target), index=False)
+    labels = pd.util.hash_pandas_object(frame[target], index=False)
+    groups = labels.groupby(keys.to_numpy()).nunique()
+    twice = groups.index[groups.to_numpy() > 1]
+    if not len(twice):
+        return
+    rows = int(keys.isin(twice).sum())
+    warnings.warn(
+        f"{source}: {rows} rows repeat the features of another row with another "
+        f"'{target}' ({len(twice)} texts labelled two ways or more): no model scores both "
+        "right, and one label may be wrong; check those rows' labels",
+        stacklevel=4,
+    )
 
 
 NEAR_DIGITS = 3  # significant digits two near copies share in every number
