@@ -1477,6 +1477,7 @@ def test_an_empty_text_cell_is_an_empty_document(tmp_path: Path) -> None:
                     runs_dir=tmp_path, overrides=over)  # fmt: skip
     board = result.leaderboard()
     assert set(board["state"]) == {"COMPLETE"} and result.errors == {}, board["error"].tolist()
+    assert "600 rows, 1 features (1 text: 'text')" in result.problem.summary()  # named
     new = tmp_path / "new.csv"
     # a blank line (a spreadsheet's empty cell in a file of one column), an empty text:
     # two rows without text, each predicted (a skipped line put the predictions after it

@@ -355,9 +355,14 @@ class Problem:
         )
 
     def kind_words(self) -> str:
-        """The feature columns by kind: ``13 categorical, 7 numeric``."""
+        """The feature columns by kind: ``13 categorical, 7 numeric``; text columns named
+        (a few: the column the text models read)."""
         counts = Counter(str(kind) for kind in self.dataset.kinds.values())
-        return ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+        texts = [str(c) for c, k in self.dataset.kinds.items() if k is ColumnKind.TEXT]
+        named = f": {', '.join(map(repr, texts))}" if 0 < len(texts) <= 3 else ""
+        return ", ".join(
+            f"{n} {k}" + (named if k == "text" else "") for k, n in sorted(counts.items())
+        )
 
     def validation_words(self) -> str:
         """The validation scheme in words: ``stratified_kfold (5 splits; 200 final test
