@@ -173,6 +173,11 @@ def test_new_data_missing_a_column_or_with_a_wrong_kind_is_refused(run, credit, 
     held = credit.iloc[-5:]
     with pytest.raises(DataError, match=r"missing column\(s\) 'purpose', 'credit_amount'"):
         run.predictor.predict(held.drop(columns=["credit_amount", "purpose"]))
+    # a file of a header and no row (no new loan today): no prediction, as for a frame
+    # of no rows (the file was refused: "has no data rows")
+    held.iloc[:0].to_csv(tmp_path / "none.csv", index=False)
+    nothing = run.predictor.predict_proba(tmp_path / "none.csv")
+    assert nothing.shape == (0, 2) and len(run.predictor.predict(tmp_path / "none.csv")) == 0
     # a name spelt with an accent or a letter off is named for its rename (none was)
     renamed = held.rename(columns={"credit_amount": "crédit_amount", "purpose": "purpse"})
     with pytest.raises(DataError, match=r"rename the columns named alike \('purpse' for "

@@ -1043,7 +1043,12 @@ def _frame(data: pd.DataFrame | str | Path, schema: Schema) -> tuple[pd.DataFram
         from automl_fin.data._dataset import read_table
 
         # (a Parquet file's two-level names too)
-        data = read_table(data, text=schema.text_columns(), decimal=schema.decimal)
+        try:
+            data = read_table(data, text=schema.text_columns(), decimal=schema.decimal)
+        except DataError as exc:  # a header and no row (no new loan today): no prediction,
+            if "has no data rows" not in str(exc):  # as for a frame of no rows
+                raise
+            data = read_table(data, header_only=True)
     return as_table(data, source, say=False), source
 
 
