@@ -876,6 +876,10 @@ def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
     ]
     predictor = result.predictor
     assert len(predictor.schema.classes) == 12 and "lincoln" not in predictor.schema.classes
+    # a class chosen by its count is named on an inferred line, among the classes kept
+    picked = search("auto", table, trials=1, **{**common, "overrides": {
+        **common["overrides"], "metrics": ["recall:minority"]}}).problem.notes  # fmt: skip
+    assert "recall:minority: the recall of class pontiac (the minority: 5 of 223 rows)" in picked
     assert predictor.schema.rare == ["land rover", "lincoln", "mercury"]
     assert len(result.problem.dataset.y) == len(table) - 11
     again = automl_fin.load(predictor.path)  # the manifest keeps them

@@ -475,6 +475,11 @@ def resolve(
     check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
     dataset, kept = _without_rare_classes(recipe, dataset, listed)
     metric, extra = _metrics(recipe, dataset)
+    settled.notes.extend(  # recall:minority names no class: which one it scores
+        f"{m.name}: the {m.description}"
+        for m in [metric, *extra]
+        if m.name.rpartition(":")[2] in ("minority", "majority")
+    )
     checked = _validation(recipe, dataset, kept)
     models, preprocessors, baselines = _specs(recipe, dataset, registry)
     _warn_unconstrained(recipe, models)
