@@ -887,11 +887,19 @@ def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
     with pytest.warns(UserWarning, match="11 rows of classes 'land rover', 'lincoln', 'mercury'"):
         scores = again.evaluate(table)
     assert scores.attrs["rows"] == len(table) - 11
+    only = table[table["manufacturer"].isin(["lincoln", "mercury"])]
+    with pytest.raises(DataError, match=r"every labelled row is of a class training left out"):
+        again.evaluate(only)  # (scores of no row: NaN)
     # a final test takes its share first: pontiac's 5 go too, jeep's 8 are enough
     over = {**common["overrides"], "validation.final_test": 0.2}
     with pytest.warns(UserWarning, match=r"the final test \(8 rows\)"):
         tested = search("auto", table, trials=1, **{**common, "overrides": over})
     assert tested.problem.dataset.rare_classes == ["land rover", "lincoln", "mercury", "pontiac"]
+    # a scheme that needs no class in every fold leaves none out: walk-forward on dates
+    days = table.assign(day=pd.date_range("2020-01-01", periods=len(table)).astype(str))
+    timed = search("auto", days, trials=1, **{**common, "overrides": {
+        **common["overrides"], "data.time": "day"}})  # fmt: skip
+    assert timed.problem.scheme == "walk_forward" and len(timed.problem.dataset.y) == len(table)
     # much to leave out: refused as before, with its advice and why they stay
     few = table[table["manufacturer"].isin(["audi", "dodge", "lincoln"])]
     said = r"fewer than the 5 folds.* \(not left out: fewer than three of the 3 classes would"

@@ -1382,3 +1382,7 @@ def test_months_stored_as_nanoseconds_are_read_as_the_months(tmp_path: Path) -> 
     assert result.problem.recipe.data.series.calendar == ["month"]
     forecast = result.predictor.predict_frame(table.tail(100))
     assert forecast["origin"].tolist() == [pd.Timestamp("2018-11-01")]
+    from automl_fin.data._dates import parse_dates  # one row alone is read so too
+
+    one = parse_dates(pd.Series(pd.to_datetime([201811], unit="ns")))
+    assert one.tolist() == [pd.Timestamp("2018-11-01")]

@@ -410,6 +410,22 @@ def test_cores_other_than_a_count_or_all_are_refused(registry: Registry) -> None
 
 
 @pytest.mark.slow
+def test_a_study_an_earlier_version_searched_with_n_jobs_minus_two_reopens(tmp_path: Path) -> None:
+    """A study searched with ``n_jobs: -2`` before it was refused (it ran on all cores)
+    could no longer be reopened for its report or a worker: a pydantic traceback."""
+    import optuna
+
+    from automl_fin.engine._reopen import reopen
+    from automl_fin.engine._search import search
+
+    fast = {"models": ["logreg"], "report": False, "ensemble": False, "predictor": False}
+    search("default", trials=1, study="old", runs_dir=tmp_path, overrides=fast, progress=False)
+    study = optuna.load_study(study_name="old", storage=f"sqlite:///{tmp_path / 'automl_fin.db'}")
+    study.set_user_attr("recipe_config", {**study.user_attrs["recipe_config"], "n_jobs": -2})
+    assert reopen("old", runs_dir=tmp_path).problem.recipe.n_jobs == -1  # as it ran
+
+
+@pytest.mark.slow
 def test_validation_fields_the_scheme_does_not_read_are_said(tmp_path: Path) -> None:
     """``embargo`` with k-fold, ``test_size`` with walk-forward, ``repeats`` with
     walk-forward were ignored without a word: each is named, with the scheme that

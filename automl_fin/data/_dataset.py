@@ -857,8 +857,8 @@ def _say_numbered(
         for c in dropped
         if c in frame  # data.time's
     )
-    numbering: list[str] = []  # each column said, in one line of each kind
-    accounts: list[str] = []
+    numbering: list[tuple[str, str]] = []  # (name, words): each said, one line a kind
+    accounts: list[tuple[str, str]] = []
     for name, kind in kinds.items():
         col = frame[name]
         if kind is not ColumnKind.NUMERIC or name in given or ptypes.is_bool_dtype(col):
@@ -873,22 +873,24 @@ def _say_numbered(
         ordered = col.is_monotonic_increasing or col.is_monotonic_decreasing
         timed = bool(set(name_words(str(name))) & TIME_WORDS)  # years: a time, however sorted
         if len(steps) == 1 and steps[0] > 0 and not ordered and not timed:
-            numbering.append(f"'{name}' ({low} to {high})")
+            numbering.append((name, f"'{name}' ({low} to {high})"))
             continue
         if col.abs().min() < 10 ** (NUMBERED_DIGITS - 1) or dates_written_as(col) is not None:
             continue
         rising = float((np.diff(col.to_numpy(dtype=np.float64)) > 0).mean())
         if dated and not 0.1 < rising < 0.9:
             continue  # a count over time (ggplot2's economics: US population by month)
-        accounts.append(f"'{name}' (e.g. {int(col.iloc[0])})")
+        accounts.append((name, f"'{name}' (e.g. {int(col.iloc[0])})"))
 
-    def setting(said: list[str]) -> str:
-        names = [s.split("'")[1] for s in said]
-        return f"--set 'data.columns={{{', '.join(f'{c}: id' for c in names)}}}'"
+    def setting(said: list[tuple[str, str]]) -> str:
+        return f"--set 'data.columns={{{', '.join(f'{c}: id' for c, _ in said)}}}'"
+
+    def shown(said: list[tuple[str, str]]) -> str:
+        return ", ".join(words for _, words in said)
 
     if numbering:
         warnings.warn(
-            f"{source}: column(s) {', '.join(numbering)} number the rows (each number "
+            f"{source}: column(s) {shown(numbering)} number the rows (each number "
             "once): used as a number, and where the rows were numbered in an order (by the "
             "target, by time) such a column tells the model that order (a file sorted by "
             "its target and numbered, 40 numbers swapped: ROC AUC 0.99); if they are row "
@@ -897,7 +899,7 @@ def _say_numbered(
         )
     if accounts:
         warnings.warn(
-            f"{source}: column(s) {', '.join(accounts)} hold a distinct whole number on "
+            f"{source}: column(s) {shown(accounts)} hold a distinct whole number on "
             "every row, as an account or customer number does: used as a number, where a "
             "model may learn the order they were issued in; if they are ids, "
             f"{setting(accounts)} leaves them out",

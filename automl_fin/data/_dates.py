@@ -325,8 +325,10 @@ def nanosecond_dates(stamps: pd.Series) -> pd.Series | None:
     second of 1970-01-01 and those numbers write dates (:func:`numeric_dates`), else
     ``None``: arch's Fama-French loader stores its months ``192607`` so, and 92 years
     of months ran as a series spanning 1970-01-01 alone (its calendar left out)."""
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):  # instants with a zone: real ones
+        return None
     known = stamps.dropna()
-    if len(known) < 2 or not known.between(EPOCH, EPOCH + pd.Timedelta(seconds=1)).all():
+    if known.empty or not known.between(EPOCH, EPOCH + pd.Timedelta(seconds=1)).all():
         return None
     nanos = pd.Series(stamps.to_numpy(dtype="datetime64[ns]").astype("int64"), index=stamps.index)
     found = numeric_dates(nanos.where(stamps.notna()))

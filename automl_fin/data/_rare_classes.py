@@ -25,12 +25,17 @@ MOST_LEFT_OUT = 0.1  # share of the rows
 
 
 def without_rare_classes(
-    dataset: Dataset, need: int, why: str, named: frozenset[str] = frozenset()
+    dataset: Dataset,
+    need: int,
+    why: str,
+    named: frozenset[str] = frozenset(),
+    fix: str = "lower validation.n_splits",
 ) -> tuple[Dataset, str]:
     """``dataset`` less the rows of classes with fewer than ``need`` rows (``why``: what
-    needs them, for the warning), where that leaves out little, and ``""``; else
-    ``dataset`` and why its rare classes stay (``named``: classes the recipe names, in
-    its costs or metrics, which stay), for the folds' refusal."""
+    needs them, ``fix``: the setting that needs fewer, for the warning), where that
+    leaves out little, and ``""``; else ``dataset`` and why its rare classes stay
+    (``named``: classes the recipe names, in its costs or metrics, which stay), for the
+    folds' refusal."""
     counts = np.bincount(dataset.y.astype(np.int64), minlength=dataset.n_classes)
     rare = np.flatnonzero(counts < need)
     left_out = int(counts[rare].sum())
@@ -58,7 +63,7 @@ def without_rare_classes(
         f"{'their' if len(rare) > 1 else 'its'} {left_out} rows are left out, and the "
         f"predictor never predicts {'them' if len(rare) > 1 else 'it'}; to keep "
         f"{'them' if len(rare) > 1 else 'it'}, merge {'them' if len(rare) > 1 else 'it'} "
-        "into another class (or lower validation.n_splits)",
+        f"into another class{f' (or {fix})' if fix else ''}",
         stacklevel=3,
     )
     return dataclasses.replace(

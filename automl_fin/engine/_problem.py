@@ -723,20 +723,24 @@ def _without_rare_classes(recipe: Recipe, dataset: Dataset, listed: bool) -> tup
     (:mod:`automl_fin.data._rare_classes`; the final test's share taken first), and why
     not where they stay (``listed``: the recipe lists the classes, ``data.classes``)."""
     v = recipe.validation
-    stratified = {"auto": v.n_splits, "stratified_kfold": v.n_splits, "holdout": 2}
-    if dataset.task is not Task.MULTICLASS or v.scheme not in stratified:
-        return dataset, ""
+    scheme = _route(recipe, dataset)[0] if v.scheme == "auto" else v.scheme
+    searched = len(dataset.y) * (1 - v.final_test)  # (k-fold from holdout_from: a holdout)
+    if scheme == "stratified_kfold" and searched >= (v.holdout_from or np.inf):
+        scheme = "holdout"
+    if dataset.task is not Task.MULTICLASS or scheme not in ("stratified_kfold", "holdout"):
+        return dataset, ""  # (walk-forward and k-fold need no class in every fold)
     if listed:
         return dataset, "data.classes lists them"
     if recipe.task == "auto" and _whole_numbers(dataset.classes):
         return dataset, ""  # a count's tail, likely: the refusal says how to make it a quantity
-    need, why = stratified[v.scheme], f"the {v.n_splits} folds"
-    if v.scheme == "holdout":
-        why = "the 2 a stratified holdout needs"
+    need, why, fix = v.n_splits, f"the {v.n_splits} folds", "lower validation.n_splits"
+    if scheme == "holdout":
+        need, why, fix = 2, "the 2 a stratified holdout needs", ""
     if v.final_test > 0:  # the test's stratified share too, and one row to spare
         need = int(np.ceil(need / (1 - v.final_test))) + 1
         why += f" and the final test ({need} rows)"
-    return without_rare_classes(dataset, need, why, _named_classes(recipe))
+        fix = " or ".join(filter(None, [fix, "lower validation.final_test"]))
+    return without_rare_classes(dataset, need, why, _named_classes(recipe), fix)
 
 
 def _named_classes(recipe: Recipe) -> frozenset[str]:

@@ -84,6 +84,9 @@ def reopen(
     if given is False or (given is None and validation.get("scheme") == "auto"
                           and validation.get("repeats") == 1):  # fmt: skip
         validation.pop("repeats", None)  # left to the routing, as when it was searched
+    jobs = config.get("n_jobs")
+    if isinstance(jobs, int) and (jobs == 0 or jobs < -1):  # refused since; it ran as all
+        config = {**config, "n_jobs": -1}
     recipe = Recipe.model_validate({**config, "validation": validation})
     source = str(attrs.get("data_source", ""))
     if data is None and not source.startswith("bundled:"):

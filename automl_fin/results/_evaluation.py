@@ -89,7 +89,14 @@ def labelled(predictor: Predictor, frame: pd.DataFrame, source: str) -> pd.DataF
     if missing.any():
         warnings.warn(f"{source}: {int(missing.sum())} rows with a missing '{target}' are "
                       "left out", stacklevel=4)  # fmt: skip
-    return frame.loc[~missing & ~_of_rare_classes(predictor, y, source)]
+    rare = _of_rare_classes(predictor, y, source)
+    if (missing | rare).all():
+        raise DataError(
+            f"{source}: every labelled row is of a class training left out as too rare "
+            f"({', '.join(map(repr, predictor.schema.rare))}); the predictor never predicts "
+            "them: evaluate on rows of its classes"
+        )
+    return frame.loc[~missing & ~rare]
 
 
 def _of_rare_classes(predictor: Predictor, y: pd.Series, source: str) -> np.ndarray:

@@ -93,12 +93,23 @@ def _alike(missing: list[str], extra: list[Any]) -> dict[str, Any]:
     keys: dict[str, list[Any]] = {}
     for name in extra:
         keys.setdefault(_key(name), []).append(name)
-    found = {}
-    for m in missing:
-        near = [_key(m)] if _key(m) in keys else difflib.get_close_matches(_key(m), keys, 1, 0.8)
-        if near and len(keys[near[0]]) == 1:
+    found = {m: keys[_key(m)][0] for m in missing if len(keys.get(_key(m), [])) == 1}
+    if len(missing) > FUZZY_NAMES or len(extra) > FUZZY_NAMES:
+        return found  # (a wide table's other header: no pairs by spelling, seconds each)
+    taken = set(found.values())
+    for m in missing:  # spelt nearly so, the same digits (income_2019 is no income_2018)
+        digits = re.sub(r"\D", "", _key(m))
+        if len(_key(m)) - len(digits) < 4:  # x1000 and V1000: names of numbers, no typo
+            continue
+        near = [k for k in difflib.get_close_matches(_key(m), keys, 3, 0.8)
+                if re.sub(r"\D", "", k) == digits and len(keys[k]) == 1]  # fmt: skip
+        if m not in found and near and keys[near[0]][0] not in taken:
             found[m] = keys[near[0]][0]
+            taken.add(found[m])
     return found
+
+
+FUZZY_NAMES = 50  # columns missing or extra beyond which no rename is guessed by spelling
 
 
 def _same_text(frame: pd.DataFrame, missing: list[str]) -> pd.DataFrame:
@@ -477,9 +488,12 @@ def _convert(
             return col.astype(float)
         if _booleans_with_blanks(col):  # a CSV's True/False column with an empty cell
             return col.where(col.notna(), np.nan).astype(float)
-        values = col if ptypes.is_numeric_dtype(col) else numbers_in_text(col)[0]
-        marker = col.astype("str").str.strip().str.lower().isin(MISSING_TOKENS)
-        marked = marker & col.notna() & (col.astype("str").str.strip() != "")
+        if ptypes.is_numeric_dtype(col):  # numbers already: no marker to read
+            return _finite(col.to_frame(name), source)[name]
+        values = numbers_in_text(col)[0]
+        written = col.astype("str").str.strip()
+        marker = written.str.lower().isin(MISSING_TOKENS)
+        marked = marker & col.notna() & (written != "")
         if marked.any():  # said, as training says them ("n/a" was missing, unsaid)
             shown = ", ".join(map(repr, pd.unique(col[marked].astype("str"))[:5]))
             warnings.warn(

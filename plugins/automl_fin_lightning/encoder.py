@@ -99,6 +99,17 @@ def token_ids(texts: Any, max_tokens: int = MAX_TOKENS) -> np.ndarray:
     return np.asarray(enc["input_ids"], dtype=np.int64).reshape(len(texts), -1)
 
 
+def _cut(texts: list[str], lengths: np.ndarray) -> int:
+    """How many of ``texts`` (their word pieces counted ``lengths`` after the cut) had
+    more word pieces than :data:`MAX_TOKENS`: those at the cap, tokenized whole again (a
+    text that fills the cap exactly is read whole)."""
+    full = [t for t, n in zip(texts, lengths, strict=True) if n >= MAX_TOKENS]
+    if not full:
+        return 0
+    whole = _tokenizer()(full, truncation=False, verbose=False)["input_ids"]
+    return sum(len(ids) > MAX_TOKENS for ids in whole)
+
+
 def _mean_pool(encoder: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     ids = ids[:, : max(int((ids != PAD).sum(dim=1).max()), 1)]  # drop all-padding tail
     mask = (ids != PAD).to(torch.float32)
@@ -224,8 +235,9 @@ class SentenceEmbedder(TransformerMixin, BaseEstimator):
                 out = []
                 with torch.inference_mode():  # not held across a yield
                     for start in range(first, min(first + step, len(texts)), self.batch_size):
-                        ids = torch.from_numpy(token_ids(texts[start : start + self.batch_size]))
-                        cut += int(((ids != PAD).sum(dim=1) >= MAX_TOKENS).sum())
+                        batch = texts[start : start + self.batch_size]
+                        ids = torch.from_numpy(token_ids(batch))
+                        cut += _cut(batch, (ids != PAD).sum(dim=1).numpy())
                         pooled = _mean_pool(encoder, ids.to(device))
                         out.append(nn.functional.normalize(pooled, dim=1).cpu().numpy())
                 yield np.concatenate(out).astype(np.float32)
