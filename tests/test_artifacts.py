@@ -1023,3 +1023,15 @@ def test_a_small_batch_is_predicted_on_one_thread(tmp_path: Path) -> None:
     _CountsThreads.seen.clear()
     result.predictor.predict_proba(pd.concat([rows] * 10))  # 10,000 rows: every core
     assert set(_CountsThreads.seen) == {cores}
+    # small batches from four threads at once: the process's threads come back after
+    # (each saving and restoring the limit left it at one thread for good)
+    import concurrent.futures
+
+    def predict(_: int) -> None:
+        for _ in range(20):
+            result.predictor.predict_proba(rows.head(3))
+
+    before = [lib["num_threads"] for lib in threadpool_info()]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(predict, range(8)))
+    assert [lib["num_threads"] for lib in threadpool_info()] == before

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,20 +58,36 @@ SMALL_BATCH = 10_000  # rows from which a prediction uses more than one thread
 
 
 _CONTROLLER: list[Any] = []  # (modules loaded when it was made, its ThreadpoolController)
+_HELD: list[Any] = [0, None]  # predictions in flight under the limit, and the limit
+_HOLD = threading.Lock()
 
 
-def _one_thread() -> Any:
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
     """threadpoolctl's limit of the native libraries to one thread, through a controller
     made again only when modules were imported since (a library loads with its module):
     making one reads every loaded library, 3 ms a prediction, where explaining a row or
-    the report's importances predict hundreds of times."""
+    the report's importances predict hundreds of times. The limit is the process's:
+    set by the first of predictions in flight together (threads), restored by the last
+    (each saving and restoring its own left the process at one thread for good)."""
     import sys
 
     from threadpoolctl import ThreadpoolController
 
-    if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
-        _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
-    return _CONTROLLER[1].limit(limits=1)
+    with _HOLD:
+        if not _HELD[0]:
+            if not _CONTROLLER or _CONTROLLER[0] != len(sys.modules):
+                _CONTROLLER[:] = [len(sys.modules), ThreadpoolController()]
+            _HELD[1] = _CONTROLLER[1].limit(limits=1)
+        _HELD[0] += 1
+    try:
+        yield
+    finally:
+        with _HOLD:
+            _HELD[0] -= 1
+            if not _HELD[0]:
+                _HELD[1].restore_original_limits()
+                _HELD[1] = None
 
 
 def _key(name: object) -> str:
