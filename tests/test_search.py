@@ -197,6 +197,9 @@ def test_named_study_resumes_and_refuses_other_data(tmp_path: Path) -> None:
         "default", trials=2, storage=url, study="credit", runs_dir=tmp_path, overrides=opts
     )
     assert again.n_trials == 0
+    # its repr is a summary, not the data, the splits and every spec (a notebook's page)
+    assert repr(again).startswith("SearchResult(study_name='credit', run_dir=")
+    assert len(repr(again)) < 600
     search("default", trials=4, storage=url, study="credit", runs_dir=tmp_path, overrides=opts)
     board = Leaderboard(url).query(study="credit")
     assert sorted(board["trial"]) == [0, 1, 2, 3]

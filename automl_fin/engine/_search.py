@@ -93,8 +93,8 @@ class SearchResult:
 
     study_name: str
     storage: Any = field(repr=False)  # URL string, or the in-memory storage object
-    recipe: Recipe
-    problem: Problem
+    recipe: Recipe = field(repr=False)  # (its repr: every field; the problem's: the data)
+    problem: Problem = field(repr=False)
     run_dir: Path
     seconds: float
     n_trials: int
