@@ -55,10 +55,13 @@ if TYPE_CHECKING:
     from automl_fin.engine._search import SearchResult, search
     from automl_fin.engine._trial_record import TrialRecord
     from automl_fin.estimators import AutoFinClassifier, AutoFinRegressor
-    from automl_fin.plugin._registry import Registry, get_registry
-    from automl_fin.results._artifacts import load
+    from automl_fin.plugin._registry import PluginWarning, Registry, get_registry
+    from automl_fin.results._artifacts import VersionWarning, load
+    from automl_fin.results._explain import Explanation
     from automl_fin.results._leaderboard import Leaderboard
     from automl_fin.results._predictor import Predictor
+    from automl_fin.results._seen import SeenWarning
+    from automl_fin.results._stability import ShiftWarning
 
 __version__ = "0.1.0"
 
@@ -74,6 +77,7 @@ __all__ = [
     "Categorical",
     "ColumnKind",
     "DataError",
+    "Explanation",
     "Float",
     "InputKind",
     "Int",
@@ -81,6 +85,7 @@ __all__ = [
     "ModelSpec",
     "Monitor",
     "PluginError",
+    "PluginWarning",
     "Predictor",
     "PreprocessorSpec",
     "Provider",
@@ -89,10 +94,13 @@ __all__ = [
     "RecipeError",
     "Registry",
     "SearchResult",
+    "SeenWarning",
+    "ShiftWarning",
     "Slot",
     "StorageError",
     "Task",
     "TrialRecord",
+    "VersionWarning",
     "check_budget",
     "date_format",
     "get_registry",
@@ -113,6 +121,11 @@ _LAZY = {
     "AutoFinRegressor": "automl_fin.estimators",
     "Leaderboard": "automl_fin.results._leaderboard",
     "Predictor": "automl_fin.results._predictor",
+    "Explanation": "automl_fin.results._explain",
+    "SeenWarning": "automl_fin.results._seen",
+    "ShiftWarning": "automl_fin.results._stability",
+    "VersionWarning": "automl_fin.results._artifacts",
+    "PluginWarning": "automl_fin.plugin._registry",
     "load": "automl_fin.results._artifacts",
     "Recipe": "automl_fin.engine._recipes",
     "load_recipe": "automl_fin.engine._recipes",

@@ -16,10 +16,9 @@ import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
 import automl_fin
-from automl_fin import datasets, search
+from automl_fin import SeenWarning, ShiftWarning, datasets, search  # public: a filter names them
 from automl_fin.errors import ArtifactError, DataError
-from automl_fin.results._seen import SeenWarning
-from automl_fin.results._stability import ShiftWarning, psi
+from automl_fin.results._stability import psi
 
 HELD_OUT = 300
 TARGET = "creditability"
