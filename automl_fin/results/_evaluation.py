@@ -241,6 +241,18 @@ def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:
         )
         warnings.warn(f"{source}: {', '.join(undefined)} undefined on these rows{why}",
                       stacklevel=3)  # fmt: skip
+    named = [c for c in map(str, predictor._labels(pred)) if c in absent] if absent else []
+    averaged = [str(m) for m in table.index if m in ("macro_f1", "f1:each")]
+    if named and averaged and len(classes) - len(absent) > 1:  # (one class left: above)
+        counts = pd.Series(named).value_counts()
+        said = " and ".join(f"'{c}' on {n} row{'s' * (n != 1)}" for c, n in counts.items())
+        one = len(counts) == 1
+        warnings.warn(
+            f"{source}: the predictor names {said}, and no row is of "
+            f"{'that class' if one else 'those classes'}: macro_f1 counts "
+            f"{'its' if one else 'their'} F1 as 0 (each such label is wrong)",
+            stacklevel=3,
+        )
     table.attrs["rows"] = len(y)
     table.attrs["seen"] = learnt
     return table
