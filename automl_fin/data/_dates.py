@@ -379,4 +379,18 @@ def parse_dates(values: Any, fmt: str | None = None) -> pd.Series:
         # a value without a digit is no date: read value by value, a month's name alone
         # ("JAN") was 1 January of the year 1
         stamps[text.notna() & ~text.astype(str).str.contains(r"\d", regex=True)] = pd.NaT
+    found = nanosecond_dates(stamps)  # a frame of such dates written to CSV, as text
+    if found is None:
         return stamps
+    said = (
+        f"dates{f' of {series.name!r}' if series.name is not None else ''} lie within a "
+        f"second of 1970-01-01, their nanoseconds writing dates ({series.dropna().iloc[0]} "
+        f"...): read as those dates ({found.min():%Y-%m-%d} to {found.max():%Y-%m-%d})"
+    )
+    if said not in _SAID:  # once a process (the column is read at each of its steps)
+        _SAID.add(said)
+        warnings.warn(said, stacklevel=2)
+    return found
+
+
+_SAID: set[str] = set()

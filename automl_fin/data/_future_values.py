@@ -53,6 +53,8 @@ def _later_steps(x: np.ndarray, y: np.ndarray, most: float = MOST) -> list[int]:
     """The steps ahead (1 to :data:`FUTURE_STEPS`) whose target ``x`` equals in a
     ``most`` share of its rows."""
     found = []
+    digits = _decimals(x)  # a copy written with fewer digits (2 for prices) is one too
+    y = y if digits is None else np.round(y, digits)
     for step in range(1, FUTURE_STEPS + 1):
         later, now = y[step:], x[:-step]
         both = ~np.isnan(later) & ~np.isnan(now)
@@ -61,3 +63,13 @@ def _later_steps(x: np.ndarray, y: np.ndarray, most: float = MOST) -> list[int]:
         if np.isclose(now[both], later[both], rtol=1e-9, atol=0).mean() >= most:
             found.append(step)
     return found
+
+
+def _decimals(x: np.ndarray) -> int | None:
+    """The fewest decimals (up to 6) that write every value of ``x``, or ``None``."""
+    seen = x[np.isfinite(x)]
+    for digits in range(7):
+        scaled = seen * 10.0**digits
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6):
+            return digits
+    return None

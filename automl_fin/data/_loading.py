@@ -185,7 +185,7 @@ def _series_dataset(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset
     return dataset
 
 
-TELLING = 0.8  # correlation of an exogenous lag with the forecast return said to leak it
+TELLING = 0.5  # correlation of an exogenous lag with the forecast return said to leak it
 
 
 def _warn_telling_exogenous(dataset: Dataset, series: SeriesConfig, source: str) -> None:

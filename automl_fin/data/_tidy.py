@@ -173,11 +173,12 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
 
 
 def is_marker(col: pd.Series) -> np.ndarray:
-    """Which values of ``col`` are missing markers (:data:`MISSING_TOKENS`), each
-    distinct value read once."""
+    """Which values of ``col`` are missing markers at any share of a column of numbers
+    (:data:`MISSING_TOKENS` but ``none``, which may be a count's zero or a category:
+    ``reports`` of 0 written "none"), each distinct value read once."""
     codes, distinct = pd.factorize(col)
     marked = pd.Series(distinct, dtype=object).astype("str").str.strip().str.lower()
-    return np.append(marked.isin(MISSING_TOKENS).to_numpy(), False)[codes]
+    return np.append(marked.isin(MISSING_TOKENS - {"none"}).to_numpy(), False)[codes]
 
 
 def _number_objects(col: pd.Series) -> bool:
@@ -300,17 +301,20 @@ def tidy(
         odd = int((present & values.isna()).sum())
         if strays:
             coerced.append(f"{name!r} ({odd} rows: {_shown(strays)})")
-        elif kind := written_as(col[present]):  # times of day, durations
+            continue
+        if odd:  # missing markers ("-", "n/a", "#DIV/0!"), any share of the column, also
+            # beside amounts written "$1,234.00" (an accounting export's " - ": 24 % of
+            # the rows made missing, unsaid)
+            shown = _shown(list(pd.unique(col[present & values.isna()].astype("str"))))
+            marked.append(f"{name!r} ({odd} row{'s' * (odd != 1)}: {shown})")
+        if kind := written_as(col[present]):  # times of day, durations
             timed.setdefault(kind, []).append(repr(name))
         elif unit := unit_of(pd.Series(pd.unique(col[present])).astype("str").str.strip()):
             units.append(f"{name!r} ({unit})")
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
-        elif odd:  # missing markers ("-", "n/a", "#DIV/0!"), any share of the column
-            shown = _shown(list(pd.unique(col[present & values.isna()].astype("str"))))
-            marked.append(f"{name!r} ({odd} row{'s' * (odd != 1)}: {shown})")
-        elif not _number_objects(col[present]):  # decimals (a database's NUMERIC): numbers
-            as_text.append(repr(name))
+        elif not odd and not _number_objects(col[present]):  # decimals (a database's
+            as_text.append(repr(name))  # NUMERIC): numbers
     if inf:
         _say(source, f"infinite values in {', '.join(inf)} are read as missing")
     for kind, names in timed.items():
