@@ -729,9 +729,8 @@ def _without_rare_classes(recipe: Recipe, dataset: Dataset, listed: bool) -> tup
         scheme = "holdout"
     if dataset.task is not Task.MULTICLASS or scheme not in ("stratified_kfold", "holdout"):
         return dataset, ""  # (walk-forward and k-fold need no class in every fold)
-    if listed:
-        given = "the classes are given (data.classes; an estimator's y), each to be predicted"
-        return dataset, given
+    if listed:  # (the user's own list: each class is to be predicted, none left out)
+        return dataset, ""
     if recipe.task == "auto" and _whole_numbers(dataset.classes):
         return dataset, ""  # a count's tail, likely: the refusal says how to make it a quantity
     need, why, fix = v.n_splits, f"the {v.n_splits} folds", "lower validation.n_splits"

@@ -116,14 +116,14 @@ def _alike(missing: list[str], extra: list[Any]) -> dict[str, Any]:
     taken = set(found.values())
     for m in missing:  # spelt nearly so, the same digits (income_2019 is no income_2018)
         digits = re.sub(r"\D", "", _key(m))
-        if len(_key(m)) - len(digits) < 4:  # x1000 and V1000: names of numbers, no typo
+        if m in found or len(_key(m)) - len(digits) < 4:  # x1000, V1000: numbers' names
             continue
         near = [k for k in difflib.get_close_matches(_key(m), keys, 3, 0.8)
                 if re.sub(r"\D", "", k) == digits and len(keys[k]) == 1]  # fmt: skip
-        if m not in found and near and keys[near[0]][0] not in taken:
+        if near and keys[near[0]][0] not in taken:
             found[m] = keys[near[0]][0]
             taken.add(found[m])
-    return found
+    return {m: found[m] for m in missing if m in found}  # in the missing columns' order
 
 
 FUZZY_NAMES = 50  # columns missing or extra beyond which no rename is guessed by spelling
