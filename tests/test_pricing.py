@@ -114,6 +114,7 @@ def test_pricing_on_computer_prices_with_only_data_and_target(tmp_path: Path) ->
     out = cli("run", "pricing", "--data", str(tmp_path / "computers.csv"), "--target", "price",
               "--trials", "4", "--no-report", "--runs-dir", str(runs))  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
+    assert "inferred: this table has no column" in out.stderr
     assert "left out of model_options.xgboost.monotone_constraints" in out.stderr
     assert " fail" not in out.stdout.split("study pricing-")[-1].split(" in ")[0]  # no trial failed
     storage = f"sqlite:///{runs / 'automl_fin.db'}"

@@ -131,10 +131,12 @@ def check_column_options(
     models: Mapping[str, Any],
     soft: frozenset[str],
     source: str,
+    notes: list[str] | None = None,
 ) -> None:
     """Model options that name columns (``ModelSpec.column_options`` of ``models``) and
     name one the data lacks: refused in one line, or, when they are hints (``soft``),
-    left out of ``recipe`` (the settled copy) with a warning. ``monotone_constraints``
+    left out of ``recipe`` (the settled copy), said on an inferred line (``notes``) or
+    in a warning. ``monotone_constraints``
     on a column that is not numeric (``kinds``: the feature columns' kinds) is refused:
     after encoding it is no longer one feature, so every trial would fail on it."""
     have = set(map(str, kinds))
@@ -160,7 +162,11 @@ def check_column_options(
                     + "; name a column of the data or remove the entry",
                 )
             options[option] = {c: v for c, v in named.items() if str(c) not in missing}
-            _warn(source, f"has no column {', '.join(missing)}: left out of {where}")
+            said = f"has no column {', '.join(missing)}: left out of {where}"
+            if notes is None:
+                _warn(source, said)
+            else:  # the recipe's hints for its own table: an inferred line
+                notes.append(f"this table {said}")
 
 
 def _numeric_only(
@@ -247,8 +253,11 @@ def _derive(out: Settled, source: str, soft: frozenset[str]) -> None:
             fix = "; map every value"
         if why and "data.derive" not in soft:
             raise RecipeError(out.recipe.source, where, why + fix)
-        if why and values is None:
-            _warn(source, f"has no column '{rule.source}': data.derive.{name} is left out")
+        if why and values is None:  # the recipe's rule for its own table: a hint, noted
+            out.notes.append(
+                f"the recipe's data.derive.{name} reads '{rule.source}', which this table "
+                "lacks: left out"
+            )
         elif why:
             _warn(source, f"does not fit data.derive.{name}, a rule for the recipe's own "
                           f"table: left out ({why.removeprefix(f'{source} ')})")  # fmt: skip
@@ -276,8 +285,11 @@ def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
                 "the recipe's list for its own table, leaves out; --set 'data.drop=[]' keeps them"
             )
             _warn(source, f"has column(s) {_short(found)} that data.drop, {said}")
-        if missing and f"data.{key}" in soft:
-            _warn(source, f"has no column {_short(missing)} named by data.{key}: left out")
+        if missing and f"data.{key}" in soft:  # the recipe's list for its own table: noted
+            out.notes.append(
+                f"the recipe's data.{key} names {_short(missing)}, which this table lacks: "
+                "left out"
+            )
             value = getattr(cfg, key)
             kept = (
                 [n for n in value if n in present]

@@ -472,7 +472,8 @@ def resolve(
             f"recipe's text models need a text column; to keep it a category: --set "
             f"data.columns.{text}=categorical"
         )
-    check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source)
+    check_column_options(recipe, dataset.kinds, registry.models, soft, settled.source,
+                         settled.notes)  # fmt: skip
     dataset, kept = _without_rare_classes(recipe, dataset, listed)
     metric, extra = _metrics(recipe, dataset)
     settled.notes.extend(  # recall:minority names no class: which one it scores
