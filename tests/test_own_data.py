@@ -885,6 +885,11 @@ def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
     assert "recall:minority: the recall of class pontiac (the minority: 5 of 223 rows)" in picked
     assert predictor.schema.rare == ["land rover", "lincoln", "mercury"]
     assert len(result.problem.dataset.y) == len(table) - 11
+    reported = search("auto", table, trials=1, **{**common, "overrides": {
+        **common["overrides"], "report": True}})  # fmt: skip
+    card = (reported.run_dir / "report.html").read_text()
+    assert ("<dt>classes never predicted</dt><dd>land rover (4 rows), lincoln (3 rows), "
+            "mercury (4 rows): too few rows") in card  # fmt: skip
     again = automl_fin.load(predictor.path)  # the manifest keeps them
     assert again.schema.rare == ["land rover", "lincoln", "mercury"]
     with pytest.warns(UserWarning, match="11 rows of classes 'land rover', 'lincoln', 'mercury'"):

@@ -1002,7 +1002,7 @@ class Dataset:
         decimal: the decimal mark a ``;``-separated file was read with (``None``: none
             read, another file or a frame); its predictor reads new files so.
         rare_classes: classes left out with their rows, too rare for the validation
-            (:mod:`automl_fin.data._rare_classes`).
+            (:mod:`automl_fin.data._rare_classes`); ``rare_rows``: their rows.
     """
 
     X: pd.DataFrame
@@ -1022,6 +1022,7 @@ class Dataset:
     # the decimal mark a ';'-separated file was read with (None: another file or a frame)
     decimal: str | None = None
     rare_classes: list[Any] = field(default_factory=list)
+    rare_rows: list[int] = field(default_factory=list)  # each rare class's rows
 
     @property
     def n_classes(self) -> int:

@@ -41,9 +41,9 @@ def without_rare_classes(
     left_out = int(counts[rare].sum())
     if not len(rare):
         return dataset, ""
-    kept = [str(dataset.classes[i]) for i in rare if str(dataset.classes[i]) in named]
-    if kept:
-        return dataset, f"the recipe's costs or metrics name {', '.join(map(repr, kept))}"
+    asked = [str(dataset.classes[i]) for i in rare if str(dataset.classes[i]) in named]
+    if asked:
+        return dataset, f"the recipe's costs or metrics name {', '.join(map(repr, asked))}"
     if len(counts) - len(rare) < 3:
         return dataset, f"fewer than three of the {len(counts)} classes would remain"
     if left_out > MOST_LEFT_OUT * len(dataset.y):
@@ -55,11 +55,11 @@ def without_rare_classes(
     kept = np.flatnonzero(counts >= need)
     codes = np.full(len(counts), -1, dtype=np.int64)
     codes[kept] = np.arange(len(kept))
-    named = ", ".join(f"{dataset.classes[i]!r} ({counts[i]})" for i in rare[:5])
+    shown = ", ".join(f"{dataset.classes[i]!r} ({counts[i]})" for i in rare[:5])
     more = f" and {len(rare) - 5} more" if len(rare) > 5 else ""
     warnings.warn(
         f"{dataset.source}: target '{dataset.target}': class{'es' * (len(rare) > 1)} "
-        f"{named}{more} {'have' if len(rare) > 1 else 'has'} fewer rows than {why}: "
+        f"{shown}{more} {'have' if len(rare) > 1 else 'has'} fewer rows than {why}: "
         f"{'their' if len(rare) > 1 else 'its'} {left_out} rows are left out, and the "
         f"predictor never predicts {'them' if len(rare) > 1 else 'it'}; to keep "
         f"{'them' if len(rare) > 1 else 'it'}, merge {'them' if len(rare) > 1 else 'it'} "
@@ -73,4 +73,5 @@ def without_rare_classes(
         classes=[dataset.classes[i] for i in kept],
         times=None if dataset.times is None else dataset.times[keep],
         rare_classes=[dataset.classes[i] for i in rare],
+        rare_rows=[int(counts[i]) for i in rare],
     ), ""

@@ -287,8 +287,7 @@ def _columns(out: Settled, source: str, soft: frozenset[str]) -> None:
             _warn(source, f"has column(s) {_short(found)} that data.drop, {said}")
         if missing and f"data.{key}" in soft:  # the recipe's list for its own table: noted
             out.notes.append(
-                f"the recipe's data.{key} names {_short(missing)}, which this table lacks: "
-                "left out"
+                f"the recipe's data.{key} names {_short(missing)}, which this table lacks: left out"
             )
             value = getattr(cfg, key)
             kept = (

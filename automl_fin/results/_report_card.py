@@ -260,8 +260,11 @@ def _limitations(
             found.append(
                 (
                     "classes never predicted",
-                    f"{', '.join(map(str, ds.rare_classes))}: too few rows for the validation; "
-                    "left out of the search with their rows",
+                    ", ".join(
+                        f"{c} ({n} rows)" if n else str(c)
+                        for c, n in zip(ds.rare_classes, ds.rare_rows or [0] * 99, strict=False)
+                    )
+                    + ": too few rows for the validation; left out of the search with them",
                 )
             )
     baseline = board[board["baseline"] & (board["state"] == "COMPLETE")]
