@@ -963,3 +963,11 @@ def test_a_column_of_the_targets_next_value_is_said_and_its_past_is_not(tmp_path
         "value known only after the row's own, which no forecast has, and the scores are "
         "not what new rows will get; leave it out: --set 'data.drop=[rounded]'",
     ]
+    # written newest first, periods counting down: a time too (it was shuffled k-fold)
+    newest = table.drop(columns="Date").iloc[::-1]
+    newest = newest.assign(t=np.arange(len(newest), 0, -1))
+    with pytest.warns(UserWarning, match=r"column 'tomorrow' holds the 'DCOILWTICO' of 2 rows"):
+        back = search("auto", newest, target="DCOILWTICO", trials=1, runs_dir=tmp_path,
+                      storage=":memory:", progress=False, overrides={"models": ["ridge"],
+                      "report": False, "baselines": []})  # fmt: skip
+    assert back.problem.scheme == "walk_forward"

@@ -699,8 +699,10 @@ def _time_word(name: str) -> bool:
 def period_count(name: str, values: pd.Series) -> bool:
     """Whether column ``name`` is a time axis of period numbers: named as a time or a
     period (``time``, ``t``, ``period``, ``trade_day``) and rising from row to row (fpp2's
-    ``goog``: ``time`` 1 ... 1000)."""
-    return (_time_word(name) or _norm(name) in PERIOD_NAMES) and _counts_up(values)
+    ``goog``: ``time`` 1 ... 1000), or falling (a file written newest first: it was
+    validated on shuffled folds)."""
+    named = _time_word(name) or _norm(name) in PERIOD_NAMES
+    return bool(named) and (_counts_up(values) or _counts_up(-pd.to_numeric(values)))
 
 
 def _counts_up(values: pd.Series) -> bool:
