@@ -895,6 +895,8 @@ def test_classes_too_rare_for_the_folds_are_left_out_said_and_never_predicted(
     with pytest.warns(UserWarning, match="11 rows of classes 'land rover', 'lincoln', 'mercury'"):
         scores = again.evaluate(table)
     assert scores.attrs["rows"] == len(table) - 11
+    # auto lists no metrics: the task's few are scored beside its own (macro-F1 alone)
+    assert list(scores.index) == ["macro_f1", "accuracy", "log_loss"]
     # rows of a few classes: the classes named and absent are said (macro-F1 counts
     # their F1 as 0), as the prober's 0.592 for 0.740 over the classes present was not
     few = table[table["manufacturer"].isin(["dodge", "ford", "chevrolet"])]

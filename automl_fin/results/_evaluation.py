@@ -48,9 +48,19 @@ __all__ = [
 BATCH_CELLS = 20_000_000  # table cells of shuffled copies predicted in one call
 
 
+# scored beside the search metric where the recipe lists none (auto): an evaluation
+# of ROC AUC alone said nothing of the probabilities' calibration or the labels
+COMPANIONS = {
+    "binary": ("roc_auc", "log_loss", "brier", "accuracy"),
+    "multiclass": ("macro_f1", "accuracy", "log_loss"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
 def metrics_of(predictor: Predictor) -> list[Metric]:
     """The recipe's metrics for this predictor (the search metric first), rebuilt from
-    its manifest; metrics scored against a random walk (forecasts) are left out."""
+    its manifest (where it lists none, the task's :data:`COMPANIONS`); metrics scored
+    against a random walk (forecasts) are left out."""
     from automl_fin.data._metrics import extra_names, get_metric
 
     m = predictor.manifest
@@ -61,6 +71,8 @@ def metrics_of(predictor: Predictor) -> list[Metric]:
     named = extra_names(name, recipe.get("metric", "auto"), recipe.get("metrics", []),
                         schema.task, schema.classes, costs)  # fmt: skip
     names = [name, *(n for _, n in named)]
+    if not recipe.get("metrics") and schema.series is None:  # (auto's: the task's own few)
+        names += [n for n in COMPANIONS[str(schema.task)] if n not in names]
     counts = (m.get("training") or {}).get("class_counts")
     found = [
         get_metric(n, schema.task, classes=schema.classes, counts=counts, costs=costs)
