@@ -617,16 +617,29 @@ class _Validation:
     test_rows: np.ndarray
 
 
+def _scheme(recipe: Recipe, dataset: Dataset, searched: int = 0) -> tuple[str, str]:
+    """The validation scheme (``auto`` routed by the data) and why it was routed so;
+    with ``searched`` (the search rows), k-fold on ``validation.holdout_from`` rows or
+    more becomes a holdout (a fold takes seconds to minutes there: trials, not folds,
+    get the time)."""
+    v = recipe.validation
+    scheme, routed = _route(recipe, dataset) if v.scheme == "auto" else (v.scheme, "")
+    if scheme in ("stratified_kfold", "kfold") and searched >= (v.holdout_from or np.inf):
+        scheme = "holdout"
+        routed = (
+            f"{v.test_size:.0%} of {searched:,} search rows: k-fold only below "
+            f"validation.holdout_from={v.holdout_from}"
+        )
+    return scheme, routed
+
+
 def _validation(recipe: Recipe, dataset: Dataset, kept: str = "") -> _Validation:
     """The validation scheme (``auto`` routed by the data), the final test rows held
     out, and the folds of the search rows (``kept``: why classes too rare for them were
     not left out, said with their refusal)."""
     task = dataset.task
     v = recipe.validation
-    scheme, routed = v.scheme, ""
-    if scheme == "auto":
-        scheme, routed = _route(recipe, dataset)
-    if scheme == "stratified_kfold" and not task.is_classification:
+    if v.scheme == "stratified_kfold" and not task.is_classification:  # (auto routes none)
         raise RecipeError(
             recipe.source,
             "validation.scheme",
@@ -641,13 +654,7 @@ def _validation(recipe: Recipe, dataset: Dataset, kept: str = "") -> _Validation
         seed=recipe.seed,
         stratify=task.is_classification,
     )
-    if scheme in ("stratified_kfold", "kfold") and len(search_rows) >= (v.holdout_from or np.inf):
-        # a fold takes seconds to minutes here: trials, not folds, get the time
-        scheme = "holdout"
-        routed = (
-            f"{v.test_size:.0%} of {len(search_rows):,} search rows: k-fold only below "
-            f"validation.holdout_from={v.holdout_from}"
-        )
+    scheme, routed = _scheme(recipe, dataset, len(search_rows))
     _warn_unused(recipe, scheme)
     repeats = v.repeats
     if repeats == "auto" or (
@@ -724,10 +731,8 @@ def _without_rare_classes(recipe: Recipe, dataset: Dataset, listed: bool) -> tup
     (:mod:`automl_fin.data._rare_classes`; the final test's share taken first), and why
     not where they stay (``listed``: the recipe lists the classes, ``data.classes``)."""
     v = recipe.validation
-    scheme = _route(recipe, dataset)[0] if v.scheme == "auto" else v.scheme
-    searched = len(dataset.y) * (1 - v.final_test)  # (k-fold from holdout_from: a holdout)
-    if scheme == "stratified_kfold" and searched >= (v.holdout_from or np.inf):
-        scheme = "holdout"
+    searched = int(len(dataset.y) * (1 - v.final_test))  # (the final test's share out)
+    scheme = _scheme(recipe, dataset, searched)[0]
     if dataset.task is not Task.MULTICLASS or scheme not in ("stratified_kfold", "holdout"):
         return dataset, ""  # (walk-forward and k-fold need no class in every fold)
     if listed:  # (the user's own list: each class is to be predicted, none left out)

@@ -119,10 +119,8 @@ def _of_rare_classes(predictor: Predictor, y: pd.Series, source: str) -> np.ndar
         return np.zeros(len(y), dtype=bool)
     from automl_fin.data._tidy import as_labels
 
-    def key(labels: pd.Series) -> pd.Series:
-        return as_labels(labels).str.strip().str.casefold()
-
-    hit = key(y).isin(set(key(pd.Series(list(rare))))).to_numpy()
+    folded = set(_folded(as_labels(pd.Series(list(rare)))))
+    hit = _folded(as_labels(y)).isin(folded).to_numpy()
     if hit.any():
         found = sorted({str(v) for v in y[hit]})
         warnings.warn(
@@ -192,8 +190,8 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
     names = as_labels(pd.Series(list(schema.classes)))  # 0.0 (a target with a gap) is "0"
     text = as_labels(y)
     exact = text.map(dict(zip(names, range(len(names)), strict=True)))
-    loose = dict(zip(names.str.strip().str.casefold(), range(len(names)), strict=True))
-    found = exact.fillna(text.str.strip().str.casefold().map(loose))
+    loose = dict(zip(_folded(names), range(len(names)), strict=True))
+    found = exact.fillna(_folded(text).map(loose))
     mapped = found.fillna(-1).to_numpy(dtype=np.int64)
     if (mapped < 0).any():
         odd = sorted({str(v) for v in y[mapped < 0]})[:5]
@@ -204,6 +202,11 @@ def labels_of(predictor: Predictor, frame: pd.DataFrame, source: str) -> np.ndar
             "the rows of other classes"
         )
     return mapped
+
+
+def _folded(labels: pd.Series) -> pd.Series:
+    """Labels as training merged them: without outer spaces, any case."""
+    return labels.str.strip().str.casefold()
 
 
 def evaluate(predictor: Predictor, data: Any) -> pd.DataFrame:

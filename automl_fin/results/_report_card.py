@@ -261,8 +261,8 @@ def _limitations(
                 (
                     "classes never predicted",
                     ", ".join(
-                        f"{c} ({n} rows)" if n else str(c)
-                        for c, n in zip(ds.rare_classes, ds.rare_rows or [0] * 99, strict=False)
+                        f"{c} ({n} rows)"
+                        for c, n in zip(ds.rare_classes, ds.rare_rows, strict=True)
                     )
                     + ": too few rows for the validation; left out of the search with them",
                 )
