@@ -212,7 +212,10 @@ def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
         "sub-grades": ["A1", "A5", "B2", "C1", "G5"],
         "a risk scale": ["very low", "Low", "MEDIUM", "high", "Very_High"],
         "a quality scale": ["Poor", "Fair", "Good", "Very Good", "Exceptional"],
+        "a cut grade scale": ["Fair", "Good", "Very Good", "Premium", "Ideal"],  # diamonds
     }  # fmt: skip
+    # ISLR Carseats' shelf location: Bad < Medium < Good (it had been "order unknown")
+    assert scale_order(["Good", "Bad", "Medium"]) == (["Bad", "Medium", "Good"], "a quality scale")
     for name, labels in scales.items():
         assert scale_order(list(rng.permutation(labels))) == (labels, name)
     for unknown in (["retail", "sme", "corporate"], ["medium", "moderate", "high"], ["A", "B"]):

@@ -1,6 +1,7 @@
 """The order of class labels that write a known scale: credit ratings (S&P and Fitch's
 ``AAA … D``, Moody's ``Aaa … C``), a lender's letter grades (``A … G``) and sub-grades
-(``A1 … G5``), and the word scales of risk, quality, size, agreement and sentiment.
+(``A1 … G5``), and the word scales of risk, quality (``Bad, Medium, Good``), a diamond's
+cut (``Fair … Ideal``), size, agreement and sentiment.
 
 Ordered classes (``data.ordered``) whose labels are not listed were ordered only where
 they are numbers; Lending Club's grades ``A … G`` under ``risk_tier`` lost the ordinal
@@ -29,9 +30,10 @@ _WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("medium high", "high medium"), ("high",), ("very high",),
     ),
     "a quality scale": (
-        ("very poor",), ("poor",), ("fair", "average"), ("good",), ("very good",),
-        ("excellent", "exceptional"),
+        ("very poor", "very bad"), ("poor", "bad"), ("fair", "average", "medium"), ("good",),
+        ("very good",), ("excellent", "exceptional"),
     ),
+    "a cut grade scale": (("fair",), ("good",), ("very good",), ("premium",), ("ideal",)),
     "a size scale": (("very small",), ("small",), ("medium",), ("large",), ("very large",)),
     "an agreement scale": (
         ("strongly disagree",), ("disagree",), ("neutral",), ("agree",), ("strongly agree",),
