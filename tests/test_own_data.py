@@ -482,6 +482,32 @@ def test_linear_text_models_are_offered_where_there_is_text(
     assert (done.groupby("model")["score"].max() > prior + 0.2).all()
 
 
+def test_texts_of_words_no_training_text_held_are_said_at_predict(
+    tables: dict[str, Path], tmp_path: Path
+) -> None:
+    """A review in words no training review held (another language, codes) was
+    predicted as the empty text is, by every word-count model, without a word. The
+    predictor keeps its text columns' training words and counts such rows."""
+    reviews = pd.read_csv(tables["fine_foods"])
+    result = search("sentiment", data=reviews.head(1500), target="score", trials=2, seed=0,
+                    runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["sgd"], "report": False, "ensemble": False,
+                               "validation.n_splits": 3, "preprocessors": ["tfidf"]})  # fmt: skip
+    predictor = result.predictor
+    known = reviews.drop(columns="score").tail(200).reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*no training text")
+        predictor.predict(known)  # (words of the training texts: nothing said)
+    odd = known.copy()
+    odd.loc[[3, 7, 8], "review"] = ["Καλό προϊόν, το συνιστώ", "zzqx blorf qwv", "ωωω λλ"]
+    odd.loc[9, "review"] = "zzqx " * 20 + "great taste"  # known words past 64 characters
+    with pytest.warns(UserWarning, match=r"texts none of whose words a training text held.*"
+                      r"'review': 3 rows \(the first: index 3\)"):  # fmt: skip
+        got = predictor.predict_proba(odd)
+    empty = predictor.predict_proba(odd.assign(review="").iloc[[3]])
+    assert np.allclose(got.iloc[[3, 7, 8]].to_numpy(), empty.to_numpy())  # as the warning says
+
+
 def test_the_linear_svm_calibrates_on_as_many_folds_as_its_smallest_class_allows() -> None:
     """Ecdat's data breaches (not bundled) with classes of two rows: after
     ``validation.n_splits=2``, as the refusal of five folds advised, every ``linear_svm``

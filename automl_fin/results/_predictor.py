@@ -654,12 +654,19 @@ class Predictor:
             X = checked[self.schema.features]
             self._warn_constant(frame, source)
             if self.reference is not None:
-                from automl_fin.results._stability import unseen
+                from automl_fin.results._stability import unseen, unseen_words
 
                 if said := unseen(self.reference, X):
                     warnings.warn(
                         f"{source}: values no training row held, each read as an unknown "
                         f"category (a new one, or one spelt another way): {said}",
+                        stacklevel=3,
+                    )
+                if said := unseen_words(self.reference, X):
+                    warnings.warn(
+                        f"{source}: texts none of whose words a training text held, so no "
+                        "model learnt from them (a word-count model, TF-IDF, predicts each "
+                        f"as it would an empty text): {said}",
                         stacklevel=3,
                     )
             blank = X.isna()

@@ -14,6 +14,9 @@ on the training rows as shares of bins (``stability.json`` in the predictor fold
 
 Text and datetime columns are not measured (a date drifts forward by design; text
 drift needs a model of its own); price forecasts have no check (prices drift by design).
+A text column keeps its training words instead (the :data:`WORDS` most frequent, in
+``words``): :func:`unseen_words` counts new texts none of whose words a training text
+held, which a word-count model (TF-IDF) reads as an empty text.
 
 The population stability index of a column, over the bins ``i``, is
 ``PSI = sum((new_i - ref_i) * ln(new_i / ref_i))`` with every share floored at
@@ -52,6 +55,7 @@ __all__ = [
     "score_of",
     "stability_table",
     "unseen",
+    "unseen_words",
     "warn_shift",
 ]
 
@@ -63,6 +67,8 @@ TOP = 20  # categorical values kept by name
 KNOWN = 1000  # a categorical column with at most this many values keeps them all
 FLOOR = 1e-4
 SCORE = "(score)"  # the score's row in a stability table
+WORDS = 20_000  # a text column's most frequent training words kept (about 200 kB of JSON)
+HEAD = 64  # characters of a new text read first for a known word
 
 
 class ShiftWarning(UserWarning):
@@ -94,6 +100,9 @@ def reference(
         elif kind == ColumnKind.CATEGORICAL:
             columns[str(name)] = _categorical_reference(X[name])
     out: dict[str, Any] = {"rows": len(X), "columns": columns}
+    texts = [str(n) for n in X.columns if ColumnKind(kinds[str(n)]) == ColumnKind.TEXT]
+    if texts:
+        out["words"] = {name: _common_words(X[name]) for name in texts}
     if score is not None:
         out["score"] = (
             _categorical_reference(pd.Series(score))
@@ -131,6 +140,9 @@ def malformed(ref: Any) -> str | None:
             kind == "categorical" and len(set(map(str, cuts))) != len(cuts)
         ):
             return f"column '{name}': its bins and shares do not match"
+    words = ref.get("words", {})
+    if not isinstance(words, dict) or not all(isinstance(w, list) for w in words.values()):
+        return "'words' is not a list of words for each text column"
     return None
 
 
@@ -249,6 +261,79 @@ def unseen(ref: Mapping[str, Any], X: pd.DataFrame) -> str:
         more = f" and {len(new) - 3} more" if len(new) > 3 else ""
         said.append(f"'{name}': {', '.join(shown)}{more}")
     return "; ".join(said)
+
+
+def unseen_words(ref: Mapping[str, Any], X: pd.DataFrame) -> str:
+    """The new texts of ``X`` that hold words, none of them a training text's (of the
+    :data:`WORDS` most frequent the reference keeps), in words: ``'headline': 3 rows
+    (the first: index 7)``; ``""`` for none. A word-count model (TF-IDF) reads such a
+    text as an empty one: every one of them gets the empty text's prediction. A text's
+    first :data:`HEAD` characters are read first, and the whole text only where they
+    hold no known word (100,000 reviews of 73 words: 1.3 to 2 s; read whole, 8 to
+    12 s, as long as the predictions)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    said = []
+    for name, known in ref.get("words", {}).items():
+        if name not in X or not known:
+            continue
+        text = _texts(X[name])
+        value_set = pa.array(known, type=pa.large_string())
+        cut = pc.greater(pc.utf8_length(text), HEAD)
+        head = pc.utf8_slice_codeunits(text, 0, HEAD)  # (less a word the cut split)
+        head = pc.if_else(cut, pc.replace_substring_regex(head, r"\S+$", ""), head)
+        lost = ~_heard(head, value_set)[1]
+        if lost.any():  # (the rest of these texts)
+            some, heard = _heard(text.filter(pa.array(lost)), value_set)
+            lost[lost] = some & ~heard
+        if lost.any():
+            n = int(lost.sum())
+            first = X.index[int(np.argmax(lost))]
+            said.append(f"'{name}': {n} row{'s' * (n != 1)} (the first: index {first})")
+    return "; ".join(said)
+
+
+def _heard(text: Any, known: Any) -> tuple[np.ndarray, np.ndarray]:
+    """For each text of the Arrow array ``text``: whether it holds a word, and whether
+    it holds one of ``known``."""
+    import pyarrow.compute as pc
+
+    words, rows = _words(text)
+    hit = pc.is_in(words, value_set=known).to_numpy(zero_copy_only=False)
+    some = np.bincount(rows, minlength=len(text)) > 0
+    return some, np.bincount(rows, weights=hit, minlength=len(text)) > 0
+
+
+def _common_words(col: pd.Series) -> list[str]:
+    """The :data:`WORDS` most frequent words of the texts of ``col``."""
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(_words(_texts(col))[0])
+    order = np.argsort(-counts.field("counts").to_numpy(), kind="stable")[:WORDS]
+    return counts.field("values").take(order).to_pylist()
+
+
+def _texts(col: pd.Series) -> Any:
+    """``col`` as an Arrow array of texts, a missing one empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.fill_null(pa.array(col.astype("str")).cast(pa.large_string()), "")
+
+
+def _words(text: Any) -> tuple[Any, np.ndarray]:
+    """The words of the Arrow array of texts ``text`` (lower case, two letters or
+    digits or more, as scikit-learn's ``TfidfVectorizer`` reads them) as one Arrow
+    array, and the position of the text each comes from. Arrow's compute functions:
+    Python's ``re`` over 200,000 texts of 20 words took 12 s, these 4 s."""
+    import pyarrow.compute as pc
+
+    spaced = pc.replace_substring_regex(pc.utf8_lower(text), r"[^\p{L}\p{N}_]+", " ")
+    lists = pc.utf8_split_whitespace(spaced)
+    words, rows = pc.list_flatten(lists), pc.list_parent_indices(lists)
+    long = pc.greater_equal(pc.utf8_length(words), 2)
+    return pc.filter(words, long), pc.filter(rows, long).to_numpy()
 
 
 def _categorical_shares(text: pd.Series, values: list[str]) -> list[float]:
