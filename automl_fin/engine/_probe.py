@@ -83,7 +83,7 @@ class Probe(NamedTuple):
     """A fold's time measured on a sample (:func:`probe_seconds`)."""
 
     seconds: float  # the fold's likely seconds
-    rows: int  # the sample's
+    rows: int  # the rows of the fit it was priced from (the sample, or a part of it)
     stops: bool  # the fits checked the budget in steps (rounds, epochs, a forest's
     # batches): a fold the budget cuts keeps what it fitted
 
@@ -128,7 +128,8 @@ def probe_seconds(
             if timed:  # this fit at the last one's pace per row: within the probe's share?
                 last = min(timed)
                 if spent + timed[last][0] * last / step > PROBE_LEFT * left:
-                    return Probe(timed[last][0] * growth(n, m // last, None), m, stops)
+                    # (the rows of the fit it was priced from: it said the sample's, 8x)
+                    return Probe(timed[last][0] * growth(n, m // last, None), m // last, stops)
             timed[step] = _fit_seconds(p, plan, ctx, rows[part])
             spent += timed[step][0]
             stops = stops or timed[step][1] > 0
