@@ -1268,7 +1268,7 @@ def _table(
     if metric:
         view = view.rename(columns={"score": metric})
     if "error" in view:
-        view["error"] = view["error"].fillna("").astype(str).str.slice(0, 60)
+        view["error"] = _clip(view["error"].fillna("").astype(str), 60)
     if wide or columns or flat:  # asked for: every parameter, however wide
         return _render(view)
     # narrow terminals: leave out the optional columns until the rest fits, with room
@@ -1282,8 +1282,18 @@ def _table(
     view = _fit(view, width - need, [c for c in OPTIONAL if c not in keep])
     room = width - _span(_render(view)) - 2
     if need and room >= 12:
-        view["error"] = errors.str.slice(0, room)
+        view["error"] = _clip(errors, room)
     return _render(view)
+
+
+def _clip(texts: pd.Series, room: int) -> pd.Series:
+    """Each text within ``room`` characters: a longer one cut after its last whole word
+    that fits, with ``…`` (cut mid-word, ``stopped after 992 steps`` read ``stopped after
+    992 s``, a prober's find); ``--format csv`` shows them whole."""
+    cut = texts.str.slice(0, room - 1)
+    whole = cut.str.replace(r"\s*\S*$", "", regex=True)  # (the word the cut split)
+    cut = cut.where(whole.str.len() < room // 2, whole)
+    return texts.where(texts.str.len() <= room, cut + "…")
 
 
 def _fit(view: pd.DataFrame, width: int, optional: list[str]) -> pd.DataFrame:

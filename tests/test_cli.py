@@ -317,6 +317,18 @@ def test_long_names_are_cut_to_fit_the_terminal(knn_run, monkeypatch: pytest.Mon
     plain = board.assign(recipe=None, study=long)
     monkeypatch.setenv("COLUMNS", "50")
     assert "…" in _table(plain, with_study=True)
+    # an error cut to fit is cut after a whole word, and says so: cut mid-word, "stopped
+    # after 992 steps" read "stopped after 992 s" (a prober's find)
+    note = "budget: fold 1 stopped after 992 steps, kept as fitted"
+    errors = board.assign(error=[note] + [None] * (len(board) - 1))
+    shown = {}
+    for width in range(70, 130, 4):
+        monkeypatch.setenv("COLUMNS", str(width))
+        shown[width] = _table(errors, with_study=True).splitlines()[1]
+    cut = [line for line in shown.values() if "budget:" in line and note not in line]
+    assert cut and all(re.search(r"(budget:|fold 1|992|steps|kept as)…", line) for line in cut), (
+        shown
+    )
 
 
 def test_leaderboard_errors_are_one_line(tmp_path: Path, knn_run) -> None:
