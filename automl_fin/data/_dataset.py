@@ -1003,6 +1003,8 @@ class Dataset:
             read, another file or a frame); its predictor reads new files so.
         rare_classes: classes left out with their rows, too rare for the validation
             (:mod:`automl_fin.data._rare_classes`); ``rare_rows``: their rows.
+        written: numeric columns whose values were written with a unit or as times of
+            day or durations, and how (``kg``, ``clock``, ``duration``).
     """
 
     X: pd.DataFrame
@@ -1023,6 +1025,9 @@ class Dataset:
     decimal: str | None = None
     rare_classes: list[Any] = field(default_factory=list)
     rare_rows: list[int] = field(default_factory=list)  # each rare class's rows
+    # numeric columns whose values were written with a unit or as times (``kg``,
+    # ``clock``, ``duration``): new rows are read so, and only so (_tidy.numbers_in_text)
+    written: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:

@@ -115,11 +115,13 @@ def plain_dtypes(
         if read is None:
             continue
         values, what = read
+        out = out if out is not frame else frame.copy(deep=False)
+        out[name] = values
         if what:
             kind, _, shown = what.partition(":")
             said[kind].append(f"{name!r}{shown}")
-        out = out if out is not frame else frame.copy(deep=False)
-        out[name] = values
+            if kind in ("clock", "duration"):  # how its numbers were written, for new rows
+                out.attrs[WRITTEN] = {**out.attrs.get(WRITTEN, {}), str(name): kind}
     if len(lists) == 1:
         raise _nested(lists[0], source)
     if lists:  # (one a run: a table of two such columns took two runs to be told)
@@ -134,6 +136,8 @@ def plain_dtypes(
                 warnings.warn(f"{source}: column(s) {', '.join(said[kind])} {how}", stacklevel=3)
     return out
 
+
+WRITTEN = "written"  # a read frame's attrs key: column -> how its numbers were written
 
 SAID = {
     "duration": "hold durations: read as numbers of days",

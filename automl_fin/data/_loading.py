@@ -20,6 +20,7 @@ from automl_fin import datasets
 from automl_fin.data._aggregate_rows import without_aggregates
 from automl_fin.data._dataset import Dataset, LeakError, read_table
 from automl_fin.data._dates import is_periods, read_times
+from automl_fin.data._dtypes import WRITTEN
 from automl_fin.data._table_facts import Settled, settle
 from automl_fin.data._tidy import plain, tidy
 from automl_fin.data._timeseries import exogenous_lags, run_command, supervise
@@ -61,8 +62,10 @@ def settle_data(
         raise RecipeError(
             recipe.source, "data.target", "no target column; set it or pass --target COLUMN"
         )
-    settled = settle(recipe, tidy(frame, source, cfg.target, cfg.drop), source, soft)
+    tidied = tidy(frame, source, cfg.target, cfg.drop)
+    settled = settle(recipe, tidied, source, soft)
     settled.frame.attrs["decimal"] = frame.attrs.get("decimal")  # (dataset_of's)
+    settled.frame.attrs[WRITTEN] = tidied.attrs.get(WRITTEN, {})
     return settled
 
 
@@ -71,6 +74,7 @@ def dataset_of(recipe: Recipe, frame: pd.DataFrame, source: str) -> Dataset:
     split = _series_dataset if recipe.data.series else _table_dataset
     dataset = split(recipe, frame, source)
     dataset.decimal = frame.attrs.get("decimal")  # a ';' file's mark, for its predictor
+    dataset.written = dict(frame.attrs.get(WRITTEN, {}))  # numbers with a unit, for its predictor
     return dataset
 
 

@@ -40,6 +40,7 @@ from automl_fin.data._dtypes import (
     DURATION,
     NUMERIC_SHARE,
     SAID,
+    WRITTEN,
     plain_dtypes,
     written_as,
 )
@@ -129,13 +130,20 @@ def unit_of(text: pd.Series) -> str | None:
     return str(units[0]) if len(units) == 1 else None
 
 
-def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
+def numbers_in_text(col: pd.Series, written: str | None = None) -> tuple[pd.Series, list[Any]]:
     """``col`` read as numbers (``5,850``, ``45 200``, ``$42,000.50``, ``12.5%`` as 0.125
     and ``(1,234)`` as -1234 too: see :data:`FORMATTED`; a time of day ``09:30`` as 9.5
     hours and a duration as pandas writes one, ``1 days 12:00:00``, as 1.5 days, as
     :mod:`~automl_fin.data._dtypes` reads their objects), and the distinct values that
     are not numbers (nor missing markers) and were read as missing. Each distinct value
-    is read once (a million ``Yes``/``No`` took 2.0 s value by value)."""
+    is read once (a million ``Yes``/``No`` took 2.0 s value by value).
+
+    ``written``: how the column's training values were written, where new rows are read
+    (:func:`written_numbers`: a unit, ``"clock"``, ``"duration"``; ``""``: plain or
+    formatted numbers): a value written otherwise is no number (``45k`` read as 45
+    in a column of plain incomes, one row at a time, silently, a prober's find); a
+    value in that unit is read whatever the other values are. ``None``: training,
+    where each way is read where the whole column is written so."""
     codes, distinct = pd.factorize(col)  # missing values: code -1
     text = pd.Series(distinct, dtype=object).astype("str").str.strip()
     read = pd.to_numeric(text, errors="coerce")
@@ -150,14 +158,16 @@ def numbers_in_text(col: pd.Series) -> tuple[pd.Series, list[Any]]:
             odd = read.isna()
     # 70 kg: 70, in kg, where every value has that unit (a code 4A among codes 1 to 4 is
     # no 4 in amperes)
-    if odd.any() and odd.all() and unit_of(text) is not None:
+    unit = unit_of(text[odd]) if written is None and odd.all() else written
+    if odd.any() and unit and unit not in ("clock", "duration"):
         united = text[odd].str.extract(UNITED.pattern)
+        united = united[united["unit"] == unit]  # (new rows: only the unit training wrote)
         read = read.astype(float)
         read[united.index] = pd.to_numeric(united["number"], errors="coerce")
         odd = read.isna()
     if odd.any():  # times of day (09:30 is 9.5 hours) and durations (1 days 12:00:00: 1.5)
-        clock = text[odd & text.str.fullmatch(CLOCK)]
-        span = text[odd & text.str.fullmatch(DURATION)]
+        clock = text[odd & text.str.fullmatch(CLOCK) & (written in (None, "clock"))]
+        span = text[odd & text.str.fullmatch(DURATION) & (written in (None, "duration"))]
         if len(clock) or len(span):
             parts = clock.str.split(":", expand=True).astype(float).reindex(columns=[0, 1, 2])
             hours = parts[0] + parts[1] / 60 + parts[2].fillna(0) / 3600  # 09:30: no seconds
@@ -267,6 +277,7 @@ def tidy(
     inf, coerced, huge, written, unread, as_text, units = [], [], [], [], [], [], []
     sentinels: list[str] = []
     marked: list[str] = []
+    ways = dict(frame.attrs.get(WRITTEN, {}))  # column -> how its numbers were written
     timed: dict[str, list[str]] = {}
     dtypes = frame.dtypes  # read once: a Series per column costs more than its check
     if left_out:
@@ -341,8 +352,10 @@ def tidy(
             marked.append(f"{name!r} ({odd} row{'s' * (odd != 1)}: {shown})")
         if kind := written_as(col[present]):  # times of day, durations
             timed.setdefault(kind, []).append(repr(name))
+            ways[str(name)] = kind
         elif unit := unit_of(pd.Series(pd.unique(col[present])).astype("str").str.strip()):
             units.append(f"{name!r} ({unit})")
+            ways[str(name)] = unit
         elif col.astype("str").str.contains(_MARKS).any():
             written.append(repr(name))
         elif not odd and not _number_objects(col[present]):  # decimals (a database's
@@ -403,6 +416,8 @@ def tidy(
         if labels is not None:
             out = out if out is not frame else frame.copy()
             out[target] = labels
+    if ways:  # (a copy: those columns were read anew) for the predictor's reading of new rows
+        out.attrs[WRITTEN] = ways
     return out
 
 

@@ -64,6 +64,9 @@ class _Schema(BaseModel):
     codes: Literal["whole", "as written"] = "as written"  # (absent: saved before the reading)
     decimal: Literal[",", "."] | None = None  # a ';' training file's decimal mark
     rare_classes: list[Any] = Field(default_factory=list)  # left out of training, too rare
+    # column -> how training wrote its numbers (a unit, "clock", "duration"); absent in a
+    # predictor saved before: new rows' numbers read every way, as then
+    written: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _Schema:

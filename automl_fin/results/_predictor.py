@@ -23,11 +23,12 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from automl_fin.data._dates import is_periods, parse_dates
-from automl_fin.data._dtypes import plain_dtypes, values_as_text
+from automl_fin.data._dtypes import CLOCK, plain_dtypes, values_as_text
 from automl_fin.data._shape import as_data, as_table
 from automl_fin.data._tidy import (
     FORMATTED,
     MISSING_TOKENS,
+    UNITED,
     nullable_number,
     numbers_in_text,
     plain,
@@ -53,6 +54,7 @@ class Member:
     pipeline: Any
 
 
+WAYS = {"": "plain numbers", "clock": "times of day", "duration": "durations"}
 WORDED = ("str", "object", "cat")  # training dtypes of a category not written in numbers
 SMALL_BATCH = 10_000  # rows from which a prediction uses more than one thread
 
@@ -168,6 +170,10 @@ class Schema:
             the numbers 7 and 2134).
         rare: classes training left out with their rows, too rare for its validation;
             never predicted (their rows are left out of an evaluation, said).
+        written: how training wrote the numbers of its numeric columns that were not
+            plain (a unit ``kg``, ``clock``, ``duration``); new rows' values are read
+            only so (``45k`` in a column of plain incomes is refused, not read as 45).
+            ``None``: a predictor saved before (each way read, as before).
     """
 
     columns: dict[str, ColumnKind]
@@ -182,6 +188,7 @@ class Schema:
     decimal: str | None = None
     widths: dict[str, int] = field(default_factory=dict)
     rare: list[Any] = field(default_factory=list)
+    written: dict[str, str] | None = field(default_factory=dict)
 
     @classmethod
     def of(cls, problem: Problem) -> Schema:
@@ -225,6 +232,7 @@ class Schema:
             decimal=ds.decimal,
             widths=code_widths(ds.X[[c for c in categorical if c in ds.X]]),
             rare=list(ds.rare_classes),
+            written={c: w for c, w in ds.written.items() if c in columns},
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -243,6 +251,7 @@ class Schema:
             "series": self.series,
             "codes": "whole" if self.whole else "as written",
             "decimal": self.decimal,
+            "written": self.written,
         } | ({"rare_classes": [plain(c) for c in self.rare]} if self.rare else {})
 
     @classmethod
@@ -261,6 +270,7 @@ class Schema:
             decimal=data.get("decimal"),
             widths={c["name"]: c["width"] for c in data["columns"] if c.get("width")},
             rare=list(data.get("rare_classes", [])),
+            written=data.get("written"),
         )
 
     def text_columns(self) -> list[str]:
@@ -370,7 +380,15 @@ class Schema:
         whole = self.whole and (self.series is None or self.series_parts()[3])
         out = {
             name: _padded(
-                _convert(frame[name], kind, self.dtypes.get(name, ""), name, source, whole),
+                _convert(
+                    frame[name],
+                    kind,
+                    self.dtypes.get(name, ""),
+                    name,
+                    source,
+                    whole,
+                    None if self.written is None else self.written.get(name, ""),
+                ),
                 self.widths.get(name),
             )
             for name, kind in self.columns.items()
@@ -486,13 +504,27 @@ def _booleans_with_blanks(col: pd.Series) -> bool:
 
 
 def _convert(
-    col: pd.Series, kind: ColumnKind, dtype: str, name: str, source: str, whole: bool = True
+    col: pd.Series,
+    kind: ColumnKind,
+    dtype: str,
+    name: str,
+    source: str,
+    whole: bool = True,
+    written: str | None = None,
 ) -> pd.Series:
+    """``col`` of new rows read as training read its column (``written``: how
+    training wrote its numbers, :attr:`Schema.written`)."""
+
     def refuse(bad: pd.Series, what: str) -> DataError:
         first = plain(col[bad].iloc[0])
+        shown = str(first).strip()
+        fix = "fix or blank those values"
+        if written is not None and (UNITED.fullmatch(shown) or re.fullmatch(CLOCK, shown)):
+            way = WAYS.get(written, f"written in {written!r}")
+            fix = f"training's were {way}: write them so, or blank them"
         return DataError(
             f"{source}: column '{name}' must be {what} (it was {kind} in training); "
-            f"found {first!r} in {int(bad.sum())} row(s); fix or blank those values"
+            f"found {first!r} in {int(bad.sum())} row(s); {fix}"
         )
 
     numeric = kind is ColumnKind.NUMERIC or (
@@ -507,10 +539,10 @@ def _convert(
             return col.where(col.notna(), np.nan).astype(float)
         if ptypes.is_numeric_dtype(col):  # numbers already: no marker to read
             return _finite(col.to_frame(name), source)[name]
-        values = numbers_in_text(col)[0]
-        written = col.astype("str").str.strip()
-        marker = written.str.lower().isin(MISSING_TOKENS)
-        marked = marker & col.notna() & (written != "")
+        values = numbers_in_text(col, written)[0]
+        text = col.astype("str").str.strip()
+        marker = text.str.lower().isin(MISSING_TOKENS)
+        marked = marker & col.notna() & (text != "")
         if marked.any():  # said, as training says them ("n/a" was missing, unsaid)
             shown = ", ".join(map(repr, pd.unique(col[marked].astype("str"))[:5]))
             warnings.warn(
