@@ -1086,12 +1086,17 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 def _cmd_recipes(args: argparse.Namespace) -> int:
     from automl_fin.engine._recipes import load_recipe
+    from automl_fin.errors import AutomlFinError
     from automl_fin.plugin._specs import TASK_METRICS
 
     registry = _registry(args)
     for name, source in sorted(registry.recipes.items()):
-        recipe = load_recipe(name, registry=registry)
         origin = "" if source.provider.plugin == "core" else f"  [{source.provider}]"
+        try:
+            recipe = load_recipe(name, registry=registry)
+        except AutomlFinError as exc:  # one plugin's recipe hides no other (it listed `auto` alone)
+            print(f"{name:<12} (cannot be read: {exc}){origin}", file=sys.stderr)
+            continue
         metric = recipe.metric  # auto of a known task: its own (cost under costs)
         if metric == "auto" and recipe.task != "auto":
             metric = TASK_METRICS[recipe.task]

@@ -528,3 +528,47 @@ def test_a_plugin_whose_space_is_wrong_is_skipped_with_the_line_that_made_it() -
     ):
         reg = Registry(plugins={"spaced": Spaced()})
     assert "deep" not in reg.models
+
+
+def test_one_plugins_unreadable_recipe_hides_no_other_from_the_listing(
+    tmp_path, monkeypatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    """A plugin's recipe naming a model no plugin registers here (its own turned off,
+    or a typo) stopped `automl-fin recipes` after `auto`, exit 2: the built-in
+    recipes were hidden. The listing goes on; the recipe is named with its error."""
+    from automl_fin import cli as cli_module
+
+    (tmp_path / "cc_knn.yaml").write_text(
+        "description: KNN on cards\nextends: default\nmodels: [knn]\n", encoding="utf-8"
+    )
+
+    class OwnRecipes:
+        @hookimpl
+        def register_recipes(self, register):  # type: ignore[no-untyped-def]
+            register(str(tmp_path))
+
+    registry = Registry(plugins={"rec": OwnRecipes()})
+    monkeypatch.setattr(cli_module, "_registry", lambda args: registry)
+    assert cli_module.main(["recipes"]) == 0
+    out, err = capsys.readouterr()
+    listed = {line.split()[0] for line in out.splitlines()}
+    assert {"auto", "default", "price", "pricing", "risk_tier", "sentiment"} <= listed, out
+    assert "cc_knn" not in listed
+    assert err.startswith("cc_knn") and "cannot be read" in err and "unknown model 'knn'" in err
+
+
+def test_numpy_choices_are_the_python_values_they_hold() -> None:
+    """``Categorical(list(np.arange(5, 60, 10)))`` passed (NumPy's int64 is a number),
+    and every trial of a real search then failed: "Object of type int64 is not JSON
+    serializable", with no plugin named. The choices are Python's values now."""
+    import json
+
+    import numpy as np
+
+    from automl_fin import Categorical
+
+    space = Categorical(
+        [*list(np.arange(5, 60, 10)), np.float32(0.5), np.str_("x"), np.bool_(True)]
+    )
+    assert [type(c) for c in space.choices] == [int] * 6 + [float, str, bool]
+    json.dumps(list(space.choices))

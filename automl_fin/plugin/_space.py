@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     import optuna
 
@@ -89,7 +91,10 @@ class Categorical:
     def __post_init__(self) -> None:
         if isinstance(self.choices, str | bytes):  # "abc" was the choices a, b, c
             raise ValueError(f"Categorical: choices must be a list, got the text {self.choices!r}")
-        object.__setattr__(self, "choices", tuple(self.choices))
+        # NumPy's scalars as the Python values they hold (np.arange's int64 passed as a
+        # Real here, and every trial of a search failed: "int64 is not JSON serializable")
+        plain = [c.item() if isinstance(c, np.generic) else c for c in self.choices]
+        object.__setattr__(self, "choices", tuple(plain))
         if not self.choices:
             raise ValueError("Categorical: needs at least one choice")
         odd = [c for c in self.choices if c is not None and not isinstance(c, (bool, Real, str))]
