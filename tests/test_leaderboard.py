@@ -415,8 +415,9 @@ def test_the_compare_table_shows_what_tells_two_first_rows_apart(
 
 
 def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> None:
-    """A run killed during its search left a study whose best row `compare` showed as
-    served (no predictor serves it), winning over a finished study's row."""
+    """A run killed during its search, or during the steps after it, left a study whose
+    best row `compare` showed as served (no predictor serves it), winning over a
+    finished study's row."""
     import optuna
 
     from automl_fin.engine import _run_state as run_state
@@ -430,7 +431,11 @@ def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> N
     run_state.mark(study, "searching", 2)  # as a run killed before it ended its search
     assert not Leaderboard(url).compare()["chosen"].any()
     assert Leaderboard(url).query()["chosen"].sum() == 1  # the row a predictor would refit
+    # the search ended, its steps (the predictor) not: killed while saving the predictor,
+    # or a step failed; `chosen` with no predictor/ folder (a prober's find)
     run_state.mark(study, "ended", 2)
+    assert not Leaderboard(url).compare()["chosen"].any()
+    study.set_user_attr("finished", run_state.ended(study.user_attrs))  # the steps' end
     assert Leaderboard(url).compare()["chosen"].sum() == 1
 
 

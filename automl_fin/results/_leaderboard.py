@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import numbers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
@@ -301,7 +301,8 @@ class Leaderboard:
         study, trial (where the best row is), chosen (whether its study's predictor serves
         that row: False where the study's reality check kept a baseline, the row having
         beaten the others only by luck, and while its study searches or after a run
-        killed mid-search), studies and trials (how many completed
+        killed mid-search or before the steps after its search saved the predictor),
+        studies and trials (how many completed
         trials, the ensemble and stack rows not counted, of how many studies competed),
         study_mean and study_sd (the mean and standard deviation of each study's best
         there: ``score`` is their maximum),
@@ -314,11 +315,11 @@ class Leaderboard:
         )
         board = board[board["recipe"].notna()]  # another application's studies: no recipe
         # a study searching now, or killed mid-search, serves no predictor of its rows
-        # (a killed study's row, tied with a finished one's, was shown as served)
-        searching = {
-            s.study_name for s in self._summaries() if run_state.searching_since(s.user_attrs)
-        }
-        board = board.assign(chosen=board["chosen"] & ~board["study"].isin(searching))
+        # (a killed study's row, tied with a finished one's, was shown as served); nor
+        # one whose steps after its last search did not finish (killed while saving the
+        # predictor, or a step failed: chosen, and no predictor/ folder, a prober's find)
+        unserved = {s.study_name for s in self._summaries() if not _served(s.user_attrs)}
+        board = board.assign(chosen=board["chosen"] & ~board["study"].isin(unserved))
         task = ["recipe", "recipe_hash", "dataset", "target", "metric"]
         keys = task + (["model"] if by == "model" else [])
         columns = ["recipe", "recipe_hash", "data", "target", "dataset", "metric", "direction",
@@ -542,6 +543,17 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
         if name not in ("model", "error"):
             row[f"test:{name}"] = value
     return row
+
+
+def _served(attrs: Mapping[str, Any]) -> bool:
+    """Whether a study's latest search ended and the steps after it (the predictor's
+    among them) finished since (a study that says neither, written before either was
+    kept: as it was read then, served)."""
+    if run_state.searching_since(attrs):
+        return False
+    ended = run_state.ended(attrs)
+    finished = attrs.get("finished")
+    return not ended or (isinstance(finished, str) and finished >= ended)
 
 
 def _died(t: Any, rec: TrialRecord) -> str | None:
