@@ -1518,6 +1518,7 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
 
     credit = datasets.load("german_credit")
     credit["has_phone"] = credit.pop("telephone").str.startswith("yes")
+    credit["reports"] = np.random.default_rng(0).poisson(0.3, len(credit))  # mostly 0 or 1
     result = search("default", data=credit.iloc[:-20], trials=2, seed=0, runs_dir=tmp_path,
                     overrides={"models": ["logreg"], "report": False})  # fmt: skip
     new = credit.iloc[-20:].drop(columns="creditability")
@@ -1540,10 +1541,18 @@ def test_a_boolean_column_with_an_empty_cell_on_new_rows_is_predicted(tmp_path: 
     ages = credit.iloc[-20:].drop(columns="creditability")
     ages["age_in_years"] = ["True", "False"] * 10
     ages.to_csv(tmp_path / "ages.csv", index=False)
-    with pytest.raises(DataError, match=r"ages.csv: column 'age_in_years' must be numeric \(its "
-                       r"training values were numbers from \d+ to \d+ at the deciles\); found "
+    low, high = credit["age_in_years"].iloc[:-20].agg(["min", "max"])
+    with pytest.raises(DataError, match=rf"ages.csv: column 'age_in_years' must be numeric \(its "
+                       rf"training values were numbers from {low} to {high}\); found "
                        r"True in 20 row\(s\)"):  # fmt: skip
         result.predictor.predict_proba(tmp_path / "ages.csv")
+    # a count mostly 0 or 1 (deciles 0 and 1), up to 4: True/False were read as 1 and 0
+    # (AER CreditCard's `reports`, a prober's find)
+    counts = credit.iloc[-20:].drop(columns="creditability").assign(reports=[True] * 20)
+    assert result.predictor.reference["columns"]["reports"]["edges"] == [0.0, 1.0]
+    most = credit["reports"].iloc[:-20].max()
+    with pytest.raises(DataError, match=rf"'reports' must be numeric .* from 0 to {most}\)"):
+        result.predictor.predict_proba(counts)
     # a nullable boolean (read as 0/1 numbers in training) takes True/False
     nullable = credit.assign(has_phone=credit["has_phone"].astype("boolean"))
     nullable.loc[nullable.index[3], "has_phone"] = pd.NA

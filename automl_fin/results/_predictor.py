@@ -446,8 +446,10 @@ def _refuse_booleans(
     frame: pd.DataFrame, schema: Schema, reference: dict[str, Any] | None, source: str
 ) -> None:
     """Refuse True/False in a column whose training values were numbers other than 0
-    and 1 (the training rows' deciles say so): ages read as 1 and 0 without a word. A
-    column of 0/1 (a boolean training read as numbers: nullable, Arrow) takes them."""
+    and 1 (their least and greatest say so; a reference saved before they were kept:
+    the deciles): ages read as 1 and 0 without a word, and a count of 0 to 14 whose
+    deciles are 0 and 1. A column of 0/1 (a boolean training read as numbers:
+    nullable, Arrow) takes them."""
     columns = (reference or {}).get("columns") or {}
     dtypes = frame.dtypes  # once: only True/False columns are looked at (10,000 columns)
     maybe = [ptypes.is_bool_dtype(d) or ptypes.is_object_dtype(d) for d in dtypes]
@@ -458,10 +460,12 @@ def _refuse_booleans(
             continue
         if not (ptypes.is_bool_dtype(col) or _booleans_with_blanks(col)):
             continue
-        if any(e < 0 or e > 1 for e in edges):
+        span = (columns.get(name) or {}).get("range")  # (a reference saved before: none)
+        low, high = span if span else (edges[0], edges[-1])
+        if low < 0 or high > 1:
             raise DataError(
                 f"{source}: column '{name}' must be numeric (its training values were "
-                f"numbers from {edges[0]:g} to {edges[-1]:g} at the deciles); found "
+                f"numbers from {low:g} to {high:g}{'' if span else ' at the deciles'}); found "
                 f"{plain(col.dropna().iloc[0])!r} in {int(col.notna().sum())} row(s); fix or "
                 "blank those values"
             )

@@ -216,7 +216,10 @@ def _numeric_reference(col: pd.Series, resolution: float | None = 0.0) -> dict[s
             if edge - kept[-1] >= resolution:
                 kept.append(edge)
         edges = np.asarray(kept)
-    return {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(values, edges)}
+    out = {"kind": "numeric", "edges": edges.tolist(), "shares": _numeric_shares(values, edges)}
+    if len(seen):  # least and greatest (deciles of 0 and 1 hid a count's 14: True read as 1)
+        out["range"] = [float(seen.min()), float(seen.max())]
+    return out
 
 
 def _numeric_shares(values: np.ndarray, edges: np.ndarray) -> list[float]:
