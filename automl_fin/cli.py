@@ -874,7 +874,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     if out is not None:
         _safe_out(out, "--out", args.data)
-        _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)")
+        _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)",
+                  args.data)  # fmt: skip
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     if args.explain_class is not None and not args.explain:
         raise ArtifactError("--explain-class: give --explain K too (the reasons to write)")
@@ -1131,7 +1132,7 @@ def _safe_out(out: Path, flag: str, *inputs: Any) -> None:
     lost), or a file in a saved predictor's folder (its manifest, or files it then
     refused as a changed folder) or in a run's ``oof`` / ``folds``."""
     from automl_fin.errors import ArtifactError
-    from automl_fin.results._artifacts import MANIFEST
+    from automl_fin.storage._runs import kept_folder
 
     target = out.resolve()
     for given in inputs:
@@ -1142,26 +1143,11 @@ def _safe_out(out: Path, flag: str, *inputs: Any) -> None:
             if head.read(16) == b"SQLite format 3\x00":
                 raise ArtifactError(f"{flag} {out} is a SQLite database (a run's storage); pass "
                                     "another file name")  # fmt: skip
-    for folder in target.parents:
-        kept = _predictor_folder(folder / MANIFEST) or (
-            folder.name in ("oof", "folds") and (folder.parent / ".study").is_file()
+    if (kept := kept_folder(target.parent)) is not None:
+        raise ArtifactError(
+            f"{flag} {out} is inside {kept}, which a run keeps as it saved it (a file "
+            "written there makes a predictor refuse its folder); pass a path outside it"
         )
-        if kept:
-            raise ArtifactError(
-                f"{flag} {out} is inside {folder}, which a run keeps as it saved it (a file "
-                "written there makes a predictor refuse its folder); pass a path outside it"
-            )
-
-
-def _predictor_folder(manifest: Path) -> bool:
-    """Whether ``manifest`` is a saved predictor's (not another project's manifest.json)."""
-    import json
-
-    try:
-        found = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(found, dict) and {"format", "members"} <= found.keys()
 
 
 def _csv_line_ends(frame: pd.DataFrame) -> dict[str, str]:

@@ -196,6 +196,24 @@ def test_an_output_path_never_overwrites_what_a_run_keeps_or_was_given(tmp_path:
     fine = cli("predict", "real", "--data", str(rows), "--runs-dir", str(runs),
                "--out", str(tmp_path / "preds.csv"))  # fmt: skip
     assert fine.returncode == 0, fine.stderr
+    # the table of stability beside --out named as the input file: the rows were
+    # replaced by the PSI table (a prober's find)
+    side = tmp_path / "a.stability.csv"
+    side.write_bytes(rows.read_bytes())
+    done = cli("predict", "real", "--data", str(side), "--runs-dir", str(runs),
+               "--out", str(tmp_path / "a.csv"))  # fmt: skip
+    assert done.returncode == 2 and "is the input file (--data)" in done.stderr, done.stderr
+    assert side.read_bytes() == rows.read_bytes()
+    # a runs folder inside a predictor's folder (or a run's oof/): saved again, the
+    # predictor is replaced whole, and every trial of the other runs folder went with it
+    for inside in (real.run_dir / "predictor", real.run_dir / "oof" / "more"):
+        with pytest.raises(ArtifactError, match=r"--runs-dir .* is inside .*, which a run keeps"):
+            search("default", trials=1, runs_dir=inside, study="other")
+    assert not (real.run_dir / "predictor" / "automl_fin.db").exists()
+    # a study named as the storage's own files (SQLite's journal): its folder was where
+    # SQLite writes the journal, and every command then failed "disk I/O error"
+    for name in ("automl_fin.db-journal", "automl_fin.db", "AUTOML_FIN.DB-WAL"):
+        assert folder_name(name) != name and folder_name(name).startswith(name)
 
 
 class _FillsTheFolder:

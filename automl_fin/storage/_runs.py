@@ -48,10 +48,17 @@ MARK = RUN_FILES[-2]  # beside it: that study's token (an older version reads OW
 TOKEN = "folder_token"  # the study user attribute written there (:func:`own`)
 
 
+# the default storage's files beside the run folders: a study named so made a folder
+# where SQLite writes its journal, and every command on the runs folder then failed
+# with "disk I/O error"
+STORAGE_FILES = ("automl_fin.db", "automl_fin.db-journal", "automl_fin.db-wal", "automl_fin.db-shm")
+
+
 def folder_name(study: str) -> str:
-    """The run folder's name for ``study``: the name itself when it is a safe file name,
-    else its safe characters (at most 80) and 10 hex digits of its sha256."""
-    if SAFE_NAME.fullmatch(study):
+    """The run folder's name for ``study``: the name itself when it is a safe file name
+    (and none of :data:`STORAGE_FILES`), else its safe characters (at most 80) and 10
+    hex digits of its sha256."""
+    if SAFE_NAME.fullmatch(study) and study.lower() not in STORAGE_FILES:
         return study
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", study).strip("._-")[:80] or "study"
     return f"{slug}-{hashlib.sha256(study.encode()).hexdigest()[:10]}"
@@ -65,6 +72,11 @@ def writable(runs_dir: str | Path) -> Path:
     folder = Path(runs_dir)
     if folder.exists() and not folder.is_dir():
         raise ArtifactError(f"--runs-dir {folder} is a file; pass a folder (made if missing)")
+    if (kept := kept_folder(folder)) is not None:  # (a predictor saved again deleted it all)
+        raise ArtifactError(
+            f"--runs-dir {folder} is inside {kept}, which a run keeps as it saved it (saved "
+            "again, it is replaced whole, with what was written there); pass a folder outside it"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -74,6 +86,29 @@ def writable(runs_dir: str | Path) -> Path:
             f"--runs-dir {folder} is not writable ({exc.strerror}); pass a folder you can write to"
         ) from None
     return folder
+
+
+def kept_folder(path: str | Path) -> Path | None:
+    """The folder a run keeps as it saved it (a saved predictor's, a run's ``oof`` or
+    ``folds``) that ``path`` is, or is inside; ``None`` for none."""
+    target = Path(path).resolve()
+    for folder in (target, *target.parents):
+        if _predictor_folder(folder / "manifest.json") or (
+            folder.name in ("oof", "folds") and (folder.parent / ".study").is_file()
+        ):
+            return folder
+    return None
+
+
+def _predictor_folder(manifest: Path) -> bool:
+    """Whether ``manifest`` is a saved predictor's (not another project's manifest.json)."""
+    import json
+
+    try:
+        found = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(found, dict) and {"format", "members"} <= found.keys()
 
 
 def run_folder(runs_dir: str | Path, study: str) -> Path:
