@@ -664,6 +664,16 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
     assert "\n" not in str(err.value)
 
 
+def test_a_pipe_is_named_a_pipe_not_an_empty_file(tmp_path: Path) -> None:
+    """``--data <(cat cards.csv)``: a pipe says 0 bytes, and was "data file ... is empty"."""
+    import os
+
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match=r"rows.csv' is a pipe or device, not a file; write the"):
+        read_table(fifo)
+
+
 @pytest.mark.parametrize(
     ("frame", "kwargs", "message"),
     [

@@ -116,6 +116,17 @@ def test_yaml_syntax_error_gives_the_line(tmp_path: Path) -> None:
         load_recipe(path)
 
 
+def test_yaml_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
+    """A recipe (or a --set value) of 3,000 nested lists raised a bare RecursionError."""
+    from automl_fin.engine._recipes import parse_overrides
+
+    deep = "[" * 3000 + "]" * 3000
+    with pytest.raises(RecipeError, match=r"nested too deeply .* write it flatter"):
+        load_recipe(write(tmp_path, f"description: {deep}\n"))
+    with pytest.raises(RecipeError, match=r"field 'description': nested too deeply"):
+        parse_overrides([f"description={deep}"])
+
+
 def test_yaml_cannot_build_python_objects(tmp_path: Path) -> None:
     path = write(tmp_path, "task: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(RecipeError, match="YAML syntax error"):

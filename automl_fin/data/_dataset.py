@@ -82,6 +82,11 @@ def read_table(
         raise DataError(f"data file '{p}' does not exist; pass an existing CSV or Parquet file")
     if p.is_dir():
         raise DataError(f"data path '{p}' is a folder; pass a CSV or Parquet file")
+    if not p.is_file():  # a pipe (<(cat f), /dev/stdin): "is empty", it said of 0 bytes
+        raise DataError(
+            f"data path '{p}' is a pipe or device, not a file; write the table to a .csv or "
+            ".parquet file and pass that"
+        )
     if p.stat().st_size == 0:
         raise DataError(f"data file '{p}' is empty")
     if suffix not in _PARQUET and suffix not in _READERS:

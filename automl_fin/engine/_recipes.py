@@ -479,9 +479,19 @@ class SafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def load_yaml(text: str) -> Any:
-    """``text`` read as YAML by :class:`SafeLoader`."""
-    return yaml.load(text, Loader=SafeLoader)  # a SafeLoader: no Python objects
+class TooDeep(yaml.YAMLError):
+    """YAML nested deeper than Python's recursion reads (a bare RecursionError before)."""
+
+
+def load_yaml(text: str, loader: type[SafeLoader] | None = None) -> Any:
+    """``text`` read as YAML by :class:`SafeLoader` (or ``loader``, one of its kind)."""
+    try:
+        return yaml.load(text, Loader=loader or SafeLoader)  # a SafeLoader: no Python objects
+    except RecursionError:
+        raise TooDeep(
+            "nested too deeply (lists or mappings hundreds of levels within each other); "
+            "write it flatter"
+        ) from None
 
 
 class _TypedLoader(SafeLoader):
@@ -563,9 +573,11 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         if key.strip() in out:  # the last one won, silently (models=[logreg] then [hgb])
             raise RecipeError("--set", key.strip(), "set twice; give it once")
         try:
-            out[key.strip()] = yaml.load(raw, Loader=_TypedLoader) if raw.strip() else None
+            out[key.strip()] = load_yaml(raw, _TypedLoader) if raw.strip() else None
         except DuplicateKey as exc:
             raise RecipeError("--set", key.strip(), str(exc).partition(": ")[2]) from None
+        except TooDeep as exc:
+            raise RecipeError("--set", key.strip(), str(exc)) from None
         except yaml.YAMLError:
             out[key.strip()] = raw
     return out
@@ -604,7 +616,7 @@ def _read_yaml(path: Any, source: str) -> dict[str, Any]:
         raise RecipeError(source, None, f"cannot be read ({exc})") from None
     try:
         raw = load_yaml(text)
-    except AliasRefused as exc:
+    except (AliasRefused, TooDeep) as exc:
         raise RecipeError(source, None, str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
