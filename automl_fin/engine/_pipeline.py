@@ -42,6 +42,7 @@ __all__ = [
     "pinned_space",
     "sample_plan",
     "takes_raw_text",
+    "unfilled_slots",
 ]
 
 NONE = "none"
@@ -184,15 +185,33 @@ def can_preprocess_for(
     preprocessors: Mapping[str, PreprocessorSpec],
     ctx: BuildContext,
 ) -> bool:
-    """Whether every required slot stays fillable under the model's ``slot_choices``."""
-    for kind in kinds:
+    """Whether every slot the model needs stays fillable (:func:`unfilled_slots`)."""
+    return not unfilled_slots(spec, kinds, preprocessors, ctx)
+
+
+def unfilled_slots(
+    spec: ModelSpec,
+    kinds: set[ColumnKind],
+    preprocessors: Mapping[str, PreprocessorSpec],
+    ctx: BuildContext,
+) -> list[str]:
+    """The slots the model needs (a chain's own, and the optional ones in its
+    ``requires``) that no preprocessor among ``preprocessors`` fills under its
+    ``slot_choices``, in words (``scale of numeric columns``). A required ``scale``
+    the recipe offered nothing for was skipped without a word: a nearest-neighbours
+    model on unscaled incomes, ROC AUC 0.59 for 0.78 (a plugin author's find)."""
+    if takes_raw_text(spec):
+        return []
+    missing = []
+    for kind in sorted(kinds):
         for slot, optional in CHAINS.get(kind, ()):
-            only = restriction(spec, kind, slot, preprocessors)
-            if only is None or (optional and slot not in spec.requires):
+            if optional and slot not in spec.requires:
                 continue
-            if not set(slot_options(kind, slot, preprocessors, ctx)) & only:
-                return False
-    return True
+            options = slot_options(kind, slot, preprocessors, ctx)
+            only = restriction(spec, kind, slot, preprocessors)
+            if not [o for o in options if only is None or o in only]:
+                missing.append(f"{slot} of {kind} columns")
+    return missing
 
 
 def sample_plan(

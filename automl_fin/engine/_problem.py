@@ -42,11 +42,11 @@ from automl_fin.engine._pipeline import (
     NONE,
     Plan,
     accepts_input,
-    can_preprocess_for,
     check_coverage,
     pinned_space,
     sample_plan,
     takes_raw_text,
+    unfilled_slots,
 )
 from automl_fin.engine._prior_shift import factors
 from automl_fin.errors import ArtifactError, DataError, RecipeError
@@ -918,13 +918,22 @@ def _specs(
     ctx = BuildContext(task=task, seed=recipe.seed, n_classes=dataset.n_classes)
     preprocessors = {n: _sound_defaults(p, ctx, registry) for n, p in preprocessors.items()}
     check_coverage(kinds, preprocessors, ctx, recipe.source)
-    usable = {n: m for n, m in models.items() if can_preprocess_for(m, kinds, preprocessors, ctx)}
+    gaps = {n: unfilled_slots(m, kinds, preprocessors, ctx) for n, m in models.items()}
+    usable = {n: m for n, m in models.items() if not gaps[n]}
+    why = "; ".join(f"{n} needs {' and '.join(g)}" for n, g in sorted(gaps.items()) if g)
     if not usable:
         raise RecipeError(
             recipe.source,
             "preprocessors",
-            f"models {sorted(models)} need preprocessors the recipe leaves out "
-            "(see `automl-fin plugins`)",
+            f"models {sorted(models)} need preprocessors the recipe leaves out ({why}); add "
+            "one that fills each to preprocessors (see `automl-fin plugins`)",
+        )
+    if why and (wanted is not None or wanted_p is not None):  # (a model named, or steps)
+        warnings.warn(
+            f"{dataset.source}: {', '.join(n for n in sorted(gaps) if gaps[n])} left out: "
+            f"{why}, which no preprocessor the recipe offers fills; add one to preprocessors "
+            "(see `automl-fin plugins`) to search them",
+            stacklevel=3,
         )
     return usable, preprocessors, baselines
 
