@@ -23,10 +23,11 @@ logistic regressions on embeddings, and within ±0.0033 on the tabular sets' 21 
 Everything is scored the way trials are: each validation split scored on its own rows,
 then averaged. With repeated k-fold the out-of-fold file of a trial holds the mean over
 repeats, so the ensemble and its members are compared on that same basis
-(``metric:best_member`` on the ensemble's row); with single k-fold or walk-forward a
-one-member ensemble reproduces its trial's score exactly (under a rank metric such as
-ROC AUC; a two-class blend's probabilities may be put back on scale, see
-:mod:`automl_fin.results._recalibration`, which moves log loss and Brier score).
+(``metric:best_member`` on the ensemble's row). A selection that keeps one trial as it
+is makes no row (that trial is the row; scored on its repeats' mean it had outranked
+itself); one put back on scale (a two-class blend's probabilities, see
+:mod:`automl_fin.results._recalibration`, which moves log loss and Brier score) is a
+row of its own.
 
 The ensemble is not an Optuna trial: it is stored on the study (user attribute
 ``ensemble``), so that plain Optuna (``study.best_trial``, ``best_params``,
