@@ -216,6 +216,18 @@ def test_studies_of_another_application_on_a_shared_storage(storage: str, tmp_pa
         Leaderboard(42)
     with pytest.raises(StorageError, match=r"not a database URL nor an existing file or folder"):
         Leaderboard(str(tmp_path / "nowhere.db"))
+    # a plain objective's failure (NaN, which Optuna refuses) was "its process ended
+    # before it did (kill -9, ...)": nothing was killed
+    nan = optuna.create_study(storage=url, study_name="nan")
+    nan.optimize(lambda t: float("nan"), n_trials=1)
+    (error,) = Leaderboard(url).query(study="nan")["error"]
+    assert error.startswith("failed without a recorded error (not by an automl-fin run")
+    # a prefix of two data sets' fingerprints mixed their rows, unsaid
+    first = Leaderboard(url).query(study="amount")["dataset"].iloc[0]
+    plain.set_user_attr("dataset", first[:3] + "f" * 13)
+    with pytest.raises(StorageError, match=rf"dataset '{first[:3]}' starts 2 data sets' "):
+        Leaderboard(url).query(dataset=first[:3])
+    assert set(Leaderboard(url).query(dataset=first[:8])["study"]) == {"amount", "auc"}  # one set
 
 
 def test_queued_trials_are_shown_only_when_asked_for(tmp_path: Path) -> None:
@@ -435,7 +447,8 @@ def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> N
     # or a step failed; `chosen` with no predictor/ folder (a prober's find)
     run_state.mark(study, "ended", 2)
     assert not Leaderboard(url).compare()["chosen"].any()
-    study.set_user_attr("finished", run_state.ended(study.user_attrs))  # the steps' end
+    ended = run_state.runs_of(study.user_attrs)[-1]["ended"]
+    study.set_user_attr("finished", ended)  # the steps' end (to the microsecond)
     assert Leaderboard(url).compare()["chosen"].sum() == 1
 
 
@@ -624,6 +637,24 @@ def test_compare_breaks_a_tie_as_the_study_ranks_it(tmp_path: Path) -> None:
     search("auto", data=table, target="default", trials=6, seed=3, storage=url,
            runs_dir=tmp_path, progress=False, overrides={"models": ["logreg", "hgb", "lightgbm"],
            "report": False, "predictor": False})  # fmt: skip
+    # an ensemble of the best trial alone, put back on scale (which moves no rank: its
+    # ROC AUC is the trial's), stored as a run stores one: a tie with its member
+    import datetime as dt
+
+    import optuna
+
+    from automl_fin.results._ensemble import ATTR, stored_row
+
+    board = Leaderboard(url).query(state="COMPLETE")
+    top = board[(board["rank"] == 1)].iloc[0]
+    study = optuna.load_study(study_name=top["study"], storage=url)
+    attrs = {"model": "ensemble", "members": {str(top["trial"]): 1.0},
+             "preprocessors": f"{top['model']}#{top['trial']}x1.00",
+             "plugin": "automl-fin (ensemble selection: caruana on roc_auc, recalibrated)",
+             "folds": int(top["folds"]), "score_std": float(top["score_std"])}  # fmt: skip
+    study.set_user_attr(
+        ATTR, stored_row(float(top["score"]), attrs, dt.datetime.now().astimezone())
+    )
     board = Leaderboard(url).query(state="COMPLETE")
     top = board[board["rank"] == 1].iloc[0]
     assert (board["score"] == top["score"]).sum() >= 2  # a tie, the ensemble in it

@@ -443,7 +443,7 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
                 objective.count,
                 errors,
             )
-            stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            stamp = dt.datetime.now(dt.UTC).isoformat()  # (to the microsecond, as runs' ends)
             # a batch run again skips a finished study, and runs again one whose steps failed
             opt_study.set_user_attr("finished", None if errors else stamp)
     except KeyboardInterrupt as exc:  # a study named here: the one to resume by name

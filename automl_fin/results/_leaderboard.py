@@ -8,6 +8,7 @@ failed trials after the completed ones).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import numbers
 import os
 from collections.abc import Iterable, Mapping
@@ -246,6 +247,13 @@ class Leaderboard:
             prints = {str(s.user_attrs.get("dataset")) for s in summaries}
             sources = [s.user_attrs.get(k) for s in summaries for k in ("dataset", "data_source")]
             _unknown("dataset", datasets, sources, lambda a, k: _is_data(a, k, k, prints))
+            for asked in datasets:  # a prefix of two fingerprints mixed two data sets' rows
+                alike = sorted(p for p in prints if p.startswith(asked))
+                if len(alike) > 1 and asked not in sources:
+                    raise StorageError(
+                        f"dataset '{asked}' starts {len(alike)} data sets' fingerprints "
+                        f"({', '.join(alike[:5])}); give more of one"
+                    )
         if states:
             _unknown("state", states, STATES, where="")  # (every state: one no trial is in
             # is no error, an empty board)
@@ -551,9 +559,14 @@ def _served(attrs: Mapping[str, Any]) -> bool:
     kept: as it was read then, served)."""
     if run_state.searching_since(attrs):
         return False
-    ended = run_state.ended(attrs)
+    runs = run_state.runs_of(attrs)
+    ended = (runs[-1].get("ended") if runs else None) or run_state.ended(attrs)
+    if not ended:
+        return True
     finished = attrs.get("finished")
-    return not ended or (isinstance(finished, str) and finished >= ended)
+    return isinstance(finished, str) and dt.datetime.fromisoformat(
+        finished
+    ) >= dt.datetime.fromisoformat(str(ended))
 
 
 def _died(t: Any, rec: TrialRecord) -> str | None:
@@ -575,4 +588,6 @@ def _died(t: Any, rec: TrialRecord) -> str | None:
         return None
     if rec.surplus:  # (its row was blank: asked for by --state FAIL, it said nothing)
         return "surplus: queued once too often while processes shared the budget; never run"
+    if not rec.process:  # (no automl-fin run wrote it: a plain Optuna objective's failure)
+        return "failed without a recorded error (not by an automl-fin run: its cause is unknown)"
     return f"its process{who} ended before it did (kill -9, out of memory, a crash); not counted"
