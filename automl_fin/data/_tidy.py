@@ -70,6 +70,8 @@ UNITED = re.compile(r"(?P<number>[-+]?\d+(?:\.\d+)?) ?(?P<unit>[^\W\d_]{1,5}[²�
 _MARKS = r"[,$€£¥%() \u00a0\u202f]"  # what a formatted number has and a plain one lacks
 LONGEST_NUMBER = 40  # characters: a column whose values are longer holds no numbers
 HUGE = 1e100  # values above this overflow squares and sums of squares
+HUGE_TARGET = 1e150  # a target's errors squared and summed overflow past this
+TINY_TARGET = 1e-150  # ... and vanish below this (every model, the baseline too, 0.000)
 MISSING_TOKENS = frozenset(
     {"", "na", "n/a", "n.a.", "nan", "null", "none", "-", "--", "?", ".", "missing", "nil"}
     # a spreadsheet's errors where a formula found no value: missing, as #N/A is
@@ -306,6 +308,11 @@ def tidy(
                 out[name] = out[name].where(~bad[:, i])
             if name != target and largest[i] > HUGE:
                 huge.append(f"{name!r} (up to {largest[i]:.3g})")
+            elif name == target and (largest[i] > HUGE_TARGET or 0 < largest[i] < TINY_TARGET):
+                _say(source, f"target '{name}' holds values of magnitude {largest[i]:.3g} at "
+                     "most: squared errors overflow or vanish there, and every model would "
+                     "score alike (inf, or 0); rescale it first (multiply by a power of "
+                     "ten)")  # fmt: skip
         sentinels = _sentinels(values, numeric, target)
     for name, dtype in dtypes.items():
         if name in done or name == target:
