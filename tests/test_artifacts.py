@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -167,6 +168,26 @@ def test_a_tampered_missing_or_added_file_is_refused_before_unpickling(
         automl_fin.load(folder)
     with pytest.raises(ArtifactError, match=r"is not a predictor: no manifest.json"):
         automl_fin.load(run.run_dir / "oof")
+    # damaged with its sha256 written anew (an unsigned predictor can be): a member of
+    # 42 raised a TypeError at predict, an object array numpy's ValueError at load
+    import hashlib
+    import io
+    import pickle
+
+    member = json.loads((run.run_dir / "predictor" / MANIFEST).read_text())["members"][0]["file"]
+    for name, content in ((member, pickle.dumps(42)), ("training_rows.npy", None)):
+        folder = _copy(run, tmp_path / f"rehashed-{name}")
+        if content is None:
+            buffer = io.BytesIO()
+            np.save(buffer, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+            content = buffer.getvalue()
+        (folder / name).write_bytes(content)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["files"][name] = hashlib.sha256(content).hexdigest()
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ArtifactError, match=rf"file '{re.escape(name)}' (holds a int, not "
+                           r"the fitted model|is not the array of numbers)"):  # fmt: skip
+            automl_fin.load(folder)
 
 
 def test_new_data_missing_a_column_or_with_a_wrong_kind_is_refused(run, credit, tmp_path) -> None:  # type: ignore[no-untyped-def]

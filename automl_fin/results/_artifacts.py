@@ -478,10 +478,15 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
                 f"which is not installed{plugins}; install what provides it (see the "
                 "versions in manifest.json)"
             ) from None
+        if not callable(getattr(pipe, "predict", None)):  # (42: a TypeError at predict)
+            raise ArtifactError(
+                f"predictor {folder}: file '{m['file']}' holds a {type(pipe).__name__}, not "
+                "the fitted model the search saved; restore the folder or run the search again"
+            )
         members.append(Member(m["trial"], m["model"], float(m["weight"]), pipe))
     scores = None
     if INTERVAL_FILE in verified:
-        scores = np.load(io.BytesIO(verified[INTERVAL_FILE]), allow_pickle=False)
+        scores = _array(folder, INTERVAL_FILE, verified[INTERVAL_FILE])
     reference = None
     if STABILITY_FILE in verified:
         try:
@@ -499,7 +504,7 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
         background = _Unpickler(io.BytesIO(verified[BACKGROUND_FILE])).load()
     trained = None
     if SEEN_FILE in verified:
-        trained = np.load(io.BytesIO(verified[SEEN_FILE]), allow_pickle=False)
+        trained = _array(folder, SEEN_FILE, verified[SEEN_FILE])
     schema = Schema.from_json(manifest["schema"])
     predictor = Predictor(
         members,
@@ -512,6 +517,26 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
     )
     predictor.path = folder
     return predictor
+
+
+def _array(folder: Path, name: str, data: bytes) -> np.ndarray:
+    """The numbers of the predictor's file ``name`` (a ``.npy`` of numbers, read
+    without pickle); a file of anything else is refused in one line (an object array
+    raised numpy's ValueError)."""
+    try:
+        array = np.load(io.BytesIO(data), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ArtifactError(
+            f"predictor {folder}: file '{name}' is not the array of numbers the search "
+            f"writes ({' '.join(str(exc).split())[:120]}); restore the folder or run the "
+            "search again"
+        ) from None
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise ArtifactError(
+            f"predictor {folder}: file '{name}' is not the array of numbers the search "
+            "writes; restore the folder or run the search again"
+        )
+    return array
 
 
 def _restore(folder: Path) -> None:
