@@ -43,6 +43,10 @@ def test_a_warning_raised_in_every_fit_is_shown_once_a_search(tmp_path: Path) ->
         assert len(shown) == 1 and re.match(
             r"unconverged \(trial \d+\): lbfgs failed to converge", str(shown[0].message)
         ), shown[0].message
+        # on one line, at most 300 characters of it (7 lines and two links, a prober's
+        # "noise" among the trial lines)
+        text = str(shown[0].message)
+        assert "\n" not in text and len(text) <= len("unconverged (trial 99): ") + 300
         summary = [str(w.message) for w in got if "each shown once" in str(w.message)]
         assert len(summary) == 1
         # 4 trials of 2 folds, a fit each

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 __all__ = ["TrialWarnings"]
 
 SHOWN_REPEATS = 3  # repeated warnings named in the line after a search
+ONE_LINE = 300  # characters of a trial's warning shown
 # a number standing alone (1.2e+03, -4, .5), not digits inside a name (x1, int64)
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?!\w)")
 
@@ -88,11 +89,15 @@ class TrialWarnings:
 
 
 def _led_by(message: Warning | str, who: str) -> Warning | str:
-    """``message`` with ``who`` (the model, the trial) leading its text; as it was when
-    its class cannot be made from a text alone."""
+    """``message`` with ``who`` (the model, the trial) leading its text, on one line of
+    at most :data:`ONE_LINE` characters; as it was when its class cannot be made from a
+    text alone."""
     if not who:
         return message
+    # one line of at most ONE_LINE characters: scikit-learn's ConvergenceWarning took 7
+    # lines and two links among the trial lines (a prober's "noise")
+    text = textwrap.shorten(" ".join(str(message).split()), ONE_LINE, placeholder=" …")
     try:
-        return type(message)(f"{who}: {message}")
+        return type(message)(f"{who}: {text}")
     except Exception:  # a warning class of other arguments
         return message
