@@ -572,3 +572,35 @@ def test_numpy_choices_are_the_python_values_they_hold() -> None:
     )
     assert [type(c) for c in space.choices] == [int] * 6 + [float, str, bool]
     json.dumps(list(space.choices))
+
+
+def test_specs_that_could_never_be_used_are_refused_where_they_are_written() -> None:
+    """A plugin author's finds: ``PreprocessorSpec(tasks=set())`` (a model's was
+    refused), a numeric step in the encode slot (numeric columns have none), defaults
+    that name no parameter (dropped silently) were accepted, listed by `automl-fin
+    plugins` and never drawn; ``tasks="binary"`` said "'b' is not a valid Task"."""
+    from automl_fin import Float, PreprocessorSpec, Slot
+
+    def build(p, c):  # type: ignore[no-untyped-def]
+        return None
+
+    refused = {
+        "declares no task": dict(kinds={"numeric"}, slot=Slot.SCALE, tasks=set()),
+        r"slot 'encode' is in no chain of numeric columns \(numeric: impute, scale\)": dict(
+            kinds={"numeric"}, slot=Slot.ENCODE
+        ),
+        r"defaults name 'kk', which its space has not \('k'\)": dict(
+            kinds={"numeric"}, slot=Slot.SCALE, space={"k": Float(0.1, 1.0)}, defaults={"kk": 1}
+        ),
+        r"kinds must be a set of ColumnKind values, e\.g\. \{ColumnKind\.NUMERIC\}, got the "
+        r"text 'numeric'": dict(kinds="numeric", slot=Slot.SCALE),
+    }
+    for said, fields in refused.items():
+        with pytest.raises(
+            ValueError, match=rf"^preprocessor 'p': {said}|^preprocessor 'p' {said}"
+        ):
+            PreprocessorSpec(name="p", build=build, **fields)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^model 'm': tasks must be a set of Task values"):
+        ModelSpec(name="m", tasks="binary", build=build)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^model 'm': tasks: 'bin' is not a valid Task \(one of"):
+        ModelSpec(name="m", tasks={"bin"}, build=build)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from automl_fin.errors import RecipeError
 from automl_fin.plugin._space import Categorical, suggest
 from automl_fin.plugin._specs import (
+    CHAINS,
     BuildContext,
     ColumnKind,
     InputKind,
@@ -46,14 +47,6 @@ __all__ = [
 ]
 
 NONE = "none"
-
-# slot chain per column kind, and whether each slot may be skipped
-CHAINS: dict[ColumnKind, tuple[tuple[Slot, bool], ...]] = {
-    ColumnKind.NUMERIC: ((Slot.IMPUTE, False), (Slot.SCALE, True)),
-    ColumnKind.CATEGORICAL: ((Slot.IMPUTE, True), (Slot.ENCODE, False)),
-    ColumnKind.DATETIME: ((Slot.ENCODE, False),),
-    ColumnKind.TEXT: ((Slot.VECTORIZE, False),),
-}
 
 
 @dataclass(frozen=True)

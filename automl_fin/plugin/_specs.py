@@ -72,14 +72,24 @@ class Slot(StrEnum):
     """A step of the per-column-kind preprocessing chain a preprocessor can fill.
 
     The engine builds, for every column kind present in the data, the chain
-    ``impute -> encode -> scale`` (categorical), ``impute -> scale`` (numeric) or
-    ``vectorize`` (text), choosing one registered preprocessor per slot.
+    ``impute -> encode`` (categorical), ``impute -> scale`` (numeric), ``encode``
+    (datetime) or ``vectorize`` (text), choosing one registered preprocessor per slot
+    (:data:`CHAINS`).
     """
 
     IMPUTE = "impute"
     ENCODE = "encode"
     SCALE = "scale"
     VECTORIZE = "vectorize"
+
+
+# slot chain per column kind, and whether each slot may be skipped
+CHAINS: dict[ColumnKind, tuple[tuple[Slot, bool], ...]] = {
+    ColumnKind.NUMERIC: ((Slot.IMPUTE, False), (Slot.SCALE, True)),
+    ColumnKind.CATEGORICAL: ((Slot.IMPUTE, True), (Slot.ENCODE, False)),
+    ColumnKind.DATETIME: ((Slot.ENCODE, False),),
+    ColumnKind.TEXT: ((Slot.VECTORIZE, False),),
+}
 
 
 @dataclass(frozen=True)
@@ -263,6 +273,21 @@ def unavailable(spec: ModelSpec | PreprocessorSpec) -> str | None:
         if isinstance(exc, SystemExit):
             return f"its available() called sys.exit({exc.code!r})"
         return f"its available() raised {type(exc).__name__}: {exc}"
+
+
+def _set_of(what: str, name: str, field_name: str, kind: Any, values: Any) -> frozenset[Any]:
+    """``values`` as a set of ``kind`` (an enum); a text is refused naming the spec
+    (``tasks="binary"`` said "'b' is not a valid Task"), as is a value not of ``kind``."""
+    if isinstance(values, str | bytes):
+        raise ValueError(
+            f"{what} {name!r}: {field_name} must be a set of {kind.__name__} values, e.g. "
+            f"{{{kind.__name__}.{next(iter(kind)).name}}}, got the text {values!r}"
+        )
+    try:
+        return frozenset(kind(v) for v in values)
+    except (ValueError, TypeError) as exc:
+        known = ", ".join(str(v) for v in kind)
+        raise ValueError(f"{what} {name!r}: {field_name}: {exc} (one of: {known})") from None
 
 
 def _check_cost(what: str, name: str, cost: object) -> None:
@@ -467,9 +492,11 @@ class ModelSpec:
                 f"model {self.name!r}: max_folds must be a whole number, 1 or more, or None "
                 f"(every fold), got {self.max_folds!r}"
             )
-        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
-        object.__setattr__(self, "inputs", frozenset(InputKind(i) for i in self.inputs))
-        object.__setattr__(self, "requires", frozenset(Slot(s) for s in self.requires))
+        object.__setattr__(self, "tasks", _set_of("model", self.name, "tasks", Task, self.tasks))
+        inputs = _set_of("model", self.name, "inputs", InputKind, self.inputs)
+        object.__setattr__(self, "inputs", inputs)
+        requires = _set_of("model", self.name, "requires", Slot, self.requires)
+        object.__setattr__(self, "requires", requires)
         choices = {
             Slot(k): frozenset([v] if isinstance(v, str) else v)
             for k, v in self.slot_choices.items()
@@ -559,11 +586,29 @@ class PreprocessorSpec:
         _check_space("preprocessor", self.name, self.space)
         _check_cost("preprocessor", self.name, self.cost)
         object.__setattr__(self, "defaults", dict(self.defaults))
-        object.__setattr__(self, "kinds", frozenset(ColumnKind(k) for k in self.kinds))
+        kinds = _set_of("preprocessor", self.name, "kinds", ColumnKind, self.kinds)
+        object.__setattr__(self, "kinds", kinds)
         object.__setattr__(self, "slot", Slot(self.slot))
-        object.__setattr__(self, "tasks", frozenset(Task(t) for t in self.tasks))
+        tasks = _set_of("preprocessor", self.name, "tasks", Task, self.tasks)
+        object.__setattr__(self, "tasks", tasks)
         if not self.kinds:
             raise ValueError(f"preprocessor {self.name!r} declares no column kind")
+        if not self.tasks:  # (as a model's: it was accepted, and never used)
+            raise ValueError(f"preprocessor {self.name!r} declares no task")
+        odd = sorted(k for k in self.kinds if self.slot not in dict(CHAINS.get(k, ())))
+        if odd:  # (numeric columns have no encode step: it was listed, and never drawn)
+            chains = "; ".join(f"{k}: {', '.join(s for s, _ in CHAINS[k])}" for k in odd)
+            raise ValueError(
+                f"preprocessor {self.name!r}: slot '{self.slot}' is in no chain of "
+                f"{', '.join(odd)} columns ({chains}); pick a slot of their chain"
+            )
+        if isinstance(self.space, Mapping) and (
+            unknown := sorted(set(self.defaults) - set(self.space))
+        ):
+            raise ValueError(
+                f"preprocessor {self.name!r}: defaults name {', '.join(map(repr, unknown))}, "
+                f"which its space has not ({', '.join(map(repr, self.space)) or 'none'})"
+            )
 
     def space_for(self, ctx: BuildContext) -> Mapping[str, Dimension]:
         """The parameter space for the given context."""
