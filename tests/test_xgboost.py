@@ -150,10 +150,29 @@ def test_a_wrong_constraint_column_is_refused_or_fails_the_trial_naming_it(tmp_p
         run("purpose")
     assert str(info.value).endswith(
         "field 'model_options.xgboost.monotone_constraints': column 'purpose' is categorical, and "
-        "monotone constraints apply to numeric columns only; map it to numbers (data.derive: "
-        "{purpose_n: {source: purpose, map: {...: 0, ...: 1}}}) and constrain that, or remove "
-        "the entry"
+        "monotone constraints apply to numeric columns only; give the constraints without it, "
+        "whole: overrides={'model_options.xgboost.monotone_constraints': {}} (a column mapped "
+        "to numbers, data.derive: {purpose_n: {source: purpose, map: {...: 0, ...: 1}}}, may "
+        "be one)"
     )
+    # a recipe's own constraint on its table's column that another export writes as text
+    # (pricing's `term`, "36 months"): it stopped the run, and the fixes it gave did not
+    # work (the recipe's entry stayed); it is left out, said on an inferred line
+    from automl_fin import datasets
+    from automl_fin.engine._problem import resolve
+    from automl_fin.engine._recipes import load_recipe
+    from automl_fin.plugin._registry import get_registry
+
+    loans = datasets.load("loans_full_schema").head(600)
+    loans["term"] = loans["term"].astype(int).astype(str) + " months"
+    from automl_fin.data._table_facts import loosened
+
+    registry = get_registry()
+    recipe = load_recipe("pricing", {"models": ["xgboost"]}, registry=registry)
+    problem = resolve(recipe, loans, registry, soft=loosened(recipe, loans, ["models"]))
+    assert "term" not in problem.recipe.model_options["xgboost"]["monotone_constraints"]
+    assert any("'term' is categorical: left out of model_options.xgboost.monotone_constraints"
+               in n for n in problem.notes), problem.notes  # fmt: skip
     # a plugin still names a constrained column that its preprocessing did not keep
     with pytest.raises(ValueError, match="monotone_constraints names column 'purpose'"):
         monotone_vector({"purpose": 1}, ["purpose_car", "age"], 2)

@@ -148,7 +148,7 @@ def check_column_options(
                 continue
             where = f"model_options.{model}.{option}"
             if option == "monotone_constraints":
-                _numeric_only(recipe, where, named, kinds)
+                named = options[option] = _numeric_only(recipe, where, named, kinds, soft, notes)
             missing = [str(c) for c in named if str(c) not in have]
             if not missing:
                 continue
@@ -170,19 +170,37 @@ def check_column_options(
 
 
 def _numeric_only(
-    recipe: Recipe, where: str, named: Mapping[str, Any], kinds: Mapping[str, ColumnKind]
-) -> None:
-    """Refuse a monotone constraint on a column of the data that is not numeric."""
-    for column in named:
+    recipe: Recipe,
+    where: str,
+    named: Mapping[str, Any],
+    kinds: Mapping[str, ColumnKind],
+    soft: frozenset[str],
+    notes: list[str] | None,
+) -> dict[str, Any]:
+    """``named`` without the monotone constraints on columns of the data that are not
+    numeric where they are the recipe's hints for its own table (``pricing``'s
+    ``term`` of Lending Club, written ``36 months`` in another export: said on an
+    inferred line), or with none (0); a user's own is refused, with a way that works
+    (the mapping given whole: a derived column's constraint beside it was refused
+    again, the recipe's entry still there)."""
+    kept = {}
+    for column, sign in named.items():
         kind = kinds.get(str(column))
-        if kind is not None and kind is not ColumnKind.NUMERIC:
+        if kind is None or kind is ColumnKind.NUMERIC:
+            kept[column] = sign
+        elif "model_options" in soft and notes is not None:
+            notes.append(f"this table's '{column}' is {kind}: left out of {where}")
+        elif sign:  # (0 constrains nothing: no reason to refuse it)
+            others = ", ".join(f"{c}: {v}" for c, v in named.items() if c != column)
             raise RecipeError(
                 recipe.source,
                 where,
                 f"column '{column}' is {kind}, and monotone constraints apply to numeric "
-                f"columns only; map it to numbers (data.derive: {{{column}_n: {{source: "
-                f"{column}, map: {{...: 0, ...: 1}}}}}}) and constrain that, or remove the entry",
+                f"columns only; give the constraints without it, whole: --set "
+                f"'{where}={{{others}}}' (a column mapped to numbers, data.derive: "
+                f"{{{column}_n: {{source: {column}, map: {{...: 0, ...: 1}}}}}}, may be one)",
             )
+    return kept
 
 
 def _warn(source: str, text: str) -> None:
