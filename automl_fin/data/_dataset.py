@@ -921,7 +921,8 @@ def _say_numbered(
 
 
 def infer_task(y: pd.Series) -> Task:
-    """Binary for two values, multiclass for few discrete values, else regression."""
+    """Binary for two values, multiclass for few discrete values (not amounts rounded
+    to a round step: :func:`_rounded_amounts`), else regression."""
     values = y.dropna()
     n_unique = values.nunique()
     if n_unique == 2:
@@ -937,9 +938,21 @@ def infer_task(y: pd.Series) -> Task:
         quantity = not strays and numbers.notna().any() and (numbers.nunique() > 20 or money)
         return Task.REGRESSION if quantity else Task.MULTICLASS
     is_integral = bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
-    if is_integral and n_unique <= 20:
+    if is_integral and n_unique <= 20 and not _rounded_amounts(values):
         return Task.MULTICLASS
     return Task.REGRESSION
+
+
+def _rounded_amounts(values: pd.Series) -> bool:
+    """Whether whole numbers are amounts rounded to a step of 10 or more (their
+    greatest common divisor: 10, 25, 10,000 ...): eight values or more, spanning eight
+    steps or more (Ecdat Housing's prices to the 10,000: 17 values read as classes, the
+    cheapest and dearest houses left out as too rare). Codes (10, 20, 30) are fewer."""
+    distinct = np.unique(values.to_numpy(dtype=float))
+    if len(distinct) < 8:
+        return False
+    step = float(np.gcd.reduce(np.abs(distinct).astype(np.int64)))
+    return bool(step >= 10 and (distinct.max() - distinct.min()) / step >= 8)
 
 
 MANY_CLASSES = 20  # classes from which a target whose values are mostly single is refused
