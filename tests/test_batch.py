@@ -385,7 +385,9 @@ def test_a_finished_study_is_skipped_only_for_the_same_search(tmp_path: Path) ->
     credit.head(900).to_csv(tmp_path / "credit.csv", index=False)
     changed = run_batch(edited, **common)  # (its study searched it since)
     assert changed["status"].tolist() == ["failed"]
-    assert "data file's content" in changed["error"][0] and "target" not in changed["error"][0]
+    assert (
+        "data file's bytes (sha256" in changed["error"][0] and "target" not in changed["error"][0]
+    )
 
 
 def test_a_finished_study_is_not_skipped_for_other_settings(tmp_path: Path) -> None:
@@ -555,7 +557,7 @@ def test_a_batch_never_shows_a_study_it_did_not_search_as_its_own(tmp_path: Path
     assert run_batch(own, **common)["status"].tolist() == ["done"]
     credit.head(900).to_csv(path, index=False)
     changed = run_batch(own, **common).iloc[0]
-    assert changed["status"] == "failed" and "data file's content" in changed["error"]
+    assert changed["status"] == "failed" and "data file's bytes (sha256" in changed["error"]
     assert changed["data"] == str(path)
 
 

@@ -535,7 +535,12 @@ def _another(study: str, before: dict[str, Any], now: dict[str, Any], url: str) 
     """Why a finished study of this name is not this search (a batch file edited since),
     and how to search it: another batch name, or Optuna's command that deletes the study
     from the storage ``url`` (automl-fin has none: the line named none)."""
-    words = {"recipe": "recipe", "data": "data file's content", "target": "target", "seed": "seed"}
+    words = {
+        "recipe": "recipe",
+        "data": "data file's bytes (sha256, not the leaderboard's dataset fingerprint)",
+        "target": "target",
+        "seed": "seed",
+    }
     changes = [
         f"{words[k]} {before.get(k)!r} then, {now.get(k)!r} now"
         for k in words
