@@ -141,8 +141,8 @@ def numbers_in_text(col: pd.Series, written: str | None = None) -> tuple[pd.Seri
     is read once (a million ``Yes``/``No`` took 2.0 s value by value).
 
     ``written``: how the column's training values were written, where new rows are read
-    (:func:`written_numbers`: a unit, ``"clock"``, ``"duration"``; ``""``: plain or
-    formatted numbers): a value written otherwise is no number (``45k`` read as 45
+    (a predictor's ``Schema.written``: a unit, ``"clock"``, ``"duration"``; ``""``: plain
+    or formatted numbers): a value written otherwise is no number (``45k`` read as 45
     in a column of plain incomes, one row at a time, silently, a prober's find); a
     value in that unit is read whatever the other values are. ``None``: training,
     where each way is read where the whole column is written so."""
