@@ -478,7 +478,8 @@ def _built(folder: Path, manifest: dict[str, Any], verified: dict[str, bytes]) -
                 f"which is not installed{plugins}; install what provides it (see the "
                 "versions in manifest.json)"
             ) from None
-        if not callable(getattr(pipe, "predict", None)):  # (42: a TypeError at predict)
+        if not any(callable(getattr(pipe, m, None)) for m in ("predict", "predict_proba")):
+            # (42: a TypeError at predict)
             raise ArtifactError(
                 f"predictor {folder}: file '{m['file']}' holds a {type(pipe).__name__}, not "
                 "the fitted model the search saved; restore the folder or run the search again"

@@ -502,7 +502,7 @@ def _target(attrs: dict[str, Any]) -> Any:
 
 def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
     rec = TrialRecord.of(t)
-    died = None if rec.error or rec.stopped else _died(t, rec)
+    died = None if rec.error or rec.stopped else _died(t, rec, bool(attrs.get("recipe")))
     duration = (  # a dead process's trial: its end is unknown, not when it was found
         (t.datetime_complete - t.datetime_start).total_seconds()
         if t.datetime_complete and t.datetime_start and not died
@@ -569,9 +569,10 @@ def _served(attrs: Mapping[str, Any]) -> bool:
     ) >= dt.datetime.fromisoformat(str(ended))
 
 
-def _died(t: Any, rec: TrialRecord) -> str | None:
+def _died(t: Any, rec: TrialRecord, ours: bool = True) -> str | None:
     """Why a failed trial with no error of its own failed: its process ended first
-    (``kill -9``, out of memory, a machine lost), failed as stale by another run; and
+    (``kill -9``, out of memory, a machine lost), failed as stale by another run (of an
+    automl-fin study, ``ours``; another application's: the cause is unknown); and
     a running trial whose process is known to have ended (on this machine: a reader
     fails nothing, the next search does)."""
     who = f" ({rec.process})" if rec.process else ""
@@ -588,6 +589,6 @@ def _died(t: Any, rec: TrialRecord) -> str | None:
         return None
     if rec.surplus:  # (its row was blank: asked for by --state FAIL, it said nothing)
         return "surplus: queued once too often while processes shared the budget; never run"
-    if not rec.process:  # (no automl-fin run wrote it: a plain Optuna objective's failure)
+    if not ours:  # (another application's study: a plain objective's NaN, its exception)
         return "failed without a recorded error (not by an automl-fin run: its cause is unknown)"
     return f"its process{who} ended before it did (kill -9, out of memory, a crash); not counted"
