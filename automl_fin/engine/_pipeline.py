@@ -34,7 +34,6 @@ __all__ = [
     "Plan",
     "accepts_input",
     "build_pipeline",
-    "can_preprocess_for",
     "check_built",
     "check_rows",
     "feature_info",
@@ -170,16 +169,6 @@ def restriction(
     if named and not any(kind in p.kinds for p in named):
         return None
     return only
-
-
-def can_preprocess_for(
-    spec: ModelSpec,
-    kinds: set[ColumnKind],
-    preprocessors: Mapping[str, PreprocessorSpec],
-    ctx: BuildContext,
-) -> bool:
-    """Whether every slot the model needs stays fillable (:func:`unfilled_slots`)."""
-    return not unfilled_slots(spec, kinds, preprocessors, ctx)
 
 
 def unfilled_slots(
