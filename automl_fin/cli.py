@@ -540,6 +540,9 @@ def _print_run(result: Any, args: argparse.Namespace) -> int:
         f"{extra} in "
         f"{result.seconds:.1f} s ({steps}); storage {redact(result.storage)}",
     )
+    if result.recipe.ensemble and -1 not in set(board["trial"]) and (alone := _alone(result)):
+        print(f"ensemble: the selection kept trial {alone['trial']} {alone['model']} alone, "
+              "as it is: no ensemble row")  # fmt: skip
     print(_ended(result, _counted_trials(result)))
     models = done[~done["baseline"]]
     if len(done) and models.empty:  # the search warned: only the baselines completed
@@ -688,6 +691,16 @@ def _counted_trials(result: Any) -> int:
 
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     return sum(map(counts_toward_budget, study.get_trials(deepcopy=False)))
+
+
+def _alone(result: Any) -> dict[str, Any] | None:
+    """The one trial the ensemble selection kept as it is (no ensemble row), if it did."""
+    import optuna
+
+    from automl_fin.results._ensemble import ALONE
+
+    study = optuna.load_study(study_name=result.study_name, storage=result.storage)
+    return study.user_attrs.get(ALONE)
 
 
 EARLY = 0.9  # a search ended by its time budget before this share of it: said so

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -53,7 +54,9 @@ def test_ensemble_row_is_scored_on_the_same_folds_as_its_members(tmp_path: Path)
     assert np.isfinite(board.loc[board["model"] == "ensemble", "metric:brier"]).all()
 
 
-def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
+def test_no_ensemble_when_switched_off_and_on_forecasts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     off = search("default", trials=4, seed=1, runs_dir=tmp_path, storage=":memory:",
                  overrides={"ensemble": False, "validation.n_splits": 3,
                             "report": False})  # fmt: skip
@@ -76,6 +79,15 @@ def test_no_ensemble_when_switched_off_and_on_forecasts(tmp_path: Path) -> None:
     assert "ensemble" not in set(board["model"])
     stored = optuna.load_study(study_name=price.study_name, storage=price.storage).user_attrs
     assert stored.get("ensemble") is None
+    alone = stored["ensemble:alone"]  # which trial it kept, after which trials
+    assert alone["model"] in {"ridge", "hgb"} and alone["last_trial"] == board["trial"].max()
+    assert board.set_index("trial").loc[alone["trial"], "state"] == "COMPLETE"
+    from automl_fin.cli import _print_run  # the run's closing lines say so
+
+    capsys.readouterr()
+    _print_run(price, argparse.Namespace(top=10, wide=False, columns=None))
+    said = f"ensemble: the selection kept trial {alone['trial']} {alone['model']} alone"
+    assert said in capsys.readouterr().out
     # a blend is scored as trials are, walk-forward's rows never validated skipped: one
     # trial's out-of-fold predictions score its own row's value
     from automl_fin.results._ensemble import cv_score, oof_arrays

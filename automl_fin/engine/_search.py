@@ -54,7 +54,13 @@ from automl_fin.results._artifacts import (
     save_predictor,
 )
 from automl_fin.results._decision import STORED
-from automl_fin.results._ensemble import STORED_ROWS, build_ensemble, ensemble_of, last_finished
+from automl_fin.results._ensemble import (
+    ALONE,
+    STORED_ROWS,
+    build_ensemble,
+    ensemble_of,
+    last_finished,
+)
 from automl_fin.results._final_test import final_test
 from automl_fin.results._reality_check import reality_check
 from automl_fin.results._report import write_report
@@ -519,19 +525,22 @@ def _after_search(
         timings[name] = round(time.monotonic() - t0, 3)
 
     kept = ensemble_of(study.user_attrs)
-    # a resumed study that ran nothing new keeps its ensemble, unless it predates rules
+    selected = kept.user_attrs if kept else study.user_attrs.get(ALONE)  # (one trial kept)
+    # a resumed study that ran nothing new keeps its selection, unless it predates rules
     # or trials finished after it (a worker's, after the run that selected it had ended)
     fresh = (
         ran > 0
-        or kept is None
-        or (problem.decision_metric is not None and STORED not in kept.user_attrs)
-        or last_finished(study) > kept.user_attrs.get("last_trial", last_finished(study))
+        or selected is None
+        or (kept is not None and problem.decision_metric is not None and STORED not in selected)
+        or last_finished(study) > selected.get("last_trial", last_finished(study))
     )
     attrs = study.user_attrs
     for key, number in STORED_ROWS:  # a row this run does not ask for is not kept: it
         wanted = recipe.ensemble and (number == -1 or recipe.stacking)  # would be chosen
         if not wanted and attrs.get(key) is not None:
             study.set_user_attr(key, None)
+    if not recipe.ensemble and attrs.get(ALONE) is not None:
+        study.set_user_attr(ALONE, None)
     # a step an earlier run of the study left failed (or killed: no row) is done again
     if recipe.ensemble and (fresh or attrs.get("error:ensemble")):
         with step("ensemble", "selecting an ensemble"):

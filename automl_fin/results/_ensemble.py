@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
 
 __all__ = [
+    "ALONE",
     "ATTR",
     "build_ensemble",
     "candidates",
@@ -80,6 +81,8 @@ __all__ = [
 ]
 
 ATTR = "ensemble"  # the study user attribute that holds it
+# the selection that kept one trial as it is (no row): {"trial", "model", "last_trial"}
+ALONE = "ensemble:alone"
 # rows stored on the study after the search: (user attribute, row number)
 STORED_ROWS = ((ATTR, -1), ("stack", -2))
 
@@ -362,6 +365,8 @@ def build_ensemble(
     started = dt.datetime.now().astimezone()
     p = problem
     metric = p.metric
+    if study.user_attrs.get(ALONE) is not None:  # an earlier selection's
+        study.set_user_attr(ALONE, None)
     _say_unreadable(study, p, run_dir)
     members = candidates(study, p, top_k, run_dir)
     if len(members) < 2:
@@ -402,6 +407,9 @@ def build_ensemble(
         # (scored on its repeats' mean, it outranked the very trial it is: logreg#2 alone
         # as "the ensemble", 0.8117 ROC AUC for the trial's 0.8105, a prober's find)
         study.set_user_attr(ATTR, None)
+        kept = int(np.flatnonzero(weights)[0])
+        alone = {"trial": members[kept].number, "model": models[kept]}
+        study.set_user_attr(ALONE, {**alone, "last_trial": last_finished(study)})
         return None
     folds = _fold_scores(p, blend)  # type: ignore[arg-type]
     main = folds.pop(metric.name)
