@@ -664,6 +664,49 @@ def test_bad_files_get_one_line_errors(tmp_path: Path, name, content, message) -
     assert "\n" not in str(err.value)
 
 
+def test_a_binary_file_named_csv_is_named_for_what_it_is(
+    tmp_path: Path, credit: pd.DataFrame
+) -> None:
+    """Files a user has beside their table, named .csv: each was "not UTF-8 text (...),
+    nor Windows-1252; re-save it as UTF-8", advice that cannot work on a database, an
+    array or a pickle. A text table with a stray NUL byte is still read."""
+    import bz2
+    import lzma
+    import pickle
+    import sqlite3
+
+    text = credit.to_csv(index=False).encode()
+    with sqlite3.connect(tmp_path / "db.csv") as db:  # automl-fin's own storage is one
+        db.execute("create table t (a, b)")
+        db.executemany("insert into t values (?, ?)", [(i, str(i)) for i in range(500)])
+    with (tmp_path / "array.csv").open("wb") as fh:
+        np.save(fh, credit.select_dtypes("number").to_numpy())
+    credit.to_feather(tmp_path / "feather.csv")
+    (tmp_path / "pickled.csv").write_bytes(pickle.dumps(credit))
+    (tmp_path / "bz.csv").write_bytes(bz2.compress(text))
+    (tmp_path / "xz.csv").write_bytes(lzma.compress(text))
+    expected = {
+        "db.csv": r"db.csv' is an SQLite database .*; export the table as CSV UTF-8",
+        "array.csv": r"array.csv' is a NumPy array \(.npy\), not a text table",
+        "feather.csv": r"feather.csv' is an Arrow IPC / Feather file, not a text table",
+        "pickled.csv": r"pickled.csv' is a binary file \([\d,]+ NUL bytes in its first 8,192\)",
+        "bz.csv": r"bz.csv' is bzip2-compressed; name it 'bz.csv.bz2'",
+        "xz.csv": r"xz.csv' is xz-compressed, not a text table; name it 'xz.csv.xz'",
+    }
+    for name, message in expected.items():
+        with pytest.raises(DataError, match=message) as err:
+            read_table(tmp_path / name)
+        assert "\n" not in str(err.value)
+    (tmp_path / "bz.csv").rename(tmp_path / "bz.csv.bz2")  # as the message says: read
+    (tmp_path / "plain.csv").write_bytes(text)
+    pd.testing.assert_frame_equal(
+        read_table(tmp_path / "bz.csv.bz2"), read_table(tmp_path / "plain.csv")
+    )
+    stray = tmp_path / "stray.csv"
+    stray.write_bytes(text[:3000] + b"\x00" + text[3000:])
+    assert len(read_table(stray)) == len(credit)
+
+
 def test_a_pipe_is_named_a_pipe_not_an_empty_file(tmp_path: Path) -> None:
     """``--data <(cat cards.csv)``: a pipe says 0 bytes, and was "data file ... is empty"."""
     import os

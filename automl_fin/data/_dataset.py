@@ -161,13 +161,42 @@ def read_table(
     return frame
 
 
+BINARY_BYTES = 8192  # the first bytes read for NUL bytes: over 1 % is no text table
+_TO_CSV = "export the table as CSV UTF-8"
+_OTHER_FILES = {  # first bytes: (what the file is, what to do; {name}: the file's name)
+    b"SQLite format 3\x00": (
+        "an SQLite database (automl-fin's own storage is one)",
+        f"{_TO_CSV} (sqlite3 -csv -header FILE 'select ...')",
+    ),
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": (
+        "an Excel 97-2003 workbook (.xls)",
+        "save the sheet as CSV UTF-8",
+    ),
+    b"\x93NUMPY": ("a NumPy array (.npy)", f"{_TO_CSV}, with a header of column names"),
+    b"ARROW1\x00\x00": ("an Arrow IPC / Feather file", f"{_TO_CSV}, or Parquet named .parquet"),
+    b"%PDF-": ("a PDF document", f"{_TO_CSV} from the source of its tables"),
+    b"\xfd7zXZ\x00": ("xz-compressed", "name it '{name}.xz' (read as it is), or decompress it"),
+    b"\x28\xb5\x2f\xfd": ("zstd-compressed", "decompress it (zstd -d)"),
+}
+
+
 def _refuse_other_kinds(p: Path) -> None:
     """Refuse a text table's file that is no text table, by its first bytes: gzip, a
     Parquet file or a zip archive named ``.csv`` (read as Windows-1252: "has no data
     rows", "re-save it as UTF-8"), or UTF-16 text (Excel's "Unicode Text": its names
     read with a NUL byte between letters, the target "not found")."""
     with p.open("rb") as fh:
-        head = fh.read(4)
+        first = fh.read(BINARY_BYTES)
+    head = first[:4]
+    for magic, (what, do) in _OTHER_FILES.items():
+        if first.startswith(magic):
+            do = do.format(name=p.name)
+            raise DataError(f"data file '{p}' is {what}, not a text table; {do}")
+    if re.match(rb"BZh[1-9]1AY&SY", first):
+        raise DataError(
+            f"data file '{p}' is bzip2-compressed; name it '{p.name}.bz2' (read as it is), "
+            "or decompress it"
+        )
     if head.startswith(b"\x1f\x8b"):
         raise DataError(
             f"data file '{p}' is gzip-compressed; name it '{p.name}.gz' (read as it is), "
@@ -187,6 +216,13 @@ def _refuse_other_kinds(p: Path) -> None:
         raise DataError(
             f"data file '{p}' is UTF-16 text (Excel's \"Unicode Text\"); save it as CSV "
             "UTF-8 (or convert it: iconv -f UTF-16 -t UTF-8)"
+        )
+    nul = first.count(b"\x00")  # a text table holds none (UTF-16's said above), or a stray one
+    if nul * 100 > len(first):
+        raise DataError(
+            f"data file '{p}' is a binary file ({nul:,} NUL bytes in its first "
+            f"{len(first):,}), not a text table; export the table as CSV UTF-8, or Parquet "
+            "named .parquet"
         )
 
 
