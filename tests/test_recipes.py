@@ -127,6 +127,18 @@ def test_yaml_nested_too_deeply_is_one_line(tmp_path: Path) -> None:
         parse_overrides([f"description={deep}"])
 
 
+def test_a_yaml_merge_key_is_refused_as_aliases_are(tmp_path: Path) -> None:
+    """``<<: {n_splits: 3}`` said "could not determine a constructor for the tag
+    'tag:yaml.org,2002:merge'"; in a --set value too."""
+    from automl_fin.engine._recipes import parse_overrides
+
+    merged = "task: binary\nvalidation:\n  <<: {n_splits: 3}\n  scheme: kfold\n"
+    with pytest.raises(RecipeError, match=r"line 3: the merge key << is refused: .* write the"):
+        load_recipe(write(tmp_path, merged))
+    with pytest.raises(RecipeError, match=r"field .validation.: the merge key << is refused"):
+        parse_overrides(["validation={<<: {n_splits: 3}}"])
+
+
 def test_yaml_cannot_build_python_objects(tmp_path: Path) -> None:
     path = write(tmp_path, "task: !!python/object/apply:os.system ['echo pwned']\n")
     with pytest.raises(RecipeError, match="YAML syntax error"):

@@ -436,13 +436,19 @@ def plugins_left_out(registry: Registry) -> str:
 
 
 class AliasRefused(yaml.YAMLError):
-    """A YAML alias in a recipe or batch file."""
+    """A YAML alias (or merge key) in a recipe or batch file."""
 
-    def __init__(self, anchor: str, line: int) -> None:
+    def __init__(self, anchor: str, line: int, *, merge: bool = False) -> None:
+        what = "the merge key <<" if merge else f"the alias *{anchor}"
         super().__init__(
-            f"line {line}: the alias *{anchor} is refused: recipes and batches take no YAML "
-            "anchors or aliases (a few lines of them expand to gigabytes); write the values out"
+            f"line {line}: {what} is refused: recipes and batches take no YAML anchors, "
+            "aliases or merge keys (a few lines of them expand to gigabytes); write the "
+            "values out"
         )
+
+
+class MergeRefused(AliasRefused):
+    """A YAML merge key ``<<`` (a ``--set`` value holding one is refused, not text)."""
 
 
 class DuplicateKey(yaml.YAMLError):
@@ -458,9 +464,9 @@ class DuplicateKey(yaml.YAMLError):
 class SafeLoader(yaml.SafeLoader):
     """``yaml.safe_load``'s loader without aliases: no Python objects, and no
     "billion laughs" (nested aliases that expand exponentially when the recipe is
-    serialised); an alias raises :class:`AliasRefused`, a key given twice in one
-    mapping :class:`DuplicateKey` (``costs={high: 5, low: 1, high: 2}`` read as
-    high 2)."""
+    serialised); an alias raises :class:`AliasRefused` (a merge key ``<<``
+    :class:`MergeRefused`), a key given twice in one mapping :class:`DuplicateKey`
+    (``costs={high: 5, low: 1, high: 2}`` read as high 2)."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -472,6 +478,8 @@ class SafeLoader(yaml.SafeLoader):
         if isinstance(node, yaml.MappingNode):
             seen: list[Any] = []
             for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":  # (no constructor of its own)
+                    raise MergeRefused("", key_node.start_mark.line + 1, merge=True)
                 key = self.construct_object(key_node, deep=True)
                 if key in seen:
                     raise DuplicateKey(key, key_node.start_mark.line + 1)
@@ -574,7 +582,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise RecipeError("--set", key.strip(), "set twice; give it once")
         try:
             out[key.strip()] = load_yaml(raw, _TypedLoader) if raw.strip() else None
-        except DuplicateKey as exc:
+        except (DuplicateKey, MergeRefused) as exc:
             raise RecipeError("--set", key.strip(), str(exc).partition(": ")[2]) from None
         except TooDeep as exc:
             raise RecipeError("--set", key.strip(), str(exc)) from None
