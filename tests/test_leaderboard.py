@@ -450,6 +450,11 @@ def test_a_study_killed_mid_search_serves_no_row_in_compare(tmp_path: Path) -> N
     ended = run_state.runs_of(study.user_attrs)[-1]["ended"]
     study.set_user_attr("finished", ended)  # the steps' end (to the microsecond)
     assert Leaderboard(url).compare()["chosen"].sum() == 1
+    # run again with --no-predictor: its steps finished, no predictor serves its rows
+    search("default", trials=3, seed=1, storage=url, study="k", runs_dir=tmp_path,
+           overrides={**fast, "predictor": False})  # fmt: skip
+    assert not Leaderboard(url).compare()["chosen"].any()
+    assert Leaderboard(url).query()["chosen"].sum() == 1
 
 
 def test_targets_are_columns_and_studies_are_named_by_pattern_or_folder(storage: str) -> None:

@@ -452,6 +452,8 @@ def _execute(problem: Problem, run: _Run) -> SearchResult:
             stamp = dt.datetime.now(dt.UTC).isoformat()  # (to the microsecond, as runs' ends)
             # a batch run again skips a finished study, and runs again one whose steps failed
             opt_study.set_user_attr("finished", None if errors else stamp)
+            # compare's chosen: no predictor serves a run's rows with --no-predictor
+            opt_study.set_user_attr("predictor_saved", predictor is not None)
     except KeyboardInterrupt as exc:  # a study named here: the one to resume by name
         if run.fresh:
             exc.add_note(f"{STUDY_NOTE}{name}")

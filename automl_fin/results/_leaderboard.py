@@ -555,9 +555,9 @@ def _row(study: str, attrs: dict[str, Any], t: Any) -> dict[str, Any]:
 
 def _served(attrs: Mapping[str, Any]) -> bool:
     """Whether a study's latest search ended and the steps after it (the predictor's
-    among them) finished since (a study that says neither, written before either was
-    kept: as it was read then, served)."""
-    if run_state.searching_since(attrs):
+    among them) finished since, a predictor saved (a study that says neither, written
+    before either was kept: as it was read then, served)."""
+    if run_state.searching_since(attrs) or attrs.get("predictor_saved") is False:
         return False
     runs = run_state.runs_of(attrs)
     ended = (runs[-1].get("ended") if runs else None) or run_state.ended(attrs)
