@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 
 from automl_fin.data._validation import split_rows
+from automl_fin.engine._floor import mark_floor
 from automl_fin.engine._pipeline import Plan, build_pipeline, feature_info, sample_plan
 from automl_fin.engine._prior_shift import mark, shift
 from automl_fin.engine._trial_record import TrialRecord
@@ -100,7 +101,7 @@ def refit(
 
     if not spec.monitored:  # a model fitting in steps checks through check_budget
         with budget_checked(check):
-            return mark(pipe.fit(X, y), prior_shift)
+            return mark_floor(mark(pipe.fit(X, y), prior_shift), p, y)
     prep, model = pipe[0], pipe[-1]
     Xt = prep.fit_transform(X, y)
     names, kinds = feature_info(prep)
@@ -121,7 +122,7 @@ def refit(
         refit=True,
     )
     model.fit(_rows(Xt, tr), y[tr], monitor=monitor)
-    return mark(pipe, prior_shift)
+    return mark_floor(mark(pipe, prior_shift), p, y)
 
 
 def refit_holdout(p: Problem, rows: np.ndarray, *, seed: int) -> tuple[np.ndarray, np.ndarray]:

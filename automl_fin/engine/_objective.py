@@ -32,6 +32,7 @@ from threadpoolctl import ThreadpoolController
 
 from automl_fin.engine._bag import fitted_under, forget, kept, save_bag
 from automl_fin.engine._fitting import plan_of, trial_seed
+from automl_fin.engine._floor import mark_floor
 from automl_fin.engine._fold_match import matched_score
 from automl_fin.engine._interrupts import check as check_interrupt
 from automl_fin.engine._interrupts import heard_sigint, plugins_own
@@ -702,7 +703,7 @@ class Objective:
             )
             self.record.budget_passes = kept[0]
         t1 = time.perf_counter()
-        mark(pipe, prior_shift)
+        mark_floor(mark(pipe, prior_shift), p, y[tr])
         pred = staged("predict", plan.model, predict, pipe, X.iloc[va], folds.width, blame=blame)
         t2 = time.perf_counter()
         folds.fit_s += t1 - t0

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from automl_fin.engine._bag import Bag
+from automl_fin.engine._floor import floored
 from automl_fin.engine._prior_shift import shifted
 from automl_fin.engine._staged import tag
 
@@ -21,8 +22,8 @@ def predict(pipe: Any, X: pd.DataFrame, width: int) -> np.ndarray:
     :class:`~automl_fin.engine._bag.Bag`: the mean of its fold models')."""
     if isinstance(pipe, Bag):
         return np.mean([predict(p, X, width) for p in pipe.pipes], axis=0)
-    if width == 1:
-        return np.asarray(pipe.predict(X), dtype=float)
+    if width == 1:  # cut at zero where its target was never negative (:mod:`._floor`)
+        return floored(pipe, np.asarray(pipe.predict(X), dtype=float))
     if hasattr(pipe[-1], "predict_proba"):
         proba = np.asarray(pipe.predict_proba(X), dtype=float)
         return shifted(pipe, in_class_order(proba, getattr(pipe[-1], "classes_", None), width))

@@ -24,9 +24,9 @@ A target that was never negative in the rows a predictor was fitted on (an amoun
 price, a balance; the final test's check: the search rows) gets intervals cut at zero:
 ``[max(0, p - w), max(0, p + w)]``. Cutting off values the target cannot take keeps the
 coverage and only narrows the band; a target that can be negative but was not in any
-training row loses coverage below zero. The predictions themselves are left as the
-model made them: a linear model's below zero gets the band ``[0, max(0, p + w)]``,
-which may not hold it.
+training row loses coverage below zero. The predictions themselves are cut at zero
+too (:mod:`automl_fin.engine._floor`); a predictor saved before they were may predict
+below zero, and its band ``[0, max(0, p + w)]`` may not hold such a prediction (said).
 
 Price forecasts get none: walk-forward residuals of overlapping horizons are not
 exchangeable, so the guarantee would not hold.

@@ -131,6 +131,7 @@ class _Stacker(BaseModel):
     coef: list[list[float]] = Field(min_length=1)
     intercept: list[float] = Field(min_length=1)
     trials: list[int] = Field(min_length=2)
+    floor: float | None = None  # a regression's least prediction (a target never negative)
 
     @model_validator(mode="after")
     def _shape(self) -> _Stacker:

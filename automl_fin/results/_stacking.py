@@ -70,6 +70,7 @@ class Stacker:
     coef: list[list[float]]  # (outputs, features): 1 output unless multi-class
     intercept: list[float]
     trials: list[int] = dataclasses.field(default_factory=list)  # the members, in order
+    floor: float | None = None  # a regression's least value: 0 for a target never negative
 
     def features(self, preds: list[np.ndarray]) -> np.ndarray:
         """Layer 2's inputs: members' log-odds (binary), log-probabilities (multi-class,
@@ -80,8 +81,8 @@ class Stacker:
         """The stack's prediction from its members' (probabilities ``(n, k)`` or values
         ``(n,)``)."""
         z = self.features(preds) @ np.asarray(self.coef).T + np.asarray(self.intercept)
-        if self.kind == "regression":
-            return z[:, 0]
+        if self.kind == "regression":  # cut as its members are (engine/_floor.py)
+            return z[:, 0] if self.floor is None else np.maximum(z[:, 0], self.floor)
         if self.kind == "binary":
             p = 1.0 / (1.0 + np.exp(-z[:, 0]))
             return np.column_stack([1.0 - p, p])
@@ -114,6 +115,7 @@ class Stacker:
             data["coef"],
             data["intercept"],
             [int(n) for n in data.get("trials", [])],
+            data.get("floor"),
         )
 
 
@@ -148,7 +150,8 @@ def fit_stacker(kind: Kind, preds: list[np.ndarray], y: np.ndarray) -> Stacker:
         from sklearn.linear_model import Ridge
 
         ridge = Ridge(alpha=PENALTY, positive=True).fit(X, y)
-        return Stacker(kind, [ridge.coef_.tolist()], [float(ridge.intercept_)])
+        floor = 0.0 if len(y) and float(np.min(y)) >= 0.0 else None  # its intercept may be < 0
+        return Stacker(kind, [ridge.coef_.tolist()], [float(ridge.intercept_)], floor=floor)
     classes = 1 if kind == "binary" else int(preds[0].shape[1])
     w, b = _nonnegative_logistic(X, np.asarray(y, dtype=np.int64), members, classes)
     if kind == "binary":
