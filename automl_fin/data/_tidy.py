@@ -457,7 +457,12 @@ def _one_spelling(y: pd.Series, source: str, target: str) -> pd.Series | None:
 
 def as_labels(col: pd.Series) -> pd.Series:
     """Values as text, a whole float written as an integer (``1.0`` -> ``1``): a column
-    read with gaps (floats) and without (integers) gives the same labels."""
+    read with gaps (floats) and without (integers) gives the same labels, and so does a
+    Categorical of numbers (its ``1.0`` was the text ``1.0``, a list's ``1``)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        numbers = col.cat.categories.dtype
+        if pd.api.types.is_numeric_dtype(numbers) and not pd.api.types.is_bool_dtype(numbers):
+            col = col.astype(numbers)
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
         values = col.astype(float)
         text = values.astype("string")

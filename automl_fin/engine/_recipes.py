@@ -134,7 +134,7 @@ class DataConfig(_Strict):
     dataset: str | None = None
     target: str | None = None
     positive_class: str | int | bool | None = None
-    classes: list[str | int] | None = None
+    classes: list[str | int | float] | None = None
     ordered: bool = Field(False, description="data.classes are listed in their order")
     columns: dict[str, ColumnKind] = Field(default_factory=dict)
     drop: list[str] = Field(default_factory=list)
