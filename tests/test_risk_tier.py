@@ -214,10 +214,22 @@ def test_grades_and_ratings_order_themselves(tmp_path: Path) -> None:
         "a quality scale": ["Poor", "Fair", "Good", "Very Good", "Exceptional"],
         "a cut grade scale": ["Fair", "Good", "Very Good", "Premium", "Ideal"],  # diamonds
     }  # fmt: skip
+    # (a prober's, each "order unknown"): Moody's generic ratings, a word all labels
+    # share, a bank export's numbered labels, and tiers that sorted as text 1, 10, 2
+    more = {
+        "Moody's rating scale": ["Aaa", "Aa", "A", "Baa", "Ba", "B", "Caa"],
+        "a risk scale": ["Low risk", "Medium risk", "High risk", "Very high risk"],
+        "the numbers they start with": ["1-Low", "2 - Medium", "3. High", "(4) Severe"],
+        "the numbers they end with": ["Tier 1", "tier 2", "Tier_3", "Tier 10"],
+    }
+    for name, labels in [*scales.items(), *more.items()]:
+        assert scale_order(list(rng.permutation(labels))) == (labels, name)
+    assert scale_order(["Aa", "Aa2", "A1"]) is None  # Aa ranks as Aa2
+    from automl_fin.data._table_facts import _scale  # auto: numbers alone make no order
+
+    assert not _scale(["region 1", "region 2", "region 3"]) and _scale(more["a risk scale"])
     # ISLR Carseats' shelf location: Bad < Medium < Good (it had been "order unknown")
     assert scale_order(["Good", "Bad", "Medium"]) == (["Bad", "Medium", "Good"], "a quality scale")
-    for name, labels in scales.items():
-        assert scale_order(list(rng.permutation(labels))) == (labels, name)
     for unknown in (["retail", "sme", "corporate"], ["medium", "moderate", "high"], ["A", "B"]):
         assert scale_order(unknown) is None
 

@@ -427,11 +427,11 @@ def _scale(observed: list[Any]) -> bool:
     """Whether three or more class labels write a known scale (``_class_order``) that is
     a grading: letters only from ``A`` within ``A ... G`` (a lender's grades, a school's;
     compass points N/E/S/W, the 26 letters of a letter-recognition table or status codes
-    P/D/C are names, not grades)."""
-    from automl_fin.data._class_order import scale_order
+    P/D/C are names, not grades), nor labels that number themselves (``region 1``)."""
+    from automl_fin.data._class_order import NUMBERED, scale_order
 
     known = scale_order(observed)
-    if known is None:
+    if known is None or known[1] in NUMBERED:
         return False
     if known[1] in ("letter grades", "sub-grades"):
         letters = {str(v).strip()[0] for v in observed}
