@@ -92,6 +92,7 @@ class Problem:
     routed: str = ""  # what ``validation.scheme: auto`` chose, and why
     test_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     notes: list[str] = field(default_factory=list)  # facts inferred from the data
+    cautions: list[str] = field(default_factory=list)  # the warnings of the data (resolve)
 
     @property
     def all_models(self) -> dict[str, ModelSpec]:
@@ -343,11 +344,20 @@ class Problem:
             else ""
         )
         costs = self._costs_words()
+        # identifiers are left out unsaid where named so (app_id, rownames): counted here
+        ids = [repr(c) for c, why in ds.dropped.items() if why == "id column"]
+        ids_words = (
+            f", {', '.join(ids[:3])}{' …' * (len(ids) > 3)} left out as identifiers "
+            "(--set 'data.columns={NAME: numeric}' keeps one)"
+            if ids
+            else ""
+        )
         return (
             (
                 f"recipe {self.recipe.name}: task {self.task}, metric {self.metric.name} "
                 f"({self.metric.direction}){costs}, validation {self.validation_words()}; "
-                f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds}); "
+                f"data {ds.source}: {len(ds.y)} rows, {len(ds.kinds)} features ({kinds})"
+                f"{ids_words}; "
                 f"models: {', '.join(sorted(self.models))}{baselines}"
             )
             + "".join(f"\n  inferred: {note}" for note in self.notes)
@@ -401,6 +411,10 @@ def _unavailable(specs: Mapping[str, Any], wanted: set[str] | None) -> dict[str,
     return out
 
 
+CAUTIONS = 20  # warnings of the data a problem keeps, each cut to CAUTION_CHARS
+CAUTION_CHARS = 600
+
+
 def resolve(
     recipe: Recipe,
     data: str | Path | pd.DataFrame | None,
@@ -411,7 +425,37 @@ def resolve(
     """Bind ``recipe`` to its data and the registered plugins. ``soft``: the recipe's
     table facts that are only hints for ``data`` (:func:`automl_fin.data._table_facts.loosened`);
     the problem's recipe is the one settled against the data. Composes: the data
-    (:mod:`automl_fin.data._loading`), the metrics, the validation splits, the specs."""
+    (:mod:`automl_fin.data._loading`), the metrics, the validation splits, the specs.
+
+    The warnings given meanwhile (a leaking column, copied rows, codes for missing
+    values) are given as ever and kept in ``Problem.cautions``: the report's limitations
+    and the predictor's manifest say them (a leaky model's 0.9985 stood in the report
+    without a word, a prober's find)."""
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            problem = _resolve(recipe, data, registry, soft)
+    finally:  # given after, as they came (the caller's filters apply), also on a refusal
+        seen: dict[Any, Any] = {}  # (one registry: a line's repeats given once, as before)
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=seen,
+                                   source=w.source)  # fmt: skip
+    said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    problem.cautions = [_cut(m, CAUTION_CHARS) for m in dict.fromkeys(said)][:CAUTIONS]
+    return problem
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
+
+
+def _resolve(
+    recipe: Recipe,
+    data: str | Path | pd.DataFrame | None,
+    registry: Registry,
+    soft: frozenset[str],
+) -> Problem:
     recipe.check_names(registry)
     listed = recipe.data.classes is not None and "data.classes" not in soft  # (not inferred)
     settled = settle_data(recipe, data, soft)

@@ -252,9 +252,12 @@ def _fitted_rows(p: Problem, members: list[Member]) -> np.ndarray:
 def _training_facts(p: Problem, rows: np.ndarray) -> dict[str, Any]:
     """What the prior baseline of :meth:`Predictor.evaluate` needs: the class counts
     (in class order), or the mean, of the training ``rows`` (:func:`_fitted_rows`); the
-    columns left out for holding one value, with it (``constant``)."""
+    columns left out for holding one value, with it (``constant``); the data's warnings
+    (``cautions``, :attr:`Problem.cautions`)."""
     y = p.dataset.y[rows]
     constant = {"constant": p.dataset.constant} if p.dataset.constant else {}
+    if p.cautions:  # the data's warnings at training (a leaking column, copied rows)
+        constant["cautions"] = list(p.cautions)
     if p.task.is_classification:
         counts = np.bincount(y, minlength=p.dataset.n_classes)
         return {"rows": len(y), "class_counts": counts.tolist(), **constant}

@@ -297,6 +297,7 @@ def _limitations(
             )
     if ds.scale is not None:
         found.append(("random walk", random_walk_words(study, best)))
+    found.extend(("data warning", said) for said in problem.cautions)  # (leaks, copies)
     if not len(problem.test_rows):
         found.append(
             (
