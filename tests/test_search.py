@@ -1687,3 +1687,30 @@ def test_a_study_with_a_fixed_parameter_resumes_and_a_changed_one_is_refused(
                        r"0.5 \(model_options.logreg.C\): resume it with the study's "
                        "model_options"):  # fmt: skip
         search("default", trials=6, study="q", overrides=pinned, **common)
+
+
+def test_a_search_result_pickles_and_is_read_in_another_process(tmp_path: Path) -> None:
+    """``joblib.Parallel`` over searches sends each result back pickled: "Can't pickle
+    <function <lambda>>" (a metric's, then a plugin's spec held by the problem). The
+    installed plugins' specs are pickled by name and found again where it is read."""
+    import pickle
+    import subprocess
+    import sys
+
+    result = search("default", trials=2, seed=1, runs_dir=tmp_path,
+                    overrides={"models": ["logreg"], "report": False, "metrics": ["gini"],
+                               "validation.n_splits": 3, "validation.repeats": 1})  # fmt: skip
+    again = pickle.loads(pickle.dumps(result))
+    assert again.problem.models["logreg"] is result.problem.models["logreg"]  # by name
+    pd.testing.assert_frame_equal(again.leaderboard(), result.leaderboard())
+    file = tmp_path / "result.pkl"
+    file.write_bytes(pickle.dumps(result))
+    read = (
+        "import pickle, sys; r = pickle.load(open(sys.argv[1], 'rb')); "
+        "print(r.best['model'], round(r.best['score'], 6), r.problem.metric.name, "
+        "r.problem.extra_metrics[0](r.dataset.y[:40] * 0 + [0, 1] * 20, "
+        "[[0.5, 0.5]] * 40))"
+    )
+    out = subprocess.run([sys.executable, "-c", read, str(file)], capture_output=True,
+                         text=True, check=True, cwd=tmp_path).stdout.split()  # fmt: skip
+    assert out == ["logreg", str(round(result.best["score"], 6)), "roc_auc", "0.0"]

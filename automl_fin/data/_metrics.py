@@ -9,6 +9,7 @@ values. Forecast metrics (``oos_r2``, ``mase``, ``direction``) also receive the
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -220,6 +221,25 @@ def _mase(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
     return float(np.mean(np.abs(y - p)) / np.mean(np.abs(y - ref.naive)))
 
 
+def _gini(y: np.ndarray, p: np.ndarray) -> float:
+    return 2 * _auc(y, p) - 1
+
+
+def _mae(y: np.ndarray, p: np.ndarray) -> float:
+    return float(skm.mean_absolute_error(y, p))
+
+
+def _r2(y: np.ndarray, p: np.ndarray) -> float:
+    return float(skm.r2_score(y, p))
+
+
+def _of_class(kind: str, index: int, y: np.ndarray, p: np.ndarray) -> float:
+    """A per-class metric (recall, precision, F1) of class ``index``: module-level, so a
+    metric (and a search's result holding it) pickles."""
+    score = _PER_CLASS[kind]
+    return float(score(y, _labels(p), labels=[index], average="macro", zero_division=0.0))
+
+
 def _direction(y: np.ndarray, p: np.ndarray, ref: Reference) -> float:
     """Share of points whose move from the forecast origin (up or not) is called right."""
     return float(np.mean((p > ref.naive) == (y > ref.naive)))
@@ -234,7 +254,7 @@ METRICS: dict[str, Metric] = {
             "gini",
             "maximize",
             frozenset({Task.BINARY}),
-            lambda y, p: 2 * _auc(y, p) - 1,
+            _gini,
             "Gini coefficient = 2 AUC - 1",
         ),
         _M("ks", "maximize", frozenset({Task.BINARY}), _ks, "Kolmogorov-Smirnov statistic"),
@@ -283,14 +303,14 @@ METRICS: dict[str, Metric] = {
             "mae",
             "minimize",
             frozenset({Task.REGRESSION}),
-            lambda y, p: skm.mean_absolute_error(y, p),
+            _mae,
             "mean absolute error",
         ),
         _M(
             "r2",
             "maximize",
             frozenset({Task.REGRESSION}),
-            lambda y, p: skm.r2_score(y, p),
+            _r2,
             "coefficient of determination",
         ),
         _M(
@@ -389,12 +409,11 @@ def _per_class(
             f"'{name}' is not a per-class metric: use recall:, precision: or f1: followed by "
             f"a class among {labels}, or by each, minority, majority or positive (binary)",
         )
-    index, score = labels.index(label), _PER_CLASS[kind]
     return Metric(
         name,
         "maximize",
         CLASSIFICATION,
-        lambda y, p: score(y, _labels(p), labels=[index], average="macro", zero_division=0.0),
+        functools.partial(_of_class, kind, labels.index(label)),
         f"{kind} of class {label}" + (f" ({why})" if why else ""),
         labels=True,
         decidable=kind == "f1",

@@ -180,6 +180,12 @@ class Registry:
             implementations) to register directly, as ``name -> object`` or objects.
     """
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by name where an installed registry holds it (its plugin's functions,
+        a lambda among them, pickle by value nowhere), else by value."""
+        named = registered_as(self)
+        return (registered, named) if named else super().__reduce_ex__(protocol)
+
     def __init__(
         self,
         *,
@@ -578,6 +584,51 @@ def _raised_at(exc: BaseException, module: str) -> str:
 
 
 _DEFAULT: dict[tuple[str, ...], Registry] = {}
+
+
+def registered_as(obj: object) -> tuple[Any, ...] | None:
+    """How an installed registry, or a spec one of them holds, is named for pickling
+    (:func:`registered`): a search's result holds its problem's specs, whose plugins'
+    functions (a lambda) pickle by value nowhere; the unpickling process finds them
+    among its own installed plugins. ``None`` for one not held there (a hand-built
+    registry's: pickled by value, where it can be)."""
+    for key, registry in _DEFAULT.items():
+        if obj is registry:
+            return (key, "registry", "")
+        for kind, table in (("model", registry.models), ("preprocessor", registry.preprocessors)):
+            name = getattr(obj, "name", None)
+            if isinstance(name, str) and table.get(name) is obj:
+                return (key, kind, name)
+    return None
+
+
+def registered(key: tuple[str, ...], kind: str, name: str) -> Any:
+    """The installed registry, or the spec ``name`` of ``kind`` in it, that
+    :func:`registered_as` named: a search's result unpickled in another process."""
+    from automl_fin.errors import ArtifactError
+
+    disable, no_autoload, load = key[:3]
+    wanted = {ENV_DISABLE: disable, ENV_NO_AUTOLOAD: no_autoload, ENV_LOAD: load}
+    here = {k: os.environ.get(k, "") for k in wanted}
+    if here != wanted:  # another deny list here: the specs may differ
+        raise ArtifactError(
+            f"a search result pickled under {_env_words(wanted)} is unpickled under "
+            f"{_env_words(here)}; set the same plugin environment to read it"
+        )
+    registry = get_registry(key[3:])
+    if kind == "registry":
+        return registry
+    table = registry.models if kind == "model" else registry.preprocessors
+    if name not in table:
+        raise ArtifactError(
+            f"{kind} '{name}' of a pickled search result is not registered here; install "
+            "the plugin that provides it (see `automl-fin plugins`)"
+        )
+    return table[name]
+
+
+def _env_words(env: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in env.items() if v) or "no plugin variables"
 
 
 def get_registry(disable: Iterable[str] = ()) -> Registry:

@@ -454,6 +454,14 @@ class ModelSpec:
         description: one line shown by ``automl-fin plugins``.
     """
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by name where an installed registry holds it (its plugin's functions,
+        a lambda among them, pickle by value nowhere), else by value."""
+        from automl_fin.plugin._registry import registered, registered_as
+
+        named = registered_as(self)
+        return (registered, named) if named else super().__reduce_ex__(protocol)
+
     name: str
     tasks: frozenset[Task]
     build: Builder
@@ -567,6 +575,14 @@ class PreprocessorSpec:
         libraries: as for :class:`ModelSpec`.
         description: one line shown by ``automl-fin plugins``.
     """
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by name where an installed registry holds it (its plugin's functions,
+        a lambda among them, pickle by value nowhere), else by value."""
+        from automl_fin.plugin._registry import registered, registered_as
+
+        named = registered_as(self)
+        return (registered, named) if named else super().__reduce_ex__(protocol)
 
     name: str
     kinds: frozenset[ColumnKind]
