@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -544,6 +544,8 @@ def _print_run(result: Any, args: argparse.Namespace) -> int:
         print(f"ensemble: the selection kept trial {alone['trial']} {alone['model']} alone, "
               "as it is: no ensemble row")  # fmt: skip
     print(_ended(result, _counted_trials(result)))
+    if unscored := _unscored(result.problem.models, trials, result.ended_by):
+        print(f"no completed trial of {unscored}")
     models = done[~done["baseline"]]
     if len(done) and models.empty:  # the search warned: only the baselines completed
         return 1
@@ -691,6 +693,31 @@ def _counted_trials(result: Any) -> int:
 
     study = optuna.load_study(study_name=result.study_name, storage=result.storage)
     return sum(map(counts_toward_budget, study.get_trials(deepcopy=False)))
+
+
+def _unscored(models: Mapping[str, Any], trials: Any, ended_by: str = "") -> str:
+    """The searched models without a completed trial, by why (a plugin's model the
+    budget never reached was unsaid: the run read as if every model had been tried)."""
+    why: dict[str, list[str]] = {}
+    for model in sorted(models):
+        rows = trials[trials["model"] == model]
+        if (rows["state"] == "COMPLETE").any():
+            continue
+        errors = rows["error"].dropna().astype(str)
+        if rows.empty:
+            reason = "never tried"
+        elif errors.str.startswith("budget").any():
+            reason = "their folds did not fit the time left"
+        elif (rows["state"] == "FAIL").all():
+            reason = "failed: see the error column"
+        else:
+            reason = "pruned"
+        why.setdefault(reason, []).append(model)
+    said = "; ".join(f"{', '.join(names)} ({reason})" for reason, names in why.items())
+    if ended_by == "trials" and "never tried" in why:
+        return said + "; more trials: --trials N"
+    timed = {"never tried", "their folds did not fit the time left"} & set(why)
+    return said + ("; more time: --budget SECONDS" if timed else "")
 
 
 def _alone(result: Any) -> dict[str, Any] | None:

@@ -633,3 +633,26 @@ def test_run_check_says_what_would_be_searched_and_writes_nothing(tmp_path: Path
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "target column 'defualt' not found; did you mean 'default'" in bad.stderr
     assert not runs.exists()
+
+
+def test_a_model_without_a_completed_trial_is_named_at_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin's model that the budget never reached was unsaid: the closing lines
+    read as if every listed model had been tried."""
+    import argparse
+
+    from automl_fin.cli import _print_run
+    from automl_fin.engine._search import search
+
+    result = search("default", trials=2, seed=0, runs_dir=tmp_path, storage=":memory:",
+                    overrides={"models": ["logreg", "hgb", "rf"], "baselines": [],
+                               "portfolio": False, "report": False, "ensemble": False,
+                               "validation.n_splits": 3, "validation.repeats": 1})  # fmt: skip
+    capsys.readouterr()
+    _print_run(result, argparse.Namespace(top=10, wide=False, columns=None))
+    out = capsys.readouterr().out
+    tried = set(result.leaderboard()["model"])
+    never = sorted({"logreg", "hgb", "rf"} - tried)
+    assert len(tried) == 2 and never
+    assert f"no completed trial of {', '.join(never)} (never tried); more trials: --trials N" in out
