@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["COMMAND_LINE", "in_python_words", "speaks_python"]
+__all__ = ["COMMAND_LINE", "cut_at_word", "in_python_words", "speaks_python"]
 
 COMMAND_LINE: contextvars.ContextVar[bool] = contextvars.ContextVar("command_line", default=False)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,3 +78,9 @@ def speaks_python(fn: F) -> F:
             raise
 
     return wrapper  # type: ignore[return-value]
+
+
+def cut_at_word(text: str, most: int) -> str:
+    """``text`` up to ``most`` characters, cut between words with `` ...`` (a note said
+    last, the step at fault, ended "(au)")."""
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."

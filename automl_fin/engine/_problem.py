@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from automl_fin._words import cut_at_word
 from automl_fin.data._dataset import TEXT_MIN_DISTINCT, Dataset
 from automl_fin.data._future_values import warn_future_values
 from automl_fin.data._loading import dataset_of, settle_data
@@ -442,12 +443,8 @@ def resolve(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, registry=seen,
                                    source=w.source)  # fmt: skip
     said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    problem.cautions = [_cut(m, CAUTION_CHARS) for m in dict.fromkeys(said)][:CAUTIONS]
+    problem.cautions = [cut_at_word(m, CAUTION_CHARS) for m in dict.fromkeys(said)][:CAUTIONS]
     return problem
-
-
-def _cut(text: str, most: int) -> str:
-    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
 
 
 def _resolve(

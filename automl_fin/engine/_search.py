@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import optuna
 import pandas as pd
 
-from automl_fin._words import COMMAND_LINE, in_python_words, speaks_python
+from automl_fin._words import COMMAND_LINE, cut_at_word, in_python_words, speaks_python
 from automl_fin.data._shape import as_data
 from automl_fin.data._table_facts import loosened
 from automl_fin.engine import _run_state as run_state
@@ -575,7 +575,8 @@ def _after_search(
             else ""
         )
         why = (
-            f"every {who} that ran failed ({len(raised)}; the first: {_cut(raised[0])}); "
+            f"every {who} that ran failed ({len(raised)}; the first: "
+            f"{cut_at_word(raised[0], 600)}); "
             f"see the leaderboard's error column{spent}"
             if raised
             else f"the trial budget went to the {len(study.trials)} "
@@ -612,12 +613,6 @@ def _after_search(
         with step("report", "writing the report"):
             write_report(study, problem, run_dir, storage=store, predictor=predictor)
     return predictor
-
-
-def _cut(text: str, most: int = 600) -> str:
-    """``text`` up to ``most`` characters, cut between words (a note said last, the step
-    at fault, ended "(au)")."""
-    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " ..."
 
 
 def _said_of_the_chosen(study: optuna.Study, problem: Problem) -> None:

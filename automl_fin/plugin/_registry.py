@@ -180,12 +180,6 @@ class Registry:
             implementations) to register directly, as ``name -> object`` or objects.
     """
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        """Pickled by name where an installed registry holds it (its plugin's functions,
-        a lambda among them, pickle by value nowhere), else by value."""
-        named = registered_as(self)
-        return (registered, named) if named else super().__reduce_ex__(protocol)
-
     def __init__(
         self,
         *,
@@ -233,6 +227,12 @@ class Registry:
                     stacklevel=2,
                 )
         self._collect()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled by name where an installed registry holds it (its plugin's functions,
+        a lambda among them, pickle by value nowhere), else by value."""
+        named = registered_as(self)
+        return (registered, named) if named else super().__reduce_ex__(protocol)
 
     # -- loading -----------------------------------------------------------------------
 
