@@ -646,8 +646,13 @@ def test_bad_price_data_gets_a_one_line_error_naming_the_column(tmp_path: Path) 
     with pytest.raises(DataError, match=r"'ret' looks like returns \(4\d% below 0\): give "
                        r"price levels, e.g. 100 \* exp\(cumulative sum of log returns\), or "
                        r"100 \* cumulative product of \(1 \+ r / 100\) for returns in "
-                       r"percent; or forecast them as a number: search\('auto', data=frame, "
-                       r"target='ret', overrides=\{'data.time': 'date'\}\)$"):  # fmt: skip
+                       r"percent; or forecast them as a number from the other columns: "
+                       r"search\('auto', data=frame, target='ret', overrides=\{'data.time': "
+                       r"'date'\}\)$"):  # fmt: skip
+        search("price", data=rets.assign(volume=sp["volume"]), trials=1, runs_dir=tmp_path,
+               overrides={"data.series.price": "ret", "data.dataset": None})  # fmt: skip
+    # the series alone: auto would send it back here (no other column), so no auto
+    with pytest.raises(DataError, match=r"for returns in percent$"):
         search("price", data=rets, overrides={"data.series.price": "ret", "data.dataset": None},
                trials=1, runs_dir=tmp_path)  # fmt: skip
     with pytest.raises(DataError, match=r"'ret' looks like returns"):  # in percent too

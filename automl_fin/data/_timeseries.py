@@ -244,8 +244,14 @@ def _check_prices(
                 f"'{cfg.price}' looks like returns ({below:.0%} below 0): give "
                 # (Fama-French's 2.96 is 2.96 %: exp of a sum of such overflows)
                 "price levels, e.g. 100 * exp(cumulative sum of log returns), or 100 * "
-                "cumulative product of (1 + r / 100) for returns in percent; or forecast "
-                f"them as a number: {auto}"
+                "cumulative product of (1 + r / 100) for returns in percent"
+                # (auto forecasts a number from other columns: a series alone it sends
+                # back here, a prober's loop)
+                + (
+                    f"; or forecast them as a number from the other columns: {auto}"
+                    if others
+                    else ""
+                )
                 if returns
                 else f"'{cfg.price}' goes to zero or below (a spread, a rate?), which the "
                 f"price recipe does not forecast{way}"
