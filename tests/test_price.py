@@ -338,6 +338,25 @@ def test_a_numeric_time_column_is_read_as_the_same_dates_at_prediction(tmp_path)
     assert pd.Timestamp(first).year == pd.Timestamp(last).year == frame["date"].iloc[-1].year
 
 
+def test_a_forecast_missing_its_exogenous_columns_asks_for_their_values(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A table's missing column may be added empty, its values filled in as training's
+    were; a price series' exogenous lags need the latest rows' values: "add them (empty
+    values are allowed ...)", then, empty, "has no value for the features" (a prober's)."""
+    from automl_fin import datasets, search
+
+    frame = datasets.load("sp500").tail(700).reset_index(drop=True)
+    result = search("price", data=frame.head(600), trials=3, runs_dir=tmp_path,
+                    storage=":memory:", overrides={"report": False, "ensemble": False,
+                                                   "models": ["ridge"], "reality_check": None,
+                                                   "data.series.exogenous": ["volume"],
+                                                   "data.series.exogenous_lags": 2})  # fmt: skip
+    assert result.predictor is not None
+    with pytest.raises(DataError, match=r"missing column\(s\) 'volume' that the predictor was "
+                       r"trained with; add them with the values of the rows to forecast "
+                       r"from$"):  # fmt: skip
+        result.predictor.predict_frame(frame.drop(columns=["volume"]))
+
+
 def test_a_series_counted_in_periods_is_searched_and_forecast_by_its_numbers(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """An R time series exported without dates (fpp2 ``goog``: ``time`` counts the 1,000
     trading days, not bundled) is a price table whose time axis is period numbers: it

@@ -359,10 +359,15 @@ class Schema:
         if missing:
             alike = _alike(missing, [c for c in frame.columns if c not in self.columns])
             said = "; ".join(f"{theirs!r} for {ours!r}" for ours, theirs in alike.items())
+            # a price series' lags of its exogenous columns need the latest rows' values
+            empty = (
+                "with the values of the rows to forecast from"
+                if series
+                else "(empty values are allowed: they are filled in as the training rows' were)"
+            )
             raise DataError(
                 f"{source}: missing column(s) {', '.join(map(repr, missing))} that the "
-                "predictor was trained with; add them (empty values are allowed: they are "
-                "filled in as the training rows' were)"
+                f"predictor was trained with; add them {empty}"
                 + (f"; rename the columns named alike ({said})" if alike else "")
             )
         frame = plain_dtypes(frame, source, columns=self.columns, say=False)  # as training
