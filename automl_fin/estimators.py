@@ -39,6 +39,9 @@ _OWN_NAMES = {"budget.trials": "trials", "budget.seconds": "seconds",
               "validation.n_splits": "n_splits"}  # fmt: skip
 
 
+_FIT_STATE = ("_columns", "_order", "_labels")  # a fit's own state besides the name_ ones
+
+
 class _AutoFin(BaseEstimator):
     """The shared part of :class:`AutoFinClassifier` and :class:`AutoFinRegressor`."""
 
@@ -71,6 +74,18 @@ class _AutoFin(BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+    @contextlib.contextmanager
+    def _fitting(self) -> Iterator[None]:
+        """A fit that raises leaves nothing fitted: a refit refused midway had kept the
+        old predictor beside the new class order, and swapped its probability columns
+        without a word (a prober's find); it is unfitted instead (NotFittedError)."""
+        try:
+            yield
+        except BaseException:
+            for name in [n for n in vars(self) if n.endswith("_") or n in _FIT_STATE]:
+                delattr(self, name)
+            raise
 
     def _frame(self, X: Any, *, reset: bool) -> pd.DataFrame:
         """``X`` as a DataFrame: a DataFrame keeps its columns and dtypes (mixed kinds
@@ -115,6 +130,7 @@ class _AutoFin(BaseEstimator):
 
         if len(frame) < 2:
             raise ValueError(f"n_samples = {len(frame)}: a search needs at least 2 rows")
+        self._check_task(str(extra["task"]))
         overrides: dict[str, Any] = {"ensemble": self.ensemble, "report": False, **extra}
         if self._named_recipe():  # X's columns are the features: the rules a built-in
             # recipe states for its own table (risk_tier's tier from grade, its dropped
@@ -235,6 +251,20 @@ class _AutoFin(BaseEstimator):
         with self._named():
             return load_recipe(self.recipe, dict(self.overrides or {}))
 
+    def _check_task(self, task: str) -> None:
+        """Refuse a recipe of the other kind of task (a regressor's ``recipe='default'``
+        was refused for a metric never set: "metric 'gini' does not apply to task
+        'regression'")."""
+        stated = str(self._recipe().task)
+        if stated == "auto" or (stated == "regression") == (task == "regression"):
+            return
+        other = "AutoFinRegressor" if stated == "regression" else "AutoFinClassifier"
+        raise ValueError(
+            f"recipe {self.recipe!r} is a {stated} recipe and {type(self).__name__} "
+            f"fits {'a regression' if task == 'regression' else 'classes'}; use {other} "
+            "for it, or recipe='auto'"
+        )
+
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "predictor_")
         features, _ = self.predictor_._features(self._frame(X, reset=False))
@@ -296,6 +326,10 @@ class AutoFinClassifier(ClassifierMixin, _AutoFin):
         of ordered classes (``risk_tier``) the order is that of an ordered pandas
         Categorical ``y``, or of numeric labels; labels of no stated order leave the
         ordinal models and ``qwk`` out, with a warning, as the command does."""
+        with self._fitting():
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> AutoFinClassifier:
         frame = self._frame(X, reset=True)
         stated = _stated_order(y)
         named = getattr(y, "name", None)
@@ -451,6 +485,10 @@ class AutoFinRegressor(RegressorMixin, _AutoFin):
 
     def fit(self, X: Any, y: Any) -> AutoFinRegressor:
         """Run the search on ``X``, ``y`` and keep the refitted best row."""
+        with self._fitting():
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> AutoFinRegressor:
         frame = self._frame(X, reset=True)
         named = getattr(y, "name", None)
         y = column_or_1d(y, warn=True)

