@@ -636,6 +636,11 @@ def test_too_short_a_series_for_the_folds_says_what_to_change(tmp_path: Path) ->
     # three monthly vintages in 2 folds: "lower validation.n_splits" could not be followed
     with pytest.raises(DataError, match=r"3 time steps are too few .*: they need 6; add data$"):
         walk_forward(np.arange(3), n_splits=2)
+    # 17 months forecast 60 ahead: "lower validation.n_splits (2 folds need 183)" could
+    # not be followed either; the horizon is what to lower (a prober's)
+    with pytest.raises(DataError, match=r"17 time steps .*: they need 366; lower the horizon "
+                       r"\(at most 1 step with 5 folds, 4 with 2\), or add data$"):  # fmt: skip
+        walk_forward(np.arange(17), n_splits=5, horizon=60)
     with pytest.raises(DataError, match=r"data.series' lags and windows use the first 61 rows "
                        r"of each series: fewer lags or shorter windows leave more\)$"):  # fmt: skip
         search("price", data=datasets.load("sp500").iloc[:75], trials=1, storage=":memory:",

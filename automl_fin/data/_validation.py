@@ -153,8 +153,13 @@ def walk_forward(
     block = steps // (n_splits + 1)
     if block < 1 or block - purge < 2:
         need = (n_splits + 1) * (purge + 2)  # a block of 2 steps beyond the purge each
-        fewer = [f"validation.n_splits (2 folds need {3 * (purge + 2)})"] if n_splits > 2 else []
+        two = 3 * (purge + 2)  # (2 folds: what they need, said only where it would do)
+        fewer = (
+            [f"validation.n_splits (2 folds need {two})"] if n_splits > 2 and two <= steps else []
+        )
         fewer += ["validation.embargo"] if embargo else []
+        if horizon > 1 and two > steps:  # the horizon itself is the purge: 60 steps of 17
+            fewer.append(_shorter(block - 1 - embargo, steps // 3 - 1 - embargo, n_splits))
         raise DataError(
             f"{steps} time steps are too few for {n_splits} walk-forward folds with a purge "
             f"of {purge} steps (horizon {horizon}, embargo {embargo}): they need {need}; "
@@ -170,6 +175,22 @@ def walk_forward(
         valid = np.flatnonzero((codes >= start) & (codes < end))
         splits.append((train, valid))
     return splits
+
+
+def _shorter(with_n: int, with_two: int, n_splits: int) -> str:
+    """The horizon to give where even two walk-forward folds cannot hold its purge: the
+    longest one with ``n_splits`` folds (``with_n`` steps) and with two (``with_two``)."""
+    if with_two < 1:
+        return "the horizon"
+
+    def steps(k: int) -> str:
+        return f"{k} step{'s' * (k != 1)}"
+
+    if with_n >= with_two:
+        return f"the horizon (at most {steps(with_n)})"
+    if with_n >= 1:
+        return f"the horizon (at most {steps(with_n)} with {n_splits} folds, {with_two} with 2)"
+    return f"the horizon (at most {steps(with_two)}, with validation.n_splits 2)"
 
 
 def split_rows(
