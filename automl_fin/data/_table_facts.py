@@ -527,8 +527,8 @@ def _series(out: Settled, source: str, soft: frozenset[str]) -> None:
         cfg.series.calendar = calendar_parts(out.frame, cfg.time, cfg.entity)
         if len(cfg.series.calendar) == 1:
             out.notes.append(
-                "calendar feature: month only (the prices are a week or more apart: a day "
-                "of the week would be that of each period's first day)"
+                "calendar feature: month only (the prices are a week or more apart: the "
+                "day of the week would be the same, or nearly, on every row)"
             )
         elif not cfg.series.calendar and not ptypes.is_numeric_dtype(out.frame[cfg.time]):
             out.notes.append("no calendar feature (the prices are a year or more apart)")
