@@ -293,8 +293,9 @@ def test_compare_answers_which_model_wins_where(storage: str, tmp_path: Path) ->
     """Two studies of the same recipe and data compete; another data set is its own row."""
     runs = tmp_path
     url = f"sqlite:///{runs / 'shared.db'}"
+    # (a predictor saved: compare's chosen says a saved predictor serves the row)
     fast = {"validation.n_splits": 3, "models": ["logreg", "rf"], "pruner": "none",
-            "ensemble": False, "predictor": False, "report": False}  # fmt: skip
+            "ensemble": False, "report": False}  # fmt: skip
     for seed in (1, 2):
         search("default", trials=3, seed=seed, storage=url, study=f"s{seed}", runs_dir=runs,
                overrides=fast)  # fmt: skip
@@ -641,7 +642,7 @@ def test_compare_breaks_a_tie_as_the_study_ranks_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tie.db'}"
     search("auto", data=table, target="default", trials=6, seed=3, storage=url,
            runs_dir=tmp_path, progress=False, overrides={"models": ["logreg", "hgb", "lightgbm"],
-           "report": False, "predictor": False})  # fmt: skip
+           "report": False})  # fmt: skip (a predictor saved: compare's chosen reads it)
     # an ensemble of the best trial alone, put back on scale (which moves no rank: its
     # ROC AUC is the trial's), stored as a run stores one: a tie with its member
     import datetime as dt

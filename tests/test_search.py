@@ -127,9 +127,11 @@ def test_wall_clock_budget_is_honoured(tmp_path: Path) -> None:
         overrides={"budget.trials": None, "ensemble": False, "predictor": False, "report": False},
     )  # fmt: skip
     elapsed = time.monotonic() - started
-    # a first Lightning trial pays torch's import (2-4 s) before its first budget check
-    assert 9.5 <= elapsed <= 13, elapsed
-    assert 9.5 <= result.timings["search"] <= elapsed + 0.01  # rounded to ms
+    # a first Lightning trial pays torch's import (2-4 s) before its first budget check;
+    # the search may end a second early, where no model's next fold fits what is left
+    # (9.07 s on a loaded CI host)
+    assert 8.5 <= elapsed <= 13, elapsed
+    assert 8.5 <= result.timings["search"] <= elapsed + 0.01  # rounded to ms
     assert result.n_trials >= 4
 
 
@@ -1172,7 +1174,7 @@ def test_on_large_data_a_first_fold_is_timed_on_a_sample_not_guessed(tmp_path: P
     assert slow and not [t for t, r in records if r.model == "slow" and t.state.name == "COMPLETE"]
     said = [r.stopped for r in slow if r.probe]
     assert said and re.search(
-        r"slow fold(s of| takes) ~\d+ s( each)? \(measured on 1200 rows\)", said[0]
+        r"slow fold(s of| takes) ~[\d.]+ s( each)? \(measured on 1200 rows\)", said[0]
     ), said
     sneaky = [r for _, r in records if r.model == "sneaky"]
     assert sneaky and all(not r.fold_scores for r in sneaky), sneaky  # no fold ever ran

@@ -146,6 +146,16 @@ class DataConfig(_Strict):
         None, description="a ';'-separated file's decimal mark where its values do not say"
     )
 
+    @field_validator("classes")
+    @classmethod
+    def _whole(cls, value: list[Any] | None) -> list[Any] | None:
+        """Classes of whole numbers as integers (a column of 0/1/2 with a gap reads as
+        floats: the classes 0, 1, 2); with a half step among them, as written (1.0,
+        1.5, 2.0: the labels its proba columns are named by)."""
+        if value is None or any(isinstance(v, float) and not v.is_integer() for v in value):
+            return value
+        return [int(v) if isinstance(v, float) else v for v in value]
+
 
 class ValidationConfig(_Strict):
     """How each trial is validated; ``auto`` picks from the task and the time column."""
