@@ -642,7 +642,8 @@ def test_compare_breaks_a_tie_as_the_study_ranks_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tie.db'}"
     search("auto", data=table, target="default", trials=6, seed=3, storage=url,
            runs_dir=tmp_path, progress=False, overrides={"models": ["logreg", "hgb", "lightgbm"],
-           "report": False})  # fmt: skip (a predictor saved: compare's chosen reads it)
+           "report": False})  # fmt: skip
+    # (a predictor saved: compare's chosen says one serves the row)
     # an ensemble of the best trial alone, put back on scale (which moves no rank: its
     # ROC AUC is the trial's), stored as a run stores one: a tie with its member
     import datetime as dt
