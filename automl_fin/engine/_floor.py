@@ -26,17 +26,25 @@ from automl_fin.plugin._specs import Task
 if TYPE_CHECKING:
     from automl_fin.engine._problem import Problem
 
-__all__ = ["floored", "mark_floor"]
+__all__ = ["floor_of", "floored", "mark_floor"]
 
 ATTRIBUTE = "automl_fin_floor_"  # on a fitted pipeline: the least value it predicts
+
+
+def floor_of(y: np.ndarray) -> float | None:
+    """The least value a target never negative in ``y`` may be predicted (and its
+    intervals reach): 0, else none."""
+    y = np.asarray(y, dtype=float)
+    return 0.0 if len(y) and float(np.nanmin(y)) >= 0 else None
 
 
 def mark_floor(pipe: Any, p: Problem, y: np.ndarray) -> Any:
     """``pipe`` (fitted on targets ``y`` of ``p``) marked to predict no value below
     zero when ``y`` holds none; unchanged otherwise."""
-    cut = p.task is Task.REGRESSION and p.dataset.scale is None and len(y) > 0
-    if cut and float(np.nanmin(np.asarray(y, dtype=float))) >= 0.0:
-        setattr(pipe, ATTRIBUTE, 0.0)
+    if p.task is Task.REGRESSION and p.dataset.scale is None:
+        floor = floor_of(y)
+        if floor is not None:
+            setattr(pipe, ATTRIBUTE, floor)
     return pipe
 
 

@@ -38,6 +38,8 @@ import math
 
 import numpy as np
 
+from automl_fin.engine._floor import floor_of  # (the predictions' floor too)
+
 __all__ = [
     "FILE",
     "METHOD",
@@ -122,13 +124,6 @@ def half_width(scores: np.ndarray, coverage: float) -> float:
             f"has {n}: ask for a lower coverage"
         )
     return float(scores[k - 1])
-
-
-def floor_of(y: np.ndarray) -> float | None:
-    """The least value intervals may reach: 0 for a target never negative in ``y``,
-    else none."""
-    y = np.asarray(y, dtype=float)
-    return 0.0 if len(y) and float(np.nanmin(y)) >= 0 else None
 
 
 def bounds(

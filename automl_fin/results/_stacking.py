@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from automl_fin.engine._floor import floor_of
 from automl_fin.engine._trial_record import TrialRecord
 from automl_fin.results._decision import rule_row
 from automl_fin.results._ensemble import (
@@ -150,7 +151,7 @@ def fit_stacker(kind: Kind, preds: list[np.ndarray], y: np.ndarray) -> Stacker:
         from sklearn.linear_model import Ridge
 
         ridge = Ridge(alpha=PENALTY, positive=True).fit(X, y)
-        floor = 0.0 if len(y) and float(np.min(y)) >= 0.0 else None  # its intercept may be < 0
+        floor = floor_of(y)  # (its intercept may be below 0)
         return Stacker(kind, [ridge.coef_.tolist()], [float(ridge.intercept_)], floor=floor)
     classes = 1 if kind == "binary" else int(preds[0].shape[1])
     w, b = _nonnegative_logistic(X, np.asarray(y, dtype=np.int64), members, classes)
