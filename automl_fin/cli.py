@@ -737,6 +737,7 @@ def _ended(result: Any, held: int) -> str:
     """Which budget ended the search, and how to raise it (``held``: the study's trials,
     an earlier run's included)."""
     budget = result.recipe.budget
+    took = result.timings.get("search", result.seconds)  # the budget's: steps after aside
     if result.ended_by == "trials":
         of = f" of the {budget.seconds:g} s budget" if budget.seconds else ""
         if held >= (budget.trials or 0) and not result.n_trials:  # a resumed study, full
@@ -746,12 +747,11 @@ def _ended(result: Any, held: int) -> str:
                 f"runs' included); for more: --trials N above {held}"
             )
         return (
-            f"ended by the trial budget ({budget.trials} trials) after {result.seconds:.0f} s"
+            f"ended by the trial budget ({budget.trials} trials) after {took:.0f} s"
             f"{of}; for more trials: --trials N"
         )
     if result.ended_by == "time":
         cap = f" (trial budget {budget.trials})" if budget.trials else ""
-        took = result.timings.get("search", result.seconds)
         early = (
             f" at {took:.0f} s: no model's next folds fit the time left"
             if budget.seconds and took < EARLY * budget.seconds

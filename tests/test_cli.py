@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 from conftest import cli
@@ -566,6 +568,14 @@ def test_a_search_ended_early_by_its_time_budget_says_when_and_why() -> None:
         "left; for more: --budget SECONDS"
     )
     assert said(119.0) == "ended by the time budget (120 s); for more: --budget SECONDS"
+    # the trial budget's line counted the steps after the search (31 s said, 26 s searched)
+    budget = SimpleNamespace(seconds=150.0, trials=200)
+    result = SimpleNamespace(recipe=SimpleNamespace(budget=budget), ended_by="trials",
+                             timings={"search": 26.3}, seconds=31.0, n_trials=57)  # fmt: skip
+    assert _ended(result, held=200) == (
+        "ended by the trial budget (200 trials) after 26 s of the 150 s budget; for more "
+        "trials: --trials N"
+    )
 
 
 def test_a_ctrl_c_after_the_search_names_its_step_and_how_to_finish(
@@ -594,6 +604,43 @@ def test_a_ctrl_c_after_the_search_names_its_step_and_how_to_finish(
     assert command_line.main(run) == 0
     out = capsys.readouterr().out
     assert "the study held 3 trials already" in out and (tmp_path / "late" / "report.html").exists()
+
+
+def test_a_stack_a_ctrl_c_stopped_is_fitted_again_on_every_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A resumed run stopped while fitting its stack (the ensemble already selected
+    again) said the same command would run the steps left; it ran none: the stack of the
+    earlier run stayed, fitted without the new trials, and could be the predictor."""
+    from automl_fin import cli as command_line
+    from automl_fin.engine import _search
+
+    def run(trials: int) -> int:
+        return command_line.main(["run", "default", "--trials", str(trials), "--study", "st",
+                                  "--runs-dir", str(tmp_path), "--set", "models=[logreg,hgb]",
+                                  "--no-progress", "--no-report"])  # fmt: skip
+
+    def stack() -> tuple[dt.datetime, optuna.Study]:
+        url = f"sqlite:///{tmp_path / 'automl_fin.db'}"
+        study = optuna.load_study(study_name="st", storage=url)
+        return dt.datetime.fromisoformat(study.user_attrs["stack"]["started"]), study
+
+    assert run(4) == 0
+    first, _ = stack()
+    fit = _search.build_stack
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_search, "build_stack", stopped)
+    assert run(6) == 130
+    assert "interrupted while fitting a stack" in capsys.readouterr().err
+    assert stack()[0] == first  # the earlier run's stack, older than trials 4 and 5
+    monkeypatch.setattr(_search, "build_stack", fit)
+    assert run(6) == 0
+    later, study = stack()
+    newest = max(t.datetime_complete for t in study.trials if t.datetime_complete)
+    assert later > newest.astimezone()  # fitted after the last trial: it could take them
 
 
 def test_run_shows_a_final_test_column_asked_for(tmp_path: Path) -> None:

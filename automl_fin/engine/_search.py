@@ -547,7 +547,14 @@ def _after_search(
     if recipe.ensemble and (fresh or attrs.get("error:ensemble")):
         with step("ensemble", "selecting an ensemble"):
             build_ensemble(study, problem, run_dir)
-    again = fresh or attrs.get("error:stack") or attrs.get(STORED_ROWS[1][0]) is None
+    # a stack older than a finished trial (its run stopped between the two steps) too
+    stack = attrs.get(STORED_ROWS[1][0])
+    again = (
+        fresh
+        or attrs.get("error:stack")
+        or stack is None
+        or stack["user_attrs"].get("last_trial", -1) < last_finished(study)
+    )
     if recipe.ensemble and recipe.stacking and again:  # no ensemble: a single model
         with step("stack", "fitting a stack"):
             build_stack(study, problem, run_dir)

@@ -43,6 +43,7 @@ from automl_fin.results._ensemble import (
     STORED_ROWS,
     candidates,
     fitting_rows,
+    last_finished,
     oof_arrays,
     row_of,
     stored_row,
@@ -273,6 +274,7 @@ def build_stack(
         "score_std": float(np.std(main)),
         "folds": len(main),
         "metrics": {k: float(np.mean(v)) for k, v in scores.items()},
+        "last_trial": last_finished(study),  # a stack older than a trial is fitted again
     }
     if file is not None:
         attrs["oof"] = str(file.resolve())
