@@ -222,7 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", metavar="RUN", help="run folder, predictor folder or study name")
     predict.add_argument("--data", required=True, metavar="PATH", help="CSV or Parquet file")
     predict.add_argument(
-        "--out", metavar="PATH", help="CSV file to write (default, or '-': stdout)"
+        "--out",
+        metavar="PATH",
+        help="file to write, in the format its name says: .csv, .tsv (+ .gz, .zip, ...) or "
+        ".parquet (by default, or '-': CSV on stdout)",
     )
     predict.add_argument(
         "--keep",
@@ -913,6 +916,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if out is not None and out.is_dir():
         raise ArtifactError(f"--out {out} is a folder; pass a file name (e.g. {out}/preds.csv)")
     if out is not None:
+        from automl_fin.storage._table_files import table_format, write_table
+
+        table_format(out, "--out")  # a name of no table format: refused before the work
         _safe_out(out, "--out", args.data)
         _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)",
                   args.data)  # fmt: skip
@@ -940,7 +946,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         special = out.exists() and not out.is_file()  # /dev/null, a pipe: no file beside it
         try:
             out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is made
-            table.to_csv(out, index=False, **_csv_line_ends(table))
+            write_table(table, out, "--out", **_csv_line_ends(table))  # all or nothing
             if special:
                 stability = None
             else:
@@ -948,7 +954,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             if stability is not None:
                 import pandas as pd
 
-                pd.DataFrame(stability).to_csv(beside, index=False)
+                write_table(pd.DataFrame(stability), beside, "--out")
         except OSError as exc:
             raise ArtifactError(f"--out {out}: cannot write it ({exc.strerror})") from None
         print(f"{len(table)} predictions by {predictor!r} -> {args.out}", file=sys.stderr)

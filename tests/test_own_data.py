@@ -15,6 +15,10 @@ import datetime as dt
 import io
 import json
 import re
+import resource
+import signal
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -129,6 +133,42 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
     assert written.returncode == 0, written.stderr[-2000:]
     refs = pd.read_csv(tmp_path / "p.csv")["loan_ref"]
     assert len(refs) == 300 and set(refs) == set(new["loan_ref"])
+    # a numeric reference with a blank cell came back as floats (1.2345678901234568e+16;
+    # 17-digit numbers one float apart made equal): carried as written
+    numbered = new.head(40).assign(loan_no=[str(12345678901234567 + i) for i in range(40)])
+    numbered.loc[3, "loan_no"] = ""
+    numbered.to_csv(tmp_path / "numbered.csv", index=False)
+    kept = cli("predict", study.study_name, "--data", str(tmp_path / "numbered.csv"), "--out",
+               str(tmp_path / "q.csv"), "--keep", "loan_no", "--runs-dir", str(runs))  # fmt: skip
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    back = pd.read_csv(tmp_path / "q.csv", dtype=str, keep_default_na=False)["loan_no"]
+    assert back.tolist() == numbered["loan_no"].tolist()
+    # the name's format: Parquet as --data reads it (it was CSV text named .parquet)
+    parquet = cli("predict", study.study_name, "--data", str(tmp_path / "numbered.csv"),
+                  "--out", str(tmp_path / "q.parquet"), "--keep", "loan_no",
+                  "--runs-dir", str(runs))  # fmt: skip
+    assert parquet.returncode == 0, parquet.stderr[-2000:]
+    assert pd.read_parquet(tmp_path / "q.parquet")["loan_no"].fillna("").tolist() == back.tolist()
+    sheet = cli("predict", study.study_name, "--data", str(tmp_path / "numbered.csv"), "--out",
+                str(tmp_path / "q.xlsx"), "--runs-dir", str(runs))  # fmt: skip
+    assert sheet.returncode == 2 and "a table cannot be written as '.xlsx'" in sheet.stderr
+    assert not (tmp_path / "q.xlsx").exists()
+    # a write that fails part way (a full disk; here the limit on a file's size) keeps the
+    # file that was there: it was cut mid-row, yesterday's predictions lost
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    yesterday = tmp_path / "yesterday.csv"
+    yesterday.write_text("loan_ref,prediction\nL1,No\n")
+    full = subprocess.run(
+        [sys.executable, "-m", "automl_fin.cli", "predict", study.study_name, "--data",
+         str(tables["islr_default"]), "--out", str(yesterday), "--runs-dir", str(runs)],
+        capture_output=True, text=True, preexec_fn=small_files, timeout=300,
+    )  # fmt: skip
+    assert full.returncode == 2 and "cannot write it (File too large)" in full.stderr, full.stderr
+    assert yesterday.read_text() == "loan_ref,prediction\nL1,No\n"
+    assert sorted(p.name for p in tmp_path.glob("yesterday*")) == ["yesterday.csv"]
     assert list(probs.columns) == ["loan_ref", "default", "prediction", "proba_No", "proba_Yes"]
     by_ref = probs.set_index("loan_ref")
     assert (by_ref.loc[new["loan_ref"], "default"].to_numpy() == new["default"]).all()

@@ -682,11 +682,13 @@ class Predictor:
         return pd.Series(labels).infer_objects()
 
     def _features(
-        self, data: pd.DataFrame | str | Path, source: str | None = None
+        self, data: pd.DataFrame | str | Path, source: str | None = None, keep: Sequence[str] = ()
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The model's feature rows and the (checked) input rows they came from;
-        ``source``: how messages name ``data``, a frame read from a file by the caller."""
-        frame, named = _frame(data, self.schema)
+        ``source``: how messages name ``data``, a frame read from a file by the caller;
+        ``keep``: columns carried through, read from a file as written (an input column
+        as training read it)."""
+        frame, named = _frame(data, self.schema, keep)
         source = source or named
         _refuse_booleans(frame, self.schema, self.reference, source)
         _warn_percents(frame, self.schema, self.reference, source)
@@ -1049,7 +1051,7 @@ class Predictor:
             raise (ArtifactError if explain else DataError)(
                 f"{'--explain' if explain else '--keep'}: a price forecast {why}"
             )
-        X, frame = self._features(data)
+        X, frame = self._features(data, keep=keep)
         missing = [c for c in keep if c not in frame.columns]
         if missing:
             raise DataError(
@@ -1105,9 +1107,13 @@ def _frame_source(data: Any) -> str:
     return str(data) if isinstance(data, (str, os.PathLike)) else "data"
 
 
-def _frame(data: pd.DataFrame | str | Path, schema: Schema) -> tuple[pd.DataFrame, str]:
+def _frame(
+    data: pd.DataFrame | str | Path, schema: Schema, keep: Sequence[str] = ()
+) -> tuple[pd.DataFrame, str]:
     """``data`` as a table and how warnings name it; a file read as training read its
-    own: text columns as written (:meth:`Schema.text_columns`), a ``;``-separated one's
+    own: text columns as written (:meth:`Schema.text_columns`, and the ``keep`` columns
+    that are no input: a loan id with a blank cell was ``1.2345678901234568e+16``,
+    17-digit ids one float apart made equal), a ``;``-separated one's
     numbers in training's decimal mark where its values do not say. A Series whose
     index holds every input column is one row (``X.iloc[0]``; it was read as one column,
     "missing column(s)" naming the columns it held)."""
@@ -1123,7 +1129,8 @@ def _frame(data: pd.DataFrame | str | Path, schema: Schema) -> tuple[pd.DataFram
 
         # (a Parquet file's two-level names too)
         try:
-            data = read_table(data, text=schema.text_columns(), decimal=schema.decimal)
+            text = [*schema.text_columns(), *(c for c in keep if c not in schema.columns)]
+            data = read_table(data, text=text, decimal=schema.decimal)
         except DataError as exc:  # a header and no row (no new loan today): no prediction,
             if "has no data rows" not in str(exc):  # as for a frame of no rows
                 raise
