@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import io
 import os
 import signal
 import sys
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 PROG = "automl-fin"
+EXIT_STATUS = (
+    "exit status: 0 done; 1 a run or batch ended incomplete (no predictor saved, a step "
+    "after the search or one of a batch's searches failed: said on stderr); 2 bad input "
+    "or usage (one line on stderr); 70 an internal error (a bug: a traceback); 130 "
+    "interrupted (Ctrl-C); 141 the output's pipe closed; 143 terminated (SIGTERM)"
+)
+INTERNAL = 70  # exit status of an unexpected error (sysexits' EX_SOFTWARE)
+BATCH_NOTE = "automl-fin batch"  # on a Ctrl-C that stopped a batch: its own advice
 # the table's columns by default (fits 80 columns; the error is cut to the width left)
 # and with --wide (every metric, the preprocessing chain and the plugin as well)
 ESSENTIAL = ["rank", "trial", "model", "score", "score_std", "folds", "fit_s", "state", "error"]
@@ -63,7 +72,7 @@ def _table_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--columns",
         metavar="A,B,...",
-        help="these leaderboard columns, in a table, CSV or JSON (e.g. rank,model,score,metric:ks)",
+        help="these leaderboard columns, in this order (e.g. rank,model,score,metric:ks)",
     )
 
 
@@ -84,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Plugin-based AutoML for finance: Optuna searches driven by recipes.",
+        epilog=EXIT_STATUS,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -325,10 +335,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     from automl_fin._words import COMMAND_LINE
 
     said = COMMAND_LINE.set(True)  # errors in the words of the flags, not search()'s arguments
+    # an ASCII stream (PYTHONIOENCODING=ascii) ended a saved run in a traceback, exit 1,
+    # at its summary's '±': messages and a run's text replace what it cannot write
+    texts = [sys.stderr] + [sys.stdout] * (args.command in ("run", "worker"))
+    streams = {s: s.errors for s in texts if isinstance(s, io.TextIOWrapper)}
+    for stream in streams:
+        stream.reconfigure(errors="backslashreplace")
     try:
         return _main(args)
+    except UnicodeEncodeError as exc:  # a table on stdout: refused, never altered
+        if _codec(getattr(sys.stdout, "encoding", None)) != _codec(exc.encoding):
+            raise
+        out = ", or write to a file (--out FILE)" if hasattr(args, "out") else ""
+        print(f"{PROG}: error: standard output's encoding ({exc.encoding}) cannot write "
+              f"{exc.object[exc.start : exc.end]!r}; set PYTHONIOENCODING=utf-8{out}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except Exception:  # a bug: its own exit status, so a script tells it from a run's
+        if args.debug:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        print(f"{PROG}: internal error: the traceback above is a bug of automl-fin or of a "
+              f"plugin; please report it (exit status {INTERNAL})", file=sys.stderr)  # fmt: skip
+        return INTERNAL
     finally:  # (main called in a Python process: its own search() calls speak Python)
         COMMAND_LINE.reset(said)
+        for stream, errors in streams.items():
+            stream.reconfigure(errors=errors)
+
+
+def _codec(name: str | None) -> str:
+    """A codec's name as Python's registry spells it (``ANSI_X3.4-1968``: ``ascii``)."""
+    import codecs
+
+    try:
+        return codecs.lookup(name or "").name
+    except LookupError:
+        return str(name)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -376,7 +421,12 @@ def _main(args: argparse.Namespace) -> int:
                 "; the trials that finished are kept: the same command with --study "
                 f"{stopped[0]} resumes the search"
             )
-        if resume and step:  # after the search: its steps, not more search, are wanted
+        if resume and BATCH_NOTE in notes:  # --trials N would hold every search to N
+            resume = (
+                "; the searches that finished are kept: the same command again skips them "
+                "and goes on with the one stopped (its finished trials kept)"
+            )
+        elif resume and step:  # after the search: its steps, not more search, are wanted
             holds, doing = step[0].split(" ", 1)
             study = f" --study {stopped[0]}" if stopped else ""
             resume = (
@@ -655,7 +705,11 @@ def _run_batch(
     if not args.data and args.target:
         overrides["data.target"] = args.target[0]
     with _plugins_print_to_stderr():
-        summary = _batch_of_runs(batch, args, overrides, progress)
+        try:
+            summary = _batch_of_runs(batch, args, overrides, progress)
+        except KeyboardInterrupt as exc:  # its advice is the batch's, not the search's
+            exc.add_note(BATCH_NOTE)
+            raise
     unseeded = bool("seed" in summary and summary["seed"].isna().all())  # the recipe's seed
     shown = summary.drop(columns=["error"] * ("error" in summary) + ["seed"] * unseeded)
     print(_render(shown))

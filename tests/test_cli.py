@@ -606,6 +606,86 @@ def test_a_ctrl_c_after_the_search_names_its_step_and_how_to_finish(
     assert "the study held 3 trials already" in out and (tmp_path / "late" / "report.html").exists()
 
 
+def test_an_internal_error_has_its_own_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug's traceback exited 1, as a run that ended incomplete: a script could not
+    tell them apart. It exits 70 now, said in a last line (and in --help's list)."""
+    from automl_fin import cli as command_line
+
+    def bug(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug")
+
+    assert command_line.main(["run", "default", "--trials", "1", "--runs-dir", str(tmp_path),
+                              "--no-report", "--no-progress"]) == 1  # fmt: skip
+    capsys.readouterr()
+    monkeypatch.setattr(Leaderboard, "query", bug)
+    assert command_line.main(["leaderboard", "--runs-dir", str(tmp_path)]) == 70
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and "RuntimeError: a bug" in err
+    assert err.strip().splitlines()[-1] == (
+        "automl-fin: internal error: the traceback above is a bug of automl-fin or of a "
+        "plugin; please report it (exit status 70)"
+    )
+    with pytest.raises(RuntimeError, match="a bug"):  # --debug: Python's own exit
+        command_line.main(["leaderboard", "--runs-dir", str(tmp_path), "--debug"])
+    assert "70 an internal error" in " ".join(command_line.build_parser().format_help().split())
+
+
+def test_an_ascii_stdout_ends_a_run_well_and_refuses_a_table_it_cannot_write(
+    tmp_path: Path,
+) -> None:
+    """With PYTHONIOENCODING=ascii a saved run ended in a traceback, exit 1, at its
+    summary's '±' (a cron job saw a failure); a table on stdout is refused, not altered."""
+    from automl_fin import datasets
+
+    ascii_out = {"PYTHONIOENCODING": "ascii"}
+    run = cli("run", "default", "--trials", "2", "--study", "a", "--runs-dir", str(tmp_path),
+              "--set", "models=[logreg]", "--no-report", env=ascii_out)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert re.search(r"best: trial 1 logreg roc_auc = \S+ \\xb1 ", run.stdout), run.stdout
+    new = datasets.load("german_credit").head(3).assign(ref=["é1", "b2", "c3"])
+    new.to_csv(tmp_path / "new.csv", index=False)
+    table = cli("predict", "a", "--runs-dir", str(tmp_path), "--data", str(tmp_path / "new.csv"),
+                "--keep", "ref", env=ascii_out)  # fmt: skip
+    assert table.returncode == 2 and table.stdout == ""
+    assert table.stderr.strip() == (
+        "automl-fin: error: standard output's encoding (ascii) cannot write '\\xe9'; set "
+        "PYTHONIOENCODING=utf-8, or write to a file (--out FILE)"
+    )
+
+
+def test_a_ctrl_c_in_a_batch_advises_the_batch_again_not_a_trial_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch stopped in its first search's steps advised `the same command --trials 3`:
+    typed, it held every search of the batch to 3 trials and marked them done."""
+    from automl_fin import cli as command_line
+    from automl_fin import datasets
+    from automl_fin.engine import _search
+
+    credit = datasets.load("german_credit")
+    for name in ("a", "b"):
+        credit.to_csv(tmp_path / f"{name}.csv", index=False)
+    batch = ["run", "default", "--data", str(tmp_path / "a.csv"), "--data", str(tmp_path / "b.csv"),
+             "--target", "creditability", "--trials", "3", "--runs-dir", str(tmp_path),
+             "--set", "models=[logreg]", "--no-progress"]  # fmt: skip
+
+    def ctrl_c(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_search, "write_report", ctrl_c)
+    assert command_line.main(batch) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == (
+        "automl-fin: interrupted; the searches that finished are kept: the same command "
+        "again skips them and goes on with the one stopped (its finished trials kept)"
+    )
+    monkeypatch.undo()
+    assert command_line.main(batch) == 0
+    assert "batch batch: 2 searches (2 done)" in capsys.readouterr().out
+
+
 def test_a_stack_a_ctrl_c_stopped_is_fitted_again_on_every_trial(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -78,6 +78,11 @@ def read_table(
     if compressed:
         suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""
+    if str(path) == "-":  # (as --out - is stdout): "'-' does not exist", it said
+        raise DataError(
+            "data '-': a table is not read from standard input; save it to a .csv or "
+            ".parquet file and pass that"
+        )
     if not p.exists():
         raise DataError(f"data file '{p}' does not exist; pass an existing CSV or Parquet file")
     if p.is_dir():
