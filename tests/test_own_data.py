@@ -153,6 +153,7 @@ def test_default_on_the_islr_credit_card_default_data(tables: dict[str, Path], t
                 str(tmp_path / "q.xlsx"), "--runs-dir", str(runs))  # fmt: skip
     assert sheet.returncode == 2 and "a table cannot be written as '.xlsx'" in sheet.stderr
     assert not (tmp_path / "q.xlsx").exists()
+
     # a write that fails part way (a full disk; here the limit on a file's size) keeps the
     # file that was there: it was cut mid-row, yesterday's predictions lost
     def small_files() -> None:
