@@ -972,10 +972,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if out is not None:
         from automl_fin.storage._table_files import table_format, write_table
 
-        table_format(out, "--out")  # a name of no table format: refused before the work
-        _safe_out(out, "--out", args.data)
+        _safe_out(out, "--out", args.data)  # (first: what it would overwrite says more)
         _safe_out(out.with_name(f"{out.stem}.stability.csv"), "--out (its .stability.csv)",
                   args.data)  # fmt: skip
+        table_format(out, "--out")  # a name of no table format: refused before the work
     folder = locate(args.run, args.runs_dir, must_exist=True)[1]
     if args.explain_class is not None and not args.explain:
         raise ArtifactError("--explain-class: give --explain K too (the reasons to write)")
