@@ -37,18 +37,17 @@ def test_portfolios_run_first_cheapest_first_with_their_values(tmp_path: Path) -
     )
     trials = _trials(result)
     assert trials[0].user_attrs["baseline"] == "prior"
-    # in rounds: each model's first entry, logreg (cost 0.05) before hgb (1.0) before rf
-    # (2.0) whatever the recipe's order, then logreg's second (its only model with two)
-    order = ["logreg:0", "hgb:0", "rf:0", "logreg:1"]
+    # logreg (cost 0.05) before hgb (1.0) before rf (2.0), whatever the recipe's order
+    order = ["logreg:0", "logreg:1", "hgb:0", "rf:0"]
     assert [t.user_attrs.get("portfolio") for t in trials[1:]] == order
     assert trials[1].params["logreg.C"] == 1.0 and trials[1].params["logreg.class_weight"] is None
-    assert trials[4].params["logreg.class_weight"] == "balanced"
-    assert trials[2].params["hgb.learning_rate"] == 0.1
-    assert trials[3].params["rf.n_estimators"] == 300
+    assert trials[2].params["logreg.class_weight"] == "balanced"
+    assert trials[3].params["hgb.learning_rate"] == 0.1
+    assert trials[4].params["rf.n_estimators"] == 300
     # plain preprocessing: no optional step; one-hot, or the trees' own integer codes
     assert trials[1].params["prep.categorical.encode"] == "onehot"
-    assert trials[3].params["prep.categorical.encode"] == "ordinal"
-    assert trials[3].params["prep.numeric.scale"] == "none"
+    assert trials[4].params["prep.categorical.encode"] == "ordinal"
+    assert trials[4].params["prep.numeric.scale"] == "none"
     assert all(t.state.name == "COMPLETE" for t in trials)
     # a resumed study does not run them again: the next trials are sampled
     again = search(
@@ -117,7 +116,7 @@ def test_portfolios_stay_within_the_trial_budget_and_are_not_calibrated(
     result = search("default", trials=3, seed=0, storage=":memory:", runs_dir=tmp_path,
                     overrides={**calibrated, "models": models})  # fmt: skip
     trials = _trials(result)
-    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "logreg:0", "hgb:0"]
+    assert [t.user_attrs.get("portfolio") for t in trials] == [None, "logreg:0", "logreg:1"]
     assert {t.params["calibration"] for t in trials[1:]} == {"none"}
 
 
@@ -143,18 +142,17 @@ def test_enqueue_filling_the_trial_budget_leaves_the_cheapest_portfolio_entry_fi
 
 
 def test_a_cheap_queued_entry_runs_before_an_expensive_portfolio_entry(tmp_path: Path) -> None:
-    """Queued entries take their place among the portfolio's first round by declared
-    cost: a queued logistic regression (0.05) before the random forest's portfolio entry
-    (2.0), a queued random forest after it, logreg's second entry last; a preprocessor
-    whose work is cached counts as a column transform (the sentiment recipe's MiniLM
-    vectors: 20 cold, nothing warm)."""
+    """Queued entries take their place among the portfolio by declared cost: a queued
+    logistic regression (0.05) before the random forest's portfolio entry (2.0), a
+    queued random forest after it; a preprocessor whose work is cached counts as a
+    column transform (the sentiment recipe's MiniLM vectors: 20 cold, nothing warm)."""
     from automl_fin.engine._search import _entry_cost
 
     queued = [{"model": "rf", "rf.n_estimators": 100}, {"model": "logreg", "logreg.C": 0.5}]
     recipe = {**FAST, "models": ["rf", "logreg"], "enqueue": queued}
     result = search("default", trials=6, seed=0, runs_dir=tmp_path, overrides=recipe)
     order = [t.user_attrs.get("portfolio") or t.user_attrs.get("enqueued") for t in _trials(result)]
-    assert order == [None, "logreg:0", 1, "rf:0", 0, "logreg:1"]  # queued: the first round
+    assert order == [None, "logreg:0", "logreg:1", 1, "rf:0", 0]
 
     problem = search("sentiment", trials=1, seed=0, storage=":memory:", runs_dir=tmp_path,
                      overrides={"models": ["logreg"], "preprocessors": ["tfidf"],

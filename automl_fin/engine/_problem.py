@@ -275,9 +275,7 @@ class Problem:
         )
 
     def portfolio(self) -> list[tuple[str, dict[str, Any]]]:
-        """The portfolio trials to run first (``recipe.portfolio``), in rounds: every
-        model's first entry, cheapest model first, then every second entry, and so on
-        (one model's many entries never hold the others back on a large table):
+        """The portfolio trials to run first (``recipe.portfolio``), cheapest first:
         ``(name:index, trial parameters)``. An entry with a value outside its space is a
         plugin bug: it is left out with a warning naming plugin, model and parameter."""
         from automl_fin.plugin._registry import PluginWarning
@@ -312,9 +310,9 @@ class Problem:
                     message = f"{provider}: model '{name}' portfolio[{i}]: {exc}; entry left out"
                     warnings.warn(message, PluginWarning, stacklevel=2)
                     continue
-                entries.append((i, spec.cost, name, params))
+                entries.append((spec.cost, name, i, params))
         entries.sort(key=lambda e: e[:3])
-        return [(f"{name}:{i}", params) for i, _, name, params in entries]
+        return [(f"{name}:{i}", params) for _, name, i, params in entries]
 
     def _plain_preprocessing(self, name: str, spec: ModelSpec, ctx: BuildContext) -> dict[str, Any]:
         """A portfolio trial's preprocessing: the model's ``portfolio_steps``, else the

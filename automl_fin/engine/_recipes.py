@@ -222,8 +222,7 @@ class Recipe(_Strict):
     portfolio: bool | list[str] = Field(
         True,
         description="run each model's portfolio (its known-good configurations) first, "
-        "in rounds (each model's first entry, cheapest model first, then each second "
-        "entry), after the baselines and `enqueue`; a list: only these models'",
+        "cheapest first, after the baselines and `enqueue`; a list: only these models'",
     )
     ensemble: bool = Field(
         True,

@@ -830,13 +830,11 @@ def _runnable(entry: dict[str, Any], problem: Problem) -> bool:
 
 def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     """Queue the trials that run first (once per study): one per baseline the study has
-    not scored yet, then the models' portfolios in rounds (each model's first entry,
-    cheapest first, then each second entry: see :meth:`Problem.portfolio`), so that a
-    usable model of each kind exists early on any data, and the recipe's ``enqueue``
-    entries among the first round's by declared cost (an expensive model starts only
-    after the cheap ones, and a fit whose pace would overrun the budget stops, see
-    :class:`~automl_fin.plugin._specs.Monitor`; a preprocessor whose work is cached
-    counts as a column transform)."""
+    not scored yet, then the models' portfolios, cheapest first, so that a usable model
+    exists early on any data, and the recipe's ``enqueue`` entries among them by declared
+    cost (an expensive model starts only after the cheap ones, and a fit whose pace
+    would overrun the budget stops, see :class:`~automl_fin.plugin._specs.Monitor`; a
+    preprocessor whose work is cached counts as a column transform)."""
     fail_stale(study)  # a trial left RUNNING by a dead process is failed first
     trials = study.get_trials(deepcopy=False)
     records = [TrialRecord.of(t) for t in trials]
@@ -865,7 +863,7 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     }
     todo = [(key, params) for key, params in problem.portfolio() if key not in taken]
     retry = _interrupted(trials, records)
-    if problem.recipe.budget.trials is not None:  # within the budget, in the portfolio's order
+    if problem.recipe.budget.trials is not None:  # within the budget, cheapest first
         room = problem.recipe.budget.trials - held(study)
         retry = retry[: max(room, 0)]
         room -= len(retry)
@@ -878,21 +876,14 @@ def _enqueue_first(study: optuna.Study, problem: Problem) -> None:
     # sentence encoder's vectors cost a column transform): under a short budget a cheap
     # queued trial is not left waiting behind an expensive portfolio entry
     models = problem.all_models
-    queue = [
-        (_round(key), models[str(params["model"])].cost, 0, key, params) for key, params in todo
-    ]
+    queue = [(models[str(params["model"])].cost, 0, key, params) for key, params in todo]
     warm = warm_preprocessors(problem) if wanted else set()
-    queue += [(0, _entry_cost(params, problem, warm), 1, i, params) for i, params in wanted]
+    queue += [(_entry_cost(params, problem, warm), 1, i, params) for i, params in wanted]
     for trial in retry:  # first: the search goes on where it was stopped
         study.enqueue_trial(dict(trial.params), user_attrs={RETRY: trial.number})
-    for *_, kind, key, params in sorted(queue, key=lambda e: e[:3]):  # stable: ties keep order
+    for _, kind, key, params in sorted(queue, key=lambda e: e[:2]):  # stable: ties keep order
         attrs = {"portfolio": key} if kind == 0 else {"enqueued": key}
         study.enqueue_trial(dict(params), user_attrs=attrs)
-
-
-def _round(key: str) -> int:
-    """A portfolio entry's round: its index in its model's portfolio (``name:index``)."""
-    return int(key.rpartition(":")[2])
 
 
 def _interrupted(

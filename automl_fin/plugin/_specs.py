@@ -408,9 +408,8 @@ class ModelSpec:
         portfolio: configurations known to do well on most data (short parameter
             names, e.g. ``{"C": 1.0}``; a parameter left out, or not in the space for
             this task, is sampled). Unless the recipe says ``portfolio: false``, every
-            model's portfolio runs before the sampler's own trials, in rounds: every
-            model's first entry, cheapest model first (see ``cost``), then every
-            second entry, so even a short budget ends with a sound model of each kind.
+            model's portfolio runs before the sampler's own trials, cheapest first (see
+            ``cost``), so even a short budget ends with a sound model of each kind.
             A function of the :class:`BuildContext` instead gives entries that depend
             on the data (``ctx.n_rows``: LightGBM's many-leaved entry from 100,000 rows).
         portfolio_steps: the preprocessor a portfolio trial puts in a slot, where the
