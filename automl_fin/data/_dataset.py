@@ -31,6 +31,7 @@ from automl_fin.data._tidy import is_code, name_words
 from automl_fin.data._timeseries import TargetScale
 from automl_fin.errors import DataError
 from automl_fin.plugin._specs import ColumnKind, Task
+from automl_fin.storage._table_files import COMPRESSIONS, PARQUET
 
 __all__ = ["Dataset", "fingerprint", "has_label", "infer_kinds", "infer_task", "read_table"]
 
@@ -39,7 +40,6 @@ _SEPARATORS = (";", "\t", "|", ",")  # a tie goes to the first
 UTF8 = "utf-8-sig"  # a byte-order mark is no part of the first name
 SCANNED_BYTES = 1 << 29  # files up to 512 MiB are checked for lines with too few fields
 WINDOWS = "cp1252"  # a spreadsheet's plain CSV in Western Europe
-_PARQUET = {".parquet", ".pq"}
 TEXT_MIN_WORDS = 5.0
 TEXT_MIN_DISTINCT = 100  # distinct values of words that make a column text at any share
 # scripts written without spaces between words (Chinese, Japanese, Korean, Thai, Lao,
@@ -74,7 +74,7 @@ def read_table(
     ``;``-separated file was read with is the frame's ``attrs["decimal"]``."""
     p = Path(path)
     suffixes = [s.lower() for s in p.suffixes]
-    compressed = bool(suffixes) and suffixes[-1] in (".gz", ".bz2", ".zip", ".xz", ".zst")
+    compressed = bool(suffixes) and suffixes[-1] in COMPRESSIONS  # as --out writes them
     if compressed:
         suffixes = suffixes[:-1]
     suffix = suffixes[-1] if suffixes else ""
@@ -94,7 +94,7 @@ def read_table(
         )
     if p.stat().st_size == 0:
         raise DataError(f"data file '{p}' is empty")
-    if suffix not in _PARQUET and suffix not in _READERS:
+    if suffix not in PARQUET and suffix not in _READERS:
         raise DataError(
             f"data file '{p}': unknown format '{suffix or p.name}'; use .csv, .tsv or .parquet"
         )
@@ -245,7 +245,7 @@ def _read(
     lines before its header (:func:`_preamble`); a text table split by another
     separator than its format's, or below lines of notes, is said in one warning.
     ``rows``: the first so many rows only."""
-    if suffix in _PARQUET:
+    if suffix in PARQUET:
         if header_only:
             import pyarrow.parquet as pq
 
